@@ -1,0 +1,271 @@
+package io.sharena.core;
+
+import io.sharena.core.layout.HeaderLayout;
+import io.sharena.core.os.FileMapping;
+import io.sharena.core.os.NativeFile;
+import io.sharena.core.os.OsException;
+import io.sharena.core.os.Posix;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.SecureRandom;
+
+/**
+ * An arena: a sparse file mapped at the start of a 4 GiB-aligned window of this process's address
+ * space, so that a 32-bit arena pointer names the same bytes in every process that opens it.
+ *
+ * <pre>{@code
+ * try (SharedArena arena = SharedArena.create(path, Capacity.parse("64M"), ArenaOptions.defaults())) {
+ *     int ptr = (int) (arena.firstUserPage() * arena.pageSize());
+ *     arena.raw().putLongRelease(ptr, 42);
+ * }
+ * // in another process:
+ * try (SharedArena arena = SharedArena.open(path, ArenaOptions.defaults())) {
+ *     long v = arena.raw().getLongAcquire(ptr);   // 42
+ * }
+ * }</pre>
+ *
+ * <p>Files are created with mode 0600. {@link #open} refuses symlinks and, unless
+ * {@link ArenaOptions#allowForeignOwner()}, files owned by another user, and validates the header
+ * before mapping anything ({@link ArenaFormatException} names the bad field).
+ *
+ * <p>Thread safety: all methods may be called from any thread; {@link #close()} makes every later
+ * access from any thread throw {@link IllegalStateException}.
+ */
+public final class SharedArena implements AutoCloseable {
+    private static final int FILE_MODE = 0600;
+    private static final SecureRandom IDS = new SecureRandom();
+
+    private final Path path;
+    private final ArenaHeader header;
+    private final NativeFile file;
+    private final FileMapping mapping;
+    private final RawView raw;
+
+    private SharedArena(final Path path, final ArenaHeader header, final NativeFile file, final FileMapping mapping) {
+        this.path = path;
+        this.header = header;
+        this.file = file;
+        this.mapping = mapping;
+        this.raw = new RawView(mapping.segment());
+    }
+
+    /**
+     * Creates a new arena file of {@code capacity} and maps it.
+     *
+     * @throws IllegalArgumentException if {@code path} is null, or exists and {@code replace} is not set
+     * @throws IOException              if the file cannot be created or mapped (e.g. the fixed address is taken)
+     */
+    public static SharedArena create(final Path path, final Capacity capacity, final ArenaOptions options)
+        throws IOException {
+        if (path == null) {
+            throw new IllegalArgumentException("arena path must not be null: path=null");
+        }
+        if (capacity == null) {
+            throw new IllegalArgumentException("capacity must not be null: path=" + path);
+        }
+        final ArenaOptions opts = options == null ? ArenaOptions.defaults() : options;
+        if (!opts.replace() && Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
+            throw new IllegalArgumentException("arena file already exists: path=" + path + " (ask to replace it)");
+        }
+        final Path target = opts.replace() ? siblingTempPath(path) : path;
+        final ArenaHeader header = ArenaHeader.forCreate(capacity, opts.fixedAddress(), IDS.nextLong(),
+            System.currentTimeMillis());
+        final NativeFile file;
+        try {
+            file = NativeFile.createNew(target, FILE_MODE);
+        } catch (final OsException e) {
+            if (e.errno() == Posix.EEXIST) {
+                throw new FileAlreadyExistsException(path.toString(), null, "arena file already exists");
+            }
+            throw e;
+        }
+        FileMapping mapping = null;
+        try {
+            file.truncate(capacity.bytes());
+            mapping = mapWindow(file, header, false);
+            header.writeTo(mapping.segment());
+            if (target != path) {
+                moveOver(target, path);
+            }
+            return new SharedArena(path, header, file, mapping);
+        } catch (final IOException | RuntimeException e) {
+            if (mapping != null) {
+                mapping.close();
+            }
+            closeQuietly(file, e);
+            Files.deleteIfExists(target);
+            throw e;
+        }
+    }
+
+    /**
+     * Opens an existing arena and maps it.
+     *
+     * @throws ArenaFormatException  if the file is not a valid arena (the message names the field)
+     * @throws NoSuchFileException   if there is no file
+     * @throws AccessDeniedException if the path is a symlink, or the file belongs to another user
+     * @throws IOException           if it cannot be mapped (e.g. the fixed address is taken in this process)
+     */
+    public static SharedArena open(final Path path, final ArenaOptions options) throws IOException {
+        if (path == null) {
+            throw new IllegalArgumentException("arena path must not be null: path=null");
+        }
+        final ArenaOptions opts = options == null ? ArenaOptions.defaults() : options;
+        final NativeFile file = openFile(path, !opts.readOnly());
+        try {
+            checkOwner(path, opts);
+            final long size = file.size();
+            final ArenaHeader header = ArenaHeader.validate(file.read(0, HeaderLayout.PAGE_SIZE_VALUE), size);
+            final FileMapping mapping = mapWindow(file, header, opts.readOnly());
+            return new SharedArena(path, header, file, mapping);
+        } catch (final IOException | RuntimeException e) {
+            closeQuietly(file, e);
+            throw e;
+        }
+    }
+
+    private static NativeFile openFile(final Path path, final boolean writable) throws IOException {
+        try {
+            return NativeFile.open(path, writable);
+        } catch (final OsException e) {
+            if (e.errno() == Posix.ELOOP) {
+                throw new AccessDeniedException(path.toString(), null, "refusing to open a symlink as an arena");
+            }
+            if (e.errno() == Posix.ENOENT) {
+                throw new NoSuchFileException(path.toString(), null, "no arena file");
+            }
+            throw e;
+        }
+    }
+
+    private static void checkOwner(final Path path, final ArenaOptions options) throws IOException {
+        if (options.allowForeignOwner()) {
+            return;
+        }
+        final int owner = (Integer) Files.getAttribute(path, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+        // /proc/self belongs to this process's effective user.
+        final int self = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+        if (owner != self) {
+            throw new AccessDeniedException(path.toString(), null,
+                "arena file owned by another user: ownerUid=" + owner + ", uid=" + self
+                    + " (allow it with allowForeignOwner)");
+        }
+    }
+
+    private static FileMapping mapWindow(final NativeFile file, final ArenaHeader header, final boolean readOnly)
+        throws IOException {
+        try {
+            return FileMapping.map(file.fd(), header.capacityBytes(), header.fixedAddress(), !readOnly);
+        } catch (final OsException e) {
+            if (e.errno() == Posix.EEXIST && header.fixedAddress() != 0) {
+                throw new IOException("fixed address already in use in this process: fixedAddress=0x"
+                    + Long.toHexString(header.fixedAddress()) + ", path=" + file.path(), e);
+            }
+            throw e;
+        }
+    }
+
+    private static Path siblingTempPath(final Path path) {
+        final Path name = path.getFileName();
+        return path.resolveSibling("." + name + ".creating-" + Long.toUnsignedString(IDS.nextLong(), 36));
+    }
+
+    private static void moveOver(final Path from, final Path to) throws IOException {
+        try {
+            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (final AtomicMoveNotSupportedException e) {
+            Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    private static void closeQuietly(final NativeFile file, final Exception primary) {
+        try {
+            file.close();
+        } catch (final OsException e) {
+            primary.addSuppressed(e);
+        }
+    }
+
+    /** @return the raw view: typed access by arena pointer with bounds checks only */
+    public ArenaView raw() {
+        return raw;
+    }
+
+    /** @return the whole arena as one segment, offset 0 being arena pointer 0 */
+    public MemorySegment segment() {
+        return mapping.segment();
+    }
+
+    /** @return the absolute address of {@code ptr} in this process: see {@link ArenaPointers#address} */
+    public long address(final int ptr) {
+        return ArenaPointers.address(mapping.base(), ptr);
+    }
+
+    /** @return the arena pointer of an absolute address inside this process's window */
+    public int pointer(final long address) {
+        return ArenaPointers.pointer(mapping.base(), address);
+    }
+
+    /** @return this process's window base; its low 32 bits are zero */
+    public long base() {
+        return mapping.base();
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    public int pageSize() {
+        return header.pageSize();
+    }
+
+    /** @return total pages, header and metadata included */
+    public long capacityPages() {
+        return header.capacityPages();
+    }
+
+    public long capacityBytes() {
+        return header.capacityBytes();
+    }
+
+    public int metaPages() {
+        return header.metaPages();
+    }
+
+    /** @return the index of the first page that is neither header nor metadata */
+    public long firstUserPage() {
+        return 1L + header.metaPages();
+    }
+
+    public long arenaId() {
+        return header.arenaId();
+    }
+
+    /** @return the fixed window address, or 0 if the arena maps anywhere */
+    public long fixedAddress() {
+        return header.fixedAddress();
+    }
+
+    /** @return a snapshot of header fields, mapping and memory/disk cost (makes system calls) */
+    public ArenaInfo info() throws IOException {
+        return new ArenaInfo(path, header.formatVersion(), header.pageSize(), header.capacityPages(),
+            header.metaPages(), header.flags(), header.arenaId(), header.createdMillis(), header.fixedAddress(),
+            mapping.base(), mapping.length(), mapping.residentBytes(header.pageSize()), file.dataBytes());
+    }
+
+    /** Unmaps the arena and closes the file. Idempotent; later accesses throw {@link IllegalStateException}. */
+    @Override
+    public void close() throws IOException {
+        mapping.close();
+        file.close();
+    }
+}

@@ -1,0 +1,106 @@
+package io.sharena.core.os;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+
+/**
+ * An open file descriptor, opened with {@code O_NOFOLLOW} (a symlink is refused by the kernel,
+ * {@code errno=ELOOP}) and {@code O_CLOEXEC} (child processes do not inherit it).
+ */
+public final class NativeFile implements AutoCloseable {
+    private final Path path;
+    private final int fd;
+    private boolean closed;
+
+    private NativeFile(final Path path, final int fd) {
+        this.path = path;
+        this.fd = fd;
+    }
+
+    /** Opens an existing file, read-write or read-only. */
+    public static NativeFile open(final Path path, final boolean writable) throws OsException {
+        final int flags = (writable ? Posix.O_RDWR : Posix.O_RDONLY) | Posix.O_NOFOLLOW | Posix.O_CLOEXEC;
+        return new NativeFile(path, Posix.open(path.toString(), flags, 0));
+    }
+
+    /** Creates a new file that must not exist yet ({@code O_EXCL}), with the given mode. */
+    public static NativeFile createNew(final Path path, final int mode) throws OsException {
+        final int flags = Posix.O_RDWR | Posix.O_CREAT | Posix.O_EXCL | Posix.O_NOFOLLOW | Posix.O_CLOEXEC;
+        return new NativeFile(path, Posix.open(path.toString(), flags, mode));
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    public int fd() {
+        return fd;
+    }
+
+    /** @return the file's size, asked of the descriptor itself (not of the path, which may have changed) */
+    public long size() throws OsException {
+        return Posix.lseek(fd, 0, Posix.SEEK_END);
+    }
+
+    /** Sets the size; growing makes a hole, which costs no disk. */
+    public void truncate(final long length) throws OsException {
+        Posix.ftruncate(fd, length);
+    }
+
+    public void sync() throws OsException {
+        Posix.fsync(fd);
+    }
+
+    /** Reads {@code length} bytes at {@code offset}; fewer if the file ends first. */
+    public byte[] read(final long offset, final int length) throws OsException {
+        try (Arena arena = Arena.ofConfined()) {
+            final MemorySegment buffer = arena.allocate(length);
+            final long n = Posix.pread(fd, buffer, offset);
+            return buffer.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE);
+        }
+    }
+
+    /**
+     * @return the bytes of the file that hold data (not holes), found with
+     * {@code SEEK_DATA}/{@code SEEK_HOLE}: what a sparse file really costs on disk, to the
+     * file system's block granularity
+     */
+    public long dataBytes() throws OsException {
+        final long size = size();
+        long total = 0;
+        long at = 0;
+        while (at < size) {
+            final long data = Posix.lseek(fd, at, Posix.SEEK_DATA);
+            if (data < 0) {
+                break;
+            }
+            long hole = Posix.lseek(fd, data, Posix.SEEK_HOLE);
+            if (hole < 0) {
+                hole = size;
+            }
+            total += hole - data;
+            at = hole;
+        }
+        return total;
+    }
+
+    /** Allocates backing store for the range so that later writes cannot fail for lack of space. */
+    public void allocate(final long offset, final long length) throws OsException {
+        Posix.fallocate(fd, Posix.FALLOC_FL_KEEP_SIZE, offset, length);
+    }
+
+    /** Gives the range's backing store back; it reads as zeros afterwards. */
+    public void punchHole(final long offset, final long length) throws OsException {
+        Posix.fallocate(fd, Posix.FALLOC_FL_PUNCH_HOLE | Posix.FALLOC_FL_KEEP_SIZE, offset, length);
+    }
+
+    @Override
+    public void close() throws OsException {
+        if (!closed) {
+            closed = true;
+            Posix.close(fd);
+        }
+    }
+}

@@ -1,0 +1,295 @@
+package io.sharena.core.os;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+
+import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * The system calls sharena makes, as FFM downcalls. This is the only class in the project that
+ * looks up native symbols; everything else goes through {@link FileMapping} and {@link ArenaFile}.
+ *
+ * <p>Every call captures {@code errno} and turns a failure into an {@link OsException}. Pointers
+ * and sizes are passed as {@code long} (LP64: {@code void*}, {@code size_t} and {@code off_t} are
+ * all 64-bit integers in the calling convention). Constants are Linux's generic values, which
+ * x86_64 and aarch64 share, except {@code O_NOFOLLOW}, which differs and is chosen by architecture.
+ */
+public final class Posix {
+    public static final int PROT_NONE = 0;
+    public static final int PROT_READ = 1;
+    public static final int PROT_WRITE = 2;
+
+    public static final int MAP_SHARED = 0x01;
+    public static final int MAP_PRIVATE = 0x02;
+    public static final int MAP_FIXED = 0x10;
+    public static final int MAP_ANONYMOUS = 0x20;
+    public static final int MAP_NORESERVE = 0x4000;
+    public static final int MAP_FIXED_NOREPLACE = 0x100000;
+
+    public static final int O_RDONLY = 0;
+    public static final int O_RDWR = 2;
+    public static final int O_CREAT = 0x40;
+    public static final int O_EXCL = 0x80;
+    public static final int O_CLOEXEC = 0x80000;
+    public static final int O_NOFOLLOW = isAarch64() ? 0x8000 : 0x20000;
+
+    public static final int SEEK_SET = 0;
+    public static final int SEEK_END = 2;
+    public static final int SEEK_DATA = 3;
+    public static final int SEEK_HOLE = 4;
+
+    public static final int MADV_RANDOM = 1;
+
+    public static final int FALLOC_FL_KEEP_SIZE = 0x01;
+    public static final int FALLOC_FL_PUNCH_HOLE = 0x02;
+
+    public static final int EEXIST = 17;
+    public static final int ENXIO = 6;
+    public static final int ELOOP = 40;
+    public static final int ENOENT = 2;
+    public static final int EINTR = 4;
+
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO = CAPTURE_LAYOUT.varHandle(groupElement("errno"));
+
+    private static final MethodHandle OPEN = errnoCall("open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
+    private static final MethodHandle CLOSE = errnoCall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final MethodHandle FTRUNCATE = errnoCall("ftruncate", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
+    private static final MethodHandle FSYNC = errnoCall("fsync", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final MethodHandle LSEEK = errnoCall("lseek", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle PREAD = errnoCall("pread", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle MMAP = errnoCall("mmap", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
+    private static final MethodHandle MUNMAP = errnoCall("munmap", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle MADVISE = errnoCall("madvise", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle MINCORE = errnoCall("mincore", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, ADDRESS));
+    private static final MethodHandle FALLOCATE = errnoCall("fallocate", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle STRERROR = LINKER.downcallHandle(
+        LINKER.defaultLookup().findOrThrow("strerror"), FunctionDescriptor.of(ADDRESS, JAVA_INT));
+
+    private Posix() {
+    }
+
+    private static boolean isAarch64() {
+        final String arch = System.getProperty("os.arch", "");
+        return arch.equals("aarch64") || arch.equals("arm64");
+    }
+
+    private static MethodHandle errnoCall(final String name, final FunctionDescriptor descriptor) {
+        return LINKER.downcallHandle(
+            LINKER.defaultLookup().findOrThrow(name), descriptor, Linker.Option.captureCallState("errno"));
+    }
+
+    /** The per-call errno capture buffer; cold paths allocate one from a confined arena. */
+    private static int errno(final MemorySegment state) {
+        return (int) ERRNO.get(state, 0L);
+    }
+
+    static String strerror(final int errno) {
+        try {
+            final MemorySegment s = (MemorySegment) STRERROR.invokeExact(errno);
+            return s.equals(MemorySegment.NULL) ? "unknown" : s.reinterpret(256).getString(0);
+        } catch (final Throwable t) {
+            return "unknown";
+        }
+    }
+
+    private static RuntimeException rethrow(final Throwable t) {
+        if (t instanceof RuntimeException r) {
+            return r;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        return new IllegalStateException(t);
+    }
+
+    public static int open(final String path, final int flags, final int mode) throws OsException {
+        try (Arena arena = Arena.ofConfined()) {
+            final MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+            final MemorySegment cPath = arena.allocateFrom(path);
+            final int fd = (int) OPEN.invokeExact(state, cPath, flags, mode);
+            if (fd < 0) {
+                throw new OsException("open", errno(state), "path=" + path);
+            }
+            return fd;
+        } catch (final OsException e) {
+            throw e;
+        } catch (final Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    public static void close(final int fd) throws OsException {
+        try (Arena arena = Arena.ofConfined()) {
+            final MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+            if ((int) CLOSE.invokeExact(state, fd) != 0) {
+                throw new OsException("close", errno(state), "fd=" + fd);
+            }
+        } catch (final OsException e) {
+            throw e;
+        } catch (final Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    public static void ftruncate(final int fd, final long length) throws OsException {
+        try (Arena arena = Arena.ofConfined()) {
+            final MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+            if ((int) FTRUNCATE.invokeExact(state, fd, length) != 0) {
+                throw new OsException("ftruncate", errno(state), "fd=" + fd + ", length=" + length);
+            }
+        } catch (final OsException e) {
+            throw e;
+        } catch (final Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    public static void fsync(final int fd) throws OsException {
+        try (Arena arena = Arena.ofConfined()) {
+            final MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+            if ((int) FSYNC.invokeExact(state, fd) != 0) {
+                throw new OsException("fsync", errno(state), "fd=" + fd);
+            }
+        } catch (final OsException e) {
+            throw e;
+        } catch (final Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * @return the resulting offset, or {@code -1} when {@code SEEK_DATA}/{@code SEEK_HOLE} finds
+     * nothing past {@code offset} ({@code ENXIO}), which is an answer rather than an error
+     */
+    public static long lseek(final int fd, final long offset, final int whence) throws OsException {
+        try (Arena arena = Arena.ofConfined()) {
+            final MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+            final long r = (long) LSEEK.invokeExact(state, fd, offset, whence);
+            if (r < 0) {
+                final int errno = errno(state);
+                if (errno == ENXIO && (whence == SEEK_DATA || whence == SEEK_HOLE)) {
+                    return -1;
+                }
+                throw new OsException("lseek", errno, "fd=" + fd + ", offset=" + offset + ", whence=" + whence);
+            }
+            return r;
+        } catch (final OsException e) {
+            throw e;
+        } catch (final Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** Reads up to {@code buffer.byteSize()} bytes at {@code offset}; returns the count read. */
+    public static long pread(final int fd, final MemorySegment buffer, final long offset) throws OsException {
+        try (Arena arena = Arena.ofConfined()) {
+            final MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+            long done = 0;
+            while (done < buffer.byteSize()) {
+                final long r = (long) PREAD.invokeExact(
+                    state, fd, buffer.asSlice(done), buffer.byteSize() - done, offset + done);
+                if (r < 0) {
+                    final int errno = errno(state);
+                    if (errno == EINTR) {
+                        continue;
+                    }
+                    throw new OsException("pread", errno, "fd=" + fd + ", offset=" + (offset + done));
+                }
+                if (r == 0) {
+                    break;
+                }
+                done += r;
+            }
+            return done;
+        } catch (final OsException e) {
+            throw e;
+        } catch (final Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    public static long mmap(final long address, final long length, final int prot, final int flags, final int fd,
+                            final long offset) throws OsException {
+        try (Arena arena = Arena.ofConfined()) {
+            final MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+            final long r = (long) MMAP.invokeExact(state, address, length, prot, flags, fd, offset);
+            if (r == -1L) {
+                throw new OsException("mmap", errno(state), "address=0x" + Long.toHexString(address)
+                    + ", length=" + length + ", prot=" + prot + ", flags=0x" + Integer.toHexString(flags));
+            }
+            return r;
+        } catch (final OsException e) {
+            throw e;
+        } catch (final Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    public static void munmap(final long address, final long length) throws OsException {
+        try (Arena arena = Arena.ofConfined()) {
+            final MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+            if ((int) MUNMAP.invokeExact(state, address, length) != 0) {
+                throw new OsException("munmap", errno(state),
+                    "address=0x" + Long.toHexString(address) + ", length=" + length);
+            }
+        } catch (final OsException e) {
+            throw e;
+        } catch (final Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    public static void madvise(final long address, final long length, final int advice) throws OsException {
+        try (Arena arena = Arena.ofConfined()) {
+            final MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+            if ((int) MADVISE.invokeExact(state, address, length, advice) != 0) {
+                throw new OsException("madvise", errno(state),
+                    "address=0x" + Long.toHexString(address) + ", length=" + length + ", advice=" + advice);
+            }
+        } catch (final OsException e) {
+            throw e;
+        } catch (final Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** Fills {@code vector} (one byte per page) with residency bits for {@code [address, address+length)}. */
+    public static void mincore(final long address, final long length, final MemorySegment vector) throws OsException {
+        try (Arena arena = Arena.ofConfined()) {
+            final MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+            if ((int) MINCORE.invokeExact(state, address, length, vector) != 0) {
+                throw new OsException("mincore", errno(state),
+                    "address=0x" + Long.toHexString(address) + ", length=" + length);
+            }
+        } catch (final OsException e) {
+            throw e;
+        } catch (final Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    public static void fallocate(final int fd, final int mode, final long offset, final long length)
+        throws OsException {
+        try (Arena arena = Arena.ofConfined()) {
+            final MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+            if ((int) FALLOCATE.invokeExact(state, fd, mode, offset, length) != 0) {
+                throw new OsException("fallocate", errno(state),
+                    "fd=" + fd + ", mode=" + mode + ", offset=" + offset + ", length=" + length);
+            }
+        } catch (final OsException e) {
+            throw e;
+        } catch (final Throwable t) {
+            throw rethrow(t);
+        }
+    }
+}

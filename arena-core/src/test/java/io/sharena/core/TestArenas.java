@@ -1,0 +1,19 @@
+package io.sharena.core;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+/** Shared helpers for tests that need an arena file. */
+final class TestArenas {
+    private TestArenas() {
+    }
+
+    static SharedArena create(final Path dir, final String size) throws IOException {
+        return SharedArena.create(dir.resolve("test.arena"), Capacity.parse(size), ArenaOptions.defaults());
+    }
+
+    /** @return the pointer of the first user page */
+    static int firstUserPointer(final SharedArena arena) {
+        return (int) (arena.firstUserPage() * arena.pageSize());
+    }
+}
