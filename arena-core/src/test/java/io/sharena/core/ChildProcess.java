@@ -1,0 +1,117 @@
+package io.sharena.core;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+
+/**
+ * The other process in multi-process tests. Modes:
+ * <ul>
+ *   <li>{@code list FILE N}: builds a singly linked list of N nodes (value i+1) with 32-bit arena
+ *       pointers; the head pointer goes to the root word (first user page, offset 0).</li>
+ *   <li>{@code fixedlist FILE N}: the same with 64-bit absolute addresses, in a fixed-address arena.</li>
+ *   <li>{@code add FILE PTR COUNT}: waits for "go", then COUNT get-and-adds of 1 on PTR.</li>
+ *   <li>{@code fault FILE}: maps the arena, waits for "go" (the parent truncates the file first), then
+ *       tries every kind of access on the lost range and reports what each threw.</li>
+ * </ul>
+ */
+public final class ChildProcess {
+    /** Node of the 32-bit list: next pointer at 0, value at 8. */
+    static final int NODE_SIZE = 16;
+
+    private ChildProcess() {
+    }
+
+    public static void main(final String[] args) throws Exception {
+        final Path file = Path.of(args[1]);
+        try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
+            System.out.println("base=0x" + Long.toHexString(arena.base()) + " pid=" + ProcessHandle.current().pid());
+            switch (args[0]) {
+                case "list" -> buildList(arena, Integer.parseInt(args[2]));
+                case "fixedlist" -> buildFixedList(arena, Integer.parseInt(args[2]));
+                case "add" -> add(arena, Integer.parseInt(args[2]), Integer.parseInt(args[3]));
+                case "fault" -> fault(arena);
+                default -> throw new IllegalArgumentException("unknown mode: " + args[0]);
+            }
+        }
+        System.out.println("done");
+    }
+
+    static int root(final SharedArena arena) {
+        return TestArenas.firstUserPointer(arena);
+    }
+
+    private static void buildList(final SharedArena arena, final int n) {
+        final ArenaView v = arena.raw();
+        final int first = root(arena) + 64;
+        int head = ArenaPointers.NULL;
+        // Built back to front so that each node is complete before anything points at it.
+        for (int i = n - 1; i >= 0; i--) {
+            final int node = first + i * NODE_SIZE;
+            v.putLong(node + 8, i + 1);
+            v.putInt(node, head);
+            head = node;
+        }
+        v.putIntRelease(root(arena), head); // publishes every node written above
+    }
+
+    private static void buildFixedList(final SharedArena arena, final int n) {
+        final ArenaView v = arena.raw();
+        final int first = root(arena) + 64;
+        long head = 0;
+        for (int i = n - 1; i >= 0; i--) {
+            final int node = first + i * NODE_SIZE;
+            v.putLong(node + 8, i + 1);
+            v.putLong(node, head);
+            head = arena.address(node);
+        }
+        v.putLongRelease(root(arena), head);
+    }
+
+    private static void add(final SharedArena arena, final int ptr, final int count) throws Exception {
+        final BufferedReader stdin = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        System.out.println("ready");
+        stdin.readLine();
+        final ArenaView v = arena.raw();
+        for (int i = 0; i < count; i++) {
+            v.getAndAddLong(ptr, 1);
+        }
+    }
+
+    private static void fault(final SharedArena arena) throws Exception {
+        final ArenaView v = arena.raw();
+        final int ptr = (int) (arena.capacityBytes() - 4096);
+        for (int i = 0; i < 100_000; i++) {
+            // warm the accessors up so that both interpreted and compiled paths get exercised
+            v.getAndAddLong(ptr, 1);
+            v.putLong(ptr + 8, v.getLong(ptr));
+        }
+        final BufferedReader stdin = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        System.out.println("ready");
+        stdin.readLine();
+        report("getLong", () -> v.getLong(ptr));
+        report("putLong", () -> v.putLong(ptr, 1));
+        report("getLongAcquire", () -> v.getLongAcquire(ptr));
+        report("putLongRelease", () -> v.putLongRelease(ptr, 1));
+        report("compareAndSetLong", () -> v.compareAndSetLong(ptr, 0, 1));
+        report("compareAndSetInt", () -> v.compareAndSetInt(ptr, 0, 1));
+        report("getAndAddLong", () -> v.getAndAddLong(ptr, 1));
+        report("getAndBitwiseOrInt", () -> v.getAndBitwiseOrInt(ptr, 1));
+        report("getBytes", () -> v.getBytes(ptr, new byte[64], 0, 64));
+        report("fill", () -> v.fill(ptr, 64, (byte) 1));
+        report("segmentCopy", () -> MemorySegment.copy(arena.segment(), ValueLayout.JAVA_BYTE, ptr, new byte[64], 0, 64));
+        System.out.println("alive");
+    }
+
+    private static void report(final String what, final Runnable access) {
+        try {
+            access.run();
+            System.out.println("fault " + what + " -> none");
+        } catch (final Throwable t) {
+            System.out.println("fault " + what + " -> " + t.getClass().getSimpleName());
+        }
+    }
+}

@@ -1,0 +1,111 @@
+package io.sharena.core;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Real child JVMs on one arena file. */
+class MultiProcessTest {
+    private static final int NODES = 1_000;
+    private static final long SUM = (long) NODES * (NODES + 1) / 2;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void listBuiltByAChildIsWalkedByTheParentThroughArenaPointers() throws Exception {
+        final Path file = dir.resolve("list.arena");
+        try (SharedArena arena = SharedArena.create(file, Capacity.parse("1M"), ArenaOptions.defaults());
+             ChildJvm child = ChildJvm.start("list", file.toString(), Integer.toString(NODES))) {
+            final String childBase = child.await("base=");
+            assertEquals(0, child.waitFor(60), String.join("\n", child.output()));
+            final ArenaView v = arena.raw();
+            long sum = 0;
+            int count = 0;
+            for (int node = v.getIntAcquire(ChildProcess.root(arena)); node != ArenaPointers.NULL; node = v.getInt(node)) {
+                sum += v.getLong(node + 8);
+                count++;
+            }
+            assertEquals(NODES, count);
+            assertEquals(SUM, sum);
+            System.out.println("child " + childBase + ", parent base=0x" + Long.toHexString(arena.base()));
+        }
+    }
+
+    @Test
+    void fixedAddressListOfNativeAddressesIsValidInTheParent() throws Exception {
+        final Path file = dir.resolve("fixed.arena");
+        try (SharedArena arena = FixedAddresses.create(file, Capacity.parse("1M"))) {
+            // Both processes hold the arena at the same absolute address at the same time.
+            try (ChildJvm child = ChildJvm.start("fixedlist", file.toString(), Integer.toString(NODES))) {
+                assertEquals("base=0x" + Long.toHexString(arena.fixedAddress()), child.await("base=").split(" ")[0]);
+                assertEquals(0, child.waitFor(60), String.join("\n", child.output()));
+            }
+            assertEquals(arena.fixedAddress(), arena.base());
+            long sum = 0;
+            int count = 0;
+            long address = arena.raw().getLongAcquire(ChildProcess.root(arena));
+            while (address != 0) {
+                // Follow the raw 64-bit address the child stored, not an arena pointer.
+                final MemorySegment node = MemorySegment.ofAddress(address).reinterpret(16);
+                sum += node.get(ValueLayout.JAVA_LONG, 8);
+                address = node.get(ValueLayout.JAVA_LONG, 0);
+                count++;
+            }
+            assertEquals(NODES, count);
+            assertEquals(SUM, sum);
+        }
+    }
+
+    @Test
+    void concurrentGetAndAddFromTwoProcessesEndsAtTheTotal() throws Exception {
+        final int perProcess = 2_000_000;
+        final Path file = dir.resolve("add.arena");
+        try (SharedArena arena = SharedArena.create(file, Capacity.parse("1M"), ArenaOptions.defaults())) {
+            final int ptr = ChildProcess.root(arena) + 128;
+            try (ChildJvm child = ChildJvm.start("add", file.toString(), Integer.toString(ptr),
+                Integer.toString(perProcess))) {
+                child.await("ready");
+                child.send("go");
+                final ArenaView v = arena.raw();
+                for (int i = 0; i < perProcess; i++) {
+                    v.getAndAddLong(ptr, 1);
+                }
+                assertEquals(0, child.waitFor(120), String.join("\n", child.output()));
+            }
+            assertEquals(2L * perProcess, arena.raw().getLongVolatile(ptr));
+        }
+    }
+
+    @Test
+    void fileTruncatedUnderAMappingGivesJavaExceptionsAndTheJvmSurvives() throws Exception {
+        final Path file = dir.resolve("trunc.arena");
+        SharedArena.create(file, Capacity.parse("1M"), ArenaOptions.defaults()).close();
+        try (ChildJvm child = ChildJvm.start("fault", file.toString())) {
+            child.await("ready");
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+                ch.truncate(4096);
+            }
+            child.send("go");
+            final int exit = child.waitFor(60);
+            final String output = String.join("\n", child.output());
+            assertEquals(0, exit, output);
+            assertTrue(output.contains("alive"), output);
+            for (final String line : child.output()) {
+                if (line.startsWith("fault ")) {
+                    assertTrue(line.endsWith("-> InternalError"), line);
+                }
+            }
+            assertEquals(11, child.output().stream().filter(l -> l.startsWith("fault ")).count(), output);
+        }
+    }
+}
