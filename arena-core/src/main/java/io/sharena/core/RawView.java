@@ -19,27 +19,19 @@ final class RawView implements ArenaView {
         this.segment = segment;
     }
 
-    /**
-     * A plain load of the word an atomic is about to work on, returning its offset.
+    /*
+     * Why every atomic below starts with a volatile load whose value it uses.
      *
-     * <p>Why: if another process truncates the file under the mapping, touching the lost pages
-     * raises SIGBUS. HotSpot turns that into an {@link InternalError} for plain and ordered
-     * accesses, but its out-of-line compare-and-set (used before the JIT compiles the caller) is
-     * not guarded and would crash the JVM. The load faults first, safely; it costs next to nothing,
-     * as the atomic needs the same cache line. A truncation that lands between the load and the
-     * atomic is not covered; it needs another process to shrink a live arena file.
+     * If another process truncates the file under the mapping, touching the lost pages raises
+     * SIGBUS. HotSpot turns that into an InternalError for loads and stores, but its out-of-line
+     * compare-and-set (what an interpreted caller reaches) is not guarded and would crash the JVM.
+     * The load takes the fault first, safely. Its value must feed the result, or the JIT drops the
+     * load once the method is compiled: a compare-and-set fails at once when the word already
+     * differs (a failed strong CAS is linearized at that load), and a get-and-op first tries a CAS
+     * from the loaded value, which is the whole operation when the word is not contended. A
+     * truncation landing between the load and the atomic is not covered; it takes another process
+     * shrinking a live arena file.
      */
-    private long guardInt(final int ptr) {
-        final long offset = ArenaPointers.offset(ptr);
-        segment.get(ValueLayout.JAVA_INT, offset);
-        return offset;
-    }
-
-    private long guardLong(final int ptr) {
-        final long offset = ArenaPointers.offset(ptr);
-        segment.get(ValueLayout.JAVA_LONG, offset);
-        return offset;
-    }
 
     @Override
     public MemorySegment segment() {
@@ -128,54 +120,94 @@ final class RawView implements ArenaView {
 
     @Override
     public boolean compareAndSetInt(final int ptr, final int expected, final int value) {
-        final long offset = guardInt(ptr);
-        return INT.compareAndSet(segment, offset, expected, value);
+        final long offset = ArenaPointers.offset(ptr);
+        return (int) INT.getVolatile(segment, offset) == expected && INT.compareAndSet(segment, offset, expected, value);
     }
 
     @Override
     public boolean compareAndSetLong(final int ptr, final long expected, final long value) {
-        final long offset = guardLong(ptr);
-        return LONG.compareAndSet(segment, offset, expected, value);
+        final long offset = ArenaPointers.offset(ptr);
+        return (long) LONG.getVolatile(segment, offset) == expected && LONG.compareAndSet(segment, offset, expected, value);
     }
 
     @Override
     public int getAndAddInt(final int ptr, final int delta) {
-        return (int) INT.getAndAdd(segment, guardInt(ptr), delta);
+        final long offset = ArenaPointers.offset(ptr);
+        final int seen = (int) INT.getVolatile(segment, offset);
+        if (INT.weakCompareAndSet(segment, offset, seen, seen + delta)) {
+            return seen;
+        }
+        return (int) INT.getAndAdd(segment, offset, delta);
     }
 
     @Override
     public long getAndAddLong(final int ptr, final long delta) {
-        return (long) LONG.getAndAdd(segment, guardLong(ptr), delta);
+        final long offset = ArenaPointers.offset(ptr);
+        final long seen = (long) LONG.getVolatile(segment, offset);
+        if (LONG.weakCompareAndSet(segment, offset, seen, seen + delta)) {
+            return seen;
+        }
+        return (long) LONG.getAndAdd(segment, offset, delta);
     }
 
     @Override
     public int getAndBitwiseOrInt(final int ptr, final int mask) {
-        return (int) INT.getAndBitwiseOr(segment, guardInt(ptr), mask);
+        final long offset = ArenaPointers.offset(ptr);
+        final int seen = (int) INT.getVolatile(segment, offset);
+        if (INT.weakCompareAndSet(segment, offset, seen, seen | mask)) {
+            return seen;
+        }
+        return (int) INT.getAndBitwiseOr(segment, offset, mask);
     }
 
     @Override
     public int getAndBitwiseAndInt(final int ptr, final int mask) {
-        return (int) INT.getAndBitwiseAnd(segment, guardInt(ptr), mask);
+        final long offset = ArenaPointers.offset(ptr);
+        final int seen = (int) INT.getVolatile(segment, offset);
+        if (INT.weakCompareAndSet(segment, offset, seen, seen & mask)) {
+            return seen;
+        }
+        return (int) INT.getAndBitwiseAnd(segment, offset, mask);
     }
 
     @Override
     public int getAndBitwiseXorInt(final int ptr, final int mask) {
-        return (int) INT.getAndBitwiseXor(segment, guardInt(ptr), mask);
+        final long offset = ArenaPointers.offset(ptr);
+        final int seen = (int) INT.getVolatile(segment, offset);
+        if (INT.weakCompareAndSet(segment, offset, seen, seen ^ mask)) {
+            return seen;
+        }
+        return (int) INT.getAndBitwiseXor(segment, offset, mask);
     }
 
     @Override
     public long getAndBitwiseOrLong(final int ptr, final long mask) {
-        return (long) LONG.getAndBitwiseOr(segment, guardLong(ptr), mask);
+        final long offset = ArenaPointers.offset(ptr);
+        final long seen = (long) LONG.getVolatile(segment, offset);
+        if (LONG.weakCompareAndSet(segment, offset, seen, seen | mask)) {
+            return seen;
+        }
+        return (long) LONG.getAndBitwiseOr(segment, offset, mask);
     }
 
     @Override
     public long getAndBitwiseAndLong(final int ptr, final long mask) {
-        return (long) LONG.getAndBitwiseAnd(segment, guardLong(ptr), mask);
+        final long offset = ArenaPointers.offset(ptr);
+        final long seen = (long) LONG.getVolatile(segment, offset);
+        if (LONG.weakCompareAndSet(segment, offset, seen, seen & mask)) {
+            return seen;
+        }
+        return (long) LONG.getAndBitwiseAnd(segment, offset, mask);
     }
 
     @Override
     public long getAndBitwiseXorLong(final int ptr, final long mask) {
-        return (long) LONG.getAndBitwiseXor(segment, guardLong(ptr), mask);
+        final long offset = ArenaPointers.offset(ptr);
+        final long seen = (long) LONG.getVolatile(segment, offset);
+        if (LONG.weakCompareAndSet(segment, offset, seen, seen ^ mask)) {
+            return seen;
+        }
+        return (long) LONG.getAndBitwiseXor(segment, offset, mask);
     }
 
     @Override

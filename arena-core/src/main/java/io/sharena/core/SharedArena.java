@@ -74,7 +74,7 @@ public final class SharedArena implements AutoCloseable {
         }
         final ArenaOptions opts = options == null ? ArenaOptions.defaults() : options;
         if (!opts.replace() && Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
-            throw new IllegalArgumentException("arena file already exists: path=" + path + " (ask to replace it)");
+            throw new IllegalArgumentException("arena file already exists: path=" + path + " (use the replace option, --replace on the command line)");
         }
         final Path target = opts.replace() ? siblingTempPath(path) : path;
         final ArenaHeader header = ArenaHeader.forCreate(capacity, opts.fixedAddress(), IDS.nextLong(),

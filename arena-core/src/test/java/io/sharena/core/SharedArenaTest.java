@@ -77,7 +77,7 @@ class SharedArenaTest {
         }
         final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
             () -> SharedArena.create(file, Capacity.ofPages(10), ArenaOptions.defaults()));
-        assertEquals("arena file already exists: path=" + file + " (ask to replace it)", e.getMessage());
+        assertEquals("arena file already exists: path=" + file + " (use the replace option, --replace on the command line)", e.getMessage());
         try (SharedArena arena = SharedArena.create(file, Capacity.ofPages(20),
             ArenaOptions.defaults().withReplace(true))) {
             assertNotEquals(oldId, arena.arenaId());

@@ -1,0 +1,32 @@
+package io.sharena.cli;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Starts another JVM running a main class of this module, the way this JVM was started: on the
+ * module path with native access for the core module alone, or on the class path when that is
+ * how we run (tests).
+ */
+final class JavaCommand {
+    private JavaCommand() {
+    }
+
+    static Process start(final Class<?> main, final String... args) throws IOException {
+        final List<String> command = new ArrayList<>();
+        command.add(ProcessHandle.current().info().command().orElse("java"));
+        command.add("-XX:+UseSerialGC");
+        command.add("-Xshare:auto");
+        final String modulePath = System.getProperty("jdk.module.path");
+        if (main.getModule().isNamed() && modulePath != null) {
+            command.addAll(List.of("--enable-native-access=io.sharena.core", "-p", modulePath,
+                "-m", main.getModule().getName() + "/" + main.getName()));
+        } else {
+            command.addAll(List.of("--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                main.getName()));
+        }
+        command.addAll(List.of(args));
+        return new ProcessBuilder(command).redirectErrorStream(true).start();
+    }
+}
