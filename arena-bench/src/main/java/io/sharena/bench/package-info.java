@@ -1,0 +1,25 @@
+/**
+ * JMH benchmarks that measure sharena side by side with what users would otherwise write, in the
+ * same run: each benchmark class pairs a sharena operation with its baseline (for example
+ * {@link io.sharena.bench.PointerAccessBenchmark}: access by arena pointer through
+ * {@link io.sharena.core.ArenaView} against plain {@link java.lang.foreign.MemorySegment} access
+ * to the same mapping), so the two share one JVM build, machine and noise, and their ratio means
+ * something. The target of each pair is in its class javadoc; run with {@code -prof gc} to check
+ * the allocation side ({@code gc.alloc.rate.norm}).
+ *
+ * <p>Running: {@code java -jar arena-bench/target/benchmarks.jar <regex> [JMH options]}, or a
+ * class's own {@code main}, which applies that class's defaults and takes the same JMH options.
+ * Forked JVMs get {@code --enable-native-access=ALL-UNNAMED} and nothing else: the shaded jar
+ * runs on the class path, so sharena's modules are unnamed there.
+ *
+ * <p>Concurrency: unless a class says otherwise, state is {@link org.openjdk.jmh.annotations.Scope#Thread}:
+ * every benchmark thread creates, maps and deletes its own arena file (under
+ * {@code java.io.tmpdir}) in trial-level setup and teardown, so threads never contend on a cache
+ * line, and the numbers are single-thread access costs however many threads ({@code -t}) run.
+ * Nothing here is shared between forks or with other processes.
+ *
+ * <p>FFM: this package makes no downcalls itself; the mapping (and its system calls) comes only
+ * through {@link io.sharena.core}, and the benchmarks themselves touch memory only through
+ * {@link java.lang.foreign.MemorySegment} accessors and sharena's views.
+ */
+package io.sharena.bench;
