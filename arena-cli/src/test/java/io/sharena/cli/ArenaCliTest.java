@@ -50,7 +50,7 @@ class ArenaCliTest {
     void createThenStatTextAndJson() {
         final Path file = dir.resolve("a.arena");
         assertEquals(0, ArenaCli.run("create", file.toString(), "--size", "64M"));
-        assertTrue(out().startsWith("created " + file + ": 16384 pages (64.0 MiB), first user page 67"), out());
+        assertTrue(out().startsWith("created " + file + ": 16384 pages (64.0 MiB), first user page 68"), out());
         assertEquals(0, ArenaCli.run("stat", file.toString()));
         assertTrue(out().contains("capacity       16384 pages (64.0 MiB)"), out());
         assertTrue(out().contains("fixed address  none"), out());
@@ -58,7 +58,7 @@ class ArenaCliTest {
         assertEquals(0, ArenaCli.run("stat", "--json", file.toString()));
         final String json = out().trim();
         assertTrue(json.startsWith("{\"path\":\"" + file + "\",\"formatVersion\":1,\"pageSize\":4096,\"capacityPages\":16384,"), json);
-        assertTrue(json.contains("\"firstUserPage\":67"), json);
+        assertTrue(json.contains("\"firstUserPage\":68"), json);
         assertEquals("", err());
     }
 

@@ -14,19 +14,23 @@ package io.sharena.core;
  * </ul>
  */
 public final class ArenaOptions {
-    private static final ArenaOptions DEFAULTS = new ArenaOptions(false, 0, false, false);
+    /** Default bound on waiting for the allocator lock: allocation fails fast after it. */
+    public static final long DEFAULT_LOCK_TIMEOUT_NANOS = 5_000_000L;
+    private static final ArenaOptions DEFAULTS = new ArenaOptions(false, 0, false, false, DEFAULT_LOCK_TIMEOUT_NANOS);
 
     private final boolean replace;
     private final long fixedAddress;
     private final boolean allowForeignOwner;
     private final boolean readOnly;
+    private final long lockTimeoutNanos;
 
     private ArenaOptions(final boolean replace, final long fixedAddress, final boolean allowForeignOwner,
-                         final boolean readOnly) {
+                         final boolean readOnly, final long lockTimeoutNanos) {
         this.replace = replace;
         this.fixedAddress = fixedAddress;
         this.allowForeignOwner = allowForeignOwner;
         this.readOnly = readOnly;
+        this.lockTimeoutNanos = lockTimeoutNanos;
     }
 
     public static ArenaOptions defaults() {
@@ -34,7 +38,7 @@ public final class ArenaOptions {
     }
 
     public ArenaOptions withReplace(final boolean value) {
-        return new ArenaOptions(value, fixedAddress, allowForeignOwner, readOnly);
+        return new ArenaOptions(value, fixedAddress, allowForeignOwner, readOnly, lockTimeoutNanos);
     }
 
     /** @param address a 4 GiB-aligned user-space address, or 0 for none */
@@ -44,15 +48,27 @@ public final class ArenaOptions {
             throw new IllegalArgumentException("fixed address must be 4 GiB-aligned and in user space: address=0x"
                 + Long.toHexString(address) + ", max=0x" + Long.toHexString(ArenaPointers.MAX_FIXED_ADDRESS));
         }
-        return new ArenaOptions(replace, address, allowForeignOwner, readOnly);
+        return new ArenaOptions(replace, address, allowForeignOwner, readOnly, lockTimeoutNanos);
     }
 
     public ArenaOptions withAllowForeignOwner(final boolean value) {
-        return new ArenaOptions(replace, fixedAddress, value, readOnly);
+        return new ArenaOptions(replace, fixedAddress, value, readOnly, lockTimeoutNanos);
     }
 
     public ArenaOptions withReadOnly(final boolean value) {
-        return new ArenaOptions(replace, fixedAddress, allowForeignOwner, value);
+        return new ArenaOptions(replace, fixedAddress, allowForeignOwner, value, lockTimeoutNanos);
+    }
+
+    /** @param nanos how long allocation and reserve wait for the allocator lock before giving up (0 = one try) */
+    public ArenaOptions withLockTimeoutNanos(final long nanos) {
+        if (nanos < 0) {
+            throw new IllegalArgumentException("lock timeout must not be negative: lockTimeoutNanos=" + nanos);
+        }
+        return new ArenaOptions(replace, fixedAddress, allowForeignOwner, readOnly, nanos);
+    }
+
+    public long lockTimeoutNanos() {
+        return lockTimeoutNanos;
     }
 
     public boolean replace() {
@@ -74,6 +90,7 @@ public final class ArenaOptions {
     @Override
     public String toString() {
         return "ArenaOptions[replace=" + replace + ", fixedAddress=0x" + Long.toHexString(fixedAddress)
-            + ", allowForeignOwner=" + allowForeignOwner + ", readOnly=" + readOnly + "]";
+            + ", allowForeignOwner=" + allowForeignOwner + ", readOnly=" + readOnly
+            + ", lockTimeoutNanos=" + lockTimeoutNanos + "]";
     }
 }

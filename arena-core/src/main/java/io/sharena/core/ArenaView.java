@@ -23,7 +23,7 @@ import java.lang.foreign.MemorySegment;
  * access operation") and the JVM carries on; atomics first load the word they work on so that the
  * fault is taken by that guarded load.
  */
-public sealed interface ArenaView permits RawView {
+public sealed interface ArenaView permits RawView, CheckedView {
     /** @return the whole arena as a segment, starting at pointer 0 */
     MemorySegment segment();
 

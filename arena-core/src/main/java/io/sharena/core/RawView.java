@@ -1,11 +1,14 @@
 package io.sharena.core;
 
+import io.sharena.core.os.SharedWords;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
 
 /**
- * The raw view: only bounds checks, done by the {@link MemorySegment} itself. For hot paths that
+ * The raw view: only bounds checks, done by the {@link MemorySegment} itself. Atomics go through
+ * {@link SharedWords}, which keeps a file shrunk under the mapping from crashing the JVM. For hot paths that
  * own their pages. Pointer to offset is {@link ArenaPointers#offset(int)}: the segment starts at
  * the window base, so the unsigned pointer is the offset.
  */
@@ -18,20 +21,6 @@ final class RawView implements ArenaView {
     RawView(final MemorySegment segment) {
         this.segment = segment;
     }
-
-    /*
-     * Why every atomic below starts with a volatile load whose value it uses.
-     *
-     * If another process truncates the file under the mapping, touching the lost pages raises
-     * SIGBUS. HotSpot turns that into an InternalError for loads and stores, but its out-of-line
-     * compare-and-set (what an interpreted caller reaches) is not guarded and would crash the JVM.
-     * The load takes the fault first, safely. Its value must feed the result, or the JIT drops the
-     * load once the method is compiled: a compare-and-set fails at once when the word already
-     * differs (a failed strong CAS is linearized at that load), and a get-and-op first tries a CAS
-     * from the loaded value, which is the whole operation when the word is not contended. A
-     * truncation landing between the load and the atomic is not covered; it takes another process
-     * shrinking a live arena file.
-     */
 
     @Override
     public MemorySegment segment() {
@@ -120,94 +109,52 @@ final class RawView implements ArenaView {
 
     @Override
     public boolean compareAndSetInt(final int ptr, final int expected, final int value) {
-        final long offset = ArenaPointers.offset(ptr);
-        return (int) INT.getVolatile(segment, offset) == expected && INT.compareAndSet(segment, offset, expected, value);
+        return SharedWords.casInt(segment, ArenaPointers.offset(ptr), expected, value);
     }
 
     @Override
     public boolean compareAndSetLong(final int ptr, final long expected, final long value) {
-        final long offset = ArenaPointers.offset(ptr);
-        return (long) LONG.getVolatile(segment, offset) == expected && LONG.compareAndSet(segment, offset, expected, value);
+        return SharedWords.casLong(segment, ArenaPointers.offset(ptr), expected, value);
     }
 
     @Override
     public int getAndAddInt(final int ptr, final int delta) {
-        final long offset = ArenaPointers.offset(ptr);
-        final int seen = (int) INT.getVolatile(segment, offset);
-        if (INT.weakCompareAndSet(segment, offset, seen, seen + delta)) {
-            return seen;
-        }
-        return (int) INT.getAndAdd(segment, offset, delta);
+        return SharedWords.getAndAddInt(segment, ArenaPointers.offset(ptr), delta);
     }
 
     @Override
     public long getAndAddLong(final int ptr, final long delta) {
-        final long offset = ArenaPointers.offset(ptr);
-        final long seen = (long) LONG.getVolatile(segment, offset);
-        if (LONG.weakCompareAndSet(segment, offset, seen, seen + delta)) {
-            return seen;
-        }
-        return (long) LONG.getAndAdd(segment, offset, delta);
+        return SharedWords.getAndAddLong(segment, ArenaPointers.offset(ptr), delta);
     }
 
     @Override
     public int getAndBitwiseOrInt(final int ptr, final int mask) {
-        final long offset = ArenaPointers.offset(ptr);
-        final int seen = (int) INT.getVolatile(segment, offset);
-        if (INT.weakCompareAndSet(segment, offset, seen, seen | mask)) {
-            return seen;
-        }
-        return (int) INT.getAndBitwiseOr(segment, offset, mask);
+        return SharedWords.getAndBitwiseInt(segment, ArenaPointers.offset(ptr), mask, SharedWords.OR);
     }
 
     @Override
     public int getAndBitwiseAndInt(final int ptr, final int mask) {
-        final long offset = ArenaPointers.offset(ptr);
-        final int seen = (int) INT.getVolatile(segment, offset);
-        if (INT.weakCompareAndSet(segment, offset, seen, seen & mask)) {
-            return seen;
-        }
-        return (int) INT.getAndBitwiseAnd(segment, offset, mask);
+        return SharedWords.getAndBitwiseInt(segment, ArenaPointers.offset(ptr), mask, SharedWords.AND);
     }
 
     @Override
     public int getAndBitwiseXorInt(final int ptr, final int mask) {
-        final long offset = ArenaPointers.offset(ptr);
-        final int seen = (int) INT.getVolatile(segment, offset);
-        if (INT.weakCompareAndSet(segment, offset, seen, seen ^ mask)) {
-            return seen;
-        }
-        return (int) INT.getAndBitwiseXor(segment, offset, mask);
+        return SharedWords.getAndBitwiseInt(segment, ArenaPointers.offset(ptr), mask, SharedWords.XOR);
     }
 
     @Override
     public long getAndBitwiseOrLong(final int ptr, final long mask) {
-        final long offset = ArenaPointers.offset(ptr);
-        final long seen = (long) LONG.getVolatile(segment, offset);
-        if (LONG.weakCompareAndSet(segment, offset, seen, seen | mask)) {
-            return seen;
-        }
-        return (long) LONG.getAndBitwiseOr(segment, offset, mask);
+        return SharedWords.getAndBitwiseLong(segment, ArenaPointers.offset(ptr), mask, SharedWords.OR);
     }
 
     @Override
     public long getAndBitwiseAndLong(final int ptr, final long mask) {
-        final long offset = ArenaPointers.offset(ptr);
-        final long seen = (long) LONG.getVolatile(segment, offset);
-        if (LONG.weakCompareAndSet(segment, offset, seen, seen & mask)) {
-            return seen;
-        }
-        return (long) LONG.getAndBitwiseAnd(segment, offset, mask);
+        return SharedWords.getAndBitwiseLong(segment, ArenaPointers.offset(ptr), mask, SharedWords.AND);
     }
 
     @Override
     public long getAndBitwiseXorLong(final int ptr, final long mask) {
-        final long offset = ArenaPointers.offset(ptr);
-        final long seen = (long) LONG.getVolatile(segment, offset);
-        if (LONG.weakCompareAndSet(segment, offset, seen, seen ^ mask)) {
-            return seen;
-        }
-        return (long) LONG.getAndBitwiseXor(segment, offset, mask);
+        return SharedWords.getAndBitwiseLong(segment, ArenaPointers.offset(ptr), mask, SharedWords.XOR);
     }
 
     @Override

@@ -1,6 +1,9 @@
 package io.sharena.core;
 
+import io.sharena.core.alloc.PageAllocator;
 import io.sharena.core.layout.HeaderLayout;
+import io.sharena.core.lock.ArenaLock;
+import io.sharena.core.lock.ProcessRegistry;
 import io.sharena.core.os.FileMapping;
 import io.sharena.core.os.NativeFile;
 import io.sharena.core.os.OsException;
@@ -43,19 +46,50 @@ import java.security.SecureRandom;
 public final class SharedArena implements AutoCloseable {
     private static final int FILE_MODE = 0600;
     private static final SecureRandom IDS = new SecureRandom();
+    /** How long open and close wait for the lock to repair after dead processes or give back caches. */
+    private static final long OPEN_RECOVERY_TIMEOUT_NANOS = 1_000_000_000L;
 
     private final Path path;
     private final ArenaHeader header;
     private final NativeFile file;
     private final FileMapping mapping;
     private final RawView raw;
+    private final CheckedView strict;
+    private final CheckedView lenient;
+    private final ProcessRegistry registry;
+    /** -1 when opened read-only: such an attachment neither registers nor allocates. */
+    private final int slot;
+    private final ArenaLock lock;
+    private final PageAllocator allocator;
+    private final ArenaOptions options;
+    private boolean closed;
 
-    private SharedArena(final Path path, final ArenaHeader header, final NativeFile file, final FileMapping mapping) {
+    private SharedArena(final Path path, final ArenaHeader header, final NativeFile file, final FileMapping mapping,
+                        final ArenaOptions options) throws IOException {
         this.path = path;
         this.header = header;
         this.file = file;
         this.mapping = mapping;
+        this.options = options;
         this.raw = new RawView(mapping.segment());
+        this.strict = new CheckedView(raw, true, 1L + header.metaPages(), header.capacityPages());
+        this.lenient = new CheckedView(raw, false, 1L + header.metaPages(), header.capacityPages());
+        this.registry = new ProcessRegistry(mapping.segment());
+        if (options.readOnly()) {
+            this.slot = -1;
+            this.lock = null;
+            this.allocator = null;
+            return;
+        }
+        this.slot = registry.attach();
+        if (slot < 0) {
+            throw new IOException("every process slot of the arena is taken by a live process: path=" + path
+                + ", slots=" + io.sharena.core.layout.RegistryLayout.SLOTS);
+        }
+        this.lock = new ArenaLock(mapping.segment(), registry, slot);
+        this.allocator = new PageAllocator(mapping.segment(), file, header.capacityPages(), header.metaPages(),
+            registry, lock, slot, options.lockTimeoutNanos());
+        allocator.recoverIfNeeded(registry, OPEN_RECOVERY_TIMEOUT_NANOS);
     }
 
     /**
@@ -92,11 +126,12 @@ public final class SharedArena implements AutoCloseable {
         try {
             file.truncate(capacity.bytes());
             mapping = mapWindow(file, header, false);
+            PageAllocator.format(mapping.segment(), header.capacityPages(), header.metaPages());
             header.writeTo(mapping.segment());
             if (target != path) {
                 moveOver(target, path);
             }
-            return new SharedArena(path, header, file, mapping);
+            return new SharedArena(path, header, file, mapping, opts.withReadOnly(false));
         } catch (final IOException | RuntimeException e) {
             if (mapping != null) {
                 mapping.close();
@@ -126,7 +161,12 @@ public final class SharedArena implements AutoCloseable {
             final long size = file.size();
             final ArenaHeader header = ArenaHeader.validate(file.read(0, HeaderLayout.PAGE_SIZE_VALUE), size);
             final FileMapping mapping = mapWindow(file, header, opts.readOnly());
-            return new SharedArena(path, header, file, mapping);
+            try {
+                return new SharedArena(path, header, file, mapping, opts);
+            } catch (final IOException | RuntimeException e) {
+                mapping.close();
+                throw e;
+            }
         } catch (final IOException | RuntimeException e) {
             closeQuietly(file, e);
             throw e;
@@ -200,6 +240,120 @@ public final class SharedArena implements AutoCloseable {
         return raw;
     }
 
+    /**
+     * @return the strict view: like {@link #raw()}, but an access to a page that is not ALLOCATED
+     * throws {@link ArenaFaultException}
+     */
+    public ArenaView strict() {
+        return strict;
+    }
+
+    /** @return the lenient view: on a page that is not ALLOCATED reads give 0, writes and atomics are dropped */
+    public ArenaView lenient() {
+        return lenient;
+    }
+
+    // ---------------------------------------------------------------- pages (SPEC §2)
+
+    private PageAllocator allocator() {
+        if (allocator == null) {
+            throw new IllegalStateException("arena opened read-only: path=" + path);
+        }
+        return allocator;
+    }
+
+    /**
+     * Allocates {@code n} contiguous pages, zeroed, with storage committed.
+     *
+     * @return the pointer of the first page, or 0 when {@code n <= 0}, {@code n} exceeds the arena,
+     * no run fits, the quota is reached, the file system is full, or the allocator lock could not be
+     * had within the lock timeout
+     */
+    public int allocPages(final int n) {
+        return allocator().allocPages(n);
+    }
+
+    /**
+     * Allocates the {@code n} pages at {@code ptr}.
+     *
+     * @return {@code ptr}, or 0 (nothing changed) if it is not page-aligned, the range leaves the
+     * arena or touches metadata, or a page of it is not FREE
+     */
+    public int allocPagesAt(final int ptr, final int n) {
+        return allocator().allocPagesAt(ptr, n);
+    }
+
+    /**
+     * Frees pages; never throws for range problems and never blocks. NULL or {@code n <= 0} does
+     * nothing; a misaligned pointer frees the page containing it; the range is clamped to the arena;
+     * pages that are not ALLOCATED or RESERVED are left alone (double free is a no-op); RESERVED
+     * pages are un-reserved. When the lock is busy the range is queued and applied by the next lock
+     * holder.
+     */
+    public void freePages(final int ptr, final int n) {
+        allocator().freePages(ptr, n);
+    }
+
+    /** Marks {@code n} FREE pages at {@code ptr} RESERVED: never handed out, costing no memory. */
+    public ReserveResult reservePages(final int ptr, final int n) {
+        return switch (allocator().reservePages(ptr, n)) {
+            case PageAllocator.RESERVE_OK -> ReserveResult.OK;
+            case PageAllocator.RESERVE_INVALID -> ReserveResult.INVALID;
+            default -> ReserveResult.BUSY;
+        };
+    }
+
+    /** Limits the pages held out of the free lists (allocated, cached or pending) to {@code pages}; 0 lifts it. */
+    public void setQuota(final long pages) {
+        allocator().setQuota(pages);
+    }
+
+    /** @return the state of page {@code page} (see {@link io.sharena.core.layout.PageEntry}), -1 past the end */
+    public int pageState(final long page) {
+        return allocator().pageState(page);
+    }
+
+    /** @return the allocator lock (for tools and tests; the allocator takes it itself) */
+    public ArenaLock lock() {
+        if (lock == null) {
+            throw new IllegalStateException("arena opened read-only: path=" + path);
+        }
+        return lock;
+    }
+
+    /**
+     * Repairs the free structures from the page states, after freeing what dead processes left in
+     * transit. Takes the lock (waiting up to {@code timeoutNanos}).
+     *
+     * @return whether the repair ran
+     */
+    public boolean repair(final long timeoutNanos) {
+        final var r = lock().lock(timeoutNanos);
+        if (r == io.sharena.core.lock.LockResult.DEADLOCK) {
+            allocator().recoverLocked();
+            return true;
+        }
+        if (!r.acquired()) {
+            return false;
+        }
+        try {
+            allocator().recoverLocked();
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** @return the process registry of this arena (read without locks) */
+    public ProcessRegistry registry() {
+        return registry;
+    }
+
+    /** @return this attachment's registry slot, -1 if read-only */
+    public int slot() {
+        return slot;
+    }
+
     /** @return the whole arena as one segment, offset 0 being arena pointer 0 */
     public MemorySegment segment() {
         return mapping.segment();
@@ -262,10 +416,29 @@ public final class SharedArena implements AutoCloseable {
             mapping.base(), mapping.length(), mapping.residentBytes(header.pageSize()), file.dataBytes());
     }
 
-    /** Unmaps the arena and closes the file. Idempotent; later accesses throw {@link IllegalStateException}. */
+    /**
+     * Gives back this process's cached pages, applies pending frees, leaves the registry, unmaps the
+     * arena and closes the file. If the lock stays busy for a second (its holder is stopped), the
+     * registry slot is left for the next repair to reclaim once this process has exited. Idempotent;
+     * later accesses throw {@link IllegalStateException}.
+     */
     @Override
-    public void close() throws IOException {
-        mapping.close();
-        file.close();
+    public synchronized void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            if (allocator != null && allocator.detach(OPEN_RECOVERY_TIMEOUT_NANOS)) {
+                registry.release(slot);
+            }
+        } catch (final InternalError shrunk) {
+            // The file was shrunk under the mapping (SIGBUS on the control page): unmap regardless.
+            throw new IOException("arena file shrank under the mapping; unmapped without giving back "
+                + "this process's cached pages: path=" + path, shrunk);
+        } finally {
+            mapping.close();
+            file.close();
+        }
     }
 }

@@ -25,7 +25,7 @@ class CapacityTest {
     @Test
     void bytesRoundUpToWholePages() {
         assertEquals(6, Capacity.ofBytes(5 * 4096 + 1).pages());
-        assertEquals(5 * 4096, Capacity.ofPages(5).bytes());
+        assertEquals(6 * 4096, Capacity.ofPages(6).bytes());
     }
 
     @Test
@@ -38,8 +38,8 @@ class CapacityTest {
             assertThrows(IllegalArgumentException.class, () -> Capacity.ofPages(1048577)).getMessage());
         assertEquals("capacity exceeds the 4 GiB pointer space: bytes=4294967297, max=4294967296",
             assertThrows(IllegalArgumentException.class, () -> Capacity.ofBytes((1L << 32) + 1)).getMessage());
-        assertEquals("capacity too small for header, metadata and one page: pages=4, min=5",
-            assertThrows(IllegalArgumentException.class, () -> Capacity.ofPages(4)).getMessage());
+        assertEquals("capacity too small for header, metadata and one page: pages=5, min=6",
+            assertThrows(IllegalArgumentException.class, () -> Capacity.ofPages(5)).getMessage());
     }
 
     @ParameterizedTest
@@ -52,8 +52,8 @@ class CapacityTest {
 
     @Test
     void metadataGeometry() {
-        assertEquals(2 + 4096, Geometry.metaPages(Geometry.MAX_CAPACITY_PAGES));
-        assertEquals(3, Geometry.metaPages(5));
-        assertEquals(4, Geometry.firstUserPage(5));
+        assertEquals(3 + 4096, Geometry.metaPages(Geometry.MAX_CAPACITY_PAGES));
+        assertEquals(4, Geometry.metaPages(6));
+        assertEquals(5, Geometry.firstUserPage(6));
     }
 }

@@ -27,13 +27,23 @@ public final class ChildProcess {
 
     public static void main(final String[] args) throws Exception {
         final Path file = Path.of(args[1]);
+        if (args[0].equals("fault")) {
+            final SharedArena arena = SharedArena.open(file, ArenaOptions.defaults());
+            fault(arena);
+            try {
+                arena.close();
+                System.out.println("close -> ok");
+            } catch (final java.io.IOException e) {
+                System.out.println("close -> " + e.getClass().getSimpleName());
+            }
+            return;
+        }
         try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
             System.out.println("base=0x" + Long.toHexString(arena.base()) + " pid=" + ProcessHandle.current().pid());
             switch (args[0]) {
                 case "list" -> buildList(arena, Integer.parseInt(args[2]));
                 case "fixedlist" -> buildFixedList(arena, Integer.parseInt(args[2]));
                 case "add" -> add(arena, Integer.parseInt(args[2]), Integer.parseInt(args[3]));
-                case "fault" -> fault(arena);
                 default -> throw new IllegalArgumentException("unknown mode: " + args[0]);
             }
         }

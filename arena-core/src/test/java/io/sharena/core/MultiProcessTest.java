@@ -100,6 +100,7 @@ class MultiProcessTest {
             final String output = String.join("\n", child.output());
             assertEquals(0, exit, output);
             assertTrue(output.contains("alive"), output);
+            assertTrue(output.contains("close -> IOException"), output);
             for (final String line : child.output()) {
                 if (line.startsWith("fault ")) {
                     assertTrue(line.endsWith("-> InternalError"), line);

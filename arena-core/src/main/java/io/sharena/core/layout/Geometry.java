@@ -7,13 +7,13 @@ package io.sharena.core.layout;
  * <pre>
  *  page 0     1 .. CONTROL_PAGES       .. 1 + metaPages - 1          1 + metaPages .. capacity - 1
  *  +--------+-------------------------+-----------------------------+------------------------------+
- *  | header | control (lock, counters,| page table: PAGE_ENTRY_BYTES| user pages                   |
- *  |        | process registry)       | per page of the arena       |                              |
+ *  | header | control (lock, counters)| page table: PAGE_ENTRY_BYTES| user pages                   |
+ *  |        | + registry (2 pages)    | per page of the arena       |                              |
  *  +--------+-------------------------+-----------------------------+------------------------------+
  * </pre>
  *
  * <p>The metadata is sized for the allocator: {@link #PAGE_ENTRY_BYTES} per arena page (state and
- * span links) plus {@link #CONTROL_PAGES}. For the full 4 GiB that is 4,098 pages (0.4 %), and like
+ * span links) plus {@link #CONTROL_PAGES}. For the full 4 GiB that is 4,099 pages (0.4 %), and like
  * every page of the sparse file it costs nothing until touched.
  */
 public final class Geometry {
@@ -21,7 +21,7 @@ public final class Geometry {
     public static final int PAGE_SHIFT = 12;
     /** The whole 32-bit pointer space, in pages. */
     public static final long MAX_CAPACITY_PAGES = (1L << 32) / PAGE_SIZE;
-    public static final int CONTROL_PAGES = 2;
+    public static final int CONTROL_PAGES = 3;
     public static final int PAGE_ENTRY_BYTES = 16;
     /** Header, metadata for a one-page arena, and one user page. */
     public static final long MIN_CAPACITY_PAGES = 1 + CONTROL_PAGES + 1 + 1;

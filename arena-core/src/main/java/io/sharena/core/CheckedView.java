@@ -1,0 +1,264 @@
+package io.sharena.core;
+
+import io.sharena.core.layout.Geometry;
+import io.sharena.core.layout.PageEntry;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+
+/**
+ * The strict and lenient views: the raw view behind a check that every page an access touches is
+ * ALLOCATED. On any other page (FREE, CACHED, RESERVED, PENDING, the header and metadata, or past
+ * the end):
+ * <ul>
+ *   <li>strict ({@code BPF_F_SEGV_ON_FAULT}) throws {@link ArenaFaultException} with the pointer;</li>
+ *   <li>lenient ({@code PROBE_MEM32}) reads 0 (a byte range that touches such a page reads as all
+ *       zeros), drops writes, and atomics do nothing and return 0 / false.</li>
+ * </ul>
+ *
+ * <p>The check is one acquire load of the page's STATE word (two when an access straddles a page
+ * boundary). It races with a concurrent free by design: an access that passes the check may land
+ * on a page freed a moment later, which then reads as zeros (its storage was punched out) — never
+ * a crash, never another process's new data, since a freed page is handed out again only after
+ * the free completes.
+ */
+final class CheckedView implements ArenaView {
+    private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
+
+    private final RawView raw;
+    private final MemorySegment segment;
+    private final boolean strict;
+    private final long firstUserByte;
+    private final long capacityBytes;
+
+    CheckedView(final RawView raw, final boolean strict, final long firstUserPage, final long capacityPages) {
+        this.raw = raw;
+        this.segment = raw.segment();
+        this.strict = strict;
+        this.firstUserByte = firstUserPage << Geometry.PAGE_SHIFT;
+        this.capacityBytes = capacityPages << Geometry.PAGE_SHIFT;
+    }
+
+    boolean isStrict() {
+        return strict;
+    }
+
+    private int state(final long page) {
+        return PageEntry.stateOf((long) LONG.getAcquire(segment, PageEntry.stateOffset((int) page)));
+    }
+
+    /** @return whether {@code [ptr, ptr + length)} lies in ALLOCATED pages; throws instead when strict */
+    private boolean allocated(final int ptr, final long length) {
+        final long start = ArenaPointers.offset(ptr);
+        final long end = start + Math.max(length, 1);
+        if (start < firstUserByte || end > capacityBytes) {
+            return fault(ptr, length, start < capacityBytes ? PageEntry.META : -1);
+        }
+        final long last = (end - 1) >>> Geometry.PAGE_SHIFT;
+        for (long page = start >>> Geometry.PAGE_SHIFT; page <= last; page++) {
+            final int s = state(page);
+            if (s != PageEntry.ALLOCATED) {
+                return fault(ptr, length, s);
+            }
+        }
+        return true;
+    }
+
+    private boolean fault(final int ptr, final long length, final int state) {
+        if (strict) {
+            throw new ArenaFaultException(ptr, length, state);
+        }
+        return false;
+    }
+
+    @Override
+    public MemorySegment segment() {
+        return segment;
+    }
+
+    @Override
+    public byte getByte(final int ptr) {
+        return allocated(ptr, 1) ? raw.getByte(ptr) : 0;
+    }
+
+    @Override
+    public void putByte(final int ptr, final byte value) {
+        if (allocated(ptr, 1)) {
+            raw.putByte(ptr, value);
+        }
+    }
+
+    @Override
+    public short getShort(final int ptr) {
+        return allocated(ptr, 2) ? raw.getShort(ptr) : 0;
+    }
+
+    @Override
+    public void putShort(final int ptr, final short value) {
+        if (allocated(ptr, 2)) {
+            raw.putShort(ptr, value);
+        }
+    }
+
+    @Override
+    public int getInt(final int ptr) {
+        return allocated(ptr, 4) ? raw.getInt(ptr) : 0;
+    }
+
+    @Override
+    public void putInt(final int ptr, final int value) {
+        if (allocated(ptr, 4)) {
+            raw.putInt(ptr, value);
+        }
+    }
+
+    @Override
+    public long getLong(final int ptr) {
+        return allocated(ptr, 8) ? raw.getLong(ptr) : 0;
+    }
+
+    @Override
+    public void putLong(final int ptr, final long value) {
+        if (allocated(ptr, 8)) {
+            raw.putLong(ptr, value);
+        }
+    }
+
+    @Override
+    public int getIntAcquire(final int ptr) {
+        return allocated(ptr, 4) ? raw.getIntAcquire(ptr) : 0;
+    }
+
+    @Override
+    public void putIntRelease(final int ptr, final int value) {
+        if (allocated(ptr, 4)) {
+            raw.putIntRelease(ptr, value);
+        }
+    }
+
+    @Override
+    public int getIntVolatile(final int ptr) {
+        return allocated(ptr, 4) ? raw.getIntVolatile(ptr) : 0;
+    }
+
+    @Override
+    public void putIntVolatile(final int ptr, final int value) {
+        if (allocated(ptr, 4)) {
+            raw.putIntVolatile(ptr, value);
+        }
+    }
+
+    @Override
+    public long getLongAcquire(final int ptr) {
+        return allocated(ptr, 8) ? raw.getLongAcquire(ptr) : 0;
+    }
+
+    @Override
+    public void putLongRelease(final int ptr, final long value) {
+        if (allocated(ptr, 8)) {
+            raw.putLongRelease(ptr, value);
+        }
+    }
+
+    @Override
+    public long getLongVolatile(final int ptr) {
+        return allocated(ptr, 8) ? raw.getLongVolatile(ptr) : 0;
+    }
+
+    @Override
+    public void putLongVolatile(final int ptr, final long value) {
+        if (allocated(ptr, 8)) {
+            raw.putLongVolatile(ptr, value);
+        }
+    }
+
+    @Override
+    public boolean compareAndSetInt(final int ptr, final int expected, final int value) {
+        return allocated(ptr, 4) ? raw.compareAndSetInt(ptr, expected, value) : false;
+    }
+
+    @Override
+    public boolean compareAndSetLong(final int ptr, final long expected, final long value) {
+        return allocated(ptr, 8) ? raw.compareAndSetLong(ptr, expected, value) : false;
+    }
+
+    @Override
+    public int getAndAddInt(final int ptr, final int delta) {
+        return allocated(ptr, 4) ? raw.getAndAddInt(ptr, delta) : 0;
+    }
+
+    @Override
+    public long getAndAddLong(final int ptr, final long delta) {
+        return allocated(ptr, 8) ? raw.getAndAddLong(ptr, delta) : 0;
+    }
+
+    @Override
+    public int getAndBitwiseOrInt(final int ptr, final int mask) {
+        return allocated(ptr, 4) ? raw.getAndBitwiseOrInt(ptr, mask) : 0;
+    }
+
+    @Override
+    public int getAndBitwiseAndInt(final int ptr, final int mask) {
+        return allocated(ptr, 4) ? raw.getAndBitwiseAndInt(ptr, mask) : 0;
+    }
+
+    @Override
+    public int getAndBitwiseXorInt(final int ptr, final int mask) {
+        return allocated(ptr, 4) ? raw.getAndBitwiseXorInt(ptr, mask) : 0;
+    }
+
+    @Override
+    public long getAndBitwiseOrLong(final int ptr, final long mask) {
+        return allocated(ptr, 8) ? raw.getAndBitwiseOrLong(ptr, mask) : 0;
+    }
+
+    @Override
+    public long getAndBitwiseAndLong(final int ptr, final long mask) {
+        return allocated(ptr, 8) ? raw.getAndBitwiseAndLong(ptr, mask) : 0;
+    }
+
+    @Override
+    public long getAndBitwiseXorLong(final int ptr, final long mask) {
+        return allocated(ptr, 8) ? raw.getAndBitwiseXorLong(ptr, mask) : 0;
+    }
+
+    @Override
+    public void getBytes(final int ptr, final byte[] dst, final int dstOffset, final int length) {
+        if (allocated(ptr, length)) {
+            raw.getBytes(ptr, dst, dstOffset, length);
+        } else {
+            java.util.Arrays.fill(dst, dstOffset, dstOffset + length, (byte) 0);
+        }
+    }
+
+    @Override
+    public void putBytes(final int ptr, final byte[] src, final int srcOffset, final int length) {
+        if (allocated(ptr, length)) {
+            raw.putBytes(ptr, src, srcOffset, length);
+        }
+    }
+
+    @Override
+    public void copyTo(final int ptr, final MemorySegment dst, final long dstOffset, final long length) {
+        if (allocated(ptr, length)) {
+            raw.copyTo(ptr, dst, dstOffset, length);
+        } else {
+            dst.asSlice(dstOffset, length).fill((byte) 0);
+        }
+    }
+
+    @Override
+    public void copyFrom(final MemorySegment src, final long srcOffset, final int ptr, final long length) {
+        if (allocated(ptr, length)) {
+            raw.copyFrom(src, srcOffset, ptr, length);
+        }
+    }
+
+    @Override
+    public void fill(final int ptr, final long length, final byte value) {
+        if (allocated(ptr, length)) {
+            raw.fill(ptr, length, value);
+        }
+    }
+}

@@ -1,0 +1,45 @@
+package io.sharena.core.alloc;
+
+import io.sharena.core.layout.ControlLayout;
+import io.sharena.core.os.NativeFile;
+import io.sharena.core.os.OsException;
+
+/**
+ * The arena file's storage for user pages: committed when pages are handed out, punched out when
+ * they come back, so a full file system fails an allocation instead of raising SIGBUS later, and
+ * freed memory really returns to the operating system in every process at once.
+ */
+final class Backing {
+    private static final long BYTES_RETURNED = ControlLayout.counter(ControlLayout.C_BYTES_RETURNED);
+
+    private final NativeFile file;
+    private final PageTable table;
+
+    Backing(final NativeFile file, final PageTable table) {
+        this.file = file;
+        this.table = table;
+    }
+
+    /** @return whether storage for the pages could be allocated ({@code fallocate}) */
+    boolean commit(final int first, final int n) {
+        try {
+            file.allocate(PageTable.byteOffset(first), (long) n << 12);
+            return true;
+        } catch (final OsException e) {
+            // ENOSPC (or EDQUOT, EFBIG): the allocation fails instead of a later SIGBUS.
+            return false;
+        }
+    }
+
+    /** Punches the pages out of the file: they read as zeros everywhere and cost nothing. */
+    void release(final int first, final int n) {
+        try {
+            file.punchHole(PageTable.byteOffset(first), (long) n << 12);
+            table.addLong(BYTES_RETURNED, (long) n << 12);
+        } catch (final OsException e) {
+            // A file system without hole punching keeps the storage; the pages still read as the
+            // caller left them, so zero them by hand to keep "handed-out pages read as zeros".
+            table.arena.asSlice(PageTable.byteOffset(first), (long) n << 12).fill((byte) 0);
+        }
+    }
+}

@@ -1,0 +1,425 @@
+package io.sharena.core.alloc;
+
+import io.sharena.core.layout.ControlLayout;
+import io.sharena.core.layout.Geometry;
+import io.sharena.core.layout.Intent;
+import io.sharena.core.layout.PageEntry;
+import io.sharena.core.lock.ArenaLock;
+import io.sharena.core.lock.LockResult;
+import io.sharena.core.lock.ProcessRegistry;
+import io.sharena.core.os.NativeFile;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The page allocator of one attachment (one open arena in one process). See the package
+ * documentation for the design; this class routes each call to the lock-free span cache, the
+ * best-fit lists under the lock, or the pending-free list.
+ */
+public final class PageAllocator {
+    public static final int RESERVE_OK = 0;
+    public static final int RESERVE_INVALID = 1;
+    public static final int RESERVE_BUSY = 2;
+
+    private static final long ALLOCATED = PageEntry.state(PageEntry.ALLOCATED, 0, 0, 0);
+    private static final long RESERVED = PageEntry.state(PageEntry.RESERVED, 0, 0, 0);
+    private static final long FREE = PageEntry.state(PageEntry.FREE, 0, 0, 0);
+    private static final long INTENT = ControlLayout.word(ControlLayout.INTENT);
+    private static final long TREE_FREE = ControlLayout.word(ControlLayout.TREE_FREE_PAGES);
+    private static final long RESERVED_PAGES = ControlLayout.word(ControlLayout.RESERVED_PAGES);
+    private static final long QUOTA = ControlLayout.word(ControlLayout.QUOTA_PAGES);
+    private static final long ALLOCATIONS = ControlLayout.counter(ControlLayout.C_ALLOCATIONS);
+    private static final long FREES = ControlLayout.counter(ControlLayout.C_FREES);
+    private static final long DEFERRED = ControlLayout.counter(ControlLayout.C_DEFERRED_FREES);
+    private static final long RECOVERIES = ControlLayout.counter(ControlLayout.C_RECOVERIES);
+    private static final long FAILED = ControlLayout.counter(ControlLayout.C_FAILED_ALLOCATIONS);
+
+    private static final int NOT_HELD = 0;
+    private static final int HELD = 1;
+    private static final int HELD_ALREADY = 2;
+
+    private final PageTable table;
+    private final FreeRuns runs;
+    private final SpanCache cache;
+    private final PendingFrees pending;
+    private final Backing backing;
+    private final Recovery recovery;
+    private final ArenaLock lock;
+    private final int slot;
+    private final long lockTimeoutNanos;
+    private final long userPages;
+    private final SpanCache.SpanSink toRuns = this::toRuns;
+    private final SpanCache.SpanSink cachedToRuns = this::cachedToRuns;
+
+    public PageAllocator(final MemorySegment arena, final NativeFile file, final long capacityPages,
+                         final int metaPages, final ProcessRegistry registry, final ArenaLock lock, final int slot,
+                         final long lockTimeoutNanos) {
+        this.table = new PageTable(arena, 1 + metaPages, (int) capacityPages);
+        this.runs = new FreeRuns(table);
+        this.cache = new SpanCache(table, slot);
+        this.pending = new PendingFrees(table, slot);
+        this.backing = new Backing(file, table);
+        this.recovery = new Recovery(table, runs, registry, backing);
+        this.lock = lock;
+        this.slot = slot;
+        this.lockTimeoutNanos = lockTimeoutNanos;
+        this.userPages = capacityPages - 1 - metaPages;
+    }
+
+    /**
+     * Lays out a fresh arena's free lists: all user pages in one run. The page table is all zeros,
+     * which already says FREE; only the run's two boundary tags and one list head are written.
+     */
+    public static void format(final MemorySegment arena, final long capacityPages, final int metaPages) {
+        final PageTable table = new PageTable(arena, 1 + metaPages, (int) capacityPages);
+        new FreeRuns(table).link(1 + metaPages, (int) (capacityPages - 1 - metaPages));
+    }
+
+    private static int ptr(final int page) {
+        return page << Geometry.PAGE_SHIFT;
+    }
+
+    // ---------------------------------------------------------------- allocation
+
+    /** SPEC §2 {@code allocPages}: the pointer of {@code n} contiguous zeroed pages, or 0. */
+    public int allocPages(final int n) {
+        if (n <= 0 || n > userPages) {
+            return 0;
+        }
+        final int cached = cache.pop(n);
+        if (cached != 0) {
+            table.addLong(ALLOCATIONS, 1);
+            return ptr(cached);
+        }
+        final int held = acquire();
+        if (held == NOT_HELD) {
+            table.addLong(FAILED, 1);
+            return 0;
+        }
+        try {
+            int page = allocFromRuns(n);
+            if (page == 0 && flushOwnCache()) {
+                page = allocFromRuns(n);
+            }
+            table.addLong(page == 0 ? FAILED : ALLOCATIONS, 1);
+            return page == 0 ? 0 : ptr(page);
+        } finally {
+            release(held);
+        }
+    }
+
+    private int allocFromRuns(final int n) {
+        final int head = runs.bestFit(n);
+        if (head == 0 || !quotaAllows(n)) {
+            return 0;
+        }
+        return take(head, PageEntry.runOf(table.state(head)), head, n, Intent.ALLOC) ? head : 0;
+    }
+
+    /** Carves {@code [at, at + n)} out of a run, under an intent; commits storage for allocations. */
+    private boolean take(final int head, final int len, final int at, final int n, final int op) {
+        table.setLong(INTENT, Intent.encode(op, at, n));
+        runs.carve(head, len, at, n, op == Intent.ALLOC ? ALLOCATED : RESERVED);
+        if (op == Intent.ALLOC && !backing.commit(at, n)) {
+            for (int p = at; p < at + n; p++) {
+                table.setState(p, FREE);
+            }
+            runs.insert(at, n);
+            table.setLong(INTENT, Intent.encode(Intent.NONE, 0, 0));
+            return false;
+        }
+        if (op == Intent.RESERVE) {
+            table.addLong(RESERVED_PAGES, n);
+        }
+        table.setLong(INTENT, Intent.encode(Intent.NONE, 0, 0));
+        return true;
+    }
+
+    private boolean quotaAllows(final int n) {
+        final long quota = table.getLong(QUOTA);
+        if (quota <= 0) {
+            return true;
+        }
+        final long held = userPages - table.getLong(TREE_FREE) - table.getLong(RESERVED_PAGES);
+        return held + n <= quota;
+    }
+
+    /** SPEC §2 {@code allocPagesAt}: {@code ptr}, or 0 with nothing changed. */
+    public int allocPagesAt(final int ptr, final int n) {
+        final int page = validRange(ptr, n);
+        if (page == 0) {
+            return 0;
+        }
+        final int held = acquire();
+        if (held == NOT_HELD) {
+            table.addLong(FAILED, 1);
+            return 0;
+        }
+        try {
+            final boolean ok = takeRange(page, n, Intent.ALLOC);
+            table.addLong(ok ? ALLOCATIONS : FAILED, 1);
+            return ok ? ptr : 0;
+        } finally {
+            release(held);
+        }
+    }
+
+    /** SPEC §2 {@code reservePages}: RESERVE_OK, RESERVE_INVALID or RESERVE_BUSY. */
+    public int reservePages(final int ptr, final int n) {
+        if (n == 0) {
+            return RESERVE_OK;
+        }
+        final int page = validRange(ptr, n);
+        if (page == 0) {
+            return RESERVE_INVALID;
+        }
+        final int held = acquire();
+        if (held == NOT_HELD) {
+            return RESERVE_BUSY;
+        }
+        try {
+            return takeRange(page, n, Intent.RESERVE) ? RESERVE_OK : RESERVE_BUSY;
+        } finally {
+            release(held);
+        }
+    }
+
+    /** @return the first page of a page-aligned range of user pages, or 0 */
+    private int validRange(final int ptr, final int n) {
+        if (n <= 0 || (ptr & (Geometry.PAGE_SIZE - 1)) != 0) {
+            return 0;
+        }
+        final long page = Integer.toUnsignedLong(ptr) >>> Geometry.PAGE_SHIFT;
+        if (page < table.firstUser || page + n > table.capacity) {
+            return 0;
+        }
+        return (int) page;
+    }
+
+    private boolean takeRange(final int page, final int n, final int op) {
+        if (!allFree(page, n)) {
+            if (!ownCacheTouches(page, n) || !flushOwnCache() || !allFree(page, n)) {
+                return false;
+            }
+        }
+        if (op == Intent.ALLOC && !quotaAllows(n)) {
+            return false;
+        }
+        final int head = runs.runContaining(page);
+        final int len = PageEntry.runOf(table.state(head));
+        assert head != 0 && page + n <= head + len : "free range outside its run: page=" + page + ", head=" + head;
+        return take(head, len, page, n, op);
+    }
+
+    private boolean allFree(final int page, final int n) {
+        for (int p = page; p < page + n; p++) {
+            if (PageEntry.stateOf(table.state(p)) != PageEntry.FREE) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private boolean ownCacheTouches(final int page, final int n) {
+        for (int p = page; p < page + n; p++) {
+            final long w = table.state(p);
+            if (PageEntry.stateOf(w) == PageEntry.CACHED && PageEntry.slotOf(w) == slot) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    // ---------------------------------------------------------------- freeing
+
+    /** SPEC §2 {@code freePages}: never throws for range problems, never blocks. */
+    public void freePages(final int ptr, final int n) {
+        if (ptr == 0 || n <= 0) {
+            return;
+        }
+        final long first = Math.max(Integer.toUnsignedLong(ptr) >>> Geometry.PAGE_SHIFT, table.firstUser);
+        final long end = Math.min((Integer.toUnsignedLong(ptr) >>> Geometry.PAGE_SHIFT) + n, table.capacity);
+        if (first >= end) {
+            return;
+        }
+        final int page = (int) first;
+        final int count = (int) (end - first);
+        if (cache.push(page, count)) {
+            table.addLong(FREES, 1);
+            return;
+        }
+        if (lock.tryAcquireFast()) {
+            try {
+                drainPending();
+                freeLocked(page, count);
+            } finally {
+                lock.unlock();
+            }
+        } else if (lock.isHeldByCurrentThread()) {
+            freeLocked(page, count);
+        } else if (pending.push(page, count) > 0) {
+            table.addLong(DEFERRED, 1);
+        }
+        table.addLong(FREES, 1);
+    }
+
+    private void freeLocked(final int page, final int count) {
+        table.setLong(INTENT, Intent.encode(Intent.FREE, page, count));
+        int runStart = -1;
+        long unreserved = 0;
+        for (int p = page; p <= page + count; p++) {
+            boolean freed = false;
+            while (p < page + count) {
+                final long w = table.state(p);
+                final int s = PageEntry.stateOf(w);
+                if (s != PageEntry.ALLOCATED && s != PageEntry.RESERVED) {
+                    break;
+                }
+                if (table.casState(p, w, FREE)) {
+                    freed = true;
+                    unreserved += s == PageEntry.RESERVED ? 1 : 0;
+                    break;
+                }
+            }
+            if (freed && runStart < 0) {
+                runStart = p;
+            } else if (!freed && runStart >= 0) {
+                toRuns(runStart, p - runStart);
+                runStart = -1;
+            }
+        }
+        table.addLong(RESERVED_PAGES, -unreserved);
+        table.setLong(INTENT, Intent.encode(Intent.NONE, 0, 0));
+    }
+
+    private void toRuns(final int page, final int n) {
+        backing.release(page, n);
+        runs.insert(page, n);
+    }
+
+    private void cachedToRuns(final int page, final int n) {
+        for (int p = page + n - 1; p >= page; p--) {
+            table.setState(p, FREE);
+        }
+        toRuns(page, n);
+    }
+
+    private void drainPending() {
+        if (!pending.isEmpty()) {
+            table.addLong(RESERVED_PAGES, -pending.drainTo(toRuns));
+        }
+    }
+
+    /** Returns this process's cached spans to the best-fit lists (lock held). @return whether any */
+    private boolean flushOwnCache() {
+        final long before = table.getLong(TREE_FREE);
+        cache.drainTo(cachedToRuns);
+        return table.getLong(TREE_FREE) != before;
+    }
+
+    // ---------------------------------------------------------------- the lock
+
+    private int acquire() {
+        final LockResult r = lock.lock(lockTimeoutNanos);
+        switch (r) {
+            case ACQUIRED -> {
+                drainPending();
+                return HELD;
+            }
+            case RECOVERED -> {
+                recoverLocked();
+                return HELD;
+            }
+            case DEADLOCK -> {
+                return HELD_ALREADY;
+            }
+            default -> {
+                return NOT_HELD;
+            }
+        }
+    }
+
+    private void release(final int held) {
+        if (held == HELD) {
+            lock.unlock();
+        }
+    }
+
+    /** Full repair; the caller holds the lock. */
+    public void recoverLocked() {
+        recovery.fixIntent();
+        drainPending();
+        recovery.reclaimAndRebuild();
+        table.addLong(RECOVERIES, 1);
+    }
+
+    /**
+     * Repairs the arena if a process died attached to it: called on open. Waits for the lock up to
+     * {@code timeoutNanos}.
+     *
+     * @return whether a repair ran
+     */
+    public boolean recoverIfNeeded(final ProcessRegistry registry, final long timeoutNanos) {
+        if (registry.deadSlots().isEmpty()) {
+            return false;
+        }
+        final LockResult r = lock.lock(timeoutNanos);
+        if (!r.acquired()) {
+            return false;
+        }
+        try {
+            recoverLocked();
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Gives back this attachment's cached pages and applies pending frees, for close.
+     *
+     * @return whether it could (false: the lock stayed busy for {@code timeoutNanos})
+     */
+    public boolean detach(final long timeoutNanos) {
+        final LockResult r = lock.lock(timeoutNanos);
+        if (r == LockResult.DEADLOCK) {
+            flushOwnCache();
+            drainPending();
+            return true;
+        }
+        if (!r.acquired()) {
+            return false;
+        }
+        try {
+            if (r == LockResult.RECOVERED) {
+                recoverLocked();
+            }
+            drainPending();
+            flushOwnCache();
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    // ---------------------------------------------------------------- inspection
+
+    /**
+     * @return the {@link PageEntry} state of page {@code page} as SPEC §2 names them: META below the
+     * first user page, -1 past the end, and FREE for a page in a span cache
+     */
+    public int pageState(final long page) {
+        if (page < 0 || page >= table.capacity) {
+            return -1;
+        }
+        if (page < table.firstUser) {
+            return PageEntry.META;
+        }
+        final int s = PageEntry.stateOf(table.state((int) page));
+        return s == PageEntry.CACHED ? PageEntry.FREE : s;
+    }
+
+    public void setQuota(final long pages) {
+        table.setLong(QUOTA, Math.max(0, pages));
+    }
+}

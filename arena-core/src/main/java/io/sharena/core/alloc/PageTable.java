@@ -1,0 +1,80 @@
+package io.sharena.core.alloc;
+
+import io.sharena.core.layout.Geometry;
+import io.sharena.core.layout.PageEntry;
+import io.sharena.core.os.SharedWords;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+
+/**
+ * Access to the page table ({@link PageEntry}): one STATE and one LINK word per arena page.
+ *
+ * <p>STATE words are read with acquire and changed with compare-and-set or release stores: lock-free
+ * paths (cache, pending frees) and lock holders change them concurrently, and views read them.
+ * LINK words are written before the compare-and-set that publishes the node (a cache or pending
+ * push), or under the lock (best-fit lists), so plain accesses suffice.
+ */
+final class PageTable {
+    private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
+
+    final MemorySegment arena;
+    final int firstUser;
+    final int capacity;
+
+    PageTable(final MemorySegment arena, final int firstUser, final int capacity) {
+        this.arena = arena;
+        this.firstUser = firstUser;
+        this.capacity = capacity;
+    }
+
+    long state(final int page) {
+        return (long) LONG.getAcquire(arena, PageEntry.stateOffset(page));
+    }
+
+    void setState(final int page, final long word) {
+        LONG.setRelease(arena, PageEntry.stateOffset(page), word);
+    }
+
+    boolean casState(final int page, final long expected, final long word) {
+        return SharedWords.casLong(arena, PageEntry.stateOffset(page), expected, word);
+    }
+
+    long link(final int page) {
+        // Plain: written before a publishing CAS, or under the lock (see class comment).
+        return arena.get(ValueLayout.JAVA_LONG, PageEntry.linkOffset(page));
+    }
+
+    void setLink(final int page, final long link) {
+        arena.set(ValueLayout.JAVA_LONG, PageEntry.linkOffset(page), link);
+    }
+
+    long getLong(final long offset) {
+        return (long) LONG.getVolatile(arena, offset);
+    }
+
+    void setLong(final long offset, final long value) {
+        LONG.setRelease(arena, offset, value);
+    }
+
+    boolean casLong(final long offset, final long expected, final long value) {
+        return SharedWords.casLong(arena, offset, expected, value);
+    }
+
+    long addLong(final long offset, final long delta) {
+        return SharedWords.getAndAddLong(arena, offset, delta);
+    }
+
+    int getInt(final long offset) {
+        return arena.get(ValueLayout.JAVA_INT, offset);
+    }
+
+    void setInt(final long offset, final int value) {
+        arena.set(ValueLayout.JAVA_INT, offset, value);
+    }
+
+    static long byteOffset(final int page) {
+        return Integer.toUnsignedLong(page) << Geometry.PAGE_SHIFT;
+    }
+}

@@ -1,0 +1,59 @@
+package io.sharena.core.layout;
+
+/**
+ * The process registry: pages 2 and 3 of an arena, {@link #SLOTS} slots of {@link #SLOT_SIZE}
+ * bytes, one per attached process (one per open {@code SharedArena}, in fact).
+ *
+ * <pre>
+ *  slot:  0        8            16            24              32            40 .. 80
+ *         +--------+------------+-------------+---------------+-------------+--------------------+
+ *         | PID    | START_TICKS| ATTACH_MILLIS| CACHED_PAGES | (zero)      | CACHE_HEADS[5]     |
+ *         +--------+------------+-------------+---------------+-------------+--------------------+
+ * </pre>
+ *
+ * <p>A slot is claimed by a compare-and-set of {@code PID} from 0, then {@code START_TICKS} (the
+ * process's start time in clock ticks since boot, from {@code /proc/PID/stat}) and
+ * {@code ATTACH_MILLIS} are written and published with a release store of {@code START_TICKS}.
+ * A process is alive while a process with that pid exists, is not a zombie, and started at that
+ * tick: a reused pid has another start time. {@code CACHE_HEADS} are {@link TaggedHead}s of the
+ * process's lock-free span caches, one per size in {@link #CACHE_SIZES}. Slots are 128 bytes, so
+ * processes never share a cache line pair.
+ */
+public final class RegistryLayout {
+    public static final int FIRST_PAGE = 2;
+    public static final int SLOT_SIZE = 128;
+    public static final int SLOTS = 2 * Geometry.PAGE_SIZE / SLOT_SIZE;
+
+    public static final int PID = 0;
+    public static final int START_TICKS = 8;
+    public static final int ATTACH_MILLIS = 16;
+    public static final int CACHED_PAGES = 24;
+    public static final int CACHE_HEADS = 40;
+    /** Span sizes, in pages, that have a lock-free cache. */
+    public static final int[] CACHE_SIZES = {1, 2, 4, 8, 16};
+
+    private RegistryLayout() {
+    }
+
+    /** @return the arena offset of field {@code field} of slot {@code slot} */
+    public static long field(final int slot, final int field) {
+        return (long) FIRST_PAGE * Geometry.PAGE_SIZE + (long) slot * SLOT_SIZE + field;
+    }
+
+    /** @return the arena offset of the cache head for size class {@code sizeClass} of slot {@code slot} */
+    public static long cacheHead(final int slot, final int sizeClass) {
+        return field(slot, CACHE_HEADS) + (long) sizeClass * Long.BYTES;
+    }
+
+    /** @return the cache size class of a span of {@code pages} pages, or -1 if it has none */
+    public static int cacheClassOf(final int pages) {
+        return switch (pages) {
+            case 1 -> 0;
+            case 2 -> 1;
+            case 4 -> 2;
+            case 8 -> 3;
+            case 16 -> 4;
+            default -> -1;
+        };
+    }
+}
