@@ -75,6 +75,10 @@ public final class Posix {
     private static final MethodHandle STRERROR = LINKER.downcallHandle(
         LINKER.defaultLookup().findOrThrow("strerror"), FunctionDescriptor.of(ADDRESS, JAVA_INT));
 
+    /** Each thread's errno capture buffer, so that calls on hot paths allocate nothing. */
+    private static final ThreadLocal<MemorySegment> CAPTURE = ThreadLocal.withInitial(
+        () -> Arena.ofAuto().allocate(CAPTURE_LAYOUT));
+
     private Posix() {
     }
 
@@ -129,8 +133,8 @@ public final class Posix {
     }
 
     public static void close(final int fd) throws OsException {
-        try (Arena arena = Arena.ofConfined()) {
-            final MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+        try {
+            final MemorySegment state = CAPTURE.get();
             if ((int) CLOSE.invokeExact(state, fd) != 0) {
                 throw new OsException("close", errno(state), "fd=" + fd);
             }
@@ -142,8 +146,8 @@ public final class Posix {
     }
 
     public static void ftruncate(final int fd, final long length) throws OsException {
-        try (Arena arena = Arena.ofConfined()) {
-            final MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+        try {
+            final MemorySegment state = CAPTURE.get();
             if ((int) FTRUNCATE.invokeExact(state, fd, length) != 0) {
                 throw new OsException("ftruncate", errno(state), "fd=" + fd + ", length=" + length);
             }
@@ -155,8 +159,8 @@ public final class Posix {
     }
 
     public static void fsync(final int fd) throws OsException {
-        try (Arena arena = Arena.ofConfined()) {
-            final MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+        try {
+            final MemorySegment state = CAPTURE.get();
             if ((int) FSYNC.invokeExact(state, fd) != 0) {
                 throw new OsException("fsync", errno(state), "fd=" + fd);
             }
@@ -172,8 +176,8 @@ public final class Posix {
      * nothing past {@code offset} ({@code ENXIO}), which is an answer rather than an error
      */
     public static long lseek(final int fd, final long offset, final int whence) throws OsException {
-        try (Arena arena = Arena.ofConfined()) {
-            final MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+        try {
+            final MemorySegment state = CAPTURE.get();
             final long r = (long) LSEEK.invokeExact(state, fd, offset, whence);
             if (r < 0) {
                 final int errno = errno(state);
@@ -220,8 +224,8 @@ public final class Posix {
 
     public static long mmap(final long address, final long length, final int prot, final int flags, final int fd,
                             final long offset) throws OsException {
-        try (Arena arena = Arena.ofConfined()) {
-            final MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+        try {
+            final MemorySegment state = CAPTURE.get();
             final long r = (long) MMAP.invokeExact(state, address, length, prot, flags, fd, offset);
             if (r == -1L) {
                 throw new OsException("mmap", errno(state), "address=0x" + Long.toHexString(address)
@@ -236,8 +240,8 @@ public final class Posix {
     }
 
     public static void munmap(final long address, final long length) throws OsException {
-        try (Arena arena = Arena.ofConfined()) {
-            final MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+        try {
+            final MemorySegment state = CAPTURE.get();
             if ((int) MUNMAP.invokeExact(state, address, length) != 0) {
                 throw new OsException("munmap", errno(state),
                     "address=0x" + Long.toHexString(address) + ", length=" + length);
@@ -250,8 +254,8 @@ public final class Posix {
     }
 
     public static void madvise(final long address, final long length, final int advice) throws OsException {
-        try (Arena arena = Arena.ofConfined()) {
-            final MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+        try {
+            final MemorySegment state = CAPTURE.get();
             if ((int) MADVISE.invokeExact(state, address, length, advice) != 0) {
                 throw new OsException("madvise", errno(state),
                     "address=0x" + Long.toHexString(address) + ", length=" + length + ", advice=" + advice);
@@ -280,8 +284,8 @@ public final class Posix {
 
     public static void fallocate(final int fd, final int mode, final long offset, final long length)
         throws OsException {
-        try (Arena arena = Arena.ofConfined()) {
-            final MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+        try {
+            final MemorySegment state = CAPTURE.get();
             if ((int) FALLOCATE.invokeExact(state, fd, mode, offset, length) != 0) {
                 throw new OsException("fallocate", errno(state),
                     "fd=" + fd + ", mode=" + mode + ", offset=" + offset + ", length=" + length);
