@@ -58,14 +58,27 @@ final class ChildJvm implements AutoCloseable {
 
     /** Drains the output and waits for the exit code. */
     int waitFor(final long seconds) throws IOException, InterruptedException {
-        while (readLine() != null) {
-            // keep every line for the failure message
+        try {
+            while (readLine() != null) {
+                // keep every line for the failure message
+            }
+        } catch (final IOException closed) {
+            // the process is gone and took its pipe with it
         }
         if (!process.waitFor(seconds, TimeUnit.SECONDS)) {
             process.destroyForcibly();
             throw new IOException("child did not exit in " + seconds + " s; output: " + lines);
         }
         return process.exitValue();
+    }
+
+    /** Sends SIGKILL, as {@code kill -9} would. */
+    void kill9() throws IOException, InterruptedException {
+        new ProcessBuilder("kill", "-9", Long.toString(process.pid())).start().waitFor();
+    }
+
+    long pid() {
+        return process.pid();
     }
 
     List<String> output() {

@@ -44,6 +44,7 @@ public final class ChildProcess {
                 case "list" -> buildList(arena, Integer.parseInt(args[2]));
                 case "fixedlist" -> buildFixedList(arena, Integer.parseInt(args[2]));
                 case "add" -> add(arena, Integer.parseInt(args[2]), Integer.parseInt(args[3]));
+                case "holdlock" -> holdLock(arena);
                 default -> throw new IllegalArgumentException("unknown mode: " + args[0]);
             }
         }
@@ -89,6 +90,16 @@ public final class ChildProcess {
         for (int i = 0; i < count; i++) {
             v.getAndAddLong(ptr, 1);
         }
+    }
+
+    /** Takes the allocator lock, says "locked", and releases it when told "release". */
+    private static void holdLock(final SharedArena arena) throws Exception {
+        final BufferedReader stdin = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        System.out.println("lock " + arena.lock().lock(10_000_000_000L));
+        System.out.println("locked");
+        stdin.readLine();
+        arena.lock().unlock();
+        System.out.println("released");
     }
 
     private static void fault(final SharedArena arena) throws Exception {

@@ -1,0 +1,154 @@
+package io.sharena.core;
+
+import io.sharena.core.layout.ControlLayout;
+import io.sharena.core.layout.LockWord;
+import io.sharena.core.lock.ArenaLock;
+import io.sharena.core.lock.LockResult;
+import io.sharena.core.lock.ProcessIdentity;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ArenaLockTest {
+    private static final int LOCK_PTR = (int) ControlLayout.word(ControlLayout.LOCK_WORD);
+
+    @TempDir
+    Path dir;
+    SharedArena arena;
+    ArenaLock lock;
+
+    @BeforeEach
+    void open() throws IOException {
+        arena = SharedArena.create(dir.resolve("l.arena"), Capacity.ofPages(64), ArenaOptions.defaults());
+        lock = arena.lock();
+    }
+
+    @AfterEach
+    void close() throws IOException {
+        arena.raw().putLongVolatile(LOCK_PTR, 0);
+        arena.close();
+    }
+
+    @Test
+    void acquireDeadlockAndUnlock() {
+        assertEquals(LockResult.ACQUIRED, lock.tryLock());
+        assertTrue(lock.isHeldByCurrentThread());
+        assertEquals(LockResult.DEADLOCK, lock.tryLock());
+        assertEquals(LockResult.DEADLOCK, lock.lock(TimeUnit.SECONDS.toNanos(5)), "AA is reported at once");
+        assertEquals(arena.slot(), LockWord.slot(lock.ownerWord()));
+        lock.unlock();
+        assertEquals(0, lock.ownerWord());
+        assertThrows(IllegalMonitorStateException.class, lock::unlock);
+    }
+
+    @Test
+    void anotherThreadTimesOutWhileTheOwnerLives() throws Exception {
+        assertEquals(LockResult.ACQUIRED, lock.tryLock());
+        final long timeout = TimeUnit.MILLISECONDS.toNanos(50);
+        final CompletableFuture<long[]> other = CompletableFuture.supplyAsync(() -> {
+            final long start = System.nanoTime();
+            final LockResult r = lock.lock(timeout);
+            return new long[] {r.ordinal(), System.nanoTime() - start};
+        });
+        final long[] r = other.get(10, TimeUnit.SECONDS);
+        assertEquals(LockResult.TIMEOUT.ordinal(), r[0]);
+        assertTrue(r[1] >= timeout, "waited " + r[1] + " ns");
+        assertEquals(LockResult.TIMEOUT, CompletableFuture.supplyAsync(lock::tryLock).get());
+        assertThrows(Exception.class, () -> CompletableFuture.runAsync(lock::unlock).get(), "only the owner unlocks");
+        lock.unlock();
+        assertEquals(LockResult.ACQUIRED, CompletableFuture.supplyAsync(() -> {
+            final LockResult got = lock.lock(timeout);
+            lock.unlock();
+            return got;
+        }).get());
+    }
+
+    @Test
+    void allocationFailsFastAndFreeIsDeferredWhileAnotherThreadHoldsTheLock() throws Exception {
+        final int p = arena.allocPages(3);
+        final int q = arena.allocPages(5);
+        final CompletableFuture<Void> holder = new CompletableFuture<>();
+        final CompletableFuture<Void> release = new CompletableFuture<>();
+        final Thread t = new Thread(() -> {
+            lock.lock(TimeUnit.SECONDS.toNanos(1));
+            holder.complete(null);
+            release.join();
+            lock.unlock();
+        });
+        t.start();
+        holder.get(10, TimeUnit.SECONDS);
+        assertEquals(0, arena.allocPages(3), "fails fast within the lock timeout");
+        arena.freePages(p, 3);
+        assertEquals(io.sharena.core.layout.PageEntry.PENDING, arena.pageState(p >>> 12), "deferred");
+        assertEquals(io.sharena.core.layout.PageEntry.PENDING, arena.pageState((p >>> 12) + 2));
+        assertEquals(1, arena.raw().getLongVolatile((int) ControlLayout.counter(ControlLayout.C_DEFERRED_FREES)));
+        assertEquals(0, arena.allocPagesAt(p, 1), "PENDING pages are never handed out");
+        release.complete(null);
+        t.join();
+        assertEquals(p, arena.allocPages(3), "the next lock holder applied the deferred free");
+        arena.freePages(q, 5);
+    }
+
+    @Test
+    void deadOwnerIsRecovered() throws Exception {
+        // A registry slot of a process that no longer exists holds the lock.
+        final Process gone = new ProcessBuilder("true").start();
+        gone.waitFor();
+        final long deadPid = gone.pid();
+        final int deadSlot = 40;
+        arena.registry().writeForTest(deadSlot, deadPid, 12345);
+        arena.raw().putLongVolatile(LOCK_PTR, LockWord.encode(deadSlot, 99));
+        assertFalse(arena.registry().isAlive(deadSlot));
+        assertEquals(LockResult.RECOVERED, lock.lock(TimeUnit.SECONDS.toNanos(1)));
+        lock.unlock();
+    }
+
+    @Test
+    void aReusedPidIsNotTheOwner() throws Exception {
+        final Process sleeper = new ProcessBuilder("sleep", "30").start();
+        try {
+            final long pid = sleeper.pid();
+            final long ticks = ProcessIdentity.startTicks(pid);
+            assertTrue(ticks > 0);
+            final int slot = 41;
+            // The registered owner has this pid but started at another time: the pid was reused.
+            arena.registry().writeForTest(slot, pid, ticks + 1);
+            arena.raw().putLongVolatile(LOCK_PTR, LockWord.encode(slot, 7));
+            assertEquals(LockResult.RECOVERED, lock.lock(TimeUnit.SECONDS.toNanos(1)));
+            lock.unlock();
+            // The same pid with its true start time is alive and keeps the lock.
+            arena.registry().writeForTest(slot, pid, ticks);
+            arena.raw().putLongVolatile(LOCK_PTR, LockWord.encode(slot, 7));
+            assertEquals(LockResult.TIMEOUT, lock.lock(TimeUnit.MILLISECONDS.toNanos(20)));
+        } finally {
+            sleeper.destroyForcibly();
+        }
+    }
+
+    @Test
+    void zombieOwnerIsDead() throws Exception {
+        // A child killed but not yet reaped is a zombie: dead, though /proc still lists it.
+        final ProcessBuilder pb = new ProcessBuilder("sh", "-c", "sleep 30 & echo $!; exec sleep 31");
+        final Process parent = pb.start();
+        try {
+            final long child = Long.parseLong(new String(parent.getInputStream().readNBytes(16)).trim().split("\n")[0]);
+            final long ticks = ProcessIdentity.startTicks(child);
+            new ProcessBuilder("kill", "-9", Long.toString(child)).start().waitFor();
+            Thread.sleep(100);
+            assertFalse(ProcessIdentity.isAlive(child, ticks), "killed, unreaped child");
+        } finally {
+            parent.destroyForcibly();
+        }
+    }
+}
