@@ -9,4 +9,5 @@ module io.sharena.core {
     exports io.sharena.core;
     exports io.sharena.core.lock;
     exports io.sharena.core.layout;
+    exports io.sharena.core.check;
 }

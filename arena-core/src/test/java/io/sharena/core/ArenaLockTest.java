@@ -37,6 +37,8 @@ class ArenaLockTest {
     @AfterEach
     void close() throws IOException {
         arena.raw().putLongVolatile(LOCK_PTR, 0);
+        assertEquals(java.util.List.of(), io.sharena.core.check.ArenaChecker.check(arena).stream()
+            .filter(v -> !v.startsWith("dead process still registered")).toList());
         arena.close();
     }
 

@@ -31,7 +31,11 @@ class PageAllocatorTest {
 
     @AfterEach
     void close() throws IOException {
+        assertEquals(java.util.List.of(), io.sharena.core.check.ArenaChecker.check(arena), "consistent after the test");
         arena.close();
+        try (SharedArena again = SharedArena.open(dir.resolve("a.arena"), ArenaOptions.defaults().withReadOnly(true))) {
+            assertEquals(java.util.List.of(), io.sharena.core.check.ArenaChecker.check(again), "consistent after close");
+        }
     }
 
     static int ptr(final int page) {

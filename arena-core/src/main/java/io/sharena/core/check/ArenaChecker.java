@@ -1,0 +1,246 @@
+package io.sharena.core.check;
+
+import io.sharena.core.SharedArena;
+import io.sharena.core.layout.ControlLayout;
+import io.sharena.core.layout.Intent;
+import io.sharena.core.layout.LockWord;
+import io.sharena.core.layout.PageEntry;
+import io.sharena.core.layout.RegistryLayout;
+import io.sharena.core.layout.TaggedHead;
+import io.sharena.core.lock.ProcessRegistry;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+
+/**
+ * The read-only checker of SPEC §4: every page in exactly one state, the free structures matching
+ * the page states, no span in two lists, counters adding up, no dead process left registered or
+ * holding the lock. It reads without taking the lock, so it is exact only while no other process
+ * is allocating (run it on a quiet arena); it never writes.
+ *
+ * <p>Each violation is one line, {@code what: name=value ...}. Walks of shared lists are bounded
+ * by the arena's page count, so a corrupted (cyclic) list is reported, not followed forever.
+ */
+public final class ArenaChecker {
+    private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
+    private static final int MAX_REPORTED = 1000;
+
+    private final MemorySegment arena;
+    private final int firstUser;
+    private final int capacity;
+    private final ProcessRegistry registry;
+    private final List<String> violations = new ArrayList<>();
+    private final BitSet inTree = new BitSet();
+    private final BitSet inCache = new BitSet();
+    private final BitSet inPending = new BitSet();
+
+    private ArenaChecker(final SharedArena a) {
+        this.arena = a.segment();
+        this.firstUser = (int) a.firstUserPage();
+        this.capacity = (int) a.capacityPages();
+        this.registry = a.registry();
+    }
+
+    /** @return the violations found in {@code arena}, empty when it is consistent */
+    public static List<String> check(final SharedArena arena) {
+        final ArenaChecker c = new ArenaChecker(arena);
+        c.run();
+        return c.violations;
+    }
+
+    private long word(final long offset) {
+        return (long) LONG.getAcquire(arena, offset);
+    }
+
+    private long state(final int page) {
+        return word(PageEntry.stateOffset(page));
+    }
+
+    private long link(final int page) {
+        return word(PageEntry.linkOffset(page));
+    }
+
+    private void report(final String line) {
+        if (violations.size() < MAX_REPORTED) {
+            violations.add(line);
+        } else if (violations.size() == MAX_REPORTED) {
+            violations.add("more violations not listed: limit=" + MAX_REPORTED);
+        }
+    }
+
+    private boolean userPage(final int page) {
+        return page >= firstUser && page < capacity;
+    }
+
+    private void run() {
+        checkRegistryAndLock();
+        final long treePages = walkTree();
+        walkCaches();
+        walkPending();
+        long reserved = 0;
+        for (int p = firstUser; p < capacity; p++) {
+            final long w = state(p);
+            final int s = PageEntry.stateOf(w);
+            switch (s) {
+                case PageEntry.FREE -> {
+                    if (!inTree.get(p)) {
+                        report("free page in no free list: page=" + p);
+                    }
+                }
+                case PageEntry.ALLOCATED -> {
+                }
+                case PageEntry.RESERVED -> reserved++;
+                case PageEntry.CACHED -> {
+                    if (!inCache.get(p)) {
+                        report("cached page in no span cache: page=" + p + ", slot=" + PageEntry.slotOf(w));
+                    }
+                }
+                case PageEntry.PENDING -> {
+                    if (!inPending.get(p)) {
+                        report("pending page in no pending span: page=" + p + ", slot=" + PageEntry.slotOf(w));
+                    }
+                }
+                default -> report("invalid page state: page=" + p + ", state=" + s);
+            }
+        }
+        final long treeCounter = word(ControlLayout.word(ControlLayout.TREE_FREE_PAGES));
+        if (treeCounter != treePages) {
+            report("free-list page counter wrong: treeFreePages=" + treeCounter + ", counted=" + treePages);
+        }
+        final long reservedCounter = word(ControlLayout.word(ControlLayout.RESERVED_PAGES));
+        if (reservedCounter != reserved) {
+            report("reserved page counter wrong: reservedPages=" + reservedCounter + ", counted=" + reserved);
+        }
+    }
+
+    private void checkRegistryAndLock() {
+        for (final ProcessRegistry.Entry e : registry.entries()) {
+            if (!e.alive()) {
+                report("dead process still registered: slot=" + e.slot() + ", pid=" + e.pid());
+            }
+        }
+        final long lockWord = word(ControlLayout.word(ControlLayout.LOCK_WORD));
+        if (lockWord != 0) {
+            final int slot = LockWord.slot(lockWord);
+            if (!registry.isAlive(slot)) {
+                report("lock held by a dead process: slot=" + slot + ", pid=" + registry.pid(Math.max(slot, 0)));
+            }
+        } else {
+            final long intent = word(ControlLayout.word(ControlLayout.INTENT));
+            if (Intent.op(intent) != Intent.NONE) {
+                report("unfinished operation with the lock free: op=" + Intent.op(intent) + ", first="
+                    + Intent.first(intent) + ", pages=" + Intent.pages(intent));
+            }
+        }
+    }
+
+    /** @return the pages found in free runs */
+    private long walkTree() {
+        long pages = 0;
+        for (int b = 0; b < ControlLayout.BUCKETS; b++) {
+            int prev = 0;
+            int steps = 0;
+            for (int h = arena.get(ValueLayout.JAVA_INT, ControlLayout.bucketHead(b)); h != 0;
+                 h = PageEntry.nextOf(link(h))) {
+                if (++steps > capacity || !userPage(h)) {
+                    report("free list broken: bucket=" + b + ", page=" + h + ", steps=" + steps);
+                    break;
+                }
+                final long w = state(h);
+                final int len = PageEntry.runOf(w);
+                if (PageEntry.stateOf(w) != PageEntry.FREE || len <= 0 || h + (long) len > capacity) {
+                    report("free run head not a free run: bucket=" + b + ", page=" + h + ", state="
+                        + PageEntry.stateOf(w) + ", run=" + len);
+                    break;
+                }
+                if (ControlLayout.bucketOf(len) != b) {
+                    report("free run in the wrong size class: page=" + h + ", run=" + len + ", bucket=" + b);
+                }
+                if (PageEntry.prevOf(link(h)) != prev) {
+                    report("free list back link wrong: page=" + h + ", prev=" + PageEntry.prevOf(link(h))
+                        + ", expected=" + prev);
+                }
+                if (prev != 0 && Integer.compareUnsigned(prev, h) >= 0) {
+                    report("free list not in address order: bucket=" + b + ", page=" + h + ", after=" + prev);
+                }
+                if (PageEntry.runOf(state(h + len - 1)) != len) {
+                    report("free run tail tag wrong: page=" + h + ", run=" + len + ", tail="
+                        + PageEntry.runOf(state(h + len - 1)));
+                }
+                for (int p = h; p < h + len; p++) {
+                    if (PageEntry.stateOf(state(p)) != PageEntry.FREE) {
+                        report("page in a free run is not FREE: page=" + p + ", run=" + h);
+                    }
+                    if (inTree.get(p)) {
+                        report("page in two free runs: page=" + p);
+                    }
+                    inTree.set(p);
+                }
+                if (h > firstUser && PageEntry.stateOf(state(h - 1)) == PageEntry.FREE) {
+                    report("free runs not merged: page=" + h);
+                }
+                pages += len;
+                prev = h;
+            }
+        }
+        return pages;
+    }
+
+    private void walkCaches() {
+        for (int slot = 0; slot < RegistryLayout.SLOTS; slot++) {
+            for (int c = 0; c < RegistryLayout.CACHE_SIZES.length; c++) {
+                final int size = RegistryLayout.CACHE_SIZES[c];
+                int steps = 0;
+                for (int h = TaggedHead.page(word(RegistryLayout.cacheHead(slot, c))); h != 0;
+                     h = PageEntry.nextOf(link(h))) {
+                    if (++steps > capacity || !userPage(h)) {
+                        report("span cache broken: slot=" + slot + ", size=" + size + ", page=" + h);
+                        break;
+                    }
+                    final long w = state(h);
+                    if (PageEntry.stateOf(w) != PageEntry.CACHED || PageEntry.slotOf(w) != slot
+                        || PageEntry.runOf(w) != size) {
+                        report("span cache entry not a cached span: slot=" + slot + ", page=" + h + ", state="
+                            + PageEntry.stateOf(w) + ", run=" + PageEntry.runOf(w));
+                        break;
+                    }
+                    markSpan(h, size, inCache, PageEntry.CACHED, "span cache");
+                }
+            }
+        }
+    }
+
+    private void walkPending() {
+        int steps = 0;
+        for (int h = TaggedHead.page(word(ControlLayout.word(ControlLayout.PENDING_HEAD))); h != 0;
+             h = PageEntry.nextOf(link(h))) {
+            if (++steps > capacity || !userPage(h)) {
+                report("pending list broken: page=" + h + ", steps=" + steps);
+                break;
+            }
+            final long w = state(h);
+            final int len = PageEntry.runOf(w);
+            if (PageEntry.stateOf(w) != PageEntry.PENDING || len <= 0 || h + (long) len > capacity) {
+                report("pending entry not a pending span: page=" + h + ", state=" + PageEntry.stateOf(w));
+                break;
+            }
+            markSpan(h, len, inPending, PageEntry.PENDING, "pending list");
+        }
+    }
+
+    private void markSpan(final int head, final int len, final BitSet seen, final int state, final String where) {
+        for (int p = head; p < head + len; p++) {
+            if (PageEntry.stateOf(state(p)) != state) {
+                report("page of a " + where + " span in another state: page=" + p + ", span=" + head);
+            }
+            if (seen.get(p) || inTree.get(p)) {
+                report("page in two lists: page=" + p + ", list=" + where);
+            }
+            seen.set(p);
+        }
+    }
+}
