@@ -13,7 +13,7 @@ import java.nio.file.NoSuchFileException;
 /** Entry point of {@code ./arena}. */
 @Command(name = "arena", mixinStandardHelpOptions = true, version = "sharena 0.1.0",
     description = "A shared-memory arena for JVM processes.",
-    subcommands = {CreateCommand.class, StatCommand.class, DemoCommand.class},
+    subcommands = {CreateCommand.class, StatCommand.class, CheckCommand.class, DemoCommand.class, StressCommand.class},
     footer = {"", "Also: ./arena bench [JMH options]   run the JMH benchmarks of arena-bench."})
 public final class ArenaCli implements Runnable {
     static final int EXIT_FAILURE = 1;

@@ -3,6 +3,8 @@ package io.sharena.cli;
 import io.sharena.core.ArenaInfo;
 import io.sharena.core.ArenaOptions;
 import io.sharena.core.SharedArena;
+import io.sharena.core.check.ArenaStats;
+import io.sharena.core.lock.ProcessRegistry;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -25,14 +27,15 @@ final class StatCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        final ArenaInfo info;
         try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults().withReadOnly(true))) {
-            info = arena.info();
-        }
-        if (json) {
-            printJson(info, System.out);
-        } else {
-            printText(info, System.out);
+            final ArenaInfo info = arena.info();
+            final ArenaStats stats = ArenaStats.read(arena);
+            if (json) {
+                printJson(info, stats, System.out);
+            } else {
+                printText(info, System.out);
+                printStats(stats, System.out);
+            }
         }
         return 0;
     }
@@ -52,8 +55,49 @@ final class StatCommand implements Callable<Integer> {
         out.printf("on disk        %s%n", Format.bytes(i.diskBytes()));
     }
 
-    static void printJson(final ArenaInfo i, final PrintStream out) {
-        out.println("{\"path\":" + Format.json(i.path().toString())
+    static void printStats(final ArenaStats st, final PrintStream out) {
+        out.printf("pages          %s%n", st.pages());
+        out.printf("quota          %s%n", st.quotaPages() == 0 ? "none" : st.quotaPages() + " pages");
+        out.printf("counters       %s%n", st.counters());
+        out.printf("lock           %s%n", st.lockSlot() < 0 ? "free" : "held by slot " + st.lockSlot() + " (pid "
+            + st.lockPid() + ", " + (st.lockOwnerAlive() ? "alive" : "DEAD") + ")");
+        out.printf("pending frees  %d span(s)%n", st.pendingSpans());
+        out.printf("processes      %d attached%n", st.processes().size());
+        for (final ProcessRegistry.Entry e : st.processes()) {
+            out.printf("  slot %-3d pid %-8d attached %s  %s%n", e.slot(), e.pid(),
+                Instant.ofEpochMilli(e.attachMillis()), e.alive() ? "alive" : "DEAD");
+        }
+    }
+
+    private static String jsonMap(final java.util.Map<String, Long> map) {
+        final StringBuilder b = new StringBuilder("{");
+        map.forEach((k, v) -> b.append(b.length() > 1 ? "," : "").append(Format.json(k)).append(':').append(v));
+        return b.append('}').toString();
+    }
+
+    static void printJson(final ArenaInfo i, final ArenaStats st, final PrintStream out) {
+        final StringBuilder procs = new StringBuilder("[");
+        for (final ProcessRegistry.Entry e : st.processes()) {
+            procs.append(procs.length() > 1 ? "," : "").append("{\"slot\":").append(e.slot())
+                .append(",\"pid\":").append(e.pid()).append(",\"startTicks\":").append(e.startTicks())
+                .append(",\"attachMillis\":").append(e.attachMillis()).append(",\"alive\":").append(e.alive())
+                .append('}');
+        }
+        procs.append(']');
+        final String head = json(i);
+        out.println(head.substring(0, head.length() - 1)
+            + ",\"pages\":" + jsonMap(st.pages())
+            + ",\"counters\":" + jsonMap(st.counters())
+            + ",\"quotaPages\":" + st.quotaPages()
+            + ",\"lock\":" + (st.lockSlot() < 0 ? "null" : "{\"slot\":" + st.lockSlot() + ",\"pid\":" + st.lockPid()
+                + ",\"alive\":" + st.lockOwnerAlive() + "}")
+            + ",\"pendingSpans\":" + st.pendingSpans()
+            + ",\"processes\":" + procs + "}");
+    }
+
+    /** The header and mapping as one JSON object. */
+    private static String json(final ArenaInfo i) {
+        return ("{\"path\":" + Format.json(i.path().toString())
             + ",\"formatVersion\":" + i.formatVersion()
             + ",\"pageSize\":" + i.pageSize()
             + ",\"capacityPages\":" + i.capacityPages()

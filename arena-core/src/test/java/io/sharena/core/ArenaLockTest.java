@@ -144,7 +144,8 @@ class ArenaLockTest {
         final ProcessBuilder pb = new ProcessBuilder("sh", "-c", "sleep 30 & echo $!; exec sleep 31");
         final Process parent = pb.start();
         try {
-            final long child = Long.parseLong(new String(parent.getInputStream().readNBytes(16)).trim().split("\n")[0]);
+            final long child = Long.parseLong(new java.io.BufferedReader(
+                new java.io.InputStreamReader(parent.getInputStream())).readLine().trim());
             final long ticks = ProcessIdentity.startTicks(child);
             new ProcessBuilder("kill", "-9", Long.toString(child)).start().waitFor();
             Thread.sleep(100);

@@ -71,7 +71,7 @@ final class PendingFrees {
             final long top = table.getLong(HEAD);
             table.setLink(head, PageEntry.link(0, TaggedHead.page(top)));
             // Publishes the run's tag and link to the drainer.
-            if (table.casLong(HEAD, top, TaggedHead.next(top, head))) {
+            if (table.casLong(HEAD, top, TaggedHead.next(top, 0, head))) {
                 return;
             }
         }
@@ -90,7 +90,7 @@ final class PendingFrees {
             if (TaggedHead.page(top) == 0) {
                 return 0;
             }
-        } while (!table.casLong(HEAD, top, TaggedHead.next(top, 0)));
+        } while (!table.casLong(HEAD, top, TaggedHead.next(top, 0, 0)));
         final int first = TaggedHead.page(top);
         for (int h = first; h != 0; h = PageEntry.nextOf(table.link(h))) {
             final int len = PageEntry.runOf(table.state(h));

@@ -68,9 +68,8 @@ final class Recovery {
             dead[slot] = true;
             for (int c = 0; c < RegistryLayout.CACHE_SIZES.length; c++) {
                 final long head = RegistryLayout.cacheHead(slot, c);
-                table.setLong(head, TaggedHead.next(table.getLong(head), 0));
+                table.setLong(head, TaggedHead.next(table.getLong(head), 0, 0));
             }
-            table.setLong(RegistryLayout.field(slot, RegistryLayout.CACHED_PAGES), 0);
         }
         rebuild(dead);
         for (int slot = 0; slot < RegistryLayout.SLOTS; slot++) {

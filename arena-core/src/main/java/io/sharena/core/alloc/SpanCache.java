@@ -1,6 +1,5 @@
 package io.sharena.core.alloc;
 
-import io.sharena.core.layout.ControlLayout;
 import io.sharena.core.layout.PageEntry;
 import io.sharena.core.layout.RegistryLayout;
 import io.sharena.core.layout.TaggedHead;
@@ -25,24 +24,23 @@ import java.lang.foreign.MemorySegment;
  * pages ALLOCATED. A process killed between the steps leaves CACHED pages of a dead slot, which
  * {@link Recovery} frees; pages it had already marked ALLOCATED stay allocated.
  *
- * <p>At most {@link #LIMIT_PAGES} pages (256 KiB) per process stay resident here, zeroed, never
- * handed back to the operating system: enough that a steady alloc/free of small spans never takes
- * the lock, small enough that a process holding them costs little memory and space.
+ * <p>At most {@link #LIMIT_SPANS} spans per size stay here: 32 single pages and 16 pages of each
+ * larger size, 96 pages (384 KiB) per process, resident and zeroed, never handed back to the
+ * operating system. Enough that a steady alloc/free of small spans never takes the lock; small
+ * enough that a process holding them costs little. The count lives in the stack's head word, so
+ * keeping it costs no extra atomic.
  */
 final class SpanCache {
-    /** Pages one process may keep cached. */
-    static final int LIMIT_PAGES = 64;
+    /** Spans one process may keep cached, per size class of {@link RegistryLayout#CACHE_SIZES}. */
+    static final int[] LIMIT_SPANS = {32, 8, 4, 2, 1};
     private static final MemorySegment ZEROS = Arena.global().allocate(16L << 12, 4096);
-    private static final long CACHE_HITS = ControlLayout.counter(ControlLayout.C_CACHE_HITS);
 
     private final PageTable table;
     private final int slot;
-    private final long cachedPages;
 
     SpanCache(final PageTable table, final int slot) {
         this.table = table;
         this.slot = slot;
-        this.cachedPages = RegistryLayout.field(slot, RegistryLayout.CACHED_PAGES);
     }
 
     /** @return the first page of a cached span of {@code n} pages, now ALLOCATED, or 0 */
@@ -59,13 +57,11 @@ final class SpanCache {
                 return 0;
             }
             final int next = PageEntry.nextOf(table.link(page));
-            if (table.casLong(headOffset, head, TaggedHead.next(head, next))) {
+            if (table.casLong(headOffset, head, TaggedHead.next(head, TaggedHead.count(head) - 1, next))) {
                 final long allocated = PageEntry.state(PageEntry.ALLOCATED, 0, 0, 0);
                 for (int p = page + n - 1; p >= page; p--) {
                     table.setState(p, allocated);
                 }
-                table.addLong(cachedPages, -n);
-                table.addLong(CACHE_HITS, 1);
                 return page;
             }
         }
@@ -79,7 +75,12 @@ final class SpanCache {
      */
     boolean push(final int page, final int n) {
         final int sizeClass = RegistryLayout.cacheClassOf(n);
-        if (sizeClass < 0 || table.getLong(cachedPages) + n > LIMIT_PAGES) {
+        if (sizeClass < 0) {
+            return false;
+        }
+        final long headOffset = RegistryLayout.cacheHead(slot, sizeClass);
+        final int limit = LIMIT_SPANS[sizeClass];
+        if (TaggedHead.count(table.getLong(headOffset)) >= limit) {
             return false;
         }
         final long allocated = PageEntry.state(PageEntry.ALLOCATED, 0, 0, 0);
@@ -95,13 +96,19 @@ final class SpanCache {
         // Zeroed here so that the next owner, in this process, gets zeros (SPEC: pages read as zeros).
         MemorySegment.copy(ZEROS, 0, table.arena, PageTable.byteOffset(page), (long) n << 12);
         table.setState(page, PageEntry.state(PageEntry.CACHED, 0, slot, n));
-        final long headOffset = RegistryLayout.cacheHead(slot, sizeClass);
         while (true) {
             final long head = table.getLong(headOffset);
+            final int count = TaggedHead.count(head);
+            if (count >= limit) {
+                // Other threads filled the stack since the check: take the span back, free it the slow way.
+                for (int p = page; p < page + n; p++) {
+                    table.setState(p, allocated);
+                }
+                return false;
+            }
             table.setLink(page, PageEntry.link(0, TaggedHead.page(head)));
             // The CAS publishes the zeroed pages, the tag and the link to the next popper.
-            if (table.casLong(headOffset, head, TaggedHead.next(head, page))) {
-                table.addLong(cachedPages, n);
+            if (table.casLong(headOffset, head, TaggedHead.next(head, count + 1, page))) {
                 return true;
             }
         }
@@ -116,7 +123,6 @@ final class SpanCache {
             final int n = RegistryLayout.CACHE_SIZES[sizeClass];
             int page;
             while ((page = popRaw(sizeClass)) != 0) {
-                table.addLong(cachedPages, -n);
                 sink.freed(page, n);
             }
         }
@@ -130,7 +136,8 @@ final class SpanCache {
             if (page == 0) {
                 return 0;
             }
-            if (table.casLong(headOffset, head, TaggedHead.next(head, PageEntry.nextOf(table.link(page))))) {
+            if (table.casLong(headOffset, head,
+                TaggedHead.next(head, TaggedHead.count(head) - 1, PageEntry.nextOf(table.link(page))))) {
                 return page;
             }
         }

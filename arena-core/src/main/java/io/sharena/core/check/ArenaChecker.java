@@ -194,9 +194,9 @@ public final class ArenaChecker {
         for (int slot = 0; slot < RegistryLayout.SLOTS; slot++) {
             for (int c = 0; c < RegistryLayout.CACHE_SIZES.length; c++) {
                 final int size = RegistryLayout.CACHE_SIZES[c];
+                final long head = word(RegistryLayout.cacheHead(slot, c));
                 int steps = 0;
-                for (int h = TaggedHead.page(word(RegistryLayout.cacheHead(slot, c))); h != 0;
-                     h = PageEntry.nextOf(link(h))) {
+                for (int h = TaggedHead.page(head); h != 0; h = PageEntry.nextOf(link(h))) {
                     if (++steps > capacity || !userPage(h)) {
                         report("span cache broken: slot=" + slot + ", size=" + size + ", page=" + h);
                         break;
@@ -209,6 +209,10 @@ public final class ArenaChecker {
                         break;
                     }
                     markSpan(h, size, inCache, PageEntry.CACHED, "span cache");
+                }
+                if (steps != TaggedHead.count(head) && steps <= capacity) {
+                    report("span cache count wrong: slot=" + slot + ", size=" + size + ", count="
+                        + TaggedHead.count(head) + ", spans=" + steps);
                 }
             }
         }

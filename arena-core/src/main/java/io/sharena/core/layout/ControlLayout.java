@@ -17,7 +17,8 @@ package io.sharena.core.layout;
  * <p>{@code LOCK_WORD} and {@code PENDING_HEAD} are each alone on a 128-byte line (two cache lines,
  * against adjacent-line prefetch): every process CASes them. The words from {@code INTENT} on are
  * touched only by the lock holder. Counters are each on their own 64-byte line so that processes
- * counting different events do not share a line; each is only ever changed by get-and-add.
+ * counting different events do not share a line; each is changed by get-and-add, except
+ * lockAcquisitions, which only the lock holder, having just taken the lock, increments.
  */
 public final class ControlLayout {
     public static final int PAGE_INDEX = 1;
@@ -44,12 +45,11 @@ public final class ControlLayout {
     public static final int C_LOCK_TIMEOUTS = 5;
     public static final int C_RECOVERIES = 6;
     public static final int C_BYTES_RETURNED = 7;
-    public static final int C_CACHE_HITS = 8;
-    public static final int C_FAILED_ALLOCATIONS = 9;
-    public static final int COUNTER_COUNT = 10;
+    public static final int C_FAILED_ALLOCATIONS = 8;
+    public static final int COUNTER_COUNT = 9;
     public static final String[] COUNTER_NAMES = {
         "allocations", "frees", "deferredFrees", "lockAcquisitions", "lockContended", "lockTimeouts",
-        "recoveries", "bytesReturned", "cacheHits", "failedAllocations"};
+        "recoveries", "bytesReturned", "failedAllocations"};
 
     private ControlLayout() {
     }

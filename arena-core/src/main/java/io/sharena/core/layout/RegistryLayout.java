@@ -5,10 +5,10 @@ package io.sharena.core.layout;
  * bytes, one per attached process (one per open {@code SharedArena}, in fact).
  *
  * <pre>
- *  slot:  0        8            16            24              32            40 .. 80
- *         +--------+------------+-------------+---------------+-------------+--------------------+
- *         | PID    | START_TICKS| ATTACH_MILLIS| CACHED_PAGES | (zero)      | CACHE_HEADS[5]     |
- *         +--------+------------+-------------+---------------+-------------+--------------------+
+ *  slot:  0        8            16             24 .. 40   40 .. 80
+ *         +--------+------------+--------------+----------+--------------------+
+ *         | PID    | START_TICKS| ATTACH_MILLIS| (zero)   | CACHE_HEADS[5]     |
+ *         +--------+------------+--------------+----------+--------------------+
  * </pre>
  *
  * <p>A slot is claimed by a compare-and-set of {@code PID} from 0, then {@code START_TICKS} (the
@@ -27,7 +27,6 @@ public final class RegistryLayout {
     public static final int PID = 0;
     public static final int START_TICKS = 8;
     public static final int ATTACH_MILLIS = 16;
-    public static final int CACHED_PAGES = 24;
     public static final int CACHE_HEADS = 40;
     /** Span sizes, in pages, that have a lock-free cache. */
     public static final int[] CACHE_SIZES = {1, 2, 4, 8, 16};

@@ -59,10 +59,18 @@ public final class ArenaLock {
     /** One compare-and-set, no waiting and no liveness check: the free path's attempt. */
     public boolean tryAcquireFast() {
         if (SharedWords.casLong(arena, word, 0L, mine())) {
-            SharedWords.getAndAddLong(arena, acquisitions, 1L);
+            countAcquisition();
             return true;
         }
         return false;
+    }
+
+    /**
+     * Plain read and write: only the holder, right after taking the lock, changes this counter, and
+     * the lock's CAS and release store order it between holders.
+     */
+    private void countAcquisition() {
+        arena.set(ValueLayout.JAVA_LONG, acquisitions, arena.get(ValueLayout.JAVA_LONG, acquisitions) + 1);
     }
 
     /** Tries once; checks the owner's liveness if the lock is held. Never waits. */
@@ -85,7 +93,7 @@ public final class ArenaLock {
             final long current = (long) LONG.getVolatile(arena, word);
             if (current == 0) {
                 if (SharedWords.casLong(arena, word, 0L, mine)) {
-                    SharedWords.getAndAddLong(arena, acquisitions, 1L);
+                    countAcquisition();
                     return LockResult.ACQUIRED;
                 }
                 continue;
@@ -102,7 +110,7 @@ public final class ArenaLock {
                 if (!registry.isAlive(LockWord.slot(current))) {
                     // The owner died holding the lock. Only one waiter's CAS from its word wins.
                     if (SharedWords.casLong(arena, word, current, mine)) {
-                        SharedWords.getAndAddLong(arena, acquisitions, 1L);
+                        countAcquisition();
                         return LockResult.RECOVERED;
                     }
                     continue;
@@ -121,13 +129,19 @@ public final class ArenaLock {
         }
     }
 
-    /** Releases the lock; the release store publishes every write made while holding it. */
+    /**
+     * Releases the lock: a release store of 0, which publishes every write made while holding it.
+     * The owner check before it is a plain-cost volatile load: only the owner can have put its own
+     * identity in the word, and nobody else changes a word that names a live owner.
+     */
     public void unlock() {
         final long mine = mine();
-        if (!SharedWords.casLong(arena, word, mine, 0L)) {
+        final long current = (long) LONG.getVolatile(arena, word);
+        if (current != mine) {
             throw new IllegalMonitorStateException("allocator lock not held by this thread: lockWord=0x"
-                + Long.toHexString((long) LONG.getVolatile(arena, word)) + ", mine=0x" + Long.toHexString(mine));
+                + Long.toHexString(current) + ", mine=0x" + Long.toHexString(mine));
         }
+        LONG.setRelease(arena, word, 0L);
     }
 
     /** @return whether the calling thread holds the lock through this attachment */

@@ -43,7 +43,6 @@ public final class ProcessRegistry {
                 if (SharedWords.casLong(arena, pidOffset, 0L, ProcessIdentity.selfPid())) {
                     LONG.setVolatile(arena, RegistryLayout.field(slot, RegistryLayout.ATTACH_MILLIS),
                         System.currentTimeMillis());
-                    LONG.setVolatile(arena, RegistryLayout.field(slot, RegistryLayout.CACHED_PAGES), 0L);
                     // Publishes the slot: a reader that sees the start time sees the rest.
                     LONG.setRelease(arena, RegistryLayout.field(slot, RegistryLayout.START_TICKS),
                         ProcessIdentity.selfStartTicks());

@@ -1,0 +1,150 @@
+package io.sharena.cli;
+
+import io.sharena.core.ArenaOptions;
+import io.sharena.core.ReserveResult;
+import io.sharena.core.SharedArena;
+
+import java.nio.file.Path;
+import java.util.SplittableRandom;
+
+/**
+ * A process of {@code arena stress}: random alloc, alloc-at, free, partial free and reserve until
+ * its deadline, stamping its identity into the first and last word of every page it owns and
+ * verifying the stamps before it frees them. A page that is not zero when handed out, or whose
+ * stamp changed while owned, counts as double-handed. Prints {@code status ops=O double=D} now
+ * and then, {@code final ...} at the end, after freeing everything it held.
+ *
+ * <p>Arguments: {@code FILE SEED DEADLINE_EPOCH_MILLIS}.
+ */
+public final class StressWorker {
+    private static final int MAX_SPANS = 64;
+
+    private final SharedArena arena;
+    private final SplittableRandom random;
+    private final long pid = ProcessHandle.current().pid();
+    private final int firstUser;
+    private final int capacity;
+    private final int[] spanPtr = new int[MAX_SPANS];
+    private final int[] spanLen = new int[MAX_SPANS];
+    private final boolean[] spanReserved = new boolean[MAX_SPANS];
+    private int spans;
+    private long ops;
+    private long doubleHanded;
+
+    private StressWorker(final SharedArena arena, final long seed) {
+        this.arena = arena;
+        this.random = new SplittableRandom(seed);
+        this.firstUser = (int) arena.firstUserPage();
+        this.capacity = (int) arena.capacityPages();
+    }
+
+    public static void main(final String[] args) throws Exception {
+        final long deadline = Long.parseLong(args[2]);
+        try (SharedArena arena = SharedArena.open(Path.of(args[0]), ArenaOptions.defaults())) {
+            final StressWorker w = new StressWorker(arena, Long.parseLong(args[1]));
+            System.out.println("pid=" + w.pid);
+            long nextStatus = System.currentTimeMillis() + 100;
+            while (System.currentTimeMillis() < deadline) {
+                for (int i = 0; i < 64; i++) {
+                    w.step();
+                }
+                if (System.currentTimeMillis() >= nextStatus) {
+                    System.out.println("status ops=" + w.ops + " double=" + w.doubleHanded);
+                    nextStatus += 100;
+                }
+            }
+            w.releaseAll();
+            System.out.println("final ops=" + w.ops + " double=" + w.doubleHanded);
+        }
+    }
+
+    private long stamp(final int page) {
+        return (pid << 32) | page;
+    }
+
+    private void step() {
+        final int op = random.nextInt(100);
+        if (spans == 0 || (op < 45 && spans < MAX_SPANS)) {
+            final int n = random.nextInt(4) == 0 ? 1 + random.nextInt(20) : 1 << random.nextInt(3);
+            take(arena.allocPages(n), n);
+        } else if (op < 52 && spans < MAX_SPANS) {
+            final int n = 1 + random.nextInt(4);
+            final int page = firstUser + random.nextInt(capacity - firstUser - n + 1);
+            take(arena.allocPagesAt(page << 12, n), n);
+        } else if (op < 58 && spans < MAX_SPANS) {
+            final int n = 1 + random.nextInt(3);
+            final int page = firstUser + random.nextInt(capacity - firstUser - n + 1);
+            if (arena.reservePages(page << 12, n) == ReserveResult.OK) {
+                add(page << 12, n, true);
+            }
+        } else if (op < 85) {
+            release(random.nextInt(spans));
+        } else {
+            partialFree(random.nextInt(spans));
+        }
+        ops++;
+    }
+
+    private void take(final int ptr, final int n) {
+        if (ptr == 0) {
+            return;
+        }
+        final int first = ptr >>> 12;
+        for (int p = first; p < first + n; p++) {
+            if (arena.raw().getLong(p << 12) != 0 || arena.raw().getLong((p << 12) + 4088) != 0) {
+                doubleHanded++;
+            }
+            arena.raw().putLong(p << 12, stamp(p));
+            arena.raw().putLong((p << 12) + 4088, stamp(p));
+        }
+        add(ptr, n, false);
+    }
+
+    private void add(final int ptr, final int n, final boolean reserved) {
+        spanPtr[spans] = ptr;
+        spanLen[spans] = n;
+        spanReserved[spans] = reserved;
+        spans++;
+    }
+
+    private void verify(final int ptr, final int n, final boolean reserved) {
+        if (reserved) {
+            return;
+        }
+        for (int p = ptr >>> 12; p < (ptr >>> 12) + n; p++) {
+            if (arena.raw().getLong(p << 12) != stamp(p) || arena.raw().getLong((p << 12) + 4088) != stamp(p)) {
+                doubleHanded++;
+            }
+        }
+    }
+
+    private void release(final int i) {
+        verify(spanPtr[i], spanLen[i], spanReserved[i]);
+        arena.freePages(spanPtr[i], spanLen[i]);
+        spans--;
+        spanPtr[i] = spanPtr[spans];
+        spanLen[i] = spanLen[spans];
+        spanReserved[i] = spanReserved[spans];
+    }
+
+    /** Frees the tail of a span, keeping its head: SPEC's partial free. */
+    private void partialFree(final int i) {
+        final int n = spanLen[i];
+        if (n < 2) {
+            release(i);
+            return;
+        }
+        final int keep = 1 + random.nextInt(n - 1);
+        final int tail = spanPtr[i] + (keep << 12);
+        verify(tail, n - keep, spanReserved[i]);
+        // A misaligned pointer frees the page that contains it.
+        arena.freePages(tail + random.nextInt(4096), n - keep);
+        spanLen[i] = keep;
+    }
+
+    private void releaseAll() {
+        while (spans > 0) {
+            release(spans - 1);
+        }
+    }
+}

@@ -1,0 +1,51 @@
+package io.sharena.cli;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The short crash campaign: at least 30 SIGKILLs of worker JVMs, then a clean check. */
+class StressCommandTest {
+    private static final Pattern LAST = Pattern.compile(
+        "stress: kills=(\\d+) ops=(\\d+) recoveries=(\\d+) violations=(\\d+) double_handed=(\\d+) unaccounted=(\\d+)");
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void killedWorkersLeaveAConsistentArena() {
+        final long seed = System.nanoTime();
+        System.out.println("seed=" + seed);
+        final PrintStream saved = System.out;
+        final ByteArrayOutputStream out = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        final int exit;
+        try {
+            exit = ArenaCli.run("stress", dir.resolve("s.arena").toString(), "--processes", "3", "--seconds", "14",
+                "--kill-every", "250", "--size", "8M", "--seed", Long.toString(seed));
+        } finally {
+            System.setOut(saved);
+        }
+        final String text = out.toString(StandardCharsets.UTF_8);
+        System.out.println(text);
+        final String[] lines = text.strip().split("\n");
+        final Matcher m = LAST.matcher(lines[lines.length - 1]);
+        assertTrue(m.matches(), "last line: " + lines[lines.length - 1]);
+        assertTrue(Long.parseLong(m.group(1)) >= 30, "kills: " + m.group(1));
+        assertTrue(Long.parseLong(m.group(2)) > 1000, "ops: " + m.group(2));
+        assertTrue(Long.parseLong(m.group(3)) >= 1, "recoveries: " + m.group(3));
+        assertEquals("0", m.group(4), "violations; seed=" + seed + "\n" + text);
+        assertEquals("0", m.group(5), "double handed; seed=" + seed);
+        assertEquals("0", m.group(6), "unaccounted; seed=" + seed);
+        assertEquals(0, exit);
+    }
+}

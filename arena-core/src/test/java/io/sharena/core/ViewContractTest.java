@@ -1,0 +1,155 @@
+package io.sharena.core;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.function.Consumer;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** One contract, three views: raw, strict, lenient. They differ only off ALLOCATED pages. */
+class ViewContractTest {
+    @TempDir
+    Path dir;
+    SharedArena arena;
+    int allocated;
+    int free;
+    int reserved;
+
+    @BeforeEach
+    void open() throws IOException {
+        arena = SharedArena.create(dir.resolve("v.arena"), Capacity.ofPages(64), ArenaOptions.defaults());
+        allocated = arena.allocPages(2);
+        free = arena.allocPages(3);
+        arena.freePages(free, 3);
+        reserved = (int) ((arena.firstUserPage() + 20) << 12);
+        assertEquals(ReserveResult.OK, arena.reservePages(reserved, 1));
+    }
+
+    @AfterEach
+    void close() throws IOException {
+        arena.close();
+    }
+
+    private ArenaView view(final String kind) {
+        return switch (kind) {
+            case "raw" -> arena.raw();
+            case "strict" -> arena.strict();
+            default -> arena.lenient();
+        };
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"raw", "strict", "lenient"})
+    void everyAccessorWorksOnAllocatedPages(final String kind) {
+        final ArenaView v = view(kind);
+        final int p = allocated;
+        v.putByte(p, (byte) 1);
+        v.putShort(p + 2, (short) 2);
+        v.putInt(p + 4, 3);
+        v.putLong(p + 8, 4);
+        assertEquals(1, v.getByte(p));
+        assertEquals(2, v.getShort(p + 2));
+        assertEquals(3, v.getInt(p + 4));
+        assertEquals(4, v.getLong(p + 8));
+        v.putIntRelease(p + 16, 5);
+        assertEquals(5, v.getIntAcquire(p + 16));
+        v.putLongVolatile(p + 24, 6);
+        assertEquals(6, v.getLongVolatile(p + 24));
+        assertTrue(v.compareAndSetLong(p + 24, 6, 7));
+        assertEquals(7, v.getAndAddLong(p + 24, 1));
+        assertEquals(8, v.getAndBitwiseOrLong(p + 24, 1));
+        assertEquals(3, v.getAndAddInt(p + 4, 1));
+        assertEquals(4, v.getAndBitwiseXorInt(p + 4, 4));
+        // A range that straddles the two allocated pages.
+        final byte[] data = {1, 2, 3, 4, 5, 6, 7, 8};
+        v.putBytes(p + 4092, data, 0, 8);
+        final byte[] back = new byte[8];
+        v.getBytes(p + 4092, back, 0, 8);
+        assertArrayEquals(data, back);
+        assertEquals(0x0807060504030201L, v.getLong(p + 4092));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"strict", "lenient"})
+    void offAllocatedPagesStrictThrowsAndLenientReadsZeroAndDropsWrites(final String kind) {
+        final ArenaView v = view(kind);
+        final int straddle = allocated + 2 * 4096 - 2; // 2 bytes allocated, the rest on a free page
+        for (final int t : List.of(free, free + 4096 + 8, reserved, 4096, 0, straddle)) {
+            final List<Consumer<ArenaView>> accesses = List.of(
+                x -> assertEquals(0, x.getLong(t)),
+                x -> x.putLong(t, 42),
+                x -> assertEquals(0, x.getInt(t)),
+                x -> assertFalse(x.compareAndSetLong(t, 0, 1)),
+                x -> assertEquals(0, x.getAndAddLong(t, 1)),
+                x -> {
+                    final byte[] b = {9, 9, 9, 9, 9, 9, 9, 9};
+                    x.getBytes(t, b, 0, 8);
+                    assertArrayEquals(new byte[8], b);
+                });
+            for (final Consumer<ArenaView> access : accesses) {
+                if (kind.equals("strict")) {
+                    final ArenaFaultException e = assertThrows(ArenaFaultException.class, () -> access.accept(v));
+                    assertEquals(t, e.pointer());
+                    assertTrue(e.getMessage().startsWith("access to a page that is not allocated: ptr=0x"
+                        + Integer.toHexString(t)), e.getMessage());
+                } else {
+                    access.accept(v);
+                }
+            }
+        }
+        assertEquals(0, arena.raw().getLong(free), "nothing was written to the free page");
+        assertEquals(0, arena.raw().getLong(free + 4096 + 8));
+        assertEquals(0, arena.raw().getLong(reserved), "nothing was written to the reserved page");
+        assertEquals(0, arena.raw().getLong(straddle - 6), "nothing of the straddling writes landed");
+        assertEquals(0, arena.raw().getLong(straddle + 2));
+    }
+
+    @org.junit.jupiter.api.Test
+    void rawChecksBoundsOnly() {
+        arena.raw().putLong(reserved + 8, 42);
+        assertEquals(42, arena.raw().getLong(reserved + 8), "raw writes land on any page inside the arena");
+        assertThrows(IndexOutOfBoundsException.class, () -> arena.raw().getLong((int) arena.capacityBytes()));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"strict", "lenient"})
+    void pointersPastTheEndNeverCrash(final String kind) {
+        final ArenaView v = view(kind);
+        for (final int t : new int[] {(int) arena.capacityBytes(), -8, 0x7FFF_FFF8, 0x8000_0000}) {
+            if (kind.equals("strict")) {
+                assertThrows(ArenaFaultException.class, () -> v.getLong(t));
+                assertThrows(ArenaFaultException.class, () -> v.putLong(t, 1));
+            } else {
+                assertEquals(0, v.getLong(t));
+                v.putLong(t, 1);
+                assertFalse(v.compareAndSetInt(t, 0, 1));
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"strict", "lenient"})
+    void freedPagesStopBeingAccessible(final String kind) {
+        final ArenaView v = view(kind);
+        final int p = arena.allocPages(5);
+        v.putLong(p, 11);
+        arena.freePages(p, 5);
+        if (kind.equals("strict")) {
+            assertThrows(ArenaFaultException.class, () -> v.getLong(p));
+        } else {
+            assertEquals(0, v.getLong(p));
+        }
+        assertEquals(0, arena.raw().getLong(p), "freed memory reads zero through every view");
+    }
+}
