@@ -20,6 +20,10 @@
  *
  * <p>FFM: this package makes no downcalls itself; the mapping (and its system calls) comes only
  * through {@link io.sharena.core}, and the benchmarks themselves touch memory only through
- * {@link java.lang.foreign.MemorySegment} accessors and sharena's views.
+ * {@link java.lang.foreign.MemorySegment} accessors and sharena's views. One restricted call:
+ * {@link io.sharena.bench.PageAllocBenchmark}'s mmap baselines get their mappings from
+ * {@code io.sharena.core.os.Posix} and write into them through one segment over all of native
+ * memory, made once with {@code MemorySegment.NULL.reinterpret(Long.MAX_VALUE)}, so that the
+ * baseline allocates nothing per call.
  */
 package io.sharena.bench;

@@ -4,6 +4,7 @@ import io.sharena.core.layout.ControlLayout;
 import io.sharena.core.layout.Geometry;
 import io.sharena.core.layout.Intent;
 import io.sharena.core.layout.PageEntry;
+import io.sharena.core.layout.RegistryLayout;
 import io.sharena.core.lock.ArenaLock;
 import io.sharena.core.lock.LockResult;
 import io.sharena.core.lock.ProcessRegistry;
@@ -28,8 +29,6 @@ public final class PageAllocator {
     private static final long TREE_FREE = ControlLayout.word(ControlLayout.TREE_FREE_PAGES);
     private static final long RESERVED_PAGES = ControlLayout.word(ControlLayout.RESERVED_PAGES);
     private static final long QUOTA = ControlLayout.word(ControlLayout.QUOTA_PAGES);
-    private static final long ALLOCATIONS = ControlLayout.counter(ControlLayout.C_ALLOCATIONS);
-    private static final long FREES = ControlLayout.counter(ControlLayout.C_FREES);
     private static final long DEFERRED = ControlLayout.counter(ControlLayout.C_DEFERRED_FREES);
     private static final long RECOVERIES = ControlLayout.counter(ControlLayout.C_RECOVERIES);
     private static final long FAILED = ControlLayout.counter(ControlLayout.C_FAILED_ALLOCATIONS);
@@ -48,6 +47,9 @@ public final class PageAllocator {
     private final int slot;
     private final long lockTimeoutNanos;
     private final long userPages;
+    /** This process's call counters, in its registry slot: see {@link RegistryLayout#ALLOCATIONS}. */
+    private final long allocations;
+    private final long frees;
     private final SpanCache.SpanSink toRuns = this::toRuns;
     private final SpanCache.SpanSink cachedToRuns = this::cachedToRuns;
 
@@ -64,6 +66,8 @@ public final class PageAllocator {
         this.slot = slot;
         this.lockTimeoutNanos = lockTimeoutNanos;
         this.userPages = capacityPages - 1 - metaPages;
+        this.allocations = RegistryLayout.field(slot, RegistryLayout.ALLOCATIONS);
+        this.frees = RegistryLayout.field(slot, RegistryLayout.FREES);
     }
 
     /**
@@ -88,7 +92,7 @@ public final class PageAllocator {
         }
         final int cached = cache.pop(n);
         if (cached != 0) {
-            table.addLong(ALLOCATIONS, 1);
+            table.addLong(allocations, 1);
             return ptr(cached);
         }
         final int held = acquire();
@@ -101,7 +105,7 @@ public final class PageAllocator {
             if (page == 0 && flushOwnCache()) {
                 page = allocFromRuns(n);
             }
-            table.addLong(page == 0 ? FAILED : ALLOCATIONS, 1);
+            table.addLong(page == 0 ? FAILED : allocations, 1);
             return page == 0 ? 0 : ptr(page);
         } finally {
             release(held);
@@ -157,7 +161,7 @@ public final class PageAllocator {
         }
         try {
             final boolean ok = takeRange(page, n, Intent.ALLOC);
-            table.addLong(ok ? ALLOCATIONS : FAILED, 1);
+            table.addLong(ok ? allocations : FAILED, 1);
             return ok ? ptr : 0;
         } finally {
             release(held);
@@ -245,7 +249,7 @@ public final class PageAllocator {
         final int page = (int) first;
         final int count = (int) (end - first);
         if (cache.push(page, count)) {
-            table.addLong(FREES, 1);
+            table.addLong(frees, 1);
             return;
         }
         if (lock.tryAcquireFast()) {
@@ -260,7 +264,7 @@ public final class PageAllocator {
         } else if (pending.push(page, count) > 0) {
             table.addLong(DEFERRED, 1);
         }
-        table.addLong(FREES, 1);
+        table.addLong(frees, 1);
     }
 
     private void freeLocked(final int page, final int count) {

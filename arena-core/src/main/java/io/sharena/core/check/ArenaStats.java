@@ -4,6 +4,7 @@ import io.sharena.core.SharedArena;
 import io.sharena.core.layout.ControlLayout;
 import io.sharena.core.layout.LockWord;
 import io.sharena.core.layout.PageEntry;
+import io.sharena.core.layout.RegistryLayout;
 import io.sharena.core.layout.TaggedHead;
 import io.sharena.core.lock.ProcessRegistry;
 
@@ -44,6 +45,9 @@ public record ArenaStats(Map<String, Long> pages, Map<String, Long> counters, Li
         for (int c = 0; c < ControlLayout.COUNTER_COUNT; c++) {
             counters.put(ControlLayout.COUNTER_NAMES[c], (long) LONG.getAcquire(s, ControlLayout.counter(c)));
         }
+        // Per-process counters: retired counts plus those of the processes attached now.
+        counters.put("allocations", arena.registry().sum(RegistryLayout.ALLOCATIONS, ControlLayout.C_ALLOCATIONS));
+        counters.put("frees", arena.registry().sum(RegistryLayout.FREES, ControlLayout.C_FREES));
         final long lockWord = (long) LONG.getAcquire(s, ControlLayout.word(ControlLayout.LOCK_WORD));
         final int lockSlot = lockWord == 0 ? -1 : LockWord.slot(lockWord);
         final ProcessRegistry registry = arena.registry();

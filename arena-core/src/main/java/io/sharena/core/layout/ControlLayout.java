@@ -18,7 +18,9 @@ package io.sharena.core.layout;
  * against adjacent-line prefetch): every process CASes them. The words from {@code INTENT} on are
  * touched only by the lock holder. Counters are each on their own 64-byte line so that processes
  * counting different events do not share a line; each is changed by get-and-add, except
- * lockAcquisitions, which only the lock holder, having just taken the lock, increments.
+ * lockAcquisitions, which only the lock holder, having just taken the lock, increments. allocations
+ * and frees hold only the counts of processes that have left; each attached process counts its
+ * own in its registry slot ({@link RegistryLayout#ALLOCATIONS}), and readers add them up.
  */
 public final class ControlLayout {
     public static final int PAGE_INDEX = 1;

@@ -5,10 +5,10 @@ package io.sharena.core.layout;
  * bytes, one per attached process (one per open {@code SharedArena}, in fact).
  *
  * <pre>
- *  slot:  0        8            16             24 .. 40   40 .. 80
- *         +--------+------------+--------------+----------+--------------------+
- *         | PID    | START_TICKS| ATTACH_MILLIS| (zero)   | CACHE_HEADS[5]     |
- *         +--------+------------+--------------+----------+--------------------+
+ *  slot:  0        8            16             24           32      40 .. 80
+ *         +--------+------------+--------------+------------+-------+--------------------+
+ *         | PID    | START_TICKS| ATTACH_MILLIS| ALLOCATIONS| FREES | CACHE_HEADS[5]     |
+ *         +--------+------------+--------------+------------+-------+--------------------+
  * </pre>
  *
  * <p>A slot is claimed by a compare-and-set of {@code PID} from 0, then {@code START_TICKS} (the
@@ -16,8 +16,10 @@ package io.sharena.core.layout;
  * {@code ATTACH_MILLIS} are written and published with a release store of {@code START_TICKS}.
  * A process is alive while a process with that pid exists, is not a zombie, and started at that
  * tick: a reused pid has another start time. {@code CACHE_HEADS} are {@link TaggedHead}s of the
- * process's lock-free span caches, one per size in {@link #CACHE_SIZES}. Slots are 128 bytes, so
- * processes never share a cache line pair.
+ * process's lock-free span caches, one per size in {@link #CACHE_SIZES}. {@code ALLOCATIONS} and
+ * {@code FREES} count this process's calls (get-and-add by its threads only), so that processes
+ * counting do not fight over one cache line; when the slot is released they are added to the
+ * arena-wide counters. Slots are 128 bytes, so processes never share a cache line pair.
  */
 public final class RegistryLayout {
     public static final int FIRST_PAGE = 2;
@@ -27,6 +29,8 @@ public final class RegistryLayout {
     public static final int PID = 0;
     public static final int START_TICKS = 8;
     public static final int ATTACH_MILLIS = 16;
+    public static final int ALLOCATIONS = 24;
+    public static final int FREES = 32;
     public static final int CACHE_HEADS = 40;
     /** Span sizes, in pages, that have a lock-free cache. */
     public static final int[] CACHE_SIZES = {1, 2, 4, 8, 16};

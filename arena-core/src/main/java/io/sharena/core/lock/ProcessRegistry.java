@@ -1,5 +1,6 @@
 package io.sharena.core.lock;
 
+import io.sharena.core.layout.ControlLayout;
 import io.sharena.core.layout.RegistryLayout;
 import io.sharena.core.os.SharedWords;
 
@@ -43,6 +44,8 @@ public final class ProcessRegistry {
                 if (SharedWords.casLong(arena, pidOffset, 0L, ProcessIdentity.selfPid())) {
                     LONG.setVolatile(arena, RegistryLayout.field(slot, RegistryLayout.ATTACH_MILLIS),
                         System.currentTimeMillis());
+                    LONG.setVolatile(arena, RegistryLayout.field(slot, RegistryLayout.ALLOCATIONS), 0L);
+                    LONG.setVolatile(arena, RegistryLayout.field(slot, RegistryLayout.FREES), 0L);
                     // Publishes the slot: a reader that sees the start time sees the rest.
                     LONG.setRelease(arena, RegistryLayout.field(slot, RegistryLayout.START_TICKS),
                         ProcessIdentity.selfStartTicks());
@@ -53,10 +56,32 @@ public final class ProcessRegistry {
         return -1;
     }
 
-    /** Frees {@code slot}: start time first, so that nobody sees a new pid with an old start time. */
+    /**
+     * Frees {@code slot} (the caller holds the allocator lock): its call counters go into the
+     * arena-wide ones, then the start time is cleared, so that nobody sees a new pid with an old
+     * start time, then the pid.
+     */
     public void release(final int slot) {
+        retire(slot, RegistryLayout.ALLOCATIONS, ControlLayout.C_ALLOCATIONS);
+        retire(slot, RegistryLayout.FREES, ControlLayout.C_FREES);
         LONG.setVolatile(arena, RegistryLayout.field(slot, RegistryLayout.START_TICKS), 0L);
         LONG.setRelease(arena, RegistryLayout.field(slot, RegistryLayout.PID), 0L);
+    }
+
+    private void retire(final int slot, final int field, final int counter) {
+        final long offset = RegistryLayout.field(slot, field);
+        SharedWords.getAndAddLong(arena, ControlLayout.counter(counter), (long) LONG.getAndSet(arena, offset, 0L));
+    }
+
+    /** @return the arena-wide value of a per-process counter: retired counts plus every live slot's */
+    public long sum(final int field, final int counter) {
+        long total = (long) LONG.getAcquire(arena, ControlLayout.counter(counter));
+        for (int slot = 0; slot < RegistryLayout.SLOTS; slot++) {
+            if (pid(slot) != 0) {
+                total += (long) LONG.getAcquire(arena, RegistryLayout.field(slot, field));
+            }
+        }
+        return total;
     }
 
     public long pid(final int slot) {
