@@ -51,8 +51,8 @@ final class DemoCommand implements Callable<Integer> {
 
     private int run(final Path file) throws Exception {
         try (SharedArena arena = SharedArena.create(file, Capacity.parse("64M"), ArenaOptions.defaults())) {
-            final int root = (int) (arena.firstUserPage() * arena.pageSize());
-            say("main", "created %s: %d pages, mapped at 0x%x; the demo's root page is at pointer 0x%x",
+            final int root = arena.allocPagesAt((int) (arena.firstUserPage() * arena.pageSize()), 1);
+            say("main", "created %s: %d pages, mapped at 0x%x; allocated the root page at pointer 0x%x",
                 file, arena.capacityPages(), arena.base(), root);
             say("main", "starting a writer and a reader, each a JVM process of its own");
             final Process writer = JavaCommand.start(DemoWorker.class, "writer", file.toString(), Integer.toString(adds));
@@ -75,6 +75,7 @@ final class DemoCommand implements Callable<Integer> {
             say("main", "reader finished: %s", v.getIntAcquire(root + DemoLayout.READER_DONE) == 1 ? "yes" : "no");
             say("main", "the arena now:");
             StatCommand.printText(arena.info(), System.out);
+            StatCommand.printStats(io.sharena.core.check.ArenaStats.read(arena), System.out);
             return counter == 3L * adds ? 0 : ArenaCli.EXIT_FAILURE;
         }
     }

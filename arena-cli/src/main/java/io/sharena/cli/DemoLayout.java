@@ -5,16 +5,17 @@ package io.sharena.cli;
  * message and the list live on the next pages.
  *
  * <pre>
- *  root page:  0          4          8                  16         20
+ *  root page (allocated by the main process at the first user page):
+ *              0          4          8                  16         20
  *              +----------+----------+------------------+----------+
  *              | MESSAGE  | LIST     | COUNTER          | READER   |
  *              | _PTR     | _HEAD    | (get-and-add)    | _DONE    |
  *              +----------+----------+------------------+----------+
- *  root + 1 page:  message: int length, then UTF-8 bytes
- *  root + 2 pages: list nodes, NODE_SIZE bytes each: int next (arena pointer), pad, long value
+ *  message page (allocated by the writer): int length, then UTF-8 bytes
+ *  list page (allocated by the writer): nodes of NODE_SIZE bytes: int next (arena pointer), pad, long value
  * </pre>
  *
- * <p>The writer fills the message and the nodes, then publishes {@code MESSAGE_PTR} and
+ * <p>The writer allocates two pages, fills the message and the nodes, then publishes {@code MESSAGE_PTR} and
  * {@code LIST_HEAD} with release stores; the reader acquires them.
  */
 final class DemoLayout {

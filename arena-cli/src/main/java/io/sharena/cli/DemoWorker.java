@@ -38,12 +38,15 @@ public final class DemoWorker {
     }
 
     private static void write(final SharedArena arena, final int root) {
-        final ArenaView v = arena.raw();
-        final int message = root + arena.pageSize();
+        final ArenaView v = arena.strict();
+        final int message = arena.allocPages(1);
+        final int nodes = arena.allocPages(1);
+        if (message == 0 || nodes == 0) {
+            throw new IllegalStateException("the arena has no free page for the demo");
+        }
         final byte[] text = ("hello from the writer, pid " + ProcessHandle.current().pid()).getBytes(StandardCharsets.UTF_8);
         v.putInt(message, text.length);
         v.putBytes(message + 4, text, 0, text.length);
-        final int nodes = root + 2 * arena.pageSize();
         int head = ArenaPointers.NULL;
         for (int i = LIST_NODES - 1; i >= 0; i--) {
             final int node = nodes + i * DemoLayout.NODE_SIZE;
@@ -54,14 +57,14 @@ public final class DemoWorker {
         // Release stores: the message and every node above are visible to whoever acquires these.
         v.putIntRelease(root + DemoLayout.MESSAGE_PTR, message);
         v.putIntRelease(root + DemoLayout.LIST_HEAD, head);
-        say("wrote message \"%s\" at pointer %s (address %s here)", new String(text, StandardCharsets.UTF_8),
+        say("allocated 2 pages; wrote message \"%s\" at pointer %s (address %s here)", new String(text, StandardCharsets.UTF_8),
             ArenaPointers.toHex(message), hex(arena.address(message)));
         say("wrote a list of %d nodes, head at pointer %s (address %s here)", LIST_NODES,
             ArenaPointers.toHex(head), hex(arena.address(head)));
     }
 
     private static void read(final SharedArena arena, final int root) throws InterruptedException {
-        final ArenaView v = arena.raw();
+        final ArenaView v = arena.strict();
         final long deadline = System.nanoTime() + WAIT_NANOS;
         int head;
         while ((head = v.getIntAcquire(root + DemoLayout.LIST_HEAD)) == ArenaPointers.NULL) {
