@@ -19,13 +19,6 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
-import org.openjdk.jmh.profile.GCProfiler;
-import org.openjdk.jmh.runner.Runner;
-import org.openjdk.jmh.runner.RunnerException;
-import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
-import org.openjdk.jmh.runner.options.CommandLineOptionException;
-import org.openjdk.jmh.runner.options.CommandLineOptions;
-import org.openjdk.jmh.runner.options.OptionsBuilder;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -35,7 +28,6 @@ import java.lang.invoke.VarHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Pattern;
 
 /**
  * Page allocation and freeing ({@link SharedArena#allocPages(int)} then
@@ -307,25 +299,8 @@ public class PageAllocBenchmark {
         }
     }
 
-    /**
-     * Runs this class with its annotated defaults plus {@code -prof gc}. Takes JMH's own command
-     * line options ({@code -f 1 -i 3 -rf json ...}); any given there wins, and giving a benchmark
-     * regex or a profiler replaces the default one.
-     */
-    public static void main(final String[] args)
-        throws RunnerException, CommandLineOptionException, IOException {
-        final CommandLineOptions cli = new CommandLineOptions(args);
-        if (cli.shouldHelp()) {
-            cli.showHelp();
-            return;
-        }
-        final ChainedOptionsBuilder options = new OptionsBuilder().parent(cli);
-        if (cli.getIncludes().isEmpty()) {
-            options.include(Pattern.quote(PageAllocBenchmark.class.getName() + "."));
-        }
-        if (cli.getProfilers().isEmpty()) {
-            options.addProfiler(GCProfiler.class);
-        }
-        new Runner(options.build()).run();
+    /** Runs this class; JMH options as for {@link BenchmarkMain#run}. */
+    public static void main(final String[] args) throws Exception {
+        BenchmarkMain.run(PageAllocBenchmark.class, args);
     }
 }

@@ -17,13 +17,6 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
-import org.openjdk.jmh.profile.GCProfiler;
-import org.openjdk.jmh.runner.Runner;
-import org.openjdk.jmh.runner.RunnerException;
-import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
-import org.openjdk.jmh.runner.options.CommandLineOptionException;
-import org.openjdk.jmh.runner.options.CommandLineOptions;
-import org.openjdk.jmh.runner.options.OptionsBuilder;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -32,7 +25,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Pattern;
 
 /**
  * Plain access by arena pointer ({@link ArenaView#getLong(int)} and friends on
@@ -220,25 +212,8 @@ public class PointerAccessBenchmark {
         return sum;
     }
 
-    /**
-     * Runs this class with its annotated defaults plus {@code -prof gc}. Takes JMH's own command
-     * line options ({@code -f 1 -i 3 -p pages=2 -rf json ...}); any given there wins, and giving
-     * a benchmark regex or a profiler replaces the default one.
-     */
-    public static void main(final String[] args)
-        throws RunnerException, CommandLineOptionException, IOException {
-        final CommandLineOptions cli = new CommandLineOptions(args);
-        if (cli.shouldHelp()) {
-            cli.showHelp();
-            return;
-        }
-        final ChainedOptionsBuilder options = new OptionsBuilder().parent(cli);
-        if (cli.getIncludes().isEmpty()) {
-            options.include(Pattern.quote(PointerAccessBenchmark.class.getName() + "."));
-        }
-        if (cli.getProfilers().isEmpty()) {
-            options.addProfiler(GCProfiler.class);
-        }
-        new Runner(options.build()).run();
+    /** Runs this class; JMH options as for {@link BenchmarkMain#run}. */
+    public static void main(final String[] args) throws Exception {
+        BenchmarkMain.run(PointerAccessBenchmark.class, args);
     }
 }

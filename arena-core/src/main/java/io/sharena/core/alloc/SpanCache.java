@@ -49,22 +49,14 @@ final class SpanCache {
         if (sizeClass < 0) {
             return 0;
         }
-        final long headOffset = RegistryLayout.cacheHead(slot, sizeClass);
-        while (true) {
-            final long head = table.getLong(headOffset);
-            final int page = TaggedHead.page(head);
-            if (page == 0) {
-                return 0;
-            }
-            final int next = PageEntry.nextOf(table.link(page));
-            if (table.casLong(headOffset, head, TaggedHead.next(head, TaggedHead.count(head) - 1, next))) {
-                final long allocated = PageEntry.state(PageEntry.ALLOCATED, 0, 0, 0);
-                for (int p = page + n - 1; p >= page; p--) {
-                    table.setState(p, allocated);
-                }
-                return page;
+        final int page = popRaw(sizeClass);
+        if (page != 0) {
+            final long allocated = PageEntry.state(PageEntry.ALLOCATED, 0, 0, 0);
+            for (int p = page + n - 1; p >= page; p--) {
+                table.setState(p, allocated);
             }
         }
+        return page;
     }
 
     /**
