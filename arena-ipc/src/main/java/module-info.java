@@ -1,7 +1,10 @@
-/**
- * sharena's IPC structures on top of the arena (named roots, object heap, channels, shared store).
- * It exports its packages as they land; for now it only stands in the build.
- */
+/** sharena's IPC structures on top of the arena: named roots, an object heap, channels. */
 module io.sharena.ipc {
     requires transitive io.sharena.core;
+    requires org.agrona;
+
+    exports io.sharena.ipc;
+    exports io.sharena.ipc.heap;
+    exports io.sharena.ipc.channel;
+    exports io.sharena.ipc.layout;
 }

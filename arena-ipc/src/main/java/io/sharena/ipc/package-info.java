@@ -1,8 +1,8 @@
 /**
- * What is built on the arena: named roots, an object heap, channels between processes and the
- * shared store. This module only frames the package for now; its structures come with the
- * allocator they stand on.
+ * What is built on the arena: {@link io.sharena.ipc.NamedRoots} here; the object heap in
+ * {@code io.sharena.ipc.heap}; channels between processes in {@code io.sharena.ipc.channel}.
  *
- * <p>No FFM calls are made here: memory is reached through {@code io.sharena.core} views.
+ * <p>Concurrency and crash model are stated per class. No FFM calls are made in this module: memory
+ * is reached through {@code io.sharena.core} views, whose atomics are var handle accesses.
  */
 package io.sharena.ipc;

@@ -1,0 +1,150 @@
+package io.sharena.ipc.channel;
+
+import io.sharena.core.ArenaView;
+import io.sharena.core.SharedArena;
+import io.sharena.core.lock.ProcessIdentity;
+import io.sharena.ipc.NamedRoots;
+import io.sharena.ipc.layout.ChannelLayout;
+
+/**
+ * A message channel between processes, in arena pages, found by name through the named roots:
+ * one consumer, up to {@link ChannelLayout#MAX_LANES} producer processes (one-to-one is one lane).
+ *
+ * <pre>{@code
+ * Channel.create(arena, "orders", 4, 1 << 16, 1024);          // once
+ * try (ChannelProducer p = Channel.open(arena, "orders").producer()) {
+ *     p.offer(type, bytes, 0, bytes.length);                  // false when full
+ * }
+ * try (ChannelConsumer c = Channel.open(arena, "orders").consumer()) {
+ *     c.poll((view, type, ptr, length) -> ..., 16);           // read in place
+ * }
+ * }</pre>
+ *
+ * <p>Each producer process claims a lane, a single-producer single-consumer ring: messages are
+ * ordered per producer and delivered exactly once. Variable-length messages up to the channel's
+ * maximum; {@link ChannelProducer#claim}/{@link ChannelProducer#commit} write in place
+ * (zero-copy), and a message may carry arena pointers to pages or heap objects that the receiver
+ * reads in place and frees.
+ *
+ * <p>Crash model: a producer publishes a record only by a release store of its lane's TAIL, after
+ * writing it whole, so a message half-written by a producer that dies is never delivered: it is
+ * simply not there. The consumer notices a dead producer (pid gone, zombie, or reused: see
+ * {@link ProcessIdentity}) once its lane is drained, reports it, and frees the lane for another
+ * producer. A producer waiting for room notices a dead consumer and gives up with
+ * {@link ChannelProducer#CONSUMER_DEAD}; a new consumer may take a dead one's place.
+ */
+public final class Channel {
+    final SharedArena arena;
+    final ArenaView view;
+    final int header;
+    final int lanes;
+    final int ringBytes;
+    final int maxMessage;
+
+    private Channel(final SharedArena arena, final int header) {
+        this.arena = arena;
+        this.view = arena.raw();
+        this.header = header;
+        if (view.getIntAcquire(header + ChannelLayout.MAGIC) != ChannelLayout.MAGIC_VALUE) {
+            throw new IllegalStateException("not a channel: ptr=0x" + Integer.toHexString(header));
+        }
+        this.lanes = view.getInt(header + ChannelLayout.LANES);
+        this.ringBytes = view.getInt(header + ChannelLayout.RING_BYTES);
+        this.maxMessage = view.getInt(header + ChannelLayout.MAX_MESSAGE);
+    }
+
+    /**
+     * Creates a channel and registers it under {@code name}.
+     *
+     * @param lanes      producer processes it can have at once (1 .. {@value ChannelLayout#MAX_LANES})
+     * @param ringBytes  bytes per lane, a power of two of at least 4096
+     * @param maxMessage largest payload, at most a quarter of the ring
+     * @throws IllegalArgumentException for bad sizes or a name already in use
+     * @throws IllegalStateException if the arena has no room
+     */
+    public static Channel create(final SharedArena arena, final String name, final int lanes, final int ringBytes,
+                                 final int maxMessage) {
+        if (lanes < 1 || lanes > ChannelLayout.MAX_LANES) {
+            throw new IllegalArgumentException("lanes out of range: lanes=" + lanes + ", max=" + ChannelLayout.MAX_LANES);
+        }
+        if (ringBytes < 4096 || Integer.bitCount(ringBytes) != 1) {
+            throw new IllegalArgumentException("ring size must be a power of two >= 4096: ringBytes=" + ringBytes);
+        }
+        if (maxMessage < 1 || ChannelLayout.recordBytes(maxMessage) > ringBytes / 4) {
+            throw new IllegalArgumentException("max message must be positive and at most a quarter of the ring: "
+                + "maxMessage=" + maxMessage + ", ringBytes=" + ringBytes);
+        }
+        final NamedRoots roots = NamedRoots.of(arena);
+        if (roots.contains(name)) {
+            throw new IllegalArgumentException("name already in use: name=" + name);
+        }
+        final int header = arena.allocPages(1);
+        final int[] rings = new int[lanes];
+        boolean ok = header != 0;
+        for (int i = 0; ok && i < lanes; i++) {
+            rings[i] = arena.allocPages(ringBytes / 4096);
+            ok = rings[i] != 0;
+        }
+        if (!ok) {
+            release(arena, header, rings, ringBytes);
+            throw new IllegalStateException("no room for the channel: name=" + name + ", lanes=" + lanes
+                + ", ringBytes=" + ringBytes);
+        }
+        final ArenaView v = arena.raw();
+        v.putInt(header + ChannelLayout.LANES, lanes);
+        v.putInt(header + ChannelLayout.RING_BYTES, ringBytes);
+        v.putInt(header + ChannelLayout.MAX_MESSAGE, maxMessage);
+        for (int i = 0; i < lanes; i++) {
+            v.putInt(ChannelLayout.lane(header, i) + ChannelLayout.RING, rings[i]);
+        }
+        v.putIntRelease(header + ChannelLayout.MAGIC, ChannelLayout.MAGIC_VALUE);
+        if (!roots.compareAndSet(name, 0, header)) {
+            release(arena, header, rings, ringBytes);
+            throw new IllegalArgumentException("name already in use: name=" + name);
+        }
+        return new Channel(arena, header);
+    }
+
+    private static void release(final SharedArena arena, final int header, final int[] rings, final int ringBytes) {
+        for (final int ring : rings) {
+            arena.freePages(ring, ringBytes / 4096);
+        }
+        arena.freePages(header, 1);
+    }
+
+    /**
+     * @return the channel registered under {@code name}
+     * @throws IllegalArgumentException if there is none
+     */
+    public static Channel open(final SharedArena arena, final String name) {
+        final int header = NamedRoots.of(arena).get(name);
+        if (header == 0) {
+            throw new IllegalArgumentException("no channel: name=" + name);
+        }
+        return new Channel(arena, header);
+    }
+
+    /** @return this process as a producer, on a lane of its own */
+    public ChannelProducer producer() {
+        return new ChannelProducer(this);
+    }
+
+    /** @return this process as the consumer (taking over from a dead one, if need be) */
+    public ChannelConsumer consumer() {
+        return new ChannelConsumer(this);
+    }
+
+    public int maxMessage() {
+        return maxMessage;
+    }
+
+    public int lanes() {
+        return lanes;
+    }
+
+    /** @return whether a consumer is attached and its process lives */
+    public boolean consumerAlive() {
+        final long pid = view.getLongAcquire(header + ChannelLayout.CONSUMER_PID);
+        return pid != 0 && ProcessIdentity.isAlive(pid, view.getLongAcquire(header + ChannelLayout.CONSUMER_START));
+    }
+}

@@ -1,0 +1,150 @@
+package io.sharena.ipc.channel;
+
+import io.sharena.core.ArenaView;
+import io.sharena.core.lock.ProcessIdentity;
+import io.sharena.ipc.layout.ChannelLayout;
+import org.agrona.concurrent.IdleStrategy;
+
+/**
+ * The consumer end of a {@link Channel}: polls every lane round-robin, delivering messages in place.
+ * Use from one thread at a time.
+ */
+public final class ChannelConsumer implements AutoCloseable {
+    private static final long LIVENESS_PERIOD_NANOS = 2_000_000L;
+
+    private final Channel channel;
+    private final ArenaView view;
+    private final long[] nextLivenessCheck;
+    private int nextLane;
+    private long deadProducers;
+    private long lastDeadPid;
+    private boolean closed;
+
+    ChannelConsumer(final Channel channel) {
+        this.channel = channel;
+        this.view = channel.view;
+        this.nextLivenessCheck = new long[channel.lanes];
+        final int pidWord = channel.header + ChannelLayout.CONSUMER_PID;
+        final long current = view.getLongAcquire(pidWord);
+        if (current != 0 && channel.consumerAlive()) {
+            throw new IllegalStateException("the channel already has a live consumer: pid=" + current);
+        }
+        if (!view.compareAndSetLong(pidWord, current, ProcessIdentity.selfPid())) {
+            throw new IllegalStateException("another process became the consumer first: pid="
+                + view.getLongAcquire(pidWord));
+        }
+        view.putLongRelease(channel.header + ChannelLayout.CONSUMER_START, ProcessIdentity.selfStartTicks());
+    }
+
+    /**
+     * Delivers up to {@code limit} messages to {@code handler}, in place.
+     *
+     * @return the number delivered
+     */
+    public int poll(final MessageHandler handler, final int limit) {
+        int delivered = 0;
+        for (int n = 0; n < channel.lanes && delivered < limit; n++) {
+            final int lane = nextLane;
+            nextLane = lane + 1 == channel.lanes ? 0 : lane + 1;
+            delivered += pollLane(lane, handler, limit - delivered);
+        }
+        return delivered;
+    }
+
+    private int pollLane(final int lane, final MessageHandler handler, final int limit) {
+        final int l = ChannelLayout.lane(channel.header, lane);
+        final long tail = view.getLongAcquire(l + ChannelLayout.TAIL);
+        long head = view.getLongAcquire(l + ChannelLayout.HEAD);
+        if (head == tail) {
+            reapIfDead(lane, l, head);
+            return 0;
+        }
+        final int ring = view.getInt(l + ChannelLayout.RING);
+        final int mask = channel.ringBytes - 1;
+        int delivered = 0;
+        while (head < tail && delivered < limit) {
+            final int index = (int) (head & mask);
+            final int length = view.getInt(ring + index + ChannelLayout.LENGTH);
+            if (length == ChannelLayout.PADDING) {
+                head += channel.ringBytes - index;
+                continue;
+            }
+            handler.onMessage(view, view.getInt(ring + index + ChannelLayout.TYPE),
+                ring + index + ChannelLayout.RECORD_HEADER, length);
+            head += ChannelLayout.recordBytes(length);
+            delivered++;
+        }
+        // Frees the space: the producer may now overwrite what was delivered.
+        view.putLongRelease(l + ChannelLayout.HEAD, head);
+        return delivered;
+    }
+
+    /** A drained lane whose producer died (or left) is reported once and made free for reuse. */
+    private void reapIfDead(final int lane, final int l, final long head) {
+        final long owner = view.getLongAcquire(l + ChannelLayout.OWNER_PID);
+        if (owner == 0) {
+            return;
+        }
+        final long now = System.nanoTime();
+        if (now - nextLivenessCheck[lane] < 0) {
+            return;
+        }
+        nextLivenessCheck[lane] = now + LIVENESS_PERIOD_NANOS;
+        if (!ProcessIdentity.isAlive(owner, view.getLongAcquire(l + ChannelLayout.OWNER_START))
+            && view.getLongAcquire(l + ChannelLayout.TAIL) == head
+            && view.compareAndSetLong(l + ChannelLayout.OWNER_PID, owner, 0)) {
+            deadProducers++;
+            lastDeadPid = owner;
+        }
+    }
+
+    /**
+     * Waits for at least one message with {@code idle}, up to {@code timeoutNanos}.
+     *
+     * @return the number delivered, 0 on timeout
+     */
+    public int poll(final MessageHandler handler, final int limit, final IdleStrategy idle, final long timeoutNanos) {
+        final long start = System.nanoTime();
+        idle.reset();
+        int n;
+        while ((n = poll(handler, limit)) == 0) {
+            if (System.nanoTime() - start >= timeoutNanos) {
+                return 0;
+            }
+            idle.idle();
+        }
+        return n;
+    }
+
+    /** @return producers found dead (or gone without closing) since this consumer attached */
+    public long deadProducers() {
+        return deadProducers;
+    }
+
+    /** @return the pid of the last producer found dead, 0 if none */
+    public long lastDeadPid() {
+        return lastDeadPid;
+    }
+
+    /** @return how many lanes have a live producer now */
+    public int liveProducers() {
+        int live = 0;
+        for (int i = 0; i < channel.lanes; i++) {
+            final int l = ChannelLayout.lane(channel.header, i);
+            final long owner = view.getLongAcquire(l + ChannelLayout.OWNER_PID);
+            if (owner != 0 && ProcessIdentity.isAlive(owner, view.getLongAcquire(l + ChannelLayout.OWNER_START))) {
+                live++;
+            }
+        }
+        return live;
+    }
+
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            view.putLongRelease(channel.header + ChannelLayout.CONSUMER_START, 0);
+            view.putLongRelease(channel.header + ChannelLayout.CONSUMER_PID, 0);
+        }
+    }
+}

@@ -1,0 +1,175 @@
+package io.sharena.ipc.channel;
+
+import io.sharena.core.ArenaView;
+import io.sharena.core.lock.ProcessIdentity;
+import io.sharena.ipc.layout.ChannelLayout;
+import org.agrona.concurrent.IdleStrategy;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * One producer process's end of a {@link Channel}: its own lane, a single-producer ring. Use from
+ * one thread at a time (the lane is single-producer).
+ */
+public final class ChannelProducer implements AutoCloseable {
+    /** Results of the blocking {@link #offer(int, byte[], int, int, IdleStrategy, long)}. */
+    public static final int OK = 0;
+    public static final int FULL = 1;
+    public static final int TOO_LARGE = 2;
+    public static final int CONSUMER_DEAD = 3;
+    public static final int TIMEOUT = 4;
+
+    private static final long CONSUMER_CHECK_NANOS = 1_000_000L;
+
+    private final Channel channel;
+    private final ArenaView view;
+    private final int lane;
+    private final int ring;
+    private final int mask;
+    private final int tailWord;
+    private final int headWord;
+    private long tail;
+    private long claimedTail = -1;
+    private boolean closed;
+
+    ChannelProducer(final Channel channel) {
+        this.channel = channel;
+        this.view = channel.view;
+        this.lane = claimLane(channel);
+        final int l = ChannelLayout.lane(channel.header, lane);
+        this.ring = view.getInt(l + ChannelLayout.RING);
+        this.mask = channel.ringBytes - 1;
+        this.tailWord = l + ChannelLayout.TAIL;
+        this.headWord = l + ChannelLayout.HEAD;
+        this.tail = view.getLongAcquire(tailWord);
+    }
+
+    /**
+     * Takes a free lane, or the drained lane of a dead producer, by CAS of its owner pid.
+     */
+    private static int claimLane(final Channel channel) {
+        final ArenaView v = channel.view;
+        for (int i = 0; i < channel.lanes; i++) {
+            final int l = ChannelLayout.lane(channel.header, i);
+            final long owner = v.getLongAcquire(l + ChannelLayout.OWNER_PID);
+            final boolean free = owner == 0;
+            final boolean abandoned = !free && !ProcessIdentity.isAlive(owner, v.getLongAcquire(l + ChannelLayout.OWNER_START))
+                && v.getLongAcquire(l + ChannelLayout.HEAD) == v.getLongAcquire(l + ChannelLayout.TAIL);
+            if ((free || abandoned) && v.compareAndSetLong(l + ChannelLayout.OWNER_PID, owner, ProcessIdentity.selfPid())) {
+                v.putLongRelease(l + ChannelLayout.OWNER_START, ProcessIdentity.selfStartTicks());
+                return i;
+            }
+        }
+        throw new IllegalStateException("every lane of the channel has a live producer: lanes=" + channel.lanes);
+    }
+
+    /** @return this producer's lane */
+    public int lane() {
+        return lane;
+    }
+
+    /**
+     * Reserves room for a message of {@code length} bytes and returns the arena pointer of its
+     * payload, to be written in place and published by {@link #commit()}.
+     *
+     * @return the payload pointer, or 0 if the lane is full or the message too large
+     */
+    public int claim(final int type, final int length) {
+        if (length < 0 || length > channel.maxMessage || closed) {
+            return 0;
+        }
+        final int record = ChannelLayout.recordBytes(length);
+        final long head = view.getLongAcquire(headWord);
+        long t = tail;
+        int index = (int) (t & mask);
+        final int toEnd = channel.ringBytes - index;
+        final int padding = record > toEnd ? toEnd : 0;
+        if (t + padding + record - head > channel.ringBytes) {
+            return 0;
+        }
+        if (padding > 0) {
+            view.putInt(ring + index + ChannelLayout.LENGTH, ChannelLayout.PADDING);
+            t += padding;
+            index = 0;
+        }
+        view.putInt(ring + index + ChannelLayout.LENGTH, length);
+        view.putInt(ring + index + ChannelLayout.TYPE, type);
+        claimedTail = t + record;
+        tail = t;
+        return ring + index + ChannelLayout.RECORD_HEADER;
+    }
+
+    /** Publishes the message claimed last: one release store of the lane's TAIL. */
+    public void commit() {
+        if (claimedTail < 0) {
+            throw new IllegalStateException("nothing claimed to commit: lane=" + lane);
+        }
+        tail = claimedTail;
+        claimedTail = -1;
+        view.putLongRelease(tailWord, tail);
+    }
+
+    /** @return whether the message was queued (false: full, or larger than the channel's maximum) */
+    public boolean offer(final int type, final byte[] src, final int offset, final int length) {
+        final int payload = claim(type, length);
+        if (payload == 0) {
+            return false;
+        }
+        view.putBytes(payload, src, offset, length);
+        commit();
+        return true;
+    }
+
+    /** Zero-copy from a segment. @return whether the message was queued */
+    public boolean offer(final int type, final MemorySegment src, final long offset, final int length) {
+        final int payload = claim(type, length);
+        if (payload == 0) {
+            return false;
+        }
+        view.copyFrom(src, offset, payload, length);
+        commit();
+        return true;
+    }
+
+    /**
+     * Offers, waiting for room with {@code idle} up to {@code timeoutNanos}.
+     *
+     * @return {@link #OK}, {@link #TOO_LARGE}, {@link #CONSUMER_DEAD} or {@link #TIMEOUT}
+     */
+    public int offer(final int type, final byte[] src, final int offset, final int length, final IdleStrategy idle,
+                     final long timeoutNanos) {
+        if (length > channel.maxMessage) {
+            return TOO_LARGE;
+        }
+        final long start = System.nanoTime();
+        long nextCheck = start + CONSUMER_CHECK_NANOS;
+        idle.reset();
+        while (!offer(type, src, offset, length)) {
+            final long now = System.nanoTime();
+            if (now - nextCheck >= 0) {
+                if (!channel.consumerAlive()) {
+                    return CONSUMER_DEAD;
+                }
+                nextCheck = now + CONSUMER_CHECK_NANOS;
+            }
+            if (now - start >= timeoutNanos) {
+                return TIMEOUT;
+            }
+            idle.idle();
+        }
+        return OK;
+    }
+
+    /** Gives the lane up (messages already published are still delivered). */
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            final int l = ChannelLayout.lane(channel.header, lane);
+            // Positions stay: the next producer on this lane continues from TAIL, behind what the
+            // consumer has yet to read.
+            view.putLongRelease(l + ChannelLayout.OWNER_START, 0);
+            view.putLongRelease(l + ChannelLayout.OWNER_PID, 0);
+        }
+    }
+}

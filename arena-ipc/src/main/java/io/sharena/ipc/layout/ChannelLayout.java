@@ -1,0 +1,59 @@
+package io.sharena.ipc.layout;
+
+/**
+ * A channel: one header page, and per lane a ring of arena pages. A lane has one producer process
+ * and the channel's one consumer, so each ring is single-producer single-consumer.
+ *
+ * <pre>
+ *  header page:
+ *    0 MAGIC  4 LANES  8 RING_BYTES  12 MAX_MESSAGE  16 CONSUMER_PID(8)  24 CONSUMER_START(8)
+ *    LANE_BASE + lane * LANE_STRIDE:
+ *      +0   producer line (128 bytes): OWNER_PID(8) OWNER_START(8) TAIL(8) RING(4)
+ *      +128 consumer line (128 bytes): HEAD(8)
+ *
+ *  ring (RING_BYTES, a power of two), records 8-byte aligned, never wrapping:
+ *      +0 LENGTH (int): payload bytes, or PADDING to the end of the ring
+ *      +4 TYPE (int): the sender's message type
+ *      +8 payload
+ * </pre>
+ *
+ * <p>TAIL and HEAD are byte positions that only grow; index = position & (RING_BYTES - 1). The
+ * producer writes records past TAIL and publishes them with a release store of TAIL; the consumer
+ * reads up to TAIL (acquire) and frees space with a release store of HEAD. TAIL and HEAD live on
+ * separate 128-byte lines: each is written by one process and read by the other.
+ */
+public final class ChannelLayout {
+    public static final int MAGIC_VALUE = 0x43484E31; // "CHN1"
+    public static final int MAGIC = 0;
+    public static final int LANES = 4;
+    public static final int RING_BYTES = 8;
+    public static final int MAX_MESSAGE = 12;
+    public static final int CONSUMER_PID = 16;
+    public static final int CONSUMER_START = 24;
+
+    public static final int LANE_BASE = 128;
+    public static final int LANE_STRIDE = 256;
+    public static final int MAX_LANES = (4096 - LANE_BASE) / LANE_STRIDE;
+    public static final int OWNER_PID = 0;
+    public static final int OWNER_START = 8;
+    public static final int TAIL = 16;
+    public static final int RING = 24;
+    public static final int HEAD = 128;
+
+    public static final int RECORD_HEADER = 8;
+    public static final int LENGTH = 0;
+    public static final int TYPE = 4;
+    public static final int PADDING = -1;
+
+    private ChannelLayout() {
+    }
+
+    public static int lane(final int header, final int lane) {
+        return header + LANE_BASE + lane * LANE_STRIDE;
+    }
+
+    /** @return the ring bytes a record of {@code length} payload bytes takes */
+    public static int recordBytes(final int length) {
+        return (RECORD_HEADER + length + 7) & ~7;
+    }
+}

@@ -1,0 +1,112 @@
+package io.sharena.ipc;
+
+import io.sharena.core.ArenaOptions;
+import io.sharena.core.Capacity;
+import io.sharena.core.SharedArena;
+import io.sharena.ipc.layout.RootsLayout;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class NamedRootsTest {
+    @TempDir
+    Path dir;
+    SharedArena arena;
+    NamedRoots roots;
+
+    @BeforeEach
+    void open() throws IOException {
+        arena = SharedArena.create(dir.resolve("r.arena"), Capacity.parse("4M"), ArenaOptions.defaults());
+        roots = NamedRoots.of(arena);
+    }
+
+    @AfterEach
+    void close() throws IOException {
+        arena.close();
+    }
+
+    @Test
+    void putGetRemoveAndList() {
+        assertEquals(0, roots.get("orders"));
+        assertEquals(0, roots.put("orders", 0x5000));
+        assertEquals(0x5000, roots.get("orders"));
+        assertEquals(0x5000, roots.put("orders", 0x6000));
+        assertEquals(0x6000, roots.get("orders"));
+        roots.put("prices", -4096);
+        assertEquals(Map.of("orders", 0x6000, "prices", -4096), roots.list());
+        assertEquals(0x6000, roots.remove("orders"));
+        assertEquals(0, roots.get("orders"));
+        assertEquals(0, roots.remove("orders"));
+        assertFalse(roots.contains("orders"));
+        assertEquals(0, roots.put("orders", 7 << 12), "a removed name can be added again");
+        assertEquals(7 << 12, NamedRoots.of(arena).get("orders"), "a second handle sees the same directory");
+    }
+
+    @Test
+    void compareAndSet() {
+        assertFalse(roots.compareAndSet("q", 5, 6), "absent name, expected non-zero");
+        assertTrue(roots.compareAndSet("q", 0, 6), "0 expected means add");
+        assertFalse(roots.compareAndSet("q", 0, 7), "now present");
+        assertFalse(roots.compareAndSet("q", 5, 7));
+        assertTrue(roots.compareAndSet("q", 6, 7));
+        assertEquals(7, roots.get("q"));
+    }
+
+    @Test
+    void namesAreValidated() {
+        assertEquals("root name must not be empty: name=",
+            assertThrows(IllegalArgumentException.class, () -> roots.put("", 1)).getMessage());
+        assertThrows(IllegalArgumentException.class, () -> roots.get(null));
+        final String long49 = "x".repeat(49);
+        assertEquals("root name too long: bytes=49, max=48, name=" + long49,
+            assertThrows(IllegalArgumentException.class, () -> roots.put(long49, 1)).getMessage());
+        final String utf8 = "é".repeat(24); // 48 bytes
+        roots.put(utf8, 9);
+        assertEquals(9, roots.get(utf8));
+        assertThrows(IllegalArgumentException.class, () -> roots.put("é".repeat(25), 1));
+    }
+
+    @Test
+    void fillsUpWithAClearErrorAndCollidingNamesStayApart() {
+        for (int i = 0; i < RootsLayout.ENTRIES; i++) {
+            roots.put("n" + i, i + 1);
+        }
+        for (int i = 0; i < RootsLayout.ENTRIES; i++) {
+            assertEquals(i + 1, roots.get("n" + i));
+        }
+        assertEquals("named-roots directory full: entries=256",
+            assertThrows(IllegalStateException.class, () -> roots.put("one-more", 1)).getMessage());
+    }
+
+    @Test
+    void concurrentPutsOfTheSameNamesNeverDuplicate() throws Exception {
+        final List<Thread> threads = new ArrayList<>();
+        for (int t = 0; t < 4; t++) {
+            final int id = t;
+            threads.add(new Thread(() -> {
+                for (int i = 0; i < 200; i++) {
+                    roots.put("k" + (i % 50), id * 1000 + i);
+                    roots.compareAndSet("c" + (i % 10), 0, id + 1);
+                }
+            }));
+        }
+        threads.forEach(Thread::start);
+        for (final Thread t : threads) {
+            t.join();
+        }
+        final Map<String, Integer> all = roots.list();
+        assertEquals(60, all.size(), all.toString());
+    }
+}
