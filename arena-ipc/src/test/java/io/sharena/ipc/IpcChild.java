@@ -1,0 +1,115 @@
+package io.sharena.ipc;
+
+import io.sharena.core.ArenaOptions;
+import io.sharena.core.ArenaView;
+import io.sharena.core.SharedArena;
+import io.sharena.ipc.channel.Channel;
+import io.sharena.ipc.channel.ChannelProducer;
+import io.sharena.ipc.heap.ObjectHeap;
+import org.agrona.concurrent.BackoffIdleStrategy;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+
+/**
+ * The other process of the IPC tests. Modes:
+ * <ul>
+ *   <li>{@code list FILE N}: N heap nodes (next pointer at 0, value i+1 at 8) under root "list";
+ *       says "built", waits for "delete", frees them all, sets the root to 0, says "deleted".</li>
+ *   <li>{@code hash FILE}: a 1,024-bucket table (an int array on the heap) under root "hash": 1,000
+ *       inserts of key k with value k, then 1,000 replacing updates to value 10k, old nodes freed.
+ *       Node: next at 0, key at 4, value at 8.</li>
+ *   <li>{@code produce FILE CHANNEL ID COUNT}: COUNT messages of (id, seq, id*seq checksum, filler)
+ *       on a channel; says "sent".</li>
+ * </ul>
+ */
+public final class IpcChild {
+    static final int BUCKETS = 1024;
+
+    private IpcChild() {
+    }
+
+    public static void main(final String[] args) throws Exception {
+        final BufferedReader stdin = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        try (SharedArena arena = SharedArena.open(Path.of(args[1]), ArenaOptions.defaults())) {
+            final ObjectHeap heap = ObjectHeap.of(arena);
+            final NamedRoots roots = NamedRoots.of(arena);
+            final ArenaView v = arena.raw();
+            switch (args[0]) {
+                case "list" -> {
+                    int head = 0;
+                    for (int i = Integer.parseInt(args[2]) - 1; i >= 0; i--) {
+                        final int node = heap.allocate(16);
+                        v.putLong(node + 8, i + 1);
+                        v.putInt(node, head);
+                        head = node;
+                    }
+                    roots.put("list", head);
+                    System.out.println("built");
+                    stdin.readLine();
+                    roots.put("list", 0);
+                    for (int node = head; node != 0; ) {
+                        final int next = v.getInt(node);
+                        heap.free(node);
+                        node = next;
+                    }
+                    System.out.println("deleted");
+                }
+                case "hash" -> {
+                    final int table = heap.allocate(BUCKETS * 4);
+                    for (int round = 0; round < 2; round++) {
+                        for (int k = 0; k < 1000; k++) {
+                            final int bucket = table + (Integer.hashCode(k * 0x9E3779B9) & (BUCKETS - 1)) * 4;
+                            final int node = heap.allocate(16);
+                            v.putInt(node + 4, k);
+                            v.putLong(node + 8, round == 0 ? k : 10L * k);
+                            // Replace the node with this key, if any: unlink and free the old one.
+                            int prev = 0;
+                            int cur = v.getInt(bucket);
+                            while (cur != 0 && v.getInt(cur + 4) != k) {
+                                prev = cur;
+                                cur = v.getInt(cur);
+                            }
+                            if (cur != 0) {
+                                v.putInt(node, v.getInt(cur));
+                                if (prev == 0) {
+                                    v.putIntRelease(bucket, node);
+                                } else {
+                                    v.putIntRelease(prev, node);
+                                }
+                                heap.free(cur);
+                            } else {
+                                v.putInt(node, v.getInt(bucket));
+                                v.putIntRelease(bucket, node);
+                            }
+                        }
+                    }
+                    roots.put("hash", table);
+                    System.out.println("done");
+                }
+                case "produce" -> {
+                    final int id = Integer.parseInt(args[3]);
+                    final int count = Integer.parseInt(args[4]);
+                    try (ChannelProducer p = Channel.open(arena, args[2]).producer()) {
+                        System.out.println("lane " + p.lane());
+                        final byte[] msg = new byte[100];
+                        final java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(msg).order(java.nio.ByteOrder.nativeOrder());
+                        final BackoffIdleStrategy idle = new BackoffIdleStrategy();
+                        for (int seq = 0; seq < count; seq++) {
+                            b.putInt(0, id).putInt(4, seq).putLong(8, (long) id * seq);
+                            final int r = p.offer(1, msg, 0, 16 + seq % 84, idle, 30_000_000_000L);
+                            if (r != ChannelProducer.OK) {
+                                System.out.println("offer failed: " + r);
+                                return;
+                            }
+                        }
+                    }
+                    System.out.println("sent");
+                }
+                default -> throw new IllegalArgumentException(args[0]);
+            }
+        }
+    }
+}
