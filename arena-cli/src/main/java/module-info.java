@@ -3,6 +3,7 @@ module io.sharena.cli {
     requires io.sharena.core;
     requires io.sharena.ipc;
     requires info.picocli;
+    requires org.agrona;
 
     opens io.sharena.cli to info.picocli;
 }

@@ -1,9 +1,16 @@
 package io.sharena.cli;
 
 import io.sharena.core.ArenaOptions;
+import io.sharena.core.ArenaPointers;
 import io.sharena.core.ArenaView;
 import io.sharena.core.Capacity;
 import io.sharena.core.SharedArena;
+import io.sharena.core.check.ArenaChecker;
+import io.sharena.core.check.ArenaStats;
+import io.sharena.ipc.NamedRoots;
+import io.sharena.ipc.channel.Channel;
+import io.sharena.ipc.channel.ChannelConsumer;
+import io.sharena.ipc.heap.ObjectHeap;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -13,7 +20,6 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -21,12 +27,15 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * {@code arena demo}: one arena, three JVM processes. This process creates it; a writer process
- * builds a message and a linked list in it; a reader process, mapped at another address, finds
- * them through the same 32-bit arena pointers; all of them add to one shared counter.
+ * {@code arena demo}: one arena, four JVM processes. This process creates it and consumes a
+ * channel; a writer builds a list on the shared heap and sends messages, one of them 64 KiB
+ * zero-copy; a reader, mapped at another address, walks the list through the same 32-bit arena
+ * pointers; a victim sends ticks until this process kills it with SIGKILL; the others carry on,
+ * and the arena, checked at the end, is consistent.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-    description = "Show several JVM processes sharing one arena through 32-bit arena pointers.")
+    description = "Show several JVM processes sharing one arena: a heap list, channel messages (one zero-copy), "
+        + "a process killed, a consistent arena.")
 final class DemoCommand implements Callable<Integer> {
     private static final long CHILD_TIMEOUT_SECONDS = 120;
 
@@ -35,6 +44,10 @@ final class DemoCommand implements Callable<Integer> {
 
     @Option(names = "--keep", description = "keep the arena file instead of deleting it")
     boolean keep;
+
+    private int texts;
+    private long bigSum = -1;
+    private long ticks;
 
     @Override
     public Integer call() throws Exception {
@@ -45,38 +58,90 @@ final class DemoCommand implements Callable<Integer> {
         } finally {
             if (!keep) {
                 deleteTree(dir);
+            } else {
+                say("main", "kept %s", file);
             }
         }
     }
 
     private int run(final Path file) throws Exception {
         try (SharedArena arena = SharedArena.create(file, Capacity.parse("64M"), ArenaOptions.defaults())) {
-            final int root = arena.allocPagesAt((int) (arena.firstUserPage() * arena.pageSize()), 1);
-            say("main", "created %s: %d pages, mapped at 0x%x; allocated the root page at pointer 0x%x",
-                file, arena.capacityPages(), arena.base(), root);
-            say("main", "starting a writer and a reader, each a JVM process of its own");
-            final Process writer = JavaCommand.start(DemoWorker.class, "writer", file.toString(), Integer.toString(adds));
-            final Process reader = JavaCommand.start(DemoWorker.class, "reader", file.toString(), Integer.toString(adds));
-            final Thread writerOut = relay("writer", writer);
-            final Thread readerOut = relay("reader", reader);
-            final ArenaView v = arena.raw();
-            for (int i = 0; i < adds; i++) {
-                v.getAndAddLong(root + DemoLayout.COUNTER, 1);
+            final int counter = ObjectHeap.of(arena).allocate(8);
+            NamedRoots.of(arena).put(DemoLayout.COUNTER, counter);
+            final Channel events = Channel.create(arena, DemoLayout.EVENTS, 4, 1 << 16, 1024);
+            say("main", "created %s (64 MiB, sparse), mapped at 0x%x; shared counter at %s, channel \"%s\"",
+                file, arena.base(), ArenaPointers.toHex(counter), DemoLayout.EVENTS);
+            try (ChannelConsumer inbox = events.consumer()) {
+                say("main", "starting a writer, a reader and a victim, each a JVM process of its own");
+                final Process victim = JavaCommand.start(DemoWorker.class, "victim", file.toString());
+                final Thread victimOut = relay("victim", victim);
+                final Process writer = JavaCommand.start(DemoWorker.class, "writer", file.toString(), Integer.toString(adds));
+                final Process reader = JavaCommand.start(DemoWorker.class, "reader", file.toString(), Integer.toString(adds));
+                final Thread writerOut = relay("writer", writer);
+                final Thread readerOut = relay("reader", reader);
+                final ArenaView v = arena.strict();
+                for (int i = 0; i < adds; i++) {
+                    v.getAndAddLong(counter, 1);
+                }
+                boolean killed = false;
+                final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(CHILD_TIMEOUT_SECONDS);
+                while ((texts == 0 || bigSum < 0 || !killed || inbox.deadProducers() == 0)
+                    && System.nanoTime() < deadline) {
+                    inbox.poll((view, type, ptr, length) -> receive(arena, view, type, ptr, length), 64);
+                    if (!killed && ticks >= 2000) {
+                        say("main", "received %,d ticks from the victim; killing it with SIGKILL (pid %d)", ticks,
+                            victim.pid());
+                        victim.destroyForcibly();
+                        victim.waitFor();
+                        killed = true;
+                    }
+                    Thread.onSpinWait();
+                }
+                victimOut.join();
+                say("main", "the channel reported %d dead producer(s), last pid %d; the other processes go on",
+                    inbox.deadProducers(), inbox.lastDeadPid());
+                final int writerExit = waitFor(writer, writerOut);
+                final int readerExit = waitFor(reader, readerOut);
+                if (writerExit != 0 || readerExit != 0 || bigSum < 0 || texts == 0) {
+                    say("main", "something failed: writer exit %d, reader exit %d, messages %d, big %s", writerExit,
+                        readerExit, texts, bigSum >= 0);
+                    return ArenaCli.EXIT_FAILURE;
+                }
             }
-            final int writerExit = waitFor(writer, writerOut);
-            final int readerExit = waitFor(reader, readerOut);
-            if (writerExit != 0 || readerExit != 0) {
-                say("main", "a child failed: writer exit %d, reader exit %d", writerExit, readerExit);
-                return ArenaCli.EXIT_FAILURE;
-            }
-            final long counter = v.getLongVolatile(root + DemoLayout.COUNTER);
-            say("main", "shared counter = %,d (3 processes x %,d get-and-adds: %s)", counter, adds,
-                counter == 3L * adds ? "none lost" : "MISMATCH, expected " + 3L * adds);
-            say("main", "reader finished: %s", v.getIntAcquire(root + DemoLayout.READER_DONE) == 1 ? "yes" : "no");
+            final long count = arena.strict().getLongVolatile(counter);
+            say("main", "shared counter = %,d (3 processes x %,d get-and-adds: %s)", count, adds,
+                count == 3L * adds ? "none lost" : "MISMATCH, expected " + 3L * adds);
+            arena.repair(TimeUnit.SECONDS.toNanos(5)); // what an opener does: reclaim the victim's leftovers
+            final List<String> violations = ArenaChecker.check(arena);
+            say("main", "check after the kill: %s", violations.isEmpty() ? "consistent" : violations);
             say("main", "the arena now:");
             StatCommand.printText(arena.info(), System.out);
-            StatCommand.printStats(io.sharena.core.check.ArenaStats.read(arena), System.out);
-            return counter == 3L * adds ? 0 : ArenaCli.EXIT_FAILURE;
+            StatCommand.printStats(ArenaStats.read(arena), System.out);
+            return count == 3L * adds && violations.isEmpty() ? 0 : ArenaCli.EXIT_FAILURE;
+        }
+    }
+
+    private void receive(final SharedArena arena, final ArenaView view, final int type, final int ptr, final int length) {
+        switch (type) {
+            case DemoLayout.TYPE_TEXT -> {
+                final byte[] b = new byte[length];
+                view.getBytes(ptr, b, 0, length);
+                texts++;
+                say("main", "message: \"%s\"", new String(b, StandardCharsets.UTF_8));
+            }
+            case DemoLayout.TYPE_PAGES -> {
+                final int pages = view.getInt(ptr);
+                final int n = view.getInt(ptr + 4);
+                long sum = 0;
+                for (int off = 0; off < n * 4096; off += 8) {
+                    sum += arena.strict().getLong(pages + off); // read in place: no copy
+                }
+                bigSum = sum;
+                arena.freePages(pages, n);
+                say("main", "zero-copy message: read %d KiB in place at %s (checksum %d), then freed the pages",
+                    n * 4, ArenaPointers.toHex(pages), sum);
+            }
+            default -> ticks++;
         }
     }
 
@@ -97,7 +162,10 @@ final class DemoCommand implements Callable<Integer> {
                     say(who + " pid " + p.pid(), "%s", line);
                 }
             } catch (final IOException e) {
-                say(who, "output lost: %s", e.getMessage());
+                if (p.isAlive()) {
+                    say(who, "output lost: %s", e.getMessage());
+                }
+                // else: the process was killed and its pipe went with it
             }
         }, "relay-" + who);
         t.start();
@@ -110,8 +178,7 @@ final class DemoCommand implements Callable<Integer> {
 
     private static void deleteTree(final Path dir) throws IOException {
         try (Stream<Path> s = Files.walk(dir)) {
-            final List<Path> paths = new ArrayList<>(s.sorted(Comparator.reverseOrder()).toList());
-            for (final Path p : paths) {
+            for (final Path p : s.sorted(Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(p);
             }
         }

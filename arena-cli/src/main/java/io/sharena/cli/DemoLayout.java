@@ -1,31 +1,29 @@
 package io.sharena.cli;
 
 /**
- * The demo's shared words, at the start of the arena's first user page (the "root page"); the
- * message and the list live on the next pages.
+ * The demo's shared data, all found through named roots.
  *
  * <pre>
- *  root page (allocated by the main process at the first user page):
- *              0          4          8                  16         20
- *              +----------+----------+------------------+----------+
- *              | MESSAGE  | LIST     | COUNTER          | READER   |
- *              | _PTR     | _HEAD    | (get-and-add)    | _DONE    |
- *              +----------+----------+------------------+----------+
- *  message page (allocated by the writer): int length, then UTF-8 bytes
- *  list page (allocated by the writer): nodes of NODE_SIZE bytes: int next (arena pointer), pad, long value
+ *  root "demo.counter": a heap object of 8 bytes, the shared counter (get-and-add)
+ *  root "demo.list":    first node of a list built by the writer on the object heap
+ *                       node: int next (arena pointer) | int pad | long value
+ *  channel "demo.events": the main process consumes; the writer and a victim produce
+ *      TYPE_TEXT:     UTF-8 text
+ *      TYPE_PAGES:    int pointer, int pages: a zero-copy message; the receiver reads and frees them
+ *      TYPE_TICK:     long sequence number, from the victim until it is killed
  * </pre>
- *
- * <p>The writer allocates two pages, fills the message and the nodes, then publishes {@code MESSAGE_PTR} and
- * {@code LIST_HEAD} with release stores; the reader acquires them.
  */
 final class DemoLayout {
-    static final int MESSAGE_PTR = 0;
-    static final int LIST_HEAD = 4;
-    static final int COUNTER = 8;
-    static final int READER_DONE = 16;
+    static final String COUNTER = "demo.counter";
+    static final String LIST = "demo.list";
+    static final String EVENTS = "demo.events";
     static final int NODE_NEXT = 0;
     static final int NODE_VALUE = 8;
     static final int NODE_SIZE = 16;
+    static final int TYPE_TEXT = 1;
+    static final int TYPE_PAGES = 2;
+    static final int TYPE_TICK = 3;
+    static final int BIG_PAGES = 16;
 
     private DemoLayout() {
     }

@@ -4,12 +4,17 @@ import io.sharena.core.ArenaOptions;
 import io.sharena.core.ArenaPointers;
 import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
+import io.sharena.ipc.NamedRoots;
+import io.sharena.ipc.channel.Channel;
+import io.sharena.ipc.channel.ChannelProducer;
+import io.sharena.ipc.heap.ObjectHeap;
+import org.agrona.concurrent.BackoffIdleStrategy;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
-/** A process of the demo: {@code writer FILE COUNT} or {@code reader FILE COUNT}. */
+/** A process of the demo: {@code writer FILE ADDS}, {@code reader FILE ADDS} or {@code victim FILE}. */
 public final class DemoWorker {
     private static final int LIST_NODES = 5;
     private static final long WAIT_NANOS = TimeUnit.SECONDS.toNanos(30);
@@ -19,65 +24,71 @@ public final class DemoWorker {
 
     public static void main(final String[] args) throws Exception {
         final String role = args[0];
-        final int adds = Integer.parseInt(args[2]);
         try (SharedArena arena = SharedArena.open(Path.of(args[1]), ArenaOptions.defaults())) {
-            final int root = (int) (arena.firstUserPage() * arena.pageSize());
-            say("opened the arena; mapped at %s", hex(arena.base()));
-            if (role.equals("writer")) {
-                write(arena, root);
-            } else {
-                read(arena, root);
+            say("opened the arena; mapped at 0x%x", arena.base());
+            switch (role) {
+                case "writer" -> write(arena);
+                case "reader" -> read(arena);
+                default -> victim(arena);
             }
-            final ArenaView v = arena.raw();
-            for (int i = 0; i < adds; i++) {
-                v.getAndAddLong(root + DemoLayout.COUNTER, 1);
+            if (!role.equals("victim")) {
+                count(arena, Integer.parseInt(args[2]));
             }
-            say("added 1 to the shared counter %,d times; it now reads %,d", adds,
-                v.getLongVolatile(root + DemoLayout.COUNTER));
         }
     }
 
-    private static void write(final SharedArena arena, final int root) {
+    private static void count(final SharedArena arena, final int adds) {
+        final int counter = NamedRoots.of(arena).get(DemoLayout.COUNTER);
         final ArenaView v = arena.strict();
-        final int message = arena.allocPages(1);
-        final int nodes = arena.allocPages(1);
-        if (message == 0 || nodes == 0) {
-            throw new IllegalStateException("the arena has no free page for the demo");
+        for (int i = 0; i < adds; i++) {
+            v.getAndAddLong(counter, 1);
         }
-        final byte[] text = ("hello from the writer, pid " + ProcessHandle.current().pid()).getBytes(StandardCharsets.UTF_8);
-        v.putInt(message, text.length);
-        v.putBytes(message + 4, text, 0, text.length);
+        say("added 1 to the shared counter %,d times; it now reads %,d", adds, v.getLongVolatile(counter));
+    }
+
+    private static void write(final SharedArena arena) {
+        final ObjectHeap heap = ObjectHeap.of(arena);
+        final ArenaView v = arena.strict();
         int head = ArenaPointers.NULL;
         for (int i = LIST_NODES - 1; i >= 0; i--) {
-            final int node = nodes + i * DemoLayout.NODE_SIZE;
+            final int node = heap.allocate(DemoLayout.NODE_SIZE);
             v.putLong(node + DemoLayout.NODE_VALUE, (i + 1) * 10L);
             v.putInt(node + DemoLayout.NODE_NEXT, head);
             head = node;
         }
-        // Release stores: the message and every node above are visible to whoever acquires these.
-        v.putIntRelease(root + DemoLayout.MESSAGE_PTR, message);
-        v.putIntRelease(root + DemoLayout.LIST_HEAD, head);
-        say("allocated 2 pages; wrote message \"%s\" at pointer %s (address %s here)", new String(text, StandardCharsets.UTF_8),
-            ArenaPointers.toHex(message), hex(arena.address(message)));
-        say("wrote a list of %d nodes, head at pointer %s (address %s here)", LIST_NODES,
-            ArenaPointers.toHex(head), hex(arena.address(head)));
+        NamedRoots.of(arena).put(DemoLayout.LIST, head);
+        say("built a list of %d heap nodes, head at pointer %s (address 0x%x here), named \"%s\"", LIST_NODES,
+            ArenaPointers.toHex(head), arena.address(head), DemoLayout.LIST);
+        try (ChannelProducer out = Channel.open(arena, DemoLayout.EVENTS).producer()) {
+            final BackoffIdleStrategy idle = new BackoffIdleStrategy();
+            final byte[] text = ("hello from the writer, pid " + ProcessHandle.current().pid())
+                .getBytes(StandardCharsets.UTF_8);
+            out.offer(DemoLayout.TYPE_TEXT, text, 0, text.length, idle, WAIT_NANOS);
+            // Zero-copy: fill pages in place, send only their pointer; the receiver frees them.
+            final int big = arena.allocPages(DemoLayout.BIG_PAGES);
+            for (int off = 0; off < DemoLayout.BIG_PAGES * 4096; off += 8) {
+                v.putLong(big + off, off);
+            }
+            final int payload = out.claim(DemoLayout.TYPE_PAGES, 8);
+            v.putInt(payload, big);
+            v.putInt(payload + 4, DemoLayout.BIG_PAGES);
+            out.commit();
+            say("sent a text message, then %d KiB zero-copy: only the pointer %s went through the channel",
+                DemoLayout.BIG_PAGES * 4, ArenaPointers.toHex(big));
+        }
     }
 
-    private static void read(final SharedArena arena, final int root) throws InterruptedException {
-        final ArenaView v = arena.strict();
+    private static void read(final SharedArena arena) throws InterruptedException {
+        final NamedRoots roots = NamedRoots.of(arena);
         final long deadline = System.nanoTime() + WAIT_NANOS;
         int head;
-        while ((head = v.getIntAcquire(root + DemoLayout.LIST_HEAD)) == ArenaPointers.NULL) {
+        while ((head = roots.get(DemoLayout.LIST)) == ArenaPointers.NULL) {
             if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("writer published nothing within 30 s");
+                throw new IllegalStateException("the writer published no list within 30 s");
             }
             Thread.sleep(1);
         }
-        final int message = v.getIntAcquire(root + DemoLayout.MESSAGE_PTR);
-        final byte[] text = new byte[v.getInt(message)];
-        v.getBytes(message + 4, text, 0, text.length);
-        say("read message \"%s\" at pointer %s (address %s here)", new String(text, StandardCharsets.UTF_8),
-            ArenaPointers.toHex(message), hex(arena.address(message)));
+        final ArenaView v = arena.strict();
         final StringBuilder values = new StringBuilder();
         long sum = 0;
         for (int node = head; node != ArenaPointers.NULL; node = v.getInt(node + DemoLayout.NODE_NEXT)) {
@@ -85,12 +96,24 @@ public final class DemoWorker {
             values.append(values.isEmpty() ? "" : " -> ").append(value).append('@').append(ArenaPointers.toHex(node));
             sum += value;
         }
-        say("walked the list through arena pointers: %s (sum %d)", values, sum);
-        v.putIntRelease(root + DemoLayout.READER_DONE, 1);
+        say("found \"%s\" and walked it through arena pointers: %s (sum %d)", DemoLayout.LIST, values, sum);
     }
 
-    private static String hex(final long address) {
-        return "0x" + Long.toHexString(address);
+    private static void victim(final SharedArena arena) {
+        try (ChannelProducer out = Channel.open(arena, DemoLayout.EVENTS).producer()) {
+            final byte[] tick = new byte[8];
+            final BackoffIdleStrategy idle = new BackoffIdleStrategy();
+            say("sending ticks until someone kills me");
+            for (long seq = 0; ; seq++) {
+                java.nio.ByteBuffer.wrap(tick).order(java.nio.ByteOrder.nativeOrder()).putLong(0, seq);
+                if (out.offer(DemoLayout.TYPE_TICK, tick, 0, 8, idle, WAIT_NANOS) != ChannelProducer.OK) {
+                    return;
+                }
+                if (seq % 1000 == 0) {
+                    arena.freePages(arena.allocPages(1 + (int) (seq % 5)), 1 + (int) (seq % 5));
+                }
+            }
+        }
     }
 
     private static void say(final String format, final Object... args) {

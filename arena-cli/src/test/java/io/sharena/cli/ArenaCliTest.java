@@ -92,12 +92,16 @@ class ArenaCliTest {
     }
 
     @Test
-    void demoRunsThreeProcessesEndToEnd() {
+    void demoRunsFourProcessesEndToEnd() {
         assertEquals(0, ArenaCli.run("demo", "--adds", "20000"), out() + err());
         final String o = out();
-        assertTrue(o.contains("read message \"hello from the writer, pid"), o);
-        assertTrue(o.contains("walked the list through arena pointers: 10@"), o);
+        assertTrue(o.contains("message: \"hello from the writer, pid"), o);
+        assertTrue(o.contains("walked it through arena pointers: 10@"), o);
         assertTrue(o.contains("(sum 150)"), o);
+        assertTrue(o.contains("zero-copy message: read 64 KiB in place"), o);
+        assertTrue(o.contains("killing it with SIGKILL"), o);
+        assertTrue(o.contains("the channel reported 1 dead producer(s)"), o);
         assertTrue(o.contains("shared counter = 60,000 (3 processes x 20,000 get-and-adds: none lost)"), o);
+        assertTrue(o.contains("check after the kill: consistent"), o);
     }
 }
