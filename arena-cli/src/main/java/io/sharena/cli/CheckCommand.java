@@ -3,6 +3,8 @@ package io.sharena.cli;
 import io.sharena.core.ArenaOptions;
 import io.sharena.core.SharedArena;
 import io.sharena.core.check.ArenaChecker;
+import io.sharena.ipc.NamedRoots;
+import io.sharena.ipc.heap.ObjectHeap;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -17,7 +19,7 @@ import java.util.concurrent.Callable;
  * per line), 2 when the file is not an arena or cannot be read.
  */
 @Command(name = "check", mixinStandardHelpOptions = true,
-    description = "Verify an arena's allocator invariants (read-only); --repair rebuilds the free structures.",
+    description = "Verify an arena's allocator, named roots and heap (read-only); --repair rebuilds the free structures.",
     exitCodeListHeading = "Exit status:%n",
     exitCodeList = {"0:consistent", "1:violations found (listed one per line)", "2:not an arena, or unreadable"})
 final class CheckCommand implements Callable<Integer> {
@@ -44,7 +46,9 @@ final class CheckCommand implements Callable<Integer> {
             }
             final List<String> violations;
             try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults().withReadOnly(true))) {
-                violations = ArenaChecker.check(arena);
+                violations = new java.util.ArrayList<>(ArenaChecker.check(arena));
+                NamedRoots.existing(arena).ifPresent(roots -> violations.addAll(roots.check()));
+                ObjectHeap.existing(arena).ifPresent(heap -> violations.addAll(heap.check()));
             }
             violations.forEach(System.out::println);
             System.out.println(violations.isEmpty() ? "check: ok" : "check: " + violations.size() + " violation(s)");

@@ -249,6 +249,45 @@ public final class NamedRoots {
         }
     }
 
+    /**
+     * Verifies the directory, read-only: names well-formed and not listed twice, no entry left
+     * half-written while nobody holds the lock. Exact only on a quiet arena.
+     *
+     * @return the violations, one line each
+     */
+    public java.util.List<String> check() {
+        final java.util.List<String> violations = new java.util.ArrayList<>();
+        final java.util.Set<String> names = new java.util.HashSet<>();
+        final boolean lockFree = view.getLongVolatile((int) ControlLayout.word(ControlLayout.LOCK_WORD)) == 0;
+        for (int i = 0; i < RootsLayout.ENTRIES; i++) {
+            final int e = entry(i);
+            final int state = view.getIntAcquire(e + RootsLayout.STATE);
+            if (state < RootsLayout.EMPTY || state > RootsLayout.REMOVED) {
+                violations.add("root entry in an unknown state: entry=" + i + ", state=" + state);
+            } else if (state == RootsLayout.WRITING && lockFree) {
+                violations.add("root entry left half-written: entry=" + i);
+            } else if (state == RootsLayout.LIVE) {
+                final int len = view.getInt(e + RootsLayout.NAME_LEN);
+                if (len < 1 || len > RootsLayout.MAX_NAME) {
+                    violations.add("root name length out of range: entry=" + i + ", length=" + len);
+                    continue;
+                }
+                final byte[] name = new byte[len];
+                view.getBytes(e + RootsLayout.NAME, name, 0, len);
+                if (!names.add(new String(name, StandardCharsets.UTF_8))) {
+                    violations.add("root name listed twice: name=" + new String(name, StandardCharsets.UTF_8));
+                }
+            }
+        }
+        return violations;
+    }
+
+    /** @return the arena's roots if it has a directory, without creating one (for read-only tools) */
+    public static java.util.Optional<NamedRoots> existing(final SharedArena arena) {
+        final int dir = arena.raw().getIntAcquire((int) ControlLayout.word(ControlLayout.ROOTS_PTR));
+        return dir == 0 ? java.util.Optional.empty() : java.util.Optional.of(new NamedRoots(arena, dir));
+    }
+
     /** @return every LIVE name and its pointer, in directory order (a snapshot, read without the lock) */
     public Map<String, Integer> list() {
         final Map<String, Integer> all = new LinkedHashMap<>();

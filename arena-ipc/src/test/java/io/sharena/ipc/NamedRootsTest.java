@@ -34,7 +34,26 @@ class NamedRootsTest {
 
     @AfterEach
     void close() throws IOException {
+        assertEquals(List.of(), roots.check());
         arena.close();
+    }
+
+    @Test
+    void aHalfWrittenEntryIsSkippedReportedAndReclaimed() {
+        roots.put("a", 1);
+        // What a process killed between claiming an entry and publishing it leaves behind.
+        final int dir = arena.raw().getIntAcquire((int) io.sharena.core.layout.ControlLayout.word(
+            io.sharena.core.layout.ControlLayout.ROOTS_PTR));
+        final int e = dir + 5 * RootsLayout.ENTRY_SIZE;
+        arena.raw().putInt(e + RootsLayout.NAME_LEN, 1);
+        arena.raw().putByte(e + RootsLayout.NAME, (byte) 'b');
+        arena.raw().putIntRelease(e + RootsLayout.STATE, RootsLayout.WRITING);
+        assertEquals(List.of("root entry left half-written: entry=5"), roots.check());
+        assertEquals(0, roots.get("b"), "readers skip it");
+        for (int i = 0; i < RootsLayout.ENTRIES - 1; i++) {
+            roots.put("x" + i, 1);
+        }
+        assertEquals(List.of(), roots.check(), "the next adds reclaimed it");
     }
 
     @Test

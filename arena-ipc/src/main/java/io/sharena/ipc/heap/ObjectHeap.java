@@ -85,6 +85,12 @@ public final class ObjectHeap {
         return new ObjectHeap(arena, meta);
     }
 
+    /** @return the arena's heap if it has one, without creating it (for read-only tools) */
+    public static java.util.Optional<ObjectHeap> existing(final SharedArena arena) {
+        return NamedRoots.existing(arena).map(r -> r.get(ROOT_NAME)).filter(m -> m != 0)
+            .map(m -> new ObjectHeap(arena, m));
+    }
+
     /** @return the size class for {@code size} bytes (1 .. {@link HeapLayout#MAX_SMALL}) */
     static int classOf(final int size) {
         return CLASS_OF[(size + 7) >>> 3];
