@@ -11,7 +11,7 @@
  * {@code O_NOFOLLOW | O_CLOEXEC}.
  *
  * <p>These restricted calls are why the module needs {@code --enable-native-access=io.sharena.core}
- * and nothing else: no {@code Unsafe}, no {@code --add-opens}, no {@code --add-exports}.
+ * and nothing else: no JDK-internal classes, and no opening or exporting of JDK packages.
  *
  * <p>Concurrency: the classes hold no shared mutable state of their own; a
  * {@link io.sharena.core.os.FileMapping} may be used from any thread and closed once. Crash model: the
