@@ -5,7 +5,12 @@ import io.sharena.core.Capacity;
 import io.sharena.core.SharedArena;
 import io.sharena.core.check.ArenaChecker;
 import io.sharena.core.check.ArenaStats;
+import io.sharena.core.layout.ControlLayout;
 import io.sharena.core.layout.PageEntry;
+import io.sharena.ipc.NamedRoots;
+import io.sharena.ipc.heap.ObjectHeap;
+import io.sharena.ipc.layout.HeapLayout;
+import io.sharena.ipc.layout.RootsLayout;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -34,9 +39,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code stress: kills=K ops=O recoveries=R violations=V double_handed=D unaccounted=U}; exit 0 only
  * when V, D and U are 0.
  *
- * <p>D: pages a worker found non-zero when handed out, or whose stamp changed while it owned them.
- * U: pages still ALLOCATED at the end that carry the stamp of a worker that exited cleanly (it
- * freed all it had, so the allocator lost a free) or of no worker at all.
+ * <p>D: pages or heap objects a worker found non-zero when handed out, or whose stamp changed while
+ * it owned them. U: pages still ALLOCATED at the end, other than the heap's and the named roots',
+ * that carry the stamp of a worker that exited cleanly (it freed all it had, so the allocator lost
+ * a free) or of no worker at all. V: the arena checker's violations plus the heap's and the named
+ * roots'.
  */
 @Command(name = "stress", mixinStandardHelpOptions = true,
     description = "Random alloc/free from many processes while killing them with SIGKILL; then check.")
@@ -164,12 +171,25 @@ final class StressCommand implements Callable<Integer> {
         long unaccounted = 0;
         // Opening for writing repairs what the last killed workers left.
         try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
-            violations = ArenaChecker.check(arena);
+            violations = new ArrayList<>(ArenaChecker.check(arena));
+            NamedRoots.existing(arena).ifPresent(r -> violations.addAll(r.check()));
+            ObjectHeap.existing(arena).ifPresent(h -> violations.addAll(h.check()));
             recoveries = ArenaStats.read(arena).counters().get("recoveries");
+            // The heap's metadata page and the roots directory are shared structure, not worker pages.
+            final Set<Long> structural = new HashSet<>();
+            NamedRoots.existing(arena).ifPresent(r -> {
+                final int dir = arena.raw().getIntAcquire((int) ControlLayout.word(ControlLayout.ROOTS_PTR));
+                for (int i = 0; i < RootsLayout.PAGES; i++) {
+                    structural.add((long) (dir >>> 12) + i);
+                }
+                structural.add((long) (r.get(ObjectHeap.ROOT_NAME) >>> 12));
+            });
             final Set<Long> killed = new HashSet<>(allPids);
             killed.removeAll(cleanPids);
             for (long p = arena.firstUserPage(); p < arena.capacityPages(); p++) {
-                if (arena.pageState(p) == PageEntry.ALLOCATED) {
+                final int magic = arena.raw().getInt((int) (p << 12));
+                if (arena.pageState(p) == PageEntry.ALLOCATED && magic != HeapLayout.MAGIC_SLAB
+                    && magic != HeapLayout.MAGIC_LARGE && !structural.contains(p)) {
                     final long stamp = arena.raw().getLong((int) (p << 12));
                     final long owner = stamp >>> 32;
                     if (stamp != 0 && ((int) stamp != (int) p || !killed.contains(owner))) {

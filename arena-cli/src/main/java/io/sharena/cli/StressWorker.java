@@ -3,14 +3,16 @@ package io.sharena.cli;
 import io.sharena.core.ArenaOptions;
 import io.sharena.core.ReserveResult;
 import io.sharena.core.SharedArena;
+import io.sharena.ipc.heap.ObjectHeap;
 
 import java.nio.file.Path;
 import java.util.SplittableRandom;
 
 /**
- * A process of {@code arena stress}: random alloc, alloc-at, free, partial free and reserve until
- * its deadline, stamping its identity into the first and last word of every page it owns and
- * verifying the stamps before it frees them. A page that is not zero when handed out, or whose
+ * A process of {@code arena stress}: random alloc, alloc-at, free, partial free and reserve of pages,
+ * and allocate and free of heap objects, until its deadline, stamping its identity into the first
+ * and last word of every page it owns (the first word of every object) and verifying the stamps
+ * before it frees them. A page that is not zero when handed out, or whose
  * stamp changed while owned, counts as double-handed. Prints {@code status ops=O double=D} now
  * and then, {@code final ...} at the end, after freeing everything it held.
  *
@@ -18,6 +20,7 @@ import java.util.SplittableRandom;
  */
 public final class StressWorker {
     private static final int MAX_SPANS = 64;
+    private static final int MAX_OBJECTS = 256;
 
     private final SharedArena arena;
     private final SplittableRandom random;
@@ -28,6 +31,9 @@ public final class StressWorker {
     private final int[] spanLen = new int[MAX_SPANS];
     private final boolean[] spanReserved = new boolean[MAX_SPANS];
     private int spans;
+    private final ObjectHeap heap;
+    private final int[] objects = new int[MAX_OBJECTS];
+    private int objectCount;
     private long ops;
     private long doubleHanded;
 
@@ -36,6 +42,7 @@ public final class StressWorker {
         this.random = new SplittableRandom(seed);
         this.firstUser = (int) arena.firstUserPage();
         this.capacity = (int) arena.capacityPages();
+        this.heap = ObjectHeap.of(arena);
     }
 
     public static void main(final String[] args) throws Exception {
@@ -64,20 +71,31 @@ public final class StressWorker {
 
     private void step() {
         final int op = random.nextInt(100);
-        if (spans == 0 || (op < 45 && spans < MAX_SPANS)) {
+        if (op >= 51 && op < 60 && objectCount < MAX_OBJECTS) {
+            final int obj = heap.allocate(8 + random.nextInt(600));
+            if (obj != 0) {
+                if (arena.raw().getLong(obj) != 0) {
+                    doubleHanded++;
+                }
+                arena.raw().putLong(obj, (pid << 32) | Integer.toUnsignedLong(obj));
+                objects[objectCount++] = obj;
+            }
+        } else if (op >= 60 && op < 68 && objectCount > 0) {
+            freeObject(random.nextInt(objectCount));
+        } else if (spans == 0 || (op < 40 && spans < MAX_SPANS)) {
             final int n = random.nextInt(4) == 0 ? 1 + random.nextInt(20) : 1 << random.nextInt(3);
             take(arena.allocPages(n), n);
-        } else if (op < 52 && spans < MAX_SPANS) {
+        } else if (op < 46 && spans < MAX_SPANS) {
             final int n = 1 + random.nextInt(4);
             final int page = firstUser + random.nextInt(capacity - firstUser - n + 1);
             take(arena.allocPagesAt(page << 12, n), n);
-        } else if (op < 58 && spans < MAX_SPANS) {
+        } else if (op < 51 && spans < MAX_SPANS) {
             final int n = 1 + random.nextInt(3);
             final int page = firstUser + random.nextInt(capacity - firstUser - n + 1);
             if (arena.reservePages(page << 12, n) == ReserveResult.OK) {
                 add(page << 12, n, true);
             }
-        } else if (op < 85) {
+        } else if (op < 88) {
             release(random.nextInt(spans));
         } else {
             partialFree(random.nextInt(spans));
@@ -142,9 +160,21 @@ public final class StressWorker {
         spanLen[i] = keep;
     }
 
+    private void freeObject(final int i) {
+        final int obj = objects[i];
+        if (arena.raw().getLong(obj) != ((pid << 32) | Integer.toUnsignedLong(obj))) {
+            doubleHanded++;
+        }
+        heap.free(obj);
+        objects[i] = objects[--objectCount];
+    }
+
     private void releaseAll() {
         while (spans > 0) {
             release(spans - 1);
+        }
+        while (objectCount > 0) {
+            freeObject(objectCount - 1);
         }
     }
 }
