@@ -10,13 +10,20 @@
  * <p>Running: {@code java -jar arena-bench/target/benchmarks.jar <regex> [JMH options]}, or a
  * class's own {@code main}, which applies that class's defaults and takes the same JMH options.
  * Forked JVMs get {@code --enable-native-access=ALL-UNNAMED} and nothing else: the shaded jar
- * runs on the class path, so sharena's modules are unnamed there.
+ * runs on the class path, so sharena's modules are unnamed there. One exception, a baseline's
+ * own: the fork of {@link io.sharena.bench.ChannelBenchmark}'s Agrona ring gets
+ * {@code --add-exports java.base/jdk.internal.misc=ALL-UNNAMED} instead, which Agrona's
+ * {@code UnsafeBuffer} needs, so that no sharena benchmark runs with it.
  *
  * <p>Concurrency: unless a class says otherwise, state is {@link org.openjdk.jmh.annotations.Scope#Thread}:
  * every benchmark thread creates, maps and deletes its own arena file (under
  * {@code java.io.tmpdir}) in trial-level setup and teardown, so threads never contend on a cache
  * line, and the numbers are single-thread access costs however many threads ({@code -t}) run.
- * Nothing here is shared between forks or with other processes.
+ * Nothing in the JMH classes is shared between forks or with other processes. The classes with a
+ * plain {@code main} ({@link io.sharena.bench.MultiProcessAllocBench},
+ * {@link io.sharena.bench.ZeroCopyBench}, {@link io.sharena.bench.PingPongBench}) measure across
+ * processes: they start child JVMs of the same class on one arena file, which the parent creates
+ * and deletes.
  *
  * <p>FFM: this package makes no downcalls itself; the mapping (and its system calls) comes only
  * through {@link io.sharena.core}, and the benchmarks themselves touch memory only through

@@ -10,11 +10,18 @@ import org.agrona.concurrent.IdleStrategy;
  * Use from one thread at a time.
  */
 public final class ChannelConsumer implements AutoCloseable {
-    private static final long LIVENESS_PERIOD_NANOS = 2_000_000L;
+    /** Empty polls of a lane between two looks at its producer's liveness. */
+    private static final int EMPTY_POLLS_PER_CHECK = 1_024;
+    /** And at least this long between two looks, which read {@code /proc}. */
+    private static final long LIVENESS_PERIOD_NANOS = 50_000_000L;
 
     private final Channel channel;
     private final ArenaView view;
     private final long[] nextLivenessCheck;
+    private final int[] emptyPolls;
+    /** Each lane's ring (fixed at creation) and HEAD (written only by this consumer), kept here. */
+    private final int[] rings;
+    private final long[] heads;
     private int nextLane;
     private long deadProducers;
     private long lastDeadPid;
@@ -24,6 +31,9 @@ public final class ChannelConsumer implements AutoCloseable {
         this.channel = channel;
         this.view = channel.view;
         this.nextLivenessCheck = new long[channel.lanes];
+        this.emptyPolls = new int[channel.lanes];
+        this.rings = new int[channel.lanes];
+        this.heads = new long[channel.lanes];
         final int pidWord = channel.header + ChannelLayout.CONSUMER_PID;
         final long current = view.getLongAcquire(pidWord);
         if (current != 0 && channel.consumerAlive()) {
@@ -34,6 +44,11 @@ public final class ChannelConsumer implements AutoCloseable {
                 + view.getLongAcquire(pidWord));
         }
         view.putLongRelease(channel.header + ChannelLayout.CONSUMER_START, ProcessIdentity.selfStartTicks());
+        for (int i = 0; i < channel.lanes; i++) {
+            final int l = ChannelLayout.lane(channel.header, i);
+            rings[i] = view.getInt(l + ChannelLayout.RING);
+            heads[i] = view.getLongAcquire(l + ChannelLayout.HEAD);
+        }
     }
 
     /**
@@ -54,12 +69,12 @@ public final class ChannelConsumer implements AutoCloseable {
     private int pollLane(final int lane, final MessageHandler handler, final int limit) {
         final int l = ChannelLayout.lane(channel.header, lane);
         final long tail = view.getLongAcquire(l + ChannelLayout.TAIL);
-        long head = view.getLongAcquire(l + ChannelLayout.HEAD);
+        long head = heads[lane];
         if (head == tail) {
             reapIfDead(lane, l, head);
             return 0;
         }
-        final int ring = view.getInt(l + ChannelLayout.RING);
+        final int ring = rings[lane];
         final int mask = channel.ringBytes - 1;
         int delivered = 0;
         while (head < tail && delivered < limit) {
@@ -75,12 +90,21 @@ public final class ChannelConsumer implements AutoCloseable {
             delivered++;
         }
         // Frees the space: the producer may now overwrite what was delivered.
+        heads[lane] = head;
         view.putLongRelease(l + ChannelLayout.HEAD, head);
         return delivered;
     }
 
-    /** A drained lane whose producer died (or left) is reported once and made free for reuse. */
+    /**
+     * A drained lane whose producer died (or left) is reported once and made free for reuse. The
+     * look at liveness reads {@code /proc}, so it is kept off the spin path: only every
+     * {@value #EMPTY_POLLS_PER_CHECK} empty polls of the lane, and at most every 50 ms.
+     */
     private void reapIfDead(final int lane, final int l, final long head) {
+        if (++emptyPolls[lane] < EMPTY_POLLS_PER_CHECK) {
+            return;
+        }
+        emptyPolls[lane] = 0;
         final long owner = view.getLongAcquire(l + ChannelLayout.OWNER_PID);
         if (owner == 0) {
             return;

@@ -29,6 +29,8 @@ public final class ChannelProducer implements AutoCloseable {
     private final int tailWord;
     private final int headWord;
     private long tail;
+    /** The consumer's HEAD as last read: it only grows, so room known from it is really there. */
+    private long headCache;
     private long claimedTail = -1;
     private boolean closed;
 
@@ -42,6 +44,7 @@ public final class ChannelProducer implements AutoCloseable {
         this.tailWord = l + ChannelLayout.TAIL;
         this.headWord = l + ChannelLayout.HEAD;
         this.tail = view.getLongAcquire(tailWord);
+        this.headCache = view.getLongAcquire(headWord);
     }
 
     /**
@@ -79,13 +82,16 @@ public final class ChannelProducer implements AutoCloseable {
             return 0;
         }
         final int record = ChannelLayout.recordBytes(length);
-        final long head = view.getLongAcquire(headWord);
         long t = tail;
         int index = (int) (t & mask);
         final int toEnd = channel.ringBytes - index;
         final int padding = record > toEnd ? toEnd : 0;
-        if (t + padding + record - head > channel.ringBytes) {
-            return 0;
+        if (t + padding + record - headCache > channel.ringBytes) {
+            // Only now cross to the consumer's cache line.
+            headCache = view.getLongAcquire(headWord);
+            if (t + padding + record - headCache > channel.ringBytes) {
+                return 0;
+            }
         }
         if (padding > 0) {
             view.putInt(ring + index + ChannelLayout.LENGTH, ChannelLayout.PADDING);

@@ -198,6 +198,10 @@ public final class ObjectHeap {
             return;
         }
         final int c = view.getInt(page + HeapLayout.CLASS);
+        // Count the page down before the push: until the object is on the free stack it keeps its
+        // page from being trimmed, so this write cannot land on a page given back meanwhile.
+        final boolean trimNow = view.getAndAddInt(page + HeapLayout.IN_USE, -1) == 1
+            && view.getAndAddInt(emptyPages(c), 1) >= 1;
         final int headWord = head(c);
         while (true) {
             final long head = view.getLongAcquire(headWord);
@@ -206,8 +210,7 @@ public final class ObjectHeap {
                 break;
             }
         }
-        if (view.getAndAddInt(page + HeapLayout.IN_USE, -1) == 1
-            && view.getAndAddInt(emptyPages(c), 1) >= 1) {
+        if (trimNow) {
             trim(c);
         }
     }
