@@ -66,7 +66,7 @@ final class DemoCommand implements Callable<Integer> {
 
     private int run(final Path file) throws Exception {
         try (SharedArena arena = SharedArena.create(file, Capacity.parse("64M"), ArenaOptions.defaults())) {
-            final int counter = ObjectHeap.of(arena).allocate(8);
+            final int counter = ObjectHeap.of(arena).allocate(8); // a fresh arena: no contention yet
             NamedRoots.of(arena).put(DemoLayout.COUNTER, counter);
             final Channel events = Channel.create(arena, DemoLayout.EVENTS, 4, 1 << 16, 1024);
             say("main", "created %s (64 MiB, sparse), mapped at 0x%x; shared counter at %s, channel \"%s\"",

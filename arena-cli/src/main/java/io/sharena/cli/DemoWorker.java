@@ -5,6 +5,7 @@ import io.sharena.core.ArenaPointers;
 import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
 import io.sharena.ipc.NamedRoots;
+import io.sharena.ipc.Pages;
 import io.sharena.ipc.channel.Channel;
 import io.sharena.ipc.channel.ChannelProducer;
 import io.sharena.ipc.heap.ObjectHeap;
@@ -51,7 +52,7 @@ public final class DemoWorker {
         final ArenaView v = arena.strict();
         int head = ArenaPointers.NULL;
         for (int i = LIST_NODES - 1; i >= 0; i--) {
-            final int node = heap.allocate(DemoLayout.NODE_SIZE);
+            final int node = allocateObject(heap, DemoLayout.NODE_SIZE);
             v.putLong(node + DemoLayout.NODE_VALUE, (i + 1) * 10L);
             v.putInt(node + DemoLayout.NODE_NEXT, head);
             head = node;
@@ -65,7 +66,10 @@ public final class DemoWorker {
                 .getBytes(StandardCharsets.UTF_8);
             out.offer(DemoLayout.TYPE_TEXT, text, 0, text.length, idle, WAIT_NANOS);
             // Zero-copy: fill pages in place, send only their pointer; the receiver frees them.
-            final int big = arena.allocPages(DemoLayout.BIG_PAGES);
+            final int big = Pages.allocate(arena, DemoLayout.BIG_PAGES, WAIT_NANOS);
+            if (big == 0) {
+                throw new IllegalStateException("no room for the zero-copy message in 30 s");
+            }
             for (int off = 0; off < DemoLayout.BIG_PAGES * 4096; off += 8) {
                 v.putLong(big + off, off);
             }
@@ -76,6 +80,19 @@ public final class DemoWorker {
             say("sent a text message, then %d KiB zero-copy: only the pointer %s went through the channel",
                 DemoLayout.BIG_PAGES * 4, ArenaPointers.toHex(big));
         }
+    }
+
+    /** Allocation fails fast while the lock is busy (a repair after a kill, say): the demo retries. */
+    private static int allocateObject(final ObjectHeap heap, final int size) {
+        final long deadline = System.nanoTime() + WAIT_NANOS;
+        int obj;
+        while ((obj = heap.allocate(size)) == 0) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("no room for a heap object in 30 s: size=" + size);
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(100_000);
+        }
+        return obj;
     }
 
     private static void read(final SharedArena arena) throws InterruptedException {
@@ -110,6 +127,7 @@ public final class DemoWorker {
                     return;
                 }
                 if (seq % 1000 == 0) {
+                    // Some allocator traffic, so that the kill may land in the middle of it.
                     arena.freePages(arena.allocPages(1 + (int) (seq % 5)), 1 + (int) (seq % 5));
                 }
             }

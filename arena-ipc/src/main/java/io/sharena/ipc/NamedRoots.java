@@ -53,7 +53,7 @@ public final class NamedRoots {
         final int word = (int) ControlLayout.word(ControlLayout.ROOTS_PTR);
         int dir = v.getIntAcquire(word);
         if (dir == 0) {
-            final int fresh = arena.allocPages(RootsLayout.PAGES);
+            final int fresh = Pages.allocate(arena, RootsLayout.PAGES, Pages.SETUP_TIMEOUT_NANOS);
             if (fresh == 0) {
                 throw new IllegalStateException("no room for the named-roots directory: pages=" + RootsLayout.PAGES
                     + ", path=" + arena.path());

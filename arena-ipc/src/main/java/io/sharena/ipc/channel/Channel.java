@@ -4,6 +4,7 @@ import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
 import io.sharena.core.lock.ProcessIdentity;
 import io.sharena.ipc.NamedRoots;
+import io.sharena.ipc.Pages;
 import io.sharena.ipc.layout.ChannelLayout;
 
 /**
@@ -78,11 +79,11 @@ public final class Channel {
         if (roots.contains(name)) {
             throw new IllegalArgumentException("name already in use: name=" + name);
         }
-        final int header = arena.allocPages(1);
+        final int header = Pages.allocate(arena, 1, Pages.SETUP_TIMEOUT_NANOS);
         final int[] rings = new int[lanes];
         boolean ok = header != 0;
         for (int i = 0; ok && i < lanes; i++) {
-            rings[i] = arena.allocPages(ringBytes / 4096);
+            rings[i] = Pages.allocate(arena, ringBytes / 4096, Pages.SETUP_TIMEOUT_NANOS);
             ok = rings[i] != 0;
         }
         if (!ok) {

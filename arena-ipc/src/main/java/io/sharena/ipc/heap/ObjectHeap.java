@@ -3,6 +3,7 @@ package io.sharena.ipc.heap;
 import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
 import io.sharena.ipc.NamedRoots;
+import io.sharena.ipc.Pages;
 import io.sharena.ipc.layout.HeapLayout;
 
 import java.util.HashMap;
@@ -71,7 +72,7 @@ public final class ObjectHeap {
         final NamedRoots roots = NamedRoots.of(arena);
         int meta = roots.get(ROOT_NAME);
         if (meta == 0) {
-            final int fresh = arena.allocPages(1);
+            final int fresh = Pages.allocate(arena, 1, Pages.SETUP_TIMEOUT_NANOS);
             if (fresh == 0) {
                 throw new IllegalStateException("no room for the heap's metadata page: path=" + arena.path());
             }
