@@ -31,6 +31,19 @@ public final class IpcChild {
     private IpcChild() {
     }
 
+    /** Allocation fails fast while the allocator lock is busy; a test child just waits. */
+    private static int allocate(final ObjectHeap heap, final int size) {
+        final long deadline = System.nanoTime() + 30_000_000_000L;
+        int p;
+        while ((p = heap.allocate(size)) == 0) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("no heap object in 30 s: size=" + size);
+            }
+            Thread.onSpinWait();
+        }
+        return p;
+    }
+
     public static void main(final String[] args) throws Exception {
         final BufferedReader stdin = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         try (SharedArena arena = SharedArena.open(Path.of(args[1]), ArenaOptions.defaults())) {
@@ -41,7 +54,7 @@ public final class IpcChild {
                 case "list" -> {
                     int head = 0;
                     for (int i = Integer.parseInt(args[2]) - 1; i >= 0; i--) {
-                        final int node = heap.allocate(16);
+                        final int node = allocate(heap, 16);
                         v.putLong(node + 8, i + 1);
                         v.putInt(node, head);
                         head = node;
@@ -58,11 +71,11 @@ public final class IpcChild {
                     System.out.println("deleted");
                 }
                 case "hash" -> {
-                    final int table = heap.allocate(BUCKETS * 4);
+                    final int table = allocate(heap, BUCKETS * 4);
                     for (int round = 0; round < 2; round++) {
                         for (int k = 0; k < 1000; k++) {
                             final int bucket = table + (Integer.hashCode(k * 0x9E3779B9) & (BUCKETS - 1)) * 4;
-                            final int node = heap.allocate(16);
+                            final int node = allocate(heap, 16);
                             v.putInt(node + 4, k);
                             v.putLong(node + 8, round == 0 ? k : 10L * k);
                             // Replace the node with this key, if any: unlink and free the old one.
