@@ -31,17 +31,30 @@ public final class MultiProcessAllocBench {
             return;
         }
         final int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 5;
+        final double[] r = measure(seconds);
+        for (int i = 0; i < 2; i++) {
+            System.out.printf("%d-page alloc+free: 1 process %.2f M pairs/s, 2 processes %.2f M pairs/s, ratio %.2f%n",
+                i == 0 ? 1 : 3, r[2 * i] / 1e6, r[2 * i + 1] / 1e6, r[2 * i + 1] / r[2 * i]);
+        }
+    }
+
+    /** @return pairs/s: {1 page 1 process, 1 page 2 processes, 3 pages 1 process, 3 pages 2 processes} */
+    public static double[] measure(final int seconds) throws Exception {
         final Path dir = Files.createTempDirectory("sharena-mp-");
         final Path file = dir.resolve("mp.arena");
         SharedArena.create(file, Capacity.parse("256M"), ArenaOptions.defaults()).close();
-        for (final int pages : new int[] {1, 3}) {
-            final double one = run(file, pages, 1, seconds);
-            final double two = run(file, pages, 2, seconds);
-            System.out.printf("%d-page alloc+free: 1 process %.2f M pairs/s, 2 processes %.2f M pairs/s, ratio %.2f%n",
-                pages, one / 1e6, two / 1e6, two / one);
+        try {
+            final double[] r = new double[4];
+            int i = 0;
+            for (final int pages : new int[] {1, 3}) {
+                r[i++] = run(file, pages, 1, seconds);
+                r[i++] = run(file, pages, 2, seconds);
+            }
+            return r;
+        } finally {
+            Files.deleteIfExists(file);
+            Files.deleteIfExists(dir);
         }
-        Files.deleteIfExists(file);
-        Files.deleteIfExists(dir);
     }
 
     private static double run(final Path file, final int pages, final int processes, final int seconds)

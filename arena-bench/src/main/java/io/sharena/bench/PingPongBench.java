@@ -67,6 +67,28 @@ public final class PingPongBench {
         }
         final int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 5;
         final int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 1;
+        final Histogram[] both = measure(seconds, rounds, true);
+        final Histogram channelAll = both[0];
+        final Histogram bareAll = both[1];
+        report("channel", channelAll);
+        report("bare   ", bareAll);
+        final long cm = channelAll.getValueAtPercentile(50);
+        final long bm = bareAll.getValueAtPercentile(50);
+        final long c99 = channelAll.getValueAtPercentile(99);
+        final long b99 = bareAll.getValueAtPercentile(99);
+        System.out.printf("round trip channel/bare: median %d/%d ns = %.2f (target <= 1.3), p99 %d/%d ns = %.2f%n",
+            cm, bm, (double) cm / bm, c99, b99, (double) c99 / b99);
+        final long timer = timerMedian();
+        System.out.printf("timer: two back-to-back System.nanoTime() calls, median %d ns (in every round trip above); "
+            + "without it, median channel/bare = %.2f%n", timer, (double) (cm - timer) / (bm - timer));
+    }
+
+    /**
+     * Alternates {@code rounds} rounds of channel and bare ping-pong, {@code seconds} each.
+     *
+     * @return {channel, bare} round-trip histograms in ns
+     */
+    public static Histogram[] measure(final int seconds, final int rounds, final boolean print) throws Exception {
         final Path dir = Files.createTempDirectory(Path.of(System.getProperty("java.io.tmpdir")), "sharena-pp-");
         final Path file = dir.resolve("ping-pong.arena");
         final Histogram channelAll = new Histogram(HIGHEST_NANOS, 3);
@@ -80,10 +102,14 @@ public final class PingPongBench {
             }
             for (int r = 0; r < rounds; r++) {
                 final Histogram c = channel(arena, ping, pong, file, seconds);
-                report("channel round " + (r + 1), c);
+                if (print) {
+                    report("channel round " + (r + 1), c);
+                }
                 channelAll.add(c);
                 final Histogram b = bare(arena, word, file, seconds);
-                report("bare    round " + (r + 1), b);
+                if (print) {
+                    report("bare    round " + (r + 1), b);
+                }
                 bareAll.add(b);
             }
             arena.freePages(word, 1);
@@ -91,17 +117,7 @@ public final class PingPongBench {
             Files.deleteIfExists(file);
             Files.deleteIfExists(dir);
         }
-        report("channel", channelAll);
-        report("bare   ", bareAll);
-        final long cm = channelAll.getValueAtPercentile(50);
-        final long bm = bareAll.getValueAtPercentile(50);
-        final long c99 = channelAll.getValueAtPercentile(99);
-        final long b99 = bareAll.getValueAtPercentile(99);
-        System.out.printf("round trip channel/bare: median %d/%d ns = %.2f (target <= 1.3), p99 %d/%d ns = %.2f%n",
-            cm, bm, (double) cm / bm, c99, b99, (double) c99 / b99);
-        final long timer = timerMedian();
-        System.out.printf("timer: two back-to-back System.nanoTime() calls, median %d ns (in every round trip above); "
-            + "without it, median channel/bare = %.2f%n", timer, (double) (cm - timer) / (bm - timer));
+        return new Histogram[] {channelAll, bareAll};
     }
 
     /** @return the median of {@code nanoTime() - nanoTime()}: the timing's own share of each round trip */

@@ -86,12 +86,20 @@ public final class ZeroCopyBench {
         }
         final int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 5;
         final Path parent = Path.of(args.length > 1 ? args[1] : System.getProperty("java.io.tmpdir"));
-        final double memcpy = memcpy(1, seconds);
-        final double memcpyCold = memcpy(OUT_OF_CACHE_CHUNKS, seconds);
-        final double sharena = sharena(parent, seconds);
+        final double[] r = measure(seconds, parent);
+        final double sharena = r[0];
+        final double memcpy = r[1];
+        final double memcpyCold = r[2];
         System.out.printf("1 MiB messages: sharena cross-process zero-copy %.2f GB/s, single-process memcpy %.2f GB/s, "
             + "ratio %.3f (target >= 0.5); against memcpy out of cache (%.2f GB/s) %.3f%n", sharena, memcpy,
             sharena / memcpy, memcpyCold, sharena / memcpyCold);
+    }
+
+    /** @return {sharena GB/s, memcpy in cache GB/s, memcpy out of cache GB/s} */
+    public static double[] measure(final int seconds, final Path dir) throws Exception {
+        final double memcpy = memcpy(1, seconds);
+        final double memcpyCold = memcpy(OUT_OF_CACHE_CHUNKS, seconds);
+        return new double[] {sharena(dir, seconds), memcpy, memcpyCold};
     }
 
     /**

@@ -14,7 +14,9 @@ import java.nio.file.NoSuchFileException;
 @Command(name = "arena", mixinStandardHelpOptions = true, version = "sharena 0.1.0",
     description = "A shared-memory arena for JVM processes.",
     subcommands = {CreateCommand.class, StatCommand.class, CheckCommand.class, DemoCommand.class, StressCommand.class},
-    footer = {"", "Also: ./arena bench [JMH options]   run the JMH benchmarks of arena-bench."})
+    footer = {"", "Also (launcher): ./arena bench [SUITE...] [--quick] [--out DIR] [--update-readme]   the benchmark harness",
+        "                 ./arena jmh [JMH options]   JMH itself on the benchmark jar",
+        "                 ./arena test   the test suite"})
 public final class ArenaCli implements Runnable {
     static final int EXIT_FAILURE = 1;
     static final int EXIT_USAGE = 2;

@@ -1,0 +1,134 @@
+package io.sharena.bench.harness;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code arena bench [SUITE...] [--quick] [--out DIR] [--update-readme]}: runs the chosen suites
+ * ({@link Suites#NAMES}, all by default), each measurement a pair of sharena's operation and the
+ * baseline a user would otherwise write, in the same JMH invocation, plus the multi-process
+ * scenarios; writes {@code results.json}, {@code results.md} and PNG charts to DIR
+ * ({@code bench-results} by default), prints the table, and with {@code --update-readme} rewrites
+ * README's results section.
+ */
+public final class BenchHarness {
+    private BenchHarness() {
+    }
+
+    public static void main(final String[] args) throws Exception {
+        try {
+            System.exit(run(args, System.out));
+        } catch (final IllegalArgumentException e) {
+            System.err.println("arena bench: " + e.getMessage());
+            System.exit(2);
+        }
+    }
+
+    /** @return the exit status: 0 when every suite ran (targets met or not: that is in the table) */
+    public static int run(final String[] args, final PrintStream out) throws Exception {
+        final List<String> suites = new ArrayList<>();
+        Mode mode = Mode.FULL;
+        Path dir = Path.of("bench-results");
+        boolean updateReadme = false;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--quick" -> mode = Mode.QUICK;
+                case "--tiny" -> mode = Mode.TINY;
+                case "--update-readme" -> updateReadme = true;
+                case "--out" -> {
+                    if (i + 1 >= args.length) {
+                        throw new IllegalArgumentException("--out needs a directory");
+                    }
+                    dir = Path.of(args[++i]);
+                }
+                case "-h", "--help" -> {
+                    out.println("usage: arena bench [SUITE...] [--quick] [--out DIR] [--update-readme]");
+                    out.println("suites: " + String.join(", ", Suites.NAMES) + " (default: all)");
+                    return 0;
+                }
+                default -> {
+                    if (args[i].startsWith("-") || !Suites.NAMES.contains(args[i])) {
+                        throw new IllegalArgumentException("unknown suite or option: " + args[i] + " (suites: "
+                            + String.join(", ", Suites.NAMES) + ")");
+                    }
+                    suites.add(args[i]);
+                }
+            }
+        }
+        if (suites.isEmpty()) {
+            suites.addAll(Suites.NAMES);
+        }
+        Files.createDirectories(dir);
+        final long start = System.nanoTime();
+        final List<Row> rows = new ArrayList<>();
+        final List<Path> charts = new ArrayList<>();
+        for (int s = 0; s < suites.size(); s++) {
+            final Suite suite = Suites.byName(suites.get(s));
+            out.printf("suite %d/%d: %s (%s mode)%n", s + 1, suites.size(), suite.name(), mode.name());
+            rows.addAll(JmhSuiteRunner.run(suite, mode, out));
+            if (suite.scenario() != null) {
+                out.printf("  [%s] multi-process scenarios (about %d s)%n", suite.name(), 6L * mode.seconds() + 10);
+                final Suite.ScenarioResult r = suite.scenario().run(mode);
+                rows.addAll(r.rows());
+                if (!r.latencies().isEmpty()) {
+                    charts.add(Reports.latencyChart(suite.name(), r.latencies(), dir));
+                }
+            }
+        }
+        final Map<String, String> about = about(mode, args);
+        Files.writeString(dir.resolve("results.json"), Reports.json(rows, about));
+        final String table = Reports.markdown(rows, about);
+        Files.writeString(dir.resolve("results.md"), table);
+        charts.addAll(Reports.ratioCharts(rows, dir));
+        out.println();
+        out.print(table);
+        out.printf("%nwrote %s, %s and %d chart(s) in %d s%n", dir.resolve("results.json"), dir.resolve("results.md"),
+            charts.size(), (System.nanoTime() - start) / 1_000_000_000L);
+        if (updateReadme) {
+            Reports.updateReadme(Path.of("README.md"), table);
+            out.println("updated README.md");
+        }
+        return 0;
+    }
+
+    private static Map<String, String> about(final Mode mode, final String[] args) throws IOException {
+        final Map<String, String> about = new LinkedHashMap<>();
+        about.put("command", ("./arena bench " + String.join(" ", args)).trim());
+        about.put("mode", mode.name());
+        about.put("date", Instant.now().toString());
+        about.put("machine", machine());
+        about.put("jvm", System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
+        return about;
+    }
+
+    private static String machine() throws IOException {
+        String cpu = "unknown CPU";
+        final Path cpuinfo = Path.of("/proc/cpuinfo");
+        if (Files.isReadable(cpuinfo)) {
+            for (final String line : Files.readAllLines(cpuinfo)) {
+                if (line.startsWith("model name")) {
+                    cpu = line.substring(line.indexOf(':') + 1).trim();
+                    break;
+                }
+            }
+        }
+        long memKb = 0;
+        final Path meminfo = Path.of("/proc/meminfo");
+        if (Files.isReadable(meminfo)) {
+            for (final String line : Files.readAllLines(meminfo)) {
+                if (line.startsWith("MemTotal:")) {
+                    memKb = Long.parseLong(line.replaceAll("[^0-9]", ""));
+                }
+            }
+        }
+        return String.format("%s, %d cores, %d GiB, %s %s", cpu, Runtime.getRuntime().availableProcessors(),
+            (memKb + (1 << 19)) >> 20, System.getProperty("os.name"), System.getProperty("os.version"));
+    }
+}

@@ -1,0 +1,110 @@
+package io.sharena.bench.harness;
+
+import io.sharena.bench.ChannelBenchmark;
+import io.sharena.bench.MultiProcessAllocBench;
+import io.sharena.bench.PageAllocBenchmark;
+import io.sharena.bench.PingPongBench;
+import io.sharena.bench.PointerAccessBenchmark;
+import io.sharena.bench.ZeroCopyBench;
+import io.sharena.bench.harness.Suite.JmhPair;
+import org.HdrHistogram.Histogram;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** The suites {@code arena bench} knows, each pair with the target its issue set. */
+final class Suites {
+    static final List<String> NAMES = List.of("pointers", "alloc", "lock", "ipc");
+    private static final double[] PERCENTILES = {50, 90, 99, 99.9, 99.99};
+
+    private Suites() {
+    }
+
+    static Suite byName(final String name) {
+        return switch (name) {
+            case "pointers" -> new Suite("pointers", PointerAccessBenchmark.class, Map.of("pages", "2"), List.of(
+                new JmhPair("arenaGetLong", "segmentGetLong", "getLong by pointer vs MemorySegment", Target.ratioAtMost(1.1)),
+                new JmhPair("arenaPutLong", "segmentPutLong", "putLong by pointer vs MemorySegment", Target.ratioAtMost(1.1)),
+                new JmhPair("arenaGetInt", "segmentGetInt", "getInt by pointer vs MemorySegment", Target.ratioAtMost(1.1)),
+                new JmhPair("arenaSumLongs", "segmentSumLongs", "1,024 getLong in a loop", Target.ratioAtMost(1.1))),
+                null);
+            case "alloc" -> new Suite("alloc", PageAllocBenchmark.class, Map.of(), List.of(
+                new JmhPair("arenaAllocFree1", "mmapMunmap4k", "1-page alloc+free vs mmap+munmap 4 KiB",
+                    Target.fasterAtLeast(40)),
+                new JmhPair("arenaAllocFree1", "casReleasePair", "1-page alloc+free vs bare CAS + release",
+                    Target.ratioAtMost(6)),
+                new JmhPair("arenaAllocFree16", "mmapMunmap64k", "16-page alloc+free vs mmap+munmap 64 KiB",
+                    Target.absoluteAtMost(500)),
+                new JmhPair("arenaAllocFree17", "mmapMunmap64k", "17-page (locked) alloc+free vs mmap+munmap 64 KiB",
+                    Target.reported()),
+                new JmhPair("arenaAllocFree1", "arenaOfConfinedAllocate4k", "1-page alloc+free vs Arena.ofConfined 4 KiB",
+                    Target.reported()),
+                new JmhPair("arenaAllocFree1", "arenaOfSharedAllocate4k", "1-page alloc+free vs Arena.ofShared 4 KiB",
+                    Target.reported())),
+                Suites::twoProcesses);
+            case "lock" -> new Suite("lock", PageAllocBenchmark.class, Map.of(), List.of(
+                new JmhPair("tryLockUnlock", "casReleasePair", "tryLock+unlock vs bare CAS + release",
+                    Target.ratioAtMost(1.2))), null);
+            case "ipc" -> new Suite("ipc", ChannelBenchmark.class, Map.of(), List.of(
+                new JmhPair("channelOfferPoll100", "agronaOneToOneOfferRead100",
+                    "100-byte offer+poll vs Agrona OneToOneRingBuffer", Target.ratioAtMost(1.0)),
+                new JmhPair("heapAllocFree64", "arenaOfConfinedAllocate64", "heap 64 B alloc+free vs Arena.ofConfined",
+                    Target.reported())),
+                Suites::ipcProcesses);
+            default -> throw new IllegalArgumentException("unknown suite: suite=" + name + ", known=" + NAMES);
+        };
+    }
+
+    private static Suite.ScenarioResult twoProcesses(final Mode mode) throws Exception {
+        final double[] r = MultiProcessAllocBench.measure(mode.seconds());
+        final List<Row> rows = List.of(
+            new Row("alloc", "1-page alloc+free, 2 processes vs 1 (total pairs/s)",
+                rate("2 processes, 1 page", r[1]), rate("1 process, 1 page", r[0]), Target.reported()),
+            new Row("alloc", "3-page alloc+free, 2 processes vs 1 (total pairs/s)",
+                rate("2 processes, 3 pages", r[3]), rate("1 process, 3 pages", r[2]), Target.reported()));
+        return new Suite.ScenarioResult(rows, Map.of());
+    }
+
+    private static Figure rate(final String name, final double pairsPerSecond) {
+        final double m = pairsPerSecond / 1e6;
+        return new Figure(name, "M pairs/s", m, m, m, 1, Double.NaN);
+    }
+
+    private static Suite.ScenarioResult ipcProcesses(final Mode mode) throws Exception {
+        final Histogram[] h = PingPongBench.measure(mode.seconds(), mode == Mode.FULL ? 2 : 1, false);
+        final double[] z = ZeroCopyBench.measure(mode.seconds(), Path.of(System.getProperty("java.io.tmpdir")));
+        final List<Row> rows = List.of(
+            new Row("ipc", "cross-process round trip, median: 2 channels vs a bare shared word",
+                latency("channel round trip p50", h[0], 50), latency("bare word round trip p50", h[1], 50),
+                Target.ratioAtMost(1.3)),
+            new Row("ipc", "cross-process round trip, p99",
+                latency("channel round trip p99", h[0], 99), latency("bare word round trip p99", h[1], 99),
+                Target.reported()),
+            new Row("ipc", "1 MiB zero-copy between processes vs MemorySegment.copy 1 MiB",
+                throughput("zero-copy 1 MiB messages", z[0]), throughput("MemorySegment.copy 1 MiB", z[1]),
+                Target.throughputAtLeast(0.5)));
+        final Map<String, double[][]> latencies = new LinkedHashMap<>();
+        latencies.put("channel", points(h[0]));
+        latencies.put("bare word", points(h[1]));
+        return new Suite.ScenarioResult(rows, latencies);
+    }
+
+    private static Figure latency(final String name, final Histogram h, final double percentile) {
+        return new Figure(name, "ns", h.getValueAtPercentile(percentile), h.getMinValue(), h.getMaxValue(),
+            h.getTotalCount(), Double.NaN);
+    }
+
+    private static Figure throughput(final String name, final double gbs) {
+        return new Figure(name, "GB/s", gbs, gbs, gbs, 1, Double.NaN);
+    }
+
+    private static double[][] points(final Histogram h) {
+        final double[][] p = new double[PERCENTILES.length][];
+        for (int i = 0; i < PERCENTILES.length; i++) {
+            p[i] = new double[] {PERCENTILES[i], h.getValueAtPercentile(PERCENTILES[i])};
+        }
+        return p;
+    }
+}
