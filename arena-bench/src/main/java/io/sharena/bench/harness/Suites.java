@@ -82,6 +82,12 @@ final class Suites {
             new Row("ipc", "cross-process round trip, p99",
                 latency("channel round trip p99", h[0], 99), latency("bare word round trip p99", h[1], 99),
                 Target.reported()),
+            new Row("ipc", "cross-process round trip, p99.9",
+                latency("channel round trip p99.9", h[0], 99.9), latency("bare word round trip p99.9", h[1], 99.9),
+                Target.reported()),
+            new Row("ipc", "cross-process round trip, max",
+                latency("channel round trip max", h[0], 100), latency("bare word round trip max", h[1], 100),
+                Target.reported()),
             new Row("ipc", "1 MiB zero-copy between processes vs MemorySegment.copy 1 MiB",
                 throughput("zero-copy 1 MiB messages", z[0]), throughput("MemorySegment.copy 1 MiB", z[1]),
                 Target.throughputAtLeast(0.5)));
