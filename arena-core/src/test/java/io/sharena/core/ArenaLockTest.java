@@ -13,6 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -114,6 +115,36 @@ class ArenaLockTest {
         assertFalse(arena.registry().isAlive(deadSlot));
         assertEquals(LockResult.RECOVERED, lock.lock(TimeUnit.SECONDS.toNanos(1)));
         lock.unlock();
+        arena.freePages(arena.allocPages(3), 3); // the next allocator call repairs, clearing the flag
+    }
+
+    @Test
+    void aTakeoverByANonAllocatorCallerStillGetsTheAllocatorRepaired() throws Exception {
+        final int p = arena.allocPages(3);
+        // A dead holder in the middle of an allocation: intent written, pages marked, lists not updated.
+        final Process gone = new ProcessBuilder("true").start();
+        gone.waitFor();
+        final int deadSlot = 42;
+        arena.registry().writeForTest(deadSlot, gone.pid(), 1);
+        final int page = (p >>> 12) + 3;
+        arena.raw().putLongVolatile((int) ControlLayout.word(ControlLayout.INTENT),
+            io.sharena.core.layout.Intent.encode(io.sharena.core.layout.Intent.ALLOC, page, 2));
+        arena.raw().putLongVolatile((int) io.sharena.core.layout.PageEntry.stateOffset(page),
+            io.sharena.core.layout.PageEntry.state(io.sharena.core.layout.PageEntry.ALLOCATED, 0, 0, 0));
+        arena.raw().putLongVolatile(LOCK_PTR, LockWord.encode(deadSlot, 5));
+        // Not the allocator: a tool (or named roots) takes the lock over and just unlocks.
+        assertEquals(LockResult.RECOVERED, lock.lock(TimeUnit.SECONDS.toNanos(1)));
+        lock.unlock();
+        assertTrue(io.sharena.core.check.ArenaChecker.check(arena).stream()
+            .anyMatch(v -> v.startsWith("lock taken over from a dead owner")));
+        // The next allocator call repairs first: the half-done allocation is rolled back.
+        assertEquals(ptrOf(page), arena.allocPages(2));
+        assertEquals(List.of(), io.sharena.core.check.ArenaChecker.check(arena).stream()
+            .filter(v -> !v.startsWith("dead process still registered")).toList());
+    }
+
+    private static int ptrOf(final int page) {
+        return page << 12;
     }
 
     @Test
@@ -129,6 +160,7 @@ class ArenaLockTest {
             arena.raw().putLongVolatile(LOCK_PTR, LockWord.encode(slot, 7));
             assertEquals(LockResult.RECOVERED, lock.lock(TimeUnit.SECONDS.toNanos(1)));
             lock.unlock();
+            arena.freePages(arena.allocPages(3), 3); // the next allocator call repairs
             // The same pid with its true start time is alive and keeps the lock.
             arena.registry().writeForTest(slot, pid, ticks);
             arena.raw().putLongVolatile(LOCK_PTR, LockWord.encode(slot, 7));

@@ -32,6 +32,7 @@ public final class PageAllocator {
     private static final long DEFERRED = ControlLayout.counter(ControlLayout.C_DEFERRED_FREES);
     private static final long RECOVERIES = ControlLayout.counter(ControlLayout.C_RECOVERIES);
     private static final long FAILED = ControlLayout.counter(ControlLayout.C_FAILED_ALLOCATIONS);
+    private static final long REPAIR_PENDING = ControlLayout.word(ControlLayout.REPAIR_PENDING);
 
     private static final int NOT_HELD = 0;
     private static final int HELD = 1;
@@ -327,7 +328,12 @@ public final class PageAllocator {
         final LockResult r = lock.lock(lockTimeoutNanos);
         switch (r) {
             case ACQUIRED -> {
-                drainPending();
+                if (table.getLong(REPAIR_PENDING) != 0) {
+                    // Someone took the lock over from a dead owner without repairing (not the allocator).
+                    recoverLocked();
+                } else {
+                    drainPending();
+                }
                 return HELD;
             }
             case RECOVERED -> {
@@ -355,6 +361,7 @@ public final class PageAllocator {
         drainPending();
         recovery.reclaimAndRebuild();
         table.addLong(RECOVERIES, 1);
+        table.setLong(REPAIR_PENDING, 0);
     }
 
     /**

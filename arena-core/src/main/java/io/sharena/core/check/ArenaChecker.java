@@ -130,6 +130,9 @@ public final class ArenaChecker {
                 report("lock held by a dead process: slot=" + slot + ", pid=" + registry.pid(Math.max(slot, 0)));
             }
         } else {
+            if (word(ControlLayout.word(ControlLayout.REPAIR_PENDING)) != 0) {
+                report("lock taken over from a dead owner, allocator not yet repaired: repairPending=1");
+            }
             final long intent = word(ControlLayout.word(ControlLayout.INTENT));
             if (Intent.op(intent) != Intent.NONE) {
                 report("unfinished operation with the lock free: op=" + Intent.op(intent) + ", first="

@@ -11,6 +11,7 @@ package io.sharena.core.layout;
  *   272  RESERVED_PAGES    long  RESERVED pages (changed under the lock, or by a drain)│ the
  *   280  QUOTA_PAGES       long  limit on pages out of the free lists; 0 = none        ┘ first two
  *   288  ROOTS_PTR         int   arena pointer of the named-roots directory, 0 until created (CAS)
+ *   296  REPAIR_PENDING    long  1 from a lock takeover until the allocator has repaired
  *   384  BUCKET_HEADS      int[BUCKETS]  first page of each size class's free-run list, 0 = empty
  *  1024  COUNTERS          long[COUNTER_COUNT], one per 64-byte line
  * </pre>
@@ -34,6 +35,12 @@ public final class ControlLayout {
     public static final int QUOTA_PAGES = 280;
     /** Installed once by compare-and-set from 0 by whoever creates the directory (arena-ipc). */
     public static final int ROOTS_PTR = 288;
+    /**
+     * Set (release) by whoever takes the lock over from a dead owner, cleared by the allocator's
+     * repair: a takeover by any user of the lock (named roots, a tool) still gets the allocator
+     * repaired by the next allocator call.
+     */
+    public static final int REPAIR_PENDING = 296;
     public static final int BUCKET_HEADS = 384;
     /** Size classes: exact sizes 1..32 pages, then one class per power of two up to 2^20. */
     public static final int EXACT_BUCKETS = 32;

@@ -111,6 +111,8 @@ public final class ArenaLock {
                     // The owner died holding the lock. Only one waiter's CAS from its word wins.
                     if (SharedWords.casLong(arena, word, current, mine)) {
                         countAcquisition();
+                        // Whatever this caller does next, the allocator must repair before it goes on.
+                        LONG.setRelease(arena, ControlLayout.word(ControlLayout.REPAIR_PENDING), 1L);
                         return LockResult.RECOVERED;
                     }
                     continue;
