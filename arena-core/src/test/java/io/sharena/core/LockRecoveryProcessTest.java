@@ -45,6 +45,38 @@ class LockRecoveryProcessTest {
     }
 
     @Test
+    void anArenaWhoseSlotsAllHoldDeadProcessesCanStillBeOpenedAndRepaired() throws Exception {
+        final Path file = dir.resolve("full.arena");
+        final Process gone = new ProcessBuilder("true").start();
+        gone.waitFor();
+        try (SharedArena arena = SharedArena.create(file, Capacity.ofPages(256), ArenaOptions.defaults())) {
+            for (int slot = 0; slot < io.sharena.core.layout.RegistryLayout.SLOTS; slot++) {
+                if (slot != arena.slot()) {
+                    arena.registry().writeForTest(slot, gone.pid(), 1);
+                }
+            }
+        }
+        // The creator left and freed its slot: name a dead process there too, writing the file directly.
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
+            java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)) {
+            for (int slot = 0; slot < io.sharena.core.layout.RegistryLayout.SLOTS; slot++) {
+                final long at = io.sharena.core.layout.RegistryLayout.field(slot, io.sharena.core.layout.RegistryLayout.PID);
+                final java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.nativeOrder());
+                ch.read(b, at);
+                if (b.getLong(0) == 0) {
+                    ch.write(java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.nativeOrder())
+                        .putLong(0, gone.pid()), at);
+                }
+            }
+        }
+        try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
+            assertTrue(arena.slot() >= 0);
+            assertTrue(arena.allocPages(3) != 0, "and the arena works");
+            assertEquals(1, arena.registry().entries().size(), "the open repaired: dead slots released");
+        }
+    }
+
+    @Test
     void stoppedOwnerKeepsTheLockFreesAreDeferredAndAppliedLater() throws Exception {
         final Path file = dir.resolve("s.arena");
         try (SharedArena arena = SharedArena.create(file, Capacity.ofPages(256), ArenaOptions.defaults());

@@ -35,13 +35,19 @@ public final class ProcessRegistry {
     /**
      * Registers this process.
      *
-     * @return the slot, or -1 if every slot is taken by a live process
+     * @return the slot, or -1 if every slot is taken by a live process (a dead process's slot is
+     *     taken over when no slot is free)
      */
     public int attach() {
-        for (int pass = 0; pass < 2; pass++) {
+        for (int pass = 0; pass < 3; pass++) {
             for (int slot = 0; slot < RegistryLayout.SLOTS; slot++) {
                 final long pidOffset = RegistryLayout.field(slot, RegistryLayout.PID);
-                if (SharedWords.casLong(arena, pidOffset, 0L, ProcessIdentity.selfPid())) {
+                // The last pass takes over a dead process's slot: otherwise an arena whose slots all
+                // hold dead processes could not be opened, and so never repaired. Its cached spans
+                // become this process's; its spans in transit are reclaimed when this slot is.
+                final long expected = pass < 2 ? 0L : pid(slot);
+                if ((pass < 2 || (expected != 0 && !isAlive(slot)))
+                    && SharedWords.casLong(arena, pidOffset, expected, ProcessIdentity.selfPid())) {
                     LONG.setVolatile(arena, RegistryLayout.field(slot, RegistryLayout.ATTACH_MILLIS),
                         System.currentTimeMillis());
                     LONG.setVolatile(arena, RegistryLayout.field(slot, RegistryLayout.ALLOCATIONS), 0L);
