@@ -125,6 +125,26 @@ class ChannelTest {
     }
 
     @Test
+    void aDeadProducersLaneTakenOverByANewProducerIsStillReported() throws Exception {
+        final Channel ch = Channel.create(arena, "q", 1, 4096, 100);
+        final Process gone = new ProcessBuilder("true").start();
+        gone.waitFor();
+        try (ChannelConsumer c = ch.consumer()) {
+            // The only lane belongs to a producer that died with its lane drained.
+            final int lane = ChannelLayout.lane(NamedRoots.of(arena).get("q"), 0);
+            arena.raw().putLongVolatile(lane + ChannelLayout.OWNER_PID, gone.pid());
+            assertEquals(0, c.deadProducers());
+            try (ChannelProducer p = ch.producer()) {
+                assertEquals(0, p.lane(), "the abandoned lane is taken over");
+                assertEquals(1, c.deadProducers(), "and the death is reported all the same");
+                assertEquals(gone.pid(), c.lastDeadPid());
+                assertTrue(p.offer(0, new byte[8], 0, 8));
+                assertEquals(1, c.poll((v, t, ptr, l) -> { }, 10));
+            }
+        }
+    }
+
+    @Test
     void producerWaitingOnADeadConsumerGivesUp() throws Exception {
         final Channel ch = Channel.create(arena, "q", 1, 4096, 100);
         final Process gone = new ProcessBuilder("true").start();

@@ -77,6 +77,21 @@ class IpcProcessTest {
         }
     }
 
+    /** Each lane's owner pid, tail and head, for failure messages. */
+    private static String lanes(final SharedArena arena) {
+        final int header = NamedRoots.of(arena).get("load");
+        final StringBuilder b = new StringBuilder();
+        for (int i = 0; i < 4; i++) {
+            final int l = io.sharena.ipc.layout.ChannelLayout.lane(header, i);
+            b.append("[owner=").append(arena.raw().getLongVolatile(l + io.sharena.ipc.layout.ChannelLayout.OWNER_PID))
+                .append(", start=").append(arena.raw().getLongVolatile(l + io.sharena.ipc.layout.ChannelLayout.OWNER_START))
+                .append(", tail=").append(arena.raw().getLongVolatile(l + io.sharena.ipc.layout.ChannelLayout.TAIL))
+                .append(", head=").append(arena.raw().getLongVolatile(l + io.sharena.ipc.layout.ChannelLayout.HEAD))
+                .append("] ");
+        }
+        return b.toString();
+    }
+
     @Test
     void channelUnderLoadFromThreeProcessesWithOneKilled() throws Exception {
         final int count = 30_000;
@@ -89,6 +104,7 @@ class IpcProcessTest {
                     producers.add(ChildJvm.start("produce", file.toString(), "load", Integer.toString(id),
                         Integer.toString(count)));
                 }
+
                 final int[] next = new int[3];
                 final String[] error = new String[1];
                 boolean killed = false;
@@ -117,7 +133,9 @@ class IpcProcessTest {
                 assertTrue(next[0] < count, "the killed producer did not finish: " + next[0]);
                 assertEquals(count, next[1], "every message of a live producer, exactly once, in order");
                 assertEquals(count, next[2]);
-                assertEquals(1, consumer.deadProducers(), "the dead producer was reported");
+                assertEquals(1, consumer.deadProducers(), "the dead producer was reported; killed pid "
+                    + producers.get(0).pid() + ", lanes " + lanes(arena) + ", producers said "
+                    + producers.stream().map(ChildJvm::output).toList());
                 assertEquals(producers.get(0).pid(), consumer.lastDeadPid());
                 for (int i = 1; i < 3; i++) {
                     producers.get(i).await("sent");

@@ -143,6 +143,15 @@ public final class Channel {
         return lanes;
     }
 
+    /**
+     * Records that the producer {@code pid} died, once, by whoever freed its lane: the consumer
+     * when it finds the lane drained, or a producer that takes the drained lane over first.
+     */
+    void recordDeadProducer(final long pid) {
+        view.putLongRelease(header + ChannelLayout.LAST_DEAD_PID, pid);
+        view.getAndAddLong(header + ChannelLayout.DEAD_PRODUCERS, 1);
+    }
+
     /** @return whether a consumer is attached and its process lives */
     public boolean consumerAlive() {
         final long pid = view.getLongAcquire(header + ChannelLayout.CONSUMER_PID);

@@ -23,8 +23,8 @@ public final class ChannelConsumer implements AutoCloseable {
     private final int[] rings;
     private final long[] heads;
     private int nextLane;
-    private long deadProducers;
-    private long lastDeadPid;
+    /** The channel's death count when this consumer attached: it reports those since. */
+    private final long deadAtAttach;
     private boolean closed;
 
     ChannelConsumer(final Channel channel) {
@@ -44,6 +44,7 @@ public final class ChannelConsumer implements AutoCloseable {
                 + view.getLongAcquire(pidWord));
         }
         view.putLongRelease(channel.header + ChannelLayout.CONSUMER_START, ProcessIdentity.selfStartTicks());
+        this.deadAtAttach = view.getLongAcquire(channel.header + ChannelLayout.DEAD_PRODUCERS);
         for (int i = 0; i < channel.lanes; i++) {
             final int l = ChannelLayout.lane(channel.header, i);
             rings[i] = view.getInt(l + ChannelLayout.RING);
@@ -117,8 +118,7 @@ public final class ChannelConsumer implements AutoCloseable {
         if (!ProcessIdentity.isAlive(owner, view.getLongAcquire(l + ChannelLayout.OWNER_START))
             && view.getLongAcquire(l + ChannelLayout.TAIL) == head
             && view.compareAndSetLong(l + ChannelLayout.OWNER_PID, owner, 0)) {
-            deadProducers++;
-            lastDeadPid = owner;
+            channel.recordDeadProducer(owner);
         }
     }
 
@@ -140,14 +140,17 @@ public final class ChannelConsumer implements AutoCloseable {
         return n;
     }
 
-    /** @return producers found dead (or gone without closing) since this consumer attached */
+    /**
+     * @return producers found dead since this consumer attached, by this consumer or by a producer
+     * that took a dead one's drained lane over
+     */
     public long deadProducers() {
-        return deadProducers;
+        return view.getLongAcquire(channel.header + ChannelLayout.DEAD_PRODUCERS) - deadAtAttach;
     }
 
     /** @return the pid of the last producer found dead, 0 if none */
     public long lastDeadPid() {
-        return lastDeadPid;
+        return view.getLongAcquire(channel.header + ChannelLayout.LAST_DEAD_PID);
     }
 
     /** @return how many lanes have a live producer now */

@@ -60,6 +60,10 @@ public final class ChannelProducer implements AutoCloseable {
                 && v.getLongAcquire(l + ChannelLayout.HEAD) == v.getLongAcquire(l + ChannelLayout.TAIL);
             if ((free || abandoned) && v.compareAndSetLong(l + ChannelLayout.OWNER_PID, owner, ProcessIdentity.selfPid())) {
                 v.putLongRelease(l + ChannelLayout.OWNER_START, ProcessIdentity.selfStartTicks());
+                if (abandoned) {
+                    // The consumer may not have seen this death yet: report it for it.
+                    channel.recordDeadProducer(owner);
+                }
                 return i;
             }
         }

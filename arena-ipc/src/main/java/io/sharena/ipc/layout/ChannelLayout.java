@@ -7,6 +7,7 @@ package io.sharena.ipc.layout;
  * <pre>
  *  header page:
  *    0 MAGIC  4 LANES  8 RING_BYTES  12 MAX_MESSAGE  16 CONSUMER_PID(8)  24 CONSUMER_START(8)
+ *    32 DEAD_PRODUCERS(8)  40 LAST_DEAD_PID(8): deaths seen by whoever freed a dead producer's lane
  *    LANE_BASE + lane * LANE_STRIDE:
  *      +0   producer line (128 bytes): OWNER_PID(8) OWNER_START(8) TAIL(8) RING(4)
  *      +128 consumer line (128 bytes): HEAD(8)
@@ -30,6 +31,9 @@ public final class ChannelLayout {
     public static final int MAX_MESSAGE = 12;
     public static final int CONSUMER_PID = 16;
     public static final int CONSUMER_START = 24;
+    /** Counted (get-and-add) by whoever frees a dead producer's lane: the consumer, or a producer taking it over. */
+    public static final int DEAD_PRODUCERS = 32;
+    public static final int LAST_DEAD_PID = 40;
 
     public static final int LANE_BASE = 128;
     public static final int LANE_STRIDE = 256;
