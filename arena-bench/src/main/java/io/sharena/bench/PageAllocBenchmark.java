@@ -1,8 +1,6 @@
 package io.sharena.bench;
 
-import io.sharena.core.ArenaOptions;
 import io.sharena.core.ArenaView;
-import io.sharena.core.Capacity;
 import io.sharena.core.SharedArena;
 import io.sharena.core.lock.ArenaLock;
 import io.sharena.core.os.OsException;
@@ -25,7 +23,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
@@ -101,7 +98,7 @@ public class PageAllocBenchmark {
      */
     private static final MemorySegment NATIVE = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
 
-    private Path dir;
+    private TempArena temp;
     private Path file;
     private SharedArena arena;
 
@@ -113,9 +110,9 @@ public class PageAllocBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() throws IOException {
-        dir = Files.createTempDirectory(Path.of(System.getProperty("java.io.tmpdir")), "sharena-bench-");
-        file = dir.resolve("page-alloc.arena");
-        arena = SharedArena.create(file, Capacity.parse(CAPACITY), ArenaOptions.defaults().withReplace(true));
+        temp = TempArena.create("page-alloc.arena", CAPACITY);
+        file = temp.file();
+        arena = temp.arena();
         segment = arena.segment();
         view = arena.raw();
         lock = arena.lock();
@@ -148,20 +145,15 @@ public class PageAllocBenchmark {
     @TearDown(Level.Trial)
     public void tearDown() throws IOException {
         try {
-            if (arena != null) {
+            if (temp != null) {
                 arena.freePages(wordPtr, 1);
-                arena.close();
+                temp.close();
             }
         } finally {
             arena = null;
             view = null;
             lock = null;
-            if (file != null) {
-                Files.deleteIfExists(file);
-            }
-            if (dir != null) {
-                Files.deleteIfExists(dir);
-            }
+            temp = null;
         }
     }
 

@@ -1,8 +1,6 @@
 package io.sharena.bench;
 
-import io.sharena.core.ArenaOptions;
 import io.sharena.core.ArenaView;
-import io.sharena.core.Capacity;
 import io.sharena.core.SharedArena;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -21,7 +19,6 @@ import org.openjdk.jmh.annotations.Warmup;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
@@ -68,7 +65,7 @@ public class PointerAccessBenchmark {
     @Param({"2", "256"})
     public int pages;
 
-    private Path dir;
+    private TempArena temp;
     private Path file;
     private SharedArena arena;
 
@@ -82,9 +79,9 @@ public class PointerAccessBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() throws IOException {
-        dir = Files.createTempDirectory(Path.of(System.getProperty("java.io.tmpdir")), "sharena-bench-");
-        file = dir.resolve("pointer-access.arena");
-        arena = SharedArena.create(file, Capacity.parse(CAPACITY), ArenaOptions.defaults().withReplace(true));
+        temp = TempArena.create("pointer-access.arena", CAPACITY);
+        file = temp.file();
+        arena = temp.arena();
         view = arena.raw();
         segment = arena.segment();
 
@@ -132,19 +129,14 @@ public class PointerAccessBenchmark {
     @TearDown(Level.Trial)
     public void tearDown() throws IOException {
         try {
-            if (arena != null) {
-                arena.close();
+            if (temp != null) {
+                temp.close();
             }
         } finally {
             arena = null;
             view = null;
             segment = null;
-            if (file != null) {
-                Files.deleteIfExists(file);
-            }
-            if (dir != null) {
-                Files.deleteIfExists(dir);
-            }
+            temp = null;
         }
     }
 
