@@ -24,10 +24,16 @@ final class ChildJvm implements AutoCloseable {
     }
 
     static ChildJvm start(final String... args) throws IOException {
+        return start(List.of(), args);
+    }
+
+    /** Starts a child with extra JVM options first ({@code -Dsharena.crashpoint=...}, say). */
+    static ChildJvm start(final List<String> jvmOptions, final String... args) throws IOException {
         final String java = ProcessHandle.current().info().command().orElse("java");
         final List<String> command = new ArrayList<>(List.of(java, "-ea", "-Xmx256m", "-XX:+UseSerialGC",
-            "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-            ChildProcess.class.getName()));
+            "--enable-native-access=ALL-UNNAMED"));
+        command.addAll(jvmOptions);
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), ChildProcess.class.getName()));
         command.addAll(List.of(args));
         return new ChildJvm(new ProcessBuilder(command).redirectErrorStream(true).start());
     }

@@ -51,6 +51,9 @@ public final class Posix {
     public static final int FALLOC_FL_KEEP_SIZE = 0x01;
     public static final int FALLOC_FL_PUNCH_HOLE = 0x02;
 
+    public static final int SIGKILL = 9;
+    public static final int SIGSTOP = 19;
+
     public static final int EEXIST = 17;
     public static final int ENXIO = 6;
     public static final int ELOOP = 40;
@@ -72,6 +75,7 @@ public final class Posix {
     private static final MethodHandle MADVISE = errnoCall("madvise", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
     private static final MethodHandle MINCORE = errnoCall("mincore", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, ADDRESS));
     private static final MethodHandle FALLOCATE = errnoCall("fallocate", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle KILL = errnoCall("kill", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle STRERROR = LINKER.downcallHandle(
         LINKER.defaultLookup().findOrThrow("strerror"), FunctionDescriptor.of(ADDRESS, JAVA_INT));
 
@@ -125,6 +129,20 @@ public final class Posix {
                 throw new OsException("open", errno(state), "path=" + path);
             }
             return fd;
+        } catch (final OsException e) {
+            throw e;
+        } catch (final Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code kill(2)}: sends {@code signal} to process {@code pid}. */
+    public static void kill(final long pid, final int signal) throws OsException {
+        try {
+            final MemorySegment state = CAPTURE.get();
+            if ((int) KILL.invokeExact(state, (int) pid, signal) != 0) {
+                throw new OsException("kill", errno(state), "pid=" + pid + ", signal=" + signal);
+            }
         } catch (final OsException e) {
             throw e;
         } catch (final Throwable t) {

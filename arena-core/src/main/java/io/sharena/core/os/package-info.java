@@ -3,7 +3,7 @@
  *
  * <p>{@link io.sharena.core.os.Posix} binds {@code open}, {@code close}, {@code ftruncate},
  * {@code fsync}, {@code lseek}, {@code pread}, {@code mmap}, {@code munmap}, {@code madvise}, {@code mincore},
- * {@code fallocate} and {@code strerror} with {@link java.lang.foreign.Linker#nativeLinker()}, capturing
+ * {@code fallocate}, {@code kill} (crash points only: {@link io.sharena.core.crash}) and {@code strerror} with {@link java.lang.foreign.Linker#nativeLinker()}, capturing
  * {@code errno}. {@link io.sharena.core.os.FileMapping} reserves the 4 GiB-aligned window and maps an
  * arena file into it; it calls the restricted {@link java.lang.foreign.MemorySegment#reinterpret}
  * to give the mapped range a size and a lifetime (a shared {@link java.lang.foreign.Arena} whose
