@@ -3,6 +3,7 @@ package io.sharena.cli;
 import io.sharena.core.ArenaOptions;
 import io.sharena.core.ReserveResult;
 import io.sharena.core.SharedArena;
+import io.sharena.ipc.NamedRoots;
 import io.sharena.ipc.heap.ObjectHeap;
 
 import java.nio.file.Path;
@@ -10,10 +11,13 @@ import java.util.SplittableRandom;
 
 /**
  * A process of {@code arena stress}: random alloc, alloc-at, free, partial free and reserve of pages,
- * and allocate and free of heap objects, until its deadline, stamping its identity into the first
+ * allocate and free of heap objects, and put, compare-and-set, get and remove of named roots (names
+ * {@code w<pid>-<i>}, each naming one of this worker's objects), until its deadline, stamping its identity into the first
  * and last word of every page it owns (the first word of every object) and verifying the stamps
  * before it frees them. A page that is not zero when handed out, or whose
- * stamp changed while owned, counts as double-handed. Prints {@code status ops=O double=D} now
+ * stamp changed while owned, or a root that does not hold what this worker last stored under it,
+ * counts as double-handed. On start it removes the roots of workers that died, so the directory
+ * does not fill up over a long campaign. Prints {@code status ops=O double=D} now
  * and then, {@code final ...} at the end, after freeing everything it held.
  *
  * <p>Arguments: {@code FILE SEED DEADLINE_EPOCH_MILLIS}.
@@ -21,6 +25,7 @@ import java.util.SplittableRandom;
 public final class StressWorker {
     private static final int MAX_SPANS = 64;
     private static final int MAX_OBJECTS = 256;
+    private static final int ROOTS = 4;
 
     private final SharedArena arena;
     private final SplittableRandom random;
@@ -32,6 +37,9 @@ public final class StressWorker {
     private final boolean[] spanReserved = new boolean[MAX_SPANS];
     private int spans;
     private final ObjectHeap heap;
+    private final NamedRoots roots;
+    /** What this worker last stored under {@code w<pid>-<i>}: an object it holds, or 0 (absent). */
+    private final int[] rootValue = new int[ROOTS];
     private final int[] objects = new int[MAX_OBJECTS];
     private int objectCount;
     private long ops;
@@ -43,6 +51,19 @@ public final class StressWorker {
         this.firstUser = (int) arena.firstUserPage();
         this.capacity = (int) arena.capacityPages();
         this.heap = ObjectHeap.of(arena);
+        this.roots = NamedRoots.of(arena);
+    }
+
+    /** Removes the roots that workers which died left behind (their objects stay allocated: a killed worker's data). */
+    private void removeDeadWorkersRoots() {
+        for (final String name : roots.list().keySet()) {
+            if (name.startsWith("w") && name.indexOf('-') > 1) {
+                final long owner = Long.parseLong(name.substring(1, name.indexOf('-')));
+                if (owner != pid && ProcessHandle.of(owner).map(ProcessHandle::isAlive).orElse(false) == Boolean.FALSE) {
+                    roots.remove(name);
+                }
+            }
+        }
     }
 
     public static void main(final String[] args) throws Exception {
@@ -50,6 +71,7 @@ public final class StressWorker {
         try (SharedArena arena = SharedArena.open(Path.of(args[0]), ArenaOptions.defaults())) {
             final StressWorker w = new StressWorker(arena, Long.parseLong(args[1]));
             System.out.println("pid=" + w.pid);
+            w.removeDeadWorkersRoots();
             long nextStatus = System.currentTimeMillis() + 100;
             while (System.currentTimeMillis() < deadline) {
                 for (int i = 0; i < 64; i++) {
@@ -71,7 +93,9 @@ public final class StressWorker {
 
     private void step() {
         final int op = random.nextInt(100);
-        if (op >= 51 && op < 60 && objectCount < MAX_OBJECTS) {
+        if (op >= 88 && op < 92 && objectCount > 0) {
+            rootStep();
+        } else if (op >= 51 && op < 60 && objectCount < MAX_OBJECTS) {
             final int obj = heap.allocate(8 + random.nextInt(600));
             if (obj != 0) {
                 if (arena.raw().getLong(obj) != 0) {
@@ -160,8 +184,61 @@ public final class StressWorker {
         spanLen[i] = keep;
     }
 
+    /** One named-root operation on a random one of this worker's names, checked against what it stored. */
+    private void rootStep() {
+        final int i = random.nextInt(ROOTS);
+        final String name = "w" + pid + "-" + i;
+        if (roots.get(name) != rootValue[i]) {
+            doubleHanded++;
+        }
+        final int obj = objects[random.nextInt(objectCount)];
+        try {
+            rootChange(name, i, obj);
+        } catch (final IllegalStateException busy) {
+            // Adding and removing a name may find the directory's lock busy for too long (a worker
+            // stopped or killed while holding it): nothing was changed, try again later.
+        }
+    }
+
+    private void rootChange(final String name, final int i, final int obj) {
+        switch (random.nextInt(3)) {
+            case 0 -> {
+                if (roots.put(name, obj) != rootValue[i]) {
+                    doubleHanded++;
+                }
+                rootValue[i] = obj;
+            }
+            case 1 -> {
+                if (!roots.compareAndSet(name, rootValue[i], obj)) {
+                    doubleHanded++;
+                }
+                rootValue[i] = obj;
+            }
+            default -> {
+                if (roots.remove(name) != rootValue[i]) {
+                    doubleHanded++;
+                }
+                rootValue[i] = 0;
+            }
+        }
+    }
+
     private void freeObject(final int i) {
         final int obj = objects[i];
+        for (int r = 0; r < ROOTS; r++) {
+            if (rootValue[r] == obj) {
+                // The name should not outlive the object it names; if the directory is busy it
+                // does, harmlessly (nobody dereferences a worker's roots), until a later remove.
+                try {
+                    if (roots.remove("w" + pid + "-" + r) != obj) {
+                        doubleHanded++;
+                    }
+                    rootValue[r] = 0;
+                } catch (final IllegalStateException busy) {
+                    // left for later
+                }
+            }
+        }
         if (arena.raw().getLong(obj) != ((pid << 32) | Integer.toUnsignedLong(obj))) {
             doubleHanded++;
         }
