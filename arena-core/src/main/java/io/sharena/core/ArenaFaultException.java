@@ -13,7 +13,7 @@ public final class ArenaFaultException extends RuntimeException {
 
     ArenaFaultException(final int pointer, final long length, final int state) {
         super("access to a page that is not allocated: ptr=" + ArenaPointers.toHex(pointer) + ", length=" + length
-            + ", state=" + (state < 0 ? "OUT_OF_RANGE" : PageEntry.STATE_NAMES[state]));
+            + ", state=" + (state < 0 ? "OUT_OF_RANGE" : PageEntry.stateName(state)));
         this.pointer = pointer;
     }
 

@@ -373,25 +373,30 @@ public final class SharedArena implements AutoCloseable {
 
     /**
      * Repairs the free structures from the page states, after freeing what dead processes left in
-     * transit. Takes the lock (waiting up to {@code timeoutNanos}).
+     * transit and taking every span cache back into the lists. Takes the lock (waiting up to
+     * {@code timeoutNanos}).
      *
-     * @return whether the repair ran
+     * @return true when the repair ran and left the allocator consistent; false when the lock could
+     * not be had, or something could not be fixed ({@link #repairNotes()} names it)
      */
     public boolean repair(final long timeoutNanos) {
         final var r = lock().lock(timeoutNanos);
         if (r == io.sharena.core.lock.LockResult.DEADLOCK) {
-            allocator().recoverLocked();
-            return true;
+            return allocator().recoverLocked().isEmpty();
         }
         if (!r.acquired()) {
             return false;
         }
         try {
-            allocator().recoverLocked();
-            return true;
+            return allocator().recoverLocked().isEmpty();
         } finally {
             lock.unlock();
         }
+    }
+
+    /** @return what the last repair by this attachment could not fix, one line each; empty if none */
+    public java.util.List<String> repairNotes() {
+        return allocator().repairNotes();
     }
 
     /** @return the process registry of this arena (read without locks) */

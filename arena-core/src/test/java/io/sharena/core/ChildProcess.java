@@ -14,6 +14,9 @@ import java.nio.file.Path;
  *       pointers; the head pointer goes to the root word (first user page, offset 0).</li>
  *   <li>{@code fixedlist FILE N}: the same with 64-bit absolute addresses, in a fixed-address arena.</li>
  *   <li>{@code add FILE PTR COUNT}: waits for "go", then COUNT get-and-adds of 1 on PTR.</li>
+ *   <li>{@code ops FILE OP...}: runs allocator operations in order, printing each result:
+ *       {@code alloc:N}, {@code free:PTR:N}, {@code at:PTR:N} (allocPagesAt), {@code reserve:PTR:N},
+ *       {@code wait} (prints "waiting", reads a line). Armed with a crash point, it dies inside one.</li>
  *   <li>{@code fault FILE}: maps the arena, waits for "go" (the parent truncates the file first), then
  *       tries every kind of access on the lost range and reports what each threw.</li>
  * </ul>
@@ -45,6 +48,7 @@ public final class ChildProcess {
                 case "fixedlist" -> buildFixedList(arena, Integer.parseInt(args[2]));
                 case "add" -> add(arena, Integer.parseInt(args[2]), Integer.parseInt(args[3]));
                 case "holdlock" -> holdLock(arena);
+                case "ops" -> ops(arena, java.util.Arrays.copyOfRange(args, 2, args.length));
                 default -> throw new IllegalArgumentException("unknown mode: " + args[0]);
             }
         }
@@ -89,6 +93,29 @@ public final class ChildProcess {
         final ArenaView v = arena.raw();
         for (int i = 0; i < count; i++) {
             v.getAndAddLong(ptr, 1);
+        }
+    }
+
+    private static void ops(final SharedArena arena, final String[] ops) throws Exception {
+        final BufferedReader stdin = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        for (final String op : ops) {
+            final String[] f = op.split(":");
+            switch (f[0]) {
+                case "alloc" -> System.out.println(op + " -> " + arena.allocPages(Integer.parseInt(f[1])));
+                case "free" -> {
+                    arena.freePages(Integer.parseInt(f[1]), Integer.parseInt(f[2]));
+                    System.out.println(op + " -> done");
+                }
+                case "at" -> System.out.println(op + " -> "
+                    + arena.allocPagesAt(Integer.parseInt(f[1]), Integer.parseInt(f[2])));
+                case "reserve" -> System.out.println(op + " -> "
+                    + arena.reservePages(Integer.parseInt(f[1]), Integer.parseInt(f[2])));
+                case "wait" -> {
+                    System.out.println("waiting");
+                    stdin.readLine();
+                }
+                default -> throw new IllegalArgumentException("unknown op: " + op);
+            }
         }
     }
 

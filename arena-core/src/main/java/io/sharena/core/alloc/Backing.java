@@ -20,6 +20,22 @@ final class Backing {
         this.table = table;
     }
 
+    /**
+     * Makes the pages read zero before they are handed out from the lists: they were punched out
+     * when freed, but a raw-view write while they were FREE brings storage (and data) back. Punching
+     * again is one system call, cheap on a range that is already a hole.
+     *
+     * @return whether storage for the pages could then be allocated ({@code fallocate})
+     */
+    boolean cleanAndCommit(final int first, final int n) {
+        try {
+            file.punchHole(PageTable.byteOffset(first), (long) n << 12);
+        } catch (final OsException e) {
+            table.arena.asSlice(PageTable.byteOffset(first), (long) n << 12).fill((byte) 0);
+        }
+        return commit(first, n);
+    }
+
     /** @return whether storage for the pages could be allocated ({@code fallocate}) */
     boolean commit(final int first, final int n) {
         try {
@@ -33,6 +49,11 @@ final class Backing {
 
     /** Punches the pages out of the file: they read as zeros everywhere and cost nothing. */
     void release(final int first, final int n) {
+        if (!table.userSpan(first, n)) {
+            // Never punch outside the user pages, whatever the caller read from shared memory.
+            table.corrupt();
+            return;
+        }
         try {
             file.punchHole(PageTable.byteOffset(first), (long) n << 12);
             table.addLong(BYTES_RETURNED, (long) n << 12);

@@ -21,6 +21,11 @@ import io.sharena.core.layout.PageEntry;
  *
  * <p>Crash model: a holder killed halfway leaves lists that may not match the page states; the
  * states are the truth, and {@link Recovery} rebuilds the lists from them.
+ *
+ * <p>Distrust: every head, link and boundary tag read here is checked (a user page, a FREE run of
+ * user pages, of its list's class) and every walk is bounded by the page count; a bad value marks
+ * the arena for repair and the walk or merge stops there, so nothing outside a real free run is
+ * handed out, and the holder's repair relinks the lists before it unlocks.
  */
 final class FreeRuns {
     private static final long TREE_FREE = ControlLayout.word(ControlLayout.TREE_FREE_PAGES);
@@ -39,20 +44,29 @@ final class FreeRuns {
         table.setInt(ControlLayout.bucketHead(bucket), page);
     }
 
-    /** @return the first page of the best-fitting run for {@code n} pages, or 0 */
+    /** @return the first page of the best-fitting run for {@code n} pages (checked: a FREE run of at least n user pages), or 0 */
     int bestFit(final int n) {
         int b = ControlLayout.bucketOf(n);
         for (; b < ControlLayout.EXACT_BUCKETS; b++) {
             final int h = head(b);
             if (h != 0) {
-                return h;
+                if (validRun(h) == b + 1) {
+                    return h;
+                }
+                table.corrupt(); // a head that is not a run of its class: skip the class, repair relinks
             }
         }
+        final int budget = table.capacity;
         for (; b < ControlLayout.BUCKETS; b++) {
             int best = 0;
             int bestLen = Integer.MAX_VALUE;
+            int steps = 0;
             for (int h = head(b); h != 0; h = PageEntry.nextOf(table.link(h))) {
-                final int len = PageEntry.runOf(table.state(h));
+                final int len = validRun(h);
+                if (len == 0 || ControlLayout.bucketOf(len) != b || ++steps > budget) {
+                    table.corrupt(); // out of range, not a run of this class, or a cycle: stop here
+                    break;
+                }
                 if (len >= n && len < bestLen) {
                     best = h;
                     bestLen = len;
@@ -63,6 +77,16 @@ final class FreeRuns {
             }
         }
         return 0;
+    }
+
+    /** @return the length of the free run headed by {@code h}, or 0 if {@code h} does not head one */
+    int validRun(final int h) {
+        if (!table.userPage(h)) {
+            return 0;
+        }
+        final long w = table.state(h);
+        final int len = PageEntry.runOf(w);
+        return PageEntry.stateOf(w) == PageEntry.FREE && table.userSpan(h, len) ? len : 0;
     }
 
     /**
@@ -78,6 +102,10 @@ final class FreeRuns {
             final long w = table.state(p);
             final int run = PageEntry.runOf(w);
             if (run > 0 && isHead(p, run)) {
+                if (!table.userSpan(p, run) || page - p >= run) {
+                    table.corrupt(); // a head whose tag does not cover the page: the lists lie
+                    return 0;
+                }
                 return p;
             }
             if (p == table.firstUser || PageEntry.stateOf(table.state(p - 1)) != PageEntry.FREE) {
@@ -86,9 +114,14 @@ final class FreeRuns {
             p--;
         }
         for (int b = 0; b < ControlLayout.BUCKETS; b++) {
+            int steps = 0;
             for (int h = head(b); h != 0; h = PageEntry.nextOf(table.link(h))) {
-                final int len = PageEntry.runOf(table.state(h));
-                if (Integer.compareUnsigned(h, page) <= 0 && page - h < len) {
+                final int len = validRun(h);
+                if (len == 0 || ++steps > table.capacity) {
+                    table.corrupt();
+                    break;
+                }
+                if (h <= page && page - h < len) {
                     return h;
                 }
             }
@@ -106,6 +139,13 @@ final class FreeRuns {
         final long link = table.link(head);
         final int prev = PageEntry.prevOf(link);
         final int next = PageEntry.nextOf(link);
+        if ((prev != 0 && !table.userPage(prev)) || (next != 0 && !table.userPage(next))) {
+            // A link out of range: do not follow it. The lists are now wrong; the repair that the mark
+            // brings (before this holder unlocks) rebuilds them from the page states.
+            table.corrupt();
+            table.addLong(TREE_FREE, -len);
+            return;
+        }
         if (prev == 0) {
             setHead(ControlLayout.bucketOf(len), next);
         } else {
@@ -126,9 +166,19 @@ final class FreeRuns {
         final int bucket = ControlLayout.bucketOf(len);
         int prev = 0;
         int next = head(bucket);
-        while (next != 0 && Integer.compareUnsigned(next, head) < 0) {
+        int steps = 0;
+        while (next != 0 && next < head) {
+            if (!table.userPage(next) || ++steps > table.capacity) {
+                table.corrupt();
+                next = 0;
+                break;
+            }
             prev = next;
             next = PageEntry.nextOf(table.link(next));
+        }
+        if (next != 0 && !table.userPage(next)) {
+            table.corrupt();
+            next = 0;
         }
         table.setLink(head, PageEntry.link(prev, next));
         if (prev == 0) {
@@ -150,10 +200,13 @@ final class FreeRuns {
             final long left = table.state(first - 1);
             if (PageEntry.stateOf(left) == PageEntry.FREE) {
                 final int leftLen = PageEntry.runOf(left);
-                assert leftLen > 0 : "untagged free page left of a freed range: page=" + (first - 1);
-                remove(first - leftLen, leftLen);
-                start = first - leftLen;
-                total += leftLen;
+                if (validRun(first - leftLen) == leftLen && leftLen > 0) {
+                    remove(first - leftLen, leftLen);
+                    start = first - leftLen;
+                    total += leftLen;
+                } else {
+                    table.corrupt(); // an untagged or mistagged free neighbour: do not merge, repair will
+                }
             }
         }
         final int right = first + len;
@@ -161,9 +214,12 @@ final class FreeRuns {
             final long rw = table.state(right);
             if (PageEntry.stateOf(rw) == PageEntry.FREE) {
                 final int rightLen = PageEntry.runOf(rw);
-                assert rightLen > 0 : "untagged free page right of a freed range: page=" + right;
-                remove(right, rightLen);
-                total += rightLen;
+                if (validRun(right) == rightLen && rightLen > 0 && PageEntry.runOf(table.state(right + rightLen - 1)) == rightLen) {
+                    remove(right, rightLen);
+                    total += rightLen;
+                } else {
+                    table.corrupt();
+                }
             }
         }
         link(start, total);

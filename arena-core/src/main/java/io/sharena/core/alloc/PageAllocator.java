@@ -10,7 +10,10 @@ import io.sharena.core.lock.LockResult;
 import io.sharena.core.lock.ProcessRegistry;
 import io.sharena.core.os.NativeFile;
 
+import io.sharena.core.crash.CrashPoints;
+
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 
 /**
  * The page allocator of one attachment (one open arena in one process). See the package
@@ -32,7 +35,6 @@ public final class PageAllocator {
     private static final long DEFERRED = ControlLayout.counter(ControlLayout.C_DEFERRED_FREES);
     private static final long RECOVERIES = ControlLayout.counter(ControlLayout.C_RECOVERIES);
     private static final long FAILED = ControlLayout.counter(ControlLayout.C_FAILED_ALLOCATIONS);
-    private static final long REPAIR_PENDING = ControlLayout.word(ControlLayout.REPAIR_PENDING);
 
     private static final int NOT_HELD = 0;
     private static final int HELD = 1;
@@ -44,6 +46,7 @@ public final class PageAllocator {
     private final PendingFrees pending;
     private final Backing backing;
     private final Recovery recovery;
+    private final ProcessRegistry registry;
     private final ArenaLock lock;
     private final int slot;
     private final long lockTimeoutNanos;
@@ -52,7 +55,8 @@ public final class PageAllocator {
     private final long allocations;
     private final long frees;
     private final SpanCache.SpanSink toRuns = this::toRuns;
-    private final SpanCache.SpanSink cachedToRuns = this::cachedToRuns;
+    /** What the last repair by this attachment could not fix; see {@link #repairNotes()}. */
+    private volatile List<String> repairNotes = List.of();
 
     public PageAllocator(final MemorySegment arena, final NativeFile file, final long capacityPages,
                          final int metaPages, final ProcessRegistry registry, final ArenaLock lock, final int slot,
@@ -62,7 +66,8 @@ public final class PageAllocator {
         this.cache = new SpanCache(table, slot);
         this.pending = new PendingFrees(table, slot);
         this.backing = new Backing(file, table);
-        this.recovery = new Recovery(table, runs, registry, backing);
+        this.recovery = new Recovery(table, runs, cache, registry, backing);
+        this.registry = registry;
         this.lock = lock;
         this.slot = slot;
         this.lockTimeoutNanos = lockTimeoutNanos;
@@ -103,7 +108,15 @@ public final class PageAllocator {
         }
         try {
             int page = allocFromRuns(n);
+            if (page == 0 && table.repairPending()) {
+                recoverLocked();
+                page = allocFromRuns(n);
+            }
             if (page == 0 && flushOwnCache()) {
+                page = allocFromRuns(n);
+            }
+            if (page == 0 && takeOtherCaches()) {
+                // FREE is free for everyone: spans parked in other processes' caches serve this call.
                 page = allocFromRuns(n);
             }
             table.addLong(page == 0 ? FAILED : allocations, 1);
@@ -118,14 +131,21 @@ public final class PageAllocator {
         if (head == 0 || !quotaAllows(n)) {
             return 0;
         }
-        return take(head, PageEntry.runOf(table.state(head)), head, n, Intent.ALLOC) ? head : 0;
+        if (!allFree(head, n)) {
+            // The lists name pages that are not FREE: never hand them out.
+            table.corrupt();
+            return 0;
+        }
+        return take(head, runs.validRun(head), head, n, Intent.ALLOC) ? head : 0;
     }
 
     /** Carves {@code [at, at + n)} out of a run, under an intent; commits storage for allocations. */
     private boolean take(final int head, final int len, final int at, final int n, final int op) {
         table.setLong(INTENT, Intent.encode(op, at, n));
+        CrashPoints.at(AllocPoint.TAKE_INTENT_WRITTEN);
         runs.carve(head, len, at, n, op == Intent.ALLOC ? ALLOCATED : RESERVED);
-        if (op == Intent.ALLOC && !backing.commit(at, n)) {
+        CrashPoints.at(AllocPoint.TAKE_CARVED);
+        if (op == Intent.ALLOC && !backing.cleanAndCommit(at, n)) {
             for (int p = at; p < at + n; p++) {
                 table.setState(p, FREE);
             }
@@ -133,10 +153,12 @@ public final class PageAllocator {
             table.setLong(INTENT, Intent.encode(Intent.NONE, 0, 0));
             return false;
         }
+        CrashPoints.at(AllocPoint.TAKE_COMMITTED);
         if (op == Intent.RESERVE) {
             table.addLong(RESERVED_PAGES, n);
         }
         table.setLong(INTENT, Intent.encode(Intent.NONE, 0, 0));
+        CrashPoints.at(AllocPoint.TAKE_INTENT_CLEARED);
         return true;
     }
 
@@ -202,17 +224,26 @@ public final class PageAllocator {
     }
 
     private boolean takeRange(final int page, final int n, final int op) {
-        if (!allFree(page, n)) {
-            if (!ownCacheTouches(page, n) || !flushOwnCache() || !allFree(page, n)) {
-                return false;
-            }
+        if (!allFree(page, n) && (!takeCachesTouching(page, n) || !allFree(page, n))) {
+            // A page that is allocated, reserved, pending, or cached but in transit (its owner is
+            // popping or pushing it right now): not FREE at this instant.
+            return false;
         }
         if (op == Intent.ALLOC && !quotaAllows(n)) {
             return false;
         }
-        final int head = runs.runContaining(page);
-        final int len = PageEntry.runOf(table.state(head));
-        assert head != 0 && page + n <= head + len : "free range outside its run: page=" + page + ", head=" + head;
+        int head = runs.runContaining(page);
+        int len = runs.validRun(head);
+        if (head == 0 || page + n > head + len) {
+            // The pages are FREE but the lists do not say so: repair them, then look once more.
+            table.corrupt();
+            recoverLocked();
+            head = runs.runContaining(page);
+            len = runs.validRun(head);
+            if (head == 0 || page + n > head + len) {
+                return false;
+            }
+        }
         return take(head, len, page, n, op);
     }
 
@@ -225,14 +256,37 @@ public final class PageAllocator {
         return true;
     }
 
-    private boolean ownCacheTouches(final int page, final int n) {
+    /**
+     * Takes into the lists the span caches of every process that has a CACHED page in
+     * {@code [page, page + n)} (lock held): see {@link SpanCache} for why this races safely with
+     * their owners.
+     *
+     * @return whether any page came back
+     */
+    private boolean takeCachesTouching(final int page, final int n) {
+        long seen = 0; // slots already taken, one bit each (SLOTS <= 64)
+        long taken = 0;
         for (int p = page; p < page + n; p++) {
             final long w = table.state(p);
-            if (PageEntry.stateOf(w) == PageEntry.CACHED && PageEntry.slotOf(w) == slot) {
-                return true;
+            final int owner = PageEntry.slotOf(w);
+            if (PageEntry.stateOf(w) == PageEntry.CACHED && owner < RegistryLayout.SLOTS
+                && (seen & (1L << owner)) == 0) {
+                seen |= 1L << owner;
+                taken += cache.takeAll(owner, toRuns);
             }
         }
-        return false;
+        return taken > 0;
+    }
+
+    /** Takes every other process's span caches into the lists (lock held). @return whether any page came */
+    private boolean takeOtherCaches() {
+        long taken = 0;
+        for (int owner = 0; owner < RegistryLayout.SLOTS; owner++) {
+            if (owner != slot) {
+                taken += cache.takeAll(owner, toRuns);
+            }
+        }
+        return taken > 0;
     }
 
     // ---------------------------------------------------------------- freeing
@@ -255,58 +309,68 @@ public final class PageAllocator {
         }
         if (lock.tryAcquireFast()) {
             try {
-                drainPending();
+                enterLocked();
+                CrashPoints.at(AllocPoint.FREE_LOCK_TAKEN);
                 freeLocked(page, count);
             } finally {
-                lock.unlock();
+                release(HELD);
             }
         } else if (lock.isHeldByCurrentThread()) {
+            enterLocked();
             freeLocked(page, count);
+            release(HELD_ALREADY);
         } else if (pending.push(page, count) > 0) {
             table.addLong(DEFERRED, 1);
         }
         table.addLong(frees, 1);
     }
 
+    /**
+     * Frees the ALLOCATED and RESERVED pages of the range, leaving the others alone (lock held). Each
+     * page is first taken by CAS to PENDING with this slot and {@link PageEntry#FREEING}, so that if
+     * this process dies the repair frees exactly the pages this free had taken (they name a dead
+     * slot), never a page it skipped and someone else got meanwhile; no intent is needed. Each
+     * contiguous run of taken pages is then set FREE, punched and merged.
+     */
     private void freeLocked(final int page, final int count) {
-        table.setLong(INTENT, Intent.encode(Intent.FREE, page, count));
         int runStart = -1;
         long unreserved = 0;
         for (int p = page; p <= page + count; p++) {
-            boolean freed = false;
+            boolean taken = false;
             while (p < page + count) {
                 final long w = table.state(p);
                 final int s = PageEntry.stateOf(w);
                 if (s != PageEntry.ALLOCATED && s != PageEntry.RESERVED) {
                     break;
                 }
-                if (table.casState(p, w, FREE)) {
-                    freed = true;
+                final int flags = PageEntry.FREEING | (s == PageEntry.RESERVED ? PageEntry.WAS_RESERVED : 0);
+                if (table.casState(p, w, PageEntry.state(PageEntry.PENDING, flags, slot, 0))) {
+                    CrashPoints.at(AllocPoint.FREE_PAGE_MARKED);
+                    taken = true;
                     unreserved += s == PageEntry.RESERVED ? 1 : 0;
                     break;
                 }
             }
-            if (freed && runStart < 0) {
+            if (taken && runStart < 0) {
                 runStart = p;
-            } else if (!freed && runStart >= 0) {
-                toRuns(runStart, p - runStart);
+            } else if (!taken && runStart >= 0) {
+                for (int q = runStart; q < p; q++) {
+                    table.setState(q, FREE);
+                }
+                CrashPoints.at(AllocPoint.FREE_RUN_STATED);
+                backing.release(runStart, p - runStart);
+                CrashPoints.at(AllocPoint.FREE_RUN_PUNCHED);
+                runs.insert(runStart, p - runStart);
+                CrashPoints.at(AllocPoint.FREE_RUN_LINKED);
                 runStart = -1;
             }
         }
         table.addLong(RESERVED_PAGES, -unreserved);
-        table.setLong(INTENT, Intent.encode(Intent.NONE, 0, 0));
     }
 
     private void toRuns(final int page, final int n) {
         backing.release(page, n);
         runs.insert(page, n);
-    }
-
-    private void cachedToRuns(final int page, final int n) {
-        for (int p = page + n - 1; p >= page; p--) {
-            table.setState(p, FREE);
-        }
-        toRuns(page, n);
     }
 
     private void drainPending() {
@@ -317,30 +381,38 @@ public final class PageAllocator {
 
     /** Returns this process's cached spans to the best-fit lists (lock held). @return whether any */
     private boolean flushOwnCache() {
-        final long before = table.getLong(TREE_FREE);
-        cache.drainTo(cachedToRuns);
-        return table.getLong(TREE_FREE) != before;
+        return cache.takeAll(slot, toRuns) > 0;
     }
 
     // ---------------------------------------------------------------- the lock
 
+    /**
+     * The one way into the locked region: every allocator path that comes to hold the lock (by
+     * waiting, by the free path's single CAS, or finding its own thread already holding it) calls
+     * this first. A repair that is pending (the lock was taken over from a dead owner by anyone, or
+     * corrupted metadata was found) runs before anything reads the lists; otherwise pending frees
+     * are applied.
+     */
+    private void enterLocked() {
+        if (table.repairPending()) {
+            recoverLocked();
+        } else {
+            drainPending();
+        }
+    }
+
     private int acquire() {
         final LockResult r = lock.lock(lockTimeoutNanos);
         switch (r) {
-            case ACQUIRED -> {
-                if (table.getLong(REPAIR_PENDING) != 0) {
-                    // Someone took the lock over from a dead owner without repairing (not the allocator).
-                    recoverLocked();
-                } else {
-                    drainPending();
-                }
-                return HELD;
-            }
-            case RECOVERED -> {
-                recoverLocked();
+            case ACQUIRED, RECOVERED -> {
+                // RECOVERED has set the repair-pending mark, so enterLocked repairs.
+                enterLocked();
                 return HELD;
             }
             case DEADLOCK -> {
+                // This thread took the lock outside the allocator (a tool, named roots): the
+                // allocator's first call under it still repairs first.
+                enterLocked();
                 return HELD_ALREADY;
             }
             default -> {
@@ -349,29 +421,51 @@ public final class PageAllocator {
         }
     }
 
+    /** Leaves the locked region: a repair that this holder's own walks asked for runs first. */
     private void release(final int held) {
-        if (held == HELD) {
-            lock.unlock();
+        try {
+            if (table.repairPending()) {
+                recoverLocked();
+            }
+        } finally {
+            if (held == HELD) {
+                lock.unlock();
+            }
         }
     }
 
-    /** Full repair; the caller holds the lock. */
-    public void recoverLocked() {
+    /**
+     * Full repair; the caller holds the lock.
+     *
+     * @return what it could not fix, one line each (empty: the allocator's structures are consistent)
+     */
+    public List<String> recoverLocked() {
         recovery.fixIntent();
+        CrashPoints.at(AllocPoint.REPAIR_INTENT_FIXED);
         drainPending();
-        recovery.reclaimAndRebuild();
+        CrashPoints.at(AllocPoint.REPAIR_PENDING_DRAINED);
+        // The caches' pages go back by the page-state pass that follows: no need to link them now.
+        final List<String> left = recovery.reclaimAndRebuild((page, n) -> { });
         table.addLong(RECOVERIES, 1);
-        table.setLong(REPAIR_PENDING, 0);
+        table.clearRepairPending();
+        CrashPoints.at(AllocPoint.REPAIR_DONE);
+        repairNotes = List.copyOf(left);
+        return left;
+    }
+
+    /** @return what the last repair run by this attachment could not fix (empty if it fixed all) */
+    public List<String> repairNotes() {
+        return repairNotes;
     }
 
     /**
-     * Repairs the arena if a process died attached to it: called on open. Waits for the lock up to
-     * {@code timeoutNanos}.
+     * Repairs the arena if a process died attached to it, or a repair is pending: called on open.
+     * Waits for the lock up to {@code timeoutNanos}.
      *
      * @return whether a repair ran
      */
     public boolean recoverIfNeeded(final ProcessRegistry registry, final long timeoutNanos) {
-        if (registry.deadSlots().isEmpty()) {
+        if (registry.deadSlots().isEmpty() && !table.repairPending()) {
             return false;
         }
         final LockResult r = lock.lock(timeoutNanos);
@@ -393,23 +487,23 @@ public final class PageAllocator {
      */
     public boolean detach(final long timeoutNanos) {
         final LockResult r = lock.lock(timeoutNanos);
+        final int held;
         if (r == LockResult.DEADLOCK) {
-            flushOwnCache();
-            drainPending();
-            return true;
-        }
-        if (!r.acquired()) {
+            held = HELD_ALREADY;
+        } else if (r.acquired()) {
+            held = HELD;
+        } else {
             return false;
         }
         try {
-            if (r == LockResult.RECOVERED) {
-                recoverLocked();
-            }
+            enterLocked();
             drainPending();
+            CrashPoints.at(AllocPoint.DETACH_PENDING_DRAINED);
             flushOwnCache();
+            CrashPoints.at(AllocPoint.DETACH_CACHE_FLUSHED);
             return true;
         } finally {
-            lock.unlock();
+            release(held);
         }
     }
 

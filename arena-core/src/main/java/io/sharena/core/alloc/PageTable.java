@@ -1,5 +1,6 @@
 package io.sharena.core.alloc;
 
+import io.sharena.core.layout.ControlLayout;
 import io.sharena.core.layout.Geometry;
 import io.sharena.core.layout.PageEntry;
 import io.sharena.core.os.SharedWords;
@@ -18,6 +19,7 @@ import java.lang.invoke.VarHandle;
  */
 final class PageTable {
     private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
+    private static final long REPAIR_PENDING = ControlLayout.word(ControlLayout.REPAIR_PENDING);
 
     final MemorySegment arena;
     final int firstUser;
@@ -27,6 +29,33 @@ final class PageTable {
         this.arena = arena;
         this.firstUser = firstUser;
         this.capacity = capacity;
+    }
+
+    /** @return whether {@code page}, read from shared memory, names a user page */
+    boolean userPage(final int page) {
+        return page >= firstUser && page < capacity;
+    }
+
+    /** @return whether {@code [page, page + n)}, read from shared memory, is a non-empty range of user pages */
+    boolean userSpan(final int page, final int n) {
+        return page >= firstUser && n > 0 && page <= capacity - n;
+    }
+
+    /**
+     * Records that shared metadata was found out of range: the arena is marked for repair, which the
+     * current lock holder runs before it unlocks, or else the next one on entry. Never throws: the
+     * caller goes on as if the structure ended where the bad value was.
+     */
+    void corrupt() {
+        LONG.setRelease(arena, REPAIR_PENDING, 1L);
+    }
+
+    boolean repairPending() {
+        return (long) LONG.getAcquire(arena, REPAIR_PENDING) != 0;
+    }
+
+    void clearRepairPending() {
+        LONG.setRelease(arena, REPAIR_PENDING, 0L);
     }
 
     long state(final int page) {

@@ -1,5 +1,6 @@
 package io.sharena.core.alloc;
 
+import io.sharena.core.crash.CrashPoints;
 import io.sharena.core.layout.ControlLayout;
 import io.sharena.core.layout.PageEntry;
 import io.sharena.core.layout.TaggedHead;
@@ -12,11 +13,24 @@ import io.sharena.core.layout.TaggedHead;
  * the run's length in its first page and a CAS of the {@link TaggedHead} onto that page. PENDING
  * pages are never handed out.
  *
- * <p>Drain (the lock holder): one CAS takes the whole list and leaves it empty. The holder first
- * re-tags every page of the taken spans with its own slot, then frees span by span. Crash model:
- * a pusher killed before its CAS leaves PENDING pages of a dead slot; a drainer killed midway leaves
- * PENDING pages of its own, dead, slot; {@link Recovery} frees both. Pages a live pusher has marked
- * but not yet pushed carry a live slot and are left alone.
+ * <p>Drain (the lock holder only, so the list only ever grows at its top while it drains):
+ * <ol>
+ *   <li>Read the top, and re-tag every page of every span from there down with the drainer's own
+ *       slot, while the list is still published.</li>
+ *   <li>CAS the head from that top to empty. If spans were pushed meanwhile the CAS fails: re-tag the
+ *       new spans down to the old top (the part below is done and cannot change) and try again.</li>
+ *   <li>Set each span's pages FREE and give it to the best-fit lists.</li>
+ * </ol>
+ * Crash model: a pusher killed before its CAS leaves PENDING pages of a dead slot in no list; a
+ * drainer killed before its CAS leaves the list in place (some pages naming the dead drainer, which
+ * the next drain re-tags again); a drainer killed after its CAS leaves pages that all name its own,
+ * dead, slot. {@link Recovery} frees PENDING pages of dead slots, so nothing taken is ever lost:
+ * no page is ever PENDING, off the list and tagged with a live process that is not pushing it.
+ * Pages a live pusher has marked but not yet pushed carry its live slot and are left alone.
+ *
+ * <p>Distrust: every span read from the list is range-checked (head and length within the user
+ * pages, state PENDING) and the walk is bounded by the number of user pages; a bad value marks the
+ * arena for repair and the walk stops there.
  */
 final class PendingFrees {
     private static final long HEAD = ControlLayout.word(ControlLayout.PENDING_HEAD);
@@ -48,6 +62,7 @@ final class PendingFrees {
                     }
                     final int flags = s == PageEntry.RESERVED ? PageEntry.WAS_RESERVED : 0;
                     if (table.casState(p, w, PageEntry.state(PageEntry.PENDING, flags, slot, 0))) {
+                        CrashPoints.at(AllocPoint.PENDING_PAGE_MARKED);
                         marked = true;
                         break;
                     }
@@ -67,50 +82,92 @@ final class PendingFrees {
     private void pushRun(final int head, final int len) {
         final long w = table.state(head);
         table.setState(head, PageEntry.state(PageEntry.PENDING, PageEntry.flagsOf(w), slot, len));
+        CrashPoints.at(AllocPoint.PENDING_RUN_TAGGED);
         while (true) {
             final long top = table.getLong(HEAD);
             table.setLink(head, PageEntry.link(0, TaggedHead.page(top)));
             // Publishes the run's tag and link to the drainer.
             if (table.casLong(HEAD, top, TaggedHead.next(top, 0, head))) {
+                CrashPoints.at(AllocPoint.PENDING_RUN_PUSHED);
                 return;
             }
         }
     }
 
     /**
-     * Takes the whole list (lock holder only), re-tags its pages with this slot, and hands each span
-     * to {@code sink} after setting its pages FREE.
+     * Takes the whole list (lock holder only), having re-tagged its pages with this slot, and hands
+     * each span to {@code sink} after setting its pages FREE.
      *
      * @return the number of RESERVED pages among them
      */
     int drainTo(final SpanCache.SpanSink sink) {
-        long top;
-        do {
-            top = table.getLong(HEAD);
-            if (TaggedHead.page(top) == 0) {
-                return 0;
-            }
-        } while (!table.casLong(HEAD, top, TaggedHead.next(top, 0, 0)));
-        final int first = TaggedHead.page(top);
-        for (int h = first; h != 0; h = PageEntry.nextOf(table.link(h))) {
-            final int len = PageEntry.runOf(table.state(h));
-            for (int p = h; p < h + len; p++) {
-                final long w = table.state(p);
-                table.setState(p, PageEntry.state(PageEntry.PENDING, PageEntry.flagsOf(w), slot, p == h ? len : 0));
-            }
+        long top = table.getLong(HEAD);
+        if (TaggedHead.page(top) == 0) {
+            return 0;
         }
-        int reserved = 0;
-        int h = first;
-        while (h != 0) {
-            final int next = PageEntry.nextOf(table.link(h));
-            final int len = PageEntry.runOf(table.state(h));
-            for (int p = h + len - 1; p >= h; p--) {
-                if ((PageEntry.flagsOf(table.state(p)) & PageEntry.WAS_RESERVED) != 0) {
-                    reserved++;
+        final int budget = table.capacity - table.firstUser;
+        int spans = 0;
+        int pages = 0;
+        int done = 0; // the top of the part already re-tagged
+        while (true) {
+            for (int h = TaggedHead.page(top); h != 0 && h != done; ) {
+                final long w = table.userPage(h) ? table.state(h) : 0;
+                final int len = PageEntry.runOf(w);
+                if (PageEntry.stateOf(w) != PageEntry.PENDING || !table.userSpan(h, len) || (pages += len) > budget) {
+                    // Out of range, not a pending span, or a walk longer than the arena: corrupted. The
+                    // spans beyond stay where they are; repair frees what no live process still owns.
+                    table.corrupt();
+                    break;
                 }
-                table.setState(p, PageEntry.state(PageEntry.FREE, 0, 0, 0));
+                for (int p = h; p < h + len; p++) {
+                    final long pw = table.state(p);
+                    if (PageEntry.stateOf(pw) == PageEntry.PENDING) {
+                        table.setState(p, PageEntry.state(PageEntry.PENDING, PageEntry.flagsOf(pw), slot,
+                            p == h ? len : 0));
+                    }
+                }
+                spans++;
+                CrashPoints.at(AllocPoint.DRAIN_SPAN_RETAGGED);
+                h = PageEntry.nextOf(table.link(h));
             }
-            sink.freed(h, len);
+            if (table.casLong(HEAD, top, TaggedHead.next(top, 0, 0))) {
+                break;
+            }
+            // Spans were pushed on top: re-tag them too, down to the part already done.
+            done = TaggedHead.page(top);
+            top = table.getLong(HEAD);
+        }
+        CrashPoints.at(AllocPoint.DRAIN_LIST_TAKEN);
+        int reserved = 0;
+        int h = TaggedHead.page(top);
+        for (int i = 0; i < spans && h != 0; i++) {
+            final long w = table.state(h);
+            final int len = PageEntry.runOf(w);
+            if (PageEntry.stateOf(w) != PageEntry.PENDING || PageEntry.slotOf(w) != slot || !table.userSpan(h, len)) {
+                table.corrupt(); // a cycle brought the walk back to a span already freed
+                break;
+            }
+            final int next = PageEntry.nextOf(table.link(h));
+            // Only pages still PENDING go to the lists: a page that is not (a stray write) splits the span.
+            int runStart = -1;
+            for (int p = h; p <= h + len; p++) {
+                final long pw = p < h + len ? table.state(p) : 0;
+                final boolean take = p < h + len && PageEntry.stateOf(pw) == PageEntry.PENDING;
+                if (take) {
+                    if ((PageEntry.flagsOf(pw) & PageEntry.WAS_RESERVED) != 0) {
+                        reserved++;
+                    }
+                    table.setState(p, PageEntry.state(PageEntry.FREE, 0, 0, 0));
+                    if (runStart < 0) {
+                        runStart = p;
+                    }
+                } else if (runStart >= 0) {
+                    CrashPoints.at(AllocPoint.DRAIN_SPAN_STATED);
+                    sink.freed(runStart, p - runStart);
+                    runStart = -1;
+                }
+            }
+            CrashPoints.at(AllocPoint.DRAIN_SPAN_FREED);
             h = next;
         }
         return reserved;

@@ -1,100 +1,130 @@
 package io.sharena.core.alloc;
 
+import io.sharena.core.crash.CrashPoints;
 import io.sharena.core.layout.ControlLayout;
 import io.sharena.core.layout.Intent;
 import io.sharena.core.layout.PageEntry;
 import io.sharena.core.layout.RegistryLayout;
-import io.sharena.core.layout.TaggedHead;
 import io.sharena.core.lock.ProcessRegistry;
 
+import java.util.ArrayList;
+import java.util.List;
+
 /**
- * Brings the allocator back to a consistent state after a process died (lock holder only).
+ * Brings the allocator back to a consistent state (lock holder only): after a process died, after
+ * corrupted metadata was found, or on request.
  *
  * <ol>
- *   <li>The dead lock holder's {@link Intent}: an ALLOC or RESERVE is rolled back (its caller never
- *       got the pages), a FREE rolled forward (its caller had given them up).</li>
- *   <li>The pending list is drained as usual.</li>
- *   <li>Dead processes' span caches are emptied (nobody else pops them).</li>
- *   <li>One pass over the page table: CACHED and PENDING pages of dead slots become FREE (spans in
- *       transit when their process died); RESERVED pages are counted; every maximal run of FREE
- *       pages is relinked into the best-fit lists and its storage punched out (a dead process may
- *       have freed pages it had not yet punched).</li>
+ *   <li>The interrupted holder's {@link Intent}: an ALLOC or RESERVE is rolled back (its caller never
+ *       got the pages); the range is clamped to the user pages. A dying free needs no intent: the
+ *       pages it had taken are PENDING with its dead slot (step 4).</li>
+ *   <li>The pending list is drained as usual (by the caller).</li>
+ *   <li>Every span cache is emptied: live processes' stacks are taken whole by CAS (their owners'
+ *       pops then find them empty), dead and free slots' heads are reset.</li>
+ *   <li>One pass over the page table: CACHED pages (no stack holds any now: in transit, or left by
+ *       corruption) become FREE by CAS, which a popper in transit loses safely; PENDING pages whose
+ *       slot is not a live process (dead, free, or no slot at all) become FREE; a state value that is
+ *       no state becomes ALLOCATED (never freed by guess, reported); RESERVED pages are counted; every
+ *       maximal run of FREE pages is relinked and punched out (a dead process may have freed pages
+ *       it had not yet punched).</li>
  *   <li>The dead slots are released.</li>
  * </ol>
  *
  * <p>Page states are the truth and every step is idempotent, so a recoverer that dies itself
  * leaves work the next one redoes. Pages a dead process had allocated stay ALLOCATED: they may be
- * linked into shared data.
+ * linked into shared data. What it cannot fix (PENDING pages a live process marked and has not yet
+ * queued: a push in progress, or one a stray write cut off the list) it reports.
  */
 final class Recovery {
     private final PageTable table;
     private final FreeRuns runs;
+    private final SpanCache caches;
     private final ProcessRegistry registry;
     private final Backing backing;
 
-    Recovery(final PageTable table, final FreeRuns runs, final ProcessRegistry registry, final Backing backing) {
+    Recovery(final PageTable table, final FreeRuns runs, final SpanCache caches, final ProcessRegistry registry,
+             final Backing backing) {
         this.table = table;
         this.runs = runs;
+        this.caches = caches;
         this.registry = registry;
         this.backing = backing;
     }
 
-    /** Rolls the interrupted lock holder's operation back or forward. */
+    /** Rolls the interrupted lock holder's operation back. */
     void fixIntent() {
         final long offset = ControlLayout.word(ControlLayout.INTENT);
         final long intent = table.getLong(offset);
         final int op = Intent.op(intent);
-        final int first = Intent.first(intent);
-        final int end = Math.min(first + Intent.pages(intent), table.capacity);
-        for (int p = Math.max(first, table.firstUser); op != Intent.NONE && p < end; p++) {
-            final int s = PageEntry.stateOf(table.state(p));
-            final boolean undo = switch (op) {
-                case Intent.ALLOC -> s == PageEntry.ALLOCATED;
-                case Intent.RESERVE -> s == PageEntry.RESERVED;
-                case Intent.FREE -> s == PageEntry.ALLOCATED || s == PageEntry.RESERVED;
-                default -> false;
-            };
-            if (undo) {
-                table.setState(p, PageEntry.state(PageEntry.FREE, 0, 0, 0));
+        if (op == Intent.ALLOC || op == Intent.RESERVE) {
+            final long first = Integer.toUnsignedLong(Intent.first(intent));
+            final long end = Math.min(first + Intent.pages(intent), table.capacity);
+            final int undo = op == Intent.ALLOC ? PageEntry.ALLOCATED : PageEntry.RESERVED;
+            for (long p = Math.max(first, table.firstUser); p < end; p++) {
+                if (PageEntry.stateOf(table.state((int) p)) == undo) {
+                    table.setState((int) p, PageEntry.state(PageEntry.FREE, 0, 0, 0));
+                }
             }
         }
         table.setLong(offset, Intent.encode(Intent.NONE, 0, 0));
     }
 
-    /** Steps 3 to 5; the caller has fixed the intent and drained the pending list. */
-    void reclaimAndRebuild() {
-        final boolean[] dead = new boolean[RegistryLayout.SLOTS];
-        for (final int slot : registry.deadSlots()) {
-            dead[slot] = true;
-            for (int c = 0; c < RegistryLayout.CACHE_SIZES.length; c++) {
-                final long head = RegistryLayout.cacheHead(slot, c);
-                table.setLong(head, TaggedHead.next(table.getLong(head), 0, 0));
-            }
-        }
-        rebuild(dead);
+    /**
+     * Steps 3 to 5; the caller has fixed the intent and drained the pending list.
+     *
+     * @return what could not be fixed, one line each (empty when all is well)
+     */
+    List<String> reclaimAndRebuild(final SpanCache.SpanSink sink) {
+        final boolean[] live = new boolean[RegistryLayout.SLOTS];
+        final List<Integer> dead = new ArrayList<>();
         for (int slot = 0; slot < RegistryLayout.SLOTS; slot++) {
-            if (dead[slot]) {
-                registry.release(slot);
+            live[slot] = registry.isAlive(slot);
+            if (live[slot]) {
+                caches.takeAll(slot, sink);
+            } else {
+                caches.forget(slot);
+                if (registry.pid(slot) != 0) {
+                    dead.add(slot);
+                }
             }
         }
+        CrashPoints.at(AllocPoint.REPAIR_CACHES_EMPTIED);
+        final List<String> left = rebuild(live);
+        CrashPoints.at(AllocPoint.REPAIR_REBUILT);
+        for (final int slot : dead) {
+            registry.release(slot);
+            CrashPoints.at(AllocPoint.REPAIR_SLOT_RELEASED);
+        }
+        return left;
     }
 
-    private void rebuild(final boolean[] dead) {
+    private List<String> rebuild(final boolean[] live) {
         runs.clear();
         final int[] tails = new int[ControlLayout.BUCKETS];
         long reserved = 0;
+        int pendingLive = 0;
+        int pendingLiveFirst = 0;
+        int invalid = 0;
+        int invalidFirst = 0;
         int runStart = -1;
         for (int p = table.firstUser; p <= table.capacity; p++) {
             boolean free = false;
             if (p < table.capacity) {
+                free = reclaim(p, live);
                 final long w = table.state(p);
                 final int s = PageEntry.stateOf(w);
-                if ((s == PageEntry.CACHED || s == PageEntry.PENDING) && dead[PageEntry.slotOf(w)]) {
-                    table.setState(p, PageEntry.state(PageEntry.FREE, 0, 0, 0));
-                    free = true;
-                } else {
-                    free = s == PageEntry.FREE;
-                    reserved += s == PageEntry.RESERVED ? 1 : 0;
+                if (s == PageEntry.RESERVED) {
+                    reserved++;
+                } else if (s == PageEntry.PENDING) {
+                    if (pendingLive++ == 0) {
+                        pendingLiveFirst = p;
+                    }
+                } else if (s > PageEntry.CACHED) {
+                    // No state at all: a stray write. The page may be someone's; never free it by guess.
+                    table.setState(p, PageEntry.state(PageEntry.ALLOCATED, 0, 0, 0));
+                    if (invalid++ == 0) {
+                        invalidFirst = p;
+                    }
                 }
             }
             if (free && runStart < 0) {
@@ -106,6 +136,41 @@ final class Recovery {
             }
         }
         table.setLong(ControlLayout.word(ControlLayout.RESERVED_PAGES), reserved);
+        final List<String> left = new ArrayList<>();
+        if (invalid > 0) {
+            left.add("pages with an invalid state set ALLOCATED (not freed: they may be in use): pages=" + invalid
+                + ", first=" + invalidFirst);
+        }
+        if (pendingLive > 0) {
+            left.add("pending pages of live processes in no pending span, left to them (a free in progress, or "
+                + "cut off the list by corruption; freed when their process exits): pages=" + pendingLive
+                + ", first=" + pendingLiveFirst);
+        }
+        return left;
+    }
+
+    /** Frees page {@code p} if it is in transit for nobody. @return whether it is FREE now */
+    private boolean reclaim(final int p, final boolean[] live) {
+        while (true) {
+            final long w = table.state(p);
+            final int s = PageEntry.stateOf(w);
+            final int slot = PageEntry.slotOf(w);
+            final boolean orphan = s == PageEntry.CACHED
+                || s == PageEntry.PENDING && (slot >= RegistryLayout.SLOTS || !live[slot]);
+            if (s == PageEntry.FREE) {
+                if (w != 0) {
+                    table.setState(p, 0); // old tags, or stray flags or slot: the relink below re-tags
+                }
+                return true;
+            }
+            if (!orphan) {
+                return false;
+            }
+            // CAS: a CACHED page may be claimed right now by its owner's pop in transit; one wins.
+            if (table.casState(p, w, PageEntry.state(PageEntry.FREE, 0, 0, 0))) {
+                return true;
+            }
+        }
     }
 
     /** Links a run at the end of its list: the scan goes in address order, so lists stay sorted. */

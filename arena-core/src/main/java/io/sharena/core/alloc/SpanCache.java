@@ -1,5 +1,6 @@
 package io.sharena.core.alloc;
 
+import io.sharena.core.crash.CrashPoints;
 import io.sharena.core.layout.PageEntry;
 import io.sharena.core.layout.RegistryLayout;
 import io.sharena.core.layout.TaggedHead;
@@ -8,32 +9,47 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * One process's lock-free span caches: a stack of free spans per size in
- * {@link RegistryLayout#CACHE_SIZES}, in the process's registry slot, so that the common small
- * alloc/free never takes the lock.
+ * The lock-free span caches: a stack of free spans per size in {@link RegistryLayout#CACHE_SIZES},
+ * in each process's registry slot, so that the common small alloc/free never takes the lock.
  *
  * <p>Each stack head is a {@link TaggedHead} changed only by compare-and-set; the tag makes a CAS
  * from a stale head fail even when the same span is on top again (ABA), and a popper that read a
- * stale LINK word (the span was popped and reused meanwhile) fails the same way. Only the threads of
- * the owning process touch its stacks, so no other process's pop can race the recovery that
- * empties a dead process's stacks.
+ * stale LINK word (the span was popped and reused meanwhile) fails the same way.
  *
  * <p>A span's pages are CACHED with the owner's slot in their STATE words, RUN at the first page.
- * Push: each page ALLOCATED → CACHED by CAS (a double free fails here and goes the slow way), zero
- * the pages, tag the first page, then CAS the head. Pop: CAS the head past the span, then mark the
- * pages ALLOCATED. A process killed between the steps leaves CACHED pages of a dead slot, which
- * {@link Recovery} frees; pages it had already marked ALLOCATED stay allocated.
+ * Push (owner only): each page ALLOCATED → CACHED by CAS (a double free fails here and goes the slow
+ * way), tag the first page and link it to the top, then CAS the head. Pop (owner only): CAS the head
+ * past the span, then <em>claim</em> each page CACHED → ALLOCATED by CAS, then zero the pages.
+ *
+ * <p><b>Who else may take a span.</b> The lock holder may take a whole stack of any process,
+ * live or dead, with one CAS of its head to empty ({@link #takeAll}): an allocation that finds
+ * nothing else, an {@code allocPagesAt} or {@code reservePages} on a cached page, close, repair.
+ * It then moves each span's pages CACHED → FREE by CAS. The race argument: every transition out of
+ * CACHED is a CAS from the exact CACHED word, so of an owner's pop and a taker (or a repair that
+ * frees a CACHED page no stack reaches) exactly one wins each page; a pop whose claim fails skips
+ * the span (it was taken), so a page is never handed out by two. A pop that already moved the head
+ * past a span when the taker swapped the stack keeps that span (the taker never saw it); a push
+ * whose head CAS loses to the taker retries on the empty stack. Spans are only ever taken whole
+ * stacks at a time, so no stack keeps a node that was taken from under it.
+ *
+ * <p><b>Distrust.</b> Heads and links are read from shared memory: a page number out of the user
+ * range, a span whose pages are not CACHED for this slot with this length, or a walk longer than the
+ * stack can hold marks the arena for repair; the pop then returns 0 (the caller takes the locked
+ * path, which repairs first) and the walk stops there.
+ *
+ * <p>Pages are zeroed when a pop hands them out, not when they are pushed: a raw-view write into a
+ * cached (free) page is wiped before anyone gets it.
  *
  * <p>At most {@link #LIMIT_SPANS} spans per size stay here: 32 single pages and 16 pages of each
- * larger size, 96 pages (384 KiB) per process, resident and zeroed, never handed back to the
- * operating system. Enough that a steady alloc/free of small spans never takes the lock; small
- * enough that a process holding them costs little. The count lives in the stack's head word, so
- * keeping it costs no extra atomic.
+ * larger size, 96 pages (384 KiB) per process, resident, never handed back to the operating
+ * system while cached. The count lives in the stack's head word, so keeping it costs no extra atomic.
  */
 final class SpanCache {
     /** Spans one process may keep cached, per size class of {@link RegistryLayout#CACHE_SIZES}. */
     static final int[] LIMIT_SPANS = {32, 8, 4, 2, 1};
     private static final MemorySegment ZEROS = Arena.global().allocate(16L << 12, 4096);
+    private static final long ALLOCATED = PageEntry.state(PageEntry.ALLOCATED, 0, 0, 0);
+    private static final long FREE = PageEntry.state(PageEntry.FREE, 0, 0, 0);
 
     private final PageTable table;
     private final int slot;
@@ -43,20 +59,50 @@ final class SpanCache {
         this.slot = slot;
     }
 
-    /** @return the first page of a cached span of {@code n} pages, now ALLOCATED, or 0 */
+    /** @return the first page of a cached span of {@code n} pages, now ALLOCATED and zeroed, or 0 */
     int pop(final int n) {
         final int sizeClass = RegistryLayout.cacheClassOf(n);
         if (sizeClass < 0) {
             return 0;
         }
-        final int page = popRaw(sizeClass);
-        if (page != 0) {
-            final long allocated = PageEntry.state(PageEntry.ALLOCATED, 0, 0, 0);
-            for (int p = page + n - 1; p >= page; p--) {
-                table.setState(p, allocated);
+        final long headOffset = RegistryLayout.cacheHead(slot, sizeClass);
+        final long first = PageEntry.state(PageEntry.CACHED, 0, slot, n);
+        final long rest = PageEntry.state(PageEntry.CACHED, 0, slot, 0);
+        for (int attempt = 0; attempt <= LIMIT_SPANS[sizeClass]; attempt++) {
+            final int page = popRaw(headOffset, n);
+            if (page == 0) {
+                return 0;
             }
+            CrashPoints.at(AllocPoint.CACHE_POP_HEAD_TAKEN);
+            if (claim(page, n, first, rest, ALLOCATED, AllocPoint.CACHE_POP_PAGE_TAKEN)) {
+                // Zeroed on hand-out: whatever was written into the page while it was free is gone.
+                MemorySegment.copy(ZEROS, 0, table.arena, PageTable.byteOffset(page), (long) n << 12);
+                return page;
+            }
+            // Not ours any more: a repair freed it while it was in transit, or the stack is corrupted.
+            table.corrupt();
         }
-        return page;
+        table.corrupt();
+        return 0;
+    }
+
+    /**
+     * Moves {@code [page, page + n)} from CACHED ({@code first} at the first page, {@code rest} at the
+     * others) to {@code to}, one CAS per page. If one fails, the pages already moved go back to
+     * CACHED (they are then in no stack, and repair frees them) and the span is not claimed.
+     */
+    private boolean claim(final int page, final int n, final long first, final long rest, final long to,
+                          final AllocPoint point) {
+        for (int p = page; p < page + n; p++) {
+            if (!table.casState(p, p == page ? first : rest, to)) {
+                for (int q = page; q < p; q++) {
+                    table.casState(q, to, q == page ? first : rest);
+                }
+                return false;
+            }
+            CrashPoints.at(point);
+        }
+        return true;
     }
 
     /**
@@ -75,67 +121,120 @@ final class SpanCache {
         if (TaggedHead.count(table.getLong(headOffset)) >= limit) {
             return false;
         }
-        final long allocated = PageEntry.state(PageEntry.ALLOCATED, 0, 0, 0);
         final long cached = PageEntry.state(PageEntry.CACHED, 0, slot, 0);
         for (int p = page; p < page + n; p++) {
-            if (!table.casState(p, allocated, cached)) {
+            if (!table.casState(p, ALLOCATED, cached)) {
                 for (int q = page; q < p; q++) {
-                    table.setState(q, allocated);
+                    table.casState(q, cached, ALLOCATED);
                 }
                 return false;
             }
+            CrashPoints.at(AllocPoint.CACHE_PUSH_PAGE_MARKED);
         }
-        // Zeroed here so that the next owner, in this process, gets zeros (SPEC: pages read as zeros).
-        MemorySegment.copy(ZEROS, 0, table.arena, PageTable.byteOffset(page), (long) n << 12);
-        table.setState(page, PageEntry.state(PageEntry.CACHED, 0, slot, n));
+        final long tagged = PageEntry.state(PageEntry.CACHED, 0, slot, n);
+        table.setState(page, tagged);
         while (true) {
             final long head = table.getLong(headOffset);
             final int count = TaggedHead.count(head);
             if (count >= limit) {
-                // Other threads filled the stack since the check: take the span back, free it the slow way.
-                for (int p = page; p < page + n; p++) {
-                    table.setState(p, allocated);
+                // Other threads filled the stack since the check: take the span back, free it the slow
+                // way. By CAS: a taker may have freed the pages meanwhile, and then they are not ours.
+                if (table.casState(page, tagged, ALLOCATED)) {
+                    for (int p = page + 1; p < page + n; p++) {
+                        table.casState(p, cached, ALLOCATED);
+                    }
+                    return false;
                 }
-                return false;
+                return true;
             }
             table.setLink(page, PageEntry.link(0, TaggedHead.page(head)));
-            // The CAS publishes the zeroed pages, the tag and the link to the next popper.
+            CrashPoints.at(AllocPoint.CACHE_PUSH_TAGGED);
+            // The CAS publishes the tag and the link to the next popper or taker.
             if (table.casLong(headOffset, head, TaggedHead.next(head, count + 1, page))) {
+                CrashPoints.at(AllocPoint.CACHE_PUSH_DONE);
                 return true;
             }
         }
     }
 
     /**
-     * Pops every cached span of this process and hands it to {@code sink} as FREE pages (the lock
-     * holder puts them in the best-fit lists).
+     * Takes every stack of {@code owner} (any process; the caller holds the lock) and hands each span
+     * to {@code sink} as FREE pages.
+     *
+     * @return the pages handed to {@code sink}
      */
-    void drainTo(final SpanSink sink) {
+    long takeAll(final int owner, final SpanSink sink) {
+        long pages = 0;
         for (int sizeClass = 0; sizeClass < RegistryLayout.CACHE_SIZES.length; sizeClass++) {
-            final int n = RegistryLayout.CACHE_SIZES[sizeClass];
-            int page;
-            while ((page = popRaw(sizeClass)) != 0) {
-                sink.freed(page, n);
+            pages += takeStack(owner, sizeClass, sink);
+        }
+        return pages;
+    }
+
+    private long takeStack(final int owner, final int sizeClass, final SpanSink sink) {
+        final int n = RegistryLayout.CACHE_SIZES[sizeClass];
+        final long headOffset = RegistryLayout.cacheHead(owner, sizeClass);
+        long head;
+        do {
+            head = table.getLong(headOffset);
+            if (TaggedHead.page(head) == 0) {
+                return 0;
             }
+        } while (!table.casLong(headOffset, head, TaggedHead.next(head, 0, 0)));
+        CrashPoints.at(AllocPoint.CACHE_FLUSH_STACK_TAKEN);
+        // The stack is now the caller's alone: its owner's pops and pushes CAS a head that no longer
+        // leads here. Walk it, bounded by what a stack can hold.
+        final long first = PageEntry.state(PageEntry.CACHED, 0, owner, n);
+        final long rest = PageEntry.state(PageEntry.CACHED, 0, owner, 0);
+        long pages = 0;
+        int steps = 0;
+        for (int h = TaggedHead.page(head); h != 0; ) {
+            if (++steps > TaggedHead.MAX_COUNT || !table.userSpan(h, n)) {
+                table.corrupt();
+                break;
+            }
+            final int next = PageEntry.nextOf(table.link(h));
+            if (!claim(h, n, first, rest, FREE, AllocPoint.CACHE_FLUSH_SPAN_STATED)) {
+                table.corrupt();
+                break;
+            }
+            sink.freed(h, n);
+            CrashPoints.at(AllocPoint.CACHE_FLUSH_SPAN_FREED);
+            pages += n;
+            h = next;
+        }
+        return pages;
+    }
+
+    /** Empties a dead or free slot's stacks without walking them (repair frees their pages by state). */
+    void forget(final int owner) {
+        for (int sizeClass = 0; sizeClass < RegistryLayout.CACHE_SIZES.length; sizeClass++) {
+            final long headOffset = RegistryLayout.cacheHead(owner, sizeClass);
+            table.setLong(headOffset, TaggedHead.next(table.getLong(headOffset), 0, 0));
         }
     }
 
-    private int popRaw(final int sizeClass) {
-        final long headOffset = RegistryLayout.cacheHead(slot, sizeClass);
+    private int popRaw(final long headOffset, final int n) {
         while (true) {
             final long head = table.getLong(headOffset);
             final int page = TaggedHead.page(head);
             if (page == 0) {
                 return 0;
             }
-            if (table.casLong(headOffset, head,
-                TaggedHead.next(head, TaggedHead.count(head) - 1, PageEntry.nextOf(table.link(page))))) {
+            final int count = TaggedHead.count(head);
+            if (!table.userSpan(page, n) || count == 0) {
+                table.corrupt();
+                return 0;
+            }
+            // A stale link (the span was popped meanwhile) fails the CAS; a corrupt one is caught by
+            // the range check of the next pop, and by the claim.
+            if (table.casLong(headOffset, head, TaggedHead.next(head, count - 1, PageEntry.nextOf(table.link(page))))) {
                 return page;
             }
         }
     }
 
-    /** Receives spans taken out of a cache or a pending list. */
+    /** Receives spans taken out of a cache or a pending list, as FREE pages. */
     interface SpanSink {
         void freed(int page, int n);
     }

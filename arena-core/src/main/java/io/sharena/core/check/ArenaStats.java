@@ -21,7 +21,8 @@ import java.util.Map;
  * pending frees. Each figure is exact for the instant it was read; while other processes work they
  * may not add up to one instant.
  *
- * @param pages    pages per state name (META, FREE, CACHED, ALLOCATED, RESERVED, PENDING)
+ * @param pages    pages per state name (META, FREE, CACHED, ALLOCATED, RESERVED, PENDING, and INVALID
+ *                 when a stray write left a value that is no state)
  * @param counters counter name to value
  */
 public record ArenaStats(Map<String, Long> pages, Map<String, Long> counters, List<ProcessRegistry.Entry> processes,
@@ -30,7 +31,7 @@ public record ArenaStats(Map<String, Long> pages, Map<String, Long> counters, Li
 
     public static ArenaStats read(final SharedArena arena) {
         final MemorySegment s = arena.segment();
-        final long[] byState = new long[8];
+        final long[] byState = new long[PageEntry.STATE_VALUES]; // any 4-bit value a stray write can leave
         for (int p = (int) arena.firstUserPage(); p < arena.capacityPages(); p++) {
             byState[PageEntry.stateOf((long) LONG.getAcquire(s, PageEntry.stateOffset(p)))]++;
         }
@@ -41,6 +42,13 @@ public record ArenaStats(Map<String, Long> pages, Map<String, Long> counters, Li
         pages.put("ALLOCATED", byState[PageEntry.ALLOCATED]);
         pages.put("RESERVED", byState[PageEntry.RESERVED]);
         pages.put("PENDING", byState[PageEntry.PENDING]);
+        long invalid = 0;
+        for (int st = PageEntry.CACHED + 1; st < byState.length; st++) {
+            invalid += byState[st];
+        }
+        if (invalid > 0) {
+            pages.put("INVALID", invalid);
+        }
         final Map<String, Long> counters = new LinkedHashMap<>();
         for (int c = 0; c < ControlLayout.COUNTER_COUNT; c++) {
             counters.put(ControlLayout.COUNTER_NAMES[c], (long) LONG.getAcquire(s, ControlLayout.counter(c)));
@@ -54,7 +62,7 @@ public record ArenaStats(Map<String, Long> pages, Map<String, Long> counters, Li
         long spans = 0;
         final long capacity = arena.capacityPages();
         for (int h = TaggedHead.page((long) LONG.getAcquire(s, ControlLayout.word(ControlLayout.PENDING_HEAD)));
-             h != 0 && h < capacity && spans < capacity;
+             h >= arena.firstUserPage() && h < capacity && spans < capacity;
              h = (int) (long) LONG.getAcquire(s, PageEntry.linkOffset(h))) {
             spans++;
         }

@@ -23,7 +23,8 @@ package io.sharena.core.layout;
  * tags, for coalescing), and at the first page of a cached or pending span. {@code SLOT} is the
  * registry slot of the process that cached a span or queued it for a deferred free, so recovery
  * can tell a dead process's spans in transit from a live one's. {@code FLAG} {@link #WAS_RESERVED}
- * marks a pending page that was RESERVED, so the drain can count it out.
+ * marks a pending page that was RESERVED, so the drain can count it out; {@link #FREEING} a page a
+ * lock holder's free has taken but not yet put in the lists.
  */
 public final class PageEntry {
     /** First page of the page table: right after the control and registry pages. */
@@ -42,6 +43,14 @@ public final class PageEntry {
     public static final String[] STATE_NAMES = {"FREE", "ALLOCATED", "RESERVED", "PENDING", "CACHED", "?", "?", "META"};
 
     public static final int WAS_RESERVED = 0x10;
+    /**
+     * On a PENDING page: marked by a lock holder's free (not a deferred push), which frees it before
+     * it unlocks. If the holder dies first, the page is PENDING with a dead slot and repair frees it:
+     * exactly the pages the dying free had taken, never a page it skipped.
+     */
+    public static final int FREEING = 0x20;
+    /** Number of values the 4-bit STATE field can hold (stray writes can put any of them there). */
+    public static final int STATE_VALUES = 16;
 
     private static final long STATE_MASK = 0xF;
     private static final long FLAG_MASK = 0xF0;
@@ -50,6 +59,12 @@ public final class PageEntry {
     private static final int RUN_SHIFT = 32;
 
     private PageEntry() {
+    }
+
+    /** @return the name of a state value, or {@code "invalid(N)"} for a value no state has */
+    public static String stateName(final int state) {
+        return state >= 0 && state < STATE_NAMES.length && !"?".equals(STATE_NAMES[state])
+            ? STATE_NAMES[state] : "invalid(" + state + ")";
     }
 
     /** @return the arena offset of page {@code page}'s STATE word */

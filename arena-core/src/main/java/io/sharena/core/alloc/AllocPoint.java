@@ -1,0 +1,95 @@
+package io.sharena.core.alloc;
+
+import io.sharena.core.crash.CrashPoint;
+
+/**
+ * The page allocator's crash points: every step boundary of every multi-step change it makes to
+ * shared state, named for the step just completed. A process killed at any of them leaves an arena
+ * that the next lock holder (or opener) repairs; the package documentation says how, point by point.
+ *
+ * <p>Points inside a per-page or per-span loop are reached once per page or span; a child armed with
+ * {@code -Dsharena.crashpoint.skip=N} dies at the (N+1)th.
+ */
+public enum AllocPoint implements CrashPoint {
+    // ---- allocation from this process's span cache (no lock)
+    /** The span is off the stack (head CAS done); its pages still say CACHED. */
+    CACHE_POP_HEAD_TAKEN,
+    /** One page of the popped span went CACHED → ALLOCATED by CAS. */
+    CACHE_POP_PAGE_TAKEN,
+
+    // ---- allocation and reservation from the best-fit lists (lock held)
+    /** The ALLOC or RESERVE intent is written; nothing else changed yet. */
+    TAKE_INTENT_WRITTEN,
+    /** The range is carved out of its run and its pages say ALLOCATED (or RESERVED). */
+    TAKE_CARVED,
+    /** Storage of an allocated range is committed; the intent still names it. */
+    TAKE_COMMITTED,
+    /** The intent is cleared: the operation is complete. */
+    TAKE_INTENT_CLEARED,
+
+    // ---- freeing into this process's span cache (no lock)
+    /** One page of the freed span went ALLOCATED → CACHED by CAS. */
+    CACHE_PUSH_PAGE_MARKED,
+    /** The span's first page carries its length and its link to the stack's top. */
+    CACHE_PUSH_TAGGED,
+    /** The head CAS put the span on the stack. */
+    CACHE_PUSH_DONE,
+
+    // ---- freeing under the lock
+    /** The free path won the lock with its single CAS (and repaired or drained as needed). */
+    FREE_LOCK_TAKEN,
+    /** One page of the freed range went ALLOCATED/RESERVED → PENDING(holder) by CAS. */
+    FREE_PAGE_MARKED,
+    /** A contiguous run of marked pages says FREE; not yet punched or linked. */
+    FREE_RUN_STATED,
+    /** That run's storage is punched out; not yet linked. */
+    FREE_RUN_PUNCHED,
+    /** That run is merged into the best-fit lists. */
+    FREE_RUN_LINKED,
+
+    // ---- deferred free: pushing on the pending list (no lock)
+    /** One page went ALLOCATED/RESERVED → PENDING(pusher) by CAS. */
+    PENDING_PAGE_MARKED,
+    /** A run of marked pages carries its length and link to the list's top. */
+    PENDING_RUN_TAGGED,
+    /** The head CAS put that run on the list. */
+    PENDING_RUN_PUSHED,
+
+    // ---- draining the pending list (lock held)
+    /** One span of the list re-tagged with the drainer's slot (the list is still published). */
+    DRAIN_SPAN_RETAGGED,
+    /** One CAS took the whole list: the list is empty, every taken page names the drainer. */
+    DRAIN_LIST_TAKEN,
+    /** One taken span's pages say FREE; not yet punched or linked. */
+    DRAIN_SPAN_STATED,
+    /** That span is punched and merged into the best-fit lists. */
+    DRAIN_SPAN_FREED,
+
+    // ---- flushing or taking a span cache into the lists (lock held)
+    /** One CAS emptied a stack (this process's, a live one's, or a dead one's); its spans are the holder's. */
+    CACHE_FLUSH_STACK_TAKEN,
+    /** One span of a taken stack went CACHED → FREE by CAS; not yet punched or linked. */
+    CACHE_FLUSH_SPAN_STATED,
+    /** That span is punched and merged into the best-fit lists. */
+    CACHE_FLUSH_SPAN_FREED,
+
+    // ---- repair (lock held)
+    /** The interrupted holder's intent is rolled back and cleared. */
+    REPAIR_INTENT_FIXED,
+    /** The pending list is drained. */
+    REPAIR_PENDING_DRAINED,
+    /** Every span cache is emptied into the lists. */
+    REPAIR_CACHES_EMPTIED,
+    /** The lists are rebuilt from the page states (orphans freed, runs punched). */
+    REPAIR_REBUILT,
+    /** One dead process's registry slot is released. */
+    REPAIR_SLOT_RELEASED,
+    /** The repair-pending mark is cleared: the repair is complete. */
+    REPAIR_DONE,
+
+    // ---- detach (close)
+    /** Close drained the pending list. */
+    DETACH_PENDING_DRAINED,
+    /** Close returned this process's cached spans to the lists. */
+    DETACH_CACHE_FLUSHED,
+}

@@ -1,0 +1,211 @@
+package io.sharena.core;
+
+import io.sharena.core.check.ArenaChecker;
+import io.sharena.core.check.ArenaStats;
+import io.sharena.core.layout.ControlLayout;
+import io.sharena.core.layout.PageEntry;
+import io.sharena.core.layout.RegistryLayout;
+import io.sharena.core.layout.TaggedHead;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Hole 9: the allocator distrusts its own metadata. One stray store into a link, a head, a state
+ * or the intent never makes it hand out a page that is not free, punch metadata, hang, or throw a
+ * raw JDK exception; it marks the arena for repair, and the repair leaves a clean check.
+ */
+class AllocatorCorruptionTest {
+    static final int PAGES = 256;
+    static final long SECOND = 1_000_000_000L;
+
+    @TempDir
+    Path dir;
+    Path file;
+    SharedArena arena;
+    MemorySegment s;
+    int first;
+    int userPages;
+
+    @BeforeEach
+    void open() throws IOException {
+        file = dir.resolve("c.arena");
+        arena = SharedArena.create(file, Capacity.ofPages(PAGES), ArenaOptions.defaults());
+        s = arena.segment();
+        first = (int) arena.firstUserPage();
+        userPages = PAGES - first;
+    }
+
+    @AfterEach
+    void close() throws IOException {
+        arena.close();
+    }
+
+    static int ptr(final int page) {
+        return page << 12;
+    }
+
+    /** Allocates every page it can, one at a time, and checks none is handed out wrongly; frees them. */
+    private void handsOutOnlyFreeUserPages(final Set<Integer> alreadyOurs) {
+        final Set<Integer> got = new HashSet<>();
+        for (int i = 0; i < PAGES; i++) {
+            final int p = arena.allocPages(1);
+            if (p == 0) {
+                continue;
+            }
+            final int page = p >>> 12;
+            assertTrue(page >= first && page < PAGES, "a user page: page=" + page);
+            assertTrue(got.add(page), "not handed out twice: page=" + page);
+            assertTrue(!alreadyOurs.contains(page), "not a page we hold: page=" + page);
+        }
+        for (final int page : got) {
+            arena.freePages(ptr(page), 1);
+        }
+    }
+
+    private void repairedClean() {
+        assertTrue(arena.repair(10 * SECOND));
+        assertEquals(List.of(), ArenaChecker.check(arena), "check after the repair");
+    }
+
+    @Test
+    void aStrayLinkInACachedSpanNeverHandsOutTheControlPage() throws IOException {
+        final int a = arena.allocPages(1);
+        final int b = arena.allocPages(1);
+        arena.freePages(a, 1);
+        arena.freePages(b, 1); // the cache: b -> a
+        s.set(ValueLayout.JAVA_LONG, PageEntry.linkOffset(b >>> 12), PageEntry.link(0, 1)); // b -> the control page
+        assertEquals(b, arena.allocPages(1));
+        final int next = arena.allocPages(1);
+        assertTrue(next == 0 || next >>> 12 >= first, "never a metadata page: ptr=" + next);
+        arena.freePages(b, 1);
+        if (next != 0) {
+            arena.freePages(next, 1);
+        }
+        arena.close();
+        arena = SharedArena.open(file, ArenaOptions.defaults());
+        s = arena.segment();
+        handsOutOnlyFreeUserPages(Set.of());
+        repairedClean();
+        assertEquals(ptr(first), arena.allocPages(userPages), "every user page is free again");
+        arena.freePages(ptr(first), userPages);
+    }
+
+    @Test
+    void aCacheHeadOutOfRangeIsNotHandedOut() {
+        final int a = arena.allocPages(1);
+        arena.freePages(a, 1);
+        final long head = RegistryLayout.cacheHead(arena.slot(), 0);
+        final long h = s.get(ValueLayout.JAVA_LONG, head);
+        s.set(ValueLayout.JAVA_LONG, head, TaggedHead.encode(TaggedHead.tag(h), 1, PAGES + 5));
+        assertDoesNotThrow(() -> handsOutOnlyFreeUserPages(Set.of()));
+        repairedClean();
+    }
+
+    @Test
+    void aBucketHeadNamingAnAllocatedPageIsNotHandedOut() {
+        final int a = arena.allocPages(1);
+        s.set(ValueLayout.JAVA_INT, ControlLayout.bucketHead(0), a >>> 12);
+        assertDoesNotThrow(() -> handsOutOnlyFreeUserPages(Set.of(a >>> 12)));
+        arena.freePages(a, 1);
+        repairedClean();
+    }
+
+    @Test
+    void aCycleInTheFreeRunsEnds() {
+        // Two runs of 40 pages (a power-of-two class, walked), the second linked back to the first.
+        final int hole = arena.allocPages(40);
+        final int keep = arena.allocPages(1);
+        final int hole2 = arena.allocPages(40);
+        final int keep2 = arena.allocPages(1);
+        arena.freePages(hole, 40);
+        arena.freePages(hole2, 40);
+        s.set(ValueLayout.JAVA_LONG, PageEntry.linkOffset(hole2 >>> 12), PageEntry.link(hole >>> 12, hole >>> 12));
+        assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
+            final int p = arena.allocPages(50);
+            assertTrue(p == 0 || p >>> 12 >= first);
+            if (p != 0) {
+                arena.freePages(p, 50);
+            }
+            arena.freePages(arena.allocPages(39), 39);
+        });
+        arena.freePages(keep, 1);
+        arena.freePages(keep2, 1);
+        repairedClean();
+    }
+
+    @Test
+    void aPendingListThatLinksBackToItselfEnds() throws Exception {
+        final int a = arena.allocPages(3);
+        final int b = arena.allocPages(3);
+        final CountDownLatch locked = new CountDownLatch(1);
+        final CountDownLatch done = new CountDownLatch(1);
+        final Thread holder = Thread.ofPlatform().start(() -> {
+            arena.lock().lock(10 * SECOND);
+            locked.countDown();
+            try {
+                done.await();
+            } catch (final InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            arena.lock().unlock();
+        });
+        assertTrue(locked.await(10, TimeUnit.SECONDS));
+        arena.freePages(a, 3);
+        arena.freePages(b, 3); // pending: b -> a
+        s.set(ValueLayout.JAVA_LONG, PageEntry.linkOffset(a >>> 12), PageEntry.link(0, b >>> 12)); // a -> b
+        done.countDown();
+        holder.join();
+        assertTimeoutPreemptively(Duration.ofSeconds(20), () -> handsOutOnlyFreeUserPages(Set.of()));
+        repairedClean();
+        assertEquals(ptr(first), arena.allocPages(userPages));
+        arena.freePages(ptr(first), userPages);
+    }
+
+    @Test
+    void garbageStatesAndSlotsAreRepairedWithoutRawExceptions() {
+        final int a = arena.allocPages(4);
+        final int page = a >>> 12;
+        s.set(ValueLayout.JAVA_LONG, PageEntry.stateOffset(page), 9L); // no such state
+        s.set(ValueLayout.JAVA_LONG, PageEntry.stateOffset(page + 1), 15L);
+        s.set(ValueLayout.JAVA_LONG, PageEntry.stateOffset(page + 2),
+            PageEntry.state(PageEntry.PENDING, 0, 200, 1)); // slot 200: there are 64
+        s.set(ValueLayout.JAVA_LONG, PageEntry.stateOffset(page + 3),
+            PageEntry.state(PageEntry.CACHED, 0, 64, 1));
+        assertDoesNotThrow(() -> ArenaStats.read(arena));
+        assertDoesNotThrow(() -> handsOutOnlyFreeUserPages(Set.of(page, page + 1)));
+        assertDoesNotThrow(() -> arena.repair(10 * SECOND));
+        assertEquals(List.of(), ArenaChecker.check(arena), "check after the repair");
+        assertNotEquals(PageEntry.FREE, arena.pageState(page), "a page of unknown state is never freed by guess");
+        assertDoesNotThrow(() -> ArenaStats.read(arena));
+    }
+
+    @Test
+    void anIntentOutOfRangeIsRepairedWithoutTouchingMetadata() {
+        s.set(ValueLayout.JAVA_LONG, ControlLayout.word(ControlLayout.INTENT),
+            io.sharena.core.layout.Intent.encode(io.sharena.core.layout.Intent.ALLOC, 0, 0x0FFF_FFFF));
+        s.set(ValueLayout.JAVA_LONG, ControlLayout.word(ControlLayout.REPAIR_PENDING), 1L);
+        final int p = arena.allocPages(1);
+        assertEquals(ptr(first), p);
+        arena.freePages(p, 1);
+        repairedClean();
+    }
+}
