@@ -745,7 +745,7 @@ public final class SharedArena implements AutoCloseable {
             // Compare the size before touching the mapping: detaching writes the control page.
             final long size = file.size();
             if (size < header.capacityBytes()) {
-                throw new IOException("arena file " + sizeMismatch(size, header) + ": truncated while mapped; "
+                throw new IOException("arena " + sizeMismatch(size, header) + ": truncated while mapped; "
                     + "unmapped without giving back this process's cached pages: path=" + path);
             }
             if (allocator != null && allocator.detach(OPEN_RECOVERY_TIMEOUT_NANOS)) {
