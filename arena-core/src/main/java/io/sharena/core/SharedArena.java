@@ -658,18 +658,18 @@ public final class SharedArena implements AutoCloseable {
         final long first = Math.max(firstLost, firstUser);
         final long entriesStart = io.sharena.core.layout.PageEntry.stateOffset((int) first);
         final long lastWhole = Math.min(pages, (size - entriesStart) / io.sharena.core.layout.Geometry.PAGE_ENTRY_BYTES + first);
-        long allocated = 0;
         if (lastWhole > first) {
             final byte[] entries = file.read(entriesStart, (int) Math.min(Integer.MAX_VALUE - 8,
                 (lastWhole - first) * io.sharena.core.layout.Geometry.PAGE_ENTRY_BYTES));
             final MemorySegment e = MemorySegment.ofArray(entries);
+            long allocated = 0;
             for (long off = 0; off + Long.BYTES <= entries.length; off += io.sharena.core.layout.Geometry.PAGE_ENTRY_BYTES) {
                 final int state = io.sharena.core.layout.PageEntry.stateOf(
                     e.get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, off));
                 allocated += state == io.sharena.core.layout.PageEntry.ALLOCATED ? 1 : 0;
             }
+            b.append("; ").append(allocated).append(" of them allocated (still allocated, now zero)");
         }
-        b.append("; ").append(allocated).append(" of them allocated (still allocated, now zero)");
         return b.toString();
     }
 
