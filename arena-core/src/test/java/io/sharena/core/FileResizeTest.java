@@ -63,9 +63,10 @@ class FileResizeTest {
             final List<String> done = SharedArena.repairFile(file);
             assertEquals(2, done.size(), done.toString());
             assertTrue(done.get(1).startsWith("rewrote the header copies: backup header copy damaged: not a sharena arena"), done.get(1));
-            assertTrue(done.getFirst().startsWith("restored the file size: file is 4096 bytes, capacity " + CAPACITY
-                + "; pages 1..255 read as zeros now (their contents are lost); that includes metadata pages 1..4 (control words, process registry or page-table entries: the lock, counters and registered processes are reset, and pages whose entries were lost read as FREE)", done.getFirst());
-            assertTrue(done.getFirst().endsWith("read as FREE)"), done.getFirst());
+            assertEquals("restored the file size: file is 4096 bytes, capacity " + CAPACITY
+                + "; pages 1..255 read as zeros now (their contents are lost); that includes metadata pages 1..4"
+                + " (control words, process registry or page-table entries: the lock, counters and registered"
+                + " processes are reset, and pages whose entries were lost read as FREE)", done.getFirst());
             // The same mapping works again; the metadata that was lost reads as zeros, which the
             // allocator's repair rebuilds from.
             assertEquals(List.of(), arena.checkFile());
