@@ -1,5 +1,6 @@
 package io.sharena.cli;
 
+import io.sharena.core.ArenaFormatException;
 import io.sharena.core.ArenaOptions;
 import io.sharena.core.SharedArena;
 import io.sharena.core.check.ArenaChecker;
@@ -11,51 +12,72 @@ import picocli.CommandLine.Parameters;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
 /**
- * {@code arena check FILE [--repair]}: exit 0 when consistent, 1 when violations were found (one
- * per line), 2 when the file is not an arena or cannot be read.
+ * {@code arena check FILE [--repair]}: the file itself first (both header copies, the size against
+ * the capacity), read without mapping it; then, if the file is whole enough to map, the allocator,
+ * named roots and heap. {@code --repair} restores the file (size, header copy) and then rebuilds the
+ * allocator's structures, saying what it did and what was lost, and checks again.
  */
 @Command(name = "check", mixinStandardHelpOptions = true,
-    description = "Verify an arena's allocator, named roots and heap (read-only); --repair rebuilds the free structures.",
+    description = "Verify an arena file and its allocator, named roots and heap (read-only); --repair restores the"
+        + " file's size and header copies and rebuilds the free structures, then checks again.",
     exitCodeListHeading = "Exit status:%n",
-    exitCodeList = {"0:consistent", "1:violations found (listed one per line)", "2:not an arena, or unreadable"})
+    exitCodeList = {" 0:consistent", " 1:violations found (listed one per line)", " 2:usage",
+        " 3:no such file, access denied, or a system call failed",
+        " 4:not a valid arena (not a regular file, or no valid header copy)",
+        " 5:the file was cut short while being checked", " 6:corrupted metadata stopped the repair",
+        " 7:--repair could not take the allocator lock", "70:internal error"})
 final class CheckCommand implements Callable<Integer> {
-    static final int EXIT_NOT_AN_ARENA = 2;
+    private static final long REPAIR_LOCK_TIMEOUT_NANOS = 5_000_000_000L;
 
     @Parameters(index = "0", paramLabel = "FILE", description = "the arena file")
     Path file;
 
-    @Option(names = "--repair", description = "take the lock, free what dead processes left in transit, "
-        + "rebuild the free lists from the page states, then check again")
+    @Option(names = "--repair", description = "restore the file's size (sparse) and damaged header copy, take the "
+        + "lock, free what dead processes left in transit, rebuild the free lists from the page states, then check again")
     boolean repair;
 
     @Override
-    public Integer call() {
-        try {
-            if (repair) {
-                try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
-                    if (!arena.repair(5_000_000_000L)) {
-                        System.err.println("arena: could not take the allocator lock within 5 s; nothing repaired");
-                        return 1;
-                    }
-                    System.out.println("repaired: " + file);
+    public Integer call() throws IOException {
+        if (repair) {
+            for (final String done : SharedArena.repairFile(file)) {
+                System.out.println("repaired: " + done);
+            }
+            try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
+                if (!arena.repair(REPAIR_LOCK_TIMEOUT_NANOS)) {
+                    System.err.println("arena: could not take the allocator lock within 5 s; the allocator was not rebuilt");
+                    return ArenaCli.EXIT_BUSY;
                 }
             }
-            final List<String> violations;
-            try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults().withReadOnly(true))) {
-                violations = new java.util.ArrayList<>(ArenaChecker.check(arena));
-                NamedRoots.existing(arena).ifPresent(roots -> violations.addAll(roots.check()));
-                ObjectHeap.existing(arena).ifPresent(heap -> violations.addAll(heap.check()));
-            }
-            violations.forEach(System.out::println);
-            System.out.println(violations.isEmpty() ? "check: ok" : "check: " + violations.size() + " violation(s)");
-            return violations.isEmpty() ? 0 : 1;
-        } catch (final IOException | RuntimeException e) {
-            System.err.println("arena: " + ArenaCli.describe(e));
-            return EXIT_NOT_AN_ARENA;
+            System.out.println("repaired: " + file + ": allocator rebuilt from the page states");
         }
+        final List<String> violations = new ArrayList<>(SharedArena.checkFile(file));
+        SharedArena arena = null;
+        try {
+            arena = SharedArena.open(file, ArenaOptions.defaults().withReadOnly(true));
+        } catch (final ArenaFormatException e) {
+            // A file shorter than its capacity cannot be mapped; checkFile has reported it.
+            if (!e.field().equals("fileSize") || violations.isEmpty()) {
+                throw e;
+            }
+        }
+        if (arena != null) {
+            try (SharedArena a = arena) {
+                violations.addAll(a.guarded("check", () -> {
+                    final List<String> found = new ArrayList<>(ArenaChecker.check(a));
+                    NamedRoots.existing(a).ifPresent(roots -> found.addAll(roots.check()));
+                    ObjectHeap.existing(a).ifPresent(heap -> found.addAll(heap.check()));
+                    return found;
+                }));
+            }
+        }
+        violations.forEach(System.out::println);
+        System.out.println(violations.isEmpty() ? "check: ok"
+            : "check: " + violations.size() + " violation(s)" + (repair ? " left after the repair" : ""));
+        return violations.isEmpty() ? 0 : ArenaCli.EXIT_FAILURE;
     }
 }

@@ -28,8 +28,9 @@ final class StatCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults().withReadOnly(true))) {
+            // Everything is read before anything is printed, so a failure is one line, not half a report.
             final ArenaInfo info = arena.info();
-            final ArenaStats stats = ArenaStats.read(arena);
+            final ArenaStats stats = arena.guarded("stat", () -> ArenaStats.read(arena));
             if (json) {
                 printJson(info, stats, System.out);
             } else {
@@ -53,6 +54,13 @@ final class StatCommand implements Callable<Integer> {
         out.printf("mapped at      %s (4 GiB window), %s mapped%n", Format.hex(i.windowBase()), Format.bytes(i.mappedBytes()));
         out.printf("resident       %s%n", Format.bytes(i.residentBytes()));
         out.printf("on disk        %s%n", Format.bytes(i.diskBytes()));
+        if (i.fileSize() != i.capacityBytes()) {
+            out.printf("file size      %d bytes, capacity %d: %s while mapped (check --repair fixes it)%n", i.fileSize(),
+                i.capacityBytes(), i.fileSize() < i.capacityBytes() ? "truncated" : "extended");
+        }
+        if (!i.headerDamage().isEmpty()) {
+            out.printf("header         %s (check --repair restores it)%n", i.headerDamage());
+        }
     }
 
     static void printStats(final ArenaStats st, final PrintStream out) {
@@ -111,6 +119,8 @@ final class StatCommand implements Callable<Integer> {
             + ",\"windowBase\":" + Format.json(Format.hex(i.windowBase()))
             + ",\"mappedBytes\":" + i.mappedBytes()
             + ",\"residentBytes\":" + i.residentBytes()
-            + ",\"diskBytes\":" + i.diskBytes() + "}");
+            + ",\"diskBytes\":" + i.diskBytes()
+            + ",\"fileSize\":" + i.fileSize()
+            + ",\"headerDamage\":" + (i.headerDamage().isEmpty() ? "null" : Format.json(i.headerDamage())) + "}");
     }
 }

@@ -10,9 +10,15 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.time.Duration;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ArenaCliTest {
@@ -57,7 +63,7 @@ class ArenaCliTest {
         out.reset();
         assertEquals(0, ArenaCli.run("stat", "--json", file.toString()));
         final String json = out().trim();
-        assertTrue(json.startsWith("{\"path\":\"" + file + "\",\"formatVersion\":1,\"pageSize\":4096,\"capacityPages\":16384,"), json);
+        assertTrue(json.startsWith("{\"path\":\"" + file + "\",\"formatVersion\":2,\"pageSize\":4096,\"capacityPages\":16384,"), json);
         assertTrue(json.contains("\"firstUserPage\":68"), json);
         assertEquals("", err());
     }
@@ -68,27 +74,118 @@ class ArenaCliTest {
         assertEquals(2, ArenaCli.run("frobnicate"));
         assertEquals("arena: unknown command 'frobnicate'", err().lines().findFirst().orElseThrow());
         err.reset();
-        assertEquals(1, ArenaCli.run("create", file.toString(), "--size", "0"));
+        assertEquals(2, ArenaCli.run("create", file.toString(), "--size", "0"));
         assertEquals("arena: capacity must be positive: size=0\n", err());
         err.reset();
-        assertEquals(1, ArenaCli.run("create", file.toString(), "--size", "8G"));
+        assertEquals(2, ArenaCli.run("create", file.toString(), "--size", "8G"));
         assertEquals("arena: capacity exceeds the 4 GiB pointer space: bytes=8589934592, max=4294967296\n", err());
         err.reset();
-        assertEquals(1, ArenaCli.run("create", file.toString(), "--size", "1M", "--fixed-address", "0x1234"));
+        assertEquals(2, ArenaCli.run("create", file.toString(), "--size", "1M", "--fixed-address", "0x1234"));
         assertTrue(err().startsWith("arena: fixed address must be 4 GiB-aligned"), err());
         err.reset();
-        assertEquals(1, ArenaCli.run("stat", dir.resolve("missing").toString()));
+        assertEquals(3, ArenaCli.run("stat", dir.resolve("missing").toString()));
         assertEquals("arena: no such file: " + dir.resolve("missing") + "\n", err());
         err.reset();
         Files.writeString(file, "not an arena");
-        assertEquals(1, ArenaCli.run("stat", file.toString()));
+        assertEquals(4, ArenaCli.run("stat", file.toString()));
         assertEquals("arena: not a valid arena: not an arena or truncated: fileSize=12 is less than one header page"
             + " (4096 bytes) (field fileSize)\n", err());
         err.reset();
-        assertEquals(1, ArenaCli.run("create", file.toString(), "--size", "1M"));
+        assertEquals(2, ArenaCli.run("create", file.toString(), "--size", "1M"));
         assertTrue(err().contains("already exists"), err());
         assertFalse(err().contains("\tat "), "no stack trace for a user mistake: " + err());
         assertEquals(0, ArenaCli.run("create", file.toString(), "--size", "1M", "--replace"));
+    }
+
+    @Test
+    void foreignFilesAreNamedWithoutBlocking() throws Exception {
+        final Path fifo = dir.resolve("pipe");
+        assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+        for (final String command : new String[] {"stat", "check"}) {
+            for (final String[] f : new String[][] {{"/proc/self/status", "proc file system entry"},
+                {fifo.toString(), "FIFO (named pipe)"}, {dir.toString(), "directory"}}) {
+                err.reset();
+                final int status = assertTimeoutPreemptively(Duration.ofSeconds(20), () -> ArenaCli.run(command, f[0]));
+                assertEquals(4, status, err());
+                assertEquals("arena: not a valid arena: not a regular file: type=" + f[1] + ", path=" + f[0]
+                    + " (an arena is a regular file) (field fileType)\n", err());
+            }
+        }
+    }
+
+    @Test
+    void checkReportsADamagedHeaderCopyAndRepairRestoresIt() throws Exception {
+        final Path file = dir.resolve("h.arena");
+        assertEquals(0, ArenaCli.run("create", file.toString(), "--size", "1M"));
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.allocate(8), 0);
+        }
+        out.reset();
+        assertEquals(1, ArenaCli.run("check", file.toString()), err());
+        assertEquals("primary header copy damaged: not a sharena arena: magic=0x0, expected=0x414e4552414853 (using the"
+            + " backup)\ncheck: 1 violation(s)\n", out());
+        out.reset();
+        assertEquals(0, ArenaCli.run("check", "--repair", file.toString()), err());
+        assertTrue(out().startsWith("repaired: rewrote the header copies: primary header copy damaged"), out());
+        assertTrue(out().endsWith("check: ok\n"), out());
+        assertEquals("", err());
+    }
+
+    @Test
+    void checkReportsATruncatedFileAndRepairRestoresIt() throws Exception {
+        final Path file = dir.resolve("t.arena");
+        assertEquals(0, ArenaCli.run("create", file.toString(), "--size", "1M"));
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            ch.truncate(512 * 1024);
+        }
+        out.reset();
+        assertEquals(1, ArenaCli.run("check", file.toString()), err());
+        assertEquals("file is 524288 bytes, capacity 1048576: truncated (check --repair restores the size; what was"
+            + " past the end is lost)\ncheck: 1 violation(s)\n", out());
+        err.reset();
+        assertEquals(4, ArenaCli.run("stat", file.toString()));
+        assertEquals("arena: not a valid arena: arena file truncated: file is 524288 bytes, capacity 1048576 (check"
+            + " --repair restores the size; what was past the end is lost) (field fileSize)\n", err());
+        out.reset();
+        assertEquals(0, ArenaCli.run("check", "--repair", file.toString()), err());
+        assertTrue(out().startsWith("repaired: restored the file size: file is 524288 bytes, capacity 1048576; pages"
+            + " 128..255 read as zeros now (their contents are lost); 0 of them allocated"), out());
+        assertTrue(out().endsWith("check: ok\n"), out());
+        assertEquals(1024 * 1024, Files.size(file));
+    }
+
+    @Test
+    void everyKindOfFailureIsOneLineWithItsOwnStatus() {
+        final java.io.StringWriter sink = new java.io.StringWriter();
+        final java.io.PrintWriter w = new java.io.PrintWriter(sink);
+        assertEquals(70, ArenaCli.report(new IndexOutOfBoundsException("Index 14 out of bounds for length 8"), w));
+        assertEquals(5, ArenaCli.report(new InternalError("a fault occurred in an unsafe memory access operation"), w));
+        assertEquals(6, ArenaCli.report(new io.sharena.core.ArenaCorruptedException("pending list", 99, "slot=3"), w));
+        assertEquals(4, ArenaCli.report(new io.sharena.core.ArenaFormatException("magic", "not a sharena arena"), w));
+        assertEquals(5, ArenaCli.report(new io.sharena.core.ArenaFaultException(dir, 4096, 8192, "allocPages", null), w));
+        assertEquals(3, ArenaCli.report(new java.nio.file.FileSystemException("/x", null, "Not a directory"), w));
+        assertEquals(3, ArenaCli.report(new java.io.UncheckedIOException(new java.io.IOException("pread failed")), w));
+        w.flush();
+        assertEquals(List.of(
+            "arena: unexpected IndexOutOfBoundsException: Index 14 out of bounds for length 8 (a bug, or damage that"
+                + " check does not detect yet: try 'arena check'; ARENA_DEBUG=1 for the stack trace)",
+            "arena: fault on the arena mapping: the file was probably cut short while mapped (check --repair restores"
+                + " its size)",
+            "arena: arena metadata corrupted: pending list, value=99, slot=3 (marked for repair); check --repair"
+                + " rebuilds the allocator's structures",
+            "arena: not a valid arena: not a sharena arena (field magic)",
+            "arena: allocPages: file is 4096 bytes, capacity 8192: truncated while mapped (check --repair restores the"
+                + " size): path=" + dir,
+            "arena: I/O error (FileSystemException): /x: Not a directory",
+            "arena: pread failed"), sink.toString().lines().toList());
+    }
+
+    @Test
+    void helpListsTheExitStatuses() {
+        assertEquals(0, ArenaCli.run("--help"));
+        for (final String line : List.of("3:file", "4:format", "5:fault", "6:corrupted", "7:busy", "70:internal")) {
+            assertTrue(out().contains(line.replace(":", "   ")), line + " in:\n" + out());
+        }
     }
 
     @Test

@@ -14,6 +14,7 @@ import io.sharena.core.os.OsException;
 import io.sharena.core.os.Posix;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -24,6 +25,9 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * An arena: a sparse file mapped at the start of a 4 GiB-aligned window of this process's address
@@ -159,26 +163,45 @@ public final class SharedArena implements AutoCloseable {
     }
 
     /**
-     * Opens an existing arena and maps it.
+     * Opens an existing arena and maps it. Nothing is mapped until the file has passed every check:
+     * it must be a regular file (a FIFO, socket, device, directory or {@code /proc} entry is refused
+     * without blocking), owned by this user (unless allowed), with a valid header copy and at least
+     * as long as the capacity. A file longer than its capacity (extended by someone else) opens:
+     * the bytes past the capacity are not part of the arena; {@link #checkFile} reports them and
+     * {@link #repairFile} cuts them off. A damaged header copy does not stop the open (the other is
+     * used); {@link #checkFile} reports it and {@link #repairFile} restores it.
      *
-     * @throws ArenaFormatException  if the file is not a valid arena (the message names the field)
+     * @throws ArenaFormatException  if the file is not a valid arena: not a regular file (field
+     *                               {@code fileType}), no valid header copy (the message names the
+     *                               field), or shorter than its capacity ({@code fileSize}: {@code check
+     *                               --repair} restores the size)
      * @throws NoSuchFileException   if there is no file
-     * @throws AccessDeniedException if the path is a symlink, or the file belongs to another user
-     * @throws IOException           if it cannot be mapped (e.g. the fixed address is taken in this process)
+     * @throws AccessDeniedException if the path is a symlink, the file belongs to another user, or
+     *                               its permissions refuse it
+     * @throws IOException           if it cannot be mapped (e.g. the fixed address is taken in this
+     *                               process), or every registry slot is held by a live process
+     * @throws ArenaCorruptedException if recovering after dead processes finds corrupted metadata
+     * @throws ArenaFaultException   if the file is cut short while open recovers
      */
     public static SharedArena open(final Path path, final ArenaOptions options) throws IOException {
         if (path == null) {
             throw new IllegalArgumentException("arena path must not be null: path=null");
         }
         final ArenaOptions opts = options == null ? ArenaOptions.defaults() : options;
-        final NativeFile file = openFile(path, !opts.readOnly());
+        final NativeFile file = openChecked(path, !opts.readOnly(), opts);
         try {
-            checkOwner(path, opts);
             final long size = file.size();
-            final ArenaHeader header = ArenaHeader.validate(file.read(0, HeaderLayout.PAGE_SIZE_VALUE), size);
+            final ArenaHeader header = ArenaHeader.read(file, size).header();
+            if (size < header.capacityBytes()) {
+                throw new ArenaFormatException("fileSize", "arena file truncated: " + sizeMismatch(size, header)
+                    + " (check --repair restores the size; what was past the end is lost)");
+            }
             final FileMapping mapping = mapWindow(file, header, opts.readOnly());
             try {
                 return new SharedArena(path, header, file, mapping, opts);
+            } catch (final InternalError e) {
+                mapping.close();
+                throw faultFor(path, file, header, "open", e);
             } catch (final IOException | RuntimeException e) {
                 mapping.close();
                 throw e;
@@ -187,6 +210,33 @@ public final class SharedArena implements AutoCloseable {
             closeQuietly(file, e);
             throw e;
         }
+    }
+
+    /** Opens the file and refuses what is not a regular file of this user, before reading a byte. */
+    private static NativeFile openChecked(final Path path, final boolean writable, final ArenaOptions opts)
+        throws IOException {
+        final NativeFile file = openFile(path, writable);
+        try {
+            final String irregular = file.irregularType();
+            if (irregular != null) {
+                throw notRegular(path, irregular);
+            }
+            checkOwner(path, file.stat().uid(), opts);
+            return file;
+        } catch (final IOException | RuntimeException e) {
+            closeQuietly(file, e);
+            throw e;
+        }
+    }
+
+    private static ArenaFormatException notRegular(final Path path, final String type) {
+        return new ArenaFormatException("fileType", "not a regular file: type=" + type + ", path=" + path
+            + " (an arena is a regular file)");
+    }
+
+    /** "file is N bytes, capacity M" */
+    private static String sizeMismatch(final long size, final ArenaHeader header) {
+        return "file is " + size + " bytes, capacity " + header.capacityBytes();
     }
 
     private static NativeFile openFile(final Path path, final boolean writable) throws IOException {
@@ -199,15 +249,36 @@ public final class SharedArena implements AutoCloseable {
             if (e.errno() == Posix.ENOENT) {
                 throw new NoSuchFileException(path.toString(), null, "no arena file");
             }
+            if (e.errno() == Posix.EACCES || e.errno() == Posix.EPERM) {
+                throw new AccessDeniedException(path.toString(), null, "permission denied (" + e.call() + ": errno="
+                    + e.errno() + ")");
+            }
+            // A directory opened for writing (EISDIR), a socket (ENXIO), a device without a driver
+            // (ENXIO, ENODEV): name what the path is, from its mode, rather than the errno.
+            final String type = typeOf(path);
+            if (type != null) {
+                final ArenaFormatException f = notRegular(path, type);
+                f.addSuppressed(e);
+                throw f;
+            }
             throw e;
         }
     }
 
-    private static void checkOwner(final Path path, final ArenaOptions options) throws IOException {
+    /** @return the type of a path that is not a regular file, from its mode; null if regular or unknown */
+    private static String typeOf(final Path path) {
+        try {
+            final int mode = (Integer) Files.getAttribute(path, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+            return io.sharena.core.os.FileTypes.describe(mode & Posix.S_IFMT);
+        } catch (final IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    private static void checkOwner(final Path path, final int owner, final ArenaOptions options) throws IOException {
         if (options.allowForeignOwner()) {
             return;
         }
-        final int owner = (Integer) Files.getAttribute(path, "unix:uid", LinkOption.NOFOLLOW_LINKS);
         // /proc/self belongs to this process's effective user.
         final int self = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
         if (owner != self) {
@@ -284,9 +355,16 @@ public final class SharedArena implements AutoCloseable {
      * @return the pointer of the first page, or 0 when {@code n <= 0}, {@code n} exceeds the arena,
      * no run fits, the quota is reached, the file system is full, or the allocator lock could not be
      * had within the lock timeout
+     * @throws ArenaFaultException     if the file was cut short under the mapping (names the file and its size)
+     * @throws ArenaCorruptedException if the allocator finds its shared metadata corrupted (marked for repair)
+     * @throws IllegalStateException   if the arena is closed or was opened read-only
      */
     public int allocPages(final int n) {
-        return allocator().allocPages(n);
+        try {
+            return allocator().allocPages(n);
+        } catch (final InternalError e) {
+            throw fault("allocPages", e);
+        }
     }
 
     /**
@@ -294,9 +372,16 @@ public final class SharedArena implements AutoCloseable {
      *
      * @return {@code ptr}, or 0 (nothing changed) if it is not page-aligned, the range leaves the
      * arena or touches metadata, or a page of it is not FREE
+     * @throws ArenaFaultException     if the file was cut short under the mapping (names the file and its size)
+     * @throws ArenaCorruptedException if the allocator finds its shared metadata corrupted (marked for repair)
+     * @throws IllegalStateException   if the arena is closed or was opened read-only
      */
     public int allocPagesAt(final int ptr, final int n) {
-        return allocator().allocPagesAt(ptr, n);
+        try {
+            return allocator().allocPagesAt(ptr, n);
+        } catch (final InternalError e) {
+            throw fault("allocPagesAt", e);
+        }
     }
 
     /**
@@ -305,14 +390,34 @@ public final class SharedArena implements AutoCloseable {
      * pages that are not ALLOCATED or RESERVED are left alone (double free is a no-op); RESERVED
      * pages are un-reserved. When the lock is busy the range is queued and applied by the next lock
      * holder.
+     *
+     * @throws ArenaFaultException     if the file was cut short under the mapping (names the file and its size)
+     * @throws ArenaCorruptedException if the allocator finds its shared metadata corrupted (marked for repair)
+     * @throws IllegalStateException   if the arena is closed or was opened read-only
      */
     public void freePages(final int ptr, final int n) {
-        allocator().freePages(ptr, n);
+        try {
+            allocator().freePages(ptr, n);
+        } catch (final InternalError e) {
+            throw fault("freePages", e);
+        }
     }
 
-    /** Marks {@code n} FREE pages at {@code ptr} RESERVED: never handed out, costing no memory. */
+    /**
+     * Marks {@code n} FREE pages at {@code ptr} RESERVED: never handed out, costing no memory.
+     *
+     * @throws ArenaFaultException     if the file was cut short under the mapping (names the file and its size)
+     * @throws ArenaCorruptedException if the allocator finds its shared metadata corrupted (marked for repair)
+     * @throws IllegalStateException   if the arena is closed or was opened read-only
+     */
     public ReserveResult reservePages(final int ptr, final int n) {
-        return switch (allocator().reservePages(ptr, n)) {
+        final int r;
+        try {
+            r = allocator().reservePages(ptr, n);
+        } catch (final InternalError e) {
+            throw fault("reservePages", e);
+        }
+        return switch (r) {
             case PageAllocator.RESERVE_OK -> ReserveResult.OK;
             case PageAllocator.RESERVE_INVALID -> ReserveResult.INVALID;
             default -> ReserveResult.BUSY;
@@ -324,9 +429,17 @@ public final class SharedArena implements AutoCloseable {
         allocator().setQuota(pages);
     }
 
-    /** @return the state of page {@code page} (see {@link io.sharena.core.layout.PageEntry}), -1 past the end */
+    /**
+     * @return the state of page {@code page} (see {@link io.sharena.core.layout.PageEntry}), -1 past the end
+     * @throws ArenaFaultException   if the file was cut short under the mapping (names the file and its size)
+     * @throws IllegalStateException if the arena is closed or was opened read-only
+     */
     public int pageState(final long page) {
-        return allocator().pageState(page);
+        try {
+            return allocator().pageState(page);
+        } catch (final InternalError e) {
+            throw fault("pageState", e);
+        }
     }
 
     /**
@@ -376,10 +489,25 @@ public final class SharedArena implements AutoCloseable {
      * transit and taking every span cache back into the lists. Takes the lock (waiting up to
      * {@code timeoutNanos}).
      *
+     * The file's size is compared with the capacity first, before the mapping is touched: a file
+     * cut short is not repaired here ({@link #repairFile} restores the size and says what was lost).
+     *
      * @return true when the repair ran and left the allocator consistent; false when the lock could
      * not be had, or something could not be fixed ({@link #repairNotes()} names it)
+     * @throws ArenaFaultException     if the file is shorter than the capacity, or is cut short during the repair
+     * @throws ArenaCorruptedException if the metadata is corrupted beyond what the repair rebuilds
+     * @throws IllegalStateException   if the arena is closed or was opened read-only
      */
     public boolean repair(final long timeoutNanos) {
+        requireWholeFile("repair");
+        try {
+            return repairLocked(timeoutNanos);
+        } catch (final InternalError e) {
+            throw fault("repair", e);
+        }
+    }
+
+    private boolean repairLocked(final long timeoutNanos) {
         final var r = lock().lock(timeoutNanos);
         if (r == io.sharena.core.lock.LockResult.DEADLOCK) {
             return allocator().recoverLocked().isEmpty();
@@ -476,11 +604,192 @@ public final class SharedArena implements AutoCloseable {
         return header.fixedAddress();
     }
 
-    /** @return a snapshot of header fields, mapping and memory/disk cost (makes system calls) */
+    /**
+     * @return a snapshot of header fields, mapping, file size and memory/disk cost (makes system
+     * calls; the size is read first, and the mapping is only asked about through {@code mincore},
+     * which never faults)
+     * @throws IOException           if a system call fails
+     * @throws IllegalStateException if the arena is closed
+     */
     public ArenaInfo info() throws IOException {
+        final long size = file.size();
+        final ArenaHeader.Copies copies = ArenaHeader.read(file, size);
         return new ArenaInfo(path, header.formatVersion(), header.pageSize(), header.capacityPages(),
             header.metaPages(), header.flags(), header.arenaId(), header.createdMillis(), header.fixedAddress(),
-            mapping.base(), mapping.length(), mapping.residentBytes(header.pageSize()), file.dataBytes());
+            mapping.base(), mapping.length(), mapping.residentBytes(header.pageSize()), file.dataBytes(), size,
+            copies.damage() == null ? "" : copies.damage());
+    }
+
+    // ---------------------------------------------------------------- the file itself
+
+    /**
+     * Checks the file itself, without touching the mapping: both header copies (each against its
+     * checksum, and against each other) and the file's size against the capacity.
+     *
+     * @return one line per problem, empty when the file is whole
+     * @throws ArenaFormatException if no header copy is valid any more
+     * @throws IOException          if the file cannot be read
+     */
+    public List<String> checkFile() throws IOException {
+        return fileProblems(file, true);
+    }
+
+    /**
+     * Checks an arena file without mapping it: what {@link #checkFile()} checks, for a file that
+     * may not open (a file shorter than its capacity is reported here, not refused).
+     *
+     * @throws ArenaFormatException  if the file is not a regular file or has no valid header copy
+     * @throws NoSuchFileException   if there is no file
+     * @throws AccessDeniedException if the path is a symlink or belongs to another user
+     * @throws IOException           if the file cannot be read
+     */
+    public static List<String> checkFile(final Path path) throws IOException {
+        try (NativeFile file = openChecked(path, false, ArenaOptions.defaults())) {
+            return fileProblems(file, false);
+        }
+    }
+
+    private static List<String> fileProblems(final NativeFile file, final boolean mapped) throws IOException {
+        final long size = file.size();
+        final ArenaHeader.Copies copies = ArenaHeader.read(file, size);
+        final List<String> problems = new ArrayList<>(2);
+        if (copies.damage() != null) {
+            problems.add(copies.damage());
+        }
+        final long capacity = copies.header().capacityBytes();
+        if (size < capacity) {
+            problems.add(sizeMismatch(size, copies.header()) + ": truncated" + (mapped ? " while mapped" : "")
+                + " (check --repair restores the size; what was past the end is lost)");
+        } else if (size > capacity) {
+            problems.add(sizeMismatch(size, copies.header()) + ": extended" + (mapped ? " while mapped" : "")
+                + " (the bytes past the capacity are not part of the arena; check --repair cuts them off)");
+        }
+        return problems;
+    }
+
+    /**
+     * Repairs the arena file itself, through the descriptor (nothing is mapped, so nothing can
+     * fault): a file cut short gets its size back (a sparse extension: the lost range reads as
+     * zeros), a file extended past its capacity is cut back, and a damaged or disagreeing header
+     * copy is rewritten from the one {@link #open} uses. Safe while other processes map the file:
+     * their accesses to a restored range work again. Run it before {@link #repair(long)}, which
+     * rebuilds the allocator's structures from the page states.
+     *
+     * @return what was done and what was lost, one line each; empty when the file was whole
+     * @throws ArenaFormatException  if the file is not a regular file or no header copy is valid (nothing to repair from)
+     * @throws NoSuchFileException   if there is no file
+     * @throws AccessDeniedException if the path is a symlink or belongs to another user
+     * @throws IOException           if the file cannot be written
+     */
+    public static List<String> repairFile(final Path path) throws IOException {
+        final List<String> done = new ArrayList<>();
+        try (NativeFile file = openChecked(path, true, ArenaOptions.defaults())) {
+            final long size = file.size();
+            final ArenaHeader header = ArenaHeader.read(file, size).header();
+            final long capacity = header.capacityBytes();
+            if (size < capacity) {
+                file.truncate(capacity);
+                done.add("restored the file size: " + sizeMismatch(size, header) + "; " + lostBy(file, header, size));
+            } else if (size > capacity) {
+                file.truncate(capacity);
+                done.add("cut the file back to its capacity: " + sizeMismatch(size, header)
+                    + " (the bytes past the capacity were not part of the arena)");
+            }
+            final ArenaHeader.Copies copies = ArenaHeader.read(file, capacity);
+            if (copies.damage() != null) {
+                // Rewrite both from the copy in use: the backup first, so that at every moment at
+                // least one copy on disk is whole.
+                copies.header().writeCopy(file, HeaderLayout.BACKUP);
+                copies.header().writeCopy(file, HeaderLayout.MAGIC);
+                done.add("rewrote the header copies: " + copies.damage());
+            }
+            if (!done.isEmpty()) {
+                file.sync();
+            }
+        }
+        return done;
+    }
+
+    /** What a file cut to {@code size} bytes lost, read from the page table that is left (after the size is restored). */
+    private static String lostBy(final NativeFile file, final ArenaHeader header, final long size) throws IOException {
+        final long pages = header.capacityPages();
+        final long firstUser = 1L + header.metaPages();
+        final long firstLost = size / HeaderLayout.PAGE_SIZE_VALUE;
+        final StringBuilder b = new StringBuilder("pages ").append(firstLost).append("..").append(pages - 1)
+            .append(" read as zeros now (their contents are lost)");
+        if (firstLost < firstUser) {
+            b.append("; that includes metadata pages ").append(firstLost).append("..").append(firstUser - 1)
+                .append(" (control words, process registry or page-table entries: the lock, counters and ")
+                .append("registered processes are reset, and pages whose entries were lost read as FREE)");
+        }
+        // Entries that survived the cut still say which lost pages were handed out.
+        final long first = Math.max(firstLost, firstUser);
+        final long entriesStart = io.sharena.core.layout.PageEntry.stateOffset((int) first);
+        final long lastWhole = Math.min(pages, (size - entriesStart) / io.sharena.core.layout.Geometry.PAGE_ENTRY_BYTES + first);
+        if (lastWhole > first) {
+            final byte[] entries = file.read(entriesStart, (int) Math.min(Integer.MAX_VALUE - 8,
+                (lastWhole - first) * io.sharena.core.layout.Geometry.PAGE_ENTRY_BYTES));
+            final MemorySegment e = MemorySegment.ofArray(entries);
+            long allocated = 0;
+            for (long off = 0; off + Long.BYTES <= entries.length; off += io.sharena.core.layout.Geometry.PAGE_ENTRY_BYTES) {
+                final int state = io.sharena.core.layout.PageEntry.stateOf(
+                    e.get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, off));
+                allocated += state == io.sharena.core.layout.PageEntry.ALLOCATED ? 1 : 0;
+            }
+            b.append("; ").append(allocated).append(" of them allocated (still allocated, now zero)");
+        }
+        return b.toString();
+    }
+
+    // ---------------------------------------------------------------- faults
+
+    /**
+     * Runs {@code action} (a tool's read of the mapping: a check, statistics) after comparing the
+     * file's size with the capacity, and turns a fault inside it (the file cut short meanwhile)
+     * into {@link ArenaFaultException}.
+     *
+     * @throws ArenaFaultException if the file is shorter than the capacity, or is cut short during the action
+     */
+    public <T> T guarded(final String operation, final Supplier<T> action) {
+        requireWholeFile(operation);
+        try {
+            return action.get();
+        } catch (final InternalError e) {
+            throw fault(operation, e);
+        }
+    }
+
+    /** Throws {@link ArenaFaultException} if the file is now shorter than the mapping. */
+    private void requireWholeFile(final String operation) {
+        final long size;
+        try {
+            size = file.size();
+        } catch (final OsException e) {
+            throw new UncheckedIOException(e);
+        }
+        if (size < header.capacityBytes()) {
+            throw new ArenaFaultException(path, size, header.capacityBytes(), operation, null);
+        }
+    }
+
+    /** The fault a call raised on the mapping, as an exception naming the file and its size. */
+    private ArenaFaultException fault(final String operation, final InternalError e) {
+        return faultFor(path, file, header, operation, e);
+    }
+
+    private static ArenaFaultException faultFor(final Path path, final NativeFile file, final ArenaHeader header,
+                                                final String operation, final InternalError e) {
+        if (!ArenaFaultException.isMappingFault(e)) {
+            throw e;
+        }
+        long size;
+        try {
+            size = file.size();
+        } catch (final OsException statFailed) {
+            e.addSuppressed(statFailed);
+            size = -1;
+        }
+        return new ArenaFaultException(path, size, header.capacityBytes(), operation, e);
     }
 
     /**
@@ -488,6 +797,11 @@ public final class SharedArena implements AutoCloseable {
      * arena and closes the file. If the lock stays busy for a second (its holder is stopped), the
      * registry slot is left for the next repair to reclaim once this process has exited. Idempotent;
      * later accesses throw {@link IllegalStateException}.
+     *
+     * @throws IOException             if the file was cut short under the mapping (then it is unmapped
+     *                                 without giving anything back; the message names the sizes), or
+     *                                 closing the descriptor fails
+     * @throws ArenaCorruptedException if giving back the caches finds corrupted metadata (unmapped regardless)
      */
     @Override
     public synchronized void close() throws IOException {
@@ -496,13 +810,19 @@ public final class SharedArena implements AutoCloseable {
         }
         closed = true;
         try {
+            // Compare the size before touching the mapping: detaching writes the control page.
+            final long size = file.size();
+            if (size < header.capacityBytes()) {
+                throw new IOException("arena " + sizeMismatch(size, header) + ": truncated while mapped; "
+                    + "unmapped without giving back this process's cached pages: path=" + path);
+            }
             if (allocator != null && allocator.detach(OPEN_RECOVERY_TIMEOUT_NANOS)) {
                 registry.release(slot);
             }
         } catch (final InternalError shrunk) {
-            // The file was shrunk under the mapping (SIGBUS on the control page): unmap regardless.
-            throw new IOException("arena file shrank under the mapping; unmapped without giving back "
-                + "this process's cached pages: path=" + path, shrunk);
+            // Cut short between the size check and the detach: unmap regardless.
+            final ArenaFaultException f = fault("close", shrunk);
+            throw new IOException(f.getMessage() + "; unmapped without giving back this process's cached pages", f);
         } finally {
             mapping.close();
             file.close();

@@ -1,8 +1,8 @@
 package io.sharena.core.layout;
 
 /**
- * Page 0 of an arena file: the header. Offsets in bytes, values in the platform's native byte
- * order (little-endian on every platform sharena runs on).
+ * Page 0 of an arena file: the header, kept twice. Offsets in bytes, values in the platform's native
+ * byte order (little-endian on every platform sharena runs on).
  *
  * <pre>
  *   0                   8          12         16                  24         28         32
@@ -16,7 +16,26 @@ package io.sharena.core.layout;
  *  64 .. 128   zero
  * 128 .. 4096  MUTABLE_START: words that change while the arena is in use (allocator, lock,
  *              process registry); not covered by the checksum.
+ *
+ *  The backup copy: bytes [0, COPY_BYTES) of the header, again, at arena offset BACKUP
+ *  (in the page table, over the entries of pages 1..4, which are header and metadata pages
+ *  and so never have an entry of their own):
+ *
+ *  page 0        1        2..3       4 = PageEntry.TABLE_PAGE
+ *  +-----------+--------+----------+---------------------------------------------+-----
+ *  | PRIMARY   | control| registry | entry 0 | BACKUP (64 bytes) | entry 5 ...    | ...
+ *  | 0 .. 64   |        |          | 16 B    | = entries 1..4    |                |
+ *  +-----------+--------+----------+---------------------------------------------+-----
  * </pre>
+ *
+ * <p>Each copy carries its own checksum. Open takes a copy that validates; when both do and they
+ * differ, the one whose capacity matches the file size, else the primary. So one stray write (a
+ * raw store at pointer 0, a memset over the first pages) cannot make an arena unopenable, and
+ * {@code check --repair} rewrites the damaged copy from the good one (as LMDB keeps two meta
+ * pages, and file systems keep backup superblocks). The backup sits four pages away from the
+ * primary, past the control and registry pages, so one run of bytes written from pointer 0 has to
+ * wipe 16 KiB of metadata to reach it. Page 0's own entry is skipped: 0 is the "no page" link
+ * value, the one entry a wrong link would most likely touch.
  *
  * <p>Bytes {@code [0, CHECKSUMMED_LENGTH)} are written once, at creation, and never change;
  * {@link #CHECKSUM} is their CRC32C. {@link #MAGIC} is stored last, with a release store, so a
@@ -25,8 +44,11 @@ package io.sharena.core.layout;
 public final class HeaderLayout {
     /** "SHARENA\0" read as a little-endian long. */
     public static final long MAGIC_VALUE = 0x00414E4552414853L;
-    /** The format this code writes and the newest it reads. */
-    public static final int FORMAT_VERSION_VALUE = 1;
+    /**
+     * The format this code writes and the only one it reads. 2: the header has a backup copy
+     * ({@link #BACKUP}); format 1 files have none and are refused as written by an older sharena.
+     */
+    public static final int FORMAT_VERSION_VALUE = 2;
     /** The only page size sharena supports: the Linux base page, which hole punching and mapping work in. */
     public static final int PAGE_SIZE_VALUE = 4096;
 
@@ -46,6 +68,11 @@ public final class HeaderLayout {
     /** CRC32C of bytes {@code [0, CHECKSUMMED_LENGTH)}. */
     public static final int CHECKSUM = 56;
     public static final int CHECKSUMMED_LENGTH = 56;
+
+    /** Bytes of the header that are kept twice: the checksummed fields, the checksum, padding. */
+    public static final int COPY_BYTES = 64;
+    /** Arena offset of the backup copy: page-table entries of pages 1..4 (see the class comment). */
+    public static final int BACKUP = PageEntry.TABLE_PAGE * PAGE_SIZE_VALUE + Geometry.PAGE_ENTRY_BYTES;
 
     /** First byte of the mutable part of the header page. */
     public static final int MUTABLE_START = 128;

@@ -7,7 +7,10 @@ import java.nio.file.Path;
 
 /**
  * An open file descriptor, opened with {@code O_NOFOLLOW} (a symlink is refused by the kernel,
- * {@code errno=ELOOP}) and {@code O_CLOEXEC} (child processes do not inherit it).
+ * {@code errno=ELOOP}), {@code O_CLOEXEC} (child processes do not inherit it) and, when opening an
+ * existing file, {@code O_NONBLOCK}: opening a FIFO without a writer (or a tty, or some devices)
+ * would otherwise wait for ever, before anyone could look at what the file is. On a regular file
+ * {@code O_NONBLOCK} changes nothing, so it is left set.
  */
 public final class NativeFile implements AutoCloseable {
     private final Path path;
@@ -21,7 +24,8 @@ public final class NativeFile implements AutoCloseable {
 
     /** Opens an existing file, read-write or read-only. */
     public static NativeFile open(final Path path, final boolean writable) throws OsException {
-        final int flags = (writable ? Posix.O_RDWR : Posix.O_RDONLY) | Posix.O_NOFOLLOW | Posix.O_CLOEXEC;
+        final int flags = (writable ? Posix.O_RDWR : Posix.O_RDONLY) | Posix.O_NOFOLLOW | Posix.O_CLOEXEC
+            | Posix.O_NONBLOCK;
         return new NativeFile(path, Posix.open(path.toString(), flags, 0));
     }
 
@@ -41,7 +45,33 @@ public final class NativeFile implements AutoCloseable {
 
     /** @return the file's size, asked of the descriptor itself (not of the path, which may have changed) */
     public long size() throws OsException {
-        return Posix.lseek(fd, 0, Posix.SEEK_END);
+        return Posix.fstat(fd).size();
+    }
+
+    /** @return {@code fstat} of the descriptor */
+    public Posix.Stat stat() throws OsException {
+        return Posix.fstat(fd);
+    }
+
+    /**
+     * @return what the open file is, when it is not a plain regular file that can hold an arena
+     * ("FIFO", "directory", "proc file system entry", ...), or {@code null} when it is one
+     */
+    public String irregularType() throws OsException {
+        final String type = FileTypes.describe(Posix.fstat(fd).type());
+        if (type != null) {
+            return type;
+        }
+        return FileTypes.pseudoFileSystem(Posix.fstatfsType(fd));
+    }
+
+    /** Writes {@code bytes} at {@code offset}. */
+    public void write(final long offset, final byte[] bytes) throws OsException {
+        try (Arena arena = Arena.ofConfined()) {
+            final MemorySegment buffer = arena.allocate(bytes.length);
+            MemorySegment.copy(bytes, 0, buffer, ValueLayout.JAVA_BYTE, 0, bytes.length);
+            Posix.pwrite(fd, buffer, offset);
+        }
     }
 
     /** Sets the size; growing makes a hole, which costs no disk. */

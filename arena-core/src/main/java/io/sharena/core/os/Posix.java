@@ -39,6 +39,8 @@ public final class Posix {
     public static final int O_CREAT = 0x40;
     public static final int O_EXCL = 0x80;
     public static final int O_CLOEXEC = 0x80000;
+    /** Open without waiting: a FIFO with no writer, a tty without carrier, and so on. */
+    public static final int O_NONBLOCK = 0x800;
     public static final int O_NOFOLLOW = isAarch64() ? 0x8000 : 0x20000;
 
     public static final int SEEK_SET = 0;
@@ -59,6 +61,33 @@ public final class Posix {
     public static final int ELOOP = 40;
     public static final int ENOENT = 2;
     public static final int EINTR = 4;
+    public static final int EACCES = 13;
+    public static final int EPERM = 1;
+    public static final int EISDIR = 21;
+    public static final int ENODEV = 19;
+    public static final int EAGAIN = 11;
+
+    /** {@code st_mode} file type bits ({@code S_IFMT}) and their values. */
+    public static final int S_IFMT = 0xF000;
+    public static final int S_IFSOCK = 0xC000;
+    public static final int S_IFLNK = 0xA000;
+    public static final int S_IFREG = 0x8000;
+    public static final int S_IFBLK = 0x6000;
+    public static final int S_IFDIR = 0x4000;
+    public static final int S_IFCHR = 0x2000;
+    public static final int S_IFIFO = 0x1000;
+
+    /**
+     * {@code struct stat} offsets. x86_64 has its own layout ({@code st_nlink} is 64-bit and comes
+     * before {@code st_mode}); aarch64 uses the generic one. {@code st_size} is at 48 on both.
+     */
+    private static final long ST_MODE = isAarch64() ? 16 : 24;
+    private static final long ST_UID = isAarch64() ? 24 : 28;
+    private static final long ST_SIZE = 48;
+    /** Larger than {@code sizeof(struct stat)} on both (144 and 128 bytes). */
+    private static final long STAT_BYTES = 256;
+    /** {@code struct statfs}: {@code f_type} is the first word, a long on both 64-bit layouts. */
+    private static final long STATFS_BYTES = 256;
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
@@ -70,11 +99,14 @@ public final class Posix {
     private static final MethodHandle FSYNC = errnoCall("fsync", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     private static final MethodHandle LSEEK = errnoCall("lseek", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
     private static final MethodHandle PREAD = errnoCall("pread", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle PWRITE = errnoCall("pwrite", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
     private static final MethodHandle MMAP = errnoCall("mmap", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
     private static final MethodHandle MUNMAP = errnoCall("munmap", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG));
     private static final MethodHandle MADVISE = errnoCall("madvise", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
     private static final MethodHandle MINCORE = errnoCall("mincore", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, ADDRESS));
     private static final MethodHandle FALLOCATE = errnoCall("fallocate", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle FSTAT = fstatHandle();
+    private static final MethodHandle FSTATFS = errnoCall("fstatfs", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
     private static final MethodHandle KILL = errnoCall("kill", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle STRERROR = LINKER.downcallHandle(
         LINKER.defaultLookup().findOrThrow("strerror"), FunctionDescriptor.of(ADDRESS, JAVA_INT));
@@ -94,6 +126,60 @@ public final class Posix {
     private static MethodHandle errnoCall(final String name, final FunctionDescriptor descriptor) {
         return LINKER.downcallHandle(
             LINKER.defaultLookup().findOrThrow(name), descriptor, Linker.Option.captureCallState("errno"));
+    }
+
+    /**
+     * {@code fstat} is an exported symbol from glibc 2.33 on; older glibc exports only
+     * {@code __fxstat(ver, fd, buf)}, whose {@code _STAT_VER} is 1 on x86_64 and 0 on aarch64.
+     */
+    private static MethodHandle fstatHandle() {
+        final FunctionDescriptor plain = FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS);
+        if (LINKER.defaultLookup().find("fstat").isPresent()) {
+            return errnoCall("fstat", plain);
+        }
+        final MethodHandle versioned = errnoCall("__fxstat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
+        // Arguments: (capture state, ver, fd, buf); bind ver.
+        return java.lang.invoke.MethodHandles.insertArguments(versioned, 1, isAarch64() ? 0 : 1);
+    }
+
+    /** What {@code fstat} says about an open file: the fields sharena needs. */
+    public record Stat(int mode, int uid, long size) {
+        /** @return the file type bits of {@link #mode()} ({@code S_IFREG}, {@code S_IFIFO}, ...) */
+        public int type() {
+            return mode & S_IFMT;
+        }
+    }
+
+    /** {@code fstat(2)} on {@code fd}. */
+    public static Stat fstat(final int fd) throws OsException {
+        try (Arena arena = Arena.ofConfined()) {
+            final MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+            final MemorySegment buf = arena.allocate(STAT_BYTES, 8);
+            if ((int) FSTAT.invokeExact(state, fd, buf) != 0) {
+                throw new OsException("fstat", errno(state), "fd=" + fd);
+            }
+            return new Stat(buf.get(JAVA_INT, ST_MODE), buf.get(JAVA_INT, ST_UID), buf.get(JAVA_LONG, ST_SIZE));
+        } catch (final OsException e) {
+            throw e;
+        } catch (final Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** @return {@code f_type} of the file system holding {@code fd} ({@code fstatfs(2)}) */
+    public static long fstatfsType(final int fd) throws OsException {
+        try (Arena arena = Arena.ofConfined()) {
+            final MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+            final MemorySegment buf = arena.allocate(STATFS_BYTES, 8);
+            if ((int) FSTATFS.invokeExact(state, fd, buf) != 0) {
+                throw new OsException("fstatfs", errno(state), "fd=" + fd);
+            }
+            return buf.get(JAVA_LONG, 0);
+        } catch (final OsException e) {
+            throw e;
+        } catch (final Throwable t) {
+            throw rethrow(t);
+        }
     }
 
     /** The per-call errno capture buffer; cold paths allocate one from a confined arena. */
@@ -233,6 +319,30 @@ public final class Posix {
                 done += r;
             }
             return done;
+        } catch (final OsException e) {
+            throw e;
+        } catch (final Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** Writes all of {@code buffer} at {@code offset}. */
+    public static void pwrite(final int fd, final MemorySegment buffer, final long offset) throws OsException {
+        try (Arena arena = Arena.ofConfined()) {
+            final MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+            long done = 0;
+            while (done < buffer.byteSize()) {
+                final long r = (long) PWRITE.invokeExact(
+                    state, fd, buffer.asSlice(done), buffer.byteSize() - done, offset + done);
+                if (r < 0) {
+                    final int errno = errno(state);
+                    if (errno == EINTR) {
+                        continue;
+                    }
+                    throw new OsException("pwrite", errno, "fd=" + fd + ", offset=" + (offset + done));
+                }
+                done += r;
+            }
         } catch (final OsException e) {
             throw e;
         } catch (final Throwable t) {
