@@ -3,6 +3,7 @@ package io.sharena.core;
 import io.sharena.core.alloc.PageAllocator;
 import io.sharena.core.layout.HeaderLayout;
 import io.sharena.core.lock.ArenaLock;
+import io.sharena.core.lock.Ownership;
 import io.sharena.core.lock.ProcessRegistry;
 import io.sharena.core.os.FileMapping;
 import io.sharena.core.os.NativeFile;
@@ -59,6 +60,7 @@ public final class SharedArena implements AutoCloseable {
     private final ProcessRegistry registry;
     /** -1 when opened read-only: such an attachment neither registers nor allocates. */
     private final int slot;
+    private final Ownership ownership;
     private final ArenaLock lock;
     private final PageAllocator allocator;
     private final ArenaOptions options;
@@ -77,19 +79,30 @@ public final class SharedArena implements AutoCloseable {
         this.registry = new ProcessRegistry(mapping.segment());
         if (options.readOnly()) {
             this.slot = -1;
+            this.ownership = null;
             this.lock = null;
             this.allocator = null;
             return;
         }
-        this.slot = registry.attach();
-        if (slot < 0) {
+        this.ownership = registry.attach();
+        if (ownership == null) {
             throw new IOException("every process slot of the arena is taken by a live process: path=" + path
                 + ", slots=" + io.sharena.core.layout.RegistryLayout.SLOTS);
         }
-        this.lock = new ArenaLock(mapping.segment(), registry, slot);
+        this.slot = ownership.slot();
+        this.lock = new ArenaLock(mapping.segment(), ownership);
         this.allocator = new PageAllocator(mapping.segment(), file, header.capacityPages(), header.metaPages(),
             registry, lock, slot, options.lockTimeoutNanos());
         allocator.recoverIfNeeded(registry, OPEN_RECOVERY_TIMEOUT_NANOS);
+        if (registry.inheriting()) {
+            // This process took a dead process's slot over (no slot was free) and could not take the
+            // lock to reclaim what that process had in transit there: using the slot's caches now
+            // would mix them with its leftovers. Give the slot up as dead, for the next recovery.
+            registry.abandon();
+            throw new IOException("arena busy: every process slot was taken and the lock stayed busy for "
+                + OPEN_RECOVERY_TIMEOUT_NANOS / 1_000_000 + " ms, so the dead process's slot could not be "
+                + "reclaimed: path=" + path + ", lockOwner=0x" + Long.toHexString(lock.ownerWord()));
+        }
     }
 
     /**
@@ -347,6 +360,18 @@ public final class SharedArena implements AutoCloseable {
     /** @return the process registry of this arena (read without locks) */
     public ProcessRegistry registry() {
         return registry;
+    }
+
+    /**
+     * @return this attachment's ownership: how shared structures (locks, channel lanes, consumers)
+     * record this process, or one of its threads, as their owner
+     * @throws IllegalStateException if the arena was opened read-only
+     */
+    public Ownership ownership() {
+        if (ownership == null) {
+            throw new IllegalStateException("arena opened read-only: path=" + path);
+        }
+        return ownership;
     }
 
     /** @return this attachment's registry slot, -1 if read-only */

@@ -1,5 +1,6 @@
 package io.sharena.core.lock;
 
+import io.sharena.core.crash.CrashPoints;
 import io.sharena.core.layout.ControlLayout;
 import io.sharena.core.layout.LockWord;
 import io.sharena.core.os.SharedWords;
@@ -13,14 +14,15 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The allocator's cross-process trylock: a {@link LockWord} in shared memory, taken by
- * compare-and-set from 0 to the owner's identity (registry slot and thread), released by a
- * release store of 0.
+ * compare-and-set from 0 to the owner's {@link Ownership token} (registry slot, generation and
+ * thread), released by a release store of 0.
  *
  * <p>Waiting spins, yields, then parks with Agrona's {@link BackoffIdleStrategy}, always bounded by
  * the caller's timeout. While waiting, the owner's liveness is checked (first after
  * {@link #LIVENESS_DELAY_NANOS}, then every {@link #LIVENESS_PERIOD_NANOS}): if the owner's process
- * no longer exists, or its pid now belongs to a process that started at another time, the waiter
- * takes the lock over with a compare-and-set from the dead owner's word and gets
+ * no longer exists, its pid now belongs to a process that started at another time, or its registry
+ * slot has changed hands since, the waiter takes the lock over with a compare-and-set from the dead
+ * owner's word and gets
  * {@link LockResult#RECOVERED}; one waiter wins, the others keep waiting. A stopped or GC-paused
  * owner is alive and keeps the lock. No heartbeat, no lease.
  *
@@ -36,24 +38,22 @@ public final class ArenaLock {
 
     private final MemorySegment arena;
     private final long word;
-    private final ProcessRegistry registry;
-    private final int slot;
+    private final Ownership ownership;
     private final long acquisitions;
     private final long contended;
     private final long timeouts;
 
-    public ArenaLock(final MemorySegment arena, final ProcessRegistry registry, final int slot) {
+    public ArenaLock(final MemorySegment arena, final Ownership ownership) {
         this.arena = arena;
         this.word = ControlLayout.word(ControlLayout.LOCK_WORD);
-        this.registry = registry;
-        this.slot = slot;
+        this.ownership = ownership;
         this.acquisitions = ControlLayout.counter(ControlLayout.C_LOCK_ACQUISITIONS);
         this.contended = ControlLayout.counter(ControlLayout.C_LOCK_CONTENDED);
         this.timeouts = ControlLayout.counter(ControlLayout.C_LOCK_TIMEOUTS);
     }
 
     private long mine() {
-        return LockWord.encode(slot, Thread.currentThread().threadId());
+        return ownership.mine();
     }
 
     /** One compare-and-set, no waiting and no liveness check: the free path's attempt. */
@@ -107,10 +107,12 @@ public final class ArenaLock {
             }
             final long now = System.nanoTime();
             if (now - nextCheck >= 0) {
-                if (!registry.isAlive(LockWord.slot(current))) {
+                if (!ownership.isAlive(current)) {
+                    CrashPoints.at(LockPoint.LOCK_TAKEOVER);
                     // The owner died holding the lock. Only one waiter's CAS from its word wins.
                     if (SharedWords.casLong(arena, word, current, mine)) {
                         countAcquisition();
+                        CrashPoints.at(LockPoint.LOCK_TAKEN_OVER);
                         // Whatever this caller does next, the allocator must repair before it goes on.
                         LONG.setRelease(arena, ControlLayout.word(ControlLayout.REPAIR_PENDING), 1L);
                         return LockResult.RECOVERED;
