@@ -2,9 +2,12 @@ package io.sharena.core;
 
 import io.sharena.core.alloc.PageAllocator;
 import io.sharena.core.layout.HeaderLayout;
+import io.sharena.core.layout.LockWord;
+import io.sharena.core.layout.PageEntry;
 import io.sharena.core.lock.ArenaLock;
 import io.sharena.core.lock.Ownership;
 import io.sharena.core.lock.ProcessRegistry;
+import io.sharena.core.lock.SharedLock;
 import io.sharena.core.os.FileMapping;
 import io.sharena.core.os.NativeFile;
 import io.sharena.core.os.OsException;
@@ -326,12 +329,46 @@ public final class SharedArena implements AutoCloseable {
         return allocator().pageState(page);
     }
 
-    /** @return the allocator lock (for tools and tests; the allocator takes it itself) */
+    /**
+     * @return the allocator's lock, for tools and tests (the allocator takes it itself). Not for
+     * user critical sections: place a {@link SharedLock} in your own structure with {@link #lockAt}.
+     * Kept while named roots still use it; it will go.
+     */
     public ArenaLock lock() {
         if (lock == null) {
             throw new IllegalStateException("arena opened read-only: path=" + path);
         }
         return lock;
+    }
+
+    /**
+     * A lock in the caller's own shared structure: the 8 bytes at {@code ptr}, which every process
+     * names by the same pointer. See {@link SharedLock}.
+     *
+     * @param ptr arena pointer of the lock word: 8-byte aligned, in an ALLOCATED page, zero when
+     *            the structure is first shared
+     * @throws IllegalArgumentException if {@code ptr} is misaligned, outside the user pages, or in
+     *                                  a page that is not ALLOCATED
+     * @throws IllegalStateException    if the arena was opened read-only
+     */
+    public SharedLock lockAt(final int ptr) {
+        final Ownership own = ownership();
+        final long at = Integer.toUnsignedLong(ptr);
+        if ((at & (LockWord.SIZE - 1)) != 0) {
+            throw new IllegalArgumentException("misaligned lock word: ptr=0x" + Integer.toHexString(ptr)
+                + ", alignment=" + LockWord.SIZE);
+        }
+        if (at < firstUserPage() * pageSize() || at + LockWord.SIZE > capacityBytes()) {
+            throw new IllegalArgumentException("lock word outside the arena's user pages: ptr=0x"
+                + Integer.toHexString(ptr) + ", firstUserPtr=0x" + Long.toHexString(firstUserPage() * pageSize())
+                + ", capacityBytes=" + capacityBytes());
+        }
+        final int state = pageState(at / pageSize());
+        if (state != PageEntry.ALLOCATED) {
+            throw new IllegalArgumentException("lock word not in an ALLOCATED page: ptr=0x" + Integer.toHexString(ptr)
+                + ", state=" + PageEntry.STATE_NAMES[state & 7]);
+        }
+        return new SharedLock(mapping.segment(), ptr, own);
     }
 
     /**
