@@ -1,15 +1,23 @@
 package io.sharena.ipc;
 
+import io.sharena.core.ArenaCorruptedException;
 import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
+import io.sharena.core.crash.CrashPoints;
 import io.sharena.core.layout.ControlLayout;
+import io.sharena.core.layout.PageEntry;
 import io.sharena.core.lock.ArenaLock;
 import io.sharena.core.lock.LockResult;
 import io.sharena.ipc.layout.RootsLayout;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 
 /**
  * Named roots: a small directory in the arena from names (UTF-8, at most
@@ -22,35 +30,55 @@ import java.util.Map;
  * int ptr = roots.get("orders");      // in another; 0 when absent
  * }</pre>
  *
- * <p>Concurrency: {@link #get} and {@link #compareAndSet} on an existing name are lock-free (an
- * acquire load; a CAS of the entry's version-tagged value). Adding and removing names is rare and
- * takes the arena's allocator lock, so two processes never add the same name twice. Crash model:
- * an entry is claimed (WRITING), its name written, then published LIVE with a release store, all
- * under the lock; a holder killed halfway leaves a WRITING entry that readers skip and that the next
- * lock holder to add a name clears. No torn entry is ever visible. The directory itself is
- * allocated on first use and installed with one CAS in the arena's control page.
+ * <p><b>Concurrency</b>: {@link #get}, {@link #put} and {@link #compareAndSet} on an existing name
+ * are lock-free: they find the entry, read its version-tagged value, re-check that the entry still
+ * holds their name LIVE, and then read the value again (get) or compare-and-set it (put, CAS).
+ * Every change of an entry bumps the value's version (update, remove, reuse for another name), so
+ * an entry removed and reused between the find and the value access is never mistaken for the name
+ * (the second read or the CAS sees another version). Adding and removing names is rare and takes a
+ * lock, so two processes never add the same name twice.
+ *
+ * <p><b>Crash model</b>: an entry is claimed (WRITING), its name written, its value written, then
+ * published LIVE with a release store, all under the lock; a holder killed halfway leaves a WRITING
+ * entry that readers skip and that the next adder (or {@link #repair}) clears. A remove marks the
+ * entry REMOVED, then bumps its value's version; killed in between, the version is bumped by
+ * whoever reuses the entry. The directory is formatted, then installed with one CAS in the arena's
+ * control page; a process killed before the CAS loses its pages (they stay allocated: the page
+ * allocator's rule for pages a dead process had allocated).
+ *
+ * <p><b>Corruption</b>: what is read from the directory (states, name lengths, the directory
+ * pointer) is checked before use; a value out of range marks the directory for repair and throws
+ * {@link ArenaCorruptedException}. {@link #check} reports, {@link #repair} fixes.
  */
 public final class NamedRoots {
     private static final long LOCK_TIMEOUT_NANOS = 100_000_000L;
     private static final int NO_SLOT = -1;
+    private static final String STRUCTURE = "named roots";
 
     private final SharedArena arena;
     private final ArenaView view;
     private final int directory;
+    private final int repairWord;
 
     private NamedRoots(final SharedArena arena, final int directory) {
         this.arena = arena;
         this.view = arena.raw();
         this.directory = directory;
+        this.repairWord = directory + RootsLayout.REPAIR;
+    }
+
+    private static int rootsWord() {
+        return (int) ControlLayout.word(ControlLayout.ROOTS_PTR);
     }
 
     /**
      * @return the arena's roots, creating the directory if this is the first use
-     * @throws IllegalStateException if the arena has no room for the directory
+     * @throws IllegalStateException    if the arena has no room for the directory
+     * @throws ArenaCorruptedException if the control page names a directory that is not one
      */
     public static NamedRoots of(final SharedArena arena) {
         final ArenaView v = arena.raw();
-        final int word = (int) ControlLayout.word(ControlLayout.ROOTS_PTR);
+        final int word = rootsWord();
         int dir = v.getIntAcquire(word);
         if (dir == 0) {
             final int fresh = Pages.allocate(arena, RootsLayout.PAGES, Pages.SETUP_TIMEOUT_NANOS);
@@ -58,7 +86,10 @@ public final class NamedRoots {
                 throw new IllegalStateException("no room for the named-roots directory: pages=" + RootsLayout.PAGES
                     + ", path=" + arena.path());
             }
-            // The pages are zeroed, i.e. all entries EMPTY. One CAS installs them; a loser frees its copy.
+            // The pages are zeroed, i.e. all entries EMPTY; the magic goes last.
+            v.putIntRelease(fresh + RootsLayout.MAGIC, RootsLayout.MAGIC_VALUE);
+            CrashPoints.at(RootsPoint.DIRECTORY_ALLOCATED);
+            // One CAS installs the directory; a loser frees its copy.
             if (v.compareAndSetInt(word, 0, fresh)) {
                 dir = fresh;
             } else {
@@ -66,7 +97,37 @@ public final class NamedRoots {
                 dir = v.getIntAcquire(word);
             }
         }
+        return attach(arena, dir);
+    }
+
+    /**
+     * @return the arena's roots if it has a directory, without creating one (for read-only tools)
+     * @throws ArenaCorruptedException if the control page names a directory that is not one
+     */
+    public static Optional<NamedRoots> existing(final SharedArena arena) {
+        final int dir = arena.raw().getIntAcquire(rootsWord());
+        return dir == 0 ? Optional.empty() : Optional.of(attach(arena, dir));
+    }
+
+    /** Validates the directory once, when attaching: where it is, and its magic. */
+    private static NamedRoots attach(final SharedArena arena, final int dir) {
+        final String problem = directoryProblem(arena, dir);
+        if (problem != null) {
+            throw new ArenaCorruptedException("named-roots directory", Integer.toUnsignedLong(dir), problem);
+        }
         return new NamedRoots(arena, dir);
+    }
+
+    /** @return what is wrong with the directory pointer {@code dir}, or null */
+    private static String directoryProblem(final SharedArena arena, final int dir) {
+        if (!Pages.inUserRange(arena, dir, RootsLayout.PAGES)) {
+            return "pointer outside the user pages: ptr=0x" + Integer.toHexString(dir);
+        }
+        final int magic = arena.raw().getIntAcquire(dir + RootsLayout.MAGIC);
+        if (magic != RootsLayout.MAGIC_VALUE) {
+            return "bad magic: magic=0x" + Integer.toHexString(magic);
+        }
+        return null;
     }
 
     private static byte[] encode(final String name) {
@@ -82,10 +143,11 @@ public final class NamedRoots {
     }
 
     private int entry(final int index) {
-        return directory + index * RootsLayout.ENTRY_SIZE;
+        return directory + RootsLayout.entry(index);
     }
 
-    private static int hash(final byte[] name) {
+    /** @return the entry index the probe for {@code name} starts at */
+    static int hash(final byte[] name) {
         int h = 0x811C9DC5;
         for (final byte b : name) {
             h = (h ^ (b & 0xFF)) * 0x01000193;
@@ -93,8 +155,27 @@ public final class NamedRoots {
         return h & (RootsLayout.ENTRIES - 1);
     }
 
+    private ArenaCorruptedException corrupted(final String what, final long value, final int e) {
+        throw Corruption.found(view, repairWord, STRUCTURE + " " + what, value,
+            "entry=" + (e - directory - RootsLayout.ENTRY_BASE) / RootsLayout.ENTRY_SIZE);
+    }
+
+    /** @return entry {@code e}'s state, checked to be one of the four */
+    private int state(final int e) {
+        final int state = view.getIntAcquire(e + RootsLayout.STATE);
+        if (state < RootsLayout.EMPTY || state > RootsLayout.REMOVED) {
+            throw corrupted("entry state", state, e);
+        }
+        return state;
+    }
+
     private boolean nameEquals(final int e, final byte[] name) {
-        if (view.getInt(e + RootsLayout.NAME_LEN) != name.length) {
+        final int len = view.getInt(e + RootsLayout.NAME_LEN);
+        if (len != name.length) {
+            // Only inserts write the length, always in range, so out of range is corruption.
+            if (len < 1 || len > RootsLayout.MAX_NAME) {
+                throw corrupted("name length", len, e);
+            }
             return false;
         }
         for (int i = 0; i < name.length; i++) {
@@ -105,12 +186,20 @@ public final class NamedRoots {
         return true;
     }
 
-    /** @return the entry holding {@code name} LIVE, or -1; stops at the first EMPTY entry */
+    /** @return whether entry {@code e} holds {@code name} LIVE now */
+    private boolean holds(final int e, final byte[] name) {
+        return state(e) == RootsLayout.LIVE && nameEquals(e, name);
+    }
+
+    /**
+     * @return the entry holding {@code name} LIVE, or -1; stops at the first EMPTY entry and after
+     * one lap of the directory at most
+     */
     private int find(final byte[] name) {
         final int start = hash(name);
         for (int i = 0; i < RootsLayout.ENTRIES; i++) {
             final int e = entry((start + i) & (RootsLayout.ENTRIES - 1));
-            final int state = view.getIntAcquire(e + RootsLayout.STATE);
+            final int state = state(e);
             if (state == RootsLayout.EMPTY) {
                 return -1;
             }
@@ -121,10 +210,25 @@ public final class NamedRoots {
         return -1;
     }
 
-    /** @return the pointer stored under {@code name}, or 0 (NULL) when there is none */
+    /**
+     * @return the pointer stored under {@code name}, or 0 (NULL) when there is none
+     * @throws ArenaCorruptedException if the directory is found corrupted
+     */
     public int get(final String name) {
-        final int e = find(encode(name));
-        return e < 0 ? 0 : RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE));
+        final byte[] bytes = encode(name);
+        while (true) {
+            final int e = find(bytes);
+            if (e < 0) {
+                return 0;
+            }
+            CrashPoints.at(RootsPoint.FOUND);
+            final long v = view.getLongAcquire(e + RootsLayout.VALUE);
+            // The entry may have been removed and reused since find: the value is the name's only if
+            // the entry still holds the name and the version did not move meanwhile.
+            if (holds(e, bytes) && view.getLongAcquire(e + RootsLayout.VALUE) == v) {
+                return RootsLayout.pointerOf(v);
+            }
+        }
     }
 
     /** @return whether {@code name} exists */
@@ -137,23 +241,34 @@ public final class NamedRoots {
      * name is added).
      *
      * @return whether it was set
+     * @throws IllegalStateException    if the name must be added and the directory is full or its
+     *                                  lock could not be had in 100 ms
+     * @throws ArenaCorruptedException if the directory is found corrupted
      */
     public boolean compareAndSet(final String name, final int expected, final int ptr) {
         final byte[] bytes = encode(name);
-        final int e = find(bytes);
-        if (e >= 0) {
-            return casValue(e, expected, ptr);
-        }
-        return expected == 0 && insert(bytes, ptr, false) != NO_SLOT;
-    }
-
-    private boolean casValue(final int e, final int expected, final int ptr) {
         while (true) {
+            final int e = find(bytes);
+            if (e < 0) {
+                if (expected != 0) {
+                    return false;
+                }
+                final int added = insert(bytes, ptr);
+                if (added != NO_SLOT) {
+                    return true;
+                }
+                continue; // added meanwhile by another process: compare with its value
+            }
+            CrashPoints.at(RootsPoint.FOUND);
             final long v = view.getLongAcquire(e + RootsLayout.VALUE);
-            if (RootsLayout.pointerOf(v) != expected || view.getIntAcquire(e + RootsLayout.STATE) != RootsLayout.LIVE) {
+            if (!holds(e, bytes)) {
+                continue; // removed (and maybe reused) since find
+            }
+            if (RootsLayout.pointerOf(v) != expected) {
                 return false;
             }
-            if (view.compareAndSetLong(e + RootsLayout.VALUE, v, RootsLayout.value(RootsLayout.versionOf(v) + 1, ptr))) {
+            // A CAS against v read before the re-check: it fails if the entry changed since.
+            if (view.compareAndSetLong(e + RootsLayout.VALUE, v, RootsLayout.bumped(v, ptr))) {
                 return true;
             }
         }
@@ -163,22 +278,41 @@ public final class NamedRoots {
      * Sets {@code name} to {@code ptr}, adding the name if needed.
      *
      * @return the pointer it held before, 0 if it was absent
-     * @throws IllegalStateException if the directory is full or the lock could not be had in 100 ms
+     * @throws IllegalStateException    if the directory is full or the lock could not be had in 100 ms
+     * @throws ArenaCorruptedException if the directory is found corrupted
      */
     public int put(final String name, final int ptr) {
         final byte[] bytes = encode(name);
         while (true) {
             final int e = find(bytes);
             if (e >= 0) {
+                CrashPoints.at(RootsPoint.FOUND);
                 final long v = view.getLongAcquire(e + RootsLayout.VALUE);
-                if (view.compareAndSetLong(e + RootsLayout.VALUE, v, RootsLayout.value(RootsLayout.versionOf(v) + 1, ptr))) {
+                if (holds(e, bytes) && view.compareAndSetLong(e + RootsLayout.VALUE, v, RootsLayout.bumped(v, ptr))) {
                     return RootsLayout.pointerOf(v);
                 }
                 continue;
             }
-            if (insert(bytes, ptr, true) != NO_SLOT) {
+            if (insert(bytes, ptr) != NO_SLOT) {
                 return 0;
             }
+        }
+    }
+
+    // ---------------------------------------------------------------- the directory's lock
+
+    private LockResult lock(final String what, final byte[] name) {
+        final LockResult r = arena.lock().lock(LOCK_TIMEOUT_NANOS);
+        if (r == LockResult.TIMEOUT) {
+            throw new IllegalStateException("named-roots lock busy for 100 ms; " + what + ": name="
+                + new String(name, StandardCharsets.UTF_8));
+        }
+        return r;
+    }
+
+    private void unlock(final LockResult r) {
+        if (r != LockResult.DEADLOCK) {
+            arena.lock().unlock();
         }
     }
 
@@ -187,13 +321,8 @@ public final class NamedRoots {
      *
      * @return the entry, or NO_SLOT if the name appeared meanwhile (the caller retries as an update)
      */
-    private int insert(final byte[] name, final int ptr, final boolean forPut) {
-        final ArenaLock lock = arena.lock();
-        final LockResult r = lock.lock(LOCK_TIMEOUT_NANOS);
-        if (r == LockResult.TIMEOUT) {
-            throw new IllegalStateException("allocator lock busy for 100 ms; root not added: name="
-                + new String(name, StandardCharsets.UTF_8));
-        }
+    private int insert(final byte[] name, final int ptr) {
+        final LockResult r = lock("root not added", name);
         try {
             if (find(name) >= 0) {
                 return NO_SLOT;
@@ -201,106 +330,311 @@ public final class NamedRoots {
             final int start = hash(name);
             for (int i = 0; i < RootsLayout.ENTRIES; i++) {
                 final int e = entry((start + i) & (RootsLayout.ENTRIES - 1));
-                final int state = view.getIntAcquire(e + RootsLayout.STATE);
                 // WRITING under the lock we hold can only be a dead holder's leftover.
-                if (state == RootsLayout.EMPTY || state == RootsLayout.REMOVED || state == RootsLayout.WRITING) {
-                    view.putIntVolatile(e + RootsLayout.STATE, RootsLayout.WRITING);
-                    view.fill(e + RootsLayout.NAME, RootsLayout.MAX_NAME, (byte) 0);
-                    view.putBytes(e + RootsLayout.NAME, name, 0, name.length);
-                    view.putInt(e + RootsLayout.NAME_LEN, name.length);
-                    final long old = view.getLongAcquire(e + RootsLayout.VALUE);
-                    view.putLongRelease(e + RootsLayout.VALUE, RootsLayout.value(RootsLayout.versionOf(old) + 1, ptr));
-                    // Publishes the name and value written above.
-                    view.putIntRelease(e + RootsLayout.STATE, RootsLayout.LIVE);
+                if (state(e) != RootsLayout.LIVE) {
+                    insertAt(e, name, ptr);
                     return e;
                 }
             }
             throw new IllegalStateException("named-roots directory full: entries=" + RootsLayout.ENTRIES);
         } finally {
-            if (r != LockResult.DEADLOCK) {
-                lock.unlock();
-            }
+            unlock(r);
         }
+    }
+
+    /** Under the lock: claims entry {@code e}, writes name and value, publishes it LIVE. */
+    private void insertAt(final int e, final byte[] name, final int ptr) {
+        view.putIntVolatile(e + RootsLayout.STATE, RootsLayout.WRITING);
+        CrashPoints.at(RootsPoint.INSERT_CLAIMED);
+        view.fill(e + RootsLayout.NAME, RootsLayout.MAX_NAME, (byte) 0);
+        view.putBytes(e + RootsLayout.NAME, name, 0, name.length);
+        view.putInt(e + RootsLayout.NAME_LEN, name.length);
+        CrashPoints.at(RootsPoint.INSERT_NAMED);
+        // A CAS loop, not a store: a put that validated this entry's previous life just before a
+        // remove was killed halfway may still CAS the old value; bumping from whatever is there
+        // makes every such late CAS fail from now on.
+        long old;
+        do {
+            old = view.getLongAcquire(e + RootsLayout.VALUE);
+        } while (!view.compareAndSetLong(e + RootsLayout.VALUE, old, RootsLayout.bumped(old, ptr)));
+        CrashPoints.at(RootsPoint.INSERT_VALUED);
+        // Publishes the name and value written above.
+        view.putIntRelease(e + RootsLayout.STATE, RootsLayout.LIVE);
     }
 
     /**
      * Removes {@code name}.
      *
      * @return the pointer it held, 0 if it was absent
+     * @throws IllegalStateException    if the lock could not be had in 100 ms
+     * @throws ArenaCorruptedException if the directory is found corrupted
      */
     public int remove(final String name) {
         final byte[] bytes = encode(name);
-        final ArenaLock lock = arena.lock();
-        final LockResult r = lock.lock(LOCK_TIMEOUT_NANOS);
-        if (r == LockResult.TIMEOUT) {
-            throw new IllegalStateException("allocator lock busy for 100 ms; root not removed: name=" + name);
-        }
+        final LockResult r = lock("root not removed", bytes);
         try {
             final int e = find(bytes);
             if (e < 0) {
                 return 0;
             }
-            view.putIntRelease(e + RootsLayout.STATE, RootsLayout.REMOVED);
-            return RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE));
+            // REMOVED first: from here a put or CAS that has not yet re-checked the entry fails its
+            // check; one that already did and CASes before the version bump below is seen by it, so
+            // the pointer returned is the name's last.
+            view.putIntVolatile(e + RootsLayout.STATE, RootsLayout.REMOVED);
+            CrashPoints.at(RootsPoint.REMOVE_CLEARED);
+            long v;
+            do {
+                v = view.getLongAcquire(e + RootsLayout.VALUE);
+            } while (!view.compareAndSetLong(e + RootsLayout.VALUE, v, RootsLayout.bumped(v, 0)));
+            return RootsLayout.pointerOf(v);
         } finally {
-            if (r != LockResult.DEADLOCK) {
-                lock.unlock();
-            }
+            unlock(r);
         }
     }
 
     /**
-     * Verifies the directory, read-only: names well-formed and not listed twice, no entry left
-     * half-written while nobody holds the lock. Exact only on a quiet arena.
-     *
-     * @return the violations, one line each
+     * @return every LIVE name and its pointer, in directory order (a snapshot, read without the lock)
+     * @throws ArenaCorruptedException if the directory is found corrupted
      */
-    public java.util.List<String> check() {
-        final java.util.List<String> violations = new java.util.ArrayList<>();
-        final java.util.Set<String> names = new java.util.HashSet<>();
-        final boolean lockFree = view.getLongVolatile((int) ControlLayout.word(ControlLayout.LOCK_WORD)) == 0;
-        for (int i = 0; i < RootsLayout.ENTRIES; i++) {
-            final int e = entry(i);
-            final int state = view.getIntAcquire(e + RootsLayout.STATE);
-            if (state < RootsLayout.EMPTY || state > RootsLayout.REMOVED) {
-                violations.add("root entry in an unknown state: entry=" + i + ", state=" + state);
-            } else if (state == RootsLayout.WRITING && lockFree) {
-                violations.add("root entry left half-written: entry=" + i);
-            } else if (state == RootsLayout.LIVE) {
-                final int len = view.getInt(e + RootsLayout.NAME_LEN);
-                if (len < 1 || len > RootsLayout.MAX_NAME) {
-                    violations.add("root name length out of range: entry=" + i + ", length=" + len);
-                    continue;
-                }
-                final byte[] name = new byte[len];
-                view.getBytes(e + RootsLayout.NAME, name, 0, len);
-                if (!names.add(new String(name, StandardCharsets.UTF_8))) {
-                    violations.add("root name listed twice: name=" + new String(name, StandardCharsets.UTF_8));
-                }
-            }
-        }
-        return violations;
-    }
-
-    /** @return the arena's roots if it has a directory, without creating one (for read-only tools) */
-    public static java.util.Optional<NamedRoots> existing(final SharedArena arena) {
-        final int dir = arena.raw().getIntAcquire((int) ControlLayout.word(ControlLayout.ROOTS_PTR));
-        return dir == 0 ? java.util.Optional.empty() : java.util.Optional.of(new NamedRoots(arena, dir));
-    }
-
-    /** @return every LIVE name and its pointer, in directory order (a snapshot, read without the lock) */
     public Map<String, Integer> list() {
         final Map<String, Integer> all = new LinkedHashMap<>();
         for (int i = 0; i < RootsLayout.ENTRIES; i++) {
             final int e = entry(i);
-            if (view.getIntAcquire(e + RootsLayout.STATE) == RootsLayout.LIVE) {
-                final int len = Math.min(view.getInt(e + RootsLayout.NAME_LEN), RootsLayout.MAX_NAME);
-                final byte[] name = new byte[Math.max(len, 0)];
-                view.getBytes(e + RootsLayout.NAME, name, 0, name.length);
+            if (state(e) == RootsLayout.LIVE) {
+                final int len = view.getInt(e + RootsLayout.NAME_LEN);
+                if (len < 1 || len > RootsLayout.MAX_NAME) {
+                    throw corrupted("name length", len, e);
+                }
+                final byte[] name = new byte[len];
+                view.getBytes(e + RootsLayout.NAME, name, 0, len);
                 all.put(new String(name, StandardCharsets.UTF_8),
                     RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE)));
             }
         }
         return all;
+    }
+
+    // ---------------------------------------------------------------- check and repair
+
+    /**
+     * Verifies the directory, read-only: states known, names well-formed, reachable by lookup and
+     * not listed twice, no entry left half-written while nobody holds the lock, no repair pending.
+     * Exact only on a quiet arena.
+     *
+     * @return the violations, one line each
+     */
+    public List<String> check() {
+        final List<String> violations = new ArrayList<>();
+        if (view.getLongAcquire(repairWord) != 0) {
+            violations.add("named roots marked for repair (corruption was found during use)");
+        }
+        final boolean lockFree = !lockHeld();
+        final Set<String> names = new HashSet<>();
+        for (int i = 0; i < RootsLayout.ENTRIES; i++) {
+            final String problem = entryProblem(i, lockFree, names);
+            if (problem != null) {
+                violations.add(problem);
+            }
+        }
+        return violations;
+    }
+
+    private boolean lockHeld() {
+        return view.getLongVolatile((int) ControlLayout.word(ControlLayout.LOCK_WORD)) != 0;
+    }
+
+    /** @return what is wrong with entry {@code i}, or null; adds LIVE names to {@code names} */
+    private String entryProblem(final int i, final boolean lockFree, final Set<String> names) {
+        final int e = entry(i);
+        final int state = view.getIntAcquire(e + RootsLayout.STATE);
+        if (state < RootsLayout.EMPTY || state > RootsLayout.REMOVED) {
+            return "root entry in an unknown state: entry=" + i + ", state=" + state;
+        }
+        if (state == RootsLayout.WRITING && lockFree) {
+            return "root entry left half-written: entry=" + i;
+        }
+        if (state != RootsLayout.LIVE) {
+            return null;
+        }
+        final int len = view.getInt(e + RootsLayout.NAME_LEN);
+        if (len < 1 || len > RootsLayout.MAX_NAME) {
+            return "root name length out of range: entry=" + i + ", length=" + len;
+        }
+        final byte[] name = new byte[len];
+        view.getBytes(e + RootsLayout.NAME, name, 0, len);
+        final String s = new String(name, StandardCharsets.UTF_8);
+        if (!names.add(s)) {
+            return "root name listed twice: name=" + s + ", entry=" + i;
+        }
+        if (reachable(name) != e) {
+            return "root name not reachable by lookup: name=" + s + ", entry=" + i;
+        }
+        return null;
+    }
+
+    /** @return the entry a lookup of {@code name} finds, or -1; never throws (for check and repair) */
+    private int reachable(final byte[] name) {
+        final int start = hash(name);
+        for (int i = 0; i < RootsLayout.ENTRIES; i++) {
+            final int e = entry((start + i) & (RootsLayout.ENTRIES - 1));
+            final int state = view.getIntAcquire(e + RootsLayout.STATE);
+            if (state == RootsLayout.EMPTY) {
+                return -1;
+            }
+            if (state == RootsLayout.LIVE) {
+                final int len = view.getInt(e + RootsLayout.NAME_LEN);
+                if (len == name.length) {
+                    final byte[] other = new byte[len];
+                    view.getBytes(e + RootsLayout.NAME, other, 0, len);
+                    if (java.util.Arrays.equals(other, name)) {
+                        return e;
+                    }
+                }
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * Repairs the directory under its lock: an entry in an unknown state, left half-written, or
+     * with a name length out of range becomes a tombstone (its name is lost, and said); a name
+     * listed twice keeps the entry a lookup finds; a name a lookup cannot reach is moved to where
+     * it can. Afterwards {@link #check()} reports nothing. Safe while other processes use the
+     * roots: every change is one the lock-free readers already cope with.
+     *
+     * @return what was changed, one line each; empty if nothing was wrong
+     * @throws IllegalStateException if the lock could not be had within {@code timeoutNanos}
+     */
+    public List<String> repair(final long timeoutNanos) {
+        final LockResult r = arena.lock().lock(timeoutNanos);
+        if (r == LockResult.TIMEOUT) {
+            throw new IllegalStateException("named-roots lock busy; nothing repaired: path=" + arena.path());
+        }
+        try {
+            return repairLocked();
+        } finally {
+            unlock(r);
+        }
+    }
+
+    private List<String> repairLocked() {
+        final List<String> done = new ArrayList<>();
+        for (int i = 0; i < RootsLayout.ENTRIES; i++) {
+            final int e = entry(i);
+            final int state = view.getIntAcquire(e + RootsLayout.STATE);
+            final int len = view.getInt(e + RootsLayout.NAME_LEN);
+            if (state < RootsLayout.EMPTY || state > RootsLayout.REMOVED) {
+                tombstone(e);
+                done.add("root entry in an unknown state cleared: entry=" + i + ", state=" + state);
+            } else if (state == RootsLayout.WRITING) {
+                tombstone(e);
+                done.add("half-written root entry cleared: entry=" + i);
+            } else if (state == RootsLayout.LIVE && (len < 1 || len > RootsLayout.MAX_NAME)) {
+                tombstone(e);
+                done.add("root with a corrupted name dropped (its name is lost): entry=" + i + ", length=" + len
+                    + ", ptr=0x" + Integer.toHexString(RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE))));
+            } else if (state == RootsLayout.LIVE) {
+                final byte[] name = new byte[len];
+                view.getBytes(e + RootsLayout.NAME, name, 0, len);
+                final String s = new String(name, StandardCharsets.UTF_8);
+                final int found = reachable(name);
+                if (found != e && found >= 0) {
+                    tombstone(e);
+                    done.add("duplicate root dropped, the entry a lookup finds kept: name=" + s + ", entry=" + i);
+                } else if (found < 0) {
+                    final int ptr = RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE));
+                    tombstone(e);
+                    reinsert(name, ptr);
+                    done.add("unreachable root moved where a lookup finds it: name=" + s + ", entry=" + i);
+                }
+            }
+        }
+        view.putLongRelease(repairWord, 0L);
+        return done;
+    }
+
+    private void tombstone(final int e) {
+        CrashPoints.at(RootsPoint.REPAIR_ENTRY);
+        view.putIntVolatile(e + RootsLayout.STATE, RootsLayout.REMOVED);
+        long v;
+        do {
+            v = view.getLongAcquire(e + RootsLayout.VALUE);
+        } while (!view.compareAndSetLong(e + RootsLayout.VALUE, v, RootsLayout.bumped(v, 0)));
+    }
+
+    private void reinsert(final byte[] name, final int ptr) {
+        final int start = hash(name);
+        for (int i = 0; i < RootsLayout.ENTRIES; i++) {
+            final int e = entry((start + i) & (RootsLayout.ENTRIES - 1));
+            if (view.getIntAcquire(e + RootsLayout.STATE) != RootsLayout.LIVE) {
+                insertAt(e, name, ptr);
+                return;
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- the arena-level entry points
+
+    /**
+     * Checks the arena's roots, if it has a directory: the directory pointer, then every entry.
+     * Never throws for corruption: it is what this reports.
+     *
+     * @return the violations, one line each
+     */
+    public static List<String> check(final SharedArena arena) {
+        final int dir = arena.raw().getIntAcquire(rootsWord());
+        if (dir == 0) {
+            return List.of();
+        }
+        final String problem = directoryProblem(arena, dir);
+        if (problem != null) {
+            return List.of("named-roots directory corrupted: " + problem);
+        }
+        final List<String> violations = new ArrayList<>();
+        for (long p = 0; p < RootsLayout.PAGES; p++) {
+            final int s = Pages.state(arena, Integer.toUnsignedLong(dir) / Pages.PAGE + p);
+            if (s != PageEntry.ALLOCATED) {
+                violations.add("named-roots directory page not allocated: page=" + (Integer.toUnsignedLong(dir)
+                    / Pages.PAGE + p) + ", state=" + s);
+            }
+        }
+        violations.addAll(new NamedRoots(arena, dir).check());
+        return violations;
+    }
+
+    /**
+     * Repairs the arena's roots: a directory pointer that names no directory, or a directory on
+     * pages that are not allocated, is dropped (every root is lost, and said); then
+     * {@link #repair(long)}.
+     *
+     * @return what was changed or lost, one line each; empty if nothing was wrong
+     * @throws IllegalStateException if a lock could not be had within {@code timeoutNanos}
+     */
+    public static List<String> repair(final SharedArena arena, final long timeoutNanos) {
+        final ArenaView v = arena.raw();
+        final int dir = v.getIntAcquire(rootsWord());
+        if (dir == 0) {
+            return List.of();
+        }
+        final String problem = directoryProblem(arena, dir);
+        if (problem != null) {
+            v.compareAndSetInt(rootsWord(), dir, 0);
+            return List.of("named-roots directory dropped, every root lost: " + problem);
+        }
+        final List<String> done = new ArrayList<>();
+        for (int p = 0; p < RootsLayout.PAGES; p++) {
+            final long page = Integer.toUnsignedLong(dir) / Pages.PAGE + p;
+            if (Pages.state(arena, page) != PageEntry.ALLOCATED) {
+                // A page that is not allocated may be handed out (zeroed) at any time: nothing in it
+                // can be trusted, so the directory goes, and its pages with it.
+                v.compareAndSetInt(rootsWord(), dir, 0);
+                arena.freePages(dir, RootsLayout.PAGES);
+                done.add("named-roots directory dropped, every root lost: its page is not allocated: page=" + page
+                    + ", state=" + Pages.state(arena, page));
+                return done;
+            }
+        }
+        done.addAll(new NamedRoots(arena, dir).repair(timeoutNanos));
+        return done;
     }
 }

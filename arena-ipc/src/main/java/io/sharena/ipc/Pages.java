@@ -1,18 +1,20 @@
 package io.sharena.ipc;
 
 import io.sharena.core.SharedArena;
+import io.sharena.core.layout.PageEntry;
 
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * Page allocation for setup paths (creating a directory, a heap, a channel), which may wait a
- * little: {@link SharedArena#allocPages} fails fast when the allocator lock is busy past its bound,
- * which on a loaded machine (another process repairing the arena after a kill, say) is not the same
- * as having no room.
+ * Page helpers for the IPC structures: allocation for setup paths, which may wait a little
+ * ({@link SharedArena#allocPages} fails fast when the allocator lock is busy past its bound, which
+ * on a loaded machine is not the same as having no room), and range checks of page pointers read
+ * from shared memory.
  */
 public final class Pages {
     /** How long setup paths retry before they report that the arena has no room. */
     public static final long SETUP_TIMEOUT_NANOS = 2_000_000_000L;
+    public static final int PAGE = 4096;
 
     private Pages() {
     }
@@ -28,5 +30,38 @@ public final class Pages {
             LockSupport.parkNanos(100_000);
         }
         return ptr;
+    }
+
+    /**
+     * @return whether {@code n} pages at {@code ptr} lie in the arena's user range: page-aligned,
+     * not below the first user page, not past the end
+     */
+    public static boolean inUserRange(final SharedArena arena, final int ptr, final long n) {
+        final long p = Integer.toUnsignedLong(ptr);
+        return (p & (PAGE - 1)) == 0 && n >= 1 && p / PAGE >= arena.firstUserPage()
+            && p / PAGE + n <= arena.capacityPages();
+    }
+
+    /** @return whether {@code ptr} (any alignment) is inside the arena's user pages */
+    public static boolean inUserPages(final SharedArena arena, final int ptr) {
+        final long page = Integer.toUnsignedLong(ptr) / PAGE;
+        return page >= arena.firstUserPage() && page < arena.capacityPages();
+    }
+
+    /**
+     * Reads a page's state from the page table, read-only (so it works on a read-only attachment);
+     * a page in a span cache reads FREE.
+     *
+     * @return a {@link PageEntry} state, {@link PageEntry#META} below the first user page, -1 past the end
+     */
+    public static int state(final SharedArena arena, final long page) {
+        if (page < 0 || page >= arena.capacityPages()) {
+            return -1;
+        }
+        if (page < arena.firstUserPage()) {
+            return PageEntry.META;
+        }
+        final int s = PageEntry.stateOf(arena.raw().getLongAcquire((int) PageEntry.stateOffset((int) page)));
+        return s == PageEntry.CACHED ? PageEntry.FREE : s;
     }
 }

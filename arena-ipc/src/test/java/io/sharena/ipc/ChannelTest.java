@@ -133,6 +133,7 @@ class ChannelTest {
             // The only lane belongs to a producer that died with its lane drained.
             final int lane = ChannelLayout.lane(NamedRoots.of(arena).get("q"), 0);
             arena.raw().putLongVolatile(lane + ChannelLayout.OWNER_PID, gone.pid());
+            arena.raw().putLongVolatile(lane + ChannelLayout.OWNER, ChannelOwnershipTest.DEAD_OWNER);
             assertEquals(0, c.deadProducers());
             try (ChannelProducer p = ch.producer()) {
                 assertEquals(0, p.lane(), "the abandoned lane is taken over");
@@ -151,6 +152,7 @@ class ChannelTest {
         gone.waitFor();
         final int header = NamedRoots.of(arena).get("q");
         arena.raw().putLongVolatile(header + ChannelLayout.CONSUMER_PID, gone.pid());
+        arena.raw().putLongVolatile(header + ChannelLayout.CONSUMER, ChannelOwnershipTest.DEAD_OWNER);
         try (ChannelProducer p = ch.producer()) {
             while (p.offer(0, new byte[50], 0, 50)) {
                 // fill it

@@ -83,8 +83,8 @@ class IpcProcessTest {
         final StringBuilder b = new StringBuilder();
         for (int i = 0; i < 4; i++) {
             final int l = io.sharena.ipc.layout.ChannelLayout.lane(header, i);
-            b.append("[owner=").append(arena.raw().getLongVolatile(l + io.sharena.ipc.layout.ChannelLayout.OWNER_PID))
-                .append(", start=").append(arena.raw().getLongVolatile(l + io.sharena.ipc.layout.ChannelLayout.OWNER_START))
+            b.append("[owner=0x").append(Long.toHexString(arena.raw().getLongVolatile(l + io.sharena.ipc.layout.ChannelLayout.OWNER)))
+                .append(", pid=").append(arena.raw().getLongVolatile(l + io.sharena.ipc.layout.ChannelLayout.OWNER_PID))
                 .append(", tail=").append(arena.raw().getLongVolatile(l + io.sharena.ipc.layout.ChannelLayout.TAIL))
                 .append(", head=").append(arena.raw().getLongVolatile(l + io.sharena.ipc.layout.ChannelLayout.HEAD))
                 .append("] ");

@@ -44,7 +44,7 @@ class NamedRootsTest {
         // What a process killed between claiming an entry and publishing it leaves behind.
         final int dir = arena.raw().getIntAcquire((int) io.sharena.core.layout.ControlLayout.word(
             io.sharena.core.layout.ControlLayout.ROOTS_PTR));
-        final int e = dir + 5 * RootsLayout.ENTRY_SIZE;
+        final int e = dir + RootsLayout.entry(5);
         arena.raw().putInt(e + RootsLayout.NAME_LEN, 1);
         arena.raw().putByte(e + RootsLayout.NAME, (byte) 'b');
         arena.raw().putIntRelease(e + RootsLayout.STATE, RootsLayout.WRITING);

@@ -133,7 +133,7 @@ class ObjectHeapTest {
     void emptyPagesGoBackToThePageAllocator() {
         final long before = allocatedPages();
         final List<Integer> objs = new ArrayList<>();
-        for (int i = 0; i < 63 * 20; i++) {
+        for (int i = 0; i < (4096 - HeapLayout.SLAB_HEADER) / 64 * 20; i++) {
             objs.add(heap.allocate(64));
         }
         assertEquals(before + 20, allocatedPages());

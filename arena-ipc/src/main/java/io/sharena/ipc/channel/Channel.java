@@ -1,8 +1,10 @@
 package io.sharena.ipc.channel;
 
+import io.sharena.core.ArenaCorruptedException;
 import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
-import io.sharena.core.lock.ProcessIdentity;
+import io.sharena.core.crash.CrashPoints;
+import io.sharena.core.lock.Ownership;
 import io.sharena.ipc.NamedRoots;
 import io.sharena.ipc.Pages;
 import io.sharena.ipc.layout.ChannelLayout;
@@ -27,12 +29,29 @@ import io.sharena.ipc.layout.ChannelLayout;
  * (zero-copy), and a message may carry arena pointers to pages or heap objects that the receiver
  * reads in place and frees.
  *
- * <p>Crash model: a producer publishes a record only by a release store of its lane's TAIL, after
- * writing it whole, so a message half-written by a producer that dies is never delivered: it is
- * simply not there. The consumer notices a dead producer (pid gone, zombie, or reused: see
- * {@link ProcessIdentity}) once its lane is drained, reports it, and frees the lane for another
- * producer. A producer waiting for room notices a dead consumer and gives up with
- * {@link ChannelProducer#CONSUMER_DEAD}; a new consumer may take a dead one's place.
+ * <p><b>Ownership</b>: a lane's producer and the channel's consumer are recorded in owner words
+ * of the arena's one ownership primitive ({@link Ownership}): claimed, taken over from a dead
+ * owner, and released by one CAS each. So a lane is never half-claimed: two producers can never
+ * share one, and a live producer or consumer is never taken for dead (hole of the two-step pid and
+ * start-time claim, gone).
+ *
+ * <p><b>Crash model and delivery</b> (the named points are {@link ChannelPoint}): a producer
+ * publishes a record only by a release store of its lane's TAIL, after writing it whole, so a
+ * message half-written by a producer that dies is never delivered: it is simply not there. The
+ * consumer moves HEAD past each message as soon as its handler returns, or throws (in a
+ * {@code finally}): while consumers live, every message is delivered exactly once, and a handler
+ * that throws does not get that message, or the ones before it, again. <b>A consumer that dies
+ * inside its handler leaves that one message to its successor: at-least-once for the message in
+ * hand</b>, exactly once for every other. A redelivered message that frees memory it already freed
+ * is harmless while that memory is still free: {@code ObjectHeap.free} of a free object and
+ * {@code freePages} of free pages are no-ops. The consumer notices a dead producer once its lane
+ * is drained, reports it, and frees the lane for another producer; a producer may also take a dead
+ * producer's drained lane over. A producer waiting for room notices a dead consumer and gives up
+ * with {@link ChannelProducer#CONSUMER_DEAD}; a new consumer may take a dead one's place.
+ *
+ * <p><b>Corruption</b>: the header is validated when a channel is opened (lanes, sizes, ring
+ * pointers); positions and record lengths read from shared memory are checked before they index a
+ * ring. Anything out of range throws {@link ArenaCorruptedException}.
  */
 public final class Channel {
     final SharedArena arena;
@@ -41,17 +60,44 @@ public final class Channel {
     final int lanes;
     final int ringBytes;
     final int maxMessage;
+    final Ownership ownership;
 
     private Channel(final SharedArena arena, final int header) {
         this.arena = arena;
         this.view = arena.raw();
         this.header = header;
+        this.ownership = arena.ownership();
+        if (!Pages.inUserRange(arena, header, 1)) {
+            throw corrupted("channel header pointer", Integer.toUnsignedLong(header), "");
+        }
         if (view.getIntAcquire(header + ChannelLayout.MAGIC) != ChannelLayout.MAGIC_VALUE) {
             throw new IllegalStateException("not a channel: ptr=0x" + Integer.toHexString(header));
         }
         this.lanes = view.getInt(header + ChannelLayout.LANES);
         this.ringBytes = view.getInt(header + ChannelLayout.RING_BYTES);
         this.maxMessage = view.getInt(header + ChannelLayout.MAX_MESSAGE);
+        // Validated once, here: everything else indexes rings with these.
+        if (lanes < 1 || lanes > ChannelLayout.MAX_LANES) {
+            throw corrupted("channel lane count", lanes, "");
+        }
+        if (ringBytes < Pages.PAGE || Integer.bitCount(ringBytes) != 1 || ringBytes > arena.capacityBytes()) {
+            throw corrupted("channel ring size", ringBytes, "");
+        }
+        if (maxMessage < 1 || ChannelLayout.recordBytes(maxMessage) > ringBytes / 4) {
+            throw corrupted("channel maximum message", maxMessage, "ringBytes=" + ringBytes);
+        }
+        for (int i = 0; i < lanes; i++) {
+            final int ring = view.getInt(ChannelLayout.lane(header, i) + ChannelLayout.RING);
+            if (!Pages.inUserRange(arena, ring, ringBytes / Pages.PAGE)) {
+                throw corrupted("channel ring pointer", Integer.toUnsignedLong(ring), "lane=" + i);
+            }
+        }
+    }
+
+    /** @return the exception for a corrupted channel (channels have no repair of their own) */
+    ArenaCorruptedException corrupted(final String structure, final long value, final String detail) {
+        return new ArenaCorruptedException(structure, value, "channel=0x" + Integer.toHexString(header)
+            + (detail.isEmpty() ? "" : ", " + detail));
     }
 
     /**
@@ -99,6 +145,7 @@ public final class Channel {
             v.putInt(ChannelLayout.lane(header, i) + ChannelLayout.RING, rings[i]);
         }
         v.putIntRelease(header + ChannelLayout.MAGIC, ChannelLayout.MAGIC_VALUE);
+        CrashPoints.at(ChannelPoint.CREATED);
         if (!roots.compareAndSet(name, 0, header)) {
             release(arena, header, rings, ringBytes);
             throw new IllegalArgumentException("name already in use: name=" + name);
@@ -154,7 +201,7 @@ public final class Channel {
 
     /** @return whether a consumer is attached and its process lives */
     public boolean consumerAlive() {
-        final long pid = view.getLongAcquire(header + ChannelLayout.CONSUMER_PID);
-        return pid != 0 && ProcessIdentity.isAlive(pid, view.getLongAcquire(header + ChannelLayout.CONSUMER_START));
+        final long owner = view.getLongAcquire(header + ChannelLayout.CONSUMER);
+        return owner != 0 && ownership.isAlive(owner);
     }
 }

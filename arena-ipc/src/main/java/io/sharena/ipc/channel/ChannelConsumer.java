@@ -1,6 +1,9 @@
 package io.sharena.ipc.channel;
 
+import io.sharena.core.ArenaCorruptedException;
 import io.sharena.core.ArenaView;
+import io.sharena.core.crash.CrashPoints;
+import io.sharena.core.lock.Ownership;
 import io.sharena.core.lock.ProcessIdentity;
 import io.sharena.ipc.layout.ChannelLayout;
 import org.agrona.concurrent.IdleStrategy;
@@ -8,6 +11,11 @@ import org.agrona.concurrent.IdleStrategy;
 /**
  * The consumer end of a {@link Channel}: polls every lane round-robin, delivering messages in place.
  * Use from one thread at a time.
+ *
+ * <p>HEAD moves past each message right after its handler returns or throws: a message is never
+ * delivered twice to live consumers, a throwing handler's exception propagates out of
+ * {@link #poll} with the messages after it left for the next poll, and a consumer killed inside a
+ * handler leaves only that message to its successor (at-least-once for the message in hand).
  */
 public final class ChannelConsumer implements AutoCloseable {
     /** Empty polls of a lane between two looks at its producer's liveness. */
@@ -17,9 +25,11 @@ public final class ChannelConsumer implements AutoCloseable {
 
     private final Channel channel;
     private final ArenaView view;
+    private final Ownership ownership;
+    private final long token;
     private final long[] nextLivenessCheck;
     private final int[] emptyPolls;
-    /** Each lane's ring (fixed at creation) and HEAD (written only by this consumer), kept here. */
+    /** Each lane's ring (fixed at creation, validated when the channel was opened) and HEAD (written only by this consumer). */
     private final int[] rings;
     private final long[] heads;
     private int nextLane;
@@ -30,32 +40,43 @@ public final class ChannelConsumer implements AutoCloseable {
     ChannelConsumer(final Channel channel) {
         this.channel = channel;
         this.view = channel.view;
+        this.ownership = channel.ownership;
+        this.token = ownership.process();
         this.nextLivenessCheck = new long[channel.lanes];
         this.emptyPolls = new int[channel.lanes];
         this.rings = new int[channel.lanes];
         this.heads = new long[channel.lanes];
-        final int pidWord = channel.header + ChannelLayout.CONSUMER_PID;
-        final long current = view.getLongAcquire(pidWord);
-        if (current != 0 && channel.consumerAlive()) {
-            throw new IllegalStateException("the channel already has a live consumer: pid=" + current);
+        final int word = channel.header + ChannelLayout.CONSUMER;
+        final long current = view.getLongAcquire(word);
+        // One CAS, from no owner or from a dead one: never a half-claimed consumer place.
+        final boolean won = current == 0
+            ? ownership.claim(view.segment(), word, token)
+            : ownership.takeOver(view.segment(), word, current, token);
+        if (!won) {
+            final long now = view.getLongAcquire(word);
+            throw new IllegalStateException("the channel already has a live consumer: pid="
+                + view.getLongAcquire(channel.header + ChannelLayout.CONSUMER_PID) + ", owner=0x" + Long.toHexString(now));
         }
-        if (!view.compareAndSetLong(pidWord, current, ProcessIdentity.selfPid())) {
-            throw new IllegalStateException("another process became the consumer first: pid="
-                + view.getLongAcquire(pidWord));
-        }
-        view.putLongRelease(channel.header + ChannelLayout.CONSUMER_START, ProcessIdentity.selfStartTicks());
+        CrashPoints.at(ChannelPoint.CONSUMER_CLAIMED);
+        view.putLongRelease(channel.header + ChannelLayout.CONSUMER_PID, ProcessIdentity.selfPid());
         this.deadAtAttach = view.getLongAcquire(channel.header + ChannelLayout.DEAD_PRODUCERS);
         for (int i = 0; i < channel.lanes; i++) {
             final int l = ChannelLayout.lane(channel.header, i);
             rings[i] = view.getInt(l + ChannelLayout.RING);
             heads[i] = view.getLongAcquire(l + ChannelLayout.HEAD);
+            if ((heads[i] & 7) != 0) {
+                close();
+                throw channel.corrupted("channel lane head", heads[i], "lane=" + i);
+            }
         }
     }
 
     /**
-     * Delivers up to {@code limit} messages to {@code handler}, in place.
+     * Delivers up to {@code limit} messages to {@code handler}, in place. If the handler throws,
+     * the message it threw on counts as delivered and the exception propagates.
      *
      * @return the number delivered
+     * @throws ArenaCorruptedException if a lane's position or a record's length is out of range
      */
     public int poll(final MessageHandler handler, final int limit) {
         int delivered = 0;
@@ -75,38 +96,62 @@ public final class ChannelConsumer implements AutoCloseable {
             reapIfDead(lane, l, head);
             return 0;
         }
+        final int ringBytes = channel.ringBytes;
+        if ((tail & 7) != 0 || tail - head < 0 || tail - head > ringBytes) {
+            throw channel.corrupted("channel lane tail", tail, "lane=" + lane + ", head=" + head);
+        }
         final int ring = rings[lane];
-        final int mask = channel.ringBytes - 1;
+        final int mask = ringBytes - 1;
+        final int headWord = l + ChannelLayout.HEAD;
         int delivered = 0;
         while (head < tail && delivered < limit) {
             final int index = (int) (head & mask);
             final int length = view.getInt(ring + index + ChannelLayout.LENGTH);
+            final long next = length == ChannelLayout.PADDING
+                ? head + ringBytes - index
+                : head + ChannelLayout.recordBytes(length);
+            // Every step moves HEAD forward and stays within what was published: the walk ends.
+            if ((length < 0 && length != ChannelLayout.PADDING) || length > channel.maxMessage || next > tail
+                || (length != ChannelLayout.PADDING && index + ChannelLayout.recordBytes(length) > ringBytes)) {
+                throw channel.corrupted("channel record length", length, "lane=" + lane + ", position=" + head);
+            }
             if (length == ChannelLayout.PADDING) {
-                head += channel.ringBytes - index;
+                head = next;
                 continue;
             }
-            handler.onMessage(view, view.getInt(ring + index + ChannelLayout.TYPE),
-                ring + index + ChannelLayout.RECORD_HEADER, length);
-            head += ChannelLayout.recordBytes(length);
+            try {
+                handler.onMessage(view, view.getInt(ring + index + ChannelLayout.TYPE),
+                    ring + index + ChannelLayout.RECORD_HEADER, length);
+            } finally {
+                // Delivered, even if the handler threw: HEAD moves past it now, so no live consumer
+                // sees it again. Killed before this store, the successor delivers it again.
+                CrashPoints.at(ChannelPoint.DELIVERED);
+                heads[lane] = next;
+                view.putLongRelease(headWord, next);
+            }
+            head = next;
             delivered++;
         }
-        // Frees the space: the producer may now overwrite what was delivered.
-        heads[lane] = head;
-        view.putLongRelease(l + ChannelLayout.HEAD, head);
+        if (heads[lane] != head) {
+            // Trailing padding: free that space too.
+            heads[lane] = head;
+            view.putLongRelease(headWord, head);
+        }
         return delivered;
     }
 
     /**
-     * A drained lane whose producer died (or left) is reported once and made free for reuse. The
-     * look at liveness reads {@code /proc}, so it is kept off the spin path: only every
-     * {@value #EMPTY_POLLS_PER_CHECK} empty polls of the lane, and at most every 50 ms.
+     * A drained lane whose producer died is reported once and made free for reuse (one CAS of its
+     * owner word, from the dead owner's). The look at liveness reads {@code /proc}, so it is kept
+     * off the spin path: only every {@value #EMPTY_POLLS_PER_CHECK} empty polls of the lane, and at
+     * most every 50 ms.
      */
     private void reapIfDead(final int lane, final int l, final long head) {
         if (++emptyPolls[lane] < EMPTY_POLLS_PER_CHECK) {
             return;
         }
         emptyPolls[lane] = 0;
-        final long owner = view.getLongAcquire(l + ChannelLayout.OWNER_PID);
+        final long owner = view.getLongAcquire(l + ChannelLayout.OWNER);
         if (owner == 0) {
             return;
         }
@@ -115,10 +160,14 @@ public final class ChannelConsumer implements AutoCloseable {
             return;
         }
         nextLivenessCheck[lane] = now + LIVENESS_PERIOD_NANOS;
-        if (!ProcessIdentity.isAlive(owner, view.getLongAcquire(l + ChannelLayout.OWNER_START))
-            && view.getLongAcquire(l + ChannelLayout.TAIL) == head
-            && view.compareAndSetLong(l + ChannelLayout.OWNER_PID, owner, 0)) {
-            channel.recordDeadProducer(owner);
+        final long pid = view.getLongAcquire(l + ChannelLayout.OWNER_PID);
+        if (!ownership.isAlive(owner) && view.getLongAcquire(l + ChannelLayout.TAIL) == head) {
+            CrashPoints.at(ChannelPoint.REAPING);
+            // A dead owner's word never comes back to life, so the CAS frees the lane only if no
+            // producer took it over meanwhile (that one reported the death itself).
+            if (ownership.release(view.segment(), l + ChannelLayout.OWNER, owner)) {
+                channel.recordDeadProducer(pid);
+            }
         }
     }
 
@@ -157,9 +206,8 @@ public final class ChannelConsumer implements AutoCloseable {
     public int liveProducers() {
         int live = 0;
         for (int i = 0; i < channel.lanes; i++) {
-            final int l = ChannelLayout.lane(channel.header, i);
-            final long owner = view.getLongAcquire(l + ChannelLayout.OWNER_PID);
-            if (owner != 0 && ProcessIdentity.isAlive(owner, view.getLongAcquire(l + ChannelLayout.OWNER_START))) {
+            final long owner = view.getLongAcquire(ChannelLayout.lane(channel.header, i) + ChannelLayout.OWNER);
+            if (owner != 0 && ownership.isAlive(owner)) {
                 live++;
             }
         }
@@ -170,8 +218,7 @@ public final class ChannelConsumer implements AutoCloseable {
     public void close() {
         if (!closed) {
             closed = true;
-            view.putLongRelease(channel.header + ChannelLayout.CONSUMER_START, 0);
-            view.putLongRelease(channel.header + ChannelLayout.CONSUMER_PID, 0);
+            ownership.release(view.segment(), channel.header + ChannelLayout.CONSUMER, token);
         }
     }
 }

@@ -1,6 +1,8 @@
 package io.sharena.ipc.channel;
 
 import io.sharena.core.ArenaView;
+import io.sharena.core.crash.CrashPoints;
+import io.sharena.core.lock.Ownership;
 import io.sharena.core.lock.ProcessIdentity;
 import io.sharena.ipc.layout.ChannelLayout;
 import org.agrona.concurrent.IdleStrategy;
@@ -45,25 +47,42 @@ public final class ChannelProducer implements AutoCloseable {
         this.headWord = l + ChannelLayout.HEAD;
         this.tail = view.getLongAcquire(tailWord);
         this.headCache = view.getLongAcquire(headWord);
+        if ((tail & 7) != 0 || tail - headCache < 0 || tail - headCache > channel.ringBytes) {
+            final long t = tail;
+            close();
+            throw channel.corrupted("channel lane tail", t, "lane=" + lane + ", head=" + headCache);
+        }
     }
 
     /**
-     * Takes a free lane, or the drained lane of a dead producer, by CAS of its owner pid.
+     * Takes a free lane, or the drained lane of a dead producer, by one CAS of its owner word
+     * (claim from 0, or takeover from the dead owner's word): no reader ever sees the lane
+     * half-claimed, so two producers can never share it.
      */
     private static int claimLane(final Channel channel) {
         final ArenaView v = channel.view;
+        final Ownership me = channel.ownership;
+        final long token = me.process();
         for (int i = 0; i < channel.lanes; i++) {
             final int l = ChannelLayout.lane(channel.header, i);
-            final long owner = v.getLongAcquire(l + ChannelLayout.OWNER_PID);
-            final boolean free = owner == 0;
-            final boolean abandoned = !free && !ProcessIdentity.isAlive(owner, v.getLongAcquire(l + ChannelLayout.OWNER_START))
-                && v.getLongAcquire(l + ChannelLayout.HEAD) == v.getLongAcquire(l + ChannelLayout.TAIL);
-            if ((free || abandoned) && v.compareAndSetLong(l + ChannelLayout.OWNER_PID, owner, ProcessIdentity.selfPid())) {
-                v.putLongRelease(l + ChannelLayout.OWNER_START, ProcessIdentity.selfStartTicks());
-                if (abandoned) {
+            final long owner = v.getLongAcquire(l + ChannelLayout.OWNER);
+            final boolean won;
+            if (owner == 0) {
+                won = me.claim(v.segment(), l + ChannelLayout.OWNER, token);
+            } else {
+                // A dead producer's lane is taken only once drained: its last messages are still
+                // to be delivered from where it left TAIL, and it can add no more.
+                final long deadPid = v.getLongAcquire(l + ChannelLayout.OWNER_PID);
+                won = v.getLongAcquire(l + ChannelLayout.HEAD) == v.getLongAcquire(l + ChannelLayout.TAIL)
+                    && me.takeOver(v.segment(), l + ChannelLayout.OWNER, owner, token);
+                if (won) {
                     // The consumer may not have seen this death yet: report it for it.
-                    channel.recordDeadProducer(owner);
+                    channel.recordDeadProducer(deadPid);
                 }
+            }
+            if (won) {
+                CrashPoints.at(ChannelPoint.LANE_CLAIMED);
+                v.putLongRelease(l + ChannelLayout.OWNER_PID, ProcessIdentity.selfPid());
                 return i;
             }
         }
@@ -92,7 +111,11 @@ public final class ChannelProducer implements AutoCloseable {
         final int padding = record > toEnd ? toEnd : 0;
         if (t + padding + record - headCache > channel.ringBytes) {
             // Only now cross to the consumer's cache line.
-            headCache = view.getLongAcquire(headWord);
+            final long h = view.getLongAcquire(headWord);
+            if (h - headCache < 0 || t - h < 0) {
+                throw channel.corrupted("channel lane head", h, "lane=" + lane + ", tail=" + t);
+            }
+            headCache = h;
             if (t + padding + record - headCache > channel.ringBytes) {
                 return 0;
             }
@@ -104,6 +127,7 @@ public final class ChannelProducer implements AutoCloseable {
         }
         view.putInt(ring + index + ChannelLayout.LENGTH, length);
         view.putInt(ring + index + ChannelLayout.TYPE, type);
+        CrashPoints.at(ChannelPoint.CLAIMED);
         claimedTail = t + record;
         tail = t;
         return ring + index + ChannelLayout.RECORD_HEADER;
@@ -116,6 +140,7 @@ public final class ChannelProducer implements AutoCloseable {
         }
         tail = claimedTail;
         claimedTail = -1;
+        CrashPoints.at(ChannelPoint.COMMITTING);
         view.putLongRelease(tailWord, tail);
     }
 
@@ -177,9 +202,8 @@ public final class ChannelProducer implements AutoCloseable {
             closed = true;
             final int l = ChannelLayout.lane(channel.header, lane);
             // Positions stay: the next producer on this lane continues from TAIL, behind what the
-            // consumer has yet to read.
-            view.putLongRelease(l + ChannelLayout.OWNER_START, 0);
-            view.putLongRelease(l + ChannelLayout.OWNER_PID, 0);
+            // consumer has yet to read. One CAS gives the lane up.
+            channel.ownership.release(view.segment(), l + ChannelLayout.OWNER, channel.ownership.process());
         }
     }
 }

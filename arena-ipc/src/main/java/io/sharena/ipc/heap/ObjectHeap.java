@@ -1,13 +1,21 @@
 package io.sharena.ipc.heap;
 
+import io.sharena.core.ArenaCorruptedException;
 import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
+import io.sharena.core.crash.CrashPoints;
+import io.sharena.core.layout.PageEntry;
+import io.sharena.ipc.Corruption;
 import io.sharena.ipc.NamedRoots;
 import io.sharena.ipc.Pages;
 import io.sharena.ipc.layout.HeapLayout;
 
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 
 /**
  * A size-classed allocator of objects from 8 bytes to many pages, in the arena, shared by every
@@ -16,35 +24,46 @@ import java.util.Map;
  * <pre>{@code
  * ObjectHeap heap = ObjectHeap.of(arena);   // the arena's heap, found through the named roots
  * int node = heap.allocate(16);             // zeroed; 0 when out of memory
- * heap.free(node);                          // from any process
+ * heap.free(node);                          // from any process; a second free is a no-op
  * }</pre>
  *
  * <p><b>Size classes</b> ({@link HeapLayout#SIZES}): 26 classes from 8 to 2048 bytes: steps of 8 or
  * 16 bytes up to 64, then each class at most 25 % above the last, so from 64 bytes on at most 20 %
- * of an object is rounding. Small objects live in slab
- * pages of one class with a 64-byte header and no per-object header: 64-byte objects cost
- * 4096 / 63 = 65.0 bytes each (1.6 % overhead). Larger objects get their own page run with a
- * 64-byte header; the pointer is 64 bytes into the first page.
+ * of an object is rounding. Small objects live in slab pages of one class with a 128-byte header
+ * (which holds the in-use bitmap) and no per-object header: 64-byte objects cost 4096 / 62 = 66.1
+ * bytes each (3.2 % overhead). Larger objects get their own page run with a 64-byte header; the
+ * pointer is 64 bytes into the first page.
  *
  * <p><b>Concurrency</b>: each class has one lock-free stack of free objects (Treiber stack, CAS on a
- * version-tagged head, ABA-safe), shared by all processes. allocate pops, free pushes; an empty
- * stack is refilled with a fresh slab page from the page allocator (lock-free itself in the common
- * case). When a free leaves a second page of a class with no object in use, the class is trimmed:
- * its free stack is taken whole, every page all of whose objects are in it, but one, is given back to
- * the page allocator, and the rest is pushed back.
+ * version-tagged head, ABA-safe), shared by all processes. allocate pops, then sets the object's
+ * in-use bit; free clears the bit, then pushes. The bit is changed by one atomic read-modify-write,
+ * so of two frees of one object exactly one clears it: <b>a free of an object that is already free
+ * is detected and does nothing</b> (counted in {@link #doubleFrees()}), and a message delivered
+ * twice can never put an object on the free stack twice. That holds while the object is free: a
+ * pointer freed again after its object was handed out anew frees the new owner's object, as with
+ * any allocator. An empty stack is refilled with a fresh slab page. When a free leaves a second
+ * page of a class with no object in use, the class is trimmed: its free stack is taken whole,
+ * every page all of whose objects are in it, but one, is retired and given back to the page
+ * allocator, and the rest is pushed back.
  *
- * <p><b>Crash model</b>: every step that publishes is one CAS. A process killed between popping an
- * object and using it loses that object; killed while refilling, it loses that page (allocated,
- * never linked). A process killed in the middle of a trim loses the free objects it had taken (a
- * leak, not an inconsistency). Objects in use are never touched by any of this, so the heap stays
- * consistent: {@link #check()} verifies it.
+ * <p><b>Crash model</b>: every step that publishes is one CAS or one atomic bit change (the named
+ * points are {@link HeapPoint}). A process killed between a pop and setting the bit, between
+ * clearing the bit and the push, while refilling after formatting, or in the middle of a trim,
+ * leaves objects whose bit says free but that are on no stack: {@link #check()} reports them and
+ * {@link #repair()} puts them back; a retired page or a large object marked freed but not given
+ * back is given back by repair. Killed between {@code allocPages} and the first store into the page
+ * (refill, large object), the page stays allocated to nobody: the page allocator's rule for pages a
+ * dead process had allocated. Objects in use are never touched by any of this.
  *
- * <p>Misuse (freeing a pointer that is not an object start of this heap) throws
- * {@link IllegalArgumentException}. A double free is not detected (as with {@code free(3)}); it
- * cannot crash the JVM, but it corrupts the class's free stack.
+ * <p><b>Corruption</b>: every pointer read from the heap's shared metadata (free-stack heads and
+ * links, page headers) is checked to be an object start of the right class in a slab page of this
+ * heap before it is used; anything else marks the heap for repair and throws
+ * {@link ArenaCorruptedException}. Misuse (freeing a pointer that is not an object start of this
+ * heap) throws {@link IllegalArgumentException}.
  */
 public final class ObjectHeap {
     public static final String ROOT_NAME = "sharena.heap";
+    private static final String STRUCTURE = "heap free stack";
     private static final byte[] CLASS_OF = new byte[HeapLayout.MAX_SMALL / 8 + 1];
 
     static {
@@ -57,17 +76,26 @@ public final class ObjectHeap {
         }
     }
 
-    private final SharedArena arena;
-    private final ArenaView view;
-    private final int meta;
+    final SharedArena arena;
+    final ArenaView view;
+    final int meta;
+    final int repairWord;
+    private final long firstUserByte;
+    private final long capacityBytes;
 
-    private ObjectHeap(final SharedArena arena, final int meta) {
+    ObjectHeap(final SharedArena arena, final int meta) {
         this.arena = arena;
         this.view = arena.raw();
         this.meta = meta;
+        this.repairWord = meta + HeapLayout.REPAIR;
+        this.firstUserByte = arena.firstUserPage() * Pages.PAGE;
+        this.capacityBytes = arena.capacityBytes();
     }
 
-    /** @return the arena's heap, created on first use and found by every process through the named roots */
+    /**
+     * @return the arena's heap, created on first use and found by every process through the named roots
+     * @throws ArenaCorruptedException if the root names a page that is not the heap's metadata
+     */
     public static ObjectHeap of(final SharedArena arena) {
         final NamedRoots roots = NamedRoots.of(arena);
         int meta = roots.get(ROOT_NAME);
@@ -76,6 +104,8 @@ public final class ObjectHeap {
             if (fresh == 0) {
                 throw new IllegalStateException("no room for the heap's metadata page: path=" + arena.path());
             }
+            arena.raw().putIntRelease(fresh + HeapLayout.META_MAGIC, HeapLayout.META_MAGIC_VALUE);
+            CrashPoints.at(HeapPoint.META_ALLOCATED);
             if (roots.compareAndSet(ROOT_NAME, 0, fresh)) {
                 meta = fresh;
             } else {
@@ -83,13 +113,33 @@ public final class ObjectHeap {
                 meta = roots.get(ROOT_NAME);
             }
         }
+        return attach(arena, meta);
+    }
+
+    /**
+     * @return the arena's heap if it has one, without creating it (for read-only tools)
+     * @throws ArenaCorruptedException if the roots or the heap's metadata are corrupted
+     */
+    public static Optional<ObjectHeap> existing(final SharedArena arena) {
+        return NamedRoots.existing(arena).map(r -> r.get(ROOT_NAME)).filter(m -> m != 0)
+            .map(m -> attach(arena, m));
+    }
+
+    private static ObjectHeap attach(final SharedArena arena, final int meta) {
+        final String problem = metaProblem(arena, meta);
+        if (problem != null) {
+            throw new ArenaCorruptedException("heap metadata", Integer.toUnsignedLong(meta), problem);
+        }
         return new ObjectHeap(arena, meta);
     }
 
-    /** @return the arena's heap if it has one, without creating it (for read-only tools) */
-    public static java.util.Optional<ObjectHeap> existing(final SharedArena arena) {
-        return NamedRoots.existing(arena).map(r -> r.get(ROOT_NAME)).filter(m -> m != 0)
-            .map(m -> new ObjectHeap(arena, m));
+    /** @return what is wrong with the metadata page pointer {@code meta}, or null */
+    static String metaProblem(final SharedArena arena, final int meta) {
+        if (!Pages.inUserRange(arena, meta, 1)) {
+            return "pointer outside the user pages: ptr=0x" + Integer.toHexString(meta);
+        }
+        final int magic = arena.raw().getIntAcquire(meta + HeapLayout.META_MAGIC);
+        return magic == HeapLayout.META_MAGIC_VALUE ? null : "bad magic: magic=0x" + Integer.toHexString(magic);
     }
 
     /** @return the size class for {@code size} bytes (1 .. {@link HeapLayout#MAX_SMALL}) */
@@ -97,21 +147,55 @@ public final class ObjectHeap {
         return CLASS_OF[(size + 7) >>> 3];
     }
 
-    private int head(final int c) {
+    int head(final int c) {
         return meta + c * HeapLayout.CLASS_STRIDE + HeapLayout.FREE_HEAD;
     }
 
-    private int emptyPages(final int c) {
+    int emptyPages(final int c) {
         return meta + c * HeapLayout.CLASS_STRIDE + HeapLayout.EMPTY_PAGES;
     }
 
-    private static long tagged(final long oldHead, final int ptr) {
+    static long tagged(final long oldHead, final int ptr) {
         return ((oldHead >>> 32) + 1) << 32 | Integer.toUnsignedLong(ptr);
+    }
+
+    boolean inUserPages(final int ptr) {
+        final long p = Integer.toUnsignedLong(ptr);
+        return p >= firstUserByte && p < capacityBytes;
+    }
+
+    /** @return whether {@code page} is a slab page of this heap, by its magic and heap field */
+    boolean isSlab(final int page) {
+        return view.getIntAcquire(page + HeapLayout.MAGIC) == HeapLayout.MAGIC_SLAB
+            && view.getInt(page + HeapLayout.HEAP) == meta;
+    }
+
+    /**
+     * @return {@code obj}'s index in its page if it is an object start of a slab page of this heap of
+     * class {@code c}; -1 otherwise. Every pointer read from a free stack goes through here first.
+     */
+    int slabIndex(final int obj, final int c) {
+        if (!inUserPages(obj)) {
+            return -1;
+        }
+        final int page = obj & ~(Pages.PAGE - 1);
+        if (!isSlab(page) || view.getInt(page + HeapLayout.CLASS) != c) {
+            return -1;
+        }
+        final int offset = obj - page - HeapLayout.SLAB_HEADER;
+        final int size = HeapLayout.SIZES[c];
+        final int index = offset / size;
+        return offset >= 0 && index * size == offset && index < HeapLayout.objectsPerSlab(c) ? index : -1;
+    }
+
+    private ArenaCorruptedException corrupted(final String structure, final int value, final String detail) {
+        throw Corruption.found(view, repairWord, structure, Integer.toUnsignedLong(value), detail);
     }
 
     /**
      * @return a zeroed object of at least {@code size} bytes, or 0 when the arena has no room
      * @throws IllegalArgumentException if {@code size <= 0}
+     * @throws ArenaCorruptedException  if the class's free stack is found corrupted
      */
     public int allocate(final int size) {
         if (size <= 0) {
@@ -131,10 +215,31 @@ public final class ObjectHeap {
                 }
                 continue;
             }
-            // The link may be stale if obj was popped meanwhile; the tag makes that CAS fail.
+            final int index = slabIndex(obj, c);
+            if (index < 0) {
+                if (view.getLongAcquire(headWord) == head) {
+                    throw corrupted(STRUCTURE, obj, "class=" + c);
+                }
+                continue;
+            }
+            // The link may be stale (obj popped and written by its new owner meanwhile): then the
+            // head's tag has moved and the check or the CAS below fails. If the tag has not moved,
+            // obj is still on top and its link is the real one, so a bad link is corruption.
             final int next = view.getInt(obj);
+            if (next != 0 && slabIndex(next, c) < 0) {
+                if (view.getLongAcquire(headWord) == head) {
+                    throw corrupted(STRUCTURE, next, "class=" + c + ", after=0x" + Integer.toHexString(obj));
+                }
+                continue;
+            }
             if (view.compareAndSetLong(headWord, head, tagged(head, next))) {
-                final int page = obj & ~4095;
+                CrashPoints.at(HeapPoint.ALLOC_POPPED);
+                final int page = obj & ~(Pages.PAGE - 1);
+                final long bit = HeapLayout.bit(index);
+                if ((view.getAndBitwiseOrLong(page + HeapLayout.bitmapWord(index), bit) & bit) != 0) {
+                    // On the free stack yet in use: someone's object. Leave it to its owner.
+                    throw corrupted("heap object on the free stack while in use", obj, "class=" + c);
+                }
                 if (view.getAndAddInt(page + HeapLayout.IN_USE, 1) == 0) {
                     view.getAndAddInt(emptyPages(c), -1);
                 }
@@ -145,7 +250,7 @@ public final class ObjectHeap {
     }
 
     private int allocateLarge(final int size) {
-        final long pages = (size + (long) HeapLayout.HEADER + 4095) >>> 12;
+        final long pages = (size + (long) HeapLayout.LARGE_HEADER + 4095) >>> 12;
         if (pages > arena.capacityPages()) {
             return 0;
         }
@@ -153,9 +258,11 @@ public final class ObjectHeap {
         if (page == 0) {
             return 0;
         }
+        CrashPoints.at(HeapPoint.LARGE_ALLOCATED);
         view.putInt(page + HeapLayout.PAGES, (int) pages);
+        view.putInt(page + HeapLayout.LARGE_HEAP, meta);
         view.putIntRelease(page + HeapLayout.MAGIC, HeapLayout.MAGIC_LARGE);
-        return page + HeapLayout.HEADER;
+        return page + HeapLayout.LARGE_HEADER;
     }
 
     /** Carves a fresh page into objects of class {@code c} and pushes them all with one CAS. */
@@ -164,90 +271,167 @@ public final class ObjectHeap {
         if (page == 0) {
             return false;
         }
+        CrashPoints.at(HeapPoint.REFILL_ALLOCATED);
         final int size = HeapLayout.SIZES[c];
-        final int count = (4096 - HeapLayout.HEADER) / size;
+        final int count = HeapLayout.objectsPerSlab(c);
         view.putInt(page + HeapLayout.CLASS, c);
         view.putInt(page + HeapLayout.OBJECTS, count);
         view.putInt(page + HeapLayout.IN_USE, 0);
+        view.putInt(page + HeapLayout.HEAP, meta);
+        view.fill(page + HeapLayout.BITMAP, HeapLayout.BITMAP_LONGS * 8L, (byte) 0);
         view.putIntRelease(page + HeapLayout.MAGIC, HeapLayout.MAGIC_SLAB);
         view.getAndAddInt(emptyPages(c), 1); // a fresh page is empty until its first object is taken
-        final int first = page + HeapLayout.HEADER;
+        final int first = page + HeapLayout.SLAB_HEADER;
         final int last = first + (count - 1) * size;
         for (int obj = first; obj < last; obj += size) {
             view.putInt(obj, obj + size);
         }
+        CrashPoints.at(HeapPoint.REFILL_FORMATTED);
+        push(c, first, last);
+        return true;
+    }
+
+    /** Pushes the chain {@code first .. last} (already linked) onto class {@code c}'s stack. */
+    private void push(final int c, final int first, final int last) {
         final int headWord = head(c);
         while (true) {
             final long head = view.getLongAcquire(headWord);
             view.putInt(last, (int) head);
-            // Publishes the page header and every link written above.
+            // Publishes the links (and a refill's page header) written before.
             if (view.compareAndSetLong(headWord, head, tagged(head, first))) {
-                return true;
+                return;
             }
         }
     }
 
-    /** Frees an object allocated by any process. NULL does nothing. */
+    /**
+     * Frees an object allocated by any process. NULL does nothing; so does a pointer whose object
+     * (or whose page) is already free.
+     *
+     * @throws IllegalArgumentException if {@code ptr} is not an object start of this heap
+     * @throws ArenaCorruptedException  if the object's page header is found corrupted
+     */
     public void free(final int ptr) {
         if (ptr == 0) {
             return;
         }
-        final int page = ptr & ~4095;
-        final int magic = magicOf(ptr, page);
-        if (magic == HeapLayout.MAGIC_LARGE) {
-            arena.freePages(page, view.getInt(page + HeapLayout.PAGES));
+        if (!inUserPages(ptr)) {
+            throw notAnObject(ptr);
+        }
+        final int page = ptr & ~(Pages.PAGE - 1);
+        final int magic = view.getIntAcquire(page + HeapLayout.MAGIC);
+        if (magic == HeapLayout.MAGIC_SLAB && view.getInt(page + HeapLayout.HEAP) == meta) {
+            freeSmall(ptr, page);
+        } else if (magic == HeapLayout.MAGIC_LARGE && ptr == page + HeapLayout.LARGE_HEADER
+            && view.getInt(page + HeapLayout.LARGE_HEAP) == meta) {
+            freeLarge(page);
+        } else if (alreadyFree(ptr, page, magic)) {
+            view.getAndAddLong(meta + HeapLayout.DOUBLE_FREES, 1);
+        } else {
+            throw notAnObject(ptr);
+        }
+    }
+
+    /** @return whether {@code ptr}'s memory is already free: its large object freed, its page retired or not allocated */
+    private boolean alreadyFree(final int ptr, final int page, final int magic) {
+        if (magic == HeapLayout.MAGIC_LARGE_FREED && ptr == page + HeapLayout.LARGE_HEADER) {
+            return true;
+        }
+        if (magic == HeapLayout.MAGIC_RETIRED) {
+            return true;
+        }
+        final int state = Pages.state(arena, Integer.toUnsignedLong(page) / Pages.PAGE);
+        return state == PageEntry.FREE || state == PageEntry.PENDING;
+    }
+
+    private static IllegalArgumentException notAnObject(final int ptr) {
+        return new IllegalArgumentException("not an object of this heap: ptr=0x" + Integer.toHexString(ptr));
+    }
+
+    private void freeSmall(final int ptr, final int page) {
+        final int c = view.getInt(page + HeapLayout.CLASS);
+        if (c < 0 || c >= HeapLayout.SIZES.length) {
+            throw corrupted("heap slab page class", c, "page=" + Integer.toUnsignedLong(page) / Pages.PAGE);
+        }
+        final int objects = view.getInt(page + HeapLayout.OBJECTS);
+        if (objects != HeapLayout.objectsPerSlab(c)) {
+            throw corrupted("heap slab page object count", objects, "page=" + Integer.toUnsignedLong(page) / Pages.PAGE);
+        }
+        final int offset = ptr - page - HeapLayout.SLAB_HEADER;
+        final int index = offset / HeapLayout.SIZES[c];
+        if (offset < 0 || index * HeapLayout.SIZES[c] != offset || index >= objects) {
+            throw notAnObject(ptr);
+        }
+        final long bit = HeapLayout.bit(index);
+        if ((view.getAndBitwiseAndLong(page + HeapLayout.bitmapWord(index), ~bit) & bit) == 0) {
+            // Already free (or being freed right now by another caller): the one that cleared the
+            // bit pushes it, this call does nothing.
+            view.getAndAddLong(meta + HeapLayout.DOUBLE_FREES, 1);
             return;
         }
-        final int c = view.getInt(page + HeapLayout.CLASS);
+        CrashPoints.at(HeapPoint.FREE_CLEARED);
         // Count the page down before the push: until the object is on the free stack it keeps its
         // page from being trimmed, so this write cannot land on a page given back meanwhile.
         final boolean trimNow = view.getAndAddInt(page + HeapLayout.IN_USE, -1) == 1
             && view.getAndAddInt(emptyPages(c), 1) >= 1;
-        final int headWord = head(c);
-        while (true) {
-            final long head = view.getLongAcquire(headWord);
-            view.putInt(ptr, (int) head);
-            if (view.compareAndSetLong(headWord, head, tagged(head, ptr))) {
-                break;
-            }
-        }
+        push(c, ptr, ptr);
+        CrashPoints.at(HeapPoint.FREE_PUSHED);
         if (trimNow) {
             trim(c);
         }
     }
 
-    /** @return the bytes usable at {@code ptr}: its class size, or the large object's room */
-    public int usableSize(final int ptr) {
-        final int page = ptr & ~4095;
-        if (magicOf(ptr, page) == HeapLayout.MAGIC_LARGE) {
-            return view.getInt(page + HeapLayout.PAGES) * 4096 - HeapLayout.HEADER;
+    private void freeLarge(final int page) {
+        // One CAS decides which of two frees of the object gives its pages back.
+        if (!view.compareAndSetInt(page + HeapLayout.MAGIC, HeapLayout.MAGIC_LARGE, HeapLayout.MAGIC_LARGE_FREED)) {
+            view.getAndAddLong(meta + HeapLayout.DOUBLE_FREES, 1);
+            return;
         }
-        return HeapLayout.SIZES[view.getInt(page + HeapLayout.CLASS)];
+        final int pages = view.getInt(page + HeapLayout.PAGES);
+        if (!Pages.inUserRange(arena, page, pages)) {
+            throw corrupted("heap large object page count", pages, "page=" + Integer.toUnsignedLong(page) / Pages.PAGE);
+        }
+        CrashPoints.at(HeapPoint.LARGE_FREEING);
+        arena.freePages(page, pages);
     }
 
-    private int magicOf(final int ptr, final int page) {
-        if (Long.compareUnsigned(Integer.toUnsignedLong(ptr), arena.capacityBytes()) >= 0 || page == 0) {
-            throw new IllegalArgumentException("not an object of this heap: ptr=0x" + Integer.toHexString(ptr));
+    /**
+     * @return the bytes usable at {@code ptr}: its class size, or the large object's room
+     * @throws IllegalArgumentException if {@code ptr} is not an object start of this heap
+     */
+    public int usableSize(final int ptr) {
+        if (!inUserPages(ptr)) {
+            throw notAnObject(ptr);
         }
+        final int page = ptr & ~(Pages.PAGE - 1);
         final int magic = view.getIntAcquire(page + HeapLayout.MAGIC);
-        if (magic == HeapLayout.MAGIC_LARGE && ptr == page + HeapLayout.HEADER) {
-            return magic;
+        if (magic == HeapLayout.MAGIC_LARGE && ptr == page + HeapLayout.LARGE_HEADER
+            && view.getInt(page + HeapLayout.LARGE_HEAP) == meta) {
+            final int pages = view.getInt(page + HeapLayout.PAGES);
+            if (!Pages.inUserRange(arena, page, pages)) {
+                throw corrupted("heap large object page count", pages, "page=" + Integer.toUnsignedLong(page) / Pages.PAGE);
+            }
+            return pages * Pages.PAGE - HeapLayout.LARGE_HEADER;
         }
         if (magic == HeapLayout.MAGIC_SLAB) {
             final int c = view.getInt(page + HeapLayout.CLASS);
-            final int offset = ptr - page - HeapLayout.HEADER;
-            if (c >= 0 && c < HeapLayout.SIZES.length && offset >= 0 && offset % HeapLayout.SIZES[c] == 0
-                && offset / HeapLayout.SIZES[c] < view.getInt(page + HeapLayout.OBJECTS)) {
-                return magic;
+            if (c >= 0 && c < HeapLayout.SIZES.length && slabIndex(ptr, c) >= 0) {
+                return HeapLayout.SIZES[c];
             }
         }
-        throw new IllegalArgumentException("not an object of this heap: ptr=0x" + Integer.toHexString(ptr));
+        throw notAnObject(ptr);
+    }
+
+    /** @return frees of already-free objects detected (and ignored) since the heap was created */
+    public long doubleFrees() {
+        return view.getLongAcquire(meta + HeapLayout.DOUBLE_FREES);
     }
 
     /**
      * Gives back empty slab pages of class {@code c}, keeping one: takes the class's whole free
-     * stack, frees every page all of whose objects it holds, pushes the rest back. Rare: runs when
-     * a second page of the class becomes empty.
+     * stack, retires and frees every page all of whose objects it holds, pushes the rest back.
+     * Rare: runs when a second page of the class becomes empty. A stack found corrupted is left
+     * taken (its objects are reclaimed by {@link #repair()}) and reported.
      */
     private void trim(final int c) {
         final int headWord = head(c);
@@ -255,29 +439,35 @@ public final class ObjectHeap {
         do {
             head = view.getLongAcquire(headWord);
         } while (!view.compareAndSetLong(headWord, head, tagged(head, 0)));
+        CrashPoints.at(HeapPoint.TRIM_TAKEN);
         final Map<Integer, Integer> freeIn = new HashMap<>();
-        final long limit = arena.capacityBytes() / HeapLayout.SIZES[0];
-        long steps = 0;
-        for (int obj = (int) head; obj != 0 && steps++ < limit; obj = view.getInt(obj)) {
-            freeIn.merge(obj & ~4095, 1, Integer::sum);
+        final Set<Integer> seen = new HashSet<>();
+        for (int obj = (int) head; obj != 0; obj = view.getInt(obj)) {
+            if (slabIndex(obj, c) < 0) {
+                throw corrupted(STRUCTURE, obj, "class=" + c + ", in trim");
+            }
+            if (!seen.add(obj)) {
+                throw corrupted(STRUCTURE, obj, "class=" + c + ", listed twice (a cycle), in trim");
+            }
+            freeIn.merge(obj & ~(Pages.PAGE - 1), 1, Integer::sum);
         }
         int kept = -1;
-        final Map<Integer, Boolean> release = new HashMap<>();
+        final Set<Integer> release = new HashSet<>();
+        final int perPage = HeapLayout.objectsPerSlab(c);
         for (final Map.Entry<Integer, Integer> e : freeIn.entrySet()) {
-            if (e.getValue() == view.getInt(e.getKey() + HeapLayout.OBJECTS)) {
+            if (e.getValue() == perPage) {
                 if (kept < 0) {
                     kept = e.getKey();
                 } else {
-                    release.put(e.getKey(), true);
+                    release.add(e.getKey());
                 }
             }
         }
         int first = 0;
         int last = 0;
-        steps = 0;
-        for (int obj = (int) head; obj != 0 && steps++ < limit; ) {
+        for (int obj = (int) head; obj != 0; ) {
             final int next = view.getInt(obj);
-            if (!release.containsKey(obj & ~4095)) {
+            if (!release.contains(obj & ~(Pages.PAGE - 1))) {
                 if (first == 0) {
                     first = obj;
                 } else {
@@ -288,52 +478,98 @@ public final class ObjectHeap {
             obj = next;
         }
         if (first != 0) {
-            while (true) {
-                final long h = view.getLongAcquire(headWord);
-                view.putInt(last, (int) h);
-                if (view.compareAndSetLong(headWord, h, tagged(h, first))) {
-                    break;
-                }
-            }
+            push(c, first, last);
         }
-        for (final int page : release.keySet()) {
-            view.putIntRelease(page + HeapLayout.MAGIC, 0);
+        CrashPoints.at(HeapPoint.TRIM_PUSHED_BACK);
+        for (final int page : release) {
+            // Retired first: a late free of one of its objects now reads "already free", and a
+            // repair after a kill right here gives the page back.
+            view.putIntRelease(page + HeapLayout.MAGIC, HeapLayout.MAGIC_RETIRED);
+            CrashPoints.at(HeapPoint.TRIM_RETIRED);
             arena.freePages(page, 1);
         }
         view.getAndAddInt(emptyPages(c), -release.size());
     }
 
     /**
-     * Verifies the heap, read-only: every free-stack entry is an object start in a slab page of its
-     * class, none is listed twice, and no stack is cyclic. Exact only on a quiet heap.
+     * Verifies the heap, read-only: every free-stack entry is a free object start in an allocated
+     * slab page of its class, none is listed twice, no stack is cyclic; every object whose bit says
+     * free is on its stack; no page is left retired or a large object half-freed. Exact only on a
+     * quiet heap.
      *
      * @return the violations, one line each
      */
-    public java.util.List<String> check() {
-        final java.util.List<String> violations = new java.util.ArrayList<>();
-        final java.util.Set<Integer> seen = new java.util.HashSet<>();
-        final long limit = arena.capacityBytes() / HeapLayout.SIZES[0];
-        for (int c = 0; c < HeapLayout.SIZES.length; c++) {
-            long steps = 0;
-            for (int obj = (int) view.getLongAcquire(head(c)); obj != 0; obj = view.getInt(obj)) {
-                if (++steps > limit) {
-                    violations.add("heap free stack cyclic: class=" + c);
-                    break;
-                }
-                final int page = obj & ~4095;
-                if (view.getIntAcquire(page + HeapLayout.MAGIC) != HeapLayout.MAGIC_SLAB
-                    || view.getInt(page + HeapLayout.CLASS) != c
-                    || (obj - page - HeapLayout.HEADER) % HeapLayout.SIZES[c] != 0) {
-                    violations.add("heap free stack entry not an object of its class: class=" + c + ", ptr=0x"
-                        + Integer.toHexString(obj));
-                    break;
-                }
-                if (!seen.add(obj)) {
-                    violations.add("heap object free twice: ptr=0x" + Integer.toHexString(obj));
-                    break;
-                }
-            }
+    public List<String> check() {
+        return new HeapRepair(this).check();
+    }
+
+    /**
+     * Repairs the heap: rebuilds every class's free stack from the slab pages' in-use bitmaps (so
+     * objects lost in transit by a killed process come back, and a corrupted stack is replaced),
+     * recounts the hints, gives back retired pages and half-freed large objects, and drops from the
+     * heap (leaving them allocated, and saying so) slab pages whose header is corrupted. Afterwards
+     * {@link #check()} reports nothing. Run it on a quiet heap: no process allocating or freeing.
+     *
+     * @return what was changed or lost, one line each; empty if nothing was wrong
+     */
+    public List<String> repair() {
+        return new HeapRepair(this).repair();
+    }
+
+    /**
+     * Checks the arena's heap, if it has one, including its metadata pointer. Never throws for
+     * corruption: it is what this reports.
+     *
+     * @return the violations, one line each
+     */
+    public static List<String> check(final SharedArena arena) {
+        final Optional<Integer> meta = rootValue(arena);
+        if (meta.isEmpty()) {
+            return List.of();
         }
-        return violations;
+        final String problem = metaProblem(arena, meta.get());
+        if (problem != null) {
+            return List.of("heap metadata corrupted: " + problem);
+        }
+        return new ObjectHeap(arena, meta.get()).check();
+    }
+
+    /**
+     * Repairs the arena's heap, if it has one: a metadata pointer outside the arena is dropped from
+     * the roots (the heap is lost, and said); a metadata page with a bad magic is formatted anew;
+     * then {@link #repair()}. Run on a quiet heap.
+     *
+     * @return what was changed or lost, one line each
+     */
+    public static List<String> repair(final SharedArena arena) {
+        final Optional<Integer> meta = rootValue(arena);
+        if (meta.isEmpty()) {
+            return List.of();
+        }
+        final int m = meta.get();
+        if (!Pages.inUserRange(arena, m, 1)
+            || Pages.state(arena, Integer.toUnsignedLong(m) / Pages.PAGE) != PageEntry.ALLOCATED) {
+            NamedRoots.of(arena).compareAndSet(ROOT_NAME, m, 0);
+            return List.of("heap dropped, its objects lost: metadata pointer does not name an allocated page: ptr=0x"
+                + Integer.toHexString(m));
+        }
+        final List<String> done = new java.util.ArrayList<>();
+        if (metaProblem(arena, m) != null) {
+            arena.raw().fill(m, Pages.PAGE, (byte) 0);
+            arena.raw().putIntRelease(m + HeapLayout.META_MAGIC, HeapLayout.META_MAGIC_VALUE);
+            done.add("heap metadata page formatted anew (free stacks rebuilt below): page="
+                + Integer.toUnsignedLong(m) / Pages.PAGE);
+        }
+        done.addAll(new ObjectHeap(arena, m).repair());
+        return done;
+    }
+
+    /** @return the heap root's value, if the arena has roots and a heap; empty when the roots are unusable */
+    private static Optional<Integer> rootValue(final SharedArena arena) {
+        try {
+            return NamedRoots.existing(arena).map(r -> r.get(ROOT_NAME)).filter(m -> m != 0);
+        } catch (final ArenaCorruptedException rootsBroken) {
+            return Optional.empty(); // the roots' own check reports it
+        }
     }
 }

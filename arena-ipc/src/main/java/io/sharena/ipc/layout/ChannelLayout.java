@@ -6,10 +6,12 @@ package io.sharena.ipc.layout;
  *
  * <pre>
  *  header page:
- *    0 MAGIC  4 LANES  8 RING_BYTES  12 MAX_MESSAGE  16 CONSUMER_PID(8)  24 CONSUMER_START(8)
- *    32 DEAD_PRODUCERS(8)  40 LAST_DEAD_PID(8): deaths seen by whoever freed a dead producer's lane
+ *    0 MAGIC  4 LANES  8 RING_BYTES  12 MAX_MESSAGE
+ *    16 CONSUMER (8): the consumer's owner word (an OwnerToken of the arena's ownership primitive), 0 if none
+ *    24 CONSUMER_PID (8): the consumer's pid, for reports only (written after the claim)
+ *    32 DEAD_PRODUCERS (8)  40 LAST_DEAD_PID (8): deaths seen by whoever freed a dead producer's lane
  *    LANE_BASE + lane * LANE_STRIDE:
- *      +0   producer line (128 bytes): OWNER_PID(8) OWNER_START(8) TAIL(8) RING(4)
+ *      +0   producer line (128 bytes): OWNER(8) OWNER_PID(8, reports only) TAIL(8) RING(4)
  *      +128 consumer line (128 bytes): HEAD(8)
  *
  *  ring (RING_BYTES, a power of two), records 8-byte aligned, never wrapping:
@@ -18,19 +20,21 @@ package io.sharena.ipc.layout;
  *      +8 payload
  * </pre>
  *
- * <p>TAIL and HEAD are byte positions that only grow; index = position & (RING_BYTES - 1). The
- * producer writes records past TAIL and publishes them with a release store of TAIL; the consumer
- * reads up to TAIL (acquire) and frees space with a release store of HEAD. TAIL and HEAD live on
- * separate 128-byte lines: each is written by one process and read by the other.
+ * <p>OWNER and CONSUMER are owner words: claimed, taken over from a dead owner and released by one
+ * CAS each, so a lane or the consumer's place never reads as half-claimed. TAIL and HEAD are byte
+ * positions that only grow; index = position & (RING_BYTES - 1); 0 <= TAIL - HEAD <= RING_BYTES.
+ * The producer writes records past TAIL and publishes them with a release store of TAIL; the
+ * consumer reads up to TAIL (acquire) and frees space with a release store of HEAD. TAIL and HEAD
+ * live on separate 128-byte lines: each is written by one process and read by the other.
  */
 public final class ChannelLayout {
-    public static final int MAGIC_VALUE = 0x43484E31; // "CHN1"
+    public static final int MAGIC_VALUE = 0x43484E32; // "CHN2"
     public static final int MAGIC = 0;
     public static final int LANES = 4;
     public static final int RING_BYTES = 8;
     public static final int MAX_MESSAGE = 12;
-    public static final int CONSUMER_PID = 16;
-    public static final int CONSUMER_START = 24;
+    public static final int CONSUMER = 16;
+    public static final int CONSUMER_PID = 24;
     /** Counted (get-and-add) by whoever frees a dead producer's lane: the consumer, or a producer taking it over. */
     public static final int DEAD_PRODUCERS = 32;
     public static final int LAST_DEAD_PID = 40;
@@ -38,8 +42,8 @@ public final class ChannelLayout {
     public static final int LANE_BASE = 128;
     public static final int LANE_STRIDE = 256;
     public static final int MAX_LANES = (4096 - LANE_BASE) / LANE_STRIDE;
-    public static final int OWNER_PID = 0;
-    public static final int OWNER_START = 8;
+    public static final int OWNER = 0;
+    public static final int OWNER_PID = 8;
     public static final int TAIL = 16;
     public static final int RING = 24;
     public static final int HEAD = 128;

@@ -4,43 +4,64 @@ package io.sharena.ipc.layout;
  * The object heap: one metadata page, slab pages for small objects, page runs for large ones.
  *
  * <pre>
- *  metadata page:  class c at c * CLASS_STRIDE:
- *                  0                      8              12
+ *  metadata page:  class c at c * CLASS_STRIDE (one 128-byte line per class: every process CASes its head)
+ *                  0                      8
  *                  +----------------------+--------------+
- *                  | FREE_HEAD: tag(32) | | EMPTY_PAGES  |   one 128-byte line per class,
- *                  |   object ptr(32)     |              |   every process CASes the head
+ *                  | FREE_HEAD: tag(32) | | EMPTY_PAGES  |
+ *                  |   object ptr(32)     |  (int)       |
  *                  +----------------------+--------------+
+ *                  META_LINE: 0 META_MAGIC (int)  8 REPAIR (long)  16 DOUBLE_FREES (long)
  *
- *  slab page:      0        4        8        12       64                                  4096
- *                  +--------+--------+--------+--------+----------+----------+-- ... --+
- *                  | MAGIC  | CLASS  | IN_USE | OBJECTS| object 0 | object 1 |         |
- *                  | _SLAB  |        |        |        |          |          |         |
- *                  +--------+--------+--------+--------+----------+----------+-- ... --+
+ *  slab page:      0      4      8       12      16     64                 128
+ *                  +------+------+-------+-------+------+--------+-------- ... --+---------+-- ...
+ *                  |MAGIC |CLASS |IN_USE |OBJECTS| HEAP |        | BITMAP: bit i | object 0| object 1
+ *                  |_SLAB |      |       |       |      |        | = object i in |         |
+ *                  |      |      |       |       |      |        |   use (8 longs)|        |
+ *                  +------+------+-------+-------+------+--------+-------- ... --+---------+-- ...
  *
- *  large object:   0            4        64                                 pages * 4096
- *                  +------------+--------+-----------------------------------------+
- *                  | MAGIC_LARGE| PAGES  | the object (pointer returned = page + 64) |
- *                  +------------+--------+-----------------------------------------+
+ *  large object:   0            4       8      64                                 pages * 4096
+ *                  +------------+-------+------+-----------------------------------------+
+ *                  | MAGIC_LARGE| PAGES | HEAP | the object (pointer returned = page + 64) |
+ *                  +------------+-------+------+-----------------------------------------+
  * </pre>
  *
- * <p>A free object's first 4 bytes hold the next free object's pointer (the free stack's link).
- * IN_USE and EMPTY_PAGES are hints (they drive when empty pages are given back), changed by
- * get-and-add; the free stack and the page magic are the truth.
+ * <p>HEAP is the heap's metadata page pointer, so a page is the heap's only if both its magic and
+ * its HEAP say so. A free object's first 4 bytes hold the next free object's pointer (the free
+ * stack's link). The bitmap is the truth about which objects are in use: its bit is set by
+ * allocate after the pop and cleared by free before the push (both by one atomic read-modify-write,
+ * so of two frees of one object exactly one clears it). IN_USE and EMPTY_PAGES are hints (they
+ * drive when empty pages are given back), changed by get-and-add. {@link #MAGIC_RETIRED} marks a
+ * slab page being given back to the page allocator. {@link #MAGIC_LARGE_FREED} a large object
+ * being freed.
  */
 public final class HeapLayout {
     public static final int CLASS_STRIDE = 128;
     public static final int FREE_HEAD = 0;
     public static final int EMPTY_PAGES = 8;
 
-    public static final int HEADER = 64;
+    /** The metadata page's own line, after the class lines. */
+    public static final int META_LINE = 3456;
+    public static final int META_MAGIC = META_LINE;
+    public static final int REPAIR = META_LINE + 8;
+    public static final int DOUBLE_FREES = META_LINE + 16;
+    public static final int META_MAGIC_VALUE = 0x48454132; // "HEA2"
+
+    public static final int SLAB_HEADER = 128;
+    public static final int LARGE_HEADER = 64;
     public static final int MAGIC = 0;
     public static final int CLASS = 4;
     public static final int IN_USE = 8;
     public static final int OBJECTS = 12;
     public static final int PAGES = 4;
+    public static final int HEAP = 16;
+    public static final int LARGE_HEAP = 8;
+    public static final int BITMAP = 64;
+    public static final int BITMAP_LONGS = 8;
 
-    public static final int MAGIC_SLAB = 0x534C4231;  // "SLB1"
-    public static final int MAGIC_LARGE = 0x4C524731; // "LRG1"
+    public static final int MAGIC_SLAB = 0x534C4232;        // "SLB2"
+    public static final int MAGIC_LARGE = 0x4C524732;       // "LRG2"
+    public static final int MAGIC_RETIRED = 0x52544432;     // "RTD2"
+    public static final int MAGIC_LARGE_FREED = 0x4C464432; // "LFD2"
 
     /** Object sizes of the classes, in bytes: 8 .. 2048; from 64 on each at most 25 % above the last. */
     public static final int[] SIZES = {
@@ -48,6 +69,26 @@ public final class HeapLayout {
         1024, 1280, 1536, 1792, 2048};
     public static final int MAX_SMALL = 2048;
 
+    static {
+        assert SIZES.length * CLASS_STRIDE <= META_LINE : "class lines overlap the meta line";
+        assert (4096 - SLAB_HEADER) / SIZES[0] <= BITMAP_LONGS * 64 : "bitmap too small";
+    }
+
     private HeapLayout() {
+    }
+
+    /** @return how many objects a slab page of class {@code c} holds */
+    public static int objectsPerSlab(final int c) {
+        return (4096 - SLAB_HEADER) / SIZES[c];
+    }
+
+    /** @return the page-relative offset of the bitmap word holding object {@code index}'s bit */
+    public static int bitmapWord(final int index) {
+        return BITMAP + (index >>> 6) * 8;
+    }
+
+    /** @return object {@code index}'s bit in its bitmap word */
+    public static long bit(final int index) {
+        return 1L << (index & 63);
     }
 }

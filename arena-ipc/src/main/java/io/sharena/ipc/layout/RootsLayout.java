@@ -1,11 +1,17 @@
 package io.sharena.ipc.layout;
 
 /**
- * The named-roots directory: {@link #PAGES} arena pages holding {@link #ENTRIES} entries of
- * {@link #ENTRY_SIZE} bytes, open addressing with linear probing on a hash of the name.
+ * The named-roots directory: {@link #PAGES} arena pages, a header page then {@link #ENTRIES}
+ * entries of {@link #ENTRY_SIZE} bytes, open addressing with linear probing on a hash of the name.
  *
  * <pre>
- *  entry:  0                    8          12         16                                   64
+ *  header page:
+ *    0 MAGIC (int, "ROT2", stored last when the directory is formatted)
+ *    8 REPAIR (long): 1 once a user found the directory corrupted, until a repair ran
+ *    128 LOCK: the directory's own lock (a 128-byte line of its own: adders and removers contend on it)
+ *
+ *  entry i at ENTRY_BASE + i * ENTRY_SIZE:
+ *          0                    8          12         16                                   64
  *          +--------------------+----------+----------+------------------------------------+
  *          | VALUE: version(32) | STATE    | NAME_LEN | NAME: UTF-8, at most MAX_NAME bytes|
  *          |        | ptr(32)   |          |          |                                    |
@@ -15,12 +21,22 @@ package io.sharena.ipc.layout;
  * <p>STATE: {@link #EMPTY}, {@link #WRITING} (claimed, name being written: readers skip it),
  * {@link #LIVE}, {@link #REMOVED} (a tombstone that keeps probe chains intact). The name is
  * written before STATE becomes LIVE with a release store, so a reader that sees LIVE sees the
- * whole name: no torn entries. VALUE changes by compare-and-set only, its version bumped each time.
+ * whole name: no torn entries. VALUE changes by compare-and-set only, and every change bumps its
+ * version: a value update, a remove and a reuse of the entry for another name. A reader that read
+ * VALUE, then found the entry still LIVE under its name, and then read the same VALUE again (or
+ * compare-and-set it), knows the value belongs to that name.
  */
 public final class RootsLayout {
-    public static final int PAGES = 4;
+    public static final int PAGES = 5;
+    public static final int MAGIC_VALUE = 0x524F5432; // "ROT2"
+    public static final int MAGIC = 0;
+    public static final int REPAIR = 8;
+    public static final int LOCK = 128;
+    public static final int LOCK_BYTES = 128;
+
+    public static final int ENTRY_BASE = 4096;
     public static final int ENTRY_SIZE = 64;
-    public static final int ENTRIES = PAGES * 4096 / ENTRY_SIZE;
+    public static final int ENTRIES = (PAGES - 1) * 4096 / ENTRY_SIZE;
     public static final int MAX_NAME = 48;
 
     public static final int VALUE = 0;
@@ -36,8 +52,18 @@ public final class RootsLayout {
     private RootsLayout() {
     }
 
+    /** @return the directory-relative offset of entry {@code index} */
+    public static int entry(final int index) {
+        return ENTRY_BASE + index * ENTRY_SIZE;
+    }
+
     public static long value(final long version, final int ptr) {
         return (version << 32) | Integer.toUnsignedLong(ptr);
+    }
+
+    /** @return {@code value}'s version plus one, holding {@code ptr} */
+    public static long bumped(final long value, final int ptr) {
+        return value(versionOf(value) + 1, ptr);
     }
 
     public static int pointerOf(final long value) {

@@ -1,0 +1,24 @@
+package io.sharena.ipc;
+
+import io.sharena.core.crash.CrashPoint;
+
+/**
+ * The step boundaries of the named roots' multi-step changes (see {@link NamedRoots}): where a
+ * process may die or stall between two stores, or between finding an entry and acting on it.
+ */
+public enum RootsPoint implements CrashPoint {
+    /** A fresh directory's pages are allocated and formatted, not yet installed in the control page. */
+    DIRECTORY_ALLOCATED,
+    /** An entry was found for a name; its value is about to be read or compare-and-set. */
+    FOUND,
+    /** Under the lock: an entry is claimed WRITING, its name not yet written. */
+    INSERT_CLAIMED,
+    /** Under the lock: the name is written, the value not yet. */
+    INSERT_NAMED,
+    /** Under the lock: the value is written (version bumped), the entry not yet LIVE. */
+    INSERT_VALUED,
+    /** Under the lock: the removed entry's value is cleared (version bumped), the entry still LIVE. */
+    REMOVE_CLEARED,
+    /** Under the lock, in repair: an entry is about to be changed. */
+    REPAIR_ENTRY
+}

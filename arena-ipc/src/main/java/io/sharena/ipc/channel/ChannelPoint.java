@@ -1,0 +1,21 @@
+package io.sharena.ipc.channel;
+
+import io.sharena.core.crash.CrashPoint;
+
+/** The step boundaries of a channel's multi-step changes (see {@link Channel}'s crash model). */
+public enum ChannelPoint implements CrashPoint {
+    /** Creation: pages allocated and the header written, not yet registered under the name. */
+    CREATED,
+    /** A producer claimed a lane (or took a dead producer's over), its positions not yet read. */
+    LANE_CLAIMED,
+    /** A consumer claimed the channel (or took a dead consumer's place), its positions not yet read. */
+    CONSUMER_CLAIMED,
+    /** A producer wrote a record's header in the ring (claim), not yet published. */
+    CLAIMED,
+    /** A producer is about to publish a record with a release store of TAIL (commit). */
+    COMMITTING,
+    /** The consumer's handler returned for a message (or threw); HEAD not yet moved past it. */
+    DELIVERED,
+    /** The consumer found a drained lane's producer dead and is about to free the lane. */
+    REAPING
+}

@@ -1,0 +1,31 @@
+package io.sharena.ipc.heap;
+
+import io.sharena.core.crash.CrashPoint;
+
+/** The step boundaries of the object heap's multi-step changes (see {@link ObjectHeap}'s crash model). */
+public enum HeapPoint implements CrashPoint {
+    /** The metadata page is allocated and formatted, not yet registered under its root name. */
+    META_ALLOCATED,
+    /** An object is popped off its class's free stack; its in-use bit not yet set. */
+    ALLOC_POPPED,
+    /** A refill's page is allocated, not yet formatted. */
+    REFILL_ALLOCATED,
+    /** A refill's page is formatted (header, links), its objects not yet pushed. */
+    REFILL_FORMATTED,
+    /** A large object's pages are allocated, its header not yet written. */
+    LARGE_ALLOCATED,
+    /** A freed object's in-use bit is cleared, the object not yet pushed. */
+    FREE_CLEARED,
+    /** A freed object is pushed; a trim may follow. */
+    FREE_PUSHED,
+    /** A large object is marked freed, its pages not yet given back. */
+    LARGE_FREEING,
+    /** A trim holds its class's whole free stack, nothing pushed back yet. */
+    TRIM_TAKEN,
+    /** A trim pushed back what it keeps; its empty pages not yet retired. */
+    TRIM_PUSHED_BACK,
+    /** A trim retired a page, not yet given back to the page allocator. */
+    TRIM_RETIRED,
+    /** A repair is about to rebuild a class's free stack. */
+    REPAIR_CLASS
+}

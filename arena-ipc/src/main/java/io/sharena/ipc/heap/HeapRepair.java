@@ -1,0 +1,218 @@
+package io.sharena.ipc.heap;
+
+import io.sharena.core.ArenaView;
+import io.sharena.core.SharedArena;
+import io.sharena.core.crash.CrashPoints;
+import io.sharena.core.layout.PageEntry;
+import io.sharena.ipc.Pages;
+import io.sharena.ipc.layout.HeapLayout;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The heap's check and repair: walks every free stack (bounded: a stack can hold at most every
+ * object of its class in the arena; a revisit is a cycle) and every allocated page of the arena
+ * that carries the heap's magic and metadata pointer. Never throws for what it finds: it reports.
+ */
+final class HeapRepair {
+    private final ObjectHeap heap;
+    private final SharedArena arena;
+    private final ArenaView view;
+
+    HeapRepair(final ObjectHeap heap) {
+        this.heap = heap;
+        this.arena = heap.arena;
+        this.view = heap.view;
+    }
+
+    private static String hex(final int ptr) {
+        return "0x" + Integer.toHexString(ptr);
+    }
+
+    private long pageOf(final int ptr) {
+        return Integer.toUnsignedLong(ptr) / Pages.PAGE;
+    }
+
+    /** @return the free objects on class {@code c}'s stack, walking it; problems go to {@code violations} */
+    private Set<Integer> walk(final int c, final List<String> violations) {
+        final Set<Integer> free = new HashSet<>();
+        for (int obj = (int) view.getLongAcquire(heap.head(c)); obj != 0; obj = view.getInt(obj)) {
+            final int index = heap.slabIndex(obj, c);
+            if (index < 0) {
+                violations.add("heap free stack entry not an object of its class: class=" + c + ", ptr=" + hex(obj));
+                break;
+            }
+            if (!free.add(obj)) {
+                violations.add("heap free stack cyclic (object listed twice): class=" + c + ", ptr=" + hex(obj));
+                break;
+            }
+            final int page = obj & ~(Pages.PAGE - 1);
+            if (Pages.state(arena, pageOf(page)) != PageEntry.ALLOCATED) {
+                violations.add("heap free object on a page that is not allocated: class=" + c + ", ptr=" + hex(obj));
+                break;
+            }
+            if ((view.getLongAcquire(page + HeapLayout.bitmapWord(index)) & HeapLayout.bit(index)) != 0) {
+                violations.add("heap object both free and in use: class=" + c + ", ptr=" + hex(obj));
+            }
+        }
+        return free;
+    }
+
+    /** @return what is wrong with slab page {@code page}'s header, or null */
+    private String slabHeaderProblem(final int page) {
+        final int c = view.getInt(page + HeapLayout.CLASS);
+        if (c < 0 || c >= HeapLayout.SIZES.length) {
+            return "class=" + c;
+        }
+        final int objects = view.getInt(page + HeapLayout.OBJECTS);
+        if (objects != HeapLayout.objectsPerSlab(c)) {
+            return "objects=" + objects + ", class=" + c;
+        }
+        for (int w = 0; w < HeapLayout.BITMAP_LONGS; w++) {
+            final long word = view.getLongAcquire(page + HeapLayout.BITMAP + w * 8);
+            final int valid = Math.max(0, Math.min(64, objects - w * 64));
+            final long beyond = valid == 64 ? 0 : word & (-1L << valid);
+            if (beyond != 0) {
+                return "in-use bits beyond the last object: word=" + w;
+            }
+        }
+        return null;
+    }
+
+    private boolean ours(final int page, final int heapField) {
+        return view.getInt(page + heapField) == heap.meta;
+    }
+
+    List<String> check() {
+        final List<String> violations = new ArrayList<>();
+        if (view.getLongAcquire(heap.repairWord) != 0) {
+            violations.add("heap marked for repair (corruption was found during use)");
+        }
+        final List<Set<Integer>> free = new ArrayList<>();
+        for (int c = 0; c < HeapLayout.SIZES.length; c++) {
+            free.add(walk(c, violations));
+        }
+        for (long p = arena.firstUserPage(); p < arena.capacityPages(); p++) {
+            if (Pages.state(arena, p) != PageEntry.ALLOCATED) {
+                continue;
+            }
+            final int page = (int) (p * Pages.PAGE);
+            final int magic = view.getIntAcquire(page + HeapLayout.MAGIC);
+            if (magic == HeapLayout.MAGIC_SLAB && ours(page, HeapLayout.HEAP)) {
+                final String problem = slabHeaderProblem(page);
+                if (problem != null) {
+                    violations.add("heap slab page header corrupted: page=" + p + ", " + problem);
+                    continue;
+                }
+                final int c = view.getInt(page + HeapLayout.CLASS);
+                int lost = 0;
+                for (int i = 0; i < HeapLayout.objectsPerSlab(c); i++) {
+                    final boolean inUse = (view.getLongAcquire(page + HeapLayout.bitmapWord(i)) & HeapLayout.bit(i)) != 0;
+                    if (!inUse && !free.get(c).contains(page + HeapLayout.SLAB_HEADER + i * HeapLayout.SIZES[c])) {
+                        lost++;
+                    }
+                }
+                if (lost > 0) {
+                    violations.add("heap objects neither in use nor on the free stack (repair reclaims them): page="
+                        + p + ", class=" + c + ", objects=" + lost);
+                }
+            } else if (magic == HeapLayout.MAGIC_LARGE && ours(page, HeapLayout.LARGE_HEAP)) {
+                final int pages = view.getInt(page + HeapLayout.PAGES);
+                if (!Pages.inUserRange(arena, page, pages)) {
+                    violations.add("heap large object page count out of range: page=" + p + ", pages=" + pages);
+                } else {
+                    p += pages - 1;
+                }
+            } else if (magic == HeapLayout.MAGIC_RETIRED && ours(page, HeapLayout.HEAP)) {
+                violations.add("heap page retired but not given back: page=" + p);
+            } else if (magic == HeapLayout.MAGIC_LARGE_FREED && ours(page, HeapLayout.LARGE_HEAP)) {
+                violations.add("heap large object freed but its pages not given back: page=" + p);
+            }
+        }
+        return violations;
+    }
+
+    List<String> repair() {
+        final List<String> done = new ArrayList<>();
+        for (final String v : check()) {
+            done.add("found: " + v);
+        }
+        if (done.isEmpty()) {
+            return done;
+        }
+        final int classes = HeapLayout.SIZES.length;
+        final int[] first = new int[classes];
+        final int[] last = new int[classes];
+        final int[] empty = new int[classes];
+        for (long p = arena.firstUserPage(); p < arena.capacityPages(); p++) {
+            if (Pages.state(arena, p) != PageEntry.ALLOCATED) {
+                continue;
+            }
+            final int page = (int) (p * Pages.PAGE);
+            final int magic = view.getIntAcquire(page + HeapLayout.MAGIC);
+            if (magic == HeapLayout.MAGIC_SLAB && ours(page, HeapLayout.HEAP)) {
+                final String problem = slabHeaderProblem(page);
+                if (problem != null) {
+                    // Its objects' size or state cannot be known; some may be in use, so the page is
+                    // neither freed nor reused: it leaves the heap, allocated.
+                    view.putIntRelease(page + HeapLayout.MAGIC, 0);
+                    done.add("heap slab page dropped from the heap, left allocated, its free objects lost: page=" + p
+                        + ", " + problem);
+                    continue;
+                }
+                final int c = view.getInt(page + HeapLayout.CLASS);
+                final int size = HeapLayout.SIZES[c];
+                int inUse = 0;
+                for (int i = 0; i < HeapLayout.objectsPerSlab(c); i++) {
+                    if ((view.getLongAcquire(page + HeapLayout.bitmapWord(i)) & HeapLayout.bit(i)) != 0) {
+                        inUse++;
+                        continue;
+                    }
+                    final int obj = page + HeapLayout.SLAB_HEADER + i * size;
+                    if (first[c] == 0) {
+                        first[c] = obj;
+                    } else {
+                        view.putInt(last[c], obj);
+                    }
+                    last[c] = obj;
+                }
+                view.putIntVolatile(page + HeapLayout.IN_USE, inUse);
+                if (inUse == 0) {
+                    empty[c]++;
+                }
+            } else if (magic == HeapLayout.MAGIC_LARGE && ours(page, HeapLayout.LARGE_HEAP)) {
+                final int pages = view.getInt(page + HeapLayout.PAGES);
+                if (Pages.inUserRange(arena, page, pages)) {
+                    p += pages - 1;
+                } else {
+                    // Its length cannot be known: the object stays allocated, out of the heap.
+                    view.putIntRelease(page + HeapLayout.MAGIC, 0);
+                    done.add("heap large object with a corrupted page count dropped from the heap, left allocated: page="
+                        + p + ", pages=" + pages);
+                }
+            } else if (magic == HeapLayout.MAGIC_RETIRED && ours(page, HeapLayout.HEAP)) {
+                arena.freePages(page, 1);
+                done.add("retired heap page given back: page=" + p);
+            } else if (magic == HeapLayout.MAGIC_LARGE_FREED && ours(page, HeapLayout.LARGE_HEAP)) {
+                final int pages = view.getInt(page + HeapLayout.PAGES);
+                arena.freePages(page, Pages.inUserRange(arena, page, pages) ? pages : 1);
+                done.add("freed heap large object's pages given back: page=" + p + ", pages=" + pages);
+            }
+        }
+        for (int c = 0; c < classes; c++) {
+            CrashPoints.at(HeapPoint.REPAIR_CLASS);
+            if (last[c] != 0) {
+                view.putInt(last[c], 0);
+            }
+            final long old = view.getLongAcquire(heap.head(c));
+            view.putLongRelease(heap.head(c), ObjectHeap.tagged(old, first[c]));
+            view.putIntRelease(heap.emptyPages(c), empty[c]);
+        }
+        view.putLongRelease(heap.repairWord, 0L);
+        done.add("heap free stacks rebuilt from the in-use bitmaps");
+        return done;
+    }
+}

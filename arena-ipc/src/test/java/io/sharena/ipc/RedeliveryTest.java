@@ -1,0 +1,89 @@
+package io.sharena.ipc;
+
+import io.sharena.core.ArenaOptions;
+import io.sharena.core.Capacity;
+import io.sharena.core.SharedArena;
+import io.sharena.core.check.ArenaChecker;
+import io.sharena.ipc.channel.Channel;
+import io.sharena.ipc.channel.ChannelConsumer;
+import io.sharena.ipc.channel.ChannelProducer;
+import io.sharena.ipc.heap.ObjectHeap;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/** What a redelivered message may do: free again what it already freed, and a handler that throws. */
+class RedeliveryTest {
+    @TempDir
+    Path dir;
+    SharedArena arena;
+    ObjectHeap heap;
+
+    @BeforeEach
+    void open() throws IOException {
+        arena = SharedArena.create(dir.resolve("d.arena"), Capacity.parse("16M"), ArenaOptions.defaults());
+        heap = ObjectHeap.of(arena);
+    }
+
+    @AfterEach
+    void close() throws IOException {
+        assertEquals(List.of(), heap.check());
+        assertEquals(List.of(), ArenaChecker.check(arena));
+        arena.close();
+    }
+
+    @Test
+    void freeingASmallObjectTwiceIsANoOpAndNeverHandsItOutTwice() {
+        final int a = heap.allocate(16);
+        heap.free(a);
+        heap.free(a);
+        final int b = heap.allocate(16);
+        final int c = heap.allocate(16);
+        assertNotEquals(b, c, "one object handed out twice");
+        assertEquals(1, heap.doubleFrees());
+        heap.free(b);
+        heap.free(c);
+    }
+
+    @Test
+    void freeingALargeObjectTwiceIsANoOp() {
+        final int a = heap.allocate(10_000);
+        heap.free(a);
+        heap.free(a);
+        final int b = heap.allocate(10_000);
+        final int c = heap.allocate(10_000);
+        assertNotEquals(b, c, "one object handed out twice");
+        heap.free(b);
+        heap.free(c);
+    }
+
+    @Test
+    void aHandlerThatThrowsDoesNotGetItsBatchAgain() {
+        final Channel channel = Channel.create(arena, "t", 1, 1 << 14, 64);
+        try (ChannelConsumer consumer = channel.consumer(); ChannelProducer producer = channel.producer()) {
+            for (int i = 0; i < 3; i++) {
+                producer.offer(i, new byte[8], 0, 8);
+            }
+            final List<Integer> seen = new ArrayList<>();
+            assertThrows(IllegalStateException.class, () -> consumer.poll((view, type, ptr, length) -> {
+                seen.add(type);
+                if (type == 1) {
+                    throw new IllegalStateException("handler failed");
+                }
+            }, 16));
+            assertEquals(List.of(0, 1), seen);
+            consumer.poll((view, type, ptr, length) -> seen.add(type), 16);
+            assertEquals(List.of(0, 1, 2), seen, "neither the delivered message nor the one that threw comes again");
+        }
+    }
+}
