@@ -2,8 +2,12 @@ package io.sharena.core;
 
 import io.sharena.core.alloc.PageAllocator;
 import io.sharena.core.layout.HeaderLayout;
+import io.sharena.core.layout.LockWord;
+import io.sharena.core.layout.PageEntry;
 import io.sharena.core.lock.ArenaLock;
+import io.sharena.core.lock.Ownership;
 import io.sharena.core.lock.ProcessRegistry;
+import io.sharena.core.lock.SharedLock;
 import io.sharena.core.os.FileMapping;
 import io.sharena.core.os.NativeFile;
 import io.sharena.core.os.OsException;
@@ -59,6 +63,7 @@ public final class SharedArena implements AutoCloseable {
     private final ProcessRegistry registry;
     /** -1 when opened read-only: such an attachment neither registers nor allocates. */
     private final int slot;
+    private final Ownership ownership;
     private final ArenaLock lock;
     private final PageAllocator allocator;
     private final ArenaOptions options;
@@ -77,19 +82,30 @@ public final class SharedArena implements AutoCloseable {
         this.registry = new ProcessRegistry(mapping.segment());
         if (options.readOnly()) {
             this.slot = -1;
+            this.ownership = null;
             this.lock = null;
             this.allocator = null;
             return;
         }
-        this.slot = registry.attach();
-        if (slot < 0) {
+        this.ownership = registry.attach();
+        if (ownership == null) {
             throw new IOException("every process slot of the arena is taken by a live process: path=" + path
                 + ", slots=" + io.sharena.core.layout.RegistryLayout.SLOTS);
         }
-        this.lock = new ArenaLock(mapping.segment(), registry, slot);
+        this.slot = ownership.slot();
+        this.lock = new ArenaLock(mapping.segment(), ownership);
         this.allocator = new PageAllocator(mapping.segment(), file, header.capacityPages(), header.metaPages(),
             registry, lock, slot, options.lockTimeoutNanos());
         allocator.recoverIfNeeded(registry, OPEN_RECOVERY_TIMEOUT_NANOS);
+        if (registry.inheriting()) {
+            // This process took a dead process's slot over (no slot was free) and could not take the
+            // lock to reclaim what that process had in transit there: using the slot's caches now
+            // would mix them with its leftovers. Give the slot up as dead, for the next recovery.
+            registry.abandon();
+            throw new IOException("arena busy: every process slot was taken and the lock stayed busy for "
+                + OPEN_RECOVERY_TIMEOUT_NANOS / 1_000_000 + " ms, so the dead process's slot could not be "
+                + "reclaimed: path=" + path + ", lockOwner=0x" + Long.toHexString(lock.ownerWord()));
+        }
     }
 
     /**
@@ -313,12 +329,46 @@ public final class SharedArena implements AutoCloseable {
         return allocator().pageState(page);
     }
 
-    /** @return the allocator lock (for tools and tests; the allocator takes it itself) */
+    /**
+     * @return the allocator's lock, for tools and tests (the allocator takes it itself). Not for
+     * user critical sections: place a {@link SharedLock} in your own structure with {@link #lockAt}.
+     * Kept while named roots still use it; it will go.
+     */
     public ArenaLock lock() {
         if (lock == null) {
             throw new IllegalStateException("arena opened read-only: path=" + path);
         }
         return lock;
+    }
+
+    /**
+     * A lock in the caller's own shared structure: the 8 bytes at {@code ptr}, which every process
+     * names by the same pointer. See {@link SharedLock}.
+     *
+     * @param ptr arena pointer of the lock word: 8-byte aligned, in an ALLOCATED page, zero when
+     *            the structure is first shared
+     * @throws IllegalArgumentException if {@code ptr} is misaligned, outside the user pages, or in
+     *                                  a page that is not ALLOCATED
+     * @throws IllegalStateException    if the arena was opened read-only
+     */
+    public SharedLock lockAt(final int ptr) {
+        final Ownership own = ownership();
+        final long at = Integer.toUnsignedLong(ptr);
+        if ((at & (LockWord.SIZE - 1)) != 0) {
+            throw new IllegalArgumentException("misaligned lock word: ptr=0x" + Integer.toHexString(ptr)
+                + ", alignment=" + LockWord.SIZE);
+        }
+        if (at < firstUserPage() * pageSize() || at + LockWord.SIZE > capacityBytes()) {
+            throw new IllegalArgumentException("lock word outside the arena's user pages: ptr=0x"
+                + Integer.toHexString(ptr) + ", firstUserPtr=0x" + Long.toHexString(firstUserPage() * pageSize())
+                + ", capacityBytes=" + capacityBytes());
+        }
+        final int state = pageState(at / pageSize());
+        if (state != PageEntry.ALLOCATED) {
+            throw new IllegalArgumentException("lock word not in an ALLOCATED page: ptr=0x" + Integer.toHexString(ptr)
+                + ", state=" + PageEntry.STATE_NAMES[state & 7]);
+        }
+        return new SharedLock(mapping.segment(), ptr, own);
     }
 
     /**
@@ -347,6 +397,18 @@ public final class SharedArena implements AutoCloseable {
     /** @return the process registry of this arena (read without locks) */
     public ProcessRegistry registry() {
         return registry;
+    }
+
+    /**
+     * @return this attachment's ownership: how shared structures (locks, channel lanes, consumers)
+     * record this process, or one of its threads, as their owner
+     * @throws IllegalStateException if the arena was opened read-only
+     */
+    public Ownership ownership() {
+        if (ownership == null) {
+            throw new IllegalStateException("arena opened read-only: path=" + path);
+        }
+        return ownership;
     }
 
     /** @return this attachment's registry slot, -1 if read-only */

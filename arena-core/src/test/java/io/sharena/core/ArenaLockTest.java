@@ -2,6 +2,7 @@ package io.sharena.core;
 
 import io.sharena.core.layout.ControlLayout;
 import io.sharena.core.layout.LockWord;
+import io.sharena.core.layout.OwnerToken;
 import io.sharena.core.lock.ArenaLock;
 import io.sharena.core.lock.LockResult;
 import io.sharena.core.lock.ProcessIdentity;
@@ -111,7 +112,7 @@ class ArenaLockTest {
         final long deadPid = gone.pid();
         final int deadSlot = 40;
         arena.registry().writeForTest(deadSlot, deadPid, 12345);
-        arena.raw().putLongVolatile(LOCK_PTR, LockWord.encode(deadSlot, 99));
+        arena.raw().putLongVolatile(LOCK_PTR, OwnerToken.encode(deadSlot, arena.registry().generation(deadSlot), 99));
         assertFalse(arena.registry().isAlive(deadSlot));
         assertEquals(LockResult.RECOVERED, lock.lock(TimeUnit.SECONDS.toNanos(1)));
         lock.unlock();
@@ -131,7 +132,7 @@ class ArenaLockTest {
             io.sharena.core.layout.Intent.encode(io.sharena.core.layout.Intent.ALLOC, page, 2));
         arena.raw().putLongVolatile((int) io.sharena.core.layout.PageEntry.stateOffset(page),
             io.sharena.core.layout.PageEntry.state(io.sharena.core.layout.PageEntry.ALLOCATED, 0, 0, 0));
-        arena.raw().putLongVolatile(LOCK_PTR, LockWord.encode(deadSlot, 5));
+        arena.raw().putLongVolatile(LOCK_PTR, OwnerToken.encode(deadSlot, arena.registry().generation(deadSlot), 5));
         // Not the allocator: a tool (or named roots) takes the lock over and just unlocks.
         assertEquals(LockResult.RECOVERED, lock.lock(TimeUnit.SECONDS.toNanos(1)));
         lock.unlock();
@@ -157,13 +158,13 @@ class ArenaLockTest {
             final int slot = 41;
             // The registered owner has this pid but started at another time: the pid was reused.
             arena.registry().writeForTest(slot, pid, ticks + 1);
-            arena.raw().putLongVolatile(LOCK_PTR, LockWord.encode(slot, 7));
+            arena.raw().putLongVolatile(LOCK_PTR, OwnerToken.encode(slot, arena.registry().generation(slot), 7));
             assertEquals(LockResult.RECOVERED, lock.lock(TimeUnit.SECONDS.toNanos(1)));
             lock.unlock();
             arena.freePages(arena.allocPages(3), 3); // the next allocator call repairs
             // The same pid with its true start time is alive and keeps the lock.
             arena.registry().writeForTest(slot, pid, ticks);
-            arena.raw().putLongVolatile(LOCK_PTR, LockWord.encode(slot, 7));
+            arena.raw().putLongVolatile(LOCK_PTR, OwnerToken.encode(slot, arena.registry().generation(slot), 7));
             assertEquals(LockResult.TIMEOUT, lock.lock(TimeUnit.MILLISECONDS.toNanos(20)));
         } finally {
             sleeper.destroyForcibly();

@@ -60,12 +60,14 @@ class LockRecoveryProcessTest {
         try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
             java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)) {
             for (int slot = 0; slot < io.sharena.core.layout.RegistryLayout.SLOTS; slot++) {
-                final long at = io.sharena.core.layout.RegistryLayout.field(slot, io.sharena.core.layout.RegistryLayout.PID);
+                final long at = io.sharena.core.layout.RegistryLayout.field(slot, io.sharena.core.layout.RegistryLayout.OWNER);
                 final java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.nativeOrder());
                 ch.read(b, at);
-                if (b.getLong(0) == 0) {
+                if (io.sharena.core.layout.ProcessWord.isFree(b.getLong(0))) {
                     ch.write(java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.nativeOrder())
-                        .putLong(0, gone.pid()), at);
+                        .putLong(0, io.sharena.core.layout.ProcessWord.encode(gone.pid(), 1,
+                            io.sharena.core.layout.ProcessWord.nextGeneration(
+                                io.sharena.core.layout.ProcessWord.generation(b.getLong(0))))), at);
                 }
             }
         }

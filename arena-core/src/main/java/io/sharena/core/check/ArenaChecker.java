@@ -126,7 +126,7 @@ public final class ArenaChecker {
         final long lockWord = word(ControlLayout.word(ControlLayout.LOCK_WORD));
         if (lockWord != 0) {
             final int slot = LockWord.slot(lockWord);
-            if (!registry.isAlive(slot)) {
+            if (!registry.isOwnerAlive(lockWord)) {
                 report("lock held by a dead process: slot=" + slot + ", pid=" + registry.pid(Math.max(slot, 0)));
             }
         } else {

@@ -59,7 +59,7 @@ public record ArenaStats(Map<String, Long> pages, Map<String, Long> counters, Li
             spans++;
         }
         return new ArenaStats(pages, counters, registry.entries(), lockSlot,
-            lockSlot < 0 ? 0 : registry.pid(lockSlot), lockSlot >= 0 && registry.isAlive(lockSlot), spans,
+            lockSlot < 0 ? 0 : registry.pid(lockSlot), registry.isOwnerAlive(lockWord), spans,
             (long) LONG.getAcquire(s, ControlLayout.word(ControlLayout.QUOTA_PAGES)));
     }
 }

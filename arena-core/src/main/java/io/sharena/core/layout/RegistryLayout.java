@@ -7,26 +7,28 @@ package io.sharena.core.layout;
  * <pre>
  *  slot:  0        8            16             24           32      40 .. 80
  *         +--------+------------+--------------+------------+-------+--------------------+
- *         | PID    | START_TICKS| ATTACH_MILLIS| ALLOCATIONS| FREES | CACHE_HEADS[5]     |
+ *         | OWNER  | START_TICKS| ATTACH_MILLIS| ALLOCATIONS| FREES | CACHE_HEADS[5]     |
  *         +--------+------------+--------------+------------+-------+--------------------+
  * </pre>
  *
- * <p>A slot is claimed by a compare-and-set of {@code PID} from 0, then {@code START_TICKS} (the
- * process's start time in clock ticks since boot, from {@code /proc/PID/stat}) and
- * {@code ATTACH_MILLIS} are written and published with a release store of {@code START_TICKS}.
- * A process is alive while a process with that pid exists, is not a zombie, and started at that
- * tick: a reused pid has another start time. {@code CACHE_HEADS} are {@link TaggedHead}s of the
- * process's lock-free span caches, one per size in {@link #CACHE_SIZES}. {@code ALLOCATIONS} and
- * {@code FREES} count this process's calls (get-and-add by its threads only), so that processes
- * counting do not fight over one cache line; when the slot is released they are added to the
- * arena-wide counters. Slots are 128 bytes, so processes never share a cache line pair.
+ * <p>{@code OWNER} is the slot's {@link ProcessWord}: pid, low bits of the start time, and a
+ * generation. It alone says who holds the slot and whether that process lives; claim (from a free
+ * word), takeover (from a dead owner's word) and release (to a free word) are each one
+ * compare-and-set of it. {@code START_TICKS} (the full start time in clock ticks since boot) and
+ * {@code ATTACH_MILLIS} are written after a claim, for tools to show; liveness never reads them.
+ * {@code CACHE_HEADS} are {@link TaggedHead}s of the process's lock-free span caches, one per size
+ * in {@link #CACHE_SIZES}. {@code ALLOCATIONS} and {@code FREES} count this process's calls
+ * (get-and-add by its threads only), so that processes counting do not fight over one cache line;
+ * whoever releases or takes over the slot moves them into the arena-wide counters with a
+ * get-and-set, so no count is lost or counted twice. Slots are 128 bytes, so processes never
+ * share a cache line pair.
  */
 public final class RegistryLayout {
     public static final int FIRST_PAGE = 2;
     public static final int SLOT_SIZE = 128;
     public static final int SLOTS = 2 * Geometry.PAGE_SIZE / SLOT_SIZE;
 
-    public static final int PID = 0;
+    public static final int OWNER = 0;
     public static final int START_TICKS = 8;
     public static final int ATTACH_MILLIS = 16;
     public static final int ALLOCATIONS = 24;

@@ -6,14 +6,19 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
 /**
- * A process named by pid and start time (clock ticks since boot, field 22 of
- * {@code /proc/PID/stat}), so that a pid the kernel has given to a new process is not mistaken
- * for the old one. Liveness is the process's existence: a stopped process, or one in a long GC
- * pause, is alive. A zombie (killed, not yet reaped by its parent) is dead.
+ * What {@code /proc} says about a process: whether it exists and when it started (clock ticks since
+ * boot, field 22 of {@code /proc/PID/stat}), so that a pid the kernel has given to a new process is
+ * not mistaken for the old one. Liveness is the process's existence: a stopped process, or one in
+ * a long GC pause, is alive. A zombie (killed, not yet reaped by its parent) is dead.
+ *
+ * <p>Owners in shared memory are not recorded with these values directly: see {@link Ownership},
+ * which packs them into one word.
  */
 public final class ProcessIdentity {
+    /** What {@link #startTicksIfAlive} returns for a process that does not exist or is a zombie. */
+    public static final long DEAD = -1;
     private static final long SELF_PID = ProcessHandle.current().pid();
-    private static final long SELF_START = startTicks(SELF_PID);
+    private static final long SELF_START = startTicksIfAlive(SELF_PID);
 
     private ProcessIdentity() {
     }
@@ -31,28 +36,34 @@ public final class ProcessIdentity {
      * (any start time when {@code startTicks} is 0)
      */
     public static boolean isAlive(final long pid, final long startTicks) {
-        if (pid <= 0) {
-            return false;
-        }
-        if (pid == SELF_PID) {
-            return startTicks == 0 || startTicks == SELF_START;
-        }
-        final String stat = readStat(pid);
-        if (stat == null) {
-            return false;
-        }
-        final String[] fields = fieldsAfterName(stat);
-        final char state = fields[0].charAt(0);
-        if (state == 'Z' || state == 'X' || state == 'x') {
-            return false;
-        }
-        return startTicks == 0 || Long.parseLong(fields[19]) == startTicks;
+        final long ticks = startTicksIfAlive(pid);
+        return ticks != DEAD && (startTicks == 0 || ticks == startTicks);
     }
 
     /** @return the start time of {@code pid} in clock ticks since boot, or 0 if it does not exist */
     public static long startTicks(final long pid) {
+        final long ticks = startTicksIfAlive(pid);
+        return ticks == DEAD ? 0 : ticks;
+    }
+
+    /** @return the start time of {@code pid} in clock ticks since boot, or {@link #DEAD} if it is gone or a zombie */
+    public static long startTicksIfAlive(final long pid) {
+        if (pid <= 0) {
+            return DEAD;
+        }
+        if (pid == SELF_PID && SELF_START > 0) {
+            return SELF_START;
+        }
         final String stat = readStat(pid);
-        return stat == null ? 0 : Long.parseLong(fieldsAfterName(stat)[19]);
+        if (stat == null) {
+            return DEAD;
+        }
+        final String[] fields = fieldsAfterName(stat);
+        final char state = fields[0].charAt(0);
+        if (state == 'Z' || state == 'X' || state == 'x') {
+            return DEAD;
+        }
+        return Long.parseLong(fields[19]);
     }
 
     private static String readStat(final long pid) {

@@ -1,0 +1,139 @@
+package io.sharena.core;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The other process in lock and ownership tests. Modes:
+ * <ul>
+ *   <li>{@code userlock FILE PTR}: takes the user lock at PTR, prints its result and "locked",
+ *       unlocks when told "release".</li>
+ *   <li>{@code increment FILE PTR N}: N times: takes the user lock at PTR, adds 1 to the plain long
+ *       at PTR + 8 (read and write, not atomic: the lock alone keeps counts exact), unlocks.</li>
+ *   <li>{@code lockwait FILE PTR}: takes the lock at PTR (0: the allocator's) within 5 s, prints
+ *       the result, unlocks.</li>
+ *   <li>{@code open FILE}: opens the arena, prints "open slot=N", closes it when told "close".</li>
+ * </ul>
+ */
+public final class LockChild {
+    private LockChild() {
+    }
+
+    public static void main(final String[] args) throws Exception {
+        final Path file = Path.of(args[1]);
+        final BufferedReader stdin = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        final SharedArena arena = SharedArena.open(file, ArenaOptions.defaults());
+        System.out.println("open slot=" + arena.slot() + " pid=" + ProcessHandle.current().pid());
+        switch (args[0]) {
+            case "userlock" -> {
+                final var lock = arena.lockAt(Integer.decode(args[2]));
+                System.out.println("lock " + lock.lock(TimeUnit.SECONDS.toNanos(10)));
+                System.out.println("locked");
+                stdin.readLine();
+                lock.unlock();
+                System.out.println("released");
+            }
+            case "increment" -> {
+                final int ptr = Integer.decode(args[2]);
+                final var lock = arena.lockAt(ptr);
+                final int n = Integer.parseInt(args[3]);
+                int recovered = 0;
+                for (int i = 0; i < n; i++) {
+                    final var r = lock.lock(TimeUnit.SECONDS.toNanos(30));
+                    if (!r.acquired()) {
+                        throw new IllegalStateException("lock " + r + " at i=" + i);
+                    }
+                    recovered += r == io.sharena.core.lock.LockResult.RECOVERED ? 1 : 0;
+                    arena.raw().putLong(ptr + 8, arena.raw().getLong(ptr + 8) + 1);
+                    lock.unlock();
+                }
+                System.out.println("recovered " + recovered);
+            }
+            case "lockwait" -> {
+                final int ptr = Integer.decode(args[2]);
+                final io.sharena.core.lock.CrossProcessLock lock = ptr == 0 ? arena.lock() : arena.lockAt(ptr);
+                final var r = lock.lock(TimeUnit.SECONDS.toNanos(5));
+                System.out.println("lock " + r);
+                if (r.acquired()) {
+                    lock.unlock();
+                }
+            }
+            case "open" -> stdin.readLine();
+            default -> throw new IllegalArgumentException("unknown mode: " + args[0]);
+        }
+        arena.close();
+        System.out.println("closed");
+    }
+
+    /** A running LockChild. */
+    static final class Jvm implements AutoCloseable {
+        final Process process;
+        private final BufferedReader out;
+        private final Writer in;
+        final List<String> lines = new ArrayList<>();
+
+        private Jvm(final Process process) {
+            this.process = process;
+            this.out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+            this.in = new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
+        }
+
+        static Jvm start(final List<String> jvmOptions, final String... args) throws IOException {
+            final String java = ProcessHandle.current().info().command().orElse("java");
+            final List<String> command = new ArrayList<>(List.of(java, "-ea", "-Xmx128m", "-XX:+UseSerialGC",
+                "-XX:TieredStopAtLevel=1", "--enable-native-access=ALL-UNNAMED"));
+            command.addAll(jvmOptions);
+            command.addAll(List.of("-cp", System.getProperty("java.class.path"), LockChild.class.getName()));
+            command.addAll(List.of(args));
+            return new Jvm(new ProcessBuilder(command).redirectErrorStream(true).start());
+        }
+
+        String await(final String prefix) throws IOException {
+            for (String line = out.readLine(); line != null; line = out.readLine()) {
+                lines.add(line);
+                if (line.startsWith(prefix)) {
+                    return line;
+                }
+            }
+            throw new IOException("child ended before printing '" + prefix + "'; output: " + lines);
+        }
+
+        void send(final String line) throws IOException {
+            in.write(line + "\n");
+            in.flush();
+        }
+
+        /** Drains the output and waits for the exit code. */
+        int waitFor(final long seconds) throws IOException, InterruptedException {
+            try {
+                for (String line = out.readLine(); line != null; line = out.readLine()) {
+                    lines.add(line);
+                }
+            } catch (final IOException closed) {
+                // the process is gone and took its pipe with it
+            }
+            if (!process.waitFor(seconds, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                throw new IOException("child did not exit in " + seconds + " s; output: " + lines);
+            }
+            return process.exitValue();
+        }
+
+        void kill9() throws IOException, InterruptedException {
+            new ProcessBuilder("kill", "-9", Long.toString(process.pid())).start().waitFor();
+        }
+
+        @Override
+        public void close() {
+            process.destroyForcibly();
+        }
+    }
+}
