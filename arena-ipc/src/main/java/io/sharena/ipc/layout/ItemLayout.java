@@ -26,7 +26,8 @@ package io.sharena.ipc.layout;
  *       win.</li>
  *   <li>NEXT: arena pointer of the next item in the bucket chain (mutable while LINKED: unlinks).</li>
  *   <li>CAS: the memcached CAS value, written before the record is published. While RESERVED the
- *       word is the owner: {@link #owner(long, int)}.</li>
+ *       word is the owner: the writer's process token ({@code io.sharena.core.layout.OwnerToken}),
+ *       dead once that attachment's registry slot changes generation or its process dies.</li>
  *   <li>EXPIRES: absolute Unix seconds, 0 = never (mutable: touch, one release store).</li>
  *   <li>STORED: wall-clock milliseconds of the write (delayed flush_all).</li>
  * </ul>
@@ -56,10 +57,6 @@ public final class ItemLayout {
     public static final int DEAD = 3;
     public static final int PAD = 4;
 
-    /** Owner word: registry slot + 1 in the low {@link #OWNER_SLOT_BITS} bits, pid above. */
-    public static final int OWNER_SLOT_BITS = 16;
-    private static final long OWNER_SLOT_MASK = (1L << OWNER_SLOT_BITS) - 1;
-
     private ItemLayout() {
     }
 
@@ -68,16 +65,4 @@ public final class ItemLayout {
         return (HEADER + keyLen + valueLen + ALIGN - 1) & -ALIGN;
     }
 
-    public static long owner(final long pid, final int slot) {
-        return (pid << OWNER_SLOT_BITS) | (slot + 1L);
-    }
-
-    /** @return the owner's registry slot, -1 if none */
-    public static int ownerSlot(final long owner) {
-        return (int) (owner & OWNER_SLOT_MASK) - 1;
-    }
-
-    public static long ownerPid(final long owner) {
-        return owner >>> OWNER_SLOT_BITS;
-    }
 }

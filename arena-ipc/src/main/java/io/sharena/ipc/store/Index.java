@@ -4,6 +4,7 @@ import io.sharena.core.ArenaCorruptedException;
 import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
 import io.sharena.core.lock.LockResult;
+import io.sharena.core.lock.SharedLock;
 import io.sharena.ipc.layout.ItemLayout;
 import io.sharena.ipc.layout.StoreLayout;
 
@@ -29,7 +30,7 @@ final class Index {
     private final int bucketMask;
     private final int stripes;
     private final int stripeMask;
-    private final StoreLock[] locks;
+    private final SharedLock[] locks;
     private final Ring ring;
 
     Index(final SharedArena arena, final int buckets, final int bucketCount, final int stripes, final int stripeCount,
@@ -41,9 +42,9 @@ final class Index {
         this.stripes = stripes;
         this.stripeMask = stripeCount - 1;
         this.ring = ring;
-        this.locks = new StoreLock[stripeCount];
+        this.locks = new SharedLock[stripeCount];
         for (int i = 0; i < stripeCount; i++) {
-            locks[i] = StoreLock.at(arena, stripes + i * StoreLayout.STRIPE_SIZE + StoreLayout.STRIPE_LOCK);
+            locks[i] = arena.lockAt(stripes + i * StoreLayout.STRIPE_SIZE + StoreLayout.STRIPE_LOCK);
         }
     }
 

@@ -5,8 +5,8 @@ import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
 import io.sharena.core.crash.CrashPoints;
 import io.sharena.core.lock.LockResult;
-import io.sharena.core.lock.ProcessIdentity;
-import io.sharena.core.lock.ProcessRegistry;
+import io.sharena.core.lock.Ownership;
+import io.sharena.core.lock.SharedLock;
 import io.sharena.ipc.layout.ItemLayout;
 import io.sharena.ipc.layout.StoreLayout;
 import org.agrona.concurrent.BackoffIdleStrategy;
@@ -43,8 +43,8 @@ final class Ring {
     private final int headWord;
     private final int tailWord;
     private final int mapPtr;
-    private final StoreLock lock;
-    private final ProcessRegistry registry;
+    private final SharedLock lock;
+    private final Ownership ownership;
     private final long owner;
     private final Counters counters;
     private final long timeoutNanos;
@@ -60,9 +60,10 @@ final class Ring {
         this.mapPtr = view.getInt(header + StoreLayout.MAP_PTR);
         this.headWord = header + StoreLayout.HEAD;
         this.tailWord = header + StoreLayout.TAIL;
-        this.lock = StoreLock.at(arena, header + StoreLayout.RING_LOCK);
-        this.registry = arena.registry();
-        this.owner = ItemLayout.owner(ProcessIdentity.selfPid(), arena.slot());
+        this.lock = arena.lockAt(header + StoreLayout.RING_LOCK);
+        this.ownership = arena.ownership();
+        // The whole process owns what it reserves (any of its threads may be the builder).
+        this.owner = ownership.process();
         this.counters = counters;
         this.timeoutNanos = timeoutNanos;
         this.writable = ringBytes - ringBytes / SLACK_SHARE;
@@ -252,7 +253,7 @@ final class Ring {
             }
             case ItemLayout.RESERVED -> {
                 final long who = view.getLongAcquire(p + ItemLayout.CAS);
-                if (OwnerWordLock.alive(registry, ItemLayout.ownerSlot(who), ItemLayout.ownerPid(who), 64)) {
+                if (ownership.isAlive(who)) {
                     return EVICT_WAIT;
                 }
                 // Its writer died while building it. A CAS, not a store: had the writer been alive and

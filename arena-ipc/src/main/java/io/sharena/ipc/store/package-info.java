@@ -55,7 +55,7 @@
  *
  * <h2>Space: the ring lock, eviction by CLOCK</h2>
  * Reserving space takes the ring lock: it writes the new record's header (state RESERVED, owner's
- * pid and registry slot) at the head and then advances the head with a release store, so the
+ * process token) at the head and then advances the head with a release store, so the
  * record at the head is always parsable. When the head would come closer than the record's size to
  * the tail plus the ring size, the tail advances record by record: PAD and DEAD records are simply
  * passed; a RESERVED record whose owner is dead is garbage and passed; one whose owner lives is
@@ -94,8 +94,8 @@
  *       chain. Eviction finds either at the tail, looks it up in its chain under the stripe lock,
  *       does not find it, and passes it.</li>
  *   <li>Delete and eviction unlink with one store; the tail moves after the unlink.</li>
- *   <li>A lock whose owner died is taken over by the next waiter (owner identity: pid and registry
- *       slot; liveness by the registry). A stripe lock taken over recounts its stripe's item and
+ *   <li>A lock whose owner died is taken over by the next waiter (owner identity: registry slot
+ *       and generation; liveness by the registry). A stripe lock taken over recounts its stripe's item and
  *       byte counts from its chains, the only state a dead holder could leave half-updated.</li>
  * </ul>
  * So after a kill every key has its old or its new item, and nothing leaks: ring space is
@@ -104,10 +104,12 @@
  * the operation in flight. Warm restart needs no step at all: the file is the store.
  *
  * <h2>Locks</h2>
- * Stripe and ring locks are {@link io.sharena.ipc.store.StoreLock}s: a 64-bit owner word (pid,
- * registry slot, thread) taken by compare-and-set, with the arena's results (ACQUIRED, TIMEOUT,
- * DEADLOCK, RECOVERED) and dead-owner takeover. No liveness heartbeat: a stopped process keeps
- * its locks, and callers then get a bounded wait and a BUSY or NO_MEMORY result.
+ * Stripe and ring locks are the arena's user-placeable {@link io.sharena.core.lock.SharedLock}s
+ * (owner token of registry slot, generation and thread; results ACQUIRED, TIMEOUT, DEADLOCK,
+ * RECOVERED; dead-owner takeover by one compare-and-set). RESERVED records name their owner with
+ * the same kind of token (the process's, without a thread), judged by the same liveness rule. No
+ * heartbeat: a stopped process keeps its locks and records, and callers then get a bounded wait
+ * and a BUSY or NO_MEMORY result.
  *
  * <h2>FFM</h2>
  * This package makes no downcalls and no restricted calls: it reads and writes the arena's mapped
