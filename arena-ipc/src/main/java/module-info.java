@@ -7,4 +7,5 @@ module io.sharena.ipc {
     exports io.sharena.ipc.heap;
     exports io.sharena.ipc.channel;
     exports io.sharena.ipc.layout;
+    exports io.sharena.ipc.store;
 }

@@ -1,0 +1,68 @@
+package io.sharena.ipc.layout;
+
+/**
+ * A record in the store's ring: an item, or a PAD that fills the ring's end when the next record
+ * does not fit there. Records start at multiples of {@link #ALIGN} bytes and never straddle the
+ * ring's end.
+ *
+ * <pre>
+ *  0            8       12      16      20      24           32           40           48
+ *  +------------+-------+-------+-------+-------+------------+------------+------------+
+ *  | POS        | SIZE  | STATE | NEXT  | HASH  | CAS / OWNER| EXPIRES    | STORED     |
+ *  +------------+-------+-------+-------+-------+------------+------------+------------+
+ *  48      52        56          60      64
+ *  +-------+---------+-----------+-------+---------------+------------------------------+
+ *  | FLAGS | KEY_LEN | VALUE_LEN | (pad) | KEY bytes     | VALUE bytes, then pad to 16  |
+ *  +-------+---------+-----------+-------+---------------+------------------------------+
+ * </pre>
+ *
+ * <ul>
+ *   <li>POS: the record's 64-bit logical ring position (physical offset = POS % ring bytes). A
+ *       reader compares it with the ring's tail to know the record was not reused under it.</li>
+ *   <li>SIZE: the whole record, header included, a multiple of {@link #ALIGN}.</li>
+ *   <li>STATE: {@link #RESERVED} (being built; CAS holds the owner word), {@link #LINKED},
+ *       {@link #DEAD}, {@link #PAD}. RESERVED leaves only by compare-and-set (to LINKED by its
+ *       owner, to DEAD by its owner or by eviction once the owner is dead), so the two never both
+ *       win.</li>
+ *   <li>NEXT: arena pointer of the next item in the bucket chain (mutable while LINKED: unlinks).</li>
+ *   <li>CAS: the memcached CAS value, written before the record is published. While RESERVED the
+ *       word is the owner: the writer's process token ({@code io.sharena.core.layout.OwnerToken}),
+ *       dead once that attachment's registry slot changes generation or its process dies.</li>
+ *   <li>EXPIRES: absolute Unix seconds, 0 = never (mutable: touch, one release store).</li>
+ *   <li>STORED: wall-clock milliseconds of the write (delayed flush_all).</li>
+ * </ul>
+ * Every field but NEXT, STATE and EXPIRES is written once, before the record is published.
+ */
+public final class ItemLayout {
+    public static final int POS = 0;
+    public static final int SIZE = 8;
+    public static final int STATE = 12;
+    public static final int NEXT = 16;
+    public static final int HASH = 20;
+    public static final int CAS = 24;
+    public static final int EXPIRES = 32;
+    public static final int STORED = 40;
+    public static final int FLAGS = 48;
+    public static final int KEY_LEN = 52;
+    public static final int VALUE_LEN = 56;
+    public static final int KEY = 64;
+    public static final int HEADER = KEY;
+    /** Bytes a PAD record needs: POS, SIZE and STATE. */
+    public static final int PAD_HEADER = 16;
+
+    public static final int ALIGN = 16;
+
+    public static final int RESERVED = 1;
+    public static final int LINKED = 2;
+    public static final int DEAD = 3;
+    public static final int PAD = 4;
+
+    private ItemLayout() {
+    }
+
+    /** @return the size of a record holding {@code keyLen} key bytes and {@code valueLen} value bytes */
+    public static long recordSize(final int keyLen, final long valueLen) {
+        return (HEADER + keyLen + valueLen + ALIGN - 1) & -ALIGN;
+    }
+
+}

@@ -1,0 +1,85 @@
+package io.sharena.ipc.layout;
+
+/**
+ * The shared store's region: one run of pages holding, in order, the store header, the stripe
+ * table, the bucket table, the access map and the ring. All pointers below are arena pointers.
+ *
+ * <pre>
+ *  region:  | header (HEADER_PAGES) | stripes | buckets (4 bytes each) | access map | ring ... |
+ *
+ *  header:  0        8        12       16               24          28            32
+ *           +--------+--------+--------+----------------+-----------+-------------+
+ *           | MAGIC  | VERSION| STRIPES| RING_BYTES     | RING_PTR  | BUCKETS_PTR |
+ *           +--------+--------+--------+----------------+-----------+-------------+
+ *           32           36         40       44           48            56
+ *           +------------+----------+--------+------------+-------------+------------------+
+ *           | BUCKET_BITS| MAX_ITEM | MAP_PTR| STRIPES_PTR| REGION_PAGES| CREATED_MILLIS   |
+ *           +------------+----------+--------+------------+-------------+------------------+
+ *           128 HEAD   256 TAIL   384 CAS_COUNTER   512 FLUSH_CAS, FLUSH_MILLIS   640 RING_LOCK
+ *           (each its own 128-byte line: written by different processes at different rates)
+ *           COUNTERS: one block of COUNTER_BLOCK bytes per registry slot (per-process call counts)
+ *
+ *  stripe:  0          8       16      24                                   128
+ *           +----------+-------+-------+------------------------------------+
+ *           | LOCK     | ITEMS | BYTES |  padding (stripes never share a line)|
+ *           +----------+-------+-------+------------------------------------+
+ * </pre>
+ *
+ * <p>The header is written once at creation and published by a release store of MAGIC; only HEAD,
+ * TAIL, CAS_COUNTER, FLUSH_*, RING_LOCK, the counters and the stripes change afterwards. HEAD and
+ * TAIL are 64-bit logical ring positions (see {@link ItemLayout}). A stripe's ITEMS and BYTES are
+ * written only by the holder of its LOCK. The access map has one byte per
+ * {@link #MAP_GRANULE} bytes of ring (an item is longer than that, so no two items share a byte).
+ */
+public final class StoreLayout {
+    public static final long MAGIC_VALUE = 0x5348_5354_4f52_4531L; // "SHSTORE1"
+    public static final int VERSION_VALUE = 1;
+
+    public static final int MAGIC = 0;
+    public static final int VERSION = 8;
+    public static final int STRIPES = 12;
+    public static final int RING_BYTES = 16;
+    public static final int RING_PTR = 24;
+    public static final int BUCKETS_PTR = 28;
+    public static final int BUCKET_BITS = 32;
+    public static final int MAX_ITEM = 36;
+    public static final int MAP_PTR = 40;
+    public static final int STRIPES_PTR = 44;
+    public static final int REGION_PAGES = 48;
+    public static final int CREATED_MILLIS = 56;
+
+    public static final int HEAD = 128;
+    public static final int TAIL = 256;
+    public static final int CAS_COUNTER = 384;
+    public static final int FLUSH_CAS = 512;
+    public static final int FLUSH_MILLIS = 520;
+    public static final int RING_LOCK = 640;
+
+    public static final int COUNTERS = 1024;
+    /** Per-process counter block: 32 longs. */
+    public static final int COUNTER_BLOCK = 256;
+    public static final int COUNTER_SLOTS = RegistrySlots.SLOTS;
+    public static final int HEADER_BYTES = COUNTERS + COUNTER_SLOTS * COUNTER_BLOCK;
+    public static final int HEADER_PAGES = (HEADER_BYTES + 4095) / 4096;
+
+    public static final int STRIPE_SIZE = 128;
+    public static final int STRIPE_LOCK = 0;
+    public static final int STRIPE_ITEMS = 8;
+    public static final int STRIPE_BYTES = 16;
+
+    public static final int BUCKET_SIZE = 4;
+    public static final int MAP_GRANULE = 64;
+
+    private StoreLayout() {
+    }
+
+    /** @return the offset from the header of {@code counter} in registry slot {@code slot}'s block */
+    public static int counter(final int slot, final int counter) {
+        return COUNTERS + slot * COUNTER_BLOCK + counter * 8;
+    }
+
+    /** The arena registry's slot count, named here so no other class reaches into core's layout for it. */
+    private static final class RegistrySlots {
+        static final int SLOTS = io.sharena.core.layout.RegistryLayout.SLOTS;
+    }
+}

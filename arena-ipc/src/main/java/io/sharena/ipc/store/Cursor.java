@@ -1,0 +1,28 @@
+package io.sharena.ipc.store;
+
+/**
+ * One thread's view of the item it looked up: the fields read, and the lowest ring position read
+ * on the way, against which the read is validated. Confined to one thread; reused, so lookups
+ * allocate nothing.
+ */
+final class Cursor {
+    /** Arena pointer of the item found, 0 for none. */
+    int ptr;
+    /** Its ring position. */
+    long pos;
+    /** The lowest ring position of any record read during the walk; Long.MAX_VALUE for none. */
+    long minPos;
+    /** Under the stripe lock: the link word that points at {@link #ptr} (a bucket or a NEXT word). */
+    int pred;
+    int keyLen;
+    int valueLen;
+    int flags;
+    long cas;
+    long expires;
+    long stored;
+
+    /** @return the arena pointer of the value's first byte */
+    int valuePtr() {
+        return ptr + io.sharena.ipc.layout.ItemLayout.KEY + keyLen;
+    }
+}

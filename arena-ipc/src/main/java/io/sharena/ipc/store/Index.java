@@ -1,0 +1,309 @@
+package io.sharena.ipc.store;
+
+import io.sharena.core.ArenaCorruptedException;
+import io.sharena.core.ArenaView;
+import io.sharena.core.SharedArena;
+import io.sharena.core.lock.LockResult;
+import io.sharena.core.lock.SharedLock;
+import io.sharena.ipc.layout.ItemLayout;
+import io.sharena.ipc.layout.StoreLayout;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+
+/**
+ * The chained hash index ({@link StoreLayout}): bucket words pointing to chains of items, and the
+ * stripes that guard them. Lookups here are lock-free and leave validation to the caller
+ * ({@link Ring#valid}); the {@code *Locked} methods require the key's stripe lock.
+ */
+final class Index {
+    /** A chain longer than this is not a chain: reused space under a reader, or corruption under a lock. */
+    static final int MAX_HOPS = 1 << 16;
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+
+    private final ArenaView view;
+    private final MemorySegment segment;
+    private final int buckets;
+    private final int bucketMask;
+    private final int stripes;
+    private final int stripeMask;
+    private final SharedLock[] locks;
+    private final Ring ring;
+
+    Index(final SharedArena arena, final int buckets, final int bucketCount, final int stripes, final int stripeCount,
+          final Ring ring) {
+        this.view = arena.raw();
+        this.segment = arena.segment();
+        this.buckets = buckets;
+        this.bucketMask = bucketCount - 1;
+        this.stripes = stripes;
+        this.stripeMask = stripeCount - 1;
+        this.ring = ring;
+        this.locks = new SharedLock[stripeCount];
+        for (int i = 0; i < stripeCount; i++) {
+            locks[i] = arena.lockAt(stripes + i * StoreLayout.STRIPE_SIZE + StoreLayout.STRIPE_LOCK);
+        }
+    }
+
+    /** A 64-bit multiply-xorshift hash of the key, folded to 32 bits. */
+    static int hash(final byte[] key, final int len) {
+        long h = 0x9E37_79B9_7F4A_7C15L ^ len;
+        int i = 0;
+        for (; i + 8 <= len; i += 8) {
+            h = (h ^ (long) LONGS.get(key, i)) * 0xBF58_476D_1CE4_E5B9L;
+            h ^= h >>> 29;
+        }
+        long tail = 0;
+        for (int s = 0; i < len; i++, s += 8) {
+            tail |= (key[i] & 0xFFL) << s;
+        }
+        h = (h ^ tail) * 0x94D0_49BB_1331_11EBL;
+        h ^= h >>> 31;
+        h *= 0xBF58_476D_1CE4_E5B9L;
+        h ^= h >>> 32;
+        return (int) h;
+    }
+
+    int bucketWord(final int hash) {
+        return buckets + (hash & bucketMask) * StoreLayout.BUCKET_SIZE;
+    }
+
+    int stripeOf(final int hash) {
+        // Stripes divide buckets (both powers of two), so one stripe guards whole buckets.
+        return hash & stripeMask;
+    }
+
+    int stripeCount() {
+        return stripeMask + 1;
+    }
+
+    int bucketCount() {
+        return bucketMask + 1;
+    }
+
+    private int stripePtr(final int stripe) {
+        return stripes + stripe * StoreLayout.STRIPE_SIZE;
+    }
+
+    /**
+     * Takes the stripe lock; a lock taken over from a dead owner recounts the stripe first.
+     *
+     * @return false on timeout
+     */
+    boolean lockStripe(final int stripe, final long timeoutNanos) {
+        final LockResult r = locks[stripe].lock(timeoutNanos);
+        if (r == LockResult.TIMEOUT) {
+            return false;
+        }
+        assert r != LockResult.DEADLOCK : "stripe lock taken twice by one thread: stripe=" + stripe;
+        if (r == LockResult.RECOVERED) {
+            recountLocked(stripe);
+        }
+        return true;
+    }
+
+    void unlockStripe(final int stripe) {
+        locks[stripe].unlock();
+    }
+
+    // ------------------------------------------------------------------ lock-free lookup
+
+    /**
+     * Walks the key's chain without a lock, filling {@code c}: {@code c.ptr} is the item (0 for
+     * none) and {@code c.minPos} the lowest position read. The result means something only if
+     * {@link Ring#valid} holds afterwards; a walk that met bytes that are not a record of this
+     * bucket returns false at once (start again).
+     */
+    boolean find(final byte[] key, final int len, final int hash, final Cursor c) {
+        c.ptr = 0;
+        long minPos = Long.MAX_VALUE;
+        int p = view.getIntAcquire(bucketWord(hash));
+        for (int hops = 0; p != 0; hops++) {
+            if (hops == MAX_HOPS || !ring.contains(p)) {
+                c.minPos = minPos;
+                return false;
+            }
+            final long pos = view.getLongAcquire(p + ItemLayout.POS);
+            if (!ring.at(p, pos)) {
+                c.minPos = minPos;
+                return false;
+            }
+            minPos = Math.min(minPos, pos);
+            final int h = view.getInt(p + ItemLayout.HASH);
+            if (((h ^ hash) & bucketMask) != 0) {
+                // Space reused by an item of another bucket: its chain is not ours.
+                c.minPos = minPos;
+                return false;
+            }
+            if (h == hash && view.getInt(p + ItemLayout.KEY_LEN) == len && ring.fits(p, len, 0)
+                && keyEquals(p, key, len)) {
+                c.minPos = minPos;
+                return readFields(p, pos, len, c);
+            }
+            p = view.getIntAcquire(p + ItemLayout.NEXT);
+        }
+        c.minPos = minPos;
+        return true;
+    }
+
+    private boolean readFields(final int p, final long pos, final int len, final Cursor c) {
+        final int valueLen = view.getInt(p + ItemLayout.VALUE_LEN);
+        if (!ring.fits(p, len, valueLen)) {
+            return false;
+        }
+        c.ptr = p;
+        c.pos = pos;
+        c.keyLen = len;
+        c.valueLen = valueLen;
+        c.flags = view.getInt(p + ItemLayout.FLAGS);
+        c.cas = view.getLong(p + ItemLayout.CAS);
+        c.expires = view.getLongAcquire(p + ItemLayout.EXPIRES);
+        c.stored = view.getLong(p + ItemLayout.STORED);
+        return true;
+    }
+
+    private boolean keyEquals(final int p, final byte[] key, final int len) {
+        return MemorySegment.mismatch(segment, Integer.toUnsignedLong(p) + ItemLayout.KEY,
+            Integer.toUnsignedLong(p) + ItemLayout.KEY + len, MemorySegment.ofArray(key), 0, len) == -1;
+    }
+
+    // ------------------------------------------------------------------ under the stripe lock
+
+    /**
+     * Finds the key's LINKED item under its stripe lock: chains are stable then (only lock holders
+     * change links, and the tail cannot pass a LINKED item without this lock).
+     *
+     * @return whether found; {@code c.ptr}, {@code c.pred} and the fields are set when it is
+     */
+    boolean findLocked(final byte[] key, final int len, final int hash, final Cursor c) {
+        int link = bucketWord(hash);
+        int p = view.getIntAcquire(link);
+        for (int hops = 0; p != 0; hops++) {
+            checkChained(p, hops, hash);
+            if (view.getInt(p + ItemLayout.HASH) == hash && view.getInt(p + ItemLayout.KEY_LEN) == len
+                && keyEquals(p, key, len)) {
+                c.pred = link;
+                return readFields(p, view.getLong(p + ItemLayout.POS), len, c);
+            }
+            link = p + ItemLayout.NEXT;
+            p = view.getIntAcquire(link);
+        }
+        c.ptr = 0;
+        c.pred = bucketWord(hash);
+        return false;
+    }
+
+    /** @return the link word pointing at item {@code x} in its chain, or 0 if no chain holds it */
+    int predLocked(final int x, final int hash) {
+        int link = bucketWord(hash);
+        int p = view.getIntAcquire(link);
+        for (int hops = 0; p != 0; hops++) {
+            checkChained(p, hops, hash);
+            if (p == x) {
+                return link;
+            }
+            link = p + ItemLayout.NEXT;
+            p = view.getIntAcquire(link);
+        }
+        return 0;
+    }
+
+    private void checkChained(final int p, final int hops, final int hash) {
+        if (hops >= MAX_HOPS || !ring.contains(p) || view.getIntAcquire(p + ItemLayout.STATE) != ItemLayout.LINKED) {
+            throw new ArenaCorruptedException("store index", Integer.toUnsignedLong(p),
+                "chain holds what is not a linked item: bucket=" + (hash & bucketMask) + ", hops=" + hops
+                    + ", state=" + (ring.contains(p) ? view.getInt(p + ItemLayout.STATE) : -1));
+        }
+    }
+
+    /**
+     * Publishes item {@code y} (RESERVED, built, owned by the caller) in place of the found item
+     * ({@code c.ptr}, or at the chain head when 0), under the stripe lock.
+     *
+     * @return false if {@code y} was declared dead meanwhile (its owner looked dead): nothing changed
+     */
+    boolean publishLocked(final Cursor c, final int y, final long cas, final int stripe, final StorePoint linked,
+                          final StorePoint published) {
+        // The state goes first: from here on eviction treats y as LINKED and needs this stripe's lock.
+        if (!view.compareAndSetInt(y + ItemLayout.STATE, ItemLayout.RESERVED, ItemLayout.LINKED)) {
+            return false;
+        }
+        final int x = c.ptr;
+        view.putLong(y + ItemLayout.CAS, cas);
+        view.putInt(y + ItemLayout.NEXT, x != 0 ? view.getInt(x + ItemLayout.NEXT) : view.getInt(c.pred));
+        io.sharena.core.crash.CrashPoints.at(linked);
+        // The one store that publishes y, with everything written above: readers see x or y.
+        view.putIntRelease(c.pred, y);
+        io.sharena.core.crash.CrashPoints.at(published);
+        final long ySize = view.getInt(y + ItemLayout.SIZE);
+        if (x != 0) {
+            view.putIntRelease(x + ItemLayout.STATE, ItemLayout.DEAD);
+            io.sharena.core.crash.CrashPoints.at(StorePoint.SET_OLD_DEAD);
+            addLocked(stripe, 0, ySize - view.getInt(x + ItemLayout.SIZE));
+        } else {
+            addLocked(stripe, 1, ySize);
+        }
+        return true;
+    }
+
+    /** Unlinks the found item {@code c.ptr} and marks it DEAD, under the stripe lock. */
+    void unlinkLocked(final Cursor c, final int stripe, final StorePoint unlinked) {
+        final int x = c.ptr;
+        view.putIntRelease(c.pred, view.getInt(x + ItemLayout.NEXT));
+        io.sharena.core.crash.CrashPoints.at(unlinked);
+        view.putIntRelease(x + ItemLayout.STATE, ItemLayout.DEAD);
+        addLocked(stripe, -1, -view.getInt(x + ItemLayout.SIZE));
+    }
+
+    /** Plain read and write: only the stripe's lock holder changes its counts. */
+    void addLocked(final int stripe, final long items, final long bytes) {
+        final int s = stripePtr(stripe);
+        view.putLongRelease(s + StoreLayout.STRIPE_ITEMS, view.getLong(s + StoreLayout.STRIPE_ITEMS) + items);
+        view.putLongRelease(s + StoreLayout.STRIPE_BYTES, view.getLong(s + StoreLayout.STRIPE_BYTES) + bytes);
+    }
+
+    /** Recounts a stripe's items and bytes from its chains (its lock was taken over from a dead holder). */
+    void recountLocked(final int stripe) {
+        long items = 0;
+        long bytes = 0;
+        for (int b = stripe; b <= bucketMask; b += stripeMask + 1) {
+            int p = view.getIntAcquire(buckets + b * StoreLayout.BUCKET_SIZE);
+            for (int hops = 0; p != 0; hops++) {
+                checkChained(p, hops, b);
+                items++;
+                bytes += view.getInt(p + ItemLayout.SIZE);
+                p = view.getIntAcquire(p + ItemLayout.NEXT);
+            }
+        }
+        final int s = stripePtr(stripe);
+        view.putLongRelease(s + StoreLayout.STRIPE_ITEMS, items);
+        view.putLongRelease(s + StoreLayout.STRIPE_BYTES, bytes);
+    }
+
+    /** @return {items, bytes} summed over the stripes, read without locks */
+    long[] totals() {
+        long items = 0;
+        long bytes = 0;
+        for (int i = 0; i <= stripeMask; i++) {
+            items += view.getLongAcquire(stripePtr(i) + StoreLayout.STRIPE_ITEMS);
+            bytes += view.getLongAcquire(stripePtr(i) + StoreLayout.STRIPE_BYTES);
+        }
+        return new long[] {items, bytes};
+    }
+
+    /** @return the first item of bucket {@code b} (tools and checks) */
+    int bucketHead(final int b) {
+        return view.getIntAcquire(buckets + b * StoreLayout.BUCKET_SIZE);
+    }
+
+    long stripeItems(final int stripe) {
+        return view.getLongAcquire(stripePtr(stripe) + StoreLayout.STRIPE_ITEMS);
+    }
+
+    long stripeBytes(final int stripe) {
+        return view.getLongAcquire(stripePtr(stripe) + StoreLayout.STRIPE_BYTES);
+    }
+}

@@ -1,0 +1,352 @@
+package io.sharena.ipc.store;
+
+import io.sharena.core.ArenaCorruptedException;
+import io.sharena.core.ArenaView;
+import io.sharena.core.SharedArena;
+import io.sharena.core.crash.CrashPoints;
+import io.sharena.core.lock.LockResult;
+import io.sharena.core.lock.Ownership;
+import io.sharena.core.lock.SharedLock;
+import io.sharena.ipc.layout.ItemLayout;
+import io.sharena.ipc.layout.StoreLayout;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
+
+import java.lang.invoke.VarHandle;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The ring of records: reservation at the head, eviction at the tail (CLOCK by reinsertion), and
+ * the tail check that validates lock-free reads. See the package documentation for the design.
+ */
+final class Ring {
+    /** Access-map bits, one byte lane per {@link StoreLayout#MAP_GRANULE} bytes of ring. */
+    static final int VISITED = 1;
+    static final int FETCHED = 2;
+    /** Hot items moved to the head per reservation, at most: bounds a reservation's work. */
+    static final int REINSERT_BUDGET = 16;
+    /**
+     * The ring keeps 1/SLACK_SHARE of itself free of new writes, for second chances: a full ring
+     * has no room to copy a hot item to, and would evict it. Items larger than the slack get none.
+     */
+    static final int SLACK_SHARE = 32;
+
+    /** Whether an item is expired or flushed, now. */
+    interface Staleness {
+        boolean stale(int ptr);
+    }
+
+    private final ArenaView view;
+    private final SharedArena arena;
+    private final int ringPtr;
+    private final long ringBytes;
+    private final int headWord;
+    private final int tailWord;
+    private final int mapPtr;
+    private final SharedLock lock;
+    private final Ownership ownership;
+    private final long owner;
+    private final Counters counters;
+    private final long timeoutNanos;
+    private final long writable;
+    private Index index;
+    private Staleness staleness;
+
+    Ring(final SharedArena arena, final int header, final Counters counters, final long timeoutNanos) {
+        this.arena = arena;
+        this.view = arena.raw();
+        this.ringPtr = view.getInt(header + StoreLayout.RING_PTR);
+        this.ringBytes = view.getLong(header + StoreLayout.RING_BYTES);
+        this.mapPtr = view.getInt(header + StoreLayout.MAP_PTR);
+        this.headWord = header + StoreLayout.HEAD;
+        this.tailWord = header + StoreLayout.TAIL;
+        this.lock = arena.lockAt(header + StoreLayout.RING_LOCK);
+        this.ownership = arena.ownership();
+        // The whole process owns what it reserves (any of its threads may be the builder).
+        this.owner = ownership.process();
+        this.counters = counters;
+        this.timeoutNanos = timeoutNanos;
+        this.writable = ringBytes - ringBytes / SLACK_SHARE;
+    }
+
+    void attach(final Index idx, final Staleness stale) {
+        this.index = idx;
+        this.staleness = stale;
+    }
+
+    long ringBytes() {
+        return ringBytes;
+    }
+
+    int ringPtr() {
+        return ringPtr;
+    }
+
+    long tail() {
+        return view.getLongAcquire(tailWord);
+    }
+
+    long head() {
+        return view.getLongAcquire(headWord);
+    }
+
+    /** @return whether {@code p} could start an item: inside the ring, aligned, with room for a header */
+    boolean contains(final int p) {
+        final long off = Integer.toUnsignedLong(p) - Integer.toUnsignedLong(ringPtr);
+        return off >= 0 && off <= ringBytes - ItemLayout.HEADER && (off & (ItemLayout.ALIGN - 1)) == 0;
+    }
+
+    /** @return whether ring position {@code pos} is the record at {@code p} (its physical place) */
+    boolean at(final int p, final long pos) {
+        return pos >= 0 && Integer.toUnsignedLong(ringPtr) + pos % ringBytes == Integer.toUnsignedLong(p);
+    }
+
+    /** @return whether a key and value of these lengths at {@code p} stay inside the ring */
+    boolean fits(final int p, final int keyLen, final int valueLen) {
+        final long end = Integer.toUnsignedLong(p) + ItemLayout.HEADER + Integer.toUnsignedLong(keyLen)
+            + Integer.toUnsignedLong(valueLen);
+        return keyLen >= 0 && valueLen >= 0 && end <= Integer.toUnsignedLong(ringPtr) + ringBytes;
+    }
+
+    /**
+     * The seqlock check of a lock-free read: true if no record at or above {@code minPos} has been
+     * reclaimed, i.e. nothing the reader read could have been reused under it.
+     */
+    boolean valid(final long minPos) {
+        // Orders the reader's loads of the records before its load of the tail.
+        VarHandle.loadLoadFence();
+        return view.getLongAcquire(tailWord) <= minPos;
+    }
+
+    /** Sets the item's CLOCK and fetched bits (readers); a store only when a bit is missing. */
+    void touchedByReader(final int p) {
+        final long granule = (Integer.toUnsignedLong(p) - Integer.toUnsignedLong(ringPtr)) / StoreLayout.MAP_GRANULE;
+        final int word = mapPtr + (int) (granule & ~3L);
+        final int mask = (VISITED | FETCHED) << (8 * (int) (granule & 3));
+        if ((view.getInt(word) & mask) != mask) {
+            // A stale reader may set the bits of a record that reused the space: only a hint, benign.
+            view.getAndBitwiseOrInt(word, mask);
+        }
+    }
+
+    private int mapBits(final int p) {
+        final long granule = (Integer.toUnsignedLong(p) - Integer.toUnsignedLong(ringPtr)) / StoreLayout.MAP_GRANULE;
+        return (view.getInt(mapPtr + (int) (granule & ~3L)) >>> (8 * (int) (granule & 3))) & 0xFF;
+    }
+
+    private void setMapBits(final int p, final int bits) {
+        final long granule = (Integer.toUnsignedLong(p) - Integer.toUnsignedLong(ringPtr)) / StoreLayout.MAP_GRANULE;
+        final int word = mapPtr + (int) (granule & ~3L);
+        final int shift = 8 * (int) (granule & 3);
+        view.getAndBitwiseAndInt(word, ~(0xFF << shift));
+        if (bits != 0) {
+            view.getAndBitwiseOrInt(word, bits << shift);
+        }
+    }
+
+    // ------------------------------------------------------------------ reservation
+
+    /**
+     * Reserves a record of {@code size} bytes (a multiple of {@link ItemLayout#ALIGN}), evicting as
+     * needed. The record is RESERVED and owned by this process: the caller fills it and then
+     * publishes it or marks it DEAD.
+     *
+     * @return its arena pointer, or 0 if no room could be made within the timeout
+     */
+    int reserve(final long size) {
+        assert size > 0 && size % ItemLayout.ALIGN == 0 && size <= writable / 2 : "record size: size=" + size;
+        final LockResult r = lock.lock(timeoutNanos);
+        if (r == LockResult.TIMEOUT) {
+            return 0;
+        }
+        assert r != LockResult.DEADLOCK : "ring lock taken twice by one thread";
+        // A dead holder leaves nothing to repair: the head moves only after the header it covers is
+        // written, and the tail only after the record it passes is unlinked or dead.
+        try {
+            final long deadline = System.nanoTime() + timeoutNanos;
+            IdleStrategy idle = null;
+            int budget = REINSERT_BUDGET;
+            while (true) {
+                final long head = view.getLong(headWord); // plain: only the ring lock holder writes it
+                final long tail = view.getLong(tailWord);
+                if (head + need(head, size) - tail <= writable) {
+                    return reserveLocked(head, size);
+                }
+                final int step = evictOne(tail, budget);
+                if (step == EVICT_REINSERTED) {
+                    budget--;
+                } else if (step == EVICT_WAIT) {
+                    if (System.nanoTime() - deadline >= 0) {
+                        counters.add(StoreCounter.OUT_OF_MEMORY, 1);
+                        return 0;
+                    }
+                    if (idle == null) {
+                        idle = new BackoffIdleStrategy(16, 16, TimeUnit.MICROSECONDS.toNanos(1),
+                            TimeUnit.MICROSECONDS.toNanos(200));
+                    }
+                    idle.idle();
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** @return the bytes a record of {@code size} takes at {@code head}, with the PAD before it if it cannot fit */
+    private long need(final long head, final long size) {
+        final long phys = head % ringBytes;
+        return phys + size > ringBytes ? ringBytes - phys + size : size;
+    }
+
+    /** Writes the record's header (after a PAD if needed), then advances the head. Ring lock held, room made. */
+    private int reserveLocked(final long head, final long size) {
+        long pos = head;
+        long phys = pos % ringBytes;
+        if (phys + size > ringBytes) {
+            final int pad = (int) (ringPtr + phys);
+            view.putLong(pad + ItemLayout.POS, pos);
+            view.putInt(pad + ItemLayout.SIZE, (int) (ringBytes - phys));
+            view.putInt(pad + ItemLayout.STATE, ItemLayout.PAD);
+            pos += ringBytes - phys;
+            phys = 0;
+        }
+        final int p = (int) (ringPtr + phys);
+        view.putLong(p + ItemLayout.POS, pos);
+        view.putInt(p + ItemLayout.SIZE, (int) size);
+        view.putLong(p + ItemLayout.CAS, owner);
+        view.putInt(p + ItemLayout.NEXT, 0);
+        view.putIntVolatile(p + ItemLayout.STATE, ItemLayout.RESERVED);
+        setMapBits(p, 0);
+        CrashPoints.at(StorePoint.RESERVE_HEADER_WRITTEN);
+        // Publishes the header(s) above to the next ring lock holder.
+        view.putLongRelease(headWord, pos + size);
+        CrashPoints.at(StorePoint.RESERVE_HEAD_ADVANCED);
+        return p;
+    }
+
+    /** Gives up a RESERVED record of this process: the tail will pass it. */
+    void abandon(final int p) {
+        view.compareAndSetInt(p + ItemLayout.STATE, ItemLayout.RESERVED, ItemLayout.DEAD);
+    }
+
+    // ------------------------------------------------------------------ eviction
+
+    private static final int EVICT_PASSED = 0;
+    private static final int EVICT_REINSERTED = 1;
+    private static final int EVICT_WAIT = 2;
+
+    /** Handles the record at the tail: passes it, or moves it to the head, or reports that it must wait. */
+    private int evictOne(final long tail, final int budget) {
+        final int p = (int) (ringPtr + tail % ringBytes);
+        final long pos = view.getLong(p + ItemLayout.POS);
+        final int size = view.getInt(p + ItemLayout.SIZE);
+        if (pos != tail || size < ItemLayout.PAD_HEADER || size % ItemLayout.ALIGN != 0
+            || tail % ringBytes + size > ringBytes) {
+            throw new ArenaCorruptedException("store ring", tail, "record at the tail does not parse: ptr=0x"
+                + Integer.toHexString(p) + ", pos=" + pos + ", size=" + size);
+        }
+        final int state = view.getIntAcquire(p + ItemLayout.STATE);
+        switch (state) {
+            case ItemLayout.PAD, ItemLayout.DEAD -> {
+                advanceTail(tail + size);
+                return EVICT_PASSED;
+            }
+            case ItemLayout.RESERVED -> {
+                final long who = view.getLongAcquire(p + ItemLayout.CAS);
+                if (ownership.isAlive(who)) {
+                    return EVICT_WAIT;
+                }
+                // Its writer died while building it. A CAS, not a store: had the writer been alive and
+                // linked it meanwhile (owner word already replaced), the CAS fails and we look again.
+                if (view.compareAndSetInt(p + ItemLayout.STATE, ItemLayout.RESERVED, ItemLayout.DEAD)) {
+                    advanceTail(tail + size);
+                }
+                return EVICT_PASSED;
+            }
+            case ItemLayout.LINKED -> {
+                return evictLinked(p, tail, size, budget);
+            }
+            default -> throw new ArenaCorruptedException("store ring", state, "record state unknown: ptr=0x"
+                + Integer.toHexString(p) + ", pos=" + pos);
+        }
+    }
+
+    private int evictLinked(final int x, final long tail, final int size, final int budget) {
+        final int hash = view.getInt(x + ItemLayout.HASH);
+        final int stripe = index.stripeOf(hash);
+        if (!index.lockStripe(stripe, 0) && !index.lockStripe(stripe, timeoutNanos)) {
+            return EVICT_WAIT;
+        }
+        int result = EVICT_PASSED;
+        try {
+            if (view.getIntAcquire(x + ItemLayout.STATE) == ItemLayout.LINKED) {
+                final int pred = index.predLocked(x, hash);
+                if (pred == 0) {
+                    // Left LINKED but unpublished, or replaced but not yet marked, by a writer that died.
+                    view.putIntRelease(x + ItemLayout.STATE, ItemLayout.DEAD);
+                } else {
+                    final int bits = mapBits(x);
+                    final boolean stale = staleness.stale(x);
+                    if (!stale && (bits & VISITED) != 0 && budget > 0 && reinsert(x, pred, size)) {
+                        result = EVICT_REINSERTED;
+                    } else {
+                        view.putIntRelease(pred, view.getInt(x + ItemLayout.NEXT));
+                        CrashPoints.at(StorePoint.EVICT_UNLINKED);
+                        view.putIntRelease(x + ItemLayout.STATE, ItemLayout.DEAD);
+                        index.addLocked(stripe, -1, -size);
+                        if (stale) {
+                            counters.add(StoreCounter.RECLAIMED, 1);
+                            if ((bits & FETCHED) == 0) {
+                                counters.add(StoreCounter.EXPIRED_UNFETCHED, 1);
+                            }
+                        } else {
+                            counters.add(StoreCounter.EVICTIONS, 1);
+                            if ((bits & FETCHED) == 0) {
+                                counters.add(StoreCounter.EVICTED_UNFETCHED, 1);
+                            }
+                        }
+                    }
+                }
+            }
+        } finally {
+            index.unlockStripe(stripe);
+        }
+        advanceTail(tail + size);
+        return result;
+    }
+
+    /**
+     * Second chance: copies hot item {@code x} to the head and swaps it in for itself, if the free
+     * space takes it without evicting (the slack that new writes leave free is for this). Ring lock
+     * and the item's stripe lock held.
+     */
+    private boolean reinsert(final int x, final int pred, final int size) {
+        final long head = view.getLong(headWord);
+        final long tail = view.getLong(tailWord);
+        if (head + need(head, size) - tail > ringBytes) {
+            return false;
+        }
+        final int y = reserveLocked(head, size);
+        // Everything from HASH on: hash, CAS (the item keeps its CAS value), expiry, flags, key, value.
+        view.copyTo(x + ItemLayout.HASH, arena.segment(), Integer.toUnsignedLong(y) + ItemLayout.HASH,
+            size - ItemLayout.HASH);
+        if (!view.compareAndSetInt(y + ItemLayout.STATE, ItemLayout.RESERVED, ItemLayout.LINKED)) {
+            throw new IllegalStateException("reinserted record taken from its owner: ptr=0x" + Integer.toHexString(y));
+        }
+        view.putInt(y + ItemLayout.NEXT, view.getInt(x + ItemLayout.NEXT));
+        setMapBits(y, FETCHED);
+        // Publishes the copy in the item's place: readers see x or y, the same item.
+        view.putIntRelease(pred, y);
+        CrashPoints.at(StorePoint.EVICT_REINSERTED);
+        view.putIntRelease(x + ItemLayout.STATE, ItemLayout.DEAD);
+        counters.add(StoreCounter.REINSERTED, 1);
+        return true;
+    }
+
+    private void advanceTail(final long tail) {
+        // Publishes the unlink or DEAD mark above before the space may be reused; readers that see
+        // this tail re-read.
+        view.putLongRelease(tailWord, tail);
+        CrashPoints.at(StorePoint.EVICT_TAIL_ADVANCED);
+    }
+}

@@ -1,0 +1,755 @@
+package io.sharena.ipc.store;
+
+import io.sharena.core.ArenaCorruptedException;
+import io.sharena.core.ArenaOptions;
+import io.sharena.core.ArenaView;
+import io.sharena.core.Capacity;
+import io.sharena.core.SharedArena;
+import io.sharena.core.crash.CrashPoints;
+import io.sharena.ipc.NamedRoots;
+import io.sharena.ipc.layout.ItemLayout;
+import io.sharena.ipc.layout.StoreLayout;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.LongSupplier;
+
+/**
+ * A memcached-like key/value store in an arena, shared by every process that opens it.
+ *
+ * <pre>{@code
+ * try (SharedStore store = SharedStore.create(path, StoreOptions.defaults().withMemoryLimit(256L << 20))) {
+ *     store.set(key, value, 0, 0);                 // STORED
+ * }
+ * // in any other process, at the same time or after a restart:
+ * try (SharedStore store = SharedStore.open(path, StoreOptions.defaults())) {
+ *     byte[] v = store.get(key);                    // no lock, no system call
+ * }
+ * }</pre>
+ *
+ * <p>Semantics are memcached's (see each method). Keys are 1 to {@value #MAX_KEY} arbitrary bytes
+ * (the text protocol's rules on spaces and control characters are the server's business). Values
+ * are up to the store's max item size. Outcomes are {@link StoreResult}s; misuse (a null or
+ * out-of-range key, a null value) throws {@link IllegalArgumentException}; corruption found in the
+ * file throws {@link ArenaCorruptedException}.
+ *
+ * <p>Expiry times ({@code exptime}) follow memcached: 0 never expires, negative is already expired,
+ * up to {@value #RELATIVE_EXPIRY_LIMIT} seconds (30 days) is relative to now, larger is an absolute
+ * Unix time. Thread safety: every method may be called from any thread.
+ */
+public final class SharedStore implements AutoCloseable {
+    /** The named root under which an arena's default store is found. */
+    public static final String DEFAULT_ROOT = "sharena.store";
+    public static final int MAX_KEY = 250;
+    public static final long RELATIVE_EXPIRY_LIMIT = 2_592_000L;
+    /** How often a lock-free read may find its records reclaimed under it before it counts as a retry storm. */
+    private static final int MAX_ARENA_META_SLACK_PAGES = 1024;
+
+    private final SharedArena arena;
+    private final boolean ownsArena;
+    private final int header;
+    private final ArenaView view;
+    private final Ring ring;
+    private final Index index;
+    private final Counters counters;
+    private final LongSupplier clock;
+    private final long timeoutNanos;
+    private final int maxItem;
+    private final ThreadLocal<Cursor> cursors = ThreadLocal.withInitial(Cursor::new);
+    private final ThreadLocal<byte[][]> scratch = ThreadLocal.withInitial(() -> new byte[][] {new byte[256]});
+
+    private SharedStore(final SharedArena arena, final boolean ownsArena, final int header, final StoreOptions o) {
+        this.arena = arena;
+        this.ownsArena = ownsArena;
+        this.header = header;
+        this.view = arena.raw();
+        this.clock = o.clock();
+        this.timeoutNanos = o.lockTimeoutNanos();
+        this.maxItem = view.getInt(header + StoreLayout.MAX_ITEM);
+        this.counters = new Counters(view, header, arena.slot());
+        this.ring = new Ring(arena, header, counters, timeoutNanos);
+        this.index = new Index(arena, view.getInt(header + StoreLayout.BUCKETS_PTR),
+            1 << view.getInt(header + StoreLayout.BUCKET_BITS), view.getInt(header + StoreLayout.STRIPES_PTR),
+            view.getInt(header + StoreLayout.STRIPES), ring);
+        ring.attach(index, this::staleAt);
+    }
+
+    // ------------------------------------------------------------------ open / create
+
+    /**
+     * Creates a store file: an arena holding one store of {@code options.memoryLimit()} bytes.
+     *
+     * @throws IllegalArgumentException if the file exists (unless replaced through {@code arenaOptions}) or the
+     *                                  limits do not fit
+     */
+    public static SharedStore create(final Path path, final StoreOptions options) throws IOException {
+        return create(path, options, ArenaOptions.defaults());
+    }
+
+    public static SharedStore create(final Path path, final StoreOptions options, final ArenaOptions arenaOptions)
+        throws IOException {
+        final StoreOptions o = options == null ? StoreOptions.defaults() : options;
+        StoreFormat.checkFits(o);
+        // The region, plus room for the arena's header and page table, which grow with its size.
+        final long pages = StoreFormat.regionPages(o);
+        final long capacity = (pages + pages / 256 + MAX_ARENA_META_SLACK_PAGES) * 4096L;
+        final SharedArena arena = SharedArena.create(path, Capacity.ofBytes(capacity), arenaOptions);
+        try {
+            final int region = StoreFormat.create(arena, o, o.clock().getAsLong());
+            if (region == 0) {
+                throw new IOException("no room for the store in its own arena: pages=" + pages + ", path=" + path);
+            }
+            NamedRoots.of(arena).put(DEFAULT_ROOT, region);
+            return new SharedStore(arena, true, region, o);
+        } catch (final IOException | RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Opens a store file created by {@link #create}.
+     *
+     * @throws io.sharena.core.ArenaFormatException if the file is not an arena, or holds no valid store
+     */
+    public static SharedStore open(final Path path, final StoreOptions options) throws IOException {
+        final SharedArena arena = SharedArena.open(path, ArenaOptions.defaults());
+        try {
+            return attach(arena, DEFAULT_ROOT, options, true);
+        } catch (final IOException | RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    /**
+     * The store named {@code name} in an arena this process has open, created with {@code options}
+     * if the arena has none by that name. Closing the store leaves the arena open.
+     */
+    public static SharedStore of(final SharedArena arena, final String name, final StoreOptions options)
+        throws IOException {
+        final StoreOptions o = options == null ? StoreOptions.defaults() : options;
+        final NamedRoots roots = NamedRoots.of(arena);
+        if (roots.get(name) == 0) {
+            final int region = StoreFormat.create(arena, o, o.clock().getAsLong());
+            if (region == 0) {
+                throw new IOException("no room for a store in the arena: pages=" + StoreFormat.regionPages(o)
+                    + ", path=" + arena.path());
+            }
+            // One compare-and-set publishes it; a process that lost the race gives its region back.
+            if (!roots.compareAndSet(name, 0, region)) {
+                arena.freePages(region, (int) StoreFormat.regionPages(o));
+            }
+        }
+        return attach(arena, name, o, false);
+    }
+
+    private static SharedStore attach(final SharedArena arena, final String name, final StoreOptions options,
+                                      final boolean ownsArena) throws IOException {
+        final StoreOptions o = options == null ? StoreOptions.defaults() : options;
+        final int region = NamedRoots.existing(arena).map(r -> r.get(name)).orElse(0);
+        if (region == 0) {
+            throw new io.sharena.core.ArenaFormatException("store.root", "no store in the arena: name=" + name
+                + ", path=" + arena.path());
+        }
+        StoreFormat.validate(arena, region);
+        return new SharedStore(arena, ownsArena, region, o);
+    }
+
+    /** @return the arena the store lives in */
+    public SharedArena arena() {
+        return arena;
+    }
+
+    /** @return the largest value that stores */
+    public int maxItemSize() {
+        return maxItem;
+    }
+
+    /** @return the memory limit: bytes of item space */
+    public long memoryLimit() {
+        return ring.ringBytes();
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private static void checkKey(final byte[] key) {
+        if (key == null || key.length == 0 || key.length > MAX_KEY) {
+            throw new IllegalArgumentException("key length out of range: length=" + (key == null ? "null" : key.length)
+                + ", min=1, max=" + MAX_KEY);
+        }
+    }
+
+    private static void checkValue(final byte[] value) {
+        if (value == null) {
+            throw new IllegalArgumentException("value must not be null: value=null");
+        }
+    }
+
+    /** @return memcached's exptime as absolute Unix seconds: 0 never, 1 (the past) for already expired */
+    static long expiresAt(final long exptime, final long nowMillis) {
+        if (exptime == 0) {
+            return 0;
+        }
+        if (exptime < 0) {
+            return 1;
+        }
+        if (exptime <= RELATIVE_EXPIRY_LIMIT) {
+            return nowMillis / 1000 + exptime;
+        }
+        return exptime;
+    }
+
+    private boolean stale(final long expires, final long cas, final long stored, final long nowMillis) {
+        if (expires != 0 && expires <= nowMillis / 1000) {
+            return true;
+        }
+        if (cas != 0 && Long.compareUnsigned(cas, view.getLongAcquire(header + StoreLayout.FLUSH_CAS)) <= 0) {
+            return true;
+        }
+        final long flushAt = view.getLongAcquire(header + StoreLayout.FLUSH_MILLIS);
+        return flushAt != 0 && nowMillis >= flushAt && stored <= flushAt;
+    }
+
+    private boolean stale(final Cursor c, final long nowMillis) {
+        return stale(c.expires, c.cas, c.stored, nowMillis);
+    }
+
+    /** Eviction's question: is the item at {@code p} expired or flushed now? (Its stripe lock is held.) */
+    private boolean staleAt(final int p) {
+        return stale(view.getLongAcquire(p + ItemLayout.EXPIRES), view.getLong(p + ItemLayout.CAS),
+            view.getLong(p + ItemLayout.STORED), clock.getAsLong());
+    }
+
+    private long nextCas() {
+        return view.getAndAddLong(header + StoreLayout.CAS_COUNTER, 1) + 1;
+    }
+
+    /**
+     * Looks the key up without a lock and validates what it read. The value bytes are read by
+     * {@code copy} between lookup and validation.
+     *
+     * @return whether a live item was found (the cursor then holds it)
+     */
+    private boolean readLive(final byte[] key, final int hash, final Cursor c, final byte[] dst, final int dstOff) {
+        int retries = 0;
+        while (true) {
+            final boolean walked = index.find(key, key.length, hash, c);
+            if (walked) {
+                if (c.ptr != 0 && dst != null && c.valueLen <= dst.length - dstOff) {
+                    view.getBytes(c.valuePtr(), dst, dstOff, c.valueLen);
+                }
+                if (ring.valid(c.minPos)) {
+                    if (retries != 0) {
+                        counters.add(StoreCounter.READ_RETRIES, retries);
+                    }
+                    return c.ptr != 0 && !stale(c, clock.getAsLong());
+                }
+            } else if (ring.valid(c.minPos)) {
+                // What the walk read was not reclaimed under it, yet is not a chain: the index is broken.
+                throw new ArenaCorruptedException("store index", Integer.toUnsignedLong(c.minPos == Long.MAX_VALUE ? 0
+                    : (int) c.minPos), "bucket chain does not parse: hash=" + hash);
+            }
+            retries++;
+        }
+    }
+
+    /** As {@link #readLive}, counting a get. */
+    private boolean getCounted(final byte[] key, final Cursor c, final byte[] dst, final int dstOff) {
+        checkKey(key);
+        counters.add(StoreCounter.CMD_GET, 1);
+        if (readLive(key, Index.hash(key, key.length), c, dst, dstOff)) {
+            counters.add(StoreCounter.GET_HITS, 1);
+            ring.touchedByReader(c.ptr);
+            return true;
+        }
+        counters.add(StoreCounter.GET_MISSES, 1);
+        if (c.ptr != 0) {
+            counters.add(c.expires != 0 && c.expires <= clock.getAsLong() / 1000 ? StoreCounter.GET_EXPIRED
+                : StoreCounter.GET_FLUSHED, 1);
+        }
+        return false;
+    }
+
+    // ------------------------------------------------------------------ reads
+
+    /** @return a copy of the key's value, or null on a miss */
+    public byte[] get(final byte[] key) {
+        final Cursor c = cursors.get();
+        while (true) {
+            byte[] buf = scratch.get()[0];
+            if (!getCounted(key, c, buf, 0)) {
+                return null;
+            }
+            if (c.valueLen <= buf.length) {
+                final byte[] out = new byte[c.valueLen];
+                System.arraycopy(buf, 0, out, 0, c.valueLen);
+                return out;
+            }
+            scratch.get()[0] = new byte[Math.max(c.valueLen, buf.length * 2)];
+        }
+    }
+
+    /**
+     * Copies the key's value into {@code dst} from offset 0, allocating nothing.
+     *
+     * @return the value's length (bytes copied only if it is at most {@code dst.length}), or -1 on a miss
+     */
+    public int get(final byte[] key, final byte[] dst) {
+        final Cursor c = cursors.get();
+        return getCounted(key, c, dst, 0) ? c.valueLen : -1;
+    }
+
+    /** @return the key's value, flags and CAS value, or null on a miss */
+    public StoreItem gets(final byte[] key) {
+        final Cursor c = cursors.get();
+        while (true) {
+            final byte[] buf = scratch.get()[0];
+            if (!getCounted(key, c, buf, 0)) {
+                return null;
+            }
+            if (c.valueLen <= buf.length) {
+                return new StoreItem(java.util.Arrays.copyOf(buf, c.valueLen), c.flags, c.cas, c.expires);
+            }
+            scratch.get()[0] = new byte[Math.max(c.valueLen, buf.length * 2)];
+        }
+    }
+
+    /** @return each key's item ({@link #gets}), null where it missed, in the order of the keys */
+    public StoreItem[] getMulti(final byte[]... keys) {
+        final StoreItem[] items = new StoreItem[keys.length];
+        for (int i = 0; i < keys.length; i++) {
+            items[i] = gets(keys[i]);
+        }
+        return items;
+    }
+
+    /** @return a reader for zero-copy access: one per thread, reused */
+    public StoreReader reader() {
+        return new StoreReader(this);
+    }
+
+    boolean readerGet(final byte[] key, final Cursor c) {
+        return getCounted(key, c, null, 0);
+    }
+
+    boolean stillValid(final Cursor c) {
+        return ring.valid(c.minPos);
+    }
+
+    ArenaView view() {
+        return view;
+    }
+
+    // ------------------------------------------------------------------ writes
+
+    private enum Mode { SET, ADD, REPLACE, CAS }
+
+    /** Stores the value whatever the key holds. */
+    public StoreResult set(final byte[] key, final byte[] value, final int flags, final long exptime) {
+        return store(Mode.SET, key, value, flags, exptime, 0);
+    }
+
+    /** Stores the value only if the key holds no live item; NOT_STORED otherwise. */
+    public StoreResult add(final byte[] key, final byte[] value, final int flags, final long exptime) {
+        return store(Mode.ADD, key, value, flags, exptime, 0);
+    }
+
+    /** Stores the value only if the key holds a live item; NOT_STORED otherwise. */
+    public StoreResult replace(final byte[] key, final byte[] value, final int flags, final long exptime) {
+        return store(Mode.REPLACE, key, value, flags, exptime, 0);
+    }
+
+    /**
+     * Stores the value only if the key's item still has CAS value {@code casUnique}: STORED, EXISTS
+     * (changed since), or NOT_FOUND (no live item).
+     */
+    public StoreResult cas(final byte[] key, final byte[] value, final int flags, final long exptime,
+                           final long casUnique) {
+        return store(Mode.CAS, key, value, flags, exptime, casUnique);
+    }
+
+    private StoreResult store(final Mode mode, final byte[] key, final byte[] value, final int flags,
+                              final long exptime, final long casUnique) {
+        checkKey(key);
+        checkValue(value);
+        counters.add(StoreCounter.CMD_SET, 1);
+        if (value.length > maxItem) {
+            return StoreResult.TOO_LARGE;
+        }
+        final long now = clock.getAsLong();
+        final int hash = Index.hash(key, key.length);
+        final int y = build(key, hash, value, 0, value.length, null, 0, 0, flags, expiresAt(exptime, now), now);
+        if (y == 0) {
+            return StoreResult.NO_MEMORY;
+        }
+        CrashPoints.at(StorePoint.SET_BUILT);
+        final int stripe = index.stripeOf(hash);
+        if (!index.lockStripe(stripe, timeoutNanos)) {
+            ring.abandon(y);
+            return StoreResult.BUSY;
+        }
+        try {
+            final Cursor c = cursors.get();
+            final boolean found = index.findLocked(key, key.length, hash, c);
+            final boolean live = found && !stale(c, now);
+            final StoreResult refused = switch (mode) {
+                case SET -> null;
+                case ADD -> live ? StoreResult.NOT_STORED : null;
+                case REPLACE -> live ? null : StoreResult.NOT_STORED;
+                case CAS -> !live ? StoreResult.NOT_FOUND : c.cas != casUnique ? StoreResult.EXISTS : null;
+            };
+            if (mode == Mode.CAS) {
+                counters.add(refused == null ? StoreCounter.CAS_HITS
+                    : refused == StoreResult.EXISTS ? StoreCounter.CAS_BADVAL : StoreCounter.CAS_MISSES, 1);
+            }
+            if (refused != null) {
+                ring.abandon(y);
+                return refused;
+            }
+            if (!index.publishLocked(c, y, nextCas(), stripe, StorePoint.SET_LINKED, StorePoint.SET_PUBLISHED)) {
+                return StoreResult.NO_MEMORY;
+            }
+            if (found && !live) {
+                counters.add(StoreCounter.RECLAIMED, 1);
+            }
+            counters.add(StoreCounter.TOTAL_ITEMS, 1);
+            return StoreResult.STORED;
+        } finally {
+            index.unlockStripe(stripe);
+        }
+    }
+
+    /**
+     * Reserves and fills a record: key, then {@code a[aOff..aOff+aLen)} followed by
+     * {@code b[0..bLen)} (b may be null) as the value.
+     *
+     * @return the RESERVED record, or 0 when no room could be made
+     */
+    private int build(final byte[] key, final int hash, final byte[] a, final int aOff, final int aLen,
+                      final byte[] b, final int bOff, final int bLen, final int flags, final long expires,
+                      final long now) {
+        final int valueLen = aLen + bLen;
+        final int y = ring.reserve(ItemLayout.recordSize(key.length, valueLen));
+        if (y == 0) {
+            return 0;
+        }
+        view.putInt(y + ItemLayout.HASH, hash);
+        view.putLong(y + ItemLayout.EXPIRES, expires);
+        view.putLong(y + ItemLayout.STORED, now);
+        view.putInt(y + ItemLayout.FLAGS, flags);
+        view.putInt(y + ItemLayout.KEY_LEN, key.length);
+        view.putInt(y + ItemLayout.VALUE_LEN, valueLen);
+        view.putBytes(y + ItemLayout.KEY, key, 0, key.length);
+        view.putBytes(y + ItemLayout.KEY + key.length, a, aOff, aLen);
+        if (bLen > 0) {
+            view.putBytes(y + ItemLayout.KEY + key.length + aLen, b, bOff, bLen);
+        }
+        return y;
+    }
+
+    /** Appends {@code data} to the key's value: NOT_STORED if the key holds no live item. */
+    public StoreResult append(final byte[] key, final byte[] data) {
+        return concat(key, data, true);
+    }
+
+    /** Prepends {@code data} to the key's value: NOT_STORED if the key holds no live item. */
+    public StoreResult prepend(final byte[] key, final byte[] data) {
+        return concat(key, data, false);
+    }
+
+    private StoreResult concat(final byte[] key, final byte[] data, final boolean append) {
+        checkKey(key);
+        checkValue(data);
+        counters.add(StoreCounter.CMD_SET, 1);
+        final int hash = Index.hash(key, key.length);
+        final Cursor c = cursors.get();
+        while (true) {
+            final byte[] old = snapshot(key, hash, c);
+            if (old == null) {
+                return StoreResult.NOT_STORED;
+            }
+            if ((long) c.valueLen + data.length > maxItem) {
+                return StoreResult.TOO_LARGE;
+            }
+            final long now = clock.getAsLong();
+            final int y = append
+                ? build(key, hash, old, 0, c.valueLen, data, 0, data.length, c.flags, c.expires, now)
+                : build(key, hash, data, 0, data.length, old, 0, c.valueLen, c.flags, c.expires, now);
+            if (y == 0) {
+                return StoreResult.NO_MEMORY;
+            }
+            CrashPoints.at(StorePoint.SET_BUILT);
+            final StoreResult r = swapIfSame(key, hash, c, y, StorePoint.SET_LINKED, StorePoint.SET_PUBLISHED);
+            if (r != null) {
+                return r == StoreResult.NOT_FOUND ? StoreResult.NOT_STORED : r;
+            }
+        }
+    }
+
+    /**
+     * Reads the key's live item without a lock into this thread's scratch buffer.
+     *
+     * @return the buffer (value in its first {@code c.valueLen} bytes), or null on a miss
+     */
+    private byte[] snapshot(final byte[] key, final int hash, final Cursor c) {
+        while (true) {
+            final byte[] buf = scratch.get()[0];
+            if (!readLive(key, hash, c, buf, 0)) {
+                return null;
+            }
+            if (c.valueLen <= buf.length) {
+                return buf;
+            }
+            scratch.get()[0] = new byte[Math.max(c.valueLen, buf.length * 2)];
+        }
+    }
+
+    /**
+     * Publishes {@code y} in place of the item the cursor read, if that item is still the key's.
+     *
+     * @return STORED; NOT_FOUND if the key has no live item any more; BUSY; or null if the item
+     * changed (the caller reads again and retries); y is abandoned unless STORED
+     */
+    private StoreResult swapIfSame(final byte[] key, final int hash, final Cursor c, final int y,
+                                   final StorePoint linked, final StorePoint published) {
+        final int readPtr = c.ptr;
+        final long readPos = c.pos;
+        final int stripe = index.stripeOf(hash);
+        if (!index.lockStripe(stripe, timeoutNanos)) {
+            ring.abandon(y);
+            return StoreResult.BUSY;
+        }
+        try {
+            final boolean found = index.findLocked(key, key.length, hash, c);
+            if (!found || stale(c, clock.getAsLong())) {
+                ring.abandon(y);
+                return StoreResult.NOT_FOUND;
+            }
+            if (c.ptr != readPtr || c.pos != readPos) {
+                ring.abandon(y);
+                return null;
+            }
+            if (!index.publishLocked(c, y, nextCas(), stripe, linked, published)) {
+                return StoreResult.NO_MEMORY;
+            }
+            return StoreResult.STORED;
+        } finally {
+            index.unlockStripe(stripe);
+        }
+    }
+
+    /**
+     * Adds {@code delta} (unsigned) to the key's decimal value, wrapping at 2^64.
+     *
+     * @param result receives the new value (unsigned) in {@code result[0]} when STORED
+     * @return STORED, NOT_FOUND, NON_NUMERIC, NO_MEMORY or BUSY
+     */
+    public StoreResult incr(final byte[] key, final long delta, final long[] result) {
+        return arith(key, delta, true, result);
+    }
+
+    /**
+     * Subtracts {@code delta} (unsigned) from the key's decimal value, stopping at 0.
+     *
+     * @param result receives the new value (unsigned) in {@code result[0]} when STORED
+     * @return STORED, NOT_FOUND, NON_NUMERIC, NO_MEMORY or BUSY
+     */
+    public StoreResult decr(final byte[] key, final long delta, final long[] result) {
+        return arith(key, delta, false, result);
+    }
+
+    private StoreResult arith(final byte[] key, final long delta, final boolean incr, final long[] result) {
+        checkKey(key);
+        if (result == null || result.length == 0) {
+            throw new IllegalArgumentException("result array must hold one long: result="
+                + (result == null ? "null" : "long[0]"));
+        }
+        final int hash = Index.hash(key, key.length);
+        final Cursor c = cursors.get();
+        final byte[] digits = new byte[20];
+        while (true) {
+            final byte[] old = snapshot(key, hash, c);
+            if (old == null) {
+                counters.add(incr ? StoreCounter.INCR_MISSES : StoreCounter.DECR_MISSES, 1);
+                return StoreResult.NOT_FOUND;
+            }
+            if (!Numbers.isUnsigned(old, c.valueLen)) {
+                return StoreResult.NON_NUMERIC;
+            }
+            final long value = Numbers.parseUnsigned(old, c.valueLen);
+            final long next = incr ? value + delta
+                : Long.compareUnsigned(value, delta) <= 0 ? 0 : value - delta;
+            final int len = Numbers.format(next, digits);
+            final int y = build(key, hash, digits, digits.length - len, len, null, 0, 0, c.flags, c.expires,
+                clock.getAsLong());
+            if (y == 0) {
+                return StoreResult.NO_MEMORY;
+            }
+            CrashPoints.at(StorePoint.INCR_BUILT);
+            final StoreResult r = swapIfSame(key, hash, c, y, StorePoint.SET_LINKED, StorePoint.INCR_PUBLISHED);
+            if (r == StoreResult.NOT_FOUND) {
+                counters.add(incr ? StoreCounter.INCR_MISSES : StoreCounter.DECR_MISSES, 1);
+                return r;
+            }
+            if (r != null) {
+                if (r == StoreResult.STORED) {
+                    counters.add(incr ? StoreCounter.INCR_HITS : StoreCounter.DECR_HITS, 1);
+                    result[0] = next;
+                }
+                return r;
+            }
+        }
+    }
+
+    /** Removes the key's item: DELETED, or NOT_FOUND if it holds no live item. */
+    public StoreResult delete(final byte[] key) {
+        checkKey(key);
+        final int hash = Index.hash(key, key.length);
+        final int stripe = index.stripeOf(hash);
+        if (!index.lockStripe(stripe, timeoutNanos)) {
+            return StoreResult.BUSY;
+        }
+        try {
+            final Cursor c = cursors.get();
+            if (!index.findLocked(key, key.length, hash, c)) {
+                counters.add(StoreCounter.DELETE_MISSES, 1);
+                return StoreResult.NOT_FOUND;
+            }
+            final boolean live = !stale(c, clock.getAsLong());
+            index.unlinkLocked(c, stripe, StorePoint.DELETE_UNLINKED);
+            counters.add(live ? StoreCounter.DELETE_HITS : StoreCounter.DELETE_MISSES, 1);
+            if (!live) {
+                counters.add(StoreCounter.RECLAIMED, 1);
+            }
+            return live ? StoreResult.DELETED : StoreResult.NOT_FOUND;
+        } finally {
+            index.unlockStripe(stripe);
+        }
+    }
+
+    /** Sets the key's expiry: TOUCHED, or NOT_FOUND if it holds no live item. */
+    public StoreResult touch(final byte[] key, final long exptime) {
+        checkKey(key);
+        counters.add(StoreCounter.CMD_TOUCH, 1);
+        final int hash = Index.hash(key, key.length);
+        final int stripe = index.stripeOf(hash);
+        if (!index.lockStripe(stripe, timeoutNanos)) {
+            return StoreResult.BUSY;
+        }
+        try {
+            final Cursor c = cursors.get();
+            final long now = clock.getAsLong();
+            if (!index.findLocked(key, key.length, hash, c) || stale(c, now)) {
+                counters.add(StoreCounter.TOUCH_MISSES, 1);
+                return StoreResult.NOT_FOUND;
+            }
+            // One word: readers see the old expiry or the new one.
+            view.putLongRelease(c.ptr + ItemLayout.EXPIRES, expiresAt(exptime, now));
+            counters.add(StoreCounter.TOUCH_HITS, 1);
+            return StoreResult.TOUCHED;
+        } finally {
+            index.unlockStripe(stripe);
+        }
+    }
+
+    /**
+     * Get-and-touch: sets the key's expiry and returns its item (with the new expiry), or null if it
+     * holds no live item.
+     */
+    public StoreItem getAndTouch(final byte[] key, final long exptime) {
+        checkKey(key);
+        counters.add(StoreCounter.CMD_TOUCH, 1);
+        counters.add(StoreCounter.CMD_GET, 1);
+        final int hash = Index.hash(key, key.length);
+        final int stripe = index.stripeOf(hash);
+        if (!index.lockStripe(stripe, timeoutNanos)) {
+            throw new IllegalStateException("stripe lock busy: a live process holds it past the timeout: stripe="
+                + stripe + ", timeoutNanos=" + timeoutNanos);
+        }
+        try {
+            final Cursor c = cursors.get();
+            final long now = clock.getAsLong();
+            if (!index.findLocked(key, key.length, hash, c) || stale(c, now)) {
+                counters.add(StoreCounter.TOUCH_MISSES, 1);
+                counters.add(StoreCounter.GET_MISSES, 1);
+                return null;
+            }
+            final long expires = expiresAt(exptime, now);
+            view.putLongRelease(c.ptr + ItemLayout.EXPIRES, expires);
+            counters.add(StoreCounter.TOUCH_HITS, 1);
+            counters.add(StoreCounter.GET_HITS, 1);
+            ring.touchedByReader(c.ptr);
+            // Under the stripe lock the item cannot be reclaimed: its bytes are stable.
+            final byte[] value = new byte[c.valueLen];
+            view.getBytes(c.valuePtr(), value, 0, c.valueLen);
+            return new StoreItem(value, c.flags, c.cas, expires);
+        } finally {
+            index.unlockStripe(stripe);
+        }
+    }
+
+    /**
+     * Invalidates every item, now ({@code delaySeconds <= 0}) or once {@code delaySeconds} have
+     * passed (items stored before then). As in memcached, a later flush_all replaces a pending one.
+     */
+    public void flushAll(final long delaySeconds) {
+        counters.add(StoreCounter.CMD_FLUSH, 1);
+        if (delaySeconds <= 0) {
+            final long cas = view.getLongAcquire(header + StoreLayout.CAS_COUNTER);
+            // Items with a CAS at or below this are invalid; later writes get higher ones.
+            long seen;
+            while (Long.compareUnsigned(seen = view.getLongAcquire(header + StoreLayout.FLUSH_CAS), cas) < 0
+                && !view.compareAndSetLong(header + StoreLayout.FLUSH_CAS, seen, cas)) {
+                Thread.onSpinWait();
+            }
+            view.putLongRelease(header + StoreLayout.FLUSH_MILLIS, 0);
+        } else {
+            view.putLongRelease(header + StoreLayout.FLUSH_MILLIS, clock.getAsLong() + delaySeconds * 1000);
+        }
+    }
+
+    // ------------------------------------------------------------------ stats, check, close
+
+    /** @return memcached-named figures, summed over every process, read without locks */
+    public Map<String, Long> stats() {
+        final Map<String, Long> s = new LinkedHashMap<>();
+        final long now = clock.getAsLong();
+        s.put("time", now / 1000);
+        s.put("uptime", (now - view.getLong(header + StoreLayout.CREATED_MILLIS)) / 1000);
+        final long[] totals = index.totals();
+        s.put("curr_items", totals[0]);
+        s.put("bytes", totals[1]);
+        s.put("limit_maxbytes", ring.ringBytes());
+        s.put("item_size_max", (long) maxItem);
+        s.put("hash_power_level", (long) view.getInt(header + StoreLayout.BUCKET_BITS));
+        for (final StoreCounter counter : StoreCounter.values()) {
+            s.put(counter.statName, counters.sum(counter));
+        }
+        s.put("ring_head", ring.head());
+        s.put("ring_tail", ring.tail());
+        return s;
+    }
+
+    /**
+     * Verifies the store, read-only: the ring parses from tail to head, every chain holds LINKED
+     * items of its bucket inside the live part of the ring, no item is in two chains, and each
+     * stripe's counts match its chains. Exact only on a quiet store.
+     *
+     * @return the violations, one line each
+     */
+    public List<String> check() {
+        return new StoreChecker(view, ring, index).check();
+    }
+
+    /** Closes the store; if it opened its own arena file, closes that too. */
+    @Override
+    public void close() throws IOException {
+        if (ownsArena) {
+            arena.close();
+        }
+    }
+}

@@ -1,0 +1,123 @@
+package io.sharena.ipc.store;
+
+import io.sharena.core.ArenaView;
+import io.sharena.ipc.layout.ItemLayout;
+
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+
+/** The store's read-only checker: ring, chains and counts. Exact only on a quiet store. */
+final class StoreChecker {
+    private static final int MAX_REPORTED = 100;
+
+    private final ArenaView view;
+    private final Ring ring;
+    private final Index index;
+    private final List<String> violations = new ArrayList<>();
+
+    StoreChecker(final ArenaView view, final Ring ring, final Index index) {
+        this.view = view;
+        this.ring = ring;
+        this.index = index;
+    }
+
+    private void report(final String violation) {
+        if (violations.size() < MAX_REPORTED) {
+            violations.add(violation);
+        }
+    }
+
+    List<String> check() {
+        final long head = ring.head();
+        final long tail = ring.tail();
+        final long bytes = ring.ringBytes();
+        if (tail < 0 || head < tail || head - tail > bytes) {
+            report("ring positions out of range: head=" + head + ", tail=" + tail + ", ringBytes=" + bytes);
+            return violations;
+        }
+        final BitSet records = walkRing(head, tail, bytes);
+        walkChains(records, head, tail);
+        return violations;
+    }
+
+    /** @return the physical starts (in ALIGN units) of the records between tail and head */
+    private BitSet walkRing(final long head, final long tail, final long bytes) {
+        final BitSet starts = new BitSet((int) (bytes / ItemLayout.ALIGN));
+        long pos = tail;
+        while (pos < head) {
+            final long phys = pos % bytes;
+            final int p = (int) (ring.ringPtr() + phys);
+            final long recPos = view.getLong(p + ItemLayout.POS);
+            final int size = view.getInt(p + ItemLayout.SIZE);
+            final int state = view.getInt(p + ItemLayout.STATE);
+            if (recPos != pos || size < ItemLayout.PAD_HEADER || size % ItemLayout.ALIGN != 0 || phys + size > bytes
+                || state < ItemLayout.RESERVED || state > ItemLayout.PAD) {
+                report("ring record does not parse: pos=" + pos + ", recordPos=" + recPos + ", size=" + size
+                    + ", state=" + state);
+                return starts;
+            }
+            if (state != ItemLayout.PAD) {
+                starts.set((int) (phys / ItemLayout.ALIGN));
+            }
+            pos += size;
+        }
+        if (pos != head) {
+            report("ring records overrun the head: end=" + pos + ", head=" + head);
+        }
+        return starts;
+    }
+
+    private void walkChains(final BitSet records, final long head, final long tail) {
+        final BitSet seen = new BitSet(records.size());
+        final long[] items = new long[index.stripeCount()];
+        final long[] bytes = new long[index.stripeCount()];
+        for (int b = 0; b < index.bucketCount(); b++) {
+            int p = index.bucketHead(b);
+            for (int hops = 0; p != 0; hops++) {
+                if (hops > Index.MAX_HOPS || !ring.contains(p)) {
+                    report("chain leaves the ring: bucket=" + b + ", ptr=0x" + Integer.toHexString(p) + ", hops=" + hops);
+                    break;
+                }
+                final int unit = (int) ((Integer.toUnsignedLong(p) - Integer.toUnsignedLong(ring.ringPtr()))
+                    / ItemLayout.ALIGN);
+                final long pos = view.getLong(p + ItemLayout.POS);
+                final int state = view.getInt(p + ItemLayout.STATE);
+                final int hash = view.getInt(p + ItemLayout.HASH);
+                final int keyLen = view.getInt(p + ItemLayout.KEY_LEN);
+                final int valueLen = view.getInt(p + ItemLayout.VALUE_LEN);
+                if (!records.get(unit) || pos < tail || pos >= head) {
+                    report("chained item outside the live ring: bucket=" + b + ", pos=" + pos + ", tail=" + tail
+                        + ", head=" + head);
+                    break;
+                }
+                if (seen.get(unit)) {
+                    report("item chained twice: bucket=" + b + ", pos=" + pos);
+                    break;
+                }
+                seen.set(unit);
+                if (state != ItemLayout.LINKED) {
+                    report("chained item not LINKED: bucket=" + b + ", pos=" + pos + ", state=" + state);
+                }
+                if (index.bucketWord(hash) != index.bucketWord(b)) {
+                    report("item in the wrong bucket: bucket=" + b + ", pos=" + pos + ", hash=" + hash);
+                }
+                if (keyLen < 1 || keyLen > SharedStore.MAX_KEY || !ring.fits(p, keyLen, valueLen)
+                    || ItemLayout.recordSize(keyLen, valueLen) != view.getInt(p + ItemLayout.SIZE)) {
+                    report("item lengths out of range: pos=" + pos + ", keyLen=" + keyLen + ", valueLen=" + valueLen
+                        + ", size=" + view.getInt(p + ItemLayout.SIZE));
+                }
+                final int s = index.stripeOf(hash);
+                items[s]++;
+                bytes[s] += view.getInt(p + ItemLayout.SIZE);
+                p = view.getIntAcquire(p + ItemLayout.NEXT);
+            }
+        }
+        for (int s = 0; s < items.length; s++) {
+            if (items[s] != index.stripeItems(s) || bytes[s] != index.stripeBytes(s)) {
+                report("stripe counts differ from its chains: stripe=" + s + ", items=" + index.stripeItems(s)
+                    + ", chained=" + items[s] + ", bytes=" + index.stripeBytes(s) + ", chainedBytes=" + bytes[s]);
+            }
+        }
+    }
+}

@@ -1,0 +1,134 @@
+package io.sharena.ipc.store;
+
+import io.sharena.core.ArenaFormatException;
+import io.sharena.core.ArenaView;
+import io.sharena.core.SharedArena;
+import io.sharena.ipc.Pages;
+import io.sharena.ipc.layout.ItemLayout;
+import io.sharena.ipc.layout.StoreLayout;
+
+/** Lays out a new store region, and validates an existing one before use. */
+final class StoreFormat {
+    private static final int PAGE = 4096;
+
+    private StoreFormat() {
+    }
+
+    static long ringBytes(final StoreOptions o) {
+        return (o.memoryLimit() + PAGE - 1) & -PAGE;
+    }
+
+    static int buckets(final StoreOptions o) {
+        if (o.buckets() != 0) {
+            return o.buckets();
+        }
+        final long want = Math.max(1024, ringBytes(o) / 256);
+        return (int) Math.min(1L << 28, Long.highestOneBit(want - 1) << 1);
+    }
+
+    /** @return the pages the region needs: header, stripes, buckets, access map, ring */
+    static long regionPages(final StoreOptions o) {
+        final long stripes = pages((long) StoreOptions.STRIPES * StoreLayout.STRIPE_SIZE);
+        final long buckets = pages((long) buckets(o) * StoreLayout.BUCKET_SIZE);
+        final long map = pages(ringBytes(o) / StoreLayout.MAP_GRANULE);
+        return StoreLayout.HEADER_PAGES + stripes + buckets + map + ringBytes(o) / PAGE;
+    }
+
+    private static long pages(final long bytes) {
+        return (bytes + PAGE - 1) / PAGE;
+    }
+
+    /** @throws IllegalArgumentException when the ring cannot hold two maximum-size items */
+    static void checkFits(final StoreOptions o) {
+        final long record = ItemLayout.recordSize(SharedStore.MAX_KEY, o.maxItemSize());
+        if (record > (ringBytes(o) - ringBytes(o) / Ring.SLACK_SHARE) / 2) {
+            throw new IllegalArgumentException("memory limit too small for the max item size: memoryLimit="
+                + o.memoryLimit() + ", maxItemSize=" + o.maxItemSize() + ", needed=" + 2 * record);
+        }
+    }
+
+    /**
+     * Allocates and formats a region.
+     *
+     * @return its header pointer, 0 if the arena has no room
+     */
+    static int create(final SharedArena arena, final StoreOptions o, final long nowMillis) {
+        checkFits(o);
+        final long total = regionPages(o);
+        if (total > Integer.MAX_VALUE / PAGE) {
+            return 0;
+        }
+        final int region = Pages.allocate(arena, (int) total, Pages.SETUP_TIMEOUT_NANOS);
+        if (region == 0) {
+            return 0;
+        }
+        // The pages read as zeros: empty buckets, free locks, zero counts, head = tail = 0.
+        final ArenaView v = arena.raw();
+        final int stripes = region + StoreLayout.HEADER_PAGES * PAGE;
+        final int buckets = stripes + (int) pages((long) StoreOptions.STRIPES * StoreLayout.STRIPE_SIZE) * PAGE;
+        final int map = buckets + (int) pages((long) buckets(o) * StoreLayout.BUCKET_SIZE) * PAGE;
+        final int ring = map + (int) pages(ringBytes(o) / StoreLayout.MAP_GRANULE) * PAGE;
+        v.putInt(region + StoreLayout.VERSION, StoreLayout.VERSION_VALUE);
+        v.putInt(region + StoreLayout.STRIPES, StoreOptions.STRIPES);
+        v.putLong(region + StoreLayout.RING_BYTES, ringBytes(o));
+        v.putInt(region + StoreLayout.RING_PTR, ring);
+        v.putInt(region + StoreLayout.BUCKETS_PTR, buckets);
+        v.putInt(region + StoreLayout.BUCKET_BITS, Integer.numberOfTrailingZeros(buckets(o)));
+        v.putInt(region + StoreLayout.MAX_ITEM, o.maxItemSize());
+        v.putInt(region + StoreLayout.MAP_PTR, map);
+        v.putInt(region + StoreLayout.STRIPES_PTR, stripes);
+        v.putInt(region + StoreLayout.REGION_PAGES, (int) total);
+        v.putLong(region + StoreLayout.CREATED_MILLIS, nowMillis);
+        // Publishes the header: a store is usable once its magic is there.
+        v.putLongRelease(region + StoreLayout.MAGIC, StoreLayout.MAGIC_VALUE);
+        return region;
+    }
+
+    /** @throws ArenaFormatException naming the first header field that is out of range */
+    static void validate(final SharedArena arena, final int header) throws ArenaFormatException {
+        final ArenaView v = arena.raw();
+        final long cap = arena.capacityBytes();
+        if (Integer.toUnsignedLong(header) + (long) StoreLayout.HEADER_PAGES * PAGE > cap) {
+            throw new ArenaFormatException("store.header", "store header outside the arena: header=0x" + Integer.toHexString(header));
+        }
+        final long magic = v.getLongAcquire(header + StoreLayout.MAGIC);
+        if (magic != StoreLayout.MAGIC_VALUE) {
+            throw new ArenaFormatException("store.magic", "not a store: magic=0x" + Long.toHexString(magic));
+        }
+        final int version = v.getInt(header + StoreLayout.VERSION);
+        if (version != StoreLayout.VERSION_VALUE) {
+            throw new ArenaFormatException("store.version", "unsupported store version: version=" + version + ", supported="
+                + StoreLayout.VERSION_VALUE);
+        }
+        final int stripes = v.getInt(header + StoreLayout.STRIPES);
+        final int bits = v.getInt(header + StoreLayout.BUCKET_BITS);
+        if (stripes != StoreOptions.STRIPES || bits < 10 || bits > 28) {
+            throw new ArenaFormatException("store.geometry", "store geometry out of range: stripes=" + stripes + ", bucketBits=" + bits);
+        }
+        final long ring = v.getLong(header + StoreLayout.RING_BYTES);
+        final int maxItem = v.getInt(header + StoreLayout.MAX_ITEM);
+        if (ring < StoreOptions.MIN_MEMORY_LIMIT || ring % PAGE != 0 || maxItem <= 0
+            || ItemLayout.recordSize(SharedStore.MAX_KEY, maxItem) > (ring - ring / Ring.SLACK_SHARE) / 2) {
+            throw new ArenaFormatException("store.sizes", "store sizes out of range: ringBytes=" + ring + ", maxItemSize=" + maxItem);
+        }
+        inArena(cap, "stripes", v.getInt(header + StoreLayout.STRIPES_PTR), (long) stripes * StoreLayout.STRIPE_SIZE);
+        inArena(cap, "buckets", v.getInt(header + StoreLayout.BUCKETS_PTR), (long) StoreLayout.BUCKET_SIZE << bits);
+        inArena(cap, "accessMap", v.getInt(header + StoreLayout.MAP_PTR), ring / StoreLayout.MAP_GRANULE);
+        inArena(cap, "ring", v.getInt(header + StoreLayout.RING_PTR), ring);
+        final long head = v.getLongAcquire(header + StoreLayout.HEAD);
+        final long tail = v.getLongAcquire(header + StoreLayout.TAIL);
+        if (tail < 0 || head < tail || head - tail > ring) {
+            throw new ArenaFormatException("store.positions", "store ring positions out of range: head=" + head + ", tail=" + tail
+                + ", ringBytes=" + ring);
+        }
+    }
+
+    private static void inArena(final long cap, final String what, final int ptr, final long bytes)
+        throws ArenaFormatException {
+        final long start = Integer.toUnsignedLong(ptr);
+        if (start == 0 || start % PAGE != 0 || start + bytes > cap) {
+            throw new ArenaFormatException("store." + what, "store " + what + " outside the arena: " + what + "=0x"
+                + Long.toHexString(start) + ", bytes=" + bytes + ", capacity=" + cap);
+        }
+    }
+}

@@ -1,0 +1,102 @@
+package io.sharena.ipc.store;
+
+import java.util.Objects;
+import java.util.function.LongSupplier;
+
+/**
+ * How a store is created and used. Immutable; each {@code with} returns a copy.
+ *
+ * <ul>
+ *   <li>memoryLimit: bytes of item space (the ring), 64 MiB by default. Items, keys and headers
+ *       count against it, as memcached's {@code -m} does.</li>
+ *   <li>maxItemSize: the largest value that stores, 1 MiB by default (memcached's {@code -I}).</li>
+ *   <li>buckets: hash buckets, a power of two; 0 (default) means one per 256 bytes of memory.</li>
+ *   <li>lockTimeoutNanos: how long a command waits for a stripe lock or for ring space held by a
+ *       live process (1 s by default) before it answers BUSY or NO_MEMORY.</li>
+ *   <li>clock: wall-clock milliseconds (tests move time without sleeping).</li>
+ * </ul>
+ * Only the clock and the lock timeout apply on open; the others are fixed when the store is created.
+ */
+public final class StoreOptions {
+    public static final long DEFAULT_MEMORY_LIMIT = 64L << 20;
+    public static final int DEFAULT_MAX_ITEM_SIZE = 1 << 20;
+    public static final int STRIPES = 1024;
+    /** Smallest memory limit: room for a few maximum-size items is checked separately. */
+    public static final long MIN_MEMORY_LIMIT = 64L << 10;
+
+    private final long memoryLimit;
+    private final int maxItemSize;
+    private final int buckets;
+    private final long lockTimeoutNanos;
+    private final LongSupplier clock;
+
+    private StoreOptions(final long memoryLimit, final int maxItemSize, final int buckets, final long lockTimeoutNanos,
+                         final LongSupplier clock) {
+        this.memoryLimit = memoryLimit;
+        this.maxItemSize = maxItemSize;
+        this.buckets = buckets;
+        this.lockTimeoutNanos = lockTimeoutNanos;
+        this.clock = clock;
+    }
+
+    public static StoreOptions defaults() {
+        return new StoreOptions(DEFAULT_MEMORY_LIMIT, DEFAULT_MAX_ITEM_SIZE, 0, 1_000_000_000L, System::currentTimeMillis);
+    }
+
+    /** @throws IllegalArgumentException below {@link #MIN_MEMORY_LIMIT} or above 3 GiB */
+    public StoreOptions withMemoryLimit(final long bytes) {
+        if (bytes < MIN_MEMORY_LIMIT || bytes > (3L << 30)) {
+            throw new IllegalArgumentException("memory limit out of range: memoryLimit=" + bytes + ", min="
+                + MIN_MEMORY_LIMIT + ", max=" + (3L << 30));
+        }
+        return new StoreOptions(bytes, maxItemSize, buckets, lockTimeoutNanos, clock);
+    }
+
+    /** @throws IllegalArgumentException if not positive or over 512 MiB */
+    public StoreOptions withMaxItemSize(final int bytes) {
+        if (bytes <= 0 || bytes > (512 << 20)) {
+            throw new IllegalArgumentException("max item size out of range: maxItemSize=" + bytes + ", max=" + (512 << 20));
+        }
+        return new StoreOptions(memoryLimit, bytes, buckets, lockTimeoutNanos, clock);
+    }
+
+    /** @throws IllegalArgumentException if not 0 or a power of two from 1024 to 2^28 */
+    public StoreOptions withBuckets(final int count) {
+        if (count != 0 && (Integer.bitCount(count) != 1 || count < 1024 || count > (1 << 28))) {
+            throw new IllegalArgumentException("bucket count must be 0 or a power of two from 1024 to 2^28: buckets=" + count);
+        }
+        return new StoreOptions(memoryLimit, maxItemSize, count, lockTimeoutNanos, clock);
+    }
+
+    /** @throws IllegalArgumentException if negative */
+    public StoreOptions withLockTimeoutNanos(final long nanos) {
+        if (nanos < 0) {
+            throw new IllegalArgumentException("lock timeout must not be negative: lockTimeoutNanos=" + nanos);
+        }
+        return new StoreOptions(memoryLimit, maxItemSize, buckets, nanos, clock);
+    }
+
+    public StoreOptions withClock(final LongSupplier millis) {
+        return new StoreOptions(memoryLimit, maxItemSize, buckets, lockTimeoutNanos, Objects.requireNonNull(millis, "clock"));
+    }
+
+    public long memoryLimit() {
+        return memoryLimit;
+    }
+
+    public int maxItemSize() {
+        return maxItemSize;
+    }
+
+    public int buckets() {
+        return buckets;
+    }
+
+    public long lockTimeoutNanos() {
+        return lockTimeoutNanos;
+    }
+
+    public LongSupplier clock() {
+        return clock;
+    }
+}

@@ -1,0 +1,31 @@
+package io.sharena.ipc.store;
+
+import io.sharena.core.crash.CrashPoint;
+
+/** The step boundaries of the store's multi-step mutations (see the package's crash argument). */
+public enum StorePoint implements CrashPoint {
+    /** Ring lock held, new record's header written at the head, head not yet advanced. */
+    RESERVE_HEADER_WRITTEN,
+    /** Head advanced: the record is RESERVED and owned by the writer. */
+    RESERVE_HEAD_ADVANCED,
+    /** Record body (key and value) written, stripe lock not yet taken. */
+    SET_BUILT,
+    /** Stripe lock held, new record LINKED but not yet published. */
+    SET_LINKED,
+    /** New record published by the link store; old record still LINKED. */
+    SET_PUBLISHED,
+    /** Old record marked DEAD, stripe counters not yet updated. */
+    SET_OLD_DEAD,
+    /** incr/decr: new number's record built, stripe lock not yet taken. */
+    INCR_BUILT,
+    /** incr/decr: new number published, old record still LINKED. */
+    INCR_PUBLISHED,
+    /** delete: item unlinked, still LINKED, counters not updated. */
+    DELETE_UNLINKED,
+    /** eviction: tail item unlinked under its stripe lock, tail not yet advanced. */
+    EVICT_UNLINKED,
+    /** eviction: a hot item's copy published in its place, tail not yet advanced. */
+    EVICT_REINSERTED,
+    /** eviction: tail advanced past one record. */
+    EVICT_TAIL_ADVANCED
+}

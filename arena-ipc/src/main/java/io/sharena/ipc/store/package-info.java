@@ -1,0 +1,118 @@
+/**
+ * The shared store: a memcached-like key/value cache that lives entirely in an arena file, used by
+ * any number of JVM processes at once. Readers take no lock and make no system call; writes are
+ * atomic per key; a process killed at any instant leaves every key with its old or its new value.
+ *
+ * <h2>Memory: one ring, written as a log</h2>
+ * The memory limit is one contiguous run of arena pages, allocated when the store is created: the
+ * <b>ring</b>. Items are records appended at the ring's <b>head</b> and reclaimed at its <b>tail</b>,
+ * both 64-bit <i>logical</i> positions that only grow (the physical offset is {@code pos % ringBytes};
+ * a record never straddles the end: a PAD record fills the gap). Every record starts with its own
+ * logical position, its size and its state ({@link io.sharena.ipc.layout.ItemLayout}). Records are
+ * never changed in place once published, except three single words: the chain link, the state, and
+ * the expiry ({@code touch}). An update writes a new record and swaps it in.
+ *
+ * <p>Why a log rather than size classes and free lists: (1) nothing can leak: whatever a dead
+ * process had in transit (a half-written record, a record built for a {@code cas} that lost) is
+ * garbage the tail passes over on its next lap, with no free list to repair; (2) readers need no
+ * epochs or hazard pointers: a record's bytes can only be reused after the tail has passed its
+ * position, so a reader validates what it read by checking the tail afterwards (a seqlock whose
+ * sequence is the tail); (3) allocation is a bump of the head. Its cost: an update rewrites the
+ * whole item (as memcached does), and space of deleted items returns only when the tail reaches it.
+ *
+ * <h2>Index</h2>
+ * A chained hash table of {@code 2^k} buckets, each a 32-bit arena pointer to the first item of its
+ * chain; items link through their NEXT word. Buckets are grouped into <b>stripes</b>
+ * ({@code bucket % stripes}); each stripe has a lock word and the item count and byte count of its
+ * buckets ({@link io.sharena.ipc.layout.StoreLayout}, one 128-byte line per stripe, so two stripes
+ * never share a cache line). The table does not grow: its size is chosen at creation from the
+ * memory limit (one bucket per 256 bytes of ring by default); a fuller table only means longer chains.
+ *
+ * <h2>Readers (get, gets, multi-get): no lock</h2>
+ * A reader loads the bucket (acquire), walks the chain comparing hash and key, and keeps the lowest
+ * logical position it read. At a hit it reads the item's fields and value; then, after a load
+ * fence, it loads the tail: if the tail is still at or below every position it read, none of those
+ * records was reused while it read them, so the value is exactly one that was stored (never torn);
+ * otherwise it starts again. Each record it visits is also checked to sit where its own position
+ * says and in the reader's bucket, so bytes of reused space are recognised before they are trusted,
+ * and every length read is clamped to the ring, so garbage can never make a read leave it. A
+ * reader may see the version a writer is replacing (old or new, each whole). A zero-copy reader
+ * ({@link io.sharena.ipc.store.StoreReader}) gets a {@link java.lang.foreign.MemorySegment} of the
+ * value in the ring and calls {@code validate()} after using it, the same check, deferred. Readers
+ * write one byte outside the items: the item's CLOCK bit in the access map (below).
+ *
+ * <h2>Writers: per-stripe lock, pointer swap</h2>
+ * Every mutation that stores a value first builds the new record with no lock held (reserve space,
+ * write header, key and value), then takes the stripe lock, checks its condition against the
+ * current item (absent for add, present for replace, same CAS for cas, the very item it read for
+ * append/prepend/incr/decr, which otherwise start again), and publishes with one release store of
+ * the predecessor's link (the bucket word or the previous item's NEXT): readers see the old item or
+ * the new one. The new record is marked LINKED before that store, the old one DEAD after it. Delete
+ * is one release store that unlinks; touch is one release store of the expiry word. Nothing that
+ * holds a stripe lock ever waits for ring space, so eviction (which takes stripe locks while it
+ * holds the ring lock) cannot deadlock with writers. A record that loses its condition is marked
+ * DEAD and left to the tail.
+ *
+ * <h2>Space: the ring lock, eviction by CLOCK</h2>
+ * Reserving space takes the ring lock: it writes the new record's header (state RESERVED, owner's
+ * process token) at the head and then advances the head with a release store, so the
+ * record at the head is always parsable. When the head would come closer than the record's size to
+ * the tail plus the ring size, the tail advances record by record: PAD and DEAD records are simply
+ * passed; a RESERVED record whose owner is dead is garbage and passed; one whose owner lives is
+ * waited for (bounded: a set then fails with NO_MEMORY rather than hang); a LINKED record is
+ * unlinked under its stripe lock and counted as an eviction (or reclaimed, if expired or flushed),
+ * unless its CLOCK bit is set: then, if free space allows, it is copied to the head and swapped in
+ * for itself (second chance; the bit is cleared) — at most {@code 16} such moves per reservation.
+ *
+ * <p>Policy: <b>CLOCK</b> (FIFO with reinsertion). A hit costs a reader one byte store in a side
+ * map, only when the bit is not set yet; there are no list moves on reads, which would mean locks
+ * or contended writes in memory shared between processes (memcached's LRU bumps are why it holds
+ * item locks on reads). CLOCK's hit ratio is within a point or two of LRU on Zipf traces. SIEVE
+ * needs a hand that sweeps items that stay where they are, and S3-FIFO a second queue; in a log
+ * whose space must be freed in order at the tail, CLOCK's reinsertion is the natural fit; a small
+ * S3-FIFO probationary ring is the known way to improve on it.
+ *
+ * <h2>Expiry and flush</h2>
+ * memcached's rules: an exptime of 0 never expires; a negative one is already expired; up to 30
+ * days (2,592,000 s) is relative to now; above, an absolute Unix time. Items store an absolute
+ * wall-clock second, so expiry survives restarts. An item is expired when its time is at or before
+ * now. {@code flush_all} with no delay invalidates every item whose CAS is at or below the CAS
+ * counter at that moment; with a delay, every item stored before the deadline, once it has passed.
+ * Expired and flushed items read as misses and are reclaimed lazily: by the next write to their
+ * key or when the tail reaches them ({@code curr_items} counts them until then, as memcached's does
+ * between crawls).
+ *
+ * <h2>Crash argument</h2>
+ * Every change of shared state is one atomic word, or leaves a state that is recognised and
+ * finished or ignored:
+ * <ul>
+ *   <li>Reserve: the header is written before the head moves; a kill between leaves the head where it
+ *       was, and the next reservation overwrites the header.</li>
+ *   <li>Build: a kill leaves a RESERVED record owned by a dead process: the tail passes it.</li>
+ *   <li>Publish: the new record is LINKED before the one link store that publishes it; a kill before
+ *       that store leaves a LINKED record in no chain; after it, an old record still LINKED but in no
+ *       chain. Eviction finds either at the tail, looks it up in its chain under the stripe lock,
+ *       does not find it, and passes it.</li>
+ *   <li>Delete and eviction unlink with one store; the tail moves after the unlink.</li>
+ *   <li>A lock whose owner died is taken over by the next waiter (owner identity: registry slot
+ *       and generation; liveness by the registry). A stripe lock taken over recounts its stripe's item and
+ *       byte counts from its chains, the only state a dead holder could leave half-updated.</li>
+ * </ul>
+ * So after a kill every key has its old or its new item, and nothing leaks: ring space is
+ * reclaimed by the tail whatever its state, and per-process call counters are sums that a dead
+ * process simply stops adding to. Stats counters ({@code cmd_get}, ...) may miss the increments of
+ * the operation in flight. Warm restart needs no step at all: the file is the store.
+ *
+ * <h2>Locks</h2>
+ * Stripe and ring locks are the arena's user-placeable {@link io.sharena.core.lock.SharedLock}s
+ * (owner token of registry slot, generation and thread; results ACQUIRED, TIMEOUT, DEADLOCK,
+ * RECOVERED; dead-owner takeover by one compare-and-set). RESERVED records name their owner with
+ * the same kind of token (the process's, without a thread), judged by the same liveness rule. No
+ * heartbeat: a stopped process keeps its locks and records, and callers then get a bounded wait
+ * and a BUSY or NO_MEMORY result.
+ *
+ * <h2>FFM</h2>
+ * This package makes no downcalls and no restricted calls: it reads and writes the arena's mapped
+ * segment through its views and var handles.
+ */
+package io.sharena.ipc.store;
