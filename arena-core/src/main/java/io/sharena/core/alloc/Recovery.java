@@ -76,16 +76,15 @@ final class Recovery {
      */
     List<String> reclaimAndRebuild(final SpanCache.SpanSink sink) {
         final boolean[] live = new boolean[RegistryLayout.SLOTS];
-        final List<Integer> dead = new ArrayList<>();
+        // Dead slots, and the slot this attachment inherited from a dead process whose leftovers
+        // are not reclaimed yet: that one lives, but what it holds in transit is the dead one's.
+        final List<Integer> dead = registry.deadSlots();
         for (int slot = 0; slot < RegistryLayout.SLOTS; slot++) {
-            live[slot] = registry.isAlive(slot);
+            live[slot] = !dead.contains(slot) && registry.isAlive(slot);
             if (live[slot]) {
                 caches.takeAll(slot, sink);
             } else {
                 caches.forget(slot);
-                if (registry.pid(slot) != 0) {
-                    dead.add(slot);
-                }
             }
         }
         CrashPoints.at(AllocPoint.REPAIR_CACHES_EMPTIED);
