@@ -8,7 +8,9 @@ import io.sharena.core.check.ArenaStats;
 import io.sharena.core.layout.ControlLayout;
 import io.sharena.core.layout.PageEntry;
 import io.sharena.ipc.NamedRoots;
+import io.sharena.ipc.channel.Channel;
 import io.sharena.ipc.heap.ObjectHeap;
+import io.sharena.ipc.layout.ChannelLayout;
 import io.sharena.ipc.layout.HeapLayout;
 import io.sharena.ipc.layout.RootsLayout;
 import picocli.CommandLine.Command;
@@ -55,8 +57,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * it owned them. L: pages that nobody can ever get back: pages still ALLOCATED at the end, other
  * than the heap's and the named roots', that carry the stamp of a worker that exited cleanly (it
  * freed all it had, so the allocator lost a free) or of no worker at all, plus pages left in a
- * transit state (in a cache or on the pending list) after the repair. V: the arena checker's
- * violations plus the heap's and the named roots'.
+ * transit state (in a cache or on the pending list) after the repair. Pages of shared structure (the
+ * named-root directory, the heap's metadata page, the channel's header and rings) are not counted.
+ * V: the arena checker's violations plus the heap's and the named roots'.
  */
 @Command(name = "stress", mixinStandardHelpOptions = true,
     description = "Random alloc/free from many processes while killing them with SIGKILL; then check.")
@@ -146,7 +149,9 @@ final class StressCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--crash-action must be kill or stop: crashAction=" + crashAction);
         }
         if (!Files.exists(file)) {
-            SharedArena.create(file, Capacity.parse(size), ArenaOptions.defaults()).close();
+            try (SharedArena arena = SharedArena.create(file, Capacity.parse(size), ArenaOptions.defaults())) {
+                Channel.create(arena, StressWorker.CHANNEL, StressWorker.CHANNEL_LANES, StressWorker.CHANNEL_RING_BYTES, 64);
+            }
         }
         final SplittableRandom random = new SplittableRandom(seed == null ? System.nanoTime() : seed);
         if (crashPoint != null) {
@@ -262,6 +267,16 @@ final class StressCommand implements Callable<Integer> {
                     structural.add((long) (dir >>> 12) + i);
                 }
                 structural.add((long) (r.get(ObjectHeap.ROOT_NAME) >>> 12));
+                final int channel = r.get(StressWorker.CHANNEL);
+                if (channel != 0) {
+                    structural.add((long) (channel >>> 12));
+                    for (int lane = 0; lane < StressWorker.CHANNEL_LANES; lane++) {
+                        final int ring = arena.raw().getInt(ChannelLayout.lane(channel, lane) + ChannelLayout.RING);
+                        for (int i = 0; i < StressWorker.CHANNEL_RING_BYTES / 4096; i++) {
+                            structural.add((long) (ring >>> 12) + i);
+                        }
+                    }
+                }
             });
             final Set<Long> killed = new HashSet<>(allPids);
             killed.removeAll(cleanPids);

@@ -4,6 +4,9 @@ import io.sharena.core.ArenaOptions;
 import io.sharena.core.ReserveResult;
 import io.sharena.core.SharedArena;
 import io.sharena.ipc.NamedRoots;
+import io.sharena.ipc.channel.Channel;
+import io.sharena.ipc.channel.ChannelConsumer;
+import io.sharena.ipc.channel.ChannelProducer;
 import io.sharena.ipc.heap.ObjectHeap;
 
 import java.nio.file.Path;
@@ -12,7 +15,9 @@ import java.util.SplittableRandom;
 /**
  * A process of {@code arena stress}: random alloc, alloc-at, free, partial free and reserve of pages,
  * allocate and free of heap objects, and put, compare-and-set, get and remove of named roots (names
- * {@code w<pid>-<i>}, each naming one of this worker's objects), until its deadline, stamping its identity into the first
+ * {@code w<pid>-<i>}, each naming one of this worker's objects), and zero-copy messages on the
+ * channel {@value #CHANNEL} (a heap object, stamped, whose pointer the consumer receives, checks and
+ * frees; one worker at a time is the consumer, a new one takes a dead one's place), until its deadline, stamping its identity into the first
  * and last word of every page it owns (the first word of every object) and verifying the stamps
  * before it frees them. A page that is not zero when handed out, or whose
  * stamp changed while owned, or a root that does not hold what this worker last stored under it,
@@ -26,6 +31,11 @@ public final class StressWorker {
     private static final int MAX_SPANS = 64;
     private static final int MAX_OBJECTS = 256;
     private static final int ROOTS = 4;
+    /** The channel {@code arena stress} creates before it starts the workers. */
+    static final String CHANNEL = "stress";
+    static final int CHANNEL_LANES = 8;
+    static final int CHANNEL_RING_BYTES = 1 << 14;
+    private static final int MESSAGE_BYTES = 12;
 
     private final SharedArena arena;
     private final SplittableRandom random;
@@ -42,6 +52,11 @@ public final class StressWorker {
     private final int[] rootValue = new int[ROOTS];
     private final int[] objects = new int[MAX_OBJECTS];
     private int objectCount;
+    private final Channel channel;
+    private ChannelProducer producer;
+    private ChannelConsumer consumer;
+    private long sent;
+    private final byte[] message = new byte[MESSAGE_BYTES];
     private long ops;
     private long doubleHanded;
 
@@ -52,6 +67,7 @@ public final class StressWorker {
         this.capacity = (int) arena.capacityPages();
         this.heap = ObjectHeap.of(arena);
         this.roots = NamedRoots.of(arena);
+        this.channel = roots.contains(CHANNEL) ? Channel.open(arena, CHANNEL) : null;
     }
 
     /** Removes the roots that workers which died left behind (their objects stay allocated: a killed worker's data). */
@@ -95,6 +111,8 @@ public final class StressWorker {
         final int op = random.nextInt(100);
         if (op >= 88 && op < 92 && objectCount > 0) {
             rootStep();
+        } else if (op >= 92 && op < 96 && channel != null) {
+            channelStep();
         } else if (op >= 51 && op < 60 && objectCount < MAX_OBJECTS) {
             final int obj = heap.allocate(8 + random.nextInt(600));
             if (obj != 0) {
@@ -184,6 +202,77 @@ public final class StressWorker {
         spanLen[i] = keep;
     }
 
+    /**
+     * Sends one message (a fresh stamped heap object, handed over with the message), or, as the
+     * consumer, receives some. Becoming the consumer or a producer is tried now and then: the places
+     * are limited, and a dead holder's is taken over.
+     */
+    private void channelStep() {
+        if (consumer == null && random.nextInt(8) == 0) {
+            try {
+                consumer = channel.consumer();
+            } catch (final IllegalStateException taken) {
+                // a live consumer exists
+            }
+        }
+        if (producer == null && random.nextInt(8) == 0) {
+            try {
+                producer = channel.producer();
+            } catch (final IllegalStateException full) {
+                // every lane has a live producer
+            }
+        }
+        if (consumer != null && random.nextBoolean()) {
+            consumer.poll(this::received, 16);
+        } else if (producer != null) {
+            final int obj = heap.allocate(16 + random.nextInt(200));
+            if (obj == 0) {
+                return;
+            }
+            if (arena.raw().getLong(obj) != 0) {
+                doubleHanded++;
+            }
+            final long stamp = (pid << 32) | (++sent & 0xFFFF_FFFFL);
+            arena.raw().putLong(obj, stamp);
+            putInt(message, 0, obj);
+            putLong(message, 4, stamp);
+            if (!producer.offer(1, message, 0, MESSAGE_BYTES)) {
+                heap.free(obj);
+            }
+        }
+    }
+
+    /**
+     * A message: the object must still carry the stamp it was sent with. A consumer that died in its
+     * handler leaves the message in hand to its successor (at-least-once for that one message); if
+     * the dead consumer had already freed the object, the stamp is gone (zeroed, or another owner's)
+     * and the object is not freed again.
+     */
+    private void received(final io.sharena.core.ArenaView view, final int type, final int ptr, final int length) {
+        if (length != MESSAGE_BYTES) {
+            doubleHanded++;
+            return;
+        }
+        final int obj = view.getInt(ptr);
+        final long stamp = view.getLong(ptr + 4);
+        if (arena.raw().getLong(obj) == stamp) {
+            arena.raw().putLong(obj, 0);
+            heap.free(obj);
+        }
+    }
+
+    private static void putInt(final byte[] b, final int at, final int v) {
+        for (int i = 0; i < 4; i++) {
+            b[at + i] = (byte) (v >>> (8 * i));
+        }
+    }
+
+    private static void putLong(final byte[] b, final int at, final long v) {
+        for (int i = 0; i < 8; i++) {
+            b[at + i] = (byte) (v >>> (8 * i));
+        }
+    }
+
     /** One named-root operation on a random one of this worker's names, checked against what it stored. */
     private void rootStep() {
         final int i = random.nextInt(ROOTS);
@@ -247,6 +336,15 @@ public final class StressWorker {
     }
 
     private void releaseAll() {
+        if (producer != null) {
+            producer.close();
+        }
+        if (consumer != null) {
+            while (consumer.poll(this::received, 64) > 0) {
+                // drain what is there before giving the place up
+            }
+            consumer.close();
+        }
         while (spans > 0) {
             release(spans - 1);
         }
