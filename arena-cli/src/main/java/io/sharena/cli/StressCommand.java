@@ -213,8 +213,15 @@ final class StressCommand implements Callable<Integer> {
         final Worker armed = new Worker(JavaCommand.start(List.of("-Dsharena.crashpoints=true",
                 "-Dsharena.crashpoint=" + crashPoint, "-Dsharena.crashpoint.action=" + crashAction),
             StressWorker.class, file.toString(), Long.toString(random.nextLong()), Long.toString(end)));
-        final boolean reached = armed.reachedPoint.await(Math.max(1, end - System.currentTimeMillis() - 500),
-            TimeUnit.MILLISECONDS);
+        // Until it reaches the point or ends: a point met only while closing counts too.
+        boolean reached = false;
+        while (!reached && armed.process.isAlive()) {
+            reached = armed.reachedPoint.await(50, TimeUnit.MILLISECONDS);
+        }
+        if (!reached) {
+            armed.reader.join();
+            reached = armed.reachedPoint.getCount() == 0;
+        }
         if (reached && crashAction.equals("kill")) {
             armed.process.waitFor();
             kills++;
