@@ -20,7 +20,8 @@ import java.nio.file.NoSuchFileException;
  */
 @Command(name = "arena", mixinStandardHelpOptions = true, version = "sharena 0.1.0",
     description = "A shared-memory arena for JVM processes.",
-    subcommands = {CreateCommand.class, StatCommand.class, CheckCommand.class, DemoCommand.class, StressCommand.class},
+    subcommands = {CreateCommand.class, StatCommand.class, CheckCommand.class, DemoCommand.class, StressCommand.class,
+        DumpCommand.class},
     exitCodeListHeading = "%nExit status (every command):%n",
     exitCodeList = {
         " 0:success (check: consistent)",
