@@ -13,7 +13,8 @@ import java.nio.file.NoSuchFileException;
 /** Entry point of {@code ./arena}. */
 @Command(name = "arena", mixinStandardHelpOptions = true, version = "sharena 0.1.0",
     description = "A shared-memory arena for JVM processes.",
-    subcommands = {CreateCommand.class, StatCommand.class, CheckCommand.class, DemoCommand.class, StressCommand.class},
+    subcommands = {CreateCommand.class, StatCommand.class, CheckCommand.class, DemoCommand.class, StressCommand.class,
+        DeleteCommand.class},
     footer = {"", "Also (launcher): ./arena bench [SUITE...] [--quick] [--out DIR] [--update-readme]   the benchmark harness",
         "                 ./arena jmh [JMH options]   JMH itself on the benchmark jar",
         "                 ./arena test   the test suite"})
