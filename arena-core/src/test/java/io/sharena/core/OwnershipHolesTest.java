@@ -242,6 +242,36 @@ class OwnershipHolesTest {
     }
 
     /**
+     * Hole 5, when the inherited slot cannot be reclaimed at once: every slot is taken and a live
+     * process holds the lock for longer than open waits. Open then fails clearly, gives the slot
+     * up as dead (nothing of the dead owner's is adopted), and the next repair reclaims it.
+     */
+    @Test
+    void aTakeoverThatCannotRepairGivesTheSlotUpAndFails() throws Exception {
+        final Path file = dir.resolve("busy.arena");
+        final long dead = deadPid();
+        try (SharedArena a = SharedArena.create(file, Capacity.ofPages(256), ArenaOptions.defaults())) {
+            for (int slot = 0; slot < RegistryLayout.SLOTS; slot++) {
+                if (slot != a.slot()) {
+                    a.registry().writeForTest(slot, dead, 1);
+                }
+            }
+            assertEquals(LockResult.ACQUIRED, a.lock().lock(SECOND));
+            final java.io.IOException e = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class,
+                () -> SharedArena.open(file, ArenaOptions.defaults()));
+            assertTrue(e.getMessage().startsWith("arena busy: every process slot was taken and the lock stayed busy"),
+                e.getMessage());
+            final long abandoned = a.registry().entries().stream()
+                .filter(x -> x.pid() == 0 && !x.alive()).count();
+            assertEquals(1, abandoned, "the taken-over slot reads as dead: " + a.registry().entries());
+            a.lock().unlock();
+            assertTrue(a.repair(SECOND));
+            assertEquals(1, a.registry().entries().size(), "every dead and abandoned slot released");
+            assertEquals(List.of(), io.sharena.core.check.ArenaChecker.check(a));
+        }
+    }
+
+    /**
      * Hole 5, third part. A recovery that runs while an attach is taking a dead slot over must not
      * release the newcomer's slot: a paused attacher is alive, whatever the slot held before.
      */
