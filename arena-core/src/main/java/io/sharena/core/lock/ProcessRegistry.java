@@ -64,6 +64,12 @@ public final class ProcessRegistry {
         }
         final long pid = ProcessIdentity.selfPid();
         final long ticks = ProcessIdentity.selfStartTicks();
+        if (pid > ProcessWord.PID_MASK || ticks == ProcessIdentity.DEAD) {
+            // Without these, other processes would judge this one dead and take what it owns.
+            throw new IllegalStateException("cannot record this process in the registry: pid=" + pid
+                + ", startTicks=" + ticks + " (pids must be below 2^" + ProcessWord.PID_BITS
+                + " and /proc/self/stat readable)");
+        }
         // Two passes over free slots: one that lost every CAS race may find a slot freed meanwhile.
         for (int pass = 0; pass < 2; pass++) {
             for (int slot = 0; slot < RegistryLayout.SLOTS; slot++) {
