@@ -222,6 +222,18 @@ public final class ProcessRegistry {
         return (slot == ownSlot && w == own) || isProcessAlive(w);
     }
 
+    /**
+     * @return the pid of the process {@code token} names, alive or dead, while its slot still holds
+     * the token's generation; 0 once the slot has changed hands (or for 0)
+     */
+    public long pidOf(final long token) {
+        if (token == 0 || OwnerToken.slot(token) >= RegistryLayout.SLOTS) {
+            return 0;
+        }
+        final long w = word(OwnerToken.slot(token));
+        return ProcessWord.generation(w) == OwnerToken.generation(token) ? ProcessWord.pid(w) : 0;
+    }
+
     /** @return whether a slot word names a process that exists with that start time */
     private static boolean isProcessAlive(final long w) {
         final long pid = ProcessWord.pid(w);
