@@ -21,7 +21,7 @@ import java.nio.file.NoSuchFileException;
 @Command(name = "arena", mixinStandardHelpOptions = true, version = "sharena 0.1.0",
     description = "A shared-memory arena for JVM processes.",
     subcommands = {CreateCommand.class, StatCommand.class, CheckCommand.class, DemoCommand.class, StressCommand.class,
-        DumpCommand.class},
+        DumpCommand.class, DeleteCommand.class},
     exitCodeListHeading = "%nExit status (every command):%n",
     exitCodeList = {
         " 0:success (check: consistent)",
@@ -31,7 +31,7 @@ import java.nio.file.NoSuchFileException;
         " 4:format: not a valid arena (not a regular file, no valid header, truncated, other format)",
         " 5:fault: the arena file was cut short while mapped (check --repair restores it), or a strict access faulted",
         " 6:corrupted: arena metadata found corrupted during use (check --repair rebuilds it)",
-        " 7:busy: the allocator lock could not be taken in time",
+        " 7:busy: the allocator lock could not be taken in time, or (delete) live processes hold the file",
         "70:internal error: a bug (the message names the exception; ARENA_DEBUG=1 prints its stack trace)"},
     footer = {"", "Also (launcher): ./arena bench [SUITE...] [--quick] [--out DIR] [--update-readme]   the benchmark harness",
         "                 ./arena jmh [JMH options]   JMH itself on the benchmark jar",

@@ -43,6 +43,22 @@ public sealed interface ArenaView permits RawView, CheckedView {
 
     void putLong(int ptr, long value);
 
+    byte getByteAcquire(int ptr);
+
+    void putByteRelease(int ptr, byte value);
+
+    byte getByteVolatile(int ptr);
+
+    void putByteVolatile(int ptr, byte value);
+
+    short getShortAcquire(int ptr);
+
+    void putShortRelease(int ptr, short value);
+
+    short getShortVolatile(int ptr);
+
+    void putShortVolatile(int ptr, short value);
+
     int getIntAcquire(int ptr);
 
     void putIntRelease(int ptr, int value);
@@ -62,6 +78,25 @@ public sealed interface ArenaView permits RawView, CheckedView {
     boolean compareAndSetInt(int ptr, int expected, int value);
 
     boolean compareAndSetLong(int ptr, long expected, long value);
+
+    /**
+     * Atomically sets the int at {@code ptr} to {@code value} if it is {@code expected}, with
+     * volatile semantics.
+     *
+     * @return the witness: the value read, which equals {@code expected} if and only if the
+     * exchange happened (the lenient view, off ALLOCATED pages, drops the exchange and returns a
+     * witness that is never {@code expected}: 0, or -1 when {@code expected} is 0)
+     */
+    int compareAndExchangeInt(int ptr, int expected, int value);
+
+    /** As {@link #compareAndExchangeInt}, at 64 bits. */
+    long compareAndExchangeLong(int ptr, long expected, long value);
+
+    /** Atomically sets the int at {@code ptr} to {@code value}. @return the previous value */
+    int getAndSetInt(int ptr, int value);
+
+    /** Atomically sets the long at {@code ptr} to {@code value}. @return the previous value */
+    long getAndSetLong(int ptr, long value);
 
     int getAndAddInt(int ptr, int delta);
 

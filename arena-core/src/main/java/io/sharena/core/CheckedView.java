@@ -14,7 +14,9 @@ import java.lang.invoke.VarHandle;
  * <ul>
  *   <li>strict ({@code BPF_F_SEGV_ON_FAULT}) throws {@link ArenaFaultException} with the pointer;</li>
  *   <li>lenient ({@code PROBE_MEM32}) reads 0 (a byte range that touches such a page reads as all
- *       zeros), drops writes, and atomics do nothing and return 0 / false.</li>
+ *       zeros), drops writes, and atomics do nothing and return 0 / false; a dropped
+ *       compare-and-exchange returns a witness that is never the expected value (0, or -1 when
+ *       0 was expected), so it always reads as failed.</li>
  * </ul>
  *
  * <p>The check is one acquire load of the page's STATE word (two when an access straddles a page
@@ -126,6 +128,54 @@ final class CheckedView implements ArenaView {
     }
 
     @Override
+    public byte getByteAcquire(final int ptr) {
+        return allocated(ptr, 1) ? raw.getByteAcquire(ptr) : 0;
+    }
+
+    @Override
+    public void putByteRelease(final int ptr, final byte value) {
+        if (allocated(ptr, 1)) {
+            raw.putByteRelease(ptr, value);
+        }
+    }
+
+    @Override
+    public byte getByteVolatile(final int ptr) {
+        return allocated(ptr, 1) ? raw.getByteVolatile(ptr) : 0;
+    }
+
+    @Override
+    public void putByteVolatile(final int ptr, final byte value) {
+        if (allocated(ptr, 1)) {
+            raw.putByteVolatile(ptr, value);
+        }
+    }
+
+    @Override
+    public short getShortAcquire(final int ptr) {
+        return allocated(ptr, 2) ? raw.getShortAcquire(ptr) : 0;
+    }
+
+    @Override
+    public void putShortRelease(final int ptr, final short value) {
+        if (allocated(ptr, 2)) {
+            raw.putShortRelease(ptr, value);
+        }
+    }
+
+    @Override
+    public short getShortVolatile(final int ptr) {
+        return allocated(ptr, 2) ? raw.getShortVolatile(ptr) : 0;
+    }
+
+    @Override
+    public void putShortVolatile(final int ptr, final short value) {
+        if (allocated(ptr, 2)) {
+            raw.putShortVolatile(ptr, value);
+        }
+    }
+
+    @Override
     public int getIntAcquire(final int ptr) {
         return allocated(ptr, 4) ? raw.getIntAcquire(ptr) : 0;
     }
@@ -181,6 +231,31 @@ final class CheckedView implements ArenaView {
     @Override
     public boolean compareAndSetLong(final int ptr, final long expected, final long value) {
         return allocated(ptr, 8) ? raw.compareAndSetLong(ptr, expected, value) : false;
+    }
+
+    /**
+     * Lenient, off ALLOCATED pages: the exchange is dropped and the witness is never
+     * {@code expected}, so the caller sees a failed exchange, as {@link #compareAndSetInt} returns
+     * false there.
+     */
+    @Override
+    public int compareAndExchangeInt(final int ptr, final int expected, final int value) {
+        return allocated(ptr, 4) ? raw.compareAndExchangeInt(ptr, expected, value) : (expected == 0 ? -1 : 0);
+    }
+
+    @Override
+    public long compareAndExchangeLong(final int ptr, final long expected, final long value) {
+        return allocated(ptr, 8) ? raw.compareAndExchangeLong(ptr, expected, value) : (expected == 0 ? -1 : 0);
+    }
+
+    @Override
+    public int getAndSetInt(final int ptr, final int value) {
+        return allocated(ptr, 4) ? raw.getAndSetInt(ptr, value) : 0;
+    }
+
+    @Override
+    public long getAndSetLong(final int ptr, final long value) {
+        return allocated(ptr, 8) ? raw.getAndSetLong(ptr, value) : 0;
     }
 
     @Override

@@ -13,6 +13,8 @@ import java.lang.invoke.VarHandle;
  * the window base, so the unsigned pointer is the offset.
  */
 final class RawView implements ArenaView {
+    private static final VarHandle BYTE = ValueLayout.JAVA_BYTE.varHandle();
+    private static final VarHandle SHORT = ValueLayout.JAVA_SHORT.varHandle();
     private static final VarHandle INT = ValueLayout.JAVA_INT.varHandle();
     private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
 
@@ -68,6 +70,46 @@ final class RawView implements ArenaView {
     }
 
     @Override
+    public byte getByteAcquire(final int ptr) {
+        return (byte) BYTE.getAcquire(segment, ArenaPointers.offset(ptr));
+    }
+
+    @Override
+    public void putByteRelease(final int ptr, final byte value) {
+        BYTE.setRelease(segment, ArenaPointers.offset(ptr), value);
+    }
+
+    @Override
+    public byte getByteVolatile(final int ptr) {
+        return (byte) BYTE.getVolatile(segment, ArenaPointers.offset(ptr));
+    }
+
+    @Override
+    public void putByteVolatile(final int ptr, final byte value) {
+        BYTE.setVolatile(segment, ArenaPointers.offset(ptr), value);
+    }
+
+    @Override
+    public short getShortAcquire(final int ptr) {
+        return (short) SHORT.getAcquire(segment, ArenaPointers.offset(ptr));
+    }
+
+    @Override
+    public void putShortRelease(final int ptr, final short value) {
+        SHORT.setRelease(segment, ArenaPointers.offset(ptr), value);
+    }
+
+    @Override
+    public short getShortVolatile(final int ptr) {
+        return (short) SHORT.getVolatile(segment, ArenaPointers.offset(ptr));
+    }
+
+    @Override
+    public void putShortVolatile(final int ptr, final short value) {
+        SHORT.setVolatile(segment, ArenaPointers.offset(ptr), value);
+    }
+
+    @Override
     public int getIntAcquire(final int ptr) {
         return (int) INT.getAcquire(segment, ArenaPointers.offset(ptr));
     }
@@ -115,6 +157,42 @@ final class RawView implements ArenaView {
     @Override
     public boolean compareAndSetLong(final int ptr, final long expected, final long value) {
         return SharedWords.casLong(segment, ArenaPointers.offset(ptr), expected, value);
+    }
+
+    /*
+     * Exchange and swap start, as SharedWords' atomics do, with a volatile load of their word: a
+     * file shrunk under the mapping faults on that guarded load rather than in the unguarded
+     * out-of-line atomic. A compare-and-exchange that already sees another value is linearized at
+     * that load; a swap first tries a CAS from the loaded value, the whole operation when the
+     * word is not contended.
+     */
+
+    @Override
+    public int compareAndExchangeInt(final int ptr, final int expected, final int value) {
+        final long at = ArenaPointers.offset(ptr);
+        final int seen = (int) INT.getVolatile(segment, at);
+        return seen != expected ? seen : (int) INT.compareAndExchange(segment, at, expected, value);
+    }
+
+    @Override
+    public long compareAndExchangeLong(final int ptr, final long expected, final long value) {
+        final long at = ArenaPointers.offset(ptr);
+        final long seen = (long) LONG.getVolatile(segment, at);
+        return seen != expected ? seen : (long) LONG.compareAndExchange(segment, at, expected, value);
+    }
+
+    @Override
+    public int getAndSetInt(final int ptr, final int value) {
+        final long at = ArenaPointers.offset(ptr);
+        final int seen = (int) INT.getVolatile(segment, at);
+        return INT.compareAndSet(segment, at, seen, value) ? seen : (int) INT.getAndSet(segment, at, value);
+    }
+
+    @Override
+    public long getAndSetLong(final int ptr, final long value) {
+        final long at = ArenaPointers.offset(ptr);
+        final long seen = (long) LONG.getVolatile(segment, at);
+        return LONG.compareAndSet(segment, at, seen, value) ? seen : (long) LONG.getAndSet(segment, at, value);
     }
 
     @Override

@@ -239,6 +239,45 @@ public final class SharedArena implements AutoCloseable {
         return "file is " + size + " bytes, capacity " + header.capacityBytes();
     }
 
+    /**
+     * Deletes an arena file, unless other live processes have it open.
+     *
+     * <p>The file is validated as an arena first (opened read-only: it never registers, so it
+     * takes no registry slot), and its registry read: every live registered process other than
+     * this one holds it. Then, if none does or {@code force} is set, the file is unlinked.
+     * Processes that have it mapped keep their mapping (POSIX unlink semantics) and can go on;
+     * nobody can open it by name any more. Attachments opened read-only do not register and are
+     * not seen. A process that attaches between the check and the unlink is not seen either: the
+     * check is advice for careful users, not a lock.
+     *
+     * @param force delete even while live processes have it open
+     * @return the pids of the live processes that still had it open (empty unless forced)
+     * @throws ArenaInUseException  if live processes have it open and {@code force} is not set
+     * @throws ArenaFormatException if the file is not an arena (refused even when forced)
+     * @throws NoSuchFileException  if there is no file
+     * @throws AccessDeniedException if the path is a symlink or the file belongs to another user
+     */
+    public static java.util.List<Long> delete(final Path path, final boolean force) throws IOException {
+        if (path == null) {
+            throw new IllegalArgumentException("arena path must not be null: path=null");
+        }
+        final java.util.List<Long> holders;
+        try (SharedArena arena = open(path, ArenaOptions.defaults().withReadOnly(true))) {
+            final long self = ProcessHandle.current().pid();
+            holders = arena.registry().entries().stream()
+                .filter(e -> e.alive() && e.pid() != self)
+                .map(ProcessRegistry.Entry::pid)
+                .distinct()
+                .sorted()
+                .toList();
+        }
+        if (!holders.isEmpty() && !force) {
+            throw new ArenaInUseException(path.toString(), holders);
+        }
+        Files.delete(path);
+        return holders;
+    }
+
     private static NativeFile openFile(final Path path, final boolean writable) throws IOException {
         try {
             return NativeFile.open(path, writable);

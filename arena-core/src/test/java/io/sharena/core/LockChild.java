@@ -21,6 +21,10 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code lockwait FILE PTR}: takes the lock at PTR (0: the allocator's) within 5 s, prints
  *       the result, unlocks.</li>
  *   <li>{@code open FILE}: opens the arena, prints "open slot=N", closes it when told "close".</li>
+ *   <li>{@code campaign FILE PTR DEADLINE_MILLIS}: until the deadline, takes the user lock at PTR
+ *       and moves the two words after it from (n, n) to (n + 1, n + 1) in two steps. A holder that
+ *       found them unequal after ACQUIRED counts a violation; after RECOVERED it repairs them.
+ *       Prints {@code status ops=O violations=V recovered=R repaired=P} now and then.</li>
  * </ul>
  */
 public final class LockChild {
@@ -66,11 +70,54 @@ public final class LockChild {
                     lock.unlock();
                 }
             }
+            case "campaign" -> campaign(arena, Integer.decode(args[2]), Long.parseLong(args[3]));
             case "open" -> stdin.readLine();
             default -> throw new IllegalArgumentException("unknown mode: " + args[0]);
         }
         arena.close();
         System.out.println("closed");
+    }
+
+    private static void campaign(final SharedArena arena, final int ptr, final long deadline) {
+        final var lock = arena.lockAt(ptr);
+        final ArenaView v = arena.raw();
+        long ops = 0;
+        long violations = 0;
+        long recovered = 0;
+        long repaired = 0;
+        long nextStatus = System.currentTimeMillis() + 50;
+        while (System.currentTimeMillis() < deadline) {
+            final var r = lock.lock(TimeUnit.SECONDS.toNanos(5));
+            if (!r.acquired()) {
+                continue;
+            }
+            // Plain accesses: the lock alone orders them between holders.
+            final long a = v.getLong(ptr + 8);
+            final long b = v.getLong(ptr + 16);
+            if (r == io.sharena.core.lock.LockResult.RECOVERED) {
+                recovered++;
+                if (a != b) {
+                    repaired++;
+                    v.putLong(ptr + 16, a);
+                }
+            } else if (a != b) {
+                violations++;
+            }
+            v.putLong(ptr + 8, a + 1);
+            for (int i = 0; i < 200; i++) {
+                Thread.onSpinWait(); // a window for a kill between the two steps
+            }
+            v.putLong(ptr + 16, a + 1);
+            lock.unlock();
+            ops++;
+            if (System.currentTimeMillis() >= nextStatus) {
+                System.out.println("status ops=" + ops + " violations=" + violations + " recovered=" + recovered
+                    + " repaired=" + repaired);
+                nextStatus += 50;
+            }
+        }
+        System.out.println("status ops=" + ops + " violations=" + violations + " recovered=" + recovered
+            + " repaired=" + repaired);
     }
 
     /** A running LockChild. */

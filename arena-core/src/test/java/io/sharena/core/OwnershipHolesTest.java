@@ -136,6 +136,51 @@ class OwnershipHolesTest {
         }
     }
 
+    /**
+     * Hole 4 across processes: a child JVM's waiter is stopped (SIGSTOP) right after judging a
+     * user lock's holder dead; meanwhile the dead holder's slot is released and claimed again in
+     * this process, whose thread with the dead holder's thread id takes the lock. Resumed, the
+     * child must not take the lock from its live holder.
+     */
+    @Test
+    void aStoppedChildsStaleTakeoverFailsAfterTheSlotIsReused() throws Exception {
+        final Path file = dir.resolve("aba2.arena");
+        final ExecutorService newOwner = Executors.newSingleThreadExecutor();
+        final List<SharedArena> others = new ArrayList<>();
+        try (SharedArena a = SharedArena.create(file, Capacity.ofPages(256), ArenaOptions.defaults())) {
+            final int node = a.allocPages(1);
+            final long tid = newOwner.submit(() -> Thread.currentThread().threadId()).get();
+            final int reused = 5;
+            a.registry().writeForTest(reused, deadPid(), 1);
+            a.raw().putLongVolatile(node, ownerWord(a, reused, tid));
+            try (LockChild.Jvm child = LockChild.Jvm.start(List.of("-Dsharena.crashpoints=true",
+                "-Dsharena.crashpoint=" + LockPoint.LOCK_TAKEOVER.id(), "-Dsharena.crashpoint.action=stop"),
+                "lockwait", file.toString(), Integer.toString(node))) {
+                child.await("crashpoint: " + LockPoint.LOCK_TAKEOVER.id() + " stop");
+                // The child's open repaired: the dead slot is free again. Claim it here.
+                SharedArena b = null;
+                for (int i = 0; i < RegistryLayout.SLOTS && b == null; i++) {
+                    final SharedArena o = SharedArena.open(file, ArenaOptions.defaults());
+                    others.add(o);
+                    b = o.slot() == reused ? o : null;
+                }
+                assertTrue(b != null, "slot " + reused + " was claimed again");
+                final SharedArena owner = b;
+                assertEquals(LockResult.RECOVERED, newOwner.submit(() -> owner.lockAt(node).lock(SECOND)).get(),
+                    "the new holder takes the dead holder's lock over");
+                new ProcessBuilder("kill", "-CONT", Long.toString(child.process.pid())).start().waitFor();
+                assertEquals("lock TIMEOUT", child.await("lock "), "the resumed child must not take it");
+                assertEquals(0, child.waitFor(30), String.join("\n", child.lines));
+                newOwner.submit(() -> owner.lockAt(node).unlock()).get(); // throws if the holder lost it
+            }
+        } finally {
+            newOwner.shutdownNow();
+            for (final SharedArena o : others) {
+                o.close();
+            }
+        }
+    }
+
     /** Fills every registry slot of a closed arena with a dead process. */
     private Path fullOfDeadProcesses(final String name, final long pid) throws Exception {
         final Path file = dir.resolve(name);
@@ -193,6 +238,36 @@ class OwnershipHolesTest {
         }
         try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
             assertEquals(List.of(), io.sharena.core.check.ArenaChecker.check(arena));
+        }
+    }
+
+    /**
+     * Hole 5, when the inherited slot cannot be reclaimed at once: every slot is taken and a live
+     * process holds the lock for longer than open waits. Open then fails clearly, gives the slot
+     * up as dead (nothing of the dead owner's is adopted), and the next repair reclaims it.
+     */
+    @Test
+    void aTakeoverThatCannotRepairGivesTheSlotUpAndFails() throws Exception {
+        final Path file = dir.resolve("busy.arena");
+        final long dead = deadPid();
+        try (SharedArena a = SharedArena.create(file, Capacity.ofPages(256), ArenaOptions.defaults())) {
+            for (int slot = 0; slot < RegistryLayout.SLOTS; slot++) {
+                if (slot != a.slot()) {
+                    a.registry().writeForTest(slot, dead, 1);
+                }
+            }
+            assertEquals(LockResult.ACQUIRED, a.lock().lock(SECOND));
+            final java.io.IOException e = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class,
+                () -> SharedArena.open(file, ArenaOptions.defaults()));
+            assertTrue(e.getMessage().startsWith("arena busy: every process slot was taken and the lock stayed busy"),
+                e.getMessage());
+            final long abandoned = a.registry().entries().stream()
+                .filter(x -> x.pid() == 0 && !x.alive()).count();
+            assertEquals(1, abandoned, "the taken-over slot reads as dead: " + a.registry().entries());
+            a.lock().unlock();
+            assertTrue(a.repair(SECOND));
+            assertEquals(1, a.registry().entries().size(), "every dead and abandoned slot released");
+            assertEquals(List.of(), io.sharena.core.check.ArenaChecker.check(a));
         }
     }
 

@@ -83,6 +83,8 @@ class OwnershipTest {
             final long dead = OwnerToken.encode(deadSlot, a.registry().generation(deadSlot), 9);
             s.set(java.lang.foreign.ValueLayout.JAVA_LONG, word, dead);
             assertFalse(oa.isAlive(dead));
+            assertEquals(gone.pid(), oa.pidOf(dead), "a dead owner's pid, while its slot is not reused");
+            assertEquals(ProcessIdentity.selfPid(), ob.pidOf(oa.mine()));
             assertFalse(oa.takeOver(s, word, dead + 1, oa.mine()), "not the word there");
             assertTrue(oa.takeOver(s, word, dead, oa.mine()));
             assertFalse(ob.takeOver(s, word, dead, ob.mine()), "one takeover wins");
@@ -92,6 +94,7 @@ class OwnershipTest {
             a.registry().writeForTest(deadSlot, ProcessIdentity.selfPid(), ProcessIdentity.selfStartTicks());
             assertTrue(a.registry().isAlive(deadSlot));
             assertFalse(oa.isAlive(dead), "a token of an earlier generation names no one");
+            assertEquals(0, oa.pidOf(dead));
             assertTrue(oa.isAlive(OwnerToken.encode(deadSlot, a.registry().generation(deadSlot), 9)));
             assertFalse(oa.isAlive(0));
         }

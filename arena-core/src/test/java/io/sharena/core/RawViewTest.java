@@ -79,6 +79,65 @@ class RawViewTest {
     }
 
     @Test
+    void orderedAccessorsAt8And16BitsAreSeenThroughTheSegment() {
+        view.putByteRelease(p + 1, (byte) 0x7F);
+        view.putShortVolatile(p + 2, (short) 0x1234);
+        assertEquals(0x7F, arena.segment().get(java.lang.foreign.ValueLayout.JAVA_BYTE, p + 1));
+        assertEquals(0x1234, view.getShortAcquire(p + 2));
+        assertEquals(0x7F, view.getByteVolatile(p + 1));
+        view.putShortRelease(p + 2, (short) -1);
+        view.putByteVolatile(p + 1, (byte) 0);
+        assertEquals(0xFFFF_0000, view.getInt(p) & 0xFFFF_FF00);
+        assertThrows(IllegalArgumentException.class, () -> view.putShortRelease(p + 1, (short) 1));
+        assertThrows(IllegalArgumentException.class, () -> view.getShortVolatile(p + 3));
+    }
+
+    @Test
+    void exchangeReturnsTheWitnessAndSwapThePreviousValue() {
+        view.putInt(p, 10);
+        assertEquals(10, view.compareAndExchangeInt(p, 10, 20));
+        assertEquals(20, view.compareAndExchangeInt(p, 10, 30));
+        assertEquals(20, view.getAndSetInt(p, 40));
+        assertEquals(40, view.getInt(p));
+        view.putLong(p + 8, Long.MIN_VALUE);
+        assertEquals(Long.MIN_VALUE, view.compareAndExchangeLong(p + 8, Long.MIN_VALUE, 1));
+        assertEquals(1, view.compareAndExchangeLong(p + 8, 2, 3));
+        assertEquals(1, view.getAndSetLong(p + 8, Long.MAX_VALUE));
+        assertEquals(Long.MAX_VALUE, view.getLong(p + 8));
+        final int end = (int) arena.capacityBytes();
+        assertThrows(IndexOutOfBoundsException.class, () -> view.getAndSetLong(end, 1));
+        assertThrows(IndexOutOfBoundsException.class, () -> view.compareAndExchangeInt(end, 0, 1));
+    }
+
+    @Test
+    void swapsFromManyThreadsHandEachValueOnExactlyOnce() throws InterruptedException {
+        // Each thread swaps its own values in; every value must come out exactly once.
+        final int threads = 4;
+        final int perThread = 50_000;
+        view.putLong(p, -1);
+        final java.util.concurrent.ConcurrentHashMap<Long, Boolean> seen = new java.util.concurrent.ConcurrentHashMap<>();
+        final Thread[] ts = new Thread[threads];
+        for (int t = 0; t < threads; t++) {
+            final long base = (long) t * perThread;
+            ts[t] = new Thread(() -> {
+                for (int i = 0; i < perThread; i++) {
+                    final long old = view.getAndSetLong(p, base + i);
+                    if (seen.put(old, Boolean.TRUE) != null) {
+                        throw new AssertionError("value handed out twice: " + old);
+                    }
+                }
+            });
+            ts[t].start();
+        }
+        for (final Thread t : ts) {
+            t.join();
+        }
+        final long last = view.getLongVolatile(p);
+        assertFalse(seen.containsKey(last));
+        assertEquals((long) threads * perThread, seen.size(), "every value but the last came out once, and -1");
+    }
+
+    @Test
     void atomics32() {
         view.putInt(p, 10);
         assertFalse(view.compareAndSetInt(p, 11, 12));

@@ -80,6 +80,14 @@ public final class Ownership {
         return registry.isOwnerAlive(token);
     }
 
+    /**
+     * @return the pid of the process {@code token} names (for messages), while its registry slot
+     * still holds the token's generation; 0 once the slot has changed hands
+     */
+    public long pidOf(final long token) {
+        return registry.pidOf(token);
+    }
+
     /** Claims a free owner word for the calling thread. @return whether the CAS from 0 won */
     public boolean claim(final MemorySegment segment, final long offset) {
         return claim(segment, offset, mine());

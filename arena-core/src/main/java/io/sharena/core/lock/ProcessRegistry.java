@@ -64,6 +64,12 @@ public final class ProcessRegistry {
         }
         final long pid = ProcessIdentity.selfPid();
         final long ticks = ProcessIdentity.selfStartTicks();
+        if (pid > ProcessWord.PID_MASK || ticks == ProcessIdentity.DEAD) {
+            // Without these, other processes would judge this one dead and take what it owns.
+            throw new IllegalStateException("cannot record this process in the registry: pid=" + pid
+                + ", startTicks=" + ticks + " (pids must be below 2^" + ProcessWord.PID_BITS
+                + " and /proc/self/stat readable)");
+        }
         // Two passes over free slots: one that lost every CAS race may find a slot freed meanwhile.
         for (int pass = 0; pass < 2; pass++) {
             for (int slot = 0; slot < RegistryLayout.SLOTS; slot++) {
@@ -214,6 +220,18 @@ public final class ProcessRegistry {
         }
         // This attachment's own tokens: no /proc read.
         return (slot == ownSlot && w == own) || isProcessAlive(w);
+    }
+
+    /**
+     * @return the pid of the process {@code token} names, alive or dead, while its slot still holds
+     * the token's generation; 0 once the slot has changed hands (or for 0)
+     */
+    public long pidOf(final long token) {
+        if (token == 0 || OwnerToken.slot(token) >= RegistryLayout.SLOTS) {
+            return 0;
+        }
+        final long w = word(OwnerToken.slot(token));
+        return ProcessWord.generation(w) == OwnerToken.generation(token) ? ProcessWord.pid(w) : 0;
     }
 
     /** @return whether a slot word names a process that exists with that start time */

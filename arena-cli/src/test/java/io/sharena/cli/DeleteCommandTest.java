@@ -1,0 +1,99 @@
+package io.sharena.cli;
+
+import io.sharena.core.ArenaOptions;
+import io.sharena.core.SharedArena;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code arena delete}: exit status and messages, with a real child JVM holding the arena. */
+class DeleteCommandTest {
+    @TempDir
+    Path dir;
+
+    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+    private PrintStream savedOut;
+    private PrintStream savedErr;
+
+    @BeforeEach
+    void capture() {
+        savedOut = System.out;
+        savedErr = System.err;
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+    }
+
+    @AfterEach
+    void restore() {
+        System.setOut(savedOut);
+        System.setErr(savedErr);
+    }
+
+    /** The child: opens the arena, says so, and keeps it open until its stdin closes. */
+    public static void main(final String[] args) throws Exception {
+        try (SharedArena arena = SharedArena.open(Path.of(args[0]), ArenaOptions.defaults())) {
+            System.out.println("holding slot=" + arena.slot());
+            System.out.flush();
+            new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
+        }
+    }
+
+    @Test
+    void refusedWithExit3NamingThePidThenForced() throws Exception {
+        final Path file = dir.resolve("cli.arena");
+        assertEquals(0, ArenaCli.run("create", file.toString(), "--size", "1M"));
+        final String java = ProcessHandle.current().info().command().orElse("java");
+        final Process child = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp",
+            System.getProperty("java.class.path"), DeleteCommandTest.class.getName(), file.toString())
+            .redirectErrorStream(true).start();
+        try {
+            final BufferedReader childOut = new BufferedReader(new InputStreamReader(child.getInputStream(),
+                StandardCharsets.UTF_8));
+            final String line = childOut.readLine();
+            assertTrue(line != null && line.startsWith("holding "), "child: " + line);
+
+            assertEquals(ArenaCli.EXIT_BUSY, ArenaCli.run("delete", file.toString()));
+            assertEquals("arena: " + file + ": in use by live processes, pids " + child.pid()
+                + "; not deleted (--force deletes it anyway)\n", err.toString(StandardCharsets.UTF_8));
+            assertTrue(Files.exists(file));
+
+            assertEquals(0, ArenaCli.run("delete", file.toString(), "--force"));
+            assertEquals("deleted " + file + " (forced; still open in pids " + child.pid() + ")\n",
+                out.toString(StandardCharsets.UTF_8).lines().reduce((a, b) -> b).orElse("") + "\n");
+            assertFalse(Files.exists(file));
+        } finally {
+            child.getOutputStream().close();
+            assertTrue(child.waitFor(30, TimeUnit.SECONDS));
+            assertEquals(0, child.exitValue(), "the holder closed normally after the forced delete");
+        }
+    }
+
+    @Test
+    void notAnArenaAndMissingFileAreOneLineErrors() throws Exception {
+        final Path text = dir.resolve("notes.txt");
+        Files.writeString(text, "hello\n".repeat(2000));
+        assertEquals(ArenaCli.EXIT_FORMAT, ArenaCli.run("delete", text.toString(), "--force"));
+        assertTrue(err.toString(StandardCharsets.UTF_8).startsWith("arena: not a valid arena: "),
+            err.toString(StandardCharsets.UTF_8));
+        assertEquals(1, err.toString(StandardCharsets.UTF_8).lines().count());
+        assertTrue(Files.exists(text));
+        err.reset();
+        assertEquals(ArenaCli.EXIT_FILE, ArenaCli.run("delete", dir.resolve("missing.arena").toString()));
+        assertEquals("arena: no such file: " + dir.resolve("missing.arena") + "\n", err.toString(StandardCharsets.UTF_8));
+    }
+}
