@@ -132,7 +132,13 @@ final class SpanCache {
             CrashPoints.at(AllocPoint.CACHE_PUSH_PAGE_MARKED);
         }
         final long tagged = PageEntry.state(PageEntry.CACHED, 0, slot, n);
-        table.setState(page, tagged);
+        // By CAS, not a store: while the span is in no stack a repair may free its CACHED pages and
+        // someone may already have the first one. Then the free is done; pages marked after the
+        // repair are CACHED in no stack, and the mark gets the next lock holder to free them.
+        if (!table.casState(page, cached, tagged)) {
+            table.corrupt();
+            return true;
+        }
         while (true) {
             final long head = table.getLong(headOffset);
             final int count = TaggedHead.count(head);
