@@ -183,8 +183,8 @@ final class SpanCache {
         long head;
         do {
             head = table.getLong(headOffset);
-            if (TaggedHead.page(head) == 0) {
-                return 0;
+            if (head == 0 || TaggedHead.page(head) == 0 && TaggedHead.count(head) == 0) {
+                return 0; // empty (an empty head with a count is corrupt: the CAS below resets it)
             }
         } while (!table.casLong(headOffset, head, TaggedHead.next(head, 0, 0)));
         CrashPoints.at(AllocPoint.CACHE_FLUSH_STACK_TAKEN);
