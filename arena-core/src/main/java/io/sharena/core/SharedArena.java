@@ -561,7 +561,10 @@ public final class SharedArena implements AutoCloseable {
         }
     }
 
-    /** @return what the last repair by this attachment could not fix, one line each; empty if none */
+    /**
+     * @return what the last repair by this attachment could not fix, then what it fixed only by a
+     * safe guess (a page whose state word held no state is kept allocated), one line each
+     */
     public java.util.List<String> repairNotes() {
         return allocator().repairNotes();
     }

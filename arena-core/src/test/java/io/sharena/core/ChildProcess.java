@@ -15,8 +15,10 @@ import java.nio.file.Path;
  *   <li>{@code fixedlist FILE N}: the same with 64-bit absolute addresses, in a fixed-address arena.</li>
  *   <li>{@code add FILE PTR COUNT}: waits for "go", then COUNT get-and-adds of 1 on PTR.</li>
  *   <li>{@code ops FILE OP...}: runs allocator operations in order, printing each result:
- *       {@code alloc:N}, {@code free:PTR:N}, {@code at:PTR:N} (allocPagesAt), {@code reserve:PTR:N},
- *       {@code wait} (prints "waiting", reads a line). Armed with a crash point, it dies inside one.</li>
+ *       {@code alloc:N}, {@code free:PTR:N}, {@code lockedfree:PTR:N} (while another thread holds the
+ *       lock: deferred), {@code at:PTR:N} (allocPagesAt), {@code reserve:PTR:N}, {@code repair},
+ *       {@code wait} (prints "waiting", reads a line). PTR is a number or {@code $k}, the k-th
+ *       pointer this child's alloc and at ops returned. Armed with a crash point, it dies inside one.</li>
  *   <li>{@code fault FILE}: maps the arena, waits for "go" (the parent truncates the file first), then
  *       tries every kind of access on the lost range and reports what each threw.</li>
  * </ul>
@@ -98,18 +100,47 @@ public final class ChildProcess {
 
     private static void ops(final SharedArena arena, final String[] ops) throws Exception {
         final BufferedReader stdin = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        final java.util.List<Integer> results = new java.util.ArrayList<>();
         for (final String op : ops) {
             final String[] f = op.split(":");
             switch (f[0]) {
-                case "alloc" -> System.out.println(op + " -> " + arena.allocPages(Integer.parseInt(f[1])));
+                case "alloc" -> {
+                    final int ptr = arena.allocPages(Integer.parseInt(f[1]));
+                    results.add(ptr);
+                    System.out.println(op + " -> " + ptr);
+                }
                 case "free" -> {
-                    arena.freePages(Integer.parseInt(f[1]), Integer.parseInt(f[2]));
+                    arena.freePages(arg(f[1], results), Integer.parseInt(f[2]));
                     System.out.println(op + " -> done");
                 }
-                case "at" -> System.out.println(op + " -> "
-                    + arena.allocPagesAt(Integer.parseInt(f[1]), Integer.parseInt(f[2])));
+                case "lockedfree" -> {
+                    // Another thread holds the lock, so the free is deferred onto the pending list.
+                    final java.util.concurrent.CountDownLatch locked = new java.util.concurrent.CountDownLatch(1);
+                    final java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+                    final Thread holder = Thread.ofPlatform().start(() -> {
+                        arena.lock().lock(10_000_000_000L);
+                        locked.countDown();
+                        try {
+                            done.await();
+                        } catch (final InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                        arena.lock().unlock();
+                    });
+                    locked.await();
+                    arena.freePages(arg(f[1], results), Integer.parseInt(f[2]));
+                    done.countDown();
+                    holder.join();
+                    System.out.println(op + " -> done");
+                }
+                case "at" -> {
+                    final int ptr = arena.allocPagesAt(arg(f[1], results), Integer.parseInt(f[2]));
+                    results.add(ptr);
+                    System.out.println(op + " -> " + ptr);
+                }
                 case "reserve" -> System.out.println(op + " -> "
-                    + arena.reservePages(Integer.parseInt(f[1]), Integer.parseInt(f[2])));
+                    + arena.reservePages(arg(f[1], results), Integer.parseInt(f[2])));
+                case "repair" -> System.out.println(op + " -> " + arena.repair(10_000_000_000L));
                 case "wait" -> {
                     System.out.println("waiting");
                     stdin.readLine();
@@ -117,6 +148,11 @@ public final class ChildProcess {
                 default -> throw new IllegalArgumentException("unknown op: " + op);
             }
         }
+    }
+
+    /** @return a pointer argument: a number, or {@code $k} for the k-th result of this child's allocations */
+    private static int arg(final String text, final java.util.List<Integer> results) {
+        return text.startsWith("$") ? results.get(Integer.parseInt(text.substring(1))) : Integer.parseInt(text);
     }
 
     /** Takes the allocator lock, says "locked", and releases it when told "release". */

@@ -91,7 +91,7 @@ public final class PageAllocator {
 
     // ---------------------------------------------------------------- allocation
 
-    /** SPEC §2 {@code allocPages}: the pointer of {@code n} contiguous zeroed pages, or 0. */
+    /** {@code allocPages}: the pointer of {@code n} contiguous zeroed pages, or 0. */
     public int allocPages(final int n) {
         if (n <= 0 || n > userPages) {
             return 0;
@@ -171,7 +171,7 @@ public final class PageAllocator {
         return held + n <= quota;
     }
 
-    /** SPEC §2 {@code allocPagesAt}: {@code ptr}, or 0 with nothing changed. */
+    /** {@code allocPagesAt}: {@code ptr}, or 0 with nothing changed. */
     public int allocPagesAt(final int ptr, final int n) {
         final int page = validRange(ptr, n);
         if (page == 0) {
@@ -191,7 +191,7 @@ public final class PageAllocator {
         }
     }
 
-    /** SPEC §2 {@code reservePages}: RESERVE_OK, RESERVE_INVALID or RESERVE_BUSY. */
+    /** {@code reservePages}: RESERVE_OK, RESERVE_INVALID or RESERVE_BUSY. */
     public int reservePages(final int ptr, final int n) {
         if (n == 0) {
             return RESERVE_OK;
@@ -291,7 +291,7 @@ public final class PageAllocator {
 
     // ---------------------------------------------------------------- freeing
 
-    /** SPEC §2 {@code freePages}: never throws for range problems, never blocks. */
+    /** {@code freePages}: never throws for range problems, never blocks. */
     public void freePages(final int ptr, final int n) {
         if (ptr == 0 || n <= 0) {
             return;
@@ -449,11 +449,16 @@ public final class PageAllocator {
         table.addLong(RECOVERIES, 1);
         table.clearRepairPending();
         CrashPoints.at(AllocPoint.REPAIR_DONE);
-        repairNotes = List.copyOf(left);
+        final List<String> notes = new java.util.ArrayList<>(left);
+        notes.addAll(recovery.guesses());
+        repairNotes = List.copyOf(notes);
         return left;
     }
 
-    /** @return what the last repair run by this attachment could not fix (empty if it fixed all) */
+    /**
+     * @return what the last repair run by this attachment could not fix, then what it fixed only by a
+     * conservative guess (pages of no known state kept ALLOCATED); empty if neither
+     */
     public List<String> repairNotes() {
         return repairNotes;
     }
@@ -510,7 +515,7 @@ public final class PageAllocator {
     // ---------------------------------------------------------------- inspection
 
     /**
-     * @return the {@link PageEntry} state of page {@code page} as SPEC §2 names them: META below the
+     * @return the {@link PageEntry} state of page {@code page} as users see them: META below the
      * first user page, -1 past the end, and FREE for a page in a span cache
      */
     public int pageState(final long page) {

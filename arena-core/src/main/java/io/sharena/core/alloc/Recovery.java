@@ -41,6 +41,8 @@ final class Recovery {
     private final SpanCache caches;
     private final ProcessRegistry registry;
     private final Backing backing;
+    /** What the last rebuild fixed by a safe guess rather than by knowing: see {@link #guesses()}. */
+    private final List<String> guesses = new ArrayList<>();
 
     Recovery(final PageTable table, final FreeRuns runs, final SpanCache caches, final ProcessRegistry registry,
              final Backing backing) {
@@ -98,6 +100,7 @@ final class Recovery {
     }
 
     private List<String> rebuild(final boolean[] live) {
+        guesses.clear();
         runs.clear();
         final int[] tails = new int[ControlLayout.BUCKETS];
         long reserved = 0;
@@ -137,15 +140,23 @@ final class Recovery {
         table.setLong(ControlLayout.word(ControlLayout.RESERVED_PAGES), reserved);
         final List<String> left = new ArrayList<>();
         if (invalid > 0) {
-            left.add("pages with an invalid state set ALLOCATED (not freed: they may be in use): pages=" + invalid
-                + ", first=" + invalidFirst);
+            guesses.add("pages with an invalid state set ALLOCATED (not freed: they may be in use; free them "
+                + "if they are not): pages=" + invalid + ", first=" + invalidFirst);
         }
         if (pendingLive > 0) {
             left.add("pending pages of live processes in no pending span, left to them (a free in progress, or "
-                + "cut off the list by corruption; freed when their process exits): pages=" + pendingLive
+                + "cut off the list by corruption; a repair after their process has closed or died frees them): pages=" + pendingLive
                 + ", first=" + pendingLiveFirst);
         }
         return left;
+    }
+
+    /**
+     * @return what the last repair made consistent by a conservative guess (a page of no known state
+     * kept allocated), one line each: the check is clean, but a user may want to know
+     */
+    List<String> guesses() {
+        return List.copyOf(guesses);
     }
 
     /** Frees page {@code p} if it is in transit for nobody. @return whether it is FREE now */
@@ -154,8 +165,11 @@ final class Recovery {
             final long w = table.state(p);
             final int s = PageEntry.stateOf(w);
             final int slot = PageEntry.slotOf(w);
+            // FREEING pages exist only inside a lock holder's free, and the lock is ours: any found
+            // now is its dead holder's, or a stray write's.
             final boolean orphan = s == PageEntry.CACHED
-                || s == PageEntry.PENDING && (slot >= RegistryLayout.SLOTS || !live[slot]);
+                || s == PageEntry.PENDING && (slot >= RegistryLayout.SLOTS || !live[slot]
+                    || (PageEntry.flagsOf(w) & PageEntry.FREEING) != 0);
             if (s == PageEntry.FREE) {
                 if (w != 0) {
                     table.setState(p, 0); // old tags, or stray flags or slot: the relink below re-tags

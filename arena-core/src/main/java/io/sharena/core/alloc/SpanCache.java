@@ -132,7 +132,13 @@ final class SpanCache {
             CrashPoints.at(AllocPoint.CACHE_PUSH_PAGE_MARKED);
         }
         final long tagged = PageEntry.state(PageEntry.CACHED, 0, slot, n);
-        table.setState(page, tagged);
+        // By CAS, not a store: while the span is in no stack a repair may free its CACHED pages and
+        // someone may already have the first one. Then the free is done; pages marked after the
+        // repair are CACHED in no stack, and the mark gets the next lock holder to free them.
+        if (!table.casState(page, cached, tagged)) {
+            table.corrupt();
+            return true;
+        }
         while (true) {
             final long head = table.getLong(headOffset);
             final int count = TaggedHead.count(head);
@@ -177,8 +183,8 @@ final class SpanCache {
         long head;
         do {
             head = table.getLong(headOffset);
-            if (TaggedHead.page(head) == 0) {
-                return 0;
+            if (head == 0 || TaggedHead.page(head) == 0 && TaggedHead.count(head) == 0) {
+                return 0; // empty (an empty head with a count is corrupt: the CAS below resets it)
             }
         } while (!table.casLong(headOffset, head, TaggedHead.next(head, 0, 0)));
         CrashPoints.at(AllocPoint.CACHE_FLUSH_STACK_TAKEN);

@@ -1,5 +1,6 @@
 /**
- * The page allocator: SPEC §2 and §4, shared by every process that maps the arena.
+ * The page allocator, shared by every process that maps the arena: its design, concurrency and
+ * crash model.
  *
  * <h2>Who owns which pages</h2>
  * Every user page has a STATE word in the page table ({@link io.sharena.core.layout.PageEntry}),
@@ -9,13 +10,14 @@
  *       doubly linked, address-sorted list per size class, boundary-tagged for coalescing. Only the
  *       lock holder reads or writes them. Their storage is punched out of the file, so they cost
  *       nothing and read as zeros.</li>
- *   <li><b>CACHED</b> pages (FREE to the outside) belong to one process's <b>lock-free span cache</b>
+ *   <li><b>CACHED</b> pages (FREE to the outside) sit in one process's <b>lock-free span cache</b>
  *       ({@code SpanCache}): a stack per span size (1, 2, 4, 8, 16 pages) in that process's registry
- *       slot, at most 96 pages per process, resident and zeroed. Only that process's threads push
- *       and pop, by CAS on a version-tagged head.</li>
+ *       slot, at most 96 pages per process, resident. Only that process pushes and pops, by CAS on a
+ *       version-tagged head; the lock holder may take a whole stack of any process (below).</li>
  *   <li><b>PENDING</b> pages belong to the shared <b>pending-free list</b> ({@code PendingFrees}):
  *       spans freed while the lock was busy, pushed by CAS by any process, taken whole by the next
- *       lock holder with one CAS.</li>
+ *       lock holder with one CAS. A PENDING page with the {@code FREEING} flag is one a lock holder's
+ *       free has taken and is about to put in the lists.</li>
  *   <li><b>ALLOCATED</b> and <b>RESERVED</b> pages belong to whoever allocated or reserved them; the
  *       allocator keeps no per-allocation record, so freeing any part of them is allowed.</li>
  * </ul>
@@ -23,64 +25,114 @@
  * <h2>How spans move</h2>
  * <ul>
  *   <li>{@code allocPages(n)}: if {@code n} has a cache size, pop this process's stack (no lock, no
- *       system call). Otherwise, or on a miss, take the lock (bounded wait; 0 on timeout), apply
- *       pending frees, and carve the best-fitting run from its lowest address, committing storage
- *       with {@code fallocate} (on ENOSPC the run goes back and the call returns 0). If nothing
- *       fits, this process's cache is flushed into the lists and the search runs once more.</li>
- *   <li>{@code freePages}: a span of a cache size whose pages are all ALLOCATED is zeroed and pushed
- *       on this process's stack while the stack has room. Otherwise one CAS tries the lock: if taken,
- *       the pages are punched out (one {@code fallocate(PUNCH_HOLE)} per contiguous run) and merged
- *       into the lists; if not, they are marked PENDING and pushed on the pending list, and the
- *       call returns. It never waits.</li>
+ *       system call) and claim each page CACHED → ALLOCATED by CAS. Otherwise, or on a miss, take the
+ *       lock (bounded wait; 0 on timeout), and carve the best-fitting run from its lowest address,
+ *       punching the range once more (so that it reads zero whatever raw writes hit it while FREE)
+ *       and committing storage with {@code fallocate} (on ENOSPC the run goes back and the call
+ *       returns 0). If nothing fits, this process's cache goes back to the lists and the search runs
+ *       again; then every other process's caches, since a FREE page is free for everyone.</li>
+ *   <li>{@code freePages}: a span of a cache size whose pages are all ALLOCATED is pushed on this
+ *       process's stack while the stack has room. Otherwise one CAS tries the lock: if taken, the
+ *       pages are taken PENDING(holder, FREEING), then set FREE, punched out (one
+ *       {@code fallocate(PUNCH_HOLE)} per contiguous run) and merged into the lists; if not, they are
+ *       marked PENDING and pushed on the pending list, and the call returns. It never waits.</li>
  *   <li>{@code allocPagesAt} and {@code reservePages} work under the lock on the run that holds the
- *       range; a range that touches this process's cached pages flushes the cache first, so a page
- *       just freed can be taken back at its address.</li>
+ *       range; a range that touches CACHED pages takes the caches of the processes that own them
+ *       first, so a page parked in anyone's cache is available at its address. Pages a process is
+ *       popping or pushing at that very instant are not FREE at that instant, and the call fails as
+ *       for any page in use.</li>
  *   <li>Spans go from the lists to a cache only by being allocated and then freed; they go back
- *       when the process closes the arena, when an allocation finds nothing else, or when the
- *       process dies (recovery).</li>
+ *       when the process closes the arena, when an allocation (anyone's) finds nothing else, when a
+ *       range is asked for at their address, on repair, or when the process dies.</li>
  * </ul>
  * A consequence worth knowing: within one process, a freed span of a cache size is reused
  * last-in-first-out by the next allocation of that size. Best fit with the lowest address on ties
  * holds for everything that goes through the lists: a fresh arena hands out pages in order, and
- * freed holes are taken before new ground.
+ * freed holes are taken before new ground. Pages are zeroed when a cache hands them out, not when
+ * they are cached.
+ *
+ * <h2>Taking another process's cache: the race argument</h2>
+ * The lock holder swaps a stack's head to empty with one CAS (tag bumped) and so owns every span
+ * that was on it; the owner's concurrent pop or push CASes a head that has changed and retries on the
+ * empty stack. A pop that moved the head past a span before the swap keeps that span (it was no
+ * longer on the stack). Every transition out of CACHED, by a popper, a taker or a repair, is a CAS
+ * from the exact CACHED word, so exactly one of them gets each page: a page is never handed out
+ * twice. Stacks are only ever taken whole, so no stack keeps a node taken from under it.
+ *
+ * <h2>One way into the locked region</h2>
+ * Every allocator path that comes to hold the lock goes through {@code enterLocked} before it reads
+ * any list: {@code acquire} (allocation, allocPagesAt, reserve; RECOVERED and DEADLOCK included),
+ * the free path's single CAS, a free by a thread that already holds the lock, {@code detach};
+ * {@code recoverIfNeeded} on open and {@code SharedArena.repair} repair outright. If the
+ * repair-pending word is set, {@code enterLocked} repairs; otherwise it applies pending frees. This
+ * covers every holder because the word is set (release) by whoever takes the lock over from a dead
+ * owner, inside the takeover itself, whatever it then does (named roots, a tool, a user); a holder
+ * that is not the allocator never touches the allocator's lists, intent or page states; and the
+ * allocator's structures are only read or written by this package's code under the lock, which
+ * always entered through {@code enterLocked}. So the first allocator code to run after any takeover
+ * repairs before it reads anything the dead holder may have left half-edited. The same word is set
+ * when a walk finds corrupted metadata, and the holder repairs before it unlocks.
+ *
+ * <h2>Distrust</h2>
+ * Every page number, length and link read from shared metadata (span-cache heads and links, pending
+ * spans, free-run heads, links and boundary tags, the intent, slots in page states) is
+ * range-checked against the user pages before it is used to punch, hand out or change a page, and
+ * every walk is bounded by what the structure can hold. A bad value marks the arena for repair
+ * (the repair-pending word) and the walk stops there; the call returns 0 or repairs and retries. A
+ * page is handed out only after its state was checked FREE (or claimed from CACHED by CAS) and
+ * within the user pages. Repair sets a state value that is no state to ALLOCATED (never frees by
+ * guess) and names what it could not fix ({@code SharedArena.repairNotes}).
  *
  * <h2>Crash argument, step by step</h2>
- * Assume any process can die (SIGKILL) between any two instructions.
+ * Assume any process can die (SIGKILL) between any two instructions. Each step boundary is an
+ * {@link io.sharena.core.alloc.AllocPoint}; tests kill a real process and pause a thread at each.
  * <ul>
- *   <li><b>Under the lock</b>, before changing any page state the holder writes an
- *       {@link io.sharena.core.layout.Intent} (release store) and clears it when done. The next
- *       waiter sees the holder dead (its pid is gone or reused: {@code io.sharena.core.lock}),
- *       takes the lock over ({@code RECOVERED}) and runs {@code Recovery}: an interrupted
- *       ALLOC or RESERVE is rolled back (its caller never saw the pages), a FREE rolled forward (its
- *       caller had given them up); the lists, which may be half-edited, are rebuilt from the page
- *       states in one pass, and every free run is punched again (a dying free may not have punched
- *       yet). Every step is idempotent, so a recoverer that dies leaves work the next one redoes.</li>
- *   <li><b>Cache push</b>: pages ALLOCATED → CACHED(slot) one CAS each; zero; tag the first page;
- *       CAS the head. Killed before the head CAS: CACHED pages of a dead slot that no stack
- *       reaches. <b>Cache pop</b>: CAS the head; mark the pages ALLOCATED. Killed between: pages
- *       CACHED(dead slot) or already ALLOCATED. Recovery frees every CACHED page of a dead slot and
- *       empties its stacks (no live process touches a dead process's stacks, so nothing races
- *       this); ALLOCATED pages stay allocated.</li>
+ *   <li><b>Allocation under the lock</b>: the holder writes an {@link io.sharena.core.layout.Intent}
+ *       (ALLOC or RESERVE, release store) before carving and clears it when done. The next waiter
+ *       sees the holder dead (its pid is gone or reused: {@code io.sharena.core.lock}), takes the
+ *       lock over and repairs: the intent is rolled back (its caller never saw the pages; the range
+ *       came from the lists, so no one else can have got a page of it), the lists, which may be
+ *       half-edited, are rebuilt from the page states in one pass, and every free run is punched
+ *       again.</li>
+ *   <li><b>Free under the lock</b>: each page ALLOCATED/RESERVED → PENDING(holder, FREEING) by CAS,
+ *       then per run FREE, punch, link. Killed midway: the pages it took name a dead slot and repair
+ *       frees exactly those; a page it skipped (already free, or in someone's cache) is never
+ *       touched, so a page someone else got meanwhile stays theirs. Pages not yet taken stay
+ *       ALLOCATED, as if that part of the free had not been called.</li>
+ *   <li><b>Cache push</b>: pages ALLOCATED → CACHED(slot) one CAS each; tag the first page by CAS;
+ *       CAS the head. <b>Cache pop</b>: CAS the head; claim the pages by CAS. Killed in between: CACHED
+ *       pages in no stack, or pages already ALLOCATED. Repair takes every stack and frees every CACHED
+ *       page no stack holds; ALLOCATED pages stay allocated.</li>
  *   <li><b>Pending push</b>: pages ALLOCATED/RESERVED → PENDING(slot) one CAS each; tag; CAS the
- *       shared head. Killed before the CAS: PENDING pages of a dead slot, not on the list; recovery,
+ *       shared head. Killed before the CAS: PENDING pages of a dead slot, not on the list; repair,
  *       having drained the list, frees them. Pages a <em>live</em> pusher has marked but not yet
  *       pushed carry a live slot and are left alone.</li>
- *   <li><b>Pending drain</b>: one CAS empties the list; the holder re-tags every taken page with its
- *       own slot before freeing span by span, so if it dies the remaining PENDING pages carry a
- *       dead slot and recovery frees them.</li>
- *   <li><b>Opening</b> an arena with dead processes registered runs the same recovery, so pages a
- *       dead process left in transit come back even if no one ever waits on the lock.</li>
+ *   <li><b>Pending drain</b>: the holder re-tags every page of the list with its own slot while the
+ *       list is still published, then takes it with one CAS (re-tagging spans pushed meanwhile and
+ *       retrying), then frees span by span. Killed before the CAS, the list is still there; after it,
+ *       every taken page names the dead drainer and repair frees it. No page ever sits PENDING off
+ *       the list under a live slot that is not pushing it.</li>
+ *   <li><b>Taking a cache</b> (flush, steal, repair): one head CAS, then per span CAS CACHED → FREE,
+ *       punch, link. Killed midway: FREE pages outside the lists (relinked by repair) or CACHED pages
+ *       in no stack (freed by repair).</li>
+ *   <li><b>Repair</b> itself is idempotent, page states being the truth, so a recoverer that dies
+ *       leaves work the next one redoes; it clears the repair-pending word last.</li>
+ *   <li><b>Opening</b> an arena with dead processes registered, or a repair pending, runs the same
+ *       repair, so pages a dead process left in transit come back even if no one waits on the
+ *       lock.</li>
  * </ul>
  * Pages a dead process had allocated stay ALLOCATED (they may be linked into shared data); no page
  * is ever in two structures that hand it out, because handing out always goes through a CAS or a
- * store on the page's own STATE word by the structure that owns it.
+ * store on the page's own STATE word by the structure that owns it, under the lock for the lists.
  *
  * <h2>Memory</h2>
  * Storage is committed by {@code fallocate} when pages leave the lists, so a full file system fails
  * an allocation rather than raising SIGBUS later; it is punched out when they come back, in one call
- * per contiguous run, so a large free costs one system call however many pages it has. The span
- * caches keep at most 96 pages (384 KiB) per process resident: they are why a small alloc/free needs
- * neither the lock nor a system call.
+ * per contiguous run, so a large free costs one system call however many pages it has. Allocation
+ * from the lists punches the range once more before committing it (one more system call on the
+ * locked path) so that pages dirtied by raw writes while FREE read zero. The span caches keep at
+ * most 96 pages (384 KiB) per process resident: they are why a small alloc/free needs neither the
+ * lock nor a system call.
  *
  * <h2>FFM</h2>
  * No downcalls here: {@code fallocate} goes through {@link io.sharena.core.os.NativeFile}; shared words

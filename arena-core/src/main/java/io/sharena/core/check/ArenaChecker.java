@@ -17,7 +17,7 @@ import java.util.BitSet;
 import java.util.List;
 
 /**
- * The read-only checker of SPEC §4: every page in exactly one state, the free structures matching
+ * The read-only consistency checker: every page in exactly one state, the free structures matching
  * the page states, no span in two lists, counters adding up, no dead process left registered or
  * holding the lock. It reads without taking the lock, so it is exact only while no other process
  * is allocating (run it on a quiet arena); it never writes.

@@ -1,5 +1,5 @@
 /**
- * Reading an arena's allocator state from outside: the consistency checker of SPEC §4
+ * Reading an arena's allocator state from outside: the consistency checker
  * ({@link io.sharena.core.check.ArenaChecker}) and the figures {@code arena stat} shows
  * ({@link io.sharena.core.check.ArenaStats}).
  *

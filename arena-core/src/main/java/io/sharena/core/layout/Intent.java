@@ -13,7 +13,10 @@ package io.sharena.core.layout;
  * </pre>
  *
  * <p>OP: {@link #NONE}; {@link #ALLOC} and {@link #RESERVE} are rolled back (the caller never got
- * the pages); {@link #FREE} is rolled forward (the caller had given them up).
+ * the pages). {@link #FREE} is no longer written: a free under the lock marks each page it takes
+ * PENDING with its own slot instead, so that a repair finishes exactly what it took; recovery
+ * ignores a FREE intent left by an older version. FIRST and PAGES are read back from shared memory
+ * and clamped to the user pages before use.
  */
 public final class Intent {
     public static final int NONE = 0;
