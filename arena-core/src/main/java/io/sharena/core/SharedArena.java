@@ -725,6 +725,15 @@ public final class SharedArena implements AutoCloseable {
     }
 
     /**
+     * Unmaps at once, touching no shared state and taking no monitor: every later access from any
+     * thread throws {@link IllegalStateException}, which is how a test's watchdog stops a thread
+     * caught in an endless walk of corrupted metadata. The descriptor stays open (leaked).
+     */
+    void abandonMapping() {
+        mapping.close();
+    }
+
+    /**
      * Gives back this process's cached pages, applies pending frees, leaves the registry, unmaps the
      * arena and closes the file. If the lock stays busy for a second (its holder is stopped), the
      * registry slot is left for the next repair to reclaim once this process has exited. Idempotent;
