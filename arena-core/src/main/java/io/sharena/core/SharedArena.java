@@ -44,6 +44,19 @@ import java.util.function.Supplier;
  * {@link ArenaOptions#allowForeignOwner()}, files owned by another user, and validates the header
  * before mapping anything ({@link ArenaFormatException} names the bad field).
  *
+ * <p><b>Errors.</b> The arena's own failures are three types, each with a one-line
+ * {@code name=value} message: {@link ArenaFormatException} (the file is not a valid arena: not a
+ * regular file, no valid header copy, shorter than its capacity), {@link ArenaFaultException} (an
+ * access faulted: a strict view on a page that is not allocated, or the file cut short under the
+ * mapping, which every allocator entry point, {@link #repair} and {@link #guarded} report instead of
+ * the JVM's {@link InternalError}) and {@link ArenaCorruptedException} (shared metadata found
+ * corrupted during use; the arena is marked for repair). The file system's failures are
+ * {@link IOException}s ({@link NoSuchFileException}, {@link AccessDeniedException},
+ * {@link FileAlreadyExistsException}, a system call that failed); misuse is
+ * {@link IllegalArgumentException}; any use after {@link #close()} is {@link IllegalStateException}.
+ * Each method lists what it throws. The file itself (both header copies, its size) is checked by
+ * {@link #checkFile(Path)} and repaired by {@link #repairFile(Path)}, neither of which maps it.
+ *
  * <p>Thread safety: all methods may be called from any thread; {@link #close()} makes every later
  * access from any thread throw {@link IllegalStateException}.
  */
@@ -99,8 +112,11 @@ public final class SharedArena implements AutoCloseable {
     /**
      * Creates a new arena file of {@code capacity} and maps it.
      *
-     * @throws IllegalArgumentException if {@code path} is null, or exists and {@code replace} is not set
-     * @throws IOException              if the file cannot be created or mapped (e.g. the fixed address is taken)
+     * @throws IllegalArgumentException   if {@code path} or {@code capacity} is null, or the file exists and
+     *                                    {@code replace} is not set
+     * @throws FileAlreadyExistsException if another process created the file meanwhile
+     * @throws IOException                if the file cannot be created or mapped (e.g. the fixed address is
+     *                                    taken, the file system is full)
      */
     public static SharedArena create(final Path path, final Capacity capacity, final ArenaOptions options)
         throws IOException {
@@ -408,7 +424,11 @@ public final class SharedArena implements AutoCloseable {
         };
     }
 
-    /** Limits the pages held out of the free lists (allocated, cached or pending) to {@code pages}; 0 lifts it. */
+    /**
+     * Limits the pages held out of the free lists (allocated, cached or pending) to {@code pages}; 0 lifts it.
+     *
+     * @throws IllegalStateException if the arena is closed or was opened read-only
+     */
     public void setQuota(final long pages) {
         allocator().setQuota(pages);
     }
@@ -426,7 +446,10 @@ public final class SharedArena implements AutoCloseable {
         }
     }
 
-    /** @return the allocator lock (for tools and tests; the allocator takes it itself) */
+    /**
+     * @return the allocator lock (for tools and tests; the allocator takes it itself)
+     * @throws IllegalStateException if the arena was opened read-only
+     */
     public ArenaLock lock() {
         if (lock == null) {
             throw new IllegalStateException("arena opened read-only: path=" + path);
@@ -755,7 +778,8 @@ public final class SharedArena implements AutoCloseable {
             final long size = file.size();
             if (size < header.capacityBytes()) {
                 throw new IOException("arena " + sizeMismatch(size, header) + ": truncated while mapped; "
-                    + "unmapped without giving back this process's cached pages: path=" + path);
+                    + (allocator == null ? "unmapped" : "unmapped without giving back this process's cached pages")
+                    + ": path=" + path);
             }
             if (allocator != null && allocator.detach(OPEN_RECOVERY_TIMEOUT_NANOS)) {
                 registry.release(slot);
