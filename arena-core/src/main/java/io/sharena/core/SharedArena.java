@@ -235,7 +235,7 @@ public final class SharedArena implements AutoCloseable {
     }
 
     /** "file is N bytes, capacity M" */
-    private static String sizeMismatch(final long size, final ArenaHeader header) {
+    static String sizeMismatch(final long size, final ArenaHeader header) {
         return "file is " + size + " bytes, capacity " + header.capacityBytes();
     }
 
@@ -586,7 +586,7 @@ public final class SharedArena implements AutoCloseable {
      * @throws IOException          if the file cannot be read
      */
     public List<String> checkFile() throws IOException {
-        return fileProblems(file, true);
+        return FileRepair.problems(file, true);
     }
 
     /**
@@ -600,26 +600,8 @@ public final class SharedArena implements AutoCloseable {
      */
     public static List<String> checkFile(final Path path) throws IOException {
         try (NativeFile file = openChecked(path, false, ArenaOptions.defaults())) {
-            return fileProblems(file, false);
+            return FileRepair.problems(file, false);
         }
-    }
-
-    private static List<String> fileProblems(final NativeFile file, final boolean mapped) throws IOException {
-        final long size = file.size();
-        final ArenaHeader.Copies copies = ArenaHeader.read(file, size);
-        final List<String> problems = new ArrayList<>(2);
-        if (copies.damage() != null) {
-            problems.add(copies.damage());
-        }
-        final long capacity = copies.header().capacityBytes();
-        if (size < capacity) {
-            problems.add(sizeMismatch(size, copies.header()) + ": truncated" + (mapped ? " while mapped" : "")
-                + " (check --repair restores the size; what was past the end is lost)");
-        } else if (size > capacity) {
-            problems.add(sizeMismatch(size, copies.header()) + ": extended" + (mapped ? " while mapped" : "")
-                + " (the bytes past the capacity are not part of the arena; check --repair cuts them off)");
-        }
-        return problems;
     }
 
     /**
@@ -637,63 +619,9 @@ public final class SharedArena implements AutoCloseable {
      * @throws IOException           if the file cannot be written
      */
     public static List<String> repairFile(final Path path) throws IOException {
-        final List<String> done = new ArrayList<>();
         try (NativeFile file = openChecked(path, true, ArenaOptions.defaults())) {
-            final long size = file.size();
-            final ArenaHeader header = ArenaHeader.read(file, size).header();
-            final long capacity = header.capacityBytes();
-            if (size < capacity) {
-                file.truncate(capacity);
-                done.add("restored the file size: " + sizeMismatch(size, header) + "; " + lostBy(file, header, size));
-            } else if (size > capacity) {
-                file.truncate(capacity);
-                done.add("cut the file back to its capacity: " + sizeMismatch(size, header)
-                    + " (the bytes past the capacity were not part of the arena)");
-            }
-            final ArenaHeader.Copies copies = ArenaHeader.read(file, capacity);
-            if (copies.damage() != null) {
-                // Rewrite both from the copy in use: the backup first, so that at every moment at
-                // least one copy on disk is whole.
-                copies.header().writeCopy(file, HeaderLayout.BACKUP);
-                copies.header().writeCopy(file, HeaderLayout.MAGIC);
-                done.add("rewrote the header copies: " + copies.damage());
-            }
-            if (!done.isEmpty()) {
-                file.sync();
-            }
+            return FileRepair.repair(file);
         }
-        return done;
-    }
-
-    /** What a file cut to {@code size} bytes lost, read from the page table that is left (after the size is restored). */
-    private static String lostBy(final NativeFile file, final ArenaHeader header, final long size) throws IOException {
-        final long pages = header.capacityPages();
-        final long firstUser = 1L + header.metaPages();
-        final long firstLost = size / HeaderLayout.PAGE_SIZE_VALUE;
-        final StringBuilder b = new StringBuilder("pages ").append(firstLost).append("..").append(pages - 1)
-            .append(" read as zeros now (their contents are lost)");
-        if (firstLost < firstUser) {
-            b.append("; that includes metadata pages ").append(firstLost).append("..").append(firstUser - 1)
-                .append(" (control words, process registry or page-table entries: the lock, counters and ")
-                .append("registered processes are reset, and pages whose entries were lost read as FREE)");
-        }
-        // Entries that survived the cut still say which lost pages were handed out.
-        final long first = Math.max(firstLost, firstUser);
-        final long entriesStart = io.sharena.core.layout.PageEntry.stateOffset((int) first);
-        final long lastWhole = Math.min(pages, (size - entriesStart) / io.sharena.core.layout.Geometry.PAGE_ENTRY_BYTES + first);
-        if (lastWhole > first) {
-            final byte[] entries = file.read(entriesStart, (int) Math.min(Integer.MAX_VALUE - 8,
-                (lastWhole - first) * io.sharena.core.layout.Geometry.PAGE_ENTRY_BYTES));
-            final MemorySegment e = MemorySegment.ofArray(entries);
-            long allocated = 0;
-            for (long off = 0; off + Long.BYTES <= entries.length; off += io.sharena.core.layout.Geometry.PAGE_ENTRY_BYTES) {
-                final int state = io.sharena.core.layout.PageEntry.stateOf(
-                    e.get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, off));
-                allocated += state == io.sharena.core.layout.PageEntry.ALLOCATED ? 1 : 0;
-            }
-            b.append("; ").append(allocated).append(" of them allocated (still allocated, now zero)");
-        }
-        return b.toString();
     }
 
     // ---------------------------------------------------------------- faults
