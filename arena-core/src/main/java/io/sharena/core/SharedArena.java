@@ -81,6 +81,13 @@ public final class SharedArena implements AutoCloseable {
     private final ArenaOptions options;
     private boolean closed;
 
+    /**
+     * Tests only: told of each arena as soon as it is mapped, before open's recovery runs, so that a
+     * test's watchdog can unmap an open caught in an endless walk of corrupted metadata. Null (one
+     * volatile read per open) otherwise.
+     */
+    static volatile java.util.function.Consumer<SharedArena> mappedListener;
+
     private SharedArena(final Path path, final ArenaHeader header, final NativeFile file, final FileMapping mapping,
                         final ArenaOptions options) throws IOException {
         this.path = path;
@@ -88,6 +95,10 @@ public final class SharedArena implements AutoCloseable {
         this.file = file;
         this.mapping = mapping;
         this.options = options;
+        final java.util.function.Consumer<SharedArena> listener = mappedListener;
+        if (listener != null) {
+            listener.accept(this);
+        }
         this.raw = new RawView(mapping.segment());
         this.strict = new CheckedView(raw, true, 1L + header.metaPages(), header.capacityPages());
         this.lenient = new CheckedView(raw, false, 1L + header.metaPages(), header.capacityPages());

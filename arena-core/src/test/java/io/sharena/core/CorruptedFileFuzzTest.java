@@ -43,7 +43,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * file layer (opening and validating the file, the header copies, the size checks, the fault
  * translation: {@link SharedArena}, {@code ArenaHeader}, {@code io.sharena.core.os}) or by the
  * allocator, lock and views. Findings of the file layer always fail the test; the others fail it
- * only with {@code -Dsharena.fuzz.strict=true}.
+ * only with {@code -Dsharena.fuzz.strict=true}. Outcomes the documentation describes are listed as
+ * "documented" and never fail it: an {@link InternalError} for a fault on a file cut short while
+ * mapped, which views throw, and which HotSpot may deliver after the faulting call has returned.
  *
  * <p>Properties: {@code sharena.fuzz.cases} (default 1000), {@code sharena.fuzz.seed} (default: the
  * clock; logged), {@code sharena.fuzz.case} (run only this case seed), {@code sharena.fuzz.strict},
@@ -86,6 +88,9 @@ class CorruptedFileFuzzTest {
     /** Set by the watchdog: the case's arenas are unmapped, its remaining operations are skipped. */
     private volatile boolean abandoned;
     private Path work;
+    /** Threads the watchdog could not stop; the run ends when there are {@link #MAX_STUCK}. */
+    private int stuckForGood;
+    private static final int MAX_STUCK = 3;
 
     @Test
     void corruptedFilesNeverHangCrashOrThrowUndocumentedExceptions() throws Exception {
@@ -114,16 +119,21 @@ class CorruptedFileFuzzTest {
         assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
         final long start = System.nanoTime();
         final int cases = ONE_CASE != null ? 1 : CASES;
+        int ran = 0;
+        SharedArena.mappedListener = open::add;
         try (PrintWriter progress = new PrintWriter(Files.newBufferedWriter(Path.of("target", "fuzz-progress.log")))) {
-            for (int i = 0; i < cases; i++) {
+            for (int i = 0; i < cases && stuckForGood < MAX_STUCK; i++, ran++) {
                 final long caseSeed = ONE_CASE != null ? ONE_CASE : mix(SEED + i);
                 progress.println("case " + i + " seed=" + caseSeed);
                 progress.flush();
                 runWithWatchdog(i, caseSeed);
             }
+        } finally {
+            SharedArena.mappedListener = null;
         }
         final long millis = (System.nanoTime() - start) / 1_000_000;
-        System.out.println("fuzz: " + cases + " cases in " + millis + " ms");
+        System.out.println("fuzz: " + ran + " cases in " + millis + " ms" + (ran < cases
+            ? " (stopped early: " + stuckForGood + " threads stuck for good, each spinning on a core)" : ""));
         System.out.println(findings.table());
         findings.assertClean(STRICT);
     }
@@ -196,6 +206,7 @@ class CorruptedFileFuzzTest {
                 worker.join(100);
             }
             if (worker.isAlive()) {
+                stuckForGood++;
                 findings.add("hang", "unstoppable", FuzzFindings.where(stack), null, caseSeed, false);
             }
         }
@@ -331,9 +342,12 @@ class CorruptedFileFuzzTest {
             } catch (final IOException e) {
                 return null;
             } catch (final InternalError e) {
-                if ((name.startsWith("strict") || name.startsWith("raw")) && kind.equals("truncate.mapped")
-                    && e.getMessage() != null && e.getMessage().contains("unsafe memory access")) {
-                    // What a view access to a range cut off under the mapping does (README).
+                if (kind.equals("truncate.mapped") && e.getMessage() != null
+                    && e.getMessage().contains("unsafe memory access")) {
+                    // A view access to a range cut off under the mapping reports the fault this way;
+                    // so does any access whose fault HotSpot delivers late, at a safepoint poll after
+                    // the faulting call returned (in this test's loop, or the next system call).
+                    findings.documented("InternalError after a truncation", name, e, seed);
                     return null;
                 }
                 findings.exception(kind, name, e, seed);
@@ -396,8 +410,8 @@ class CorruptedFileFuzzTest {
             }
         }
 
+        /** The arena is already in {@link #open}: {@link SharedArena#mappedListener} put it there when it was mapped. */
         private SharedArena track(final SharedArena a) {
-            open.add(a);
             return a;
         }
 
