@@ -48,6 +48,19 @@ import java.util.function.Supplier;
  * {@link ArenaOptions#allowForeignOwner()}, files owned by another user, and validates the header
  * before mapping anything ({@link ArenaFormatException} names the bad field).
  *
+ * <p><b>Errors.</b> The arena's own failures are three types, each with a one-line
+ * {@code name=value} message: {@link ArenaFormatException} (the file is not a valid arena: not a
+ * regular file, no valid header copy, shorter than its capacity), {@link ArenaFaultException} (an
+ * access faulted: a strict view on a page that is not allocated, or the file cut short under the
+ * mapping, which every allocator entry point, {@link #repair} and {@link #guarded} report instead of
+ * the JVM's {@link InternalError}) and {@link ArenaCorruptedException} (shared metadata found
+ * corrupted during use; the arena is marked for repair). The file system's failures are
+ * {@link IOException}s ({@link NoSuchFileException}, {@link AccessDeniedException},
+ * {@link FileAlreadyExistsException}, a system call that failed); misuse is
+ * {@link IllegalArgumentException}; any use after {@link #close()} is {@link IllegalStateException}.
+ * Each method lists what it throws. The file itself (both header copies, its size) is checked by
+ * {@link #checkFile(Path)} and repaired by {@link #repairFile(Path)}, neither of which maps it.
+ *
  * <p>Thread safety: all methods may be called from any thread; {@link #close()} makes every later
  * access from any thread throw {@link IllegalStateException}.
  */
@@ -73,6 +86,13 @@ public final class SharedArena implements AutoCloseable {
     private final ArenaOptions options;
     private boolean closed;
 
+    /**
+     * Tests only: told of each arena as soon as it is mapped, before open's recovery runs, so that a
+     * test's watchdog can unmap an open caught in an endless walk of corrupted metadata. Null (one
+     * volatile read per open) otherwise.
+     */
+    static volatile java.util.function.Consumer<SharedArena> mappedListener;
+
     private SharedArena(final Path path, final ArenaHeader header, final NativeFile file, final FileMapping mapping,
                         final ArenaOptions options) throws IOException {
         this.path = path;
@@ -80,6 +100,10 @@ public final class SharedArena implements AutoCloseable {
         this.file = file;
         this.mapping = mapping;
         this.options = options;
+        final java.util.function.Consumer<SharedArena> listener = mappedListener;
+        if (listener != null) {
+            listener.accept(this);
+        }
         this.raw = new RawView(mapping.segment());
         this.strict = new CheckedView(raw, true, 1L + header.metaPages(), header.capacityPages());
         this.lenient = new CheckedView(raw, false, 1L + header.metaPages(), header.capacityPages());
@@ -115,8 +139,11 @@ public final class SharedArena implements AutoCloseable {
     /**
      * Creates a new arena file of {@code capacity} and maps it.
      *
-     * @throws IllegalArgumentException if {@code path} is null, or exists and {@code replace} is not set
-     * @throws IOException              if the file cannot be created or mapped (e.g. the fixed address is taken)
+     * @throws IllegalArgumentException   if {@code path} or {@code capacity} is null, or the file exists and
+     *                                    {@code replace} is not set
+     * @throws FileAlreadyExistsException if another process created the file meanwhile
+     * @throws IOException                if the file cannot be created or mapped (e.g. the fixed address is
+     *                                    taken, the file system is full)
      */
     public static SharedArena create(final Path path, final Capacity capacity, final ArenaOptions options)
         throws IOException {
@@ -235,7 +262,7 @@ public final class SharedArena implements AutoCloseable {
     }
 
     /** "file is N bytes, capacity M" */
-    private static String sizeMismatch(final long size, final ArenaHeader header) {
+    static String sizeMismatch(final long size, final ArenaHeader header) {
         return "file is " + size + " bytes, capacity " + header.capacityBytes();
     }
 
@@ -463,7 +490,11 @@ public final class SharedArena implements AutoCloseable {
         };
     }
 
-    /** Limits the pages held out of the free lists (allocated, cached or pending) to {@code pages}; 0 lifts it. */
+    /**
+     * Limits the pages held out of the free lists (allocated, cached or pending) to {@code pages}; 0 lifts it.
+     *
+     * @throws IllegalStateException if the arena is closed or was opened read-only
+     */
     public void setQuota(final long pages) {
         allocator().setQuota(pages);
     }
@@ -485,6 +516,7 @@ public final class SharedArena implements AutoCloseable {
      * @return the allocator's lock, for tools and tests (the allocator takes it itself). Not for
      * user critical sections: place a {@link SharedLock} in your own structure with {@link #lockAt}.
      * Kept while named roots still use it; it will go.
+     * @throws IllegalStateException if the arena was opened read-only
      */
     public ArenaLock lock() {
         if (lock == null) {
@@ -673,7 +705,7 @@ public final class SharedArena implements AutoCloseable {
      * @throws IOException          if the file cannot be read
      */
     public List<String> checkFile() throws IOException {
-        return fileProblems(file, true);
+        return FileRepair.problems(file, true);
     }
 
     /**
@@ -687,26 +719,8 @@ public final class SharedArena implements AutoCloseable {
      */
     public static List<String> checkFile(final Path path) throws IOException {
         try (NativeFile file = openChecked(path, false, ArenaOptions.defaults())) {
-            return fileProblems(file, false);
+            return FileRepair.problems(file, false);
         }
-    }
-
-    private static List<String> fileProblems(final NativeFile file, final boolean mapped) throws IOException {
-        final long size = file.size();
-        final ArenaHeader.Copies copies = ArenaHeader.read(file, size);
-        final List<String> problems = new ArrayList<>(2);
-        if (copies.damage() != null) {
-            problems.add(copies.damage());
-        }
-        final long capacity = copies.header().capacityBytes();
-        if (size < capacity) {
-            problems.add(sizeMismatch(size, copies.header()) + ": truncated" + (mapped ? " while mapped" : "")
-                + " (check --repair restores the size; what was past the end is lost)");
-        } else if (size > capacity) {
-            problems.add(sizeMismatch(size, copies.header()) + ": extended" + (mapped ? " while mapped" : "")
-                + " (the bytes past the capacity are not part of the arena; check --repair cuts them off)");
-        }
-        return problems;
     }
 
     /**
@@ -724,63 +738,9 @@ public final class SharedArena implements AutoCloseable {
      * @throws IOException           if the file cannot be written
      */
     public static List<String> repairFile(final Path path) throws IOException {
-        final List<String> done = new ArrayList<>();
         try (NativeFile file = openChecked(path, true, ArenaOptions.defaults())) {
-            final long size = file.size();
-            final ArenaHeader header = ArenaHeader.read(file, size).header();
-            final long capacity = header.capacityBytes();
-            if (size < capacity) {
-                file.truncate(capacity);
-                done.add("restored the file size: " + sizeMismatch(size, header) + "; " + lostBy(file, header, size));
-            } else if (size > capacity) {
-                file.truncate(capacity);
-                done.add("cut the file back to its capacity: " + sizeMismatch(size, header)
-                    + " (the bytes past the capacity were not part of the arena)");
-            }
-            final ArenaHeader.Copies copies = ArenaHeader.read(file, capacity);
-            if (copies.damage() != null) {
-                // Rewrite both from the copy in use: the backup first, so that at every moment at
-                // least one copy on disk is whole.
-                copies.header().writeCopy(file, HeaderLayout.BACKUP);
-                copies.header().writeCopy(file, HeaderLayout.MAGIC);
-                done.add("rewrote the header copies: " + copies.damage());
-            }
-            if (!done.isEmpty()) {
-                file.sync();
-            }
+            return FileRepair.repair(file);
         }
-        return done;
-    }
-
-    /** What a file cut to {@code size} bytes lost, read from the page table that is left (after the size is restored). */
-    private static String lostBy(final NativeFile file, final ArenaHeader header, final long size) throws IOException {
-        final long pages = header.capacityPages();
-        final long firstUser = 1L + header.metaPages();
-        final long firstLost = size / HeaderLayout.PAGE_SIZE_VALUE;
-        final StringBuilder b = new StringBuilder("pages ").append(firstLost).append("..").append(pages - 1)
-            .append(" read as zeros now (their contents are lost)");
-        if (firstLost < firstUser) {
-            b.append("; that includes metadata pages ").append(firstLost).append("..").append(firstUser - 1)
-                .append(" (control words, process registry or page-table entries: the lock, counters and ")
-                .append("registered processes are reset, and pages whose entries were lost read as FREE)");
-        }
-        // Entries that survived the cut still say which lost pages were handed out.
-        final long first = Math.max(firstLost, firstUser);
-        final long entriesStart = io.sharena.core.layout.PageEntry.stateOffset((int) first);
-        final long lastWhole = Math.min(pages, (size - entriesStart) / io.sharena.core.layout.Geometry.PAGE_ENTRY_BYTES + first);
-        if (lastWhole > first) {
-            final byte[] entries = file.read(entriesStart, (int) Math.min(Integer.MAX_VALUE - 8,
-                (lastWhole - first) * io.sharena.core.layout.Geometry.PAGE_ENTRY_BYTES));
-            final MemorySegment e = MemorySegment.ofArray(entries);
-            long allocated = 0;
-            for (long off = 0; off + Long.BYTES <= entries.length; off += io.sharena.core.layout.Geometry.PAGE_ENTRY_BYTES) {
-                final int state = io.sharena.core.layout.PageEntry.stateOf(
-                    e.get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, off));
-                allocated += state == io.sharena.core.layout.PageEntry.ALLOCATED ? 1 : 0;
-            }
-            b.append("; ").append(allocated).append(" of them allocated (still allocated, now zero)");
-        }
-        return b.toString();
     }
 
     // ---------------------------------------------------------------- faults
@@ -835,6 +795,15 @@ public final class SharedArena implements AutoCloseable {
     }
 
     /**
+     * Unmaps at once, touching no shared state and taking no monitor: every later access from any
+     * thread throws {@link IllegalStateException}, which is how a test's watchdog stops a thread
+     * caught in an endless walk of corrupted metadata. The descriptor stays open (leaked).
+     */
+    void abandonMapping() {
+        mapping.close();
+    }
+
+    /**
      * Gives back this process's cached pages, applies pending frees, leaves the registry, unmaps the
      * arena and closes the file. If the lock stays busy for a second (its holder is stopped), the
      * registry slot is left for the next repair to reclaim once this process has exited. Idempotent;
@@ -856,7 +825,8 @@ public final class SharedArena implements AutoCloseable {
             final long size = file.size();
             if (size < header.capacityBytes()) {
                 throw new IOException("arena " + sizeMismatch(size, header) + ": truncated while mapped; "
-                    + "unmapped without giving back this process's cached pages: path=" + path);
+                    + (allocator == null ? "unmapped" : "unmapped without giving back this process's cached pages")
+                    + ": path=" + path);
             }
             if (allocator != null && allocator.detach(OPEN_RECOVERY_TIMEOUT_NANOS)) {
                 registry.release(slot);

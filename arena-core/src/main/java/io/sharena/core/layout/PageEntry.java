@@ -18,7 +18,9 @@ package io.sharena.core.layout;
  * </pre>
  *
  * <p>{@code STATE}: {@link #FREE} is 0, so a fresh (sparse, all-zero) table says "all free" without
- * being written. META is not stored: it is every page below the first user page.
+ * being written. META is not stored: it is every page below the first user page. The entries of
+ * pages 1..4 (always META) hold the header's backup copy ({@link HeaderLayout#BACKUP}); nothing
+ * may write the entry of a page below the first user page.
  * {@code RUN} is kept at the first and last page of a free run in the best-fit lists (boundary
  * tags, for coalescing), and at the first page of a cached or pending span. {@code SLOT} is the
  * registry slot of the process that cached a span or queued it for a deferred free, so recovery

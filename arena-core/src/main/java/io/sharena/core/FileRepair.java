@@ -1,0 +1,106 @@
+package io.sharena.core;
+
+import io.sharena.core.layout.Geometry;
+import io.sharena.core.layout.HeaderLayout;
+import io.sharena.core.layout.PageEntry;
+import io.sharena.core.os.NativeFile;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The arena file itself, checked and repaired through its descriptor, never through a mapping (so
+ * nothing here can fault): both header copies, and the file's size against the capacity. A file
+ * cut short gets its size back as a hole (sparse), and the report says which pages were lost and
+ * how many of them were allocated, from the page-table entries that survived the cut.
+ */
+final class FileRepair {
+    private FileRepair() {
+    }
+
+    /** @return what is wrong with the file itself (header copies, size); {@code mapped} says "while mapped" */
+    static List<String> problems(final NativeFile file, final boolean mapped) throws IOException {
+        final long size = file.size();
+        final ArenaHeader.Copies copies = ArenaHeader.read(file, size);
+        final List<String> problems = new ArrayList<>(2);
+        if (copies.damage() != null) {
+            problems.add(copies.damage());
+        }
+        final long capacity = copies.header().capacityBytes();
+        if (size < capacity) {
+            problems.add(SharedArena.sizeMismatch(size, copies.header()) + ": truncated" + (mapped ? " while mapped" : "")
+                + " (check --repair restores the size; what was past the end is lost)");
+        } else if (size > capacity) {
+            problems.add(SharedArena.sizeMismatch(size, copies.header()) + ": extended" + (mapped ? " while mapped" : "")
+                + " (the bytes past the capacity are not part of the arena; check --repair cuts them off)");
+        }
+        return problems;
+    }
+
+    /** See {@link SharedArena#repairFile(Path)}: {@code file} is open read-write and checked to be a regular file. */
+    static List<String> repair(final NativeFile file) throws IOException {
+        final List<String> done = new ArrayList<>();
+        final long size = file.size();
+        final ArenaHeader header = ArenaHeader.read(file, size).header();
+        final long capacity = header.capacityBytes();
+        if (size < capacity) {
+            file.truncate(capacity);
+            done.add("restored the file size: " + SharedArena.sizeMismatch(size, header) + "; " + lostBy(file, header, size));
+        } else if (size > capacity) {
+            file.truncate(capacity);
+            done.add("cut the file back to its capacity: " + SharedArena.sizeMismatch(size, header)
+                + " (the bytes past the capacity were not part of the arena)");
+        }
+        final ArenaHeader.Copies copies = ArenaHeader.read(file, capacity);
+        if (copies.damage() != null) {
+            // Only the copies that differ from the one in use are written, so the good copy is never
+            // touched: a crash in the middle of this leaves it whole.
+            final byte[] good = copies.header().encode();
+            for (final long at : new long[] {HeaderLayout.BACKUP, HeaderLayout.MAGIC}) {
+                if (!java.util.Arrays.equals(file.read(at, HeaderLayout.COPY_BYTES), good)) {
+                    copies.header().writeCopy(file, at);
+                }
+            }
+            done.add("rewrote the header copies: " + copies.damage());
+        }
+        if (!done.isEmpty()) {
+            file.sync();
+        }
+        return done;
+    }
+
+    /** What a file cut to {@code size} bytes lost, read from the page table that is left (after the size is restored). */
+    private static String lostBy(final NativeFile file, final ArenaHeader header, final long size) throws IOException {
+        final long pages = header.capacityPages();
+        final long firstUser = 1L + header.metaPages();
+        final long firstLost = size / HeaderLayout.PAGE_SIZE_VALUE;
+        final StringBuilder b = new StringBuilder("pages ").append(firstLost).append("..").append(pages - 1)
+            .append(" read as zeros now (their contents are lost)");
+        if (firstLost < firstUser) {
+            b.append("; that includes metadata pages ").append(firstLost).append("..").append(firstUser - 1)
+                .append(" (control words, process registry or page-table entries: the lock, counters and ")
+                .append("registered processes are reset, and pages whose entries were lost read as FREE)");
+        }
+        // Entries that survived the cut still say which lost pages were handed out.
+        final long first = Math.max(firstLost, firstUser);
+        final long entriesStart = PageEntry.stateOffset((int) first);
+        final long lastWhole = Math.min(pages, (size - entriesStart) / Geometry.PAGE_ENTRY_BYTES + first);
+        if (lastWhole > first) {
+            final byte[] entries = file.read(entriesStart, (int) Math.min(Integer.MAX_VALUE - 8,
+                (lastWhole - first) * Geometry.PAGE_ENTRY_BYTES));
+            final MemorySegment e = MemorySegment.ofArray(entries);
+            long allocated = 0;
+            for (long off = 0; off + Long.BYTES <= entries.length; off += Geometry.PAGE_ENTRY_BYTES) {
+                final int state = PageEntry.stateOf(
+                    e.get(ValueLayout.JAVA_LONG_UNALIGNED, off));
+                allocated += state == PageEntry.ALLOCATED ? 1 : 0;
+            }
+            b.append("; ").append(allocated).append(" of them allocated (still allocated, now zero)");
+        }
+        return b.toString();
+    }
+}
