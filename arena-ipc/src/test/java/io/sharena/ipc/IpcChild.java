@@ -21,6 +21,7 @@ import java.nio.file.Path;
  *   <li>{@code hash FILE}: a 1,024-bucket table (an int array on the heap) under root "hash": 1,000
  *       inserts of key k with value k, then 1,000 replacing updates to value 10k, old nodes freed.
  *       Node: next at 0, key at 4, value at 8.</li>
+ *   <li>{@code workout FILE TAG}: one {@link Workout} pass, with repairs; says "workout done".</li>
  *   <li>{@code produce FILE CHANNEL ID COUNT}: COUNT messages of (id, seq, id*seq checksum, filler)
  *       on a channel; says "sent".</li>
  * </ul>
@@ -120,6 +121,10 @@ public final class IpcChild {
                         }
                     }
                     System.out.println("sent");
+                }
+                case "workout" -> {
+                    Workout.run(arena, args[2], true);
+                    System.out.println("workout done");
                 }
                 default -> throw new IllegalArgumentException(args[0]);
             }

@@ -146,7 +146,14 @@ public final class Channel {
         }
         v.putIntRelease(header + ChannelLayout.MAGIC, ChannelLayout.MAGIC_VALUE);
         CrashPoints.at(ChannelPoint.CREATED);
-        if (!roots.compareAndSet(name, 0, header)) {
+        final boolean registered;
+        try {
+            registered = roots.compareAndSet(name, 0, header);
+        } catch (final RuntimeException e) {
+            release(arena, header, rings, ringBytes); // the roots' lock was busy, say: nothing is left behind
+            throw e;
+        }
+        if (!registered) {
             release(arena, header, rings, ringBytes);
             throw new IllegalArgumentException("name already in use: name=" + name);
         }
