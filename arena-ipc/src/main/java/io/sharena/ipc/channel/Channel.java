@@ -32,8 +32,8 @@ import io.sharena.ipc.layout.ChannelLayout;
  * <p><b>Ownership</b>: a lane's producer and the channel's consumer are recorded in owner words
  * of the arena's one ownership primitive ({@link Ownership}): claimed, taken over from a dead
  * owner, and released by one CAS each. So a lane is never half-claimed: two producers can never
- * share one, and a live producer or consumer is never taken for dead (hole of the two-step pid and
- * start-time claim, gone).
+ * share one, and a live producer or consumer is never taken for dead in the middle of a change of
+ * hands.
  *
  * <p><b>Crash model and delivery</b> (the named points are {@link ChannelPoint}): a producer
  * publishes a record only by a release store of its lane's TAIL, after writing it whole, so a
