@@ -258,6 +258,9 @@ final class StressCommand implements Callable<Integer> {
         long leaked = 0;
         // Opening for writing repairs what the last killed workers left.
         try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
+            // And what the next user of the heap and roots does after kills: reclaim what the
+            // killed workers had in transit (objects between a free stack and their in-use bit).
+            io.sharena.ipc.IpcCheck.repair(arena, 5_000_000_000L);
             violations = new ArrayList<>(ArenaChecker.check(arena));
             NamedRoots.existing(arena).ifPresent(r -> violations.addAll(r.check()));
             ObjectHeap.existing(arena).ifPresent(h -> violations.addAll(h.check()));

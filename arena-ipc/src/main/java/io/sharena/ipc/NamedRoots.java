@@ -6,8 +6,8 @@ import io.sharena.core.SharedArena;
 import io.sharena.core.crash.CrashPoints;
 import io.sharena.core.layout.ControlLayout;
 import io.sharena.core.layout.PageEntry;
-import io.sharena.core.lock.ArenaLock;
 import io.sharena.core.lock.LockResult;
+import io.sharena.core.lock.SharedLock;
 import io.sharena.ipc.layout.RootsLayout;
 
 import java.nio.charset.StandardCharsets;
@@ -35,12 +35,14 @@ import java.util.Set;
  * holds their name LIVE, and then read the value again (get) or compare-and-set it (put, CAS).
  * Every change of an entry bumps the value's version (update, remove, reuse for another name), so
  * an entry removed and reused between the find and the value access is never mistaken for the name
- * (the second read or the CAS sees another version). Adding and removing names is rare and takes a
- * lock, so two processes never add the same name twice.
+ * (the second read or the CAS sees another version). Adding and removing names is rare and takes
+ * the directory's own lock (a user lock in its header page, never the page allocator's), so two
+ * processes never add the same name twice.
  *
  * <p><b>Crash model</b>: an entry is claimed (WRITING), its name written, its value written, then
  * published LIVE with a release store, all under the lock; a holder killed halfway leaves a WRITING
- * entry that readers skip and that the next adder (or {@link #repair}) clears. A remove marks the
+ * entry that readers skip, and the lock held by a dead process: the next adder or remover takes
+ * the lock over (RECOVERED) and repairs the directory before going on. A remove marks the
  * entry REMOVED, then bumps its value's version; killed in between, the version is bumped by
  * whoever reuses the entry. The directory is formatted, then installed with one CAS in the arena's
  * control page; a process killed before the CAS loses its pages (they stay allocated: the page
@@ -59,6 +61,8 @@ public final class NamedRoots {
     private final ArenaView view;
     private final int directory;
     private final int repairWord;
+    /** The directory's own lock (a user lock in its header page), made on first use: read-only tools never lock. */
+    private SharedLock lock;
 
     private NamedRoots(final SharedArena arena, final int directory) {
         this.arena = arena;
@@ -301,18 +305,30 @@ public final class NamedRoots {
 
     // ---------------------------------------------------------------- the directory's lock
 
-    private LockResult lock(final String what, final byte[] name) {
-        final LockResult r = arena.lock().lock(LOCK_TIMEOUT_NANOS);
+    /**
+     * Takes the directory's lock. Adders and removers contend only with each other, never with the
+     * page allocator. RECOVERED means a holder died in the middle of an add or remove: the
+     * directory is repaired (its half-written entry cleared) before going on.
+     */
+    private LockResult lock(final long timeoutNanos, final String what, final byte[] name) {
+        if (lock == null) {
+            lock = arena.lockAt(directory + RootsLayout.LOCK);
+        }
+        final LockResult r = lock.lock(timeoutNanos);
         if (r == LockResult.TIMEOUT) {
-            throw new IllegalStateException("named-roots lock busy for 100 ms; " + what + ": name="
-                + new String(name, StandardCharsets.UTF_8));
+            throw new IllegalStateException("named-roots lock busy for " + timeoutNanos / 1_000_000 + " ms; " + what
+                + (name == null ? "" : ": name=" + new String(name, StandardCharsets.UTF_8)));
+        }
+        if (r == LockResult.RECOVERED) {
+            repairLocked();
         }
         return r;
     }
 
     private void unlock(final LockResult r) {
+        // DEADLOCK: this thread already holds it further up its stack; that frame unlocks.
         if (r != LockResult.DEADLOCK) {
-            arena.lock().unlock();
+            lock.unlock();
         }
     }
 
@@ -322,7 +338,7 @@ public final class NamedRoots {
      * @return the entry, or NO_SLOT if the name appeared meanwhile (the caller retries as an update)
      */
     private int insert(final byte[] name, final int ptr) {
-        final LockResult r = lock("root not added", name);
+        final LockResult r = lock(LOCK_TIMEOUT_NANOS, "root not added", name);
         try {
             if (find(name) >= 0) {
                 return NO_SLOT;
@@ -371,7 +387,7 @@ public final class NamedRoots {
      */
     public int remove(final String name) {
         final byte[] bytes = encode(name);
-        final LockResult r = lock("root not removed", bytes);
+        final LockResult r = lock(LOCK_TIMEOUT_NANOS, "root not removed", bytes);
         try {
             final int e = find(bytes);
             if (e < 0) {
@@ -428,7 +444,12 @@ public final class NamedRoots {
         if (view.getLongAcquire(repairWord) != 0) {
             violations.add("named roots marked for repair (corruption was found during use)");
         }
-        final boolean lockFree = !lockHeld();
+        final long holder = view.getLongVolatile(directory + RootsLayout.LOCK);
+        final boolean lockFree = holder == 0 || !arena.registry().isOwnerAlive(holder);
+        if (holder != 0 && lockFree) {
+            violations.add("named-roots lock held by a dead process (its next user recovers it): owner=0x"
+                + Long.toHexString(holder));
+        }
         final Set<String> names = new HashSet<>();
         for (int i = 0; i < RootsLayout.ENTRIES; i++) {
             final String problem = entryProblem(i, lockFree, names);
@@ -437,10 +458,6 @@ public final class NamedRoots {
             }
         }
         return violations;
-    }
-
-    private boolean lockHeld() {
-        return view.getLongVolatile((int) ControlLayout.word(ControlLayout.LOCK_WORD)) != 0;
     }
 
     /** @return what is wrong with entry {@code i}, or null; adds LIVE names to {@code names} */
@@ -506,12 +523,15 @@ public final class NamedRoots {
      * @throws IllegalStateException if the lock could not be had within {@code timeoutNanos}
      */
     public List<String> repair(final long timeoutNanos) {
-        final LockResult r = arena.lock().lock(timeoutNanos);
-        if (r == LockResult.TIMEOUT) {
-            throw new IllegalStateException("named-roots lock busy; nothing repaired: path=" + arena.path());
-        }
+        final LockResult r = lock(timeoutNanos, "nothing repaired", null);
         try {
-            return repairLocked();
+            // After RECOVERED the lock call repaired already; this pass then finds nothing.
+            final List<String> done = new ArrayList<>();
+            if (r == LockResult.RECOVERED) {
+                done.add("named-roots lock taken over from a dead holder");
+            }
+            done.addAll(repairLocked());
+            return done;
         } finally {
             unlock(r);
         }

@@ -1,8 +1,25 @@
 /**
  * What is built on the arena: {@link io.sharena.ipc.NamedRoots} here; the object heap in
- * {@code io.sharena.ipc.heap}; channels between processes in {@code io.sharena.ipc.channel}.
+ * {@code io.sharena.ipc.heap}; channels between processes in {@code io.sharena.ipc.channel};
+ * {@link io.sharena.ipc.IpcCheck}, their check and repair for tools.
  *
- * <p>Concurrency and crash model are stated per class. No FFM calls are made in this module: memory
- * is reached through {@code io.sharena.core} views, whose atomics are var handle accesses.
+ * <p><b>Concurrency</b>: lookups and value updates of named roots are lock-free (a version-tagged
+ * value, re-checked against the entry's name); adding and removing names takes the directory's own
+ * lock, a user lock placed in its header page (never the page allocator's lock).
+ *
+ * <p><b>Crash model</b>: every step boundary of a multi-step change is a named crash point
+ * ({@link io.sharena.ipc.RootsPoint}). Each change is either one atomic word or recoverable after a
+ * kill at any step: an add killed halfway leaves a WRITING entry that readers skip and the lock
+ * held by a dead process, whose next user takes it over (RECOVERED) and repairs the directory
+ * first; a remove killed between marking the entry REMOVED and bumping its version leaves the bump
+ * to whoever reuses the entry (its insert bumps from whatever is there). The test suite kills a
+ * child JVM at every point and pauses a thread at every point, then checks.
+ *
+ * <p><b>Distrust</b>: everything read from shared memory is checked before it indexes anything;
+ * corruption found during use marks the structure for repair and throws
+ * {@link io.sharena.core.ArenaCorruptedException} ({@link io.sharena.ipc.Corruption}).
+ *
+ * <p>No FFM calls are made in this module: memory is reached through {@code io.sharena.core} views,
+ * whose atomics are var handle accesses, and owner words through {@code io.sharena.core.lock}.
  */
 package io.sharena.ipc;

@@ -24,9 +24,15 @@ final class ChildJvm implements AutoCloseable {
     }
 
     static ChildJvm start(final String... args) throws IOException {
+        return start(List.of(), args);
+    }
+
+    /** Starts a child with extra JVM options first ({@code -Dsharena.crashpoint=...}, say). */
+    static ChildJvm start(final List<String> jvmOptions, final String... args) throws IOException {
         final List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
-            "-ea", "-Xmx256m", "-XX:+UseSerialGC", "--enable-native-access=ALL-UNNAMED",
-            "-cp", System.getProperty("java.class.path"), IpcChild.class.getName()));
+            "-ea", "-Xmx256m", "-XX:+UseSerialGC", "--enable-native-access=ALL-UNNAMED"));
+        command.addAll(jvmOptions);
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), IpcChild.class.getName()));
         command.addAll(List.of(args));
         return new ChildJvm(new ProcessBuilder(command).redirectErrorStream(true).start());
     }

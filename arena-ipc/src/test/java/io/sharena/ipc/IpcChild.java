@@ -21,6 +21,8 @@ import java.nio.file.Path;
  *   <li>{@code hash FILE}: a 1,024-bucket table (an int array on the heap) under root "hash": 1,000
  *       inserts of key k with value k, then 1,000 replacing updates to value 10k, old nodes freed.
  *       Node: next at 0, key at 4, value at 8.</li>
+ *   <li>{@code consume FILE CHANNEL}: consumes for ever, freeing the heap object each message names.</li>
+ *   <li>{@code workout FILE TAG}: one {@link Workout} pass, with repairs; says "workout done".</li>
  *   <li>{@code produce FILE CHANNEL ID COUNT}: COUNT messages of (id, seq, id*seq checksum, filler)
  *       on a channel; says "sent".</li>
  * </ul>
@@ -120,6 +122,21 @@ public final class IpcChild {
                         }
                     }
                     System.out.println("sent");
+                }
+                case "consume" -> {
+                    // Each message carries a heap object's pointer: read it, free it (what a
+                    // zero-copy receiver does). Armed to die at ChannelPoint.DELIVERED, it dies
+                    // after the free and before HEAD moves past the message.
+                    try (var consumer = Channel.open(arena, args[2]).consumer()) {
+                        System.out.println("consuming");
+                        while (true) {
+                            consumer.poll((view, type, ptr, length) -> heap.free(view.getInt(ptr)), 16);
+                        }
+                    }
+                }
+                case "workout" -> {
+                    Workout.run(arena, args[2], true);
+                    System.out.println("workout done");
                 }
                 default -> throw new IllegalArgumentException(args[0]);
             }

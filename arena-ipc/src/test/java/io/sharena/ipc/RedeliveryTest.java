@@ -21,6 +21,7 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** What a redelivered message may do: free again what it already freed, and a handler that throws. */
 class RedeliveryTest {
@@ -38,7 +39,9 @@ class RedeliveryTest {
     @AfterEach
     void close() throws IOException {
         assertEquals(List.of(), heap.check());
-        assertEquals(List.of(), ArenaChecker.check(arena));
+        // A killed child's registry slot stays until a recovery reclaims it: not a violation here.
+        assertEquals(List.of(), ArenaChecker.check(arena).stream()
+            .filter(v -> !v.startsWith("dead process still registered")).toList());
         arena.close();
     }
 
@@ -65,6 +68,39 @@ class RedeliveryTest {
         assertNotEquals(b, c, "one object handed out twice");
         heap.free(b);
         heap.free(c);
+    }
+
+    @Test
+    void aConsumerKilledAfterFreeingBeforeHeadMovesLeavesAMessageWhoseSecondFreeIsANoOp() throws Exception {
+        final Channel channel = Channel.create(arena, "z", 1, 1 << 14, 64);
+        final int object = heap.allocate(16);
+        try (ChannelProducer producer = channel.producer()) {
+            final byte[] msg = new byte[4];
+            java.nio.ByteBuffer.wrap(msg).order(java.nio.ByteOrder.nativeOrder()).putInt(0, object);
+            producer.offer(1, msg, 0, 4);
+            try (ChildJvm child = ChildJvm.start(List.of("-Dsharena.crashpoints=true",
+                "-Dsharena.crashpoint=ChannelPoint.DELIVERED", "-Dsharena.crashpoint.action=kill"),
+                "consume", dir.resolve("d.arena").toString(), "z")) {
+                assertEquals(137, child.waitFor(60), "killed at DELIVERED: " + child.output());
+                assertTrue(child.output().contains("crashpoint: ChannelPoint.DELIVERED kill"), child.output().toString());
+            }
+            assertEquals(0, heap.doubleFrees());
+            final List<Integer> delivered = new ArrayList<>();
+            try (ChannelConsumer successor = channel.consumer()) {
+                assertEquals(1, successor.poll((view, type, ptr, length) -> {
+                    delivered.add(view.getInt(ptr));
+                    heap.free(view.getInt(ptr)); // freed already by the dead consumer
+                }, 16), "the message in hand is delivered again: at-least-once");
+                assertEquals(0, successor.poll((view, type, ptr, length) -> delivered.add(-1), 16));
+            }
+            assertEquals(List.of(object), delivered);
+            assertEquals(1, heap.doubleFrees(), "the second free was seen and ignored");
+            final int a = heap.allocate(16);
+            final int b = heap.allocate(16);
+            assertNotEquals(a, b, "never handed out twice");
+            heap.free(a);
+            heap.free(b);
+        }
     }
 
     @Test

@@ -32,8 +32,8 @@ import io.sharena.ipc.layout.ChannelLayout;
  * <p><b>Ownership</b>: a lane's producer and the channel's consumer are recorded in owner words
  * of the arena's one ownership primitive ({@link Ownership}): claimed, taken over from a dead
  * owner, and released by one CAS each. So a lane is never half-claimed: two producers can never
- * share one, and a live producer or consumer is never taken for dead (hole of the two-step pid and
- * start-time claim, gone).
+ * share one, and a live producer or consumer is never taken for dead in the middle of a change of
+ * hands.
  *
  * <p><b>Crash model and delivery</b> (the named points are {@link ChannelPoint}): a producer
  * publishes a record only by a release store of its lane's TAIL, after writing it whole, so a
@@ -146,7 +146,14 @@ public final class Channel {
         }
         v.putIntRelease(header + ChannelLayout.MAGIC, ChannelLayout.MAGIC_VALUE);
         CrashPoints.at(ChannelPoint.CREATED);
-        if (!roots.compareAndSet(name, 0, header)) {
+        final boolean registered;
+        try {
+            registered = roots.compareAndSet(name, 0, header);
+        } catch (final RuntimeException e) {
+            release(arena, header, rings, ringBytes); // the roots' lock was busy, say: nothing is left behind
+            throw e;
+        }
+        if (!registered) {
             release(arena, header, rings, ringBytes);
             throw new IllegalArgumentException("name already in use: name=" + name);
         }

@@ -1,6 +1,22 @@
 /**
  * Channels between processes: one consumer, a single-producer ring per producer process, messages
- * in place in arena pages. Design and crash model in {@link io.sharena.ipc.channel.Channel}. No FFM
- * calls.
+ * in place in arena pages. Design in {@link io.sharena.ipc.channel.Channel}.
+ *
+ * <p><b>Ownership</b>: lanes and the consumer's place are owner words of the arena's one ownership
+ * primitive ({@code io.sharena.core.lock.Ownership}): claim, takeover from a dead owner and release
+ * are one CAS each, so no reader sees a half-claimed lane and two producers never share one.
+ *
+ * <p><b>Crash model and delivery</b> (points in {@link io.sharena.ipc.channel.ChannelPoint}): a
+ * producer publishes a record by one release store of TAIL after writing it whole, so a producer's
+ * death never publishes half a message. The consumer moves HEAD past each message in a
+ * {@code finally} once its handler returns or throws: exactly once while consumers live, a
+ * throwing handler does not get its batch again, and a consumer killed inside a handler leaves
+ * that one message to its successor (at-least-once for the message in hand). A redelivered message
+ * that frees what it already freed is harmless while that memory is still free (heap and page
+ * frees of free memory are no-ops).
+ *
+ * <p><b>Distrust</b>: the header is validated on open; positions and record lengths read from the
+ * lanes are checked before they index a ring, so every walk ends; corruption throws
+ * {@link io.sharena.core.ArenaCorruptedException}. No FFM calls.
  */
 package io.sharena.ipc.channel;

@@ -1,6 +1,21 @@
 /**
  * The object heap: small objects in size-classed slab pages, large ones in page runs, shared by
- * every process through lock-free free stacks. Design, overhead and crash model in
- * {@link io.sharena.ipc.heap.ObjectHeap}. No FFM calls.
+ * every process through lock-free free stacks. Design and overhead in
+ * {@link io.sharena.ipc.heap.ObjectHeap}.
+ *
+ * <p><b>Crash model</b> (points in {@link io.sharena.ipc.heap.HeapPoint}): each publishing step is
+ * one CAS or one atomic bit change. The slab page's in-use bitmap is the truth: allocate sets an
+ * object's bit after popping it, free clears it before pushing it, so a free of a free object is a
+ * detected no-op and a message redelivered after a consumer's death can never put an object on a
+ * free stack twice. A kill between the bit and the stack leaves an object marked free that is on
+ * no stack: check reports it, repair (which rebuilds every stack from the bitmaps) reclaims it. A
+ * trim retires a page (magic) before giving it back, so a kill in between leaves a page repair
+ * gives back. Killed between the page allocator's hand-out and the first store into the page, a
+ * page stays allocated to nobody: the page allocator's rule for what a dead process had allocated.
+ *
+ * <p><b>Distrust</b>: every pointer read from a free stack is checked to be an object start of its
+ * class, in an allocated-looking slab page of this heap, before it is read through; a stack walk
+ * stops at a revisit. Corruption throws {@link io.sharena.core.ArenaCorruptedException} and marks
+ * the heap for repair. No FFM calls.
  */
 package io.sharena.ipc.heap;

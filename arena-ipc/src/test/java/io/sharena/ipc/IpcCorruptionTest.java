@@ -1,0 +1,268 @@
+package io.sharena.ipc;
+
+import io.sharena.core.ArenaCorruptedException;
+import io.sharena.core.ArenaOptions;
+import io.sharena.core.ArenaView;
+import io.sharena.core.Capacity;
+import io.sharena.core.SharedArena;
+import io.sharena.core.layout.ControlLayout;
+import io.sharena.ipc.channel.Channel;
+import io.sharena.ipc.channel.ChannelConsumer;
+import io.sharena.ipc.channel.ChannelProducer;
+import io.sharena.ipc.heap.ObjectHeap;
+import io.sharena.ipc.layout.ChannelLayout;
+import io.sharena.ipc.layout.HeapLayout;
+import io.sharena.ipc.layout.RootsLayout;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Corrupted IPC metadata, as a stray write or a hostile process leaves it: every use either works,
+ * or throws {@link ArenaCorruptedException} naming the structure and the value (never a raw
+ * {@link IndexOutOfBoundsException}, never a hang); check reports it; repair fixes it and then
+ * check reports nothing.
+ */
+class IpcCorruptionTest {
+    private static final Duration LIMIT = Duration.ofSeconds(10);
+
+    @TempDir
+    Path dir;
+    SharedArena arena;
+    ArenaView v;
+
+    @BeforeEach
+    void open() throws IOException {
+        arena = SharedArena.create(dir.resolve("x.arena"), Capacity.parse("16M"), ArenaOptions.defaults());
+        v = arena.raw();
+    }
+
+    @AfterEach
+    void close() throws IOException {
+        arena.close();
+    }
+
+    private int directory() {
+        return v.getIntAcquire((int) ControlLayout.word(ControlLayout.ROOTS_PTR));
+    }
+
+    private List<String> repairThenCheck() {
+        final List<String> done = new ArrayList<>(NamedRoots.repair(arena, 1_000_000_000L));
+        done.addAll(ObjectHeap.repair(arena));
+        assertFalse(done.isEmpty(), "the repair said what it did");
+        final List<String> left = new ArrayList<>(NamedRoots.check(arena));
+        left.addAll(ObjectHeap.check(arena));
+        return left;
+    }
+
+    // ------------------------------------------------------------------ named roots
+
+    @Test
+    void aRootEntryInAnUnknownStateIsReportedAndRepaired() {
+        final NamedRoots roots = NamedRoots.of(arena);
+        roots.put("alpha", 100);
+        final int e = directory() + RootsLayout.entry(NamedRoots.hash("alpha".getBytes(StandardCharsets.UTF_8)));
+        v.putIntRelease(e + RootsLayout.STATE, 9);
+        final ArenaCorruptedException x = assertThrows(ArenaCorruptedException.class, () -> roots.get("alpha"));
+        assertEquals("named roots entry state", x.structure());
+        assertEquals(9, x.value());
+        assertTrue(NamedRoots.check(arena).contains("named roots marked for repair (corruption was found during use)"));
+        assertEquals(List.of(), repairThenCheck());
+        assertEquals(0, roots.get("alpha"), "its name is lost (the repair said so)");
+        roots.put("alpha", 5);
+        assertEquals(5, roots.get("alpha"));
+    }
+
+    @Test
+    void aRootNameLengthOutOfRangeIsReportedAndRepaired() {
+        final NamedRoots roots = NamedRoots.of(arena);
+        roots.put("alpha", 100);
+        roots.put("beta", 200);
+        final int e = directory() + RootsLayout.entry(NamedRoots.hash("alpha".getBytes(StandardCharsets.UTF_8)));
+        v.putInt(e + RootsLayout.NAME_LEN, 1 << 20);
+        assertThrows(ArenaCorruptedException.class, () -> roots.list());
+        assertEquals(List.of(), repairThenCheck());
+        assertEquals(200, roots.get("beta"), "the others keep their values");
+    }
+
+    @Test
+    void aDirectoryPointerOutsideTheArenaIsReportedAndDropped() {
+        NamedRoots.of(arena).put("alpha", 1);
+        v.putIntRelease((int) ControlLayout.word(ControlLayout.ROOTS_PTR), (int) arena.capacityBytes() - 4096);
+        final ArenaCorruptedException x = assertThrows(ArenaCorruptedException.class, () -> NamedRoots.of(arena));
+        assertEquals("named-roots directory", x.structure());
+        assertEquals(1, NamedRoots.check(arena).size());
+        assertEquals(List.of(), repairThenCheck());
+        assertEquals(0, NamedRoots.of(arena).get("alpha"), "a new, empty directory");
+    }
+
+    @Test
+    void aDirectoryWhoseMagicIsGoneIsReportedAndDropped() {
+        NamedRoots.of(arena).put("alpha", 1);
+        v.putIntRelease(directory() + RootsLayout.MAGIC, 0);
+        assertThrows(ArenaCorruptedException.class, () -> NamedRoots.existing(arena));
+        assertEquals(List.of(), repairThenCheck());
+    }
+
+    // ------------------------------------------------------------------ heap
+
+    private int heapMeta() {
+        return NamedRoots.of(arena).get(ObjectHeap.ROOT_NAME);
+    }
+
+    @Test
+    void aFreeStackHeadOutsideTheArenaThrowsAndIsRepaired() {
+        final ObjectHeap heap = ObjectHeap.of(arena);
+        heap.free(heap.allocate(16));
+        v.putLongRelease(heapMeta() + 1 * HeapLayout.CLASS_STRIDE, 0xFFFF_FFF0L);
+        final ArenaCorruptedException x = assertThrows(ArenaCorruptedException.class, () -> heap.allocate(16));
+        assertEquals("heap free stack", x.structure());
+        assertEquals(0xFFFF_FFF0L, x.value());
+        assertFalse(heap.check().isEmpty());
+        assertEquals(List.of(), repairThenCheck());
+        assertDistinct(heap, 16, 600);
+    }
+
+    @Test
+    void aFreeStackLinkToTheControlPageThrowsAndIsRepaired() {
+        final ObjectHeap heap = ObjectHeap.of(arena);
+        final int a = heap.allocate(16);
+        heap.free(a);
+        v.putInt(a, 4096); // the link of the stack's top object
+        assertThrows(ArenaCorruptedException.class, () -> heap.allocate(16));
+        assertEquals(List.of(), repairThenCheck());
+        assertDistinct(heap, 16, 600);
+    }
+
+    @Test
+    void aCyclicFreeStackNeverHandsAnObjectOutTwice() {
+        final ObjectHeap heap = ObjectHeap.of(arena);
+        final int a = heap.allocate(16);
+        final int b = heap.allocate(16);
+        heap.free(b);
+        heap.free(a);
+        v.putInt(b, a); // a -> b -> a -> ...
+        assertTimeoutPreemptively(LIMIT, () -> {
+            final Set<Integer> out = new HashSet<>();
+            final ArenaCorruptedException x = assertThrows(ArenaCorruptedException.class, () -> {
+                for (int i = 0; i < 10; i++) {
+                    assertTrue(out.add(heap.allocate(16)), "handed out twice");
+                }
+            });
+            assertEquals("heap object on the free stack while in use", x.structure());
+            assertTrue(heap.check().stream().anyMatch(s -> s.startsWith("heap marked for repair")));
+        });
+        for (final int p : List.of(a, b)) {
+            heap.free(p);
+        }
+        assertEquals(List.of(), repairThenCheck());
+        assertDistinct(heap, 16, 600);
+    }
+
+    @Test
+    void aSlabHeaderWithABadClassThrowsOnFreeAndTheRepairDropsThePage() {
+        final ObjectHeap heap = ObjectHeap.of(arena);
+        final int a = heap.allocate(16);
+        v.putInt((a & ~4095) + HeapLayout.CLASS, 99);
+        final ArenaCorruptedException x = assertThrows(ArenaCorruptedException.class, () -> heap.free(a));
+        assertEquals("heap slab page class", x.structure());
+        final List<String> done = ObjectHeap.repair(arena);
+        assertTrue(done.stream().anyMatch(s -> s.startsWith("heap slab page dropped")), done.toString());
+        assertEquals(List.of(), ObjectHeap.check(arena));
+        assertDistinct(heap, 16, 600);
+    }
+
+    @Test
+    void aLargeObjectWithAHugePageCountThrowsOnFree() {
+        final ObjectHeap heap = ObjectHeap.of(arena);
+        final int a = heap.allocate(10_000);
+        v.putInt((a & ~4095) + HeapLayout.PAGES, 1 << 30);
+        assertThrows(ArenaCorruptedException.class, () -> heap.usableSize(a));
+        assertThrows(ArenaCorruptedException.class, () -> heap.free(a));
+        assertEquals(List.of(), repairThenCheck());
+    }
+
+    @Test
+    void aHeapRootNamingNoHeapIsReportedAndRepaired() {
+        ObjectHeap.of(arena).allocate(16);
+        final int meta = heapMeta();
+        v.putIntRelease(meta + HeapLayout.META_MAGIC, 0x12345678);
+        assertThrows(ArenaCorruptedException.class, () -> ObjectHeap.of(arena));
+        assertEquals(List.of("heap metadata corrupted: bad magic: magic=0x12345678"), ObjectHeap.check(arena));
+        assertEquals(List.of(), repairThenCheck());
+        assertDistinct(ObjectHeap.of(arena), 16, 600);
+        NamedRoots.of(arena).put(ObjectHeap.ROOT_NAME, (int) arena.capacityBytes() + 4096);
+        assertThrows(ArenaCorruptedException.class, () -> ObjectHeap.of(arena));
+        assertEquals(List.of(), repairThenCheck());
+    }
+
+    private static void assertDistinct(final ObjectHeap heap, final int size, final int n) {
+        final Set<Integer> out = new HashSet<>();
+        for (int i = 0; i < n; i++) {
+            final int p = heap.allocate(size);
+            assertTrue(p != 0 && out.add(p), "object handed out twice or none: " + p);
+        }
+        out.forEach(heap::free);
+        assertEquals(List.of(), heap.check());
+    }
+
+    // ------------------------------------------------------------------ channels
+
+    @Test
+    void aChannelTailBeyondTheRingThrowsInsteadOfReadingPastIt() {
+        final Channel channel = Channel.create(arena, "c", 1, 1 << 14, 64);
+        final int header = NamedRoots.of(arena).get("c");
+        try (ChannelConsumer c = channel.consumer()) {
+            v.putLongRelease(ChannelLayout.lane(header, 0) + ChannelLayout.TAIL, 1L << 40);
+            final ArenaCorruptedException x = assertThrows(ArenaCorruptedException.class,
+                () -> c.poll((view, type, ptr, length) -> { }, 16));
+            assertEquals("channel lane tail", x.structure());
+        }
+    }
+
+    @Test
+    void aRecordLengthOutOfRangeThrows() {
+        final Channel channel = Channel.create(arena, "c", 1, 1 << 14, 64);
+        final int header = NamedRoots.of(arena).get("c");
+        try (ChannelConsumer c = channel.consumer(); ChannelProducer p = channel.producer()) {
+            p.offer(1, new byte[8], 0, 8);
+            final int ring = v.getInt(ChannelLayout.lane(header, 0) + ChannelLayout.RING);
+            v.putInt(ring + ChannelLayout.LENGTH, 1 << 29);
+            final ArenaCorruptedException x = assertThrows(ArenaCorruptedException.class,
+                () -> c.poll((view, type, ptr, length) -> { }, 16));
+            assertEquals("channel record length", x.structure());
+            v.putInt(ring + ChannelLayout.LENGTH, -7);
+            assertThrows(ArenaCorruptedException.class, () -> c.poll((view, type, ptr, length) -> { }, 16));
+        }
+    }
+
+    @Test
+    void aChannelHeaderWithBadFieldsIsRefusedWhenOpened() {
+        Channel.create(arena, "c", 2, 1 << 14, 64);
+        final int header = NamedRoots.of(arena).get("c");
+        v.putInt(ChannelLayout.lane(header, 1) + ChannelLayout.RING, (int) arena.capacityBytes() - 4096);
+        assertEquals("channel ring pointer",
+            assertThrows(ArenaCorruptedException.class, () -> Channel.open(arena, "c")).structure());
+        v.putInt(header + ChannelLayout.LANES, 1000);
+        assertEquals("channel lane count",
+            assertThrows(ArenaCorruptedException.class, () -> Channel.open(arena, "c")).structure());
+        NamedRoots.of(arena).put("c", -4096);
+        assertThrows(ArenaCorruptedException.class, () -> Channel.open(arena, "c"));
+    }
+}

@@ -1,0 +1,164 @@
+package io.sharena.ipc;
+
+import io.sharena.core.SharedArena;
+import io.sharena.core.layout.OwnerToken;
+import io.sharena.core.layout.RegistryLayout;
+import io.sharena.ipc.channel.Channel;
+import io.sharena.ipc.channel.ChannelConsumer;
+import io.sharena.ipc.channel.ChannelProducer;
+import io.sharena.ipc.heap.ObjectHeap;
+import io.sharena.ipc.layout.ChannelLayout;
+import io.sharena.ipc.layout.HeapLayout;
+import io.sharena.ipc.layout.RootsLayout;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.IntSupplier;
+
+/**
+ * One pass over every multi-step change the IPC structures make, so that it reaches every crash
+ * point of {@link RootsPoint}, {@link io.sharena.ipc.heap.HeapPoint} and
+ * {@link io.sharena.ipc.channel.ChannelPoint}: directory and heap creation, root add, update, CAS
+ * and remove, heap refill, allocate, free, double free, trim, large objects, a channel's creation,
+ * a consumer and a producer taking dead owners' places, messages claimed, committed and delivered,
+ * a dead producer's lane reaped; with {@code repairs}, a roots repair and a heap repair of damage it
+ * makes itself. Busy locks and fail-fast allocations are waited out (up to 30 s), so two workouts
+ * can run against each other.
+ */
+final class Workout {
+    /** An owner word whose owner is dead: the last registry slot holds no such generation. */
+    static final long DEAD_OWNER = OwnerToken.encode(RegistryLayout.SLOTS - 1, 1, 0);
+    private static final long PATIENCE_NANOS = 30_000_000_000L;
+
+    private Workout() {
+    }
+
+    private static int retry(final IntSupplier op, final String what) {
+        final long deadline = System.nanoTime() + PATIENCE_NANOS;
+        while (true) {
+            try {
+                final int r = op.getAsInt();
+                if (r != 0) {
+                    return r;
+                }
+            } catch (final IllegalStateException busy) {
+                if (!String.valueOf(busy.getMessage()).contains("busy")) {
+                    throw busy;
+                }
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("gave up after 30 s: " + what);
+            }
+            Thread.onSpinWait();
+        }
+    }
+
+    static void run(final SharedArena arena, final String tag, final boolean repairs) {
+        final NamedRoots roots = NamedRoots.of(arena);
+        final ObjectHeap[] heap = new ObjectHeap[1];
+        retry(() -> {
+            heap[0] = ObjectHeap.of(arena); // adds its root: the roots' lock may be busy
+            return 1;
+        }, "heap");
+        run(arena, roots, heap[0], tag, repairs);
+    }
+
+    private static void run(final SharedArena arena, final NamedRoots roots, final ObjectHeap heap, final String tag,
+                            final boolean repairs) {
+        roots(roots, tag);
+        heap(heap);
+        channel(arena, tag);
+        if (repairs) {
+            repairs(arena, roots, heap);
+        }
+    }
+
+    private static void roots(final NamedRoots roots, final String tag) {
+        retry(() -> {
+            roots.put("w" + tag, 1);
+            return 1;
+        }, "put");
+        retry(() -> roots.compareAndSet("w" + tag, 1, 2) ? 1 : 0, "cas");
+        if (roots.get("w" + tag) != 2) {
+            throw new AssertionError("root lost its value");
+        }
+        retry(() -> {
+            roots.put("shared", 7);
+            return 1;
+        }, "put shared");
+        retry(() -> roots.remove("w" + tag) == 2 ? 1 : 0, "remove");
+    }
+
+    private static void heap(final ObjectHeap heap) {
+        final List<Integer> objects = new ArrayList<>();
+        final int n = 2 * (4096 - HeapLayout.SLAB_HEADER) / 16 + 5;
+        for (int i = 0; i < n; i++) {
+            objects.add(retry(() -> heap.allocate(16), "allocate"));
+        }
+        heap.free(objects.get(0));
+        heap.free(objects.get(0)); // a double free: a no-op
+        for (int i = 1; i < n; i++) {
+            heap.free(objects.get(i));
+        }
+        final int large = retry(() -> heap.allocate(10_000), "allocate large");
+        heap.free(large);
+        heap.free(large);
+    }
+
+    private static void channel(final SharedArena arena, final String tag) {
+        final Channel[] created = new Channel[1];
+        retry(() -> {
+            created[0] = Channel.create(arena, "w" + tag, 2, 1 << 14, 256);
+            return 1;
+        }, "channel");
+        final Channel channel = created[0];
+        final int header = NamedRoots.of(arena).get("w" + tag);
+        // A consumer and the producer of lane 1 that died: the new ones take their places over.
+        arena.raw().putLongRelease(header + ChannelLayout.CONSUMER, DEAD_OWNER);
+        arena.raw().putLongRelease(ChannelLayout.lane(header, 1) + ChannelLayout.OWNER, DEAD_OWNER);
+        try (ChannelConsumer consumer = channel.consumer()) {
+            arena.raw().putLongRelease(ChannelLayout.lane(header, 0) + ChannelLayout.OWNER, DEAD_OWNER);
+            try (ChannelProducer producer = channel.producer()) {
+                for (int i = 0; i < 20; i++) {
+                    if (!producer.offer(i, new byte[40], 0, 40)) {
+                        throw new AssertionError("channel full");
+                    }
+                }
+                int got = 0;
+                while (got < 20) {
+                    got += consumer.poll((view, type, ptr, length) -> { }, 64);
+                }
+            }
+            // The producer left lane 0; lane 1 still names the dead one: reaped once drained.
+            arena.raw().putLongRelease(ChannelLayout.lane(header, 1) + ChannelLayout.OWNER, DEAD_OWNER);
+            final long before = consumer.deadProducers();
+            final long deadline = System.nanoTime() + PATIENCE_NANOS;
+            while (consumer.deadProducers() == before && System.nanoTime() < deadline) {
+                consumer.poll((view, type, ptr, length) -> { }, 64);
+            }
+        }
+    }
+
+    /** Damage it repairs itself: a half-written root entry, a heap object lost in transit. */
+    private static void repairs(final SharedArena arena, final NamedRoots roots, final ObjectHeap heap) {
+        final int dir = arena.raw().getIntAcquire((int) io.sharena.core.layout.ControlLayout.word(
+            io.sharena.core.layout.ControlLayout.ROOTS_PTR));
+        for (int i = 0; i < RootsLayout.ENTRIES; i++) {
+            final int e = dir + RootsLayout.entry(i);
+            if (arena.raw().getIntAcquire(e + RootsLayout.STATE) == RootsLayout.EMPTY) {
+                arena.raw().putIntRelease(e + RootsLayout.STATE, RootsLayout.WRITING);
+                break;
+            }
+        }
+        retry(() -> {
+            roots.repair(100_000_000L);
+            return 1;
+        }, "roots repair");
+        // An object allocated, then its bit cleared: what a free killed between the bit and the push leaves.
+        final int obj = retry(() -> heap.allocate(16), "allocate");
+        final int page = obj & ~4095;
+        final int index = (obj - page - HeapLayout.SLAB_HEADER) / 16;
+        arena.raw().getAndBitwiseAndLong(page + HeapLayout.bitmapWord(index), ~HeapLayout.bit(index));
+        heap.repair();
+    }
+}
