@@ -109,6 +109,35 @@ final class Index {
         locks[stripe].unlock();
     }
 
+    /** @return whether someone (alive or dead) holds the stripe's lock: its counts may be mid-update */
+    boolean stripeHeld(final int stripe) {
+        return locks[stripe].ownerWord() != 0;
+    }
+
+    /**
+     * Takes every stripe lock in turn, so that any held by a dead process is taken over and its
+     * stripe recounted.
+     *
+     * @return the stripes taken over, or -1 - stripe for the first one a live process held too long
+     */
+    int repairStripes(final long timeoutNanos) {
+        int recovered = 0;
+        for (int s = 0; s <= stripeMask; s++) {
+            final LockResult r = locks[s].lock(timeoutNanos);
+            if (r == LockResult.TIMEOUT) {
+                return -1 - s;
+            }
+            if (r == LockResult.RECOVERED) {
+                recountLocked(s);
+                recovered++;
+            }
+            if (r != LockResult.DEADLOCK) {
+                locks[s].unlock();
+            }
+        }
+        return recovered;
+    }
+
     // ------------------------------------------------------------------ lock-free lookup
 
     /**

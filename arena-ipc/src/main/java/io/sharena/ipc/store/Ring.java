@@ -224,6 +224,24 @@ final class Ring {
         return p;
     }
 
+    /**
+     * Takes the ring lock over if a dead process holds it; nothing to repair then.
+     *
+     * @return whether it was taken over
+     * @throws IllegalStateException if a live process holds it past the timeout
+     */
+    boolean repairLock() {
+        final LockResult r = lock.lock(timeoutNanos);
+        if (r == LockResult.TIMEOUT) {
+            throw new IllegalStateException("ring lock held by a live process past the timeout: timeoutNanos="
+                + timeoutNanos);
+        }
+        if (r != LockResult.DEADLOCK) {
+            lock.unlock();
+        }
+        return r == LockResult.RECOVERED;
+    }
+
     /** Gives up a RESERVED record of this process: the tail will pass it. */
     void abandon(final int p) {
         view.compareAndSetInt(p + ItemLayout.STATE, ItemLayout.RESERVED, ItemLayout.DEAD);

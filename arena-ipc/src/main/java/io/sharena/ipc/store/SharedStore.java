@@ -745,6 +745,23 @@ public final class SharedStore implements AutoCloseable {
         return new StoreChecker(view, ring, index).check();
     }
 
+    /**
+     * Takes over every store lock a dead process left held (stripe locks: the stripe's counts are
+     * recounted), as the next writer to need each one would. Records a dead process left in the
+     * ring need nothing: the tail passes them.
+     *
+     * @return the number of locks taken over
+     * @throws IllegalStateException if a live process holds a lock past the store's lock timeout
+     */
+    public int repair() {
+        final int stripes = index.repairStripes(timeoutNanos);
+        if (stripes < 0) {
+            throw new IllegalStateException("store lock held by a live process past the timeout: stripe="
+                + (-1 - stripes) + ", timeoutNanos=" + timeoutNanos);
+        }
+        return stripes + (ring.repairLock() ? 1 : 0);
+    }
+
     /** Closes the store; if it opened its own arena file, closes that too. */
     @Override
     public void close() throws IOException {

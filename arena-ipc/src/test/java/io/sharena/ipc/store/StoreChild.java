@@ -1,0 +1,111 @@
+package io.sharena.ipc.store;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+
+/**
+ * The other process of the store's multi-process tests. Modes (FILE is the store file):
+ * <ul>
+ *   <li>{@code write FILE N}: sets key{i} to {@link Values#make}(i) for i below N; says "written".</li>
+ *   <li>{@code read FILE N}: reads key0..key{N-1} zero-copy, checks each in place; says "read N ok"
+ *       or "read bad ...".</li>
+ *   <li>{@code incr FILE KEY COUNT}: incr KEY by 1, COUNT times; says "incremented".</li>
+ *   <li>{@code setloop FILE KEY START}: sets KEY to Values.make(seq) for seq = START, START+1, ...,
+ *       saying "acked seq" after each STORED, until killed.</li>
+ *   <li>{@code op FILE OP}: one operation on the keys the crash test prepared: set k to
+ *       Values.make(2), incr n, delete d, append a, or fill (sets f0, f1, ... until killed,
+ *       forcing evictions); says "op done". Armed with a crash point, it is killed inside.</li>
+ * </ul>
+ */
+public final class StoreChild {
+    private StoreChild() {
+    }
+
+    static byte[] b(final String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    public static void main(final String[] args) throws Exception {
+        try (SharedStore store = SharedStore.open(Path.of(args[1]), StoreOptions.defaults())) {
+            System.out.println("opened");
+            switch (args[0]) {
+                case "write" -> {
+                    final int n = Integer.parseInt(args[2]);
+                    for (int i = 0; i < n; i++) {
+                        final StoreResult r = store.set(b("key" + i), Values.make(i), i, 0);
+                        if (r != StoreResult.STORED) {
+                            System.out.println("write failed: i=" + i + ", result=" + r);
+                            return;
+                        }
+                    }
+                    System.out.println("written");
+                }
+                case "read" -> {
+                    final int n = Integer.parseInt(args[2]);
+                    final StoreReader reader = store.reader();
+                    int ok = 0;
+                    for (int i = 0; i < n; i++) {
+                        if (!reader.get(b("key" + i))) {
+                            System.out.println("read bad: missing key" + i);
+                            return;
+                        }
+                        // In place: the sequence number, the length and the fill byte, read from shared memory.
+                        final MemorySegment v = reader.value();
+                        final long seq = v.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), 0);
+                        final byte last = v.get(ValueLayout.JAVA_BYTE, v.byteSize() - 1);
+                        final String bad = Values.check(v.toArray(ValueLayout.JAVA_BYTE), (int) v.byteSize());
+                        if (!reader.validate() || bad != null || seq != i || reader.flags() != i
+                            || (v.byteSize() > 12 && last != (byte) i)) {
+                            System.out.println("read bad: key" + i + " " + bad + " seq=" + seq);
+                            return;
+                        }
+                        ok++;
+                    }
+                    System.out.println("read " + ok + " ok");
+                }
+                case "incr" -> {
+                    final long[] r = new long[1];
+                    for (int i = 0, n = Integer.parseInt(args[3]); i < n; i++) {
+                        final StoreResult res = store.incr(b(args[2]), 1, r);
+                        if (res != StoreResult.STORED) {
+                            System.out.println("incr failed: " + res);
+                            return;
+                        }
+                    }
+                    System.out.println("incremented");
+                }
+                case "setloop" -> {
+                    for (long seq = Long.parseLong(args[3]); ; seq++) {
+                        final StoreResult r = store.set(b(args[2]), Values.make(seq), 0, 0);
+                        if (r != StoreResult.STORED) {
+                            System.out.println("set failed: " + r);
+                            return;
+                        }
+                        System.out.println("acked " + seq);
+                    }
+                }
+                case "op" -> {
+                    final long[] r = new long[1];
+                    final StoreResult res = switch (args[2]) {
+                        case "set" -> store.set(b("k"), Values.make(2), 0, 0);
+                        case "incr" -> store.incr(b("n"), 1, r);
+                        case "delete" -> store.delete(b("d"));
+                        case "append" -> store.append(b("a"), b("+"));
+                        case "fill" -> {
+                            StoreResult last = null;
+                            for (int i = 0; i < 1_000_000; i++) {
+                                last = store.set(b("f" + i), Values.make(i), 0, 0);
+                            }
+                            yield last;
+                        }
+                        default -> throw new IllegalArgumentException(args[2]);
+                    };
+                    System.out.println("op done " + res);
+                }
+                default -> throw new IllegalArgumentException(args[0]);
+            }
+        }
+    }
+}

@@ -1,0 +1,128 @@
+package io.sharena.ipc.store;
+
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A child process is killed (SIGKILL) at each crash point of the store; then every key holds its
+ * old or its new value, this process takes over whatever the child held (locks, records) and
+ * writes on, the tail passes every record the child left, and the store checks clean.
+ */
+class StoreCrashTest {
+    private static final long RING = 1L << 20;
+
+    @TempDir
+    Path dir;
+
+    static byte[] b(final String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    static String op(final StorePoint point) {
+        return switch (point) {
+            case INCR_BUILT, INCR_PUBLISHED -> "incr";
+            case DELETE_UNLINKED -> "delete";
+            case EVICT_UNLINKED, EVICT_REINSERTED, EVICT_TAIL_ADVANCED -> "fill";
+            default -> "set";
+        };
+    }
+
+    @ParameterizedTest
+    @EnumSource(StorePoint.class)
+    void killedAtEachPointLeavesOldOrNewAndNothingStuck(final StorePoint point) throws Exception {
+        final Path file = dir.resolve("c.store");
+        try (SharedStore store = SharedStore.create(file,
+            StoreOptions.defaults().withMemoryLimit(RING).withMaxItemSize(4096))) {
+            final String op = op(point);
+            final int prefilled = "fill".equals(op) ? prefill(store) : 0;
+            store.set(b("k"), Values.make(1), 0, 0);
+            store.set(b("n"), b("5"), 0, 0);
+            store.set(b("d"), b("x"), 0, 0);
+            store.set(b("a"), b("abc"), 0, 0);
+            try (StoreChildJvm child = StoreChildJvm.start(List.of("-Dsharena.crashpoints=true",
+                "-Dsharena.crashpoint=" + point.id(), "-Dsharena.crashpoint.action=kill"), "op", file.toString(), op)) {
+                child.waitFor(60);
+                final List<String> out = child.output();
+                assertTrue(out.contains("crashpoint: " + point.id() + " kill"), "point reached: " + out);
+                assertFalse(out.stream().anyMatch(l -> l.startsWith("op done")), "killed before done: " + out);
+            }
+
+            // Old or new, whole.
+            final byte[] k = store.get(b("k"));
+            assertTrue(k != null && Values.check(k, k.length) == null
+                && (Values.seq(k) == 1 || Values.seq(k) == 2), "k: " + (k == null ? null : Values.seq(k)));
+            final String n = new String(store.get(b("n")), StandardCharsets.US_ASCII);
+            assertTrue(n.equals("5") || n.equals("6"), "n=" + n);
+            final byte[] d = store.get(b("d"));
+            assertTrue(d == null || "x".equals(new String(d, StandardCharsets.US_ASCII)), "d");
+            if (!"fill".equals(op)) {
+                assertEquals("abc", new String(store.get(b("a")), StandardCharsets.US_ASCII));
+            }
+            for (int i = 0; i < prefilled; i++) {
+                final byte[] v = store.get(b("p" + i));
+                if (v != null) {
+                    assertNull(Values.check(v, v.length), "p" + i);
+                }
+            }
+            for (int i = 0; i < 2000; i++) {
+                final byte[] v = store.get(b("f" + i));
+                if (v != null) {
+                    assertNull(Values.check(v, v.length), "f" + i);
+                }
+            }
+            assertEquals(List.of(), store.check(), "right after the kill");
+            final int tookOver = store.repair();
+            final int held = switch (point) {
+                // The ring lock and the tail item's stripe lock.
+                case EVICT_UNLINKED, EVICT_REINSERTED -> 2;
+                // The ring lock, or the key's stripe lock.
+                case RESERVE_HEADER_WRITTEN, RESERVE_HEAD_ADVANCED, EVICT_TAIL_ADVANCED, SET_LINKED, SET_PUBLISHED,
+                     SET_OLD_DEAD, INCR_PUBLISHED, DELETE_UNLINKED -> 1;
+                // Between locks: building a record holds none.
+                case SET_BUILT, INCR_BUILT -> 0;
+            };
+            assertEquals(held, tookOver, "locks the child held at " + point);
+            assertEquals(List.of(), store.check(), "after repair");
+
+            // What the child held is taken over: the same keys write on.
+            assertEquals(StoreResult.STORED, store.set(b("k"), Values.make(3), 0, 0));
+            final long[] r = new long[1];
+            assertEquals(StoreResult.STORED, store.incr(b("n"), 1, r));
+            assertEquals(StoreResult.STORED, store.append(b("a"), b("!")));
+            // Three laps of the ring: the tail passes whatever the child left in it.
+            final long tailBefore = store.stats().get("ring_head");
+            for (int i = 0; store.stats().get("ring_tail") < tailBefore + 2 * RING; i++) {
+                assertEquals(StoreResult.STORED, store.set(b("after" + (i % 3000)), Values.make(i), 0, 0), "i=" + i);
+            }
+            assertArrayEquals(Values.make(3), store.get(b("k")) == null ? Values.make(3) : store.get(b("k")));
+            final Map<String, Long> st = store.stats();
+            assertTrue(st.get("bytes") <= RING, st.toString());
+            assertEquals(List.of(), store.check(), "after the ring went round");
+        }
+    }
+
+    /** Fills the ring until it evicts, then reads everything, so the tail meets hot items. */
+    private static int prefill(final SharedStore store) {
+        int i = 0;
+        while (store.stats().get("evictions") == 0) {
+            assertEquals(StoreResult.STORED, store.set(b("p" + i), Values.make(i), 0, 0));
+            i++;
+        }
+        for (int j = 0; j < i; j++) {
+            store.get(b("p" + j));
+        }
+        return i;
+    }
+}

@@ -1,0 +1,125 @@
+package io.sharena.ipc.store;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Several JVM processes on one store file, including ones killed with kill -9. */
+class StoreProcessTest {
+    @TempDir
+    Path dir;
+
+    static byte[] b(final String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private SharedStore create(final Path file) throws Exception {
+        return SharedStore.create(file, StoreOptions.defaults().withMemoryLimit(16L << 20));
+    }
+
+    @Test
+    void oneProcessWritesAnotherReadsZeroCopy() throws Exception {
+        final Path file = dir.resolve("w.store");
+        try (SharedStore store = create(file)) {
+            try (StoreChildJvm writer = StoreChildJvm.start("write", file.toString(), "2000")) {
+                writer.await("written");
+                assertEquals(0, writer.waitFor(30), writer.output().toString());
+            }
+            try (StoreChildJvm reader = StoreChildJvm.start("read", file.toString(), "2000")) {
+                assertEquals("read 2000 ok", reader.await("read"), reader.output().toString());
+                assertEquals(0, reader.waitFor(30));
+            }
+            assertArrayEquals(Values.make(1999), store.get(b("key1999")), "and this process reads them too");
+            assertEquals(List.of(), store.check());
+        }
+    }
+
+    @Test
+    void processesIncrementingOneCounterLoseNothing() throws Exception {
+        final Path file = dir.resolve("c.store");
+        try (SharedStore store = create(file)) {
+            store.set(b("n"), b("0"), 0, 0);
+            final List<StoreChildJvm> children = new ArrayList<>();
+            try {
+                for (int i = 0; i < 3; i++) {
+                    children.add(StoreChildJvm.start("incr", file.toString(), "n", "2000"));
+                }
+                // This process takes part too.
+                final long[] r = new long[1];
+                for (int i = 0; i < 2000; i++) {
+                    assertEquals(StoreResult.STORED, store.incr(b("n"), 1, r));
+                }
+                for (final StoreChildJvm c : children) {
+                    c.await("incremented");
+                    assertEquals(0, c.waitFor(60), c.output().toString());
+                }
+            } finally {
+                children.forEach(StoreChildJvm::close);
+            }
+            assertEquals("8000", new String(store.get(b("n")), StandardCharsets.US_ASCII));
+            assertEquals(List.of(), store.check());
+        }
+    }
+
+    @Test
+    void aProcessKilledMidSetLeavesTheOldOrTheNewValue() throws Exception {
+        final long seed = System.nanoTime();
+        final SplittableRandom rnd = new SplittableRandom(seed);
+        final Path file = dir.resolve("k.store");
+        try (SharedStore store = SharedStore.create(file,
+            StoreOptions.defaults().withMemoryLimit(1L << 20).withMaxItemSize(4096))) {
+            long next = 1;
+            for (int round = 0; round < 4; round++) {
+                try (StoreChildJvm child = StoreChildJvm.start("setloop", file.toString(), "k", Long.toString(next))) {
+                    child.await("acked " + (next + 200));
+                    Thread.sleep(rnd.nextInt(50));
+                    child.kill9();
+                    child.waitFor(30);
+                    long acked = next - 1;
+                    for (final String line : child.output()) {
+                        if (line.startsWith("acked ")) {
+                            acked = Long.parseLong(line.substring(6));
+                        }
+                    }
+                    final byte[] v = store.get(b("k"));
+                    assertNotNull(v, "seed=" + seed);
+                    assertNull(Values.check(v, v.length), "seed=" + seed);
+                    final long seq = Values.seq(v);
+                    assertTrue(seq == acked || seq == acked + 1, "seq=" + seq + ", acked=" + acked + ", seed=" + seed);
+                    // The dead writer's lock and records are taken over: this process writes on.
+                    assertEquals(StoreResult.STORED, store.set(b("k"), Values.make(seq + 1), 0, 0));
+                    next = seq + 2;
+                }
+            }
+            assertEquals(List.of(), store.check());
+        }
+    }
+
+    @Test
+    void itemsSurviveEveryProcessClosingAndAreThereForTheNext() throws Exception {
+        final Path file = dir.resolve("r.store");
+        create(file).close();
+        try (StoreChildJvm writer = StoreChildJvm.start("write", file.toString(), "500")) {
+            writer.await("written");
+            assertEquals(0, writer.waitFor(30));
+        }
+        try (SharedStore store = SharedStore.open(file, StoreOptions.defaults())) {
+            for (int i = 0; i < 500; i++) {
+                assertArrayEquals(Values.make(i), store.get(b("key" + i)), "key" + i);
+            }
+            assertEquals(500L, store.stats().get("curr_items"));
+            assertEquals(List.of(), store.check());
+        }
+    }
+}
