@@ -4,7 +4,9 @@ import io.sharena.core.layout.ControlLayout;
 import io.sharena.core.layout.Geometry;
 import io.sharena.core.layout.HeaderLayout;
 import io.sharena.core.layout.PageEntry;
+import io.sharena.core.layout.ProcessWord;
 import io.sharena.core.layout.RegistryLayout;
+import io.sharena.core.lock.ProcessIdentity;
 import io.sharena.core.layout.TaggedHead;
 
 import java.nio.ByteBuffer;
@@ -189,7 +191,9 @@ final class FileMutator {
                     case 1 -> 1;
                     default -> r.nextInt(1 << 22);
                 };
-                buf.putLong((int) RegistryLayout.field(slot, RegistryLayout.PID), pid);
+                // The slot's owner word: pid, start ticks (not this process's, but maybe) and a generation.
+                buf.putLong((int) RegistryLayout.field(slot, RegistryLayout.OWNER),
+                    ProcessWord.encode(pid == 0 ? 1 : pid, r.nextInt(1000), 1 + r.nextInt(100)));
                 buf.putLong((int) RegistryLayout.field(slot, RegistryLayout.START_TICKS), r.nextInt(1000));
                 yield "slot " + slot + " pid = " + pid;
             }
@@ -270,7 +274,9 @@ final class FileMutator {
             buf.putLong((int) PageEntry.linkOffset(page), PageEntry.link(0, page));
         }
         if (r.nextBoolean()) {
-            buf.putLong((int) RegistryLayout.field(slot, RegistryLayout.PID), ProcessHandle.current().pid());
+            // Names this live process as the slot's owner, so recovery leaves the forged cache to it.
+            buf.putLong((int) RegistryLayout.field(slot, RegistryLayout.OWNER),
+                ProcessWord.encode(ProcessHandle.current().pid(), ProcessIdentity.selfStartTicks(), 1));
         }
         return "slot " + slot + " cache " + c + " head -> page " + page;
     }
