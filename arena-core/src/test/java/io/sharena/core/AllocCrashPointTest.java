@@ -35,7 +35,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class AllocCrashPointTest {
     static final int PAGES = 512;
     static final long SECOND = 1_000_000_000L;
-    /** A pid above any pid_max: the fake registry entry it makes is a dead process. */
     /** The largest pid Linux can give (PID_MAX_LIMIT - 1), registered with start tick 1: never a live process. */
     static final long DEAD_PID = (1L << 22) - 1;
     static final long MARK = 0x5EED_5EEDL;
