@@ -128,7 +128,7 @@ class AllocPausePointTest {
         o.at(bCached, 1);
         o.alloc(2);
         // A dead process still registered, for the repair to release.
-        a.registry().writeForTest(63, 1_000_000_000L, 1);
+        a.registry().writeForTest(63, AllocCrashPointTest.DEAD_PID, 1);
         a.repair(10 * SECOND);
         // A third attachment that closes: close gives back its cache.
         try (SharedArena c = SharedArena.open(a.path(), ArenaOptions.defaults())) {
