@@ -37,11 +37,14 @@ final class CheckCommand implements Callable<Integer> {
         try {
             if (repair) {
                 try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
-                    if (!arena.repair(5_000_000_000L)) {
+                    final boolean repaired = arena.repair(5_000_000_000L);
+                    if (!repaired && arena.lock().ownerWord() != 0) {
                         System.err.println("arena: could not take the allocator lock within 5 s; nothing repaired");
                         return 1;
                     }
-                    System.out.println("repaired: " + file);
+                    // Repaired, or repaired except what it names: what it fixed by a safe guess, or left.
+                    arena.repairNotes().forEach(note -> System.out.println((repaired ? "note: " : "not repaired: ") + note));
+                    System.out.println((repaired ? "repaired: " : "repaired in part: ") + file);
                 }
             }
             final List<String> violations;
