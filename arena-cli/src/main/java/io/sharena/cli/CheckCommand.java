@@ -48,12 +48,16 @@ final class CheckCommand implements Callable<Integer> {
                 System.out.println("repaired: " + done);
             }
             try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
-                if (!arena.repair(REPAIR_LOCK_TIMEOUT_NANOS)) {
+                final boolean repaired = arena.repair(REPAIR_LOCK_TIMEOUT_NANOS);
+                if (!repaired && arena.lock().ownerWord() != 0) {
                     System.err.println("arena: could not take the allocator lock within 5 s; the allocator was not rebuilt");
                     return ArenaCli.EXIT_BUSY;
                 }
+                // Repaired, or repaired except what it names: what it fixed by a safe guess, or left.
+                arena.repairNotes().forEach(note -> System.out.println((repaired ? "note: " : "not repaired: ") + note));
+                System.out.println((repaired ? "repaired: " : "repaired in part: ") + file
+                    + ": allocator rebuilt from the page states");
             }
-            System.out.println("repaired: " + file + ": allocator rebuilt from the page states");
         }
         final List<String> violations = new ArrayList<>(SharedArena.checkFile(file));
         SharedArena arena = null;

@@ -28,9 +28,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * process repairs and requires: the repair reports success, a clean check, its own pages untouched,
  * nothing handed out twice, and nothing lost beyond the one operation the child died in.
  *
- * <p>Run one point: {@code mvn -pl arena-core -am verify -Dtest='AllocCrashPointTest#killedAt'
- * -Dsurefire.failIfNoSpecifiedTests=false} runs them all (about a second each); the log prints one
- * line per point.
+ * <p>{@code mvn -pl arena-core -am verify -Dtest='AllocCrashPointTest#killedAt'
+ * -Dsurefire.failIfNoSpecifiedTests=false} runs them all (about a second each; the log prints one
+ * line per point); add {@code -Dsharena.allocpoint=DRAIN_LIST_TAKEN} to run one.
  */
 class AllocCrashPointTest {
     static final int PAGES = 512;
@@ -120,6 +120,9 @@ class AllocCrashPointTest {
     @ParameterizedTest
     @EnumSource(AllocPoint.class)
     void killedAt(final AllocPoint point) throws Exception {
+        final String only = System.getProperty("sharena.allocpoint");
+        org.junit.jupiter.api.Assumptions.assumeTrue(only == null || point.name().equals(only) || point.id().equals(only),
+            "only -Dsharena.allocpoint=" + only);
         final Path file = dir.resolve("kill.arena");
         final Stage s = prepare(file);
         final SharedArena a = s.arena();

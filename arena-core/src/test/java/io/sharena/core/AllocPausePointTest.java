@@ -42,6 +42,9 @@ class AllocPausePointTest {
     @ParameterizedTest
     @EnumSource(AllocPoint.class)
     void pausedAt(final AllocPoint point) throws Exception {
+        final String only = System.getProperty("sharena.allocpoint");
+        org.junit.jupiter.api.Assumptions.assumeTrue(only == null || point.name().equals(only) || point.id().equals(only),
+            "only -Dsharena.allocpoint=" + only);
         final Path file = dir.resolve("pause.arena");
         final long seed = System.nanoTime();
         try (SharedArena a = SharedArena.create(file, Capacity.ofPages(PAGES), ArenaOptions.defaults());

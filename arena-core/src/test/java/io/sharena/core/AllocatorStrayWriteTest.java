@@ -35,7 +35,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class AllocatorStrayWriteTest {
     static final int PAGES = 256;
-    static final int CASES = Integer.getInteger("sharena.straywrites", 300);
+    static final int CASES = Integer.getInteger("sharena.straywrites", 200);
     static final long SECOND = 1_000_000_000L;
 
     @TempDir

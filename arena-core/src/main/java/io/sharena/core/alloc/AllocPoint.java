@@ -30,7 +30,7 @@ public enum AllocPoint implements CrashPoint {
     // ---- freeing into this process's span cache (no lock)
     /** One page of the freed span went ALLOCATED → CACHED by CAS. */
     CACHE_PUSH_PAGE_MARKED,
-    /** The span's first page carries its length and its link to the stack's top. */
+    /** The span's first page (tagged with its length by its CAS) links to the stack's top. */
     CACHE_PUSH_TAGGED,
     /** The head CAS put the span on the stack. */
     CACHE_PUSH_DONE,

@@ -3,6 +3,7 @@ package io.sharena.core.alloc;
 import io.sharena.core.layout.ControlLayout;
 import io.sharena.core.os.NativeFile;
 import io.sharena.core.os.OsException;
+import io.sharena.core.os.Posix;
 
 /**
  * The arena file's storage for user pages: committed when pages are handed out, punched out when
@@ -22,16 +23,28 @@ final class Backing {
 
     /**
      * Makes the pages read zero before they are handed out from the lists: they were punched out
-     * when freed, but a raw-view write while they were FREE brings storage (and data) back. Punching
-     * again is one system call, cheap on a range that is already a hole.
+     * when freed, but a raw-view write while they were FREE brings storage (and data) back. One
+     * {@code lseek(SEEK_DATA)} proves the range clean (a hole) in the common case; only a range that
+     * holds data is punched again, which costs more (the kernel unmaps it from every process).
      *
      * @return whether storage for the pages could then be allocated ({@code fallocate})
      */
     boolean cleanAndCommit(final int first, final int n) {
+        final long offset = PageTable.byteOffset(first);
+        final long length = (long) n << 12;
+        boolean dirty;
         try {
-            file.punchHole(PageTable.byteOffset(first), (long) n << 12);
+            final long data = Posix.lseek(file.fd(), offset, Posix.SEEK_DATA);
+            dirty = data >= 0 && data < offset + length;
         } catch (final OsException e) {
-            table.arena.asSlice(PageTable.byteOffset(first), (long) n << 12).fill((byte) 0);
+            dirty = true; // no SEEK_DATA here: assume the worst
+        }
+        if (dirty) {
+            try {
+                file.punchHole(offset, length);
+            } catch (final OsException e) {
+                table.arena.asSlice(offset, length).fill((byte) 0);
+            }
         }
         return commit(first, n);
     }

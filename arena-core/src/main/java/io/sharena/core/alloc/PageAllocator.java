@@ -1,5 +1,6 @@
 package io.sharena.core.alloc;
 
+import io.sharena.core.crash.CrashPoints;
 import io.sharena.core.layout.ControlLayout;
 import io.sharena.core.layout.Geometry;
 import io.sharena.core.layout.Intent;
@@ -9,8 +10,6 @@ import io.sharena.core.lock.ArenaLock;
 import io.sharena.core.lock.LockResult;
 import io.sharena.core.lock.ProcessRegistry;
 import io.sharena.core.os.NativeFile;
-
-import io.sharena.core.crash.CrashPoints;
 
 import java.lang.foreign.MemorySegment;
 import java.util.List;
@@ -46,7 +45,6 @@ public final class PageAllocator {
     private final PendingFrees pending;
     private final Backing backing;
     private final Recovery recovery;
-    private final ProcessRegistry registry;
     private final ArenaLock lock;
     private final int slot;
     private final long lockTimeoutNanos;
@@ -67,7 +65,6 @@ public final class PageAllocator {
         this.pending = new PendingFrees(table, slot);
         this.backing = new Backing(file, table);
         this.recovery = new Recovery(table, runs, cache, registry, backing);
-        this.registry = registry;
         this.lock = lock;
         this.slot = slot;
         this.lockTimeoutNanos = lockTimeoutNanos;

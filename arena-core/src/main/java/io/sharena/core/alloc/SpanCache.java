@@ -17,8 +17,8 @@ import java.lang.foreign.MemorySegment;
  * stale LINK word (the span was popped and reused meanwhile) fails the same way.
  *
  * <p>A span's pages are CACHED with the owner's slot in their STATE words, RUN at the first page.
- * Push (owner only): each page ALLOCATED → CACHED by CAS (a double free fails here and goes the slow
- * way), tag the first page and link it to the top, then CAS the head. Pop (owner only): CAS the head
+ * Push (owner only): each page ALLOCATED → CACHED by CAS, the first with the span's length (a double
+ * free fails here and goes the slow way), link the first page to the top, then CAS the head. Pop (owner only): CAS the head
  * past the span, then <em>claim</em> each page CACHED → ALLOCATED by CAS, then zero the pages.
  *
  * <p><b>Who else may take a span.</b> The lock holder may take a whole stack of any process,
@@ -122,22 +122,18 @@ final class SpanCache {
             return false;
         }
         final long cached = PageEntry.state(PageEntry.CACHED, 0, slot, 0);
+        // The first page gets its tag (the span's length) in the same CAS that takes it: every word
+        // a span's pages carry while cached was set by a CAS from ALLOCATED, so a repair that frees
+        // them while the span is in no stack can never be overwritten by this push.
+        final long tagged = PageEntry.state(PageEntry.CACHED, 0, slot, n);
         for (int p = page; p < page + n; p++) {
-            if (!table.casState(p, ALLOCATED, cached)) {
+            if (!table.casState(p, ALLOCATED, p == page ? tagged : cached)) {
                 for (int q = page; q < p; q++) {
-                    table.casState(q, cached, ALLOCATED);
+                    table.casState(q, q == page ? tagged : cached, ALLOCATED);
                 }
                 return false;
             }
             CrashPoints.at(AllocPoint.CACHE_PUSH_PAGE_MARKED);
-        }
-        final long tagged = PageEntry.state(PageEntry.CACHED, 0, slot, n);
-        // By CAS, not a store: while the span is in no stack a repair may free its CACHED pages and
-        // someone may already have the first one. Then the free is done; pages marked after the
-        // repair are CACHED in no stack, and the mark gets the next lock holder to free them.
-        if (!table.casState(page, cached, tagged)) {
-            table.corrupt();
-            return true;
         }
         while (true) {
             final long head = table.getLong(headOffset);
@@ -151,6 +147,9 @@ final class SpanCache {
                     }
                     return false;
                 }
+                // A repair freed the span meanwhile: the free is done. Pages it marked after that repair
+                // are CACHED in no stack; the mark gets the next lock holder to free them.
+                table.corrupt();
                 return true;
             }
             table.setLink(page, PageEntry.link(0, TaggedHead.page(head)));

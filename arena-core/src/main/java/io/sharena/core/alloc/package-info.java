@@ -27,8 +27,8 @@
  *   <li>{@code allocPages(n)}: if {@code n} has a cache size, pop this process's stack (no lock, no
  *       system call) and claim each page CACHED → ALLOCATED by CAS. Otherwise, or on a miss, take the
  *       lock (bounded wait; 0 on timeout), and carve the best-fitting run from its lowest address,
- *       punching the range once more (so that it reads zero whatever raw writes hit it while FREE)
- *       and committing storage with {@code fallocate} (on ENOSPC the run goes back and the call
+ *       proving the range clean with {@code lseek(SEEK_DATA)} or punching it again (so that it reads
+ *       zero whatever raw writes hit it while FREE) and committing storage with {@code fallocate} (on ENOSPC the run goes back and the call
  *       returns 0). If nothing fits, this process's cache goes back to the lists and the search runs
  *       again; then every other process's caches, since a FREE page is free for everyone.</li>
  *   <li>{@code freePages}: a span of a cache size whose pages are all ALLOCATED is pushed on this
@@ -129,8 +129,9 @@
  * Storage is committed by {@code fallocate} when pages leave the lists, so a full file system fails
  * an allocation rather than raising SIGBUS later; it is punched out when they come back, in one call
  * per contiguous run, so a large free costs one system call however many pages it has. Allocation
- * from the lists punches the range once more before committing it (one more system call on the
- * locked path) so that pages dirtied by raw writes while FREE read zero. The span caches keep at
+ * from the lists first asks {@code lseek(SEEK_DATA)} whether the range holds data (one more system
+ * call on the locked path, about 1.5 to 2 microseconds on this machine) and punches it again only
+ * if so, so that pages dirtied by raw writes while FREE read zero. The span caches keep at
  * most 96 pages (384 KiB) per process resident: they are why a small alloc/free needs neither the
  * lock nor a system call.
  *

@@ -200,7 +200,7 @@ public final class ArenaChecker {
                 final long head = word(RegistryLayout.cacheHead(slot, c));
                 int steps = 0;
                 for (int h = TaggedHead.page(head); h != 0; h = PageEntry.nextOf(link(h))) {
-                    if (++steps > capacity || !userPage(h)) {
+                    if (++steps > capacity || !userPage(h) || h + size > capacity) {
                         report("span cache broken: slot=" + slot + ", size=" + size + ", page=" + h);
                         break;
                     }
