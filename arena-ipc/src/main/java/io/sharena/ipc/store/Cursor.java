@@ -20,6 +20,9 @@ final class Cursor {
     long cas;
     long expires;
     long stored;
+    /** This thread's get hits and misses not yet added to the shared counters (see SharedStore#countGet). */
+    int pendingHits;
+    int pendingMisses;
 
     /** @return the arena pointer of the value's first byte */
     int valuePtr() {

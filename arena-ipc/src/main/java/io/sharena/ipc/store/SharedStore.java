@@ -47,6 +47,12 @@ public final class SharedStore implements AutoCloseable {
     public static final long RELATIVE_EXPIRY_LIMIT = 2_592_000L;
     /** How often a lock-free read may find its records reclaimed under it before it counts as a retry storm. */
     private static final int MAX_ARENA_META_SLACK_PAGES = 1024;
+    /**
+     * Gets a thread counts before it adds them to the shared get_hits/get_misses. Stats read by
+     * another thread or process may lag by this much per reading thread; {@link #stats()} and
+     * {@link #close()} add the calling thread's.
+     */
+    static final int GET_COUNT_BATCH = 64;
 
     private final SharedArena arena;
     private final boolean ownsArena;
@@ -259,19 +265,37 @@ public final class SharedStore implements AutoCloseable {
 
     /** As {@link #readLive}, counting a get. */
     private boolean getCounted(final byte[] key, final Cursor c, final byte[] dst, final int dstOff) {
+        return getCounted(key, c, dst, dstOff, c);
+    }
+
+    /** As {@link #readLive}, counting a get in {@code counts} (this thread's cursor). */
+    private boolean getCounted(final byte[] key, final Cursor c, final byte[] dst, final int dstOff,
+                               final Cursor counts) {
         checkKey(key);
-        counters.add(StoreCounter.CMD_GET, 1);
+        // cmd_get is get_hits + get_misses, summed when stats are read. Both are batched per thread:
+        // an atomic add per get would be a full fence on the read path.
         if (readLive(key, Index.hash(key, key.length), c, dst, dstOff)) {
-            counters.add(StoreCounter.GET_HITS, 1);
+            if (++counts.pendingHits == GET_COUNT_BATCH) {
+                flushGets(counts);
+            }
             ring.touchedByReader(c.ptr);
             return true;
         }
-        counters.add(StoreCounter.GET_MISSES, 1);
+        if (++counts.pendingMisses == GET_COUNT_BATCH) {
+            flushGets(counts);
+        }
         if (c.ptr != 0) {
             counters.add(c.expires != 0 && c.expires <= clock.getAsLong() / 1000 ? StoreCounter.GET_EXPIRED
                 : StoreCounter.GET_FLUSHED, 1);
         }
         return false;
+    }
+
+    private void flushGets(final Cursor c) {
+        counters.add(StoreCounter.GET_HITS, c.pendingHits);
+        counters.add(StoreCounter.GET_MISSES, c.pendingMisses);
+        c.pendingHits = 0;
+        c.pendingMisses = 0;
     }
 
     // ------------------------------------------------------------------ reads
@@ -333,7 +357,7 @@ public final class SharedStore implements AutoCloseable {
     }
 
     boolean readerGet(final byte[] key, final Cursor c) {
-        return getCounted(key, c, null, 0);
+        return getCounted(key, c, null, 0, cursors.get());
     }
 
     boolean stillValid(final Cursor c) {
@@ -663,7 +687,6 @@ public final class SharedStore implements AutoCloseable {
     public StoreItem getAndTouch(final byte[] key, final long exptime) {
         checkKey(key);
         counters.add(StoreCounter.CMD_TOUCH, 1);
-        counters.add(StoreCounter.CMD_GET, 1);
         final int hash = Index.hash(key, key.length);
         final int stripe = index.stripeOf(hash);
         if (!index.lockStripe(stripe, timeoutNanos)) {
@@ -716,6 +739,7 @@ public final class SharedStore implements AutoCloseable {
 
     /** @return memcached-named figures, summed over every process, read without locks */
     public Map<String, Long> stats() {
+        flushGets(cursors.get());
         final Map<String, Long> s = new LinkedHashMap<>();
         final long now = clock.getAsLong();
         s.put("time", now / 1000);
@@ -726,6 +750,7 @@ public final class SharedStore implements AutoCloseable {
         s.put("limit_maxbytes", ring.ringBytes());
         s.put("item_size_max", (long) maxItem);
         s.put("hash_power_level", (long) view.getInt(header + StoreLayout.BUCKET_BITS));
+        s.put("cmd_get", counters.sum(StoreCounter.GET_HITS) + counters.sum(StoreCounter.GET_MISSES));
         for (final StoreCounter counter : StoreCounter.values()) {
             s.put(counter.statName, counters.sum(counter));
         }
@@ -765,6 +790,7 @@ public final class SharedStore implements AutoCloseable {
     /** Closes the store; if it opened its own arena file, closes that too. */
     @Override
     public void close() throws IOException {
+        flushGets(cursors.get());
         if (ownsArena) {
             arena.close();
         }

@@ -61,8 +61,11 @@
  * passed; a RESERVED record whose owner is dead is garbage and passed; one whose owner lives is
  * waited for (bounded: a set then fails with NO_MEMORY rather than hang); a LINKED record is
  * unlinked under its stripe lock and counted as an eviction (or reclaimed, if expired or flushed),
- * unless its CLOCK bit is set: then, if free space allows, it is copied to the head and swapped in
- * for itself (second chance; the bit is cleared) — at most {@code 16} such moves per reservation.
+ * unless its CLOCK bit is set: then it is copied to the head and swapped in for itself (second
+ * chance; the bit is cleared), at most {@code 16} such moves per reservation. New writes leave
+ * 1/32 of the ring free so that a full ring still has room for these copies (without it the item
+ * at the tail of a full ring could only be evicted); items larger than that slack get no second
+ * chance. So items may use {@code 31/32} of the memory limit.
  *
  * <p>Policy: <b>CLOCK</b> (FIFO with reinsertion). A hit costs a reader one byte store in a side
  * map, only when the bit is not set yet; there are no list moves on reads, which would mean locks
