@@ -224,6 +224,14 @@ public final class SharedStore implements AutoCloseable {
         return stale(c.expires, c.cas, c.stored, nowMillis);
     }
 
+    /** As {@link #stale(Cursor, long)}, reading the clock only when the item or a pending flush needs it. */
+    private boolean staleNow(final Cursor c) {
+        if (c.expires == 0 && view.getLongAcquire(header + StoreLayout.FLUSH_MILLIS) == 0) {
+            return c.cas != 0 && Long.compareUnsigned(c.cas, view.getLongAcquire(header + StoreLayout.FLUSH_CAS)) <= 0;
+        }
+        return stale(c, clock.getAsLong());
+    }
+
     /** Eviction's question: is the item at {@code p} expired or flushed now? (Its stripe lock is held.) */
     private boolean staleAt(final int p) {
         return stale(view.getLongAcquire(p + ItemLayout.EXPIRES), view.getLong(p + ItemLayout.CAS),
@@ -252,7 +260,7 @@ public final class SharedStore implements AutoCloseable {
                     if (retries != 0) {
                         counters.add(StoreCounter.READ_RETRIES, retries);
                     }
-                    return c.ptr != 0 && !stale(c, clock.getAsLong());
+                    return c.ptr != 0 && !staleNow(c);
                 }
             } else if (ring.valid(c.minPos)) {
                 // What the walk read was not reclaimed under it, yet is not a chain: the index is broken.
