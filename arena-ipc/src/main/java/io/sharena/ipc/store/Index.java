@@ -21,7 +21,7 @@ import java.nio.ByteOrder;
  */
 final class Index {
     /** A chain longer than this is not a chain: reused space under a reader, or corruption under a lock. */
-    static final int MAX_HOPS = 1 << 16;
+    static final int MAX_HOPS = 1 << 20;
     private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
     private final ArenaView view;
@@ -321,6 +321,33 @@ final class Index {
             bytes += view.getLongAcquire(stripePtr(i) + StoreLayout.STRIPE_BYTES);
         }
         return new long[] {items, bytes};
+    }
+
+    /**
+     * Adds the keys of bucket {@code b}'s LINKED items to {@code out}, read without a lock.
+     *
+     * @return the lowest ring position read (validate it with {@link Ring#valid}), or -1 if the walk
+     * met bytes that are not a chain (start again)
+     */
+    long keysOf(final int b, final java.util.List<byte[]> out) {
+        long minPos = Long.MAX_VALUE;
+        int p = view.getIntAcquire(buckets + b * StoreLayout.BUCKET_SIZE);
+        for (int hops = 0; p != 0; hops++) {
+            if (hops == MAX_HOPS || !ring.contains(p)) {
+                return -1;
+            }
+            final long pos = view.getLongAcquire(p + ItemLayout.POS);
+            final int len = view.getInt(p + ItemLayout.KEY_LEN);
+            if (!ring.at(p, pos) || len < 1 || len > SharedStore.MAX_KEY || !ring.fits(p, len, 0)) {
+                return -1;
+            }
+            minPos = Math.min(minPos, pos);
+            final byte[] key = new byte[len];
+            view.getBytes(p + ItemLayout.KEY, key, 0, len);
+            out.add(key);
+            p = view.getIntAcquire(p + ItemLayout.NEXT);
+        }
+        return minPos;
     }
 
     /** @return the first item of bucket {@code b} (tools and checks) */

@@ -745,6 +745,40 @@ public final class SharedStore implements AutoCloseable {
 
     // ------------------------------------------------------------------ stats, check, close
 
+    /**
+     * Lists up to {@code max} keys, bucket by bucket, without a lock (for tools such as dump).
+     * Each bucket's keys are a consistent snapshot of that bucket; expired and flushed items that
+     * were not reclaimed yet are listed too.
+     *
+     * @throws IllegalArgumentException if {@code max} is negative
+     */
+    public List<byte[]> keys(final int max) {
+        if (max < 0) {
+            throw new IllegalArgumentException("max must not be negative: max=" + max);
+        }
+        final List<byte[]> keys = new java.util.ArrayList<>();
+        final List<byte[]> bucket = new java.util.ArrayList<>();
+        for (int b = 0; b < index.bucketCount() && keys.size() < max; b++) {
+            while (true) {
+                bucket.clear();
+                final long tail = ring.tail();
+                final long minPos = index.keysOf(b, bucket);
+                if (minPos >= 0 && ring.valid(minPos)) {
+                    break;
+                }
+                // Space is reused only after the tail moves: a walk that failed while it stood still
+                // read the index itself, not reused bytes.
+                if (minPos < 0 && ring.tail() == tail) {
+                    throw new ArenaCorruptedException("store index", b, "bucket chain does not parse: bucket=" + b);
+                }
+            }
+            for (int i = 0; i < bucket.size() && keys.size() < max; i++) {
+                keys.add(bucket.get(i));
+            }
+        }
+        return keys;
+    }
+
     /** @return memcached-named figures, summed over every process, read without locks */
     public Map<String, Long> stats() {
         flushGets(cursors.get());

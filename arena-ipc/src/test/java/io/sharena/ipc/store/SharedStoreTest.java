@@ -400,6 +400,22 @@ class SharedStoreTest {
     }
 
     @Test
+    void keysListsEveryLiveKeyUpToTheMax() {
+        for (int i = 0; i < 100; i++) {
+            store.set(b("key" + i), b("v"), 0, 0);
+        }
+        store.delete(b("key7"));
+        final java.util.Set<String> keys = new java.util.HashSet<>();
+        store.keys(1000).forEach(k -> keys.add(s(k)));
+        assertEquals(99, keys.size());
+        assertFalse(keys.contains("key7"));
+        assertTrue(keys.contains("key99"));
+        assertEquals(10, store.keys(10).size());
+        assertEquals("max must not be negative: max=-1",
+            assertThrows(IllegalArgumentException.class, () -> store.keys(-1)).getMessage());
+    }
+
+    @Test
     void optionsRejectMisuseWithTheValue() {
         assertEquals("memory limit out of range: memoryLimit=10, min=65536, max=3221225472",
             assertThrows(IllegalArgumentException.class, () -> StoreOptions.defaults().withMemoryLimit(10)).getMessage());
