@@ -23,6 +23,8 @@ final class Cursor {
     /** This thread's get hits and misses not yet added to the shared counters (see SharedStore#countGet). */
     int pendingHits;
     int pendingMisses;
+    /** incr/decr's decimal result, formatted without allocating. */
+    final byte[] digits = new byte[20];
 
     /** @return the arena pointer of the value's first byte */
     int valuePtr() {

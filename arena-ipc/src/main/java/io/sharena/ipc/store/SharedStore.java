@@ -602,7 +602,7 @@ public final class SharedStore implements AutoCloseable {
         }
         final int hash = Index.hash(key, key.length);
         final Cursor c = cursors.get();
-        final byte[] digits = new byte[20];
+        final byte[] digits = c.digits;
         while (true) {
             final byte[] old = snapshot(key, hash, c);
             if (old == null) {
@@ -691,6 +691,8 @@ public final class SharedStore implements AutoCloseable {
     /**
      * Get-and-touch: sets the key's expiry and returns its item (with the new expiry), or null if it
      * holds no live item.
+     *
+     * @throws IllegalStateException if a live process holds the key's stripe lock past the lock timeout
      */
     public StoreItem getAndTouch(final byte[] key, final long exptime) {
         checkKey(key);
@@ -779,7 +781,12 @@ public final class SharedStore implements AutoCloseable {
         return keys;
     }
 
-    /** @return memcached-named figures, summed over every process, read without locks */
+    /**
+     * @return memcached-named figures, summed over every process, read without locks: {@code bytes}
+     * counts whole records (header, key, value, padding to 16) of the items in the index;
+     * {@code curr_items} includes expired items not reclaimed yet; {@code ring_head}/{@code ring_tail}
+     * are the ring's logical positions
+     */
     public Map<String, Long> stats() {
         flushGets(cursors.get());
         final Map<String, Long> s = new LinkedHashMap<>();
