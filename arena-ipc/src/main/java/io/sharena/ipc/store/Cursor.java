@@ -20,6 +20,11 @@ final class Cursor {
     long cas;
     long expires;
     long stored;
+    /** This thread's get hits and misses not yet added to the shared counters (see SharedStore#countGet). */
+    int pendingHits;
+    int pendingMisses;
+    /** incr/decr's decimal result, formatted without allocating. */
+    final byte[] digits = new byte[20];
 
     /** @return the arena pointer of the value's first byte */
     int valuePtr() {

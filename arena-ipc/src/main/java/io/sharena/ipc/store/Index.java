@@ -8,7 +8,6 @@ import io.sharena.core.lock.SharedLock;
 import io.sharena.ipc.layout.ItemLayout;
 import io.sharena.ipc.layout.StoreLayout;
 
-import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -21,11 +20,11 @@ import java.nio.ByteOrder;
  */
 final class Index {
     /** A chain longer than this is not a chain: reused space under a reader, or corruption under a lock. */
-    static final int MAX_HOPS = 1 << 16;
+    static final int MAX_HOPS = 1 << 20;
     private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle NATIVE_LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.nativeOrder());
 
     private final ArenaView view;
-    private final MemorySegment segment;
     private final int buckets;
     private final int bucketMask;
     private final int stripes;
@@ -36,7 +35,6 @@ final class Index {
     Index(final SharedArena arena, final int buckets, final int bucketCount, final int stripes, final int stripeCount,
           final Ring ring) {
         this.view = arena.raw();
-        this.segment = arena.segment();
         this.buckets = buckets;
         this.bucketMask = bucketCount - 1;
         this.stripes = stripes;
@@ -194,9 +192,24 @@ final class Index {
         return true;
     }
 
+    /**
+     * Compares 8 bytes at a time, both sides read in native order. (MemorySegment.mismatch against
+     * MemorySegment.ofArray(key) allocates a segment whenever escape analysis gives up.)
+     */
     private boolean keyEquals(final int p, final byte[] key, final int len) {
-        return MemorySegment.mismatch(segment, Integer.toUnsignedLong(p) + ItemLayout.KEY,
-            Integer.toUnsignedLong(p) + ItemLayout.KEY + len, MemorySegment.ofArray(key), 0, len) == -1;
+        final int k = p + ItemLayout.KEY;
+        int i = 0;
+        for (; i + 8 <= len; i += 8) {
+            if (view.getLong(k + i) != (long) NATIVE_LONGS.get(key, i)) {
+                return false;
+            }
+        }
+        for (; i < len; i++) {
+            if (view.getByte(k + i) != key[i]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     // ------------------------------------------------------------------ under the stripe lock
@@ -321,6 +334,33 @@ final class Index {
             bytes += view.getLongAcquire(stripePtr(i) + StoreLayout.STRIPE_BYTES);
         }
         return new long[] {items, bytes};
+    }
+
+    /**
+     * Adds the keys of bucket {@code b}'s LINKED items to {@code out}, read without a lock.
+     *
+     * @return the lowest ring position read (validate it with {@link Ring#valid}), or -1 if the walk
+     * met bytes that are not a chain (start again)
+     */
+    long keysOf(final int b, final java.util.List<byte[]> out) {
+        long minPos = Long.MAX_VALUE;
+        int p = view.getIntAcquire(buckets + b * StoreLayout.BUCKET_SIZE);
+        for (int hops = 0; p != 0; hops++) {
+            if (hops == MAX_HOPS || !ring.contains(p)) {
+                return -1;
+            }
+            final long pos = view.getLongAcquire(p + ItemLayout.POS);
+            final int len = view.getInt(p + ItemLayout.KEY_LEN);
+            if (!ring.at(p, pos) || len < 1 || len > SharedStore.MAX_KEY || !ring.fits(p, len, 0)) {
+                return -1;
+            }
+            minPos = Math.min(minPos, pos);
+            final byte[] key = new byte[len];
+            view.getBytes(p + ItemLayout.KEY, key, 0, len);
+            out.add(key);
+            p = view.getIntAcquire(p + ItemLayout.NEXT);
+        }
+        return minPos;
     }
 
     /** @return the first item of bucket {@code b} (tools and checks) */

@@ -47,6 +47,12 @@ public final class SharedStore implements AutoCloseable {
     public static final long RELATIVE_EXPIRY_LIMIT = 2_592_000L;
     /** How often a lock-free read may find its records reclaimed under it before it counts as a retry storm. */
     private static final int MAX_ARENA_META_SLACK_PAGES = 1024;
+    /**
+     * Gets a thread counts before it adds them to the shared get_hits/get_misses. Stats read by
+     * another thread or process may lag by this much per reading thread; {@link #stats()} and
+     * {@link #close()} add the calling thread's.
+     */
+    static final int GET_COUNT_BATCH = 64;
 
     private final SharedArena arena;
     private final boolean ownsArena;
@@ -218,6 +224,14 @@ public final class SharedStore implements AutoCloseable {
         return stale(c.expires, c.cas, c.stored, nowMillis);
     }
 
+    /** As {@link #stale(Cursor, long)}, reading the clock only when the item or a pending flush needs it. */
+    private boolean staleNow(final Cursor c) {
+        if (c.expires == 0 && view.getLongAcquire(header + StoreLayout.FLUSH_MILLIS) == 0) {
+            return c.cas != 0 && Long.compareUnsigned(c.cas, view.getLongAcquire(header + StoreLayout.FLUSH_CAS)) <= 0;
+        }
+        return stale(c, clock.getAsLong());
+    }
+
     /** Eviction's question: is the item at {@code p} expired or flushed now? (Its stripe lock is held.) */
     private boolean staleAt(final int p) {
         return stale(view.getLongAcquire(p + ItemLayout.EXPIRES), view.getLong(p + ItemLayout.CAS),
@@ -246,7 +260,7 @@ public final class SharedStore implements AutoCloseable {
                     if (retries != 0) {
                         counters.add(StoreCounter.READ_RETRIES, retries);
                     }
-                    return c.ptr != 0 && !stale(c, clock.getAsLong());
+                    return c.ptr != 0 && !staleNow(c);
                 }
             } else if (ring.valid(c.minPos)) {
                 // What the walk read was not reclaimed under it, yet is not a chain: the index is broken.
@@ -259,19 +273,37 @@ public final class SharedStore implements AutoCloseable {
 
     /** As {@link #readLive}, counting a get. */
     private boolean getCounted(final byte[] key, final Cursor c, final byte[] dst, final int dstOff) {
+        return getCounted(key, c, dst, dstOff, c);
+    }
+
+    /** As {@link #readLive}, counting a get in {@code counts} (this thread's cursor). */
+    private boolean getCounted(final byte[] key, final Cursor c, final byte[] dst, final int dstOff,
+                               final Cursor counts) {
         checkKey(key);
-        counters.add(StoreCounter.CMD_GET, 1);
+        // cmd_get is get_hits + get_misses, summed when stats are read. Both are batched per thread:
+        // an atomic add per get would be a full fence on the read path.
         if (readLive(key, Index.hash(key, key.length), c, dst, dstOff)) {
-            counters.add(StoreCounter.GET_HITS, 1);
+            if (++counts.pendingHits == GET_COUNT_BATCH) {
+                flushGets(counts);
+            }
             ring.touchedByReader(c.ptr);
             return true;
         }
-        counters.add(StoreCounter.GET_MISSES, 1);
+        if (++counts.pendingMisses == GET_COUNT_BATCH) {
+            flushGets(counts);
+        }
         if (c.ptr != 0) {
             counters.add(c.expires != 0 && c.expires <= clock.getAsLong() / 1000 ? StoreCounter.GET_EXPIRED
                 : StoreCounter.GET_FLUSHED, 1);
         }
         return false;
+    }
+
+    private void flushGets(final Cursor c) {
+        counters.add(StoreCounter.GET_HITS, c.pendingHits);
+        counters.add(StoreCounter.GET_MISSES, c.pendingMisses);
+        c.pendingHits = 0;
+        c.pendingMisses = 0;
     }
 
     // ------------------------------------------------------------------ reads
@@ -333,7 +365,7 @@ public final class SharedStore implements AutoCloseable {
     }
 
     boolean readerGet(final byte[] key, final Cursor c) {
-        return getCounted(key, c, null, 0);
+        return getCounted(key, c, null, 0, cursors.get());
     }
 
     boolean stillValid(final Cursor c) {
@@ -570,7 +602,7 @@ public final class SharedStore implements AutoCloseable {
         }
         final int hash = Index.hash(key, key.length);
         final Cursor c = cursors.get();
-        final byte[] digits = new byte[20];
+        final byte[] digits = c.digits;
         while (true) {
             final byte[] old = snapshot(key, hash, c);
             if (old == null) {
@@ -659,11 +691,12 @@ public final class SharedStore implements AutoCloseable {
     /**
      * Get-and-touch: sets the key's expiry and returns its item (with the new expiry), or null if it
      * holds no live item.
+     *
+     * @throws IllegalStateException if a live process holds the key's stripe lock past the lock timeout
      */
     public StoreItem getAndTouch(final byte[] key, final long exptime) {
         checkKey(key);
         counters.add(StoreCounter.CMD_TOUCH, 1);
-        counters.add(StoreCounter.CMD_GET, 1);
         final int hash = Index.hash(key, key.length);
         final int stripe = index.stripeOf(hash);
         if (!index.lockStripe(stripe, timeoutNanos)) {
@@ -714,8 +747,48 @@ public final class SharedStore implements AutoCloseable {
 
     // ------------------------------------------------------------------ stats, check, close
 
-    /** @return memcached-named figures, summed over every process, read without locks */
+    /**
+     * Lists up to {@code max} keys, bucket by bucket, without a lock (for tools such as dump).
+     * Each bucket's keys are a consistent snapshot of that bucket; expired and flushed items that
+     * were not reclaimed yet are listed too.
+     *
+     * @throws IllegalArgumentException if {@code max} is negative
+     */
+    public List<byte[]> keys(final int max) {
+        if (max < 0) {
+            throw new IllegalArgumentException("max must not be negative: max=" + max);
+        }
+        final List<byte[]> keys = new java.util.ArrayList<>();
+        final List<byte[]> bucket = new java.util.ArrayList<>();
+        for (int b = 0; b < index.bucketCount() && keys.size() < max; b++) {
+            while (true) {
+                bucket.clear();
+                final long tail = ring.tail();
+                final long minPos = index.keysOf(b, bucket);
+                if (minPos >= 0 && ring.valid(minPos)) {
+                    break;
+                }
+                // Space is reused only after the tail moves: a walk that failed while it stood still
+                // read the index itself, not reused bytes.
+                if (minPos < 0 && ring.tail() == tail) {
+                    throw new ArenaCorruptedException("store index", b, "bucket chain does not parse: bucket=" + b);
+                }
+            }
+            for (int i = 0; i < bucket.size() && keys.size() < max; i++) {
+                keys.add(bucket.get(i));
+            }
+        }
+        return keys;
+    }
+
+    /**
+     * @return memcached-named figures, summed over every process, read without locks: {@code bytes}
+     * counts whole records (header, key, value, padding to 16) of the items in the index;
+     * {@code curr_items} includes expired items not reclaimed yet; {@code ring_head}/{@code ring_tail}
+     * are the ring's logical positions
+     */
     public Map<String, Long> stats() {
+        flushGets(cursors.get());
         final Map<String, Long> s = new LinkedHashMap<>();
         final long now = clock.getAsLong();
         s.put("time", now / 1000);
@@ -726,6 +799,7 @@ public final class SharedStore implements AutoCloseable {
         s.put("limit_maxbytes", ring.ringBytes());
         s.put("item_size_max", (long) maxItem);
         s.put("hash_power_level", (long) view.getInt(header + StoreLayout.BUCKET_BITS));
+        s.put("cmd_get", counters.sum(StoreCounter.GET_HITS) + counters.sum(StoreCounter.GET_MISSES));
         for (final StoreCounter counter : StoreCounter.values()) {
             s.put(counter.statName, counters.sum(counter));
         }
@@ -765,6 +839,7 @@ public final class SharedStore implements AutoCloseable {
     /** Closes the store; if it opened its own arena file, closes that too. */
     @Override
     public void close() throws IOException {
+        flushGets(cursors.get());
         if (ownsArena) {
             arena.close();
         }

@@ -5,7 +5,6 @@ package io.sharena.ipc.store;
  * process for {@link SharedStore#stats()}. Names are memcached's {@code stats} names.
  */
 enum StoreCounter {
-    CMD_GET("cmd_get"),
     GET_HITS("get_hits"),
     GET_MISSES("get_misses"),
     GET_EXPIRED("get_expired"),

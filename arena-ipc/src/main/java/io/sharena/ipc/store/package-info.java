@@ -61,8 +61,11 @@
  * passed; a RESERVED record whose owner is dead is garbage and passed; one whose owner lives is
  * waited for (bounded: a set then fails with NO_MEMORY rather than hang); a LINKED record is
  * unlinked under its stripe lock and counted as an eviction (or reclaimed, if expired or flushed),
- * unless its CLOCK bit is set: then, if free space allows, it is copied to the head and swapped in
- * for itself (second chance; the bit is cleared) — at most {@code 16} such moves per reservation.
+ * unless its CLOCK bit is set: then it is copied to the head and swapped in for itself (second
+ * chance; the bit is cleared), at most {@code 16} such moves per reservation. New writes leave
+ * 1/32 of the ring free so that a full ring still has room for these copies (without it the item
+ * at the tail of a full ring could only be evicted); items larger than that slack get no second
+ * chance. So items may use {@code 31/32} of the memory limit.
  *
  * <p>Policy: <b>CLOCK</b> (FIFO with reinsertion). A hit costs a reader one byte store in a side
  * map, only when the bit is not set yet; there are no list moves on reads, which would mean locks
@@ -81,6 +84,20 @@
  * Expired and flushed items read as misses and are reclaimed lazily: by the next write to their
  * key or when the tail reaches them ({@code curr_items} counts them until then, as memcached's does
  * between crawls).
+ *
+ * <h2>Stats</h2>
+ * Item and byte counts live in the stripes (changed under their locks). Call counters live in one
+ * block per arena registry slot, so processes never write the same counter; a reader sums them.
+ * Get hits and misses are counted per thread and added every 64 gets (an atomic add per get would
+ * be a full fence on the read path): another process's view of them may lag by that much.
+ *
+ * <h2>Memory per item</h2>
+ * A record is a 64-byte header, the key and the value, rounded up to 16 bytes: 192 bytes for a
+ * 16-byte key and a 100-byte value. Around it: 4 bytes of bucket per 256 bytes of ring, 1 byte of
+ * access map per 64, and the 1/32 slack: about 204 bytes per such item, against about 200 for
+ * memcached 1.6 by its documented layout (48-byte header, 8-byte CAS, key + 1, value + 2, in the
+ * 192-byte slab class, plus its hash table). The whole ring is allocated, with its storage
+ * committed, when the store is created.
  *
  * <h2>Crash argument</h2>
  * Every change of shared state is one atomic word, or leaves a state that is recognised and

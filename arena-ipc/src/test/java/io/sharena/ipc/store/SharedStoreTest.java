@@ -400,6 +400,50 @@ class SharedStoreTest {
     }
 
     @Test
+    void keysListsEveryLiveKeyUpToTheMax() {
+        for (int i = 0; i < 100; i++) {
+            store.set(b("key" + i), b("v"), 0, 0);
+        }
+        store.delete(b("key7"));
+        final java.util.Set<String> keys = new java.util.HashSet<>();
+        store.keys(1000).forEach(k -> keys.add(s(k)));
+        assertEquals(99, keys.size());
+        assertFalse(keys.contains("key7"));
+        assertTrue(keys.contains("key99"));
+        assertEquals(10, store.keys(10).size());
+        assertEquals("max must not be negative: max=-1",
+            assertThrows(IllegalArgumentException.class, () -> store.keys(-1)).getMessage());
+    }
+
+    @Test
+    void aStoreInAnExistingArenaIsFoundByNameAndTwoNamesAreTwoStores() throws Exception {
+        final Path file = dir.resolve("shared.arena");
+        try (io.sharena.core.SharedArena arena = io.sharena.core.SharedArena.create(file,
+            io.sharena.core.Capacity.parse("64M"), io.sharena.core.ArenaOptions.defaults())) {
+            final StoreOptions small = StoreOptions.defaults().withMemoryLimit(4L << 20).withMaxItemSize(4096);
+            try (SharedStore a = SharedStore.of(arena, "a", small); SharedStore b2 = SharedStore.of(arena, "b", small)) {
+                a.set(b("k"), b("in a"), 0, 0);
+                assertNull(b2.get(b("k")));
+            }
+            try (SharedStore again = SharedStore.of(arena, "a", small)) {
+                assertEquals("in a", s(again.get(b("k"))), "found, not created again");
+                assertEquals(List.of(), again.check());
+            }
+        }
+    }
+
+    @Test
+    void openingAnArenaWithoutAStoreSaysSo() throws Exception {
+        final Path file = dir.resolve("plain.arena");
+        io.sharena.core.SharedArena.create(file, io.sharena.core.Capacity.parse("16M"),
+            io.sharena.core.ArenaOptions.defaults()).close();
+        final io.sharena.core.ArenaFormatException e = assertThrows(io.sharena.core.ArenaFormatException.class,
+            () -> SharedStore.open(file, StoreOptions.defaults()));
+        assertEquals("store.root", e.field());
+        assertTrue(e.getMessage().startsWith("no store in the arena: name=sharena.store"), e.getMessage());
+    }
+
+    @Test
     void optionsRejectMisuseWithTheValue() {
         assertEquals("memory limit out of range: memoryLimit=10, min=65536, max=3221225472",
             assertThrows(IllegalArgumentException.class, () -> StoreOptions.defaults().withMemoryLimit(10)).getMessage());

@@ -14,6 +14,8 @@ import java.nio.file.Path;
  *   <li>{@code incr FILE KEY COUNT}: incr KEY by 1, COUNT times; says "incremented".</li>
  *   <li>{@code setloop FILE KEY START}: sets KEY to Values.make(seq) for seq = START, START+1, ...,
  *       saying "acked seq" after each STORED, until killed.</li>
+ *   <li>{@code random FILE SEED START}: forever, on keys s0..s31 a set of "s{i}:{seq}" or a delete, on
+ *       keys n0..n7 an incr; prints "try ..." before and "ack ..." after each, seq counting from START.</li>
  *   <li>{@code op FILE OP}: one operation on the keys the crash test prepared: set k to
  *       Values.make(2), incr n, delete d, append a, or fill (sets f0, f1, ... until killed,
  *       forcing evictions); says "op done". Armed with a crash point, it is killed inside.</li>
@@ -84,6 +86,32 @@ public final class StoreChild {
                             return;
                         }
                         System.out.println("acked " + seq);
+                    }
+                }
+                case "random" -> {
+                    final java.util.SplittableRandom rnd = new java.util.SplittableRandom(Long.parseLong(args[2]));
+                    final long[] r = new long[1];
+                    for (long seq = Long.parseLong(args[3]); ; seq++) {
+                        if (rnd.nextInt(4) == 0) {
+                            final int i = rnd.nextInt(8);
+                            System.out.println("try n " + i);
+                            if (store.incr(b("n" + i), 1, r) != StoreResult.STORED) {
+                                System.out.println("incr failed");
+                                return;
+                            }
+                            System.out.println("ack n " + i + " " + r[0]);
+                        } else {
+                            final int i = rnd.nextInt(32);
+                            final boolean del = rnd.nextInt(5) == 0;
+                            System.out.println("try s " + i + " " + seq + (del ? " del" : " set"));
+                            final StoreResult res = del ? store.delete(b("s" + i))
+                                : store.set(b("s" + i), b("s" + i + ":" + seq), 0, 0);
+                            if (res != StoreResult.STORED && res != StoreResult.DELETED && res != StoreResult.NOT_FOUND) {
+                                System.out.println("op failed: " + res);
+                                return;
+                            }
+                            System.out.println("ack s " + i + " " + seq + (del ? " del" : " set"));
+                        }
                     }
                 }
                 case "op" -> {

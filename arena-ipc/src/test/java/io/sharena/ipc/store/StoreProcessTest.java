@@ -42,6 +42,7 @@ class StoreProcessTest {
             }
             assertArrayEquals(Values.make(1999), store.get(b("key1999")), "and this process reads them too");
             assertEquals(List.of(), store.check());
+            assertEquals(List.of(), io.sharena.core.check.ArenaChecker.check(store.arena()), "the store file is an arena");
         }
     }
 
@@ -103,6 +104,82 @@ class StoreProcessTest {
                 }
             }
             assertEquals(List.of(), store.check());
+        }
+    }
+
+    /**
+     * A child does random sets, deletes and incrs on 40 keys and is killed with kill -9 at a random
+     * moment, four times: every key then holds what the last acknowledged operation left, or what
+     * the one operation in flight would leave; nothing else.
+     */
+    @Test
+    void randomOperationsKilledAtRandomMomentsLoseNoAcknowledgedWrite() throws Exception {
+        final long seed = System.nanoTime();
+        final SplittableRandom rnd = new SplittableRandom(seed);
+        final Path file = dir.resolve("rk.store");
+        try (SharedStore store = create(file)) {
+            final long[] counters = new long[8];
+            for (int i = 0; i < 8; i++) {
+                store.set(b("n" + i), b("0"), 0, 0);
+            }
+            long start = 0;
+            for (int round = 0; round < 4; round++) {
+                final String[] expected = new String[32];
+                final String[] inFlight = new String[32];
+                final boolean[] known = new boolean[32];
+                for (int i = 0; i < 32; i++) {
+                    final byte[] v = store.get(b("s" + i));
+                    expected[i] = v == null ? null : new String(v, StandardCharsets.UTF_8);
+                    known[i] = true;
+                }
+                int incrInFlight = -1;
+                try (StoreChildJvm child = StoreChildJvm.start("random", file.toString(), Long.toString(rnd.nextLong()),
+                    Long.toString(start))) {
+                    child.await("ack");
+                    Thread.sleep(50 + rnd.nextInt(300));
+                    child.kill9();
+                    child.waitFor(30);
+                    for (final String line : child.output()) {
+                        final String[] f = line.split(" ");
+                        if (f[0].equals("try") && f[1].equals("s")) {
+                            final int i = Integer.parseInt(f[2]);
+                            inFlight[i] = f[4].equals("del") ? "<deleted>" : "s" + i + ":" + f[3];
+                            start = Math.max(start, Long.parseLong(f[3]) + 1);
+                        } else if (f[0].equals("ack") && f[1].equals("s")) {
+                            final int i = Integer.parseInt(f[2]);
+                            expected[i] = f[4].equals("del") ? null : "s" + i + ":" + f[3];
+                            inFlight[i] = null;
+                        } else if (f[0].equals("try") && f[1].equals("n")) {
+                            incrInFlight = Integer.parseInt(f[2]);
+                        } else if (f[0].equals("ack") && f[1].equals("n")) {
+                            counters[Integer.parseInt(f[2])] = Long.parseLong(f[3]);
+                            incrInFlight = -1;
+                        } else if (f[0].endsWith("failed:") || f[0].equals("op")) {
+                            throw new AssertionError("child: " + line + ", seed=" + seed);
+                        }
+                    }
+                }
+                for (int i = 0; i < 32; i++) {
+                    final byte[] v = store.get(b("s" + i));
+                    final String got = v == null ? null : new String(v, StandardCharsets.UTF_8);
+                    final boolean ok = java.util.Objects.equals(got, expected[i]) || (inFlight[i] != null
+                        && (inFlight[i].equals("<deleted>") ? got == null : inFlight[i].equals(got)));
+                    assertTrue(ok, "s" + i + ": got=" + got + ", acked=" + expected[i] + ", inFlight=" + inFlight[i]
+                        + ", seed=" + seed);
+                }
+                for (int i = 0; i < 8; i++) {
+                    final long got = Long.parseLong(new String(store.get(b("n" + i)), StandardCharsets.US_ASCII));
+                    assertTrue(got == counters[i] || (i == incrInFlight && got == counters[i] + 1),
+                        "n" + i + ": got=" + got + ", acked=" + counters[i] + ", inFlight=" + (i == incrInFlight)
+                            + ", seed=" + seed);
+                    counters[i] = got;
+                }
+            }
+            store.repair();
+            assertEquals(List.of(), store.check());
+            // The killed children's registry slots are the arena's to reclaim.
+            assertTrue(store.arena().repair(1_000_000_000L));
+            assertEquals(List.of(), io.sharena.core.check.ArenaChecker.check(store.arena()));
         }
     }
 
