@@ -106,7 +106,14 @@ public final class ObjectHeap {
             }
             arena.raw().putIntRelease(fresh + HeapLayout.META_MAGIC, HeapLayout.META_MAGIC_VALUE);
             CrashPoints.at(HeapPoint.META_ALLOCATED);
-            if (roots.compareAndSet(ROOT_NAME, 0, fresh)) {
+            final boolean registered;
+            try {
+                registered = roots.compareAndSet(ROOT_NAME, 0, fresh);
+            } catch (final RuntimeException e) {
+                arena.freePages(fresh, 1); // the roots' lock was busy, say: nothing is left behind
+                throw e;
+            }
+            if (registered) {
                 meta = fresh;
             } else {
                 arena.freePages(fresh, 1);
@@ -537,14 +544,21 @@ public final class ObjectHeap {
     /**
      * Repairs the arena's heap, if it has one: a metadata pointer outside the arena is dropped from
      * the roots (the heap is lost, and said); a metadata page with a bad magic is formatted anew;
-     * then {@link #repair()}. Run on a quiet heap.
+     * then {@link #repair()}. Refused while another live process is attached to the arena: the
+     * rebuild of the free stacks is only safe on a quiet heap.
      *
      * @return what was changed or lost, one line each
+     * @throws IllegalStateException if another live process is attached (nothing changed then)
      */
     public static List<String> repair(final SharedArena arena) {
         final Optional<Integer> meta = rootValue(arena);
         if (meta.isEmpty()) {
             return List.of();
+        }
+        final List<Long> others = otherLiveProcesses(arena);
+        if (!others.isEmpty()) {
+            throw new IllegalStateException("heap not repaired: other live processes are attached and may be using it: pids="
+                + others + " (the repair rebuilds the free stacks and needs a quiet heap)");
         }
         final int m = meta.get();
         if (!Pages.inUserRange(arena, m, 1)
@@ -562,6 +576,17 @@ public final class ObjectHeap {
         }
         done.addAll(new ObjectHeap(arena, m).repair());
         return done;
+    }
+
+    /** @return the pids of live processes other than this one registered in the arena */
+    private static List<Long> otherLiveProcesses(final SharedArena arena) {
+        final List<Long> pids = new java.util.ArrayList<>();
+        for (int slot = 0; slot < io.sharena.core.layout.RegistryLayout.SLOTS; slot++) {
+            if (slot != arena.slot() && arena.registry().isAlive(slot)) {
+                pids.add(arena.registry().pid(slot));
+            }
+        }
+        return pids;
     }
 
     /** @return the heap root's value, if the arena has roots and a heap; empty when the roots are unusable */
