@@ -10,5 +10,5 @@ module io.sharena.core {
     exports io.sharena.core.lock;
     exports io.sharena.core.layout;
     exports io.sharena.core.check;
-    exports io.sharena.core.crash to io.sharena.ipc;
+    exports io.sharena.core.crash to io.sharena.ipc, io.sharena.cli;
 }

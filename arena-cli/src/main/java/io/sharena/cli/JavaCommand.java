@@ -14,10 +14,16 @@ final class JavaCommand {
     }
 
     static Process start(final Class<?> main, final String... args) throws IOException {
+        return start(List.of(), main, args);
+    }
+
+    /** As {@link #start(Class, String...)}, with extra JVM options ({@code -Dsharena.crashpoint=...}, say). */
+    static Process start(final List<String> jvmOptions, final Class<?> main, final String... args) throws IOException {
         final List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElse("java"));
         command.add("-XX:+UseSerialGC");
         command.add("-Xshare:auto");
+        command.addAll(jvmOptions);
         final String modulePath = System.getProperty("jdk.module.path");
         if (main.getModule().isNamed() && modulePath != null) {
             command.addAll(List.of("--enable-native-access=io.sharena.core", "-p", modulePath,

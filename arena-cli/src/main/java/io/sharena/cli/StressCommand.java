@@ -8,7 +8,9 @@ import io.sharena.core.check.ArenaStats;
 import io.sharena.core.layout.ControlLayout;
 import io.sharena.core.layout.PageEntry;
 import io.sharena.ipc.NamedRoots;
+import io.sharena.ipc.channel.Channel;
 import io.sharena.ipc.heap.ObjectHeap;
+import io.sharena.ipc.layout.ChannelLayout;
 import io.sharena.ipc.layout.HeapLayout;
 import io.sharena.ipc.layout.RootsLayout;
 import picocli.CommandLine.Command;
@@ -28,22 +30,36 @@ import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * {@code arena stress FILE --processes N --seconds S --kill-every MS}: N child JVMs run
- * {@link StressWorker} on one arena while this process kills a random one with SIGKILL at random
- * moments (uniform in 0.5..1.5 x MS) and starts a replacement. At the end it checks the arena and
- * prints, last,
- * {@code stress: kills=K ops=O recoveries=R violations=V double_handed=D unaccounted=U}; exit 0 only
- * when V, D and U are 0.
+ * {@code arena stress FILE}: worker JVMs ({@link StressWorker}) run random page, heap and named-root
+ * operations on one arena while processes die; then the arena is checked. Two modes:
+ * <ul>
+ *   <li><b>Random kills</b> (default): N workers; this process kills a random one with SIGKILL at
+ *       random moments (uniform in 0.5..1.5 x {@code --kill-every}) and starts a replacement.</li>
+ *   <li><b>One crash point</b> ({@code --crash-point ID}): N workers run; one is killed at once so
+ *       that the arena has a dead process's work to repair; then one more worker starts armed with
+ *       the point. With {@code --crash-action kill} it sends itself SIGKILL the first time it
+ *       reaches the point; with {@code stop} it sends itself SIGSTOP there, the others run on for a
+ *       second (they must keep completing operations), and it is resumed with SIGCONT and finishes.
+ *       The point must be reached: a run whose armed worker never got there proves nothing and
+ *       fails.</li>
+ * </ul>
+ * At the end it opens the arena (which repairs what dead workers left), checks it and prints, last,
+ * {@code stress: kills=K ops=O recoveries=R violations=V double_handed=D leaked=L}, preceded in
+ * crash-point mode by {@code crash_point=ID action=A reached=yes|no}; exit 0 only when V, D and L
+ * are 0 (and the point was reached).
  *
  * <p>D: pages or heap objects a worker found non-zero when handed out, or whose stamp changed while
- * it owned them. U: pages still ALLOCATED at the end, other than the heap's and the named roots',
- * that carry the stamp of a worker that exited cleanly (it freed all it had, so the allocator lost
- * a free) or of no worker at all. V: the arena checker's violations plus the heap's and the named
- * roots'.
+ * it owned them. L: pages that nobody can ever get back: pages still ALLOCATED at the end, other
+ * than the heap's and the named roots', that carry the stamp of a worker that exited cleanly (it
+ * freed all it had, so the allocator lost a free) or of no worker at all, plus pages left in a
+ * transit state (in a cache or on the pending list) after the repair. Pages of shared structure (the
+ * named-root directory, the heap's metadata page, the channel's header and rings) are not counted.
+ * V: the arena checker's violations plus the heap's and the named roots'.
  */
 @Command(name = "stress", mixinStandardHelpOptions = true,
     description = "Random alloc/free from many processes while killing them with SIGKILL; then check.")
@@ -66,6 +82,14 @@ final class StressCommand implements Callable<Integer> {
     @Option(names = "--seed", description = "random seed (default: time)")
     Long seed;
 
+    @Option(names = "--crash-point", paramLabel = "ID",
+        description = "arm one worker with this crash point (e.g. AllocPoint.DRAIN_LIST_TAKEN) instead of random kills")
+    String crashPoint;
+
+    @Option(names = "--crash-action", defaultValue = "kill", paramLabel = "kill|stop",
+        description = "what the armed worker does at the point: SIGKILL or SIGSTOP itself (default kill)")
+    String crashAction;
+
     private final AtomicLong ops = new AtomicLong();
     private final AtomicLong doubleHanded = new AtomicLong();
     private final Set<Long> cleanPids = ConcurrentHashMap.newKeySet();
@@ -74,6 +98,7 @@ final class StressCommand implements Callable<Integer> {
     private final class Worker {
         final Process process;
         final Thread reader;
+        final CountDownLatch reachedPoint = new CountDownLatch(1);
         volatile long lastOps;
         volatile long lastDouble;
 
@@ -96,6 +121,9 @@ final class StressCommand implements Callable<Integer> {
                             cleanPids.add(process.pid());
                         }
                     } else {
+                        if (line.startsWith("crashpoint: ")) {
+                            reachedPoint.countDown();
+                        }
                         System.err.println("[worker " + process.pid() + "] " + line);
                     }
                 }
@@ -117,10 +145,18 @@ final class StressCommand implements Callable<Integer> {
             throw new IllegalArgumentException("processes, seconds and kill-every must be positive: processes="
                 + processes + ", seconds=" + seconds + ", killEvery=" + killEvery);
         }
+        if (!crashAction.equals("kill") && !crashAction.equals("stop")) {
+            throw new IllegalArgumentException("--crash-action must be kill or stop: crashAction=" + crashAction);
+        }
         if (!Files.exists(file)) {
-            SharedArena.create(file, Capacity.parse(size), ArenaOptions.defaults()).close();
+            try (SharedArena arena = SharedArena.create(file, Capacity.parse(size), ArenaOptions.defaults())) {
+                Channel.create(arena, StressWorker.CHANNEL, StressWorker.CHANNEL_LANES, StressWorker.CHANNEL_RING_BYTES, 64);
+            }
         }
         final SplittableRandom random = new SplittableRandom(seed == null ? System.nanoTime() : seed);
+        if (crashPoint != null) {
+            return atCrashPoint(random);
+        }
         final long start = System.currentTimeMillis();
         final long end = start + TimeUnit.SECONDS.toMillis(seconds);
         final List<Worker> running = new ArrayList<>();
@@ -160,6 +196,57 @@ final class StressCommand implements Callable<Integer> {
         return finish(kills);
     }
 
+    /** Crash-point mode; see the class documentation. */
+    private int atCrashPoint(final SplittableRandom random) throws IOException, InterruptedException {
+        final long end = System.currentTimeMillis() + TimeUnit.SECONDS.toMillis(seconds);
+        final List<Worker> workers = new ArrayList<>();
+        for (int i = 0; i < processes; i++) {
+            workers.add(start(random, end));
+        }
+        // A dead process's slot, caches and pending frees: the armed worker's open repairs them, so
+        // the repair's own points are reached too.
+        Thread.sleep(Math.min(300, TimeUnit.SECONDS.toMillis(seconds) / 4));
+        final Worker victim = workers.removeFirst();
+        victim.process.destroyForcibly();
+        victim.process.waitFor();
+        int kills = 1;
+        final Worker armed = new Worker(JavaCommand.start(List.of("-Dsharena.crashpoints=true",
+                "-Dsharena.crashpoint=" + crashPoint, "-Dsharena.crashpoint.action=" + crashAction),
+            StressWorker.class, file.toString(), Long.toString(random.nextLong()), Long.toString(end)));
+        // Until it reaches the point or ends: a point met only while closing counts too.
+        boolean reached = false;
+        while (!reached && armed.process.isAlive()) {
+            reached = armed.reachedPoint.await(50, TimeUnit.MILLISECONDS);
+        }
+        if (!reached) {
+            armed.reader.join();
+            reached = armed.reachedPoint.getCount() == 0;
+        }
+        if (reached && crashAction.equals("kill")) {
+            armed.process.waitFor();
+            kills++;
+        } else if (reached) {
+            // The armed worker is stopped at the point, alive, holding whatever it held there.
+            Thread.sleep(1000);
+            new ProcessBuilder("kill", "-CONT", Long.toString(armed.process.pid())).start().waitFor();
+        }
+        workers.add(armed);
+        final List<Worker> finished = new ArrayList<>(List.of(victim));
+        for (final Worker w : workers) {
+            if (!w.process.waitFor(end - System.currentTimeMillis() + 60_000, TimeUnit.MILLISECONDS)) {
+                System.err.println("stress: worker " + w.process.pid() + " did not finish; killing it");
+                w.process.destroyForcibly();
+                w.process.waitFor();
+            }
+            finished.add(w);
+        }
+        for (final Worker w : finished) {
+            w.settle();
+        }
+        System.out.printf("stress: crash_point=%s action=%s reached=%s%n", crashPoint, crashAction, reached ? "yes" : "no");
+        return finish(kills) == 0 && reached ? 0 : 1;
+    }
+
     private Worker start(final SplittableRandom random, final long end) throws IOException {
         return new Worker(JavaCommand.start(StressWorker.class, file.toString(), Long.toString(random.nextLong()),
             Long.toString(end)));
@@ -168,7 +255,7 @@ final class StressCommand implements Callable<Integer> {
     private int finish(final int kills) throws IOException {
         final List<String> violations;
         final long recoveries;
-        long unaccounted = 0;
+        long leaked = 0;
         // Opening for writing repairs what the last killed workers left.
         try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
             // And what the next user of the heap and roots does after kills: reclaim what the
@@ -177,7 +264,11 @@ final class StressCommand implements Callable<Integer> {
             violations = new ArrayList<>(ArenaChecker.check(arena));
             NamedRoots.existing(arena).ifPresent(r -> violations.addAll(r.check()));
             ObjectHeap.existing(arena).ifPresent(h -> violations.addAll(h.check()));
-            recoveries = ArenaStats.read(arena).counters().get("recoveries");
+            final ArenaStats stats = ArenaStats.read(arena);
+            recoveries = stats.counters().get("recoveries");
+            // Every worker has closed (drained its cache and pending frees) or died and been
+            // repaired by this open: a page still in transit can never come back.
+            leaked += stats.pages().get("CACHED") + stats.pages().get("PENDING");
             // The heap's metadata page and the roots directory are shared structure, not worker pages.
             final Set<Long> structural = new HashSet<>();
             NamedRoots.existing(arena).ifPresent(r -> {
@@ -186,6 +277,16 @@ final class StressCommand implements Callable<Integer> {
                     structural.add((long) (dir >>> 12) + i);
                 }
                 structural.add((long) (r.get(ObjectHeap.ROOT_NAME) >>> 12));
+                final int channel = r.get(StressWorker.CHANNEL);
+                if (channel != 0) {
+                    structural.add((long) (channel >>> 12));
+                    for (int lane = 0; lane < StressWorker.CHANNEL_LANES; lane++) {
+                        final int ring = arena.raw().getInt(ChannelLayout.lane(channel, lane) + ChannelLayout.RING);
+                        for (int i = 0; i < StressWorker.CHANNEL_RING_BYTES / 4096; i++) {
+                            structural.add((long) (ring >>> 12) + i);
+                        }
+                    }
+                }
             });
             final Set<Long> killed = new HashSet<>(allPids);
             killed.removeAll(cleanPids);
@@ -196,14 +297,14 @@ final class StressCommand implements Callable<Integer> {
                     final long stamp = arena.raw().getLong((int) (p << 12));
                     final long owner = stamp >>> 32;
                     if (stamp != 0 && ((int) stamp != (int) p || !killed.contains(owner))) {
-                        unaccounted++;
+                        leaked++;
                     }
                 }
             }
         }
         violations.forEach(v -> System.out.println("violation: " + v));
-        System.out.printf("stress: kills=%d ops=%d recoveries=%d violations=%d double_handed=%d unaccounted=%d%n",
-            kills, ops.get(), recoveries, violations.size(), doubleHanded.get(), unaccounted);
-        return violations.isEmpty() && doubleHanded.get() == 0 && unaccounted == 0 ? 0 : 1;
+        System.out.printf("stress: kills=%d ops=%d recoveries=%d violations=%d double_handed=%d leaked=%d%n",
+            kills, ops.get(), recoveries, violations.size(), doubleHanded.get(), leaked);
+        return violations.isEmpty() && doubleHanded.get() == 0 && leaked == 0 ? 0 : 1;
     }
 }

@@ -16,7 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The short crash campaign: at least 30 SIGKILLs of worker JVMs, then a clean check. */
 class StressCommandTest {
     private static final Pattern LAST = Pattern.compile(
-        "stress: kills=(\\d+) ops=(\\d+) recoveries=(\\d+) violations=(\\d+) double_handed=(\\d+) unaccounted=(\\d+)");
+        "stress: kills=(\\d+) ops=(\\d+) recoveries=(\\d+) violations=(\\d+) double_handed=(\\d+) leaked=(\\d+)");
 
     @TempDir
     Path dir;
@@ -45,7 +45,7 @@ class StressCommandTest {
         assertTrue(Long.parseLong(m.group(3)) >= 1, "recoveries: " + m.group(3));
         assertEquals("0", m.group(4), "violations; seed=" + seed + "\n" + text);
         assertEquals("0", m.group(5), "double handed; seed=" + seed);
-        assertEquals("0", m.group(6), "unaccounted; seed=" + seed);
+        assertEquals("0", m.group(6), "leaked; seed=" + seed);
         assertEquals(0, exit);
     }
 }
