@@ -165,7 +165,11 @@ class IpcCorruptionTest {
         final int a = heap.allocate(16);
         heap.free(a);
         v.putInt(a, 4096); // the link of the stack's top object
-        assertThrows(ArenaCorruptedException.class, () -> heap.allocate(16));
+        assertEquals(a, heap.allocate(16), "the top object itself is sound");
+        final ArenaCorruptedException x = assertThrows(ArenaCorruptedException.class, () -> heap.allocate(16),
+            "the bad link is caught before anything reads through it");
+        assertEquals(4096, x.value());
+        heap.free(a);
         assertEquals(List.of(), repairThenCheck());
         assertDistinct(heap, 16, 600);
     }

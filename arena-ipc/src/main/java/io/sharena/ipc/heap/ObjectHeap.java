@@ -190,9 +190,11 @@ public final class ObjectHeap {
             return -1;
         }
         final int offset = obj - page - HeapLayout.SLAB_HEADER;
-        final int size = HeapLayout.SIZES[c];
-        final int index = offset / size;
-        return offset >= 0 && index * size == offset && index < HeapLayout.objectsPerSlab(c) ? index : -1;
+        if (offset < 0) {
+            return -1;
+        }
+        final int index = HeapLayout.index(offset, c);
+        return index * HeapLayout.SIZES[c] == offset && index < HeapLayout.objectsPerSlab(c) ? index : -1;
     }
 
     private ArenaCorruptedException corrupted(final String structure, final int value, final String detail) {
@@ -230,15 +232,10 @@ public final class ObjectHeap {
                 continue;
             }
             // The link may be stale (obj popped and written by its new owner meanwhile): then the
-            // head's tag has moved and the check or the CAS below fails. If the tag has not moved,
-            // obj is still on top and its link is the real one, so a bad link is corruption.
+            // head's tag has moved and the CAS below fails. If it succeeds, the link was the real
+            // one; it is not checked here because it is checked (above) before anything reads
+            // through it, when it is popped in turn.
             final int next = view.getInt(obj);
-            if (next != 0 && slabIndex(next, c) < 0) {
-                if (view.getLongAcquire(headWord) == head) {
-                    throw corrupted(STRUCTURE, next, "class=" + c + ", after=0x" + Integer.toHexString(obj));
-                }
-                continue;
-            }
             if (view.compareAndSetLong(headWord, head, tagged(head, next))) {
                 CrashPoints.at(HeapPoint.ALLOC_POPPED);
                 final int page = obj & ~(Pages.PAGE - 1);
@@ -365,8 +362,8 @@ public final class ObjectHeap {
             throw corrupted("heap slab page object count", objects, "page=" + Integer.toUnsignedLong(page) / Pages.PAGE);
         }
         final int offset = ptr - page - HeapLayout.SLAB_HEADER;
-        final int index = offset / HeapLayout.SIZES[c];
-        if (offset < 0 || index * HeapLayout.SIZES[c] != offset || index >= objects) {
+        final int index = offset < 0 ? -1 : HeapLayout.index(offset, c);
+        if (index < 0 || index * HeapLayout.SIZES[c] != offset || index >= objects) {
             throw notAnObject(ptr);
         }
         final long bit = HeapLayout.bit(index);
