@@ -39,7 +39,8 @@ public final class IpcCheck {
      *
      * @return what was changed or lost, one line each; empty if nothing was wrong
      * @throws IllegalStateException if the roots' lock could not be had within {@code timeoutNanos}
-     *                               (nothing changed then), or the arena is read-only
+     *                               (nothing changed then), another live process is attached (the
+     *                               heap is then left alone), or the arena is read-only
      */
     public static List<String> repair(final SharedArena arena, final long timeoutNanos) {
         final List<String> done = new ArrayList<>(NamedRoots.repair(arena, timeoutNanos));

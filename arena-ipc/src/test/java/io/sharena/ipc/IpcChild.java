@@ -22,7 +22,9 @@ import java.nio.file.Path;
  *       inserts of key k with value k, then 1,000 replacing updates to value 10k, old nodes freed.
  *       Node: next at 0, key at 4, value at 8.</li>
  *   <li>{@code consume FILE CHANNEL}: consumes for ever, freeing the heap object each message names.</li>
- *   <li>{@code workout FILE TAG}: one {@link Workout} pass, with repairs; says "workout done".</li>
+ *   <li>{@code noop FILE}: attaches, finds the roots and the heap, leaves.</li>
+ *   <li>{@code workout FILE TAG [norepair]}: one {@link Workout} pass, with repairs unless told not to;
+ *       says "workout done".</li>
  *   <li>{@code produce FILE CHANNEL ID COUNT}: COUNT messages of (id, seq, id*seq checksum, filler)
  *       on a channel; says "sent".</li>
  * </ul>
@@ -49,8 +51,11 @@ public final class IpcChild {
     public static void main(final String[] args) throws Exception {
         final BufferedReader stdin = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         try (SharedArena arena = SharedArena.open(Path.of(args[1]), ArenaOptions.defaults())) {
-            final ObjectHeap heap = ObjectHeap.of(arena);
-            final NamedRoots roots = NamedRoots.of(arena);
+            // A workout sets the structures up itself, waiting out busy locks (crash-point tests
+            // pause lock holders); the other modes run on a quiet arena.
+            final boolean waits = args[0].equals("workout") || args[0].equals("noop");
+            final ObjectHeap heap = waits ? null : ObjectHeap.of(arena);
+            final NamedRoots roots = waits ? null : NamedRoots.of(arena);
             final ArenaView v = arena.raw();
             switch (args[0]) {
                 case "list" -> {
@@ -134,8 +139,9 @@ public final class IpcChild {
                         }
                     }
                 }
+                case "noop" -> System.out.println("heap " + ObjectHeap.existing(arena).isPresent());
                 case "workout" -> {
-                    Workout.run(arena, args[2], true);
+                    Workout.run(arena, args[2], args.length < 4 || !"norepair".equals(args[3]));
                     System.out.println("workout done");
                 }
                 default -> throw new IllegalArgumentException(args[0]);

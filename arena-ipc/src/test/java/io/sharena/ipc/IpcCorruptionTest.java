@@ -120,6 +120,26 @@ class IpcCorruptionTest {
         assertEquals(List.of(), repairThenCheck());
     }
 
+    @Test
+    void aReadOnlyToolChecksWithoutWritingAndTheRepairFromAWritableOneConverges() throws IOException {
+        final NamedRoots roots = NamedRoots.of(arena);
+        roots.put("alpha", 100);
+        final ObjectHeap heap = ObjectHeap.of(arena);
+        heap.free(heap.allocate(16));
+        final int e = directory() + RootsLayout.entry(NamedRoots.hash("alpha".getBytes(StandardCharsets.UTF_8)));
+        v.putInt(e + RootsLayout.NAME_LEN, -3);
+        v.putLongRelease(heapMeta() + 1 * HeapLayout.CLASS_STRIDE, 12345);
+        try (SharedArena tool = SharedArena.open(dir.resolve("x.arena"), ArenaOptions.defaults().withReadOnly(true))) {
+            final List<String> found = IpcCheck.check(tool);
+            assertTrue(found.contains("root name length out of range: entry="
+                + NamedRoots.hash("alpha".getBytes(StandardCharsets.UTF_8)) + ", length=-3"), found.toString());
+            assertTrue(found.stream().anyMatch(s -> s.startsWith("heap free stack entry not an object of its class: class=1")),
+                found.toString());
+        }
+        assertFalse(IpcCheck.repair(arena, 1_000_000_000L).isEmpty());
+        assertEquals(List.of(), IpcCheck.check(arena));
+    }
+
     // ------------------------------------------------------------------ heap
 
     private int heapMeta() {
@@ -145,7 +165,11 @@ class IpcCorruptionTest {
         final int a = heap.allocate(16);
         heap.free(a);
         v.putInt(a, 4096); // the link of the stack's top object
-        assertThrows(ArenaCorruptedException.class, () -> heap.allocate(16));
+        assertEquals(a, heap.allocate(16), "the top object itself is sound");
+        final ArenaCorruptedException x = assertThrows(ArenaCorruptedException.class, () -> heap.allocate(16),
+            "the bad link is caught before anything reads through it");
+        assertEquals(4096, x.value());
+        heap.free(a);
         assertEquals(List.of(), repairThenCheck());
         assertDistinct(heap, 16, 600);
     }

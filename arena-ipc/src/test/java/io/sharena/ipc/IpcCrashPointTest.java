@@ -26,8 +26,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Every IPC crash point, two ways: (a) a real child JVM running a {@link Workout} SIGKILLs itself
  * there, then this process opens the arena, repairs (allocator, roots, heap) and requires a clean
- * check; (b) a thread pauses there while another thread runs a conflicting workout, then resumes,
- * and the check must be clean with no repair at all. Run one point with
+ * check; (b) a thread pauses there while another thread and another process run conflicting
+ * workouts, then resumes, and the check must be clean with no repair at all. Run one point with
  * {@code -Dtest='IpcCrashPointTest#killedAt' } and the point's id in the display name.
  */
 class IpcCrashPointTest {
@@ -111,12 +111,12 @@ class IpcCrashPointTest {
             try (PointPause pause = new PointPause(point)) {
                 // Repairs of the roots take their lock and may run at any time; the heap's repair
                 // wants a quiet heap, so it is not run while another workout does.
-                a = PointPause.start(() -> Workout.run(arena, "a", point == RootsPoint.REPAIR_ENTRY
-                    || point == HeapPoint.REPAIR_CLASS), paused);
+                final boolean quiet = point == HeapPoint.REPAIR_CLASS;
+                a = PointPause.start(() -> Workout.run(arena, "a", point == RootsPoint.REPAIR_ENTRY, quiet), paused);
                 assertTrue(pause.awaitReached(), "the paused thread reached " + point.id());
                 b = new Thread(() -> {
                     try {
-                        if (point != HeapPoint.REPAIR_CLASS) {
+                        if (!quiet) {
                             Workout.run(arena, "b", false);
                         }
                     } catch (final Throwable e) {
@@ -124,12 +124,18 @@ class IpcCrashPointTest {
                     }
                 }, "other");
                 b.start();
-                // The other workout may need what the paused thread holds (a lock): give it 3 s,
-                // then resume the paused one either way.
-                b.join(3_000);
-                pause.release();
-                a.join(60_000);
-                b.join(60_000);
+                // And another process, on the same directory, heap and allocator.
+                // (A heap repair wants the heap quiet: then the process only attaches and reads.)
+                try (ChildJvm c = ChildJvm.start(quiet ? "noop" : "workout", file.toString(), "c", "norepair")) {
+                    // The others may need what the paused thread holds (a lock): give them 3 s,
+                    // then resume the paused one either way.
+                    b.join(3_000);
+                    pause.release();
+                    a.join(60_000);
+                    b.join(60_000);
+                    assertEquals(0, c.waitFor(120), "the other process's workout: " + c.output());
+                    assertTrue(quiet || c.output().contains("workout done"), c.output().toString());
+                }
             }
             assertTrue(!a.isAlive() && !b.isAlive(), "both workouts ended");
             assertNull(paused[0], () -> "paused workout failed: " + paused[0]);

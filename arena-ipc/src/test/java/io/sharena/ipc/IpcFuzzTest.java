@@ -39,7 +39,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * repair, after which check is clean. {@code -Dsharena.ipcfuzz.cases=N -Dsharena.ipcfuzz.seed=S}.
  */
 class IpcFuzzTest {
-    private static final int CASES = Integer.getInteger("sharena.ipcfuzz.cases", 200);
+    private static final int CASES = Integer.getInteger("sharena.ipcfuzz.cases", 100);
     private static final long SEED = Long.getLong("sharena.ipcfuzz.seed", System.nanoTime());
 
     @TempDir

@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The kernel arena selftests' use cases, between JVM processes. */
@@ -46,6 +47,22 @@ class IpcProcessTest {
             assertEquals(0, a.waitFor(30));
             assertEquals(List.of(), ObjectHeap.of(arena).check());
             assertEquals(List.of(), ArenaChecker.check(arena));
+        }
+    }
+
+    @Test
+    void theHeapRepairIsRefusedWhileAnotherLiveProcessIsAttached() throws Exception {
+        final Path file = dir.resolve("q.arena");
+        try (SharedArena arena = SharedArena.create(file, Capacity.parse("16M"), ArenaOptions.defaults());
+             ChildJvm a = ChildJvm.start("list", file.toString(), "10")) {
+            a.await("built");
+            final IllegalStateException x = assertThrows(IllegalStateException.class, () -> ObjectHeap.repair(arena));
+            assertTrue(x.getMessage().startsWith("heap not repaired: other live processes are attached"), x.getMessage());
+            assertTrue(x.getMessage().contains(Long.toString(a.pid())), x.getMessage());
+            a.send("delete");
+            a.await("deleted");
+            assertEquals(0, a.waitFor(30));
+            assertEquals(List.of(), ObjectHeap.repair(arena), "a quiet, consistent heap: nothing to do");
         }
     }
 

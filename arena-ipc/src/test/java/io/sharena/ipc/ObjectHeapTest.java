@@ -67,6 +67,15 @@ class ObjectHeapTest {
     }
 
     @Test
+    void theReciprocalIndexIsExactForEveryOffsetOfEveryClass() {
+        for (int c = 0; c < HeapLayout.SIZES.length; c++) {
+            for (int offset = 0; offset < 4096; offset++) {
+                assertEquals(offset / HeapLayout.SIZES[c], HeapLayout.index(offset, c), "class=" + c + ", offset=" + offset);
+            }
+        }
+    }
+
+    @Test
     void objectsAreZeroedDistinctAndReused() {
         final Set<Integer> seen = new HashSet<>();
         final List<Integer> objs = new ArrayList<>();

@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -88,10 +89,13 @@ class RedeliveryTest {
             final List<Integer> delivered = new ArrayList<>();
             try (ChannelConsumer successor = channel.consumer()) {
                 assertEquals(1, successor.poll((view, type, ptr, length) -> {
+                    assertTrue(successor.redelivered(), "the successor is told the message was in hand");
                     delivered.add(view.getInt(ptr));
                     heap.free(view.getInt(ptr)); // freed already by the dead consumer
                 }, 16), "the message in hand is delivered again: at-least-once");
                 assertEquals(0, successor.poll((view, type, ptr, length) -> delivered.add(-1), 16));
+                producer.offer(2, new byte[4], 0, 4);
+                assertEquals(1, successor.poll((view, type, ptr, length) -> assertFalse(successor.redelivered()), 16));
             }
             assertEquals(List.of(object), delivered);
             assertEquals(1, heap.doubleFrees(), "the second free was seen and ignored");
@@ -112,6 +116,7 @@ class RedeliveryTest {
             }
             final List<Integer> seen = new ArrayList<>();
             assertThrows(IllegalStateException.class, () -> consumer.poll((view, type, ptr, length) -> {
+                assertFalse(consumer.redelivered());
                 seen.add(type);
                 if (type == 1) {
                     throw new IllegalStateException("handler failed");

@@ -42,7 +42,8 @@ import io.sharena.ipc.layout.ChannelLayout;
  * {@code finally}): while consumers live, every message is delivered exactly once, and a handler
  * that throws does not get that message, or the ones before it, again. <b>A consumer that dies
  * inside its handler leaves that one message to its successor: at-least-once for the message in
- * hand</b>, exactly once for every other. A redelivered message that frees memory it already freed
+ * hand</b>, exactly once for every other; the successor's handler sees
+ * {@link ChannelConsumer#redelivered()} true for it. A redelivered message that frees memory it already freed
  * is harmless while that memory is still free: {@code ObjectHeap.free} of a free object and
  * {@code freePages} of free pages are no-ops. The consumer notices a dead producer once its lane
  * is drained, reports it, and frees the lane for another producer; a producer may also take a dead

@@ -32,6 +32,9 @@ public final class ChannelConsumer implements AutoCloseable {
     /** Each lane's ring (fixed at creation, validated when the channel was opened) and HEAD (written only by this consumer). */
     private final int[] rings;
     private final long[] heads;
+    /** Per lane, the position of a message a dead predecessor was handling when it died, or -1. */
+    private final long[] redeliverAt;
+    private boolean redelivering;
     private int nextLane;
     /** The channel's death count when this consumer attached: it reports those since. */
     private final long deadAtAttach;
@@ -46,6 +49,7 @@ public final class ChannelConsumer implements AutoCloseable {
         this.emptyPolls = new int[channel.lanes];
         this.rings = new int[channel.lanes];
         this.heads = new long[channel.lanes];
+        this.redeliverAt = new long[channel.lanes];
         final int word = channel.header + ChannelLayout.CONSUMER;
         final long current = view.getLongAcquire(word);
         // One CAS, from no owner or from a dead one: never a half-claimed consumer place.
@@ -68,6 +72,7 @@ public final class ChannelConsumer implements AutoCloseable {
                 close();
                 throw channel.corrupted("channel lane head", heads[i], "lane=" + i);
             }
+            redeliverAt[i] = view.getLongAcquire(l + ChannelLayout.IN_HAND) == heads[i] + 1 ? heads[i] : -1;
         }
     }
 
@@ -103,6 +108,7 @@ public final class ChannelConsumer implements AutoCloseable {
         final int ring = rings[lane];
         final int mask = ringBytes - 1;
         final int headWord = l + ChannelLayout.HEAD;
+        final int inHandWord = l + ChannelLayout.IN_HAND;
         int delivered = 0;
         while (head < tail && delivered < limit) {
             final int index = (int) (head & mask);
@@ -119,10 +125,16 @@ public final class ChannelConsumer implements AutoCloseable {
                 head = next;
                 continue;
             }
+            redelivering = head == redeliverAt[lane];
+            // Said before the handler runs (same line as HEAD, which this consumer owns): if this
+            // consumer dies inside the handler, its successor knows the message was in hand.
+            view.putLongRelease(inHandWord, head + 1);
             try {
                 handler.onMessage(view, view.getInt(ring + index + ChannelLayout.TYPE),
                     ring + index + ChannelLayout.RECORD_HEADER, length);
             } finally {
+                redelivering = false;
+                redeliverAt[lane] = -1;
                 // Delivered, even if the handler threw: HEAD moves past it now, so no live consumer
                 // sees it again. Killed before this store, the successor delivers it again.
                 CrashPoints.at(ChannelPoint.DELIVERED);
@@ -169,6 +181,18 @@ public final class ChannelConsumer implements AutoCloseable {
                 channel.recordDeadProducer(pid);
             }
         }
+    }
+
+    /**
+     * For a handler: whether the message it is handling now may have been handled before, by a
+     * consumer that died inside its handler for it (the at-least-once case). A handler whose work
+     * is not idempotent checks this; a free of memory the message owns is harmless to repeat only
+     * while nothing has been handed that memory again.
+     *
+     * @return true only during a handler call for such a message
+     */
+    public boolean redelivered() {
+        return redelivering;
     }
 
     /**

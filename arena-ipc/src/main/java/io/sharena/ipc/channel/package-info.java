@@ -11,7 +11,8 @@
  * death never publishes half a message. The consumer moves HEAD past each message in a
  * {@code finally} once its handler returns or throws: exactly once while consumers live, a
  * throwing handler does not get its batch again, and a consumer killed inside a handler leaves
- * that one message to its successor (at-least-once for the message in hand). A redelivered message
+ * that one message to its successor (at-least-once for the message in hand), flagged
+ * {@code redelivered()} there. A redelivered message
  * that frees what it already freed is harmless while that memory is still free (heap and page
  * frees of free memory are no-ops).
  *

@@ -106,7 +106,14 @@ public final class ObjectHeap {
             }
             arena.raw().putIntRelease(fresh + HeapLayout.META_MAGIC, HeapLayout.META_MAGIC_VALUE);
             CrashPoints.at(HeapPoint.META_ALLOCATED);
-            if (roots.compareAndSet(ROOT_NAME, 0, fresh)) {
+            final boolean registered;
+            try {
+                registered = roots.compareAndSet(ROOT_NAME, 0, fresh);
+            } catch (final RuntimeException e) {
+                arena.freePages(fresh, 1); // the roots' lock was busy, say: nothing is left behind
+                throw e;
+            }
+            if (registered) {
                 meta = fresh;
             } else {
                 arena.freePages(fresh, 1);
@@ -183,9 +190,11 @@ public final class ObjectHeap {
             return -1;
         }
         final int offset = obj - page - HeapLayout.SLAB_HEADER;
-        final int size = HeapLayout.SIZES[c];
-        final int index = offset / size;
-        return offset >= 0 && index * size == offset && index < HeapLayout.objectsPerSlab(c) ? index : -1;
+        if (offset < 0) {
+            return -1;
+        }
+        final int index = HeapLayout.index(offset, c);
+        return index * HeapLayout.SIZES[c] == offset && index < HeapLayout.objectsPerSlab(c) ? index : -1;
     }
 
     private ArenaCorruptedException corrupted(final String structure, final int value, final String detail) {
@@ -223,15 +232,10 @@ public final class ObjectHeap {
                 continue;
             }
             // The link may be stale (obj popped and written by its new owner meanwhile): then the
-            // head's tag has moved and the check or the CAS below fails. If the tag has not moved,
-            // obj is still on top and its link is the real one, so a bad link is corruption.
+            // head's tag has moved and the CAS below fails. If it succeeds, the link was the real
+            // one; it is not checked here because it is checked (above) before anything reads
+            // through it, when it is popped in turn.
             final int next = view.getInt(obj);
-            if (next != 0 && slabIndex(next, c) < 0) {
-                if (view.getLongAcquire(headWord) == head) {
-                    throw corrupted(STRUCTURE, next, "class=" + c + ", after=0x" + Integer.toHexString(obj));
-                }
-                continue;
-            }
             if (view.compareAndSetLong(headWord, head, tagged(head, next))) {
                 CrashPoints.at(HeapPoint.ALLOC_POPPED);
                 final int page = obj & ~(Pages.PAGE - 1);
@@ -358,8 +362,8 @@ public final class ObjectHeap {
             throw corrupted("heap slab page object count", objects, "page=" + Integer.toUnsignedLong(page) / Pages.PAGE);
         }
         final int offset = ptr - page - HeapLayout.SLAB_HEADER;
-        final int index = offset / HeapLayout.SIZES[c];
-        if (offset < 0 || index * HeapLayout.SIZES[c] != offset || index >= objects) {
+        final int index = offset < 0 ? -1 : HeapLayout.index(offset, c);
+        if (index < 0 || index * HeapLayout.SIZES[c] != offset || index >= objects) {
             throw notAnObject(ptr);
         }
         final long bit = HeapLayout.bit(index);
@@ -537,14 +541,21 @@ public final class ObjectHeap {
     /**
      * Repairs the arena's heap, if it has one: a metadata pointer outside the arena is dropped from
      * the roots (the heap is lost, and said); a metadata page with a bad magic is formatted anew;
-     * then {@link #repair()}. Run on a quiet heap.
+     * then {@link #repair()}. Refused while another live process is attached to the arena: the
+     * rebuild of the free stacks is only safe on a quiet heap.
      *
      * @return what was changed or lost, one line each
+     * @throws IllegalStateException if another live process is attached (nothing changed then)
      */
     public static List<String> repair(final SharedArena arena) {
         final Optional<Integer> meta = rootValue(arena);
         if (meta.isEmpty()) {
             return List.of();
+        }
+        final List<Long> others = otherLiveProcesses(arena);
+        if (!others.isEmpty()) {
+            throw new IllegalStateException("heap not repaired: other live processes are attached and may be using it: pids="
+                + others + " (the repair rebuilds the free stacks and needs a quiet heap)");
         }
         final int m = meta.get();
         if (!Pages.inUserRange(arena, m, 1)
@@ -562,6 +573,17 @@ public final class ObjectHeap {
         }
         done.addAll(new ObjectHeap(arena, m).repair());
         return done;
+    }
+
+    /** @return the pids of live processes other than this one registered in the arena */
+    private static List<Long> otherLiveProcesses(final SharedArena arena) {
+        final List<Long> pids = new java.util.ArrayList<>();
+        for (int slot = 0; slot < io.sharena.core.layout.RegistryLayout.SLOTS; slot++) {
+            if (slot != arena.slot() && arena.registry().isAlive(slot)) {
+                pids.add(arena.registry().pid(slot));
+            }
+        }
+        return pids;
     }
 
     /** @return the heap root's value, if the arena has roots and a heap; empty when the roots are unusable */

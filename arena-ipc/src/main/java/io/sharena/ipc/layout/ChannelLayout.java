@@ -12,7 +12,7 @@ package io.sharena.ipc.layout;
  *    32 DEAD_PRODUCERS (8)  40 LAST_DEAD_PID (8): deaths seen by whoever freed a dead producer's lane
  *    LANE_BASE + lane * LANE_STRIDE:
  *      +0   producer line (128 bytes): OWNER(8) OWNER_PID(8, reports only) TAIL(8) RING(4)
- *      +128 consumer line (128 bytes): HEAD(8)
+ *      +128 consumer line (128 bytes): HEAD(8) IN_HAND(8): position + 1 of the message whose handler runs
  *
  *  ring (RING_BYTES, a power of two), records 8-byte aligned, never wrapping:
  *      +0 LENGTH (int): payload bytes, or PADDING to the end of the ring
@@ -47,6 +47,12 @@ public final class ChannelLayout {
     public static final int TAIL = 16;
     public static final int RING = 24;
     public static final int HEAD = 128;
+    /**
+     * The position of the message being handled, plus one (0: none), stored before its handler
+     * runs. Equal to HEAD + 1 only while a handler runs, or after a consumer died inside one: then
+     * the successor knows that message may have been handled before (a redelivery).
+     */
+    public static final int IN_HAND = 136;
 
     public static final int RECORD_HEADER = 8;
     public static final int LENGTH = 0;

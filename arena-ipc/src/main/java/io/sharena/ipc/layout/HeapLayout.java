@@ -69,7 +69,13 @@ public final class HeapLayout {
         1024, 1280, 1536, 1792, 2048};
     public static final int MAX_SMALL = 2048;
 
+    /** ceil(2^32 / size) per class: {@link #index} divides by a multiply on the free and pop paths. */
+    private static final long[] RECIPROCALS = new long[SIZES.length];
+
     static {
+        for (int c = 0; c < SIZES.length; c++) {
+            RECIPROCALS[c] = ((1L << 32) + SIZES[c] - 1) / SIZES[c];
+        }
         assert SIZES.length * CLASS_STRIDE <= META_LINE : "class lines overlap the meta line";
         assert (4096 - SLAB_HEADER) / SIZES[0] <= BITMAP_LONGS * 64 : "bitmap too small";
     }
@@ -80,6 +86,15 @@ public final class HeapLayout {
     /** @return how many objects a slab page of class {@code c} holds */
     public static int objectsPerSlab(final int c) {
         return (4096 - SLAB_HEADER) / SIZES[c];
+    }
+
+    /**
+     * @return {@code offset / SIZES[c]} for {@code 0 <= offset < 4096}: exact, because the
+     * reciprocal's rounding error (below 4096 / 2^32) never reaches the gap to the next integer
+     * (at least 1 / 2048)
+     */
+    public static int index(final int offset, final int c) {
+        return (int) ((offset * RECIPROCALS[c]) >>> 32);
     }
 
     /** @return the page-relative offset of the bitmap word holding object {@code index}'s bit */
