@@ -4,8 +4,7 @@ import io.sharena.core.ArenaFormatException;
 import io.sharena.core.ArenaOptions;
 import io.sharena.core.SharedArena;
 import io.sharena.core.check.ArenaChecker;
-import io.sharena.ipc.NamedRoots;
-import io.sharena.ipc.heap.ObjectHeap;
+import io.sharena.ipc.IpcCheck;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -57,6 +56,14 @@ final class CheckCommand implements Callable<Integer> {
                 arena.repairNotes().forEach(note -> System.out.println((repaired ? "note: " : "not repaired: ") + note));
                 System.out.println((repaired ? "repaired: " : "repaired in part: ") + file
                     + ": allocator rebuilt from the page states");
+                try {
+                    for (final String line : IpcCheck.repair(arena, REPAIR_LOCK_TIMEOUT_NANOS)) {
+                        System.out.println("repaired: " + line);
+                    }
+                } catch (final IllegalStateException busy) {
+                    // The roots' lock is busy or another live process uses the heap: nothing changed there.
+                    System.out.println("not repaired: named roots and heap: " + busy.getMessage());
+                }
             }
         }
         final List<String> violations = new ArrayList<>(SharedArena.checkFile(file));
@@ -73,8 +80,7 @@ final class CheckCommand implements Callable<Integer> {
             try (SharedArena a = arena) {
                 violations.addAll(a.guarded("check", () -> {
                     final List<String> found = new ArrayList<>(ArenaChecker.check(a));
-                    NamedRoots.existing(a).ifPresent(roots -> found.addAll(roots.check()));
-                    ObjectHeap.existing(a).ifPresent(heap -> found.addAll(heap.check()));
+                    found.addAll(IpcCheck.check(a));
                     return found;
                 }));
             }

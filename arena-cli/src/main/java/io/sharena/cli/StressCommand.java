@@ -262,8 +262,7 @@ final class StressCommand implements Callable<Integer> {
             // killed workers had in transit (objects between a free stack and their in-use bit).
             io.sharena.ipc.IpcCheck.repair(arena, 5_000_000_000L);
             violations = new ArrayList<>(ArenaChecker.check(arena));
-            NamedRoots.existing(arena).ifPresent(r -> violations.addAll(r.check()));
-            ObjectHeap.existing(arena).ifPresent(h -> violations.addAll(h.check()));
+            violations.addAll(io.sharena.ipc.IpcCheck.check(arena));
             final ArenaStats stats = ArenaStats.read(arena);
             recoveries = stats.counters().get("recoveries");
             // Every worker has closed (drained its cache and pending frees) or died and been

@@ -515,7 +515,6 @@ public final class SharedArena implements AutoCloseable {
     /**
      * @return the allocator's lock, for tools and tests (the allocator takes it itself). Not for
      * user critical sections: place a {@link SharedLock} in your own structure with {@link #lockAt}.
-     * Kept while named roots still use it; it will go.
      * @throws IllegalStateException if the arena was opened read-only
      */
     public ArenaLock lock() {

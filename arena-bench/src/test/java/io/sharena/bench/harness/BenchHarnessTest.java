@@ -1,5 +1,6 @@
 package io.sharena.bench.harness;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,6 +26,7 @@ class BenchHarnessTest {
     Path dir;
 
     @Test
+    @Tag("long")
     void everySuiteRunsMeasuresBothSidesAndWritesJsonMarkdownAndCharts() throws Exception {
         System.setProperty("java.awt.headless", "true");
         final ByteArrayOutputStream progress = new ByteArrayOutputStream();
