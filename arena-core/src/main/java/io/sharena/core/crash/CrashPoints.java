@@ -82,7 +82,10 @@ public final class CrashPoints {
         return signalAt(target, skip, signal, action);
     }
 
-    /** @return a hook that sends {@code signal} to this process at the ({@code skip}+1)th hit of {@code target} */
+    /**
+     * @return a hook that raises {@code signal} in the thread that makes the ({@code skip}+1)th hit of
+     * {@code target} (SIGKILL and SIGSTOP act on the whole process, and this thread goes no further)
+     */
     public static Hook signalAt(final String target, final long skip, final int signal, final String action) {
         Objects.requireNonNull(target, "target");
         final AtomicLong hits = new AtomicLong();
@@ -91,7 +94,8 @@ public final class CrashPoints {
                 System.err.println("crashpoint: " + target + " " + action);
                 System.err.flush();
                 try {
-                    Posix.kill(ProcessHandle.current().pid(), signal);
+                    // To this thread, not the process: the thread must not take one more step.
+                    Posix.raise(signal);
                 } catch (final OsException e) {
                     throw new IllegalStateException("crash point " + target + ": " + e.getMessage(), e);
                 }

@@ -107,7 +107,7 @@ public final class Posix {
     private static final MethodHandle FALLOCATE = errnoCall("fallocate", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG));
     private static final MethodHandle FSTAT = fstatHandle();
     private static final MethodHandle FSTATFS = errnoCall("fstatfs", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
-    private static final MethodHandle KILL = errnoCall("kill", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle RAISE = errnoCall("raise", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     private static final MethodHandle STRERROR = LINKER.downcallHandle(
         LINKER.defaultLookup().findOrThrow("strerror"), FunctionDescriptor.of(ADDRESS, JAVA_INT));
 
@@ -222,12 +222,17 @@ public final class Posix {
         }
     }
 
-    /** {@code kill(2)}: sends {@code signal} to process {@code pid}. */
-    public static void kill(final long pid, final int signal) throws OsException {
+    /**
+     * {@code raise(3)}: sends {@code signal} to the calling thread. For SIGSTOP this matters:
+     * {@code kill(getpid(), SIGSTOP)} lets the kernel pick any thread to start the group stop, and
+     * the caller may run on for a few microseconds before it is stopped in turn; a signal to the
+     * calling thread stops it before the call returns to Java.
+     */
+    public static void raise(final int signal) throws OsException {
         try {
             final MemorySegment state = CAPTURE.get();
-            if ((int) KILL.invokeExact(state, (int) pid, signal) != 0) {
-                throw new OsException("kill", errno(state), "pid=" + pid + ", signal=" + signal);
+            if ((int) RAISE.invokeExact(state, signal) != 0) {
+                throw new OsException("raise", errno(state), "signal=" + signal);
             }
         } catch (final OsException e) {
             throw e;

@@ -3,7 +3,7 @@
  *
  * <p>{@link io.sharena.core.os.Posix} binds {@code open}, {@code close}, {@code ftruncate},
  * {@code fsync}, {@code lseek}, {@code pread}, {@code pwrite}, {@code fstat}, {@code fstatfs}, {@code mmap},
- * {@code munmap}, {@code madvise}, {@code mincore}, {@code fallocate}, {@code kill} (crash points only:
+ * {@code munmap}, {@code madvise}, {@code mincore}, {@code fallocate}, {@code raise} (crash points only:
  * {@link io.sharena.core.crash}) and {@code strerror} with {@link java.lang.foreign.Linker#nativeLinker()},
  * capturing {@code errno}. {@code fstat} and {@code fstatfs} tell what an opened path really is
  * ({@link io.sharena.core.os.FileTypes}: a FIFO, socket, device, directory or {@code /proc} entry is
