@@ -155,8 +155,8 @@ public final class ChildJvm implements AutoCloseable {
         // shared with any process the child started.
         reader.join(TimeUnit.SECONDS.toMillis(EXIT_TIMEOUT_SECONDS));
         if (reader.isAlive()) {
-            throw new IOException("child " + name + " exited with " + process.exitValue() + " but its output did not end in "
-                + EXIT_TIMEOUT_SECONDS + " s; output: " + output());
+            throw new IOException("child " + name + " exited with " + process.exitValue()
+                + " but its output did not end in " + EXIT_TIMEOUT_SECONDS + " s; output: " + output());
         }
         return process.exitValue();
     }
