@@ -96,8 +96,8 @@ class AllocCrashPointTest {
         final Path file = dir.resolve("trace.arena");
         final Stage s = prepare(file);
         final Set<String> reached = new TreeSet<>();
-        try (ChildJvm child = ChildProcess.start(List.of("-Dsharena.crashpoints=true", "-Dsharena.crashpoint.action=trace"),
-            scenario(file, s))) {
+        try (ChildJvm child = ChildProcess.start(
+            List.of("-Dsharena.crashpoints=true", "-Dsharena.crashpoint.action=trace"), scenario(file, s))) {
             assertEquals(0, child.waitFor(60), "child output: " + child.output());
             for (final String line : child.output()) {
                 if (line.startsWith("crashpoint-reached: ")) {
@@ -128,8 +128,8 @@ class AllocCrashPointTest {
         final Stage s = prepare(file);
         final SharedArena a = s.arena();
         final List<String> out;
-        try (ChildJvm child = ChildProcess.start(List.of("-Dsharena.crashpoints=true", "-Dsharena.crashpoint=" + point.id(),
-            "-Dsharena.crashpoint.action=kill"), scenario(file, s))) {
+        try (ChildJvm child = ChildProcess.start(List.of("-Dsharena.crashpoints=true",
+            "-Dsharena.crashpoint=" + point.id(), "-Dsharena.crashpoint.action=kill"), scenario(file, s))) {
             child.waitFor(60);
             out = new ArrayList<>(child.output());
         }

@@ -54,8 +54,8 @@ class AllocatorHolesTest {
     private List<String> killedAt(final AllocPoint point, final String... ops) throws Exception {
         final List<String> args = new ArrayList<>(List.of("ops", file.toString()));
         args.addAll(List.of(ops));
-        try (ChildJvm child = ChildProcess.start(List.of("-Dsharena.crashpoints=true", "-Dsharena.crashpoint=" + point.id(),
-            "-Dsharena.crashpoint.action=kill"), args.toArray(String[]::new))) {
+        try (ChildJvm child = ChildProcess.start(List.of("-Dsharena.crashpoints=true",
+            "-Dsharena.crashpoint=" + point.id(), "-Dsharena.crashpoint.action=kill"), args.toArray(String[]::new))) {
             child.waitFor(60);
             assertTrue(child.output().contains("crashpoint: " + point.id() + " kill"),
                 "the child died at " + point.id() + "; output: " + child.output());
