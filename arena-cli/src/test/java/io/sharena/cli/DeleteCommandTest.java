@@ -2,6 +2,7 @@ package io.sharena.cli;
 
 import io.sharena.core.ArenaOptions;
 import io.sharena.core.SharedArena;
+import io.sharena.testing.ChildJvm;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -14,7 +15,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -44,7 +45,7 @@ class DeleteCommandTest {
         System.setErr(savedErr);
     }
 
-    /** The child: opens the arena, says so, and keeps it open until its stdin closes. */
+    /** The child: opens the arena, says so, and keeps it open until it reads a line or its stdin closes. */
     public static void main(final String[] args) throws Exception {
         try (SharedArena arena = SharedArena.open(Path.of(args[0]), ArenaOptions.defaults())) {
             System.out.println("holding slot=" + arena.slot());
@@ -57,15 +58,9 @@ class DeleteCommandTest {
     void refusedWithExit3NamingThePidThenForced() throws Exception {
         final Path file = dir.resolve("cli.arena");
         assertEquals(0, ArenaCli.run("create", file.toString(), "--size", "1M"));
-        final String java = ProcessHandle.current().info().command().orElse("java");
-        final Process child = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp",
-            System.getProperty("java.class.path"), DeleteCommandTest.class.getName(), file.toString())
-            .redirectErrorStream(true).start();
-        try {
-            final BufferedReader childOut = new BufferedReader(new InputStreamReader(child.getInputStream(),
-                StandardCharsets.UTF_8));
-            final String line = childOut.readLine();
-            assertTrue(line != null && line.startsWith("holding "), "child: " + line);
+        try (ChildJvm child = ChildJvm.start(DeleteCommandTest.class, List.of(), file.toString())) {
+            final String line = child.readLine();
+            assertTrue(line != null && line.startsWith("holding "), "child: " + child.output());
 
             assertEquals(ArenaCli.EXIT_BUSY, ArenaCli.run("delete", file.toString()));
             assertEquals("arena: " + file + ": in use by live processes, pids " + child.pid()
@@ -76,10 +71,9 @@ class DeleteCommandTest {
             assertEquals("deleted " + file + " (forced; still open in pids " + child.pid() + ")\n",
                 out.toString(StandardCharsets.UTF_8).lines().reduce((a, b) -> b).orElse("") + "\n");
             assertFalse(Files.exists(file));
-        } finally {
-            child.getOutputStream().close();
-            assertTrue(child.waitFor(30, TimeUnit.SECONDS));
-            assertEquals(0, child.exitValue(), "the holder closed normally after the forced delete");
+
+            child.send("release"); // any line: the holder closes its arena and exits
+            assertEquals(0, child.waitFor(30), "the holder closed normally after the forced delete: " + child.output());
         }
     }
 

@@ -3,6 +3,7 @@ package io.sharena.core;
 import io.sharena.core.alloc.AllocPoint;
 import io.sharena.core.check.ArenaChecker;
 import io.sharena.core.layout.PageEntry;
+import io.sharena.testing.ChildJvm;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -95,8 +96,8 @@ class AllocCrashPointTest {
         final Path file = dir.resolve("trace.arena");
         final Stage s = prepare(file);
         final Set<String> reached = new TreeSet<>();
-        try (ChildJvm child = ChildJvm.start(List.of("-Dsharena.crashpoints=true", "-Dsharena.crashpoint.action=trace"),
-            scenario(file, s))) {
+        try (ChildJvm child = ChildProcess.start(
+            List.of("-Dsharena.crashpoints=true", "-Dsharena.crashpoint.action=trace"), scenario(file, s))) {
             assertEquals(0, child.waitFor(60), "child output: " + child.output());
             for (final String line : child.output()) {
                 if (line.startsWith("crashpoint-reached: ")) {
@@ -127,8 +128,8 @@ class AllocCrashPointTest {
         final Stage s = prepare(file);
         final SharedArena a = s.arena();
         final List<String> out;
-        try (ChildJvm child = ChildJvm.start(List.of("-Dsharena.crashpoints=true", "-Dsharena.crashpoint=" + point.id(),
-            "-Dsharena.crashpoint.action=kill"), scenario(file, s))) {
+        try (ChildJvm child = ChildProcess.start(List.of("-Dsharena.crashpoints=true",
+            "-Dsharena.crashpoint=" + point.id(), "-Dsharena.crashpoint.action=kill"), scenario(file, s))) {
             child.waitFor(60);
             out = new ArrayList<>(child.output());
         }

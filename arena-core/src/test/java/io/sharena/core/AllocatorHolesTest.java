@@ -3,6 +3,7 @@ package io.sharena.core;
 import io.sharena.core.alloc.AllocPoint;
 import io.sharena.core.check.ArenaChecker;
 import io.sharena.core.layout.PageEntry;
+import io.sharena.testing.ChildJvm;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -53,8 +54,8 @@ class AllocatorHolesTest {
     private List<String> killedAt(final AllocPoint point, final String... ops) throws Exception {
         final List<String> args = new ArrayList<>(List.of("ops", file.toString()));
         args.addAll(List.of(ops));
-        try (ChildJvm child = ChildJvm.start(List.of("-Dsharena.crashpoints=true", "-Dsharena.crashpoint=" + point.id(),
-            "-Dsharena.crashpoint.action=kill"), args.toArray(String[]::new))) {
+        try (ChildJvm child = ChildProcess.start(List.of("-Dsharena.crashpoints=true",
+            "-Dsharena.crashpoint=" + point.id(), "-Dsharena.crashpoint.action=kill"), args.toArray(String[]::new))) {
             child.waitFor(60);
             assertTrue(child.output().contains("crashpoint: " + point.id() + " kill"),
                 "the child died at " + point.id() + "; output: " + child.output());

@@ -1,11 +1,15 @@
 package io.sharena.core;
 
+import io.sharena.testing.ChildJvm;
+
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * The other process in multi-process tests. Modes:
@@ -30,6 +34,16 @@ public final class ChildProcess {
     private ChildProcess() {
     }
 
+    /** Starts this class in a child JVM with {@code args}. */
+    static ChildJvm start(final String... args) throws IOException {
+        return start(List.of(), args);
+    }
+
+    /** Starts this class in a child JVM, after extra JVM options ({@code -Dsharena.crashpoint=...}, say). */
+    static ChildJvm start(final List<String> jvmOptions, final String... args) throws IOException {
+        return ChildJvm.start(ChildProcess.class, jvmOptions, args);
+    }
+
     public static void main(final String[] args) throws Exception {
         final Path file = Path.of(args[1]);
         if (args[0].equals("fault")) {
@@ -38,7 +52,7 @@ public final class ChildProcess {
             try {
                 arena.close();
                 System.out.println("close -> ok");
-            } catch (final java.io.IOException e) {
+            } catch (final IOException e) {
                 System.out.println("close -> " + e.getClass().getSimpleName());
             }
             return;

@@ -1,5 +1,6 @@
 package io.sharena.core;
 
+import io.sharena.testing.ChildJvm;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -44,9 +45,9 @@ class DeleteTest {
     void refusedWhileAChildJvmHoldsItNamingItsPidAndForceDeletesAnyway() throws Exception {
         final Path file = dir.resolve("held.arena");
         SharedArena.create(file, Capacity.ofPages(64), ArenaOptions.defaults()).close();
-        try (LockChild.Jvm child = LockChild.Jvm.start(List.of(), "open", file.toString())) {
+        try (ChildJvm child = LockChild.start(List.of(), "open", file.toString())) {
             child.await("open ");
-            final long pid = child.process.pid();
+            final long pid = child.pid();
             final ArenaInUseException e = assertThrows(ArenaInUseException.class, () -> SharedArena.delete(file, false));
             assertEquals(List.of(pid), e.pids());
             assertEquals(file + ": arena in use by live processes: pids=[" + pid + "] (force deletes it anyway)",
@@ -58,7 +59,7 @@ class DeleteTest {
             // The holder keeps its mapping and closes normally.
             child.send("close");
             child.await("closed");
-            assertEquals(0, child.waitFor(30), String.join("\n", child.lines));
+            assertEquals(0, child.waitFor(30), String.join("\n", child.output()));
         }
     }
 
@@ -66,7 +67,7 @@ class DeleteTest {
     void aDeadHolderDoesNotBlockIt() throws Exception {
         final Path file = dir.resolve("dead.arena");
         SharedArena.create(file, Capacity.ofPages(64), ArenaOptions.defaults()).close();
-        try (LockChild.Jvm child = LockChild.Jvm.start(List.of(), "open", file.toString())) {
+        try (ChildJvm child = LockChild.start(List.of(), "open", file.toString())) {
             child.await("open ");
             child.kill9();
             assertTrue(child.waitFor(30) != 0);

@@ -2,6 +2,7 @@ package io.sharena.core;
 
 import io.sharena.core.check.ArenaChecker;
 import io.sharena.core.layout.PageEntry;
+import io.sharena.testing.ChildJvm;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -81,7 +82,7 @@ class FreeForEveryoneTest {
         final Path file = dir.resolve("p.arena");
         try (SharedArena a = SharedArena.create(file, Capacity.ofPages(256), ArenaOptions.defaults())) {
             final int p = (int) a.firstUserPage() << 12;
-            try (ChildJvm child = ChildJvm.start("ops", file.toString(), "alloc:1", "free:" + p + ":1", "wait")) {
+            try (ChildJvm child = ChildProcess.start("ops", file.toString(), "alloc:1", "free:" + p + ":1", "wait")) {
                 child.await("waiting");
                 assertEquals(PageEntry.FREE, a.pageState(p >>> 12));
                 assertEquals(p, a.allocPagesAt(p, 1), "the child's cached page is free for this process");

@@ -1,10 +1,10 @@
 package io.sharena.core;
 
+import io.sharena.testing.ChildJvm;
+
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.io.OutputStreamWriter;
-import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -29,6 +29,16 @@ import java.util.concurrent.TimeUnit;
  */
 public final class LockChild {
     private LockChild() {
+    }
+
+    /**
+     * Starts this class in a child JVM, after {@code jvmOptions}. A smaller heap and C1 alone: the
+     * campaigns start many of these one after another, and the lock paths need no C2 to be exercised.
+     */
+    static ChildJvm start(final List<String> jvmOptions, final String... args) throws IOException {
+        final List<String> options = new ArrayList<>(List.of("-Xmx128m", "-XX:TieredStopAtLevel=1"));
+        options.addAll(jvmOptions);
+        return ChildJvm.start(LockChild.class, options, args);
     }
 
     public static void main(final String[] args) throws Exception {
@@ -118,69 +128,5 @@ public final class LockChild {
         }
         System.out.println("status ops=" + ops + " violations=" + violations + " recovered=" + recovered
             + " repaired=" + repaired);
-    }
-
-    /** A running LockChild. */
-    static final class Jvm implements AutoCloseable {
-        final Process process;
-        private final BufferedReader out;
-        private final Writer in;
-        final List<String> lines = new ArrayList<>();
-
-        private Jvm(final Process process) {
-            this.process = process;
-            this.out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
-            this.in = new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
-        }
-
-        static Jvm start(final List<String> jvmOptions, final String... args) throws IOException {
-            final String java = ProcessHandle.current().info().command().orElse("java");
-            final List<String> command = new ArrayList<>(List.of(java, "-ea", "-Xmx128m", "-XX:+UseSerialGC",
-                "-XX:TieredStopAtLevel=1", "--enable-native-access=ALL-UNNAMED"));
-            command.addAll(jvmOptions);
-            command.addAll(List.of("-cp", System.getProperty("java.class.path"), LockChild.class.getName()));
-            command.addAll(List.of(args));
-            return new Jvm(new ProcessBuilder(command).redirectErrorStream(true).start());
-        }
-
-        String await(final String prefix) throws IOException {
-            for (String line = out.readLine(); line != null; line = out.readLine()) {
-                lines.add(line);
-                if (line.startsWith(prefix)) {
-                    return line;
-                }
-            }
-            throw new IOException("child ended before printing '" + prefix + "'; output: " + lines);
-        }
-
-        void send(final String line) throws IOException {
-            in.write(line + "\n");
-            in.flush();
-        }
-
-        /** Drains the output and waits for the exit code. */
-        int waitFor(final long seconds) throws IOException, InterruptedException {
-            try {
-                for (String line = out.readLine(); line != null; line = out.readLine()) {
-                    lines.add(line);
-                }
-            } catch (final IOException closed) {
-                // the process is gone and took its pipe with it
-            }
-            if (!process.waitFor(seconds, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
-                throw new IOException("child did not exit in " + seconds + " s; output: " + lines);
-            }
-            return process.exitValue();
-        }
-
-        void kill9() throws IOException, InterruptedException {
-            new ProcessBuilder("kill", "-9", Long.toString(process.pid())).start().waitFor();
-        }
-
-        @Override
-        public void close() {
-            process.destroyForcibly();
-        }
     }
 }

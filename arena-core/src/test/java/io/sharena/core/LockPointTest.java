@@ -8,6 +8,7 @@ import io.sharena.core.layout.RegistryLayout;
 import io.sharena.core.lock.CrossProcessLock;
 import io.sharena.core.lock.LockPoint;
 import io.sharena.core.lock.LockResult;
+import io.sharena.testing.ChildJvm;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -87,14 +88,14 @@ class LockPointTest {
                     yield new String[] {"lockwait", file.toString(), Integer.toString(node)};
                 }
             };
-            try (LockChild.Jvm child = LockChild.Jvm.start(armed, args)) {
+            try (ChildJvm child = LockChild.start(armed, args)) {
                 if (point == LockPoint.SLOT_RELEASING) {
                     child.await("open ");
                     child.send("close");
                 }
                 final int exit = child.waitFor(60);
-                assertTrue(child.lines.contains("crashpoint: " + point.id() + " kill"),
-                    "the child reached the point: " + child.lines);
+                assertTrue(child.output().contains("crashpoint: " + point.id() + " kill"),
+                    "the child reached the point: " + child.output());
                 assertNotEquals(0, exit);
             }
             // Another process opens and repairs; then everything adds up.

@@ -3,6 +3,7 @@ package io.sharena.core;
 import io.sharena.core.layout.ControlLayout;
 import io.sharena.core.layout.PageEntry;
 import io.sharena.core.lock.LockResult;
+import io.sharena.testing.ChildJvm;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -17,10 +18,6 @@ class LockRecoveryProcessTest {
     @TempDir
     Path dir;
 
-    private static void signal(final String sig, final long pid) throws Exception {
-        assertEquals(0, new ProcessBuilder("kill", "-" + sig, Long.toString(pid)).start().waitFor());
-    }
-
     private static long counter(final SharedArena arena, final int c) {
         return arena.raw().getLongVolatile((int) ControlLayout.counter(c));
     }
@@ -29,7 +26,7 @@ class LockRecoveryProcessTest {
     void ownerKilledWithTheLockIsRecoveredAndTheArenaRepaired() throws Exception {
         final Path file = dir.resolve("k.arena");
         try (SharedArena arena = SharedArena.create(file, Capacity.ofPages(256), ArenaOptions.defaults());
-             ChildJvm child = ChildJvm.start("holdlock", file.toString())) {
+             ChildJvm child = ChildProcess.start("holdlock", file.toString())) {
             final int before = arena.allocPages(3);
             assertEquals("lock ACQUIRED", child.await("lock "));
             child.await("locked");
@@ -82,11 +79,10 @@ class LockRecoveryProcessTest {
     void stoppedOwnerKeepsTheLockFreesAreDeferredAndAppliedLater() throws Exception {
         final Path file = dir.resolve("s.arena");
         try (SharedArena arena = SharedArena.create(file, Capacity.ofPages(256), ArenaOptions.defaults());
-             ChildJvm child = ChildJvm.start("holdlock", file.toString())) {
+             ChildJvm child = ChildProcess.start("holdlock", file.toString())) {
             final int p = arena.allocPages(5);
             child.await("locked");
-            final long pid = child.pid();
-            signal("STOP", pid);
+            child.stop();
             try {
                 assertEquals(LockResult.TIMEOUT, arena.lock().lock(TimeUnit.MILLISECONDS.toNanos(100)),
                     "a stopped process is alive: nothing is stolen");
@@ -97,7 +93,7 @@ class LockRecoveryProcessTest {
                 assertEquals(PageEntry.PENDING, arena.pageState(p >>> 12));
                 assertEquals(1, counter(arena, ControlLayout.C_DEFERRED_FREES));
             } finally {
-                signal("CONT", pid);
+                child.cont();
             }
             child.send("release");
             child.await("released");

@@ -1,5 +1,6 @@
 package io.sharena.core;
 
+import io.sharena.testing.ChildJvm;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,7 +26,7 @@ class MultiProcessTest {
     void listBuiltByAChildIsWalkedByTheParentThroughArenaPointers() throws Exception {
         final Path file = dir.resolve("list.arena");
         try (SharedArena arena = SharedArena.create(file, Capacity.parse("1M"), ArenaOptions.defaults());
-             ChildJvm child = ChildJvm.start("list", file.toString(), Integer.toString(NODES))) {
+             ChildJvm child = ChildProcess.start("list", file.toString(), Integer.toString(NODES))) {
             final String childBase = child.await("base=");
             assertEquals(0, child.waitFor(60), String.join("\n", child.output()));
             final ArenaView v = arena.raw();
@@ -46,7 +47,7 @@ class MultiProcessTest {
         final Path file = dir.resolve("fixed.arena");
         try (SharedArena arena = FixedAddresses.create(file, Capacity.parse("1M"))) {
             // Both processes hold the arena at the same absolute address at the same time.
-            try (ChildJvm child = ChildJvm.start("fixedlist", file.toString(), Integer.toString(NODES))) {
+            try (ChildJvm child = ChildProcess.start("fixedlist", file.toString(), Integer.toString(NODES))) {
                 assertEquals("base=0x" + Long.toHexString(arena.fixedAddress()), child.await("base=").split(" ")[0]);
                 assertEquals(0, child.waitFor(60), String.join("\n", child.output()));
             }
@@ -72,7 +73,7 @@ class MultiProcessTest {
         final Path file = dir.resolve("add.arena");
         try (SharedArena arena = SharedArena.create(file, Capacity.parse("1M"), ArenaOptions.defaults())) {
             final int ptr = ChildProcess.root(arena) + 128;
-            try (ChildJvm child = ChildJvm.start("add", file.toString(), Integer.toString(ptr),
+            try (ChildJvm child = ChildProcess.start("add", file.toString(), Integer.toString(ptr),
                 Integer.toString(perProcess))) {
                 child.await("ready");
                 child.send("go");
@@ -90,7 +91,7 @@ class MultiProcessTest {
     void fileTruncatedUnderAMappingGivesJavaExceptionsAndTheJvmSurvives() throws Exception {
         final Path file = dir.resolve("trunc.arena");
         SharedArena.create(file, Capacity.parse("1M"), ArenaOptions.defaults()).close();
-        try (ChildJvm child = ChildJvm.start("fault", file.toString())) {
+        try (ChildJvm child = ChildProcess.start("fault", file.toString())) {
             child.await("ready");
             try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
                 ch.truncate(4096);

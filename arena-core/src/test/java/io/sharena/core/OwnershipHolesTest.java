@@ -9,6 +9,7 @@ import io.sharena.core.layout.RegistryLayout;
 import io.sharena.core.lock.LockPoint;
 import io.sharena.core.lock.LockResult;
 import io.sharena.core.lock.ProcessRegistry;
+import io.sharena.testing.ChildJvm;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -153,7 +154,7 @@ class OwnershipHolesTest {
             final int reused = 5;
             a.registry().writeForTest(reused, deadPid(), 1);
             a.raw().putLongVolatile(node, ownerWord(a, reused, tid));
-            try (LockChild.Jvm child = LockChild.Jvm.start(List.of("-Dsharena.crashpoints=true",
+            try (ChildJvm child = LockChild.start(List.of("-Dsharena.crashpoints=true",
                 "-Dsharena.crashpoint=" + LockPoint.LOCK_TAKEOVER.id(), "-Dsharena.crashpoint.action=stop"),
                 "lockwait", file.toString(), Integer.toString(node))) {
                 child.await("crashpoint: " + LockPoint.LOCK_TAKEOVER.id() + " stop");
@@ -168,9 +169,9 @@ class OwnershipHolesTest {
                 final SharedArena owner = b;
                 assertEquals(LockResult.RECOVERED, newOwner.submit(() -> owner.lockAt(node).lock(SECOND)).get(),
                     "the new holder takes the dead holder's lock over");
-                new ProcessBuilder("kill", "-CONT", Long.toString(child.process.pid())).start().waitFor();
+                child.cont();
                 assertEquals("lock TIMEOUT", child.await("lock "), "the resumed child must not take it");
-                assertEquals(0, child.waitFor(30), String.join("\n", child.lines));
+                assertEquals(0, child.waitFor(30), String.join("\n", child.output()));
                 newOwner.submit(() -> owner.lockAt(node).unlock()).get(); // throws if the holder lost it
             }
         } finally {

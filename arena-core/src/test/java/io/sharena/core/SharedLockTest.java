@@ -3,6 +3,7 @@ package io.sharena.core;
 import io.sharena.core.layout.OwnerToken;
 import io.sharena.core.lock.LockResult;
 import io.sharena.core.lock.SharedLock;
+import io.sharena.testing.ChildJvm;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -140,7 +141,7 @@ class SharedLockTest {
     @Test
     void aHolderKilledWithKill9IsRecoveredByAnotherProcess() throws Exception {
         final int ptr = node + 128;
-        try (LockChild.Jvm holder = LockChild.Jvm.start(List.of(), "userlock", file.toString(), Integer.toString(ptr))) {
+        try (ChildJvm holder = LockChild.start(List.of(), "userlock", file.toString(), Integer.toString(ptr))) {
             assertEquals("lock ACQUIRED", holder.await("lock "));
             holder.await("locked");
             final SharedLock lock = arena.lockAt(ptr);
@@ -148,9 +149,9 @@ class SharedLockTest {
             holder.kill9();
             assertTrue(holder.waitFor(30) != 0);
             // Another process waits and gets it back.
-            try (LockChild.Jvm waiter = LockChild.Jvm.start(List.of(), "lockwait", file.toString(), Integer.toString(ptr))) {
+            try (ChildJvm waiter = LockChild.start(List.of(), "lockwait", file.toString(), Integer.toString(ptr))) {
                 assertEquals("lock RECOVERED", waiter.await("lock "));
-                assertEquals(0, waiter.waitFor(30), String.join("\n", waiter.lines));
+                assertEquals(0, waiter.waitFor(30), String.join("\n", waiter.output()));
             }
             assertEquals(LockResult.ACQUIRED, lock.lock(SECOND), "released after recovery");
             lock.unlock();
@@ -162,16 +163,16 @@ class SharedLockTest {
     void processesIncrementingUnderTheLockCountExactly() throws Exception {
         final int ptr = node + 256;
         final int n = 3000;
-        try (LockChild.Jvm a = LockChild.Jvm.start(List.of(), "increment", file.toString(), Integer.toString(ptr), Integer.toString(n));
-             LockChild.Jvm b = LockChild.Jvm.start(List.of(), "increment", file.toString(), Integer.toString(ptr), Integer.toString(n))) {
+        try (ChildJvm a = LockChild.start(List.of(), "increment", file.toString(), Integer.toString(ptr), Integer.toString(n));
+             ChildJvm b = LockChild.start(List.of(), "increment", file.toString(), Integer.toString(ptr), Integer.toString(n))) {
             final SharedLock lock = arena.lockAt(ptr);
             for (int i = 0; i < n; i++) {
                 assertEquals(LockResult.ACQUIRED, lock.lock(30 * SECOND));
                 arena.raw().putLong(ptr + 8, arena.raw().getLong(ptr + 8) + 1);
                 lock.unlock();
             }
-            assertEquals(0, a.waitFor(60), String.join("\n", a.lines));
-            assertEquals(0, b.waitFor(60), String.join("\n", b.lines));
+            assertEquals(0, a.waitFor(60), String.join("\n", a.output()));
+            assertEquals(0, b.waitFor(60), String.join("\n", b.output()));
         }
         assertEquals(3L * n, arena.raw().getLongVolatile(ptr + 8));
     }

@@ -2,6 +2,7 @@ package io.sharena.core;
 
 import io.sharena.core.lock.LockResult;
 import io.sharena.core.lock.SharedLock;
+import io.sharena.testing.ChildJvm;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,9 +29,9 @@ class UserLockCampaignTest {
     Path dir;
 
     /** The last status line a child printed, as {ops, violations, recovered, repaired}. */
-    private static long[] lastStatus(final LockChild.Jvm child) {
+    private static long[] lastStatus(final ChildJvm child) {
         long[] last = new long[4];
-        for (final String line : child.lines) {
+        for (final String line : child.output()) {
             if (line.startsWith("status ")) {
                 final String[] f = line.split(" ");
                 last = new long[4];
@@ -51,8 +52,8 @@ class UserLockCampaignTest {
         try (SharedArena arena = SharedArena.create(file, Capacity.ofPages(256), ArenaOptions.defaults())) {
             final int ptr = arena.allocPages(1);
             final long end = System.currentTimeMillis() + 10_000;
-            final List<LockChild.Jvm> running = new ArrayList<>();
-            final List<LockChild.Jvm> done = new ArrayList<>();
+            final List<ChildJvm> running = new ArrayList<>();
+            final List<ChildJvm> done = new ArrayList<>();
             try {
                 for (int i = 0; i < 3; i++) {
                     running.add(start(file, ptr, end));
@@ -60,15 +61,15 @@ class UserLockCampaignTest {
                 int kills = 0;
                 while (System.currentTimeMillis() < end - 1500) {
                     Thread.sleep(300 + random.nextInt(600));
-                    final LockChild.Jvm victim = running.remove(random.nextInt(running.size()));
+                    final ChildJvm victim = running.remove(random.nextInt(running.size()));
                     victim.kill9();
                     victim.waitFor(30);
                     done.add(victim);
                     kills++;
                     running.add(start(file, ptr, end));
                 }
-                for (final LockChild.Jvm c : running) {
-                    assertEquals(0, c.waitFor(60), String.join("\n", c.lines));
+                for (final ChildJvm c : running) {
+                    assertEquals(0, c.waitFor(60), String.join("\n", c.output()));
                     done.add(c);
                 }
                 running.clear();
@@ -76,7 +77,7 @@ class UserLockCampaignTest {
                 long violations = 0;
                 long recovered = 0;
                 long repaired = 0;
-                for (final LockChild.Jvm c : done) {
+                for (final ChildJvm c : done) {
                     final long[] s = lastStatus(c);
                     ops += s[0];
                     violations += s[1];
@@ -103,14 +104,14 @@ class UserLockCampaignTest {
                 assertTrue(arena.repair(SECOND));
                 assertEquals(List.of(), io.sharena.core.check.ArenaChecker.check(arena), "seed=" + seed);
             } finally {
-                for (final LockChild.Jvm c : running) {
+                for (final ChildJvm c : running) {
                     c.close();
                 }
             }
         }
     }
 
-    private static LockChild.Jvm start(final Path file, final int ptr, final long end) throws IOException {
-        return LockChild.Jvm.start(List.of(), "campaign", file.toString(), Integer.toString(ptr), Long.toString(end));
+    private static ChildJvm start(final Path file, final int ptr, final long end) throws IOException {
+        return LockChild.start(List.of(), "campaign", file.toString(), Integer.toString(ptr), Long.toString(end));
     }
 }

@@ -6,12 +6,15 @@ import io.sharena.core.SharedArena;
 import io.sharena.ipc.channel.Channel;
 import io.sharena.ipc.channel.ChannelProducer;
 import io.sharena.ipc.heap.ObjectHeap;
+import io.sharena.testing.ChildJvm;
 import org.agrona.concurrent.BackoffIdleStrategy;
 
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * The other process of the IPC tests. Modes:
@@ -46,6 +49,16 @@ public final class IpcChild {
             Thread.onSpinWait();
         }
         return p;
+    }
+
+    /** Starts this class in a child JVM with {@code args}. */
+    static ChildJvm start(final String... args) throws IOException {
+        return start(List.of(), args);
+    }
+
+    /** Starts this class in a child JVM, after extra JVM options ({@code -Dsharena.crashpoint=...}, say). */
+    static ChildJvm start(final List<String> jvmOptions, final String... args) throws IOException {
+        return ChildJvm.start(IpcChild.class, jvmOptions, args);
     }
 
     public static void main(final String[] args) throws Exception {

@@ -8,6 +8,7 @@ import io.sharena.core.crash.CrashPoint;
 import io.sharena.ipc.channel.ChannelPoint;
 import io.sharena.ipc.heap.HeapPoint;
 import io.sharena.ipc.heap.ObjectHeap;
+import io.sharena.testing.ChildJvm;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -79,7 +80,7 @@ class IpcCrashPointTest {
         SharedArena.create(file, Capacity.parse("16M"), ArenaOptions.defaults()).close();
         final int exit;
         final List<String> output;
-        try (ChildJvm child = ChildJvm.start(List.of("-Dsharena.crashpoints=true", "-Dsharena.crashpoint=" + point.id(),
+        try (ChildJvm child = IpcChild.start(List.of("-Dsharena.crashpoints=true", "-Dsharena.crashpoint=" + point.id(),
             "-Dsharena.crashpoint.action=kill"), "workout", file.toString(), "k")) {
             exit = child.waitFor(120);
             output = child.output();
@@ -126,7 +127,7 @@ class IpcCrashPointTest {
                 b.start();
                 // And another process, on the same directory, heap and allocator.
                 // (A heap repair wants the heap quiet: then the process only attaches and reads.)
-                try (ChildJvm c = ChildJvm.start(quiet ? "noop" : "workout", file.toString(), "c", "norepair")) {
+                try (ChildJvm c = IpcChild.start(quiet ? "noop" : "workout", file.toString(), "c", "norepair")) {
                     // The others may need what the paused thread holds (a lock): give them 3 s,
                     // then resume the paused one either way.
                     b.join(3_000);

@@ -8,6 +8,7 @@ import io.sharena.core.check.ArenaChecker;
 import io.sharena.ipc.channel.Channel;
 import io.sharena.ipc.channel.ChannelConsumer;
 import io.sharena.ipc.heap.ObjectHeap;
+import io.sharena.testing.ChildJvm;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -29,7 +30,7 @@ class IpcProcessTest {
     void listBuiltInOneProcessIsWalkedInAnotherThenDeleted() throws Exception {
         final Path file = dir.resolve("l.arena");
         try (SharedArena arena = SharedArena.create(file, Capacity.parse("16M"), ArenaOptions.defaults());
-             ChildJvm a = ChildJvm.start("list", file.toString(), "1000")) {
+             ChildJvm a = IpcChild.start("list", file.toString(), "1000")) {
             a.await("built");
             final NamedRoots roots = NamedRoots.of(arena);
             final ArenaView v = arena.strict(); // every node must be on an allocated page
@@ -54,7 +55,7 @@ class IpcProcessTest {
     void theHeapRepairIsRefusedWhileAnotherLiveProcessIsAttached() throws Exception {
         final Path file = dir.resolve("q.arena");
         try (SharedArena arena = SharedArena.create(file, Capacity.parse("16M"), ArenaOptions.defaults());
-             ChildJvm a = ChildJvm.start("list", file.toString(), "10")) {
+             ChildJvm a = IpcChild.start("list", file.toString(), "10")) {
             a.await("built");
             final IllegalStateException x = assertThrows(IllegalStateException.class, () -> ObjectHeap.repair(arena));
             assertTrue(x.getMessage().startsWith("heap not repaired: other live processes are attached"), x.getMessage());
@@ -70,7 +71,7 @@ class IpcProcessTest {
     void hashTableBuiltAndUpdatedInOneProcessIsLookedUpInAnother() throws Exception {
         final Path file = dir.resolve("h.arena");
         try (SharedArena arena = SharedArena.create(file, Capacity.parse("16M"), ArenaOptions.defaults());
-             ChildJvm a = ChildJvm.start("hash", file.toString())) {
+             ChildJvm a = IpcChild.start("hash", file.toString())) {
             a.await("done");
             assertEquals(0, a.waitFor(30));
             final ArenaView v = arena.strict();
@@ -118,7 +119,7 @@ class IpcProcessTest {
             try (ChannelConsumer consumer = channel.consumer()) {
                 final List<ChildJvm> producers = new ArrayList<>();
                 for (int id = 0; id < 3; id++) {
-                    producers.add(ChildJvm.start("produce", file.toString(), "load", Integer.toString(id),
+                    producers.add(IpcChild.start("produce", file.toString(), "load", Integer.toString(id),
                         Integer.toString(count)));
                 }
 

@@ -8,6 +8,7 @@ import io.sharena.ipc.channel.Channel;
 import io.sharena.ipc.channel.ChannelConsumer;
 import io.sharena.ipc.channel.ChannelProducer;
 import io.sharena.ipc.heap.ObjectHeap;
+import io.sharena.testing.ChildJvm;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -79,7 +80,7 @@ class RedeliveryTest {
             final byte[] msg = new byte[4];
             java.nio.ByteBuffer.wrap(msg).order(java.nio.ByteOrder.nativeOrder()).putInt(0, object);
             producer.offer(1, msg, 0, 4);
-            try (ChildJvm child = ChildJvm.start(List.of("-Dsharena.crashpoints=true",
+            try (ChildJvm child = IpcChild.start(List.of("-Dsharena.crashpoints=true",
                 "-Dsharena.crashpoint=ChannelPoint.DELIVERED", "-Dsharena.crashpoint.action=kill"),
                 "consume", dir.resolve("d.arena").toString(), "z")) {
                 assertEquals(137, child.waitFor(60), "killed at DELIVERED: " + child.output());

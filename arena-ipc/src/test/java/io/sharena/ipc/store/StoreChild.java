@@ -1,9 +1,14 @@
 package io.sharena.ipc.store;
 
+import io.sharena.testing.ChildJvm;
+
+import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The other process of the store's multi-process tests. Modes (FILE is the store file):
@@ -27,6 +32,22 @@ public final class StoreChild {
 
     static byte[] b(final String s) {
         return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Starts this class in a child JVM with {@code args}. */
+    static ChildJvm start(final String... args) throws IOException {
+        return start(List.of(), args);
+    }
+
+    /**
+     * Starts this class in a child JVM, after extra JVM options ({@code -Dsharena.crashpoint=...},
+     * say). C1 alone: the kill tests start one child per crash point and per round, and start-up is
+     * most of their time.
+     */
+    static ChildJvm start(final List<String> jvmOptions, final String... args) throws IOException {
+        final List<String> options = new ArrayList<>(List.of("-XX:TieredStopAtLevel=1"));
+        options.addAll(jvmOptions);
+        return ChildJvm.start(StoreChild.class, options, args);
     }
 
     public static void main(final String[] args) throws Exception {

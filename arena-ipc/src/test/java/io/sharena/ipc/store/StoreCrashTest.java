@@ -1,5 +1,6 @@
 package io.sharena.ipc.store;
 
+import io.sharena.testing.ChildJvm;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -51,7 +52,7 @@ class StoreCrashTest {
             store.set(b("n"), b("5"), 0, 0);
             store.set(b("d"), b("x"), 0, 0);
             store.set(b("a"), b("abc"), 0, 0);
-            try (StoreChildJvm child = StoreChildJvm.start(List.of("-Dsharena.crashpoints=true",
+            try (ChildJvm child = StoreChild.start(List.of("-Dsharena.crashpoints=true",
                 "-Dsharena.crashpoint=" + point.id(), "-Dsharena.crashpoint.action=kill"), "op", file.toString(), op)) {
                 child.waitFor(60);
                 final List<String> out = child.output();

@@ -1,5 +1,6 @@
 package io.sharena.ipc.store;
 
+import io.sharena.testing.ChildJvm;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -32,11 +33,11 @@ class StoreProcessTest {
     void oneProcessWritesAnotherReadsZeroCopy() throws Exception {
         final Path file = dir.resolve("w.store");
         try (SharedStore store = create(file)) {
-            try (StoreChildJvm writer = StoreChildJvm.start("write", file.toString(), "2000")) {
+            try (ChildJvm writer = StoreChild.start("write", file.toString(), "2000")) {
                 writer.await("written");
                 assertEquals(0, writer.waitFor(30), writer.output().toString());
             }
-            try (StoreChildJvm reader = StoreChildJvm.start("read", file.toString(), "2000")) {
+            try (ChildJvm reader = StoreChild.start("read", file.toString(), "2000")) {
                 assertEquals("read 2000 ok", reader.await("read"), reader.output().toString());
                 assertEquals(0, reader.waitFor(30));
             }
@@ -51,22 +52,22 @@ class StoreProcessTest {
         final Path file = dir.resolve("c.store");
         try (SharedStore store = create(file)) {
             store.set(b("n"), b("0"), 0, 0);
-            final List<StoreChildJvm> children = new ArrayList<>();
+            final List<ChildJvm> children = new ArrayList<>();
             try {
                 for (int i = 0; i < 3; i++) {
-                    children.add(StoreChildJvm.start("incr", file.toString(), "n", "2000"));
+                    children.add(StoreChild.start("incr", file.toString(), "n", "2000"));
                 }
                 // This process takes part too.
                 final long[] r = new long[1];
                 for (int i = 0; i < 2000; i++) {
                     assertEquals(StoreResult.STORED, store.incr(b("n"), 1, r));
                 }
-                for (final StoreChildJvm c : children) {
+                for (final ChildJvm c : children) {
                     c.await("incremented");
                     assertEquals(0, c.waitFor(60), c.output().toString());
                 }
             } finally {
-                children.forEach(StoreChildJvm::close);
+                children.forEach(ChildJvm::close);
             }
             assertEquals("8000", new String(store.get(b("n")), StandardCharsets.US_ASCII));
             assertEquals(List.of(), store.check());
@@ -82,7 +83,7 @@ class StoreProcessTest {
             StoreOptions.defaults().withMemoryLimit(1L << 20).withMaxItemSize(4096))) {
             long next = 1;
             for (int round = 0; round < 4; round++) {
-                try (StoreChildJvm child = StoreChildJvm.start("setloop", file.toString(), "k", Long.toString(next))) {
+                try (ChildJvm child = StoreChild.start("setloop", file.toString(), "k", Long.toString(next))) {
                     child.await("acked " + (next + 200));
                     Thread.sleep(rnd.nextInt(50));
                     child.kill9();
@@ -133,7 +134,7 @@ class StoreProcessTest {
                     known[i] = true;
                 }
                 int incrInFlight = -1;
-                try (StoreChildJvm child = StoreChildJvm.start("random", file.toString(), Long.toString(rnd.nextLong()),
+                try (ChildJvm child = StoreChild.start("random", file.toString(), Long.toString(rnd.nextLong()),
                     Long.toString(start))) {
                     child.await("ack");
                     Thread.sleep(50 + rnd.nextInt(300));
@@ -187,7 +188,7 @@ class StoreProcessTest {
     void itemsSurviveEveryProcessClosingAndAreThereForTheNext() throws Exception {
         final Path file = dir.resolve("r.store");
         create(file).close();
-        try (StoreChildJvm writer = StoreChildJvm.start("write", file.toString(), "500")) {
+        try (ChildJvm writer = StoreChild.start("write", file.toString(), "500")) {
             writer.await("written");
             assertEquals(0, writer.waitFor(30));
         }
