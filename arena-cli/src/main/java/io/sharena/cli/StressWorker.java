@@ -187,7 +187,7 @@ public final class StressWorker {
         spanReserved[i] = spanReserved[spans];
     }
 
-    /** Frees the tail of a span, keeping its head: SPEC's partial free. */
+    /** Frees the tail of a span, keeping its head: a partial free, which the allocator allows. */
     private void partialFree(final int i) {
         final int n = spanLen[i];
         if (n < 2) {

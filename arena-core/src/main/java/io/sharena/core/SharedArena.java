@@ -406,7 +406,7 @@ public final class SharedArena implements AutoCloseable {
         return lenient;
     }
 
-    // ---------------------------------------------------------------- pages (SPEC §2)
+    // ---------------------------------------------------------------- pages
 
     private PageAllocator allocator() {
         if (allocator == null) {

@@ -12,7 +12,7 @@ import java.nio.file.Path;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** SPEC §2, case by case, in one process. */
+/** The page allocator's contract, case by case, in one process. */
 class PageAllocatorTest {
     static final int PAGES = 256;
 
