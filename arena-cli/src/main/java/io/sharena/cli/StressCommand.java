@@ -256,11 +256,15 @@ final class StressCommand implements Callable<Integer> {
         final List<String> violations;
         final long recoveries;
         long leaked = 0;
-        // Opening for writing repairs what the last killed workers left.
+        // Opening for writing repairs what the last killed workers left; then what the next user
+        // of the heap and roots does after kills: reclaim what the killed workers had in transit
+        // (objects between a free stack and their in-use bit, a retired page not yet given back).
+        // Pages that repair frees may land in this attachment's own span cache, which close gives
+        // back: the check below runs on a fresh attachment, so a page still in transit there is a leak.
         try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
-            // And what the next user of the heap and roots does after kills: reclaim what the
-            // killed workers had in transit (objects between a free stack and their in-use bit).
-            io.sharena.ipc.IpcCheck.repair(arena, 5_000_000_000L);
+            io.sharena.ipc.IpcCheck.repair(arena, 5_000_000_000L).forEach(line -> System.out.println("repaired: " + line));
+        }
+        try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
             violations = new ArrayList<>(ArenaChecker.check(arena));
             violations.addAll(io.sharena.ipc.IpcCheck.check(arena));
             final ArenaStats stats = ArenaStats.read(arena);
@@ -297,6 +301,7 @@ final class StressCommand implements Callable<Integer> {
                     final long owner = stamp >>> 32;
                     if (stamp != 0 && ((int) stamp != (int) p || !killed.contains(owner))) {
                         leaked++;
+                        System.out.printf("leaked: page=%d stamp=0x%x (pid %d)%n", p, stamp, owner);
                     }
                 }
             }

@@ -157,9 +157,15 @@ class CrashPointCampaignTest {
         final String text = out.toString(StandardCharsets.UTF_8).strip();
         final String[] lines = text.split("\n");
         final Matcher last = LAST.matcher(lines[lines.length - 1]);
-        final Matcher reached = lines.length > 1 ? POINT.matcher(lines[lines.length - 2]) : POINT.matcher("");
-        final String summary = point + " " + action + ": " + (lines.length > 1 ? lines[lines.length - 2] + " | " : "")
-            + lines[lines.length - 1];
+        // The point line comes before the check's own lines (repairs made, violations, leaks).
+        String pointLine = "";
+        for (final String line : lines) {
+            if (POINT.matcher(line).matches()) {
+                pointLine = line;
+            }
+        }
+        final Matcher reached = POINT.matcher(pointLine);
+        final String summary = point + " " + action + ": " + pointLine + " | " + lines[lines.length - 1];
         final boolean clean = last.matches() && reached.matches()
             && last.group(4).equals("0") && last.group(5).equals("0") && last.group(6).equals("0");
         if (clean && reached.group(3).equals("no")) {
