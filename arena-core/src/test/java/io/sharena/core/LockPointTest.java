@@ -42,12 +42,6 @@ class LockPointTest {
         CrashPoints.install(null);
     }
 
-    private static long deadPid() throws Exception {
-        final Process gone = new ProcessBuilder("true").start();
-        gone.waitFor();
-        return gone.pid();
-    }
-
     private static void assertClean(final SharedArena arena) {
         assertEquals(List.of(), ArenaChecker.check(arena), "check after recovery");
     }
@@ -71,7 +65,7 @@ class LockPointTest {
             final String[] args = switch (point) {
                 case ATTACH_CLAIMED -> new String[] {"open", file.toString()};
                 case SLOT_TAKEN_OVER -> {
-                    final long dead = deadPid();
+                    final long dead = TestArenas.deadPid();
                     for (int slot = 0; slot < RegistryLayout.SLOTS; slot++) {
                         if (slot != a.slot()) {
                             a.registry().writeForTest(slot, dead, 1);
@@ -83,7 +77,7 @@ class LockPointTest {
                 case LOCK_TAKEOVER, LOCK_TAKEN_OVER -> {
                     // A dead holder of a user lock: the child's waiter takes it over.
                     final int deadSlot = 33;
-                    a.registry().writeForTest(deadSlot, deadPid(), 1);
+                    a.registry().writeForTest(deadSlot, TestArenas.deadPid(), 1);
                     a.raw().putLongVolatile(node, OwnerToken.encode(deadSlot, a.registry().generation(deadSlot), 5));
                     yield new String[] {"lockwait", file.toString(), Integer.toString(node)};
                 }
@@ -172,7 +166,7 @@ class LockPointTest {
             switch (point) {
                 case ATTACH_CLAIMED, SLOT_TAKEN_OVER -> {
                     if (point == LockPoint.SLOT_TAKEN_OVER) {
-                        final long dead = deadPid();
+                        final long dead = TestArenas.deadPid();
                         for (int slot = 0; slot < RegistryLayout.SLOTS; slot++) {
                             if (slot != a.slot()) {
                                 a.registry().writeForTest(slot, dead, 1);
@@ -223,7 +217,7 @@ class LockPointTest {
                     for (final boolean allocatorLock : new boolean[] {false, true}) {
                         final Pause p = new Pause(point, "paused");
                         final int deadSlot = 33;
-                        a.registry().writeForTest(deadSlot, deadPid(), 1);
+                        a.registry().writeForTest(deadSlot, TestArenas.deadPid(), 1);
                         final long dead = OwnerToken.encode(deadSlot, a.registry().generation(deadSlot), 5);
                         final CrossProcessLock lock = allocatorLock ? a.lock() : a.lockAt(node);
                         a.raw().putLongVolatile(allocatorLock

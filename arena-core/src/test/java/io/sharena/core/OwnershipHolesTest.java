@@ -48,12 +48,6 @@ class OwnershipHolesTest {
         CrashPoints.install(null);
     }
 
-    private static long deadPid() throws Exception {
-        final Process gone = new ProcessBuilder("true").start();
-        gone.waitFor();
-        return gone.pid();
-    }
-
     /** The lock word a thread of the process in {@code slot} would have written. */
     private static long ownerWord(final SharedArena arena, final int slot, final long threadId) {
         return OwnerToken.encode(slot, arena.registry().generation(slot), threadId);
@@ -84,7 +78,7 @@ class OwnershipHolesTest {
         try (SharedArena a = SharedArena.create(file, Capacity.ofPages(256), ArenaOptions.defaults())) {
             final long tid = newOwner.submit(() -> Thread.currentThread().threadId()).get();
             final int reused = 5;
-            a.registry().writeForTest(reused, deadPid(), 1);
+            a.registry().writeForTest(reused, TestArenas.deadPid(), 1);
             a.raw().putLongVolatile(LOCK_PTR, ownerWord(a, reused, tid));
 
             final CountDownLatch paused = new CountDownLatch(1);
@@ -152,7 +146,7 @@ class OwnershipHolesTest {
             final int node = a.allocPages(1);
             final long tid = newOwner.submit(() -> Thread.currentThread().threadId()).get();
             final int reused = 5;
-            a.registry().writeForTest(reused, deadPid(), 1);
+            a.registry().writeForTest(reused, TestArenas.deadPid(), 1);
             a.raw().putLongVolatile(node, ownerWord(a, reused, tid));
             try (ChildJvm child = LockChild.start(List.of("-Dsharena.crashpoints=true",
                 "-Dsharena.crashpoint=" + LockPoint.LOCK_TAKEOVER.id(), "-Dsharena.crashpoint.action=stop"),
@@ -200,7 +194,7 @@ class OwnershipHolesTest {
      */
     @Test
     void attachOverTheDeadLockHoldersSlotStillRecoversTheLock() throws Exception {
-        final Path file = fullOfDeadProcesses("held.arena", deadPid());
+        final Path file = fullOfDeadProcesses("held.arena", TestArenas.deadPid());
         final long otherThread = Thread.currentThread().threadId() + 1000;
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             // The slot the newcomer will take over (the first dead one) holds the lock.
@@ -223,7 +217,7 @@ class OwnershipHolesTest {
      */
     @Test
     void theInheritedSlotsPagesInTransitAreReclaimed() throws Exception {
-        final Path file = fullOfDeadProcesses("transit.arena", deadPid());
+        final Path file = fullOfDeadProcesses("transit.arena", TestArenas.deadPid());
         final int page;
         try (SharedArena probe = SharedArena.open(file, ArenaOptions.defaults().withReadOnly(true))) {
             page = (int) probe.firstUserPage() + 10;
@@ -250,7 +244,7 @@ class OwnershipHolesTest {
     @Test
     void aTakeoverThatCannotRepairGivesTheSlotUpAndFails() throws Exception {
         final Path file = dir.resolve("busy.arena");
-        final long dead = deadPid();
+        final long dead = TestArenas.deadPid();
         try (SharedArena a = SharedArena.create(file, Capacity.ofPages(256), ArenaOptions.defaults())) {
             for (int slot = 0; slot < RegistryLayout.SLOTS; slot++) {
                 if (slot != a.slot()) {
@@ -279,7 +273,7 @@ class OwnershipHolesTest {
     @Test
     void recoveryDuringATakeoverLeavesTheNewcomersSlotAlone() throws Exception {
         final Path file = dir.resolve("race.arena");
-        final long dead = deadPid();
+        final long dead = TestArenas.deadPid();
         try (SharedArena a = SharedArena.create(file, Capacity.ofPages(256), ArenaOptions.defaults())) {
             for (int slot = 0; slot < RegistryLayout.SLOTS; slot++) {
                 if (slot != a.slot()) {

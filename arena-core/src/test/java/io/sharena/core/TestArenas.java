@@ -16,4 +16,11 @@ final class TestArenas {
     static int firstUserPointer(final SharedArena arena) {
         return (int) (arena.firstUserPage() * arena.pageSize());
     }
+
+    /** @return the pid of a process that has exited and been reaped: a dead registry entry's pid */
+    static long deadPid() throws Exception {
+        final Process gone = new ProcessBuilder("true").start();
+        gone.waitFor();
+        return gone.pid();
+    }
 }
