@@ -11,6 +11,7 @@ import io.sharena.core.layout.PageEntry;
 import io.sharena.core.layout.RegistryLayout;
 import io.sharena.core.layout.TaggedHead;
 import io.sharena.core.lock.ProcessRegistry;
+import io.sharena.ipc.store.StoreTools;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -20,12 +21,15 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.BitSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.StringJoiner;
 import java.util.concurrent.Callable;
 
 /**
- * {@code arena dump FILE [--pages A..B] [--json]}: the allocator's shared structures as they are in
+ * {@code arena dump FILE [--pages A..B] [--json]}, or {@code arena dump FILE --keys [N] [--store NAME]}
+ * for the keys of the file's shared stores. Without {@code --keys}: the allocator's shared structures as they are in
  * the file, read-only and without the lock: the lock word and intent, the process registry with
  * each slot's span caches, the pending-free list, the best-fit lists, and the page table (runs of
  * pages with the same state and owner, or every page of {@code --pages}).
@@ -35,7 +39,8 @@ import java.util.concurrent.Callable;
  * not seen before; a walk that breaks is printed up to the break, with the reason.
  */
 @Command(name = "dump", mixinStandardHelpOptions = true,
-    description = "Print the allocator's shared structures (lock, registry, caches, pending list, free runs, page table).")
+    description = "Print the allocator's shared structures (lock, registry, caches, pending list, free runs, page"
+        + " table), or with --keys the keys of the shared stores in the file.")
 final class DumpCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "FILE", description = "the arena file")
     Path file;
@@ -45,6 +50,13 @@ final class DumpCommand implements Callable<Integer> {
 
     @Option(names = "--json", description = "print one JSON object")
     boolean json;
+
+    @Option(names = "--keys", arity = "0..1", paramLabel = "N", fallbackValue = "1000",
+        description = "instead of the allocator, list up to N keys (default 1000) of each shared store in the file")
+    Integer keys;
+
+    @Option(names = "--store", paramLabel = "NAME", description = "with --keys: only the store under this named root")
+    String store;
 
     /** One span found by a walk: first page and length in pages. */
     record Span(long page, long pages) {
@@ -60,6 +72,9 @@ final class DumpCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        if (keys != null) {
+            return dumpKeys();
+        }
         try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults().withReadOnly(true))) {
             final ArenaInfo info = arena.info();
             final long[] range = range(arena);
@@ -72,6 +87,67 @@ final class DumpCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /**
+     * {@code --keys}: each store's keys, read without locks (a listing taken while processes write
+     * is a snapshot bucket by bucket). Text: a line per store, then a line per key, printable ASCII
+     * as is and every other byte (and the backslash) escaped as {@code \xNN}.
+     */
+    private int dumpKeys() throws IOException {
+        if (keys < 0) {
+            throw new IllegalArgumentException("--keys must not be negative: keys=" + keys);
+        }
+        try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults().withReadOnly(true))) {
+            final Map<String, List<byte[]>> listed = arena.guarded("dump", () -> {
+                final List<String> names = StoreTools.stores(arena);
+                if (store != null && !names.contains(store)) {
+                    throw new IllegalArgumentException("no store under that name: store=" + store + ", stores=" + names);
+                }
+                final Map<String, List<byte[]>> all = new LinkedHashMap<>();
+                for (final String name : names) {
+                    if (store == null || store.equals(name)) {
+                        try {
+                            all.put(name, StoreTools.keys(arena, name, keys));
+                        } catch (final io.sharena.core.ArenaFormatException e) {
+                            throw new io.sharena.core.ArenaCorruptedException("store " + name, 0, e.getMessage());
+                        }
+                    }
+                }
+                return all;
+            });
+            if (json) {
+                final StringJoiner j = new StringJoiner(",", "{\"stores\":{", "}}");
+                listed.forEach((name, ks) -> {
+                    final StringJoiner kj = new StringJoiner(",", "[", "]");
+                    ks.forEach(k -> kj.add(Format.json(keyText(k))));
+                    j.add(Format.json(name) + ":" + kj);
+                });
+                System.out.println(j);
+            } else {
+                if (listed.isEmpty()) {
+                    System.out.println("no shared store in " + file);
+                }
+                listed.forEach((name, ks) -> {
+                    System.out.printf("store %s: %d key(s)%s%n", name, ks.size(), ks.size() == keys ? " (--keys limit)" : "");
+                    ks.forEach(k -> System.out.println(keyText(k)));
+                });
+            }
+        }
+        return 0;
+    }
+
+    /** @return the key as text: printable ASCII but the backslash as is, every other byte as \xNN */
+    static String keyText(final byte[] key) {
+        final StringBuilder b = new StringBuilder(key.length);
+        for (final byte x : key) {
+            if (x > 0x20 && x < 0x7F && x != '\\') {
+                b.append((char) x);
+            } else {
+                b.append(String.format(java.util.Locale.ROOT, "\\x%02x", x & 0xFF));
+            }
+        }
+        return b.toString();
     }
 
     private long[] range(final SharedArena arena) {

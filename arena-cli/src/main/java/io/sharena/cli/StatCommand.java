@@ -5,6 +5,7 @@ import io.sharena.core.ArenaOptions;
 import io.sharena.core.SharedArena;
 import io.sharena.core.check.ArenaStats;
 import io.sharena.core.lock.ProcessRegistry;
+import io.sharena.ipc.store.StoreTools;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -13,11 +14,17 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
-/** {@code arena stat FILE [--json]}: header, mapping and cost of an arena, opened read-only. */
+/**
+ * {@code arena stat FILE [--json]}: header, mapping and cost of an arena, opened read-only; and the
+ * figures of each shared store it holds (memcached's stats names, and the ring's records).
+ */
 @Command(name = "stat", mixinStandardHelpOptions = true,
-    description = "Show an arena's header, where it maps and what it costs in memory and on disk.")
+    description = "Show an arena's header, where it maps, what it costs in memory and on disk, and the figures of"
+        + " the shared stores it holds.")
 final class StatCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "FILE", description = "the arena file")
     Path file;
@@ -31,14 +38,55 @@ final class StatCommand implements Callable<Integer> {
             // Everything is read before anything is printed, so a failure is one line, not half a report.
             final ArenaInfo info = arena.info();
             final ArenaStats stats = arena.guarded("stat", () -> ArenaStats.read(arena));
+            final Map<String, Object> stores = arena.guarded("stat", () -> stores(arena));
             if (json) {
-                printJson(info, stats, System.out);
+                printJson(info, stats, stores, System.out);
             } else {
                 printText(info, System.out);
                 printStats(stats, System.out);
+                printStores(stores, System.out);
             }
         }
         return 0;
+    }
+
+    /**
+     * @return each store's figures by name, or the one-line reason a store (or the directory that
+     * names them) could not be read: a damaged store does not hide the rest of the report
+     */
+    static Map<String, Object> stores(final SharedArena arena) {
+        final Map<String, Object> stores = new LinkedHashMap<>();
+        try {
+            for (final String name : StoreTools.stores(arena)) {
+                try {
+                    stores.put(name, StoreTools.stats(arena, name));
+                } catch (final io.sharena.core.ArenaFormatException | io.sharena.core.ArenaCorruptedException e) {
+                    stores.put(name, e.getMessage());
+                }
+            }
+        } catch (final io.sharena.core.ArenaCorruptedException e) {
+            stores.put("(named roots)", e.getMessage());
+        }
+        return stores;
+    }
+
+    @SuppressWarnings("unchecked")
+    static void printStores(final Map<String, Object> stores, final PrintStream out) {
+        stores.forEach((name, figures) -> {
+            if (figures instanceof Map<?, ?> m) {
+                final Map<String, Long> f = (Map<String, Long>) m;
+                out.printf("store          %s: %d items, %s in items, limit %s, max item %s%n", name, f.get("curr_items"),
+                    Format.bytes(f.get("bytes")), Format.bytes(f.get("limit_maxbytes")),
+                    Format.bytes(f.get("item_size_max")));
+                out.printf("  ring         head %d, tail %d, %s used (%d linked, %d dead, %d reserved, %d pad records),"
+                        + " lock %s%n", f.get("ring_head"), f.get("ring_tail"), Format.bytes(f.get("ring_used")),
+                    f.get("ring_linked"), f.get("ring_dead"), f.get("ring_reserved"), f.get("ring_pad"),
+                    f.get("ring_lock_slot") < 0 ? "free" : "held by slot " + f.get("ring_lock_slot"));
+                f.forEach((k, v) -> out.printf("  %-26s %d%n", k, v));
+            } else {
+                out.printf("store          %s: unreadable: %s%n", name, figures);
+            }
+        });
     }
 
     static void printText(final ArenaInfo i, final PrintStream out) {
@@ -83,7 +131,14 @@ final class StatCommand implements Callable<Integer> {
         return b.append('}').toString();
     }
 
-    static void printJson(final ArenaInfo i, final ArenaStats st, final PrintStream out) {
+    @SuppressWarnings("unchecked")
+    static void printJson(final ArenaInfo i, final ArenaStats st, final Map<String, Object> stores,
+                          final PrintStream out) {
+        final StringBuilder storeJson = new StringBuilder("{");
+        stores.forEach((name, figures) -> storeJson.append(storeJson.length() > 1 ? "," : "").append(Format.json(name))
+            .append(':').append(figures instanceof Map<?, ?> m ? jsonMap((Map<String, Long>) m)
+                : "{\"unreadable\":" + Format.json(String.valueOf(figures)) + "}"));
+        storeJson.append('}');
         final StringBuilder procs = new StringBuilder("[");
         for (final ProcessRegistry.Entry e : st.processes()) {
             procs.append(procs.length() > 1 ? "," : "").append("{\"slot\":").append(e.slot())
@@ -100,7 +155,8 @@ final class StatCommand implements Callable<Integer> {
             + ",\"lock\":" + (st.lockSlot() < 0 ? "null" : "{\"slot\":" + st.lockSlot() + ",\"pid\":" + st.lockPid()
                 + ",\"alive\":" + st.lockOwnerAlive() + "}")
             + ",\"pendingSpans\":" + st.pendingSpans()
-            + ",\"processes\":" + procs + "}");
+            + ",\"processes\":" + procs
+            + ",\"stores\":" + storeJson + "}");
     }
 
     /** The header and mapping as one JSON object. */

@@ -2,13 +2,16 @@ package io.sharena.ipc;
 
 import io.sharena.core.SharedArena;
 import io.sharena.ipc.heap.ObjectHeap;
+import io.sharena.ipc.store.StoreTools;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * The IPC structures' check and repair, for tools ({@code arena check [--repair]}): the named
- * roots, then the object heap. Neither throws for corruption: what is wrong is the result.
+ * roots, the shared stores, then the object heap. Neither throws for corruption: what is wrong is the result.
  *
  * <pre>{@code
  * List<String> done = IpcCheck.repair(arena, timeout);   // writable arena, quiet heap; after arena.repair
@@ -20,30 +23,38 @@ public final class IpcCheck {
     }
 
     /**
-     * Checks the named roots and the heap, read-only (works on a read-only attachment). Exact only
-     * while no process changes them.
+     * Checks the named roots, the stores ({@link StoreTools#checkAll}) and the heap, read-only
+     * (works on a read-only attachment). Exact only while no process changes them.
      *
      * @return the violations, one line each; empty when consistent
      */
     public static List<String> check(final SharedArena arena) {
         final List<String> violations = new ArrayList<>(NamedRoots.check(arena));
+        violations.addAll(StoreTools.checkAll(arena));
         violations.addAll(ObjectHeap.check(arena));
         return violations;
     }
 
     /**
-     * Repairs the named roots (under their lock), then the heap (which must be quiet: no process
+     * Repairs the named roots (under their lock), then the stores (takes over the locks dead
+     * processes held, as their next user would), then the heap (which must be quiet: no process
      * allocating or freeing objects meanwhile). Run after the allocator's own repair, so the page
      * states it reads are settled. After it returns, {@link #check} reports nothing; what could
      * not be kept (a dropped directory, a slab page left out of the heap) is in the result.
      *
      * @return what was changed or lost, one line each; empty if nothing was wrong
      * @throws IllegalStateException if the roots' lock could not be had within {@code timeoutNanos}
-     *                               (nothing changed then), another live process is attached (the
-     *                               heap is then left alone), or the arena is read-only
+     *                               (nothing changed then), a live process holds a store lock that
+     *                               long, another live process is attached (the heap is then left
+     *                               alone), or the arena is read-only
      */
     public static List<String> repair(final SharedArena arena, final long timeoutNanos) {
         final List<String> done = new ArrayList<>(NamedRoots.repair(arena, timeoutNanos));
+        try {
+            done.addAll(StoreTools.repairAll(arena, timeoutNanos));
+        } catch (final IOException e) {
+            throw new UncheckedIOException(e);
+        }
         done.addAll(ObjectHeap.repair(arena));
         return done;
     }

@@ -41,7 +41,8 @@ final class Index {
         this.stripeMask = stripeCount - 1;
         this.ring = ring;
         this.locks = new SharedLock[stripeCount];
-        for (int i = 0; i < stripeCount; i++) {
+        // A read-only attachment (tools) walks the index and takes no lock.
+        for (int i = 0; i < stripeCount && arena.slot() >= 0; i++) {
             locks[i] = arena.lockAt(stripes + i * StoreLayout.STRIPE_SIZE + StoreLayout.STRIPE_LOCK);
         }
     }
@@ -109,7 +110,8 @@ final class Index {
 
     /** @return whether someone (alive or dead) holds the stripe's lock: its counts may be mid-update */
     boolean stripeHeld(final int stripe) {
-        return locks[stripe].ownerWord() != 0;
+        // The word itself, not the lock object: read-only attachments have none.
+        return view.getLongVolatile(stripePtr(stripe) + StoreLayout.STRIPE_LOCK) != io.sharena.core.layout.LockWord.UNLOCKED;
     }
 
     /**
@@ -134,6 +136,36 @@ final class Index {
             }
         }
         return recovered;
+    }
+
+    /**
+     * Recounts every stripe from its chains under its lock (tools: a count damaged in the file, not
+     * only one a dead holder left half-updated).
+     *
+     * @return the stripes whose counts differed, or -1 - stripe for the first one a live process
+     * held too long
+     */
+    int recountStripes(final long timeoutNanos) {
+        int changed = 0;
+        for (int s = 0; s <= stripeMask; s++) {
+            final LockResult r = locks[s].lock(timeoutNanos);
+            if (r == LockResult.TIMEOUT) {
+                return -1 - s;
+            }
+            try {
+                final long items = stripeItems(s);
+                final long bytes = stripeBytes(s);
+                recountLocked(s);
+                if (items != stripeItems(s) || bytes != stripeBytes(s)) {
+                    changed++;
+                }
+            } finally {
+                if (r != LockResult.DEADLOCK) {
+                    locks[s].unlock();
+                }
+            }
+        }
+        return changed;
     }
 
     // ------------------------------------------------------------------ lock-free lookup

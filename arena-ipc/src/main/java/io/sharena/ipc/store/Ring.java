@@ -60,10 +60,12 @@ final class Ring {
         this.mapPtr = view.getInt(header + StoreLayout.MAP_PTR);
         this.headWord = header + StoreLayout.HEAD;
         this.tailWord = header + StoreLayout.TAIL;
-        this.lock = arena.lockAt(header + StoreLayout.RING_LOCK);
-        this.ownership = arena.ownership();
+        // A read-only attachment (tools: stat, check, dump) inspects and never reserves or locks.
+        final boolean readOnly = arena.slot() < 0;
+        this.lock = readOnly ? null : arena.lockAt(header + StoreLayout.RING_LOCK);
+        this.ownership = readOnly ? null : arena.ownership();
         // The whole process owns what it reserves (any of its threads may be the builder).
-        this.owner = ownership.process();
+        this.owner = readOnly ? 0 : ownership.process();
         this.counters = counters;
         this.timeoutNanos = timeoutNanos;
         this.writable = ringBytes - ringBytes / SLACK_SHARE;

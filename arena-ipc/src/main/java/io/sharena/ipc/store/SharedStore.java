@@ -12,7 +12,6 @@ import io.sharena.ipc.layout.StoreLayout;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.LongSupplier;
@@ -153,7 +152,7 @@ public final class SharedStore implements AutoCloseable {
         return attach(arena, name, o, false);
     }
 
-    private static SharedStore attach(final SharedArena arena, final String name, final StoreOptions options,
+    static SharedStore attach(final SharedArena arena, final String name, final StoreOptions options,
                                       final boolean ownsArena) throws IOException {
         final StoreOptions o = options == null ? StoreOptions.defaults() : options;
         final int region = NamedRoots.existing(arena).map(r -> r.get(name)).orElse(0);
@@ -663,8 +662,54 @@ public final class SharedStore implements AutoCloseable {
         }
     }
 
-    /** Sets the key's expiry: TOUCHED, or NOT_FOUND if it holds no live item. */
+    /**
+     * Sets the key's expiry.
+     *
+     * @return TOUCHED; NOT_FOUND if the key holds no live item; BUSY if a live process held the
+     * key's stripe lock past the lock timeout (nothing changed: retry, or give up the touch)
+     */
     public StoreResult touch(final byte[] key, final long exptime) {
+        return touch(key, exptime, null);
+    }
+
+    /**
+     * Get-and-touch (memcached's {@code gat}): sets the key's expiry and, in the same step under
+     * the key's lock, copies its item (with the new expiry) into {@code item[0]}.
+     *
+     * <p>BUSY is {@link #touch}'s BUSY: a live process (a stopped one, say) held the key's stripe
+     * lock past the lock timeout; nothing changed and {@code item[0]} is left alone. A caller
+     * retries, or answers from {@link #gets}, which takes no lock, without moving the expiry.
+     *
+     * @param item receives the item when TOUCHED
+     * @return TOUCHED, NOT_FOUND (no live item) or BUSY
+     * @throws IllegalArgumentException if {@code item} is null or empty, or the key is out of range
+     */
+    public StoreResult getAndTouch(final byte[] key, final long exptime, final StoreItem[] item) {
+        if (item == null || item.length == 0) {
+            throw new IllegalArgumentException("item array must hold one item: item="
+                + (item == null ? "null" : "StoreItem[0]"));
+        }
+        return touch(key, exptime, item);
+    }
+
+    /**
+     * Get-and-touch, for callers that treat a busy lock as an error: the item, or null if the key
+     * holds no live item. {@link #getAndTouch(byte[], long, StoreItem[])} says BUSY as a value.
+     *
+     * @throws IllegalStateException where the three-argument form answers BUSY
+     */
+    public StoreItem getAndTouch(final byte[] key, final long exptime) {
+        final StoreItem[] item = new StoreItem[1];
+        final StoreResult r = touch(key, exptime, item);
+        if (r == StoreResult.BUSY) {
+            throw new IllegalStateException("stripe lock busy: a live process holds it past the timeout: "
+                + "timeoutNanos=" + timeoutNanos);
+        }
+        return item[0];
+    }
+
+    /** touch, and gat when {@code item} is not null: the one locked path of both. */
+    private StoreResult touch(final byte[] key, final long exptime, final StoreItem[] item) {
         checkKey(key);
         counters.add(StoreCounter.CMD_TOUCH, 1);
         final int hash = Index.hash(key, key.length);
@@ -677,49 +722,24 @@ public final class SharedStore implements AutoCloseable {
             final long now = clock.getAsLong();
             if (!index.findLocked(key, key.length, hash, c) || stale(c, now)) {
                 counters.add(StoreCounter.TOUCH_MISSES, 1);
+                if (item != null) {
+                    counters.add(StoreCounter.GET_MISSES, 1);
+                }
                 return StoreResult.NOT_FOUND;
             }
-            // One word: readers see the old expiry or the new one.
-            view.putLongRelease(c.ptr + ItemLayout.EXPIRES, expiresAt(exptime, now));
-            counters.add(StoreCounter.TOUCH_HITS, 1);
-            return StoreResult.TOUCHED;
-        } finally {
-            index.unlockStripe(stripe);
-        }
-    }
-
-    /**
-     * Get-and-touch: sets the key's expiry and returns its item (with the new expiry), or null if it
-     * holds no live item.
-     *
-     * @throws IllegalStateException if a live process holds the key's stripe lock past the lock timeout
-     */
-    public StoreItem getAndTouch(final byte[] key, final long exptime) {
-        checkKey(key);
-        counters.add(StoreCounter.CMD_TOUCH, 1);
-        final int hash = Index.hash(key, key.length);
-        final int stripe = index.stripeOf(hash);
-        if (!index.lockStripe(stripe, timeoutNanos)) {
-            throw new IllegalStateException("stripe lock busy: a live process holds it past the timeout: stripe="
-                + stripe + ", timeoutNanos=" + timeoutNanos);
-        }
-        try {
-            final Cursor c = cursors.get();
-            final long now = clock.getAsLong();
-            if (!index.findLocked(key, key.length, hash, c) || stale(c, now)) {
-                counters.add(StoreCounter.TOUCH_MISSES, 1);
-                counters.add(StoreCounter.GET_MISSES, 1);
-                return null;
-            }
             final long expires = expiresAt(exptime, now);
+            // One word: readers see the old expiry or the new one.
             view.putLongRelease(c.ptr + ItemLayout.EXPIRES, expires);
             counters.add(StoreCounter.TOUCH_HITS, 1);
-            counters.add(StoreCounter.GET_HITS, 1);
-            ring.touchedByReader(c.ptr);
-            // Under the stripe lock the item cannot be reclaimed: its bytes are stable.
-            final byte[] value = new byte[c.valueLen];
-            view.getBytes(c.valuePtr(), value, 0, c.valueLen);
-            return new StoreItem(value, c.flags, c.cas, expires);
+            if (item != null) {
+                counters.add(StoreCounter.GET_HITS, 1);
+                ring.touchedByReader(c.ptr);
+                // Under the stripe lock the item cannot be reclaimed: its bytes are stable.
+                final byte[] value = new byte[c.valueLen];
+                view.getBytes(c.valuePtr(), value, 0, c.valueLen);
+                item[0] = new StoreItem(value, c.flags, c.cas, expires);
+            }
+            return StoreResult.TOUCHED;
         } finally {
             index.unlockStripe(stripe);
         }
@@ -755,57 +775,19 @@ public final class SharedStore implements AutoCloseable {
      * @throws IllegalArgumentException if {@code max} is negative
      */
     public List<byte[]> keys(final int max) {
-        if (max < 0) {
-            throw new IllegalArgumentException("max must not be negative: max=" + max);
-        }
-        final List<byte[]> keys = new java.util.ArrayList<>();
-        final List<byte[]> bucket = new java.util.ArrayList<>();
-        for (int b = 0; b < index.bucketCount() && keys.size() < max; b++) {
-            while (true) {
-                bucket.clear();
-                final long tail = ring.tail();
-                final long minPos = index.keysOf(b, bucket);
-                if (minPos >= 0 && ring.valid(minPos)) {
-                    break;
-                }
-                // Space is reused only after the tail moves: a walk that failed while it stood still
-                // read the index itself, not reused bytes.
-                if (minPos < 0 && ring.tail() == tail) {
-                    throw new ArenaCorruptedException("store index", b, "bucket chain does not parse: bucket=" + b);
-                }
-            }
-            for (int i = 0; i < bucket.size() && keys.size() < max; i++) {
-                keys.add(bucket.get(i));
-            }
-        }
-        return keys;
+        return StoreFigures.keys(ring, index, max);
     }
 
     /**
      * @return memcached-named figures, summed over every process, read without locks: {@code bytes}
      * counts whole records (header, key, value, padding to 16) of the items in the index;
      * {@code curr_items} includes expired items not reclaimed yet; {@code ring_head}/{@code ring_tail}
-     * are the ring's logical positions
+     * are the ring's logical positions and {@code ring_used} the bytes between them (items, and
+     * records not reclaimed yet)
      */
     public Map<String, Long> stats() {
         flushGets(cursors.get());
-        final Map<String, Long> s = new LinkedHashMap<>();
-        final long now = clock.getAsLong();
-        s.put("time", now / 1000);
-        s.put("uptime", (now - view.getLong(header + StoreLayout.CREATED_MILLIS)) / 1000);
-        final long[] totals = index.totals();
-        s.put("curr_items", totals[0]);
-        s.put("bytes", totals[1]);
-        s.put("limit_maxbytes", ring.ringBytes());
-        s.put("item_size_max", (long) maxItem);
-        s.put("hash_power_level", (long) view.getInt(header + StoreLayout.BUCKET_BITS));
-        s.put("cmd_get", counters.sum(StoreCounter.GET_HITS) + counters.sum(StoreCounter.GET_MISSES));
-        for (final StoreCounter counter : StoreCounter.values()) {
-            s.put(counter.statName, counters.sum(counter));
-        }
-        s.put("ring_head", ring.head());
-        s.put("ring_tail", ring.tail());
-        return s;
+        return StoreFigures.stats(view, header, ring, index, counters, clock.getAsLong());
     }
 
     /**
@@ -834,6 +816,23 @@ public final class SharedStore implements AutoCloseable {
                 + (-1 - stripes) + ", timeoutNanos=" + timeoutNanos);
         }
         return stripes + (ring.repairLock() ? 1 : 0);
+    }
+
+    /**
+     * The tools' repair ({@code arena check --repair}): {@link #repair()}, then every stripe's item
+     * and byte counts recounted from its chains under its lock.
+     *
+     * @return {locks taken over, stripes whose counts were wrong}
+     * @throws IllegalStateException if a live process holds a lock past the store's lock timeout
+     */
+    int[] repairAll() {
+        final int locks = repair();
+        final int recounted = index.recountStripes(timeoutNanos);
+        if (recounted < 0) {
+            throw new IllegalStateException("store lock held by a live process past the timeout: stripe="
+                + (-1 - recounted) + ", timeoutNanos=" + timeoutNanos);
+        }
+        return new int[] {locks, recounted};
     }
 
     /** Closes the store; if it opened its own arena file, closes that too. */

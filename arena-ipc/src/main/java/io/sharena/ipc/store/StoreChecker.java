@@ -28,6 +28,35 @@ final class StoreChecker {
         }
     }
 
+    /**
+     * Counts the ring's records from tail to head by state, read without locks: {linked, dead,
+     * reserved, pad}. A walk that meets a record that does not parse (the tail passed it meanwhile)
+     * stops there: the counts are then those of the part it read.
+     */
+    long[] census() {
+        final long[] counts = new long[4];
+        final long bytes = ring.ringBytes();
+        final long head = ring.head();
+        long pos = ring.tail();
+        while (pos < head) {
+            final int p = (int) (ring.ringPtr() + pos % bytes);
+            final int size = view.getInt(p + ItemLayout.SIZE);
+            final int state = view.getIntAcquire(p + ItemLayout.STATE);
+            if (view.getLongAcquire(p + ItemLayout.POS) != pos || size < ItemLayout.PAD_HEADER
+                || size % ItemLayout.ALIGN != 0 || state < ItemLayout.RESERVED || state > ItemLayout.PAD) {
+                break;
+            }
+            counts[switch (state) {
+                case ItemLayout.LINKED -> 0;
+                case ItemLayout.DEAD -> 1;
+                case ItemLayout.RESERVED -> 2;
+                default -> 3;
+            }]++;
+            pos += size;
+        }
+        return counts;
+    }
+
     List<String> check() {
         final long head = ring.head();
         final long tail = ring.tail();

@@ -1,0 +1,142 @@
+package io.sharena.cli;
+
+import io.sharena.core.ArenaView;
+import io.sharena.ipc.NamedRoots;
+import io.sharena.ipc.layout.StoreLayout;
+import io.sharena.ipc.store.SharedStore;
+import io.sharena.ipc.store.StoreOptions;
+import io.sharena.ipc.store.StoreResult;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code stat}, {@code check [--repair]} and {@code dump --keys} on a file that holds a shared store. */
+class StoreToolsCommandTest {
+    @TempDir
+    Path dir;
+
+    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+    private PrintStream savedOut;
+    private PrintStream savedErr;
+
+    @BeforeEach
+    void capture() {
+        savedOut = System.out;
+        savedErr = System.err;
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+    }
+
+    @AfterEach
+    void restore() {
+        System.setOut(savedOut);
+        System.setErr(savedErr);
+    }
+
+    /** @return what the command printed; {@code out} is emptied for the next */
+    private String run(final int status, final String... args) {
+        final int got = ArenaCli.run(args);
+        final String text = out.toString(StandardCharsets.UTF_8);
+        out.reset();
+        assertEquals(status, got, String.join(" ", args) + ":\n" + text + err.toString(StandardCharsets.UTF_8));
+        return text;
+    }
+
+    private static byte[] b(final String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** A store of 4 MiB with three items, one of them read twice and one missed. */
+    private Path store() throws Exception {
+        final Path file = dir.resolve("s.store");
+        try (SharedStore store = SharedStore.create(file, StoreOptions.defaults().withMemoryLimit(4L << 20)
+            .withMaxItemSize(64 << 10))) {
+            assertEquals(StoreResult.STORED, store.set(b("alpha"), b("1"), 0, 0));
+            assertEquals(StoreResult.STORED, store.set(b("beta"), new byte[1000], 0, 0));
+            assertEquals(StoreResult.STORED, store.set(new byte[] {'s', ' ', 0, '\\', (byte) 0xFF}, b("x"), 0, 0));
+            store.set(b("alpha"), b("2"), 0, 0);
+            store.get(b("alpha"));
+            store.get(b("alpha"));
+            store.get(b("missing"));
+        }
+        return file;
+    }
+
+    @Test
+    void statShowsTheStoreFiguresInTextAndJson() throws Exception {
+        final Path file = store();
+        final String text = run(0, "stat", file.toString());
+        assertTrue(text.contains("store          sharena.store: 3 items, "), text);
+        assertTrue(text.contains("limit 4.0 MiB, max item 64.0 KiB"), text);
+        // Four records in the ring: the three items and alpha's first version, now dead.
+        assertTrue(text.contains("(3 linked, 1 dead, 0 reserved, 0 pad records), lock free"), text);
+        assertTrue(text.matches("(?s).*\n  curr_items +3\n.*"), text);
+        assertTrue(text.matches("(?s).*\n  get_hits +2\n.*"), text);
+        assertTrue(text.matches("(?s).*\n  get_misses +1\n.*"), text);
+        assertTrue(text.matches("(?s).*\n  cmd_set +4\n.*"), text);
+        assertTrue(text.matches("(?s).*\n  evictions +0\n.*"), text);
+        final String json = run(0, "stat", "--json", file.toString()).strip();
+        assertTrue(json.contains(",\"stores\":{\"sharena.store\":{\"time\":"), json);
+        assertTrue(json.contains("\"curr_items\":3,"), json);
+        assertTrue(json.contains("\"limit_maxbytes\":4194304,"), json);
+        assertTrue(json.contains("\"ring_reserved\":0,"), json);
+        assertTrue(json.endsWith("}}}"), json);
+    }
+
+    @Test
+    void statOfAPlainArenaShowsNoStore() {
+        final Path file = dir.resolve("plain.arena");
+        run(0, "create", file.toString(), "--size", "16M");
+        assertFalse(run(0, "stat", file.toString()).contains("store "));
+        assertTrue(run(0, "stat", "--json", file.toString()).strip().endsWith(",\"stores\":{}}"));
+    }
+
+    @Test
+    void dumpKeysListsEveryKeyEscapedAndHonoursTheLimit() throws Exception {
+        final Path file = store();
+        final List<String> lines = Arrays.asList(run(0, "dump", file.toString(), "--keys").strip().split("\n"));
+        assertEquals("store sharena.store: 3 key(s)", lines.getFirst());
+        assertEquals(List.of("alpha", "beta", "s\\x20\\x00\\x5c\\xff"), lines.subList(1, 4).stream().sorted().toList());
+        final String one = run(0, "dump", file.toString(), "--keys", "1");
+        assertTrue(one.startsWith("store sharena.store: 1 key(s) (--keys limit)\n"), one);
+        final String json = run(0, "dump", "--keys", "5", "--json", file.toString()).strip();
+        assertTrue(json.startsWith("{\"stores\":{\"sharena.store\":[") && json.contains("\"alpha\""), json);
+        run(2, "dump", file.toString(), "--keys", "--store", "nope");
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains(
+            "arena: no store under that name: store=nope, stores=[sharena.store]"), err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void checkVerifiesTheStoreAndRepairRecountsADamagedStripe() throws Exception {
+        final Path file = store();
+        assertTrue(run(0, "check", file.toString()).endsWith("check: ok\n"));
+        // Damage the accounting: one stripe claims an item it does not have.
+        try (SharedStore store = SharedStore.open(file, StoreOptions.defaults())) {
+            final ArenaView v = store.arena().raw();
+            final int header = NamedRoots.of(store.arena()).get(SharedStore.DEFAULT_ROOT);
+            final int stripe = v.getInt(header + StoreLayout.STRIPES_PTR) + 5 * StoreLayout.STRIPE_SIZE;
+            v.putLong(stripe + StoreLayout.STRIPE_ITEMS, v.getLong(stripe + StoreLayout.STRIPE_ITEMS) + 1);
+        }
+        final String found = run(1, "check", file.toString());
+        assertTrue(found.contains("store sharena.store: stripe counts differ from its chains: stripe=5, items="),
+            found);
+        final String repaired = run(0, "check", "--repair", file.toString());
+        assertTrue(repaired.contains("repaired: store sharena.store: recounted 1 stripe(s) whose item or byte counts"
+            + " differed from their chains"), repaired);
+        assertTrue(repaired.endsWith("check: ok\n"), repaired);
+        assertTrue(run(0, "stat", file.toString()).contains("sharena.store: 3 items"));
+    }
+}

@@ -1,0 +1,165 @@
+package io.sharena.ipc.store;
+
+import io.sharena.core.ArenaFormatException;
+import io.sharena.core.ArenaView;
+import io.sharena.core.SharedArena;
+import io.sharena.core.layout.LockWord;
+import io.sharena.core.layout.PageEntry;
+import io.sharena.ipc.NamedRoots;
+import io.sharena.ipc.layout.StoreLayout;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The stores of an arena as tools see them ({@code arena stat}, {@code check}, {@code dump}): found
+ * by their named roots, inspected read-only (a read-only attachment is enough) and without locks.
+ *
+ * <pre>{@code
+ * for (String name : StoreTools.stores(arena)) {
+ *     Map<String, Long> figures = StoreTools.stats(arena, name);   // SharedStore#stats, plus the ring's records
+ *     List<String> wrong = StoreTools.check(arena, name);          // empty when consistent
+ * }
+ * }</pre>
+ *
+ * Like every check, exact only while no process changes the store.
+ */
+public final class StoreTools {
+    private StoreTools() {
+    }
+
+    /** The parts of a store this attachment inspects; no lock, no counter of its own. */
+    private record Inspected(ArenaView view, int header, Ring ring, Index index, Counters counters) {
+        static Inspected of(final SharedArena arena, final String name) throws ArenaFormatException {
+            final int header = rootOf(arena, name);
+            StoreFormat.validate(arena, header);
+            final ArenaView v = arena.raw();
+            final Counters counters = new Counters(v, header, Math.max(0, arena.slot()));
+            final Ring ring = new Ring(arena, header, counters, 0);
+            final Index index = new Index(arena, v.getInt(header + StoreLayout.BUCKETS_PTR),
+                1 << v.getInt(header + StoreLayout.BUCKET_BITS), v.getInt(header + StoreLayout.STRIPES_PTR),
+                v.getInt(header + StoreLayout.STRIPES), ring);
+            return new Inspected(v, header, ring, index, counters);
+        }
+    }
+
+    private static int rootOf(final SharedArena arena, final String name) throws ArenaFormatException {
+        final int region = NamedRoots.existing(arena).map(r -> r.get(name)).orElse(0);
+        if (region == 0) {
+            throw new ArenaFormatException("store.root", "no store in the arena: name=" + name + ", path=" + arena.path());
+        }
+        return region;
+    }
+
+    /** @return the names of the arena's named roots that point at a store header, in directory order */
+    public static List<String> stores(final SharedArena arena) {
+        final List<String> names = new ArrayList<>();
+        final ArenaView v = arena.raw();
+        NamedRoots.existing(arena).ifPresent(roots -> roots.list().forEach((name, ptr) -> {
+            final long at = Integer.toUnsignedLong(ptr);
+            if (at != 0 && at % arena.pageSize() == 0 && at + StoreLayout.HEADER_BYTES <= arena.capacityBytes()
+                && at >= arena.firstUserPage() * arena.pageSize()
+                && v.getLongAcquire(ptr + StoreLayout.MAGIC) == StoreLayout.MAGIC_VALUE) {
+                names.add(name);
+            }
+        }));
+        return names;
+    }
+
+    /**
+     * The store's {@link SharedStore#stats()} (get hits and misses lag by what each thread has not
+     * added yet), and what the ring holds between tail and head, record by record:
+     * {@code ring_linked}, {@code ring_dead}, {@code ring_reserved} (being written, or left by a
+     * process that died: the tail passes those) and {@code ring_pad}; {@code ring_lock_slot} is
+     * the registry slot holding the ring lock, -1 if free.
+     *
+     * @throws ArenaFormatException if {@code name} is not a valid store
+     */
+    public static Map<String, Long> stats(final SharedArena arena, final String name) throws ArenaFormatException {
+        final Inspected s = Inspected.of(arena, name);
+        final Map<String, Long> figures = StoreFigures.stats(s.view(), s.header(), s.ring(), s.index(), s.counters(),
+            System.currentTimeMillis());
+        final long[] census = new StoreChecker(s.view(), s.ring(), s.index()).census();
+        figures.put("ring_linked", census[0]);
+        figures.put("ring_dead", census[1]);
+        figures.put("ring_reserved", census[2]);
+        figures.put("ring_pad", census[3]);
+        figures.put("ring_lock_slot", (long) LockWord.slot(s.view().getLongVolatile(s.header() + StoreLayout.RING_LOCK)));
+        return figures;
+    }
+
+    /**
+     * Verifies the store: its header ({@link SharedStore#open} would refuse it otherwise), that the
+     * arena accounts every page of its region as allocated, and {@link SharedStore#check()}.
+     *
+     * @return the violations, one line each; empty when consistent
+     */
+    public static List<String> check(final SharedArena arena, final String name) {
+        final Inspected s;
+        try {
+            s = Inspected.of(arena, name);
+        } catch (final ArenaFormatException e) {
+            return List.of("store does not open: " + e.getMessage() + " (field " + e.field() + ")");
+        }
+        final List<String> violations = new ArrayList<>();
+        final int pages = s.view().getInt(s.header() + StoreLayout.REGION_PAGES);
+        final long first = Integer.toUnsignedLong(s.header()) / arena.pageSize();
+        for (long p = first; p < first + pages && p < arena.capacityPages(); p++) {
+            final int state = PageEntry.stateOf(s.view().getLongVolatile((int) PageEntry.stateOffset((int) p)));
+            if (state != PageEntry.ALLOCATED) {
+                violations.add("store region page not allocated: page=" + p + ", state=" + PageEntry.stateName(state));
+                break;
+            }
+        }
+        violations.addAll(new StoreChecker(s.view(), s.ring(), s.index()).check());
+        return violations;
+    }
+
+    /**
+     * @return up to {@code max} keys of the store, as {@link SharedStore#keys(int)} lists them
+     * @throws ArenaFormatException     if {@code name} is not a valid store
+     * @throws IllegalArgumentException if {@code max} is negative
+     */
+    public static List<byte[]> keys(final SharedArena arena, final String name, final int max)
+        throws ArenaFormatException {
+        final Inspected s = Inspected.of(arena, name);
+        return StoreFigures.keys(s.ring(), s.index(), max);
+    }
+
+    /** @return {@link #check} of every store of the arena, each line prefixed with {@code store NAME: } */
+    public static List<String> checkAll(final SharedArena arena) {
+        final List<String> violations = new ArrayList<>();
+        for (final String name : stores(arena)) {
+            check(arena, name).forEach(v -> violations.add("store " + name + ": " + v));
+        }
+        return violations;
+    }
+
+    /**
+     * Repairs every store of a writable arena: takes over the locks dead processes left held, as
+     * {@link SharedStore#repair()} does, then recounts every stripe's item and byte counts from its
+     * chains under its lock. Safe while other processes use the stores.
+     *
+     * @return what was done, one line per store that needed it
+     * @throws IllegalStateException if a live process holds a store lock past {@code timeoutNanos}
+     */
+    public static List<String> repairAll(final SharedArena arena, final long timeoutNanos) throws IOException {
+        final List<String> done = new ArrayList<>();
+        for (final String name : stores(arena)) {
+            try (SharedStore store = SharedStore.attach(arena, name,
+                StoreOptions.defaults().withLockTimeoutNanos(timeoutNanos), false)) {
+                final int[] r = store.repairAll();
+                if (r[0] > 0) {
+                    done.add("store " + name + ": took over " + r[0] + " lock(s) a dead process held");
+                }
+                if (r[1] > 0) {
+                    done.add("store " + name + ": recounted " + r[1] + " stripe(s) whose item or byte counts"
+                        + " differed from their chains");
+                }
+            }
+        }
+        return done;
+    }
+}
