@@ -53,6 +53,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * crash-point mode by {@code crash_point=ID action=A reached=yes|no}; exit 0 only when V, D and L
  * are 0 (and the point was reached).
  *
+ * <p>With {@code --store} the workers are {@link StoreStressWorker}s doing random store operations
+ * on a shared store (one lane of keys each; a replacement takes its killed predecessor's lane), in
+ * both modes; the end is {@link StoreStress#finish}, which verifies every key against the lanes'
+ * logs and prints {@code stress: kills=K ops=N violations=V torn=T lost=L leaked=Z} instead.
+ *
  * <p>D: pages or heap objects a worker found non-zero when handed out, or whose stamp changed while
  * it owned them. L: pages that nobody can ever get back: pages still ALLOCATED at the end, other
  * than the heap's and the named roots', that carry the stamp of a worker that exited cleanly (it
@@ -62,7 +67,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * V: the arena checker's violations plus the heap's and the named roots'.
  */
 @Command(name = "stress", mixinStandardHelpOptions = true,
-    description = "Random alloc/free from many processes while killing them with SIGKILL; then check.")
+    description = "Random alloc/free (or, with --store, random store operations) from many processes while killing"
+        + " them with SIGKILL; then verify and check.")
 final class StressCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "FILE", description = "arena file (created with --size if missing)")
     Path file;
@@ -90,19 +96,39 @@ final class StressCommand implements Callable<Integer> {
         description = "what the armed worker does at the point: SIGKILL or SIGSTOP itself (default kill)")
     String crashAction;
 
+    @Option(names = "--store", description = "stress a shared store instead: random store operations, each key"
+        + " verified against what its worker acknowledged (the file is created as a store if missing)")
+    boolean store;
+
+    @Option(names = "--memory", defaultValue = "64M", paramLabel = "SIZE",
+        description = "with --store: the store's memory limit when the file is created (default 64M)")
+    String memory;
+
+    @Option(names = "--keys", defaultValue = "32", paramLabel = "N",
+        description = "with --store: keys of each kind per worker lane (default 32)")
+    int keys;
+
+    private StoreStress storeStress;
+    private long startMillis;
+
     private final AtomicLong ops = new AtomicLong();
     private final AtomicLong doubleHanded = new AtomicLong();
+    private final AtomicLong failures = new AtomicLong();
     private final Set<Long> cleanPids = ConcurrentHashMap.newKeySet();
     private final Set<Long> allPids = ConcurrentHashMap.newKeySet();
 
     private final class Worker {
+        final int lane;
         final Process process;
+        /** Whether this process sent it SIGKILL (or SIGSTOP): its exit status is then no failure. */
+        volatile boolean killed;
         final Thread reader;
         final CountDownLatch reachedPoint = new CountDownLatch(1);
         volatile long lastOps;
         volatile long lastDouble;
 
-        Worker(final Process process) {
+        Worker(final int lane, final Process process) {
+            this.lane = lane;
             this.process = process;
             this.reader = new Thread(this::read, "stress-reader-" + process.pid());
             reader.start();
@@ -116,7 +142,7 @@ final class StressCommand implements Callable<Integer> {
                     } else if (line.startsWith("status ") || line.startsWith("final ")) {
                         final String[] f = line.split(" ");
                         lastOps = Long.parseLong(f[1].substring(4));
-                        lastDouble = Long.parseLong(f[2].substring(7));
+                        lastDouble = f.length > 2 ? Long.parseLong(f[2].substring(7)) : 0;
                         if (line.startsWith("final ")) {
                             cleanPids.add(process.pid());
                         }
@@ -136,6 +162,12 @@ final class StressCommand implements Callable<Integer> {
             reader.join();
             ops.addAndGet(lastOps);
             doubleHanded.addAndGet(lastDouble);
+            // A worker that ended badly without being killed failed (an exception: its lines are above).
+            final int exit = process.waitFor();
+            if (!killed && exit != 0) {
+                failures.incrementAndGet();
+                System.out.println("stress: worker " + process.pid() + " failed: exit=" + exit);
+            }
         }
     }
 
@@ -148,7 +180,13 @@ final class StressCommand implements Callable<Integer> {
         if (!crashAction.equals("kill") && !crashAction.equals("stop")) {
             throw new IllegalArgumentException("--crash-action must be kill or stop: crashAction=" + crashAction);
         }
-        if (!Files.exists(file)) {
+        if (store) {
+            if (keys < 1) {
+                throw new IllegalArgumentException("--keys must be positive: keys=" + keys);
+            }
+            storeStress = new StoreStress(file, processes, keys);
+            storeStress.setUp(Capacity.parse(memory).bytes());
+        } else if (!Files.exists(file)) {
             try (SharedArena arena = SharedArena.create(file, Capacity.parse(size), ArenaOptions.defaults())) {
                 Channel.create(arena, StressWorker.CHANNEL, StressWorker.CHANNEL_LANES, StressWorker.CHANNEL_RING_BYTES, 64);
             }
@@ -158,11 +196,12 @@ final class StressCommand implements Callable<Integer> {
             return atCrashPoint(random);
         }
         final long start = System.currentTimeMillis();
+        startMillis = start;
         final long end = start + TimeUnit.SECONDS.toMillis(seconds);
         final List<Worker> running = new ArrayList<>();
         final List<Worker> finished = new ArrayList<>();
         for (int i = 0; i < processes; i++) {
-            running.add(start(random, end));
+            running.add(start(random, end, i));
         }
         int kills = 0;
         long nextKill = start + (long) (killEvery * (0.5 + random.nextDouble()));
@@ -170,13 +209,20 @@ final class StressCommand implements Callable<Integer> {
         while (System.currentTimeMillis() < end - 500) {
             Thread.sleep(Math.max(1, Math.min(nextKill, end) - System.currentTimeMillis()));
             final long now = System.currentTimeMillis();
-            if (now >= nextKill && now < end - 500) {
-                final Worker victim = running.remove(random.nextInt(running.size()));
+            // Store mode kills only a worker that is under way (it has reported operations), so that
+            // every kill lands in the middle of work however slowly a loaded machine starts JVMs.
+            final List<Worker> victims = store ? running.stream().filter(w -> w.lastOps > 0).toList() : running;
+            if (now >= nextKill && now < end - 500 && victims.isEmpty()) {
+                nextKill = now + 50;
+            } else if (now >= nextKill && now < end - 500) {
+                final Worker victim = victims.get(random.nextInt(victims.size()));
+                running.remove(victim);
+                victim.killed = true;
                 victim.process.destroyForcibly(); // SIGKILL
                 victim.process.waitFor();
                 finished.add(victim);
                 kills++;
-                running.add(start(random, end));
+                running.add(start(random, end, victim.lane));
                 nextKill = now + (long) (killEvery * (0.5 + random.nextDouble()));
             }
             if (now >= nextProgress) {
@@ -193,26 +239,27 @@ final class StressCommand implements Callable<Integer> {
         for (final Worker w : finished) {
             w.settle();
         }
-        return finish(kills);
+        return store ? storeStress.finish(kills, ops.get(), failures.get()) : finish(kills);
     }
 
     /** Crash-point mode; see the class documentation. */
     private int atCrashPoint(final SplittableRandom random) throws IOException, InterruptedException {
-        final long end = System.currentTimeMillis() + TimeUnit.SECONDS.toMillis(seconds);
+        startMillis = System.currentTimeMillis();
+        final long end = startMillis + TimeUnit.SECONDS.toMillis(seconds);
         final List<Worker> workers = new ArrayList<>();
         for (int i = 0; i < processes; i++) {
-            workers.add(start(random, end));
+            workers.add(start(random, end, i));
         }
         // A dead process's slot, caches and pending frees: the armed worker's open repairs them, so
         // the repair's own points are reached too.
         Thread.sleep(Math.min(300, TimeUnit.SECONDS.toMillis(seconds) / 4));
         final Worker victim = workers.removeFirst();
+        victim.killed = true;
         victim.process.destroyForcibly();
         victim.process.waitFor();
         int kills = 1;
-        final Worker armed = new Worker(JavaCommand.start(List.of("-Dsharena.crashpoints=true",
-                "-Dsharena.crashpoint=" + crashPoint, "-Dsharena.crashpoint.action=" + crashAction),
-            StressWorker.class, file.toString(), Long.toString(random.nextLong()), Long.toString(end)));
+        final Worker armed = start(List.of("-Dsharena.crashpoints=true", "-Dsharena.crashpoint=" + crashPoint,
+            "-Dsharena.crashpoint.action=" + crashAction), random, end, victim.lane);
         // Until it reaches the point or ends: a point met only while closing counts too.
         boolean reached = false;
         while (!reached && armed.process.isAlive()) {
@@ -223,6 +270,7 @@ final class StressCommand implements Callable<Integer> {
             reached = armed.reachedPoint.getCount() == 0;
         }
         if (reached && crashAction.equals("kill")) {
+            armed.killed = true;
             armed.process.waitFor();
             kills++;
         } else if (reached) {
@@ -244,12 +292,26 @@ final class StressCommand implements Callable<Integer> {
             w.settle();
         }
         System.out.printf("stress: crash_point=%s action=%s reached=%s%n", crashPoint, crashAction, reached ? "yes" : "no");
-        return finish(kills) == 0 && reached ? 0 : 1;
+        final int status = store ? storeStress.finish(kills, ops.get(), failures.get()) : finish(kills);
+        return status == 0 && reached ? 0 : 1;
     }
 
-    private Worker start(final SplittableRandom random, final long end) throws IOException {
-        return new Worker(JavaCommand.start(StressWorker.class, file.toString(), Long.toString(random.nextLong()),
-            Long.toString(end)));
+    private Worker start(final SplittableRandom random, final long end, final int lane) throws IOException {
+        return start(List.of(), random, end, lane);
+    }
+
+    /** Starts a worker for {@code lane} (store mode: the lane's keys are its own; page mode: unused). */
+    private Worker start(final List<String> jvmOptions, final SplittableRandom random, final long end, final int lane)
+        throws IOException {
+        if (store) {
+            // C1 alone: a store worker is replaced at every kill, and start-up is most of a short life.
+            final List<String> options = new ArrayList<>(List.of("-XX:TieredStopAtLevel=1"));
+            options.addAll(jvmOptions);
+            return new Worker(lane, JavaCommand.start(options, StoreStressWorker.class,
+                storeStress.workerArgs(lane, random.nextLong(), startMillis, end)));
+        }
+        return new Worker(lane, JavaCommand.start(jvmOptions, StressWorker.class, file.toString(),
+            Long.toString(random.nextLong()), Long.toString(end)));
     }
 
     private int finish(final int kills) throws IOException {

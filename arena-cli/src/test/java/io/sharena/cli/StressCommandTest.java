@@ -13,8 +13,13 @@ import java.util.regex.Pattern;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The short crash campaign: at least 30 SIGKILLs of worker JVMs, then a clean check. */
+/**
+ * The short crash campaigns: at least 30 SIGKILLs of page workers, then a clean check; and the
+ * store's, workers killed in the middle of random store operations, every key then verified.
+ */
 class StressCommandTest {
+    private static final Pattern STORE_LAST = Pattern.compile(
+        "stress: kills=(\\d+) ops=(\\d+) violations=(\\d+) torn=(\\d+) lost=(\\d+) leaked=(\\d+)");
     private static final Pattern LAST = Pattern.compile(
         "stress: kills=(\\d+) ops=(\\d+) recoveries=(\\d+) violations=(\\d+) double_handed=(\\d+) leaked=(\\d+)");
 
@@ -46,6 +51,37 @@ class StressCommandTest {
         assertEquals("0", m.group(4), "violations; seed=" + seed + "\n" + text);
         assertEquals("0", m.group(5), "double handed; seed=" + seed);
         assertEquals("0", m.group(6), "leaked; seed=" + seed);
+        assertEquals(0, exit);
+    }
+
+    @Test
+    void killedStoreWorkersLoseNoAcknowledgedWrite() {
+        final long seed = System.nanoTime();
+        System.out.println("seed=" + seed);
+        final PrintStream saved = System.out;
+        final ByteArrayOutputStream out = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        final int exit;
+        try {
+            exit = ArenaCli.run("stress", dir.resolve("s.store").toString(), "--store", "--processes", "3", "--seconds",
+                "10", "--kill-every", "300", "--memory", "16M", "--keys", "16", "--seed", Long.toString(seed));
+        } finally {
+            System.setOut(saved);
+        }
+        final String text = out.toString(StandardCharsets.UTF_8);
+        System.out.println(text);
+        final String[] lines = text.strip().split("\n");
+        final Matcher m = STORE_LAST.matcher(lines[lines.length - 1]);
+        assertTrue(m.matches(), "last line: " + lines[lines.length - 1]);
+        // Kills land only on workers under way: each one interrupted store operations.
+        assertTrue(Long.parseLong(m.group(1)) >= 2, "kills: " + m.group(1));
+        assertTrue(Long.parseLong(m.group(2)) > 100, "ops: " + m.group(2));
+        assertEquals("0", m.group(3), "violations; seed=" + seed + "\n" + text);
+        assertEquals("0", m.group(4), "torn; seed=" + seed);
+        assertEquals("0", m.group(5), "lost; seed=" + seed);
+        assertEquals("0", m.group(6), "leaked; seed=" + seed);
+        assertTrue(text.contains("stress: store curr_items="), text);
+        assertTrue(text.contains(" evictions=0 "), text);
         assertEquals(0, exit);
     }
 }
