@@ -35,8 +35,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@code IpcCrashPointTest}, {@code StoreCrashTest}), whose scenarios are built to reach every point
  * and assert that they do. The stress workers do pages, heap objects, named roots and channel
  * messages, so some points (a registry full of dead processes, a lock holder dying while another
- * waits, the store) are not reached here; a run that did not reach its point is listed as such and
- * proves nothing, and only a run that reached it and left a violation fails the test.
+ * waits, the store's eviction) are not reached here; a run that did not reach its point is listed
+ * as such and proves nothing, and only a run that reached it and left a violation fails the test.
+ * The store's points run in {@code stress --store} workers, whose summary also counts torn and
+ * lost values.
  *
  * <p>The points are found on the class path: every enum implementing {@link CrashPoint}. The
  * README's test command runs a seeded sample of {@value #SAMPLE} point/action pairs; the whole
@@ -49,6 +51,9 @@ class CrashPointCampaignTest {
     private static final Pattern POINT = Pattern.compile("stress: crash_point=(\\S+) action=(\\S+) reached=(\\S+)");
     private static final Pattern LAST = Pattern.compile(
         "stress: kills=(\\d+) ops=(\\d+) recoveries=(\\d+) violations=(\\d+) double_handed=(\\d+) leaked=(\\d+)");
+    /** The store stress's summary: violations, torn, lost and leaked are groups 3 to 6. */
+    private static final Pattern STORE_LAST = Pattern.compile(
+        "stress: kills=(\\d+) ops=(\\d+) violations=(\\d+) torn=(\\d+) lost=(\\d+) leaked=(\\d+)");
 
     @TempDir
     Path dir;
@@ -142,21 +147,25 @@ class CrashPointCampaignTest {
 
     /** @return "ok ...", "unreached ..." (clean, but the point was never met) or "FAILED ..." with the summary, for the log */
     private String runOne(final String point, final String action, final long seed) throws IOException {
+        final boolean store = point.startsWith("StorePoint.");
         final Path file = dir.resolve(point.replace('.', '-') + "-" + action + ".arena");
         final PrintStream saved = System.out;
         final ByteArrayOutputStream out = new ByteArrayOutputStream();
         System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
         final int exit;
         try {
-            exit = ArenaCli.run("stress", file.toString(), "--processes", "2", "--seconds", "4", "--size", "8M",
-                "--seed", Long.toString(seed), "--crash-point", point, "--crash-action", action);
+            exit = store
+                ? ArenaCli.run("stress", file.toString(), "--store", "--processes", "2", "--seconds", "4", "--memory",
+                    "8M", "--keys", "16", "--seed", Long.toString(seed), "--crash-point", point, "--crash-action", action)
+                : ArenaCli.run("stress", file.toString(), "--processes", "2", "--seconds", "4", "--size", "8M",
+                    "--seed", Long.toString(seed), "--crash-point", point, "--crash-action", action);
         } finally {
             System.setOut(saved);
         }
         Files.deleteIfExists(file);
         final String text = out.toString(StandardCharsets.UTF_8).strip();
         final String[] lines = text.split("\n");
-        final Matcher last = LAST.matcher(lines[lines.length - 1]);
+        final Matcher last = (store ? STORE_LAST : LAST).matcher(lines[lines.length - 1]);
         // The point line comes before the check's own lines (repairs made, violations, leaks).
         String pointLine = "";
         for (final String line : lines) {
@@ -166,7 +175,7 @@ class CrashPointCampaignTest {
         }
         final Matcher reached = POINT.matcher(pointLine);
         final String summary = point + " " + action + ": " + pointLine + " | " + lines[lines.length - 1];
-        final boolean clean = last.matches() && reached.matches()
+        final boolean clean = last.matches() && reached.matches() && (!store || last.group(3).equals("0"))
             && last.group(4).equals("0") && last.group(5).equals("0") && last.group(6).equals("0");
         if (clean && reached.group(3).equals("no")) {
             return "unreached " + summary;
