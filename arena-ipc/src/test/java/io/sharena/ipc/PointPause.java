@@ -12,14 +12,14 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * {@code point} waits there until {@link #release()} (or {@link #close()}), while the test's other
  * threads run the conflicting operations.
  */
-final class PointPause implements AutoCloseable {
-    static final String PAUSED = "paused";
+public final class PointPause implements AutoCloseable {
+    public static final String PAUSED = "paused";
 
     private final CountDownLatch reached = new CountDownLatch(1);
     private final CountDownLatch release = new CountDownLatch(1);
     private final AtomicBoolean armed = new AtomicBoolean(true);
 
-    PointPause(final CrashPoint point) {
+    public PointPause(final CrashPoint point) {
         CrashPoints.install(p -> {
             if (p == point && PAUSED.equals(Thread.currentThread().getName()) && armed.compareAndSet(true, false)) {
                 reached.countDown();
@@ -33,7 +33,7 @@ final class PointPause implements AutoCloseable {
     }
 
     /** Starts {@code body} on a thread named {@value #PAUSED}. */
-    static Thread start(final Runnable body, final Throwable[] failure) {
+    public static Thread start(final Runnable body, final Throwable[] failure) {
         final Thread t = new Thread(() -> {
             try {
                 body.run();
@@ -46,11 +46,11 @@ final class PointPause implements AutoCloseable {
     }
 
     /** @return whether the paused thread reached the point within 10 s */
-    boolean awaitReached() throws InterruptedException {
+    public boolean awaitReached() throws InterruptedException {
         return reached.await(10, TimeUnit.SECONDS);
     }
 
-    void release() {
+    public void release() {
         release.countDown();
     }
 

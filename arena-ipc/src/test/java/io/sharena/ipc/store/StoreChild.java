@@ -24,6 +24,10 @@ import java.util.List;
  *   <li>{@code op FILE OP}: one operation on the keys the crash test prepared: set k to
  *       Values.make(2), incr n, delete d, append a, or fill (sets f0, f1, ... until killed,
  *       forcing evictions); says "op done". Armed with a crash point, it is killed inside.</li>
+ *   <li>{@code conflict FILE MILLIS TIMEOUT_MS}: {@link #conflict} for MILLIS ms, with that lock
+ *       timeout; says "conflict done incrs=I appends=A bad=B ops=O".</li>
+ *   <li>{@code expiring FILE UNIX_SECONDS}: sets keep (no expiry), rel (3600 s relative), abs
+ *       (absolute UNIX_SECONDS) and gone (negative); says "written".</li>
  * </ul>
  */
 public final class StoreChild {
@@ -50,8 +54,51 @@ public final class StoreChild {
         return ChildJvm.start(StoreChild.class, options, args);
     }
 
+    /**
+     * Store work that conflicts with the crash test's keys (k, n, d, a), each operation bounded by
+     * the store's lock timeout: sets of k, incr of n, delete of d, append to a, sets of other keys,
+     * and reads of all, each value read checked to be whole.
+     *
+     * @return {incrs stored, appends stored, bad values or results, operations}
+     */
+    static long[] conflict(final SharedStore store, final long millis, final String tag) {
+        final long[] counts = new long[4];
+        final long[] r = new long[1];
+        final long end = System.nanoTime() + millis * 1_000_000;
+        for (int i = 0; System.nanoTime() - end < 0; i++) {
+            final StoreResult res = switch (i % 6) {
+                case 0 -> store.set(b("k"), Values.make(1000 + i), 0, 0);
+                case 1 -> store.incr(b("n"), 1, r);
+                case 2 -> store.delete(b("d"));
+                case 3 -> store.append(b("a"), b("+"));
+                case 4 -> store.set(b(tag + (i % 50)), Values.make(i), 0, 0);
+                default -> {
+                    final byte[] k = store.get(b("k"));
+                    final byte[] n = store.get(b("n"));
+                    if (k == null || Values.check(k, k.length) != null || n == null
+                        || !new String(n, StandardCharsets.US_ASCII).matches("[0-9]+")) {
+                        counts[2]++;
+                    }
+                    yield StoreResult.STORED;
+                }
+            };
+            if (res == StoreResult.STORED && i % 6 == 1) {
+                counts[0]++;
+            } else if (res == StoreResult.STORED && i % 6 == 3) {
+                counts[1]++;
+            } else if (res != StoreResult.STORED && res != StoreResult.BUSY && res != StoreResult.NO_MEMORY
+                && res != StoreResult.DELETED && res != StoreResult.NOT_FOUND) {
+                counts[2]++;
+            }
+            counts[3]++;
+        }
+        return counts;
+    }
+
     public static void main(final String[] args) throws Exception {
-        try (SharedStore store = SharedStore.open(Path.of(args[1]), StoreOptions.defaults())) {
+        final StoreOptions options = args[0].equals("conflict")
+            ? StoreOptions.defaults().withLockTimeoutNanos(Long.parseLong(args[3]) * 1_000_000) : StoreOptions.defaults();
+        try (SharedStore store = SharedStore.open(Path.of(args[1]), options)) {
             System.out.println("opened");
             switch (args[0]) {
                 case "write" -> {
@@ -152,6 +199,18 @@ public final class StoreChild {
                         default -> throw new IllegalArgumentException(args[2]);
                     };
                     System.out.println("op done " + res);
+                }
+                case "conflict" -> {
+                    final long[] c = conflict(store, Long.parseLong(args[2]), "child");
+                    System.out.println("conflict done incrs=" + c[0] + " appends=" + c[1] + " bad=" + c[2] + " ops=" + c[3]);
+                }
+                case "expiring" -> {
+                    final long at = Long.parseLong(args[2]);
+                    final boolean ok = store.set(b("keep"), b("1"), 0, 0) == StoreResult.STORED
+                        && store.set(b("rel"), b("2"), 0, 3600) == StoreResult.STORED
+                        && store.set(b("abs"), b("3"), 0, at) == StoreResult.STORED
+                        && store.set(b("gone"), b("4"), 0, -1) == StoreResult.STORED;
+                    System.out.println(ok ? "written" : "write failed");
                 }
                 default -> throw new IllegalArgumentException(args[0]);
             }

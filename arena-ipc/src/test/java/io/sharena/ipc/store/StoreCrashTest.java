@@ -115,7 +115,7 @@ class StoreCrashTest {
     }
 
     /** Fills the ring until it evicts, then reads everything, so the tail meets hot items. */
-    private static int prefill(final SharedStore store) {
+    static int prefill(final SharedStore store) {
         int i = 0;
         while (store.stats().get("evictions") == 0) {
             assertEquals(StoreResult.STORED, store.set(b("p" + i), Values.make(i), 0, 0));
