@@ -515,6 +515,10 @@ public final class SharedStore implements AutoCloseable {
             }
             CrashPoints.at(StorePoint.SET_BUILT);
             final StoreResult r = swapIfSame(key, hash, c, y, StorePoint.SET_LINKED, StorePoint.SET_PUBLISHED);
+            if (r == StoreResult.STORED) {
+                // A new item linked, as memcached counts it.
+                counters.add(StoreCounter.TOTAL_ITEMS, 1);
+            }
             if (r != null) {
                 return r == StoreResult.NOT_FOUND ? StoreResult.NOT_STORED : r;
             }

@@ -184,6 +184,38 @@ class StoreProcessTest {
         }
     }
 
+    /**
+     * Warm restart: a child writes items with no expiry, a relative one, an absolute one two seconds
+     * ahead and a negative one, and exits; with no process attached the wall clock passes the
+     * absolute time; the next opener finds the unexpired items and not the others.
+     */
+    @Test
+    void aWarmRestartKeepsUnexpiredItemsAndExpiresByTheWallClock() throws Exception {
+        final Path file = dir.resolve("w.store");
+        create(file).close();
+        final long at = System.currentTimeMillis() / 1000 + 2;
+        try (ChildJvm writer = StoreChild.start("expiring", file.toString(), Long.toString(at))) {
+            assertEquals("written", writer.await("writ"), writer.output().toString());
+            assertEquals(0, writer.waitFor(30));
+        }
+        while (System.currentTimeMillis() / 1000 < at) {
+            Thread.sleep(50);
+        }
+        try (SharedStore store = SharedStore.open(file, StoreOptions.defaults())) {
+            assertArrayEquals(b("1"), store.get(b("keep")));
+            final StoreItem rel = store.gets(b("rel"));
+            assertArrayEquals(b("2"), rel.value());
+            assertTrue(rel.expires() > at && rel.expires() <= at + 3600, "relative expiry kept as a wall-clock time");
+            assertNull(store.get(b("abs")), "its time passed while no process had the store open");
+            assertNull(store.get(b("gone")));
+            // Expired items stay counted until reclaimed (by a write of their key, or the ring's tail).
+            assertEquals(4L, store.stats().get("curr_items"));
+            assertEquals(2L, store.stats().get("get_expired"));
+            assertEquals(StoreResult.STORED, store.add(b("abs"), b("again"), 0, 0), "the key is free again");
+            assertEquals(List.of(), store.check());
+        }
+    }
+
     @Test
     void itemsSurviveEveryProcessClosingAndAreThereForTheNext() throws Exception {
         final Path file = dir.resolve("r.store");

@@ -1,0 +1,283 @@
+package io.sharena.ipc.store;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/**
+ * memcached's edge cases, command by command, beyond {@link SharedStoreTest}: expiry boundaries to
+ * the second, every command on expired and flushed items, keys with the bytes the text protocol
+ * forbids, the max item size for every writing command, and the exact stats a scripted session
+ * leaves. Time moves by a test clock.
+ */
+class StoreSemanticsTest {
+    /** 2026-01-01T00:00:00Z, in milliseconds. */
+    static final long T0 = 1_767_225_600_000L;
+    static final long T0_S = T0 / 1000;
+
+    @TempDir
+    Path dir;
+    final AtomicLong now = new AtomicLong(T0);
+    SharedStore store;
+
+    static byte[] b(final String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    static String s(final byte[] v) {
+        return v == null ? null : new String(v, StandardCharsets.UTF_8);
+    }
+
+    @BeforeEach
+    void create() throws Exception {
+        store = SharedStore.create(dir.resolve("s.store"), StoreOptions.defaults().withMemoryLimit(8L << 20)
+            .withMaxItemSize(64 << 10).withClock(now::get));
+    }
+
+    @AfterEach
+    void checkAndClose() throws Exception {
+        assertEquals(List.of(), store.check());
+        store.close();
+    }
+
+    @Test
+    void expiryBoundariesToTheSecond() {
+        now.set(T0 + 999); // within second T0_S: relative times count from the current second
+        store.set(b("never"), b("v"), 0, 0);
+        store.set(b("minus1"), b("v"), 0, -1);
+        store.set(b("minusBig"), b("v"), 0, Long.MIN_VALUE);
+        store.set(b("rel1"), b("v"), 0, 1);
+        store.set(b("rel30d"), b("v"), 0, SharedStore.RELATIVE_EXPIRY_LIMIT);
+        store.set(b("absPast"), b("v"), 0, SharedStore.RELATIVE_EXPIRY_LIMIT + 1);
+        store.set(b("absNow"), b("v"), 0, T0_S);
+        store.set(b("absNext"), b("v"), 0, T0_S + 1);
+        assertEquals(0, store.gets(b("never")).expires());
+        assertNull(store.get(b("minus1")), "negative: expired at once");
+        assertNull(store.get(b("minusBig")));
+        assertNull(store.get(b("absPast")), "just over 30 days is an absolute time, long past");
+        assertNull(store.get(b("absNow")), "an absolute time equal to now is expired");
+        assertEquals(T0_S + 1, store.gets(b("rel1")).expires(), "relative: from now, in whole seconds");
+        assertEquals(T0_S + SharedStore.RELATIVE_EXPIRY_LIMIT, store.gets(b("rel30d")).expires(),
+            "exactly 30 days is still relative");
+        assertEquals(T0_S + 1, store.gets(b("absNext")).expires());
+        now.set(T0 + 1000);
+        assertNull(store.get(b("rel1")), "expired when its second begins");
+        assertNull(store.get(b("absNext")));
+        assertEquals("v", s(store.get(b("rel30d"))));
+        now.set((T0_S + SharedStore.RELATIVE_EXPIRY_LIMIT) * 1000 - 1);
+        assertEquals("v", s(store.get(b("rel30d"))));
+        now.addAndGet(1);
+        assertNull(store.get(b("rel30d")));
+        assertEquals("v", s(store.get(b("never"))));
+    }
+
+    @Test
+    void expiredAndFlushedItemsAreMissesForEveryCommand() {
+        final long[] r = new long[1];
+        for (final String how : List.of("expired", "flushed")) {
+            store.set(b("k"), b("7"), 0, "expired".equals(how) ? 5 : 0);
+            final long cas = store.gets(b("k")).cas();
+            if ("expired".equals(how)) {
+                now.addAndGet(5_000);
+            } else {
+                store.flushAll(0);
+            }
+            assertNull(store.get(b("k")), how);
+            assertNull(store.gets(b("k")), how);
+            assertEquals(StoreResult.NOT_FOUND, store.cas(b("k"), b("x"), 0, 0, cas), how);
+            assertEquals(StoreResult.NOT_STORED, store.replace(b("k"), b("x"), 0, 0), how);
+            assertEquals(StoreResult.NOT_STORED, store.append(b("k"), b("x")), how);
+            assertEquals(StoreResult.NOT_STORED, store.prepend(b("k"), b("x")), how);
+            assertEquals(StoreResult.NOT_FOUND, store.incr(b("k"), 1, r), how);
+            assertEquals(StoreResult.NOT_FOUND, store.decr(b("k"), 1, r), how);
+            assertEquals(StoreResult.NOT_FOUND, store.touch(b("k"), 0), how);
+            assertEquals(StoreResult.NOT_FOUND, store.getAndTouch(b("k"), 0, new StoreItem[1]), how);
+            assertEquals(StoreResult.NOT_FOUND, store.delete(b("k")), how);
+            assertEquals(StoreResult.STORED, store.add(b("k"), b("new"), 0, 0), how + ": add takes the key");
+            assertEquals("new", s(store.get(b("k"))));
+            store.delete(b("k"));
+        }
+    }
+
+    @Test
+    void aLaterFlushAllReplacesAPendingOne() {
+        store.set(b("a"), b("1"), 0, 0);
+        store.flushAll(10);
+        store.flushAll(0);
+        assertNull(store.get(b("a")), "flushed now");
+        store.set(b("b"), b("2"), 0, 0);
+        store.flushAll(5);
+        now.addAndGet(4_999);
+        assertEquals("2", s(store.get(b("b"))), "not yet");
+        now.addAndGet(1);
+        assertNull(store.get(b("b")), "at the deadline");
+        assertEquals(2L, store.stats().get("get_flushed"));
+    }
+
+    @Test
+    void casNeedsTheExactValueAndALiveItem() {
+        assertEquals(StoreResult.NOT_FOUND, store.cas(b("k"), b("v"), 0, 0, 0));
+        store.set(b("k"), b("v"), 0, 0);
+        final long cas = store.gets(b("k")).cas();
+        assertEquals(StoreResult.EXISTS, store.cas(b("k"), b("w"), 0, 0, cas + 1));
+        assertEquals(StoreResult.EXISTS, store.cas(b("k"), b("w"), 0, 0, 0), "0 is no wildcard");
+        assertEquals(StoreResult.STORED, store.cas(b("k"), b("w"), 9, 0, cas));
+        assertEquals(9, store.gets(b("k")).flags());
+        store.delete(b("k"));
+        assertEquals(StoreResult.NOT_FOUND, store.cas(b("k"), b("x"), 0, 0, cas), "deleted: NOT_FOUND, not EXISTS");
+    }
+
+    @Test
+    void incrAndDecrEdges() {
+        final long[] r = new long[1];
+        store.set(b("n"), b("10"), 0, 0);
+        assertEquals(StoreResult.STORED, store.decr(b("n"), 1, r));
+        assertArrayEquals(b("9"), store.get(b("n")), "decr shrinks the value: no padding");
+        assertEquals(StoreResult.STORED, store.decr(b("n"), 9, r));
+        assertEquals(StoreResult.STORED, store.decr(b("n"), 1, r));
+        assertEquals(0, r[0], "decr below 0 stays at 0");
+        store.set(b("n"), b("18446744073709551615"), 0, 0);
+        assertEquals(StoreResult.STORED, store.incr(b("n"), 1, r));
+        assertEquals(0, r[0], "2^64 - 1 + 1 wraps to 0");
+        assertEquals(StoreResult.STORED, store.decr(b("n"), 0, r));
+        assertArrayEquals(b("0"), store.get(b("n")));
+        store.set(b("n"), b("007"), 0, 0);
+        assertEquals(StoreResult.STORED, store.incr(b("n"), 1, r));
+        assertArrayEquals(b("8"), store.get(b("n")), "leading zeros are a number; the result has none");
+        // A non-number is a result, not an exception: another process may store one at any time.
+        for (final String v : List.of("1.5", "+1", "0x10", "1 2", "\u0661")) {
+            store.set(b("n"), b(v), 0, 0);
+            assertEquals(StoreResult.NON_NUMERIC, store.incr(b("n"), 1, r), v);
+        }
+        assertEquals("result array must hold one long: result=long[0]",
+            assertThrows(IllegalArgumentException.class, () -> store.incr(b("n"), 1, new long[0])).getMessage());
+        assertEquals("result array must hold one long: result=null",
+            assertThrows(IllegalArgumentException.class, () -> store.decr(b("n"), 1, null)).getMessage());
+    }
+
+    /**
+     * Keys are any 1 to 250 bytes: the API stores what the text protocol cannot carry (spaces,
+     * control characters, bytes above 0x7F); refusing them is the protocol front end's business.
+     */
+    @Test
+    void keysAreArbitraryBytes() {
+        final List<byte[]> keys = List.of(b("a b"), b("a\r\nb"), new byte[] {0}, new byte[] {0, 0}, b("a\tb"),
+            new byte[] {(byte) 0xFF, (byte) 0x80}, b("\u00e9"), b("a"));
+        for (int i = 0; i < keys.size(); i++) {
+            assertEquals(StoreResult.STORED, store.set(keys.get(i), b("v" + i), 0, 0));
+        }
+        for (int i = 0; i < keys.size(); i++) {
+            assertEquals("v" + i, s(store.get(keys.get(i))), "key " + i + " is itself, no other");
+        }
+        assertEquals(keys.size(), store.keys(100).size());
+        final byte[] k250 = new byte[250];
+        final byte[] k250b = new byte[250];
+        k250b[249] = 1;
+        store.set(k250, b("x"), 0, 0);
+        store.set(k250b, b("y"), 0, 0);
+        assertEquals("x", s(store.get(k250)), "250-byte keys differing in the last byte");
+        assertEquals("key length out of range: length=251, min=1, max=250",
+            assertThrows(IllegalArgumentException.class, () -> store.add(new byte[251], b("v"), 0, 0)).getMessage());
+        assertThrows(IllegalArgumentException.class, () -> store.touch(new byte[251], 0));
+        assertThrows(IllegalArgumentException.class, () -> store.getAndTouch(new byte[0], 0, new StoreItem[1]));
+        assertEquals("item array must hold one item: item=null",
+            assertThrows(IllegalArgumentException.class, () -> store.getAndTouch(b("a"), 0, null)).getMessage());
+    }
+
+    @Test
+    void theMaxItemSizeHoldsForEveryWritingCommand() {
+        final int max = store.maxItemSize();
+        final byte[] full = new byte[max];
+        final byte[] over = new byte[max + 1];
+        assertEquals(StoreResult.TOO_LARGE, store.add(b("k"), over, 0, 0));
+        assertEquals(StoreResult.STORED, store.add(b("k"), full, 0, 0));
+        assertEquals(StoreResult.TOO_LARGE, store.replace(b("k"), over, 0, 0));
+        assertEquals(StoreResult.STORED, store.replace(b("k"), full, 0, 0));
+        assertEquals(StoreResult.TOO_LARGE, store.cas(b("k"), over, 0, 0, store.gets(b("k")).cas()));
+        assertEquals(StoreResult.TOO_LARGE, store.prepend(b("k"), b("x")));
+        store.set(b("k"), new byte[max - 2], 0, 0);
+        assertEquals(StoreResult.STORED, store.append(b("k"), b("x")));
+        assertEquals(StoreResult.STORED, store.prepend(b("k"), b("y")), "exactly the max");
+        assertEquals(max, store.get(b("k")).length);
+        assertEquals(StoreResult.TOO_LARGE, store.append(b("k"), new byte[0x1]));
+        assertEquals(max, store.get(b("k")).length, "a refused append changes nothing");
+        assertEquals(StoreResult.TOO_LARGE, store.set(b("k"), over, 0, 0));
+        assertEquals(max, store.get(b("k")).length, "a refused set leaves the old value");
+    }
+
+    /** Every memcached stat the store keeps, after a scripted session: exact values. */
+    @Test
+    void statsAfterAScriptedSession() {
+        final long[] r = new long[1];
+        store.set(b("a"), b("1"), 0, 0);
+        store.set(b("b"), b("2"), 0, 10);
+        store.get(b("a"));
+        store.get(b("x"));
+        store.get(b("a"));
+        now.addAndGet(10_000);
+        store.get(b("b"));                                  // expired
+        store.touch(b("a"), 100);
+        store.touch(b("x"), 100);
+        store.getAndTouch(b("a"), 100, new StoreItem[1]);   // a touch and a get hit
+        store.delete(b("a"));
+        store.delete(b("x"));
+        store.set(b("n"), b("5"), 0, 0);
+        store.incr(b("n"), 1, r);
+        store.incr(b("x"), 1, r);
+        store.decr(b("n"), 1, r);
+        store.decr(b("x"), 1, r);
+        store.cas(b("x"), b("v"), 0, 0, 1);                 // miss
+        final long cas = store.gets(b("n")).cas();          // a get hit
+        store.cas(b("n"), b("7"), 0, 0, cas);               // hit
+        store.cas(b("n"), b("8"), 0, 0, cas);               // bad value
+        store.append(b("n"), b("0"));                       // "70"
+        store.flushAll(0);
+        store.get(b("n"));                                  // flushed
+        final Map<String, Long> want = new LinkedHashMap<>();
+        want.put("curr_items", 2L);       // b (expired) and n (flushed): reclaimed lazily, as memcached's
+        want.put("total_items", 5L);      // set a, set b, set n, cas n, append n
+        want.put("bytes", 160L);          // two records of 80 bytes (64-byte header, key, value, to 16)
+        want.put("limit_maxbytes", 8L << 20);
+        want.put("get_hits", 4L);
+        want.put("get_misses", 3L);
+        want.put("cmd_get", 7L);
+        want.put("get_expired", 1L);
+        want.put("get_flushed", 1L);
+        want.put("cmd_set", 7L);          // set ×3, cas ×3, append
+        want.put("cmd_touch", 3L);
+        want.put("touch_hits", 2L);
+        want.put("touch_misses", 1L);
+        want.put("delete_hits", 1L);
+        want.put("delete_misses", 1L);
+        want.put("incr_hits", 1L);
+        want.put("incr_misses", 1L);
+        want.put("decr_hits", 1L);
+        want.put("decr_misses", 1L);
+        want.put("cas_hits", 1L);
+        want.put("cas_misses", 1L);
+        want.put("cas_badval", 1L);
+        want.put("evictions", 0L);
+        want.put("expired_unfetched", 0L);
+        want.put("evicted_unfetched", 0L);
+        want.put("cmd_flush", 1L);
+        final Map<String, Long> got = new LinkedHashMap<>();
+        final Map<String, Long> st = store.stats();
+        want.keySet().forEach(k -> got.put(k, st.get(k)));
+        assertEquals(want, got);
+        assertEquals(T0_S + 10, st.get("time"));
+        assertEquals(10L, st.get("uptime"));
+    }
+}
