@@ -26,22 +26,28 @@ class StressCommandTest {
     @TempDir
     Path dir;
 
-    @Test
-    void killedWorkersLeaveAConsistentArena() {
-        final long seed = System.nanoTime();
-        System.out.println("seed=" + seed);
+    /** Runs the command, echoes what it printed and returns it; {@code exit[0]} gets its status. */
+    private static String run(final int[] exit, final String... args) {
         final PrintStream saved = System.out;
         final ByteArrayOutputStream out = new ByteArrayOutputStream();
         System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        final int exit;
         try {
-            exit = ArenaCli.run("stress", dir.resolve("s.arena").toString(), "--processes", "3", "--seconds", "14",
-                "--kill-every", "250", "--size", "8M", "--seed", Long.toString(seed));
+            exit[0] = ArenaCli.run(args);
         } finally {
             System.setOut(saved);
         }
         final String text = out.toString(StandardCharsets.UTF_8);
         System.out.println(text);
+        return text;
+    }
+
+    @Test
+    void killedWorkersLeaveAConsistentArena() {
+        final long seed = System.nanoTime();
+        System.out.println("seed=" + seed);
+        final int[] exit = new int[1];
+        final String text = run(exit, "stress", dir.resolve("s.arena").toString(), "--processes", "3", "--seconds", "14",
+            "--kill-every", "250", "--size", "8M", "--seed", Long.toString(seed));
         final String[] lines = text.strip().split("\n");
         final Matcher m = LAST.matcher(lines[lines.length - 1]);
         assertTrue(m.matches(), "last line: " + lines[lines.length - 1]);
@@ -51,25 +57,16 @@ class StressCommandTest {
         assertEquals("0", m.group(4), "violations; seed=" + seed + "\n" + text);
         assertEquals("0", m.group(5), "double handed; seed=" + seed);
         assertEquals("0", m.group(6), "leaked; seed=" + seed);
-        assertEquals(0, exit);
+        assertEquals(0, exit[0]);
     }
 
     @Test
     void killedStoreWorkersLoseNoAcknowledgedWrite() {
         final long seed = System.nanoTime();
         System.out.println("seed=" + seed);
-        final PrintStream saved = System.out;
-        final ByteArrayOutputStream out = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        final int exit;
-        try {
-            exit = ArenaCli.run("stress", dir.resolve("s.store").toString(), "--store", "--processes", "3", "--seconds",
-                "10", "--kill-every", "300", "--memory", "16M", "--keys", "16", "--seed", Long.toString(seed));
-        } finally {
-            System.setOut(saved);
-        }
-        final String text = out.toString(StandardCharsets.UTF_8);
-        System.out.println(text);
+        final int[] exit = new int[1];
+        final String text = run(exit, "stress", dir.resolve("s.store").toString(), "--store", "--processes", "3",
+            "--seconds", "10", "--kill-every", "300", "--memory", "16M", "--keys", "16", "--seed", Long.toString(seed));
         final String[] lines = text.strip().split("\n");
         final Matcher m = STORE_LAST.matcher(lines[lines.length - 1]);
         assertTrue(m.matches(), "last line: " + lines[lines.length - 1]);
@@ -82,6 +79,6 @@ class StressCommandTest {
         assertEquals("0", m.group(6), "leaked; seed=" + seed);
         assertTrue(text.contains("stress: store curr_items="), text);
         assertTrue(text.contains(" evictions=0 "), text);
-        assertEquals(0, exit);
+        assertEquals(0, exit[0]);
     }
 }

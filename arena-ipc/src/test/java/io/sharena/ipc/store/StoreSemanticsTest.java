@@ -5,13 +5,14 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 
+import static io.sharena.ipc.store.SharedStoreTest.b;
+import static io.sharena.ipc.store.SharedStoreTest.s;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -24,22 +25,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
  * leaves. Time moves by a test clock.
  */
 class StoreSemanticsTest {
-    /** 2026-01-01T00:00:00Z, in milliseconds. */
-    static final long T0 = 1_767_225_600_000L;
+    static final long T0 = SharedStoreTest.T0;
     static final long T0_S = T0 / 1000;
 
     @TempDir
     Path dir;
     final AtomicLong now = new AtomicLong(T0);
     SharedStore store;
-
-    static byte[] b(final String s) {
-        return s.getBytes(StandardCharsets.UTF_8);
-    }
-
-    static String s(final byte[] v) {
-        return v == null ? null : new String(v, StandardCharsets.UTF_8);
-    }
 
     @BeforeEach
     void create() throws Exception {
