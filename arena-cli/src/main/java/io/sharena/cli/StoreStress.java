@@ -47,14 +47,13 @@ final class StoreStress {
     private final Path file;
     private final int lanes;
     private final int keys;
-    private final Path logs;
+    private Path logs;
     private long budget;
 
-    StoreStress(final Path file, final int lanes, final int keys) throws IOException {
+    StoreStress(final Path file, final int lanes, final int keys) {
         this.file = file;
         this.lanes = lanes;
         this.keys = keys;
-        this.logs = Files.createTempDirectory("sharena-stress-");
     }
 
     /** Creates the store (or opens it) and deletes every lane key, so each lane starts empty. */
@@ -73,6 +72,7 @@ final class StoreStress {
             final long writable = st.get("limit_maxbytes") - st.get("limit_maxbytes") / 32 - st.get("ring_used");
             this.budget = (long) (writable * RING_SHARE / lanes);
         }
+        this.logs = Files.createTempDirectory("sharena-stress-");
     }
 
     /** @return the arguments of lane {@code lane}'s worker */

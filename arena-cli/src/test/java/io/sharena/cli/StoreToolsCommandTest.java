@@ -139,4 +139,20 @@ class StoreToolsCommandTest {
         assertTrue(repaired.endsWith("check: ok\n"), repaired);
         assertTrue(run(0, "stat", file.toString()).contains("sharena.store: 3 items"));
     }
+
+    @Test
+    void aStoreWhoseHeaderIsDamagedIsReportedNotFatal() throws Exception {
+        final Path file = store();
+        try (SharedStore store = SharedStore.open(file, StoreOptions.defaults())) {
+            final int header = NamedRoots.of(store.arena()).get(SharedStore.DEFAULT_ROOT);
+            store.arena().raw().putInt(header + StoreLayout.VERSION, 99);
+        }
+        final String stat = run(0, "stat", file.toString());
+        assertTrue(stat.contains("store          sharena.store: unreadable: unsupported store version: version=99,"
+            + " supported=1"), stat);
+        final String check = run(1, "check", file.toString());
+        assertTrue(check.contains("store sharena.store: store does not open: unsupported store version"), check);
+        final String repair = run(1, "check", "--repair", file.toString());
+        assertTrue(repair.contains("repaired: store sharena.store: not repaired: store does not open:"), repair);
+    }
 }

@@ -27,7 +27,25 @@ import java.util.Map;
  * Like every check, exact only while no process changes the store.
  */
 public final class StoreTools {
+    private static final String DOES_NOT_OPEN = "store does not open: ";
+
     private StoreTools() {
+    }
+
+    /**
+     * @return the stores, or none if the named roots do not check clean: listing a damaged directory
+     * would throw, and on a writable attachment mark it for repair, where a check must only report
+     * (the roots' own check reports it; their repair comes first)
+     */
+    private static List<String> storesOrNone(final SharedArena arena) {
+        if (!NamedRoots.check(arena).isEmpty()) {
+            return List.of();
+        }
+        try {
+            return stores(arena);
+        } catch (final io.sharena.core.ArenaCorruptedException e) {
+            return List.of();
+        }
     }
 
     /** The parts of a store this attachment inspects; no lock, no counter of its own. */
@@ -101,13 +119,13 @@ public final class StoreTools {
         try {
             s = Inspected.of(arena, name);
         } catch (final ArenaFormatException e) {
-            return List.of("store does not open: " + e.getMessage() + " (field " + e.field() + ")");
+            return List.of(DOES_NOT_OPEN + e.getMessage() + " (field " + e.field() + ")");
         }
         final List<String> violations = new ArrayList<>();
         final int pages = s.view().getInt(s.header() + StoreLayout.REGION_PAGES);
         final long first = Integer.toUnsignedLong(s.header()) / arena.pageSize();
         for (long p = first; p < first + pages && p < arena.capacityPages(); p++) {
-            final int state = PageEntry.stateOf(s.view().getLongVolatile((int) PageEntry.stateOffset((int) p)));
+            final int state = io.sharena.ipc.Pages.state(arena, p);
             if (state != PageEntry.ALLOCATED) {
                 violations.add("store region page not allocated: page=" + p + ", state=" + PageEntry.stateName(state));
                 break;
@@ -128,10 +146,13 @@ public final class StoreTools {
         return StoreFigures.keys(s.ring(), s.index(), max);
     }
 
-    /** @return {@link #check} of every store of the arena, each line prefixed with {@code store NAME: } */
+    /**
+     * @return {@link #check} of every store of the arena, each line prefixed with {@code store NAME: };
+     * a named-roots directory too damaged to list is left to the roots' own check
+     */
     public static List<String> checkAll(final SharedArena arena) {
         final List<String> violations = new ArrayList<>();
-        for (final String name : stores(arena)) {
+        for (final String name : storesOrNone(arena)) {
             check(arena, name).forEach(v -> violations.add("store " + name + ": " + v));
         }
         return violations;
@@ -147,9 +168,16 @@ public final class StoreTools {
      */
     public static List<String> repairAll(final SharedArena arena, final long timeoutNanos) throws IOException {
         final List<String> done = new ArrayList<>();
-        for (final String name : stores(arena)) {
-            try (SharedStore store = SharedStore.attach(arena, name,
-                StoreOptions.defaults().withLockTimeoutNanos(timeoutNanos), false)) {
+        for (final String name : storesOrNone(arena)) {
+            final SharedStore store;
+            try {
+                store = SharedStore.attach(arena, name, StoreOptions.defaults().withLockTimeoutNanos(timeoutNanos), false);
+            } catch (final ArenaFormatException e) {
+                // A header this damaged is not rebuilt: check names it.
+                done.add("store " + name + ": not repaired: " + DOES_NOT_OPEN + e.getMessage());
+                continue;
+            }
+            try (store) {
                 final int[] r = store.repairAll();
                 if (r[0] > 0) {
                     done.add("store " + name + ": took over " + r[0] + " lock(s) a dead process held");

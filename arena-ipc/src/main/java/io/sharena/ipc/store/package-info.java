@@ -91,6 +91,13 @@
  * Get hits and misses are counted per thread and added every 64 gets (an atomic add per get would
  * be a full fence on the read path): another process's view of them may lag by that much.
  *
+ * <h2>Tools</h2>
+ * {@link io.sharena.ipc.store.StoreTools} finds an arena's stores by their named roots and reads
+ * them through a read-only attachment, with no lock and no counter block of its own: the stats and
+ * the ring's records by state ({@code arena stat}), the checker ({@code arena check}) and the key
+ * listing ({@code arena dump --keys}). Its repair ({@code check --repair}) attaches for writing,
+ * takes over the locks of dead processes and recounts every stripe from its chains.
+ *
  * <h2>Memory per item</h2>
  * A record is a 64-byte header, the key and the value, rounded up to 16 bytes: 192 bytes for a
  * 16-byte key and a 100-byte value. Around it: 4 bytes of bucket per 256 bytes of ring, 1 byte of
