@@ -32,7 +32,8 @@ import java.util.stream.Stream;
  *
  * <p>The summary's counts: <b>violations</b>: a result or value other than memcached's rules give
  * for the lane's known state (found by a worker or by the final verification), what the checks
- * find, and workers that failed (ended with an error without being killed); <b>torn</b>: a value that is not whole (parts of two writes); <b>lost</b>: a key
+ * find, and workers that failed (ended with an error without being killed); <b>torn</b>: a value
+ * that is not whole (parts of two writes); <b>lost</b>: a key
  * without a value it was acknowledged to hold (no delete or expiry explains it, and nothing is
  * evicted: each lane paces its writes to a share of the ring); <b>leaked</b>: arena pages other
  * than the store's and the roots' still allocated or in transit, plus ring space that could not be

@@ -22,7 +22,8 @@ import java.util.Set;
  * value is known from the lane's log.
  *
  * <p><b>Keys</b>: {@code L<lane>s<j>} hold <i>segment values</i>, {@code L<lane>n<j>} decimal
- * numbers (incr and decr on a segment key must answer NON_NUMERIC). A segment is {@code <seq>:<c × (seq % 40)>;} with {@code c = 'a' + seq % 26}; a value is
+ * numbers (incr and decr on a segment key must answer NON_NUMERIC). A segment is
+ * {@code <seq>:<c × (seq % 40)>;} with {@code c = 'a' + seq % 26}; a value is
  * one or more segments (append and prepend add one), so a value made of parts of two writes does
  * not parse: it is counted as torn, whoever reads it.
  *

@@ -3,6 +3,7 @@ package io.sharena.ipc.store;
 import io.sharena.core.ArenaCorruptedException;
 import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
+import io.sharena.core.layout.LockWord;
 import io.sharena.core.lock.LockResult;
 import io.sharena.core.lock.SharedLock;
 import io.sharena.ipc.layout.ItemLayout;
@@ -111,7 +112,7 @@ final class Index {
     /** @return whether someone (alive or dead) holds the stripe's lock: its counts may be mid-update */
     boolean stripeHeld(final int stripe) {
         // The word itself, not the lock object: read-only attachments have none.
-        return view.getLongVolatile(stripePtr(stripe) + StoreLayout.STRIPE_LOCK) != io.sharena.core.layout.LockWord.UNLOCKED;
+        return view.getLongVolatile(stripePtr(stripe) + StoreLayout.STRIPE_LOCK) != LockWord.UNLOCKED;
     }
 
     /**
