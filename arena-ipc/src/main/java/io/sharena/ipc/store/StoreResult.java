@@ -12,7 +12,7 @@ public enum StoreResult {
     NOT_FOUND,
     /** delete removed the item. */
     DELETED,
-    /** touch changed the expiry. */
+    /** touch or get-and-touch changed the expiry. */
     TOUCHED,
     /** The value (after append/prepend, if any) is over the store's maximum item size. */
     TOO_LARGE,
