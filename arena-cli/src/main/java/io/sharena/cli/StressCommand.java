@@ -209,9 +209,9 @@ final class StressCommand implements Callable<Integer> {
         while (System.currentTimeMillis() < end - 500) {
             Thread.sleep(Math.max(1, Math.min(nextKill, end) - System.currentTimeMillis()));
             final long now = System.currentTimeMillis();
-            // Store mode kills only a worker that is under way (it has reported operations), so that
-            // every kill lands in the middle of work however slowly a loaded machine starts JVMs.
-            final List<Worker> victims = store ? running.stream().filter(w -> w.lastOps > 0).toList() : running;
+            // Only a worker that is under way (it has reported operations) is killed, so that every
+            // kill lands in the middle of work however slowly a loaded machine starts JVMs.
+            final List<Worker> victims = running.stream().filter(w -> w.lastOps > 0).toList();
             if (now >= nextKill && now < end - 500 && victims.isEmpty()) {
                 nextKill = now + 50;
             } else if (now >= nextKill && now < end - 500) {
