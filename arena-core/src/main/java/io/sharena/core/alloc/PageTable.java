@@ -58,11 +58,11 @@ final class PageTable {
         LONG.setRelease(arena, REPAIR_PENDING, 0L);
     }
 
-    long state(final int page) {
+    long stateAcquire(final int page) {
         return (long) LONG.getAcquire(arena, PageEntry.stateOffset(page));
     }
 
-    void setState(final int page, final long word) {
+    void setStateRelease(final int page, final long word) {
         LONG.setRelease(arena, PageEntry.stateOffset(page), word);
     }
 
@@ -70,20 +70,20 @@ final class PageTable {
         return SharedWords.casLong(arena, PageEntry.stateOffset(page), expected, word);
     }
 
-    long link(final int page) {
+    long linkPlain(final int page) {
         // Plain: written before a publishing CAS, or under the lock (see class comment).
         return arena.get(ValueLayout.JAVA_LONG, PageEntry.linkOffset(page));
     }
 
-    void setLink(final int page, final long link) {
+    void setLinkPlain(final int page, final long link) {
         arena.set(ValueLayout.JAVA_LONG, PageEntry.linkOffset(page), link);
     }
 
-    long getLong(final long offset) {
+    long getLongVolatile(final long offset) {
         return (long) LONG.getVolatile(arena, offset);
     }
 
-    void setLong(final long offset, final long value) {
+    void setLongRelease(final long offset, final long value) {
         LONG.setRelease(arena, offset, value);
     }
 
@@ -91,15 +91,16 @@ final class PageTable {
         return SharedWords.casLong(arena, offset, expected, value);
     }
 
-    long addLong(final long offset, final long delta) {
+    long getAndAddLong(final long offset, final long delta) {
         return SharedWords.getAndAddLong(arena, offset, delta);
     }
 
-    int getInt(final long offset) {
+    /** Plain: for words only the lock holder reads and writes (free-list heads). */
+    int getIntPlain(final long offset) {
         return arena.get(ValueLayout.JAVA_INT, offset);
     }
 
-    void setInt(final long offset, final int value) {
+    void setIntPlain(final long offset, final int value) {
         arena.set(ValueLayout.JAVA_INT, offset, value);
     }
 
