@@ -125,7 +125,6 @@ public final class SharedArena implements AutoCloseable {
         this.allocator = new PageAllocator(mapping.segment(), file, header.capacityPages(), header.metaPages(),
             registry, lock, slot, options.lockTimeoutNanos());
         allocator.recoverIfNeeded(registry, OPEN_RECOVERY_TIMEOUT_NANOS);
-        allocator.configurePurge(options.purgeDelayNanos(), options.dirtyLimitPages());
         if (registry.inheriting()) {
             // This process took a dead process's slot over (no slot was free) and could not take the
             // lock to reclaim what that process had in transit there: using the slot's caches now
@@ -135,6 +134,8 @@ public final class SharedArena implements AutoCloseable {
                 + OPEN_RECOVERY_TIMEOUT_NANOS / 1_000_000 + " ms, so the dead process's slot could not be "
                 + "reclaimed: path=" + path + ", lockOwner=0x" + Long.toHexString(lock.ownerWord()));
         }
+        // Last: the idle purge thread may touch the mapping from now on (close stops it first).
+        allocator.configurePurge(options.purgeDelayNanos(), options.dirtyLimitPages());
     }
 
     /**
