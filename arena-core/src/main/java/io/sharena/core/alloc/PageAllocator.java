@@ -434,19 +434,13 @@ public final class PageAllocator {
 
     /** ALLOCATED or RESERVED → PENDING(this slot, FREEING) by CAS. @return whether this free took the page */
     private boolean takeForFree(final int p) {
-        while (true) {
-            final long w = table.stateAcquire(p);
-            final int s = PageEntry.stateOf(w);
-            if (s != PageEntry.ALLOCATED && s != PageEntry.RESERVED) {
-                return false;
-            }
-            final int flags = PageEntry.FREEING | (s == PageEntry.RESERVED ? PageEntry.WAS_RESERVED : 0);
-            if (table.casState(p, w, PageEntry.state(PageEntry.PENDING, flags, slot, 0))) {
-                CrashPoints.at(AllocPoint.FREE_PAGE_MARKED);
-                freeUnreserved += s == PageEntry.RESERVED ? 1 : 0;
-                return true;
-            }
+        final int was = table.markPending(p, slot, PageEntry.FREEING);
+        if (was < 0) {
+            return false;
         }
+        CrashPoints.at(AllocPoint.FREE_PAGE_MARKED);
+        freeUnreserved += was == PageEntry.RESERVED ? 1 : 0;
+        return true;
     }
 
     /** A run of pages this free took: FREE (DIRTY: storage committed, unless it was reserved), then the lists. */

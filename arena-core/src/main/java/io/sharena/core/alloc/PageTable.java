@@ -70,6 +70,26 @@ final class PageTable {
         return SharedWords.casLong(arena, PageEntry.stateOffset(page), expected, word);
     }
 
+    /**
+     * Takes an ALLOCATED or RESERVED page to PENDING by CAS, naming {@code slot}, with {@code flags}
+     * and {@link PageEntry#WAS_RESERVED} if it was reserved; retries while the word changes under it.
+     *
+     * @return the state the page was taken from (ALLOCATED or RESERVED), or -1 if it was neither
+     */
+    int markPending(final int page, final int slot, final int flags) {
+        while (true) {
+            final long w = stateAcquire(page);
+            final int s = PageEntry.stateOf(w);
+            if (s != PageEntry.ALLOCATED && s != PageEntry.RESERVED) {
+                return -1;
+            }
+            final int f = flags | (s == PageEntry.RESERVED ? PageEntry.WAS_RESERVED : 0);
+            if (casState(page, w, PageEntry.state(PageEntry.PENDING, f, slot, 0))) {
+                return s;
+            }
+        }
+    }
+
     long linkPlain(final int page) {
         // Plain: written before a publishing CAS, or under the lock (see class comment).
         return arena.get(ValueLayout.JAVA_LONG, PageEntry.linkOffset(page));

@@ -57,18 +57,11 @@ final class PendingFrees {
 
     /** ALLOCATED or RESERVED → PENDING(this slot) by CAS. @return whether this call marked the page */
     private boolean mark(final int p) {
-        while (true) {
-            final long w = table.stateAcquire(p);
-            final int s = PageEntry.stateOf(w);
-            if (s != PageEntry.ALLOCATED && s != PageEntry.RESERVED) {
-                return false;
-            }
-            final int flags = s == PageEntry.RESERVED ? PageEntry.WAS_RESERVED : 0;
-            if (table.casState(p, w, PageEntry.state(PageEntry.PENDING, flags, slot, 0))) {
-                CrashPoints.at(AllocPoint.PENDING_PAGE_MARKED);
-                return true;
-            }
+        if (table.markPending(p, slot, 0) < 0) {
+            return false;
         }
+        CrashPoints.at(AllocPoint.PENDING_PAGE_MARKED);
+        return true;
     }
 
     private void pushRun(final int head, final int len) {
