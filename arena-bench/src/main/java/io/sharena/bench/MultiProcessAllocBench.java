@@ -14,14 +14,20 @@ import java.util.List;
 
 /**
  * Processes allocating and freeing on one arena at once: total alloc+free pairs per second with
- * one process, then with two, and the ratio, for a cached size (1 page: lock-free, per-process
+ * one process, two and four (on a 2-core machine four oversubscribe it), and the ratios, for a cached size (1 page: lock-free, per-process
  * caches) and an uncached one (3 pages: the cross-process lock, fallocate and hole punching).
  * Each process is a JVM of its own, started by this one, all released at the same instant.
  *
  * <p>Run: {@code java --enable-native-access=ALL-UNNAMED -cp arena-bench/target/benchmarks.jar
- * io.sharena.bench.MultiProcessAllocBench [seconds]}.
+ * io.sharena.bench.MultiProcessAllocBench [seconds] [spread]}. With {@code spread} (a diagnostic),
+ * each process first takes 16 pages and frees the middle 8 into its own span cache, so that the
+ * page it then cycles through has page-table entries on cache lines no other process touches: the
+ * difference to the plain run is what neighbouring page-table entries cost.
  */
 public final class MultiProcessAllocBench {
+    /** Diagnostic: see the class comment. */
+    private static boolean spread;
+
     private MultiProcessAllocBench() {
     }
 
@@ -31,24 +37,30 @@ public final class MultiProcessAllocBench {
             return;
         }
         final int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 5;
+        spread = args.length > 1 && args[1].equals("spread");
         final double[] r = measure(seconds);
         for (int i = 0; i < 2; i++) {
-            System.out.printf("%d-page alloc+free: 1 process %.2f M pairs/s, 2 processes %.2f M pairs/s, ratio %.2f%n",
-                i == 0 ? 1 : 3, r[2 * i] / 1e6, r[2 * i + 1] / 1e6, r[2 * i + 1] / r[2 * i]);
+            System.out.printf("%d-page alloc+free: 1 process %.2f M pairs/s, 2 processes %.2f M pairs/s (ratio %.2f), "
+                    + "4 processes %.2f M pairs/s (ratio %.2f)%n", i == 0 ? 1 : 3, r[3 * i] / 1e6, r[3 * i + 1] / 1e6,
+                r[3 * i + 1] / r[3 * i], r[3 * i + 2] / 1e6, r[3 * i + 2] / r[3 * i]);
         }
     }
 
-    /** @return pairs/s: {1 page 1 process, 1 page 2 processes, 3 pages 1 process, 3 pages 2 processes} */
+    /**
+     * @return pairs/s: {1 page 1 process, 1 page 2 processes, 1 page 4 processes, 3 pages 1 process,
+     * 3 pages 2 processes, 3 pages 4 processes}
+     */
     public static double[] measure(final int seconds) throws Exception {
         final Path dir = Files.createTempDirectory("sharena-mp-");
         final Path file = dir.resolve("mp.arena");
         SharedArena.create(file, Capacity.parse("256M"), ArenaOptions.defaults()).close();
         try {
-            final double[] r = new double[4];
+            final double[] r = new double[6];
             int i = 0;
             for (final int pages : new int[] {1, 3}) {
-                r[i++] = run(file, pages, 1, seconds);
-                r[i++] = run(file, pages, 2, seconds);
+                for (final int processes : new int[] {1, 2, 4}) {
+                    r[i++] = run(file, pages, processes, seconds);
+                }
             }
             return r;
         } finally {
@@ -65,7 +77,7 @@ public final class MultiProcessAllocBench {
             children.add(new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"),
                 "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
                 MultiProcessAllocBench.class.getName(), "child", file.toString(), Integer.toString(pages),
-                Long.toString(startAt) + ":" + seconds).redirectErrorStream(true).start());
+                Long.toString(startAt) + ":" + seconds + (spread ? ":spread" : "")).redirectErrorStream(true).start());
         }
         double total = 0;
         for (final Process p : children) {
@@ -88,6 +100,14 @@ public final class MultiProcessAllocBench {
         final long startAt = Long.parseLong(w[0]);
         final long seconds = Long.parseLong(w[1]);
         try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
+            if (w.length > 2 && pages == 1) {
+                // Page-table entries are 16 bytes: 8 pages' entries fill two cache lines. Keep 4 pages
+                // either side of the middle 8 so no other process's page shares those lines.
+                final int span = arena.allocPages(16);
+                for (int i = 11; i >= 4; i--) {
+                    arena.freePages(span + i * 4096, 1);
+                }
+            }
             // Warm up until the common start, then count for the given time.
             while (System.currentTimeMillis() < startAt) {
                 arena.freePages(arena.allocPages(pages), pages);

@@ -37,10 +37,11 @@ import java.util.concurrent.TimeUnit;
  * <ul>
  *   <li>{@code mmapMunmap4k / arenaAllocFree1 ≥ 40} (the span-cache path is at least 40× cheaper
  *       than asking the kernel) and {@code arenaAllocFree1 / casReleasePair ≤ 6};</li>
- *   <li>{@code arenaAllocFree16 ≤ 500} ns; {@code mmapMunmap64k / arenaAllocFree16} is reported,
- *       and so is {@code arenaAllocFree17}, the size with no cache class, which takes the
- *       cross-process lock and calls {@code fallocate} on alloc and {@code fallocate(PUNCH_HOLE)}
- *       on free;</li>
+ *   <li>{@code arenaAllocFree16 ≤ 500} ns, with its floor {@code fill64k} (zeroing 64 KiB) beside
+ *       it; {@code arenaAllocFree17 / fill68k ≤ 2}: the size with no cache class takes the
+ *       cross-process lock and best fit, and reuses the dirty run the last free left (zeroed, no
+ *       system call); {@code mmapMunmap64k / arenaAllocFree17} is reported;</li>
+ *   <li>{@code fill4k}: the zeroing floor printed beside the 1-page row;</li>
  *   <li>{@code tryLockUnlock / casReleasePair ≤ 1.2};</li>
  *   <li>{@code arenaOfSharedAllocate4k} and {@code arenaOfConfinedAllocate4k}: reported, what a
  *       Java user would write without sharena;</li>
@@ -107,6 +108,9 @@ public class PageAllocBenchmark {
     private ArenaLock lock;
     /** A word on an allocated user page: the {@link #casReleasePair} target. */
     private int wordPtr;
+    /** 17 allocated, resident pages: what the {@code fill} floors write. */
+    private MemorySegment fillTarget;
+    private int fillPtr;
 
     @Setup(Level.Trial)
     public void setUp() throws IOException {
@@ -128,8 +132,15 @@ public class PageAllocBenchmark {
         // Fault the CAS target's page in, dirty, as the timed loop keeps it.
         view.putLongRelease(wordPtr, 0L);
 
+        fillPtr = arena.allocPages(UNCACHED);
+        if (fillPtr == 0) {
+            throw allocationFailed(arena, UNCACHED);
+        }
+        fillTarget = segment.asSlice(Integer.toUnsignedLong(fillPtr), (long) UNCACHED * PAGE);
+        fillTarget.fill(TOUCH);
+
         // Prime the span caches: after one free of each size, every timed alloc of that size pops.
-        for (final int n : new int[] {SMALL_CACHED, LARGE_CACHED}) {
+        for (final int n : new int[] {SMALL_CACHED, LARGE_CACHED, UNCACHED}) {
             final int ptr = arena.allocPages(n);
             if (ptr == 0) {
                 throw allocationFailed(arena, n);
@@ -147,6 +158,7 @@ public class PageAllocBenchmark {
         try {
             if (temp != null) {
                 arena.freePages(wordPtr, 1);
+                arena.freePages(fillPtr, UNCACHED);
                 temp.close();
             }
         } finally {
@@ -226,10 +238,45 @@ public class PageAllocBenchmark {
         return allocFree(LARGE_CACHED, 1);
     }
 
-    /** 17-page alloc + free: no cache class, so the lock, best fit, fallocate and hole punching. */
+    /**
+     * 17-page alloc + free: no cache class, so the lock and best fit; the run freed by the last call
+     * is dirty (its storage kept), so the allocation zeroes it instead of a {@code fallocate}, and
+     * the free punches nothing (the purge delay has not passed).
+     */
     @Benchmark
     public int arenaAllocFree17() {
         return allocFree(UNCACHED, 1);
+    }
+
+    /** {@link #arenaAllocFree17} through {@code allocPagesUninitialized}: no zeroing, for writers of every byte. */
+    @Benchmark
+    public int arenaAllocFree17Uninitialized() {
+        final SharedArena a = arena;
+        final int ptr = a.allocPagesUninitialized(UNCACHED);
+        if (ptr == 0) {
+            throw allocationFailed(a, UNCACHED);
+        }
+        view.putByte(ptr, TOUCH);
+        a.freePages(ptr, UNCACHED);
+        return ptr;
+    }
+
+    /** The floor of {@link #arenaAllocFree1}: zeroing one resident 4 KiB page ({@code MemorySegment.fill}). */
+    @Benchmark
+    public MemorySegment fill4k() {
+        return fillTarget.asSlice(0, PAGE).fill((byte) 0);
+    }
+
+    /** The floor of {@link #arenaAllocFree16}: zeroing 64 KiB of resident pages. */
+    @Benchmark
+    public MemorySegment fill64k() {
+        return fillTarget.asSlice(0, (long) LARGE_CACHED * PAGE).fill((byte) 0);
+    }
+
+    /** What {@link #arenaAllocFree17} is held to: zeroing the same 68 KiB of resident pages. */
+    @Benchmark
+    public MemorySegment fill68k() {
+        return fillTarget.fill((byte) 0);
     }
 
     /** Anonymous private mmap of 64 KiB, one write into its first page, munmap. */

@@ -28,16 +28,19 @@ import java.nio.file.Path;
  *
  * <p>What each side does per MiB:
  * <ul>
- *   <li>The child allocates ({@link SharedArena#allocPages(int) allocPages(256)}: past the largest
- *       span-cache class, so the allocator lock and {@code fallocate}), fills the pages with one
+ *   <li>The child allocates ({@link SharedArena#allocPagesUninitialized(int)
+ *       allocPagesUninitialized(256)}: past the largest span-cache class, so the allocator lock;
+ *       the pages are the dirty ones a recent free left, still committed and mapped, and are not
+ *       zeroed since the child overwrites them all; {@code zeroed} as the third argument uses
+ *       {@code allocPages} instead, for comparison), fills the pages with one
  *       byte value ({@link ArenaView#fill}), and claims, writes and commits one 8-byte message
  *       (pointer, sequence). It fills because a real producer writes its message: not filling
  *       would time a hand-over of pages nobody wrote, and leave the write faults of the child's
  *       mapping out of the bill.</li>
  *   <li>This process, in the message handler, copies the 1 MiB from the message's pages into a
  *       local native buffer ({@link ArenaView#copyTo}), checks the first and last byte against the
- *       sender's value, and frees the pages ({@link SharedArena#freePages}: the lock and
- *       {@code fallocate(PUNCH_HOLE)}). The copy is the same {@link MemorySegment#copy} of 1 MiB
+ *       sender's value, and frees the pages ({@link SharedArena#freePages}: the lock; the pages stay
+ *       committed, dirty, for the next allocation). The copy is the same {@link MemorySegment#copy} of 1 MiB
  *       the baseline times, so per byte both sides do the same reading and writing; whatever the
  *       ratio loses is what the cross-process hand-over costs: allocation, page faults in two
  *       mappings, the channel, the free.</li>
@@ -76,14 +79,18 @@ public final class ZeroCopyBench {
     private static final int STOP = 0;
     private static final int FREED = 128;
 
+    /** Whether the child uses {@code allocPages} (zeroed) rather than {@code allocPagesUninitialized}. */
+    private static boolean zeroed;
+
     private ZeroCopyBench() {
     }
 
     public static void main(final String[] args) throws Exception {
         if (args.length > 0 && args[0].equals("child")) {
-            child(Path.of(args[1]), Integer.parseInt(args[2]));
+            child(Path.of(args[1]), Integer.parseInt(args[2]), args.length > 3 && args[3].equals("zeroed"));
             return;
         }
+        zeroed = args.length > 2 && args[2].equals("zeroed");
         final int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 5;
         final Path parent = Path.of(args.length > 1 ? args[1] : System.getProperty("java.io.tmpdir"));
         final double[] r = measure(seconds, parent);
@@ -210,7 +217,8 @@ public final class ZeroCopyBench {
             try (ChannelConsumer consumer = channel.consumer()) {
                 child = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"),
                     "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                    ZeroCopyBench.class.getName(), "child", file.toString(), Integer.toString(control))
+                    ZeroCopyBench.class.getName(), "child", file.toString(), Integer.toString(control),
+                    zeroed ? "zeroed" : "uninitialized")
                     .inheritIO().start();
                 // Warm up from the first message on, then count whole messages for the given time.
                 while (receiver.freed == 0) {
@@ -259,7 +267,7 @@ public final class ZeroCopyBench {
         }
     }
 
-    private static void child(final Path file, final int control) throws Exception {
+    private static void child(final Path file, final int control, final boolean zeroedPages) throws Exception {
         try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults());
              ChannelProducer producer = Channel.open(arena, CHANNEL).producer()) {
             final ArenaView view = arena.raw();
@@ -275,7 +283,7 @@ public final class ZeroCopyBench {
                     continue;
                 }
                 final long t0 = System.nanoTime();
-                final int pages = arena.allocPages(PAGES);
+                final int pages = zeroedPages ? arena.allocPages(PAGES) : arena.allocPagesUninitialized(PAGES);
                 if (pages == 0) {
                     allocFailed++; // lock timeout or arena full: try again
                     continue;
@@ -295,8 +303,8 @@ public final class ZeroCopyBench {
                 producer.commit();
                 seq++;
             }
-            System.out.printf("[child] sent %d messages; per message: allocPages %.1f us, fill %.1f us; "
-                + "failed allocations %d%n", seq, allocNanos / 1e3 / Math.max(seq, 1), fillNanos / 1e3 / Math.max(seq, 1),
+            System.out.printf("[child] sent %d messages; per message: %s %.1f us, fill %.1f us; "
+                + "failed allocations %d%n", seq, zeroedPages ? "allocPages" : "allocPagesUninitialized", allocNanos / 1e3 / Math.max(seq, 1), fillNanos / 1e3 / Math.max(seq, 1),
                 allocFailed);
         }
     }

@@ -173,6 +173,8 @@ final class DumpCommand implements Callable<Integer> {
         final long lockWord;
         final long intent;
         final long repairPending;
+        /** Freed pages whose storage is still committed, waiting for a purge. */
+        final long dirtyPages;
         final List<ProcessRegistry.Entry> processes;
         final List<String> caches = new ArrayList<>();
         final Walk pending;
@@ -189,6 +191,7 @@ final class DumpCommand implements Callable<Integer> {
             this.lockWord = v.getLongVolatile(ptr(ControlLayout.word(ControlLayout.LOCK_WORD)));
             this.intent = v.getLongVolatile(ptr(ControlLayout.word(ControlLayout.INTENT)));
             this.repairPending = v.getLongVolatile(ptr(ControlLayout.word(ControlLayout.REPAIR_PENDING)));
+            this.dirtyPages = v.getLongVolatile(ptr(ControlLayout.word(ControlLayout.DIRTY_PAGES)));
             this.processes = arena.registry().entries();
             for (final ProcessRegistry.Entry e : processes) {
                 final StringJoiner j = new StringJoiner(", ");
@@ -213,7 +216,9 @@ final class DumpCommand implements Callable<Integer> {
                 final Row r = row(p);
                 final Row last = rows.isEmpty() ? null : rows.getLast();
                 if (range == null && last != null && last.state().equals(r.state()) && last.slot() == r.slot()
-                    && last.flags() == r.flags() && last.last() == p - 1) {
+                    // A run's head tag (RUN_DIRTY) is per run, not per page: it does not split a row.
+                    && (last.flags() | PageEntry.RUN_DIRTY) == (r.flags() | PageEntry.RUN_DIRTY)
+                    && last.last() == p - 1) {
                     rows.set(rows.size() - 1, new Row(last.first(), p, last.state(), last.slot(), last.run(),
                         last.flags(), last.prev(), last.next()));
                 } else {
@@ -232,7 +237,10 @@ final class DumpCommand implements Callable<Integer> {
             }
             final long w = v.getLongVolatile(ptr(PageEntry.stateOffset((int) p)));
             final long link = v.getLongVolatile(ptr(PageEntry.linkOffset((int) p)));
-            return new Row(p, p, PageEntry.stateName(PageEntry.stateOf(w)), PageEntry.slotOf(w), PageEntry.runOf(w),
+            // A dirty free page (storage still committed until a purge) shows as FREE+dirty.
+            final boolean dirty = PageEntry.stateOf(w) == PageEntry.FREE && (PageEntry.flagsOf(w) & PageEntry.DIRTY) != 0;
+            return new Row(p, p, PageEntry.stateName(PageEntry.stateOf(w)) + (dirty ? "+dirty" : ""),
+                PageEntry.slotOf(w), PageEntry.runOf(w),
                 PageEntry.flagsOf(w), PageEntry.prevOf(link), PageEntry.nextOf(link));
         }
 
@@ -291,6 +299,7 @@ final class DumpCommand implements Callable<Integer> {
             out.printf("lock      %s%n", lockText());
             out.printf("intent    %s%n", intentText());
             out.printf("repair    %s%n", repairPending == 0 ? "not pending" : "PENDING");
+            out.printf("dirty     %d free pages keep their storage until a purge%n", dirtyPages);
             out.println("registry");
             for (int k = 0; k < processes.size(); k++) {
                 final ProcessRegistry.Entry e = processes.get(k);
@@ -326,7 +335,8 @@ final class DumpCommand implements Callable<Integer> {
             out.println("{\"path\":" + Format.json(i.path().toString()) + ",\"capacityPages\":" + i.capacityPages()
                 + ",\"firstUserPage\":" + i.firstUserPage() + ",\"lockWord\":" + lockWord + ",\"lock\":"
                 + Format.json(lockText()) + ",\"intent\":" + Format.json(intentText()) + ",\"repairPending\":"
-                + (repairPending != 0) + ",\"processes\":" + procs + ",\"pending\":" + Format.json(spans(pending))
+                + (repairPending != 0) + ",\"dirtyPages\":" + dirtyPages + ",\"processes\":" + procs
+                + ",\"pending\":" + Format.json(spans(pending))
                 + ",\"freeRuns\":" + runs + ",\"pages\":" + rowJson + "}");
         }
     }

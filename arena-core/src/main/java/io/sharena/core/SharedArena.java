@@ -134,6 +134,8 @@ public final class SharedArena implements AutoCloseable {
                 + OPEN_RECOVERY_TIMEOUT_NANOS / 1_000_000 + " ms, so the dead process's slot could not be "
                 + "reclaimed: path=" + path + ", lockOwner=0x" + Long.toHexString(lock.ownerWord()));
         }
+        // Last: the idle purge thread may touch the mapping from now on (close stops it first).
+        allocator.configurePurge(options.purgeDelayNanos(), options.dirtyLimitPages());
     }
 
     /**
@@ -431,6 +433,53 @@ public final class SharedArena implements AutoCloseable {
         } catch (final InternalError e) {
             throw fault("allocPages", e);
         }
+    }
+
+    /**
+     * Allocates {@code n} contiguous pages with storage committed, <em>not</em> zeroed: pages reused
+     * from earlier frees may still hold what their previous owner (this process or another) wrote.
+     * For senders that overwrite every byte (a zero-copy message filled end to end): it saves the
+     * zeroing, which for large spans is most of the cost. Every process that maps an arena can read
+     * and write all of it anyway, so they trust each other; this hands one process's old bytes to
+     * another only within that circle. Pages never used before read as zeros.
+     *
+     * @return as {@link #allocPages}
+     * @throws ArenaFaultException     if the file was cut short under the mapping (names the file and its size)
+     * @throws ArenaCorruptedException if the allocator finds its shared metadata corrupted (marked for repair)
+     * @throws IllegalStateException   if the arena is closed or was opened read-only
+     */
+    public int allocPagesUninitialized(final int n) {
+        try {
+            return allocator().allocPages(n, false);
+        } catch (final InternalError e) {
+            throw fault("allocPagesUninitialized", e);
+        }
+    }
+
+    /**
+     * Returns the storage of every freed page still kept committed ("dirty": see
+     * {@link ArenaOptions#withPurgeDelayNanos}) to the operating system now, as one hole punch per
+     * contiguous stretch: RSS and disk usage drop in every process.
+     *
+     * @return false if the allocator lock stayed busy for the lock timeout (nothing was purged)
+     * @throws ArenaFaultException     if the file was cut short under the mapping (names the file and its size)
+     * @throws ArenaCorruptedException if the allocator finds its shared metadata corrupted (marked for repair)
+     * @throws IllegalStateException   if the arena is closed or was opened read-only
+     */
+    public boolean purge() {
+        try {
+            return allocator().purge();
+        } catch (final InternalError e) {
+            throw fault("purge", e);
+        }
+    }
+
+    /**
+     * @return freed pages whose storage is still committed, waiting for a purge (read without the lock)
+     * @throws IllegalStateException if the arena is closed or was opened read-only
+     */
+    public long dirtyPages() {
+        return allocator().dirtyPages();
     }
 
     /**
@@ -819,6 +868,9 @@ public final class SharedArena implements AutoCloseable {
             return;
         }
         closed = true;
+        if (allocator != null) {
+            allocator.stopPurger(); // its thread must not touch the mapping once it is gone
+        }
         try {
             // Compare the size before touching the mapping: detaching writes the control page.
             final long size = file.size();

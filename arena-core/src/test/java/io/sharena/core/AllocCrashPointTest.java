@@ -24,7 +24,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Every {@link AllocPoint}, killed for real: a child JVM runs a scenario that passes every point
  * (allocation from the lists and the cache, fast and slow free, a deferred free, a drain, taking
- * another process's cache, a reserve, a repair, close) and SIGKILLs itself at one point, while this
+ * another process's cache, fresh ground committed ahead, a reserve of dirty pages, a purge, a repair,
+ * close) and SIGKILLs itself at one point, while this
  * process keeps the arena open with pages of its own, a pending list and a cached page. Then this
  * process repairs and requires: the repair reports success, a clean check, its own pages untouched,
  * nothing handed out twice, and nothing lost beyond the one operation the child died in.
@@ -87,7 +88,9 @@ class AllocCrashPointTest {
             "alloc:1",                           // from the cache
             "alloc:3", "lockedfree:$3:3",        // a deferred free
             "at:" + s.cached() + ":1",           // a page in this process's cache
-            "reserve:" + s.reserveAt() + ":2",
+            "alloc:40", "free:$5:40",            // fresh ground, committed ahead; freed dirty
+            "reserve:" + s.reserveAt() + ":2",   // in the committed-ahead stretch: purged first
+            "purge",
             "repair"};
     }
 

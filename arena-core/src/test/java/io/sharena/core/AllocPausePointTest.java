@@ -130,6 +130,8 @@ class AllocPausePointTest {
         holder.join();
         o.at(bCached, 1);
         o.alloc(2);
+        o.free(o.alloc(40), 40); // dirty, then purged
+        a.purge();
         // A dead process still registered, for the repair to release.
         a.registry().writeForTest(63, AllocCrashPointTest.DEAD_PID, 1);
         a.repair(10 * SECOND);
@@ -141,7 +143,7 @@ class AllocPausePointTest {
 
     /** B's part: one random operation that may race the paused thread. */
     private static void conflict(final SharedArena b, final Owner o, final SplittableRandom rnd) {
-        switch (rnd.nextInt(6)) {
+        switch (rnd.nextInt(7)) {
             case 0, 1 -> o.alloc(1 + rnd.nextInt(3));
             case 2 -> o.freeOne(rnd);
             case 3 -> o.at((int) (b.firstUserPage() + rnd.nextInt(40)) << 12, 1 + rnd.nextInt(2));
@@ -151,6 +153,7 @@ class AllocPausePointTest {
                     b.freePages(ptr, 1);
                 }
             }
+            case 5 -> b.purge();
             default -> b.repair(200_000);
         }
     }

@@ -20,7 +20,7 @@ import java.util.List;
  *   <li>{@code add FILE PTR COUNT}: waits for "go", then COUNT get-and-adds of 1 on PTR.</li>
  *   <li>{@code ops FILE OP...}: runs allocator operations in order, printing each result:
  *       {@code alloc:N}, {@code free:PTR:N}, {@code lockedfree:PTR:N} (while another thread holds the
- *       lock: deferred), {@code at:PTR:N} (allocPagesAt), {@code reserve:PTR:N}, {@code repair},
+ *       lock: deferred), {@code at:PTR:N} (allocPagesAt), {@code reserve:PTR:N}, {@code repair}, {@code purge},
  *       {@code wait} (prints "waiting", reads a line). PTR is a number or {@code $k}, the k-th
  *       pointer this child's alloc and at ops returned. Armed with a crash point, it dies inside one.</li>
  *   <li>{@code fault FILE}: maps the arena, waits for "go" (the parent truncates the file first), then
@@ -155,6 +155,7 @@ public final class ChildProcess {
                 case "reserve" -> System.out.println(op + " -> "
                     + arena.reservePages(arg(f[1], results), Integer.parseInt(f[2])));
                 case "repair" -> System.out.println(op + " -> " + arena.repair(10_000_000_000L));
+                case "purge" -> System.out.println(op + " -> " + arena.purge());
                 case "wait" -> {
                     System.out.println("waiting");
                     stdin.readLine();

@@ -226,6 +226,7 @@ class PageAllocatorTest {
         }
         final long before = arena.info().diskBytes();
         arena.freePages(p, n);
+        assertTrue(arena.purge());
         final long after = arena.info().diskBytes();
         assertTrue(before - after >= (long) n * 4096, "before=" + before + ", after=" + after);
         assertEquals(0, arena.raw().getLong(p + 4096), "reads zero after the hole is punched");

@@ -1,9 +1,14 @@
 package io.sharena.bench.harness;
 
+import org.knowm.xchart.AnnotationLine;
+import org.knowm.xchart.AnnotationText;
 import org.knowm.xchart.BitmapEncoder;
-import org.knowm.xchart.CategoryChart;
-import org.knowm.xchart.CategoryChartBuilder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.XYSeries;
 import org.knowm.xchart.style.Styler;
+import org.knowm.xchart.style.XYStyler;
+import org.knowm.xchart.style.markers.SeriesMarkers;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -83,29 +88,82 @@ final class Reports {
         return Double.isNaN(f.bytesPerOp()) ? "—" : String.format(Locale.ROOT, "%.2f", f.bytesPerOp());
     }
 
-    /** One chart per suite: each pair's ratio beside its target. */
+    /**
+     * One chart per suite: each pair's ratio (as its target reads it) as a point on a log axis, so that
+     * a 300× pair and a 1.1× pair are both legible; a line at 1 (parity), and each ratio target as a
+     * triangle pointing the way the ratio must go (down: at most, up: at least). Pairs with an
+     * absolute target or none have no triangle; their ratio is still shown.
+     */
     static List<Path> ratioCharts(final List<Row> rows, final Path dir) throws IOException {
         final Map<String, List<Row>> bySuite = new LinkedHashMap<>();
         rows.forEach(r -> bySuite.computeIfAbsent(r.suite(), k -> new ArrayList<>()).add(r));
         final List<Path> written = new ArrayList<>();
         for (final Map.Entry<String, List<Row>> e : bySuite.entrySet()) {
-            final CategoryChart chart = new CategoryChartBuilder().width(1100).height(600)
-                .title("sharena vs baseline: " + e.getKey() + " (ratio as each target reads it)")
-                .xAxisTitle("pair").yAxisTitle("ratio (× the baseline)").build();
-            chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideNE);
-            chart.getStyler().setXAxisLabelRotation(20);
-            chart.getStyler().setAxisTickLabelsFont(chart.getStyler().getAxisTickLabelsFont().deriveFont(11f));
+            final XYChart chart = new XYChartBuilder().width(1100).height(600)
+                .title("sharena vs baseline: " + e.getKey() + " (ratio as each target reads it; log scale, 1 = parity)")
+                .xAxisTitle("pair").yAxisTitle("ratio").build();
+            final XYStyler st = chart.getStyler();
+            st.setDefaultSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
+            st.setYAxisLogarithmic(true);
+            st.setLegendPosition(Styler.LegendPosition.OutsideS);
+            st.setLegendLayout(Styler.LegendLayout.Horizontal);
+            st.setMarkerSize(11);
+            st.setXAxisLabelRotation(20);
+            st.setAxisTickLabelsFont(st.getAxisTickLabelsFont().deriveFont(11f));
             final List<String> labels = new ArrayList<>();
+            final List<Double> x = new ArrayList<>();
             final List<Double> ratios = new ArrayList<>();
-            final List<Double> targets = new ArrayList<>();
+            final List<Double> atMostX = new ArrayList<>();
+            final List<Double> atMost = new ArrayList<>();
+            final List<Double> atLeastX = new ArrayList<>();
+            final List<Double> atLeast = new ArrayList<>();
+            double lo = 1;
+            double hi = 1;
             for (final Row r : e.getValue()) {
+                final double i = labels.size() + 1;
                 labels.add(shorten(r.label()));
-                ratios.add(r.ratio());
+                if (r.ratio() > 0 && Double.isFinite(r.ratio())) {
+                    x.add(i);
+                    ratios.add(r.ratio());
+                    lo = Math.min(lo, r.ratio());
+                    hi = Math.max(hi, r.ratio());
+                }
                 final Target t = r.target();
-                targets.add(t.kind() == Target.Kind.REPORTED || t.kind() == Target.Kind.ABSOLUTE_AT_MOST ? 0.0 : t.value());
+                if (t.kind() == Target.Kind.RATIO_AT_MOST) {
+                    atMostX.add(i);
+                    atMost.add(t.value());
+                } else if (t.kind() == Target.Kind.FASTER_AT_LEAST || t.kind() == Target.Kind.THROUGHPUT_RATIO_AT_LEAST) {
+                    atLeastX.add(i);
+                    atLeast.add(t.value());
+                }
+                if (t.kind() != Target.Kind.REPORTED && t.kind() != Target.Kind.ABSOLUTE_AT_MOST) {
+                    lo = Math.min(lo, t.value());
+                    hi = Math.max(hi, t.value());
+                }
             }
-            chart.addSeries("measured ratio", labels, ratios);
-            chart.addSeries("target (0: none, or an absolute target)", labels, targets);
+            if (!x.isEmpty()) {
+                chart.addSeries("measured ratio", x, ratios).setMarker(SeriesMarkers.CIRCLE);
+            }
+            if (!atMost.isEmpty()) {
+                chart.addSeries("target: at most", atMostX, atMost).setMarker(SeriesMarkers.TRIANGLE_DOWN);
+            }
+            if (!atLeast.isEmpty()) {
+                chart.addSeries("target: at least", atLeastX, atLeast).setMarker(SeriesMarkers.TRIANGLE_UP);
+            }
+            chart.addAnnotation(new AnnotationLine(1.0, false, false));
+            st.setXAxisMin(0.3);
+            st.setXAxisMax(labels.size() + 0.7);
+            st.setXAxisTicksVisible(false);
+            st.setYAxisMin(lo / 4);
+            st.setYAxisMax(hi * 4);
+            st.setAnnotationTextFont(st.getAnnotationTextFont().deriveFont(10f));
+            // Each pair is named beside its point, alternately above and below so neighbours do not
+            // collide (XChart 3.8.8 cannot put text labels on a numeric axis).
+            for (int i = 0; i < x.size(); i++) {
+                final double up = i % 2 == 0 ? 1.6 : 1 / 1.6;
+                chart.addAnnotation(new AnnotationText(labels.get((int) Math.round(x.get(i)) - 1), x.get(i),
+                    ratios.get(i) * up, false));
+            }
             final Path png = dir.resolve("ratios-" + e.getKey() + ".png");
             BitmapEncoder.saveBitmap(chart, png.toString(), BitmapEncoder.BitmapFormat.PNG);
             written.add(png);
@@ -113,29 +171,58 @@ final class Reports {
         return written;
     }
 
-    /** Latency at percentiles of each multi-process scenario that has them. */
+    /**
+     * Latency by percentile of each multi-process scenario that has them, on HdrHistogram's percentile
+     * axis: x is {@code log10(1 / (1 - p))}, so 90 %, 99 %, 99.9 % and 99.99 % are evenly spaced and the
+     * tail is as visible as the median; y (ns) is logarithmic. (The x axis is linear in that logarithm
+     * and labelled by percentile: XChart 3.8.8 ignores a log axis that has a label function.)
+     */
     static Path latencyChart(final String suite, final Map<String, double[][]> series, final Path dir)
         throws IOException {
-        final CategoryChart chart = new CategoryChartBuilder().width(900).height(550)
+        final XYChart chart = new XYChartBuilder().width(900).height(550)
             .title(suite + ": cross-process round-trip latency by percentile").xAxisTitle("percentile")
-            .yAxisTitle("round trip (ns)").build();
-        chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideNW);
+            .yAxisTitle("round trip (ns, log scale)").build();
+        final XYStyler st = chart.getStyler();
+        st.setLegendPosition(Styler.LegendPosition.InsideNW);
+        st.setYAxisLogarithmic(true);
+        st.setXAxisMin(0.0);
+        st.setXAxisMax(4.5);
+        st.setxAxisTickLabelsFormattingFunction(Reports::percentileLabel);
         for (final Map.Entry<String, double[][]> e : series.entrySet()) {
-            final List<String> x = new ArrayList<>();
+            final List<Double> x = new ArrayList<>();
             final List<Double> y = new ArrayList<>();
             for (final double[] p : e.getValue()) {
-                x.add("p" + (p[0] == Math.rint(p[0]) ? String.valueOf((long) p[0]) : String.valueOf(p[0])));
-                y.add(p[1]);
+                if (p[0] < 100 && p[1] > 0) {
+                    x.add(Math.log10(100 / (100 - p[0])));
+                    y.add(p[1]);
+                }
             }
-            chart.addSeries(e.getKey(), x, y);
+            if (!x.isEmpty()) {
+                chart.addSeries(e.getKey(), x, y).setMarker(SeriesMarkers.CIRCLE);
+            }
         }
         final Path png = dir.resolve("latency-" + suite + ".png");
         BitmapEncoder.saveBitmap(chart, png.toString(), BitmapEncoder.BitmapFormat.PNG);
         return png;
     }
 
+    /**
+     * @return the percentile a whole decade of the {@code log10(1 / (1 - p))} axis stands for
+     * (0 → "0%", 1 → "90%", 3 → "99.9%"), or "" between them
+     */
+    static String percentileLabel(final double x) {
+        final double decades = Math.rint(x);
+        if (Math.abs(x - decades) > 1e-6 || decades < 0) {
+            return "";
+        }
+        final double p = 100 - 100 / Math.pow(10, decades);
+        final String text = Math.abs(p - Math.rint(p)) < 1e-9 ? String.valueOf((long) Math.rint(p))
+            : String.format(Locale.ROOT, "%.4f", p).replaceAll("0+$", "");
+        return text + "%";
+    }
+
     private static String shorten(final String label) {
-        return label.length() <= 38 ? label : label.substring(0, 36) + "…";
+        return label.length() <= 30 ? label : label.substring(0, 28) + "…";
     }
 
     /** Replaces README's results section (between the markers) with {@code table}. */

@@ -35,10 +35,18 @@ final class Suites {
                     Target.fasterAtLeast(40)),
                 new JmhPair("arenaAllocFree1", "casReleasePair", "1-page alloc+free vs bare CAS + release",
                     Target.ratioAtMost(6)),
+                new JmhPair("arenaAllocFree1", "fill4k", "1-page alloc+free vs its floor, zeroing 4 KiB",
+                    Target.reported()),
                 new JmhPair("arenaAllocFree16", "mmapMunmap64k", "16-page alloc+free vs mmap+munmap 64 KiB",
                     Target.absoluteAtMost(500)),
+                new JmhPair("arenaAllocFree16", "fill64k", "16-page alloc+free vs its floor, zeroing 64 KiB",
+                    Target.reported()),
+                new JmhPair("arenaAllocFree17", "fill68k", "17-page (locked) alloc+free vs MemorySegment.fill 68 KiB",
+                    Target.ratioAtMost(2)),
                 new JmhPair("arenaAllocFree17", "mmapMunmap64k", "17-page (locked) alloc+free vs mmap+munmap 64 KiB",
                     Target.reported()),
+                new JmhPair("arenaAllocFree17Uninitialized", "fill68k",
+                    "17-page uninitialized alloc+free vs MemorySegment.fill 68 KiB", Target.reported()),
                 new JmhPair("arenaAllocFree1", "arenaOfConfinedAllocate4k", "1-page alloc+free vs Arena.ofConfined 4 KiB",
                     Target.reported()),
                 new JmhPair("arenaAllocFree1", "arenaOfSharedAllocate4k", "1-page alloc+free vs Arena.ofShared 4 KiB",
@@ -61,9 +69,13 @@ final class Suites {
         final double[] r = MultiProcessAllocBench.measure(mode.seconds());
         final List<Row> rows = List.of(
             new Row("alloc", "1-page alloc+free, 2 processes vs 1 (total pairs/s)",
-                rate("2 processes, 1 page", r[1]), rate("1 process, 1 page", r[0]), Target.reported()),
+                rate("2 processes, 1 page", r[1]), rate("1 process, 1 page", r[0]), Target.throughputAtLeast(1.8)),
+            new Row("alloc", "1-page alloc+free, 4 processes on 2 cores vs 1 (total pairs/s)",
+                rate("4 processes, 1 page", r[2]), rate("1 process, 1 page", r[0]), Target.reported()),
             new Row("alloc", "3-page alloc+free, 2 processes vs 1 (total pairs/s)",
-                rate("2 processes, 3 pages", r[3]), rate("1 process, 3 pages", r[2]), Target.reported()));
+                rate("2 processes, 3 pages", r[4]), rate("1 process, 3 pages", r[3]), Target.reported()),
+            new Row("alloc", "3-page alloc+free, 4 processes on 2 cores vs 1 (total pairs/s)",
+                rate("4 processes, 3 pages", r[5]), rate("1 process, 3 pages", r[3]), Target.reported()));
         return new Suite.ScenarioResult(rows, Map.of());
     }
 

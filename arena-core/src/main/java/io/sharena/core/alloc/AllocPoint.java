@@ -22,7 +22,12 @@ public enum AllocPoint implements CrashPoint {
     TAKE_INTENT_WRITTEN,
     /** The range is carved out of its run and its pages say ALLOCATED (or RESERVED). */
     TAKE_CARVED,
-    /** Storage of an allocated range is committed; the intent still names it. */
+    /**
+     * Storage for pages ahead of a fresh allocation is committed and they say DIRTY in their run (which
+     * says RUN_DIRTY); the allocated range itself is not carved yet.
+     */
+    TAKE_AHEAD_COMMITTED,
+    /** The range to allocate is ready, still FREE: dirty pages zeroed, clean ones committed; the intent names it. */
     TAKE_COMMITTED,
     /** The intent is cleared: the operation is complete. */
     TAKE_INTENT_CLEARED,
@@ -40,11 +45,9 @@ public enum AllocPoint implements CrashPoint {
     FREE_LOCK_TAKEN,
     /** One page of the freed range went ALLOCATED/RESERVED → PENDING(holder) by CAS. */
     FREE_PAGE_MARKED,
-    /** A contiguous run of marked pages says FREE; not yet punched or linked. */
+    /** A contiguous run of marked pages says FREE (DIRTY unless it was reserved); not yet linked. */
     FREE_RUN_STATED,
-    /** That run's storage is punched out; not yet linked. */
-    FREE_RUN_PUNCHED,
-    /** That run is merged into the best-fit lists. */
+    /** That run is merged into the best-fit lists (and, with no purge delay, punched out). */
     FREE_RUN_LINKED,
 
     // ---- deferred free: pushing on the pending list (no lock)
@@ -60,18 +63,26 @@ public enum AllocPoint implements CrashPoint {
     DRAIN_SPAN_RETAGGED,
     /** One CAS took the whole list: the list is empty, every taken page names the drainer. */
     DRAIN_LIST_TAKEN,
-    /** One taken span's pages say FREE; not yet punched or linked. */
+    /** One taken span's pages say FREE (DIRTY unless reserved); not yet linked. */
     DRAIN_SPAN_STATED,
-    /** That span is punched and merged into the best-fit lists. */
+    /** That span is merged into the best-fit lists (dirty, or punched with no purge delay). */
     DRAIN_SPAN_FREED,
 
     // ---- flushing or taking a span cache into the lists (lock held)
     /** One CAS emptied a stack (this process's, a live one's, or a dead one's); its spans are the holder's. */
     CACHE_FLUSH_STACK_TAKEN,
-    /** One span of a taken stack went CACHED → FREE by CAS; not yet punched or linked. */
+    /** One span of a taken stack went CACHED → FREE (DIRTY) by CAS; not yet linked. */
     CACHE_FLUSH_SPAN_STATED,
-    /** That span is punched and merged into the best-fit lists. */
+    /** That span is merged into the best-fit lists (dirty, or punched with no purge delay). */
     CACHE_FLUSH_SPAN_FREED,
+
+    // ---- purging dirty free pages (lock held: a free with no delay, a due purge, purge(), a reserve)
+    /** A stretch of dirty pages in a free run has lost its DIRTY bits; its storage is not yet punched. */
+    PURGE_RUN_CLEANED,
+    /** That stretch is punched out and counted off. */
+    PURGE_RUN_PUNCHED,
+    /** Every dirty run was purged: the dirty count and its clock are reset. */
+    PURGE_DONE,
 
     // ---- repair (lock held)
     /** The interrupted holder's intent is rolled back and cleared. */

@@ -60,6 +60,15 @@ final class Backing {
         }
     }
 
+    /**
+     * Zeroes dirty pages before they are handed out again: their storage is committed, so a store of
+     * zeros is all it takes (a {@code memset} of 64 KiB costs about a microsecond here, where
+     * {@code fallocate} and a punch cost tens).
+     */
+    void zero(final int first, final int n) {
+        table.arena.asSlice(PageTable.byteOffset(first), (long) n << 12).fill((byte) 0);
+    }
+
     /** Punches the pages out of the file: they read as zeros everywhere and cost nothing. */
     void release(final int first, final int n) {
         if (!table.userSpan(first, n)) {
@@ -69,7 +78,7 @@ final class Backing {
         }
         try {
             file.punchHole(PageTable.byteOffset(first), (long) n << 12);
-            table.addLong(BYTES_RETURNED, (long) n << 12);
+            table.getAndAddLong(BYTES_RETURNED, (long) n << 12);
         } catch (final OsException e) {
             // A file system without hole punching keeps the storage; the pages still read as the
             // caller left them, so zero them by hand to keep "handed-out pages read as zeros".

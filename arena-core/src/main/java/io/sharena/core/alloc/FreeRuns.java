@@ -37,11 +37,11 @@ final class FreeRuns {
     }
 
     int head(final int bucket) {
-        return table.getInt(ControlLayout.bucketHead(bucket));
+        return table.getIntPlain(ControlLayout.bucketHead(bucket));
     }
 
     private void setHead(final int bucket, final int page) {
-        table.setInt(ControlLayout.bucketHead(bucket), page);
+        table.setIntPlain(ControlLayout.bucketHead(bucket), page);
     }
 
     /** @return the first page of the best-fitting run for {@code n} pages (checked: a FREE run of at least n user pages), or 0 */
@@ -61,7 +61,7 @@ final class FreeRuns {
             int best = 0;
             int bestLen = Integer.MAX_VALUE;
             int steps = 0;
-            for (int h = head(b); h != 0; h = PageEntry.nextOf(table.link(h))) {
+            for (int h = head(b); h != 0; h = PageEntry.nextOf(table.linkPlain(h))) {
                 final int len = validRun(h);
                 if (len == 0 || ControlLayout.bucketOf(len) != b || ++steps > budget) {
                     table.corrupt(); // out of range, not a run of this class, or a cycle: stop here
@@ -84,7 +84,7 @@ final class FreeRuns {
         if (!table.userPage(h)) {
             return 0;
         }
-        final long w = table.state(h);
+        final long w = table.stateAcquire(h);
         final int len = PageEntry.runOf(w);
         return PageEntry.stateOf(w) == PageEntry.FREE && table.userSpan(h, len) ? len : 0;
     }
@@ -94,12 +94,12 @@ final class FreeRuns {
      * FREE; walks left over at most {@code 64} pages, then searches the lists
      */
     int runContaining(final int page) {
-        if (PageEntry.stateOf(table.state(page)) != PageEntry.FREE) {
+        if (PageEntry.stateOf(table.stateAcquire(page)) != PageEntry.FREE) {
             return 0;
         }
         int p = page;
         for (int i = 0; i < 64; i++) {
-            final long w = table.state(p);
+            final long w = table.stateAcquire(p);
             final int run = PageEntry.runOf(w);
             if (run > 0 && isHead(p, run)) {
                 if (!table.userSpan(p, run) || page - p >= run) {
@@ -108,14 +108,14 @@ final class FreeRuns {
                 }
                 return p;
             }
-            if (p == table.firstUser || PageEntry.stateOf(table.state(p - 1)) != PageEntry.FREE) {
+            if (p == table.firstUser || PageEntry.stateOf(table.stateAcquire(p - 1)) != PageEntry.FREE) {
                 return p;
             }
             p--;
         }
         for (int b = 0; b < ControlLayout.BUCKETS; b++) {
             int steps = 0;
-            for (int h = head(b); h != 0; h = PageEntry.nextOf(table.link(h))) {
+            for (int h = head(b); h != 0; h = PageEntry.nextOf(table.linkPlain(h))) {
                 final int len = validRun(h);
                 if (len == 0 || ++steps > table.capacity) {
                     table.corrupt();
@@ -131,37 +131,44 @@ final class FreeRuns {
 
     private boolean isHead(final int p, final int run) {
         // A head's left neighbour is not FREE (runs are maximal); a tail's is FREE unless run == 1.
-        return p == table.firstUser || PageEntry.stateOf(table.state(p - 1)) != PageEntry.FREE;
+        return p == table.firstUser || PageEntry.stateOf(table.stateAcquire(p - 1)) != PageEntry.FREE;
     }
 
     /** Unlinks the run at {@code head} of {@code len} pages from its list. */
     void remove(final int head, final int len) {
-        final long link = table.link(head);
+        final long link = table.linkPlain(head);
         final int prev = PageEntry.prevOf(link);
         final int next = PageEntry.nextOf(link);
         if ((prev != 0 && !table.userPage(prev)) || (next != 0 && !table.userPage(next))) {
             // A link out of range: do not follow it. The lists are now wrong; the repair that the mark
             // brings (before this holder unlocks) rebuilds them from the page states.
             table.corrupt();
-            table.addLong(TREE_FREE, -len);
+            table.getAndAddLong(TREE_FREE, -len);
             return;
         }
         if (prev == 0) {
             setHead(ControlLayout.bucketOf(len), next);
         } else {
-            table.setLink(prev, PageEntry.link(PageEntry.prevOf(table.link(prev)), next));
+            table.setLinkPlain(prev, PageEntry.link(PageEntry.prevOf(table.linkPlain(prev)), next));
         }
         if (next != 0) {
-            table.setLink(next, PageEntry.link(prev, PageEntry.nextOf(table.link(next))));
+            table.setLinkPlain(next, PageEntry.link(prev, PageEntry.nextOf(table.linkPlain(next))));
         }
-        table.addLong(TREE_FREE, -len);
+        table.getAndAddLong(TREE_FREE, -len);
     }
 
-    /** Tags and links a run whose pages are all FREE, without coalescing. */
-    void link(final int head, final int len) {
-        table.setState(head, PageEntry.state(PageEntry.FREE, 0, 0, len));
+    /**
+     * Tags and links a run whose pages are all FREE, without coalescing. The first and last page keep
+     * their own {@link PageEntry#DIRTY} bit; the first gets {@link PageEntry#RUN_DIRTY} if
+     * {@code runDirty}.
+     */
+    void link(final int head, final int len, final boolean runDirty) {
+        final int headFlags = (PageEntry.flagsOf(table.stateAcquire(head)) & PageEntry.DIRTY)
+            | (runDirty ? PageEntry.RUN_DIRTY : 0);
+        table.setStateRelease(head, PageEntry.state(PageEntry.FREE, headFlags, 0, len));
         if (len > 1) {
-            table.setState(head + len - 1, PageEntry.state(PageEntry.FREE, 0, 0, len));
+            final int tailFlags = PageEntry.flagsOf(table.stateAcquire(head + len - 1)) & PageEntry.DIRTY;
+            table.setStateRelease(head + len - 1, PageEntry.state(PageEntry.FREE, tailFlags, 0, len));
         }
         final int bucket = ControlLayout.bucketOf(len);
         int prev = 0;
@@ -174,33 +181,43 @@ final class FreeRuns {
                 break;
             }
             prev = next;
-            next = PageEntry.nextOf(table.link(next));
+            next = PageEntry.nextOf(table.linkPlain(next));
         }
         if (next != 0 && !table.userPage(next)) {
             table.corrupt();
             next = 0;
         }
-        table.setLink(head, PageEntry.link(prev, next));
+        table.setLinkPlain(head, PageEntry.link(prev, next));
         if (prev == 0) {
             setHead(bucket, head);
         } else {
-            table.setLink(prev, PageEntry.link(PageEntry.prevOf(table.link(prev)), head));
+            table.setLinkPlain(prev, PageEntry.link(PageEntry.prevOf(table.linkPlain(prev)), head));
         }
         if (next != 0) {
-            table.setLink(next, PageEntry.link(head, PageEntry.nextOf(table.link(next))));
+            table.setLinkPlain(next, PageEntry.link(head, PageEntry.nextOf(table.linkPlain(next))));
         }
-        table.addLong(TREE_FREE, len);
+        table.getAndAddLong(TREE_FREE, len);
     }
 
-    /** Adds the FREE pages {@code [first, first + len)} to the lists, merged with free neighbours. */
-    void insert(final int first, final int len) {
+    /** @return whether the run headed by {@code head} may hold {@link PageEntry#DIRTY} pages */
+    boolean runDirty(final int head) {
+        return (PageEntry.flagsOf(table.stateAcquire(head)) & PageEntry.RUN_DIRTY) != 0;
+    }
+
+    /**
+     * Adds the FREE pages {@code [first, first + len)} to the lists, merged with free neighbours;
+     * {@code dirty}: some of them are {@link PageEntry#DIRTY}.
+     */
+    void insert(final int first, final int len, final boolean dirty) {
         int start = first;
         int total = len;
+        boolean runDirty = dirty;
         if (first > table.firstUser) {
-            final long left = table.state(first - 1);
+            final long left = table.stateAcquire(first - 1);
             if (PageEntry.stateOf(left) == PageEntry.FREE) {
                 final int leftLen = PageEntry.runOf(left);
                 if (validRun(first - leftLen) == leftLen && leftLen > 0) {
+                    runDirty |= runDirty(first - leftLen);
                     remove(first - leftLen, leftLen);
                     start = first - leftLen;
                     total += leftLen;
@@ -211,10 +228,11 @@ final class FreeRuns {
         }
         final int right = first + len;
         if (right < table.capacity) {
-            final long rw = table.state(right);
+            final long rw = table.stateAcquire(right);
             if (PageEntry.stateOf(rw) == PageEntry.FREE) {
                 final int rightLen = PageEntry.runOf(rw);
-                if (validRun(right) == rightLen && rightLen > 0 && PageEntry.runOf(table.state(right + rightLen - 1)) == rightLen) {
+                if (validRun(right) == rightLen && rightLen > 0 && PageEntry.runOf(table.stateAcquire(right + rightLen - 1)) == rightLen) {
+                    runDirty |= runDirty(right);
                     remove(right, rightLen);
                     total += rightLen;
                 } else {
@@ -222,24 +240,25 @@ final class FreeRuns {
                 }
             }
         }
-        link(start, total);
+        link(start, total, runDirty);
     }
 
     /**
      * Takes {@code [at, at + n)} out of the run at {@code head} of {@code len} pages, giving the pages
-     * the STATE word {@code taken}; the parts left and right of it stay in the lists.
+     * the STATE word {@code taken}; the parts left and right of it stay in the lists, each marked
+     * {@link PageEntry#RUN_DIRTY} if the run was ({@code runDirty}).
      */
-    void carve(final int head, final int len, final int at, final int n, final long taken) {
+    void carve(final int head, final int len, final int at, final int n, final long taken, final boolean runDirty) {
         remove(head, len);
         for (int p = at; p < at + n; p++) {
-            table.setState(p, taken);
+            table.setStateRelease(p, taken);
         }
         if (at > head) {
-            link(head, at - head);
+            link(head, at - head, runDirty);
         }
         final int end = head + len;
         if (at + n < end) {
-            link(at + n, end - (at + n));
+            link(at + n, end - (at + n), runDirty);
         }
     }
 
@@ -248,6 +267,6 @@ final class FreeRuns {
         for (int b = 0; b < ControlLayout.BUCKETS; b++) {
             setHead(b, 0);
         }
-        table.setLong(TREE_FREE, 0);
+        table.setLongRelease(TREE_FREE, 0);
     }
 }

@@ -34,6 +34,19 @@ public final class PageAllocator {
     private static final long DEFERRED = ControlLayout.counter(ControlLayout.C_DEFERRED_FREES);
     private static final long RECOVERIES = ControlLayout.counter(ControlLayout.C_RECOVERIES);
     private static final long FAILED = ControlLayout.counter(ControlLayout.C_FAILED_ALLOCATIONS);
+    private static final long DIRTY_PAGES = ControlLayout.word(ControlLayout.DIRTY_PAGES);
+    private static final long DIRTY_SINCE = ControlLayout.word(ControlLayout.DIRTY_SINCE);
+    /** Default {@link #configurePurge} delay: dirty pages go back to the OS about a second after the oldest. */
+    public static final long DEFAULT_PURGE_DELAY_NANOS = 1_000_000_000L;
+    /** Default high-water mark: more dirty free pages than this (64 MiB) are purged at once. */
+    public static final long DEFAULT_DIRTY_LIMIT_PAGES = 16_384;
+    /**
+     * Pages committed ahead of a fresh allocation from the lists (2 MiB): one {@code fallocate} for a
+     * chunk, not one per call; the extra pages stay in their run, DIRTY, until allocated or purged.
+     */
+    static final int COMMIT_AHEAD_PAGES = 512;
+    /** A purge reads a dirty run's page states this many at a time, stopping when the count is used up. */
+    private static final int PURGE_SLICE = 1024;
 
     private static final int NOT_HELD = 0;
     private static final int HELD = 1;
@@ -53,6 +66,21 @@ public final class PageAllocator {
     private final long allocations;
     private final long frees;
     private final SpanCache.SpanSink toRuns = this::toRuns;
+    private final MaximalRuns.PageTest takeForFree = this::takeForFree;
+    private final SpanCache.SpanSink statedToRuns = this::statedToRuns;
+    private final MaximalRuns.PageTest dirtyPage = this::dirtyPage;
+    private final MaximalRuns.PageTest cleanPage = p -> !dirtyPage(p);
+    private final MaximalRuns.PageTest undirty = this::undirty;
+    private final SpanCache.SpanSink zeroDirty = this::zeroDirty;
+    private final SpanCache.SpanSink commitClean = this::commitClean;
+    private final SpanCache.SpanSink purgeRun = this::purgeRun;
+    /** Scratch of the lock holder's current operation (only the holder runs the code that uses them). */
+    private long freeUnreserved;
+    private boolean commitFailed;
+    private long purgeLeft;
+    private volatile long purgeDelayNanos = DEFAULT_PURGE_DELAY_NANOS;
+    private volatile long dirtyLimitPages = DEFAULT_DIRTY_LIMIT_PAGES;
+    private final Purger.Ticket purger = new Purger.Ticket(this::idlePurge);
     /** What the last repair by this attachment could not fix; see {@link #repairNotes()}. */
     private volatile List<String> repairNotes = List.of();
 
@@ -79,7 +107,7 @@ public final class PageAllocator {
      */
     public static void format(final MemorySegment arena, final long capacityPages, final int metaPages) {
         final PageTable table = new PageTable(arena, 1 + metaPages, (int) capacityPages);
-        new FreeRuns(table).link(1 + metaPages, (int) (capacityPages - 1 - metaPages));
+        new FreeRuns(table).link(1 + metaPages, (int) (capacityPages - 1 - metaPages), false);
     }
 
     private static int ptr(final int page) {
@@ -90,40 +118,53 @@ public final class PageAllocator {
 
     /** {@code allocPages}: the pointer of {@code n} contiguous zeroed pages, or 0. */
     public int allocPages(final int n) {
+        return allocPages(n, true);
+    }
+
+    /**
+     * {@code allocPages} with {@code zero == false}: the pages may hold what their previous owner
+     * left (for callers that overwrite every byte).
+     */
+    public int allocPages(final int n, final boolean zero) {
         if (n <= 0 || n > userPages) {
             return 0;
         }
-        final int cached = cache.pop(n);
+        final int cached = cache.pop(n, zero);
         if (cached != 0) {
-            table.addLong(allocations, 1);
+            table.getAndAddLong(allocations, 1);
             return ptr(cached);
         }
         final int held = acquire();
         if (held == NOT_HELD) {
-            table.addLong(FAILED, 1);
+            table.getAndAddLong(FAILED, 1);
             return 0;
         }
         try {
-            int page = allocFromRuns(n);
+            int page = allocFromRuns(n, zero);
             if (page == 0 && table.repairPending()) {
                 recoverLocked();
-                page = allocFromRuns(n);
+                page = allocFromRuns(n, zero);
             }
             if (page == 0 && flushOwnCache()) {
-                page = allocFromRuns(n);
+                page = allocFromRuns(n, zero);
             }
             if (page == 0 && takeOtherCaches()) {
                 // FREE is free for everyone: spans parked in other processes' caches serve this call.
-                page = allocFromRuns(n);
+                page = allocFromRuns(n, zero);
             }
-            table.addLong(page == 0 ? FAILED : allocations, 1);
+            if (page == 0 && table.getLongVolatile(DIRTY_PAGES) > 0) {
+                // A full file system may fail a commit that the storage dirty pages keep would serve.
+                purgeAll();
+                page = allocFromRuns(n, zero);
+            }
+            table.getAndAddLong(page == 0 ? FAILED : allocations, 1);
             return page == 0 ? 0 : ptr(page);
         } finally {
             release(held);
         }
     }
 
-    private int allocFromRuns(final int n) {
+    private int allocFromRuns(final int n, final boolean zero) {
         final int head = runs.bestFit(n);
         if (head == 0 || !quotaAllows(n)) {
             return 0;
@@ -133,38 +174,94 @@ public final class PageAllocator {
             table.corrupt();
             return 0;
         }
-        return take(head, runs.validRun(head), head, n, Intent.ALLOC) ? head : 0;
+        return take(head, runs.validRun(head), head, n, Intent.ALLOC, zero) ? head : 0;
     }
 
-    /** Carves {@code [at, at + n)} out of a run, under an intent; commits storage for allocations. */
-    private boolean take(final int head, final int len, final int at, final int n, final int op) {
-        table.setLong(INTENT, Intent.encode(op, at, n));
+    /**
+     * Carves {@code [at, at + n)} out of a run, under an intent. For an allocation, the pages are made
+     * ready first, while still FREE in the lists: dirty ones zeroed ({@code zero}), clean ones committed
+     * ({@code fallocate}); on ENOSPC nothing has changed but zeroed bytes, and the call fails.
+     */
+    private boolean take(final int head, final int len, final int at, final int n, final int op, final boolean zero) {
+        table.setLongRelease(INTENT, Intent.encode(op, at, n));
         CrashPoints.at(AllocPoint.TAKE_INTENT_WRITTEN);
-        runs.carve(head, len, at, n, op == Intent.ALLOC ? ALLOCATED : RESERVED);
-        CrashPoints.at(AllocPoint.TAKE_CARVED);
-        if (op == Intent.ALLOC && !backing.cleanAndCommit(at, n)) {
-            for (int p = at; p < at + n; p++) {
-                table.setState(p, FREE);
+        boolean runDirty = runs.runDirty(head);
+        long dirtyTaken = 0;
+        if (op == Intent.ALLOC) {
+            if (runDirty) {
+                dirtyTaken = MaximalRuns.forEach(at, at + n, dirtyPage, zero ? zeroDirty : NO_SINK);
+                commitFailed = false;
+                MaximalRuns.forEach(at, at + n, cleanPage, commitClean);
+            } else {
+                commitFailed = !backing.cleanAndCommit(at, n);
+                runDirty = !commitFailed && commitAhead(head, len, at + n);
             }
-            runs.insert(at, n);
-            table.setLong(INTENT, Intent.encode(Intent.NONE, 0, 0));
-            return false;
+            if (commitFailed) {
+                // ENOSPC (or EDQUOT): nothing was carved; the zeroed pages stay dirty, zeros now.
+                table.setLongRelease(INTENT, Intent.encode(Intent.NONE, 0, 0));
+                return false;
+            }
+            CrashPoints.at(AllocPoint.TAKE_COMMITTED);
         }
-        CrashPoints.at(AllocPoint.TAKE_COMMITTED);
+        if (op == Intent.RESERVE && runDirty) {
+            // A reserved page costs no memory: dirty storage in the range goes back first.
+            purgeRange(at, n);
+        }
+        runs.carve(head, len, at, n, op == Intent.ALLOC ? ALLOCATED : RESERVED, runDirty);
+        CrashPoints.at(AllocPoint.TAKE_CARVED);
         if (op == Intent.RESERVE) {
-            table.addLong(RESERVED_PAGES, n);
+            table.getAndAddLong(RESERVED_PAGES, n);
         }
-        table.setLong(INTENT, Intent.encode(Intent.NONE, 0, 0));
+        if (dirtyTaken > 0) {
+            table.getAndAddLong(DIRTY_PAGES, -dirtyTaken);
+        }
+        table.setLongRelease(INTENT, Intent.encode(Intent.NONE, 0, 0));
         CrashPoints.at(AllocPoint.TAKE_INTENT_CLEARED);
         return true;
     }
 
+    private static final SpanCache.SpanSink NO_SINK = (p, k) -> { };
+
+    private boolean dirtyPage(final int p) {
+        return (PageEntry.flagsOf(table.stateAcquire(p)) & PageEntry.DIRTY) != 0;
+    }
+
+    private void zeroDirty(final int first, final int n) {
+        backing.zero(first, n);
+    }
+
+    private void commitClean(final int first, final int n) {
+        commitFailed |= !backing.cleanAndCommit(first, n);
+    }
+
+    /**
+     * Commits up to {@link #COMMIT_AHEAD_PAGES} pages of the run after {@code from} (fresh ground),
+     * when purging is delayed (with no delay they would be punched at once). The run is marked
+     * {@link PageEntry#RUN_DIRTY} before any page is marked {@link PageEntry#DIRTY}, and a page only
+     * once its storage is committed.
+     *
+     * @return whether pages were committed ahead (the run is then RUN_DIRTY)
+     */
+    private boolean commitAhead(final int head, final int len, final int from) {
+        final int end = Math.min(head + len, from + COMMIT_AHEAD_PAGES);
+        if (purgeDelayNanos == 0 || end - from < 1 || !backing.commit(from, end - from)) {
+            return false; // nothing ahead, no delay, or no space: the allocation itself is committed
+        }
+        table.setStateRelease(head, table.stateAcquire(head) | PageEntry.RUN_DIRTY);
+        for (int p = from; p < end; p++) {
+            table.setStateRelease(p, table.stateAcquire(p) | PageEntry.DIRTY);
+        }
+        CrashPoints.at(AllocPoint.TAKE_AHEAD_COMMITTED);
+        noteDirty(end - from);
+        return true;
+    }
+
     private boolean quotaAllows(final int n) {
-        final long quota = table.getLong(QUOTA);
+        final long quota = table.getLongVolatile(QUOTA);
         if (quota <= 0) {
             return true;
         }
-        final long held = userPages - table.getLong(TREE_FREE) - table.getLong(RESERVED_PAGES);
+        final long held = userPages - table.getLongVolatile(TREE_FREE) - table.getLongVolatile(RESERVED_PAGES);
         return held + n <= quota;
     }
 
@@ -176,12 +273,12 @@ public final class PageAllocator {
         }
         final int held = acquire();
         if (held == NOT_HELD) {
-            table.addLong(FAILED, 1);
+            table.getAndAddLong(FAILED, 1);
             return 0;
         }
         try {
             final boolean ok = takeRange(page, n, Intent.ALLOC);
-            table.addLong(ok ? allocations : FAILED, 1);
+            table.getAndAddLong(ok ? allocations : FAILED, 1);
             return ok ? ptr : 0;
         } finally {
             release(held);
@@ -241,12 +338,12 @@ public final class PageAllocator {
                 return false;
             }
         }
-        return take(head, len, page, n, op);
+        return take(head, len, page, n, op, true);
     }
 
     private boolean allFree(final int page, final int n) {
         for (int p = page; p < page + n; p++) {
-            if (PageEntry.stateOf(table.state(p)) != PageEntry.FREE) {
+            if (PageEntry.stateOf(table.stateAcquire(p)) != PageEntry.FREE) {
                 return false;
             }
         }
@@ -264,7 +361,7 @@ public final class PageAllocator {
         long seen = 0; // slots already taken, one bit each (SLOTS <= 64)
         long taken = 0;
         for (int p = page; p < page + n; p++) {
-            final long w = table.state(p);
+            final long w = table.stateAcquire(p);
             final int owner = PageEntry.slotOf(w);
             if (PageEntry.stateOf(w) == PageEntry.CACHED && owner < RegistryLayout.SLOTS
                 && (seen & (1L << owner)) == 0) {
@@ -301,7 +398,7 @@ public final class PageAllocator {
         final int page = (int) first;
         final int count = (int) (end - first);
         if (cache.push(page, count)) {
-            table.addLong(frees, 1);
+            table.getAndAddLong(frees, 1);
             return;
         }
         if (lock.tryAcquireFast()) {
@@ -317,9 +414,9 @@ public final class PageAllocator {
             freeLocked(page, count);
             release(HELD_ALREADY);
         } else if (pending.push(page, count) > 0) {
-            table.addLong(DEFERRED, 1);
+            table.getAndAddLong(DEFERRED, 1);
         }
-        table.addLong(frees, 1);
+        table.getAndAddLong(frees, 1);
     }
 
     /**
@@ -327,58 +424,193 @@ public final class PageAllocator {
      * page is first taken by CAS to PENDING with this slot and {@link PageEntry#FREEING}, so that if
      * this process dies the repair frees exactly the pages this free had taken (they name a dead
      * slot), never a page it skipped and someone else got meanwhile; no intent is needed. Each
-     * contiguous run of taken pages is then set FREE, punched and merged.
+     * contiguous run of taken pages is then set FREE (DIRTY unless it was reserved) and merged.
      */
     private void freeLocked(final int page, final int count) {
-        int runStart = -1;
-        long unreserved = 0;
-        for (int p = page; p <= page + count; p++) {
-            boolean taken = false;
-            while (p < page + count) {
-                final long w = table.state(p);
-                final int s = PageEntry.stateOf(w);
-                if (s != PageEntry.ALLOCATED && s != PageEntry.RESERVED) {
-                    break;
-                }
-                final int flags = PageEntry.FREEING | (s == PageEntry.RESERVED ? PageEntry.WAS_RESERVED : 0);
-                if (table.casState(p, w, PageEntry.state(PageEntry.PENDING, flags, slot, 0))) {
-                    CrashPoints.at(AllocPoint.FREE_PAGE_MARKED);
-                    taken = true;
-                    unreserved += s == PageEntry.RESERVED ? 1 : 0;
-                    break;
-                }
-            }
-            if (taken && runStart < 0) {
-                runStart = p;
-            } else if (!taken && runStart >= 0) {
-                for (int q = runStart; q < p; q++) {
-                    table.setState(q, FREE);
-                }
-                CrashPoints.at(AllocPoint.FREE_RUN_STATED);
-                backing.release(runStart, p - runStart);
-                CrashPoints.at(AllocPoint.FREE_RUN_PUNCHED);
-                runs.insert(runStart, p - runStart);
-                CrashPoints.at(AllocPoint.FREE_RUN_LINKED);
-                runStart = -1;
-            }
-        }
-        table.addLong(RESERVED_PAGES, -unreserved);
+        freeUnreserved = 0;
+        MaximalRuns.forEach(page, page + count, takeForFree, statedToRuns);
+        table.getAndAddLong(RESERVED_PAGES, -freeUnreserved);
     }
 
+    /** ALLOCATED or RESERVED → PENDING(this slot, FREEING) by CAS. @return whether this free took the page */
+    private boolean takeForFree(final int p) {
+        final int was = table.markPending(p, slot, PageEntry.FREEING);
+        if (was < 0) {
+            return false;
+        }
+        CrashPoints.at(AllocPoint.FREE_PAGE_MARKED);
+        freeUnreserved += was == PageEntry.RESERVED ? 1 : 0;
+        return true;
+    }
+
+    /** A run of pages this free took: FREE (DIRTY: storage committed, unless it was reserved), then the lists. */
+    private void statedToRuns(final int first, final int n) {
+        for (int q = first; q < first + n; q++) {
+            final boolean wasReserved = (PageEntry.flagsOf(table.stateAcquire(q)) & PageEntry.WAS_RESERVED) != 0;
+            table.setStateRelease(q, PageEntry.state(PageEntry.FREE, wasReserved ? 0 : PageEntry.DIRTY, 0, 0));
+        }
+        CrashPoints.at(AllocPoint.FREE_RUN_STATED);
+        toRuns(first, n);
+        CrashPoints.at(AllocPoint.FREE_RUN_LINKED);
+    }
+
+    /**
+     * Every way FREE pages enter the lists (a free, a drained pending span, a taken cache span): merged
+     * into the lists, dirty pages counted; with no purge delay, their storage is punched out at once.
+     */
     private void toRuns(final int page, final int n) {
-        backing.release(page, n);
-        runs.insert(page, n);
+        final int dirty = MaximalRuns.forEach(page, page + n, dirtyPage, NO_SINK);
+        runs.insert(page, n, dirty > 0);
+        if (dirty > 0) {
+            noteDirty(dirty);
+            if (purgeDelayNanos == 0) {
+                purgeRange(page, n);
+            }
+        }
+    }
+
+    /** {@code n} more pages are dirty (lock held): the first after none starts the decay clock. */
+    private void noteDirty(final long n) {
+        if (table.getAndAddLong(DIRTY_PAGES, n) <= 0) {
+            table.setLongRelease(DIRTY_SINCE, System.nanoTime() | 1);
+        }
     }
 
     private void drainPending() {
         if (!pending.isEmpty()) {
-            table.addLong(RESERVED_PAGES, -pending.drainTo(toRuns));
+            table.getAndAddLong(RESERVED_PAGES, -pending.drainTo(toRuns));
         }
     }
 
     /** Returns this process's cached spans to the best-fit lists (lock held). @return whether any */
     private boolean flushOwnCache() {
         return cache.takeAll(slot, toRuns) > 0;
+    }
+
+    // ---------------------------------------------------------------- purging dirty pages
+
+    /**
+     * Sets how long dirty free pages may stay committed ({@code 0}: punched as they are freed) and how
+     * many may ({@code limitPages}), and starts this attachment's idle purge (a daemon task that
+     * purges when the delay is up and nobody took the lock to do it).
+     */
+    public void configurePurge(final long delayNanos, final long limitPages) {
+        if (delayNanos < 0 || limitPages < 0) {
+            throw new IllegalArgumentException("purge delay and dirty limit must not be negative: delayNanos="
+                + delayNanos + ", limitPages=" + limitPages);
+        }
+        purgeDelayNanos = delayNanos;
+        dirtyLimitPages = limitPages;
+        Purger.schedule(purger, delayNanos);
+    }
+
+    /** Stops the idle purge and waits for a run in progress: before the arena is unmapped. */
+    public void stopPurger() {
+        purger.cancel();
+    }
+
+    /** @return FREE pages whose storage is still committed (read without the lock) */
+    public long dirtyPages() {
+        return table.getLongVolatile(DIRTY_PAGES);
+    }
+
+    /**
+     * {@code purge}: returns every dirty free page's storage to the operating system now.
+     *
+     * @return false if the lock stayed busy for the lock timeout (nothing was purged)
+     */
+    public boolean purge() {
+        final int held = acquire();
+        if (held == NOT_HELD) {
+            return false;
+        }
+        try {
+            purgeAll();
+            return true;
+        } finally {
+            release(held);
+        }
+    }
+
+    /** The idle purge (a daemon thread): one try of the lock, only when a purge is due. */
+    private void idlePurge() {
+        if (!purgeDue() || !lock.tryAcquireFast()) {
+            return; // nothing due, or the lock is busy: its holder purges when it releases
+        }
+        try {
+            enterLocked();
+            purgeAll();
+        } finally {
+            release(HELD);
+        }
+    }
+
+    /** @return whether the dirty pages are over the limit, or the oldest has waited the delay out */
+    private boolean purgeDue() {
+        final long dirty = table.getLongVolatile(DIRTY_PAGES);
+        if (dirty <= 0) {
+            return false;
+        }
+        final long since = table.getLongVolatile(DIRTY_SINCE);
+        // since == 0 with dirty pages: a holder died between the two words; purge.
+        return dirty > dirtyLimitPages || since == 0 || System.nanoTime() - since >= purgeDelayNanos;
+    }
+
+    /**
+     * Punches out every dirty page in the lists (lock held): the runs marked RUN_DIRTY are walked and
+     * their dirty pages punched, one call per contiguous stretch, until the count is used up.
+     */
+    private void purgeAll() {
+        purgeLeft = table.getLongVolatile(DIRTY_PAGES);
+        for (int b = 0; b < ControlLayout.BUCKETS && purgeLeft > 0; b++) {
+            int steps = 0;
+            for (int h = runs.head(b); h != 0 && purgeLeft > 0; ) {
+                final int len = runs.validRun(h);
+                if (len == 0 || ++steps > table.capacity) {
+                    table.corrupt(); // a repair follows before unlock; it punches every free run
+                    break;
+                }
+                final int next = PageEntry.nextOf(table.linkPlain(h));
+                if (runs.runDirty(h)) {
+                    // In slices, so that a long run (the fresh tail of a large arena) is read only
+                    // as far as its dirty pages go.
+                    for (int q = h; q < h + len && purgeLeft > 0; q += PURGE_SLICE) {
+                        purgeRange(q, Math.min(PURGE_SLICE, h + len - q));
+                    }
+                    table.setStateRelease(h, table.stateAcquire(h) & ~(long) PageEntry.RUN_DIRTY);
+                }
+                h = next;
+            }
+        }
+        table.setLongRelease(DIRTY_PAGES, 0);
+        table.setLongRelease(DIRTY_SINCE, 0);
+        CrashPoints.at(AllocPoint.PURGE_DONE);
+    }
+
+    /** Punches out the dirty pages of {@code [first, first + n)}, FREE pages in the lists (lock held). */
+    private void purgeRange(final int first, final int n) {
+        MaximalRuns.forEach(first, first + n, undirty, purgeRun);
+    }
+
+    /**
+     * A dirty page loses its bit before its storage is punched: a page never says DIRTY over a hole (a
+     * page that holds data without the bit is made clean when handed out). @return whether it was dirty
+     */
+    private boolean undirty(final int p) {
+        final long w = table.stateAcquire(p);
+        if ((PageEntry.flagsOf(w) & PageEntry.DIRTY) == 0) {
+            return false;
+        }
+        table.setStateRelease(p, w & ~(long) PageEntry.DIRTY);
+        return true;
+    }
+
+    private void purgeRun(final int first, final int n) {
+        CrashPoints.at(AllocPoint.PURGE_RUN_CLEANED);
+        backing.release(first, n);
+        table.getAndAddLong(DIRTY_PAGES, -n);
+        purgeLeft -= n;
+        CrashPoints.at(AllocPoint.PURGE_RUN_PUNCHED);
     }
 
     // ---------------------------------------------------------------- the lock
@@ -424,6 +656,9 @@ public final class PageAllocator {
             if (table.repairPending()) {
                 recoverLocked();
             }
+            if (purgeDue()) {
+                purgeAll();
+            }
         } finally {
             if (held == HELD) {
                 lock.unlock();
@@ -443,7 +678,7 @@ public final class PageAllocator {
         CrashPoints.at(AllocPoint.REPAIR_PENDING_DRAINED);
         // The caches' pages go back by the page-state pass that follows: no need to link them now.
         final List<String> left = recovery.reclaimAndRebuild((page, n) -> { });
-        table.addLong(RECOVERIES, 1);
+        table.getAndAddLong(RECOVERIES, 1);
         table.clearRepairPending();
         CrashPoints.at(AllocPoint.REPAIR_DONE);
         final List<String> notes = new java.util.ArrayList<>(left);
@@ -488,6 +723,7 @@ public final class PageAllocator {
      * @return whether it could (false: the lock stayed busy for {@code timeoutNanos})
      */
     public boolean detach(final long timeoutNanos) {
+        stopPurger();
         final LockResult r = lock.lock(timeoutNanos);
         final int held;
         if (r == LockResult.DEADLOCK) {
@@ -503,6 +739,8 @@ public final class PageAllocator {
             CrashPoints.at(AllocPoint.DETACH_PENDING_DRAINED);
             flushOwnCache();
             CrashPoints.at(AllocPoint.DETACH_CACHE_FLUSHED);
+            // Nothing stays committed for an attachment that will not be there to purge it.
+            purgeAll();
             return true;
         } finally {
             release(held);
@@ -522,11 +760,11 @@ public final class PageAllocator {
         if (page < table.firstUser) {
             return PageEntry.META;
         }
-        final int s = PageEntry.stateOf(table.state((int) page));
+        final int s = PageEntry.stateOf(table.stateAcquire((int) page));
         return s == PageEntry.CACHED ? PageEntry.FREE : s;
     }
 
     public void setQuota(final long pages) {
-        table.setLong(QUOTA, Math.max(0, pages));
+        table.setLongRelease(QUOTA, Math.max(0, pages));
     }
 }

@@ -58,11 +58,11 @@ final class PageTable {
         LONG.setRelease(arena, REPAIR_PENDING, 0L);
     }
 
-    long state(final int page) {
+    long stateAcquire(final int page) {
         return (long) LONG.getAcquire(arena, PageEntry.stateOffset(page));
     }
 
-    void setState(final int page, final long word) {
+    void setStateRelease(final int page, final long word) {
         LONG.setRelease(arena, PageEntry.stateOffset(page), word);
     }
 
@@ -70,20 +70,40 @@ final class PageTable {
         return SharedWords.casLong(arena, PageEntry.stateOffset(page), expected, word);
     }
 
-    long link(final int page) {
+    /**
+     * Takes an ALLOCATED or RESERVED page to PENDING by CAS, naming {@code slot}, with {@code flags}
+     * and {@link PageEntry#WAS_RESERVED} if it was reserved; retries while the word changes under it.
+     *
+     * @return the state the page was taken from (ALLOCATED or RESERVED), or -1 if it was neither
+     */
+    int markPending(final int page, final int slot, final int flags) {
+        while (true) {
+            final long w = stateAcquire(page);
+            final int s = PageEntry.stateOf(w);
+            if (s != PageEntry.ALLOCATED && s != PageEntry.RESERVED) {
+                return -1;
+            }
+            final int f = flags | (s == PageEntry.RESERVED ? PageEntry.WAS_RESERVED : 0);
+            if (casState(page, w, PageEntry.state(PageEntry.PENDING, f, slot, 0))) {
+                return s;
+            }
+        }
+    }
+
+    long linkPlain(final int page) {
         // Plain: written before a publishing CAS, or under the lock (see class comment).
         return arena.get(ValueLayout.JAVA_LONG, PageEntry.linkOffset(page));
     }
 
-    void setLink(final int page, final long link) {
+    void setLinkPlain(final int page, final long link) {
         arena.set(ValueLayout.JAVA_LONG, PageEntry.linkOffset(page), link);
     }
 
-    long getLong(final long offset) {
+    long getLongVolatile(final long offset) {
         return (long) LONG.getVolatile(arena, offset);
     }
 
-    void setLong(final long offset, final long value) {
+    void setLongRelease(final long offset, final long value) {
         LONG.setRelease(arena, offset, value);
     }
 
@@ -91,15 +111,16 @@ final class PageTable {
         return SharedWords.casLong(arena, offset, expected, value);
     }
 
-    long addLong(final long offset, final long delta) {
+    long getAndAddLong(final long offset, final long delta) {
         return SharedWords.getAndAddLong(arena, offset, delta);
     }
 
-    int getInt(final long offset) {
+    /** Plain: for words only the lock holder reads and writes (free-list heads). */
+    int getIntPlain(final long offset) {
         return arena.get(ValueLayout.JAVA_INT, offset);
     }
 
-    void setInt(final long offset, final int value) {
+    void setIntPlain(final long offset, final int value) {
         arena.set(ValueLayout.JAVA_INT, offset, value);
     }
 

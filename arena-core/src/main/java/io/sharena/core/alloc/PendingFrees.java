@@ -37,6 +37,8 @@ final class PendingFrees {
 
     private final PageTable table;
     private final int slot;
+    /** RESERVED pages among those the drain in progress freed (lock holder only). */
+    private int reserved;
 
     PendingFrees(final PageTable table, final int slot) {
         this.table = table;
@@ -44,48 +46,31 @@ final class PendingFrees {
     }
 
     boolean isEmpty() {
-        return TaggedHead.page(table.getLong(HEAD)) == 0;
+        return TaggedHead.page(table.getLongVolatile(HEAD)) == 0;
     }
 
     /** @return the number of pages marked PENDING and queued */
     int push(final int first, final int n) {
-        int queued = 0;
-        int runStart = -1;
-        for (int p = first; p <= first + n; p++) {
-            boolean marked = false;
-            if (p < first + n) {
-                while (true) {
-                    final long w = table.state(p);
-                    final int s = PageEntry.stateOf(w);
-                    if (s != PageEntry.ALLOCATED && s != PageEntry.RESERVED) {
-                        break;
-                    }
-                    final int flags = s == PageEntry.RESERVED ? PageEntry.WAS_RESERVED : 0;
-                    if (table.casState(p, w, PageEntry.state(PageEntry.PENDING, flags, slot, 0))) {
-                        CrashPoints.at(AllocPoint.PENDING_PAGE_MARKED);
-                        marked = true;
-                        break;
-                    }
-                }
-            }
-            if (marked && runStart < 0) {
-                runStart = p;
-            } else if (!marked && runStart >= 0) {
-                pushRun(runStart, p - runStart);
-                queued += p - runStart;
-                runStart = -1;
-            }
+        // Capturing lambdas: this is the rare path (the lock was busy), and the JIT scalarises them.
+        return MaximalRuns.forEach(first, first + n, this::mark, this::pushRun);
+    }
+
+    /** ALLOCATED or RESERVED → PENDING(this slot) by CAS. @return whether this call marked the page */
+    private boolean mark(final int p) {
+        if (table.markPending(p, slot, 0) < 0) {
+            return false;
         }
-        return queued;
+        CrashPoints.at(AllocPoint.PENDING_PAGE_MARKED);
+        return true;
     }
 
     private void pushRun(final int head, final int len) {
-        final long w = table.state(head);
-        table.setState(head, PageEntry.state(PageEntry.PENDING, PageEntry.flagsOf(w), slot, len));
+        final long w = table.stateAcquire(head);
+        table.setStateRelease(head, PageEntry.state(PageEntry.PENDING, PageEntry.flagsOf(w), slot, len));
         CrashPoints.at(AllocPoint.PENDING_RUN_TAGGED);
         while (true) {
-            final long top = table.getLong(HEAD);
-            table.setLink(head, PageEntry.link(0, TaggedHead.page(top)));
+            final long top = table.getLongVolatile(HEAD);
+            table.setLinkPlain(head, PageEntry.link(0, TaggedHead.page(top)));
             // Publishes the run's tag and link to the drainer.
             if (table.casLong(HEAD, top, TaggedHead.next(top, 0, head))) {
                 CrashPoints.at(AllocPoint.PENDING_RUN_PUSHED);
@@ -95,13 +80,28 @@ final class PendingFrees {
     }
 
     /**
+     * A drained page still PENDING becomes FREE: {@link PageEntry#DIRTY} (its storage is committed)
+     * unless it was RESERVED (never committed). @return whether it was PENDING
+     */
+    private boolean unpend(final int p) {
+        final long w = table.stateAcquire(p);
+        if (PageEntry.stateOf(w) != PageEntry.PENDING) {
+            return false;
+        }
+        final boolean wasReserved = (PageEntry.flagsOf(w) & PageEntry.WAS_RESERVED) != 0;
+        reserved += wasReserved ? 1 : 0;
+        table.setStateRelease(p, PageEntry.state(PageEntry.FREE, wasReserved ? 0 : PageEntry.DIRTY, 0, 0));
+        return true;
+    }
+
+    /**
      * Takes the whole list (lock holder only), having re-tagged its pages with this slot, and hands
      * each span to {@code sink} after setting its pages FREE.
      *
      * @return the number of RESERVED pages among them
      */
     int drainTo(final SpanCache.SpanSink sink) {
-        long top = table.getLong(HEAD);
+        long top = table.getLongVolatile(HEAD);
         if (TaggedHead.page(top) == 0) {
             return 0;
         }
@@ -111,7 +111,7 @@ final class PendingFrees {
         int done = 0; // the top of the part already re-tagged
         while (true) {
             for (int h = TaggedHead.page(top); h != 0 && h != done; ) {
-                final long w = table.userPage(h) ? table.state(h) : 0;
+                final long w = table.userPage(h) ? table.stateAcquire(h) : 0;
                 final int len = PageEntry.runOf(w);
                 if (PageEntry.stateOf(w) != PageEntry.PENDING || !table.userSpan(h, len) || (pages += len) > budget) {
                     // Out of range, not a pending span, or a walk longer than the arena: corrupted. The
@@ -120,53 +120,39 @@ final class PendingFrees {
                     break;
                 }
                 for (int p = h; p < h + len; p++) {
-                    final long pw = table.state(p);
+                    final long pw = table.stateAcquire(p);
                     if (PageEntry.stateOf(pw) == PageEntry.PENDING) {
-                        table.setState(p, PageEntry.state(PageEntry.PENDING, PageEntry.flagsOf(pw), slot,
+                        table.setStateRelease(p, PageEntry.state(PageEntry.PENDING, PageEntry.flagsOf(pw), slot,
                             p == h ? len : 0));
                     }
                 }
                 spans++;
                 CrashPoints.at(AllocPoint.DRAIN_SPAN_RETAGGED);
-                h = PageEntry.nextOf(table.link(h));
+                h = PageEntry.nextOf(table.linkPlain(h));
             }
             if (table.casLong(HEAD, top, TaggedHead.next(top, 0, 0))) {
                 break;
             }
             // Spans were pushed on top: re-tag them too, down to the part already done.
             done = TaggedHead.page(top);
-            top = table.getLong(HEAD);
+            top = table.getLongVolatile(HEAD);
         }
         CrashPoints.at(AllocPoint.DRAIN_LIST_TAKEN);
-        int reserved = 0;
+        reserved = 0;
         int h = TaggedHead.page(top);
         for (int i = 0; i < spans && h != 0; i++) {
-            final long w = table.state(h);
+            final long w = table.stateAcquire(h);
             final int len = PageEntry.runOf(w);
             if (PageEntry.stateOf(w) != PageEntry.PENDING || PageEntry.slotOf(w) != slot || !table.userSpan(h, len)) {
                 table.corrupt(); // a cycle brought the walk back to a span already freed
                 break;
             }
-            final int next = PageEntry.nextOf(table.link(h));
+            final int next = PageEntry.nextOf(table.linkPlain(h));
             // Only pages still PENDING go to the lists: a page that is not (a stray write) splits the span.
-            int runStart = -1;
-            for (int p = h; p <= h + len; p++) {
-                final long pw = p < h + len ? table.state(p) : 0;
-                final boolean take = p < h + len && PageEntry.stateOf(pw) == PageEntry.PENDING;
-                if (take) {
-                    if ((PageEntry.flagsOf(pw) & PageEntry.WAS_RESERVED) != 0) {
-                        reserved++;
-                    }
-                    table.setState(p, PageEntry.state(PageEntry.FREE, 0, 0, 0));
-                    if (runStart < 0) {
-                        runStart = p;
-                    }
-                } else if (runStart >= 0) {
-                    CrashPoints.at(AllocPoint.DRAIN_SPAN_STATED);
-                    sink.freed(runStart, p - runStart);
-                    runStart = -1;
-                }
-            }
+            MaximalRuns.forEach(h, h + len, this::unpend, (first, k) -> {
+                CrashPoints.at(AllocPoint.DRAIN_SPAN_STATED);
+                sink.freed(first, k);
+            });
             CrashPoints.at(AllocPoint.DRAIN_SPAN_FREED);
             h = next;
         }

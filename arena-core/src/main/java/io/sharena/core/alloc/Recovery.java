@@ -26,7 +26,8 @@ import java.util.List;
  *       slot is not a live process (dead, free, or no slot at all) become FREE; a state value that is
  *       no state becomes ALLOCATED (never freed by guess, reported); RESERVED pages are counted; every
  *       maximal run of FREE pages is relinked and punched out (a dead process may have freed pages
- *       it had not yet punched).</li>
+ *       it had not yet punched; every FREE page loses its DIRTY bit before its run is punched, so
+ *       no page is left dirty and the dirty count is 0).</li>
  *   <li>The dead slots are released.</li>
  * </ol>
  *
@@ -43,6 +44,14 @@ final class Recovery {
     private final Backing backing;
     /** What the last rebuild fixed by a safe guess rather than by knowing: see {@link #guesses()}. */
     private final List<String> guesses = new ArrayList<>();
+    /** The rebuild pass's state (lock holder only): the list tails, and what it counted. */
+    private final int[] tails = new int[ControlLayout.BUCKETS];
+    private boolean[] live;
+    private long reserved;
+    private int pendingLive;
+    private int pendingLiveFirst;
+    private int invalid;
+    private int invalidFirst;
 
     Recovery(final PageTable table, final FreeRuns runs, final SpanCache caches, final ProcessRegistry registry,
              final Backing backing) {
@@ -56,19 +65,19 @@ final class Recovery {
     /** Rolls the interrupted lock holder's operation back. */
     void fixIntent() {
         final long offset = ControlLayout.word(ControlLayout.INTENT);
-        final long intent = table.getLong(offset);
+        final long intent = table.getLongVolatile(offset);
         final int op = Intent.op(intent);
         if (op == Intent.ALLOC || op == Intent.RESERVE) {
             final long first = Integer.toUnsignedLong(Intent.first(intent));
             final long end = Math.min(first + Intent.pages(intent), table.capacity);
             final int undo = op == Intent.ALLOC ? PageEntry.ALLOCATED : PageEntry.RESERVED;
             for (long p = Math.max(first, table.firstUser); p < end; p++) {
-                if (PageEntry.stateOf(table.state((int) p)) == undo) {
-                    table.setState((int) p, PageEntry.state(PageEntry.FREE, 0, 0, 0));
+                if (PageEntry.stateOf(table.stateAcquire((int) p)) == undo) {
+                    table.setStateRelease((int) p, PageEntry.state(PageEntry.FREE, 0, 0, 0));
                 }
             }
         }
-        table.setLong(offset, Intent.encode(Intent.NONE, 0, 0));
+        table.setLongRelease(offset, Intent.encode(Intent.NONE, 0, 0));
     }
 
     /**
@@ -102,42 +111,22 @@ final class Recovery {
     private List<String> rebuild(final boolean[] live) {
         guesses.clear();
         runs.clear();
-        final int[] tails = new int[ControlLayout.BUCKETS];
-        long reserved = 0;
-        int pendingLive = 0;
-        int pendingLiveFirst = 0;
-        int invalid = 0;
-        int invalidFirst = 0;
-        int runStart = -1;
-        for (int p = table.firstUser; p <= table.capacity; p++) {
-            boolean free = false;
-            if (p < table.capacity) {
-                free = reclaim(p, live);
-                final long w = table.state(p);
-                final int s = PageEntry.stateOf(w);
-                if (s == PageEntry.RESERVED) {
-                    reserved++;
-                } else if (s == PageEntry.PENDING) {
-                    if (pendingLive++ == 0) {
-                        pendingLiveFirst = p;
-                    }
-                } else if (s > PageEntry.CACHED) {
-                    // No state at all: a stray write. The page may be someone's; never free it by guess.
-                    table.setState(p, PageEntry.state(PageEntry.ALLOCATED, 0, 0, 0));
-                    if (invalid++ == 0) {
-                        invalidFirst = p;
-                    }
-                }
-            }
-            if (free && runStart < 0) {
-                runStart = p;
-            } else if (!free && runStart >= 0) {
-                appendRun(tails, runStart, p - runStart);
-                backing.release(runStart, p - runStart);
-                runStart = -1;
-            }
-        }
-        table.setLong(ControlLayout.word(ControlLayout.RESERVED_PAGES), reserved);
+        java.util.Arrays.fill(tails, 0);
+        reserved = 0;
+        pendingLive = 0;
+        pendingLiveFirst = 0;
+        invalid = 0;
+        invalidFirst = 0;
+        this.live = live;
+        // Every FREE page loses its DIRTY bit in reclaim, before its run is punched: nothing is dirty after.
+        MaximalRuns.forEach(table.firstUser, table.capacity, this::scanPage, (head, len) -> {
+            appendRun(head, len);
+            backing.release(head, len);
+        });
+        this.live = null;
+        table.setLongRelease(ControlLayout.word(ControlLayout.RESERVED_PAGES), reserved);
+        table.setLongRelease(ControlLayout.word(ControlLayout.DIRTY_PAGES), 0);
+        table.setLongRelease(ControlLayout.word(ControlLayout.DIRTY_SINCE), 0);
         final List<String> left = new ArrayList<>();
         if (invalid > 0) {
             guesses.add("pages with an invalid state set ALLOCATED (not freed: they may be in use; free them "
@@ -151,6 +140,27 @@ final class Recovery {
         return left;
     }
 
+    /** One page of the rebuild's pass: reclaimed if orphaned, counted. @return whether it is FREE now */
+    private boolean scanPage(final int p) {
+        final boolean free = reclaim(p, live);
+        final long w = table.stateAcquire(p);
+        final int s = PageEntry.stateOf(w);
+        if (s == PageEntry.RESERVED) {
+            reserved++;
+        } else if (s == PageEntry.PENDING) {
+            if (pendingLive++ == 0) {
+                pendingLiveFirst = p;
+            }
+        } else if (s > PageEntry.CACHED) {
+            // No state at all: a stray write. The page may be someone's; never free it by guess.
+            table.setStateRelease(p, PageEntry.state(PageEntry.ALLOCATED, 0, 0, 0));
+            if (invalid++ == 0) {
+                invalidFirst = p;
+            }
+        }
+        return free;
+    }
+
     /**
      * @return what the last repair made consistent by a conservative guess (a page of no known state
      * kept allocated), one line each: the check is clean, but a user may want to know
@@ -162,7 +172,7 @@ final class Recovery {
     /** Frees page {@code p} if it is in transit for nobody. @return whether it is FREE now */
     private boolean reclaim(final int p, final boolean[] live) {
         while (true) {
-            final long w = table.state(p);
+            final long w = table.stateAcquire(p);
             final int s = PageEntry.stateOf(w);
             final int slot = PageEntry.slotOf(w);
             // FREEING pages exist only inside a lock holder's free, and the lock is ours: any found
@@ -172,7 +182,7 @@ final class Recovery {
                     || (PageEntry.flagsOf(w) & PageEntry.FREEING) != 0);
             if (s == PageEntry.FREE) {
                 if (w != 0) {
-                    table.setState(p, 0); // old tags, or stray flags or slot: the relink below re-tags
+                    table.setStateRelease(p, 0); // old tags, or stray flags or slot: the relink below re-tags
                 }
                 return true;
             }
@@ -187,20 +197,20 @@ final class Recovery {
     }
 
     /** Links a run at the end of its list: the scan goes in address order, so lists stay sorted. */
-    private void appendRun(final int[] tails, final int head, final int len) {
+    private void appendRun(final int head, final int len) {
         final int bucket = ControlLayout.bucketOf(len);
-        table.setState(head, PageEntry.state(PageEntry.FREE, 0, 0, len));
+        table.setStateRelease(head, PageEntry.state(PageEntry.FREE, 0, 0, len));
         if (len > 1) {
-            table.setState(head + len - 1, PageEntry.state(PageEntry.FREE, 0, 0, len));
+            table.setStateRelease(head + len - 1, PageEntry.state(PageEntry.FREE, 0, 0, len));
         }
         final int tail = tails[bucket];
-        table.setLink(head, PageEntry.link(tail, 0));
+        table.setLinkPlain(head, PageEntry.link(tail, 0));
         if (tail == 0) {
-            table.setInt(ControlLayout.bucketHead(bucket), head);
+            table.setIntPlain(ControlLayout.bucketHead(bucket), head);
         } else {
-            table.setLink(tail, PageEntry.link(PageEntry.prevOf(table.link(tail)), head));
+            table.setLinkPlain(tail, PageEntry.link(PageEntry.prevOf(table.linkPlain(tail)), head));
         }
         tails[bucket] = head;
-        table.addLong(ControlLayout.word(ControlLayout.TREE_FREE_PAGES), len);
+        table.getAndAddLong(ControlLayout.word(ControlLayout.TREE_FREE_PAGES), len);
     }
 }

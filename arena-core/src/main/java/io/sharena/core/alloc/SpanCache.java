@@ -24,7 +24,8 @@ import java.lang.foreign.MemorySegment;
  * <p><b>Who else may take a span.</b> The lock holder may take a whole stack of any process,
  * live or dead, with one CAS of its head to empty ({@link #takeAll}): an allocation that finds
  * nothing else, an {@code allocPagesAt} or {@code reservePages} on a cached page, close, repair.
- * It then moves each span's pages CACHED → FREE by CAS. The race argument: every transition out of
+ * It then moves each span's pages CACHED → FREE (and {@link PageEntry#DIRTY}: their storage is
+ * still committed) by CAS. The race argument: every transition out of
  * CACHED is a CAS from the exact CACHED word, so of an owner's pop and a taker (or a repair that
  * frees a CACHED page no stack reaches) exactly one wins each page; a pop whose claim fails skips
  * the span (it was taken), so a page is never handed out by two. A pop that already moved the head
@@ -49,7 +50,8 @@ final class SpanCache {
     static final int[] LIMIT_SPANS = {32, 8, 4, 2, 1};
     private static final MemorySegment ZEROS = Arena.global().allocate(16L << 12, 4096);
     private static final long ALLOCATED = PageEntry.state(PageEntry.ALLOCATED, 0, 0, 0);
-    private static final long FREE = PageEntry.state(PageEntry.FREE, 0, 0, 0);
+    /** What a taken span's pages become: FREE, their storage still committed (they were ALLOCATED). */
+    private static final long FREE_DIRTY = PageEntry.state(PageEntry.FREE, PageEntry.DIRTY, 0, 0);
 
     private final PageTable table;
     private final int slot;
@@ -59,8 +61,11 @@ final class SpanCache {
         this.slot = slot;
     }
 
-    /** @return the first page of a cached span of {@code n} pages, now ALLOCATED and zeroed, or 0 */
-    int pop(final int n) {
+    /**
+     * @return the first page of a cached span of {@code n} pages, now ALLOCATED and zeroed (left as
+     * they were if not {@code zero}), or 0
+     */
+    int pop(final int n, final boolean zero) {
         final int sizeClass = RegistryLayout.cacheClassOf(n);
         if (sizeClass < 0) {
             return 0;
@@ -75,8 +80,10 @@ final class SpanCache {
             }
             CrashPoints.at(AllocPoint.CACHE_POP_HEAD_TAKEN);
             if (claim(page, n, first, rest, ALLOCATED, AllocPoint.CACHE_POP_PAGE_TAKEN)) {
-                // Zeroed on hand-out: whatever was written into the page while it was free is gone.
-                MemorySegment.copy(ZEROS, 0, table.arena, PageTable.byteOffset(page), (long) n << 12);
+                if (zero) {
+                    // Zeroed on hand-out: whatever was written into the page while it was free is gone.
+                    MemorySegment.copy(ZEROS, 0, table.arena, PageTable.byteOffset(page), (long) n << 12);
+                }
                 return page;
             }
             // Not ours any more: a repair freed it while it was in transit, or the stack is corrupted.
@@ -118,7 +125,7 @@ final class SpanCache {
         }
         final long headOffset = RegistryLayout.cacheHead(slot, sizeClass);
         final int limit = LIMIT_SPANS[sizeClass];
-        if (TaggedHead.count(table.getLong(headOffset)) >= limit) {
+        if (TaggedHead.count(table.getLongVolatile(headOffset)) >= limit) {
             return false;
         }
         final long cached = PageEntry.state(PageEntry.CACHED, 0, slot, 0);
@@ -136,7 +143,7 @@ final class SpanCache {
             CrashPoints.at(AllocPoint.CACHE_PUSH_PAGE_MARKED);
         }
         while (true) {
-            final long head = table.getLong(headOffset);
+            final long head = table.getLongVolatile(headOffset);
             final int count = TaggedHead.count(head);
             if (count >= limit) {
                 // Other threads filled the stack since the check: take the span back, free it the slow
@@ -152,7 +159,7 @@ final class SpanCache {
                 table.corrupt();
                 return true;
             }
-            table.setLink(page, PageEntry.link(0, TaggedHead.page(head)));
+            table.setLinkPlain(page, PageEntry.link(0, TaggedHead.page(head)));
             CrashPoints.at(AllocPoint.CACHE_PUSH_TAGGED);
             // The CAS publishes the tag and the link to the next popper or taker.
             if (table.casLong(headOffset, head, TaggedHead.next(head, count + 1, page))) {
@@ -181,7 +188,7 @@ final class SpanCache {
         final long headOffset = RegistryLayout.cacheHead(owner, sizeClass);
         long head;
         do {
-            head = table.getLong(headOffset);
+            head = table.getLongVolatile(headOffset);
             if (head == 0 || TaggedHead.page(head) == 0 && TaggedHead.count(head) == 0) {
                 return 0; // empty (an empty head with a count is corrupt: the CAS below resets it)
             }
@@ -198,8 +205,8 @@ final class SpanCache {
                 table.corrupt();
                 break;
             }
-            final int next = PageEntry.nextOf(table.link(h));
-            if (!claim(h, n, first, rest, FREE, AllocPoint.CACHE_FLUSH_SPAN_STATED)) {
+            final int next = PageEntry.nextOf(table.linkPlain(h));
+            if (!claim(h, n, first, rest, FREE_DIRTY, AllocPoint.CACHE_FLUSH_SPAN_STATED)) {
                 table.corrupt();
                 break;
             }
@@ -215,13 +222,13 @@ final class SpanCache {
     void forget(final int owner) {
         for (int sizeClass = 0; sizeClass < RegistryLayout.CACHE_SIZES.length; sizeClass++) {
             final long headOffset = RegistryLayout.cacheHead(owner, sizeClass);
-            table.setLong(headOffset, TaggedHead.next(table.getLong(headOffset), 0, 0));
+            table.setLongRelease(headOffset, TaggedHead.next(table.getLongVolatile(headOffset), 0, 0));
         }
     }
 
     private int popRaw(final long headOffset, final int n) {
         while (true) {
-            final long head = table.getLong(headOffset);
+            final long head = table.getLongVolatile(headOffset);
             final int page = TaggedHead.page(head);
             if (page == 0) {
                 return 0;
@@ -233,7 +240,7 @@ final class SpanCache {
             }
             // A stale link (the span was popped meanwhile) fails the CAS; a corrupt one is caught by
             // the range check of the next pop, and by the claim.
-            if (table.casLong(headOffset, head, TaggedHead.next(head, count - 1, PageEntry.nextOf(table.link(page))))) {
+            if (table.casLong(headOffset, head, TaggedHead.next(head, count - 1, PageEntry.nextOf(table.linkPlain(page))))) {
                 return page;
             }
         }

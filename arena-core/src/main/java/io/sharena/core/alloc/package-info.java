@@ -8,8 +8,10 @@
  * <ul>
  *   <li><b>FREE</b> pages belong to the <b>best-fit lists</b> ({@code FreeRuns}): maximal runs, one
  *       doubly linked, address-sorted list per size class, boundary-tagged for coalescing. Only the
- *       lock holder reads or writes them. Their storage is punched out of the file, so they cost
- *       nothing and read as zeros.</li>
+ *       lock holder reads or writes them. A FREE page is either clean (punched out of the file: it
+ *       costs nothing and reads as zeros) or <b>dirty</b> ({@code PageEntry.DIRTY}: its storage is still
+ *       committed and may hold old bytes), and a run that may hold dirty pages says so on its head
+ *       ({@code RUN_DIRTY}); see "Memory" below.</li>
  *   <li><b>CACHED</b> pages (FREE to the outside) sit in one process's <b>lock-free span cache</b>
  *       ({@code SpanCache}): a stack per span size (1, 2, 4, 8, 16 pages) in that process's registry
  *       slot, at most 96 pages per process, resident. Only that process pushes and pops, by CAS on a
@@ -26,16 +28,21 @@
  * <ul>
  *   <li>{@code allocPages(n)}: if {@code n} has a cache size, pop this process's stack (no lock, no
  *       system call) and claim each page CACHED → ALLOCATED by CAS. Otherwise, or on a miss, take the
- *       lock (bounded wait; 0 on timeout), and carve the best-fitting run from its lowest address,
- *       proving the range clean with {@code lseek(SEEK_DATA)} or punching it again (so that it reads
- *       zero whatever raw writes hit it while FREE) and committing storage with {@code fallocate} (on ENOSPC the run goes back and the call
- *       returns 0). If nothing fits, this process's cache goes back to the lists and the search runs
- *       again; then every other process's caches, since a FREE page is free for everyone.</li>
+ *       lock (bounded wait; 0 on timeout), and carve the best-fitting run from its lowest address.
+ *       Before the carve, while the pages are still FREE, dirty pages are zeroed (a store of zeros:
+ *       their storage is committed) and clean ones are proved clean with {@code lseek(SEEK_DATA)} or
+ *       punched again (so that they read zero whatever raw writes hit them while FREE) and committed
+ *       with {@code fallocate}; on ENOSPC nothing is carved and the call returns 0 (after a purge and
+ *       one more try). A clean allocation commits up to 2 MiB of the run after it ahead, marked
+ *       dirty, so fresh ground costs one {@code fallocate} per 2 MiB. If nothing fits, this process's
+ *       cache goes back to the lists and the search runs again; then every other process's caches,
+ *       since a FREE page is free for everyone.</li>
  *   <li>{@code freePages}: a span of a cache size whose pages are all ALLOCATED is pushed on this
  *       process's stack while the stack has room. Otherwise one CAS tries the lock: if taken, the
- *       pages are taken PENDING(holder, FREEING), then set FREE, punched out (one
- *       {@code fallocate(PUNCH_HOLE)} per contiguous run) and merged into the lists; if not, they are
- *       marked PENDING and pushed on the pending list, and the call returns. It never waits.</li>
+ *       pages are taken PENDING(holder, FREEING), then set FREE and dirty (clean if they were
+ *       reserved) and merged into the lists; if not, they are marked PENDING and pushed on the
+ *       pending list, and the call returns. It never waits, and it makes no system call unless the
+ *       purge delay is 0 (then each contiguous run is punched at once, as one call).</li>
  *   <li>{@code allocPagesAt} and {@code reservePages} work under the lock on the run that holds the
  *       range; a range that touches CACHED pages takes the caches of the processes that own them
  *       first, so a page parked in anyone's cache is available at its address. Pages a process is
@@ -115,6 +122,13 @@
  *   <li><b>Taking a cache</b> (flush, steal, repair): one head CAS, then per span CAS CACHED → FREE,
  *       punch, link. Killed midway: FREE pages outside the lists (relinked by repair) or CACHED pages
  *       in no stack (freed by repair).</li>
+ *   <li><b>Dirty pages</b>: a free sets each page FREE and DIRTY (one release store each, the pages
+ *       are the holder's) before the run is linked, with RUN_DIRTY on the merged run's head;
+ *       committing ahead sets RUN_DIRTY on the run's head, then DIRTY on each page whose storage
+ *       {@code fallocate} has just committed; a purge clears DIRTY on a stretch, then punches it, and
+ *       resets the count last. Killed anywhere: a DIRTY page always has storage, RUN_DIRTY is a
+ *       superset hint, the count may be off; repair punches every free run, clears every bit and sets
+ *       the count to 0. Allocation zeroes or commits the range before the carve, under its intent.</li>
  *   <li><b>Repair</b> itself is idempotent, page states being the truth, so a recoverer that dies
  *       leaves work the next one redoes; it clears the repair-pending word last.</li>
  *   <li><b>Opening</b> an arena with dead processes registered, or a repair pending, runs the same
@@ -126,14 +140,23 @@
  * store on the page's own STATE word by the structure that owns it, under the lock for the lists.
  *
  * <h2>Memory</h2>
- * Storage is committed by {@code fallocate} when pages leave the lists, so a full file system fails
- * an allocation rather than raising SIGBUS later; it is punched out when they come back, in one call
- * per contiguous run, so a large free costs one system call however many pages it has. Allocation
- * from the lists first asks {@code lseek(SEEK_DATA)} whether the range holds data (one more system
- * call on the locked path, about 1.5 to 2 microseconds on this machine) and punches it again only
- * if so, so that pages dirtied by raw writes while FREE read zero. The span caches keep at
- * most 96 pages (384 KiB) per process resident: they are why a small alloc/free needs neither the
- * lock nor a system call.
+ * Storage is committed by {@code fallocate} before pages leave the lists, so a full file system fails
+ * an allocation rather than raising SIGBUS later. Freed pages keep their storage ("dirty", as
+ * jemalloc's dirty pages) so that reusing them costs a {@code memset} instead of {@code fallocate}
+ * and a punch (tens of microseconds on ext4); the storage goes back to the operating system by a
+ * <b>purge</b>: one {@code fallocate(PUNCH_HOLE)} per contiguous stretch of dirty pages, which the
+ * kernel applies to every process's mapping at once. A purge runs when the oldest dirty page has
+ * waited the purge delay ({@code ArenaOptions.withPurgeDelayNanos}, about a second by default;
+ * {@code DIRTY_SINCE} in the control page is when the count last left 0), or at once when more than
+ * the dirty limit are dirty, by whichever process releases the lock next, or by that process's idle
+ * purge thread ({@code Purger}, one CAS on the lock, never a wait); on {@code purge()}, on close, on
+ * ENOSPC, and when a reserve covers dirty pages. With a delay of 0 every free punches its own pages
+ * before it returns. The DIRTY bit is set only once storage is known committed and cleared before a
+ * punch, so it never names a hole: a page handed out as dirty (zeroed by a store, never faulting in a
+ * hole) cannot SIGBUS; a clean page that holds data (a raw write while FREE, or a purge killed
+ * between clearing the bit and punching) is what {@code SEEK_DATA} catches. A repair punches every
+ * free run and leaves nothing dirty. The span caches keep at most 96 pages (384 KiB) per process
+ * resident: they are why a small alloc/free needs neither the lock nor a system call.
  *
  * <h2>FFM</h2>
  * No downcalls here: {@code fallocate} goes through {@link io.sharena.core.os.NativeFile}; shared words

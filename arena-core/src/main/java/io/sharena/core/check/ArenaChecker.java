@@ -37,6 +37,8 @@ public final class ArenaChecker {
     private final BitSet inTree = new BitSet();
     private final BitSet inCache = new BitSet();
     private final BitSet inPending = new BitSet();
+    /** FREE pages found DIRTY (storage kept committed) in the free runs. */
+    private long dirtyPages;
 
     private ArenaChecker(final SharedArena a) {
         this.arena = a.segment();
@@ -111,6 +113,10 @@ public final class ArenaChecker {
         if (treeCounter != treePages) {
             report("free-list page counter wrong: treeFreePages=" + treeCounter + ", counted=" + treePages);
         }
+        final long dirtyCounter = word(ControlLayout.word(ControlLayout.DIRTY_PAGES));
+        if (dirtyCounter != dirtyPages) {
+            report("dirty page counter wrong: dirtyPages=" + dirtyCounter + ", counted=" + dirtyPages);
+        }
         final long reservedCounter = word(ControlLayout.word(ControlLayout.RESERVED_PAGES));
         if (reservedCounter != reserved) {
             report("reserved page counter wrong: reservedPages=" + reservedCounter + ", counted=" + reserved);
@@ -174,9 +180,17 @@ public final class ArenaChecker {
                     report("free run tail tag wrong: page=" + h + ", run=" + len + ", tail="
                         + PageEntry.runOf(state(h + len - 1)));
                 }
+                final boolean runDirty = (PageEntry.flagsOf(w) & PageEntry.RUN_DIRTY) != 0;
                 for (int p = h; p < h + len; p++) {
-                    if (PageEntry.stateOf(state(p)) != PageEntry.FREE) {
+                    final long pw = state(p);
+                    if (PageEntry.stateOf(pw) != PageEntry.FREE) {
                         report("page in a free run is not FREE: page=" + p + ", run=" + h);
+                    } else if ((PageEntry.flagsOf(pw) & PageEntry.DIRTY) != 0) {
+                        dirtyPages++;
+                        if (!runDirty) {
+                            // A purge looks only at runs marked dirty: this page's storage would stay.
+                            report("dirty page in a free run not marked dirty: page=" + p + ", run=" + h);
+                        }
                     }
                     if (inTree.get(p)) {
                         report("page in two free runs: page=" + p);

@@ -12,6 +12,8 @@ package io.sharena.core.layout;
  *   280  QUOTA_PAGES       long  limit on pages out of the free lists; 0 = none        ┘ first two
  *   288  ROOTS_PTR         int   arena pointer of the named-roots directory, 0 until created (CAS)
  *   296  REPAIR_PENDING    long  1 from a lock takeover until the allocator has repaired
+ *   304  DIRTY_PAGES       long  FREE pages whose storage is still committed (lock holder only)
+ *   312  DIRTY_SINCE       long  System.nanoTime() when DIRTY_PAGES last left 0; 0 = none
  *   384  BUCKET_HEADS      int[BUCKETS]  first page of each size class's free-run list, 0 = empty
  *  1024  COUNTERS          long[COUNTER_COUNT], one per 64-byte line
  * </pre>
@@ -41,6 +43,17 @@ public final class ControlLayout {
      * repaired by the next allocator call.
      */
     public static final int REPAIR_PENDING = 296;
+    /**
+     * FREE pages with {@link PageEntry#DIRTY} set: freed storage kept committed for reuse, returned
+     * to the operating system by a purge (time decay, a high-water mark, or on request). Changed
+     * under the lock; a repair, which punches every free run, sets it to 0.
+     */
+    public static final int DIRTY_PAGES = 304;
+    /**
+     * When {@link #DIRTY_PAGES} last went up from 0, in {@code System.nanoTime()} (CLOCK_MONOTONIC on
+     * Linux, one clock for every process of the machine): the oldest dirty page is at most this old.
+     */
+    public static final int DIRTY_SINCE = 312;
     public static final int BUCKET_HEADS = 384;
     /** Size classes: exact sizes 1..32 pages, then one class per power of two up to 2^20. */
     public static final int EXACT_BUCKETS = 32;

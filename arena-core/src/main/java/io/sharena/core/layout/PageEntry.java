@@ -26,7 +26,9 @@ package io.sharena.core.layout;
  * registry slot of the process that cached a span or queued it for a deferred free, so recovery
  * can tell a dead process's spans in transit from a live one's. {@code FLAG} {@link #WAS_RESERVED}
  * marks a pending page that was RESERVED, so the drain can count it out; {@link #FREEING} a page a
- * lock holder's free has taken but not yet put in the lists.
+ * lock holder's free has taken but not yet put in the lists. On a FREE page, {@link #DIRTY} says its
+ * storage is still committed in the file (and may hold a previous owner's bytes), and
+ * {@link #RUN_DIRTY} on a free run's first page says some page of the run may be DIRTY.
  */
 public final class PageEntry {
     /** First page of the page table: right after the control and registry pages. */
@@ -51,6 +53,19 @@ public final class PageEntry {
      * exactly the pages the dying free had taken, never a page it skipped.
      */
     public static final int FREEING = 0x20;
+    /**
+     * On a FREE page: its storage is committed (allocated in the file: handing it out needs no
+     * {@code fallocate} and can never SIGBUS) and may hold bytes (it is zeroed when handed out). Set
+     * only once the storage is known to be committed, cleared before it is punched out, so it never
+     * names a hole; a page without it may still hold data (a raw write), which the allocator checks.
+     */
+    public static final int DIRTY = 0x40;
+    /**
+     * On the first page of a free run in the best-fit lists: some page of the run may be
+     * {@link #DIRTY} (set before any of its pages is, so a purge that looks only at runs with it set
+     * finds every dirty page).
+     */
+    public static final int RUN_DIRTY = 0x80;
     /** Number of values the 4-bit STATE field can hold (stray writes can put any of them there). */
     public static final int STATE_VALUES = 16;
 

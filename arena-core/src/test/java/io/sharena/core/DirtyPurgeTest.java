@@ -1,0 +1,156 @@
+package io.sharena.core;
+
+import io.sharena.core.check.ArenaChecker;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Freed pages keep their storage for at most the purge delay: disk blocks ({@code st_blocks} of the
+ * file) and resident memory ({@code mincore} of the mapping) stay right after a large free, drop
+ * within the delay (the idle purge thread does it, nobody else touching the arena), and drop at once
+ * on {@code purge()} or with no delay. Dirty pages handed out again read as zeros.
+ */
+class DirtyPurgeTest {
+    static final int PAGES = 2048; // 8 MiB
+    static final long MIB = 1 << 20;
+
+    @TempDir
+    Path dir;
+
+    /** @return the file's allocated bytes, {@code st_blocks * 512} */
+    private static long diskBytes(final Path file) throws IOException, InterruptedException {
+        final Process p = new ProcessBuilder("stat", "-c", "%b", file.toString()).redirectErrorStream(true).start();
+        final String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        assertEquals(0, p.waitFor(), "stat: " + out);
+        return Long.parseLong(out) * 512;
+    }
+
+    private static int allocTouched(final SharedArena a) {
+        final int ptr = a.allocPages(PAGES);
+        assertTrue(ptr != 0);
+        for (int i = 0; i < PAGES; i++) {
+            a.raw().fill(ptr + i * 4096, 4096, (byte) 0x5A);
+        }
+        return ptr;
+    }
+
+    @Test
+    void freedStorageGoesBackWithinTheDelay() throws Exception {
+        final long delay = 1_000_000_000L;
+        final Path file = dir.resolve("decay.arena");
+        try (SharedArena a = SharedArena.create(file, Capacity.parse("64M"),
+            ArenaOptions.defaults().withPurgeDelayNanos(delay))) {
+            final int ptr = allocTouched(a);
+            final long diskHeld = diskBytes(file);
+            final long residentHeld = a.info().residentBytes();
+            final long t0 = System.nanoTime();
+            a.freePages(ptr, PAGES);
+            final long dirty = a.dirtyPages();
+            final long diskKept = diskBytes(file);
+            if (System.nanoTime() - t0 < delay / 2) {
+                assertTrue(dirty >= PAGES, "kept committed right after the free: dirtyPages=" + dirty);
+                assertTrue(diskKept >= diskHeld - MIB, "disk kept: held=" + diskHeld + ", now=" + diskKept);
+                assertEquals(List.of(), ArenaChecker.check(a), "a dirty arena checks clean");
+            }
+            long disk = diskKept;
+            long resident = a.info().residentBytes();
+            while ((disk > diskHeld - 7 * MIB || resident > residentHeld - 7 * MIB)
+                && System.nanoTime() - t0 < delay + 3_000_000_000L) {
+                Thread.sleep(10);
+                disk = diskBytes(file);
+                resident = a.info().residentBytes();
+            }
+            final long took = System.nanoTime() - t0;
+            System.out.printf("decay: delay %d ms, storage back after %d ms: disk %d -> %d MiB, resident %d -> %d MiB%n",
+                delay / 1_000_000, took / 1_000_000, diskHeld / MIB, disk / MIB, residentHeld / MIB, resident / MIB);
+            assertTrue(disk <= diskHeld - 7 * MIB, "disk back: held=" + diskHeld + ", now=" + disk);
+            assertTrue(resident <= residentHeld - 7 * MIB, "memory back: held=" + residentHeld + ", now=" + resident);
+            // The idle purge looks every quarter of the delay: back within the delay and a quarter after
+            // the oldest dirty page (here the pages committed ahead of the allocation), plus load.
+            assertTrue(took <= delay + delay / 4 + 1_000_000_000L, "within the delay: took=" + took / 1_000_000 + " ms");
+            assertEquals(0, a.dirtyPages());
+            assertEquals(List.of(), ArenaChecker.check(a));
+        }
+    }
+
+    @Test
+    void purgeReturnsStorageAtOnceAndDirtyPagesReadZero() throws Exception {
+        final Path file = dir.resolve("purge.arena");
+        try (SharedArena a = SharedArena.create(file, Capacity.parse("64M"),
+            ArenaOptions.defaults().withPurgeDelayNanos(60_000_000_000L))) {
+            int ptr = allocTouched(a);
+            a.freePages(ptr, PAGES);
+            // Handed out again from the dirty pages: zeroed, and no storage was given up meanwhile.
+            final long diskDirty = diskBytes(file);
+            assertEquals(ptr, a.allocPages(PAGES), "best fit, lowest address: the same pages");
+            for (int i = 0; i < PAGES; i++) {
+                assertEquals(0, a.raw().getLong(ptr + i * 4096 + 8 * (i % 512)), "reads zero: page " + i);
+            }
+            assertTrue(diskBytes(file) >= diskDirty - MIB, "reused without punching");
+            a.freePages(ptr, PAGES);
+            ptr = allocTouched(a);
+            a.freePages(ptr, PAGES);
+            final long diskHeld = diskBytes(file);
+            final long residentHeld = a.info().residentBytes();
+            assertTrue(a.dirtyPages() >= PAGES);
+            assertTrue(a.purge());
+            final long disk = diskBytes(file);
+            final long resident = a.info().residentBytes();
+            assertTrue(disk <= diskHeld - 7 * MIB, "disk back at once: held=" + diskHeld + ", now=" + disk);
+            assertTrue(resident <= residentHeld - 7 * MIB, "memory back at once: held=" + residentHeld + ", now=" + resident);
+            assertEquals(0, a.dirtyPages());
+            assertEquals(List.of(), ArenaChecker.check(a));
+        }
+    }
+
+    @Test
+    void noDelayPunchesEveryFree() throws Exception {
+        final Path file = dir.resolve("nodelay.arena");
+        try (SharedArena a = SharedArena.create(file, Capacity.parse("64M"), ArenaOptions.defaults().withPurgeDelayNanos(0))) {
+            final int ptr = allocTouched(a);
+            final long diskHeld = diskBytes(file);
+            a.freePages(ptr, PAGES);
+            assertEquals(0, a.dirtyPages());
+            assertTrue(diskBytes(file) <= diskHeld - 7 * MIB, "punched by the free itself");
+            assertEquals(List.of(), ArenaChecker.check(a));
+        }
+    }
+
+    @Test
+    void overTheLimitPurgesAtOnce() throws Exception {
+        final Path file = dir.resolve("limit.arena");
+        try (SharedArena a = SharedArena.create(file, Capacity.parse("64M"),
+            ArenaOptions.defaults().withPurgeDelayNanos(60_000_000_000L).withDirtyLimitPages(PAGES / 2))) {
+            final int ptr = allocTouched(a);
+            final long diskHeld = diskBytes(file);
+            a.freePages(ptr, PAGES);
+            // The free's own lock release finds the count over the limit.
+            assertEquals(0, a.dirtyPages());
+            assertTrue(diskBytes(file) <= diskHeld - 7 * MIB, "over the limit: punched at once");
+        }
+    }
+
+    @Test
+    void closeLeavesNothingDirty() throws Exception {
+        final Path file = dir.resolve("close.arena");
+        final SharedArena a = SharedArena.create(file, Capacity.parse("64M"),
+            ArenaOptions.defaults().withPurgeDelayNanos(60_000_000_000L));
+        final int ptr = allocTouched(a);
+        final long diskHeld = diskBytes(file);
+        a.freePages(ptr, PAGES);
+        a.close();
+        assertTrue(diskBytes(file) <= diskHeld - 7 * MIB, "close purges");
+        try (SharedArena b = SharedArena.open(file, ArenaOptions.defaults())) {
+            assertEquals(0, b.dirtyPages());
+            assertEquals(List.of(), ArenaChecker.check(b));
+        }
+    }
+}
