@@ -2,7 +2,8 @@ package io.sharena.bench;
 
 import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
-import io.sharena.core.lock.ArenaLock;
+import io.sharena.core.internal.ArenaInternals;
+import io.sharena.core.owner.ArenaLock;
 import io.sharena.core.os.OsException;
 import io.sharena.core.os.Posix;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -113,9 +114,9 @@ public class PageAllocBenchmark {
         temp = TempArena.create("page-alloc.arena", CAPACITY);
         file = temp.file();
         arena = temp.arena();
-        segment = arena.segment();
+        segment = ArenaInternals.segment(arena);
         view = arena.raw();
-        lock = arena.lock();
+        lock = ArenaInternals.lock(arena);
         if (arena.pageSize() != PAGE) {
             throw new IllegalStateException("arena page size is not the page size the baselines map: pageSize="
                 + arena.pageSize() + ", expected=" + PAGE);

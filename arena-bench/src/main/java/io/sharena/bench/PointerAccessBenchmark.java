@@ -2,6 +2,7 @@ package io.sharena.bench;
 
 import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
+import io.sharena.core.internal.ArenaInternals;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -83,7 +84,7 @@ public class PointerAccessBenchmark {
         file = temp.file();
         arena = temp.arena();
         view = arena.raw();
-        segment = arena.segment();
+        segment = ArenaInternals.segment(arena);
 
         final long pageSize = arena.pageSize();
         final long first = arena.firstUserPage() * pageSize;

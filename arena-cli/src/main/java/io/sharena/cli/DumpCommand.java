@@ -4,13 +4,14 @@ import io.sharena.core.ArenaInfo;
 import io.sharena.core.ArenaOptions;
 import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
+import io.sharena.core.internal.ArenaInternals;
 import io.sharena.core.layout.ControlLayout;
 import io.sharena.core.layout.Intent;
 import io.sharena.core.layout.OwnerToken;
 import io.sharena.core.layout.PageEntry;
 import io.sharena.core.layout.RegistryLayout;
 import io.sharena.core.layout.TaggedHead;
-import io.sharena.core.lock.ProcessRegistry;
+import io.sharena.core.owner.ProcessRegistry;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -64,7 +65,7 @@ final class DumpCommand implements Callable<Integer> {
             final ArenaInfo info = arena.info();
             final long[] range = range(arena);
             // Read everything first: a failure is one line, not half a dump.
-            final Snapshot s = arena.guarded("dump", () -> new Snapshot(arena, range));
+            final Snapshot s = ArenaInternals.guarded(arena, "dump", () -> new Snapshot(arena, range));
             if (json) {
                 s.printJson(info, System.out);
             } else {
@@ -113,7 +114,7 @@ final class DumpCommand implements Callable<Integer> {
             this.lockWord = v.getLongVolatile(ptr(ControlLayout.word(ControlLayout.LOCK_WORD)));
             this.intent = v.getLongVolatile(ptr(ControlLayout.word(ControlLayout.INTENT)));
             this.repairPending = v.getLongVolatile(ptr(ControlLayout.word(ControlLayout.REPAIR_PENDING)));
-            this.processes = arena.registry().entries();
+            this.processes = ArenaInternals.registry(arena).entries();
             for (final ProcessRegistry.Entry e : processes) {
                 final StringJoiner j = new StringJoiner(", ");
                 for (int c = 0; c < RegistryLayout.CACHE_SIZES.length; c++) {

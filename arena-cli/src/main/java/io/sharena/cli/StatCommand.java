@@ -4,7 +4,8 @@ import io.sharena.core.ArenaInfo;
 import io.sharena.core.ArenaOptions;
 import io.sharena.core.SharedArena;
 import io.sharena.core.check.ArenaStats;
-import io.sharena.core.lock.ProcessRegistry;
+import io.sharena.core.internal.ArenaInternals;
+import io.sharena.core.owner.ProcessRegistry;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -30,7 +31,7 @@ final class StatCommand implements Callable<Integer> {
         try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults().withReadOnly(true))) {
             // Everything is read before anything is printed, so a failure is one line, not half a report.
             final ArenaInfo info = arena.info();
-            final ArenaStats stats = arena.guarded("stat", () -> ArenaStats.read(arena));
+            final ArenaStats stats = ArenaInternals.guarded(arena, "stat", () -> ArenaStats.read(arena));
             if (json) {
                 printJson(info, stats, System.out);
             } else {

@@ -2,6 +2,7 @@ package io.sharena.cli;
 
 import io.sharena.core.ArenaOptions;
 import io.sharena.core.SharedArena;
+import io.sharena.core.internal.ArenaInternals;
 import io.sharena.testing.ChildJvm;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -48,7 +49,7 @@ class DeleteCommandTest {
     /** The child: opens the arena, says so, and keeps it open until it reads a line or its stdin closes. */
     public static void main(final String[] args) throws Exception {
         try (SharedArena arena = SharedArena.open(Path.of(args[0]), ArenaOptions.defaults())) {
-            System.out.println("holding slot=" + arena.slot());
+            System.out.println("holding slot=" + ArenaInternals.slot(arena));
             System.out.flush();
             new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
         }

@@ -194,7 +194,7 @@ class AllocatorCorruptionTest {
         assertDoesNotThrow(() -> handsOutOnlyFreeUserPages(Set.of(page, page + 1)));
         assertDoesNotThrow(() -> arena.repair(10 * SECOND));
         assertEquals(List.of(), ArenaChecker.check(arena), "check after the repair");
-        assertNotEquals(PageEntry.FREE, arena.pageState(page), "a page of unknown state is never freed by guess");
+        assertNotEquals(PageEntry.FREE, arena.pageStateCode(page), "a page of unknown state is never freed by guess");
         assertDoesNotThrow(() -> ArenaStats.read(arena));
     }
 

@@ -4,7 +4,8 @@ import io.sharena.core.ArenaCorruptedException;
 import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
 import io.sharena.core.crash.CrashPoints;
-import io.sharena.core.lock.Ownership;
+import io.sharena.core.internal.ArenaInternals;
+import io.sharena.core.owner.Ownership;
 import io.sharena.ipc.NamedRoots;
 import io.sharena.ipc.Pages;
 import io.sharena.ipc.layout.ChannelLayout;
@@ -67,7 +68,7 @@ public final class Channel {
         this.arena = arena;
         this.view = arena.raw();
         this.header = header;
-        this.ownership = arena.ownership();
+        this.ownership = ArenaInternals.ownership(arena);
         if (!Pages.inUserRange(arena, header, 1)) {
             throw corrupted("channel header pointer", Integer.toUnsignedLong(header), "");
         }

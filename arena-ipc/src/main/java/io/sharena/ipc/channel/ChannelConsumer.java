@@ -3,8 +3,8 @@ package io.sharena.ipc.channel;
 import io.sharena.core.ArenaCorruptedException;
 import io.sharena.core.ArenaView;
 import io.sharena.core.crash.CrashPoints;
-import io.sharena.core.lock.Ownership;
-import io.sharena.core.lock.ProcessIdentity;
+import io.sharena.core.owner.Ownership;
+import io.sharena.core.owner.ProcessIdentity;
 import io.sharena.ipc.layout.ChannelLayout;
 import org.agrona.concurrent.IdleStrategy;
 

@@ -4,6 +4,7 @@ import io.sharena.core.ArenaCorruptedException;
 import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
 import io.sharena.core.crash.CrashPoints;
+import io.sharena.core.internal.ArenaInternals;
 import io.sharena.core.layout.PageEntry;
 import io.sharena.ipc.Corruption;
 import io.sharena.ipc.NamedRoots;
@@ -579,8 +580,8 @@ public final class ObjectHeap {
     private static List<Long> otherLiveProcesses(final SharedArena arena) {
         final List<Long> pids = new java.util.ArrayList<>();
         for (int slot = 0; slot < io.sharena.core.layout.RegistryLayout.SLOTS; slot++) {
-            if (slot != arena.slot() && arena.registry().isAlive(slot)) {
-                pids.add(arena.registry().pid(slot));
+            if (slot != ArenaInternals.slot(arena) && ArenaInternals.registry(arena).isAlive(slot)) {
+                pids.add(ArenaInternals.registry(arena).pid(slot));
             }
         }
         return pids;

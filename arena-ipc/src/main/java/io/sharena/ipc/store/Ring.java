@@ -4,8 +4,9 @@ import io.sharena.core.ArenaCorruptedException;
 import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
 import io.sharena.core.crash.CrashPoints;
+import io.sharena.core.internal.ArenaInternals;
 import io.sharena.core.lock.LockResult;
-import io.sharena.core.lock.Ownership;
+import io.sharena.core.owner.Ownership;
 import io.sharena.core.lock.SharedLock;
 import io.sharena.ipc.layout.ItemLayout;
 import io.sharena.ipc.layout.StoreLayout;
@@ -61,7 +62,7 @@ final class Ring {
         this.headWord = header + StoreLayout.HEAD;
         this.tailWord = header + StoreLayout.TAIL;
         this.lock = arena.lockAt(header + StoreLayout.RING_LOCK);
-        this.ownership = arena.ownership();
+        this.ownership = ArenaInternals.ownership(arena);
         // The whole process owns what it reserves (any of its threads may be the builder).
         this.owner = ownership.process();
         this.counters = counters;
@@ -346,7 +347,7 @@ final class Ring {
         }
         final int y = reserveLocked(head, size);
         // Everything from HASH on: hash, CAS (the item keeps its CAS value), expiry, flags, key, value.
-        view.copyTo(x + ItemLayout.HASH, arena.segment(), Integer.toUnsignedLong(y) + ItemLayout.HASH,
+        view.copyTo(x + ItemLayout.HASH, ArenaInternals.segment(arena), Integer.toUnsignedLong(y) + ItemLayout.HASH,
             size - ItemLayout.HASH);
         if (!view.compareAndSetInt(y + ItemLayout.STATE, ItemLayout.RESERVED, ItemLayout.LINKED)) {
             throw new IllegalStateException("reinserted record taken from its owner: ptr=0x" + Integer.toHexString(y));
