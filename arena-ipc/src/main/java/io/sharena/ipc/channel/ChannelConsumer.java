@@ -226,18 +226,6 @@ public final class ChannelConsumer implements AutoCloseable {
         return view.getLongAcquire(channel.header + ChannelLayout.LAST_DEAD_PID);
     }
 
-    /** @return how many lanes have a live producer now */
-    public int liveProducers() {
-        int live = 0;
-        for (int i = 0; i < channel.lanes; i++) {
-            final long owner = view.getLongAcquire(ChannelLayout.lane(channel.header, i) + ChannelLayout.OWNER);
-            if (owner != 0 && ownership.isAlive(owner)) {
-                live++;
-            }
-        }
-        return live;
-    }
-
     @Override
     public void close() {
         if (!closed) {

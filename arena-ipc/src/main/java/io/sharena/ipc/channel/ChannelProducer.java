@@ -16,7 +16,6 @@ import java.lang.foreign.MemorySegment;
 public final class ChannelProducer implements AutoCloseable {
     /** Results of the blocking {@link #offer(int, byte[], int, int, IdleStrategy, long)}. */
     public static final int OK = 0;
-    public static final int FULL = 1;
     public static final int TOO_LARGE = 2;
     public static final int CONSUMER_DEAD = 3;
     public static final int TIMEOUT = 4;
