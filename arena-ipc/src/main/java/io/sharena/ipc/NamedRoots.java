@@ -5,6 +5,7 @@ import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
 import io.sharena.core.crash.CrashPoints;
 import io.sharena.core.internal.ArenaInternals;
+import io.sharena.core.layout.Geometry;
 import io.sharena.core.layout.PageEntry;
 import io.sharena.core.lock.LockResult;
 import io.sharena.core.lock.SharedLock;
@@ -607,10 +608,10 @@ public final class NamedRoots {
         }
         final List<String> violations = new ArrayList<>();
         for (long p = 0; p < RootsLayout.PAGES; p++) {
-            final int s = Pages.state(arena, Integer.toUnsignedLong(dir) / Pages.PAGE + p);
+            final int s = Pages.state(arena, Integer.toUnsignedLong(dir) / Geometry.PAGE_SIZE + p);
             if (s != PageEntry.ALLOCATED) {
                 violations.add("named-roots directory page not allocated: page=" + (Integer.toUnsignedLong(dir)
-                    / Pages.PAGE + p) + ", state=" + s);
+                    / Geometry.PAGE_SIZE + p) + ", state=" + s);
             }
         }
         violations.addAll(new NamedRoots(arena, dir).check());
@@ -638,7 +639,7 @@ public final class NamedRoots {
         }
         final List<String> done = new ArrayList<>();
         for (int p = 0; p < RootsLayout.PAGES; p++) {
-            final long page = Integer.toUnsignedLong(dir) / Pages.PAGE + p;
+            final long page = Integer.toUnsignedLong(dir) / Geometry.PAGE_SIZE + p;
             if (Pages.state(arena, page) != PageEntry.ALLOCATED) {
                 // A page that is not allocated may be handed out (zeroed) at any time: nothing in it
                 // can be trusted, so the directory goes, and its pages with it.
