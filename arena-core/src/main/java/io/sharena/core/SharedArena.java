@@ -161,14 +161,14 @@ public final class SharedArena implements AutoCloseable {
     public static SharedArena create(final Path path, final Capacity capacity, final ArenaOptions options)
         throws IOException {
         if (path == null) {
-            throw new IllegalArgumentException("arena path must not be null: path=null");
+            throw Errors.nullArgument("arena path", null);
         }
         if (capacity == null) {
-            throw new IllegalArgumentException("capacity must not be null: path=" + path);
+            throw Errors.nullArgument("capacity", path);
         }
         final ArenaOptions opts = options == null ? ArenaOptions.defaults() : options;
         if (!opts.replace() && Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
-            throw new IllegalArgumentException("arena file already exists: path=" + path + " (use the replace option, --replace on the command line)");
+            throw Errors.alreadyExists(path);
         }
         final Path target = opts.replace() ? siblingTempPath(path) : path;
         final ArenaHeader header = ArenaHeader.forCreate(capacity, opts.fixedAddress(), IDS.nextLong(),
@@ -225,7 +225,7 @@ public final class SharedArena implements AutoCloseable {
      */
     public static SharedArena open(final Path path, final ArenaOptions options) throws IOException {
         if (path == null) {
-            throw new IllegalArgumentException("arena path must not be null: path=null");
+            throw Errors.nullArgument("arena path", null);
         }
         final ArenaOptions opts = options == null ? ArenaOptions.defaults() : options;
         final NativeFile file = openChecked(path, !opts.readOnly(), opts);
@@ -233,8 +233,7 @@ public final class SharedArena implements AutoCloseable {
             final long size = file.size();
             final ArenaHeader header = ArenaHeader.read(file, size).header();
             if (size < header.capacityBytes()) {
-                throw new ArenaFormatException("fileSize", "arena file truncated: " + sizeMismatch(size, header)
-                    + " (check --repair restores the size; what was past the end is lost)");
+                throw Errors.truncated(size, header.capacityBytes());
             }
             final FileMapping mapping = mapWindow(file, header, opts.readOnly());
             try {
@@ -259,7 +258,7 @@ public final class SharedArena implements AutoCloseable {
         try {
             final String irregular = file.irregularType();
             if (irregular != null) {
-                throw notRegular(path, irregular);
+                throw Errors.notRegular(path, irregular);
             }
             checkOwner(path, file.stat().uid(), opts);
             return file;
@@ -267,16 +266,6 @@ public final class SharedArena implements AutoCloseable {
             closeQuietly(file, e);
             throw e;
         }
-    }
-
-    private static ArenaFormatException notRegular(final Path path, final String type) {
-        return new ArenaFormatException("fileType", "not a regular file: type=" + type + ", path=" + path
-            + " (an arena is a regular file)");
-    }
-
-    /** "file is N bytes, capacity M" */
-    static String sizeMismatch(final long size, final ArenaHeader header) {
-        return "file is " + size + " bytes, capacity " + header.capacityBytes();
     }
 
     /**
@@ -299,7 +288,7 @@ public final class SharedArena implements AutoCloseable {
      */
     public static java.util.List<Long> delete(final Path path, final boolean force) throws IOException {
         if (path == null) {
-            throw new IllegalArgumentException("arena path must not be null: path=null");
+            throw Errors.nullArgument("arena path", null);
         }
         final java.util.List<Long> holders;
         try (SharedArena arena = open(path, ArenaOptions.defaults().withReadOnly(true))) {
@@ -336,7 +325,7 @@ public final class SharedArena implements AutoCloseable {
             // (ENXIO, ENODEV): name what the path is, from its mode, rather than the errno.
             final String type = typeOf(path);
             if (type != null) {
-                final ArenaFormatException f = notRegular(path, type);
+                final ArenaFormatException f = Errors.notRegular(path, type);
                 f.addSuppressed(e);
                 throw f;
             }
@@ -423,7 +412,7 @@ public final class SharedArena implements AutoCloseable {
 
     private PageAllocator allocator() {
         if (allocator == null) {
-            throw new IllegalStateException("arena opened read-only: path=" + path);
+            throw Errors.readOnly(path);
         }
         return allocator;
     }
@@ -544,7 +533,7 @@ public final class SharedArena implements AutoCloseable {
     /** The allocator's lock (see {@link ArenaInternals#lock}). */
     ArenaLock lock() {
         if (lock == null) {
-            throw new IllegalStateException("arena opened read-only: path=" + path);
+            throw Errors.readOnly(path);
         }
         return lock;
     }
@@ -563,18 +552,15 @@ public final class SharedArena implements AutoCloseable {
         final Ownership own = ownership();
         final long at = Integer.toUnsignedLong(ptr);
         if ((at & (LockWord.SIZE - 1)) != 0) {
-            throw new IllegalArgumentException("misaligned lock word: ptr=0x" + Integer.toHexString(ptr)
-                + ", alignment=" + LockWord.SIZE);
+            throw Errors.badLockWord("misaligned lock word", ptr, "alignment=" + LockWord.SIZE);
         }
         if (at < firstUserPage() * pageSize() || at + LockWord.SIZE > capacityBytes()) {
-            throw new IllegalArgumentException("lock word outside the arena's user pages: ptr=0x"
-                + Integer.toHexString(ptr) + ", firstUserPtr=0x" + Long.toHexString(firstUserPage() * pageSize())
-                + ", capacityBytes=" + capacityBytes());
+            throw Errors.badLockWord("lock word outside the arena's user pages", ptr,
+                "firstUserPtr=0x" + Long.toHexString(firstUserPage() * pageSize()) + ", capacityBytes=" + capacityBytes());
         }
         final PageState state = pageState(at / pageSize());
         if (state != PageState.ALLOCATED) {
-            throw new IllegalArgumentException("lock word not in an ALLOCATED page: ptr=0x" + Integer.toHexString(ptr)
-                + ", state=" + state);
+            throw Errors.badLockWord("lock word not in an ALLOCATED page", ptr, "state=" + state);
         }
         return new UserLock(mapping.segment(), ptr, own);
     }
@@ -637,7 +623,7 @@ public final class SharedArena implements AutoCloseable {
      */
     Ownership ownership() {
         if (ownership == null) {
-            throw new IllegalStateException("arena opened read-only: path=" + path);
+            throw Errors.readOnly(path);
         }
         return ownership;
     }
@@ -848,7 +834,7 @@ public final class SharedArena implements AutoCloseable {
             // Compare the size before touching the mapping: detaching writes the control page.
             final long size = file.size();
             if (size < header.capacityBytes()) {
-                throw new IOException("arena " + sizeMismatch(size, header) + ": truncated while mapped; "
+                throw new IOException("arena " + Errors.sizeMismatch(size, header.capacityBytes()) + ": truncated while mapped; "
                     + (allocator == null ? "unmapped" : "unmapped without giving back this process's cached pages")
                     + ": path=" + path);
             }
