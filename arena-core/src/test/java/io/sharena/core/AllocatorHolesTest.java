@@ -13,8 +13,6 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -79,24 +77,11 @@ class AllocatorHolesTest {
             assertTrue(spans[i] != 0);
         }
         // Another thread holds the lock, so every free below is deferred onto the pending list.
-        final CountDownLatch locked = new CountDownLatch(1);
-        final CountDownLatch done = new CountDownLatch(1);
-        final Thread holder = Thread.ofPlatform().start(() -> {
-            arena.lock().lock(10 * SECOND);
-            locked.countDown();
-            try {
-                done.await();
-            } catch (final InterruptedException e) {
-                Thread.currentThread().interrupt();
+        try (LockHolder holder = LockHolder.hold(arena)) {
+            for (final int span : spans) {
+                arena.freePages(span, 3);
             }
-            arena.lock().unlock();
-        });
-        assertTrue(locked.await(10, TimeUnit.SECONDS));
-        for (final int span : spans) {
-            arena.freePages(span, 3);
         }
-        done.countDown();
-        holder.join();
         assertEquals(PageEntry.PENDING, arena.pageStateCode(first));
 
         killedAt(AllocPoint.DRAIN_LIST_TAKEN, "alloc:1");
