@@ -27,7 +27,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * Plain access by arena pointer ({@link ArenaView#getLong(int)} and friends on
  * {@link SharedArena#raw()}) against plain {@link MemorySegment} access to the same mapping
- * ({@link SharedArena#segment()}), in the same run.
+ * ({@link io.sharena.core.internal.ArenaInternals#segment}), in the same run.
  *
  * <p>Target (issue): {@code arenaX / segmentX ≤ 1.1} in ns/op for every pair, and
  * {@code gc.alloc.rate.norm} ≈ 0 B/op for all of them ({@code -prof gc}).

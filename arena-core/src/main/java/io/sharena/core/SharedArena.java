@@ -208,8 +208,8 @@ public final class SharedArena implements AutoCloseable {
      * without blocking), owned by this user (unless allowed), with a valid header copy and at least
      * as long as the capacity. A file longer than its capacity (extended by someone else) opens:
      * the bytes past the capacity are not part of the arena; {@link #checkFile} reports them and
-     * {@link #repairFile} cuts them off. A damaged header copy does not stop the open (the other is
-     * used); {@link #checkFile} reports it and {@link #repairFile} restores it.
+     * a repair ({@code ./arena check --repair}) cuts them off. A damaged header copy does not stop the open (the other is
+     * used); {@link #checkFile} reports it and a repair restores it.
      *
      * @throws ArenaFormatException  if the file is not a valid arena: not a regular file (field
      *                               {@code fileType}), no valid header copy (the message names the
