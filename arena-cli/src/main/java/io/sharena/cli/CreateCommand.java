@@ -37,7 +37,8 @@ final class CreateCommand implements Callable<Integer> {
         }
         try (SharedArena arena = SharedArena.create(file, Capacity.parse(size), options)) {
             System.out.printf("created %s: %d pages (%s), first user page %d, mapped at 0x%x%n", file,
-                arena.capacityPages(), Format.bytes(arena.capacityBytes()), arena.firstUserPage(), ArenaInternals.base(arena));
+                arena.capacityPages(), Format.bytes(arena.capacityBytes()), arena.firstUserPage(),
+                ArenaInternals.base(arena));
         }
         return 0;
     }

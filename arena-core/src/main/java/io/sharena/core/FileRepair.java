@@ -32,10 +32,10 @@ final class FileRepair {
         }
         final long capacity = copies.header().capacityBytes();
         if (size < capacity) {
-            problems.add(Errors.sizeMismatch(size, copies.header().capacityBytes()) + ": truncated" + (mapped ? " while mapped" : "")
+            problems.add(Errors.sizeMismatch(size, capacity) + ": truncated" + (mapped ? " while mapped" : "")
                 + " (check --repair restores the size; what was past the end is lost)");
         } else if (size > capacity) {
-            problems.add(Errors.sizeMismatch(size, copies.header().capacityBytes()) + ": extended" + (mapped ? " while mapped" : "")
+            problems.add(Errors.sizeMismatch(size, capacity) + ": extended" + (mapped ? " while mapped" : "")
                 + " (the bytes past the capacity are not part of the arena; check --repair cuts them off)");
         }
         return problems;

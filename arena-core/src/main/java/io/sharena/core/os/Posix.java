@@ -166,17 +166,29 @@ public final class Posix {
      */
     private static long checked(final String name, final Call call, final Supplier<String> context)
         throws OsException {
-        final MemorySegment state = CAPTURE.get();
-        final long r;
+        final long r = raw(call);
+        if (r < 0) {
+            throw failure(name, context);
+        }
+        return r;
+    }
+
+    /** Runs {@code call} with this thread's capture buffer; on a negative result {@link #lastErrno()} says why. */
+    private static long raw(final Call call) {
         try {
-            r = call.invoke(state);
+            return call.invoke(CAPTURE.get());
         } catch (final Throwable t) {
             throw unchecked(t);
         }
-        if (r < 0) {
-            throw new OsException(name, errno(state), context.get());
-        }
-        return r;
+    }
+
+    /** @return the errno this thread's last {@link #raw} call captured */
+    private static int lastErrno() {
+        return errno(CAPTURE.get());
+    }
+
+    private static OsException failure(final String name, final Supplier<String> context) {
+        return new OsException(name, lastErrno(), context.get());
     }
 
     /** {@code fstat(2)} on {@code fd}. */
@@ -257,15 +269,15 @@ public final class Posix {
      * nothing past {@code offset} ({@code ENXIO}), which is an answer rather than an error
      */
     public static long lseek(final int fd, final long offset, final int whence) throws OsException {
-        try {
-            return checked("lseek", state -> (long) LSEEK.invokeExact(state, fd, offset, whence),
-                () -> "fd=" + fd + ", offset=" + offset + ", whence=" + whence);
-        } catch (final OsException e) {
-            if (e.errno() == ENXIO && (whence == SEEK_DATA || whence == SEEK_HOLE)) {
+        final long r = raw(state -> (long) LSEEK.invokeExact(state, fd, offset, whence));
+        if (r < 0) {
+            // Not an exception: a sparse file's allocation path asks this all the time.
+            if (lastErrno() == ENXIO && (whence == SEEK_DATA || whence == SEEK_HOLE)) {
                 return -1;
             }
-            throw e;
+            throw failure("lseek", () -> "fd=" + fd + ", offset=" + offset + ", whence=" + whence);
         }
+        return r;
     }
 
     /** Reads up to {@code buffer.byteSize()} bytes at {@code offset}; returns the count read. */
@@ -292,16 +304,15 @@ public final class Posix {
     /** One {@code pread}/{@code pwrite} of the rest of {@code buffer} from {@code done}: the count, or -1 when interrupted (EINTR: try again). */
     private static long transfer(final String name, final MethodHandle handle, final int fd, final MemorySegment buffer,
                                  final long offset, final long done) throws OsException {
-        try {
-            return checked(name, state -> (long) handle.invokeExact(
-                    state, fd, buffer.asSlice(done), buffer.byteSize() - done, offset + done),
-                () -> "fd=" + fd + ", offset=" + (offset + done));
-        } catch (final OsException e) {
-            if (e.errno() == EINTR) {
+        final long r = raw(state -> (long) handle.invokeExact(
+            state, fd, buffer.asSlice(done), buffer.byteSize() - done, offset + done));
+        if (r < 0) {
+            if (lastErrno() == EINTR) {
                 return -1;
             }
-            throw e;
+            throw failure(name, () -> "fd=" + fd + ", offset=" + (offset + done));
         }
+        return r;
     }
 
     public static long mmap(final long address, final long length, final int prot, final int flags, final int fd,
