@@ -3,6 +3,7 @@ package io.sharena.bench;
 import io.sharena.core.ArenaOptions;
 import io.sharena.core.Capacity;
 import io.sharena.core.SharedArena;
+import io.sharena.core.layout.Geometry;
 import io.sharena.core.os.OsException;
 import io.sharena.core.os.Posix;
 
@@ -25,7 +26,7 @@ import java.util.Arrays;
  */
 public final class FreeLargeBench {
     private static final int PAGES = 262_144;
-    private static final long BYTES = (long) PAGES << 12;
+    private static final long BYTES = Geometry.pageBytes(PAGES);
 
     private FreeLargeBench() {
     }
@@ -61,7 +62,7 @@ public final class FreeLargeBench {
             if (ptr == 0) {
                 throw new IllegalStateException("could not allocate 1 GiB: file=" + file);
             }
-            for (long off = 0; off < BYTES; off += 4096) {
+            for (long off = 0; off < BYTES; off += Geometry.PAGE_SIZE) {
                 arena.raw().putLong((int) (Integer.toUnsignedLong(ptr) + off), off + 1);
             }
             final long rssBefore = rss();
@@ -77,7 +78,7 @@ public final class FreeLargeBench {
         final long address = Posix.mmap(0, BYTES, Posix.PROT_READ | Posix.PROT_WRITE,
             Posix.MAP_PRIVATE | Posix.MAP_ANONYMOUS, -1, 0);
         final MemorySegment s = MemorySegment.ofAddress(address).reinterpret(BYTES);
-        for (long off = 0; off < BYTES; off += 4096) {
+        for (long off = 0; off < BYTES; off += Geometry.PAGE_SIZE) {
             s.set(ValueLayout.JAVA_LONG, off, off + 1);
         }
         final long start = System.nanoTime();

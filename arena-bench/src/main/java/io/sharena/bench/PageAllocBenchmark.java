@@ -2,7 +2,9 @@ package io.sharena.bench;
 
 import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
-import io.sharena.core.lock.ArenaLock;
+import io.sharena.core.internal.ArenaInternals;
+import io.sharena.core.layout.Geometry;
+import io.sharena.core.owner.ArenaLock;
 import io.sharena.core.os.OsException;
 import io.sharena.core.os.Posix;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -82,7 +84,7 @@ public class PageAllocBenchmark {
     /** The bare var handle the baseline CASes with: no guard load, nothing but the atomic. */
     private static final VarHandle BARE_LONG = ValueLayout.JAVA_LONG.varHandle();
     private static final String CAPACITY = "256M";
-    private static final int PAGE = 4096;
+    private static final int PAGE = Geometry.PAGE_SIZE;
     private static final int SMALL_CACHED = 1;
     private static final int LARGE_CACHED = 16;
     /** One more than the largest cache class: always the locked path. */
@@ -117,9 +119,9 @@ public class PageAllocBenchmark {
         temp = TempArena.create("page-alloc.arena", CAPACITY);
         file = temp.file();
         arena = temp.arena();
-        segment = arena.segment();
+        segment = ArenaInternals.segment(arena);
         view = arena.raw();
-        lock = arena.lock();
+        lock = ArenaInternals.lock(arena);
         if (arena.pageSize() != PAGE) {
             throw new IllegalStateException("arena page size is not the page size the baselines map: pageSize="
                 + arena.pageSize() + ", expected=" + PAGE);

@@ -2,6 +2,7 @@ package io.sharena.bench;
 
 import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
+import io.sharena.core.internal.ArenaInternals;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -26,7 +27,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * Plain access by arena pointer ({@link ArenaView#getLong(int)} and friends on
  * {@link SharedArena#raw()}) against plain {@link MemorySegment} access to the same mapping
- * ({@link SharedArena#segment()}), in the same run.
+ * ({@link io.sharena.core.internal.ArenaInternals#segment}), in the same run.
  *
  * <p>Target (issue): {@code arenaX / segmentX ≤ 1.1} in ns/op for every pair, and
  * {@code gc.alloc.rate.norm} ≈ 0 B/op for all of them ({@code -prof gc}).
@@ -83,7 +84,7 @@ public class PointerAccessBenchmark {
         file = temp.file();
         arena = temp.arena();
         view = arena.raw();
-        segment = arena.segment();
+        segment = ArenaInternals.segment(arena);
 
         final long pageSize = arena.pageSize();
         final long first = arena.firstUserPage() * pageSize;

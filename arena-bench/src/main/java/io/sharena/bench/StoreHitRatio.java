@@ -1,5 +1,6 @@
 package io.sharena.bench;
 
+import io.sharena.core.layout.Geometry;
 import io.sharena.ipc.store.SharedStore;
 import io.sharena.ipc.store.StoreOptions;
 import io.sharena.ipc.store.StoreResult;
@@ -29,7 +30,7 @@ public final class StoreHitRatio {
         final int requests = args.length > 1 ? Integer.parseInt(args[1]) : 10_000_000;
         final int capacity = keys / 10;
         // The store keeps 1/32 of its ring free for second chances: size the ring so that the rest holds `capacity`.
-        final long limit = ((long) capacity * RECORD * 32 / 31 + 4095) & -4096L;
+        final long limit = Geometry.pageBytes(Geometry.pagesFor((long) capacity * RECORD * 32 / 31));
         final int[] trace = ZipfTrace.zipf(keys, 0.99, requests, 7);
         final byte[][] k = new byte[keys][];
         for (int i = 0; i < keys; i++) {

@@ -4,6 +4,7 @@ import io.sharena.core.ArenaOptions;
 import io.sharena.core.ArenaView;
 import io.sharena.core.Capacity;
 import io.sharena.core.SharedArena;
+import io.sharena.core.layout.Geometry;
 import io.sharena.ipc.channel.Channel;
 import io.sharena.ipc.channel.ChannelConsumer;
 import io.sharena.ipc.channel.ChannelProducer;
@@ -63,7 +64,7 @@ import java.nio.file.Path;
  */
 public final class ZeroCopyBench {
     static final int PAGES = 256;
-    static final int BYTES = PAGES << 12;
+    static final int BYTES = (int) Geometry.pageBytes(PAGES);
     /** Messages the child may have in flight (sent, not yet freed). */
     static final int WINDOW = 4;
     static final long WARMUP_NANOS = 2_000_000_000L;
@@ -119,8 +120,8 @@ public final class ZeroCopyBench {
     private static double memcpy(final int chunks, final int seconds) {
         final long region = (long) chunks * BYTES;
         try (Arena a = Arena.ofConfined()) {
-            final MemorySegment src = a.allocate(region, 4096);
-            final MemorySegment dst = a.allocate(region, 4096);
+            final MemorySegment src = a.allocate(region, Geometry.PAGE_SIZE);
+            final MemorySegment dst = a.allocate(region, Geometry.PAGE_SIZE);
             src.fill((byte) 0x5A);
             dst.fill((byte) 0);
             final long warmEnd = System.nanoTime() + WARMUP_NANOS;
@@ -211,7 +212,7 @@ public final class ZeroCopyBench {
                 throw new IllegalStateException("no room for the control page: capacity=" + CAPACITY);
             }
             final Channel channel = Channel.create(arena, CHANNEL, 1, RING_BYTES, MESSAGE);
-            final Receiver receiver = new Receiver(arena, local.allocate(BYTES, 4096), control + FREED);
+            final Receiver receiver = new Receiver(arena, local.allocate(BYTES, Geometry.PAGE_SIZE), control + FREED);
             final Process child;
             final double gbs;
             try (ChannelConsumer consumer = channel.consumer()) {

@@ -4,6 +4,7 @@ import io.sharena.core.ArenaFormatException;
 import io.sharena.core.ArenaOptions;
 import io.sharena.core.SharedArena;
 import io.sharena.core.check.ArenaChecker;
+import io.sharena.core.internal.ArenaInternals;
 import io.sharena.ipc.IpcCheck;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -43,17 +44,17 @@ final class CheckCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         if (repair) {
-            for (final String done : SharedArena.repairFile(file)) {
+            for (final String done : ArenaInternals.repairFile(file)) {
                 System.out.println("repaired: " + done);
             }
             try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
-                final boolean repaired = arena.repair(REPAIR_LOCK_TIMEOUT_NANOS);
-                if (!repaired && arena.lock().ownerWord() != 0) {
+                final boolean repaired = ArenaInternals.repair(arena, REPAIR_LOCK_TIMEOUT_NANOS);
+                if (!repaired && ArenaInternals.lock(arena).ownerWord() != 0) {
                     System.err.println("arena: could not take the allocator lock within 5 s; the allocator was not rebuilt");
                     return ArenaCli.EXIT_BUSY;
                 }
                 // Repaired, or repaired except what it names: what it fixed by a safe guess, or left.
-                arena.repairNotes().forEach(note -> System.out.println((repaired ? "note: " : "not repaired: ") + note));
+                ArenaInternals.repairNotes(arena).forEach(note -> System.out.println((repaired ? "note: " : "not repaired: ") + note));
                 System.out.println((repaired ? "repaired: " : "repaired in part: ") + file
                     + ": allocator rebuilt from the page states");
                 try {
@@ -78,7 +79,7 @@ final class CheckCommand implements Callable<Integer> {
         }
         if (arena != null) {
             try (SharedArena a = arena) {
-                violations.addAll(a.guarded("check", () -> {
+                violations.addAll(ArenaInternals.guarded(a, "check", () -> {
                     final List<String> found = new ArrayList<>(ArenaChecker.check(a));
                     found.addAll(IpcCheck.check(a));
                     return found;

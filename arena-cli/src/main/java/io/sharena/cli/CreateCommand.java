@@ -3,6 +3,7 @@ package io.sharena.cli;
 import io.sharena.core.ArenaOptions;
 import io.sharena.core.Capacity;
 import io.sharena.core.SharedArena;
+import io.sharena.core.internal.ArenaInternals;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -36,7 +37,8 @@ final class CreateCommand implements Callable<Integer> {
         }
         try (SharedArena arena = SharedArena.create(file, Capacity.parse(size), options)) {
             System.out.printf("created %s: %d pages (%s), first user page %d, mapped at 0x%x%n", file,
-                arena.capacityPages(), Format.bytes(arena.capacityBytes()), arena.firstUserPage(), arena.base());
+                arena.capacityPages(), Format.bytes(arena.capacityBytes()), arena.firstUserPage(),
+                ArenaInternals.base(arena));
         }
         return 0;
     }

@@ -7,6 +7,7 @@ import io.sharena.core.Capacity;
 import io.sharena.core.SharedArena;
 import io.sharena.core.check.ArenaChecker;
 import io.sharena.core.check.ArenaStats;
+import io.sharena.core.internal.ArenaInternals;
 import io.sharena.ipc.NamedRoots;
 import io.sharena.ipc.channel.Channel;
 import io.sharena.ipc.channel.ChannelConsumer;
@@ -70,7 +71,7 @@ final class DemoCommand implements Callable<Integer> {
             NamedRoots.of(arena).put(DemoLayout.COUNTER, counter);
             final Channel events = Channel.create(arena, DemoLayout.EVENTS, 4, 1 << 16, 1024);
             say("main", "created %s (64 MiB, sparse), mapped at 0x%x; shared counter at %s, channel \"%s\"",
-                file, arena.base(), ArenaPointers.toHex(counter), DemoLayout.EVENTS);
+                file, ArenaInternals.base(arena), ArenaPointers.toHex(counter), DemoLayout.EVENTS);
             try (ChannelConsumer inbox = events.consumer()) {
                 say("main", "starting a writer, a reader and a victim, each a JVM process of its own");
                 final Process victim = JavaCommand.start(DemoWorker.class, "victim", file.toString());
@@ -111,7 +112,7 @@ final class DemoCommand implements Callable<Integer> {
             final long count = arena.strict().getLongVolatile(counter);
             say("main", "shared counter = %,d (3 processes x %,d get-and-adds: %s)", count, adds,
                 count == 3L * adds ? "none lost" : "MISMATCH, expected " + 3L * adds);
-            arena.repair(TimeUnit.SECONDS.toNanos(5)); // what an opener does: reclaim the victim's leftovers
+            ArenaInternals.repair(arena, TimeUnit.SECONDS.toNanos(5)); // what an opener does: reclaim the victim's leftovers
             final List<String> violations = ArenaChecker.check(arena);
             say("main", "check after the kill: %s", violations.isEmpty() ? "consistent" : violations);
             say("main", "the arena now:");

@@ -4,6 +4,7 @@ import io.sharena.core.ArenaOptions;
 import io.sharena.core.ArenaPointers;
 import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
+import io.sharena.core.internal.ArenaInternals;
 import io.sharena.ipc.NamedRoots;
 import io.sharena.ipc.Pages;
 import io.sharena.ipc.channel.Channel;
@@ -26,7 +27,7 @@ public final class DemoWorker {
     public static void main(final String[] args) throws Exception {
         final String role = args[0];
         try (SharedArena arena = SharedArena.open(Path.of(args[1]), ArenaOptions.defaults())) {
-            say("opened the arena; mapped at 0x%x", arena.base());
+            say("opened the arena; mapped at 0x%x", ArenaInternals.base(arena));
             switch (role) {
                 case "writer" -> write(arena);
                 case "reader" -> read(arena);
@@ -59,7 +60,7 @@ public final class DemoWorker {
         }
         NamedRoots.of(arena).put(DemoLayout.LIST, head);
         say("built a list of %d heap nodes, head at pointer %s (address 0x%x here), named \"%s\"", LIST_NODES,
-            ArenaPointers.toHex(head), arena.address(head), DemoLayout.LIST);
+            ArenaPointers.toHex(head), ArenaInternals.address(arena, head), DemoLayout.LIST);
         try (ChannelProducer out = Channel.open(arena, DemoLayout.EVENTS).producer()) {
             final BackoffIdleStrategy idle = new BackoffIdleStrategy();
             final byte[] text = ("hello from the writer, pid " + ProcessHandle.current().pid())

@@ -4,13 +4,14 @@ import io.sharena.core.ArenaInfo;
 import io.sharena.core.ArenaOptions;
 import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
+import io.sharena.core.internal.ArenaInternals;
 import io.sharena.core.layout.ControlLayout;
 import io.sharena.core.layout.Intent;
 import io.sharena.core.layout.OwnerToken;
 import io.sharena.core.layout.PageEntry;
 import io.sharena.core.layout.RegistryLayout;
 import io.sharena.core.layout.TaggedHead;
-import io.sharena.core.lock.ProcessRegistry;
+import io.sharena.core.owner.ProcessRegistry;
 import io.sharena.ipc.store.StoreTools;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -79,7 +80,7 @@ final class DumpCommand implements Callable<Integer> {
             final ArenaInfo info = arena.info();
             final long[] range = range(arena);
             // Read everything first: a failure is one line, not half a dump.
-            final Snapshot s = arena.guarded("dump", () -> new Snapshot(arena, range));
+            final Snapshot s = ArenaInternals.guarded(arena, "dump", () -> new Snapshot(arena, range));
             if (json) {
                 s.printJson(info, System.out);
             } else {
@@ -99,7 +100,7 @@ final class DumpCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--keys must not be negative: keys=" + keys);
         }
         try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults().withReadOnly(true))) {
-            final Map<String, List<byte[]>> listed = arena.guarded("dump", () -> {
+            final Map<String, List<byte[]>> listed = ArenaInternals.guarded(arena, "dump", () -> {
                 final List<String> names = StoreTools.stores(arena);
                 if (store != null && !names.contains(store)) {
                     throw new IllegalArgumentException("no store under that name: store=" + store + ", stores=" + names);
@@ -192,7 +193,7 @@ final class DumpCommand implements Callable<Integer> {
             this.intent = v.getLongVolatile(ptr(ControlLayout.word(ControlLayout.INTENT)));
             this.repairPending = v.getLongVolatile(ptr(ControlLayout.word(ControlLayout.REPAIR_PENDING)));
             this.dirtyPages = v.getLongVolatile(ptr(ControlLayout.word(ControlLayout.DIRTY_PAGES)));
-            this.processes = arena.registry().entries();
+            this.processes = ArenaInternals.registry(arena).entries();
             for (final ProcessRegistry.Entry e : processes) {
                 final StringJoiner j = new StringJoiner(", ");
                 for (int c = 0; c < RegistryLayout.CACHE_SIZES.length; c++) {

@@ -4,7 +4,8 @@ import io.sharena.core.ArenaInfo;
 import io.sharena.core.ArenaOptions;
 import io.sharena.core.SharedArena;
 import io.sharena.core.check.ArenaStats;
-import io.sharena.core.lock.ProcessRegistry;
+import io.sharena.core.internal.ArenaInternals;
+import io.sharena.core.owner.ProcessRegistry;
 import io.sharena.ipc.store.StoreTools;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -37,8 +38,8 @@ final class StatCommand implements Callable<Integer> {
         try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults().withReadOnly(true))) {
             // Everything is read before anything is printed, so a failure is one line, not half a report.
             final ArenaInfo info = arena.info();
-            final ArenaStats stats = arena.guarded("stat", () -> ArenaStats.read(arena));
-            final Map<String, Object> stores = arena.guarded("stat", () -> stores(arena));
+            final ArenaStats stats = ArenaInternals.guarded(arena, "stat", () -> ArenaStats.read(arena));
+            final Map<String, Object> stores = ArenaInternals.guarded(arena, "stat", () -> stores(arena));
             if (json) {
                 printJson(info, stats, stores, System.out);
             } else {

@@ -2,11 +2,11 @@ package io.sharena.cli;
 
 import io.sharena.core.ArenaOptions;
 import io.sharena.core.Capacity;
+import io.sharena.core.PageState;
 import io.sharena.core.SharedArena;
 import io.sharena.core.check.ArenaChecker;
 import io.sharena.core.check.ArenaStats;
-import io.sharena.core.layout.ControlLayout;
-import io.sharena.core.layout.PageEntry;
+import io.sharena.core.internal.ArenaInternals;
 import io.sharena.ipc.NamedRoots;
 import io.sharena.ipc.channel.Channel;
 import io.sharena.ipc.heap.ObjectHeap;
@@ -337,7 +337,7 @@ final class StressCommand implements Callable<Integer> {
             // The heap's metadata page and the roots directory are shared structure, not worker pages.
             final Set<Long> structural = new HashSet<>();
             NamedRoots.existing(arena).ifPresent(r -> {
-                final int dir = arena.raw().getIntAcquire((int) ControlLayout.word(ControlLayout.ROOTS_PTR));
+                final int dir = ArenaInternals.rootsDirectory(arena);
                 for (int i = 0; i < RootsLayout.PAGES; i++) {
                     structural.add((long) (dir >>> 12) + i);
                 }
@@ -357,7 +357,7 @@ final class StressCommand implements Callable<Integer> {
             killed.removeAll(cleanPids);
             for (long p = arena.firstUserPage(); p < arena.capacityPages(); p++) {
                 final int magic = arena.raw().getInt((int) (p << 12));
-                if (arena.pageState(p) == PageEntry.ALLOCATED && magic != HeapLayout.MAGIC_SLAB
+                if (arena.pageState(p) == PageState.ALLOCATED && magic != HeapLayout.MAGIC_SLAB
                     && magic != HeapLayout.MAGIC_LARGE && !structural.contains(p)) {
                     final long stamp = arena.raw().getLong((int) (p << 12));
                     final long owner = stamp >>> 32;

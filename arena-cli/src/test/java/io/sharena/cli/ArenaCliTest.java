@@ -1,13 +1,8 @@
 package io.sharena.cli;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -21,36 +16,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-class ArenaCliTest {
+class ArenaCliTest extends CapturedStreams {
     @TempDir
     Path dir;
-
-    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
-    private PrintStream savedOut;
-    private PrintStream savedErr;
-
-    @BeforeEach
-    void capture() {
-        savedOut = System.out;
-        savedErr = System.err;
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-    }
-
-    @AfterEach
-    void restore() {
-        System.setOut(savedOut);
-        System.setErr(savedErr);
-    }
-
-    private String out() {
-        return out.toString(StandardCharsets.UTF_8);
-    }
-
-    private String err() {
-        return err.toString(StandardCharsets.UTF_8);
-    }
 
     @Test
     void createThenStatTextAndJson() {
@@ -60,7 +28,7 @@ class ArenaCliTest {
         assertEquals(0, ArenaCli.run("stat", file.toString()));
         assertTrue(out().contains("capacity       16384 pages (64.0 MiB)"), out());
         assertTrue(out().contains("fixed address  none"), out());
-        out.reset();
+        resetOut();
         assertEquals(0, ArenaCli.run("stat", "--json", file.toString()));
         final String json = out().trim();
         assertTrue(json.startsWith("{\"path\":\"" + file + "\",\"formatVersion\":2,\"pageSize\":4096,\"capacityPages\":16384,"), json);
@@ -73,24 +41,24 @@ class ArenaCliTest {
         final Path file = dir.resolve("a.arena");
         assertEquals(2, ArenaCli.run("frobnicate"));
         assertEquals("arena: unknown command 'frobnicate'", err().lines().findFirst().orElseThrow());
-        err.reset();
+        resetErr();
         assertEquals(2, ArenaCli.run("create", file.toString(), "--size", "0"));
         assertEquals("arena: capacity must be positive: size=0\n", err());
-        err.reset();
+        resetErr();
         assertEquals(2, ArenaCli.run("create", file.toString(), "--size", "8G"));
         assertEquals("arena: capacity exceeds the 4 GiB pointer space: bytes=8589934592, max=4294967296\n", err());
-        err.reset();
+        resetErr();
         assertEquals(2, ArenaCli.run("create", file.toString(), "--size", "1M", "--fixed-address", "0x1234"));
         assertTrue(err().startsWith("arena: fixed address must be 4 GiB-aligned"), err());
-        err.reset();
+        resetErr();
         assertEquals(3, ArenaCli.run("stat", dir.resolve("missing").toString()));
         assertEquals("arena: no such file: " + dir.resolve("missing") + "\n", err());
-        err.reset();
+        resetErr();
         Files.writeString(file, "not an arena");
         assertEquals(4, ArenaCli.run("stat", file.toString()));
         assertEquals("arena: not a valid arena: not an arena or truncated: fileSize=12 is less than one header page"
             + " (4096 bytes) (field fileSize)\n", err());
-        err.reset();
+        resetErr();
         assertEquals(2, ArenaCli.run("create", file.toString(), "--size", "1M"));
         assertTrue(err().contains("already exists"), err());
         assertFalse(err().contains("\tat "), "no stack trace for a user mistake: " + err());
@@ -104,7 +72,7 @@ class ArenaCliTest {
         for (final String command : new String[] {"stat", "check"}) {
             for (final String[] f : new String[][] {{"/proc/self/status", "proc file system entry"},
                 {fifo.toString(), "FIFO (named pipe)"}, {dir.toString(), "directory"}}) {
-                err.reset();
+                resetErr();
                 final int status = assertTimeoutPreemptively(Duration.ofSeconds(20), () -> ArenaCli.run(command, f[0]));
                 assertEquals(4, status, err());
                 assertEquals("arena: not a valid arena: not a regular file: type=" + f[1] + ", path=" + f[0]
@@ -120,11 +88,11 @@ class ArenaCliTest {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
             ch.write(ByteBuffer.allocate(8), 0);
         }
-        out.reset();
+        resetOut();
         assertEquals(1, ArenaCli.run("check", file.toString()), err());
         assertEquals("primary header copy damaged: not a sharena arena: magic=0x0, expected=0x414e4552414853 (using the"
             + " backup)\ncheck: 1 violation(s)\n", out());
-        out.reset();
+        resetOut();
         assertEquals(0, ArenaCli.run("check", "--repair", file.toString()), err());
         assertTrue(out().startsWith("repaired: rewrote the header copies: primary header copy damaged"), out());
         assertTrue(out().endsWith("check: ok\n"), out());
@@ -138,15 +106,15 @@ class ArenaCliTest {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
             ch.truncate(512 * 1024);
         }
-        out.reset();
+        resetOut();
         assertEquals(1, ArenaCli.run("check", file.toString()), err());
         assertEquals("file is 524288 bytes, capacity 1048576: truncated (check --repair restores the size; what was"
             + " past the end is lost)\ncheck: 1 violation(s)\n", out());
-        err.reset();
+        resetErr();
         assertEquals(4, ArenaCli.run("stat", file.toString()));
         assertEquals("arena: not a valid arena: arena file truncated: file is 524288 bytes, capacity 1048576 (check"
             + " --repair restores the size; what was past the end is lost) (field fileSize)\n", err());
-        out.reset();
+        resetOut();
         assertEquals(0, ArenaCli.run("check", "--repair", file.toString()), err());
         assertTrue(out().startsWith("repaired: restored the file size: file is 524288 bytes, capacity 1048576; pages"
             + " 128..255 read as zeros now (their contents are lost); 0 of them allocated"), out());
@@ -190,7 +158,7 @@ class ArenaCliTest {
     @Test
     void corruptedFilesGiveOneLineErrorsWithDocumentedStatuses() throws Exception {
         final long seed = Long.getLong("sharena.fuzz.seed", System.nanoTime());
-        savedOut.println("cli fuzz: seed=" + seed);
+        realOut().println("cli fuzz: seed=" + seed);
         final java.util.Random r = new java.util.Random(seed);
         final Path file = dir.resolve("f.arena");
         final java.util.Map<Integer, Integer> statuses = new java.util.TreeMap<>();
@@ -209,8 +177,8 @@ class ArenaCliTest {
             }
             for (final String[] args : new String[][] {{"stat", file.toString()}, {"check", file.toString()},
                 {"check", "--repair", file.toString()}, {"stat", "--json", file.toString()}}) {
-                out.reset();
-                err.reset();
+                resetOut();
+                resetErr();
                 final int status = assertTimeoutPreemptively(Duration.ofSeconds(30), () -> ArenaCli.run(args));
                 statuses.merge(status, 1, Integer::sum);
                 final String e = err();
@@ -223,7 +191,7 @@ class ArenaCliTest {
                 }
             }
         }
-        savedOut.println("cli fuzz: exit statuses " + statuses);
+        realOut().println("cli fuzz: exit statuses " + statuses);
     }
 
     @Test

@@ -2,16 +2,13 @@ package io.sharena.cli;
 
 import io.sharena.core.ArenaOptions;
 import io.sharena.core.SharedArena;
+import io.sharena.core.internal.ArenaInternals;
 import io.sharena.testing.ChildJvm;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.BufferedReader;
-import java.io.ByteArrayOutputStream;
 import java.io.InputStreamReader;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,33 +19,14 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@code arena delete}: exit status and messages, with a real child JVM holding the arena. */
-class DeleteCommandTest {
+class DeleteCommandTest extends CapturedStreams {
     @TempDir
     Path dir;
-
-    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
-    private PrintStream savedOut;
-    private PrintStream savedErr;
-
-    @BeforeEach
-    void capture() {
-        savedOut = System.out;
-        savedErr = System.err;
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-    }
-
-    @AfterEach
-    void restore() {
-        System.setOut(savedOut);
-        System.setErr(savedErr);
-    }
 
     /** The child: opens the arena, says so, and keeps it open until it reads a line or its stdin closes. */
     public static void main(final String[] args) throws Exception {
         try (SharedArena arena = SharedArena.open(Path.of(args[0]), ArenaOptions.defaults())) {
-            System.out.println("holding slot=" + arena.slot());
+            System.out.println("holding slot=" + ArenaInternals.slot(arena));
             System.out.flush();
             new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
         }
@@ -64,12 +42,12 @@ class DeleteCommandTest {
 
             assertEquals(ArenaCli.EXIT_BUSY, ArenaCli.run("delete", file.toString()));
             assertEquals("arena: " + file + ": in use by live processes, pids " + child.pid()
-                + "; not deleted (--force deletes it anyway)\n", err.toString(StandardCharsets.UTF_8));
+                + "; not deleted (--force deletes it anyway)\n", err());
             assertTrue(Files.exists(file));
 
             assertEquals(0, ArenaCli.run("delete", file.toString(), "--force"));
             assertEquals("deleted " + file + " (forced; still open in pids " + child.pid() + ")\n",
-                out.toString(StandardCharsets.UTF_8).lines().reduce((a, b) -> b).orElse("") + "\n");
+                out().lines().reduce((a, b) -> b).orElse("") + "\n");
             assertFalse(Files.exists(file));
 
             child.send("release"); // any line: the holder closes its arena and exits
@@ -82,12 +60,12 @@ class DeleteCommandTest {
         final Path text = dir.resolve("notes.txt");
         Files.writeString(text, "hello\n".repeat(2000));
         assertEquals(ArenaCli.EXIT_FORMAT, ArenaCli.run("delete", text.toString(), "--force"));
-        assertTrue(err.toString(StandardCharsets.UTF_8).startsWith("arena: not a valid arena: "),
-            err.toString(StandardCharsets.UTF_8));
-        assertEquals(1, err.toString(StandardCharsets.UTF_8).lines().count());
+        assertTrue(err().startsWith("arena: not a valid arena: "),
+            err());
+        assertEquals(1, err().lines().count());
         assertTrue(Files.exists(text));
-        err.reset();
+        resetErr();
         assertEquals(ArenaCli.EXIT_FILE, ArenaCli.run("delete", dir.resolve("missing.arena").toString()));
-        assertEquals("arena: no such file: " + dir.resolve("missing.arena") + "\n", err.toString(StandardCharsets.UTF_8));
+        assertEquals("arena: no such file: " + dir.resolve("missing.arena") + "\n", err());
     }
 }

@@ -44,50 +44,50 @@ record ArenaHeader(int formatVersion, int pageSize, long capacityPages, int meta
      */
     static ArenaHeader parse(final byte[] copy, final long fileSize) throws ArenaFormatException {
         if (copy.length < HeaderLayout.COPY_BYTES) {
-            throw new ArenaFormatException("fileSize", "header copy past the end of the file: fileSize=" + fileSize);
+            throw Errors.badField("fileSize", "header copy past the end of the file", "fileSize=" + fileSize);
         }
         final MemorySegment s = MemorySegment.ofArray(copy);
         final long magic = s.get(ValueLayout.JAVA_LONG_UNALIGNED, HeaderLayout.MAGIC);
         if (magic != HeaderLayout.MAGIC_VALUE) {
-            throw new ArenaFormatException("magic", "not a sharena arena: magic=0x" + Long.toHexString(magic)
+            throw Errors.badField("magic", "not a sharena arena", "magic=0x" + Long.toHexString(magic)
                 + ", expected=0x" + Long.toHexString(HeaderLayout.MAGIC_VALUE));
         }
         final int version = s.get(ValueLayout.JAVA_INT_UNALIGNED, HeaderLayout.FORMAT_VERSION);
         if (version > HeaderLayout.FORMAT_VERSION_VALUE) {
-            throw new ArenaFormatException("formatVersion", "arena written by a newer sharena: formatVersion="
+            throw Errors.badField("formatVersion", "arena written by a newer sharena", "formatVersion="
                 + version + ", newest supported=" + HeaderLayout.FORMAT_VERSION_VALUE);
         }
         if (version < 1) {
-            throw new ArenaFormatException("formatVersion", "invalid format version: formatVersion=" + version);
+            throw Errors.badField("formatVersion", "invalid format version", "formatVersion=" + version);
         }
         if (version < HeaderLayout.FORMAT_VERSION_VALUE) {
-            throw new ArenaFormatException("formatVersion", "arena written by an older sharena (no backup header): "
-                + "formatVersion=" + version + ", supported=" + HeaderLayout.FORMAT_VERSION_VALUE + " (recreate it)");
+            throw Errors.badField("formatVersion", "arena written by an older sharena (no backup header)",
+                "formatVersion=" + version + ", supported=" + HeaderLayout.FORMAT_VERSION_VALUE + " (recreate it)");
         }
         final int pageSize = s.get(ValueLayout.JAVA_INT_UNALIGNED, HeaderLayout.PAGE_SIZE);
         if (pageSize != HeaderLayout.PAGE_SIZE_VALUE) {
-            throw new ArenaFormatException("pageSize", "unsupported page size: pageSize=" + pageSize
+            throw Errors.badField("pageSize", "unsupported page size", "pageSize=" + pageSize
                 + ", supported=" + HeaderLayout.PAGE_SIZE_VALUE);
         }
         final long capacityPages = s.get(ValueLayout.JAVA_LONG_UNALIGNED, HeaderLayout.CAPACITY_PAGES);
         if (capacityPages < Geometry.MIN_CAPACITY_PAGES || capacityPages > Geometry.MAX_CAPACITY_PAGES) {
-            throw new ArenaFormatException("capacity", "capacity out of range: capacityPages=" + capacityPages
+            throw Errors.badField("capacity", "capacity out of range", "capacityPages=" + capacityPages
                 + ", min=" + Geometry.MIN_CAPACITY_PAGES + ", max=" + Geometry.MAX_CAPACITY_PAGES);
         }
         final int metaPages = s.get(ValueLayout.JAVA_INT_UNALIGNED, HeaderLayout.META_PAGES);
         if (metaPages != Geometry.metaPages(capacityPages)) {
-            throw new ArenaFormatException("metaPages", "metadata size does not match capacity: metaPages="
+            throw Errors.badField("metaPages", "metadata size does not match capacity", "metaPages="
                 + metaPages + ", expected=" + Geometry.metaPages(capacityPages) + ", capacityPages=" + capacityPages);
         }
         final int flags = s.get(ValueLayout.JAVA_INT_UNALIGNED, HeaderLayout.FLAGS);
         if ((flags & ~HeaderLayout.KNOWN_FLAGS) != 0) {
-            throw new ArenaFormatException("flags", "unknown flags: flags=0x" + Integer.toHexString(flags));
+            throw Errors.badField("flags", "unknown flags", "flags=0x" + Integer.toHexString(flags));
         }
         final long fixedAddress = s.get(ValueLayout.JAVA_LONG_UNALIGNED, HeaderLayout.FIXED_ADDRESS);
         final boolean fixed = (flags & HeaderLayout.FLAG_FIXED_ADDRESS) != 0;
         if (fixed != (fixedAddress != 0) || (fixedAddress & (ArenaPointers.WINDOW_SIZE - 1)) != 0
             || fixedAddress < 0 || fixedAddress > ArenaPointers.MAX_FIXED_ADDRESS) {
-            throw new ArenaFormatException("fixedAddress", "invalid fixed address: fixedAddress=0x"
+            throw Errors.badField("fixedAddress", "invalid fixed address", "fixedAddress=0x"
                 + Long.toHexString(fixedAddress) + ", flags=0x" + Integer.toHexString(flags));
         }
         final int stored = s.get(ValueLayout.JAVA_INT_UNALIGNED, HeaderLayout.CHECKSUM);
@@ -95,10 +95,10 @@ record ArenaHeader(int formatVersion, int pageSize, long capacityPages, int meta
         if (stored != computed) {
             final long capacityBytes = capacityPages * pageSize;
             if (capacityBytes != fileSize) {
-                throw new ArenaFormatException("capacity", "capacity disagrees with the file size and the checksum: "
-                    + "capacityBytes=" + capacityBytes + ", fileSize=" + fileSize);
+                throw Errors.badField("capacity", "capacity disagrees with the file size and the checksum",
+                    "capacityBytes=" + capacityBytes + ", fileSize=" + fileSize);
             }
-            throw new ArenaFormatException("checksum", "header checksum mismatch: stored=0x"
+            throw Errors.badField("checksum", "header checksum mismatch", "stored=0x"
                 + Integer.toHexString(stored) + ", computed=0x" + Integer.toHexString(computed));
         }
         return new ArenaHeader(version, pageSize, capacityPages, metaPages, flags,
@@ -115,8 +115,8 @@ record ArenaHeader(int formatVersion, int pageSize, long capacityPages, int meta
      */
     static Copies read(final NativeFile file, final long fileSize) throws IOException {
         if (fileSize < HeaderLayout.PAGE_SIZE_VALUE) {
-            throw new ArenaFormatException("fileSize",
-                "not an arena or truncated: fileSize=" + fileSize + " is less than one header page ("
+            throw Errors.badField("fileSize",
+                "not an arena or truncated", "fileSize=" + fileSize + " is less than one header page ("
                     + HeaderLayout.PAGE_SIZE_VALUE + " bytes)");
         }
         final byte[] primaryBytes = file.read(HeaderLayout.MAGIC, HeaderLayout.COPY_BYTES);

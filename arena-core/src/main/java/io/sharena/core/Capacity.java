@@ -22,14 +22,14 @@ public final class Capacity {
     /** @param pages total pages, header and metadata included */
     public static Capacity ofPages(final long pages) {
         if (pages <= 0) {
-            throw new IllegalArgumentException("capacity must be positive: pages=" + pages);
+            throw Errors.badCapacity("must be positive", "pages=" + pages);
         }
         if (pages > Geometry.MAX_CAPACITY_PAGES) {
-            throw new IllegalArgumentException("capacity exceeds the 4 GiB pointer space: pages=" + pages
+            throw Errors.badCapacity("exceeds the 4 GiB pointer space", "pages=" + pages
                 + ", max=" + Geometry.MAX_CAPACITY_PAGES);
         }
         if (pages < Geometry.MIN_CAPACITY_PAGES) {
-            throw new IllegalArgumentException("capacity too small for header, metadata and one page: pages="
+            throw Errors.badCapacity("too small for header, metadata and one page", "pages="
                 + pages + ", min=" + Geometry.MIN_CAPACITY_PAGES);
         }
         return new Capacity(pages);
@@ -38,10 +38,10 @@ public final class Capacity {
     /** @param bytes total bytes, rounded up to whole pages */
     public static Capacity ofBytes(final long bytes) {
         if (bytes <= 0) {
-            throw new IllegalArgumentException("capacity must be positive: bytes=" + bytes);
+            throw Errors.badCapacity("must be positive", "bytes=" + bytes);
         }
         if (bytes > Geometry.MAX_CAPACITY_PAGES * Geometry.PAGE_SIZE) {
-            throw new IllegalArgumentException("capacity exceeds the 4 GiB pointer space: bytes=" + bytes
+            throw Errors.badCapacity("exceeds the 4 GiB pointer space", "bytes=" + bytes
                 + ", max=" + Geometry.MAX_CAPACITY_PAGES * Geometry.PAGE_SIZE);
         }
         return ofPages((bytes + Geometry.PAGE_SIZE - 1) / Geometry.PAGE_SIZE);
@@ -53,7 +53,7 @@ public final class Capacity {
      */
     public static Capacity parse(final String text) {
         if (text == null || text.isBlank()) {
-            throw new IllegalArgumentException("capacity missing: size=" + text);
+            throw Errors.badCapacity("missing", "size=" + text);
         }
         String s = text.trim().toUpperCase(Locale.ROOT);
         if (s.endsWith("P")) {
@@ -75,10 +75,10 @@ public final class Capacity {
         }
         final long number = parseNumber(text, shift == 0 ? s : s.substring(0, s.length() - 1));
         if (number <= 0) {
-            throw new IllegalArgumentException("capacity must be positive: size=" + text);
+            throw Errors.badCapacity("must be positive", "size=" + text);
         }
         if (number > (Long.MAX_VALUE >> shift)) {
-            throw new IllegalArgumentException("capacity exceeds the 4 GiB pointer space: size=" + text);
+            throw Errors.badCapacity("exceeds the 4 GiB pointer space", "size=" + text);
         }
         return ofBytes(number << shift);
     }
@@ -87,7 +87,7 @@ public final class Capacity {
         try {
             return Long.parseLong(digits);
         } catch (final NumberFormatException e) {
-            throw new IllegalArgumentException("not a size: size=" + original + " (examples: 4096, 64K, 64M, 4G, 100p)");
+            throw Errors.notASize(original);
         }
     }
 

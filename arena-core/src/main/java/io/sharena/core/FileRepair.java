@@ -32,10 +32,10 @@ final class FileRepair {
         }
         final long capacity = copies.header().capacityBytes();
         if (size < capacity) {
-            problems.add(SharedArena.sizeMismatch(size, copies.header()) + ": truncated" + (mapped ? " while mapped" : "")
+            problems.add(Errors.sizeMismatch(size, capacity) + ": truncated" + (mapped ? " while mapped" : "")
                 + " (check --repair restores the size; what was past the end is lost)");
         } else if (size > capacity) {
-            problems.add(SharedArena.sizeMismatch(size, copies.header()) + ": extended" + (mapped ? " while mapped" : "")
+            problems.add(Errors.sizeMismatch(size, capacity) + ": extended" + (mapped ? " while mapped" : "")
                 + " (the bytes past the capacity are not part of the arena; check --repair cuts them off)");
         }
         return problems;
@@ -49,10 +49,10 @@ final class FileRepair {
         final long capacity = header.capacityBytes();
         if (size < capacity) {
             file.truncate(capacity);
-            done.add("restored the file size: " + SharedArena.sizeMismatch(size, header) + "; " + lostBy(file, header, size));
+            done.add("restored the file size: " + Errors.sizeMismatch(size, header.capacityBytes()) + "; " + lostBy(file, header, size));
         } else if (size > capacity) {
             file.truncate(capacity);
-            done.add("cut the file back to its capacity: " + SharedArena.sizeMismatch(size, header)
+            done.add("cut the file back to its capacity: " + Errors.sizeMismatch(size, header.capacityBytes())
                 + " (the bytes past the capacity were not part of the arena)");
         }
         final ArenaHeader.Copies copies = ArenaHeader.read(file, capacity);

@@ -1,13 +1,15 @@
 package io.sharena.core;
 
 import io.sharena.core.alloc.PageAllocator;
+import io.sharena.core.internal.ArenaInternals;
 import io.sharena.core.layout.HeaderLayout;
 import io.sharena.core.layout.LockWord;
-import io.sharena.core.layout.PageEntry;
-import io.sharena.core.lock.ArenaLock;
-import io.sharena.core.lock.Ownership;
-import io.sharena.core.lock.ProcessRegistry;
+import io.sharena.core.lock.LockResult;
 import io.sharena.core.lock.SharedLock;
+import io.sharena.core.owner.ArenaLock;
+import io.sharena.core.owner.Ownership;
+import io.sharena.core.owner.ProcessRegistry;
+import io.sharena.core.owner.UserLock;
 import io.sharena.core.os.FileMapping;
 import io.sharena.core.os.NativeFile;
 import io.sharena.core.os.OsException;
@@ -35,7 +37,7 @@ import java.util.function.Supplier;
  *
  * <pre>{@code
  * try (SharedArena arena = SharedArena.create(path, Capacity.parse("64M"), ArenaOptions.defaults())) {
- *     int ptr = (int) (arena.firstUserPage() * arena.pageSize());
+ *     int ptr = arena.allocPages(1);
  *     arena.raw().putLongRelease(ptr, 42);
  * }
  * // in another process:
@@ -52,14 +54,21 @@ import java.util.function.Supplier;
  * {@code name=value} message: {@link ArenaFormatException} (the file is not a valid arena: not a
  * regular file, no valid header copy, shorter than its capacity), {@link ArenaFaultException} (an
  * access faulted: a strict view on a page that is not allocated, or the file cut short under the
- * mapping, which every allocator entry point, {@link #repair} and {@link #guarded} report instead of
- * the JVM's {@link InternalError}) and {@link ArenaCorruptedException} (shared metadata found
+ * mapping, which every allocator entry point reports instead of the JVM's {@link InternalError}) and {@link ArenaCorruptedException} (shared metadata found
  * corrupted during use; the arena is marked for repair). The file system's failures are
  * {@link IOException}s ({@link NoSuchFileException}, {@link AccessDeniedException},
  * {@link FileAlreadyExistsException}, a system call that failed); misuse is
  * {@link IllegalArgumentException}; any use after {@link #close()} is {@link IllegalStateException}.
  * Each method lists what it throws. The file itself (both header copies, its size) is checked by
- * {@link #checkFile(Path)} and repaired by {@link #repairFile(Path)}, neither of which maps it.
+ * {@link #checkFile(Path)}, which does not map it; repairs are the tools' ({@code ./arena check
+ * --repair}).
+ *
+ * <p>This class is the arena's whole public surface, with the views, {@link Capacity},
+ * {@link ArenaOptions}, the results ({@link ReserveResult}, {@link PageState},
+ * {@link io.sharena.core.lock.LockResult}), {@link io.sharena.core.lock.SharedLock} and the
+ * exceptions. What sharena's own layers need beyond it (the mapping as a segment, the allocator's
+ * lock, the registry, repair) is {@link io.sharena.core.internal.ArenaInternals}, not exported to
+ * applications.
  *
  * <p>Thread safety: all methods may be called from any thread; {@link #close()} makes every later
  * access from any thread throw {@link IllegalStateException}.
@@ -92,6 +101,10 @@ public final class SharedArena implements AutoCloseable {
      * volatile read per open) otherwise.
      */
     static volatile java.util.function.Consumer<SharedArena> mappedListener;
+
+    static {
+        ArenaInternals.install(new Internals());
+    }
 
     private SharedArena(final Path path, final ArenaHeader header, final NativeFile file, final FileMapping mapping,
                         final ArenaOptions options) throws IOException {
@@ -150,14 +163,14 @@ public final class SharedArena implements AutoCloseable {
     public static SharedArena create(final Path path, final Capacity capacity, final ArenaOptions options)
         throws IOException {
         if (path == null) {
-            throw new IllegalArgumentException("arena path must not be null: path=null");
+            throw Errors.nullArgument("arena path", null);
         }
         if (capacity == null) {
-            throw new IllegalArgumentException("capacity must not be null: path=" + path);
+            throw Errors.nullArgument("capacity", path);
         }
         final ArenaOptions opts = options == null ? ArenaOptions.defaults() : options;
         if (!opts.replace() && Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
-            throw new IllegalArgumentException("arena file already exists: path=" + path + " (use the replace option, --replace on the command line)");
+            throw Errors.alreadyExists(path);
         }
         final Path target = opts.replace() ? siblingTempPath(path) : path;
         final ArenaHeader header = ArenaHeader.forCreate(capacity, opts.fixedAddress(), IDS.nextLong(),
@@ -197,8 +210,8 @@ public final class SharedArena implements AutoCloseable {
      * without blocking), owned by this user (unless allowed), with a valid header copy and at least
      * as long as the capacity. A file longer than its capacity (extended by someone else) opens:
      * the bytes past the capacity are not part of the arena; {@link #checkFile} reports them and
-     * {@link #repairFile} cuts them off. A damaged header copy does not stop the open (the other is
-     * used); {@link #checkFile} reports it and {@link #repairFile} restores it.
+     * a repair ({@code ./arena check --repair}) cuts them off. A damaged header copy does not stop the open (the other is
+     * used); {@link #checkFile} reports it and a repair restores it.
      *
      * @throws ArenaFormatException  if the file is not a valid arena: not a regular file (field
      *                               {@code fileType}), no valid header copy (the message names the
@@ -214,7 +227,7 @@ public final class SharedArena implements AutoCloseable {
      */
     public static SharedArena open(final Path path, final ArenaOptions options) throws IOException {
         if (path == null) {
-            throw new IllegalArgumentException("arena path must not be null: path=null");
+            throw Errors.nullArgument("arena path", null);
         }
         final ArenaOptions opts = options == null ? ArenaOptions.defaults() : options;
         final NativeFile file = openChecked(path, !opts.readOnly(), opts);
@@ -222,8 +235,7 @@ public final class SharedArena implements AutoCloseable {
             final long size = file.size();
             final ArenaHeader header = ArenaHeader.read(file, size).header();
             if (size < header.capacityBytes()) {
-                throw new ArenaFormatException("fileSize", "arena file truncated: " + sizeMismatch(size, header)
-                    + " (check --repair restores the size; what was past the end is lost)");
+                throw Errors.truncated(size, header.capacityBytes());
             }
             final FileMapping mapping = mapWindow(file, header, opts.readOnly());
             try {
@@ -248,7 +260,7 @@ public final class SharedArena implements AutoCloseable {
         try {
             final String irregular = file.irregularType();
             if (irregular != null) {
-                throw notRegular(path, irregular);
+                throw Errors.notRegular(path, irregular);
             }
             checkOwner(path, file.stat().uid(), opts);
             return file;
@@ -256,16 +268,6 @@ public final class SharedArena implements AutoCloseable {
             closeQuietly(file, e);
             throw e;
         }
-    }
-
-    private static ArenaFormatException notRegular(final Path path, final String type) {
-        return new ArenaFormatException("fileType", "not a regular file: type=" + type + ", path=" + path
-            + " (an arena is a regular file)");
-    }
-
-    /** "file is N bytes, capacity M" */
-    static String sizeMismatch(final long size, final ArenaHeader header) {
-        return "file is " + size + " bytes, capacity " + header.capacityBytes();
     }
 
     /**
@@ -288,12 +290,12 @@ public final class SharedArena implements AutoCloseable {
      */
     public static java.util.List<Long> delete(final Path path, final boolean force) throws IOException {
         if (path == null) {
-            throw new IllegalArgumentException("arena path must not be null: path=null");
+            throw Errors.nullArgument("arena path", null);
         }
         final java.util.List<Long> holders;
         try (SharedArena arena = open(path, ArenaOptions.defaults().withReadOnly(true))) {
             final long self = ProcessHandle.current().pid();
-            holders = arena.registry().entries().stream()
+            holders = arena.registry.entries().stream()
                 .filter(e -> e.alive() && e.pid() != self)
                 .map(ProcessRegistry.Entry::pid)
                 .distinct()
@@ -325,7 +327,7 @@ public final class SharedArena implements AutoCloseable {
             // (ENXIO, ENODEV): name what the path is, from its mode, rather than the errno.
             final String type = typeOf(path);
             if (type != null) {
-                final ArenaFormatException f = notRegular(path, type);
+                final ArenaFormatException f = Errors.notRegular(path, type);
                 f.addSuppressed(e);
                 throw f;
             }
@@ -412,7 +414,7 @@ public final class SharedArena implements AutoCloseable {
 
     private PageAllocator allocator() {
         if (allocator == null) {
-            throw new IllegalStateException("arena opened read-only: path=" + path);
+            throw Errors.readOnly(path);
         }
         return allocator;
     }
@@ -549,11 +551,17 @@ public final class SharedArena implements AutoCloseable {
     }
 
     /**
-     * @return the state of page {@code page} (see {@link io.sharena.core.layout.PageEntry}), -1 past the end
+     * @return the state of page {@code page}: {@link PageState#OUTSIDE} for a number that is not a
+     * page of this arena, {@link PageState#INVALID} for a state word that holds no state
      * @throws ArenaFaultException   if the file was cut short under the mapping (names the file and its size)
      * @throws IllegalStateException if the arena is closed or was opened read-only
      */
-    public int pageState(final long page) {
+    public PageState pageState(final long page) {
+        return PageState.of(pageStateCode(page));
+    }
+
+    /** @return the page table's state code of {@code page} (CACHED reported as FREE), -1 past the end */
+    int pageStateCode(final long page) {
         try {
             return allocator().pageState(page);
         } catch (final InternalError e) {
@@ -561,14 +569,20 @@ public final class SharedArena implements AutoCloseable {
         }
     }
 
-    /**
-     * @return the allocator's lock, for tools and tests (the allocator takes it itself). Not for
-     * user critical sections: place a {@link SharedLock} in your own structure with {@link #lockAt}.
-     * @throws IllegalStateException if the arena was opened read-only
-     */
-    public ArenaLock lock() {
+    /** @return the arena pointer of the first byte of page {@code page} */
+    public int pointerOf(final long page) {
+        return (int) (page * header.pageSize());
+    }
+
+    /** @return the page that holds the byte at arena pointer {@code ptr} */
+    public long pageOf(final int ptr) {
+        return Integer.toUnsignedLong(ptr) / header.pageSize();
+    }
+
+    /** The allocator's lock (see {@link ArenaInternals#lock}). */
+    ArenaLock lock() {
         if (lock == null) {
-            throw new IllegalStateException("arena opened read-only: path=" + path);
+            throw Errors.readOnly(path);
         }
         return lock;
     }
@@ -587,20 +601,17 @@ public final class SharedArena implements AutoCloseable {
         final Ownership own = ownership();
         final long at = Integer.toUnsignedLong(ptr);
         if ((at & (LockWord.SIZE - 1)) != 0) {
-            throw new IllegalArgumentException("misaligned lock word: ptr=0x" + Integer.toHexString(ptr)
-                + ", alignment=" + LockWord.SIZE);
+            throw Errors.badLockWord("misaligned lock word", ptr, "alignment=" + LockWord.SIZE);
         }
         if (at < firstUserPage() * pageSize() || at + LockWord.SIZE > capacityBytes()) {
-            throw new IllegalArgumentException("lock word outside the arena's user pages: ptr=0x"
-                + Integer.toHexString(ptr) + ", firstUserPtr=0x" + Long.toHexString(firstUserPage() * pageSize())
-                + ", capacityBytes=" + capacityBytes());
+            throw Errors.badLockWord("lock word outside the arena's user pages", ptr,
+                "firstUserPtr=0x" + Long.toHexString(firstUserPage() * pageSize()) + ", capacityBytes=" + capacityBytes());
         }
-        final int state = pageState(at / pageSize());
-        if (state != PageEntry.ALLOCATED) {
-            throw new IllegalArgumentException("lock word not in an ALLOCATED page: ptr=0x" + Integer.toHexString(ptr)
-                + ", state=" + PageEntry.STATE_NAMES[state & 7]);
+        final PageState state = pageState(at / pageSize());
+        if (state != PageState.ALLOCATED) {
+            throw Errors.badLockWord("lock word not in an ALLOCATED page", ptr, "state=" + state);
         }
-        return new SharedLock(mapping.segment(), ptr, own);
+        return new UserLock(mapping.segment(), ptr, own);
     }
 
     /**
@@ -617,7 +628,7 @@ public final class SharedArena implements AutoCloseable {
      * @throws ArenaCorruptedException if the metadata is corrupted beyond what the repair rebuilds
      * @throws IllegalStateException   if the arena is closed or was opened read-only
      */
-    public boolean repair(final long timeoutNanos) {
+    boolean repair(final long timeoutNanos) {
         requireWholeFile("repair");
         try {
             return repairLocked(timeoutNanos);
@@ -628,7 +639,7 @@ public final class SharedArena implements AutoCloseable {
 
     private boolean repairLocked(final long timeoutNanos) {
         final var r = lock().lock(timeoutNanos);
-        if (r == io.sharena.core.lock.LockResult.DEADLOCK) {
+        if (r == LockResult.DEADLOCK) {
             return allocator().recoverLocked().isEmpty();
         }
         if (!r.acquired()) {
@@ -645,12 +656,12 @@ public final class SharedArena implements AutoCloseable {
      * @return what the last repair by this attachment could not fix, then what it fixed only by a
      * safe guess (a page whose state word held no state is kept allocated), one line each
      */
-    public java.util.List<String> repairNotes() {
+    java.util.List<String> repairNotes() {
         return allocator().repairNotes();
     }
 
-    /** @return the process registry of this arena (read without locks) */
-    public ProcessRegistry registry() {
+    /** The process registry (see {@link ArenaInternals#registry}). */
+    ProcessRegistry registry() {
         return registry;
     }
 
@@ -659,35 +670,35 @@ public final class SharedArena implements AutoCloseable {
      * record this process, or one of its threads, as their owner
      * @throws IllegalStateException if the arena was opened read-only
      */
-    public Ownership ownership() {
+    Ownership ownership() {
         if (ownership == null) {
-            throw new IllegalStateException("arena opened read-only: path=" + path);
+            throw Errors.readOnly(path);
         }
         return ownership;
     }
 
     /** @return this attachment's registry slot, -1 if read-only */
-    public int slot() {
+    int slot() {
         return slot;
     }
 
     /** @return the whole arena as one segment, offset 0 being arena pointer 0 */
-    public MemorySegment segment() {
+    MemorySegment segment() {
         return mapping.segment();
     }
 
     /** @return the absolute address of {@code ptr} in this process: see {@link ArenaPointers#address} */
-    public long address(final int ptr) {
+    long address(final int ptr) {
         return ArenaPointers.address(mapping.base(), ptr);
     }
 
     /** @return the arena pointer of an absolute address inside this process's window */
-    public int pointer(final long address) {
+    int pointer(final long address) {
         return ArenaPointers.pointer(mapping.base(), address);
     }
 
     /** @return this process's window base; its low 32 bits are zero */
-    public long base() {
+    long base() {
         return mapping.base();
     }
 
@@ -708,7 +719,7 @@ public final class SharedArena implements AutoCloseable {
         return header.capacityBytes();
     }
 
-    public int metaPages() {
+    int metaPages() {
         return header.metaPages();
     }
 
@@ -752,7 +763,7 @@ public final class SharedArena implements AutoCloseable {
      * @throws ArenaFormatException if no header copy is valid any more
      * @throws IOException          if the file cannot be read
      */
-    public List<String> checkFile() throws IOException {
+    List<String> checkFile() throws IOException {
         return FileRepair.problems(file, true);
     }
 
@@ -785,7 +796,7 @@ public final class SharedArena implements AutoCloseable {
      * @throws AccessDeniedException if the path is a symlink or belongs to another user
      * @throws IOException           if the file cannot be written
      */
-    public static List<String> repairFile(final Path path) throws IOException {
+    static List<String> repairFile(final Path path) throws IOException {
         try (NativeFile file = openChecked(path, true, ArenaOptions.defaults())) {
             return FileRepair.repair(file);
         }
@@ -800,7 +811,7 @@ public final class SharedArena implements AutoCloseable {
      *
      * @throws ArenaFaultException if the file is shorter than the capacity, or is cut short during the action
      */
-    public <T> T guarded(final String operation, final Supplier<T> action) {
+    <T> T guarded(final String operation, final Supplier<T> action) {
         requireWholeFile(operation);
         try {
             return action.get();
@@ -875,7 +886,7 @@ public final class SharedArena implements AutoCloseable {
             // Compare the size before touching the mapping: detaching writes the control page.
             final long size = file.size();
             if (size < header.capacityBytes()) {
-                throw new IOException("arena " + sizeMismatch(size, header) + ": truncated while mapped; "
+                throw new IOException("arena " + Errors.sizeMismatch(size, header.capacityBytes()) + ": truncated while mapped; "
                     + (allocator == null ? "unmapped" : "unmapped without giving back this process's cached pages")
                     + ": path=" + path);
             }
@@ -889,6 +900,69 @@ public final class SharedArena implements AutoCloseable {
         } finally {
             mapping.close();
             file.close();
+        }
+    }
+
+    /** The arena's side of {@link ArenaInternals}: each call forwards to the package-private member of the same name. */
+    private static final class Internals implements ArenaInternals.Access {
+        @Override
+        public ArenaLock lock(final SharedArena arena) {
+            return arena.lock();
+        }
+
+        @Override
+        public ProcessRegistry registry(final SharedArena arena) {
+            return arena.registry();
+        }
+
+        @Override
+        public Ownership ownership(final SharedArena arena) {
+            return arena.ownership();
+        }
+
+        @Override
+        public int slot(final SharedArena arena) {
+            return arena.slot();
+        }
+
+        @Override
+        public MemorySegment segment(final SharedArena arena) {
+            return arena.segment();
+        }
+
+        @Override
+        public long base(final SharedArena arena) {
+            return arena.base();
+        }
+
+        @Override
+        public int metaPages(final SharedArena arena) {
+            return arena.metaPages();
+        }
+
+        @Override
+        public boolean repair(final SharedArena arena, final long timeoutNanos) {
+            return arena.repair(timeoutNanos);
+        }
+
+        @Override
+        public List<String> repairNotes(final SharedArena arena) {
+            return arena.repairNotes();
+        }
+
+        @Override
+        public List<String> checkFile(final SharedArena arena) throws IOException {
+            return arena.checkFile();
+        }
+
+        @Override
+        public List<String> repairFile(final Path path) throws IOException {
+            return SharedArena.repairFile(path);
+        }
+
+        @Override
+        public <T> T guarded(final SharedArena arena, final String operation, final Supplier<T> action) {
+            return arena.guarded(operation, action);
         }
     }
 }

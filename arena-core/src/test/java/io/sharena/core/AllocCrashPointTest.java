@@ -145,7 +145,7 @@ class AllocCrashPointTest {
         assertTrue(a.repair(10 * SECOND), point + ": repair reports success; left: " + a.repairNotes());
         assertEquals(List.of(), ArenaChecker.check(a), point + ": check after the repair");
         for (int i = 0; i < s.heldPages(); i++) {
-            assertEquals(PageEntry.ALLOCATED, a.pageState((s.held() >>> 12) + i), point + ": our page");
+            assertEquals(PageEntry.ALLOCATED, a.pageStateCode((s.held() >>> 12) + i), point + ": our page");
             assertEquals(MARK + i, a.raw().getLong(s.held() + i * 4096), point + ": our data");
         }
         // Nothing handed out twice; nothing lost beyond the operation in flight (at most 3 pages).
@@ -160,7 +160,7 @@ class AllocCrashPointTest {
         }
         final int user = PAGES - s.first();
         final int reserved = (int) java.util.stream.IntStream.range(s.first(), PAGES)
-            .filter(p -> a.pageState(p) == PageEntry.RESERVED).count();
+            .filter(p -> a.pageStateCode(p) == PageEntry.RESERVED).count();
         final int lost = user - s.heldPages() - childPages.size() - reserved - got.size()
             + (int) got.stream().filter(inFlightFree::contains).count();
         System.out.println("killed at " + point.id() + ": repaired clean, handed out " + got.size()

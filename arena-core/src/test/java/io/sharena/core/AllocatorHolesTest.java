@@ -13,8 +13,6 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -79,31 +77,18 @@ class AllocatorHolesTest {
             assertTrue(spans[i] != 0);
         }
         // Another thread holds the lock, so every free below is deferred onto the pending list.
-        final CountDownLatch locked = new CountDownLatch(1);
-        final CountDownLatch done = new CountDownLatch(1);
-        final Thread holder = Thread.ofPlatform().start(() -> {
-            arena.lock().lock(10 * SECOND);
-            locked.countDown();
-            try {
-                done.await();
-            } catch (final InterruptedException e) {
-                Thread.currentThread().interrupt();
+        try (LockHolder holder = LockHolder.hold(arena)) {
+            for (final int span : spans) {
+                arena.freePages(span, 3);
             }
-            arena.lock().unlock();
-        });
-        assertTrue(locked.await(10, TimeUnit.SECONDS));
-        for (final int span : spans) {
-            arena.freePages(span, 3);
         }
-        done.countDown();
-        holder.join();
-        assertEquals(PageEntry.PENDING, arena.pageState(first));
+        assertEquals(PageEntry.PENDING, arena.pageStateCode(first));
 
         killedAt(AllocPoint.DRAIN_LIST_TAKEN, "alloc:1");
 
         assertTrue(arena.repair(10 * SECOND));
         for (int p = first; p < first + 600; p++) {
-            assertEquals(PageEntry.FREE, arena.pageState(p), "page " + p + " came back");
+            assertEquals(PageEntry.FREE, arena.pageStateCode(p), "page " + p + " came back");
         }
         assertClean("after the repair");
         assertEquals(ptr(first), arena.allocPages(600), "all 600 pages can be handed out again");
@@ -128,9 +113,9 @@ class AllocatorHolesTest {
         arena.raw().putLong(p, 42);
         assertEquals(0, arena.allocPagesAt(p, 1), "the page is ours: it cannot be handed out again");
         assertTrue(arena.repair(10 * SECOND));
-        assertEquals(PageEntry.ALLOCATED, arena.pageState(p >>> 12), "still ours after the repair");
+        assertEquals(PageEntry.ALLOCATED, arena.pageStateCode(p >>> 12), "still ours after the repair");
         assertEquals(42, arena.raw().getLong(p));
-        assertEquals(PageEntry.FREE, arena.pageState(x >>> 12), "the page the dying free had given up is free");
+        assertEquals(PageEntry.FREE, arena.pageStateCode(x >>> 12), "the page the dying free had given up is free");
         assertClean("after the repair");
         arena.freePages(p, 1);
     }
@@ -146,14 +131,14 @@ class AllocatorHolesTest {
         assertEquals(ptr(first), y);
 
         killedAt(AllocPoint.TAKE_CARVED, "alloc:100");
-        assertEquals(PageEntry.ALLOCATED, arena.pageState(first + 3), "the child died with its pages carved");
+        assertEquals(PageEntry.ALLOCATED, arena.pageStateCode(first + 3), "the child died with its pages carved");
 
         assertEquals(io.sharena.core.lock.LockResult.RECOVERED, arena.lock().lock(10 * SECOND));
         arena.lock().unlock(); // no repair: as a non-allocator user of the lock would do
         arena.freePages(y, 3); // 3 pages: not a cache size, so the locked slow path
 
         for (int p = first; p < first + 103; p++) {
-            assertEquals(PageEntry.FREE, arena.pageState(p), "page " + p + " is free again");
+            assertEquals(PageEntry.FREE, arena.pageStateCode(p), "page " + p + " is free again");
         }
         assertClean("after the slow free");
     }
@@ -171,7 +156,7 @@ class AllocatorHolesTest {
             arena.lock().unlock();
         }
         for (int p = first; p < first + 100; p++) {
-            assertEquals(PageEntry.FREE, arena.pageState(p), "page " + p + " is free again");
+            assertEquals(PageEntry.FREE, arena.pageStateCode(p), "page " + p + " is free again");
         }
         assertClean("after the allocation");
     }

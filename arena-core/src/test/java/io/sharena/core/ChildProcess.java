@@ -129,22 +129,9 @@ public final class ChildProcess {
                 }
                 case "lockedfree" -> {
                     // Another thread holds the lock, so the free is deferred onto the pending list.
-                    final java.util.concurrent.CountDownLatch locked = new java.util.concurrent.CountDownLatch(1);
-                    final java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
-                    final Thread holder = Thread.ofPlatform().start(() -> {
-                        arena.lock().lock(10_000_000_000L);
-                        locked.countDown();
-                        try {
-                            done.await();
-                        } catch (final InterruptedException e) {
-                            Thread.currentThread().interrupt();
-                        }
-                        arena.lock().unlock();
-                    });
-                    locked.await();
-                    arena.freePages(arg(f[1], results), Integer.parseInt(f[2]));
-                    done.countDown();
-                    holder.join();
+                    try (LockHolder holder = LockHolder.hold(arena)) {
+                        arena.freePages(arg(f[1], results), Integer.parseInt(f[2]));
+                    }
                     System.out.println(op + " -> done");
                 }
                 case "at" -> {

@@ -427,7 +427,7 @@ class CorruptedFileFuzzTest {
             final boolean[] allocatedBefore = new boolean[capacity];
             final Boolean statesRead = op("pageState", () -> {
                 for (int p = (int) a.firstUserPage(); p < capacity; p++) {
-                    allocatedBefore[p] = a.pageState(p) == PageEntry.ALLOCATED;
+                    allocatedBefore[p] = a.pageStateCode(p) == PageEntry.ALLOCATED;
                 }
                 return true;
             });
@@ -443,7 +443,7 @@ class CorruptedFileFuzzTest {
             }
             handedOut(a, "allocPagesAt", got, n, allocatedBefore, statesRead != null);
             op("reservePages", () -> a.reservePages((r.nextInt(capacity + 4) - 2) * Geometry.PAGE_SIZE, r.nextInt(4)));
-            op("pageState(any)", () -> a.pageState(r.nextInt(capacity + 10) - 5));
+            op("pageState(any)", () -> a.pageStateCode(r.nextInt(capacity + 10) - 5));
             final int ptr = one == null || one == 0 ? r.nextInt() : one;
             op("strict", () -> {
                 try {

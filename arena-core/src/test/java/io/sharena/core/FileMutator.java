@@ -6,7 +6,7 @@ import io.sharena.core.layout.HeaderLayout;
 import io.sharena.core.layout.PageEntry;
 import io.sharena.core.layout.ProcessWord;
 import io.sharena.core.layout.RegistryLayout;
-import io.sharena.core.lock.ProcessIdentity;
+import io.sharena.core.owner.ProcessIdentity;
 import io.sharena.core.layout.TaggedHead;
 
 import java.nio.ByteBuffer;

@@ -47,7 +47,7 @@ class FileResizeTest {
                     arena.freePages(kept, 1);
                     return null;
                 },
-                () -> arena.pageState(kept >>> 12),
+                () -> arena.pageStateCode(kept >>> 12),
                 () -> arena.repair(1_000_000_000L),
                 () -> arena.guarded("check", () -> arena.raw().getLong(kept)));
             final String[] names = {"allocPages", "allocPagesAt", "reservePages", "freePages", "pageState", "repair", "check"};

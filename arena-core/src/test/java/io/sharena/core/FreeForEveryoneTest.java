@@ -29,7 +29,7 @@ class FreeForEveryoneTest {
             final int q = a.allocPages(2);
             a.freePages(p, 1);
             a.freePages(q, 2);
-            assertEquals(PageEntry.FREE, b.pageState(p >>> 12));
+            assertEquals(PageEntry.FREE, b.pageStateCode(p >>> 12));
             assertEquals(p, b.allocPagesAt(p, 1), "a page in A's cache is free for B");
             assertEquals(ReserveResult.OK, b.reservePages(q, 2), "so are pages A cached as a 2-page span");
             assertEquals(0, a.allocPages(1) == p ? 1 : 0, "A never gets back the page B took");
@@ -84,13 +84,13 @@ class FreeForEveryoneTest {
             final int p = (int) a.firstUserPage() << 12;
             try (ChildJvm child = ChildProcess.start("ops", file.toString(), "alloc:1", "free:" + p + ":1", "wait")) {
                 child.await("waiting");
-                assertEquals(PageEntry.FREE, a.pageState(p >>> 12));
+                assertEquals(PageEntry.FREE, a.pageStateCode(p >>> 12));
                 assertEquals(p, a.allocPagesAt(p, 1), "the child's cached page is free for this process");
                 child.send("go");
                 assertEquals(0, child.waitFor(30), "child output: " + child.output());
             }
             a.raw().putLong(p, 1);
-            assertEquals(PageEntry.ALLOCATED, a.pageState(p >>> 12), "the child's close did not take it back");
+            assertEquals(PageEntry.ALLOCATED, a.pageStateCode(p >>> 12), "the child's close did not take it back");
             a.freePages(p, 1);
             assertEquals(List.of(), ArenaChecker.check(a));
         }

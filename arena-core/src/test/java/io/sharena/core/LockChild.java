@@ -1,5 +1,6 @@
 package io.sharena.core;
 
+import io.sharena.core.owner.UserLock;
 import io.sharena.testing.ChildJvm;
 
 import java.io.BufferedReader;
@@ -73,7 +74,7 @@ public final class LockChild {
             }
             case "lockwait" -> {
                 final int ptr = Integer.decode(args[2]);
-                final io.sharena.core.lock.CrossProcessLock lock = ptr == 0 ? arena.lock() : arena.lockAt(ptr);
+                final io.sharena.core.owner.CrossProcessLock lock = ptr == 0 ? arena.lock() : (UserLock) arena.lockAt(ptr);
                 final var r = lock.lock(TimeUnit.SECONDS.toNanos(5));
                 System.out.println("lock " + r);
                 if (r.acquired()) {

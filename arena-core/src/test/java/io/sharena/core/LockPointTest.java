@@ -5,9 +5,10 @@ import io.sharena.core.crash.CrashPoint;
 import io.sharena.core.crash.CrashPoints;
 import io.sharena.core.layout.OwnerToken;
 import io.sharena.core.layout.RegistryLayout;
-import io.sharena.core.lock.CrossProcessLock;
-import io.sharena.core.lock.LockPoint;
+import io.sharena.core.owner.CrossProcessLock;
+import io.sharena.core.owner.LockPoint;
 import io.sharena.core.lock.LockResult;
+import io.sharena.core.owner.UserLock;
 import io.sharena.testing.ChildJvm;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -219,7 +220,7 @@ class LockPointTest {
                         final int deadSlot = 33;
                         a.registry().writeForTest(deadSlot, TestArenas.deadPid(), 1);
                         final long dead = OwnerToken.encode(deadSlot, a.registry().generation(deadSlot), 5);
-                        final CrossProcessLock lock = allocatorLock ? a.lock() : a.lockAt(node);
+                        final CrossProcessLock lock = allocatorLock ? a.lock() : (UserLock) a.lockAt(node);
                         a.raw().putLongVolatile(allocatorLock
                             ? (int) io.sharena.core.layout.ControlLayout.word(io.sharena.core.layout.ControlLayout.LOCK_WORD)
                             : node, dead);

@@ -90,7 +90,7 @@ class LockRecoveryProcessTest {
                 assertEquals(0, arena.allocPages(7));
                 assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(1), "allocation fails fast");
                 arena.freePages(p, 5);
-                assertEquals(PageEntry.PENDING, arena.pageState(p >>> 12));
+                assertEquals(PageEntry.PENDING, arena.pageStateCode(p >>> 12));
                 assertEquals(1, counter(arena, ControlLayout.C_DEFERRED_FREES));
             } finally {
                 child.cont();

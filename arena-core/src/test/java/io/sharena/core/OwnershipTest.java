@@ -3,8 +3,8 @@ package io.sharena.core;
 import io.sharena.core.layout.OwnerToken;
 import io.sharena.core.layout.ProcessWord;
 import io.sharena.core.layout.RegistryLayout;
-import io.sharena.core.lock.Ownership;
-import io.sharena.core.lock.ProcessIdentity;
+import io.sharena.core.owner.Ownership;
+import io.sharena.core.owner.ProcessIdentity;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

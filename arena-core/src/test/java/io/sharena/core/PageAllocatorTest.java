@@ -43,7 +43,7 @@ class PageAllocatorTest {
     }
 
     private int state(final int page) {
-        return arena.pageState(page);
+        return arena.pageStateCode(page);
     }
 
     @Test

@@ -4,7 +4,8 @@ import io.sharena.core.ArenaCorruptedException;
 import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
 import io.sharena.core.crash.CrashPoints;
-import io.sharena.core.layout.ControlLayout;
+import io.sharena.core.internal.ArenaInternals;
+import io.sharena.core.layout.Geometry;
 import io.sharena.core.layout.PageEntry;
 import io.sharena.core.lock.LockResult;
 import io.sharena.core.lock.SharedLock;
@@ -71,10 +72,6 @@ public final class NamedRoots {
         this.repairWord = directory + RootsLayout.REPAIR;
     }
 
-    private static int rootsWord() {
-        return (int) ControlLayout.word(ControlLayout.ROOTS_PTR);
-    }
-
     /**
      * @return the arena's roots, creating the directory if this is the first use
      * @throws IllegalStateException    if the arena has no room for the directory
@@ -82,8 +79,7 @@ public final class NamedRoots {
      */
     public static NamedRoots of(final SharedArena arena) {
         final ArenaView v = arena.raw();
-        final int word = rootsWord();
-        int dir = v.getIntAcquire(word);
+        int dir = ArenaInternals.rootsDirectory(arena);
         if (dir == 0) {
             final int fresh = Pages.allocate(arena, RootsLayout.PAGES, Pages.SETUP_TIMEOUT_NANOS);
             if (fresh == 0) {
@@ -94,11 +90,11 @@ public final class NamedRoots {
             v.putIntRelease(fresh + RootsLayout.MAGIC, RootsLayout.MAGIC_VALUE);
             CrashPoints.at(RootsPoint.DIRECTORY_ALLOCATED);
             // One CAS installs the directory; a loser frees its copy.
-            if (v.compareAndSetInt(word, 0, fresh)) {
+            if (ArenaInternals.compareAndSetRootsDirectory(arena, 0, fresh)) {
                 dir = fresh;
             } else {
                 arena.freePages(fresh, RootsLayout.PAGES);
-                dir = v.getIntAcquire(word);
+                dir = ArenaInternals.rootsDirectory(arena);
             }
         }
         return attach(arena, dir);
@@ -109,7 +105,7 @@ public final class NamedRoots {
      * @throws ArenaCorruptedException if the control page names a directory that is not one
      */
     public static Optional<NamedRoots> existing(final SharedArena arena) {
-        final int dir = arena.raw().getIntAcquire(rootsWord());
+        final int dir = ArenaInternals.rootsDirectory(arena);
         return dir == 0 ? Optional.empty() : Optional.of(attach(arena, dir));
     }
 
@@ -445,7 +441,7 @@ public final class NamedRoots {
             violations.add("named roots marked for repair (corruption was found during use)");
         }
         final long holder = view.getLongVolatile(directory + RootsLayout.LOCK);
-        final boolean lockFree = holder == 0 || !arena.registry().isOwnerAlive(holder);
+        final boolean lockFree = holder == 0 || !ArenaInternals.registry(arena).isOwnerAlive(holder);
         if (holder != 0 && lockFree) {
             violations.add("named-roots lock held by a dead process (its next user recovers it): owner=0x"
                 + Long.toHexString(holder));
@@ -602,7 +598,7 @@ public final class NamedRoots {
      * @return the violations, one line each
      */
     public static List<String> check(final SharedArena arena) {
-        final int dir = arena.raw().getIntAcquire(rootsWord());
+        final int dir = ArenaInternals.rootsDirectory(arena);
         if (dir == 0) {
             return List.of();
         }
@@ -612,10 +608,10 @@ public final class NamedRoots {
         }
         final List<String> violations = new ArrayList<>();
         for (long p = 0; p < RootsLayout.PAGES; p++) {
-            final int s = Pages.state(arena, Integer.toUnsignedLong(dir) / Pages.PAGE + p);
+            final int s = Pages.state(arena, Integer.toUnsignedLong(dir) / Geometry.PAGE_SIZE + p);
             if (s != PageEntry.ALLOCATED) {
                 violations.add("named-roots directory page not allocated: page=" + (Integer.toUnsignedLong(dir)
-                    / Pages.PAGE + p) + ", state=" + s);
+                    / Geometry.PAGE_SIZE + p) + ", state=" + s);
             }
         }
         violations.addAll(new NamedRoots(arena, dir).check());
@@ -632,22 +628,22 @@ public final class NamedRoots {
      */
     public static List<String> repair(final SharedArena arena, final long timeoutNanos) {
         final ArenaView v = arena.raw();
-        final int dir = v.getIntAcquire(rootsWord());
+        final int dir = ArenaInternals.rootsDirectory(arena);
         if (dir == 0) {
             return List.of();
         }
         final String problem = directoryProblem(arena, dir);
         if (problem != null) {
-            v.compareAndSetInt(rootsWord(), dir, 0);
+            ArenaInternals.compareAndSetRootsDirectory(arena, dir, 0);
             return List.of("named-roots directory dropped, every root lost: " + problem);
         }
         final List<String> done = new ArrayList<>();
         for (int p = 0; p < RootsLayout.PAGES; p++) {
-            final long page = Integer.toUnsignedLong(dir) / Pages.PAGE + p;
+            final long page = Integer.toUnsignedLong(dir) / Geometry.PAGE_SIZE + p;
             if (Pages.state(arena, page) != PageEntry.ALLOCATED) {
                 // A page that is not allocated may be handed out (zeroed) at any time: nothing in it
                 // can be trusted, so the directory goes, and its pages with it.
-                v.compareAndSetInt(rootsWord(), dir, 0);
+                ArenaInternals.compareAndSetRootsDirectory(arena, dir, 0);
                 arena.freePages(dir, RootsLayout.PAGES);
                 done.add("named-roots directory dropped, every root lost: its page is not allocated: page=" + page
                     + ", state=" + Pages.state(arena, page));

@@ -1,6 +1,7 @@
 package io.sharena.ipc;
 
 import io.sharena.core.SharedArena;
+import io.sharena.core.layout.Geometry;
 import io.sharena.core.layout.PageEntry;
 
 import java.util.concurrent.locks.LockSupport;
@@ -14,7 +15,6 @@ import java.util.concurrent.locks.LockSupport;
 public final class Pages {
     /** How long setup paths retry before they report that the arena has no room. */
     public static final long SETUP_TIMEOUT_NANOS = 2_000_000_000L;
-    public static final int PAGE = 4096;
 
     private Pages() {
     }
@@ -38,13 +38,13 @@ public final class Pages {
      */
     public static boolean inUserRange(final SharedArena arena, final int ptr, final long n) {
         final long p = Integer.toUnsignedLong(ptr);
-        return (p & (PAGE - 1)) == 0 && n >= 1 && p / PAGE >= arena.firstUserPage()
-            && p / PAGE + n <= arena.capacityPages();
+        return (p & (Geometry.PAGE_SIZE - 1)) == 0 && n >= 1 && p / Geometry.PAGE_SIZE >= arena.firstUserPage()
+            && p / Geometry.PAGE_SIZE + n <= arena.capacityPages();
     }
 
     /** @return whether {@code ptr} (any alignment) is inside the arena's user pages */
     public static boolean inUserPages(final SharedArena arena, final int ptr) {
-        final long page = Integer.toUnsignedLong(ptr) / PAGE;
+        final long page = Integer.toUnsignedLong(ptr) / Geometry.PAGE_SIZE;
         return page >= arena.firstUserPage() && page < arena.capacityPages();
     }
 

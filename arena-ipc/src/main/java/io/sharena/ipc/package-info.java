@@ -20,6 +20,6 @@
  * {@link io.sharena.core.ArenaCorruptedException} ({@link io.sharena.ipc.Corruption}).
  *
  * <p>No FFM calls are made in this module: memory is reached through {@code io.sharena.core} views,
- * whose atomics are var handle accesses, and owner words through {@code io.sharena.core.lock}.
+ * whose atomics are var handle accesses, and owner words through {@code io.sharena.core.owner}.
  */
 package io.sharena.ipc;

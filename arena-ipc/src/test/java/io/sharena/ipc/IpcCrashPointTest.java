@@ -5,6 +5,7 @@ import io.sharena.core.Capacity;
 import io.sharena.core.SharedArena;
 import io.sharena.core.check.ArenaChecker;
 import io.sharena.core.crash.CrashPoint;
+import io.sharena.core.internal.ArenaInternals;
 import io.sharena.ipc.channel.ChannelPoint;
 import io.sharena.ipc.heap.HeapPoint;
 import io.sharena.ipc.heap.ObjectHeap;
@@ -58,7 +59,7 @@ class IpcCrashPointTest {
     static List<String> repairAndCheck(final Path file, final List<String> before) throws Exception {
         try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
             before.addAll(check(arena));
-            assertTrue(arena.repair(5_000_000_000L), "allocator repair ran");
+            assertTrue(ArenaInternals.repair(arena, 5_000_000_000L), "allocator repair ran");
             NamedRoots.repair(arena, 5_000_000_000L);
             ObjectHeap.repair(arena);
             return check(arena);

@@ -6,9 +6,9 @@ import io.sharena.core.layout.Geometry;
 import io.sharena.core.layout.Intent;
 import io.sharena.core.layout.PageEntry;
 import io.sharena.core.layout.RegistryLayout;
-import io.sharena.core.lock.ArenaLock;
+import io.sharena.core.owner.ArenaLock;
 import io.sharena.core.lock.LockResult;
-import io.sharena.core.lock.ProcessRegistry;
+import io.sharena.core.owner.ProcessRegistry;
 import io.sharena.core.os.NativeFile;
 
 import java.lang.foreign.MemorySegment;

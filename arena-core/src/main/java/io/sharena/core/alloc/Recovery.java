@@ -5,7 +5,7 @@ import io.sharena.core.layout.ControlLayout;
 import io.sharena.core.layout.Intent;
 import io.sharena.core.layout.PageEntry;
 import io.sharena.core.layout.RegistryLayout;
-import io.sharena.core.lock.ProcessRegistry;
+import io.sharena.core.owner.ProcessRegistry;
 
 import java.util.ArrayList;
 import java.util.List;

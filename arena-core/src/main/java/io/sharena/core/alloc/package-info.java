@@ -96,7 +96,7 @@
  * <ul>
  *   <li><b>Allocation under the lock</b>: the holder writes an {@link io.sharena.core.layout.Intent}
  *       (ALLOC or RESERVE, release store) before carving and clears it when done. The next waiter
- *       sees the holder dead (its pid is gone or reused: {@code io.sharena.core.lock}), takes the
+ *       sees the holder dead (its pid is gone or reused: {@code io.sharena.core.owner}), takes the
  *       lock over and repairs: the intent is rolled back (its caller never saw the pages; the range
  *       came from the lists, so no one else can have got a page of it), the lists, which may be
  *       half-edited, are rebuilt from the page states in one pass, and every free run is punched

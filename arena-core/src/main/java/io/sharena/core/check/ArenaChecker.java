@@ -1,13 +1,14 @@
 package io.sharena.core.check;
 
 import io.sharena.core.SharedArena;
+import io.sharena.core.internal.ArenaInternals;
 import io.sharena.core.layout.ControlLayout;
 import io.sharena.core.layout.Intent;
 import io.sharena.core.layout.LockWord;
 import io.sharena.core.layout.PageEntry;
 import io.sharena.core.layout.RegistryLayout;
 import io.sharena.core.layout.TaggedHead;
-import io.sharena.core.lock.ProcessRegistry;
+import io.sharena.core.owner.ProcessRegistry;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -41,10 +42,10 @@ public final class ArenaChecker {
     private long dirtyPages;
 
     private ArenaChecker(final SharedArena a) {
-        this.arena = a.segment();
+        this.arena = ArenaInternals.segment(a);
         this.firstUser = (int) a.firstUserPage();
         this.capacity = (int) a.capacityPages();
-        this.registry = a.registry();
+        this.registry = ArenaInternals.registry(a);
     }
 
     /** @return the violations found in {@code arena}, empty when it is consistent */

@@ -1,12 +1,13 @@
 package io.sharena.core.check;
 
 import io.sharena.core.SharedArena;
+import io.sharena.core.internal.ArenaInternals;
 import io.sharena.core.layout.ControlLayout;
 import io.sharena.core.layout.LockWord;
 import io.sharena.core.layout.PageEntry;
 import io.sharena.core.layout.RegistryLayout;
 import io.sharena.core.layout.TaggedHead;
-import io.sharena.core.lock.ProcessRegistry;
+import io.sharena.core.owner.ProcessRegistry;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -30,7 +31,7 @@ public record ArenaStats(Map<String, Long> pages, Map<String, Long> counters, Li
     private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
 
     public static ArenaStats read(final SharedArena arena) {
-        final MemorySegment s = arena.segment();
+        final MemorySegment s = ArenaInternals.segment(arena);
         final long[] byState = new long[PageEntry.STATE_VALUES]; // any 4-bit value a stray write can leave
         for (int p = (int) arena.firstUserPage(); p < arena.capacityPages(); p++) {
             byState[PageEntry.stateOf((long) LONG.getAcquire(s, PageEntry.stateOffset(p)))]++;
@@ -54,11 +55,11 @@ public record ArenaStats(Map<String, Long> pages, Map<String, Long> counters, Li
             counters.put(ControlLayout.COUNTER_NAMES[c], (long) LONG.getAcquire(s, ControlLayout.counter(c)));
         }
         // Per-process counters: retired counts plus those of the processes attached now.
-        counters.put("allocations", arena.registry().sum(RegistryLayout.ALLOCATIONS, ControlLayout.C_ALLOCATIONS));
-        counters.put("frees", arena.registry().sum(RegistryLayout.FREES, ControlLayout.C_FREES));
+        counters.put("allocations", ArenaInternals.registry(arena).sum(RegistryLayout.ALLOCATIONS, ControlLayout.C_ALLOCATIONS));
+        counters.put("frees", ArenaInternals.registry(arena).sum(RegistryLayout.FREES, ControlLayout.C_FREES));
         final long lockWord = (long) LONG.getAcquire(s, ControlLayout.word(ControlLayout.LOCK_WORD));
         final int lockSlot = lockWord == 0 ? -1 : LockWord.slot(lockWord);
-        final ProcessRegistry registry = arena.registry();
+        final ProcessRegistry registry = ArenaInternals.registry(arena);
         long spans = 0;
         final long capacity = arena.capacityPages();
         for (int h = TaggedHead.page((long) LONG.getAcquire(s, ControlLayout.word(ControlLayout.PENDING_HEAD)));

@@ -50,7 +50,7 @@ public final class HeaderLayout {
      */
     public static final int FORMAT_VERSION_VALUE = 2;
     /** The only page size sharena supports: the Linux base page, which hole punching and mapping work in. */
-    public static final int PAGE_SIZE_VALUE = 4096;
+    public static final int PAGE_SIZE_VALUE = Geometry.PAGE_SIZE;
 
     public static final int MAGIC = 0;
     public static final int FORMAT_VERSION = 8;

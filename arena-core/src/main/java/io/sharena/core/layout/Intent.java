@@ -24,22 +24,39 @@ public final class Intent {
     public static final int FREE = 2;
     public static final int RESERVE = 3;
 
+    public static final int FIRST_BITS = 32;
+    public static final int PAGES_BITS = 28;
+    public static final int OP_BITS = 4;
+    private static final int PAGES_SHIFT = FIRST_BITS;
+    private static final int OP_SHIFT = FIRST_BITS + PAGES_BITS;
+    private static final long FIRST_MASK = (1L << FIRST_BITS) - 1;
+    private static final long PAGES_MASK = (1L << PAGES_BITS) - 1;
+    private static final long OP_MASK = (1L << OP_BITS) - 1;
+
+    static {
+        assert OP_SHIFT + OP_BITS == Long.SIZE : "the fields fill the word";
+        // A range is at most every page of the largest arena.
+        assert Geometry.MAX_CAPACITY_PAGES <= PAGES_MASK : "PAGES too narrow";
+    }
+
     private Intent() {
     }
 
     public static long encode(final int op, final int first, final int pages) {
-        return ((long) op << 60) | ((long) pages << 32) | Integer.toUnsignedLong(first);
+        assert op >= 0 && op <= OP_MASK : "op out of range: op=" + op;
+        assert pages >= 0 && pages <= PAGES_MASK : "pages out of range: pages=" + pages;
+        return ((op & OP_MASK) << OP_SHIFT) | ((pages & PAGES_MASK) << PAGES_SHIFT) | (first & FIRST_MASK);
     }
 
     public static int op(final long word) {
-        return (int) (word >>> 60);
+        return (int) ((word >>> OP_SHIFT) & OP_MASK);
     }
 
     public static int pages(final long word) {
-        return (int) ((word >>> 32) & 0x0FFF_FFFF);
+        return (int) ((word >>> PAGES_SHIFT) & PAGES_MASK);
     }
 
     public static int first(final long word) {
-        return (int) word;
+        return (int) (word & FIRST_MASK);
     }
 }

@@ -66,14 +66,36 @@ public final class PageEntry {
      * finds every dirty page).
      */
     public static final int RUN_DIRTY = 0x80;
-    /** Number of values the 4-bit STATE field can hold (stray writes can put any of them there). */
-    public static final int STATE_VALUES = 16;
 
-    private static final long STATE_MASK = 0xF;
-    private static final long FLAG_MASK = 0xF0;
-    private static final int SLOT_SHIFT = 8;
-    private static final long SLOT_MASK = 0xFF;
-    private static final int RUN_SHIFT = 32;
+    public static final int STATE_BITS = 4;
+    public static final int FLAG_BITS = 4;
+    public static final int SLOT_BITS = 8;
+    /** Between SLOT and RUN: always zero. */
+    public static final int ZERO_BITS = 16;
+    public static final int RUN_BITS = 32;
+    /** LINK word: NEXT in the low half, PREV in the high half. */
+    public static final int NEXT_BITS = 32;
+    public static final int PREV_BITS = 32;
+    /** Number of values the STATE field can hold (stray writes can put any of them there). */
+    public static final int STATE_VALUES = 1 << STATE_BITS;
+
+    private static final int FLAG_SHIFT = STATE_BITS;
+    private static final int SLOT_SHIFT = FLAG_SHIFT + FLAG_BITS;
+    private static final int RUN_SHIFT = SLOT_SHIFT + SLOT_BITS + ZERO_BITS;
+    private static final int PREV_SHIFT = NEXT_BITS;
+    private static final long STATE_MASK = (1L << STATE_BITS) - 1;
+    /** FLAG values are kept in place ({@link #WAS_RESERVED} is 0x10), so the mask is shifted. */
+    private static final long FLAG_MASK = ((1L << FLAG_BITS) - 1) << FLAG_SHIFT;
+    private static final long SLOT_MASK = (1L << SLOT_BITS) - 1;
+    private static final long RUN_MASK = (1L << RUN_BITS) - 1;
+    private static final long NEXT_MASK = (1L << NEXT_BITS) - 1;
+    private static final long PREV_MASK = (1L << PREV_BITS) - 1;
+
+    static {
+        assert RUN_SHIFT + RUN_BITS == Long.SIZE && PREV_SHIFT + PREV_BITS == Long.SIZE : "the fields fill the words";
+        assert (WAS_RESERVED & ~FLAG_MASK) == 0 && (FREEING & ~FLAG_MASK) == 0 : "flags outside FLAG";
+        assert RegistryLayout.SLOTS <= 1 << SLOT_BITS : "every registry slot fits in SLOT";
+    }
 
     private PageEntry() {
     }
@@ -94,8 +116,10 @@ public final class PageEntry {
         return stateOffset(page) + LINK_WORD;
     }
 
+    /** @return the STATE word of a page in {@code state}, with {@code flags} (in place), {@code slot} and {@code run} */
     public static long state(final int state, final int flags, final int slot, final long run) {
-        return (run << RUN_SHIFT) | ((long) slot << SLOT_SHIFT) | flags | state;
+        return ((run & RUN_MASK) << RUN_SHIFT) | ((slot & SLOT_MASK) << SLOT_SHIFT) | (flags & FLAG_MASK)
+            | (state & STATE_MASK);
     }
 
     public static int stateOf(final long word) {
@@ -111,18 +135,18 @@ public final class PageEntry {
     }
 
     public static int runOf(final long word) {
-        return (int) (word >>> RUN_SHIFT);
+        return (int) ((word >>> RUN_SHIFT) & RUN_MASK);
     }
 
     public static long link(final int prev, final int next) {
-        return (Integer.toUnsignedLong(prev) << 32) | Integer.toUnsignedLong(next);
+        return ((prev & PREV_MASK) << PREV_SHIFT) | (next & NEXT_MASK);
     }
 
     public static int nextOf(final long link) {
-        return (int) link;
+        return (int) (link & NEXT_MASK);
     }
 
     public static int prevOf(final long link) {
-        return (int) (link >>> 32);
+        return (int) ((link >>> PREV_SHIFT) & PREV_MASK);
     }
 }

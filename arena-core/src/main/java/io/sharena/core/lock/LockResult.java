@@ -1,6 +1,6 @@
 package io.sharena.core.lock;
 
-/** What an attempt to take the allocator lock came to. */
+/** What an attempt to take a cross-process lock (a {@link SharedLock}, or the allocator's) came to. */
 public enum LockResult {
     /** Taken; the caller must unlock. */
     ACQUIRED,

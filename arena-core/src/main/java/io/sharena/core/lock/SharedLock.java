@@ -1,12 +1,10 @@
 package io.sharena.core.lock;
 
-import java.lang.foreign.MemorySegment;
-
 /**
  * A lock a user places in their own shared structure: 8 bytes at an arena pointer, the analogue of
  * the BPF arena's {@code bpf_arena_spin_lock}. Same word, same results and same dead-holder
- * recovery as the allocator's lock (one implementation, {@link CrossProcessLock}); the allocator's
- * lock is not for user critical sections.
+ * recovery as the allocator's lock (one implementation behind both); the allocator's lock is not
+ * for user critical sections.
  *
  * <pre>{@code
  * int node = arena.allocPages(1);            // zeroed: the lock word starts unlocked
@@ -27,28 +25,38 @@ import java.lang.foreign.MemorySegment;
  * for the same thread through the same open arena; a second {@code SharedArena} on the same file in
  * the same process is another holder. Instances are cheap flyweights, usable from any thread of the
  * attachment that made them.
+ *
+ * <p>Only {@code SharedArena.lockAt} makes them; the interface is not meant to be implemented.
  */
-public final class SharedLock extends CrossProcessLock {
-    private final int ptr;
+public interface SharedLock {
+    /** Tries once; checks the holder's liveness if the lock is held. Never waits. */
+    LockResult tryLock();
 
-    /** Made by {@code SharedArena.lockAt}, which validates the pointer. */
-    public SharedLock(final MemorySegment arena, final int ptr, final Ownership ownership) {
-        super(arena, Integer.toUnsignedLong(ptr), ownership);
-        this.ptr = ptr;
-    }
+    /**
+     * Takes the lock within {@code timeoutNanos} (0: try once).
+     *
+     * @return ACQUIRED; RECOVERED (taken over from a dead holder: the caller must repair what the
+     * lock guards, then unlock); DEADLOCK (the calling thread already holds it: nothing changed,
+     * do not unlock for this call); or TIMEOUT
+     */
+    LockResult lock(long timeoutNanos);
+
+    /**
+     * Releases the lock: a release store of 0, which publishes every write made while holding it.
+     *
+     * @throws IllegalMonitorStateException if the calling thread does not hold the lock
+     */
+    void unlock();
+
+    /** @return whether the calling thread holds the lock through this attachment */
+    boolean isHeldByCurrentThread();
+
+    /** @return whether the lock is held by a live holder (read without taking it) */
+    boolean isLocked();
+
+    /** @return the lock word: 0, or the holder's owner token (for messages and tools) */
+    long ownerWord();
 
     /** @return the arena pointer of the lock word */
-    public int pointer() {
-        return ptr;
-    }
-
-    @Override
-    String describe() {
-        return "shared lock at ptr=0x" + Integer.toHexString(ptr);
-    }
-
-    @Override
-    public String toString() {
-        return "SharedLock[ptr=0x" + Integer.toHexString(ptr) + ", owner=0x" + Long.toHexString(ownerWord()) + "]";
-    }
+    int pointer();
 }

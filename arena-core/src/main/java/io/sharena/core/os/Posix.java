@@ -7,6 +7,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
+import java.util.function.Supplier;
 
 import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
 import static java.lang.foreign.ValueLayout.ADDRESS;
@@ -150,39 +151,64 @@ public final class Posix {
         }
     }
 
+    /** One downcall, given the errno capture buffer to pass as its first argument. */
+    @FunctionalInterface
+    private interface Call {
+        long invoke(MemorySegment errnoState) throws Throwable;
+    }
+
+    /**
+     * The errno-checked call every wrapper makes: runs {@code call} with this thread's capture
+     * buffer and returns its result; a negative result (what every call here returns on failure)
+     * throws {@link OsException} naming the call, errno and {@code context}, which is built only
+     * then. Neither lambda escapes, so on the paths that run often (fallocate, lseek, madvise) the
+     * JIT inlines this and allocates nothing.
+     */
+    private static long checked(final String name, final Call call, final Supplier<String> context)
+        throws OsException {
+        final long r = raw(call);
+        if (r < 0) {
+            throw failure(name, context);
+        }
+        return r;
+    }
+
+    /** Runs {@code call} with this thread's capture buffer; on a negative result {@link #lastErrno()} says why. */
+    private static long raw(final Call call) {
+        try {
+            return call.invoke(CAPTURE.get());
+        } catch (final Throwable t) {
+            throw unchecked(t);
+        }
+    }
+
+    /** @return the errno this thread's last {@link #raw} call captured */
+    private static int lastErrno() {
+        return errno(CAPTURE.get());
+    }
+
+    private static OsException failure(final String name, final Supplier<String> context) {
+        return new OsException(name, lastErrno(), context.get());
+    }
+
     /** {@code fstat(2)} on {@code fd}. */
     public static Stat fstat(final int fd) throws OsException {
         try (Arena arena = Arena.ofConfined()) {
-            final MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
             final MemorySegment buf = arena.allocate(STAT_BYTES, 8);
-            if ((int) FSTAT.invokeExact(state, fd, buf) != 0) {
-                throw new OsException("fstat", errno(state), "fd=" + fd);
-            }
+            checked("fstat", state -> (int) FSTAT.invokeExact(state, fd, buf), () -> "fd=" + fd);
             return new Stat(buf.get(JAVA_INT, ST_MODE), buf.get(JAVA_INT, ST_UID), buf.get(JAVA_LONG, ST_SIZE));
-        } catch (final OsException e) {
-            throw e;
-        } catch (final Throwable t) {
-            throw rethrow(t);
         }
     }
 
     /** @return {@code f_type} of the file system holding {@code fd} ({@code fstatfs(2)}) */
     public static long fstatfsType(final int fd) throws OsException {
         try (Arena arena = Arena.ofConfined()) {
-            final MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
             final MemorySegment buf = arena.allocate(STATFS_BYTES, 8);
-            if ((int) FSTATFS.invokeExact(state, fd, buf) != 0) {
-                throw new OsException("fstatfs", errno(state), "fd=" + fd);
-            }
+            checked("fstatfs", state -> (int) FSTATFS.invokeExact(state, fd, buf), () -> "fd=" + fd);
             return buf.get(JAVA_LONG, 0);
-        } catch (final OsException e) {
-            throw e;
-        } catch (final Throwable t) {
-            throw rethrow(t);
         }
     }
 
-    /** The per-call errno capture buffer; cold paths allocate one from a confined arena. */
     private static int errno(final MemorySegment state) {
         return (int) ERRNO.get(state, 0L);
     }
@@ -196,7 +222,8 @@ public final class Posix {
         }
     }
 
-    private static RuntimeException rethrow(final Throwable t) {
+    /** What a downcall threw, as an unchecked exception (a downcall throws nothing checked). */
+    private static RuntimeException unchecked(final Throwable t) {
         if (t instanceof RuntimeException r) {
             return r;
         }
@@ -208,17 +235,9 @@ public final class Posix {
 
     public static int open(final String path, final int flags, final int mode) throws OsException {
         try (Arena arena = Arena.ofConfined()) {
-            final MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
             final MemorySegment cPath = arena.allocateFrom(path);
-            final int fd = (int) OPEN.invokeExact(state, cPath, flags, mode);
-            if (fd < 0) {
-                throw new OsException("open", errno(state), "path=" + path);
-            }
-            return fd;
-        } catch (final OsException e) {
-            throw e;
-        } catch (final Throwable t) {
-            throw rethrow(t);
+            return (int) checked("open", state -> (int) OPEN.invokeExact(state, cPath, flags, mode),
+                () -> "path=" + path);
         }
     }
 
@@ -229,55 +248,20 @@ public final class Posix {
      * calling thread stops it before the call returns to Java.
      */
     public static void raise(final int signal) throws OsException {
-        try {
-            final MemorySegment state = CAPTURE.get();
-            if ((int) RAISE.invokeExact(state, signal) != 0) {
-                throw new OsException("raise", errno(state), "signal=" + signal);
-            }
-        } catch (final OsException e) {
-            throw e;
-        } catch (final Throwable t) {
-            throw rethrow(t);
-        }
+        checked("raise", state -> (int) RAISE.invokeExact(state, signal), () -> "signal=" + signal);
     }
 
     public static void close(final int fd) throws OsException {
-        try {
-            final MemorySegment state = CAPTURE.get();
-            if ((int) CLOSE.invokeExact(state, fd) != 0) {
-                throw new OsException("close", errno(state), "fd=" + fd);
-            }
-        } catch (final OsException e) {
-            throw e;
-        } catch (final Throwable t) {
-            throw rethrow(t);
-        }
+        checked("close", state -> (int) CLOSE.invokeExact(state, fd), () -> "fd=" + fd);
     }
 
     public static void ftruncate(final int fd, final long length) throws OsException {
-        try {
-            final MemorySegment state = CAPTURE.get();
-            if ((int) FTRUNCATE.invokeExact(state, fd, length) != 0) {
-                throw new OsException("ftruncate", errno(state), "fd=" + fd + ", length=" + length);
-            }
-        } catch (final OsException e) {
-            throw e;
-        } catch (final Throwable t) {
-            throw rethrow(t);
-        }
+        checked("ftruncate", state -> (int) FTRUNCATE.invokeExact(state, fd, length),
+            () -> "fd=" + fd + ", length=" + length);
     }
 
     public static void fsync(final int fd) throws OsException {
-        try {
-            final MemorySegment state = CAPTURE.get();
-            if ((int) FSYNC.invokeExact(state, fd) != 0) {
-                throw new OsException("fsync", errno(state), "fd=" + fd);
-            }
-        } catch (final OsException e) {
-            throw e;
-        } catch (final Throwable t) {
-            throw rethrow(t);
-        }
+        checked("fsync", state -> (int) FSYNC.invokeExact(state, fd), () -> "fd=" + fd);
     }
 
     /**
@@ -285,148 +269,78 @@ public final class Posix {
      * nothing past {@code offset} ({@code ENXIO}), which is an answer rather than an error
      */
     public static long lseek(final int fd, final long offset, final int whence) throws OsException {
-        try {
-            final MemorySegment state = CAPTURE.get();
-            final long r = (long) LSEEK.invokeExact(state, fd, offset, whence);
-            if (r < 0) {
-                final int errno = errno(state);
-                if (errno == ENXIO && (whence == SEEK_DATA || whence == SEEK_HOLE)) {
-                    return -1;
-                }
-                throw new OsException("lseek", errno, "fd=" + fd + ", offset=" + offset + ", whence=" + whence);
+        final long r = raw(state -> (long) LSEEK.invokeExact(state, fd, offset, whence));
+        if (r < 0) {
+            // Not an exception: a sparse file's allocation path asks this all the time.
+            if (lastErrno() == ENXIO && (whence == SEEK_DATA || whence == SEEK_HOLE)) {
+                return -1;
             }
-            return r;
-        } catch (final OsException e) {
-            throw e;
-        } catch (final Throwable t) {
-            throw rethrow(t);
+            throw failure("lseek", () -> "fd=" + fd + ", offset=" + offset + ", whence=" + whence);
         }
+        return r;
     }
 
     /** Reads up to {@code buffer.byteSize()} bytes at {@code offset}; returns the count read. */
     public static long pread(final int fd, final MemorySegment buffer, final long offset) throws OsException {
-        try (Arena arena = Arena.ofConfined()) {
-            final MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
-            long done = 0;
-            while (done < buffer.byteSize()) {
-                final long r = (long) PREAD.invokeExact(
-                    state, fd, buffer.asSlice(done), buffer.byteSize() - done, offset + done);
-                if (r < 0) {
-                    final int errno = errno(state);
-                    if (errno == EINTR) {
-                        continue;
-                    }
-                    throw new OsException("pread", errno, "fd=" + fd + ", offset=" + (offset + done));
-                }
-                if (r == 0) {
-                    break;
-                }
-                done += r;
+        long done = 0;
+        while (done < buffer.byteSize()) {
+            final long r = transfer("pread", PREAD, fd, buffer, offset, done);
+            if (r == 0) {
+                break; // end of file
             }
-            return done;
-        } catch (final OsException e) {
-            throw e;
-        } catch (final Throwable t) {
-            throw rethrow(t);
+            done += Math.max(r, 0);
         }
+        return done;
     }
 
     /** Writes all of {@code buffer} at {@code offset}. */
     public static void pwrite(final int fd, final MemorySegment buffer, final long offset) throws OsException {
-        try (Arena arena = Arena.ofConfined()) {
-            final MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
-            long done = 0;
-            while (done < buffer.byteSize()) {
-                final long r = (long) PWRITE.invokeExact(
-                    state, fd, buffer.asSlice(done), buffer.byteSize() - done, offset + done);
-                if (r < 0) {
-                    final int errno = errno(state);
-                    if (errno == EINTR) {
-                        continue;
-                    }
-                    throw new OsException("pwrite", errno, "fd=" + fd + ", offset=" + (offset + done));
-                }
-                done += r;
-            }
-        } catch (final OsException e) {
-            throw e;
-        } catch (final Throwable t) {
-            throw rethrow(t);
+        long done = 0;
+        while (done < buffer.byteSize()) {
+            done += Math.max(transfer("pwrite", PWRITE, fd, buffer, offset, done), 0);
         }
+    }
+
+    /** One {@code pread}/{@code pwrite} of the rest of {@code buffer} from {@code done}: the count, or -1 when interrupted (EINTR: try again). */
+    private static long transfer(final String name, final MethodHandle handle, final int fd, final MemorySegment buffer,
+                                 final long offset, final long done) throws OsException {
+        final long r = raw(state -> (long) handle.invokeExact(
+            state, fd, buffer.asSlice(done), buffer.byteSize() - done, offset + done));
+        if (r < 0) {
+            if (lastErrno() == EINTR) {
+                return -1;
+            }
+            throw failure(name, () -> "fd=" + fd + ", offset=" + (offset + done));
+        }
+        return r;
     }
 
     public static long mmap(final long address, final long length, final int prot, final int flags, final int fd,
                             final long offset) throws OsException {
-        try {
-            final MemorySegment state = CAPTURE.get();
-            final long r = (long) MMAP.invokeExact(state, address, length, prot, flags, fd, offset);
-            if (r == -1L) {
-                throw new OsException("mmap", errno(state), "address=0x" + Long.toHexString(address)
-                    + ", length=" + length + ", prot=" + prot + ", flags=0x" + Integer.toHexString(flags));
-            }
-            return r;
-        } catch (final OsException e) {
-            throw e;
-        } catch (final Throwable t) {
-            throw rethrow(t);
-        }
+        return checked("mmap", state -> (long) MMAP.invokeExact(state, address, length, prot, flags, fd, offset),
+            () -> "address=0x" + Long.toHexString(address) + ", length=" + length + ", prot=" + prot
+                + ", flags=0x" + Integer.toHexString(flags));
     }
 
     public static void munmap(final long address, final long length) throws OsException {
-        try {
-            final MemorySegment state = CAPTURE.get();
-            if ((int) MUNMAP.invokeExact(state, address, length) != 0) {
-                throw new OsException("munmap", errno(state),
-                    "address=0x" + Long.toHexString(address) + ", length=" + length);
-            }
-        } catch (final OsException e) {
-            throw e;
-        } catch (final Throwable t) {
-            throw rethrow(t);
-        }
+        checked("munmap", state -> (int) MUNMAP.invokeExact(state, address, length),
+            () -> "address=0x" + Long.toHexString(address) + ", length=" + length);
     }
 
     public static void madvise(final long address, final long length, final int advice) throws OsException {
-        try {
-            final MemorySegment state = CAPTURE.get();
-            if ((int) MADVISE.invokeExact(state, address, length, advice) != 0) {
-                throw new OsException("madvise", errno(state),
-                    "address=0x" + Long.toHexString(address) + ", length=" + length + ", advice=" + advice);
-            }
-        } catch (final OsException e) {
-            throw e;
-        } catch (final Throwable t) {
-            throw rethrow(t);
-        }
+        checked("madvise", state -> (int) MADVISE.invokeExact(state, address, length, advice),
+            () -> "address=0x" + Long.toHexString(address) + ", length=" + length + ", advice=" + advice);
     }
 
     /** Fills {@code vector} (one byte per page) with residency bits for {@code [address, address+length)}. */
     public static void mincore(final long address, final long length, final MemorySegment vector) throws OsException {
-        try (Arena arena = Arena.ofConfined()) {
-            final MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
-            if ((int) MINCORE.invokeExact(state, address, length, vector) != 0) {
-                throw new OsException("mincore", errno(state),
-                    "address=0x" + Long.toHexString(address) + ", length=" + length);
-            }
-        } catch (final OsException e) {
-            throw e;
-        } catch (final Throwable t) {
-            throw rethrow(t);
-        }
+        checked("mincore", state -> (int) MINCORE.invokeExact(state, address, length, vector),
+            () -> "address=0x" + Long.toHexString(address) + ", length=" + length);
     }
 
     public static void fallocate(final int fd, final int mode, final long offset, final long length)
         throws OsException {
-        try {
-            final MemorySegment state = CAPTURE.get();
-            if ((int) FALLOCATE.invokeExact(state, fd, mode, offset, length) != 0) {
-                throw new OsException("fallocate", errno(state),
-                    "fd=" + fd + ", mode=" + mode + ", offset=" + offset + ", length=" + length);
-            }
-        } catch (final OsException e) {
-            throw e;
-        } catch (final Throwable t) {
-            throw rethrow(t);
-        }
+        checked("fallocate", state -> (int) FALLOCATE.invokeExact(state, fd, mode, offset, length),
+            () -> "fd=" + fd + ", mode=" + mode + ", offset=" + offset + ", length=" + length);
     }
 }

@@ -4,7 +4,9 @@ import io.sharena.core.ArenaCorruptedException;
 import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
 import io.sharena.core.crash.CrashPoints;
-import io.sharena.core.lock.Ownership;
+import io.sharena.core.internal.ArenaInternals;
+import io.sharena.core.layout.Geometry;
+import io.sharena.core.owner.Ownership;
 import io.sharena.ipc.NamedRoots;
 import io.sharena.ipc.Pages;
 import io.sharena.ipc.layout.ChannelLayout;
@@ -67,7 +69,7 @@ public final class Channel {
         this.arena = arena;
         this.view = arena.raw();
         this.header = header;
-        this.ownership = arena.ownership();
+        this.ownership = ArenaInternals.ownership(arena);
         if (!Pages.inUserRange(arena, header, 1)) {
             throw corrupted("channel header pointer", Integer.toUnsignedLong(header), "");
         }
@@ -81,7 +83,7 @@ public final class Channel {
         if (lanes < 1 || lanes > ChannelLayout.MAX_LANES) {
             throw corrupted("channel lane count", lanes, "");
         }
-        if (ringBytes < Pages.PAGE || Integer.bitCount(ringBytes) != 1 || ringBytes > arena.capacityBytes()) {
+        if (ringBytes < Geometry.PAGE_SIZE || Integer.bitCount(ringBytes) != 1 || ringBytes > arena.capacityBytes()) {
             throw corrupted("channel ring size", ringBytes, "");
         }
         if (maxMessage < 1 || ChannelLayout.recordBytes(maxMessage) > ringBytes / 4) {
@@ -89,7 +91,7 @@ public final class Channel {
         }
         for (int i = 0; i < lanes; i++) {
             final int ring = view.getInt(ChannelLayout.lane(header, i) + ChannelLayout.RING);
-            if (!Pages.inUserRange(arena, ring, ringBytes / Pages.PAGE)) {
+            if (!Pages.inUserRange(arena, ring, ringBytes / Geometry.PAGE_SIZE)) {
                 throw corrupted("channel ring pointer", Integer.toUnsignedLong(ring), "lane=" + i);
             }
         }
@@ -105,7 +107,7 @@ public final class Channel {
      * Creates a channel and registers it under {@code name}.
      *
      * @param lanes      producer processes it can have at once (1 .. {@value ChannelLayout#MAX_LANES})
-     * @param ringBytes  bytes per lane, a power of two of at least 4096
+     * @param ringBytes  bytes per lane, a power of two of at least one page ({@value io.sharena.core.layout.Geometry#PAGE_SIZE})
      * @param maxMessage largest payload, at most a quarter of the ring
      * @throws IllegalArgumentException for bad sizes or a name already in use
      * @throws IllegalStateException if the arena has no room
@@ -115,8 +117,8 @@ public final class Channel {
         if (lanes < 1 || lanes > ChannelLayout.MAX_LANES) {
             throw new IllegalArgumentException("lanes out of range: lanes=" + lanes + ", max=" + ChannelLayout.MAX_LANES);
         }
-        if (ringBytes < 4096 || Integer.bitCount(ringBytes) != 1) {
-            throw new IllegalArgumentException("ring size must be a power of two >= 4096: ringBytes=" + ringBytes);
+        if (ringBytes < Geometry.PAGE_SIZE || Integer.bitCount(ringBytes) != 1) {
+            throw new IllegalArgumentException("ring size must be a power of two >= " + Geometry.PAGE_SIZE + ": ringBytes=" + ringBytes);
         }
         if (maxMessage < 1 || ChannelLayout.recordBytes(maxMessage) > ringBytes / 4) {
             throw new IllegalArgumentException("max message must be positive and at most a quarter of the ring: "
@@ -130,7 +132,7 @@ public final class Channel {
         final int[] rings = new int[lanes];
         boolean ok = header != 0;
         for (int i = 0; ok && i < lanes; i++) {
-            rings[i] = Pages.allocate(arena, ringBytes / 4096, Pages.SETUP_TIMEOUT_NANOS);
+            rings[i] = Pages.allocate(arena, ringBytes / Geometry.PAGE_SIZE, Pages.SETUP_TIMEOUT_NANOS);
             ok = rings[i] != 0;
         }
         if (!ok) {
@@ -163,7 +165,7 @@ public final class Channel {
 
     private static void release(final SharedArena arena, final int header, final int[] rings, final int ringBytes) {
         for (final int ring : rings) {
-            arena.freePages(ring, ringBytes / 4096);
+            arena.freePages(ring, ringBytes / Geometry.PAGE_SIZE);
         }
         arena.freePages(header, 1);
     }

@@ -3,8 +3,8 @@ package io.sharena.ipc.channel;
 import io.sharena.core.ArenaCorruptedException;
 import io.sharena.core.ArenaView;
 import io.sharena.core.crash.CrashPoints;
-import io.sharena.core.lock.Ownership;
-import io.sharena.core.lock.ProcessIdentity;
+import io.sharena.core.owner.Ownership;
+import io.sharena.core.owner.ProcessIdentity;
 import io.sharena.ipc.layout.ChannelLayout;
 import org.agrona.concurrent.IdleStrategy;
 
@@ -224,18 +224,6 @@ public final class ChannelConsumer implements AutoCloseable {
     /** @return the pid of the last producer found dead, 0 if none */
     public long lastDeadPid() {
         return view.getLongAcquire(channel.header + ChannelLayout.LAST_DEAD_PID);
-    }
-
-    /** @return how many lanes have a live producer now */
-    public int liveProducers() {
-        int live = 0;
-        for (int i = 0; i < channel.lanes; i++) {
-            final long owner = view.getLongAcquire(ChannelLayout.lane(channel.header, i) + ChannelLayout.OWNER);
-            if (owner != 0 && ownership.isAlive(owner)) {
-                live++;
-            }
-        }
-        return live;
     }
 
     @Override

@@ -2,8 +2,8 @@ package io.sharena.ipc.channel;
 
 import io.sharena.core.ArenaView;
 import io.sharena.core.crash.CrashPoints;
-import io.sharena.core.lock.Ownership;
-import io.sharena.core.lock.ProcessIdentity;
+import io.sharena.core.owner.Ownership;
+import io.sharena.core.owner.ProcessIdentity;
 import io.sharena.ipc.layout.ChannelLayout;
 import org.agrona.concurrent.IdleStrategy;
 
@@ -16,7 +16,6 @@ import java.lang.foreign.MemorySegment;
 public final class ChannelProducer implements AutoCloseable {
     /** Results of the blocking {@link #offer(int, byte[], int, int, IdleStrategy, long)}. */
     public static final int OK = 0;
-    public static final int FULL = 1;
     public static final int TOO_LARGE = 2;
     public static final int CONSUMER_DEAD = 3;
     public static final int TIMEOUT = 4;

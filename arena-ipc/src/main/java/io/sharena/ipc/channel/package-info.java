@@ -3,7 +3,7 @@
  * in place in arena pages. Design in {@link io.sharena.ipc.channel.Channel}.
  *
  * <p><b>Ownership</b>: lanes and the consumer's place are owner words of the arena's one ownership
- * primitive ({@code io.sharena.core.lock.Ownership}): claim, takeover from a dead owner and release
+ * primitive ({@code io.sharena.core.owner.Ownership}): claim, takeover from a dead owner and release
  * are one CAS each, so no reader sees a half-claimed lane and two producers never share one.
  *
  * <p><b>Crash model and delivery</b> (points in {@link io.sharena.ipc.channel.ChannelPoint}): a

@@ -3,6 +3,7 @@ package io.sharena.ipc.heap;
 import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
 import io.sharena.core.crash.CrashPoints;
+import io.sharena.core.layout.Geometry;
 import io.sharena.core.layout.PageEntry;
 import io.sharena.ipc.Pages;
 import io.sharena.ipc.layout.HeapLayout;
@@ -33,7 +34,7 @@ final class HeapRepair {
     }
 
     private long pageOf(final int ptr) {
-        return Integer.toUnsignedLong(ptr) / Pages.PAGE;
+        return Integer.toUnsignedLong(ptr) / Geometry.PAGE_SIZE;
     }
 
     /** @return the free objects on class {@code c}'s stack, walking it; problems go to {@code violations} */
@@ -49,7 +50,7 @@ final class HeapRepair {
                 violations.add("heap free stack cyclic (object listed twice): class=" + c + ", ptr=" + hex(obj));
                 break;
             }
-            final int page = obj & ~(Pages.PAGE - 1);
+            final int page = obj & ~(Geometry.PAGE_SIZE - 1);
             if (Pages.state(arena, pageOf(page)) != PageEntry.ALLOCATED) {
                 violations.add("heap free object on a page that is not allocated: class=" + c + ", ptr=" + hex(obj));
                 break;
@@ -99,7 +100,7 @@ final class HeapRepair {
             if (Pages.state(arena, p) != PageEntry.ALLOCATED) {
                 continue;
             }
-            final int page = (int) (p * Pages.PAGE);
+            final int page = (int) (p * Geometry.PAGE_SIZE);
             final int magic = view.getIntAcquire(page + HeapLayout.MAGIC);
             if (magic == HeapLayout.MAGIC_SLAB && ours(page, HeapLayout.HEAP)) {
                 final String problem = slabHeaderProblem(page);
@@ -151,7 +152,7 @@ final class HeapRepair {
             if (Pages.state(arena, p) != PageEntry.ALLOCATED) {
                 continue;
             }
-            final int page = (int) (p * Pages.PAGE);
+            final int page = (int) (p * Geometry.PAGE_SIZE);
             final int magic = view.getIntAcquire(page + HeapLayout.MAGIC);
             if (magic == HeapLayout.MAGIC_SLAB && ours(page, HeapLayout.HEAP)) {
                 final String problem = slabHeaderProblem(page);

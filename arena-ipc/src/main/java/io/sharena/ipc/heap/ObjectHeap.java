@@ -4,6 +4,8 @@ import io.sharena.core.ArenaCorruptedException;
 import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
 import io.sharena.core.crash.CrashPoints;
+import io.sharena.core.internal.ArenaInternals;
+import io.sharena.core.layout.Geometry;
 import io.sharena.core.layout.PageEntry;
 import io.sharena.ipc.Corruption;
 import io.sharena.ipc.NamedRoots;
@@ -88,7 +90,7 @@ public final class ObjectHeap {
         this.view = arena.raw();
         this.meta = meta;
         this.repairWord = meta + HeapLayout.REPAIR;
-        this.firstUserByte = arena.firstUserPage() * Pages.PAGE;
+        this.firstUserByte = arena.firstUserPage() * Geometry.PAGE_SIZE;
         this.capacityBytes = arena.capacityBytes();
     }
 
@@ -185,7 +187,7 @@ public final class ObjectHeap {
         if (!inUserPages(obj)) {
             return -1;
         }
-        final int page = obj & ~(Pages.PAGE - 1);
+        final int page = obj & ~(Geometry.PAGE_SIZE - 1);
         if (!isSlab(page) || view.getInt(page + HeapLayout.CLASS) != c) {
             return -1;
         }
@@ -238,7 +240,7 @@ public final class ObjectHeap {
             final int next = view.getInt(obj);
             if (view.compareAndSetLong(headWord, head, tagged(head, next))) {
                 CrashPoints.at(HeapPoint.ALLOC_POPPED);
-                final int page = obj & ~(Pages.PAGE - 1);
+                final int page = obj & ~(Geometry.PAGE_SIZE - 1);
                 final long bit = HeapLayout.bit(index);
                 if ((view.getAndBitwiseOrLong(page + HeapLayout.bitmapWord(index), bit) & bit) != 0) {
                     // On the free stack yet in use: someone's object. Leave it to its owner.
@@ -254,7 +256,7 @@ public final class ObjectHeap {
     }
 
     private int allocateLarge(final int size) {
-        final long pages = (size + (long) HeapLayout.LARGE_HEADER + 4095) >>> 12;
+        final long pages = Geometry.pagesFor((long) size + HeapLayout.LARGE_HEADER);
         if (pages > arena.capacityPages()) {
             return 0;
         }
@@ -322,7 +324,7 @@ public final class ObjectHeap {
         if (!inUserPages(ptr)) {
             throw notAnObject(ptr);
         }
-        final int page = ptr & ~(Pages.PAGE - 1);
+        final int page = ptr & ~(Geometry.PAGE_SIZE - 1);
         final int magic = view.getIntAcquire(page + HeapLayout.MAGIC);
         if (magic == HeapLayout.MAGIC_SLAB && view.getInt(page + HeapLayout.HEAP) == meta) {
             freeSmall(ptr, page);
@@ -344,7 +346,7 @@ public final class ObjectHeap {
         if (magic == HeapLayout.MAGIC_RETIRED) {
             return true;
         }
-        final int state = Pages.state(arena, Integer.toUnsignedLong(page) / Pages.PAGE);
+        final int state = Pages.state(arena, Integer.toUnsignedLong(page) / Geometry.PAGE_SIZE);
         return state == PageEntry.FREE || state == PageEntry.PENDING;
     }
 
@@ -355,11 +357,11 @@ public final class ObjectHeap {
     private void freeSmall(final int ptr, final int page) {
         final int c = view.getInt(page + HeapLayout.CLASS);
         if (c < 0 || c >= HeapLayout.SIZES.length) {
-            throw corrupted("heap slab page class", c, "page=" + Integer.toUnsignedLong(page) / Pages.PAGE);
+            throw corrupted("heap slab page class", c, "page=" + Integer.toUnsignedLong(page) / Geometry.PAGE_SIZE);
         }
         final int objects = view.getInt(page + HeapLayout.OBJECTS);
         if (objects != HeapLayout.objectsPerSlab(c)) {
-            throw corrupted("heap slab page object count", objects, "page=" + Integer.toUnsignedLong(page) / Pages.PAGE);
+            throw corrupted("heap slab page object count", objects, "page=" + Integer.toUnsignedLong(page) / Geometry.PAGE_SIZE);
         }
         final int offset = ptr - page - HeapLayout.SLAB_HEADER;
         final int index = offset < 0 ? -1 : HeapLayout.index(offset, c);
@@ -393,7 +395,7 @@ public final class ObjectHeap {
         }
         final int pages = view.getInt(page + HeapLayout.PAGES);
         if (!Pages.inUserRange(arena, page, pages)) {
-            throw corrupted("heap large object page count", pages, "page=" + Integer.toUnsignedLong(page) / Pages.PAGE);
+            throw corrupted("heap large object page count", pages, "page=" + Integer.toUnsignedLong(page) / Geometry.PAGE_SIZE);
         }
         CrashPoints.at(HeapPoint.LARGE_FREEING);
         arena.freePages(page, pages);
@@ -407,15 +409,15 @@ public final class ObjectHeap {
         if (!inUserPages(ptr)) {
             throw notAnObject(ptr);
         }
-        final int page = ptr & ~(Pages.PAGE - 1);
+        final int page = ptr & ~(Geometry.PAGE_SIZE - 1);
         final int magic = view.getIntAcquire(page + HeapLayout.MAGIC);
         if (magic == HeapLayout.MAGIC_LARGE && ptr == page + HeapLayout.LARGE_HEADER
             && view.getInt(page + HeapLayout.LARGE_HEAP) == meta) {
             final int pages = view.getInt(page + HeapLayout.PAGES);
             if (!Pages.inUserRange(arena, page, pages)) {
-                throw corrupted("heap large object page count", pages, "page=" + Integer.toUnsignedLong(page) / Pages.PAGE);
+                throw corrupted("heap large object page count", pages, "page=" + Integer.toUnsignedLong(page) / Geometry.PAGE_SIZE);
             }
-            return pages * Pages.PAGE - HeapLayout.LARGE_HEADER;
+            return pages * Geometry.PAGE_SIZE - HeapLayout.LARGE_HEADER;
         }
         if (magic == HeapLayout.MAGIC_SLAB) {
             final int c = view.getInt(page + HeapLayout.CLASS);
@@ -453,7 +455,7 @@ public final class ObjectHeap {
             if (!seen.add(obj)) {
                 throw corrupted(STRUCTURE, obj, "class=" + c + ", listed twice (a cycle), in trim");
             }
-            freeIn.merge(obj & ~(Pages.PAGE - 1), 1, Integer::sum);
+            freeIn.merge(obj & ~(Geometry.PAGE_SIZE - 1), 1, Integer::sum);
         }
         int kept = -1;
         final Set<Integer> release = new HashSet<>();
@@ -471,7 +473,7 @@ public final class ObjectHeap {
         int last = 0;
         for (int obj = (int) head; obj != 0; ) {
             final int next = view.getInt(obj);
-            if (!release.contains(obj & ~(Pages.PAGE - 1))) {
+            if (!release.contains(obj & ~(Geometry.PAGE_SIZE - 1))) {
                 if (first == 0) {
                     first = obj;
                 } else {
@@ -559,17 +561,17 @@ public final class ObjectHeap {
         }
         final int m = meta.get();
         if (!Pages.inUserRange(arena, m, 1)
-            || Pages.state(arena, Integer.toUnsignedLong(m) / Pages.PAGE) != PageEntry.ALLOCATED) {
+            || Pages.state(arena, Integer.toUnsignedLong(m) / Geometry.PAGE_SIZE) != PageEntry.ALLOCATED) {
             NamedRoots.of(arena).compareAndSet(ROOT_NAME, m, 0);
             return List.of("heap dropped, its objects lost: metadata pointer does not name an allocated page: ptr=0x"
                 + Integer.toHexString(m));
         }
         final List<String> done = new java.util.ArrayList<>();
         if (metaProblem(arena, m) != null) {
-            arena.raw().fill(m, Pages.PAGE, (byte) 0);
+            arena.raw().fill(m, Geometry.PAGE_SIZE, (byte) 0);
             arena.raw().putIntRelease(m + HeapLayout.META_MAGIC, HeapLayout.META_MAGIC_VALUE);
             done.add("heap metadata page formatted anew (free stacks rebuilt below): page="
-                + Integer.toUnsignedLong(m) / Pages.PAGE);
+                + Integer.toUnsignedLong(m) / Geometry.PAGE_SIZE);
         }
         done.addAll(new ObjectHeap(arena, m).repair());
         return done;
@@ -579,8 +581,8 @@ public final class ObjectHeap {
     private static List<Long> otherLiveProcesses(final SharedArena arena) {
         final List<Long> pids = new java.util.ArrayList<>();
         for (int slot = 0; slot < io.sharena.core.layout.RegistryLayout.SLOTS; slot++) {
-            if (slot != arena.slot() && arena.registry().isAlive(slot)) {
-                pids.add(arena.registry().pid(slot));
+            if (slot != ArenaInternals.slot(arena) && ArenaInternals.registry(arena).isAlive(slot)) {
+                pids.add(ArenaInternals.registry(arena).pid(slot));
             }
         }
         return pids;

@@ -1,5 +1,7 @@
 package io.sharena.ipc.layout;
 
+import io.sharena.core.layout.Geometry;
+
 /**
  * A channel: one header page, and per lane a ring of arena pages. A lane has one producer process
  * and the channel's one consumer, so each ring is single-producer single-consumer.
@@ -41,7 +43,7 @@ public final class ChannelLayout {
 
     public static final int LANE_BASE = 128;
     public static final int LANE_STRIDE = 256;
-    public static final int MAX_LANES = (4096 - LANE_BASE) / LANE_STRIDE;
+    public static final int MAX_LANES = (Geometry.PAGE_SIZE - LANE_BASE) / LANE_STRIDE;
     public static final int OWNER = 0;
     public static final int OWNER_PID = 8;
     public static final int TAIL = 16;

@@ -1,5 +1,7 @@
 package io.sharena.ipc.layout;
 
+import io.sharena.core.layout.Geometry;
+
 /**
  * The object heap: one metadata page, slab pages for small objects, page runs for large ones.
  *
@@ -77,7 +79,7 @@ public final class HeapLayout {
             RECIPROCALS[c] = ((1L << 32) + SIZES[c] - 1) / SIZES[c];
         }
         assert SIZES.length * CLASS_STRIDE <= META_LINE : "class lines overlap the meta line";
-        assert (4096 - SLAB_HEADER) / SIZES[0] <= BITMAP_LONGS * 64 : "bitmap too small";
+        assert (Geometry.PAGE_SIZE - SLAB_HEADER) / SIZES[0] <= BITMAP_LONGS * 64 : "bitmap too small";
     }
 
     private HeapLayout() {
@@ -85,7 +87,7 @@ public final class HeapLayout {
 
     /** @return how many objects a slab page of class {@code c} holds */
     public static int objectsPerSlab(final int c) {
-        return (4096 - SLAB_HEADER) / SIZES[c];
+        return (Geometry.PAGE_SIZE - SLAB_HEADER) / SIZES[c];
     }
 
     /**

@@ -1,5 +1,7 @@
 package io.sharena.ipc.layout;
 
+import io.sharena.core.layout.Geometry;
+
 /**
  * The named-roots directory: {@link #PAGES} arena pages, a header page then {@link #ENTRIES}
  * entries of {@link #ENTRY_SIZE} bytes, open addressing with linear probing on a hash of the name.
@@ -34,9 +36,9 @@ public final class RootsLayout {
     public static final int LOCK = 128;
     public static final int LOCK_BYTES = 128;
 
-    public static final int ENTRY_BASE = 4096;
+    public static final int ENTRY_BASE = Geometry.PAGE_SIZE;
     public static final int ENTRY_SIZE = 64;
-    public static final int ENTRIES = (PAGES - 1) * 4096 / ENTRY_SIZE;
+    public static final int ENTRIES = (PAGES - 1) * Geometry.PAGE_SIZE / ENTRY_SIZE;
     public static final int MAX_NAME = 48;
 
     public static final int VALUE = 0;

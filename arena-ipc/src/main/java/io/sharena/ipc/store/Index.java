@@ -3,6 +3,7 @@ package io.sharena.ipc.store;
 import io.sharena.core.ArenaCorruptedException;
 import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
+import io.sharena.core.internal.ArenaInternals;
 import io.sharena.core.layout.LockWord;
 import io.sharena.core.lock.LockResult;
 import io.sharena.core.lock.SharedLock;
@@ -43,7 +44,7 @@ final class Index {
         this.ring = ring;
         this.locks = new SharedLock[stripeCount];
         // A read-only attachment (tools) walks the index and takes no lock.
-        for (int i = 0; i < stripeCount && arena.slot() >= 0; i++) {
+        for (int i = 0; i < stripeCount && ArenaInternals.slot(arena) >= 0; i++) {
             locks[i] = arena.lockAt(stripes + i * StoreLayout.STRIPE_SIZE + StoreLayout.STRIPE_LOCK);
         }
     }

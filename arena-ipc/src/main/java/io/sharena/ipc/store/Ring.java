@@ -4,9 +4,10 @@ import io.sharena.core.ArenaCorruptedException;
 import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
 import io.sharena.core.crash.CrashPoints;
+import io.sharena.core.internal.ArenaInternals;
 import io.sharena.core.lock.LockResult;
-import io.sharena.core.lock.Ownership;
 import io.sharena.core.lock.SharedLock;
+import io.sharena.core.owner.Ownership;
 import io.sharena.ipc.layout.ItemLayout;
 import io.sharena.ipc.layout.StoreLayout;
 import org.agrona.concurrent.BackoffIdleStrategy;
@@ -61,9 +62,9 @@ final class Ring {
         this.headWord = header + StoreLayout.HEAD;
         this.tailWord = header + StoreLayout.TAIL;
         // A read-only attachment (tools: stat, check, dump) inspects and never reserves or locks.
-        final boolean readOnly = arena.slot() < 0;
+        final boolean readOnly = ArenaInternals.slot(arena) < 0;
         this.lock = readOnly ? null : arena.lockAt(header + StoreLayout.RING_LOCK);
-        this.ownership = readOnly ? null : arena.ownership();
+        this.ownership = readOnly ? null : ArenaInternals.ownership(arena);
         // The whole process owns what it reserves (any of its threads may be the builder).
         this.owner = readOnly ? 0 : ownership.process();
         this.counters = counters;
@@ -348,7 +349,7 @@ final class Ring {
         }
         final int y = reserveLocked(head, size);
         // Everything from HASH on: hash, CAS (the item keeps its CAS value), expiry, flags, key, value.
-        view.copyTo(x + ItemLayout.HASH, arena.segment(), Integer.toUnsignedLong(y) + ItemLayout.HASH,
+        view.copyTo(x + ItemLayout.HASH, ArenaInternals.segment(arena), Integer.toUnsignedLong(y) + ItemLayout.HASH,
             size - ItemLayout.HASH);
         if (!view.compareAndSetInt(y + ItemLayout.STATE, ItemLayout.RESERVED, ItemLayout.LINKED)) {
             throw new IllegalStateException("reinserted record taken from its owner: ptr=0x" + Integer.toHexString(y));

@@ -6,6 +6,7 @@ import io.sharena.core.ArenaView;
 import io.sharena.core.Capacity;
 import io.sharena.core.SharedArena;
 import io.sharena.core.crash.CrashPoints;
+import io.sharena.core.internal.ArenaInternals;
 import io.sharena.ipc.NamedRoots;
 import io.sharena.ipc.layout.ItemLayout;
 import io.sharena.ipc.layout.StoreLayout;
@@ -74,7 +75,7 @@ public final class SharedStore implements AutoCloseable {
         this.clock = o.clock();
         this.timeoutNanos = o.lockTimeoutNanos();
         this.maxItem = view.getInt(header + StoreLayout.MAX_ITEM);
-        this.counters = new Counters(view, header, arena.slot());
+        this.counters = new Counters(view, header, ArenaInternals.slot(arena));
         this.ring = new Ring(arena, header, counters, timeoutNanos);
         this.index = new Index(arena, view.getInt(header + StoreLayout.BUCKETS_PTR),
             1 << view.getInt(header + StoreLayout.BUCKET_BITS), view.getInt(header + StoreLayout.STRIPES_PTR),

@@ -3,6 +3,7 @@ package io.sharena.ipc.store;
 import io.sharena.core.ArenaFormatException;
 import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
+import io.sharena.core.internal.ArenaInternals;
 import io.sharena.core.layout.LockWord;
 import io.sharena.core.layout.PageEntry;
 import io.sharena.ipc.NamedRoots;
@@ -54,7 +55,7 @@ public final class StoreTools {
             final int header = rootOf(arena, name);
             StoreFormat.validate(arena, header);
             final ArenaView v = arena.raw();
-            final Counters counters = new Counters(v, header, Math.max(0, arena.slot()));
+            final Counters counters = new Counters(v, header, Math.max(0, ArenaInternals.slot(arena)));
             final Ring ring = new Ring(arena, header, counters, 0);
             final Index index = new Index(arena, v.getInt(header + StoreLayout.BUCKETS_PTR),
                 1 << v.getInt(header + StoreLayout.BUCKET_BITS), v.getInt(header + StoreLayout.STRIPES_PTR),

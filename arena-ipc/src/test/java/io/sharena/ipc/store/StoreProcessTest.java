@@ -1,5 +1,6 @@
 package io.sharena.ipc.store;
 
+import io.sharena.core.internal.ArenaInternals;
 import io.sharena.testing.ChildJvm;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -179,7 +180,7 @@ class StoreProcessTest {
             store.repair();
             assertEquals(List.of(), store.check());
             // The killed children's registry slots are the arena's to reclaim.
-            assertTrue(store.arena().repair(1_000_000_000L));
+            assertTrue(ArenaInternals.repair(store.arena(), 1_000_000_000L));
             assertEquals(List.of(), io.sharena.core.check.ArenaChecker.check(store.arena()));
         }
     }

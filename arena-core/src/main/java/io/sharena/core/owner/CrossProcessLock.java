@@ -1,7 +1,8 @@
-package io.sharena.core.lock;
+package io.sharena.core.owner;
 
 import io.sharena.core.crash.CrashPoints;
 import io.sharena.core.layout.LockWord;
+import io.sharena.core.lock.LockResult;
 import io.sharena.core.os.SharedWords;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
@@ -14,7 +15,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * A trylock on one {@link LockWord} in shared memory, held by a thread of an attachment: the one
  * implementation behind the allocator's lock ({@link ArenaLock}) and users' locks
- * ({@link SharedLock}).
+ * ({@link UserLock}).
  *
  * <p>Taken by a compare-and-set from 0 to the caller's {@link Ownership#mine() token}; released by
  * a release store of 0, which publishes every write made while holding it. The calling thread's
@@ -32,7 +33,7 @@ import java.util.concurrent.TimeUnit;
  * holder again (its slot's generation has moved on), so a waiter that stalls between reading it
  * and its compare-and-set cannot take the lock from a later, live holder.
  */
-public abstract sealed class CrossProcessLock permits ArenaLock, SharedLock {
+public abstract sealed class CrossProcessLock permits ArenaLock, UserLock {
     public static final long LIVENESS_DELAY_NANOS = TimeUnit.MICROSECONDS.toNanos(50);
     public static final long LIVENESS_PERIOD_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
     private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();

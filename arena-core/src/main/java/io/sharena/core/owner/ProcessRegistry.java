@@ -1,4 +1,4 @@
-package io.sharena.core.lock;
+package io.sharena.core.owner;
 
 import io.sharena.core.crash.CrashPoints;
 import io.sharena.core.layout.ControlLayout;

@@ -1,4 +1,4 @@
-package io.sharena.core.lock;
+package io.sharena.core.owner;
 
 import io.sharena.core.layout.ControlLayout;
 import io.sharena.core.os.SharedWords;
@@ -14,7 +14,7 @@ import java.lang.invoke.VarHandle;
  * ({@link ControlLayout#REPAIR_PENDING}), so that whoever took it over (the allocator, named roots,
  * a tool) the allocator repairs before it goes on.
  *
- * <p>It guards the allocator's metadata only. Users' critical sections take a {@link SharedLock}
+ * <p>It guards the allocator's metadata only. Users' critical sections take a {@link io.sharena.core.lock.SharedLock}
  * of their own.
  *
  * <p>An instance belongs to one attachment (one registry slot); its methods may be called from any

@@ -1,0 +1,222 @@
+package io.sharena.core.internal;
+
+import io.sharena.core.ArenaPointers;
+import io.sharena.core.SharedArena;
+import io.sharena.core.layout.ControlLayout;
+import io.sharena.core.owner.ArenaLock;
+import io.sharena.core.owner.Ownership;
+import io.sharena.core.owner.ProcessRegistry;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.function.Supplier;
+
+/**
+ * What the arena's own layers (the IPC structures, the command-line tools, the checker) need of a
+ * {@link SharedArena} beyond its public API: the mapping as one segment, the allocator's lock, the
+ * process registry and this attachment's ownership, the repair entry points, and the control-page
+ * word that names the named-roots directory.
+ *
+ * <p>Not for applications: this package is exported only to sharena's own modules
+ * ({@code io.sharena.ipc}, {@code io.sharena.cli}); arena-bench and the tests, which run on the
+ * class path, reach it as any public class. Every method is a thin call into the arena: the arena
+ * installs its {@link Access} when its class is initialized (the pattern of the JDK's
+ * {@code SharedSecrets}), so nothing here can see more than the arena hands over.
+ */
+public final class ArenaInternals {
+    /** The arena's side of this facade, installed once by {@link SharedArena}'s class initializer. */
+    public interface Access {
+        ArenaLock lock(SharedArena arena);
+
+        ProcessRegistry registry(SharedArena arena);
+
+        Ownership ownership(SharedArena arena);
+
+        int slot(SharedArena arena);
+
+        MemorySegment segment(SharedArena arena);
+
+        long base(SharedArena arena);
+
+        int metaPages(SharedArena arena);
+
+        boolean repair(SharedArena arena, long timeoutNanos);
+
+        List<String> repairNotes(SharedArena arena);
+
+        List<String> checkFile(SharedArena arena) throws IOException;
+
+        List<String> repairFile(Path path) throws IOException;
+
+        <T> T guarded(SharedArena arena, String operation, Supplier<T> action);
+    }
+
+    /** The control-page word that holds the named-roots directory's pointer. */
+    private static final int ROOTS_WORD = (int) ControlLayout.word(ControlLayout.ROOTS_PTR);
+
+    private static volatile Access access;
+
+    private ArenaInternals() {
+    }
+
+    /**
+     * Installs the arena's side; called once, by {@link SharedArena}'s class initializer.
+     *
+     * @throws IllegalStateException if it is already installed
+     */
+    public static void install(final Access arenaSide) {
+        if (access != null) {
+            throw new IllegalStateException("arena internals already installed");
+        }
+        access = arenaSide;
+    }
+
+    private static Access access() {
+        Access a = access;
+        if (a == null) {
+            // Only the static entry points get here before any arena exists: initialize the class.
+            try {
+                Class.forName(SharedArena.class.getName(), true, SharedArena.class.getClassLoader());
+            } catch (final ClassNotFoundException e) {
+                throw new AssertionError(e);
+            }
+            a = access;
+        }
+        return a;
+    }
+
+    /**
+     * @return the allocator's lock, for tools and tests (the allocator takes it itself; users take
+     * a {@code SharedLock} of their own)
+     * @throws IllegalStateException if the arena was opened read-only
+     */
+    public static ArenaLock lock(final SharedArena arena) {
+        return access().lock(arena);
+    }
+
+    /** @return the arena's process registry (read without locks) */
+    public static ProcessRegistry registry(final SharedArena arena) {
+        return access().registry(arena);
+    }
+
+    /**
+     * @return this attachment's ownership: how shared structures (locks, channel lanes, consumers)
+     * record this process, or one of its threads, as their owner
+     * @throws IllegalStateException if the arena was opened read-only
+     */
+    public static Ownership ownership(final SharedArena arena) {
+        return access().ownership(arena);
+    }
+
+    /** @return this attachment's registry slot, -1 if read-only */
+    public static int slot(final SharedArena arena) {
+        return access().slot(arena);
+    }
+
+    /** @return the whole arena as one segment, offset 0 being arena pointer 0 */
+    public static MemorySegment segment(final SharedArena arena) {
+        return access().segment(arena);
+    }
+
+    /** @return this process's window base; its low 32 bits are zero */
+    public static long base(final SharedArena arena) {
+        return access().base(arena);
+    }
+
+    /** @return the absolute address of {@code ptr} in this process (see {@link ArenaPointers#address}) */
+    public static long address(final SharedArena arena, final int ptr) {
+        return ArenaPointers.address(base(arena), ptr);
+    }
+
+    /** @return the arena pointer of an absolute address inside this process's window */
+    public static int pointer(final SharedArena arena, final long address) {
+        return ArenaPointers.pointer(base(arena), address);
+    }
+
+    /** @return the number of metadata pages (control, registry, page table) after the header page */
+    public static int metaPages(final SharedArena arena) {
+        return access().metaPages(arena);
+    }
+
+    /**
+     * Repairs the free structures from the page states, after freeing what dead processes left in
+     * transit and taking every span cache back into the lists. Takes the lock (waiting up to
+     * {@code timeoutNanos}). The file's size is compared with the capacity first: a file cut short
+     * is not repaired here ({@link #repairFile} restores the size and says what was lost).
+     *
+     * @return true when the repair ran and left the allocator consistent; false when the lock could
+     * not be had, or something could not be fixed ({@link #repairNotes} names it)
+     * @throws io.sharena.core.ArenaFaultException     if the file is shorter than the capacity, or is
+     *                                                 cut short during the repair
+     * @throws io.sharena.core.ArenaCorruptedException if the metadata is corrupted beyond what the
+     *                                                 repair rebuilds
+     * @throws IllegalStateException                   if the arena is closed or was opened read-only
+     */
+    public static boolean repair(final SharedArena arena, final long timeoutNanos) {
+        return access().repair(arena, timeoutNanos);
+    }
+
+    /**
+     * @return what the last repair by this attachment could not fix, then what it fixed only by a
+     * safe guess (a page whose state word held no state is kept allocated), one line each
+     */
+    public static List<String> repairNotes(final SharedArena arena) {
+        return access().repairNotes(arena);
+    }
+
+    /**
+     * Checks the open arena's file without touching the mapping: what
+     * {@link SharedArena#checkFile(Path)} checks, through the descriptor already open.
+     *
+     * @return one line per problem, empty when the file is whole
+     */
+    public static List<String> checkFile(final SharedArena arena) throws IOException {
+        return access().checkFile(arena);
+    }
+
+    /**
+     * Repairs the arena file itself, through the descriptor (nothing is mapped, so nothing can
+     * fault): a file cut short gets its size back (a sparse extension: the lost range reads as
+     * zeros), a file extended past its capacity is cut back, and a damaged or disagreeing header
+     * copy is rewritten from the one {@code open} uses. Safe while other processes map the file.
+     * Run it before {@link #repair}, which rebuilds the allocator's structures from the page states.
+     *
+     * @return what was done and what was lost, one line each; empty when the file was whole
+     * @throws io.sharena.core.ArenaFormatException if the file is not a regular file or no header
+     *                                              copy is valid (nothing to repair from)
+     * @throws IOException                          if the file cannot be opened or written
+     */
+    public static List<String> repairFile(final Path path) throws IOException {
+        return access().repairFile(path);
+    }
+
+    /**
+     * Runs {@code action} (a tool's read of the mapping: a check, statistics) after comparing the
+     * file's size with the capacity, and turns a fault inside it (the file cut short meanwhile)
+     * into {@link io.sharena.core.ArenaFaultException}.
+     */
+    public static <T> T guarded(final SharedArena arena, final String operation, final Supplier<T> action) {
+        return access().guarded(arena, operation, action);
+    }
+
+    // ---------------------------------------------------------------- the named-roots word
+
+    /** @return the arena pointer of the named-roots directory (an acquire load), 0 when there is none */
+    public static int rootsDirectory(final SharedArena arena) {
+        return arena.raw().getIntAcquire(ROOTS_WORD);
+    }
+
+    /**
+     * Sets the arena's named-roots directory pointer from {@code expected} to {@code directory} with
+     * one compare-and-set: from 0 to install a new directory (exactly one of several racing
+     * creators wins; the losers free their copies), to 0 to drop a corrupted one.
+     *
+     * @return whether the word held {@code expected} and now holds {@code directory}
+     */
+    public static boolean compareAndSetRootsDirectory(final SharedArena arena, final int expected,
+                                                      final int directory) {
+        return arena.raw().compareAndSetInt(ROOTS_WORD, expected, directory);
+    }
+}
