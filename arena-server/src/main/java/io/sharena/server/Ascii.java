@@ -78,19 +78,19 @@ final class Ascii {
         return parseU64(b, from, len, v) ? v[0] & 0xFFFF_FFFFL : BAD;
     }
 
-    /** safe_strtol: a signed 32-bit number (strtol on 64-bit longs, then the INT range). */
+    /**
+     * safe_strtol as memcached 1.6 builds it: C's strtol on a 64-bit long (out of that range fails),
+     * then stored into a 32-bit int, so larger values wrap (4000000000 becomes -294967296).
+     */
     static long parseI32(final byte[] b, final int from, final int len) {
         final Parsed p = new Parsed();
         if (len == 0 || !strtoull(b, from, from + len, p)) {
             return BAD;
         }
-        if (p.overflow || p.value < 0) {
+        if (p.overflow || p.value < 0 && !(p.negative && p.value == Long.MIN_VALUE)) {
             return BAD; // beyond a signed long: ERANGE
         }
         final long v = p.negative ? -p.value : p.value;
-        if (v > Integer.MAX_VALUE || v < Integer.MIN_VALUE) {
-            return BAD;
-        }
-        return v;
+        return (int) v;
     }
 }
