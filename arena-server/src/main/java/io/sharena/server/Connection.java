@@ -87,8 +87,14 @@ final class Connection {
                 return;
             }
         }
-        process();
-        flush();
+        // A get paused at the output bound goes on as soon as its output drained, even if it
+        // drained completely within this call (no write event would come for it).
+        boolean bounded;
+        do {
+            process();
+            bounded = outLim - outPos >= highWater;
+            flush();
+        } while (bounded && !closed && outLim - outPos < highWater);
         if (!closed) {
             key.interestOps((wantsRead() ? SelectionKey.OP_READ : 0) | (outLim > outPos ? SelectionKey.OP_WRITE : 0));
         }
