@@ -5,6 +5,7 @@ import io.sharena.bench.MultiProcessAllocBench;
 import io.sharena.bench.PageAllocBenchmark;
 import io.sharena.bench.PingPongBench;
 import io.sharena.bench.PointerAccessBenchmark;
+import io.sharena.bench.ServerBench;
 import io.sharena.bench.ZeroCopyBench;
 import io.sharena.bench.harness.Suite.JmhPair;
 import org.HdrHistogram.Histogram;
@@ -16,7 +17,7 @@ import java.util.Map;
 
 /** The suites {@code arena bench} knows, each pair with the target its issue set. */
 final class Suites {
-    static final List<String> NAMES = List.of("pointers", "alloc", "lock", "ipc");
+    static final List<String> NAMES = List.of("pointers", "alloc", "lock", "ipc", "server");
     private static final double[] PERCENTILES = {50, 90, 99, 99.9, 99.99};
 
     private Suites() {
@@ -53,6 +54,7 @@ final class Suites {
                 new JmhPair("heapAllocFree64", "arenaOfConfinedAllocate64", "heap 64 B alloc+free vs Arena.ofConfined",
                     Target.reported())),
                 Suites::ipcProcesses);
+            case "server" -> new Suite("server", null, Map.of(), List.of(), Suites::server);
             default -> throw new IllegalArgumentException("unknown suite: suite=" + name + ", known=" + NAMES);
         };
     }
@@ -112,5 +114,38 @@ final class Suites {
             p[i] = new double[] {PERCENTILES[i], h.getValueAtPercentile(PERCENTILES[i])};
         }
         return p;
+    }
+
+    private static Suite.ScenarioResult server(final Mode mode) throws Exception {
+        final ServerBench.Result r = ServerBench.measure(Math.max(2, mode.seconds()), Path.of(System.getProperty("java.io.tmpdir")));
+        final List<Row> rows = new java.util.ArrayList<>();
+        if (r.note() != null) {
+            System.out.println("server suite: " + r.note());
+        } else {
+            for (int i = 0; i < r.connections().length; i++) {
+                final int c = r.connections()[i];
+                final ServerBench.Run ours = r.runs()[i][0];
+                final ServerBench.Run theirs = r.runs()[i][1];
+                final String load = "memaslap 90/10 get/set, 32 B keys, 100 B values, " + c + " connections";
+                rows.add(new Row("server", load + ": ops/s vs memcached",
+                    one("serve ops/s, " + c + " conns", "k ops/s", ours.opsPerSecond() / 1e3),
+                    one("memcached ops/s, " + c + " conns", "k ops/s", theirs.opsPerSecond() / 1e3),
+                    Target.throughputAtLeast(1.0)));
+                rows.add(new Row("server", load + ": server CPU per op vs memcached",
+                    one("serve CPU/op, " + c + " conns", "us", ours.cpuMicrosPerOp()),
+                    one("memcached CPU/op, " + c + " conns", "us", theirs.cpuMicrosPerOp()), Target.ratioAtMost(1.0)));
+                rows.add(new Row("server", load + ": p99 (log2 bucket bound) vs memcached",
+                    one("serve p99, " + c + " conns", "us", ours.p99Micros()),
+                    one("memcached p99, " + c + " conns", "us", theirs.p99Micros()), Target.ratioAtMost(1.0)));
+            }
+        }
+        rows.add(new Row("server", "get of a 100 B value: store API in this JVM vs xmemcached over loopback",
+            one("store API get", "ns", r.storeGetNanos()), one("xmemcached loopback get", "ns", r.loopbackGetNanos()),
+            Target.reported()));
+        return new Suite.ScenarioResult(rows, Map.of());
+    }
+
+    private static Figure one(final String name, final String unit, final double v) {
+        return new Figure(name, unit, v, v, v, 1, Double.NaN);
     }
 }
