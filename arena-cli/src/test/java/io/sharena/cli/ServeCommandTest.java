@@ -157,4 +157,15 @@ class ServeCommandTest {
         final int status = child.waitFor(30);
         assertEquals(143, status, "ended by SIGTERM after its shutdown hook: " + child.output());
     }
+
+    @Test
+    void badArgumentsAreOneLineAndAUsageStatus(@TempDir final Path dir) throws Exception {
+        assertEquals(ArenaCli.EXIT_USAGE, ArenaCli.run("serve", "--store", dir.resolve("a").toString(), "--port", "70000"));
+        assertEquals(ArenaCli.EXIT_USAGE, ArenaCli.run("serve", "--store", dir.resolve("b").toString(), "--memory", "1K",
+            "--port", "0"));
+        assertEquals(ArenaCli.EXIT_USAGE, ArenaCli.run("serve", "--store", dir.resolve("c").toString(), "--threads", "0",
+            "--port", "0"));
+        final Path notAStore = java.nio.file.Files.writeString(dir.resolve("text"), "not an arena");
+        assertEquals(ArenaCli.EXIT_FORMAT, ArenaCli.run("serve", "--store", notAStore.toString(), "--port", "0"));
+    }
 }

@@ -69,6 +69,10 @@ final class Worker {
                         c.ready(key.readyOps());
                     } catch (final IOException | CancelledKeyException e) {
                         c.close();
+                    } catch (final RuntimeException e) {
+                        // A store failure (corruption found, a bug): this connection ends, the others go on.
+                        reportOnce(e);
+                        c.close();
                     }
                 }
                 selector.selectedKeys().clear();
@@ -120,6 +124,15 @@ final class Worker {
             if (c.stalledSince(now) > timeout) {
                 c.close();
             }
+        }
+    }
+
+    private long reported;
+
+    /** One line on stderr per failure kind and worker, so a failing store cannot flood the log. */
+    private void reportOnce(final RuntimeException e) {
+        if (reported++ < 10) {
+            System.err.println("arena serve: a connection was closed after an unexpected failure: " + e);
         }
     }
 
