@@ -5,8 +5,6 @@ import io.sharena.ipc.store.StoreItem;
 import io.sharena.ipc.store.StoreReader;
 import io.sharena.ipc.store.StoreResult;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.Base64;
 
 /**
@@ -143,20 +141,10 @@ final class MetaCommands {
             final long mark = c.mark();
             final int len = r.valueLength();
             hitHeader(c, t, f, len, r.flags(), r.cas(), r.expires());
-            if (!f.value) {
-                if (r.validate()) {
-                    return;
-                }
-            } else {
-                final byte[] dst = c.reserve(len + 2);
-                MemorySegment.copy(r.value(), ValueLayout.JAVA_BYTE, 0, dst, c.outLimit(), len);
-                if (r.validate()) {
-                    c.advance(len);
-                    c.crlf();
-                    return;
-                }
+            if (f.value ? TextCommands.copyValue(c, r, len) : r.validate()) {
+                return;
             }
-            c.truncate(mark);
+            c.truncate(mark); // the item was replaced while read: read it again
         }
     }
 
@@ -334,25 +322,38 @@ final class MetaCommands {
 
     // ------------------------------------------------------------------ md
 
-    private static void delete(final Connection c, final Tokens t) {
+    /**
+     * The checks md and ma share, in memcached's order.
+     *
+     * @return the parsed flags, or null when the reply (an error) was given
+     */
+    private static MetaFlags deleteOrArithmeticFlags(final Connection c, final Tokens t, final boolean vivifyAllowed) {
         if (t.count < 3) {
             c.reply("ERROR");
-            return;
+            return null;
         }
         if (t.len[1] > TextCommands.KEY_MAX) {
             c.reply(TextCommands.BAD_FORMAT);
-            return;
+            return null;
         }
         if (t.count > MAX_OPT_TOKENS) {
             c.reply("CLIENT_ERROR options flags too long");
-            return;
+            return null;
         }
         final MetaFlags f = flags(c);
-        if (!f.parse(t, 2, false)) {
+        if (!f.parse(t, 2, vivifyAllowed)) {
             error(c, "CLIENT_ERROR invalid or duplicate flag");
-            return;
+            return null;
         }
         c.noreply = f.quiet;
+        return f;
+    }
+
+    private static void delete(final Connection c, final Tokens t) {
+        final MetaFlags f = deleteOrArithmeticFlags(c, t, false);
+        if (f == null) {
+            return;
+        }
         if (opaqueTooLong(t, 2)) {
             error(c, "CLIENT_ERROR opaque token too long");
             return;
@@ -387,24 +388,10 @@ final class MetaCommands {
     // ------------------------------------------------------------------ ma
 
     private static void arithmetic(final Connection c, final Tokens t) {
-        if (t.count < 3) {
-            c.reply("ERROR");
+        final MetaFlags f = deleteOrArithmeticFlags(c, t, true);
+        if (f == null) {
             return;
         }
-        if (t.len[1] > TextCommands.KEY_MAX) {
-            c.reply(TextCommands.BAD_FORMAT);
-            return;
-        }
-        if (t.count > MAX_OPT_TOKENS) {
-            c.reply("CLIENT_ERROR options flags too long");
-            return;
-        }
-        final MetaFlags f = flags(c);
-        if (!f.parse(t, 2, true)) {
-            error(c, "CLIENT_ERROR invalid or duplicate flag");
-            return;
-        }
-        c.noreply = f.quiet;
         if (f.mode != 0 && "ID+-".indexOf(f.mode) < 0) {
             error(c, "CLIENT_ERROR invalid mode for ma M token");
             return;

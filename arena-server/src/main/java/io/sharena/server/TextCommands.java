@@ -308,15 +308,27 @@ final class TextCommands {
             final long mark = c.mark();
             final int len = r.valueLength();
             valueHeader(c, key, r.flags(), len, r.cas(), withCas);
-            final byte[] dst = c.reserve(len + 2);
-            MemorySegment.copy(r.value(), ValueLayout.JAVA_BYTE, 0, dst, c.outLimit(), len);
-            if (r.validate()) {
-                c.advance(len);
-                c.crlf();
+            if (copyValue(c, r, len)) {
                 return;
             }
             c.truncate(mark); // the item was replaced while copied: read it again
         }
+    }
+
+    /**
+     * Copies the value the reader found, and CR LF, into the output.
+     *
+     * @return false if the item was reclaimed while copied (nothing was committed; read it again)
+     */
+    static boolean copyValue(final Connection c, final StoreReader r, final int len) {
+        final byte[] dst = c.reserve(len + 2);
+        MemorySegment.copy(r.value(), ValueLayout.JAVA_BYTE, 0, dst, c.outLimit(), len);
+        if (!r.validate()) {
+            return false;
+        }
+        c.advance(len);
+        c.crlf();
+        return true;
     }
 
     static void valueHeader(final Connection c, final byte[] key, final int flags, final int len, final long cas,
