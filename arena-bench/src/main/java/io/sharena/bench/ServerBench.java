@@ -28,7 +28,8 @@ import java.util.regex.Pattern;
  * other CPU): 32-byte keys, 100-byte values, 90 % get / 10 % set, 4 and 16 connections. Reported:
  * ops/s (memaslap's), server CPU time per operation ({@code /proc/PID/stat} utime + stime over the
  * run, divided by memaslap's operations), and p99 latency from memaslap's log2 histogram (so at a
- * factor-2 resolution: the upper bound of the bucket holding the 99th percentile). Then a get
+ * factor-2 resolution: the upper bound of the bucket holding the 99th percentile); medians of three
+ * rounds that alternate between the two servers. Then a get
  * through the store API in this JVM vs a get through xmemcached over loopback.
  *
  * <p>{@code main("serve", FILE, PORT)} is the server process of the comparison.
@@ -43,6 +44,7 @@ public final class ServerBench {
     }
 
     private static final int[] CONNECTIONS = {4, 16};
+    private static final int ROUNDS = 3;
     private static final Pattern TPS = Pattern.compile("Run time: [0-9.]+s Ops: (\\d+) TPS: (\\d+)");
 
     private ServerBench() {
@@ -102,9 +104,17 @@ public final class ServerBench {
             // measurement, which counts in the server's CPU time), then measure them in turn.
             memaslap(theirPort, cfg, 16, Math.max(10, 2 * seconds), clientCpu);
             memaslap(ourPort, cfg, 16, Math.max(10, 2 * seconds), clientCpu);
+            // Rounds alternate between the two, so that a change of the machine's load falls on both;
+            // each figure is the median of its rounds.
             for (int i = 0; i < CONNECTIONS.length; i++) {
-                runs[i][0] = measureOne(ourPort, sharena.pid(), cfg, CONNECTIONS[i], seconds, clientCpu);
-                runs[i][1] = measureOne(theirPort, memcached.pid(), cfg, CONNECTIONS[i], seconds, clientCpu);
+                final Run[] mine = new Run[ROUNDS];
+                final Run[] other = new Run[ROUNDS];
+                for (int round = 0; round < ROUNDS; round++) {
+                    mine[round] = measureOne(ourPort, sharena.pid(), cfg, CONNECTIONS[i], seconds, clientCpu);
+                    other[round] = measureOne(theirPort, memcached.pid(), cfg, CONNECTIONS[i], seconds, clientCpu);
+                }
+                runs[i][0] = median(mine);
+                runs[i][1] = median(other);
             }
         } finally {
             sharena.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
@@ -128,6 +138,15 @@ public final class ServerBench {
         final double tps = Double.parseDouble(m.group(2));
         final double cpuMicros = (cpu1 - cpu0) * 10_000.0 / Math.max(1, ops); // 100 ticks per second
         return new Run(tps, cpuMicros, p99FromLog2(out));
+    }
+
+    private static Run median(final Run[] runs) {
+        return new Run(median(runs, Run::opsPerSecond), median(runs, Run::cpuMicrosPerOp), median(runs, Run::p99Micros));
+    }
+
+    private static double median(final Run[] runs, final java.util.function.ToDoubleFunction<Run> f) {
+        final double[] v = java.util.Arrays.stream(runs).mapToDouble(f).sorted().toArray();
+        return v[v.length / 2];
     }
 
     private static String memaslap(final int port, final Path cfg, final int connections, final int seconds,
