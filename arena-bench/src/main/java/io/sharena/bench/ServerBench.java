@@ -40,8 +40,12 @@ public final class ServerBench {
     }
 
     /** Everything measured: runs[connectionsIndex][0 = sharena, 1 = memcached], then the local vs loopback get. */
-    public record Result(int[] connections, Run[][] runs, double storeGetNanos, double loopbackGetNanos, String note) {
+    public record Result(int[] connections, Run[][] runs, double storeGetNanos, double loopbackGetNanos, String note,
+                         int[] largeSizes, double[][] largeOps) {
     }
+
+    /** Value sizes of the large-value rows: 100 KiB and 1 MiB. */
+    static final int[] LARGE = {100 << 10, 1 << 20};
 
     private static final int[] CONNECTIONS = {4, 16};
     private static final int ROUNDS = 3;
@@ -54,7 +58,7 @@ public final class ServerBench {
         if (args.length == 3 && args[0].equals("serve")) {
             final Path file = Path.of(args[1]);
             try (SharedStore store = Files.exists(file) ? SharedStore.open(file, StoreOptions.defaults())
-                : SharedStore.create(file, StoreOptions.defaults());
+                : SharedStore.create(file, StoreOptions.defaults().withMaxItemSize(2 << 20));
                  MemcachedServer server = MemcachedServer.start(store, ServerOptions.defaults().withThreads(1)
                      .withAddress(new InetSocketAddress("127.0.0.1", Integer.parseInt(args[2]))))) {
                 System.out.println("ready " + server.address().getPort());
@@ -74,7 +78,7 @@ public final class ServerBench {
         final double[] local = localVsLoopback(tmp);
         final String missing = ensureTools();
         if (missing != null) {
-            return new Result(CONNECTIONS, null, local[0], local[1], missing);
+            return new Result(CONNECTIONS, null, local[0], local[1], missing, LARGE, null);
         }
         final Path cfg = Files.writeString(Files.createTempFile(tmp, "memaslap-", ".cfg"),
             "key\n32 32 1\nvalue\n100 100 1\ncmd\n0 0.1\n1 0.9\n");
@@ -83,6 +87,7 @@ public final class ServerBench {
         final String serverCpu = Integer.toString(cpus - 1);
         final String clientCpu = cpus > 1 ? "0" : "0";
         final Run[][] runs = new Run[CONNECTIONS.length][2];
+        final double[][] large = new double[LARGE.length][2];
         final int ourPort = freePort();
         final int theirPort = freePort();
         final List<String> ours = new ArrayList<>(List.of("taskset", "-c", serverCpu,
@@ -90,7 +95,7 @@ public final class ServerBench {
             "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
             ServerBench.class.getName(), "serve", store.toString(), Integer.toString(ourPort)));
         final List<String> theirs = new ArrayList<>(List.of("taskset", "-c", serverCpu, "memcached", "-p",
-            Integer.toString(theirPort), "-U", "0", "-l", "127.0.0.1", "-m", "64", "-t", "1"));
+            Integer.toString(theirPort), "-U", "0", "-l", "127.0.0.1", "-m", "64", "-t", "1", "-I", "2m"));
         if ("root".equals(System.getProperty("user.name"))) {
             theirs.addAll(List.of("-u", "root"));
         }
@@ -116,13 +121,80 @@ public final class ServerBench {
                 runs[i][0] = median(mine);
                 runs[i][1] = median(other);
             }
+            for (int i = 0; i < LARGE.length; i++) {
+                final double[] mine = new double[ROUNDS];
+                final double[] other = new double[ROUNDS];
+                for (int round = 0; round < ROUNDS; round++) {
+                    mine[round] = largeValues(ourPort, LARGE[i], seconds);
+                    other[round] = largeValues(theirPort, LARGE[i], seconds);
+                }
+                java.util.Arrays.sort(mine);
+                java.util.Arrays.sort(other);
+                large[i][0] = mine[ROUNDS / 2];
+                large[i][1] = other[ROUNDS / 2];
+            }
         } finally {
             sharena.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
             memcached.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
             Files.deleteIfExists(store);
             Files.deleteIfExists(cfg);
         }
-        return new Result(CONNECTIONS, runs, local[0], local[1], null);
+        return new Result(CONNECTIONS, runs, local[0], local[1], null, LARGE, large);
+    }
+
+    /**
+     * One connection setting then getting one key with a value of {@code size} bytes, in turn, for
+     * {@code seconds} (after a second of the same as warm-up).
+     *
+     * @return operations (a set or a get) per second
+     */
+    static double largeValues(final int port, final int size, final int seconds) throws IOException {
+        final byte[] value = new byte[size + 2];
+        java.util.Arrays.fill(value, (byte) 'x');
+        value[size] = '\r';
+        value[size + 1] = '\n';
+        final byte[] set = ("set large 0 0 " + size + "\r\n").getBytes(StandardCharsets.US_ASCII);
+        final byte[] get = "get large\r\n".getBytes(StandardCharsets.US_ASCII);
+        final byte[] stored = "STORED\r\n".getBytes(StandardCharsets.US_ASCII);
+        final byte[] header = ("VALUE large 0 " + size + "\r\n").getBytes(StandardCharsets.US_ASCII);
+        final byte[] reply = new byte[header.length + size + 7];
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            s.setTcpNoDelay(true);
+            final java.io.OutputStream out = s.getOutputStream();
+            final java.io.InputStream in = s.getInputStream();
+            long ops = 0;
+            long t0 = System.nanoTime();
+            long end = t0 + TimeUnit.SECONDS.toNanos(1);
+            boolean warm = true;
+            while (true) {
+                final long now = System.nanoTime();
+                if (now >= end) {
+                    if (!warm) {
+                        return ops * 1e9 / (now - t0);
+                    }
+                    warm = false;
+                    ops = 0;
+                    t0 = now;
+                    end = now + TimeUnit.SECONDS.toNanos(seconds);
+                }
+                out.write(set);
+                out.write(value);
+                out.flush();
+                final byte[] r1 = in.readNBytes(stored.length);
+                if (!java.util.Arrays.equals(r1, stored)) {
+                    throw new IOException("set failed: port=" + port + ", size=" + size + ", reply="
+                        + new String(r1, StandardCharsets.US_ASCII));
+                }
+                out.write(get);
+                out.flush();
+                if (in.readNBytes(reply, 0, reply.length) != reply.length
+                    || !java.util.Arrays.equals(reply, 0, header.length, header, 0, header.length)
+                    || reply[reply.length - 5] != 'E' || reply[header.length + size - 1] != 'x') {
+                    throw new IOException("get failed: port=" + port + ", size=" + size);
+                }
+                ops += 2;
+            }
+        }
     }
 
     private static Run measureOne(final int port, final long pid, final Path cfg, final int connections,

@@ -6,6 +6,7 @@ import io.sharena.bench.PageAllocBenchmark;
 import io.sharena.bench.PingPongBench;
 import io.sharena.bench.PointerAccessBenchmark;
 import io.sharena.bench.ServerBench;
+import io.sharena.bench.ServerHitRatio;
 import io.sharena.bench.ZeroCopyBench;
 import io.sharena.bench.harness.Suite.JmhPair;
 import org.HdrHistogram.Histogram;
@@ -138,6 +139,27 @@ final class Suites {
                     one("serve p99, " + c + " conns", "us", ours.p99Micros()),
                     one("memcached p99, " + c + " conns", "us", theirs.p99Micros()), Target.ratioAtMost(1.0)));
             }
+            for (int i = 0; i < r.largeSizes().length; i++) {
+                final int kib = r.largeSizes()[i] >> 10;
+                rows.add(new Row("server", kib + " KiB values, one connection, set then get: ops/s vs memcached",
+                    one("serve ops/s, " + kib + " KiB", "ops/s", r.largeOps()[i][0]),
+                    one("memcached ops/s, " + kib + " KiB", "ops/s", r.largeOps()[i][1]), Target.throughputAtLeast(1.0)));
+            }
+        }
+        final boolean full = mode.name().equals(Mode.FULL.name());
+        final boolean tiny = mode.name().equals(Mode.TINY.name());
+        final int keys = tiny ? 100_000 : 1_000_000;
+        final int requests = full ? 10_000_000 : tiny ? 200_000 : 2_000_000;
+        final int mib = tiny ? 2 : 20;
+        final ServerHitRatio.Result h = ServerHitRatio.measure(keys, requests, mib,
+            Path.of(System.getProperty("java.io.tmpdir")));
+        if (h.memcached() == null) {
+            System.out.println("server suite: memcached not installed; the hit-ratio row has no baseline");
+        } else {
+            rows.add(new Row("server", "hit ratio, Zipf(0.99) over " + keys + " keys, " + requests
+                + " get-then-set-on-miss, " + mib + " MiB (--memory " + mib + "M vs -m " + mib + ")",
+                one("serve hit ratio", "%", 100 * h.serve().hitRatio()),
+                one("memcached hit ratio", "%", 100 * h.memcached().hitRatio()), Target.throughputAtLeast(1.0)));
         }
         rows.add(new Row("server", "get of a 100 B value: store API in this JVM vs xmemcached over loopback",
             one("store API get", "ns", r.storeGetNanos()), one("xmemcached loopback get", "ns", r.loopbackGetNanos()),
