@@ -2,6 +2,7 @@
 module io.sharena.cli {
     requires io.sharena.core;
     requires io.sharena.ipc;
+    requires io.sharena.server;
     requires info.picocli;
     requires org.agrona;
 

@@ -21,7 +21,7 @@ import java.nio.file.NoSuchFileException;
 @Command(name = "arena", mixinStandardHelpOptions = true, version = "sharena 0.1.0",
     description = "A shared-memory arena for JVM processes.",
     subcommands = {CreateCommand.class, StatCommand.class, CheckCommand.class, DemoCommand.class, StressCommand.class,
-        DumpCommand.class, DeleteCommand.class},
+        DumpCommand.class, DeleteCommand.class, ServeCommand.class},
     exitCodeListHeading = "%nExit status (every command):%n",
     exitCodeList = {
         " 0:success (check: consistent)",

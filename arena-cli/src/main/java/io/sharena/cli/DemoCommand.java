@@ -12,12 +12,18 @@ import io.sharena.ipc.NamedRoots;
 import io.sharena.ipc.channel.Channel;
 import io.sharena.ipc.channel.ChannelConsumer;
 import io.sharena.ipc.heap.ObjectHeap;
+import io.sharena.ipc.store.SharedStore;
+import io.sharena.ipc.store.StoreOptions;
+import io.sharena.server.MemcachedServer;
+import io.sharena.server.ServerOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,11 +38,14 @@ import java.util.stream.Stream;
  * channel; a writer builds a list on the shared heap and sends messages, one of them 64 KiB
  * zero-copy; a reader, mapped at another address, walks the list through the same 32-bit arena
  * pointers; a victim sends ticks until this process kills it with SIGKILL; the others carry on,
- * and the arena, checked at the end, is consistent.
+ * and the arena, checked at the end, is consistent. Then the memcached-compatible server on a store
+ * file: a client sets items over TCP, and another JVM reads them through the store API from shared
+ * memory, with no network hop.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
     description = "Show several JVM processes sharing one arena: a heap list, channel messages (one zero-copy), "
-        + "a process killed, a consistent arena.")
+        + "a process killed, a consistent arena; then the memcached server and a JVM beside it reading the same items "
+        + "from shared memory.")
 final class DemoCommand implements Callable<Integer> {
     private static final long CHILD_TIMEOUT_SECONDS = 120;
 
@@ -118,8 +127,57 @@ final class DemoCommand implements Callable<Integer> {
             say("main", "the arena now:");
             StatCommand.printText(arena.info(), System.out);
             StatCommand.printStats(ArenaStats.read(arena), System.out);
-            return count == 3L * adds && violations.isEmpty() ? 0 : ArenaCli.EXIT_FAILURE;
+            if (count != 3L * adds || !violations.isEmpty()) {
+                return ArenaCli.EXIT_FAILURE;
+            }
         }
+        return serverBeside(file.resolveSibling("cache.store"));
+    }
+
+    /**
+     * The memcached-compatible server on a store file, and another JVM reading the same items
+     * through the store API, from shared memory: no network hop.
+     */
+    private int serverBeside(final Path storeFile) throws Exception {
+        try (SharedStore store = SharedStore.create(storeFile, StoreOptions.defaults().withMemoryLimit(16L << 20));
+             MemcachedServer server = MemcachedServer.start(store, ServerOptions.defaults().withThreads(1)
+                 .withAddress(new InetSocketAddress("127.0.0.1", 0)))) {
+            final int port = server.address().getPort();
+            say("main", "started the memcached-compatible server on 127.0.0.1:%d, store %s", port, storeFile);
+            try (Socket s = new Socket("127.0.0.1", port)) {
+                s.setSoTimeout(10_000);
+                final String sets = "set user:1 0 0 5\r\nalice\r\nset user:2 7 0 3\r\nbob\r\nset hits 0 0 2\r\n41\r\n"
+                    + "incr hits 1\r\n";
+                final String reply = roundTrip(s, sets, "42\r\n");
+                say("main", "a memcached client set user:1, user:2 and hits over TCP: %s", reply.replace("\r\n", " ").trim());
+                final Process reader = JavaCommand.start(DemoWorker.class, "store-reader", storeFile.toString(),
+                    "user:1", "user:2", "hits");
+                final Thread readerOut = relay("store-reader", reader);
+                final int exit = waitFor(reader, readerOut);
+                final int n = 5_000;
+                final long t0 = System.nanoTime();
+                for (int i = 0; i < n; i++) {
+                    roundTrip(s, "get user:1\r\n", "END\r\n");
+                }
+                final long loopback = (System.nanoTime() - t0) / n;
+                say("main", "the same get over loopback TCP from this JVM: %,d ns per get (%d gets)", loopback, n);
+                return exit == 0 ? 0 : ArenaCli.EXIT_FAILURE;
+            }
+        }
+    }
+
+    private static String roundTrip(final Socket s, final String request, final String end) throws IOException {
+        s.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
+        final StringBuilder sb = new StringBuilder();
+        final byte[] buf = new byte[4096];
+        while (!sb.toString().endsWith(end)) {
+            final int r = s.getInputStream().read(buf);
+            if (r < 0) {
+                throw new IOException("the server closed the connection after: " + sb);
+            }
+            sb.append(new String(buf, 0, r, StandardCharsets.US_ASCII));
+        }
+        return sb.toString();
     }
 
     private void receive(final SharedArena arena, final ArenaView view, final int type, final int ptr, final int length) {

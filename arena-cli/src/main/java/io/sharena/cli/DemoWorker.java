@@ -10,13 +10,19 @@ import io.sharena.ipc.Pages;
 import io.sharena.ipc.channel.Channel;
 import io.sharena.ipc.channel.ChannelProducer;
 import io.sharena.ipc.heap.ObjectHeap;
+import io.sharena.ipc.store.SharedStore;
+import io.sharena.ipc.store.StoreOptions;
+import io.sharena.ipc.store.StoreReader;
 import org.agrona.concurrent.BackoffIdleStrategy;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
-/** A process of the demo: {@code writer FILE ADDS}, {@code reader FILE ADDS} or {@code victim FILE}. */
+/**
+ * A process of the demo: {@code writer FILE ADDS}, {@code reader FILE ADDS}, {@code victim FILE}, or
+ * {@code store-reader STOREFILE KEY...} (reads the server's items through the store API).
+ */
 public final class DemoWorker {
     private static final int LIST_NODES = 5;
     private static final long WAIT_NANOS = TimeUnit.SECONDS.toNanos(30);
@@ -26,6 +32,10 @@ public final class DemoWorker {
 
     public static void main(final String[] args) throws Exception {
         final String role = args[0];
+        if (role.equals("store-reader")) {
+            readStore(Path.of(args[1]), java.util.Arrays.copyOfRange(args, 2, args.length));
+            return;
+        }
         try (SharedArena arena = SharedArena.open(Path.of(args[1]), ArenaOptions.defaults())) {
             say("opened the arena; mapped at 0x%x", ArenaInternals.base(arena));
             switch (role) {
@@ -132,6 +142,37 @@ public final class DemoWorker {
                     arena.freePages(arena.allocPages(1 + (int) (seq % 5)), 1 + (int) (seq % 5));
                 }
             }
+        }
+    }
+
+    /** Reads the server's items through the store API: from the mapping, no socket, no copy. */
+    private static void readStore(final Path file, final String[] keys) throws java.io.IOException {
+        try (SharedStore store = SharedStore.open(file, StoreOptions.defaults())) {
+            say("opened the server's store file beside it; reading through the store API, no network");
+            final StoreReader r = store.reader();
+            for (final String key : keys) {
+                final byte[] k = key.getBytes(StandardCharsets.US_ASCII);
+                if (!r.get(k)) {
+                    throw new IllegalStateException("the server's item is not in the store: key=" + key);
+                }
+                final byte[] v = new byte[r.valueLength()];
+                if (!r.copyValue(v, 0)) {
+                    throw new IllegalStateException("the item changed while read: key=" + key);
+                }
+                say("%s = \"%s\" (flags %d, cas %d), read in place from shared memory", key,
+                    new String(v, StandardCharsets.US_ASCII), r.flags(), r.cas());
+            }
+            final byte[] k = keys[0].getBytes(StandardCharsets.US_ASCII);
+            final int n = 200_000;
+            long sum = 0;
+            final long t0 = System.nanoTime();
+            for (int i = 0; i < n; i++) {
+                if (r.get(k)) {
+                    sum += r.value().get(java.lang.foreign.ValueLayout.JAVA_BYTE, 0); // read in place
+                }
+            }
+            final long ns = System.nanoTime() - t0;
+            say("the same get through the store API: %.0f ns per get (%,d gets, checksum %d)", (double) ns / n, n, sum);
         }
     }
 

@@ -214,5 +214,9 @@ class ArenaCliTest extends CapturedStreams {
         assertTrue(o.contains("the channel reported 1 dead producer(s)"), o);
         assertTrue(o.contains("shared counter = 60,000 (3 processes x 20,000 get-and-adds: none lost)"), o);
         assertTrue(o.contains("check after the kill: consistent"), o);
+        assertTrue(o.contains("over TCP: STORED STORED STORED 42"), o);
+        assertTrue(o.contains("user:2 = \"bob\" (flags 7, cas "), o);
+        assertTrue(o.contains("hits = \"42\" (flags 0, cas "), o);
+        assertTrue(o.contains("the same get through the store API: "), o);
     }
 }

@@ -72,7 +72,9 @@ public final class BenchHarness {
         for (int s = 0; s < suites.size(); s++) {
             final Suite suite = Suites.byName(suites.get(s));
             out.printf("suite %d/%d: %s (%s mode)%n", s + 1, suites.size(), suite.name(), mode.name());
-            rows.addAll(JmhSuiteRunner.run(suite, mode, out));
+            if (!suite.pairs().isEmpty()) {
+                rows.addAll(JmhSuiteRunner.run(suite, mode, out));
+            }
             if (suite.scenario() != null) {
                 out.printf("  [%s] multi-process scenarios (about %d s)%n", suite.name(), 6L * mode.seconds() + 10);
                 final Suite.ScenarioResult r = suite.scenario().run(mode);

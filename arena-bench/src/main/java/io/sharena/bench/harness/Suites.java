@@ -5,6 +5,8 @@ import io.sharena.bench.MultiProcessAllocBench;
 import io.sharena.bench.PageAllocBenchmark;
 import io.sharena.bench.PingPongBench;
 import io.sharena.bench.PointerAccessBenchmark;
+import io.sharena.bench.ServerBench;
+import io.sharena.bench.ServerHitRatio;
 import io.sharena.bench.ZeroCopyBench;
 import io.sharena.bench.harness.Suite.JmhPair;
 import org.HdrHistogram.Histogram;
@@ -16,7 +18,7 @@ import java.util.Map;
 
 /** The suites {@code arena bench} knows, each pair with the target its issue set. */
 final class Suites {
-    static final List<String> NAMES = List.of("pointers", "alloc", "lock", "ipc");
+    static final List<String> NAMES = List.of("pointers", "alloc", "lock", "ipc", "server");
     private static final double[] PERCENTILES = {50, 90, 99, 99.9, 99.99};
 
     private Suites() {
@@ -61,6 +63,7 @@ final class Suites {
                 new JmhPair("heapAllocFree64", "arenaOfConfinedAllocate64", "heap 64 B alloc+free vs Arena.ofConfined",
                     Target.reported())),
                 Suites::ipcProcesses);
+            case "server" -> new Suite("server", null, Map.of(), List.of(), Suites::server);
             default -> throw new IllegalArgumentException("unknown suite: suite=" + name + ", known=" + NAMES);
         };
     }
@@ -124,5 +127,59 @@ final class Suites {
             p[i] = new double[] {PERCENTILES[i], h.getValueAtPercentile(PERCENTILES[i])};
         }
         return p;
+    }
+
+    private static Suite.ScenarioResult server(final Mode mode) throws Exception {
+        final ServerBench.Result r = ServerBench.measure(Math.max(2, mode.seconds()), Path.of(System.getProperty("java.io.tmpdir")));
+        final List<Row> rows = new java.util.ArrayList<>();
+        if (r.note() != null) {
+            System.out.println("server suite: " + r.note());
+        } else {
+            for (int i = 0; i < r.connections().length; i++) {
+                final int c = r.connections()[i];
+                final ServerBench.Run ours = r.runs()[i][0];
+                final ServerBench.Run theirs = r.runs()[i][1];
+                final String load = "memaslap 90/10 get/set, 32 B keys, 100 B values, " + c + " connections";
+                rows.add(new Row("server", load + ": ops/s vs memcached",
+                    one("serve ops/s, " + c + " conns", "k ops/s", ours.opsPerSecond() / 1e3),
+                    one("memcached ops/s, " + c + " conns", "k ops/s", theirs.opsPerSecond() / 1e3),
+                    Target.throughputAtLeast(1.0)));
+                rows.add(new Row("server", load + ": server CPU per op vs memcached",
+                    one("serve CPU/op, " + c + " conns", "us", ours.cpuMicrosPerOp()),
+                    one("memcached CPU/op, " + c + " conns", "us", theirs.cpuMicrosPerOp()), Target.ratioAtMost(1.0)));
+                rows.add(new Row("server", load + ": p99 (log2 bucket bound) vs memcached",
+                    one("serve p99, " + c + " conns", "us", ours.p99Micros()),
+                    one("memcached p99, " + c + " conns", "us", theirs.p99Micros()), Target.ratioAtMost(1.0)));
+            }
+            for (int i = 0; i < r.largeSizes().length; i++) {
+                final int kib = r.largeSizes()[i] >> 10;
+                rows.add(new Row("server", kib + " KiB values, one connection, set then get: ops/s vs memcached",
+                    one("serve ops/s, " + kib + " KiB", "ops/s", r.largeOps()[i][0]),
+                    one("memcached ops/s, " + kib + " KiB", "ops/s", r.largeOps()[i][1]), Target.throughputAtLeast(1.0)));
+            }
+        }
+        final boolean full = mode.name().equals(Mode.FULL.name());
+        final boolean tiny = mode.name().equals(Mode.TINY.name());
+        final int keys = tiny ? 100_000 : 1_000_000;
+        final int requests = full ? 10_000_000 : tiny ? 200_000 : 2_000_000;
+        final int mib = tiny ? 2 : 20;
+        final ServerHitRatio.Result h = ServerHitRatio.measure(keys, requests, mib,
+            Path.of(System.getProperty("java.io.tmpdir")));
+        if (h.memcached() == null) {
+            System.out.println("server suite: memcached not installed; the hit-ratio row has no baseline");
+        } else {
+            rows.add(new Row("server", "hit ratio, Zipf(0.99) over " + keys + " keys, " + requests
+                + " get-then-set-on-miss, " + mib + " MiB (--memory " + mib + "M vs -m " + mib + ")",
+                one("serve hit ratio", "%", 100 * h.serve().hitRatio()),
+                one("memcached hit ratio", "%", 100 * h.memcached().hitRatio()), Target.throughputAtLeast(1.0)));
+        }
+        rows.add(new Row("server", "get of a 100 B value: store API in this JVM vs xmemcached over loopback",
+            one("store API get", "ns", r.storeGetNanos()), one("xmemcached loopback get", "ns", r.loopbackGetNanos()),
+            Target.reported()));
+        return new Suite.ScenarioResult(rows, Map.of());
+    }
+
+    private static Figure one(final String name, final String unit, final double v) {
+        return new Figure(name, unit, v, v, v, 1, Double.NaN);
     }
 }

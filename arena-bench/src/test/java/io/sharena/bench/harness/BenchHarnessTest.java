@@ -64,7 +64,7 @@ class BenchHarnessTest {
     @Test
     void badArgumentsAreRefusedClearly() {
         final PrintStream sink = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
-        assertEquals("unknown suite or option: nope (suites: pointers, alloc, lock, ipc)",
+        assertEquals("unknown suite or option: nope (suites: pointers, alloc, lock, ipc, server)",
             assertThrows(IllegalArgumentException.class, () -> BenchHarness.run(new String[] {"nope"}, sink))
                 .getMessage());
         assertEquals("--out needs a directory",

@@ -1,0 +1,120 @@
+package io.sharena.cli;
+
+import io.sharena.core.Capacity;
+import io.sharena.ipc.store.SharedStore;
+import io.sharena.ipc.store.StoreOptions;
+import io.sharena.server.MemcachedServer;
+import io.sharena.server.ServerOptions;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * {@code arena serve}: a memcached-compatible server on a store file, until SIGINT or SIGTERM.
+ * Several serve processes may run on the same file and port at once (SO_REUSEPORT).
+ */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+    description = "Serve a shared store over memcached's text and meta protocol (until SIGINT/SIGTERM). "
+        + "Several serve processes may share one file and one port.")
+final class ServeCommand implements Callable<Integer> {
+    @Option(names = "--store", paramLabel = "FILE",
+        description = "the store file, created if missing (default: sharena-memcached.store under $XDG_RUNTIME_DIR or the temp directory)")
+    Path store;
+
+    @Option(names = "--port", defaultValue = "11211", description = "TCP port (default: ${DEFAULT-VALUE}; 0 picks one)")
+    int port;
+
+    @Option(names = "--listen", defaultValue = "127.0.0.1", description = "address to listen on (default: ${DEFAULT-VALUE})")
+    String listen;
+
+    @Option(names = "--memory", defaultValue = "64M", description = "memory limit of a new store (default: ${DEFAULT-VALUE})")
+    String memory;
+
+    @Option(names = "--max-item-size", defaultValue = "1M", description = "largest value of a new store (default: ${DEFAULT-VALUE})")
+    String maxItemSize;
+
+    @Option(names = "--max-connections", defaultValue = "1024", description = "open connections at most (default: ${DEFAULT-VALUE})")
+    int maxConnections;
+
+    @Option(names = "--threads", defaultValue = "4", description = "selector threads (default: ${DEFAULT-VALUE})")
+    int threads;
+
+    @Override
+    public Integer call() throws Exception {
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("port out of range: port=" + port + ", min=0, max=65535");
+        }
+        final long memoryBytes = Capacity.parse(memory).bytes();
+        final long itemBytes = Capacity.parse(maxItemSize).bytes();
+        if (itemBytes > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("max item size out of range: maxItemSize=" + maxItemSize);
+        }
+        final StoreOptions storeOptions = StoreOptions.defaults().withMemoryLimit(memoryBytes)
+            .withMaxItemSize((int) itemBytes);
+        final ServerOptions serverOptions = ServerOptions.defaults().withAddress(new InetSocketAddress(listen, port))
+            .withThreads(threads).withMaxConnections(maxConnections);
+        final Path file = store != null ? store : defaultPath();
+        final boolean[] created = new boolean[1];
+        final SharedStore shared = openOrCreate(file, storeOptions, created);
+        final MemcachedServer server;
+        try {
+            server = MemcachedServer.start(shared, serverOptions);
+        } catch (final IOException | RuntimeException e) {
+            shared.close();
+            throw e;
+        }
+        final CountDownLatch closed = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                server.close();
+                shared.close();
+            } catch (final IOException e) {
+                System.err.println("arena serve: close failed: " + e);
+            } finally {
+                closed.countDown();
+            }
+        }, "serve-shutdown"));
+        final InetSocketAddress a = server.address();
+        System.out.printf("arena serve: listening on %s:%d (memcached text and meta protocol), store %s (%s, %s, max item %s), pid %d%n",
+            a.getAddress().getHostAddress(), a.getPort(), file, created[0] ? "created" : "opened",
+            Format.bytes(shared.memoryLimit()), Format.bytes(shared.maxItemSize()), ProcessHandle.current().pid());
+        System.out.flush();
+        server.awaitClose();
+        closed.await();
+        return 0;
+    }
+
+    static Path defaultPath() {
+        final String runtime = System.getenv("XDG_RUNTIME_DIR");
+        final Path dir = runtime != null && Files.isDirectory(Path.of(runtime)) ? Path.of(runtime)
+            : Path.of(System.getProperty("java.io.tmpdir"));
+        return dir.resolve("sharena-memcached.store");
+    }
+
+    /** Opens the file, or creates it; two servers starting at once on a new file both end up opening it. */
+    static SharedStore openOrCreate(final Path file, final StoreOptions options, final boolean[] created)
+        throws IOException {
+        if (Files.exists(file)) {
+            return SharedStore.open(file, options);
+        }
+        try {
+            final SharedStore s = SharedStore.create(file, options);
+            created[0] = true;
+            return s;
+        } catch (final FileAlreadyExistsException e) {
+            return SharedStore.open(file, options);
+        } catch (final IllegalArgumentException e) {
+            if (Files.exists(file)) {
+                return SharedStore.open(file, options);
+            }
+            throw e;
+        }
+    }
+}

@@ -1,0 +1,171 @@
+package io.sharena.cli;
+
+import io.sharena.ipc.store.SharedStore;
+import io.sharena.ipc.store.StoreOptions;
+import io.sharena.testing.ChildJvm;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Several servers, one store: two real {@code arena serve} JVMs on the same file and port
+ * (SO_REUSEPORT) answer with the same data; one is killed with SIGKILL while a client connects
+ * in a loop: no connection is refused and no item is lost; restarted, it finds the cache warm; a
+ * SIGTERM closes a server cleanly.
+ */
+class ServeCommandTest {
+    private static final int ITEMS = 2000;
+
+    /** One request on a new connection; @return the reply up to its last line (END or a status). */
+    static String request(final int port, final String req, final String last) throws IOException {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", port), 2000);
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write(req.getBytes(StandardCharsets.ISO_8859_1));
+            final InputStream in = s.getInputStream();
+            final StringBuilder sb = new StringBuilder();
+            final byte[] buf = new byte[8192];
+            while (!sb.toString().endsWith(last)) {
+                final int n = in.read(buf);
+                if (n < 0) {
+                    throw new IOException("closed after: " + sb);
+                }
+                sb.append(new String(buf, 0, n, StandardCharsets.ISO_8859_1));
+            }
+            return sb.toString();
+        }
+    }
+
+    private static long pidOf(final int port) throws IOException {
+        final String stats = request(port, "stats\r\n", "END\r\n");
+        final int at = stats.indexOf("STAT pid ");
+        return Long.parseLong(stats.substring(at + 9, stats.indexOf('\r', at)));
+    }
+
+    private static ChildJvm serve(final Path file, final int port) throws IOException {
+        final ChildJvm child = ChildJvm.start(ArenaCli.class, List.of(), "serve", "--store", file.toString(), "--port",
+            Integer.toString(port), "--memory", "16M", "--threads", "2");
+        final String line = child.await("arena serve: listening on 127.0.0.1:" + port);
+        assertTrue(line.contains("store " + file), line);
+        return child;
+    }
+
+    @Test
+    void twoServersOneStoreSurviveAKillAndRestartWarm(@TempDir final Path dir) throws Exception {
+        final Path file = dir.resolve("cache.store");
+        final int port;
+        try (ServerSocket probe = new ServerSocket(0)) {
+            port = probe.getLocalPort();
+        }
+        try (ChildJvm a = serve(file, port); ChildJvm b = serve(file, port)) {
+            assertTrue(a.output().getFirst().contains("(created,"), a.output().toString());
+            assertTrue(b.output().getFirst().contains("(opened,"), b.output().toString());
+            for (int i = 0; i < ITEMS; i += 100) {
+                final StringBuilder batch = new StringBuilder();
+                for (int k = i; k < i + 100; k++) {
+                    batch.append("set key").append(k).append(" 0 0 ").append(Integer.toString(k).length() + 1)
+                        .append("\r\nv").append(k).append("\r\n");
+                }
+                final String r = request(port, batch.toString(), "STORED\r\n".repeat(100));
+                assertEquals("STORED\r\n".repeat(100), r);
+            }
+            // Both answer, each with every item, whoever stored it.
+            final Set<Long> pids = new HashSet<>();
+            for (int i = 0; i < 200 && pids.size() < 2; i++) {
+                pids.add(pidOf(port));
+            }
+            assertEquals(Set.of(a.pid(), b.pid()), pids, "the kernel spreads connections over both servers");
+
+            // Kill one while a client connects in a loop.
+            final AtomicBoolean stop = new AtomicBoolean();
+            final AtomicInteger served = new AtomicInteger();
+            final AtomicInteger refused = new AtomicInteger();
+            final AtomicInteger reset = new AtomicInteger();
+            final Thread connector = Thread.ofPlatform().start(() -> {
+                for (int i = 0; !stop.get(); i++) {
+                    final int k = i % ITEMS;
+                    try {
+                        final String r = request(port, "get key" + k + "\r\n", "END\r\n");
+                        if (r.equals("VALUE key" + k + " 0 " + (Integer.toString(k).length() + 1) + "\r\nv" + k + "\r\nEND\r\n")) {
+                            served.incrementAndGet();
+                        }
+                    } catch (final ConnectException e) {
+                        refused.incrementAndGet();
+                    } catch (final IOException e) {
+                        // accepted into the killed server's backlog, then reset by its death: a retry finds the other
+                        reset.incrementAndGet();
+                    }
+                }
+            });
+            Thread.sleep(300);
+            a.kill9();
+            Thread.sleep(700);
+            stop.set(true);
+            connector.join();
+            assertEquals(0, refused.get(), "no new connection refused; served=" + served + ", reset=" + reset);
+            assertTrue(served.get() > 0);
+            for (int k = 0; k < ITEMS; k++) {
+                assertEquals("VALUE key" + k + " 0 " + (Integer.toString(k).length() + 1) + "\r\nv" + k + "\r\nEND\r\n",
+                    request(port, "get key" + k + "\r\n", "END\r\n"), "no item lost: key" + k);
+            }
+            assertEquals(b.pid(), pidOf(port), "only the survivor answers");
+
+            // Restarted on the same file: the cache is warm.
+            try (ChildJvm again = serve(file, port)) {
+                assertTrue(again.output().getFirst().contains("(opened,"), again.output().toString());
+                final Set<Long> now = new HashSet<>();
+                for (int i = 0; i < 200 && now.size() < 2; i++) {
+                    now.add(pidOf(port));
+                }
+                assertEquals(Set.of(again.pid(), b.pid()), now);
+                final String stats = request(port, "stats\r\n", "END\r\n");
+                assertTrue(stats.contains("STAT curr_items " + ITEMS + "\r\n"), stats);
+                for (int i = 0; i < 50; i++) {
+                    final int k = i * 37 % ITEMS;
+                    assertTrue(request(port, "get key" + k + "\r\n", "END\r\n").startsWith("VALUE key" + k + " "));
+                }
+                // SIGTERM: the shutdown hook closes the server and the store; the process ends.
+                terminate(again);
+                terminate(b);
+            }
+        }
+        try (SharedStore store = SharedStore.open(file, StoreOptions.defaults())) {
+            assertEquals(List.of(), store.check());
+            assertEquals("v1999", new String(store.get("key1999".getBytes(StandardCharsets.US_ASCII)), StandardCharsets.US_ASCII));
+        }
+    }
+
+    private static void terminate(final ChildJvm child) throws Exception {
+        final Process kill = new ProcessBuilder("kill", "-TERM", Long.toString(child.pid())).start();
+        assertEquals(0, kill.waitFor());
+        final int status = child.waitFor(30);
+        assertEquals(143, status, "ended by SIGTERM after its shutdown hook: " + child.output());
+    }
+
+    @Test
+    void badArgumentsAreOneLineAndAUsageStatus(@TempDir final Path dir) throws Exception {
+        assertEquals(ArenaCli.EXIT_USAGE, ArenaCli.run("serve", "--store", dir.resolve("a").toString(), "--port", "70000"));
+        assertEquals(ArenaCli.EXIT_USAGE, ArenaCli.run("serve", "--store", dir.resolve("b").toString(), "--memory", "1K",
+            "--port", "0"));
+        assertEquals(ArenaCli.EXIT_USAGE, ArenaCli.run("serve", "--store", dir.resolve("c").toString(), "--threads", "0",
+            "--port", "0"));
+        final Path notAStore = java.nio.file.Files.writeString(dir.resolve("text"), "not an arena");
+        assertEquals(ArenaCli.EXIT_FORMAT, ArenaCli.run("serve", "--store", notAStore.toString(), "--port", "0"));
+    }
+}

@@ -1,0 +1,406 @@
+package io.sharena.server;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.SocketChannel;
+
+/**
+ * One client connection: its input and output buffers and where it is in the protocol. Owned by
+ * one {@link Worker} thread.
+ *
+ * <p>Bounds: input is read 16 KiB at a time; a line with no newline after 2,048 bytes closes the
+ * connection unless it is a {@code get}/{@code gets} (memcached's rule), and those are kept up to
+ * {@link ServerOptions#maxGetLine()}. A value being stored is read into an array of its declared
+ * length (at most the store's max item size: longer ones are swallowed, not stored). Replies queue
+ * in one growable array; beyond {@link ServerOptions#outputHighWater()} the connection is not read
+ * (nor its {@code get} continued) until they drain, and replies that do not move for
+ * {@link ServerOptions#writeTimeoutMillis()} close it.
+ */
+final class Connection {
+    static final int READ_CHUNK = 16 << 10;
+    /** memcached's limit for a line without a newline before it hangs up (unless get/gets). */
+    static final int NO_NEWLINE_LIMIT = 2048;
+    private static final int OUT_INITIAL = 4 << 10;
+    private static final int OUT_KEEP = 1 << 20;
+
+    enum State { LINE, DATA, SWALLOW, GET, CLOSING }
+
+    final Worker worker;
+    final SocketChannel ch;
+    private SelectionKey key;
+    private final int highWater;
+
+    byte[] in = new byte[READ_CHUNK];
+    int inPos;
+    int inLim;
+
+    private byte[] out = new byte[OUT_INITIAL];
+    private int outPos;
+    private int outLim;
+    /** Absolute stream position of out[0]: positions survive compaction. */
+    private long outBase;
+    private long lastProgressMillis;
+
+    State state = State.LINE;
+    private boolean closed;
+
+    /** The current command's noreply (text protocol) or q flag (meta): nominal replies are not sent. */
+    boolean noreply;
+
+    // A storage command waiting for its data block.
+    final PendingStore pending = new PendingStore();
+    private int tailSeen;
+    private final byte[] tail = new byte[2];
+    private long swallowLeft;
+
+    // A get in progress: keys from getPos to getEnd of the input buffer.
+    int getPos;
+    int getEnd;
+    boolean getCas;
+    boolean getTouch;
+    long getExptime;
+    long getMark;
+
+    Connection(final Worker worker, final SocketChannel ch) {
+        this.worker = worker;
+        this.ch = ch;
+        this.highWater = worker.server.options().outputHighWater();
+    }
+
+    void register(final SelectionKey k) {
+        this.key = k;
+    }
+
+    // ------------------------------------------------------------------ events
+
+    void ready(final int ops) throws IOException {
+        if ((ops & SelectionKey.OP_WRITE) != 0) {
+            flush();
+        }
+        if ((ops & SelectionKey.OP_READ) != 0 && wantsRead()) {
+            final int n = read();
+            if (n < 0) {
+                process();
+                flush();
+                close();
+                return;
+            }
+        }
+        // A get paused at the output bound goes on as soon as its output drained, even if it
+        // drained completely within this call (no write event would come for it).
+        boolean bounded;
+        do {
+            process();
+            bounded = outLim - outPos >= highWater;
+            flush();
+        } while (bounded && !closed && outLim - outPos < highWater);
+        if (!closed) {
+            key.interestOps((wantsRead() ? SelectionKey.OP_READ : 0) | (outLim > outPos ? SelectionKey.OP_WRITE : 0));
+        }
+    }
+
+    private boolean wantsRead() {
+        return state != State.GET && state != State.CLOSING && outLim - outPos < highWater;
+    }
+
+    private int read() throws IOException {
+        if (inPos == inLim) {
+            inPos = 0;
+            inLim = 0;
+            if (in.length > READ_CHUNK) {
+                in = new byte[READ_CHUNK]; // a long get line is done: give its buffer back
+            }
+        }
+        if (inLim == in.length) {
+            if (inPos > 0) {
+                System.arraycopy(in, inPos, in, 0, inLim - inPos);
+                inLim -= inPos;
+                inPos = 0;
+            } else {
+                // Only a get line gets here (others close at NO_NEWLINE_LIMIT): line() bounds it.
+                in = java.util.Arrays.copyOf(in, in.length * 2);
+            }
+        }
+        final int n = ch.read(ByteBuffer.wrap(in, inLim, in.length - inLim));
+        if (n > 0) {
+            inLim += n;
+            worker.server.bytesRead.add(n);
+        }
+        return n;
+    }
+
+    /** Runs every complete command in the input, as far as the output bound allows. */
+    private void process() {
+        while (!closed && outLim - outPos < highWater) {
+            final boolean progressed = switch (state) {
+                case LINE -> line();
+                case DATA -> data();
+                case SWALLOW -> swallow();
+                case GET -> TextCommands.continueGet(this);
+                case CLOSING -> false;
+            };
+            if (!progressed) {
+                return;
+            }
+        }
+    }
+
+    private boolean line() {
+        final int nl = indexOf(in, (byte) '\n', inPos, inLim);
+        if (nl < 0) {
+            final int avail = inLim - inPos;
+            if (avail > NO_NEWLINE_LIMIT) {
+                int p = inPos;
+                while (p < inLim && in[p] == ' ') {
+                    p++;
+                }
+                if (p - inPos > 100 || !(startsWith(p, "get ") || startsWith(p, "gets "))) {
+                    close(); // memcached hangs up: this cannot be a command
+                } else if (avail > worker.server.options().maxGetLine()) {
+                    close(); // memcached keeps growing; we stop at the configured bound
+                }
+            }
+            return false;
+        }
+        int end = nl;
+        if (nl - inPos > 1 && in[nl - 1] == '\r') {
+            end = nl - 1;
+        }
+        // The line is a C string to memcached: it ends at a NUL byte.
+        final int nul = indexOf(in, (byte) 0, inPos, end);
+        if (nul >= 0) {
+            end = nul;
+        }
+        final int from = inPos;
+        inPos = nl + 1;
+        TextCommands.dispatch(this, from, end);
+        return true;
+    }
+
+    private boolean startsWith(final int p, final String s) {
+        if (inLim - p < s.length()) {
+            return false;
+        }
+        for (int i = 0; i < s.length(); i++) {
+            if (in[p + i] != s.charAt(i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static int indexOf(final byte[] b, final byte v, final int from, final int to) {
+        for (int i = from; i < to; i++) {
+            if (b[i] == v) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** Reads the data block into the pending value; the two bytes after it must be CR LF. */
+    private boolean data() {
+        int avail = inLim - inPos;
+        if (avail == 0) {
+            return false;
+        }
+        final PendingStore p = pending;
+        if (p.filled < p.value.length) {
+            final int n = Math.min(avail, p.value.length - p.filled);
+            System.arraycopy(in, inPos, p.value, p.filled, n);
+            p.filled += n;
+            inPos += n;
+            avail -= n;
+        }
+        while (p.filled == p.value.length && tailSeen < 2 && avail > 0) {
+            tail[tailSeen++] = in[inPos++];
+            avail--;
+        }
+        if (tailSeen < 2) {
+            return false;
+        }
+        state = State.LINE;
+        final boolean good = tail[0] == '\r' && tail[1] == '\n';
+        if (p.meta) {
+            MetaCommands.completeSet(this, good);
+        } else {
+            TextCommands.completeStore(this, good);
+        }
+        p.clear();
+        return true;
+    }
+
+    private boolean swallow() {
+        final int n = (int) Math.min(swallowLeft, inLim - inPos);
+        inPos += n;
+        swallowLeft -= n;
+        if (swallowLeft == 0) {
+            state = State.LINE;
+            return true;
+        }
+        return false;
+    }
+
+    void beginData(final int valueLength) {
+        pending.value = new byte[valueLength];
+        pending.filled = 0;
+        tailSeen = 0;
+        state = State.DATA;
+    }
+
+    void beginSwallow(final long bytes) {
+        swallowLeft = bytes;
+        state = bytes > 0 ? State.SWALLOW : State.LINE;
+    }
+
+    void quit() {
+        state = State.CLOSING;
+    }
+
+    // ------------------------------------------------------------------ output
+
+    int pendingOutput() {
+        return outLim - outPos;
+    }
+
+    /** @return the absolute output position: a mark to {@link #truncate} back to */
+    long mark() {
+        return outBase + outLim;
+    }
+
+    /** @return whether the output since {@code mark} was dropped (false: some of it was sent already) */
+    boolean truncate(final long mark) {
+        if (mark < outBase + outPos) {
+            return false;
+        }
+        outLim = (int) (mark - outBase);
+        return true;
+    }
+
+    private void ensure(final int n) {
+        if (out.length - outLim >= n) {
+            return;
+        }
+        if (outPos > 0) {
+            System.arraycopy(out, outPos, out, 0, outLim - outPos);
+            outBase += outPos;
+            outLim -= outPos;
+            outPos = 0;
+            if (out.length - outLim >= n) {
+                return;
+            }
+        }
+        out = java.util.Arrays.copyOf(out, Math.max(out.length * 2, outLim + n));
+    }
+
+    /** Room for {@code n} bytes at {@link #outArray()}[{@link #outLimit()}]; commit with {@link #advance}. */
+    byte[] reserve(final int n) {
+        ensure(n);
+        return out;
+    }
+
+    int outLimit() {
+        return outLim;
+    }
+
+    void advance(final int n) {
+        outLim += n;
+    }
+
+    void put(final byte[] b, final int off, final int len) {
+        ensure(len);
+        System.arraycopy(b, off, out, outLim, len);
+        outLim += len;
+    }
+
+    void put(final byte[] b) {
+        put(b, 0, b.length);
+    }
+
+    void putAscii(final String s) {
+        final int n = s.length();
+        ensure(n);
+        for (int i = 0; i < n; i++) {
+            out[outLim++] = (byte) s.charAt(i);
+        }
+    }
+
+    void putByte(final int b) {
+        ensure(1);
+        out[outLim++] = (byte) b;
+    }
+
+    void putUnsigned(final long v) {
+        putAscii(Long.toUnsignedString(v));
+    }
+
+    void crlf() {
+        ensure(2);
+        out[outLim++] = '\r';
+        out[outLim++] = '\n';
+    }
+
+    /** A one-line reply, unless the command asked for none. */
+    void reply(final String line) {
+        if (!noreply) {
+            putAscii(line);
+            crlf();
+        }
+    }
+
+    private void flush() throws IOException {
+        if (closed) {
+            return;
+        }
+        boolean moved = false;
+        while (outPos < outLim) {
+            final int n = ch.write(ByteBuffer.wrap(out, outPos, outLim - outPos));
+            if (n == 0) {
+                break;
+            }
+            outPos += n;
+            moved = true;
+            worker.server.bytesWritten.add(n);
+        }
+        if (outPos == outLim) {
+            outBase += outPos;
+            outPos = 0;
+            outLim = 0;
+            if (out.length > OUT_KEEP) {
+                out = new byte[OUT_INITIAL];
+            }
+            if (state == State.CLOSING) {
+                close();
+            }
+        }
+        if (moved || lastProgressMillis == 0) {
+            lastProgressMillis = System.currentTimeMillis();
+        }
+    }
+
+    /** @return how long queued replies have not moved, 0 if none are queued */
+    long stalledSince(final long now) {
+        return outLim > outPos && lastProgressMillis != 0 ? now - lastProgressMillis : 0;
+    }
+
+    void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (key != null) {
+            key.cancel();
+        }
+        try {
+            ch.close();
+        } catch (final IOException e) {
+            // closing anyway
+        }
+        worker.server.currConnections.decrementAndGet();
+    }
+
+    boolean isClosed() {
+        return closed;
+    }
+}

@@ -1,0 +1,186 @@
+package io.sharena.server;
+
+import io.sharena.ipc.store.SharedStore;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * A memcached-compatible server on a {@link SharedStore}: one acceptor thread and
+ * {@link ServerOptions#threads()} selector threads, each owning its connections. The listening
+ * socket has {@code SO_REUSEPORT}, so several servers (processes) on the same store file can share
+ * one port: the kernel spreads new connections over them, and when one dies the others keep
+ * accepting. Every item lives in the store, so a server holds no cache state of its own.
+ *
+ * <pre>{@code
+ * try (SharedStore store = SharedStore.open(path, StoreOptions.defaults());
+ *      MemcachedServer server = MemcachedServer.start(store, ServerOptions.defaults())) {
+ *     server.awaitClose();
+ * }
+ * }</pre>
+ */
+public final class MemcachedServer implements AutoCloseable {
+    /** What {@code version} answers: the protocol level of memcached this server matches. */
+    public static final String VERSION = "1.6.18-sharena";
+
+    private static final byte[] TOO_MANY = "ERROR Too many open connections\r\n".getBytes(StandardCharsets.US_ASCII);
+
+    private final SharedStore store;
+    private final ServerOptions options;
+    private final ServerSocketChannel listener;
+    private final Worker[] workers;
+    private final Thread acceptor;
+    private final long startedMillis = System.currentTimeMillis();
+    private volatile boolean closed;
+
+    final AtomicInteger currConnections = new AtomicInteger();
+    final AtomicLong totalConnections = new AtomicLong();
+    final AtomicLong rejectedConnections = new AtomicLong();
+    final LongAdder bytesRead = new LongAdder();
+    final LongAdder bytesWritten = new LongAdder();
+
+    private MemcachedServer(final SharedStore store, final ServerOptions options) throws IOException {
+        this.store = store;
+        this.options = options;
+        this.listener = ServerSocketChannel.open();
+        try {
+            listener.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+            listener.setOption(StandardSocketOptions.SO_REUSEPORT, true);
+            listener.bind(options.address(), 1024);
+            workers = new Worker[options.threads()];
+            for (int i = 0; i < workers.length; i++) {
+                workers[i] = new Worker(this, i);
+            }
+        } catch (final IOException | RuntimeException e) {
+            listener.close();
+            throw e;
+        }
+        acceptor = Thread.ofPlatform().name("memcached-accept").daemon().unstarted(this::accept);
+    }
+
+    /**
+     * Binds and starts serving.
+     *
+     * @throws IOException if the address cannot be bound
+     */
+    public static MemcachedServer start(final SharedStore store, final ServerOptions options) throws IOException {
+        final MemcachedServer s = new MemcachedServer(store, options);
+        for (final Worker w : s.workers) {
+            w.start();
+        }
+        s.acceptor.start();
+        return s;
+    }
+
+    /** @return the bound address (the actual port when 0 was asked) */
+    public InetSocketAddress address() {
+        try {
+            return (InetSocketAddress) listener.getLocalAddress();
+        } catch (final IOException e) {
+            return options.address();
+        }
+    }
+
+    public SharedStore store() {
+        return store;
+    }
+
+    ServerOptions options() {
+        return options;
+    }
+
+    long startedMillis() {
+        return startedMillis;
+    }
+
+    /** @return open connections now */
+    public int connections() {
+        return currConnections.get();
+    }
+
+    private void accept() {
+        int next = 0;
+        while (!closed) {
+            final SocketChannel ch;
+            try {
+                ch = listener.accept();
+            } catch (final ClosedChannelException e) {
+                return;
+            } catch (final IOException e) {
+                // EMFILE and the like: back off a little rather than spin.
+                if (!closed) {
+                    sleepQuietly(10);
+                }
+                continue;
+            }
+            totalConnections.incrementAndGet();
+            if (currConnections.incrementAndGet() > options.maxConnections()) {
+                currConnections.decrementAndGet();
+                rejectedConnections.incrementAndGet();
+                reject(ch);
+                continue;
+            }
+            workers[next].adopt(ch);
+            next = next + 1 == workers.length ? 0 : next + 1;
+        }
+    }
+
+    /** memcached's answer past its connection limit: one line, then the connection is closed. */
+    private static void reject(final SocketChannel ch) {
+        try (ch) {
+            ch.configureBlocking(false);
+            ch.write(ByteBuffer.wrap(TOO_MANY));
+        } catch (final IOException e) {
+            // the client went away first: nothing to tell it
+        }
+    }
+
+    private static void sleepQuietly(final long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (final InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Waits until {@link #close()} was called (by a shutdown hook, say). */
+    public void awaitClose() throws InterruptedException {
+        for (final Worker w : workers) {
+            w.join();
+        }
+    }
+
+    /** Stops accepting, closes every connection and stops the threads. The store stays open. */
+    @Override
+    public void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        listener.close();
+        for (final Worker w : workers) {
+            w.shutdown();
+        }
+        try {
+            acceptor.join(5000);
+            for (final Worker w : workers) {
+                w.join(5000);
+            }
+        } catch (final InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    boolean closed() {
+        return closed;
+    }
+}

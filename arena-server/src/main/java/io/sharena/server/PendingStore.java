@@ -1,0 +1,42 @@
+package io.sharena.server;
+
+/** A storage command (text or meta) between its command line and the end of its data block. */
+final class PendingStore {
+    static final int SET = 0;
+    static final int ADD = 1;
+    static final int REPLACE = 2;
+    static final int APPEND = 3;
+    static final int PREPEND = 4;
+    static final int CAS = 5;
+
+    int kind;
+    byte[] key;
+    int flags;
+    long exptime;
+    long cas;
+    byte[] value;
+    int filled;
+
+    // meta set only
+    boolean meta;
+    boolean binaryKey;
+    boolean returnKey;
+    boolean returnCas;
+    /** The opaque token (with its 'O'), echoed as it came, or null. */
+    byte[] opaque;
+    /** Ordered flags to echo ('O', 'k', 'c'), as memcached echoes them in the order given. */
+    final StringBuilder echo = new StringBuilder();
+    boolean invalidate;
+
+    void clear() {
+        key = null;
+        value = null;
+        meta = false;
+        binaryKey = false;
+        returnKey = false;
+        returnCas = false;
+        opaque = null;
+        echo.setLength(0);
+        invalidate = false;
+    }
+}

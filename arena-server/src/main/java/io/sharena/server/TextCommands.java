@@ -1,0 +1,425 @@
+package io.sharena.server;
+
+import io.sharena.ipc.store.SharedStore;
+import io.sharena.ipc.store.StoreItem;
+import io.sharena.ipc.store.StoreReader;
+import io.sharena.ipc.store.StoreResult;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * memcached's classic text commands, with memcached's checks in memcached's order, so that every
+ * malformed line gets the reply memcached gives it: token counts first ({@code ERROR}), then
+ * {@code noreply}, key length, numbers ({@code CLIENT_ERROR ...}), sizes.
+ */
+final class TextCommands {
+    static final int KEY_MAX = SharedStore.MAX_KEY;
+    static final String BAD_FORMAT = "CLIENT_ERROR bad command line format";
+
+    private TextCommands() {
+    }
+
+    static void dispatch(final Connection c, final int from, final int end) {
+        final Tokens t = c.worker.tokens;
+        t.split(c.in, from, end);
+        c.noreply = false;
+        final int n = t.count;
+        if (n < 2 || t.len[0] < 2) {
+            c.reply("ERROR");
+            return;
+        }
+        final byte first = t.first(0);
+        if (first == 'm' && t.len[0] == 2) {
+            MetaCommands.dispatch(c, t, t.buf[t.off[0] + 1]);
+            return;
+        }
+        switch (first) {
+            case 'g' -> {
+                if (n < 3) {
+                    c.reply("ERROR");
+                } else if (t.is(0, "get")) {
+                    startGet(c, t, false, false);
+                } else if (t.is(0, "gets")) {
+                    startGet(c, t, true, false);
+                } else if (t.is(0, "gat")) {
+                    startGet(c, t, false, true);
+                } else if (t.is(0, "gats")) {
+                    startGet(c, t, true, true);
+                } else {
+                    c.reply("ERROR");
+                }
+            }
+            case 's' -> {
+                if (t.is(0, "set")) {
+                    update(c, t, PendingStore.SET, 6, 7);
+                } else if (t.is(0, "stats")) {
+                    StatsReply.stats(c, t);
+                } else if (t.is(0, "shutdown")) {
+                    c.reply("ERROR: shutdown not enabled");
+                } else {
+                    c.reply("ERROR");
+                }
+            }
+            case 'a' -> {
+                if (t.is(0, "add")) {
+                    update(c, t, PendingStore.ADD, 6, 7);
+                } else if (t.is(0, "append")) {
+                    update(c, t, PendingStore.APPEND, 6, 7);
+                } else {
+                    c.reply("ERROR");
+                }
+            }
+            case 'c' -> {
+                if (t.is(0, "cas")) {
+                    update(c, t, PendingStore.CAS, 7, 8);
+                } else {
+                    c.reply("ERROR");
+                }
+            }
+            case 'i' -> {
+                if (t.is(0, "incr") && (n == 4 || n == 5)) {
+                    arithmetic(c, t, true);
+                } else {
+                    c.reply("ERROR");
+                }
+            }
+            case 'd' -> {
+                if (t.is(0, "delete") && n >= 3 && n <= 5) {
+                    delete(c, t);
+                } else if (t.is(0, "decr") && (n == 4 || n == 5)) {
+                    arithmetic(c, t, false);
+                } else {
+                    c.reply("ERROR");
+                }
+            }
+            case 't' -> {
+                if (t.is(0, "touch") && (n == 4 || n == 5)) {
+                    touch(c, t);
+                } else {
+                    c.reply("ERROR");
+                }
+            }
+            default -> other(c, t, n);
+        }
+    }
+
+    private static void other(final Connection c, final Tokens t, final int n) {
+        if (t.is(0, "replace")) {
+            update(c, t, PendingStore.REPLACE, 6, 7);
+        } else if (t.is(0, "prepend")) {
+            update(c, t, PendingStore.PREPEND, 6, 7);
+        } else if (t.is(0, "bget") && n >= 3) {
+            startGet(c, t, false, false);
+        } else if (t.is(0, "flush_all") && n >= 2 && n <= 4) {
+            flushAll(c, t);
+        } else if (t.is(0, "version")) {
+            c.reply("VERSION " + MemcachedServer.VERSION);
+        } else if (t.is(0, "quit")) {
+            c.quit();
+        } else if (t.is(0, "verbosity") && (n == 3 || n == 4)) {
+            setNoreplyMaybe(c, t);
+            c.reply(Ascii.parseU32(t.buf, t.off[1], t.len[1]) == Ascii.BAD ? BAD_FORMAT : "OK");
+        } else {
+            c.reply("ERROR");
+        }
+    }
+
+    /** memcached's set_noreply_maybe: the last real token is "noreply". */
+    static void setNoreplyMaybe(final Connection c, final Tokens t) {
+        final int i = t.count - 2;
+        if (i >= 0 && t.is(i, "noreply")) {
+            c.noreply = true;
+        }
+    }
+
+    // ------------------------------------------------------------------ storage
+
+    private static void update(final Connection c, final Tokens t, final int kind, final int a, final int b) {
+        if (t.count != a && t.count != b) {
+            c.reply("ERROR");
+            return;
+        }
+        setNoreplyMaybe(c, t);
+        if (t.len[1] > KEY_MAX) {
+            c.reply(BAD_FORMAT);
+            return;
+        }
+        final long flags = Ascii.parseU32(t.buf, t.off[2], t.len[2]);
+        final long exptime = flags == Ascii.BAD ? Ascii.BAD : Ascii.parseI32(t.buf, t.off[3], t.len[3]);
+        final long vlen = exptime == Ascii.BAD ? Ascii.BAD : Ascii.parseI32(t.buf, t.off[4], t.len[4]);
+        if (vlen == Ascii.BAD) {
+            c.reply(BAD_FORMAT);
+            return;
+        }
+        final long[] cas = c.worker.number;
+        cas[0] = 0;
+        if (kind == PendingStore.CAS && !Ascii.parseU64(t.buf, t.off[5], t.len[5], cas)) {
+            c.reply(BAD_FORMAT);
+            return;
+        }
+        if (vlen < 0 || vlen > Integer.MAX_VALUE - 2) {
+            c.reply(BAD_FORMAT);
+            return;
+        }
+        final byte[] key = t.bytes(1);
+        final SharedStore store = c.worker.server.store();
+        if (vlen > store.maxItemSize()) {
+            c.reply("SERVER_ERROR object too large for cache");
+            c.beginSwallow(vlen + 2);
+            if (kind == PendingStore.SET) {
+                // As memcached: a failed set must not leave the old value readable.
+                store.delete(key);
+            }
+            return;
+        }
+        final PendingStore p = c.pending;
+        p.kind = kind;
+        p.key = key;
+        p.flags = (int) flags;
+        p.exptime = exptime;
+        p.cas = cas[0];
+        p.meta = false;
+        c.beginData((int) vlen);
+    }
+
+    static void completeStore(final Connection c, final boolean good) {
+        if (!good) {
+            c.reply("CLIENT_ERROR bad data chunk");
+            return;
+        }
+        final StoreResult r = store(c, c.pending);
+        c.reply(switch (r) {
+            case STORED -> "STORED";
+            case NOT_STORED -> "NOT_STORED";
+            case EXISTS -> "EXISTS";
+            case NOT_FOUND -> "NOT_FOUND";
+            default -> serverError(r);
+        });
+    }
+
+    static StoreResult store(final Connection c, final PendingStore p) {
+        final SharedStore s = c.worker.server.store();
+        return switch (p.kind) {
+            case PendingStore.SET -> s.set(p.key, p.value, p.flags, p.exptime);
+            case PendingStore.ADD -> s.add(p.key, p.value, p.flags, p.exptime);
+            case PendingStore.REPLACE -> s.replace(p.key, p.value, p.flags, p.exptime);
+            case PendingStore.APPEND -> s.append(p.key, p.value);
+            case PendingStore.PREPEND -> s.prepend(p.key, p.value);
+            default -> s.cas(p.key, p.value, p.flags, p.exptime, p.cas);
+        };
+    }
+
+    /** The SERVER_ERROR line for a store outcome that is not a protocol answer. */
+    static String serverError(final StoreResult r) {
+        return switch (r) {
+            case TOO_LARGE -> "SERVER_ERROR object too large for cache";
+            case NO_MEMORY -> "SERVER_ERROR out of memory storing object";
+            case BUSY -> "SERVER_ERROR busy: a stopped process holds the key's lock";
+            default -> "SERVER_ERROR unexpected store result " + r;
+        };
+    }
+
+    // ------------------------------------------------------------------ retrieval
+
+    private static void startGet(final Connection c, final Tokens t, final boolean cas, final boolean touch) {
+        int keyToken = 1;
+        long exptime = 0;
+        if (touch) {
+            exptime = Ascii.parseI32(t.buf, t.off[1], t.len[1]);
+            if (exptime == Ascii.BAD) {
+                c.reply("CLIENT_ERROR invalid exptime argument");
+                return;
+            }
+            keyToken = 2;
+        }
+        c.getPos = t.off[keyToken - 1] + t.len[keyToken - 1];
+        c.getEnd = lineEnd(t);
+        c.getCas = cas;
+        c.getTouch = touch;
+        c.getExptime = exptime;
+        c.getMark = c.mark();
+        c.state = Connection.State.GET;
+    }
+
+    private static int lineEnd(final Tokens t) {
+        // Keys past the tokenizer's 23 tokens are split as they come, as memcached re-tokenizes the rest.
+        return t.lineEnd;
+    }
+
+    /**
+     * Answers keys of the get in progress until the line ends or the output is over its bound.
+     *
+     * @return whether it made progress (false: paused until the output drains)
+     */
+    static boolean continueGet(final Connection c) {
+        final byte[] in = c.in;
+        final int highWater = c.worker.server.options().outputHighWater();
+        int answered = 0;
+        while (c.pendingOutput() < highWater) {
+            int p = c.getPos;
+            while (p < c.getEnd && in[p] == ' ') {
+                p++;
+            }
+            if (p >= c.getEnd) {
+                c.putAscii("END\r\n");
+                c.state = Connection.State.LINE;
+                return true;
+            }
+            int e = p;
+            while (e < c.getEnd && in[e] != ' ') {
+                e++;
+            }
+            c.getPos = e;
+            if (e - p > KEY_MAX) {
+                c.state = Connection.State.LINE;
+                // memcached drops the replies it had for this line; if some were sent, hang up.
+                if (!c.truncate(c.getMark)) {
+                    c.close();
+                    return false;
+                }
+                c.reply(BAD_FORMAT);
+                return true;
+            }
+            final byte[] key = java.util.Arrays.copyOfRange(in, p, e);
+            if (c.getTouch) {
+                StoreItem item;
+                try {
+                    item = c.worker.server.store().getAndTouch(key, c.getExptime);
+                } catch (final IllegalStateException busy) {
+                    item = null; // a stopped process holds the lock: answer a miss, as on a timeout
+                }
+                if (item != null) {
+                    valueHeader(c, key, item.flags(), item.value().length, item.cas(), c.getCas);
+                    c.put(item.value());
+                    c.crlf();
+                }
+            } else {
+                getOne(c, key, c.getCas);
+            }
+            answered++;
+        }
+        return answered > 0;
+    }
+
+    private static void getOne(final Connection c, final byte[] key, final boolean withCas) {
+        final StoreReader r = c.worker.reader;
+        while (r.get(key)) {
+            final long mark = c.mark();
+            final int len = r.valueLength();
+            valueHeader(c, key, r.flags(), len, r.cas(), withCas);
+            if (copyValue(c, r, len)) {
+                return;
+            }
+            c.truncate(mark); // the item was replaced while copied: read it again
+        }
+    }
+
+    /**
+     * Copies the value the reader found, and CR LF, into the output.
+     *
+     * @return false if the item was reclaimed while copied (nothing was committed; read it again)
+     */
+    static boolean copyValue(final Connection c, final StoreReader r, final int len) {
+        final byte[] dst = c.reserve(len + 2);
+        MemorySegment.copy(r.value(), ValueLayout.JAVA_BYTE, 0, dst, c.outLimit(), len);
+        if (!r.validate()) {
+            return false;
+        }
+        c.advance(len);
+        c.crlf();
+        return true;
+    }
+
+    static void valueHeader(final Connection c, final byte[] key, final int flags, final int len, final long cas,
+                            final boolean withCas) {
+        c.putAscii("VALUE ");
+        c.put(key);
+        c.putByte(' ');
+        c.putUnsigned(Integer.toUnsignedLong(flags));
+        c.putByte(' ');
+        c.putUnsigned(len);
+        if (withCas) {
+            c.putByte(' ');
+            c.putUnsigned(cas);
+        }
+        c.crlf();
+    }
+
+    // ------------------------------------------------------------------ the rest
+
+    private static void arithmetic(final Connection c, final Tokens t, final boolean incr) {
+        setNoreplyMaybe(c, t);
+        if (t.len[1] > KEY_MAX) {
+            c.reply(BAD_FORMAT);
+            return;
+        }
+        final long[] delta = c.worker.number;
+        if (!Ascii.parseU64(t.buf, t.off[2], t.len[2], delta)) {
+            c.reply("CLIENT_ERROR invalid numeric delta argument");
+            return;
+        }
+        final SharedStore s = c.worker.server.store();
+        final byte[] key = t.bytes(1);
+        final StoreResult r = incr ? s.incr(key, delta[0], delta) : s.decr(key, delta[0], delta);
+        c.reply(switch (r) {
+            case STORED -> Long.toUnsignedString(delta[0]);
+            case NOT_FOUND -> "NOT_FOUND";
+            case NON_NUMERIC -> "CLIENT_ERROR cannot increment or decrement non-numeric value";
+            case NO_MEMORY -> "SERVER_ERROR out of memory";
+            default -> serverError(r);
+        });
+    }
+
+    private static void delete(final Connection c, final Tokens t) {
+        final int n = t.count;
+        if (n > 3) {
+            final boolean holdIsZero = t.is(2, "0");
+            setNoreplyMaybe(c, t);
+            final boolean valid = (n == 4 && (holdIsZero || c.noreply)) || (n == 5 && holdIsZero && c.noreply);
+            if (!valid) {
+                c.reply("CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]");
+                return;
+            }
+        }
+        if (t.len[1] > KEY_MAX) {
+            c.reply(BAD_FORMAT);
+            return;
+        }
+        final StoreResult r = c.worker.server.store().delete(t.bytes(1));
+        c.reply(r == StoreResult.DELETED ? "DELETED" : r == StoreResult.NOT_FOUND ? "NOT_FOUND" : serverError(r));
+    }
+
+    private static void touch(final Connection c, final Tokens t) {
+        setNoreplyMaybe(c, t);
+        if (t.len[1] > KEY_MAX) {
+            c.reply(BAD_FORMAT);
+            return;
+        }
+        final long exptime = Ascii.parseI32(t.buf, t.off[2], t.len[2]);
+        if (exptime == Ascii.BAD) {
+            c.reply("CLIENT_ERROR invalid exptime argument");
+            return;
+        }
+        final StoreResult r = c.worker.server.store().touch(t.bytes(1), exptime);
+        c.reply(r == StoreResult.TOUCHED ? "TOUCHED" : r == StoreResult.NOT_FOUND ? "NOT_FOUND" : serverError(r));
+    }
+
+    private static void flushAll(final Connection c, final Tokens t) {
+        setNoreplyMaybe(c, t);
+        long exptime = 0;
+        if (t.count != (c.noreply ? 3 : 2)) {
+            exptime = Ascii.parseI32(t.buf, t.off[1], t.len[1]);
+            if (exptime == Ascii.BAD) {
+                c.reply("CLIENT_ERROR invalid exptime argument");
+                return;
+            }
+        }
+        long delay = exptime;
+        if (exptime > SharedStore.RELATIVE_EXPIRY_LIMIT) {
+            delay = Math.max(1, exptime - System.currentTimeMillis() / 1000); // an absolute time
+        }
+        c.worker.server.store().flushAll(delay);
+        c.reply("OK");
+    }
+}

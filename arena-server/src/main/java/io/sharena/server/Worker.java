@@ -1,0 +1,146 @@
+package io.sharena.server;
+
+import io.sharena.ipc.store.StoreReader;
+
+import java.io.IOException;
+import java.nio.channels.CancelledKeyException;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+
+/**
+ * One selector thread and the connections it owns. Connections never move between workers, so a
+ * connection's buffers and state are touched by one thread only. The worker's {@link StoreReader},
+ * tokenizer and scratch arrays are shared by its connections, one command at a time.
+ */
+final class Worker {
+    private static final long SWEEP_MILLIS = 1000;
+
+    final MemcachedServer server;
+    final StoreReader reader;
+    final Tokens tokens = new Tokens();
+    final long[] number = new long[1];
+    final MetaFlags meta = new MetaFlags();
+    private final Selector selector;
+    private final Thread thread;
+    private final Queue<SocketChannel> adopted = new ConcurrentLinkedQueue<>();
+    private volatile boolean stopping;
+
+    Worker(final MemcachedServer server, final int index) throws IOException {
+        this.server = server;
+        this.reader = server.store().reader();
+        this.selector = Selector.open();
+        this.thread = Thread.ofPlatform().name("memcached-worker-" + index).unstarted(this::run);
+    }
+
+    void start() {
+        thread.start();
+    }
+
+    void join() throws InterruptedException {
+        thread.join();
+    }
+
+    void join(final long millis) throws InterruptedException {
+        thread.join(millis);
+    }
+
+    void adopt(final SocketChannel ch) {
+        adopted.add(ch);
+        selector.wakeup();
+    }
+
+    void shutdown() {
+        stopping = true;
+        selector.wakeup();
+    }
+
+    private void run() {
+        long nextSweep = System.currentTimeMillis() + SWEEP_MILLIS;
+        try {
+            while (!stopping) {
+                selector.select(SWEEP_MILLIS);
+                registerAdopted();
+                for (final SelectionKey key : selector.selectedKeys()) {
+                    final Connection c = (Connection) key.attachment();
+                    try {
+                        c.ready(key.readyOps());
+                    } catch (final IOException | CancelledKeyException e) {
+                        c.close();
+                    } catch (final RuntimeException e) {
+                        // A store failure (corruption found, a bug): this connection ends, the others go on.
+                        reportOnce(e);
+                        c.close();
+                    }
+                }
+                selector.selectedKeys().clear();
+                final long now = System.currentTimeMillis();
+                if (now >= nextSweep) {
+                    sweep(now);
+                    nextSweep = now + SWEEP_MILLIS;
+                }
+            }
+        } catch (final IOException e) {
+            System.err.println("arena serve: worker " + thread.getName() + " stopped: " + e);
+        } finally {
+            for (final SelectionKey key : selector.keys()) {
+                ((Connection) key.attachment()).close();
+            }
+            SocketChannel ch;
+            while ((ch = adopted.poll()) != null) {
+                closeQuietly(ch);
+                server.currConnections.decrementAndGet();
+            }
+            try {
+                selector.close();
+            } catch (final IOException e) {
+                // closing anyway
+            }
+        }
+    }
+
+    private void registerAdopted() {
+        SocketChannel ch;
+        while ((ch = adopted.poll()) != null) {
+            try {
+                ch.configureBlocking(false);
+                ch.setOption(java.net.StandardSocketOptions.TCP_NODELAY, true);
+                final Connection c = new Connection(this, ch);
+                c.register(ch.register(selector, SelectionKey.OP_READ, c));
+            } catch (final IOException e) {
+                closeQuietly(ch);
+                server.currConnections.decrementAndGet();
+            }
+        }
+    }
+
+    /** Closes connections whose queued replies have not moved for the write timeout. */
+    private void sweep(final long now) {
+        final long timeout = server.options().writeTimeoutMillis();
+        for (final SelectionKey key : selector.keys()) {
+            final Connection c = (Connection) key.attachment();
+            if (c.stalledSince(now) > timeout) {
+                c.close();
+            }
+        }
+    }
+
+    private long reported;
+
+    /** One line on stderr per failure kind and worker, so a failing store cannot flood the log. */
+    private void reportOnce(final RuntimeException e) {
+        if (reported++ < 10) {
+            System.err.println("arena serve: a connection was closed after an unexpected failure: " + e);
+        }
+    }
+
+    private static void closeQuietly(final SocketChannel ch) {
+        try {
+            ch.close();
+        } catch (final IOException e) {
+            // nothing left to do
+        }
+    }
+}

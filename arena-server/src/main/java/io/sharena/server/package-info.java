@@ -1,0 +1,28 @@
+/**
+ * A memcached-compatible server on the shared store: memcached's text protocol and its meta
+ * protocol, answered byte for byte as memcached 1.6 answers them (see docs/server.md for what
+ * differs and why).
+ *
+ * <h2>Threads</h2>
+ * One acceptor thread hands each new connection to one of N selector threads ({@link
+ * io.sharena.server.Worker}), which owns it from then on: a connection's buffers and state are
+ * touched by one thread only, and the store is the only shared state (it is safe for any number of
+ * threads and processes). Nothing here blocks but a store call that waits for a lock held by a
+ * stopped process (bounded by the store's lock timeout).
+ *
+ * <h2>Bounds</h2>
+ * Every connection's memory is bounded (a 16 KiB read buffer, a value of at most the store's max
+ * item size, get lines up to a limit, queued replies up to a high-water mark plus one value); the
+ * number of connections is bounded; a client that does not read its replies is first not read
+ * any more, then closed. See {@link io.sharena.server.ServerOptions}.
+ *
+ * <h2>Crash model</h2>
+ * The server keeps no cache state: a server killed at any instant leaves the store as a killed
+ * store user does (every key holds its old or its new item), and any other server on the same
+ * file, or the same one restarted, serves the same items.
+ *
+ * <h2>FFM</h2>
+ * No downcalls and no restricted calls: values are copied out of the store's mapped segment with
+ * {@link java.lang.foreign.MemorySegment#copy}.
+ */
+package io.sharena.server;

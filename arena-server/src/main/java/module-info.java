@@ -1,0 +1,6 @@
+/** A memcached-compatible server (text and meta protocol) on sharena's shared store, on the JDK's NIO. */
+module io.sharena.server {
+    requires transitive io.sharena.ipc;
+
+    exports io.sharena.server;
+}

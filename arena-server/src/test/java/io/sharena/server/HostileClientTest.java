@@ -1,0 +1,262 @@
+package io.sharena.server;
+
+import io.sharena.ipc.store.StoreOptions;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Bad input costs nothing: each hostile client gets memcached's reply or a hang-up, the server
+ * stays up, and a well-behaved connection opened beforehand is answered all along.
+ */
+class HostileClientTest {
+
+    /** A well-behaved client: one set and get round trip, checked. */
+    private static void assertServed(final Wire good, final String tag) throws IOException {
+        assertEquals("STORED\r\n", good.call("set good 0 0 " + tag.length() + "\r\n" + tag + "\r\n"));
+        assertEquals("VALUE good 0 " + tag.length() + "\r\n" + tag + "\r\nEND\r\n", good.call("get good\r\n"));
+    }
+
+    private static boolean closedWithin(final Socket s, final long millis) throws IOException {
+        s.setSoTimeout((int) millis);
+        final InputStream in = s.getInputStream();
+        final byte[] buf = new byte[65536];
+        final long deadline = System.nanoTime() + millis * 1_000_000;
+        try {
+            while (System.nanoTime() < deadline) {
+                if (in.read(buf) < 0) {
+                    return true;
+                }
+            }
+        } catch (final SocketTimeoutException e) {
+            return false;
+        } catch (final java.net.SocketException e) {
+            return true; // reset: closed with data unread
+        }
+        return false;
+    }
+
+    @Test
+    void endlessLineWithoutNewlineIsHungUpOn() throws Exception {
+        try (TestServer server = TestServer.start(); Wire good = new Wire(server.port());
+             Wire bad = new Wire(server.port())) {
+            assertServed(good, "before");
+            bad.send(Wire.ascii("x".repeat(2048))); // memcached's limit: not yet
+            assertServed(good, "during");
+            assertTrue(!closedWithin(bad.socket, 300), "2,048 bytes without a newline is still allowed");
+            bad.send(Wire.ascii("x".repeat(100)));
+            assertTrue(closedWithin(bad.socket, 5000), "2,148 bytes without a newline, not a get: hung up");
+            assertServed(good, "after");
+        }
+    }
+
+    @Test
+    void longGetLinesAreKeptUpToTheirBoundThenHungUpOn() throws Exception {
+        try (TestServer server = new TestServer(ServerOptions.defaults().withThreads(1).withMaxGetLine(64 << 10));
+             Wire good = new Wire(server.port()); Wire big = new Wire(server.port()); Wire huge = new Wire(server.port())) {
+            assertServed(good, "x");
+            final StringBuilder line = new StringBuilder("get");
+            while (line.length() < 60_000) {
+                line.append(" good");
+            }
+            big.send(Wire.ascii(line.toString())); // in pieces, no newline yet: kept
+            assertServed(good, "y");
+            final String reply = big.call("\r\n");
+            assertEquals(line.toString().split(" ").length - 1, reply.split("VALUE good 0 1\r\ny\r\n", -1).length - 1);
+            assertTrue(reply.endsWith("END\r\n"));
+            huge.send(Wire.ascii("get" + " k".repeat(40_000)));
+            assertTrue(closedWithin(huge.socket, 5000), "an 80 KB get line without newline, over its 64 KiB bound: hung up");
+            assertServed(good, "z");
+        }
+    }
+
+    @Test
+    void binaryGarbageGetsRepliesOrAHangUpAndNothingElse() throws Exception {
+        final long seed = System.nanoTime();
+        final Random random = new Random(seed);
+        try (TestServer server = TestServer.start(); Wire good = new Wire(server.port())) {
+            for (int round = 0; round < 20; round++) {
+                final byte[] junk = new byte[1 + random.nextInt(200_000)];
+                random.nextBytes(junk);
+                if (round % 2 == 0) {
+                    for (int i = 0; i < junk.length; i += 1 + random.nextInt(100)) {
+                        junk[i] = '\n'; // lines: each one gets ERROR or a CLIENT_ERROR
+                    }
+                }
+                try (Socket s = new Socket()) {
+                    s.connect(new InetSocketAddress("127.0.0.1", server.port()));
+                    try {
+                        s.getOutputStream().write(junk);
+                        s.shutdownOutput();
+                    } catch (final IOException e) {
+                        // the server hung up first: allowed
+                    }
+                    s.setSoTimeout(10_000);
+                    final String replies = new String(s.getInputStream().readAllBytes(),
+                        java.nio.charset.StandardCharsets.ISO_8859_1);
+                    for (final String r : replies.split("\r\n")) {
+                        assertTrue(r.isEmpty() || r.equals("ERROR") || r.startsWith("CLIENT_ERROR ")
+                            || r.startsWith("SERVER_ERROR ") || r.equals("END") || r.startsWith("VALUE ")
+                            || r.equals("STORED") || r.equals("NOT_STORED") || r.equals("NOT_FOUND") || r.equals("EN")
+                            || r.equals("OK") || r.equals("MN") || r.startsWith("STAT ") || r.startsWith("VERSION")
+                            || r.equals("NF") || r.equals("HD") || r.equals("NS") || r.equals("EXISTS") || r.equals("DELETED")
+                            || r.equals("TOUCHED") || r.length() < 64, "seed=" + seed + " unexpected reply line: " + r);
+                    }
+                } catch (final java.net.SocketException e) {
+                    // reset while reading: the server hung up on garbage; allowed
+                }
+                assertServed(good, "r" + round);
+            }
+            assertEquals(1, server.server.connections(), "seed=" + seed + ": every garbage connection is gone");
+        }
+    }
+
+    @Test
+    void slowClientsAreServedByteByByte() throws Exception {
+        try (TestServer server = TestServer.start(); Wire slow = new Wire(server.port()); Wire good = new Wire(server.port())) {
+            final byte[] req = Wire.ascii("set slow 1 0 5\r\nhello\r\nget slow\r\n");
+            for (final byte b : req) {
+                slow.out.write(b);
+                slow.out.flush();
+                Thread.sleep(2);
+                if (b == '\n') {
+                    assertServed(good, "while-slow");
+                }
+            }
+            assertEquals("STORED\r\nVALUE slow 1 5\r\nhello\r\nEND\r\n", slow.call(new byte[0]));
+        }
+    }
+
+    @Test
+    void aClientThatNeverReadsIsBoundedThenClosed() throws Exception {
+        final ServerOptions options = ServerOptions.defaults().withThreads(1).withOutputHighWater(64 << 10)
+            .withWriteTimeoutMillis(1000);
+        try (TestServer server = new TestServer(options); Wire good = new Wire(server.port())) {
+            assertEquals("STORED\r\n", good.call("set v 0 0 100000\r\n" + "v".repeat(100_000) + "\r\n"));
+            try (SocketChannel hog = SocketChannel.open(new InetSocketAddress("127.0.0.1", server.port()))) {
+                hog.setOption(java.net.StandardSocketOptions.SO_RCVBUF, 4096);
+                hog.configureBlocking(false);
+                final ByteBuffer gets = ByteBuffer.wrap(Wire.ascii("get v v v v v v v v v v\r\n".repeat(4000)));
+                long sent = 0;
+                long stuckSince = 0;
+                boolean stalled = false;
+                final long deadline = System.nanoTime() + 10_000_000_000L;
+                while (!stalled && System.nanoTime() < deadline) {
+                    if (!gets.hasRemaining()) {
+                        gets.rewind();
+                    }
+                    final int n = hog.write(gets); // the server stops reading once its replies back up
+                    sent += n;
+                    if (n > 0) {
+                        stuckSince = 0;
+                    } else if (stuckSince == 0) {
+                        stuckSince = System.nanoTime();
+                    } else {
+                        stalled = System.nanoTime() - stuckSince > 500_000_000L;
+                        Thread.sleep(1);
+                    }
+                }
+                assertTrue(stalled, "the server stopped reading a client that does not read: sent=" + sent);
+                assertServed(good, "hogged");
+                // Its replies do not move: after the write timeout it is closed.
+                final long closeDeadline = System.nanoTime() + 10_000_000_000L;
+                while (server.server.connections() > 1 && System.nanoTime() < closeDeadline) {
+                    Thread.sleep(50);
+                }
+                assertEquals(1, server.server.connections(), "the non-reading client was closed");
+                assertServed(good, "after");
+            }
+        }
+    }
+
+    @Test
+    void connectionsBeyondTheLimitAreToldAndClosed() throws Exception {
+        // A thousand, or as many as this process may open (each one is two descriptors here).
+        final int limit = (int) Math.min(1000, (openFileLimit() - 200) / 2);
+        org.junit.jupiter.api.Assumptions.assumeTrue(limit >= 100, "open file limit too low for the test: " + limit);
+        try (TestServer server = new TestServer(ServerOptions.defaults().withThreads(2).withMaxConnections(limit),
+            StoreOptions.defaults().withMemoryLimit(4 << 20))) {
+            final List<Socket> open = new ArrayList<>();
+            try {
+                for (int i = 0; i < limit; i++) {
+                    final Socket s = new Socket();
+                    s.connect(new InetSocketAddress("127.0.0.1", server.port()));
+                    open.add(s);
+                }
+                final long deadline = System.nanoTime() + 10_000_000_000L;
+                while (server.server.connections() < limit && System.nanoTime() < deadline) {
+                    Thread.sleep(10);
+                }
+                assertEquals(limit, server.server.connections());
+                for (int i = 0; i < 20; i++) {
+                    try (Socket extra = new Socket()) {
+                        extra.connect(new InetSocketAddress("127.0.0.1", server.port()));
+                        extra.setSoTimeout(5000);
+                        assertEquals("ERROR Too many open connections\r\n",
+                            new String(extra.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII));
+                    }
+                }
+                // The open ones are all served: the last and the first.
+                for (final Socket s : List.of(open.getLast(), open.getFirst())) {
+                    s.setSoTimeout(5000);
+                    s.getOutputStream().write(Wire.ascii("version\r\n"));
+                    final byte[] buf = new byte[64];
+                    final int n = s.getInputStream().read(buf);
+                    assertTrue(Wire.text(buf, n).startsWith("VERSION "));
+                }
+                open.removeFirst().close();
+                final long freed = System.nanoTime() + 10_000_000_000L;
+                while (server.server.connections() >= limit && System.nanoTime() < freed) {
+                    Thread.sleep(10);
+                }
+                try (Wire again = new Wire(server.port())) {
+                    assertEquals("VERSION " + MemcachedServer.VERSION + "\r\n", again.call("version\r\n"));
+                }
+            } finally {
+                for (final Socket s : open) {
+                    s.close();
+                }
+            }
+        }
+    }
+
+    @Test
+    void aMultiGetLargerThanTheOutputBoundStreamsWhole() throws Exception {
+        final ServerOptions options = ServerOptions.defaults().withThreads(1).withOutputHighWater(64 << 10);
+        try (TestServer server = new TestServer(options); Wire w = new Wire(server.port())) {
+            final String value = "0123456789".repeat(10_000);
+            assertEquals("STORED\r\n", w.call("set big 0 0 100000\r\n" + value + "\r\n"));
+            final String reply = w.call("get" + " big".repeat(50) + "\r\n");
+            assertEquals(50 * (20 + 100_002) + 5, reply.length());
+            assertEquals(50, reply.split("VALUE big 0 100000\r\n" + value + "\r\n", -1).length - 1);
+            assertTrue(reply.endsWith("END\r\n"));
+        }
+    }
+
+    /** @return the soft limit on open files, from /proc/self/limits (a large number where there is none) */
+    private static long openFileLimit() {
+        try {
+            for (final String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/limits"))) {
+                if (line.startsWith("Max open files")) {
+                    final String soft = line.substring(26).trim().split("\\s+")[0];
+                    return soft.equals("unlimited") ? Long.MAX_VALUE : Long.parseLong(soft);
+                }
+            }
+        } catch (final IOException | RuntimeException e) {
+            // no /proc: assume enough
+        }
+        return 1 << 16;
+    }
+}

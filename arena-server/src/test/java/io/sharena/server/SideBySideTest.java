@@ -1,0 +1,247 @@
+package io.sharena.server;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The same requests to memcached 1.6 (Debian's) and to this server, one connection each, the
+ * replies compared byte for byte. CAS values are masked (the two count differently once items are
+ * flushed), and {@code {cas}} in a request stands for the last CAS the same server returned.
+ * Version and stats values are compared apart (they differ by design).
+ */
+class SideBySideTest {
+    private static Memcached memcached;
+    private static TestServer ours;
+
+    private static final Pattern VALUE_CAS = Pattern.compile("(VALUE \\S+ \\d+ \\d+) (\\d+)\r\n");
+    private static final Pattern META_CAS = Pattern.compile("(?m)^((?:HD|VA|NS|EX|NF|EN)\\b[^\r\n]*?) c(\\d+)");
+
+    @BeforeAll
+    static void start() throws Exception {
+        memcached = Memcached.start();
+        ours = TestServer.start();
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (memcached != null) {
+            memcached.close();
+        }
+        if (ours != null) {
+            ours.close();
+        }
+    }
+
+    static String rep(final char c, final int n) {
+        return String.valueOf(c).repeat(n);
+    }
+
+    /** A client's view of one server: its connection and the last CAS it saw. */
+    private static final class Side implements AutoCloseable {
+        final int port;
+        Wire wire;
+        String lastCas = "0";
+
+        Side(final int port) throws Exception {
+            this.port = port;
+            this.wire = new Wire(port);
+        }
+
+        String call(final String request) throws Exception {
+            final String reply = wire.call(request.replace("{cas}", lastCas));
+            Matcher m = VALUE_CAS.matcher(reply);
+            while (m.find()) {
+                lastCas = m.group(2);
+            }
+            m = META_CAS.matcher(reply);
+            while (m.find()) {
+                lastCas = m.group(2);
+            }
+            if (reply.endsWith("<closed>")) {
+                wire.close();
+                wire = new Wire(port);
+            }
+            return reply;
+        }
+
+        @Override
+        public void close() throws Exception {
+            wire.close();
+        }
+    }
+
+    static String masked(final String reply) {
+        String r = VALUE_CAS.matcher(reply).replaceAll("$1 <cas>\r\n").replaceAll("VERSION [^\r]*", "VERSION <version>");
+        String before;
+        do {
+            before = r;
+            r = META_CAS.matcher(r).replaceAll("$1 c<cas>");
+        } while (!r.equals(before));
+        return r;
+    }
+
+    private static void compare(final List<String> script) throws Exception {
+        final List<String> failures = new ArrayList<>();
+        try (Side theirs = new Side(memcached.port); Side mine = new Side(ours.port())) {
+            assertEquals(theirs.call("flush_all\r\n"), mine.call("flush_all\r\n"));
+            for (final String request : script) {
+                final String expected;
+                final String actual;
+                try {
+                    expected = masked(theirs.call(request));
+                } catch (final java.io.IOException e) {
+                    throw new AssertionError("memcached, request " + Wire.shorten(request) + ": " + e.getMessage(), e);
+                }
+                try {
+                    actual = masked(mine.call(request));
+                } catch (final java.io.IOException e) {
+                    throw new AssertionError("ours, request " + Wire.shorten(request) + ": " + e.getMessage(), e);
+                }
+                if (!expected.equals(actual)) {
+                    failures.add("request " + Wire.shorten(request) + "\n  memcached: " + Wire.shorten(expected)
+                        + "\n  ours:      " + Wire.shorten(actual));
+                }
+            }
+        }
+        assertTrue(failures.isEmpty(), failures.size() + " of " + script.size() + " replies differ:\n"
+            + String.join("\n", failures));
+    }
+
+    @Test
+    void storageAndRetrieval() throws Exception {
+        compare(List.of(
+            "set a 0 0 1\r\nx\r\n", "get a\r\n", "gets a\r\n", "get a b c\r\n", "get\r\n", "get \r\n",
+            "gets\r\n", "bget a\r\n", "get a a a\r\n",
+            "add a 0 0 1\r\ny\r\n", "add n1 5 0 2\r\nab\r\n", "get n1\r\n", "replace zz 0 0 1\r\nq\r\n",
+            "replace a 7 0 2\r\nrr\r\n", "get a\r\n", "append a 0 0 2\r\n++\r\n", "prepend a 9 0 2\r\n--\r\n",
+            "get a\r\n", "append nokey 0 0 1\r\nx\r\n", "prepend nokey 0 0 1\r\nx\r\n",
+            "set e 0 0 0\r\n\r\n", "get e\r\n", "set f 4294967295 0 1\r\nf\r\n", "get f\r\n",
+            "set sp 0 0 3\r\na b\r\n", "get sp\r\n", "set crlf 0 0 4\r\n\r\n\r\n\r\n", "get crlf\r\n",
+            "set exp 0 -1 1\r\nx\r\n", "get exp\r\n", "set later 0 1000 1\r\nx\r\n", "get later\r\n",
+            "set abs 0 4000000000 1\r\nx\r\n", "get abs\r\n"));
+    }
+
+    @Test
+    void casIncrDecrDeleteTouch() throws Exception {
+        compare(List.of(
+            "set c 0 0 1\r\n1\r\n", "gets c\r\n", "cas c 0 0 1 {cas}\r\n2\r\n", "cas c 0 0 1 1\r\n3\r\n",
+            "gets c\r\n", "cas c 0 0 1 {cas} noreply\r\n4\r\n", "get c\r\n", "cas nokey 0 0 1 1\r\nz\r\n",
+            "cas c 0 0 1\r\nz\r\n", "cas c 0 0 1 abc\r\nz\r\n", "cas c 0 0 1 -1\r\nz\r\n",
+            "set n 0 0 2\r\n10\r\n", "incr n 5\r\n", "decr n 3\r\n", "incr n 18446744073709551615\r\n",
+            "decr n 100\r\n", "incr n 18446744073709551616\r\n", "incr a 1\r\n", "set a 0 0 1\r\nx\r\n",
+            "incr a 1\r\n", "incr nokey 1\r\n", "decr nokey 1\r\n", "incr n -1\r\n", "incr n abc\r\n", "decr n\r\n",
+            "incr n 1 noreply\r\n", "incr n 1 2 3\r\n", "incr\r\n", "set big 0 0 20\r\n18446744073709551615\r\n",
+            "incr big 1\r\n", "set n2 0 0 3\r\n007\r\n", "incr n2 1\r\n",
+            "delete a\r\n", "delete a\r\n", "set a 0 0 1\r\nx\r\n", "delete a 0\r\n", "delete a 0 noreply\r\n",
+            "delete a noreply\r\n", "delete a 5\r\n", "delete a 0 0\r\n", "delete\r\n", "delete a b c d\r\n",
+            "set t 0 0 1\r\nt\r\n", "touch t 100\r\n", "touch nokey 10\r\n", "touch t abc\r\n", "touch t\r\n",
+            "touch t 10 noreply\r\n", "gat 100 t\r\n", "gats 100 t nokey\r\n", "gat abc t\r\n", "gat 100\r\n",
+            "gat\r\n", "touch t -1\r\n", "get t\r\n"));
+    }
+
+    @Test
+    void malformedLinesAndResync() throws Exception {
+        final String longKey = rep('k', 251);
+        final String okKey = rep('k', 250);
+        compare(List.of(
+            "foo\r\n", "\r\n", " \r\n", "x\r\n", "GET a\r\n", "set\r\n", "set a\r\n", "set a 0 0\r\n",
+            "set a 0 0 1 2 3\r\nx\r\n", "set a abc 0 1\r\nx\r\n", "set a 0 abc 1\r\nx\r\n", "set a 0 0 abc\r\nx\r\n",
+            "set a 0 0 -1\r\nx\r\n", "set a 4294967296 0 1\r\nx\r\n", "get a\r\n", "set a -1 0 1\r\nx\r\n",
+            "set a 0 99999999999 1\r\nx\r\n", "get a\r\n", "set a 0 0 4294967295\r\nx\r\n", "set a 0 0 99999999999999999999\r\nx\r\n", "set a 0 0 1x\r\nx\r\n",
+            "set a +5 0 1\r\nx\r\n", "get a\r\n",
+            "set " + longKey + " 0 0 1\r\nx\r\n", "set " + okKey + " 0 0 1\r\nx\r\n", "get " + okKey + "\r\n",
+            "get " + longKey + "\r\n", "get a " + longKey + "\r\n", "delete " + longKey + "\r\n",
+            "incr " + longKey + " 1\r\n", "touch " + longKey + " 1\r\n",
+            "set a 0 0 3\r\nabcd\r\n", "set a 0 0 1\r\nabc\r\n", "set a 0 0 1 noreply\r\nabc\r\n", "get a\r\n",
+            "set a 0 0 2\r\nab\n\r\n", "set a\t0 0 1\r\nx\r\n", "set a 0 0 1\nx\r\n", "get a\r\n",
+            "set big 0 0 2000000\r\n" + rep('v', 2_000_000) + "\r\n", "get big\r\n",
+            "set a 0 0 1\r\nx\r\n", "set a 0 0 2000000 noreply\r\n" + rep('v', 2_000_000) + "\r\n", "get a\r\n",
+            "add a 0 0 2000000\r\n" + rep('v', 2_000_000) + "\r\n",
+            "get a\0b\r\n", "set nul 0 0 1\0 junk\r\nx\r\n", "ge\r\n", "g\r\n", "getx a\r\n", "sets a\r\n",
+            "version x\r\n", "verbosity 1\r\n", "verbosity\r\n", "verbosity abc\r\n", "verbosity 1 noreply\r\n",
+            "verbosity 1 2 3\r\n", "flush_all 1 2 3\r\n", "flush_all abc\r\n", "flush_all noreply\r\n",
+            "flush_all 0\r\n", "flush_all\r\n", "get a\r\n", "flush_all -1\r\n", "shutdown\r\n",
+            "stats nosuch\r\n", "mx a\r\n", "m\r\n"));
+    }
+
+    @Test
+    void longMultiGet() throws Exception {
+        final StringBuilder set = new StringBuilder();
+        final StringBuilder get = new StringBuilder("get");
+        for (int i = 0; i < 300; i++) {
+            if (i % 3 == 0) {
+                set.append("set key").append(i).append(" ").append(i).append(" 0 ").append(Integer.toString(i).length())
+                    .append("\r\n").append(i).append("\r\n");
+            }
+            get.append(" key").append(i);
+        }
+        final String tooLong = get + " " + rep('x', 251) + "\r\n";
+        compare(List.of(set.toString(), get + "\r\n", get.toString().replace("get", "gets") + "\r\n",
+            "get" + rep(' ', 3000) + "key3\r\n", tooLong));
+    }
+
+    @Test
+    void metaCommands() throws Exception {
+        compare(List.of(
+            "mn\r\n", "ms m 2\r\nhi\r\n", "mg m\r\n", "mg m v\r\n", "mg m v k c f s t\r\n", "mg m k Oopaque v\r\n",
+            "mg nokey\r\n", "mg nokey v k Oabc\r\n", "mg nokey q v\r\n", "mg m q v\r\n", "mg m s s\r\n", "mg m z\r\n",
+            "mg\r\n", "mg " + rep('k', 251) + " v\r\n", "mg m O" + rep('o', 40) + "\r\n", "mg nokey O" + rep('o', 40) + "\r\n",
+            "ms m 2 T0 F5 k c\r\nyo\r\n", "mg m f v\r\n", "ms m 2 q\r\nq1\r\n", "mg m v\r\n", "ms m 2 MZ\r\nxx\r\n",
+            "ms m 2 ME\r\nxx\r\n", "ms new 2 ME k\r\nne\r\n", "ms m 1 MA\r\n+\r\n", "ms m 1 MP\r\n-\r\n", "mg m v\r\n",
+            "ms nokey 1 MR\r\nr\r\n", "ms nokey 1 MA\r\nr\r\n", "mg m c\r\n", "ms m 1 C{cas}\r\nC\r\n", "ms m 1 C1\r\nC\r\n",
+            "ms m 1 C1 q\r\nC\r\n", "mg m v\r\n", "ms m\r\n", "ms m abc\r\nxx\r\n", "ms m -1\r\n", "ms m 2 F\r\nxx\r\n",
+            "ms m 2 Fabc\r\nxx\r\n", "ms m 2 x\r\nxx\r\n", "ms m 2 T1 T2\r\nxx\r\n", "ms m 2 MEE\r\nxx\r\n",
+            "ms m 2\r\nxxx\r\n", "ms m 2 q\r\nxxx\r\n", "ms m 2000000\r\n" + rep('v', 2_000_000) + "\r\n", "mg m v\r\n",
+            "ms " + rep('k', 251) + " 1\r\nx\r\n",
+            "ms bWVr 3 b k\r\nmer\r\n", "mg bWVr b v k\r\n", "mg mer v\r\n", "mg !!!! b v\r\n", "mg bm9uZQ== b k v\r\n",
+            "md m\r\n", "md m\r\n", "md m q\r\n", "md nokey q k Oo\r\n", "ms d 1\r\nd\r\n", "md d q\r\n", "mg d v\r\n",
+            "ms d 1\r\nd\r\n", "md d C1 k\r\n", "mg d c\r\n", "md d C{cas} O9\r\n", "md d x\r\n", "md\r\n",
+            "ma cnt\r\n", "ma cnt q\r\n", "ma cnt N0 J10\r\n", "ma cnt v\r\n", "ma cnt D5 v\r\n", "ma cnt MD D100 v\r\n",
+            "ma cnt M- v k Oa\r\n", "ma cnt M+ D7 v\r\n", "ma cnt MI v\r\n", "ma cnt MX\r\n", "ma cnt Dabc\r\n",
+            "ma cnt Jabc\r\n", "ma cnt q D1\r\n", "ma cnt v\r\n", "ms s 1\r\nx\r\n", "ma s\r\n", "ma\r\n",
+            "ma viv N0 J42 v\r\n", "ma viv2 N0 v\r\n", "ma cnt c\r\n", "ma cnt C1\r\n",
+            "me nokey\r\n", "me\r\n", "mn junk\r\n"));
+    }
+
+    @Test
+    void versionAndStatsHaveMemcachedsShape() throws Exception {
+        try (Wire theirs = new Wire(memcached.port); Wire mine = new Wire(ours.port())) {
+            final String v = mine.call("version\r\n");
+            assertTrue(v.matches("VERSION 1\\.6\\.\\d+\\S*\r\n"), v);
+            assertTrue(theirs.call("version\r\n").startsWith("VERSION 1.6."));
+            for (final String sub : new String[] {"stats\r\n", "stats settings\r\n", "stats items\r\n", "stats slabs\r\n"}) {
+                final String reply = mine.call(sub);
+                assertTrue(reply.endsWith("END\r\n"), sub + " -> " + reply);
+                for (final String line : reply.split("\r\n")) {
+                    assertTrue(line.equals("END") || line.matches("STAT [a-z0-9_:]+ \\S+"), sub + " line: " + line);
+                }
+            }
+            mine.call("set a 0 0 1\r\nx\r\n");
+            mine.call("get a\r\n");
+            final String stats = mine.call("stats\r\n");
+            assertTrue(stats.matches("(?s).*STAT curr_items [1-9]\\d*\r\n.*"), stats);
+            assertTrue(stats.contains("STAT cmd_set "), stats);
+        }
+    }
+
+    @Test
+    void quitClosesTheConnection() throws Exception {
+        try (Wire theirs = new Wire(memcached.port); Wire mine = new Wire(ours.port())) {
+            theirs.send(Wire.ascii("version\r\nquit\r\nversion\r\n"));
+            mine.send(Wire.ascii("version\r\nquit\r\nversion\r\n"));
+            final String t = theirs.untilClosed();
+            final String m = mine.untilClosed();
+            assertTrue(t.startsWith("VERSION") && t.indexOf("VERSION", 1) < 0, t);
+            assertTrue(m.startsWith("VERSION") && m.indexOf("VERSION", 1) < 0, m);
+        }
+    }
+}
