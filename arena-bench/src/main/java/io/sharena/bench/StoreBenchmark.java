@@ -6,6 +6,7 @@ import io.sharena.ipc.store.SharedStore;
 import io.sharena.ipc.store.StoreOptions;
 import io.sharena.ipc.store.StoreReader;
 import io.sharena.ipc.store.StoreResult;
+import net.openhft.chronicle.map.ChronicleMap;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -19,6 +20,7 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.BenchmarkParams;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
 
@@ -32,17 +34,24 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The shared store's get and set against what a user would use instead, in the same run:
- * {@link ConcurrentHashMap} with a {@code byte[]}-wrapper key, and a size-bounded Caffeine cache.
+ * {@link ConcurrentHashMap} with a {@code byte[]}-wrapper key (the on-heap bar), a size-bounded
+ * Caffeine cache, and Chronicle Map persisted to a file (the off-heap, shared-memory map).
  * {@link #items} items, 16-byte keys, 100-byte values, uniform or Zipf(0.99) access.
  *
  * <p>What each side does: {@code storeGet} copies the value into a caller buffer (no allocation);
- * {@code storeGetZeroCopy} reads the value's first 8 bytes in place and validates; the maps return
- * the reference they hold (no copy). {@code storeSet} copies the 100 bytes into shared memory and
- * swaps the key's item; the maps store a reference to the same array. Map keys are pre-built
- * wrappers (their hash cached), the store hashes the key bytes on every call: both favour the maps.
+ * {@code storeGetZeroCopy} reads the value's first 8 bytes in place (the reader's allocation-free
+ * form) and validates; the heap maps
+ * return the reference they hold (no copy); {@code chronicleGet} copies the value into a reused
+ * array ({@code getUsing}). {@code storeSet} copies the 100 bytes into shared memory and swaps the
+ * key's item; the heap maps store a reference to the same array; Chronicle copies it into its
+ * file. Heap-map keys are pre-built wrappers (their hash cached); the store and Chronicle hash the
+ * key bytes on every call: both favour the heap maps.
  *
- * <p>Run: {@code java --enable-native-access=ALL-UNNAMED -cp arena-bench/target/benchmarks.jar
- * io.sharena.bench.StoreBenchmark [-prof gc]}.
+ * <p>Only the structure a benchmark uses is built in its fork. Chronicle Map needs JDK-internal
+ * access: its two benchmarks run in forks of their own with the {@code CHRONICLE_JVM_ARGS_*} flags; sharena's
+ * forks carry none of those flags.
+ *
+ * <p>Run: {@code ./arena jmh StoreBenchmark -prof gc}, or the harness's {@code ./arena bench store}.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
@@ -53,8 +62,23 @@ import java.util.concurrent.TimeUnit;
 public class StoreBenchmark {
     static final int KEY_BYTES = 16;
     static final int VALUE_BYTES = 100;
+    static final int BIG_VALUE_BYTES = 100 << 10;
+    static final int BIG_KEYS = 64;
     static final int TRACE = 1 << 20;
     private static final int MASK = TRACE - 1;
+    /** What Chronicle Map 3.25 needs on JDK 17 and later (JDK-internal access), for its forks only. */
+    static final String CHRONICLE_JVM_ARGS_0 = "--add-exports=java.base/jdk.internal.ref=ALL-UNNAMED";
+    static final String CHRONICLE_JVM_ARGS_1 = "--add-exports=java.base/sun.nio.ch=ALL-UNNAMED";
+    static final String CHRONICLE_JVM_ARGS_2 = "--add-exports=jdk.unsupported/sun.misc=ALL-UNNAMED";
+    static final String CHRONICLE_JVM_ARGS_3 = "--add-exports=jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED";
+    static final String CHRONICLE_JVM_ARGS_4 = "--add-opens=jdk.compiler/com.sun.tools.javac=ALL-UNNAMED";
+    static final String CHRONICLE_JVM_ARGS_5 = "--add-opens=java.base/java.lang=ALL-UNNAMED";
+    static final String CHRONICLE_JVM_ARGS_6 = "--add-opens=java.base/java.lang.reflect=ALL-UNNAMED";
+    static final String CHRONICLE_JVM_ARGS_7 = "--add-opens=java.base/java.io=ALL-UNNAMED";
+    static final String CHRONICLE_JVM_ARGS_8 = "--add-opens=java.base/java.util=ALL-UNNAMED";
+    static final String CHRONICLE_JVM_ARGS_9 = "--add-opens=java.base/java.nio=ALL-UNNAMED";
+    /** Chronicle's start-up otherwise tries to reach an analytics server. */
+    static final String CHRONICLE_JVM_ARGS_10 = "-Dchronicle.analytics.disable=true";
 
     @Param({"1000000"})
     public int items;
@@ -66,8 +90,10 @@ public class StoreBenchmark {
     private SharedStore store;
     private ConcurrentHashMap<Key, byte[]> chm;
     private Cache<Key, byte[]> caffeine;
+    private ChronicleMap<byte[], byte[]> chronicle;
     private byte[][] keys;
     private Key[] wrapped;
+    private byte[][] bigKeys;
     private int[] trace;
 
     /** A {@code byte[]} map key, as a user would write one. */
@@ -92,37 +118,78 @@ public class StoreBenchmark {
         int i = (int) (Thread.currentThread().threadId() * 7919);
         final byte[] dst = new byte[256];
         final byte[] value = new byte[VALUE_BYTES];
+        final byte[] using = new byte[VALUE_BYTES];
+        final byte[] big = new byte[BIG_VALUE_BYTES];
+        final byte[] bigDst = new byte[BIG_VALUE_BYTES];
+        byte[] bigHeap = new byte[BIG_VALUE_BYTES];
         StoreReader reader;
     }
 
+    /** @return the memory limit of a store holding {@code items} 192-byte records with a third to spare */
+    static long storeLimit(final int items) {
+        return Math.max(64L << 20, (long) items * 192 * 4 / 3);
+    }
+
     @Setup(Level.Trial)
-    public void setUp() throws IOException {
+    public void setUp(final BenchmarkParams params) throws IOException {
+        final String method = params.getBenchmark().substring(params.getBenchmark().lastIndexOf('.') + 1);
         dir = Files.createTempDirectory("sharena-store-bench-");
-        // 1 M records of 64 + 16 + 100 bytes, rounded to 192: 192 MB, plus the ring's slack.
-        final long limit = Math.max(64L << 20, (long) items * 192 * 4 / 3);
-        store = SharedStore.create(dir.resolve("bench.store"), StoreOptions.defaults().withMemoryLimit(limit));
-        chm = new ConcurrentHashMap<>(items * 2);
-        caffeine = Caffeine.newBuilder().maximumSize(items).build();
         keys = new byte[items][];
         wrapped = new Key[items];
-        final byte[] value = new byte[VALUE_BYTES];
-        Arrays.fill(value, (byte) 'v');
         for (int i = 0; i < items; i++) {
             keys[i] = ZipfTrace.key(i, KEY_BYTES);
             wrapped[i] = new Key(keys[i]);
-            if (store.set(keys[i], value, 0, 0) != StoreResult.STORED) {
-                throw new IllegalStateException("store setup failed at item " + i);
+        }
+        bigKeys = new byte[BIG_KEYS][];
+        for (int i = 0; i < BIG_KEYS; i++) {
+            bigKeys[i] = ZipfTrace.key(i, KEY_BYTES);
+            bigKeys[i][0] = 'B';
+        }
+        final byte[] value = new byte[VALUE_BYTES];
+        Arrays.fill(value, (byte) 'v');
+        if (method.startsWith("store")) {
+            store = SharedStore.create(dir.resolve("bench.store"),
+                StoreOptions.defaults().withMemoryLimit(storeLimit(items)));
+            // The 100 KiB benchmark measures the multi-page path, not the eviction of small items.
+            for (int i = 0; i < items && !method.endsWith("100k"); i++) {
+                if (store.set(keys[i], value, 0, 0) != StoreResult.STORED) {
+                    throw new IllegalStateException("store setup failed at item " + i);
+                }
             }
-            chm.put(wrapped[i], value.clone());
-            caffeine.put(wrapped[i], value.clone());
+        } else if (method.startsWith("chm")) {
+            chm = new ConcurrentHashMap<>(items * 2);
+            for (int i = 0; i < items; i++) {
+                chm.put(wrapped[i], value.clone());
+            }
+        } else if (method.startsWith("caffeine")) {
+            caffeine = Caffeine.newBuilder().maximumSize(items).build();
+            for (int i = 0; i < items; i++) {
+                caffeine.put(wrapped[i], value.clone());
+            }
+        } else if (method.startsWith("chronicle")) {
+            chronicle = ChronicleMap.of(byte[].class, byte[].class).name("bench").entries(items)
+                .averageKeySize(KEY_BYTES).averageValueSize(VALUE_BYTES)
+                .createPersistedTo(dir.resolve("bench.chronicle").toFile());
+            for (int i = 0; i < items; i++) {
+                chronicle.put(keys[i], value);
+            }
         }
         trace = "zipf".equals(access) ? ZipfTrace.zipf(items, 0.99, TRACE, 42) : ZipfTrace.uniform(items, TRACE, 42);
     }
 
     @TearDown(Level.Trial)
     public void tearDown() throws IOException {
-        store.close();
-        Files.deleteIfExists(dir.resolve("bench.store"));
+        if (store != null) {
+            store.close();
+        }
+        if (chronicle != null) {
+            chronicle.close();
+        }
+        try (var files = Files.list(dir)) {
+            for (final Path f : files.toList()) {
+                Files.deleteIfExists(f);
+            }
+        }
         Files.deleteIfExists(dir);
     }
 
@@ -140,7 +207,7 @@ public class StoreBenchmark {
         if (!r.get(keys[trace[t.i++ & MASK]])) {
             return -1;
         }
-        final long first = r.value().get(ValueLayout.JAVA_LONG_UNALIGNED, 0);
+        final long first = r.memory().get(ValueLayout.JAVA_LONG_UNALIGNED, r.valueOffset());
         return r.validate() ? first : -2;
     }
 
@@ -152,6 +219,14 @@ public class StoreBenchmark {
     @Benchmark
     public byte[] caffeineGet(final PerThread t) {
         return caffeine.getIfPresent(wrapped[trace[t.i++ & MASK]]);
+    }
+
+    @Benchmark
+    @Fork(value = 1, jvmArgsAppend = {"-Xmx4g", "-XX:+UseParallelGC", CHRONICLE_JVM_ARGS_0,
+        CHRONICLE_JVM_ARGS_1, CHRONICLE_JVM_ARGS_2, CHRONICLE_JVM_ARGS_3, CHRONICLE_JVM_ARGS_4, CHRONICLE_JVM_ARGS_5,
+        CHRONICLE_JVM_ARGS_6, CHRONICLE_JVM_ARGS_7, CHRONICLE_JVM_ARGS_8, CHRONICLE_JVM_ARGS_9, CHRONICLE_JVM_ARGS_10})
+    public byte[] chronicleGet(final PerThread t) {
+        return chronicle.getUsing(keys[trace[t.i++ & MASK]], t.using);
     }
 
     @Benchmark
@@ -167,6 +242,36 @@ public class StoreBenchmark {
     @Benchmark
     public void caffeinePut(final PerThread t) {
         caffeine.put(wrapped[trace[t.i++ & MASK]], t.value);
+    }
+
+    @Benchmark
+    @Fork(value = 1, jvmArgsAppend = {"-Xmx4g", "-XX:+UseParallelGC", CHRONICLE_JVM_ARGS_0,
+        CHRONICLE_JVM_ARGS_1, CHRONICLE_JVM_ARGS_2, CHRONICLE_JVM_ARGS_3, CHRONICLE_JVM_ARGS_4, CHRONICLE_JVM_ARGS_5,
+        CHRONICLE_JVM_ARGS_6, CHRONICLE_JVM_ARGS_7, CHRONICLE_JVM_ARGS_8, CHRONICLE_JVM_ARGS_9, CHRONICLE_JVM_ARGS_10})
+    public void chroniclePut(final PerThread t) {
+        chronicle.put(keys[trace[t.i++ & MASK]], t.value);
+    }
+
+    /**
+     * A 100 KiB value stored and read back into a caller buffer (one of {@value #BIG_KEYS} keys in
+     * turn, in a store of only those): the set reserves a multi-page record (the ring wraps every
+     * few thousand sets and passes the replaced ones), the get copies it out.
+     */
+    @Benchmark
+    public int storeSetGet100k(final PerThread t) {
+        final byte[] k = bigKeys[t.i++ & (BIG_KEYS - 1)];
+        if (store.set(k, t.big, 0, 0) != StoreResult.STORED) {
+            return -1;
+        }
+        return store.get(k, t.bigDst);
+    }
+
+    /** What a 100 KiB set+get cannot go below: the value copied in, and out again. */
+    @Benchmark
+    public byte[] chmCopyInOut100k(final PerThread t) {
+        System.arraycopy(t.big, 0, t.bigHeap, 0, BIG_VALUE_BYTES);
+        System.arraycopy(t.bigHeap, 0, t.bigDst, 0, BIG_VALUE_BYTES);
+        return t.bigDst;
     }
 
     public static void main(final String[] args) throws Exception {

@@ -7,6 +7,8 @@ import io.sharena.bench.PingPongBench;
 import io.sharena.bench.PointerAccessBenchmark;
 import io.sharena.bench.ServerBench;
 import io.sharena.bench.ServerHitRatio;
+import io.sharena.bench.StoreBenchmark;
+import io.sharena.bench.StoreScenarios;
 import io.sharena.bench.ZeroCopyBench;
 import io.sharena.bench.harness.Suite.JmhPair;
 import org.HdrHistogram.Histogram;
@@ -18,7 +20,7 @@ import java.util.Map;
 
 /** The suites {@code arena bench} knows, each pair with the target its issue set. */
 final class Suites {
-    static final List<String> NAMES = List.of("pointers", "alloc", "lock", "ipc", "server");
+    static final List<String> NAMES = List.of("pointers", "alloc", "lock", "ipc", "store", "server");
     private static final double[] PERCENTILES = {50, 90, 99, 99.9, 99.99};
 
     private Suites() {
@@ -63,6 +65,18 @@ final class Suites {
                 new JmhPair("heapAllocFree64", "arenaOfConfinedAllocate64", "heap 64 B alloc+free vs Arena.ofConfined",
                     Target.reported())),
                 Suites::ipcProcesses);
+            case "store" -> new Suite("store", StoreBenchmark.class, Map.of("items", "1000000"), List.of(
+                new JmhPair("storeGet", "chmGet", "get hit into a buffer vs ConcurrentHashMap.get (byte[] key)",
+                    Target.ratioAtMost(1.0)),
+                new JmhPair("storeGet", "chronicleGet", "get hit into a buffer vs Chronicle Map getUsing",
+                    Target.ratioAtMost(0.5)),
+                new JmhPair("storeGetZeroCopy", "chmGet", "zero-copy get hit vs ConcurrentHashMap.get",
+                    Target.reported()),
+                new JmhPair("storeSet", "chroniclePut", "set vs Chronicle Map put", Target.ratioAtMost(0.6)),
+                new JmhPair("storeSet", "caffeinePut", "set vs Caffeine put (size bound)", Target.ratioAtMost(1.0)),
+                new JmhPair("storeSetGet100k", "chmCopyInOut100k", "100 KiB set+get vs copying 100 KiB in and out",
+                    Target.reported())),
+                Suites::storeScenarios);
             case "server" -> new Suite("server", null, Map.of(), List.of(), Suites::server);
             default -> throw new IllegalArgumentException("unknown suite: suite=" + name + ", known=" + NAMES);
         };
@@ -80,6 +94,46 @@ final class Suites {
             new Row("alloc", "3-page alloc+free, 4 processes on 2 cores vs 1 (total pairs/s)",
                 rate("4 processes, 3 pages", r[5]), rate("1 process, 3 pages", r[3]), Target.reported()));
         return new Suite.ScenarioResult(rows, Map.of());
+    }
+
+    private static Suite.ScenarioResult storeScenarios(final Mode mode) throws Exception {
+        final boolean tiny = mode == Mode.TINY;
+        final int items = tiny ? 100_000 : StoreScenarios.ITEMS;
+        final double[] g = StoreScenarios.twoProcessGets(items, mode.seconds());
+        final StoreScenarios.HitRatios h = StoreScenarios.hitRatio(items, tiny ? 200_000
+            : mode == Mode.QUICK ? 1_000_000 : 3_000_000);
+        final StoreScenarios.MemoryPerItem m = StoreScenarios.memoryPerItem(items);
+        final String trace = String.format(java.util.Locale.ROOT, "Zipf 0.99, %,d keys, %,d requests, %d MiB;"
+            + " items held at the end: store %,d, memcached %,d", h.keys(), h.requests(), h.limitBytes() >> 20,
+            h.storeItems(), h.memcachedItems());
+        final List<Row> rows = new java.util.ArrayList<>(List.of(
+            new Row("store", "gets, 2 processes vs 1 (total gets/s, uniform, " + items / 1000 + " k items)",
+                measured("2 processes", "M gets/s", g[1] / 1e6), measured("1 process", "M gets/s", g[0] / 1e6),
+                Target.throughputAtLeast(1.8)),
+            new Row("store", "gets per CPU-second of a process, 2 processes vs 1 (contention, whatever the load)",
+                measured("each of 2 processes", "M gets/CPU-s", g[3] / 1e6),
+                measured("1 process", "M gets/CPU-s", g[2] / 1e6), Target.reported()),
+            new Row("store", "hit ratio vs exact LRU (" + trace + ")", measured("store (CLOCK)", "%", 100 * h.store()),
+                measured("exact LRU", "%", 100 * h.lru()), Target.reported())));
+        if (!Double.isNaN(h.memcached())) {
+            rows.add(new Row("store", "hit ratio vs memcached 1.6 at -m " + (h.limitBytes() >> 20) + " (" + trace + ")",
+                measured("store (CLOCK)", "%", 100 * h.store()), measured("memcached", "%", 100 * h.memcached()),
+                Target.reported()));
+        }
+        if (m.memcachedRss() > 0) {
+            rows.add(new Row("store", "memory per item, " + items / 1000 + " k items: store region vs memcached RSS",
+                measured("store ring+index+map", "B/item", (double) m.storeBytes() / m.items()),
+                measured("memcached RSS", "B/item", (double) m.memcachedRss() / m.items()), Target.ratioAtMost(1.0)));
+            rows.add(new Row("store", "memory per item: store region vs memcached stats bytes (items only)",
+                measured("store ring+index+map", "B/item", (double) m.storeBytes() / m.items()),
+                measured("memcached stats bytes", "B/item", (double) m.memcachedBytes() / m.items()),
+                Target.reported()));
+        }
+        return new Suite.ScenarioResult(rows, Map.of());
+    }
+
+    private static Figure measured(final String name, final String unit, final double value) {
+        return new Figure(name, unit, value, value, value, 1, Double.NaN);
     }
 
     private static Figure rate(final String name, final double pairsPerSecond) {

@@ -55,7 +55,8 @@ class BenchHarnessTest {
             assertTrue(md.contains("| " + suite + " |"), "rows for " + suite);
         }
         for (final String pair : List.of("getLong by pointer", "1-page alloc+free vs mmap", "tryLock+unlock",
-            "100-byte offer+poll", "cross-process round trip, median", "1 MiB zero-copy", "2 processes vs 1")) {
+            "100-byte offer+poll", "cross-process round trip, median", "1 MiB zero-copy", "2 processes vs 1",
+            "get hit into a buffer vs ConcurrentHashMap", "set vs Chronicle Map put", "hit ratio vs exact LRU")) {
             assertTrue(md.contains(pair), "row " + pair);
         }
         assertTrue(json.contains("\"machine\": ") && json.contains("\"jvm\": ") && json.contains("\"runs\": "));
@@ -64,7 +65,7 @@ class BenchHarnessTest {
     @Test
     void badArgumentsAreRefusedClearly() {
         final PrintStream sink = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
-        assertEquals("unknown suite or option: nope (suites: pointers, alloc, lock, ipc, server)",
+        assertEquals("unknown suite or option: nope (suites: pointers, alloc, lock, ipc, store, server)",
             assertThrows(IllegalArgumentException.class, () -> BenchHarness.run(new String[] {"nope"}, sink))
                 .getMessage());
         assertEquals("--out needs a directory",

@@ -50,6 +50,7 @@ final class Ring {
     private final Counters counters;
     private final long timeoutNanos;
     private final long writable;
+    private final Multiples laps;
     private Index index;
     private Staleness staleness;
 
@@ -70,6 +71,7 @@ final class Ring {
         this.counters = counters;
         this.timeoutNanos = timeoutNanos;
         this.writable = ringBytes - ringBytes / SLACK_SHARE;
+        this.laps = new Multiples(ringBytes);
     }
 
     void attach(final Index idx, final Staleness stale) {
@@ -99,9 +101,15 @@ final class Ring {
         return off >= 0 && off <= ringBytes - ItemLayout.HEADER && (off & (ItemLayout.ALIGN - 1)) == 0;
     }
 
-    /** @return whether ring position {@code pos} is the record at {@code p} (its physical place) */
+    /**
+     * @return whether ring position {@code pos} is the record at {@code p} (its physical place),
+     * i.e. {@code pos >= 0 && ringPtr + pos % ringBytes == p}
+     */
     boolean at(final int p, final long pos) {
-        return pos >= 0 && Integer.toUnsignedLong(ringPtr) + pos % ringBytes == Integer.toUnsignedLong(p);
+        // Readers ask this at every hop, so without a division (see Multiples): pos - off must be
+        // a multiple of ringBytes, where off = p - ringPtr is in [0, ringBytes).
+        final long off = Integer.toUnsignedLong(p) - Integer.toUnsignedLong(ringPtr);
+        return pos >= off && off >= 0 && off < ringBytes && laps.divides(pos - off);
     }
 
     /** @return whether a key and value of these lengths at {@code p} stay inside the ring */
