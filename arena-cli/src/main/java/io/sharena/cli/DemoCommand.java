@@ -1,5 +1,6 @@
 package io.sharena.cli;
 
+import io.sharena.core.layout.Geometry;
 import io.sharena.core.ArenaOptions;
 import io.sharena.core.ArenaPointers;
 import io.sharena.core.ArenaView;
@@ -169,7 +170,7 @@ final class DemoCommand implements Callable<Integer> {
     private static String roundTrip(final Socket s, final String request, final String end) throws IOException {
         s.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
         final StringBuilder sb = new StringBuilder();
-        final byte[] buf = new byte[4096];
+        final byte[] buf = new byte[Geometry.PAGE_SIZE];
         while (!sb.toString().endsWith(end)) {
             final int r = s.getInputStream().read(buf);
             if (r < 0) {
@@ -192,7 +193,7 @@ final class DemoCommand implements Callable<Integer> {
                 final int pages = view.getInt(ptr);
                 final int n = view.getInt(ptr + 4);
                 long sum = 0;
-                for (int off = 0; off < n * 4096; off += 8) {
+                for (int off = 0; off < n * Geometry.PAGE_SIZE; off += 8) {
                     sum += arena.strict().getLong(pages + off); // read in place: no copy
                 }
                 bigSum = sum;

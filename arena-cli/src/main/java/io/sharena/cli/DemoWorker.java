@@ -1,5 +1,6 @@
 package io.sharena.cli;
 
+import io.sharena.core.layout.Geometry;
 import io.sharena.core.ArenaOptions;
 import io.sharena.core.ArenaPointers;
 import io.sharena.core.ArenaView;
@@ -81,7 +82,7 @@ public final class DemoWorker {
             if (big == 0) {
                 throw new IllegalStateException("no room for the zero-copy message in 30 s");
             }
-            for (int off = 0; off < DemoLayout.BIG_PAGES * 4096; off += 8) {
+            for (int off = 0; off < DemoLayout.BIG_PAGES * Geometry.PAGE_SIZE; off += 8) {
                 v.putLong(big + off, off);
             }
             final int payload = out.claim(DemoLayout.TYPE_PAGES, 8);

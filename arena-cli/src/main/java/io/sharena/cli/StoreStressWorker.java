@@ -1,5 +1,6 @@
 package io.sharena.cli;
 
+import io.sharena.core.layout.Geometry;
 import io.sharena.cli.StoreStressModel.Ambiguous;
 import io.sharena.cli.StoreStressModel.Intent;
 import io.sharena.cli.StoreStressModel.State;
@@ -160,7 +161,7 @@ public final class StoreStressWorker {
     /** The lane's ring budget so far: spread over the run, so writes go on until the end. */
     private boolean mayAllocate() {
         final double elapsed = (double) (System.currentTimeMillis() - start) / Math.max(1, deadline - start);
-        return model.ringBytes + 4096 <= budget * Math.min(1.0, elapsed + 0.05);
+        return model.ringBytes + Geometry.PAGE_SIZE <= budget * Math.min(1.0, elapsed + 0.05);
     }
 
     private void mutate(final String key) throws IOException {

@@ -1,5 +1,6 @@
 package io.sharena.cli;
 
+import io.sharena.core.layout.Geometry;
 import io.sharena.core.ArenaOptions;
 import io.sharena.core.Capacity;
 import io.sharena.core.PageState;
@@ -339,16 +340,16 @@ final class StressCommand implements Callable<Integer> {
             NamedRoots.existing(arena).ifPresent(r -> {
                 final int dir = ArenaInternals.rootsDirectory(arena);
                 for (int i = 0; i < RootsLayout.PAGES; i++) {
-                    structural.add((long) (dir >>> 12) + i);
+                    structural.add(Geometry.pageOf(dir) + i);
                 }
-                structural.add((long) (r.get(ObjectHeap.ROOT_NAME) >>> 12));
+                structural.add(Geometry.pageOf(r.get(ObjectHeap.ROOT_NAME)));
                 final int channel = r.get(StressWorker.CHANNEL);
                 if (channel != 0) {
-                    structural.add((long) (channel >>> 12));
+                    structural.add(Geometry.pageOf(channel));
                     for (int lane = 0; lane < StressWorker.CHANNEL_LANES; lane++) {
                         final int ring = arena.raw().getInt(ChannelLayout.lane(channel, lane) + ChannelLayout.RING);
-                        for (int i = 0; i < StressWorker.CHANNEL_RING_BYTES / 4096; i++) {
-                            structural.add((long) (ring >>> 12) + i);
+                        for (int i = 0; i < StressWorker.CHANNEL_RING_BYTES / Geometry.PAGE_SIZE; i++) {
+                            structural.add(Geometry.pageOf(ring) + i);
                         }
                     }
                 }
@@ -356,10 +357,10 @@ final class StressCommand implements Callable<Integer> {
             final Set<Long> killed = new HashSet<>(allPids);
             killed.removeAll(cleanPids);
             for (long p = arena.firstUserPage(); p < arena.capacityPages(); p++) {
-                final int magic = arena.raw().getInt((int) (p << 12));
+                final int magic = arena.raw().getInt(Geometry.pointerOf(p));
                 if (arena.pageState(p) == PageState.ALLOCATED && magic != HeapLayout.MAGIC_SLAB
                     && magic != HeapLayout.MAGIC_LARGE && !structural.contains(p)) {
-                    final long stamp = arena.raw().getLong((int) (p << 12));
+                    final long stamp = arena.raw().getLong(Geometry.pointerOf(p));
                     final long owner = stamp >>> 32;
                     if (stamp != 0 && ((int) stamp != (int) p || !killed.contains(owner))) {
                         leaked++;

@@ -1,5 +1,6 @@
 package io.sharena.cli;
 
+import io.sharena.core.layout.Geometry;
 import io.sharena.core.ArenaOptions;
 import io.sharena.core.ReserveResult;
 import io.sharena.core.SharedArena;
@@ -36,6 +37,8 @@ public final class StressWorker {
     static final int CHANNEL_LANES = 8;
     static final int CHANNEL_RING_BYTES = 1 << 14;
     private static final int MESSAGE_BYTES = 12;
+    /** Offset of a page's last 8-byte word: the stamp is written at both ends of each page. */
+    private static final int LAST_WORD = Geometry.PAGE_SIZE - Long.BYTES;
 
     private final SharedArena arena;
     private final SplittableRandom random;
@@ -130,12 +133,12 @@ public final class StressWorker {
         } else if (op < 46 && spans < MAX_SPANS) {
             final int n = 1 + random.nextInt(4);
             final int page = firstUser + random.nextInt(capacity - firstUser - n + 1);
-            take(arena.allocPagesAt(page << 12, n), n);
+            take(arena.allocPagesAt(Geometry.pointerOf(page), n), n);
         } else if (op < 51 && spans < MAX_SPANS) {
             final int n = 1 + random.nextInt(3);
             final int page = firstUser + random.nextInt(capacity - firstUser - n + 1);
-            if (arena.reservePages(page << 12, n) == ReserveResult.OK) {
-                add(page << 12, n, true);
+            if (arena.reservePages(Geometry.pointerOf(page), n) == ReserveResult.OK) {
+                add(Geometry.pointerOf(page), n, true);
             }
         } else if (op < 88) {
             release(random.nextInt(spans));
@@ -149,13 +152,14 @@ public final class StressWorker {
         if (ptr == 0) {
             return;
         }
-        final int first = ptr >>> 12;
+        final int first = (int) Geometry.pageOf(ptr);
         for (int p = first; p < first + n; p++) {
-            if (arena.raw().getLong(p << 12) != 0 || arena.raw().getLong((p << 12) + 4088) != 0) {
+            final int at = Geometry.pointerOf(p);
+            if (arena.raw().getLong(at) != 0 || arena.raw().getLong(at + LAST_WORD) != 0) {
                 doubleHanded++;
             }
-            arena.raw().putLong(p << 12, stamp(p));
-            arena.raw().putLong((p << 12) + 4088, stamp(p));
+            arena.raw().putLong(at, stamp(p));
+            arena.raw().putLong(at + LAST_WORD, stamp(p));
         }
         add(ptr, n, false);
     }
@@ -171,8 +175,9 @@ public final class StressWorker {
         if (reserved) {
             return;
         }
-        for (int p = ptr >>> 12; p < (ptr >>> 12) + n; p++) {
-            if (arena.raw().getLong(p << 12) != stamp(p) || arena.raw().getLong((p << 12) + 4088) != stamp(p)) {
+        for (int p = (int) Geometry.pageOf(ptr); p < (int) Geometry.pageOf(ptr) + n; p++) {
+            final int at = Geometry.pointerOf(p);
+            if (arena.raw().getLong(at) != stamp(p) || arena.raw().getLong(at + LAST_WORD) != stamp(p)) {
                 doubleHanded++;
             }
         }
@@ -195,10 +200,10 @@ public final class StressWorker {
             return;
         }
         final int keep = 1 + random.nextInt(n - 1);
-        final int tail = spanPtr[i] + (keep << 12);
+        final int tail = spanPtr[i] + Geometry.pointerOf(keep);
         verify(tail, n - keep, spanReserved[i]);
         // A misaligned pointer frees the page that contains it.
-        arena.freePages(tail + random.nextInt(4096), n - keep);
+        arena.freePages(tail + random.nextInt(Geometry.PAGE_SIZE), n - keep);
         spanLen[i] = keep;
     }
 

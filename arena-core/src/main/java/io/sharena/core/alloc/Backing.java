@@ -1,5 +1,6 @@
 package io.sharena.core.alloc;
 
+import io.sharena.core.layout.Geometry;
 import io.sharena.core.layout.ControlLayout;
 import io.sharena.core.os.NativeFile;
 import io.sharena.core.os.OsException;
@@ -31,7 +32,7 @@ final class Backing {
      */
     boolean cleanAndCommit(final int first, final int n) {
         final long offset = PageTable.byteOffset(first);
-        final long length = (long) n << 12;
+        final long length = Geometry.pageBytes(n);
         boolean dirty;
         try {
             final long data = Posix.lseek(file.fd(), offset, Posix.SEEK_DATA);
@@ -52,7 +53,7 @@ final class Backing {
     /** @return whether storage for the pages could be allocated ({@code fallocate}) */
     boolean commit(final int first, final int n) {
         try {
-            file.allocate(PageTable.byteOffset(first), (long) n << 12);
+            file.allocate(PageTable.byteOffset(first), Geometry.pageBytes(n));
             return true;
         } catch (final OsException e) {
             // ENOSPC (or EDQUOT, EFBIG): the allocation fails instead of a later SIGBUS.
@@ -66,7 +67,7 @@ final class Backing {
      * {@code fallocate} and a punch cost tens).
      */
     void zero(final int first, final int n) {
-        table.arena.asSlice(PageTable.byteOffset(first), (long) n << 12).fill((byte) 0);
+        table.arena.asSlice(PageTable.byteOffset(first), Geometry.pageBytes(n)).fill((byte) 0);
     }
 
     /** Punches the pages out of the file: they read as zeros everywhere and cost nothing. */
@@ -77,12 +78,12 @@ final class Backing {
             return;
         }
         try {
-            file.punchHole(PageTable.byteOffset(first), (long) n << 12);
-            table.getAndAddLong(BYTES_RETURNED, (long) n << 12);
+            file.punchHole(PageTable.byteOffset(first), Geometry.pageBytes(n));
+            table.getAndAddLong(BYTES_RETURNED, Geometry.pageBytes(n));
         } catch (final OsException e) {
             // A file system without hole punching keeps the storage; the pages still read as the
             // caller left them, so zero them by hand to keep "handed-out pages read as zeros".
-            table.arena.asSlice(PageTable.byteOffset(first), (long) n << 12).fill((byte) 0);
+            table.arena.asSlice(PageTable.byteOffset(first), Geometry.pageBytes(n)).fill((byte) 0);
         }
     }
 }

@@ -1,5 +1,6 @@
 package io.sharena.core.alloc;
 
+import io.sharena.core.layout.Geometry;
 import io.sharena.core.crash.CrashPoints;
 import io.sharena.core.layout.PageEntry;
 import io.sharena.core.layout.RegistryLayout;
@@ -48,7 +49,7 @@ import java.lang.foreign.MemorySegment;
 final class SpanCache {
     /** Spans one process may keep cached, per size class of {@link RegistryLayout#CACHE_SIZES}. */
     static final int[] LIMIT_SPANS = {32, 8, 4, 2, 1};
-    private static final MemorySegment ZEROS = Arena.global().allocate(16L << 12, 4096);
+    private static final MemorySegment ZEROS = Arena.global().allocate(Geometry.pageBytes(16), Geometry.PAGE_SIZE);
     private static final long ALLOCATED = PageEntry.state(PageEntry.ALLOCATED, 0, 0, 0);
     /** What a taken span's pages become: FREE, their storage still committed (they were ALLOCATED). */
     private static final long FREE_DIRTY = PageEntry.state(PageEntry.FREE, PageEntry.DIRTY, 0, 0);
@@ -82,7 +83,7 @@ final class SpanCache {
             if (claim(page, n, first, rest, ALLOCATED, AllocPoint.CACHE_POP_PAGE_TAKEN)) {
                 if (zero) {
                     // Zeroed on hand-out: whatever was written into the page while it was free is gone.
-                    MemorySegment.copy(ZEROS, 0, table.arena, PageTable.byteOffset(page), (long) n << 12);
+                    MemorySegment.copy(ZEROS, 0, table.arena, PageTable.byteOffset(page), Geometry.pageBytes(n));
                 }
                 return page;
             }

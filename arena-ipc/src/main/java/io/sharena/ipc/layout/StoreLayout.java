@@ -1,5 +1,7 @@
 package io.sharena.ipc.layout;
 
+import io.sharena.core.layout.Geometry;
+
 /**
  * The shared store's region: one run of pages holding, in order, the store header, the stripe
  * table, the bucket table, the access map and the ring. All pointers below are arena pointers.
@@ -60,7 +62,7 @@ public final class StoreLayout {
     public static final int COUNTER_BLOCK = 256;
     public static final int COUNTER_SLOTS = RegistrySlots.SLOTS;
     public static final int HEADER_BYTES = COUNTERS + COUNTER_SLOTS * COUNTER_BLOCK;
-    public static final int HEADER_PAGES = (HEADER_BYTES + 4095) / 4096;
+    public static final int HEADER_PAGES = (int) Geometry.pagesFor(HEADER_BYTES);
 
     public static final int STRIPE_SIZE = 128;
     public static final int STRIPE_LOCK = 0;

@@ -1,5 +1,6 @@
 package io.sharena.ipc.store;
 
+import io.sharena.core.layout.Geometry;
 import io.sharena.core.ArenaCorruptedException;
 import io.sharena.core.ArenaOptions;
 import io.sharena.core.ArenaView;
@@ -101,7 +102,7 @@ public final class SharedStore implements AutoCloseable {
         StoreFormat.checkFits(o);
         // The region, plus room for the arena's header and page table, which grow with its size.
         final long pages = StoreFormat.regionPages(o);
-        final long capacity = (pages + pages / 256 + MAX_ARENA_META_SLACK_PAGES) * 4096L;
+        final long capacity = (pages + pages / 256 + MAX_ARENA_META_SLACK_PAGES) * (long) Geometry.PAGE_SIZE;
         final SharedArena arena = SharedArena.create(path, Capacity.ofBytes(capacity), arenaOptions);
         try {
             final int region = StoreFormat.create(arena, o, o.clock().getAsLong());

@@ -1,5 +1,6 @@
 package io.sharena.ipc.store;
 
+import io.sharena.core.layout.Geometry;
 import io.sharena.core.ArenaFormatException;
 import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
@@ -9,7 +10,7 @@ import io.sharena.ipc.layout.StoreLayout;
 
 /** Lays out a new store region, and validates an existing one before use. */
 final class StoreFormat {
-    private static final int PAGE = 4096;
+    private static final int PAGE = Geometry.PAGE_SIZE;
 
     private StoreFormat() {
     }
