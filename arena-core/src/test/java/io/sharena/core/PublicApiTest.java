@@ -63,7 +63,8 @@ class PublicApiTest {
         assertEquals(new TreeSet<>(Set.of(
             "create", "open", "delete", "checkFile",
             "raw", "strict", "lenient",
-            "allocPages", "allocPagesAt", "freePages", "reservePages", "setQuota",
+            "allocPages", "allocPagesAt", "allocPagesUninitialized", "freePages", "reservePages", "setQuota",
+            "purge", "dirtyPages",
             "pageState", "pointerOf", "pageOf", "lockAt",
             "path", "pageSize", "capacityPages", "capacityBytes", "firstUserPage", "arenaId", "fixedAddress",
             "info", "close")), methods);
