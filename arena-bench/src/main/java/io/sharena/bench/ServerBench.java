@@ -32,7 +32,8 @@ import java.util.regex.Pattern;
  * rounds that alternate between the two servers. Then a get
  * through the store API in this JVM vs a get through xmemcached over loopback.
  *
- * <p>{@code main("serve", FILE, PORT)} is the server process of the comparison.
+ * <p>{@code main("serve", FILE, PORT)} is the server process of the comparison; {@code main([SECONDS])}
+ * runs the comparison alone and prints it.
  */
 public final class ServerBench {
     /** One server's figures under one load. */
@@ -69,8 +70,22 @@ public final class ServerBench {
             }
             return;
         }
-        final Result r = measure(3, Path.of(System.getProperty("java.io.tmpdir")));
-        System.out.println(r);
+        final Result r = measure(args.length > 0 ? Integer.parseInt(args[0]) : 3,
+            Path.of(System.getProperty("java.io.tmpdir")));
+        if (r.runs() != null) {
+            for (int i = 0; i < r.connections().length; i++) {
+                System.out.printf("%d connections: serve %s%n              memcached %s%n", r.connections()[i],
+                    r.runs()[i][0], r.runs()[i][1]);
+            }
+            for (int i = 0; i < r.largeSizes().length; i++) {
+                System.out.printf("%d KiB set+get ops/s: serve %.0f, memcached %.0f%n", r.largeSizes()[i] >> 10,
+                    r.largeOps()[i][0], r.largeOps()[i][1]);
+            }
+        } else {
+            System.out.println(r.note());
+        }
+        System.out.printf("store API get %.0f ns, xmemcached loopback get %.0f ns%n", r.storeGetNanos(),
+            r.loopbackGetNanos());
     }
 
     /** @return the figures, or a result whose note says why the side-by-side part could not run */

@@ -105,6 +105,10 @@ final class Connection {
     }
 
     private int read() throws IOException {
+        final PendingStore p = pending;
+        if (state == State.DATA && inPos == inLim && p.value != null && p.filled < p.value.length) {
+            return readValue(p);
+        }
         if (inPos == inLim) {
             inPos = 0;
             inLim = 0;
@@ -122,12 +126,40 @@ final class Connection {
                 in = java.util.Arrays.copyOf(in, in.length * 2);
             }
         }
-        final int n = ch.read(ByteBuffer.wrap(in, inLim, in.length - inLim));
+        final ByteBuffer b = worker.io;
+        b.clear().limit(Math.min(b.capacity(), in.length - inLim));
+        final int n = ch.read(b);
         if (n > 0) {
+            b.flip().get(in, inLim, n);
             inLim += n;
             worker.server.bytesRead.add(n);
         }
         return n;
+    }
+
+    /**
+     * The rest of a data block goes from the socket straight into its value, as much as the socket
+     * holds now (not one input buffer per readiness event), never past the value's end.
+     */
+    private int readValue(final PendingStore p) throws IOException {
+        final ByteBuffer b = worker.io;
+        int total = 0;
+        while (p.filled < p.value.length) {
+            final int want = Math.min(b.capacity(), p.value.length - p.filled);
+            b.clear().limit(want);
+            final int n = ch.read(b);
+            if (n <= 0) {
+                return total > 0 ? total : n;
+            }
+            b.flip().get(p.value, p.filled, n);
+            p.filled += n;
+            total += n;
+            worker.server.bytesRead.add(n);
+            if (n < want) {
+                break;
+            }
+        }
+        return total;
     }
 
     /** Runs every complete command in the input, as far as the output bound allows. */
@@ -332,7 +364,21 @@ final class Connection {
     }
 
     void putUnsigned(final long v) {
-        putAscii(Long.toUnsignedString(v));
+        if (v < 0) {
+            putAscii(Long.toUnsignedString(v));
+            return;
+        }
+        int digits = 1;
+        for (long t = v; t >= 10; t /= 10) {
+            digits++;
+        }
+        ensure(digits);
+        long t = v;
+        for (int i = outLim + digits - 1; i >= outLim; i--) {
+            out[i] = (byte) ('0' + t % 10);
+            t /= 10;
+        }
+        outLim += digits;
     }
 
     void crlf() {
@@ -354,14 +400,21 @@ final class Connection {
             return;
         }
         boolean moved = false;
+        final ByteBuffer b = worker.io;
         while (outPos < outLim) {
-            final int n = ch.write(ByteBuffer.wrap(out, outPos, outLim - outPos));
+            final int chunk = Math.min(b.capacity(), outLim - outPos);
+            b.clear();
+            b.put(out, outPos, chunk).flip();
+            final int n = ch.write(b);
             if (n == 0) {
                 break;
             }
             outPos += n;
             moved = true;
             worker.server.bytesWritten.add(n);
+            if (n < chunk) {
+                break; // the socket is full: wait for a write event
+            }
         }
         if (outPos == outLim) {
             outBase += outPos;

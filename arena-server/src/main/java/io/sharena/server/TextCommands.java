@@ -281,7 +281,7 @@ final class TextCommands {
                 c.reply(BAD_FORMAT);
                 return true;
             }
-            final byte[] key = java.util.Arrays.copyOfRange(in, p, e);
+            final byte[] key = c.getTouch ? java.util.Arrays.copyOfRange(in, p, e) : c.worker.key(in, p, e - p);
             if (c.getTouch) {
                 StoreItem item;
                 try {

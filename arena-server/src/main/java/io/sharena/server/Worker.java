@@ -17,9 +17,17 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  */
 final class Worker {
     private static final long SWEEP_MILLIS = 1000;
+    private static final int IO_BYTES = 128 << 10;
 
     final MemcachedServer server;
     final StoreReader reader;
+    /** One key array per length, reused by gets on this thread (the store API takes keys as whole arrays). */
+    private final byte[][] keys = new byte[TextCommands.KEY_MAX + 1][];
+    /**
+     * The one buffer this thread's socket reads and writes go through: a direct buffer, so the JDK
+     * neither wraps the connection's arrays nor copies them into a temporary direct buffer per call.
+     */
+    final java.nio.ByteBuffer io = java.nio.ByteBuffer.allocateDirect(IO_BYTES);
     final Tokens tokens = new Tokens();
     final long[] number = new long[1];
     final MetaFlags meta = new MetaFlags();
@@ -61,21 +69,9 @@ final class Worker {
         long nextSweep = System.currentTimeMillis() + SWEEP_MILLIS;
         try {
             while (!stopping) {
-                selector.select(SWEEP_MILLIS);
+                // The action form: no selected-key set to fill, iterate and clear on every wake-up.
+                selector.select(this::dispatch, SWEEP_MILLIS);
                 registerAdopted();
-                for (final SelectionKey key : selector.selectedKeys()) {
-                    final Connection c = (Connection) key.attachment();
-                    try {
-                        c.ready(key.readyOps());
-                    } catch (final IOException | CancelledKeyException e) {
-                        c.close();
-                    } catch (final RuntimeException e) {
-                        // A store failure (corruption found, a bug): this connection ends, the others go on.
-                        reportOnce(e);
-                        c.close();
-                    }
-                }
-                selector.selectedKeys().clear();
                 final long now = System.currentTimeMillis();
                 if (now >= nextSweep) {
                     sweep(now);
@@ -98,6 +94,19 @@ final class Worker {
             } catch (final IOException e) {
                 // closing anyway
             }
+        }
+    }
+
+    private void dispatch(final SelectionKey key) {
+        final Connection c = (Connection) key.attachment();
+        try {
+            c.ready(key.readyOps());
+        } catch (final IOException | CancelledKeyException e) {
+            c.close();
+        } catch (final RuntimeException e) {
+            // A store failure (corruption found, a bug): this connection ends, the others go on.
+            reportOnce(e);
+            c.close();
         }
     }
 
@@ -142,5 +151,16 @@ final class Worker {
         } catch (final IOException e) {
             // nothing left to do
         }
+    }
+
+    /** @return {@code in[from, from + len)} in this thread's array of that length, valid until the next call */
+    byte[] key(final byte[] in, final int from, final int len) {
+        byte[] k = keys[len];
+        if (k == null) {
+            k = new byte[len];
+            keys[len] = k;
+        }
+        System.arraycopy(in, from, k, 0, len);
+        return k;
     }
 }
