@@ -54,7 +54,9 @@
  * append/prepend/incr/decr, which otherwise start again), and publishes with one release store of
  * the predecessor's link (the bucket word or the previous item's NEXT): readers see the old item or
  * the new one. The new record is marked LINKED before that store, the old one DEAD after it. Delete
- * is one release store that unlinks; touch is one release store of the expiry word. Nothing that
+ * is one release store that unlinks; touch is one release store of the expiry word. A writer reads
+ * what it needs of the old record (its size, for the stripe's byte count) before marking it DEAD:
+ * from that store on, the tail may pass it without the stripe lock and the head reuse its space. Nothing that
  * holds a stripe lock ever waits for ring space, so eviction (which takes stripe locks while it
  * holds the ring lock) cannot deadlock with writers. A record that loses its condition is marked
  * DEAD and left to the tail.
