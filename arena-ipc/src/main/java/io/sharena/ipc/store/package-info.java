@@ -34,7 +34,9 @@
  * fence, it loads the tail: if the tail is still at or below every position it read, none of those
  * records was reused while it read them, so the value is exactly one that was stored (never torn);
  * otherwise it starts again. Each record it visits is also checked to sit where its own position
- * says and in the reader's bucket, so bytes of reused space are recognised before they are trusted,
+ * says and in the reader's bucket, so bytes of reused space are recognised before they are trusted
+ * (such a walk starts again if the tail has moved since it began: the position word it would have
+ * checked may already be another record's; with the tail still, the index itself is broken),
  * and every length read is clamped to the ring, so garbage can never make a read leave it. A
  * reader may see the version a writer is replacing (old or new, each whole). A zero-copy reader
  * ({@link io.sharena.ipc.store.StoreReader}) gets a {@link java.lang.foreign.MemorySegment} of the
