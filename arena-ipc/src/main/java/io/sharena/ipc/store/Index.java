@@ -308,19 +308,21 @@ final class Index {
             return false;
         }
         final int x = c.ptr;
+        // Both sizes are read now, while x is LINKED: once x is DEAD the tail may pass it without this
+        // lock and the head reuse its space, so its header may then hold another record's size.
+        final long delta = view.getInt(y + ItemLayout.SIZE) - (x != 0 ? view.getInt(x + ItemLayout.SIZE) : 0);
         view.putLong(y + ItemLayout.CAS, cas);
         view.putInt(y + ItemLayout.NEXT, x != 0 ? view.getInt(x + ItemLayout.NEXT) : view.getInt(c.pred));
         io.sharena.core.crash.CrashPoints.at(linked);
         // The one store that publishes y, with everything written above: readers see x or y.
         view.putIntRelease(c.pred, y);
         io.sharena.core.crash.CrashPoints.at(published);
-        final long ySize = view.getInt(y + ItemLayout.SIZE);
         if (x != 0) {
             view.putIntRelease(x + ItemLayout.STATE, ItemLayout.DEAD);
             io.sharena.core.crash.CrashPoints.at(StorePoint.SET_OLD_DEAD);
-            addLocked(stripe, 0, ySize - view.getInt(x + ItemLayout.SIZE));
+            addLocked(stripe, 0, delta);
         } else {
-            addLocked(stripe, 1, ySize);
+            addLocked(stripe, 1, delta);
         }
         return true;
     }
@@ -328,10 +330,12 @@ final class Index {
     /** Unlinks the found item {@code c.ptr} and marks it DEAD, under the stripe lock. */
     void unlinkLocked(final Cursor c, final int stripe, final StorePoint unlinked) {
         final int x = c.ptr;
+        // Read before the DEAD mark, after which x's space may be reused (see publishLocked).
+        final int size = view.getInt(x + ItemLayout.SIZE);
         view.putIntRelease(c.pred, view.getInt(x + ItemLayout.NEXT));
         io.sharena.core.crash.CrashPoints.at(unlinked);
         view.putIntRelease(x + ItemLayout.STATE, ItemLayout.DEAD);
-        addLocked(stripe, -1, -view.getInt(x + ItemLayout.SIZE));
+        addLocked(stripe, -1, -size);
     }
 
     /** Plain read and write: only the stripe's lock holder changes its counts. */

@@ -252,6 +252,10 @@ public final class SharedStore implements AutoCloseable {
     private boolean readLive(final byte[] key, final int hash, final Cursor c, final byte[] dst, final int dstOff) {
         int retries = 0;
         while (true) {
+            // The tail before the walk: every record the walk can reach was linked at some instant
+            // after this load, so sits at or above it; one that does not parse was reused only if the
+            // tail has moved since (its own position word may be another record's by then).
+            final long tailBefore = ring.tail();
             final boolean walked = index.find(key, key.length, hash, c);
             if (walked) {
                 if (c.ptr != 0 && dst != null && c.valueLen <= dst.length - dstOff) {
@@ -263,8 +267,8 @@ public final class SharedStore implements AutoCloseable {
                     }
                     return c.ptr != 0 && !staleNow(c);
                 }
-            } else if (ring.valid(c.minPos)) {
-                // What the walk read was not reclaimed under it, yet is not a chain: the index is broken.
+            } else if (ring.valid(tailBefore)) {
+                // Nothing was reclaimed during the walk, yet what it read is not a chain: the index is broken.
                 throw new ArenaCorruptedException("store index", Integer.toUnsignedLong(c.minPos == Long.MAX_VALUE ? 0
                     : (int) c.minPos), "bucket chain does not parse: hash=" + hash);
             }

@@ -34,7 +34,9 @@
  * fence, it loads the tail: if the tail is still at or below every position it read, none of those
  * records was reused while it read them, so the value is exactly one that was stored (never torn);
  * otherwise it starts again. Each record it visits is also checked to sit where its own position
- * says and in the reader's bucket, so bytes of reused space are recognised before they are trusted,
+ * says and in the reader's bucket, so bytes of reused space are recognised before they are trusted
+ * (such a walk starts again if the tail has moved since it began: the position word it would have
+ * checked may already be another record's; with the tail still, the index itself is broken),
  * and every length read is clamped to the ring, so garbage can never make a read leave it. A
  * reader may see the version a writer is replacing (old or new, each whole). A zero-copy reader
  * ({@link io.sharena.ipc.store.StoreReader}) gets a {@link java.lang.foreign.MemorySegment} of the
@@ -54,7 +56,9 @@
  * append/prepend/incr/decr, which otherwise start again), and publishes with one release store of
  * the predecessor's link (the bucket word or the previous item's NEXT): readers see the old item or
  * the new one. The new record is marked LINKED before that store, the old one DEAD after it. Delete
- * is one release store that unlinks; touch is one release store of the expiry word. Nothing that
+ * is one release store that unlinks; touch is one release store of the expiry word. A writer reads
+ * what it needs of the old record (its size, for the stripe's byte count) before marking it DEAD:
+ * from that store on, the tail may pass it without the stripe lock and the head reuse its space. Nothing that
  * holds a stripe lock ever waits for ring space, so eviction (which takes stripe locks while it
  * holds the ring lock) cannot deadlock with writers. A record that loses its condition is marked
  * DEAD and left to the tail.
