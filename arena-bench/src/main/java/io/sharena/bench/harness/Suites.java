@@ -216,7 +216,7 @@ final class Suites {
         final boolean tiny = mode.name().equals(Mode.TINY.name());
         final int keys = tiny ? 100_000 : 1_000_000;
         final int requests = full ? 10_000_000 : tiny ? 200_000 : 2_000_000;
-        final int mib = tiny ? 2 : 20;
+        final int mib = tiny ? 4 : 20; // a store holds at least two records of its 1 MiB item limit
         final ServerHitRatio.Result h = ServerHitRatio.measure(keys, requests, mib,
             Path.of(System.getProperty("java.io.tmpdir")));
         if (h.memcached() == null) {
