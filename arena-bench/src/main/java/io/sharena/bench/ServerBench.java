@@ -312,7 +312,8 @@ public final class ServerBench {
                 + "apt-get install memcached libmemcached-tools; the side-by-side part was skipped";
     }
 
-    private static boolean onPath(final String tool) {
+    /** @return whether {@code tool} is an executable on the PATH */
+    static boolean onPath(final String tool) {
         for (final String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {
             if (Files.isExecutable(Path.of(dir, tool))) {
                 return true;
@@ -327,7 +328,8 @@ public final class ServerBench {
         }
     }
 
-    private static void awaitListening(final int port, final Process p) throws Exception {
+    /** Waits up to 30 s for {@code p} to accept connections on {@code port}; fails at once if it exits. */
+    static void awaitListening(final int port, final Process p) throws Exception {
         final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (System.nanoTime() < deadline) {
             try (Socket s = new Socket()) {

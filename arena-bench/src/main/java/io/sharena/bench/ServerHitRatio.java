@@ -77,7 +77,7 @@ public final class ServerHitRatio {
             Files.deleteIfExists(file);
             Files.deleteIfExists(dir);
         }
-        if (!onPath("memcached")) {
+        if (!ServerBench.onPath("memcached")) {
             return new Result(keys, requests, mib, ours, null);
         }
         final int port;
@@ -92,7 +92,7 @@ public final class ServerHitRatio {
         final Process memcached = new ProcessBuilder(cmd).redirectErrorStream(true)
             .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         try {
-            awaitListening(port);
+            ServerBench.awaitListening(port, memcached);
             return new Result(keys, requests, mib, ours, replay(port, trace, k));
         } finally {
             memcached.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
@@ -202,27 +202,5 @@ public final class ServerHitRatio {
             }
         }
         return b.toString();
-    }
-
-    private static boolean onPath(final String tool) {
-        for (final String d : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {
-            if (Files.isExecutable(Path.of(d, tool))) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static void awaitListening(final int port) throws Exception {
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (System.nanoTime() < deadline) {
-            try (Socket s = new Socket()) {
-                s.connect(new InetSocketAddress("127.0.0.1", port), 200);
-                return;
-            } catch (final IOException e) {
-                Thread.sleep(20);
-            }
-        }
-        throw new IOException("memcached did not listen within 30 s: port=" + port);
     }
 }
