@@ -192,13 +192,13 @@ public final class StoreScenarios {
     /**
      * Replays a Zipf(0.99) trace over {@code keys} keys (get; on a miss, set) through the store, an
      * exact LRU and memcached, with room for about 10 % of the keys: a limit of {@code keys / 10}
-     * 192-byte records plus the store's 1/32 slack, rounded up to a MiB, given to memcached as
+     * 192-byte records plus the store's 1/64 slack, rounded up to a MiB, given to memcached as
      * {@code -m}. memcached's 16-byte-key, 100-byte-value items are ~180 bytes in its 192-byte slab
      * class, so its limit holds about as many items; its hash table is outside {@code -m}.
      */
     public static HitRatios hitRatio(final int keys, final int requests) throws Exception {
         final int capacity = keys / 10;
-        final long mib = ((long) capacity * RECORD * 32 / 31 + (1 << 20) - 1) >> 20;
+        final long mib = ((long) capacity * RECORD * 64 / 63 + (1 << 20) - 1) >> 20;
         final long limit = mib << 20;
         final int[] trace = ZipfTrace.zipf(keys, 0.99, requests, 7);
         final byte[][] k = new byte[keys][];
@@ -225,7 +225,7 @@ public final class StoreScenarios {
             Files.deleteIfExists(file);
             Files.deleteIfExists(dir);
         }
-        final int lruCapacity = (int) (limit - limit / 32) / RECORD;
+        final int lruCapacity = (int) (limit - limit / 64) / RECORD;
         final LinkedHashMap<Integer, Boolean> lru = new LinkedHashMap<>(lruCapacity * 2, 0.75f, true) {
             @Override
             protected boolean removeEldestEntry(final Map.Entry<Integer, Boolean> eldest) {
@@ -285,8 +285,8 @@ public final class StoreScenarios {
      */
     public static MemoryPerItem memoryPerItem(final int items) throws Exception {
         final byte[] value = new byte[StoreBenchmark.VALUE_BYTES];
-        // The ring keeps 1/32 free of new writes: the smallest ring whose other 31/32 hold every record.
-        final long limit = ((long) items * RECORD * 32 / 31 + 4095) & -4096L;
+        // The ring keeps 1/64 free of new writes: the smallest ring whose other 63/64 hold every record.
+        final long limit = ((long) items * RECORD * 64 / 63 + 4095) & -4096L;
         final Path dir = Files.createTempDirectory("sharena-store-mem-");
         final Path file = dir.resolve("m.store");
         long storeBytes;

@@ -70,7 +70,7 @@ final class StoreStress {
                 }
             }
             final Map<String, Long> st = store.stats();
-            final long writable = st.get("limit_maxbytes") - st.get("limit_maxbytes") / 32 - st.get("ring_used");
+            final long writable = st.get("limit_maxbytes") - st.get("limit_maxbytes") / 64 - st.get("ring_used");
             this.budget = (long) (writable * RING_SHARE / lanes);
         }
         this.logs = Files.createTempDirectory("sharena-stress-");

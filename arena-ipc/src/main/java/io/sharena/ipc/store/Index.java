@@ -10,6 +10,7 @@ import io.sharena.core.lock.SharedLock;
 import io.sharena.ipc.layout.ItemLayout;
 import io.sharena.ipc.layout.StoreLayout;
 
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -26,7 +27,12 @@ final class Index {
     private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
     private static final VarHandle NATIVE_LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.nativeOrder());
 
+    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED;
+    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
+
     private final ArenaView view;
+    /** The arena's segment, for the lock-free lookup's plain loads (see {@link #find}). */
+    private final MemorySegment seg;
     private final int buckets;
     private final int bucketMask;
     private final int stripes;
@@ -37,6 +43,7 @@ final class Index {
     Index(final SharedArena arena, final int buckets, final int bucketCount, final int stripes, final int stripeCount,
           final Ring ring) {
         this.view = arena.raw();
+        this.seg = view.segment();
         this.buckets = buckets;
         this.bucketMask = bucketCount - 1;
         this.stripes = stripes;
@@ -179,39 +186,46 @@ final class Index {
      * bucket returns false at once (start again).
      */
     boolean find(final byte[] key, final int len, final int hash, final Cursor c) {
+        // Plain loads, each link load followed by an acquire fence: the same ordering as an acquire
+        // load (the record's bytes are read after the link that published it), without the
+        // alignment check a var handle's acquire access makes on every call.
         c.ptr = 0;
         long minPos = Long.MAX_VALUE;
-        int p = view.getIntAcquire(bucketWord(hash));
+        int p = seg.get(INT, Integer.toUnsignedLong(bucketWord(hash)));
+        VarHandle.acquireFence();
         for (int hops = 0; p != 0; hops++) {
             if (hops == MAX_HOPS || !ring.contains(p)) {
                 c.minPos = minPos;
                 return false;
             }
-            final long pos = view.getLongAcquire(p + ItemLayout.POS);
+            final long at = Integer.toUnsignedLong(p);
+            final long pos = seg.get(LONG, at + ItemLayout.POS);
             if (!ring.at(p, pos)) {
                 c.minPos = minPos;
                 return false;
             }
             minPos = Math.min(minPos, pos);
-            final int h = view.getInt(p + ItemLayout.HASH);
+            final int h = seg.get(INT, at + ItemLayout.HASH);
             if (((h ^ hash) & bucketMask) != 0) {
                 // Space reused by an item of another bucket: its chain is not ours.
                 c.minPos = minPos;
                 return false;
             }
-            if (h == hash && view.getInt(p + ItemLayout.KEY_LEN) == len && ring.fits(p, len, 0)
-                && keyEquals(p, key, len)) {
+            if (h == hash && seg.get(INT, at + ItemLayout.KEY_LEN) == len && ring.fits(p, len, 0)
+                && keyEquals(at, key, len)) {
                 c.minPos = minPos;
                 return readFields(p, pos, len, c);
             }
-            p = view.getIntAcquire(p + ItemLayout.NEXT);
+            p = seg.get(INT, at + ItemLayout.NEXT);
+            VarHandle.acquireFence();
         }
         c.minPos = minPos;
         return true;
     }
 
     private boolean readFields(final int p, final long pos, final int len, final Cursor c) {
-        final int valueLen = view.getInt(p + ItemLayout.VALUE_LEN);
+        final long at = Integer.toUnsignedLong(p);
+        final int valueLen = seg.get(INT, at + ItemLayout.VALUE_LEN);
         if (!ring.fits(p, len, valueLen)) {
             return false;
         }
@@ -219,10 +233,11 @@ final class Index {
         c.pos = pos;
         c.keyLen = len;
         c.valueLen = valueLen;
-        c.flags = view.getInt(p + ItemLayout.FLAGS);
-        c.cas = view.getLong(p + ItemLayout.CAS);
-        c.expires = view.getLongAcquire(p + ItemLayout.EXPIRES);
-        c.stored = view.getLong(p + ItemLayout.STORED);
+        c.flags = seg.get(INT, at + ItemLayout.FLAGS);
+        c.cas = seg.get(LONG, at + ItemLayout.CAS);
+        c.expires = seg.get(LONG, at + ItemLayout.EXPIRES);
+        c.stored = seg.get(LONG, at + ItemLayout.STORED);
+        VarHandle.acquireFence();
         return true;
     }
 
@@ -230,16 +245,16 @@ final class Index {
      * Compares 8 bytes at a time, both sides read in native order. (MemorySegment.mismatch against
      * MemorySegment.ofArray(key) allocates a segment whenever escape analysis gives up.)
      */
-    private boolean keyEquals(final int p, final byte[] key, final int len) {
-        final int k = p + ItemLayout.KEY;
+    private boolean keyEquals(final long at, final byte[] key, final int len) {
+        final long k = at + ItemLayout.KEY;
         int i = 0;
         for (; i + 8 <= len; i += 8) {
-            if (view.getLong(k + i) != (long) NATIVE_LONGS.get(key, i)) {
+            if (seg.get(LONG, k + i) != (long) NATIVE_LONGS.get(key, i)) {
                 return false;
             }
         }
         for (; i < len; i++) {
-            if (view.getByte(k + i) != key[i]) {
+            if (seg.get(ValueLayout.JAVA_BYTE, k + i) != key[i]) {
                 return false;
             }
         }
@@ -260,7 +275,7 @@ final class Index {
         for (int hops = 0; p != 0; hops++) {
             checkChained(p, hops, hash);
             if (view.getInt(p + ItemLayout.HASH) == hash && view.getInt(p + ItemLayout.KEY_LEN) == len
-                && keyEquals(p, key, len)) {
+                && keyEquals(Integer.toUnsignedLong(p), key, len)) {
                 c.pred = link;
                 return readFields(p, view.getLong(p + ItemLayout.POS), len, c);
             }

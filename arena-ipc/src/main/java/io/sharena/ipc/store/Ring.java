@@ -13,6 +13,8 @@ import io.sharena.ipc.layout.StoreLayout;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.TimeUnit;
 
@@ -21,16 +23,24 @@ import java.util.concurrent.TimeUnit;
  * the tail check that validates lock-free reads. See the package documentation for the design.
  */
 final class Ring {
-    /** Access-map bits, one byte lane per {@link StoreLayout#MAP_GRANULE} bytes of ring. */
-    static final int VISITED = 1;
+    /*
+     * Access-map bits, one byte lane per StoreLayout.MAP_GRANULE bytes of ring: FETCHED (read at
+     * least once since stored) and CLOCK's use count, 0 to 3, kept in unary (USE_1, USE_2, USE_3 set
+     * lowest first), so that a reader raises it with one atomic OR and two readers racing lose at
+     * most one step, never corrupt it.
+     */
+    static final int USE_1 = 1;
     static final int FETCHED = 2;
+    static final int USE_2 = 4;
+    static final int USE_3 = 8;
+    static final int USES = USE_1 | USE_2 | USE_3;
     /** Hot items moved to the head per reservation, at most: bounds a reservation's work. */
     static final int REINSERT_BUDGET = 16;
     /**
      * The ring keeps 1/SLACK_SHARE of itself free of new writes, for second chances: a full ring
      * has no room to copy a hot item to, and would evict it. Items larger than the slack get none.
      */
-    static final int SLACK_SHARE = 32;
+    static final int SLACK_SHARE = 64;
 
     /** Whether an item is expired or flushed, now. */
     interface Staleness {
@@ -39,6 +49,8 @@ final class Ring {
 
     private final ArenaView view;
     private final SharedArena arena;
+    /** The arena's segment, for readers' plain loads of the tail. */
+    private final MemorySegment seg;
     private final int ringPtr;
     private final long ringBytes;
     private final int headWord;
@@ -60,6 +72,7 @@ final class Ring {
         this.ringPtr = view.getInt(header + StoreLayout.RING_PTR);
         this.ringBytes = view.getLong(header + StoreLayout.RING_BYTES);
         this.mapPtr = view.getInt(header + StoreLayout.MAP_PTR);
+        this.seg = view.segment();
         this.headWord = header + StoreLayout.HEAD;
         this.tailWord = header + StoreLayout.TAIL;
         // A read-only attachment (tools: stat, check, dump) inspects and never reserves or locks.
@@ -88,7 +101,9 @@ final class Ring {
     }
 
     long tail() {
-        return view.getLongAcquire(tailWord);
+        final long t = seg.get(ValueLayout.JAVA_LONG_UNALIGNED, Integer.toUnsignedLong(tailWord));
+        VarHandle.acquireFence();
+        return t;
     }
 
     long head() {
@@ -124,20 +139,36 @@ final class Ring {
      * reclaimed, i.e. nothing the reader read could have been reused under it.
      */
     boolean valid(final long minPos) {
-        // Orders the reader's loads of the records before its load of the tail.
+        // Orders the reader's loads of the records before its load of the tail (a plain load: the
+        // fence keeps it after them and keeps it from being hoisted out of a retry loop).
         VarHandle.loadLoadFence();
-        return view.getLongAcquire(tailWord) <= minPos;
+        return seg.get(ValueLayout.JAVA_LONG_UNALIGNED, Integer.toUnsignedLong(tailWord)) <= minPos;
     }
 
-    /** Sets the item's CLOCK and fetched bits (readers); a store only when a bit is missing. */
+    /**
+     * Marks the item fetched and raises its use count by one (readers); a store only when that
+     * changes something, so an item at the top count costs its readers no write at all.
+     */
     void touchedByReader(final int p) {
         final long granule = (Integer.toUnsignedLong(p) - Integer.toUnsignedLong(ringPtr)) / StoreLayout.MAP_GRANULE;
         final int word = mapPtr + (int) (granule & ~3L);
-        final int mask = (VISITED | FETCHED) << (8 * (int) (granule & 3));
-        if ((view.getInt(word) & mask) != mask) {
+        final int shift = 8 * (int) (granule & 3);
+        final int bits = seg.get(ValueLayout.JAVA_INT_UNALIGNED, Integer.toUnsignedLong(word)) >>> shift;
+        final int want = FETCHED | ((bits & USE_1) == 0 ? USE_1 : (bits & USE_2) == 0 ? USE_2 : USE_3);
+        if ((bits & want) != want) {
             // A stale reader may set the bits of a record that reused the space: only a hint, benign.
-            view.getAndBitwiseOrInt(word, mask);
+            view.getAndBitwiseOrInt(word, want << shift);
         }
+    }
+
+    /** @return the use count (0 to 3) held in an item's access-map bits */
+    static int uses(final int bits) {
+        return Integer.bitCount(bits & USES);
+    }
+
+    /** @return access-map bits holding a use count of {@code uses} (0 to 3) */
+    static int usesBits(final int uses) {
+        return uses <= 0 ? 0 : uses == 1 ? USE_1 : uses == 2 ? USE_1 | USE_2 : USES;
     }
 
     private int mapBits(final int p) {
@@ -316,7 +347,7 @@ final class Ring {
                 } else {
                     final int bits = mapBits(x);
                     final boolean stale = staleness.stale(x);
-                    if (!stale && (bits & VISITED) != 0 && budget > 0 && reinsert(x, pred, size)) {
+                    if (!stale && uses(bits) > 0 && budget > 0 && reinsert(x, pred, size, uses(bits) - 1)) {
                         result = EVICT_REINSERTED;
                     } else {
                         view.putIntRelease(pred, view.getInt(x + ItemLayout.NEXT));
@@ -345,11 +376,12 @@ final class Ring {
     }
 
     /**
-     * Second chance: copies hot item {@code x} to the head and swaps it in for itself, if the free
-     * space takes it without evicting (the slack that new writes leave free is for this). Ring lock
-     * and the item's stripe lock held.
+     * Another chance: copies item {@code x}, used since it was stored or last moved, to the head and
+     * swaps it in for itself with its use count one lower, if the free space takes it without
+     * evicting (the slack that new writes leave free is for this). Ring lock and the item's stripe
+     * lock held.
      */
-    private boolean reinsert(final int x, final int pred, final int size) {
+    private boolean reinsert(final int x, final int pred, final int size, final int uses) {
         final long head = view.getLong(headWord);
         final long tail = view.getLong(tailWord);
         if (head + need(head, size) - tail > ringBytes) {
@@ -363,7 +395,7 @@ final class Ring {
             throw new IllegalStateException("reinserted record taken from its owner: ptr=0x" + Integer.toHexString(y));
         }
         view.putInt(y + ItemLayout.NEXT, view.getInt(x + ItemLayout.NEXT));
-        setMapBits(y, FETCHED);
+        setMapBits(y, FETCHED | usesBits(uses));
         // Publishes the copy in the item's place: readers see x or y, the same item.
         view.putIntRelease(pred, y);
         CrashPoints.at(StorePoint.EVICT_REINSERTED);

@@ -13,6 +13,9 @@ import io.sharena.ipc.layout.ItemLayout;
 import io.sharena.ipc.layout.StoreLayout;
 
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -59,6 +62,10 @@ public final class SharedStore implements AutoCloseable {
     private final boolean ownsArena;
     private final int header;
     private final ArenaView view;
+    /** The arena's segment, for the read path's plain loads and copies. */
+    private final MemorySegment seg;
+    private final long flushMillisOffset;
+    private final long flushCasOffset;
     private final Ring ring;
     private final Index index;
     private final Counters counters;
@@ -73,6 +80,9 @@ public final class SharedStore implements AutoCloseable {
         this.ownsArena = ownsArena;
         this.header = header;
         this.view = arena.raw();
+        this.seg = view.segment();
+        this.flushMillisOffset = Integer.toUnsignedLong(header + StoreLayout.FLUSH_MILLIS);
+        this.flushCasOffset = Integer.toUnsignedLong(header + StoreLayout.FLUSH_CAS);
         this.clock = o.clock();
         this.timeoutNanos = o.lockTimeoutNanos();
         this.maxItem = view.getInt(header + StoreLayout.MAX_ITEM);
@@ -227,8 +237,12 @@ public final class SharedStore implements AutoCloseable {
 
     /** As {@link #stale(Cursor, long)}, reading the clock only when the item or a pending flush needs it. */
     private boolean staleNow(final Cursor c) {
-        if (c.expires == 0 && view.getLongAcquire(header + StoreLayout.FLUSH_MILLIS) == 0) {
-            return c.cas != 0 && Long.compareUnsigned(c.cas, view.getLongAcquire(header + StoreLayout.FLUSH_CAS)) <= 0;
+        // Plain loads of the two flush words, then an acquire fence: ordered as acquire loads are.
+        final long flushMillis = seg.get(ValueLayout.JAVA_LONG_UNALIGNED, flushMillisOffset);
+        final long flushCas = seg.get(ValueLayout.JAVA_LONG_UNALIGNED, flushCasOffset);
+        VarHandle.acquireFence();
+        if (c.expires == 0 && flushMillis == 0) {
+            return c.cas != 0 && Long.compareUnsigned(c.cas, flushCas) <= 0;
         }
         return stale(c, clock.getAsLong());
     }
@@ -259,7 +273,8 @@ public final class SharedStore implements AutoCloseable {
             final boolean walked = index.find(key, key.length, hash, c);
             if (walked) {
                 if (c.ptr != 0 && dst != null && c.valueLen <= dst.length - dstOff) {
-                    view.getBytes(c.valuePtr(), dst, dstOff, c.valueLen);
+                    MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, Integer.toUnsignedLong(c.valuePtr()), dst, dstOff,
+                        c.valueLen);
                 }
                 if (ring.valid(c.minPos)) {
                     if (retries != 0) {
