@@ -184,8 +184,17 @@ final class Index {
      * none) and {@code c.minPos} the lowest position read. The result means something only if
      * {@link Ring#valid} holds afterwards; a walk that met bytes that are not a record of this
      * bucket returns false at once (start again).
+     *
+     * <p>{@code tailBefore} is the tail loaded before the walk. Every record the walk reaches was
+     * linked at the instant its link was loaded, so its position was at or above the tail then,
+     * hence at or above {@code tailBefore}; a record whose space was reused during the walk by a
+     * later one sits a whole ring further on. So a position outside {@code [tailBefore, tailBefore
+     * + ringBytes)} means the walk left the chains it started on: without this check, a record of
+     * the same bucket written over a passed one would be followed as if it were the old one, and
+     * the walk could report a key missing that was there all along (its own position, being new,
+     * would not fail the tail check).
      */
-    boolean find(final byte[] key, final int len, final int hash, final Cursor c) {
+    boolean find(final byte[] key, final int len, final int hash, final long tailBefore, final Cursor c) {
         // Plain loads, each link load followed by an acquire fence: the same ordering as an acquire
         // load (the record's bytes are read after the link that published it), without the
         // alignment check a var handle's acquire access makes on every call.
@@ -200,7 +209,7 @@ final class Index {
             }
             final long at = Integer.toUnsignedLong(p);
             final long pos = seg.get(LONG, at + ItemLayout.POS);
-            if (!ring.at(p, pos)) {
+            if (pos - tailBefore < 0 || pos - tailBefore >= ring.ringBytes() || !ring.at(p, pos)) {
                 c.minPos = minPos;
                 return false;
             }

@@ -270,7 +270,7 @@ public final class SharedStore implements AutoCloseable {
             // after this load, so sits at or above it; one that does not parse was reused only if the
             // tail has moved since (its own position word may be another record's by then).
             final long tailBefore = ring.tail();
-            final boolean walked = index.find(key, key.length, hash, c);
+            final boolean walked = index.find(key, key.length, hash, tailBefore, c);
             if (walked) {
                 if (c.ptr != 0 && dst != null && c.valueLen <= dst.length - dstOff) {
                     MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, Integer.toUnsignedLong(c.valuePtr()), dst, dstOff,
