@@ -25,6 +25,8 @@ import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -66,6 +68,7 @@ public class StoreBenchmark {
     static final int BIG_KEYS = 64;
     static final int TRACE = 1 << 20;
     private static final int MASK = TRACE - 1;
+    private static final long CHASE_SLOTS = 32L << 20;
     /** What Chronicle Map 3.25 needs on JDK 17 and later (JDK-internal access), for its forks only. */
     static final String CHRONICLE_JVM_ARGS_0 = "--add-exports=java.base/jdk.internal.ref=ALL-UNNAMED";
     static final String CHRONICLE_JVM_ARGS_1 = "--add-exports=java.base/sun.nio.ch=ALL-UNNAMED";
@@ -95,6 +98,8 @@ public class StoreBenchmark {
     private Key[] wrapped;
     private byte[][] bigKeys;
     private int[] trace;
+    private Arena chaseArena;
+    private MemorySegment chase;
 
     /** A {@code byte[]} map key, as a user would write one. */
     record Key(byte[] bytes, int hash) {
@@ -166,6 +171,14 @@ public class StoreBenchmark {
             for (int i = 0; i < items; i++) {
                 caffeine.put(wrapped[i], value.clone());
             }
+        } else if (method.startsWith("floor")) {
+            // 256 MiB of random slot indexes, about what the store's ring and index span at 1 M items.
+            chaseArena = Arena.ofShared();
+            chase = chaseArena.allocate(CHASE_SLOTS * Long.BYTES, 64);
+            final java.util.SplittableRandom rnd = new java.util.SplittableRandom(11);
+            for (long i = 0; i < CHASE_SLOTS; i++) {
+                chase.setAtIndex(ValueLayout.JAVA_LONG, i, rnd.nextLong(CHASE_SLOTS));
+            }
         } else if (method.startsWith("chronicle")) {
             chronicle = ChronicleMap.of(byte[].class, byte[].class).name("bench").entries(items)
                 .averageKeySize(KEY_BYTES).averageValueSize(VALUE_BYTES)
@@ -184,6 +197,9 @@ public class StoreBenchmark {
         }
         if (chronicle != null) {
             chronicle.close();
+        }
+        if (chaseArena != null) {
+            chaseArena.close();
         }
         try (var files = Files.list(dir)) {
             for (final Path f : files.toList()) {
@@ -209,6 +225,21 @@ public class StoreBenchmark {
         }
         final long first = r.memory().get(ValueLayout.JAVA_LONG_UNALIGNED, r.valueOffset());
         return r.validate() ? first : -2;
+    }
+
+    /**
+     * What a get on a million items cannot go below on this machine: four reads of random places in
+     * 256 MiB, each at an address the one before gave (a get's key bytes, bucket, item and value
+     * line are such a chain; so are the heap map's key wrapper, table slot, node and key).
+     * Successive operations are independent, so the processor may overlap them, as it may gets.
+     */
+    @Benchmark
+    public long floorFourDependentReads(final PerThread t) {
+        long x = trace[t.i++ & MASK];
+        x = chase.getAtIndex(ValueLayout.JAVA_LONG, x);
+        x = chase.getAtIndex(ValueLayout.JAVA_LONG, x);
+        x = chase.getAtIndex(ValueLayout.JAVA_LONG, x);
+        return chase.getAtIndex(ValueLayout.JAVA_LONG, x);
     }
 
     @Benchmark

@@ -72,6 +72,8 @@ final class Suites {
                     Target.ratioAtMost(0.5)),
                 new JmhPair("storeGetZeroCopy", "chmGet", "zero-copy get hit vs ConcurrentHashMap.get",
                     Target.reported()),
+                new JmhPair("storeGet", "floorFourDependentReads",
+                    "get hit vs its floor, four dependent reads over 256 MiB", Target.reported()),
                 new JmhPair("storeSet", "chroniclePut", "set vs Chronicle Map put", Target.ratioAtMost(0.6)),
                 new JmhPair("storeSet", "caffeinePut", "set vs Caffeine put (size bound)", Target.ratioAtMost(1.0)),
                 new JmhPair("storeSetGet100k", "chmCopyInOut100k", "100 KiB set+get vs copying 100 KiB in and out",
