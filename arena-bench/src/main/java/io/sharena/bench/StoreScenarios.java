@@ -35,6 +35,10 @@ public final class StoreScenarios {
             child(Path.of(args[1]), Integer.parseInt(args[2]), args[3]);
             return;
         }
+        if (args.length > 0 && args[0].equals("chase")) {
+            chase(args[3]);
+            return;
+        }
         final int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 5;
         final double[] g = twoProcessGets(ITEMS, seconds);
         System.out.printf("gets, 1 process %.2f M/s, 2 processes %.2f M/s, ratio %.2f%n", g[0] / 1e6, g[1] / 1e6,
@@ -51,7 +55,8 @@ public final class StoreScenarios {
      * uniformly random keys for {@code seconds}; each process is a JVM of its own.
      *
      * @return {total gets per second with 1 process, with 2; gets per CPU-second of a process with 1,
-     * with 2 (per CPU-second: whether two processes slow each other down, whatever else runs)}
+     * with 2 (per CPU-second: whether two processes slow each other down, whatever else runs); total
+     * chains of four dependent reads per second with 1 process, with 2 (what the machine scales)}
      */
     public static double[] twoProcessGets(final int items, final int seconds) throws Exception {
         final Path dir = Files.createTempDirectory("sharena-store-mp-");
@@ -66,9 +71,13 @@ public final class StoreScenarios {
                     }
                 }
             }
-            final double[] one = run(file, items, 1, seconds);
-            final double[] two = run(file, items, 2, seconds);
-            return new double[] {one[0], two[0], one[1], two[1]};
+            final double[] one = run("child", file, items, 1, seconds);
+            final double[] two = run("child", file, items, 2, seconds);
+            // The hardware's share: the same number of processes doing nothing but chains of
+            // dependent reads over 256 MiB each (no store, nothing shared).
+            final double[] chaseOne = run("chase", file, items, 1, seconds);
+            final double[] chaseTwo = run("chase", file, items, 2, seconds);
+            return new double[] {one[0], two[0], one[1], two[1], chaseOne[0], chaseTwo[0]};
         } finally {
             Files.deleteIfExists(file);
             Files.deleteIfExists(dir);
@@ -76,14 +85,14 @@ public final class StoreScenarios {
     }
 
     /** @return {total gets per second, mean gets per CPU-second of a process} */
-    private static double[] run(final Path file, final int items, final int processes, final int seconds)
-        throws Exception {
+    private static double[] run(final String what, final Path file, final int items, final int processes,
+                                final int seconds) throws Exception {
         final List<Process> children = new ArrayList<>();
         final List<BufferedReader> outs = new ArrayList<>();
         for (int i = 0; i < processes; i++) {
             final Process p = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"),
                 "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                StoreScenarios.class.getName(), "child", file.toString(), Integer.toString(items),
+                StoreScenarios.class.getName(), what, file.toString(), Integer.toString(items),
                 seconds + ":" + i).redirectErrorStream(true).start();
             children.add(p);
             outs.add(new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)));
@@ -171,6 +180,61 @@ public final class StoreScenarios {
             System.out.println("cpu=" + gets * 1e9 / cpu);
             System.out.println("rate=" + gets * 1e9 / wall);
         }
+    }
+
+    /**
+     * A process of the hardware floor: chains of four dependent reads at random over 256 MiB of its
+     * own, as a get's key, bucket, item and value are, timed like {@link #child}.
+     */
+    private static void chase(final String when) throws Exception {
+        final String[] w = when.split(":");
+        final long seconds = Long.parseLong(w[0]);
+        final long slots = 32L << 20;
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            final java.lang.foreign.MemorySegment m = arena.allocate(slots * Long.BYTES, 64);
+            final java.util.SplittableRandom rnd = new java.util.SplittableRandom(200 + Long.parseLong(w[1]));
+            for (long i = 0; i < slots; i++) {
+                m.setAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, i, rnd.nextLong(slots));
+            }
+            final int[] starts = ZipfTrace.uniform((int) slots, StoreBenchmark.TRACE, 300 + Long.parseLong(w[1]));
+            final int mask = starts.length - 1;
+            int i = 0;
+            long sink = 0;
+            final long warm = System.nanoTime() + 2_000_000_000L;
+            while (System.nanoTime() < warm) {
+                sink += chain(m, starts[i++ & mask]);
+            }
+            System.out.println("ready");
+            System.out.flush();
+            while (System.in.available() == 0) {
+                for (int k = 0; k < 1024; k++) {
+                    sink += chain(m, starts[i++ & mask]);
+                }
+            }
+            final long end = System.nanoTime() + seconds * 1_000_000_000L;
+            long chains = 0;
+            final java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+            final long cpu0 = mx.getCurrentThreadCpuTime();
+            final long start = System.nanoTime();
+            while (System.nanoTime() < end) {
+                for (int k = 0; k < 1024; k++) {
+                    sink += chain(m, starts[i++ & mask]);
+                }
+                chains += 1024;
+            }
+            final long wall = System.nanoTime() - start;
+            final long cpu = mx.getCurrentThreadCpuTime() - cpu0;
+            System.out.println("cpu=" + chains * 1e9 / cpu);
+            System.out.println("rate=" + chains * 1e9 / wall);
+            System.err.println("sink " + (sink & 1));
+        }
+    }
+
+    private static long chain(final java.lang.foreign.MemorySegment m, final long start) {
+        long x = m.getAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, start);
+        x = m.getAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, x);
+        x = m.getAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, x);
+        return m.getAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, x);
     }
 
     // ------------------------------------------------------------------ hit ratio
