@@ -166,9 +166,12 @@ public final class ObjectHeap {
         return meta + c * HeapLayout.CLASS_STRIDE + HeapLayout.EMPTY_PAGE;
     }
 
-    /** @return whether no bit of {@code page}'s in-use bitmap is set (a plain look: a hint) */
-    boolean bitmapEmpty(final int page) {
-        for (int w = 0; w < HeapLayout.BITMAP_LONGS; w++) {
+    /**
+     * @return whether no bit of {@code page}'s in-use bitmap is set in its first {@code words}
+     * words, those a page of its class uses (a plain look: a hint)
+     */
+    boolean bitmapEmpty(final int page, final int words) {
+        for (int w = 0; w < words; w++) {
             if (view.getLongAcquire(page + HeapLayout.BITMAP + w * 8) != 0) {
                 return false;
             }
@@ -400,7 +403,9 @@ public final class ObjectHeap {
         // Whether the page looks empty now is read before the push: until the object is on the
         // free stack it keeps its page from being trimmed, so no write here lands on a page given
         // back meanwhile.
-        final boolean trimNow = word == bit && bitmapEmpty(page) && secondEmptyPage(c, page);
+        // Classes of 64 bytes and more fit one bitmap word: the word just cleared says it all.
+        final int words = HeapLayout.bitmapWords(c);
+        final boolean trimNow = word == bit && (words == 1 || bitmapEmpty(page, words)) && secondEmptyPage(c, page);
         push(c, ptr, ptr);
         CrashPoints.at(HeapPoint.FREE_PUSHED);
         if (trimNow) {
@@ -424,7 +429,7 @@ public final class ObjectHeap {
             return false;
         }
         if (kept != 0 && (kept & (Geometry.PAGE_SIZE - 1)) == 0 && inUserPages(kept) && isSlab(kept)
-            && view.getInt(kept + HeapLayout.CLASS) == c && bitmapEmpty(kept)) {
+            && view.getInt(kept + HeapLayout.CLASS) == c && bitmapEmpty(kept, HeapLayout.bitmapWords(c))) {
             return true;
         }
         view.compareAndSetInt(word, kept, page); // lost to another free: its page is kept instead

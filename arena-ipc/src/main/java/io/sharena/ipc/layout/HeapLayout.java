@@ -96,6 +96,11 @@ public final class HeapLayout {
         return PER_SLAB[c];
     }
 
+    /** @return how many bitmap words a slab page of class {@code c} uses (1 from 64-byte objects on) */
+    public static int bitmapWords(final int c) {
+        return (PER_SLAB[c] + 63) >>> 6;
+    }
+
     /**
      * @return {@code offset / SIZES[c]} for {@code 0 <= offset < 4096}: exact, because the
      * reciprocal's rounding error (below 4096 / 2^32) never reaches the gap to the next integer
