@@ -56,8 +56,11 @@ import java.util.concurrent.TimeUnit;
  * </ul>
  *
  * <p>Targets (issue), in ns/op: {@code channelOfferPoll100 / agronaOneToOneOfferRead100 ≤ 1.0};
- * {@code heapAllocFree64}, {@code heapAllocFree64PageInUse} and {@code arenaOfConfinedAllocate64}
- * are reported. {@code gc.alloc.rate.norm} ≈ 0 B/op on every sharena path ({@code -prof gc}); the
+ * {@code heapAllocFree64 / arenaOfConfinedAllocate64 ≤ 1.0}; {@code heapAllocFree64PageInUse}
+ * is reported. The floors, reported beside them: {@link #ffmCopy100} against
+ * {@link #agronaPutBytes100} (the payload copy alone, FFM's against Agrona's) and
+ * {@link #sharedAtomicsFloor64} (the shared atomics a cross-process heap that detects double
+ * frees needs). {@code gc.alloc.rate.norm} ≈ 0 B/op on every sharena path ({@code -prof gc}); the
  * baselines' is reported too.
  *
  * <p>What each side does per operation. Channel and ring: copy the same 100 bytes from an on-heap
@@ -97,6 +100,9 @@ public class ChannelBenchmark {
     static final int OBJECT = 64;
     private static final String CAPACITY = "64M";
     private static final String CHANNEL = "bench.channel";
+    /** Offsets in the floors' page: the in-use word on its own line, then the payload. */
+    private static final int FLOOR_BITMAP = 64;
+    private static final int FLOOR_PAYLOAD = 128;
 
     /** Fills the message: a non-zero pattern, so that a handler reading zeros would be wrong. */
     static byte[] message() {
@@ -122,6 +128,8 @@ public class ChannelBenchmark {
         ChannelConsumer consumer;
         ObjectHeap heap;
         ArenaView view;
+        /** A page of its own for the floors: shared words and a payload area, never the heap's or a ring's. */
+        int floorPage;
         final byte[] src = message();
         /** What the handler read last: kept, so the read is not dead code. */
         long first;
@@ -139,6 +147,10 @@ public class ChannelBenchmark {
             // Prime the class: the first allocate refills it with a slab page; from then on every
             // timed pair is one pop and one push on a page that stays.
             heap.free(heap.allocate(OBJECT));
+            floorPage = arena.allocPages(1);
+            if (floorPage == 0) {
+                throw new IllegalStateException("no page for the floors: capacity=" + CAPACITY);
+            }
         }
 
         @Override
@@ -281,7 +293,52 @@ public class ChannelBenchmark {
         return a.first;
     }
 
+    /**
+     * Floor of the channel's offer: the one copy every offer makes, 100 bytes from a {@code byte[]}
+     * into the mapped arena through FFM ({@link ArenaView#putBytes}, one
+     * {@link MemorySegment#copy}), against the same copy by Agrona ({@link UnsafeBuffer#putBytes}
+     * into its mapped ring).
+     */
+    @Benchmark
+    public int ffmCopy100(final SharenaSide s) {
+        s.view.putBytes(s.floorPage + FLOOR_PAYLOAD, s.src, 0, MESSAGE);
+        return s.floorPage;
+    }
+
+    /** {@link #ffmCopy100}'s counterpart: Agrona's copy of the same 100 bytes into its mapped ring. */
+    @Benchmark
+    @Fork(value = 2, jvmArgsAppend = {"--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED"})
+    public int agronaPutBytes100(final AgronaSide a) {
+        a.ring.buffer().putBytes(0, a.src, 0, MESSAGE);
+        return a.ring.capacity();
+    }
+
     // ---------------------------------------------------------------- heap
+
+    /**
+     * Floor of {@link #heapAllocFree64}: what a lock-free heap shared by processes, that detects a
+     * second free of an object, cannot do without, on words of the mapped arena: a CAS of a
+     * free-stack head (pop), an atomic set of an in-use bit, zeroing 64 bytes and one write, an
+     * atomic clear of the bit (which tells a second free), and a CAS of the head (push). No
+     * checks, no size classes.
+     */
+    @Benchmark
+    public long sharedAtomicsFloor64(final SharenaSide s) {
+        final ArenaView v = s.view;
+        final int page = s.floorPage;
+        long head = v.getLongAcquire(page);
+        v.compareAndSetLong(page, head, head + 1);
+        v.getAndBitwiseOrLong(page + FLOOR_BITMAP, 1L);
+        final int obj = page + FLOOR_PAYLOAD;
+        for (int i = 0; i < OBJECT; i += 8) {
+            v.putLong(obj + i, 0L);
+        }
+        v.putLong(obj, obj);
+        v.getAndBitwiseAndLong(page + FLOOR_BITMAP, ~1L);
+        head = v.getLongAcquire(page);
+        v.compareAndSetLong(page, head, head + 1);
+        return head;
+    }
 
     /**
      * 64-byte object: allocate (a pop, zeroed), one write, free (a push). The object is the only

@@ -1,6 +1,7 @@
 package io.sharena.bench;
 
 import io.sharena.core.ArenaOptions;
+import io.sharena.core.ArenaPointers;
 import io.sharena.core.ArenaView;
 import io.sharena.core.Capacity;
 import io.sharena.core.SharedArena;
@@ -17,43 +18,44 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * Zero-copy messages of 1 MiB between two processes: a child JVM allocates 256 arena pages, fills
- * them, and sends their arena pointer (8 bytes) through a one-lane {@link Channel}; this process
- * receives the pointer, reads the 1 MiB in place and frees the pages. Reports the bytes delivered
- * and read per second over the measured time, against the bandwidth of one process copying 1 MiB
- * between two native segments with {@link MemorySegment#copy} (memory bandwidth, the floor of any
- * hand-over that copies), and the ratio.
+ * Zero-copy messages of 1 MiB between two processes, as a user moves them: a child JVM allocates
+ * 256 arena pages, writes its message into them, and sends their arena pointer (8 bytes) through a
+ * one-lane {@link Channel}; this process receives the pointer, reads the 1 MiB where it lies and
+ * frees the pages. Reports the bytes delivered and read per second over the measured time, against
+ * the bandwidth of one process copying 1 MiB between two native segments with
+ * {@link MemorySegment#copy} (what a hand-over that copies costs at the least), and the ratio.
  *
  * <p>Target (issue): {@code sharena / memcpy ≥ 0.5} in GB/s (10<sup>9</sup> bytes per second on
  * both sides).
  *
  * <p>What each side does per MiB:
  * <ul>
- *   <li>The child allocates ({@link SharedArena#allocPagesUninitialized(int)
- *       allocPagesUninitialized(256)}: past the largest span-cache class, so the allocator lock;
- *       the pages are the dirty ones a recent free left, still committed and mapped, and are not
- *       zeroed since the child overwrites them all; {@code zeroed} as the third argument uses
- *       {@code allocPages} instead, for comparison), fills the pages with one
- *       byte value ({@link ArenaView#fill}), and claims, writes and commits one 8-byte message
- *       (pointer, sequence). It fills because a real producer writes its message: not filling
- *       would time a hand-over of pages nobody wrote, and leave the write faults of the child's
- *       mapping out of the bill.</li>
- *   <li>This process, in the message handler, copies the 1 MiB from the message's pages into a
- *       local native buffer ({@link ArenaView#copyTo}), checks the first and last byte against the
- *       sender's value, and frees the pages ({@link SharedArena#freePages}: the lock; the pages stay
- *       committed, dirty, for the next allocation). The copy is the same {@link MemorySegment#copy} of 1 MiB
- *       the baseline times, so per byte both sides do the same reading and writing; whatever the
- *       ratio loses is what the cross-process hand-over costs: allocation, page faults in two
- *       mappings, the channel, the free.</li>
+ *   <li>The child allocates with {@link SharedArena#allocPagesUninitialized(int)
+ *       allocPagesUninitialized(256)} (past the largest span-cache class, so under the allocator
+ *       lock; the pages are the dirty ones a recent free left, still committed and mapped in both
+ *       processes, and are not zeroed since the child overwrites them all; {@code zeroed} as the
+ *       third argument uses {@code allocPages} instead, for comparison), writes the message (every
+ *       byte: {@link ArenaView#fill} with a value that changes with the sequence number), and
+ *       claims, writes and commits one 8-byte message (pointer, sequence).</li>
+ *   <li>This process, in the message handler, reads the whole 1 MiB in place and checks every
+ *       byte of it against the sender's value (the first line by hand, the rest by
+ *       {@link MemorySegment#mismatch} of the message against itself one line further: equal only
+ *       if every line equals the first), then frees the pages ({@link SharedArena#freePages}: the
+ *       lock; the pages stay committed, dirty, for the next allocation). Nothing is copied.</li>
  *   <li>Baseline: one thread copies a filled 1 MiB native segment into another, in a loop; both
  *       stay mapped and resident, so it pays no fault at all, and both stay in cache (the ratio
  *       the target is about). For scale, a second baseline cycles through 64 MiB on each side,
  *       out of cache: what a copy costs at DRAM speed.</li>
+ *   <li>Floor (one process, no hand-over): {@code allocPagesUninitialized(256)} and
+ *       {@code freePages} of the same 256 pages, in a loop, expressed in GB/s: the page
+ *       allocator's own work per message, which the two processes share and cannot go below.</li>
  * </ul>
  * The child keeps at most {@value #WINDOW} messages in flight (sent, not yet freed: a counter this
  * process publishes after each free), so the pages in flight stay a few MiB and the test measures
  * a pipeline, not the arena filling up. With two processes the pipeline uses two cores (the child
- * fills while this process copies); the baseline uses one.
+ * writes while this process reads); the baseline uses one. Where the time goes is printed per
+ * message on each side (allocate, write; read, free, waiting), with the page faults each process
+ * took in the measured time (from {@code /proc/self/stat}: none once the pages are reused).
  *
  * <p>The arena file is created in a fresh directory under {@code java.io.tmpdir}, or the directory
  * given, and deleted at the end: where it lives matters ({@code fallocate} and hole punching are
@@ -66,7 +68,7 @@ public final class ZeroCopyBench {
     static final int PAGES = 256;
     static final int BYTES = (int) Geometry.pageBytes(PAGES);
     /** Messages the child may have in flight (sent, not yet freed). */
-    static final int WINDOW = 4;
+    static final int WINDOW = 16;
     static final long WARMUP_NANOS = 2_000_000_000L;
     /** Chunks of the out-of-cache baseline: 64 MiB per side, twice the last-level cache here. */
     static final int OUT_OF_CACHE_CHUNKS = 64;
@@ -79,6 +81,8 @@ public final class ZeroCopyBench {
     /** Control page: the stop flag (this process writes), and the freed count on its own line. */
     private static final int STOP = 0;
     private static final int FREED = 128;
+    /** A cache line: the receiver checks the first by hand, then each against the one before. */
+    private static final int LINE = 64;
 
     /** Whether the child uses {@code allocPages} (zeroed) rather than {@code allocPagesUninitialized}. */
     private static boolean zeroed;
@@ -99,15 +103,97 @@ public final class ZeroCopyBench {
         final double memcpy = r[1];
         final double memcpyCold = r[2];
         System.out.printf("1 MiB messages: sharena cross-process zero-copy %.2f GB/s, single-process memcpy %.2f GB/s, "
-            + "ratio %.3f (target >= 0.5); against memcpy out of cache (%.2f GB/s) %.3f%n", sharena, memcpy,
-            sharena / memcpy, memcpyCold, sharena / memcpyCold);
+            + "ratio %.3f (target >= 0.5); against memcpy out of cache (%.2f GB/s) %.3f; "
+            + "allocator floor (allocPagesUninitialized + freePages, 256 pages, one process) %.2f GB/s%n", sharena, memcpy,
+            sharena / memcpy, memcpyCold, sharena / memcpyCold, r[3]);
     }
 
-    /** @return {sharena GB/s, memcpy in cache GB/s, memcpy out of cache GB/s} */
+    /**
+     * @return {sharena GB/s, memcpy in cache GB/s, memcpy out of cache GB/s, allocator floor GB/s}
+     */
     public static double[] measure(final int seconds, final Path dir) throws Exception {
         final double memcpy = memcpy(1, seconds);
         final double memcpyCold = memcpy(OUT_OF_CACHE_CHUNKS, seconds);
-        return new double[] {sharena(dir, seconds), memcpy, memcpyCold};
+        final double floor = allocatorFloor(dir, seconds);
+        return new double[] {sharena(dir, seconds), memcpy, memcpyCold, floor};
+    }
+
+    /**
+     * The page allocator's own work per message, in one process: {@code allocPagesUninitialized(256)}
+     * then {@code freePages} of them, {@value #WINDOW} in flight as in the pipeline.
+     *
+     * @return GB/s (MiB allocated and freed per second)
+     */
+    private static double allocatorFloor(final Path parent, final int seconds) throws Exception {
+        final Path dir = Files.createTempDirectory(parent, "sharena-zc-floor-");
+        final Path file = dir.resolve("floor.arena");
+        try (SharedArena arena = SharedArena.create(file, Capacity.parse(CAPACITY), ArenaOptions.defaults().withReplace(true))) {
+            final int[] held = new int[WINDOW];
+            long pairs = 0;
+            long start = 0;
+            final long warmEnd = System.nanoTime() + WARMUP_NANOS;
+            long end = Long.MAX_VALUE;
+            long now;
+            do {
+                final int slot = (int) (pairs % WINDOW);
+                if (held[slot] != 0) {
+                    arena.freePages(held[slot], PAGES);
+                }
+                held[slot] = arena.allocPagesUninitialized(PAGES);
+                if (held[slot] == 0) {
+                    throw new IllegalStateException("allocPagesUninitialized failed: pages=" + PAGES + ", capacity=" + CAPACITY);
+                }
+                pairs++;
+                now = System.nanoTime();
+                if (start == 0 && now >= warmEnd) {
+                    start = now;
+                    end = start + seconds * 1_000_000_000L;
+                    pairs = 0;
+                }
+            } while (now < end);
+            for (final int p : held) {
+                arena.freePages(p, PAGES);
+            }
+            final double gbs = (double) pairs * BYTES / (now - start);
+            System.out.printf("allocator floor: allocPagesUninitialized(%d) + freePages, %d pairs in %.2f s, %.1f us per pair, "
+                + "%.2f GB/s%n", PAGES, pairs, (now - start) / 1e9, (now - start) / 1e3 / pairs, gbs);
+            return gbs;
+        } finally {
+            Files.deleteIfExists(file);
+            Files.deleteIfExists(dir);
+        }
+    }
+
+    /**
+     * How both sides wait (for a message, or for room in the window): a spin hint while the other
+     * side is likely at work, and a yield now and then, so that on a busy machine a waiting side
+     * gives its core to the one it waits for rather than spinning out its time slice.
+     */
+    private static void idle(final int worked) {
+        if (worked > 0) {
+            idleSpins = 0;
+        } else if (++idleSpins < SPINS_BEFORE_YIELD) {
+            Thread.onSpinWait();
+        } else {
+            idleSpins = 0;
+            Thread.yield();
+        }
+    }
+
+    private static final int SPINS_BEFORE_YIELD = 1_000;
+    /** Each process has one waiting thread (this one): a static counter is its own. */
+    private static int idleSpins;
+
+    /** @return the minor page faults this process has taken so far, -1 where {@code /proc} is not there */
+    static long minorFaults() {
+        try {
+            final String stat = Files.readString(Path.of("/proc/self/stat"));
+            // Fields after the command's closing parenthesis: state is the 3rd field, minflt the 10th.
+            final String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return Long.parseLong(f[7]);
+        } catch (final java.io.IOException | RuntimeException e) {
+            return -1;
+        }
     }
 
     /**
@@ -154,19 +240,19 @@ public final class ZeroCopyBench {
         return (byte) (0x80 | seq);
     }
 
-    /** Receives, reads in place (copy out), frees; counts what lands inside the measured window. */
+    /** Receives, reads and checks in place, frees; counts what lands inside the measured window. */
     private static final class Receiver implements MessageHandler {
         private final SharedArena arena;
-        private final MemorySegment local;
+        private final MemorySegment segment;
         private final int freedWord;
         long freed;
-        long copyNanos;
+        long readNanos;
         long freeNanos;
         int expected;
 
-        Receiver(final SharedArena arena, final MemorySegment local, final int freedWord) {
+        Receiver(final SharedArena arena, final int freedWord) {
             this.arena = arena;
-            this.local = local;
+            this.segment = arena.raw().segment();
             this.freedWord = freedWord;
         }
 
@@ -182,20 +268,36 @@ public final class ZeroCopyBench {
             }
             expected = seq + 1;
             final long t0 = System.nanoTime();
-            view.copyTo(pages, local, 0, BYTES);
+            final long bad = check(ArenaPointers.offset(pages), fillValue(seq));
             final long t1 = System.nanoTime();
-            final byte want = fillValue(seq);
-            if (local.get(ValueLayout.JAVA_BYTE, 0) != want || local.get(ValueLayout.JAVA_BYTE, BYTES - 1) != want) {
+            if (bad >= 0) {
                 throw new IllegalStateException("message pages not as sent: seq=" + seq + ", ptr=0x"
-                    + Integer.toHexString(pages) + ", first=" + local.get(ValueLayout.JAVA_BYTE, 0)
-                    + ", last=" + local.get(ValueLayout.JAVA_BYTE, BYTES - 1) + ", expected=" + want);
+                    + Integer.toHexString(pages) + ", first wrong byte at " + bad + ": "
+                    + segment.get(ValueLayout.JAVA_BYTE, ArenaPointers.offset(pages) + bad) + ", expected=" + fillValue(seq));
             }
             arena.freePages(pages, PAGES);
             final long t2 = System.nanoTime();
-            copyNanos += t1 - t0;
+            readNanos += t1 - t0;
             freeNanos += t2 - t1;
             // Publishes the free: the child may send one more.
             view.putLongRelease(freedWord, ++freed);
+        }
+
+        /**
+         * Reads the message's every byte where it lies: its first line by hand, then the message
+         * against itself one line on (equal only if every line equals the one before).
+         *
+         * @return the offset of the first byte that is not {@code value}, or -1
+         */
+        private long check(final long at, final byte value) {
+            final long word = (value & 0xFFL) * 0x0101_0101_0101_0101L;
+            for (int i = 0; i < LINE; i += 8) {
+                if (segment.get(ValueLayout.JAVA_LONG_UNALIGNED, at + i) != word) {
+                    return i;
+                }
+            }
+            final long m = MemorySegment.mismatch(segment, at, at + BYTES - LINE, segment, at + LINE, at + BYTES);
+            return m < 0 ? -1 : m + LINE;
         }
     }
 
@@ -204,15 +306,14 @@ public final class ZeroCopyBench {
         final Path dir = Files.createTempDirectory(parent, "sharena-zc-");
         final Path file = dir.resolve("zero-copy.arena");
         try (SharedArena arena = SharedArena.create(file, Capacity.parse(CAPACITY),
-                 ArenaOptions.defaults().withReplace(true));
-             Arena local = Arena.ofConfined()) {
+                 ArenaOptions.defaults().withReplace(true))) {
             final ArenaView view = arena.raw();
             final int control = arena.allocPages(1);
             if (control == 0) {
                 throw new IllegalStateException("no room for the control page: capacity=" + CAPACITY);
             }
             final Channel channel = Channel.create(arena, CHANNEL, 1, RING_BYTES, MESSAGE);
-            final Receiver receiver = new Receiver(arena, local.allocate(BYTES, Geometry.PAGE_SIZE), control + FREED);
+            final Receiver receiver = new Receiver(arena, control + FREED);
             final Process child;
             final double gbs;
             try (ChannelConsumer consumer = channel.consumer()) {
@@ -223,37 +324,40 @@ public final class ZeroCopyBench {
                     .inheritIO().start();
                 // Warm up from the first message on, then count whole messages for the given time.
                 while (receiver.freed == 0) {
-                    consumer.poll(receiver, WINDOW);
+                    idle(consumer.poll(receiver, WINDOW));
                     if (!child.isAlive()) {
                         throw new IllegalStateException("child exited before its first message: exit=" + child.exitValue());
                     }
                 }
                 final long warmEnd = System.nanoTime() + WARMUP_NANOS;
                 while (System.nanoTime() < warmEnd) {
-                    consumer.poll(receiver, WINDOW);
+                    idle(consumer.poll(receiver, WINDOW));
                 }
                 final long freed0 = receiver.freed;
-                final long copy0 = receiver.copyNanos;
+                final long read0 = receiver.readNanos;
                 final long free0 = receiver.freeNanos;
+                final long faults0 = minorFaults();
                 final long start = System.nanoTime();
                 final long end = start + seconds * 1_000_000_000L;
                 long now;
                 do {
-                    consumer.poll(receiver, WINDOW);
+                    idle(consumer.poll(receiver, WINDOW));
                     now = System.nanoTime();
                 } while (now < end);
+                final long faults = minorFaults() - faults0;
                 final long messages = receiver.freed - freed0;
                 gbs = (double) messages * BYTES / (now - start);
                 System.out.printf("sharena 1 MiB zero-copy: %d messages in %.2f s, %.2f GB/s; receiver per message: "
-                        + "copy %.1f us, freePages %.1f us, waiting %.1f us%n",
-                    messages, (now - start) / 1e9, gbs, (receiver.copyNanos - copy0) / 1e3 / messages,
+                        + "read and check in place %.1f us, freePages %.1f us, waiting %.1f us, page faults %.2f%n",
+                    messages, (now - start) / 1e9, gbs, (receiver.readNanos - read0) / 1e3 / messages,
                     (receiver.freeNanos - free0) / 1e3 / messages,
-                    ((now - start) - (receiver.copyNanos - copy0) - (receiver.freeNanos - free0)) / 1e3 / messages);
+                    ((now - start) - (receiver.readNanos - read0) - (receiver.freeNanos - free0)) / 1e3 / messages,
+                    (double) faults / messages);
 
                 // Stop the child, then drain what it had in flight, so every page is freed.
                 view.putLongRelease(control + STOP, 1);
                 while (child.isAlive()) {
-                    consumer.poll(receiver, WINDOW);
+                    idle(consumer.poll(receiver, WINDOW));
                 }
                 consumer.poll(receiver, Integer.MAX_VALUE);
             }
@@ -275,12 +379,13 @@ public final class ZeroCopyBench {
             final int stopWord = control + STOP;
             final int freedWord = control + FREED;
             int seq = 0;
+            final long faults0 = minorFaults();
             long allocNanos = 0;
             long fillNanos = 0;
             long allocFailed = 0;
             while (view.getLongAcquire(stopWord) == 0) {
                 if (seq - view.getLongAcquire(freedWord) >= WINDOW) {
-                    Thread.onSpinWait();
+                    idle(0);
                     continue;
                 }
                 final long t0 = System.nanoTime();
@@ -304,9 +409,10 @@ public final class ZeroCopyBench {
                 producer.commit();
                 seq++;
             }
-            System.out.printf("[child] sent %d messages; per message: %s %.1f us, fill %.1f us; "
-                + "failed allocations %d%n", seq, zeroedPages ? "allocPages" : "allocPagesUninitialized", allocNanos / 1e3 / Math.max(seq, 1), fillNanos / 1e3 / Math.max(seq, 1),
-                allocFailed);
+            System.out.printf("[child] sent %d messages; per message: %s %.1f us, write (fill) %.1f us, page faults %.2f; "
+                + "failed allocations %d%n", seq, zeroedPages ? "allocPages" : "allocPagesUninitialized",
+                allocNanos / 1e3 / Math.max(seq, 1), fillNanos / 1e3 / Math.max(seq, 1),
+                (double) (minorFaults() - faults0) / Math.max(seq, 1), allocFailed);
         }
     }
 }

@@ -152,6 +152,33 @@ class ObjectHeapTest {
     }
 
     @Test
+    void aKeptEmptyPageThatAnAllocationTookFromIsNotCountedAsEmpty() {
+        // Two pages of 64-byte objects, all in use; then page A empties (kept: the class's hint).
+        final int perPage = (4096 - HeapLayout.SLAB_HEADER) / 64;
+        final List<Integer> a = new ArrayList<>();
+        final List<Integer> b = new ArrayList<>();
+        for (int i = 0; i < 2 * perPage; i++) {
+            final int p = heap.allocate(64);
+            (i < perPage ? a : b).add(p);
+        }
+        final int pageA = a.get(0) & ~4095;
+        final int pageB = b.get(0) & ~4095;
+        assertTrue(pageA != pageB && a.stream().allMatch(p -> (p & ~4095) == pageA)
+            && b.stream().allMatch(p -> (p & ~4095) == pageB), "one page per list");
+        final long before = allocatedPages();
+        a.forEach(heap::free);
+        // An allocation takes from A (the top of the stack is A's last freed object): the hint is now stale.
+        final int again = heap.allocate(64);
+        assertEquals(pageA, again & ~4095);
+        // B empties: A is not empty, so no trim; B is kept instead.
+        b.forEach(heap::free);
+        assertEquals(before, allocatedPages(), "no page given back while only one is empty");
+        // A empties too: now two empty pages, one goes back.
+        heap.free(again);
+        assertEquals(before - 1, allocatedPages(), "a second empty page is given back");
+    }
+
+    @Test
     void threadsAllocatingAndFreeingNeverShareAnObject() throws Exception {
         final List<Thread> threads = new ArrayList<>();
         final List<Throwable> failures = new java.util.concurrent.CopyOnWriteArrayList<>();

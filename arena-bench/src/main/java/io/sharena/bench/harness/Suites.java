@@ -62,8 +62,14 @@ final class Suites {
             case "ipc" -> new Suite("ipc", ChannelBenchmark.class, Map.of(), List.of(
                 new JmhPair("channelOfferPoll100", "agronaOneToOneOfferRead100",
                     "100-byte offer+poll vs Agrona OneToOneRingBuffer", Target.ratioAtMost(1.0)),
+                new JmhPair("ffmCopy100", "agronaPutBytes100",
+                    "its floor: the 100-byte payload copy alone, FFM vs Agrona", Target.reported()),
                 new JmhPair("heapAllocFree64", "arenaOfConfinedAllocate64", "heap 64 B alloc+free vs Arena.ofConfined",
-                    Target.reported())),
+                    Target.ratioAtMost(1.0)),
+                new JmhPair("heapAllocFree64", "sharedAtomicsFloor64",
+                    "heap 64 B alloc+free vs its floor: 2 CAS + 2 atomic bit ops + zeroing 64 B", Target.reported()),
+                new JmhPair("sharedAtomicsFloor64", "arenaOfConfinedAllocate64",
+                    "the heap's floor vs Arena.ofConfined", Target.reported())),
                 Suites::ipcProcesses);
             case "store" -> new Suite("store", StoreBenchmark.class, Map.of("items", "1000000"), List.of(
                 new JmhPair("storeGet", "chmGet", "get hit into a buffer vs ConcurrentHashMap.get (byte[] key)",
@@ -164,7 +170,13 @@ final class Suites {
                 Target.reported()),
             new Row("ipc", "1 MiB zero-copy between processes vs MemorySegment.copy 1 MiB",
                 throughput("zero-copy 1 MiB messages", z[0]), throughput("MemorySegment.copy 1 MiB", z[1]),
-                Target.throughputAtLeast(0.5)));
+                Target.throughputAtLeast(0.5)),
+            new Row("ipc", "1 MiB zero-copy between processes vs MemorySegment.copy out of cache (64 MiB)",
+                throughput("zero-copy 1 MiB messages", z[0]), throughput("MemorySegment.copy 1 MiB of 64", z[2]),
+                Target.reported()),
+            new Row("ipc", "its floor: allocPagesUninitialized(256) + freePages in one process vs MemorySegment.copy 1 MiB",
+                throughput("page allocator alone, 1 MiB", z[3]), throughput("MemorySegment.copy 1 MiB", z[1]),
+                Target.reported()));
         final Map<String, double[][]> latencies = new LinkedHashMap<>();
         latencies.put("channel", points(h[0]));
         latencies.put("bare word", points(h[1]));

@@ -34,7 +34,14 @@ public final class ChannelConsumer implements AutoCloseable {
     private final long[] heads;
     /** Per lane, the position of a message a dead predecessor was handling when it died, or -1. */
     private final long[] redeliverAt;
+    /** Whether any lane still has such a message: until then the per-message test is skipped. */
+    private boolean redeliveryPending;
     private boolean redelivering;
+    private final int lanes;
+    private final int ringBytes;
+    private final int maxMessage;
+    /** Per lane, the word addresses of its TAIL, HEAD and IN_HAND (fixed at creation). */
+    private final int[] tailWords;
     private int nextLane;
     /** The channel's death count when this consumer attached: it reports those since. */
     private final long deadAtAttach;
@@ -50,6 +57,10 @@ public final class ChannelConsumer implements AutoCloseable {
         this.rings = new int[channel.lanes];
         this.heads = new long[channel.lanes];
         this.redeliverAt = new long[channel.lanes];
+        this.lanes = channel.lanes;
+        this.ringBytes = channel.ringBytes;
+        this.maxMessage = channel.maxMessage;
+        this.tailWords = new int[channel.lanes];
         final int word = channel.header + ChannelLayout.CONSUMER;
         final long current = view.getLongAcquire(word);
         // One CAS, from no owner or from a dead one: never a half-claimed consumer place.
@@ -72,7 +83,9 @@ public final class ChannelConsumer implements AutoCloseable {
                 close();
                 throw channel.corrupted("channel lane head", heads[i], "lane=" + i);
             }
+            tailWords[i] = l + ChannelLayout.TAIL;
             redeliverAt[i] = view.getLongAcquire(l + ChannelLayout.IN_HAND) == heads[i] + 1 ? heads[i] : -1;
+            redeliveryPending |= redeliverAt[i] >= 0;
         }
     }
 
@@ -84,62 +97,66 @@ public final class ChannelConsumer implements AutoCloseable {
      * @throws ArenaCorruptedException if a lane's position or a record's length is out of range
      */
     public int poll(final MessageHandler handler, final int limit) {
+        if (lanes == 1) {
+            return pollLane(0, handler, limit);
+        }
         int delivered = 0;
-        for (int n = 0; n < channel.lanes && delivered < limit; n++) {
+        for (int n = 0; n < lanes && delivered < limit; n++) {
             final int lane = nextLane;
-            nextLane = lane + 1 == channel.lanes ? 0 : lane + 1;
+            nextLane = lane + 1 == lanes ? 0 : lane + 1;
             delivered += pollLane(lane, handler, limit - delivered);
         }
         return delivered;
     }
 
     private int pollLane(final int lane, final MessageHandler handler, final int limit) {
-        final int l = ChannelLayout.lane(channel.header, lane);
-        final long tail = view.getLongAcquire(l + ChannelLayout.TAIL);
+        final int tailWord = tailWords[lane];
+        final long tail = view.getLongAcquire(tailWord);
         long head = heads[lane];
         if (head == tail) {
-            reapIfDead(lane, l, head);
+            reapIfDead(lane, tailWord - ChannelLayout.TAIL, head);
             return 0;
         }
-        final int ringBytes = channel.ringBytes;
+        final int ringBytes = this.ringBytes;
         if ((tail & 7) != 0 || tail - head < 0 || tail - head > ringBytes) {
-            throw channel.corrupted("channel lane tail", tail, "lane=" + lane + ", head=" + head);
+            throw badPosition("channel lane tail", tail, lane, head);
         }
         final int ring = rings[lane];
         final int mask = ringBytes - 1;
-        final int headWord = l + ChannelLayout.HEAD;
-        final int inHandWord = l + ChannelLayout.IN_HAND;
+        final int headWord = tailWord - ChannelLayout.TAIL + ChannelLayout.HEAD;
+        final int inHandWord = tailWord - ChannelLayout.TAIL + ChannelLayout.IN_HAND;
         int delivered = 0;
         while (head < tail && delivered < limit) {
             final int index = (int) (head & mask);
             final int length = view.getInt(ring + index + ChannelLayout.LENGTH);
-            final long next = length == ChannelLayout.PADDING
-                ? head + ringBytes - index
-                : head + ChannelLayout.recordBytes(length);
-            // Every step moves HEAD forward and stays within what was published: the walk ends.
-            if ((length < 0 && length != ChannelLayout.PADDING) || length > channel.maxMessage || next > tail
-                || (length != ChannelLayout.PADDING && index + ChannelLayout.recordBytes(length) > ringBytes)) {
-                throw channel.corrupted("channel record length", length, "lane=" + lane + ", position=" + head);
-            }
             if (length == ChannelLayout.PADDING) {
+                // The rest of the ring, up to its end: never past what was published.
+                final long next = head + ringBytes - index;
+                if (next > tail) {
+                    throw badPosition("channel record length", length, lane, head);
+                }
                 head = next;
                 continue;
             }
-            redelivering = head == redeliverAt[lane];
+            final int record = ChannelLayout.recordBytes(length);
+            final long next = head + record;
+            // Every step moves HEAD forward and stays within what was published: the walk ends.
+            if (length < 0 || length > maxMessage || next > tail || index + record > ringBytes) {
+                throw badPosition("channel record length", length, lane, head);
+            }
+            if (redeliveryPending) {
+                redelivering = head == redeliverAt[lane];
+            }
             // Said before the handler runs (same line as HEAD, which this consumer owns): if this
             // consumer dies inside the handler, its successor knows the message was in hand.
             view.putLongRelease(inHandWord, head + 1);
+            final int at = ring + index;
             try {
-                handler.onMessage(view, view.getInt(ring + index + ChannelLayout.TYPE),
-                    ring + index + ChannelLayout.RECORD_HEADER, length);
+                handler.onMessage(view, view.getInt(at + ChannelLayout.TYPE), at + ChannelLayout.RECORD_HEADER, length);
             } finally {
-                redelivering = false;
-                redeliverAt[lane] = -1;
                 // Delivered, even if the handler threw: HEAD moves past it now, so no live consumer
                 // sees it again. Killed before this store, the successor delivers it again.
-                CrashPoints.at(ChannelPoint.DELIVERED);
-                heads[lane] = next;
-                view.putLongRelease(headWord, next);
+                delivered(lane, headWord, next);
             }
             head = next;
             delivered++;
@@ -150,6 +167,32 @@ public final class ChannelConsumer implements AutoCloseable {
             view.putLongRelease(headWord, head);
         }
         return delivered;
+    }
+
+    /** After a message's handler returned or threw: HEAD moves past it. */
+    private void delivered(final int lane, final int headWord, final long next) {
+        if (redeliveryPending) {
+            redelivering = false;
+            redeliverAt[lane] = -1;
+            redeliveryPending = anyRedelivery();
+        }
+        CrashPoints.at(ChannelPoint.DELIVERED);
+        heads[lane] = next;
+        view.putLongRelease(headWord, next);
+    }
+
+    /** Built only on the failure path (kept out of the poll loop's code). */
+    private ArenaCorruptedException badPosition(final String what, final long value, final int lane, final long head) {
+        return channel.corrupted(what, value, "lane=" + lane + (what.endsWith("tail") ? ", head=" : ", position=") + head);
+    }
+
+    private boolean anyRedelivery() {
+        for (final long at : redeliverAt) {
+            if (at >= 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

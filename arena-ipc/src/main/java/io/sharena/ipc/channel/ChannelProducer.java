@@ -27,6 +27,8 @@ public final class ChannelProducer implements AutoCloseable {
     private final int lane;
     private final int ring;
     private final int mask;
+    private final int ringBytes;
+    private final int maxMessage;
     private final int tailWord;
     private final int headWord;
     private long tail;
@@ -41,7 +43,9 @@ public final class ChannelProducer implements AutoCloseable {
         this.lane = claimLane(channel);
         final int l = ChannelLayout.lane(channel.header, lane);
         this.ring = view.getInt(l + ChannelLayout.RING);
-        this.mask = channel.ringBytes - 1;
+        this.ringBytes = channel.ringBytes;
+        this.maxMessage = channel.maxMessage;
+        this.mask = ringBytes - 1;
         this.tailWord = l + ChannelLayout.TAIL;
         this.headWord = l + ChannelLayout.HEAD;
         this.tail = view.getLongAcquire(tailWord);
@@ -100,24 +104,16 @@ public final class ChannelProducer implements AutoCloseable {
      * @return the payload pointer, or 0 if the lane is full or the message too large
      */
     public int claim(final int type, final int length) {
-        if (length < 0 || length > channel.maxMessage || closed) {
+        if (length < 0 || length > maxMessage || closed) {
             return 0;
         }
         final int record = ChannelLayout.recordBytes(length);
         long t = tail;
         int index = (int) (t & mask);
-        final int toEnd = channel.ringBytes - index;
+        final int toEnd = ringBytes - index;
         final int padding = record > toEnd ? toEnd : 0;
-        if (t + padding + record - headCache > channel.ringBytes) {
-            // Only now cross to the consumer's cache line.
-            final long h = view.getLongAcquire(headWord);
-            if (h - headCache < 0 || t - h < 0) {
-                throw channel.corrupted("channel lane head", h, "lane=" + lane + ", tail=" + t);
-            }
-            headCache = h;
-            if (t + padding + record - headCache > channel.ringBytes) {
-                return 0;
-            }
+        if (t + padding + record - headCache > ringBytes && !room(t, padding + record)) {
+            return 0;
         }
         if (padding > 0) {
             view.putInt(ring + index + ChannelLayout.LENGTH, ChannelLayout.PADDING);
@@ -130,6 +126,20 @@ public final class ChannelProducer implements AutoCloseable {
         claimedTail = t + record;
         tail = t;
         return ring + index + ChannelLayout.RECORD_HEADER;
+    }
+
+    /**
+     * Only when the cached HEAD shows no room: crosses to the consumer's cache line for its HEAD.
+     *
+     * @return whether {@code bytes} fit past TAIL {@code t} now
+     */
+    private boolean room(final long t, final int bytes) {
+        final long h = view.getLongAcquire(headWord);
+        if (h - headCache < 0 || t - h < 0) {
+            throw channel.corrupted("channel lane head", h, "lane=" + lane + ", tail=" + t);
+        }
+        headCache = h;
+        return t + bytes - h <= ringBytes;
     }
 
     /** Publishes the message claimed last: one release store of the lane's TAIL. */

@@ -180,9 +180,8 @@ final class HeapRepair {
                     }
                     last[c] = obj;
                 }
-                view.putIntVolatile(page + HeapLayout.IN_USE, inUse);
-                if (inUse == 0) {
-                    empty[c]++;
+                if (inUse == 0 && empty[c] == 0) {
+                    empty[c] = page;
                 }
             } else if (magic == HeapLayout.MAGIC_LARGE && ours(page, HeapLayout.LARGE_HEAP)) {
                 final int pages = view.getInt(page + HeapLayout.PAGES);
@@ -210,7 +209,7 @@ final class HeapRepair {
             }
             final long old = view.getLongAcquire(heap.head(c));
             view.putLongRelease(heap.head(c), ObjectHeap.tagged(old, first[c]));
-            view.putIntRelease(heap.emptyPages(c), empty[c]);
+            view.putIntRelease(heap.emptyPage(c), empty[c]);
         }
         view.putLongRelease(heap.repairWord, 0L);
         done.add("heap free stacks rebuilt from the in-use bitmaps");

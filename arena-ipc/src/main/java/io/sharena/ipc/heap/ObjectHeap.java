@@ -66,6 +66,8 @@ import java.util.Set;
 public final class ObjectHeap {
     public static final String ROOT_NAME = "sharena.heap";
     private static final String STRUCTURE = "heap free stack";
+    /** Objects up to this many bytes are zeroed by long stores. */
+    private static final int SMALL_ZEROING = 128;
     private static final byte[] CLASS_OF = new byte[HeapLayout.MAX_SMALL / 8 + 1];
 
     static {
@@ -160,8 +162,21 @@ public final class ObjectHeap {
         return meta + c * HeapLayout.CLASS_STRIDE + HeapLayout.FREE_HEAD;
     }
 
-    int emptyPages(final int c) {
-        return meta + c * HeapLayout.CLASS_STRIDE + HeapLayout.EMPTY_PAGES;
+    int emptyPage(final int c) {
+        return meta + c * HeapLayout.CLASS_STRIDE + HeapLayout.EMPTY_PAGE;
+    }
+
+    /**
+     * @return whether no bit of {@code page}'s in-use bitmap is set in its first {@code words}
+     * words, those a page of its class uses (a plain look: a hint)
+     */
+    boolean bitmapEmpty(final int page, final int words) {
+        for (int w = 0; w < words; w++) {
+            if (view.getLongAcquire(page + HeapLayout.BITMAP + w * 8) != 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     static long tagged(final long oldHead, final int ptr) {
@@ -246,12 +261,22 @@ public final class ObjectHeap {
                     // On the free stack yet in use: someone's object. Leave it to its owner.
                     throw corrupted("heap object on the free stack while in use", obj, "class=" + c);
                 }
-                if (view.getAndAddInt(page + HeapLayout.IN_USE, 1) == 0) {
-                    view.getAndAddInt(emptyPages(c), -1);
-                }
-                view.fill(obj, HeapLayout.SIZES[c], (byte) 0);
+                // No hint to update: a page this takes out of emptiness may stay named by the
+                // class's EMPTY_PAGE hint, which the next free that empties a page finds stale.
+                zero(obj, HeapLayout.SIZES[c]);
                 return obj;
             }
+        }
+    }
+
+    /** Zeroes an object: small ones by long stores (no bulk call to set up), the rest by a fill. */
+    private void zero(final int obj, final int size) {
+        if (size <= SMALL_ZEROING) {
+            for (int i = 0; i < size; i += 8) {
+                view.putLong(obj + i, 0L);
+            }
+        } else {
+            view.fill(obj, size, (byte) 0);
         }
     }
 
@@ -282,11 +307,9 @@ public final class ObjectHeap {
         final int count = HeapLayout.objectsPerSlab(c);
         view.putInt(page + HeapLayout.CLASS, c);
         view.putInt(page + HeapLayout.OBJECTS, count);
-        view.putInt(page + HeapLayout.IN_USE, 0);
         view.putInt(page + HeapLayout.HEAP, meta);
         view.fill(page + HeapLayout.BITMAP, HeapLayout.BITMAP_LONGS * 8L, (byte) 0);
         view.putIntRelease(page + HeapLayout.MAGIC, HeapLayout.MAGIC_SLAB);
-        view.getAndAddInt(emptyPages(c), 1); // a fresh page is empty until its first object is taken
         final int first = page + HeapLayout.SLAB_HEADER;
         final int last = first + (count - 1) * size;
         for (int obj = first; obj < last; obj += size) {
@@ -369,22 +392,48 @@ public final class ObjectHeap {
             throw notAnObject(ptr);
         }
         final long bit = HeapLayout.bit(index);
-        if ((view.getAndBitwiseAndLong(page + HeapLayout.bitmapWord(index), ~bit) & bit) == 0) {
+        final long word = view.getAndBitwiseAndLong(page + HeapLayout.bitmapWord(index), ~bit);
+        if ((word & bit) == 0) {
             // Already free (or being freed right now by another caller): the one that cleared the
             // bit pushes it, this call does nothing.
             view.getAndAddLong(meta + HeapLayout.DOUBLE_FREES, 1);
             return;
         }
         CrashPoints.at(HeapPoint.FREE_CLEARED);
-        // Count the page down before the push: until the object is on the free stack it keeps its
-        // page from being trimmed, so this write cannot land on a page given back meanwhile.
-        final boolean trimNow = view.getAndAddInt(page + HeapLayout.IN_USE, -1) == 1
-            && view.getAndAddInt(emptyPages(c), 1) >= 1;
+        // Whether the page looks empty now is read before the push: until the object is on the
+        // free stack it keeps its page from being trimmed, so no write here lands on a page given
+        // back meanwhile.
+        // Classes of 64 bytes and more fit one bitmap word: the word just cleared says it all.
+        final int words = HeapLayout.bitmapWords(c);
+        final boolean trimNow = word == bit && (words == 1 || bitmapEmpty(page, words)) && secondEmptyPage(c, page);
         push(c, ptr, ptr);
         CrashPoints.at(HeapPoint.FREE_PUSHED);
         if (trimNow) {
             trim(c);
         }
+    }
+
+    /**
+     * {@code page} of class {@code c} just looked empty. The class keeps one empty page, named by
+     * its EMPTY_PAGE hint: if the hint names {@code page}, nothing to do; if it names no page, or
+     * one that is no longer an empty slab page of the class (an allocation took from it since,
+     * which does not update the hint), {@code page} becomes the one kept; if it names another page
+     * still empty, there are two: trim.
+     *
+     * @return whether a trim is due
+     */
+    private boolean secondEmptyPage(final int c, final int page) {
+        final int word = emptyPage(c);
+        final int kept = view.getIntAcquire(word);
+        if (kept == page) {
+            return false;
+        }
+        if (kept != 0 && (kept & (Geometry.PAGE_SIZE - 1)) == 0 && inUserPages(kept) && isSlab(kept)
+            && view.getInt(kept + HeapLayout.CLASS) == c && bitmapEmpty(kept, HeapLayout.bitmapWords(c))) {
+            return true;
+        }
+        view.compareAndSetInt(word, kept, page); // lost to another free: its page is kept instead
+        return false;
     }
 
     private void freeLarge(final int page) {
@@ -462,7 +511,7 @@ public final class ObjectHeap {
         final int perPage = HeapLayout.objectsPerSlab(c);
         for (final Map.Entry<Integer, Integer> e : freeIn.entrySet()) {
             if (e.getValue() == perPage) {
-                if (kept < 0) {
+                if (kept == -1) {
                     kept = e.getKey();
                 } else {
                     release.add(e.getKey());
@@ -494,7 +543,8 @@ public final class ObjectHeap {
             CrashPoints.at(HeapPoint.TRIM_RETIRED);
             arena.freePages(page, 1);
         }
-        view.getAndAddInt(emptyPages(c), -release.size());
+        // The hint names the page kept (a plain store: a hint, checked before it is trusted).
+        view.putIntRelease(emptyPage(c), kept == -1 ? 0 : kept);
     }
 
     /**

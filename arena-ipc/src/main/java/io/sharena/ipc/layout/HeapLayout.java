@@ -9,15 +9,15 @@ import io.sharena.core.layout.Geometry;
  *  metadata page:  class c at c * CLASS_STRIDE (one 128-byte line per class: every process CASes its head)
  *                  0                      8
  *                  +----------------------+--------------+
- *                  | FREE_HEAD: tag(32) | | EMPTY_PAGES  |
- *                  |   object ptr(32)     |  (int)       |
+ *                  | FREE_HEAD: tag(32) | | EMPTY_PAGE   |
+ *                  |   object ptr(32)     |  (int ptr)   |
  *                  +----------------------+--------------+
  *                  META_LINE: 0 META_MAGIC (int)  8 REPAIR (long)  16 DOUBLE_FREES (long)
  *
  *  slab page:      0      4      8       12      16     64                 128
  *                  +------+------+-------+-------+------+--------+-------- ... --+---------+-- ...
- *                  |MAGIC |CLASS |IN_USE |OBJECTS| HEAP |        | BITMAP: bit i | object 0| object 1
- *                  |_SLAB |      |       |       |      |        | = object i in |         |
+ *                  |MAGIC |CLASS |unused |OBJECTS| HEAP |        | BITMAP: bit i | object 0| object 1
+ *                  |_SLAB |      | (0)   |       |      |        | = object i in |         |
  *                  |      |      |       |       |      |        |   use (8 longs)|        |
  *                  +------+------+-------+-------+------+--------+-------- ... --+---------+-- ...
  *
@@ -31,15 +31,19 @@ import io.sharena.core.layout.Geometry;
  * its HEAP say so. A free object's first 4 bytes hold the next free object's pointer (the free
  * stack's link). The bitmap is the truth about which objects are in use: its bit is set by
  * allocate after the pop and cleared by free before the push (both by one atomic read-modify-write,
- * so of two frees of one object exactly one clears it). IN_USE and EMPTY_PAGES are hints (they
- * drive when empty pages are given back), changed by get-and-add. {@link #MAGIC_RETIRED} marks a
+ * so of two frees of one object exactly one clears it). EMPTY_PAGE is a hint: the one empty slab
+ * page the class keeps, set by a free that empties a page when it names none (or a page no longer
+ * empty: allocations do not update it, so it may be stale and is checked before it is trusted) and
+ * by a trim; a free that empties a second page while it names one still empty trims the class.
+ * A slab page's int at offset 8 is unused (it held a count of objects in use). {@link #MAGIC_RETIRED} marks a
  * slab page being given back to the page allocator. {@link #MAGIC_LARGE_FREED} a large object
  * being freed.
  */
 public final class HeapLayout {
     public static final int CLASS_STRIDE = 128;
     public static final int FREE_HEAD = 0;
-    public static final int EMPTY_PAGES = 8;
+    /** The class's kept empty slab page, a hint (0: none); see the class comment. */
+    public static final int EMPTY_PAGE = 8;
 
     /** The metadata page's own line, after the class lines. */
     public static final int META_LINE = 3456;
@@ -52,7 +56,6 @@ public final class HeapLayout {
     public static final int LARGE_HEADER = 64;
     public static final int MAGIC = 0;
     public static final int CLASS = 4;
-    public static final int IN_USE = 8;
     public static final int OBJECTS = 12;
     public static final int PAGES = 4;
     public static final int HEAP = 16;
@@ -73,10 +76,13 @@ public final class HeapLayout {
 
     /** ceil(2^32 / size) per class: {@link #index} divides by a multiply on the free and pop paths. */
     private static final long[] RECIPROCALS = new long[SIZES.length];
+    /** Objects per slab page, per class: the hot paths look them up rather than divide. */
+    private static final int[] PER_SLAB = new int[SIZES.length];
 
     static {
         for (int c = 0; c < SIZES.length; c++) {
             RECIPROCALS[c] = ((1L << 32) + SIZES[c] - 1) / SIZES[c];
+            PER_SLAB[c] = (Geometry.PAGE_SIZE - SLAB_HEADER) / SIZES[c];
         }
         assert SIZES.length * CLASS_STRIDE <= META_LINE : "class lines overlap the meta line";
         assert (Geometry.PAGE_SIZE - SLAB_HEADER) / SIZES[0] <= BITMAP_LONGS * 64 : "bitmap too small";
@@ -87,7 +93,12 @@ public final class HeapLayout {
 
     /** @return how many objects a slab page of class {@code c} holds */
     public static int objectsPerSlab(final int c) {
-        return (Geometry.PAGE_SIZE - SLAB_HEADER) / SIZES[c];
+        return PER_SLAB[c];
+    }
+
+    /** @return how many bitmap words a slab page of class {@code c} uses (1 from 64-byte objects on) */
+    public static int bitmapWords(final int c) {
+        return (PER_SLAB[c] + 63) >>> 6;
     }
 
     /**
