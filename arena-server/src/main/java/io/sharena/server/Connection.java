@@ -16,7 +16,8 @@ import java.nio.channels.SocketChannel;
  * <p>Bounds: input is read 16 KiB at a time; a line with no newline after 2,048 bytes closes the
  * connection unless it is a {@code get}/{@code gets} (memcached's rule), and those are kept up to
  * {@link ServerOptions#maxGetLine()}. A value being stored is read into an array of its declared
- * length (at most the store's max item size: longer ones are swallowed, not stored). Replies queue
+ * length (at most the store's max item size: longer ones are swallowed, not stored), borrowed from
+ * the worker ({@link Worker#takeValue}). Replies queue
  * in one growable array; beyond {@link ServerOptions#outputHighWater()} the connection is not read
  * (nor its {@code get} continued) until they drain, and replies that do not move for
  * {@link ServerOptions#writeTimeoutMillis()} close it.

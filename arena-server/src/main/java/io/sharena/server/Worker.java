@@ -48,6 +48,8 @@ final class Worker {
     final long[] number = new long[1];
     final MetaFlags meta = new MetaFlags();
     private final Selector selector;
+    /** The select action, made once: a method reference per select would be an object per wake-up. */
+    private final java.util.function.Consumer<SelectionKey> dispatcher = this::dispatch;
     private final Thread thread;
     private final Queue<SocketChannel> adopted = new ConcurrentLinkedQueue<>();
     private volatile boolean stopping;
@@ -86,7 +88,7 @@ final class Worker {
         try {
             while (!stopping) {
                 // The action form: no selected-key set to fill, iterate and clear on every wake-up.
-                selector.select(this::dispatch, SWEEP_MILLIS);
+                selector.select(dispatcher, SWEEP_MILLIS);
                 registerAdopted();
                 final long now = System.currentTimeMillis();
                 if (now >= nextSweep) {
