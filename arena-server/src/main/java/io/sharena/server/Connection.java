@@ -114,8 +114,19 @@ final class Connection {
     private int read() throws IOException {
         final PendingStore p = pending;
         if (state == State.DATA && inPos == inLim && p.value != null && p.filled < p.value.length) {
-            return readValue(p);
+            final int n = readValue(p);
+            if (n <= 0 || p.filled < p.value.length) {
+                return n;
+            }
+            // The value is whole: its CR LF, and maybe the next commands, are most likely in the
+            // socket already; reading them now saves a return to the selector. (An end of stream
+            // seen here is seen again by the next read.)
+            return n + Math.max(0, readInput());
         }
+        return readInput();
+    }
+
+    private int readInput() throws IOException {
         if (inPos == inLim) {
             inPos = 0;
             inLim = 0;
