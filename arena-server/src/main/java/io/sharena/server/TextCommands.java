@@ -256,7 +256,7 @@ final class TextCommands {
         final byte[] in = c.in;
         final int highWater = c.worker.server.options().outputHighWater();
         int answered = 0;
-        while (c.pendingOutput() < highWater) {
+        while (c.pendingOutput() < highWater && !c.isClosed()) {
             int p = c.getPos;
             while (p < c.getEnd && in[p] == ' ') {
                 p++;
