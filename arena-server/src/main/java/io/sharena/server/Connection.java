@@ -1,6 +1,10 @@
 package io.sharena.server;
 
+import io.sharena.ipc.store.StoreReader;
+
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
@@ -12,7 +16,8 @@ import java.nio.channels.SocketChannel;
  * <p>Bounds: input is read 16 KiB at a time; a line with no newline after 2,048 bytes closes the
  * connection unless it is a {@code get}/{@code gets} (memcached's rule), and those are kept up to
  * {@link ServerOptions#maxGetLine()}. A value being stored is read into an array of its declared
- * length (at most the store's max item size: longer ones are swallowed, not stored). Replies queue
+ * length (at most the store's max item size: longer ones are swallowed, not stored), borrowed from
+ * the worker ({@link Worker#takeValue}). Replies queue
  * in one growable array; beyond {@link ServerOptions#outputHighWater()} the connection is not read
  * (nor its {@code get} continued) until they drain, and replies that do not move for
  * {@link ServerOptions#writeTimeoutMillis()} close it.
@@ -21,6 +26,8 @@ final class Connection {
     static final int READ_CHUNK = 16 << 10;
     /** memcached's limit for a line without a newline before it hangs up (unless get/gets). */
     static final int NO_NEWLINE_LIMIT = 2048;
+    /** Values at least this long go to the socket from the store's mapping when nothing is queued before them. */
+    static final int IN_PLACE_MIN = 16 << 10;
     private static final int OUT_INITIAL = 4 << 10;
     private static final int OUT_KEEP = 1 << 20;
 
@@ -107,8 +114,19 @@ final class Connection {
     private int read() throws IOException {
         final PendingStore p = pending;
         if (state == State.DATA && inPos == inLim && p.value != null && p.filled < p.value.length) {
-            return readValue(p);
+            final int n = readValue(p);
+            if (n <= 0 || p.filled < p.value.length) {
+                return n;
+            }
+            // The value is whole: its CR LF, and maybe the next commands, are most likely in the
+            // socket already; reading them now saves a return to the selector. (An end of stream
+            // seen here is seen again by the next read.)
+            return n + Math.max(0, readInput());
         }
+        return readInput();
+    }
+
+    private int readInput() throws IOException {
         if (inPos == inLim) {
             inPos = 0;
             inLim = 0;
@@ -259,7 +277,7 @@ final class Connection {
         } else {
             TextCommands.completeStore(this, good);
         }
-        p.clear();
+        p.release(worker);
         return true;
     }
 
@@ -275,7 +293,7 @@ final class Connection {
     }
 
     void beginData(final int valueLength) {
-        pending.value = new byte[valueLength];
+        pending.value = worker.takeValue(valueLength);
         pending.filled = 0;
         tailSeen = 0;
         state = State.DATA;
@@ -392,6 +410,74 @@ final class Connection {
         if (!noreply) {
             putAscii(line);
             crlf();
+        }
+    }
+
+    /**
+     * Sends a value the reader found, and its CR LF, straight from the store's mapping (no copy
+     * through the heap), once every reply queued before it, its header included, is written. What
+     * the socket does not take now is copied into the output queue. Then the reader validates: the
+     * kernel has copied the bytes written, so if the item was still valid, every byte sent or queued
+     * was its own. If it was reclaimed meanwhile, what went out may be another item's bytes and the
+     * reply cannot be taken back: the connection is closed, so the client never receives it as a
+     * value (a reclaim during a send needs the store's ring to wrap around over the item, which is rare).
+     *
+     * @return true if the value was sent or queued (or the connection closed); false if nothing of
+     *     this reply went out yet because earlier replies are still queued (the caller copies it)
+     */
+    boolean sendInPlace(final StoreReader r, final int len) {
+        if (closed) {
+            return true;
+        }
+        final ByteBuffer head = worker.io;
+        final int queued = outLim - outPos;
+        if (queued > head.capacity()) {
+            return false;
+        }
+        try {
+            // One gathering write: the queued replies (this value's header last) and the value.
+            head.clear();
+            head.put(out, outPos, queued).flip();
+            final long at = r.valueOffset();
+            final ByteBuffer v = r.memory().asSlice(at, len).asByteBuffer();
+            final ByteBuffer[] both = worker.pair;
+            both[0] = head;
+            both[1] = v;
+            long written = 0;
+            while (v.hasRemaining()) {
+                final long n = ch.write(both);
+                if (n <= 0) {
+                    break;
+                }
+                written += n;
+            }
+            both[1] = null;
+            if (head.hasRemaining()) {
+                // The socket is full before the value: queue it as a copy (the caller's truncate
+                // sees whether part of its header went out).
+                outPos += head.position();
+                worker.server.bytesWritten.add(written);
+                return false;
+            }
+            worker.server.bytesWritten.add(written);
+            lastProgressMillis = System.currentTimeMillis();
+            outBase += outLim;
+            outPos = 0;
+            outLim = 0;
+            final int sent = v.position();
+            final int rest = len - sent;
+            final byte[] dst = reserve(rest + 2);
+            MemorySegment.copy(r.memory(), ValueLayout.JAVA_BYTE, at + sent, dst, outLim, rest);
+            if (!r.validate()) {
+                close();
+                return true;
+            }
+            outLim += rest;
+            crlf();
+            return true;
+        } catch (final IOException e) {
+            close();
+            return true;
         }
     }
 

@@ -11,6 +11,8 @@ final class PendingStore {
 
     int kind;
     byte[] key;
+    /** The key array was taken from the worker ({@link Worker#takeKey}) and goes back to it. */
+    boolean pooledKey;
     int flags;
     long exptime;
     long cas;
@@ -28,8 +30,20 @@ final class PendingStore {
     final StringBuilder echo = new StringBuilder();
     boolean invalidate;
 
+    /** Gives the key and value arrays back to the worker and forgets the command. */
+    void release(final Worker w) {
+        if (pooledKey && key != null) {
+            w.giveBackKey(key);
+        }
+        if (value != null) {
+            w.giveBackValue(value);
+        }
+        clear();
+    }
+
     void clear() {
         key = null;
+        pooledKey = false;
         value = null;
         meta = false;
         binaryKey = false;

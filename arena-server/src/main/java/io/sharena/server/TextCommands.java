@@ -162,20 +162,20 @@ final class TextCommands {
             c.reply(BAD_FORMAT);
             return;
         }
-        final byte[] key = t.bytes(1);
         final SharedStore store = c.worker.server.store();
         if (vlen > store.maxItemSize()) {
             c.reply("SERVER_ERROR object too large for cache");
             c.beginSwallow(vlen + 2);
             if (kind == PendingStore.SET) {
                 // As memcached: a failed set must not leave the old value readable.
-                store.delete(key);
+                store.delete(c.worker.key(t.buf, t.off[1], t.len[1]));
             }
             return;
         }
         final PendingStore p = c.pending;
         p.kind = kind;
-        p.key = key;
+        p.key = c.worker.takeKey(t.buf, t.off[1], t.len[1]);
+        p.pooledKey = true;
         p.flags = (int) flags;
         p.exptime = exptime;
         p.cas = cas[0];
@@ -256,7 +256,7 @@ final class TextCommands {
         final byte[] in = c.in;
         final int highWater = c.worker.server.options().outputHighWater();
         int answered = 0;
-        while (c.pendingOutput() < highWater) {
+        while (c.pendingOutput() < highWater && !c.isClosed()) {
             int p = c.getPos;
             while (p < c.getEnd && in[p] == ' ') {
                 p++;
@@ -308,10 +308,18 @@ final class TextCommands {
             final long mark = c.mark();
             final int len = r.valueLength();
             valueHeader(c, key, r.flags(), len, r.cas(), withCas);
+            if (len >= Connection.IN_PLACE_MIN && c.sendInPlace(r, len)) {
+                return;
+            }
             if (copyValue(c, r, len)) {
                 return;
             }
-            c.truncate(mark); // the item was replaced while copied: read it again
+            // The item was reclaimed while copied: drop its header and read it again, unless some of
+            // the header went out already (the reply cannot be taken back: hang up).
+            if (!c.truncate(mark)) {
+                c.close();
+                return;
+            }
         }
     }
 
@@ -360,7 +368,7 @@ final class TextCommands {
             return;
         }
         final SharedStore s = c.worker.server.store();
-        final byte[] key = t.bytes(1);
+        final byte[] key = c.worker.key(t.buf, t.off[1], t.len[1]);
         final StoreResult r = incr ? s.incr(key, delta[0], delta) : s.decr(key, delta[0], delta);
         c.reply(switch (r) {
             case STORED -> Long.toUnsignedString(delta[0]);
@@ -386,7 +394,7 @@ final class TextCommands {
             c.reply(BAD_FORMAT);
             return;
         }
-        final StoreResult r = c.worker.server.store().delete(t.bytes(1));
+        final StoreResult r = c.worker.server.store().delete(c.worker.key(t.buf, t.off[1], t.len[1]));
         c.reply(r == StoreResult.DELETED ? "DELETED" : r == StoreResult.NOT_FOUND ? "NOT_FOUND" : serverError(r));
     }
 
@@ -401,7 +409,7 @@ final class TextCommands {
             c.reply("CLIENT_ERROR invalid exptime argument");
             return;
         }
-        final StoreResult r = c.worker.server.store().touch(t.bytes(1), exptime);
+        final StoreResult r = c.worker.server.store().touch(c.worker.key(t.buf, t.off[1], t.len[1]), exptime);
         c.reply(r == StoreResult.TOUCHED ? "TOUCHED" : r == StoreResult.NOT_FOUND ? "NOT_FOUND" : serverError(r));
     }
 

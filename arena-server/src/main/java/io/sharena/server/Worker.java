@@ -3,6 +3,7 @@ package io.sharena.server;
 import io.sharena.ipc.store.StoreReader;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.CancelledKeyException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
@@ -21,17 +22,34 @@ final class Worker {
 
     final MemcachedServer server;
     final StoreReader reader;
+    /** Values up to this length have a spare array per length; a longer one, one spare in all. */
+    static final int POOLED_VALUE_MAX = 1024;
+
     /** One key array per length, reused by gets on this thread (the store API takes keys as whole arrays). */
     private final byte[][] keys = new byte[TextCommands.KEY_MAX + 1][];
+    /**
+     * Arrays for the key and value of a storage command while its data block arrives: taken by a
+     * connection, given back once the store call is done, so that a set allocates nothing. A
+     * connection that closes mid-block keeps its arrays (the GC takes them). At most one spare array
+     * per length up to {@value #POOLED_VALUE_MAX} (512 KiB if every length was used) and one larger
+     * one, of at most the store's max item size.
+     */
+    private final byte[][] spareKeys = new byte[TextCommands.KEY_MAX + 1][];
+    private final byte[][] spareValues = new byte[POOLED_VALUE_MAX + 1][];
+    private byte[] spareLarge;
     /**
      * The one buffer this thread's socket reads and writes go through: a direct buffer, so the JDK
      * neither wraps the connection's arrays nor copies them into a temporary direct buffer per call.
      */
-    final java.nio.ByteBuffer io = java.nio.ByteBuffer.allocateDirect(IO_BYTES);
+    final ByteBuffer io = ByteBuffer.allocateDirect(IO_BYTES);
+    /** The two buffers of a gathering write (queued replies, then a value in place). */
+    final ByteBuffer[] pair = new ByteBuffer[2];
     final Tokens tokens = new Tokens();
     final long[] number = new long[1];
     final MetaFlags meta = new MetaFlags();
     private final Selector selector;
+    /** The select action, made once: a method reference per select would be an object per wake-up. */
+    private final java.util.function.Consumer<SelectionKey> dispatcher = this::dispatch;
     private final Thread thread;
     private final Queue<SocketChannel> adopted = new ConcurrentLinkedQueue<>();
     private volatile boolean stopping;
@@ -70,7 +88,7 @@ final class Worker {
         try {
             while (!stopping) {
                 // The action form: no selected-key set to fill, iterate and clear on every wake-up.
-                selector.select(this::dispatch, SWEEP_MILLIS);
+                selector.select(dispatcher, SWEEP_MILLIS);
                 registerAdopted();
                 final long now = System.currentTimeMillis();
                 if (now >= nextSweep) {
@@ -162,5 +180,44 @@ final class Worker {
         }
         System.arraycopy(in, from, k, 0, len);
         return k;
+    }
+
+    /** @return {@code in[from, from + len)} in an array the caller owns until {@link #giveBackKey} */
+    byte[] takeKey(final byte[] in, final int from, final int len) {
+        byte[] k = spareKeys[len];
+        if (k == null) {
+            k = new byte[len];
+        } else {
+            spareKeys[len] = null;
+        }
+        System.arraycopy(in, from, k, 0, len);
+        return k;
+    }
+
+    void giveBackKey(final byte[] k) {
+        spareKeys[k.length] = k;
+    }
+
+    /** @return an array of exactly {@code len} bytes (contents undefined) the caller owns until {@link #giveBackValue} */
+    byte[] takeValue(final int len) {
+        final byte[] v;
+        if (len <= POOLED_VALUE_MAX) {
+            v = spareValues[len];
+            spareValues[len] = null;
+        } else {
+            v = spareLarge != null && spareLarge.length == len ? spareLarge : null;
+            if (v != null) {
+                spareLarge = null;
+            }
+        }
+        return v != null ? v : new byte[len];
+    }
+
+    void giveBackValue(final byte[] v) {
+        if (v.length <= POOLED_VALUE_MAX) {
+            spareValues[v.length] = v;
+        } else {
+            spareLarge = v;
+        }
     }
 }

@@ -23,6 +23,12 @@
  *
  * <h2>FFM</h2>
  * No downcalls and no restricted calls: values are copied out of the store's mapped segment with
- * {@link java.lang.foreign.MemorySegment#copy}.
+ * {@link java.lang.foreign.MemorySegment#copy}, and a large one is written to the socket from a
+ * {@link java.nio.ByteBuffer} view of that segment ({@code asByteBuffer}), then validated.
+ *
+ * <h2>Allocation</h2>
+ * A text-protocol get or storage command of a small value allocates nothing: the worker lends
+ * key and value arrays (one per length, given back when the store call returns), numbers parse
+ * without objects, and socket I/O goes through one direct buffer per worker.
  */
 package io.sharena.server;
