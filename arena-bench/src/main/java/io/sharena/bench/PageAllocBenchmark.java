@@ -44,8 +44,11 @@ import java.util.concurrent.TimeUnit;
  *       it; {@code arenaAllocFree17 / fill68k ≤ 2}: the size with no cache class takes the
  *       cross-process lock and best fit, and reuses the dirty run the last free left (zeroed, no
  *       system call); {@code mmapMunmap64k / arenaAllocFree17} is reported;</li>
- *   <li>{@code fill4k}: the zeroing floor printed beside the 1-page row;</li>
- *   <li>{@code tryLockUnlock / casReleasePair ≤ 1.2};</li>
+ *   <li>{@code fill4k} and {@code copyZeros4k}: the zeroing floors printed beside the 1-page row
+ *       (the cache zeroes by a copy from a page of zeros), {@code arenaAllocFree1Uninitialized}:
+ *       the same path without the zeroing; {@code copyZeros64k} beside the 16-page row;</li>
+ *   <li>{@code tryLockUnlock / casReleasePair ≤ 1.2}, with its floor {@code guardedCasReleasePair}
+ *       (every atomic on the mapping loads its word first) beside it;</li>
  *   <li>{@code arenaOfSharedAllocate4k} and {@code arenaOfConfinedAllocate4k}: reported, what a
  *       Java user would write without sharena;</li>
  *   <li>{@code gc.alloc.rate.norm} ≈ 0 B/op on every sharena path and on the mmap and CAS
@@ -101,6 +104,8 @@ public class PageAllocBenchmark {
      * forks run with {@code --enable-native-access=ALL-UNNAMED}.
      */
     private static final MemorySegment NATIVE = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
+    /** 16 pages of zeros, page-aligned, as the span cache keeps them. */
+    private static final MemorySegment ZEROS = Arena.global().allocate((long) LARGE_CACHED * PAGE, PAGE);
 
     private TempArena temp;
     private Path file;
@@ -294,6 +299,23 @@ public class PageAllocBenchmark {
     @Benchmark
     public MemorySegment fill4k() {
         return fillTarget4k.fill((byte) 0);
+    }
+
+    /**
+     * Zeroing one resident page the way the span cache does it: {@code MemorySegment.copy} from a
+     * page of zeros (on this VM faster than {@code fill}, so the lower of the two floors).
+     */
+    @Benchmark
+    public MemorySegment copyZeros4k() {
+        MemorySegment.copy(ZEROS, 0, fillTarget, 0, PAGE);
+        return fillTarget;
+    }
+
+    /** {@link #copyZeros4k} for 16 pages: the other floor of {@link #arenaAllocFree16}. */
+    @Benchmark
+    public MemorySegment copyZeros64k() {
+        MemorySegment.copy(ZEROS, 0, fillTarget, 0, (long) LARGE_CACHED * PAGE);
+        return fillTarget;
     }
 
     /** The floor of {@link #arenaAllocFree16}: zeroing 64 KiB of resident pages. */
