@@ -30,6 +30,11 @@ final class Suites {
         return switch (name) {
             case "pointers" -> new Suite("pointers", PointerAccessBenchmark.class, Map.of("pages", "2"), List.of(
                 new JmhPair("arenaGetLong", "segmentGetLong", "getLong by pointer vs MemorySegment", Target.ratioAtMost(1.1)),
+                new JmhPair("arenaGetLong", "holderGetLong",
+                    "getLong by pointer vs its floor, MemorySegment held by one object (as by any view)", Target.reported()),
+                new JmhPair("holderGetLong", "segmentGetLong",
+                    "MemorySegment held by one object vs held directly (one more dependent load per call)",
+                    Target.reported()),
                 new JmhPair("arenaPutLong", "segmentPutLong", "putLong by pointer vs MemorySegment", Target.ratioAtMost(1.1)),
                 new JmhPair("arenaGetInt", "segmentGetInt", "getInt by pointer vs MemorySegment", Target.ratioAtMost(1.1)),
                 new JmhPair("arenaSumLongs", "segmentSumLongs", "1,024 getLong in a loop", Target.ratioAtMost(1.1))),
