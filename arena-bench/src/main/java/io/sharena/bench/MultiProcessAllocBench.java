@@ -25,6 +25,8 @@ import java.util.List;
  * difference to the plain run is what neighbouring page-table entries cost.
  */
 public final class MultiProcessAllocBench {
+    /** Alloc+free pairs each process makes before it counts, whatever the clock says. */
+    private static final long WARMUP_PAIRS = 200_000;
     /** Diagnostic: see the class comment. */
     private static boolean spread;
 
@@ -39,27 +41,33 @@ public final class MultiProcessAllocBench {
         final int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 5;
         spread = args.length > 1 && args[1].equals("spread");
         final double[] r = measure(seconds);
-        for (int i = 0; i < 2; i++) {
-            System.out.printf("%d-page alloc+free: 1 process %.2f M pairs/s, 2 processes %.2f M pairs/s (ratio %.2f), "
-                    + "4 processes %.2f M pairs/s (ratio %.2f)%n", i == 0 ? 1 : 3, r[3 * i] / 1e6, r[3 * i + 1] / 1e6,
-                r[3 * i + 1] / r[3 * i], r[3 * i + 2] / 1e6, r[3 * i + 2] / r[3 * i]);
+        for (int i = 0; i < 4; i++) {
+            final int k = 3 * i;
+            System.out.printf("%d-page alloc+free%s: 1 process %.2f M pairs/s, 2 processes %.2f M pairs/s (ratio %.2f), "
+                    + "4 processes %.2f M pairs/s (ratio %.2f)%n", i % 2 == 0 ? 1 : 3, i < 2 ? "" : " per CPU-second of a process",
+                r[k] / 1e6, r[k + 1] / 1e6, r[k + 1] / r[k], r[k + 2] / 1e6, r[k + 2] / r[k]);
         }
     }
 
     /**
      * @return pairs/s: {1 page 1 process, 1 page 2 processes, 1 page 4 processes, 3 pages 1 process,
-     * 3 pages 2 processes, 3 pages 4 processes}
+     * 3 pages 2 processes, 3 pages 4 processes}, then the same six as pairs per CPU-second of the
+     * timed thread, averaged over the processes (what each process gets done per unit of CPU it was
+     * given: contention between the processes lowers it, other load on the machine does not)
      */
     public static double[] measure(final int seconds) throws Exception {
         final Path dir = Files.createTempDirectory("sharena-mp-");
         final Path file = dir.resolve("mp.arena");
         SharedArena.create(file, Capacity.parse("256M"), ArenaOptions.defaults()).close();
         try {
-            final double[] r = new double[6];
+            final double[] r = new double[12];
             int i = 0;
             for (final int pages : new int[] {1, 3}) {
                 for (final int processes : new int[] {1, 2, 4}) {
-                    r[i++] = run(file, pages, processes, seconds);
+                    final double[] one = run(file, pages, processes, seconds);
+                    r[i] = one[0];
+                    r[6 + i] = one[1];
+                    i++;
                 }
             }
             return r;
@@ -69,9 +77,10 @@ public final class MultiProcessAllocBench {
         }
     }
 
-    private static double run(final Path file, final int pages, final int processes, final int seconds)
+    /** @return {total pairs/s, mean pairs per CPU-second of a process} */
+    private static double[] run(final Path file, final int pages, final int processes, final int seconds)
         throws Exception {
-        final long startAt = System.currentTimeMillis() + 1500; // every JVM is up and warm-ish by then
+        final long startAt = System.currentTimeMillis() + 3000; // every JVM is up by then, on a loaded machine too
         final List<Process> children = new ArrayList<>();
         for (int i = 0; i < processes; i++) {
             children.add(new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"),
@@ -80,11 +89,14 @@ public final class MultiProcessAllocBench {
                 Long.toString(startAt) + ":" + seconds + (spread ? ":spread" : "")).redirectErrorStream(true).start());
         }
         double total = 0;
+        double perCpu = 0;
         for (final Process p : children) {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
                 for (String line = r.readLine(); line != null; line = r.readLine()) {
                     if (line.startsWith("rate=")) {
                         total += Double.parseDouble(line.substring(5));
+                    } else if (line.startsWith("cpurate=")) {
+                        perCpu += Double.parseDouble(line.substring(8)) / processes;
                     } else {
                         System.err.println("[child] " + line);
                     }
@@ -92,7 +104,7 @@ public final class MultiProcessAllocBench {
             }
             p.waitFor();
         }
-        return total;
+        return new double[] {total, perCpu};
     }
 
     private static void child(final Path file, final int pages, final String when) throws Exception {
@@ -108,13 +120,16 @@ public final class MultiProcessAllocBench {
                     arena.freePages(span + i * 4096, 1);
                 }
             }
-            // Warm up until the common start, then count for the given time.
-            while (System.currentTimeMillis() < startAt) {
+            // Warm up until the common start, and for at least WARMUP_PAIRS (compiled, not interpreted,
+            // code is timed even when the machine is busy), then count for the given time.
+            for (long i = 0; i < WARMUP_PAIRS || System.currentTimeMillis() < startAt; i++) {
                 arena.freePages(arena.allocPages(pages), pages);
             }
             final long end = System.nanoTime() + seconds * 1_000_000_000L;
             long pairs = 0;
             long failed = 0;
+            final java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+            final long cpuStart = threads.getCurrentThreadCpuTime();
             final long start = System.nanoTime();
             while (System.nanoTime() < end) {
                 for (int i = 0; i < 256; i++) {
@@ -127,7 +142,10 @@ public final class MultiProcessAllocBench {
                     pairs++;
                 }
             }
-            System.out.println("rate=" + pairs * 1e9 / (System.nanoTime() - start));
+            final long elapsed = System.nanoTime() - start;
+            final long cpu = threads.getCurrentThreadCpuTime() - cpuStart;
+            System.out.println("rate=" + pairs * 1e9 / elapsed);
+            System.out.println("cpurate=" + pairs * 1e9 / Math.max(1, cpu));
             if (failed > 0) {
                 System.out.println("failed allocations (lock timeout): " + failed);
             }

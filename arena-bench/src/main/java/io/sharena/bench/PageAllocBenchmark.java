@@ -7,6 +7,7 @@ import io.sharena.core.layout.Geometry;
 import io.sharena.core.owner.ArenaLock;
 import io.sharena.core.os.OsException;
 import io.sharena.core.os.Posix;
+import io.sharena.core.os.SharedWords;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -43,8 +44,11 @@ import java.util.concurrent.TimeUnit;
  *       it; {@code arenaAllocFree17 / fill68k ≤ 2}: the size with no cache class takes the
  *       cross-process lock and best fit, and reuses the dirty run the last free left (zeroed, no
  *       system call); {@code mmapMunmap64k / arenaAllocFree17} is reported;</li>
- *   <li>{@code fill4k}: the zeroing floor printed beside the 1-page row;</li>
- *   <li>{@code tryLockUnlock / casReleasePair ≤ 1.2};</li>
+ *   <li>{@code fill4k} and {@code copyZeros4k}: the zeroing floors printed beside the 1-page row
+ *       (the cache zeroes by a copy from a page of zeros), {@code arenaAllocFree1Uninitialized}:
+ *       the same path without the zeroing; {@code copyZeros64k} beside the 16-page row;</li>
+ *   <li>{@code tryLockUnlock / casReleasePair ≤ 1.2}, with its floor {@code guardedCasReleasePair}
+ *       (every atomic on the mapping loads its word first) beside it;</li>
  *   <li>{@code arenaOfSharedAllocate4k} and {@code arenaOfConfinedAllocate4k}: reported, what a
  *       Java user would write without sharena;</li>
  *   <li>{@code gc.alloc.rate.norm} ≈ 0 B/op on every sharena path and on the mmap and CAS
@@ -100,6 +104,8 @@ public class PageAllocBenchmark {
      * forks run with {@code --enable-native-access=ALL-UNNAMED}.
      */
     private static final MemorySegment NATIVE = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
+    /** 16 pages of zeros, page-aligned, as the span cache keeps them. */
+    private static final MemorySegment ZEROS = Arena.global().allocate((long) LARGE_CACHED * PAGE, PAGE);
 
     private TempArena temp;
     private Path file;
@@ -112,6 +118,9 @@ public class PageAllocBenchmark {
     private int wordPtr;
     /** 17 allocated, resident pages: what the {@code fill} floors write. */
     private MemorySegment fillTarget;
+    /** Its first page and first 16 pages, sliced once: a floor that allocates a slice per call is no floor. */
+    private MemorySegment fillTarget4k;
+    private MemorySegment fillTarget64k;
     private int fillPtr;
 
     @Setup(Level.Trial)
@@ -140,6 +149,8 @@ public class PageAllocBenchmark {
         }
         fillTarget = segment.asSlice(Integer.toUnsignedLong(fillPtr), (long) UNCACHED * PAGE);
         fillTarget.fill(TOUCH);
+        fillTarget4k = fillTarget.asSlice(0, PAGE);
+        fillTarget64k = fillTarget.asSlice(0, (long) LARGE_CACHED * PAGE);
 
         // Prime the span caches: after one free of each size, every timed alloc of that size pops.
         for (final int n : new int[] {SMALL_CACHED, LARGE_CACHED, UNCACHED}) {
@@ -148,6 +159,11 @@ public class PageAllocBenchmark {
                 throw allocationFailed(arena, n);
             }
             arena.freePages(ptr, n);
+        }
+        // Nothing dirty left for the idle purge, which takes the allocator lock when a purge is due:
+        // the lock benchmarks would find it busy, and the others would share its line with it.
+        if (!arena.purge()) {
+            throw lockBusy(lock, file);
         }
         if (!lock.tryAcquireFast()) {
             throw lockBusy(lock, file);
@@ -263,16 +279,49 @@ public class PageAllocBenchmark {
         return ptr;
     }
 
+    /**
+     * {@link #arenaAllocFree1} through {@code allocPagesUninitialized}: the same cache pop and push
+     * without zeroing the page, what the 1-page path costs above its zeroing floor.
+     */
+    @Benchmark
+    public int arenaAllocFree1Uninitialized() {
+        final SharedArena a = arena;
+        final int ptr = a.allocPagesUninitialized(SMALL_CACHED);
+        if (ptr == 0) {
+            throw allocationFailed(a, SMALL_CACHED);
+        }
+        view.putByte(ptr, TOUCH);
+        a.freePages(ptr, SMALL_CACHED);
+        return ptr;
+    }
+
     /** The floor of {@link #arenaAllocFree1}: zeroing one resident 4 KiB page ({@code MemorySegment.fill}). */
     @Benchmark
     public MemorySegment fill4k() {
-        return fillTarget.asSlice(0, PAGE).fill((byte) 0);
+        return fillTarget4k.fill((byte) 0);
+    }
+
+    /**
+     * Zeroing one resident page the way the span cache does it: {@code MemorySegment.copy} from a
+     * page of zeros (on this VM faster than {@code fill}, so the lower of the two floors).
+     */
+    @Benchmark
+    public MemorySegment copyZeros4k() {
+        MemorySegment.copy(ZEROS, 0, fillTarget, 0, PAGE);
+        return fillTarget;
+    }
+
+    /** {@link #copyZeros4k} for 16 pages: the other floor of {@link #arenaAllocFree16}. */
+    @Benchmark
+    public MemorySegment copyZeros64k() {
+        MemorySegment.copy(ZEROS, 0, fillTarget, 0, (long) LARGE_CACHED * PAGE);
+        return fillTarget;
     }
 
     /** The floor of {@link #arenaAllocFree16}: zeroing 64 KiB of resident pages. */
     @Benchmark
     public MemorySegment fill64k() {
-        return fillTarget.asSlice(0, (long) LARGE_CACHED * PAGE).fill((byte) 0);
+        return fillTarget64k.fill((byte) 0);
     }
 
     /** What {@link #arenaAllocFree17} is held to: zeroing the same 68 KiB of resident pages. */
@@ -318,6 +367,20 @@ public class PageAllocBenchmark {
         return true;
     }
 
+    /**
+     * The floor of {@link #tryLockUnlock}: the guarded compare-and-set every atomic on a mapped arena
+     * word is ({@code SharedWords.casLong}: a volatile load of the word first, so that a file shrunk
+     * under the mapping faults on a guarded load, not in the out-of-line atomic), then a release store.
+     */
+    @Benchmark
+    public boolean guardedCasReleasePair() {
+        final MemorySegment s = segment;
+        final long offset = Integer.toUnsignedLong(wordPtr);
+        final boolean swapped = SharedWords.casLong(s, offset, 0L, CAS_TOKEN);
+        BARE_LONG.setRelease(s, offset, 0L);
+        return swapped;
+    }
+
     // ---------------------------------------------------------------- plain Java
 
     /** What a Java user writes for 4 KiB they can hand to another thread: a shared arena. */
@@ -339,6 +402,7 @@ public class PageAllocBenchmark {
             return s.address();
         }
     }
+
 
     /** Runs this class; JMH options as for {@link BenchmarkMain#run}. */
     public static void main(final String[] args) throws Exception {

@@ -77,6 +77,12 @@ public class PointerAccessBenchmark {
     /** The same slots as segment offsets, same order: the baseline's addresses. */
     private long[] offsets;
     private int index;
+    /** The segment behind one more object: see {@link #holderGetLong}. */
+    private Holder holder;
+
+    /** One object holding the segment in a final field, as a view does. */
+    private record Holder(MemorySegment segment) {
+    }
 
     @Setup(Level.Trial)
     public void setUp() throws IOException {
@@ -85,6 +91,7 @@ public class PointerAccessBenchmark {
         arena = temp.arena();
         view = arena.raw();
         segment = ArenaInternals.segment(arena);
+        holder = new Holder(segment);
 
         final long pageSize = arena.pageSize();
         final long first = arena.firstUserPage() * pageSize;
@@ -155,6 +162,18 @@ public class PointerAccessBenchmark {
     @Benchmark
     public long segmentGetLong() {
         return segment.get(ValueLayout.JAVA_LONG_UNALIGNED, offsets[next()]);
+    }
+
+    /**
+     * The floor of {@link #arenaGetLong} per call: the same segment read reached through one object
+     * that holds the segment, as any view, wrapper or flyweight holds it. Per call, the JIT cannot
+     * keep the segment in a register across invocations, so a view pays one more dependent load (and
+     * its type check) than a caller holding the segment itself; in a loop both are hoisted
+     * ({@link #arenaSumLongs}).
+     */
+    @Benchmark
+    public long holderGetLong() {
+        return holder.segment.get(ValueLayout.JAVA_LONG_UNALIGNED, offsets[next()]);
     }
 
     @Benchmark

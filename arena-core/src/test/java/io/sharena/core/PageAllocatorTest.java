@@ -48,14 +48,60 @@ class PageAllocatorTest {
 
     @Test
     void freshArenaHandsOutPagesInOrder() {
+        // The first 1-page allocation takes a group of 8 pages: the next seven 1-page ones come from it.
         assertEquals(ptr(first), arena.allocPages(1));
         assertEquals(ptr(first + 1), arena.allocPages(1));
-        assertEquals(ptr(first + 2), arena.allocPages(3));
-        assertEquals(ptr(first + 5), arena.allocPages(16));
-        assertEquals(PageEntry.ALLOCATED, state(first + 20));
-        assertEquals(PageEntry.FREE, state(first + 21));
+        assertEquals(ptr(first + 8), arena.allocPages(3));
+        assertEquals(ptr(first + 11), arena.allocPages(16));
+        assertEquals(PageEntry.ALLOCATED, state(first + 26));
+        assertEquals(PageEntry.FREE, state(first + 27));
         assertEquals(PageEntry.META, state(first - 1));
         assertEquals(PageEntry.META, state(0));
+    }
+
+    private long rawState(final SharedArena a, final int page) {
+        return a.raw().getLongVolatile((int) PageEntry.stateOffset(page));
+    }
+
+    @Test
+    void aSmallAllocationThatMissesItsCacheTakesAGroupOfEight() {
+        assertEquals(ptr(first), arena.allocPages(2));
+        assertEquals(PageEntry.ALLOCATED, PageEntry.stateOf(rawState(arena, first + 1)));
+        // The other three 2-page spans of the group are in this process's cache, tagged with their length.
+        for (int s = first + 2; s < first + 8; s += 2) {
+            assertEquals(PageEntry.CACHED, PageEntry.stateOf(rawState(arena, s)), "page " + s);
+            assertEquals(2, PageEntry.runOf(rawState(arena, s)), "span length at " + s);
+            assertEquals(PageEntry.CACHED, PageEntry.stateOf(rawState(arena, s + 1)), "page " + (s + 1));
+            assertEquals(PageEntry.FREE, state(s), "cached pages count as free for users");
+        }
+        assertEquals(PageEntry.FREE, PageEntry.stateOf(rawState(arena, first + 8)));
+        assertEquals(ptr(first + 2), arena.allocPages(2), "served from the group, in address order");
+        assertEquals(ptr(first + 4), arena.allocPages(2));
+        assertEquals(ptr(first + 6), arena.allocPages(2));
+        assertEquals(ptr(first + 8), arena.allocPages(2), "the group used up: the next one");
+        // Sizes of 8 pages and more take exactly their size.
+        assertEquals(ptr(first + 16), arena.allocPages(8));
+        assertEquals(ptr(first + 10), arena.allocPages(2), "the rest of the second group, cached");
+    }
+
+    @Test
+    void twoAttachmentsNeverShareAPageTableLineForSmallSpans() throws IOException {
+        try (SharedArena other = SharedArena.open(dir.resolve("a.arena"), ArenaOptions.defaults())) {
+            final int mine = arena.allocPages(1) >>> 12;
+            final int theirs = other.allocPages(1) >>> 12;
+            final int mineNext = arena.allocPages(1) >>> 12;
+            assertEquals(first, mine);
+            assertEquals(first + 8, theirs, "the other process's group starts after this one's");
+            assertEquals(first + 1, mineNext, "this process keeps drawing on its own group");
+            // Entries of 16 bytes: the groups' page-table entries are 128 bytes apart, never on one line.
+            assertTrue(PageEntry.stateOffset(theirs) - PageEntry.stateOffset(mineNext) >= 64);
+            arena.freePages(ptr(mine), 1);
+            arena.freePages(ptr(mineNext), 1);
+            other.freePages(ptr(theirs), 1);
+        }
+        // The other attachment's close gave its cached spans back: the whole arena fits again.
+        assertEquals(ptr(first), arena.allocPages(userPages));
+        arena.freePages(ptr(first), userPages);
     }
 
     @Test
@@ -82,14 +128,15 @@ class PageAllocatorTest {
     @Test
     void bestFitWithLowestAddressOnTies() {
         // Sizes 3, 5, 7 have no span cache: they go back to the best-fit lists.
+        // Separators of 9 pages: no cache class, so each is exactly 9 pages taken from the lists.
         final int a = arena.allocPages(3);
-        arena.allocPages(1);
+        arena.allocPages(9);
         final int c = arena.allocPages(5);
-        arena.allocPages(1);
+        arena.allocPages(9);
         final int e = arena.allocPages(7);
-        arena.allocPages(1);
+        arena.allocPages(9);
         final int g = arena.allocPages(3);
-        arena.allocPages(1);
+        arena.allocPages(9);
         arena.freePages(a, 3);
         arena.freePages(c, 5);
         arena.freePages(e, 7);

@@ -30,6 +30,11 @@ final class Suites {
         return switch (name) {
             case "pointers" -> new Suite("pointers", PointerAccessBenchmark.class, Map.of("pages", "2"), List.of(
                 new JmhPair("arenaGetLong", "segmentGetLong", "getLong by pointer vs MemorySegment", Target.ratioAtMost(1.1)),
+                new JmhPair("arenaGetLong", "holderGetLong",
+                    "getLong by pointer vs its floor, MemorySegment held by one object (as by any view)", Target.reported()),
+                new JmhPair("holderGetLong", "segmentGetLong",
+                    "MemorySegment held by one object vs held directly (one more dependent load per call)",
+                    Target.reported()),
                 new JmhPair("arenaPutLong", "segmentPutLong", "putLong by pointer vs MemorySegment", Target.ratioAtMost(1.1)),
                 new JmhPair("arenaGetInt", "segmentGetInt", "getInt by pointer vs MemorySegment", Target.ratioAtMost(1.1)),
                 new JmhPair("arenaSumLongs", "segmentSumLongs", "1,024 getLong in a loop", Target.ratioAtMost(1.1))),
@@ -41,9 +46,15 @@ final class Suites {
                     Target.ratioAtMost(6)),
                 new JmhPair("arenaAllocFree1", "fill4k", "1-page alloc+free vs its floor, zeroing 4 KiB",
                     Target.reported()),
+                new JmhPair("arenaAllocFree1", "copyZeros4k", "1-page alloc+free vs its floor, copying 4 KiB of zeros",
+                    Target.reported()),
+                new JmhPair("arenaAllocFree1Uninitialized", "casReleasePair",
+                    "1-page alloc+free without the zeroing vs bare CAS + release", Target.reported()),
                 new JmhPair("arenaAllocFree16", "mmapMunmap64k", "16-page alloc+free vs mmap+munmap 64 KiB",
                     Target.absoluteAtMost(500)),
                 new JmhPair("arenaAllocFree16", "fill64k", "16-page alloc+free vs its floor, zeroing 64 KiB",
+                    Target.reported()),
+                new JmhPair("arenaAllocFree16", "copyZeros64k", "16-page alloc+free vs its floor, copying 64 KiB of zeros",
                     Target.reported()),
                 new JmhPair("arenaAllocFree17", "fill68k", "17-page (locked) alloc+free vs MemorySegment.fill 68 KiB",
                     Target.ratioAtMost(2)),
@@ -58,7 +69,12 @@ final class Suites {
                 Suites::twoProcesses);
             case "lock" -> new Suite("lock", PageAllocBenchmark.class, Map.of(), List.of(
                 new JmhPair("tryLockUnlock", "casReleasePair", "tryLock+unlock vs bare CAS + release",
-                    Target.ratioAtMost(1.2))), null);
+                    Target.ratioAtMost(1.2)),
+                new JmhPair("tryLockUnlock", "guardedCasReleasePair",
+                    "tryLock+unlock vs its floor, guarded CAS (load first) + release", Target.reported()),
+                new JmhPair("guardedCasReleasePair", "casReleasePair",
+                    "guarded CAS + release vs bare (the load every atomic on the mapping starts with)",
+                    Target.reported())), null);
             case "ipc" -> new Suite("ipc", ChannelBenchmark.class, Map.of(), List.of(
                 new JmhPair("channelOfferPoll100", "agronaOneToOneOfferRead100",
                     "100-byte offer+poll vs Agrona OneToOneRingBuffer", Target.ratioAtMost(1.0)),
@@ -100,7 +116,11 @@ final class Suites {
             new Row("alloc", "3-page alloc+free, 2 processes vs 1 (total pairs/s)",
                 rate("2 processes, 3 pages", r[4]), rate("1 process, 3 pages", r[3]), Target.reported()),
             new Row("alloc", "3-page alloc+free, 4 processes on 2 cores vs 1 (total pairs/s)",
-                rate("4 processes, 3 pages", r[5]), rate("1 process, 3 pages", r[3]), Target.reported()));
+                rate("4 processes, 3 pages", r[5]), rate("1 process, 3 pages", r[3]), Target.reported()),
+            new Row("alloc", "1-page alloc+free per CPU-second of a process, 2 processes vs 1 (contention, whatever the load)",
+                cpuRate("each of 2 processes, 1 page", r[7]), cpuRate("1 process, 1 page", r[6]), Target.reported()),
+            new Row("alloc", "1-page alloc+free per CPU-second of a process, 4 processes vs 1",
+                cpuRate("each of 4 processes, 1 page", r[8]), cpuRate("1 process, 1 page", r[6]), Target.reported()));
         return new Suite.ScenarioResult(rows, Map.of());
     }
 
@@ -145,6 +165,10 @@ final class Suites {
 
     private static Figure measured(final String name, final String unit, final double value) {
         return new Figure(name, unit, value, value, value, 1, Double.NaN);
+    }
+
+    private static Figure cpuRate(final String name, final double pairsPerCpuSecond) {
+        return measured(name, "M pairs/CPU-s", pairsPerCpuSecond / 1e6);
     }
 
     private static Figure rate(final String name, final double pairsPerSecond) {

@@ -27,6 +27,13 @@ public enum AllocPoint implements CrashPoint {
      * says RUN_DIRTY); the allocated range itself is not carved yet.
      */
     TAKE_AHEAD_COMMITTED,
+    /**
+     * A refill's group is carved (ALLOCATED) and its spans for the cache say CACHED for this slot, in
+     * no stack yet; the intent still names the whole group.
+     */
+    REFILL_SPANS_CACHED,
+    /** The intent is cleared and one more of a refill's spans is on this process's stack. */
+    REFILL_SPAN_PUSHED,
     /** The range to allocate is ready, still FREE: dirty pages zeroed, clean ones committed; the intent names it. */
     TAKE_COMMITTED,
     /** The intent is cleared: the operation is complete. */

@@ -45,6 +45,11 @@ public final class PageAllocator {
      * chunk, not one per call; the extra pages stay in their run, DIRTY, until allocated or purged.
      */
     static final int COMMIT_AHEAD_PAGES = 512;
+    /**
+     * Pages a small allocation takes from the lists at once when its cache is empty: see {@link #refill}.
+     * Eight pages' page-table entries are 128 bytes, an adjacent-line pair.
+     */
+    static final int REFILL_PAGES = 8;
     /** A purge reads a dirty run's page states this many at a time, stopping when the count is used up. */
     private static final int PURGE_SLICE = 1024;
 
@@ -62,7 +67,11 @@ public final class PageAllocator {
     private final int slot;
     private final long lockTimeoutNanos;
     private final long userPages;
-    /** This process's call counters, in its registry slot: see {@link RegistryLayout#ALLOCATIONS}. */
+    /**
+     * This process's call counters, in its registry slot: see {@link RegistryLayout#ALLOCATIONS}. The
+     * span-cache paths bump them without an atomic ({@link PageTable#bumpOwnCounter}); the locked
+     * paths, rare, with get-and-add.
+     */
     private final long allocations;
     private final long frees;
     private final SpanCache.SpanSink toRuns = this::toRuns;
@@ -78,6 +87,8 @@ public final class PageAllocator {
     private long freeUnreserved;
     private boolean commitFailed;
     private long purgeLeft;
+    /** While {@link #refill} takes a group: the span size its cache gets; 0 otherwise. */
+    private int refillSpan;
     private volatile long purgeDelayNanos = DEFAULT_PURGE_DELAY_NANOS;
     private volatile long dirtyLimitPages = DEFAULT_DIRTY_LIMIT_PAGES;
     private final Purger.Ticket purger = new Purger.Ticket(this::idlePurge);
@@ -131,7 +142,7 @@ public final class PageAllocator {
         }
         final int cached = cache.pop(n, zero);
         if (cached != 0) {
-            table.getAndAddLong(allocations, 1);
+            table.bumpOwnCounter(allocations);
             return ptr(cached);
         }
         final int held = acquire();
@@ -165,6 +176,13 @@ public final class PageAllocator {
     }
 
     private int allocFromRuns(final int n, final boolean zero) {
+        if (n < REFILL_PAGES && RegistryLayout.cacheClassOf(n) >= 0) {
+            final int page = refill(n, zero);
+            if (page != 0) {
+                return page;
+            }
+            // No run of a whole group, or the quota: the exact size, as for any other.
+        }
         final int head = runs.bestFit(n);
         if (head == 0 || !quotaAllows(n)) {
             return 0;
@@ -175,6 +193,63 @@ public final class PageAllocator {
             return 0;
         }
         return take(head, runs.validRun(head), head, n, Intent.ALLOC, zero) ? head : 0;
+    }
+
+    /**
+     * A small allocation that missed its cache takes a whole group of {@link #REFILL_PAGES} pages from
+     * the lists (lock held): the first span of {@code n} pages for the caller, the others into this
+     * process's cache. So a process's small spans sit together in the page table, never on a page-table
+     * cache line that another process's cached spans share (eight 16-byte entries are 128 bytes: two
+     * processes' groups cannot put their first pages on one line), and a run of small allocations
+     * takes the lock once per group.
+     *
+     * <p>Crash-safe in two steps: under the ALLOC intent of the group, the spans for the cache go from
+     * ALLOCATED to CACHED for this slot ({@link AllocPoint#REFILL_SPANS_CACHED}; a repair then rolls
+     * the caller's span back by the intent and frees the CACHED ones, which no stack holds); once the
+     * intent is cleared, each is pushed onto this process's stack ({@link AllocPoint#REFILL_SPAN_PUSHED};
+     * a repair frees those not pushed yet, and takes the stack as ever).
+     *
+     * @return the caller's span, ALLOCATED, or 0 (nothing changed)
+     */
+    private int refill(final int n, final boolean zero) {
+        final int head = runs.bestFit(REFILL_PAGES);
+        if (head == 0 || !quotaAllows(REFILL_PAGES)) {
+            return 0;
+        }
+        if (!allFree(head, REFILL_PAGES)) {
+            table.corrupt();
+            return 0;
+        }
+        refillSpan = n;
+        try {
+            if (!take(head, runs.validRun(head), head, REFILL_PAGES, Intent.ALLOC, zero)) {
+                return 0;
+            }
+        } finally {
+            refillSpan = 0;
+        }
+        // Pushed last first, so that the next pops hand out head + n, head + 2n, ... as the lists would.
+        for (int s = head + REFILL_PAGES - n; s > head; s -= n) {
+            cache.pushRefilled(s, n);
+            CrashPoints.at(AllocPoint.REFILL_SPAN_PUSHED);
+        }
+        return head;
+    }
+
+    /**
+     * Under the refill's intent (lock held): the spans of {@code [at + n, at + REFILL_PAGES)} go
+     * ALLOCATED → CACHED for this slot, each first page tagged with {@code n}. Release stores: nobody
+     * else knows these pages yet.
+     */
+    private void cacheRefill(final int at, final int n) {
+        final long tagged = PageEntry.state(PageEntry.CACHED, 0, slot, n);
+        final long cached = PageEntry.state(PageEntry.CACHED, 0, slot, 0);
+        for (int s = at + n; s < at + REFILL_PAGES; s += n) {
+            for (int p = s; p < s + n; p++) {
+                table.setStateRelease(p, p == s ? tagged : cached);
+            }
+        }
+        CrashPoints.at(AllocPoint.REFILL_SPANS_CACHED);
     }
 
     /**
@@ -209,6 +284,9 @@ public final class PageAllocator {
         }
         runs.carve(head, len, at, n, op == Intent.ALLOC ? ALLOCATED : RESERVED, runDirty);
         CrashPoints.at(AllocPoint.TAKE_CARVED);
+        if (refillSpan > 0 && op == Intent.ALLOC) {
+            cacheRefill(at, refillSpan);
+        }
         if (op == Intent.RESERVE) {
             table.getAndAddLong(RESERVED_PAGES, n);
         }
@@ -398,7 +476,7 @@ public final class PageAllocator {
         final int page = (int) first;
         final int count = (int) (end - first);
         if (cache.push(page, count)) {
-            table.getAndAddLong(frees, 1);
+            table.bumpOwnCounter(frees);
             return;
         }
         if (lock.tryAcquireFast()) {

@@ -171,6 +171,26 @@ final class SpanCache {
     }
 
     /**
+     * Pushes a span that a refill has just made CACHED for this slot (its first page tagged with
+     * {@code n}; the caller holds the lock). No limit check: a refill happens when the stack was empty,
+     * and refills are one at a time (under the lock), so a stack holds at most
+     * {@code PageAllocator.REFILL_PAGES - 1} spans more than its limit; pushes over the limit go the
+     * slow way until it drains.
+     */
+    void pushRefilled(final int page, final int n) {
+        final long headOffset = RegistryLayout.cacheHead(slot, RegistryLayout.cacheClassOf(n));
+        while (true) {
+            final long head = table.getLongVolatile(headOffset);
+            table.setLinkPlain(page, PageEntry.link(0, TaggedHead.page(head)));
+            // The CAS publishes the link to the next popper or taker (the tag was set under the intent).
+            if (table.casLong(headOffset, head, TaggedHead.next(head, Math.min(TaggedHead.count(head) + 1,
+                TaggedHead.MAX_COUNT), page))) {
+                return;
+            }
+        }
+    }
+
+    /**
      * Takes every stack of {@code owner} (any process; the caller holds the lock) and hands each span
      * to {@code sink} as FREE pages.
      *

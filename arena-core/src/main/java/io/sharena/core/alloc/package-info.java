@@ -36,7 +36,12 @@
  *       one more try). A clean allocation commits up to 2 MiB of the run after it ahead, marked
  *       dirty, so fresh ground costs one {@code fallocate} per 2 MiB. If nothing fits, this process's
  *       cache goes back to the lists and the search runs again; then every other process's caches,
- *       since a FREE page is free for everyone.</li>
+ *       since a FREE page is free for everyone. A miss of a cache size under 8 pages (1, 2, 4) takes
+ *       a whole <b>group of 8 pages</b> when a run of 8 fits: the first span for the caller, the
+ *       others into this process's cache. So a process's small spans sit together in the page table
+ *       (eight 16-byte entries are 128 bytes): two processes' hot pages never share a page-table
+ *       cache line, which every pop and push writes, and a run of small allocations takes the lock
+ *       once per group.</li>
  *   <li>{@code freePages}: a span of a cache size whose pages are all ALLOCATED is pushed on this
  *       process's stack while the stack has room. Otherwise one CAS tries the lock: if taken, the
  *       pages are taken PENDING(holder, FREEING), then set FREE and dirty (clean if they were
@@ -48,7 +53,8 @@
  *       first, so a page parked in anyone's cache is available at its address. Pages a process is
  *       popping or pushing at that very instant are not FREE at that instant, and the call fails as
  *       for any page in use.</li>
- *   <li>Spans go from the lists to a cache only by being allocated and then freed; they go back
+ *   <li>Spans go from the lists to a cache by being allocated and then freed, or by a group refill;
+ *       they go back
  *       when the process closes the arena, when an allocation (anyone's) finds nothing else, when a
  *       range is asked for at their address, on repair, or when the process dies.</li>
  * </ul>
@@ -110,6 +116,12 @@
  *       CAS the head. <b>Cache pop</b>: CAS the head; claim the pages by CAS. Killed in between: CACHED
  *       pages in no stack, or pages already ALLOCATED. Repair takes every stack and frees every CACHED
  *       page no stack holds; ALLOCATED pages stay allocated.</li>
+ *   <li><b>Group refill</b>: under the ALLOC intent of the whole group, the group is carved
+ *       ALLOCATED, then the spans meant for the cache are set CACHED(slot) (release stores: no one
+ *       else knows these pages), then the intent is cleared, then each is pushed (link, head CAS).
+ *       Killed before the intent is cleared: repair rolls the caller's span back by the intent and
+ *       frees the CACHED spans no stack holds; after: the caller's span stays ALLOCATED (as for any
+ *       allocation the caller had not returned yet), the spans not yet pushed are freed by repair.</li>
  *   <li><b>Pending push</b>: pages ALLOCATED/RESERVED → PENDING(slot) one CAS each; tag; CAS the
  *       shared head. Killed before the CAS: PENDING pages of a dead slot, not on the list; repair,
  *       having drained the list, frees them. Pages a <em>live</em> pusher has marked but not yet
@@ -156,7 +168,8 @@
  * hole) cannot SIGBUS; a clean page that holds data (a raw write while FREE, or a purge killed
  * between clearing the bit and punching) is what {@code SEEK_DATA} catches. A repair punches every
  * free run and leaves nothing dirty. The span caches keep at most 96 pages (384 KiB) per process
- * resident: they are why a small alloc/free needs neither the lock nor a system call.
+ * resident (a refill may leave up to 7 spans more on a stack for a while; frees then go the slow way
+ * until it drains): they are why a small alloc/free needs neither the lock nor a system call.
  *
  * <h2>FFM</h2>
  * No downcalls here: {@code fallocate} goes through {@link io.sharena.core.os.NativeFile}; shared words
