@@ -67,11 +67,7 @@ public final class PageAllocator {
     private final int slot;
     private final long lockTimeoutNanos;
     private final long userPages;
-    /**
-     * This process's call counters, in its registry slot: see {@link RegistryLayout#ALLOCATIONS}. The
-     * span-cache paths bump them without an atomic ({@link PageTable#bumpOwnCounter}); the locked
-     * paths, rare, with get-and-add.
-     */
+    /** This process's call counters, in its registry slot: see {@link RegistryLayout#ALLOCATIONS}. */
     private final long allocations;
     private final long frees;
     private final SpanCache.SpanSink toRuns = this::toRuns;
@@ -142,7 +138,7 @@ public final class PageAllocator {
         }
         final int cached = cache.pop(n, zero);
         if (cached != 0) {
-            table.bumpOwnCounter(allocations);
+            table.getAndAddLong(allocations, 1);
             return ptr(cached);
         }
         final int held = acquire();
@@ -476,7 +472,7 @@ public final class PageAllocator {
         final int page = (int) first;
         final int count = (int) (end - first);
         if (cache.push(page, count)) {
-            table.bumpOwnCounter(frees);
+            table.getAndAddLong(frees, 1);
             return;
         }
         if (lock.tryAcquireFast()) {

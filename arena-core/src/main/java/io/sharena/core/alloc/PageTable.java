@@ -111,17 +111,6 @@ final class PageTable {
         return SharedWords.casLong(arena, offset, expected, value);
     }
 
-    /**
-     * Adds one to a call counter in this process's own registry slot, without an atomic: a plain load
-     * and a release store. Only this process writes the word, so processes never lose each other's
-     * counts; two threads of this process counting at the same instant may lose one of theirs. That
-     * is the price of keeping two locked instructions (a third of the lock-free 1-page alloc+free)
-     * off the span-cache paths for a statistic that nothing relies on for correctness.
-     */
-    void bumpOwnCounter(final long offset) {
-        LONG.setRelease(arena, offset, (long) LONG.get(arena, offset) + 1);
-    }
-
     long getAndAddLong(final long offset, final long delta) {
         return SharedWords.getAndAddLong(arena, offset, delta);
     }

@@ -18,9 +18,7 @@ package io.sharena.core.layout;
  * {@code ATTACH_MILLIS} are written after a claim, for tools to show; liveness never reads them.
  * {@code CACHE_HEADS} are {@link TaggedHead}s of the process's lock-free span caches, one per size
  * in {@link #CACHE_SIZES}. {@code ALLOCATIONS} and {@code FREES} count this process's calls
- * (by its threads only: a plain load and release store on the span-cache paths, where two of its
- * threads counting at the same instant may lose one count, a get-and-add on the locked paths), so
- * that processes counting do not fight over one cache line;
+ * (get-and-add by its threads only), so that processes counting do not fight over one cache line;
  * whoever releases or takes over the slot moves them into the arena-wide counters with a
  * get-and-set, so no count is lost or counted twice. Slots are 128 bytes, so processes never
  * share a cache line pair.
