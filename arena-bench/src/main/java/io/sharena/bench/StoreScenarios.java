@@ -137,7 +137,6 @@ public final class StoreScenarios {
 
     private static void child(final Path file, final int items, final String when) throws Exception {
         final String[] w = when.split(":");
-        final long seconds = Long.parseLong(w[0]);
         final byte[][] keys = new byte[items][];
         for (int i = 0; i < items; i++) {
             keys[i] = ZipfTrace.key(i, StoreBenchmark.KEY_BYTES);
@@ -146,39 +145,10 @@ public final class StoreScenarios {
         final int mask = trace.length - 1;
         final byte[] dst = new byte[256];
         try (SharedStore store = SharedStore.open(file, StoreOptions.defaults())) {
-            int i = 0;
-            final long warm = System.nanoTime() + 2_000_000_000L;
-            while (System.nanoTime() < warm) {
-                store.get(keys[trace[i++ & mask]], dst);
-            }
-            System.out.println("ready");
-            System.out.flush();
-            while (System.in.available() == 0) {
-                for (int k = 0; k < 1024; k++) {
-                    store.get(keys[trace[i++ & mask]], dst);
-                }
-            }
-            final long end = System.nanoTime() + seconds * 1_000_000_000L;
-            long gets = 0;
-            long misses = 0;
-            final java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
-            final long cpu0 = mx.getCurrentThreadCpuTime();
-            final long start = System.nanoTime();
-            while (System.nanoTime() < end) {
-                for (int k = 0; k < 1024; k++) {
-                    if (store.get(keys[trace[i++ & mask]], dst) < 0) {
-                        misses++;
-                    }
-                }
-                gets += 1024;
-            }
+            final long misses = timed(Long.parseLong(w[0]), i -> store.get(keys[trace[i & mask]], dst) >= 0);
             if (misses > 0) {
                 throw new IllegalStateException("gets missed in a store holding every key: misses=" + misses);
             }
-            final long wall = System.nanoTime() - start;
-            final long cpu = mx.getCurrentThreadCpuTime() - cpu0;
-            System.out.println("cpu=" + gets * 1e9 / cpu);
-            System.out.println("rate=" + gets * 1e9 / wall);
         }
     }
 
@@ -188,7 +158,6 @@ public final class StoreScenarios {
      */
     private static void chase(final String when) throws Exception {
         final String[] w = when.split(":");
-        final long seconds = Long.parseLong(w[0]);
         final long slots = 32L << 20;
         try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
             final java.lang.foreign.MemorySegment m = arena.allocate(slots * Long.BYTES, 64);
@@ -198,36 +167,50 @@ public final class StoreScenarios {
             }
             final int[] starts = ZipfTrace.uniform((int) slots, StoreBenchmark.TRACE, 300 + Long.parseLong(w[1]));
             final int mask = starts.length - 1;
-            int i = 0;
-            long sink = 0;
-            final long warm = System.nanoTime() + 2_000_000_000L;
-            while (System.nanoTime() < warm) {
-                sink += chain(m, starts[i++ & mask]);
-            }
-            System.out.println("ready");
-            System.out.flush();
-            while (System.in.available() == 0) {
-                for (int k = 0; k < 1024; k++) {
-                    sink += chain(m, starts[i++ & mask]);
-                }
-            }
-            final long end = System.nanoTime() + seconds * 1_000_000_000L;
-            long chains = 0;
-            final java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
-            final long cpu0 = mx.getCurrentThreadCpuTime();
-            final long start = System.nanoTime();
-            while (System.nanoTime() < end) {
-                for (int k = 0; k < 1024; k++) {
-                    sink += chain(m, starts[i++ & mask]);
-                }
-                chains += 1024;
-            }
-            final long wall = System.nanoTime() - start;
-            final long cpu = mx.getCurrentThreadCpuTime() - cpu0;
-            System.out.println("cpu=" + chains * 1e9 / cpu);
-            System.out.println("rate=" + chains * 1e9 / wall);
-            System.err.println("sink " + (sink & 1));
+            // The chain's end is compared with an impossible index, so the reads cannot be left out.
+            timed(Long.parseLong(w[0]), i -> chain(m, starts[i & mask]) != -1);
         }
+    }
+
+    /**
+     * A child's timing protocol: {@code op} (given a running index) for 2 s of warm-up, then
+     * "ready", then until the parent's "go", then counted for {@code seconds}; prints the operations
+     * per CPU-second ({@code cpu=}) and per second ({@code rate=}).
+     *
+     * @return how many counted operations returned false
+     */
+    private static long timed(final long seconds, final java.util.function.IntPredicate op) throws IOException {
+        int i = 0;
+        final long warm = System.nanoTime() + 2_000_000_000L;
+        while (System.nanoTime() < warm) {
+            op.test(i++);
+        }
+        System.out.println("ready");
+        System.out.flush();
+        while (System.in.available() == 0) {
+            for (int k = 0; k < 1024; k++) {
+                op.test(i++);
+            }
+        }
+        final long end = System.nanoTime() + seconds * 1_000_000_000L;
+        long ops = 0;
+        long failed = 0;
+        final java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        final long cpu0 = mx.getCurrentThreadCpuTime();
+        final long start = System.nanoTime();
+        while (System.nanoTime() < end) {
+            for (int k = 0; k < 1024; k++) {
+                if (!op.test(i++)) {
+                    failed++;
+                }
+            }
+            ops += 1024;
+        }
+        final long wall = System.nanoTime() - start;
+        final long cpu = mx.getCurrentThreadCpuTime() - cpu0;
+        System.out.println("cpu=" + ops * 1e9 / cpu);
+        System.out.println("rate=" + ops * 1e9 / wall);
+        return failed;
     }
 
     private static long chain(final java.lang.foreign.MemorySegment m, final long start) {
