@@ -399,6 +399,15 @@ final class Connection {
         outLim += digits;
     }
 
+    void putSigned(final long v) {
+        if (v < 0) {
+            putByte('-');
+            putUnsigned(-v); // Long.MIN_VALUE prints through the unsigned path, correctly
+            return;
+        }
+        putUnsigned(v);
+    }
+
     void crlf() {
         ensure(2);
         out[outLim++] = '\r';
@@ -464,6 +473,10 @@ final class Connection {
             outBase += outLim;
             outPos = 0;
             outLim = 0;
+            final Runnable pause = worker.server.inPlacePause;
+            if (pause != null) {
+                pause.run(); // tests only: reclaim the item between the send and the validation
+            }
             final int sent = v.position();
             final int rest = len - sent;
             final byte[] dst = reserve(rest + 2);

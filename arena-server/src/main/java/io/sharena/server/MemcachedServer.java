@@ -47,6 +47,14 @@ public final class MemcachedServer implements AutoCloseable {
     final AtomicLong rejectedConnections = new AtomicLong();
     final LongAdder bytesRead = new LongAdder();
     final LongAdder bytesWritten = new LongAdder();
+    /**
+     * Tests only: run by a worker after it wrote a value from the store's mapping to a socket and
+     * before it validates the item ({@link Connection#sendInPlace}), so that a test can reclaim the
+     * item in between. Null in service: one field read per value of at least
+     * {@value Connection#IN_PLACE_MIN} bytes sent in place. Volatile so that a test may set it
+     * while the workers run.
+     */
+    volatile Runnable inPlacePause;
 
     private MemcachedServer(final SharedStore store, final ServerOptions options) throws IOException {
         this.store = store;

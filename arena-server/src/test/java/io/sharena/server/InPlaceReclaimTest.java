@@ -1,0 +1,116 @@
+package io.sharena.server;
+
+import io.sharena.ipc.store.StoreOptions;
+import io.sharena.ipc.store.StoreReader;
+import io.sharena.ipc.store.StoreResult;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.SocketException;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A value of at least {@value Connection#IN_PLACE_MIN} bytes goes from the store's mapping to the
+ * socket and is validated after the write. Here the item is reclaimed in between (the server's
+ * test pause overwrites the store's ring until the item's space is reused): the client must see
+ * the connection closed, never a complete reply whose bytes may be another item's.
+ */
+class InPlaceReclaimTest {
+    private static final byte[] GET = Wire.ascii("get big\r\n");
+
+    @ParameterizedTest(name = "value {0} B, receive window {1} B")
+    @CsvSource({
+        "40000, 0",        // the socket takes the whole value: only the CR LF is held back
+        "700000, 65536",   // the socket fills: the rest is copied from reused space, then refused
+    })
+    void anItemReclaimedWhileItIsSentClosesTheConnectionBeforeTheReplyIsComplete(final int length,
+                                                                                final int window) throws Exception {
+        final SplittableRandom random = new SplittableRandom(length);
+        final byte[] value = new byte[length];
+        random.nextBytes(value);
+        final byte[] filler = new byte[64 << 10];
+        Arrays.fill(filler, (byte) 'z');
+        final StoreOptions storeOptions = StoreOptions.defaults().withMemoryLimit(4 << 20).withMaxItemSize(1 << 20);
+        try (TestServer server = new TestServer(ServerOptions.defaults().withThreads(1), storeOptions)) {
+            assertEquals(StoreResult.STORED, server.store.set(Wire.ascii("big"), value, 3, 0));
+            final byte[] header = Wire.ascii("VALUE big 3 " + length + "\r\n");
+
+            // Control: with no pause the reply is whole.
+            try (Wire w = new Wire(server.port())) {
+                w.send(GET);
+                assertArrayEquals(header, w.in.readNBytes(header.length));
+                assertArrayEquals(value, w.in.readNBytes(length));
+                assertEquals("\r\nEND\r\n", Wire.text(w.in.readNBytes(7), 7));
+            }
+
+            final StoreReader witness = server.store.reader();
+            assertTrue(witness.get(Wire.ascii("big")));
+            final AtomicBoolean armed = new AtomicBoolean(true);
+            final AtomicBoolean reclaimed = new AtomicBoolean();
+            final AtomicInteger fillers = new AtomicInteger();
+            server.server.inPlacePause = () -> {
+                if (!armed.compareAndSet(true, false)) {
+                    return;
+                }
+                // Writes other keys until the ring has reused the item's space.
+                for (int i = 0; i < 1000 && witness.validate(); i++) {
+                    server.store.set(Wire.ascii("filler" + i), filler, 0, 0);
+                    fillers.incrementAndGet();
+                }
+                reclaimed.set(!witness.validate());
+            };
+            try (Wire w = new Wire(server.port())) {
+                if (window > 0) {
+                    w.socket.setReceiveBufferSize(window);
+                }
+                w.send(GET);
+                if (window > 0) {
+                    Thread.sleep(200); // read nothing for a while: the socket fills mid-value
+                }
+                final byte[] got = untilClosed(w);
+                assertFalse(armed.get(), "the pause ran");
+                assertTrue(reclaimed.get(), "the item's space was reused after " + fillers.get() + " sets");
+                assertTrue(got.length >= header.length, "the header went out: " + got.length + " bytes");
+                assertArrayEquals(header, Arrays.copyOf(got, header.length));
+                // The CR LF after the value is written only after validation: never here.
+                assertTrue(got.length <= header.length + length,
+                    "no complete reply: got " + got.length + " bytes, a whole one is " + (header.length + length + 7));
+            } finally {
+                server.server.inPlacePause = null;
+            }
+
+            // The server goes on: other connections are served as before.
+            try (Wire w = new Wire(server.port())) {
+                assertEquals("STORED\r\nVALUE k 0 2\r\nok\r\nEND\r\n", w.call("set k 0 0 2\r\nok\r\nget k\r\n"));
+            }
+        }
+    }
+
+    /** @return every byte until the server closes (or resets) the connection */
+    private static byte[] untilClosed(final Wire w) throws IOException {
+        final ByteArrayOutputStream all = new ByteArrayOutputStream();
+        final byte[] buf = new byte[65536];
+        while (true) {
+            final int n;
+            try {
+                n = w.in.read(buf);
+            } catch (final SocketException reset) {
+                return all.toByteArray();
+            }
+            if (n < 0) {
+                return all.toByteArray();
+            }
+            all.write(buf, 0, n);
+        }
+    }
+}
