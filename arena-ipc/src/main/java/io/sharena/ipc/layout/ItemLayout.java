@@ -6,13 +6,13 @@ package io.sharena.ipc.layout;
  * ring's end.
  *
  * <pre>
- *  0            8       12      16      20      24           32           40           48
- *  +------------+-------+-------+-------+-------+------------+------------+------------+
- *  | POS        | SIZE  | STATE | NEXT  | HASH  | CAS / OWNER| EXPIRES    | STORED     |
- *  +------------+-------+-------+-------+-------+------------+------------+------------+
- *  48      52        56          60      64
+ *  0            8       12      16      20      24           32        36       40
+ *  +------------+-------+-------+-------+-------+------------+---------+--------+
+ *  | POS        | SIZE  | STATE | NEXT  | HASH  | CAS / OWNER| EXPIRES | STORED |
+ *  +------------+-------+-------+-------+-------+------------+---------+--------+
+ *  40      44        48          52      56
  *  +-------+---------+-----------+-------+---------------+------------------------------+
- *  | FLAGS | KEY_LEN | VALUE_LEN | (pad) | KEY bytes     | VALUE bytes, then pad to 16  |
+ *  | FLAGS | KEY_LEN | VALUE_LEN | META  | KEY bytes     | VALUE bytes, then pad to 16  |
  *  +-------+---------+-----------+-------+---------------+------------------------------+
  * </pre>
  *
@@ -28,10 +28,17 @@ package io.sharena.ipc.layout;
  *   <li>CAS: the memcached CAS value, written before the record is published. While RESERVED the
  *       word is the owner: the writer's process token ({@code io.sharena.core.layout.OwnerToken}),
  *       dead once that attachment's registry slot changes generation or its process dies.</li>
- *   <li>EXPIRES: absolute Unix seconds, 0 = never (mutable: touch, one release store).</li>
- *   <li>STORED: wall-clock milliseconds of the write (delayed flush_all).</li>
+ *   <li>EXPIRES: absolute Unix seconds, unsigned 32-bit, 0 = never (mutable: touch, one release
+ *       store).</li>
+ *   <li>STORED: the Unix second of the write, unsigned 32-bit (delayed flush_all).</li>
+ *   <li>META: {@link #META_STALE} (invalidated: memcached's meta {@code I}), {@link #META_TOKEN}
+ *       (a win token was handed out) and, in {@link #META_ACCESS_MASK}, the last access in
+ *       seconds since the store was created, kept to the minute as memcached keeps it (mutable:
+ *       the token bit by compare-and-set under the key's stripe lock, the access time by a plain
+ *       store that may lose to a concurrent one; both are hints for the meta protocol, never used
+ *       to decide what a key holds).</li>
  * </ul>
- * Every field but NEXT, STATE and EXPIRES is written once, before the record is published.
+ * Every field but NEXT, STATE, EXPIRES and META is written once, before the record is published.
  */
 public final class ItemLayout {
     public static final int POS = 0;
@@ -41,11 +48,12 @@ public final class ItemLayout {
     public static final int HASH = 20;
     public static final int CAS = 24;
     public static final int EXPIRES = 32;
-    public static final int STORED = 40;
-    public static final int FLAGS = 48;
-    public static final int KEY_LEN = 52;
-    public static final int VALUE_LEN = 56;
-    public static final int KEY = 64;
+    public static final int STORED = 36;
+    public static final int FLAGS = 40;
+    public static final int KEY_LEN = 44;
+    public static final int VALUE_LEN = 48;
+    public static final int META = 52;
+    public static final int KEY = 56;
     public static final int HEADER = KEY;
     /** Bytes a PAD record needs: POS, SIZE and STATE. */
     public static final int PAD_HEADER = 16;
@@ -56,6 +64,13 @@ public final class ItemLayout {
     public static final int LINKED = 2;
     public static final int DEAD = 3;
     public static final int PAD = 4;
+
+    /** META: the item was invalidated (served stale until rewritten). */
+    public static final int META_STALE = 1 << 31;
+    /** META: a win token was handed out for this item. */
+    public static final int META_TOKEN = 1 << 30;
+    /** META: the last access, in seconds since the store was created. */
+    public static final int META_ACCESS_MASK = (1 << 30) - 1;
 
     private ItemLayout() {
     }

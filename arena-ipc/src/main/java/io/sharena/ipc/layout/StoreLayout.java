@@ -18,6 +18,7 @@ import io.sharena.core.layout.Geometry;
  *           | BUCKET_BITS| MAX_ITEM | MAP_PTR| STRIPES_PTR| REGION_PAGES| CREATED_MILLIS   |
  *           +------------+----------+--------+------------+-------------+------------------+
  *           128 HEAD   256 TAIL   384 CAS_COUNTER   512 FLUSH_CAS, FLUSH_MILLIS   640 RING_LOCK
+ *           768 CLOCK_SECONDS
  *           (each its own 128-byte line: written by different processes at different rates)
  *           COUNTERS: one block of COUNTER_BLOCK bytes per registry slot (per-process call counts)
  *
@@ -28,14 +29,18 @@ import io.sharena.core.layout.Geometry;
  * </pre>
  *
  * <p>The header is written once at creation and published by a release store of MAGIC; only HEAD,
- * TAIL, CAS_COUNTER, FLUSH_*, RING_LOCK, the counters and the stripes change afterwards. HEAD and
+ * TAIL, CAS_COUNTER, FLUSH_*, RING_LOCK, CLOCK_SECONDS, the counters and the stripes change
+ * afterwards. CLOCK_SECONDS is a coarse clock every process moves forward (never back) when it
+ * reads the real one anyway; readers compare items' last-access times with it instead of reading
+ * the clock on every get. HEAD and
  * TAIL are 64-bit logical ring positions (see {@link ItemLayout}). A stripe's ITEMS and BYTES are
  * written only by the holder of its LOCK. The access map has one byte per
  * {@link #MAP_GRANULE} bytes of ring (an item is longer than that, so no two items share a byte).
  */
 public final class StoreLayout {
     public static final long MAGIC_VALUE = 0x5348_5354_4f52_4531L; // "SHSTORE1"
-    public static final int VERSION_VALUE = 1;
+    /** 2: 56-byte item headers (32-bit expiry and store time, the META word). */
+    public static final int VERSION_VALUE = 2;
 
     public static final int MAGIC = 0;
     public static final int VERSION = 8;
@@ -56,6 +61,8 @@ public final class StoreLayout {
     public static final int FLUSH_CAS = 512;
     public static final int FLUSH_MILLIS = 520;
     public static final int RING_LOCK = 640;
+    /** The store's coarse clock, Unix seconds (see the class comment). */
+    public static final int CLOCK_SECONDS = 768;
 
     public static final int COUNTERS = 1024;
     /** Per-process counter block: 32 longs. */

@@ -18,8 +18,16 @@ final class Cursor {
     int valueLen;
     int flags;
     long cas;
+    /** Absolute Unix seconds, 0 for never. */
     long expires;
+    /** The Unix second of the write. */
     long stored;
+    /** The item's META word as read (ItemLayout.META_*). */
+    int meta;
+    /** Whether the item's access map said FETCHED before this read marked it. */
+    boolean fetchedBefore;
+    /** The CAS value of the item the last swap published. */
+    long newCas;
     /** This thread's get hits and misses not yet added to the shared counters (see SharedStore#countGet). */
     int pendingHits;
     int pendingMisses;

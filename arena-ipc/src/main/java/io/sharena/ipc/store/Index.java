@@ -244,8 +244,9 @@ final class Index {
         c.valueLen = valueLen;
         c.flags = seg.get(INT, at + ItemLayout.FLAGS);
         c.cas = seg.get(LONG, at + ItemLayout.CAS);
-        c.expires = seg.get(LONG, at + ItemLayout.EXPIRES);
-        c.stored = seg.get(LONG, at + ItemLayout.STORED);
+        c.expires = Integer.toUnsignedLong(seg.get(INT, at + ItemLayout.EXPIRES));
+        c.stored = Integer.toUnsignedLong(seg.get(INT, at + ItemLayout.STORED));
+        c.meta = seg.get(INT, at + ItemLayout.META);
         VarHandle.acquireFence();
         return true;
     }

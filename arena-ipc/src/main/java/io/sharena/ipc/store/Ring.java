@@ -148,8 +148,10 @@ final class Ring {
     /**
      * Marks the item fetched and raises its use count by one (readers); a store only when that
      * changes something, so an item at the top count costs its readers no write at all.
+     *
+     * @return whether the item was marked fetched before this call
      */
-    void touchedByReader(final int p) {
+    boolean touchedByReader(final int p) {
         final long granule = (Integer.toUnsignedLong(p) - Integer.toUnsignedLong(ringPtr)) / StoreLayout.MAP_GRANULE;
         final int word = mapPtr + (int) (granule & ~3L);
         final int shift = 8 * (int) (granule & 3);
@@ -159,6 +161,12 @@ final class Ring {
             // A stale reader may set the bits of a record that reused the space: only a hint, benign.
             view.getAndBitwiseOrInt(word, want << shift);
         }
+        return (bits & FETCHED) != 0;
+    }
+
+    /** @return whether the item at {@code p} was read since it was stored (a hint, as the bits are) */
+    boolean fetched(final int p) {
+        return (mapBits(p) & FETCHED) != 0;
     }
 
     /** @return the use count (0 to 3) held in an item's access-map bits */

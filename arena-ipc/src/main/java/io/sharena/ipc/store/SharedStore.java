@@ -57,6 +57,12 @@ public final class SharedStore implements AutoCloseable {
      * {@link #close()} add the calling thread's.
      */
     static final int GET_COUNT_BATCH = 64;
+    /** Passed as an expected CAS value: no check (no item ever has this CAS value). */
+    public static final long ANY_CAS = -1L;
+    /** Passed as an exptime: leave the item's expiry as it is. */
+    public static final long KEEP_EXPIRY = Long.MIN_VALUE;
+    /** An item's last-access time moves at most this often (memcached's update interval). */
+    static final long ACCESS_UPDATE_SECONDS = 60;
 
     private final SharedArena arena;
     private final boolean ownsArena;
@@ -66,6 +72,9 @@ public final class SharedStore implements AutoCloseable {
     private final MemorySegment seg;
     private final long flushMillisOffset;
     private final long flushCasOffset;
+    private final long clockOffset;
+    /** The Unix second the store was created: items' last-access times count from it. */
+    private final long createdSeconds;
     private final Ring ring;
     private final Index index;
     private final Counters counters;
@@ -73,6 +82,8 @@ public final class SharedStore implements AutoCloseable {
     private final long timeoutNanos;
     private final int maxItem;
     private final ThreadLocal<Cursor> cursors = ThreadLocal.withInitial(Cursor::new);
+    /** A second cursor per thread, for a locked look-up made while the first still describes a read. */
+    private final ThreadLocal<Cursor> lockedCursors = ThreadLocal.withInitial(Cursor::new);
     private final ThreadLocal<byte[][]> scratch = ThreadLocal.withInitial(() -> new byte[][] {new byte[256]});
 
     private SharedStore(final SharedArena arena, final boolean ownsArena, final int header, final StoreOptions o) {
@@ -83,6 +94,8 @@ public final class SharedStore implements AutoCloseable {
         this.seg = view.segment();
         this.flushMillisOffset = Integer.toUnsignedLong(header + StoreLayout.FLUSH_MILLIS);
         this.flushCasOffset = Integer.toUnsignedLong(header + StoreLayout.FLUSH_CAS);
+        this.clockOffset = Integer.toUnsignedLong(header + StoreLayout.CLOCK_SECONDS);
+        this.createdSeconds = view.getLong(header + StoreLayout.CREATED_MILLIS) / 1000;
         this.clock = o.clock();
         this.timeoutNanos = o.lockTimeoutNanos();
         this.maxItem = view.getInt(header + StoreLayout.MAX_ITEM);
@@ -217,7 +230,8 @@ public final class SharedStore implements AutoCloseable {
         if (exptime <= RELATIVE_EXPIRY_LIMIT) {
             return nowMillis / 1000 + exptime;
         }
-        return exptime;
+        // Items keep expiry times as unsigned 32-bit seconds: the year 2106 at the latest.
+        return Math.min(exptime, 0xFFFF_FFFFL);
     }
 
     private boolean stale(final long expires, final long cas, final long stored, final long nowMillis) {
@@ -227,8 +241,10 @@ public final class SharedStore implements AutoCloseable {
         if (cas != 0 && Long.compareUnsigned(cas, view.getLongAcquire(header + StoreLayout.FLUSH_CAS)) <= 0) {
             return true;
         }
+        // A delayed flush invalidates items stored in the seconds before the one it fires in (as
+        // memcached's does: items are stored to the second).
         final long flushAt = view.getLongAcquire(header + StoreLayout.FLUSH_MILLIS);
-        return flushAt != 0 && nowMillis >= flushAt && stored <= flushAt;
+        return flushAt != 0 && nowMillis >= flushAt && stored < flushAt / 1000;
     }
 
     private boolean stale(final Cursor c, final long nowMillis) {
@@ -244,13 +260,43 @@ public final class SharedStore implements AutoCloseable {
         if (c.expires == 0 && flushMillis == 0) {
             return c.cas != 0 && Long.compareUnsigned(c.cas, flushCas) <= 0;
         }
-        return stale(c, clock.getAsLong());
+        final long now = clock.getAsLong();
+        advanceClock(now);
+        return stale(c, now);
+    }
+
+    /**
+     * Moves the store's coarse clock forward to {@code nowMillis}, never back: a store at most once
+     * a second, by whichever process reads the real clock first in that second.
+     */
+    private void advanceClock(final long nowMillis) {
+        final long seconds = nowMillis / 1000;
+        long seen;
+        while ((seen = seg.get(ValueLayout.JAVA_LONG_UNALIGNED, clockOffset)) < seconds) {
+            if (view.compareAndSetLong(header + StoreLayout.CLOCK_SECONDS, seen, seconds)) {
+                return;
+            }
+        }
+    }
+
+    /**
+     * Moves the store's coarse clock to now. Every write and every 64th get of a thread does it;
+     * a long-running reader that may go idle for minutes (a server's event loop) calls this when it
+     * wakes, so that items' last-access times stay right to the minute.
+     */
+    public void tick() {
+        advanceClock(clock.getAsLong());
+    }
+
+    /** @return the META word's access field for {@code nowMillis} */
+    private int accessField(final long nowMillis) {
+        return (int) Math.max(0, Math.min(ItemLayout.META_ACCESS_MASK, nowMillis / 1000 - createdSeconds));
     }
 
     /** Eviction's question: is the item at {@code p} expired or flushed now? (Its stripe lock is held.) */
     private boolean staleAt(final int p) {
-        return stale(view.getLongAcquire(p + ItemLayout.EXPIRES), view.getLong(p + ItemLayout.CAS),
-            view.getLong(p + ItemLayout.STORED), clock.getAsLong());
+        return stale(Integer.toUnsignedLong(view.getIntAcquire(p + ItemLayout.EXPIRES)), view.getLong(p + ItemLayout.CAS),
+            Integer.toUnsignedLong(view.getInt(p + ItemLayout.STORED)), clock.getAsLong());
     }
 
     private long nextCas() {
@@ -293,20 +339,32 @@ public final class SharedStore implements AutoCloseable {
 
     /** As {@link #readLive}, counting a get. */
     private boolean getCounted(final byte[] key, final Cursor c, final byte[] dst, final int dstOff) {
-        return getCounted(key, c, dst, dstOff, c);
+        return getCounted(key, c, dst, dstOff, c, true);
     }
 
-    /** As {@link #readLive}, counting a get in {@code counts} (this thread's cursor). */
+    /**
+     * As {@link #readLive}, counting a get in {@code counts} (this thread's cursor); a hit is marked
+     * fetched and its last-access time kept to the minute unless {@code bump} is false.
+     */
     private boolean getCounted(final byte[] key, final Cursor c, final byte[] dst, final int dstOff,
-                               final Cursor counts) {
+                               final Cursor counts, final boolean bump) {
         checkKey(key);
         // cmd_get is get_hits + get_misses, summed when stats are read. Both are batched per thread:
         // an atomic add per get would be a full fence on the read path.
-        if (readLive(key, Index.hash(key, key.length), c, dst, dstOff)) {
+        final int hash = Index.hash(key, key.length);
+        if (readLive(key, hash, c, dst, dstOff)) {
             if (++counts.pendingHits == GET_COUNT_BATCH) {
                 flushGets(counts);
             }
-            ring.touchedByReader(c.ptr);
+            if (bump) {
+                c.fetchedBefore = ring.touchedByReader(c.ptr);
+                final long coarse = seg.get(ValueLayout.JAVA_LONG_UNALIGNED, clockOffset);
+                if (coarse - createdSeconds - (c.meta & ItemLayout.META_ACCESS_MASK) >= ACCESS_UPDATE_SECONDS) {
+                    updateMeta(key, hash, c, ItemLayout.META_ACCESS_MASK, accessField(coarse * 1000), false);
+                }
+            } else {
+                c.fetchedBefore = ring.fetched(c.ptr);
+            }
             return true;
         }
         if (++counts.pendingMisses == GET_COUNT_BATCH) {
@@ -320,6 +378,8 @@ public final class SharedStore implements AutoCloseable {
     }
 
     private void flushGets(final Cursor c) {
+        // Also where a thread that only reads keeps the store's coarse clock moving.
+        advanceClock(clock.getAsLong());
         counters.add(StoreCounter.GET_HITS, c.pendingHits);
         counters.add(StoreCounter.GET_MISSES, c.pendingMisses);
         c.pendingHits = 0;
@@ -384,8 +444,8 @@ public final class SharedStore implements AutoCloseable {
         return new StoreReader(this);
     }
 
-    boolean readerGet(final byte[] key, final Cursor c) {
-        return getCounted(key, c, null, 0, cursors.get());
+    boolean readerGet(final byte[] key, final Cursor c, final boolean bump) {
+        return getCounted(key, c, null, 0, cursors.get(), bump);
     }
 
     boolean stillValid(final Cursor c) {
@@ -398,21 +458,21 @@ public final class SharedStore implements AutoCloseable {
 
     // ------------------------------------------------------------------ writes
 
-    private enum Mode { SET, ADD, REPLACE, CAS }
+    private static final byte[] EMPTY = new byte[0];
 
     /** Stores the value whatever the key holds. */
     public StoreResult set(final byte[] key, final byte[] value, final int flags, final long exptime) {
-        return store(Mode.SET, key, value, flags, exptime, 0);
+        return store(StoreMode.SET, key, value, flags, exptime, ANY_CAS, false, null);
     }
 
     /** Stores the value only if the key holds no live item; NOT_STORED otherwise. */
     public StoreResult add(final byte[] key, final byte[] value, final int flags, final long exptime) {
-        return store(Mode.ADD, key, value, flags, exptime, 0);
+        return store(StoreMode.ADD, key, value, flags, exptime, ANY_CAS, false, null);
     }
 
     /** Stores the value only if the key holds a live item; NOT_STORED otherwise. */
     public StoreResult replace(final byte[] key, final byte[] value, final int flags, final long exptime) {
-        return store(Mode.REPLACE, key, value, flags, exptime, 0);
+        return store(StoreMode.REPLACE, key, value, flags, exptime, ANY_CAS, false, null);
     }
 
     /**
@@ -421,11 +481,58 @@ public final class SharedStore implements AutoCloseable {
      */
     public StoreResult cas(final byte[] key, final byte[] value, final int flags, final long exptime,
                            final long casUnique) {
-        return store(Mode.CAS, key, value, flags, exptime, casUnique);
+        return store(StoreMode.CAS, key, value, flags, exptime, casUnique, false, null);
     }
 
-    private StoreResult store(final Mode mode, final byte[] key, final byte[] value, final int flags,
-                              final long exptime, final long casUnique) {
+    /**
+     * Every storage command in one call, with what memcached's meta {@code ms} adds to them.
+     *
+     * <ul>
+     *   <li>{@link StoreMode#CAS} compares {@code expectedCas}; {@link StoreMode#APPEND} and
+     *       {@link StoreMode#PREPEND} answer EXISTS when {@code expectedCas} is not {@link #ANY_CAS}
+     *       and differs from the item's (they keep the item's flags and expiry, ignoring
+     *       {@code flags} and {@code exptime}); the other modes ignore it.</li>
+     *   <li>{@code invalidate} (CAS mode only): when {@code expectedCas} is lower than the item's,
+     *       the value is stored anyway but marked stale ({@link StoreReader#stale()}), keeping the
+     *       item's expiry and whether its win token was handed out.</li>
+     *   <li>{@code casOut}, when not null, receives in {@code casOut[0]} the CAS value of the item
+     *       this call stored (STORED only): the item's own, whatever other writers do after.</li>
+     * </ul>
+     *
+     * @return STORED, NOT_STORED, EXISTS, NOT_FOUND, TOO_LARGE, NO_MEMORY or BUSY, as the mode's own
+     * method answers
+     * @throws IllegalArgumentException for a null mode, an out-of-range key, a null value or an empty {@code casOut}
+     */
+    public StoreResult store(final StoreMode mode, final byte[] key, final byte[] value, final int flags,
+                             final long exptime, final long expectedCas, final boolean invalidate,
+                             final long[] casOut) {
+        if (mode == null) {
+            throw new IllegalArgumentException("mode must not be null: mode=null");
+        }
+        if (casOut != null && casOut.length == 0) {
+            throw new IllegalArgumentException("casOut must hold one long: casOut=long[0]");
+        }
+        return switch (mode) {
+            case APPEND, PREPEND -> concat(key, value, mode == StoreMode.APPEND, expectedCas, casOut);
+            default -> write(mode, key, value, flags, exptime, expectedCas, invalidate && mode == StoreMode.CAS, 0,
+                casOut);
+        };
+    }
+
+    /**
+     * memcached's vivify-on-miss ({@code mg N}): when the key holds no live item, stores an empty
+     * one (flags 0) whose win token is already handed out, to the caller.
+     *
+     * @return STORED (created: the caller won and should fill the key), NOT_STORED (a live item is
+     * there: read it, {@link StoreReader#tokenSent()} says whether someone else won), NO_MEMORY or BUSY
+     */
+    public StoreResult vivify(final byte[] key, final long exptime) {
+        return write(StoreMode.ADD, key, EMPTY, 0, exptime, ANY_CAS, false, ItemLayout.META_TOKEN, null);
+    }
+
+    private StoreResult write(final StoreMode mode, final byte[] key, final byte[] value, final int flags,
+                              final long exptime, final long expectedCas, final boolean invalidate,
+                              final int meta, final long[] casOut) {
         checkKey(key);
         checkValue(value);
         counters.add(StoreCounter.CMD_SET, 1);
@@ -434,7 +541,7 @@ public final class SharedStore implements AutoCloseable {
         }
         final long now = clock.getAsLong();
         final int hash = Index.hash(key, key.length);
-        final int y = build(key, hash, value, 0, value.length, null, 0, 0, flags, expiresAt(exptime, now), now);
+        final int y = build(key, hash, value, 0, value.length, null, 0, 0, flags, expiresAt(exptime, now), now, meta);
         if (y == 0) {
             return StoreResult.NO_MEMORY;
         }
@@ -448,13 +555,17 @@ public final class SharedStore implements AutoCloseable {
             final Cursor c = cursors.get();
             final boolean found = index.findLocked(key, key.length, hash, c);
             final boolean live = found && !stale(c, now);
+            // ms I: a CAS older than the item's stores the value as stale instead of failing.
+            final boolean staleWrite = mode == StoreMode.CAS && live && c.cas != expectedCas && invalidate
+                && Long.compareUnsigned(expectedCas, c.cas) < 0;
             final StoreResult refused = switch (mode) {
-                case SET -> null;
                 case ADD -> live ? StoreResult.NOT_STORED : null;
                 case REPLACE -> live ? null : StoreResult.NOT_STORED;
-                case CAS -> !live ? StoreResult.NOT_FOUND : c.cas != casUnique ? StoreResult.EXISTS : null;
+                case CAS -> !live ? StoreResult.NOT_FOUND
+                    : c.cas != expectedCas && !staleWrite ? StoreResult.EXISTS : null;
+                default -> null;
             };
-            if (mode == Mode.CAS) {
+            if (mode == StoreMode.CAS) {
                 counters.add(refused == null ? StoreCounter.CAS_HITS
                     : refused == StoreResult.EXISTS ? StoreCounter.CAS_BADVAL : StoreCounter.CAS_MISSES, 1);
             }
@@ -462,13 +573,22 @@ public final class SharedStore implements AutoCloseable {
                 ring.abandon(y);
                 return refused;
             }
-            if (!index.publishLocked(c, y, nextCas(), stripe, StorePoint.SET_LINKED, StorePoint.SET_PUBLISHED)) {
+            if (staleWrite) {
+                // y is still RESERVED, this thread's alone: its header may change until published.
+                view.putInt(y + ItemLayout.EXPIRES, (int) c.expires);
+                view.putInt(y + ItemLayout.META, ItemLayout.META_STALE | (c.meta & ItemLayout.META_TOKEN) | accessField(now));
+            }
+            final long cas = nextCas();
+            if (!index.publishLocked(c, y, cas, stripe, StorePoint.SET_LINKED, StorePoint.SET_PUBLISHED)) {
                 return StoreResult.NO_MEMORY;
             }
             if (found && !live) {
                 counters.add(StoreCounter.RECLAIMED, 1);
             }
             counters.add(StoreCounter.TOTAL_ITEMS, 1);
+            if (casOut != null) {
+                casOut[0] = cas;
+            }
             return StoreResult.STORED;
         } finally {
             index.unlockStripe(stripe);
@@ -477,24 +597,26 @@ public final class SharedStore implements AutoCloseable {
 
     /**
      * Reserves and fills a record: key, then {@code a[aOff..aOff+aLen)} followed by
-     * {@code b[0..bLen)} (b may be null) as the value.
+     * {@code b[0..bLen)} (b may be null) as the value; {@code meta} holds the META word's flag bits.
      *
      * @return the RESERVED record, or 0 when no room could be made
      */
     private int build(final byte[] key, final int hash, final byte[] a, final int aOff, final int aLen,
                       final byte[] b, final int bOff, final int bLen, final int flags, final long expires,
-                      final long now) {
+                      final long now, final int meta) {
         final int valueLen = aLen + bLen;
         final int y = ring.reserve(ItemLayout.recordSize(key.length, valueLen));
         if (y == 0) {
             return 0;
         }
+        advanceClock(now);
         view.putInt(y + ItemLayout.HASH, hash);
-        view.putLong(y + ItemLayout.EXPIRES, expires);
-        view.putLong(y + ItemLayout.STORED, now);
+        view.putInt(y + ItemLayout.EXPIRES, (int) expires);
+        view.putInt(y + ItemLayout.STORED, (int) (now / 1000));
         view.putInt(y + ItemLayout.FLAGS, flags);
         view.putInt(y + ItemLayout.KEY_LEN, key.length);
         view.putInt(y + ItemLayout.VALUE_LEN, valueLen);
+        view.putInt(y + ItemLayout.META, meta | accessField(now));
         view.putBytes(y + ItemLayout.KEY, key, 0, key.length);
         view.putBytes(y + ItemLayout.KEY + key.length, a, aOff, aLen);
         if (bLen > 0) {
@@ -505,15 +627,16 @@ public final class SharedStore implements AutoCloseable {
 
     /** Appends {@code data} to the key's value: NOT_STORED if the key holds no live item. */
     public StoreResult append(final byte[] key, final byte[] data) {
-        return concat(key, data, true);
+        return concat(key, data, true, ANY_CAS, null);
     }
 
     /** Prepends {@code data} to the key's value: NOT_STORED if the key holds no live item. */
     public StoreResult prepend(final byte[] key, final byte[] data) {
-        return concat(key, data, false);
+        return concat(key, data, false, ANY_CAS, null);
     }
 
-    private StoreResult concat(final byte[] key, final byte[] data, final boolean append) {
+    private StoreResult concat(final byte[] key, final byte[] data, final boolean append, final long expectedCas,
+                               final long[] casOut) {
         checkKey(key);
         checkValue(data);
         counters.add(StoreCounter.CMD_SET, 1);
@@ -524,13 +647,16 @@ public final class SharedStore implements AutoCloseable {
             if (old == null) {
                 return StoreResult.NOT_STORED;
             }
+            if (expectedCas != ANY_CAS && c.cas != expectedCas) {
+                return StoreResult.EXISTS;
+            }
             if ((long) c.valueLen + data.length > maxItem) {
                 return StoreResult.TOO_LARGE;
             }
             final long now = clock.getAsLong();
             final int y = append
-                ? build(key, hash, old, 0, c.valueLen, data, 0, data.length, c.flags, c.expires, now)
-                : build(key, hash, data, 0, data.length, old, 0, c.valueLen, c.flags, c.expires, now);
+                ? build(key, hash, old, 0, c.valueLen, data, 0, data.length, c.flags, c.expires, now, 0)
+                : build(key, hash, data, 0, data.length, old, 0, c.valueLen, c.flags, c.expires, now, 0);
             if (y == 0) {
                 return StoreResult.NO_MEMORY;
             }
@@ -539,6 +665,9 @@ public final class SharedStore implements AutoCloseable {
             if (r == StoreResult.STORED) {
                 // A new item linked, as memcached counts it.
                 counters.add(StoreCounter.TOTAL_ITEMS, 1);
+                if (casOut != null) {
+                    casOut[0] = c.newCas;
+                }
             }
             if (r != null) {
                 return r == StoreResult.NOT_FOUND ? StoreResult.NOT_STORED : r;
@@ -565,7 +694,8 @@ public final class SharedStore implements AutoCloseable {
     }
 
     /**
-     * Publishes {@code y} in place of the item the cursor read, if that item is still the key's.
+     * Publishes {@code y} in place of the item the cursor read, if that item is still the key's
+     * (its CAS value then goes to {@code c.newCas}).
      *
      * @return STORED; NOT_FOUND if the key has no live item any more; BUSY; or null if the item
      * changed (the caller reads again and retries); y is abandoned unless STORED
@@ -589,9 +719,11 @@ public final class SharedStore implements AutoCloseable {
                 ring.abandon(y);
                 return null;
             }
-            if (!index.publishLocked(c, y, nextCas(), stripe, linked, published)) {
+            final long cas = nextCas();
+            if (!index.publishLocked(c, y, cas, stripe, linked, published)) {
                 return StoreResult.NO_MEMORY;
             }
+            c.newCas = cas;
             return StoreResult.STORED;
         } finally {
             index.unlockStripe(stripe);
@@ -605,7 +737,7 @@ public final class SharedStore implements AutoCloseable {
      * @return STORED, NOT_FOUND, NON_NUMERIC, NO_MEMORY or BUSY
      */
     public StoreResult incr(final byte[] key, final long delta, final long[] result) {
-        return arith(key, delta, true, result);
+        return arith(key, delta, true, ANY_CAS, KEEP_EXPIRY, result);
     }
 
     /**
@@ -615,10 +747,32 @@ public final class SharedStore implements AutoCloseable {
      * @return STORED, NOT_FOUND, NON_NUMERIC, NO_MEMORY or BUSY
      */
     public StoreResult decr(final byte[] key, final long delta, final long[] result) {
-        return arith(key, delta, false, result);
+        return arith(key, delta, false, ANY_CAS, KEEP_EXPIRY, result);
     }
 
-    private StoreResult arith(final byte[] key, final long delta, final boolean incr, final long[] result) {
+    /**
+     * {@link #incr(byte[], long, long[])} as memcached's meta {@code ma} does it, in one step: only if
+     * the item's CAS value is {@code expectedCas} (unless {@link #ANY_CAS}: EXISTS otherwise), with
+     * the expiry set to {@code exptime} (unless {@link #KEEP_EXPIRY}).
+     *
+     * @param result {@code result[0]} receives the new value; when it holds three longs, also the
+     *               new item's CAS value ({@code result[1]}) and expiry ({@code result[2]}, absolute
+     *               Unix seconds, 0 never)
+     * @return STORED, EXISTS, NOT_FOUND, NON_NUMERIC, NO_MEMORY or BUSY
+     */
+    public StoreResult incr(final byte[] key, final long delta, final long expectedCas, final long exptime,
+                            final long[] result) {
+        return arith(key, delta, true, expectedCas, exptime, result);
+    }
+
+    /** {@link #decr(byte[], long, long[])} with {@link #incr(byte[], long, long, long, long[])}'s additions. */
+    public StoreResult decr(final byte[] key, final long delta, final long expectedCas, final long exptime,
+                            final long[] result) {
+        return arith(key, delta, false, expectedCas, exptime, result);
+    }
+
+    private StoreResult arith(final byte[] key, final long delta, final boolean incr, final long expectedCas,
+                              final long exptime, final long[] result) {
         checkKey(key);
         if (result == null || result.length == 0) {
             throw new IllegalArgumentException("result array must hold one long: result="
@@ -633,6 +787,9 @@ public final class SharedStore implements AutoCloseable {
                 counters.add(incr ? StoreCounter.INCR_MISSES : StoreCounter.DECR_MISSES, 1);
                 return StoreResult.NOT_FOUND;
             }
+            if (expectedCas != ANY_CAS && c.cas != expectedCas) {
+                return StoreResult.EXISTS;
+            }
             if (!Numbers.isUnsigned(old, c.valueLen)) {
                 return StoreResult.NON_NUMERIC;
             }
@@ -640,8 +797,9 @@ public final class SharedStore implements AutoCloseable {
             final long next = incr ? value + delta
                 : Long.compareUnsigned(value, delta) <= 0 ? 0 : value - delta;
             final int len = Numbers.format(next, digits);
-            final int y = build(key, hash, digits, digits.length - len, len, null, 0, 0, c.flags, c.expires,
-                clock.getAsLong());
+            final long now = clock.getAsLong();
+            final long expires = exptime == KEEP_EXPIRY ? c.expires : expiresAt(exptime, now);
+            final int y = build(key, hash, digits, digits.length - len, len, null, 0, 0, c.flags, expires, now, 0);
             if (y == 0) {
                 return StoreResult.NO_MEMORY;
             }
@@ -655,6 +813,10 @@ public final class SharedStore implements AutoCloseable {
                 if (r == StoreResult.STORED) {
                     counters.add(incr ? StoreCounter.INCR_HITS : StoreCounter.DECR_HITS, 1);
                     result[0] = next;
+                    if (result.length >= 3) {
+                        result[1] = c.newCas;
+                        result[2] = expires;
+                    }
                 }
                 return r;
             }
@@ -663,6 +825,17 @@ public final class SharedStore implements AutoCloseable {
 
     /** Removes the key's item: DELETED, or NOT_FOUND if it holds no live item. */
     public StoreResult delete(final byte[] key) {
+        return delete(key, ANY_CAS);
+    }
+
+    /**
+     * Removes the key's item if its CAS value is {@code expectedCas} (memcached's {@code md C}),
+     * in one step.
+     *
+     * @return DELETED; NOT_FOUND (no live item); EXISTS (another CAS value, unless
+     * {@code expectedCas} is {@link #ANY_CAS}); BUSY
+     */
+    public StoreResult delete(final byte[] key, final long expectedCas) {
         checkKey(key);
         final int hash = Index.hash(key, key.length);
         final int stripe = index.stripeOf(hash);
@@ -676,6 +849,10 @@ public final class SharedStore implements AutoCloseable {
                 return StoreResult.NOT_FOUND;
             }
             final boolean live = !stale(c, clock.getAsLong());
+            if (live && expectedCas != ANY_CAS && c.cas != expectedCas) {
+                counters.add(StoreCounter.DELETE_MISSES, 1);
+                return StoreResult.EXISTS;
+            }
             index.unlinkLocked(c, stripe, StorePoint.DELETE_UNLINKED);
             counters.add(live ? StoreCounter.DELETE_HITS : StoreCounter.DELETE_MISSES, 1);
             if (!live) {
@@ -688,13 +865,87 @@ public final class SharedStore implements AutoCloseable {
     }
 
     /**
+     * memcached's invalidate ({@code md I}): the item stays, marked stale, with a new CAS value,
+     * its win token taken back (the next reader of the stale item wins) and its expiry set to
+     * {@code exptime} unless that is {@link #KEEP_EXPIRY}. Checks {@code expectedCas} as
+     * {@link #delete(byte[], long)} does.
+     *
+     * @return STORED; NOT_FOUND; EXISTS; TOO_LARGE never; NO_MEMORY; BUSY
+     */
+    public StoreResult invalidate(final byte[] key, final long expectedCas, final long exptime) {
+        checkKey(key);
+        final int hash = Index.hash(key, key.length);
+        final Cursor c = cursors.get();
+        while (true) {
+            final byte[] old = snapshot(key, hash, c);
+            if (old == null) {
+                return StoreResult.NOT_FOUND;
+            }
+            if (expectedCas != ANY_CAS && c.cas != expectedCas) {
+                return StoreResult.EXISTS;
+            }
+            final long now = clock.getAsLong();
+            final long expires = exptime == KEEP_EXPIRY ? c.expires : expiresAt(exptime, now);
+            final int y = build(key, hash, old, 0, c.valueLen, null, 0, 0, c.flags, expires, now,
+                ItemLayout.META_STALE);
+            if (y == 0) {
+                return StoreResult.NO_MEMORY;
+            }
+            CrashPoints.at(StorePoint.SET_BUILT);
+            final StoreResult r = swapIfSame(key, hash, c, y, StorePoint.SET_LINKED, StorePoint.SET_PUBLISHED);
+            if (r != null) {
+                return r;
+            }
+        }
+    }
+
+    /**
+     * Sets the bits {@code mask} of the META word of the key's item to {@code bits}, under the
+     * key's stripe lock (so the item cannot be reclaimed or moved meanwhile), if the item is still
+     * the one {@code read} describes (same CAS value).
+     *
+     * @param wait whether to wait for the lock (the lock timeout) or give up at once if it is held
+     * @return the META word before, as an unsigned int; -1 if the item changed or is gone, or the lock was not had
+     */
+    private long updateMeta(final byte[] key, final int hash, final Cursor read, final int mask, final int bits,
+                            final boolean wait) {
+        final int stripe = index.stripeOf(hash);
+        if (!index.lockStripe(stripe, wait ? timeoutNanos : 0)) {
+            return -1;
+        }
+        try {
+            final Cursor c = lockedCursors.get();
+            if (!index.findLocked(key, key.length, hash, c) || c.cas != read.cas) {
+                return -1;
+            }
+            final int old = view.getInt(c.ptr + ItemLayout.META);
+            view.putIntRelease(c.ptr + ItemLayout.META, (old & ~mask) | bits);
+            return Integer.toUnsignedLong(old);
+        } finally {
+            index.unlockStripe(stripe);
+        }
+    }
+
+    /** The reader's win: @return whether this call handed out the item's win token */
+    boolean claimToken(final byte[] key, final Cursor read) {
+        final long old = updateMeta(key, Index.hash(key, key.length), read, ItemLayout.META_TOKEN,
+            ItemLayout.META_TOKEN, true);
+        return old >= 0 && (old & ItemLayout.META_TOKEN) == 0;
+    }
+
+    /** @return seconds from the read item's last access (as read) to now */
+    long secondsSinceAccess(final Cursor c) {
+        return Math.max(0, clock.getAsLong() / 1000 - createdSeconds - (c.meta & ItemLayout.META_ACCESS_MASK));
+    }
+
+    /**
      * Sets the key's expiry.
      *
      * @return TOUCHED; NOT_FOUND if the key holds no live item; BUSY if a live process held the
      * key's stripe lock past the lock timeout (nothing changed: retry, or give up the touch)
      */
     public StoreResult touch(final byte[] key, final long exptime) {
-        return touch(key, exptime, null);
+        return touch(key, exptime, null, null);
     }
 
     /**
@@ -714,7 +965,7 @@ public final class SharedStore implements AutoCloseable {
             throw new IllegalArgumentException("item array must hold one item: item="
                 + (item == null ? "null" : "StoreItem[0]"));
         }
-        return touch(key, exptime, item);
+        return touch(key, exptime, item, null);
     }
 
     /**
@@ -725,7 +976,7 @@ public final class SharedStore implements AutoCloseable {
      */
     public StoreItem getAndTouch(final byte[] key, final long exptime) {
         final StoreItem[] item = new StoreItem[1];
-        final StoreResult r = touch(key, exptime, item);
+        final StoreResult r = touch(key, exptime, item, null);
         if (r == StoreResult.BUSY) {
             throw new IllegalStateException("stripe lock busy: a live process holds it past the timeout: "
                 + "timeoutNanos=" + timeoutNanos);
@@ -733,8 +984,13 @@ public final class SharedStore implements AutoCloseable {
         return item[0];
     }
 
-    /** touch, and gat when {@code item} is not null: the one locked path of both. */
-    private StoreResult touch(final byte[] key, final long exptime, final StoreItem[] item) {
+    /** The reader's get-and-touch: the item found goes to {@code into}, validated as a lock-free read is. */
+    StoreResult readerTouch(final byte[] key, final long exptime, final Cursor into) {
+        return touch(key, exptime, null, into);
+    }
+
+    /** touch, gat ({@code item} not null) and the reader's get-and-touch ({@code into} not null): one locked path. */
+    private StoreResult touch(final byte[] key, final long exptime, final StoreItem[] item, final Cursor into) {
         checkKey(key);
         counters.add(StoreCounter.CMD_TOUCH, 1);
         final int hash = Index.hash(key, key.length);
@@ -743,26 +999,34 @@ public final class SharedStore implements AutoCloseable {
             return StoreResult.BUSY;
         }
         try {
-            final Cursor c = cursors.get();
+            final Cursor c = into != null ? into : cursors.get();
             final long now = clock.getAsLong();
             if (!index.findLocked(key, key.length, hash, c) || stale(c, now)) {
                 counters.add(StoreCounter.TOUCH_MISSES, 1);
                 if (item != null) {
                     counters.add(StoreCounter.GET_MISSES, 1);
                 }
+                c.ptr = 0;
                 return StoreResult.NOT_FOUND;
             }
             final long expires = expiresAt(exptime, now);
             // One word: readers see the old expiry or the new one.
-            view.putLongRelease(c.ptr + ItemLayout.EXPIRES, expires);
+            view.putIntRelease(c.ptr + ItemLayout.EXPIRES, (int) expires);
+            c.expires = expires;
             counters.add(StoreCounter.TOUCH_HITS, 1);
+            if (item != null || into != null) {
+                c.fetchedBefore = ring.touchedByReader(c.ptr);
+            }
             if (item != null) {
                 counters.add(StoreCounter.GET_HITS, 1);
-                ring.touchedByReader(c.ptr);
                 // Under the stripe lock the item cannot be reclaimed: its bytes are stable.
                 final byte[] value = new byte[c.valueLen];
                 view.getBytes(c.valuePtr(), value, 0, c.valueLen);
                 item[0] = new StoreItem(value, c.flags, c.cas, expires);
+            }
+            if (into != null) {
+                // Read after the lock is let go: valid while the tail has not passed the item.
+                c.minPos = c.pos;
             }
             return StoreResult.TOUCHED;
         } finally {

@@ -1,5 +1,7 @@
 package io.sharena.ipc.store;
 
+import io.sharena.ipc.layout.ItemLayout;
+
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -32,16 +34,89 @@ public final class StoreReader {
     private final MemorySegment memory;
     private final Cursor cursor = new Cursor();
     private boolean hit;
+    /** The key of the last lookup, for {@link #claimToken()}. */
+    private byte[] key;
 
     StoreReader(final SharedStore store) {
         this.store = store;
         this.memory = store.view().segment().asReadOnly();
     }
 
-    /** Looks the key up, without a lock. @return whether it holds a live item */
+    /**
+     * Looks the key up, without a lock. A hit marks the item fetched and keeps its last access
+     * time (to the minute).
+     *
+     * @return whether it holds a live item
+     */
     public boolean get(final byte[] key) {
-        hit = store.readerGet(key, cursor);
+        return get(key, true);
+    }
+
+    /**
+     * Looks the key up, without a lock; with {@code bump} false the item is left as it was: not
+     * marked fetched, its last access time and its standing against eviction unchanged
+     * (memcached's meta {@code u}).
+     *
+     * @return whether it holds a live item
+     */
+    public boolean get(final byte[] key, final boolean bump) {
+        this.key = key;
+        hit = store.readerGet(key, cursor, bump);
         return hit;
+    }
+
+    /**
+     * Sets the key's expiry and looks its item up, in one step under the key's lock (memcached's
+     * meta {@code mg T}); the reader then holds the item (with its new expiry) as after
+     * {@link #get}, and reads of its value are validated the same way.
+     *
+     * @return TOUCHED, NOT_FOUND or BUSY (see {@link SharedStore#touch})
+     */
+    public StoreResult getAndTouch(final byte[] key, final long exptime) {
+        this.key = key;
+        final StoreResult r = store.readerTouch(key, exptime, cursor);
+        hit = r == StoreResult.TOUCHED;
+        return r;
+    }
+
+    /** @return whether the item had been read before this lookup (memcached's meta {@code h}) */
+    public boolean fetchedBefore() {
+        checkHit();
+        return cursor.fetchedBefore;
+    }
+
+    /**
+     * @return seconds since the item was last read or written, as it stood before this lookup;
+     * reads move it at most once a minute, as memcached's do (its meta {@code l})
+     */
+    public long secondsSinceAccess() {
+        checkHit();
+        return store.secondsSinceAccess(cursor);
+    }
+
+    /** @return whether the item was invalidated and is served stale until rewritten (meta {@code X}) */
+    public boolean stale() {
+        checkHit();
+        return (cursor.meta & ItemLayout.META_STALE) != 0;
+    }
+
+    /** @return whether the item's win token had been handed out when it was read (meta {@code Z}) */
+    public boolean tokenSent() {
+        checkHit();
+        return (cursor.meta & ItemLayout.META_TOKEN) != 0;
+    }
+
+    /**
+     * Hands out the item's win token to this caller, if nobody has it yet (memcached's meta
+     * {@code W}): one caller wins per item version, across every process. Takes the key's lock.
+     * The key array given to the lookup must be unchanged.
+     *
+     * @return whether this caller won; false if the token was already out or the item was replaced
+     * or removed since the lookup
+     */
+    public boolean claimToken() {
+        checkHit();
+        return store.claimToken(key, cursor);
     }
 
     private void checkHit() {

@@ -113,12 +113,26 @@
  * takes over the locks of dead processes and recounts every stripe from its chains.
  *
  * <h2>Memory per item</h2>
- * A record is a 64-byte header, the key and the value, rounded up to 16 bytes: 192 bytes for a
- * 16-byte key and a 100-byte value. Around it: 4 bytes of bucket per 256 bytes of ring, 1 byte of
- * access map per 64, and the 1/64 slack: about 201 bytes per such item, against about 200 for
+ * A record is a 56-byte header, the key and the value, rounded up to 16 bytes: 176 bytes for a
+ * 16-byte key and a 100-byte value (expiry and store time are 32-bit seconds). Around it: 4 bytes
+ * of bucket per 256 bytes of ring, 1 byte of access map per 64, and the 1/64 slack: about 184
+ * bytes per such item, against about 200 for
  * memcached 1.6 by its documented layout (48-byte header, 8-byte CAS, key + 1, value + 2, in the
  * 192-byte slab class, plus its hash table). The whole ring is allocated, with its storage
  * committed, when the store is created.
+ *
+ * <h2>What the meta protocol needs</h2>
+ * Each item has a META word beside its header fields: a stale bit (memcached's invalidate), a
+ * win-token bit, and its last access in seconds since the store was created. Invalidating, and a
+ * stale store ({@code ms I}), write a new record as every other change does. The token bit is set
+ * under the key's stripe lock, on the item found there if it still has the CAS value the reader
+ * saw, so exactly one caller wins per item version, whichever process it is in. The access time
+ * moves at most once a minute (memcached's interval), also under the lock, taken only if free:
+ * a reader never waits for it, and a record is never written by a reader that does not hold the
+ * lock (its space may have been reused). Readers compare it with the store's coarse clock (a
+ * header word moved forward by writes, by every 64th get of a thread and by {@code tick()}),
+ * not with the real clock, which costs 30 ns a read on this machine. Hit-before is the access
+ * map's FETCHED bit.
  *
  * <h2>Crash argument</h2>
  * Every change of shared state is one atomic word, or leaves a state that is recognised and

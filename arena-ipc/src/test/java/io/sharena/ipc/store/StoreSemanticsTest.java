@@ -241,7 +241,7 @@ class StoreSemanticsTest {
         final Map<String, Long> want = new LinkedHashMap<>();
         want.put("curr_items", 2L);       // b (expired) and n (flushed): reclaimed lazily, as memcached's
         want.put("total_items", 5L);      // set a, set b, set n, cas n, append n
-        want.put("bytes", 160L);          // two records of 80 bytes (64-byte header, key, value, to 16)
+        want.put("bytes", 128L);          // two records of 64 bytes (56-byte header, key, value, to 16)
         want.put("limit_maxbytes", 8L << 20);
         want.put("get_hits", 4L);
         want.put("get_misses", 3L);
