@@ -1,7 +1,7 @@
 package io.sharena.server;
 
 import io.sharena.ipc.store.SharedStore;
-import io.sharena.ipc.store.StoreItem;
+import io.sharena.ipc.store.StoreMode;
 import io.sharena.ipc.store.StoreReader;
 import io.sharena.ipc.store.StoreResult;
 
@@ -10,17 +10,26 @@ import java.util.Base64;
 /**
  * memcached's meta commands: {@code mg}, {@code ms}, {@code md}, {@code ma}, {@code me}, {@code mn}.
  * Replies are built as memcached builds them: status code, then the requested flags in the order
- * the request gave them, then the value. Quiet mode ({@code q}) hides the nominal reply (a miss
- * for {@code mg}, success for the others); errors are always sent.
+ * the request gave them, then (mg) {@code Z}, {@code X}, {@code W}, then the value. Quiet mode
+ * ({@code q}) hides the nominal reply (a miss for {@code mg}, success for the others); errors are
+ * always sent.
  *
- * <p>Where the store has no single call for what a flag asks, the answer is composed of two calls
- * and may see another writer's change in between: the CAS returned by {@code ms c} and
- * {@code ma c}/{@code ma t} is read right after the write; {@code md C} and {@code ma C} compare
- * the CAS and then delete or add.
+ * <p>Each command is one store step: the CAS {@code ms c} returns is the stored item's, {@code md C}
+ * and {@code ma C} compare and act under the key's lock, {@code ma T} sets the TTL in the same step,
+ * {@code mg W} is an atomic claim of the item's token bit. One thing is read apart, for display
+ * only: when a {@code t} or {@code R} comes before {@code T} in an mg or ma, memcached shows (or
+ * compares) the TTL as it was before {@code T} applied, which this server reads just before the
+ * touch ({@link #expiryBeforeTouch}); a writer in between can make that figure another item's.
+ *
+ * <p>A client's CAS of 2<sup>63</sup> or more (no item has one) is compared as
+ * {@link Long#MAX_VALUE}: unmatched, and newer than every item's, as memcached's unsigned compare
+ * finds it.
  */
 final class MetaCommands {
     private static final int MAX_OPT_TOKENS = 20;
-    private static final int MAX_OPAQUE = 32;
+    static final int MAX_OPAQUE = 32;
+    /** mg gives up vivifying after this many lost races (a miss is answered). */
+    private static final int VIVIFY_TRIES = 4;
 
     private MetaCommands() {
     }
@@ -35,10 +44,6 @@ final class MetaCommands {
             case 'n' -> c.putAscii("MN\r\n");
             default -> c.reply("ERROR");
         }
-    }
-
-    private static MetaFlags flags(final Connection c) {
-        return c.worker.meta;
     }
 
     /** An error reply: sent whatever the quiet flag says. */
@@ -57,21 +62,17 @@ final class MetaCommands {
         }
     }
 
-    /** Echoes O and k flags (a miss or a failure); @return false if an opaque was too long */
-    private static boolean echoOpaqueAndKey(final Connection c, final Tokens t, final int from, final MetaFlags f) {
-        for (int i = from; i < t.count - 1; i++) {
+    /** Echoes O and k flags (a miss or a failure). */
+    private static void echoOpaqueAndKey(final Connection c, final Tokens t, final MetaFlags f) {
+        for (int i = 2; i < t.count - 1; i++) {
             final byte o = t.first(i);
             if (o == 'O') {
-                if (t.len[i] > MAX_OPAQUE) {
-                    return false;
-                }
                 c.putByte(' ');
                 c.put(t.buf, t.off[i], t.len[i]);
             } else if (o == 'k') {
                 putKey(c, f.key, f.binaryKey);
             }
         }
-        return true;
     }
 
     private static boolean opaqueTooLong(final Tokens t, final int from) {
@@ -83,8 +84,58 @@ final class MetaCommands {
         return false;
     }
 
-    private static long secondsLeft(final long expires) {
-        return expires == 0 ? -1 : expires - System.currentTimeMillis() / 1000;
+    /** @return the index of the first token from 2 that starts with {@code flag}, or {@code t.count} */
+    private static int indexOf(final Tokens t, final byte flag) {
+        for (int i = 2; i < t.count - 1; i++) {
+            if (t.first(i) == flag) {
+                return i;
+            }
+        }
+        return t.count;
+    }
+
+    /** A client's CAS as the store compares it (see the class comment). */
+    static long clientCas(final long cas) {
+        return cas < 0 ? Long.MAX_VALUE : cas;
+    }
+
+    private static long now() {
+        return System.currentTimeMillis() / 1000;
+    }
+
+    /** TTL left as memcached prints it: -1 for never. */
+    private static void putTtl(final Connection c, final long expires, final long now) {
+        c.putSigned(expires == 0 ? -1 : expires - now);
+    }
+
+    /**
+     * An exptime (memcached's: 0 never, up to 30 days relative, else absolute Unix seconds,
+     * negative already past) as absolute Unix seconds, 0 for never, 1 for the past.
+     */
+    static long absoluteExpiry(final long exptime, final long now) {
+        if (exptime == 0) {
+            return 0;
+        }
+        if (exptime < 0) {
+            return 1;
+        }
+        return exptime > SharedStore.RELATIVE_EXPIRY_LIMIT ? exptime : now + exptime;
+    }
+
+    /**
+     * The expiry before an mg/ma's T applies, when memcached would show or compare it: a {@code t}
+     * (or, for mg, {@code R}) before the {@code T}. Read with no bump; 0 when absent or not needed.
+     */
+    private static long expiryBeforeTouch(final Connection c, final Tokens t, final MetaFlags f, final boolean recache) {
+        if (!f.hasTtl) {
+            return 0;
+        }
+        final int before = Math.min(indexOf(t, (byte) 't'), recache ? indexOf(t, (byte) 'R') : t.count);
+        if (before > f.ttlAt) {
+            return 0;
+        }
+        final StoreReader r = c.worker.reader;
+        return r.get(f.key, false) ? r.expires() : 0;
     }
 
     // ------------------------------------------------------------------ mg
@@ -102,8 +153,8 @@ final class MetaCommands {
             error(c, "CLIENT_ERROR options flags are too long");
             return;
         }
-        final MetaFlags f = flags(c);
-        if (!f.parse(t, 2, false)) {
+        final MetaFlags f = c.worker.meta;
+        if (!f.parse(c.worker, t, 2)) {
             error(c, f.error);
             return;
         }
@@ -113,34 +164,35 @@ final class MetaCommands {
             return;
         }
         final SharedStore store = c.worker.server.store();
-        if (f.hasTtl) {
-            StoreItem item;
-            try {
-                item = store.getAndTouch(f.key, f.ttl);
-            } catch (final IllegalStateException busy) {
-                item = null;
-            }
-            if (item == null) {
-                miss(c, t, f);
-                return;
-            }
-            final byte[] v = item.value();
-            hitHeader(c, t, f, v.length, item.flags(), item.cas(), item.expires());
-            if (f.value) {
-                c.put(v);
-                c.crlf();
-            }
-            return;
-        }
         final StoreReader r = c.worker.reader;
+        final long before = expiryBeforeTouch(c, t, f, true);
+        boolean created = false;
+        boolean touch = f.hasTtl;
+        int tries = 0;
         while (true) {
-            if (!r.get(f.key)) {
+            final boolean hit;
+            if (touch) {
+                hit = r.getAndTouch(f.key, f.ttl) == StoreResult.TOUCHED; // BUSY: answered as a miss
+            } else {
+                hit = r.get(f.key, !f.noBump);
+            }
+            if (!hit) {
+                if (f.vivify && !created && tries++ < VIVIFY_TRIES) {
+                    // Of T and N, memcached applies the later one to a created item.
+                    final long exptime = f.hasTtl && f.ttlAt > f.vivifyAt ? f.ttl : f.vivifyTtl;
+                    final StoreResult v = store.vivify(f.key, exptime);
+                    if (v == StoreResult.STORED || v == StoreResult.NOT_STORED) {
+                        created = v == StoreResult.STORED;
+                        touch = false; // the created item already has its TTL; a found one is answered as found
+                        continue;
+                    }
+                }
                 miss(c, t, f);
                 return;
             }
             final long mark = c.mark();
             final int len = r.valueLength();
-            hitHeader(c, t, f, len, r.flags(), r.cas(), r.expires());
+            hitHeader(c, t, f, r, len, created, before);
             if (f.value ? TextCommands.copyValue(c, r, len) : r.validate()) {
                 return;
             }
@@ -148,32 +200,51 @@ final class MetaCommands {
         }
     }
 
-    private static void hitHeader(final Connection c, final Tokens t, final MetaFlags f, final int len,
-                                  final int clientFlags, final long cas, final long expires) {
+    private static void hitHeader(final Connection c, final Tokens t, final MetaFlags f, final StoreReader r,
+                                  final int len, final boolean created, final long expiresBefore) {
         if (f.value) {
             c.putAscii("VA ");
             c.putUnsigned(len);
         } else {
             c.putAscii("HD");
         }
+        final long now = now();
+        final long expires = r.expires();
+        // The TTL at token i, as memcached sees it while it walks the flags in order: T (and, on a
+        // created item, N) apply where they stand.
+        final int setAt = created ? Math.max(f.vivifyAt, f.hasTtl ? f.ttlAt : 0) : f.hasTtl ? f.ttlAt : 0;
+        final long seenBefore = created ? 0 : expiresBefore;
+        boolean tokenSent = !created && r.tokenSent();
+        boolean win = created;
         for (int i = 2; i < t.count - 1; i++) {
             switch (t.first(i)) {
+                case 'R' -> {
+                    final long e = i > setAt ? expires : seenBefore;
+                    if (!tokenSent && !created && e != 0 && e < absoluteExpiry(f.recacheTtl, now)) {
+                        win = true;
+                    }
+                }
                 case 's' -> {
                     c.putAscii(" s");
                     c.putUnsigned(len);
                 }
                 case 't' -> {
                     c.putAscii(" t");
-                    c.putAscii(Long.toString(secondsLeft(expires)));
+                    putTtl(c, i > setAt ? expires : seenBefore, now);
                 }
                 case 'c' -> {
                     c.putAscii(" c");
-                    c.putUnsigned(cas);
+                    c.putUnsigned(r.cas());
                 }
                 case 'f' -> {
                     c.putAscii(" f");
-                    c.putUnsigned(Integer.toUnsignedLong(clientFlags));
+                    c.putUnsigned(Integer.toUnsignedLong(r.flags()));
                 }
+                case 'l' -> {
+                    c.putAscii(" l");
+                    c.putUnsigned(r.secondsSinceAccess());
+                }
+                case 'h' -> c.putAscii(r.fetchedBefore() ? " h1" : " h0");
                 case 'O' -> {
                     c.putByte(' ');
                     c.put(t.buf, t.off[i], t.len[i]);
@@ -183,6 +254,25 @@ final class MetaCommands {
                 }
             }
         }
+        final boolean stale = r.stale();
+        if (stale && !tokenSent) {
+            win = true; // a stale item's first reader is sent to recache it
+        }
+        if (win && !created && !r.claimToken()) {
+            // Another client claimed it first (or the item was just replaced): as if it had come
+            // before this one, this reader sees the token already sent.
+            win = false;
+            tokenSent = true;
+        }
+        if (tokenSent) {
+            c.putAscii(" Z");
+        }
+        if (stale) {
+            c.putAscii(" X");
+        }
+        if (win) {
+            c.putAscii(" W");
+        }
         c.crlf();
     }
 
@@ -191,7 +281,7 @@ final class MetaCommands {
             return;
         }
         c.putAscii("EN");
-        echoOpaqueAndKey(c, t, 2, f);
+        echoOpaqueAndKey(c, t, f);
         c.crlf();
     }
 
@@ -215,8 +305,8 @@ final class MetaCommands {
             error(c, TextCommands.BAD_FORMAT);
             return;
         }
-        final MetaFlags f = flags(c);
-        if (!f.parse(t, 3, false)) {
+        final MetaFlags f = c.worker.meta;
+        if (!f.parse(c.worker, t, 3)) {
             swallowWith(c, vlen, f.error);
             return;
         }
@@ -231,7 +321,8 @@ final class MetaCommands {
                         err = "CLIENT_ERROR opaque token too long";
                     } else {
                         p.echo.append('O');
-                        p.opaque = t.bytes(i);
+                        System.arraycopy(t.buf, t.off[i], p.opaque, 0, t.len[i]);
+                        p.opaqueLength = t.len[i];
                     }
                 }
                 case 'k' -> p.echo.append('k');
@@ -266,11 +357,23 @@ final class MetaCommands {
             return;
         }
         p.kind = kind;
-        p.key = f.key;
+        if (f.binaryKey) {
+            p.key = f.key;
+        } else {
+            p.key = c.worker.takeKey(t.buf, t.off[1], t.len[1]);
+            p.pooledKey = true;
+        }
         p.binaryKey = f.binaryKey;
         p.flags = (int) f.clientFlags;
         p.exptime = f.hasTtl ? f.ttl : 0;
-        p.cas = f.cas;
+        // memcached's CAS check: a C0 is "no CAS" to append/prepend (and so proceeds) but matches
+        // no item in CAS mode; ms I applies in CAS mode only, and not to C0, which matches nothing.
+        if (!f.hasCas || kind == PendingStore.ADD || f.cas == 0 && kind != PendingStore.CAS) {
+            p.expectedCas = SharedStore.ANY_CAS;
+        } else {
+            p.expectedCas = clientCas(f.cas);
+        }
+        p.invalidate = f.invalidate && kind == PendingStore.CAS && f.cas != 0;
         p.meta = true;
         c.beginData((int) vlen);
     }
@@ -280,13 +383,27 @@ final class MetaCommands {
         c.beginSwallow(vlen + 2);
     }
 
+    private static StoreMode mode(final int kind) {
+        return switch (kind) {
+            case PendingStore.SET -> StoreMode.SET;
+            case PendingStore.ADD -> StoreMode.ADD;
+            case PendingStore.REPLACE -> StoreMode.REPLACE;
+            case PendingStore.APPEND -> StoreMode.APPEND;
+            case PendingStore.PREPEND -> StoreMode.PREPEND;
+            default -> StoreMode.CAS;
+        };
+    }
+
     static void completeSet(final Connection c, final boolean good) {
         final PendingStore p = c.pending;
         if (!good) {
             error(c, "CLIENT_ERROR bad data chunk");
             return;
         }
-        final StoreResult r = TextCommands.store(c, p);
+        final long[] casOut = c.worker.casOut;
+        casOut[0] = 0;
+        final StoreResult r = c.worker.server.store().store(mode(p.kind), p.key, p.value, p.flags, p.exptime,
+            p.expectedCas, p.invalidate, casOut);
         final String code = switch (r) {
             case STORED -> "HD";
             case EXISTS -> "EX";
@@ -306,14 +423,13 @@ final class MetaCommands {
             switch (p.echo.charAt(i)) {
                 case 'O' -> {
                     c.putByte(' ');
-                    c.put(p.opaque);
+                    c.put(p.opaque, 0, p.opaqueLength);
                 }
                 case 'k' -> putKey(c, p.key, p.binaryKey);
                 default -> {
-                    // c: the new item's CAS, read right after the store (see the class comment)
-                    final StoreItem now = r == StoreResult.STORED ? c.worker.server.store().gets(p.key) : null;
+                    // c: the CAS of the item this command stored (0 when it stored none), as memcached
                     c.putAscii(" c");
-                    c.putUnsigned(now == null ? 0 : now.cas());
+                    c.putUnsigned(r == StoreResult.STORED ? casOut[0] : 0);
                 }
             }
         }
@@ -327,7 +443,7 @@ final class MetaCommands {
      *
      * @return the parsed flags, or null when the reply (an error) was given
      */
-    private static MetaFlags deleteOrArithmeticFlags(final Connection c, final Tokens t, final boolean vivifyAllowed) {
+    private static MetaFlags deleteOrArithmeticFlags(final Connection c, final Tokens t) {
         if (t.count < 3) {
             c.reply("ERROR");
             return null;
@@ -340,8 +456,8 @@ final class MetaCommands {
             c.reply("CLIENT_ERROR options flags too long");
             return null;
         }
-        final MetaFlags f = flags(c);
-        if (!f.parse(t, 2, vivifyAllowed)) {
+        final MetaFlags f = c.worker.meta;
+        if (!f.parse(c.worker, t, 2)) {
             error(c, "CLIENT_ERROR invalid or duplicate flag");
             return null;
         }
@@ -350,7 +466,7 @@ final class MetaCommands {
     }
 
     private static void delete(final Connection c, final Tokens t) {
-        final MetaFlags f = deleteOrArithmeticFlags(c, t, false);
+        final MetaFlags f = deleteOrArithmeticFlags(c, t);
         if (f == null) {
             return;
         }
@@ -359,36 +475,33 @@ final class MetaCommands {
             return;
         }
         final SharedStore store = c.worker.server.store();
-        final String code;
-        if (f.hasCas) {
-            final StoreItem item = store.gets(f.key);
-            if (item == null) {
-                code = "NF";
-            } else if (item.cas() != f.cas) {
-                code = "EX";
-            } else {
-                code = store.delete(f.key) == StoreResult.DELETED ? "HD" : "NF";
-            }
-        } else {
-            final StoreResult r = store.delete(f.key);
-            if (r == StoreResult.BUSY) {
-                error(c, TextCommands.serverError(r));
-                return;
-            }
-            code = r == StoreResult.DELETED ? "HD" : "NF";
+        // md C compares whatever C says: a C0 matches no item (EX), as in memcached.
+        final long cas = f.hasCas ? clientCas(f.cas) : SharedStore.ANY_CAS;
+        final StoreResult r = f.invalidate
+            ? store.invalidate(f.key, cas, f.hasTtl ? f.ttl : SharedStore.KEEP_EXPIRY)
+            : store.delete(f.key, cas);
+        final String code = switch (r) {
+            case DELETED, STORED -> "HD";
+            case NOT_FOUND -> "NF";
+            case EXISTS -> "EX";
+            default -> null;
+        };
+        if (code == null) {
+            error(c, TextCommands.serverError(r));
+            return;
         }
-        if (code.equals("HD") && c.noreply) {
+        if (r != StoreResult.NOT_FOUND && r != StoreResult.EXISTS && c.noreply) {
             return;
         }
         c.putAscii(code);
-        echoOpaqueAndKey(c, t, 2, f);
+        echoOpaqueAndKey(c, t, f);
         c.crlf();
     }
 
     // ------------------------------------------------------------------ ma
 
     private static void arithmetic(final Connection c, final Tokens t) {
-        final MetaFlags f = deleteOrArithmeticFlags(c, t, true);
+        final MetaFlags f = deleteOrArithmeticFlags(c, t);
         if (f == null) {
             return;
         }
@@ -398,26 +511,31 @@ final class MetaCommands {
         }
         final boolean incr = f.mode == 0 || f.mode == 'I' || f.mode == '+';
         final SharedStore store = c.worker.server.store();
-        final long[] result = c.worker.number;
-        StoreResult r;
+        final long[] result = c.worker.counter;
+        // memcached's counters take a C0 as "no CAS".
+        final long cas = f.hasCas && f.cas != 0 ? clientCas(f.cas) : SharedStore.ANY_CAS;
+        final long exptime = f.hasTtl ? f.ttl : SharedStore.KEEP_EXPIRY;
+        final long before = expiryBeforeTouch(c, t, f, false);
+        StoreResult r = incr ? store.incr(f.key, f.delta, cas, exptime, result)
+            : store.decr(f.key, f.delta, cas, exptime, result);
         boolean created = false;
-        if (f.hasCas) {
-            final StoreItem item = store.gets(f.key);
-            r = item == null ? StoreResult.NOT_FOUND : item.cas() != f.cas ? StoreResult.EXISTS : null;
-        } else {
-            r = null;
-        }
-        if (r == null) {
-            r = incr ? store.incr(f.key, f.delta, result) : store.decr(f.key, f.delta, result);
-            if (r == StoreResult.NOT_FOUND && f.vivify) {
-                final byte[] initial = Long.toUnsignedString(f.initial).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-                if (store.add(f.key, initial, 0, f.vivifyTtl) == StoreResult.STORED) {
-                    created = true;
-                    result[0] = f.initial;
-                    r = StoreResult.STORED;
-                } else {
-                    r = incr ? store.incr(f.key, f.delta, result) : store.decr(f.key, f.delta, result);
-                }
+        if (r == StoreResult.NOT_FOUND && f.vivify) {
+            // A created counter: of T and N, memcached applies the later one.
+            final long[] casOut = c.worker.casOut;
+            final long createTtl = f.hasTtl && f.ttlAt > f.vivifyAt ? f.ttl : f.vivifyTtl;
+            final StoreResult add = store.store(StoreMode.ADD, f.key, digits(f.initial), 0, createTtl,
+                SharedStore.ANY_CAS, false, casOut);
+            if (add == StoreResult.STORED) {
+                created = true;
+                result[0] = f.initial;
+                result[1] = casOut[0];
+                result[2] = absoluteExpiry(createTtl, now());
+                r = StoreResult.STORED;
+            } else if (add == StoreResult.NOT_STORED) {
+                r = incr ? store.incr(f.key, f.delta, cas, exptime, result)
+                    : store.decr(f.key, f.delta, cas, exptime, result); // another client created it first
+            } else {
+                r = add;
             }
         }
         switch (r) {
@@ -437,7 +555,7 @@ final class MetaCommands {
                     return;
                 }
                 c.putAscii(r == StoreResult.NOT_FOUND ? "NF" : "EX");
-                echoOpaqueAndKey(c, t, 2, f);
+                echoOpaqueAndKey(c, t, f);
                 c.crlf();
                 return;
             }
@@ -450,33 +568,27 @@ final class MetaCommands {
             error(c, "CLIENT_ERROR opaque token too long");
             return;
         }
-        final String number = Long.toUnsignedString(result[0]);
-        if (f.hasTtl) {
-            store.touch(f.key, f.ttl);
-        }
         if (c.noreply) {
             return;
         }
-        StoreItem now = null;
+        final long value = result[0];
         if (f.value) {
             c.putAscii("VA ");
-            c.putUnsigned(number.length());
+            c.putUnsigned(digitCount(value));
         } else {
             c.putAscii("HD");
         }
+        final long now = now();
+        final int setAt = created ? Math.max(f.vivifyAt, f.hasTtl ? f.ttlAt : 0) : f.hasTtl ? f.ttlAt : 0;
         for (int i = 2; i < t.count - 1; i++) {
             switch (t.first(i)) {
-                case 'c', 't' -> {
-                    if (now == null) {
-                        now = store.gets(f.key); // read right after the write (see the class comment)
-                    }
-                    if (t.first(i) == 'c') {
-                        c.putAscii(" c");
-                        c.putUnsigned(now == null ? 0 : now.cas());
-                    } else {
-                        c.putAscii(" t");
-                        c.putAscii(Long.toString(now == null ? -1 : secondsLeft(now.expires())));
-                    }
+                case 'c' -> {
+                    c.putAscii(" c");
+                    c.putUnsigned(result[1]);
+                }
+                case 't' -> {
+                    c.putAscii(" t");
+                    putTtl(c, i > setAt ? result[2] : created ? 0 : before, now);
                 }
                 case 'O' -> {
                     c.putByte(' ');
@@ -489,10 +601,32 @@ final class MetaCommands {
         }
         c.crlf();
         if (f.value) {
-            c.putAscii(number);
+            c.putUnsigned(value);
             c.crlf();
         }
-        assert !created || result[0] == f.initial : "a created counter answers its initial value";
+    }
+
+    /** @return the decimal digits of an unsigned value */
+    static int digitCount(final long v) {
+        if (v < 0) {
+            return 20; // 2^63 and above
+        }
+        int n = 1;
+        for (long x = v; x >= 10; x /= 10) {
+            n++;
+        }
+        return n;
+    }
+
+    /** @return the decimal form of an unsigned value (a new array: only a created counter needs one) */
+    private static byte[] digits(final long v) {
+        final byte[] out = new byte[digitCount(v)];
+        long x = v;
+        for (int i = out.length - 1; i >= 0; i--) {
+            out[i] = (byte) ('0' + Long.remainderUnsigned(x, 10));
+            x = Long.divideUnsigned(x, 10);
+        }
+        return out;
     }
 
     // ------------------------------------------------------------------ me
@@ -502,27 +636,39 @@ final class MetaCommands {
             c.reply(TextCommands.BAD_FORMAT);
             return;
         }
-        byte[] key = t.bytes(1);
+        byte[] key = c.worker.key(t.buf, t.off[1], t.len[1]);
         boolean binary = false;
         if (t.count >= 4 && t.len[2] == 1 && t.first(2) == 'b') {
             try {
-                key = Base64.getDecoder().decode(key);
+                key = Base64.getDecoder().decode(t.bytes(1));
                 binary = true;
             } catch (final IllegalArgumentException e) {
                 c.reply(TextCommands.BAD_FORMAT);
                 return;
             }
         }
-        final StoreItem item = key.length == 0 ? null : c.worker.server.store().gets(key);
-        if (item == null) {
+        final StoreReader r = c.worker.reader;
+        if (key.length == 0 || !r.get(key, false)) {
             c.reply("EN");
             return;
         }
+        final long expires = r.expires();
+        final long cas = r.cas();
+        final int len = r.valueLength();
+        final long idle = r.secondsSinceAccess();
+        final boolean fetched = r.fetchedBefore();
         c.putAscii("ME ");
         c.put(binary ? Base64.getEncoder().encode(key) : key);
-        // exp as memcached prints it (now - expiry, -1 for never); la and fetch are not tracked.
-        c.putAscii(" exp=" + (item.expires() == 0 ? -1 : System.currentTimeMillis() / 1000 - item.expires())
-            + " la=0 cas=" + Long.toUnsignedString(item.cas()) + " fetch=no cls=1 size="
-            + (64 + key.length + item.value().length) + "\r\n");
+        // exp as memcached prints it (now - expiry, -1 for never); cls and size are this store's
+        // stand-ins for memcached's slab class and item size.
+        c.putAscii(" exp=");
+        c.putSigned(expires == 0 ? -1 : now() - expires);
+        c.putAscii(" la=");
+        c.putUnsigned(idle);
+        c.putAscii(" cas=");
+        c.putUnsigned(cas);
+        c.putAscii(fetched ? " fetch=yes cls=1 size=" : " fetch=no cls=1 size=");
+        c.putUnsigned(64 + key.length + len);
+        c.crlf();
     }
 }

@@ -5,13 +5,12 @@ import java.util.Base64;
 /**
  * The flags of a meta command, checked as memcached's flag pre-parse checks them: a repeated or
  * unknown flag fails at once; a bad number or key encoding is noted and the scan goes on (the last
- * error found is the one reported). The key is base64-decoded here when {@code b} is given.
+ * error found is the one reported). Every flag memcached's pre-parse knows is accepted by every
+ * meta command, as there, and ignored where it means nothing.
  *
- * <p>Flags that need per-item state the shared store does not keep are refused as unknown flags
- * ({@code CLIENT_ERROR invalid flag}): {@code h} (hit before), {@code l} (last access), {@code I}
- * (invalidate: mark stale), {@code R} (recache win), and {@code N} (vivify) on {@code mg}, whose
- * win/stale tokens ({@code W}, {@code Z}, {@code X}) would need an item's token-sent bit. {@code N}
- * on {@code ma} (create the counter) is supported.
+ * <p>The key is the worker's array of the key's length ({@link Worker#key}): valid until the
+ * worker's next command, so a command that keeps it longer (ms, across its data block) copies it.
+ * With {@code b} it is base64-decoded into a new array.
  */
 final class MetaFlags {
     String error;
@@ -22,13 +21,23 @@ final class MetaFlags {
     boolean quiet;
     boolean hasCas;
     boolean hasTtl;
+    /** u: no LRU bump (no fetched mark, no access time update). */
+    boolean noBump;
+    /** I: md marks stale; ms stores as stale when its CAS is older. */
+    boolean invalidate;
+    /** R: a win when the item's remaining TTL is below {@link #recacheTtl}. */
+    boolean recache;
     long ttl;
     long vivifyTtl;
+    long recacheTtl;
     long clientFlags;
     long cas;
     long delta;
     long initial;
     byte mode;
+    /** The token index of T and of N, 0 if absent: memcached applies them in token order. */
+    int ttlAt;
+    int vivifyAt;
 
     private final boolean[] seen = new boolean[128];
     private final long[] number = new long[1];
@@ -38,23 +47,29 @@ final class MetaFlags {
      *
      * @return false on a failure ({@link #error} says which)
      */
-    boolean parse(final Tokens t, final int start, final boolean vivifyAllowed) {
+    boolean parse(final Worker w, final Tokens t, final int start) {
         java.util.Arrays.fill(seen, false);
         error = null;
-        key = t.bytes(1);
+        key = w.key(t.buf, t.off[1], t.len[1]);
         binaryKey = false;
         vivify = false;
         value = false;
         quiet = false;
         hasCas = false;
         hasTtl = false;
+        noBump = false;
+        invalidate = false;
+        recache = false;
         ttl = 0;
         vivifyTtl = 0;
+        recacheTtl = 0;
         clientFlags = 0;
         cas = 0;
         delta = 1;
         initial = 0;
         mode = 0;
+        ttlAt = 0;
+        vivifyAt = 0;
         boolean failed = false;
         for (int i = start; i < t.count - 1; i++) {
             final int o = t.first(i) & 0xFF;
@@ -75,16 +90,13 @@ final class MetaFlags {
                     } catch (final IllegalArgumentException e) {
                         error = "CLIENT_ERROR error decoding key";
                         failed = true;
-                        key = t.bytes(1);
+                        key = w.key(t.buf, t.off[1], t.len[1]);
                     }
                     binaryKey = true;
                 }
                 case 'N' -> {
-                    if (!vivifyAllowed) {
-                        error = "CLIENT_ERROR invalid flag";
-                        return false;
-                    }
                     vivify = true;
+                    vivifyAt = i;
                     vivifyTtl = Ascii.parseI32(t.buf, from, len);
                     if (vivifyTtl == Ascii.BAD) {
                         error = "CLIENT_ERROR bad token in command line format";
@@ -98,9 +110,21 @@ final class MetaFlags {
                         failed = true;
                     } else {
                         hasTtl = true;
+                        ttlAt = i;
                     }
                 }
-                case 'O', 'P', 'L', 'k', 's', 't', 'c', 'f', 'u' -> {
+                case 'R' -> {
+                    recacheTtl = Ascii.parseI32(t.buf, from, len);
+                    if (recacheTtl == Ascii.BAD) {
+                        error = "CLIENT_ERROR bad token in command line format";
+                        failed = true;
+                    } else {
+                        recache = true;
+                    }
+                }
+                case 'u' -> noBump = true;
+                case 'I' -> invalidate = true;
+                case 'O', 'P', 'L', 'k', 's', 't', 'c', 'f', 'h', 'l' -> {
                     // known; echoed or answered while the reply is built
                 }
                 case 'v' -> value = true;
@@ -145,7 +169,6 @@ final class MetaFlags {
                     }
                 }
                 default -> {
-                    // h, l, I, R: per-item state the store does not keep (see the class comment)
                     error = "CLIENT_ERROR invalid flag";
                     return false;
                 }

@@ -22,10 +22,11 @@ final class PendingStore {
     // meta set only
     boolean meta;
     boolean binaryKey;
-    boolean returnKey;
-    boolean returnCas;
-    /** The opaque token (with its 'O'), echoed as it came, or null. */
-    byte[] opaque;
+    /** The opaque token (with its 'O'), echoed as it came: {@code opaque[0, opaqueLength)}. */
+    final byte[] opaque = new byte[MetaCommands.MAX_OPAQUE];
+    int opaqueLength;
+    /** ms C as the store compares it ({@code SharedStore.ANY_CAS}: none). */
+    long expectedCas;
     /** Ordered flags to echo ('O', 'k', 'c'), as memcached echoes them in the order given. */
     final StringBuilder echo = new StringBuilder();
     boolean invalidate;
@@ -47,9 +48,7 @@ final class PendingStore {
         value = null;
         meta = false;
         binaryKey = false;
-        returnKey = false;
-        returnCas = false;
-        opaque = null;
+        opaqueLength = 0;
         echo.setLength(0);
         invalidate = false;
     }

@@ -46,6 +46,10 @@ final class Worker {
     final ByteBuffer[] pair = new ByteBuffer[2];
     final Tokens tokens = new Tokens();
     final long[] number = new long[1];
+    /** The CAS of the item a meta store wrote. */
+    final long[] casOut = new long[1];
+    /** ma's answer: the new value, the item's CAS, its expiry. */
+    final long[] counter = new long[3];
     final MetaFlags meta = new MetaFlags();
     private final Selector selector;
     /** The select action, made once: a method reference per select would be an object per wake-up. */
