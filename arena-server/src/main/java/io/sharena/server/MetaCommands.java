@@ -193,10 +193,18 @@ final class MetaCommands {
             final long mark = c.mark();
             final int len = r.valueLength();
             hitHeader(c, t, f, r, len, created, before);
+            if (f.value && len >= Connection.IN_PLACE_MIN && c.sendInPlace(r, len)) {
+                return;
+            }
             if (f.value ? TextCommands.copyValue(c, r, len) : r.validate()) {
                 return;
             }
-            c.truncate(mark); // the item was replaced while read: read it again
+            // The item was replaced while read: read it again, unless some of this reply went out
+            // already (it cannot be taken back: hang up).
+            if (!c.truncate(mark)) {
+                c.close();
+                return;
+            }
         }
     }
 

@@ -330,7 +330,8 @@ final class TextCommands {
      */
     static boolean copyValue(final Connection c, final StoreReader r, final int len) {
         final byte[] dst = c.reserve(len + 2);
-        MemorySegment.copy(r.value(), ValueLayout.JAVA_BYTE, 0, dst, c.outLimit(), len);
+        // From the whole mapping at the value's offset: no slice object per value.
+        MemorySegment.copy(r.memory(), ValueLayout.JAVA_BYTE, r.valueOffset(), dst, c.outLimit(), len);
         if (!r.validate()) {
             return false;
         }

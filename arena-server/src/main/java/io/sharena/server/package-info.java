@@ -27,8 +27,14 @@
  * {@link java.nio.ByteBuffer} view of that segment ({@code asByteBuffer}), then validated.
  *
  * <h2>Allocation</h2>
- * A text-protocol get or storage command of a small value allocates nothing: the worker lends
- * key and value arrays (one per length, given back when the store call returns), numbers parse
- * without objects, and socket I/O goes through one direct buffer per worker.
+ * A text-protocol get or storage command of a small value, and a meta command on a plain (not
+ * base64) key, allocate nothing: the worker lends key and value arrays (one per length, given back
+ * when the store call returns), values are copied from the mapping at their offset (no slice),
+ * numbers parse and print without objects, and socket I/O goes through one direct buffer per
+ * worker. AllocationTest checks it with the JVM's per-thread allocation counter.
+ *
+ * <h2>Test hook</h2>
+ * {@code MemcachedServer.inPlacePause} (package-private, null in service) runs between a large
+ * value's send from the mapping and its validation, so that a test can reclaim the item there.
  */
 package io.sharena.server;
