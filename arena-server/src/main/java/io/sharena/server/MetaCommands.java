@@ -20,6 +20,9 @@ import java.util.Base64;
  * only: when a {@code t} or {@code R} comes before {@code T} in an mg or ma, memcached shows (or
  * compares) the TTL as it was before {@code T} applied, which this server reads just before the
  * touch ({@link #expiryBeforeTouch}); a writer in between can make that figure another item's.
+ * And {@code mg T u} (touch, no bump) is a touch then a read without a bump, as the store's one-step
+ * get-and-touch marks the item read: a writer in between is answered as if it came first, with
+ * its own TTL.
  *
  * <p>A client's CAS of 2<sup>63</sup> or more (no item has one) is compared as
  * {@link Long#MAX_VALUE}: unmatched, and newer than every item's, as memcached's unsigned compare
@@ -171,7 +174,10 @@ final class MetaCommands {
         int tries = 0;
         while (true) {
             final boolean hit;
-            if (touch) {
+            if (touch && f.noBump) {
+                // The store's one-step get-and-touch marks the item read: touch, then read with no bump
+                hit = store.touch(f.key, f.ttl) == StoreResult.TOUCHED && r.get(f.key, false);
+            } else if (touch) {
                 hit = r.getAndTouch(f.key, f.ttl) == StoreResult.TOUCHED; // BUSY: answered as a miss
             } else {
                 hit = r.get(f.key, !f.noBump);
@@ -257,7 +263,9 @@ final class MetaCommands {
                     c.putByte(' ');
                     c.put(t.buf, t.off[i], t.len[i]);
                 }
-                case 'k' -> putKey(c, f.key, f.binaryKey);
+                // memcached echoes the key as the item was stored: one mg created is not marked
+                // binary, so its key goes back raw even when the request's was base64.
+                case 'k' -> putKey(c, f.key, f.binaryKey && !created);
                 default -> {
                 }
             }
@@ -576,8 +584,8 @@ final class MetaCommands {
             error(c, "CLIENT_ERROR opaque token too long");
             return;
         }
-        if (c.noreply) {
-            return;
+        if (c.noreply && !created) {
+            return; // as memcached, which answers a counter it created even in quiet mode
         }
         final long value = result[0];
         if (f.value) {

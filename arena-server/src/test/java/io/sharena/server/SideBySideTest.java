@@ -247,7 +247,10 @@ class SideBySideTest {
             SLEEP + 2200,
             // the first read after a pause: the access time is the store's
             "mg la s v h l t\r\n", "mg la h l\r\n", "mg lu u h l\r\n", "mg lu h l\r\n", "mg lu h\r\n",
-            "mg nokey h l\r\n", "mg nokey h l k Oq\r\n"));
+            "mg nokey h l\r\n", "mg nokey h l k Oq\r\n",
+            // a touch with u leaves the item unread
+            "ms tu 2 T100\r\nmo\r\n", "mg tu T30 u h\r\n", "mg tu h t\r\n", "mg tu h\r\n", "mg tu T40 h t\r\n",
+            "mg tu h t\r\n", "mg nokey T30 u h\r\n"));
     }
 
     /** memcached's t/metaget.t scenarios: vivify, win, token already sent, recache, TTL order. */
@@ -266,7 +269,11 @@ class SideBySideTest {
             // T in token order
             "ms to 2 T100\r\nto\r\n", "mg to t T50\r\n", "mg to t\r\n", "mg to T60 t\r\n", "mg to R70 T80 t\r\n",
             "mg to R70 T80 t\r\n", "mg to T90 R95 t\r\n",
-            "mg nokey N30 Nx\r\n", "mg nokey Rx\r\n", "mg nokey Nx\r\n"));
+            "mg nokey N30 Nx\r\n", "mg nokey Rx\r\n", "mg nokey Nx\r\n",
+            "mg Zm9vYg== b N30 k v s\r\n", "mg vk N30 O123 k q\r\n", "mg vk N30 O123 k q\r\n", "md vk q I\r\n",
+            "mg vk s q\r\n", "mg vk s q\r\n", "ms vk 2 I q\r\nab\r\n", "mg vk s v\r\n", "md vk C1 I q\r\n",
+            "md vk I T-1\r\n", "mg vk s v\r\n", "ms x 1 T-1\r\nx\r\n", "mg x v\r\n", "mg x v N30 t\r\n",
+            "ma q3 q N0\r\n", "ma q3 v\r\n", "ma q3 q\r\n", "ma q4 q N0 v\r\n", "md q3 q C1\r\n"));
     }
 
     /** memcached's t/metaget.t scenarios: invalidate, serve stale, win the recache, ms I with an old CAS. */
