@@ -420,13 +420,7 @@ final class MetaCommands {
         casOut[0] = 0;
         final StoreResult r = c.worker.server.store().store(mode(p.kind), p.key, p.value, p.flags, p.exptime,
             p.expectedCas, p.invalidate, casOut);
-        final String code = switch (r) {
-            case STORED -> "HD";
-            case EXISTS -> "EX";
-            case NOT_FOUND -> "NF";
-            case NOT_STORED -> "NS";
-            default -> null;
-        };
+        final String code = code(r);
         if (code == null) {
             error(c, TextCommands.serverError(r));
             return;
@@ -450,6 +444,17 @@ final class MetaCommands {
             }
         }
         c.crlf();
+    }
+
+    /** @return a store outcome's meta status code, or null for one answered as a SERVER_ERROR */
+    private static String code(final StoreResult r) {
+        return switch (r) {
+            case STORED, DELETED -> "HD";
+            case EXISTS -> "EX";
+            case NOT_FOUND -> "NF";
+            case NOT_STORED -> "NS";
+            default -> null;
+        };
     }
 
     // ------------------------------------------------------------------ md
@@ -496,12 +501,7 @@ final class MetaCommands {
         final StoreResult r = f.invalidate
             ? store.invalidate(f.key, cas, f.hasTtl ? f.ttl : SharedStore.KEEP_EXPIRY)
             : store.delete(f.key, cas);
-        final String code = switch (r) {
-            case DELETED, STORED -> "HD";
-            case NOT_FOUND -> "NF";
-            case EXISTS -> "EX";
-            default -> null;
-        };
+        final String code = code(r);
         if (code == null) {
             error(c, TextCommands.serverError(r));
             return;

@@ -97,30 +97,19 @@ final class MetaFlags {
                 case 'N' -> {
                     vivify = true;
                     vivifyAt = i;
-                    vivifyTtl = Ascii.parseI32(t.buf, from, len);
-                    if (vivifyTtl == Ascii.BAD) {
-                        error = "CLIENT_ERROR bad token in command line format";
-                        failed = true;
-                    }
+                    vivifyTtl = seconds(t.buf, from, len);
+                    failed |= vivifyTtl == Ascii.BAD;
                 }
                 case 'T' -> {
-                    ttl = Ascii.parseI32(t.buf, from, len);
-                    if (ttl == Ascii.BAD) {
-                        error = "CLIENT_ERROR bad token in command line format";
-                        failed = true;
-                    } else {
-                        hasTtl = true;
-                        ttlAt = i;
-                    }
+                    ttl = seconds(t.buf, from, len);
+                    hasTtl = ttl != Ascii.BAD;
+                    ttlAt = hasTtl ? i : 0;
+                    failed |= !hasTtl;
                 }
                 case 'R' -> {
-                    recacheTtl = Ascii.parseI32(t.buf, from, len);
-                    if (recacheTtl == Ascii.BAD) {
-                        error = "CLIENT_ERROR bad token in command line format";
-                        failed = true;
-                    } else {
-                        recache = true;
-                    }
+                    recacheTtl = seconds(t.buf, from, len);
+                    recache = recacheTtl != Ascii.BAD;
+                    failed |= !recache;
                 }
                 case 'u' -> noBump = true;
                 case 'I' -> invalidate = true;
@@ -178,5 +167,14 @@ final class MetaFlags {
             error = TextCommands.BAD_FORMAT;
         }
         return !failed;
+    }
+
+    /** A TTL-like number (N, T, R) as memcached's strtol reads it; a bad one notes the error. */
+    private long seconds(final byte[] b, final int from, final int len) {
+        final long v = Ascii.parseI32(b, from, len);
+        if (v == Ascii.BAD) {
+            error = "CLIENT_ERROR bad token in command line format";
+        }
+        return v;
     }
 }
