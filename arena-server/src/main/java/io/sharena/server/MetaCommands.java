@@ -14,15 +14,19 @@ import java.util.Base64;
  * ({@code q}) hides the nominal reply (a miss for {@code mg}, success for the others); errors are
  * always sent.
  *
- * <p>Each command is one store step: the CAS {@code ms c} returns is the stored item's, {@code md C}
- * and {@code ma C} compare and act under the key's lock, {@code ma T} sets the TTL in the same step,
- * {@code mg W} is an atomic claim of the item's token bit. One thing is read apart, for display
- * only: when a {@code t} or {@code R} comes before {@code T} in an mg or ma, memcached shows (or
- * compares) the TTL as it was before {@code T} applied, which this server reads just before the
- * touch ({@link #expiryBeforeTouch}); a writer in between can make that figure another item's.
- * And {@code mg T u} (touch, no bump) is a touch then a read without a bump, as the store's one-step
- * get-and-touch marks the item read: a writer in between is answered as if it came first, with
- * its own TTL.
+ * <p>What a command changes is one store step: the CAS {@code ms c} returns is the stored item's,
+ * {@code md C} and {@code ma C} compare and act at once, {@code ma T} sets the TTL in the same
+ * step, {@code mg W} is an atomic claim of the item's token bit (one winner per item version,
+ * across processes). Three answers are read apart from the step, and a writer in between can make
+ * them another item's:
+ * <ul>
+ *   <li>when a {@code t} or {@code R} comes before {@code T} in an mg or ma, memcached shows (or
+ *       compares) the TTL as it was before {@code T}, which is read just before
+ *       ({@link #expiryBeforeTouch});</li>
+ *   <li>{@code mg T u} touches, then reads without a bump (the store's one-step get-and-touch
+ *       marks the item read);</li>
+ *   <li>{@code mg N} vivifies, then reads what it created.</li>
+ * </ul>
  *
  * <p>A client's CAS of 2<sup>63</sup> or more (no item has one) is compared as
  * {@link Long#MAX_VALUE}: unmatched, and newer than every item's, as memcached's unsigned compare
@@ -189,7 +193,8 @@ final class MetaCommands {
                     final StoreResult v = store.vivify(f.key, exptime);
                     if (v == StoreResult.STORED || v == StoreResult.NOT_STORED) {
                         created = v == StoreResult.STORED;
-                        touch = false; // the created item already has its TTL; a found one is answered as found
+                        // A created item has its TTL already; one another client created is touched.
+                        touch &= !created;
                         continue;
                     }
                 }
