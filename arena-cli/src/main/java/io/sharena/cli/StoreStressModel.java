@@ -183,8 +183,8 @@ final class StoreStressModel {
     /** @return whether {@code op} builds a record (takes ring space) when the key is in state {@code s} */
     static boolean allocates(final String op, final State s) {
         return switch (op) {
-            case "set", "add", "rep", "cas", "casbad", "setn" -> true;
-            case "app", "pre" -> s.present();
+            case "set", "add", "rep", "cas", "casbad", "setn", "setc" -> true;
+            case "app", "pre", "inval" -> s.present();
             case "incr", "decr" -> s.present() && isNumber(s.value);
             default -> false;
         };
@@ -205,7 +205,8 @@ final class StoreStressModel {
     /** @return the value an allocating op builds, for its size */
     static int builtLength(final Intent in, final State s) {
         return switch (in.op()) {
-            case "set", "add", "rep", "cas", "casbad", "setn" -> value(in).length;
+            case "set", "add", "rep", "cas", "casbad", "setn", "setc" -> value(in).length;
+            case "inval" -> s.value.length;
             case "app", "pre" -> s.value.length + segment(in.seq()).length;
             case "incr", "decr" -> arith(s.value, in).length;
             default -> 0;
@@ -223,14 +224,15 @@ final class StoreStressModel {
         final int exp = in.exp();
         final State stored = new State(value(in), in.flags(), exp);
         final State next = switch (in.op()) {
-            case "set", "setn" -> stored;
+            case "set", "setn", "setc" -> stored;
             case "add" -> s.present() ? s : stored;
             case "rep", "cas" -> s.present() ? stored : s;
             case "casbad" -> s;
             case "app" -> s.present() ? new State(concat(s.value, segment(in.seq())), s.flags, s.exp) : s;
             case "pre" -> s.present() ? new State(concat(segment(in.seq()), s.value), s.flags, s.exp) : s;
             case "incr", "decr" -> s.present() && isNumber(s.value) ? new State(arith(s.value, in), s.flags, s.exp) : s;
-            case "del" -> State.ABSENT;
+            case "del", "delcas" -> State.ABSENT;
+            case "inval" -> s;
             case "touch", "gat" -> s.present() ? new State(s.value, s.flags, exp) : s;
             default -> throw new IllegalArgumentException("unknown stress op: op=" + in.op());
         };

@@ -6,6 +6,7 @@ import io.sharena.cli.StoreStressModel.Intent;
 import io.sharena.cli.StoreStressModel.State;
 import io.sharena.ipc.store.SharedStore;
 import io.sharena.ipc.store.StoreItem;
+import io.sharena.ipc.store.StoreMode;
 import io.sharena.ipc.store.StoreOptions;
 import io.sharena.ipc.store.StoreReader;
 import io.sharena.ipc.store.StoreResult;
@@ -33,7 +34,7 @@ import java.util.SplittableRandom;
  */
 public final class StoreStressWorker {
     private static final String[] OPS = {"set", "add", "rep", "cas", "casbad", "app", "pre", "setn", "incr", "decr",
-        "del", "touch", "gat"};
+        "del", "touch", "gat", "setc", "delcas", "inval"};
     /** Values grow by append and prepend up to about this; then a set starts them again. */
     private static final int MAX_VALUE = 1500;
 
@@ -192,17 +193,21 @@ public final class StoreStressWorker {
         final long seq = ++model.seq;
         final Intent in = new Intent(seq, op, key, random.nextInt(), exp, arg);
         long cas = 0;
-        if (op.equals("cas") || op.equals("casbad")) {
+        if (op.equals("cas") || op.equals("casbad") || op.equals("delcas") || op.equals("inval")) {
             // A gets first, as a client does: the value must be the model's too.
             final StoreItem it = store.gets(key.getBytes(StandardCharsets.US_ASCII));
             checkItem(key, it, before);
-            cas = it == null ? 1 : op.equals("cas") ? it.cas() : it.cas() + 1_000_000_007L;
+            cas = it == null ? 1 : op.equals("casbad") ? it.cas() + 1_000_000_007L
+                : op.equals("inval") && random.nextBoolean() ? SharedStore.ANY_CAS : it.cas();
         }
         write(in.line());
         final StoreResult expected = expectedResult(in, before);
         final StoreItem[] gat = new StoreItem[1];
         final long[] number1 = new long[1];
         final StoreResult got = run(in, cas, gat, number1);
+        // The lane's keys are written by this worker alone: the item there now is the one stored.
+        final StoreItem now = op.equals("setc") && got == StoreResult.STORED
+            ? store.gets(key.getBytes(StandardCharsets.US_ASCII)) : null;
         if (got == StoreResult.BUSY || got == StoreResult.NO_MEMORY) {
             // Nothing changed (a lock held by a stopped process, say): the key keeps its state.
             write(StoreStressModel.stateLine(key, before));
@@ -218,6 +223,10 @@ public final class StoreStressWorker {
             sync(key);
         } else if (op.equals("gat") && got == StoreResult.TOUCHED && after.present()) {
             checkItem(key, gat[0], after);
+        } else if (now != null && now.cas() != number1[0]) {
+            report(new String[] {"violation", "op=" + op + ", key=" + key + ", returned cas=" + number1[0]
+                + ", item's cas=" + now.cas()});
+            sync(key);
         } else if ((op.equals("incr") || op.equals("decr")) && got == StoreResult.STORED
             && !Long.toUnsignedString(number1[0]).equals(new String(after.value(), StandardCharsets.US_ASCII))) {
             report(new String[] {"violation", "op=" + op + ", key=" + key + ", returned=" + Long.toUnsignedString(number1[0])
@@ -236,8 +245,10 @@ public final class StoreStressWorker {
             case "casbad" -> p ? StoreResult.EXISTS : StoreResult.NOT_FOUND;
             case "incr", "decr" -> !p ? StoreResult.NOT_FOUND
                 : StoreStressModel.isNumber(s.value()) ? StoreResult.STORED : StoreResult.NON_NUMERIC;
-            case "del" -> p ? StoreResult.DELETED : StoreResult.NOT_FOUND;
+            case "del", "delcas" -> p ? StoreResult.DELETED : StoreResult.NOT_FOUND;
             case "touch", "gat" -> p ? StoreResult.TOUCHED : StoreResult.NOT_FOUND;
+            case "setc" -> StoreResult.STORED;
+            case "inval" -> p ? StoreResult.STORED : StoreResult.NOT_FOUND;
             default -> throw new IllegalArgumentException("unknown stress op: op=" + in.op());
         };
     }
@@ -260,6 +271,9 @@ public final class StoreStressWorker {
             case "del" -> store.delete(key);
             case "touch" -> store.touch(key, exptime);
             case "gat" -> store.getAndTouch(key, exptime, gat);
+            case "setc" -> store.store(StoreMode.SET, key, value, in.flags(), exptime, SharedStore.ANY_CAS, false, number);
+            case "delcas" -> store.delete(key, cas);
+            case "inval" -> store.invalidate(key, cas, SharedStore.KEEP_EXPIRY);
             default -> throw new IllegalArgumentException("unknown stress op: op=" + in.op());
         };
     }

@@ -149,7 +149,7 @@ class StoreToolsCommandTest {
         }
         final String stat = run(0, "stat", file.toString());
         assertTrue(stat.contains("store          sharena.store: unreadable: unsupported store version: version=99,"
-            + " supported=1"), stat);
+            + " supported=" + StoreLayout.VERSION_VALUE), stat);
         final String check = run(1, "check", file.toString());
         assertTrue(check.contains("store sharena.store: store does not open: unsupported store version"), check);
         final String repair = run(1, "check", "--repair", file.toString());
