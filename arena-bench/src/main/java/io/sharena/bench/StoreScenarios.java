@@ -1,5 +1,6 @@
 package io.sharena.bench;
 
+import io.sharena.ipc.layout.ItemLayout;
 import io.sharena.ipc.store.SharedStore;
 import io.sharena.ipc.store.StoreOptions;
 import io.sharena.ipc.store.StoreResult;
@@ -25,7 +26,13 @@ import java.util.Map;
  */
 public final class StoreScenarios {
     public static final int ITEMS = 1_000_000;
-    private static final int RECORD = 192;
+    /** The store's record for this suite's items (16-byte key, 100-byte value), header included. */
+    private static final int RECORD = (int) ItemLayout.recordSize(StoreBenchmark.KEY_BYTES, StoreBenchmark.VALUE_BYTES);
+    /**
+     * The item size the hit-ratio trace's limit is computed with: memcached's slab class for these
+     * items, 192 bytes; the store and memcached get the same limit, whatever each fits in it.
+     */
+    private static final int TRACE_ITEM = 192;
 
     private StoreScenarios() {
     }
@@ -239,13 +246,13 @@ public final class StoreScenarios {
     /**
      * Replays a Zipf(0.99) trace over {@code keys} keys (get; on a miss, set) through the store, an
      * exact LRU and memcached, with room for about 10 % of the keys: a limit of {@code keys / 10}
-     * 192-byte records plus the store's 1/64 slack, rounded up to a MiB, given to memcached as
-     * {@code -m}. memcached's 16-byte-key, 100-byte-value items are ~180 bytes in its 192-byte slab
-     * class, so its limit holds about as many items; its hash table is outside {@code -m}.
+     * 192-byte items (memcached's slab class for them) plus the store's 1/64 slack, rounded up to a
+     * MiB, given to memcached as {@code -m}; its hash table is outside {@code -m}. The exact LRU
+     * holds as many items as the store's records fit in the limit.
      */
     public static HitRatios hitRatio(final int keys, final int requests) throws Exception {
         final int capacity = keys / 10;
-        final long mib = ((long) capacity * RECORD * 64 / 63 + (1 << 20) - 1) >> 20;
+        final long mib = ((long) capacity * TRACE_ITEM * 64 / 63 + (1 << 20) - 1) >> 20;
         final long limit = mib << 20;
         final int[] trace = ZipfTrace.zipf(keys, 0.99, requests, 7);
         final byte[][] k = new byte[keys][];

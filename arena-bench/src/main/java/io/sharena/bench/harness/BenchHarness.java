@@ -16,7 +16,8 @@ import java.util.Map;
  * baseline a user would otherwise write, in the same JMH invocation, plus the multi-process
  * scenarios; writes {@code results.json}, {@code results.md} and PNG charts to DIR
  * ({@code bench-results} by default), prints the table, and with {@code --update-readme} rewrites
- * README's results section.
+ * README's results section: all of it after a run of every suite, only the rows of the suites
+ * that ran otherwise (each group of rows keeps the run line it came from).
  */
 public final class BenchHarness {
     private BenchHarness() {
@@ -94,7 +95,10 @@ public final class BenchHarness {
         out.printf("%nwrote %s, %s and %d chart(s) in %d s%n", dir.resolve("results.json"), dir.resolve("results.md"),
             charts.size(), (System.nanoTime() - start) / 1_000_000_000L);
         if (updateReadme) {
-            Reports.updateReadme(Path.of("README.md"), table);
+            final Path readme = Path.of("README.md");
+            // A run of some suites replaces their rows only; the other suites' rows and run line stay.
+            Reports.updateReadme(readme, suites.containsAll(Suites.NAMES) ? table
+                : Reports.mergeSection(Reports.readmeSection(readme), table, suites, Suites.NAMES));
             out.println("updated README.md");
         }
         return 0;

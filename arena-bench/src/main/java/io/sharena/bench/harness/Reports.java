@@ -236,4 +236,85 @@ final class Reports {
         Files.writeString(readme, text.substring(0, begin + README_BEGIN.length()) + "\n\n" + table + "\n"
             + text.substring(end));
     }
+
+    /** @return README's results section as it stands (between the markers), or "" if it has none */
+    static String readmeSection(final Path readme) throws IOException {
+        final String text = Files.readString(readme);
+        final int begin = text.indexOf(README_BEGIN);
+        final int end = text.indexOf(README_END);
+        return begin < 0 || end < begin ? "" : text.substring(begin + README_BEGIN.length(), end);
+    }
+
+    /**
+     * The results section after a run of some suites only: the rows of the suites that ran come
+     * from {@code table}, the others stay as the section had them, each group under its own run
+     * line ({@code Run (suites): ...}), suites in {@code order}.
+     *
+     * @param old    the section as it stood ({@link #readmeSection})
+     * @param table  this run's {@link #markdown} table
+     * @param ran    the suites this run measured
+     * @param order  every suite, in the order the section lists them
+     */
+    static String mergeSection(final String old, final String table, final List<String> ran, final List<String> order) {
+        final Map<String, List<String>> rows = new LinkedHashMap<>();
+        final List<String> runLines = new ArrayList<>();
+        String header;
+        for (final String line : old.split("\n")) {
+            if (line.startsWith("Run")) {
+                runLines.add(line);
+            } else if (line.startsWith("| ") && !line.startsWith("| suite |")) {
+                final String suite = line.substring(2, line.indexOf(' ', 2));
+                if (!ran.contains(suite)) {
+                    rows.computeIfAbsent(suite, k -> new ArrayList<>()).add(line);
+                }
+            }
+        }
+        final List<String> newRows = new ArrayList<>();
+        final StringBuilder newHeader = new StringBuilder();
+        String newRun = null;
+        for (final String line : table.split("\n")) {
+            if (line.startsWith("Run")) {
+                newRun = line;
+            } else if (line.startsWith("| suite |") || line.startsWith("|---")) {
+                newHeader.append(newHeader.isEmpty() ? "" : "\n").append(line);
+            } else if (line.startsWith("| ")) {
+                newRows.add(line);
+            }
+        }
+        // This run's header: the columns are this version's.
+        header = newHeader.toString();
+        final StringBuilder b = new StringBuilder();
+        b.append(labelled(newRun, ran)).append("\n\n");
+        for (final String line : runLines) {
+            // A line keeps the suites it measured that this run did not.
+            final List<String> kept = new ArrayList<>(suitesOf(line, order));
+            kept.removeAll(ran);
+            kept.retainAll(rows.keySet());
+            if (!kept.isEmpty()) {
+                b.append(labelled(line, kept)).append("\n\n");
+            }
+        }
+        b.append(header).append('\n');
+        for (final String suite : order) {
+            if (ran.contains(suite)) {
+                newRows.stream().filter(r -> r.startsWith("| " + suite + " |")).forEach(r -> b.append(r).append('\n'));
+            } else {
+                rows.getOrDefault(suite, List.of()).forEach(r -> b.append(r).append('\n'));
+            }
+        }
+        return b.toString();
+    }
+
+    /** @return the suites a run line names ({@code Run (a, b): ...}); every suite for a plain {@code Run: ...} */
+    private static List<String> suitesOf(final String runLine, final List<String> order) {
+        if (!runLine.startsWith("Run (")) {
+            return order;
+        }
+        return List.of(runLine.substring(5, runLine.indexOf("):")).split(", "));
+    }
+
+    private static String labelled(final String runLine, final List<String> suites) {
+        final String rest = runLine.substring(runLine.indexOf(": ") + 2);
+        return "Run (" + String.join(", ", suites) + "): " + rest;
+    }
 }

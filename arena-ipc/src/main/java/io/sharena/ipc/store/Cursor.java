@@ -24,6 +24,8 @@ final class Cursor {
     long stored;
     /** The item's META word as read (ItemLayout.META_*). */
     int meta;
+    /** The item's access-map bits, loaded during the read (a hint: another reader may change them). */
+    int accessBits;
     /** Whether the item's access map said FETCHED before this read marked it. */
     boolean fetchedBefore;
     /** The CAS value of the item the last swap published. */

@@ -318,6 +318,10 @@ public final class SharedStore implements AutoCloseable {
             final long tailBefore = ring.tail();
             final boolean walked = index.find(key, key.length, hash, tailBefore, c);
             if (walked) {
+                if (c.ptr != 0) {
+                    // Before the value is read: the two loads miss in parallel, not one after the other.
+                    c.accessBits = ring.accessBits(c.ptr);
+                }
                 if (c.ptr != 0 && dst != null && c.valueLen <= dst.length - dstOff) {
                     MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, Integer.toUnsignedLong(c.valuePtr()), dst, dstOff,
                         c.valueLen);
@@ -357,7 +361,7 @@ public final class SharedStore implements AutoCloseable {
                 flushGets(counts);
             }
             if (bump) {
-                c.fetchedBefore = ring.touchedByReader(c.ptr);
+                c.fetchedBefore = ring.touchedByReader(c.ptr, c.accessBits);
                 final long coarse = seg.get(ValueLayout.JAVA_LONG_UNALIGNED, clockOffset);
                 if (coarse - createdSeconds - (c.meta & ItemLayout.META_ACCESS_MASK) >= ACCESS_UPDATE_SECONDS) {
                     updateMeta(key, hash, c, ItemLayout.META_ACCESS_MASK, accessField(coarse * 1000), false);
