@@ -17,14 +17,12 @@ import java.util.Base64;
  * <p>What a command changes is one store step: the CAS {@code ms c} returns is the stored item's,
  * {@code md C} and {@code ma C} compare and act at once, {@code ma T} sets the TTL in the same
  * step, {@code mg W} is an atomic claim of the item's token bit (one winner per item version,
- * across processes). Three answers are read apart from the step, and a writer in between can make
+ * across processes). Two answers are read apart from the step, and a writer in between can make
  * them another item's:
  * <ul>
  *   <li>when a {@code t} or {@code R} comes before {@code T} in an mg or ma, memcached shows (or
  *       compares) the TTL as it was before {@code T}, which is read just before
  *       ({@link #expiryBeforeTouch});</li>
- *   <li>{@code mg T u} touches, then reads without a bump (the store's one-step get-and-touch
- *       marks the item read);</li>
  *   <li>{@code mg N} vivifies, then reads what it created.</li>
  * </ul>
  *
@@ -178,11 +176,8 @@ final class MetaCommands {
         int tries = 0;
         while (true) {
             final boolean hit;
-            if (touch && f.noBump) {
-                // The store's one-step get-and-touch marks the item read: touch, then read with no bump
-                hit = store.touch(f.key, f.ttl) == StoreResult.TOUCHED && r.get(f.key, false);
-            } else if (touch) {
-                hit = r.getAndTouch(f.key, f.ttl) == StoreResult.TOUCHED; // BUSY: answered as a miss
+            if (touch) {
+                hit = r.getAndTouch(f.key, f.ttl, !f.noBump) == StoreResult.TOUCHED; // BUSY: answered as a miss
             } else {
                 hit = r.get(f.key, !f.noBump);
             }

@@ -949,7 +949,7 @@ public final class SharedStore implements AutoCloseable {
      * key's stripe lock past the lock timeout (nothing changed: retry, or give up the touch)
      */
     public StoreResult touch(final byte[] key, final long exptime) {
-        return touch(key, exptime, null, null);
+        return touch(key, exptime, null, null, false);
     }
 
     /**
@@ -969,7 +969,7 @@ public final class SharedStore implements AutoCloseable {
             throw new IllegalArgumentException("item array must hold one item: item="
                 + (item == null ? "null" : "StoreItem[0]"));
         }
-        return touch(key, exptime, item, null);
+        return touch(key, exptime, item, null, true);
     }
 
     /**
@@ -980,7 +980,7 @@ public final class SharedStore implements AutoCloseable {
      */
     public StoreItem getAndTouch(final byte[] key, final long exptime) {
         final StoreItem[] item = new StoreItem[1];
-        final StoreResult r = touch(key, exptime, item, null);
+        final StoreResult r = touch(key, exptime, item, null, true);
         if (r == StoreResult.BUSY) {
             throw new IllegalStateException("stripe lock busy: a live process holds it past the timeout: "
                 + "timeoutNanos=" + timeoutNanos);
@@ -989,12 +989,13 @@ public final class SharedStore implements AutoCloseable {
     }
 
     /** The reader's get-and-touch: the item found goes to {@code into}, validated as a lock-free read is. */
-    StoreResult readerTouch(final byte[] key, final long exptime, final Cursor into) {
-        return touch(key, exptime, null, into);
+    StoreResult readerTouch(final byte[] key, final long exptime, final Cursor into, final boolean bump) {
+        return touch(key, exptime, null, into, bump);
     }
 
     /** touch, gat ({@code item} not null) and the reader's get-and-touch ({@code into} not null): one locked path. */
-    private StoreResult touch(final byte[] key, final long exptime, final StoreItem[] item, final Cursor into) {
+    private StoreResult touch(final byte[] key, final long exptime, final StoreItem[] item, final Cursor into,
+                              final boolean bump) {
         checkKey(key);
         counters.add(StoreCounter.CMD_TOUCH, 1);
         final int hash = Index.hash(key, key.length);
@@ -1018,8 +1019,10 @@ public final class SharedStore implements AutoCloseable {
             view.putIntRelease(c.ptr + ItemLayout.EXPIRES, (int) expires);
             c.expires = expires;
             counters.add(StoreCounter.TOUCH_HITS, 1);
-            if (item != null || into != null) {
+            if (bump) {
                 c.fetchedBefore = ring.touchedByReader(c.ptr);
+            } else {
+                c.fetchedBefore = ring.fetched(c.ptr);
             }
             if (item != null) {
                 counters.add(StoreCounter.GET_HITS, 1);

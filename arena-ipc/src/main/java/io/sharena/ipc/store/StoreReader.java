@@ -73,8 +73,18 @@ public final class StoreReader {
      * @return TOUCHED, NOT_FOUND or BUSY (see {@link SharedStore#touch})
      */
     public StoreResult getAndTouch(final byte[] key, final long exptime) {
+        return getAndTouch(key, exptime, true);
+    }
+
+    /**
+     * {@link #getAndTouch(byte[], long)}; with {@code bump} false the item is not marked read
+     * (memcached's meta {@code mg T u}).
+     *
+     * @return TOUCHED, NOT_FOUND or BUSY
+     */
+    public StoreResult getAndTouch(final byte[] key, final long exptime, final boolean bump) {
         this.key = key;
-        final StoreResult r = store.readerTouch(key, exptime, cursor);
+        final StoreResult r = store.readerTouch(key, exptime, cursor, bump);
         hit = r == StoreResult.TOUCHED;
         return r;
     }

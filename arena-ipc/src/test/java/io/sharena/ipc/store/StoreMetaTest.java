@@ -251,6 +251,17 @@ class StoreMetaTest {
         assertEquals(T0_S + 50, store.gets(b("k")).expires());
         assertEquals(StoreResult.NOT_FOUND, r.getAndTouch(b("none"), 50));
         assertFalse(r.validate());
+
+        store.set(b("u"), b("v"), 0, 0);
+        assertEquals(StoreResult.TOUCHED, r.getAndTouch(b("u"), 60, false));
+        assertFalse(r.fetchedBefore());
+        assertEquals(StoreResult.TOUCHED, r.getAndTouch(b("u"), 70, false));
+        assertFalse(r.fetchedBefore(), "a touch without bump marks nothing");
+        assertEquals(T0_S + 70, r.expires());
+        assertEquals(StoreResult.TOUCHED, r.getAndTouch(b("u"), 80));
+        assertFalse(r.fetchedBefore());
+        assertTrue(r.get(b("u")));
+        assertTrue(r.fetchedBefore(), "a touch with bump marks it");
     }
 
     @Test
