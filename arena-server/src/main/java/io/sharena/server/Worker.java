@@ -121,6 +121,9 @@ final class Worker {
 
     private void dispatch(final SelectionKey key) {
         final Connection c = (Connection) key.attachment();
+        // The store's coarse clock, which its reads judge items' access times by, may have stood
+        // still while this worker slept: one clock read per readiness event keeps it current.
+        server.store().tick();
         try {
             c.ready(key.readyOps());
         } catch (final IOException | CancelledKeyException e) {
