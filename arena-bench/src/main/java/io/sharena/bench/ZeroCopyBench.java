@@ -78,9 +78,18 @@ public final class ZeroCopyBench {
     private static final int MESSAGE = 8;
     private static final int RING_BYTES = 4096;
     private static final String CAPACITY = "1G";
-    /** Control page: the stop flag (this process writes), and the freed count on its own line. */
+    /**
+     * Control page: the stop flag (this process writes), and the freed count on its own line. The
+     * hand-over floor adds the sent count (the child writes) on a third line, the buffer of each
+     * message in flight on a fourth ({@value #WINDOW} ints, slot {@code seq % WINDOW}), and the
+     * buffers' arena pointers ({@value #WINDOW} ints, this process writes them once, before the
+     * child starts).
+     */
     private static final int STOP = 0;
     private static final int FREED = 128;
+    private static final int SENT = 256;
+    private static final int SLOTS = 384;
+    private static final int BUFFERS = 512;
     /** A cache line: the receiver checks the first by hand, then each against the one before. */
     private static final int LINE = 64;
 
@@ -92,7 +101,13 @@ public final class ZeroCopyBench {
 
     public static void main(final String[] args) throws Exception {
         if (args.length > 0 && args[0].equals("child")) {
-            child(Path.of(args[1]), Integer.parseInt(args[2]), args.length > 3 && args[3].equals("zeroed"));
+            if (args[3].equals("handover")) {
+                try (SharedArena arena = SharedArena.open(Path.of(args[1]), ArenaOptions.defaults())) {
+                    handOverChild(arena, Integer.parseInt(args[2]));
+                }
+            } else {
+                child(Path.of(args[1]), Integer.parseInt(args[2]), args[3].equals("zeroed"));
+            }
             return;
         }
         zeroed = args.length > 2 && args[2].equals("zeroed");
@@ -104,18 +119,21 @@ public final class ZeroCopyBench {
         final double memcpyCold = r[2];
         System.out.printf("1 MiB messages: sharena cross-process zero-copy %.2f GB/s, single-process memcpy %.2f GB/s, "
             + "ratio %.3f (target >= 0.5); against memcpy out of cache (%.2f GB/s) %.3f; "
-            + "allocator floor (allocPagesUninitialized + freePages, 256 pages, one process) %.2f GB/s%n", sharena, memcpy,
-            sharena / memcpy, memcpyCold, sharena / memcpyCold, r[3]);
+            + "allocator floor (allocPagesUninitialized + freePages, 256 pages, one process) %.2f GB/s; "
+            + "hand-over floor (no allocator, no channel) %.2f GB/s, %.3f memcpy, zero-copy at %.3f of it%n", sharena, memcpy,
+            sharena / memcpy, memcpyCold, sharena / memcpyCold, r[3], r[4], r[4] / memcpy, sharena / r[4]);
     }
 
     /**
-     * @return {sharena GB/s, memcpy in cache GB/s, memcpy out of cache GB/s, allocator floor GB/s}
+     * @return {sharena GB/s, memcpy in cache GB/s, memcpy out of cache GB/s, allocator floor GB/s,
+     *     hand-over floor GB/s}
      */
     public static double[] measure(final int seconds, final Path dir) throws Exception {
         final double memcpy = memcpy(1, seconds);
         final double memcpyCold = memcpy(OUT_OF_CACHE_CHUNKS, seconds);
         final double floor = allocatorFloor(dir, seconds);
-        return new double[] {sharena(dir, seconds), memcpy, memcpyCold, floor};
+        final double handOver = handOverFloor(dir, seconds);
+        return new double[] {sharena(dir, seconds), memcpy, memcpyCold, floor, handOver};
     }
 
     /**
@@ -284,6 +302,35 @@ public final class ZeroCopyBench {
         }
 
         /**
+         * The hand-over floor's poll: reads and checks each message the child published since the
+         * last call, in order (at most {@value #WINDOW}, as a channel poll), and publishes each free.
+         *
+         * @return messages handled
+         */
+        int handOver(final ArenaView view, final int sentWord, final int control, final int[] buffers) {
+            final long sent = view.getLongAcquire(sentWord);
+            int handled = 0;
+            while (expected < sent) {
+                final int seq = expected;
+                final int b = view.getInt(control + SLOTS + 4 * (seq % WINDOW));
+                final long at = ArenaPointers.offset(buffers[b]);
+                final long t0 = System.nanoTime();
+                final long bad = check(at, fillValue(seq));
+                readNanos += System.nanoTime() - t0;
+                if (bad >= 0) {
+                    throw new IllegalStateException("hand-over buffer not as sent: seq=" + seq + ", buffer=" + b
+                        + ", first wrong byte at " + bad + ": " + segment.get(ValueLayout.JAVA_BYTE, at + bad)
+                        + ", expected=" + fillValue(seq));
+                }
+                expected = seq + 1;
+                handled++;
+                // Publishes the free: the child may write this buffer again.
+                view.putLongRelease(freedWord, ++freed);
+            }
+            return handled;
+        }
+
+        /**
          * Reads the message's every byte where it lies: its first line by hand, then the message
          * against itself one line on (equal only if every line equals the one before).
          *
@@ -370,6 +417,132 @@ public final class ZeroCopyBench {
             Files.deleteIfExists(file);
             Files.deleteIfExists(dir);
         }
+    }
+
+    /**
+     * The hand-over floor: what moving 1 MiB from one core to another costs on this machine with
+     * no allocator and no channel. The buffers ({@value #WINDOW} of 1 MiB, arena pages taken once
+     * here, before the clock starts) are the same kind of memory as the zero-copy scenario's (one
+     * shared file mapping in both processes); the child writes a message into one with the same
+     * fill, publishes its index and the new sent count with a release store; this process reads
+     * and checks every byte with the same check, then publishes the freed count. The child takes
+     * the buffer freed last first (a stack of what it saw freed), as the allocator hands back the
+     * run freed last, so the buffers rotate as the scenario's pages do; the window, the waiting
+     * and the per-side timings are the scenario's.
+     *
+     * @return GB/s delivered and read
+     */
+    private static double handOverFloor(final Path parent, final int seconds) throws Exception {
+        final Path dir = Files.createTempDirectory(parent, "sharena-zc-handover-");
+        final Path file = dir.resolve("handover.arena");
+        try (SharedArena arena = SharedArena.create(file, Capacity.parse(CAPACITY),
+                 ArenaOptions.defaults().withReplace(true))) {
+            final ArenaView view = arena.raw();
+            final int control = arena.allocPages(1);
+            if (control == 0) {
+                throw new IllegalStateException("no room for the control page: capacity=" + CAPACITY);
+            }
+            final int[] buffers = new int[WINDOW];
+            for (int b = 0; b < WINDOW; b++) {
+                buffers[b] = arena.allocPagesUninitialized(PAGES);
+                if (buffers[b] == 0) {
+                    throw new IllegalStateException("no room for the floor's buffers: buffers=" + WINDOW + ", capacity="
+                        + CAPACITY);
+                }
+                view.putInt(control + BUFFERS + 4 * b, buffers[b]);
+            }
+            final Receiver receiver = new Receiver(arena, control + FREED);
+            final Process child = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"),
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                ZeroCopyBench.class.getName(), "child", file.toString(), Integer.toString(control), "handover")
+                .inheritIO().start();
+            final int sentWord = control + SENT;
+            while (receiver.freed == 0) {
+                idle(receiver.handOver(view, sentWord, control, buffers));
+                if (!child.isAlive()) {
+                    throw new IllegalStateException("child exited before its first message: exit=" + child.exitValue());
+                }
+            }
+            final long warmEnd = System.nanoTime() + WARMUP_NANOS;
+            while (System.nanoTime() < warmEnd) {
+                idle(receiver.handOver(view, sentWord, control, buffers));
+            }
+            final long freed0 = receiver.freed;
+            final long read0 = receiver.readNanos;
+            final long start = System.nanoTime();
+            final long end = start + seconds * 1_000_000_000L;
+            long now;
+            do {
+                idle(receiver.handOver(view, sentWord, control, buffers));
+                now = System.nanoTime();
+            } while (now < end);
+            final long messages = receiver.freed - freed0;
+            final double gbs = (double) messages * BYTES / (now - start);
+            System.out.printf("hand-over floor (no allocator, no channel): %d messages in %.2f s, %.2f GB/s; receiver per "
+                    + "message: read and check in place %.1f us, waiting %.1f us%n", messages, (now - start) / 1e9, gbs,
+                (receiver.readNanos - read0) / 1e3 / messages,
+                ((now - start) - (receiver.readNanos - read0)) / 1e3 / messages);
+            view.putLongRelease(control + STOP, 1);
+            while (child.isAlive()) {
+                idle(receiver.handOver(view, sentWord, control, buffers));
+            }
+            if (child.waitFor() != 0) {
+                throw new IllegalStateException("child failed: exit=" + child.exitValue());
+            }
+            for (final int b : buffers) {
+                arena.freePages(b, PAGES);
+            }
+            arena.freePages(control, 1);
+            return gbs;
+        } finally {
+            Files.deleteIfExists(file);
+            Files.deleteIfExists(dir);
+        }
+    }
+
+    /**
+     * The floor's sender: the scenario's child without the allocator and the channel. Its free
+     * buffers are a stack; what the receiver freed since the last look is pushed in the order it
+     * was freed, so the top is the buffer freed last.
+     */
+    private static void handOverChild(final SharedArena arena, final int control) {
+        final ArenaView view = arena.raw();
+        final int stopWord = control + STOP;
+        final int freedWord = control + FREED;
+        final int sentWord = control + SENT;
+        final int[] buffers = new int[WINDOW];
+        final int[] free = new int[WINDOW];
+        final int[] sentIn = new int[WINDOW];
+        for (int b = 0; b < WINDOW; b++) {
+            buffers[b] = view.getInt(control + BUFFERS + 4 * b);
+            free[b] = WINDOW - 1 - b; // buffer 0 on top
+        }
+        int top = WINDOW;
+        long reclaimed = 0;
+        int seq = 0;
+        long fillNanos = 0;
+        final long faults0 = minorFaults();
+        while (view.getLongAcquire(stopWord) == 0) {
+            final long freed = view.getLongAcquire(freedWord);
+            while (reclaimed < freed) {
+                free[top++] = sentIn[(int) (reclaimed++ % WINDOW)];
+            }
+            if (top == 0) {
+                idle(0);
+                continue;
+            }
+            final int b = free[--top];
+            final long t0 = System.nanoTime();
+            view.fill(buffers[b], BYTES, fillValue(seq));
+            fillNanos += System.nanoTime() - t0;
+            sentIn[seq % WINDOW] = b;
+            view.putInt(control + SLOTS + 4 * (seq % WINDOW), b);
+            seq++;
+            // Publishes the message's bytes and its slot.
+            view.putLongRelease(sentWord, seq);
+        }
+        System.out.printf("[child] hand-over floor: sent %d messages; per message: write (fill) %.1f us, page faults %.2f%n",
+            seq, fillNanos / 1e3 / Math.max(seq, 1), (double) (minorFaults() - faults0) / Math.max(seq, 1));
     }
 
     private static void child(final Path file, final int control, final boolean zeroedPages) throws Exception {
