@@ -49,8 +49,13 @@ import java.nio.file.Path;
  *   <li>Floor (one process, no hand-over): {@code allocPagesUninitialized(256)} and
  *       {@code freePages} of the same 256 pages, in a loop, expressed in GB/s: the page
  *       allocator's own work per message, which the two processes share and cannot go below.</li>
+ *   <li>Hand-over floor (two processes, no allocator, no channel): the same writes and reads of
+ *       1 MiB, the same window and waiting, into buffers taken once before the clock starts and
+ *       reused freed-last-first as the allocator reuses its runs; a release store of a counter
+ *       hands each message over and another hands it back. What moving 1 MiB from one core's
+ *       writes to another core's reads costs on this machine, which zero-copy cannot go below.</li>
  * </ul>
- * The child keeps at most {@value #WINDOW} messages in flight (sent, not yet freed: a counter this
+ * The child keeps at most {@link #WINDOW} messages in flight (sent, not yet freed: a counter this
  * process publishes after each free), so the pages in flight stay a few MiB and the test measures
  * a pipeline, not the arena filling up. With two processes the pipeline uses two cores (the child
  * writes while this process reads); the baseline uses one. Where the time goes is printed per
@@ -62,13 +67,34 @@ import java.nio.file.Path;
  * the file system's), so run it on the file system the arena will use, {@code /dev/shm} for tmpfs.
  *
  * <p>Run: {@code java --enable-native-access=ALL-UNNAMED -cp arena-bench/target/benchmarks.jar
- * io.sharena.bench.ZeroCopyBench [seconds] [directory]}.
+ * io.sharena.bench.ZeroCopyBench [seconds] [directory] [zeroed]}; the diagnostics
+ * {@code -Dsharena.zc.window=N}, {@code -Dsharena.zc.write=longs} and
+ * {@code -Dsharena.zc.reuse=fifo} change the window, the way the senders write and the floor's
+ * reuse order (the child gets them too).
  */
 public final class ZeroCopyBench {
+    private static final String WINDOW_PROPERTY = "sharena.zc.window";
+    private static final String WRITE_PROPERTY = "sharena.zc.write";
+    private static final String REUSE_PROPERTY = "sharena.zc.reuse";
     static final int PAGES = 256;
     static final int BYTES = (int) Geometry.pageBytes(PAGES);
-    /** Messages the child may have in flight (sent, not yet freed). */
-    static final int WINDOW = 16;
+    /**
+     * Messages the child may have in flight (sent, not yet freed): 16 unless
+     * {@code -Dsharena.zc.window} says otherwise (1 to 32; a diagnostic, the harness uses 16).
+     */
+    static final int WINDOW = Integer.getInteger(WINDOW_PROPERTY, 16);
+    /**
+     * How the senders write a message: {@code fill} ({@link ArenaView#fill}, the default), or
+     * {@code longs} (a loop of 8-byte stores through the arena's segment), set by
+     * {@code -Dsharena.zc.write} (a diagnostic).
+     */
+    static final boolean WRITE_LONGS = System.getProperty(WRITE_PROPERTY, "fill").equals("longs");
+    /**
+     * Which free buffer the hand-over floor's sender takes: {@code lifo}, the one freed last (the
+     * default, as the allocator hands back the run freed last), or {@code fifo}, the one freed
+     * first (the longest out of the receiver's hands), set by {@code -Dsharena.zc.reuse}.
+     */
+    static final boolean REUSE_FIFO = System.getProperty(REUSE_PROPERTY, "lifo").equals("fifo");
     static final long WARMUP_NANOS = 2_000_000_000L;
     /** Chunks of the out-of-cache baseline: 64 MiB per side, twice the last-level cache here. */
     static final int OUT_OF_CACHE_CHUNKS = 64;
@@ -81,9 +107,9 @@ public final class ZeroCopyBench {
     /**
      * Control page: the stop flag (this process writes), and the freed count on its own line. The
      * hand-over floor adds the sent count (the child writes) on a third line, the buffer of each
-     * message in flight on a fourth ({@value #WINDOW} ints, slot {@code seq % WINDOW}), and the
-     * buffers' arena pointers ({@value #WINDOW} ints, this process writes them once, before the
-     * child starts).
+     * message in flight on a fourth ({@link #WINDOW} ints, slot {@code seq % WINDOW}), and the
+     * buffers' arena pointers ({@link #WINDOW} ints from the fifth line on; this process writes
+     * them once, before the child starts).
      */
     private static final int STOP = 0;
     private static final int FREED = 128;
@@ -129,6 +155,11 @@ public final class ZeroCopyBench {
      *     hand-over floor GB/s}
      */
     public static double[] measure(final int seconds, final Path dir) throws Exception {
+        if (WINDOW < 1 || WINDOW > 32) {
+            throw new IllegalArgumentException("window out of range: " + WINDOW_PROPERTY + "=" + WINDOW + ", range=1..32");
+        }
+        System.out.printf("zero-copy settings: window %d, write %s, hand-over floor reuse %s%n", WINDOW,
+            WRITE_LONGS ? "longs" : "fill", REUSE_FIFO ? "fifo" : "lifo");
         final double memcpy = memcpy(1, seconds);
         final double memcpyCold = memcpy(OUT_OF_CACHE_CHUNKS, seconds);
         final double floor = allocatorFloor(dir, seconds);
@@ -138,7 +169,7 @@ public final class ZeroCopyBench {
 
     /**
      * The page allocator's own work per message, in one process: {@code allocPagesUninitialized(256)}
-     * then {@code freePages} of them, {@value #WINDOW} in flight as in the pipeline.
+     * then {@code freePages} of them, {@link #WINDOW} in flight as in the pipeline.
      *
      * @return GB/s (MiB allocated and freed per second)
      */
@@ -253,6 +284,31 @@ public final class ZeroCopyBench {
         }
     }
 
+    /** Starts the sending child JVM, with the diagnostics' settings of this one. */
+    private static Process startChild(final Path file, final int control, final String mode) throws java.io.IOException {
+        return new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"),
+            "--enable-native-access=ALL-UNNAMED", "-D" + WINDOW_PROPERTY + "=" + WINDOW,
+            "-D" + WRITE_PROPERTY + "=" + (WRITE_LONGS ? "longs" : "fill"),
+            "-D" + REUSE_PROPERTY + "=" + (REUSE_FIFO ? "fifo" : "lifo"),
+            "-cp", System.getProperty("java.class.path"), ZeroCopyBench.class.getName(), "child", file.toString(),
+            Integer.toString(control), mode)
+            .inheritIO().start();
+    }
+
+    /** Writes message {@code seq} into its 1 MiB at {@code ptr}: every byte {@link #fillValue}. */
+    private static void write(final ArenaView view, final int ptr, final int seq) {
+        if (!WRITE_LONGS) {
+            view.fill(ptr, BYTES, fillValue(seq));
+            return;
+        }
+        final MemorySegment segment = view.segment();
+        final long at = ArenaPointers.offset(ptr);
+        final long word = (fillValue(seq) & 0xFFL) * 0x0101_0101_0101_0101L;
+        for (long i = 0; i < BYTES; i += 8) {
+            segment.set(ValueLayout.JAVA_LONG_UNALIGNED, at + i, word);
+        }
+    }
+
     /** The byte value message {@code seq} is filled with: never 0, so untouched pages fail the check. */
     static byte fillValue(final int seq) {
         return (byte) (0x80 | seq);
@@ -303,7 +359,7 @@ public final class ZeroCopyBench {
 
         /**
          * The hand-over floor's poll: reads and checks each message the child published since the
-         * last call, in order (at most {@value #WINDOW}, as a channel poll), and publishes each free.
+         * last call, in order (at most {@link #WINDOW}, as a channel poll), and publishes each free.
          *
          * @return messages handled
          */
@@ -364,11 +420,7 @@ public final class ZeroCopyBench {
             final Process child;
             final double gbs;
             try (ChannelConsumer consumer = channel.consumer()) {
-                child = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"),
-                    "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                    ZeroCopyBench.class.getName(), "child", file.toString(), Integer.toString(control),
-                    zeroed ? "zeroed" : "uninitialized")
-                    .inheritIO().start();
+                child = startChild(file, control, zeroed ? "zeroed" : "uninitialized");
                 // Warm up from the first message on, then count whole messages for the given time.
                 while (receiver.freed == 0) {
                     idle(consumer.poll(receiver, WINDOW));
@@ -421,7 +473,7 @@ public final class ZeroCopyBench {
 
     /**
      * The hand-over floor: what moving 1 MiB from one core to another costs on this machine with
-     * no allocator and no channel. The buffers ({@value #WINDOW} of 1 MiB, arena pages taken once
+     * no allocator and no channel. The buffers ({@link #WINDOW} of 1 MiB, arena pages taken once
      * here, before the clock starts) are the same kind of memory as the zero-copy scenario's (one
      * shared file mapping in both processes); the child writes a message into one with the same
      * fill, publishes its index and the new sent count with a release store; this process reads
@@ -452,10 +504,7 @@ public final class ZeroCopyBench {
                 view.putInt(control + BUFFERS + 4 * b, buffers[b]);
             }
             final Receiver receiver = new Receiver(arena, control + FREED);
-            final Process child = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"),
-                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                ZeroCopyBench.class.getName(), "child", file.toString(), Integer.toString(control), "handover")
-                .inheritIO().start();
+            final Process child = startChild(file, control, "handover");
             final int sentWord = control + SENT;
             while (receiver.freed == 0) {
                 idle(receiver.handOver(view, sentWord, control, buffers));
@@ -502,8 +551,8 @@ public final class ZeroCopyBench {
 
     /**
      * The floor's sender: the scenario's child without the allocator and the channel. Its free
-     * buffers are a stack; what the receiver freed since the last look is pushed in the order it
-     * was freed, so the top is the buffer freed last.
+     * buffers are a double-ended queue; what the receiver freed since the last look is added in the
+     * order it was freed, and the child takes the one freed last ({@link #REUSE_FIFO}: first).
      */
     private static void handOverChild(final SharedArena arena, final int control) {
         final ArenaView view = arena.raw();
@@ -511,13 +560,15 @@ public final class ZeroCopyBench {
         final int freedWord = control + FREED;
         final int sentWord = control + SENT;
         final int[] buffers = new int[WINDOW];
+        // Free buffers, oldest free at first, newest at last - 1 (both counting up, modulo WINDOW).
         final int[] free = new int[WINDOW];
         final int[] sentIn = new int[WINDOW];
         for (int b = 0; b < WINDOW; b++) {
             buffers[b] = view.getInt(control + BUFFERS + 4 * b);
-            free[b] = WINDOW - 1 - b; // buffer 0 on top
+            free[b] = WINDOW - 1 - b; // buffer 0 freed last
         }
-        int top = WINDOW;
+        long first = 0;
+        long last = WINDOW;
         long reclaimed = 0;
         int seq = 0;
         long fillNanos = 0;
@@ -525,15 +576,15 @@ public final class ZeroCopyBench {
         while (view.getLongAcquire(stopWord) == 0) {
             final long freed = view.getLongAcquire(freedWord);
             while (reclaimed < freed) {
-                free[top++] = sentIn[(int) (reclaimed++ % WINDOW)];
+                free[(int) (last++ % WINDOW)] = sentIn[(int) (reclaimed++ % WINDOW)];
             }
-            if (top == 0) {
+            if (first == last) {
                 idle(0);
                 continue;
             }
-            final int b = free[--top];
+            final int b = REUSE_FIFO ? free[(int) (first++ % WINDOW)] : free[(int) (--last % WINDOW)];
             final long t0 = System.nanoTime();
-            view.fill(buffers[b], BYTES, fillValue(seq));
+            write(view, buffers[b], seq);
             fillNanos += System.nanoTime() - t0;
             sentIn[seq % WINDOW] = b;
             view.putInt(control + SLOTS + 4 * (seq % WINDOW), b);
@@ -541,8 +592,9 @@ public final class ZeroCopyBench {
             // Publishes the message's bytes and its slot.
             view.putLongRelease(sentWord, seq);
         }
-        System.out.printf("[child] hand-over floor: sent %d messages; per message: write (fill) %.1f us, page faults %.2f%n",
-            seq, fillNanos / 1e3 / Math.max(seq, 1), (double) (minorFaults() - faults0) / Math.max(seq, 1));
+        System.out.printf("[child] hand-over floor: sent %d messages; per message: write (%s) %.1f us, page faults %.2f%n",
+            seq, WRITE_LONGS ? "longs" : "fill", fillNanos / 1e3 / Math.max(seq, 1),
+            (double) (minorFaults() - faults0) / Math.max(seq, 1));
     }
 
     private static void child(final Path file, final int control, final boolean zeroedPages) throws Exception {
@@ -568,7 +620,7 @@ public final class ZeroCopyBench {
                     continue;
                 }
                 final long t1 = System.nanoTime();
-                view.fill(pages, BYTES, fillValue(seq));
+                write(view, pages, seq);
                 final long t2 = System.nanoTime();
                 allocNanos += t1 - t0;
                 fillNanos += t2 - t1;
@@ -582,9 +634,9 @@ public final class ZeroCopyBench {
                 producer.commit();
                 seq++;
             }
-            System.out.printf("[child] sent %d messages; per message: %s %.1f us, write (fill) %.1f us, page faults %.2f; "
+            System.out.printf("[child] sent %d messages; per message: %s %.1f us, write (%s) %.1f us, page faults %.2f; "
                 + "failed allocations %d%n", seq, zeroedPages ? "allocPages" : "allocPagesUninitialized",
-                allocNanos / 1e3 / Math.max(seq, 1), fillNanos / 1e3 / Math.max(seq, 1),
+                allocNanos / 1e3 / Math.max(seq, 1), WRITE_LONGS ? "longs" : "fill", fillNanos / 1e3 / Math.max(seq, 1),
                 (double) (minorFaults() - faults0) / Math.max(seq, 1), allocFailed);
         }
     }
