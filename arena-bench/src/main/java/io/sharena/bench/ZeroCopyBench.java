@@ -67,7 +67,8 @@ import java.nio.file.Path;
  * the file system's), so run it on the file system the arena will use, {@code /dev/shm} for tmpfs.
  *
  * <p>Run: {@code java --enable-native-access=ALL-UNNAMED -cp arena-bench/target/benchmarks.jar
- * io.sharena.bench.ZeroCopyBench [seconds] [directory] [zeroed]}; the diagnostics
+ * io.sharena.bench.ZeroCopyBench [seconds] [directory] [zeroed|diagnose]} ({@code diagnose}: the
+ * hand-over floor, the floor with the allocator, and the scenario, in alternating rounds); the diagnostics
  * {@code -Dsharena.zc.window=N}, {@code -Dsharena.zc.write=longs} and
  * {@code -Dsharena.zc.reuse=fifo} change the window, the way the senders write and the floor's
  * reuse order (the child gets them too).
@@ -127,9 +128,9 @@ public final class ZeroCopyBench {
 
     public static void main(final String[] args) throws Exception {
         if (args.length > 0 && args[0].equals("child")) {
-            if (args[3].equals("handover")) {
+            if (args[3].startsWith("handover")) {
                 try (SharedArena arena = SharedArena.open(Path.of(args[1]), ArenaOptions.defaults())) {
-                    handOverChild(arena, Integer.parseInt(args[2]));
+                    handOverChild(arena, Integer.parseInt(args[2]), args[3].equals("handover-allocating"));
                 }
             } else {
                 child(Path.of(args[1]), Integer.parseInt(args[2]), args[3].equals("zeroed"));
@@ -139,6 +140,10 @@ public final class ZeroCopyBench {
         zeroed = args.length > 2 && args[2].equals("zeroed");
         final int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 5;
         final Path parent = Path.of(args.length > 1 ? args[1] : System.getProperty("java.io.tmpdir"));
+        if (args.length > 2 && args[2].equals("diagnose")) {
+            diagnose(seconds, parent);
+            return;
+        }
         final double[] r = measure(seconds, parent);
         final double sharena = r[0];
         final double memcpy = r[1];
@@ -150,16 +155,49 @@ public final class ZeroCopyBench {
             sharena / memcpy, memcpyCold, sharena / memcpyCold, r[3], r[4], r[4] / memcpy, sharena / r[4]);
     }
 
-    /**
-     * @return {sharena GB/s, memcpy in cache GB/s, memcpy out of cache GB/s, allocator floor GB/s,
-     *     hand-over floor GB/s}
-     */
-    public static double[] measure(final int seconds, final Path dir) throws Exception {
+    /** Checks the diagnostics' settings and prints them. */
+    private static void settings() {
         if (WINDOW < 1 || WINDOW > 32) {
             throw new IllegalArgumentException("window out of range: " + WINDOW_PROPERTY + "=" + WINDOW + ", range=1..32");
         }
         System.out.printf("zero-copy settings: window %d, write %s, hand-over floor reuse %s%n", WINDOW,
             WRITE_LONGS ? "longs" : "fill", REUSE_FIFO ? "fifo" : "lifo");
+    }
+
+    /** Diagnostic rounds: each round runs the hand-over floor, the floor plus the allocator, then the scenario. */
+    private static final int DIAGNOSE_ROUNDS = 5;
+
+    /**
+     * Where the scenario's time goes, in steps, under the same load: the hand-over floor; the same
+     * with the allocator (the child allocates, this process frees) and the pointer still handed
+     * over by the floor's counter; the scenario (allocator and channel). {@value #DIAGNOSE_ROUNDS}
+     * rounds, alternating, so that each step sees the load the others see; prints each round and
+     * the medians.
+     */
+    private static void diagnose(final int seconds, final Path parent) throws Exception {
+        settings();
+        final double[][] gbs = new double[3][DIAGNOSE_ROUNDS];
+        for (int round = 0; round < DIAGNOSE_ROUNDS; round++) {
+            gbs[0][round] = handOver(parent, seconds, false);
+            gbs[1][round] = handOver(parent, seconds, true);
+            gbs[2][round] = sharena(parent, seconds);
+            System.out.printf("round %d: hand-over floor %.2f GB/s, + allocator %.2f GB/s, + channel (zero-copy) %.2f GB/s%n",
+                round + 1, gbs[0][round], gbs[1][round], gbs[2][round]);
+        }
+        for (final double[] g : gbs) {
+            java.util.Arrays.sort(g);
+        }
+        final int m = DIAGNOSE_ROUNDS / 2;
+        System.out.printf("medians of %d rounds: hand-over floor %.2f GB/s, + allocator %.2f GB/s, + channel (zero-copy) "
+            + "%.2f GB/s%n", DIAGNOSE_ROUNDS, gbs[0][m], gbs[1][m], gbs[2][m]);
+    }
+
+    /**
+     * @return {sharena GB/s, memcpy in cache GB/s, memcpy out of cache GB/s, allocator floor GB/s,
+     *     hand-over floor GB/s}
+     */
+    public static double[] measure(final int seconds, final Path dir) throws Exception {
+        settings();
         final double memcpy = memcpy(1, seconds);
         final double memcpyCold = memcpy(OUT_OF_CACHE_CHUNKS, seconds);
         final double floor = allocatorFloor(dir, seconds);
@@ -359,25 +397,31 @@ public final class ZeroCopyBench {
 
         /**
          * The hand-over floor's poll: reads and checks each message the child published since the
-         * last call, in order (at most {@link #WINDOW}, as a channel poll), and publishes each free.
+         * last call, in order, frees its pages if {@code free} (the allocating diagnostic), and
+         * publishes each free.
          *
          * @return messages handled
          */
-        int handOver(final ArenaView view, final int sentWord, final int control, final int[] buffers) {
+        int handOver(final ArenaView view, final int sentWord, final int control, final boolean free) {
             final long sent = view.getLongAcquire(sentWord);
             int handled = 0;
             while (expected < sent) {
                 final int seq = expected;
-                final int b = view.getInt(control + SLOTS + 4 * (seq % WINDOW));
-                final long at = ArenaPointers.offset(buffers[b]);
+                final int ptr = view.getInt(control + SLOTS + 4 * (seq % WINDOW));
+                final long at = ArenaPointers.offset(ptr);
                 final long t0 = System.nanoTime();
                 final long bad = check(at, fillValue(seq));
-                readNanos += System.nanoTime() - t0;
+                final long t1 = System.nanoTime();
                 if (bad >= 0) {
-                    throw new IllegalStateException("hand-over buffer not as sent: seq=" + seq + ", buffer=" + b
-                        + ", first wrong byte at " + bad + ": " + segment.get(ValueLayout.JAVA_BYTE, at + bad)
-                        + ", expected=" + fillValue(seq));
+                    throw new IllegalStateException("hand-over buffer not as sent: seq=" + seq + ", ptr=0x"
+                        + Integer.toHexString(ptr) + ", first wrong byte at " + bad + ": "
+                        + segment.get(ValueLayout.JAVA_BYTE, at + bad) + ", expected=" + fillValue(seq));
                 }
+                if (free) {
+                    arena.freePages(ptr, PAGES);
+                }
+                readNanos += t1 - t0;
+                freeNanos += System.nanoTime() - t1;
                 expected = seq + 1;
                 handled++;
                 // Publishes the free: the child may write this buffer again.
@@ -485,6 +529,16 @@ public final class ZeroCopyBench {
      * @return GB/s delivered and read
      */
     private static double handOverFloor(final Path parent, final int seconds) throws Exception {
+        return handOver(parent, seconds, false);
+    }
+
+    /**
+     * The hand-over floor, or with {@code allocating} a diagnostic between it and the scenario:
+     * the child allocates and this process frees, as in the scenario, but the pointer goes through
+     * the floor's counter instead of a channel.
+     */
+    private static double handOver(final Path parent, final int seconds, final boolean allocating) throws Exception {
+        final String what = allocating ? "allocator, counter hand-over (no channel)" : "hand-over floor (no allocator, no channel)";
         final Path dir = Files.createTempDirectory(parent, "sharena-zc-handover-");
         final Path file = dir.resolve("handover.arena");
         try (SharedArena arena = SharedArena.create(file, Capacity.parse(CAPACITY),
@@ -503,43 +557,52 @@ public final class ZeroCopyBench {
                 }
                 view.putInt(control + BUFFERS + 4 * b, buffers[b]);
             }
+            if (allocating) {
+                for (final int b : buffers) {
+                    arena.freePages(b, PAGES);
+                }
+            }
             final Receiver receiver = new Receiver(arena, control + FREED);
-            final Process child = startChild(file, control, "handover");
+            final Process child = startChild(file, control, allocating ? "handover-allocating" : "handover");
             final int sentWord = control + SENT;
             while (receiver.freed == 0) {
-                idle(receiver.handOver(view, sentWord, control, buffers));
+                idle(receiver.handOver(view, sentWord, control, allocating));
                 if (!child.isAlive()) {
                     throw new IllegalStateException("child exited before its first message: exit=" + child.exitValue());
                 }
             }
             final long warmEnd = System.nanoTime() + WARMUP_NANOS;
             while (System.nanoTime() < warmEnd) {
-                idle(receiver.handOver(view, sentWord, control, buffers));
+                idle(receiver.handOver(view, sentWord, control, allocating));
             }
             final long freed0 = receiver.freed;
             final long read0 = receiver.readNanos;
+            final long free0 = receiver.freeNanos;
             final long start = System.nanoTime();
             final long end = start + seconds * 1_000_000_000L;
             long now;
             do {
-                idle(receiver.handOver(view, sentWord, control, buffers));
+                idle(receiver.handOver(view, sentWord, control, allocating));
                 now = System.nanoTime();
             } while (now < end);
             final long messages = receiver.freed - freed0;
             final double gbs = (double) messages * BYTES / (now - start);
-            System.out.printf("hand-over floor (no allocator, no channel): %d messages in %.2f s, %.2f GB/s; receiver per "
-                    + "message: read and check in place %.1f us, waiting %.1f us%n", messages, (now - start) / 1e9, gbs,
-                (receiver.readNanos - read0) / 1e3 / messages,
-                ((now - start) - (receiver.readNanos - read0)) / 1e3 / messages);
+            System.out.printf("%s: %d messages in %.2f s, %.2f GB/s; receiver per message: read and check in place %.1f us, "
+                    + "freePages %.1f us, waiting %.1f us%n", what, messages, (now - start) / 1e9, gbs,
+                (receiver.readNanos - read0) / 1e3 / messages, (receiver.freeNanos - free0) / 1e3 / messages,
+                ((now - start) - (receiver.readNanos - read0) - (receiver.freeNanos - free0)) / 1e3 / messages);
             view.putLongRelease(control + STOP, 1);
             while (child.isAlive()) {
-                idle(receiver.handOver(view, sentWord, control, buffers));
+                idle(receiver.handOver(view, sentWord, control, allocating));
             }
+            receiver.handOver(view, sentWord, control, allocating);
             if (child.waitFor() != 0) {
                 throw new IllegalStateException("child failed: exit=" + child.exitValue());
             }
-            for (final int b : buffers) {
-                arena.freePages(b, PAGES);
+            if (!allocating) {
+                for (final int b : buffers) {
+                    arena.freePages(b, PAGES);
+                }
             }
             arena.freePages(control, 1);
             return gbs;
@@ -554,7 +617,7 @@ public final class ZeroCopyBench {
      * buffers are a double-ended queue; what the receiver freed since the last look is added in the
      * order it was freed, and the child takes the one freed last ({@link #REUSE_FIFO}: first).
      */
-    private static void handOverChild(final SharedArena arena, final int control) {
+    private static void handOverChild(final SharedArena arena, final int control, final boolean allocating) {
         final ArenaView view = arena.raw();
         final int stopWord = control + STOP;
         final int freedWord = control + FREED;
@@ -571,6 +634,7 @@ public final class ZeroCopyBench {
         long last = WINDOW;
         long reclaimed = 0;
         int seq = 0;
+        long allocNanos = 0;
         long fillNanos = 0;
         final long faults0 = minorFaults();
         while (view.getLongAcquire(stopWord) == 0) {
@@ -582,18 +646,27 @@ public final class ZeroCopyBench {
                 idle(0);
                 continue;
             }
-            final int b = REUSE_FIFO ? free[(int) (first++ % WINDOW)] : free[(int) (--last % WINDOW)];
             final long t0 = System.nanoTime();
-            write(view, buffers[b], seq);
-            fillNanos += System.nanoTime() - t0;
+            final int ptr = allocating ? arena.allocPagesUninitialized(PAGES) : 1;
+            if (ptr == 0) {
+                continue; // lock timeout or arena full: try again
+            }
+            final int b = REUSE_FIFO ? free[(int) (first++ % WINDOW)] : free[(int) (--last % WINDOW)];
+            final int at = allocating ? ptr : buffers[b];
+            final long t1 = System.nanoTime();
+            write(view, at, seq);
+            allocNanos += t1 - t0;
+            fillNanos += System.nanoTime() - t1;
             sentIn[seq % WINDOW] = b;
-            view.putInt(control + SLOTS + 4 * (seq % WINDOW), b);
+            view.putInt(control + SLOTS + 4 * (seq % WINDOW), at);
             seq++;
             // Publishes the message's bytes and its slot.
             view.putLongRelease(sentWord, seq);
         }
-        System.out.printf("[child] hand-over floor: sent %d messages; per message: write (%s) %.1f us, page faults %.2f%n",
-            seq, WRITE_LONGS ? "longs" : "fill", fillNanos / 1e3 / Math.max(seq, 1),
+        System.out.printf("[child] %s: sent %d messages; per message: %s %.1f us, write (%s) %.1f us, page faults %.2f%n",
+            allocating ? "allocator, counter hand-over" : "hand-over floor", seq,
+            allocating ? "allocPagesUninitialized" : "take a free buffer",
+            allocNanos / 1e3 / Math.max(seq, 1), WRITE_LONGS ? "longs" : "fill", fillNanos / 1e3 / Math.max(seq, 1),
             (double) (minorFaults() - faults0) / Math.max(seq, 1));
     }
 
