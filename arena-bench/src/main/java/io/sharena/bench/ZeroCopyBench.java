@@ -448,6 +448,15 @@ public final class ZeroCopyBench {
         }
     }
 
+    /** @return the control page, zeroed (the stop flag and counters start at 0) */
+    private static int controlPage(final SharedArena arena) {
+        final int control = arena.allocPages(1);
+        if (control == 0) {
+            throw new IllegalStateException("no room for the control page: capacity=" + CAPACITY);
+        }
+        return control;
+    }
+
     /** @return GB/s delivered and read */
     private static double sharena(final Path parent, final int seconds) throws Exception {
         final Path dir = Files.createTempDirectory(parent, "sharena-zc-");
@@ -455,10 +464,7 @@ public final class ZeroCopyBench {
         try (SharedArena arena = SharedArena.create(file, Capacity.parse(CAPACITY),
                  ArenaOptions.defaults().withReplace(true))) {
             final ArenaView view = arena.raw();
-            final int control = arena.allocPages(1);
-            if (control == 0) {
-                throw new IllegalStateException("no room for the control page: capacity=" + CAPACITY);
-            }
+            final int control = controlPage(arena);
             final Channel channel = Channel.create(arena, CHANNEL, 1, RING_BYTES, MESSAGE);
             final Receiver receiver = new Receiver(arena, control + FREED);
             final Process child;
@@ -544,10 +550,7 @@ public final class ZeroCopyBench {
         try (SharedArena arena = SharedArena.create(file, Capacity.parse(CAPACITY),
                  ArenaOptions.defaults().withReplace(true))) {
             final ArenaView view = arena.raw();
-            final int control = arena.allocPages(1);
-            if (control == 0) {
-                throw new IllegalStateException("no room for the control page: capacity=" + CAPACITY);
-            }
+            final int control = controlPage(arena);
             final int[] buffers = new int[WINDOW];
             for (int b = 0; b < WINDOW; b++) {
                 buffers[b] = arena.allocPagesUninitialized(PAGES);
