@@ -107,8 +107,8 @@ public final class ZeroCopyBench {
     private static final String CAPACITY = "1G";
     /**
      * Control page: the stop flag (this process writes), and the freed count on its own line. The
-     * hand-over floor adds the sent count (the child writes) on a third line, the buffer of each
-     * message in flight on a fourth ({@link #WINDOW} ints, slot {@code seq % WINDOW}), and the
+     * hand-over floor adds the sent count (the child writes) on a third line, the arena pointer of
+     * each message in flight on a fourth ({@link #WINDOW} ints, slot {@code seq % WINDOW}), and the
      * buffers' arena pointers ({@link #WINDOW} ints from the fifth line on; this process writes
      * them once, before the child starts).
      */
@@ -119,6 +119,8 @@ public final class ZeroCopyBench {
     private static final int BUFFERS = 512;
     /** A cache line: the receiver checks the first by hand, then each against the one before. */
     private static final int LINE = 64;
+    /** Diagnostic rounds: each runs the hand-over floor, the floor with the allocator, then the scenario. */
+    private static final int DIAGNOSE_ROUNDS = 5;
 
     /** Whether the child uses {@code allocPages} (zeroed) rather than {@code allocPagesUninitialized}. */
     private static boolean zeroed;
@@ -163,9 +165,6 @@ public final class ZeroCopyBench {
         System.out.printf("zero-copy settings: window %d, write %s, hand-over floor reuse %s%n", WINDOW,
             WRITE_LONGS ? "longs" : "fill", REUSE_FIFO ? "fifo" : "lifo");
     }
-
-    /** Diagnostic rounds: each round runs the hand-over floor, the floor plus the allocator, then the scenario. */
-    private static final int DIAGNOSE_ROUNDS = 5;
 
     /**
      * Where the scenario's time goes, in steps, under the same load: the hand-over floor; the same
