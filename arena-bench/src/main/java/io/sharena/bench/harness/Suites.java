@@ -200,6 +200,14 @@ final class Suites {
                 Target.reported()),
             new Row("ipc", "its floor: allocPagesUninitialized(256) + freePages in one process vs MemorySegment.copy 1 MiB",
                 throughput("page allocator alone, 1 MiB", z[3]), throughput("MemorySegment.copy 1 MiB", z[1]),
+                Target.reported()),
+            new Row("ipc", "its floor: 1 MiB written by one process, read in place by another, handed over by a shared flag "
+                    + "(no allocator, no channel) vs MemorySegment.copy 1 MiB",
+                throughput("hand-over alone, 1 MiB", z[4]), throughput("MemorySegment.copy 1 MiB", z[1]),
+                Target.reported()),
+            new Row("ipc", "1 MiB zero-copy between processes vs its hand-over floor (the same writes and reads, no allocator, "
+                    + "no channel)",
+                throughput("zero-copy 1 MiB messages", z[0]), throughput("hand-over alone, 1 MiB", z[4]),
                 Target.reported()));
         final Map<String, double[][]> latencies = new LinkedHashMap<>();
         latencies.put("channel", points(h[0]));

@@ -55,7 +55,8 @@ class BenchHarnessTest {
             assertTrue(md.contains("| " + suite + " |"), "rows for " + suite);
         }
         for (final String pair : List.of("getLong by pointer", "1-page alloc+free vs mmap", "tryLock+unlock",
-            "100-byte offer+poll", "cross-process round trip, median", "1 MiB zero-copy", "2 processes vs 1",
+            "100-byte offer+poll", "cross-process round trip, median", "1 MiB zero-copy", "handed over by a shared flag",
+            "vs its hand-over floor", "2 processes vs 1",
             "get hit into a buffer vs ConcurrentHashMap", "set vs Chronicle Map put", "hit ratio vs exact LRU")) {
             assertTrue(md.contains(pair), "row " + pair);
         }
