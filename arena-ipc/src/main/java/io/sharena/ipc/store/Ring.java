@@ -110,6 +110,22 @@ final class Ring {
         return view.getLongAcquire(headWord);
     }
 
+    /**
+     * @return whether a head and tail could be this ring's: {@code 0 <= tail <= head <= tail +
+     * ringBytes}, both multiples of {@link ItemLayout#ALIGN}. Anything else is a damaged file.
+     */
+    boolean positionsValid(final long head, final long tail) {
+        return tail >= 0 && head >= tail && head - tail <= ringBytes && ((head | tail) & (ItemLayout.ALIGN - 1)) == 0;
+    }
+
+    /** @throws ArenaCorruptedException unless {@link #positionsValid} */
+    void checkPositions(final long head, final long tail) {
+        if (!positionsValid(head, tail)) {
+            throw new ArenaCorruptedException("store ring", head, "ring positions out of range: head=" + head
+                + ", tail=" + tail + ", ringBytes=" + ringBytes);
+        }
+    }
+
     /** @return whether {@code p} could start an item: inside the ring, aligned, with room for a header */
     boolean contains(final int p) {
         final long off = Integer.toUnsignedLong(p) - Integer.toUnsignedLong(ringPtr);
@@ -234,6 +250,7 @@ final class Ring {
             while (true) {
                 final long head = view.getLong(headWord); // plain: only the ring lock holder writes it
                 final long tail = view.getLong(tailWord);
+                checkPositions(head, tail);
                 if (head + need(head, size) - tail <= writable) {
                     return reserveLocked(head, size);
                 }

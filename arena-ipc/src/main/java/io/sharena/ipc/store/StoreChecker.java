@@ -38,6 +38,10 @@ final class StoreChecker {
         final long bytes = ring.ringBytes();
         final long head = ring.head();
         long pos = ring.tail();
+        if (pos > head) {
+            return counts; // the tail moved on after the head was read
+        }
+        ring.checkPositions(head, pos);
         while (pos < head) {
             final int p = (int) (ring.ringPtr() + pos % bytes);
             final int size = view.getInt(p + ItemLayout.SIZE);
@@ -61,7 +65,7 @@ final class StoreChecker {
         final long head = ring.head();
         final long tail = ring.tail();
         final long bytes = ring.ringBytes();
-        if (tail < 0 || head < tail || head - tail > bytes) {
+        if (!ring.positionsValid(head, tail)) {
             report("ring positions out of range: head=" + head + ", tail=" + tail + ", ringBytes=" + bytes);
             return violations;
         }

@@ -58,8 +58,9 @@ final class StoreFigures {
                     break;
                 }
                 // Space is reused only after the tail moves: a walk that failed while it stood still
-                // read the index itself, not reused bytes.
-                if (minPos < 0 && ring.tail() == tail) {
+                // (bytes that are not a chain, or a chained record the tail had already passed) read
+                // the index itself, not reused bytes.
+                if (ring.tail() == tail) {
                     throw new ArenaCorruptedException("store index", b, "bucket chain does not parse: bucket=" + b);
                 }
             }

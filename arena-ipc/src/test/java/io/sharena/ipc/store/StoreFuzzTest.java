@@ -1,0 +1,229 @@
+package io.sharena.ipc.store;
+
+import io.sharena.core.ArenaCorruptedException;
+import io.sharena.core.ArenaFormatException;
+import io.sharena.core.ArenaOptions;
+import io.sharena.core.ArenaView;
+import io.sharena.core.SharedArena;
+import io.sharena.ipc.NamedRoots;
+import io.sharena.ipc.layout.ItemLayout;
+import io.sharena.ipc.layout.StoreLayout;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Seeded stray writes into a closed store file (the store header's geometry, head and tail, the CAS
+ * and flush words, stripes, buckets, the access map, item headers, item bytes), then the file is
+ * opened again and every operation runs on it under a time limit: each works or ends in a
+ * documented exception ({@link ArenaFormatException} when the file is refused at open,
+ * {@link ArenaCorruptedException} when damage is met in use), never a raw JDK exception, never a
+ * hang; the tools ({@code stat}, {@code check}, {@code dump --keys}) answer or report corruption the
+ * same way, and a read never hands back a value longer than the largest the store can hold.
+ * {@code -Dsharena.storefuzz.cases=N -Dsharena.storefuzz.seed=S}.
+ */
+class StoreFuzzTest {
+    private static final int CASES = Integer.getInteger("sharena.storefuzz.cases", 120);
+    private static final long SEED = Long.getLong("sharena.storefuzz.seed", System.nanoTime());
+    private static final int KEYS = 400;
+    private static final StoreOptions OPTIONS = StoreOptions.defaults().withMemoryLimit(256 << 10).withMaxItemSize(4096)
+        .withLockTimeoutNanos(20_000_000L);
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void strayWritesIntoAStoreFile() throws Exception {
+        System.out.println("store fuzz: seed=" + SEED + ", cases=" + CASES);
+        final Path template = dir.resolve("template.store");
+        fill(template, new SplittableRandom(SEED));
+        final Map<String, Integer> outcomes = new TreeMap<>();
+        final SplittableRandom seeds = new SplittableRandom(SEED);
+        for (int i = 0; i < CASES; i++) {
+            final long seed = seeds.nextLong();
+            final Path file = dir.resolve("f" + i + ".store");
+            Files.copy(template, file, StandardCopyOption.REPLACE_EXISTING);
+            final int n = i;
+            assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
+                final SplittableRandom r = new SplittableRandom(seed);
+                final String region = strayWrite(file, r);
+                outcomes.merge(region + ": " + exercise(file, r), 1, Integer::sum);
+            }, "case " + n + " seed " + seed + " hung");
+            Files.delete(file);
+        }
+        System.out.println("store fuzz: outcomes " + outcomes);
+    }
+
+    /** A store that has lapped its ring: live items of many sizes, deleted ones, chains longer than one. */
+    private static void fill(final Path file, final SplittableRandom r) throws Exception {
+        try (SharedStore store = SharedStore.create(file, OPTIONS.withBuckets(1024))) {
+            for (int i = 0; i < 6 * KEYS; i++) {
+                final byte[] key = key(r.nextInt(KEYS));
+                switch (r.nextInt(8)) {
+                    case 0 -> store.delete(key);
+                    case 1 -> store.incr(key, 1, new long[1]);
+                    case 2 -> store.set(key, "12".getBytes(StandardCharsets.US_ASCII), 0, 0);
+                    default -> store.set(key, new byte[r.nextInt(r.nextInt(10) == 0 ? 3000 : 300)], r.nextInt(), 0);
+                }
+            }
+        }
+    }
+
+    private static byte[] key(final int i) {
+        return ("key:" + i).getBytes(StandardCharsets.US_ASCII);
+    }
+
+    /** One stray write into a random part of the store. @return the part written */
+    private static String strayWrite(final Path file, final SplittableRandom r) throws Exception {
+        try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
+            final ArenaView v = arena.raw();
+            final int header = NamedRoots.of(arena).get(SharedStore.DEFAULT_ROOT);
+            final int ring = v.getInt(header + StoreLayout.RING_PTR);
+            final int ringBytes = (int) v.getLong(header + StoreLayout.RING_BYTES);
+            final int buckets = v.getInt(header + StoreLayout.BUCKETS_PTR);
+            final int bucketCount = 1 << v.getInt(header + StoreLayout.BUCKET_BITS);
+            final int stripes = v.getInt(header + StoreLayout.STRIPES_PTR);
+            final String region;
+            final int at;
+            switch (r.nextInt(9)) {
+                case 0 -> {
+                    region = "geometry";
+                    at = header + r.nextInt(StoreLayout.CREATED_MILLIS + 8);
+                }
+                case 1 -> {
+                    region = "head or tail";
+                    at = header + (r.nextBoolean() ? StoreLayout.HEAD : StoreLayout.TAIL) + 4 * r.nextInt(2);
+                }
+                case 2 -> {
+                    region = "cas, flush or clock";
+                    final int[] words = {StoreLayout.CAS_COUNTER, StoreLayout.FLUSH_CAS, StoreLayout.FLUSH_MILLIS,
+                        StoreLayout.CLOCK_SECONDS, StoreLayout.RING_LOCK};
+                    at = header + words[r.nextInt(words.length)] + 4 * r.nextInt(2);
+                }
+                case 3 -> {
+                    region = "stripe";
+                    at = stripes + r.nextInt(StoreOptions.STRIPES) * StoreLayout.STRIPE_SIZE + 4 * r.nextInt(6);
+                }
+                case 4 -> {
+                    region = "bucket";
+                    at = buckets + 4 * firstUsedBucket(v, buckets, bucketCount, r);
+                }
+                case 5 -> {
+                    region = "access map";
+                    at = v.getInt(header + StoreLayout.MAP_PTR) + r.nextInt(ringBytes / StoreLayout.MAP_GRANULE);
+                }
+                case 6, 7 -> {
+                    region = "item header";
+                    final int item = v.getInt(buckets + 4 * firstUsedBucket(v, buckets, bucketCount, r));
+                    at = (item == 0 ? ring : item) + 4 * r.nextInt(ItemLayout.HEADER / 4);
+                }
+                default -> {
+                    region = "ring bytes";
+                    at = ring + r.nextInt(ringBytes);
+                }
+            }
+            switch (r.nextInt(4)) {
+                case 0 -> v.putInt(at & ~3, r.nextInt());
+                case 1 -> v.putInt(at & ~3, r.nextInt(4) == 0 ? 0 : r.nextInt(-8, 1 << 24));
+                case 2 -> v.putInt(at & ~3, v.getInt(at & ~3) + r.nextInt(-300, 300));
+                default -> v.putByte(at, (byte) (v.getByte(at) ^ (1 << r.nextInt(8))));
+            }
+            return region;
+        }
+    }
+
+    private static int firstUsedBucket(final ArenaView v, final int buckets, final int count, final SplittableRandom r) {
+        final int start = r.nextInt(count);
+        for (int i = 0; i < count; i++) {
+            final int b = (start + i) & (count - 1);
+            if (v.getInt(buckets + 4 * b) != 0) {
+                return b;
+            }
+        }
+        return start;
+    }
+
+    /** Opens the damaged file and runs every operation; @return the documented outcome it ended in */
+    private static String exercise(final Path file, final SplittableRandom r) throws Exception {
+        final List<String> notes = new ArrayList<>();
+        try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
+            notes.add(tools(arena));
+        } catch (final ArenaFormatException | ArenaCorruptedException e) {
+            notes.add("tools refused");
+        }
+        try (SharedStore store = SharedStore.open(file, OPTIONS)) {
+            notes.add(operations(store, r));
+        } catch (final ArenaFormatException e) {
+            notes.add("open refused");
+        }
+        return String.join(", ", notes);
+    }
+
+    private static String tools(final SharedArena arena) {
+        try {
+            StoreTools.stats(arena, SharedStore.DEFAULT_ROOT);
+            StoreTools.keys(arena, SharedStore.DEFAULT_ROOT, 10_000);
+            return StoreTools.check(arena, SharedStore.DEFAULT_ROOT).isEmpty() ? "check clean" : "check found it";
+        } catch (final ArenaFormatException e) {
+            return "tools: format";
+        } catch (final ArenaCorruptedException e) {
+            return "tools: corrupted";
+        }
+    }
+
+    private static String operations(final SharedStore store, final SplittableRandom r) {
+        int corrupted = 0;
+        final byte[] dst = new byte[4096];
+        final StoreReader reader = store.reader();
+        for (int i = 0; i < 3 * KEYS; i++) {
+            final byte[] key = key(r.nextInt(KEYS));
+            try {
+                switch (r.nextInt(10)) {
+                    case 0 -> store.delete(key);
+                    case 1 -> store.incr(key, 3, new long[1]);
+                    case 2 -> store.touch(key, 100);
+                    case 3 -> store.append(key, new byte[5]);
+                    case 4 -> store.set(key, new byte[r.nextInt(2000)], 0, 0);
+                    case 5 -> {
+                        final StoreItem item = store.gets(key);
+                        assertTrue(item == null || item.value().length <= store.maxItemSize(),
+                            "a value longer than the store holds");
+                    }
+                    case 6 -> {
+                        if (reader.get(key)) {
+                            reader.validate();
+                        }
+                    }
+                    case 7 -> store.stats();
+                    default -> store.get(key, dst);
+                }
+            } catch (final ArenaCorruptedException e) {
+                corrupted++;
+            }
+        }
+        String repair = "";
+        try {
+            store.check();
+            store.repair();
+        } catch (final ArenaCorruptedException e) {
+            corrupted++;
+        } catch (final IllegalStateException e) {
+            // Documented: a lock word that names a live holder cannot be told from a held lock.
+            repair = ", repair: lock held";
+        }
+        return (corrupted == 0 ? "ops ok" : "ops met corruption") + repair;
+    }
+}
