@@ -188,6 +188,13 @@ public class PointerAccessBenchmark {
         segment.set(ValueLayout.JAVA_LONG_UNALIGNED, offsets[i], i);
     }
 
+    /** The floor of {@link #arenaPutLong} per call, as {@link #holderGetLong} is of the read. */
+    @Benchmark
+    public void holderPutLong() {
+        final int i = next();
+        holder.segment.set(ValueLayout.JAVA_LONG_UNALIGNED, offsets[i], i);
+    }
+
     @Benchmark
     public int arenaGetInt() {
         return view.getInt(ptrs[next()]);

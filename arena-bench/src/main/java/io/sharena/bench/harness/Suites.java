@@ -36,6 +36,8 @@ final class Suites {
                     "MemorySegment held by one object vs held directly (one more dependent load per call)",
                     Target.reported()),
                 new JmhPair("arenaPutLong", "segmentPutLong", "putLong by pointer vs MemorySegment", Target.ratioAtMost(1.1)),
+                new JmhPair("arenaPutLong", "holderPutLong",
+                    "putLong by pointer vs its floor, MemorySegment held by one object (as by any view)", Target.reported()),
                 new JmhPair("arenaGetInt", "segmentGetInt", "getInt by pointer vs MemorySegment", Target.ratioAtMost(1.1)),
                 new JmhPair("arenaSumLongs", "segmentSumLongs", "1,024 getLong in a loop", Target.ratioAtMost(1.1))),
                 null);
