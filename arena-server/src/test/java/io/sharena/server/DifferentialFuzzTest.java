@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -36,7 +37,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * others (a failure prints the seed and the sequence, and the requests to replay it).
  */
 class DifferentialFuzzTest {
-    private static final int SEQUENCES = Integer.getInteger("sharena.fuzz.seeds", 400);
+    private static final int SEQUENCES = Integer.getInteger("sharena.fuzz.seeds", 1500);
     private static final long FIRST_SEED = Long.getLong("sharena.fuzz.first", 1);
     private static final int REQUESTS = 24;
     private static final int REPORTED = 40;
@@ -96,17 +97,22 @@ class DifferentialFuzzTest {
                 final String actual = mine.normalised(mine.call(request));
                 if (!expected.equals(actual) && !SideBySideTest.sameWithinASecond(expected, actual)) {
                     int at = 0;
-                    while (at < Math.min(expected.length(), actual.length()) && expected.charAt(at) == actual.charAt(at)) {
+                    final int common = Math.min(expected.length(), actual.length());
+                    while (at < common && expected.charAt(at) == actual.charAt(at)) {
                         at++;
                     }
+                    // From the start of the first line that differs.
                     final int from = Math.max(0, expected.lastIndexOf('\n', Math.max(0, at - 1)) + 1);
-                    return "request " + Wire.shorten(request) + "\n  memcached: " + Wire.shorten(expected.substring(from))
+                    final int shown = VERBOSE ? 30 : 4;
+                    return "request " + Wire.shorten(request)
+                        + "\n  memcached: " + Wire.shorten(expected.substring(from))
                         + "\n  ours:      " + Wire.shorten(actual.substring(Math.min(from, actual.length())))
-                        + (from > 0 ? "\n  (replies differ from byte " + from + ")" : "") + "\n  before:    "
-                        + String.join(" | ", sent.subList(Math.max(0, sent.size() - (VERBOSE ? 30 : 4)), sent.size() - 1));
+                        + (from > 0 ? "\n  (replies differ from byte " + from + ")" : "")
+                        + "\n  before:    " + String.join(" | ", sent.subList(Math.max(0, sent.size() - shown),
+                        sent.size() - 1));
                 }
             }
-            // A delayed flush must not outlive its sequence.
+            // Nothing left for the next sequence (which has keys of its own).
             theirs.call("flush_all\r\n");
             mine.call("flush_all\r\n");
         }
@@ -117,8 +123,9 @@ class DifferentialFuzzTest {
 
     private static final Pattern VALUE_CAS = Pattern.compile("(?m)^(VALUE [^ \r\n]+ \\d+ \\d+) (\\d+)(?=\r\n)");
     private static final Pattern META_CAS = Pattern.compile("(?m)^((?:HD|VA|NS|EX|NF|EN)\\b[^\r\n]*? c)(\\d+)");
-    /** A number an in-place incr or decr shortened: memcached pads it with spaces (docs/server.md). */
-    private static final Pattern PADDED_VALUE = Pattern.compile("(?m)^(VALUE [^ \r\n]+ \\d+ )(\\d+)([^\r\n]*\r\n)(\\d+)( +)(?=\r\n)");
+    /** A number an incr or decr shortened in place: memcached pads it with spaces (docs/server.md). */
+    private static final Pattern PADDED_VALUE =
+        Pattern.compile("(?m)^(VALUE [^ \r\n]+ \\d+ )(\\d+)([^\r\n]*\r\n)(\\d+)( +)(?=\r\n)");
     private static final Pattern PADDED_VA = Pattern.compile("(?m)^VA (\\d+)([^\r\n]*\r\n)(\\d+)( +)(?=\r\n)");
 
     /** A client's view of one server: its connection, the CAS values it saw and their renumbering. */
@@ -219,15 +226,25 @@ class DifferentialFuzzTest {
         private final String[] plain;
         /** A key only ever named in base64 by meta commands (memcached echoes a key as it was stored). */
         private final String binary;
-        /** Keys whose value an incr, decr or ma may have shortened (memcached pads it: docs/server.md). */
-        private final Set<String> padded = new HashSet<>();
+        /**
+         * Keys memcached may have changed in place (an incr, decr or ma; an md I), where this server
+         * writes a new item: memcached pads a shortened number and keeps the item's size and fetched
+         * mark (docs/server.md). Appends and mg s and h leave them alone.
+         */
+        private final Set<String> inPlace = new HashSet<>();
+        /**
+         * Keys an md I or ms I may have made stale: memcached's counters keep the stale mark (they
+         * count in place), this server's write a new item (docs/server.md); no counting on them.
+         */
+        private final Set<String> stale = new HashSet<>();
         private boolean pipelined;
 
         Generator(final Random r, final String prefix) {
             this.r = r;
             this.prefix = prefix;
             this.plain = new String[] {prefix + "a", prefix + "b", prefix + "n"};
-            this.binary = Base64.getEncoder().encodeToString((prefix + "\u0001bin").getBytes(StandardCharsets.ISO_8859_1));
+            this.binary = Base64.getEncoder()
+                .encodeToString((prefix + "\u0001bin").getBytes(StandardCharsets.ISO_8859_1));
         }
 
         /** @return the sequence as exchanges, each one or several requests sent in one write */
@@ -340,11 +357,8 @@ class DifferentialFuzzTest {
             final String[] cmds = {"set", "set", "add", "replace", "append", "prepend", "cas"};
             String cmd = pick(cmds);
             final String key = chance(90) ? key() : pick(plain);
-            if ((cmd.equals("append") || cmd.equals("prepend")) && padded.contains(key)) {
+            if ((cmd.equals("append") || cmd.equals("prepend")) && inPlace.contains(key)) {
                 cmd = "set";
-            }
-            if (cmd.equals("set") || cmd.equals("add") || cmd.equals("replace") || cmd.equals("cas")) {
-                padded.remove(key);
             }
             final String flags = chance(80) ? "0" : pick(FLAGS);
             final String exptime = chance(75) ? "0" : pick(EXPTIMES);
@@ -402,8 +416,8 @@ class DifferentialFuzzTest {
 
         private String arithmetic() {
             final String cmd = chance(50) ? "incr" : "decr";
-            final String key = chance(70) ? prefix + "n" : key();
-            padded.add(key);
+            final String key = unlessStale(chance(70) ? prefix + "n" : key());
+            inPlace.add(key);
             final String delta = chance(50) ? "1" : pick(DELTAS);
             final StringBuilder sb = new StringBuilder(cmd).append(' ').append(key);
             if (!delta.isEmpty()) {
@@ -432,8 +446,9 @@ class DifferentialFuzzTest {
         private String misc() {
             final String[] lines = {"version", "version x", "verbosity 1", "verbosity 0 noreply", "verbosity",
                 "verbosity abc", "verbosity 1 2 3", "verbosity -1", "flush_all", "flush_all 0", "flush_all noreply",
-                "flush_all 0 noreply", "flush_all -1", "flush_all abc", "flush_all 1 2 3", "flush_all noreply x", "stats nosuch", "shutdown", "quit x",
-                "lru_crawler", "slabs", "cache_memlimit", "misbehave", "mn", "mn x", "me", "me " + prefix + "none",
+                "flush_all 0 noreply", "flush_all -1", "flush_all abc", "flush_all 1 2 3", "flush_all noreply x",
+                "stats nosuch", "shutdown", "quit x", "lru_crawler", "slabs", "cache_memlimit", "misbehave", "me",
+                "me " + prefix + "none",
                 "me " + prefix + "none x", "lru", "GET / HTTP/1.0", "PUT /x HTTP/1.1", "HTTP/1.1", "xyz HTTP/ x",
                 "mxx HTTP/1.0", "flush_all 1 2 3 HTTP/1.1", "misbehave 1 HTTP/1.1", "lru 1 2 3 4 5 HTTP/1.1"};
             final String line = pick(lines);
@@ -449,7 +464,8 @@ class DifferentialFuzzTest {
             } else if (w == 1) {
                 return "   \r\n";
             } else if (w == 2) {
-                return pick(new String[] {"GET ", "Set ", "gett ", "sets ", "m ", "mgx ", "get\t", "ms", "mz "}) + key() + "\r\n";
+                return pick(new String[] {"GET ", "Set ", "gett ", "sets ", "m ", "mgx ", "get\t", "ms", "mz "}) + key()
+                    + "\r\n";
             } else if (w == 3) {
                 return "get" + (" " + pick(plain)).repeat(20 + r.nextInt(10)) + "\r\n";
             } else if (w == 4) {
@@ -494,10 +510,6 @@ class DifferentialFuzzTest {
             }
         }
 
-        private String number(final String[] a) {
-            return pick(a);
-        }
-
         private static final String[] TTLS = {"0", "30", "100", "1000", "-1", "abc", "2592000", "2592001", "",
             "4000000000", "99999999999999999999", "+5"};
         private static final String[] CASES = {"{cas}", "{cas}", "{cas}", "1", "0", "abc", "", "-1",
@@ -518,12 +530,12 @@ class DifferentialFuzzTest {
                 }
                 switch (f) {
                     case 'O' -> out.add(pick(OPAQUES));
-                    case 'C', 'E' -> out.add(f + number(CASES));
+                    case 'C' -> out.add(f + pick(CASES));
                     case 'F' -> out.add("F" + (chance(70) ? "0" : pick(FLAGS).trim()));
                     case 'M' -> out.add("M" + pick(new String[] {"S", "E", "A", "P", "R", "I", "+", "D", "-", "s", "i",
                         "X", "", "SS"}));
                     case 'D', 'J' -> out.add(f + pick(DELTAS));
-                    default -> out.add(f + number(TTLS)); // N, R, T
+                    default -> out.add(f + pick(TTLS)); // N, R, T
                 }
             }
             if (chance(4)) {
@@ -532,7 +544,7 @@ class DifferentialFuzzTest {
             if (chance(4) && !out.isEmpty()) {
                 out.add(out.get(r.nextInt(out.size())));
             }
-            java.util.Collections.shuffle(out, r);
+            Collections.shuffle(out, r);
             if (chance(3)) {
                 for (int i = 0; i < 20; i++) {
                     out.add("O" + i);
@@ -544,7 +556,7 @@ class DifferentialFuzzTest {
         private String metaGet() {
             final String key = metaKey();
             String flags = flags("cfhklqstuv", "ONRT", true);
-            if (padded.contains(key.split(" ")[0])) {
+            if (inPlace.contains(key.split(" ")[0])) {
                 // memcached counts in place: the size stays, and so does the fetched mark.
                 flags = flags.replace(" s", " f").replace(" h", " f");
             }
@@ -555,10 +567,11 @@ class DifferentialFuzzTest {
         private String metaSet() {
             final String key = metaKey();
             String flags = flags("cIkqs", "CFMOT", true);
-            if (padded.contains(key.split(" ")[0]) && flags.matches(".* M[AaPp].*")) {
+            if (inPlace.contains(key.split(" ")[0]) && flags.matches(".* M[AaPp].*")) {
                 flags = flags.replaceAll(" M[AaPp]", " MS");
-            } else if (!flags.matches(".* M[AaPp].*")) {
-                padded.remove(key.split(" ")[0]);
+            }
+            if (flags.contains(" I")) {
+                stale.add(key.split(" ")[0]);
             }
             final String data = data();
             final boolean good = chance(85);
@@ -574,18 +587,28 @@ class DifferentialFuzzTest {
             return req.replace("%TAIL%", flags);
         }
 
+        private String unlessStale(final String key) {
+            return stale.contains(key.split(" ")[0]) ? prefix + "missing" : key;
+        }
+
         /** A TTL already past on mg or ma: memcached answers a wrapped TTL (docs/server.md). */
         private static String inFuture(final String flags) {
             return flags.replaceAll(" ([NT])(-|2592001|4000000000)", " $1" + "1000");
         }
 
         private String metaDelete() {
-            return "md " + metaKey() + flags("Ikqx", "COT", true) + "\r\n";
+            final String key = metaKey();
+            final String flags = flags("Ikqx", "COT", true);
+            if (flags.contains(" I")) {
+                inPlace.add(key.split(" ")[0]); // memcached keeps the fetched mark of an invalidated item
+                stale.add(key.split(" ")[0]);
+            }
+            return "md " + key + flags + "\r\n";
         }
 
         private String metaArithmetic() {
-            final String key = chance(60) ? prefix + "n" : metaKey();
-            padded.add(key.split(" ")[0]);
+            final String key = unlessStale(chance(60) ? prefix + "n" : metaKey());
+            inPlace.add(key.split(" ")[0]);
             // No T: when memcached's number grows it writes a new item and sets the TTL on the
             // old one (docs/server.md).
             String flags = flags("cktqv", "CDJMNO", false);
@@ -594,8 +617,9 @@ class DifferentialFuzzTest {
         }
 
         private String metaOther() {
-            final String[] lines = {"mn", "me " + prefix + "none", "mg", "ms", "md", "ma", "me", "mg  " + pick(plain),
-                "ms " + pick(plain), "ms " + pick(plain) + " 1 " + "x".repeat(300), "mg " + pick(plain) + " " + "v ".repeat(30)};
+            final String[] lines = {"me " + prefix + "none", "mg", "ms", "md", "ma", "me", "mg  " + pick(plain),
+                "ms " + pick(plain), "ms " + pick(plain) + " 1 " + "x".repeat(300),
+                "mg " + pick(plain) + " " + "v ".repeat(30)};
             final String line = pick(lines);
             return line + "\r\n" + (line.startsWith("ms " + prefix) && line.contains(" 1 ") ? "x\r\n" : "");
         }
