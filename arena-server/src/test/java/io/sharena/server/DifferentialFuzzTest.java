@@ -43,22 +43,17 @@ class DifferentialFuzzTest {
     private static final int REPORTED = 40;
     private static final boolean VERBOSE = Boolean.getBoolean("sharena.fuzz.verbose");
 
-    private static Memcached memcached;
-    private static TestServer ours;
+    private static BothServers both;
 
     @BeforeAll
     static void start() throws Exception {
-        memcached = Memcached.start();
-        ours = TestServer.start();
+        both = BothServers.start();
     }
 
     @AfterAll
     static void stop() throws Exception {
-        if (memcached != null) {
-            memcached.close();
-        }
-        if (ours != null) {
-            ours.close();
+        if (both != null) {
+            both.close();
         }
     }
 
@@ -84,7 +79,7 @@ class DifferentialFuzzTest {
 
     /** @return the first difference of one sequence, or null */
     private static String run(final List<List<String>> batches, final String binaryKey) throws Exception {
-        try (Side theirs = new Side(memcached.port); Side mine = new Side(ours.port())) {
+        try (Side theirs = new Side(both.memcached.port); Side mine = new Side(both.ours.port())) {
             for (final Side side : List.of(theirs, mine)) {
                 side.binaryKey = binaryKey;
                 side.rawKey = new String(Base64.getDecoder().decode(binaryKey), StandardCharsets.ISO_8859_1);

@@ -16,22 +16,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * (CAS values masked, TTLs within a second), as {@link SideBySideTest} does.
  */
 class FuzzFindingsTest {
-    private static Memcached memcached;
-    private static TestServer ours;
+    private static BothServers both;
 
     @BeforeAll
     static void start() throws Exception {
-        memcached = Memcached.start();
-        ours = TestServer.start();
+        both = BothServers.start();
     }
 
     @AfterAll
     static void stop() throws Exception {
-        if (memcached != null) {
-            memcached.close();
-        }
-        if (ours != null) {
-            ours.close();
+        if (both != null) {
+            both.close();
         }
     }
 
@@ -40,8 +35,8 @@ class FuzzFindingsTest {
     /** Sends each request (with an mn after it) to both and compares; a closed connection is reopened. */
     private static void compare(final List<String> script) throws Exception {
         final List<String> failures = new ArrayList<>();
-        Wire theirs = new Wire(memcached.port);
-        Wire mine = new Wire(ours.port());
+        Wire theirs = new Wire(both.memcached.port);
+        Wire mine = new Wire(both.ours.port());
         try {
             assertEquals(theirs.call("flush_all\r\n"), mine.call("flush_all\r\n"));
             for (final String request : script) {
@@ -53,11 +48,11 @@ class FuzzFindingsTest {
                 }
                 if (expected.endsWith("<closed>")) {
                     theirs.close();
-                    theirs = new Wire(memcached.port);
+                    theirs = new Wire(both.memcached.port);
                 }
                 if (actual.endsWith("<closed>")) {
                     mine.close();
-                    mine = new Wire(ours.port());
+                    mine = new Wire(both.ours.port());
                 }
             }
         } finally {
@@ -76,7 +71,7 @@ class FuzzFindingsTest {
             "xyz HTTP/ x\r\n", "xyz http/1.1\r\n", "sxt a HTTP/1.0\r\n", "gxt a HTTP/1.0\r\n", "mx a HTTP/1.0\r\n",
             "flush_all 1 2 3 HTTP/1.1\r\n", "verbosity 1 2 3 4 HTTP/1.1\r\n", "lru 1 2 3 4 5 HTTP/1.1\r\n",
             "bget HTTP/1.1\r\n", "replace HTTP/1.1\r\n", "incr HTTP/1.0\r\n", "version\r\n"));
-        try (Wire mine = new Wire(ours.port())) {
+        try (Wire mine = new Wire(both.ours.port())) {
             mine.send(Wire.ascii("GET / HTTP/1.0\r\n"));
             assertEquals("", mine.untilClosed());
         }
