@@ -168,7 +168,7 @@ final class MetaCommands {
         final StoreReader r = c.worker.reader;
         final int badOpaque = firstLongOpaque(t);
         if (badOpaque > 0) {
-            lookUpUntil(store, r, f, badOpaque);
+            lookUpUntil(store, r, t, f, badOpaque);
             error(c, "CLIENT_ERROR opaque token too long");
             return;
         }
@@ -229,13 +229,17 @@ final class MetaCommands {
     /**
      * What an mg whose opaque at token {@code stop} is too long still does, as memcached does it:
      * memcached finds that error while it walks the flags to build the reply, after the lookup
-     * (which reads the item, marking it fetched unless a T is coming, and vivifies it with no TTL
-     * if N is given), and the flags before it have acted (T touches; on a created item N and T
-     * set the TTL in turn).
+     * (which vivifies the item with no TTL if N is given), and the flags before it have acted (T
+     * touches; on a created item N and T set the TTL in turn). The lookup marks the item fetched
+     * unless one of T, N, R, h, l is given: those make memcached look up under the item's lock and
+     * bump it after the walk, which the error cuts short.
      */
-    private static void lookUpUntil(final SharedStore store, final StoreReader r, final MetaFlags f, final int stop) {
+    private static void lookUpUntil(final SharedStore store, final StoreReader r, final Tokens t, final MetaFlags f,
+                                    final int stop) {
         final boolean touchBefore = f.hasTtl && f.ttlAt < stop;
-        if (r.get(f.key, !f.hasTtl && !f.noBump)) {
+        final boolean bumpLater = f.hasTtl || f.vivify || f.recache || indexOf(t, (byte) 'h') < t.count
+            || indexOf(t, (byte) 'l') < t.count;
+        if (r.get(f.key, !bumpLater && !f.noBump)) {
             if (touchBefore) {
                 store.touch(f.key, f.ttl);
             }

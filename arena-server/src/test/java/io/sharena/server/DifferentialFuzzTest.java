@@ -251,12 +251,33 @@ class DifferentialFuzzTest {
                 final int k = pipelined ? 1 + r.nextInt(Math.min(5, left)) : 1;
                 final List<String> batch = new ArrayList<>();
                 for (int i = 0; i < k; i++) {
-                    batch.add(request());
+                    batch.add(mutated(request()));
                 }
                 out.add(batch);
                 left -= k;
             }
             return out;
+        }
+
+        /**
+         * The command line, sometimes with memcached's tokenizer's edge cases: runs of spaces, a
+         * leading or trailing space, a bare LF ending (the data block, if any, is left alone).
+         */
+        private String mutated(final String request) {
+            final int eol = request.indexOf("\r\n");
+            if (eol < 0 || !chance(10)) {
+                return request;
+            }
+            String line = request.substring(0, eol);
+            final String rest = request.substring(eol + 2);
+            String end = "\r\n";
+            switch (r.nextInt(4)) {
+                case 0 -> line = line.replaceFirst(" ", "   ");
+                case 1 -> line = " " + line;
+                case 2 -> line = line + " ";
+                default -> end = "\n";
+            }
+            return line + end + rest;
         }
 
         private <T> T pick(final T[] a) {

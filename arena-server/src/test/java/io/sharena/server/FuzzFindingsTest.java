@@ -127,7 +127,13 @@ class FuzzFindingsTest {
             "mg nn4 T60 " + LONG_OPAQUE + " N30\r\n", "mg nn4 t\r\n",
             "md x " + LONG_OPAQUE + "\r\n", "mg x v\r\n", "ms n 1\r\n5\r\n", "ma n " + LONG_OPAQUE + "\r\n",
             "mg n v\r\n", "ms s 1\r\nx\r\n", "ma s " + LONG_OPAQUE + "\r\n", "ms x3 2 " + LONG_OPAQUE + "\r\nab\r\n",
-            "mg x3 v\r\n"));
+            "mg x3 v\r\n",
+            "ms z1 2\r\nab\r\n", "mg z1 " + LONG_OPAQUE + " l\r\n", "mg z1 h\r\n",
+            "ms z2 2\r\nab\r\n", "mg z2 " + LONG_OPAQUE + " R30\r\n", "mg z2 h\r\n",
+            "ms z3 2\r\nab\r\n", "mg z3 h " + LONG_OPAQUE + "\r\n", "mg z3 h\r\n",
+            "ms z4 2\r\nab\r\n", "mg z4 " + LONG_OPAQUE + " N30\r\n", "mg z4 h\r\n",
+            "ms z5 2\r\nab\r\n", "mg z5 " + LONG_OPAQUE + " t c f s k\r\n", "mg z5 h\r\n",
+            "ms z6 2\r\nab\r\n", "mg z6 " + LONG_OPAQUE + " u\r\n", "mg z6 h\r\n"));
     }
 
     /** ma counts before it reports a too-long opaque: only the T and N before the opaque have acted. */
