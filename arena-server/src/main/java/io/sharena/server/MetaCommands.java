@@ -164,12 +164,14 @@ final class MetaCommands {
             return;
         }
         c.noreply = f.quiet;
-        if (opaqueTooLong(t, 2)) {
+        final SharedStore store = c.worker.server.store();
+        final StoreReader r = c.worker.reader;
+        final int badOpaque = firstLongOpaque(t);
+        if (badOpaque > 0) {
+            lookUpUntil(store, r, t, f, badOpaque);
             error(c, "CLIENT_ERROR opaque token too long");
             return;
         }
-        final SharedStore store = c.worker.server.store();
-        final StoreReader r = c.worker.reader;
         final long before = expiryBeforeTouch(c, t, f, true);
         boolean created = false;
         boolean touch = f.hasTtl;
@@ -214,6 +216,58 @@ final class MetaCommands {
         }
     }
 
+    /** @return the index of the first opaque token over {@value #MAX_OPAQUE} bytes, or 0 */
+    private static int firstLongOpaque(final Tokens t) {
+        for (int i = 2; i < t.count - 1; i++) {
+            if (t.first(i) == 'O' && t.len[i] > MAX_OPAQUE) {
+                return i;
+            }
+        }
+        return 0;
+    }
+
+    /**
+     * What an mg whose opaque at token {@code stop} is too long still does, as memcached does it:
+     * memcached finds that error while it walks the flags to build the reply, after the lookup
+     * (which vivifies the item with no TTL if N is given), and the flags before it have acted (T
+     * touches; on a created item N and T set the TTL in turn). The lookup marks the item fetched
+     * unless one of T, N, R, h, l is given: those make memcached look up under the item's lock and
+     * bump it after the walk, which the error cuts short.
+     */
+    private static void lookUpUntil(final SharedStore store, final StoreReader r, final Tokens t, final MetaFlags f,
+                                    final int stop) {
+        final boolean touchBefore = f.hasTtl && f.ttlAt < stop;
+        final boolean bumpLater = f.hasTtl || f.vivify || f.recache || indexOf(t, (byte) 'h') < t.count
+            || indexOf(t, (byte) 'l') < t.count;
+        if (r.get(f.key, !bumpLater && !f.noBump)) {
+            if (touchBefore) {
+                store.touch(f.key, f.ttl);
+            }
+            return;
+        }
+        if (f.vivify) {
+            final boolean vivifyBefore = f.vivifyAt < stop;
+            final long exptime = touchBefore && (!vivifyBefore || f.ttlAt > f.vivifyAt) ? f.ttl
+                : vivifyBefore ? f.vivifyTtl : 0;
+            // An item with no token sent: memcached marks the token when it answers W, which
+            // this reply does not reach.
+            store.add(f.key, new byte[0], 0, exptime);
+        }
+    }
+
+    /**
+     * The expiry a created item has at token {@code i}: memcached creates it with no TTL, then N
+     * and T set theirs where they stand.
+     */
+    private static long createdExpiry(final MetaFlags f, final int i, final long now) {
+        final boolean n = f.vivifyAt < i;
+        final boolean tt = f.hasTtl && f.ttlAt < i;
+        if (n && (!tt || f.vivifyAt > f.ttlAt)) {
+            return absoluteExpiry(f.vivifyTtl, now);
+        }
+        return tt ? absoluteExpiry(f.ttl, now) : 0;
+    }
+
     private static void hitHeader(final Connection c, final Tokens t, final MetaFlags f, final StoreReader r,
                                   final int len, final boolean created, final long expiresBefore) {
         if (f.value) {
@@ -233,7 +287,7 @@ final class MetaCommands {
         for (int i = 2; i < t.count - 1; i++) {
             switch (t.first(i)) {
                 case 'R' -> {
-                    final long e = i > setAt ? expires : seenBefore;
+                    final long e = i > setAt ? expires : created ? createdExpiry(f, i, now) : seenBefore;
                     if (!tokenSent && !created && e != 0 && e < absoluteExpiry(f.recacheTtl, now)) {
                         win = true;
                     }
@@ -244,7 +298,7 @@ final class MetaCommands {
                 }
                 case 't' -> {
                     c.putAscii(" t");
-                    putTtl(c, i > setAt ? expires : seenBefore, now);
+                    putTtl(c, i > setAt ? expires : created ? createdExpiry(f, i, now) : seenBefore, now);
                 }
                 case 'c' -> {
                     c.putAscii(" c");
@@ -530,15 +584,31 @@ final class MetaCommands {
         final long[] result = c.worker.counter;
         // memcached's counters take a C0 as "no CAS".
         final long cas = f.hasCas && f.cas != 0 ? clientCas(f.cas) : SharedStore.ANY_CAS;
-        final long exptime = f.hasTtl ? f.ttl : SharedStore.KEEP_EXPIRY;
+        // memcached reports a too-long opaque while it walks the flags, after the counter moved:
+        // of T and N, only those before that opaque have acted (a counter created without either
+        // never expires).
+        final int badOpaque = firstLongOpaque(t);
+        final boolean ttlActs = f.hasTtl && (badOpaque == 0 || f.ttlAt < badOpaque);
+        final boolean vivifyTtlActs = badOpaque == 0 || f.vivifyAt < badOpaque;
+        final long exptime = ttlActs ? f.ttl : SharedStore.KEEP_EXPIRY;
         final long before = expiryBeforeTouch(c, t, f, false);
         StoreResult r = incr ? store.incr(f.key, f.delta, cas, exptime, result)
             : store.decr(f.key, f.delta, cas, exptime, result);
+        if (r == StoreResult.NON_NUMERIC) {
+            r = TextCommands.lenientArithmetic(c, f.key, f.delta, incr, cas, exptime, result);
+        } else if (r == StoreResult.EXISTS) {
+            // memcached finds an empty value not a number before it compares the CAS.
+            final StoreReader reader = c.worker.reader;
+            if (reader.get(f.key, false) && reader.valueLength() == 0) {
+                r = StoreResult.NON_NUMERIC;
+            }
+        }
         boolean created = false;
         if (r == StoreResult.NOT_FOUND && f.vivify) {
             // A created counter: of T and N, memcached applies the later one.
             final long[] casOut = c.worker.casOut;
-            final long createTtl = f.hasTtl && f.ttlAt > f.vivifyAt ? f.ttl : f.vivifyTtl;
+            final long createTtl = ttlActs && (f.ttlAt > f.vivifyAt || !vivifyTtlActs) ? f.ttl
+                : vivifyTtlActs ? f.vivifyTtl : 0;
             final StoreResult add = store.store(StoreMode.ADD, f.key, digits(f.initial), 0, createTtl,
                 SharedStore.ANY_CAS, false, casOut);
             if (add == StoreResult.STORED) {
@@ -622,10 +692,13 @@ final class MetaCommands {
         }
     }
 
+    private static final long TEN_TO_THE_19 = Long.parseUnsignedLong("10000000000000000000");
+
     /** @return the decimal digits of an unsigned value */
     static int digitCount(final long v) {
         if (v < 0) {
-            return 20; // 2^63 and above
+            // 2^63 and above: 19 digits below 10^19, 20 from there
+            return Long.compareUnsigned(v, TEN_TO_THE_19) < 0 ? 19 : 20;
         }
         int n = 1;
         for (long x = v; x >= 10; x /= 10) {

@@ -2,11 +2,13 @@ package io.sharena.server;
 
 import io.sharena.ipc.store.SharedStore;
 import io.sharena.ipc.store.StoreItem;
+import io.sharena.ipc.store.StoreMode;
 import io.sharena.ipc.store.StoreReader;
 import io.sharena.ipc.store.StoreResult;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
 
 /**
  * memcached's classic text commands, with memcached's checks in memcached's order, so that every
@@ -120,9 +122,28 @@ final class TextCommands {
         } else if (t.is(0, "verbosity") && (n == 3 || n == 4)) {
             setNoreplyMaybe(c, t);
             c.reply(Ascii.parseU32(t.buf, t.off[1], t.len[1]) == Ascii.BAD ? BAD_FORMAT : "OK");
+        } else if (t.len[n - 2] >= 5 && startsWith(t, n - 2, "HTTP/") && !known(t)) {
+            // As memcached: an HTTP request line is not a client that will ever speak the
+            // protocol. The connection closes, with the replies still queued (docs/server.md).
+            c.close();
         } else {
             c.reply("ERROR");
         }
+    }
+
+    /** @return whether the command is one memcached knows (with a wrong number of tokens) */
+    private static boolean known(final Tokens t) {
+        return t.is(0, "flush_all") || t.is(0, "verbosity") || t.is(0, "bget") || t.is(0, "lru_crawler")
+            || t.is(0, "watch") || t.is(0, "lru");
+    }
+
+    private static boolean startsWith(final Tokens t, final int i, final String prefix) {
+        for (int k = 0; k < prefix.length(); k++) {
+            if (t.buf[t.off[i] + k] != prefix.charAt(k)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** memcached's set_noreply_maybe: the last real token is "noreply". */
@@ -370,7 +391,10 @@ final class TextCommands {
         }
         final SharedStore s = c.worker.server.store();
         final byte[] key = c.worker.key(t.buf, t.off[1], t.len[1]);
-        final StoreResult r = incr ? s.incr(key, delta[0], delta) : s.decr(key, delta[0], delta);
+        StoreResult r = incr ? s.incr(key, delta[0], delta) : s.decr(key, delta[0], delta);
+        if (r == StoreResult.NON_NUMERIC) {
+            r = lenientArithmetic(c, key, delta[0], incr, SharedStore.ANY_CAS, SharedStore.KEEP_EXPIRY, delta);
+        }
         c.reply(switch (r) {
             case STORED -> Long.toUnsignedString(delta[0]);
             case NOT_FOUND -> "NOT_FOUND";
@@ -378,6 +402,72 @@ final class TextCommands {
             case NO_MEMORY -> "SERVER_ERROR out of memory";
             default -> serverError(r);
         });
+    }
+
+    /**
+     * incr, decr and ma on a value the store's counters do not take for a number but memcached
+     * does: memcached reads the value with {@code strtoull}, so leading white space, a sign
+     * ({@code +5}, {@code -0}, and a minus on a number of 2^63 or more, which wraps), and anything
+     * after white space or a NUL that follows the digits are accepted. Such a value is counted here
+     * by a compare-and-set loop on the item's CAS, keeping its flags and expiry (or setting
+     * {@code exptime}, unless {@link SharedStore#KEEP_EXPIRY}). A value of white space only is not
+     * a number here: memcached's parse runs past the value's end into whatever memory follows it.
+     *
+     * @param result as the store's counters fill it: the new value, and with three longs, the new
+     *               CAS and expiry
+     * @return STORED, NOT_FOUND, EXISTS (only when {@code expectedCas} is not ANY_CAS), NON_NUMERIC,
+     *     or the store's error
+     */
+    static StoreResult lenientArithmetic(final Connection c, final byte[] key, final long delta, final boolean incr,
+                                         final long expectedCas, final long exptime, final long[] result) {
+        final SharedStore s = c.worker.server.store();
+        final StoreReader reader = c.worker.reader;
+        final long[] number = new long[1];
+        final long[] casOut = new long[1];
+        while (true) {
+            // Not bumped: memcached's counters leave the fetched mark and access time alone.
+            if (!reader.get(key, false)) {
+                return StoreResult.NOT_FOUND;
+            }
+            final byte[] v = new byte[reader.valueLength()];
+            if (!reader.copyValue(v, 0)) {
+                continue; // replaced while copied
+            }
+            final int flags = reader.flags();
+            final long itemCas = reader.cas();
+            final long itemExpires = reader.expires();
+            if (v.length == 0) {
+                return StoreResult.NON_NUMERIC; // before the CAS, as memcached checks
+            }
+            if (expectedCas != SharedStore.ANY_CAS && itemCas != expectedCas) {
+                return StoreResult.EXISTS;
+            }
+            int end = 0;
+            while (end < v.length && v[end] != 0) {
+                end++;
+            }
+            if (!Ascii.parseU64(v, 0, end, number)) {
+                return StoreResult.NON_NUMERIC;
+            }
+            final long value = number[0];
+            final long next = incr ? value + delta : Long.compareUnsigned(value, delta) <= 0 ? 0 : value - delta;
+            final long expires = exptime == SharedStore.KEEP_EXPIRY ? itemExpires : exptime;
+            final byte[] digits = Long.toUnsignedString(next).getBytes(StandardCharsets.US_ASCII);
+            final StoreResult r = s.store(StoreMode.CAS, key, digits, flags, expires, itemCas, false, casOut);
+            if (r == StoreResult.STORED) {
+                result[0] = next;
+                if (result.length >= 3) {
+                    result[1] = casOut[0];
+                    result[2] = exptime == SharedStore.KEEP_EXPIRY ? itemExpires
+                        : MetaCommands.absoluteExpiry(exptime, System.currentTimeMillis() / 1000);
+                }
+                return r;
+            }
+            if (r != StoreResult.EXISTS && r != StoreResult.NOT_FOUND) {
+                return r;
+            }
+            // Replaced or deleted meanwhile: read it again.
+        }
     }
 
     private static void delete(final Connection c, final Tokens t) {
@@ -410,7 +500,9 @@ final class TextCommands {
             c.reply("CLIENT_ERROR invalid exptime argument");
             return;
         }
-        final StoreResult r = c.worker.server.store().touch(c.worker.key(t.buf, t.off[1], t.len[1]), exptime);
+        // Through the reader, which marks the item fetched: memcached's touch bumps it as a read does
+        // (a later mg h answers h1).
+        final StoreResult r = c.worker.reader.getAndTouch(c.worker.key(t.buf, t.off[1], t.len[1]), exptime, true);
         c.reply(r == StoreResult.TOUCHED ? "TOUCHED" : r == StoreResult.NOT_FOUND ? "NOT_FOUND" : serverError(r));
     }
 

@@ -1,0 +1,155 @@
+package io.sharena.server;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Regression tests for the differences {@link DifferentialFuzzTest} found, each request sent to
+ * memcached 1.6 and to this server on one connection each and the replies compared byte for byte
+ * (CAS values masked, TTLs within a second), as {@link SideBySideTest} does.
+ */
+class FuzzFindingsTest {
+    private static BothServers both;
+
+    @BeforeAll
+    static void start() throws Exception {
+        both = BothServers.start();
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (both != null) {
+            both.close();
+        }
+    }
+
+    private static final String LONG_OPAQUE = "O" + "o".repeat(33);
+
+    /** Sends each request (with an mn after it) to both and compares; a closed connection is reopened. */
+    private static void compare(final List<String> script) throws Exception {
+        final List<String> failures = new ArrayList<>();
+        Wire theirs = new Wire(both.memcached.port);
+        Wire mine = new Wire(both.ours.port());
+        try {
+            assertEquals(theirs.call("flush_all\r\n"), mine.call("flush_all\r\n"));
+            for (final String request : script) {
+                final String expected = SideBySideTest.masked(theirs.call(request));
+                final String actual = SideBySideTest.masked(mine.call(request));
+                if (!expected.equals(actual) && !SideBySideTest.sameWithinASecond(expected, actual)) {
+                    failures.add("request " + Wire.shorten(request) + "\n  memcached: " + Wire.shorten(expected)
+                        + "\n  ours:      " + Wire.shorten(actual));
+                }
+                if (expected.endsWith("<closed>")) {
+                    theirs.close();
+                    theirs = new Wire(both.memcached.port);
+                }
+                if (actual.endsWith("<closed>")) {
+                    mine.close();
+                    mine = new Wire(both.ours.port());
+                }
+            }
+        } finally {
+            theirs.close();
+            mine.close();
+        }
+        assertTrue(failures.isEmpty(), failures.size() + " of " + script.size() + " replies differ:\n"
+            + String.join("\n", failures));
+    }
+
+    /** memcached hangs up on an HTTP request line (t/malicious-commands.t), but not on a known command's. */
+    @Test
+    void anHttpRequestLineClosesTheConnection() throws Exception {
+        compare(List.of("GET / HTTP/1.0\r\n", "PUT /asdf/asd/fasdfasdf/sadf HTTP/1.1\r\n", "DELETE HTTP/1.1\r\n",
+            "HTTP/1.0\r\n", "xyz HTTP/\r\n", "mxx HTTP/1.0\r\n", "misbehave 1 HTTP/1.1\r\n",
+            "xyz HTTP/ x\r\n", "xyz http/1.1\r\n", "sxt a HTTP/1.0\r\n", "gxt a HTTP/1.0\r\n", "mx a HTTP/1.0\r\n",
+            "flush_all 1 2 3 HTTP/1.1\r\n", "verbosity 1 2 3 4 HTTP/1.1\r\n", "lru 1 2 3 4 5 HTTP/1.1\r\n",
+            "bget HTTP/1.1\r\n", "replace HTTP/1.1\r\n", "incr HTTP/1.0\r\n", "version\r\n"));
+        try (Wire mine = new Wire(both.ours.port())) {
+            mine.send(Wire.ascii("GET / HTTP/1.0\r\n"));
+            assertEquals("", mine.untilClosed());
+        }
+    }
+
+    /** memcached's touch reads the item as a get does: a later mg h says it was fetched. */
+    @Test
+    void touchMarksTheItemFetched() throws Exception {
+        compare(List.of("set t 0 0 2\r\n99\r\n", "touch t 100\r\n", "mg t h t\r\n", "mg t h\r\n",
+            "set t2 0 0 2\r\n99\r\n", "touch t2 100 noreply\r\n", "mg t2 h\r\n",
+            "set t3 0 0 2\r\n99\r\n", "gat 100 t3\r\n", "mg t3 h\r\n", "touch nokey 100\r\n"));
+    }
+
+    /** memcached reads a counter with strtoull: white space, a sign, and what follows a space are taken. */
+    @Test
+    void countersTakeWhatStrtoullTakes() throws Exception {
+        final List<String> script = new ArrayList<>();
+        final String[] values = {" 5", "+5", "-0", "5 x", "\t7\t", "\u000b9", "00012", "-9223372036854775809",
+            "5\u0000x", " x", "5x", "- 5", "+", " -1", "-1", "18446744073709551616", "", "1 2"};
+        int i = 0;
+        for (final String v : values) {
+            final String key = "v" + i++;
+            script.add("set " + key + " 7 0 " + v.length() + "\r\n" + v + "\r\n");
+            script.add("incr " + key + " 1\r\n");
+            script.add("decr " + key + " 3\r\n");
+            script.add("mg " + key + " f t\r\n");
+            script.add("set " + key + "m 0 100 " + v.length() + "\r\n" + v + "\r\n");
+            script.add("ma " + key + "m v t\r\n");
+            script.add("ma " + key + "m MD D2 v c\r\n");
+        }
+        script.addAll(List.of("set e 0 0 0\r\n\r\n", "ma e C1\r\n", "ma e\r\n", "incr e 1\r\n",
+            "set f 0 0 2\r\n 5\r\n", "gets f\r\n", "ma f C{cas}\r\n", "ma f C1\r\n"));
+        compare(script.stream().map(s -> s.replace("{cas}", "1")).toList());
+    }
+
+    /** An ma VA line gives the number's length: 19 digits from 2^63 to 10^19 - 1. */
+    @Test
+    void largeCounterLengths() throws Exception {
+        compare(List.of("ms dd 20\r\n18446744073709551615\r\n", "ma dd v\r\n", "ma dd v D9223372036854775810\r\n",
+            "ma dd v\r\n", "ma dd v D999999999999999999\r\n", "ma dd v D1\r\n", "ma dd v D18446744073709551615\r\n",
+            "ma dd MD v D1\r\n"));
+    }
+
+    /** mg reports a too-long opaque while it builds the reply: the lookup, vivify and touch before it stand. */
+    @Test
+    void mgWithATooLongOpaqueStillLooksUp() throws Exception {
+        compare(List.of("mg nk N30 " + LONG_OPAQUE + "\r\n", "mg nk v t\r\n",
+            "ms x 2\r\nab\r\n", "mg x T100 " + LONG_OPAQUE + "\r\n", "mg x t h\r\n",
+            "ms y 2\r\nab\r\n", "mg y " + LONG_OPAQUE + " T100\r\n", "mg y t h\r\n",
+            "ms y2 2\r\nab\r\n", "mg y2 " + LONG_OPAQUE + " v\r\n", "mg y2 h\r\n",
+            "mg nn " + LONG_OPAQUE + " N30 T60\r\n", "mg nn t\r\n", "mg nn2 N30 T60 " + LONG_OPAQUE + "\r\n",
+            "mg nn2 t\r\n", "mg nn3 T60 N30 " + LONG_OPAQUE + "\r\n", "mg nn3 t\r\n",
+            "mg nn4 T60 " + LONG_OPAQUE + " N30\r\n", "mg nn4 t\r\n",
+            "md x " + LONG_OPAQUE + "\r\n", "mg x v\r\n", "ms n 1\r\n5\r\n", "ma n " + LONG_OPAQUE + "\r\n",
+            "mg n v\r\n", "ms s 1\r\nx\r\n", "ma s " + LONG_OPAQUE + "\r\n", "ms x3 2 " + LONG_OPAQUE + "\r\nab\r\n",
+            "mg x3 v\r\n",
+            "ms z1 2\r\nab\r\n", "mg z1 " + LONG_OPAQUE + " l\r\n", "mg z1 h\r\n",
+            "ms z2 2\r\nab\r\n", "mg z2 " + LONG_OPAQUE + " R30\r\n", "mg z2 h\r\n",
+            "ms z3 2\r\nab\r\n", "mg z3 h " + LONG_OPAQUE + "\r\n", "mg z3 h\r\n",
+            "ms z4 2\r\nab\r\n", "mg z4 " + LONG_OPAQUE + " N30\r\n", "mg z4 h\r\n",
+            "ms z5 2\r\nab\r\n", "mg z5 " + LONG_OPAQUE + " t c f s k\r\n", "mg z5 h\r\n",
+            "ms z6 2\r\nab\r\n", "mg z6 " + LONG_OPAQUE + " u\r\n", "mg z6 h\r\n"));
+    }
+
+    /** ma counts before it reports a too-long opaque: only the T and N before the opaque have acted. */
+    @Test
+    void maWithATooLongOpaqueStillCounts() throws Exception {
+        compare(List.of("ma nv1 N1000 " + LONG_OPAQUE + "\r\n", "mg nv1 t v\r\n",
+            "ma nv2 " + LONG_OPAQUE + " N1000 J5\r\n", "mg nv2 t v\r\n",
+            "ma nv3 N1000 T50 " + LONG_OPAQUE + "\r\n", "mg nv3 t v\r\n",
+            "ms e1 2\r\n10\r\n", "ma e1 T50 " + LONG_OPAQUE + "\r\n", "mg e1 t v\r\n",
+            "ma e1 " + LONG_OPAQUE + " T70\r\n", "mg e1 t v\r\n", "ms s 1\r\nx\r\n", "ma s " + LONG_OPAQUE + "\r\n"));
+    }
+
+    /** A created item's TTL, as t shows it between N and T: memcached applies them where they stand. */
+    @Test
+    void createdItemTtlInTokenOrder() throws Exception {
+        compare(List.of("mg c1 h N100 t f T30 c\r\n", "mg c1 t\r\n", "mg c2 t N100 t T30 t\r\n", "mg c2 t\r\n",
+            "mg c3 T30 t N100 t\r\n", "mg c3 t\r\n", "mg c4 N100 R200 t v\r\n", "mg c5 t N100\r\n", "mg c5 t\r\n"));
+    }
+}
