@@ -549,6 +549,17 @@ public final class SharedStore implements AutoCloseable {
         if (y == 0) {
             return StoreResult.NO_MEMORY;
         }
+        return publishBuilt(mode, key, hash, y, now, expectedCas, invalidate, casOut);
+    }
+
+    /**
+     * The second half of a storage command: {@code y} is a RESERVED record of this process, built
+     * with the key's hash, key, value and fields; checks the mode's condition under the stripe lock
+     * and publishes it, or gives it up.
+     */
+    private StoreResult publishBuilt(final StoreMode mode, final byte[] key, final int hash, final int y,
+                                     final long now, final long expectedCas, final boolean invalidate,
+                                     final long[] casOut) {
         CrashPoints.at(StorePoint.SET_BUILT);
         final int stripe = index.stripeOf(hash);
         if (!index.lockStripe(stripe, timeoutNanos)) {
@@ -608,7 +619,19 @@ public final class SharedStore implements AutoCloseable {
     private int build(final byte[] key, final int hash, final byte[] a, final int aOff, final int aLen,
                       final byte[] b, final int bOff, final int bLen, final int flags, final long expires,
                       final long now, final int meta) {
-        final int valueLen = aLen + bLen;
+        final int y = buildHeader(key, hash, aLen + bLen, flags, expires, now, meta);
+        if (y != 0) {
+            view.putBytes(y + ItemLayout.KEY + key.length, a, aOff, aLen);
+            if (bLen > 0) {
+                view.putBytes(y + ItemLayout.KEY + key.length + aLen, b, bOff, bLen);
+            }
+        }
+        return y;
+    }
+
+    /** As {@link #build}, leaving the value's {@code valueLen} bytes to the caller. */
+    private int buildHeader(final byte[] key, final int hash, final int valueLen, final int flags, final long expires,
+                            final long now, final int meta) {
         final int y = ring.reserve(ItemLayout.recordSize(key.length, valueLen));
         if (y == 0) {
             return 0;
@@ -622,11 +645,72 @@ public final class SharedStore implements AutoCloseable {
         view.putInt(y + ItemLayout.VALUE_LEN, valueLen);
         view.putInt(y + ItemLayout.META, meta | accessField(now));
         view.putBytes(y + ItemLayout.KEY, key, 0, key.length);
-        view.putBytes(y + ItemLayout.KEY + key.length, a, aOff, aLen);
-        if (bLen > 0) {
-            view.putBytes(y + ItemLayout.KEY + key.length + aLen, b, bOff, bLen);
-        }
         return y;
+    }
+
+    // ------------------------------------------------------------------ values written in place
+
+    /**
+     * Reserves an item's record so that the caller writes its value in place (a server reading a
+     * large value from a socket straight into shared memory, with no copy through the heap):
+     * {@code into.value()} is the value's memory, {@code valueLength} bytes of this store's
+     * mapping, then {@link #commit} stores it as {@link #store} would, or {@link #abandon} gives it up.
+     *
+     * <p>The record is this process's own until then (no reader sees it; a process killed
+     * meanwhile leaves it to the ring's tail, as a set killed halfway does), and eviction waits
+     * for it: every writer that needs its space waits, up to the store's lock timeout, then gets
+     * NO_MEMORY. So hold a reservation only while the value's bytes are at hand: never across a
+     * wait for a slow peer. {@code key} must not change until then.
+     *
+     * @return whether the record was reserved (false: no room could be made, NO_MEMORY)
+     * @throws IllegalArgumentException for an out-of-range key, a negative length or one above
+     *                                  {@link #maxItemSize()} (a set of it answers TOO_LARGE), or a
+     *                                  reservation still held
+     */
+    public boolean reserve(final byte[] key, final int valueLength, final int flags, final long exptime,
+                           final StoreReservation into) {
+        checkKey(key);
+        if (valueLength < 0 || valueLength > maxItem) {
+            throw new IllegalArgumentException("value length out of range: valueLength=" + valueLength
+                + ", maxItemSize=" + maxItem);
+        }
+        if (into.ptr != 0) {
+            throw new IllegalArgumentException("reservation still held: commit or abandon it first");
+        }
+        counters.add(StoreCounter.CMD_SET, 1);
+        final long now = clock.getAsLong();
+        final int hash = Index.hash(key, key.length);
+        final int y = buildHeader(key, hash, valueLength, flags, expiresAt(exptime, now), now, 0);
+        if (y == 0) {
+            return false;
+        }
+        into.hold(this, key, hash, y, now, ArenaInternals.segment(arena).asSlice(
+            Integer.toUnsignedLong(y) + ItemLayout.KEY + key.length, valueLength));
+        return true;
+    }
+
+    /**
+     * Stores a reserved item whose value the caller has written: {@link StoreMode#SET},
+     * {@link StoreMode#ADD}, {@link StoreMode#REPLACE} or {@link StoreMode#CAS}, with the
+     * arguments and results of {@link #store}. The reservation is spent either way.
+     *
+     * @throws IllegalArgumentException for APPEND or PREPEND, or a reservation not held by this store
+     */
+    public StoreResult commit(final StoreReservation r, final StoreMode mode, final long expectedCas,
+                              final boolean invalidate, final long[] casOut) {
+        if (mode == null || mode == StoreMode.APPEND || mode == StoreMode.PREPEND) {
+            throw new IllegalArgumentException("commit stores SET, ADD, REPLACE or CAS: mode=" + mode);
+        }
+        final byte[] key = r.key;
+        final int hash = r.hash;
+        final long now = r.now;
+        final int y = r.take(this);
+        return publishBuilt(mode, key, hash, y, now, expectedCas, invalidate && mode == StoreMode.CAS, casOut);
+    }
+
+    /** Gives a reservation up: nothing is stored, the ring's tail passes its record. */
+    public void abandon(final StoreReservation r) {
+        ring.abandon(r.take(this));
     }
 
     /** Appends {@code data} to the key's value: NOT_STORED if the key holds no live item. */

@@ -17,6 +17,8 @@ import java.util.List;
  *   <li>{@code read FILE N}: reads key0..key{N-1} zero-copy, checks each in place; says "read N ok"
  *       or "read bad ...".</li>
  *   <li>{@code incr FILE KEY COUNT}: incr KEY by 1, COUNT times; says "incremented".</li>
+ *   <li>{@code reserve FILE KEY}: reserves a 3,000-byte value for KEY, writes half of it, says
+ *       "reserved" and sleeps until killed.</li>
  *   <li>{@code setloop FILE KEY START}: sets KEY to Values.make(seq) for seq = START, START+1, ...,
  *       saying "acked seq" after each STORED, until killed.</li>
  *   <li>{@code random FILE SEED START}: forever, on keys s0..s31 a set of "s{i}:{seq}" or a delete, on
@@ -149,6 +151,17 @@ public final class StoreChild {
                         }
                     }
                     System.out.println("incremented");
+                }
+                case "reserve" -> {
+                    // Holds a half-written reservation of KEY until killed.
+                    final StoreReservation r = new StoreReservation();
+                    if (!store.reserve(b(args[2]), 3000, 7, 0, r)) {
+                        System.out.println("reserve failed");
+                        return;
+                    }
+                    r.value().asSlice(0, 1500).fill((byte) 'x');
+                    System.out.println("reserved");
+                    Thread.sleep(Long.MAX_VALUE);
                 }
                 case "setloop" -> {
                     for (long seq = Long.parseLong(args[3]); ; seq++) {
