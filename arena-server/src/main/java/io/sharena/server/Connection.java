@@ -26,7 +26,10 @@ final class Connection {
     static final int READ_CHUNK = 16 << 10;
     /** memcached's limit for a line without a newline before it hangs up (unless get/gets). */
     static final int NO_NEWLINE_LIMIT = 2048;
-    /** Values at least this long go to the socket from the store's mapping when nothing is queued before them. */
+    /**
+     * Values at least this long go to the socket from the store's mapping when nothing is queued
+     * before them, and come from the socket straight into it ({@link #beginData}).
+     */
     static final int IN_PLACE_MIN = 16 << 10;
     private static final int OUT_INITIAL = 4 << 10;
     private static final int OUT_KEEP = 1 << 20;
@@ -58,6 +61,8 @@ final class Connection {
     // A storage command waiting for its data block.
     final PendingStore pending = new PendingStore();
     private int tailSeen;
+    /** In the worker's list of connections holding a reservation ({@link Worker#holding}). */
+    private boolean holding;
     private final byte[] tail = new byte[2];
     private long swallowLeft;
 
@@ -102,6 +107,10 @@ final class Connection {
             bounded = outLim - outPos >= highWater;
             flush();
         } while (bounded && !closed && outLim - outPos < highWater);
+        if (pending.inPlace != null && !closed && !holding) {
+            holding = true;
+            worker.holding(this);
+        }
         if (!closed) {
             key.interestOps((wantsRead() ? SelectionKey.OP_READ : 0) | (outLim > outPos ? SelectionKey.OP_WRITE : 0));
         }
@@ -113,9 +122,9 @@ final class Connection {
 
     private int read() throws IOException {
         final PendingStore p = pending;
-        if (state == State.DATA && inPos == inLim && p.value != null && p.filled < p.value.length) {
+        if (state == State.DATA && inPos == inLim && p.filled < p.length) {
             final int n = readValue(p);
-            if (n <= 0 || p.filled < p.value.length) {
+            if (n <= 0 || p.filled < p.length) {
                 return n;
             }
             // The value is whole: its CR LF, and maybe the next commands, are most likely in the
@@ -160,16 +169,23 @@ final class Connection {
      * holds now (not one input buffer per readiness event), never past the value's end.
      */
     private int readValue(final PendingStore p) throws IOException {
-        final ByteBuffer b = worker.io;
+        final ByteBuffer direct = p.inPlace;
+        final ByteBuffer b = direct != null ? direct : worker.io;
         int total = 0;
-        while (p.filled < p.value.length) {
-            final int want = Math.min(b.capacity(), p.value.length - p.filled);
-            b.clear().limit(want);
+        while (p.filled < p.length) {
+            final int want = direct != null ? p.length - p.filled : Math.min(b.capacity(), p.length - p.filled);
+            if (direct != null) {
+                b.limit(p.length).position(p.filled);
+            } else {
+                b.clear().limit(want);
+            }
             final int n = ch.read(b);
             if (n <= 0) {
                 return total > 0 ? total : n;
             }
-            b.flip().get(p.value, p.filled, n);
+            if (direct == null) {
+                b.flip().get(p.value, p.filled, n);
+            }
             p.filled += n;
             total += n;
             worker.server.bytesRead.add(n);
@@ -256,14 +272,18 @@ final class Connection {
             return false;
         }
         final PendingStore p = pending;
-        if (p.filled < p.value.length) {
-            final int n = Math.min(avail, p.value.length - p.filled);
-            System.arraycopy(in, inPos, p.value, p.filled, n);
+        if (p.filled < p.length) {
+            final int n = Math.min(avail, p.length - p.filled);
+            if (p.inPlace != null) {
+                p.inPlace.put(p.filled, in, inPos, n);
+            } else {
+                System.arraycopy(in, inPos, p.value, p.filled, n);
+            }
             p.filled += n;
             inPos += n;
             avail -= n;
         }
-        while (p.filled == p.value.length && tailSeen < 2 && avail > 0) {
+        while (p.filled == p.length && tailSeen < 2 && avail > 0) {
             tail[tailSeen++] = in[inPos++];
             avail--;
         }
@@ -292,11 +312,59 @@ final class Connection {
         return false;
     }
 
+    /**
+     * Expects a data block of {@code valueLength} bytes. A text set, add, replace or cas of a value
+     * of {@link #IN_PLACE_MIN} bytes or more reserves its item in the store and reads the value into
+     * it, with no copy through the heap; if the store has no room now, the value goes to the heap
+     * and the store answers when it is whole.
+     */
     void beginData(final int valueLength) {
-        pending.value = worker.takeValue(valueLength);
-        pending.filled = 0;
+        final PendingStore p = pending;
+        p.length = valueLength;
+        p.filled = 0;
         tailSeen = 0;
         state = State.DATA;
+        if (valueLength >= IN_PLACE_MIN && !p.meta && p.kind != PendingStore.APPEND && p.kind != PendingStore.PREPEND
+            && worker.server.store().reserve(p.key, valueLength, p.flags, p.exptime, p.reservation)) {
+            p.inPlace = p.reservation.value().asByteBuffer();
+            p.reservedAt = System.nanoTime();
+            p.value = null;
+            worker.server.valuesInPlace.increment();
+            return;
+        }
+        p.value = worker.takeValue(valueLength);
+    }
+
+    /**
+     * @return whether this connection is done holding: its value ended, or it closed, or it held
+     * its reservation {@link Worker#HOLD_NANOS} by {@code now} (what came then moved to the heap)
+     */
+    boolean spillIfHeldSince(final long now) {
+        if (pending.inPlace == null || closed) {
+            holding = false;
+            return true;
+        }
+        if (now - pending.reservedAt < Worker.HOLD_NANOS) {
+            return false;
+        }
+        spill();
+        holding = false;
+        return true;
+    }
+
+    /**
+     * The client stopped sending before its value was whole: what came so far moves to the heap
+     * and the reservation is given up, so that no item waits on a slow client (the ring's tail
+     * would wait for it, and with it every writer).
+     */
+    private void spill() {
+        final PendingStore p = pending;
+        final byte[] v = worker.takeValue(p.length);
+        MemorySegment.copy(p.reservation.value(), ValueLayout.JAVA_BYTE, 0, v, 0, p.filled);
+        worker.server.store().abandon(p.reservation);
+        p.inPlace = null;
+        p.value = v;
+        worker.server.valuesSpilled.increment();
     }
 
     void beginSwallow(final long bytes) {
@@ -541,6 +609,10 @@ final class Connection {
             return;
         }
         closed = true;
+        if (pending.reservation.held()) {
+            worker.server.store().abandon(pending.reservation);
+            pending.inPlace = null;
+        }
         if (key != null) {
             key.cancel();
         }

@@ -46,6 +46,9 @@ public final class MemcachedServer implements AutoCloseable {
     final AtomicLong totalConnections = new AtomicLong();
     final AtomicLong rejectedConnections = new AtomicLong();
     final LongAdder bytesRead = new LongAdder();
+    /** Values read from the socket straight into the store, and those moved to the heap halfway (tests). */
+    final LongAdder valuesInPlace = new LongAdder();
+    final LongAdder valuesSpilled = new LongAdder();
     final LongAdder bytesWritten = new LongAdder();
     /**
      * Tests only: run by a worker after it wrote a value from the store's mapping to a socket and

@@ -453,7 +453,7 @@ final class MetaCommands {
         c.beginSwallow(vlen + 2);
     }
 
-    private static StoreMode mode(final int kind) {
+    static StoreMode mode(final int kind) {
         return switch (kind) {
             case PendingStore.SET -> StoreMode.SET;
             case PendingStore.ADD -> StoreMode.ADD;

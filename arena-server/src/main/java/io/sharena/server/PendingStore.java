@@ -1,5 +1,9 @@
 package io.sharena.server;
 
+import io.sharena.ipc.store.StoreReservation;
+
+import java.nio.ByteBuffer;
+
 /** A storage command (text or meta) between its command line and the end of its data block. */
 final class PendingStore {
     static final int SET = 0;
@@ -17,7 +21,19 @@ final class PendingStore {
     long exptime;
     long cas;
     byte[] value;
+    /** The data block's value length; {@code filled} bytes of it have arrived. */
+    int length;
     int filled;
+    /**
+     * A large value of a text storage command goes from the socket straight into its item's
+     * memory in the store, reserved for it ({@link Connection#beginData}): then {@code value} is
+     * null and this is that memory, until the commit, or until the value stops arriving and is
+     * moved to the heap (a reservation is never held while the worker waits for a client).
+     */
+    final StoreReservation reservation = new StoreReservation();
+    ByteBuffer inPlace;
+    /** When the reservation was made ({@code System.nanoTime}). */
+    long reservedAt;
 
     // meta set only
     boolean meta;
@@ -33,6 +49,10 @@ final class PendingStore {
 
     /** Gives the key and value arrays back to the worker and forgets the command. */
     void release(final Worker w) {
+        if (reservation.held()) {
+            w.server.store().abandon(reservation);
+        }
+        inPlace = null;
         if (pooledKey && key != null) {
             w.giveBackKey(key);
         }

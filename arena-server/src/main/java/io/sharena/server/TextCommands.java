@@ -206,10 +206,13 @@ final class TextCommands {
 
     static void completeStore(final Connection c, final boolean good) {
         if (!good) {
-            c.reply("CLIENT_ERROR bad data chunk");
+            c.reply("CLIENT_ERROR bad data chunk"); // a reservation held is given up by the release that follows
             return;
         }
-        final StoreResult r = store(c, c.pending);
+        final PendingStore p = c.pending;
+        final StoreResult r = p.inPlace == null ? store(c, p)
+            : c.worker.server.store().commit(p.reservation, MetaCommands.mode(p.kind),
+                p.kind == PendingStore.CAS ? p.cas : SharedStore.ANY_CAS, false, null);
         c.reply(switch (r) {
             case STORED -> "STORED";
             case NOT_STORED -> "NOT_STORED";

@@ -56,6 +56,13 @@ final class Worker {
     private final java.util.function.Consumer<SelectionKey> dispatcher = this::dispatch;
     private final Thread thread;
     private final Queue<SocketChannel> adopted = new ConcurrentLinkedQueue<>();
+    /**
+     * Connections waiting for the rest of a value they read straight into the store: a reservation
+     * is held at most {@link #HOLD_NANOS} (the ring's tail would wait for it, and every writer with
+     * it), then what came moves to the heap ({@link Connection#spill}).
+     */
+    private final java.util.ArrayDeque<Connection> holders = new java.util.ArrayDeque<>();
+    static final long HOLD_NANOS = 2_000_000;
     private volatile boolean stopping;
 
     Worker(final MemcachedServer server, final int index) throws IOException {
@@ -92,7 +99,10 @@ final class Worker {
         try {
             while (!stopping) {
                 // The action form: no selected-key set to fill, iterate and clear on every wake-up.
-                selector.select(dispatcher, SWEEP_MILLIS);
+                selector.select(dispatcher, holders.isEmpty() ? SWEEP_MILLIS : 1);
+                if (!holders.isEmpty()) {
+                    expireHolds();
+                }
                 registerAdopted();
                 final long now = System.currentTimeMillis();
                 if (now >= nextSweep) {
@@ -132,6 +142,21 @@ final class Worker {
             // A store failure (corruption found, a bug): this connection ends, the others go on.
             reportOnce(e);
             c.close();
+        }
+    }
+
+    /** Called by a connection that still holds a reservation when its readiness event ends. */
+    void holding(final Connection c) {
+        holders.add(c);
+    }
+
+    private void expireHolds() {
+        final long now = System.nanoTime();
+        for (final java.util.Iterator<Connection> it = holders.iterator(); it.hasNext(); ) {
+            final Connection c = it.next();
+            if (c.spillIfHeldSince(now)) {
+                it.remove();
+            }
         }
     }
 
