@@ -12,7 +12,6 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.LongAdder;
 
 /**
  * A memcached-compatible server on a {@link SharedStore}: one acceptor thread and
@@ -45,8 +44,6 @@ public final class MemcachedServer implements AutoCloseable {
     final AtomicInteger currConnections = new AtomicInteger();
     final AtomicLong totalConnections = new AtomicLong();
     final AtomicLong rejectedConnections = new AtomicLong();
-    final LongAdder bytesRead = new LongAdder();
-    final LongAdder bytesWritten = new LongAdder();
     /**
      * Tests only: run by a worker after it wrote a value from the store's mapping to a socket and
      * before it validates the item ({@link Connection#sendInPlace}), so that a test can reclaim the
@@ -186,6 +183,24 @@ public final class MemcachedServer implements AutoCloseable {
         } catch (final InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /** @return bytes read from clients so far, over all workers */
+    long bytesRead() {
+        long sum = 0;
+        for (final Worker w : workers) {
+            sum += w.bytesRead();
+        }
+        return sum;
+    }
+
+    /** @return bytes written to clients so far, over all workers */
+    long bytesWritten() {
+        long sum = 0;
+        for (final Worker w : workers) {
+            sum += w.bytesWritten();
+        }
+        return sum;
     }
 
     boolean closed() {

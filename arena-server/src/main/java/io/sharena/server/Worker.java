@@ -3,6 +3,8 @@ package io.sharena.server;
 import io.sharena.ipc.store.StoreReader;
 
 import java.io.IOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.channels.CancelledKeyException;
 import java.nio.channels.SelectionKey;
@@ -57,12 +59,53 @@ final class Worker {
     private final Thread thread;
     private final Queue<SocketChannel> adopted = new ConcurrentLinkedQueue<>();
     private volatile boolean stopping;
+    /** Whether the store's clock was moved since this wake-up began. */
+    private boolean ticked;
+    /**
+     * Bytes this worker's connections read and wrote, for {@code stats}. Only this thread writes
+     * them (opaque stores, plain reads of its own writes); a stats command on another worker reads
+     * them opaque: a whole, recent value, with no atomic instruction per socket call.
+     */
+    private long bytesRead;
+    private long bytesWritten;
+    private static final VarHandle BYTES_READ;
+    private static final VarHandle BYTES_WRITTEN;
+
+    static {
+        try {
+            final MethodHandles.Lookup l = MethodHandles.lookup();
+            BYTES_READ = l.findVarHandle(Worker.class, "bytesRead", long.class);
+            BYTES_WRITTEN = l.findVarHandle(Worker.class, "bytesWritten", long.class);
+        } catch (final ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     Worker(final MemcachedServer server, final int index) throws IOException {
         this.server = server;
         this.reader = server.store().reader();
         this.selector = Selector.open();
         this.thread = Thread.ofPlatform().name("memcached-worker-" + index).unstarted(this::run);
+    }
+
+    /** Counts bytes a connection of this worker read: this worker's thread only. */
+    void countRead(final long n) {
+        BYTES_READ.setOpaque(this, bytesRead + n);
+    }
+
+    /** Counts bytes a connection of this worker wrote: this worker's thread only. */
+    void countWritten(final long n) {
+        BYTES_WRITTEN.setOpaque(this, bytesWritten + n);
+    }
+
+    /** @return bytes read by this worker's connections so far; any thread */
+    long bytesRead() {
+        return (long) BYTES_READ.getOpaque(this);
+    }
+
+    /** @return bytes written by this worker's connections so far; any thread */
+    long bytesWritten() {
+        return (long) BYTES_WRITTEN.getOpaque(this);
     }
 
     void start() {
@@ -93,6 +136,7 @@ final class Worker {
             while (!stopping) {
                 // The action form: no selected-key set to fill, iterate and clear on every wake-up.
                 selector.select(dispatcher, SWEEP_MILLIS);
+                ticked = false;
                 registerAdopted();
                 final long now = System.currentTimeMillis();
                 if (now >= nextSweep) {
@@ -122,8 +166,12 @@ final class Worker {
     private void dispatch(final SelectionKey key) {
         final Connection c = (Connection) key.attachment();
         // The store's coarse clock, which its reads judge items' access times by, may have stood
-        // still while this worker slept: one clock read per readiness event keeps it current.
-        server.store().tick();
+        // still while this worker slept: one clock read per wake-up, before its first command,
+        // keeps it current (a wake-up's events take microseconds, the clock counts seconds).
+        if (!ticked) {
+            ticked = true;
+            server.store().tick();
+        }
         try {
             c.ready(key.readyOps());
         } catch (final IOException | CancelledKeyException e) {
