@@ -31,6 +31,8 @@ public final class MemcachedServer implements AutoCloseable {
     /** What {@code version} answers: the protocol level of memcached this server matches. */
     public static final String VERSION = "1.6.18-sharena";
 
+    /** The clock thread's period: the store's clock resolution and the stalled-connection sweep's. */
+    private static final long CLOCK_MILLIS = 1000;
     private static final byte[] TOO_MANY = "ERROR Too many open connections\r\n".getBytes(StandardCharsets.US_ASCII);
 
     private final SharedStore store;
@@ -38,6 +40,7 @@ public final class MemcachedServer implements AutoCloseable {
     private final ServerSocketChannel listener;
     private final Worker[] workers;
     private final Thread acceptor;
+    private final Thread clock;
     private final long startedMillis = System.currentTimeMillis();
     private volatile boolean closed;
 
@@ -70,6 +73,7 @@ public final class MemcachedServer implements AutoCloseable {
             throw e;
         }
         acceptor = Thread.ofPlatform().name("memcached-accept").daemon().unstarted(this::accept);
+        clock = Thread.ofPlatform().name("memcached-clock").daemon().unstarted(this::clock);
     }
 
     /**
@@ -83,6 +87,7 @@ public final class MemcachedServer implements AutoCloseable {
             w.start();
         }
         s.acceptor.start();
+        s.clock.start();
         return s;
     }
 
@@ -139,6 +144,31 @@ public final class MemcachedServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Once a second, as memcached's clock event: moves the store's coarse clock (which its reads
+     * judge items' access times by, and which a reading-only event loop would otherwise leave
+     * standing while it idles) and asks every worker for a sweep of stalled connections. The
+     * workers' event loops then read no clock at all.
+     */
+    private void clock() {
+        while (!closed) {
+            try {
+                store.tick();
+            } catch (final RuntimeException e) {
+                // The store was closed under a running server: its workers will fail on their own.
+                return;
+            }
+            for (final Worker w : workers) {
+                w.sweepSoon();
+            }
+            try {
+                Thread.sleep(CLOCK_MILLIS);
+            } catch (final InterruptedException e) {
+                return; // close() ends us
+            }
+        }
+    }
+
     /** memcached's answer past its connection limit: one line, then the connection is closed. */
     private static void reject(final SocketChannel ch) {
         try (ch) {
@@ -172,11 +202,13 @@ public final class MemcachedServer implements AutoCloseable {
         }
         closed = true;
         listener.close();
+        clock.interrupt();
         for (final Worker w : workers) {
             w.shutdown();
         }
         try {
             acceptor.join(5000);
+            clock.join(5000);
             for (final Worker w : workers) {
                 w.join(5000);
             }

@@ -19,7 +19,6 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * tokenizer and scratch arrays are shared by its connections, one command at a time.
  */
 final class Worker {
-    private static final long SWEEP_MILLIS = 1000;
     private static final int IO_BYTES = 128 << 10;
 
     final MemcachedServer server;
@@ -59,8 +58,8 @@ final class Worker {
     private final Thread thread;
     private final Queue<SocketChannel> adopted = new ConcurrentLinkedQueue<>();
     private volatile boolean stopping;
-    /** Whether the store's clock was moved since this wake-up began. */
-    private boolean ticked;
+    /** Set by the server's clock thread once a second: look for stalled connections at the next wake-up. */
+    private volatile boolean sweepDue;
     /**
      * Bytes this worker's connections read and wrote, for {@code stats}. Only this thread writes
      * them (opaque stores, plain reads of its own writes); a stats command on another worker reads
@@ -125,23 +124,33 @@ final class Worker {
         selector.wakeup();
     }
 
+    /**
+     * Asks for a sweep at the next wake-up, and wakes the selector for it: the server's clock
+     * thread does so once a second, so that the event loop itself waits with no timeout and reads
+     * no clock per wake-up.
+     */
+    void sweepSoon() {
+        sweepDue = true;
+        selector.wakeup();
+    }
+
     void shutdown() {
         stopping = true;
         selector.wakeup();
     }
 
     private void run() {
-        long nextSweep = System.currentTimeMillis() + SWEEP_MILLIS;
         try {
             while (!stopping) {
                 // The action form: no selected-key set to fill, iterate and clear on every wake-up.
-                selector.select(dispatcher, SWEEP_MILLIS);
-                ticked = false;
+                // No timeout: a timed select reads the clock on every call (the JDK's, to resume
+                // after an interrupt, and the kernel's, to arm the timer); the sweep's wake-up
+                // comes from the server's clock thread instead.
+                selector.select(dispatcher);
                 registerAdopted();
-                final long now = System.currentTimeMillis();
-                if (now >= nextSweep) {
-                    sweep(now);
-                    nextSweep = now + SWEEP_MILLIS;
+                if (sweepDue) {
+                    sweepDue = false;
+                    sweep(System.currentTimeMillis());
                 }
             }
         } catch (final IOException e) {
@@ -165,13 +174,6 @@ final class Worker {
 
     private void dispatch(final SelectionKey key) {
         final Connection c = (Connection) key.attachment();
-        // The store's coarse clock, which its reads judge items' access times by, may have stood
-        // still while this worker slept: one clock read per wake-up, before its first command,
-        // keeps it current (a wake-up's events take microseconds, the clock counts seconds).
-        if (!ticked) {
-            ticked = true;
-            server.store().tick();
-        }
         try {
             c.ready(key.readyOps());
         } catch (final IOException | CancelledKeyException e) {

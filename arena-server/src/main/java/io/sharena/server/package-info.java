@@ -7,7 +7,9 @@
  * One acceptor thread hands each new connection to one of N selector threads ({@link
  * io.sharena.server.Worker}), which owns it from then on: a connection's buffers and state are
  * touched by one thread only, and the store is the only shared state (it is safe for any number of
- * threads and processes). Nothing here blocks but a store call that waits for a lock held by a
+ * threads and processes). A clock thread, as memcached's clock event, moves the store's coarse
+ * clock once a second and wakes each worker for its sweep of stalled connections, so that an event
+ * loop waits with no timeout and reads no clock per wake-up or per command. Nothing here blocks but a store call that waits for a lock held by a
  * stopped process (bounded by the store's lock timeout).
  *
  * <h2>Bounds</h2>
