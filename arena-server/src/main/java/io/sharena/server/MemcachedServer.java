@@ -14,11 +14,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A memcached-compatible server on a {@link SharedStore}: one acceptor thread and
- * {@link ServerOptions#threads()} selector threads, each owning its connections. The listening
- * socket has {@code SO_REUSEPORT}, so several servers (processes) on the same store file can share
- * one port: the kernel spreads new connections over them, and when one dies the others keep
- * accepting. Every item lives in the store, so a server holds no cache state of its own.
+ * A memcached-compatible server on a {@link SharedStore}: one acceptor thread,
+ * {@link ServerOptions#threads()} selector threads, each owning its connections, and a clock
+ * thread that ticks once a second. The listening socket has {@code SO_REUSEPORT}, so several
+ * servers (processes) on the same store file can share one port: the kernel spreads new
+ * connections over them, and when one dies the others keep accepting. Every item lives in the store, so a server holds no cache state of its own.
  *
  * <pre>{@code
  * try (SharedStore store = SharedStore.open(path, StoreOptions.defaults());
