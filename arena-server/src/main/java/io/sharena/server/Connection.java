@@ -39,6 +39,8 @@ final class Connection {
     final Worker worker;
     final SocketChannel ch;
     private SelectionKey key;
+    /** The interest set last given to the key: it changes rarely, and setting it is an atomic swap. */
+    private int interest = SelectionKey.OP_READ;
     private final int highWater;
 
     byte[] in = new byte[READ_CHUNK];
@@ -51,6 +53,8 @@ final class Connection {
     /** Absolute stream position of out[0]: positions survive compaction. */
     private long outBase;
     private long lastProgressMillis;
+    /** Whether replies were left queued by the last write: {@link #lastProgressMillis} then counts. */
+    private boolean waiting;
 
     State state = State.LINE;
     private boolean closed;
@@ -112,7 +116,11 @@ final class Connection {
             worker.holding(this);
         }
         if (!closed) {
-            key.interestOps((wantsRead() ? SelectionKey.OP_READ : 0) | (outLim > outPos ? SelectionKey.OP_WRITE : 0));
+            final int want = (wantsRead() ? SelectionKey.OP_READ : 0) | (outLim > outPos ? SelectionKey.OP_WRITE : 0);
+            if (want != interest) {
+                interest = want;
+                key.interestOps(want);
+            }
         }
     }
 
@@ -159,7 +167,7 @@ final class Connection {
         if (n > 0) {
             b.flip().get(in, inLim, n);
             inLim += n;
-            worker.server.bytesRead.add(n);
+            worker.countRead(n);
         }
         return n;
     }
@@ -188,7 +196,7 @@ final class Connection {
             }
             p.filled += n;
             total += n;
-            worker.server.bytesRead.add(n);
+            worker.countRead(n);
             if (n < want) {
                 break;
             }
@@ -533,11 +541,11 @@ final class Connection {
                 // The socket is full before the value: queue it as a copy (the caller's truncate
                 // sees whether part of its header went out).
                 outPos += head.position();
-                worker.server.bytesWritten.add(written);
+                worker.countWritten(written);
                 return false;
             }
-            worker.server.bytesWritten.add(written);
-            lastProgressMillis = System.currentTimeMillis();
+            worker.countWritten(written);
+            waiting = false; // the queue drained: a later write that leaves some starts the stall clock
             outBase += outLim;
             outPos = 0;
             outLim = 0;
@@ -578,7 +586,7 @@ final class Connection {
             }
             outPos += n;
             moved = true;
-            worker.server.bytesWritten.add(n);
+            worker.countWritten(n);
             if (n < chunk) {
                 break; // the socket is full: wait for a write event
             }
@@ -594,14 +602,22 @@ final class Connection {
                 close();
             }
         }
-        if (moved || lastProgressMillis == 0) {
-            lastProgressMillis = System.currentTimeMillis();
+        // The stall clock runs only while replies wait for the socket: it starts when a write
+        // leaves some queued and restarts when a write moves some. A write that drains the queue,
+        // the usual case, reads no clock.
+        if (outPos < outLim) {
+            if (moved || !waiting) {
+                lastProgressMillis = System.currentTimeMillis();
+                waiting = true;
+            }
+        } else {
+            waiting = false;
         }
     }
 
     /** @return how long queued replies have not moved, 0 if none are queued */
     long stalledSince(final long now) {
-        return outLim > outPos && lastProgressMillis != 0 ? now - lastProgressMillis : 0;
+        return outLim > outPos && waiting ? now - lastProgressMillis : 0;
     }
 
     void close() {

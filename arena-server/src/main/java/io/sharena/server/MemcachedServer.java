@@ -12,14 +12,13 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.LongAdder;
 
 /**
- * A memcached-compatible server on a {@link SharedStore}: one acceptor thread and
- * {@link ServerOptions#threads()} selector threads, each owning its connections. The listening
- * socket has {@code SO_REUSEPORT}, so several servers (processes) on the same store file can share
- * one port: the kernel spreads new connections over them, and when one dies the others keep
- * accepting. Every item lives in the store, so a server holds no cache state of its own.
+ * A memcached-compatible server on a {@link SharedStore}: one acceptor thread,
+ * {@link ServerOptions#threads()} selector threads, each owning its connections, and a clock
+ * thread that ticks once a second. The listening socket has {@code SO_REUSEPORT}, so several
+ * servers (processes) on the same store file can share one port: the kernel spreads new
+ * connections over them, and when one dies the others keep accepting. Every item lives in the store, so a server holds no cache state of its own.
  *
  * <pre>{@code
  * try (SharedStore store = SharedStore.open(path, StoreOptions.defaults());
@@ -32,6 +31,8 @@ public final class MemcachedServer implements AutoCloseable {
     /** What {@code version} answers: the protocol level of memcached this server matches. */
     public static final String VERSION = "1.6.18-sharena";
 
+    /** The clock thread's period: the store's clock resolution and the stalled-connection sweep's. */
+    private static final long CLOCK_MILLIS = 1000;
     private static final byte[] TOO_MANY = "ERROR Too many open connections\r\n".getBytes(StandardCharsets.US_ASCII);
 
     private final SharedStore store;
@@ -39,17 +40,16 @@ public final class MemcachedServer implements AutoCloseable {
     private final ServerSocketChannel listener;
     private final Worker[] workers;
     private final Thread acceptor;
+    private final Thread clock;
     private final long startedMillis = System.currentTimeMillis();
     private volatile boolean closed;
 
     final AtomicInteger currConnections = new AtomicInteger();
     final AtomicLong totalConnections = new AtomicLong();
     final AtomicLong rejectedConnections = new AtomicLong();
-    final LongAdder bytesRead = new LongAdder();
     /** Values read from the socket straight into the store, and those moved to the heap halfway (tests). */
-    final LongAdder valuesInPlace = new LongAdder();
-    final LongAdder valuesSpilled = new LongAdder();
-    final LongAdder bytesWritten = new LongAdder();
+    final java.util.concurrent.atomic.LongAdder valuesInPlace = new java.util.concurrent.atomic.LongAdder();
+    final java.util.concurrent.atomic.LongAdder valuesSpilled = new java.util.concurrent.atomic.LongAdder();
     /**
      * Tests only: run by a worker after it wrote a value from the store's mapping to a socket and
      * before it validates the item ({@link Connection#sendInPlace}), so that a test can reclaim the
@@ -76,6 +76,7 @@ public final class MemcachedServer implements AutoCloseable {
             throw e;
         }
         acceptor = Thread.ofPlatform().name("memcached-accept").daemon().unstarted(this::accept);
+        clock = Thread.ofPlatform().name("memcached-clock").daemon().unstarted(this::clock);
     }
 
     /**
@@ -89,6 +90,7 @@ public final class MemcachedServer implements AutoCloseable {
             w.start();
         }
         s.acceptor.start();
+        s.clock.start();
         return s;
     }
 
@@ -145,6 +147,31 @@ public final class MemcachedServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Once a second, as memcached's clock event: moves the store's coarse clock (which its reads
+     * judge items' access times by, and which a reading-only event loop would otherwise leave
+     * standing while it idles) and asks every worker for a sweep of stalled connections. The
+     * workers' event loops then read no clock at all.
+     */
+    private void clock() {
+        while (!closed) {
+            try {
+                store.tick();
+            } catch (final RuntimeException e) {
+                // The store was closed under a running server: its workers will fail on their own.
+                return;
+            }
+            for (final Worker w : workers) {
+                w.sweepSoon();
+            }
+            try {
+                Thread.sleep(CLOCK_MILLIS);
+            } catch (final InterruptedException e) {
+                return; // close() ends us
+            }
+        }
+    }
+
     /** memcached's answer past its connection limit: one line, then the connection is closed. */
     private static void reject(final SocketChannel ch) {
         try (ch) {
@@ -178,17 +205,37 @@ public final class MemcachedServer implements AutoCloseable {
         }
         closed = true;
         listener.close();
+        clock.interrupt();
         for (final Worker w : workers) {
             w.shutdown();
         }
         try {
             acceptor.join(5000);
+            clock.join(5000);
             for (final Worker w : workers) {
                 w.join(5000);
             }
         } catch (final InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /** @return bytes read from clients so far, over all workers */
+    long bytesRead() {
+        long sum = 0;
+        for (final Worker w : workers) {
+            sum += w.bytesRead();
+        }
+        return sum;
+    }
+
+    /** @return bytes written to clients so far, over all workers */
+    long bytesWritten() {
+        long sum = 0;
+        for (final Worker w : workers) {
+            sum += w.bytesWritten();
+        }
+        return sum;
     }
 
     boolean closed() {

@@ -73,8 +73,8 @@ final class StatsReply {
             "decr_hits", "cas_misses", "cas_hits", "cas_badval", "touch_hits", "touch_misses"}) {
             stat(c, name, s.getOrDefault(name, 0L));
         }
-        stat(c, "bytes_read", server.bytesRead.sum());
-        stat(c, "bytes_written", server.bytesWritten.sum());
+        stat(c, "bytes_read", server.bytesRead());
+        stat(c, "bytes_written", server.bytesWritten());
         stat(c, "limit_maxbytes", s.get("limit_maxbytes"));
         stat(c, "threads", server.options().threads());
         stat(c, "hash_power_level", s.get("hash_power_level"));

@@ -3,6 +3,8 @@ package io.sharena.server;
 import io.sharena.ipc.store.StoreReader;
 
 import java.io.IOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.channels.CancelledKeyException;
 import java.nio.channels.SelectionKey;
@@ -17,7 +19,6 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * tokenizer and scratch arrays are shared by its connections, one command at a time.
  */
 final class Worker {
-    private static final long SWEEP_MILLIS = 1000;
     private static final int IO_BYTES = 128 << 10;
 
     final MemcachedServer server;
@@ -64,12 +65,53 @@ final class Worker {
     private final java.util.ArrayDeque<Connection> holders = new java.util.ArrayDeque<>();
     static final long HOLD_NANOS = 2_000_000;
     private volatile boolean stopping;
+    /** Set by the server's clock thread once a second: look for stalled connections at the next wake-up. */
+    private volatile boolean sweepDue;
+    /**
+     * Bytes this worker's connections read and wrote, for {@code stats}. Only this thread writes
+     * them (opaque stores, plain reads of its own writes); a stats command on another worker reads
+     * them opaque: a whole, recent value, with no atomic instruction per socket call.
+     */
+    private long bytesRead;
+    private long bytesWritten;
+    private static final VarHandle BYTES_READ;
+    private static final VarHandle BYTES_WRITTEN;
+
+    static {
+        try {
+            final MethodHandles.Lookup l = MethodHandles.lookup();
+            BYTES_READ = l.findVarHandle(Worker.class, "bytesRead", long.class);
+            BYTES_WRITTEN = l.findVarHandle(Worker.class, "bytesWritten", long.class);
+        } catch (final ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     Worker(final MemcachedServer server, final int index) throws IOException {
         this.server = server;
         this.reader = server.store().reader();
         this.selector = Selector.open();
         this.thread = Thread.ofPlatform().name("memcached-worker-" + index).unstarted(this::run);
+    }
+
+    /** Counts bytes a connection of this worker read: this worker's thread only. */
+    void countRead(final long n) {
+        BYTES_READ.setOpaque(this, bytesRead + n);
+    }
+
+    /** Counts bytes a connection of this worker wrote: this worker's thread only. */
+    void countWritten(final long n) {
+        BYTES_WRITTEN.setOpaque(this, bytesWritten + n);
+    }
+
+    /** @return bytes read by this worker's connections so far; any thread */
+    long bytesRead() {
+        return (long) BYTES_READ.getOpaque(this);
+    }
+
+    /** @return bytes written by this worker's connections so far; any thread */
+    long bytesWritten() {
+        return (long) BYTES_WRITTEN.getOpaque(this);
     }
 
     void start() {
@@ -89,25 +131,39 @@ final class Worker {
         selector.wakeup();
     }
 
+    /**
+     * Asks for a sweep at the next wake-up, and wakes the selector for it: the server's clock
+     * thread does so once a second, so that the event loop itself waits with no timeout and reads
+     * no clock per wake-up.
+     */
+    void sweepSoon() {
+        sweepDue = true;
+        selector.wakeup();
+    }
+
     void shutdown() {
         stopping = true;
         selector.wakeup();
     }
 
     private void run() {
-        long nextSweep = System.currentTimeMillis() + SWEEP_MILLIS;
         try {
             while (!stopping) {
                 // The action form: no selected-key set to fill, iterate and clear on every wake-up.
-                selector.select(dispatcher, holders.isEmpty() ? SWEEP_MILLIS : 1);
-                if (!holders.isEmpty()) {
+                // No timeout: a timed select reads the clock on every call (the JDK's, to resume
+                // after an interrupt, and the kernel's, to arm the timer); the sweep's wake-up
+                // comes from the server's clock thread instead. Only while a connection holds a
+                // reservation for a value still arriving does the worker wake up every millisecond.
+                if (holders.isEmpty()) {
+                    selector.select(dispatcher);
+                } else {
+                    selector.select(dispatcher, 1);
                     expireHolds();
                 }
                 registerAdopted();
-                final long now = System.currentTimeMillis();
-                if (now >= nextSweep) {
-                    sweep(now);
-                    nextSweep = now + SWEEP_MILLIS;
+                if (sweepDue) {
+                    sweepDue = false;
+                    sweep(System.currentTimeMillis());
                 }
             }
         } catch (final IOException e) {
@@ -131,9 +187,6 @@ final class Worker {
 
     private void dispatch(final SelectionKey key) {
         final Connection c = (Connection) key.attachment();
-        // The store's coarse clock, which its reads judge items' access times by, may have stood
-        // still while this worker slept: one clock read per readiness event keeps it current.
-        server.store().tick();
         try {
             c.ready(key.readyOps());
         } catch (final IOException | CancelledKeyException e) {

@@ -7,7 +7,11 @@
  * One acceptor thread hands each new connection to one of N selector threads ({@link
  * io.sharena.server.Worker}), which owns it from then on: a connection's buffers and state are
  * touched by one thread only, and the store is the only shared state (it is safe for any number of
- * threads and processes). Nothing here blocks but a store call that waits for a lock held by a
+ * threads and processes). A clock thread, as memcached's clock event, moves the store's coarse
+ * clock once a second and wakes each worker for its sweep of stalled connections, so that an event
+ * loop waits with no timeout and reads no clock per wake-up or per command (only while one of its
+ * connections holds a reservation for a value still arriving does it wake every millisecond, to
+ * end the hold after 2 ms). Nothing here blocks but a store call that waits for a lock held by a
  * stopped process (bounded by the store's lock timeout).
  *
  * <h2>Bounds</h2>
@@ -24,7 +28,9 @@
  * <h2>FFM</h2>
  * No downcalls and no restricted calls: values are copied out of the store's mapped segment with
  * {@link java.lang.foreign.MemorySegment#copy}, and a large one is written to the socket from a
- * {@link java.nio.ByteBuffer} view of that segment ({@code asByteBuffer}), then validated.
+ * {@link java.nio.ByteBuffer} view of that segment ({@code asByteBuffer}), then validated. A
+ * large value of a text storage command is read from the socket into a view of its item,
+ * reserved in the store ({@code SharedStore.reserve}), then committed.
  *
  * <h2>Allocation</h2>
  * A text-protocol get or storage command of a small value, and a meta command on a plain (not
