@@ -10,7 +10,7 @@ import java.util.function.LongSupplier;
  *   <li>memoryLimit: bytes of item space (the ring), 64 MiB by default. Items, keys and headers
  *       count against it, as memcached's {@code -m} does.</li>
  *   <li>maxItemSize: the largest value that stores, 1 MiB by default (memcached's {@code -I}).</li>
- *   <li>buckets: hash buckets, a power of two; 0 (default) means one per 128 bytes of memory.</li>
+ *   <li>buckets: hash buckets, a power of two; 0 (default) means one per 256 bytes of memory.</li>
  *   <li>lockTimeoutNanos: how long a command waits for a stripe lock or for ring space held by a
  *       live process (1 s by default) before it answers BUSY or NO_MEMORY.</li>
  *   <li>clock: wall-clock milliseconds (tests move time without sleeping).</li>

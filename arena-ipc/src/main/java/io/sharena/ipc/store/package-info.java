@@ -26,8 +26,7 @@
  * ({@code bucket % stripes}); each stripe has a lock word and the item count and byte count of its
  * buckets ({@link io.sharena.ipc.layout.StoreLayout}, one 128-byte line per stripe, so two stripes
  * never share a cache line). The table does not grow: its size is chosen at creation from the
- * memory limit (one bucket per 128 bytes of ring by default, so that most hits are the first item
- * of their chain); a fuller table only means longer chains.
+ * memory limit (one bucket per 256 bytes of ring by default); a fuller table only means longer chains.
  *
  * <h2>Readers (get, gets, multi-get): no lock</h2>
  * A reader loads the bucket (acquire), walks the chain comparing hash and key, and keeps the lowest
@@ -116,8 +115,8 @@
  * <h2>Memory per item</h2>
  * A record is a 56-byte header, the key and the value, rounded up to 16 bytes: 176 bytes for a
  * 16-byte key and a 100-byte value (expiry and store time are 32-bit seconds). Around it: 4 bytes
- * of bucket per 128 bytes of ring (up to twice that after rounding the count up to a power of two),
- * 1 byte of access map per 64, and the 1/64 slack: 187 to 193 bytes per such item, against about 200 for
+ * of bucket per 256 bytes of ring (up to twice that after rounding the count up to a power of two),
+ * 1 byte of access map per 64, and the 1/64 slack: 184 to 187 bytes per such item, against about 200 for
  * memcached 1.6 by its documented layout (48-byte header, 8-byte CAS, key + 1, value + 2, in the
  * 192-byte slab class, plus its hash table). The whole ring is allocated, with its storage
  * committed, when the store is created.
