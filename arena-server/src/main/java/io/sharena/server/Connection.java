@@ -132,24 +132,29 @@ final class Connection {
         final PendingStore p = pending;
         if (state == State.DATA && inPos == inLim && p.filled < p.length) {
             final int n = readValue(p);
-            if (n <= 0 || p.filled < p.length) {
+            if (n <= 0 || p.filled < p.length || inLim > inPos) {
                 return n;
             }
-            // The value is whole: its CR LF, and maybe the next commands, are most likely in the
-            // socket already; reading them now saves a return to the selector. (An end of stream
-            // seen here is seen again by the next read.)
+            // The value is whole and nothing came after it yet: its CR LF, and maybe the next
+            // commands, are most likely in the socket already; reading them now saves a return to
+            // the selector. (An end of stream seen here is seen again by the next read.)
             return n + Math.max(0, readInput());
         }
         return readInput();
     }
 
+    /** Makes the input buffer empty and of its usual size: the caller has consumed it all. */
+    private void resetInput() {
+        inPos = 0;
+        inLim = 0;
+        if (in.length > READ_CHUNK) {
+            in = new byte[READ_CHUNK]; // a long get line is done: give its buffer back
+        }
+    }
+
     private int readInput() throws IOException {
         if (inPos == inLim) {
-            inPos = 0;
-            inLim = 0;
-            if (in.length > READ_CHUNK) {
-                in = new byte[READ_CHUNK]; // a long get line is done: give its buffer back
-            }
+            resetInput();
         }
         if (inLim == in.length) {
             if (inPos > 0) {
@@ -173,32 +178,48 @@ final class Connection {
     }
 
     /**
-     * The rest of a data block goes from the socket straight into its value, as much as the socket
-     * holds now (not one input buffer per readiness event), never past the value's end.
+     * The rest of a data block goes from the socket into its value, as much as the socket holds now
+     * (not one input buffer per readiness event), and what follows the value in the same read (its
+     * CR LF, the next commands) into the input: one system call where the block ends, as memcached
+     * reads an item's data and its CR LF together. A value in place is read straight into the
+     * store's mapping, the input after it by a scattering read.
      */
     private int readValue(final PendingStore p) throws IOException {
         final ByteBuffer direct = p.inPlace;
-        final ByteBuffer b = direct != null ? direct : worker.io;
+        final ByteBuffer b = worker.io;
         int total = 0;
         while (p.filled < p.length) {
-            final int want = direct != null ? p.length - p.filled : Math.min(b.capacity(), p.length - p.filled);
+            resetInput(); // the caller saw it empty
+            b.clear().limit(Math.min(b.capacity(), in.length));
+            final int want = p.length - p.filled;
+            final int requested = b.limit() + (direct != null ? want : 0);
+            final int n;
+            final int intoValue;
             if (direct != null) {
-                b.limit(p.length).position(p.filled);
+                direct.limit(p.length).position(p.filled);
+                final ByteBuffer[] two = worker.scatter;
+                two[0] = direct;
+                two[1] = b;
+                n = (int) ch.read(two);
+                two[0] = null;
+                intoValue = direct.position() - p.filled;
+                b.flip();
             } else {
-                b.clear().limit(want);
+                n = ch.read(b);
+                intoValue = Math.min(Math.max(n, 0), want);
+                b.flip().get(p.value, p.filled, intoValue);
             }
-            final int n = ch.read(b);
             if (n <= 0) {
                 return total > 0 ? total : n;
             }
-            if (direct == null) {
-                b.flip().get(p.value, p.filled, n);
-            }
-            p.filled += n;
+            p.filled += intoValue;
+            final int after = n - intoValue;
+            b.get(in, 0, after);
+            inLim = after;
             total += n;
             worker.countRead(n);
-            if (n < want) {
-                break;
+            if (after > 0 || n < requested) {
+                break; // the value is whole, or the socket is drained
             }
         }
         return total;

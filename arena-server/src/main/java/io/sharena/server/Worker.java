@@ -45,6 +45,8 @@ final class Worker {
     final ByteBuffer io = ByteBuffer.allocateDirect(IO_BYTES);
     /** The two buffers of a gathering write (queued replies, then a value in place). */
     final ByteBuffer[] pair = new ByteBuffer[2];
+    /** The two buffers of a scattering read: the rest of a value in place, then the input after it. */
+    final ByteBuffer[] scatter = new ByteBuffer[2];
     final Tokens tokens = new Tokens();
     final long[] number = new long[1];
     /** The CAS of the item a meta store wrote. */
