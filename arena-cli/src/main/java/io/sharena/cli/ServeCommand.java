@@ -46,15 +46,41 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "4", description = "selector threads (default: ${DEFAULT-VALUE})")
     int threads;
 
+    static final long MIN_ITEM_SIZE = 1024;
+    static final long MAX_ITEM_SIZE = 512 << 20;
+    private static final java.util.regex.Pattern BYTES =
+        java.util.regex.Pattern.compile("(\\d{1,12})\\s*([kKmMgG]?)(?:i?[bB])?");
+
+    /**
+     * @return the bytes a size such as {@code 1024}, {@code 512k} or {@code 1M} names: a bare number
+     *     is bytes, as memcached's {@code -I} reads it (an arena capacity would round it to pages)
+     */
+    static long byteCount(final String text) {
+        final java.util.regex.Matcher m = BYTES.matcher(text == null ? "" : text.trim());
+        if (!m.matches()) {
+            throw new IllegalArgumentException("not a size: size=" + text + " (examples: 1048576, 512k, 1M)");
+        }
+        final int shift = switch (Character.toUpperCase(m.group(2).isEmpty() ? ' ' : m.group(2).charAt(0))) {
+            case 'K' -> 10;
+            case 'M' -> 20;
+            case 'G' -> 30;
+            default -> 0;
+        };
+        return Long.parseLong(m.group(1)) << shift;
+    }
+
     @Override
     public Integer call() throws Exception {
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("port out of range: port=" + port + ", min=0, max=65535");
         }
         final long memoryBytes = Capacity.parse(memory).bytes();
-        final long itemBytes = Capacity.parse(maxItemSize).bytes();
-        if (itemBytes > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("max item size out of range: maxItemSize=" + maxItemSize);
+        final long itemBytes = byteCount(maxItemSize);
+        // memcached's bounds: at least 1 KiB, and at most half the memory (the ring holds two).
+        final long itemMax = Math.min(memoryBytes / 2, MAX_ITEM_SIZE);
+        if (itemBytes < MIN_ITEM_SIZE || itemBytes > itemMax) {
+            throw new IllegalArgumentException("max item size out of range: maxItemSize=" + maxItemSize + ", min="
+                + MIN_ITEM_SIZE + ", max=" + itemMax + " (half of --memory=" + memory + ", at most 512 MiB)");
         }
         final StoreOptions storeOptions = StoreOptions.defaults().withMemoryLimit(memoryBytes)
             .withMaxItemSize((int) itemBytes);

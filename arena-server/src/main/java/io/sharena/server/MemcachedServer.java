@@ -47,6 +47,14 @@ public final class MemcachedServer implements AutoCloseable {
     final AtomicInteger currConnections = new AtomicInteger();
     final AtomicLong totalConnections = new AtomicLong();
     final AtomicLong rejectedConnections = new AtomicLong();
+    /** Storage commands refused: a value over the max item size, or no room in the store (memcached's names). */
+    final java.util.concurrent.atomic.LongAdder storeTooLarge = new java.util.concurrent.atomic.LongAdder();
+    final java.util.concurrent.atomic.LongAdder storeNoMemory = new java.util.concurrent.atomic.LongAdder();
+    /** {@code stats detail}: per-prefix counts, while on. */
+    final PrefixStats prefixStats = new PrefixStats();
+    /** Byte counts at the last {@code stats reset}: the workers' own counters are written by them only. */
+    private volatile long bytesReadAtReset;
+    private volatile long bytesWrittenAtReset;
     /** Values read from the socket straight into the store, and those moved to the heap halfway (tests). */
     final java.util.concurrent.atomic.LongAdder valuesInPlace = new java.util.concurrent.atomic.LongAdder();
     final java.util.concurrent.atomic.LongAdder valuesSpilled = new java.util.concurrent.atomic.LongAdder();
@@ -220,8 +228,17 @@ public final class MemcachedServer implements AutoCloseable {
         }
     }
 
-    /** @return bytes read from clients so far, over all workers */
+    /** @return bytes read from clients since the start or the last {@link #resetStats}, over all workers */
     long bytesRead() {
+        return totalBytesRead() - bytesReadAtReset;
+    }
+
+    /** @return bytes written to clients since the start or the last {@link #resetStats}, over all workers */
+    long bytesWritten() {
+        return totalBytesWritten() - bytesWrittenAtReset;
+    }
+
+    private long totalBytesRead() {
         long sum = 0;
         for (final Worker w : workers) {
             sum += w.bytesRead();
@@ -229,13 +246,27 @@ public final class MemcachedServer implements AutoCloseable {
         return sum;
     }
 
-    /** @return bytes written to clients so far, over all workers */
-    long bytesWritten() {
+    private long totalBytesWritten() {
         long sum = 0;
         for (final Worker w : workers) {
             sum += w.bytesWritten();
         }
         return sum;
+    }
+
+    /**
+     * memcached's {@code stats reset}: the store's counters (every process's), and this server's
+     * connection, byte and refusal counts. Current figures (connections open, items, bytes held) stay.
+     */
+    void resetStats() {
+        store.resetStats();
+        totalConnections.set(0);
+        rejectedConnections.set(0);
+        storeTooLarge.reset();
+        storeNoMemory.reset();
+        prefixStats.clear();
+        bytesReadAtReset = totalBytesRead();
+        bytesWrittenAtReset = totalBytesWritten();
     }
 
     boolean closed() {

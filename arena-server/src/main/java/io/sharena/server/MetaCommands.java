@@ -422,6 +422,7 @@ final class MetaCommands {
         }
         final SharedStore store = c.worker.server.store();
         if (vlen > store.maxItemSize()) {
+            c.worker.server.storeTooLarge.increment();
             store.delete(f.key); // as memcached: a failed store leaves no stale value
             swallowWith(c, vlen, "SERVER_ERROR object too large for cache");
             return;
@@ -476,7 +477,7 @@ final class MetaCommands {
             p.expectedCas, p.invalidate, casOut);
         final String code = code(r);
         if (code == null) {
-            error(c, TextCommands.serverError(r));
+            error(c, TextCommands.storeFailure(c, r));
             return;
         }
         if (r == StoreResult.STORED && c.noreply) {

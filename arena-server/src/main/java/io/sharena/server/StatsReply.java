@@ -1,15 +1,18 @@
 package io.sharena.server;
 
 import io.sharena.ipc.store.SharedStore;
+import io.sharena.ipc.store.StoreReader;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 
 /**
- * {@code stats}, {@code stats settings}, {@code stats items}, {@code stats slabs}: memcached's
- * names, with the figures this server has. Store figures ({@code cmd_get}, {@code curr_items},
+ * {@code stats}, {@code stats settings}, {@code stats items}, {@code stats slabs},
+ * {@code stats reset}, {@code stats detail}, {@code stats cachedump}, and the {@code slabs}
+ * commands: memcached's names and answers, with the figures this server has. Store figures ({@code cmd_get}, {@code curr_items},
  * {@code evictions}, ...) are the store's, summed over every process serving the same file;
  * connection figures are this process's. The store has one "slab class": its ring.
  */
@@ -17,28 +20,42 @@ final class StatsReply {
     private StatsReply() {
     }
 
+    /** memcached's bound on a {@code stats cachedump} reply. */
+    static final int CACHEDUMP_MAX_BYTES = 2 << 20;
+    /** memcached's number of slab class ids: a cachedump of a higher one is refused. */
+    private static final long SLAB_CLASS_IDS = 64;
+
     static void stats(final Connection c, final Tokens t) {
         final MemcachedServer server = c.worker.server;
         final SharedStore store = server.store();
         if (t.count == 2) {
             general(c, server, store.stats());
+        } else if (t.is(1, "reset")) {
+            server.resetStats();
+            c.reply("RESET");
+        } else if (t.is(1, "detail")) {
+            detail(c, server, t);
         } else if (t.is(1, "settings")) {
             settings(c, server, store);
+        } else if (t.is(1, "cachedump")) {
+            cachedump(c, store, t);
         } else if (t.is(1, "items")) {
             final Map<String, Long> s = store.stats();
             if (s.get("curr_items") > 0) {
                 stat(c, "items:1:number", s.get("curr_items"));
+                stat(c, "items:1:mem_requested", s.get("bytes"));
                 stat(c, "items:1:evicted", s.get("evictions"));
                 stat(c, "items:1:evicted_unfetched", s.get("evicted_unfetched"));
                 stat(c, "items:1:expired_unfetched", s.get("expired_unfetched"));
                 stat(c, "items:1:reclaimed", s.get("reclaimed"));
                 stat(c, "items:1:outofmemory", s.get("outofmemory"));
+                stat(c, "items:1:lrutail_reflocked", 0);
             }
             c.putAscii("END\r\n");
         } else if (t.is(1, "slabs")) {
             final Map<String, Long> s = store.stats();
             if (s.get("curr_items") > 0) {
-                stat(c, "1:chunk_size", 16);
+                stat(c, "1:chunk_size", store.maxItemSize()); // one class holds every size
                 stat(c, "1:used_chunks", s.get("curr_items"));
                 stat(c, "1:mem_requested", s.get("bytes"));
                 stat(c, "1:get_hits", s.get("get_hits"));
@@ -50,7 +67,114 @@ final class StatsReply {
             stat(c, "total_malloced", s.get("limit_maxbytes"));
             c.putAscii("END\r\n");
         } else {
-            c.reply("ERROR"); // reset, detail, cachedump, conns, ...: see docs/server.md
+            c.reply("ERROR"); // conns, sizes, extstore, proxy: see docs/server.md
+        }
+    }
+
+    /** {@code stats detail on|off|dump}: per-prefix counts of this server's text gets, sets and deletes. */
+    private static void detail(final Connection c, final MemcachedServer server, final Tokens t) {
+        if (t.count >= 4 && t.is(2, "on")) {
+            server.prefixStats.enable(true);
+            c.reply("OK");
+        } else if (t.count >= 4 && t.is(2, "off")) {
+            server.prefixStats.enable(false);
+            c.reply("OK");
+        } else if (t.count >= 4 && t.is(2, "dump")) {
+            c.putAscii(server.prefixStats.dump());
+        } else {
+            c.reply("CLIENT_ERROR usage: stats detail on|off|dump");
+        }
+    }
+
+    /**
+     * {@code stats cachedump <class> <limit>}: the store's one class is 1; its keys (printable
+     * ones: memcached leaves binary keys out too) with each value's length and absolute expiry, up
+     * to {@code limit} (0: no limit) and {@link #CACHEDUMP_MAX_BYTES} of reply. The keys come bucket
+     * by bucket, not in recency order; looking them up counts no gets.
+     */
+    private static void cachedump(final Connection c, final SharedStore store, final Tokens t) {
+        if (t.count < 5) {
+            c.reply("CLIENT_ERROR bad command line");
+            return;
+        }
+        final long id = Ascii.parseU32(t.buf, t.off[2], t.len[2]);
+        final long limit = id == Ascii.BAD ? Ascii.BAD : Ascii.parseU32(t.buf, t.off[3], t.len[3]);
+        if (limit == Ascii.BAD) {
+            c.reply("CLIENT_ERROR bad command line format");
+            return;
+        }
+        if (id >= SLAB_CLASS_IDS) {
+            c.reply("CLIENT_ERROR Illegal slab id");
+            return;
+        }
+        if (id == 1) {
+            final int most = CACHEDUMP_MAX_BYTES / 16; // no line is shorter
+            final StoreReader r = c.worker.reader;
+            int bytes = 0;
+            for (final byte[] key : store.keys(limit == 0 ? most : (int) Math.min(limit, most))) {
+                if (!printable(key) || !r.peek(key)) {
+                    continue;
+                }
+                final String line = "ITEM " + new String(key, StandardCharsets.ISO_8859_1) + " [" + r.valueLength()
+                    + " b; " + r.expires() + " s]\r\n";
+                if (!r.validate()) {
+                    continue; // replaced or reclaimed while read
+                }
+                if (bytes + line.length() + 5 > CACHEDUMP_MAX_BYTES) {
+                    break;
+                }
+                c.putAscii(line);
+                bytes += line.length();
+            }
+        }
+        c.putAscii("END\r\n");
+    }
+
+    private static boolean printable(final byte[] key) {
+        for (final byte b : key) {
+            if (b <= ' ' || b == 127) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * {@code slabs reassign} and {@code slabs automove}, answered as memcached answers them for a
+     * cache of one class (1) with no spare page: the store is one ring, and has no pages to move.
+     */
+    static void slabs(final Connection c, final Tokens t) {
+        if (t.count == 5 && t.is(1, "reassign")) {
+            final long src = Ascii.parseI32(t.buf, t.off[2], t.len[2]);
+            final long dst = src == Ascii.BAD ? Ascii.BAD : Ascii.parseI32(t.buf, t.off[3], t.len[3]);
+            if (dst == Ascii.BAD) {
+                c.reply("CLIENT_ERROR bad command line format");
+            } else if (src == dst) {
+                c.reply("SAME src and dst class are identical");
+            } else if (src < -1 || src > 1 || dst < 0 || dst > 1) {
+                c.reply("BADCLASS invalid src or dst class id");
+            } else {
+                c.reply("NOSPARE source class has no spare pages");
+            }
+        } else if (t.count >= 4 && t.is(1, "automove")) {
+            TextCommands.setNoreplyMaybe(c, t);
+            if (t.is(2, "ratio")) {
+                c.reply(t.count < 5 || !decimal(t, 3) ? "ERROR" : "OK");
+                return;
+            }
+            final long level = Ascii.parseU32(t.buf, t.off[2], t.len[2]);
+            c.reply(level == Ascii.BAD ? "CLIENT_ERROR bad command line format" : level <= 2 ? "OK" : "ERROR");
+        } else {
+            c.reply("ERROR");
+        }
+    }
+
+    private static boolean decimal(final Tokens t, final int i) {
+        try {
+            Double.parseDouble(new String(t.buf, t.off[i], t.len[i], StandardCharsets.ISO_8859_1));
+            return true;
+        } catch (final NumberFormatException e) {
+            return false;
         }
     }
 
@@ -73,9 +197,17 @@ final class StatsReply {
             "decr_hits", "cas_misses", "cas_hits", "cas_badval", "touch_hits", "touch_misses"}) {
             stat(c, name, s.getOrDefault(name, 0L));
         }
+        stat(c, "store_too_large", server.storeTooLarge.sum());
+        stat(c, "store_no_memory", server.storeNoMemory.sum());
+        stat(c, "auth_cmds", 0);
+        stat(c, "auth_errors", 0);
         stat(c, "bytes_read", server.bytesRead());
         stat(c, "bytes_written", server.bytesWritten());
         stat(c, "limit_maxbytes", s.get("limit_maxbytes"));
+        // The listener is never paused: a connection over the limit is answered and closed.
+        stat(c, "accepting_conns", server.closed() ? 0 : 1);
+        stat(c, "listen_disabled_num", 0);
+        stat(c, "time_in_listen_disabled_us", 0);
         stat(c, "threads", server.options().threads());
         stat(c, "hash_power_level", s.get("hash_power_level"));
         stat(c, "bytes", s.get("bytes"));
@@ -84,6 +216,8 @@ final class StatsReply {
         for (final String name : new String[] {"expired_unfetched", "evicted_unfetched", "evictions", "reclaimed"}) {
             stat(c, name, s.getOrDefault(name, 0L));
         }
+        // Readers hold no reference on an item, so eviction never finds one locked.
+        stat(c, "lrutail_reflocked", 0);
         c.putAscii("END\r\n");
     }
 
@@ -98,6 +232,12 @@ final class StatsReply {
         statString(c, "cas_enabled", "yes");
         stat(c, "item_size_max", store.maxItemSize());
         statString(c, "binding_protocol", "ascii");
+        statString(c, "domain_socket", "NULL");
+        statString(c, "auth_enabled_sasl", "no");
+        statString(c, "auth_enabled_ascii", "no");
+        statString(c, "detail_enabled", server.prefixStats.enabled() ? "yes" : "no");
+        statString(c, "dump_enabled", "yes");
+        statString(c, "shutdown_command", "no");
         statString(c, "store_file", String.valueOf(store.arena().path()));
         c.putAscii("END\r\n");
     }

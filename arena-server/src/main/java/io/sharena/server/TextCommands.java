@@ -59,6 +59,8 @@ final class TextCommands {
                     StatsReply.stats(c, t);
                 } else if (t.is(0, "shutdown")) {
                     c.reply("ERROR: shutdown not enabled");
+                } else if (t.is(0, "slabs")) {
+                    StatsReply.slabs(c, t);
                 } else {
                     c.reply("ERROR");
                 }
@@ -183,8 +185,13 @@ final class TextCommands {
             c.reply(BAD_FORMAT);
             return;
         }
+        final PrefixStats detail = c.worker.server.prefixStats;
+        if (detail.enabled()) {
+            detail.recordSet(t.buf, t.off[1], t.len[1]);
+        }
         final SharedStore store = c.worker.server.store();
         if (vlen > store.maxItemSize()) {
+            c.worker.server.storeTooLarge.increment();
             c.reply("SERVER_ERROR object too large for cache");
             c.beginSwallow(vlen + 2);
             if (kind == PendingStore.SET) {
@@ -218,7 +225,7 @@ final class TextCommands {
             case NOT_STORED -> "NOT_STORED";
             case EXISTS -> "EXISTS";
             case NOT_FOUND -> "NOT_FOUND";
-            default -> serverError(r);
+            default -> storeFailure(c, r);
         });
     }
 
@@ -232,6 +239,16 @@ final class TextCommands {
             case PendingStore.PREPEND -> s.prepend(p.key, p.value);
             default -> s.cas(p.key, p.value, p.flags, p.exptime, p.cas);
         };
+    }
+
+    /** {@link #serverError}, for a storage command: a refusal counts in {@code store_too_large} or {@code store_no_memory}. */
+    static String storeFailure(final Connection c, final StoreResult r) {
+        if (r == StoreResult.TOO_LARGE) {
+            c.worker.server.storeTooLarge.increment();
+        } else if (r == StoreResult.NO_MEMORY) {
+            c.worker.server.storeNoMemory.increment();
+        }
+        return serverError(r);
     }
 
     /** The SERVER_ERROR line for a store outcome that is not a protocol answer. */
@@ -306,6 +323,7 @@ final class TextCommands {
                 return true;
             }
             final byte[] key = c.getTouch ? java.util.Arrays.copyOfRange(in, p, e) : c.worker.key(in, p, e - p);
+            final boolean hit;
             if (c.getTouch) {
                 StoreItem item;
                 try {
@@ -318,33 +336,40 @@ final class TextCommands {
                     c.put(item.value());
                     c.crlf();
                 }
+                hit = item != null;
             } else {
-                getOne(c, key, c.getCas);
+                hit = getOne(c, key, c.getCas);
+            }
+            final PrefixStats detail = c.worker.server.prefixStats;
+            if (detail.enabled()) {
+                detail.recordGet(in, p, e - p, hit);
             }
             answered++;
         }
         return answered > 0;
     }
 
-    private static void getOne(final Connection c, final byte[] key, final boolean withCas) {
+    /** @return whether the key was a hit */
+    private static boolean getOne(final Connection c, final byte[] key, final boolean withCas) {
         final StoreReader r = c.worker.reader;
         while (r.get(key)) {
             final long mark = c.mark();
             final int len = r.valueLength();
             valueHeader(c, key, r.flags(), len, r.cas(), withCas);
             if (len >= Connection.IN_PLACE_MIN && c.sendInPlace(r, len)) {
-                return;
+                return true;
             }
             if (copyValue(c, r, len)) {
-                return;
+                return true;
             }
             // The item was reclaimed while copied: drop its header and read it again, unless some of
             // the header went out already (the reply cannot be taken back: hang up).
             if (!c.truncate(mark)) {
                 c.close();
-                return;
+                return true;
             }
         }
+        return false;
     }
 
     /**
@@ -487,6 +512,10 @@ final class TextCommands {
         if (t.len[1] > KEY_MAX) {
             c.reply(BAD_FORMAT);
             return;
+        }
+        final PrefixStats detail = c.worker.server.prefixStats;
+        if (detail.enabled()) {
+            detail.recordDelete(t.buf, t.off[1], t.len[1]);
         }
         final StoreResult r = c.worker.server.store().delete(c.worker.key(t.buf, t.off[1], t.len[1]));
         c.reply(r == StoreResult.DELETED ? "DELETED" : r == StoreResult.NOT_FOUND ? "NOT_FOUND" : serverError(r));

@@ -237,6 +237,24 @@ class SideBySideTest {
             "me nokey\r\n", "me\r\n", "mn junk\r\n"));
     }
 
+    /** stats reset, stats detail, the forms of stats cachedump, and the slabs commands (memcached's t/stats-detail.t, t/strtol-testing.t). */
+    @Test
+    void statsAndSlabsCommands() throws Exception {
+        compare(List.of(
+            "stats reset\r\n", "stats detail\r\n", "stats detail bogus\r\n", "stats detail dump\r\n",
+            "stats detail on\r\n", "set foo:1 0 0 1\r\nx\r\n", "get foo:1 foo:2 bar\r\n", "gets foo:1\r\n",
+            "delete foo:3\r\n", "set bar:x:y 0 0 1\r\ny\r\n", "stats detail dump\r\n", "stats reset\r\n",
+            "stats detail dump\r\n", "get bar:x:y\r\n", "stats detail dump\r\n", "stats detail off\r\n",
+            "get foo:1\r\n", "stats detail dump\r\n", "stats reset\r\n",
+            "stats cachedump\r\n", "stats cachedump 1\r\n", "stats cachedump x 1\r\n", "stats cachedump 1 -1\r\n",
+            "stats cachedump 64 1\r\n", "stats cachedump 2 10\r\n",
+            "slabs automove 1\r\n", "slabs automove 0\r\n", "slabs automove 3\r\n", "slabs automove x\r\n",
+            "slabs automove invalid\r\n", "slabs automove ratio 0.8\r\n", "slabs automove ratio x y\r\n",
+            "slabs automove ratio\r\n", "slabs automove 1 noreply\r\n", "slabs reassign 1 1\r\n",
+            "slabs reassign x 1\r\n", "slabs reassign 1 99\r\n", "slabs reassign\r\n", "slabs\r\n",
+            "slabs bogus 1\r\n", "verbosity invalid\r\n"));
+    }
+
     /** memcached's t/metaget.t scenarios: hit before and last access, with and without u. */
     @Test
     void metaHitBeforeAndLastAccess() throws Exception {

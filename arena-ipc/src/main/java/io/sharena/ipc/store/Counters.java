@@ -6,7 +6,8 @@ import io.sharena.ipc.layout.StoreLayout;
 /**
  * Call counters: each process adds to its own block of the store header (one block per arena
  * registry slot), so processes never contend on them; a reader sums every block. A process that
- * takes over a dead process's slot keeps adding to its block, so sums stay totals since creation.
+ * takes over a dead process's slot keeps adding to its block, so sums stay totals since creation
+ * (or since the last {@link #reset}, the one time a process writes blocks other than its own).
  */
 final class Counters {
     private final ArenaView view;
@@ -22,6 +23,22 @@ final class Counters {
     void add(final StoreCounter counter, final long delta) {
         // Atomic only against this process's other threads: no other process writes this block.
         view.getAndAddLong(mine + counter.ordinal() * 8, delta);
+    }
+
+    /**
+     * Takes from each process's block what it held when read, atomically: an add another thread or
+     * process makes meanwhile is kept, so the sums count exactly what happened after the reset.
+     */
+    void reset() {
+        for (int slot = 0; slot < StoreLayout.COUNTER_SLOTS; slot++) {
+            for (final StoreCounter counter : StoreCounter.values()) {
+                final int at = header + StoreLayout.counter(slot, counter.ordinal());
+                final long held = view.getLongAcquire(at);
+                if (held != 0) {
+                    view.getAndAddLong(at, -held);
+                }
+            }
+        }
     }
 
     long sum(final StoreCounter counter) {

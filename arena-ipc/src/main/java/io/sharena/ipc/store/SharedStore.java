@@ -452,6 +452,12 @@ public final class SharedStore implements AutoCloseable {
         return getCounted(key, c, null, 0, cursors.get(), bump);
     }
 
+    /** As {@link #readerGet} with no bump, and not counted as a get: for listings. */
+    boolean readerPeek(final byte[] key, final Cursor c) {
+        checkKey(key);
+        return readLive(key, Index.hash(key, key.length), c, null, 0);
+    }
+
     boolean stillValid(final Cursor c) {
         return ring.valid(c.minPos);
     }
@@ -1168,6 +1174,21 @@ public final class SharedStore implements AutoCloseable {
     public Map<String, Long> stats() {
         flushGets(cursors.get());
         return StoreFigures.stats(view, header, ring, index, counters, clock.getAsLong());
+    }
+
+    /**
+     * Sets the call counters back to zero, in every process's share (memcached's {@code stats
+     * reset}): {@code cmd_get}, hits and misses, {@code cmd_set}, {@code total_items},
+     * {@code evictions}, {@code reclaimed} and the rest of {@link #stats()}'s counts. What describes
+     * the store now ({@code curr_items}, {@code bytes}, {@code limit_maxbytes}) is not a count and
+     * stays. Counts other threads add meanwhile are kept; gets another thread made but has not added
+     * yet (each thread adds its gets in batches) count after the reset.
+     */
+    public void resetStats() {
+        final Cursor mine = cursors.get();
+        mine.pendingHits = 0;
+        mine.pendingMisses = 0;
+        counters.reset();
     }
 
     /**

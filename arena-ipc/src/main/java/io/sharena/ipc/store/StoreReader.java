@@ -66,6 +66,18 @@ public final class StoreReader {
     }
 
     /**
+     * Looks the key up as {@code get(key, false)} does, but counts no get in the store's figures
+     * ({@code cmd_get}, hits, misses): for listings such as memcached's {@code stats cachedump}.
+     *
+     * @return whether it holds a live item
+     */
+    public boolean peek(final byte[] key) {
+        this.key = key;
+        hit = store.readerPeek(key, cursor);
+        return hit;
+    }
+
+    /**
      * Sets the key's expiry and looks its item up, in one step under the key's lock (memcached's
      * meta {@code mg T}); the reader then holds the item (with its new expiry) as after
      * {@link #get}, and reads of its value are validated the same way.

@@ -1,0 +1,94 @@
+package io.sharena.server;
+
+import io.sharena.ipc.store.StoreOptions;
+import org.junit.jupiter.api.Test;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * What this server's stats say where they cannot be compared with memcached's byte for byte:
+ * cachedump's listing (memcached lists only its cold LRU), the refusal counters, what a reset
+ * clears and what it keeps. The forms and errors are compared with memcached in {@link SideBySideTest}.
+ */
+class StatsCommandsTest {
+    private static final Pattern STAT = Pattern.compile("STAT (\\S+) ([^\r\n]*)\r\n");
+
+    private static Map<String, String> stats(final Wire w, final String which) throws Exception {
+        final String reply = w.call("stats" + which + "\r\n");
+        assertTrue(reply.endsWith("END\r\n"), reply);
+        final Map<String, String> s = new HashMap<>();
+        final Matcher m = STAT.matcher(reply);
+        while (m.find()) {
+            s.put(m.group(1), m.group(2));
+        }
+        return s;
+    }
+
+    @Test
+    void cachedumpListsLiveKeysWithLengthAndExpiryAndCountsNoGets() throws Exception {
+        try (TestServer server = TestServer.start(); Wire w = new Wire(server.port())) {
+            final long now = System.currentTimeMillis() / 1000;
+            assertEquals("STORED\r\nSTORED\r\nSTORED\r\nDELETED\r\n", w.call(
+                "set forever 0 0 5\r\nhello\r\nset soon 0 100 2\r\nhi\r\nset gone 0 0 1\r\nx\r\ndelete gone\r\n"));
+            server.store.set(new byte[] {'b', 0, 'n'}, new byte[1], 0, 0); // a key no text client could send
+            final String dump = w.call("stats cachedump 1 0\r\n");
+            assertTrue(dump.contains("ITEM forever [5 b; 0 s]\r\n"), dump);
+            final Matcher soon = Pattern.compile("ITEM soon \\[2 b; (\\d+) s]\r\n").matcher(dump);
+            assertTrue(soon.find(), dump);
+            final long expires = Long.parseLong(soon.group(1));
+            assertTrue(expires >= now + 99 && expires <= now + 102, "absolute expiry: " + expires + ", now " + now);
+            assertTrue(!dump.contains("gone") && !dump.contains("ITEM b"), "no deleted or binary key: " + dump);
+            assertTrue(dump.endsWith("END\r\n"), dump);
+            assertEquals(3, dump.split("\r\n").length, dump);
+            assertEquals(2, w.call("stats cachedump 1 1\r\n").split("\r\n").length, "limit 1: one line and END");
+            assertEquals("END\r\n", w.call("stats cachedump 2 0\r\n"), "the store has one class: 1");
+            assertEquals("0", stats(w, "").get("cmd_get"), "listing looked keys up without counting gets");
+        }
+    }
+
+    @Test
+    void refusalsCountAndResetClearsCountsButNotTheCache() throws Exception {
+        final StoreOptions small = StoreOptions.defaults().withMaxItemSize(1024);
+        try (TestServer server = new TestServer(ServerOptions.defaults().withThreads(1), small);
+             Wire w = new Wire(server.port())) {
+            final String big = "v".repeat(2048);
+            assertEquals("SERVER_ERROR object too large for cache\r\n", w.call("set big 0 0 2048\r\n" + big + "\r\n"));
+            assertEquals("SERVER_ERROR object too large for cache\r\n", w.call("ms big 2048\r\n" + big + "\r\n"));
+            assertEquals("STORED\r\nVALUE k 0 1\r\nx\r\nEND\r\nEND\r\n", w.call("set k 0 0 1\r\nx\r\nget k\r\nget nokey\r\n"));
+            Map<String, String> s = stats(w, "");
+            assertEquals("2", s.get("store_too_large"));
+            assertEquals("0", s.get("store_no_memory"));
+            assertEquals("2", s.get("cmd_get"));
+            assertEquals("1", s.get("get_hits"));
+            assertEquals("1", s.get("total_items"));
+            assertEquals("1", s.get("accepting_conns"));
+            assertTrue(Long.parseLong(s.get("bytes_read")) > 4096, s.get("bytes_read"));
+
+            assertEquals("RESET\r\n", w.call("stats reset\r\n"));
+            s = stats(w, "");
+            for (final String counter : new String[] {"cmd_get", "get_hits", "get_misses", "cmd_set", "total_items",
+                "store_too_large", "total_connections"}) {
+                assertEquals("0", s.get(counter), counter + " after reset");
+            }
+            assertEquals("1", s.get("curr_items"), "items stay");
+            assertEquals("1", s.get("curr_connections"), "open connections stay");
+            assertTrue(Long.parseLong(s.get("bytes_read")) < 100, "bytes counted since the reset: " + s.get("bytes_read"));
+            assertEquals("VALUE k 0 1\r\nx\r\nEND\r\n", w.call("get k\r\n"), "the cache is untouched");
+            assertEquals("1", stats(w, "").get("get_hits"));
+
+            final Map<String, String> items = stats(w, " items");
+            assertEquals("1", items.get("items:1:number"));
+            assertTrue(Long.parseLong(items.get("items:1:mem_requested")) > 0, items.toString());
+            final Map<String, String> settings = stats(w, " settings");
+            assertEquals("NULL", settings.get("domain_socket"));
+            assertEquals("no", settings.get("detail_enabled"));
+            assertEquals("1024", settings.get("item_size_max"));
+        }
+    }
+}
