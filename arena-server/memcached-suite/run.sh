@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# memcached's own test suite (its t/*.t files, from the source of the memcached version installed
+# here) against `./arena serve`: each test starts the server through memcached-debug above, with
+# the test's own options, and speaks to it as it would to memcached.
+#   arena-server/memcached-suite/run.sh            the tests in tests.txt; exit 1 if one fails
+#   arena-server/memcached-suite/run.sh t/cas.t    chosen tests
+# Needs perl (prove, Test::More), curl, xz and memcached (for its version); the source comes from
+# deb.debian.org. Exit 2, having run nothing, when one of those is missing.
+set -euo pipefail
+for tool in prove curl xz memcached; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "memcached-suite: $tool is missing; nothing run" >&2
+    exit 2
+  fi
+done
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+WORK="$ROOT/arena-server/target/memcached-suite"
+VERSION="$(memcached -V 2>/dev/null | awk '{print $2}')" || true
+VERSION="${VERSION:-1.6.18}"
+SRC="$WORK/memcached-$VERSION"
+
+if [ ! -d "$SRC/t" ]; then
+  mkdir -p "$WORK"
+  url="http://deb.debian.org/debian/pool/main/m/memcached/memcached_$VERSION.orig.tar.xz"
+  if ! curl -fsS -o "$WORK/src.tar.xz" "$url"; then
+    echo "memcached-suite: could not fetch $url; nothing run" >&2
+    exit 2
+  fi
+  tar -xJf "$WORK/src.tar.xz" -C "$WORK"
+fi
+install -m 755 "$HERE/memcached-debug" "$SRC/memcached-debug"
+# The suite runs the server under memcached's timedrun helper (built by its make): coreutils' timeout does that.
+printf '#!/bin/sh\nt=$1; shift\nexec timeout "$t" "$@"\n' > "$SRC/timedrun"
+chmod 755 "$SRC/timedrun"
+
+"$ROOT/arena" --version >/dev/null # builds what is missing, once, before the tests time their starts
+export SUITE_ROOT="$ROOT"
+export SUITE_STORES="$WORK/stores"
+export SUITE_LOG="$WORK/serve.log" # what each server printed: where it listened, or why it did not start
+: > "$SUITE_LOG"
+rm -rf "$SUITE_STORES"
+mkdir -p "$SUITE_STORES"
+if [ $# -gt 0 ]; then
+  tests=("$@")
+else
+  mapfile -t tests < <(grep -v '^#' "$HERE/tests.txt" | awk 'NF {print "t/" $1}')
+fi
+cd "$SRC"
+status=0
+prove "${tests[@]}" 2>&1 | tee "$WORK/prove.log" || status=1
+rm -rf "$SUITE_STORES"
+echo "memcached-suite: memcached $VERSION's tests against ./arena serve (output in $WORK/prove.log, the servers' in $SUITE_LOG)"
+exit $status
