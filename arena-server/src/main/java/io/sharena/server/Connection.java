@@ -204,6 +204,9 @@ final class Connection {
                 two[0] = null;
                 intoValue = direct.position() - p.filled;
                 b.flip();
+                if (intoValue > 0) {
+                    p.progressAt = System.nanoTime();
+                }
             } else {
                 n = ch.read(b);
                 intoValue = Math.min(Math.max(n, 0), want);
@@ -305,6 +308,7 @@ final class Connection {
             final int n = Math.min(avail, p.length - p.filled);
             if (p.inPlace != null) {
                 p.inPlace.put(p.filled, in, inPos, n);
+                p.progressAt = System.nanoTime();
             } else {
                 System.arraycopy(in, inPos, p.value, p.filled, n);
             }
@@ -357,6 +361,7 @@ final class Connection {
             && worker.server.store().reserve(p.key, valueLength, p.flags, p.exptime, p.reservation)) {
             p.inPlace = p.reservation.value().asByteBuffer();
             p.reservedAt = System.nanoTime();
+            p.progressAt = p.reservedAt;
             p.value = null;
             worker.server.valuesInPlace.increment();
             return;
@@ -365,15 +370,16 @@ final class Connection {
     }
 
     /**
-     * @return whether this connection is done holding: its value ended, or it closed, or it held
-     * its reservation {@link Worker#HOLD_NANOS} by {@code now} (what came then moved to the heap)
+     * @return whether this connection is done holding: its value ended, or it closed, or by
+     * {@code now} no byte of the value came for {@link Worker#HOLD_NANOS}, or it held its
+     * reservation {@link Worker#HOLD_MAX_NANOS} (what came then moved to the heap)
      */
     boolean spillIfHeldSince(final long now) {
         if (pending.inPlace == null || closed) {
             holding = false;
             return true;
         }
-        if (now - pending.reservedAt < Worker.HOLD_NANOS) {
+        if (now - pending.progressAt < Worker.HOLD_NANOS && now - pending.reservedAt < Worker.HOLD_MAX_NANOS) {
             return false;
         }
         spill();

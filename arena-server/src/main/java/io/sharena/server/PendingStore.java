@@ -34,6 +34,8 @@ final class PendingStore {
     ByteBuffer inPlace;
     /** When the reservation was made ({@code System.nanoTime}). */
     long reservedAt;
+    /** When bytes of the value last arrived into the reservation ({@code System.nanoTime}). */
+    long progressAt;
 
     // meta set only
     boolean meta;

@@ -61,11 +61,15 @@ final class Worker {
     private final Queue<SocketChannel> adopted = new ConcurrentLinkedQueue<>();
     /**
      * Connections waiting for the rest of a value they read straight into the store: a reservation
-     * is held at most {@link #HOLD_NANOS} (the ring's tail would wait for it, and every writer with
-     * it), then what came moves to the heap ({@link Connection#spill}).
+     * is held while the value keeps arriving, but no longer than {@link #HOLD_NANOS} without a byte
+     * nor {@link #HOLD_MAX_NANOS} in all (the ring's tail would wait for it, and every writer with
+     * it); then what came moves to the heap ({@link Connection#spill}). A spill costs ring space
+     * (the given-up record is passed over, and the value is written again), so a client sending a
+     * large value steadily keeps its reservation however many readiness events the value takes.
      */
     private final java.util.ArrayDeque<Connection> holders = new java.util.ArrayDeque<>();
-    static final long HOLD_NANOS = 2_000_000;
+    static final long HOLD_NANOS = 10_000_000;
+    static final long HOLD_MAX_NANOS = 100_000_000;
     private volatile boolean stopping;
     /** Set by the server's clock thread once a second: look for stalled connections at the next wake-up. */
     private volatile boolean sweepDue;

@@ -11,7 +11,7 @@
  * clock once a second and wakes each worker for its sweep of stalled connections, so that an event
  * loop waits with no timeout and reads no clock per wake-up or per command (only while one of its
  * connections holds a reservation for a value still arriving does it wake every millisecond, to
- * end the hold after 2 ms). Nothing here blocks but a store call that waits for a lock held by a
+ * end the hold after 10 ms without a byte, or 100 ms in all). Nothing here blocks but a store call that waits for a lock held by a
  * stopped process (bounded by the store's lock timeout).
  *
  * <h2>Bounds</h2>

@@ -25,6 +25,12 @@ class InPlaceSetTest {
         return v;
     }
 
+    private static byte[] piece(final int length) {
+        final byte[] v = new byte[length];
+        new SplittableRandom(length).nextBytes(v);
+        return v;
+    }
+
     private static byte[] command(final String line, final byte[] value, final String end) {
         final byte[] head = Wire.ascii(line + "\r\n");
         final byte[] tail = Wire.ascii(end);
@@ -94,6 +100,28 @@ class InPlaceSetTest {
             assertTrue(server.server.valuesSpilled.sum() >= 1, "spilled=" + server.server.valuesSpilled.sum());
             assertTrue(server.server.valuesInPlace.sum() >= 160, "inPlace=" + server.server.valuesInPlace.sum());
             assertEquals(java.util.List.of(), server.store.check());
+        }
+    }
+
+    /**
+     * A client that writes a large value in pieces, a few milliseconds apart (as memcached's own
+     * t/lru.t does), keeps its reservation while the pieces keep coming: no value moves to the heap,
+     * so none takes its ring space twice, and the ring holds as many such items as when each value
+     * arrives at once.
+     */
+    @Test
+    void aValueArrivingSteadilyInPiecesStaysInPlace() throws Exception {
+        try (TestServer server = TestServer.start(); Wire w = new Wire(server.port())) {
+            final int len = 256 << 10;
+            final byte[] all = command("set piecewise 0 0 " + len, piece(len), "\r\n");
+            for (int at = 0; at < all.length; at += 16 << 10) {
+                w.send(Arrays.copyOfRange(all, at, Math.min(all.length, at + (16 << 10))));
+                Thread.sleep(1); // the pieces take several times the old 2 ms hold in all, each gap under the stall bound
+            }
+            assertEquals("STORED\r\n", w.call(new byte[0]));
+            assertArrayEquals(piece(len), server.store.get(Wire.ascii("piecewise")));
+            assertEquals(1, server.server.valuesInPlace.sum());
+            assertEquals(0, server.server.valuesSpilled.sum(), "a value still arriving is not moved to the heap");
         }
     }
 }
