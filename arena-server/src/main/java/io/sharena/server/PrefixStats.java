@@ -12,6 +12,10 @@ import java.util.Map;
  */
 final class PrefixStats {
     private static final byte DELIMITER = ':';
+    private static final int GETS = 0;
+    private static final int HITS = 1;
+    private static final int SETS = 2;
+    private static final int DELETES = 3;
 
     private volatile boolean enabled;
     /** Prefix to {gets, hits, sets, deletes}, in the order prefixes were first seen. */
@@ -26,32 +30,28 @@ final class PrefixStats {
     }
 
     void recordGet(final byte[] key, final int off, final int len, final boolean hit) {
-        final int end = prefixEnd(key, off, len);
-        if (end >= 0) {
-            synchronized (this) {
-                final long[] c = of(key, off, end);
-                c[0]++;
-                if (hit) {
-                    c[1]++;
-                }
-            }
-        }
+        record(key, off, len, GETS, hit);
     }
 
     void recordSet(final byte[] key, final int off, final int len) {
-        final int end = prefixEnd(key, off, len);
-        if (end >= 0) {
-            synchronized (this) {
-                of(key, off, end)[2]++;
-            }
-        }
+        record(key, off, len, SETS, false);
     }
 
     void recordDelete(final byte[] key, final int off, final int len) {
+        record(key, off, len, DELETES, false);
+    }
+
+    private void record(final byte[] key, final int off, final int len, final int field, final boolean hit) {
         final int end = prefixEnd(key, off, len);
-        if (end >= 0) {
-            synchronized (this) {
-                of(key, off, end)[3]++;
+        if (end < 0) {
+            return;
+        }
+        synchronized (this) {
+            final long[] c = counts.computeIfAbsent(new String(key, off, end - off, StandardCharsets.ISO_8859_1),
+                p -> new long[4]);
+            c[field]++;
+            if (hit) {
+                c[HITS]++;
             }
         }
     }
@@ -61,18 +61,14 @@ final class PrefixStats {
         final StringBuilder b = new StringBuilder();
         for (final Map.Entry<String, long[]> e : counts.entrySet()) {
             final long[] c = e.getValue();
-            b.append("PREFIX ").append(e.getKey()).append(" get ").append(c[0]).append(" hit ").append(c[1])
-                .append(" set ").append(c[2]).append(" del ").append(c[3]).append("\r\n");
+            b.append("PREFIX ").append(e.getKey()).append(" get ").append(c[GETS]).append(" hit ").append(c[HITS])
+                .append(" set ").append(c[SETS]).append(" del ").append(c[DELETES]).append("\r\n");
         }
         return b.append("END\r\n").toString();
     }
 
     synchronized void clear() {
         counts.clear();
-    }
-
-    private long[] of(final byte[] key, final int off, final int end) {
-        return counts.computeIfAbsent(new String(key, off, end - off, StandardCharsets.ISO_8859_1), p -> new long[4]);
     }
 
     private static int prefixEnd(final byte[] key, final int off, final int len) {
