@@ -14,7 +14,6 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 
 /**
  * {@code arena serve}: a memcached-compatible server on a store file, until SIGINT or SIGTERM.
@@ -45,6 +44,18 @@ final class ServeCommand implements Callable<Integer> {
 
     @Option(names = "--threads", defaultValue = "4", description = "selector threads (default: ${DEFAULT-VALUE})")
     int threads;
+
+    @Option(names = "--requests-per-event", defaultValue = "20", paramLabel = "N",
+        description = "commands a connection runs before the others get a turn (memcached's -R; default: ${DEFAULT-VALUE})")
+    int requestsPerEvent;
+
+    @Option(names = "--idle-timeout", defaultValue = "0", paramLabel = "SECONDS",
+        description = "close a connection that sends no command for this long (memcached's -o idle_timeout; default: 0, never)")
+    int idleTimeout;
+
+    @Option(names = "--enable-shutdown",
+        description = "let the shutdown command stop the server (memcached's -A; off by default)")
+    boolean enableShutdown;
 
     static final long MIN_ITEM_SIZE = 1024;
     static final long MAX_ITEM_SIZE = 512 << 20;
@@ -85,7 +96,8 @@ final class ServeCommand implements Callable<Integer> {
         final StoreOptions storeOptions = StoreOptions.defaults().withMemoryLimit(memoryBytes)
             .withMaxItemSize((int) itemBytes);
         final ServerOptions serverOptions = ServerOptions.defaults().withAddress(new InetSocketAddress(listen, port))
-            .withThreads(threads).withMaxConnections(maxConnections);
+            .withThreads(threads).withMaxConnections(maxConnections).withRequestsPerEvent(requestsPerEvent)
+            .withIdleTimeoutSeconds(idleTimeout).withShutdownCommand(enableShutdown);
         final Path file = store != null ? store : defaultPath();
         final boolean[] created = new boolean[1];
         final SharedStore shared = openOrCreate(file, storeOptions, created);
@@ -96,24 +108,33 @@ final class ServeCommand implements Callable<Integer> {
             shared.close();
             throw e;
         }
-        final CountDownLatch closed = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            try {
-                server.close();
-                shared.close();
-            } catch (final IOException e) {
-                System.err.println("arena serve: close failed: " + e);
-            } finally {
-                closed.countDown();
+        // Closed once, by whichever comes first: SIGINT/SIGTERM (the hook) or the shutdown command
+        // (the server's threads end, and call() goes on).
+        final Runnable closeAll = new Runnable() {
+            private boolean done;
+
+            @Override
+            public synchronized void run() {
+                if (done) {
+                    return;
+                }
+                done = true;
+                try {
+                    server.close();
+                    shared.close();
+                } catch (final IOException e) {
+                    System.err.println("arena serve: close failed: " + e);
+                }
             }
-        }, "serve-shutdown"));
+        };
+        Runtime.getRuntime().addShutdownHook(new Thread(closeAll, "serve-shutdown"));
         final InetSocketAddress a = server.address();
         System.out.printf("arena serve: listening on %s:%d (memcached text and meta protocol), store %s (%s, %s, max item %s), pid %d%n",
             a.getAddress().getHostAddress(), a.getPort(), file, created[0] ? "created" : "opened",
             Format.bytes(shared.memoryLimit()), Format.bytes(shared.maxItemSize()), ProcessHandle.current().pid());
         System.out.flush();
         server.awaitClose();
-        closed.await();
+        closeAll.run();
         return 0;
     }
 

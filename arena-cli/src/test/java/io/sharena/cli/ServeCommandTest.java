@@ -52,6 +52,12 @@ class ServeCommandTest {
         }
     }
 
+    private static int freePort() throws IOException {
+        try (ServerSocket probe = new ServerSocket(0)) {
+            return probe.getLocalPort();
+        }
+    }
+
     private static long pidOf(final int port) throws IOException {
         final String stats = request(port, "stats\r\n", "END\r\n");
         final int at = stats.indexOf("STAT pid ");
@@ -69,10 +75,7 @@ class ServeCommandTest {
     @Test
     void twoServersOneStoreSurviveAKillAndRestartWarm(@TempDir final Path dir) throws Exception {
         final Path file = dir.resolve("cache.store");
-        final int port;
-        try (ServerSocket probe = new ServerSocket(0)) {
-            port = probe.getLocalPort();
-        }
+        final int port = freePort();
         try (ChildJvm a = serve(file, port); ChildJvm b = serve(file, port)) {
             assertTrue(a.output().getFirst().contains("(created,"), a.output().toString());
             assertTrue(b.output().getFirst().contains("(opened,"), b.output().toString());
@@ -156,6 +159,36 @@ class ServeCommandTest {
         assertEquals(0, kill.waitFor());
         final int status = child.waitFor(30);
         assertEquals(143, status, "ended by SIGTERM after its shutdown hook: " + child.output());
+    }
+
+    @Test
+    void theShutdownCommandEndsTheProcessCleanlyWhenEnabled(@TempDir final Path dir) throws Exception {
+        final Path file = dir.resolve("cache.store");
+        final int port = freePort();
+        try (ChildJvm child = ChildJvm.start(ArenaCli.class, List.of(), "serve", "--store", file.toString(), "--port",
+            Integer.toString(port), "--memory", "16M", "--threads", "1", "--enable-shutdown", "--idle-timeout", "60",
+            "--requests-per-event", "5")) {
+            child.await("arena serve: listening on 127.0.0.1:" + port);
+            final String settings = request(port, "stats settings\r\n", "END\r\n");
+            assertTrue(settings.contains("STAT shutdown_command yes\r\n") && settings.contains("STAT idle_timeout 60\r\n")
+                && settings.contains("STAT reqs_per_event 5\r\n"), settings);
+            assertEquals("STORED\r\n", request(port, "set kept 0 0 2\r\nok\r\n", "\r\n"));
+            try (Socket s = new Socket()) {
+                s.connect(new InetSocketAddress("127.0.0.1", port), 2000);
+                s.setSoTimeout(10_000);
+                s.getOutputStream().write("shutdown\r\n".getBytes(StandardCharsets.US_ASCII));
+                assertEquals(-1, s.getInputStream().read(), "closed with no reply");
+            }
+            assertEquals(0, child.waitFor(30), "the server closed and the process ended: " + child.output());
+        }
+        try (SharedStore store = SharedStore.open(file, StoreOptions.defaults())) {
+            assertEquals(List.of(), store.check());
+            assertEquals("ok", new String(store.get("kept".getBytes(StandardCharsets.US_ASCII)), StandardCharsets.US_ASCII));
+        }
+        assertEquals(ArenaCli.EXIT_USAGE, ArenaCli.run("serve", "--store", dir.resolve("d").toString(),
+            "--requests-per-event", "0", "--port", "0"));
+        assertEquals(ArenaCli.EXIT_USAGE, ArenaCli.run("serve", "--store", dir.resolve("e").toString(),
+            "--idle-timeout", "-1", "--port", "0"));
     }
 
     @Test

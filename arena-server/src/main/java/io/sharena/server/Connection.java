@@ -58,6 +58,13 @@ final class Connection {
 
     State state = State.LINE;
     private boolean closed;
+    /** Commands begun in this turn, against {@link ServerOptions#requestsPerEvent()}. */
+    private int commandsThisTurn;
+    private final int requestsPerEvent;
+    /** In the worker's list of connections that gave up their turn with input left. */
+    private boolean yielding;
+    /** When the last command began, in the server's coarse Unix seconds (for the idle timeout). */
+    private long lastCommandSeconds;
 
     /** The current command's noreply (text protocol) or q flag (meta): nominal replies are not sent. */
     boolean noreply;
@@ -82,6 +89,8 @@ final class Connection {
         this.worker = worker;
         this.ch = ch;
         this.highWater = worker.server.options().outputHighWater();
+        this.requestsPerEvent = worker.server.options().requestsPerEvent();
+        this.lastCommandSeconds = worker.server.nowSeconds();
     }
 
     void register(final SelectionKey k) {
@@ -91,12 +100,15 @@ final class Connection {
     // ------------------------------------------------------------------ events
 
     void ready(final int ops) throws IOException {
+        commandsThisTurn = 0;
         if ((ops & SelectionKey.OP_WRITE) != 0) {
             flush();
         }
         if ((ops & SelectionKey.OP_READ) != 0 && wantsRead()) {
             final int n = read();
             if (n < 0) {
+                // The client has sent all it will: run all of it now, turn or no turn, then close.
+                commandsThisTurn = Integer.MIN_VALUE;
                 process();
                 flush();
                 close();
@@ -122,6 +134,21 @@ final class Connection {
                 key.interestOps(want);
             }
         }
+    }
+
+    /** @return whether this yielded connection is still open for its next turn ({@link Worker#yielded}) */
+    boolean resume() {
+        yielding = false;
+        return !closed;
+    }
+
+    /**
+     * @return seconds this connection has waited for a command by {@code nowSeconds}, or 0 while it
+     * is busy: a command's data arriving, a get going on, replies waiting to be written (memcached
+     * times out only a connection waiting for a command)
+     */
+    long idleFor(final long nowSeconds) {
+        return state == State.LINE && outLim == outPos && !closed ? nowSeconds - lastCommandSeconds : 0;
     }
 
     private boolean wantsRead() {
@@ -270,6 +297,16 @@ final class Connection {
         if (nul >= 0) {
             end = nul;
         }
+        if (commandsThisTurn == requestsPerEvent) {
+            // Its share of this turn is run: the other connections go first.
+            if (!yielding) {
+                yielding = true;
+                worker.yielded(this);
+            }
+            return false;
+        }
+        commandsThisTurn++;
+        lastCommandSeconds = worker.server.nowSeconds();
         final int from = inPos;
         inPos = nl + 1;
         TextCommands.dispatch(this, from, end);

@@ -50,6 +50,15 @@ public final class MemcachedServer implements AutoCloseable {
     /** Storage commands refused: a value over the max item size, or no room in the store (memcached's names). */
     final java.util.concurrent.atomic.LongAdder storeTooLarge = new java.util.concurrent.atomic.LongAdder();
     final java.util.concurrent.atomic.LongAdder storeNoMemory = new java.util.concurrent.atomic.LongAdder();
+    /** Turns a connection gave up with commands still queued ({@link ServerOptions#requestsPerEvent()}). */
+    final java.util.concurrent.atomic.LongAdder connYields = new java.util.concurrent.atomic.LongAdder();
+    /** Connections closed for idling ({@link ServerOptions#idleTimeoutSeconds()}). */
+    final java.util.concurrent.atomic.LongAdder idleKicks = new java.util.concurrent.atomic.LongAdder();
+    /**
+     * Unix seconds, moved by the clock thread once a second (memcached's {@code current_time}):
+     * what a connection notes as the time of its last command, with no clock read per command.
+     */
+    private volatile long nowSeconds = System.currentTimeMillis() / 1000;
     /** {@code stats detail}: per-prefix counts, while on. */
     final PrefixStats prefixStats = new PrefixStats();
     /** Byte counts at the last {@code stats reset}: the workers' own counters are written by them only. */
@@ -163,6 +172,7 @@ public final class MemcachedServer implements AutoCloseable {
      */
     private void clock() {
         while (!closed) {
+            nowSeconds = System.currentTimeMillis() / 1000;
             try {
                 store.tick();
             } catch (final RuntimeException e) {
@@ -198,7 +208,27 @@ public final class MemcachedServer implements AutoCloseable {
         }
     }
 
-    /** Waits until {@link #close()} was called (by a shutdown hook, say). */
+    /** @return Unix seconds as of the clock thread's last tick (at most a second behind) */
+    long nowSeconds() {
+        return nowSeconds;
+    }
+
+    /**
+     * memcached's {@code shutdown} command (when {@link ServerOptions#shutdownCommand()} allows it):
+     * the server closes, from a thread of its own (a worker cannot wait for itself to stop), and
+     * {@link #awaitClose()} returns. The store stays open: its owner closes it.
+     */
+    void shutdownByCommand() {
+        Thread.ofPlatform().name("memcached-shutdown").start(() -> {
+            try {
+                close();
+            } catch (final IOException e) {
+                System.err.println("arena serve: shutdown failed: " + e);
+            }
+        });
+    }
+
+    /** Waits until {@link #close()} was called (by a shutdown hook, or the {@code shutdown} command). */
     public void awaitClose() throws InterruptedException {
         for (final Worker w : workers) {
             w.join();
@@ -264,6 +294,8 @@ public final class MemcachedServer implements AutoCloseable {
         rejectedConnections.set(0);
         storeTooLarge.reset();
         storeNoMemory.reset();
+        connYields.reset();
+        idleKicks.reset();
         prefixStats.clear();
         bytesReadAtReset = totalBytesRead();
         bytesWrittenAtReset = totalBytesWritten();

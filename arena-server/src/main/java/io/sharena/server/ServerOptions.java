@@ -17,34 +17,59 @@ import java.util.Objects;
  *       they drain (256 KiB), so a client that sends but does not read holds that much and one value.</li>
  *   <li>writeTimeoutMillis: a connection with replies queued that takes none of them for this long is
  *       closed (30 s).</li>
+ *   <li>requestsPerEvent: commands one connection runs before the worker turns to its other
+ *       connections (20, memcached's {@code -R}); a client pipelining thousands of commands takes
+ *       its turn like the others, and each turn it gives up counts in {@code conn_yields}.</li>
+ *   <li>idleTimeoutSeconds: a connection waiting for a command longer than this is closed and
+ *       counted in {@code idle_kicks} (0, the default: never; memcached's {@code -o idle_timeout}).</li>
+ *   <li>shutdownCommand: whether the {@code shutdown} command stops the server (off, memcached's
+ *       {@code -A}).</li>
  * </ul>
  */
 public final class ServerOptions {
-    private final InetSocketAddress address;
-    private final int threads;
-    private final int maxConnections;
-    private final int maxGetLine;
-    private final int outputHighWater;
-    private final long writeTimeoutMillis;
+    private InetSocketAddress address;
+    private int threads;
+    private int maxConnections;
+    private int maxGetLine;
+    private int outputHighWater;
+    private long writeTimeoutMillis;
+    private int requestsPerEvent;
+    private int idleTimeoutSeconds;
+    private boolean shutdownCommand;
 
-    private ServerOptions(final InetSocketAddress address, final int threads, final int maxConnections,
-                          final int maxGetLine, final int outputHighWater, final long writeTimeoutMillis) {
-        this.address = address;
-        this.threads = threads;
-        this.maxConnections = maxConnections;
-        this.maxGetLine = maxGetLine;
-        this.outputHighWater = outputHighWater;
-        this.writeTimeoutMillis = writeTimeoutMillis;
+    private ServerOptions() {
+    }
+
+    private ServerOptions copy() {
+        final ServerOptions o = new ServerOptions();
+        o.address = address;
+        o.threads = threads;
+        o.maxConnections = maxConnections;
+        o.maxGetLine = maxGetLine;
+        o.outputHighWater = outputHighWater;
+        o.writeTimeoutMillis = writeTimeoutMillis;
+        o.requestsPerEvent = requestsPerEvent;
+        o.idleTimeoutSeconds = idleTimeoutSeconds;
+        o.shutdownCommand = shutdownCommand;
+        return o;
     }
 
     public static ServerOptions defaults() {
-        return new ServerOptions(new InetSocketAddress("127.0.0.1", 11211),
-            Math.min(4, Runtime.getRuntime().availableProcessors()), 1024, 2 << 20, 256 << 10, 30_000);
+        final ServerOptions o = new ServerOptions();
+        o.address = new InetSocketAddress("127.0.0.1", 11211);
+        o.threads = Math.min(4, Runtime.getRuntime().availableProcessors());
+        o.maxConnections = 1024;
+        o.maxGetLine = 2 << 20;
+        o.outputHighWater = 256 << 10;
+        o.writeTimeoutMillis = 30_000;
+        o.requestsPerEvent = 20;
+        return o;
     }
 
     public ServerOptions withAddress(final InetSocketAddress a) {
-        return new ServerOptions(Objects.requireNonNull(a, "address"), threads, maxConnections, maxGetLine,
-            outputHighWater, writeTimeoutMillis);
+        final ServerOptions o = copy();
+        o.address = Objects.requireNonNull(a, "address");
+        return o;
     }
 
     /** @throws IllegalArgumentException if not 1 to 256 */
@@ -52,7 +77,9 @@ public final class ServerOptions {
         if (n < 1 || n > 256) {
             throw new IllegalArgumentException("threads out of range: threads=" + n + ", min=1, max=256");
         }
-        return new ServerOptions(address, n, maxConnections, maxGetLine, outputHighWater, writeTimeoutMillis);
+        final ServerOptions o = copy();
+        o.threads = n;
+        return o;
     }
 
     /** @throws IllegalArgumentException if not 1 to 1,000,000 */
@@ -61,7 +88,9 @@ public final class ServerOptions {
             throw new IllegalArgumentException("max connections out of range: maxConnections=" + n
                 + ", min=1, max=1000000");
         }
-        return new ServerOptions(address, threads, n, maxGetLine, outputHighWater, writeTimeoutMillis);
+        final ServerOptions o = copy();
+        o.maxConnections = n;
+        return o;
     }
 
     /** @throws IllegalArgumentException if below 4 KiB or above 256 MiB */
@@ -69,7 +98,9 @@ public final class ServerOptions {
         if (bytes < 4096 || bytes > (256 << 20)) {
             throw new IllegalArgumentException("max get line out of range: maxGetLine=" + bytes);
         }
-        return new ServerOptions(address, threads, maxConnections, bytes, outputHighWater, writeTimeoutMillis);
+        final ServerOptions o = copy();
+        o.maxGetLine = bytes;
+        return o;
     }
 
     /** @throws IllegalArgumentException if below 4 KiB or above 256 MiB */
@@ -77,7 +108,9 @@ public final class ServerOptions {
         if (bytes < 4096 || bytes > (256 << 20)) {
             throw new IllegalArgumentException("output high water out of range: outputHighWater=" + bytes);
         }
-        return new ServerOptions(address, threads, maxConnections, maxGetLine, bytes, writeTimeoutMillis);
+        final ServerOptions o = copy();
+        o.outputHighWater = bytes;
+        return o;
     }
 
     /** @throws IllegalArgumentException if not positive */
@@ -85,7 +118,37 @@ public final class ServerOptions {
         if (millis <= 0) {
             throw new IllegalArgumentException("write timeout must be positive: writeTimeoutMillis=" + millis);
         }
-        return new ServerOptions(address, threads, maxConnections, maxGetLine, outputHighWater, millis);
+        final ServerOptions o = copy();
+        o.writeTimeoutMillis = millis;
+        return o;
+    }
+
+    /** @throws IllegalArgumentException if not 1 to 1,000,000 */
+    public ServerOptions withRequestsPerEvent(final int n) {
+        if (n < 1 || n > 1_000_000) {
+            throw new IllegalArgumentException("requests per event out of range: requestsPerEvent=" + n
+                + ", min=1, max=1000000");
+        }
+        final ServerOptions o = copy();
+        o.requestsPerEvent = n;
+        return o;
+    }
+
+    /** @throws IllegalArgumentException if negative or over a year */
+    public ServerOptions withIdleTimeoutSeconds(final int seconds) {
+        if (seconds < 0 || seconds > 366 * 86_400) {
+            throw new IllegalArgumentException("idle timeout out of range: idleTimeoutSeconds=" + seconds
+                + ", min=0 (never), max=" + 366 * 86_400);
+        }
+        final ServerOptions o = copy();
+        o.idleTimeoutSeconds = seconds;
+        return o;
+    }
+
+    public ServerOptions withShutdownCommand(final boolean enabled) {
+        final ServerOptions o = copy();
+        o.shutdownCommand = enabled;
+        return o;
     }
 
     public InetSocketAddress address() {
@@ -110,5 +173,18 @@ public final class ServerOptions {
 
     public long writeTimeoutMillis() {
         return writeTimeoutMillis;
+    }
+
+    public int requestsPerEvent() {
+        return requestsPerEvent;
+    }
+
+    /** @return seconds, 0 for never */
+    public int idleTimeoutSeconds() {
+        return idleTimeoutSeconds;
+    }
+
+    public boolean shutdownCommand() {
+        return shutdownCommand;
     }
 }

@@ -201,6 +201,9 @@ final class StatsReply {
         stat(c, "store_no_memory", server.storeNoMemory.sum());
         stat(c, "auth_cmds", 0);
         stat(c, "auth_errors", 0);
+        if (server.options().idleTimeoutSeconds() > 0) {
+            stat(c, "idle_kicks", server.idleKicks.sum()); // memcached shows it only with a timeout set
+        }
         stat(c, "bytes_read", server.bytesRead());
         stat(c, "bytes_written", server.bytesWritten());
         stat(c, "limit_maxbytes", s.get("limit_maxbytes"));
@@ -209,6 +212,7 @@ final class StatsReply {
         stat(c, "listen_disabled_num", 0);
         stat(c, "time_in_listen_disabled_us", 0);
         stat(c, "threads", server.options().threads());
+        stat(c, "conn_yields", server.connYields.sum());
         stat(c, "hash_power_level", s.get("hash_power_level"));
         stat(c, "bytes", s.get("bytes"));
         stat(c, "curr_items", s.get("curr_items"));
@@ -237,7 +241,9 @@ final class StatsReply {
         statString(c, "auth_enabled_ascii", "no");
         statString(c, "detail_enabled", server.prefixStats.enabled() ? "yes" : "no");
         statString(c, "dump_enabled", "yes");
-        statString(c, "shutdown_command", "no");
+        stat(c, "reqs_per_event", server.options().requestsPerEvent());
+        stat(c, "idle_timeout", server.options().idleTimeoutSeconds());
+        statString(c, "shutdown_command", server.options().shutdownCommand() ? "yes" : "no");
         statString(c, "store_file", String.valueOf(store.arena().path()));
         c.putAscii("END\r\n");
     }

@@ -58,7 +58,7 @@ final class TextCommands {
                 } else if (t.is(0, "stats")) {
                     StatsReply.stats(c, t);
                 } else if (t.is(0, "shutdown")) {
-                    c.reply("ERROR: shutdown not enabled");
+                    shutdown(c, t);
                 } else if (t.is(0, "slabs")) {
                     StatsReply.slabs(c, t);
                 } else {
@@ -149,6 +149,21 @@ final class TextCommands {
     }
 
     /** memcached's set_noreply_maybe: the last real token is "noreply". */
+    /**
+     * memcached's {@code shutdown [graceful]}: refused unless enabled; else the connection closes
+     * with no reply and the server stops (both modes alike: every item is already in the store file).
+     */
+    private static void shutdown(final Connection c, final Tokens t) {
+        if (!c.worker.server.options().shutdownCommand()) {
+            c.reply("ERROR: shutdown not enabled");
+        } else if (t.count == 2 || t.count == 3 && t.is(1, "graceful")) {
+            c.quit();
+            c.worker.server.shutdownByCommand();
+        } else {
+            c.reply("CLIENT_ERROR invalid shutdown mode");
+        }
+    }
+
     static void setNoreplyMaybe(final Connection c, final Tokens t) {
         final int i = t.count - 2;
         if (i >= 0 && t.is(i, "noreply")) {

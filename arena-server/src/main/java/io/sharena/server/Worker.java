@@ -68,6 +68,12 @@ final class Worker {
      * large value steadily keeps its reservation however many readiness events the value takes.
      */
     private final java.util.ArrayDeque<Connection> holders = new java.util.ArrayDeque<>();
+    /**
+     * Connections that ran their {@link ServerOptions#requestsPerEvent()} commands with more input
+     * left: they go on after the worker has looked at its other connections (a select that does not
+     * wait), since no readiness event will come for input already read.
+     */
+    private final java.util.ArrayDeque<Connection> yielded = new java.util.ArrayDeque<>();
     static final long HOLD_NANOS = 10_000_000;
     static final long HOLD_MAX_NANOS = 100_000_000;
     private volatile boolean stopping;
@@ -160,10 +166,15 @@ final class Worker {
                 // after an interrupt, and the kernel's, to arm the timer); the sweep's wake-up
                 // comes from the server's clock thread instead. Only while a connection holds a
                 // reservation for a value still arriving does the worker wake up every millisecond.
-                if (holders.isEmpty()) {
+                if (!yielded.isEmpty()) {
+                    selector.selectNow(dispatcher);
+                    resumeYielded();
+                } else if (holders.isEmpty()) {
                     selector.select(dispatcher);
                 } else {
                     selector.select(dispatcher, 1);
+                }
+                if (!holders.isEmpty()) {
                     expireHolds();
                 }
                 registerAdopted();
@@ -192,9 +203,28 @@ final class Worker {
     }
 
     private void dispatch(final SelectionKey key) {
-        final Connection c = (Connection) key.attachment();
+        run((Connection) key.attachment(), key.readyOps());
+    }
+
+    /** Called by a connection that stopped at its commands' share with input left. */
+    void yielded(final Connection c) {
+        yielded.add(c);
+        server.connYields.increment();
+    }
+
+    /** Gives every connection that yielded before this call its next turn (those yielding again wait for the next). */
+    private void resumeYielded() {
+        for (int n = yielded.size(); n > 0; n--) {
+            final Connection c = yielded.poll();
+            if (c.resume()) {
+                run(c, 0);
+            }
+        }
+    }
+
+    private void run(final Connection c, final int readyOps) {
         try {
-            c.ready(key.readyOps());
+            c.ready(readyOps);
         } catch (final IOException | CancelledKeyException e) {
             c.close();
         } catch (final RuntimeException e) {
@@ -234,12 +264,20 @@ final class Worker {
         }
     }
 
-    /** Closes connections whose queued replies have not moved for the write timeout. */
+    /**
+     * Closes connections whose queued replies have not moved for the write timeout, and those
+     * waiting for a command for longer than the idle timeout, if there is one.
+     */
     private void sweep(final long now) {
         final long timeout = server.options().writeTimeoutMillis();
+        final int idleTimeout = server.options().idleTimeoutSeconds();
+        final long seconds = server.nowSeconds();
         for (final SelectionKey key : selector.keys()) {
             final Connection c = (Connection) key.attachment();
             if (c.stalledSince(now) > timeout) {
+                c.close();
+            } else if (idleTimeout > 0 && c.idleFor(seconds) > idleTimeout) {
+                server.idleKicks.increment();
                 c.close();
             }
         }

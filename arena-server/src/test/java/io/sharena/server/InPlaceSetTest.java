@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Large values of text storage commands, read from the socket straight into their items in the
@@ -113,15 +114,33 @@ class InPlaceSetTest {
     void aValueArrivingSteadilyInPiecesStaysInPlace() throws Exception {
         try (TestServer server = TestServer.start(); Wire w = new Wire(server.port())) {
             final int len = 256 << 10;
-            final byte[] all = command("set piecewise 0 0 " + len, piece(len), "\r\n");
-            for (int at = 0; at < all.length; at += 16 << 10) {
-                w.send(Arrays.copyOfRange(all, at, Math.min(all.length, at + (16 << 10))));
-                Thread.sleep(1); // the pieces take several times the old 2 ms hold in all, each gap under the stall bound
+            // A run counts only if this client kept its gaps well under the stall bound: on a loaded
+            // machine its own sleep may overrun, and then a spill is what the server must do.
+            int counted = 0;
+            for (int attempt = 0; attempt < 20 && counted < 2; attempt++) {
+                final String key = "piecewise" + attempt;
+                final byte[] all = command("set " + key + " 0 0 " + len, piece(len), "\r\n");
+                final long spilledBefore = server.server.valuesSpilled.sum();
+                long widest = 0;
+                long last = System.nanoTime();
+                for (int at = 0; at < all.length; at += 16 << 10) {
+                    w.send(Arrays.copyOfRange(all, at, Math.min(all.length, at + (16 << 10))));
+                    final long now = System.nanoTime();
+                    widest = Math.max(widest, now - last);
+                    last = now;
+                    Thread.sleep(1); // the pieces take several times the old 2 ms hold in all
+                }
+                assertEquals("STORED\r\n", w.call(new byte[0]));
+                assertArrayEquals(piece(len), server.store.get(Wire.ascii(key)));
+                if (widest < Worker.HOLD_NANOS * 4 / 5) {
+                    counted++;
+                    assertEquals(spilledBefore, server.server.valuesSpilled.sum(),
+                        "a value still arriving is not moved to the heap (widest gap " + widest / 1000 + " us)");
+                }
             }
-            assertEquals("STORED\r\n", w.call(new byte[0]));
-            assertArrayEquals(piece(len), server.store.get(Wire.ascii("piecewise")));
-            assertEquals(1, server.server.valuesInPlace.sum());
-            assertEquals(0, server.server.valuesSpilled.sum(), "a value still arriving is not moved to the heap");
+            // A machine so loaded that a 1 ms sleep never once stayed under 8 ms cannot show it either way.
+            assumeTrue(counted > 0, "no attempt kept its gaps under " + Worker.HOLD_NANOS * 4 / 5_000_000 + " ms");
+            assertTrue(server.server.valuesInPlace.sum() >= counted);
         }
     }
 }
