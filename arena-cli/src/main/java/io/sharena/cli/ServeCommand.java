@@ -53,6 +53,10 @@ final class ServeCommand implements Callable<Integer> {
         description = "close a connection that sends no command for this long (memcached's -o idle_timeout; default: 0, never)")
     int idleTimeout;
 
+    @Option(names = "--lru-crawler", negatable = true, defaultValue = "true", fallbackValue = "true",
+        description = "allow the lru_crawler crawl and metadump commands (memcached's lru_crawler setting; on by default)")
+    boolean lruCrawler;
+
     @Option(names = "--enable-shutdown",
         description = "let the shutdown command stop the server (memcached's -A; off by default)")
     boolean enableShutdown;
@@ -97,7 +101,7 @@ final class ServeCommand implements Callable<Integer> {
             .withMaxItemSize((int) itemBytes);
         final ServerOptions serverOptions = ServerOptions.defaults().withAddress(new InetSocketAddress(listen, port))
             .withThreads(threads).withMaxConnections(maxConnections).withRequestsPerEvent(requestsPerEvent)
-            .withIdleTimeoutSeconds(idleTimeout).withShutdownCommand(enableShutdown);
+            .withIdleTimeoutSeconds(idleTimeout).withShutdownCommand(enableShutdown).withLruCrawler(lruCrawler);
         final Path file = store != null ? store : defaultPath();
         final boolean[] created = new boolean[1];
         final SharedStore shared = openOrCreate(file, storeOptions, created);

@@ -34,7 +34,7 @@ final class Connection {
     private static final int OUT_INITIAL = 4 << 10;
     private static final int OUT_KEEP = 1 << 20;
 
-    enum State { LINE, DATA, SWALLOW, GET, CLOSING }
+    enum State { LINE, DATA, SWALLOW, GET, DUMP, CLOSING }
 
     final Worker worker;
     final SocketChannel ch;
@@ -76,6 +76,10 @@ final class Connection {
     private boolean holding;
     private final byte[] tail = new byte[2];
     private long swallowLeft;
+
+    // A metadump in progress ({@link LruCrawler#continueDump}): the next bucket, and a list for its keys.
+    int dumpBucket;
+    java.util.List<byte[]> dumpKeys;
 
     // A get in progress: keys from getPos to getEnd of the input buffer.
     int getPos;
@@ -152,7 +156,7 @@ final class Connection {
     }
 
     private boolean wantsRead() {
-        return state != State.GET && state != State.CLOSING && outLim - outPos < highWater;
+        return state != State.GET && state != State.DUMP && state != State.CLOSING && outLim - outPos < highWater;
     }
 
     private int read() throws IOException {
@@ -263,6 +267,7 @@ final class Connection {
                 case DATA -> data();
                 case SWALLOW -> swallow();
                 case GET -> TextCommands.continueGet(this);
+                case DUMP -> LruCrawler.continueDump(this);
                 case CLOSING -> false;
             };
             if (!progressed) {
@@ -442,6 +447,20 @@ final class Connection {
     void beginSwallow(final long bytes) {
         swallowLeft = bytes;
         state = bytes > 0 ? State.SWALLOW : State.LINE;
+    }
+
+    /** Starts a metadump: it goes on a bucket at a time as the output drains, commands after it wait. */
+    void beginDump() {
+        dumpBucket = 0;
+        if (dumpKeys == null) {
+            dumpKeys = new java.util.ArrayList<>();
+        }
+        state = State.DUMP;
+    }
+
+    void endDump() {
+        dumpKeys = null;
+        state = State.LINE;
     }
 
     void quit() {

@@ -59,6 +59,8 @@ public final class MemcachedServer implements AutoCloseable {
      * what a connection notes as the time of its last command, with no clock read per command.
      */
     private volatile long nowSeconds = System.currentTimeMillis() / 1000;
+    /** {@code lru_crawler}: its setting, its crawls and their counts. */
+    final LruCrawler crawler;
     /** {@code stats detail}: per-prefix counts, while on. */
     final PrefixStats prefixStats = new PrefixStats();
     /** Byte counts at the last {@code stats reset}: the workers' own counters are written by them only. */
@@ -79,6 +81,7 @@ public final class MemcachedServer implements AutoCloseable {
     private MemcachedServer(final SharedStore store, final ServerOptions options) throws IOException {
         this.store = store;
         this.options = options;
+        this.crawler = new LruCrawler(this, options.lruCrawler());
         this.listener = ServerSocketChannel.open();
         try {
             listener.setOption(StandardSocketOptions.SO_REUSEADDR, true);
@@ -296,6 +299,7 @@ public final class MemcachedServer implements AutoCloseable {
         storeNoMemory.reset();
         connYields.reset();
         idleKicks.reset();
+        crawler.reset();
         prefixStats.clear();
         bytesReadAtReset = totalBytesRead();
         bytesWrittenAtReset = totalBytesWritten();

@@ -24,6 +24,9 @@ import java.util.Objects;
  *       counted in {@code idle_kicks} (0, the default: never; memcached's {@code -o idle_timeout}).</li>
  *   <li>shutdownCommand: whether the {@code shutdown} command stops the server (off, memcached's
  *       {@code -A}).</li>
+ *   <li>lruCrawler: whether the {@code lru_crawler crawl} and {@code metadump} commands are allowed
+ *       at the start (on, as memcached's {@code lru_crawler} setting; {@code lru_crawler enable} and
+ *       {@code disable} change it while the server runs).</li>
  * </ul>
  */
 public final class ServerOptions {
@@ -36,6 +39,7 @@ public final class ServerOptions {
     private int requestsPerEvent;
     private int idleTimeoutSeconds;
     private boolean shutdownCommand;
+    private boolean lruCrawler;
 
     private ServerOptions() {
     }
@@ -51,6 +55,7 @@ public final class ServerOptions {
         o.requestsPerEvent = requestsPerEvent;
         o.idleTimeoutSeconds = idleTimeoutSeconds;
         o.shutdownCommand = shutdownCommand;
+        o.lruCrawler = lruCrawler;
         return o;
     }
 
@@ -63,6 +68,7 @@ public final class ServerOptions {
         o.outputHighWater = 256 << 10;
         o.writeTimeoutMillis = 30_000;
         o.requestsPerEvent = 20;
+        o.lruCrawler = true;
         return o;
     }
 
@@ -151,6 +157,12 @@ public final class ServerOptions {
         return o;
     }
 
+    public ServerOptions withLruCrawler(final boolean enabled) {
+        final ServerOptions o = copy();
+        o.lruCrawler = enabled;
+        return o;
+    }
+
     public InetSocketAddress address() {
         return address;
     }
@@ -186,5 +198,9 @@ public final class ServerOptions {
 
     public boolean shutdownCommand() {
         return shutdownCommand;
+    }
+
+    public boolean lruCrawler() {
+        return lruCrawler;
     }
 }

@@ -49,12 +49,17 @@ final class StatsReply {
                 stat(c, "items:1:expired_unfetched", s.get("expired_unfetched"));
                 stat(c, "items:1:reclaimed", s.get("reclaimed"));
                 stat(c, "items:1:outofmemory", s.get("outofmemory"));
+                stat(c, "items:1:crawler_reclaimed", server.crawler.reclaimed.sum());
+                stat(c, "items:1:crawler_items_checked", server.crawler.checked.sum());
                 stat(c, "items:1:lrutail_reflocked", 0);
             }
             c.putAscii("END\r\n");
         } else if (t.is(1, "slabs")) {
             final Map<String, Long> s = store.stats();
-            if (s.get("curr_items") > 0) {
+            // As memcached lists a class once it has memory, even with no items left in it: here
+            // once the store's ring has been written.
+            final boolean active = s.get("ring_head") > 0;
+            if (active) {
                 stat(c, "1:chunk_size", store.maxItemSize()); // one class holds every size
                 stat(c, "1:used_chunks", s.get("curr_items"));
                 stat(c, "1:mem_requested", s.get("bytes"));
@@ -63,7 +68,7 @@ final class StatsReply {
                 stat(c, "1:delete_hits", s.get("delete_hits"));
                 stat(c, "1:touch_hits", s.get("touch_hits"));
             }
-            stat(c, "active_slabs", s.get("curr_items") > 0 ? 1 : 0);
+            stat(c, "active_slabs", active ? 1 : 0);
             stat(c, "total_malloced", s.get("limit_maxbytes"));
             c.putAscii("END\r\n");
         } else {
@@ -214,12 +219,18 @@ final class StatsReply {
         stat(c, "threads", server.options().threads());
         stat(c, "conn_yields", server.connYields.sum());
         stat(c, "hash_power_level", s.get("hash_power_level"));
+        if (server.crawler.enabled()) {
+            stat(c, "lru_crawler_running", server.crawler.running() ? 1 : 0);
+            stat(c, "lru_crawler_starts", server.crawler.starts.sum());
+        }
         stat(c, "bytes", s.get("bytes"));
         stat(c, "curr_items", s.get("curr_items"));
         stat(c, "total_items", s.get("total_items"));
         for (final String name : new String[] {"expired_unfetched", "evicted_unfetched", "evictions", "reclaimed"}) {
             stat(c, name, s.getOrDefault(name, 0L));
         }
+        stat(c, "crawler_reclaimed", server.crawler.reclaimed.sum());
+        stat(c, "crawler_items_checked", server.crawler.checked.sum());
         // Readers hold no reference on an item, so eviction never finds one locked.
         stat(c, "lrutail_reflocked", 0);
         c.putAscii("END\r\n");
@@ -244,6 +255,7 @@ final class StatsReply {
         stat(c, "reqs_per_event", server.options().requestsPerEvent());
         stat(c, "idle_timeout", server.options().idleTimeoutSeconds());
         statString(c, "shutdown_command", server.options().shutdownCommand() ? "yes" : "no");
+        statString(c, "lru_crawler", server.crawler.enabled() ? "yes" : "no");
         statString(c, "store_file", String.valueOf(store.arena().path()));
         c.putAscii("END\r\n");
     }

@@ -117,6 +117,8 @@ final class TextCommands {
             startGet(c, t, false, false);
         } else if (t.is(0, "flush_all") && n >= 2 && n <= 4) {
             flushAll(c, t);
+        } else if (t.is(0, "lru_crawler")) {
+            LruCrawler.command(c, t);
         } else if (t.is(0, "version")) {
             c.reply("VERSION " + MemcachedServer.VERSION);
         } else if (t.is(0, "quit")) {

@@ -5,8 +5,6 @@ import org.junit.jupiter.api.Test;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -18,11 +16,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class TurnsAndTimeoutsTest {
 
-    private static long stat(final Wire w, final String which, final String name) throws Exception {
-        final Matcher m = Pattern.compile("STAT " + name + " (\\S+)\r\n").matcher(w.call("stats" + which + "\r\n"));
-        assertTrue(m.find(), "no " + name + " in stats" + which);
-        return Long.parseLong(m.group(1));
-    }
 
     private static String sets(final String prefix, final int n) {
         final StringBuilder sb = new StringBuilder();
@@ -38,14 +31,14 @@ class TurnsAndTimeoutsTest {
         final int n = 500;
         try (TestServer server = new TestServer(ServerOptions.defaults().withThreads(1).withRequestsPerEvent(1));
              Wire a = new Wire(server.port()); Wire b = new Wire(server.port()); Wire stats = new Wire(server.port())) {
-            assertEquals(1, stat(stats, " settings", "reqs_per_event"));
+            assertEquals(1, stats.stat(" settings", "reqs_per_event"));
             // Two clients on one worker, each sending its whole pipeline in one write.
             final CompletableFuture<String> ra = CompletableFuture.supplyAsync(() -> call(a, sets("a", n)));
             final CompletableFuture<String> rb = CompletableFuture.supplyAsync(() -> call(b, sets("b", n)));
             assertEquals("STORED\r\n".repeat(n), ra.get());
             assertEquals("STORED\r\n".repeat(n), rb.get());
             // One command per turn: a turn given up for nearly every command a read brought.
-            final long yields = stat(stats, "", "conn_yields");
+            final long yields = stats.stat("", "conn_yields");
             assertTrue(yields >= n / 2, "conn_yields=" + yields);
             final StringBuilder gets = new StringBuilder("get");
             for (int i = 0; i < n; i += 7) {
@@ -56,10 +49,10 @@ class TurnsAndTimeoutsTest {
                 assertTrue(got.contains("VALUE a" + i + " 0 " + Integer.toString(i).length() + "\r\n" + i + "\r\n"), "a" + i);
                 assertTrue(got.contains("VALUE b" + i + " 0 " + Integer.toString(i).length() + "\r\n" + i + "\r\n"), "b" + i);
             }
-            assertEquals(0, stat(stats, "", "curr_connections") - 3, "no connection lost");
+            assertEquals(0, stats.stat("", "curr_connections") - 3, "no connection lost");
             assertEquals("RESET", stats.call("stats reset\r\n").trim());
             // Counted again from zero: only the turn the reset's own trailing "mn" waited for.
-            assertEquals(1, stat(stats, "", "conn_yields"));
+            assertEquals(1, stats.stat("", "conn_yields"));
         }
     }
 
@@ -87,8 +80,8 @@ class TurnsAndTimeoutsTest {
         try (TestServer server = new TestServer(ServerOptions.defaults().withThreads(1).withIdleTimeoutSeconds(1));
              Wire idle = new Wire(server.port()); Wire partial = new Wire(server.port());
              Wire midValue = new Wire(server.port()); Wire active = new Wire(server.port())) {
-            assertEquals(0, stat(active, "", "idle_kicks"));
-            assertEquals(1, stat(active, " settings", "idle_timeout"));
+            assertEquals(0, active.stat("", "idle_kicks"));
+            assertEquals(1, active.stat(" settings", "idle_timeout"));
             assertTrue(idle.call("version\r\n").startsWith("VERSION "));
             partial.send(Wire.ascii("get half")); // a line begun is still waiting for a command, as memcached counts it
             midValue.send(Wire.ascii("set v 0 0 10\r\n12345")); // a value arriving is not idle
@@ -99,7 +92,7 @@ class TurnsAndTimeoutsTest {
             }
             assertEquals("", idle.untilClosed(), "closed with no reply");
             assertEquals("", partial.untilClosed());
-            assertEquals(2, stat(active, "", "idle_kicks"));
+            assertEquals(2, active.stat("", "idle_kicks"));
             midValue.send(Wire.ascii("67890\r\n"));
             assertEquals("STORED\r\n", midValue.call(""));
         }
@@ -110,7 +103,7 @@ class TurnsAndTimeoutsTest {
         try (TestServer server = new TestServer(ServerOptions.defaults().withThreads(1));
              Wire w = new Wire(server.port())) {
             assertFalse(w.call("stats\r\n").contains("idle_kicks"), "memcached shows idle_kicks only with a timeout");
-            assertEquals(0, stat(w, " settings", "idle_timeout"));
+            assertEquals(0, w.stat(" settings", "idle_timeout"));
         }
     }
 

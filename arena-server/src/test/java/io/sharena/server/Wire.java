@@ -96,6 +96,16 @@ final class Wire implements AutoCloseable {
         }
     }
 
+    /** @return the figure {@code name} of {@code stats<which>} (which: "", " settings", " items", ...) as a number */
+    long stat(final String which, final String name) throws IOException {
+        final java.util.regex.Matcher m = java.util.regex.Pattern.compile("STAT " + name + " (\\S+)\r\n")
+            .matcher(call("stats" + which + "\r\n"));
+        if (!m.find()) {
+            throw new AssertionError("no " + name + " in stats" + which);
+        }
+        return Long.parseLong(m.group(1));
+    }
+
     static String shorten(final CharSequence s) {
         final String t = s.toString().replace("\r\n", "\\r\\n");
         return t.length() > 300 ? t.substring(0, 300) + "...(" + t.length() + " chars)" : t;

@@ -455,7 +455,11 @@ public final class SharedStore implements AutoCloseable {
     /** As {@link #readerGet} with no bump, and not counted as a get: for listings. */
     boolean readerPeek(final byte[] key, final Cursor c) {
         checkKey(key);
-        return readLive(key, Index.hash(key, key.length), c, null, 0);
+        if (readLive(key, Index.hash(key, key.length), c, null, 0)) {
+            c.fetchedBefore = ring.fetched(c.ptr);
+            return true;
+        }
+        return false;
     }
 
     boolean stillValid(final Cursor c) {
@@ -959,6 +963,33 @@ public final class SharedStore implements AutoCloseable {
     }
 
     /**
+     * Unlinks the key's item if it has expired or was flushed, as a crawler does (memcached's
+     * {@code lru_crawler crawl}): the same one-store unlink as {@link #delete(byte[])}, counted
+     * as {@code reclaimed}. A live item, or none, is left alone.
+     *
+     * @return whether an item was reclaimed; false also when the key's lock stayed busy (BUSY)
+     */
+    public boolean reclaimIfStale(final byte[] key) {
+        checkKey(key);
+        final int hash = Index.hash(key, key.length);
+        final int stripe = index.stripeOf(hash);
+        if (!index.lockStripe(stripe, timeoutNanos)) {
+            return false;
+        }
+        try {
+            final Cursor c = cursors.get();
+            if (!index.findLocked(key, key.length, hash, c) || !stale(c, clock.getAsLong())) {
+                return false;
+            }
+            index.unlinkLocked(c, stripe, StorePoint.DELETE_UNLINKED);
+            counters.add(StoreCounter.RECLAIMED, 1);
+            return true;
+        } finally {
+            index.unlockStripe(stripe);
+        }
+    }
+
+    /**
      * memcached's invalidate ({@code md I}): the item stays, marked stale, with a new CAS value,
      * its win token taken back (the next reader of the stale item wins) and its expiry set to
      * {@code exptime} unless that is {@link #KEEP_EXPIRY}. Checks {@code expectedCas} as
@@ -1162,6 +1193,26 @@ public final class SharedStore implements AutoCloseable {
      */
     public List<byte[]> keys(final int max) {
         return StoreFigures.keys(ring, index, max);
+    }
+
+    /**
+     * @return how many buckets the index has: {@link #bucketKeys} walks the keys one bucket at a
+     * time, for listings and crawls that go through a large store without holding every key
+     */
+    public int keyBuckets() {
+        return index.bucketCount();
+    }
+
+    /**
+     * Adds to {@code out} the keys chained in bucket {@code b} (0 to {@link #keyBuckets()} - 1),
+     * read without a lock, expired ones included: each key as it was linked at one instant of the
+     * walk. A key stored meanwhile may be missing, or listed in its new bucket too.
+     */
+    public void bucketKeys(final int b, final List<byte[]> out) {
+        if (b < 0 || b >= index.bucketCount()) {
+            throw new IllegalArgumentException("bucket out of range: b=" + b + ", buckets=" + index.bucketCount());
+        }
+        StoreFigures.bucketKeys(ring, index, b, out);
     }
 
     /**

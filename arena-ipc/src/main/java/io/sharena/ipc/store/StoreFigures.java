@@ -50,24 +50,31 @@ final class StoreFigures {
         final List<byte[]> keys = new ArrayList<>();
         final List<byte[]> bucket = new ArrayList<>();
         for (int b = 0; b < index.bucketCount() && keys.size() < max; b++) {
-            while (true) {
-                bucket.clear();
-                final long tail = ring.tail();
-                final long minPos = index.keysOf(b, bucket);
-                if (minPos >= 0 && ring.valid(minPos)) {
-                    break;
-                }
-                // Space is reused only after the tail moves: a walk that failed while it stood still
-                // (bytes that are not a chain, or a chained record the tail had already passed) read
-                // the index itself, not reused bytes.
-                if (ring.tail() == tail) {
-                    throw new ArenaCorruptedException("store index", b, "bucket chain does not parse: bucket=" + b);
-                }
-            }
+            bucket.clear();
+            bucketKeys(ring, index, b, bucket);
             for (int i = 0; i < bucket.size() && keys.size() < max; i++) {
                 keys.add(bucket.get(i));
             }
         }
         return keys;
+    }
+
+    /** @see SharedStore#bucketKeys(int, List) */
+    static void bucketKeys(final Ring ring, final Index index, final int b, final List<byte[]> out) {
+        final int from = out.size();
+        while (true) {
+            final long tail = ring.tail();
+            final long minPos = index.keysOf(b, out);
+            if (minPos >= 0 && ring.valid(minPos)) {
+                return;
+            }
+            // Space is reused only after the tail moves: a walk that failed while it stood still
+            // (bytes that are not a chain, or a chained record the tail had already passed) read
+            // the index itself, not reused bytes.
+            if (ring.tail() == tail) {
+                throw new ArenaCorruptedException("store index", b, "bucket chain does not parse: bucket=" + b);
+            }
+            out.subList(from, out.size()).clear();
+        }
     }
 }

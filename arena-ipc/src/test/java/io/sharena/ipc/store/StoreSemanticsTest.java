@@ -272,4 +272,32 @@ class StoreSemanticsTest {
         assertEquals(T0_S + 10, st.get("time"));
         assertEquals(10L, st.get("uptime"));
     }
+
+    @Test
+    void aCrawlReclaimsExpiredAndFlushedItemsOnlyAndBucketsListEveryKey() {
+        store.set(b("forever"), b("1"), 0, 0);
+        store.set(b("later"), b("2"), 0, 100);
+        store.set(b("soon"), b("3"), 0, 1);
+        now.addAndGet(2000);
+        final java.util.List<byte[]> all = new java.util.ArrayList<>();
+        for (int bucket = 0; bucket < store.keyBuckets(); bucket++) {
+            store.bucketKeys(bucket, all);
+        }
+        assertEquals(java.util.Set.of("forever", "later", "soon"),
+            all.stream().map(SharedStoreTest::s).collect(java.util.stream.Collectors.toSet()), "expired ones listed too");
+        assertEquals(3L, store.stats().get("curr_items"));
+        assertEquals(false, store.reclaimIfStale(b("forever")));
+        assertEquals(false, store.reclaimIfStale(b("later")));
+        assertEquals(false, store.reclaimIfStale(b("missing")));
+        assertEquals(true, store.reclaimIfStale(b("soon")));
+        assertEquals(false, store.reclaimIfStale(b("soon")), "once");
+        assertEquals(2L, store.stats().get("curr_items"));
+        assertEquals(1L, store.stats().get("reclaimed"));
+        store.flushAll(0);
+        now.addAndGet(1000);
+        assertEquals(true, store.reclaimIfStale(b("forever")), "a flushed item is stale too");
+        assertEquals(1L, store.stats().get("curr_items"));
+        assertEquals(java.util.List.of(), store.check());
+        assertThrows(IllegalArgumentException.class, () -> store.bucketKeys(store.keyBuckets(), all));
+    }
 }

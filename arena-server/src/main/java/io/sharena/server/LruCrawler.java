@@ -1,0 +1,237 @@
+package io.sharena.server;
+
+import io.sharena.ipc.layout.ItemLayout;
+import io.sharena.ipc.store.SharedStore;
+import io.sharena.ipc.store.StoreReader;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * memcached's {@code lru_crawler} commands on the store. The store is one class (1) whose keys are
+ * walked a bucket of the index at a time, without a lock:
+ *
+ * <ul>
+ *   <li>{@code crawl <classes>}: a thread of the server's looks at every key and unlinks the items
+ *       that expired or were flushed ({@link SharedStore#reclaimIfStale}), counted in
+ *       {@code crawler_reclaimed} and {@code crawler_items_checked}; one crawl at a time.</li>
+ *   <li>{@code metadump <classes|all|hash>}: one line per live item, memcached's
+ *       {@code key=... exp=... la=... cas=... fetch=... cls=1 size=...}, then {@code END}; written
+ *       by the connection's own worker a bucket at a time as its output drains, so a dump of a
+ *       large store holds no more than the output bound.</li>
+ *   <li>{@code enable}/{@code disable}: allow or refuse the two commands above (memcached's
+ *       {@code lru_crawler} setting). There is no background crawl: an expired item is reclaimed
+ *       when a command meets it or when the ring's tail passes it.</li>
+ *   <li>{@code tocrawl <n>}: at most n keys checked per crawl (0: all); {@code sleep <us>}: a pause
+ *       after each 100 keys a crawl checks.</li>
+ * </ul>
+ */
+final class LruCrawler {
+    private static final int SLEEP_EVERY = 100;
+
+    private final MemcachedServer server;
+    private volatile boolean enabled;
+    private volatile long toCrawl;
+    private volatile long sleepMicros;
+    private final AtomicBoolean running = new AtomicBoolean();
+    final LongAdder starts = new LongAdder();
+    final LongAdder reclaimed = new LongAdder();
+    final LongAdder checked = new LongAdder();
+
+    LruCrawler(final MemcachedServer server, final boolean enabled) {
+        this.server = server;
+        this.enabled = enabled;
+    }
+
+    boolean enabled() {
+        return enabled;
+    }
+
+    boolean running() {
+        return running.get();
+    }
+
+    void reset() {
+        starts.reset();
+        reclaimed.reset();
+        checked.reset();
+    }
+
+    // ------------------------------------------------------------------ the command
+
+    static void command(final Connection c, final Tokens t) {
+        final LruCrawler crawler = c.worker.server.crawler;
+        final int n = t.count;
+        if (n == 4 && t.is(1, "crawl")) {
+            if (!crawler.enabled) {
+                c.reply("CLIENT_ERROR lru crawler disabled");
+                return;
+            }
+            final int chosen = classes(t);
+            if (chosen == BAD_CLASS) {
+                c.reply("BADCLASS invalid class id");
+            } else {
+                // Classes other than 1 hold nothing: memcached's crawl of them finds nothing, and says OK.
+                c.reply(chosen == WITHOUT_ONE || crawler.start() ? "OK" : "BUSY currently processing crawler request");
+            }
+        } else if (n == 4 && t.is(1, "metadump")) {
+            if (!crawler.enabled) {
+                c.reply("CLIENT_ERROR lru crawler disabled");
+            } else if (c.pendingOutput() > 0) {
+                c.reply("ERROR cannot pipeline other commands before metadump");
+            } else {
+                final int chosen = t.is(2, "hash") ? WITH_ONE : classes(t);
+                if (chosen == BAD_CLASS) {
+                    c.reply("BADCLASS invalid class id");
+                } else if (chosen == WITHOUT_ONE) {
+                    c.putAscii("END\r\n");
+                } else {
+                    c.beginDump();
+                }
+            }
+        } else if (n == 4 && (t.is(1, "tocrawl") || t.is(1, "sleep"))) {
+            final long v = Ascii.parseU32(t.buf, t.off[2], t.len[2]);
+            if (v == Ascii.BAD) {
+                c.reply(TextCommands.BAD_FORMAT);
+            } else if (t.is(1, "sleep") && v > 1_000_000) {
+                c.reply("CLIENT_ERROR sleep must be one second or less");
+            } else {
+                if (t.is(1, "sleep")) {
+                    crawler.sleepMicros = v;
+                } else {
+                    crawler.toCrawl = v;
+                }
+                c.reply("OK");
+            }
+        } else if (n == 3 && (t.is(1, "enable") || t.is(1, "disable"))) {
+            crawler.enabled = t.is(1, "enable");
+            c.reply("OK");
+        } else {
+            c.reply("ERROR");
+        }
+    }
+
+    private static final int BAD_CLASS = -1;
+    private static final int WITHOUT_ONE = 0;
+    private static final int WITH_ONE = 1;
+
+    /**
+     * @return for the classes named ({@code all}, or ids 1 to 63 separated by commas):
+     * {@link #WITH_ONE} if they include the store's one class, {@link #WITHOUT_ONE} if not, or
+     * {@link #BAD_CLASS}
+     */
+    private static int classes(final Tokens t) {
+        final String list = new String(t.buf, t.off[2], t.len[2], StandardCharsets.ISO_8859_1);
+        if (list.equals("all")) {
+            return WITH_ONE;
+        }
+        int chosen = WITHOUT_ONE;
+        for (final String id : list.split(",", -1)) {
+            final long v = Ascii.parseU32(id.getBytes(StandardCharsets.ISO_8859_1), 0, id.length());
+            if (id.isEmpty() || v == Ascii.BAD || v < 1 || v > 63) {
+                return BAD_CLASS;
+            }
+            if (v == 1) {
+                chosen = WITH_ONE;
+            }
+        }
+        return chosen;
+    }
+
+    // ------------------------------------------------------------------ crawl
+
+    /** @return false if a crawl is running already */
+    private boolean start() {
+        if (!running.compareAndSet(false, true)) {
+            return false;
+        }
+        starts.increment();
+        Thread.ofPlatform().name("memcached-crawler").daemon().start(() -> {
+            try {
+                crawl();
+            } catch (final RuntimeException e) {
+                System.err.println("arena serve: a crawl stopped: " + e);
+            } finally {
+                running.set(false);
+            }
+        });
+        return true;
+    }
+
+    private void crawl() {
+        final SharedStore store = server.store();
+        final StoreReader reader = store.reader();
+        final List<byte[]> keys = new ArrayList<>();
+        final long limit = toCrawl == 0 ? Long.MAX_VALUE : toCrawl;
+        long seen = 0;
+        for (int b = 0; b < store.keyBuckets() && seen < limit && !server.closed(); b++) {
+            keys.clear();
+            store.bucketKeys(b, keys);
+            for (int i = 0; i < keys.size() && seen < limit; i++) {
+                final byte[] key = keys.get(i);
+                // A live item is left as it is (no lock); only a stale one is looked at under its lock.
+                if (!reader.peek(key) && store.reclaimIfStale(key)) {
+                    reclaimed.increment();
+                }
+                checked.increment();
+                if (++seen % SLEEP_EVERY == 0 && sleepMicros > 0) {
+                    java.util.concurrent.locks.LockSupport.parkNanos(sleepMicros * 1000);
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ metadump
+
+    /**
+     * One bucket of a metadump into the connection's output: each live item's line; after the
+     * last bucket, {@code END}.
+     *
+     * @return true (progress was made)
+     */
+    static boolean continueDump(final Connection c) {
+        final SharedStore store = c.worker.server.store();
+        if (c.dumpBucket == store.keyBuckets()) {
+            c.putAscii("END\r\n");
+            c.endDump();
+            return true;
+        }
+        final List<byte[]> keys = c.dumpKeys;
+        keys.clear();
+        store.bucketKeys(c.dumpBucket++, keys);
+        final StoreReader r = c.worker.reader;
+        final long now = c.worker.server.nowSeconds();
+        for (final byte[] key : keys) {
+            if (!r.peek(key)) {
+                continue; // expired, flushed or gone since the walk: memcached leaves those out
+            }
+            final long expires = r.expires();
+            final String line = "key=" + uriEncode(key) + " exp=" + (expires == 0 ? -1 : expires)
+                + " la=" + (now - r.secondsSinceAccess()) + " cas=" + Long.toUnsignedString(r.cas())
+                + " fetch=" + (r.fetchedBefore() ? "yes" : "no") + " cls=1 size="
+                + ItemLayout.recordSize(key.length, r.valueLength()) + "\n";
+            if (r.validate()) {
+                c.putAscii(line);
+            }
+        }
+        return true;
+    }
+
+    /** memcached's URI encoding of a key: letters, digits and {@code -._~} stay, the rest is %XX. */
+    static String uriEncode(final byte[] key) {
+        final StringBuilder sb = new StringBuilder(key.length + 8);
+        for (final byte b : key) {
+            final int v = b & 0xff;
+            if (v < 0x80 && (Character.isLetterOrDigit(v) || v == '-' || v == '.' || v == '_' || v == '~')) {
+                sb.append((char) v);
+            } else {
+                sb.append('%').append(Character.toUpperCase(Character.forDigit(v >> 4, 16)))
+                    .append(Character.toUpperCase(Character.forDigit(v & 15, 16)));
+            }
+        }
+        return sb.toString();
+    }
+}
