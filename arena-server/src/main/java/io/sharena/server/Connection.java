@@ -89,9 +89,22 @@ final class Connection {
     long getExptime;
     long getMark;
 
+    /** This connection's number in {@code stats conns} (memcached shows its fd there). */
+    final long id;
+    /** The client's address as {@code stats conns} shows it: {@code tcp:IP:PORT}. */
+    final String peer;
+
     Connection(final Worker worker, final SocketChannel ch) {
         this.worker = worker;
         this.ch = ch;
+        this.id = worker.server.nextConnectionId();
+        String remote;
+        try {
+            remote = MemcachedServer.describe(ch.getRemoteAddress());
+        } catch (final IOException e) {
+            remote = "tcp:unknown";
+        }
+        this.peer = remote;
         this.highWater = worker.server.options().outputHighWater();
         this.requestsPerEvent = worker.server.options().requestsPerEvent();
         this.lastCommandSeconds = worker.server.nowSeconds();
@@ -721,6 +734,32 @@ final class Connection {
             // closing anyway
         }
         worker.server.currConnections.decrementAndGet();
+        worker.server.open.remove(this);
+    }
+
+    /**
+     * memcached's name for what this connection is doing, for {@code stats conns}. Read by any
+     * worker while this one's runs: a snapshot of plain fields, right at some recent instant.
+     */
+    String stateName() {
+        if (closed || state == State.CLOSING) {
+            return "conn_closing";
+        }
+        if (state == State.DATA) {
+            return "conn_nread";
+        }
+        if (state == State.SWALLOW) {
+            return "conn_swallow";
+        }
+        if (state == State.GET || state == State.DUMP || outLim > outPos) {
+            return "conn_mwrite";
+        }
+        return inLim > inPos ? "conn_read" : "conn_waiting";
+    }
+
+    /** @return when the last command began, in Unix seconds (see {@link #stateName()} on reading it) */
+    long lastCommandSeconds() {
+        return lastCommandSeconds;
     }
 
     boolean isClosed() {

@@ -59,6 +59,9 @@ public final class MemcachedServer implements AutoCloseable {
      * what a connection notes as the time of its last command, with no clock read per command.
      */
     private volatile long nowSeconds = System.currentTimeMillis() / 1000;
+    /** Every open connection, for {@code stats conns}; each adds and removes itself. */
+    final java.util.Set<Connection> open = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final AtomicLong connectionIds = new AtomicLong();
     /** {@code lru_crawler}: its setting, its crawls and their counts. */
     final LruCrawler crawler;
     /** {@code stats detail}: per-prefix counts, while on. */
@@ -209,6 +212,21 @@ public final class MemcachedServer implements AutoCloseable {
         } catch (final InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /** @return the next connection number: 1, 2, ... (0 is the listener in {@code stats conns}) */
+    long nextConnectionId() {
+        return connectionIds.incrementAndGet();
+    }
+
+    /** @return an address as memcached's {@code stats conns} writes it: {@code tcp:IP:PORT}, {@code tcp6:[IP]:PORT} */
+    static String describe(final java.net.SocketAddress address) {
+        if (!(address instanceof InetSocketAddress a) || a.getAddress() == null) {
+            return "tcp:unknown";
+        }
+        return a.getAddress() instanceof java.net.Inet6Address
+            ? "tcp6:[" + a.getAddress().getHostAddress() + "]:" + a.getPort()
+            : "tcp:" + a.getAddress().getHostAddress() + ":" + a.getPort();
     }
 
     /** @return Unix seconds as of the clock thread's last tick (at most a second behind) */

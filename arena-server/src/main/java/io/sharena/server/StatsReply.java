@@ -35,6 +35,12 @@ final class StatsReply {
             c.reply("RESET");
         } else if (t.is(1, "detail")) {
             detail(c, server, t);
+        } else if (t.is(1, "conns") && t.count == 3) {
+            conns(c, server);
+        } else if (t.is(1, "sizes") && t.count == 3) {
+            // memcached's answer unless started with -o track_sizes: sizes are not tracked here.
+            statString(c, "sizes_status", "disabled");
+            c.putAscii("END\r\n");
         } else if (t.is(1, "settings")) {
             settings(c, server, store);
         } else if (t.is(1, "cachedump")) {
@@ -72,7 +78,7 @@ final class StatsReply {
             stat(c, "total_malloced", s.get("limit_maxbytes"));
             c.putAscii("END\r\n");
         } else {
-            c.reply("ERROR"); // conns, sizes, extstore, proxy: see docs/server.md
+            c.reply("ERROR"); // extstore, proxy: see docs/server.md
         }
     }
 
@@ -233,6 +239,29 @@ final class StatsReply {
         stat(c, "crawler_items_checked", server.crawler.checked.sum());
         // Readers hold no reference on an item, so eviction never finds one locked.
         stat(c, "lrutail_reflocked", 0);
+        c.putAscii("END\r\n");
+    }
+
+    /**
+     * memcached's {@code stats conns}: the listener (number 0), then each open connection by its
+     * number, in the order they came: address, the listener's address, state, seconds since its
+     * last command. The connection asking is in {@code conn_parse_cmd}, as in memcached.
+     */
+    private static void conns(final Connection c, final MemcachedServer server) {
+        final long now = server.nowSeconds();
+        final String listen = MemcachedServer.describe(server.address());
+        statString(c, "0:addr", listen);
+        statString(c, "0:state", "conn_listening");
+        stat(c, "0:secs_since_last_cmd", now - server.startedMillis() / 1000);
+        final java.util.List<Connection> all = new java.util.ArrayList<>(server.open);
+        all.sort(java.util.Comparator.comparingLong(x -> x.id));
+        for (final Connection x : all) {
+            final String n = Long.toString(x.id);
+            statString(c, n + ":addr", x.peer);
+            statString(c, n + ":listen_addr", listen);
+            statString(c, n + ":state", x == c ? "conn_parse_cmd" : x.stateName());
+            stat(c, n + ":secs_since_last_cmd", Math.max(0, now - x.lastCommandSeconds()));
+        }
         c.putAscii("END\r\n");
     }
 

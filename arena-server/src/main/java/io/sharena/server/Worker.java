@@ -257,6 +257,7 @@ final class Worker {
                 ch.setOption(java.net.StandardSocketOptions.TCP_NODELAY, true);
                 final Connection c = new Connection(this, ch);
                 c.register(ch.register(selector, SelectionKey.OP_READ, c));
+                server.open.add(c);
             } catch (final IOException e) {
                 closeQuietly(ch);
                 server.currConnections.decrementAndGet();

@@ -91,4 +91,37 @@ class StatsCommandsTest {
             assertEquals("1024", settings.get("item_size_max"));
         }
     }
+
+    @Test
+    void connsListsTheListenerAndEveryConnectionWithItsState() throws Exception {
+        try (TestServer server = TestServer.start(); Wire asking = new Wire(server.port());
+             Wire midValue = new Wire(server.port()); Wire idle = new Wire(server.port())) {
+            assertTrue(idle.call("version\r\n").startsWith("VERSION"));
+            midValue.send(Wire.ascii("set foo 0 0 6\r\nab"));
+            Thread.sleep(200); // the worker has read it
+            final Map<String, String> s = stats(asking, " conns");
+            final String listen = "tcp:127.0.0.1:" + server.port();
+            assertEquals(listen, s.get("0:addr"));
+            assertEquals("conn_listening", s.get("0:state"));
+            final Map<String, String> byState = new HashMap<>();
+            for (final Map.Entry<String, String> e : s.entrySet()) {
+                if (e.getKey().endsWith(":state") && !e.getKey().startsWith("0:")) {
+                    final String n = e.getKey().substring(0, e.getKey().indexOf(':'));
+                    byState.put(e.getValue(), n);
+                    assertEquals(listen, s.get(n + ":listen_addr"));
+                    assertTrue(s.get(n + ":addr").matches("tcp:127\\.0\\.0\\.1:\\d+"), s.get(n + ":addr"));
+                    assertTrue(Long.parseLong(s.get(n + ":secs_since_last_cmd")) <= 2, s.toString());
+                }
+            }
+            assertEquals(java.util.Set.of("conn_parse_cmd", "conn_nread", "conn_waiting"), byState.keySet(), s.toString());
+            assertEquals("tcp:127.0.0.1:" + asking.socket.getLocalPort(), s.get(byState.get("conn_parse_cmd") + ":addr"));
+            assertEquals("tcp:127.0.0.1:" + midValue.socket.getLocalPort(), s.get(byState.get("conn_nread") + ":addr"));
+            idle.close();
+            midValue.close();
+            Thread.sleep(200);
+            assertEquals(1, stats(asking, " conns").keySet().stream().filter(k -> k.endsWith(":listen_addr")).count(),
+                "closed connections leave the list");
+            assertEquals("STAT sizes_status disabled\r\nEND\r\n", asking.call("stats sizes\r\n"));
+        }
+    }
 }
