@@ -4,6 +4,8 @@
 # the test's own options, and speaks to it as it would to memcached.
 #   arena-server/memcached-suite/run.sh            the tests in tests.txt; exit 1 if one fails
 #   arena-server/memcached-suite/run.sh t/cas.t    chosen tests
+# Each runs twice: servers on unix sockets (as the suite starts them when the server has them,
+# but for tests that ask for TCP), then all on TCP; SUITE_TRANSPORTS="tcp" runs one pass.
 # Needs perl (prove, Test::More), curl, xz and memcached (for its version); the source comes from
 # deb.debian.org. Exit 2, having run nothing, when one of those is missing.
 set -euo pipefail
@@ -48,7 +50,11 @@ else
 fi
 cd "$SRC"
 status=0
-prove "${tests[@]}" 2>&1 | tee "$WORK/prove.log" || status=1
+: > "$WORK/prove.log"
+for transport in ${SUITE_TRANSPORTS:-unix tcp}; do
+  echo "memcached-suite: servers on $transport sockets"
+  SUITE_TRANSPORT="$transport" prove "${tests[@]}" 2>&1 | tee -a "$WORK/prove.log" || status=1
+done
 rm -rf "$SUITE_STORES"
 echo "memcached-suite: memcached $VERSION's tests against ./arena serve (output in $WORK/prove.log, the servers' in $SUITE_LOG)"
 exit $status

@@ -57,6 +57,10 @@ final class ServeCommand implements Callable<Integer> {
         description = "allow the lru_crawler crawl and metadump commands (memcached's lru_crawler setting; on by default)")
     boolean lruCrawler;
 
+    @Option(names = "--unix-socket", paramLabel = "PATH",
+        description = "listen on this UNIX domain socket instead of TCP (memcached's -s; owner-only access)")
+    Path unixSocket;
+
     @Option(names = "--enable-shutdown",
         description = "let the shutdown command stop the server (memcached's -A; off by default)")
     boolean enableShutdown;
@@ -101,7 +105,7 @@ final class ServeCommand implements Callable<Integer> {
             .withMaxItemSize((int) itemBytes);
         final ServerOptions serverOptions = ServerOptions.defaults().withAddress(new InetSocketAddress(listen, port))
             .withThreads(threads).withMaxConnections(maxConnections).withRequestsPerEvent(requestsPerEvent)
-            .withIdleTimeoutSeconds(idleTimeout).withShutdownCommand(enableShutdown).withLruCrawler(lruCrawler);
+            .withIdleTimeoutSeconds(idleTimeout).withShutdownCommand(enableShutdown).withLruCrawler(lruCrawler).withUnixSocket(unixSocket);
         final Path file = store != null ? store : defaultPath();
         final boolean[] created = new boolean[1];
         final SharedStore shared = openOrCreate(file, storeOptions, created);
@@ -133,8 +137,9 @@ final class ServeCommand implements Callable<Integer> {
         };
         Runtime.getRuntime().addShutdownHook(new Thread(closeAll, "serve-shutdown"));
         final InetSocketAddress a = server.address();
-        System.out.printf("arena serve: listening on %s:%d (memcached text and meta protocol), store %s (%s, %s, max item %s), pid %d%n",
-            a.getAddress().getHostAddress(), a.getPort(), file, created[0] ? "created" : "opened",
+        final String where = unixSocket != null ? "unix socket " + unixSocket : a.getAddress().getHostAddress() + ":" + a.getPort();
+        System.out.printf("arena serve: listening on %s (memcached text and meta protocol), store %s (%s, %s, max item %s), pid %d%n",
+            where, file, created[0] ? "created" : "opened",
             Format.bytes(shared.memoryLimit()), Format.bytes(shared.maxItemSize()), ProcessHandle.current().pid());
         System.out.flush();
         server.awaitClose();

@@ -192,6 +192,29 @@ class ServeCommandTest {
     }
 
     @Test
+    void aUnixSocketServesInsteadOfTcpAndGoesWithTheServer(@TempDir final Path dir) throws Exception {
+        final Path file = dir.resolve("cache.store");
+        final Path socket = dir.resolve("mc.sock");
+        try (ChildJvm child = ChildJvm.start(ArenaCli.class, List.of(), "serve", "--store", file.toString(),
+            "--unix-socket", socket.toString(), "--memory", "16M", "--threads", "1")) {
+            child.await("arena serve: listening on unix socket " + socket);
+            try (java.nio.channels.SocketChannel ch = java.nio.channels.SocketChannel.open(
+                java.net.UnixDomainSocketAddress.of(socket))) {
+                final String request = "set k 0 0 2\r\nhi\r\nget k\r\n";
+                ch.write(java.nio.ByteBuffer.wrap(request.getBytes(StandardCharsets.US_ASCII)));
+                final java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(1024);
+                final String want = "STORED\r\nVALUE k 0 2\r\nhi\r\nEND\r\n";
+                while (b.position() < want.length() && ch.read(b) >= 0) {
+                    // until the two replies are in
+                }
+                assertEquals(want, new String(b.array(), 0, b.position(), StandardCharsets.US_ASCII));
+            }
+            terminate(child);
+        }
+        assertTrue(!java.nio.file.Files.exists(socket), "the socket file is removed at the close");
+    }
+
+    @Test
     void badArgumentsAreOneLineAndAUsageStatus(@TempDir final Path dir) throws Exception {
         assertEquals(ArenaCli.EXIT_USAGE, ArenaCli.run("serve", "--store", dir.resolve("a").toString(), "--port", "70000"));
         assertEquals(ArenaCli.EXIT_USAGE, ArenaCli.run("serve", "--store", dir.resolve("b").toString(), "--memory", "1K",

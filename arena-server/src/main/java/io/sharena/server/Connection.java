@@ -104,7 +104,8 @@ final class Connection {
         } catch (final IOException e) {
             remote = "tcp:unknown";
         }
-        this.peer = remote;
+        // A UNIX domain client has no name of its own: memcached shows the socket's path.
+        this.peer = remote.equals("unix:") ? worker.server.listenAddress() : remote;
         this.highWater = worker.server.options().outputHighWater();
         this.requestsPerEvent = worker.server.options().requestsPerEvent();
         this.lastCommandSeconds = worker.server.nowSeconds();

@@ -85,11 +85,13 @@ public final class MemcachedServer implements AutoCloseable {
         this.store = store;
         this.options = options;
         this.crawler = new LruCrawler(this, options.lruCrawler());
-        this.listener = ServerSocketChannel.open();
+        this.listener = options.unixSocket() != null ? unixListener(options.unixSocket()) : ServerSocketChannel.open();
         try {
-            listener.setOption(StandardSocketOptions.SO_REUSEADDR, true);
-            listener.setOption(StandardSocketOptions.SO_REUSEPORT, true);
-            listener.bind(options.address(), 1024);
+            if (options.unixSocket() == null) {
+                listener.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+                listener.setOption(StandardSocketOptions.SO_REUSEPORT, true);
+                listener.bind(options.address(), 1024);
+            }
             workers = new Worker[options.threads()];
             for (int i = 0; i < workers.length; i++) {
                 workers[i] = new Worker(this, i);
@@ -100,6 +102,39 @@ public final class MemcachedServer implements AutoCloseable {
         }
         acceptor = Thread.ofPlatform().name("memcached-accept").daemon().unstarted(this::accept);
         clock = Thread.ofPlatform().name("memcached-clock").daemon().unstarted(this::clock);
+    }
+
+    /**
+     * A listener on a UNIX domain socket file, for its owner only. A socket file left by a server
+     * that is gone is replaced (as memcached does); one a live server still answers on is not.
+     */
+    private static ServerSocketChannel unixListener(final java.nio.file.Path path) throws IOException {
+        final java.net.UnixDomainSocketAddress address = java.net.UnixDomainSocketAddress.of(path);
+        if (java.nio.file.Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            if (!isSocket(path)) {
+                throw new java.nio.file.FileAlreadyExistsException(path.toString(), null,
+                    "not a socket: refusing to replace it");
+            }
+            try (SocketChannel probe = SocketChannel.open(address)) {
+                throw new java.net.BindException("a server is listening on " + path + " already");
+            } catch (final java.net.ConnectException | java.nio.file.NoSuchFileException e) {
+                java.nio.file.Files.deleteIfExists(path); // stale: nobody answers on it
+            }
+        }
+        final ServerSocketChannel ch = ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX);
+        try {
+            ch.bind(address, 1024);
+            java.nio.file.Files.setPosixFilePermissions(path, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        } catch (final IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
+        return ch;
+    }
+
+    private static boolean isSocket(final java.nio.file.Path path) throws IOException {
+        final int mode = (Integer) java.nio.file.Files.getAttribute(path, "unix:mode", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        return (mode & 0170000) == 0140000; // S_IFSOCK
     }
 
     /**
@@ -117,13 +152,26 @@ public final class MemcachedServer implements AutoCloseable {
         return s;
     }
 
-    /** @return the bound address (the actual port when 0 was asked) */
+    /**
+     * @return the bound address (the actual port when 0 was asked); with a UNIX domain socket, the
+     * TCP address it was not asked to listen on, with port 0
+     */
     public InetSocketAddress address() {
+        if (options.unixSocket() != null) {
+            return new InetSocketAddress(options.address().getAddress(), 0);
+        }
         try {
             return (InetSocketAddress) listener.getLocalAddress();
         } catch (final IOException e) {
             return options.address();
         }
+    }
+
+    /** @return where the server listens, as {@code stats conns} shows it: {@code tcp:IP:PORT} or {@code unix:PATH} */
+    String listenAddress() {
+        // The address as asked (a JDK socket bound to 0.0.0.0 reports the IPv6 wildcard), the port as bound.
+        return options.unixSocket() != null ? "unix:" + options.unixSocket()
+            : describe(new InetSocketAddress(options.address().getAddress(), address().getPort()));
     }
 
     public SharedStore store() {
@@ -221,6 +269,9 @@ public final class MemcachedServer implements AutoCloseable {
 
     /** @return an address as memcached's {@code stats conns} writes it: {@code tcp:IP:PORT}, {@code tcp6:[IP]:PORT} */
     static String describe(final java.net.SocketAddress address) {
+        if (address instanceof java.net.UnixDomainSocketAddress u) {
+            return "unix:" + u.getPath();
+        }
         if (!(address instanceof InetSocketAddress a) || a.getAddress() == null) {
             return "tcp:unknown";
         }
@@ -264,6 +315,9 @@ public final class MemcachedServer implements AutoCloseable {
         }
         closed = true;
         listener.close();
+        if (options.unixSocket() != null) {
+            java.nio.file.Files.deleteIfExists(options.unixSocket());
+        }
         clock.interrupt();
         for (final Worker w : workers) {
             w.shutdown();

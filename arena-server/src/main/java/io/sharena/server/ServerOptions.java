@@ -24,6 +24,9 @@ import java.util.Objects;
  *       counted in {@code idle_kicks} (0, the default: never; memcached's {@code -o idle_timeout}).</li>
  *   <li>shutdownCommand: whether the {@code shutdown} command stops the server (off, memcached's
  *       {@code -A}).</li>
+ *   <li>unixSocket: a UNIX domain socket file to listen on instead of TCP (memcached's {@code -s}),
+ *       created with access for its owner only (memcached's default {@code -a 0700}); a stale
+ *       socket file is replaced, one a live server answers on is not.</li>
  *   <li>lruCrawler: whether the {@code lru_crawler crawl} and {@code metadump} commands are allowed
  *       at the start (on, as memcached's {@code lru_crawler} setting; {@code lru_crawler enable} and
  *       {@code disable} change it while the server runs).</li>
@@ -40,6 +43,7 @@ public final class ServerOptions {
     private int idleTimeoutSeconds;
     private boolean shutdownCommand;
     private boolean lruCrawler;
+    private java.nio.file.Path unixSocket;
 
     private ServerOptions() {
     }
@@ -56,6 +60,7 @@ public final class ServerOptions {
         o.idleTimeoutSeconds = idleTimeoutSeconds;
         o.shutdownCommand = shutdownCommand;
         o.lruCrawler = lruCrawler;
+        o.unixSocket = unixSocket;
         return o;
     }
 
@@ -163,6 +168,13 @@ public final class ServerOptions {
         return o;
     }
 
+    /** Listen on this UNIX domain socket instead of TCP (null: TCP at {@link #address()}). */
+    public ServerOptions withUnixSocket(final java.nio.file.Path path) {
+        final ServerOptions o = copy();
+        o.unixSocket = path;
+        return o;
+    }
+
     public InetSocketAddress address() {
         return address;
     }
@@ -202,5 +214,10 @@ public final class ServerOptions {
 
     public boolean lruCrawler() {
         return lruCrawler;
+    }
+
+    /** @return the UNIX domain socket listened on instead of TCP, or null */
+    public java.nio.file.Path unixSocket() {
+        return unixSocket;
     }
 }

@@ -249,7 +249,7 @@ final class StatsReply {
      */
     private static void conns(final Connection c, final MemcachedServer server) {
         final long now = server.nowSeconds();
-        final String listen = MemcachedServer.describe(server.address());
+        final String listen = server.listenAddress();
         statString(c, "0:addr", listen);
         statString(c, "0:state", "conn_listening");
         stat(c, "0:secs_since_last_cmd", now - server.startedMillis() / 1000);
@@ -276,7 +276,7 @@ final class StatsReply {
         statString(c, "cas_enabled", "yes");
         stat(c, "item_size_max", store.maxItemSize());
         statString(c, "binding_protocol", "ascii");
-        statString(c, "domain_socket", "NULL");
+        statString(c, "domain_socket", server.options().unixSocket() != null ? server.options().unixSocket().toString() : "NULL");
         statString(c, "auth_enabled_sasl", "no");
         statString(c, "auth_enabled_ascii", "no");
         statString(c, "detail_enabled", server.prefixStats.enabled() ? "yes" : "no");

@@ -254,7 +254,9 @@ final class Worker {
         while ((ch = adopted.poll()) != null) {
             try {
                 ch.configureBlocking(false);
-                ch.setOption(java.net.StandardSocketOptions.TCP_NODELAY, true);
+                if (ch.getLocalAddress() instanceof java.net.InetSocketAddress) {
+                    ch.setOption(java.net.StandardSocketOptions.TCP_NODELAY, true); // TCP only
+                }
                 final Connection c = new Connection(this, ch);
                 c.register(ch.register(selector, SelectionKey.OP_READ, c));
                 server.open.add(c);
