@@ -36,7 +36,8 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--memory", defaultValue = "64M", description = "memory limit of a new store (default: ${DEFAULT-VALUE})")
     String memory;
 
-    @Option(names = "--max-item-size", defaultValue = "1M", description = "largest value of a new store (default: ${DEFAULT-VALUE})")
+    @Option(names = "--max-item-size", paramLabel = "SIZE",
+        description = "largest value of a new store (default: 1M, or what --memory holds twice if less)")
     String maxItemSize;
 
     @Option(names = "--max-connections", defaultValue = "1024", description = "open connections at most (default: ${DEFAULT-VALUE})")
@@ -52,6 +53,11 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--idle-timeout", defaultValue = "0", paramLabel = "SECONDS",
         description = "close a connection that sends no command for this long (memcached's -o idle_timeout; default: 0, never)")
     int idleTimeout;
+
+    @Option(names = "--evictions", negatable = true, defaultValue = "true", fallbackValue = "true",
+        description = "make room for a write by evicting live items; --no-evictions answers 'out of memory' instead "
+            + "(memcached's -M; on by default)")
+    boolean evictions;
 
     @Option(names = "--lru-crawler", negatable = true, defaultValue = "true", fallbackValue = "true",
         description = "allow the lru_crawler crawl and metadump commands (memcached's lru_crawler setting; on by default)")
@@ -94,15 +100,16 @@ final class ServeCommand implements Callable<Integer> {
             throw new IllegalArgumentException("port out of range: port=" + port + ", min=0, max=65535");
         }
         final long memoryBytes = Capacity.parse(memory).bytes();
-        final long itemBytes = byteCount(maxItemSize);
-        // memcached's bounds: at least 1 KiB, and at most half the memory (the ring holds two).
-        final long itemMax = Math.min(memoryBytes / 2, MAX_ITEM_SIZE);
+        // memcached's bounds: at least 1 KiB, and at most about half the memory (the ring holds two,
+        // with their headers, and the slack new writes leave free).
+        final long itemMax = Math.min(SharedStore.largestItemSize(memoryBytes), MAX_ITEM_SIZE);
+        final long itemBytes = maxItemSize != null ? byteCount(maxItemSize) : Math.min(1 << 20, itemMax);
         if (itemBytes < MIN_ITEM_SIZE || itemBytes > itemMax) {
             throw new IllegalArgumentException("max item size out of range: maxItemSize=" + maxItemSize + ", min="
-                + MIN_ITEM_SIZE + ", max=" + itemMax + " (half of --memory=" + memory + ", at most 512 MiB)");
+                + MIN_ITEM_SIZE + ", max=" + itemMax + " (what --memory=" + memory + " holds twice, at most 512 MiB)");
         }
         final StoreOptions storeOptions = StoreOptions.defaults().withMemoryLimit(memoryBytes)
-            .withMaxItemSize((int) itemBytes);
+            .withMaxItemSize((int) itemBytes).withEvictions(evictions);
         final ServerOptions serverOptions = ServerOptions.defaults().withAddress(new InetSocketAddress(listen, port))
             .withThreads(threads).withMaxConnections(maxConnections).withRequestsPerEvent(requestsPerEvent)
             .withIdleTimeoutSeconds(idleTimeout).withShutdownCommand(enableShutdown).withLruCrawler(lruCrawler).withUnixSocket(unixSocket);

@@ -271,7 +271,7 @@ final class StatsReply {
         stat(c, "tcpport", server.address().getPort());
         statString(c, "inter", server.address().getAddress().getHostAddress());
         stat(c, "verbosity", 0);
-        statString(c, "evictions", "on");
+        statString(c, "evictions", store.evictions() ? "on" : "off");
         stat(c, "num_threads", server.options().threads());
         statString(c, "cas_enabled", "yes");
         stat(c, "item_size_max", store.maxItemSize());

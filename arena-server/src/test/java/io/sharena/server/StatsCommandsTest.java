@@ -124,4 +124,28 @@ class StatsCommandsTest {
             assertEquals("STAT sizes_status disabled\r\nEND\r\n", asking.call("stats sizes\r\n"));
         }
     }
+
+    @Test
+    void withoutEvictionsAFullStoreAnswersOutOfMemoryAndKeepsEveryItem() throws Exception {
+        final StoreOptions noEvict = StoreOptions.defaults().withMemoryLimit(256 << 10).withMaxItemSize(16 << 10)
+            .withEvictions(false);
+        try (TestServer server = new TestServer(ServerOptions.defaults().withThreads(1), noEvict);
+             Wire w = new Wire(server.port())) {
+            assertTrue(w.call("stats settings\r\n").contains("STAT evictions off\r\n"));
+            final String value = "B".repeat(8192);
+            int stored = 0;
+            String reply;
+            while ((reply = w.call("set dash" + stored + " 0 0 8192\r\n" + value + "\r\n")).equals("STORED\r\n")) {
+                stored++;
+            }
+            assertEquals("SERVER_ERROR out of memory storing object\r\n", reply);
+            assertEquals("SERVER_ERROR out of memory storing object\r\n",
+                w.call("set dash" + stored + " 0 0 8192\r\n" + value + "\r\n"));
+            assertEquals("2", stats(w, "").get("store_no_memory"));
+            assertEquals("0", stats(w, "").get("evictions"));
+            for (int i = 0; i < stored; i++) {
+                assertEquals("VALUE dash" + i + " 0 8192\r\n" + value + "\r\nEND\r\n", w.call("get dash" + i + "\r\n"));
+            }
+        }
+    }
 }

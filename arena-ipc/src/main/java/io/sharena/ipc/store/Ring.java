@@ -61,12 +61,15 @@ final class Ring {
     private final long owner;
     private final Counters counters;
     private final long timeoutNanos;
+    /** False: this opener's writes never evict a live item (memcached's -M); they answer NO_MEMORY. */
+    private final boolean evictions;
     private final long writable;
     private final Multiples laps;
     private Index index;
     private Staleness staleness;
 
-    Ring(final SharedArena arena, final int header, final Counters counters, final long timeoutNanos) {
+    Ring(final SharedArena arena, final int header, final Counters counters, final long timeoutNanos,
+         final boolean evictions) {
         this.arena = arena;
         this.view = arena.raw();
         this.ringPtr = view.getInt(header + StoreLayout.RING_PTR);
@@ -83,6 +86,7 @@ final class Ring {
         this.owner = readOnly ? 0 : ownership.process();
         this.counters = counters;
         this.timeoutNanos = timeoutNanos;
+        this.evictions = evictions;
         this.writable = ringBytes - ringBytes / SLACK_SHARE;
         this.laps = new Multiples(ringBytes);
     }
@@ -257,6 +261,9 @@ final class Ring {
                 final int step = evictOne(tail, budget);
                 if (step == EVICT_REINSERTED) {
                     budget--;
+                } else if (step == EVICT_FULL) {
+                    counters.add(StoreCounter.OUT_OF_MEMORY, 1);
+                    return 0;
                 } else if (step == EVICT_WAIT) {
                     if (idle == null) {
                         // The first wait: the lock timeout counts from here.
@@ -335,6 +342,8 @@ final class Ring {
     private static final int EVICT_PASSED = 0;
     private static final int EVICT_REINSERTED = 1;
     private static final int EVICT_WAIT = 2;
+    /** Without evictions: a live item at the tail that cannot be moved; no room for this write. */
+    private static final int EVICT_FULL = 3;
 
     /** Handles the record at the tail: passes it, or moves it to the head, or reports that it must wait. */
     private int evictOne(final long tail, final int budget) {
@@ -388,8 +397,11 @@ final class Ring {
                 } else {
                     final int bits = mapBits(x);
                     final boolean stale = staleness.stale(x);
-                    if (!stale && uses(bits) > 0 && budget > 0 && reinsert(x, pred, size, uses(bits) - 1)) {
+                    if (!stale && (uses(bits) > 0 || !evictions) && budget > 0
+                        && reinsert(x, pred, size, Math.max(0, uses(bits) - 1))) {
                         result = EVICT_REINSERTED;
+                    } else if (!stale && !evictions) {
+                        return EVICT_FULL; // the tail stays: nothing changed
                     } else {
                         view.putIntRelease(pred, view.getInt(x + ItemLayout.NEXT));
                         CrashPoints.at(StorePoint.EVICT_UNLINKED);

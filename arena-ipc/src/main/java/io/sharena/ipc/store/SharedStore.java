@@ -84,9 +84,11 @@ public final class SharedStore implements AutoCloseable {
     private final ThreadLocal<Cursor> cursors = ThreadLocal.withInitial(Cursor::new);
     /** A second cursor per thread, for a locked look-up made while the first still describes a read. */
     private final ThreadLocal<Cursor> lockedCursors = ThreadLocal.withInitial(Cursor::new);
+    private final boolean evictions;
     private final ThreadLocal<byte[][]> scratch = ThreadLocal.withInitial(() -> new byte[][] {new byte[256]});
 
     private SharedStore(final SharedArena arena, final boolean ownsArena, final int header, final StoreOptions o) {
+        this.evictions = o.evictions();
         this.arena = arena;
         this.ownsArena = ownsArena;
         this.header = header;
@@ -100,7 +102,7 @@ public final class SharedStore implements AutoCloseable {
         this.timeoutNanos = o.lockTimeoutNanos();
         this.maxItem = view.getInt(header + StoreLayout.MAX_ITEM);
         this.counters = new Counters(view, header, ArenaInternals.slot(arena));
-        this.ring = new Ring(arena, header, counters, timeoutNanos);
+        this.ring = new Ring(arena, header, counters, timeoutNanos, o.evictions());
         this.index = new Index(arena, view.getInt(header + StoreLayout.BUCKETS_PTR),
             1 << view.getInt(header + StoreLayout.BUCKET_BITS), view.getInt(header + StoreLayout.STRIPES_PTR),
             view.getInt(header + StoreLayout.STRIPES), ring);
@@ -200,6 +202,20 @@ public final class SharedStore implements AutoCloseable {
     }
 
     /** @return the memory limit: bytes of item space */
+    /**
+     * @return the largest max item size a store of {@code memoryLimit} bytes can be created with
+     * (its ring holds two such items with a 250-byte key, and the slack new writes leave free)
+     * @throws IllegalArgumentException for a memory limit out of {@link StoreOptions#withMemoryLimit}'s range
+     */
+    public static int largestItemSize(final long memoryLimit) {
+        return StoreFormat.largestItemSize(memoryLimit);
+    }
+
+    /** @return whether this opener's writes may evict live items ({@link StoreOptions#evictions()}) */
+    public boolean evictions() {
+        return evictions;
+    }
+
     public long memoryLimit() {
         return ring.ringBytes();
     }

@@ -48,6 +48,13 @@ final class StoreFormat {
         return (bytes + PAGE - 1) / PAGE;
     }
 
+    /** @see SharedStore#largestItemSize(long) */
+    static int largestItemSize(final long memoryLimit) {
+        final long ring = ringBytes(StoreOptions.defaults().withMemoryLimit(memoryLimit));
+        final long room = ((ring - ring / Ring.SLACK_SHARE) / 2) & -ItemLayout.ALIGN;
+        return (int) Math.min(512 << 20, room - ItemLayout.HEADER - SharedStore.MAX_KEY);
+    }
+
     /** @throws IllegalArgumentException when the ring cannot hold two maximum-size items */
     static void checkFits(final StoreOptions o) {
         final long record = ItemLayout.recordSize(SharedStore.MAX_KEY, o.maxItemSize());

@@ -14,8 +14,15 @@ import java.util.function.LongSupplier;
  *   <li>lockTimeoutNanos: how long a command waits for a stripe lock or for ring space held by a
  *       live process (1 s by default) before it answers BUSY or NO_MEMORY.</li>
  *   <li>clock: wall-clock milliseconds (tests move time without sleeping).</li>
+ *   <li>evictions: whether this opener's writes may evict live items to make room (true by
+ *       default). False is memcached's {@code -M}: a write that finds no room answers NO_MEMORY
+ *       instead; items that expired or were flushed are still reclaimed, and live ones at the
+ *       ring's tail are moved to its head (at most {@value Ring#REINSERT_BUDGET} per write) so that
+ *       the tail can pass free space behind them. It holds for the writes of this opener only:
+ *       another process's writes follow its own options.</li>
  * </ul>
- * Only the clock and the lock timeout apply on open; the others are fixed when the store is created.
+ * Only the clock, the lock timeout and evictions apply on open; the others are fixed when the
+ * store is created.
  */
 public final class StoreOptions {
     public static final long DEFAULT_MEMORY_LIMIT = 64L << 20;
@@ -29,18 +36,20 @@ public final class StoreOptions {
     private final int buckets;
     private final long lockTimeoutNanos;
     private final LongSupplier clock;
+    private final boolean evictions;
 
     private StoreOptions(final long memoryLimit, final int maxItemSize, final int buckets, final long lockTimeoutNanos,
-                         final LongSupplier clock) {
+                         final LongSupplier clock, final boolean evictions) {
         this.memoryLimit = memoryLimit;
         this.maxItemSize = maxItemSize;
         this.buckets = buckets;
         this.lockTimeoutNanos = lockTimeoutNanos;
         this.clock = clock;
+        this.evictions = evictions;
     }
 
     public static StoreOptions defaults() {
-        return new StoreOptions(DEFAULT_MEMORY_LIMIT, DEFAULT_MAX_ITEM_SIZE, 0, 1_000_000_000L, System::currentTimeMillis);
+        return new StoreOptions(DEFAULT_MEMORY_LIMIT, DEFAULT_MAX_ITEM_SIZE, 0, 1_000_000_000L, System::currentTimeMillis, true);
     }
 
     /** @throws IllegalArgumentException below {@link #MIN_MEMORY_LIMIT} or above 3 GiB */
@@ -49,7 +58,7 @@ public final class StoreOptions {
             throw new IllegalArgumentException("memory limit out of range: memoryLimit=" + bytes + ", min="
                 + MIN_MEMORY_LIMIT + ", max=" + (3L << 30));
         }
-        return new StoreOptions(bytes, maxItemSize, buckets, lockTimeoutNanos, clock);
+        return new StoreOptions(bytes, maxItemSize, buckets, lockTimeoutNanos, clock, evictions);
     }
 
     /** @throws IllegalArgumentException if not positive or over 512 MiB */
@@ -57,7 +66,7 @@ public final class StoreOptions {
         if (bytes <= 0 || bytes > (512 << 20)) {
             throw new IllegalArgumentException("max item size out of range: maxItemSize=" + bytes + ", max=" + (512 << 20));
         }
-        return new StoreOptions(memoryLimit, bytes, buckets, lockTimeoutNanos, clock);
+        return new StoreOptions(memoryLimit, bytes, buckets, lockTimeoutNanos, clock, evictions);
     }
 
     /** @throws IllegalArgumentException if not 0 or a power of two from 1024 to 2^28 */
@@ -65,7 +74,7 @@ public final class StoreOptions {
         if (count != 0 && (Integer.bitCount(count) != 1 || count < 1024 || count > (1 << 28))) {
             throw new IllegalArgumentException("bucket count must be 0 or a power of two from 1024 to 2^28: buckets=" + count);
         }
-        return new StoreOptions(memoryLimit, maxItemSize, count, lockTimeoutNanos, clock);
+        return new StoreOptions(memoryLimit, maxItemSize, count, lockTimeoutNanos, clock, evictions);
     }
 
     /** @throws IllegalArgumentException if negative */
@@ -73,11 +82,21 @@ public final class StoreOptions {
         if (nanos < 0) {
             throw new IllegalArgumentException("lock timeout must not be negative: lockTimeoutNanos=" + nanos);
         }
-        return new StoreOptions(memoryLimit, maxItemSize, buckets, nanos, clock);
+        return new StoreOptions(memoryLimit, maxItemSize, buckets, nanos, clock, evictions);
     }
 
     public StoreOptions withClock(final LongSupplier millis) {
-        return new StoreOptions(memoryLimit, maxItemSize, buckets, lockTimeoutNanos, Objects.requireNonNull(millis, "clock"));
+        return new StoreOptions(memoryLimit, maxItemSize, buckets, lockTimeoutNanos, Objects.requireNonNull(millis, "clock"),
+            evictions);
+    }
+
+    /** Whether this opener's writes may evict live items (false: memcached's {@code -M}). */
+    public StoreOptions withEvictions(final boolean evict) {
+        return new StoreOptions(memoryLimit, maxItemSize, buckets, lockTimeoutNanos, clock, evict);
+    }
+
+    public boolean evictions() {
+        return evictions;
     }
 
     public long memoryLimit() {

@@ -56,7 +56,7 @@ public final class StoreTools {
             StoreFormat.validate(arena, header);
             final ArenaView v = arena.raw();
             final Counters counters = new Counters(v, header, Math.max(0, ArenaInternals.slot(arena)));
-            final Ring ring = new Ring(arena, header, counters, 0);
+            final Ring ring = new Ring(arena, header, counters, 0, true); // read-only: reserves nothing
             final Index index = new Index(arena, v.getInt(header + StoreLayout.BUCKETS_PTR),
                 1 << v.getInt(header + StoreLayout.BUCKET_BITS), v.getInt(header + StoreLayout.STRIPES_PTR),
                 v.getInt(header + StoreLayout.STRIPES), ring);

@@ -17,6 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * memcached's edge cases, command by command, beyond {@link SharedStoreTest}: expiry boundaries to
@@ -299,5 +300,42 @@ class StoreSemanticsTest {
         assertEquals(1L, store.stats().get("curr_items"));
         assertEquals(java.util.List.of(), store.check());
         assertThrows(IllegalArgumentException.class, () -> store.bucketKeys(store.keyBuckets(), all));
+    }
+
+    @Test
+    void withoutEvictionsAFullStoreRefusesAndLosesNothing() throws Exception {
+        try (SharedStore full = SharedStore.create(dir.resolve("m.store"), StoreOptions.defaults()
+            .withMemoryLimit(256 << 10).withMaxItemSize(8 << 10).withClock(now::get).withEvictions(false))) {
+            assertEquals(false, full.evictions());
+            final byte[] value = new byte[4000];
+            int stored = 0;
+            StoreResult r;
+            while ((r = full.set(b("k" + stored), value, 0, stored % 2 == 0 ? 0 : 10)) == StoreResult.STORED) {
+                stored++;
+            }
+            assertEquals(StoreResult.NO_MEMORY, r);
+            assertTrue(stored > 30, "stored=" + stored);
+            assertEquals(StoreResult.NO_MEMORY, full.set(b("more"), value, 0, 0), "still full");
+            for (int i = 0; i < stored; i++) {
+                assertArrayEquals(value, full.get(b("k" + i)), "k" + i + " kept");
+            }
+            assertEquals(0L, full.stats().get("evictions"));
+            assertTrue(full.stats().get("outofmemory") >= 2);
+            // Items that expired make room again; the live ones stay.
+            now.addAndGet(11_000);
+            assertEquals(StoreResult.STORED, full.set(b("after"), value, 0, 0));
+            for (int i = 0; i < stored; i += 2) {
+                assertArrayEquals(value, full.get(b("k" + i)), "k" + i + " kept");
+            }
+            assertEquals(0L, full.stats().get("evictions"));
+            assertEquals(java.util.List.of(), full.check());
+        }
+        // Another opener of the same file with evictions (the default) makes room by evicting.
+        try (SharedStore evicting = SharedStore.open(dir.resolve("m.store"), StoreOptions.defaults().withClock(now::get))) {
+            for (int i = 0; i < 200; i++) {
+                assertEquals(StoreResult.STORED, evicting.set(b("e" + i), new byte[4000], 0, 0));
+            }
+            assertTrue(evicting.stats().get("evictions") > 0);
+        }
     }
 }
