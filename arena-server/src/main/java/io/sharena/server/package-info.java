@@ -11,14 +11,22 @@
  * clock once a second and wakes each worker for its sweep of stalled connections, so that an event
  * loop waits with no timeout and reads no clock per wake-up or per command (only while one of its
  * connections holds a reservation for a value still arriving does it wake every millisecond, to
- * end the hold after 10 ms without a byte, or 100 ms in all). Nothing here blocks but a store call that waits for a lock held by a
- * stopped process (bounded by the store's lock timeout).
+ * end the hold after 10 ms without a byte, or 100 ms in all). Nothing here blocks but a store
+ * call that waits for a lock held by a stopped process (bounded by the store's lock timeout).
+ *
+ * <p>Turns: a connection runs at most {@code requestsPerEvent} commands (memcached's {@code -R},
+ * 20) before its worker serves the others; it then waits in the worker's list of yielded
+ * connections, which the next wake-up (a select that does not wait) resumes, since no readiness
+ * event comes for input already read. A {@code lru_crawler crawl} runs on a thread of its own;
+ * a {@code metadump} is written by the connection's worker, a bucket of the index at a time, as
+ * its output drains.
  *
  * <h2>Bounds</h2>
  * Every connection's memory is bounded (a 16 KiB read buffer, a value of at most the store's max
  * item size, get lines up to a limit, queued replies up to a high-water mark plus one value); the
  * number of connections is bounded; a client that does not read its replies is first not read
- * any more, then closed. See {@link io.sharena.server.ServerOptions}.
+ * any more, then closed; with an idle timeout, one that sends no command for that long is closed.
+ * See {@link io.sharena.server.ServerOptions}.
  *
  * <h2>Crash model</h2>
  * The server keeps no cache state: a server killed at any instant leaves the store as a killed
