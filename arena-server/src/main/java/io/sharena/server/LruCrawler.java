@@ -37,6 +37,8 @@ final class LruCrawler {
     private volatile long toCrawl;
     private volatile long sleepMicros;
     private final AtomicBoolean running = new AtomicBoolean();
+    /** The running crawl's thread, for {@link #awaitStop}; null when none ran. */
+    private volatile Thread thread;
     final LongAdder starts = new LongAdder();
     final LongAdder reclaimed = new LongAdder();
     final LongAdder checked = new LongAdder();
@@ -149,7 +151,7 @@ final class LruCrawler {
             return false;
         }
         starts.increment();
-        Thread.ofPlatform().name("memcached-crawler").daemon().start(() -> {
+        thread = Thread.ofPlatform().name("memcached-crawler").daemon().start(() -> {
             try {
                 crawl();
             } catch (final RuntimeException e) {
@@ -181,6 +183,14 @@ final class LruCrawler {
                     java.util.concurrent.locks.LockSupport.parkNanos(sleepMicros * 1000);
                 }
             }
+        }
+    }
+
+    /** Waits for a running crawl to see the server closed (it looks after each bucket), so the store can close after it. */
+    void awaitStop(final long millis) throws InterruptedException {
+        final Thread t = thread;
+        if (t != null) {
+            t.join(millis);
         }
     }
 

@@ -328,6 +328,7 @@ public final class MemcachedServer implements AutoCloseable {
             for (final Worker w : workers) {
                 w.join(5000);
             }
+            crawler.awaitStop(5000);
         } catch (final InterruptedException e) {
             Thread.currentThread().interrupt();
         }
