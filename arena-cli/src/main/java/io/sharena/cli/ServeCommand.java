@@ -112,7 +112,8 @@ final class ServeCommand implements Callable<Integer> {
             .withMaxItemSize((int) itemBytes).withEvictions(evictions);
         final ServerOptions serverOptions = ServerOptions.defaults().withAddress(new InetSocketAddress(listen, port))
             .withThreads(threads).withMaxConnections(maxConnections).withRequestsPerEvent(requestsPerEvent)
-            .withIdleTimeoutSeconds(idleTimeout).withShutdownCommand(enableShutdown).withLruCrawler(lruCrawler).withUnixSocket(unixSocket);
+            .withIdleTimeoutSeconds(idleTimeout).withShutdownCommand(enableShutdown).withLruCrawler(lruCrawler)
+            .withUnixSocket(unixSocket);
         final Path file = store != null ? store : defaultPath();
         final boolean[] created = new boolean[1];
         final SharedStore shared = openOrCreate(file, storeOptions, created);
@@ -144,7 +145,8 @@ final class ServeCommand implements Callable<Integer> {
         };
         Runtime.getRuntime().addShutdownHook(new Thread(closeAll, "serve-shutdown"));
         final InetSocketAddress a = server.address();
-        final String where = unixSocket != null ? "unix socket " + unixSocket : a.getAddress().getHostAddress() + ":" + a.getPort();
+        final String where = unixSocket != null ? "unix socket " + unixSocket
+            : a.getAddress().getHostAddress() + ":" + a.getPort();
         System.out.printf("arena serve: listening on %s (memcached text and meta protocol), store %s (%s, %s, max item %s), pid %d%n",
             where, file, created[0] ? "created" : "opened",
             Format.bytes(shared.memoryLimit()), Format.bytes(shared.maxItemSize()), ProcessHandle.current().pid());
