@@ -58,6 +58,8 @@ final class Connection {
 
     State state = State.LINE;
     private boolean closed;
+    /** The client's end of stream was read: what it sent is run and answered, then the connection closes. */
+    private boolean inputEnded;
     /** Commands begun in this turn, against {@link ServerOptions#requestsPerEvent()}. */
     private int commandsThisTurn;
     private final int requestsPerEvent;
@@ -125,12 +127,10 @@ final class Connection {
         if ((ops & SelectionKey.OP_READ) != 0 && wantsRead()) {
             final int n = read();
             if (n < 0) {
-                // The client has sent all it will: run all of it now, turn or no turn, then close.
-                commandsThisTurn = Integer.MIN_VALUE;
-                process();
-                flush();
-                close();
-                return;
+                // The client has sent all it will (it may have shut down only its sending side and
+                // still read): the commands it sent are answered in full, as memcached does, and the
+                // connection closes once nothing is left to run and every reply is written.
+                inputEnded = true;
             }
         }
         // A get paused at the output bound goes on as soon as its output drained, even if it
@@ -141,6 +141,11 @@ final class Connection {
             bounded = outLim - outPos >= highWater;
             flush();
         } while (bounded && !closed && outLim - outPos < highWater);
+        if (inputEnded && !closed && outLim == outPos && !yielding && state != State.GET && state != State.DUMP) {
+            // Nothing more can come: a line without its newline or a data block cut short stays so.
+            close();
+            return;
+        }
         if (pending.inPlace != null && !closed && !holding) {
             holding = true;
             worker.holding(this);
@@ -170,7 +175,7 @@ final class Connection {
     }
 
     private boolean wantsRead() {
-        return state != State.GET && state != State.DUMP && state != State.CLOSING && outLim - outPos < highWater;
+        return !inputEnded && state != State.GET && state != State.DUMP && state != State.CLOSING && outLim - outPos < highWater;
     }
 
     private int read() throws IOException {

@@ -75,6 +75,40 @@ class TurnsAndTimeoutsTest {
         }
     }
 
+    /**
+     * A client that shuts down its sending side ({@code printf 'get k\r\n...' | nc -N}) still
+     * reads: memcached answers every command it sent before closing. The replies here are far more
+     * than the sockets hold, so the server must keep writing after the end of stream (it used to
+     * write what the socket took at once, then close: 38 of 100 values came).
+     */
+    @Test
+    void aClientThatStopsSendingGetsRepliesLargerThanTheSocketsHold() throws Exception {
+        final int n = 100;
+        final String value = "v".repeat(100_000);
+        try (TestServer server = new TestServer(ServerOptions.defaults().withThreads(1));
+             Wire w = new Wire(server.port())) {
+            assertEquals("STORED\r\n", w.call("set big 0 0 " + value.length() + "\r\n" + value + "\r\n"));
+            // a last line without its newline is never run
+            w.send(Wire.ascii("get big\r\n".repeat(n) + "mn\r\nget big"));
+            w.socket.shutdownOutput();
+            Thread.sleep(300); // the server sees the end of stream while the sockets are full
+            final String one = "VALUE big 0 100000\r\n" + value + "\r\nEND\r\n";
+            final String all = w.untilClosed();
+            assertEquals(n * one.length() + 4, all.length(), "bytes before the close");
+            assertEquals(one.repeat(n) + "MN\r\n", all);
+        }
+        try (TestServer server = new TestServer(ServerOptions.defaults().withThreads(1));
+             Wire w = new Wire(server.port())) {
+            // a data block cut short by the end of stream: nothing stored, the connection closes
+            w.send(Wire.ascii("mn\r\nset cut 0 0 10\r\nabc"));
+            w.socket.shutdownOutput();
+            assertEquals("MN\r\n", w.untilClosed());
+            try (Wire other = new Wire(server.port())) {
+                assertEquals("END\r\n", other.call("get cut\r\n"));
+            }
+        }
+    }
+
     @Test
     void idleConnectionsAreClosedAndCountedBusyOnesAreNot() throws Exception {
         try (TestServer server = new TestServer(ServerOptions.defaults().withThreads(1).withIdleTimeoutSeconds(1));
