@@ -473,8 +473,8 @@ final class MetaCommands {
         }
         final long[] casOut = c.worker.casOut;
         casOut[0] = 0;
-        final StoreResult r = c.worker.server.store().store(mode(p.kind), p.key, p.value, p.flags, p.exptime,
-            p.expectedCas, p.invalidate, casOut);
+        final StoreResult r = TextCommands.concatenated(p.kind, c.worker.server.store().store(mode(p.kind), p.key,
+            p.value, p.flags, p.exptime, p.expectedCas, p.invalidate, casOut));
         final String code = code(r);
         if (code == null) {
             error(c, TextCommands.storeFailure(c, r));

@@ -234,9 +234,9 @@ final class TextCommands {
             return;
         }
         final PendingStore p = c.pending;
-        final StoreResult r = p.inPlace == null ? store(c, p)
+        final StoreResult r = concatenated(p.kind, p.inPlace == null ? store(c, p)
             : c.worker.server.store().commit(p.reservation, MetaCommands.mode(p.kind),
-                p.kind == PendingStore.CAS ? p.cas : SharedStore.ANY_CAS, false, null);
+                p.kind == PendingStore.CAS ? p.cas : SharedStore.ANY_CAS, false, null));
         c.reply(switch (r) {
             case STORED -> "STORED";
             case NOT_STORED -> "NOT_STORED";
@@ -244,6 +244,16 @@ final class TextCommands {
             case NOT_FOUND -> "NOT_FOUND";
             default -> storeFailure(c, r);
         });
+    }
+
+    /**
+     * An append or prepend whose result would be larger than the largest item is not stored, and
+     * memcached says so as it says it for a miss ({@code NOT_STORED}, meta's {@code NS}): the
+     * value sent was within the limit, only the item it would make is not. The old item stays.
+     */
+    static StoreResult concatenated(final int kind, final StoreResult r) {
+        return r == StoreResult.TOO_LARGE && (kind == PendingStore.APPEND || kind == PendingStore.PREPEND)
+            ? StoreResult.NOT_STORED : r;
     }
 
     static StoreResult store(final Connection c, final PendingStore p) {

@@ -1,0 +1,81 @@
+package io.sharena.server;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Differences from memcached 1.6 found by probing the server by hand with borderline input (not by
+ * {@link DifferentialFuzzTest}): each request goes to memcached and to this server, one connection
+ * each, replies compared byte for byte (CAS values masked), as {@link FuzzFindingsTest} does.
+ */
+class ProbeFindingsTest {
+    private static BothServers both;
+
+    @BeforeAll
+    static void start() throws Exception {
+        both = BothServers.start();
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (both != null) {
+            both.close();
+        }
+    }
+
+    /** Sends each request (with an mn after it) to both and compares; a closed connection is reopened. */
+    private static void compare(final List<String> script) throws Exception {
+        final List<String> failures = new ArrayList<>();
+        Wire theirs = new Wire(both.memcached.port);
+        Wire mine = new Wire(both.ours.port());
+        try {
+            assertEquals(theirs.call("flush_all\r\n"), mine.call("flush_all\r\n"));
+            for (final String request : script) {
+                final String expected = SideBySideTest.masked(theirs.call(request));
+                final String actual = SideBySideTest.masked(mine.call(request));
+                if (!expected.equals(actual)) {
+                    failures.add("request " + Wire.shorten(request) + "\n  memcached: " + Wire.shorten(expected)
+                        + "\n  ours:      " + Wire.shorten(actual));
+                }
+                if (expected.endsWith("<closed>")) {
+                    theirs.close();
+                    theirs = new Wire(both.memcached.port);
+                }
+                if (actual.endsWith("<closed>")) {
+                    mine.close();
+                    mine = new Wire(both.ours.port());
+                }
+            }
+        } finally {
+            theirs.close();
+            mine.close();
+        }
+        assertTrue(failures.isEmpty(), failures.size() + " of " + script.size() + " replies differ:\n"
+            + String.join("\n", failures));
+    }
+
+    private static String block(final String command, final String value) {
+        return command + "\r\n" + value + "\r\n";
+    }
+
+    /**
+     * An append or prepend of a value within the limit whose result would pass the largest item is
+     * NOT_STORED (meta: NS) in memcached, and the old value stays; it was a SERVER_ERROR here, which
+     * client libraries raise as a server failure.
+     */
+    @Test
+    void anAppendPastTheLargestItemIsNotStored() throws Exception {
+        final String v = "x".repeat(600_000);
+        compare(List.of(block("set p 0 0 600000", v), block("append p 0 0 600000", v),
+            block("prepend p 0 0 600000", v), "mg p s\r\n", block("append p 0 0 600000 noreply", v),
+            block("ms p 600000 MA", v), block("ms p 600000 MP q", v), block("ms p 600000 MA k Oop c", v),
+            "mg p s\r\n", block("append p 0 0 10", "0123456789"), "mg p s\r\n"));
+    }
+}
