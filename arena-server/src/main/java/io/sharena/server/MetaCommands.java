@@ -729,13 +729,12 @@ final class MetaCommands {
         byte[] key = c.worker.key(t.buf, t.off[1], t.len[1]);
         boolean binary = false;
         if (t.count >= 4 && t.len[2] == 1 && t.first(2) == 'b') {
-            try {
-                key = Base64.getDecoder().decode(t.bytes(1));
-                binary = true;
-            } catch (final IllegalArgumentException e) {
+            key = Base64Key.decode(t.buf, t.off[1], t.len[1]);
+            if (key == null) {
                 c.reply(TextCommands.BAD_FORMAT);
                 return;
             }
+            binary = true;
         }
         final StoreReader r = c.worker.reader;
         if (key.length == 0 || !r.get(key, false)) {

@@ -1,6 +1,5 @@
 package io.sharena.server;
 
-import java.util.Base64;
 
 /**
  * The flags of a meta command, checked as memcached's flag pre-parse checks them: a repeated or
@@ -82,12 +81,8 @@ final class MetaFlags {
             final int len = t.len[i] - 1;
             switch (o) {
                 case 'b' -> {
-                    try {
-                        key = Base64.getDecoder().decode(t.bytes(1));
-                        if (key.length == 0) {
-                            throw new IllegalArgumentException("empty");
-                        }
-                    } catch (final IllegalArgumentException e) {
+                    key = Base64Key.decode(t.buf, t.off[1], t.len[1]);
+                    if (key == null) {
                         error = "CLIENT_ERROR error decoding key";
                         failed = true;
                         key = w.key(t.buf, t.off[1], t.len[1]);

@@ -78,4 +78,24 @@ class ProbeFindingsTest {
             block("ms p 600000 MA", v), block("ms p 600000 MP q", v), block("ms p 600000 MA k Oop c", v),
             "mg p s\r\n", block("append p 0 0 10", "0123456789"), "mg p s\r\n"));
     }
+
+    /**
+     * memcached's base64 decoder skips bytes outside the alphabet, wants whole groups of four, and
+     * ends the key at the first group with padding; the JDK's decoder (used before) took an
+     * unpadded {@code YQ} and refused {@code YW!Jj}, {@code YQ==YWJj}, {@code YQ=a} and {@code =AAA}.
+     */
+    @Test
+    void base64KeysDecodeAsMemcachedDecodesThem() throws Exception {
+        final List<String> script = new ArrayList<>(List.of("ms YQ== 1 b\r\nx\r\n", "ms YWJj 1 b\r\ny\r\n"));
+        for (final String k : List.of("YQ", "YQ=", "YQ==", "YQ==YWJj", "YW!Jj", "YW-Jj", "A===", "====", "YQ=a",
+            "=AAA", "YWJjZA", "YWJj\u0001", "Y.W.J.j", "AA==", "!!!!", "YQ==\u007f", "YWJj\u00ff")) {
+            script.add("mg " + k + " b v\r\n");
+            script.add("mg " + k + " b s v k\r\n");
+            script.add("ma " + k + " b\r\n");
+            script.add("md " + k + " b q\r\n");
+            script.add("me " + k + " b\r\n"); // only misses and errors: a hit's size differs
+            script.add("ms " + k + " 1 b\r\nz\r\n");
+        }
+        compare(script);
+    }
 }
