@@ -35,9 +35,9 @@ final class StatsReply {
             c.reply("RESET");
         } else if (t.is(1, "detail")) {
             detail(c, server, t);
-        } else if (t.is(1, "conns") && t.count == 3) {
+        } else if (t.is(1, "conns")) { // as every subcommand but detail and cachedump, tokens after it are ignored
             conns(c, server);
-        } else if (t.is(1, "sizes") && t.count == 3) {
+        } else if (t.is(1, "sizes")) {
             // memcached's answer unless started with -o track_sizes: sizes are not tracked here.
             statString(c, "sizes_status", "disabled");
             c.putAscii("END\r\n");

@@ -98,4 +98,14 @@ class ProbeFindingsTest {
         }
         compare(script);
     }
+
+    /** memcached ignores tokens after {@code stats sizes} and {@code stats conns}; they were ERROR here. */
+    @Test
+    void statsSubcommandsIgnoreExtraTokens() throws Exception {
+        compare(List.of("stats sizes x\r\n", "stats sizes x y z\r\n"));
+        try (Wire w = new Wire(both.ours.port())) {
+            final String conns = w.call("stats conns extra\r\n");
+            assertTrue(conns.contains(":state conn_parse_cmd\r\n") && conns.endsWith("END\r\n"), conns);
+        }
+    }
 }
