@@ -392,6 +392,7 @@ final class Connection {
             TextCommands.completeStore(this, good);
         }
         p.release(worker);
+        giveBackInPlaceBudget();
         return true;
     }
 
@@ -419,7 +420,12 @@ final class Connection {
         tailSeen = 0;
         state = State.DATA;
         if (valueLength >= IN_PLACE_MIN && !p.meta && p.kind != PendingStore.APPEND && p.kind != PendingStore.PREPEND
-            && worker.server.store().reserve(p.key, valueLength, p.flags, p.exptime, p.reservation)) {
+            && takeInPlaceBudget(valueLength)) {
+            if (!worker.server.store().reserve(p.key, valueLength, p.flags, p.exptime, p.reservation)) {
+                giveBackInPlaceBudget();
+                p.value = worker.takeValue(valueLength);
+                return;
+            }
             p.inPlace = p.reservation.value().asByteBuffer();
             p.reservedAt = System.nanoTime();
             p.progressAt = p.reservedAt;
@@ -428,6 +434,28 @@ final class Connection {
             return;
         }
         p.value = worker.takeValue(valueLength);
+    }
+
+    /** Bytes of {@link MemcachedServer#heldInPlace} this connection's reservation counts for. */
+    private long inPlaceBudget;
+
+    private boolean takeInPlaceBudget(final long bytes) {
+        final java.util.concurrent.atomic.AtomicLong held = worker.server.heldInPlace;
+        final long limit = worker.server.store().memoryLimit() / 4;
+        if (held.addAndGet(bytes) > limit) {
+            held.addAndGet(-bytes);
+            return false;
+        }
+        inPlaceBudget = bytes;
+        return true;
+    }
+
+    /** Called wherever a reservation ends: its commit, its abandon, its spill, the close. */
+    private void giveBackInPlaceBudget() {
+        if (inPlaceBudget != 0) {
+            worker.server.heldInPlace.addAndGet(-inPlaceBudget);
+            inPlaceBudget = 0;
+        }
     }
 
     /**
@@ -458,6 +486,7 @@ final class Connection {
         final byte[] v = worker.takeValue(p.length);
         MemorySegment.copy(p.reservation.value(), ValueLayout.JAVA_BYTE, 0, v, 0, p.filled);
         worker.server.store().abandon(p.reservation);
+        giveBackInPlaceBudget();
         p.inPlace = null;
         p.value = v;
         worker.server.valuesSpilled.increment();
@@ -731,6 +760,7 @@ final class Connection {
             worker.server.store().abandon(pending.reservation);
             pending.inPlace = null;
         }
+        giveBackInPlaceBudget();
         if (key != null) {
             key.cancel();
         }

@@ -73,6 +73,14 @@ public final class MemcachedServer implements AutoCloseable {
     final java.util.concurrent.atomic.LongAdder valuesInPlace = new java.util.concurrent.atomic.LongAdder();
     final java.util.concurrent.atomic.LongAdder valuesSpilled = new java.util.concurrent.atomic.LongAdder();
     /**
+     * Bytes of values this server's connections hold reserved in the store at once: at most a
+     * quarter of the store's memory ({@link Connection#beginData}). Every write waits for a
+     * reservation the ring's tail reaches, and a worker's own reservations cannot end while that
+     * worker waits, so many large sets begun together (each reserved, its value still coming)
+     * would otherwise fill the ring with reservations and stall every write a lock timeout each.
+     */
+    final java.util.concurrent.atomic.AtomicLong heldInPlace = new java.util.concurrent.atomic.AtomicLong();
+    /**
      * Tests only: run by a worker after it wrote a value from the store's mapping to a socket and
      * before it validates the item ({@link Connection#sendInPlace}), so that a test can reclaim the
      * item in between. Null in service: one field read per value of at least

@@ -225,6 +225,11 @@ final class Worker {
     private void run(final Connection c, final int readyOps) {
         try {
             c.ready(readyOps);
+            if (!holders.isEmpty()) {
+                // Within a long round of ready connections too: a reservation is not held past
+                // its time while the worker serves the others.
+                expireHolds();
+            }
         } catch (final IOException | CancelledKeyException e) {
             c.close();
         } catch (final RuntimeException e) {

@@ -143,4 +143,54 @@ class InPlaceSetTest {
             assertTrue(server.server.valuesInPlace.sum() >= counted);
         }
     }
+
+    /**
+     * Many clients begin large sets at once and send only part of each value: every one of them
+     * used to reserve its item, so the reservations filled the ring, and each write after them
+     * waited the store's lock timeout (1 s) for a reservation the same worker held and could not
+     * end while it waited: the worker served one command a second, and connections piled up to
+     * the limit. Reservations now hold a quarter of the memory at most (the rest go to the heap),
+     * and a worker ends reservations held too long between any two connections it serves.
+     */
+    @Test
+    void manyLargeSetsBegunAtOnceDoNotStallTheWorker() throws Exception {
+        final StoreOptions small = StoreOptions.defaults().withMemoryLimit(8L << 20);
+        final int clients = 60;
+        final int len = 400_000;
+        try (TestServer server = new TestServer(ServerOptions.defaults().withThreads(1), small)) {
+            final Wire[] partial = new Wire[clients];
+            final byte[][] sets = new byte[clients][];
+            try {
+                for (int i = 0; i < clients; i++) {
+                    partial[i] = new Wire(server.port());
+                    sets[i] = command("set h" + i + " 0 0 " + len, piece(len), "\r\n");
+                }
+                final long start = System.nanoTime();
+                for (int i = 0; i < clients; i++) {
+                    partial[i].send(Arrays.copyOf(sets[i], 50_000));
+                }
+                try (Wire good = new Wire(server.port())) {
+                    assertEquals("STORED\r\n", good.call("set g 0 0 1\r\nx\r\n"));
+                    final long millis = (System.nanoTime() - start) / 1_000_000;
+                    assertTrue(millis < 3_000, "a small set waited " + millis + " ms behind the partial large ones");
+                }
+                for (int i = 0; i < clients; i++) {
+                    partial[i].send(Arrays.copyOfRange(sets[i], 50_000, sets[i].length));
+                }
+                for (int i = 0; i < clients; i++) {
+                    assertEquals("STORED\r\n", partial[i].call(new byte[0]), "client " + i);
+                }
+                final long millis = (System.nanoTime() - start) / 1_000_000;
+                assertTrue(millis < 5_000, "the large sets took " + millis + " ms");
+                assertEquals(0, server.server.heldInPlace.get(), "every reservation ended");
+                assertEquals(java.util.List.of(), server.store.check());
+            } finally {
+                for (final Wire w : partial) {
+                    if (w != null) {
+                        w.close();
+                    }
+                }
+            }
+        }
+    }
 }
