@@ -55,7 +55,10 @@
  * current item (absent for add, present for replace, same CAS for cas, the very item it read for
  * append/prepend/incr/decr, which otherwise start again), and publishes with one release store of
  * the predecessor's link (the bucket word or the previous item's NEXT): readers see the old item or
- * the new one. The new record is marked LINKED before that store, the old one DEAD after it. Delete
+ * the new one. An update that keeps the item's expiry (append, prepend, incr, decr, invalidate)
+ * copies it into the new record under that lock, not from its lock-free read: touch changes the
+ * expiry in place without changing the item's position, so the read may be older than a touch
+ * already acknowledged. The new record is marked LINKED before that store, the old one DEAD after it. Delete
  * is one release store that unlinks; touch is one release store of the expiry word. A writer reads
  * what it needs of the old record (its size, for the stripe's byte count) before marking it DEAD:
  * from that store on, the tail may pass it without the stripe lock and the head reuse its space. Nothing that
