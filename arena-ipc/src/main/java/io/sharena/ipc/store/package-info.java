@@ -17,7 +17,9 @@
  * garbage the tail passes over on its next lap, with no free list to repair; (2) readers need no
  * epochs or hazard pointers: a record's bytes can only be reused after the tail has passed its
  * position, so a reader validates what it read by checking the tail afterwards (a seqlock whose
- * sequence is the tail); (3) allocation is a bump of the head. Its cost: an update rewrites the
+ * sequence is the tail: the ring lock holder fences its stores after each move of the tail, as a
+ * seqlock writer does after bumping its sequence, since it may write into the space it just passed
+ * at once, and a release store does not keep later stores after it on weakly ordered CPUs); (3) allocation is a bump of the head. Its cost: an update rewrites the
  * whole item (as memcached does), and space of deleted items returns only when the tail reaches it.
  *
  * <h2>Index</h2>
