@@ -154,6 +154,9 @@
  *   <li>A lock whose owner died is taken over by the next waiter (owner identity: registry slot
  *       and generation; liveness by the registry). A stripe lock taken over recounts its stripe's item and
  *       byte counts from its chains, the only state a dead holder could leave half-updated.</li>
+ *   <li>Not covered: {@code flushAll} with no delay is two stores, the CAS watermark raised, then a
+ *       pending delayed flush cleared; a kill between them leaves that delayed flush pending (it
+ *       still fires). Making it one step needs another header word.</li>
  * </ul>
  * So after a kill every key has its old or its new item, and nothing leaks: ring space is
  * reclaimed by the tail whatever its state, and per-process call counters are sums that a dead
