@@ -461,6 +461,14 @@ final class Ring {
         // Publishes the unlink or DEAD mark above before the space may be reused; readers that see
         // this tail re-read.
         view.putLongRelease(tailWord, tail);
+        // The seqlock writer's barrier: this thread may reuse the space at once (reserveLocked's
+        // header stores follow with no atomic between), and a release store orders only what came
+        // before it. Without this fence a weakly ordered CPU (aarch64) may make the new record's
+        // POS, NEXT = 0 or owner word visible before the tail, so a reader still walking the passed
+        // record reads them, loads the old tail, and trusts them: a chain cut short (a spurious
+        // miss), a foreign CAS value, or a walk declared corrupt. Free on x86, whose stores are
+        // seen in order.
+        VarHandle.storeStoreFence();
         CrashPoints.at(StorePoint.EVICT_TAIL_ADVANCED);
     }
 }

@@ -775,7 +775,7 @@ public final class SharedStore implements AutoCloseable {
                 return StoreResult.NO_MEMORY;
             }
             CrashPoints.at(StorePoint.SET_BUILT);
-            final StoreResult r = swapIfSame(key, hash, c, y, StorePoint.SET_LINKED, StorePoint.SET_PUBLISHED);
+            final StoreResult r = swapIfSame(key, hash, c, y, true, StorePoint.SET_LINKED, StorePoint.SET_PUBLISHED);
             if (r == StoreResult.STORED) {
                 // A new item linked, as memcached counts it.
                 counters.add(StoreCounter.TOTAL_ITEMS, 1);
@@ -809,13 +809,15 @@ public final class SharedStore implements AutoCloseable {
 
     /**
      * Publishes {@code y} in place of the item the cursor read, if that item is still the key's
-     * (its CAS value then goes to {@code c.newCas}).
+     * (its CAS value then goes to {@code c.newCas}). With {@code keepExpiry}, y gets the item's
+     * expiry as it stands under the lock (in {@code c.expires} then): the one field of a
+     * published item that changes in place, so a touch made since the lock-free read is kept.
      *
      * @return STORED; NOT_FOUND if the key has no live item any more; BUSY; or null if the item
      * changed (the caller reads again and retries); y is abandoned unless STORED
      */
     private StoreResult swapIfSame(final byte[] key, final int hash, final Cursor c, final int y,
-                                   final StorePoint linked, final StorePoint published) {
+                                   final boolean keepExpiry, final StorePoint linked, final StorePoint published) {
         final int readPtr = c.ptr;
         final long readPos = c.pos;
         final int stripe = index.stripeOf(hash);
@@ -832,6 +834,11 @@ public final class SharedStore implements AutoCloseable {
             if (c.ptr != readPtr || c.pos != readPos) {
                 ring.abandon(y);
                 return null;
+            }
+            if (keepExpiry) {
+                // Same record, but touch may have moved its expiry since it was read; y is still
+                // RESERVED and this thread's, so its header may change until published.
+                view.putInt(y + ItemLayout.EXPIRES, (int) c.expires);
             }
             final long cas = nextCas();
             if (!index.publishLocked(c, y, cas, stripe, linked, published)) {
@@ -918,7 +925,8 @@ public final class SharedStore implements AutoCloseable {
                 return StoreResult.NO_MEMORY;
             }
             CrashPoints.at(StorePoint.INCR_BUILT);
-            final StoreResult r = swapIfSame(key, hash, c, y, StorePoint.SET_LINKED, StorePoint.INCR_PUBLISHED);
+            final StoreResult r = swapIfSame(key, hash, c, y, exptime == KEEP_EXPIRY, StorePoint.SET_LINKED,
+                StorePoint.INCR_PUBLISHED);
             if (r == StoreResult.NOT_FOUND) {
                 counters.add(incr ? StoreCounter.INCR_MISSES : StoreCounter.DECR_MISSES, 1);
                 return r;
@@ -929,7 +937,7 @@ public final class SharedStore implements AutoCloseable {
                     result[0] = next;
                     if (result.length >= 3) {
                         result[1] = c.newCas;
-                        result[2] = expires;
+                        result[2] = exptime == KEEP_EXPIRY ? c.expires : expires;
                     }
                 }
                 return r;
@@ -1033,7 +1041,8 @@ public final class SharedStore implements AutoCloseable {
                 return StoreResult.NO_MEMORY;
             }
             CrashPoints.at(StorePoint.SET_BUILT);
-            final StoreResult r = swapIfSame(key, hash, c, y, StorePoint.SET_LINKED, StorePoint.SET_PUBLISHED);
+            final StoreResult r = swapIfSame(key, hash, c, y, exptime == KEEP_EXPIRY, StorePoint.SET_LINKED,
+                StorePoint.SET_PUBLISHED);
             if (r != null) {
                 return r;
             }

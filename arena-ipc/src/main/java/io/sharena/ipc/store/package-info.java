@@ -17,7 +17,9 @@
  * garbage the tail passes over on its next lap, with no free list to repair; (2) readers need no
  * epochs or hazard pointers: a record's bytes can only be reused after the tail has passed its
  * position, so a reader validates what it read by checking the tail afterwards (a seqlock whose
- * sequence is the tail); (3) allocation is a bump of the head. Its cost: an update rewrites the
+ * sequence is the tail: the ring lock holder fences its stores after each move of the tail, as a
+ * seqlock writer does after bumping its sequence, since it may write into the space it just passed
+ * at once, and a release store does not keep later stores after it on weakly ordered CPUs); (3) allocation is a bump of the head. Its cost: an update rewrites the
  * whole item (as memcached does), and space of deleted items returns only when the tail reaches it.
  *
  * <h2>Index</h2>
@@ -55,7 +57,10 @@
  * current item (absent for add, present for replace, same CAS for cas, the very item it read for
  * append/prepend/incr/decr, which otherwise start again), and publishes with one release store of
  * the predecessor's link (the bucket word or the previous item's NEXT): readers see the old item or
- * the new one. The new record is marked LINKED before that store, the old one DEAD after it. Delete
+ * the new one. An update that keeps the item's expiry (append, prepend, incr, decr, invalidate)
+ * copies it into the new record under that lock, not from its lock-free read: touch changes the
+ * expiry in place without changing the item's position, so the read may be older than a touch
+ * already acknowledged. The new record is marked LINKED before that store, the old one DEAD after it. Delete
  * is one release store that unlinks; touch is one release store of the expiry word. A writer reads
  * what it needs of the old record (its size, for the stripe's byte count) before marking it DEAD:
  * from that store on, the tail may pass it without the stripe lock and the head reuse its space. Nothing that
@@ -149,6 +154,9 @@
  *   <li>A lock whose owner died is taken over by the next waiter (owner identity: registry slot
  *       and generation; liveness by the registry). A stripe lock taken over recounts its stripe's item and
  *       byte counts from its chains, the only state a dead holder could leave half-updated.</li>
+ *   <li>Not covered: {@code flushAll} with no delay is two stores, the CAS watermark raised, then a
+ *       pending delayed flush cleared; a kill between them leaves that delayed flush pending (it
+ *       still fires). Making it one step needs another header word.</li>
  * </ul>
  * So after a kill every key has its old or its new item, and nothing leaks: ring space is
  * reclaimed by the tail whatever its state, and per-process call counters are sums that a dead

@@ -25,7 +25,13 @@ import java.util.List;
  *       keys n0..n7 an incr; prints "try ..." before and "ack ..." after each, seq counting from START.</li>
  *   <li>{@code op FILE OP}: one operation on the keys the crash test prepared: set k to
  *       Values.make(2), incr n, delete d, append a, or fill (sets f0, f1, ... until killed,
- *       forcing evictions); says "op done". Armed with a crash point, it is killed inside.</li>
+ *       forcing evictions); says "op done". Armed with a crash point, it is killed inside. Also
+ *       commit (k's new value reserved, written in place and committed), invalidate (k), reclaim
+ *       (an expired key e stored, then reclaimed as the crawler does) and fill with
+ *       {@code -Dstorechild.evictions=false} (an opener that moves live items instead of evicting
+ *       them). With {@code -Dstorechild.within=METHOD} the armed point kills only when reached
+ *       inside that method of the store (say, reinsert: a reservation made by the tail's second
+ *       chance rather than by the write itself).</li>
  *   <li>{@code conflict FILE MILLIS TIMEOUT_MS}: {@link #conflict} for MILLIS ms, with that lock
  *       timeout; says "conflict done incrs=I appends=A bad=B ops=O".</li>
  *   <li>{@code expiring FILE UNIX_SECONDS}: sets keep (no expiry), rel (3600 s relative), abs
@@ -101,9 +107,25 @@ public final class StoreChild {
         return counts;
     }
 
+    /** Narrows the armed crash point to hits made inside {@code method} (a store class's method name). */
+    private static void killOnlyWithin(final String method) {
+        final String target = System.getProperty("sharena.crashpoint");
+        final io.sharena.core.crash.CrashPoints.Hook kill = io.sharena.core.crash.CrashPoints.signalAt(target, 0, 9, "kill");
+        io.sharena.core.crash.CrashPoints.install(point -> {
+            if (point.id().equals(target) && StackWalker.getInstance().walk(frames -> frames.anyMatch(
+                f -> f.getClassName().startsWith("io.sharena.ipc.store.") && f.getMethodName().equals(method)))) {
+                kill.reached(point);
+            }
+        });
+    }
+
     public static void main(final String[] args) throws Exception {
-        final StoreOptions options = args[0].equals("conflict")
-            ? StoreOptions.defaults().withLockTimeoutNanos(Long.parseLong(args[3]) * 1_000_000) : StoreOptions.defaults();
+        if (System.getProperty("storechild.within") != null) {
+            killOnlyWithin(System.getProperty("storechild.within"));
+        }
+        final StoreOptions options = (args[0].equals("conflict")
+            ? StoreOptions.defaults().withLockTimeoutNanos(Long.parseLong(args[3]) * 1_000_000) : StoreOptions.defaults())
+            .withEvictions(!"false".equals(System.getProperty("storechild.evictions")));
         try (SharedStore store = SharedStore.open(Path.of(args[1]), options)) {
             System.out.println("opened");
             switch (args[0]) {
@@ -206,6 +228,20 @@ public final class StoreChild {
                         case "incr" -> store.incr(b("n"), 1, r);
                         case "delete" -> store.delete(b("d"));
                         case "append" -> store.append(b("a"), b("+"));
+                        case "commit" -> {
+                            final byte[] v = Values.make(2);
+                            final StoreReservation held = new StoreReservation();
+                            if (!store.reserve(b("k"), v.length, 0, 0, held)) {
+                                yield StoreResult.NO_MEMORY;
+                            }
+                            MemorySegment.copy(v, 0, held.value(), ValueLayout.JAVA_BYTE, 0, v.length);
+                            yield store.commit(held, StoreMode.SET, SharedStore.ANY_CAS, false, null);
+                        }
+                        case "invalidate" -> store.invalidate(b("k"), SharedStore.ANY_CAS, SharedStore.KEEP_EXPIRY);
+                        case "reclaim" -> {
+                            store.set(b("e"), b("gone"), 0, -1);
+                            yield store.reclaimIfStale(b("e")) ? StoreResult.DELETED : StoreResult.NOT_FOUND;
+                        }
                         case "fill" -> {
                             StoreResult last = null;
                             for (int i = 0; i < 1_000_000; i++) {

@@ -1,0 +1,108 @@
+package io.sharena.ipc.store;
+
+import io.sharena.testing.ChildJvm;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@link StoreCrashTest} kills a child at each crash point on the first operation that reaches
+ * it (a set, an incr, a delete, a fill). Several points are reached by other operations too, in
+ * states of their own: a reservation's commit, append, invalidate, the crawler's reclaim, the
+ * tail's second chance reserving at the head while it holds the tail item's stripe lock, and an
+ * opener that moves live items instead of evicting them. Here the child is killed at those.
+ */
+class StoreCrashShapesTest {
+    private static final long RING = 1L << 20;
+
+    @TempDir
+    Path dir;
+
+    static byte[] b(final String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** op, point, extra child options, locks the child holds there. */
+    static Stream<Arguments> shapes() {
+        final List<Arguments> all = new ArrayList<>();
+        for (final StorePoint p : List.of(StorePoint.SET_BUILT, StorePoint.SET_LINKED, StorePoint.SET_PUBLISHED,
+            StorePoint.SET_OLD_DEAD)) {
+            final int held = p == StorePoint.SET_BUILT ? 0 : 1;
+            all.add(Arguments.of("append", p, "", held));
+            all.add(Arguments.of("commit", p, "", held));
+            all.add(Arguments.of("invalidate", p, "", held));
+        }
+        all.add(Arguments.of("commit", StorePoint.RESERVE_HEAD_ADVANCED, "", 1));
+        all.add(Arguments.of("reclaim", StorePoint.DELETE_UNLINKED, "", 1));
+        // The ring lock and the stripe lock of the item the tail is moving.
+        all.add(Arguments.of("fill", StorePoint.RESERVE_HEADER_WRITTEN, "-Dstorechild.within=reinsert", 2));
+        all.add(Arguments.of("fill", StorePoint.RESERVE_HEAD_ADVANCED, "-Dstorechild.within=reinsert", 2));
+        all.add(Arguments.of("fill", StorePoint.EVICT_REINSERTED, "-Dstorechild.evictions=false", 2));
+        all.add(Arguments.of("fill", StorePoint.EVICT_TAIL_ADVANCED, "-Dstorechild.evictions=false", 1));
+        return all.stream();
+    }
+
+    @ParameterizedTest(name = "{0} at {1} {2}")
+    @MethodSource("shapes")
+    void killedLeavesOldOrNewAndNothingStuck(final String op, final StorePoint point, final String extra,
+                                             final int held) throws Exception {
+        final Path file = dir.resolve("s.store");
+        try (SharedStore store = SharedStore.create(file,
+            StoreOptions.defaults().withMemoryLimit(RING).withMaxItemSize(4096))) {
+            final int prefilled = "fill".equals(op) ? StoreCrashTest.prefill(store) : 0;
+            store.set(b("k"), Values.make(1), 0, 0);
+            store.set(b("n"), b("5"), 0, 0);
+            store.set(b("a"), b("abc"), 0, 0);
+            final List<String> jvm = new ArrayList<>(List.of("-Dsharena.crashpoints=true",
+                "-Dsharena.crashpoint=" + point.id(), "-Dsharena.crashpoint.action=kill"));
+            if (!extra.isEmpty()) {
+                jvm.add(extra);
+            }
+            try (ChildJvm child = StoreChild.start(jvm, "op", file.toString(), op)) {
+                child.waitFor(60);
+                final List<String> out = child.output();
+                assertTrue(out.contains("crashpoint: " + point.id() + " kill"), "point reached: " + out);
+                assertFalse(out.stream().anyMatch(l -> l.startsWith("op done")), "killed before done: " + out);
+            }
+
+            final byte[] k = store.get(b("k"));
+            assertTrue(k != null && Values.check(k, k.length) == null
+                && (Values.seq(k) == 1 || Values.seq(k) == 2), "k: " + (k == null ? null : Values.seq(k)));
+            assertEquals("5", new String(store.get(b("n")), StandardCharsets.US_ASCII));
+            if (!"fill".equals(op)) {
+                final String a = new String(store.get(b("a")), StandardCharsets.US_ASCII);
+                assertTrue(a.equals("abc") || a.equals("abc+"), "a=" + a);
+            }
+            for (int i = 0; i < prefilled; i++) {
+                final byte[] v = store.get(b("p" + i));
+                if (v != null) {
+                    assertNull(Values.check(v, v.length), "p" + i);
+                }
+            }
+            assertEquals(List.of(), store.check(), "right after the kill");
+            assertEquals(held, store.repair(), "locks the child held at " + point);
+            assertEquals(List.of(), store.check(), "after repair");
+
+            assertEquals(StoreResult.STORED, store.set(b("k"), Values.make(3), 0, 0));
+            assertEquals(StoreResult.STORED, store.append(b("a"), b("!")));
+            final long headBefore = store.stats().get("ring_head");
+            for (int i = 0; store.stats().get("ring_tail") < headBefore + 2 * RING; i++) {
+                assertEquals(StoreResult.STORED, store.set(b("after" + (i % 3000)), Values.make(i), 0, 0), "i=" + i);
+            }
+            assertTrue(store.stats().get("bytes") <= RING);
+            assertEquals(List.of(), store.check(), "after the ring went round");
+        }
+    }
+}
