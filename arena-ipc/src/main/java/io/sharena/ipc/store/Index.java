@@ -108,7 +108,14 @@ final class Index {
         }
         assert r != LockResult.DEADLOCK : "stripe lock taken twice by one thread: stripe=" + stripe;
         if (r == LockResult.RECOVERED) {
-            recountLocked(stripe);
+            try {
+                recountLocked(stripe);
+            } catch (final RuntimeException e) {
+                // Its chains do not parse: the caller gets the error, and the lock is not left held
+                // by a live process, which neither the other processes nor a repair could take over.
+                locks[stripe].unlock();
+                throw e;
+            }
         }
         return true;
     }

@@ -631,6 +631,11 @@ public final class SharedStore implements AutoCloseable {
                 casOut[0] = cas;
             }
             return StoreResult.STORED;
+        } catch (final RuntimeException e) {
+            // A chain that does not parse under the lock: y goes to the tail as a dead record,
+            // not left RESERVED by a live process, which the tail would wait on while it lives.
+            ring.abandon(y);
+            throw e;
         } finally {
             index.unlockStripe(stripe);
         }
@@ -846,6 +851,9 @@ public final class SharedStore implements AutoCloseable {
             }
             c.newCas = cas;
             return StoreResult.STORED;
+        } catch (final RuntimeException e) {
+            ring.abandon(y); // as in publishBuilt
+            throw e;
         } finally {
             index.unlockStripe(stripe);
         }
