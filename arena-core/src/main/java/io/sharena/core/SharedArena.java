@@ -569,8 +569,18 @@ public final class SharedArena implements AutoCloseable {
         }
     }
 
-    /** @return the arena pointer of the first byte of page {@code page} */
+    /**
+     * @return the arena pointer of the first byte of page {@code page}, a page of the 32-bit pointer
+     * space (not necessarily of this arena: {@link #pageState} says whether it is)
+     * @throws IllegalArgumentException if {@code page} is negative or past the 4 GiB pointer space,
+     *                                   where it would wrap onto NULL or a low page
+     */
     public int pointerOf(final long page) {
+        final long pagesInSpace = ArenaPointers.WINDOW_SIZE / header.pageSize();
+        if (page < 0 || page >= pagesInSpace) {
+            throw new IllegalArgumentException("page outside the 32-bit pointer space: page=" + page
+                + ", pages=" + pagesInSpace + ", file=" + path);
+        }
         return (int) (page * header.pageSize());
     }
 

@@ -226,6 +226,23 @@ class KernelSelftestScenariosTest {
     }
 
     @Test
+    void pointerOfAndPageOfAtTheEdges() throws IOException {
+        try (SharedArena a = userPages(16)) {
+            assertEquals(0L, a.pageOf(0));
+            assertEquals(0, a.pointerOf(0));
+            assertEquals(1048575L, a.pageOf(-1), "pointers are unsigned");
+            assertEquals(1048575L, a.pageOf(0xFFFFF000));
+            assertEquals(0xFFFFF000, a.pointerOf(1048575L), "the last page of the pointer space");
+            // A page number outside the 32-bit pointer space has no pointer: it must not wrap onto
+            // NULL or onto a low page.
+            assertThrows(IllegalArgumentException.class, () -> a.pointerOf(-1));
+            assertThrows(IllegalArgumentException.class, () -> a.pointerOf(1L << 20));
+            assertThrows(IllegalArgumentException.class, () -> a.pointerOf((1L << 20) + a.firstUserPage()));
+            assertThrows(IllegalArgumentException.class, () -> a.pointerOf(Long.MIN_VALUE));
+        }
+    }
+
+    @Test
     void accessReservedBehavesLikeUnallocated() throws IOException {
         try (SharedArena a = userPages(64)) {
             final int base = first(a) + 16 * PAGE;
