@@ -193,4 +193,36 @@ class AllocatorCorruptionTest {
         arena.freePages(p, 1);
         repairedClean();
     }
+
+    /**
+     * A real intent only ever names user pages inside the arena (the range a holder carves out of a
+     * free run). One that reaches into the metadata or past the end is a stray write: rolling back
+     * the user pages it happens to cover would free pages someone holds, and hand them out again.
+     */
+    @Test
+    void anIntentReachingIntoMetadataOrPastTheEndFreesNothing() {
+        final int low = arena.allocPagesAt(ptr(first), 3);
+        final int high = arena.allocPagesAt(ptr(PAGES - 2), 2);
+        assertEquals(ptr(first), low);
+        assertEquals(ptr(PAGES - 2), high);
+        for (final int p : new int[] {low, low + 4096, low + 8192, high, high + 4096}) {
+            arena.strict().putLong(p + 8, 0x5EEDL + p);
+        }
+        final long[] intents = {
+            io.sharena.core.layout.Intent.encode(io.sharena.core.layout.Intent.ALLOC, first - 2, 4),
+            io.sharena.core.layout.Intent.encode(io.sharena.core.layout.Intent.RESERVE, first - 1, 2),
+            io.sharena.core.layout.Intent.encode(io.sharena.core.layout.Intent.ALLOC, PAGES - 2, 5)};
+        for (final long intent : intents) {
+            s.set(ValueLayout.JAVA_LONG, ControlLayout.word(ControlLayout.INTENT), intent);
+            s.set(ValueLayout.JAVA_LONG, ControlLayout.word(ControlLayout.REPAIR_PENDING), 1L);
+            repairedClean();
+            for (final int p : new int[] {low, low + 4096, low + 8192, high, high + 4096}) {
+                assertEquals(PageState.ALLOCATED, arena.pageState(arena.pageOf(p)), "intent 0x" + Long.toHexString(intent) + ", page " + arena.pageOf(p));
+                assertEquals(0x5EEDL + p, arena.strict().getLong(p + 8));
+            }
+            handsOutOnlyFreeUserPages(Set.of(first, first + 1, first + 2, PAGES - 2, PAGES - 1));
+        }
+        arena.freePages(low, 3);
+        arena.freePages(high, 2);
+    }
 }
