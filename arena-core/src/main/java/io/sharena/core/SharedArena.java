@@ -135,6 +135,7 @@ public final class SharedArena implements AutoCloseable {
         }
         this.slot = ownership.slot();
         this.lock = new ArenaLock(mapping.segment(), ownership);
+        lock.clearStrayOwnToken();
         this.allocator = new PageAllocator(mapping.segment(), file, header.capacityPages(), header.metaPages(),
             registry, lock, slot, options.lockTimeoutNanos());
         allocator.recoverIfNeeded(registry, OPEN_RECOVERY_TIMEOUT_NANOS);

@@ -225,4 +225,47 @@ class AllocatorCorruptionTest {
         arena.freePages(low, 3);
         arena.freePages(high, 2);
     }
+
+    /**
+     * A lock word forged with the token the next opener will get (its slot, the next generation,
+     * its thread): that opener's thread would see DEADLOCK ("I hold it already") and keep the lock
+     * for as long as it lives, so every other thread and process fails to allocate. A new
+     * attachment has never locked, so such a word is a stray write and is cleared at open.
+     */
+    @Test
+    void aLockWordNamingTheNextOpenerIsClearedAtOpen() throws Exception {
+        arena.close();
+        final long slotWord;
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
+            java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)) {
+            final java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.nativeOrder());
+            ch.read(b, io.sharena.core.layout.RegistryLayout.field(0, io.sharena.core.layout.RegistryLayout.OWNER));
+            slotWord = b.getLong(0);
+            final int next = io.sharena.core.layout.ProcessWord.nextGeneration(io.sharena.core.layout.ProcessWord.generation(slotWord));
+            b.putLong(0, io.sharena.core.layout.OwnerToken.encode(0, next, Thread.currentThread().threadId()));
+            ch.write(b.rewind(), ControlLayout.word(ControlLayout.LOCK_WORD));
+        }
+        arena = SharedArena.open(file, ArenaOptions.defaults().withLockTimeoutNanos(SECOND / 10));
+        assertEquals(0, arena.slot(), "the forged token named this attachment");
+        assertEquals(0L, s(arena).get(ValueLayout.JAVA_LONG, ControlLayout.word(ControlLayout.LOCK_WORD)), "cleared at open");
+        final int mine = arena.allocPages(3);
+        assertTrue(mine != 0);
+        final int[] other = new int[1];
+        final Thread t = new Thread(() -> other[0] = arena.allocPages(3));
+        t.start();
+        t.join();
+        assertTrue(other[0] != 0, "another thread of the process can allocate");
+        try (SharedArena second = SharedArena.open(file, ArenaOptions.defaults().withLockTimeoutNanos(SECOND / 10))) {
+            final int theirs = second.allocPages(3);
+            assertTrue(theirs != 0, "another attachment can allocate");
+            second.freePages(theirs, 3);
+        }
+        arena.freePages(mine, 3);
+        arena.freePages(other[0], 3);
+        repairedClean();
+    }
+
+    private static MemorySegment s(final SharedArena a) {
+        return a.segment();
+    }
 }
