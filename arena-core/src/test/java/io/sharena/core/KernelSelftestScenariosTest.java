@@ -481,4 +481,32 @@ class KernelSelftestScenariosTest {
             assertClean(a);
         }
     }
+
+    /**
+     * The kernel's user-space side maps the arena and reads it without allocating. Here a read-only
+     * attachment (a monitor, a tool) reads page states as the views do; it only refuses to change them.
+     */
+    @Test
+    void readOnlyAttachmentSeesPageStates() throws IOException {
+        final Path file = dir.resolve("ro.arena");
+        try (SharedArena a = SharedArena.create(file, Capacity.ofPages(64), ArenaOptions.defaults())) {
+            final int p = a.allocPages(2);
+            final int r = first(a) + 20 * PAGE;
+            assertEquals(ReserveResult.OK, a.reservePages(r, 1));
+            final int cached = a.allocPages(1);
+            a.freePages(cached, 1); // into this process's span cache: FREE to everyone else
+            try (SharedArena ro = SharedArena.open(file, ArenaOptions.defaults().withReadOnly(true))) {
+                assertEquals(PageState.META, ro.pageState(0));
+                assertEquals(PageState.ALLOCATED, ro.pageState(ro.pageOf(p)));
+                assertEquals(PageState.ALLOCATED, ro.pageState(ro.pageOf(p) + 1));
+                assertEquals(PageState.RESERVED, ro.pageState(ro.pageOf(r)));
+                assertEquals(PageState.FREE, ro.pageState(ro.pageOf(cached)));
+                assertEquals(PageState.FREE, ro.pageState(ro.capacityPages() - 1));
+                assertEquals(PageState.OUTSIDE, ro.pageState(ro.capacityPages()));
+                assertEquals(PageState.OUTSIDE, ro.pageState(-1));
+                assertThrows(IllegalStateException.class, () -> ro.allocPages(1), "writes stay refused");
+                assertThrows(IllegalStateException.class, () -> ro.freePages(p, 1));
+            }
+        }
+    }
 }
