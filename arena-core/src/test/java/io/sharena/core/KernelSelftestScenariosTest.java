@@ -250,7 +250,6 @@ class KernelSelftestScenariosTest {
             for (int i = 0; i < 4; i++) {
                 final int p = base + i * PAGE;
                 a.lenient().putByte(p, (byte) 0x5a);
-                a.raw().segment(); // the raw view is for owners only: not used on reserved pages
                 assertEquals(0, a.lenient().getByte(p), "page " + i);
                 assertThrows(ArenaFaultException.class, () -> a.strict().putByte(p, (byte) 0x5a));
                 assertThrows(ArenaFaultException.class, () -> a.strict().getByte(p));
@@ -404,7 +403,7 @@ class KernelSelftestScenariosTest {
             int left = user;
             for (int i = 0; left > 0; i++) {
                 final int n = Math.min(sizes[i % sizes.length], left);
-                int p = a.allocPages(n);
+                final int p = a.allocPages(n);
                 if (p == 0) {
                     break;
                 }
