@@ -4,6 +4,7 @@ import io.sharena.core.alloc.PageAllocator;
 import io.sharena.core.internal.ArenaInternals;
 import io.sharena.core.layout.HeaderLayout;
 import io.sharena.core.layout.LockWord;
+import io.sharena.core.layout.PageEntry;
 import io.sharena.core.lock.LockResult;
 import io.sharena.core.lock.SharedLock;
 import io.sharena.core.owner.ArenaLock;
@@ -18,6 +19,8 @@ import io.sharena.core.os.Posix;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
@@ -74,6 +77,8 @@ import java.util.function.Supplier;
  * access from any thread throw {@link IllegalStateException}.
  */
 public final class SharedArena implements AutoCloseable {
+    /** The page table's STATE words, read by a read-only attachment's {@link #pageState}. */
+    private static final VarHandle STATE_WORD = ValueLayout.JAVA_LONG.varHandle();
     private static final int FILE_MODE = 0600;
     private static final SecureRandom IDS = new SecureRandom();
     /** How long open and close wait for the lock to repair after dead processes or give back caches. */
@@ -135,6 +140,7 @@ public final class SharedArena implements AutoCloseable {
         }
         this.slot = ownership.slot();
         this.lock = new ArenaLock(mapping.segment(), ownership);
+        lock.clearStrayOwnToken();
         this.allocator = new PageAllocator(mapping.segment(), file, header.capacityPages(), header.metaPages(),
             registry, lock, slot, options.lockTimeoutNanos());
         allocator.recoverIfNeeded(registry, OPEN_RECOVERY_TIMEOUT_NANOS);
@@ -552,9 +558,10 @@ public final class SharedArena implements AutoCloseable {
 
     /**
      * @return the state of page {@code page}: {@link PageState#OUTSIDE} for a number that is not a
-     * page of this arena, {@link PageState#INVALID} for a state word that holds no state
+     * page of this arena, {@link PageState#INVALID} for a state word that holds no state. A
+     * read-only attachment reads states too (one acquire load, as the views do).
      * @throws ArenaFaultException   if the file was cut short under the mapping (names the file and its size)
-     * @throws IllegalStateException if the arena is closed or was opened read-only
+     * @throws IllegalStateException if the arena is closed
      */
     public PageState pageState(final long page) {
         return PageState.of(pageStateCode(page));
@@ -563,14 +570,39 @@ public final class SharedArena implements AutoCloseable {
     /** @return the page table's state code of {@code page} (CACHED reported as FREE), -1 past the end */
     int pageStateCode(final long page) {
         try {
+            if (allocator == null) {
+                return readOnlyPageState(page);
+            }
             return allocator().pageState(page);
         } catch (final InternalError e) {
             throw fault("pageState", e);
         }
     }
 
-    /** @return the arena pointer of the first byte of page {@code page} */
+    /** {@link #pageStateCode} without an allocator (read-only): the page table read directly. */
+    private int readOnlyPageState(final long page) {
+        if (page < 0 || page >= header.capacityPages()) {
+            return -1;
+        }
+        if (page < firstUserPage()) {
+            return PageEntry.META;
+        }
+        final int st = PageEntry.stateOf((long) STATE_WORD.getAcquire(mapping.segment(), PageEntry.stateOffset((int) page)));
+        return st == PageEntry.CACHED ? PageEntry.FREE : st;
+    }
+
+    /**
+     * @return the arena pointer of the first byte of page {@code page}, a page of the 32-bit pointer
+     * space (not necessarily of this arena: {@link #pageState} says whether it is)
+     * @throws IllegalArgumentException if {@code page} is negative or past the 4 GiB pointer space,
+     *                                   where it would wrap onto NULL or a low page
+     */
     public int pointerOf(final long page) {
+        final long pagesInSpace = ArenaPointers.WINDOW_SIZE / header.pageSize();
+        if (page < 0 || page >= pagesInSpace) {
+            throw new IllegalArgumentException("page outside the 32-bit pointer space: page=" + page
+                + ", pages=" + pagesInSpace + ", file=" + path);
+        }
         return (int) (page * header.pageSize());
     }
 

@@ -193,4 +193,79 @@ class AllocatorCorruptionTest {
         arena.freePages(p, 1);
         repairedClean();
     }
+
+    /**
+     * A real intent only ever names user pages inside the arena (the range a holder carves out of a
+     * free run). One that reaches into the metadata or past the end is a stray write: rolling back
+     * the user pages it happens to cover would free pages someone holds, and hand them out again.
+     */
+    @Test
+    void anIntentReachingIntoMetadataOrPastTheEndFreesNothing() {
+        final int low = arena.allocPagesAt(ptr(first), 3);
+        final int high = arena.allocPagesAt(ptr(PAGES - 2), 2);
+        assertEquals(ptr(first), low);
+        assertEquals(ptr(PAGES - 2), high);
+        for (final int p : new int[] {low, low + 4096, low + 8192, high, high + 4096}) {
+            arena.strict().putLong(p + 8, 0x5EEDL + p);
+        }
+        final long[] intents = {
+            io.sharena.core.layout.Intent.encode(io.sharena.core.layout.Intent.ALLOC, first - 2, 4),
+            io.sharena.core.layout.Intent.encode(io.sharena.core.layout.Intent.RESERVE, first - 1, 2),
+            io.sharena.core.layout.Intent.encode(io.sharena.core.layout.Intent.ALLOC, PAGES - 2, 5)};
+        for (final long intent : intents) {
+            s.set(ValueLayout.JAVA_LONG, ControlLayout.word(ControlLayout.INTENT), intent);
+            s.set(ValueLayout.JAVA_LONG, ControlLayout.word(ControlLayout.REPAIR_PENDING), 1L);
+            repairedClean();
+            for (final int p : new int[] {low, low + 4096, low + 8192, high, high + 4096}) {
+                assertEquals(PageState.ALLOCATED, arena.pageState(arena.pageOf(p)), "intent 0x" + Long.toHexString(intent) + ", page " + arena.pageOf(p));
+                assertEquals(0x5EEDL + p, arena.strict().getLong(p + 8));
+            }
+            handsOutOnlyFreeUserPages(Set.of(first, first + 1, first + 2, PAGES - 2, PAGES - 1));
+        }
+        arena.freePages(low, 3);
+        arena.freePages(high, 2);
+    }
+
+    /**
+     * A lock word forged with the token the next opener will get (its slot, the next generation,
+     * its thread): that opener's thread would see DEADLOCK ("I hold it already") and keep the lock
+     * for as long as it lives, so every other thread and process fails to allocate. A new
+     * attachment has never locked, so such a word is a stray write and is cleared at open.
+     */
+    @Test
+    void aLockWordNamingTheNextOpenerIsClearedAtOpen() throws Exception {
+        arena.close();
+        final long slotWord;
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
+            java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)) {
+            final java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.nativeOrder());
+            ch.read(b, io.sharena.core.layout.RegistryLayout.field(0, io.sharena.core.layout.RegistryLayout.OWNER));
+            slotWord = b.getLong(0);
+            final int next = io.sharena.core.layout.ProcessWord.nextGeneration(io.sharena.core.layout.ProcessWord.generation(slotWord));
+            b.putLong(0, io.sharena.core.layout.OwnerToken.encode(0, next, Thread.currentThread().threadId()));
+            ch.write(b.rewind(), ControlLayout.word(ControlLayout.LOCK_WORD));
+        }
+        arena = SharedArena.open(file, ArenaOptions.defaults().withLockTimeoutNanos(SECOND / 10));
+        assertEquals(0, arena.slot(), "the forged token named this attachment");
+        assertEquals(0L, s(arena).get(ValueLayout.JAVA_LONG, ControlLayout.word(ControlLayout.LOCK_WORD)), "cleared at open");
+        final int mine = arena.allocPages(3);
+        assertTrue(mine != 0);
+        final int[] other = new int[1];
+        final Thread t = new Thread(() -> other[0] = arena.allocPages(3));
+        t.start();
+        t.join();
+        assertTrue(other[0] != 0, "another thread of the process can allocate");
+        try (SharedArena second = SharedArena.open(file, ArenaOptions.defaults().withLockTimeoutNanos(SECOND / 10))) {
+            final int theirs = second.allocPages(3);
+            assertTrue(theirs != 0, "another attachment can allocate");
+            second.freePages(theirs, 3);
+        }
+        arena.freePages(mine, 3);
+        arena.freePages(other[0], 3);
+        repairedClean();
+    }
+
+    private static MemorySegment s(final SharedArena a) {
+        return a.segment();
+    }
 }

@@ -172,7 +172,7 @@ public final class PageAllocator {
     }
 
     private int allocFromRuns(final int n, final boolean zero) {
-        if (n < REFILL_PAGES && RegistryLayout.cacheClassOf(n) >= 0) {
+        if (n < REFILL_PAGES && RegistryLayout.cacheClassOf(n) >= 0 && !holeSmallerThanGroup(n)) {
             final int page = refill(n, zero);
             if (page != 0) {
                 return page;
@@ -189,6 +189,16 @@ public final class PageAllocator {
             return 0;
         }
         return take(head, runs.validRun(head), head, n, Intent.ALLOC, zero) ? head : 0;
+    }
+
+    /**
+     * @return whether a free run of at least {@code n} but fewer than {@link #REFILL_PAGES} pages
+     * exists (lock held): best fit then picks that hole, and a group refill, which would take a run
+     * of 8 elsewhere (new ground, as like as not), must not pass it over
+     */
+    private boolean holeSmallerThanGroup(final int n) {
+        final int head = runs.bestFit(n);
+        return head != 0 && runs.validRun(head) < REFILL_PAGES;
     }
 
     /**

@@ -16,7 +16,9 @@ import java.util.List;
  *
  * <ol>
  *   <li>The interrupted holder's {@link Intent}: an ALLOC or RESERVE is rolled back (its caller never
- *       got the pages); the range is clamped to the user pages. A dying free needs no intent: the
+ *       got the pages). An intent whose range is not wholly user pages inside the arena was never
+ *       written by a holder (a stray write): it is cleared and reported, nothing is rolled back,
+ *       since the user pages it covers may be held by someone. A dying free needs no intent: the
  *       pages it had taken are PENDING with its dead slot (step 4).</li>
  *   <li>The pending list is drained as usual (by the caller).</li>
  *   <li>Every span cache is emptied: live processes' stacks are taken whole by CAS (their owners'
@@ -44,6 +46,8 @@ final class Recovery {
     private final Backing backing;
     /** What the last rebuild fixed by a safe guess rather than by knowing: see {@link #guesses()}. */
     private final List<String> guesses = new ArrayList<>();
+    /** Set by {@link #fixIntent} when the intent named no range a holder could have written; reported by the rebuild. */
+    private String ignoredIntent;
     /** The rebuild pass's state (lock holder only): the list tails, and what it counted. */
     private final int[] tails = new int[ControlLayout.BUCKETS];
     private boolean[] live;
@@ -69,9 +73,18 @@ final class Recovery {
         final int op = Intent.op(intent);
         if (op == Intent.ALLOC || op == Intent.RESERVE) {
             final long first = Integer.toUnsignedLong(Intent.first(intent));
-            final long end = Math.min(first + Intent.pages(intent), table.capacity);
+            final long end = first + Intent.pages(intent);
+            if (first < table.firstUser || end > table.capacity || end <= first) {
+                // A holder only ever writes a range of user pages inside the arena: this word is a
+                // stray write. Rolling back the user pages it happens to cover would free pages
+                // that someone holds, so nothing is rolled back.
+                ignoredIntent = "an intent outside the user pages was ignored (nothing rolled back): op=" + op
+                    + ", first=" + first + ", pages=" + Intent.pages(intent);
+                table.setLongRelease(offset, Intent.encode(Intent.NONE, 0, 0));
+                return;
+            }
             final int undo = op == Intent.ALLOC ? PageEntry.ALLOCATED : PageEntry.RESERVED;
-            for (long p = Math.max(first, table.firstUser); p < end; p++) {
+            for (long p = first; p < end; p++) {
                 if (PageEntry.stateOf(table.stateAcquire((int) p)) == undo) {
                     table.setStateRelease((int) p, PageEntry.state(PageEntry.FREE, 0, 0, 0));
                 }
@@ -110,6 +123,10 @@ final class Recovery {
 
     private List<String> rebuild(final boolean[] live) {
         guesses.clear();
+        if (ignoredIntent != null) {
+            guesses.add(ignoredIntent);
+            ignoredIntent = null;
+        }
         runs.clear();
         java.util.Arrays.fill(tails, 0);
         reserved = 0;

@@ -37,7 +37,9 @@
  *       dirty, so fresh ground costs one {@code fallocate} per 2 MiB. If nothing fits, this process's
  *       cache goes back to the lists and the search runs again; then every other process's caches,
  *       since a FREE page is free for everyone. A miss of a cache size under 8 pages (1, 2, 4) takes
- *       a whole <b>group of 8 pages</b> when a run of 8 fits: the first span for the caller, the
+ *       a whole <b>group of 8 pages</b> when a run of 8 fits and no smaller hole fits the request
+ *       (best fit comes first: a freed hole of 1 to 7 pages is refilled before a group is carved
+ *       elsewhere): the first span for the caller, the
  *       others into this process's cache. So a process's small spans sit together in the page table
  *       (eight 16-byte entries are 128 bytes): two processes' hot pages never share a page-table
  *       cache line, which every pop and push writes, and a run of small allocations takes the lock

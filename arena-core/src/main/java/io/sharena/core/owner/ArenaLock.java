@@ -34,6 +34,26 @@ public final class ArenaLock extends CrossProcessLock {
         this.timeouts = ControlLayout.counter(ControlLayout.C_LOCK_TIMEOUTS);
     }
 
+    /**
+     * Called once by a new attachment, before it first locks. A lock word naming this attachment
+     * (its slot and the generation it has just claimed) cannot be a holder's: nobody has locked
+     * with that generation yet. It is a stray write which, left alone, would make the thread it
+     * names see DEADLOCK ("held already") and keep the lock for as long as this process lives,
+     * while every other thread and process waits. It is cleared by CAS from exactly that word, and
+     * the allocator is marked for repair, since the word it overwrote may have been a dead
+     * holder's in the middle of an operation.
+     *
+     * @return whether such a word was found and cleared
+     */
+    public boolean clearStrayOwnToken() {
+        final long current = ownerWord();
+        if (current != 0 && ownership.isMine(current) && SharedWords.casLong(segment, word, current, 0L)) {
+            LONG.setRelease(segment, ControlLayout.word(ControlLayout.REPAIR_PENDING), 1L);
+            return true;
+        }
+        return false;
+    }
+
     /** One compare-and-set, no waiting and no liveness check: the free path's attempt. */
     public boolean tryAcquireFast() {
         if (SharedWords.casLong(segment, word, 0L, ownership.mine())) {
