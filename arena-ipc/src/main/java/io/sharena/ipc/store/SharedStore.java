@@ -201,7 +201,6 @@ public final class SharedStore implements AutoCloseable {
         return maxItem;
     }
 
-    /** @return the memory limit: bytes of item space */
     /**
      * @return the largest max item size a store of {@code memoryLimit} bytes can be created with
      * (its ring holds two such items with a 250-byte key, and the slack new writes leave free)
@@ -216,6 +215,7 @@ public final class SharedStore implements AutoCloseable {
         return evictions;
     }
 
+    /** @return the memory limit: bytes of item space */
     public long memoryLimit() {
         return ring.ringBytes();
     }
