@@ -135,7 +135,13 @@ public final class ChannelConsumer implements AutoCloseable {
                 if (next > tail) {
                     throw badPosition("channel record length", length, lane, head);
                 }
+                // HEAD passes the padding now, before the next message's IN_HAND is said: a
+                // successor knows a message was in hand by IN_HAND == HEAD + 1, which a padding
+                // left between HEAD and the message would hide (it would deliver the message
+                // again without saying so).
                 head = next;
+                heads[lane] = next;
+                view.putLongRelease(headWord, next);
                 continue;
             }
             final int record = ChannelLayout.recordBytes(length);

@@ -1,0 +1,97 @@
+package io.sharena.ipc;
+
+import io.sharena.core.ArenaCorruptedException;
+import io.sharena.core.ArenaOptions;
+import io.sharena.core.Capacity;
+import io.sharena.core.SharedArena;
+import io.sharena.core.crash.CrashPoint;
+import io.sharena.core.internal.ArenaInternals;
+import io.sharena.ipc.channel.Channel;
+import io.sharena.ipc.channel.ChannelConsumer;
+import io.sharena.ipc.channel.ChannelPoint;
+import io.sharena.ipc.channel.ChannelProducer;
+import io.sharena.ipc.heap.HeapPoint;
+import io.sharena.ipc.heap.ObjectHeap;
+import io.sharena.ipc.layout.HeapLayout;
+import io.sharena.ipc.layout.RootsLayout;
+import io.sharena.testing.ChildJvm;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Crash points reached through operations other than the one {@link IpcCrashPointTest}'s workout
+ * reaches them by, in states of their own: a child JVM is killed there, then the next user of the
+ * arena goes on as it would (with or without a repair) and must find nothing handed out twice,
+ * nothing lost beyond the operation in flight, and a redelivery said as one.
+ */
+class IpcCrashShapesTest {
+    @TempDir
+    Path dir;
+
+    private static ChildJvm killedAt(final CrashPoint point, final String... args) throws Exception {
+        final ChildJvm child = IpcChild.start(List.of("-Dsharena.crashpoints=true", "-Dsharena.crashpoint=" + point.id(),
+            "-Dsharena.crashpoint.action=kill"), args);
+        final int exit = child.waitFor(120);
+        assertTrue(child.output().contains("crashpoint: " + point.id() + " kill"), "the child reached " + point.id()
+            + " and was killed there; exit=" + exit + ", output: " + child.output());
+        assertEquals(128 + 9, exit, "SIGKILL");
+        return child;
+    }
+
+    /**
+     * DELIVERED reached by a message right after the ring's wrap padding: the consumer dies with
+     * HEAD still before the padding. Its successor must still know the message was in hand.
+     */
+    @Test
+    void aConsumerKilledInsideTheHandlerOfTheMessageAfterAWrapLeavesItFlaggedAsRedelivered() throws Exception {
+        final Path file = dir.resolve("w.arena");
+        try (SharedArena arena = SharedArena.create(file, Capacity.parse("16M"), ArenaOptions.defaults())) {
+            final ObjectHeap heap = ObjectHeap.of(arena);
+            final Channel channel = Channel.create(arena, "wrap", 1, 4096, 1000);
+            try (ChannelProducer producer = channel.producer()) {
+                // Four records of 1008 bytes: TAIL at 4032, 64 bytes before the ring's end.
+                try (ChannelConsumer first = channel.consumer()) {
+                    for (int i = 0; i < 4; i++) {
+                        assertTrue(producer.offer(0, new byte[1000], 0, 1000));
+                    }
+                    int got = 0;
+                    while (got < 4) {
+                        got += first.poll((view, type, ptr, length) -> { }, 16);
+                    }
+                }
+                // The next one does not fit before the end: padding, then the record at the ring's start.
+                final int object = heap.allocate(16);
+                final byte[] msg = new byte[1000];
+                java.nio.ByteBuffer.wrap(msg).order(java.nio.ByteOrder.nativeOrder()).putInt(0, object);
+                assertTrue(producer.offer(1, msg, 0, 1000));
+                try (ChildJvm child = killedAt(ChannelPoint.DELIVERED, "consume", file.toString(), "wrap")) {
+                    assertTrue(child.output().contains("consuming"), child.output().toString());
+                }
+                final List<Boolean> flags = new ArrayList<>();
+                try (ChannelConsumer successor = channel.consumer()) {
+                    assertEquals(1, successor.poll((view, type, ptr, length) -> {
+                        flags.add(successor.redelivered());
+                        heap.free(view.getInt(ptr)); // freed already by the dead consumer: a no-op
+                    }, 16), "the message in hand is delivered again");
+                }
+                assertEquals(List.of(true), flags, "the successor is told the message after the padding was in hand");
+                assertEquals(1, heap.doubleFrees());
+            }
+        }
+    }
+}
