@@ -558,9 +558,13 @@ public final class NamedRoots {
                     tombstone(e);
                     done.add("duplicate root dropped, the entry a lookup finds kept: name=" + s + ", entry=" + i);
                 } else if (found < 0) {
+                    // Copied first, where a lookup finds it, then the unreachable entry goes. Killed
+                    // in between, the name is listed twice and the next repair keeps the copy a
+                    // lookup finds; the other order lost the name to a kill between the two (the
+                    // copy, still WRITING, is then cleared as half-written).
                     final int ptr = RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE));
-                    tombstone(e);
                     reinsert(name, ptr);
+                    tombstone(e);
                     done.add("unreachable root moved where a lookup finds it: name=" + s + ", entry=" + i);
                 }
             }
@@ -578,6 +582,10 @@ public final class NamedRoots {
         } while (!view.compareAndSetLong(e + RootsLayout.VALUE, v, RootsLayout.bumped(v, 0)));
     }
 
+    /**
+     * Under the lock: adds {@code name} at the first entry not LIVE on its probe. Only for a name no
+     * lookup reaches, so that entry lies before the EMPTY one that hides it, never where it is.
+     */
     private void reinsert(final byte[] name, final int ptr) {
         final int start = hash(name);
         for (int i = 0; i < RootsLayout.ENTRIES; i++) {

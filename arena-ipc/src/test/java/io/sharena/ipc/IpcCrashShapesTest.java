@@ -94,4 +94,45 @@ class IpcCrashShapesTest {
             }
         }
     }
+
+    static Stream<CrashPoint> reinsertPoints() {
+        return Stream.of(RootsPoint.INSERT_CLAIMED, RootsPoint.INSERT_NAMED, RootsPoint.INSERT_VALUED,
+            RootsPoint.REPAIR_ENTRY);
+    }
+
+    /**
+     * INSERT_* reached through the roots' repair, which moves a root a lookup cannot reach to where
+     * it can: killed at any step of the move, the root must survive the next repair.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("reinsertPoints")
+    void aRootRepairKilledWhileMovingAnUnreachableRootNeverLosesIt(final CrashPoint point) throws Exception {
+        final Path file = dir.resolve("r.arena");
+        final int ptr = 0x12340;
+        try (SharedArena arena = SharedArena.create(file, Capacity.parse("16M"), ArenaOptions.defaults())) {
+            final NamedRoots roots = NamedRoots.of(arena);
+            roots.put("moved", ptr);
+            // The entry is copied one place further along its probe, and its own place emptied:
+            // what a stray write leaves, a root no lookup finds.
+            final int dirPtr = ArenaInternals.rootsDirectory(arena);
+            final int h = NamedRoots.hash("moved".getBytes(StandardCharsets.UTF_8));
+            final int from = dirPtr + RootsLayout.entry(h);
+            final int to = dirPtr + RootsLayout.entry((h + 1) & (RootsLayout.ENTRIES - 1));
+            assertEquals(RootsLayout.LIVE, arena.raw().getIntAcquire(from + RootsLayout.STATE));
+            final byte[] entry = new byte[RootsLayout.ENTRY_SIZE];
+            arena.raw().getBytes(from, entry, 0, entry.length);
+            arena.raw().putBytes(to, entry, 0, entry.length);
+            arena.raw().putIntRelease(from + RootsLayout.STATE, RootsLayout.EMPTY);
+            assertEquals(0, roots.get("moved"), "unreachable");
+            assertFalse(NamedRoots.check(arena).isEmpty());
+        }
+        try (ChildJvm child = killedAt(point, "rootsrepair", file.toString())) {
+            assertFalse(child.output().contains("repaired"), child.output().toString());
+        }
+        try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
+            NamedRoots.repair(arena, 5_000_000_000L);
+            assertEquals(List.of(), NamedRoots.check(arena));
+            assertEquals(ptr, NamedRoots.of(arena).get("moved"), "the root survives a repair killed while moving it");
+        }
+    }
 }
