@@ -135,4 +135,52 @@ class IpcCrashShapesTest {
             assertEquals(ptr, NamedRoots.of(arena).get("moved"), "the root survives a repair killed while moving it");
         }
     }
+
+    /**
+     * REPAIR_CLASS reached by a heap repair with a free stack to replace: killed there, the heap is
+     * then used as any process would, without a repair first. Nothing may be handed out twice and
+     * no allocation may find the heap corrupted.
+     */
+    @Test
+    void aHeapRepairKilledBeforeReplacingAStackLeavesNoCycleForTheNextAllocations() throws Exception {
+        final Path file = dir.resolve("h.arena");
+        try (SharedArena arena = SharedArena.create(file, Capacity.parse("16M"), ArenaOptions.defaults())) {
+            final ObjectHeap heap = ObjectHeap.of(arena);
+            final int perPage = (4096 - HeapLayout.SLAB_HEADER) / 16;
+            final List<Integer> objects = new ArrayList<>();
+            for (int i = 0; i < perPage; i++) {
+                objects.add(heap.allocate(16));
+            }
+            objects.sort(Integer::compareUnsigned);
+            assertEquals(objects.get(0) & ~4095, objects.get(perPage - 1) & ~4095, "one slab page");
+            // The stack: the page's last object, then its sixth: the last links back to a lower one.
+            heap.free(objects.get(5));
+            heap.free(objects.get(perPage - 1));
+            // And one object lost in transit (a free killed between its bit and its push), so a repair is due.
+            final int lost = objects.get(10);
+            final int page = lost & ~4095;
+            final int index = (lost - page - HeapLayout.SLAB_HEADER) / 16;
+            arena.raw().getAndBitwiseAndLong(page + HeapLayout.bitmapWord(index), ~HeapLayout.bit(index));
+            assertFalse(heap.check().isEmpty());
+        }
+        killedAt(HeapPoint.REPAIR_CLASS, "heaprepair", file.toString()).close();
+        try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
+            final ObjectHeap heap = ObjectHeap.of(arena);
+            final Set<Integer> handed = new HashSet<>();
+            for (int i = 0; i < 600; i++) {
+                final int obj;
+                try {
+                    obj = heap.allocate(16);
+                } catch (final ArenaCorruptedException e) {
+                    throw new AssertionError("allocation " + i + " after the killed repair found the heap corrupted: " + e, e);
+                }
+                assertNotEquals(0, obj);
+                assertTrue(handed.add(obj), "handed out twice: 0x" + Integer.toHexString(obj));
+            }
+            // Whatever the killed repair left off its stacks, the next repair reclaims.
+            ObjectHeap.repair(arena);
+            assertEquals(List.of(), ObjectHeap.check(arena));
+            assertEquals(List.of(), NamedRoots.check(arena));
+        }
+    }
 }
