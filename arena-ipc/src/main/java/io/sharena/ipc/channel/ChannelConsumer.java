@@ -95,8 +95,13 @@ public final class ChannelConsumer implements AutoCloseable {
      *
      * @return the number delivered
      * @throws ArenaCorruptedException if a lane's position or a record's length is out of range
+     * @throws IllegalStateException   if this consumer was closed: its place may be another's now,
+     *                                 and its HEADs, cached here, would deliver that one's messages again
      */
     public int poll(final MessageHandler handler, final int limit) {
+        if (closed) {
+            throw new IllegalStateException("consumer closed: channel=0x" + Integer.toHexString(channel.header));
+        }
         if (lanes == 1) {
             return pollLane(0, handler, limit);
         }
