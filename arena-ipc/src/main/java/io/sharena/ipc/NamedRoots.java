@@ -650,11 +650,12 @@ public final class NamedRoots {
             final long page = Integer.toUnsignedLong(dir) / Geometry.PAGE_SIZE + p;
             if (Pages.state(arena, page) != PageEntry.ALLOCATED) {
                 // A page that is not allocated may be handed out (zeroed) at any time: nothing in it
-                // can be trusted, so the directory goes, and its pages with it.
+                // can be trusted, so the directory goes. Its pages are left as they are: one freed
+                // from under the directory may have been handed out again since, and is then
+                // another owner's, which a free here would take from it.
                 ArenaInternals.compareAndSetRootsDirectory(arena, dir, 0);
-                arena.freePages(dir, RootsLayout.PAGES);
-                done.add("named-roots directory dropped, every root lost: its page is not allocated: page=" + page
-                    + ", state=" + Pages.state(arena, page));
+                done.add("named-roots directory dropped, every root lost, its pages left as they are: its page is"
+                    + " not allocated: page=" + page + ", state=" + Pages.state(arena, page));
                 return done;
             }
         }

@@ -121,6 +121,23 @@ class IpcCorruptionTest {
     }
 
     @Test
+    void aDirectoryPageFreedAndHandedOutAgainIsNeverFreedFromItsNewOwnerByTheRepair() {
+        NamedRoots.of(arena).put("alpha", 1);
+        final int d = directory();
+        // A stray free of the directory's last four pages; three of them are handed out again.
+        arena.freePages(d + 4096, RootsLayout.PAGES - 1);
+        final int taken = arena.allocPagesAt(d + 2 * 4096, RootsLayout.PAGES - 2);
+        assertEquals(d + 2 * 4096, taken);
+        assertFalse(NamedRoots.check(arena).isEmpty());
+        assertEquals(List.of(), repairThenCheck());
+        for (int p = 0; p < RootsLayout.PAGES - 2; p++) {
+            assertEquals(io.sharena.core.layout.PageEntry.ALLOCATED,
+                Pages.state(arena, Integer.toUnsignedLong(taken) / 4096 + p), "its new owner's page " + p + " stays allocated");
+        }
+        assertEquals(0, NamedRoots.of(arena).get("alpha"), "a new, empty directory");
+    }
+
+    @Test
     void aReadOnlyToolChecksWithoutWritingAndTheRepairFromAWritableOneConverges() throws IOException {
         final NamedRoots roots = NamedRoots.of(arena);
         roots.put("alpha", 100);
