@@ -405,6 +405,35 @@ public final class NamedRoots {
     }
 
     /**
+     * Removes {@code name} only if it holds {@code expected} (as {@link #remove(String)} does, under
+     * the lock): for whoever gives back what the name points to, which must not go while the name
+     * names something else.
+     *
+     * @return whether it was removed
+     * @throws IllegalStateException    if the lock could not be had in 100 ms
+     * @throws ArenaCorruptedException if the directory is found corrupted
+     */
+    public boolean remove(final String name, final int expected) {
+        final byte[] bytes = encode(name);
+        final LockResult r = lock(LOCK_TIMEOUT_NANOS, "root not removed", bytes);
+        try {
+            final int e = find(bytes);
+            if (e < 0 || RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE)) != expected) {
+                return false;
+            }
+            view.putIntVolatile(e + RootsLayout.STATE, RootsLayout.REMOVED);
+            CrashPoints.at(RootsPoint.REMOVE_CLEARED);
+            long v;
+            do {
+                v = view.getLongAcquire(e + RootsLayout.VALUE);
+            } while (!view.compareAndSetLong(e + RootsLayout.VALUE, v, RootsLayout.bumped(v, 0)));
+            return true;
+        } finally {
+            unlock(r);
+        }
+    }
+
+    /**
      * @return every LIVE name and its pointer, in directory order (a snapshot, read without the lock)
      * @throws ArenaCorruptedException if the directory is found corrupted
      */

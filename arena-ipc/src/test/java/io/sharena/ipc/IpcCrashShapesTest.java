@@ -183,4 +183,38 @@ class IpcCrashShapesTest {
             assertEquals(List.of(), NamedRoots.check(arena));
         }
     }
+
+    private static long allocatedPages(final SharedArena arena) {
+        long n = 0;
+        for (long p = arena.firstUserPage(); p < arena.capacityPages(); p++) {
+            if (Pages.state(arena, p) == io.sharena.core.layout.PageEntry.ALLOCATED) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** A fresh arena with its roots directory, closed; @return its allocated pages */
+    private long freshArenaWithRoots(final Path file) throws Exception {
+        try (SharedArena arena = SharedArena.create(file, Capacity.parse("16M"), ArenaOptions.defaults())) {
+            NamedRoots.of(arena);
+            return allocatedPages(arena);
+        }
+    }
+
+    /**
+     * CREATED: a creator killed before registering its channel's name. Only the header page it
+     * had just allocated may stay behind (nothing names it); not the channel's rings.
+     */
+    @Test
+    void aChannelCreatorKilledBeforeRegisteringTheNameLeavesAtMostItsHeaderPage() throws Exception {
+        final Path file = dir.resolve("c.arena");
+        final long before = freshArenaWithRoots(file);
+        killedAt(ChannelPoint.CREATED, "create", file.toString(), "made").close();
+        try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
+            final long leaked = allocatedPages(arena) - before;
+            assertTrue(leaked <= 1, "pages left allocated to nobody: " + leaked);
+            Channel.create(arena, "made", 4, 1 << 14, 256);
+        }
+    }
 }
