@@ -6,6 +6,7 @@ import io.sharena.core.SharedArena;
 import io.sharena.core.crash.CrashPoints;
 import io.sharena.core.internal.ArenaInternals;
 import io.sharena.core.layout.Geometry;
+import io.sharena.core.layout.OwnerToken;
 import io.sharena.core.layout.PageEntry;
 import io.sharena.core.lock.LockResult;
 import io.sharena.core.lock.SharedLock;
@@ -310,7 +311,10 @@ public final class NamedRoots {
         if (lock == null) {
             lock = arena.lockAt(directory + RootsLayout.LOCK);
         }
-        final LockResult r = lock.lock(timeoutNanos);
+        LockResult r = lock.lock(timeoutNanos);
+        if (r == LockResult.TIMEOUT && clearedStrayLockWord()) {
+            r = lock.lock(timeoutNanos);
+        }
         if (r == LockResult.TIMEOUT) {
             throw new IllegalStateException("named-roots lock busy for " + timeoutNanos / 1_000_000 + " ms; " + what
                 + (name == null ? "" : ": name=" + new String(name, StandardCharsets.UTF_8)));
@@ -319,6 +323,24 @@ public final class NamedRoots {
             repairLocked();
         }
         return r;
+    }
+
+    /**
+     * A lock word that holds a process's owner token (thread 0) names no holder: the lock is only
+     * ever held by threads, whose tokens carry their thread. Only a stray write puts one there (a
+     * bit flipped in the free word gives the first attachment's token), and while that process
+     * lives the lock would never look dead. Cleared by one CAS, the directory marked for repair.
+     *
+     * @return whether this cleared it
+     */
+    private boolean clearedStrayLockWord() {
+        final int word = directory + RootsLayout.LOCK;
+        final long w = view.getLongVolatile(word);
+        if (w == 0 || OwnerToken.thread(w) != 0 || !view.compareAndSetLong(word, w, 0L)) {
+            return false;
+        }
+        view.putLongRelease(repairWord, 1L);
+        return true;
     }
 
     private void unlock(final LockResult r) {
@@ -471,7 +493,10 @@ public final class NamedRoots {
         }
         final long holder = view.getLongVolatile(directory + RootsLayout.LOCK);
         final boolean lockFree = holder == 0 || !ArenaInternals.registry(arena).isOwnerAlive(holder);
-        if (holder != 0 && lockFree) {
+        if (holder != 0 && OwnerToken.thread(holder) == 0) {
+            violations.add("named-roots lock word holds a process token, which no holder has (a stray write; the next"
+                + " adder or remover clears it): owner=0x" + Long.toHexString(holder));
+        } else if (holder != 0 && lockFree) {
             violations.add("named-roots lock held by a dead process (its next user recovers it): owner=0x"
                 + Long.toHexString(holder));
         }
