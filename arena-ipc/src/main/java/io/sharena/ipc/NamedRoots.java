@@ -6,6 +6,7 @@ import io.sharena.core.SharedArena;
 import io.sharena.core.crash.CrashPoints;
 import io.sharena.core.internal.ArenaInternals;
 import io.sharena.core.layout.Geometry;
+import io.sharena.core.layout.OwnerToken;
 import io.sharena.core.layout.PageEntry;
 import io.sharena.core.lock.LockResult;
 import io.sharena.core.lock.SharedLock;
@@ -310,7 +311,10 @@ public final class NamedRoots {
         if (lock == null) {
             lock = arena.lockAt(directory + RootsLayout.LOCK);
         }
-        final LockResult r = lock.lock(timeoutNanos);
+        LockResult r = lock.lock(timeoutNanos);
+        if (r == LockResult.TIMEOUT && clearedStrayLockWord()) {
+            r = lock.lock(timeoutNanos);
+        }
         if (r == LockResult.TIMEOUT) {
             throw new IllegalStateException("named-roots lock busy for " + timeoutNanos / 1_000_000 + " ms; " + what
                 + (name == null ? "" : ": name=" + new String(name, StandardCharsets.UTF_8)));
@@ -319,6 +323,24 @@ public final class NamedRoots {
             repairLocked();
         }
         return r;
+    }
+
+    /**
+     * A lock word that holds a process's owner token (thread 0) names no holder: the lock is only
+     * ever held by threads, whose tokens carry their thread. Only a stray write puts one there (a
+     * bit flipped in the free word gives the first attachment's token), and while that process
+     * lives the lock would never look dead. Cleared by one CAS, the directory marked for repair.
+     *
+     * @return whether this cleared it
+     */
+    private boolean clearedStrayLockWord() {
+        final int word = directory + RootsLayout.LOCK;
+        final long w = view.getLongVolatile(word);
+        if (w == 0 || OwnerToken.thread(w) != 0 || !view.compareAndSetLong(word, w, 0L)) {
+            return false;
+        }
+        view.putLongRelease(repairWord, 1L);
+        return true;
     }
 
     private void unlock(final LockResult r) {
@@ -405,6 +427,35 @@ public final class NamedRoots {
     }
 
     /**
+     * Removes {@code name} only if it holds {@code expected} (as {@link #remove(String)} does, under
+     * the lock): for whoever gives back what the name points to, which must not go while the name
+     * names something else.
+     *
+     * @return whether it was removed
+     * @throws IllegalStateException    if the lock could not be had in 100 ms
+     * @throws ArenaCorruptedException if the directory is found corrupted
+     */
+    public boolean remove(final String name, final int expected) {
+        final byte[] bytes = encode(name);
+        final LockResult r = lock(LOCK_TIMEOUT_NANOS, "root not removed", bytes);
+        try {
+            final int e = find(bytes);
+            if (e < 0 || RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE)) != expected) {
+                return false;
+            }
+            view.putIntVolatile(e + RootsLayout.STATE, RootsLayout.REMOVED);
+            CrashPoints.at(RootsPoint.REMOVE_CLEARED);
+            long v;
+            do {
+                v = view.getLongAcquire(e + RootsLayout.VALUE);
+            } while (!view.compareAndSetLong(e + RootsLayout.VALUE, v, RootsLayout.bumped(v, 0)));
+            return true;
+        } finally {
+            unlock(r);
+        }
+    }
+
+    /**
      * @return every LIVE name and its pointer, in directory order (a snapshot, read without the lock)
      * @throws ArenaCorruptedException if the directory is found corrupted
      */
@@ -442,7 +493,10 @@ public final class NamedRoots {
         }
         final long holder = view.getLongVolatile(directory + RootsLayout.LOCK);
         final boolean lockFree = holder == 0 || !ArenaInternals.registry(arena).isOwnerAlive(holder);
-        if (holder != 0 && lockFree) {
+        if (holder != 0 && OwnerToken.thread(holder) == 0) {
+            violations.add("named-roots lock word holds a process token, which no holder has (a stray write; the next"
+                + " adder or remover clears it): owner=0x" + Long.toHexString(holder));
+        } else if (holder != 0 && lockFree) {
             violations.add("named-roots lock held by a dead process (its next user recovers it): owner=0x"
                 + Long.toHexString(holder));
         }
@@ -558,9 +612,13 @@ public final class NamedRoots {
                     tombstone(e);
                     done.add("duplicate root dropped, the entry a lookup finds kept: name=" + s + ", entry=" + i);
                 } else if (found < 0) {
+                    // Copied first, where a lookup finds it, then the unreachable entry goes. Killed
+                    // in between, the name is listed twice and the next repair keeps the copy a
+                    // lookup finds; the other order lost the name to a kill between the two (the
+                    // copy, still WRITING, is then cleared as half-written).
                     final int ptr = RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE));
-                    tombstone(e);
                     reinsert(name, ptr);
+                    tombstone(e);
                     done.add("unreachable root moved where a lookup finds it: name=" + s + ", entry=" + i);
                 }
             }
@@ -578,6 +636,10 @@ public final class NamedRoots {
         } while (!view.compareAndSetLong(e + RootsLayout.VALUE, v, RootsLayout.bumped(v, 0)));
     }
 
+    /**
+     * Under the lock: adds {@code name} at the first entry not LIVE on its probe. Only for a name no
+     * lookup reaches, so that entry lies before the EMPTY one that hides it, never where it is.
+     */
     private void reinsert(final byte[] name, final int ptr) {
         final int start = hash(name);
         for (int i = 0; i < RootsLayout.ENTRIES; i++) {
@@ -642,11 +704,12 @@ public final class NamedRoots {
             final long page = Integer.toUnsignedLong(dir) / Geometry.PAGE_SIZE + p;
             if (Pages.state(arena, page) != PageEntry.ALLOCATED) {
                 // A page that is not allocated may be handed out (zeroed) at any time: nothing in it
-                // can be trusted, so the directory goes, and its pages with it.
+                // can be trusted, so the directory goes. Its pages are left as they are: one freed
+                // from under the directory may have been handed out again since, and is then
+                // another owner's, which a free here would take from it.
                 ArenaInternals.compareAndSetRootsDirectory(arena, dir, 0);
-                arena.freePages(dir, RootsLayout.PAGES);
-                done.add("named-roots directory dropped, every root lost: its page is not allocated: page=" + page
-                    + ", state=" + Pages.state(arena, page));
+                done.add("named-roots directory dropped, every root lost, its pages left as they are: its page is"
+                    + " not allocated: page=" + page + ", state=" + Pages.state(arena, page));
                 return done;
             }
         }

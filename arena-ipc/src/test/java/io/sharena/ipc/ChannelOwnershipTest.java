@@ -18,6 +18,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -86,5 +88,43 @@ class ChannelOwnershipTest {
         }
         assertNull(failure[0]);
         first[0].close();
+    }
+
+    /**
+     * A consumer handle kept after close: its place went to another consumer, which must be the only
+     * one to get the messages (the closed one's HEAD cache would deliver them again).
+     */
+    @Test
+    void aClosedConsumerNoLongerDeliversWhatItsSuccessorDelivers() {
+        final Channel channel = Channel.create(arena, "cc", 1, 1 << 14, 64);
+        final ChannelConsumer first = channel.consumer();
+        first.close();
+        try (ChannelConsumer second = channel.consumer(); ChannelProducer producer = channel.producer()) {
+            producer.offer(1, new byte[8], 0, 8);
+            final List<String> got = new ArrayList<>();
+            assertThrows(IllegalStateException.class, () -> first.poll((view, type, ptr, length) -> got.add("first"), 16));
+            assertEquals(1, second.poll((view, type, ptr, length) -> got.add("second"), 16));
+            assertEquals(List.of("second"), got);
+        }
+    }
+
+    /**
+     * A producer that claimed a record, then closed: its lane went to another producer, and its
+     * late commit must not publish the other producer's lane up to a record it never wrote.
+     */
+    @Test
+    void aClosedProducersLateCommitCannotPublishIntoTheLaneItsSuccessorHolds() {
+        final Channel channel = Channel.create(arena, "cp", 1, 1 << 14, 256);
+        final ChannelProducer first = channel.producer();
+        assertTrue(first.claim(7, 200) != 0);
+        first.close();
+        try (ChannelProducer second = channel.producer(); ChannelConsumer consumer = channel.consumer()) {
+            assertEquals(first.lane(), second.lane());
+            assertTrue(second.offer(8, new byte[16], 0, 16));
+            assertThrows(IllegalStateException.class, first::commit);
+            final List<Integer> types = new ArrayList<>();
+            consumer.poll((view, type, ptr, length) -> types.add(type), 64);
+            assertEquals(List.of(8), types, "only the successor's message is published");
+        }
     }
 }

@@ -28,6 +28,9 @@ import java.util.List;
  *   <li>{@code noop FILE}: attaches, finds the roots and the heap, leaves.</li>
  *   <li>{@code workout FILE TAG [norepair]}: one {@link Workout} pass, with repairs unless told not to;
  *       says "workout done".</li>
+ *   <li>{@code create FILE CHANNEL}: creates a channel of 4 lanes of 16 KiB; says "created".</li>
+ *   <li>{@code rootsrepair FILE}: repairs the named roots (under their lock); says "repaired".</li>
+ *   <li>{@code heaprepair FILE}: repairs the object heap (this process alone attached); says "repaired".</li>
  *   <li>{@code produce FILE CHANNEL ID COUNT}: COUNT messages of (id, seq, id*seq checksum, filler)
  *       on a channel; says "sent".</li>
  * </ul>
@@ -66,7 +69,8 @@ public final class IpcChild {
         try (SharedArena arena = SharedArena.open(Path.of(args[1]), ArenaOptions.defaults())) {
             // A workout sets the structures up itself, waiting out busy locks (crash-point tests
             // pause lock holders); the other modes run on a quiet arena.
-            final boolean waits = args[0].equals("workout") || args[0].equals("noop");
+            final boolean waits = args[0].equals("workout") || args[0].equals("noop")
+                || args[0].equals("rootsrepair") || args[0].equals("heaprepair") || args[0].equals("create");
             final ObjectHeap heap = waits ? null : ObjectHeap.of(arena);
             final NamedRoots roots = waits ? null : NamedRoots.of(arena);
             final ArenaView v = arena.raw();
@@ -151,6 +155,18 @@ public final class IpcChild {
                             consumer.poll((view, type, ptr, length) -> heap.free(view.getInt(ptr)), 16);
                         }
                     }
+                }
+                case "create" -> {
+                    Channel.create(arena, args[2], 4, 1 << 14, 256);
+                    System.out.println("created");
+                }
+                case "rootsrepair" -> {
+                    NamedRoots.repair(arena, 5_000_000_000L).forEach(line -> System.out.println("repair: " + line));
+                    System.out.println("repaired");
+                }
+                case "heaprepair" -> {
+                    ObjectHeap.repair(arena).forEach(line -> System.out.println("repair: " + line));
+                    System.out.println("repaired");
                 }
                 case "noop" -> System.out.println("heap " + ObjectHeap.existing(arena).isPresent());
                 case "workout" -> {

@@ -120,6 +120,49 @@ class IpcCorruptionTest {
         assertEquals(List.of(), repairThenCheck());
     }
 
+    /**
+     * A bit flipped in the free lock word can make it a process's owner token (thread 0): 0x40 is
+     * the first attachment's (slot 0, generation 1). No lock holder has such a token (holders are
+     * threads), and while that process lives the lock never looks dead: IpcFuzzTest's seed
+     * 64293026345512 met it, every add and remove and the repair then timed out.
+     */
+    @Test
+    void aLockWordStrayWrittenToAProcessTokenIsClearedInsteadOfBlockingTheRootsForever() {
+        final NamedRoots roots = NamedRoots.of(arena);
+        roots.put("alpha", 1);
+        v.putLongRelease(directory() + RootsLayout.LOCK, io.sharena.core.internal.ArenaInternals.ownership(arena).process());
+        roots.put("beta", 2);
+        assertEquals(2, roots.get("beta"));
+        assertEquals(1, roots.remove("alpha"));
+        assertTrue(NamedRoots.check(arena).contains("named roots marked for repair (corruption was found during use)"));
+        NamedRoots.repair(arena, 1_000_000_000L);
+        assertEquals(List.of(), NamedRoots.check(arena));
+        assertEquals(2, roots.get("beta"));
+        // And a read-only check names the word before anyone clears it.
+        v.putLongRelease(directory() + RootsLayout.LOCK, io.sharena.core.internal.ArenaInternals.ownership(arena).process());
+        assertTrue(NamedRoots.check(arena).get(0).startsWith("named-roots lock word holds a process token"),
+            NamedRoots.check(arena).toString());
+        NamedRoots.repair(arena, 1_000_000_000L);
+        assertEquals(List.of(), NamedRoots.check(arena));
+    }
+
+    @Test
+    void aDirectoryPageFreedAndHandedOutAgainIsNeverFreedFromItsNewOwnerByTheRepair() {
+        NamedRoots.of(arena).put("alpha", 1);
+        final int d = directory();
+        // A stray free of the directory's last four pages; three of them are handed out again.
+        arena.freePages(d + 4096, RootsLayout.PAGES - 1);
+        final int taken = arena.allocPagesAt(d + 2 * 4096, RootsLayout.PAGES - 2);
+        assertEquals(d + 2 * 4096, taken);
+        assertFalse(NamedRoots.check(arena).isEmpty());
+        assertEquals(List.of(), repairThenCheck());
+        for (int p = 0; p < RootsLayout.PAGES - 2; p++) {
+            assertEquals(io.sharena.core.layout.PageEntry.ALLOCATED,
+                Pages.state(arena, Integer.toUnsignedLong(taken) / 4096 + p), "its new owner's page " + p + " stays allocated");
+        }
+        assertEquals(0, NamedRoots.of(arena).get("alpha"), "a new, empty directory");
+    }
+
     @Test
     void aReadOnlyToolChecksWithoutWritingAndTheRepairFromAWritableOneConverges() throws IOException {
         final NamedRoots roots = NamedRoots.of(arena);

@@ -111,6 +111,7 @@ final class Workout {
     }
 
     private static void channel(final SharedArena arena, final String tag) {
+        halfMadeChannel(arena, tag);
         final Channel[] created = new Channel[1];
         retry(() -> {
             created[0] = Channel.create(arena, "w" + tag, 2, 1 << 14, 256);
@@ -142,6 +143,35 @@ final class Workout {
                 consumer.poll((view, type, ptr, length) -> { }, 64);
             }
         }
+    }
+
+    /**
+     * A channel whose creator died halfway: registered "being created" by a dead owner, one of its
+     * two rings recorded. Opening it gives its pages back and its name up.
+     */
+    private static void halfMadeChannel(final SharedArena arena, final String tag) {
+        final String name = "w" + tag + "half";
+        final int header = retry(() -> arena.allocPages(1), "half-made channel header");
+        final int ring = retry(() -> arena.allocPages(4), "half-made channel ring");
+        final io.sharena.core.ArenaView v = arena.raw();
+        v.putInt(header + ChannelLayout.LANES, 2);
+        v.putInt(header + ChannelLayout.RING_BYTES, 1 << 14);
+        v.putInt(header + ChannelLayout.MAX_MESSAGE, 256);
+        v.putInt(ChannelLayout.lane(header, 0) + ChannelLayout.RING, ring);
+        v.putLongRelease(header + Channel.CREATOR, DEAD_OWNER);
+        v.putIntRelease(header + ChannelLayout.MAGIC, Channel.MAGIC_CREATING);
+        retry(() -> {
+            NamedRoots.of(arena).put(name, header);
+            return 1;
+        }, "put half-made channel");
+        retry(() -> {
+            try {
+                Channel.open(arena, name);
+                throw new AssertionError("a half-made channel opened");
+            } catch (final IllegalArgumentException noChannel) {
+                return NamedRoots.of(arena).get(name) == 0 ? 1 : 0;
+            }
+        }, "reclaim a half-made channel");
     }
 
     /** Damage it repairs itself: a half-written root entry. */

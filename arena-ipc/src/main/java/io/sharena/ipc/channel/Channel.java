@@ -6,6 +6,7 @@ import io.sharena.core.SharedArena;
 import io.sharena.core.crash.CrashPoints;
 import io.sharena.core.internal.ArenaInternals;
 import io.sharena.core.layout.Geometry;
+import io.sharena.core.layout.PageEntry;
 import io.sharena.core.owner.Ownership;
 import io.sharena.ipc.NamedRoots;
 import io.sharena.ipc.Pages;
@@ -57,6 +58,14 @@ import io.sharena.ipc.layout.ChannelLayout;
  * ring. Anything out of range throws {@link ArenaCorruptedException}.
  */
 public final class Channel {
+    /**
+     * In the header page (after {@link ChannelLayout#LAST_DEAD_PID}): while the channel is being
+     * created, the creator's owner token (then a reclaimer's), an owner word.
+     */
+    public static final int CREATOR = 48;
+    /** The header's magic while the channel is being created ("CHNC"): registered, not yet made. */
+    public static final int MAGIC_CREATING = 0x43484E43;
+
     final SharedArena arena;
     final ArenaView view;
     final int header;
@@ -106,6 +115,15 @@ public final class Channel {
     /**
      * Creates a channel and registers it under {@code name}.
      *
+     * <p>The name is registered first, naming a header marked "being created" and this process's
+     * owner token ({@link #CREATOR}); each ring is recorded in its lane right after it is
+     * allocated; one release store of the magic then makes the channel. A creator killed halfway
+     * leaves a registered, half-made channel whose creator is dead: the next {@link #create} or
+     * {@link #open} of the name takes it over ({@link ChannelPoint#RECLAIMING}) and gives its pages
+     * back. Only a kill right after a page is allocated and before it is recorded still leaks that
+     * page (the page allocator's rule for what a dead process had allocated): one page for the
+     * header before the name is registered, or one ring.
+     *
      * @param lanes      producer processes it can have at once (1 .. {@value ChannelLayout#MAX_LANES})
      * @param ringBytes  bytes per lane, a power of two of at least one page ({@value io.sharena.core.layout.Geometry#PAGE_SIZE})
      * @param maxMessage largest payload, at most a quarter of the ring
@@ -125,18 +143,15 @@ public final class Channel {
                 + "maxMessage=" + maxMessage + ", ringBytes=" + ringBytes);
         }
         final NamedRoots roots = NamedRoots.of(arena);
+        final int existing = roots.get(name);
+        if (existing != 0) {
+            reclaimIfAbandoned(arena, roots, name, existing);
+        }
         if (roots.contains(name)) {
             throw new IllegalArgumentException("name already in use: name=" + name);
         }
         final int header = Pages.allocate(arena, 1, Pages.SETUP_TIMEOUT_NANOS);
-        final int[] rings = new int[lanes];
-        boolean ok = header != 0;
-        for (int i = 0; ok && i < lanes; i++) {
-            rings[i] = Pages.allocate(arena, ringBytes / Geometry.PAGE_SIZE, Pages.SETUP_TIMEOUT_NANOS);
-            ok = rings[i] != 0;
-        }
-        if (!ok) {
-            release(arena, header, rings, ringBytes);
+        if (header == 0) {
             throw new IllegalStateException("no room for the channel: name=" + name + ", lanes=" + lanes
                 + ", ringBytes=" + ringBytes);
         }
@@ -144,40 +159,111 @@ public final class Channel {
         v.putInt(header + ChannelLayout.LANES, lanes);
         v.putInt(header + ChannelLayout.RING_BYTES, ringBytes);
         v.putInt(header + ChannelLayout.MAX_MESSAGE, maxMessage);
-        for (int i = 0; i < lanes; i++) {
-            v.putInt(ChannelLayout.lane(header, i) + ChannelLayout.RING, rings[i]);
-        }
-        v.putIntRelease(header + ChannelLayout.MAGIC, ChannelLayout.MAGIC_VALUE);
+        v.putLongRelease(header + CREATOR, ArenaInternals.ownership(arena).process());
+        v.putIntRelease(header + ChannelLayout.MAGIC, MAGIC_CREATING);
         CrashPoints.at(ChannelPoint.CREATED);
         final boolean registered;
         try {
             registered = roots.compareAndSet(name, 0, header);
         } catch (final RuntimeException e) {
-            release(arena, header, rings, ringBytes); // the roots' lock was busy, say: nothing is left behind
+            arena.freePages(header, 1); // the roots' lock was busy, say: nothing is left behind
             throw e;
         }
         if (!registered) {
-            release(arena, header, rings, ringBytes);
+            arena.freePages(header, 1);
             throw new IllegalArgumentException("name already in use: name=" + name);
         }
+        for (int i = 0; i < lanes; i++) {
+            final int ring = Pages.allocate(arena, ringBytes / Geometry.PAGE_SIZE, Pages.SETUP_TIMEOUT_NANOS);
+            if (ring == 0) {
+                reclaim(arena, roots, name, header);
+                throw new IllegalStateException("no room for the channel: name=" + name + ", lanes=" + lanes
+                    + ", ringBytes=" + ringBytes);
+            }
+            v.putIntRelease(ChannelLayout.lane(header, i) + ChannelLayout.RING, ring);
+            CrashPoints.at(ChannelPoint.RING_RECORDED);
+        }
+        v.putIntRelease(header + ChannelLayout.MAGIC, ChannelLayout.MAGIC_VALUE);
         return new Channel(arena, header);
     }
 
-    private static void release(final SharedArena arena, final int header, final int[] rings, final int ringBytes) {
-        for (final int ring : rings) {
-            arena.freePages(ring, ringBytes / Geometry.PAGE_SIZE);
+    /**
+     * If {@code header} (what {@code name} holds) is a channel being created whose creator is dead,
+     * takes it over and gives its pages back.
+     *
+     * @return whether it did
+     */
+    private static boolean reclaimIfAbandoned(final SharedArena arena, final NamedRoots roots, final String name,
+                                              final int header) {
+        if (!Pages.inUserRange(arena, header, 1)) {
+            return false;
         }
-        arena.freePages(header, 1);
+        final ArenaView v = arena.raw();
+        if (v.getIntAcquire(header + ChannelLayout.MAGIC) != MAGIC_CREATING
+            || Pages.state(arena, Integer.toUnsignedLong(header) / Geometry.PAGE_SIZE) != PageEntry.ALLOCATED) {
+            return false;
+        }
+        // What a creator writes before it registers the name: a page that is no such header (a
+        // name that never named a channel) is never taken for one, nor are pages freed from it.
+        final int lanes = v.getInt(header + ChannelLayout.LANES);
+        final int ringBytes = v.getInt(header + ChannelLayout.RING_BYTES);
+        final int maxMessage = v.getInt(header + ChannelLayout.MAX_MESSAGE);
+        if (lanes < 1 || lanes > ChannelLayout.MAX_LANES || ringBytes < Geometry.PAGE_SIZE || Integer.bitCount(ringBytes) != 1
+            || maxMessage < 1 || ChannelLayout.recordBytes(maxMessage) > ringBytes / 4) {
+            return false;
+        }
+        final Ownership me = ArenaInternals.ownership(arena);
+        final long creator = v.getLongAcquire(header + CREATOR);
+        // One CAS from the dead creator's token (or a dead reclaimer's): one taker, and a taker
+        // killed halfway leaves the rest to the next, from where it stopped. A reclaimer holds it
+        // with its thread's token (a creator with its process's), so the same thread resumes a
+        // reclaim it could not finish (the roots' lock was busy, say).
+        if (creator != me.mine() && !me.takeOver(v.segment(), header + CREATOR, creator, me.mine())) {
+            return false;
+        }
+        reclaim(arena, roots, name, header);
+        return true;
+    }
+
+    /**
+     * Gives back a half-made channel whose {@link #CREATOR} word this process holds: each ring's
+     * pointer is cleared before its pages are freed (killed in between, that ring leaks; the other
+     * order could free it twice, the second time from its next owner), the name is removed before
+     * the header is freed (the other order would leave the name on a free page).
+     */
+    private static void reclaim(final SharedArena arena, final NamedRoots roots, final String name, final int header) {
+        final ArenaView v = arena.raw();
+        CrashPoints.at(ChannelPoint.RECLAIMING);
+        final int lanes = v.getInt(header + ChannelLayout.LANES);
+        final int ringBytes = v.getInt(header + ChannelLayout.RING_BYTES);
+        final int ringPages = ringBytes / Geometry.PAGE_SIZE;
+        for (int i = 0; i < Math.min(Math.max(lanes, 0), ChannelLayout.MAX_LANES); i++) {
+            final int word = ChannelLayout.lane(header, i) + ChannelLayout.RING;
+            final int ring = v.getIntAcquire(word);
+            if (ring != 0 && v.compareAndSetInt(word, ring, 0) && Pages.inUserRange(arena, ring, ringPages)) {
+                arena.freePages(ring, ringPages);
+            }
+        }
+        if (roots.remove(name, header)) {
+            arena.freePages(header, 1);
+        }
     }
 
     /**
      * @return the channel registered under {@code name}
-     * @throws IllegalArgumentException if there is none
+     * @throws IllegalArgumentException if there is none, or it is still being created (a creator
+     *                                  that died before it was made leaves one that this gives back)
      */
     public static Channel open(final SharedArena arena, final String name) {
-        final int header = NamedRoots.of(arena).get(name);
+        final NamedRoots roots = NamedRoots.of(arena);
+        final int header = roots.get(name);
         if (header == 0) {
             throw new IllegalArgumentException("no channel: name=" + name);
+        }
+        if (Pages.inUserRange(arena, header, 1) && arena.raw().getIntAcquire(header + ChannelLayout.MAGIC) == MAGIC_CREATING) {
+            final boolean reclaimed = reclaimIfAbandoned(arena, roots, name, header);
+            throw new IllegalArgumentException("no channel yet: name=" + name + (reclaimed
+                ? " (its creator died before it was made; its pages were given back)" : " (being created)"));
         }
         return new Channel(arena, header);
     }

@@ -95,8 +95,13 @@ public final class ChannelConsumer implements AutoCloseable {
      *
      * @return the number delivered
      * @throws ArenaCorruptedException if a lane's position or a record's length is out of range
+     * @throws IllegalStateException   if this consumer was closed: its place may be another's now,
+     *                                 and its HEADs, cached here, would deliver that one's messages again
      */
     public int poll(final MessageHandler handler, final int limit) {
+        if (closed) {
+            throw new IllegalStateException("consumer closed: channel=0x" + Integer.toHexString(channel.header));
+        }
         if (lanes == 1) {
             return pollLane(0, handler, limit);
         }
@@ -135,7 +140,13 @@ public final class ChannelConsumer implements AutoCloseable {
                 if (next > tail) {
                     throw badPosition("channel record length", length, lane, head);
                 }
+                // HEAD passes the padding now, before the next message's IN_HAND is said: a
+                // successor knows a message was in hand by IN_HAND == HEAD + 1, which a padding
+                // left between HEAD and the message would hide (it would deliver the message
+                // again without saying so).
                 head = next;
+                heads[lane] = next;
+                view.putLongRelease(headWord, next);
                 continue;
             }
             final int record = ChannelLayout.recordBytes(length);

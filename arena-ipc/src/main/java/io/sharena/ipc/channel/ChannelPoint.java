@@ -4,8 +4,12 @@ import io.sharena.core.crash.CrashPoint;
 
 /** The step boundaries of a channel's multi-step changes (see {@link Channel}'s crash model). */
 public enum ChannelPoint implements CrashPoint {
-    /** Creation: pages allocated and the header written, not yet registered under the name. */
+    /** Creation: the header page allocated and written "being created", not yet registered under the name. */
     CREATED,
+    /** Creation: a ring allocated and recorded in its lane; the channel not yet made (its magic). */
+    RING_RECORDED,
+    /** A half-made channel's creator word taken over (its creator died, or ran out of room); nothing given back yet. */
+    RECLAIMING,
     /** A producer claimed a lane (or took a dead producer's over), its positions not yet read. */
     LANE_CLAIMED,
     /** A consumer claimed the channel (or took a dead consumer's place), its positions not yet read. */

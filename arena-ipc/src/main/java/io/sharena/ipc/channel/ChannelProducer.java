@@ -142,8 +142,17 @@ public final class ChannelProducer implements AutoCloseable {
         return t + bytes - h <= ringBytes;
     }
 
-    /** Publishes the message claimed last: one release store of the lane's TAIL. */
+    /**
+     * Publishes the message claimed last: one release store of the lane's TAIL.
+     *
+     * @throws IllegalStateException if nothing is claimed, or this producer was closed since its
+     *                               claim (the lane may be another producer's now: the claim is dropped)
+     */
     public void commit() {
+        if (closed) {
+            claimedTail = -1;
+            throw new IllegalStateException("producer closed, its claim dropped: lane=" + lane);
+        }
         if (claimedTail < 0) {
             throw new IllegalStateException("nothing claimed to commit: lane=" + lane);
         }

@@ -16,6 +16,15 @@
  * that frees what it already freed is harmless while that memory is still free (heap and page
  * frees of free memory are no-ops).
  *
+ * <p><b>Creation</b>: the name is registered first, naming a header "being created" by its
+ * creator's owner token; each ring is recorded in its lane as soon as it is allocated; the magic,
+ * stored last, makes the channel. A creator that dies halfway leaves a channel that the next
+ * create or open of the name takes over and gives back ({@code RECLAIMING}); only a page allocated
+ * and not yet recorded (the header before its name is registered, or one ring) can still leak.
+ * HEAD passes a ring's wrap padding before the next message is in hand, so the in-hand mark of a
+ * consumer that dies always sits at HEAD. A closed consumer's poll and a closed producer's commit
+ * throw: the place or the lane may be another's by then.
+ *
  * <p><b>Distrust</b>: the header is validated on open; positions and record lengths read from the
  * lanes are checked before they index a ring, so every walk ends; corruption throws
  * {@link io.sharena.core.ArenaCorruptedException}. No FFM calls.

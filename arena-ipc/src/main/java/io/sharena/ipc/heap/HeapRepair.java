@@ -148,6 +148,15 @@ final class HeapRepair {
         final int[] first = new int[classes];
         final int[] last = new int[classes];
         final int[] empty = new int[classes];
+        // Every stack is emptied before the scan links the free objects anew: those links overwrite
+        // the old stacks' links in place, so an old head still published when a repair is killed
+        // (at REPAIR_CLASS, say) would lead into the new chain, whose end is not yet cut: a cycle
+        // that the next allocations follow. Emptied first, a kill anywhere below leaves objects on
+        // no stack (reclaimed by the next repair), never a stack that lists one twice.
+        for (int c = 0; c < classes; c++) {
+            final long old = view.getLongAcquire(heap.head(c));
+            view.putLongRelease(heap.head(c), ObjectHeap.tagged(old, 0));
+        }
         for (long p = arena.firstUserPage(); p < arena.capacityPages(); p++) {
             if (Pages.state(arena, p) != PageEntry.ALLOCATED) {
                 continue;

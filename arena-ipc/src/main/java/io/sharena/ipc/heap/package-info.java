@@ -10,7 +10,9 @@
  * free stack twice. A kill between the bit and the stack leaves an object marked free that is on
  * no stack: check reports it, repair (which rebuilds every stack from the bitmaps) reclaims it. A
  * trim retires a page (magic) before giving it back, so a kill in between leaves a page repair
- * gives back. Killed between the page allocator's hand-out and the first store into the page, a
+ * gives back. A repair empties every stack before it relinks the free objects in place, so a
+ * repair killed halfway leaves objects on no stack (the next repair reclaims them), never an old
+ * head leading into a half-built chain. Killed between the page allocator's hand-out and the first store into the page, a
  * page stays allocated to nobody: the page allocator's rule for what a dead process had allocated.
  *
  * <p><b>Distrust</b>: every pointer read from a free stack is checked to be an object start of its

@@ -1,0 +1,177 @@
+package io.sharena.ipc;
+
+import io.sharena.core.ArenaOptions;
+import io.sharena.core.Capacity;
+import io.sharena.core.SharedArena;
+import io.sharena.core.layout.PageEntry;
+import io.sharena.ipc.channel.Channel;
+import io.sharena.ipc.channel.ChannelConsumer;
+import io.sharena.ipc.channel.ChannelPoint;
+import io.sharena.ipc.channel.ChannelProducer;
+import io.sharena.testing.ChildJvm;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A channel's creation registers its name first ("being created", with its creator's owner token)
+ * and records each ring as it is allocated: a creator killed halfway leaves a channel the next
+ * opener gives back, a creator paused halfway keeps it, a reclaimer killed halfway leaves the rest
+ * to the next. ({@link IpcCrashShapesTest} has the kill before the name is registered.)
+ */
+class ChannelCreationCrashTest {
+    @TempDir
+    Path dir;
+
+    static long allocatedPages(final SharedArena arena) {
+        long n = 0;
+        for (long p = arena.firstUserPage(); p < arena.capacityPages(); p++) {
+            if (Pages.state(arena, p) == PageEntry.ALLOCATED) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** A fresh arena with its roots directory, closed; @return its allocated pages */
+    private long freshArenaWithRoots(final Path file) throws Exception {
+        try (SharedArena arena = SharedArena.create(file, Capacity.parse("16M"), ArenaOptions.defaults())) {
+            NamedRoots.of(arena);
+            return allocatedPages(arena);
+        }
+    }
+
+    private static void killedAt(final ChannelPoint point, final int skip, final String... args) throws Exception {
+        try (ChildJvm child = IpcChild.start(List.of("-Dsharena.crashpoints=true", "-Dsharena.crashpoint=" + point.id(),
+            "-Dsharena.crashpoint.skip=" + skip, "-Dsharena.crashpoint.action=kill"), args)) {
+            final int exit = child.waitFor(120);
+            assertTrue(child.output().contains("crashpoint: " + point.id() + " kill"), "the child reached " + point.id()
+                + " and was killed there; exit=" + exit + ", output: " + child.output());
+            assertEquals(128 + 9, exit, "SIGKILL");
+        }
+    }
+
+    /**
+     * RING_RECORDED: a creator killed after registering the name and recording two of its four
+     * rings. The next opener gives every page back and the name up; the next creator makes it.
+     */
+    @Test
+    void aChannelCreatorKilledHalfwayLeavesAChannelTheNextOpenerGivesBack() throws Exception {
+        final Path file = dir.resolve("c.arena");
+        final long before = freshArenaWithRoots(file);
+        killedAt(ChannelPoint.RING_RECORDED, 1, "create", file.toString(), "made");
+        try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
+            assertEquals(before + 1 + 2 * 4, allocatedPages(arena), "the header and two rings");
+            final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Channel.open(arena, "made"));
+            assertTrue(e.getMessage().contains("given back"), e.getMessage());
+            assertEquals(before, allocatedPages(arena), "every page given back");
+            assertEquals(0, NamedRoots.of(arena).get("made"));
+            final Channel channel = Channel.create(arena, "made", 4, 1 << 14, 256);
+            try (ChannelProducer p = channel.producer(); ChannelConsumer c = channel.consumer()) {
+                assertTrue(p.offer(3, new byte[8], 0, 8));
+                assertEquals(1, c.poll((view, type, ptr, length) -> assertEquals(3, type), 16));
+            }
+            assertEquals(List.of(), NamedRoots.check(arena));
+        }
+    }
+
+    /**
+     * RECLAIMING: the opener that gives a dead creator's channel back is killed in turn; the next
+     * one takes over from it and finishes.
+     */
+    @Test
+    void aReclaimerKilledHalfwayLeavesTheRestToTheNext() throws Exception {
+        final Path file = dir.resolve("c.arena");
+        final long before = freshArenaWithRoots(file);
+        killedAt(ChannelPoint.RING_RECORDED, 2, "create", file.toString(), "made");
+        // The second child comes to create the name, finds the dead creator's channel, and dies reclaiming it.
+        killedAt(ChannelPoint.RECLAIMING, 0, "create", file.toString(), "made");
+        try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
+            assertThrows(IllegalArgumentException.class, () -> Channel.open(arena, "made"));
+            assertEquals(before, allocatedPages(arena), "every page given back");
+            Channel.create(arena, "made", 4, 1 << 14, 256);
+        }
+    }
+
+    /**
+     * RING_RECORDED, paused: while its creator lives, a half-made channel is never taken from it;
+     * another attachment opening the name is told it is being created, and nothing is freed.
+     */
+    @Test
+    void aChannelPausedHalfwayThroughItsCreationIsNeverReclaimedFromItsLiveCreator() throws Exception {
+        final Path file = dir.resolve("p.arena");
+        try (SharedArena a = SharedArena.create(file, Capacity.parse("16M"), ArenaOptions.defaults());
+             SharedArena b = SharedArena.open(file, ArenaOptions.defaults())) {
+            NamedRoots.of(a);
+            final Throwable[] failed = new Throwable[1];
+            final Channel[] made = new Channel[1];
+            final Thread creator;
+            final long pausedAt;
+            try (PointPause pause = new PointPause(ChannelPoint.RING_RECORDED)) {
+                creator = PointPause.start(() -> made[0] = Channel.create(a, "slow", 4, 1 << 14, 256), failed);
+                assertTrue(pause.awaitReached());
+                pausedAt = allocatedPages(b);
+                final IllegalArgumentException e = assertThrows(
+                    IllegalArgumentException.class, () -> Channel.open(b, "slow"));
+                assertTrue(e.getMessage().contains("being created"), e.getMessage());
+                assertThrows(IllegalArgumentException.class,
+                    () -> Channel.create(b, "slow", 1, 1 << 14, 256), "the name is in use");
+                assertEquals(pausedAt, allocatedPages(b), "nothing given back from under the live creator");
+                pause.release();
+                creator.join(30_000);
+            }
+            assertNull(failed[0], () -> "creator failed: " + failed[0]);
+            try (ChannelProducer p = Channel.open(b, "slow").producer(); ChannelConsumer c = made[0].consumer()) {
+                assertTrue(p.offer(5, new byte[8], 0, 8));
+                assertEquals(1, c.poll((view, type, ptr, length) -> assertEquals(5, type), 16));
+            }
+            assertEquals(pausedAt + 3 * 4, allocatedPages(b), "the last three rings");
+        }
+    }
+
+    /**
+     * RECLAIMING, paused: a reclaimer that lives keeps the half-made channel; another attachment
+     * neither reclaims it too (which would free its pages twice) nor creates the name over it.
+     */
+    @Test
+    void aReclaimerPausedHalfwayKeepsTheChannelFromOthers() throws Exception {
+        final Path file = dir.resolve("q.arena");
+        final long before = freshArenaWithRoots(file);
+        killedAt(ChannelPoint.RING_RECORDED, 3, "create", file.toString(), "made");
+        try (SharedArena a = SharedArena.open(file, ArenaOptions.defaults());
+             SharedArena b = SharedArena.open(file, ArenaOptions.defaults())) {
+            assertEquals(before + 1 + 4 * 4, allocatedPages(a), "the header and four rings");
+            final Throwable[] failed = new Throwable[1];
+            final Thread reclaimer;
+            try (PointPause pause = new PointPause(ChannelPoint.RECLAIMING)) {
+                reclaimer = PointPause.start(() -> {
+                    try {
+                        Channel.open(a, "made");
+                        throw new AssertionError("a half-made channel opened");
+                    } catch (final IllegalArgumentException given) {
+                        assertTrue(given.getMessage().contains("given back"), given.getMessage());
+                    }
+                }, failed);
+                assertTrue(pause.awaitReached());
+                final IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Channel.open(b, "made"));
+                assertTrue(e.getMessage().contains("being created"), e.getMessage());
+                assertThrows(IllegalArgumentException.class, () -> Channel.create(b, "made", 1, 1 << 14, 256));
+                assertEquals(before + 1 + 4 * 4, allocatedPages(b), "nothing given back by the second comer");
+                pause.release();
+                reclaimer.join(30_000);
+            }
+            assertNull(failed[0], () -> "reclaimer failed: " + failed[0]);
+            assertEquals(before, allocatedPages(b), "every page given back, once");
+            Channel.create(b, "made", 4, 1 << 14, 256);
+            assertEquals(List.of(), NamedRoots.check(b));
+        }
+    }
+}
