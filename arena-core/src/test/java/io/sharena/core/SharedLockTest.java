@@ -65,6 +65,28 @@ class SharedLockTest {
         assertEquals(0, arena.lock().ownerWord(), "the allocator's lock was never involved");
     }
 
+    /**
+     * A lock word holding a process's token (thread 0) names no holder, since locks are held by
+     * threads: only a stray write puts one there (a bit flipped in a free word gives the first
+     * attachment's). It is taken over as a dead holder's is, not waited on while that process lives.
+     */
+    @Test
+    void aProcessTokenInALockWordIsTakenOverNotWaitedOn() throws Exception {
+        final SharedLock lock = arena.lockAt(node + 128);
+        final long processToken = OwnerToken.attachment(arena.ownership().mine());
+        assertEquals(0, OwnerToken.thread(processToken));
+        arena.raw().putLong(node + 128, processToken);
+        assertFalse(lock.isLocked(), "no thread holds it");
+        final long start = System.nanoTime();
+        assertEquals(LockResult.RECOVERED, CompletableFuture.supplyAsync(() -> {
+            final LockResult r = lock.lock(5 * SECOND);
+            lock.unlock();
+            return r;
+        }).get());
+        assertTrue(System.nanoTime() - start < SECOND, "taken over at the first liveness check, not at the timeout");
+        assertEquals(0, lock.ownerWord());
+    }
+
     @Test
     void aUserLockIsNotTheAllocatorsLock() {
         final SharedLock lock = arena.lockAt(node);

@@ -311,10 +311,8 @@ public final class NamedRoots {
         if (lock == null) {
             lock = arena.lockAt(directory + RootsLayout.LOCK);
         }
-        LockResult r = lock.lock(timeoutNanos);
-        if (r == LockResult.TIMEOUT && clearedStrayLockWord()) {
-            r = lock.lock(timeoutNanos);
-        }
+        // A stray process token (thread 0) in the word is taken over as a dead holder's: RECOVERED.
+        final LockResult r = lock.lock(timeoutNanos);
         if (r == LockResult.TIMEOUT) {
             throw new IllegalStateException("named-roots lock busy for " + timeoutNanos / 1_000_000 + " ms; " + what
                 + (name == null ? "" : ": name=" + new String(name, StandardCharsets.UTF_8)));
@@ -323,24 +321,6 @@ public final class NamedRoots {
             repairLocked();
         }
         return r;
-    }
-
-    /**
-     * A lock word that holds a process's owner token (thread 0) names no holder: the lock is only
-     * ever held by threads, whose tokens carry their thread. Only a stray write puts one there (a
-     * bit flipped in the free word gives the first attachment's token), and while that process
-     * lives the lock would never look dead. Cleared by one CAS, the directory marked for repair.
-     *
-     * @return whether this cleared it
-     */
-    private boolean clearedStrayLockWord() {
-        final int word = directory + RootsLayout.LOCK;
-        final long w = view.getLongVolatile(word);
-        if (w == 0 || OwnerToken.thread(w) != 0 || !view.compareAndSetLong(word, w, 0L)) {
-            return false;
-        }
-        view.putLongRelease(repairWord, 1L);
-        return true;
     }
 
     private void unlock(final LockResult r) {

@@ -2,6 +2,7 @@ package io.sharena.core.owner;
 
 import io.sharena.core.crash.CrashPoints;
 import io.sharena.core.layout.LockWord;
+import io.sharena.core.layout.OwnerToken;
 import io.sharena.core.lock.LockResult;
 import io.sharena.core.os.SharedWords;
 import org.agrona.concurrent.BackoffIdleStrategy;
@@ -27,7 +28,8 @@ import java.util.concurrent.TimeUnit;
  * {@link #LIVENESS_DELAY_NANOS}, then every {@link #LIVENESS_PERIOD_NANOS}): if the holder's
  * process has died, or its registry slot has changed hands since it took the lock, the waiter
  * {@link Ownership#takeOver takes the word over} with one compare-and-set from the dead holder's
- * token and gets {@link LockResult#RECOVERED}: whatever the lock guards may be half-changed and
+ * token and gets {@link LockResult#RECOVERED} (so does a word holding a whole process's token,
+ * thread 0, which no lock holder has: a stray write): whatever the lock guards may be half-changed and
  * the caller must repair it. One waiter wins; the others keep waiting. A stopped or GC-paused
  * holder is alive and keeps the lock: no heartbeat, no lease. A dead token never names a live
  * holder again (its slot's generation has moved on), so a waiter that stalls between reading it
@@ -102,7 +104,11 @@ public abstract sealed class CrossProcessLock permits ArenaLock, UserLock {
             }
             final long now = System.nanoTime();
             if (now - nextCheck >= 0) {
-                if (!ownership.isAlive(current)) {
+                if (!ownership.isAlive(current) || OwnerToken.thread(current) == 0) {
+                    // A process's token (thread 0) names no holder either: locks are held by
+                    // threads, so only a stray write puts one here (a bit flipped in a free word
+                    // gives the first attachment's), and it would look alive as long as that
+                    // process lives.
                     CrashPoints.at(LockPoint.LOCK_TAKEOVER);
                     // Only one waiter's CAS from the dead token wins; the word can hold that token
                     // again only if its holder's slot returns to the same generation, which it
@@ -159,7 +165,7 @@ public abstract sealed class CrossProcessLock permits ArenaLock, UserLock {
     /** @return whether the lock is held by a live holder (read without taking it) */
     public final boolean isLocked() {
         final long current = ownerWord();
-        return current != LockWord.UNLOCKED && ownership.isAlive(current);
+        return current != LockWord.UNLOCKED && OwnerToken.thread(current) != 0 && ownership.isAlive(current);
     }
 
     /** @return a short name for messages */
