@@ -1,5 +1,11 @@
 package io.sharena.server;
 
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 /**
  * A real memcached and this server side by side, for the differential tests; closing stops both.
  * Starting skips the test (saying why) when memcached is not installed.
@@ -21,6 +27,40 @@ final class BothServers implements AutoCloseable {
             m.close();
             throw e;
         }
+    }
+
+    /**
+     * Sends each request to both servers, one connection each, and fails with every reply that
+     * differs (CAS values masked, TTLs within a second); a connection a server closed is reopened.
+     */
+    void assertSameReplies(final List<String> script) throws Exception {
+        final List<String> failures = new ArrayList<>();
+        Wire theirs = new Wire(memcached.port);
+        Wire mine = new Wire(ours.port());
+        try {
+            assertEquals(theirs.call("flush_all\r\n"), mine.call("flush_all\r\n"));
+            for (final String request : script) {
+                final String expected = SideBySideTest.masked(theirs.call(request));
+                final String actual = SideBySideTest.masked(mine.call(request));
+                if (!expected.equals(actual) && !SideBySideTest.sameWithinASecond(expected, actual)) {
+                    failures.add("request " + Wire.shorten(request) + "\n  memcached: " + Wire.shorten(expected)
+                        + "\n  ours:      " + Wire.shorten(actual));
+                }
+                if (expected.endsWith("<closed>")) {
+                    theirs.close();
+                    theirs = new Wire(memcached.port);
+                }
+                if (actual.endsWith("<closed>")) {
+                    mine.close();
+                    mine = new Wire(ours.port());
+                }
+            }
+        } finally {
+            theirs.close();
+            mine.close();
+        }
+        assertTrue(failures.isEmpty(), failures.size() + " of " + script.size() + " replies differ:\n"
+            + String.join("\n", failures));
     }
 
     @Override

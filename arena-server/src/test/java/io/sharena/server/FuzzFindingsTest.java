@@ -8,7 +8,6 @@ import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Regression tests for the differences {@link DifferentialFuzzTest} found, each request sent to
@@ -32,41 +31,11 @@ class FuzzFindingsTest {
 
     private static final String LONG_OPAQUE = "O" + "o".repeat(33);
 
-    /** Sends each request (with an mn after it) to both and compares; a closed connection is reopened. */
-    private static void compare(final List<String> script) throws Exception {
-        final List<String> failures = new ArrayList<>();
-        Wire theirs = new Wire(both.memcached.port);
-        Wire mine = new Wire(both.ours.port());
-        try {
-            assertEquals(theirs.call("flush_all\r\n"), mine.call("flush_all\r\n"));
-            for (final String request : script) {
-                final String expected = SideBySideTest.masked(theirs.call(request));
-                final String actual = SideBySideTest.masked(mine.call(request));
-                if (!expected.equals(actual) && !SideBySideTest.sameWithinASecond(expected, actual)) {
-                    failures.add("request " + Wire.shorten(request) + "\n  memcached: " + Wire.shorten(expected)
-                        + "\n  ours:      " + Wire.shorten(actual));
-                }
-                if (expected.endsWith("<closed>")) {
-                    theirs.close();
-                    theirs = new Wire(both.memcached.port);
-                }
-                if (actual.endsWith("<closed>")) {
-                    mine.close();
-                    mine = new Wire(both.ours.port());
-                }
-            }
-        } finally {
-            theirs.close();
-            mine.close();
-        }
-        assertTrue(failures.isEmpty(), failures.size() + " of " + script.size() + " replies differ:\n"
-            + String.join("\n", failures));
-    }
 
     /** memcached hangs up on an HTTP request line (t/malicious-commands.t), but not on a known command's. */
     @Test
     void anHttpRequestLineClosesTheConnection() throws Exception {
-        compare(List.of("GET / HTTP/1.0\r\n", "PUT /asdf/asd/fasdfasdf/sadf HTTP/1.1\r\n", "DELETE HTTP/1.1\r\n",
+        both.assertSameReplies(List.of("GET / HTTP/1.0\r\n", "PUT /asdf/asd/fasdfasdf/sadf HTTP/1.1\r\n", "DELETE HTTP/1.1\r\n",
             "HTTP/1.0\r\n", "xyz HTTP/\r\n", "mxx HTTP/1.0\r\n", "misbehave 1 HTTP/1.1\r\n",
             "xyz HTTP/ x\r\n", "xyz http/1.1\r\n", "sxt a HTTP/1.0\r\n", "gxt a HTTP/1.0\r\n", "mx a HTTP/1.0\r\n",
             "flush_all 1 2 3 HTTP/1.1\r\n", "verbosity 1 2 3 4 HTTP/1.1\r\n", "lru 1 2 3 4 5 HTTP/1.1\r\n",
@@ -80,7 +49,7 @@ class FuzzFindingsTest {
     /** memcached's touch reads the item as a get does: a later mg h says it was fetched. */
     @Test
     void touchMarksTheItemFetched() throws Exception {
-        compare(List.of("set t 0 0 2\r\n99\r\n", "touch t 100\r\n", "mg t h t\r\n", "mg t h\r\n",
+        both.assertSameReplies(List.of("set t 0 0 2\r\n99\r\n", "touch t 100\r\n", "mg t h t\r\n", "mg t h\r\n",
             "set t2 0 0 2\r\n99\r\n", "touch t2 100 noreply\r\n", "mg t2 h\r\n",
             "set t3 0 0 2\r\n99\r\n", "gat 100 t3\r\n", "mg t3 h\r\n", "touch nokey 100\r\n"));
     }
@@ -104,13 +73,13 @@ class FuzzFindingsTest {
         }
         script.addAll(List.of("set e 0 0 0\r\n\r\n", "ma e C1\r\n", "ma e\r\n", "incr e 1\r\n",
             "set f 0 0 2\r\n 5\r\n", "gets f\r\n", "ma f C{cas}\r\n", "ma f C1\r\n"));
-        compare(script.stream().map(s -> s.replace("{cas}", "1")).toList());
+        both.assertSameReplies(script.stream().map(s -> s.replace("{cas}", "1")).toList());
     }
 
     /** An ma VA line gives the number's length: 19 digits from 2^63 to 10^19 - 1. */
     @Test
     void largeCounterLengths() throws Exception {
-        compare(List.of("ms dd 20\r\n18446744073709551615\r\n", "ma dd v\r\n", "ma dd v D9223372036854775810\r\n",
+        both.assertSameReplies(List.of("ms dd 20\r\n18446744073709551615\r\n", "ma dd v\r\n", "ma dd v D9223372036854775810\r\n",
             "ma dd v\r\n", "ma dd v D999999999999999999\r\n", "ma dd v D1\r\n", "ma dd v D18446744073709551615\r\n",
             "ma dd MD v D1\r\n"));
     }
@@ -118,7 +87,7 @@ class FuzzFindingsTest {
     /** mg reports a too-long opaque while it builds the reply: the lookup, vivify and touch before it stand. */
     @Test
     void mgWithATooLongOpaqueStillLooksUp() throws Exception {
-        compare(List.of("mg nk N30 " + LONG_OPAQUE + "\r\n", "mg nk v t\r\n",
+        both.assertSameReplies(List.of("mg nk N30 " + LONG_OPAQUE + "\r\n", "mg nk v t\r\n",
             "ms x 2\r\nab\r\n", "mg x T100 " + LONG_OPAQUE + "\r\n", "mg x t h\r\n",
             "ms y 2\r\nab\r\n", "mg y " + LONG_OPAQUE + " T100\r\n", "mg y t h\r\n",
             "ms y2 2\r\nab\r\n", "mg y2 " + LONG_OPAQUE + " v\r\n", "mg y2 h\r\n",
@@ -139,7 +108,7 @@ class FuzzFindingsTest {
     /** ma counts before it reports a too-long opaque: only the T and N before the opaque have acted. */
     @Test
     void maWithATooLongOpaqueStillCounts() throws Exception {
-        compare(List.of("ma nv1 N1000 " + LONG_OPAQUE + "\r\n", "mg nv1 t v\r\n",
+        both.assertSameReplies(List.of("ma nv1 N1000 " + LONG_OPAQUE + "\r\n", "mg nv1 t v\r\n",
             "ma nv2 " + LONG_OPAQUE + " N1000 J5\r\n", "mg nv2 t v\r\n",
             "ma nv3 N1000 T50 " + LONG_OPAQUE + "\r\n", "mg nv3 t v\r\n",
             "ms e1 2\r\n10\r\n", "ma e1 T50 " + LONG_OPAQUE + "\r\n", "mg e1 t v\r\n",
@@ -149,7 +118,7 @@ class FuzzFindingsTest {
     /** A created item's TTL, as t shows it between N and T: memcached applies them where they stand. */
     @Test
     void createdItemTtlInTokenOrder() throws Exception {
-        compare(List.of("mg c1 h N100 t f T30 c\r\n", "mg c1 t\r\n", "mg c2 t N100 t T30 t\r\n", "mg c2 t\r\n",
+        both.assertSameReplies(List.of("mg c1 h N100 t f T30 c\r\n", "mg c1 t\r\n", "mg c2 t N100 t T30 t\r\n", "mg c2 t\r\n",
             "mg c3 T30 t N100 t\r\n", "mg c3 t\r\n", "mg c4 N100 R200 t v\r\n", "mg c5 t N100\r\n", "mg c5 t\r\n"));
     }
 }

@@ -7,7 +7,6 @@ import org.junit.jupiter.api.Test;
 import java.util.ArrayList;
 import java.util.List;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -30,36 +29,6 @@ class ProbeFindingsTest {
         }
     }
 
-    /** Sends each request (with an mn after it) to both and compares; a closed connection is reopened. */
-    private static void compare(final List<String> script) throws Exception {
-        final List<String> failures = new ArrayList<>();
-        Wire theirs = new Wire(both.memcached.port);
-        Wire mine = new Wire(both.ours.port());
-        try {
-            assertEquals(theirs.call("flush_all\r\n"), mine.call("flush_all\r\n"));
-            for (final String request : script) {
-                final String expected = SideBySideTest.masked(theirs.call(request));
-                final String actual = SideBySideTest.masked(mine.call(request));
-                if (!expected.equals(actual)) {
-                    failures.add("request " + Wire.shorten(request) + "\n  memcached: " + Wire.shorten(expected)
-                        + "\n  ours:      " + Wire.shorten(actual));
-                }
-                if (expected.endsWith("<closed>")) {
-                    theirs.close();
-                    theirs = new Wire(both.memcached.port);
-                }
-                if (actual.endsWith("<closed>")) {
-                    mine.close();
-                    mine = new Wire(both.ours.port());
-                }
-            }
-        } finally {
-            theirs.close();
-            mine.close();
-        }
-        assertTrue(failures.isEmpty(), failures.size() + " of " + script.size() + " replies differ:\n"
-            + String.join("\n", failures));
-    }
 
     private static String block(final String command, final String value) {
         return command + "\r\n" + value + "\r\n";
@@ -73,7 +42,7 @@ class ProbeFindingsTest {
     @Test
     void anAppendPastTheLargestItemIsNotStored() throws Exception {
         final String v = "x".repeat(600_000);
-        compare(List.of(block("set p 0 0 600000", v), block("append p 0 0 600000", v),
+        both.assertSameReplies(List.of(block("set p 0 0 600000", v), block("append p 0 0 600000", v),
             block("prepend p 0 0 600000", v), "mg p s\r\n", block("append p 0 0 600000 noreply", v),
             block("ms p 600000 MA", v), block("ms p 600000 MP q", v), block("ms p 600000 MA k Oop c", v),
             "mg p s\r\n", block("append p 0 0 10", "0123456789"), "mg p s\r\n"));
@@ -96,13 +65,13 @@ class ProbeFindingsTest {
             script.add("me " + k + " b\r\n"); // only misses and errors: a hit's size differs
             script.add("ms " + k + " 1 b\r\nz\r\n");
         }
-        compare(script);
+        both.assertSameReplies(script);
     }
 
     /** memcached ignores tokens after {@code stats sizes} and {@code stats conns}; they were ERROR here. */
     @Test
     void statsSubcommandsIgnoreExtraTokens() throws Exception {
-        compare(List.of("stats sizes x\r\n", "stats sizes x y z\r\n"));
+        both.assertSameReplies(List.of("stats sizes x\r\n", "stats sizes x y z\r\n"));
         try (Wire w = new Wire(both.ours.port())) {
             final String conns = w.call("stats conns extra\r\n");
             assertTrue(conns.contains(":state conn_parse_cmd\r\n") && conns.endsWith("END\r\n"), conns);
