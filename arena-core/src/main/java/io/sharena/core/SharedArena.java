@@ -2,6 +2,7 @@ package io.sharena.core;
 
 import io.sharena.core.alloc.PageAllocator;
 import io.sharena.core.internal.ArenaInternals;
+import io.sharena.core.layout.Geometry;
 import io.sharena.core.layout.HeaderLayout;
 import io.sharena.core.layout.LockWord;
 import io.sharena.core.layout.PageEntry;
@@ -508,6 +509,50 @@ public final class SharedArena implements AutoCloseable {
     }
 
     /**
+     * Allocates {@code n} contiguous zeroed pages and stores their pointer into the int at arena
+     * pointer {@code dest}, which must hold 0 (NULL), as one crash-safe step: a process killed at any
+     * instant leaves either {@code dest} 0 and the pages free, or {@code dest} holding the pointer and
+     * the pages allocated, once the next lock holder or opener has repaired. With
+     * {@link #allocPages} a process killed between the allocation and the store that records the
+     * pointer leaks the pages for good (the allocator keeps no owner for allocated pages); a
+     * structure that publishes its pages through one word of shared memory (a directory slot, a
+     * header field) uses this instead.
+     *
+     * <p>The store is a compare-and-set from 0 made under the allocator's lock while the allocation's
+     * intent still names the range, so the repair keeps the pages exactly when {@code dest} holds
+     * their pointer. It always takes the lock (never a span cache): meant for publishing structures,
+     * not for hot paths. {@code dest} must stay where it is (not be moved or cleared by another
+     * process) until the call returns, and must not lie in memory this call can hand out.
+     *
+     * @param dest arena pointer of a 4-byte-aligned int in the user pages
+     * @return the pointer (now also in {@code dest}), or 0 with nothing allocated: {@code dest} did
+     * not hold 0 (someone published first: read it), {@code n <= 0}, no run fits, the quota is
+     * reached, the file system is full, or the lock could not be had within the lock timeout
+     * @throws IllegalArgumentException if {@code dest} is misaligned or outside the user pages
+     * @throws ArenaFaultException      if the file was cut short under the mapping (names the file and its size)
+     * @throws ArenaCorruptedException  if the allocator finds its shared metadata corrupted (marked for repair)
+     * @throws IllegalStateException    if the arena is closed or was opened read-only
+     */
+    public int allocPagesInto(final int n, final int dest) {
+        final long at = Integer.toUnsignedLong(dest);
+        if ((at & (Integer.BYTES - 1)) != 0 || at >>> Geometry.PAGE_SHIFT < firstUserPage()
+            || at >>> Geometry.PAGE_SHIFT >= capacityPages()) {
+            throw new IllegalArgumentException("destination word not an aligned int in the user pages: dest=0x"
+                + Long.toHexString(at) + ", firstUserPage=" + firstUserPage() + ", pages=" + capacityPages());
+        }
+        return allocPagesIntoWord(n, at);
+    }
+
+    /** {@link #allocPagesInto} for any aligned int of the mapping (the control page's roots word included). */
+    int allocPagesIntoWord(final int n, final long dest) {
+        try {
+            return allocator().allocPagesInto(n, dest);
+        } catch (final InternalError e) {
+            throw fault("allocPagesInto", e);
+        }
+    }
+
+    /**
      * Frees pages; never throws for range problems and never blocks. NULL or {@code n <= 0} does
      * nothing; a misaligned pointer frees the page containing it; the range is clamped to the arena;
      * pages that are not ALLOCATED or RESERVED are left alone (double free is a no-op); RESERVED
@@ -990,6 +1035,11 @@ public final class SharedArena implements AutoCloseable {
         @Override
         public List<String> repairFile(final Path path) throws IOException {
             return SharedArena.repairFile(path);
+        }
+
+        @Override
+        public int allocPagesInto(final SharedArena arena, final int n, final long dest) {
+            return arena.allocPagesIntoWord(n, dest);
         }
 
         @Override

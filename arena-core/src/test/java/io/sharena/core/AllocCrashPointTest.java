@@ -40,6 +40,9 @@ class AllocCrashPointTest {
     /** The largest pid Linux can give (PID_MAX_LIMIT - 1), registered with start tick 1: never a live process. */
     static final long DEAD_PID = (1L << 22) - 1;
     static final long MARK = 0x5EED_5EEDL;
+    /** Offsets in our first held page of the words the child's {@code into} ops publish to. */
+    static final int INTO_WORD = 256;
+    static final int RACE_WORD = 512;
 
     @TempDir
     Path dir;
@@ -89,6 +92,8 @@ class AllocCrashPointTest {
             "alloc:3", "lockedfree:$3:3",        // a deferred free
             "at:" + s.cached() + ":1",           // a page in this process's cache
             "alloc:40", "free:$5:40",            // fresh ground, committed ahead; freed dirty
+            "into:2:" + (s.held() + INTO_WORD),  // allocated straight into a word of ours
+            "intorace:2:" + (s.held() + RACE_WORD), // that word filled by another writer meanwhile
             "reserve:" + s.reserveAt() + ":2",   // in the committed-ahead stretch: purged first
             "purge",
             "repair"};
@@ -141,6 +146,7 @@ class AllocCrashPointTest {
         // What the child holds for good: allocations it saw succeed and did not free. A free it died
         // in may have taken effect or not, page by page: those pages may come back or stay its own.
         final Set<Integer> childPages = childLivePages(out, scenario(file, s));
+        final String inFlightOp = inFlightOp(out, scenario(file, s));
 
         assertTrue(a.repair(10 * SECOND), point + ": repair reports success; left: " + a.repairNotes());
         assertEquals(List.of(), ArenaChecker.check(a), point + ": check after the repair");
@@ -158,6 +164,17 @@ class AllocCrashPointTest {
             assertTrue(page < s.held() >>> 12 || page >= (s.held() >>> 12) + s.heldPages(), point + ": our page");
             assertEquals(0, a.raw().getLong(p), point + ": handed out zeroed");
         }
+        // An allocation into a word is all or nothing: the word names its pages (the child's now), or
+        // it holds what it held before and the pages are free.
+        for (final int word : new int[] {INTO_WORD, RACE_WORD}) {
+            final int published = a.raw().getInt(s.held() + word);
+            if (published != 0 && published != ChildProcess.RACER) {
+                for (int i = 0; i < 2; i++) {
+                    assertEquals(PageEntry.ALLOCATED, a.pageStateCode((published >>> 12) + i), point + ": published page");
+                    childPages.add((published >>> 12) + i);
+                }
+            }
+        }
         final int user = PAGES - s.first();
         final int reserved = (int) java.util.stream.IntStream.range(s.first(), PAGES)
             .filter(p -> a.pageStateCode(p) == PageEntry.RESERVED).count();
@@ -166,11 +183,84 @@ class AllocCrashPointTest {
         System.out.println("killed at " + point.id() + ": repaired clean, handed out " + got.size()
             + " pages once each, child holds " + childPages.size() + ", reserved " + reserved + ", in flight " + lost);
         assertTrue(lost >= 0 && lost <= 3, point + ": pages unaccounted for (at most the op in flight): " + lost);
+        if (inFlightOp != null && inFlightOp.startsWith("into")) {
+            assertEquals(0, lost, point + ": an allocation into a word loses nothing, killed in " + inFlightOp);
+        }
         for (final int page : got) {
             a.freePages(page << 12, 1);
         }
         assertEquals(List.of(), ArenaChecker.check(a), point + ": check at the end");
         a.close();
+    }
+
+    /** Where an allocation into a word can die, and whether its word is filled by another writer first. */
+    static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> intoPoints() {
+        final java.util.stream.Stream.Builder<org.junit.jupiter.params.provider.Arguments> b = java.util.stream.Stream.builder();
+        for (final AllocPoint p : List.of(AllocPoint.TAKE_INTENT_WRITTEN, AllocPoint.TAKE_COMMITTED,
+            AllocPoint.TAKE_CARVED, AllocPoint.TAKE_PUBLISHED,
+            AllocPoint.TAKE_INTENT_CLEARED)) {
+            b.add(org.junit.jupiter.params.provider.Arguments.of(p, false));
+        }
+        for (final AllocPoint p : List.of(AllocPoint.TAKE_CARVED, AllocPoint.TAKE_UNPUBLISHED,
+            AllocPoint.FREE_PAGE_MARKED, AllocPoint.FREE_RUN_STATED, AllocPoint.FREE_RUN_LINKED)) {
+            b.add(org.junit.jupiter.params.provider.Arguments.of(p, true));
+        }
+        return b.build();
+    }
+
+    /**
+     * A child whose only operation is one {@code allocPagesInto} of 5 pages (optionally with its word
+     * filled by another writer between the check and the publishing CAS) is killed at each step. After
+     * the repair, exactly one of two things holds, with no page unaccounted for: the word holds the
+     * pages' pointer and they are ALLOCATED, or the word holds what it held and every page but ours is free.
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.MethodSource("intoPoints")
+    void killedInAnAllocationInto(final AllocPoint point, final boolean race) throws Exception {
+        final Path file = dir.resolve("into.arena");
+        try (SharedArena a = SharedArena.create(file, Capacity.ofPages(PAGES), ArenaOptions.defaults())) {
+            final int words = a.allocPages(1);
+            final int dest = words + INTO_WORD;
+            final List<String> out;
+            try (ChildJvm child = ChildProcess.start(List.of("-Dsharena.crashpoints=true",
+                "-Dsharena.crashpoint=" + point.id(), "-Dsharena.crashpoint.action=kill"),
+                "ops", file.toString(), (race ? "intorace:5:" : "into:5:") + dest)) {
+                child.waitFor(60);
+                out = new ArrayList<>(child.output());
+            }
+            assertTrue(out.contains("crashpoint: " + point.id() + " kill"), "the child died at " + point.id() + ": " + out);
+            assertTrue(a.repair(10 * SECOND), point + ": repair; left: " + a.repairNotes());
+            assertEquals(List.of(), ArenaChecker.check(a), point + ": check after the repair");
+            final int published = a.raw().getInt(dest);
+            final int childPages;
+            if (published == 0 || published == ChildProcess.RACER) {
+                childPages = 0;
+            } else {
+                assertTrue(!race, point + ": a raced word never gets the child's pointer: " + published);
+                for (int i = 0; i < 5; i++) {
+                    assertEquals(PageEntry.ALLOCATED, a.pageStateCode((published >>> 12) + i), point + ": published page");
+                }
+                childPages = 5;
+            }
+            final int user = PAGES - (int) a.firstUserPage();
+            final Set<Integer> got = new HashSet<>();
+            for (int p; (p = a.allocPages(1)) != 0; ) {
+                assertTrue(got.add(p), point + ": handed out twice: ptr=" + p);
+                assertTrue(childPages == 0 || p < published || p >= published + 5 * 4096, point + ": the child's page: " + p);
+            }
+            assertEquals(user - 1 - childPages, got.size(), point + ": every other page is free, none lost");
+            for (final int p : got) {
+                a.freePages(p, 1);
+            }
+            System.out.println("killed in an allocation into a word at " + point.id() + (race ? " (raced)" : "")
+                + ": " + (childPages == 0 ? "rolled back" : "rolled forward") + ", nothing lost");
+            if (point == AllocPoint.TAKE_PUBLISHED || point == AllocPoint.TAKE_INTENT_CLEARED) {
+                assertEquals(5, childPages, point + ": published before the kill");
+            }
+            if (point == AllocPoint.TAKE_INTENT_WRITTEN || point == AllocPoint.TAKE_CARVED) {
+                assertEquals(0, childPages, point + ": not published yet");
+            }
+        }
     }
 
     /** Pages of the free the child died in (empty if it died elsewhere), filled by {@link #childLivePages}. */
@@ -192,6 +282,13 @@ class AllocCrashPointTest {
             done++;
             final String[] f = parts[0].split(":");
             switch (f[0]) {
+                case "into", "intorace" -> {
+                    final int ptr = Integer.parseInt(parts[1]);
+                    results.add(ptr);
+                    for (int i = 0; ptr != 0 && i < Integer.parseInt(f[1]); i++) {
+                        live.add((ptr >>> 12) + i);
+                    }
+                }
                 case "alloc", "at" -> {
                     final int ptr = Integer.parseInt(parts[1]);
                     results.add(ptr);
@@ -218,6 +315,13 @@ class AllocCrashPointTest {
             }
         }
         return live;
+    }
+
+    /** @return the scenario op the child died in (the first with no result line), or null */
+    private static String inFlightOp(final List<String> out, final String[] scenario) {
+        final int done = (int) out.stream().filter(line -> line.split(" -> ").length == 2).count();
+        final int inFlight = 2 + done;
+        return inFlight < scenario.length ? scenario[inFlight] : null;
     }
 
     private static int pointer(final String text, final List<Integer> results) {

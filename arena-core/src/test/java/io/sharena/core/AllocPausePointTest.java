@@ -31,6 +31,9 @@ class AllocPausePointTest {
     static final int PAGES = 512;
     static final long SECOND = 1_000_000_000L;
 
+    /** While set, the word A's next allocation into is filled by "another writer" at TAKE_COMMITTED. */
+    static final java.util.concurrent.atomic.AtomicInteger RACE_DEST = new java.util.concurrent.atomic.AtomicInteger();
+
     @TempDir
     Path dir;
 
@@ -58,6 +61,9 @@ class AllocPausePointTest {
             final AtomicBoolean hit = new AtomicBoolean();
             final AtomicReference<Thread> target = new AtomicReference<>();
             CrashPoints.install(p -> {
+                if (p == AllocPoint.TAKE_COMMITTED && RACE_DEST.get() != 0 && Thread.currentThread() == target.get()) {
+                    a.raw().putIntRelease(RACE_DEST.get(), ChildProcess.RACER);
+                }
                 if (p == point && Thread.currentThread() == target.get() && hit.compareAndSet(false, true)) {
                     paused.countDown();
                     try {
@@ -131,6 +137,12 @@ class AllocPausePointTest {
         o.at(bCached, 1);
         o.alloc(2);
         o.free(o.alloc(40), 40); // dirty, then purged
+        // Allocations into a word of a page A holds: one published, one whose word another writer fills first.
+        final int words = o.alloc(1);
+        o.into(2, words + 256);
+        RACE_DEST.set(words + 512);
+        assertEquals(0, a.allocPagesInto(2, words + 512), "the word was taken: nothing allocated");
+        RACE_DEST.set(0);
         a.purge();
         // A dead process still registered, for the repair to release.
         a.registry().writeForTest(63, AllocCrashPointTest.DEAD_PID, 1);
@@ -171,6 +183,12 @@ class AllocPausePointTest {
 
         int alloc(final int n) {
             return took(arena.allocPages(n), n);
+        }
+
+        int into(final int n, final int dest) {
+            final int ptr = took(arena.allocPagesInto(n, dest), n);
+            assertEquals(ptr, arena.raw().getInt(dest), "published into the word");
+            return ptr;
         }
 
         int at(final int ptr, final int n) {

@@ -112,6 +112,9 @@ public final class ChildProcess {
         }
     }
 
+    /** What the {@code intorace} op's other writer puts into the word: no pointer the allocator hands out. */
+    static final int RACER = 0x0BAD_0004;
+
     private static void ops(final SharedArena arena, final String[] ops) throws Exception {
         final BufferedReader stdin = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         final java.util.List<Integer> results = new java.util.ArrayList<>();
@@ -136,6 +139,33 @@ public final class ChildProcess {
                 }
                 case "at" -> {
                     final int ptr = arena.allocPagesAt(arg(f[1], results), Integer.parseInt(f[2]));
+                    results.add(ptr);
+                    System.out.println(op + " -> " + ptr);
+                }
+                case "into" -> {
+                    final int ptr = arena.allocPagesInto(Integer.parseInt(f[1]), arg(f[2], results));
+                    results.add(ptr);
+                    System.out.println(op + " -> " + ptr);
+                }
+                case "intorace" -> {
+                    // Another writer (this hook, without the lock) fills the word between the
+                    // allocator's check and its publishing CAS: the range must be given back.
+                    final int dest = arg(f[2], results);
+                    final io.sharena.core.crash.CrashPoints.Hook armed = io.sharena.core.crash.CrashPoints.installed();
+                    io.sharena.core.crash.CrashPoints.install(p -> {
+                        if (p == io.sharena.core.alloc.AllocPoint.TAKE_COMMITTED) {
+                            arena.raw().putIntRelease(dest, RACER);
+                        }
+                        if (armed != null) {
+                            armed.reached(p);
+                        }
+                    });
+                    final int ptr;
+                    try {
+                        ptr = arena.allocPagesInto(Integer.parseInt(f[1]), dest);
+                    } finally {
+                        io.sharena.core.crash.CrashPoints.install(armed);
+                    }
                     results.add(ptr);
                     System.out.println(op + " -> " + ptr);
                 }

@@ -21,6 +21,38 @@ class SharedArenaTest {
     @TempDir
     Path dir;
 
+    private static long allocated(final SharedArena a) {
+        return java.util.stream.LongStream.range(a.firstUserPage(), a.capacityPages())
+            .filter(p -> a.pageState(p) == PageState.ALLOCATED).count();
+    }
+
+    @Test
+    void allocPagesIntoPublishesOnceAndRefusesBadWords() throws IOException {
+        try (SharedArena a = SharedArena.create(dir.resolve("into.arena"), Capacity.ofPages(256), ArenaOptions.defaults())) {
+            final int words = a.allocPages(1);
+            final int ptr = a.allocPagesInto(3, words + 8);
+            assertNotEquals(0, ptr);
+            assertEquals(ptr, a.raw().getInt(words + 8), "the pointer is in the word");
+            for (int i = 0; i < 3; i++) {
+                assertEquals(PageState.ALLOCATED, a.pageState(a.pageOf(ptr) + i));
+                assertEquals(0L, a.raw().getLong(ptr + i * Geometry.PAGE_SIZE), "zeroed");
+            }
+            final long before = allocated(a);
+            assertEquals(0, a.allocPagesInto(3, words + 8), "the word holds a pointer: nothing allocated");
+            assertEquals(ptr, a.raw().getInt(words + 8), "and the word is left alone");
+            assertEquals(before, allocated(a), "no page taken");
+            assertEquals(0, a.allocPagesInto(0, words + 12));
+            assertEquals(0, a.allocPagesInto(1 << 20, words + 12), "more than the arena");
+            assertEquals(0, a.raw().getInt(words + 12));
+            assertThrows(IllegalArgumentException.class, () -> a.allocPagesInto(1, words + 2), "misaligned");
+            assertThrows(IllegalArgumentException.class, () -> a.allocPagesInto(1, 64), "in the metadata");
+            assertThrows(IllegalArgumentException.class, () -> a.allocPagesInto(1, 256 << 12), "past the end");
+            a.freePages(ptr, 3);
+            a.raw().putInt(words + 8, 0);
+            assertEquals(ptr, a.allocPagesInto(3, words + 8), "the same best fit again");
+        }
+    }
+
     @Test
     void createsSparseFileWithMode0600AndAlignedWindow() throws IOException {
         final Path file = dir.resolve("a.arena");

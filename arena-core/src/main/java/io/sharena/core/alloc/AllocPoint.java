@@ -36,6 +36,16 @@ public enum AllocPoint implements CrashPoint {
     REFILL_SPAN_PUSHED,
     /** The range to allocate is ready, still FREE: dirty pages zeroed, clean ones committed; the intent names it. */
     TAKE_COMMITTED,
+    /**
+     * An {@code allocPagesInto}: the carved range's pointer is in the caller's word (one CAS from 0);
+     * the ALLOC_INTO intent still names the range, so a repair keeps it allocated.
+     */
+    TAKE_PUBLISHED,
+    /**
+     * An {@code allocPagesInto} whose word no longer held 0 when it was to publish: the carved range is
+     * freed again under an ALLOC intent (a repair rolls back whatever is still ALLOCATED).
+     */
+    TAKE_UNPUBLISHED,
     /** The intent is cleared: the operation is complete. */
     TAKE_INTENT_CLEARED,
 

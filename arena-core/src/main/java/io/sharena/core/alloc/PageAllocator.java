@@ -28,6 +28,7 @@ public final class PageAllocator {
     private static final long RESERVED = PageEntry.state(PageEntry.RESERVED, 0, 0, 0);
     private static final long FREE = PageEntry.state(PageEntry.FREE, 0, 0, 0);
     private static final long INTENT = ControlLayout.word(ControlLayout.INTENT);
+    private static final long INTENT_DEST = ControlLayout.word(ControlLayout.INTENT_DEST);
     private static final long TREE_FREE = ControlLayout.word(ControlLayout.TREE_FREE_PAGES);
     private static final long RESERVED_PAGES = ControlLayout.word(ControlLayout.RESERVED_PAGES);
     private static final long QUOTA = ControlLayout.word(ControlLayout.QUOTA_PAGES);
@@ -85,6 +86,8 @@ public final class PageAllocator {
     private long purgeLeft;
     /** While {@link #refill} takes a group: the span size its cache gets; 0 otherwise. */
     private int refillSpan;
+    /** Set under the lock before an ALLOC_INTO's take: the arena offset of the word it publishes to. */
+    private long publishTo;
     private volatile long purgeDelayNanos = DEFAULT_PURGE_DELAY_NANOS;
     private volatile long dirtyLimitPages = DEFAULT_DIRTY_LIMIT_PAGES;
     private final Purger.Ticket purger = new Purger.Ticket(this::idlePurge);
@@ -169,6 +172,73 @@ public final class PageAllocator {
         } finally {
             release(held);
         }
+    }
+
+    /**
+     * {@code allocPagesInto}: {@code n} zeroed pages whose pointer this call stores into the int at arena
+     * offset {@code dest} (one CAS from 0) while the lock and an {@link Intent#ALLOC_INTO} intent still
+     * cover the range. A process killed at any instant leaves either the word 0 and the pages free
+     * (rolled back by repair), or the pointer in the word and the pages allocated (rolled forward: the
+     * repair sees the pointer in the word), never pages no one can find. Always takes the lock and
+     * the lists (no span cache): for structures that publish their pages, not for hot paths.
+     *
+     * @param dest arena offset of a 4-byte-aligned int inside the mapping (the caller checks it)
+     * @return the pointer, or 0: no room, the lock was not had in time, or the word did not hold 0
+     * (then nothing stays allocated)
+     */
+    public int allocPagesInto(final int n, final long dest) {
+        if (n <= 0 || n > userPages) {
+            return 0;
+        }
+        final int held = acquire();
+        if (held == NOT_HELD) {
+            table.getAndAddLong(FAILED, 1);
+            return 0;
+        }
+        try {
+            int page = intoFromRuns(n, dest);
+            if (page == 0 && table.repairPending()) {
+                recoverLocked();
+                page = intoFromRuns(n, dest);
+            }
+            if (page == 0 && destFree(dest) && flushOwnCache()) {
+                page = intoFromRuns(n, dest);
+            }
+            if (page == 0 && destFree(dest) && takeOtherCaches()) {
+                page = intoFromRuns(n, dest);
+            }
+            if (page == 0 && destFree(dest) && table.getLongVolatile(DIRTY_PAGES) > 0) {
+                purgeAll();
+                page = intoFromRuns(n, dest);
+            }
+            table.getAndAddLong(page == 0 ? FAILED : allocations, 1);
+            return page == 0 ? 0 : ptr(page);
+        } finally {
+            release(held);
+        }
+    }
+
+    private boolean destFree(final long dest) {
+        return table.getIntVolatile(dest) == 0;
+    }
+
+    /** One attempt of {@link #allocPagesInto} from the lists (lock held): the first page, or 0. */
+    private int intoFromRuns(final int n, final long dest) {
+        if (!destFree(dest)) {
+            return 0;
+        }
+        final int head = runs.bestFit(n);
+        if (head == 0 || !quotaAllows(n)) {
+            return 0;
+        }
+        if (!allFree(head, n)) {
+            table.corrupt();
+            return 0;
+        }
+        // The destination goes first: an ALLOC_INTO intent always names the word it publishes to.
+        table.setLongRelease(INTENT_DEST, dest);
+        publishTo = dest;
+        return take(head, runs.validRun(head), head, n, Intent.ALLOC_INTO, true) ? head : 0;
     }
 
     private int allocFromRuns(final int n, final boolean zero) {
@@ -268,7 +338,7 @@ public final class PageAllocator {
         CrashPoints.at(AllocPoint.TAKE_INTENT_WRITTEN);
         boolean runDirty = runs.runDirty(head);
         long dirtyTaken = 0;
-        if (op == Intent.ALLOC) {
+        if (op != Intent.RESERVE) {
             if (runDirty) {
                 dirtyTaken = MaximalRuns.forEach(at, at + n, dirtyPage, zero ? zeroDirty : NO_SINK);
                 commitFailed = false;
@@ -288,7 +358,7 @@ public final class PageAllocator {
             // A reserved page costs no memory: dirty storage in the range goes back first.
             purgeRange(at, n);
         }
-        runs.carve(head, len, at, n, op == Intent.ALLOC ? ALLOCATED : RESERVED, runDirty);
+        runs.carve(head, len, at, n, op == Intent.RESERVE ? RESERVED : ALLOCATED, runDirty);
         CrashPoints.at(AllocPoint.TAKE_CARVED);
         if (refillSpan > 0 && op == Intent.ALLOC) {
             cacheRefill(at, refillSpan);
@@ -299,9 +369,31 @@ public final class PageAllocator {
         if (dirtyTaken > 0) {
             table.getAndAddLong(DIRTY_PAGES, -dirtyTaken);
         }
+        if (op == Intent.ALLOC_INTO && !publish(at, n)) {
+            return false;
+        }
         table.setLongRelease(INTENT, Intent.encode(Intent.NONE, 0, 0));
         CrashPoints.at(AllocPoint.TAKE_INTENT_CLEARED);
         return true;
+    }
+
+    /**
+     * The publishing step of an ALLOC_INTO (lock held, intent up, range carved): one CAS puts the
+     * pointer into the caller's word. If the word no longer holds 0 (someone wrote it without the
+     * lock), the range is freed again, under an ALLOC intent a repair would roll back.
+     *
+     * @return whether the pointer was published (else the range is free and the intent cleared)
+     */
+    private boolean publish(final int at, final int n) {
+        if (table.casInt(publishTo, 0, ptr(at))) {
+            CrashPoints.at(AllocPoint.TAKE_PUBLISHED);
+            return true;
+        }
+        table.setLongRelease(INTENT, Intent.encode(Intent.ALLOC, at, n));
+        CrashPoints.at(AllocPoint.TAKE_UNPUBLISHED);
+        freeLocked(at, n);
+        table.setLongRelease(INTENT, Intent.encode(Intent.NONE, 0, 0));
+        return false;
     }
 
     private static final SpanCache.SpanSink NO_SINK = (p, k) -> { };

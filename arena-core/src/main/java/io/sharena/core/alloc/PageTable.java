@@ -19,6 +19,7 @@ import java.lang.invoke.VarHandle;
  */
 final class PageTable {
     private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
+    private static final VarHandle INT = ValueLayout.JAVA_INT.varHandle();
     private static final long REPAIR_PENDING = ControlLayout.word(ControlLayout.REPAIR_PENDING);
 
     final MemorySegment arena;
@@ -113,6 +114,14 @@ final class PageTable {
 
     long getAndAddLong(final long offset, final long delta) {
         return SharedWords.getAndAddLong(arena, offset, delta);
+    }
+
+    int getIntVolatile(final long offset) {
+        return (int) INT.getVolatile(arena, offset);
+    }
+
+    boolean casInt(final long offset, final int expected, final int value) {
+        return SharedWords.casInt(arena, offset, expected, value);
     }
 
     /** Plain: for words only the lock holder reads and writes (free-list heads). */

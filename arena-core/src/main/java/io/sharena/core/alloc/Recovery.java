@@ -2,6 +2,7 @@ package io.sharena.core.alloc;
 
 import io.sharena.core.crash.CrashPoints;
 import io.sharena.core.layout.ControlLayout;
+import io.sharena.core.layout.Geometry;
 import io.sharena.core.layout.Intent;
 import io.sharena.core.layout.PageEntry;
 import io.sharena.core.layout.RegistryLayout;
@@ -16,7 +17,8 @@ import java.util.List;
  *
  * <ol>
  *   <li>The interrupted holder's {@link Intent}: an ALLOC or RESERVE is rolled back (its caller never
- *       got the pages). An intent whose range is not wholly user pages inside the arena was never
+ *       got the pages); an ALLOC_INTO is rolled forward if its destination word holds the range's
+ *       pointer (published: kept ALLOCATED), back otherwise. An intent whose range is not wholly user pages inside the arena was never
  *       written by a holder (a stray write): it is cleared and reported, nothing is rolled back,
  *       since the user pages it covers may be held by someone. A dying free needs no intent: the
  *       pages it had taken are PENDING with its dead slot (step 4).</li>
@@ -71,7 +73,7 @@ final class Recovery {
         final long offset = ControlLayout.word(ControlLayout.INTENT);
         final long intent = table.getLongVolatile(offset);
         final int op = Intent.op(intent);
-        if (op == Intent.ALLOC || op == Intent.RESERVE) {
+        if (op == Intent.ALLOC || op == Intent.RESERVE || op == Intent.ALLOC_INTO) {
             final long first = Integer.toUnsignedLong(Intent.first(intent));
             final long end = first + Intent.pages(intent);
             if (first < table.firstUser || end > table.capacity || end <= first) {
@@ -83,7 +85,12 @@ final class Recovery {
                 table.setLongRelease(offset, Intent.encode(Intent.NONE, 0, 0));
                 return;
             }
-            final int undo = op == Intent.ALLOC ? PageEntry.ALLOCATED : PageEntry.RESERVED;
+            if (op == Intent.ALLOC_INTO && published(first)) {
+                // The pointer reached the caller's word: whoever reads that word may use the pages.
+                table.setLongRelease(offset, Intent.encode(Intent.NONE, 0, 0));
+                return;
+            }
+            final int undo = op == Intent.RESERVE ? PageEntry.RESERVED : PageEntry.ALLOCATED;
             for (long p = first; p < end; p++) {
                 if (PageEntry.stateOf(table.stateAcquire((int) p)) == undo) {
                     table.setStateRelease((int) p, PageEntry.state(PageEntry.FREE, 0, 0, 0));
@@ -91,6 +98,20 @@ final class Recovery {
             }
         }
         table.setLongRelease(offset, Intent.encode(Intent.NONE, 0, 0));
+    }
+
+    /**
+     * @return whether the word an ALLOC_INTO intent names ({@link ControlLayout#INTENT_DEST}) holds the
+     * pointer of page {@code first}; a destination outside the mapping or misaligned (a stray write:
+     * the holder checks it before writing the intent) counts as not published
+     */
+    private boolean published(final long first) {
+        final long dest = table.getLongVolatile(ControlLayout.word(ControlLayout.INTENT_DEST));
+        if (dest < 0 || (dest & (Integer.BYTES - 1)) != 0
+            || dest > ((long) table.capacity << Geometry.PAGE_SHIFT) - Integer.BYTES) {
+            return false;
+        }
+        return table.getIntVolatile(dest) == (int) (first << Geometry.PAGE_SHIFT);
     }
 
     /**

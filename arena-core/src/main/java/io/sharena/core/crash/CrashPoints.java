@@ -62,6 +62,14 @@ public final class CrashPoints {
         hook = newHook;
     }
 
+    /**
+     * @return the hook in place now (the one the properties describe, or the last {@link #install}),
+     * or null: for a test that wraps it with a step of its own
+     */
+    public static Hook installed() {
+        return hook;
+    }
+
     /** @return the hook that {@code -Dsharena.crashpoint*} properties describe, or null */
     private static Hook fromProperties() {
         final String target = System.getProperty("sharena.crashpoint");

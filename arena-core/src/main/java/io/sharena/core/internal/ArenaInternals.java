@@ -51,6 +51,8 @@ public final class ArenaInternals {
         List<String> repairFile(Path path) throws IOException;
 
         <T> T guarded(SharedArena arena, String operation, Supplier<T> action);
+
+        int allocPagesInto(SharedArena arena, int n, long dest);
     }
 
     /** The control-page word that holds the named-roots directory's pointer. */
@@ -206,6 +208,18 @@ public final class ArenaInternals {
     /** @return the arena pointer of the named-roots directory (an acquire load), 0 when there is none */
     public static int rootsDirectory(final SharedArena arena) {
         return arena.raw().getIntAcquire(ROOTS_WORD);
+    }
+
+    /**
+     * Allocates the named-roots directory's {@code pages} zeroed pages straight into the control
+     * page's roots word, as {@link SharedArena#allocPagesInto} does for a word of the user pages: a
+     * creator killed at any instant leaves the word 0 and the pages free, or the word naming them.
+     *
+     * @return the directory's pointer, or 0 with nothing allocated (the word was taken, no room, or
+     * the lock timed out: read {@link #rootsDirectory})
+     */
+    public static int allocRootsDirectory(final SharedArena arena, final int pages) {
+        return access().allocPagesInto(arena, pages, ROOTS_WORD);
     }
 
     /**
