@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * Named roots: a small directory in the arena from names (UTF-8, at most
@@ -79,24 +80,27 @@ public final class NamedRoots {
      * @throws ArenaCorruptedException if the control page names a directory that is not one
      */
     public static NamedRoots of(final SharedArena arena) {
-        final ArenaView v = arena.raw();
         int dir = ArenaInternals.rootsDirectory(arena);
         if (dir == 0) {
-            final int fresh = Pages.allocate(arena, RootsLayout.PAGES, Pages.SETUP_TIMEOUT_NANOS);
-            if (fresh == 0) {
+            // One allocator step allocates the zeroed pages (every entry EMPTY) and installs their
+            // pointer in the control page: a creator killed at any instant leaves the word 0 and the
+            // pages free, or the directory installed. Of racing creators exactly one installs; the
+            // others get 0 with nothing allocated and read the winner's.
+            final long start = System.nanoTime();
+            while ((dir = ArenaInternals.allocRootsDirectory(arena, RootsLayout.PAGES)) == 0
+                && (dir = ArenaInternals.rootsDirectory(arena)) == 0
+                && System.nanoTime() - start < Pages.SETUP_TIMEOUT_NANOS) {
+                LockSupport.parkNanos(100_000); // the allocator's lock was busy, or no room yet
+            }
+            if (dir == 0) {
                 throw new IllegalStateException("no room for the named-roots directory: pages=" + RootsLayout.PAGES
                     + ", path=" + arena.path());
             }
-            // The pages are zeroed, i.e. all entries EMPTY; the magic goes last.
-            v.putIntRelease(fresh + RootsLayout.MAGIC, RootsLayout.MAGIC_VALUE);
             CrashPoints.at(RootsPoint.DIRECTORY_ALLOCATED);
-            // One CAS installs the directory; a loser frees its copy.
-            if (ArenaInternals.compareAndSetRootsDirectory(arena, 0, fresh)) {
-                dir = fresh;
-            } else {
-                arena.freePages(fresh, RootsLayout.PAGES);
-                dir = ArenaInternals.rootsDirectory(arena);
-            }
+        }
+        if (Pages.inUserRange(arena, dir, RootsLayout.PAGES)) {
+            // The magic goes last, by whoever attaches first: its creator, or the next user if it died.
+            arena.raw().compareAndSetInt(dir + RootsLayout.MAGIC, 0, RootsLayout.MAGIC_VALUE);
         }
         return attach(arena, dir);
     }
@@ -125,7 +129,9 @@ public final class NamedRoots {
             return "pointer outside the user pages: ptr=0x" + Integer.toHexString(dir);
         }
         final int magic = arena.raw().getIntAcquire(dir + RootsLayout.MAGIC);
-        if (magic != RootsLayout.MAGIC_VALUE) {
+        // 0: installed, its magic not yet written (its creator is at it, or died there); the entries
+        // are what they are, EMPTY for a new directory.
+        if (magic != RootsLayout.MAGIC_VALUE && magic != 0) {
             return "bad magic: magic=0x" + Integer.toHexString(magic);
         }
         return null;
@@ -692,6 +698,9 @@ public final class NamedRoots {
                     + " not allocated: page=" + page + ", state=" + Pages.state(arena, page));
                 return done;
             }
+        }
+        if (v.compareAndSetInt(dir + RootsLayout.MAGIC, 0, RootsLayout.MAGIC_VALUE)) {
+            done.add("named-roots directory installed without its magic (its creator died before it wrote it): written");
         }
         done.addAll(new NamedRoots(arena, dir).repair(timeoutNanos));
         return done;

@@ -33,6 +33,23 @@ public final class Pages {
     }
 
     /**
+     * {@link SharedArena#allocPagesInto}, retried while the allocator's lock is busy or the arena
+     * full, for up to {@code timeoutNanos}: the pages' pointer lands in the int at {@code dest} in the
+     * same crash-safe step that allocates them.
+     *
+     * @return the pointer, or 0 (nothing allocated): no room in time, or {@code dest} no longer held 0
+     */
+    public static int allocateInto(final SharedArena arena, final int n, final int dest, final long timeoutNanos) {
+        final long start = System.nanoTime();
+        int ptr;
+        while ((ptr = arena.allocPagesInto(n, dest)) == 0 && arena.raw().getIntAcquire(dest) == 0
+            && System.nanoTime() - start < timeoutNanos) {
+            LockSupport.parkNanos(100_000);
+        }
+        return ptr;
+    }
+
+    /**
      * @return whether {@code n} pages at {@code ptr} lie in the arena's user range: page-aligned,
      * not below the first user page, not past the end
      */

@@ -7,7 +7,10 @@ import io.sharena.core.crash.CrashPoint;
  * process may die or stall between two stores, or between finding an entry and acting on it.
  */
 public enum RootsPoint implements CrashPoint {
-    /** A fresh directory's pages are allocated and formatted, not yet installed in the control page. */
+    /**
+     * A fresh directory's zeroed pages are allocated straight into the control page's word (one
+     * crash-safe step of the allocator), its magic not yet written: whoever attaches next writes it.
+     */
     DIRECTORY_ALLOCATED,
     /** An entry was found for a name; its value is about to be read or compare-and-set. */
     FOUND,

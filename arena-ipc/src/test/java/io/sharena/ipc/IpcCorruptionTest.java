@@ -113,11 +113,29 @@ class IpcCorruptionTest {
     }
 
     @Test
-    void aDirectoryWhoseMagicIsGoneIsReportedAndDropped() {
+    void aDirectoryWhoseMagicIsWrongIsReportedAndDropped() {
         NamedRoots.of(arena).put("alpha", 1);
-        v.putIntRelease(directory() + RootsLayout.MAGIC, 0);
+        v.putIntRelease(directory() + RootsLayout.MAGIC, 0x0BAD_F00D);
         assertThrows(ArenaCorruptedException.class, () -> NamedRoots.existing(arena));
         assertEquals(List.of(), repairThenCheck());
+    }
+
+    /**
+     * Magic 0 is a directory installed (its pages allocated straight into the control page's word)
+     * whose creator has not written the magic yet, or died first: readers use it, and the next
+     * {@code of} or repair writes the magic. Nothing is dropped.
+     */
+    @Test
+    void aDirectoryInstalledWithoutItsMagicGetsItFromTheNextUser() {
+        NamedRoots.of(arena).put("alpha", 1);
+        v.putIntRelease(directory() + RootsLayout.MAGIC, 0);
+        assertEquals(1, NamedRoots.existing(arena).orElseThrow().get("alpha"));
+        assertEquals(List.of(), NamedRoots.check(arena));
+        assertEquals(1, NamedRoots.of(arena).get("alpha"));
+        assertEquals(RootsLayout.MAGIC_VALUE, v.getIntAcquire(directory() + RootsLayout.MAGIC));
+        v.putIntRelease(directory() + RootsLayout.MAGIC, 0);
+        assertTrue(NamedRoots.repair(arena, 1_000_000_000L).get(0).contains("without its magic"));
+        assertEquals(RootsLayout.MAGIC_VALUE, v.getIntAcquire(directory() + RootsLayout.MAGIC));
     }
 
     /**

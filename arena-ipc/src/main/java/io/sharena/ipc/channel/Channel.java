@@ -174,13 +174,15 @@ public final class Channel {
             throw new IllegalArgumentException("name already in use: name=" + name);
         }
         for (int i = 0; i < lanes; i++) {
-            final int ring = Pages.allocate(arena, ringBytes / Geometry.PAGE_SIZE, Pages.SETUP_TIMEOUT_NANOS);
+            // Allocated straight into the lane's word: a creator killed at any instant leaves the ring
+            // recorded (the reclaim frees it) or not allocated, never allocated and unrecorded.
+            final int ring = Pages.allocateInto(arena, ringBytes / Geometry.PAGE_SIZE,
+                ChannelLayout.lane(header, i) + ChannelLayout.RING, Pages.SETUP_TIMEOUT_NANOS);
             if (ring == 0) {
                 reclaim(arena, roots, name, header);
                 throw new IllegalStateException("no room for the channel: name=" + name + ", lanes=" + lanes
                     + ", ringBytes=" + ringBytes);
             }
-            v.putIntRelease(ChannelLayout.lane(header, i) + ChannelLayout.RING, ring);
             CrashPoints.at(ChannelPoint.RING_RECORDED);
         }
         v.putIntRelease(header + ChannelLayout.MAGIC, ChannelLayout.MAGIC_VALUE);
