@@ -288,7 +288,7 @@ final class DumpCommand implements Callable<Integer> {
         }
 
         private String intentText() {
-            final String[] ops = {"NONE", "ALLOC", "FREE", "RESERVE", "ALLOC_INTO"};
+            final String[] ops = {"NONE", "ALLOC", "FREE", "RESERVE", "ALLOC_INTO", "FREE_FROM"};
             final int op = Intent.op(intent);
             return (op < ops.length ? ops[op] : "op " + op) + (op == Intent.NONE ? ""
                 : " first=" + Integer.toUnsignedLong(Intent.first(intent)) + " pages=" + Intent.pages(intent));

@@ -534,13 +534,45 @@ public final class SharedArena implements AutoCloseable {
      * @throws IllegalStateException    if the arena is closed or was opened read-only
      */
     public int allocPagesInto(final int n, final int dest) {
-        final long at = Integer.toUnsignedLong(dest);
+        return allocPagesIntoWord(n, userWord(dest));
+    }
+
+    /**
+     * Takes the pointer out of the int at arena pointer {@code word} (setting it to 0) and frees the
+     * {@code n} pages it names, as one crash-safe step: the reverse of {@link #allocPagesInto}. A
+     * process killed at any instant leaves either the word holding the pointer and the pages allocated,
+     * or the word 0 and the pages free once the next lock holder or opener has repaired; with a store
+     * of 0 followed by {@link #freePages}, a kill in between leaks the pages for good. Takes the
+     * allocator's lock.
+     *
+     * @param word arena pointer of a 4-byte-aligned int in the user pages
+     * @return whether the word held the pointer of {@code n} user pages and they were freed; false with
+     * nothing changed when it held 0 or a range outside the user pages, when another writer changed it
+     * meanwhile, or when the lock could not be had within the lock timeout (the word then still holds
+     * the pointer)
+     * @throws IllegalArgumentException if {@code word} is misaligned or outside the user pages
+     * @throws ArenaFaultException      if the file was cut short under the mapping (names the file and its size)
+     * @throws ArenaCorruptedException  if the allocator finds its shared metadata corrupted (marked for repair)
+     * @throws IllegalStateException    if the arena is closed or was opened read-only
+     */
+    public boolean freePagesFrom(final int word, final int n) {
+        final long at = userWord(word);
+        try {
+            return allocator().freePagesFrom(at, n);
+        } catch (final InternalError e) {
+            throw fault("freePagesFrom", e);
+        }
+    }
+
+    /** @return {@code ptr} as an arena offset, checked to be an aligned int in the user pages */
+    private long userWord(final int ptr) {
+        final long at = Integer.toUnsignedLong(ptr);
         if ((at & (Integer.BYTES - 1)) != 0 || at >>> Geometry.PAGE_SHIFT < firstUserPage()
             || at >>> Geometry.PAGE_SHIFT >= capacityPages()) {
-            throw new IllegalArgumentException("destination word not an aligned int in the user pages: dest=0x"
+            throw new IllegalArgumentException("word not an aligned int in the user pages: ptr=0x"
                 + Long.toHexString(at) + ", firstUserPage=" + firstUserPage() + ", pages=" + capacityPages());
         }
-        return allocPagesIntoWord(n, at);
+        return at;
     }
 
     /** {@link #allocPagesInto} for any aligned int of the mapping (the control page's roots word included). */

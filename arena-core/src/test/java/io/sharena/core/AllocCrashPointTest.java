@@ -94,6 +94,7 @@ class AllocCrashPointTest {
             "alloc:40", "free:$5:40",            // fresh ground, committed ahead; freed dirty
             "into:2:" + (s.held() + INTO_WORD),  // allocated straight into a word of ours
             "intorace:2:" + (s.held() + RACE_WORD), // that word filled by another writer meanwhile
+            "freefrom:" + (s.held() + INTO_WORD) + ":2", // and the first freed from its word
             "reserve:" + s.reserveAt() + ":2",   // in the committed-ahead stretch: purged first
             "purge",
             "repair"};
@@ -150,6 +151,24 @@ class AllocCrashPointTest {
 
         assertTrue(a.repair(10 * SECOND), point + ": repair reports success; left: " + a.repairNotes());
         assertEquals(List.of(), ArenaChecker.check(a), point + ": check after the repair");
+        // An allocation into a word is all or nothing: the word names its pages (the child's now), or
+        // it holds what it held before and the pages are free.
+        final int intoPtr = intoResult(out);
+        if (intoPtr != 0) {
+            // Whether the child still holds them is the word's to say (below): a free from it may
+            // have run, or been rolled forward.
+            childPages.remove(intoPtr >>> 12);
+            childPages.remove((intoPtr >>> 12) + 1);
+        }
+        for (final int word : new int[] {INTO_WORD, RACE_WORD}) {
+            final int published = a.raw().getInt(s.held() + word);
+            if (published != 0 && published != ChildProcess.RACER) {
+                for (int i = 0; i < 2; i++) {
+                    assertEquals(PageEntry.ALLOCATED, a.pageStateCode((published >>> 12) + i), point + ": published page");
+                    childPages.add((published >>> 12) + i);
+                }
+            }
+        }
         for (int i = 0; i < s.heldPages(); i++) {
             assertEquals(PageEntry.ALLOCATED, a.pageStateCode((s.held() >>> 12) + i), point + ": our page");
             assertEquals(MARK + i, a.raw().getLong(s.held() + i * 4096), point + ": our data");
@@ -164,17 +183,6 @@ class AllocCrashPointTest {
             assertTrue(page < s.held() >>> 12 || page >= (s.held() >>> 12) + s.heldPages(), point + ": our page");
             assertEquals(0, a.raw().getLong(p), point + ": handed out zeroed");
         }
-        // An allocation into a word is all or nothing: the word names its pages (the child's now), or
-        // it holds what it held before and the pages are free.
-        for (final int word : new int[] {INTO_WORD, RACE_WORD}) {
-            final int published = a.raw().getInt(s.held() + word);
-            if (published != 0 && published != ChildProcess.RACER) {
-                for (int i = 0; i < 2; i++) {
-                    assertEquals(PageEntry.ALLOCATED, a.pageStateCode((published >>> 12) + i), point + ": published page");
-                    childPages.add((published >>> 12) + i);
-                }
-            }
-        }
         final int user = PAGES - s.first();
         final int reserved = (int) java.util.stream.IntStream.range(s.first(), PAGES)
             .filter(p -> a.pageStateCode(p) == PageEntry.RESERVED).count();
@@ -183,7 +191,7 @@ class AllocCrashPointTest {
         System.out.println("killed at " + point.id() + ": repaired clean, handed out " + got.size()
             + " pages once each, child holds " + childPages.size() + ", reserved " + reserved + ", in flight " + lost);
         assertTrue(lost >= 0 && lost <= 3, point + ": pages unaccounted for (at most the op in flight): " + lost);
-        if (inFlightOp != null && inFlightOp.startsWith("into")) {
+        if (inFlightOp != null && (inFlightOp.startsWith("into") || inFlightOp.startsWith("freefrom"))) {
             assertEquals(0, lost, point + ": an allocation into a word loses nothing, killed in " + inFlightOp);
         }
         for (final int page : got) {
@@ -263,6 +271,54 @@ class AllocCrashPointTest {
         }
     }
 
+    /**
+     * A child allocates 5 pages into a word, then frees them from it, killed at each step of the
+     * free. After the repair: the word holds the pointer and the pages are ALLOCATED (nothing done),
+     * or the word is 0 and every page but ours is free. Never a cleared word with its pages held.
+     */
+    @ParameterizedTest
+    @EnumSource(value = AllocPoint.class, names = {"FREE_FROM_INTENT_WRITTEN", "FREE_FROM_WORD_CLEARED",
+        "FREE_PAGE_MARKED", "FREE_RUN_STATED", "FREE_RUN_LINKED", "FREE_FROM_DONE"})
+    void killedInAFreeFromAWord(final AllocPoint point) throws Exception {
+        final Path file = dir.resolve("freefrom.arena");
+        try (SharedArena a = SharedArena.create(file, Capacity.ofPages(PAGES), ArenaOptions.defaults())) {
+            final int words = a.allocPages(1);
+            final int word = words + INTO_WORD;
+            final List<String> out;
+            try (ChildJvm child = ChildProcess.start(List.of("-Dsharena.crashpoints=true",
+                "-Dsharena.crashpoint=" + point.id(), "-Dsharena.crashpoint.action=kill"),
+                "ops", file.toString(), "into:5:" + word, "freefrom:" + word + ":5")) {
+                child.waitFor(60);
+                out = new ArrayList<>(child.output());
+            }
+            assertTrue(out.contains("crashpoint: " + point.id() + " kill"), "the child died at " + point.id() + ": " + out);
+            final int ptr = intoResult(out);
+            assertTrue(ptr != 0, "the allocation into the word ran first: " + out);
+            assertTrue(a.repair(10 * SECOND), point + ": repair; left: " + a.repairNotes());
+            assertEquals(List.of(), ArenaChecker.check(a), point + ": check after the repair");
+            final int left = a.raw().getInt(word);
+            assertTrue(left == 0 || left == ptr, point + ": the word holds the pointer or 0: " + left);
+            final int childPages = left == 0 ? 0 : 5;
+            for (int i = 0; i < 5; i++) {
+                assertEquals(left == 0 ? PageEntry.FREE : PageEntry.ALLOCATED, a.pageStateCode((ptr >>> 12) + i),
+                    point + ": page " + i + " of the range, word=" + left);
+            }
+            final int user = PAGES - (int) a.firstUserPage();
+            final Set<Integer> got = new HashSet<>();
+            for (int p; (p = a.allocPages(1)) != 0; ) {
+                assertTrue(got.add(p), point + ": handed out twice: ptr=" + p);
+            }
+            assertEquals(user - 1 - childPages, got.size(), point + ": every other page is free, none lost");
+            System.out.println("killed in a free from a word at " + point.id() + ": "
+                + (left == 0 ? "rolled forward (freed)" : "rolled back (still held)") + ", nothing lost");
+            if (point == AllocPoint.FREE_FROM_INTENT_WRITTEN) {
+                assertEquals(ptr, left, point + ": nothing done yet");
+            } else {
+                assertEquals(0, left, point + ": the word was cleared");
+            }
+        }
+    }
+
     /** Pages of the free the child died in (empty if it died elsewhere), filled by {@link #childLivePages}. */
     private final Set<Integer> inFlightFree = new HashSet<>();
 
@@ -315,6 +371,16 @@ class AllocCrashPointTest {
             }
         }
         return live;
+    }
+
+    /** @return the pointer the child's {@code into} op printed, or 0 */
+    private static int intoResult(final List<String> out) {
+        for (final String line : out) {
+            if (line.startsWith("into:")) {
+                return Integer.parseInt(line.split(" -> ")[1]);
+            }
+        }
+        return 0;
     }
 
     /** @return the scenario op the child died in (the first with no result line), or null */

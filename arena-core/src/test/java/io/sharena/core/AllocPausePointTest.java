@@ -139,7 +139,8 @@ class AllocPausePointTest {
         o.free(o.alloc(40), 40); // dirty, then purged
         // Allocations into a word of a page A holds: one published, one whose word another writer fills first.
         final int words = o.alloc(1);
-        o.into(2, words + 256);
+        final int into = o.into(2, words + 256);
+        o.freeFrom(into, 2, words + 256);
         RACE_DEST.set(words + 512);
         assertEquals(0, a.allocPagesInto(2, words + 512), "the word was taken: nothing allocated");
         RACE_DEST.set(0);
@@ -189,6 +190,18 @@ class AllocPausePointTest {
             final int ptr = took(arena.allocPagesInto(n, dest), n);
             assertEquals(ptr, arena.raw().getInt(dest), "published into the word");
             return ptr;
+        }
+
+        void freeFrom(final int ptr, final int n, final int word) {
+            if (ptr == 0) {
+                return;
+            }
+            for (int i = 0; i < n; i++) {
+                assertEquals(mark | (ptr + i * 4096), arena.raw().getLong(ptr + i * 4096), "still ours when freed");
+            }
+            held.removeIf(h -> h[0] == ptr);
+            assertTrue(arena.freePagesFrom(word, n), "freed from its word");
+            assertEquals(0, arena.raw().getInt(word), "the word is cleared");
         }
 
         int at(final int ptr, final int n) {

@@ -147,6 +147,8 @@ public final class ChildProcess {
                     results.add(ptr);
                     System.out.println(op + " -> " + ptr);
                 }
+                case "freefrom" -> System.out.println(op + " -> "
+                    + arena.freePagesFrom(arg(f[1], results), Integer.parseInt(f[2])));
                 case "intorace" -> {
                     // Another writer (this hook, without the lock) fills the word between the
                     // allocator's check and its publishing CAS: the range must be given back.

@@ -63,7 +63,7 @@ class PublicApiTest {
         assertEquals(new TreeSet<>(Set.of(
             "create", "open", "delete", "checkFile",
             "raw", "strict", "lenient",
-            "allocPages", "allocPagesAt", "allocPagesInto", "allocPagesUninitialized", "freePages", "reservePages", "setQuota",
+            "allocPages", "allocPagesAt", "allocPagesInto", "allocPagesUninitialized", "freePages", "freePagesFrom", "reservePages", "setQuota",
             "purge", "dirtyPages",
             "pageState", "pointerOf", "pageOf", "lockAt",
             "path", "pageSize", "capacityPages", "capacityBytes", "firstUserPage", "arenaId", "fixedAddress",

@@ -67,6 +67,14 @@ public enum AllocPoint implements CrashPoint {
     /** That run is merged into the best-fit lists (and, with no purge delay, punched out). */
     FREE_RUN_LINKED,
 
+    // ---- freeing the range a word names (lock held)
+    /** The FREE_FROM intent (and the word it names) is written; the word still holds the pointer. */
+    FREE_FROM_INTENT_WRITTEN,
+    /** The word's pointer is taken out (one CAS to 0); the range is still ALLOCATED. */
+    FREE_FROM_WORD_CLEARED,
+    /** The range is freed; the intent is cleared. */
+    FREE_FROM_DONE,
+
     // ---- deferred free: pushing on the pending list (no lock)
     /** One page went ALLOCATED/RESERVED → PENDING(pusher) by CAS. */
     PENDING_PAGE_MARKED,

@@ -596,6 +596,50 @@ public final class PageAllocator {
     }
 
     /**
+     * {@code freePagesFrom}: takes the pointer out of the int at arena offset {@code word} (one CAS to 0)
+     * and frees its {@code n} pages, under a {@link Intent#FREE_FROM} intent that names the word, so
+     * that a process killed at any instant leaves the word holding the pointer and the pages allocated
+     * (nothing done), or the word cleared and the pages freed by the repair: never a cleared word
+     * with its pages allocated for good.
+     *
+     * @return whether the word held the pointer of {@code n} user pages and they were freed; false
+     * with nothing changed when it did not (0, or a range outside the user pages), when another
+     * writer changed it meanwhile, or when the lock could not be had in time
+     */
+    public boolean freePagesFrom(final long word, final int n) {
+        if (n <= 0 || n > userPages) {
+            return false;
+        }
+        final int held = acquire();
+        if (held == NOT_HELD) {
+            return false;
+        }
+        try {
+            final int ptr = table.getIntVolatile(word);
+            final int page = validRange(ptr, n);
+            if (page == 0) {
+                return false;
+            }
+            table.setLongRelease(INTENT_DEST, word);
+            table.setLongRelease(INTENT, Intent.encode(Intent.FREE_FROM, page, n));
+            CrashPoints.at(AllocPoint.FREE_FROM_INTENT_WRITTEN);
+            final boolean taken = table.casInt(word, ptr, 0);
+            if (taken) {
+                CrashPoints.at(AllocPoint.FREE_FROM_WORD_CLEARED);
+                freeLocked(page, n);
+                table.getAndAddLong(frees, 1);
+            }
+            table.setLongRelease(INTENT, Intent.encode(Intent.NONE, 0, 0));
+            if (taken) {
+                CrashPoints.at(AllocPoint.FREE_FROM_DONE);
+            }
+            return taken;
+        } finally {
+            release(held);
+        }
+    }
+
+    /**
      * Frees the ALLOCATED and RESERVED pages of the range, leaving the others alone (lock held). Each
      * page is first taken by CAS to PENDING with this slot and {@link PageEntry#FREEING}, so that if
      * this process dies the repair frees exactly the pages this free had taken (they name a dead

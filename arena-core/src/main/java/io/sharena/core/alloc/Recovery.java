@@ -18,7 +18,8 @@ import java.util.List;
  * <ol>
  *   <li>The interrupted holder's {@link Intent}: an ALLOC or RESERVE is rolled back (its caller never
  *       got the pages); an ALLOC_INTO is rolled forward if its destination word holds the range's
- *       pointer (published: kept ALLOCATED), back otherwise. An intent whose range is not wholly user pages inside the arena was never
+ *       pointer (published: kept ALLOCATED), back otherwise; a FREE_FROM is rolled back (nothing
+ *       done) while its word still holds the pointer, forward (the range freed) once it does not. An intent whose range is not wholly user pages inside the arena was never
  *       written by a holder (a stray write): it is cleared and reported, nothing is rolled back,
  *       since the user pages it covers may be held by someone. A dying free needs no intent: the
  *       pages it had taken are PENDING with its dead slot (step 4).</li>
@@ -73,7 +74,7 @@ final class Recovery {
         final long offset = ControlLayout.word(ControlLayout.INTENT);
         final long intent = table.getLongVolatile(offset);
         final int op = Intent.op(intent);
-        if (op == Intent.ALLOC || op == Intent.RESERVE || op == Intent.ALLOC_INTO) {
+        if (op == Intent.ALLOC || op == Intent.RESERVE || op == Intent.ALLOC_INTO || op == Intent.FREE_FROM) {
             final long first = Integer.toUnsignedLong(Intent.first(intent));
             final long end = first + Intent.pages(intent);
             if (first < table.firstUser || end > table.capacity || end <= first) {
@@ -85,11 +86,15 @@ final class Recovery {
                 table.setLongRelease(offset, Intent.encode(Intent.NONE, 0, 0));
                 return;
             }
-            if (op == Intent.ALLOC_INTO && published(first)) {
-                // The pointer reached the caller's word: whoever reads that word may use the pages.
+            if ((op == Intent.ALLOC_INTO || op == Intent.FREE_FROM) && published(first)) {
+                // ALLOC_INTO whose pointer reached the word: whoever reads the word may use the pages.
+                // FREE_FROM whose word still holds the pointer: nothing was done yet.
                 table.setLongRelease(offset, Intent.encode(Intent.NONE, 0, 0));
                 return;
             }
+            // ALLOC_INTO not published: rolled back as an ALLOC. FREE_FROM with the word cleared: rolled
+            // forward, its pages still ALLOCATED freed (those its free had taken are PENDING with a dead
+            // slot, freed by the rebuild).
             final int undo = op == Intent.RESERVE ? PageEntry.RESERVED : PageEntry.ALLOCATED;
             for (long p = first; p < end; p++) {
                 if (PageEntry.stateOf(table.stateAcquire((int) p)) == undo) {
@@ -101,7 +106,7 @@ final class Recovery {
     }
 
     /**
-     * @return whether the word an ALLOC_INTO intent names ({@link ControlLayout#INTENT_DEST}) holds the
+     * @return whether the word an ALLOC_INTO or FREE_FROM intent names ({@link ControlLayout#INTENT_DEST}) holds the
      * pointer of page {@code first}; a destination outside the mapping or misaligned (a stray write:
      * the holder checks it before writing the intent) counts as not published
      */

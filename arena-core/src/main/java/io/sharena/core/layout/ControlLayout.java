@@ -14,7 +14,7 @@ package io.sharena.core.layout;
  *   296  REPAIR_PENDING    long  1 from a lock takeover until the allocator has repaired
  *   304  DIRTY_PAGES       long  FREE pages whose storage is still committed (lock holder only)
  *   312  DIRTY_SINCE       long  System.nanoTime() when DIRTY_PAGES last left 0; 0 = none
- *   320  INTENT_DEST       long  arena offset of the int an ALLOC_INTO intent publishes its pointer to
+ *   320  INTENT_DEST       long  arena offset of the int an ALLOC_INTO or FREE_FROM intent names
  *   384  BUCKET_HEADS      int[BUCKETS]  first page of each size class's free-run list, 0 = empty
  *  1024  COUNTERS          long[COUNTER_COUNT], one per 64-byte line
  * </pre>
@@ -56,8 +56,9 @@ public final class ControlLayout {
      */
     public static final int DIRTY_SINCE = 312;
     /**
-     * The arena offset of the int word an {@link Intent#ALLOC_INTO} stores its pointer into, written
-     * (release) by the lock holder before the intent, read by recovery only for that intent.
+     * The arena offset of the int word an {@link Intent#ALLOC_INTO} stores its pointer into, or a
+     * {@link Intent#FREE_FROM} takes it out of: written (release) by the lock holder before the intent,
+     * read by recovery only for those two intents.
      */
     public static final int INTENT_DEST = 320;
     public static final int BUCKET_HEADS = 384;

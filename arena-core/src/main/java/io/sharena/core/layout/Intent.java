@@ -16,7 +16,9 @@ package io.sharena.core.layout;
  * the pages). {@link #ALLOC_INTO} is an allocation whose pointer the holder stores into a word the
  * caller named ({@link ControlLayout#INTENT_DEST}, written before the intent): it is rolled forward
  * if that word holds the range's pointer (the pages were published: someone may use them), and back
- * otherwise. {@link #FREE} is no longer written: a free under the lock marks each page it takes
+ * otherwise. {@link #FREE_FROM} frees the range a word names after taking the pointer out of it:
+ * rolled back (nothing done) while the word still holds the range's pointer, forward (the range's
+ * ALLOCATED pages freed) once it no longer does. {@link #FREE} is no longer written: a free under the lock marks each page it takes
  * PENDING with its own slot instead, so that a repair finishes exactly what it took; recovery
  * ignores a FREE intent left by an older version. FIRST and PAGES are read back from shared memory
  * and clamped to the user pages before use.
@@ -27,6 +29,7 @@ public final class Intent {
     public static final int FREE = 2;
     public static final int RESERVE = 3;
     public static final int ALLOC_INTO = 4;
+    public static final int FREE_FROM = 5;
 
     public static final int FIRST_BITS = 32;
     public static final int PAGES_BITS = 28;
