@@ -10,7 +10,6 @@ import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -163,23 +162,15 @@ final class ServeCommand implements Callable<Integer> {
         return dir.resolve("sharena-memcached.store");
     }
 
-    /** Opens the file, or creates it; two servers starting at once on a new file both end up opening it. */
+    /**
+     * Opens the file, or creates it; two servers starting at once on a new file both end up opening
+     * it, and a file whose creator was killed before its store was made gets the store made in place.
+     */
     static SharedStore openOrCreate(final Path file, final StoreOptions options, final boolean[] created)
         throws IOException {
-        if (Files.exists(file)) {
-            return SharedStore.open(file, options);
-        }
-        try {
-            final SharedStore s = SharedStore.create(file, options);
-            created[0] = true;
-            return s;
-        } catch (final FileAlreadyExistsException e) {
-            return SharedStore.open(file, options);
-        } catch (final IllegalArgumentException e) {
-            if (Files.exists(file)) {
-                return SharedStore.open(file, options);
-            }
-            throw e;
-        }
+        final boolean existed = Files.exists(file);
+        final SharedStore s = SharedStore.openOrCreate(file, options);
+        created[0] = !existed;
+        return s;
     }
 }

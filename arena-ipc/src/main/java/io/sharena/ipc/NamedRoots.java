@@ -281,6 +281,158 @@ public final class NamedRoots {
         }
     }
 
+    /** Sets up a structure in its freshly allocated, zeroed pages (under the directory's lock). */
+    @FunctionalInterface
+    public interface Format {
+        void format(int ptr);
+    }
+
+    /**
+     * Creates the structure named {@code name} as one crash-safe step: unless the name already holds
+     * a pointer, allocates {@code pages} zeroed pages straight into the name's entry
+     * ({@link SharedArena#allocPagesInto}) and runs {@code format} on them, all under the directory's
+     * lock, with the entry recorded as being created. A creator killed at any instant leaves either
+     * nothing (the name absent, no page allocated) once the next user of the directory has repaired,
+     * or the structure whole: the repair frees the pages of a creation killed before its format
+     * returned from its entry ({@link SharedArena#freePagesFrom}) and drops the name, and keeps one
+     * killed after. Never pages no one can find, never a name naming half a structure for good.
+     *
+     * <p>Between the allocation and the end of the creation, {@link #get} already returns the
+     * pointer: users of the structure read the name with {@link #getCreated}, which waits for a
+     * creation in flight. {@code format} must be quick (it holds the directory's lock: other adds and
+     * removes wait) and must not use this directory.
+     *
+     * @return the pointer the name holds now: the new structure's, or the one it held already
+     * ({@code format} not run); 0 if the arena has no room for the pages (nothing changed)
+     * @throws IllegalStateException    if the directory is full or its lock could not be had in time
+     * @throws ArenaCorruptedException if the directory is found corrupted
+     */
+    public int create(final String name, final int pages, final Format format) {
+        final byte[] bytes = encode(name);
+        if (pages < 1) {
+            throw new IllegalArgumentException("pages must be positive: pages=" + pages + ", name=" + name);
+        }
+        final LockResult r = lock(Pages.SETUP_TIMEOUT_NANOS, "nothing created", bytes);
+        try {
+            int e = find(bytes);
+            if (e >= 0) {
+                final int ptr = RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE));
+                if (ptr != 0) {
+                    return ptr;
+                }
+            } else {
+                e = freeEntry(bytes);
+                insertAt(e, bytes, 0);
+            }
+            view.putLongRelease(directory + RootsLayout.CREATING, creating(e, pages));
+            CrashPoints.at(RootsPoint.CREATE_RECORDED);
+            final int ptr = Pages.allocateInto(arena, pages, e + RootsLayout.VALUE, Pages.SETUP_TIMEOUT_NANOS);
+            if (ptr == 0) {
+                // No room (or another writer's CAS on the value won: read it).
+                final int now = RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE));
+                if (now == 0) {
+                    tombstone(e);
+                }
+                view.putLongRelease(directory + RootsLayout.CREATING, 0L);
+                return now;
+            }
+            format.format(ptr);
+            // Marked formatted first: a creator killed from here on leaves a whole structure, kept.
+            view.putLongRelease(directory + RootsLayout.CREATING, creating(e, pages) | RootsLayout.CREATING_FORMATTED);
+            CrashPoints.at(RootsPoint.CREATE_FORMATTED);
+            view.putLongRelease(directory + RootsLayout.CREATING, 0L);
+            return ptr;
+        } finally {
+            unlock(r);
+        }
+    }
+
+    /**
+     * Waits until no creation is in flight in the directory (a {@link #create} holds its lock
+     * throughout), repairing after a creator that died: for a reader that found a structure its
+     * creator had not finished formatting. Read the name again afterwards: it names the finished
+     * structure, or nothing.
+     *
+     * @throws IllegalStateException if the lock could not be had in time
+     */
+    public void awaitCreation() {
+        unlock(lock(Pages.SETUP_TIMEOUT_NANOS, "creation not awaited", null));
+    }
+
+    /**
+     * {@link #get}, for a user about to use the structure a name holds: if a creation is in flight in
+     * the directory, waits for it first ({@link #awaitCreation}), so the pointer returned names a
+     * whole structure, never one whose creator is still formatting it or died before it was finished
+     * (the repair then undoes it and this returns 0).
+     *
+     * @throws IllegalStateException if a creation is in flight and the lock could not be had in time
+     */
+    public int getCreated(final String name) {
+        if (view.getLongAcquire(directory + RootsLayout.CREATING) != 0) {
+            awaitCreation();
+        }
+        return get(name);
+    }
+
+    private long creating(final int e, final int pages) {
+        final long index = (e - directory - RootsLayout.ENTRY_BASE) / RootsLayout.ENTRY_SIZE;
+        return ((index + 1) << 32) | Integer.toUnsignedLong(pages);
+    }
+
+    /** Under the lock: the first entry on {@code name}'s probe that is not LIVE. */
+    private int freeEntry(final byte[] name) {
+        final int start = hash(name);
+        for (int i = 0; i < RootsLayout.ENTRIES; i++) {
+            final int e = entry((start + i) & (RootsLayout.ENTRIES - 1));
+            if (state(e) != RootsLayout.LIVE) {
+                return e;
+            }
+        }
+        throw new IllegalStateException("named-roots directory full: entries=" + RootsLayout.ENTRIES);
+    }
+
+    /**
+     * Under the lock, first thing in a repair after a takeover: a creation its creator did not finish
+     * (it died holding the lock) is undone: its pages freed from its entry, the name dropped, the record cleared. Each
+     * step is idempotent, so a repairer killed midway leaves the rest to the next.
+     */
+    private void undoCreation(final boolean recovered, final List<String> done) {
+        final long record = view.getLongAcquire(directory + RootsLayout.CREATING);
+        if (record == 0) {
+            return;
+        }
+        if (!recovered) {
+            // Only a creator that holds the lock writes the record, and it clears it before it
+            // unlocks; with the lock not taken from a dead holder this is a stray write: the entry it
+            // happens to name is someone's, so nothing is freed.
+            view.putLongRelease(directory + RootsLayout.CREATING, 0L);
+            done.add("creation record with no creator in flight cleared, nothing freed: record=0x"
+                + Long.toHexString(record));
+            return;
+        }
+        final long index = (record >>> 32) - 1;
+        final int pages = (int) (record & ~RootsLayout.CREATING_FORMATTED);
+        if ((record & RootsLayout.CREATING_FORMATTED) != 0) {
+            done.add("creation finished by the repair (its creator died after formatting it): entry=" + index);
+        } else if (index >= 0 && index < RootsLayout.ENTRIES && pages > 0) {
+            final int e = entry((int) index);
+            final int ptr = RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE));
+            if (ptr != 0 && Pages.inUserRange(arena, ptr, pages)) {
+                arena.freePagesFrom(e + RootsLayout.VALUE, pages);
+                CrashPoints.at(RootsPoint.CREATE_UNDONE);
+            }
+            if (RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE)) == 0
+                && view.getIntAcquire(e + RootsLayout.STATE) == RootsLayout.LIVE) {
+                tombstone(e);
+            }
+            done.add("unfinished creation undone (its creator died): entry=" + index + ", pages=" + pages
+                + (ptr == 0 ? ", nothing was allocated" : ", pages freed: ptr=0x" + Integer.toHexString(ptr)));
+        } else {
+            done.add("creation record out of range cleared: record=0x" + Long.toHexString(record));
+        }
+        view.putLongRelease(directory + RootsLayout.CREATING, 0L);
+    }
+
     /**
      * Sets {@code name} to {@code ptr}, adding the name if needed.
      *
@@ -324,7 +476,7 @@ public final class NamedRoots {
                 + (name == null ? "" : ": name=" + new String(name, StandardCharsets.UTF_8)));
         }
         if (r == LockResult.RECOVERED) {
-            repairLocked();
+            repairLocked(true);
         }
         return r;
     }
@@ -486,6 +638,11 @@ public final class NamedRoots {
             violations.add("named-roots lock held by a dead process (its next user recovers it): owner=0x"
                 + Long.toHexString(holder));
         }
+        final long creating = view.getLongAcquire(directory + RootsLayout.CREATING);
+        if (creating != 0 && lockFree) {
+            violations.add("a creation under the roots left unfinished (its next user undoes it): record=0x"
+                + Long.toHexString(creating));
+        }
         final Set<String> names = new HashSet<>();
         for (int i = 0; i < RootsLayout.ENTRIES; i++) {
             final String problem = entryProblem(i, lockFree, names);
@@ -566,15 +723,17 @@ public final class NamedRoots {
             if (r == LockResult.RECOVERED) {
                 done.add("named-roots lock taken over from a dead holder");
             }
-            done.addAll(repairLocked());
+            done.addAll(repairLocked(false));
             return done;
         } finally {
             unlock(r);
         }
     }
 
-    private List<String> repairLocked() {
+    /** @param recovered whether the lock was just taken over from a dead holder (a creator may have died) */
+    private List<String> repairLocked(final boolean recovered) {
         final List<String> done = new ArrayList<>();
+        undoCreation(recovered, done);
         for (int i = 0; i < RootsLayout.ENTRIES; i++) {
             final int e = entry(i);
             final int state = view.getIntAcquire(e + RootsLayout.STATE);

@@ -12,6 +12,12 @@ public enum RootsPoint implements CrashPoint {
      * crash-safe step of the allocator), its magic not yet written: whoever attaches next writes it.
      */
     DIRECTORY_ALLOCATED,
+    /** Under the lock, creating: the name's entry is LIVE with no pointer and CREATING names it; nothing allocated yet. */
+    CREATE_RECORDED,
+    /** Under the lock, creating: the structure is allocated into the entry, formatted, and CREATING says so; not yet cleared. */
+    CREATE_FORMATTED,
+    /** Under the lock, in repair: an unfinished creation's pages are freed from its entry; the entry not yet dropped. */
+    CREATE_UNDONE,
     /** An entry was found for a name; its value is about to be read or compare-and-set. */
     FOUND,
     /** Under the lock: an entry is claimed WRITING, its name not yet written. */

@@ -94,7 +94,7 @@ class ChannelCreationCrashTest {
      * unrecorded.
      */
     @org.junit.jupiter.params.ParameterizedTest
-    @org.junit.jupiter.params.provider.CsvSource({"TAKE_CARVED, 3, 2", "TAKE_PUBLISHED, 2, 3"})
+    @org.junit.jupiter.params.provider.CsvSource({"TAKE_CARVED, 3, 2", "TAKE_PUBLISHED, 3, 3"})
     void aCreatorKilledInsideARingsAllocationLeaksNothing(final String point, final int skip, final int rings)
         throws Exception {
         final Path file = dir.resolve("r.arena");

@@ -65,12 +65,21 @@ public final class IpcChild {
     }
 
     public static void main(final String[] args) throws Exception {
+        if (args[0].equals("storefile")) {
+            // A store file created from nothing (the file must not exist yet).
+            try (io.sharena.ipc.store.SharedStore store = io.sharena.ipc.store.SharedStore.create(Path.of(args[1]),
+                io.sharena.ipc.store.StoreOptions.defaults().withMemoryLimit(1L << 20).withMaxItemSize(1 << 16))) {
+                System.out.println("storefile " + store.memoryLimit());
+            }
+            return;
+        }
         final BufferedReader stdin = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         try (SharedArena arena = SharedArena.open(Path.of(args[1]), ArenaOptions.defaults())) {
             // A workout sets the structures up itself, waiting out busy locks (crash-point tests
             // pause lock holders); the other modes run on a quiet arena.
             final boolean waits = args[0].equals("workout") || args[0].equals("noop")
-                || args[0].equals("rootsrepair") || args[0].equals("heaprepair") || args[0].equals("create");
+                || args[0].equals("rootsrepair") || args[0].equals("heaprepair") || args[0].equals("create")
+                || args[0].equals("store") || args[0].equals("heapof");
             final ObjectHeap heap = waits ? null : ObjectHeap.of(arena);
             final NamedRoots roots = waits ? null : NamedRoots.of(arena);
             final ArenaView v = arena.raw();
@@ -160,6 +169,14 @@ public final class IpcChild {
                     Channel.create(arena, args[2], 4, 1 << 14, 256);
                     System.out.println("created");
                 }
+                case "store" -> {
+                    try (io.sharena.ipc.store.SharedStore store = io.sharena.ipc.store.SharedStore.of(arena, args[2],
+                        io.sharena.ipc.store.StoreOptions.defaults().withMemoryLimit(1L << 20).withMaxItemSize(1 << 16))) {
+                        System.out.println("store " + store.set("k".getBytes(StandardCharsets.UTF_8),
+                            "v".getBytes(StandardCharsets.UTF_8), 0, 0));
+                    }
+                }
+                case "heapof" -> System.out.println("heap at " + ObjectHeap.of(arena).allocate(8));
                 case "rootsrepair" -> {
                     NamedRoots.repair(arena, 5_000_000_000L).forEach(line -> System.out.println("repair: " + line));
                     System.out.println("repaired");

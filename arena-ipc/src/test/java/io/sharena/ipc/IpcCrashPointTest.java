@@ -40,7 +40,9 @@ class IpcCrashPointTest {
 
     static Stream<CrashPoint> points() {
         final List<CrashPoint> all = new ArrayList<>();
-        all.addAll(List.of(RootsPoint.values()));
+        // CREATE_UNDONE is reached only by the repair after a creator died holding the roots' lock:
+        // RootsCreationCrashTest kills a creator, then the undoer there.
+        all.addAll(java.util.Arrays.stream(RootsPoint.values()).filter(p -> p != RootsPoint.CREATE_UNDONE).toList());
         all.addAll(List.of(HeapPoint.values()));
         all.addAll(List.of(ChannelPoint.values()));
         return all.stream();

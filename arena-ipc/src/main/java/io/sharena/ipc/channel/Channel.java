@@ -143,34 +143,32 @@ public final class Channel {
                 + "maxMessage=" + maxMessage + ", ringBytes=" + ringBytes);
         }
         final NamedRoots roots = NamedRoots.of(arena);
-        final int existing = roots.get(name);
+        final int existing = roots.getCreated(name);
         if (existing != 0) {
             reclaimIfAbandoned(arena, roots, name, existing);
         }
         if (roots.contains(name)) {
             throw new IllegalArgumentException("name already in use: name=" + name);
         }
-        final int header = Pages.allocate(arena, 1, Pages.SETUP_TIMEOUT_NANOS);
+        // The header page is allocated into the name's root and stamped "being created" by this
+        // process in one crash-safe step of the roots: a creator killed at any instant leaves no
+        // page, or a registered header whose rings the next create or open gives back.
+        final ArenaView v = arena.raw();
+        final boolean[] made = {false};
+        final int header = roots.create(name, 1, h -> {
+            v.putInt(h + ChannelLayout.LANES, lanes);
+            v.putInt(h + ChannelLayout.RING_BYTES, ringBytes);
+            v.putInt(h + ChannelLayout.MAX_MESSAGE, maxMessage);
+            v.putLongRelease(h + CREATOR, ArenaInternals.ownership(arena).process());
+            v.putIntRelease(h + ChannelLayout.MAGIC, MAGIC_CREATING);
+            CrashPoints.at(ChannelPoint.CREATED);
+            made[0] = true;
+        });
         if (header == 0) {
             throw new IllegalStateException("no room for the channel: name=" + name + ", lanes=" + lanes
                 + ", ringBytes=" + ringBytes);
         }
-        final ArenaView v = arena.raw();
-        v.putInt(header + ChannelLayout.LANES, lanes);
-        v.putInt(header + ChannelLayout.RING_BYTES, ringBytes);
-        v.putInt(header + ChannelLayout.MAX_MESSAGE, maxMessage);
-        v.putLongRelease(header + CREATOR, ArenaInternals.ownership(arena).process());
-        v.putIntRelease(header + ChannelLayout.MAGIC, MAGIC_CREATING);
-        CrashPoints.at(ChannelPoint.CREATED);
-        final boolean registered;
-        try {
-            registered = roots.compareAndSet(name, 0, header);
-        } catch (final RuntimeException e) {
-            arena.freePages(header, 1); // the roots' lock was busy, say: nothing is left behind
-            throw e;
-        }
-        if (!registered) {
-            arena.freePages(header, 1);
+        if (!made[0]) {
             throw new IllegalArgumentException("name already in use: name=" + name);
         }
         for (int i = 0; i < lanes; i++) {
@@ -258,7 +256,8 @@ public final class Channel {
      */
     public static Channel open(final SharedArena arena, final String name) {
         final NamedRoots roots = NamedRoots.of(arena);
-        final int header = roots.get(name);
+        // A header still being allocated and stamped under the roots is waited for (or undone).
+        final int header = roots.getCreated(name);
         if (header == 0) {
             throw new IllegalArgumentException("no channel: name=" + name);
         }

@@ -4,7 +4,7 @@ import io.sharena.core.crash.CrashPoint;
 
 /** The step boundaries of a channel's multi-step changes (see {@link Channel}'s crash model). */
 public enum ChannelPoint implements CrashPoint {
-    /** Creation: the header page allocated and written "being created", not yet registered under the name. */
+    /** Creation: the header page allocated into the name's root and written "being created"; the roots' creation not yet finished. */
     CREATED,
     /** Creation: a ring allocated and recorded in its lane; the channel not yet made (its magic). */
     RING_RECORDED,

@@ -4,7 +4,7 @@ import io.sharena.core.crash.CrashPoint;
 
 /** The step boundaries of the object heap's multi-step changes (see {@link ObjectHeap}'s crash model). */
 public enum HeapPoint implements CrashPoint {
-    /** The metadata page is allocated and formatted, not yet registered under its root name. */
+    /** The metadata page is allocated into its root and formatted; the roots' creation not yet finished. */
     META_ALLOCATED,
     /** An object is popped off its class's free stack; its in-use bit not yet set. */
     ALLOC_POPPED,

@@ -53,9 +53,10 @@ import java.util.Set;
  * clearing the bit and the push, while refilling after formatting, or in the middle of a trim,
  * leaves objects whose bit says free but that are on no stack: {@link #check()} reports them and
  * {@link #repair()} puts them back; a retired page or a large object marked freed but not given
- * back is given back by repair. Killed between {@code allocPages} and the first store into the page
- * (refill, large object), the page stays allocated to nobody: the page allocator's rule for pages a
- * dead process had allocated. Objects in use are never touched by any of this.
+ * back is given back by repair. The metadata page is created under the roots in one crash-safe
+ * step ({@link NamedRoots#create}). Killed between {@code allocPages} and the first store into the
+ * page (refill, large object), the page stays allocated to nobody: the page allocator's rule for
+ * pages a dead process had allocated. Objects in use are never touched by any of this.
  *
  * <p><b>Corruption</b>: every pointer read from the heap's shared metadata (free-stack heads and
  * links, page headers) is checked to be an object start of the right class in a slab page of this
@@ -102,26 +103,16 @@ public final class ObjectHeap {
      */
     public static ObjectHeap of(final SharedArena arena) {
         final NamedRoots roots = NamedRoots.of(arena);
-        int meta = roots.get(ROOT_NAME);
+        // A heap still being created is waited for (or undone, if its creator died) before it is used.
+        int meta = roots.getCreated(ROOT_NAME);
         if (meta == 0) {
-            final int fresh = Pages.allocate(arena, 1, Pages.SETUP_TIMEOUT_NANOS);
-            if (fresh == 0) {
+            // Allocated into its root and formatted in one crash-safe step of the roots.
+            meta = roots.create(ROOT_NAME, 1, fresh -> {
+                arena.raw().putIntRelease(fresh + HeapLayout.META_MAGIC, HeapLayout.META_MAGIC_VALUE);
+                CrashPoints.at(HeapPoint.META_ALLOCATED);
+            });
+            if (meta == 0) {
                 throw new IllegalStateException("no room for the heap's metadata page: path=" + arena.path());
-            }
-            arena.raw().putIntRelease(fresh + HeapLayout.META_MAGIC, HeapLayout.META_MAGIC_VALUE);
-            CrashPoints.at(HeapPoint.META_ALLOCATED);
-            final boolean registered;
-            try {
-                registered = roots.compareAndSet(ROOT_NAME, 0, fresh);
-            } catch (final RuntimeException e) {
-                arena.freePages(fresh, 1); // the roots' lock was busy, say: nothing is left behind
-                throw e;
-            }
-            if (registered) {
-                meta = fresh;
-            } else {
-                arena.freePages(fresh, 1);
-                meta = roots.get(ROOT_NAME);
             }
         }
         return attach(arena, meta);

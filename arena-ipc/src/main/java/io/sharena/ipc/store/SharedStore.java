@@ -130,12 +130,11 @@ public final class SharedStore implements AutoCloseable {
         final long capacity = (pages + pages / 256 + MAX_ARENA_META_SLACK_PAGES) * (long) Geometry.PAGE_SIZE;
         final SharedArena arena = SharedArena.create(path, Capacity.ofBytes(capacity), arenaOptions);
         try {
-            final int region = StoreFormat.create(arena, o, o.clock().getAsLong());
+            final int region = StoreFormat.create(arena, NamedRoots.of(arena), DEFAULT_ROOT, o, o.clock().getAsLong());
             if (region == 0) {
                 throw new IOException("no room for the store in its own arena: pages=" + pages + ", path=" + path);
             }
-            NamedRoots.of(arena).put(DEFAULT_ROOT, region);
-            return new SharedStore(arena, true, region, o);
+            return attach(arena, DEFAULT_ROOT, o, true);
         } catch (final IOException | RuntimeException e) {
             arena.close();
             throw e;
@@ -158,6 +157,43 @@ public final class SharedStore implements AutoCloseable {
     }
 
     /**
+     * Opens the store file, creating it if there is none. A file that is an arena without its store
+     * (its creator was killed before the store was made, which the next user of its roots undoes)
+     * gets the store made in place with {@code options}, when the arena has room for it. Several
+     * processes calling this at once on a new path all end up with the one store.
+     *
+     * @throws io.sharena.core.ArenaFormatException if the file is not an arena, or its store is damaged
+     * @throws IOException if the arena has no room for a store of {@code options}, or the file cannot be made
+     */
+    public static SharedStore openOrCreate(final Path path, final StoreOptions options) throws IOException {
+        final StoreOptions o = options == null ? StoreOptions.defaults() : options;
+        if (!java.nio.file.Files.exists(path)) {
+            try {
+                return create(path, o);
+            } catch (final java.nio.file.FileAlreadyExistsException e) {
+                // Another process made it first: open theirs.
+            } catch (final IllegalArgumentException e) {
+                if (!java.nio.file.Files.exists(path)) {
+                    throw e;
+                }
+            }
+        }
+        final SharedArena arena = SharedArena.open(path, ArenaOptions.defaults());
+        try {
+            final NamedRoots roots = NamedRoots.of(arena);
+            if (roots.getCreated(DEFAULT_ROOT) == 0
+                && StoreFormat.create(arena, roots, DEFAULT_ROOT, o, o.clock().getAsLong()) == 0) {
+                throw new IOException("no room for the store in the arena: pages=" + StoreFormat.regionPages(o)
+                    + ", path=" + path);
+            }
+            return attach(arena, DEFAULT_ROOT, o, true);
+        } catch (final IOException | RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    /**
      * The store named {@code name} in an arena this process has open, created with {@code options}
      * if the arena has none by that name. Closing the store leaves the arena open.
      */
@@ -165,16 +201,11 @@ public final class SharedStore implements AutoCloseable {
         throws IOException {
         final StoreOptions o = options == null ? StoreOptions.defaults() : options;
         final NamedRoots roots = NamedRoots.of(arena);
-        if (roots.get(name) == 0) {
-            final int region = StoreFormat.create(arena, o, o.clock().getAsLong());
-            if (region == 0) {
-                throw new IOException("no room for a store in the arena: pages=" + StoreFormat.regionPages(o)
-                    + ", path=" + arena.path());
-            }
-            // One compare-and-set publishes it; a process that lost the race gives its region back.
-            if (!roots.compareAndSet(name, 0, region)) {
-                arena.freePages(region, (int) StoreFormat.regionPages(o));
-            }
+        // Created under the roots' lock in one crash-safe step; a process that comes second gets the
+        // first one's region (or waits for it to be formatted, in attach).
+        if (roots.getCreated(name) == 0 && StoreFormat.create(arena, roots, name, o, o.clock().getAsLong()) == 0) {
+            throw new IOException("no room for a store in the arena: pages=" + StoreFormat.regionPages(o)
+                + ", path=" + arena.path());
         }
         return attach(arena, name, o, false);
     }
@@ -182,7 +213,9 @@ public final class SharedStore implements AutoCloseable {
     static SharedStore attach(final SharedArena arena, final String name, final StoreOptions options,
                                       final boolean ownsArena) throws IOException {
         final StoreOptions o = options == null ? StoreOptions.defaults() : options;
-        final int region = NamedRoots.existing(arena).map(r -> r.get(name)).orElse(0);
+        // A store still being created (its creator holds the roots' lock, or died holding it) is
+        // waited for, or undone, before its region is read.
+        final int region = NamedRoots.existing(arena).map(r -> r.getCreated(name)).orElse(0);
         if (region == 0) {
             throw new io.sharena.core.ArenaFormatException("store.root", "no store in the arena: name=" + name
                 + ", path=" + arena.path());

@@ -4,6 +4,7 @@ import io.sharena.core.layout.Geometry;
 import io.sharena.core.ArenaFormatException;
 import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
+import io.sharena.ipc.NamedRoots;
 import io.sharena.ipc.Pages;
 import io.sharena.ipc.layout.ItemLayout;
 import io.sharena.ipc.layout.StoreLayout;
@@ -65,20 +66,26 @@ final class StoreFormat {
     }
 
     /**
-     * Allocates and formats a region.
+     * Creates the store named {@code name}: its region allocated straight into the name's root and
+     * formatted, as one crash-safe step of the roots ({@link NamedRoots#create}): a creator killed at
+     * any instant leaves no store and no page allocated, or the whole store.
      *
-     * @return its header pointer, 0 if the arena has no room
+     * @return the region the name holds now (a store another process made first included), 0 if the
+     * arena has no room
      */
-    static int create(final SharedArena arena, final StoreOptions o, final long nowMillis) {
+    static int create(final SharedArena arena, final NamedRoots roots, final String name, final StoreOptions o,
+                      final long nowMillis) {
         checkFits(o);
         final long total = regionPages(o);
         if (total > Integer.MAX_VALUE / PAGE) {
             return 0;
         }
-        final int region = Pages.allocate(arena, (int) total, Pages.SETUP_TIMEOUT_NANOS);
-        if (region == 0) {
-            return 0;
-        }
+        return roots.create(name, (int) total, region -> format(arena, region, o, nowMillis));
+    }
+
+    /** Formats a region of {@link #regionPages} zeroed pages at {@code region}; the magic goes last. */
+    private static void format(final SharedArena arena, final int region, final StoreOptions o, final long nowMillis) {
+        final long total = regionPages(o);
         // The pages read as zeros: empty buckets, free locks, zero counts, head = tail = 0.
         final ArenaView v = arena.raw();
         final int[] parts = parts(region, Integer.numberOfTrailingZeros(buckets(o)), ringBytes(o));
@@ -99,7 +106,6 @@ final class StoreFormat {
         v.putLong(region + StoreLayout.CREATED_MILLIS, nowMillis);
         // Publishes the header: a store is usable once its magic is there.
         v.putLongRelease(region + StoreLayout.MAGIC, StoreLayout.MAGIC_VALUE);
-        return region;
     }
 
     /**

@@ -1,0 +1,225 @@
+package io.sharena.ipc;
+
+import io.sharena.core.ArenaOptions;
+import io.sharena.core.Capacity;
+import io.sharena.core.SharedArena;
+import io.sharena.core.check.ArenaChecker;
+import io.sharena.core.crash.CrashPoints;
+import io.sharena.ipc.heap.ObjectHeap;
+import io.sharena.ipc.layout.StoreLayout;
+import io.sharena.ipc.store.SharedStore;
+import io.sharena.ipc.store.StoreOptions;
+import io.sharena.ipc.store.StoreResult;
+import io.sharena.testing.ChildJvm;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Structures created under a name ({@link NamedRoots#create}: a store's region, the heap's metadata
+ * page, a channel's header) are allocated straight into the name's entry and formatted under the
+ * roots' lock. A creator killed at any step, in the roots or inside the allocation, leaves nothing
+ * for good: the next user of the roots undoes an unfinished creation (its pages freed from the entry,
+ * the name dropped), and the structure is then made anew. Counted page by page: after it, exactly the
+ * new structure's pages are allocated beyond what the arena had before.
+ */
+class RootsCreationCrashTest {
+    static final StoreOptions OPTIONS = StoreOptions.defaults().withMemoryLimit(1L << 20).withMaxItemSize(1 << 16);
+
+    @TempDir
+    Path dir;
+
+    @AfterEach
+    void uninstall() {
+        if (CrashPoints.ENABLED) {
+            CrashPoints.install(null);
+        }
+    }
+
+    /** A fresh arena with its roots directory, closed; @return its allocated pages */
+    private static long freshArenaWithRoots(final Path file) throws Exception {
+        try (SharedArena arena = SharedArena.create(file, Capacity.parse("32M"), ArenaOptions.defaults())) {
+            NamedRoots.of(arena);
+            return ChannelCreationCrashTest.allocatedPages(arena);
+        }
+    }
+
+    private static void killedAt(final String point, final String... args) throws Exception {
+        try (ChildJvm child = IpcChild.start(List.of("-Dsharena.crashpoints=true", "-Dsharena.crashpoint=" + point,
+            "-Dsharena.crashpoint.action=kill"), args)) {
+            final int exit = child.waitFor(120);
+            assertTrue(child.output().contains("crashpoint: " + point + " kill"), "the child reached " + point
+                + " and was killed there; exit=" + exit + ", output: " + child.output());
+            assertEquals(128 + 9, exit, "SIGKILL");
+        }
+    }
+
+    private static byte[] bytes(final String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Makes the store itself, uses it, and requires exactly its region allocated beyond {@code before}. */
+    private static void storeMadeAnewWithNothingLeaked(final SharedArena arena, final long before, final String point)
+        throws Exception {
+        try (SharedStore store = SharedStore.of(arena, "s", OPTIONS)) {
+            assertEquals(StoreResult.STORED, store.set(bytes("k"), bytes("v2"), 0, 0));
+            assertEquals("v2", new String(store.get(bytes("k")), StandardCharsets.UTF_8));
+        }
+        final int region = NamedRoots.of(arena).get("s");
+        final int regionPages = arena.raw().getInt(region + StoreLayout.REGION_PAGES);
+        assertEquals(before + regionPages, ChannelCreationCrashTest.allocatedPages(arena),
+            point + ": the store's region and nothing else beyond what the arena had");
+        assertEquals(List.of(), NamedRoots.check(arena), point);
+        assertEquals(List.of(), ArenaChecker.check(arena), point);
+    }
+
+    /**
+     * A store's creator killed before its allocation, inside it (carved but not in the root, in the
+     * root with the allocator's intent up, intent cleared: all undone), and after formatting, with
+     * the creation marked formatted but not cleared (kept: the next opener uses that store).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"RootsPoint.CREATE_RECORDED", "AllocPoint.TAKE_CARVED", "AllocPoint.TAKE_PUBLISHED",
+        "AllocPoint.TAKE_INTENT_CLEARED", "RootsPoint.CREATE_FORMATTED"})
+    void aStoreCreatorKilledAnywhereLeavesNothing(final String point) throws Exception {
+        final Path file = dir.resolve("s.arena");
+        final long before = freshArenaWithRoots(file);
+        killedAt(point, "store", file.toString(), "s");
+        try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
+            final List<String> found = NamedRoots.check(arena);
+            assertFalse(found.isEmpty(), point + ": check names the dead creator's lock");
+            storeMadeAnewWithNothingLeaked(arena, before, point);
+        }
+    }
+
+    /** The process that undoes a dead creator's store is killed in turn: in the roots, or inside the free. */
+    @ParameterizedTest
+    @ValueSource(strings = {"RootsPoint.CREATE_UNDONE", "AllocPoint.FREE_FROM_WORD_CLEARED", "AllocPoint.FREE_RUN_STATED"})
+    void anUndoerKilledHalfwayLeavesTheRestToTheNext(final String point) throws Exception {
+        final Path file = dir.resolve("u.arena");
+        final long before = freshArenaWithRoots(file);
+        killedAt("AllocPoint.TAKE_INTENT_CLEARED", "store", file.toString(), "s"); // in the root, not formatted
+        killedAt(point, "rootsrepair", file.toString());
+        try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
+            storeMadeAnewWithNothingLeaked(arena, before, point);
+        }
+    }
+
+    /**
+     * A store file whose creator was killed inside the allocation of its region (the roots
+     * directory is the file's first allocation into a word, the region its second): the file is an
+     * arena without a store. {@code openOrCreate} undoes the creation and makes the store in place;
+     * before, the next server refused the file ("no store in the arena") and the region was lost.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"AllocPoint.TAKE_PUBLISHED", "RootsPoint.CREATE_RECORDED"})
+    void aStoreFileWhoseCreatorDiedGetsItsStoreMadeInPlace(final String point) throws Exception {
+        final Path file = dir.resolve("f.store");
+        try (ChildJvm child = IpcChild.start(List.of("-Dsharena.crashpoints=true", "-Dsharena.crashpoint=" + point,
+            "-Dsharena.crashpoint.skip=" + (point.startsWith("AllocPoint") ? 1 : 0), "-Dsharena.crashpoint.action=kill"),
+            "storefile", file.toString())) {
+            assertEquals(128 + 9, child.waitFor(120), "killed: " + child.output());
+        }
+        try (SharedStore store = SharedStore.openOrCreate(file, OPTIONS)) {
+            assertEquals(StoreResult.STORED, store.set(bytes("k"), bytes("v"), 0, 0));
+            final SharedArena arena = store.arena();
+            final int region = NamedRoots.of(arena).get(SharedStore.DEFAULT_ROOT);
+            final long expected = RootsLayoutPages.DIRECTORY + arena.raw().getInt(region + StoreLayout.REGION_PAGES);
+            assertEquals(expected, ChannelCreationCrashTest.allocatedPages(arena), "the directory and one region");
+            assertEquals(List.of(), NamedRoots.check(arena));
+        }
+    }
+
+    /** Pages of the named-roots directory. */
+    private static final class RootsLayoutPages {
+        static final int DIRECTORY = io.sharena.ipc.layout.RootsLayout.PAGES;
+    }
+
+    /** The heap's metadata page: its creator killed inside its format, before the creation was marked formatted. */
+    @Test
+    void aHeapCreatorKilledBeforeTheCreationWasFinishedLeavesNothing() throws Exception {
+        final Path file = dir.resolve("h.arena");
+        final long before = freshArenaWithRoots(file);
+        killedAt("HeapPoint.META_ALLOCATED", "heapof", file.toString());
+        try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
+            final ObjectHeap heap = ObjectHeap.of(arena);
+            assertEquals(before + 1, ChannelCreationCrashTest.allocatedPages(arena), "the new metadata page only");
+            assertNotEquals(0, heap.allocate(8));
+            assertEquals(List.of(), NamedRoots.check(arena));
+        }
+    }
+
+    /**
+     * A creator paused after formatting, its creation not yet finished: another attachment that
+     * wants the same store waits for it (it holds the roots' lock) and then gets that very store,
+     * never a second one, and never the half-made one before it is whole.
+     */
+    @Test
+    void aSecondOpenerWaitsForAPausedCreatorAndSharesItsStore() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(CrashPoints.ENABLED, "crash points are off in this JVM");
+        final Path file = dir.resolve("p.arena");
+        final long before = freshArenaWithRoots(file);
+        try (SharedArena a = SharedArena.open(file, ArenaOptions.defaults());
+             SharedArena b = SharedArena.open(file, ArenaOptions.defaults())) {
+            final CountDownLatch paused = new CountDownLatch(1);
+            final CountDownLatch resume = new CountDownLatch(1);
+            final AtomicReference<Thread> creator = new AtomicReference<>();
+            CrashPoints.install(p -> {
+                if ("RootsPoint.CREATE_FORMATTED".equals(p.id()) && Thread.currentThread() == creator.get()) {
+                    paused.countDown();
+                    try {
+                        resume.await(30, TimeUnit.SECONDS);
+                    } catch (final InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+            });
+            final AtomicReference<Object> made = new AtomicReference<>();
+            final Thread t = Thread.ofPlatform().unstarted(() -> {
+                try (SharedStore s = SharedStore.of(a, "s", OPTIONS)) {
+                    made.set(s.set(bytes("k"), bytes("from a"), 0, 0));
+                } catch (final Throwable e) {
+                    made.set(e);
+                }
+            });
+            creator.set(t);
+            t.start();
+            assertTrue(paused.await(30, TimeUnit.SECONDS), "the creator reached the point");
+            final int region = NamedRoots.of(b).get("s");
+            assertNotEquals(0, region, "the region is in the root already");
+            final AtomicReference<Object> second = new AtomicReference<>();
+            final Thread other = Thread.ofPlatform().start(() -> {
+                try (SharedStore s = SharedStore.of(b, "s", OPTIONS)) {
+                    second.set(s.get(bytes("k")) == null ? "miss" : "hit");
+                } catch (final Throwable e) {
+                    second.set(e);
+                }
+            });
+            other.join(300);
+            assertTrue(other.isAlive(), "the second opener waits while the creator is paused: " + second.get());
+            resume.countDown();
+            t.join(30_000);
+            other.join(30_000);
+            assertEquals(StoreResult.STORED, made.get());
+            assertTrue("miss".equals(second.get()) || "hit".equals(second.get()), String.valueOf(second.get()));
+            assertEquals(region, NamedRoots.of(b).get("s"), "one store, the creator's");
+            final int regionPages = b.raw().getInt(region + StoreLayout.REGION_PAGES);
+            assertEquals(before + regionPages, ChannelCreationCrashTest.allocatedPages(b), "one region allocated");
+            assertEquals(List.of(), NamedRoots.check(b));
+        }
+    }
+}
