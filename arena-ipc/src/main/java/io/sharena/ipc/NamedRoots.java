@@ -309,8 +309,8 @@ public final class NamedRoots {
      */
     public int create(final String name, final int pages, final Format format) {
         final byte[] bytes = encode(name);
-        if (pages < 1) {
-            throw new IllegalArgumentException("pages must be positive: pages=" + pages + ", name=" + name);
+        if (pages < 1 || pages >= RootsLayout.CREATING_UNDOING) {
+            throw new IllegalArgumentException("pages out of range: pages=" + pages + ", name=" + name);
         }
         final LockResult r = lock(Pages.SETUP_TIMEOUT_NANOS, "nothing created", bytes);
         try {
@@ -401,7 +401,7 @@ public final class NamedRoots {
         if (record == 0) {
             return;
         }
-        if (!recovered) {
+        if (!recovered && (record & RootsLayout.CREATING_UNDOING) == 0) {
             // Only a creator that holds the lock writes the record, and it clears it before it
             // unlocks; with the lock not taken from a dead holder this is a stray write: the entry it
             // happens to name is someone's, so nothing is freed.
@@ -411,14 +411,26 @@ public final class NamedRoots {
             return;
         }
         final long index = (record >>> 32) - 1;
-        final int pages = (int) (record & ~RootsLayout.CREATING_FORMATTED);
+        final int pages = (int) (record & ~(RootsLayout.CREATING_FORMATTED | RootsLayout.CREATING_UNDOING));
         if ((record & RootsLayout.CREATING_FORMATTED) != 0) {
             done.add("creation finished by the repair (its creator died after formatting it): entry=" + index);
         } else if (index >= 0 && index < RootsLayout.ENTRIES && pages > 0) {
             final int e = entry((int) index);
             final int ptr = RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE));
+            // Marked first: if this undo cannot finish now, every later holder of the lock finishes it.
+            view.putLongRelease(directory + RootsLayout.CREATING, record | RootsLayout.CREATING_UNDOING);
             if (ptr != 0 && Pages.inUserRange(arena, ptr, pages)) {
-                arena.freePagesFrom(e + RootsLayout.VALUE, pages);
+                // The allocator's lock may be busy for a while: retried, as allocations are.
+                final long start = System.nanoTime();
+                while (!arena.freePagesFrom(e + RootsLayout.VALUE, pages)
+                    && RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE)) == ptr) {
+                    if (System.nanoTime() - start > Pages.SETUP_TIMEOUT_NANOS) {
+                        // Left, marked, to the next holder of the lock.
+                        done.add("unfinished creation not undone yet (the allocator's lock stayed busy): entry=" + index);
+                        return;
+                    }
+                    LockSupport.parkNanos(100_000);
+                }
                 CrashPoints.at(RootsPoint.CREATE_UNDONE);
             }
             if (RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE)) == 0
@@ -477,6 +489,8 @@ public final class NamedRoots {
         }
         if (r == LockResult.RECOVERED) {
             repairLocked(true);
+        } else if ((view.getLongAcquire(directory + RootsLayout.CREATING) & RootsLayout.CREATING_UNDOING) != 0) {
+            undoCreation(true, new ArrayList<>()); // an undo a busy allocator made its repairer leave
         }
         return r;
     }

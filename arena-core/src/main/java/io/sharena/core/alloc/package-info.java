@@ -109,6 +109,15 @@
  *       came from the lists, so no one else can have got a page of it), the lists, which may be
  *       half-edited, are rebuilt from the page states in one pass, and every free run is punched
  *       again.</li>
+ *   <li><b>Allocation into a word</b> ({@code allocPagesInto}): as above under an ALLOC_INTO intent
+ *       whose word ({@code INTENT_DEST}, written first) gets the range's pointer by one CAS from 0
+ *       after the carve and before the intent is cleared. Repair keeps the range when the word holds
+ *       its pointer (published: someone may use it) and rolls it back otherwise. A word another
+ *       writer filled meanwhile: the intent becomes ALLOC and the range is freed under it.</li>
+ *   <li><b>Free from a word</b> ({@code freePagesFrom}): under a FREE_FROM intent naming the word and
+ *       the range, one CAS takes the pointer out, then the range is freed as below. Repair does
+ *       nothing while the word still holds the pointer and frees the range's ALLOCATED pages once it
+ *       does not (those the free had taken are PENDING with a dead slot, freed by the rebuild).</li>
  *   <li><b>Free under the lock</b>: each page ALLOCATED/RESERVED → PENDING(holder, FREEING) by CAS,
  *       then per run FREE, punch, link. Killed midway: the pages it took name a dead slot and repair
  *       frees exactly those; a page it skipped (already free, or in someone's cache) is never

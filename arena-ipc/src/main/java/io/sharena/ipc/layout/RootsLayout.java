@@ -12,7 +12,8 @@ import io.sharena.core.layout.Geometry;
  *    8 REPAIR (long): 1 once a user found the directory corrupted, until a repair ran
  *    128 LOCK: the directory's own lock (a 128-byte line of its own: adders and removers contend on it)
  *    256 CREATING (long): while a lock holder creates a structure under a name ({@code NamedRoots.create}):
- *        the entry's index + 1 (high half), the structure's pages (low 31 bits), FORMATTED (bit 31); 0 otherwise
+ *        the entry's index + 1 (high half), the structure's pages (low 30 bits), UNDOING (bit 30),
+ *        FORMATTED (bit 31); 0 otherwise
  *
  *  entry i at ENTRY_BASE + i * ENTRY_SIZE:
  *          0                    8          12         16                                   64
@@ -40,6 +41,8 @@ public final class RootsLayout {
     public static final int CREATING = 256;
     /** Set in CREATING once the structure is formatted: a creator killed after it leaves it whole (kept). */
     public static final long CREATING_FORMATTED = 1L << 31;
+    /** Set in CREATING by the repair that undoes a dead creator's creation: every later lock holder finishes it. */
+    public static final long CREATING_UNDOING = 1L << 30;
 
     public static final int ENTRY_BASE = Geometry.PAGE_SIZE;
     public static final int ENTRY_SIZE = 64;
