@@ -19,6 +19,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -268,6 +269,44 @@ class AllocCrashPointTest {
             if (point == AllocPoint.TAKE_INTENT_WRITTEN || point == AllocPoint.TAKE_CARVED) {
                 assertEquals(0, childPages, point + ": not published yet");
             }
+        }
+    }
+
+    /**
+     * A child killed after publishing 2 pages into a word, with the allocator's ALLOC_INTO intent still
+     * up (its lock held by the dead child). Before any lock holder repairs, this process reads the
+     * word, clears it and frees the pages: a lock-free cache free would let its next allocation take
+     * them back, and the later repair, finding the word no longer naming them, would roll the intent
+     * back and free pages this process holds. The free must wait for the repair instead (it goes the
+     * locked way, whose takeover repairs first), so the pages come back once, to one owner.
+     */
+    @Test
+    void pagesPublishedByADeadAllocatorAreNotFreedTwiceWhenTheirNewOwnerFreesAndReusesThem() throws Exception {
+        final Path file = dir.resolve("reuse.arena");
+        try (SharedArena a = SharedArena.create(file, Capacity.ofPages(PAGES), ArenaOptions.defaults())) {
+            final int words = a.allocPages(1);
+            final int word = words + INTO_WORD;
+            try (ChildJvm child = ChildProcess.start(List.of("-Dsharena.crashpoints=true",
+                "-Dsharena.crashpoint=" + AllocPoint.TAKE_PUBLISHED.id(), "-Dsharena.crashpoint.action=kill"),
+                "ops", file.toString(), "into:2:" + word)) {
+                child.waitFor(60);
+            }
+            final int published = a.raw().getInt(word);
+            assertNotEquals(0, published, "the child published before it died");
+            a.raw().putInt(word, 0);
+            a.freePages(published, 2);
+            final int again = a.allocPages(2);
+            a.raw().putLong(again, MARK);
+            assertTrue(a.repair(10 * SECOND), "repair; left: " + a.repairNotes());
+            assertEquals(PageEntry.ALLOCATED, a.pageStateCode(again >>> 12), "still ours after the repair");
+            assertEquals(PageEntry.ALLOCATED, a.pageStateCode((again >>> 12) + 1), "still ours after the repair");
+            assertEquals(List.of(), ArenaChecker.check(a));
+            final Set<Integer> got = new HashSet<>();
+            for (int p; (p = a.allocPages(1)) != 0; ) {
+                assertTrue(p >>> 12 != again >>> 12 && p >>> 12 != (again >>> 12) + 1, "handed out twice: " + p);
+                got.add(p);
+            }
+            assertEquals(MARK, a.raw().getLong(again), "our data");
         }
     }
 

@@ -254,6 +254,7 @@ public final class NamedRoots {
      */
     public boolean compareAndSet(final String name, final int expected, final int ptr) {
         final byte[] bytes = encode(name);
+        settleCreation();
         while (true) {
             final int e = find(bytes);
             if (e < 0) {
@@ -368,10 +369,18 @@ public final class NamedRoots {
      * @throws IllegalStateException if a creation is in flight and the lock could not be had in time
      */
     public int getCreated(final String name) {
+        settleCreation();
+        return get(name);
+    }
+
+    /**
+     * Before a lock-free change of a value: a creation in flight is waited for (or undone, if its
+     * creator died), so that no value is changed under it; its undo frees whatever its entry holds.
+     */
+    private void settleCreation() {
         if (view.getLongAcquire(directory + RootsLayout.CREATING) != 0) {
             awaitCreation();
         }
-        return get(name);
     }
 
     private long creating(final int e, final int pages) {
@@ -454,6 +463,7 @@ public final class NamedRoots {
      */
     public int put(final String name, final int ptr) {
         final byte[] bytes = encode(name);
+        settleCreation();
         while (true) {
             final int e = find(bytes);
             if (e >= 0) {

@@ -144,6 +144,30 @@ class RootsCreationCrashTest {
         }
     }
 
+    /**
+     * A value changed without the lock while a dead creator's creation is still recorded: the change
+     * waits for the undo (which frees whatever the entry holds), so the pointer it writes is never
+     * freed by the undo that follows, and the half-made region it replaced is.
+     */
+    @Test
+    void aValueChangedUnderADeadCreatorsRecordWaitsForTheUndo() throws Exception {
+        final Path file = dir.resolve("v.arena");
+        final long before = freshArenaWithRoots(file);
+        killedAt("AllocPoint.TAKE_INTENT_CLEARED", "store", file.toString(), "s");
+        try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
+            final NamedRoots roots = NamedRoots.of(arena);
+            final int halfMade = roots.get("s");
+            assertNotEquals(0, halfMade, "the region is in the root, unformatted");
+            final int mine = arena.allocPages(1);
+            assertFalse(roots.compareAndSet("s", halfMade, mine), "the undo dropped the name first");
+            assertEquals(0, roots.get("s"));
+            assertEquals(0, roots.put("s", mine), "then it is added anew");
+            assertEquals(mine, roots.get("s"));
+            assertEquals(before + 1, ChannelCreationCrashTest.allocatedPages(arena), "the half-made region freed, ours kept");
+            assertEquals(List.of(), NamedRoots.check(arena));
+        }
+    }
+
     /** Pages of the named-roots directory. */
     private static final class RootsLayoutPages {
         static final int DIRECTORY = io.sharena.ipc.layout.RootsLayout.PAGES;

@@ -573,7 +573,7 @@ public final class PageAllocator {
         }
         final int page = (int) first;
         final int count = (int) (end - first);
-        if (cache.push(page, count)) {
+        if (!publishedUnsettled(page, count) && cache.push(page, count)) {
             table.getAndAddLong(frees, 1);
             return;
         }
@@ -637,6 +637,23 @@ public final class PageAllocator {
         } finally {
             release(held);
         }
+    }
+
+    /**
+     * @return whether {@code [page, page + count)} overlaps the range of an ALLOC_INTO intent still up:
+     * pages another process has published (or is publishing) into a word and not yet settled. Such a
+     * free must not go into a span cache: if the publisher died, its intent is resolved by the next
+     * lock holder from what the word then holds, and pages freed and taken back through a cache
+     * meanwhile would be rolled back from under their new owner. The locked way (or the pending
+     * list, drained after the repair) is resolved in order.
+     */
+    private boolean publishedUnsettled(final int page, final int count) {
+        final long intent = table.getLongVolatile(INTENT);
+        if (Intent.op(intent) != Intent.ALLOC_INTO) {
+            return false;
+        }
+        final long first = Integer.toUnsignedLong(Intent.first(intent));
+        return page < first + Intent.pages(intent) && first < (long) page + count;
     }
 
     /**

@@ -113,7 +113,11 @@
  *       whose word ({@code INTENT_DEST}, written first) gets the range's pointer by one CAS from 0
  *       after the carve and before the intent is cleared. Repair keeps the range when the word holds
  *       its pointer (published: someone may use it) and rolls it back otherwise. A word another
- *       writer filled meanwhile: the intent becomes ALLOC and the range is freed under it.</li>
+ *       writer filled meanwhile: the intent becomes ALLOC and the range is freed under it. Between
+ *       the CAS and the intent's clearing others may read the word and free the pages: such a free
+ *       never goes into a span cache (it checks the intent first), since a cache would hand the
+ *       pages out again before a repair decides, from the word, whether to roll back; the locked
+ *       free and the pending list both act after the repair.</li>
  *   <li><b>Free from a word</b> ({@code freePagesFrom}): under a FREE_FROM intent naming the word and
  *       the range, one CAS takes the pointer out, then the range is freed as below. Repair does
  *       nothing while the word still holds the pointer and frees the range's ALLOCATED pages once it
