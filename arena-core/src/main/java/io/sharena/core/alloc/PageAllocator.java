@@ -640,16 +640,17 @@ public final class PageAllocator {
     }
 
     /**
-     * @return whether {@code [page, page + count)} overlaps the range of an ALLOC_INTO intent still up:
-     * pages another process has published (or is publishing) into a word and not yet settled. Such a
-     * free must not go into a span cache: if the publisher died, its intent is resolved by the next
-     * lock holder from what the word then holds, and pages freed and taken back through a cache
-     * meanwhile would be rolled back from under their new owner. The locked way (or the pending
-     * list, drained after the repair) is resolved in order.
+     * @return whether {@code [page, page + count)} overlaps the range of an ALLOC_INTO or FREE_FROM
+     * intent still up: pages another process has published into a word (or taken out of one) and not
+     * yet settled. Such a free must not go into a span cache: if that process died, its intent is
+     * resolved by the next lock holder from what the word then holds, and pages freed and taken back
+     * through a cache meanwhile would be freed by the repair from under their new owner. The locked
+     * way (or the pending list, drained after the repair) is resolved in order.
      */
     private boolean publishedUnsettled(final int page, final int count) {
         final long intent = table.getLongVolatile(INTENT);
-        if (Intent.op(intent) != Intent.ALLOC_INTO) {
+        final int op = Intent.op(intent);
+        if (op != Intent.ALLOC_INTO && op != Intent.FREE_FROM) {
             return false;
         }
         final long first = Integer.toUnsignedLong(Intent.first(intent));
