@@ -202,6 +202,24 @@ class AllocCrashPointTest {
         a.close();
     }
 
+    /**
+     * Runs {@code ops} in a child JVM armed to kill itself at {@code point}.
+     *
+     * @return the child's output, once it is known to have died there
+     */
+    private static List<String> killChildAt(final Path file, final AllocPoint point, final String... ops) throws Exception {
+        final List<String> args = new ArrayList<>(List.of("ops", file.toString()));
+        args.addAll(List.of(ops));
+        final List<String> out;
+        try (ChildJvm child = ChildProcess.start(List.of("-Dsharena.crashpoints=true",
+            "-Dsharena.crashpoint=" + point.id(), "-Dsharena.crashpoint.action=kill"), args.toArray(String[]::new))) {
+            child.waitFor(60);
+            out = new ArrayList<>(child.output());
+        }
+        assertTrue(out.contains("crashpoint: " + point.id() + " kill"), "the child died at " + point.id() + ": " + out);
+        return out;
+    }
+
     /** Where an allocation into a word can die, and whether its word is filled by another writer first. */
     static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> intoPoints() {
         final java.util.stream.Stream.Builder<org.junit.jupiter.params.provider.Arguments> b = java.util.stream.Stream.builder();
@@ -230,14 +248,7 @@ class AllocCrashPointTest {
         try (SharedArena a = SharedArena.create(file, Capacity.ofPages(PAGES), ArenaOptions.defaults())) {
             final int words = a.allocPages(1);
             final int dest = words + INTO_WORD;
-            final List<String> out;
-            try (ChildJvm child = ChildProcess.start(List.of("-Dsharena.crashpoints=true",
-                "-Dsharena.crashpoint=" + point.id(), "-Dsharena.crashpoint.action=kill"),
-                "ops", file.toString(), (race ? "intorace:5:" : "into:5:") + dest)) {
-                child.waitFor(60);
-                out = new ArrayList<>(child.output());
-            }
-            assertTrue(out.contains("crashpoint: " + point.id() + " kill"), "the child died at " + point.id() + ": " + out);
+            killChildAt(file, point, (race ? "intorace:5:" : "into:5:") + dest);
             assertTrue(a.repair(10 * SECOND), point + ": repair; left: " + a.repairNotes());
             assertEquals(List.of(), ArenaChecker.check(a), point + ": check after the repair");
             final int published = a.raw().getInt(dest);
@@ -286,11 +297,7 @@ class AllocCrashPointTest {
         try (SharedArena a = SharedArena.create(file, Capacity.ofPages(PAGES), ArenaOptions.defaults())) {
             final int words = a.allocPages(1);
             final int word = words + INTO_WORD;
-            try (ChildJvm child = ChildProcess.start(List.of("-Dsharena.crashpoints=true",
-                "-Dsharena.crashpoint=" + AllocPoint.TAKE_PUBLISHED.id(), "-Dsharena.crashpoint.action=kill"),
-                "ops", file.toString(), "into:2:" + word)) {
-                child.waitFor(60);
-            }
+            killChildAt(file, AllocPoint.TAKE_PUBLISHED, "into:2:" + word);
             final int published = a.raw().getInt(word);
             assertNotEquals(0, published, "the child published before it died");
             a.raw().putInt(word, 0);
@@ -323,14 +330,7 @@ class AllocCrashPointTest {
         try (SharedArena a = SharedArena.create(file, Capacity.ofPages(PAGES), ArenaOptions.defaults())) {
             final int words = a.allocPages(1);
             final int word = words + INTO_WORD;
-            final List<String> out;
-            try (ChildJvm child = ChildProcess.start(List.of("-Dsharena.crashpoints=true",
-                "-Dsharena.crashpoint=" + point.id(), "-Dsharena.crashpoint.action=kill"),
-                "ops", file.toString(), "into:5:" + word, "freefrom:" + word + ":5")) {
-                child.waitFor(60);
-                out = new ArrayList<>(child.output());
-            }
-            assertTrue(out.contains("crashpoint: " + point.id() + " kill"), "the child died at " + point.id() + ": " + out);
+            final List<String> out = killChildAt(file, point, "into:5:" + word, "freefrom:" + word + ":5");
             final int ptr = intoResult(out);
             assertTrue(ptr != 0, "the allocation into the word ran first: " + out);
             assertTrue(a.repair(10 * SECOND), point + ": repair; left: " + a.repairNotes());

@@ -144,34 +144,56 @@ public final class PageAllocator {
             table.getAndAddLong(allocations, 1);
             return ptr(cached);
         }
+        return allocLocked(n, zero, NO_WORD);
+    }
+
+    /** {@link #allocLocked}'s word for a plain allocation: none. */
+    private static final long NO_WORD = -1;
+
+    /**
+     * The locked part of {@code allocPages} ({@code word} {@link #NO_WORD}) and {@code allocPagesInto}:
+     * an attempt from the lists, then again after each way of making room (a pending repair, this
+     * process's cache, other processes' caches, a purge), for as long as an allocation into a word
+     * still finds the word free.
+     */
+    private int allocLocked(final int n, final boolean zero, final long word) {
         final int held = acquire();
         if (held == NOT_HELD) {
             table.getAndAddLong(FAILED, 1);
             return 0;
         }
         try {
-            int page = allocFromRuns(n, zero);
+            int page = attempt(n, zero, word);
             if (page == 0 && table.repairPending()) {
                 recoverLocked();
-                page = allocFromRuns(n, zero);
+                page = attempt(n, zero, word);
             }
-            if (page == 0 && flushOwnCache()) {
-                page = allocFromRuns(n, zero);
+            if (page == 0 && worthRetrying(word) && flushOwnCache()) {
+                page = attempt(n, zero, word);
             }
-            if (page == 0 && takeOtherCaches()) {
+            if (page == 0 && worthRetrying(word) && takeOtherCaches()) {
                 // FREE is free for everyone: spans parked in other processes' caches serve this call.
-                page = allocFromRuns(n, zero);
+                page = attempt(n, zero, word);
             }
-            if (page == 0 && table.getLongVolatile(DIRTY_PAGES) > 0) {
+            if (page == 0 && worthRetrying(word) && table.getLongVolatile(DIRTY_PAGES) > 0) {
                 // A full file system may fail a commit that the storage dirty pages keep would serve.
                 purgeAll();
-                page = allocFromRuns(n, zero);
+                page = attempt(n, zero, word);
             }
             table.getAndAddLong(page == 0 ? FAILED : allocations, 1);
             return page == 0 ? 0 : ptr(page);
         } finally {
             release(held);
         }
+    }
+
+    private int attempt(final int n, final boolean zero, final long word) {
+        return word == NO_WORD ? allocFromRuns(n, zero) : intoFromRuns(n, word);
+    }
+
+    /** @return whether making room can still help: always, unless the word to publish to is taken */
+    private boolean worthRetrying(final long word) {
+        return word == NO_WORD || destFree(word);
     }
 
     /**
@@ -190,32 +212,7 @@ public final class PageAllocator {
         if (n <= 0 || n > userPages) {
             return 0;
         }
-        final int held = acquire();
-        if (held == NOT_HELD) {
-            table.getAndAddLong(FAILED, 1);
-            return 0;
-        }
-        try {
-            int page = intoFromRuns(n, dest);
-            if (page == 0 && table.repairPending()) {
-                recoverLocked();
-                page = intoFromRuns(n, dest);
-            }
-            if (page == 0 && destFree(dest) && flushOwnCache()) {
-                page = intoFromRuns(n, dest);
-            }
-            if (page == 0 && destFree(dest) && takeOtherCaches()) {
-                page = intoFromRuns(n, dest);
-            }
-            if (page == 0 && destFree(dest) && table.getLongVolatile(DIRTY_PAGES) > 0) {
-                purgeAll();
-                page = intoFromRuns(n, dest);
-            }
-            table.getAndAddLong(page == 0 ? FAILED : allocations, 1);
-            return page == 0 ? 0 : ptr(page);
-        } finally {
-            release(held);
-        }
+        return allocLocked(n, true, dest);
     }
 
     private boolean destFree(final long dest) {
@@ -227,18 +224,24 @@ public final class PageAllocator {
         if (!destFree(dest)) {
             return 0;
         }
+        // The destination goes first: an ALLOC_INTO intent always names the word it publishes to.
+        table.setLongRelease(INTENT_DEST, dest);
+        publishTo = dest;
+        return bestFitTake(n, Intent.ALLOC_INTO, true);
+    }
+
+    /** Best fit from the lists, carved under an {@code op} intent (lock held): the first page, or 0. */
+    private int bestFitTake(final int n, final int op, final boolean zero) {
         final int head = runs.bestFit(n);
         if (head == 0 || !quotaAllows(n)) {
             return 0;
         }
         if (!allFree(head, n)) {
+            // The lists name pages that are not FREE: never hand them out.
             table.corrupt();
             return 0;
         }
-        // The destination goes first: an ALLOC_INTO intent always names the word it publishes to.
-        table.setLongRelease(INTENT_DEST, dest);
-        publishTo = dest;
-        return take(head, runs.validRun(head), head, n, Intent.ALLOC_INTO, true) ? head : 0;
+        return take(head, runs.validRun(head), head, n, op, zero) ? head : 0;
     }
 
     private int allocFromRuns(final int n, final boolean zero) {
@@ -249,16 +252,7 @@ public final class PageAllocator {
             }
             // No run of a whole group, or the quota: the exact size, as for any other.
         }
-        final int head = runs.bestFit(n);
-        if (head == 0 || !quotaAllows(n)) {
-            return 0;
-        }
-        if (!allFree(head, n)) {
-            // The lists name pages that are not FREE: never hand them out.
-            table.corrupt();
-            return 0;
-        }
-        return take(head, runs.validRun(head), head, n, Intent.ALLOC, zero) ? head : 0;
+        return bestFitTake(n, Intent.ALLOC, zero);
     }
 
     /**
