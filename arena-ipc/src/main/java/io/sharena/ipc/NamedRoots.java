@@ -498,12 +498,15 @@ public final class NamedRoots {
                 + (name == null ? "" : ": name=" + new String(name, StandardCharsets.UTF_8)));
         }
         if (r == LockResult.RECOVERED) {
-            repairLocked(true);
+            recovered = repairLocked(true);
         } else if ((view.getLongAcquire(directory + RootsLayout.CREATING) & RootsLayout.CREATING_UNDOING) != 0) {
             undoCreation(true, new ArrayList<>()); // an undo a busy allocator made its repairer leave
         }
         return r;
     }
+
+    /** What the repair after this attachment's last takeover of the lock did (for {@link #repair(long)} to report). */
+    private List<String> recovered = List.of();
 
     private void unlock(final LockResult r) {
         // DEADLOCK: this thread already holds it further up its stack; that frame unlocks.
@@ -746,6 +749,7 @@ public final class NamedRoots {
             final List<String> done = new ArrayList<>();
             if (r == LockResult.RECOVERED) {
                 done.add("named-roots lock taken over from a dead holder");
+                done.addAll(recovered);
             }
             done.addAll(repairLocked(false));
             return done;
