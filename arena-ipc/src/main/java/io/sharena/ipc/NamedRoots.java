@@ -337,7 +337,13 @@ public final class NamedRoots {
                 view.putLongRelease(directory + RootsLayout.CREATING, 0L);
                 return now;
             }
-            format.format(ptr);
+            try {
+                format.format(ptr);
+            } catch (final RuntimeException | Error failed) {
+                // Nothing half-made stays behind a format that threw: its pages go, and the name.
+                undoCreation(true, new ArrayList<>());
+                throw failed;
+            }
             // Marked formatted first: a creator killed from here on leaves a whole structure, kept.
             view.putLongRelease(directory + RootsLayout.CREATING, creating(e, pages) | RootsLayout.CREATING_FORMATTED);
             CrashPoints.at(RootsPoint.CREATE_FORMATTED);
