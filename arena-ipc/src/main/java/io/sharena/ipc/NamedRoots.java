@@ -272,6 +272,9 @@ public final class NamedRoots {
             if (!holds(e, bytes)) {
                 continue; // removed (and maybe reused) since find
             }
+            if (creationInFlight()) {
+                continue; // v may be a creation's pointer, its structure not finished: waited for, read again
+            }
             if (RootsLayout.pointerOf(v) != expected) {
                 return false;
             }
@@ -369,8 +372,15 @@ public final class NamedRoots {
      * @throws IllegalStateException if a creation is in flight and the lock could not be had in time
      */
     public int getCreated(final String name) {
-        settleCreation();
-        return get(name);
+        while (true) {
+            final int ptr = get(name);
+            // Checked after the value was read: a creation records itself before its allocation
+            // publishes the pointer, so a pointer read here whose creation is still in flight is seen
+            // with its record (a check before the read alone misses a creation that begins between).
+            if (!creationInFlight()) {
+                return ptr;
+            }
+        }
     }
 
     /**
@@ -378,9 +388,37 @@ public final class NamedRoots {
      * creator died), so that no value is changed under it; its undo frees whatever its entry holds.
      */
     private void settleCreation() {
-        if (view.getLongAcquire(directory + RootsLayout.CREATING) != 0) {
-            awaitCreation();
+        creationInFlight();
+    }
+
+    /**
+     * For a lock-free reader or writer that has just read a value: if a creation is recorded, waits
+     * for it (or has it undone) and says so, and the caller reads the value again. The record is
+     * written before the creation's allocation publishes its pointer, so a value read before this
+     * check that is a creation's pointer is seen here with its record; a CAS on a value read before
+     * the record was written fails against the pointer the creation publishes.
+     *
+     * @return whether a creation was in flight (waited for: read the value again)
+     */
+    private boolean creationInFlight() {
+        if (view.getLongAcquire(directory + RootsLayout.CREATING) == 0) {
+            return false;
         }
+        final LockResult r = lock(Pages.SETUP_TIMEOUT_NANOS, "creation not awaited", null);
+        if (r == LockResult.DEADLOCK) {
+            return false; // this thread is the creator (a format that uses the directory): nothing to wait for
+        }
+        try {
+            if (r == LockResult.ACQUIRED && view.getLongAcquire(directory + RootsLayout.CREATING) != 0) {
+                // A creator clears its record before it unlocks, and a dead one's was undone by the
+                // lock's takeover: a record left now is a stray write, cleared (nothing freed), so that
+                // no reader waits on it for ever.
+                undoCreation(false, new ArrayList<>());
+            }
+        } finally {
+            unlock(r);
+        }
+        return true;
     }
 
     private long creating(final int e, final int pages) {
@@ -469,7 +507,8 @@ public final class NamedRoots {
             if (e >= 0) {
                 CrashPoints.at(RootsPoint.FOUND);
                 final long v = view.getLongAcquire(e + RootsLayout.VALUE);
-                if (holds(e, bytes) && view.compareAndSetLong(e + RootsLayout.VALUE, v, RootsLayout.bumped(v, ptr))) {
+                if (holds(e, bytes) && !creationInFlight()
+                    && view.compareAndSetLong(e + RootsLayout.VALUE, v, RootsLayout.bumped(v, ptr))) {
                     return RootsLayout.pointerOf(v);
                 }
                 continue;
