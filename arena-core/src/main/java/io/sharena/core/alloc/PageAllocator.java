@@ -640,8 +640,9 @@ public final class PageAllocator {
     }
 
     /**
-     * @return whether {@code [page, page + count)} overlaps the range of an ALLOC_INTO intent still up:
-     * pages another process has published (or is publishing) into a word and not yet settled. Such a
+     * @return whether {@code [page, page + count)} overlaps the range of an ALLOC_INTO or FREE_FROM intent
+     * still up: pages another process has published (or is publishing) into a word, or is taking out
+     * of one, and not yet settled. Such a
      * free must not go into a span cache: if the publisher died, its intent is resolved by the next
      * lock holder from what the word then holds, and pages freed and taken back through a cache
      * meanwhile would be rolled back from under their new owner. The locked way (or the pending
@@ -649,7 +650,10 @@ public final class PageAllocator {
      */
     private boolean publishedUnsettled(final int page, final int count) {
         final long intent = table.getLongVolatile(INTENT);
-        if (Intent.op(intent) != Intent.ALLOC_INTO) {
+        // FREE_FROM as well: a dead free-er's intent is rolled forward (its range's ALLOCATED pages
+        // freed) once its word no longer holds the pointer, which is so when another process took the
+        // pointer out of the word and freed it: through a cache, they could be someone's again by then.
+        if (Intent.op(intent) != Intent.ALLOC_INTO && Intent.op(intent) != Intent.FREE_FROM) {
             return false;
         }
         final long first = Integer.toUnsignedLong(Intent.first(intent));
