@@ -330,7 +330,24 @@ public final class NamedRoots {
             }
             view.putLongRelease(directory + RootsLayout.CREATING, creating(e, pages));
             CrashPoints.at(RootsPoint.CREATE_RECORDED);
-            final int ptr = Pages.allocateInto(arena, pages, e + RootsLayout.VALUE, Pages.SETUP_TIMEOUT_NANOS);
+            final int ptr;
+            try {
+                ptr = Pages.allocateInto(arena, pages, e + RootsLayout.VALUE, Pages.SETUP_TIMEOUT_NANOS);
+                if (ptr != 0) {
+                    format.format(ptr);
+                }
+            } catch (final RuntimeException | Error t) {
+                // This creator lives on and unlocks: the next holder of the lock would take its record
+                // for a stray write and keep the half-made structure under the name. Undone now, as
+                // a dead creator's is (marked first: what cannot be finished now the next holder finishes).
+                view.putLongRelease(directory + RootsLayout.CREATING, creating(e, pages) | RootsLayout.CREATING_UNDOING);
+                try {
+                    undoCreation(true, new ArrayList<>());
+                } catch (final RuntimeException | Error u) {
+                    t.addSuppressed(u);
+                }
+                throw t;
+            }
             if (ptr == 0) {
                 // No room (or another writer's CAS on the value won: read it).
                 final int now = RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE));
@@ -340,7 +357,6 @@ public final class NamedRoots {
                 view.putLongRelease(directory + RootsLayout.CREATING, 0L);
                 return now;
             }
-            format.format(ptr);
             // Marked formatted first: a creator killed from here on leaves a whole structure, kept.
             view.putLongRelease(directory + RootsLayout.CREATING, creating(e, pages) | RootsLayout.CREATING_FORMATTED);
             CrashPoints.at(RootsPoint.CREATE_FORMATTED);

@@ -105,4 +105,28 @@ class RootsCreationRaceTest {
         // Whichever went first, the pages of the one that lost are the caller's to free: free them.
         arena.freePages(old[0] == 0 ? other : old[0], 1);
     }
+
+    /**
+     * A format that throws leaves the creation unfinished while its creator lives on and unlocks: it
+     * must be undone then and there (the pages freed from the entry, the name dropped), not left for a
+     * later lock holder, which takes a record it finds without a dead creator for a stray write and
+     * keeps the half-made structure under the name.
+     */
+    @Test
+    void aFormatThatThrowsLeavesNothingUnderTheName() throws Exception {
+        final long before = ChannelCreationCrashTest.allocatedPages(arena);
+        final int[] made = new int[1];
+        final IllegalStateException thrown = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+            () -> roots.create("y", 2, p -> {
+                made[0] = p;
+                throw new IllegalStateException("format failed");
+            }));
+        assertEquals("format failed", thrown.getMessage());
+        assertTrue(made[0] != 0);
+        assertEquals(0, roots.getCreated("y"), "the half-made structure is not under the name");
+        assertEquals(List.of(), roots.check(), "no creation left unfinished");
+        assertEquals(before, ChannelCreationCrashTest.allocatedPages(arena), "its pages were given back");
+        final int again = roots.create("y", 2, p -> arena.raw().putIntRelease(p, MAGIC));
+        assertTrue(again != 0 && arena.raw().getIntAcquire(again) == MAGIC, "made anew");
+    }
 }
