@@ -5,6 +5,7 @@ import io.sharena.core.Capacity;
 import io.sharena.core.SharedArena;
 import io.sharena.core.check.ArenaChecker;
 import io.sharena.core.crash.CrashPoints;
+import io.sharena.core.layout.PageEntry;
 import io.sharena.ipc.heap.ObjectHeap;
 import io.sharena.ipc.layout.StoreLayout;
 import io.sharena.ipc.store.SharedStore;
@@ -244,6 +245,49 @@ class RootsCreationCrashTest {
             final int regionPages = b.raw().getInt(region + StoreLayout.REGION_PAGES);
             assertEquals(before + regionPages, ChannelCreationCrashTest.allocatedPages(b), "one region allocated");
             assertEquals(List.of(), NamedRoots.check(b));
+        }
+    }
+
+    /**
+     * A put on a name that had passed its check for a creation in flight just before a creator began
+     * (paused after finding the entry), resumed after the creator was killed with the structure in
+     * the entry and not formatted: it must not land under the dead creation. Before, it replaced the
+     * creation's pointer with its own, and the undo then freed the put's pointer from the entry, with
+     * the creation's page count: pages this process holds, and beyond.
+     */
+    @Test
+    void aPutResumedAfterACreatorDiedInTheNameNeverHasItsPagesFreedByTheUndo() throws Exception {
+        final Path file = dir.resolve("p.arena");
+        freshArenaWithRoots(file);
+        try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
+            final NamedRoots roots = NamedRoots.of(arena);
+            roots.put("s", 0); // the name exists, holding nothing: the store is created in its entry
+            final int mine = arena.allocPages(1);
+            final int[] next = new int[8];
+            for (int i = 0; i < next.length; i++) {
+                next[i] = arena.allocPages(1);
+            }
+            final Throwable[] failure = new Throwable[1];
+            final int[] old = {-1};
+            try (PointPause pause = new PointPause(RootsPoint.FOUND)) {
+                final Thread t = PointPause.start(() -> old[0] = roots.put("s", mine), failure);
+                assertTrue(pause.awaitReached());
+                killedAt("AllocPoint.TAKE_INTENT_CLEARED", "store", file.toString(), "s");
+                pause.release();
+                t.join(30_000);
+            }
+            assertEquals(null, failure[0]);
+            roots.awaitCreation(); // the dead creation undone (if not already)
+            assertEquals(PageEntry.ALLOCATED, Pages.state(arena, Integer.toUnsignedLong(mine) / 4096),
+                "the put's page, old=" + old[0] + ", name holds " + roots.get("s"));
+            for (final int p : next) {
+                assertEquals(PageEntry.ALLOCATED, Pages.state(arena, Integer.toUnsignedLong(p) / 4096),
+                    "a page this process holds, after the put's: " + p + ", old=" + old[0]);
+            }
+            assertEquals(mine, roots.get("s"), "the put landed once the dead creation was undone");
+            assertEquals(0, old[0], "the name held nothing when the put landed");
+            assertEquals(List.of(), NamedRoots.check(arena));
+            assertEquals(List.of(), ArenaChecker.check(arena));
         }
     }
 }
