@@ -373,10 +373,11 @@ public final class NamedRoots {
      * creator had not finished formatting. Read the name again afterwards: it names the finished
      * structure, or nothing.
      *
-     * @throws IllegalStateException if the lock could not be had in time
+     * @throws IllegalStateException if the lock could not be had in time, or a dead creator's creation
+     *                               could not be undone yet (the allocator's lock stayed busy; try again)
      */
     public void awaitCreation() {
-        unlock(lock(Pages.SETUP_TIMEOUT_NANOS, "creation not awaited", null));
+        settle();
     }
 
     /**
@@ -385,7 +386,8 @@ public final class NamedRoots {
      * whole structure, never one whose creator is still formatting it or died before it was finished
      * (the repair then undoes it and this returns 0).
      *
-     * @throws IllegalStateException if a creation is in flight and the lock could not be had in time
+     * @throws IllegalStateException if a creation is in flight and the lock could not be had in time, or
+     *                               a dead creator's creation could not be undone yet (try again)
      */
     public int getCreated(final String name) {
         while (true) {
@@ -420,10 +422,22 @@ public final class NamedRoots {
         if (view.getLongAcquire(directory + RootsLayout.CREATING) == 0) {
             return false;
         }
+        return settle();
+    }
+
+    /**
+     * Takes and leaves the lock: a creation in flight is over then, or undone if its creator died.
+     *
+     * @return false if this thread holds the lock already (it is the creator: nothing to wait for)
+     * @throws IllegalStateException if the lock could not be had in time, or a dead creator's creation
+     *                               could not be undone yet (the allocator's lock stayed busy)
+     */
+    private boolean settle() {
         final LockResult r = lock(Pages.SETUP_TIMEOUT_NANOS, "creation not awaited", null);
         if (r == LockResult.DEADLOCK) {
-            return false; // this thread is the creator (a format that uses the directory): nothing to wait for
+            return false;
         }
+        final long left;
         try {
             if (r == LockResult.ACQUIRED && view.getLongAcquire(directory + RootsLayout.CREATING) != 0) {
                 // A creator clears its record before it unlocks, and a dead one's was undone by the
@@ -431,8 +445,15 @@ public final class NamedRoots {
                 // no reader waits on it for ever.
                 undoCreation(false, new ArrayList<>());
             }
+            left = view.getLongAcquire(directory + RootsLayout.CREATING);
         } finally {
             unlock(r);
+        }
+        if ((left & RootsLayout.CREATING_UNDOING) != 0) {
+            // The undo of a dead creator's creation could not finish (the allocator's lock stayed busy):
+            // its structure, unformatted, is still in its entry; never handed out, never changed under.
+            throw new IllegalStateException("a dead creator's unfinished creation is not undone yet (the allocator's"
+                + " lock stayed busy); try again: record=0x" + Long.toHexString(left));
         }
         return true;
     }

@@ -290,4 +290,54 @@ class RootsCreationCrashTest {
             assertEquals(List.of(), ArenaChecker.check(arena));
         }
     }
+
+    /**
+     * A dead creator's creation whose undo is held up by a busy allocator (another thread holds its
+     * lock longer than the undo retries): a reader of the name must never get the structure, which
+     * is unformatted and about to be freed; it gets an exception (or 0), in bounded time.
+     */
+    @Test
+    void getCreatedWhileADeadCreatorsUndoIsHeldUpNeverReturnsTheUnformattedStructure() throws Exception {
+        final Path file = dir.resolve("b.arena");
+        freshArenaWithRoots(file);
+        killedAt("AllocPoint.TAKE_INTENT_CLEARED", "store", file.toString(), "s"); // in the root, not formatted
+        try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
+            final NamedRoots roots = NamedRoots.of(arena);
+            final int region = roots.get("s");
+            assertTrue(region != 0, "the dead creator's region is in the name");
+            final CountDownLatch held = new CountDownLatch(1);
+            final CountDownLatch done = new CountDownLatch(1);
+            final Thread holder = new Thread(() -> {
+                final var lock = io.sharena.core.internal.ArenaInternals.lock(arena);
+                lock.lock(10_000_000_000L);
+                held.countDown();
+                try {
+                    done.await(6, TimeUnit.SECONDS);
+                } catch (final InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } finally {
+                    lock.unlock();
+                }
+            });
+            holder.start();
+            assertTrue(held.await(10, TimeUnit.SECONDS));
+            int got;
+            final long start = System.nanoTime();
+            try {
+                got = roots.getCreated("s");
+            } catch (final IllegalStateException busy) {
+                got = 0;
+            }
+            final long tookMillis = (System.nanoTime() - start) / 1_000_000;
+            done.countDown();
+            holder.join(10_000);
+            assertEquals(0, got, "getCreated returned the dead creator's unformatted region (being undone) after "
+                + tookMillis + " ms; region=" + region);
+            assertTrue(tookMillis < 5_000, "getCreated waited for the busy allocator for as long as it was busy: "
+                + tookMillis + " ms");
+            assertEquals(0, roots.getCreated("s"), "undone once the allocator is free");
+            assertEquals(List.of(), NamedRoots.check(arena));
+            assertEquals(List.of(), ArenaChecker.check(arena));
+        }
+    }
 }
