@@ -834,7 +834,15 @@ public final class NamedRoots {
     private List<String> repairLocked(final boolean recovered) {
         final List<String> done = new ArrayList<>();
         undoCreation(recovered, done);
+        // An undo the busy allocator held up is finished later from its record, which names its entry
+        // by index: that entry is neither moved nor dropped meanwhile (the undo would find nothing
+        // there, and the name would keep the unformatted structure, or lose its pages, for good).
+        final long left = view.getLongAcquire(directory + RootsLayout.CREATING);
+        final long undoing = left == 0 ? -1 : (left >>> 32) - 1;
         for (int i = 0; i < RootsLayout.ENTRIES; i++) {
+            if (i == undoing) {
+                continue;
+            }
             final int e = entry(i);
             final int state = view.getIntAcquire(e + RootsLayout.STATE);
             final int len = view.getInt(e + RootsLayout.NAME_LEN);

@@ -340,4 +340,60 @@ class RootsCreationCrashTest {
             assertEquals(List.of(), ArenaChecker.check(arena));
         }
     }
+
+    /**
+     * A repair of the directory after a dead creator, whose undo the busy allocator holds up, must not
+     * move or drop the creation's entry: the undo, finished later from the record, finds its pointer
+     * there. Here the entry is unreachable (a stray write emptied the entry before it on its probe):
+     * before, the repair moved the name and its unformatted structure to another entry, and the later
+     * undo found nothing in the recorded one; the name kept the half-made structure for good.
+     */
+    @Test
+    void aRepairWhileADeadCreatorsUndoIsHeldUpNeverMovesTheCreationsEntry() throws Exception {
+        final Path file = dir.resolve("m.arena");
+        final long before;
+        final String other = NamedRootsRaceTest.collidingWith("s");
+        try (SharedArena arena = SharedArena.create(file, Capacity.parse("32M"), ArenaOptions.defaults())) {
+            NamedRoots.of(arena).put(other, 0); // takes the entry where a lookup of "s" starts
+            before = ChannelCreationCrashTest.allocatedPages(arena);
+        }
+        killedAt("AllocPoint.TAKE_INTENT_CLEARED", "store", file.toString(), "s"); // in the root, not formatted
+        try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
+            final NamedRoots roots = NamedRoots.of(arena);
+            assertTrue(roots.get("s") != 0, "the dead creator's region is in the name");
+            final int directory = io.sharena.core.internal.ArenaInternals.rootsDirectory(arena);
+            final int start = directory + io.sharena.ipc.layout.RootsLayout.entry(NamedRoots.hash(bytes("s")));
+            arena.raw().putIntVolatile(start + io.sharena.ipc.layout.RootsLayout.STATE, io.sharena.ipc.layout.RootsLayout.EMPTY);
+            final CountDownLatch held = new CountDownLatch(1);
+            final CountDownLatch done = new CountDownLatch(1);
+            final Thread holder = new Thread(() -> {
+                final var lock = io.sharena.core.internal.ArenaInternals.lock(arena);
+                lock.lock(10_000_000_000L);
+                held.countDown();
+                try {
+                    done.await(6, TimeUnit.SECONDS);
+                } catch (final InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } finally {
+                    lock.unlock();
+                }
+            });
+            holder.start();
+            assertTrue(held.await(10, TimeUnit.SECONDS));
+            final List<String> repaired = roots.repair(10_000_000_000L);
+            done.countDown();
+            holder.join(10_000);
+            int got;
+            try {
+                got = roots.getCreated("s");
+            } catch (final IllegalStateException busy) {
+                got = roots.getCreated("s");
+            }
+            assertEquals(0, got, "the dead creator's unformatted region is still under the name after "
+                + repaired);
+            assertEquals(before, ChannelCreationCrashTest.allocatedPages(arena), "its pages were given back");
+            assertEquals(List.of(), NamedRoots.check(arena));
+            assertEquals(List.of(), ArenaChecker.check(arena));
+        }
+    }
 }
