@@ -406,6 +406,38 @@ class AllocCrashPointTest {
         }
     }
 
+    /**
+     * A free from a word that names RESERVED pages (a free un-reserves them, as {@code freePages}
+     * does), killed after the word was cleared: the roll-forward must give them back too, or they
+     * stay reserved for good with no word naming them.
+     */
+    @ParameterizedTest
+    @EnumSource(value = AllocPoint.class, names = {"FREE_FROM_WORD_CLEARED", "FREE_PAGE_MARKED"})
+    void killedInAFreeFromAWordNamingReservedPages(final AllocPoint point) throws Exception {
+        final Path file = dir.resolve("freefromreserved.arena");
+        try (SharedArena a = SharedArena.create(file, Capacity.ofPages(PAGES), ArenaOptions.defaults())) {
+            final int words = a.allocPages(1);
+            final int word = words + INTO_WORD;
+            final int reserved = (PAGES - 8) << 12; // free ground at the end of the arena
+            a.raw().putIntVolatile(word, reserved);
+            final List<String> out;
+            try (ChildJvm child = ChildProcess.start(List.of("-Dsharena.crashpoints=true",
+                "-Dsharena.crashpoint=" + point.id(), "-Dsharena.crashpoint.action=kill"),
+                "ops", file.toString(), "reserve:" + reserved + ":4", "freefrom:" + word + ":4")) {
+                child.waitFor(60);
+                out = new ArrayList<>(child.output());
+            }
+            assertTrue(out.contains("crashpoint: " + point.id() + " kill"), "killed: " + out);
+            assertTrue(a.repair(10 * SECOND), "repair; left: " + a.repairNotes());
+            assertEquals(0, a.raw().getInt(word), "the word was cleared");
+            for (int i = 0; i < 4; i++) {
+                assertEquals(PageEntry.FREE, a.pageStateCode((reserved >>> 12) + i),
+                    point + ": page " + i + " of the range the cleared word named");
+            }
+            assertEquals(List.of(), ArenaChecker.check(a), "check after the repair");
+        }
+    }
+
     /** Pages of the free the child died in (empty if it died elsewhere), filled by {@link #childLivePages}. */
     private final Set<Integer> inFlightFree = new HashSet<>();
 
