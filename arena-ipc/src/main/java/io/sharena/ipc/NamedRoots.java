@@ -308,7 +308,8 @@ public final class NamedRoots {
      *
      * @return the pointer the name holds now: the new structure's, or the one it held already
      * ({@code format} not run); 0 if the arena has no room for the pages (nothing changed)
-     * @throws IllegalStateException    if the directory is full or its lock could not be had in time
+     * @throws IllegalStateException    if the directory is full or its lock could not be had in time, or a
+     *                                  dead creator's creation could not be undone yet (try again)
      * @throws ArenaCorruptedException if the directory is found corrupted
      */
     public int create(final String name, final int pages, final Format format) {
@@ -318,6 +319,14 @@ public final class NamedRoots {
         }
         final LockResult r = lock(Pages.SETUP_TIMEOUT_NANOS, "nothing created", bytes);
         try {
+            final long left = view.getLongAcquire(directory + RootsLayout.CREATING);
+            if (left != 0) {
+                // A dead creator's creation whose undo the busy allocator held up: its record, the one
+                // thing that names it, must not be written over.
+                throw new IllegalStateException("a dead creator's unfinished creation is not undone yet (the"
+                    + " allocator's lock stayed busy); nothing created: name=" + name + ", record=0x"
+                    + Long.toHexString(left));
+            }
             int e = find(bytes);
             if (e >= 0) {
                 final int ptr = RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE));

@@ -396,4 +396,55 @@ class RootsCreationCrashTest {
             assertEquals(List.of(), ArenaChecker.check(arena));
         }
     }
+
+    /**
+     * A dead creator's creation whose undo the busy allocator held up, then another creation in the
+     * same directory (another name): it must not write its record over the one still to be undone.
+     * Before, it did, and the dead creator's unformatted structure stayed under its name for good.
+     */
+    @Test
+    void aCreationAfterAnUndoHeldUpNeverOverwritesItsRecord() throws Exception {
+        final Path file = dir.resolve("o.arena");
+        final long before = freshArenaWithRoots(file);
+        killedAt("AllocPoint.TAKE_INTENT_CLEARED", "store", file.toString(), "s"); // in the root, not formatted
+        try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
+            final NamedRoots roots = NamedRoots.of(arena);
+            final int region = roots.get("s");
+            assertTrue(region != 0, "the dead creator's region is in the name");
+            final CountDownLatch held = new CountDownLatch(1);
+            final Thread holder = new Thread(() -> {
+                final var lock = io.sharena.core.internal.ArenaInternals.lock(arena);
+                lock.lock(10_000_000_000L);
+                held.countDown();
+                try {
+                    Thread.sleep(3_000);
+                } catch (final InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } finally {
+                    lock.unlock();
+                }
+            });
+            holder.start();
+            assertTrue(held.await(10, TimeUnit.SECONDS));
+            int t;
+            try {
+                t = roots.create("t", 1, p -> arena.raw().putIntRelease(p, 0x7E57));
+            } catch (final IllegalStateException busy) {
+                t = 0;
+            }
+            holder.join(10_000);
+            int got;
+            try {
+                got = roots.getCreated("s");
+            } catch (final IllegalStateException busy) {
+                got = roots.getCreated("s");
+            }
+            assertEquals(0, got, "the dead creator's unformatted region is still under its name; region=" + region
+                + ", t=" + t);
+            assertEquals(before + (t == 0 ? 0 : 1), ChannelCreationCrashTest.allocatedPages(arena),
+                "only the other creation's page beyond what the arena had");
+            assertEquals(List.of(), NamedRoots.check(arena));
+            assertEquals(List.of(), ArenaChecker.check(arena));
+        }
+    }
 }
