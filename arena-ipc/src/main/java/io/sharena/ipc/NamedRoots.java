@@ -448,10 +448,11 @@ public final class NamedRoots {
         }
         final long left;
         try {
-            if (r == LockResult.ACQUIRED && view.getLongAcquire(directory + RootsLayout.CREATING) != 0) {
+            final long record = view.getLongAcquire(directory + RootsLayout.CREATING);
+            if (r == LockResult.ACQUIRED && record != 0 && (record & RootsLayout.CREATING_UNDOING) == 0) {
                 // A creator clears its record before it unlocks, and a dead one's was undone by the
                 // lock's takeover: a record left now is a stray write, cleared (nothing freed), so that
-                // no reader waits on it for ever.
+                // no reader waits on it for ever. (One marked UNDOING the lock call has just retried.)
                 undoCreation(false, new ArrayList<>());
             }
             left = view.getLongAcquire(directory + RootsLayout.CREATING);

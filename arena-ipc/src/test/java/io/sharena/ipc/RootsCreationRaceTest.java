@@ -129,4 +129,19 @@ class RootsCreationRaceTest {
         final int again = roots.create("y", 2, p -> arena.raw().putIntRelease(p, MAGIC));
         assertTrue(again != 0 && arena.raw().getIntAcquire(again) == MAGIC, "made anew");
     }
+
+    /** A stray write into the creation record, no creator in flight: readers and writers neither hang nor free. */
+    @Test
+    void aStrayCreationRecordIsClearedByTheFirstReaderAndFreesNothing() throws Exception {
+        final int page = arena.allocPages(1);
+        roots.put("z", page);
+        final int dir = io.sharena.core.internal.ArenaInternals.rootsDirectory(arena);
+        final int index = NamedRoots.hash("z".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        arena.raw().putLongVolatile(dir + io.sharena.ipc.layout.RootsLayout.CREATING, ((long) (index + 1) << 32) | 1);
+        assertEquals(page, roots.getCreated("z"));
+        assertEquals(page, roots.put("z", page));
+        assertEquals(io.sharena.core.layout.PageEntry.ALLOCATED, Pages.state(arena, Integer.toUnsignedLong(page) / 4096));
+        assertEquals(0L, arena.raw().getLongAcquire(dir + io.sharena.ipc.layout.RootsLayout.CREATING));
+        arena.freePages(page, 1);
+    }
 }
