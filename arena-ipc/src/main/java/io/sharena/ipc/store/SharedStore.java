@@ -196,7 +196,8 @@ public final class SharedStore implements AutoCloseable {
     /**
      * Opens an arena file another process may be creating right now: {@link SharedArena#create} makes
      * the file (empty) before it sizes it and writes its header, so a racing opener sees a file too
-     * short or with no magic yet. That is retried for a while; a file still no arena then is refused.
+     * short, with no magic yet, or a header copy half-written. That is retried for a while; a file
+     * still no arena then is refused.
      */
     private static SharedArena openWhileCreated(final Path path) throws IOException {
         final long start = System.nanoTime();
@@ -204,7 +205,8 @@ public final class SharedStore implements AutoCloseable {
             try {
                 return SharedArena.open(path, ArenaOptions.defaults());
             } catch (final io.sharena.core.ArenaFormatException e) {
-                final boolean young = "fileSize".equals(e.field()) || "magic".equals(e.field());
+                // Any header field may be read half-written; a path that is no regular file never becomes one.
+                final boolean young = !"fileType".equals(e.field());
                 if (!young || System.nanoTime() - start > io.sharena.ipc.Pages.SETUP_TIMEOUT_NANOS) {
                     throw e;
                 }
