@@ -358,6 +358,86 @@ class AllocCrashPointTest {
         }
     }
 
+    /**
+     * A process killed in a free from a word before it cleared the word leaves its FREE_FROM intent
+     * up, resolved by the next lock holder from what the word holds then. Another process that takes
+     * the pointer out of the word meanwhile (one CAS, without the lock: the word says who owns the
+     * pages) and frees them lock-free must not send them through its span cache: taken back from it
+     * by its next allocation, they would be freed from under that new owner when the dead process's
+     * intent is rolled forward (the word no longer holds the pointer).
+     */
+    @Test
+    void aFreeFromKilledBeforeClearingTheWordAndTheWordsPagesFreedLockFreeByAnotherProcess() throws Exception {
+        final Path file = dir.resolve("freefromrace.arena");
+        try (SharedArena a = SharedArena.create(file, Capacity.ofPages(PAGES), ArenaOptions.defaults())) {
+            final int words = a.allocPages(1);
+            final int word = words + INTO_WORD;
+            final List<String> out;
+            try (ChildJvm child = ChildProcess.start(List.of("-Dsharena.crashpoints=true",
+                "-Dsharena.crashpoint=" + AllocPoint.FREE_FROM_INTENT_WRITTEN.id(), "-Dsharena.crashpoint.action=kill"),
+                "ops", file.toString(), "into:1:" + word, "freefrom:" + word + ":1")) {
+                child.waitFor(60);
+                out = new ArrayList<>(child.output());
+            }
+            assertTrue(out.contains("crashpoint: " + AllocPoint.FREE_FROM_INTENT_WRITTEN.id() + " kill"), "killed: " + out);
+            final int ptr = intoResult(out);
+            assertTrue(ptr != 0 && a.raw().getInt(word) == ptr, "the word still holds the pointer: " + out);
+            // This process takes the pointer out of the word and frees it, lock-free.
+            assertTrue(a.raw().compareAndSetInt(word, ptr, 0));
+            a.freePages(ptr, 1);
+            // Its next allocations; if the pages went into its cache, the first gets them back.
+            final Set<Integer> mine = new HashSet<>();
+            for (int i = 0; i < 4; i++) {
+                final int p = a.allocPages(1);
+                assertTrue(p != 0);
+                mine.add(p);
+            }
+            assertTrue(a.repair(10 * SECOND), "repair; left: " + a.repairNotes());
+            assertEquals(List.of(), ArenaChecker.check(a), "check after the repair");
+            for (final int p : mine) {
+                assertEquals(PageEntry.ALLOCATED, a.pageStateCode(p >>> 12),
+                    "a page this process holds was freed by the repair of the dead process's free: ptr=" + p
+                        + ", freed-from-word ptr=" + ptr);
+            }
+            final Set<Integer> got = new HashSet<>();
+            for (int p; (p = a.allocPages(1)) != 0; ) {
+                assertTrue(got.add(p) && !mine.contains(p), "handed out twice: ptr=" + p);
+            }
+        }
+    }
+
+    /**
+     * A free from a word that names RESERVED pages (a free un-reserves them, as {@code freePages}
+     * does), killed after the word was cleared: the roll-forward must give them back too, or they
+     * stay reserved for good with no word naming them.
+     */
+    @ParameterizedTest
+    @EnumSource(value = AllocPoint.class, names = {"FREE_FROM_WORD_CLEARED", "FREE_PAGE_MARKED"})
+    void killedInAFreeFromAWordNamingReservedPages(final AllocPoint point) throws Exception {
+        final Path file = dir.resolve("freefromreserved.arena");
+        try (SharedArena a = SharedArena.create(file, Capacity.ofPages(PAGES), ArenaOptions.defaults())) {
+            final int words = a.allocPages(1);
+            final int word = words + INTO_WORD;
+            final int reserved = (PAGES - 8) << 12; // free ground at the end of the arena
+            a.raw().putIntVolatile(word, reserved);
+            final List<String> out;
+            try (ChildJvm child = ChildProcess.start(List.of("-Dsharena.crashpoints=true",
+                "-Dsharena.crashpoint=" + point.id(), "-Dsharena.crashpoint.action=kill"),
+                "ops", file.toString(), "reserve:" + reserved + ":4", "freefrom:" + word + ":4")) {
+                child.waitFor(60);
+                out = new ArrayList<>(child.output());
+            }
+            assertTrue(out.contains("crashpoint: " + point.id() + " kill"), "killed: " + out);
+            assertTrue(a.repair(10 * SECOND), "repair; left: " + a.repairNotes());
+            assertEquals(0, a.raw().getInt(word), "the word was cleared");
+            for (int i = 0; i < 4; i++) {
+                assertEquals(PageEntry.FREE, a.pageStateCode((reserved >>> 12) + i),
+                    point + ": page " + i + " of the range the cleared word named");
+            }
+            assertEquals(List.of(), ArenaChecker.check(a), "check after the repair");
+        }
+    }
+
     /** Pages of the free the child died in (empty if it died elsewhere), filled by {@link #childLivePages}. */
     private final Set<Integer> inFlightFree = new HashSet<>();
 

@@ -272,6 +272,9 @@ public final class NamedRoots {
             if (!holds(e, bytes)) {
                 continue; // removed (and maybe reused) since find
             }
+            if (creationInFlight()) {
+                continue; // v may be a creation's pointer, its structure not finished: waited for, read again
+            }
             if (RootsLayout.pointerOf(v) != expected) {
                 return false;
             }
@@ -305,7 +308,8 @@ public final class NamedRoots {
      *
      * @return the pointer the name holds now: the new structure's, or the one it held already
      * ({@code format} not run); 0 if the arena has no room for the pages (nothing changed)
-     * @throws IllegalStateException    if the directory is full or its lock could not be had in time
+     * @throws IllegalStateException    if the directory is full or its lock could not be had in time, or a
+     *                                  dead creator's creation could not be undone yet (try again)
      * @throws ArenaCorruptedException if the directory is found corrupted
      */
     public int create(final String name, final int pages, final Format format) {
@@ -315,6 +319,14 @@ public final class NamedRoots {
         }
         final LockResult r = lock(Pages.SETUP_TIMEOUT_NANOS, "nothing created", bytes);
         try {
+            final long left = view.getLongAcquire(directory + RootsLayout.CREATING);
+            if (left != 0) {
+                // A dead creator's creation whose undo the busy allocator held up: its record, the one
+                // thing that names it, must not be written over.
+                throw new IllegalStateException("a dead creator's unfinished creation is not undone yet (the"
+                    + " allocator's lock stayed busy); nothing created: name=" + name + ", record=0x"
+                    + Long.toHexString(left));
+            }
             int e = find(bytes);
             if (e >= 0) {
                 final int ptr = RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE));
@@ -327,7 +339,24 @@ public final class NamedRoots {
             }
             view.putLongRelease(directory + RootsLayout.CREATING, creating(e, pages));
             CrashPoints.at(RootsPoint.CREATE_RECORDED);
-            final int ptr = Pages.allocateInto(arena, pages, e + RootsLayout.VALUE, Pages.SETUP_TIMEOUT_NANOS);
+            final int ptr;
+            try {
+                ptr = Pages.allocateInto(arena, pages, e + RootsLayout.VALUE, Pages.SETUP_TIMEOUT_NANOS);
+                if (ptr != 0) {
+                    format.format(ptr);
+                }
+            } catch (final RuntimeException | Error t) {
+                // This creator lives on and unlocks: the next holder of the lock would take its record
+                // for a stray write and keep the half-made structure under the name. Undone now, as
+                // a dead creator's is (marked first: what cannot be finished now the next holder finishes).
+                view.putLongRelease(directory + RootsLayout.CREATING, creating(e, pages) | RootsLayout.CREATING_UNDOING);
+                try {
+                    undoCreation(true, new ArrayList<>());
+                } catch (final RuntimeException | Error u) {
+                    t.addSuppressed(u);
+                }
+                throw t;
+            }
             if (ptr == 0) {
                 // No room (or another writer's CAS on the value won: read it).
                 final int now = RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE));
@@ -336,13 +365,6 @@ public final class NamedRoots {
                 }
                 view.putLongRelease(directory + RootsLayout.CREATING, 0L);
                 return now;
-            }
-            try {
-                format.format(ptr);
-            } catch (final RuntimeException | Error failed) {
-                // Nothing half-made stays behind a format that threw: its pages go, and the name.
-                undoCreation(true, new ArrayList<>());
-                throw failed;
             }
             // Marked formatted first: a creator killed from here on leaves a whole structure, kept.
             view.putLongRelease(directory + RootsLayout.CREATING, creating(e, pages) | RootsLayout.CREATING_FORMATTED);
@@ -360,10 +382,11 @@ public final class NamedRoots {
      * creator had not finished formatting. Read the name again afterwards: it names the finished
      * structure, or nothing.
      *
-     * @throws IllegalStateException if the lock could not be had in time
+     * @throws IllegalStateException if the lock could not be had in time, or a dead creator's creation
+     *                               could not be undone yet (the allocator's lock stayed busy; try again)
      */
     public void awaitCreation() {
-        unlock(lock(Pages.SETUP_TIMEOUT_NANOS, "creation not awaited", null));
+        settle();
     }
 
     /**
@@ -372,11 +395,19 @@ public final class NamedRoots {
      * whole structure, never one whose creator is still formatting it or died before it was finished
      * (the repair then undoes it and this returns 0).
      *
-     * @throws IllegalStateException if a creation is in flight and the lock could not be had in time
+     * @throws IllegalStateException if a creation is in flight and the lock could not be had in time, or
+     *                               a dead creator's creation could not be undone yet (try again)
      */
     public int getCreated(final String name) {
-        settleCreation();
-        return get(name);
+        while (true) {
+            final int ptr = get(name);
+            // Checked after the value was read: a creation records itself before its allocation
+            // publishes the pointer, so a pointer read here whose creation is still in flight is seen
+            // with its record (a check before the read alone misses a creation that begins between).
+            if (!creationInFlight()) {
+                return ptr;
+            }
+        }
     }
 
     /**
@@ -384,9 +415,57 @@ public final class NamedRoots {
      * creator died), so that no value is changed under it; its undo frees whatever its entry holds.
      */
     private void settleCreation() {
-        if (view.getLongAcquire(directory + RootsLayout.CREATING) != 0) {
-            awaitCreation();
+        creationInFlight();
+    }
+
+    /**
+     * For a lock-free reader or writer that has just read a value: if a creation is recorded, waits
+     * for it (or has it undone) and says so, and the caller reads the value again. The record is
+     * written before the creation's allocation publishes its pointer, so a value read before this
+     * check that is a creation's pointer is seen here with its record; a CAS on a value read before
+     * the record was written fails against the pointer the creation publishes.
+     *
+     * @return whether a creation was in flight (waited for: read the value again)
+     */
+    private boolean creationInFlight() {
+        if (view.getLongAcquire(directory + RootsLayout.CREATING) == 0) {
+            return false;
         }
+        return settle();
+    }
+
+    /**
+     * Takes and leaves the lock: a creation in flight is over then, or undone if its creator died.
+     *
+     * @return false if this thread holds the lock already (it is the creator: nothing to wait for)
+     * @throws IllegalStateException if the lock could not be had in time, or a dead creator's creation
+     *                               could not be undone yet (the allocator's lock stayed busy)
+     */
+    private boolean settle() {
+        final LockResult r = lock(Pages.SETUP_TIMEOUT_NANOS, "creation not awaited", null);
+        if (r == LockResult.DEADLOCK) {
+            return false;
+        }
+        final long left;
+        try {
+            final long record = view.getLongAcquire(directory + RootsLayout.CREATING);
+            if (r == LockResult.ACQUIRED && record != 0 && (record & RootsLayout.CREATING_UNDOING) == 0) {
+                // A creator clears its record before it unlocks, and a dead one's was undone by the
+                // lock's takeover: a record left now is a stray write, cleared (nothing freed), so that
+                // no reader waits on it for ever. (One marked UNDOING the lock call has just retried.)
+                undoCreation(false, new ArrayList<>());
+            }
+            left = view.getLongAcquire(directory + RootsLayout.CREATING);
+        } finally {
+            unlock(r);
+        }
+        if ((left & RootsLayout.CREATING_UNDOING) != 0) {
+            // The undo of a dead creator's creation could not finish (the allocator's lock stayed busy):
+            // its structure, unformatted, is still in its entry; never handed out, never changed under.
+            throw new IllegalStateException("a dead creator's unfinished creation is not undone yet (the allocator's"
+                + " lock stayed busy); try again: record=0x" + Long.toHexString(left));
+        }
+        return true;
     }
 
     private long creating(final int e, final int pages) {
@@ -475,7 +554,8 @@ public final class NamedRoots {
             if (e >= 0) {
                 CrashPoints.at(RootsPoint.FOUND);
                 final long v = view.getLongAcquire(e + RootsLayout.VALUE);
-                if (holds(e, bytes) && view.compareAndSetLong(e + RootsLayout.VALUE, v, RootsLayout.bumped(v, ptr))) {
+                if (holds(e, bytes) && !creationInFlight()
+                    && view.compareAndSetLong(e + RootsLayout.VALUE, v, RootsLayout.bumped(v, ptr))) {
                     return RootsLayout.pointerOf(v);
                 }
                 continue;
@@ -768,7 +848,15 @@ public final class NamedRoots {
     private List<String> repairLocked(final boolean recovered) {
         final List<String> done = new ArrayList<>();
         undoCreation(recovered, done);
+        // An undo the busy allocator held up is finished later from its record, which names its entry
+        // by index: that entry is neither moved nor dropped meanwhile (the undo would find nothing
+        // there, and the name would keep the unformatted structure, or lose its pages, for good).
+        final long left = view.getLongAcquire(directory + RootsLayout.CREATING);
+        final long undoing = left == 0 ? -1 : (left >>> 32) - 1;
         for (int i = 0; i < RootsLayout.ENTRIES; i++) {
+            if (i == undoing) {
+                continue;
+            }
             final int e = entry(i);
             final int state = view.getIntAcquire(e + RootsLayout.STATE);
             final int len = view.getInt(e + RootsLayout.NAME_LEN);

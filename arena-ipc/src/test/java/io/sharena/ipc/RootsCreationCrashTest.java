@@ -5,6 +5,7 @@ import io.sharena.core.Capacity;
 import io.sharena.core.SharedArena;
 import io.sharena.core.check.ArenaChecker;
 import io.sharena.core.crash.CrashPoints;
+import io.sharena.core.layout.PageEntry;
 import io.sharena.ipc.heap.ObjectHeap;
 import io.sharena.ipc.layout.StoreLayout;
 import io.sharena.ipc.store.SharedStore;
@@ -267,6 +268,206 @@ class RootsCreationCrashTest {
             final int regionPages = b.raw().getInt(region + StoreLayout.REGION_PAGES);
             assertEquals(before + regionPages, ChannelCreationCrashTest.allocatedPages(b), "one region allocated");
             assertEquals(List.of(), NamedRoots.check(b));
+        }
+    }
+
+    /**
+     * A put on a name that had passed its check for a creation in flight just before a creator began
+     * (paused after finding the entry), resumed after the creator was killed with the structure in
+     * the entry and not formatted: it must not land under the dead creation. Before, it replaced the
+     * creation's pointer with its own, and the undo then freed the put's pointer from the entry, with
+     * the creation's page count: pages this process holds, and beyond.
+     */
+    @Test
+    void aPutResumedAfterACreatorDiedInTheNameNeverHasItsPagesFreedByTheUndo() throws Exception {
+        final Path file = dir.resolve("p.arena");
+        freshArenaWithRoots(file);
+        try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
+            final NamedRoots roots = NamedRoots.of(arena);
+            roots.put("s", 0); // the name exists, holding nothing: the store is created in its entry
+            final int mine = arena.allocPages(1);
+            final int[] next = new int[8];
+            for (int i = 0; i < next.length; i++) {
+                next[i] = arena.allocPages(1);
+            }
+            final Throwable[] failure = new Throwable[1];
+            final int[] old = {-1};
+            try (PointPause pause = new PointPause(RootsPoint.FOUND)) {
+                final Thread t = PointPause.start(() -> old[0] = roots.put("s", mine), failure);
+                assertTrue(pause.awaitReached());
+                killedAt("AllocPoint.TAKE_INTENT_CLEARED", "store", file.toString(), "s");
+                pause.release();
+                t.join(30_000);
+            }
+            assertEquals(null, failure[0]);
+            roots.awaitCreation(); // the dead creation undone (if not already)
+            assertEquals(PageEntry.ALLOCATED, Pages.state(arena, Integer.toUnsignedLong(mine) / 4096),
+                "the put's page, old=" + old[0] + ", name holds " + roots.get("s"));
+            for (final int p : next) {
+                assertEquals(PageEntry.ALLOCATED, Pages.state(arena, Integer.toUnsignedLong(p) / 4096),
+                    "a page this process holds, after the put's: " + p + ", old=" + old[0]);
+            }
+            assertEquals(mine, roots.get("s"), "the put landed once the dead creation was undone");
+            assertEquals(0, old[0], "the name held nothing when the put landed");
+            assertEquals(List.of(), NamedRoots.check(arena));
+            assertEquals(List.of(), ArenaChecker.check(arena));
+        }
+    }
+
+    /**
+     * A dead creator's creation whose undo is held up by a busy allocator (another thread holds its
+     * lock longer than the undo retries): a reader of the name must never get the structure, which
+     * is unformatted and about to be freed; it gets an exception (or 0), in bounded time.
+     */
+    @Test
+    void getCreatedWhileADeadCreatorsUndoIsHeldUpNeverReturnsTheUnformattedStructure() throws Exception {
+        final Path file = dir.resolve("b.arena");
+        freshArenaWithRoots(file);
+        killedAt("AllocPoint.TAKE_INTENT_CLEARED", "store", file.toString(), "s"); // in the root, not formatted
+        try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
+            final NamedRoots roots = NamedRoots.of(arena);
+            final int region = roots.get("s");
+            assertTrue(region != 0, "the dead creator's region is in the name");
+            final CountDownLatch held = new CountDownLatch(1);
+            final CountDownLatch done = new CountDownLatch(1);
+            final Thread holder = new Thread(() -> {
+                final var lock = io.sharena.core.internal.ArenaInternals.lock(arena);
+                lock.lock(10_000_000_000L);
+                held.countDown();
+                try {
+                    done.await(6, TimeUnit.SECONDS);
+                } catch (final InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } finally {
+                    lock.unlock();
+                }
+            });
+            holder.start();
+            assertTrue(held.await(10, TimeUnit.SECONDS));
+            int got;
+            final long start = System.nanoTime();
+            try {
+                got = roots.getCreated("s");
+            } catch (final IllegalStateException busy) {
+                got = 0;
+            }
+            final long tookMillis = (System.nanoTime() - start) / 1_000_000;
+            done.countDown();
+            holder.join(10_000);
+            assertEquals(0, got, "getCreated returned the dead creator's unformatted region (being undone) after "
+                + tookMillis + " ms; region=" + region);
+            assertTrue(tookMillis < 5_000, "getCreated waited for the busy allocator for as long as it was busy: "
+                + tookMillis + " ms");
+            assertEquals(0, roots.getCreated("s"), "undone once the allocator is free");
+            assertEquals(List.of(), NamedRoots.check(arena));
+            assertEquals(List.of(), ArenaChecker.check(arena));
+        }
+    }
+
+    /**
+     * A repair of the directory after a dead creator, whose undo the busy allocator holds up, must not
+     * move or drop the creation's entry: the undo, finished later from the record, finds its pointer
+     * there. Here the entry is unreachable (a stray write emptied the entry before it on its probe):
+     * before, the repair moved the name and its unformatted structure to another entry, and the later
+     * undo found nothing in the recorded one; the name kept the half-made structure for good.
+     */
+    @Test
+    void aRepairWhileADeadCreatorsUndoIsHeldUpNeverMovesTheCreationsEntry() throws Exception {
+        final Path file = dir.resolve("m.arena");
+        final long before;
+        final String other = NamedRootsRaceTest.collidingWith("s");
+        try (SharedArena arena = SharedArena.create(file, Capacity.parse("32M"), ArenaOptions.defaults())) {
+            NamedRoots.of(arena).put(other, 0); // takes the entry where a lookup of "s" starts
+            before = ChannelCreationCrashTest.allocatedPages(arena);
+        }
+        killedAt("AllocPoint.TAKE_INTENT_CLEARED", "store", file.toString(), "s"); // in the root, not formatted
+        try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
+            final NamedRoots roots = NamedRoots.of(arena);
+            assertTrue(roots.get("s") != 0, "the dead creator's region is in the name");
+            final int directory = io.sharena.core.internal.ArenaInternals.rootsDirectory(arena);
+            final int start = directory + io.sharena.ipc.layout.RootsLayout.entry(NamedRoots.hash(bytes("s")));
+            arena.raw().putIntVolatile(start + io.sharena.ipc.layout.RootsLayout.STATE, io.sharena.ipc.layout.RootsLayout.EMPTY);
+            final CountDownLatch held = new CountDownLatch(1);
+            final CountDownLatch done = new CountDownLatch(1);
+            final Thread holder = new Thread(() -> {
+                final var lock = io.sharena.core.internal.ArenaInternals.lock(arena);
+                lock.lock(10_000_000_000L);
+                held.countDown();
+                try {
+                    done.await(6, TimeUnit.SECONDS);
+                } catch (final InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } finally {
+                    lock.unlock();
+                }
+            });
+            holder.start();
+            assertTrue(held.await(10, TimeUnit.SECONDS));
+            final List<String> repaired = roots.repair(10_000_000_000L);
+            done.countDown();
+            holder.join(10_000);
+            int got;
+            try {
+                got = roots.getCreated("s");
+            } catch (final IllegalStateException busy) {
+                got = roots.getCreated("s");
+            }
+            assertEquals(0, got, "the dead creator's unformatted region is still under the name after "
+                + repaired);
+            assertEquals(before, ChannelCreationCrashTest.allocatedPages(arena), "its pages were given back");
+            assertEquals(List.of(), NamedRoots.check(arena));
+            assertEquals(List.of(), ArenaChecker.check(arena));
+        }
+    }
+
+    /**
+     * A dead creator's creation whose undo the busy allocator held up, then another creation in the
+     * same directory (another name): it must not write its record over the one still to be undone.
+     * Before, it did, and the dead creator's unformatted structure stayed under its name for good.
+     */
+    @Test
+    void aCreationAfterAnUndoHeldUpNeverOverwritesItsRecord() throws Exception {
+        final Path file = dir.resolve("o.arena");
+        final long before = freshArenaWithRoots(file);
+        killedAt("AllocPoint.TAKE_INTENT_CLEARED", "store", file.toString(), "s"); // in the root, not formatted
+        try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
+            final NamedRoots roots = NamedRoots.of(arena);
+            final int region = roots.get("s");
+            assertTrue(region != 0, "the dead creator's region is in the name");
+            final CountDownLatch held = new CountDownLatch(1);
+            final Thread holder = new Thread(() -> {
+                final var lock = io.sharena.core.internal.ArenaInternals.lock(arena);
+                lock.lock(10_000_000_000L);
+                held.countDown();
+                try {
+                    Thread.sleep(3_000);
+                } catch (final InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } finally {
+                    lock.unlock();
+                }
+            });
+            holder.start();
+            assertTrue(held.await(10, TimeUnit.SECONDS));
+            int t;
+            try {
+                t = roots.create("t", 1, p -> arena.raw().putIntRelease(p, 0x7E57));
+            } catch (final IllegalStateException busy) {
+                t = 0;
+            }
+            holder.join(10_000);
+            int got;
+            try {
+                got = roots.getCreated("s");
+            } catch (final IllegalStateException busy) {
+                got = roots.getCreated("s");
+            }
+            assertEquals(0, got, "the dead creator's unformatted region is still under its name; region=" + region
+                + ", t=" + t);
+            assertEquals(before + (t == 0 ? 0 : 1), ChannelCreationCrashTest.allocatedPages(arena),
+                "only the other creation's page beyond what the arena had");
+            assertEquals(List.of(), NamedRoots.check(arena));
+            assertEquals(List.of(), ArenaChecker.check(arena));
         }
     }
 }

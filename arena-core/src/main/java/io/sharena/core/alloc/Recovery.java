@@ -19,7 +19,7 @@ import java.util.List;
  *   <li>The interrupted holder's {@link Intent}: an ALLOC or RESERVE is rolled back (its caller never
  *       got the pages); an ALLOC_INTO is rolled forward if its destination word holds the range's
  *       pointer (published: kept ALLOCATED), back otherwise; a FREE_FROM is rolled back (nothing
- *       done) while its word still holds the pointer, forward (the range freed) once it does not. An intent whose range is not wholly user pages inside the arena was never
+ *       done) while its word still holds the pointer, forward (the range's ALLOCATED and RESERVED pages freed) once it does not. An intent whose range is not wholly user pages inside the arena was never
  *       written by a holder (a stray write): it is cleared and reported, nothing is rolled back,
  *       since the user pages it covers may be held by someone. A dying free needs no intent: the
  *       pages it had taken are PENDING with its dead slot (step 4).</li>
@@ -93,11 +93,15 @@ final class Recovery {
                 return;
             }
             // ALLOC_INTO not published: rolled back as an ALLOC. FREE_FROM with the word cleared: rolled
-            // forward, its pages still ALLOCATED freed (those its free had taken are PENDING with a dead
+            // forward, its pages still ALLOCATED (or RESERVED) freed (those its free had taken are PENDING with a dead
             // slot, freed by the rebuild).
+            // FREE_FROM: RESERVED pages too, as the free would have (it un-reserves them); the rebuild
+            // recounts the reserved pages.
             final int undo = op == Intent.RESERVE ? PageEntry.RESERVED : PageEntry.ALLOCATED;
+            final int alsoUndo = op == Intent.FREE_FROM ? PageEntry.RESERVED : undo;
             for (long p = first; p < end; p++) {
-                if (PageEntry.stateOf(table.stateAcquire((int) p)) == undo) {
+                final int state = PageEntry.stateOf(table.stateAcquire((int) p));
+                if (state == undo || state == alsoUndo) {
                     table.setStateRelease((int) p, PageEntry.state(PageEntry.FREE, 0, 0, 0));
                 }
             }

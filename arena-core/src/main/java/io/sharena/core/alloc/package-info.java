@@ -121,7 +121,9 @@
  *   <li><b>Free from a word</b> ({@code freePagesFrom}): under a FREE_FROM intent naming the word and
  *       the range, one CAS takes the pointer out, then the range is freed as below. Repair does
  *       nothing while the word still holds the pointer and frees the range's ALLOCATED pages once it
- *       does not (those the free had taken are PENDING with a dead slot, freed by the rebuild).</li>
+ *       does not (those the free had taken are PENDING with a dead slot, freed by the rebuild). As
+ *       for ALLOC_INTO, a free of pages the intent names skips the span caches: another process may
+ *       take the pointer out of the word of a dead free-er and free the pages before the repair.</li>
  *   <li><b>Free under the lock</b>: each page ALLOCATED/RESERVED → PENDING(holder, FREEING) by CAS,
  *       then per run FREE, punch, link. Killed midway: the pages it took name a dead slot and repair
  *       frees exactly those; a page it skipped (already free, or in someone's cache) is never

@@ -18,7 +18,7 @@ package io.sharena.core.layout;
  * if that word holds the range's pointer (the pages were published: someone may use them), and back
  * otherwise. {@link #FREE_FROM} frees the range a word names after taking the pointer out of it:
  * rolled back (nothing done) while the word still holds the range's pointer, forward (the range's
- * ALLOCATED pages freed) once it no longer does. {@link #FREE} is no longer written: a free under the lock marks each page it takes
+ * ALLOCATED and RESERVED pages freed) once it no longer does. {@link #FREE} is no longer written: a free under the lock marks each page it takes
  * PENDING with its own slot instead, so that a repair finishes exactly what it took; recovery
  * ignores a FREE intent left by an older version. FIRST and PAGES are read back from shared memory
  * and clamped to the user pages before use.

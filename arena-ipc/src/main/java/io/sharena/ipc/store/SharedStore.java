@@ -178,7 +178,7 @@ public final class SharedStore implements AutoCloseable {
                 }
             }
         }
-        final SharedArena arena = SharedArena.open(path, ArenaOptions.defaults());
+        final SharedArena arena = openWhileCreated(path);
         try {
             final NamedRoots roots = NamedRoots.of(arena);
             if (roots.getCreated(DEFAULT_ROOT) == 0
@@ -190,6 +190,28 @@ public final class SharedStore implements AutoCloseable {
         } catch (final IOException | RuntimeException e) {
             arena.close();
             throw e;
+        }
+    }
+
+    /**
+     * Opens an arena file another process may be creating right now: {@link SharedArena#create} makes
+     * the file (empty) before it sizes it and writes its header, so a racing opener sees a file too
+     * short, with no magic yet, or a header copy half-written. That is retried for a while; a file
+     * still no arena then is refused.
+     */
+    private static SharedArena openWhileCreated(final Path path) throws IOException {
+        final long start = System.nanoTime();
+        while (true) {
+            try {
+                return SharedArena.open(path, ArenaOptions.defaults());
+            } catch (final io.sharena.core.ArenaFormatException e) {
+                // Any header field may be read half-written; a path that is no regular file never becomes one.
+                final boolean young = !"fileType".equals(e.field());
+                if (!young || System.nanoTime() - start > io.sharena.ipc.Pages.SETUP_TIMEOUT_NANOS) {
+                    throw e;
+                }
+                java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+            }
         }
     }
 
