@@ -372,14 +372,8 @@ class AllocCrashPointTest {
         try (SharedArena a = SharedArena.create(file, Capacity.ofPages(PAGES), ArenaOptions.defaults())) {
             final int words = a.allocPages(1);
             final int word = words + INTO_WORD;
-            final List<String> out;
-            try (ChildJvm child = ChildProcess.start(List.of("-Dsharena.crashpoints=true",
-                "-Dsharena.crashpoint=" + AllocPoint.FREE_FROM_INTENT_WRITTEN.id(), "-Dsharena.crashpoint.action=kill"),
-                "ops", file.toString(), "into:1:" + word, "freefrom:" + word + ":1")) {
-                child.waitFor(60);
-                out = new ArrayList<>(child.output());
-            }
-            assertTrue(out.contains("crashpoint: " + AllocPoint.FREE_FROM_INTENT_WRITTEN.id() + " kill"), "killed: " + out);
+            final List<String> out = killChildAt(file, AllocPoint.FREE_FROM_INTENT_WRITTEN, "into:1:" + word,
+                "freefrom:" + word + ":1");
             final int ptr = intoResult(out);
             assertTrue(ptr != 0 && a.raw().getInt(word) == ptr, "the word still holds the pointer: " + out);
             // This process takes the pointer out of the word and frees it, lock-free.

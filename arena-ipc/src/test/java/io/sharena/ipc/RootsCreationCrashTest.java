@@ -328,22 +328,7 @@ class RootsCreationCrashTest {
             final NamedRoots roots = NamedRoots.of(arena);
             final int region = roots.get("s");
             assertTrue(region != 0, "the dead creator's region is in the name");
-            final CountDownLatch held = new CountDownLatch(1);
-            final CountDownLatch done = new CountDownLatch(1);
-            final Thread holder = new Thread(() -> {
-                final var lock = io.sharena.core.internal.ArenaInternals.lock(arena);
-                lock.lock(10_000_000_000L);
-                held.countDown();
-                try {
-                    done.await(6, TimeUnit.SECONDS);
-                } catch (final InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                } finally {
-                    lock.unlock();
-                }
-            });
-            holder.start();
-            assertTrue(held.await(10, TimeUnit.SECONDS));
+            final AllocatorLockHolder holder = AllocatorLockHolder.hold(arena, 6_000);
             int got;
             final long start = System.nanoTime();
             try {
@@ -352,8 +337,7 @@ class RootsCreationCrashTest {
                 got = 0;
             }
             final long tookMillis = (System.nanoTime() - start) / 1_000_000;
-            done.countDown();
-            holder.join(10_000);
+            holder.release();
             assertEquals(0, got, "getCreated returned the dead creator's unformatted region (being undone) after "
                 + tookMillis + " ms; region=" + region);
             assertTrue(tookMillis < 5_000, "getCreated waited for the busy allocator for as long as it was busy: "
@@ -387,25 +371,9 @@ class RootsCreationCrashTest {
             final int directory = io.sharena.core.internal.ArenaInternals.rootsDirectory(arena);
             final int start = directory + io.sharena.ipc.layout.RootsLayout.entry(NamedRoots.hash(bytes("s")));
             arena.raw().putIntVolatile(start + io.sharena.ipc.layout.RootsLayout.STATE, io.sharena.ipc.layout.RootsLayout.EMPTY);
-            final CountDownLatch held = new CountDownLatch(1);
-            final CountDownLatch done = new CountDownLatch(1);
-            final Thread holder = new Thread(() -> {
-                final var lock = io.sharena.core.internal.ArenaInternals.lock(arena);
-                lock.lock(10_000_000_000L);
-                held.countDown();
-                try {
-                    done.await(6, TimeUnit.SECONDS);
-                } catch (final InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                } finally {
-                    lock.unlock();
-                }
-            });
-            holder.start();
-            assertTrue(held.await(10, TimeUnit.SECONDS));
+            final AllocatorLockHolder holder = AllocatorLockHolder.hold(arena, 6_000);
             final List<String> repaired = roots.repair(10_000_000_000L);
-            done.countDown();
-            holder.join(10_000);
+            holder.release();
             int got;
             try {
                 got = roots.getCreated("s");
@@ -434,28 +402,14 @@ class RootsCreationCrashTest {
             final NamedRoots roots = NamedRoots.of(arena);
             final int region = roots.get("s");
             assertTrue(region != 0, "the dead creator's region is in the name");
-            final CountDownLatch held = new CountDownLatch(1);
-            final Thread holder = new Thread(() -> {
-                final var lock = io.sharena.core.internal.ArenaInternals.lock(arena);
-                lock.lock(10_000_000_000L);
-                held.countDown();
-                try {
-                    Thread.sleep(3_000);
-                } catch (final InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                } finally {
-                    lock.unlock();
-                }
-            });
-            holder.start();
-            assertTrue(held.await(10, TimeUnit.SECONDS));
+            final AllocatorLockHolder holder = AllocatorLockHolder.hold(arena, 3_000);
             int t;
             try {
                 t = roots.create("t", 1, p -> arena.raw().putIntRelease(p, 0x7E57));
             } catch (final IllegalStateException busy) {
                 t = 0;
             }
-            holder.join(10_000);
+            holder.release();
             int got;
             try {
                 got = roots.getCreated("s");
@@ -468,6 +422,39 @@ class RootsCreationCrashTest {
                 "only the other creation's page beyond what the arena had");
             assertEquals(List.of(), NamedRoots.check(arena));
             assertEquals(List.of(), ArenaChecker.check(arena));
+        }
+    }
+
+    /** Another thread holding the allocator's lock, as a busy process would: released after {@code millis} or on request. */
+    private static final class AllocatorLockHolder {
+        private final CountDownLatch done = new CountDownLatch(1);
+        private final Thread thread;
+
+        private AllocatorLockHolder(final SharedArena arena, final long millis) throws InterruptedException {
+            final CountDownLatch held = new CountDownLatch(1);
+            thread = new Thread(() -> {
+                final var lock = io.sharena.core.internal.ArenaInternals.lock(arena);
+                lock.lock(10_000_000_000L);
+                held.countDown();
+                try {
+                    done.await(millis, TimeUnit.MILLISECONDS);
+                } catch (final InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } finally {
+                    lock.unlock();
+                }
+            });
+            thread.start();
+            assertTrue(held.await(10, TimeUnit.SECONDS), "the allocator's lock taken");
+        }
+
+        static AllocatorLockHolder hold(final SharedArena arena, final long millis) throws InterruptedException {
+            return new AllocatorLockHolder(arena, millis);
+        }
+
+        void release() throws InterruptedException {
+            done.countDown();
+            thread.join(10_000);
         }
     }
 }
