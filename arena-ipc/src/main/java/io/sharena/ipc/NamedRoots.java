@@ -513,6 +513,13 @@ public final class NamedRoots {
             final int ptr = RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE));
             // Marked first: if this undo cannot finish now, every later holder of the lock finishes it.
             view.putLongRelease(directory + RootsLayout.CREATING, record | RootsLayout.CREATING_UNDOING);
+            // The version moves before the pointer goes: the free changes only the pointer's half, so
+            // a lock-free put or compare-and-set holding the value read before the creation began
+            // (version k, no pointer) would otherwise match again once the pointer is gone.
+            long v;
+            do {
+                v = view.getLongAcquire(e + RootsLayout.VALUE);
+            } while (!view.compareAndSetLong(e + RootsLayout.VALUE, v, RootsLayout.bumped(v, RootsLayout.pointerOf(v))));
             if (ptr != 0 && Pages.inUserRange(arena, ptr, pages)) {
                 // The allocator's lock may be busy for a while: retried, as allocations are.
                 final long start = System.nanoTime();
@@ -583,10 +590,17 @@ public final class NamedRoots {
             throw new IllegalStateException("named-roots lock busy for " + timeoutNanos / 1_000_000 + " ms; " + what
                 + (name == null ? "" : ": name=" + new String(name, StandardCharsets.UTF_8)));
         }
-        if (r == LockResult.RECOVERED) {
-            recovered = repairLocked(true);
-        } else if ((view.getLongAcquire(directory + RootsLayout.CREATING) & RootsLayout.CREATING_UNDOING) != 0) {
-            undoCreation(true, new ArrayList<>()); // an undo a busy allocator made its repairer leave
+        try {
+            if (r == LockResult.RECOVERED) {
+                recovered = repairLocked(true);
+            } else if ((view.getLongAcquire(directory + RootsLayout.CREATING) & RootsLayout.CREATING_UNDOING) != 0) {
+                undoCreation(true, new ArrayList<>()); // an undo a busy allocator made its repairer leave
+            }
+        } catch (final RuntimeException | Error failed) {
+            // A repair that throws (a file cut short, corruption) must not leave this live thread
+            // holding the lock, which no one could then take over.
+            unlock(r);
+            throw failed;
         }
         return r;
     }
