@@ -220,6 +220,25 @@ class AllocCrashPointTest {
         return out;
     }
 
+    /**
+     * Takes every free page one at a time and gives them back: each comes once, none is among the
+     * {@code childPages} the child still holds from {@code childPtr}, and all but those and our one
+     * page of words are there: nothing lost.
+     */
+    private static void everyOtherPageFree(final SharedArena a, final AllocPoint point, final int childPtr,
+                                           final int childPages) {
+        final Set<Integer> got = new HashSet<>();
+        for (int p; (p = a.allocPages(1)) != 0; ) {
+            assertTrue(got.add(p), point + ": handed out twice: ptr=" + p);
+            assertTrue(p < childPtr || p >= childPtr + childPages * 4096, point + ": the child's page: " + p);
+        }
+        assertEquals(PAGES - (int) a.firstUserPage() - 1 - childPages, got.size(),
+            point + ": every other page is free, none lost");
+        for (final int p : got) {
+            a.freePages(p, 1);
+        }
+    }
+
     /** Where an allocation into a word can die, and whether its word is filled by another writer first. */
     static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> intoPoints() {
         final java.util.stream.Stream.Builder<org.junit.jupiter.params.provider.Arguments> b = java.util.stream.Stream.builder();
@@ -262,16 +281,7 @@ class AllocCrashPointTest {
                 }
                 childPages = 5;
             }
-            final int user = PAGES - (int) a.firstUserPage();
-            final Set<Integer> got = new HashSet<>();
-            for (int p; (p = a.allocPages(1)) != 0; ) {
-                assertTrue(got.add(p), point + ": handed out twice: ptr=" + p);
-                assertTrue(childPages == 0 || p < published || p >= published + 5 * 4096, point + ": the child's page: " + p);
-            }
-            assertEquals(user - 1 - childPages, got.size(), point + ": every other page is free, none lost");
-            for (final int p : got) {
-                a.freePages(p, 1);
-            }
+            everyOtherPageFree(a, point, published, childPages);
             System.out.println("killed in an allocation into a word at " + point.id() + (race ? " (raced)" : "")
                 + ": " + (childPages == 0 ? "rolled back" : "rolled forward") + ", nothing lost");
             if (point == AllocPoint.TAKE_PUBLISHED || point == AllocPoint.TAKE_INTENT_CLEARED) {
@@ -342,12 +352,7 @@ class AllocCrashPointTest {
                 assertEquals(left == 0 ? PageEntry.FREE : PageEntry.ALLOCATED, a.pageStateCode((ptr >>> 12) + i),
                     point + ": page " + i + " of the range, word=" + left);
             }
-            final int user = PAGES - (int) a.firstUserPage();
-            final Set<Integer> got = new HashSet<>();
-            for (int p; (p = a.allocPages(1)) != 0; ) {
-                assertTrue(got.add(p), point + ": handed out twice: ptr=" + p);
-            }
-            assertEquals(user - 1 - childPages, got.size(), point + ": every other page is free, none lost");
+            everyOtherPageFree(a, point, ptr, childPages);
             System.out.println("killed in a free from a word at " + point.id() + ": "
                 + (left == 0 ? "rolled forward (freed)" : "rolled back (still held)") + ", nothing lost");
             if (point == AllocPoint.FREE_FROM_INTENT_WRITTEN) {

@@ -169,29 +169,6 @@ class RootsCreationCrashTest {
         }
     }
 
-    /** A format that throws leaves no name and no page behind, and the next creation works. */
-    @Test
-    void aFormatThatThrowsLeavesNothing() throws Exception {
-        final Path file = dir.resolve("t.arena");
-        final long before = freshArenaWithRoots(file);
-        try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
-            final NamedRoots roots = NamedRoots.of(arena);
-            final IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
-                () -> roots.create("t", 3, ptr -> {
-                    throw new IllegalStateException("format failed");
-                }));
-            assertEquals("format failed", e.getMessage());
-            assertEquals(0, roots.get("t"));
-            assertFalse(roots.contains("t"));
-            assertEquals(before, ChannelCreationCrashTest.allocatedPages(arena), "its pages given back");
-            final int made = roots.create("t", 3, ptr -> arena.raw().putInt(ptr, 7));
-            assertEquals(made, roots.getCreated("t"));
-            assertEquals(7, arena.raw().getInt(made));
-            assertEquals(before + 3, ChannelCreationCrashTest.allocatedPages(arena));
-            assertEquals(List.of(), NamedRoots.check(arena));
-        }
-    }
-
     /** Pages of the named-roots directory. */
     private static final class RootsLayoutPages {
         static final int DIRECTORY = io.sharena.ipc.layout.RootsLayout.PAGES;
