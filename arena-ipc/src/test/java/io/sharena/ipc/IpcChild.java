@@ -177,6 +177,13 @@ public final class IpcChild {
                     }
                 }
                 case "heapof" -> System.out.println("heap at " + ObjectHeap.of(arena).allocate(8));
+                case "allocate" -> {
+                    // allocate SIZE COUNT: objects of one class, through as many refills as it takes
+                    for (int i = Integer.parseInt(args[3]); i > 0; i--) {
+                        allocate(heap, Integer.parseInt(args[2]));
+                    }
+                    System.out.println("allocated");
+                }
                 case "rootsrepair" -> {
                     NamedRoots.repair(arena, 5_000_000_000L).forEach(line -> System.out.println("repair: " + line));
                     System.out.println("repaired");

@@ -8,10 +8,16 @@ public enum HeapPoint implements CrashPoint {
     META_ALLOCATED,
     /** An object is popped off its class's free stack; its in-use bit not yet set. */
     ALLOC_POPPED,
-    /** A refill's page is allocated, not yet formatted. */
+    /** A refill owns one of its class's refill slots (taken over from a dead refill, maybe naming its page); nothing allocated yet. */
+    REFILL_CLAIMED,
+    /** A refill's page is allocated into its slot, not yet formatted. */
     REFILL_ALLOCATED,
     /** A refill's page is formatted (header, links), its objects not yet pushed. */
     REFILL_FORMATTED,
+    /** A refill's objects are pushed; its slot still names the page. */
+    REFILL_PUSHED,
+    /** A refill's slot no longer names the page; the slot not yet released. */
+    REFILL_CLEARED,
     /** A large object's pages are allocated, its header not yet written. */
     LARGE_ALLOCATED,
     /** A freed object's in-use bit is cleared, the object not yet pushed. */

@@ -1,10 +1,13 @@
 package io.sharena.ipc.heap;
 
+import io.sharena.core.ArenaCorruptedException;
 import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
 import io.sharena.core.crash.CrashPoints;
+import io.sharena.core.internal.ArenaInternals;
 import io.sharena.core.layout.Geometry;
 import io.sharena.core.layout.PageEntry;
+import io.sharena.core.owner.Ownership;
 import io.sharena.ipc.Pages;
 import io.sharena.ipc.layout.HeapLayout;
 
@@ -95,6 +98,7 @@ final class HeapRepair {
         final List<Set<Integer>> free = new ArrayList<>();
         for (int c = 0; c < HeapLayout.SIZES.length; c++) {
             free.add(walk(c, violations));
+            checkRefillSlots(c, violations);
         }
         for (long p = arena.firstUserPage(); p < arena.capacityPages(); p++) {
             if (Pages.state(arena, p) != PageEntry.ALLOCATED) {
@@ -136,6 +140,74 @@ final class HeapRepair {
         return violations;
     }
 
+    /** @return whether refill slot {@code slot} is left by a refill no longer running: no owner, or a dead one */
+    private boolean abandoned(final int slot) {
+        final long owner = view.getLongAcquire(slot + HeapLayout.REFILL_OWNER);
+        return owner == 0 || !ArenaInternals.registry(arena).isOwnerAlive(owner);
+    }
+
+    /**
+     * Reports class {@code c}'s refill slots that name a page no live refill is formatting: a page in
+     * transit that only the slot knows. (A slot left naming one of the class's slab pages loses
+     * nothing: the page is the heap's; the next refill that takes the slot lets go of it.)
+     */
+    private void checkRefillSlots(final int c, final List<String> violations) {
+        for (int i = 0; i < HeapLayout.REFILL_SLOTS; i++) {
+            final int slot = heap.refillSlot(c, i);
+            final int page = view.getIntAcquire(slot + HeapLayout.REFILL_PAGE);
+            if (page == 0 || !abandoned(slot)) {
+                continue;
+            }
+            final boolean notAPage = (page & (Geometry.PAGE_SIZE - 1)) != 0 || !Pages.inUserRange(arena, page, 1);
+            if (notAPage || !heap.isSlab(page) || view.getInt(page + HeapLayout.CLASS) != c) {
+                violations.add("heap refill slot names a page its dead refill left in transit (repair settles it): class="
+                    + c + ", slot=" + i + ", page=" + (Integer.toUnsignedLong(page) / Geometry.PAGE_SIZE)
+                    + (notAPage ? " (not a page: corrupted)" : ""));
+            }
+        }
+    }
+
+    /**
+     * Settles every refill slot a dead refill left naming a page, before the scan: an unformatted
+     * page goes back to the allocator, a formatted one stays to the scan; a slot naming what no
+     * refill can have allocated is cleared, freeing nothing.
+     */
+    private void settleRefillSlots(final List<String> done) {
+        final Ownership ownership = heap.ownership();
+        final long token = ownership.mine();
+        for (int c = 0; c < HeapLayout.SIZES.length; c++) {
+            for (int i = 0; i < HeapLayout.REFILL_SLOTS; i++) {
+                final int slot = heap.refillSlot(c, i);
+                final int word = slot + HeapLayout.REFILL_PAGE;
+                final int page = view.getIntAcquire(word);
+                if (page == 0 || !abandoned(slot)) {
+                    continue;
+                }
+                final long owner = view.getLongAcquire(slot + HeapLayout.REFILL_OWNER);
+                if (!(owner == 0 ? ownership.claim(view.segment(), slot, token)
+                    : ownership.takeOver(view.segment(), slot, owner, token))) {
+                    continue;
+                }
+                try {
+                    final long pageNumber = Integer.toUnsignedLong(page) / Geometry.PAGE_SIZE;
+                    final boolean formatted = heap.isSlab(page);
+                    String what;
+                    try {
+                        what = heap.settle(c, slot) ? (formatted ? "its slab page kept" : "its unformatted page given back")
+                            : "not settled (the allocator's lock was busy)";
+                    } catch (final ArenaCorruptedException e) {
+                        view.putIntRelease(word, 0);
+                        what = "cleared, nothing freed: it named what no refill allocates";
+                    }
+                    done.add("heap refill slot of a dead refill settled, " + what + ": class=" + c + ", slot=" + i
+                        + ", page=" + pageNumber);
+                } finally {
+                    ownership.release(view.segment(), slot, token);
+                }
+            }
+        }
+    }
+
     List<String> repair() {
         final List<String> done = new ArrayList<>();
         for (final String v : check()) {
@@ -144,6 +216,7 @@ final class HeapRepair {
         if (done.isEmpty()) {
             return done;
         }
+        settleRefillSlots(done);
         final int classes = HeapLayout.SIZES.length;
         final int[] first = new int[classes];
         final int[] last = new int[classes];

@@ -7,6 +7,7 @@ import io.sharena.core.crash.CrashPoints;
 import io.sharena.core.internal.ArenaInternals;
 import io.sharena.core.layout.Geometry;
 import io.sharena.core.layout.PageEntry;
+import io.sharena.core.owner.Ownership;
 import io.sharena.ipc.Corruption;
 import io.sharena.ipc.NamedRoots;
 import io.sharena.ipc.Pages;
@@ -54,9 +55,18 @@ import java.util.Set;
  * leaves objects whose bit says free but that are on no stack: {@link #check()} reports them and
  * {@link #repair()} puts them back; a retired page or a large object marked freed but not given
  * back is given back by repair. The metadata page is created under the roots in one crash-safe
- * step ({@link NamedRoots#create}). Killed between {@code allocPages} and the first store into the
- * page (refill, large object), the page stays allocated to nobody: the page allocator's rule for
- * pages a dead process had allocated. Objects in use are never touched by any of this.
+ * step ({@link NamedRoots#create}). A refill allocates its page into a refill slot of the class
+ * that the refilling thread owns ({@code SharedArena.allocPagesInto}) and lets go of it once its
+ * objects are pushed: killed at any step, it leaves the page named by a slot whose owner is dead,
+ * and the next refill of the class that takes the slot over, or a repair, gives an unformatted
+ * page back to the allocator and leaves a formatted one to the heap (a trim never gives back a page
+ * a slot names, so the page is still the dead refill's then). Only when every slot of a class has
+ * been held by a live refill for 2 ms (seven refills of one class at once, stopped) does a refill
+ * go unrecorded, and a kill in its window then leaves its page allocated to nobody. A large object
+ * is handed to its caller as pages are: a process killed between its allocation and the store that
+ * records it, in the heap's code or the caller's, leaves its pages allocated to nobody (the page
+ * allocator's rule for pages a dead process had allocated). Objects in use are never touched by
+ * any of this.
  *
  * <p><b>Corruption</b>: every pointer read from the heap's shared metadata (free-stack heads and
  * links, page headers) is checked to be an object start of the right class in a slab page of this
@@ -69,6 +79,8 @@ public final class ObjectHeap {
     private static final String STRUCTURE = "heap free stack";
     /** Objects up to this many bytes are zeroed by long stores. */
     private static final int SMALL_ZEROING = 128;
+    /** How long a refill waits for a slot while every one is held by a live refill. */
+    private static final long REFILL_WAIT_NANOS = 2_000_000L;
     private static final byte[] CLASS_OF = new byte[HeapLayout.MAX_SMALL / 8 + 1];
 
     static {
@@ -85,6 +97,8 @@ public final class ObjectHeap {
     final ArenaView view;
     final int meta;
     final int repairWord;
+    /** This attachment's ownership, fetched on the first refill (a read-only attachment has none). */
+    private Ownership ownership;
     private final long firstUserByte;
     private final long capacityBytes;
 
@@ -287,13 +301,69 @@ public final class ObjectHeap {
         return page + HeapLayout.LARGE_HEADER;
     }
 
-    /** Carves a fresh page into objects of class {@code c} and pushes them all with one CAS. */
+    /**
+     * Carves a fresh page into objects of class {@code c} and pushes them all with one CAS. The page
+     * is allocated into a refill slot of the class that this thread owns ({@link HeapLayout}), and
+     * the slot lets go of it only once its objects are on the free stack: a refill killed at any
+     * step leaves its page named by a slot of a dead owner, which the next refill of the class
+     * ({@link #settle}) or a repair gives back or hands to the heap. No page is lost in transit.
+     *
+     * @return false when the arena has no room for a page
+     */
     private boolean refill(final int c) {
+        final Ownership ownership = ownership();
+        final long token = ownership.mine();
+        int slot = claimRefillSlot(c, token);
+        if (slot == 0) {
+            // Every slot of the class is held by a live refill: their objects are on the way.
+            final long deadline = System.nanoTime() + REFILL_WAIT_NANOS;
+            while (slot == 0) {
+                if (view.getLongAcquire(head(c)) != 0 || System.nanoTime() - deadline > 0) {
+                    // Objects arrived, or the refills stall (stopped processes): pop, or take a page unrecorded.
+                    return view.getLongAcquire(head(c)) != 0 || refillUnrecorded(c);
+                }
+                Thread.onSpinWait();
+                slot = claimRefillSlot(c, token);
+            }
+        }
+        final int word = slot + HeapLayout.REFILL_PAGE;
+        try {
+            CrashPoints.at(HeapPoint.REFILL_CLAIMED);
+            if (view.getIntAcquire(word) != 0 && !settle(c, slot)) {
+                return true; // the allocator's lock is busy: the caller pops again and comes back
+            }
+            final int page = arena.allocPagesInto(1, word);
+            if (page == 0) {
+                return false;
+            }
+            CrashPoints.at(HeapPoint.REFILL_ALLOCATED);
+            carve(c, page);
+            CrashPoints.at(HeapPoint.REFILL_PUSHED);
+            view.putIntRelease(word, 0);
+            CrashPoints.at(HeapPoint.REFILL_CLEARED);
+            return true;
+        } finally {
+            // A refill that threw after its allocation leaves the page in the slot: the next claimer settles it.
+            ownership().release(view.segment(), slot + HeapLayout.REFILL_OWNER, token);
+        }
+    }
+
+    /**
+     * The refill of last resort, when every slot of the class has been held by a live refill for
+     * {@link #REFILL_WAIT_NANOS}: the page is recorded nowhere until its objects are pushed, so a
+     * kill between its allocation and the push would leave it allocated to nobody.
+     */
+    private boolean refillUnrecorded(final int c) {
         final int page = arena.allocPages(1);
         if (page == 0) {
             return false;
         }
-        CrashPoints.at(HeapPoint.REFILL_ALLOCATED);
+        carve(c, page);
+        return true;
+    }
+
+    /** Formats {@code page} as a slab page of class {@code c} and pushes its objects. */
+    private void carve(final int c, final int page) {
         final int size = HeapLayout.SIZES[c];
         final int count = HeapLayout.objectsPerSlab(c);
         view.putInt(page + HeapLayout.CLASS, c);
@@ -308,7 +378,87 @@ public final class ObjectHeap {
         }
         CrashPoints.at(HeapPoint.REFILL_FORMATTED);
         push(c, first, last);
-        return true;
+    }
+
+    /** @return this attachment's ownership (refill slots' owner words) */
+    Ownership ownership() {
+        if (ownership == null) {
+            ownership = ArenaInternals.ownership(arena);
+        }
+        return ownership;
+    }
+
+    /** @return the arena pointer of class {@code c}'s refill slot {@code i} (its owner word) */
+    int refillSlot(final int c, final int i) {
+        return meta + c * HeapLayout.CLASS_STRIDE + HeapLayout.REFILL_FIRST + i * HeapLayout.REFILL_STRIDE;
+    }
+
+    /**
+     * Takes a refill slot of class {@code c} for {@code token}: a free one by one CAS from 0, or one
+     * whose owner is dead by one CAS from its token (it may still name the dead refill's page).
+     *
+     * @return the slot's arena pointer, or 0 if every slot is held by a live owner
+     */
+    private int claimRefillSlot(final int c, final long token) {
+        final Ownership ownership = ownership();
+        for (int i = 0; i < HeapLayout.REFILL_SLOTS; i++) {
+            final int slot = refillSlot(c, i);
+            final long owner = view.getLongAcquire(slot + HeapLayout.REFILL_OWNER);
+            if (owner == 0 ? ownership.claim(view.segment(), slot + HeapLayout.REFILL_OWNER, token)
+                : !ownership.isMine(owner) && !ownership.isAlive(owner)
+                && ownership.takeOver(view.segment(), slot + HeapLayout.REFILL_OWNER, owner, token)) {
+                return slot;
+            }
+        }
+        return 0;
+    }
+
+    /**
+     * Settles what a refill slot this thread owns still names: the page of a refill that died (or
+     * threw) before it let go of it. A slab page of this heap's class {@code c} is the heap's, found
+     * by every scan of its pages: the slot just lets go of it (objects that refill never pushed are
+     * on no stack: {@link #check()} reports them, {@link #repair()} reclaims them). Any other page
+     * was never formatted, so nothing but the slot knows it: it goes back to the allocator together
+     * with the slot's word. A trim never gives back a page a slot names, so the page is still the
+     * dead refill's.
+     *
+     * @return whether the slot is empty now (false: the allocator's lock was busy)
+     * @throws ArenaCorruptedException if the slot names what no refill can have allocated
+     */
+    boolean settle(final int c, final int slot) {
+        final int word = slot + HeapLayout.REFILL_PAGE;
+        final int page = view.getIntAcquire(word);
+        if (page == 0) {
+            return true;
+        }
+        if ((page & (Geometry.PAGE_SIZE - 1)) != 0 || !Pages.inUserRange(arena, page, 1)) {
+            throw corrupted("heap refill slot", page, "class=" + c);
+        }
+        if (isSlab(page) && view.getInt(page + HeapLayout.CLASS) == c) {
+            return view.compareAndSetInt(word, page, 0);
+        }
+        if (refillCannotOwn(page)) {
+            throw corrupted("heap refill slot naming a page of another heap structure", page, "class=" + c);
+        }
+        return arena.freePagesFrom(word, 1);
+    }
+
+    /** @return whether {@code page} carries one of this heap's marks that no unformatted refill page has */
+    private boolean refillCannotOwn(final int page) {
+        final int magic = view.getIntAcquire(page + HeapLayout.MAGIC);
+        return magic == HeapLayout.MAGIC_SLAB || magic == HeapLayout.MAGIC_RETIRED
+            || magic == HeapLayout.MAGIC_LARGE || magic == HeapLayout.MAGIC_LARGE_FREED
+            || page == meta;
+    }
+
+    /** @return whether a refill slot of class {@code c} names {@code page} */
+    private boolean inRefillSlot(final int c, final int page) {
+        for (int i = 0; i < HeapLayout.REFILL_SLOTS; i++) {
+            if (view.getIntAcquire(refillSlot(c, i) + HeapLayout.REFILL_PAGE) == page) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Pushes the chain {@code first .. last} (already linked) onto class {@code c}'s stack. */
@@ -501,7 +651,11 @@ public final class ObjectHeap {
         final Set<Integer> release = new HashSet<>();
         final int perPage = HeapLayout.objectsPerSlab(c);
         for (final Map.Entry<Integer, Integer> e : freeIn.entrySet()) {
-            if (e.getValue() == perPage) {
+            // A page a refill slot still names stays (read after the stack was taken: a refill lets
+            // go of its page only after pushing it, so one pushed before the take is seen here or
+            // already let go of). Its refill may die: the next claimer of the slot finds the page
+            // still this class's slab, not given back and reused by someone else.
+            if (e.getValue() == perPage && !inRefillSlot(c, e.getKey())) {
                 if (kept == -1) {
                     kept = e.getKey();
                 } else {

@@ -8,10 +8,10 @@ import io.sharena.core.layout.Geometry;
  * <pre>
  *  metadata page:  class c at c * CLASS_STRIDE (one 128-byte line per class: every process CASes its head)
  *                  0                      8
- *                  +----------------------+--------------+
- *                  | FREE_HEAD: tag(32) | | EMPTY_PAGE   |
- *                  |   object ptr(32)     |  (int ptr)   |
- *                  +----------------------+--------------+
+ *                  +----------------------+--------------+------------------------------------+
+ *                  | FREE_HEAD: tag(32) | | EMPTY_PAGE   | REFILL_SLOTS slots from 16, each   |
+ *                  |   object ptr(32)     |  (int ptr)   | 16 bytes: 0 owner word, 8 page ptr |
+ *                  +----------------------+--------------+------------------------------------+
  *                  META_LINE: 0 META_MAGIC (int)  8 REPAIR (long)  16 DOUBLE_FREES (long)
  *
  *  slab page:      0      4      8       12      16     64                 128
@@ -35,6 +35,11 @@ import io.sharena.core.layout.Geometry;
  * page the class keeps, set by a free that empties a page when it names none (or a page no longer
  * empty: allocations do not update it, so it may be stale and is checked before it is trusted) and
  * by a trim; a free that empties a second page while it names one still empty trims the class.
+ * A refill slot records a refill in flight: its owner word (an owner token of the refilling
+ * thread, 0 when free) and the page the refill allocated into it (0 when none), from the
+ * allocation until the page's objects are on the free stack; so a refill killed halfway leaves
+ * its page named by a slot whose owner is dead, and the next refill of the class or a repair
+ * settles it.
  * A slab page's int at offset 8 is unused (it held a count of objects in use). {@link #MAGIC_RETIRED} marks a
  * slab page being given back to the page allocator. {@link #MAGIC_LARGE_FREED} a large object
  * being freed.
@@ -44,6 +49,15 @@ public final class HeapLayout {
     public static final int FREE_HEAD = 0;
     /** The class's kept empty slab page, a hint (0: none); see the class comment. */
     public static final int EMPTY_PAGE = 8;
+    /** Refill slots per class, in the rest of its line. */
+    public static final int REFILL_SLOTS = 7;
+    /** The first refill slot's offset in the class line; slots follow every {@link #REFILL_STRIDE} bytes. */
+    public static final int REFILL_FIRST = 16;
+    public static final int REFILL_STRIDE = 16;
+    /** In a refill slot: the refilling thread's owner token (an owner word; 0: the slot is free). */
+    public static final int REFILL_OWNER = 0;
+    /** In a refill slot: the page the refill allocated (an int pointer; 0: none). */
+    public static final int REFILL_PAGE = 8;
 
     /** The metadata page's own line, after the class lines. */
     public static final int META_LINE = 3456;
@@ -85,6 +99,7 @@ public final class HeapLayout {
             PER_SLAB[c] = (Geometry.PAGE_SIZE - SLAB_HEADER) / SIZES[c];
         }
         assert SIZES.length * CLASS_STRIDE <= META_LINE : "class lines overlap the meta line";
+        assert REFILL_FIRST + REFILL_SLOTS * REFILL_STRIDE <= CLASS_STRIDE : "refill slots overflow the class line";
         assert (Geometry.PAGE_SIZE - SLAB_HEADER) / SIZES[0] <= BITMAP_LONGS * 64 : "bitmap too small";
     }
 
