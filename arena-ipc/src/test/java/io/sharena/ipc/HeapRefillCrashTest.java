@@ -168,9 +168,11 @@ class HeapRefillCrashTest {
     }
 
     /**
-     * While a refill's slot still names its page (paused after the push), another thread empties
-     * that page and a second one, so the class trims: the page the slot names is kept, so that a
-     * settle after that refill's death finds it still this class's slab, not given back and reused.
+     * While a refill's slot still names its page (paused after the push), another thread fills that
+     * page and two more, then empties all three, four times over in both orders, so the class trims
+     * each time: the page the slot names is always kept, so that a settle after that refill's death
+     * finds it still this class's slab, not given back and reused. (Without the trim's check, the
+     * second round gives it back.)
      */
     @Test
     void aTrimKeepsThePageARefillSlotStillNames() throws Exception {
