@@ -143,6 +143,10 @@
  * Every change of shared state is one atomic word, or leaves a state that is recognised and
  * finished or ignored:
  * <ul>
+ *   <li>Create: the region (header, stripes, buckets, access map, ring) is allocated straight into
+ *       the store's named root and formatted as one crash-safe step of the roots
+ *       ({@code NamedRoots.create}): a creator killed at any instant leaves no store and no page
+ *       allocated, or the whole store.</li>
  *   <li>Reserve: the header is written before the head moves; a kill between leaves the head where it
  *       was, and the next reservation overwrites the header.</li>
  *   <li>Build: a kill leaves a RESERVED record owned by a dead process: the tail passes it.</li>
