@@ -90,7 +90,8 @@
  * reads). Measured on the benchmark's Zipf(0.99) trace, a million keys and room for a tenth of
  * them: a single CLOCK bit hit 76.53 %, memcached's segmented LRU at the same limit 76.92 %, an
  * exact LRU 75.92 %; the count of three (with the slack cut from 1/32 to 1/64) hits 77.20 %, at
- * the price of about a fifth more copies at the tail. SIEVE needs a hand that sweeps items that
+ * the price of about a fifth more copies at the tail (with the 64-byte item headers of then; since
+ * headers shrank to 56 bytes, 77.85 % against memcached's 76.91 %). SIEVE needs a hand that sweeps items that
  * stay where they are, and S3-FIFO a second queue; in a log whose space must be freed in order at
  * the tail, reinsertion is the natural fit.
  *
