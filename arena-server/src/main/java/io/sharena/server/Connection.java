@@ -551,7 +551,7 @@ final class Connection {
         out = java.util.Arrays.copyOf(out, Math.max(out.length * 2, outLim + n));
     }
 
-    /** Room for {@code n} bytes at {@link #outArray()}[{@link #outLimit()}]; commit with {@link #advance}. */
+    /** @return the output array, with room for {@code n} bytes at {@link #outLimit()}; commit them with {@link #advance}. */
     byte[] reserve(final int n) {
         ensure(n);
         return out;
