@@ -1,6 +1,7 @@
 /**
  * What is built on the arena: {@link io.sharena.ipc.NamedRoots} here; the object heap in
- * {@code io.sharena.ipc.heap}; channels between processes in {@code io.sharena.ipc.channel};
+ * {@code io.sharena.ipc.heap}; channels between processes in {@code io.sharena.ipc.channel}; the
+ * shared store in {@code io.sharena.ipc.store}; their layouts in {@code io.sharena.ipc.layout};
  * {@link io.sharena.ipc.IpcCheck}, their check and repair for tools.
  *
  * <p><b>Concurrency</b>: lookups and value updates of named roots are lock-free (a version-tagged
