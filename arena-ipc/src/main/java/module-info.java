@@ -1,4 +1,4 @@
-/** sharena's IPC structures on top of the arena: named roots, an object heap, channels. */
+/** sharena's IPC structures on top of the arena: named roots, an object heap, channels, the shared store. */
 // Agrona's jar is an automatic module (a name in its manifest, no module-info): re-exporting it is
 // still what users of the channels need.
 @SuppressWarnings("requires-transitive-automatic")

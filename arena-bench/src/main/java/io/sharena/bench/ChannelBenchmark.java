@@ -55,7 +55,7 @@ import java.util.concurrent.TimeUnit;
  *       closed.</li>
  * </ul>
  *
- * <p>Targets (issue), in ns/op: {@code channelOfferPoll100 / agronaOneToOneOfferRead100 ≤ 1.0};
+ * <p>Targets, in ns/op: {@code channelOfferPoll100 / agronaOneToOneOfferRead100 ≤ 1.0};
  * {@code heapAllocFree64 / arenaOfConfinedAllocate64 ≤ 1.0}; {@code heapAllocFree64PageInUse}
  * is reported. The floors, reported beside them: {@link #ffmCopy100} against
  * {@link #agronaPutBytes100} (the payload copy alone, FFM's against Agrona's) and

@@ -36,7 +36,7 @@ import java.util.concurrent.TimeUnit;
  * {@link Arena} allocating 4 KiB, and, as the floor, the bare atomic pair a lock-free pop/push is
  * built from.
  *
- * <p>Targets (issue), in ns/op:
+ * <p>Targets, in ns/op:
  * <ul>
  *   <li>{@code mmapMunmap4k / arenaAllocFree1 ≥ 40} (the span-cache path is at least 40× cheaper
  *       than asking the kernel) and {@code arenaAllocFree1 / casReleasePair ≤ 6};</li>
@@ -57,10 +57,10 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>What each side does per operation: get the memory, write one byte into its first page, give
  * it back. Touching is part of the deal on both sides because an arena page is handed out resident
- * and zeroed (the span cache zeroes a span when it is freed; the lock path commits storage with
- * {@code fallocate}), while an anonymous mapping is only address space until its first write
+ * and zeroed (the span cache zeroes a span when it hands it out; the lock path zeroes dirty pages
+ * and commits clean ones with {@code fallocate}), while an anonymous mapping is only address space until its first write
  * faults a zeroed page in; without the write, mmap would be timed doing less than the arena does.
- * One byte is what the issue asks for; the {@code ...TouchAll} variants write one byte into every
+ * One byte is what the target's row measures; the {@code ...TouchAll} variants write one byte into every
  * page, the fair comparison when the user of a multi-page span fills it (then mmap pays one fault
  * per page, the arena's 16-page cache path pays nothing more, and the 17-page lock path one
  * shared-file fault per page).

@@ -28,7 +28,7 @@ import java.nio.file.Path;
  * </ul>
  * and the ratio channel / bare of the medians and of the p99s.
  *
- * <p>Target (issue): {@code channel / bare ≤ 1.3} at the median.
+ * <p>Target: {@code channel / bare ≤ 1.3} at the median.
  *
  * <p>Both modes spin the same way: a bare loop, no {@link Thread#onSpinWait()}, on both ends; each
  * round trip is timed with two {@link System#nanoTime()} calls (about 20 ns, in both modes) and

@@ -29,7 +29,7 @@ import java.util.concurrent.TimeUnit;
  * {@link SharedArena#raw()}) against plain {@link MemorySegment} access to the same mapping
  * ({@link io.sharena.core.internal.ArenaInternals#segment}), in the same run.
  *
- * <p>Target (issue): {@code arenaX / segmentX ≤ 1.1} in ns/op for every pair, and
+ * <p>Target: {@code arenaX / segmentX ≤ 1.1} in ns/op for every pair, and
  * {@code gc.alloc.rate.norm} ≈ 0 B/op for all of them ({@code -prof gc}).
  *
  * <p>What each side does per operation: advance a masked index, load the location from a

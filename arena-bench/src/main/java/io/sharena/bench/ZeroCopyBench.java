@@ -25,7 +25,7 @@ import java.nio.file.Path;
  * the bandwidth of one process copying 1 MiB between two native segments with
  * {@link MemorySegment#copy} (what a hand-over that copies costs at the least), and the ratio.
  *
- * <p>Target (issue): {@code sharena / memcpy ≥ 0.5} in GB/s (10<sup>9</sup> bytes per second on
+ * <p>Target: {@code sharena / memcpy ≥ 0.5} in GB/s (10<sup>9</sup> bytes per second on
  * both sides).
  *
  * <p>What each side does per MiB:

@@ -27,10 +27,11 @@
  *
  * <p>FFM: this package makes no downcalls itself; the mapping (and its system calls) comes only
  * through {@link io.sharena.core}, and the benchmarks themselves touch memory only through
- * {@link java.lang.foreign.MemorySegment} accessors and sharena's views. One restricted call:
- * {@link io.sharena.bench.PageAllocBenchmark}'s mmap baselines get their mappings from
- * {@code io.sharena.core.os.Posix} and write into them through one segment over all of native
- * memory, made once with {@code MemorySegment.NULL.reinterpret(Long.MAX_VALUE)}, so that the
- * baseline allocates nothing per call.
+ * {@link java.lang.foreign.MemorySegment} accessors and sharena's views. Two restricted calls,
+ * both for mmap baselines that get their mappings from {@code io.sharena.core.os.Posix}:
+ * {@link io.sharena.bench.PageAllocBenchmark} writes into them through one segment over all of
+ * native memory, made once with {@code MemorySegment.NULL.reinterpret(Long.MAX_VALUE)}, so that the
+ * baseline allocates nothing per call; {@link io.sharena.bench.FreeLargeBench} gives its 1 GiB
+ * anonymous mapping a size with {@code reinterpret} to touch it before the {@code munmap} it times.
  */
 package io.sharena.bench;

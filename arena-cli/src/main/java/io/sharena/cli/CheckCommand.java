@@ -19,8 +19,9 @@ import java.util.concurrent.Callable;
 /**
  * {@code arena check FILE [--repair]}: the file itself first (both header copies, the size against
  * the capacity), read without mapping it; then, if the file is whole enough to map, the allocator,
- * named roots and heap. {@code --repair} restores the file (size, header copy) and then rebuilds the
- * allocator's structures, saying what it did and what was lost, and checks again.
+ * named roots, shared stores and heap ({@link io.sharena.ipc.IpcCheck}). {@code --repair} restores
+ * the file (size, header copy), rebuilds the allocator's structures and repairs the IPC ones, saying
+ * what it did and what was lost, and checks again.
  */
 @Command(name = "check", mixinStandardHelpOptions = true,
     description = "Verify an arena file and its allocator, named roots and heap (read-only); --repair restores the"

@@ -36,8 +36,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * {@code arena stress FILE}: worker JVMs ({@link StressWorker}) run random page, heap and named-root
- * operations on one arena while processes die; then the arena is checked. Two modes:
+ * {@code arena stress FILE}: worker JVMs ({@link StressWorker}) run random page, heap, named-root
+ * and channel operations on one arena while processes die; then the arena is checked. Two modes:
  * <ul>
  *   <li><b>Random kills</b> (default): N workers; this process kills a random one with SIGKILL at
  *       random moments (uniform in 0.5..1.5 x {@code --kill-every}) and starts a replacement.</li>

@@ -47,9 +47,13 @@ import java.util.concurrent.locks.LockSupport;
  * entry that readers skip, and the lock held by a dead process: the next adder or remover takes
  * the lock over (RECOVERED) and repairs the directory before going on. A remove marks the
  * entry REMOVED, then bumps its value's version; killed in between, the version is bumped by
- * whoever reuses the entry. The directory is formatted, then installed with one CAS in the arena's
- * control page; a process killed before the CAS loses its pages (they stay allocated: the page
- * allocator's rule for pages a dead process had allocated).
+ * whoever reuses the entry. The directory's zeroed pages are allocated straight into the arena's
+ * control-page word in one allocator step ({@code ArenaInternals.allocRootsDirectory}, as
+ * {@link SharedArena#allocPagesInto}): a process killed at any instant leaves the word 0 and the
+ * pages free, or the directory installed; its magic is written last, by CAS, by whoever attaches
+ * first. {@link #create} makes a structure under a name in one crash-safe step the same way (its
+ * pages allocated into the name's entry, formatted under the lock, a dead creator's unfinished
+ * creation undone by the lock's next holder).
  *
  * <p><b>Corruption</b>: what is read from the directory (states, name lengths, the directory
  * pointer) is checked before use; a value out of range marks the directory for repair and throws

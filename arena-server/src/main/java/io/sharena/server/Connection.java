@@ -17,7 +17,8 @@ import java.nio.channels.SocketChannel;
  * connection unless it is a {@code get}/{@code gets} (memcached's rule), and those are kept up to
  * {@link ServerOptions#maxGetLine()}. A value being stored is read into an array of its declared
  * length (at most the store's max item size: longer ones are swallowed, not stored), borrowed from
- * the worker ({@link Worker#takeValue}). Replies queue
+ * the worker ({@link Worker#takeValue}); a text set, add, replace or cas of {@link #IN_PLACE_MIN}
+ * bytes or more is read straight into its item, reserved in the store, instead. Replies queue
  * in one growable array; beyond {@link ServerOptions#outputHighWater()} the connection is not read
  * (nor its {@code get} continued) until they drain, and replies that do not move for
  * {@link ServerOptions#writeTimeoutMillis()} close it.
@@ -551,7 +552,7 @@ final class Connection {
         out = java.util.Arrays.copyOf(out, Math.max(out.length * 2, outLim + n));
     }
 
-    /** Room for {@code n} bytes at {@link #outArray()}[{@link #outLimit()}]; commit with {@link #advance}. */
+    /** @return the output array, with room for {@code n} bytes at {@link #outLimit()}; commit them with {@link #advance}. */
     byte[] reserve(final int n) {
         ensure(n);
         return out;

@@ -18,7 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** The suites {@code arena bench} knows, each pair with the target its issue set. */
+/** The suites {@code arena bench} knows, each pair with its target. */
 final class Suites {
     static final List<String> NAMES = List.of("pointers", "alloc", "lock", "ipc", "store", "server");
     private static final double[] PERCENTILES = {50, 90, 99, 99.9, 99.99};

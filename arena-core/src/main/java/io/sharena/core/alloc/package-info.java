@@ -120,8 +120,9 @@
  *       free and the pending list both act after the repair.</li>
  *   <li><b>Free from a word</b> ({@code freePagesFrom}): under a FREE_FROM intent naming the word and
  *       the range, one CAS takes the pointer out, then the range is freed as below. Repair does
- *       nothing while the word still holds the pointer and frees the range's ALLOCATED pages once it
- *       does not (those the free had taken are PENDING with a dead slot, freed by the rebuild). As
+ *       nothing while the word still holds the pointer and frees the range's ALLOCATED and RESERVED
+ *       pages once it does not (those the free had taken are PENDING with a dead slot, freed by the
+ *       rebuild). As
  *       for ALLOC_INTO, a free of pages the intent names skips the span caches: another process may
  *       take the pointer out of the word of a dead free-er and free the pages before the repair.</li>
  *   <li><b>Free under the lock</b>: each page ALLOCATED/RESERVED → PENDING(holder, FREEING) by CAS,

@@ -224,8 +224,9 @@ public final class ArenaInternals {
 
     /**
      * Sets the arena's named-roots directory pointer from {@code expected} to {@code directory} with
-     * one compare-and-set: from 0 to install a new directory (exactly one of several racing
-     * creators wins; the losers free their copies), to 0 to drop a corrupted one.
+     * one compare-and-set. The roots' repair uses it to drop a corrupted directory (to 0); a new
+     * directory is installed by {@link #allocRootsDirectory}, which allocates and publishes in one
+     * crash-safe step, never by this.
      *
      * @return whether the word held {@code expected} and now holds {@code directory}
      */

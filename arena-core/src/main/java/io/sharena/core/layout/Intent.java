@@ -21,7 +21,8 @@ package io.sharena.core.layout;
  * ALLOCATED and RESERVED pages freed) once it no longer does. {@link #FREE} is no longer written: a free under the lock marks each page it takes
  * PENDING with its own slot instead, so that a repair finishes exactly what it took; recovery
  * ignores a FREE intent left by an older version. FIRST and PAGES are read back from shared memory
- * and clamped to the user pages before use.
+ * and checked before use: a range not wholly inside the user pages is a stray write, which recovery
+ * ignores and reports (nothing rolled back), never clamps.
  */
 public final class Intent {
     public static final int NONE = 0;

@@ -16,7 +16,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * The system calls sharena makes, as FFM downcalls. This is the only class in the project that
- * looks up native symbols; everything else goes through {@link FileMapping} and {@link ArenaFile}.
+ * looks up native symbols; the arena goes through {@link FileMapping} and {@link NativeFile} (only
+ * the benchmarks' mmap baselines call it directly).
  *
  * <p>Every call captures {@code errno} and turns a failure into an {@link OsException}. Pointers
  * and sizes are passed as {@code long} (LP64: {@code void*}, {@code size_t} and {@code off_t} are

@@ -115,14 +115,15 @@ public final class Channel {
     /**
      * Creates a channel and registers it under {@code name}.
      *
-     * <p>The name is registered first, naming a header marked "being created" and this process's
-     * owner token ({@link #CREATOR}); each ring is recorded in its lane right after it is
-     * allocated; one release store of the magic then makes the channel. A creator killed halfway
-     * leaves a registered, half-made channel whose creator is dead: the next {@link #create} or
+     * <p>The header page is allocated into the name's entry and marked "being created" with this
+     * process's owner token ({@link #CREATOR}) in one crash-safe step ({@link NamedRoots#create});
+     * each ring is allocated straight into its lane's word ({@link SharedArena#allocPagesInto});
+     * one release store of the magic then makes the channel. A creator killed inside the roots'
+     * step leaves nothing once the roots' next user has undone it; one killed after leaves a
+     * registered, half-made channel whose creator is dead: the next {@link #create} or
      * {@link #open} of the name takes it over ({@link ChannelPoint#RECLAIMING}) and gives its pages
-     * back. Only a kill right after a page is allocated and before it is recorded still leaks that
-     * page (the page allocator's rule for what a dead process had allocated): one page for the
-     * header before the name is registered, or one ring.
+     * back. No kill leaves a page allocated and unrecorded; only a reclaimer killed between clearing
+     * a ring's word (or the name) and freeing its pages leaks that ring (or the header page).
      *
      * @param lanes      producer processes it can have at once (1 .. {@value ChannelLayout#MAX_LANES})
      * @param ringBytes  bytes per lane, a power of two of at least one page ({@value io.sharena.core.layout.Geometry#PAGE_SIZE})

@@ -16,11 +16,16 @@
  * that frees what it already freed is harmless while that memory is still free (heap and page
  * frees of free memory are no-ops).
  *
- * <p><b>Creation</b>: the name is registered first, naming a header "being created" by its
- * creator's owner token; each ring is recorded in its lane as soon as it is allocated; the magic,
- * stored last, makes the channel. A creator that dies halfway leaves a channel that the next
- * create or open of the name takes over and gives back ({@code RECLAIMING}); only a page allocated
- * and not yet recorded (the header before its name is registered, or one ring) can still leak.
+ * <p><b>Creation</b>: the header page is allocated into the name's entry and stamped "being
+ * created" with its creator's owner token in one crash-safe step of the roots
+ * ({@code NamedRoots.create}); each ring is allocated straight into its lane's word
+ * ({@code SharedArena.allocPagesInto}); the magic, stored last, makes the channel. No page is ever
+ * allocated and unrecorded: a creator that dies halfway leaves nothing (the roots' next user undoes
+ * a creation killed before its format returned) or a registered, half-made channel that the next
+ * create or open of the name takes over and gives back ({@code RECLAIMING}). That give-back is what
+ * can still leak: it clears a ring's word before it frees the ring, and removes the name before it
+ * frees the header, so a reclaimer killed between the two leaks that ring or the header page (the
+ * other order could free a ring twice, or leave the name on a free page).
  * HEAD passes a ring's wrap padding before the next message is in hand, so the in-hand mark of a
  * consumer that dies always sits at HEAD. A closed consumer's poll and a closed producer's commit
  * throw: the place or the lane may be another's by then.

@@ -12,8 +12,13 @@
  * trim retires a page (magic) before giving it back, so a kill in between leaves a page repair
  * gives back. A repair empties every stack before it relinks the free objects in place, so a
  * repair killed halfway leaves objects on no stack (the next repair reclaims them), never an old
- * head leading into a half-built chain. Killed between the page allocator's hand-out and the first store into the page, a
- * page stays allocated to nobody: the page allocator's rule for what a dead process had allocated.
+ * head leading into a half-built chain. The metadata page is made under the named roots in one
+ * crash-safe step. A refill's slab page goes into a refill slot of its class, owned by the
+ * refilling thread, until its objects are pushed: the next refill of the class or a repair
+ * settles the slot of a refill that died (gives an unformatted page back, leaves a formatted one to
+ * the heap), and a trim keeps the pages slots name. A large object's pages are handed to its caller
+ * as pages are: killed before anything records them, they stay allocated to nobody (the page
+ * allocator's rule for what a dead process had allocated).
  *
  * <p><b>Distrust</b>: every pointer read from a free stack is checked to be an object start of its
  * class, in an allocated-looking slab page of this heap, before it is read through; a stack walk

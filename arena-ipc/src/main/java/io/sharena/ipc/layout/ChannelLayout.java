@@ -12,6 +12,8 @@ import io.sharena.core.layout.Geometry;
  *    16 CONSUMER (8): the consumer's owner word (an OwnerToken of the arena's ownership primitive), 0 if none
  *    24 CONSUMER_PID (8): the consumer's pid, for reports only (written after the claim)
  *    32 DEAD_PRODUCERS (8)  40 LAST_DEAD_PID (8): deaths seen by whoever freed a dead producer's lane
+ *    48 (8): while the channel is being created (MAGIC "CHNC"), its creator's owner token, then a
+ *       reclaimer's; the offset is {@code Channel.CREATOR}
  *    LANE_BASE + lane * LANE_STRIDE:
  *      +0   producer line (128 bytes): OWNER(8) OWNER_PID(8, reports only) TAIL(8) RING(4)
  *      +128 consumer line (128 bytes): HEAD(8) IN_HAND(8): position + 1 of the message whose handler runs

@@ -8,7 +8,8 @@ import io.sharena.core.layout.Geometry;
  *
  * <pre>
  *  header page:
- *    0 MAGIC (int, "ROT2", stored last when the directory is formatted)
+ *    0 MAGIC (int, "ROT2"): CASed from 0 by whoever attaches first after the zeroed directory is
+ *        installed in the control page (0: installed, magic not yet written)
  *    8 REPAIR (long): 1 once a user found the directory corrupted, until a repair ran
  *    128 LOCK: the directory's own lock (a 128-byte line of its own: adders and removers contend on it)
  *    256 CREATING (long): while a lock holder creates a structure under a name ({@code NamedRoots.create}):

@@ -49,7 +49,10 @@ public final class SharedStore implements AutoCloseable {
     public static final String DEFAULT_ROOT = "sharena.store";
     public static final int MAX_KEY = 250;
     public static final long RELATIVE_EXPIRY_LIMIT = 2_592_000L;
-    /** How often a lock-free read may find its records reclaimed under it before it counts as a retry storm. */
+    /**
+     * Pages a store file's arena gets beyond its region and its page table: room for the header,
+     * control page, registry and named-roots directory, with some to spare.
+     */
     private static final int MAX_ARENA_META_SLACK_PAGES = 1024;
     /**
      * Gets a thread counts before it adds them to the shared get_hits/get_misses. Stats read by
