@@ -35,7 +35,8 @@ import java.nio.file.NoSuchFileException;
         "70:internal error: a bug (the message names the exception; ARENA_DEBUG=1 prints its stack trace)"},
     footer = {"", "Also (launcher): ./arena bench [SUITE...] [--quick] [--out DIR] [--update-readme]   the benchmark harness",
         "                 ./arena jmh [JMH options]   JMH itself on the benchmark jar",
-        "                 ./arena test   the test suite"})
+        "                 ./arena test   the test suite",
+        "                 ./arena test-long   the long campaigns (the harness on every suite, every crash point in stress workers)"})
 public final class ArenaCli implements Runnable {
     static final int EXIT_FAILURE = 1;
     static final int EXIT_USAGE = 2;

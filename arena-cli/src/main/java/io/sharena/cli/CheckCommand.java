@@ -24,7 +24,7 @@ import java.util.concurrent.Callable;
  * what it did and what was lost, and checks again.
  */
 @Command(name = "check", mixinStandardHelpOptions = true,
-    description = "Verify an arena file and its allocator, named roots and heap (read-only); --repair restores the"
+    description = "Verify an arena file and its allocator, named roots, heap and stores (read-only); --repair restores the"
         + " file's size and header copies and rebuilds the free structures, then checks again.",
     exitCodeListHeading = "Exit status:%n",
     exitCodeList = {" 0:consistent", " 1:violations found (listed one per line)", " 2:usage",

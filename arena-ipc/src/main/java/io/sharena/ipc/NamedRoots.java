@@ -725,6 +725,59 @@ public final class NamedRoots {
     }
 
     /**
+     * Gives back a structure made with {@link #create}: if {@code name} names {@code expected}, the
+     * pointer is taken out of the name's entry and its {@code pages} freed as one crash-safe step
+     * ({@link SharedArena#freePagesFrom}), then the name is removed. A process killed at any instant
+     * leaves the pages allocated and named, or freed and the name naming nothing ({@link #create}
+     * makes it anew), never pages no one can find; with {@link #remove(String, int)} then
+     * {@code freePages}, a kill in between leaks them.
+     *
+     * @return whether the name named {@code expected} and its pages were freed; false with nothing
+     * changed if it names something else, or if the allocator's lock stayed busy (try again)
+     * @throws IllegalStateException    if the directory's lock could not be had in time
+     * @throws IllegalArgumentException if {@code expected} does not name {@code pages} user pages
+     * @throws ArenaCorruptedException if the directory is found corrupted
+     */
+    public boolean removeAndFree(final String name, final int expected, final int pages) {
+        final byte[] bytes = encode(name);
+        if (pages < 1 || !Pages.inUserRange(arena, expected, pages)) {
+            throw new IllegalArgumentException("not a range of user pages: ptr=0x" + Integer.toHexString(expected)
+                + ", pages=" + pages + ", name=" + name);
+        }
+        final LockResult r = lock(Pages.SETUP_TIMEOUT_NANOS, "nothing removed", bytes);
+        try {
+            final int e = find(bytes);
+            if (e < 0 || RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE)) != expected) {
+                return false;
+            }
+            // The version moves before the pointer goes (as an undo's does): a lock-free put or
+            // compare-and-set holding the value read before cannot match once the pointer is 0.
+            long v;
+            do {
+                v = view.getLongAcquire(e + RootsLayout.VALUE);
+            } while (!view.compareAndSetLong(e + RootsLayout.VALUE, v, RootsLayout.bumped(v, RootsLayout.pointerOf(v))));
+            final long start = System.nanoTime();
+            while (!arena.freePagesFrom(e + RootsLayout.VALUE, pages)) {
+                if (RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE)) != expected) {
+                    return false;
+                }
+                if (System.nanoTime() - start > Pages.SETUP_TIMEOUT_NANOS) {
+                    return false;
+                }
+                LockSupport.parkNanos(100_000);
+            }
+            CrashPoints.at(RootsPoint.REMOVE_CLEARED);
+            if (view.getIntAcquire(e + RootsLayout.STATE) == RootsLayout.LIVE
+                && RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE)) == 0) {
+                tombstone(e);
+            }
+            return true;
+        } finally {
+            unlock(r);
+        }
+    }
+
+    /**
      * @return every LIVE name and its pointer, in directory order (a snapshot, read without the lock)
      * @throws ArenaCorruptedException if the directory is found corrupted
      */

@@ -127,6 +127,36 @@ class ChannelCreationCrashTest {
     }
 
     /**
+     * A reclaimer killed inside the give-back of a ring (its word cleared, the ring not yet freed:
+     * skip 0 and 1), of the header (skip 2), or after the header's give-back with the name not yet
+     * removed: before, a ring's word was cleared by a CAS and the ring freed after it, and the name
+     * removed before the header was freed, so a kill between the two leaked the ring or the header.
+     * Now each page is freed with its word as one step; the next opener gives the rest back.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({"AllocPoint.FREE_FROM_WORD_CLEARED, 0", "AllocPoint.FREE_FROM_WORD_CLEARED, 1",
+        "AllocPoint.FREE_FROM_WORD_CLEARED, 2", "AllocPoint.FREE_FROM_INTENT_WRITTEN, 2", "RootsPoint.REMOVE_CLEARED, 0"})
+    void aReclaimerKilledInsideAGiveBackLeaksNothing(final String point, final int skip) throws Exception {
+        final Path file = dir.resolve("g.arena");
+        final long before = freshArenaWithRoots(file);
+        // A creator dies with two of four rings recorded; the next comer dies giving them back.
+        killedAt(ChannelPoint.RING_RECORDED, 1, "create", file.toString(), "made");
+        killedAt(point, skip, "create", file.toString(), "made");
+        try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
+            assertThrows(IllegalArgumentException.class, () -> Channel.open(arena, "made"));
+            assertEquals(before, allocatedPages(arena), "every page given back");
+            final Channel channel = Channel.create(arena, "made", 4, 1 << 14, 256);
+            try (ChannelProducer p = channel.producer(); ChannelConsumer c = channel.consumer()) {
+                assertTrue(p.offer(3, new byte[8], 0, 8));
+                assertEquals(1, c.poll((view, type, ptr, length) -> assertEquals(3, type), 16));
+            }
+            assertEquals(List.of(), NamedRoots.check(arena));
+            assertEquals(List.of(), io.sharena.core.check.ArenaChecker.check(arena).stream()
+                .filter(v -> !v.startsWith("dead process still registered")).toList());
+        }
+    }
+
+    /**
      * RING_RECORDED, paused: while its creator lives, a half-made channel is never taken from it;
      * another attachment opening the name is told it is being created, and nothing is freed.
      */

@@ -17,6 +17,7 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -54,6 +55,21 @@ class NamedRootsTest {
             roots.put("x" + i, 1);
         }
         assertEquals(List.of(), roots.check(), "the next adds reclaimed it");
+    }
+
+    @Test
+    void removeAndFreeGivesBackWhatTheNameNamesAndOnlyThat() {
+        final long allocated = ChannelCreationCrashTest.allocatedPages(arena);
+        final int made = roots.create("made", 3, p -> arena.raw().putLong(p, 7));
+        assertEquals(allocated + 3, ChannelCreationCrashTest.allocatedPages(arena));
+        assertFalse(roots.removeAndFree("made", made + 4096, 2), "another pointer: nothing changed");
+        assertFalse(roots.removeAndFree("other", made, 3), "another name: nothing changed");
+        assertEquals(made, roots.get("made"));
+        assertThrows(IllegalArgumentException.class, () -> roots.removeAndFree("made", 4096, 1), "not user pages");
+        assertTrue(roots.removeAndFree("made", made, 3));
+        assertEquals(allocated, ChannelCreationCrashTest.allocatedPages(arena), "its pages given back");
+        assertFalse(roots.contains("made"), "the name removed");
+        assertNotEquals(0, roots.create("made", 1, p -> { }), "and free for a new structure");
     }
 
     @Test

@@ -158,8 +158,8 @@ final class Workout {
         v.putInt(header + ChannelLayout.RING_BYTES, 1 << 14);
         v.putInt(header + ChannelLayout.MAX_MESSAGE, 256);
         v.putInt(ChannelLayout.lane(header, 0) + ChannelLayout.RING, ring);
-        v.putLongRelease(header + Channel.CREATOR, DEAD_OWNER);
-        v.putIntRelease(header + ChannelLayout.MAGIC, Channel.MAGIC_CREATING);
+        v.putLongRelease(header + ChannelLayout.CREATOR, DEAD_OWNER);
+        v.putIntRelease(header + ChannelLayout.MAGIC, ChannelLayout.MAGIC_CREATING);
         retry(() -> {
             NamedRoots.of(arena).put(name, header);
             return 1;

@@ -58,14 +58,6 @@ import io.sharena.ipc.layout.ChannelLayout;
  * ring. Anything out of range throws {@link ArenaCorruptedException}.
  */
 public final class Channel {
-    /**
-     * In the header page (after {@link ChannelLayout#LAST_DEAD_PID}): while the channel is being
-     * created, the creator's owner token (then a reclaimer's), an owner word.
-     */
-    public static final int CREATOR = 48;
-    /** The header's magic while the channel is being created ("CHNC"): registered, not yet made. */
-    public static final int MAGIC_CREATING = 0x43484E43;
-
     final SharedArena arena;
     final ArenaView view;
     final int header;
@@ -116,7 +108,7 @@ public final class Channel {
      * Creates a channel and registers it under {@code name}.
      *
      * <p>The header page is allocated into the name's entry and marked "being created" with this
-     * process's owner token ({@link #CREATOR}) in one crash-safe step ({@link NamedRoots#create});
+     * process's owner token ({@link ChannelLayout#CREATOR}) in one crash-safe step ({@link NamedRoots#create});
      * each ring is allocated straight into its lane's word ({@link SharedArena#allocPagesInto});
      * one release store of the magic then makes the channel. A creator killed inside the roots'
      * step leaves nothing once the roots' next user has undone it; one killed after leaves a
@@ -148,9 +140,9 @@ public final class Channel {
         if (existing != 0) {
             reclaimIfAbandoned(arena, roots, name, existing);
         }
-        if (roots.contains(name)) {
-            throw new IllegalArgumentException("name already in use: name=" + name);
-        }
+        // A name that names another structure is refused below (the roots' create returns its
+        // pointer, formatting nothing); one that names nothing (a give-back killed before the name
+        // went) is made anew.
         // The header page is allocated into the name's root and stamped "being created" by this
         // process in one crash-safe step of the roots: a creator killed at any instant leaves no
         // page, or a registered header whose rings the next create or open gives back.
@@ -160,8 +152,8 @@ public final class Channel {
             v.putInt(h + ChannelLayout.LANES, lanes);
             v.putInt(h + ChannelLayout.RING_BYTES, ringBytes);
             v.putInt(h + ChannelLayout.MAX_MESSAGE, maxMessage);
-            v.putLongRelease(h + CREATOR, ArenaInternals.ownership(arena).process());
-            v.putIntRelease(h + ChannelLayout.MAGIC, MAGIC_CREATING);
+            v.putLongRelease(h + ChannelLayout.CREATOR, ArenaInternals.ownership(arena).process());
+            v.putIntRelease(h + ChannelLayout.MAGIC, ChannelLayout.MAGIC_CREATING);
             CrashPoints.at(ChannelPoint.CREATED);
             made[0] = true;
         });
@@ -200,7 +192,7 @@ public final class Channel {
             return false;
         }
         final ArenaView v = arena.raw();
-        if (v.getIntAcquire(header + ChannelLayout.MAGIC) != MAGIC_CREATING
+        if (v.getIntAcquire(header + ChannelLayout.MAGIC) != ChannelLayout.MAGIC_CREATING
             || Pages.state(arena, Integer.toUnsignedLong(header) / Geometry.PAGE_SIZE) != PageEntry.ALLOCATED) {
             return false;
         }
@@ -214,12 +206,12 @@ public final class Channel {
             return false;
         }
         final Ownership me = ArenaInternals.ownership(arena);
-        final long creator = v.getLongAcquire(header + CREATOR);
+        final long creator = v.getLongAcquire(header + ChannelLayout.CREATOR);
         // One CAS from the dead creator's token (or a dead reclaimer's): one taker, and a taker
         // killed halfway leaves the rest to the next, from where it stopped. A reclaimer holds it
         // with its thread's token (a creator with its process's), so the same thread resumes a
         // reclaim it could not finish (the roots' lock was busy, say).
-        if (creator != me.mine() && !me.takeOver(v.segment(), header + CREATOR, creator, me.mine())) {
+        if (creator != me.mine() && !me.takeOver(v.segment(), header + ChannelLayout.CREATOR, creator, me.mine())) {
             return false;
         }
         reclaim(arena, roots, name, header);
@@ -227,10 +219,14 @@ public final class Channel {
     }
 
     /**
-     * Gives back a half-made channel whose {@link #CREATOR} word this process holds: each ring's
-     * pointer is cleared before its pages are freed (killed in between, that ring leaks; the other
-     * order could free it twice, the second time from its next owner), the name is removed before
-     * the header is freed (the other order would leave the name on a free page).
+     * Gives back a half-made channel whose {@link ChannelLayout#CREATOR} word this process holds: each ring is
+     * taken out of its lane's word and freed in one crash-safe step ({@link SharedArena#freePagesFrom}),
+     * then the header out of the name's entry, and the name removed ({@link NamedRoots#removeAndFree}).
+     * Killed at any instant, a reclaimer leaves each page either freed or still named where the next
+     * reclaimer finds it: nothing leaks, nothing is freed twice.
+     *
+     * @throws IllegalStateException if the allocator's lock stayed busy: the reclaim is left where
+     *                               it stopped, to be resumed by this thread or taken over
      */
     private static void reclaim(final SharedArena arena, final NamedRoots roots, final String name, final int header) {
         final ArenaView v = arena.raw();
@@ -241,12 +237,26 @@ public final class Channel {
         for (int i = 0; i < Math.min(Math.max(lanes, 0), ChannelLayout.MAX_LANES); i++) {
             final int word = ChannelLayout.lane(header, i) + ChannelLayout.RING;
             final int ring = v.getIntAcquire(word);
-            if (ring != 0 && v.compareAndSetInt(word, ring, 0) && Pages.inUserRange(arena, ring, ringPages)) {
-                arena.freePages(ring, ringPages);
+            if (ring == 0) {
+                continue;
+            }
+            if (!Pages.inUserRange(arena, ring, ringPages)) {
+                // Not a ring any creator allocated: the word is cleared, nothing freed.
+                v.compareAndSetInt(word, ring, 0);
+                continue;
+            }
+            final long start = System.nanoTime();
+            while (!arena.freePagesFrom(word, ringPages) && v.getIntAcquire(word) == ring) {
+                if (System.nanoTime() - start > Pages.SETUP_TIMEOUT_NANOS) {
+                    throw new IllegalStateException("channel not given back yet (the allocator's lock stayed busy): name="
+                        + name);
+                }
+                java.util.concurrent.locks.LockSupport.parkNanos(100_000);
             }
         }
-        if (roots.remove(name, header)) {
-            arena.freePages(header, 1);
+        if (!roots.removeAndFree(name, header, 1) && roots.get(name) == header) {
+            throw new IllegalStateException("channel header not given back yet (the allocator's lock stayed busy): name="
+                + name);
         }
     }
 
@@ -262,7 +272,7 @@ public final class Channel {
         if (header == 0) {
             throw new IllegalArgumentException("no channel: name=" + name);
         }
-        if (Pages.inUserRange(arena, header, 1) && arena.raw().getIntAcquire(header + ChannelLayout.MAGIC) == MAGIC_CREATING) {
+        if (Pages.inUserRange(arena, header, 1) && arena.raw().getIntAcquire(header + ChannelLayout.MAGIC) == ChannelLayout.MAGIC_CREATING) {
             final boolean reclaimed = reclaimIfAbandoned(arena, roots, name, header);
             throw new IllegalArgumentException("no channel yet: name=" + name + (reclaimed
                 ? " (its creator died before it was made; its pages were given back)" : " (being created)"));

@@ -12,8 +12,8 @@ import io.sharena.core.layout.Geometry;
  *    16 CONSUMER (8): the consumer's owner word (an OwnerToken of the arena's ownership primitive), 0 if none
  *    24 CONSUMER_PID (8): the consumer's pid, for reports only (written after the claim)
  *    32 DEAD_PRODUCERS (8)  40 LAST_DEAD_PID (8): deaths seen by whoever freed a dead producer's lane
- *    48 (8): while the channel is being created (MAGIC "CHNC"), its creator's owner token, then a
- *       reclaimer's; the offset is {@code Channel.CREATOR}
+ *    48 CREATOR (8): while the channel is being created (MAGIC_CREATING), its creator's owner
+ *       token, then a reclaimer's (an owner word)
  *    LANE_BASE + lane * LANE_STRIDE:
  *      +0   producer line (128 bytes): OWNER(8) OWNER_PID(8, reports only) TAIL(8) RING(4)
  *      +128 consumer line (128 bytes): HEAD(8) IN_HAND(8): position + 1 of the message whose handler runs
@@ -42,6 +42,10 @@ public final class ChannelLayout {
     /** Counted (get-and-add) by whoever frees a dead producer's lane: the consumer, or a producer taking it over. */
     public static final int DEAD_PRODUCERS = 32;
     public static final int LAST_DEAD_PID = 40;
+    /** While the channel is being created, the creator's owner token (then a reclaimer's), an owner word. */
+    public static final int CREATOR = 48;
+    /** The header's magic while the channel is being created ("CHNC"): registered, not yet made. */
+    public static final int MAGIC_CREATING = 0x43484E43;
 
     public static final int LANE_BASE = 128;
     public static final int LANE_STRIDE = 256;

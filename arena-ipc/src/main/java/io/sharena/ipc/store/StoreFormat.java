@@ -1,9 +1,9 @@
 package io.sharena.ipc.store;
 
-import io.sharena.core.layout.Geometry;
 import io.sharena.core.ArenaFormatException;
 import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
+import io.sharena.core.layout.Geometry;
 import io.sharena.ipc.NamedRoots;
 import io.sharena.ipc.Pages;
 import io.sharena.ipc.layout.ItemLayout;
@@ -39,14 +39,10 @@ final class StoreFormat {
 
     /** @return the pages the region needs: header, stripes, buckets, access map, ring */
     static long regionPages(final StoreOptions o) {
-        final long stripes = pages((long) StoreOptions.STRIPES * StoreLayout.STRIPE_SIZE);
-        final long buckets = pages((long) buckets(o) * StoreLayout.BUCKET_SIZE);
-        final long map = pages(ringBytes(o) / StoreLayout.MAP_GRANULE);
+        final long stripes = Geometry.pagesFor((long) StoreOptions.STRIPES * StoreLayout.STRIPE_SIZE);
+        final long buckets = Geometry.pagesFor((long) buckets(o) * StoreLayout.BUCKET_SIZE);
+        final long map = Geometry.pagesFor(ringBytes(o) / StoreLayout.MAP_GRANULE);
         return StoreLayout.HEADER_PAGES + stripes + buckets + map + ringBytes(o) / PAGE;
-    }
-
-    private static long pages(final long bytes) {
-        return (bytes + PAGE - 1) / PAGE;
     }
 
     /** @see SharedStore#largestItemSize(long) */
@@ -114,9 +110,9 @@ final class StoreFormat {
      */
     private static int[] parts(final int region, final int bucketBits, final long ringBytes) {
         final int stripes = region + StoreLayout.HEADER_PAGES * PAGE;
-        final int buckets = stripes + (int) pages((long) StoreOptions.STRIPES * StoreLayout.STRIPE_SIZE) * PAGE;
-        final int map = buckets + (int) pages((long) StoreLayout.BUCKET_SIZE << bucketBits) * PAGE;
-        final int ring = map + (int) pages(ringBytes / StoreLayout.MAP_GRANULE) * PAGE;
+        final int buckets = stripes + (int) Geometry.pagesFor((long) StoreOptions.STRIPES * StoreLayout.STRIPE_SIZE) * PAGE;
+        final int map = buckets + (int) Geometry.pagesFor((long) StoreLayout.BUCKET_SIZE << bucketBits) * PAGE;
+        final int ring = map + (int) Geometry.pagesFor(ringBytes / StoreLayout.MAP_GRANULE) * PAGE;
         return new int[] {stripes, buckets, map, ring, (int) ((ring - region + ringBytes) / PAGE)};
     }
 
