@@ -114,8 +114,9 @@ public final class Channel {
      * step leaves nothing once the roots' next user has undone it; one killed after leaves a
      * registered, half-made channel whose creator is dead: the next {@link #create} or
      * {@link #open} of the name takes it over ({@link ChannelPoint#RECLAIMING}) and gives its pages
-     * back. No kill leaves a page allocated and unrecorded; only a reclaimer killed between clearing
-     * a ring's word (or the name) and freeing its pages leaks that ring (or the header page).
+     * back, each ring with its lane's word and the header with the name's entry in one crash-safe
+     * step ({@link SharedArena#freePagesFrom}): no kill, of a creator or of a reclaimer, leaves a
+     * page allocated and unrecorded.
      *
      * @param lanes      producer processes it can have at once (1 .. {@value ChannelLayout#MAX_LANES})
      * @param ringBytes  bytes per lane, a power of two of at least one page ({@value io.sharena.core.layout.Geometry#PAGE_SIZE})

@@ -22,10 +22,10 @@
  * ({@code SharedArena.allocPagesInto}); the magic, stored last, makes the channel. No page is ever
  * allocated and unrecorded: a creator that dies halfway leaves nothing (the roots' next user undoes
  * a creation killed before its format returned) or a registered, half-made channel that the next
- * create or open of the name takes over and gives back ({@code RECLAIMING}). That give-back is what
- * can still leak: it clears a ring's word before it frees the ring, and removes the name before it
- * frees the header, so a reclaimer killed between the two leaks that ring or the header page (the
- * other order could free a ring twice, or leave the name on a free page).
+ * create or open of the name takes over and gives back ({@code RECLAIMING}), freeing each ring
+ * with its lane's word and the header with the name's entry in one crash-safe step each
+ * ({@code SharedArena.freePagesFrom}, {@code NamedRoots.removeAndFree}): a reclaimer killed
+ * anywhere leaves the rest named, for the next one.
  * HEAD passes a ring's wrap padding before the next message is in hand, so the in-hand mark of a
  * consumer that dies always sits at HEAD. A closed consumer's poll and a closed producer's commit
  * throw: the place or the lane may be another's by then.
