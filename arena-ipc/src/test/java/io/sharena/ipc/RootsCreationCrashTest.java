@@ -189,6 +189,84 @@ class RootsCreationCrashTest {
     }
 
     /**
+     * Read-only tools on a file whose heap creator was killed with the metadata page in the heap's
+     * root and not yet formatted: the heap does not exist yet (the next user of the roots undoes the
+     * creation), so {@code ObjectHeap.existing} finds none and the check names the unfinished
+     * creation only. Before, {@code existing} threw "heap metadata corrupted: bad magic" and
+     * {@code arena check} reported the heap corrupted.
+     */
+    @Test
+    void readOnlyToolsSeeNoHeapWhileItsDeadCreatorsCreationIsUnfinished() throws Exception {
+        final Path file = dir.resolve("r.arena");
+        final long before = freshArenaWithRoots(file);
+        killedAt("AllocPoint.TAKE_INTENT_CLEARED", "heapof", file.toString());
+        try (SharedArena ro = SharedArena.open(file, ArenaOptions.defaults().withReadOnly(true))) {
+            final NamedRoots roots = NamedRoots.existing(ro).orElseThrow();
+            assertNotEquals(0, roots.get(ObjectHeap.ROOT_NAME), "the page is in the root, unformatted");
+            assertEquals(0, roots.getFinished(ObjectHeap.ROOT_NAME), "not a finished structure");
+            assertTrue(ObjectHeap.existing(ro).isEmpty(), "no heap yet");
+            assertEquals(List.of(), ObjectHeap.check(ro), "nothing wrong with a heap that does not exist yet");
+            final List<String> found = IpcCheck.check(ro);
+            assertTrue(found.stream().anyMatch(v -> v.startsWith("a creation under the roots left unfinished")), found.toString());
+            assertTrue(found.stream().noneMatch(v -> v.contains("heap")), found.toString());
+        }
+        try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
+            assertNotEquals(0, ObjectHeap.of(arena).allocate(8));
+            assertEquals(before + 2, ChannelCreationCrashTest.allocatedPages(arena), "the new metadata page and one slab");
+            assertEquals(List.of(), IpcCheck.check(arena));
+        }
+    }
+
+    /**
+     * The same while the heap's creator is alive and paused with the page in the root: a tool
+     * reading the file meanwhile sees no heap and no violation, and the heap once it is finished.
+     */
+    @Test
+    void readOnlyToolsSeeNoHeapWhileItsCreatorIsPaused() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(CrashPoints.ENABLED, "crash points are off in this JVM");
+        final Path file = dir.resolve("q.arena");
+        freshArenaWithRoots(file);
+        try (SharedArena a = SharedArena.open(file, ArenaOptions.defaults());
+             SharedArena ro = SharedArena.open(file, ArenaOptions.defaults().withReadOnly(true))) {
+            final CountDownLatch paused = new CountDownLatch(1);
+            final CountDownLatch resume = new CountDownLatch(1);
+            final AtomicReference<Thread> creator = new AtomicReference<>();
+            CrashPoints.install(p -> {
+                if ("AllocPoint.TAKE_INTENT_CLEARED".equals(p.id()) && Thread.currentThread() == creator.get()) {
+                    paused.countDown();
+                    try {
+                        resume.await(30, TimeUnit.SECONDS);
+                    } catch (final InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+            });
+            final AtomicReference<Throwable> failure = new AtomicReference<>();
+            final Thread t = Thread.ofPlatform().unstarted(() -> {
+                try {
+                    ObjectHeap.of(a);
+                } catch (final Throwable e) {
+                    failure.set(e);
+                }
+            });
+            creator.set(t);
+            t.start();
+            try {
+                assertTrue(paused.await(30, TimeUnit.SECONDS), "the creator reached the point");
+                assertNotEquals(0, NamedRoots.existing(ro).orElseThrow().get(ObjectHeap.ROOT_NAME), "in the root already");
+                assertTrue(ObjectHeap.existing(ro).isEmpty(), "no heap while it is being created");
+                assertEquals(List.of(), IpcCheck.check(ro), "nothing wrong while a live creator is at work");
+            } finally {
+                resume.countDown();
+                t.join(30_000);
+            }
+            assertEquals(null, failure.get());
+            assertTrue(ObjectHeap.existing(ro).isPresent(), "the finished heap");
+            assertEquals(List.of(), IpcCheck.check(ro));
+        }
+    }
+
+    /**
      * A creator paused after formatting, its creation not yet finished: another attachment that
      * wants the same store waits for it (it holds the roots' lock) and then gets that very store,
      * never a second one, and never the half-made one before it is whole.

@@ -119,11 +119,12 @@ public final class ObjectHeap {
     }
 
     /**
-     * @return the arena's heap if it has one, without creating it (for read-only tools)
+     * @return the arena's heap if it has one, without creating it (for read-only tools); none while
+     * it is being created (its creator died doing so: the next user of the roots undoes that)
      * @throws ArenaCorruptedException if the roots or the heap's metadata are corrupted
      */
     public static Optional<ObjectHeap> existing(final SharedArena arena) {
-        return NamedRoots.existing(arena).map(r -> r.get(ROOT_NAME)).filter(m -> m != 0)
+        return NamedRoots.existing(arena).map(r -> r.getFinished(ROOT_NAME)).filter(m -> m != 0)
             .map(m -> attach(arena, m));
     }
 
@@ -629,10 +630,13 @@ public final class ObjectHeap {
         return pids;
     }
 
-    /** @return the heap root's value, if the arena has roots and a heap; empty when the roots are unusable */
+    /**
+     * @return the heap root's value, if the arena has roots and a finished heap; empty when the roots
+     * are unusable, or while the heap is being created (the roots' check names a dead creator's)
+     */
     private static Optional<Integer> rootValue(final SharedArena arena) {
         try {
-            return NamedRoots.existing(arena).map(r -> r.get(ROOT_NAME)).filter(m -> m != 0);
+            return NamedRoots.existing(arena).map(r -> r.getFinished(ROOT_NAME)).filter(m -> m != 0);
         } catch (final ArenaCorruptedException rootsBroken) {
             return Optional.empty(); // the roots' own check reports it
         }
