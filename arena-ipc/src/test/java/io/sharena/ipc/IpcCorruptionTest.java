@@ -296,6 +296,34 @@ class IpcCorruptionTest {
         assertEquals(List.of(), repairThenCheck());
     }
 
+    /**
+     * A heap root garbled into the pointer of another structure's page (the roots directory, another
+     * root's structure): that page has no heap magic, and the repair used to "format it anew" as
+     * heap metadata, zeroing the roots directory's header (then every root was read as another
+     * structure's garbage) or the other structure. It is not the heap's: the heap root is dropped and
+     * the page left to its owner.
+     */
+    @Test
+    void aHeapRootNamingAnotherStructuresPageNeverHasThatPageFormattedAsTheHeap() {
+        ObjectHeap.of(arena).allocate(16);
+        final NamedRoots roots = NamedRoots.of(arena);
+        final int other = arena.allocPages(1);
+        v.putLong(other + 8, 0x5EED_5EEDL);
+        roots.put("other", other);
+        for (final int garbled : new int[] {directory(), other}) {
+            roots.put(ObjectHeap.ROOT_NAME, garbled);
+            final long header = v.getLong(directory() + RootsLayout.MAGIC);
+            final List<String> done = ObjectHeap.repair(arena);
+            assertTrue(done.stream().anyMatch(d -> d.startsWith("heap dropped")), done.toString());
+            assertEquals(header, v.getLong(directory() + RootsLayout.MAGIC), "the directory's header untouched");
+            assertEquals(0x5EED_5EEDL, v.getLong(other + 8), "the other structure untouched");
+            assertEquals(other, roots.get("other"));
+            assertEquals(List.of(), NamedRoots.check(arena));
+            assertEquals(List.of(), ObjectHeap.check(arena));
+            assertDistinct(ObjectHeap.of(arena), 16, 600);
+        }
+    }
+
     private static void assertDistinct(final ObjectHeap heap, final int size, final int n) {
         final Set<Integer> out = new HashSet<>();
         for (int i = 0; i < n; i++) {

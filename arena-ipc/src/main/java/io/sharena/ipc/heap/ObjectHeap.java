@@ -584,8 +584,9 @@ public final class ObjectHeap {
 
     /**
      * Repairs the arena's heap, if it has one: a metadata pointer outside the arena is dropped from
-     * the roots (the heap is lost, and said); a metadata page with a bad magic is formatted anew;
-     * then {@link #repair()}. Refused while another live process is attached to the arena: the
+     * the roots (the heap is lost, and said); a metadata page with a bad magic is formatted anew,
+     * unless another structure holds it (the named-roots directory, or the page another root names:
+     * the heap is dropped then, that page left alone); then {@link #repair()}. Refused while another live process is attached to the arena: the
      * rebuild of the free stacks is only safe on a quiet heap.
      *
      * @return what was changed or lost, one line each
@@ -608,6 +609,14 @@ public final class ObjectHeap {
             return List.of("heap dropped, its objects lost: metadata pointer does not name an allocated page: ptr=0x"
                 + Integer.toHexString(m));
         }
+        final String owner = metaProblem(arena, m) == null ? null : otherOwner(arena, m);
+        if (owner != null) {
+            // A page without the heap's magic that another structure holds was never the heap's: a
+            // garbled root. Formatting it anew would wipe that structure.
+            NamedRoots.of(arena).compareAndSet(ROOT_NAME, m, 0);
+            return List.of("heap dropped, its objects lost: metadata pointer names " + owner + ", left to it: ptr=0x"
+                + Integer.toHexString(m));
+        }
         final List<String> done = new java.util.ArrayList<>();
         if (metaProblem(arena, m) != null) {
             arena.raw().fill(m, Geometry.PAGE_SIZE, (byte) 0);
@@ -617,6 +626,24 @@ public final class ObjectHeap {
         }
         done.addAll(new ObjectHeap(arena, m).repair());
         return done;
+    }
+
+    /**
+     * @return which other structure holds page-aligned {@code meta}'s page (the named-roots directory,
+     * or the structure another root names), or null
+     */
+    private static String otherOwner(final SharedArena arena, final int meta) {
+        final long page = Integer.toUnsignedLong(meta) / Geometry.PAGE_SIZE;
+        final long dir = Integer.toUnsignedLong(ArenaInternals.rootsDirectory(arena)) / Geometry.PAGE_SIZE;
+        if (dir != 0 && page >= dir && page < dir + io.sharena.ipc.layout.RootsLayout.PAGES) {
+            return "the named-roots directory";
+        }
+        for (final var root : NamedRoots.existing(arena).map(NamedRoots::list).orElse(Map.of()).entrySet()) {
+            if (!root.getKey().equals(ROOT_NAME) && Integer.toUnsignedLong(root.getValue()) / Geometry.PAGE_SIZE == page) {
+                return "the structure of root " + root.getKey();
+            }
+        }
+        return null;
     }
 
     /** @return the pids of live processes other than this one registered in the arena */
