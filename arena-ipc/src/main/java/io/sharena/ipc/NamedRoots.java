@@ -540,6 +540,12 @@ public final class NamedRoots {
         final int pages = (int) (record & ~(RootsLayout.CREATING_FORMATTED | RootsLayout.CREATING_UNDOING));
         if ((record & RootsLayout.CREATING_FORMATTED) != 0) {
             done.add("creation finished by the repair (its creator died after formatting it): entry=" + index);
+        } else if (index >= 0 && index < RootsLayout.ENTRIES && pages > 0
+            && outsideArena(RootsLayout.pointerOf(view.getLongAcquire(entry((int) index) + RootsLayout.VALUE)), pages)) {
+            // A creator's allocation always lies in the user pages: a record whose pages, from the
+            // pointer its entry holds, do not is a stray write, and the pointer is someone's.
+            done.add("creation record naming pages outside the arena cleared, nothing freed: record=0x"
+                + Long.toHexString(record));
         } else if (index >= 0 && index < RootsLayout.ENTRIES && pages > 0) {
             final int e = entry((int) index);
             final int ptr = RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE));
@@ -576,6 +582,11 @@ public final class NamedRoots {
             done.add("creation record out of range cleared: record=0x" + Long.toHexString(record));
         }
         view.putLongRelease(directory + RootsLayout.CREATING, 0L);
+    }
+
+    /** @return whether a nonzero {@code ptr} and {@code pages} pages from it are not all user pages of the arena */
+    private boolean outsideArena(final int ptr, final int pages) {
+        return ptr != 0 && !Pages.inUserRange(arena, ptr, pages);
     }
 
     /**

@@ -144,6 +144,29 @@ class IpcCorruptionTest {
      * threads), and while that process lives the lock never looks dead: IpcFuzzTest's seed
      * 64293026345512 met it, every add and remove and the repair then timed out.
      */
+    /**
+     * A creation record garbled to a page count that reaches past the arena, left with the lock
+     * taken over from a dead holder: no creator's allocation is that long, so the record is a stray
+     * write. The repair clears it, frees nothing and keeps the name; before, it kept the name too
+     * but said "unfinished creation undone ... pages freed", which it had not done.
+     */
+    @Test
+    void aCreationRecordNamingPagesPastTheArenaIsClearedAndFreesNothing() {
+        final NamedRoots roots = NamedRoots.of(arena);
+        final int mine = arena.allocPages(1);
+        roots.put("alpha", mine);
+        final int index = NamedRoots.hash("alpha".getBytes(StandardCharsets.UTF_8));
+        v.putLongRelease(directory() + RootsLayout.CREATING, ((long) index + 1) << 32 | 0x00FF_FFFFL);
+        v.putLongRelease(directory() + RootsLayout.LOCK, io.sharena.core.internal.ArenaInternals.ownership(arena).process());
+        final List<String> done = NamedRoots.repair(arena, 1_000_000_000L);
+        assertTrue(done.stream().anyMatch(d -> d.startsWith("creation record naming pages outside the arena cleared, nothing freed")),
+            done.toString());
+        assertTrue(done.stream().noneMatch(d -> d.contains("freed: ptr")), done.toString());
+        assertEquals(mine, roots.get("alpha"));
+        assertEquals(io.sharena.core.PageState.ALLOCATED, arena.pageState(arena.pageOf(mine)));
+        assertEquals(List.of(), NamedRoots.check(arena));
+    }
+
     @Test
     void aLockWordStrayWrittenToAProcessTokenIsTakenOverInsteadOfBlockingTheRootsForever() {
         final NamedRoots roots = NamedRoots.of(arena);
