@@ -127,6 +127,28 @@ class ChannelCreationCrashTest {
     }
 
     /**
+     * A reclaimer killed inside the free of the first ring it gives back, its lane word already
+     * cleared: the ring's pages must still come back. Before, the word was cleared by a CAS and the
+     * pages freed after it, so a kill in between (here: the first page marked for the span cache,
+     * the other three still allocated) leaked the rest of that ring for good; the ring now goes by
+     * one crash-safe free from its word, which the repair finishes.
+     */
+    @Test
+    void aReclaimerKilledInsideARingsFreeLeaksNothing() throws Exception {
+        final Path file = dir.resolve("k.arena");
+        final long before = freshArenaWithRoots(file);
+        killedAt(ChannelPoint.RING_RECORDED, 3, "create", file.toString(), "made");
+        killedAt("AllocPoint.CACHE_PUSH_PAGE_MARKED", 0, "create", file.toString(), "made");
+        try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
+            assertThrows(IllegalArgumentException.class, () -> Channel.open(arena, "made"));
+            assertTrue(io.sharena.core.internal.ArenaInternals.repair(arena, 10_000_000_000L));
+            assertEquals(before, allocatedPages(arena), "every page given back");
+            assertEquals(List.of(), io.sharena.core.check.ArenaChecker.check(arena));
+            Channel.create(arena, "made", 4, 1 << 14, 256);
+        }
+    }
+
+    /**
      * RING_RECORDED, paused: while its creator lives, a half-made channel is never taken from it;
      * another attachment opening the name is told it is being created, and nothing is freed.
      */

@@ -226,10 +226,13 @@ public final class Channel {
     }
 
     /**
-     * Gives back a half-made channel whose {@link #CREATOR} word this process holds: each ring's
-     * pointer is cleared before its pages are freed (killed in between, that ring leaks; the other
-     * order could free it twice, the second time from its next owner), the name is removed before
-     * the header is freed (the other order would leave the name on a free page).
+     * Gives back a half-made channel whose {@link #CREATOR} word this process holds: each ring is
+     * freed from its lane's word in one crash-safe step ({@link SharedArena#freePagesFrom}: killed at
+     * any instant, the word still names the ring, or the repair finishes the free), the name is
+     * removed before the header is freed (the other order would leave the name on a free page).
+     *
+     * @throws IllegalStateException if the allocator's lock stayed busy (the rings not yet freed stay
+     *                               recorded: the next reclaim frees them)
      */
     private static void reclaim(final SharedArena arena, final NamedRoots roots, final String name, final int header) {
         final ArenaView v = arena.raw();
@@ -239,9 +242,19 @@ public final class Channel {
         final int ringPages = ringBytes / Geometry.PAGE_SIZE;
         for (int i = 0; i < Math.min(Math.max(lanes, 0), ChannelLayout.MAX_LANES); i++) {
             final int word = ChannelLayout.lane(header, i) + ChannelLayout.RING;
-            final int ring = v.getIntAcquire(word);
-            if (ring != 0 && v.compareAndSetInt(word, ring, 0) && Pages.inUserRange(arena, ring, ringPages)) {
-                arena.freePages(ring, ringPages);
+            final long start = System.nanoTime();
+            int ring;
+            while ((ring = v.getIntAcquire(word)) != 0) {
+                if (!Pages.inUserRange(arena, ring, ringPages)) {
+                    // Not a ring this channel's creator allocated: whatever it names is someone's.
+                    v.compareAndSetInt(word, ring, 0);
+                } else if (!arena.freePagesFrom(word, ringPages)) {
+                    if (System.nanoTime() - start > Pages.SETUP_TIMEOUT_NANOS) {
+                        throw new IllegalStateException("the allocator's lock stayed busy; channel not given back yet:"
+                            + " name=" + name + ", lane=" + i);
+                    }
+                    java.util.concurrent.locks.LockSupport.parkNanos(100_000);
+                }
             }
         }
         if (roots.remove(name, header)) {
