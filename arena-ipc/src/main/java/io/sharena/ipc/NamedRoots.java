@@ -98,8 +98,9 @@ public final class NamedRoots {
             }
             CrashPoints.at(RootsPoint.DIRECTORY_ALLOCATED);
         }
-        if (Pages.inUserRange(arena, dir, RootsLayout.PAGES)) {
+        if (Pages.inUserRange(arena, dir, RootsLayout.PAGES) && pagesProblem(arena, dir) == null) {
             // The magic goes last, by whoever attaches first: its creator, or the next user if it died.
+            // Never into pages that are not allocated: they are anyone's to be handed.
             arena.raw().compareAndSetInt(dir + RootsLayout.MAGIC, 0, RootsLayout.MAGIC_VALUE);
         }
         return attach(arena, dir);
@@ -114,9 +115,12 @@ public final class NamedRoots {
         return dir == 0 ? Optional.empty() : Optional.of(attach(arena, dir));
     }
 
-    /** Validates the directory once, when attaching: where it is, and its magic. */
+    /** Validates the directory once, when attaching: where it is, that its pages are allocated, and its magic. */
     private static NamedRoots attach(final SharedArena arena, final int dir) {
-        final String problem = directoryProblem(arena, dir);
+        String problem = directoryProblem(arena, dir);
+        if (problem == null) {
+            problem = pagesProblem(arena, dir);
+        }
         if (problem != null) {
             throw new ArenaCorruptedException("named-roots directory", Integer.toUnsignedLong(dir), problem);
         }
@@ -133,6 +137,22 @@ public final class NamedRoots {
         // are what they are, EMPTY for a new directory.
         if (magic != RootsLayout.MAGIC_VALUE && magic != 0) {
             return "bad magic: magic=0x" + Integer.toHexString(magic);
+        }
+        return null;
+    }
+
+    /**
+     * @return what is wrong with the pages of the directory at {@code dir} (in the user range), or
+     * null: its creator's allocation carves them before it installs the pointer, so one that is not
+     * allocated was freed from under the directory, or the pointer is a stray write
+     */
+    private static String pagesProblem(final SharedArena arena, final int dir) {
+        for (int p = 0; p < RootsLayout.PAGES; p++) {
+            final long page = Integer.toUnsignedLong(dir) / Geometry.PAGE_SIZE + p;
+            final int state = Pages.state(arena, page);
+            if (state != PageEntry.ALLOCATED) {
+                return "directory page not allocated: page=" + page + ", state=" + PageEntry.stateName(state);
+            }
         }
         return null;
     }

@@ -203,6 +203,28 @@ class IpcCorruptionTest {
         assertEquals(0, NamedRoots.of(arena).get("alpha"), "a new, empty directory");
     }
 
+    /**
+     * The roots word garbled to name pages that are not allocated (free, and so anyone's to be
+     * handed): attaching refuses the directory as corrupted. Before, the first user wrote the
+     * directory's magic into the free page, and its first add threw a raw IllegalArgumentException
+     * from the lock ("lock word not in an ALLOCATED page").
+     */
+    @Test
+    void aDirectoryPointerNamingFreePagesIsRefusedAndNothingIsWrittenThere() {
+        NamedRoots.of(arena).put("alpha", 1);
+        final int free = (int) ((arena.capacityPages() - RootsLayout.PAGES - 1) * 4096);
+        assertEquals(io.sharena.core.PageState.FREE, arena.pageState(arena.pageOf(free)));
+        v.putIntRelease((int) ControlLayout.word(ControlLayout.ROOTS_PTR), free);
+        final ArenaCorruptedException e = assertThrows(ArenaCorruptedException.class, () -> NamedRoots.of(arena).put("beta", 2));
+        assertTrue(e.getMessage().contains("directory page not allocated"), e.getMessage());
+        assertThrows(ArenaCorruptedException.class, () -> NamedRoots.existing(arena));
+        assertEquals(0, v.getInt(free + RootsLayout.MAGIC), "nothing written into the free page");
+        assertFalse(NamedRoots.check(arena).isEmpty());
+        assertEquals(List.of(), repairThenCheck());
+        NamedRoots.of(arena).put("beta", 2);
+        assertEquals(2, NamedRoots.of(arena).get("beta"));
+    }
+
     @Test
     void aReadOnlyToolChecksWithoutWritingAndTheRepairFromAWritableOneConverges() throws IOException {
         final NamedRoots roots = NamedRoots.of(arena);
