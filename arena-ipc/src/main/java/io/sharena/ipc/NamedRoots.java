@@ -830,8 +830,10 @@ public final class NamedRoots {
         }
         final long creating = view.getLongAcquire(directory + RootsLayout.CREATING);
         if (creating != 0 && lockFree) {
-            violations.add("a creation under the roots left unfinished (its next user undoes it): record=0x"
-                + Long.toHexString(creating));
+            final boolean kept = (creating & RootsLayout.CREATING_FORMATTED) != 0 && (creating & RootsLayout.CREATING_UNDOING) == 0;
+            violations.add("a creation under the roots left unfinished" + (kept
+                ? " after its structure was formatted (its next user keeps it)" : " (its next user undoes it)")
+                + ": record=0x" + Long.toHexString(creating));
         }
         final Set<String> names = new HashSet<>();
         for (int i = 0; i < RootsLayout.ENTRIES; i++) {

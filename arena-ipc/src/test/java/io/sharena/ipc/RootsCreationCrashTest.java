@@ -189,6 +189,25 @@ class RootsCreationCrashTest {
     }
 
     /**
+     * The check on a file whose creator was killed after its structure was formatted says the
+     * repair keeps it, and before that, that it undoes it: the two leave different files.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"RootsPoint.CREATE_FORMATTED", "AllocPoint.TAKE_INTENT_CLEARED"})
+    void theCheckSaysWhetherTheNextUserKeepsOrUndoesADeadCreatorsCreation(final String point) throws Exception {
+        final Path file = dir.resolve("m.arena");
+        freshArenaWithRoots(file);
+        killedAt(point, "store", file.toString(), "s");
+        try (SharedArena ro = SharedArena.open(file, ArenaOptions.defaults().withReadOnly(true))) {
+            final String want = point.equals("RootsPoint.CREATE_FORMATTED")
+                ? "a creation under the roots left unfinished after its structure was formatted (its next user keeps it)"
+                : "a creation under the roots left unfinished (its next user undoes it)";
+            final List<String> found = NamedRoots.check(ro);
+            assertTrue(found.stream().anyMatch(v -> v.startsWith(want + ": record=0x")), found.toString());
+        }
+    }
+
+    /**
      * Read-only tools on a file whose heap creator was killed with the metadata page in the heap's
      * root and not yet formatted: the heap does not exist yet (the next user of the roots undoes the
      * creation), so {@code ObjectHeap.existing} finds none and the check names the unfinished
