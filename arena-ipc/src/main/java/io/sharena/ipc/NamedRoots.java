@@ -278,8 +278,12 @@ public final class NamedRoots {
             // A creation records itself before its allocation publishes the pointer: a creation's
             // pointer read above is seen here with its record, until the creation is over.
             final long record = view.getLongAcquire(directory + RootsLayout.CREATING);
+            // A creation holds the lock throughout (an undo a busy allocator held up is marked
+            // UNDOING): a record seen with the lock free and unmarked is over, or a stray write.
+            final boolean locked = view.getLongAcquire(directory + RootsLayout.LOCK) != 0
+                || (record & RootsLayout.CREATING_UNDOING) != 0;
             if (holds(e, bytes) && view.getLongAcquire(e + RootsLayout.VALUE) == v) {
-                return unfinished(record, e) ? 0 : RootsLayout.pointerOf(v);
+                return locked && unfinished(record, e) ? 0 : RootsLayout.pointerOf(v);
             }
         }
     }
@@ -829,7 +833,12 @@ public final class NamedRoots {
                 + Long.toHexString(holder));
         }
         final long creating = view.getLongAcquire(directory + RootsLayout.CREATING);
-        if (creating != 0 && lockFree) {
+        if (creating != 0 && holder == 0 && (creating & RootsLayout.CREATING_UNDOING) == 0) {
+            // A creator clears its record before it unlocks; only an undo a busy allocator held up
+            // (marked UNDOING) is left with the lock free.
+            violations.add("a creation record with no creator in flight (a stray write: its next user clears it, nothing"
+                + " freed): record=0x" + Long.toHexString(creating));
+        } else if (creating != 0 && lockFree) {
             final boolean kept = (creating & RootsLayout.CREATING_FORMATTED) != 0 && (creating & RootsLayout.CREATING_UNDOING) == 0;
             violations.add("a creation under the roots left unfinished" + (kept
                 ? " after its structure was formatted (its next user keeps it)" : " (its next user undoes it)")

@@ -167,6 +167,30 @@ class IpcCorruptionTest {
         assertEquals(List.of(), NamedRoots.check(arena));
     }
 
+    /**
+     * A creation record stray-written while nobody holds the roots' lock: no creator left it (a
+     * creator clears its record before it unlocks), so its next user clears it and frees nothing.
+     * The check says so; before, it said the next user would undo it, which would free what the
+     * entry it names holds.
+     */
+    @Test
+    void aCreationRecordWithTheLockFreeIsReportedAsAStrayWriteAndClearedWithNothingFreed() {
+        final NamedRoots roots = NamedRoots.of(arena);
+        final int mine = arena.allocPages(1);
+        roots.put("alpha", mine);
+        final int index = NamedRoots.hash("alpha".getBytes(StandardCharsets.UTF_8));
+        final long record = ((long) index + 1) << 32 | 1L;
+        v.putLongRelease(directory() + RootsLayout.CREATING, record);
+        assertEquals(List.of("a creation record with no creator in flight (a stray write: its next user clears it, nothing"
+            + " freed): record=0x" + Long.toHexString(record)), NamedRoots.check(arena));
+        assertEquals(mine, roots.getFinished("alpha"), "a read-only tool does not take the stray record for a creation");
+        assertEquals(List.of("creation record with no creator in flight cleared, nothing freed: record=0x"
+            + Long.toHexString(record)), NamedRoots.repair(arena, 1_000_000_000L));
+        assertEquals(mine, roots.get("alpha"));
+        assertEquals(io.sharena.core.PageState.ALLOCATED, arena.pageState(arena.pageOf(mine)));
+        assertEquals(List.of(), NamedRoots.check(arena));
+    }
+
     @Test
     void aLockWordStrayWrittenToAProcessTokenIsTakenOverInsteadOfBlockingTheRootsForever() {
         final NamedRoots roots = NamedRoots.of(arena);
