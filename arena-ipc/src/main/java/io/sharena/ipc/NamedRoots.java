@@ -242,20 +242,7 @@ public final class NamedRoots {
      * @throws ArenaCorruptedException if the directory is found corrupted
      */
     public int get(final String name) {
-        final byte[] bytes = encode(name);
-        while (true) {
-            final int e = find(bytes);
-            if (e < 0) {
-                return 0;
-            }
-            CrashPoints.at(RootsPoint.FOUND);
-            final long v = view.getLongAcquire(e + RootsLayout.VALUE);
-            // The entry may have been removed and reused since find: the value is the name's only if
-            // the entry still holds the name and the version did not move meanwhile.
-            if (holds(e, bytes) && view.getLongAcquire(e + RootsLayout.VALUE) == v) {
-                return RootsLayout.pointerOf(v);
-            }
-        }
+        return read(encode(name), false);
     }
 
     /**
@@ -268,24 +255,39 @@ public final class NamedRoots {
      * @throws ArenaCorruptedException if the directory is found corrupted
      */
     public int getFinished(final String name) {
-        final byte[] bytes = encode(name);
+        return read(encode(name), true);
+    }
+
+    /** {@link #get}, and {@link #getFinished} if {@code finishedOnly}. */
+    private int read(final byte[] bytes, final boolean finishedOnly) {
         while (true) {
             final int e = find(bytes);
             if (e < 0) {
                 return 0;
             }
+            CrashPoints.at(RootsPoint.FOUND);
             final long v = view.getLongAcquire(e + RootsLayout.VALUE);
-            // A creation records itself before its allocation publishes the pointer: a creation's
-            // pointer read above is seen here with its record, until the creation is over.
-            final long record = view.getLongAcquire(directory + RootsLayout.CREATING);
-            // A creation holds the lock throughout (an undo a busy allocator held up is marked
-            // UNDOING): a record seen with the lock free and unmarked is over, or a stray write.
-            final boolean locked = view.getLongAcquire(directory + RootsLayout.LOCK) != 0
-                || (record & RootsLayout.CREATING_UNDOING) != 0;
+            // Read after the value: a creation records itself before its allocation publishes the
+            // pointer, so a creation's pointer read above is seen here with its record.
+            final boolean creating = finishedOnly && creatingIn(e);
+            // The entry may have been removed and reused since find: the value is the name's only if
+            // the entry still holds the name and the version did not move meanwhile.
             if (holds(e, bytes) && view.getLongAcquire(e + RootsLayout.VALUE) == v) {
-                return locked && unfinished(record, e) ? 0 : RootsLayout.pointerOf(v);
+                return creating ? 0 : RootsLayout.pointerOf(v);
             }
         }
+    }
+
+    /**
+     * @return whether an unfinished creation is recorded in entry {@code e}: one holds the lock
+     * throughout (an undo a busy allocator held up is marked UNDOING), so a record seen with the
+     * lock free and unmarked is over, or a stray write
+     */
+    private boolean creatingIn(final int e) {
+        final long record = view.getLongAcquire(directory + RootsLayout.CREATING);
+        final boolean locked = view.getLongAcquire(directory + RootsLayout.LOCK) != 0
+            || (record & RootsLayout.CREATING_UNDOING) != 0;
+        return locked && unfinished(record, e);
     }
 
     /** @return whether creation record {@code record} is an unfinished creation in entry {@code e} */

@@ -144,6 +144,24 @@ class IpcCorruptionTest {
      * threads), and while that process lives the lock never looks dead: IpcFuzzTest's seed
      * 64293026345512 met it, every add and remove and the repair then timed out.
      */
+    /** @return a page of ours, put under "alpha" */
+    private int alphaOnAPage(final NamedRoots roots) {
+        final int mine = arena.allocPages(1);
+        roots.put("alpha", mine);
+        return mine;
+    }
+
+    /** @return a creation record naming alpha's entry and {@code pages} */
+    private static long alphaRecord(final long pages) {
+        return ((long) NamedRoots.hash("alpha".getBytes(StandardCharsets.UTF_8)) + 1) << 32 | pages;
+    }
+
+    private void alphaKeptOnItsPage(final NamedRoots roots, final int mine) {
+        assertEquals(mine, roots.get("alpha"));
+        assertEquals(io.sharena.core.PageState.ALLOCATED, arena.pageState(arena.pageOf(mine)));
+        assertEquals(List.of(), NamedRoots.check(arena));
+    }
+
     /**
      * A creation record garbled to a page count that reaches past the arena, left with the lock
      * taken over from a dead holder: no creator's allocation is that long, so the record is a stray
@@ -153,18 +171,14 @@ class IpcCorruptionTest {
     @Test
     void aCreationRecordNamingPagesPastTheArenaIsClearedAndFreesNothing() {
         final NamedRoots roots = NamedRoots.of(arena);
-        final int mine = arena.allocPages(1);
-        roots.put("alpha", mine);
-        final int index = NamedRoots.hash("alpha".getBytes(StandardCharsets.UTF_8));
-        v.putLongRelease(directory() + RootsLayout.CREATING, ((long) index + 1) << 32 | 0x00FF_FFFFL);
+        final int mine = alphaOnAPage(roots);
+        v.putLongRelease(directory() + RootsLayout.CREATING, alphaRecord(0x00FF_FFFFL));
         v.putLongRelease(directory() + RootsLayout.LOCK, io.sharena.core.internal.ArenaInternals.ownership(arena).process());
         final List<String> done = NamedRoots.repair(arena, 1_000_000_000L);
         assertTrue(done.stream().anyMatch(d -> d.startsWith("creation record naming pages outside the arena cleared, nothing freed")),
             done.toString());
         assertTrue(done.stream().noneMatch(d -> d.contains("freed: ptr")), done.toString());
-        assertEquals(mine, roots.get("alpha"));
-        assertEquals(io.sharena.core.PageState.ALLOCATED, arena.pageState(arena.pageOf(mine)));
-        assertEquals(List.of(), NamedRoots.check(arena));
+        alphaKeptOnItsPage(roots, mine);
     }
 
     /**
@@ -176,19 +190,15 @@ class IpcCorruptionTest {
     @Test
     void aCreationRecordWithTheLockFreeIsReportedAsAStrayWriteAndClearedWithNothingFreed() {
         final NamedRoots roots = NamedRoots.of(arena);
-        final int mine = arena.allocPages(1);
-        roots.put("alpha", mine);
-        final int index = NamedRoots.hash("alpha".getBytes(StandardCharsets.UTF_8));
-        final long record = ((long) index + 1) << 32 | 1L;
+        final int mine = alphaOnAPage(roots);
+        final long record = alphaRecord(1);
         v.putLongRelease(directory() + RootsLayout.CREATING, record);
         assertEquals(List.of("a creation record with no creator in flight (a stray write: its next user clears it, nothing"
             + " freed): record=0x" + Long.toHexString(record)), NamedRoots.check(arena));
         assertEquals(mine, roots.getFinished("alpha"), "a read-only tool does not take the stray record for a creation");
         assertEquals(List.of("creation record with no creator in flight cleared, nothing freed: record=0x"
             + Long.toHexString(record)), NamedRoots.repair(arena, 1_000_000_000L));
-        assertEquals(mine, roots.get("alpha"));
-        assertEquals(io.sharena.core.PageState.ALLOCATED, arena.pageState(arena.pageOf(mine)));
-        assertEquals(List.of(), NamedRoots.check(arena));
+        alphaKeptOnItsPage(roots, mine);
     }
 
     @Test

@@ -169,6 +169,21 @@ class RootsCreationCrashTest {
         }
     }
 
+    /** Pauses {@code who} at crash point {@code point} ({@code paused} counted down) until {@code resume}. */
+    private static void pauseAt(final String point, final AtomicReference<Thread> who, final CountDownLatch paused,
+                                final CountDownLatch resume) {
+        CrashPoints.install(p -> {
+            if (point.equals(p.id()) && Thread.currentThread() == who.get()) {
+                paused.countDown();
+                try {
+                    resume.await(30, TimeUnit.SECONDS);
+                } catch (final InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        });
+    }
+
     /** Pages of the named-roots directory. */
     private static final class RootsLayoutPages {
         static final int DIRECTORY = io.sharena.ipc.layout.RootsLayout.PAGES;
@@ -250,16 +265,7 @@ class RootsCreationCrashTest {
             final CountDownLatch paused = new CountDownLatch(1);
             final CountDownLatch resume = new CountDownLatch(1);
             final AtomicReference<Thread> creator = new AtomicReference<>();
-            CrashPoints.install(p -> {
-                if ("AllocPoint.TAKE_INTENT_CLEARED".equals(p.id()) && Thread.currentThread() == creator.get()) {
-                    paused.countDown();
-                    try {
-                        resume.await(30, TimeUnit.SECONDS);
-                    } catch (final InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                }
-            });
+            pauseAt("AllocPoint.TAKE_INTENT_CLEARED", creator, paused, resume);
             final AtomicReference<Throwable> failure = new AtomicReference<>();
             final Thread t = Thread.ofPlatform().unstarted(() -> {
                 try {
@@ -300,16 +306,7 @@ class RootsCreationCrashTest {
             final CountDownLatch paused = new CountDownLatch(1);
             final CountDownLatch resume = new CountDownLatch(1);
             final AtomicReference<Thread> creator = new AtomicReference<>();
-            CrashPoints.install(p -> {
-                if ("RootsPoint.CREATE_FORMATTED".equals(p.id()) && Thread.currentThread() == creator.get()) {
-                    paused.countDown();
-                    try {
-                        resume.await(30, TimeUnit.SECONDS);
-                    } catch (final InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                }
-            });
+            pauseAt("RootsPoint.CREATE_FORMATTED", creator, paused, resume);
             final AtomicReference<Object> made = new AtomicReference<>();
             final Thread t = Thread.ofPlatform().unstarted(() -> {
                 try (SharedStore s = SharedStore.of(a, "s", OPTIONS)) {
