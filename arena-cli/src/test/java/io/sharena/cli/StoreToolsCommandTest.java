@@ -155,4 +155,30 @@ class StoreToolsCommandTest {
         final String repair = run(1, "check", "--repair", file.toString());
         assertTrue(repair.contains("repaired: store sharena.store: not repaired: store does not open:"), repair);
     }
+    /**
+     * A store whose stripe-lock page is not allocated (a stray free, or a page table a repair
+     * rebuilt): the store cannot be used, which opening it, the check and the repair all say, each
+     * in its own words. Before, opening it threw a raw IllegalArgumentException from the lock
+     * ("lock word not in an ALLOCATED page"), and {@code check --repair} stopped there with the
+     * usage exit status, the heap never repaired.
+     */
+    @Test
+    void aStoreWithARegionPageNotAllocatedIsReportedNotFatal() throws Exception {
+        final Path file = store();
+        final int stripes;
+        try (SharedStore store = SharedStore.open(file, StoreOptions.defaults())) {
+            final int header = NamedRoots.of(store.arena()).get(SharedStore.DEFAULT_ROOT);
+            stripes = store.arena().raw().getInt(header + StoreLayout.STRIPES_PTR);
+            store.arena().freePages(stripes, 1);
+        }
+        final io.sharena.core.ArenaFormatException e = org.junit.jupiter.api.Assertions.assertThrows(
+            io.sharena.core.ArenaFormatException.class, () -> SharedStore.open(file, StoreOptions.defaults()).close());
+        assertTrue(e.getMessage().contains("store region page not allocated: page=" + (stripes >>> 12)), e.getMessage());
+        final String check = run(1, "check", file.toString());
+        assertTrue(check.contains("store sharena.store: store does not open: store region page not allocated"), check);
+        final String repair = run(1, "check", "--repair", file.toString());
+        assertTrue(repair.contains("repaired: store sharena.store: not repaired: store does not open: store region page"
+            + " not allocated"), repair);
+        assertTrue(repair.endsWith("check: 1 violation(s) left after the repair\n"), repair);
+    }
 }

@@ -227,6 +227,39 @@ class AllocatorCorruptionTest {
     }
 
     /**
+     * An ALLOC_INTO or FREE_FROM intent over pages someone holds, whose destination word
+     * ({@code INTENT_DEST}) is one no holder writes: negative, misaligned, past the mapping, or a
+     * metadata word other than the roots word. A holder writes a checked destination before the
+     * intent, so the pair is a stray write; rolling the ALLOC_INTO back (its word "not published")
+     * or the FREE_FROM forward (its word "cleared") would free the pages from under their holder,
+     * and hand them out again.
+     */
+    @Test
+    void anIntoOrFromIntentWithADestinationNoHolderWritesFreesNothing() {
+        final int held = arena.allocPagesAt(ptr(first + 4), 2);
+        assertEquals(ptr(first + 4), held);
+        arena.strict().putLong(held + 8, 0x5EEDL);
+        final long[] dests = {Long.MIN_VALUE, ptr(first) + 2L, (long) PAGES << 12, ControlLayout.word(ControlLayout.INTENT)};
+        for (final int op : new int[] {io.sharena.core.layout.Intent.ALLOC_INTO, io.sharena.core.layout.Intent.FREE_FROM}) {
+            for (final long dest : dests) {
+                final String what = "op=" + op + ", dest=0x" + Long.toHexString(dest);
+                s.set(ValueLayout.JAVA_LONG, ControlLayout.word(ControlLayout.INTENT_DEST), dest);
+                s.set(ValueLayout.JAVA_LONG, ControlLayout.word(ControlLayout.INTENT),
+                    io.sharena.core.layout.Intent.encode(op, first + 4, 2));
+                s.set(ValueLayout.JAVA_LONG, ControlLayout.word(ControlLayout.REPAIR_PENDING), 1L);
+                repairedClean();
+                assertEquals(PageState.ALLOCATED, arena.pageState(first + 4), what);
+                assertEquals(PageState.ALLOCATED, arena.pageState(first + 5), what);
+                assertEquals(0x5EEDL, arena.strict().getLong(held + 8), what);
+                assertTrue(arena.repairNotes().stream().anyMatch(n -> n.contains("ignored")),
+                    what + ": the ignored intent is said: " + arena.repairNotes());
+                handsOutOnlyFreeUserPages(Set.of(first + 4, first + 5));
+            }
+        }
+        arena.freePages(held, 2);
+    }
+
+    /**
      * A lock word forged with the token the next opener will get (its slot, the next generation,
      * its thread): that opener's thread would see DEADLOCK ("I hold it already") and keep the lock
      * for as long as it lives, so every other thread and process fails to allocate. A new

@@ -102,8 +102,9 @@ public final class NamedRoots {
             }
             CrashPoints.at(RootsPoint.DIRECTORY_ALLOCATED);
         }
-        if (Pages.inUserRange(arena, dir, RootsLayout.PAGES)) {
+        if (Pages.inUserRange(arena, dir, RootsLayout.PAGES) && pagesProblem(arena, dir) == null) {
             // The magic goes last, by whoever attaches first: its creator, or the next user if it died.
+            // Never into pages that are not allocated: they are anyone's to be handed.
             arena.raw().compareAndSetInt(dir + RootsLayout.MAGIC, 0, RootsLayout.MAGIC_VALUE);
         }
         return attach(arena, dir);
@@ -118,9 +119,12 @@ public final class NamedRoots {
         return dir == 0 ? Optional.empty() : Optional.of(attach(arena, dir));
     }
 
-    /** Validates the directory once, when attaching: where it is, and its magic. */
+    /** Validates the directory once, when attaching: where it is, that its pages are allocated, and its magic. */
     private static NamedRoots attach(final SharedArena arena, final int dir) {
-        final String problem = directoryProblem(arena, dir);
+        String problem = directoryProblem(arena, dir);
+        if (problem == null) {
+            problem = pagesProblem(arena, dir);
+        }
         if (problem != null) {
             throw new ArenaCorruptedException("named-roots directory", Integer.toUnsignedLong(dir), problem);
         }
@@ -137,6 +141,22 @@ public final class NamedRoots {
         // are what they are, EMPTY for a new directory.
         if (magic != RootsLayout.MAGIC_VALUE && magic != 0) {
             return "bad magic: magic=0x" + Integer.toHexString(magic);
+        }
+        return null;
+    }
+
+    /**
+     * @return what is wrong with the pages of the directory at {@code dir} (in the user range), or
+     * null: its creator's allocation carves them before it installs the pointer, so one that is not
+     * allocated was freed from under the directory, or the pointer is a stray write
+     */
+    private static String pagesProblem(final SharedArena arena, final int dir) {
+        for (int p = 0; p < RootsLayout.PAGES; p++) {
+            final long page = Integer.toUnsignedLong(dir) / Geometry.PAGE_SIZE + p;
+            final int state = Pages.state(arena, page);
+            if (state != PageEntry.ALLOCATED) {
+                return "directory page not allocated: page=" + page + ", state=" + PageEntry.stateName(state);
+            }
         }
         return null;
     }
@@ -226,7 +246,24 @@ public final class NamedRoots {
      * @throws ArenaCorruptedException if the directory is found corrupted
      */
     public int get(final String name) {
-        final byte[] bytes = encode(name);
+        return read(encode(name), false);
+    }
+
+    /**
+     * {@link #get}, for read-only tools, which never lock and never wait: 0 also while the name's
+     * structure is being created (its creator is formatting it, or died doing so, and the next user
+     * of the roots undoes the creation), so a tool never reads a structure that is not whole yet as
+     * a corrupted one. Exact only on a quiet arena.
+     *
+     * @return the pointer of the finished structure under {@code name}, or 0
+     * @throws ArenaCorruptedException if the directory is found corrupted
+     */
+    public int getFinished(final String name) {
+        return read(encode(name), true);
+    }
+
+    /** {@link #get}, and {@link #getFinished} if {@code finishedOnly}. */
+    private int read(final byte[] bytes, final boolean finishedOnly) {
         while (true) {
             final int e = find(bytes);
             if (e < 0) {
@@ -234,12 +271,33 @@ public final class NamedRoots {
             }
             CrashPoints.at(RootsPoint.FOUND);
             final long v = view.getLongAcquire(e + RootsLayout.VALUE);
+            // Read after the value: a creation records itself before its allocation publishes the
+            // pointer, so a creation's pointer read above is seen here with its record.
+            final boolean creating = finishedOnly && creatingIn(e);
             // The entry may have been removed and reused since find: the value is the name's only if
             // the entry still holds the name and the version did not move meanwhile.
             if (holds(e, bytes) && view.getLongAcquire(e + RootsLayout.VALUE) == v) {
-                return RootsLayout.pointerOf(v);
+                return creating ? 0 : RootsLayout.pointerOf(v);
             }
         }
+    }
+
+    /**
+     * @return whether an unfinished creation is recorded in entry {@code e}: one holds the lock
+     * throughout (an undo a busy allocator held up is marked UNDOING), so a record seen with the
+     * lock free and unmarked is over, or a stray write
+     */
+    private boolean creatingIn(final int e) {
+        final long record = view.getLongAcquire(directory + RootsLayout.CREATING);
+        final boolean locked = view.getLongAcquire(directory + RootsLayout.LOCK) != 0
+            || (record & RootsLayout.CREATING_UNDOING) != 0;
+        return locked && unfinished(record, e);
+    }
+
+    /** @return whether creation record {@code record} is an unfinished creation in entry {@code e} */
+    private boolean unfinished(final long record, final int e) {
+        final boolean whole = (record & RootsLayout.CREATING_FORMATTED) != 0 && (record & RootsLayout.CREATING_UNDOING) == 0;
+        return record != 0 && !whole && (record >>> 32) - 1 == (e - directory - RootsLayout.ENTRY_BASE) / RootsLayout.ENTRY_SIZE;
     }
 
     /** @return whether {@code name} exists */
@@ -307,7 +365,7 @@ public final class NamedRoots {
      *
      * <p>Between the allocation and the end of the creation, {@link #get} already returns the
      * pointer: users of the structure read the name with {@link #getCreated}, which waits for a
-     * creation in flight. {@code format} must be quick (it holds the directory's lock: other adds and
+     * creation in flight, and read-only tools with {@link #getFinished}, which sees none until it is over. {@code format} must be quick (it holds the directory's lock: other adds and
      * removes wait) and must not use this directory.
      *
      * @return the pointer the name holds now: the new structure's, or the one it held already
@@ -512,6 +570,12 @@ public final class NamedRoots {
         final int pages = (int) (record & ~(RootsLayout.CREATING_FORMATTED | RootsLayout.CREATING_UNDOING));
         if ((record & RootsLayout.CREATING_FORMATTED) != 0) {
             done.add("creation finished by the repair (its creator died after formatting it): entry=" + index);
+        } else if (index >= 0 && index < RootsLayout.ENTRIES && pages > 0
+            && outsideArena(RootsLayout.pointerOf(view.getLongAcquire(entry((int) index) + RootsLayout.VALUE)), pages)) {
+            // A creator's allocation always lies in the user pages: a record whose pages, from the
+            // pointer its entry holds, do not is a stray write, and the pointer is someone's.
+            done.add("creation record naming pages outside the arena cleared, nothing freed: record=0x"
+                + Long.toHexString(record));
         } else if (index >= 0 && index < RootsLayout.ENTRIES && pages > 0) {
             final int e = entry((int) index);
             final int ptr = RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE));
@@ -548,6 +612,11 @@ public final class NamedRoots {
             done.add("creation record out of range cleared: record=0x" + Long.toHexString(record));
         }
         view.putLongRelease(directory + RootsLayout.CREATING, 0L);
+    }
+
+    /** @return whether a nonzero {@code ptr} and {@code pages} pages from it are not all user pages of the arena */
+    private boolean outsideArena(final int ptr, final int pages) {
+        return ptr != 0 && !Pages.inUserRange(arena, ptr, pages);
     }
 
     /**
@@ -823,9 +892,16 @@ public final class NamedRoots {
                 + Long.toHexString(holder));
         }
         final long creating = view.getLongAcquire(directory + RootsLayout.CREATING);
-        if (creating != 0 && lockFree) {
-            violations.add("a creation under the roots left unfinished (its next user undoes it): record=0x"
-                + Long.toHexString(creating));
+        if (creating != 0 && holder == 0 && (creating & RootsLayout.CREATING_UNDOING) == 0) {
+            // A creator clears its record before it unlocks; only an undo a busy allocator held up
+            // (marked UNDOING) is left with the lock free.
+            violations.add("a creation record with no creator in flight (a stray write: its next user clears it, nothing"
+                + " freed): record=0x" + Long.toHexString(creating));
+        } else if (creating != 0 && lockFree) {
+            final boolean kept = (creating & RootsLayout.CREATING_FORMATTED) != 0 && (creating & RootsLayout.CREATING_UNDOING) == 0;
+            violations.add("a creation under the roots left unfinished" + (kept
+                ? " after its structure was formatted (its next user keeps it)" : " (its next user undoes it)")
+                + ": record=0x" + Long.toHexString(creating));
         }
         final Set<String> names = new HashSet<>();
         for (int i = 0; i < RootsLayout.ENTRIES; i++) {

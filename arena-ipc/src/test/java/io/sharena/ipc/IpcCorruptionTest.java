@@ -144,6 +144,63 @@ class IpcCorruptionTest {
      * threads), and while that process lives the lock never looks dead: IpcFuzzTest's seed
      * 64293026345512 met it, every add and remove and the repair then timed out.
      */
+    /** @return a page of ours, put under "alpha" */
+    private int alphaOnAPage(final NamedRoots roots) {
+        final int mine = arena.allocPages(1);
+        roots.put("alpha", mine);
+        return mine;
+    }
+
+    /** @return a creation record naming alpha's entry and {@code pages} */
+    private static long alphaRecord(final long pages) {
+        return ((long) NamedRoots.hash("alpha".getBytes(StandardCharsets.UTF_8)) + 1) << 32 | pages;
+    }
+
+    private void alphaKeptOnItsPage(final NamedRoots roots, final int mine) {
+        assertEquals(mine, roots.get("alpha"));
+        assertEquals(io.sharena.core.PageState.ALLOCATED, arena.pageState(arena.pageOf(mine)));
+        assertEquals(List.of(), NamedRoots.check(arena));
+    }
+
+    /**
+     * A creation record garbled to a page count that reaches past the arena, left with the lock
+     * taken over from a dead holder: no creator's allocation is that long, so the record is a stray
+     * write. The repair clears it, frees nothing and keeps the name; before, it kept the name too
+     * but said "unfinished creation undone ... pages freed", which it had not done.
+     */
+    @Test
+    void aCreationRecordNamingPagesPastTheArenaIsClearedAndFreesNothing() {
+        final NamedRoots roots = NamedRoots.of(arena);
+        final int mine = alphaOnAPage(roots);
+        v.putLongRelease(directory() + RootsLayout.CREATING, alphaRecord(0x00FF_FFFFL));
+        v.putLongRelease(directory() + RootsLayout.LOCK, io.sharena.core.internal.ArenaInternals.ownership(arena).process());
+        final List<String> done = NamedRoots.repair(arena, 1_000_000_000L);
+        assertTrue(done.stream().anyMatch(d -> d.startsWith("creation record naming pages outside the arena cleared, nothing freed")),
+            done.toString());
+        assertTrue(done.stream().noneMatch(d -> d.contains("freed: ptr")), done.toString());
+        alphaKeptOnItsPage(roots, mine);
+    }
+
+    /**
+     * A creation record stray-written while nobody holds the roots' lock: no creator left it (a
+     * creator clears its record before it unlocks), so its next user clears it and frees nothing.
+     * The check says so; before, it said the next user would undo it, which would free what the
+     * entry it names holds.
+     */
+    @Test
+    void aCreationRecordWithTheLockFreeIsReportedAsAStrayWriteAndClearedWithNothingFreed() {
+        final NamedRoots roots = NamedRoots.of(arena);
+        final int mine = alphaOnAPage(roots);
+        final long record = alphaRecord(1);
+        v.putLongRelease(directory() + RootsLayout.CREATING, record);
+        assertEquals(List.of("a creation record with no creator in flight (a stray write: its next user clears it, nothing"
+            + " freed): record=0x" + Long.toHexString(record)), NamedRoots.check(arena));
+        assertEquals(mine, roots.getFinished("alpha"), "a read-only tool does not take the stray record for a creation");
+        assertEquals(List.of("creation record with no creator in flight cleared, nothing freed: record=0x"
+            + Long.toHexString(record)), NamedRoots.repair(arena, 1_000_000_000L));
+        alphaKeptOnItsPage(roots, mine);
+    }
+
     @Test
     void aLockWordStrayWrittenToAProcessTokenIsTakenOverInsteadOfBlockingTheRootsForever() {
         final NamedRoots roots = NamedRoots.of(arena);
@@ -178,6 +235,28 @@ class IpcCorruptionTest {
                 Pages.state(arena, Integer.toUnsignedLong(taken) / 4096 + p), "its new owner's page " + p + " stays allocated");
         }
         assertEquals(0, NamedRoots.of(arena).get("alpha"), "a new, empty directory");
+    }
+
+    /**
+     * The roots word garbled to name pages that are not allocated (free, and so anyone's to be
+     * handed): attaching refuses the directory as corrupted. Before, the first user wrote the
+     * directory's magic into the free page, and its first add threw a raw IllegalArgumentException
+     * from the lock ("lock word not in an ALLOCATED page").
+     */
+    @Test
+    void aDirectoryPointerNamingFreePagesIsRefusedAndNothingIsWrittenThere() {
+        NamedRoots.of(arena).put("alpha", 1);
+        final int free = (int) ((arena.capacityPages() - RootsLayout.PAGES - 1) * 4096);
+        assertEquals(io.sharena.core.PageState.FREE, arena.pageState(arena.pageOf(free)));
+        v.putIntRelease((int) ControlLayout.word(ControlLayout.ROOTS_PTR), free);
+        final ArenaCorruptedException e = assertThrows(ArenaCorruptedException.class, () -> NamedRoots.of(arena).put("beta", 2));
+        assertTrue(e.getMessage().contains("directory page not allocated"), e.getMessage());
+        assertThrows(ArenaCorruptedException.class, () -> NamedRoots.existing(arena));
+        assertEquals(0, v.getInt(free + RootsLayout.MAGIC), "nothing written into the free page");
+        assertFalse(NamedRoots.check(arena).isEmpty());
+        assertEquals(List.of(), repairThenCheck());
+        NamedRoots.of(arena).put("beta", 2);
+        assertEquals(2, NamedRoots.of(arena).get("beta"));
     }
 
     @Test
@@ -294,6 +373,34 @@ class IpcCorruptionTest {
         NamedRoots.of(arena).put(ObjectHeap.ROOT_NAME, (int) arena.capacityBytes() + 4096);
         assertThrows(ArenaCorruptedException.class, () -> ObjectHeap.of(arena));
         assertEquals(List.of(), repairThenCheck());
+    }
+
+    /**
+     * A heap root garbled into the pointer of another structure's page (the roots directory, another
+     * root's structure): that page has no heap magic, and the repair used to "format it anew" as
+     * heap metadata, zeroing the roots directory's header (then every root was read as another
+     * structure's garbage) or the other structure. It is not the heap's: the heap root is dropped and
+     * the page left to its owner.
+     */
+    @Test
+    void aHeapRootNamingAnotherStructuresPageNeverHasThatPageFormattedAsTheHeap() {
+        ObjectHeap.of(arena).allocate(16);
+        final NamedRoots roots = NamedRoots.of(arena);
+        final int other = arena.allocPages(1);
+        v.putLong(other + 8, 0x5EED_5EEDL);
+        roots.put("other", other);
+        for (final int garbled : new int[] {directory(), other}) {
+            roots.put(ObjectHeap.ROOT_NAME, garbled);
+            final long header = v.getLong(directory() + RootsLayout.MAGIC);
+            final List<String> done = ObjectHeap.repair(arena);
+            assertTrue(done.stream().anyMatch(d -> d.startsWith("heap dropped")), done.toString());
+            assertEquals(header, v.getLong(directory() + RootsLayout.MAGIC), "the directory's header untouched");
+            assertEquals(0x5EED_5EEDL, v.getLong(other + 8), "the other structure untouched");
+            assertEquals(other, roots.get("other"));
+            assertEquals(List.of(), NamedRoots.check(arena));
+            assertEquals(List.of(), ObjectHeap.check(arena));
+            assertDistinct(ObjectHeap.of(arena), 16, 600);
+        }
     }
 
     private static void assertDistinct(final ObjectHeap heap, final int size, final int n) {

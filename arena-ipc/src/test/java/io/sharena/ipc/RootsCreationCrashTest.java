@@ -169,6 +169,21 @@ class RootsCreationCrashTest {
         }
     }
 
+    /** Pauses {@code who} at crash point {@code point} ({@code paused} counted down) until {@code resume}. */
+    private static void pauseAt(final String point, final AtomicReference<Thread> who, final CountDownLatch paused,
+                                final CountDownLatch resume) {
+        CrashPoints.install(p -> {
+            if (point.equals(p.id()) && Thread.currentThread() == who.get()) {
+                paused.countDown();
+                try {
+                    resume.await(30, TimeUnit.SECONDS);
+                } catch (final InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        });
+    }
+
     /** Pages of the named-roots directory. */
     private static final class RootsLayoutPages {
         static final int DIRECTORY = io.sharena.ipc.layout.RootsLayout.PAGES;
@@ -189,6 +204,94 @@ class RootsCreationCrashTest {
     }
 
     /**
+     * The check on a file whose creator was killed after its structure was formatted says the
+     * repair keeps it, and before that, that it undoes it: the two leave different files.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"RootsPoint.CREATE_FORMATTED", "AllocPoint.TAKE_INTENT_CLEARED"})
+    void theCheckSaysWhetherTheNextUserKeepsOrUndoesADeadCreatorsCreation(final String point) throws Exception {
+        final Path file = dir.resolve("m.arena");
+        freshArenaWithRoots(file);
+        killedAt(point, "store", file.toString(), "s");
+        try (SharedArena ro = SharedArena.open(file, ArenaOptions.defaults().withReadOnly(true))) {
+            final String want = point.equals("RootsPoint.CREATE_FORMATTED")
+                ? "a creation under the roots left unfinished after its structure was formatted (its next user keeps it)"
+                : "a creation under the roots left unfinished (its next user undoes it)";
+            final List<String> found = NamedRoots.check(ro);
+            assertTrue(found.stream().anyMatch(v -> v.startsWith(want + ": record=0x")), found.toString());
+        }
+    }
+
+    /**
+     * Read-only tools on a file whose heap creator was killed with the metadata page in the heap's
+     * root and not yet formatted: the heap does not exist yet (the next user of the roots undoes the
+     * creation), so {@code ObjectHeap.existing} finds none and the check names the unfinished
+     * creation only. Before, {@code existing} threw "heap metadata corrupted: bad magic" and
+     * {@code arena check} reported the heap corrupted.
+     */
+    @Test
+    void readOnlyToolsSeeNoHeapWhileItsDeadCreatorsCreationIsUnfinished() throws Exception {
+        final Path file = dir.resolve("r.arena");
+        final long before = freshArenaWithRoots(file);
+        killedAt("AllocPoint.TAKE_INTENT_CLEARED", "heapof", file.toString());
+        try (SharedArena ro = SharedArena.open(file, ArenaOptions.defaults().withReadOnly(true))) {
+            final NamedRoots roots = NamedRoots.existing(ro).orElseThrow();
+            assertNotEquals(0, roots.get(ObjectHeap.ROOT_NAME), "the page is in the root, unformatted");
+            assertEquals(0, roots.getFinished(ObjectHeap.ROOT_NAME), "not a finished structure");
+            assertTrue(ObjectHeap.existing(ro).isEmpty(), "no heap yet");
+            assertEquals(List.of(), ObjectHeap.check(ro), "nothing wrong with a heap that does not exist yet");
+            final List<String> found = IpcCheck.check(ro);
+            assertTrue(found.stream().anyMatch(v -> v.startsWith("a creation under the roots left unfinished")), found.toString());
+            assertTrue(found.stream().noneMatch(v -> v.contains("heap")), found.toString());
+        }
+        try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
+            assertNotEquals(0, ObjectHeap.of(arena).allocate(8));
+            assertEquals(before + 2, ChannelCreationCrashTest.allocatedPages(arena), "the new metadata page and one slab");
+            assertEquals(List.of(), IpcCheck.check(arena));
+        }
+    }
+
+    /**
+     * The same while the heap's creator is alive and paused with the page in the root: a tool
+     * reading the file meanwhile sees no heap and no violation, and the heap once it is finished.
+     */
+    @Test
+    void readOnlyToolsSeeNoHeapWhileItsCreatorIsPaused() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(CrashPoints.ENABLED, "crash points are off in this JVM");
+        final Path file = dir.resolve("q.arena");
+        freshArenaWithRoots(file);
+        try (SharedArena a = SharedArena.open(file, ArenaOptions.defaults());
+             SharedArena ro = SharedArena.open(file, ArenaOptions.defaults().withReadOnly(true))) {
+            final CountDownLatch paused = new CountDownLatch(1);
+            final CountDownLatch resume = new CountDownLatch(1);
+            final AtomicReference<Thread> creator = new AtomicReference<>();
+            pauseAt("AllocPoint.TAKE_INTENT_CLEARED", creator, paused, resume);
+            final AtomicReference<Throwable> failure = new AtomicReference<>();
+            final Thread t = Thread.ofPlatform().unstarted(() -> {
+                try {
+                    ObjectHeap.of(a);
+                } catch (final Throwable e) {
+                    failure.set(e);
+                }
+            });
+            creator.set(t);
+            t.start();
+            try {
+                assertTrue(paused.await(30, TimeUnit.SECONDS), "the creator reached the point");
+                assertNotEquals(0, NamedRoots.existing(ro).orElseThrow().get(ObjectHeap.ROOT_NAME), "in the root already");
+                assertTrue(ObjectHeap.existing(ro).isEmpty(), "no heap while it is being created");
+                assertEquals(List.of(), IpcCheck.check(ro), "nothing wrong while a live creator is at work");
+            } finally {
+                resume.countDown();
+                t.join(30_000);
+            }
+            assertEquals(null, failure.get());
+            assertTrue(ObjectHeap.existing(ro).isPresent(), "the finished heap");
+            assertEquals(List.of(), IpcCheck.check(ro));
+        }
+    }
+
+    /**
      * A creator paused after formatting, its creation not yet finished: another attachment that
      * wants the same store waits for it (it holds the roots' lock) and then gets that very store,
      * never a second one, and never the half-made one before it is whole.
@@ -203,16 +306,7 @@ class RootsCreationCrashTest {
             final CountDownLatch paused = new CountDownLatch(1);
             final CountDownLatch resume = new CountDownLatch(1);
             final AtomicReference<Thread> creator = new AtomicReference<>();
-            CrashPoints.install(p -> {
-                if ("RootsPoint.CREATE_FORMATTED".equals(p.id()) && Thread.currentThread() == creator.get()) {
-                    paused.countDown();
-                    try {
-                        resume.await(30, TimeUnit.SECONDS);
-                    } catch (final InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                }
-            });
+            pauseAt("RootsPoint.CREATE_FORMATTED", creator, paused, resume);
             final AtomicReference<Object> made = new AtomicReference<>();
             final Thread t = Thread.ofPlatform().unstarted(() -> {
                 try (SharedStore s = SharedStore.of(a, "s", OPTIONS)) {

@@ -19,9 +19,10 @@ import java.util.List;
  *   <li>The interrupted holder's {@link Intent}: an ALLOC or RESERVE is rolled back (its caller never
  *       got the pages); an ALLOC_INTO is rolled forward if its destination word holds the range's
  *       pointer (published: kept ALLOCATED), back otherwise; a FREE_FROM is rolled back (nothing
- *       done) while its word still holds the pointer, forward (the range's ALLOCATED and RESERVED pages freed) once it does not. An intent whose range is not wholly user pages inside the arena was never
- *       written by a holder (a stray write): it is cleared and reported, nothing is rolled back,
- *       since the user pages it covers may be held by someone. A dying free needs no intent: the
+ *       done) while its word still holds the pointer, forward (the range's ALLOCATED and RESERVED pages freed) once it does not. An intent whose range is not wholly user pages inside the arena, or an
+ *       ALLOC_INTO or FREE_FROM whose word is neither the roots word nor an int of the user pages,
+ *       was never written by a holder (a stray write): it is cleared and reported, nothing is rolled
+ *       back, since the user pages it covers may be held by someone. A dying free needs no intent: the
  *       pages it had taken are PENDING with its dead slot (step 4).</li>
  *   <li>The pending list is drained as usual (by the caller).</li>
  *   <li>Every span cache is emptied: live processes' stacks are taken whole by CAS (their owners'
@@ -86,6 +87,15 @@ final class Recovery {
                 table.setLongRelease(offset, Intent.encode(Intent.NONE, 0, 0));
                 return;
             }
+            if ((op == Intent.ALLOC_INTO || op == Intent.FREE_FROM) && !holderDest()) {
+                // A holder writes a checked destination before the intent: one no holder writes makes
+                // the pair a stray write, and rolling it either way would free pages someone may hold.
+                ignoredIntent = "an intent naming a word no holder writes was ignored (nothing rolled back): op=" + op
+                    + ", first=" + first + ", pages=" + Intent.pages(intent) + ", dest=0x"
+                    + Long.toHexString(table.getLongVolatile(ControlLayout.word(ControlLayout.INTENT_DEST)));
+                table.setLongRelease(offset, Intent.encode(Intent.NONE, 0, 0));
+                return;
+            }
             if ((op == Intent.ALLOC_INTO || op == Intent.FREE_FROM) && published(first)) {
                 // ALLOC_INTO whose pointer reached the word: whoever reads the word may use the pages.
                 // FREE_FROM whose word still holds the pointer: nothing was done yet.
@@ -110,16 +120,23 @@ final class Recovery {
     }
 
     /**
-     * @return whether the word an ALLOC_INTO or FREE_FROM intent names ({@link ControlLayout#INTENT_DEST}) holds the
-     * pointer of page {@code first}; a destination outside the mapping or misaligned (a stray write:
-     * the holder checks it before writing the intent) counts as not published
+     * @return whether {@link ControlLayout#INTENT_DEST} names a word a holder publishes to or frees
+     * from: the control page's roots word, or an aligned int of the user pages (what
+     * {@code SharedArena} checks before it calls the allocator)
+     */
+    private boolean holderDest() {
+        final long dest = table.getLongVolatile(ControlLayout.word(ControlLayout.INTENT_DEST));
+        return dest == ControlLayout.word(ControlLayout.ROOTS_PTR)
+            || (dest & (Integer.BYTES - 1)) == 0 && dest >= (long) table.firstUser << Geometry.PAGE_SHIFT
+            && dest <= ((long) table.capacity << Geometry.PAGE_SHIFT) - Integer.BYTES;
+    }
+
+    /**
+     * @return whether the word an ALLOC_INTO or FREE_FROM intent names ({@link ControlLayout#INTENT_DEST}, checked
+     * by {@link #holderDest} first) holds the pointer of page {@code first}
      */
     private boolean published(final long first) {
         final long dest = table.getLongVolatile(ControlLayout.word(ControlLayout.INTENT_DEST));
-        if (dest < 0 || (dest & (Integer.BYTES - 1)) != 0
-            || dest > ((long) table.capacity << Geometry.PAGE_SHIFT) - Integer.BYTES) {
-            return false;
-        }
         return table.getIntVolatile(dest) == (int) (first << Geometry.PAGE_SHIFT);
     }
 

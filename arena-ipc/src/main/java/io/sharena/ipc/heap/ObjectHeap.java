@@ -133,11 +133,12 @@ public final class ObjectHeap {
     }
 
     /**
-     * @return the arena's heap if it has one, without creating it (for read-only tools)
+     * @return the arena's heap if it has one, without creating it (for read-only tools); none while
+     * it is being created (its creator died doing so: the next user of the roots undoes that)
      * @throws ArenaCorruptedException if the roots or the heap's metadata are corrupted
      */
     public static Optional<ObjectHeap> existing(final SharedArena arena) {
-        return NamedRoots.existing(arena).map(r -> r.get(ROOT_NAME)).filter(m -> m != 0)
+        return NamedRoots.existing(arena).map(r -> r.getFinished(ROOT_NAME)).filter(m -> m != 0)
             .map(m -> attach(arena, m));
     }
 
@@ -737,8 +738,9 @@ public final class ObjectHeap {
 
     /**
      * Repairs the arena's heap, if it has one: a metadata pointer outside the arena is dropped from
-     * the roots (the heap is lost, and said); a metadata page with a bad magic is formatted anew;
-     * then {@link #repair()}. Refused while another live process is attached to the arena: the
+     * the roots (the heap is lost, and said); a metadata page with a bad magic is formatted anew,
+     * unless another structure holds it (the named-roots directory, or the page another root names:
+     * the heap is dropped then, that page left alone); then {@link #repair()}. Refused while another live process is attached to the arena: the
      * rebuild of the free stacks is only safe on a quiet heap.
      *
      * @return what was changed or lost, one line each
@@ -761,6 +763,14 @@ public final class ObjectHeap {
             return List.of("heap dropped, its objects lost: metadata pointer does not name an allocated page: ptr=0x"
                 + Integer.toHexString(m));
         }
+        final String owner = metaProblem(arena, m) == null ? null : otherOwner(arena, m);
+        if (owner != null) {
+            // A page without the heap's magic that another structure holds was never the heap's: a
+            // garbled root. Formatting it anew would wipe that structure.
+            NamedRoots.of(arena).compareAndSet(ROOT_NAME, m, 0);
+            return List.of("heap dropped, its objects lost: metadata pointer names " + owner + ", left to it: ptr=0x"
+                + Integer.toHexString(m));
+        }
         final List<String> done = new java.util.ArrayList<>();
         if (metaProblem(arena, m) != null) {
             arena.raw().fill(m, Geometry.PAGE_SIZE, (byte) 0);
@@ -770,6 +780,24 @@ public final class ObjectHeap {
         }
         done.addAll(new ObjectHeap(arena, m).repair());
         return done;
+    }
+
+    /**
+     * @return which other structure holds page-aligned {@code meta}'s page (the named-roots directory,
+     * or the structure another root names), or null
+     */
+    private static String otherOwner(final SharedArena arena, final int meta) {
+        final long page = Integer.toUnsignedLong(meta) / Geometry.PAGE_SIZE;
+        final long dir = Integer.toUnsignedLong(ArenaInternals.rootsDirectory(arena)) / Geometry.PAGE_SIZE;
+        if (dir != 0 && page >= dir && page < dir + io.sharena.ipc.layout.RootsLayout.PAGES) {
+            return "the named-roots directory";
+        }
+        for (final var root : NamedRoots.existing(arena).map(NamedRoots::list).orElse(Map.of()).entrySet()) {
+            if (!root.getKey().equals(ROOT_NAME) && Integer.toUnsignedLong(root.getValue()) / Geometry.PAGE_SIZE == page) {
+                return "the structure of root " + root.getKey();
+            }
+        }
+        return null;
     }
 
     /** @return the pids of live processes other than this one registered in the arena */
@@ -783,10 +811,13 @@ public final class ObjectHeap {
         return pids;
     }
 
-    /** @return the heap root's value, if the arena has roots and a heap; empty when the roots are unusable */
+    /**
+     * @return the heap root's value, if the arena has roots and a finished heap; empty when the roots
+     * are unusable, or while the heap is being created (the roots' check names a dead creator's)
+     */
     private static Optional<Integer> rootValue(final SharedArena arena) {
         try {
-            return NamedRoots.existing(arena).map(r -> r.get(ROOT_NAME)).filter(m -> m != 0);
+            return NamedRoots.existing(arena).map(r -> r.getFinished(ROOT_NAME)).filter(m -> m != 0);
         } catch (final ArenaCorruptedException rootsBroken) {
             return Optional.empty(); // the roots' own check reports it
         }

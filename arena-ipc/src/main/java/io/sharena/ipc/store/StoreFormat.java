@@ -4,6 +4,7 @@ import io.sharena.core.ArenaFormatException;
 import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
 import io.sharena.core.layout.Geometry;
+import io.sharena.core.layout.PageEntry;
 import io.sharena.ipc.NamedRoots;
 import io.sharena.ipc.Pages;
 import io.sharena.ipc.layout.ItemLayout;
@@ -116,7 +117,10 @@ final class StoreFormat {
         return new int[] {stripes, buckets, map, ring, (int) ((ring - region + ringBytes) / PAGE)};
     }
 
-    /** @throws ArenaFormatException naming the first header field that is out of range */
+    /**
+     * @throws ArenaFormatException naming the first header field that is out of range, or a page of
+     *                              the region that is not allocated
+     */
     static void validate(final SharedArena arena, final int header) throws ArenaFormatException {
         final ArenaView v = arena.raw();
         final long cap = arena.capacityBytes();
@@ -157,6 +161,17 @@ final class StoreFormat {
         if (tail < 0 || head < tail || head - tail > ring || ((head | tail) & (ItemLayout.ALIGN - 1)) != 0) {
             throw new ArenaFormatException("store.positions", "store ring positions out of range: head=" + head + ", tail=" + tail
                 + ", ringBytes=" + ring);
+        }
+        // Every page of a store's region stays allocated for as long as the store lives: one that is
+        // not (a stray free, a damaged page table) may be handed out to someone else at any time,
+        // and the locks in it cannot be attached.
+        final long first = Integer.toUnsignedLong(header) / PAGE;
+        for (long p = first; p < first + parts[4]; p++) {
+            final int state = Pages.state(arena, p);
+            if (state != PageEntry.ALLOCATED) {
+                throw new ArenaFormatException("store.pages", "store region page not allocated: page=" + p + ", state="
+                    + PageEntry.stateName(state));
+            }
         }
     }
 
