@@ -190,7 +190,8 @@ final class HeapRepair {
                 }
                 try {
                     final long pageNumber = Integer.toUnsignedLong(page) / Geometry.PAGE_SIZE;
-                    final boolean formatted = heap.isSlab(page);
+                    final boolean formatted = (page & (Geometry.PAGE_SIZE - 1)) == 0 && Pages.inUserRange(arena, page, 1)
+                        && heap.isSlab(page);
                     String what;
                     try {
                         what = heap.settle(c, slot) ? (formatted ? "its slab page kept" : "its unformatted page given back")
