@@ -590,15 +590,10 @@ public final class NamedRoots {
             } while (!view.compareAndSetLong(e + RootsLayout.VALUE, v, RootsLayout.bumped(v, RootsLayout.pointerOf(v))));
             if (ptr != 0 && Pages.inUserRange(arena, ptr, pages)) {
                 // The allocator's lock may be busy for a while: retried, as allocations are.
-                final long start = System.nanoTime();
-                while (!arena.freePagesFrom(e + RootsLayout.VALUE, pages)
-                    && RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE)) == ptr) {
-                    if (System.nanoTime() - start > Pages.SETUP_TIMEOUT_NANOS) {
-                        // Left, marked, to the next holder of the lock.
-                        done.add("unfinished creation not undone yet (the allocator's lock stayed busy): entry=" + index);
-                        return;
-                    }
-                    LockSupport.parkNanos(100_000);
+                if (!Pages.freeFrom(arena, e + RootsLayout.VALUE, pages, Pages.SETUP_TIMEOUT_NANOS)) {
+                    // Left, marked, to the next holder of the lock.
+                    done.add("unfinished creation not undone yet (the allocator's lock stayed busy): entry=" + index);
+                    return;
                 }
                 CrashPoints.at(RootsPoint.CREATE_UNDONE);
             }
@@ -825,15 +820,9 @@ public final class NamedRoots {
             do {
                 v = view.getLongAcquire(e + RootsLayout.VALUE);
             } while (!view.compareAndSetLong(e + RootsLayout.VALUE, v, RootsLayout.bumped(v, RootsLayout.pointerOf(v))));
-            final long start = System.nanoTime();
-            while (!arena.freePagesFrom(e + RootsLayout.VALUE, pages)) {
-                if (RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE)) != expected) {
-                    return false;
-                }
-                if (System.nanoTime() - start > Pages.SETUP_TIMEOUT_NANOS) {
-                    return false;
-                }
-                LockSupport.parkNanos(100_000);
+            if (!Pages.freeFrom(arena, e + RootsLayout.VALUE, pages, Pages.SETUP_TIMEOUT_NANOS)
+                || RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE)) != 0) {
+                return false; // the allocator's lock stayed busy, or a put replaced the pointer meanwhile
             }
             CrashPoints.at(RootsPoint.REMOVE_CLEARED);
             if (view.getIntAcquire(e + RootsLayout.STATE) == RootsLayout.LIVE

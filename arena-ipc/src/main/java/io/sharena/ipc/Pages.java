@@ -50,6 +50,25 @@ public final class Pages {
     }
 
     /**
+     * {@link SharedArena#freePagesFrom}, retried while the allocator's lock is busy, for up to
+     * {@code timeoutNanos}: the give-back of a structure's pages, as {@link #allocateInto} is their making.
+     *
+     * @return true once {@code word} no longer holds the pointer it held on entry (freed here, or
+     * changed by another writer); false if it still does after the timeout
+     */
+    public static boolean freeFrom(final SharedArena arena, final int word, final int n, final long timeoutNanos) {
+        final int ptr = arena.raw().getIntAcquire(word);
+        final long start = System.nanoTime();
+        while (!arena.freePagesFrom(word, n) && ptr != 0 && arena.raw().getIntAcquire(word) == ptr) {
+            if (System.nanoTime() - start > timeoutNanos) {
+                return false;
+            }
+            LockSupport.parkNanos(100_000);
+        }
+        return true;
+    }
+
+    /**
      * @return whether {@code n} pages at {@code ptr} lie in the arena's user range: page-aligned,
      * not below the first user page, not past the end
      */

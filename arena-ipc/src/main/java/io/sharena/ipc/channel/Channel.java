@@ -246,13 +246,9 @@ public final class Channel {
                 v.compareAndSetInt(word, ring, 0);
                 continue;
             }
-            final long start = System.nanoTime();
-            while (!arena.freePagesFrom(word, ringPages) && v.getIntAcquire(word) == ring) {
-                if (System.nanoTime() - start > Pages.SETUP_TIMEOUT_NANOS) {
-                    throw new IllegalStateException("channel not given back yet (the allocator's lock stayed busy): name="
-                        + name);
-                }
-                java.util.concurrent.locks.LockSupport.parkNanos(100_000);
+            if (!Pages.freeFrom(arena, word, ringPages, Pages.SETUP_TIMEOUT_NANOS)) {
+                throw new IllegalStateException("channel not given back yet (the allocator's lock stayed busy): name="
+                    + name);
             }
         }
         if (!roots.removeAndFree(name, header, 1) && roots.get(name) == header) {

@@ -158,7 +158,7 @@ final class HeapRepair {
             if (page == 0 || !abandoned(slot)) {
                 continue;
             }
-            final boolean notAPage = (page & (Geometry.PAGE_SIZE - 1)) != 0 || !Pages.inUserRange(arena, page, 1);
+            final boolean notAPage = !Pages.inUserRange(arena, page, 1);
             if (notAPage || !heap.isSlab(page) || view.getInt(page + HeapLayout.CLASS) != c) {
                 violations.add("heap refill slot names a page its dead refill left in transit (repair settles it): class="
                     + c + ", slot=" + i + ", page=" + (Integer.toUnsignedLong(page) / Geometry.PAGE_SIZE)
@@ -190,8 +190,7 @@ final class HeapRepair {
                 }
                 try {
                     final long pageNumber = Integer.toUnsignedLong(page) / Geometry.PAGE_SIZE;
-                    final boolean formatted = (page & (Geometry.PAGE_SIZE - 1)) == 0 && Pages.inUserRange(arena, page, 1)
-                        && heap.isSlab(page);
+                    final boolean formatted = Pages.inUserRange(arena, page, 1) && heap.isSlab(page);
                     String what;
                     try {
                         what = heap.settle(c, slot) ? (formatted ? "its slab page kept" : "its unformatted page given back")

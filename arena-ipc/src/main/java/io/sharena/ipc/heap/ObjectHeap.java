@@ -432,7 +432,7 @@ public final class ObjectHeap {
         if (page == 0) {
             return true;
         }
-        if ((page & (Geometry.PAGE_SIZE - 1)) != 0 || !Pages.inUserRange(arena, page, 1)) {
+        if (!Pages.inUserRange(arena, page, 1)) {
             throw corrupted("heap refill slot", page, "class=" + c);
         }
         if (isSlab(page) && view.getInt(page + HeapLayout.CLASS) == c) {
