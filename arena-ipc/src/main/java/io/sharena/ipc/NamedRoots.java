@@ -390,7 +390,8 @@ public final class NamedRoots {
                     + Long.toHexString(left));
             }
             int e = find(bytes);
-            if (e >= 0) {
+            final boolean added = e < 0;
+            if (!added) {
                 final int ptr = RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE));
                 if (ptr != 0) {
                     return ptr;
@@ -422,7 +423,8 @@ public final class NamedRoots {
             if (ptr == 0) {
                 // No room (or another writer's CAS on the value won: read it).
                 final int now = RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE));
-                if (now == 0) {
+                if (now == 0 && added) {
+                    // Only a name this call added goes: one that was there, holding 0, stays as it was.
                     tombstone(e);
                 }
                 view.putLongRelease(directory + RootsLayout.CREATING, 0L);

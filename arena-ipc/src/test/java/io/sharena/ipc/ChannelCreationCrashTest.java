@@ -88,6 +88,32 @@ class ChannelCreationCrashTest {
     }
 
     /**
+     * A dead creator's half-made channel whose second lane word was written (a stray write) with the
+     * pointer of pages that hold another structure's data: the reclaim gives back the header and the
+     * real ring, clears the garbled word and leaves the other structure's pages allocated and
+     * whole. (Before, it freed whatever user pages the word named.)
+     */
+    @Test
+    void aGarbledLaneWordOfADeadCreatorsChannelFreesNoOtherStructuresPages() throws Exception {
+        final Path file = dir.resolve("g.arena");
+        final long before = freshArenaWithRoots(file);
+        // Killed with the first ring recorded: the second lane's word is still 0 when it is garbled.
+        killedAt(ChannelPoint.RING_RECORDED, 0, "create", file.toString(), "made");
+        try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
+            final int other = arena.allocPages(4);
+            arena.raw().putLong(other + 8, 0x5EED_5EEDL);
+            final int header = NamedRoots.of(arena).get("made");
+            arena.raw().putIntRelease(io.sharena.ipc.layout.ChannelLayout.lane(header, 1)
+                + io.sharena.ipc.layout.ChannelLayout.RING, other);
+            assertThrows(IllegalArgumentException.class, () -> Channel.open(arena, "made"));
+            assertEquals(PageEntry.ALLOCATED, Pages.state(arena, Integer.toUnsignedLong(other) / 4096));
+            assertEquals(0x5EED_5EEDL, arena.raw().getLong(other + 8), "the other structure's data untouched");
+            assertEquals(before + 4, allocatedPages(arena), "every page of the channel given back, the other's kept");
+            arena.freePages(other, 4);
+        }
+    }
+
+    /**
      * Inside the allocation of the third ring: carved but not yet in its lane's word (the repair rolls
      * it back), or in the word with the allocator's intent still up (rolled forward, so the reclaim
      * finds it). Either way the next opener gives every page back: a ring is never allocated and

@@ -73,6 +73,21 @@ class NamedRootsTest {
     }
 
     @Test
+    void aCreateWithNoRoomLeavesTheNamesItFoundAndDropsOnlyTheOneItAdded() {
+        roots.put("kept", 0);
+        final List<Integer> taken = new ArrayList<>();
+        for (int p; (p = arena.allocPages(1)) != 0; ) {
+            taken.add(p);
+        }
+        assertEquals(0, roots.create("kept", 2, p -> { }), "no room");
+        assertTrue(roots.contains("kept"), "a name that was there before the create stays");
+        assertEquals(0, roots.create("added", 2, p -> { }), "no room");
+        assertFalse(roots.contains("added"), "a name the create added goes again");
+        taken.forEach(p -> arena.freePages(p, 1));
+        assertNotEquals(0, roots.create("kept", 2, p -> { }), "room again: the name gets its structure");
+    }
+
+    @Test
     void putGetRemoveAndList() {
         assertEquals(0, roots.get("orders"));
         assertEquals(0, roots.put("orders", 0x5000));

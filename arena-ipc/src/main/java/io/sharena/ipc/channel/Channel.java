@@ -219,6 +219,16 @@ public final class Channel {
         return true;
     }
 
+    /** @return whether the {@code bytes} bytes at {@code ptr} (whole pages) are all zero */
+    private static boolean zeroed(final ArenaView v, final int ptr, final int bytes) {
+        for (int i = 0; i < bytes; i += Long.BYTES) {
+            if (v.getLong(ptr + i) != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /**
      * Gives back a half-made channel whose {@link ChannelLayout#CREATOR} word this process holds: each ring is
      * taken out of its lane's word and freed in one crash-safe step ({@link SharedArena#freePagesFrom}),
@@ -241,8 +251,10 @@ public final class Channel {
             if (ring == 0) {
                 continue;
             }
-            if (!Pages.inUserRange(arena, ring, ringPages)) {
-                // Not a ring any creator allocated: the word is cleared, nothing freed.
+            if (!Pages.inUserRange(arena, ring, ringPages) || !zeroed(v, ring, ringBytes)) {
+                // Not a ring any creator allocated (those are zeroed pages that nothing writes before
+                // the magic: a stray write naming another structure's pages): the word is cleared,
+                // nothing freed.
                 v.compareAndSetInt(word, ring, 0);
                 continue;
             }
