@@ -111,7 +111,7 @@ public final class ArenaCli implements Runnable {
         return oneLine(switch (e) {
             case ArenaFormatException f -> "not a valid arena: " + f.getMessage() + " (field " + f.field() + ")";
             case ArenaFaultException f -> f.getMessage();
-            case ArenaCorruptedException c -> c.getMessage() + "; check --repair rebuilds the allocator's structures";
+            case ArenaCorruptedException c -> c.getMessage() + "; 'arena check' names the damage, 'check --repair' repairs what it can";
             case NoSuchFileException f -> "no such file: " + f.getFile();
             case FileAlreadyExistsException f -> "file exists: " + f.getFile();
             case AccessDeniedException f -> f.getFile() + ": " + (f.getReason() == null ? "access denied" : f.getReason());

@@ -139,8 +139,8 @@ class ArenaCliTest extends CapturedStreams {
                 + " check does not detect yet: try 'arena check'; ARENA_DEBUG=1 for the stack trace)",
             "arena: fault on the arena mapping: the file was probably cut short while mapped (check --repair restores"
                 + " its size)",
-            "arena: arena metadata corrupted: pending list, value=99, slot=3 (marked for repair); check --repair"
-                + " rebuilds the allocator's structures",
+            "arena: arena metadata corrupted: pending list, value=99, slot=3; 'arena check' names the damage,"
+                + " 'check --repair' repairs what it can",
             "arena: not a valid arena: not a sharena arena (field magic)",
             "arena: allocPages: file is 4096 bytes, capacity 8192: truncated while mapped (check --repair restores the"
                 + " size): path=" + dir,

@@ -6,10 +6,11 @@ package io.sharena.core;
  * of {@link ArenaFormatException} (the file failed validation at open) and
  * {@link ArenaFaultException} (a strict access touched a page that is not allocated).
  *
- * <p>Whoever throws it has first marked the arena for repair, so the next lock holder rebuilds
- * the allocator's structures from the page states; {@code check --repair} does the same from the
- * command line. {@link #structure()} names what was found broken (for example
- * {@code "pending list"}), {@link #value()} the value read.
+ * <p>A structure with a repair flag of its own (the named roots, the object heap) is marked for
+ * repair before this is thrown, and the message then says so; {@code check} reports the damage and
+ * {@code check --repair} repairs what it can. A read-only attachment marks nothing, and neither do
+ * structures without such a flag (a channel, the store's index). {@link #structure()} names what
+ * was found broken (for example {@code "heap free stack"}), {@link #value()} the value read.
  */
 public final class ArenaCorruptedException extends RuntimeException {
     private static final long serialVersionUID = 1L;
@@ -23,8 +24,18 @@ public final class ArenaCorruptedException extends RuntimeException {
      * @param detail    {@code name=value} context, without the structure and value
      */
     public ArenaCorruptedException(final String structure, final long value, final String detail) {
+        this(structure, value, detail, false);
+    }
+
+    /**
+     * @param structure the shared structure found broken, as a user would name it
+     * @param value     the value read that is out of range (or the step count of a walk that did not end)
+     * @param detail    {@code name=value} context, without the structure and value
+     * @param marked    whether the thrower marked the structure for repair (the message then says so)
+     */
+    public ArenaCorruptedException(final String structure, final long value, final String detail, final boolean marked) {
         super("arena metadata corrupted: " + structure + ", value=" + value + (detail.isEmpty() ? "" : ", " + detail)
-            + " (marked for repair)");
+            + (marked ? " (marked for repair)" : ""));
         this.structure = structure;
         this.value = value;
     }

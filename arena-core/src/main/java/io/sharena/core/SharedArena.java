@@ -58,8 +58,10 @@ import java.util.function.Supplier;
  * {@code name=value} message: {@link ArenaFormatException} (the file is not a valid arena: not a
  * regular file, no valid header copy, shorter than its capacity), {@link ArenaFaultException} (an
  * access faulted: a strict view on a page that is not allocated, or the file cut short under the
- * mapping, which every allocator entry point reports instead of the JVM's {@link InternalError}) and {@link ArenaCorruptedException} (shared metadata found
- * corrupted during use; the arena is marked for repair). The file system's failures are
+ * mapping, which every allocator entry point reports instead of the JVM's {@link InternalError}) and {@link ArenaCorruptedException} (thrown by the structures
+ * built on the arena when they find their shared metadata corrupted during use; the allocator
+ * never throws it: a page number, count or link out of range marks the arena for repair, which the
+ * lock holder runs before it unlocks, and the call goes on as if the structure ended there). The file system's failures are
  * {@link IOException}s ({@link NoSuchFileException}, {@link AccessDeniedException},
  * {@link FileAlreadyExistsException}, a system call that failed); misuse is
  * {@link IllegalArgumentException}; any use after {@link #close()} is {@link IllegalStateException}.
@@ -229,7 +231,6 @@ public final class SharedArena implements AutoCloseable {
      *                               its permissions refuse it
      * @throws IOException           if it cannot be mapped (e.g. the fixed address is taken in this
      *                               process), or every registry slot is held by a live process
-     * @throws ArenaCorruptedException if recovering after dead processes finds corrupted metadata
      * @throws ArenaFaultException   if the file is cut short while open recovers
      */
     public static SharedArena open(final Path path, final ArenaOptions options) throws IOException {
@@ -433,7 +434,6 @@ public final class SharedArena implements AutoCloseable {
      * no run fits, the quota is reached, the file system is full, or the allocator lock could not be
      * had within the lock timeout
      * @throws ArenaFaultException     if the file was cut short under the mapping (names the file and its size)
-     * @throws ArenaCorruptedException if the allocator finds its shared metadata corrupted (marked for repair)
      * @throws IllegalStateException   if the arena is closed or was opened read-only
      */
     public int allocPages(final int n) {
@@ -454,7 +454,6 @@ public final class SharedArena implements AutoCloseable {
      *
      * @return as {@link #allocPages}
      * @throws ArenaFaultException     if the file was cut short under the mapping (names the file and its size)
-     * @throws ArenaCorruptedException if the allocator finds its shared metadata corrupted (marked for repair)
      * @throws IllegalStateException   if the arena is closed or was opened read-only
      */
     public int allocPagesUninitialized(final int n) {
@@ -472,7 +471,6 @@ public final class SharedArena implements AutoCloseable {
      *
      * @return false if the allocator lock stayed busy for the lock timeout (nothing was purged)
      * @throws ArenaFaultException     if the file was cut short under the mapping (names the file and its size)
-     * @throws ArenaCorruptedException if the allocator finds its shared metadata corrupted (marked for repair)
      * @throws IllegalStateException   if the arena is closed or was opened read-only
      */
     public boolean purge() {
@@ -497,7 +495,6 @@ public final class SharedArena implements AutoCloseable {
      * @return {@code ptr}, or 0 (nothing changed) if it is not page-aligned, the range leaves the
      * arena or touches metadata, or a page of it is not FREE
      * @throws ArenaFaultException     if the file was cut short under the mapping (names the file and its size)
-     * @throws ArenaCorruptedException if the allocator finds its shared metadata corrupted (marked for repair)
      * @throws IllegalStateException   if the arena is closed or was opened read-only
      */
     public int allocPagesAt(final int ptr, final int n) {
@@ -530,7 +527,6 @@ public final class SharedArena implements AutoCloseable {
      * reached, the file system is full, or the lock could not be had within the lock timeout
      * @throws IllegalArgumentException if {@code dest} is misaligned or outside the user pages
      * @throws ArenaFaultException      if the file was cut short under the mapping (names the file and its size)
-     * @throws ArenaCorruptedException  if the allocator finds its shared metadata corrupted (marked for repair)
      * @throws IllegalStateException    if the arena is closed or was opened read-only
      */
     public int allocPagesInto(final int n, final int dest) {
@@ -552,7 +548,6 @@ public final class SharedArena implements AutoCloseable {
      * the pointer)
      * @throws IllegalArgumentException if {@code word} is misaligned or outside the user pages
      * @throws ArenaFaultException      if the file was cut short under the mapping (names the file and its size)
-     * @throws ArenaCorruptedException  if the allocator finds its shared metadata corrupted (marked for repair)
      * @throws IllegalStateException    if the arena is closed or was opened read-only
      */
     public boolean freePagesFrom(final int word, final int n) {
@@ -592,7 +587,6 @@ public final class SharedArena implements AutoCloseable {
      * holder.
      *
      * @throws ArenaFaultException     if the file was cut short under the mapping (names the file and its size)
-     * @throws ArenaCorruptedException if the allocator finds its shared metadata corrupted (marked for repair)
      * @throws IllegalStateException   if the arena is closed or was opened read-only
      */
     public void freePages(final int ptr, final int n) {
@@ -607,7 +601,6 @@ public final class SharedArena implements AutoCloseable {
      * Marks {@code n} FREE pages at {@code ptr} RESERVED: never handed out, costing no memory.
      *
      * @throws ArenaFaultException     if the file was cut short under the mapping (names the file and its size)
-     * @throws ArenaCorruptedException if the allocator finds its shared metadata corrupted (marked for repair)
      * @throws IllegalStateException   if the arena is closed or was opened read-only
      */
     public ReserveResult reservePages(final int ptr, final int n) {
@@ -734,7 +727,6 @@ public final class SharedArena implements AutoCloseable {
      * @return true when the repair ran and left the allocator consistent; false when the lock could
      * not be had, or something could not be fixed ({@link #repairNotes()} names it)
      * @throws ArenaFaultException     if the file is shorter than the capacity, or is cut short during the repair
-     * @throws ArenaCorruptedException if the metadata is corrupted beyond what the repair rebuilds
      * @throws IllegalStateException   if the arena is closed or was opened read-only
      */
     boolean repair(final long timeoutNanos) {
@@ -980,7 +972,6 @@ public final class SharedArena implements AutoCloseable {
      * @throws IOException             if the file was cut short under the mapping (then it is unmapped
      *                                 without giving anything back; the message names the sizes), or
      *                                 closing the descriptor fails
-     * @throws ArenaCorruptedException if giving back the caches finds corrupted metadata (unmapped regardless)
      */
     @Override
     public synchronized void close() throws IOException {

@@ -20,13 +20,15 @@ public final class Corruption {
      */
     public static ArenaCorruptedException found(final ArenaView view, final int repairWord, final String structure,
                                                 final long value, final String detail) {
+        boolean marked = false;
         if (view != null && repairWord >= 0) {
             try {
                 view.putLongRelease(repairWord, 1L);
+                marked = true;
             } catch (final RuntimeException readOnly) {
                 // A read-only mapping cannot be marked; the exception still names the corruption.
             }
         }
-        throw new ArenaCorruptedException(structure, value, detail);
+        throw new ArenaCorruptedException(structure, value, detail, marked);
     }
 }

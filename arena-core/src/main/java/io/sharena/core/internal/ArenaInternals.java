@@ -152,8 +152,6 @@ public final class ArenaInternals {
      * not be had, or something could not be fixed ({@link #repairNotes} names it)
      * @throws io.sharena.core.ArenaFaultException     if the file is shorter than the capacity, or is
      *                                                 cut short during the repair
-     * @throws io.sharena.core.ArenaCorruptedException if the metadata is corrupted beyond what the
-     *                                                 repair rebuilds
      * @throws IllegalStateException                   if the arena is closed or was opened read-only
      */
     public static boolean repair(final SharedArena arena, final long timeoutNanos) {
