@@ -23,6 +23,10 @@ import java.util.Map;
 final class Reports {
     static final String README_BEGIN = "<!-- bench:begin (written by ./arena bench --update-readme) -->";
     static final String README_END = "<!-- bench:end -->";
+    /** Height of one pair's row in a ratio chart. */
+    private static final int ROW_PIXELS = 46;
+    /** A pair's name is cut to this many characters on the chart (the table has it whole). */
+    private static final int LABEL_CHARS = 64;
 
     private Reports() {
     }
@@ -89,51 +93,56 @@ final class Reports {
     }
 
     /**
-     * One chart per suite: each pair's ratio (as its target reads it) as a point on a log axis, so that
-     * a 300× pair and a 1.1× pair are both legible; a line at 1 (parity), and each ratio target as a
-     * triangle pointing the way the ratio must go (down: at most, up: at least). Pairs with an
-     * absolute target or none have no triangle; their ratio is still shown.
+     * One chart per suite, one row per pair (named on the left, in the table's order from the top):
+     * each pair's ratio (as its target reads it) as a point on a horizontal log axis, so that a 300×
+     * pair and a 1.1× pair are both legible; a line at 1 (parity), and each ratio target as a
+     * triangle on its pair's row (down: at most, up: at least). Pairs with an absolute target or none
+     * have no triangle; their ratio is still shown.
      */
     static List<Path> ratioCharts(final List<Row> rows, final Path dir) throws IOException {
         final Map<String, List<Row>> bySuite = new LinkedHashMap<>();
         rows.forEach(r -> bySuite.computeIfAbsent(r.suite(), k -> new ArrayList<>()).add(r));
         final List<Path> written = new ArrayList<>();
         for (final Map.Entry<String, List<Row>> e : bySuite.entrySet()) {
-            final XYChart chart = new XYChartBuilder().width(1100).height(600)
-                .title("sharena vs baseline: " + e.getKey() + " (ratio as each target reads it; log scale, 1 = parity)")
-                .xAxisTitle("pair").yAxisTitle("ratio").build();
+            // One row per pair, named on the left, the first pair at the top; the ratio runs along a
+            // log axis, so 1.1x and 300x both read at a glance, with a line at parity.
+            final List<Row> suite = e.getValue();
+            final int n = suite.size();
+            final XYChart chart = new XYChartBuilder().width(1500).height(150 + ROW_PIXELS * n)
+                .title("sharena vs baseline: " + e.getKey() + " (ratio as each target reads it)")
+                .xAxisTitle("ratio, log scale (line: 1 = parity)").yAxisTitle(" ").build();
             final XYStyler st = chart.getStyler();
             st.setDefaultSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
-            st.setYAxisLogarithmic(true);
+            st.setXAxisLogarithmic(true);
             st.setLegendPosition(Styler.LegendPosition.OutsideS);
             st.setLegendLayout(Styler.LegendLayout.Horizontal);
             st.setMarkerSize(11);
-            st.setXAxisLabelRotation(20);
             st.setAxisTickLabelsFont(st.getAxisTickLabelsFont().deriveFont(11f));
             final List<String> labels = new ArrayList<>();
-            final List<Double> x = new ArrayList<>();
+            final List<Double> y = new ArrayList<>();
             final List<Double> ratios = new ArrayList<>();
-            final List<Double> atMostX = new ArrayList<>();
+            final List<Double> atMostY = new ArrayList<>();
             final List<Double> atMost = new ArrayList<>();
-            final List<Double> atLeastX = new ArrayList<>();
+            final List<Double> atLeastY = new ArrayList<>();
             final List<Double> atLeast = new ArrayList<>();
             double lo = 1;
             double hi = 1;
-            for (final Row r : e.getValue()) {
-                final double i = labels.size() + 1;
-                labels.add(shorten(r.label()));
+            for (final Row r : suite) {
+                final double at = n - labels.size();
+                // Numbered: the table's order, and no two labels equal (two pairs cut to one prefix).
+                labels.add((labels.size() + 1) + "  " + shorten(r.label()));
                 if (r.ratio() > 0 && Double.isFinite(r.ratio())) {
-                    x.add(i);
+                    y.add(at);
                     ratios.add(r.ratio());
                     lo = Math.min(lo, r.ratio());
                     hi = Math.max(hi, r.ratio());
                 }
                 final Target t = r.target();
                 if (t.kind() == Target.Kind.RATIO_AT_MOST) {
-                    atMostX.add(i);
+                    atMostY.add(at);
                     atMost.add(t.value());
                 } else if (t.kind() == Target.Kind.FASTER_AT_LEAST || t.kind() == Target.Kind.THROUGHPUT_RATIO_AT_LEAST) {
-                    atLeastX.add(i);
+                    atLeastY.add(at);
                     atLeast.add(t.value());
                 }
                 if (t.kind() != Target.Kind.REPORTED && t.kind() != Target.Kind.ABSOLUTE_AT_MOST) {
@@ -141,29 +150,23 @@ final class Reports {
                     hi = Math.max(hi, t.value());
                 }
             }
-            if (!x.isEmpty()) {
-                chart.addSeries("measured ratio", x, ratios).setMarker(SeriesMarkers.CIRCLE);
+            if (!y.isEmpty()) {
+                chart.addSeries("measured ratio", ratios, y).setMarker(SeriesMarkers.CIRCLE);
             }
             if (!atMost.isEmpty()) {
-                chart.addSeries("target: at most", atMostX, atMost).setMarker(SeriesMarkers.TRIANGLE_DOWN);
+                chart.addSeries("target: at most", atMost, atMostY).setMarker(SeriesMarkers.TRIANGLE_DOWN);
             }
             if (!atLeast.isEmpty()) {
-                chart.addSeries("target: at least", atLeastX, atLeast).setMarker(SeriesMarkers.TRIANGLE_UP);
+                chart.addSeries("target: at least", atLeast, atLeastY).setMarker(SeriesMarkers.TRIANGLE_UP);
             }
-            chart.addAnnotation(new AnnotationLine(1.0, false, false));
-            st.setXAxisMin(0.3);
-            st.setXAxisMax(labels.size() + 0.7);
-            st.setXAxisTicksVisible(false);
-            st.setYAxisMin(lo / 4);
-            st.setYAxisMax(hi * 4);
-            st.setAnnotationTextFont(st.getAnnotationTextFont().deriveFont(10f));
-            // Each pair is named beside its point, alternately above and below so neighbours do not
-            // collide (XChart 3.8.8 cannot put text labels on a numeric axis).
-            for (int i = 0; i < x.size(); i++) {
-                final double up = i % 2 == 0 ? 1.6 : 1 / 1.6;
-                chart.addAnnotation(new AnnotationText(labels.get((int) Math.round(x.get(i)) - 1), x.get(i),
-                    ratios.get(i) * up, false));
-            }
+            chart.addAnnotation(new AnnotationLine(1.0, true, false));
+            st.setXAxisMin(lo / 2);
+            st.setXAxisMax(hi * 2);
+            st.setYAxisMin(0.4);
+            st.setYAxisMax(n + 0.6);
+            // A tick on each row.
+            st.setYAxisTickMarkSpacingHint(ROW_PIXELS);
+            st.setyAxisTickLabelsFormattingFunction(v -> rowLabel(labels, v));
             final Path png = dir.resolve("ratios-" + e.getKey() + ".png");
             BitmapEncoder.saveBitmap(chart, png.toString(), BitmapEncoder.BitmapFormat.PNG);
             written.add(png);
@@ -221,8 +224,29 @@ final class Reports {
         return text + "%";
     }
 
-    private static String shorten(final String label) {
-        return label.length() <= 30 ? label : label.substring(0, 28) + "…";
+    /** @return {@code label} cut to {@link #LABEL_CHARS}, keeping its parameters ({@code [access=zipf, ...]}) whole */
+    static String shorten(final String label) {
+        if (label.length() <= LABEL_CHARS) {
+            return label;
+        }
+        final int params = label.endsWith("]") ? label.lastIndexOf(" [") : -1;
+        final String tail = params > 0 ? label.substring(params) : "";
+        final int room = Math.max(LABEL_CHARS / 3, LABEL_CHARS - tail.length());
+        final String text = params > 0 ? label.substring(0, params) : label;
+        return (text.length() <= room ? text : text.substring(0, room - 1) + "…") + tail;
+    }
+
+    /**
+     * @return the name of the pair drawn at height {@code y} (the first at the top); off the rows, a
+     * blank of its own length for each tick (XChart drops every label of an axis on which two are
+     * equal, so two plain blanks would hide the names)
+     */
+    static String rowLabel(final List<String> labels, final double y) {
+        final double row = Math.rint(y);
+        if (Math.abs(y - row) > 1e-6 || row < 1 || row > labels.size()) {
+            return " ".repeat(1 + (int) Math.floorMod(Math.round(y * 8), 512));
+        }
+        return labels.get(labels.size() - (int) row);
     }
 
     /** Replaces README's results section (between the markers) with {@code table}. */

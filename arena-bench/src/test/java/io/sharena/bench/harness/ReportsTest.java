@@ -53,10 +53,33 @@ class ReportsTest {
             new Row("lock", "tryLock", ns("t", 8.3), ns("c", 5.9), Target.ratioAtMost(1.2)));
         final List<Path> charts = Reports.ratioCharts(rows, dir);
         assertEquals(List.of(dir.resolve("ratios-alloc.png"), dir.resolve("ratios-lock.png")), charts);
-        for (final Path png : charts) {
-            final BufferedImage image = ImageIO.read(png.toFile());
-            assertEquals(1100, image.getWidth(), png.toString());
-            assertEquals(600, image.getHeight(), png.toString());
+        final int[] pairs = {4, 1};
+        for (int i = 0; i < charts.size(); i++) {
+            final BufferedImage image = ImageIO.read(charts.get(i).toFile());
+            assertEquals(1500, image.getWidth(), charts.get(i).toString());
+            assertEquals(150 + 46 * pairs[i], image.getHeight(), "a row per pair: " + charts.get(i));
+        }
+    }
+
+    @Test
+    void aLongPairNameIsCutBeforeItsParameters() {
+        assertEquals("1-page vs mmap", Reports.shorten("1-page vs mmap"));
+        assertEquals("get hit into a buffer vs Concur… [access=uniform, items=1000000]",
+            Reports.shorten("get hit into a buffer vs ConcurrentHashMap.get (byte[] key) [access=uniform, items=1000000]"));
+        assertEquals("memaslap 90/10 get/set, 32 B keys, 100 B values, 4 connections:…",
+            Reports.shorten("memaslap 90/10 get/set, 32 B keys, 100 B values, 4 connections: server CPU per op vs memcached"));
+    }
+
+    @Test
+    void eachRowOfARatioChartIsNamedOnItsAxisTheFirstAtTheTop() {
+        final List<String> labels = List.of("first", "second", "third");
+        assertEquals("first", Reports.rowLabel(labels, 3));
+        assertEquals("second", Reports.rowLabel(labels, 2.0000000001));
+        assertEquals("third", Reports.rowLabel(labels, 1));
+        final java.util.Set<String> blanks = new java.util.HashSet<>();
+        for (final double off : new double[] {1.5, 0, 4, 0.5, 2.5}) {
+            final String blank = Reports.rowLabel(labels, off);
+            assertTrue(blank.isBlank() && blanks.add(blank), "off the rows: a blank no other tick has, at " + off);
         }
     }
 
