@@ -98,7 +98,12 @@ final class ServeCommand implements Callable<Integer> {
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("port out of range: port=" + port + ", min=0, max=65535");
         }
-        final long memoryBytes = Capacity.parse(memory).bytes();
+        final long memoryBytes;
+        try {
+            memoryBytes = Capacity.parse(memory).bytes();
+        } catch (final IllegalArgumentException e) {
+            throw new IllegalArgumentException("bad --memory " + memory + ": " + e.getMessage(), e);
+        }
         // memcached's bounds: at least 1 KiB, and at most about half the memory (the ring holds two,
         // with their headers, and the slack new writes leave free).
         final long itemMax = Math.min(SharedStore.largestItemSize(memoryBytes), MAX_ITEM_SIZE);

@@ -267,4 +267,11 @@ class ArenaCliTest extends CapturedStreams {
         assertTrue(o.contains("hits = \"42\" (flags 0, cas "), o);
         assertTrue(o.contains("the same get through the store API: "), o);
     }
+
+    @Test
+    void aBadMemoryLimitOfServeNamesTheOption(@org.junit.jupiter.api.io.TempDir final java.nio.file.Path dir) {
+        assertEquals(ArenaCli.EXIT_USAGE, ArenaCli.run("serve", "--store", dir.resolve("s").toString(), "--memory", "0",
+            "--port", "0"));
+        assertEquals("arena: bad --memory 0: capacity must be positive: size=0", err().strip());
+    }
 }
