@@ -39,10 +39,17 @@ final class Index {
     private final int stripeMask;
     private final SharedLock[] locks;
     private final Ring ring;
+    /**
+     * The longest value an item can hold: the store's max item size, or an incr's result if longer
+     * (incr and decr store their 20 digits whatever the limit). A longer length read from an item
+     * is damage, not a value.
+     */
+    private final int maxValue;
 
     Index(final SharedArena arena, final int buckets, final int bucketCount, final int stripes, final int stripeCount,
-          final Ring ring) {
+          final Ring ring, final int maxItem) {
         this.view = arena.raw();
+        this.maxValue = Math.max(maxItem, Numbers.MAX_DIGITS);
         this.seg = view.segment();
         this.buckets = buckets;
         this.bucketMask = bucketCount - 1;
@@ -242,7 +249,9 @@ final class Index {
     private boolean readFields(final int p, final long pos, final int len, final Cursor c) {
         final long at = Integer.toUnsignedLong(p);
         final int valueLen = seg.get(INT, at + ItemLayout.VALUE_LEN);
-        if (!ring.fits(p, len, valueLen)) {
+        // No item holds more than the max item size: a longer length would hand the caller the
+        // records that follow (and a large enough one, an allocation of up to 2 GiB).
+        if (valueLen > maxValue || !ring.fits(p, len, valueLen)) {
             return false;
         }
         c.ptr = p;
@@ -292,9 +301,18 @@ final class Index {
         for (int hops = 0; p != 0; hops++) {
             checkChained(p, hops, hash);
             if (view.getInt(p + ItemLayout.HASH) == hash && view.getInt(p + ItemLayout.KEY_LEN) == len
-                && keyEquals(Integer.toUnsignedLong(p), key, len)) {
+                && ring.fits(p, len, 0) && keyEquals(Integer.toUnsignedLong(p), key, len)) {
                 c.pred = link;
-                return readFields(p, view.getLong(p + ItemLayout.POS), len, c);
+                if (!readFields(p, view.getLong(p + ItemLayout.POS), len, c)) {
+                    // Chains are stable under the lock: the key's own item is damaged. Not "absent":
+                    // the caller would publish in its place with the cursor's stale fields (another
+                    // key's item, marked DEAD while still chained in its bucket).
+                    c.ptr = 0;
+                    throw new ArenaCorruptedException("store index", Integer.toUnsignedLong(p),
+                        "item value length out of range: bucket=" + (hash & bucketMask) + ", valueLen="
+                            + view.getInt(p + ItemLayout.VALUE_LEN) + ", maxValue=" + maxValue);
+                }
+                return true;
             }
             link = p + ItemLayout.NEXT;
             p = view.getIntAcquire(link);
@@ -393,6 +411,11 @@ final class Index {
         final int s = stripePtr(stripe);
         view.putLongRelease(s + StoreLayout.STRIPE_ITEMS, items);
         view.putLongRelease(s + StoreLayout.STRIPE_BYTES, bytes);
+    }
+
+    /** @return the longest value an item can hold (see {@link #maxValue}) */
+    int maxValue() {
+        return maxValue;
     }
 
     /** @return {items, bytes} summed over the stripes, read without locks */

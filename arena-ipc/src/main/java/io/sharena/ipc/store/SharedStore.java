@@ -108,7 +108,7 @@ public final class SharedStore implements AutoCloseable {
         this.ring = new Ring(arena, header, counters, timeoutNanos, o.evictions());
         this.index = new Index(arena, view.getInt(header + StoreLayout.BUCKETS_PTR),
             1 << view.getInt(header + StoreLayout.BUCKET_BITS), view.getInt(header + StoreLayout.STRIPES_PTR),
-            view.getInt(header + StoreLayout.STRIPES), ring);
+            view.getInt(header + StoreLayout.STRIPES), ring, maxItem);
         ring.attach(index, this::staleAt);
     }
 

@@ -58,7 +58,7 @@ public final class StoreTools {
             final Ring ring = new Ring(arena, header, counters, 0, true); // read-only: reserves nothing
             final Index index = new Index(arena, v.getInt(header + StoreLayout.BUCKETS_PTR),
                 1 << v.getInt(header + StoreLayout.BUCKET_BITS), v.getInt(header + StoreLayout.STRIPES_PTR),
-                v.getInt(header + StoreLayout.STRIPES), ring);
+                v.getInt(header + StoreLayout.STRIPES), ring, v.getInt(header + StoreLayout.MAX_ITEM));
             return new Inspected(v, header, ring, index, counters);
         }
     }
