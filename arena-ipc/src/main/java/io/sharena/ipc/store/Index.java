@@ -15,6 +15,7 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
+import java.util.BitSet;
 
 /**
  * The chained hash index ({@link StoreLayout}): bucket words pointing to chains of items, and the
@@ -416,6 +417,70 @@ final class Index {
     /** @return the longest value an item can hold (see {@link #maxValue}) */
     int maxValue() {
         return maxValue;
+    }
+
+    /**
+     * @return whether the chained item {@code p} of bucket {@code b} is whole by its header: LINKED,
+     * of its bucket, its key and value lengths in range and within its record's size (tools: the
+     * checker reports, the repair cuts, what is not)
+     */
+    boolean itemSane(final int p, final int b) {
+        final int keyLen = view.getInt(p + ItemLayout.KEY_LEN);
+        final int valueLen = view.getInt(p + ItemLayout.VALUE_LEN);
+        return view.getIntAcquire(p + ItemLayout.STATE) == ItemLayout.LINKED
+            && (view.getInt(p + ItemLayout.HASH) & bucketMask) == b
+            && keyLen >= 1 && keyLen <= SharedStore.MAX_KEY && valueLen <= maxValue && ring.fits(p, keyLen, valueLen)
+            && ItemLayout.recordSize(keyLen, valueLen) == view.getInt(p + ItemLayout.SIZE);
+    }
+
+    /**
+     * Cuts every chain at its first link to what is not a whole item ({@link #itemSane}) starting
+     * one of the ring's records ({@code records}: physical starts in {@link ItemLayout#ALIGN} units),
+     * or to an item already met (a cycle, or two chains sharing an item), under each stripe's lock
+     * in turn. For the tools' repair, with the ring lock held, so that the tail cannot move
+     * meanwhile. The items past a cut are LINKED in no chain: the tail marks them DEAD when it
+     * reaches them, as it does a record a killed writer left unpublished. A stripe lock taken over
+     * from a dead holder is recounted once its chains are cut.
+     *
+     * @param tookOver receives in {@code [0]} the stripe locks taken over from dead holders
+     * @return the chains cut, or -1 - stripe for the first stripe a live process held too long
+     */
+    int cutBrokenChains(final BitSet records, final long timeoutNanos, final int[] tookOver) {
+        final BitSet seen = new BitSet(records.size());
+        int cuts = 0;
+        for (int s = 0; s <= stripeMask; s++) {
+            final LockResult r = locks[s].lock(timeoutNanos);
+            if (r == LockResult.TIMEOUT) {
+                return -1 - s;
+            }
+            try {
+                for (int b = s; b <= bucketMask; b += stripeMask + 1) {
+                    int link = buckets + b * StoreLayout.BUCKET_SIZE;
+                    int p = view.getIntAcquire(link);
+                    for (int hops = 0; p != 0; hops++) {
+                        final int unit = ring.contains(p) ? ring.unitOf(p) : -1;
+                        if (hops >= MAX_HOPS || unit < 0 || !records.get(unit) || seen.get(unit) || !itemSane(p, b)) {
+                            // One store: readers see the chain as it was or cut here.
+                            view.putIntRelease(link, 0);
+                            cuts++;
+                            break;
+                        }
+                        seen.set(unit);
+                        link = p + ItemLayout.NEXT;
+                        p = view.getIntAcquire(link);
+                    }
+                }
+                if (r == LockResult.RECOVERED) {
+                    recountLocked(s);
+                    tookOver[0]++;
+                }
+            } finally {
+                if (r != LockResult.DEADLOCK) {
+                    locks[s].unlock();
+                }
+            }
+        }
+        return cuts;
     }
 
     /** @return {items, bytes} summed over the stripes, read without locks */

@@ -1362,20 +1362,24 @@ public final class SharedStore implements AutoCloseable {
     }
 
     /**
-     * The tools' repair ({@code arena check --repair}): {@link #repair()}, then every stripe's item
-     * and byte counts recounted from its chains under its lock.
+     * The tools' repair ({@code arena check --repair}): takes over every lock a dead process held, as
+     * {@link #repair()} does; mends the ring and the chains ({@link StoreRepair}: stretches of the
+     * ring that do not parse become padding, chains are cut at a link to what is not a whole item);
+     * then recounts every stripe's item and byte counts from its chains under its lock.
      *
+     * @param done receives what the ring and chain repair did, one line each
      * @return {locks taken over, stripes whose counts were wrong}
      * @throws IllegalStateException if a live process holds a lock past the store's lock timeout
      */
-    int[] repairAll() {
-        final int locks = repair();
+    int[] repairAll(final List<String> done) {
+        final int[] locks = new int[1];
+        done.addAll(new StoreRepair(ring, index).run(timeoutNanos, locks));
         final int recounted = index.recountStripes(timeoutNanos);
         if (recounted < 0) {
             throw new IllegalStateException("store lock held by a live process past the timeout: stripe="
                 + (-1 - recounted) + ", timeoutNanos=" + timeoutNanos);
         }
-        return new int[] {locks, recounted};
+        return new int[] {locks[0], recounted};
     }
 
     /** Closes the store; if it opened its own arena file, closes that too. */

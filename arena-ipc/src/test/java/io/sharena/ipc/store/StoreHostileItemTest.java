@@ -2,22 +2,27 @@ package io.sharena.ipc.store;
 
 import io.sharena.core.ArenaCorruptedException;
 import io.sharena.core.ArenaView;
+import io.sharena.ipc.IpcCheck;
 import io.sharena.ipc.layout.ItemLayout;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * One item header garbled by another process of the user (a stray write into a live store): the
  * damage stays that item's. A read or write of its key ends in {@link ArenaCorruptedException},
- * never in a value longer than the store holds; no other key is touched.
+ * never in a value longer than the store holds; no other key is touched; and the tools' repair
+ * ({@code check --repair}) cuts the broken chain, after which the store checks clean and every key
+ * writes again.
  */
 class StoreHostileItemTest {
     private static final StoreOptions OPTIONS = StoreOptions.defaults().withMemoryLimit(1L << 20).withMaxItemSize(4096)
@@ -86,6 +91,51 @@ class StoreHostileItemTest {
             assertThrows(ArenaCorruptedException.class, () -> store.touch(b("a"), 100));
             for (int i = 0; i < 100; i++) {
                 assertArrayEquals(Values.make(i), store.get(b("other" + i)));
+            }
+        }
+    }
+
+    /**
+     * A chain that does not parse (an item's STATE, NEXT or HASH garbled) used to stop the tools'
+     * repair with the chain walk's {@link ArenaCorruptedException}: {@code IpcCheck.repair}, which
+     * reports and never throws for corruption, threw, so {@code check --repair} ended with "corrupted
+     * metadata stopped the repair" before the heap's repair, and the key's bucket stayed broken for
+     * good (every write to it threw). The repair now cuts the chain at the bad link.
+     */
+    @Test
+    void theToolsRepairCutsABrokenChainAndTheStoreChecksClean() throws Exception {
+        for (final int field : new int[] {ItemLayout.STATE, ItemLayout.NEXT, ItemLayout.HASH, ItemLayout.KEY_LEN}) {
+            final Path file = dir.resolve("chain" + field + ".store");
+            try (SharedStore store = SharedStore.create(file, OPTIONS)) {
+                for (int i = 0; i < 300; i++) {
+                    assertEquals(StoreResult.STORED, store.set(b("k" + i), Values.make(i), 0, 0));
+                }
+                final int item = itemOf(store, "k7");
+                final int garbage = switch (field) {
+                    case ItemLayout.STATE -> 77;
+                    case ItemLayout.NEXT -> item; // a cycle
+                    case ItemLayout.HASH -> store.arena().raw().getInt(item + ItemLayout.HASH) ^ 0x5555;
+                    default -> 300;
+                };
+                store.arena().raw().putInt(item + field, garbage);
+                assertFalse(store.check().isEmpty(), "field " + field);
+
+                final List<String> done = IpcCheck.repair(store.arena(), 1_000_000_000L);
+                assertTrue(done.stream().anyMatch(l -> l.startsWith("store sharena.store: cut 1 chain(s)")),
+                    "field " + field + ": " + done);
+                assertEquals(List.of(), IpcCheck.check(store.arena()), "field " + field + " after the repair");
+                assertEquals(List.of(), store.check());
+                for (int i = 0; i < 300; i++) {
+                    final byte[] v = store.get(b("k" + i));
+                    assertTrue(v == null || Values.check(v, v.length) == null, "k" + i);
+                    assertEquals(StoreResult.STORED, store.set(b("k" + i), Values.make(i + 1), 0, 0), "k" + i);
+                }
+                // The tail passes what the repair left (padding, items dropped from their chains).
+                final long head = store.stats().get("ring_head");
+                for (int i = 0; store.stats().get("ring_tail") < head; i++) {
+                    assertEquals(StoreResult.STORED, store.set(b("lap" + (i % 500)), Values.make(i), 0, 0), "lap " + i);
+                }
+                assertEquals(List.of(), store.check());
             }
         }
     }
