@@ -24,6 +24,9 @@ import java.util.List;
  * </ol>
  * Every step is one store a reader sees whole, so the repair is safe while other processes use the
  * store; a repair killed halfway leaves chains cut (consistent) and stretches the next repair pads.
+ * One limit: a PAD header may land inside a record whose start the walk never reached (a damaged
+ * SIZE made the walk skip it); a lock-free reader still reading that record, reached before its
+ * chain was cut, may see those 16 bytes, as it may see whatever the damage itself wrote.
  */
 final class StoreRepair {
     /** A PAD's size is an int: longer stretches are written as several. */
