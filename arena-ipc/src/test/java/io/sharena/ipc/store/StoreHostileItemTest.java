@@ -96,6 +96,52 @@ class StoreHostileItemTest {
     }
 
     /**
+     * The tools' repair runs under the store's own locks while writers go on (set, delete, append,
+     * evictions on a full ring, readers checking every value whole): on a healthy store it finds
+     * nothing to mend, however the writers interleave with it.
+     */
+    @Test
+    void theToolsRepairFindsNothingToMendWhileWritersRun() throws Exception {
+        try (SharedStore store = SharedStore.create(dir.resolve("busy.store"), OPTIONS)) {
+            final java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+            final java.util.concurrent.atomic.AtomicReference<String> bad = new java.util.concurrent.atomic.AtomicReference<>();
+            final Thread[] writers = new Thread[2];
+            for (int t = 0; t < writers.length; t++) {
+                final int me = t;
+                writers[t] = new Thread(() -> {
+                    final java.util.SplittableRandom r = new java.util.SplittableRandom(me);
+                    for (long i = 0; !stop.get(); i++) {
+                        final byte[] key = b("w" + r.nextInt(3000));
+                        final StoreResult res = switch (r.nextInt(6)) {
+                            case 0 -> store.delete(key);
+                            case 1 -> store.append(key, new byte[0]);
+                            default -> store.set(key, Values.make(i), 0, 0);
+                        };
+                        final byte[] v = store.get(key);
+                        if (res == StoreResult.BUSY || (v != null && Values.check(v, v.length) != null)) {
+                            bad.compareAndSet(null, "key " + new String(key, StandardCharsets.UTF_8) + ": " + res);
+                        }
+                    }
+                });
+                writers[t].start();
+            }
+            try {
+                for (int round = 0; round < 200; round++) {
+                    assertEquals(List.of(), StoreTools.repairAll(store.arena(), 1_000_000_000L), "round " + round);
+                }
+            } finally {
+                stop.set(true);
+                for (final Thread w : writers) {
+                    w.join();
+                }
+            }
+            assertEquals(null, bad.get());
+            assertTrue(store.stats().get("evictions") > 0, "the ring went round: " + store.stats());
+            assertEquals(List.of(), store.check());
+        }
+    }
+
+    /**
      * A chain that does not parse (an item's STATE, NEXT or HASH garbled) used to stop the tools'
      * repair with the chain walk's {@link ArenaCorruptedException}: {@code IpcCheck.repair}, which
      * reports and never throws for corruption, threw, so {@code check --repair} ended with "corrupted
