@@ -221,9 +221,17 @@ public final class SharedStore implements AutoCloseable {
     /**
      * The store named {@code name} in an arena this process has open, created with {@code options}
      * if the arena has none by that name. Closing the store leaves the arena open.
+     *
+     * @throws IllegalArgumentException if the arena was opened read-only: every get and set writes
+     *                                  shared words (clock, counters, access map, locks); tools read a
+     *                                  store through {@link StoreTools}
      */
     public static SharedStore of(final SharedArena arena, final String name, final StoreOptions options)
         throws IOException {
+        if (ArenaInternals.slot(arena) < 0) {
+            throw new IllegalArgumentException("a store needs a writable arena attachment: readOnly=true, path="
+                + arena.path() + " (tools read stores through StoreTools)");
+        }
         final StoreOptions o = options == null ? StoreOptions.defaults() : options;
         final NamedRoots roots = NamedRoots.of(arena);
         // Created under the roots' lock in one crash-safe step; a process that comes second gets the
