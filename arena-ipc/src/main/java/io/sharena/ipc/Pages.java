@@ -91,10 +91,11 @@ public final class Pages {
 
     /**
      * The page ranges of the arena's shared stores, found by their named roots: a root naming a
-     * page-aligned store header (its magic) whose region, by the header's page count, lies in the
-     * user range. For scans that look at every allocated page for their own page headers (the
-     * heap's check and repair): a store's ring holds the bytes its clients store, and a value may
-     * read as any structure's page header at a page start.
+     * page-aligned store header (its magic) whose page count agrees with where its ring starts and
+     * how long it is (one stray write into the count cannot widen the range), all in the user
+     * range. For scans that look at every allocated page for their own page headers (the heap's
+     * check and repair): a store's ring holds the bytes its clients store, and a value may read as
+     * any structure's page header at a page start.
      *
      * @return {first page, end page} per store; none if the named roots cannot be listed
      */
@@ -110,7 +111,11 @@ public final class Pages {
             if (inUserRange(arena, ptr, StoreLayout.HEADER_PAGES)
                 && arena.raw().getLongAcquire(ptr + StoreLayout.MAGIC) == StoreLayout.MAGIC_VALUE) {
                 final int pages = arena.raw().getInt(ptr + StoreLayout.REGION_PAGES);
-                if (inUserRange(arena, ptr, pages)) {
+                final long ring = Integer.toUnsignedLong(arena.raw().getInt(ptr + StoreLayout.RING_PTR));
+                final long ringBytes = arena.raw().getLong(ptr + StoreLayout.RING_BYTES);
+                final long start = Integer.toUnsignedLong(ptr);
+                if (ring > start && ringBytes > 0 && ((ring | ringBytes) & (Geometry.PAGE_SIZE - 1)) == 0
+                    && (ring - start + ringBytes) / Geometry.PAGE_SIZE == pages && inUserRange(arena, ptr, pages)) {
                     final long first = Integer.toUnsignedLong(ptr) / Geometry.PAGE_SIZE;
                     regions.add(new long[] {first, first + pages});
                 }

@@ -78,4 +78,29 @@ class HeapAndStoreTest {
             }
         }
     }
+
+    /**
+     * The ranges the heap's scans skip are the stores' regions exactly, and a page count that
+     * disagrees with the header's ring (one stray write) widens nothing: a store header claiming
+     * the whole arena would hide the heap's own pages from its check and repair.
+     */
+    @Test
+    void theStoreRegionsSkippedAreExactAndAStrayPageCountWidensNothing() throws Exception {
+        try (SharedArena arena = SharedArena.create(dir.resolve("regions.arena"), Capacity.parse("32M"),
+            ArenaOptions.defaults())) {
+            ObjectHeap.of(arena);
+            try (SharedStore store = SharedStore.of(arena, "s", StoreOptions.defaults().withMemoryLimit(1L << 20)
+                .withMaxItemSize(4096))) {
+                assertEquals(StoreResult.STORED, store.set(b("k"), b("v"), 0, 0));
+            }
+            final int header = NamedRoots.of(arena).get("s");
+            final int pages = arena.raw().getInt(header + io.sharena.ipc.layout.StoreLayout.REGION_PAGES);
+            final long first = Integer.toUnsignedLong(header) / Geometry.PAGE_SIZE;
+            final List<long[]> regions = Pages.storeRegions(arena);
+            assertEquals(1, regions.size());
+            org.junit.jupiter.api.Assertions.assertArrayEquals(new long[] {first, first + pages}, regions.getFirst());
+            arena.raw().putInt(header + io.sharena.ipc.layout.StoreLayout.REGION_PAGES, (int) arena.capacityPages() - 300);
+            assertEquals(List.of(), Pages.storeRegions(arena));
+        }
+    }
 }
