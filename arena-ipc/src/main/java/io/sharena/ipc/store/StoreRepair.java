@@ -1,7 +1,14 @@
 package io.sharena.ipc.store;
 
+import io.sharena.core.ArenaView;
+import io.sharena.core.SharedArena;
+import io.sharena.core.layout.Geometry;
+import io.sharena.core.layout.PageEntry;
 import io.sharena.core.lock.LockResult;
+import io.sharena.core.lock.SharedLock;
+import io.sharena.ipc.Pages;
 import io.sharena.ipc.layout.ItemLayout;
+import io.sharena.ipc.layout.StoreLayout;
 
 import java.util.ArrayList;
 import java.util.BitSet;
@@ -119,6 +126,45 @@ final class StoreRepair {
 
     private boolean isPad(final long pos) {
         return ring.stateAt(pos) == ItemLayout.PAD;
+    }
+
+    /**
+     * Empties the ring of a store whose head and tail are out of range (a stray write: no kill
+     * leaves them so), so that the store opens again: under the ring lock, both become one position
+     * (the head if it could be one, else the tail, else 0). Every record is then outside the live
+     * ring: {@link #run} cuts every chain next, and the store starts empty. Nothing is done if the
+     * header's page is not allocated (the store does not open for that reason too).
+     *
+     * @return what was done, or null if the positions were in range after all, or the page not allocated
+     * @throws IllegalStateException if a live process holds the ring lock past {@code timeoutNanos}
+     */
+    static String resetPositions(final SharedArena arena, final int header, final long timeoutNanos) {
+        if (Pages.state(arena, Integer.toUnsignedLong(header) / Geometry.PAGE_SIZE) != PageEntry.ALLOCATED) {
+            return null;
+        }
+        final ArenaView v = arena.raw();
+        final long ringBytes = v.getLong(header + StoreLayout.RING_BYTES);
+        final SharedLock lock = arena.lockAt(header + StoreLayout.RING_LOCK);
+        if (lock.lock(timeoutNanos) == LockResult.TIMEOUT) {
+            throw new IllegalStateException("ring lock held by a live process past the timeout: timeoutNanos="
+                + timeoutNanos);
+        }
+        try {
+            final long head = v.getLongAcquire(header + StoreLayout.HEAD);
+            final long tail = v.getLongAcquire(header + StoreLayout.TAIL);
+            if (tail >= 0 && head >= tail && head - tail <= ringBytes && ((head | tail) & (ItemLayout.ALIGN - 1)) == 0) {
+                return null;
+            }
+            final long at = head >= 0 && (head & (ItemLayout.ALIGN - 1)) == 0 ? head
+                : tail >= 0 && (tail & (ItemLayout.ALIGN - 1)) == 0 ? tail : 0;
+            // The tail first: until the head follows, head - tail only shrinks.
+            v.putLongRelease(header + StoreLayout.TAIL, at);
+            v.putLongRelease(header + StoreLayout.HEAD, at);
+            return "ring positions out of range (head=" + head + ", tail=" + tail + "): the ring emptied at position "
+                + at + ", every item dropped";
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** Writes {@code [from, to)} as PAD records, none crossing the ring's end nor longer than {@link #MAX_PAD}. */

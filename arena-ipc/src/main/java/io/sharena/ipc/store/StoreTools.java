@@ -165,6 +165,16 @@ public final class StoreTools {
         for (final String name : storesOrNone(arena)) {
             final SharedStore store;
             try {
+                try {
+                    StoreFormat.validate(arena, rootOf(arena, name));
+                } catch (final ArenaFormatException e) {
+                    // Head and tail out of range: the ring is emptied so that the store opens again.
+                    final String reset = "store.positions".equals(e.field())
+                        ? StoreRepair.resetPositions(arena, rootOf(arena, name), timeoutNanos) : null;
+                    if (reset != null) {
+                        done.add("store " + name + ": " + reset);
+                    }
+                }
                 store = SharedStore.attach(arena, name, StoreOptions.defaults().withLockTimeoutNanos(timeoutNanos), false);
             } catch (final ArenaFormatException e) {
                 // A header this damaged is not rebuilt: check names it.

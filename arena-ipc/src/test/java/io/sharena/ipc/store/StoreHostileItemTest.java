@@ -96,6 +96,44 @@ class StoreHostileItemTest {
     }
 
     /**
+     * Head and tail out of range (a stray write; no kill leaves them so): the store is refused at
+     * open, which the repair used to leave as it was ("not repaired: store does not open"), so the
+     * file stayed unusable for good. The repair now empties the ring at one position and cuts every
+     * chain: the store opens again, empty, checks clean and writes lap after lap.
+     */
+    @Test
+    void theToolsRepairEmptiesARingWhosePositionsAreOutOfRange() throws Exception {
+        final Path file = dir.resolve("positions.store");
+        try (SharedStore store = SharedStore.create(file, OPTIONS)) {
+            for (int i = 0; i < 300; i++) {
+                assertEquals(StoreResult.STORED, store.set(b("k" + i), Values.make(i), 0, 0));
+            }
+            final int header = io.sharena.ipc.NamedRoots.of(store.arena()).get(SharedStore.DEFAULT_ROOT);
+            store.arena().raw().putLong(header + io.sharena.ipc.layout.StoreLayout.TAIL, -1);
+        }
+        final io.sharena.core.ArenaFormatException refused = assertThrows(io.sharena.core.ArenaFormatException.class,
+            () -> SharedStore.open(file, OPTIONS).close());
+        assertEquals("store.positions", refused.field());
+        try (io.sharena.core.SharedArena arena = io.sharena.core.SharedArena.open(file,
+            io.sharena.core.ArenaOptions.defaults())) {
+            final List<String> done = IpcCheck.repair(arena, 1_000_000_000L);
+            assertTrue(done.stream().anyMatch(l -> l.startsWith("store sharena.store: ring positions out of range"
+                + " (head=")), done.toString());
+            assertEquals(List.of(), IpcCheck.check(arena));
+        }
+        try (SharedStore store = SharedStore.open(file, OPTIONS)) {
+            assertEquals(0L, store.stats().get("curr_items"));
+            final long head = store.stats().get("ring_head");
+            for (int i = 0; store.stats().get("ring_tail") < head + (1L << 20); i++) {
+                assertEquals(StoreResult.STORED, store.set(b("k" + (i % 300)), Values.make(i), 0, 0), "i=" + i);
+                final byte[] v = store.get(b("k" + (i % 300)));
+                assertTrue(v != null && Values.check(v, v.length) == null, "k" + (i % 300));
+            }
+            assertEquals(List.of(), store.check());
+        }
+    }
+
+    /**
      * The tools' repair runs under the store's own locks while writers go on (set, delete, append,
      * evictions on a full ring, readers checking every value whole): on a healthy store it finds
      * nothing to mend, however the writers interleave with it.
