@@ -1,9 +1,14 @@
 package io.sharena.ipc;
 
+import io.sharena.core.ArenaCorruptedException;
 import io.sharena.core.SharedArena;
 import io.sharena.core.layout.Geometry;
 import io.sharena.core.layout.PageEntry;
+import io.sharena.ipc.layout.StoreLayout;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -82,6 +87,51 @@ public final class Pages {
     public static boolean inUserPages(final SharedArena arena, final int ptr) {
         final long page = Integer.toUnsignedLong(ptr) / Geometry.PAGE_SIZE;
         return page >= arena.firstUserPage() && page < arena.capacityPages();
+    }
+
+    /**
+     * The page ranges of the arena's shared stores, found by their named roots: a root naming a
+     * page-aligned store header (its magic) whose page count agrees with where its ring starts and
+     * how long it is (one stray write into the count cannot widen the range), all in the user
+     * range. For scans that look at every allocated page for their own page headers (the heap's
+     * check and repair): a store's ring holds the bytes its clients store, and a value may read as
+     * any structure's page header at a page start.
+     *
+     * @return {first page, end page} per store; none if the named roots cannot be listed
+     */
+    public static List<long[]> storeRegions(final SharedArena arena) {
+        final List<long[]> regions = new ArrayList<>();
+        final Map<String, Integer> roots;
+        try {
+            roots = NamedRoots.existing(arena).map(NamedRoots::list).orElse(Map.of());
+        } catch (final ArenaCorruptedException e) {
+            return regions;
+        }
+        for (final int ptr : roots.values()) {
+            if (inUserRange(arena, ptr, StoreLayout.HEADER_PAGES)
+                && arena.raw().getLongAcquire(ptr + StoreLayout.MAGIC) == StoreLayout.MAGIC_VALUE) {
+                final int pages = arena.raw().getInt(ptr + StoreLayout.REGION_PAGES);
+                final long ring = Integer.toUnsignedLong(arena.raw().getInt(ptr + StoreLayout.RING_PTR));
+                final long ringBytes = arena.raw().getLong(ptr + StoreLayout.RING_BYTES);
+                final long start = Integer.toUnsignedLong(ptr);
+                if (ring > start && ringBytes > 0 && ((ring | ringBytes) & (Geometry.PAGE_SIZE - 1)) == 0
+                    && (ring - start + ringBytes) / Geometry.PAGE_SIZE == pages && inUserRange(arena, ptr, pages)) {
+                    final long first = Integer.toUnsignedLong(ptr) / Geometry.PAGE_SIZE;
+                    regions.add(new long[] {first, first + pages});
+                }
+            }
+        }
+        return regions;
+    }
+
+    /** @return the end of the region of {@code regions} holding {@code page}, or -1 if none does */
+    public static long regionEnd(final List<long[]> regions, final long page) {
+        for (final long[] r : regions) {
+            if (page >= r[0] && page < r[1]) {
+                return r[1];
+            }
+        }
+        return -1;
     }
 
     /**

@@ -19,7 +19,11 @@ import java.util.Set;
 /**
  * The heap's check and repair: walks every free stack (bounded: a stack can hold at most every
  * object of its class in the arena; a revisit is a cycle) and every allocated page of the arena
- * that carries the heap's magic and metadata pointer. Never throws for what it finds: it reports.
+ * that carries the heap's magic and metadata pointer, except the pages of the arena's shared
+ * stores ({@link Pages#storeRegions}): a store's ring holds the values its clients write, and a
+ * value may carry those bytes at a page start; taken for the heap's, the repair would free that
+ * page or put ring memory on a free stack while the store still uses it. Never throws for what it
+ * finds: it reports.
  */
 final class HeapRepair {
     private final ObjectHeap heap;
@@ -100,8 +104,15 @@ final class HeapRepair {
             free.add(walk(c, violations));
             checkRefillSlots(c, violations);
         }
+        final List<long[]> stores = Pages.storeRegions(arena);
         for (long p = arena.firstUserPage(); p < arena.capacityPages(); p++) {
             if (Pages.state(arena, p) != PageEntry.ALLOCATED) {
+                continue;
+            }
+            final long store = Pages.regionEnd(stores, p);
+            if (store >= 0) {
+                // A store's page: its ring's values may read as one of our page headers.
+                p = store - 1;
                 continue;
             }
             final int page = (int) (p * Geometry.PAGE_SIZE);
@@ -230,8 +241,15 @@ final class HeapRepair {
             final long old = view.getLongAcquire(heap.head(c));
             view.putLongRelease(heap.head(c), ObjectHeap.tagged(old, 0));
         }
+        final List<long[]> stores = Pages.storeRegions(arena);
         for (long p = arena.firstUserPage(); p < arena.capacityPages(); p++) {
             if (Pages.state(arena, p) != PageEntry.ALLOCATED) {
+                continue;
+            }
+            final long store = Pages.regionEnd(stores, p);
+            if (store >= 0) {
+                // A store's page: its ring's values may read as one of our page headers.
+                p = store - 1;
                 continue;
             }
             final int page = (int) (p * Geometry.PAGE_SIZE);

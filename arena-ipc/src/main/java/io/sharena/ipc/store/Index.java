@@ -15,6 +15,7 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
+import java.util.BitSet;
 
 /**
  * The chained hash index ({@link StoreLayout}): bucket words pointing to chains of items, and the
@@ -39,10 +40,17 @@ final class Index {
     private final int stripeMask;
     private final SharedLock[] locks;
     private final Ring ring;
+    /**
+     * The longest value an item can hold: the store's max item size, or an incr's result if longer
+     * (incr and decr store their 20 digits whatever the limit). A longer length read from an item
+     * is damage, not a value.
+     */
+    private final int maxValue;
 
     Index(final SharedArena arena, final int buckets, final int bucketCount, final int stripes, final int stripeCount,
-          final Ring ring) {
+          final Ring ring, final int maxItem) {
         this.view = arena.raw();
+        this.maxValue = Math.max(maxItem, Numbers.MAX_DIGITS);
         this.seg = view.segment();
         this.buckets = buckets;
         this.bucketMask = bucketCount - 1;
@@ -242,7 +250,9 @@ final class Index {
     private boolean readFields(final int p, final long pos, final int len, final Cursor c) {
         final long at = Integer.toUnsignedLong(p);
         final int valueLen = seg.get(INT, at + ItemLayout.VALUE_LEN);
-        if (!ring.fits(p, len, valueLen)) {
+        // No item holds more than the max item size: a longer length would hand the caller the
+        // records that follow (and a large enough one, an allocation of up to 2 GiB).
+        if (valueLen > maxValue || !ring.fits(p, len, valueLen)) {
             return false;
         }
         c.ptr = p;
@@ -292,9 +302,18 @@ final class Index {
         for (int hops = 0; p != 0; hops++) {
             checkChained(p, hops, hash);
             if (view.getInt(p + ItemLayout.HASH) == hash && view.getInt(p + ItemLayout.KEY_LEN) == len
-                && keyEquals(Integer.toUnsignedLong(p), key, len)) {
+                && ring.fits(p, len, 0) && keyEquals(Integer.toUnsignedLong(p), key, len)) {
                 c.pred = link;
-                return readFields(p, view.getLong(p + ItemLayout.POS), len, c);
+                if (!readFields(p, view.getLong(p + ItemLayout.POS), len, c)) {
+                    // Chains are stable under the lock: the key's own item is damaged. Not "absent":
+                    // the caller would publish in its place with the cursor's stale fields (another
+                    // key's item, marked DEAD while still chained in its bucket).
+                    c.ptr = 0;
+                    throw new ArenaCorruptedException("store index", Integer.toUnsignedLong(p),
+                        "item value length out of range: bucket=" + (hash & bucketMask) + ", valueLen="
+                            + view.getInt(p + ItemLayout.VALUE_LEN) + ", maxValue=" + maxValue);
+                }
+                return true;
             }
             link = p + ItemLayout.NEXT;
             p = view.getIntAcquire(link);
@@ -393,6 +412,75 @@ final class Index {
         final int s = stripePtr(stripe);
         view.putLongRelease(s + StoreLayout.STRIPE_ITEMS, items);
         view.putLongRelease(s + StoreLayout.STRIPE_BYTES, bytes);
+    }
+
+    /** @return the longest value an item can hold (see {@link #maxValue}) */
+    int maxValue() {
+        return maxValue;
+    }
+
+    /**
+     * @return whether the chained item {@code p} of bucket {@code b} is whole by its header: LINKED,
+     * of its bucket, its key and value lengths in range and within its record's size (tools: the
+     * checker reports, the repair cuts, what is not)
+     */
+    boolean itemSane(final int p, final int b) {
+        final int keyLen = view.getInt(p + ItemLayout.KEY_LEN);
+        final int valueLen = view.getInt(p + ItemLayout.VALUE_LEN);
+        return view.getIntAcquire(p + ItemLayout.STATE) == ItemLayout.LINKED
+            && (view.getInt(p + ItemLayout.HASH) & bucketMask) == b
+            && keyLen >= 1 && keyLen <= SharedStore.MAX_KEY && valueLen <= maxValue && ring.fits(p, keyLen, valueLen)
+            && ItemLayout.recordSize(keyLen, valueLen) == view.getInt(p + ItemLayout.SIZE);
+    }
+
+    /**
+     * Cuts every chain at its first link to what is not a whole item ({@link #itemSane}) starting
+     * one of the ring's records ({@code records}: physical starts in {@link ItemLayout#ALIGN} units),
+     * or to an item already met (a cycle, or two chains sharing an item), under each stripe's lock
+     * in turn. For the tools' repair, with the ring lock held, so that the tail cannot move
+     * meanwhile. The items past a cut are LINKED in no chain: the tail marks them DEAD when it
+     * reaches them, as it does a record a killed writer left unpublished. A stripe lock taken over
+     * from a dead holder is recounted once its chains are cut.
+     *
+     * @param tookOver receives in {@code [0]} the stripe locks taken over from dead holders
+     * @return the chains cut, or -1 - stripe for the first stripe a live process held too long
+     */
+    int cutBrokenChains(final BitSet records, final long timeoutNanos, final int[] tookOver) {
+        final BitSet seen = new BitSet(records.size());
+        int cuts = 0;
+        for (int s = 0; s <= stripeMask; s++) {
+            final LockResult r = locks[s].lock(timeoutNanos);
+            if (r == LockResult.TIMEOUT) {
+                return -1 - s;
+            }
+            try {
+                for (int b = s; b <= bucketMask; b += stripeMask + 1) {
+                    int link = buckets + b * StoreLayout.BUCKET_SIZE;
+                    int p = view.getIntAcquire(link);
+                    for (int hops = 0; p != 0; hops++) {
+                        final int unit = ring.contains(p) ? ring.unitOf(p) : -1;
+                        if (hops >= MAX_HOPS || unit < 0 || !records.get(unit) || seen.get(unit) || !itemSane(p, b)) {
+                            // One store: readers see the chain as it was or cut here.
+                            view.putIntRelease(link, 0);
+                            cuts++;
+                            break;
+                        }
+                        seen.set(unit);
+                        link = p + ItemLayout.NEXT;
+                        p = view.getIntAcquire(link);
+                    }
+                }
+                if (r == LockResult.RECOVERED) {
+                    recountLocked(s);
+                    tookOver[0]++;
+                }
+            } finally {
+                if (r != LockResult.DEADLOCK) {
+                    locks[s].unlock();
+                }
+            }
+        }
+        return cuts;
     }
 
     /** @return {items, bytes} summed over the stripes, read without locks */

@@ -7,6 +7,8 @@ package io.sharena.ipc.store;
  */
 final class Numbers {
     private static final long MAX_DIV_10 = Long.divideUnsigned(-1L, 10);
+    /** The longest decimal {@link #format} writes: 2^64 - 1 has 20 digits. */
+    static final int MAX_DIGITS = 20;
 
     private Numbers() {
     }

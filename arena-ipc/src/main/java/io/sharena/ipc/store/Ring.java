@@ -332,6 +332,63 @@ final class Ring {
         return r == LockResult.RECOVERED;
     }
 
+    /**
+     * Takes the ring lock for the tools' repair (reservation and eviction wait meanwhile).
+     *
+     * @return ACQUIRED, RECOVERED (from a dead holder: nothing to repair for the lock itself) or TIMEOUT
+     */
+    LockResult lockForRepair(final long timeout) {
+        final LockResult r = lock.lock(timeout);
+        assert r != LockResult.DEADLOCK : "ring lock taken twice by one thread";
+        return r;
+    }
+
+    void unlockAfterRepair() {
+        lock.unlock();
+    }
+
+    /** @return the physical start of the record at {@code p} (inside the ring), in {@link ItemLayout#ALIGN} units */
+    int unitOf(final int p) {
+        return (int) ((Integer.toUnsignedLong(p) - Integer.toUnsignedLong(ringPtr)) / ItemLayout.ALIGN);
+    }
+
+    /**
+     * Writes a PAD record over {@code [pos, pos + size)} (tools' repair, ring lock held): bytes
+     * between tail and head that do not parse as records become one record the tail passes.
+     * {@code size} is a multiple of {@link ItemLayout#ALIGN}, and the span does not cross the
+     * ring's end.
+     */
+    void padForRepair(final long pos, final int size) {
+        final int p = (int) (ringPtr + pos % ringBytes);
+        view.putLong(p + ItemLayout.POS, pos);
+        view.putInt(p + ItemLayout.SIZE, size);
+        // Last: the tail parses it from here on.
+        view.putIntRelease(p + ItemLayout.STATE, ItemLayout.PAD);
+    }
+
+    /**
+     * @return the size of the record at logical position {@code pos}, if it parses as one between
+     * {@code pos} and {@code head}: its POS word is {@code pos}, its size a multiple of
+     * {@link ItemLayout#ALIGN}, at least a PAD's, not past the ring's end nor the head, its state
+     * known; else 0
+     */
+    int parses(final long pos, final long head) {
+        final long phys = pos % ringBytes;
+        final int p = (int) (ringPtr + phys);
+        final int size = view.getInt(p + ItemLayout.SIZE);
+        final int state = view.getIntAcquire(p + ItemLayout.STATE);
+        if (view.getLong(p + ItemLayout.POS) != pos || size < ItemLayout.PAD_HEADER || size % ItemLayout.ALIGN != 0
+            || phys + size > ringBytes || pos + size > head || state < ItemLayout.RESERVED || state > ItemLayout.PAD) {
+            return 0;
+        }
+        return size;
+    }
+
+    /** @return the state word of the record at logical position {@code pos} */
+    int stateAt(final long pos) {
+        return view.getIntAcquire((int) (ringPtr + pos % ringBytes) + ItemLayout.STATE);
+    }
+
     /** Gives up a RESERVED record of this process: the tail will pass it. */
     void abandon(final int p) {
         view.compareAndSetInt(p + ItemLayout.STATE, ItemLayout.RESERVED, ItemLayout.DEAD);

@@ -108,7 +108,7 @@ public final class SharedStore implements AutoCloseable {
         this.ring = new Ring(arena, header, counters, timeoutNanos, o.evictions());
         this.index = new Index(arena, view.getInt(header + StoreLayout.BUCKETS_PTR),
             1 << view.getInt(header + StoreLayout.BUCKET_BITS), view.getInt(header + StoreLayout.STRIPES_PTR),
-            view.getInt(header + StoreLayout.STRIPES), ring);
+            view.getInt(header + StoreLayout.STRIPES), ring, maxItem);
         ring.attach(index, this::staleAt);
     }
 
@@ -221,9 +221,17 @@ public final class SharedStore implements AutoCloseable {
     /**
      * The store named {@code name} in an arena this process has open, created with {@code options}
      * if the arena has none by that name. Closing the store leaves the arena open.
+     *
+     * @throws IllegalArgumentException if the arena was opened read-only: every get and set writes
+     *                                  shared words (clock, counters, access map, locks); tools read a
+     *                                  store through {@link StoreTools}
      */
     public static SharedStore of(final SharedArena arena, final String name, final StoreOptions options)
         throws IOException {
+        if (ArenaInternals.slot(arena) < 0) {
+            throw new IllegalArgumentException("a store needs a writable arena attachment: readOnly=true, path="
+                + arena.path() + " (tools read stores through StoreTools)");
+        }
         final StoreOptions o = options == null ? StoreOptions.defaults() : options;
         final NamedRoots roots = NamedRoots.of(arena);
         // Created under the roots' lock in one crash-safe step; a process that comes second gets the
@@ -1362,20 +1370,24 @@ public final class SharedStore implements AutoCloseable {
     }
 
     /**
-     * The tools' repair ({@code arena check --repair}): {@link #repair()}, then every stripe's item
-     * and byte counts recounted from its chains under its lock.
+     * The tools' repair ({@code arena check --repair}): takes over every lock a dead process held, as
+     * {@link #repair()} does; mends the ring and the chains ({@link StoreRepair}: stretches of the
+     * ring that do not parse become padding, chains are cut at a link to what is not a whole item);
+     * then recounts every stripe's item and byte counts from its chains under its lock.
      *
+     * @param done receives what the ring and chain repair did, one line each
      * @return {locks taken over, stripes whose counts were wrong}
      * @throws IllegalStateException if a live process holds a lock past the store's lock timeout
      */
-    int[] repairAll() {
-        final int locks = repair();
+    int[] repairAll(final List<String> done) {
+        final int[] locks = new int[1];
+        done.addAll(new StoreRepair(ring, index).run(timeoutNanos, locks));
         final int recounted = index.recountStripes(timeoutNanos);
         if (recounted < 0) {
             throw new IllegalStateException("store lock held by a live process past the timeout: stripe="
                 + (-1 - recounted) + ", timeoutNanos=" + timeoutNanos);
         }
-        return new int[] {locks, recounted};
+        return new int[] {locks[0], recounted};
     }
 
     /** Closes the store; if it opened its own arena file, closes that too. */

@@ -135,7 +135,7 @@ final class StoreChecker {
                 if (index.bucketWord(hash) != index.bucketWord(b)) {
                     report("item in the wrong bucket: bucket=" + b + ", pos=" + pos + ", hash=" + hash);
                 }
-                if (keyLen < 1 || keyLen > SharedStore.MAX_KEY || !ring.fits(p, keyLen, valueLen)
+                if (keyLen < 1 || keyLen > SharedStore.MAX_KEY || valueLen > index.maxValue() || !ring.fits(p, keyLen, valueLen)
                     || ItemLayout.recordSize(keyLen, valueLen) != view.getInt(p + ItemLayout.SIZE)) {
                     report("item lengths out of range: pos=" + pos + ", keyLen=" + keyLen + ", valueLen=" + valueLen
                         + ", size=" + view.getInt(p + ItemLayout.SIZE));

@@ -58,7 +58,7 @@ public final class StoreTools {
             final Ring ring = new Ring(arena, header, counters, 0, true); // read-only: reserves nothing
             final Index index = new Index(arena, v.getInt(header + StoreLayout.BUCKETS_PTR),
                 1 << v.getInt(header + StoreLayout.BUCKET_BITS), v.getInt(header + StoreLayout.STRIPES_PTR),
-                v.getInt(header + StoreLayout.STRIPES), ring);
+                v.getInt(header + StoreLayout.STRIPES), ring, v.getInt(header + StoreLayout.MAX_ITEM));
             return new Inspected(v, header, ring, index, counters);
         }
     }
@@ -150,8 +150,12 @@ public final class StoreTools {
 
     /**
      * Repairs every store of a writable arena: takes over the locks dead processes left held, as
-     * {@link SharedStore#repair()} does, then recounts every stripe's item and byte counts from its
-     * chains under its lock. Safe while other processes use the stores.
+     * {@link SharedStore#repair()} does; turns stretches of the ring that do not parse as records
+     * into padding and cuts every chain at a link to what is not a whole item of its bucket (damage
+     * a kill never leaves, but another process's stray write or a file cut short does); then
+     * recounts every stripe's item and byte counts from its chains under its lock. Safe while other
+     * processes use the stores. Never throws for corruption: what it could not mend is a line of
+     * the result.
      *
      * @return what was done, one line per store that needed it
      * @throws IllegalStateException if a live process holds a store lock past {@code timeoutNanos}
@@ -161,6 +165,16 @@ public final class StoreTools {
         for (final String name : storesOrNone(arena)) {
             final SharedStore store;
             try {
+                try {
+                    StoreFormat.validate(arena, rootOf(arena, name));
+                } catch (final ArenaFormatException e) {
+                    // Head and tail out of range: the ring is emptied so that the store opens again.
+                    final String reset = "store.positions".equals(e.field())
+                        ? StoreRepair.resetPositions(arena, rootOf(arena, name), timeoutNanos) : null;
+                    if (reset != null) {
+                        done.add("store " + name + ": " + reset);
+                    }
+                }
                 store = SharedStore.attach(arena, name, StoreOptions.defaults().withLockTimeoutNanos(timeoutNanos), false);
             } catch (final ArenaFormatException e) {
                 // A header this damaged is not rebuilt: check names it.
@@ -168,7 +182,18 @@ public final class StoreTools {
                 continue;
             }
             try (store) {
-                final int[] r = store.repairAll();
+                final List<String> mended = new ArrayList<>();
+                final int[] r;
+                try {
+                    r = store.repairAll(mended);
+                } catch (final io.sharena.core.ArenaCorruptedException e) {
+                    // Damage the repair does not mend (the ring positions changed under it, say): named, and
+                    // the repair of the other stores and of the heap goes on.
+                    mended.forEach(line -> done.add("store " + name + ": " + line));
+                    done.add("store " + name + ": not repaired: " + e.getMessage());
+                    continue;
+                }
+                mended.forEach(line -> done.add("store " + name + ": " + line));
                 if (r[0] > 0) {
                     done.add("store " + name + ": took over " + r[0] + " lock(s) a dead process held");
                 }

@@ -116,7 +116,10 @@
  * them through a read-only attachment, with no lock and no counter block of its own: the stats and
  * the ring's records by state ({@code arena stat}), the checker ({@code arena check}) and the key
  * listing ({@code arena dump --keys}). Its repair ({@code check --repair}) attaches for writing,
- * takes over the locks of dead processes and recounts every stripe from its chains.
+ * takes over the locks of dead processes, turns stretches of the ring that do not parse into
+ * padding and cuts chains at a link to what is not a whole item of their bucket
+ * ({@link io.sharena.ipc.store.StoreRepair}: damage from another process's stray write or a file
+ * cut short, never from a kill), and recounts every stripe from its chains.
  *
  * <h2>Memory per item</h2>
  * A record is a 56-byte header, the key and the value, rounded up to 16 bytes: 176 bytes for a

@@ -443,6 +443,29 @@ class SharedStoreTest {
         assertTrue(e.getMessage().startsWith("no store in the arena: name=sharena.store"), e.getMessage());
     }
 
+    /**
+     * A store is not attached to a read-only arena: every get and set writes shared words (the
+     * coarse clock, the per-process counters, the access map, the locks). It used to attach, serve
+     * 63 gets, and then throw the JDK's "Attempt to write a read-only segment" from the 64th.
+     * Tools read stores through {@link StoreTools}.
+     */
+    @Test
+    void aStoreIsNotAttachedToAReadOnlyArena() throws Exception {
+        final Path file = dir.resolve("ro.store");
+        try (SharedStore store = SharedStore.create(file, StoreOptions.defaults().withMemoryLimit(1L << 20)
+            .withMaxItemSize(4096))) {
+            store.set(b("k"), b("v"), 0, 0);
+        }
+        try (io.sharena.core.SharedArena ro = io.sharena.core.SharedArena.open(file,
+            io.sharena.core.ArenaOptions.defaults().withReadOnly(true))) {
+            final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> SharedStore.of(ro, SharedStore.DEFAULT_ROOT, StoreOptions.defaults()));
+            assertTrue(e.getMessage().startsWith("a store needs a writable arena attachment: readOnly=true, path="),
+                e.getMessage());
+            assertEquals(1L, StoreTools.stats(ro, SharedStore.DEFAULT_ROOT).get("curr_items"));
+        }
+    }
+
     @Test
     void optionsRejectMisuseWithTheValue() {
         assertEquals("memory limit out of range: memoryLimit=10, min=65536, max=3221225472",

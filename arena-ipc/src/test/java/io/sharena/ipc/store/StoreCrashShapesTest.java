@@ -94,6 +94,7 @@ class StoreCrashShapesTest {
             assertEquals(List.of(), store.check(), "right after the kill");
             assertEquals(held, store.repair(), "locks the child held at " + point);
             assertEquals(List.of(), store.check(), "after repair");
+            assertEquals(List.of(), StoreTools.repairAll(store.arena(), 1_000_000_000L), "tools' repair after " + point);
 
             assertEquals(StoreResult.STORED, store.set(b("k"), Values.make(3), 0, 0));
             assertEquals(StoreResult.STORED, store.append(b("a"), b("!")));

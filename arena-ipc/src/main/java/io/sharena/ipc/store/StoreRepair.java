@@ -1,0 +1,181 @@
+package io.sharena.ipc.store;
+
+import io.sharena.core.ArenaView;
+import io.sharena.core.SharedArena;
+import io.sharena.core.layout.Geometry;
+import io.sharena.core.layout.PageEntry;
+import io.sharena.core.lock.LockResult;
+import io.sharena.core.lock.SharedLock;
+import io.sharena.ipc.Pages;
+import io.sharena.ipc.layout.ItemLayout;
+import io.sharena.ipc.layout.StoreLayout;
+
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+
+/**
+ * The tools' repair of a store's ring and chains ({@code check --repair}), for damage no kill
+ * leaves but a file can hold: bytes written by another process, or a range the file lost when it
+ * was cut short (restored as zeros). Under the ring lock, so that neither head nor tail moves:
+ * <ol>
+ *   <li>the ring is walked from tail to head; where a record does not parse, the walk goes on at
+ *       the next position whose bytes parse as a record that says it starts there, and the
+ *       stretch between becomes padding (step 3);</li>
+ *   <li>every chain is cut at its first link to what is not a whole LINKED item of its bucket
+ *       starting one of the records the walk found, or to an item already met, under each stripe's
+ *       lock ({@link Index#cutBrokenChains}); the items past a cut are dropped (LINKED in no chain:
+ *       the tail marks them DEAD);</li>
+ *   <li>each stretch is written as PAD records, split at the ring's end: no chain leads into it any
+ *       more, and the tail passes it.</li>
+ * </ol>
+ * Every step is one store a reader sees whole, so the repair is safe while other processes use the
+ * store; a repair killed halfway leaves chains cut (consistent) and stretches the next repair pads.
+ * One limit: a PAD header may land inside a record whose start the walk never reached (a damaged
+ * SIZE made the walk skip it); a lock-free reader still reading that record, reached before its
+ * chain was cut, may see those 16 bytes, as it may see whatever the damage itself wrote.
+ */
+final class StoreRepair {
+    /** A PAD's size is an int: longer stretches are written as several. */
+    private static final int MAX_PAD = 1 << 30;
+
+    private final Ring ring;
+    private final Index index;
+
+    StoreRepair(final Ring ring, final Index index) {
+        this.ring = ring;
+        this.index = index;
+    }
+
+    /**
+     * @param tookOver receives in {@code [0]} the locks (ring and stripes) taken over from dead holders
+     * @return what was done, one line each
+     * @throws IllegalStateException if a live process holds the ring lock or a stripe lock past {@code timeoutNanos}
+     */
+    List<String> run(final long timeoutNanos, final int[] tookOver) {
+        final LockResult r = ring.lockForRepair(timeoutNanos);
+        if (r == LockResult.TIMEOUT) {
+            throw new IllegalStateException("ring lock held by a live process past the timeout: timeoutNanos="
+                + timeoutNanos);
+        }
+        if (r == LockResult.RECOVERED) {
+            tookOver[0]++;
+        }
+        try {
+            final long head = ring.head();
+            final long tail = ring.tail();
+            ring.checkPositions(head, tail);
+            final BitSet records = new BitSet((int) (ring.ringBytes() / ItemLayout.ALIGN));
+            final List<long[]> stretches = walk(head, tail, records);
+            final int[] stripes = new int[1];
+            final int cuts = index.cutBrokenChains(records, timeoutNanos, stripes);
+            if (cuts < 0) {
+                throw new IllegalStateException("store lock held by a live process past the timeout: stripe="
+                    + (-1 - cuts) + ", timeoutNanos=" + timeoutNanos);
+            }
+            tookOver[0] += stripes[0];
+            long padded = 0;
+            for (final long[] s : stretches) {
+                pad(s[0], s[1]);
+                padded += s[1] - s[0];
+            }
+            final List<String> done = new ArrayList<>();
+            if (cuts > 0) {
+                done.add("cut " + cuts + " chain(s) at a link to what is not a whole linked item of its bucket;"
+                    + " the items from there on are dropped");
+            }
+            if (!stretches.isEmpty()) {
+                done.add("replaced " + stretches.size() + " stretch(es) of the ring that did not parse as records ("
+                    + padded + " bytes) with padding the tail passes");
+            }
+            return done;
+        } finally {
+            ring.unlockAfterRepair();
+        }
+    }
+
+    /**
+     * Walks the records from tail to head, marking in {@code records} where each non-PAD one starts.
+     *
+     * @return the stretches {@code {from, to}} (logical positions) that did not parse
+     */
+    private List<long[]> walk(final long head, final long tail, final BitSet records) {
+        final List<long[]> stretches = new ArrayList<>();
+        final long bytes = ring.ringBytes();
+        long pos = tail;
+        while (pos < head) {
+            final int size = ring.parses(pos, head);
+            if (size == 0) {
+                // Resynchronise at the next position whose bytes say a record starts there; each
+                // position is looked at once, so the walk stays linear in the ring's length.
+                long next = pos + ItemLayout.ALIGN;
+                while (next < head && ring.parses(next, head) == 0) {
+                    next += ItemLayout.ALIGN;
+                }
+                stretches.add(new long[] {pos, next});
+                pos = next;
+                continue;
+            }
+            if (!isPad(pos)) {
+                records.set((int) (pos % bytes / ItemLayout.ALIGN));
+            }
+            pos += size;
+        }
+        return stretches;
+    }
+
+    private boolean isPad(final long pos) {
+        return ring.stateAt(pos) == ItemLayout.PAD;
+    }
+
+    /**
+     * Empties the ring of a store whose head and tail are out of range (a stray write: no kill
+     * leaves them so), so that the store opens again: under the ring lock, both become one position
+     * (the head if it could be one, else the tail, else 0). Every record is then outside the live
+     * ring: {@link #run} cuts every chain next, and the store starts empty. Nothing is done if the
+     * header's page is not allocated (the store does not open for that reason too).
+     *
+     * @return what was done, or null if the positions were in range after all, or the page not allocated
+     * @throws IllegalStateException if a live process holds the ring lock past {@code timeoutNanos}
+     */
+    static String resetPositions(final SharedArena arena, final int header, final long timeoutNanos) {
+        if (Pages.state(arena, Integer.toUnsignedLong(header) / Geometry.PAGE_SIZE) != PageEntry.ALLOCATED) {
+            return null;
+        }
+        final ArenaView v = arena.raw();
+        final long ringBytes = v.getLong(header + StoreLayout.RING_BYTES);
+        final SharedLock lock = arena.lockAt(header + StoreLayout.RING_LOCK);
+        if (lock.lock(timeoutNanos) == LockResult.TIMEOUT) {
+            throw new IllegalStateException("ring lock held by a live process past the timeout: timeoutNanos="
+                + timeoutNanos);
+        }
+        try {
+            final long head = v.getLongAcquire(header + StoreLayout.HEAD);
+            final long tail = v.getLongAcquire(header + StoreLayout.TAIL);
+            if (tail >= 0 && head >= tail && head - tail <= ringBytes && ((head | tail) & (ItemLayout.ALIGN - 1)) == 0) {
+                return null;
+            }
+            final long at = head >= 0 && (head & (ItemLayout.ALIGN - 1)) == 0 ? head
+                : tail >= 0 && (tail & (ItemLayout.ALIGN - 1)) == 0 ? tail : 0;
+            // The tail first: until the head follows, head - tail only shrinks.
+            v.putLongRelease(header + StoreLayout.TAIL, at);
+            v.putLongRelease(header + StoreLayout.HEAD, at);
+            return "ring positions out of range (head=" + head + ", tail=" + tail + "): the ring emptied at position "
+                + at + ", every item dropped";
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Writes {@code [from, to)} as PAD records, none crossing the ring's end nor longer than {@link #MAX_PAD}. */
+    private void pad(final long from, final long to) {
+        final long bytes = ring.ringBytes();
+        long pos = from;
+        while (pos < to) {
+            final long toEnd = bytes - pos % bytes;
+            final int size = (int) Math.min(Math.min(to - pos, toEnd), MAX_PAD);
+            ring.padForRepair(pos, size);
+            pos += size;
+        }
+    }
+}
