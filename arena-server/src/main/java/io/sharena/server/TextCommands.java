@@ -575,11 +575,13 @@ final class TextCommands {
                 return;
             }
         }
-        long delay = exptime;
-        if (exptime > SharedStore.RELATIVE_EXPIRY_LIMIT) {
-            delay = Math.max(1, exptime - System.currentTimeMillis() / 1000); // an absolute time
-        }
-        c.worker.server.store().flushAll(delay);
+        final long delay = exptime > SharedStore.RELATIVE_EXPIRY_LIMIT
+            ? exptime - System.currentTimeMillis() / 1000 // an absolute time
+            : exptime;
+        // memcached hides items from its oldest_live on, which it sets to the flush's time less
+        // one second: a delay of N flushes N - 1 seconds from now, so a delay of 1, like 0, flushes
+        // at once, and so does an absolute time less than two seconds ahead or already past.
+        c.worker.server.store().flushAll(delay - 1);
         c.reply("OK");
     }
 }
