@@ -77,6 +77,8 @@ final class TextCommands {
             case 'c' -> {
                 if (t.is(0, "cas")) {
                     update(c, t, PendingStore.CAS, 7, 8);
+                } else if (t.is(0, "cache_memlimit") && (n == 3 || n == 4)) {
+                    StatsReply.memLimit(c, t);
                 } else {
                     c.reply("ERROR");
                 }
@@ -119,13 +121,19 @@ final class TextCommands {
             flushAll(c, t);
         } else if (t.is(0, "lru_crawler")) {
             LruCrawler.command(c, t);
+        } else if (t.is(0, "lru") && n >= 3) {
+            StatsReply.lru(c, t);
         } else if (t.is(0, "version")) {
             c.reply("VERSION " + MemcachedServer.VERSION);
         } else if (t.is(0, "quit")) {
             c.quit();
         } else if (t.is(0, "verbosity") && (n == 3 || n == 4)) {
             setNoreplyMaybe(c, t);
-            c.reply(Ascii.parseU32(t.buf, t.off[1], t.len[1]) == Ascii.BAD ? BAD_FORMAT : "OK");
+            final long level = Ascii.parseU32(t.buf, t.off[1], t.len[1]);
+            if (level != Ascii.BAD) {
+                c.worker.server.verbosity = (int) Math.min(level, 2);
+            }
+            c.reply(level == Ascii.BAD ? BAD_FORMAT : "OK");
         } else if (t.len[n - 2] >= 5 && startsWith(t, n - 2, "HTTP/") && !known(t)) {
             // As memcached: an HTTP request line is not a client that will ever speak the
             // protocol. The connection closes, with the replies still queued (docs/server.md).

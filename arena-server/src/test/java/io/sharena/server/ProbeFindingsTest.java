@@ -7,6 +7,7 @@ import org.junit.jupiter.api.Test;
 import java.util.ArrayList;
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -92,5 +93,82 @@ class ProbeFindingsTest {
             BothServers.SLEEP + 1100, block("set fb 0 0 1", "x"), "flush_all 2\r\n", BothServers.SLEEP + 1100,
             "get fb\r\n", BothServers.SLEEP + 1100, block("set fc 0 0 1", "x"), "flush_all " + past + "\r\n",
             "get fc\r\n", block("set fd 0 0 1", "x"), "get fd\r\n", "flush_all 0\r\n", "get fd\r\n"));
+    }
+
+    /**
+     * memcached reads {@code slabs automove ratio} and {@code lru tune}'s factors with C's strtod:
+     * it takes {@code inf}, {@code nan} and hexadecimal {@code 0x10}, and refuses {@code 1d}
+     * (Java's type suffix) and values that overflow or underflow inexactly ({@code 1e999},
+     * {@code 1e-310}; not the exact {@code 0x1p-1070});
+     * Java's parse, used before, answered each of these the other way.
+     */
+    @Test
+    void decimalArgumentsAreParsedAsStrtodParsesThem() throws Exception {
+        final List<String> script = new ArrayList<>();
+        for (final String v : List.of("0.8", "1d", "1f", "inf", "-INFINITY", "nan", "NaN(x_1)", "nan(", "0x10", "0X1.8p1",
+            "0x", "1e999", "1e-400", "0e-400", "5.", ".5", ".", "1e", "1e+", "+1", "1,5", "Infinity", "0x1p-1080",
+            "0x1p-1070", "1e-310", "0x1.8p-1074", "0x1p-1022", "2.2250738585072014e-308", "4.9e-324", "0x1p99999999999")) {
+            script.add("slabs automove ratio " + v + "\r\n");
+        }
+        script.add("slabs automove ratio 0.8\r\n"); // memcached's default again
+        both.assertSameReplies(script);
+    }
+
+    /**
+     * memcached's {@code lru tune}, {@code lru mode} and {@code lru temp_ttl}: their checks and
+     * answers (only tunings that leave memcached as it starts are accepted here, as the memcached
+     * of this class is shared). They were ERROR here.
+     */
+    @Test
+    void lruCommandsAnswerAsInMemcached() throws Exception {
+        both.assertSameReplies(List.of("lru tune 20 40 0.2 2\r\n", "lru tune 50 50 0.2 2\r\n", "lru tune 20 40 0 2\r\n",
+            "lru tune 20 40 0.2 -1\r\n", "lru tune 20 40 x 2\r\n", "lru tune -20 40 0.2 2\r\n", "lru tune 20 40 0.2\r\n",
+            "lru tune 20 40 nan 2\r\n", "lru tune 20 40 0.2 2\r\n", "lru tune\r\n", "lru x\r\n", "lru\r\n",
+            "lru tune 50 50 0.2 2 noreply\r\n", "lru tune 20 40 0.2 2 noreply\r\n", "lru mode flat\r\n",
+            "lru mode segmented\r\n", "lru mode x\r\n", "lru mode\r\n", "lru mode x noreply\r\n",
+            "lru temp_ttl -1\r\n", "lru temp_ttl x\r\n", "lru temp_ttl 99999999999999999999\r\n", "lru temp_ttl\r\n",
+            "lru x y z noreply\r\n"));
+    }
+
+    /**
+     * memcached's {@code cache_memlimit}: ERROR for what is not a number, its own messages for too
+     * small and for bytes given as megabytes. It was ERROR here for every form. (A limit memcached
+     * would apply is not sent: the memcached of this class is shared. This server refuses one unless
+     * it is the store's own, with memcached's MEMLIMIT_ADJUST_FAILED: the store's size is fixed.)
+     */
+    @Test
+    void cacheMemlimitChecksItsArgumentAsMemcachedDoes() throws Exception {
+        both.assertSameReplies(List.of("cache_memlimit\r\n", "cache_memlimit abc\r\n", "cache_memlimit -1\r\n",
+            "cache_memlimit 7\r\n", "cache_memlimit 0\r\n", "cache_memlimit 1000000001\r\n", "cache_memlimit 4294967295\r\n",
+            "cache_memlimit 7 noreply\r\n", "cache_memlimit abc noreply\r\n", "cache_memlimit 1 2 3\r\n",
+            "cache_memlimit 99999999999999999999\r\n"));
+    }
+
+    /**
+     * memcached's {@code lru_crawler enable} fails when its crawler runs already ("ERROR failed to
+     * start lru crawler thread"), as it does from the start unless started with {@code -o
+     * no_modern}. Here enable was OK always. (A runtime disable is not sent: it stops memcached
+     * 1.6.18's crawler for good, docs/server.md, and this class's memcached is shared.)
+     */
+    @Test
+    void enablingARunningCrawlerFailsAsInMemcached() throws Exception {
+        both.assertSameReplies(List.of("lru_crawler enable\r\n", "lru_crawler enable\r\n", "lru_crawler enable noreply\r\n",
+            "lru_crawler crawl all\r\n"));
+    }
+
+    /** {@code stats settings} shows the verbosity last set (at most 2, memcached's bound); it said 0 always. */
+    @Test
+    void statsSettingsShowsTheVerbositySet() throws Exception {
+        try (Wire theirs = new Wire(both.memcached.port); Wire mine = new Wire(both.ours.port())) {
+            try {
+                for (final String level : List.of("1", "7", "0")) {
+                    assertEquals(theirs.call("verbosity " + level + "\r\n"), mine.call("verbosity " + level + "\r\n"));
+                    assertEquals(theirs.stat(" settings", "verbosity"), mine.stat(" settings", "verbosity"), "after verbosity " + level);
+                }
+            } finally {
+                theirs.call("verbosity 0\r\n");
+                mine.call("verbosity 0\r\n");
+            }
+        }
     }
 }
