@@ -140,7 +140,7 @@ final class MetaCommands {
             return 0;
         }
         final StoreReader r = c.worker.reader;
-        return r.get(f.key, false) ? r.expires() : 0;
+        return r.peek(f.key) ? r.expires() : 0; // memcached's own look-up: no get in the figures
     }
 
     // ------------------------------------------------------------------ mg
@@ -600,7 +600,7 @@ final class MetaCommands {
         } else if (r == StoreResult.EXISTS) {
             // memcached finds an empty value not a number before it compares the CAS.
             final StoreReader reader = c.worker.reader;
-            if (reader.get(f.key, false) && reader.valueLength() == 0) {
+            if (reader.peek(f.key) && reader.valueLength() == 0) {
                 r = StoreResult.NON_NUMERIC;
             }
         }
@@ -737,7 +737,7 @@ final class MetaCommands {
             binary = true;
         }
         final StoreReader r = c.worker.reader;
-        if (key.length == 0 || !r.get(key, false)) {
+        if (key.length == 0 || !r.peek(key)) { // memcached counts no get for me
             c.reply("EN");
             return;
         }

@@ -1,7 +1,6 @@
 package io.sharena.server;
 
 import io.sharena.ipc.store.SharedStore;
-import io.sharena.ipc.store.StoreItem;
 import io.sharena.ipc.store.StoreMode;
 import io.sharena.ipc.store.StoreReader;
 import io.sharena.ipc.store.StoreResult;
@@ -357,24 +356,8 @@ final class TextCommands {
                 c.reply(BAD_FORMAT);
                 return true;
             }
-            final byte[] key = c.getTouch ? java.util.Arrays.copyOfRange(in, p, e) : c.worker.key(in, p, e - p);
-            final boolean hit;
-            if (c.getTouch) {
-                StoreItem item;
-                try {
-                    item = c.worker.server.store().getAndTouch(key, c.getExptime);
-                } catch (final IllegalStateException busy) {
-                    item = null; // a stopped process holds the lock: answer a miss, as on a timeout
-                }
-                if (item != null) {
-                    valueHeader(c, key, item.flags(), item.value().length, item.cas(), c.getCas);
-                    c.put(item.value());
-                    c.crlf();
-                }
-                hit = item != null;
-            } else {
-                hit = getOne(c, key, c.getCas);
-            }
+            final byte[] key = c.worker.key(in, p, e - p);
+            final boolean hit = getOne(c, key, c.getCas, c.getTouch, c.getExptime);
             final PrefixStats detail = c.worker.server.prefixStats;
             if (detail.enabled()) {
                 detail.recordGet(in, p, e - p, hit);
@@ -384,10 +367,17 @@ final class TextCommands {
         return answered > 0;
     }
 
-    /** @return whether the key was a hit */
-    private static boolean getOne(final Connection c, final byte[] key, final boolean withCas) {
+    /**
+     * One key of a get, or of a gat ({@code touch}): that one sets the expiry and reads the item in
+     * one store step, counted as memcached counts gat, as a touch and not as a get. A busy lock (a
+     * stopped process holds it) is answered as a miss, as on a timeout.
+     *
+     * @return whether the key was a hit
+     */
+    private static boolean getOne(final Connection c, final byte[] key, final boolean withCas, final boolean touch,
+                                  final long exptime) {
         final StoreReader r = c.worker.reader;
-        while (r.get(key)) {
+        while (touch ? r.getAndTouch(key, exptime, true) == StoreResult.TOUCHED : r.get(key)) {
             final long mark = c.mark();
             final int len = r.valueLength();
             valueHeader(c, key, r.flags(), len, r.cas(), withCas);
@@ -488,8 +478,9 @@ final class TextCommands {
         final long[] number = new long[1];
         final long[] casOut = new long[1];
         while (true) {
-            // Not bumped: memcached's counters leave the fetched mark and access time alone.
-            if (!reader.get(key, false)) {
+            // Not bumped, not counted as a get: memcached's counters leave the fetched mark and access
+            // time alone, and count only their own hit or miss.
+            if (!reader.peek(key)) {
                 return StoreResult.NOT_FOUND;
             }
             final byte[] v = new byte[reader.valueLength()];

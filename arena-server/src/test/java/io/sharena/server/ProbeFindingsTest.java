@@ -171,4 +171,43 @@ class ProbeFindingsTest {
             }
         }
     }
+
+    /**
+     * memcached counts {@code gat} and {@code gats} as touches only ({@code cmd_touch},
+     * {@code touch_hits}, {@code touch_misses}), and a command's own look-ups as no get at all: the
+     * value an incr, decr or ma reads as memcached's strtoull would (the store's counters refused
+     * it), ma's check for an empty value, the TTL an mg or ma shows before its T, {@code me}. Here each of these also counted in
+     * {@code cmd_get} and {@code get_hits} or {@code get_misses}, which hit-ratio monitors read.
+     */
+    @Test
+    void gatAndACommandsOwnLookUpsCountAsInMemcached() throws Exception {
+        final List<String> figures = List.of("cmd_get", "get_hits", "get_misses", "cmd_touch", "touch_hits", "touch_misses",
+            "incr_hits", "incr_misses", "decr_hits");
+        final String setup = block("set a 0 0 1", "x") + block("set n 0 0 2", "10") + block("set w 0 0 3", "abc");
+        final List<String> failures = new ArrayList<>();
+        for (final String counted : List.of("gat 100 a zz\r\n", "gats 100 a\r\ngats 0 zz\r\n", "decr w 1\r\n",
+            "ma w\r\n", "ma n C1\r\n", "me a\r\n", "mg a t T100\r\n", "ma n t T100\r\n")) {
+            try (Wire theirs = new Wire(both.memcached.port); Wire mine = new Wire(both.ours.port())) {
+                final java.util.Map<String, String> expected = statsAfter(theirs, setup, counted, figures);
+                final java.util.Map<String, String> actual = statsAfter(mine, setup, counted, figures);
+                if (!expected.equals(actual)) {
+                    failures.add(Wire.shorten(counted) + "\n  memcached: " + expected + "\n  ours:      " + actual);
+                }
+            }
+        }
+        assertTrue(failures.isEmpty(), String.join("\n", failures));
+    }
+
+    private static java.util.Map<String, String> statsAfter(final Wire w, final String setup, final String counted,
+                                                            final List<String> figures) throws Exception {
+        w.call("flush_all\r\n" + setup + "stats reset\r\n");
+        w.call(counted);
+        final String stats = w.call("stats\r\n");
+        final java.util.Map<String, String> out = new java.util.TreeMap<>();
+        for (final String f : figures) {
+            final java.util.regex.Matcher m = java.util.regex.Pattern.compile("STAT " + f + " (\\d+)\r\n").matcher(stats);
+            out.put(f, m.find() ? m.group(1) : "absent");
+        }
+        return out;
+    }
 }
