@@ -675,7 +675,7 @@ final class MetaCommands {
                 }
                 case 't' -> {
                     c.putAscii(" t");
-                    putTtl(c, i > setAt ? result[2] : created ? 0 : before, now);
+                    putTtl(c, created ? createdTtlAt(f, i, now) : i > setAt ? result[2] : before, now);
                 }
                 case 'O' -> {
                     c.putByte(' ');
@@ -691,6 +691,22 @@ final class MetaCommands {
             c.putUnsigned(value);
             c.crlf();
         }
+    }
+
+    /**
+     * The TTL an ma's {@code t} at token {@code i} shows for a counter the ma created: memcached
+     * creates it with none, then sets N's TTL and T's as it walks the flags, so {@code t} shows
+     * the later of those two that come before it.
+     *
+     * @return the expiry as {@link #absoluteExpiry} gives it, 0 for none
+     */
+    private static long createdTtlAt(final MetaFlags f, final int i, final long now) {
+        final int vivifyAt = f.vivifyAt > 0 && f.vivifyAt < i ? f.vivifyAt : 0;
+        final int ttlAt = f.hasTtl && f.ttlAt < i ? f.ttlAt : 0;
+        if (vivifyAt == 0 && ttlAt == 0) {
+            return 0;
+        }
+        return absoluteExpiry(ttlAt > vivifyAt ? f.ttl : f.vivifyTtl, now);
     }
 
     private static final long TEN_TO_THE_19 = Long.parseUnsignedLong("10000000000000000000");

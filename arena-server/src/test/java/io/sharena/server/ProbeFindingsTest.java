@@ -210,4 +210,24 @@ class ProbeFindingsTest {
         }
         return out;
     }
+
+    /**
+     * An ma that creates its counter: memcached creates it with no TTL, then sets N's TTL and T's
+     * as it walks the flags, so a {@code t} between them shows the one before it ({@code t100} for
+     * {@code N100 t T50}, the counter keeping 50). Here such a {@code t} showed -1.
+     */
+    @Test
+    void aCreatedCountersTtlShowsWhatTheFlagsBeforeItSet() throws Exception {
+        final List<String> script = new ArrayList<>();
+        int k = 0;
+        for (final String flags : List.of("N100 J10 v t T50", "T50 t N100", "t N100 T50", "N100 t", "t N100", "T50 N100 t",
+            "N100 T50 t", "N0 t T50", "N100 T0 t", "N100 t T0")) {
+            script.add("ma cr" + k + " " + flags + "\r\n");
+            script.add("mg cr" + k + " t v\r\n");
+            script.add("mg mc" + k + " " + flags.replace("J10 ", "") + "\r\n");
+            script.add("mg mc" + k + " t\r\n");
+            k++;
+        }
+        both.assertSameReplies(script);
+    }
 }
