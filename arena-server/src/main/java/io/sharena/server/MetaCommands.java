@@ -178,7 +178,11 @@ final class MetaCommands {
         int tries = 0;
         while (true) {
             final boolean hit;
-            if (touch) {
+            if (touch && !r.peek(f.key) && !r.get(f.key, false)) {
+                // memcached counts an mg T that misses as a get miss, and only a hit as a touch (an
+                // item stored between the two look-ups is touched below).
+                hit = false;
+            } else if (touch) {
                 hit = r.getAndTouch(f.key, f.ttl, !f.noBump) == StoreResult.TOUCHED; // BUSY: answered as a miss
             } else {
                 hit = r.get(f.key, !f.noBump);

@@ -174,7 +174,8 @@ class ProbeFindingsTest {
 
     /**
      * memcached counts {@code gat} and {@code gats} as touches only ({@code cmd_touch},
-     * {@code touch_hits}, {@code touch_misses}), and a command's own look-ups as no get at all: the
+     * {@code touch_hits}, {@code touch_misses}), an mg T that misses as a get miss (a hit as a
+     * touch), and a command's own look-ups as no get at all: the
      * value an incr, decr or ma reads as memcached's strtoull would (the store's counters refused
      * it), ma's check for an empty value, the TTL an mg or ma shows before its T, {@code me}. Here each of these also counted in
      * {@code cmd_get} and {@code get_hits} or {@code get_misses}, which hit-ratio monitors read.
@@ -186,7 +187,7 @@ class ProbeFindingsTest {
         final String setup = block("set a 0 0 1", "x") + block("set n 0 0 2", "10") + block("set w 0 0 3", "abc");
         final List<String> failures = new ArrayList<>();
         for (final String counted : List.of("gat 100 a zz\r\n", "gats 100 a\r\ngats 0 zz\r\n", "decr w 1\r\n",
-            "ma w\r\n", "ma n C1\r\n", "me a\r\n", "mg a t T100\r\n", "ma n t T100\r\n")) {
+            "ma w\r\n", "ma n C1\r\n", "me a\r\n", "mg a t T100\r\n", "mg zz T100 v\r\nmg a T100 v\r\nmg zz T100 q\r\n", "ma n t T100\r\n")) {
             try (Wire theirs = new Wire(both.memcached.port); Wire mine = new Wire(both.ours.port())) {
                 final java.util.Map<String, String> expected = statsAfter(theirs, setup, counted, figures);
                 final java.util.Map<String, String> actual = statsAfter(mine, setup, counted, figures);
