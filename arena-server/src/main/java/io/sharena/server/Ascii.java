@@ -1,5 +1,9 @@
 package io.sharena.server;
 
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
+
 /**
  * Numbers in command lines, parsed as memcached's {@code safe_strto*} parse them (C's
  * {@code strtoul}/{@code strtol} then its checks): optional leading white space and sign, decimal
@@ -107,5 +111,144 @@ final class Ascii {
             return BAD; // beyond a signed long: ERANGE
         }
         return (int) ((s & NEGATIVE) != 0 ? -magnitude : magnitude);
+    }
+
+    /**
+     * safe_strtod: C's strtod as glibc parses in the C locale (decimal and hexadecimal forms,
+     * {@code inf}, {@code infinity}, {@code nan} and {@code nan(...)} in any case), then memcached's
+     * checks: digits were found, they end the token or are followed by white space, and the value
+     * neither overflowed nor underflowed (glibc's ERANGE: an infinite result, or one below the
+     * smallest normal value that is not exact: {@code 1e-310} fails, {@code 0x1p-1070} does not). Java's own parse differs from it in places a client reaches
+     * ({@code 1d}, {@code inf}, {@code 0x10}, {@code 1e999}).
+     *
+     * @return false if it is not one; else the value is in {@code out[0]}
+     */
+    static boolean parseDouble(final byte[] b, final int from, final int len, final double[] out) {
+        final int to = from + len;
+        int i = from;
+        while (i < to && space(b[i])) {
+            i++;
+        }
+        boolean negative = false;
+        if (i < to && (b[i] == '+' || b[i] == '-')) {
+            negative = b[i] == '-';
+            i++;
+        }
+        final double v;
+        final int end;
+        boolean rangeError = false; // glibc's ERANGE
+        boolean nonZero = false;
+        if (word(b, i, to, "inf")) {
+            end = i + (word(b, i, to, "infinity") ? 8 : 3);
+            v = Double.POSITIVE_INFINITY;
+        } else if (word(b, i, to, "nan")) {
+            int e = i + 3;
+            if (e < to && b[e] == '(') {
+                int k = e + 1;
+                while (k < to && (Character.isLetterOrDigit(b[k]) && b[k] > 0 || b[k] == '_')) {
+                    k++;
+                }
+                if (k < to && b[k] == ')') {
+                    e = k + 1;
+                }
+            }
+            end = e;
+            v = Double.NaN;
+        } else {
+            final boolean hex = i + 2 < to && b[i] == '0' && (b[i + 1] == 'x' || b[i + 1] == 'X')
+                && (digit(b[i + 2], 16) || b[i + 2] == '.' && i + 3 < to && digit(b[i + 3], 16));
+            final int radix = hex ? 16 : 10;
+            int k = hex ? i + 2 : i;
+            final StringBuilder sb = new StringBuilder(hex ? "0x" : "");
+            int digits = 0;
+            while (k < to && digit(b[k], radix)) {
+                nonZero |= b[k] != '0';
+                sb.append((char) b[k++]);
+                digits++;
+            }
+            if (k < to && b[k] == '.') {
+                final int dot = k++;
+                int fraction = 0;
+                while (k < to && digit(b[k], radix)) {
+                    nonZero |= b[k] != '0';
+                    sb.append(fraction == 0 ? "." : "").append((char) b[k++]);
+                    fraction++;
+                }
+                digits += fraction;
+                if (fraction == 0) {
+                    k = digits == 0 ? dot : k; // "5." is 5; a lone "." is no number
+                }
+            }
+            if (digits == 0) {
+                return false; // no conversion: strtod's end is its start
+            }
+            final byte mark = hex ? (byte) 'p' : (byte) 'e';
+            String exponent = hex ? "p0" : "";
+            if (k < to && (b[k] | 0x20) == mark) {
+                int e = k + 1;
+                if (e < to && (b[e] == '+' || b[e] == '-')) {
+                    e++;
+                }
+                if (e < to && digit(b[e], 10)) {
+                    while (e < to && digit(b[e], 10)) {
+                        e++;
+                    }
+                    exponent = (hex ? "p" : "e") + new String(b, k + 1, e - k - 1, StandardCharsets.ISO_8859_1);
+                    k = e;
+                }
+            }
+            end = k;
+            v = Double.parseDouble(sb + exponent);
+            rangeError = Double.isInfinite(v) || nonZero && v <= Double.MIN_NORMAL && inexactTiny(sb, exponent, v);
+        }
+        if (end < to && !space(b[end]) || rangeError) {
+            return false;
+        }
+        out[0] = negative ? -v : v;
+        return true;
+    }
+
+    /**
+     * glibc's underflow test (tininess before rounding): is the exact value of the digits below the
+     * smallest normal double, and not the double they rounded to?
+     *
+     * @param digits  the digits as read, {@code 0x} first when hexadecimal, with one point at most
+     * @param exponent {@code e} or {@code p} and the exponent, or empty
+     */
+    private static boolean inexactTiny(final CharSequence digits, final String exponent, final double rounded) {
+        final BigDecimal exact;
+        try {
+            final String d = digits.toString();
+            if (d.startsWith("0x")) {
+                final int point = d.indexOf('.');
+                final String hexDigits = point < 0 ? d.substring(2) : d.substring(2, point) + d.substring(point + 1);
+                final int power = Integer.parseInt(exponent.substring(1)) - (point < 0 ? 0 : 4 * (d.length() - point - 1));
+                final BigInteger m = new BigInteger(hexDigits, 16);
+                exact = power >= 0 ? new BigDecimal(m.shiftLeft(power))
+                    : new BigDecimal(m.multiply(BigInteger.valueOf(5).pow(-power)), -power); // m / 2^k = m 5^k / 10^k
+            } else {
+                exact = new BigDecimal(d + exponent);
+            }
+        } catch (final NumberFormatException | ArithmeticException e) {
+            return true; // an exponent past an int's range: the digits were far below the normal range
+        }
+        return exact.compareTo(new BigDecimal(Double.MIN_NORMAL)) < 0 && exact.compareTo(new BigDecimal(rounded)) != 0;
+    }
+
+    /** @return whether {@code b[i, to)} starts with {@code w}, in any case */
+    private static boolean word(final byte[] b, final int i, final int to, final String w) {
+        if (to - i < w.length()) {
+            return false;
+        }
+        for (int k = 0; k < w.length(); k++) {
+            if ((b[i + k] | 0x20) != w.charAt(k)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean digit(final byte c, final int radix) {
+        return c >= '0' && c <= '9' || radix == 16 && (c | 0x20) >= 'a' && (c | 0x20) <= 'f';
     }
 }

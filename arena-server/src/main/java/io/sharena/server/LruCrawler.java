@@ -52,6 +52,15 @@ final class LruCrawler {
         return enabled;
     }
 
+    /** @return false if it was enabled already */
+    private synchronized boolean enable() {
+        if (enabled) {
+            return false;
+        }
+        enabled = true;
+        return true;
+    }
+
     boolean running() {
         return running.get();
     }
@@ -108,8 +117,11 @@ final class LruCrawler {
                 }
                 c.reply("OK");
             }
-        } else if (n == 3 && (t.is(1, "enable") || t.is(1, "disable"))) {
-            crawler.enabled = t.is(1, "enable");
+        } else if (n == 3 && t.is(1, "enable")) {
+            // memcached starts its crawler's thread here, and fails to when it runs already.
+            c.reply(crawler.enable() ? "OK" : "ERROR failed to start lru crawler thread");
+        } else if (n == 3 && t.is(1, "disable")) {
+            crawler.enabled = false; // stopping a stopped crawler is no error to memcached
             c.reply("OK");
         } else {
             c.reply("ERROR");

@@ -88,6 +88,11 @@ public final class MemcachedServer implements AutoCloseable {
      * while the workers run.
      */
     volatile Runnable inPlacePause;
+    /**
+     * The {@code verbosity} level last set, at most 2 (memcached's bound), for {@code stats
+     * settings}: it changes nothing else, as this server logs nothing per command.
+     */
+    volatile int verbosity;
 
     private MemcachedServer(final SharedStore store, final ServerOptions options) throws IOException {
         this.store = store;

@@ -140,7 +140,7 @@ final class MetaCommands {
             return 0;
         }
         final StoreReader r = c.worker.reader;
-        return r.get(f.key, false) ? r.expires() : 0;
+        return r.peek(f.key) ? r.expires() : 0; // memcached's own look-up: no get in the figures
     }
 
     // ------------------------------------------------------------------ mg
@@ -178,7 +178,11 @@ final class MetaCommands {
         int tries = 0;
         while (true) {
             final boolean hit;
-            if (touch) {
+            if (touch && !r.peek(f.key) && !r.get(f.key, false)) {
+                // memcached counts an mg T that misses as a get miss, and only a hit as a touch (an
+                // item stored between the two look-ups is touched below).
+                hit = false;
+            } else if (touch) {
                 hit = r.getAndTouch(f.key, f.ttl, !f.noBump) == StoreResult.TOUCHED; // BUSY: answered as a miss
             } else {
                 hit = r.get(f.key, !f.noBump);
@@ -600,7 +604,7 @@ final class MetaCommands {
         } else if (r == StoreResult.EXISTS) {
             // memcached finds an empty value not a number before it compares the CAS.
             final StoreReader reader = c.worker.reader;
-            if (reader.get(f.key, false) && reader.valueLength() == 0) {
+            if (reader.peek(f.key) && reader.valueLength() == 0) {
                 r = StoreResult.NON_NUMERIC;
             }
         }
@@ -675,7 +679,7 @@ final class MetaCommands {
                 }
                 case 't' -> {
                     c.putAscii(" t");
-                    putTtl(c, i > setAt ? result[2] : created ? 0 : before, now);
+                    putTtl(c, created ? createdTtlAt(f, i, now) : i > setAt ? result[2] : before, now);
                 }
                 case 'O' -> {
                     c.putByte(' ');
@@ -691,6 +695,22 @@ final class MetaCommands {
             c.putUnsigned(value);
             c.crlf();
         }
+    }
+
+    /**
+     * The TTL an ma's {@code t} at token {@code i} shows for a counter the ma created: memcached
+     * creates it with none, then sets N's TTL and T's as it walks the flags, so {@code t} shows
+     * the later of those two that come before it.
+     *
+     * @return the expiry as {@link #absoluteExpiry} gives it, 0 for none
+     */
+    private static long createdTtlAt(final MetaFlags f, final int i, final long now) {
+        final int vivifyAt = f.vivifyAt > 0 && f.vivifyAt < i ? f.vivifyAt : 0;
+        final int ttlAt = f.hasTtl && f.ttlAt < i ? f.ttlAt : 0;
+        if (vivifyAt == 0 && ttlAt == 0) {
+            return 0;
+        }
+        return absoluteExpiry(ttlAt > vivifyAt ? f.ttl : f.vivifyTtl, now);
     }
 
     private static final long TEN_TO_THE_19 = Long.parseUnsignedLong("10000000000000000000");
@@ -737,7 +757,7 @@ final class MetaCommands {
             binary = true;
         }
         final StoreReader r = c.worker.reader;
-        if (key.length == 0 || !r.get(key, false)) {
+        if (key.length == 0 || !r.peek(key)) { // memcached counts no get for me
             c.reply("EN");
             return;
         }

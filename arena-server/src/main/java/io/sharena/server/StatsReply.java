@@ -11,8 +11,9 @@ import java.util.Map;
 
 /**
  * {@code stats}, {@code stats settings}, {@code stats items}, {@code stats slabs},
- * {@code stats reset}, {@code stats detail}, {@code stats cachedump}, and the {@code slabs}
- * commands: memcached's names and answers, with the figures this server has. Store figures ({@code cmd_get}, {@code curr_items},
+ * {@code stats reset}, {@code stats detail}, {@code stats cachedump}, and the commands that tune
+ * memcached's memory ({@code slabs}, {@code lru}, {@code cache_memlimit}): memcached's names and
+ * answers, with the figures this server has. Store figures ({@code cmd_get}, {@code curr_items},
  * {@code evictions}, ...) are the store's, summed over every process serving the same file;
  * connection figures are this process's. The store has one "slab class": its ring.
  */
@@ -181,11 +182,62 @@ final class StatsReply {
     }
 
     private static boolean decimal(final Tokens t, final int i) {
-        try {
-            Double.parseDouble(new String(t.buf, t.off[i], t.len[i], StandardCharsets.ISO_8859_1));
-            return true;
-        } catch (final NumberFormatException e) {
-            return false;
+        return Ascii.parseDouble(t.buf, t.off[i], t.len[i], new double[1]);
+    }
+
+    /**
+     * memcached's {@code lru tune <hot%> <warm%> <hot factor> <warm factor>}, {@code lru mode
+     * flat|segmented} and {@code lru temp_ttl <seconds>} (the last two only with its LRU maintainer,
+     * which {@code -o no_modern}, here {@code --no-lru-crawler}, turns off): its checks and answers.
+     * They tune memcached's segmented LRU, which the store does not have, so what passes the
+     * checks is accepted and changes nothing, as {@code verbosity} is.
+     */
+    static void lru(final Connection c, final Tokens t) {
+        TextCommands.setNoreplyMaybe(c, t);
+        final int n = t.count;
+        final boolean maintainer = c.worker.server.options().lruCrawler();
+        if (t.is(1, "tune") && n >= 7) {
+            final long hot = Ascii.parseU32(t.buf, t.off[2], t.len[2]);
+            final long warm = Ascii.parseU32(t.buf, t.off[3], t.len[3]);
+            final double[] hotFactor = new double[1];
+            final double[] warmFactor = new double[1];
+            if (hot == Ascii.BAD || warm == Ascii.BAD || !Ascii.parseDouble(t.buf, t.off[4], t.len[4], hotFactor)
+                || !Ascii.parseDouble(t.buf, t.off[5], t.len[5], warmFactor)) {
+                c.reply("ERROR");
+            } else if ((hot + warm & 0xFFFF_FFFFL) > 80) { // memcached adds them as 32-bit unsigned values
+                c.reply("ERROR hot and warm pcts must not exceed 80");
+            } else if (warmFactor[0] <= 0 || hotFactor[0] <= 0) {
+                c.reply("ERROR hot/warm age factors must be greater than 0");
+            } else {
+                c.reply("OK");
+            }
+        } else if (t.is(1, "mode") && n >= 4 && maintainer) {
+            c.reply(t.is(2, "flat") || t.is(2, "segmented") ? "OK" : "ERROR");
+        } else if (t.is(1, "temp_ttl") && n >= 4 && maintainer) {
+            c.reply(Ascii.parseI32(t.buf, t.off[2], t.len[2]) == Ascii.BAD ? "ERROR" : "OK");
+        } else {
+            c.reply("ERROR");
+        }
+    }
+
+    /**
+     * memcached's {@code cache_memlimit <megabytes> [noreply]}: its checks and answers. A store's
+     * memory is fixed when its file is created, so a limit that passes the checks is refused as
+     * memcached refuses one it cannot apply (a preallocated cache), unless it is the store's own.
+     */
+    static void memLimit(final Connection c, final Tokens t) {
+        TextCommands.setNoreplyMaybe(c, t);
+        final long megabytes = Ascii.parseU32(t.buf, t.off[1], t.len[1]);
+        if (megabytes == Ascii.BAD) {
+            c.reply("ERROR");
+        } else if (megabytes < 8) {
+            c.reply("MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m");
+        } else if (megabytes > 1_000_000_000) {
+            c.reply("MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes");
+        } else if (megabytes << 20 == c.worker.server.store().memoryLimit()) {
+            c.reply("OK");
+        } else {
+            c.reply("MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust");
         }
     }
 
@@ -270,7 +322,7 @@ final class StatsReply {
         stat(c, "maxconns", server.options().maxConnections());
         stat(c, "tcpport", server.address().getPort());
         statString(c, "inter", server.address().getAddress().getHostAddress());
-        stat(c, "verbosity", 0);
+        stat(c, "verbosity", server.verbosity);
         statString(c, "evictions", store.evictions() ? "on" : "off");
         stat(c, "num_threads", server.options().threads());
         statString(c, "cas_enabled", "yes");

@@ -1,7 +1,6 @@
 package io.sharena.server;
 
 import io.sharena.ipc.store.SharedStore;
-import io.sharena.ipc.store.StoreItem;
 import io.sharena.ipc.store.StoreMode;
 import io.sharena.ipc.store.StoreReader;
 import io.sharena.ipc.store.StoreResult;
@@ -77,6 +76,8 @@ final class TextCommands {
             case 'c' -> {
                 if (t.is(0, "cas")) {
                     update(c, t, PendingStore.CAS, 7, 8);
+                } else if (t.is(0, "cache_memlimit") && (n == 3 || n == 4)) {
+                    StatsReply.memLimit(c, t);
                 } else {
                     c.reply("ERROR");
                 }
@@ -119,13 +120,19 @@ final class TextCommands {
             flushAll(c, t);
         } else if (t.is(0, "lru_crawler")) {
             LruCrawler.command(c, t);
+        } else if (t.is(0, "lru") && n >= 3) {
+            StatsReply.lru(c, t);
         } else if (t.is(0, "version")) {
             c.reply("VERSION " + MemcachedServer.VERSION);
         } else if (t.is(0, "quit")) {
             c.quit();
         } else if (t.is(0, "verbosity") && (n == 3 || n == 4)) {
             setNoreplyMaybe(c, t);
-            c.reply(Ascii.parseU32(t.buf, t.off[1], t.len[1]) == Ascii.BAD ? BAD_FORMAT : "OK");
+            final long level = Ascii.parseU32(t.buf, t.off[1], t.len[1]);
+            if (level != Ascii.BAD) {
+                c.worker.server.verbosity = (int) Math.min(level, 2);
+            }
+            c.reply(level == Ascii.BAD ? BAD_FORMAT : "OK");
         } else if (t.len[n - 2] >= 5 && startsWith(t, n - 2, "HTTP/") && !known(t)) {
             // As memcached: an HTTP request line is not a client that will ever speak the
             // protocol. The connection closes, with the replies still queued (docs/server.md).
@@ -349,24 +356,8 @@ final class TextCommands {
                 c.reply(BAD_FORMAT);
                 return true;
             }
-            final byte[] key = c.getTouch ? java.util.Arrays.copyOfRange(in, p, e) : c.worker.key(in, p, e - p);
-            final boolean hit;
-            if (c.getTouch) {
-                StoreItem item;
-                try {
-                    item = c.worker.server.store().getAndTouch(key, c.getExptime);
-                } catch (final IllegalStateException busy) {
-                    item = null; // a stopped process holds the lock: answer a miss, as on a timeout
-                }
-                if (item != null) {
-                    valueHeader(c, key, item.flags(), item.value().length, item.cas(), c.getCas);
-                    c.put(item.value());
-                    c.crlf();
-                }
-                hit = item != null;
-            } else {
-                hit = getOne(c, key, c.getCas);
-            }
+            final byte[] key = c.worker.key(in, p, e - p);
+            final boolean hit = getOne(c, key, c.getCas, c.getTouch, c.getExptime);
             final PrefixStats detail = c.worker.server.prefixStats;
             if (detail.enabled()) {
                 detail.recordGet(in, p, e - p, hit);
@@ -376,10 +367,17 @@ final class TextCommands {
         return answered > 0;
     }
 
-    /** @return whether the key was a hit */
-    private static boolean getOne(final Connection c, final byte[] key, final boolean withCas) {
+    /**
+     * One key of a get, or of a gat ({@code touch}): that one sets the expiry and reads the item in
+     * one store step, counted as memcached counts gat, as a touch and not as a get. A busy lock (a
+     * stopped process holds it) is answered as a miss, as on a timeout.
+     *
+     * @return whether the key was a hit
+     */
+    private static boolean getOne(final Connection c, final byte[] key, final boolean withCas, final boolean touch,
+                                  final long exptime) {
         final StoreReader r = c.worker.reader;
-        while (r.get(key)) {
+        while (touch ? r.getAndTouch(key, exptime, true) == StoreResult.TOUCHED : r.get(key)) {
             final long mark = c.mark();
             final int len = r.valueLength();
             valueHeader(c, key, r.flags(), len, r.cas(), withCas);
@@ -480,8 +478,9 @@ final class TextCommands {
         final long[] number = new long[1];
         final long[] casOut = new long[1];
         while (true) {
-            // Not bumped: memcached's counters leave the fetched mark and access time alone.
-            if (!reader.get(key, false)) {
+            // Not bumped, not counted as a get: memcached's counters leave the fetched mark and access
+            // time alone, and count only their own hit or miss.
+            if (!reader.peek(key)) {
                 return StoreResult.NOT_FOUND;
             }
             final byte[] v = new byte[reader.valueLength()];
@@ -575,11 +574,13 @@ final class TextCommands {
                 return;
             }
         }
-        long delay = exptime;
-        if (exptime > SharedStore.RELATIVE_EXPIRY_LIMIT) {
-            delay = Math.max(1, exptime - System.currentTimeMillis() / 1000); // an absolute time
-        }
-        c.worker.server.store().flushAll(delay);
+        final long delay = exptime > SharedStore.RELATIVE_EXPIRY_LIMIT
+            ? exptime - System.currentTimeMillis() / 1000 // an absolute time
+            : exptime;
+        // memcached hides items from its oldest_live on, which it sets to the flush's time less
+        // one second: a delay of N flushes N - 1 seconds from now, so a delay of 1, like 0, flushes
+        // at once, and so does an absolute time less than two seconds ahead or already past.
+        c.worker.server.store().flushAll(delay - 1);
         c.reply("OK");
     }
 }

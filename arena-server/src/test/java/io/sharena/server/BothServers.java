@@ -29,6 +29,9 @@ final class BothServers implements AutoCloseable {
         }
     }
 
+    /** A script line "#sleep MILLIS" sleeps between requests (both servers see the same pause). */
+    static final String SLEEP = "#sleep ";
+
     /**
      * Sends each request to both servers, one connection each, and fails with every reply that
      * differs (CAS values masked, TTLs within a second); a connection a server closed is reopened.
@@ -40,6 +43,10 @@ final class BothServers implements AutoCloseable {
         try {
             assertEquals(theirs.call("flush_all\r\n"), mine.call("flush_all\r\n"));
             for (final String request : script) {
+                if (request.startsWith(SLEEP)) {
+                    Thread.sleep(Long.parseLong(request.substring(SLEEP.length())));
+                    continue;
+                }
                 final String expected = SideBySideTest.masked(theirs.call(request));
                 final String actual = SideBySideTest.masked(mine.call(request));
                 if (!expected.equals(actual) && !SideBySideTest.sameWithinASecond(expected, actual)) {
