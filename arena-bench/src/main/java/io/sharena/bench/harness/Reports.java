@@ -160,6 +160,11 @@ final class Reports {
                 chart.addSeries("target: at least", atLeast, atLeastY).setMarker(SeriesMarkers.TRIANGLE_UP);
             }
             chart.addAnnotation(new AnnotationLine(1.0, true, false));
+            st.setAnnotationTextFont(st.getAnnotationTextFont().deriveFont(10f));
+            for (int i = 0; i < y.size(); i++) {
+                // The figure itself just above its point: a log axis has few labels to read it from.
+                chart.addAnnotation(new AnnotationText(ratioText(ratios.get(i)), ratios.get(i), y.get(i) + 0.32, false));
+            }
             st.setXAxisMin(lo / 2);
             st.setXAxisMax(hi * 2);
             st.setYAxisMin(0.4);
@@ -222,6 +227,14 @@ final class Reports {
         final String text = Math.abs(p - Math.rint(p)) < 1e-9 ? String.valueOf((long) Math.rint(p))
             : String.format(Locale.ROOT, "%.4f", p).replaceAll("0+$", "");
         return text + "%";
+    }
+
+    /** @return a ratio as the chart prints it beside its point: three significant digits, then × */
+    static String ratioText(final double ratio) {
+        return (ratio >= 100 ? String.format(Locale.ROOT, "%,.0f", ratio)
+            : ratio >= 10 ? String.format(Locale.ROOT, "%.1f", ratio)
+            : ratio >= 0.1 ? String.format(Locale.ROOT, "%.2f", ratio)
+            : String.format(Locale.ROOT, "%.3g", ratio)) + "×";
     }
 
     /** @return {@code label} cut to {@link #LABEL_CHARS}, keeping its parameters ({@code [access=zipf, ...]}) whole */

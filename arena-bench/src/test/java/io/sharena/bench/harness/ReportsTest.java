@@ -62,6 +62,15 @@ class ReportsTest {
     }
 
     @Test
+    void eachPointCarriesItsRatio() {
+        assertEquals("255×", Reports.ratioText(254.94));
+        assertEquals("11.9×", Reports.ratioText(11.92));
+        assertEquals("1.06×", Reports.ratioText(1.0614));
+        assertEquals("0.15×", Reports.ratioText(0.1503));
+        assertEquals("0.00167×", Reports.ratioText(0.001671));
+    }
+
+    @Test
     void aLongPairNameIsCutBeforeItsParameters() {
         assertEquals("1-page vs mmap", Reports.shorten("1-page vs mmap"));
         assertEquals("get hit into a buffer vs Concur… [access=uniform, items=1000000]",
