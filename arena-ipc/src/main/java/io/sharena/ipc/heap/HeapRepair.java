@@ -105,16 +105,7 @@ final class HeapRepair {
             checkRefillSlots(c, violations);
         }
         final List<long[]> stores = Pages.storeRegions(arena);
-        for (long p = arena.firstUserPage(); p < arena.capacityPages(); p++) {
-            if (Pages.state(arena, p) != PageEntry.ALLOCATED) {
-                continue;
-            }
-            final long store = Pages.regionEnd(stores, p);
-            if (store >= 0) {
-                // A store's page: its ring's values may read as one of our page headers.
-                p = store - 1;
-                continue;
-            }
+        for (long p = candidate(arena.firstUserPage(), stores); p < arena.capacityPages(); p = candidate(p + 1, stores)) {
             final int page = (int) (p * Geometry.PAGE_SIZE);
             final int magic = view.getIntAcquire(page + HeapLayout.MAGIC);
             if (magic == HeapLayout.MAGIC_SLAB && ours(page, HeapLayout.HEAP)) {
@@ -242,16 +233,7 @@ final class HeapRepair {
             view.putLongRelease(heap.head(c), ObjectHeap.tagged(old, 0));
         }
         final List<long[]> stores = Pages.storeRegions(arena);
-        for (long p = arena.firstUserPage(); p < arena.capacityPages(); p++) {
-            if (Pages.state(arena, p) != PageEntry.ALLOCATED) {
-                continue;
-            }
-            final long store = Pages.regionEnd(stores, p);
-            if (store >= 0) {
-                // A store's page: its ring's values may read as one of our page headers.
-                p = store - 1;
-                continue;
-            }
+        for (long p = candidate(arena.firstUserPage(), stores); p < arena.capacityPages(); p = candidate(p + 1, stores)) {
             final int page = (int) (p * Geometry.PAGE_SIZE);
             final int magic = view.getIntAcquire(page + HeapLayout.MAGIC);
             if (magic == HeapLayout.MAGIC_SLAB && ours(page, HeapLayout.HEAP)) {
@@ -314,5 +296,22 @@ final class HeapRepair {
         view.putLongRelease(heap.repairWord, 0L);
         done.add("heap free stacks rebuilt from the in-use bitmaps");
         return done;
+    }
+
+    /**
+     * @return the first page from {@code p} on that may be one of the heap's: ALLOCATED and outside
+     * the arena's stores (a store's ring values may read as one of our page headers); the capacity
+     * if none is
+     */
+    private long candidate(final long from, final List<long[]> stores) {
+        for (long p = from; p < arena.capacityPages(); p++) {
+            final long store = Pages.regionEnd(stores, p);
+            if (store >= 0) {
+                p = store - 1;
+            } else if (Pages.state(arena, p) == PageEntry.ALLOCATED) {
+                return p;
+            }
+        }
+        return arena.capacityPages();
     }
 }
