@@ -12,18 +12,20 @@ import io.sharena.ipc.Pages;
 import io.sharena.ipc.layout.HeapLayout;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
  * The heap's check and repair: walks every free stack (bounded: a stack can hold at most every
  * object of its class in the arena; a revisit is a cycle) and every allocated page of the arena
- * that carries the heap's magic and metadata pointer, except the pages of the arena's shared
- * stores ({@link Pages#storeRegions}): a store's ring holds the values its clients write, and a
- * value may carry those bytes at a page start; taken for the heap's, the repair would free that
- * page or put ring memory on a free stack while the store still uses it. Never throws for what it
- * finds: it reports.
+ * that carries the heap's magic, metadata pointer and page key ({@link HeapLayout}), except the
+ * pages of the arena's shared stores ({@link Pages#storeRegions}, which the key alone would
+ * already keep out): other owners' pages hold bytes from outside (stored values, messages, a
+ * user's data), and a page taken for the heap's would be freed, or its memory put on a free stack,
+ * while its owner still uses it. Never throws for what it finds: it reports.
  */
 final class HeapRepair {
     private final ObjectHeap heap;
@@ -90,9 +92,6 @@ final class HeapRepair {
         return null;
     }
 
-    private boolean ours(final int page, final int heapField) {
-        return view.getInt(page + heapField) == heap.meta;
-    }
 
     List<String> check() {
         final List<String> violations = new ArrayList<>();
@@ -108,7 +107,7 @@ final class HeapRepair {
         for (long p = candidate(arena.firstUserPage(), stores); p < arena.capacityPages(); p = candidate(p + 1, stores)) {
             final int page = (int) (p * Geometry.PAGE_SIZE);
             final int magic = view.getIntAcquire(page + HeapLayout.MAGIC);
-            if (magic == HeapLayout.MAGIC_SLAB && ours(page, HeapLayout.HEAP)) {
+            if (magic == HeapLayout.MAGIC_SLAB && heap.namesUs(page)) {
                 final String problem = slabHeaderProblem(page);
                 if (problem != null) {
                     violations.add("heap slab page header corrupted: page=" + p + ", " + problem);
@@ -126,16 +125,16 @@ final class HeapRepair {
                     violations.add("heap objects neither in use nor on the free stack (repair reclaims them): page="
                         + p + ", class=" + c + ", objects=" + lost);
                 }
-            } else if (magic == HeapLayout.MAGIC_LARGE && ours(page, HeapLayout.LARGE_HEAP)) {
+            } else if (magic == HeapLayout.MAGIC_LARGE && heap.largeNamesUs(page)) {
                 final int pages = view.getInt(page + HeapLayout.PAGES);
                 if (!Pages.inUserRange(arena, page, pages)) {
                     violations.add("heap large object page count out of range: page=" + p + ", pages=" + pages);
                 } else {
                     p += pages - 1;
                 }
-            } else if (magic == HeapLayout.MAGIC_RETIRED && ours(page, HeapLayout.HEAP)) {
+            } else if (magic == HeapLayout.MAGIC_RETIRED && heap.namesUs(page)) {
                 violations.add("heap page retired but not given back: page=" + p);
-            } else if (magic == HeapLayout.MAGIC_LARGE_FREED && ours(page, HeapLayout.LARGE_HEAP)) {
+            } else if (magic == HeapLayout.MAGIC_LARGE_FREED && heap.largeNamesUs(page)) {
                 violations.add("heap large object freed but its pages not given back: page=" + p);
             }
         }
@@ -236,7 +235,7 @@ final class HeapRepair {
         for (long p = candidate(arena.firstUserPage(), stores); p < arena.capacityPages(); p = candidate(p + 1, stores)) {
             final int page = (int) (p * Geometry.PAGE_SIZE);
             final int magic = view.getIntAcquire(page + HeapLayout.MAGIC);
-            if (magic == HeapLayout.MAGIC_SLAB && ours(page, HeapLayout.HEAP)) {
+            if (magic == HeapLayout.MAGIC_SLAB && heap.namesUs(page)) {
                 final String problem = slabHeaderProblem(page);
                 if (problem != null) {
                     // Its objects' size or state cannot be known; some may be in use, so the page is
@@ -265,7 +264,7 @@ final class HeapRepair {
                 if (inUse == 0 && empty[c] == 0) {
                     empty[c] = page;
                 }
-            } else if (magic == HeapLayout.MAGIC_LARGE && ours(page, HeapLayout.LARGE_HEAP)) {
+            } else if (magic == HeapLayout.MAGIC_LARGE && heap.largeNamesUs(page)) {
                 final int pages = view.getInt(page + HeapLayout.PAGES);
                 if (Pages.inUserRange(arena, page, pages)) {
                     p += pages - 1;
@@ -275,10 +274,10 @@ final class HeapRepair {
                     done.add("heap large object with a corrupted page count dropped from the heap, left allocated: page="
                         + p + ", pages=" + pages);
                 }
-            } else if (magic == HeapLayout.MAGIC_RETIRED && ours(page, HeapLayout.HEAP)) {
+            } else if (magic == HeapLayout.MAGIC_RETIRED && heap.namesUs(page)) {
                 arena.freePages(page, 1);
                 done.add("retired heap page given back: page=" + p);
-            } else if (magic == HeapLayout.MAGIC_LARGE_FREED && ours(page, HeapLayout.LARGE_HEAP)) {
+            } else if (magic == HeapLayout.MAGIC_LARGE_FREED && heap.largeNamesUs(page)) {
                 final int pages = view.getInt(page + HeapLayout.PAGES);
                 arena.freePages(page, Pages.inUserRange(arena, page, pages) ? pages : 1);
                 done.add("freed heap large object's pages given back: page=" + p + ", pages=" + pages);
@@ -299,11 +298,62 @@ final class HeapRepair {
     }
 
     /**
+     * The page key of the heap at {@code meta} as its pages carry it, for a metadata line whose key
+     * a stray write damaged (or that is formatted anew): the key most of the page headers naming
+     * this heap agree on. A page's header can be damaged too, and other owners' pages can carry
+     * anything, so one vote decides nothing against many.
+     *
+     * @return {the key (0 if no page names this heap with a nonzero key), its votes, the votes cast}
+     */
+    static long[] keyOfPages(final SharedArena arena, final int meta) {
+        final ArenaView view = arena.raw();
+        final Map<Long, Integer> votes = new HashMap<>();
+        final List<long[]> stores = Pages.storeRegions(arena);
+        for (long p = candidate(arena, arena.firstUserPage(), stores); p < arena.capacityPages();
+             p = candidate(arena, p + 1, stores)) {
+            final int page = (int) (p * Geometry.PAGE_SIZE);
+            final int magic = view.getIntAcquire(page + HeapLayout.MAGIC);
+            final long key;
+            if ((magic == HeapLayout.MAGIC_SLAB || magic == HeapLayout.MAGIC_RETIRED)
+                && view.getInt(page + HeapLayout.HEAP) == meta) {
+                key = view.getLong(page + HeapLayout.KEY);
+            } else if ((magic == HeapLayout.MAGIC_LARGE || magic == HeapLayout.MAGIC_LARGE_FREED)
+                && view.getInt(page + HeapLayout.LARGE_HEAP) == meta) {
+                key = view.getLong(page + HeapLayout.LARGE_KEY);
+                final int pages = view.getInt(page + HeapLayout.PAGES);
+                if (Pages.inUserRange(arena, page, pages)) {
+                    p += pages - 1; // the object's own bytes are its caller's: no vote from them
+                }
+            } else {
+                continue;
+            }
+            if (key != 0) {
+                votes.merge(key, 1, Integer::sum);
+            }
+        }
+        long best = 0;
+        int most = 0;
+        int cast = 0;
+        for (final Map.Entry<Long, Integer> e : votes.entrySet()) {
+            cast += e.getValue();
+            if (e.getValue() > most) {
+                best = e.getKey();
+                most = e.getValue();
+            }
+        }
+        return new long[] {best, most, cast};
+    }
+
+    /**
      * @return the first page from {@code p} on that may be one of the heap's: ALLOCATED and outside
      * the arena's stores (a store's ring values may read as one of our page headers); the capacity
      * if none is
      */
     private long candidate(final long from, final List<long[]> stores) {
+        return candidate(arena, from, stores);
+    }
+
+    private static long candidate(final SharedArena arena, final long from, final List<long[]> stores) {
         for (long p = from; p < arena.capacityPages(); p++) {
             final long store = Pages.regionEnd(stores, p);
             if (store >= 0) {

@@ -96,6 +96,8 @@ public final class ObjectHeap {
     final SharedArena arena;
     final ArenaView view;
     final int meta;
+    /** The heap's page key ({@link HeapLayout#META_KEY}), in every page header it makes. */
+    final long key;
     final int repairWord;
     /** This attachment's ownership, fetched on the first refill (a read-only attachment has none). */
     private Ownership ownership;
@@ -106,6 +108,7 @@ public final class ObjectHeap {
         this.arena = arena;
         this.view = arena.raw();
         this.meta = meta;
+        this.key = view.getLong(meta + HeapLayout.META_KEY);
         this.repairWord = meta + HeapLayout.REPAIR;
         this.firstUserByte = arena.firstUserPage() * Geometry.PAGE_SIZE;
         this.capacityBytes = arena.capacityBytes();
@@ -122,6 +125,7 @@ public final class ObjectHeap {
         if (meta == 0) {
             // Allocated into its root and formatted in one crash-safe step of the roots.
             meta = roots.create(ROOT_NAME, 1, fresh -> {
+                writeKey(arena, fresh, newKey());
                 arena.raw().putIntRelease(fresh + HeapLayout.META_MAGIC, HeapLayout.META_MAGIC_VALUE);
                 CrashPoints.at(HeapPoint.META_ALLOCATED);
             });
@@ -156,7 +160,37 @@ public final class ObjectHeap {
             return "pointer outside the user pages: ptr=0x" + Integer.toHexString(meta);
         }
         final int magic = arena.raw().getIntAcquire(meta + HeapLayout.META_MAGIC);
-        return magic == HeapLayout.META_MAGIC_VALUE ? null : "bad magic: magic=0x" + Integer.toHexString(magic);
+        if (magic == HeapLayout.META_MAGIC_UNKEYED) {
+            return "a heap of an earlier format (HEA2, pages without the heap's key): magic=0x" + Integer.toHexString(magic);
+        }
+        if (magic != HeapLayout.META_MAGIC_VALUE) {
+            return "bad magic: magic=0x" + Integer.toHexString(magic);
+        }
+        return keyProblem(arena, meta);
+    }
+
+    /** @return what is wrong with the page key of the heap at {@code meta} (a stray write), or null */
+    static String keyProblem(final SharedArena arena, final int meta) {
+        final long key = arena.raw().getLong(meta + HeapLayout.META_KEY);
+        final long check = arena.raw().getLong(meta + HeapLayout.META_KEY_CHECK);
+        return key != 0 && check == ~key ? null
+            : "page key damaged: key=0x" + Long.toHexString(key) + ", check=0x" + Long.toHexString(check);
+    }
+
+    /** @return a fresh page key: random, nonzero, not to be guessed from outside the arena's processes */
+    static long newKey() {
+        final java.security.SecureRandom random = new java.security.SecureRandom();
+        long key = 0;
+        while (key == 0) {
+            key = random.nextLong();
+        }
+        return key;
+    }
+
+    /** Writes the page key and its check into the metadata line of the heap at {@code meta}. */
+    static void writeKey(final SharedArena arena, final int meta, final long key) {
+        arena.raw().putLong(meta + HeapLayout.META_KEY, key);
+        arena.raw().putLongRelease(meta + HeapLayout.META_KEY_CHECK, ~key);
     }
 
     /** @return the size class for {@code size} bytes (1 .. {@link HeapLayout#MAX_SMALL}) */
@@ -194,10 +228,19 @@ public final class ObjectHeap {
         return p >= firstUserByte && p < capacityBytes;
     }
 
-    /** @return whether {@code page} is a slab page of this heap, by its magic and heap field */
+    /** @return whether {@code page} is a slab page of this heap, by its magic, heap field and key */
     boolean isSlab(final int page) {
-        return view.getIntAcquire(page + HeapLayout.MAGIC) == HeapLayout.MAGIC_SLAB
-            && view.getInt(page + HeapLayout.HEAP) == meta;
+        return view.getIntAcquire(page + HeapLayout.MAGIC) == HeapLayout.MAGIC_SLAB && namesUs(page);
+    }
+
+    /** @return whether slab page {@code page}'s header (or a retired one's) names this heap: its HEAP and its key */
+    boolean namesUs(final int page) {
+        return view.getInt(page + HeapLayout.HEAP) == meta && view.getLong(page + HeapLayout.KEY) == key;
+    }
+
+    /** @return whether the header of the large object (or large object being freed) at {@code page} names this heap */
+    boolean largeNamesUs(final int page) {
+        return view.getInt(page + HeapLayout.LARGE_HEAP) == meta && view.getLong(page + HeapLayout.LARGE_KEY) == key;
     }
 
     /**
@@ -298,6 +341,7 @@ public final class ObjectHeap {
         CrashPoints.at(HeapPoint.LARGE_ALLOCATED);
         view.putInt(page + HeapLayout.PAGES, (int) pages);
         view.putInt(page + HeapLayout.LARGE_HEAP, meta);
+        view.putLong(page + HeapLayout.LARGE_KEY, key);
         view.putIntRelease(page + HeapLayout.MAGIC, HeapLayout.MAGIC_LARGE);
         return page + HeapLayout.LARGE_HEADER;
     }
@@ -370,6 +414,7 @@ public final class ObjectHeap {
         view.putInt(page + HeapLayout.CLASS, c);
         view.putInt(page + HeapLayout.OBJECTS, count);
         view.putInt(page + HeapLayout.HEAP, meta);
+        view.putLong(page + HeapLayout.KEY, key);
         view.fill(page + HeapLayout.BITMAP, HeapLayout.BITMAP_LONGS * 8L, (byte) 0);
         view.putIntRelease(page + HeapLayout.MAGIC, HeapLayout.MAGIC_SLAB);
         final int first = page + HeapLayout.SLAB_HEADER;
@@ -491,10 +536,9 @@ public final class ObjectHeap {
         }
         final int page = ptr & ~(Geometry.PAGE_SIZE - 1);
         final int magic = view.getIntAcquire(page + HeapLayout.MAGIC);
-        if (magic == HeapLayout.MAGIC_SLAB && view.getInt(page + HeapLayout.HEAP) == meta) {
+        if (magic == HeapLayout.MAGIC_SLAB && namesUs(page)) {
             freeSmall(ptr, page);
-        } else if (magic == HeapLayout.MAGIC_LARGE && ptr == page + HeapLayout.LARGE_HEADER
-            && view.getInt(page + HeapLayout.LARGE_HEAP) == meta) {
+        } else if (magic == HeapLayout.MAGIC_LARGE && ptr == page + HeapLayout.LARGE_HEADER && largeNamesUs(page)) {
             freeLarge(page);
         } else if (alreadyFree(ptr, page, magic)) {
             view.getAndAddLong(meta + HeapLayout.DOUBLE_FREES, 1);
@@ -505,10 +549,10 @@ public final class ObjectHeap {
 
     /** @return whether {@code ptr}'s memory is already free: its large object freed, its page retired or not allocated */
     private boolean alreadyFree(final int ptr, final int page, final int magic) {
-        if (magic == HeapLayout.MAGIC_LARGE_FREED && ptr == page + HeapLayout.LARGE_HEADER) {
+        if (magic == HeapLayout.MAGIC_LARGE_FREED && ptr == page + HeapLayout.LARGE_HEADER && largeNamesUs(page)) {
             return true;
         }
-        if (magic == HeapLayout.MAGIC_RETIRED) {
+        if (magic == HeapLayout.MAGIC_RETIRED && namesUs(page)) {
             return true;
         }
         final int state = Pages.state(arena, Integer.toUnsignedLong(page) / Geometry.PAGE_SIZE);
@@ -602,8 +646,7 @@ public final class ObjectHeap {
         }
         final int page = ptr & ~(Geometry.PAGE_SIZE - 1);
         final int magic = view.getIntAcquire(page + HeapLayout.MAGIC);
-        if (magic == HeapLayout.MAGIC_LARGE && ptr == page + HeapLayout.LARGE_HEADER
-            && view.getInt(page + HeapLayout.LARGE_HEAP) == meta) {
+        if (magic == HeapLayout.MAGIC_LARGE && ptr == page + HeapLayout.LARGE_HEADER && largeNamesUs(page)) {
             final int pages = view.getInt(page + HeapLayout.PAGES);
             if (!Pages.inUserRange(arena, page, pages)) {
                 throw corrupted("heap large object page count", pages, "page=" + Integer.toUnsignedLong(page) / Geometry.PAGE_SIZE);
@@ -772,11 +815,20 @@ public final class ObjectHeap {
                 + Integer.toHexString(m));
         }
         final List<String> done = new java.util.ArrayList<>();
-        if (metaProblem(arena, m) != null) {
-            arena.raw().fill(m, Geometry.PAGE_SIZE, (byte) 0);
+        final boolean anew = arena.raw().getIntAcquire(m + HeapLayout.META_MAGIC) != HeapLayout.META_MAGIC_VALUE;
+        if (anew || keyProblem(arena, m) != null) {
+            // The pages keep the key: without it, none of them would be the heap's any more.
+            final long[] found = HeapRepair.keyOfPages(arena, m);
+            if (anew) {
+                arena.raw().fill(m, Geometry.PAGE_SIZE, (byte) 0);
+                done.add("heap metadata page formatted anew (free stacks rebuilt below): page="
+                    + Integer.toUnsignedLong(m) / Geometry.PAGE_SIZE);
+            }
+            writeKey(arena, m, found[0] != 0 ? found[0] : newKey());
+            done.add(found[0] != 0
+                ? "heap page key restored from its pages: " + found[1] + " of " + found[2] + " page headers agree"
+                : "heap page key made anew: no page header names the heap");
             arena.raw().putIntRelease(m + HeapLayout.META_MAGIC, HeapLayout.META_MAGIC_VALUE);
-            done.add("heap metadata page formatted anew (free stacks rebuilt below): page="
-                + Integer.toUnsignedLong(m) / Geometry.PAGE_SIZE);
         }
         done.addAll(new ObjectHeap(arena, m).repair());
         return done;

@@ -22,7 +22,9 @@
  *
  * <p><b>Distrust</b>: every pointer read from a free stack is checked to be an object start of its
  * class, in an allocated-looking slab page of this heap, before it is read through; a stack walk
- * stops at a revisit. Corruption throws {@link io.sharena.core.ArenaCorruptedException} and marks
+ * stops at a revisit. A page is this heap's only if its header's magic, metadata pointer and page
+ * key (random, drawn when the heap is made) all say so: other owners' pages hold bytes from
+ * outside (messages, stored values, a user's own data) that cannot forge the key. Corruption throws {@link io.sharena.core.ArenaCorruptedException} and marks
  * the heap for repair. No FFM calls.
  */
 package io.sharena.ipc.heap;

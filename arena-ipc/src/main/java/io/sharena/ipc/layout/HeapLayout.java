@@ -13,22 +13,28 @@ import io.sharena.core.layout.Geometry;
  *                  |   object ptr(32)     |  (int ptr)   | 16 bytes: 0 owner word, 8 page ptr |
  *                  +----------------------+--------------+------------------------------------+
  *                  META_LINE: 0 META_MAGIC (int)  8 REPAIR (long)  16 DOUBLE_FREES (long)
+ *                             24 KEY (long, the heap's page key)  32 KEY_CHECK (long, ~KEY)
  *
- *  slab page:      0      4      8       12      16     64                 128
- *                  +------+------+-------+-------+------+--------+-------- ... --+---------+-- ...
- *                  |MAGIC |CLASS |unused |OBJECTS| HEAP |        | BITMAP: bit i | object 0| object 1
- *                  |_SLAB |      | (0)   |       |      |        | = object i in |         |
- *                  |      |      |       |       |      |        |   use (8 longs)|        |
- *                  +------+------+-------+-------+------+--------+-------- ... --+---------+-- ...
+ *  slab page:      0      4      8       12      16     20     24     32       64                 128
+ *                  +------+------+-------+-------+------+------+------+--------+-------- ... --+---------+-- ...
+ *                  |MAGIC |CLASS |unused |OBJECTS| HEAP |      | KEY  |        | BITMAP: bit i | object 0| object 1
+ *                  |_SLAB |      | (0)   |       |      |      |      |        | = object i in |         |
+ *                  |      |      |       |       |      |      |      |        |   use (8 longs)|        |
+ *                  +------+------+-------+-------+------+------+------+--------+-------- ... --+---------+-- ...
  *
- *  large object:   0            4       8      64                                 pages * 4096
- *                  +------------+-------+------+-----------------------------------------+
- *                  | MAGIC_LARGE| PAGES | HEAP | the object (pointer returned = page + 64) |
- *                  +------------+-------+------+-----------------------------------------+
+ *  large object:   0            4       8      12     16     24     64                                 pages * 4096
+ *                  +------------+-------+------+------+------+------+-----------------------------------------+
+ *                  | MAGIC_LARGE| PAGES | HEAP |      | KEY  |      | the object (pointer returned = page + 64) |
+ *                  +------------+-------+------+------+------+------+-----------------------------------------+
  * </pre>
  *
- * <p>HEAP is the heap's metadata page pointer, so a page is the heap's only if both its magic and
- * its HEAP say so. A free object's first 4 bytes hold the next free object's pointer (the free
+ * <p>HEAP is the heap's metadata page pointer and KEY the heap's page key, a random nonzero
+ * 64-bit value drawn when the heap is made and kept in its metadata line beside its complement
+ * (so a stray write to either is seen): a page is the heap's only if its magic, its HEAP and its
+ * KEY all say so. The first two are predictable, and other owners' pages hold bytes that came from
+ * outside (a store's values, a channel's messages, a user's own pages): with a page key, such bytes
+ * cannot pass for one of the heap's page headers unless whoever wrote them read the key from the
+ * file, which only the arena's own processes (trusted by each other) can. A free object's first 4 bytes hold the next free object's pointer (the free
  * stack's link). The bitmap is the truth about which objects are in use: its bit is set by
  * allocate after the pop and cleared by free before the push (both by one atomic read-modify-write,
  * so of two frees of one object exactly one clears it). EMPTY_PAGE is a hint: the one empty slab
@@ -64,7 +70,13 @@ public final class HeapLayout {
     public static final int META_MAGIC = META_LINE;
     public static final int REPAIR = META_LINE + 8;
     public static final int DOUBLE_FREES = META_LINE + 16;
-    public static final int META_MAGIC_VALUE = 0x48454132; // "HEA2"
+    /** The heap's page key (nonzero), written into every page header the heap makes. */
+    public static final int META_KEY = META_LINE + 24;
+    /** The page key's complement: a key whose check disagrees was hit by a stray write. */
+    public static final int META_KEY_CHECK = META_LINE + 32;
+    /** "HEA3": the format with page keys ("HEA2", without, is an earlier version's). */
+    public static final int META_MAGIC_VALUE = 0x48454133;
+    public static final int META_MAGIC_UNKEYED = 0x48454132;
 
     public static final int SLAB_HEADER = 128;
     public static final int LARGE_HEADER = 64;
@@ -74,6 +86,10 @@ public final class HeapLayout {
     public static final int PAGES = 4;
     public static final int HEAP = 16;
     public static final int LARGE_HEAP = 8;
+    /** A slab page's copy of the heap's page key (long). */
+    public static final int KEY = 24;
+    /** A large object's copy of the heap's page key (long). */
+    public static final int LARGE_KEY = 16;
     public static final int BITMAP = 64;
     public static final int BITMAP_LONGS = 8;
 
