@@ -154,6 +154,30 @@ public final class IpcChild {
                     }
                     System.out.println("sent");
                 }
+                case "producefill" -> {
+                    // Messages with no zero byte past their sequence number (ChannelPublicationCrashTest):
+                    // what a killed producer leaves half-written can read as anything but "nothing".
+                    try (ChannelProducer p = Channel.open(arena, args[2]).producer()) {
+                        System.out.println("lane " + p.lane());
+                        final BackoffIdleStrategy idle = new BackoffIdleStrategy();
+                        for (int seq = 0; seq < Integer.parseInt(args[3]); seq++) {
+                            final byte[] msg = ChannelPublicationCrashTest.message(seq);
+                            if (p.offer(1, msg, 0, msg.length, idle, 30_000_000_000L) != ChannelProducer.OK) {
+                                System.out.println("offer failed");
+                                return;
+                            }
+                        }
+                    }
+                    System.out.println("sent");
+                }
+                case "drain" -> {
+                    try (var consumer = Channel.open(arena, args[2]).consumer()) {
+                        System.out.println("draining");
+                        while (true) {
+                            consumer.poll((view, type, ptr, length) -> { }, 16);
+                        }
+                    }
+                }
                 case "consume" -> {
                     // Each message carries a heap object's pointer: read it, free it (what a
                     // zero-copy receiver does). Armed to die at ChannelPoint.DELIVERED, it dies

@@ -416,14 +416,42 @@ class IpcCorruptionTest {
     // ------------------------------------------------------------------ channels
 
     @Test
-    void aChannelTailBeyondTheRingThrowsInsteadOfReadingPastIt() {
+    void aChannelTailBeyondTheRingIsRefusedByTheProducerAttachingAndLeavesTheLaneFree() {
+        final Channel channel = Channel.create(arena, "c", 1, 1 << 14, 64);
+        final int header = NamedRoots.of(arena).get("c");
+        final int lane = ChannelLayout.lane(header, 0);
+        try (ChannelConsumer c = channel.consumer()) {
+            v.putLongRelease(lane + ChannelLayout.TAIL, 1L << 40);
+            // The consumer waits on the records' own words: TAIL is only where a producer attaching starts.
+            assertEquals(0, c.poll((view, type, ptr, length) -> { }, 16));
+            final ArenaCorruptedException x = assertThrows(ArenaCorruptedException.class, channel::producer);
+            assertEquals("channel lane tail", x.structure());
+            assertEquals(0L, v.getLongAcquire(lane + ChannelLayout.OWNER), "the lane given up again");
+        }
+    }
+
+    @Test
+    void aChannelHeadOrClearedOutOfRangeIsRefusedByTheConsumerAttaching() {
+        final Channel channel = Channel.create(arena, "c", 1, 1 << 14, 64);
+        final int lane = ChannelLayout.lane(NamedRoots.of(arena).get("c"), 0);
+        for (final long[] headCleared : new long[][] {{1L << 40, 0}, {8, 16}, {4, 0}, {(1 << 14) + 8, 0}}) {
+            v.putLongRelease(lane + ChannelLayout.HEAD, headCleared[0]);
+            v.putLongRelease(lane + ChannelLayout.CLEARED, headCleared[1]);
+            assertEquals("channel lane head", assertThrows(ArenaCorruptedException.class, channel::consumer).structure(),
+                java.util.Arrays.toString(headCleared));
+            assertEquals(0L, v.getLongAcquire(NamedRoots.of(arena).get("c") + ChannelLayout.CONSUMER), "the place given up again");
+        }
+    }
+
+    @Test
+    void aPaddingAtTheStartOfTheRingThrowsInsteadOfSkippingARing() {
         final Channel channel = Channel.create(arena, "c", 1, 1 << 14, 64);
         final int header = NamedRoots.of(arena).get("c");
         try (ChannelConsumer c = channel.consumer()) {
-            v.putLongRelease(ChannelLayout.lane(header, 0) + ChannelLayout.TAIL, 1L << 40);
-            final ArenaCorruptedException x = assertThrows(ArenaCorruptedException.class,
-                () -> c.poll((view, type, ptr, length) -> { }, 16));
-            assertEquals("channel lane tail", x.structure());
+            v.putIntRelease(v.getInt(ChannelLayout.lane(header, 0) + ChannelLayout.RING) + ChannelLayout.LENGTH,
+                ChannelLayout.PADDING);
+            assertEquals("channel record length", assertThrows(ArenaCorruptedException.class,
+                () -> c.poll((view, type, ptr, length) -> { }, 16)).structure());
         }
     }
 

@@ -125,13 +125,14 @@ final class Workout {
         try (ChannelConsumer consumer = channel.consumer()) {
             arena.raw().putLongRelease(ChannelLayout.lane(header, 0) + ChannelLayout.OWNER, DEAD_OWNER);
             try (ChannelProducer producer = channel.producer()) {
-                for (int i = 0; i < 20; i++) {
+                // More than a quarter ring (48-byte records): the consumer clears what it consumed.
+                for (int i = 0; i < 100; i++) {
                     if (!producer.offer(i, new byte[40], 0, 40)) {
                         throw new AssertionError("channel full");
                     }
                 }
                 int got = 0;
-                while (got < 20) {
+                while (got < 100) {
                     got += consumer.poll((view, type, ptr, length) -> { }, 64);
                 }
             }

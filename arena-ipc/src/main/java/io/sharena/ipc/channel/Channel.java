@@ -39,8 +39,12 @@ import io.sharena.ipc.layout.ChannelLayout;
  * hands.
  *
  * <p><b>Crash model and delivery</b> (the named points are {@link ChannelPoint}): a producer
- * publishes a record only by a release store of its lane's TAIL, after writing it whole, so a
- * message half-written by a producer that dies is never delivered: it is simply not there. The
+ * publishes a record only by a release store of the record's own LENGTH word, after writing it
+ * whole, so a message half-written by a producer that dies is never delivered: it is simply not
+ * there (the consumer waits on that word, so one cache line crosses per small message; layout and
+ * the zeroing that keeps every unpublished LENGTH word 0 in {@link ChannelLayout}). A producer
+ * attaching to a lane finds where its predecessor's records end and zeroes the free space behind
+ * it, in case the predecessor died, or closed, in the middle of a record. The
  * consumer moves HEAD past each message as soon as its handler returns, or throws (in a
  * {@code finally}): while consumers live, every message is delivered exactly once, and a handler
  * that throws does not get that message, or the ones before it, again. <b>A consumer that dies
@@ -314,6 +318,33 @@ public final class Channel {
     void recordDeadProducer(final long pid) {
         view.putLongRelease(header + ChannelLayout.LAST_DEAD_PID, pid);
         view.getAndAddLong(header + ChannelLayout.DEAD_PRODUCERS, 1);
+    }
+
+    /**
+     * @return whether the lane at {@code l} has nothing published past its HEAD (the consumer
+     * stops only where nothing is published, so HEAD moves no further)
+     */
+    boolean drained(final int l) {
+        final int ring = view.getInt(l + ChannelLayout.RING);
+        final long cleared = view.getLongAcquire(l + ChannelLayout.CLEARED);
+        final long head = view.getLongAcquire(l + ChannelLayout.HEAD);
+        // A ring's worth consumed and not yet cleared: the word at HEAD is an old record's.
+        return head - cleared >= ringBytes
+            || view.getIntAcquire(ring + (int) (head & (ringBytes - 1)) + ChannelLayout.LENGTH) == ChannelLayout.UNPUBLISHED;
+    }
+
+    /** Zeroes a ring's bytes at positions {@code from} to {@code to} (at most a ring's worth), wrapping at its end. */
+    static void zero(final ArenaView view, final int ring, final int ringBytes, final long from, final long to) {
+        final long bytes = to - from;
+        if (bytes <= 0) {
+            return;
+        }
+        final int index = (int) (from & (ringBytes - 1));
+        final long first = Math.min(bytes, ringBytes - index);
+        view.fill(ring + index, first, (byte) 0);
+        if (bytes > first) {
+            view.fill(ring, bytes - first, (byte) 0);
+        }
     }
 
     /** @return whether a consumer is attached and its process lives */

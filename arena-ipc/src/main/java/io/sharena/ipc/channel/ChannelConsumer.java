@@ -29,9 +29,12 @@ public final class ChannelConsumer implements AutoCloseable {
     private final long token;
     private final long[] nextLivenessCheck;
     private final int[] emptyPolls;
-    /** Each lane's ring (fixed at creation, validated when the channel was opened) and HEAD (written only by this consumer). */
+    /** Each lane's ring (fixed at creation, validated when the channel was opened), HEAD and CLEARED (written only by this consumer). */
     private final int[] rings;
     private final long[] heads;
+    private final long[] cleared;
+    /** Consumed bytes a lane lets build up before it zeroes them and moves CLEARED: a quarter ring. */
+    private final int clearBatch;
     /** Per lane, the position of a message a dead predecessor was handling when it died, or -1. */
     private final long[] redeliverAt;
     /** Whether any lane still has such a message: until then the per-message test is skipped. */
@@ -40,8 +43,8 @@ public final class ChannelConsumer implements AutoCloseable {
     private final int lanes;
     private final int ringBytes;
     private final int maxMessage;
-    /** Per lane, the word addresses of its TAIL, HEAD and IN_HAND (fixed at creation). */
-    private final int[] tailWords;
+    /** Per lane, the address of its words (fixed at creation). */
+    private final int[] laneWords;
     private int nextLane;
     /** The channel's death count when this consumer attached: it reports those since. */
     private final long deadAtAttach;
@@ -56,11 +59,13 @@ public final class ChannelConsumer implements AutoCloseable {
         this.emptyPolls = new int[channel.lanes];
         this.rings = new int[channel.lanes];
         this.heads = new long[channel.lanes];
+        this.cleared = new long[channel.lanes];
+        this.clearBatch = channel.ringBytes / 4;
         this.redeliverAt = new long[channel.lanes];
         this.lanes = channel.lanes;
         this.ringBytes = channel.ringBytes;
         this.maxMessage = channel.maxMessage;
-        this.tailWords = new int[channel.lanes];
+        this.laneWords = new int[channel.lanes];
         final int word = channel.header + ChannelLayout.CONSUMER;
         final long current = view.getLongAcquire(word);
         // One CAS, from no owner or from a dead one: never a half-claimed consumer place.
@@ -79,11 +84,12 @@ public final class ChannelConsumer implements AutoCloseable {
             final int l = ChannelLayout.lane(channel.header, i);
             rings[i] = view.getInt(l + ChannelLayout.RING);
             heads[i] = view.getLongAcquire(l + ChannelLayout.HEAD);
-            if ((heads[i] & 7) != 0) {
+            cleared[i] = view.getLongAcquire(l + ChannelLayout.CLEARED);
+            if (((heads[i] | cleared[i]) & 7) != 0 || heads[i] - cleared[i] < 0 || heads[i] - cleared[i] > ringBytes) {
                 close();
-                throw channel.corrupted("channel lane head", heads[i], "lane=" + i);
+                throw channel.corrupted("channel lane head", heads[i], "lane=" + i + ", cleared=" + cleared[i]);
             }
-            tailWords[i] = l + ChannelLayout.TAIL;
+            laneWords[i] = l;
             redeliverAt[i] = view.getLongAcquire(l + ChannelLayout.IN_HAND) == heads[i] + 1 ? heads[i] : -1;
             redeliveryPending |= redeliverAt[i] >= 0;
         }
@@ -115,30 +121,26 @@ public final class ChannelConsumer implements AutoCloseable {
     }
 
     private int pollLane(final int lane, final MessageHandler handler, final int limit) {
-        final int tailWord = tailWords[lane];
-        final long tail = view.getLongAcquire(tailWord);
-        long head = heads[lane];
-        if (head == tail) {
-            reapIfDead(lane, tailWord - ChannelLayout.TAIL, head);
-            return 0;
-        }
-        final int ringBytes = this.ringBytes;
-        if ((tail & 7) != 0 || tail - head < 0 || tail - head > ringBytes) {
-            throw badPosition("channel lane tail", tail, lane, head);
-        }
+        final int l = laneWords[lane];
         final int ring = rings[lane];
+        final int ringBytes = this.ringBytes;
         final int mask = ringBytes - 1;
-        final int headWord = tailWord - ChannelLayout.TAIL + ChannelLayout.HEAD;
-        final int inHandWord = tailWord - ChannelLayout.TAIL + ChannelLayout.IN_HAND;
+        final long start = heads[lane];
+        long head = start;
         int delivered = 0;
-        while (head < tail && delivered < limit) {
+        // A ring's worth consumed and not yet cleared: the word at HEAD is an old record's, and
+        // nothing can be published there before CLEARED moves.
+        while (delivered < limit && head - cleared[lane] < ringBytes) {
             final int index = (int) (head & mask);
-            final int length = view.getInt(ring + index + ChannelLayout.LENGTH);
-            if (length == ChannelLayout.PADDING) {
-                // The rest of the ring, up to its end: never past what was published.
+            final int stamp = view.getIntAcquire(ring + index + ChannelLayout.LENGTH);
+            if (stamp == ChannelLayout.UNPUBLISHED) {
+                break;
+            }
+            if (stamp == ChannelLayout.PADDING) {
+                // The rest of the ring, up to its end (a padding never starts the ring).
                 final long next = head + ringBytes - index;
-                if (next > tail) {
-                    throw badPosition("channel record length", length, lane, head);
+                if (index == 0 || next - cleared[lane] > ringBytes) {
+                    throw badPosition("channel record length", stamp, lane, head);
                 }
                 // HEAD passes the padding now, before the next message's IN_HAND is said: a
                 // successor knows a message was in hand by IN_HAND == HEAD + 1, which a padding
@@ -146,38 +148,57 @@ public final class ChannelConsumer implements AutoCloseable {
                 // again without saying so).
                 head = next;
                 heads[lane] = next;
-                view.putLongRelease(headWord, next);
+                view.putLongRelease(l + ChannelLayout.HEAD, next);
                 continue;
+            }
+            final int length = stamp - 1;
+            if (length < 0 || length > maxMessage) {
+                throw badPosition("channel record length", stamp, lane, head);
             }
             final int record = ChannelLayout.recordBytes(length);
             final long next = head + record;
-            // Every step moves HEAD forward and stays within what was published: the walk ends.
-            if (length < 0 || length > maxMessage || next > tail || index + record > ringBytes) {
-                throw badPosition("channel record length", length, lane, head);
+            // Every step moves HEAD forward, within the ring and within a ring of CLEARED (nothing
+            // is published past it): the walk ends.
+            if (index + record > ringBytes || next - cleared[lane] > ringBytes) {
+                throw badPosition("channel record length", stamp, lane, head);
             }
             if (redeliveryPending) {
                 redelivering = head == redeliverAt[lane];
             }
             // Said before the handler runs (same line as HEAD, which this consumer owns): if this
             // consumer dies inside the handler, its successor knows the message was in hand.
-            view.putLongRelease(inHandWord, head + 1);
+            view.putLongRelease(l + ChannelLayout.IN_HAND, head + 1);
             final int at = ring + index;
             try {
                 handler.onMessage(view, view.getInt(at + ChannelLayout.TYPE), at + ChannelLayout.RECORD_HEADER, length);
             } finally {
                 // Delivered, even if the handler threw: HEAD moves past it now, so no live consumer
                 // sees it again. Killed before this store, the successor delivers it again.
-                delivered(lane, headWord, next);
+                delivered(lane, l + ChannelLayout.HEAD, next);
             }
             head = next;
             delivered++;
         }
-        if (heads[lane] != head) {
-            // Trailing padding: free that space too.
-            heads[lane] = head;
-            view.putLongRelease(headWord, head);
+        if (head == start) {
+            reapIfDead(lane, l);
+        }
+        if (head - cleared[lane] >= clearBatch) {
+            clear(lane, l, head);
         }
         return delivered;
+    }
+
+    /**
+     * Zeroes what was consumed since CLEARED and moves CLEARED to {@code head}: the producer may
+     * write there again only then, and finds every LENGTH word it has not published 0. Done a
+     * quarter ring at a time, off the path of the message just delivered (its zeroing would take
+     * its cache line back from the producer, and the next message's publication would wait for it).
+     */
+    private void clear(final int lane, final int l, final long head) {
+        CrashPoints.at(ChannelPoint.CLEARING);
+        Channel.zero(view, rings[lane], ringBytes, cleared[lane], head);
+        cleared[lane] = head;
+        view.putLongRelease(l + ChannelLayout.CLEARED, head);
     }
 
     /** After a message's handler returned or threw: HEAD moves past it. */
@@ -212,7 +233,7 @@ public final class ChannelConsumer implements AutoCloseable {
      * off the spin path: only every {@value #EMPTY_POLLS_PER_CHECK} empty polls of the lane, and at
      * most every 50 ms.
      */
-    private void reapIfDead(final int lane, final int l, final long head) {
+    private void reapIfDead(final int lane, final int l) {
         if (++emptyPolls[lane] < EMPTY_POLLS_PER_CHECK) {
             return;
         }
@@ -227,7 +248,7 @@ public final class ChannelConsumer implements AutoCloseable {
         }
         nextLivenessCheck[lane] = now + LIVENESS_PERIOD_NANOS;
         final long pid = view.getLongAcquire(l + ChannelLayout.OWNER_PID);
-        if (!ownership.isAlive(owner) && view.getLongAcquire(l + ChannelLayout.TAIL) == head) {
+        if (!ownership.isAlive(owner) && channel.drained(l)) {
             CrashPoints.at(ChannelPoint.REAPING);
             // A dead owner's word never comes back to life, so the CAS frees the lane only if no
             // producer took it over meanwhile (that one reported the death itself).

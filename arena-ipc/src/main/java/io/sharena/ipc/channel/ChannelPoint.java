@@ -16,10 +16,14 @@ public enum ChannelPoint implements CrashPoint {
     CONSUMER_CLAIMED,
     /** A producer wrote a record's header in the ring (claim), not yet published. */
     CLAIMED,
-    /** A producer is about to publish a record with a release store of TAIL (commit). */
+    /** A producer is about to publish a record with a release store of its LENGTH word (commit). */
     COMMITTING,
+    /** A producer published a record (its LENGTH word); TAIL not yet moved past it. */
+    PUBLISHED,
     /** The consumer's handler returned for a message (or threw); HEAD not yet moved past it. */
     DELIVERED,
+    /** The consumer moved HEAD past what it delivered; the ring bytes below HEAD not yet zeroed, CLEARED not yet moved. */
+    CLEARING,
     /** The consumer found a drained lane's producer dead and is about to free the lane. */
     REAPING
 }

@@ -30,11 +30,15 @@ public final class ChannelProducer implements AutoCloseable {
     private final int ringBytes;
     private final int maxMessage;
     private final int tailWord;
-    private final int headWord;
+    private final int clearedWord;
+    /** The end of what this lane has published (or, after a padding, where the next record starts). */
     private long tail;
-    /** The consumer's HEAD as last read: it only grows, so room known from it is really there. */
-    private long headCache;
+    /** The consumer's CLEARED as last read: it only grows, so room known from it is really there. */
+    private long clearedCache;
     private long claimedTail = -1;
+    /** The claimed record's address and payload length, for its commit. */
+    private int claimedAt;
+    private int claimedLength;
     private boolean closed;
 
     ChannelProducer(final Channel channel) {
@@ -47,13 +51,57 @@ public final class ChannelProducer implements AutoCloseable {
         this.maxMessage = channel.maxMessage;
         this.mask = ringBytes - 1;
         this.tailWord = l + ChannelLayout.TAIL;
-        this.headWord = l + ChannelLayout.HEAD;
-        this.tail = view.getLongAcquire(tailWord);
-        this.headCache = view.getLongAcquire(headWord);
-        if ((tail & 7) != 0 || tail - headCache < 0 || tail - headCache > channel.ringBytes) {
-            final long t = tail;
+        this.clearedWord = l + ChannelLayout.CLEARED;
+        final long storedTail = view.getLongAcquire(tailWord);
+        final long head = view.getLongAcquire(l + ChannelLayout.HEAD);
+        this.clearedCache = view.getLongAcquire(clearedWord);
+        try {
+            if (((storedTail | head | clearedCache) & 7) != 0 || head - clearedCache < 0 || head - clearedCache > ringBytes
+                || storedTail - clearedCache < -ringBytes || storedTail - clearedCache > ringBytes) {
+                throw channel.corrupted("channel lane tail", storedTail, "lane=" + lane + ", head=" + head
+                    + ", cleared=" + clearedCache);
+            }
+            // TAIL lags what is published by one record if the last producer died between its two stores.
+            this.tail = publishedEnd(Math.max(storedTail, head), l + ChannelLayout.HEAD);
+            // A predecessor that died, or closed, with a claim not committed left its bytes past the
+            // end: zeroed, so that no LENGTH word this producer has not published reads other than 0.
+            Channel.zero(view, ring, ringBytes, tail, clearedCache + ringBytes);
+        } catch (final RuntimeException e) {
             close();
-            throw channel.corrupted("channel lane tail", t, "lane=" + lane + ", head=" + headCache);
+            throw e;
+        }
+    }
+
+    /**
+     * Walks the published records from position {@code from} (at or past HEAD) to the first word
+     * that says nothing is published; again from HEAD if the consumer passed that point meanwhile
+     * (it zeroes what it consumed, so a record it took may read as nothing).
+     *
+     * @return the end of what is published
+     */
+    private long publishedEnd(final long from, final int headWord) {
+        long end = from;
+        while (true) {
+            for (int steps = 0; end - clearedCache < ringBytes; steps++) {
+                final int index = (int) (end & mask);
+                final int stamp = view.getIntAcquire(ring + index + ChannelLayout.LENGTH);
+                if (stamp == ChannelLayout.UNPUBLISHED) {
+                    break;
+                }
+                final long next = stamp == ChannelLayout.PADDING ? end + ringBytes - index
+                    : stamp > 0 && stamp - 1 <= maxMessage ? end + ChannelLayout.recordBytes(stamp - 1) : -1;
+                // Nothing published lies past CLEARED + the ring: a walk that would go there reads garbage.
+                if (next < 0 || (stamp == ChannelLayout.PADDING && index == 0) || next - clearedCache > ringBytes
+                    || steps > ringBytes / ChannelLayout.RECORD_HEADER) {
+                    throw channel.corrupted("channel record length", stamp, "lane=" + lane + ", position=" + end);
+                }
+                end = next;
+            }
+            final long head = view.getLongAcquire(headWord);
+            if (head - end <= 0) {
+                return end;
+            }
+            end = head;
         }
     }
 
@@ -76,8 +124,7 @@ public final class ChannelProducer implements AutoCloseable {
                 // A dead producer's lane is taken only once drained: its last messages are still
                 // to be delivered from where it left TAIL, and it can add no more.
                 final long deadPid = v.getLongAcquire(l + ChannelLayout.OWNER_PID);
-                won = v.getLongAcquire(l + ChannelLayout.HEAD) == v.getLongAcquire(l + ChannelLayout.TAIL)
-                    && me.takeOver(v.segment(), l + ChannelLayout.OWNER, owner, token);
+                won = channel.drained(l) && me.takeOver(v.segment(), l + ChannelLayout.OWNER, owner, token);
                 if (won) {
                     // The consumer may not have seen this death yet: report it for it.
                     channel.recordDeadProducer(deadPid);
@@ -112,38 +159,41 @@ public final class ChannelProducer implements AutoCloseable {
         int index = (int) (t & mask);
         final int toEnd = ringBytes - index;
         final int padding = record > toEnd ? toEnd : 0;
-        if (t + padding + record - headCache > ringBytes && !room(t, padding + record)) {
+        if (t + padding + record - clearedCache > ringBytes && !room(t, padding + record)) {
             return 0;
         }
         if (padding > 0) {
-            view.putInt(ring + index + ChannelLayout.LENGTH, ChannelLayout.PADDING);
+            // Published at once: the consumer passes it to the ring's start, where it waits for the record.
+            view.putIntRelease(ring + index + ChannelLayout.LENGTH, ChannelLayout.PADDING);
             t += padding;
             index = 0;
         }
-        view.putInt(ring + index + ChannelLayout.LENGTH, length);
         view.putInt(ring + index + ChannelLayout.TYPE, type);
         CrashPoints.at(ChannelPoint.CLAIMED);
         claimedTail = t + record;
+        claimedAt = ring + index;
+        claimedLength = length;
         tail = t;
         return ring + index + ChannelLayout.RECORD_HEADER;
     }
 
     /**
-     * Only when the cached HEAD shows no room: crosses to the consumer's cache line for its HEAD.
+     * Only when the cached CLEARED shows no room: crosses to the consumer's cache line for it.
      *
-     * @return whether {@code bytes} fit past TAIL {@code t} now
+     * @return whether {@code bytes} fit past position {@code t} now
      */
     private boolean room(final long t, final int bytes) {
-        final long h = view.getLongAcquire(headWord);
-        if (h - headCache < 0 || t - h < 0) {
-            throw channel.corrupted("channel lane head", h, "lane=" + lane + ", tail=" + t);
+        final long c = view.getLongAcquire(clearedWord);
+        if (c - clearedCache < 0 || t - c < 0 || (c & 7) != 0) {
+            throw channel.corrupted("channel lane head", c, "lane=" + lane + ", tail=" + t + " (cleared)");
         }
-        headCache = h;
-        return t + bytes - h <= ringBytes;
+        clearedCache = c;
+        return t + bytes - c <= ringBytes;
     }
 
     /**
-     * Publishes the message claimed last: one release store of the lane's TAIL.
+     * Publishes the message claimed last: one release store of its record's LENGTH word (then
+     * TAIL, for whoever attaches to the lane next).
      *
      * @throws IllegalStateException if nothing is claimed, or this producer was closed since its
      *                               claim (the lane may be another producer's now: the claim is dropped)
@@ -159,6 +209,8 @@ public final class ChannelProducer implements AutoCloseable {
         tail = claimedTail;
         claimedTail = -1;
         CrashPoints.at(ChannelPoint.COMMITTING);
+        view.putIntRelease(claimedAt + ChannelLayout.LENGTH, claimedLength + 1);
+        CrashPoints.at(ChannelPoint.PUBLISHED);
         view.putLongRelease(tailWord, tail);
     }
 
@@ -219,8 +271,8 @@ public final class ChannelProducer implements AutoCloseable {
         if (!closed) {
             closed = true;
             final int l = ChannelLayout.lane(channel.header, lane);
-            // Positions stay: the next producer on this lane continues from TAIL, behind what the
-            // consumer has yet to read. One CAS gives the lane up.
+            // Positions stay: the next producer on this lane continues from the end of what is
+            // published, behind what the consumer has yet to read. One CAS gives the lane up.
             channel.ownership.release(view.segment(), l + ChannelLayout.OWNER, channel.ownership.process());
         }
     }

@@ -7,8 +7,9 @@
  * are one CAS each, so no reader sees a half-claimed lane and two producers never share one.
  *
  * <p><b>Crash model and delivery</b> (points in {@link io.sharena.ipc.channel.ChannelPoint}): a
- * producer publishes a record by one release store of TAIL after writing it whole, so a producer's
- * death never publishes half a message. The consumer moves HEAD past each message in a
+ * producer publishes a record by one release store of the record's LENGTH word after writing it
+ * whole (the consumer waits on that word, and zeroes what it consumed before the producer may
+ * write there again), so a producer's death never publishes half a message. The consumer moves HEAD past each message in a
  * {@code finally} once its handler returns or throws: exactly once while consumers live, a
  * throwing handler does not get its batch again, and a consumer killed inside a handler leaves
  * that one message to its successor (at-least-once for the message in hand), flagged

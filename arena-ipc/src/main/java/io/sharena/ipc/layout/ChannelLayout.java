@@ -17,22 +17,36 @@ import io.sharena.core.layout.Geometry;
  *    LANE_BASE + lane * LANE_STRIDE:
  *      +0   producer line (128 bytes): OWNER(8) OWNER_PID(8, reports only) TAIL(8) RING(4)
  *      +128 consumer line (128 bytes): HEAD(8) IN_HAND(8): position + 1 of the message whose handler runs
+ *           CLEARED(8)
  *
  *  ring (RING_BYTES, a power of two), records 8-byte aligned, never wrapping:
- *      +0 LENGTH (int): payload bytes, or PADDING to the end of the ring
+ *      +0 LENGTH (int): 0 while nothing is published here; payload bytes + 1 once the record is
+ *         published; PADDING (published) to the end of the ring
  *      +4 TYPE (int): the sender's message type
  *      +8 payload
  * </pre>
  *
  * <p>OWNER and CONSUMER are owner words: claimed, taken over from a dead owner and released by one
- * CAS each, so a lane or the consumer's place never reads as half-claimed. TAIL and HEAD are byte
- * positions that only grow; index = position & (RING_BYTES - 1); 0 <= TAIL - HEAD <= RING_BYTES.
- * The producer writes records past TAIL and publishes them with a release store of TAIL; the
- * consumer reads up to TAIL (acquire) and frees space with a release store of HEAD. TAIL and HEAD
- * live on separate 128-byte lines: each is written by one process and read by the other.
+ * CAS each, so a lane or the consumer's place never reads as half-claimed. TAIL, HEAD and CLEARED
+ * are byte positions that only grow; index = position & (RING_BYTES - 1).
+ *
+ * <p><b>Publication is the record's own word.</b> The producer writes a record past the last one
+ * it published and publishes it with a release store of its LENGTH word; the consumer waits on the
+ * LENGTH word at HEAD (acquire), so one cache line, the record's, crosses from producer to
+ * consumer per small message. The producer then stores TAIL (release), for whoever attaches to the
+ * lane next: TAIL is never ahead of what is published, and may lag behind it by the one record of
+ * a producer that died between the two stores. The consumer moves HEAD past each message it
+ * delivered, then zeroes the ring bytes from CLEARED to HEAD and moves CLEARED up (release): the
+ * producer writes only below CLEARED + RING_BYTES, so every LENGTH word it has not published reads
+ * 0. CLEARED <= HEAD <= the end of what is published <= CLEARED + RING_BYTES. A producer attaching
+ * to a lane finds the end of what is published from max(TAIL, HEAD) and zeroes the free space once
+ * (a predecessor that died, or closed, with a claim not committed left its bytes there); a
+ * consumer attaching zeroes from CLEARED to HEAD (a predecessor that died in between). The
+ * producer's line and the consumer's line are 128 bytes apart: each is written by one process.
  */
 public final class ChannelLayout {
-    public static final int MAGIC_VALUE = 0x43484E32; // "CHN2"
+    /** "CHN3": records published by their LENGTH word ("CHN2", published by TAIL, is an earlier format). */
+    public static final int MAGIC_VALUE = 0x43484E33;
     public static final int MAGIC = 0;
     public static final int LANES = 4;
     public static final int RING_BYTES = 8;
@@ -61,11 +75,15 @@ public final class ChannelLayout {
      * the successor knows that message may have been handled before (a redelivery).
      */
     public static final int IN_HAND = 136;
+    /** The consumer's position below which the ring is zeroed again: the producer's room ends at CLEARED + RING_BYTES. */
+    public static final int CLEARED = 144;
 
     public static final int RECORD_HEADER = 8;
     public static final int LENGTH = 0;
     public static final int TYPE = 4;
     public static final int PADDING = -1;
+    /** The LENGTH word of a record not (yet) published. */
+    public static final int UNPUBLISHED = 0;
 
     private ChannelLayout() {
     }
