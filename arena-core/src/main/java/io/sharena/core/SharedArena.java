@@ -3,7 +3,6 @@ package io.sharena.core;
 import io.sharena.core.alloc.PageAllocator;
 import io.sharena.core.internal.ArenaInternals;
 import io.sharena.core.layout.Geometry;
-import io.sharena.core.layout.HeaderLayout;
 import io.sharena.core.layout.LockWord;
 import io.sharena.core.layout.PageEntry;
 import io.sharena.core.lock.LockResult;
@@ -15,7 +14,6 @@ import io.sharena.core.owner.UserLock;
 import io.sharena.core.os.FileMapping;
 import io.sharena.core.os.NativeFile;
 import io.sharena.core.os.OsException;
-import io.sharena.core.os.Posix;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -23,15 +21,10 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
 import java.nio.file.AccessDeniedException;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.security.SecureRandom;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Supplier;
 
@@ -82,8 +75,6 @@ import java.util.function.Supplier;
 public final class SharedArena implements AutoCloseable {
     /** The page table's STATE words, read by a read-only attachment's {@link #pageState}. */
     private static final VarHandle STATE_WORD = ValueLayout.JAVA_LONG.varHandle();
-    private static final int FILE_MODE = 0600;
-    private static final SecureRandom IDS = new SecureRandom();
     /** How long open and close wait for the lock to repair after dead processes or give back caches. */
     private static final long OPEN_RECOVERY_TIMEOUT_NANOS = 1_000_000_000L;
 
@@ -111,11 +102,15 @@ public final class SharedArena implements AutoCloseable {
     static volatile java.util.function.Consumer<SharedArena> mappedListener;
 
     static {
-        ArenaInternals.install(new Internals());
+        ArenaInternals.install(new ArenaAccess());
     }
 
-    private SharedArena(final Path path, final ArenaHeader header, final NativeFile file, final FileMapping mapping,
-                        final ArenaOptions options) throws IOException {
+    /**
+     * Attaches to an arena file {@link ArenaFiles} has vetted and mapped: registers this process
+     * (unless read-only), repairs after dead processes if needed, then starts the idle purge.
+     */
+    SharedArena(final Path path, final ArenaHeader header, final NativeFile file, final FileMapping mapping,
+                final ArenaOptions options) throws IOException {
         this.path = path;
         this.header = header;
         this.file = file;
@@ -171,46 +166,7 @@ public final class SharedArena implements AutoCloseable {
      */
     public static SharedArena create(final Path path, final Capacity capacity, final ArenaOptions options)
         throws IOException {
-        if (path == null) {
-            throw Errors.nullArgument("arena path", null);
-        }
-        if (capacity == null) {
-            throw Errors.nullArgument("capacity", path);
-        }
-        final ArenaOptions opts = options == null ? ArenaOptions.defaults() : options;
-        if (!opts.replace() && Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
-            throw Errors.alreadyExists(path);
-        }
-        final Path target = opts.replace() ? siblingTempPath(path) : path;
-        final ArenaHeader header = ArenaHeader.forCreate(capacity, opts.fixedAddress(), IDS.nextLong(),
-            System.currentTimeMillis());
-        final NativeFile file;
-        try {
-            file = NativeFile.createNew(target, FILE_MODE);
-        } catch (final OsException e) {
-            if (e.errno() == Posix.EEXIST) {
-                throw new FileAlreadyExistsException(path.toString(), null, "arena file already exists");
-            }
-            throw e;
-        }
-        FileMapping mapping = null;
-        try {
-            file.truncate(capacity.bytes());
-            mapping = mapWindow(file, header, false);
-            PageAllocator.format(mapping.segment(), header.capacityPages(), header.metaPages());
-            header.writeTo(mapping.segment());
-            if (target != path) {
-                moveOver(target, path);
-            }
-            return new SharedArena(path, header, file, mapping, opts.withReadOnly(false));
-        } catch (final IOException | RuntimeException e) {
-            if (mapping != null) {
-                mapping.close();
-            }
-            closeQuietly(file, e);
-            Files.deleteIfExists(target);
-            throw e;
-        }
+        return ArenaFiles.create(path, capacity, options);
     }
 
     /**
@@ -234,48 +190,7 @@ public final class SharedArena implements AutoCloseable {
      * @throws ArenaFaultException   if the file is cut short while open recovers
      */
     public static SharedArena open(final Path path, final ArenaOptions options) throws IOException {
-        if (path == null) {
-            throw Errors.nullArgument("arena path", null);
-        }
-        final ArenaOptions opts = options == null ? ArenaOptions.defaults() : options;
-        final NativeFile file = openChecked(path, !opts.readOnly(), opts);
-        try {
-            final long size = file.size();
-            final ArenaHeader header = ArenaHeader.read(file, size).header();
-            if (size < header.capacityBytes()) {
-                throw Errors.truncated(size, header.capacityBytes());
-            }
-            final FileMapping mapping = mapWindow(file, header, opts.readOnly());
-            try {
-                return new SharedArena(path, header, file, mapping, opts);
-            } catch (final InternalError e) {
-                mapping.close();
-                throw faultFor(path, file, header, "open", e);
-            } catch (final IOException | RuntimeException e) {
-                mapping.close();
-                throw e;
-            }
-        } catch (final IOException | RuntimeException e) {
-            closeQuietly(file, e);
-            throw e;
-        }
-    }
-
-    /** Opens the file and refuses what is not a regular file of this user, before reading a byte. */
-    private static NativeFile openChecked(final Path path, final boolean writable, final ArenaOptions opts)
-        throws IOException {
-        final NativeFile file = openFile(path, writable);
-        try {
-            final String irregular = file.irregularType();
-            if (irregular != null) {
-                throw Errors.notRegular(path, irregular);
-            }
-            checkOwner(path, file.stat().uid(), opts);
-            return file;
-        } catch (final IOException | RuntimeException e) {
-            closeQuietly(file, e);
-            throw e;
-        }
+        return ArenaFiles.open(path, options);
     }
 
     /**
@@ -315,89 +230,6 @@ public final class SharedArena implements AutoCloseable {
         }
         Files.delete(path);
         return holders;
-    }
-
-    private static NativeFile openFile(final Path path, final boolean writable) throws IOException {
-        try {
-            return NativeFile.open(path, writable);
-        } catch (final OsException e) {
-            if (e.errno() == Posix.ELOOP) {
-                throw new AccessDeniedException(path.toString(), null, "refusing to open a symlink as an arena");
-            }
-            if (e.errno() == Posix.ENOENT) {
-                throw new NoSuchFileException(path.toString(), null, "no arena file");
-            }
-            if (e.errno() == Posix.EACCES || e.errno() == Posix.EPERM) {
-                throw new AccessDeniedException(path.toString(), null, "permission denied (" + e.call() + ": errno="
-                    + e.errno() + ")");
-            }
-            // A directory opened for writing (EISDIR), a socket (ENXIO), a device without a driver
-            // (ENXIO, ENODEV): name what the path is, from its mode, rather than the errno.
-            final String type = typeOf(path);
-            if (type != null) {
-                final ArenaFormatException f = Errors.notRegular(path, type);
-                f.addSuppressed(e);
-                throw f;
-            }
-            throw e;
-        }
-    }
-
-    /** @return the type of a path that is not a regular file, from its mode; null if regular or unknown */
-    private static String typeOf(final Path path) {
-        try {
-            final int mode = (Integer) Files.getAttribute(path, "unix:mode", LinkOption.NOFOLLOW_LINKS);
-            return io.sharena.core.os.FileTypes.describe(mode & Posix.S_IFMT);
-        } catch (final IOException | RuntimeException e) {
-            return null;
-        }
-    }
-
-    private static void checkOwner(final Path path, final int owner, final ArenaOptions options) throws IOException {
-        if (options.allowForeignOwner()) {
-            return;
-        }
-        // /proc/self belongs to this process's effective user.
-        final int self = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
-        if (owner != self) {
-            throw new AccessDeniedException(path.toString(), null,
-                "arena file owned by another user: ownerUid=" + owner + ", uid=" + self
-                    + " (allow it with allowForeignOwner)");
-        }
-    }
-
-    private static FileMapping mapWindow(final NativeFile file, final ArenaHeader header, final boolean readOnly)
-        throws IOException {
-        try {
-            return FileMapping.map(file.fd(), header.capacityBytes(), header.fixedAddress(), !readOnly);
-        } catch (final OsException e) {
-            if (e.errno() == Posix.EEXIST && header.fixedAddress() != 0) {
-                throw new IOException("fixed address already in use in this process: fixedAddress=0x"
-                    + Long.toHexString(header.fixedAddress()) + ", path=" + file.path(), e);
-            }
-            throw e;
-        }
-    }
-
-    private static Path siblingTempPath(final Path path) {
-        final Path name = path.getFileName();
-        return path.resolveSibling("." + name + ".creating-" + Long.toUnsignedString(IDS.nextLong(), 36));
-    }
-
-    private static void moveOver(final Path from, final Path to) throws IOException {
-        try {
-            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (final AtomicMoveNotSupportedException e) {
-            Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
-        }
-    }
-
-    private static void closeQuietly(final NativeFile file, final Exception primary) {
-        try {
-            file.close();
-        } catch (final OsException e) {
-            primary.addSuppressed(e);
-        }
     }
 
     /** @return the raw view: typed access by arena pointer with bounds checks only */
@@ -878,7 +710,7 @@ public final class SharedArena implements AutoCloseable {
      * @throws IOException           if the file cannot be read
      */
     public static List<String> checkFile(final Path path) throws IOException {
-        try (NativeFile file = openChecked(path, false, ArenaOptions.defaults())) {
+        try (NativeFile file = ArenaFiles.openChecked(path, false, ArenaOptions.defaults())) {
             return FileRepair.problems(file, false);
         }
     }
@@ -898,7 +730,7 @@ public final class SharedArena implements AutoCloseable {
      * @throws IOException           if the file cannot be written
      */
     static List<String> repairFile(final Path path) throws IOException {
-        try (NativeFile file = openChecked(path, true, ArenaOptions.defaults())) {
+        try (NativeFile file = ArenaFiles.openChecked(path, true, ArenaOptions.defaults())) {
             return FileRepair.repair(file);
         }
     }
@@ -936,22 +768,7 @@ public final class SharedArena implements AutoCloseable {
 
     /** The fault a call raised on the mapping, as an exception naming the file and its size. */
     private ArenaFaultException fault(final String operation, final InternalError e) {
-        return faultFor(path, file, header, operation, e);
-    }
-
-    private static ArenaFaultException faultFor(final Path path, final NativeFile file, final ArenaHeader header,
-                                                final String operation, final InternalError e) {
-        if (!ArenaFaultException.isMappingFault(e)) {
-            throw e;
-        }
-        long size;
-        try {
-            size = file.size();
-        } catch (final OsException statFailed) {
-            e.addSuppressed(statFailed);
-            size = -1;
-        }
-        return new ArenaFaultException(path, size, header.capacityBytes(), operation, e);
+        return ArenaFiles.faultFor(path, file, header, operation, e);
     }
 
     /**
@@ -1000,74 +817,6 @@ public final class SharedArena implements AutoCloseable {
         } finally {
             mapping.close();
             file.close();
-        }
-    }
-
-    /** The arena's side of {@link ArenaInternals}: each call forwards to the package-private member of the same name. */
-    private static final class Internals implements ArenaInternals.Access {
-        @Override
-        public ArenaLock lock(final SharedArena arena) {
-            return arena.lock();
-        }
-
-        @Override
-        public ProcessRegistry registry(final SharedArena arena) {
-            return arena.registry();
-        }
-
-        @Override
-        public Ownership ownership(final SharedArena arena) {
-            return arena.ownership();
-        }
-
-        @Override
-        public int slot(final SharedArena arena) {
-            return arena.slot();
-        }
-
-        @Override
-        public MemorySegment segment(final SharedArena arena) {
-            return arena.segment();
-        }
-
-        @Override
-        public long base(final SharedArena arena) {
-            return arena.base();
-        }
-
-        @Override
-        public int metaPages(final SharedArena arena) {
-            return arena.metaPages();
-        }
-
-        @Override
-        public boolean repair(final SharedArena arena, final long timeoutNanos) {
-            return arena.repair(timeoutNanos);
-        }
-
-        @Override
-        public List<String> repairNotes(final SharedArena arena) {
-            return arena.repairNotes();
-        }
-
-        @Override
-        public List<String> checkFile(final SharedArena arena) throws IOException {
-            return arena.checkFile();
-        }
-
-        @Override
-        public List<String> repairFile(final Path path) throws IOException {
-            return SharedArena.repairFile(path);
-        }
-
-        @Override
-        public int allocPagesInto(final SharedArena arena, final int n, final long dest) {
-            return arena.allocPagesIntoWord(n, dest);
-        }
-
-        @Override
-        public <T> T guarded(final SharedArena arena, final String operation, final Supplier<T> action) {
-            return arena.guarded(operation, action);
         }
     }
 }

@@ -17,42 +17,25 @@ import java.util.List;
 /**
  * The page allocator of one attachment (one open arena in one process). See the package
  * documentation for the design; this class routes each call to the lock-free span cache, the
- * best-fit lists under the lock, or the pending-free list.
+ * best-fit lists under the lock, or the pending-free list, and owns the locked region (its one
+ * way in, its release, repair). Under the lock, {@link ListAllocator} takes pages from the lists,
+ * {@link ListFrees} puts them back, and {@link DirtyPages} counts and purges committed free pages.
  */
 public final class PageAllocator {
     public static final int RESERVE_OK = 0;
     public static final int RESERVE_INVALID = 1;
     public static final int RESERVE_BUSY = 2;
 
-    private static final long ALLOCATED = PageEntry.state(PageEntry.ALLOCATED, 0, 0, 0);
-    private static final long RESERVED = PageEntry.state(PageEntry.RESERVED, 0, 0, 0);
-    private static final long FREE = PageEntry.state(PageEntry.FREE, 0, 0, 0);
     private static final long INTENT = ControlLayout.word(ControlLayout.INTENT);
     private static final long INTENT_DEST = ControlLayout.word(ControlLayout.INTENT_DEST);
-    private static final long TREE_FREE = ControlLayout.word(ControlLayout.TREE_FREE_PAGES);
-    private static final long RESERVED_PAGES = ControlLayout.word(ControlLayout.RESERVED_PAGES);
     private static final long QUOTA = ControlLayout.word(ControlLayout.QUOTA_PAGES);
     private static final long DEFERRED = ControlLayout.counter(ControlLayout.C_DEFERRED_FREES);
     private static final long RECOVERIES = ControlLayout.counter(ControlLayout.C_RECOVERIES);
     private static final long FAILED = ControlLayout.counter(ControlLayout.C_FAILED_ALLOCATIONS);
-    private static final long DIRTY_PAGES = ControlLayout.word(ControlLayout.DIRTY_PAGES);
-    private static final long DIRTY_SINCE = ControlLayout.word(ControlLayout.DIRTY_SINCE);
     /** Default {@link #configurePurge} delay: dirty pages go back to the OS about a second after the oldest. */
     public static final long DEFAULT_PURGE_DELAY_NANOS = 1_000_000_000L;
     /** Default high-water mark: more dirty free pages than this (64 MiB) are purged at once. */
     public static final long DEFAULT_DIRTY_LIMIT_PAGES = 16_384;
-    /**
-     * Pages committed ahead of a fresh allocation from the lists (2 MiB): one {@code fallocate} for a
-     * chunk, not one per call; the extra pages stay in their run, DIRTY, until allocated or purged.
-     */
-    static final int COMMIT_AHEAD_PAGES = 512;
-    /**
-     * Pages a small allocation takes from the lists at once when its cache is empty: see {@link #refill}.
-     * Eight pages' page-table entries are 128 bytes, an adjacent-line pair.
-     */
-    static final int REFILL_PAGES = 8;
-    /** A purge reads a dirty run's page states this many at a time, stopping when the count is used up. */
-    private static final int PURGE_SLICE = 1024;
 
     private static final int NOT_HELD = 0;
     private static final int HELD = 1;
@@ -64,6 +47,9 @@ public final class PageAllocator {
     private final PendingFrees pending;
     private final Backing backing;
     private final Recovery recovery;
+    private final DirtyPages dirty;
+    private final ListFrees freeing;
+    private final ListAllocator lists;
     private final ArenaLock lock;
     private final int slot;
     private final long lockTimeoutNanos;
@@ -71,25 +57,6 @@ public final class PageAllocator {
     /** This process's call counters, in its registry slot: see {@link RegistryLayout#ALLOCATIONS}. */
     private final long allocations;
     private final long frees;
-    private final SpanCache.SpanSink toRuns = this::toRuns;
-    private final MaximalRuns.PageTest takeForFree = this::takeForFree;
-    private final SpanCache.SpanSink statedToRuns = this::statedToRuns;
-    private final MaximalRuns.PageTest dirtyPage = this::dirtyPage;
-    private final MaximalRuns.PageTest cleanPage = p -> !dirtyPage(p);
-    private final MaximalRuns.PageTest undirty = this::undirty;
-    private final SpanCache.SpanSink zeroDirty = this::zeroDirty;
-    private final SpanCache.SpanSink commitClean = this::commitClean;
-    private final SpanCache.SpanSink purgeRun = this::purgeRun;
-    /** Scratch of the lock holder's current operation (only the holder runs the code that uses them). */
-    private long freeUnreserved;
-    private boolean commitFailed;
-    private long purgeLeft;
-    /** While {@link #refill} takes a group: the span size its cache gets; 0 otherwise. */
-    private int refillSpan;
-    /** Set under the lock before an ALLOC_INTO's take: the arena offset of the word it publishes to. */
-    private long publishTo;
-    private volatile long purgeDelayNanos = DEFAULT_PURGE_DELAY_NANOS;
-    private volatile long dirtyLimitPages = DEFAULT_DIRTY_LIMIT_PAGES;
     private final Purger.Ticket purger = new Purger.Ticket(this::idlePurge);
     /** What the last repair by this attachment could not fix; see {@link #repairNotes()}. */
     private volatile List<String> repairNotes = List.of();
@@ -103,10 +70,13 @@ public final class PageAllocator {
         this.pending = new PendingFrees(table, slot);
         this.backing = new Backing(file, table);
         this.recovery = new Recovery(table, runs, cache, registry, backing);
+        this.dirty = new DirtyPages(table, runs, backing);
+        this.freeing = new ListFrees(table, runs, cache, pending, dirty, slot);
+        this.userPages = capacityPages - 1 - metaPages;
+        this.lists = new ListAllocator(table, runs, cache, backing, dirty, freeing, slot, userPages);
         this.lock = lock;
         this.slot = slot;
         this.lockTimeoutNanos = lockTimeoutNanos;
-        this.userPages = capacityPages - 1 - metaPages;
         this.allocations = RegistryLayout.field(slot, RegistryLayout.ALLOCATIONS);
         this.frees = RegistryLayout.field(slot, RegistryLayout.FREES);
     }
@@ -120,7 +90,7 @@ public final class PageAllocator {
         new FreeRuns(table).link(1 + metaPages, (int) (capacityPages - 1 - metaPages), false);
     }
 
-    private static int ptr(final int page) {
+    static int ptr(final int page) {
         return page << Geometry.PAGE_SHIFT;
     }
 
@@ -168,16 +138,16 @@ public final class PageAllocator {
                 recoverLocked();
                 page = attempt(n, zero, word);
             }
-            if (page == 0 && worthRetrying(word) && flushOwnCache()) {
+            if (page == 0 && worthRetrying(word) && freeing.flushOwnCache()) {
                 page = attempt(n, zero, word);
             }
-            if (page == 0 && worthRetrying(word) && takeOtherCaches()) {
+            if (page == 0 && worthRetrying(word) && freeing.takeOtherCaches()) {
                 // FREE is free for everyone: spans parked in other processes' caches serve this call.
                 page = attempt(n, zero, word);
             }
-            if (page == 0 && worthRetrying(word) && table.getLongVolatile(DIRTY_PAGES) > 0) {
+            if (page == 0 && worthRetrying(word) && dirty.count() > 0) {
                 // A full file system may fail a commit that the storage dirty pages keep would serve.
-                purgeAll();
+                dirty.purgeAll();
                 page = attempt(n, zero, word);
             }
             table.getAndAddLong(page == 0 ? FAILED : allocations, 1);
@@ -188,12 +158,12 @@ public final class PageAllocator {
     }
 
     private int attempt(final int n, final boolean zero, final long word) {
-        return word == NO_WORD ? allocFromRuns(n, zero) : intoFromRuns(n, word);
+        return word == NO_WORD ? lists.allocFromRuns(n, zero) : lists.intoFromRuns(n, word);
     }
 
     /** @return whether making room can still help: always, unless the word to publish to is taken */
     private boolean worthRetrying(final long word) {
-        return word == NO_WORD || destFree(word);
+        return word == NO_WORD || lists.destFree(word);
     }
 
     /**
@@ -213,226 +183,6 @@ public final class PageAllocator {
             return 0;
         }
         return allocLocked(n, true, dest);
-    }
-
-    private boolean destFree(final long dest) {
-        return table.getIntVolatile(dest) == 0;
-    }
-
-    /** One attempt of {@link #allocPagesInto} from the lists (lock held): the first page, or 0. */
-    private int intoFromRuns(final int n, final long dest) {
-        if (!destFree(dest)) {
-            return 0;
-        }
-        // The destination goes first: an ALLOC_INTO intent always names the word it publishes to.
-        table.setLongRelease(INTENT_DEST, dest);
-        publishTo = dest;
-        return bestFitTake(n, Intent.ALLOC_INTO, true);
-    }
-
-    /** Best fit from the lists, carved under an {@code op} intent (lock held): the first page, or 0. */
-    private int bestFitTake(final int n, final int op, final boolean zero) {
-        final int head = runs.bestFit(n);
-        if (head == 0 || !quotaAllows(n)) {
-            return 0;
-        }
-        if (!allFree(head, n)) {
-            // The lists name pages that are not FREE: never hand them out.
-            table.corrupt();
-            return 0;
-        }
-        return take(head, runs.validRun(head), head, n, op, zero) ? head : 0;
-    }
-
-    private int allocFromRuns(final int n, final boolean zero) {
-        if (n < REFILL_PAGES && RegistryLayout.cacheClassOf(n) >= 0 && !holeSmallerThanGroup(n)) {
-            final int page = refill(n, zero);
-            if (page != 0) {
-                return page;
-            }
-            // No run of a whole group, or the quota: the exact size, as for any other.
-        }
-        return bestFitTake(n, Intent.ALLOC, zero);
-    }
-
-    /**
-     * @return whether a free run of at least {@code n} but fewer than {@link #REFILL_PAGES} pages
-     * exists (lock held): best fit then picks that hole, and a group refill, which would take a run
-     * of 8 elsewhere (new ground, as like as not), must not pass it over
-     */
-    private boolean holeSmallerThanGroup(final int n) {
-        final int head = runs.bestFit(n);
-        return head != 0 && runs.validRun(head) < REFILL_PAGES;
-    }
-
-    /**
-     * A small allocation that missed its cache takes a whole group of {@link #REFILL_PAGES} pages from
-     * the lists (lock held): the first span of {@code n} pages for the caller, the others into this
-     * process's cache. So a process's small spans sit together in the page table, never on a page-table
-     * cache line that another process's cached spans share (eight 16-byte entries are 128 bytes: two
-     * processes' groups cannot put their first pages on one line), and a run of small allocations
-     * takes the lock once per group.
-     *
-     * <p>Crash-safe in two steps: under the ALLOC intent of the group, the spans for the cache go from
-     * ALLOCATED to CACHED for this slot ({@link AllocPoint#REFILL_SPANS_CACHED}; a repair then rolls
-     * the caller's span back by the intent and frees the CACHED ones, which no stack holds); once the
-     * intent is cleared, each is pushed onto this process's stack ({@link AllocPoint#REFILL_SPAN_PUSHED};
-     * a repair frees those not pushed yet, and takes the stack as ever).
-     *
-     * @return the caller's span, ALLOCATED, or 0 (nothing changed)
-     */
-    private int refill(final int n, final boolean zero) {
-        final int head = runs.bestFit(REFILL_PAGES);
-        if (head == 0 || !quotaAllows(REFILL_PAGES)) {
-            return 0;
-        }
-        if (!allFree(head, REFILL_PAGES)) {
-            table.corrupt();
-            return 0;
-        }
-        refillSpan = n;
-        try {
-            if (!take(head, runs.validRun(head), head, REFILL_PAGES, Intent.ALLOC, zero)) {
-                return 0;
-            }
-        } finally {
-            refillSpan = 0;
-        }
-        // Pushed last first, so that the next pops hand out head + n, head + 2n, ... as the lists would.
-        for (int s = head + REFILL_PAGES - n; s > head; s -= n) {
-            cache.pushRefilled(s, n);
-            CrashPoints.at(AllocPoint.REFILL_SPAN_PUSHED);
-        }
-        return head;
-    }
-
-    /**
-     * Under the refill's intent (lock held): the spans of {@code [at + n, at + REFILL_PAGES)} go
-     * ALLOCATED → CACHED for this slot, each first page tagged with {@code n}. Release stores: nobody
-     * else knows these pages yet.
-     */
-    private void cacheRefill(final int at, final int n) {
-        final long tagged = PageEntry.state(PageEntry.CACHED, 0, slot, n);
-        final long cached = PageEntry.state(PageEntry.CACHED, 0, slot, 0);
-        for (int s = at + n; s < at + REFILL_PAGES; s += n) {
-            for (int p = s; p < s + n; p++) {
-                table.setStateRelease(p, p == s ? tagged : cached);
-            }
-        }
-        CrashPoints.at(AllocPoint.REFILL_SPANS_CACHED);
-    }
-
-    /**
-     * Carves {@code [at, at + n)} out of a run, under an intent. For an allocation, the pages are made
-     * ready first, while still FREE in the lists: dirty ones zeroed ({@code zero}), clean ones committed
-     * ({@code fallocate}); on ENOSPC nothing has changed but zeroed bytes, and the call fails.
-     */
-    private boolean take(final int head, final int len, final int at, final int n, final int op, final boolean zero) {
-        table.setLongRelease(INTENT, Intent.encode(op, at, n));
-        CrashPoints.at(AllocPoint.TAKE_INTENT_WRITTEN);
-        boolean runDirty = runs.runDirty(head);
-        long dirtyTaken = 0;
-        if (op != Intent.RESERVE) {
-            if (runDirty) {
-                dirtyTaken = MaximalRuns.forEach(at, at + n, dirtyPage, zero ? zeroDirty : NO_SINK);
-                commitFailed = false;
-                MaximalRuns.forEach(at, at + n, cleanPage, commitClean);
-            } else {
-                commitFailed = !backing.cleanAndCommit(at, n);
-                runDirty = !commitFailed && commitAhead(head, len, at + n);
-            }
-            if (commitFailed) {
-                // ENOSPC (or EDQUOT): nothing was carved; the zeroed pages stay dirty, zeros now.
-                table.setLongRelease(INTENT, Intent.encode(Intent.NONE, 0, 0));
-                return false;
-            }
-            CrashPoints.at(AllocPoint.TAKE_COMMITTED);
-        }
-        if (op == Intent.RESERVE && runDirty) {
-            // A reserved page costs no memory: dirty storage in the range goes back first.
-            purgeRange(at, n);
-        }
-        runs.carve(head, len, at, n, op == Intent.RESERVE ? RESERVED : ALLOCATED, runDirty);
-        CrashPoints.at(AllocPoint.TAKE_CARVED);
-        if (refillSpan > 0 && op == Intent.ALLOC) {
-            cacheRefill(at, refillSpan);
-        }
-        if (op == Intent.RESERVE) {
-            table.getAndAddLong(RESERVED_PAGES, n);
-        }
-        if (dirtyTaken > 0) {
-            table.getAndAddLong(DIRTY_PAGES, -dirtyTaken);
-        }
-        if (op == Intent.ALLOC_INTO && !publish(at, n)) {
-            return false;
-        }
-        table.setLongRelease(INTENT, Intent.encode(Intent.NONE, 0, 0));
-        CrashPoints.at(AllocPoint.TAKE_INTENT_CLEARED);
-        return true;
-    }
-
-    /**
-     * The publishing step of an ALLOC_INTO (lock held, intent up, range carved): one CAS puts the
-     * pointer into the caller's word. If the word no longer holds 0 (someone wrote it without the
-     * lock), the range is freed again, under an ALLOC intent a repair would roll back.
-     *
-     * @return whether the pointer was published (else the range is free and the intent cleared)
-     */
-    private boolean publish(final int at, final int n) {
-        if (table.casInt(publishTo, 0, ptr(at))) {
-            CrashPoints.at(AllocPoint.TAKE_PUBLISHED);
-            return true;
-        }
-        table.setLongRelease(INTENT, Intent.encode(Intent.ALLOC, at, n));
-        CrashPoints.at(AllocPoint.TAKE_UNPUBLISHED);
-        freeLocked(at, n);
-        table.setLongRelease(INTENT, Intent.encode(Intent.NONE, 0, 0));
-        return false;
-    }
-
-    private static final SpanCache.SpanSink NO_SINK = (p, k) -> { };
-
-    private boolean dirtyPage(final int p) {
-        return (PageEntry.flagsOf(table.stateAcquire(p)) & PageEntry.DIRTY) != 0;
-    }
-
-    private void zeroDirty(final int first, final int n) {
-        backing.zero(first, n);
-    }
-
-    private void commitClean(final int first, final int n) {
-        commitFailed |= !backing.cleanAndCommit(first, n);
-    }
-
-    /**
-     * Commits up to {@link #COMMIT_AHEAD_PAGES} pages of the run after {@code from} (fresh ground),
-     * when purging is delayed (with no delay they would be punched at once). The run is marked
-     * {@link PageEntry#RUN_DIRTY} before any page is marked {@link PageEntry#DIRTY}, and a page only
-     * once its storage is committed.
-     *
-     * @return whether pages were committed ahead (the run is then RUN_DIRTY)
-     */
-    private boolean commitAhead(final int head, final int len, final int from) {
-        final int end = Math.min(head + len, from + COMMIT_AHEAD_PAGES);
-        if (purgeDelayNanos == 0 || end - from < 1 || !backing.commit(from, end - from)) {
-            return false; // nothing ahead, no delay, or no space: the allocation itself is committed
-        }
-        table.setStateRelease(head, table.stateAcquire(head) | PageEntry.RUN_DIRTY);
-        for (int p = from; p < end; p++) {
-            table.setStateRelease(p, table.stateAcquire(p) | PageEntry.DIRTY);
-        }
-        CrashPoints.at(AllocPoint.TAKE_AHEAD_COMMITTED);
-        noteDirty(end - from);
-        return true;
-    }
-
-    private boolean quotaAllows(final int n) {
-        final long quota = table.getLongVolatile(QUOTA);
-        if (quota <= 0) {
-            return true;
-        }
-        final long held = userPages - table.getLongVolatile(TREE_FREE) - table.getLongVolatile(RESERVED_PAGES);
-        return held + n <= quota;
     }
 
     /** {@code allocPagesAt}: {@code ptr}, or 0 with nothing changed. */
@@ -488,12 +238,12 @@ public final class PageAllocator {
     }
 
     private boolean takeRange(final int page, final int n, final int op) {
-        if (!allFree(page, n) && (!takeCachesTouching(page, n) || !allFree(page, n))) {
+        if (!lists.allFree(page, n) && (!freeing.takeCachesTouching(page, n) || !lists.allFree(page, n))) {
             // A page that is allocated, reserved, pending, or cached but in transit (its owner is
             // popping or pushing it right now): not FREE at this instant.
             return false;
         }
-        if (op == Intent.ALLOC && !quotaAllows(n)) {
+        if (op == Intent.ALLOC && !lists.quotaAllows(n)) {
             return false;
         }
         int head = runs.runContaining(page);
@@ -508,49 +258,7 @@ public final class PageAllocator {
                 return false;
             }
         }
-        return take(head, len, page, n, op, true);
-    }
-
-    private boolean allFree(final int page, final int n) {
-        for (int p = page; p < page + n; p++) {
-            if (PageEntry.stateOf(table.stateAcquire(p)) != PageEntry.FREE) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /**
-     * Takes into the lists the span caches of every process that has a CACHED page in
-     * {@code [page, page + n)} (lock held): see {@link SpanCache} for why this races safely with
-     * their owners.
-     *
-     * @return whether any page came back
-     */
-    private boolean takeCachesTouching(final int page, final int n) {
-        long seen = 0; // slots already taken, one bit each (SLOTS <= 64)
-        long taken = 0;
-        for (int p = page; p < page + n; p++) {
-            final long w = table.stateAcquire(p);
-            final int owner = PageEntry.slotOf(w);
-            if (PageEntry.stateOf(w) == PageEntry.CACHED && owner < RegistryLayout.SLOTS
-                && (seen & (1L << owner)) == 0) {
-                seen |= 1L << owner;
-                taken += cache.takeAll(owner, toRuns);
-            }
-        }
-        return taken > 0;
-    }
-
-    /** Takes every other process's span caches into the lists (lock held). @return whether any page came */
-    private boolean takeOtherCaches() {
-        long taken = 0;
-        for (int owner = 0; owner < RegistryLayout.SLOTS; owner++) {
-            if (owner != slot) {
-                taken += cache.takeAll(owner, toRuns);
-            }
-        }
-        return taken > 0;
+        return lists.take(head, len, page, n, op, true);
     }
 
     // ---------------------------------------------------------------- freeing
@@ -575,13 +283,13 @@ public final class PageAllocator {
             try {
                 enterLocked();
                 CrashPoints.at(AllocPoint.FREE_LOCK_TAKEN);
-                freeLocked(page, count);
+                freeing.freeLocked(page, count);
             } finally {
                 release(HELD);
             }
         } else if (lock.isHeldByCurrentThread()) {
             enterLocked();
-            freeLocked(page, count);
+            freeing.freeLocked(page, count);
             release(HELD_ALREADY);
         } else if (pending.push(page, count) > 0) {
             table.getAndAddLong(DEFERRED, 1);
@@ -620,7 +328,7 @@ public final class PageAllocator {
             final boolean taken = table.casInt(word, ptr, 0);
             if (taken) {
                 CrashPoints.at(AllocPoint.FREE_FROM_WORD_CLEARED);
-                freeLocked(page, n);
+                freeing.freeLocked(page, n);
                 table.getAndAddLong(frees, 1);
             }
             table.setLongRelease(INTENT, Intent.encode(Intent.NONE, 0, 0));
@@ -651,74 +359,6 @@ public final class PageAllocator {
         return page < first + Intent.pages(intent) && first < (long) page + count;
     }
 
-    /**
-     * Frees the ALLOCATED and RESERVED pages of the range, leaving the others alone (lock held). Each
-     * page is first taken by CAS to PENDING with this slot and {@link PageEntry#FREEING}, so that if
-     * this process dies the repair frees exactly the pages this free had taken (they name a dead
-     * slot), never a page it skipped and someone else got meanwhile; no intent is needed. Each
-     * contiguous run of taken pages is then set FREE (DIRTY unless it was reserved) and merged.
-     */
-    private void freeLocked(final int page, final int count) {
-        freeUnreserved = 0;
-        MaximalRuns.forEach(page, page + count, takeForFree, statedToRuns);
-        table.getAndAddLong(RESERVED_PAGES, -freeUnreserved);
-    }
-
-    /** ALLOCATED or RESERVED → PENDING(this slot, FREEING) by CAS. @return whether this free took the page */
-    private boolean takeForFree(final int p) {
-        final int was = table.markPending(p, slot, PageEntry.FREEING);
-        if (was < 0) {
-            return false;
-        }
-        CrashPoints.at(AllocPoint.FREE_PAGE_MARKED);
-        freeUnreserved += was == PageEntry.RESERVED ? 1 : 0;
-        return true;
-    }
-
-    /** A run of pages this free took: FREE (DIRTY: storage committed, unless it was reserved), then the lists. */
-    private void statedToRuns(final int first, final int n) {
-        for (int q = first; q < first + n; q++) {
-            final boolean wasReserved = (PageEntry.flagsOf(table.stateAcquire(q)) & PageEntry.WAS_RESERVED) != 0;
-            table.setStateRelease(q, PageEntry.state(PageEntry.FREE, wasReserved ? 0 : PageEntry.DIRTY, 0, 0));
-        }
-        CrashPoints.at(AllocPoint.FREE_RUN_STATED);
-        toRuns(first, n);
-        CrashPoints.at(AllocPoint.FREE_RUN_LINKED);
-    }
-
-    /**
-     * Every way FREE pages enter the lists (a free, a drained pending span, a taken cache span): merged
-     * into the lists, dirty pages counted; with no purge delay, their storage is punched out at once.
-     */
-    private void toRuns(final int page, final int n) {
-        final int dirty = MaximalRuns.forEach(page, page + n, dirtyPage, NO_SINK);
-        runs.insert(page, n, dirty > 0);
-        if (dirty > 0) {
-            noteDirty(dirty);
-            if (purgeDelayNanos == 0) {
-                purgeRange(page, n);
-            }
-        }
-    }
-
-    /** {@code n} more pages are dirty (lock held): the first after none starts the decay clock. */
-    private void noteDirty(final long n) {
-        if (table.getAndAddLong(DIRTY_PAGES, n) <= 0) {
-            table.setLongRelease(DIRTY_SINCE, System.nanoTime() | 1);
-        }
-    }
-
-    private void drainPending() {
-        if (!pending.isEmpty()) {
-            table.getAndAddLong(RESERVED_PAGES, -pending.drainTo(toRuns));
-        }
-    }
-
-    /** Returns this process's cached spans to the best-fit lists (lock held). @return whether any */
-    private boolean flushOwnCache() {
-        return cache.takeAll(slot, toRuns) > 0;
-    }
-
     // ---------------------------------------------------------------- purging dirty pages
 
     /**
@@ -731,8 +371,7 @@ public final class PageAllocator {
             throw new IllegalArgumentException("purge delay and dirty limit must not be negative: delayNanos="
                 + delayNanos + ", limitPages=" + limitPages);
         }
-        purgeDelayNanos = delayNanos;
-        dirtyLimitPages = limitPages;
+        dirty.configure(delayNanos, limitPages);
         Purger.schedule(purger, delayNanos);
     }
 
@@ -743,7 +382,7 @@ public final class PageAllocator {
 
     /** @return FREE pages whose storage is still committed (read without the lock) */
     public long dirtyPages() {
-        return table.getLongVolatile(DIRTY_PAGES);
+        return dirty.count();
     }
 
     /**
@@ -757,7 +396,7 @@ public final class PageAllocator {
             return false;
         }
         try {
-            purgeAll();
+            dirty.purgeAll();
             return true;
         } finally {
             release(held);
@@ -766,83 +405,15 @@ public final class PageAllocator {
 
     /** The idle purge (a daemon thread): one try of the lock, only when a purge is due. */
     private void idlePurge() {
-        if (!purgeDue() || !lock.tryAcquireFast()) {
+        if (!dirty.purgeDue() || !lock.tryAcquireFast()) {
             return; // nothing due, or the lock is busy: its holder purges when it releases
         }
         try {
             enterLocked();
-            purgeAll();
+            dirty.purgeAll();
         } finally {
             release(HELD);
         }
-    }
-
-    /** @return whether the dirty pages are over the limit, or the oldest has waited the delay out */
-    private boolean purgeDue() {
-        final long dirty = table.getLongVolatile(DIRTY_PAGES);
-        if (dirty <= 0) {
-            return false;
-        }
-        final long since = table.getLongVolatile(DIRTY_SINCE);
-        // since == 0 with dirty pages: a holder died between the two words; purge.
-        return dirty > dirtyLimitPages || since == 0 || System.nanoTime() - since >= purgeDelayNanos;
-    }
-
-    /**
-     * Punches out every dirty page in the lists (lock held): the runs marked RUN_DIRTY are walked and
-     * their dirty pages punched, one call per contiguous stretch, until the count is used up.
-     */
-    private void purgeAll() {
-        purgeLeft = table.getLongVolatile(DIRTY_PAGES);
-        for (int b = 0; b < ControlLayout.BUCKETS && purgeLeft > 0; b++) {
-            int steps = 0;
-            for (int h = runs.head(b); h != 0 && purgeLeft > 0; ) {
-                final int len = runs.validRun(h);
-                if (len == 0 || ++steps > table.capacity) {
-                    table.corrupt(); // a repair follows before unlock; it punches every free run
-                    break;
-                }
-                final int next = PageEntry.nextOf(table.linkPlain(h));
-                if (runs.runDirty(h)) {
-                    // In slices, so that a long run (the fresh tail of a large arena) is read only
-                    // as far as its dirty pages go.
-                    for (int q = h; q < h + len && purgeLeft > 0; q += PURGE_SLICE) {
-                        purgeRange(q, Math.min(PURGE_SLICE, h + len - q));
-                    }
-                    table.setStateRelease(h, table.stateAcquire(h) & ~(long) PageEntry.RUN_DIRTY);
-                }
-                h = next;
-            }
-        }
-        table.setLongRelease(DIRTY_PAGES, 0);
-        table.setLongRelease(DIRTY_SINCE, 0);
-        CrashPoints.at(AllocPoint.PURGE_DONE);
-    }
-
-    /** Punches out the dirty pages of {@code [first, first + n)}, FREE pages in the lists (lock held). */
-    private void purgeRange(final int first, final int n) {
-        MaximalRuns.forEach(first, first + n, undirty, purgeRun);
-    }
-
-    /**
-     * A dirty page loses its bit before its storage is punched: a page never says DIRTY over a hole (a
-     * page that holds data without the bit is made clean when handed out). @return whether it was dirty
-     */
-    private boolean undirty(final int p) {
-        final long w = table.stateAcquire(p);
-        if ((PageEntry.flagsOf(w) & PageEntry.DIRTY) == 0) {
-            return false;
-        }
-        table.setStateRelease(p, w & ~(long) PageEntry.DIRTY);
-        return true;
-    }
-
-    private void purgeRun(final int first, final int n) {
-        CrashPoints.at(AllocPoint.PURGE_RUN_CLEANED);
-        backing.release(first, n);
-        table.getAndAddLong(DIRTY_PAGES, -n);
-        purgeLeft -= n;
-        CrashPoints.at(AllocPoint.PURGE_RUN_PUNCHED);
     }
 
     // ---------------------------------------------------------------- the lock
@@ -858,7 +429,7 @@ public final class PageAllocator {
         if (table.repairPending()) {
             recoverLocked();
         } else {
-            drainPending();
+            freeing.drainPending();
         }
     }
 
@@ -888,8 +459,8 @@ public final class PageAllocator {
             if (table.repairPending()) {
                 recoverLocked();
             }
-            if (purgeDue()) {
-                purgeAll();
+            if (dirty.purgeDue()) {
+                dirty.purgeAll();
             }
         } finally {
             if (held == HELD) {
@@ -906,7 +477,7 @@ public final class PageAllocator {
     public List<String> recoverLocked() {
         recovery.fixIntent();
         CrashPoints.at(AllocPoint.REPAIR_INTENT_FIXED);
-        drainPending();
+        freeing.drainPending();
         CrashPoints.at(AllocPoint.REPAIR_PENDING_DRAINED);
         // The caches' pages go back by the page-state pass that follows: no need to link them now.
         final List<String> left = recovery.reclaimAndRebuild((page, n) -> { });
@@ -967,12 +538,12 @@ public final class PageAllocator {
         }
         try {
             enterLocked();
-            drainPending();
+            freeing.drainPending();
             CrashPoints.at(AllocPoint.DETACH_PENDING_DRAINED);
-            flushOwnCache();
+            freeing.flushOwnCache();
             CrashPoints.at(AllocPoint.DETACH_CACHE_FLUSHED);
             // Nothing stays committed for an attachment that will not be there to purge it.
-            purgeAll();
+            dirty.purgeAll();
             return true;
         } finally {
             release(held);

@@ -174,7 +174,7 @@ final class SpanCache {
      * Pushes a span that a refill has just made CACHED for this slot (its first page tagged with
      * {@code n}; the caller holds the lock). No limit check: a refill happens when the stack was empty,
      * and refills are one at a time (under the lock), so a stack holds at most
-     * {@code PageAllocator.REFILL_PAGES - 1} spans more than its limit; pushes over the limit go the
+     * {@code ListAllocator.REFILL_PAGES - 1} spans more than its limit; pushes over the limit go the
      * slow way until it drains.
      */
     void pushRefilled(final int page, final int n) {

@@ -30,7 +30,7 @@ final class Cursor {
     boolean fetchedBefore;
     /** The CAS value of the item the last swap published. */
     long newCas;
-    /** This thread's get hits and misses not yet added to the shared counters (see SharedStore#countGet). */
+    /** This thread's get hits and misses not yet added to the shared counters (see StoreReads#getCounted). */
     int pendingHits;
     int pendingMisses;
     /** incr/decr's decimal result, formatted without allocating. */

@@ -31,6 +31,9 @@ import java.lang.foreign.MemorySegment;
  */
 public final class StoreReader {
     private final SharedStore store;
+    /** The store's read path, called straight from here: no hop through the store on a reader's get. */
+    private final StoreReads reads;
+    private final StoreClock times;
     private final MemorySegment memory;
     private final Cursor cursor = new Cursor();
     private boolean hit;
@@ -39,6 +42,8 @@ public final class StoreReader {
 
     StoreReader(final SharedStore store) {
         this.store = store;
+        this.reads = store.reads;
+        this.times = store.times;
         this.memory = store.view().segment().asReadOnly();
     }
 
@@ -61,7 +66,7 @@ public final class StoreReader {
      */
     public boolean get(final byte[] key, final boolean bump) {
         this.key = key;
-        hit = store.readerGet(key, cursor, bump);
+        hit = reads.readerGet(key, cursor, bump);
         return hit;
     }
 
@@ -73,7 +78,7 @@ public final class StoreReader {
      */
     public boolean peek(final byte[] key) {
         this.key = key;
-        hit = store.readerPeek(key, cursor);
+        hit = reads.readerPeek(key, cursor);
         return hit;
     }
 
@@ -113,7 +118,7 @@ public final class StoreReader {
      */
     public long secondsSinceAccess() {
         checkHit();
-        return store.secondsSinceAccess(cursor);
+        return times.secondsSinceAccess(cursor);
     }
 
     /** @return whether the item was invalidated and is served stale until rewritten (meta {@code X}) */
@@ -138,7 +143,7 @@ public final class StoreReader {
      */
     public boolean claimToken() {
         checkHit();
-        return store.claimToken(key, cursor);
+        return reads.claimToken(key, cursor);
     }
 
     private void checkHit() {
@@ -201,6 +206,6 @@ public final class StoreReader {
 
     /** @return whether every byte read from this item since {@link #get} was its own */
     public boolean validate() {
-        return hit && store.stillValid(cursor);
+        return hit && reads.stillValid(cursor);
     }
 }

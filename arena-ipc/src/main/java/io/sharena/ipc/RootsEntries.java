@@ -1,0 +1,186 @@
+package io.sharena.ipc;
+
+import io.sharena.core.ArenaCorruptedException;
+import io.sharena.core.ArenaView;
+import io.sharena.core.crash.CrashPoints;
+import io.sharena.ipc.layout.RootsLayout;
+
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The entries of one named-roots directory ({@link RootsLayout}): the probe from a name's
+ * {@link NamedRoots#hash}, the checked reads every lookup makes, and the writes of one entry made
+ * under the directory's lock (an insert's claim, name, value and publication; a tombstone).
+ */
+final class RootsEntries {
+    private static final String STRUCTURE = "named roots";
+
+    private final ArenaView view;
+    private final int directory;
+    private final int repairWord;
+
+    RootsEntries(final ArenaView view, final int directory) {
+        this.view = view;
+        this.directory = directory;
+        this.repairWord = directory + RootsLayout.REPAIR;
+    }
+
+    int entry(final int index) {
+        return directory + RootsLayout.entry(index);
+    }
+
+    private ArenaCorruptedException corrupted(final String what, final long value, final int e) {
+        throw Corruption.found(view, repairWord, STRUCTURE + " " + what, value,
+            "entry=" + (e - directory - RootsLayout.ENTRY_BASE) / RootsLayout.ENTRY_SIZE);
+    }
+
+    /** @return entry {@code e}'s state, checked to be one of the four */
+    int state(final int e) {
+        final int state = view.getIntAcquire(e + RootsLayout.STATE);
+        if (state < RootsLayout.EMPTY || state > RootsLayout.REMOVED) {
+            throw corrupted("entry state", state, e);
+        }
+        return state;
+    }
+
+    private boolean nameEquals(final int e, final byte[] name) {
+        final int len = view.getInt(e + RootsLayout.NAME_LEN);
+        if (len != name.length) {
+            // Only inserts write the length, always in range, so out of range is corruption.
+            if (len < 1 || len > RootsLayout.MAX_NAME) {
+                throw corrupted("name length", len, e);
+            }
+            return false;
+        }
+        for (int i = 0; i < name.length; i++) {
+            if (view.getByte(e + RootsLayout.NAME + i) != name[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** @return whether entry {@code e} holds {@code name} LIVE now */
+    boolean holds(final int e, final byte[] name) {
+        return state(e) == RootsLayout.LIVE && nameEquals(e, name);
+    }
+
+    /**
+     * @return the entry holding {@code name} LIVE, or -1; stops at the first EMPTY entry and after
+     * one lap of the directory at most
+     */
+    int find(final byte[] name) {
+        final int start = NamedRoots.hash(name);
+        for (int i = 0; i < RootsLayout.ENTRIES; i++) {
+            final int e = entry((start + i) & (RootsLayout.ENTRIES - 1));
+            final int state = state(e);
+            if (state == RootsLayout.EMPTY) {
+                return -1;
+            }
+            if (state == RootsLayout.LIVE && nameEquals(e, name)) {
+                return e;
+            }
+        }
+        return -1;
+    }
+
+    /** Under the lock: the first entry on {@code name}'s probe that is not LIVE. */
+    int freeEntry(final byte[] name) {
+        final int start = NamedRoots.hash(name);
+        for (int i = 0; i < RootsLayout.ENTRIES; i++) {
+            final int e = entry((start + i) & (RootsLayout.ENTRIES - 1));
+            if (state(e) != RootsLayout.LIVE) {
+                return e;
+            }
+        }
+        throw new IllegalStateException("named-roots directory full: entries=" + RootsLayout.ENTRIES);
+    }
+
+    /** @return the entry a lookup of {@code name} finds, or -1; never throws (for check and repair) */
+    int reachable(final byte[] name) {
+        final int start = NamedRoots.hash(name);
+        for (int i = 0; i < RootsLayout.ENTRIES; i++) {
+            final int e = entry((start + i) & (RootsLayout.ENTRIES - 1));
+            final int state = view.getIntAcquire(e + RootsLayout.STATE);
+            if (state == RootsLayout.EMPTY) {
+                return -1;
+            }
+            if (state == RootsLayout.LIVE) {
+                final int len = view.getInt(e + RootsLayout.NAME_LEN);
+                if (len == name.length) {
+                    final byte[] other = new byte[len];
+                    view.getBytes(e + RootsLayout.NAME, other, 0, len);
+                    if (java.util.Arrays.equals(other, name)) {
+                        return e;
+                    }
+                }
+            }
+        }
+        return -1;
+    }
+
+    /** {@link NamedRoots#list}. */
+    Map<String, Integer> list() {
+        final Map<String, Integer> all = new LinkedHashMap<>();
+        for (int i = 0; i < RootsLayout.ENTRIES; i++) {
+            final int e = entry(i);
+            if (state(e) == RootsLayout.LIVE) {
+                final int len = view.getInt(e + RootsLayout.NAME_LEN);
+                if (len < 1 || len > RootsLayout.MAX_NAME) {
+                    throw corrupted("name length", len, e);
+                }
+                final byte[] name = new byte[len];
+                view.getBytes(e + RootsLayout.NAME, name, 0, len);
+                all.put(new String(name, StandardCharsets.UTF_8),
+                    RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE)));
+            }
+        }
+        return all;
+    }
+
+    /** Under the lock: claims entry {@code e}, writes name and value, publishes it LIVE. */
+    void insertAt(final int e, final byte[] name, final int ptr) {
+        view.putIntVolatile(e + RootsLayout.STATE, RootsLayout.WRITING);
+        CrashPoints.at(RootsPoint.INSERT_CLAIMED);
+        view.fill(e + RootsLayout.NAME, RootsLayout.MAX_NAME, (byte) 0);
+        view.putBytes(e + RootsLayout.NAME, name, 0, name.length);
+        view.putInt(e + RootsLayout.NAME_LEN, name.length);
+        CrashPoints.at(RootsPoint.INSERT_NAMED);
+        // A CAS loop, not a store: a put that validated this entry's previous life just before a
+        // remove was killed halfway may still CAS the old value; bumping from whatever is there
+        // makes every such late CAS fail from now on.
+        long old;
+        do {
+            old = view.getLongAcquire(e + RootsLayout.VALUE);
+        } while (!view.compareAndSetLong(e + RootsLayout.VALUE, old, RootsLayout.bumped(old, ptr)));
+        CrashPoints.at(RootsPoint.INSERT_VALUED);
+        // Publishes the name and value written above.
+        view.putIntRelease(e + RootsLayout.STATE, RootsLayout.LIVE);
+    }
+
+    void tombstone(final int e) {
+        CrashPoints.at(RootsPoint.REPAIR_ENTRY);
+        view.putIntVolatile(e + RootsLayout.STATE, RootsLayout.REMOVED);
+        long v;
+        do {
+            v = view.getLongAcquire(e + RootsLayout.VALUE);
+        } while (!view.compareAndSetLong(e + RootsLayout.VALUE, v, RootsLayout.bumped(v, 0)));
+    }
+
+    /**
+     * Under the lock: adds {@code name} at the first entry not LIVE on its probe. Only for a name no
+     * lookup reaches, so that entry lies before the EMPTY one that hides it, never where it is.
+     */
+    void reinsert(final byte[] name, final int ptr) {
+        final int start = NamedRoots.hash(name);
+        for (int i = 0; i < RootsLayout.ENTRIES; i++) {
+            final int e = entry((start + i) & (RootsLayout.ENTRIES - 1));
+            if (view.getIntAcquire(e + RootsLayout.STATE) != RootsLayout.LIVE) {
+                insertAt(e, name, ptr);
+                return;
+            }
+        }
+    }
+}

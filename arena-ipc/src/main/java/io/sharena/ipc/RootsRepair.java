@@ -1,0 +1,240 @@
+package io.sharena.ipc;
+
+import io.sharena.core.ArenaView;
+import io.sharena.core.SharedArena;
+import io.sharena.core.internal.ArenaInternals;
+import io.sharena.core.layout.Geometry;
+import io.sharena.core.layout.OwnerToken;
+import io.sharena.core.layout.PageEntry;
+import io.sharena.ipc.layout.RootsLayout;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Checking and repairing named roots: the directory pointer and its pages (also validated when
+ * the roots are attached), and every entry, read-only ({@link #check}) or fixed under the lock
+ * ({@link #repairLocked}: after a takeover of the lock, or on {@link NamedRoots#repair(long)}).
+ */
+final class RootsRepair {
+    private final RootsEntries entries;
+    private final RootsCreation creation;
+    private final SharedArena arena;
+    private final ArenaView view;
+    private final int directory;
+    private final int repairWord;
+
+    RootsRepair(final RootsEntries entries, final RootsCreation creation, final SharedArena arena,
+                final int directory) {
+        this.entries = entries;
+        this.creation = creation;
+        this.arena = arena;
+        this.view = arena.raw();
+        this.directory = directory;
+        this.repairWord = directory + RootsLayout.REPAIR;
+    }
+
+    /** @return what is wrong with the directory pointer {@code dir}, or null */
+    static String directoryProblem(final SharedArena arena, final int dir) {
+        if (!Pages.inUserRange(arena, dir, RootsLayout.PAGES)) {
+            return "pointer outside the user pages: ptr=0x" + Integer.toHexString(dir);
+        }
+        final int magic = arena.raw().getIntAcquire(dir + RootsLayout.MAGIC);
+        // 0: installed, its magic not yet written (its creator is at it, or died there); the entries
+        // are what they are, EMPTY for a new directory.
+        if (magic != RootsLayout.MAGIC_VALUE && magic != 0) {
+            return "bad magic: magic=0x" + Integer.toHexString(magic);
+        }
+        return null;
+    }
+
+    /**
+     * @return what is wrong with the pages of the directory at {@code dir} (in the user range), or
+     * null: its creator's allocation carves them before it installs the pointer, so one that is not
+     * allocated was freed from under the directory, or the pointer is a stray write
+     */
+    static String pagesProblem(final SharedArena arena, final int dir) {
+        for (int p = 0; p < RootsLayout.PAGES; p++) {
+            final long page = Integer.toUnsignedLong(dir) / Geometry.PAGE_SIZE + p;
+            final int state = Pages.state(arena, page);
+            if (state != PageEntry.ALLOCATED) {
+                return "directory page not allocated: page=" + page + ", state=" + PageEntry.stateName(state);
+            }
+        }
+        return null;
+    }
+
+    /** {@link NamedRoots#check()}. */
+    List<String> check() {
+        final List<String> violations = new ArrayList<>();
+        if (view.getLongAcquire(repairWord) != 0) {
+            violations.add("named roots marked for repair (corruption was found during use)");
+        }
+        final long holder = view.getLongVolatile(directory + RootsLayout.LOCK);
+        final boolean lockFree = holder == 0 || !ArenaInternals.registry(arena).isOwnerAlive(holder);
+        if (holder != 0 && OwnerToken.thread(holder) == 0) {
+            violations.add("named-roots lock word holds a process token, which no holder has (a stray write; the next"
+                + " adder or remover clears it): owner=0x" + Long.toHexString(holder));
+        } else if (holder != 0 && lockFree) {
+            violations.add("named-roots lock held by a dead process (its next user recovers it): owner=0x"
+                + Long.toHexString(holder));
+        }
+        final long creating = view.getLongAcquire(directory + RootsLayout.CREATING);
+        if (creating != 0 && holder == 0 && (creating & RootsLayout.CREATING_UNDOING) == 0) {
+            // A creator clears its record before it unlocks; only an undo a busy allocator held up
+            // (marked UNDOING) is left with the lock free.
+            violations.add("a creation record with no creator in flight (a stray write: its next user clears it, nothing"
+                + " freed): record=0x" + Long.toHexString(creating));
+        } else if (creating != 0 && lockFree) {
+            final boolean kept = (creating & RootsLayout.CREATING_FORMATTED) != 0 && (creating & RootsLayout.CREATING_UNDOING) == 0;
+            violations.add("a creation under the roots left unfinished" + (kept
+                ? " after its structure was formatted (its next user keeps it)" : " (its next user undoes it)")
+                + ": record=0x" + Long.toHexString(creating));
+        }
+        final Set<String> names = new HashSet<>();
+        for (int i = 0; i < RootsLayout.ENTRIES; i++) {
+            final String problem = entryProblem(i, lockFree, names);
+            if (problem != null) {
+                violations.add(problem);
+            }
+        }
+        return violations;
+    }
+
+    /** @return what is wrong with entry {@code i}, or null; adds LIVE names to {@code names} */
+    private String entryProblem(final int i, final boolean lockFree, final Set<String> names) {
+        final int e = entries.entry(i);
+        final int state = view.getIntAcquire(e + RootsLayout.STATE);
+        if (state < RootsLayout.EMPTY || state > RootsLayout.REMOVED) {
+            return "root entry in an unknown state: entry=" + i + ", state=" + state;
+        }
+        if (state == RootsLayout.WRITING && lockFree) {
+            return "root entry left half-written: entry=" + i;
+        }
+        if (state != RootsLayout.LIVE) {
+            return null;
+        }
+        final int len = view.getInt(e + RootsLayout.NAME_LEN);
+        if (len < 1 || len > RootsLayout.MAX_NAME) {
+            return "root name length out of range: entry=" + i + ", length=" + len;
+        }
+        final byte[] name = new byte[len];
+        view.getBytes(e + RootsLayout.NAME, name, 0, len);
+        final String s = new String(name, StandardCharsets.UTF_8);
+        if (!names.add(s)) {
+            return "root name listed twice: name=" + s + ", entry=" + i;
+        }
+        if (entries.reachable(name) != e) {
+            return "root name not reachable by lookup: name=" + s + ", entry=" + i;
+        }
+        return null;
+    }
+
+    /** @param recovered whether the lock was just taken over from a dead holder (a creator may have died) */
+    List<String> repairLocked(final boolean recovered) {
+        final List<String> done = new ArrayList<>();
+        creation.undoCreation(recovered, done);
+        // An undo the busy allocator held up is finished later from its record, which names its entry
+        // by index: that entry is neither moved nor dropped meanwhile (the undo would find nothing
+        // there, and the name would keep the unformatted structure, or lose its pages, for good).
+        final long left = view.getLongAcquire(directory + RootsLayout.CREATING);
+        final long undoing = left == 0 ? -1 : (left >>> 32) - 1;
+        for (int i = 0; i < RootsLayout.ENTRIES; i++) {
+            if (i == undoing) {
+                continue;
+            }
+            final int e = entries.entry(i);
+            final int state = view.getIntAcquire(e + RootsLayout.STATE);
+            final int len = view.getInt(e + RootsLayout.NAME_LEN);
+            if (state < RootsLayout.EMPTY || state > RootsLayout.REMOVED) {
+                entries.tombstone(e);
+                done.add("root entry in an unknown state cleared: entry=" + i + ", state=" + state);
+            } else if (state == RootsLayout.WRITING) {
+                entries.tombstone(e);
+                done.add("half-written root entry cleared: entry=" + i);
+            } else if (state == RootsLayout.LIVE && (len < 1 || len > RootsLayout.MAX_NAME)) {
+                entries.tombstone(e);
+                done.add("root with a corrupted name dropped (its name is lost): entry=" + i + ", length=" + len
+            + ", ptr=0x" + Integer.toHexString(RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE))));
+            } else if (state == RootsLayout.LIVE) {
+                final byte[] name = new byte[len];
+                view.getBytes(e + RootsLayout.NAME, name, 0, len);
+                final String s = new String(name, StandardCharsets.UTF_8);
+                final int found = entries.reachable(name);
+                if (found != e && found >= 0) {
+                    entries.tombstone(e);
+            done.add("duplicate root dropped, the entry a lookup finds kept: name=" + s + ", entry=" + i);
+                } else if (found < 0) {
+                    // Copied first, where a lookup finds it, then the unreachable entry goes. Killed
+                    // in between, the name is listed twice and the next repair keeps the copy a
+                    // lookup finds; the other order lost the name to a kill between the two (the
+                    // copy, still WRITING, is then cleared as half-written).
+                    final int ptr = RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE));
+                    entries.reinsert(name, ptr);
+            entries.tombstone(e);
+            done.add("unreachable root moved where a lookup finds it: name=" + s + ", entry=" + i);
+                }
+            }
+        }
+        view.putLongRelease(repairWord, 0L);
+        return done;
+    }
+
+    /** {@link NamedRoots#check(SharedArena)}. */
+    static List<String> check(final SharedArena arena) {
+        final int dir = ArenaInternals.rootsDirectory(arena);
+        if (dir == 0) {
+            return List.of();
+        }
+        final String problem = directoryProblem(arena, dir);
+        if (problem != null) {
+            return List.of("named-roots directory corrupted: " + problem);
+        }
+        final List<String> violations = new ArrayList<>();
+        for (long p = 0; p < RootsLayout.PAGES; p++) {
+            final int s = Pages.state(arena, Integer.toUnsignedLong(dir) / Geometry.PAGE_SIZE + p);
+            if (s != PageEntry.ALLOCATED) {
+                violations.add("named-roots directory page not allocated: page=" + (Integer.toUnsignedLong(dir)
+                    / Geometry.PAGE_SIZE + p) + ", state=" + s);
+            }
+        }
+        violations.addAll(new NamedRoots(arena, dir).check());
+        return violations;
+    }
+
+    /** {@link NamedRoots#repair(SharedArena, long)}. */
+    static List<String> repair(final SharedArena arena, final long timeoutNanos) {
+        final ArenaView v = arena.raw();
+        final int dir = ArenaInternals.rootsDirectory(arena);
+        if (dir == 0) {
+            return List.of();
+        }
+        final String problem = directoryProblem(arena, dir);
+        if (problem != null) {
+            ArenaInternals.compareAndSetRootsDirectory(arena, dir, 0);
+            return List.of("named-roots directory dropped, every root lost: " + problem);
+        }
+        final List<String> done = new ArrayList<>();
+        for (int p = 0; p < RootsLayout.PAGES; p++) {
+            final long page = Integer.toUnsignedLong(dir) / Geometry.PAGE_SIZE + p;
+            if (Pages.state(arena, page) != PageEntry.ALLOCATED) {
+                // A page that is not allocated may be handed out (zeroed) at any time: nothing in it
+                // can be trusted, so the directory goes. Its pages are left as they are: one freed
+                // from under the directory may have been handed out again since, and is then
+                // another owner's, which a free here would take from it.
+                ArenaInternals.compareAndSetRootsDirectory(arena, dir, 0);
+                done.add("named-roots directory dropped, every root lost, its pages left as they are: its page is"
+                    + " not allocated: page=" + page + ", state=" + Pages.state(arena, page));
+                return done;
+            }
+        }
+        if (v.compareAndSetInt(dir + RootsLayout.MAGIC, 0, RootsLayout.MAGIC_VALUE)) {
+            done.add("named-roots directory installed without its magic (its creator died before it wrote it): written");
+        }
+        done.addAll(new NamedRoots(arena, dir).repair(timeoutNanos));
+        return done;
+    }
+}
