@@ -8,6 +8,8 @@ import io.sharena.core.owner.ProcessIdentity;
 import io.sharena.ipc.layout.ChannelLayout;
 import org.agrona.concurrent.IdleStrategy;
 
+import java.lang.invoke.VarHandle;
+
 /**
  * The consumer end of a {@link Channel}: polls every lane round-robin, delivering messages in place.
  * Use from one thread at a time.
@@ -33,7 +35,7 @@ public final class ChannelConsumer implements AutoCloseable {
     private final int[] rings;
     private final long[] heads;
     private final long[] cleared;
-    /** Consumed bytes a lane lets build up before it zeroes them and moves CLEARED: a quarter ring. */
+    /** Consumed bytes a lane lets build up before it zeroes them and moves CLEARED: a quarter ring, at most 4 KiB. */
     private final int clearBatch;
     /** Per lane, the position of a message a dead predecessor was handling when it died, or -1. */
     private final long[] redeliverAt;
@@ -60,7 +62,7 @@ public final class ChannelConsumer implements AutoCloseable {
         this.rings = new int[channel.lanes];
         this.heads = new long[channel.lanes];
         this.cleared = new long[channel.lanes];
-        this.clearBatch = channel.ringBytes / 4;
+        this.clearBatch = Math.min(channel.ringBytes / 4, 4096);
         this.redeliverAt = new long[channel.lanes];
         this.lanes = channel.lanes;
         this.ringBytes = channel.ringBytes;
@@ -132,7 +134,10 @@ public final class ChannelConsumer implements AutoCloseable {
         // nothing can be published there before CLEARED moves.
         while (delivered < limit && head - cleared[lane] < ringBytes) {
             final int index = (int) (head & mask);
-            final int stamp = view.getIntAcquire(ring + index + ChannelLayout.LENGTH);
+            // A plain load and an acquire fence: the ordering of an acquire load, without the
+            // alignment check a var handle's acquire access makes on every call.
+            final int stamp = view.getInt(ring + index + ChannelLayout.LENGTH);
+            VarHandle.acquireFence();
             if (stamp == ChannelLayout.UNPUBLISHED) {
                 break;
             }
@@ -148,7 +153,8 @@ public final class ChannelConsumer implements AutoCloseable {
                 // again without saying so).
                 head = next;
                 heads[lane] = next;
-                view.putLongRelease(l + ChannelLayout.HEAD, next);
+                VarHandle.releaseFence();
+                view.putLong(l + ChannelLayout.HEAD, next);
                 continue;
             }
             final int length = stamp - 1;
@@ -167,7 +173,8 @@ public final class ChannelConsumer implements AutoCloseable {
             }
             // Said before the handler runs (same line as HEAD, which this consumer owns): if this
             // consumer dies inside the handler, its successor knows the message was in hand.
-            view.putLongRelease(l + ChannelLayout.IN_HAND, head + 1);
+            VarHandle.releaseFence();
+            view.putLong(l + ChannelLayout.IN_HAND, head + 1);
             final int at = ring + index;
             try {
                 handler.onMessage(view, view.getInt(at + ChannelLayout.TYPE), at + ChannelLayout.RECORD_HEADER, length);
@@ -190,9 +197,11 @@ public final class ChannelConsumer implements AutoCloseable {
 
     /**
      * Zeroes what was consumed since CLEARED and moves CLEARED to {@code head}: the producer may
-     * write there again only then, and finds every LENGTH word it has not published 0. Done a
-     * quarter ring at a time, off the path of the message just delivered (its zeroing would take
-     * its cache line back from the producer, and the next message's publication would wait for it).
+     * write there again only then, and finds every LENGTH word it has not published 0. Done in
+     * batches of {@link #clearBatch} bytes, not per message: a reply the caller sends after a poll
+     * is then rarely held up behind the zeroing's stores (x86 makes stores visible in order, so the
+     * reply's publication would wait for the zeroed line to be taken back from the producer's
+     * core), and a batch is small enough to be zeroed while still in this core's first-level cache.
      */
     private void clear(final int lane, final int l, final long head) {
         CrashPoints.at(ChannelPoint.CLEARING);
@@ -210,7 +219,8 @@ public final class ChannelConsumer implements AutoCloseable {
         }
         CrashPoints.at(ChannelPoint.DELIVERED);
         heads[lane] = next;
-        view.putLongRelease(headWord, next);
+        VarHandle.releaseFence();
+        view.putLong(headWord, next);
     }
 
     /** Built only on the failure path (kept out of the poll loop's code). */

@@ -8,6 +8,7 @@ import io.sharena.ipc.layout.ChannelLayout;
 import org.agrona.concurrent.IdleStrategy;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.VarHandle;
 
 /**
  * One producer process's end of a {@link Channel}: its own lane, a single-producer ring. Use from
@@ -209,9 +210,12 @@ public final class ChannelProducer implements AutoCloseable {
         tail = claimedTail;
         claimedTail = -1;
         CrashPoints.at(ChannelPoint.COMMITTING);
-        view.putIntRelease(claimedAt + ChannelLayout.LENGTH, claimedLength + 1);
+        // Release stores as a release fence and plain stores (no alignment check per call).
+        VarHandle.releaseFence();
+        view.putInt(claimedAt + ChannelLayout.LENGTH, claimedLength + 1);
         CrashPoints.at(ChannelPoint.PUBLISHED);
-        view.putLongRelease(tailWord, tail);
+        VarHandle.releaseFence();
+        view.putLong(tailWord, tail);
     }
 
     /** @return whether the message was queued (false: full, or larger than the channel's maximum) */

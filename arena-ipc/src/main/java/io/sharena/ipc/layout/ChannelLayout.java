@@ -36,7 +36,8 @@ import io.sharena.core.layout.Geometry;
  * consumer per small message. The producer then stores TAIL (release), for whoever attaches to the
  * lane next: TAIL is never ahead of what is published, and may lag behind it by the one record of
  * a producer that died between the two stores. The consumer moves HEAD past each message it
- * delivered, then zeroes the ring bytes from CLEARED to HEAD and moves CLEARED up (release): the
+ * delivered, then zeroes the ring bytes from CLEARED to HEAD (in batches of a quarter ring, at
+ * most 4 KiB) and moves CLEARED up (release): the
  * producer writes only below CLEARED + RING_BYTES, so every LENGTH word it has not published reads
  * 0. CLEARED <= HEAD <= the end of what is published <= CLEARED + RING_BYTES. A producer attaching
  * to a lane finds the end of what is published from max(TAIL, HEAD) and zeroes the free space once
