@@ -477,6 +477,14 @@ final class Connection {
         return true;
     }
 
+    /** Gives the reservation up now, what came of the value moving to the heap ({@link Worker}'s tail wait). */
+    void spillNow() {
+        if (pending.inPlace != null && !closed) {
+            spill();
+        }
+        holding = false;
+    }
+
     /**
      * The client stopped sending before its value was whole: what came so far moves to the heap
      * and the reservation is given up, so that no item waits on a slow client (the ring's tail

@@ -159,6 +159,7 @@ final class Worker {
     }
 
     private void run() {
+        server.store().onTailWait(this::spillHolders);
         try {
             while (!stopping) {
                 // The action form: no selected-key set to fill, iterate and clear on every wake-up.
@@ -242,6 +243,19 @@ final class Worker {
     /** Called by a connection that still holds a reservation when its readiness event ends. */
     void holding(final Connection c) {
         holders.add(c);
+    }
+
+    /**
+     * Run when a write of this thread waits on a reserved record at the store ring's tail: every
+     * reservation held here is this worker's, and none of them can end while it waits (with one
+     * worker, the write would answer NO_MEMORY after the store's lock timeout). What came of each
+     * value moves to the heap.
+     */
+    private void spillHolders() {
+        for (final Connection c : holders) {
+            c.spillNow();
+        }
+        holders.clear();
     }
 
     private void expireHolds() {

@@ -61,6 +61,8 @@ final class Ring {
     private final long owner;
     private final Counters counters;
     private final long timeoutNanos;
+    /** Per thread, what it runs when a reservation at the tail makes it wait ({@link SharedStore#onTailWait}). */
+    final ThreadLocal<Runnable> tailWait = new ThreadLocal<>();
     /** False: this opener's writes never evict a live item (memcached's -M); they answer NO_MEMORY. */
     private final boolean evictions;
     private final long writable;
@@ -266,7 +268,12 @@ final class Ring {
                     return 0;
                 } else if (step == EVICT_WAIT) {
                     if (idle == null) {
-                        // The first wait: the lock timeout counts from here.
+                        // The first wait: a thread holding reservations of its own gives them up
+                        // (none of them can end while it waits here); the lock timeout counts from here.
+                        final Runnable giveUp = tailWait.get();
+                        if (giveUp != null) {
+                            giveUp.run();
+                        }
                         deadline = System.nanoTime() + timeoutNanos;
                         idle = new BackoffIdleStrategy(16, 16, TimeUnit.MICROSECONDS.toNanos(1),
                             TimeUnit.MICROSECONDS.toNanos(200));

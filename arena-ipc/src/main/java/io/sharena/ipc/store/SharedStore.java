@@ -371,6 +371,20 @@ public final class SharedStore implements AutoCloseable {
         ring.abandon(r.take(this));
     }
 
+    /**
+     * Sets what the calling thread does when one of its writes finds a reserved record at the
+     * ring's tail and has to wait for it. A thread that holds reservations of its own (a server's
+     * worker reading several large values into place at once) must give them up then ({@link
+     * #abandon}, after keeping what it read): nothing else will end them while it waits, and the
+     * write would answer NO_MEMORY after the lock timeout. Run once per wait, under the ring's
+     * lock: it may give reservations up, and must not write to this store.
+     *
+     * @param giveUp what to run, or null for nothing (the default)
+     */
+    public void onTailWait(final Runnable giveUp) {
+        ring.tailWait.set(giveUp);
+    }
+
     /** Appends {@code data} to the key's value: NOT_STORED if the key holds no live item. */
     public StoreResult append(final byte[] key, final byte[] data) {
         return rewriter.concat(key, data, true, ANY_CAS, null);

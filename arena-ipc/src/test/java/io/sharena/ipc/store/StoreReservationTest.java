@@ -160,4 +160,39 @@ class StoreReservationTest {
         assertTrue(k == null || Arrays.equals(b("old"), k), Arrays.toString(k));
         assertEquals(List.of(), store.check());
     }
+
+    /**
+     * A thread holding a reservation of its own whose writes wrap the ring up to it: it waits for
+     * itself. Without a tail-wait action its write answers NO_MEMORY after the lock timeout; with
+     * one that gives the reservation up, the write goes on at once.
+     */
+    @Test
+    void aThreadWaitingOnItsOwnReservationAtTheTailGivesItUpThroughItsTailWaitAction() {
+        final StoreReservation held = new StoreReservation();
+        assertTrue(store.reserve(b("held"), 8000, 0, 0, held));
+        final byte[] value = pattern(8000, 7);
+        StoreResult last = StoreResult.STORED;
+        int writes = 0;
+        while (last == StoreResult.STORED && writes < 1_000) {
+            last = store.set(b("k" + writes), value, 0, 0);
+            writes++;
+        }
+        assertEquals(StoreResult.NO_MEMORY, last, "a ring's worth of writes reaches the reservation at the tail");
+
+        final int[] runs = {0};
+        store.onTailWait(() -> {
+            runs[0]++;
+            store.abandon(held);
+        });
+        try {
+            for (int i = 0; i < 1_000; i++) {
+                assertEquals(StoreResult.STORED, store.set(b("k" + i), value, 0, 0), "write " + i);
+            }
+        } finally {
+            store.onTailWait(null);
+        }
+        assertEquals(1, runs[0], "run once, at the first wait");
+        assertNull(store.get(b("held")));
+        assertEquals(List.of(), store.check());
+    }
 }
