@@ -141,12 +141,15 @@ public final class ChannelConsumer implements AutoCloseable {
             if (stamp == ChannelLayout.UNPUBLISHED) {
                 break;
             }
+            final int bytes = ChannelLayout.publishedBytes(stamp, index, ringBytes, maxMessage);
+            final long next = head + bytes;
+            // Every step moves HEAD forward, within the ring and within a ring of CLEARED (nothing
+            // is published past it): the walk ends.
+            if (bytes < 0 || next - cleared[lane] > ringBytes) {
+                throw badPosition(stamp, lane, head);
+            }
             if (stamp == ChannelLayout.PADDING) {
-                // The rest of the ring, up to its end (a padding never starts the ring).
-                final long next = head + ringBytes - index;
-                if (index == 0 || next - cleared[lane] > ringBytes) {
-                    throw badPosition("channel record length", stamp, lane, head);
-                }
+                // The rest of the ring, up to its end.
                 // HEAD passes the padding now, before the next message's IN_HAND is said: a
                 // successor knows a message was in hand by IN_HAND == HEAD + 1, which a padding
                 // left between HEAD and the message would hide (it would deliver the message
@@ -158,16 +161,6 @@ public final class ChannelConsumer implements AutoCloseable {
                 continue;
             }
             final int length = stamp - 1;
-            if (length < 0 || length > maxMessage) {
-                throw badPosition("channel record length", stamp, lane, head);
-            }
-            final int record = ChannelLayout.recordBytes(length);
-            final long next = head + record;
-            // Every step moves HEAD forward, within the ring and within a ring of CLEARED (nothing
-            // is published past it): the walk ends.
-            if (index + record > ringBytes || next - cleared[lane] > ringBytes) {
-                throw badPosition("channel record length", stamp, lane, head);
-            }
             if (redeliveryPending) {
                 redelivering = head == redeliverAt[lane];
             }
@@ -224,8 +217,8 @@ public final class ChannelConsumer implements AutoCloseable {
     }
 
     /** Built only on the failure path (kept out of the poll loop's code). */
-    private ArenaCorruptedException badPosition(final String what, final long value, final int lane, final long head) {
-        return channel.corrupted(what, value, "lane=" + lane + (what.endsWith("tail") ? ", head=" : ", position=") + head);
+    private ArenaCorruptedException badPosition(final int stamp, final int lane, final long head) {
+        return channel.corrupted("channel record length", stamp, "lane=" + lane + ", position=" + head);
     }
 
     private boolean anyRedelivery() {

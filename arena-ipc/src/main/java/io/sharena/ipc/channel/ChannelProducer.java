@@ -83,20 +83,19 @@ public final class ChannelProducer implements AutoCloseable {
     private long publishedEnd(final long from, final int headWord) {
         long end = from;
         while (true) {
-            for (int steps = 0; end - clearedCache < ringBytes; steps++) {
+            // Every step moves at least 8 bytes and stays within a ring of CLEARED: the walk ends.
+            while (end - clearedCache < ringBytes) {
                 final int index = (int) (end & mask);
                 final int stamp = view.getIntAcquire(ring + index + ChannelLayout.LENGTH);
                 if (stamp == ChannelLayout.UNPUBLISHED) {
                     break;
                 }
-                final long next = stamp == ChannelLayout.PADDING ? end + ringBytes - index
-                    : stamp > 0 && stamp - 1 <= maxMessage ? end + ChannelLayout.recordBytes(stamp - 1) : -1;
+                final int bytes = ChannelLayout.publishedBytes(stamp, index, ringBytes, maxMessage);
                 // Nothing published lies past CLEARED + the ring: a walk that would go there reads garbage.
-                if (next < 0 || (stamp == ChannelLayout.PADDING && index == 0) || next - clearedCache > ringBytes
-                    || steps > ringBytes / ChannelLayout.RECORD_HEADER) {
+                if (bytes < 0 || end + bytes - clearedCache > ringBytes) {
                     throw channel.corrupted("channel record length", stamp, "lane=" + lane + ", position=" + end);
                 }
-                end = next;
+                end += bytes;
             }
             final long head = view.getLongAcquire(headWord);
             if (head - end <= 0) {
@@ -186,7 +185,7 @@ public final class ChannelProducer implements AutoCloseable {
     private boolean room(final long t, final int bytes) {
         final long c = view.getLongAcquire(clearedWord);
         if (c - clearedCache < 0 || t - c < 0 || (c & 7) != 0) {
-            throw channel.corrupted("channel lane head", c, "lane=" + lane + ", tail=" + t + " (cleared)");
+            throw channel.corrupted("channel lane cleared", c, "lane=" + lane + ", tail=" + t);
         }
         clearedCache = c;
         return t + bytes - c <= ringBytes;

@@ -97,4 +97,20 @@ public final class ChannelLayout {
     public static int recordBytes(final int length) {
         return (RECORD_HEADER + length + 7) & ~7;
     }
+
+    /**
+     * @return the ring bytes a published record whose LENGTH word reads {@code stamp} takes at ring
+     * index {@code index} (a message's record, or a padding's rest of the ring); -1 if no record
+     * reads so: a length out of range, a record past the ring's end, a padding starting the ring
+     */
+    public static int publishedBytes(final int stamp, final int index, final int ringBytes, final int maxMessage) {
+        if (stamp == PADDING) {
+            return index == 0 ? -1 : ringBytes - index;
+        }
+        if (stamp <= UNPUBLISHED || stamp - 1 > maxMessage) {
+            return -1;
+        }
+        final int record = recordBytes(stamp - 1);
+        return index + record > ringBytes ? -1 : record;
+    }
 }
