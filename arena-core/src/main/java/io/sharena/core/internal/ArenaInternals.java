@@ -132,6 +132,32 @@ public final class ArenaInternals {
         return ArenaPointers.address(base(arena), ptr);
     }
 
+    /**
+     * Asks the kernel to map {@code [ptr, ptr + bytes)} of this process's window with 2 MiB
+     * entries where it can ({@code MADV_HUGEPAGE} on the whole 2 MiB blocks inside the range).
+     * Advice only: the bytes and every other process's view stay as they are.
+     *
+     * @return whether the kernel took the advice (false where transparent huge pages are off or
+     * the range holds no whole block)
+     */
+    public static boolean adviseHugePages(final SharedArena arena, final int ptr, final long bytes) {
+        final long block = 2L << 20;
+        final long from = address(arena, ptr);
+        // Never past what this process maps of the file.
+        final long mapped = base(arena) + segment(arena).byteSize();
+        final long start = (from + block - 1) & -block;
+        final long end = Math.min(from + Math.max(0, bytes), mapped) & -block;
+        if (end <= start) {
+            return false;
+        }
+        try {
+            io.sharena.core.os.Posix.madvise(start, end - start, io.sharena.core.os.Posix.MADV_HUGEPAGE);
+            return true;
+        } catch (final io.sharena.core.os.OsException e) {
+            return false;
+        }
+    }
+
     /** @return the arena pointer of an absolute address inside this process's window */
     public static int pointer(final SharedArena arena, final long address) {
         return ArenaPointers.pointer(base(arena), address);

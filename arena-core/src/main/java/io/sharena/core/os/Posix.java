@@ -51,6 +51,7 @@ public final class Posix {
     public static final int SEEK_HOLE = 4;
 
     public static final int MADV_RANDOM = 1;
+    public static final int MADV_HUGEPAGE = 14;
 
     public static final int FALLOC_FL_KEEP_SIZE = 0x01;
     public static final int FALLOC_FL_PUNCH_HOLE = 0x02;

@@ -5,6 +5,7 @@ import io.sharena.core.ArenaOptions;
 import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
 import io.sharena.core.internal.ArenaInternals;
+import io.sharena.core.layout.Geometry;
 import io.sharena.ipc.NamedRoots;
 import io.sharena.ipc.layout.ItemLayout;
 import io.sharena.ipc.layout.StoreLayout;
@@ -68,6 +69,8 @@ public final class SharedStore implements AutoCloseable {
     private final StoreWriter writer;
     private final StoreRewriter rewriter;
     private final StoreEdits edits;
+    /** Whether the kernel took this opener's advice of 2 MiB pages for the region ({@link StoreOptions#hugePages()}). */
+    final boolean hugePages;
 
     private SharedStore(final SharedArena arena, final boolean ownsArena, final int header, final StoreOptions o) {
         this.evictions = o.evictions();
@@ -89,6 +92,9 @@ public final class SharedStore implements AutoCloseable {
         this.writer = new StoreWriter(this);
         this.rewriter = new StoreRewriter(this, writer);
         this.edits = new StoreEdits(this);
+        // Validated against the region's parts when the store was opened (StoreFormat.validate).
+        this.hugePages = o.hugePages() && ArenaInternals.adviseHugePages(arena, header,
+            (long) view.getInt(header + StoreLayout.REGION_PAGES) * Geometry.PAGE_SIZE);
     }
 
     // ------------------------------------------------------------------ open / create
