@@ -89,6 +89,14 @@ public class StoreBenchmark {
     @Param({"uniform", "zipf"})
     public String access;
 
+    /**
+     * Whether the store maps its region with 2 MiB pages ({@code StoreOptions.hugePages}, the
+     * default), and the floor its chase memory; {@code -p hugePages=true,false} compares the two.
+     * The heap maps run on the JVM's defaults (4 KiB pages unless {@code -XX:+UseTransparentHugePages}).
+     */
+    @Param({"true"})
+    public boolean hugePages;
+
     private Path dir;
     private SharedStore store;
     private ConcurrentHashMap<Key, byte[]> chm;
@@ -154,7 +162,7 @@ public class StoreBenchmark {
         Arrays.fill(value, (byte) 'v');
         if (method.startsWith("store")) {
             store = SharedStore.create(dir.resolve("bench.store"),
-                StoreOptions.defaults().withMemoryLimit(storeLimit(items)));
+                StoreOptions.defaults().withMemoryLimit(storeLimit(items)).withHugePages(hugePages));
             // The 100 KiB benchmark measures the multi-page path, not the eviction of small items.
             for (int i = 0; i < items && !method.endsWith("100k"); i++) {
                 if (store.set(keys[i], value, 0, 0) != StoreResult.STORED) {
@@ -174,7 +182,10 @@ public class StoreBenchmark {
         } else if (method.startsWith("floor")) {
             // 256 MiB of random slot indexes, about what the store's ring and index span at 1 M items.
             chaseArena = Arena.ofShared();
-            chase = chaseArena.allocate(CHASE_SLOTS * Long.BYTES, 64);
+            chase = chaseArena.allocate(CHASE_SLOTS * Long.BYTES, 2L << 20);
+            if (hugePages) {
+                HugePages.advise(chase);
+            }
             final java.util.SplittableRandom rnd = new java.util.SplittableRandom(11);
             for (long i = 0; i < CHASE_SLOTS; i++) {
                 chase.setAtIndex(ValueLayout.JAVA_LONG, i, rnd.nextLong(CHASE_SLOTS));
