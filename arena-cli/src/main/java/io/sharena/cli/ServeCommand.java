@@ -58,6 +58,11 @@ final class ServeCommand implements Callable<Integer> {
             + "(memcached's -M; on by default)")
     boolean evictions;
 
+    @Option(names = "--huge-pages", negatable = true, defaultValue = "true", fallbackValue = "true",
+        description = "advise 2 MiB pages for the store's memory in this server's mapping (madvise; memcached's -L "
+            + "asks for large pages too; on by default, no effect where the kernel or file system has none)")
+    boolean hugePages;
+
     @Option(names = "--lru-crawler", negatable = true, defaultValue = "true", fallbackValue = "true",
         description = "allow the lru_crawler crawl and metadump commands (memcached's lru_crawler setting; on by default)")
     boolean lruCrawler;
@@ -113,7 +118,7 @@ final class ServeCommand implements Callable<Integer> {
                 + MIN_ITEM_SIZE + ", max=" + itemMax + " (what --memory=" + memory + " holds twice, at most 512 MiB)");
         }
         final StoreOptions storeOptions = StoreOptions.defaults().withMemoryLimit(memoryBytes)
-            .withMaxItemSize((int) itemBytes).withEvictions(evictions);
+            .withMaxItemSize((int) itemBytes).withEvictions(evictions).withHugePages(hugePages);
         final ServerOptions serverOptions = ServerOptions.defaults().withAddress(new InetSocketAddress(listen, port))
             .withThreads(threads).withMaxConnections(maxConnections).withRequestsPerEvent(requestsPerEvent)
             .withIdleTimeoutSeconds(idleTimeout).withShutdownCommand(enableShutdown).withLruCrawler(lruCrawler)

@@ -192,6 +192,41 @@ class ServeCommandTest {
     }
 
     @Test
+    void theStoresMemoryIsAdvisedHugePagesUnlessTheServerIsToldNot(@TempDir final Path dir) throws Exception {
+        final Path file = dir.resolve("cache.store");
+        final boolean kernelHasThp = java.nio.file.Files.isDirectory(Path.of("/sys/kernel/mm/transparent_hugepage"));
+        final int advised = freePort();
+        final int plain = freePort();
+        try (ChildJvm a = ChildJvm.start(ArenaCli.class, List.of(), "serve", "--store", file.toString(), "--port",
+            Integer.toString(advised), "--memory", "16M", "--threads", "1");
+             ChildJvm b = ChildJvm.start(ArenaCli.class, List.of(), "serve", "--store", file.toString(), "--port",
+                 Integer.toString(plain), "--no-huge-pages", "--threads", "1")) {
+            a.await("arena serve: listening on 127.0.0.1:" + advised);
+            b.await("arena serve: listening on 127.0.0.1:" + plain);
+            assertTrue(request(advised, "set k 0 0 2\r\nhi\r\n", "STORED\r\n").endsWith("STORED\r\n"));
+            assertEquals("VALUE k 0 2\r\nhi\r\nEND\r\n", request(plain, "get k\r\n", "END\r\n"));
+            assertEquals(kernelHasThp, hugePageMappings(a.pid(), file) > 0, "the default server's mappings of the file");
+            assertEquals(0, hugePageMappings(b.pid(), file), "the --no-huge-pages server's mappings of the file");
+            terminate(a);
+            terminate(b);
+        }
+    }
+
+    /** @return how many of process {@code pid}'s mappings of {@code file} carry the huge-page advice ({@code hg}) */
+    private static int hugePageMappings(final long pid, final Path file) throws IOException {
+        int count = 0;
+        boolean ofFile = false;
+        for (final String line : java.nio.file.Files.readAllLines(Path.of("/proc", Long.toString(pid), "smaps"))) {
+            if (line.matches("^[0-9a-f]+-[0-9a-f]+ .*")) {
+                ofFile = line.endsWith(" " + file.toAbsolutePath());
+            } else if (ofFile && line.startsWith("VmFlags:") && line.contains(" hg")) {
+                count++;
+            }
+        }
+        return count;
+    }
+
+    @Test
     void aUnixSocketServesInsteadOfTcpAndGoesWithTheServer(@TempDir final Path dir) throws Exception {
         final Path file = dir.resolve("cache.store");
         final Path socket = dir.resolve("mc.sock");
