@@ -459,6 +459,7 @@ final class Ring {
                     // Left LINKED but unpublished, or replaced but not yet marked, by a writer that died.
                     view.putIntRelease(x + ItemLayout.STATE, ItemLayout.DEAD);
                 } else {
+                    checkRecordSize(x, tail, size);
                     final int bits = mapBits(x);
                     final boolean stale = staleness.stale(x);
                     if (!stale && (uses(bits) > 0 || !evictions) && budget > 0
@@ -490,6 +491,20 @@ final class Ring {
         }
         advanceTail(tail + size);
         return result;
+    }
+
+    /**
+     * Checks that a chained item's record is exactly its header's key and value, before the tail
+     * copies it ({@link #reinsert}) or steps past it: readers never use SIZE, so a stray write there
+     * shows only here. An unchained item (cut by the tools' repair) is passed without this check.
+     */
+    private void checkRecordSize(final int x, final long tail, final int size) {
+        final int keyLen = view.getInt(x + ItemLayout.KEY_LEN);
+        final int valueLen = view.getInt(x + ItemLayout.VALUE_LEN);
+        if (size < ItemLayout.HEADER || ItemLayout.recordSize(keyLen, valueLen) != size) {
+            throw new ArenaCorruptedException("store ring", tail, "linked record at the tail does not match its header:"
+                + " ptr=0x" + Integer.toHexString(x) + ", size=" + size + ", keyLen=" + keyLen + ", valueLen=" + valueLen);
+        }
     }
 
     /**

@@ -223,4 +223,44 @@ class StoreHostileItemTest {
             }
         }
     }
+
+    /**
+     * An item's SIZE garbled while it stays chained: reads never use SIZE, so the item is still
+     * read, and when the tail reaches it, used, eviction moved it to the head by copying SIZE bytes.
+     * A SIZE of a PAD header (16) made that copy's length negative (a raw
+     * {@link IndexOutOfBoundsException} out of {@code set}); a SIZE too large copied the records
+     * after it into the copy. The write now ends in {@link ArenaCorruptedException}, and the tools'
+     * repair cuts the chain, after which the tail passes the item and every key writes again.
+     */
+    @Test
+    void aChainedItemWhoseSizeDisagreesWithItsHeaderIsCorruptionAtTheTail() throws Exception {
+        for (final int garbage : new int[] {ItemLayout.PAD_HEADER, 48, 4096}) {
+            try (SharedStore store = SharedStore.create(dir.resolve("size" + garbage + ".store"), OPTIONS)) {
+                assertEquals(StoreResult.STORED, store.set(b("a"), b("1"), 0, 0));
+                assertArrayEquals(b("1"), store.get(b("a"))); // used: the tail moves it rather than evicting it
+                store.arena().raw().putInt(itemOf(store, "a") + ItemLayout.SIZE, garbage);
+                final long head = store.stats().get("ring_head");
+                ArenaCorruptedException met = null;
+                for (int i = 0; met == null && store.stats().get("ring_tail") <= head; i++) {
+                    try {
+                        assertEquals(StoreResult.STORED, store.set(b("k" + (i % 500)), Values.make(i), 0, 0), "i=" + i);
+                    } catch (final ArenaCorruptedException e) {
+                        met = e;
+                    }
+                }
+                assertTrue(met != null && met.getMessage().contains("linked record at the tail does not match its header"),
+                    "garbage " + garbage + ": " + met);
+
+                final List<String> done = IpcCheck.repair(store.arena(), 1_000_000_000L);
+                assertTrue(done.stream().anyMatch(l -> l.startsWith("store sharena.store: cut 1 chain(s)")),
+                    "garbage " + garbage + ": " + done);
+                assertEquals(List.of(), IpcCheck.check(store.arena()), "garbage " + garbage + " after the repair");
+                final long after = store.stats().get("ring_head");
+                for (int i = 0; store.stats().get("ring_tail") < after; i++) {
+                    assertEquals(StoreResult.STORED, store.set(b("lap" + (i % 500)), Values.make(i), 0, 0), "lap " + i);
+                }
+                assertEquals(List.of(), store.check());
+            }
+        }
+    }
 }
