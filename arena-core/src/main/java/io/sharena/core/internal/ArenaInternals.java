@@ -3,6 +3,8 @@ package io.sharena.core.internal;
 import io.sharena.core.ArenaPointers;
 import io.sharena.core.SharedArena;
 import io.sharena.core.layout.ControlLayout;
+import io.sharena.core.os.OsException;
+import io.sharena.core.os.Posix;
 import io.sharena.core.owner.ArenaLock;
 import io.sharena.core.owner.Ownership;
 import io.sharena.core.owner.ProcessRegistry;
@@ -151,9 +153,9 @@ public final class ArenaInternals {
             return false;
         }
         try {
-            io.sharena.core.os.Posix.madvise(start, end - start, io.sharena.core.os.Posix.MADV_HUGEPAGE);
+            Posix.madvise(start, end - start, Posix.MADV_HUGEPAGE);
             return true;
-        } catch (final io.sharena.core.os.OsException e) {
+        } catch (final OsException e) {
             return false;
         }
     }

@@ -1,6 +1,7 @@
 package io.sharena.ipc.store;
 
 import io.sharena.core.internal.ArenaInternals;
+import io.sharena.core.layout.Geometry;
 import io.sharena.ipc.layout.StoreLayout;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -67,7 +68,7 @@ class StoreHugePagesTest {
     }
 
     private static long regionBytes(final SharedStore s) {
-        return (long) s.view.getInt(s.header + StoreLayout.REGION_PAGES) * 4096;
+        return (long) s.view.getInt(s.header + StoreLayout.REGION_PAGES) * Geometry.PAGE_SIZE;
     }
 
     /** @return the address of the first whole 2 MiB block of the store's region in its opener's mapping */
