@@ -13,6 +13,7 @@ import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OperationsPerInvocation;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
@@ -67,6 +68,8 @@ public class StoreBenchmark {
     static final int BIG_VALUE_BYTES = 100 << 10;
     static final int BIG_KEYS = 64;
     static final int TRACE = 1 << 20;
+    /** Keys per call of the batched gets: one prefetch batch of the store's. */
+    static final int BATCH = 16;
     private static final int MASK = TRACE - 1;
     private static final long CHASE_SLOTS = 32L << 20;
     /** What Chronicle Map 3.25 needs on JDK 17 and later (JDK-internal access), for its forks only. */
@@ -135,6 +138,7 @@ public class StoreBenchmark {
         final byte[] big = new byte[BIG_VALUE_BYTES];
         final byte[] bigDst = new byte[BIG_VALUE_BYTES];
         byte[] bigHeap = new byte[BIG_VALUE_BYTES];
+        final byte[][] batch = new byte[BATCH][];
         StoreReader reader;
     }
 
@@ -236,6 +240,53 @@ public class StoreBenchmark {
         }
         final long first = r.memory().get(ValueLayout.JAVA_LONG_UNALIGNED, r.valueOffset());
         return r.validate() ? first : -2;
+    }
+
+    /**
+     * Gets of {@value #BATCH} keys of the trace in a row, each into the caller's buffer, after one
+     * {@link SharedStore#prefetch} of the batch: what a caller with several keys in hand (a
+     * multi-get) pays per key. Reported per key.
+     */
+    @Benchmark
+    @OperationsPerInvocation(BATCH)
+    public int storeGetPrefetched16(final PerThread t) {
+        final byte[][] batch = nextBatch(t);
+        store.prefetch(batch, 0, BATCH);
+        return getAll(batch, t.dst);
+    }
+
+    /** The same {@value #BATCH} gets in a row without the prefetch: what it changes. Reported per key. */
+    @Benchmark
+    @OperationsPerInvocation(BATCH)
+    public int storeGetLoop16(final PerThread t) {
+        return getAll(nextBatch(t), t.dst);
+    }
+
+    private int getAll(final byte[][] batch, final byte[] dst) {
+        int sum = 0;
+        for (final byte[] key : batch) {
+            sum += store.get(key, dst);
+        }
+        return sum;
+    }
+
+    /** {@value #BATCH} {@link ConcurrentHashMap} gets in a row, keys gathered the same way. Reported per key. */
+    @Benchmark
+    @OperationsPerInvocation(BATCH)
+    public int chmGetLoop16(final PerThread t) {
+        int sum = 0;
+        for (int j = 0; j < BATCH; j++) {
+            sum += chm.get(wrapped[trace[t.i++ & MASK]]).length;
+        }
+        return sum;
+    }
+
+    private byte[][] nextBatch(final PerThread t) {
+        final byte[][] batch = t.batch;
+        for (int j = 0; j < BATCH; j++) {
+            batch[j] = keys[trace[t.i++ & MASK]];
+        }
+        return batch;
     }
 
     /**

@@ -26,6 +26,11 @@ final class Cursor {
     int meta;
     /** The item's access-map bits, loaded during the read (a hint: another reader may change them). */
     int accessBits;
+    /** What {@link StoreReads#prefetch} loaded, summed: meaningless, stored so that the loads are made. */
+    long prefetched;
+    /** {@link StoreReads#prefetch}'s key hashes and first links, of one batch. */
+    final int[] hashes = new int[StoreReads.PREFETCH_BATCH];
+    final int[] links = new int[StoreReads.PREFETCH_BATCH];
     /** Whether the item's access map said FETCHED before this read marked it. */
     boolean fetchedBefore;
     /** The CAS value of the item the last swap published. */

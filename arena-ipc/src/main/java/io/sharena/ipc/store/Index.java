@@ -87,6 +87,14 @@ final class Index {
         return buckets + (hash & bucketMask) * StoreLayout.BUCKET_SIZE;
     }
 
+    /**
+     * @return the first link of the key's bucket as it is now, unvalidated: only a hint of where
+     * its look-up will go ({@link StoreReads#prefetch})
+     */
+    int firstLink(final int hash) {
+        return seg.get(INT, Integer.toUnsignedLong(bucketWord(hash)));
+    }
+
     int stripeOf(final int hash) {
         // Stripes divide buckets (both powers of two), so one stripe guards whole buckets.
         return hash & stripeMask;

@@ -168,6 +168,39 @@ final class Ring {
     }
 
     /**
+     * Loads a word from each of the first three cache lines of the record at {@code p} and its
+     * access-map word, so that their misses start now, together with other keys' ({@link
+     * StoreReads#prefetch}). {@code p} is unvalidated: a place where no record can start is left
+     * alone, and the loads stay inside the ring.
+     *
+     * @return the sum of what was loaded: meaningless, kept only so that the loads are made
+     */
+    long touch(final int p) {
+        if (!contains(p)) {
+            return 0;
+        }
+        final long at = Integer.toUnsignedLong(p);
+        final long lastWord = Integer.toUnsignedLong(ringPtr) + ringBytes - Long.BYTES;
+        return seg.get(ValueLayout.JAVA_LONG_UNALIGNED, at)
+            + seg.get(ValueLayout.JAVA_LONG_UNALIGNED, Math.min(at + 64, lastWord))
+            + seg.get(ValueLayout.JAVA_LONG_UNALIGNED, Math.min(at + 128, lastWord))
+            + accessBits(p);
+    }
+
+    /**
+     * @return the NEXT link of the record at {@code p} if its hash is not {@code hash} (the chain
+     * goes on past it for that key), else 0; unvalidated, as {@link #touch}
+     */
+    int nextIfOther(final int p, final int hash) {
+        if (!contains(p)) {
+            return 0;
+        }
+        final long at = Integer.toUnsignedLong(p);
+        return seg.get(ValueLayout.JAVA_INT_UNALIGNED, at + ItemLayout.HASH) == hash ? 0
+            : seg.get(ValueLayout.JAVA_INT_UNALIGNED, at + ItemLayout.NEXT);
+    }
+
+    /**
      * Marks the item fetched and raises its use count by one (readers); a store only when that
      * changes something, so an item at the top count costs its readers no write at all.
      *

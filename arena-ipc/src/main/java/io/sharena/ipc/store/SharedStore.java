@@ -237,8 +237,24 @@ public final class SharedStore implements AutoCloseable {
         return reads.gets(key);
     }
 
+    /**
+     * Starts the memory reads of these keys' look-ups together, so that gets of them made next find
+     * their index words and items in cache. A get alone waits for one cache miss after another (the
+     * bucket, then the item, then its value); for a batch of keys this puts the misses of up to 16
+     * keys in flight at once. A hint: it changes nothing in the store and no result of any call,
+     * and reads nothing it would trust. Worth it when several keys are about to be read, a few
+     * hundred nanoseconds apart at most; {@link #getMulti} does it itself.
+     *
+     * @throws IllegalArgumentException  as {@link #get(byte[])} for a key that is not a key
+     * @throws IndexOutOfBoundsException if {@code from} and {@code to} are not a range of {@code keys}
+     */
+    public void prefetch(final byte[][] keys, final int from, final int to) {
+        reads.prefetch(keys, from, to);
+    }
+
     /** @return each key's item ({@link #gets}), null where it missed, in the order of the keys */
     public StoreItem[] getMulti(final byte[]... keys) {
+        prefetch(keys, 0, keys.length);
         final StoreItem[] items = new StoreItem[keys.length];
         for (int i = 0; i < keys.length; i++) {
             items[i] = gets(keys[i]);

@@ -47,6 +47,11 @@ public final class StoreReader {
         this.memory = store.view().segment().asReadOnly();
     }
 
+    /** As {@link SharedStore#prefetch}: before gets of several keys through this reader. */
+    public void prefetch(final byte[][] keys, final int from, final int to) {
+        reads.prefetch(keys, from, to, cursor);
+    }
+
     /**
      * Looks the key up, without a lock. A hit marks the item fetched and keeps its last access
      * time (to the minute).

@@ -23,6 +23,11 @@ final class StoreReads extends StorePath {
     static final int GET_COUNT_BATCH = 64;
     /** An item's last-access time moves at most this often (memcached's update interval). */
     static final long ACCESS_UPDATE_SECONDS = 60;
+    /**
+     * Keys whose loads {@link #prefetch} puts in flight together: about what one core can have
+     * missing at once (its miss buffers), so a larger batch would only evict its own start.
+     */
+    static final int PREFETCH_BATCH = 16;
 
     /** The arena's segment, for the read path's plain loads and copies. */
     private final MemorySegment seg;
@@ -143,6 +148,52 @@ final class StoreReads extends StorePath {
         counters.add(StoreCounter.GET_MISSES, c.pendingMisses);
         c.pendingHits = 0;
         c.pendingMisses = 0;
+    }
+
+    /**
+     * {@link SharedStore#prefetch}: for each batch of {@link #PREFETCH_BATCH} keys, loads every
+     * key's bucket word, then the first record each bucket names. Within a pass no load waits for
+     * another, so the processor has the misses of the whole batch in flight at once, where a get
+     * alone meets them one after another. Nothing here is validated or written: what was loaded is
+     * only in cache, and the gets that follow read and validate everything again.
+     *
+     * The sum of what was loaded is kept in {@code c} (meaningless, see {@link Ring#touch}): a
+     * load whose value goes nowhere may be dropped by the compiler.
+     */
+    void prefetch(final byte[][] keys, final int from, final int to, final Cursor c) {
+        java.util.Objects.checkFromToIndex(from, to, keys.length);
+        final int[] hashes = c.hashes;
+        final int[] links = c.links;
+        long sum = 0;
+        for (int start = from; start < to; start += PREFETCH_BATCH) {
+            final int n = Math.min(to - start, PREFETCH_BATCH);
+            // Passes with nothing carried from one key to the next: the key's bytes and hash, its
+            // bucket word, the record the bucket names, and the next record of the chain where
+            // that one is another key's (half a hop on average: one bucket per item).
+            for (int i = 0; i < n; i++) {
+                final byte[] key = keys[start + i];
+                SharedStore.checkKey(key);
+                hashes[i] = Index.hash(key, key.length);
+            }
+            for (int i = 0; i < n; i++) {
+                links[i] = index.firstLink(hashes[i]);
+            }
+            for (int i = 0; i < n; i++) {
+                sum += ring.touch(links[i]);
+            }
+            for (int i = 0; i < n; i++) {
+                final int next = ring.nextIfOther(links[i], hashes[i]);
+                if (next != 0) {
+                    sum += ring.touch(next);
+                }
+            }
+        }
+        c.prefetched = sum;
+    }
+
+    /** As {@link #prefetch(byte[][], int, int, Cursor)}, with the calling thread's cursor. */
+    void prefetch(final byte[][] keys, final int from, final int to) {
+        prefetch(keys, from, to, cursors.get());
     }
 
     /** {@link SharedStore#get(byte[])}. */
