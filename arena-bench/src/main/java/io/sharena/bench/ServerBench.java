@@ -32,7 +32,7 @@ import java.util.regex.Pattern;
  * rounds that alternate between the two servers. Then a get
  * through the store API in this JVM vs a get through xmemcached over loopback.
  *
- * <p>{@code main("serve", FILE, PORT)} is the server process of the comparison; {@code main([SECONDS])}
+ * <p>{@code main("serve", FILE, PORT[, MEMORY_MIB])} is the server process of the comparison; {@code main([SECONDS])}
  * runs the comparison alone and prints it.
  */
 public final class ServerBench {
@@ -56,10 +56,13 @@ public final class ServerBench {
     }
 
     public static void main(final String[] args) throws Exception {
-        if (args.length == 3 && args[0].equals("serve")) {
+        if ((args.length == 3 || args.length == 4) && args[0].equals("serve")) {
             final Path file = Path.of(args[1]);
-            try (SharedStore store = Files.exists(file) ? SharedStore.open(file, StoreOptions.defaults())
-                : SharedStore.create(file, StoreOptions.defaults().withMaxItemSize(2 << 20));
+            // An optional fourth argument: the store's memory limit in MiB (64 by default, as memcached's -m).
+            final StoreOptions options = args.length > 3
+                ? StoreOptions.defaults().withMemoryLimit(Long.parseLong(args[3]) << 20) : StoreOptions.defaults();
+            try (SharedStore store = Files.exists(file) ? SharedStore.open(file, options)
+                : SharedStore.create(file, options.withMaxItemSize(2 << 20));
                  MemcachedServer server = MemcachedServer.start(store, ServerOptions.defaults().withThreads(1)
                      .withAddress(new InetSocketAddress("127.0.0.1", Integer.parseInt(args[2]))))) {
                 System.out.println("ready " + server.address().getPort());
@@ -295,7 +298,7 @@ public final class ServerBench {
      *
      * @return null when both are there, else why not
      */
-    private static String ensureTools() throws InterruptedException {
+    static String ensureTools() throws InterruptedException {
         if (onPath("memcached") && onPath("memcaslap") && onPath("taskset")) {
             return null;
         }
@@ -326,7 +329,7 @@ public final class ServerBench {
         return false;
     }
 
-    private static int freePort() throws IOException {
+    static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();
         }

@@ -91,6 +91,8 @@ final class Connection {
     boolean getTouch;
     long getExptime;
     long getMark;
+    /** Where the keys whose look-ups were started together ({@code StoreReader.prefetch}) end. */
+    int prefetchedTo;
 
     /** This connection's number in {@code stats conns} (memcached shows its fd there). */
     final long id;

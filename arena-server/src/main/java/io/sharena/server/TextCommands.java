@@ -314,6 +314,7 @@ final class TextCommands {
         c.getTouch = touch;
         c.getExptime = exptime;
         c.getMark = c.mark();
+        c.prefetchedTo = c.getPos;
         c.state = Connection.State.GET;
     }
 
@@ -341,6 +342,9 @@ final class TextCommands {
                 c.state = Connection.State.LINE;
                 return true;
             }
+            if (p >= c.prefetchedTo) {
+                c.prefetchedTo = prefetchKeys(c, p);
+            }
             int e = p;
             while (e < c.getEnd && in[e] != ' ') {
                 e++;
@@ -365,6 +369,44 @@ final class TextCommands {
             answered++;
         }
         return answered > 0;
+    }
+
+    /**
+     * Starts the store look-ups of the next keys of a multi-key get together (up to a batch of
+     * them, see {@code StoreReader.prefetch}), so that their cache misses overlap instead of
+     * coming one key after another. A lone key is left to its get.
+     *
+     * @return where the keys prefetched end in the line (the line's end when nothing more will be)
+     */
+    private static int prefetchKeys(final Connection c, final int from) {
+        final byte[] in = c.in;
+        final Worker w = c.worker;
+        final int[] offsets = w.prefetchOffsets;
+        final int[] lengths = w.prefetchLengths;
+        int n = 0;
+        int p = from;
+        while (n < offsets.length) {
+            while (p < c.getEnd && in[p] == ' ') {
+                p++;
+            }
+            int e = p;
+            while (e < c.getEnd && in[e] != ' ') {
+                e++;
+            }
+            if (e == p || e - p > KEY_MAX) {
+                // The line's end, or a key its get will refuse: the look-ahead stops before it.
+                break;
+            }
+            offsets[n] = p;
+            lengths[n] = e - p;
+            n++;
+            p = e;
+        }
+        if (n < 2) {
+            return c.getEnd;
+        }
+        w.reader.prefetch(in, offsets, lengths, n);
+        return p;
     }
 
     /**

@@ -210,8 +210,18 @@ class SideBySideTest {
             get.append(" key").append(i);
         }
         final String tooLong = get + " " + rep('x', 251) + "\r\n";
+        // The server starts the look-ups of up to 16 keys of a line together: a key too long for
+        // a get inside such a batch, spaces of any width between keys, a gat's keys.
+        final String tooLongInABatch = "get key0 key3 key6 " + rep('x', 251) + " key9 key12\r\n";
+        final StringBuilder spaced = new StringBuilder("gets");
+        final StringBuilder gat = new StringBuilder("gat 100");
+        for (int i = 0; i < 40; i++) {
+            spaced.append(rep(' ', 1 + i % 4)).append("key").append(i * 7 % 300);
+            gat.append(" key").append(i);
+        }
         compare(List.of(set.toString(), get + "\r\n", get.toString().replace("get", "gets") + "\r\n",
-            "get" + rep(' ', 3000) + "key3\r\n", tooLong));
+            "get" + rep(' ', 3000) + "key3\r\n", tooLong, tooLongInABatch, spaced + " \r\n", gat + "\r\n",
+            "get key0 key0 key3 key3\r\n"));
     }
 
     @Test

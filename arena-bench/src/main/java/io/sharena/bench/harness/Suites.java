@@ -1,6 +1,7 @@
 package io.sharena.bench.harness;
 
 import io.sharena.bench.ChannelBenchmark;
+import io.sharena.bench.MultiGetBench;
 import io.sharena.bench.MultiProcessAllocBench;
 import io.sharena.bench.PageAllocBenchmark;
 import io.sharena.bench.PingPongBench;
@@ -271,6 +272,21 @@ final class Suites {
                     one("serve ops/s, " + kib + " KiB", "ops/s", r.largeOps()[i][0]),
                     one("memcached ops/s, " + kib + " KiB", "ops/s", r.largeOps()[i][1]), Target.throughputAtLeast(1.0)));
             }
+        }
+        final int multiGetItems = mode.name().equals(Mode.TINY.name()) ? 20_000 : MultiGetBench.ITEMS;
+        final MultiGetBench.Result m = MultiGetBench.measure(multiGetItems, Math.max(2, mode.seconds()),
+            Path.of(System.getProperty("java.io.tmpdir")));
+        if (m.note() == null) {
+            final String load = "multi-get, " + MultiGetBench.KEYS_PER_GET + " random keys a line over "
+                + multiGetItems / 1000 + " k items, one connection";
+            rows.add(new Row("server", load + ": keys/s vs memcached",
+                one("serve keys/s, multi-get", "k keys/s", m.keysPerSecond()[0] / 1e3),
+                one("memcached keys/s, multi-get", "k keys/s", m.keysPerSecond()[1] / 1e3), Target.reported()));
+            rows.add(new Row("server", load + ": server CPU per key vs memcached",
+                one("serve CPU/key, multi-get", "us", m.cpuMicrosPerKey()[0]),
+                one("memcached CPU/key, multi-get", "us", m.cpuMicrosPerKey()[1]), Target.reported()));
+        } else {
+            System.out.println("server suite: " + m.note());
         }
         final boolean full = mode.name().equals(Mode.FULL.name());
         final boolean tiny = mode.name().equals(Mode.TINY.name());

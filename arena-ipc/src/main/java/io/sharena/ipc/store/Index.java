@@ -66,15 +66,20 @@ final class Index {
 
     /** A 64-bit multiply-xorshift hash of the key, folded to 32 bits. */
     static int hash(final byte[] key, final int len) {
+        return hash(key, 0, len);
+    }
+
+    /** {@link #hash(byte[], int)} of the key in {@code buf[off, off + len)}. */
+    static int hash(final byte[] buf, final int off, final int len) {
         long h = 0x9E37_79B9_7F4A_7C15L ^ len;
         int i = 0;
         for (; i + 8 <= len; i += 8) {
-            h = (h ^ (long) LONGS.get(key, i)) * 0xBF58_476D_1CE4_E5B9L;
+            h = (h ^ (long) LONGS.get(buf, off + i)) * 0xBF58_476D_1CE4_E5B9L;
             h ^= h >>> 29;
         }
         long tail = 0;
         for (int s = 0; i < len; i++, s += 8) {
-            tail |= (key[i] & 0xFFL) << s;
+            tail |= (buf[off + i] & 0xFFL) << s;
         }
         h = (h ^ tail) * 0x94D0_49BB_1331_11EBL;
         h ^= h >>> 31;

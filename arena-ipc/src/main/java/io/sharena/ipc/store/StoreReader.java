@@ -53,6 +53,19 @@ public final class StoreReader {
     }
 
     /**
+     * As {@link #prefetch(byte[][], int, int)}, for {@code count} keys given as ranges of one
+     * buffer: key {@code i} is {@code buf[offsets[i], offsets[i] + lengths[i])} (a request line,
+     * with no array per key).
+     *
+     * @throws IllegalArgumentException  if a length is not a key's (1 to {@value SharedStore#MAX_KEY})
+     * @throws IndexOutOfBoundsException if a range is not inside {@code buf}, or {@code count}
+     *                                   exceeds either array
+     */
+    public void prefetch(final byte[] buf, final int[] offsets, final int[] lengths, final int count) {
+        reads.prefetch(buf, offsets, lengths, count, cursor);
+    }
+
+    /**
      * Looks the key up, without a lock. A hit marks the item fetched and keeps its last access
      * time (to the minute).
      *

@@ -151,41 +151,69 @@ final class StoreReads extends StorePath {
     }
 
     /**
-     * {@link SharedStore#prefetch}: for each batch of {@link #PREFETCH_BATCH} keys, loads every
-     * key's bucket word, then the first record each bucket names. Within a pass no load waits for
-     * another, so the processor has the misses of the whole batch in flight at once, where a get
-     * alone meets them one after another. Nothing here is validated or written: what was loaded is
-     * only in cache, and the gets that follow read and validate everything again.
-     *
-     * The sum of what was loaded is kept in {@code c} (meaningless, see {@link Ring#touch}): a
-     * load whose value goes nowhere may be dropped by the compiler.
+     * {@link SharedStore#prefetch}: in batches of {@link #PREFETCH_BATCH} keys, see {@link #prefetchHashed}.
      */
     void prefetch(final byte[][] keys, final int from, final int to, final Cursor c) {
         java.util.Objects.checkFromToIndex(from, to, keys.length);
         final int[] hashes = c.hashes;
-        final int[] links = c.links;
-        long sum = 0;
         for (int start = from; start < to; start += PREFETCH_BATCH) {
             final int n = Math.min(to - start, PREFETCH_BATCH);
-            // Passes with nothing carried from one key to the next: the key's bytes and hash, its
-            // bucket word, the record the bucket names, and the next record of the chain where
-            // that one is another key's (half a hop on average: one bucket per item).
+            // The first pass: each key's bytes and hash.
             for (int i = 0; i < n; i++) {
                 final byte[] key = keys[start + i];
                 SharedStore.checkKey(key);
-                hashes[i] = Index.hash(key, key.length);
+                hashes[i] = Index.hash(key, 0, key.length);
             }
+            prefetchHashed(n, c);
+        }
+    }
+
+    /**
+     * {@link StoreReader#prefetch(byte[], int[], int[], int)}: keys given as ranges of one buffer
+     * (a server's request line), in batches of {@link #PREFETCH_BATCH}.
+     */
+    void prefetch(final byte[] buf, final int[] offsets, final int[] lengths, final int count, final Cursor c) {
+        java.util.Objects.checkFromIndexSize(0, count, Math.min(offsets.length, lengths.length));
+        final int[] hashes = c.hashes;
+        for (int start = 0; start < count; start += PREFETCH_BATCH) {
+            final int n = Math.min(count - start, PREFETCH_BATCH);
             for (int i = 0; i < n; i++) {
-                links[i] = index.firstLink(hashes[i]);
-            }
-            for (int i = 0; i < n; i++) {
-                sum += ring.touch(links[i]);
-            }
-            for (int i = 0; i < n; i++) {
-                final int next = ring.nextIfOther(links[i], hashes[i]);
-                if (next != 0) {
-                    sum += ring.touch(next);
+                final int len = lengths[start + i];
+                if (len <= 0 || len > SharedStore.MAX_KEY) {
+                    throw new IllegalArgumentException("key length out of range: length=" + len + ", min=1, max="
+                        + SharedStore.MAX_KEY);
                 }
+                java.util.Objects.checkFromIndexSize(offsets[start + i], len, buf.length);
+                hashes[i] = Index.hash(buf, offsets[start + i], len);
+            }
+            prefetchHashed(n, c);
+        }
+    }
+
+    /**
+     * For the first {@code n} hashes in {@code c.hashes}: loads every key's bucket word, then the
+     * first record each bucket names, then the next record of the chain where that one is another
+     * key's (half a hop on average: one bucket per item). Within a pass no load waits for another,
+     * so the processor has the misses of the whole batch in flight at once, where a get alone
+     * meets them one after another. Nothing here is validated or written: what was loaded is only
+     * in cache, and the gets that follow read and validate everything again. The sum of what was
+     * loaded is kept in {@code c} (meaningless, see {@link Ring#touch}): a load whose value goes
+     * nowhere may be dropped by the compiler.
+     */
+    private void prefetchHashed(final int n, final Cursor c) {
+        final int[] hashes = c.hashes;
+        final int[] links = c.links;
+        long sum = c.prefetched;
+        for (int i = 0; i < n; i++) {
+            links[i] = index.firstLink(hashes[i]);
+        }
+        for (int i = 0; i < n; i++) {
+            sum += ring.touch(links[i]);
+        }
+        for (int i = 0; i < n; i++) {
+            final int next = ring.nextIfOther(links[i], hashes[i]);
+            if (next != 0) {
+                sum += ring.touch(next);
             }
         }
         c.prefetched = sum;

@@ -114,6 +114,40 @@ class StorePrefetchTest {
         }
     }
 
+    /** Keys as ranges of one buffer (a server's request line): the same hint, the same refusals. */
+    @Test
+    void keysAsRangesOfOneBuffer() throws Exception {
+        try (SharedStore store = filled(dir.resolve("ranges.store"))) {
+            final StringBuilder line = new StringBuilder("get");
+            final int[] offsets = new int[40];
+            final int[] lengths = new int[40];
+            for (int i = 0; i < 40; i++) {
+                line.append(' ');
+                offsets[i] = line.length();
+                lengths[i] = key(i).length;
+                line.append(new String(key(i), StandardCharsets.UTF_8));
+            }
+            final byte[] buf = line.toString().getBytes(StandardCharsets.UTF_8);
+            final StoreReader r = store.reader();
+            final long gets = store.stats().get("cmd_get");
+            r.prefetch(buf, offsets, lengths, 40);
+            r.prefetch(buf, offsets, lengths, 0);
+            assertEquals(gets, store.stats().get("cmd_get"));
+            assertGets(store, keys(0, 40), 0);
+            // The hash of a key in the middle of a buffer is the hash of the same bytes alone.
+            for (int i = 0; i < 40; i++) {
+                assertEquals(Index.hash(key(i), key(i).length), Index.hash(buf, offsets[i], lengths[i]), "key " + i);
+            }
+            assertThrows(IndexOutOfBoundsException.class, () -> r.prefetch(buf, offsets, lengths, 41));
+            assertThrows(IndexOutOfBoundsException.class, () -> r.prefetch(buf, offsets, lengths, -1));
+            final int[] past = {buf.length - 2};
+            assertThrows(IndexOutOfBoundsException.class, () -> r.prefetch(buf, past, new int[] {3}, 1));
+            assertThrows(IllegalArgumentException.class, () -> r.prefetch(buf, new int[] {0}, new int[] {0}, 1));
+            assertThrows(IllegalArgumentException.class,
+                () -> r.prefetch(new byte[300], new int[] {0}, new int[] {SharedStore.MAX_KEY + 1}, 1));
+        }
+    }
+
     /**
      * Garbage in bucket words and in an item's HASH and NEXT (another process's stray writes): the
      * prefetch loads only inside the ring and throws nothing. The store's own gets then find the
