@@ -23,7 +23,7 @@ final class Worker {
 
     final MemcachedServer server;
     final StoreReader reader;
-    /** The keys of a multi-key get whose look-ups start together: ranges of the input line. */
+    /** The keys of a multi-key get whose look-ups start together (the store's batch, 16): ranges of the input line. */
     final int[] prefetchOffsets = new int[16];
     final int[] prefetchLengths = new int[16];
     /** Values up to this length have a spare array per length; a longer one, one spare in all. */

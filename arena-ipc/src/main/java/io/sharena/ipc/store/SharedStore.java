@@ -242,8 +242,8 @@ public final class SharedStore implements AutoCloseable {
      * their index words and items in cache. A get alone waits for one cache miss after another (the
      * bucket, then the item, then its value); for a batch of keys this puts the misses of up to 16
      * keys in flight at once. A hint: it changes nothing in the store and no result of any call,
-     * and reads nothing it would trust. Worth it when several keys are about to be read, a few
-     * hundred nanoseconds apart at most; {@link #getMulti} does it itself.
+     * and reads nothing it would trust. Call it just before the gets of those keys: what it
+     * loads stays in cache only until other reads push it out. {@link #getMulti} does it itself.
      *
      * @throws IllegalArgumentException  as {@link #get(byte[])} for a key that is not a key
      * @throws IndexOutOfBoundsException if {@code from} and {@code to} are not a range of {@code keys}

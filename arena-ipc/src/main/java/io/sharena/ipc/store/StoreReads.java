@@ -24,8 +24,8 @@ final class StoreReads extends StorePath {
     /** An item's last-access time moves at most this often (memcached's update interval). */
     static final long ACCESS_UPDATE_SECONDS = 60;
     /**
-     * Keys whose loads {@link #prefetch} puts in flight together: about what one core can have
-     * missing at once (its miss buffers), so a larger batch would only evict its own start.
+     * Keys whose loads {@link #prefetch} puts in flight together: about as many misses as one core
+     * keeps track of at once. Not tuned: the batched benchmarks use batches of this size.
      */
     static final int PREFETCH_BATCH = 16;
 
