@@ -282,8 +282,14 @@ public final class StoreStressWorker {
     private void checkRead(final String key) throws IOException {
         final State want = model.states.get(key);
         final byte[] k = key.getBytes(StandardCharsets.US_ASCII);
-        switch (random.nextInt(3)) {
+        switch (random.nextInt(4)) {
             case 0 -> checkItem(key, store.gets(k), want);
+            case 3 -> {
+                // A multi-get (its look-ups prefetched together) of the key twice: both answers agree with the model.
+                final StoreItem[] both = store.getMulti(k, k);
+                checkItem(key, both[0], want);
+                checkItem(key, both[1], want);
+            }
             case 1 -> {
                 final byte[] v = store.get(k);
                 final State got = v == null ? State.ABSENT : new State(v, want.flags(), want.exp());
