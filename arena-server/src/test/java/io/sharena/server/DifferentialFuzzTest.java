@@ -244,13 +244,15 @@ class DifferentialFuzzTest {
         private final String binary;
         /**
          * Keys memcached may have changed in place (an incr, decr or ma; an md I), where this server
-         * writes a new item: memcached pads a shortened number and keeps the item's size and fetched
-         * mark (docs/server.md). Appends and mg s and h leave them alone.
+         * writes a new item: memcached pads a shortened number and keeps the item's size
+         * (docs/server.md). Appends and mg s and h leave them alone.
          */
         private final Set<String> inPlace = new HashSet<>();
         /**
          * Keys an md I or ms I may have made stale: memcached's counters keep the stale mark (they
-         * count in place), this server's write a new item (docs/server.md); no counting on them.
+         * count in place), as this server's do, but not its counters on a value only memcached's
+         * lenient parse takes for a number (`5 x`), which write a new item (docs/server.md); no
+         * counting on them.
          */
         private final Set<String> stale = new HashSet<>();
         private boolean pipelined;

@@ -224,6 +224,23 @@ class SideBySideTest {
             "get key0 key0 key3 key3\r\n"));
     }
 
+    /**
+     * What memcached rewrites in place (a counter that does not grow, an item marked stale) keeps
+     * its fetched mark, and a counter its stale mark and win token; a counter that grows does not.
+     * Found by the differential fuzzer (seed 1036436: an R token, then ma, then mg showed no Z).
+     */
+    @Test
+    void countersAndInvalidationsKeepWhatMemcachedKeepsInPlace() throws Exception {
+        compare(List.of(
+            "set a 0 10 1\r\n5\r\n", "mg a v R30\r\n", "mg a v\r\n", "incr a 1\r\n", "mg a v h\r\n",
+            "md a I\r\n", "mg a v h\r\n", "mg a v h\r\n",
+            "set b 0 0 1\r\n5\r\n", "get b\r\n", "md b I\r\n", "mg b h v\r\n",
+            "set c 0 0 1\r\n5\r\n", "get c\r\n", "incr c 1\r\n", "mg c h v\r\n", "incr c 10\r\n",
+            "mg c h v\r\n",
+            "set d 0 0 1\r\n5\r\n", "md d I\r\n", "mg d v\r\n", "ma d\r\n", "mg d v\r\n", "mg d v\r\n",
+            "set e 0 0 1\r\n9\r\n", "md e I\r\n", "mg e v\r\n", "ma e\r\n", "mg e v\r\n"));
+    }
+
     @Test
     void metaCommands() throws Exception {
         compare(List.of(

@@ -248,6 +248,14 @@ final class Ring {
         return uses <= 0 ? 0 : uses == 1 ? USE_1 : uses == 2 ? USE_1 | USE_2 : USES;
     }
 
+    /**
+     * Gives the record at {@code to} (reserved by the caller, not yet published) the access-map
+     * bits the item at {@code from} has now: an item that replaces another as if rewritten in place.
+     */
+    void inheritAccess(final int from, final int to) {
+        setMapBits(to, mapBits(from));
+    }
+
     private int mapBits(final int p) {
         final long granule = (Integer.toUnsignedLong(p) - Integer.toUnsignedLong(ringPtr)) / StoreLayout.MAP_GRANULE;
         return (view.getInt(mapPtr + (int) (granule & ~3L)) >>> (8 * (int) (granule & 3))) & 0xFF;

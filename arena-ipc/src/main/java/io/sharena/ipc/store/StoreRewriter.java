@@ -49,7 +49,8 @@ final class StoreRewriter extends StorePath {
                 return StoreResult.NO_MEMORY;
             }
             CrashPoints.at(StorePoint.SET_BUILT);
-            final StoreResult r = swapIfSame(key, hash, c, y, true, StorePoint.SET_LINKED, StorePoint.SET_PUBLISHED);
+            final StoreResult r = swapIfSame(key, hash, c, y, true, 0, false, StorePoint.SET_LINKED,
+                StorePoint.SET_PUBLISHED);
             if (r == StoreResult.STORED) {
                 // A new item linked, as memcached counts it.
                 counters.add(StoreCounter.TOTAL_ITEMS, 1);
@@ -86,12 +87,16 @@ final class StoreRewriter extends StorePath {
      * (its CAS value then goes to {@code c.newCas}). With {@code keepExpiry}, y gets the item's
      * expiry as it stands under the lock (in {@code c.expires} then): the one field of a
      * published item that changes in place, so a touch made since the lock-free read is kept.
+     * What memcached keeps of an item it rewrites in place, y may take from the item as it stands
+     * under the lock: the META bits {@code keptMeta} (stale mark, win token) and, with {@code
+     * keptAccess}, the access-map bits (fetched, and the item's standing against eviction).
      *
      * @return STORED; NOT_FOUND if the key has no live item any more; BUSY; or null if the item
      * changed (the caller reads again and retries); y is abandoned unless STORED
      */
     private StoreResult swapIfSame(final byte[] key, final int hash, final Cursor c, final int y,
-                                   final boolean keepExpiry, final StorePoint linked, final StorePoint published) {
+                                   final boolean keepExpiry, final int keptMeta, final boolean keptAccess,
+                                   final StorePoint linked, final StorePoint published) {
         final int readPtr = c.ptr;
         final long readPos = c.pos;
         final int stripe = index.stripeOf(hash);
@@ -113,6 +118,12 @@ final class StoreRewriter extends StorePath {
                 // Same record, but touch may have moved its expiry since it was read; y is still
                 // RESERVED and this thread's, so its header may change until published.
                 view.putInt(y + ItemLayout.EXPIRES, (int) c.expires);
+            }
+            if (keptMeta != 0) {
+                view.putInt(y + ItemLayout.META, (view.getInt(y + ItemLayout.META) & ~keptMeta) | (c.meta & keptMeta));
+            }
+            if (keptAccess) {
+                ring.inheritAccess(c.ptr, y);
             }
             final long cas = writer.nextCas();
             if (!index.publishLocked(c, y, cas, stripe, linked, published)) {
@@ -163,7 +174,11 @@ final class StoreRewriter extends StorePath {
                 return StoreResult.NO_MEMORY;
             }
             CrashPoints.at(StorePoint.INCR_BUILT);
+            // A number no longer than the value it replaces is one memcached writes over the old
+            // one in place: the item stays what it was in every other respect.
+            final boolean inPlace = len <= c.valueLen;
             final StoreResult r = swapIfSame(key, hash, c, y, exptime == SharedStore.KEEP_EXPIRY,
+                inPlace ? ItemLayout.META_STALE | ItemLayout.META_TOKEN : 0, inPlace,
                 StorePoint.SET_LINKED, StorePoint.INCR_PUBLISHED);
             if (r == StoreResult.NOT_FOUND) {
                 counters.add(incr ? StoreCounter.INCR_MISSES : StoreCounter.DECR_MISSES, 1);
@@ -205,7 +220,9 @@ final class StoreRewriter extends StorePath {
                 return StoreResult.NO_MEMORY;
             }
             CrashPoints.at(StorePoint.SET_BUILT);
-            final StoreResult r = swapIfSame(key, hash, c, y, exptime == SharedStore.KEEP_EXPIRY,
+            // memcached marks the item stale in place: it stays fetched if it was (the win token is
+            // cleared, so that the next reader may win).
+            final StoreResult r = swapIfSame(key, hash, c, y, exptime == SharedStore.KEEP_EXPIRY, 0, true,
                 StorePoint.SET_LINKED, StorePoint.SET_PUBLISHED);
             if (r != null) {
                 return r;

@@ -147,6 +147,53 @@ class StoreMetaTest {
         }
     }
 
+    /**
+     * memcached rewrites a counter in place when the new number is no longer than the old value,
+     * and marks an item stale in place: the item keeps its fetched mark, and the counter its stale
+     * mark and win token. A number that grows is a new item in memcached too: none of them kept.
+     */
+    @Test
+    void whatMemcachedRewritesInPlaceKeepsItsMarks() {
+        final long[] n = new long[1];
+        store.set(b("c"), b("5"), 0, 0);
+        assertTrue(r.get(b("c")));
+        assertTrue(r.claimToken());
+        assertEquals(StoreResult.STORED, store.incr(b("c"), 1, n));
+        assertTrue(r.get(b("c"), false));
+        assertEquals("6", value());
+        assertTrue(r.fetchedBefore(), "the fetched mark stays");
+        assertTrue(r.tokenSent(), "the token stays out");
+        assertEquals(StoreResult.STORED, store.incr(b("c"), 10, n));
+        assertTrue(r.get(b("c"), false));
+        assertEquals("16", value());
+        assertFalse(r.fetchedBefore(), "a longer number is a new item");
+        assertFalse(r.tokenSent());
+
+        store.set(b("s"), b("5"), 0, 0);
+        assertTrue(r.get(b("s")));
+        assertEquals(StoreResult.STORED, store.invalidate(b("s"), SharedStore.ANY_CAS, SharedStore.KEEP_EXPIRY));
+        assertTrue(r.get(b("s"), false));
+        assertTrue(r.fetchedBefore(), "an invalidated item stays fetched");
+        assertTrue(r.stale());
+        assertTrue(r.claimToken(), "the first reader of a stale item wins");
+        assertEquals(StoreResult.STORED, store.decr(b("s"), 1, n));
+        assertTrue(r.get(b("s"), false));
+        assertEquals("4", value());
+        assertTrue(r.stale(), "a counted stale item stays stale");
+        assertTrue(r.tokenSent());
+        assertTrue(r.fetchedBefore());
+
+        store.set(b("g"), b("9"), 0, 0);
+        assertEquals(StoreResult.STORED, store.invalidate(b("g"), SharedStore.ANY_CAS, SharedStore.KEEP_EXPIRY));
+        assertTrue(r.get(b("g")));
+        assertTrue(r.claimToken());
+        assertEquals(StoreResult.STORED, store.incr(b("g"), 1, n));
+        assertTrue(r.get(b("g"), false));
+        assertEquals("10", value());
+        assertFalse(r.stale(), "a longer number is a new item, not stale");
+        assertFalse(r.tokenSent());
+    }
+
     @Test
     void invalidateThenServeStaleThenRevalidate() {
         store.set(b("k"), b("moo"), 0, 0);
