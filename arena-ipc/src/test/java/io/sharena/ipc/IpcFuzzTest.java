@@ -122,6 +122,7 @@ class IpcFuzzTest {
         for (int c = 0; c < tops.length; c++) {
             tops[c] = (int) v.getLongAcquire(meta + c * HeapLayout.CLASS_STRIDE);
         }
+        final List<Integer> objects = new ArrayList<>(live); // a HashSet of Integers iterates in one order: seeds replay
         final List<String> regions = new ArrayList<>();
         for (int w = FuzzCases.strayWrites(r); w > 0; w--) {
             final int[] targets;
@@ -157,9 +158,12 @@ class IpcFuzzTest {
                 }
             }
             final int at = targets[0] + (r.nextInt(targets[1]) & ~3);
-            switch (r.nextInt(3)) {
+            switch (r.nextInt(4)) {
                 case 0 -> v.putInt(at, r.nextInt());
                 case 1 -> v.putInt(at, r.nextInt(4) == 0 ? 0 : r.nextInt(-8, 1 << 24));
+                // A word that passes a range check: an object's pointer, live or freed.
+                case 2 -> v.putInt(at, r.nextBoolean() || freed.isEmpty() ? objects.get(r.nextInt(objects.size()))
+                    : freed.get(r.nextInt(freed.size())));
                 default -> v.putByte(at, (byte) (v.getByte(at) ^ (1 << r.nextInt(8))));
             }
         }

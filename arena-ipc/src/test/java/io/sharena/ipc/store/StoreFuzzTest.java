@@ -195,10 +195,17 @@ class StoreFuzzTest {
                         at = ring + r.nextInt(ringBytes);
                     }
                 }
-                switch (r.nextInt(4)) {
+                switch (r.nextInt(6)) {
                     case 0 -> v.putInt(at & ~3, r.nextInt());
                     case 1 -> v.putInt(at & ~3, r.nextInt(4) == 0 ? 0 : r.nextInt(-8, 1 << 24));
                     case 2 -> v.putInt(at & ~3, v.getInt(at & ~3) + r.nextInt(-300, 300));
+                    // Words that pass a range check: another chain's first item, another record's position.
+                    case 3 -> v.putInt(at & ~3, v.getInt(buckets + 4 * firstUsedBucket(v, buckets, bucketCount, r)));
+                    case 4 -> {
+                        final int item = v.getInt(buckets + 4 * firstUsedBucket(v, buckets, bucketCount, r));
+                        final boolean inRing = item - ring >= 0 && item - ring <= ringBytes - ItemLayout.HEADER;
+                        v.putLong(at & ~7, v.getLong((inRing ? item : ring) + ItemLayout.POS));
+                    }
                     default -> v.putByte(at, (byte) (v.getByte(at) ^ (1 << r.nextInt(8))));
                 }
             }
