@@ -72,9 +72,12 @@ public final class FuzzCases {
         return seed;
     }
 
-    /** The seed of case {@code index}: the replayed one, or one mixed from the run's seed and the index. */
+    /**
+     * The seed of case {@code index}: the replayed one, or one mixed from the run's seed and the
+     * index. The run's seed is mixed first, so runs of neighbouring seeds share no cases.
+     */
     public long caseSeed(final int index) {
-        return oneCase != null ? oneCase : mix(seed + index);
+        return oneCase != null ? oneCase : mix(mix(seed) + index);
     }
 
     /** The line a run starts with: its seed and case count, and how to repeat either. */

@@ -30,7 +30,7 @@ class FuzzCasesTest {
     }
 
     @Test
-    void aRunSeedGivesTheSameDistinctCaseSeedsEveryTime() {
+    void aRunSeedGivesTheSameDistinctCaseSeedsEveryTimeAndNoneOfTheNextSeeds() {
         System.setProperty(PREFIX + ".seed", "42");
         final FuzzCases a = cases();
         final FuzzCases b = cases();
@@ -40,6 +40,11 @@ class FuzzCasesTest {
         for (int i = 0; i < 1000; i++) {
             assertEquals(a.caseSeed(i), b.caseSeed(i));
             assertTrue(seen.add(a.caseSeed(i)), "case " + i);
+        }
+        System.setProperty(PREFIX + ".seed", "43");
+        final FuzzCases next = cases();
+        for (int i = 0; i < 1000; i++) {
+            assertFalse(seen.contains(next.caseSeed(i)), "case " + i + " of the next run's seed");
         }
         System.setProperty(PREFIX + ".cases", "300");
         assertEquals(300, cases().cases());
