@@ -4,6 +4,7 @@ import io.sharena.core.check.ArenaChecker;
 import io.sharena.core.check.ArenaStats;
 import io.sharena.core.layout.Geometry;
 import io.sharena.core.layout.PageEntry;
+import io.sharena.testing.FuzzCases;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -22,8 +23,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * Corrupted, truncated, extended and foreign files, thrown at every entry point. Each case takes
- * a healthy arena file, corrupts it one way ({@link FileMutator}, or a file-level change: cut short,
- * extended, before or while mapped; or a file that is no arena at all), then runs: checkFile,
+ * a healthy arena file, corrupts it one way ({@link FileMutator}: the named mutation, and in half the
+ * cases one to three more of any kind; or a file-level change: cut short, extended, before or while
+ * mapped; or a file that is no arena at all), then runs: checkFile,
  * read-only open, info, stats, check, open, alloc / alloc-at / reserve / free / pageState, strict and
  * raw view accesses, close, repairFile, open + repair, and check again. It records:
  * <ul>
@@ -39,7 +41,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * case that was running.
  *
  * <p>Findings are grouped by category (kind, operation, and the project class where it happened)
- * and printed as a table with the first example's case seed. A finding is <em>owned</em> by the
+ * and printed as a table with the first example's case seed and the command that replays that case
+ * alone ({@link FuzzCases}). A finding is <em>owned</em> by the
  * file layer (opening and validating the file, the header copies, the size checks, the fault
  * translation: {@link SharedArena}, {@code ArenaHeader}, {@code io.sharena.core.os}) or by the
  * allocator, lock and views; the owner is printed to say where to look. Every finding fails the
@@ -54,9 +57,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * {@code /dev/shm} (where arenas usually live) when it exists.
  */
 class CorruptedFileFuzzTest {
-    private static final int CASES = Integer.getInteger("sharena.fuzz.cases", 1000);
-    private static final long SEED = Long.getLong("sharena.fuzz.seed", System.nanoTime());
-    private static final Long ONE_CASE = Long.getLong("sharena.fuzz.case");
     private static final boolean STRICT = Boolean.parseBoolean(System.getProperty("sharena.fuzz.strict", "true"));
     /**
      * A single operation running this long is a hang. The longest legitimate wait is about a second
@@ -72,6 +72,8 @@ class CorruptedFileFuzzTest {
         "truncate", "truncate.header", "extend", "truncate.mapped", "extend.mapped", "corrupt.mapped",
         "foreign.fifo", "foreign.dir", "foreign.proc", "foreign.devnull", "foreign.jar", "foreign.elf",
         "foreign.text", "foreign.random", "foreign.empty", "multi"};
+
+    private final FuzzCases cases = FuzzCases.of("sharena.fuzz", 1000, "arena-core", "CorruptedFileFuzzTest");
 
     @TempDir
     Path dir;
@@ -95,8 +97,7 @@ class CorruptedFileFuzzTest {
 
     @Test
     void corruptedFilesNeverHangCrashOrThrowUndocumentedExceptions() throws Exception {
-        System.out.println("fuzz: seed=" + SEED + " cases=" + (ONE_CASE != null ? 1 : CASES) + " strict=" + STRICT
-            + " (repeat with -Dsharena.fuzz.seed=" + SEED + ", one case with -Dsharena.fuzz.case=<case seed>)");
+        System.out.println(cases.banner("fuzz") + " strict=" + STRICT);
         final Path shm = Path.of("/dev/shm");
         work = Files.isDirectory(shm) && Files.isWritable(shm)
             ? Files.createTempDirectory(shm, "sharena-fuzz-") : dir;
@@ -119,12 +120,12 @@ class CorruptedFileFuzzTest {
         fifo = work.resolve("fifo");
         assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
         final long start = System.nanoTime();
-        final int cases = ONE_CASE != null ? 1 : CASES;
+        final int count = cases.cases();
         int ran = 0;
         SharedArena.mappedListener = open::add;
         try (PrintWriter progress = new PrintWriter(Files.newBufferedWriter(Path.of("target", "fuzz-progress.log")))) {
-            for (int i = 0; i < cases && stuckForGood < MAX_STUCK; i++, ran++) {
-                final long caseSeed = ONE_CASE != null ? ONE_CASE : mix(SEED + i);
+            for (int i = 0; i < count && stuckForGood < MAX_STUCK; i++, ran++) {
+                final long caseSeed = cases.caseSeed(i);
                 progress.println("case " + i + " seed=" + caseSeed);
                 progress.flush();
                 runWithWatchdog(i, caseSeed);
@@ -133,17 +134,10 @@ class CorruptedFileFuzzTest {
             SharedArena.mappedListener = null;
         }
         final long millis = (System.nanoTime() - start) / 1_000_000;
-        System.out.println("fuzz: " + ran + " cases in " + millis + " ms" + (ran < cases
+        System.out.println("fuzz: " + ran + " cases in " + millis + " ms" + (ran < count
             ? " (stopped early: " + stuckForGood + " threads stuck for good, each spinning on a core)" : ""));
-        System.out.println(findings.table());
-        findings.assertClean(STRICT);
-    }
-
-    private static long mix(final long z0) {
-        long z = z0 * 0x9E3779B97F4A7C15L;
-        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-        return z ^ (z >>> 31);
+        System.out.println(findings.table(cases::replay));
+        findings.assertClean(STRICT, cases::replay);
     }
 
     /** A healthy arena image, and one taken while its creator held span caches. */
@@ -260,8 +254,10 @@ class CorruptedFileFuzzTest {
                         resize(file, PAGES * Geometry.PAGE_SIZE + 1 + r.nextInt(3 * Geometry.PAGE_SIZE));
                     } else {
                         final byte[] now = Files.readAllBytes(file);
-                        new FileMutator(now, r, PAGES, firstUser).apply(
-                            FileMutator.IMAGE_KINDS[r.nextInt(FileMutator.IMAGE_KINDS.length)]);
+                        final FileMutator live = new FileMutator(now, r, PAGES, firstUser);
+                        for (int w = FuzzCases.strayWrites(r); w > 0; w--) {
+                            live.apply(FileMutator.IMAGE_KINDS[r.nextInt(FileMutator.IMAGE_KINDS.length)]);
+                        }
                         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
                             ch.write(java.nio.ByteBuffer.wrap(now), 0);
                         }
@@ -285,6 +281,9 @@ class CorruptedFileFuzzTest {
             case "foreign.empty" -> Files.write(file, new byte[0]);
             default -> {
                 mutator.apply(kind);
+                for (int w = FuzzCases.strayWrites(r); w > 1; w--) {
+                    mutator.apply(FileMutator.IMAGE_KINDS[r.nextInt(FileMutator.IMAGE_KINDS.length)]);
+                }
                 Files.write(file, image);
             }
         }

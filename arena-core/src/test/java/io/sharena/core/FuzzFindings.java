@@ -2,13 +2,15 @@ package io.sharena.core;
 
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.LongFunction;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * What {@link CorruptedFileFuzzTest} found, by category: kind of finding, operation, and the
  * project class where it happened; with a count, the first example's case seed and message, and
- * whether the file layer owns it (see the test's class comment).
+ * whether the file layer owns it (see the test's class comment); each finding with the command that
+ * replays its first case alone.
  */
 final class FuzzFindings {
     /** Classes of the file layer: opening and validating the file, header copies, size checks, fault translation. */
@@ -96,7 +98,8 @@ final class FuzzFindings {
         return false;
     }
 
-    synchronized String table() {
+    /** The table; under each finding, {@code replay} of its first case seed. */
+    synchronized String table(final LongFunction<String> replay) {
         if (rows.isEmpty()) {
             return "fuzz findings: none";
         }
@@ -106,16 +109,19 @@ final class FuzzFindings {
             b.append(String.format("  %-90s %-9s %6d  seed=%d  %s%n", row.category,
                 row.owner, row.count, row.firstSeed,
                 row.example.length() > 160 ? row.example.substring(0, 160) + "..." : row.example));
+            if (row.finding()) {
+                b.append("      replay: ").append(replay.apply(row.firstSeed)).append('\n');
+            }
         }
         return b.toString();
     }
 
     /** Fails on every finding of the file layer; with {@code strict}, on every finding. */
-    synchronized void assertClean(final boolean strict) {
+    synchronized void assertClean(final boolean strict, final LongFunction<String> replay) {
         final long mine = rows.values().stream().filter(Row::fileLayer).mapToLong(Row::count).sum();
         final long all = rows.values().stream().filter(Row::finding).mapToLong(Row::count).sum();
         if (mine > 0 || strict && all > 0) {
-            fail((strict ? all : mine) + " finding(s)" + (strict ? "" : " in the file layer") + ":\n" + table());
+            fail((strict ? all : mine) + " finding(s)" + (strict ? "" : " in the file layer") + ":\n" + table(replay));
         }
     }
 }

@@ -13,9 +13,11 @@ import io.sharena.ipc.heap.ObjectHeap;
 import io.sharena.ipc.layout.ChannelLayout;
 import io.sharena.ipc.layout.HeapLayout;
 import io.sharena.ipc.layout.RootsLayout;
+import io.sharena.testing.FuzzCases;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -24,44 +26,48 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
-import java.util.TreeMap;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.function.Consumer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Seeded stray writes into the IPC structures (the roots directory, the heap's metadata page, slab
- * headers, free objects' links, a channel's header and lanes), then every operation on them under a
- * time limit: each works or throws a documented exception ({@link ArenaCorruptedException} for
- * corruption, {@link IllegalArgumentException} / {@link IllegalStateException} where the Javadoc
- * says so), never a raw JDK exception, never a hang, and no heap object is handed out twice; then
- * repair, after which check is clean. {@code -Dsharena.ipcfuzz.cases=N -Dsharena.ipcfuzz.seed=S}.
+ * headers, free objects' links, a channel's header and lanes; one to four writes a case, one in half
+ * the cases), then every operation on them under a time limit: each works or throws a documented
+ * exception ({@link ArenaCorruptedException} for corruption, {@link IllegalArgumentException} /
+ * {@link IllegalStateException} where the Javadoc says so), never a raw JDK exception, never a hang,
+ * and no heap object is handed out twice; then repair, after which check is clean. Every failing
+ * case is listed with its seed and the command that replays it alone ({@link FuzzCases}):
+ * {@code -Dsharena.ipcfuzz.cases=N -Dsharena.ipcfuzz.seed=S -Dsharena.ipcfuzz.case=C}.
  */
 class IpcFuzzTest {
-    private static final int CASES = Integer.getInteger("sharena.ipcfuzz.cases", 100);
-    private static final long SEED = Long.getLong("sharena.ipcfuzz.seed", System.nanoTime());
+    private final FuzzCases cases = FuzzCases.of("sharena.ipcfuzz", 100, "arena-ipc", "IpcFuzzTest");
 
     @TempDir
     Path dir;
 
     @Test
-    void strayWritesIntoIpcStructures() {
-        System.out.println("ipc fuzz: seed=" + SEED + ", cases=" + CASES);
-        final Map<String, Integer> outcomes = new TreeMap<>();
-        final SplittableRandom seeds = new SplittableRandom(SEED);
-        for (int i = 0; i < CASES; i++) {
-            final long seed = seeds.nextLong();
-            final int n = i;
-            assertTimeoutPreemptively(Duration.ofSeconds(20), () -> runCase(n, seed, outcomes),
-                "case " + n + " seed " + seed + " hung");
+    void strayWritesIntoIpcStructures() throws Exception {
+        System.out.println(cases.banner("ipc fuzz"));
+        final Map<String, Integer> outcomes = new ConcurrentSkipListMap<>();
+        for (int i = 0; i < cases.cases(); i++) {
+            final long seed = cases.caseSeed(i);
+            final Path file = dir.resolve("f" + i + ".arena");
+            final boolean went = cases.run(i, seed, Duration.ofSeconds(20), what -> runCase(file, seed, what, outcomes));
+            Files.deleteIfExists(file);
+            if (!went) {
+                break;
+            }
         }
         System.out.println("ipc fuzz: outcomes " + outcomes);
+        cases.assertClean();
     }
 
-    private void runCase(final int n, final long seed, final Map<String, Integer> outcomes) throws Exception {
+    private static void runCase(final Path file, final long seed, final Consumer<String> what,
+                                final Map<String, Integer> outcomes) throws Exception {
         final SplittableRandom r = new SplittableRandom(seed);
-        final Path file = dir.resolve("f" + n + ".arena");
         try (SharedArena arena = SharedArena.create(file, Capacity.parse("4M"), ArenaOptions.defaults())) {
             final ArenaView v = arena.raw();
             final NamedRoots roots = NamedRoots.of(arena);
@@ -86,66 +92,82 @@ class IpcFuzzTest {
                     p.offer(i, new byte[16], 0, 16);
                 }
             }
-            final String region = strayWrite(arena, v, r, live, freed);
-            final String outcome = region + ": " + exercise(arena, live, freed, r);
+            final List<String> regions = strayWrites(arena, v, r, live, freed);
+            what.accept(String.join(" + ", regions));
+            final String outcome = (regions.size() == 1 ? regions.getFirst() : regions.size() + " writes") + ": "
+                + exercise(arena, live, freed, r);
             outcomes.merge(outcome, 1, Integer::sum);
             final List<String> left = new ArrayList<>();
             NamedRoots.repair(arena, 1_000_000_000L);
             ObjectHeap.repair(arena);
             left.addAll(NamedRoots.check(arena));
             left.addAll(ObjectHeap.check(arena));
-            assertEquals(List.of(), left, "case " + n + " seed " + seed + " (" + region + "): check after repair");
+            assertEquals(List.of(), left, "check after repair");
         }
     }
 
-    /** One stray write into a random IPC structure. @return the region written */
-    private static String strayWrite(final SharedArena arena, final ArenaView v, final SplittableRandom r,
-                                     final Set<Integer> live, final List<Integer> freed) {
+    /**
+     * One to {@link FuzzCases#MAX_STRAY_WRITES} stray writes, each into a random IPC structure. Where
+     * the structures lie is read before the first write, so a later write lands where the healthy
+     * arena had that structure, never where an earlier one pointed it. @return the regions written
+     */
+    private static List<String> strayWrites(final SharedArena arena, final ArenaView v, final SplittableRandom r,
+                                            final Set<Integer> live, final List<Integer> freed) {
         final int dir = v.getIntAcquire((int) ControlLayout.word(ControlLayout.ROOTS_PTR));
         final int meta = NamedRoots.of(arena).get(ObjectHeap.ROOT_NAME);
         final int channel = NamedRoots.of(arena).get("ch");
         final int lanes = ChannelLayout.LANE_BASE + 2 * ChannelLayout.LANE_STRIDE;
         final int smallFreed = freed.stream().filter(p -> (p & 4095) != HeapLayout.LARGE_HEADER).findFirst().orElse(0);
-        final int[] targets;
-        final String region;
-        switch (r.nextInt(6)) {
-            case 0 -> {
-                region = "roots header";
-                targets = new int[] {dir, 256};
-            }
-            case 1 -> {
-                region = "roots entries";
-                targets = new int[] {dir + RootsLayout.ENTRY_BASE, RootsLayout.ENTRIES * RootsLayout.ENTRY_SIZE};
-            }
-            case 2 -> {
-                region = "heap metadata";
-                targets = new int[] {meta, 4096};
-            }
-            case 3 -> {
-                region = "slab header";
-                final int page = (smallFreed == 0 ? live.iterator().next() : smallFreed) & ~4095;
-                targets = new int[] {page, HeapLayout.BITMAP}; // the bitmap is the truth: a stray bit there is undetectable
-            }
-            case 4 -> {
-                region = "free object link";
-                int top = 0;
-                for (int c = r.nextInt(HeapLayout.SIZES.length), k = 0; top == 0 && k < HeapLayout.SIZES.length; k++) {
-                    top = (int) v.getLongAcquire(meta + ((c + k) % HeapLayout.SIZES.length) * HeapLayout.CLASS_STRIDE);
+        final int[] tops = new int[HeapLayout.SIZES.length];
+        for (int c = 0; c < tops.length; c++) {
+            tops[c] = (int) v.getLongAcquire(meta + c * HeapLayout.CLASS_STRIDE);
+        }
+        final List<Integer> objects = new ArrayList<>(live); // a HashSet of Integers iterates in one order: seeds replay
+        final List<String> regions = new ArrayList<>();
+        for (int w = FuzzCases.strayWrites(r); w > 0; w--) {
+            final int[] targets;
+            switch (r.nextInt(6)) {
+                case 0 -> {
+                    regions.add("roots header");
+                    targets = new int[] {dir, 256};
                 }
-                targets = new int[] {top == 0 ? meta : top, 4};
+                case 1 -> {
+                    regions.add("roots entries");
+                    targets = new int[] {dir + RootsLayout.ENTRY_BASE, RootsLayout.ENTRIES * RootsLayout.ENTRY_SIZE};
+                }
+                case 2 -> {
+                    regions.add("heap metadata");
+                    targets = new int[] {meta, 4096};
+                }
+                case 3 -> {
+                    regions.add("slab header");
+                    final int page = (smallFreed == 0 ? live.iterator().next() : smallFreed) & ~4095;
+                    targets = new int[] {page, HeapLayout.BITMAP}; // the bitmap is the truth: a stray bit there is undetectable
+                }
+                case 4 -> {
+                    regions.add("free object link");
+                    int top = 0;
+                    for (int c = r.nextInt(tops.length), k = 0; top == 0 && k < tops.length; k++) {
+                        top = tops[(c + k) % tops.length];
+                    }
+                    targets = new int[] {top == 0 ? meta : top, 4};
+                }
+                default -> {
+                    regions.add("channel header");
+                    targets = new int[] {channel, lanes};
+                }
             }
-            default -> {
-                region = "channel header";
-                targets = new int[] {channel, lanes};
+            final int at = targets[0] + (r.nextInt(targets[1]) & ~3);
+            switch (r.nextInt(4)) {
+                case 0 -> v.putInt(at, r.nextInt());
+                case 1 -> v.putInt(at, r.nextInt(4) == 0 ? 0 : r.nextInt(-8, 1 << 24));
+                // A word that passes a range check: an object's pointer, live or freed.
+                case 2 -> v.putInt(at, r.nextBoolean() || freed.isEmpty() ? objects.get(r.nextInt(objects.size()))
+                    : freed.get(r.nextInt(freed.size())));
+                default -> v.putByte(at, (byte) (v.getByte(at) ^ (1 << r.nextInt(8))));
             }
         }
-        final int at = targets[0] + (r.nextInt(targets[1]) & ~3);
-        switch (r.nextInt(3)) {
-            case 0 -> v.putInt(at, r.nextInt());
-            case 1 -> v.putInt(at, r.nextInt(4) == 0 ? 0 : r.nextInt(-8, 1 << 24));
-            default -> v.putByte(at, (byte) (v.getByte(at) ^ (1 << r.nextInt(8))));
-        }
-        return region;
+        return regions;
     }
 
     /** Every operation; @return which documented outcome it ended in */

@@ -9,6 +9,7 @@ import io.sharena.ipc.IpcCheck;
 import io.sharena.ipc.NamedRoots;
 import io.sharena.ipc.layout.ItemLayout;
 import io.sharena.ipc.layout.StoreLayout;
+import io.sharena.testing.FuzzCases;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,7 +22,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.TreeMap;
+import java.util.concurrent.ConcurrentSkipListMap;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -30,46 +31,52 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Seeded stray writes into a closed store file (the store header's geometry, head and tail, the CAS
- * and flush words, stripes, buckets, the access map, item headers, item bytes), then the file is
- * opened again and every operation runs on it under a time limit: each works or ends in a
- * documented exception ({@link ArenaFormatException} when the file is refused at open,
+ * and flush words, stripes, buckets, the access map, item headers, item bytes; one to four writes a
+ * case, one in half the cases), then the file is opened again and every operation runs on it under
+ * a time limit: each works or ends in a documented exception ({@link ArenaFormatException} when the file is refused at open,
  * {@link ArenaCorruptedException} when damage is met in use), never a raw JDK exception, never a
  * hang; the tools ({@code stat}, {@code check}, {@code dump --keys}) answer or report corruption the
  * same way, and a read never hands back a value longer than the largest the store can hold. Then
  * the IPC part of {@code check --repair} runs: afterwards the store checks clean, or the repair
- * named what it could not mend.
- * {@code -Dsharena.storefuzz.cases=N -Dsharena.storefuzz.seed=S}.
+ * named what it could not mend. Every failing case is listed with its seed and the command that
+ * replays it alone ({@link FuzzCases}): {@code -Dsharena.storefuzz.cases=N
+ * -Dsharena.storefuzz.seed=S -Dsharena.storefuzz.case=C} (the run's seed fills the template file).
  */
 class StoreFuzzTest {
-    private static final int CASES = Integer.getInteger("sharena.storefuzz.cases", 120);
-    private static final long SEED = Long.getLong("sharena.storefuzz.seed", System.nanoTime());
     private static final int KEYS = 400;
     private static final StoreOptions OPTIONS = StoreOptions.defaults().withMemoryLimit(256 << 10).withMaxItemSize(4096)
         .withLockTimeoutNanos(20_000_000L);
+
+    private final FuzzCases cases = FuzzCases.of("sharena.storefuzz", 120, "arena-ipc",
+        "StoreFuzzTest#strayWritesIntoAStoreFile");
 
     @TempDir
     Path dir;
 
     @Test
     void strayWritesIntoAStoreFile() throws Exception {
-        System.out.println("store fuzz: seed=" + SEED + ", cases=" + CASES);
+        System.out.println(cases.banner("store fuzz"));
         final Path template = dir.resolve("template.store");
-        fill(template, new SplittableRandom(SEED));
-        final Map<String, Integer> outcomes = new TreeMap<>();
-        final SplittableRandom seeds = new SplittableRandom(SEED);
-        for (int i = 0; i < CASES; i++) {
-            final long seed = seeds.nextLong();
+        fill(template, new SplittableRandom(cases.seed()));
+        final Map<String, Integer> outcomes = new ConcurrentSkipListMap<>();
+        for (int i = 0; i < cases.cases(); i++) {
+            final long seed = cases.caseSeed(i);
             final Path file = dir.resolve("f" + i + ".store");
             Files.copy(template, file, StandardCopyOption.REPLACE_EXISTING);
-            final int n = i;
-            assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
+            final boolean went = cases.run(i, seed, Duration.ofSeconds(20), what -> {
                 final SplittableRandom r = new SplittableRandom(seed);
-                final String region = strayWrite(file, r);
-                outcomes.merge(region + ": " + exercise(file, r), 1, Integer::sum);
-            }, "case " + n + " seed " + seed + " hung");
+                final List<String> regions = strayWrites(file, r);
+                what.accept(String.join(" + ", regions));
+                outcomes.merge((regions.size() == 1 ? regions.getFirst() : regions.size() + " writes") + ": "
+                    + exercise(file, r), 1, Integer::sum);
+            });
+            if (!went) {
+                break; // the stuck case may still hold the file
+            }
             Files.delete(file);
         }
         System.out.println("store fuzz: outcomes " + outcomes);
+        cases.assertClean();
     }
 
     /**
@@ -131,8 +138,13 @@ class StoreFuzzTest {
         return ("key:" + i).getBytes(StandardCharsets.US_ASCII);
     }
 
-    /** One stray write into a random part of the store. @return the part written */
-    private static String strayWrite(final Path file, final SplittableRandom r) throws Exception {
+    /**
+     * One to {@link FuzzCases#MAX_STRAY_WRITES} stray writes, each into a random part of the store.
+     * The header's pointers are read before the first write; an item is found through its bucket at
+     * each write, and a bucket an earlier write sent outside the ring stands for the ring's start.
+     * @return the parts written
+     */
+    private static List<String> strayWrites(final Path file, final SplittableRandom r) throws Exception {
         try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
             final ArenaView v = arena.raw();
             final int header = NamedRoots.of(arena).get(SharedStore.DEFAULT_ROOT);
@@ -141,52 +153,63 @@ class StoreFuzzTest {
             final int buckets = v.getInt(header + StoreLayout.BUCKETS_PTR);
             final int bucketCount = 1 << v.getInt(header + StoreLayout.BUCKET_BITS);
             final int stripes = v.getInt(header + StoreLayout.STRIPES_PTR);
-            final String region;
-            final int at;
-            switch (r.nextInt(9)) {
-                case 0 -> {
-                    region = "geometry";
-                    at = header + r.nextInt(StoreLayout.CREATED_MILLIS + 8);
+            final int map = v.getInt(header + StoreLayout.MAP_PTR);
+            final List<String> regions = new ArrayList<>();
+            for (int w = FuzzCases.strayWrites(r); w > 0; w--) {
+                final int at;
+                switch (r.nextInt(9)) {
+                    case 0 -> {
+                        regions.add("geometry");
+                        at = header + r.nextInt(StoreLayout.CREATED_MILLIS + 8);
+                    }
+                    case 1 -> {
+                        regions.add("head or tail");
+                        at = header + (r.nextBoolean() ? StoreLayout.HEAD : StoreLayout.TAIL) + 4 * r.nextInt(2);
+                    }
+                    case 2 -> {
+                        regions.add("cas, flush or clock");
+                        final int[] words = {StoreLayout.CAS_COUNTER, StoreLayout.FLUSH_CAS, StoreLayout.FLUSH_MILLIS,
+                            StoreLayout.CLOCK_SECONDS, StoreLayout.RING_LOCK};
+                        at = header + words[r.nextInt(words.length)] + 4 * r.nextInt(2);
+                    }
+                    case 3 -> {
+                        regions.add("stripe");
+                        at = stripes + r.nextInt(StoreOptions.STRIPES) * StoreLayout.STRIPE_SIZE + 4 * r.nextInt(6);
+                    }
+                    case 4 -> {
+                        regions.add("bucket");
+                        at = buckets + 4 * firstUsedBucket(v, buckets, bucketCount, r);
+                    }
+                    case 5 -> {
+                        regions.add("access map");
+                        at = map + r.nextInt(ringBytes / StoreLayout.MAP_GRANULE);
+                    }
+                    case 6, 7 -> {
+                        regions.add("item header");
+                        final int item = v.getInt(buckets + 4 * firstUsedBucket(v, buckets, bucketCount, r));
+                        final boolean inRing = item - ring >= 0 && item - ring <= ringBytes - ItemLayout.HEADER;
+                        at = (inRing ? item : ring) + 4 * r.nextInt(ItemLayout.HEADER / 4);
+                    }
+                    default -> {
+                        regions.add("ring bytes");
+                        at = ring + r.nextInt(ringBytes);
+                    }
                 }
-                case 1 -> {
-                    region = "head or tail";
-                    at = header + (r.nextBoolean() ? StoreLayout.HEAD : StoreLayout.TAIL) + 4 * r.nextInt(2);
-                }
-                case 2 -> {
-                    region = "cas, flush or clock";
-                    final int[] words = {StoreLayout.CAS_COUNTER, StoreLayout.FLUSH_CAS, StoreLayout.FLUSH_MILLIS,
-                        StoreLayout.CLOCK_SECONDS, StoreLayout.RING_LOCK};
-                    at = header + words[r.nextInt(words.length)] + 4 * r.nextInt(2);
-                }
-                case 3 -> {
-                    region = "stripe";
-                    at = stripes + r.nextInt(StoreOptions.STRIPES) * StoreLayout.STRIPE_SIZE + 4 * r.nextInt(6);
-                }
-                case 4 -> {
-                    region = "bucket";
-                    at = buckets + 4 * firstUsedBucket(v, buckets, bucketCount, r);
-                }
-                case 5 -> {
-                    region = "access map";
-                    at = v.getInt(header + StoreLayout.MAP_PTR) + r.nextInt(ringBytes / StoreLayout.MAP_GRANULE);
-                }
-                case 6, 7 -> {
-                    region = "item header";
-                    final int item = v.getInt(buckets + 4 * firstUsedBucket(v, buckets, bucketCount, r));
-                    at = (item == 0 ? ring : item) + 4 * r.nextInt(ItemLayout.HEADER / 4);
-                }
-                default -> {
-                    region = "ring bytes";
-                    at = ring + r.nextInt(ringBytes);
+                switch (r.nextInt(6)) {
+                    case 0 -> v.putInt(at & ~3, r.nextInt());
+                    case 1 -> v.putInt(at & ~3, r.nextInt(4) == 0 ? 0 : r.nextInt(-8, 1 << 24));
+                    case 2 -> v.putInt(at & ~3, v.getInt(at & ~3) + r.nextInt(-300, 300));
+                    // Words that pass a range check: another chain's first item, another record's position.
+                    case 3 -> v.putInt(at & ~3, v.getInt(buckets + 4 * firstUsedBucket(v, buckets, bucketCount, r)));
+                    case 4 -> {
+                        final int item = v.getInt(buckets + 4 * firstUsedBucket(v, buckets, bucketCount, r));
+                        final boolean inRing = item - ring >= 0 && item - ring <= ringBytes - ItemLayout.HEADER;
+                        v.putLong(at & ~7, v.getLong((inRing ? item : ring) + ItemLayout.POS));
+                    }
+                    default -> v.putByte(at, (byte) (v.getByte(at) ^ (1 << r.nextInt(8))));
                 }
             }
-            switch (r.nextInt(4)) {
-                case 0 -> v.putInt(at & ~3, r.nextInt());
-                case 1 -> v.putInt(at & ~3, r.nextInt(4) == 0 ? 0 : r.nextInt(-8, 1 << 24));
-                case 2 -> v.putInt(at & ~3, v.getInt(at & ~3) + r.nextInt(-300, 300));
-                default -> v.putByte(at, (byte) (v.getByte(at) ^ (1 << r.nextInt(8))));
-            }
-            return region;
+            return regions;
         }
     }
 
