@@ -140,6 +140,8 @@ public class StoreBenchmark {
         byte[] bigHeap = new byte[BIG_VALUE_BYTES];
         final byte[][] batch = new byte[BATCH][];
         StoreReader reader;
+        /** The last chained get's result, which the next one's key index waits for. */
+        long last;
     }
 
     /** @return the memory limit of a store holding {@code items} 192-byte records with a third to spare */
@@ -302,6 +304,28 @@ public class StoreBenchmark {
         x = chase.getAtIndex(ValueLayout.JAVA_LONG, x);
         x = chase.getAtIndex(ValueLayout.JAVA_LONG, x);
         return chase.getAtIndex(ValueLayout.JAVA_LONG, x);
+    }
+
+    /**
+     * {@link #storeGet} with each key's index waiting for the result of the get before (it adds
+     * that result's sign bit, always 0 on a hit): the processor cannot start a get's reads before
+     * the one before has finished, so this is the get's whole latency, with no overlap between
+     * calls. Against {@link #storeGet} it shows how much the store gains from overlap; against
+     * {@link #chmGetChained}, how the two compare when neither has any.
+     */
+    @Benchmark
+    public long storeGetChained(final PerThread t) {
+        final int r = store.get(keys[trace[(t.i++ + (int) (t.last >>> 63)) & MASK]], t.dst);
+        t.last = r;
+        return r;
+    }
+
+    /** {@link #chmGet} chained as {@link #storeGetChained}: each key waits for the get before. */
+    @Benchmark
+    public long chmGetChained(final PerThread t) {
+        final long r = chm.get(wrapped[trace[(t.i++ + (int) (t.last >>> 63)) & MASK]]).length;
+        t.last = r;
+        return r;
     }
 
     @Benchmark
