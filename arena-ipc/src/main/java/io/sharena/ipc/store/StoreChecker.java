@@ -173,7 +173,8 @@ final class StoreChecker {
         if (shortStripes.isEmpty()) {
             return;
         }
-        for (int u = records.nextSetBit(0); u >= 0; u = records.nextSetBit(u + 1)) {
+        // Each look-up of a key in its chain may walk up to MAX_HOPS links: none past the report's limit.
+        for (int u = records.nextSetBit(0); u >= 0 && violations.size() < MAX_REPORTED; u = records.nextSetBit(u + 1)) {
             final int p = ring.ringPtr() + u * ItemLayout.ALIGN;
             final int hash = view.getInt(p + ItemLayout.HASH);
             if (!seen.get(u) && view.getIntAcquire(p + ItemLayout.STATE) == ItemLayout.LINKED
