@@ -9,6 +9,7 @@ import io.sharena.core.lock.LockResult;
 import io.sharena.core.lock.SharedLock;
 import io.sharena.ipc.layout.ItemLayout;
 import io.sharena.ipc.layout.StoreLayout;
+import org.agrona.collections.IntHashSet;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -98,6 +99,10 @@ final class Index {
      */
     int firstLink(final int hash) {
         return seg.get(INT, Integer.toUnsignedLong(bucketWord(hash)));
+    }
+
+    int bucketOf(final int hash) {
+        return hash & bucketMask;
     }
 
     int stripeOf(final int hash) {
@@ -451,15 +456,18 @@ final class Index {
      * one of the ring's records ({@code records}: physical starts in {@link ItemLayout#ALIGN} units),
      * or to an item already met (a cycle, or two chains sharing an item), under each stripe's lock
      * in turn. For the tools' repair, with the ring lock held, so that the tail cannot move
-     * meanwhile. The items past a cut are LINKED in no chain: the tail marks them DEAD when it
-     * reaches them, as it does a record a killed writer left unpublished. A stripe lock taken over
-     * from a dead holder is recounted once its chains are cut.
+     * meanwhile. The items past a cut are LINKED in no chain, still counted by their stripe:
+     * {@link StoreRelink} links them again. A stripe lock taken over from a dead holder is
+     * recounted once its chains are cut.
      *
-     * @param tookOver receives in {@code [0]} the stripe locks taken over from dead holders
+     * @param seen         receives the records the chains reach (as {@code records})
+     * @param shortStripes receives the stripes whose counts hold more items than their chains, once
+     *                     cut (not one taken over: its counts were a dead holder's, and are recounted)
+     * @param tookOver     receives in {@code [0]} the stripe locks taken over from dead holders
      * @return the chains cut, or -1 - stripe for the first stripe a live process held too long
      */
-    int cutBrokenChains(final BitSet records, final long timeoutNanos, final int[] tookOver) {
-        final BitSet seen = new BitSet(records.size());
+    int cutBrokenChains(final BitSet records, final BitSet seen, final BitSet shortStripes, final long timeoutNanos,
+                        final int[] tookOver) {
         int cuts = 0;
         for (int s = 0; s <= stripeMask; s++) {
             final LockResult r = locks[s].lock(timeoutNanos);
@@ -467,6 +475,7 @@ final class Index {
                 return -1 - s;
             }
             try {
+                long chained = 0;
                 for (int b = s; b <= bucketMask; b += stripeMask + 1) {
                     int link = buckets + b * StoreLayout.BUCKET_SIZE;
                     int p = view.getIntAcquire(link);
@@ -479,6 +488,7 @@ final class Index {
                             break;
                         }
                         seen.set(unit);
+                        chained++;
                         link = p + ItemLayout.NEXT;
                         p = view.getIntAcquire(link);
                     }
@@ -486,6 +496,8 @@ final class Index {
                 if (r == LockResult.RECOVERED) {
                     recountLocked(s);
                     tookOver[0]++;
+                } else if (stripeItems(s) > chained) {
+                    shortStripes.set(s);
                 }
             } finally {
                 if (r != LockResult.DEADLOCK) {
@@ -494,6 +506,96 @@ final class Index {
             }
         }
         return cuts;
+    }
+
+    /**
+     * Takes a stripe lock for the tools' repair; one taken over from a dead holder is recounted.
+     *
+     * @return ACQUIRED, RECOVERED or TIMEOUT (DEADLOCK: this thread held it already; not unlocked then)
+     */
+    LockResult lockStripeForRepair(final int stripe, final long timeoutNanos) {
+        final LockResult r = locks[stripe].lock(timeoutNanos);
+        if (r == LockResult.RECOVERED) {
+            recountLocked(stripe);
+        }
+        return r;
+    }
+
+    /** Gives back a lock {@link #lockStripeForRepair} took ({@code r}: what it answered). */
+    void unlockStripeAfterRepair(final int stripe, final LockResult r) {
+        if (r != LockResult.DEADLOCK && r != LockResult.TIMEOUT) {
+            locks[stripe].unlock();
+        }
+    }
+
+    /**
+     * Adds the records bucket {@code b}'s chain reaches to {@code out} (as {@link Ring#unitOf}),
+     * stopping at a link that leaves the ring (tools, under the stripe lock).
+     *
+     * @return the bytes (record sizes) of the items added
+     */
+    long chainUnits(final int b, final IntHashSet out) {
+        long bytes = 0;
+        int p = bucketHead(b);
+        for (int hops = 0; p != 0 && hops < MAX_HOPS && ring.contains(p); hops++) {
+            if (!out.add(ring.unitOf(p))) {
+                break; // a cycle
+            }
+            bytes += view.getInt(p + ItemLayout.SIZE);
+            p = view.getIntAcquire(p + ItemLayout.NEXT);
+        }
+        return bytes;
+    }
+
+    /**
+     * @return whether bucket {@code b}'s chain holds an item other than {@code item} with
+     * {@code item}'s hash and key (tools: an unreached item whose key is chained is an older
+     * version of it); a chain that leaves the ring is followed no further
+     */
+    boolean chainHoldsKeyOf(final int b, final int item) {
+        final byte[] key = keyOf(item);
+        if (key == null) {
+            return false;
+        }
+        final int hash = view.getInt(item + ItemLayout.HASH);
+        int p = bucketHead(b);
+        for (int hops = 0; p != 0 && hops < MAX_HOPS && ring.contains(p); hops++) {
+            if (p != item && view.getInt(p + ItemLayout.HASH) == hash && view.getInt(p + ItemLayout.KEY_LEN) == key.length
+                && ring.fits(p, key.length, 0) && keyEquals(Integer.toUnsignedLong(p), key, key.length)) {
+                return true;
+            }
+            p = view.getIntAcquire(p + ItemLayout.NEXT);
+        }
+        return false;
+    }
+
+    /** @return whether the item's HASH word is its key's hash (tools: else a lookup could never find it) */
+    boolean hashOfKey(final int item) {
+        final byte[] key = keyOf(item);
+        return key != null && hash(key, key.length) == view.getInt(item + ItemLayout.HASH);
+    }
+
+    /** @return a copy of the item's key, or null if its length is not a key's (tools) */
+    private byte[] keyOf(final int item) {
+        final int len = view.getInt(item + ItemLayout.KEY_LEN);
+        if (len < 1 || len > SharedStore.MAX_KEY || !ring.fits(item, len, 0)) {
+            return null;
+        }
+        final byte[] key = new byte[len];
+        view.getBytes(item + ItemLayout.KEY, key, 0, len);
+        return key;
+    }
+
+    /**
+     * Links the whole LINKED item {@code p}, which no chain reaches, at the head of bucket
+     * {@code b}'s chain (tools' repair, under its stripe lock; the stripe's counts still hold it).
+     * Its NEXT first, while no reader can reach it; then one release store publishes it: readers
+     * see the chain without it or with it.
+     */
+    void relinkLocked(final int b, final int p) {
+        final int link = buckets + b * StoreLayout.BUCKET_SIZE;
+        view.putInt(p + ItemLayout.NEXT, view.getIntAcquire(link));
+        view.putIntRelease(link, p);
     }
 
     /** @return {items, bytes} summed over the stripes, read without locks */

@@ -620,7 +620,9 @@ public final class SharedStore implements AutoCloseable {
     /**
      * Verifies the store, read-only: the ring parses from tail to head, every chain holds LINKED
      * items of its bucket inside the live part of the ring, no item is in two chains, and each
-     * stripe's counts match its chains. Exact only on a quiet store.
+     * stripe's counts match its chains; where a stripe counts more items than its chains hold,
+     * each LINKED item of it that no chain reaches (lost by a garbled bucket word or link) is
+     * named. Exact only on a quiet store.
      *
      * @return the violations, one line each
      */
@@ -648,8 +650,9 @@ public final class SharedStore implements AutoCloseable {
     /**
      * The tools' repair ({@code arena check --repair}): takes over every lock a dead process held, as
      * {@link #repair()} does; mends the ring and the chains ({@link StoreRepair}: stretches of the
-     * ring that do not parse become padding, chains are cut at a link to what is not a whole item);
-     * then recounts every stripe's item and byte counts from its chains under its lock.
+     * ring that do not parse become padding, chains are cut at a link to what is not a whole item,
+     * whole items no chain reaches are linked again where their stripe still counts them); then
+     * recounts every stripe's item and byte counts from its chains under its lock.
      *
      * @param done receives what the ring and chain repair did, one line each
      * @return {locks taken over, stripes whose counts were wrong}
@@ -657,7 +660,7 @@ public final class SharedStore implements AutoCloseable {
      */
     int[] repairAll(final List<String> done) {
         final int[] locks = new int[1];
-        done.addAll(new StoreRepair(ring, index).run(timeoutNanos, locks));
+        done.addAll(new StoreRepair(view, ring, index).run(timeoutNanos, locks));
         final int recounted = index.recountStripes(timeoutNanos);
         if (recounted < 0) {
             throw new IllegalStateException("store lock held by a live process past the timeout: stripe="

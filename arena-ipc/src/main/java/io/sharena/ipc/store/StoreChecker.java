@@ -146,12 +146,63 @@ final class StoreChecker {
                 p = view.getIntAcquire(p + ItemLayout.NEXT);
             }
         }
+        final BitSet shortStripes = new BitSet(items.length);
         for (int s = 0; s < items.length; s++) {
             // A held stripe may be mid-update; one held by a dead process is recounted when taken over.
             if (!index.stripeHeld(s) && (items[s] != index.stripeItems(s) || bytes[s] != index.stripeBytes(s))) {
                 report("stripe counts differ from its chains: stripe=" + s + ", items=" + index.stripeItems(s)
                     + ", chained=" + items[s] + ", bytes=" + index.stripeBytes(s) + ", chainedBytes=" + bytes[s]);
+                if (items[s] < index.stripeItems(s)) {
+                    shortStripes.set(s);
+                }
             }
         }
+        reportUnreached(records, seen, shortStripes);
+    }
+
+    /**
+     * Reports the LINKED items in the ring that no chain reaches, in the stripes whose counts hold
+     * more items than their chains: a bucket word or NEXT link that a stray write zeroed or pointed
+     * elsewhere lost them, and every get misses them ({@code check --repair} links them again:
+     * {@link StoreRelink}). A kill leaves such items too (a record marked LINKED but not published,
+     * an item unlinked but not marked DEAD), but in a stripe whose lock the killed writer held, and
+     * which is recounted from its chains when that lock is taken over; an item whose key its chain
+     * holds is an older version, nothing lost.
+     */
+    private void reportUnreached(final BitSet records, final BitSet seen, final BitSet shortStripes) {
+        if (shortStripes.isEmpty()) {
+            return;
+        }
+        // Each look-up of a key in its chain may walk up to MAX_HOPS links: none past the report's limit.
+        for (int u = records.nextSetBit(0); u >= 0 && violations.size() < MAX_REPORTED; u = records.nextSetBit(u + 1)) {
+            final int p = ring.ringPtr() + u * ItemLayout.ALIGN;
+            final int hash = view.getInt(p + ItemLayout.HASH);
+            if (!seen.get(u) && view.getIntAcquire(p + ItemLayout.STATE) == ItemLayout.LINKED
+                && shortStripes.get(index.stripeOf(hash)) && !index.chainHoldsKeyOf(index.bucketOf(hash), p)) {
+                report("item in the ring that no chain reaches: bucket=" + index.bucketOf(hash) + ", pos="
+                    + view.getLong(p + ItemLayout.POS) + ", key=" + keyOf(p));
+            }
+        }
+    }
+
+    /**
+     * @return the item's key, printable ASCII as it is and every other byte (and the backslash) as
+     * {@code \xNN}; "?" if its length is not a key's
+     */
+    private String keyOf(final int p) {
+        final int len = view.getInt(p + ItemLayout.KEY_LEN);
+        if (len < 1 || len > SharedStore.MAX_KEY || !ring.fits(p, len, 0)) {
+            return "? (keyLen=" + len + ")";
+        }
+        final StringBuilder key = new StringBuilder(len);
+        for (int i = 0; i < len; i++) {
+            final int c = view.getByte(p + ItemLayout.KEY + i) & 0xFF;
+            if (c > ' ' && c < 0x7F && c != '\\') {
+                key.append((char) c);
+            } else {
+                key.append(String.format("\\x%02x", c));
+            }
+        }
+        return key.toString();
     }
 }

@@ -21,16 +21,20 @@ import java.util.List;
  * <ol>
  *   <li>the ring is walked from tail to head; where a record does not parse, the walk goes on at
  *       the next position whose bytes parse as a record that says it starts there, and the
- *       stretch between becomes padding (step 3);</li>
+ *       stretch between becomes padding (step 4);</li>
  *   <li>every chain is cut at its first link to what is not a whole LINKED item of its bucket
  *       starting one of the records the walk found, or to an item already met, under each stripe's
- *       lock ({@link Index#cutBrokenChains}); the items past a cut are dropped (LINKED in no chain:
- *       the tail marks them DEAD);</li>
+ *       lock ({@link Index#cutBrokenChains});</li>
+ *   <li>in each stripe whose counts hold more items than its chains (a stray write into a bucket
+ *       word or a link lost them, or a cut did), the whole LINKED items that no chain reaches are
+ *       linked again, under its lock ({@link StoreRelink}); what it cannot link is named;</li>
  *   <li>each stretch is written as PAD records, split at the ring's end: no chain leads into it any
  *       more, and the tail passes it.</li>
  * </ol>
  * Every step is one store a reader sees whole, so the repair is safe while other processes use the
- * store; a repair killed halfway leaves chains cut (consistent) and stretches the next repair pads.
+ * store; a repair killed halfway leaves chains cut (consistent), and items not linked again yet and
+ * stretches not padded yet for the next repair (but the stripe whose lock it held is recounted when
+ * that lock is taken over, and no longer shows what its chains lost: {@link StoreRelink}).
  * One limit: a PAD header may land inside a record whose start the walk never reached (a damaged
  * SIZE made the walk skip it); a lock-free reader still reading that record, reached before its
  * chain was cut, may see those 16 bytes, as it may see whatever the damage itself wrote.
@@ -39,10 +43,12 @@ final class StoreRepair {
     /** A PAD's size is an int: longer stretches are written as several. */
     private static final int MAX_PAD = 1 << 30;
 
+    private final ArenaView view;
     private final Ring ring;
     private final Index index;
 
-    StoreRepair(final Ring ring, final Index index) {
+    StoreRepair(final ArenaView view, final Ring ring, final Index index) {
+        this.view = view;
         this.ring = ring;
         this.index = index;
     }
@@ -68,11 +74,15 @@ final class StoreRepair {
             final BitSet records = new BitSet((int) (ring.ringBytes() / ItemLayout.ALIGN));
             final List<long[]> stretches = walk(head, tail, records);
             final int[] stripes = new int[1];
-            final int cuts = index.cutBrokenChains(records, timeoutNanos, stripes);
+            final BitSet seen = new BitSet(records.size());
+            final BitSet shortStripes = new BitSet(index.stripeCount());
+            final int cuts = index.cutBrokenChains(records, seen, shortStripes, timeoutNanos, stripes);
             if (cuts < 0) {
                 throw new IllegalStateException("store lock held by a live process past the timeout: stripe="
                     + (-1 - cuts) + ", timeoutNanos=" + timeoutNanos);
             }
+            final List<String> relinked = new StoreRelink(view, ring, index).run(records, seen, shortStripes,
+                timeoutNanos, stripes);
             tookOver[0] += stripes[0];
             long padded = 0;
             for (final long[] s : stretches) {
@@ -82,8 +92,9 @@ final class StoreRepair {
             final List<String> done = new ArrayList<>();
             if (cuts > 0) {
                 done.add("cut " + cuts + " chain(s) at a link to what is not a whole linked item of its bucket;"
-                    + " the items from there on are dropped");
+                    + " the whole items from there on are linked again where their stripe still counts them");
             }
+            done.addAll(relinked);
             if (!stretches.isEmpty()) {
                 done.add("replaced " + stretches.size() + " stretch(es) of the ring that did not parse as records ("
                     + padded + " bytes) with padding the tail passes");

@@ -152,8 +152,10 @@ public final class StoreTools {
      * Repairs every store of a writable arena: takes over the locks dead processes left held, as
      * {@link SharedStore#repair()} does; turns stretches of the ring that do not parse as records
      * into padding and cuts every chain at a link to what is not a whole item of its bucket (damage
-     * a kill never leaves, but another process's stray write or a file cut short does); then
-     * recounts every stripe's item and byte counts from its chains under its lock. Safe while other
+     * a kill never leaves, but another process's stray write or a file cut short does), and links
+     * the whole items no chain reaches into their bucket again where their stripe still counts
+     * them (a bucket word or link garbled, or the cut, lost them); then recounts every stripe's
+     * item and byte counts from its chains under its lock. Safe while other
      * processes use the stores. Never throws for corruption: what it could not mend is a line of
      * the result.
      *

@@ -119,7 +119,11 @@
  * takes over the locks of dead processes, turns stretches of the ring that do not parse into
  * padding and cuts chains at a link to what is not a whole item of their bucket
  * ({@link io.sharena.ipc.store.StoreRepair}: damage from another process's stray write or a file
- * cut short, never from a kill), and recounts every stripe from its chains.
+ * cut short, never from a kill), links the whole items that no chain reaches into their bucket
+ * again where the stripe's counts show its chains lost them
+ * ({@link io.sharena.ipc.store.StoreRelink}: a bucket word or link zeroed or pointed elsewhere; a
+ * kill's unreached records are not, their stripe recounted when its lock was taken over), and
+ * recounts every stripe from its chains.
  *
  * <h2>Memory per item</h2>
  * A record is a 56-byte header, the key and the value, rounded up to 16 bytes: 176 bytes for a
