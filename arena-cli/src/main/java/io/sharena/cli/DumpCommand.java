@@ -121,7 +121,7 @@ final class DumpCommand implements Callable<Integer> {
                 final StringJoiner j = new StringJoiner(",", "{\"stores\":{", "}}");
                 listed.forEach((name, ks) -> {
                     final StringJoiner kj = new StringJoiner(",", "[", "]");
-                    ks.forEach(k -> kj.add(Format.json(keyText(k))));
+                    ks.forEach(k -> kj.add(Format.json(StoreTools.keyText(k))));
                     j.add(Format.json(name) + ":" + kj);
                 });
                 System.out.println(j);
@@ -131,24 +131,11 @@ final class DumpCommand implements Callable<Integer> {
                 }
                 listed.forEach((name, ks) -> {
                     System.out.printf("store %s: %d key(s)%s%n", name, ks.size(), ks.size() == keys ? " (--keys limit)" : "");
-                    ks.forEach(k -> System.out.println(keyText(k)));
+                    ks.forEach(k -> System.out.println(StoreTools.keyText(k)));
                 });
             }
         }
         return 0;
-    }
-
-    /** @return the key as text: printable ASCII but the backslash as is, every other byte as \xNN */
-    static String keyText(final byte[] key) {
-        final StringBuilder b = new StringBuilder(key.length);
-        for (final byte x : key) {
-            if (x > 0x20 && x < 0x7F && x != '\\') {
-                b.append((char) x);
-            } else {
-                b.append(String.format(java.util.Locale.ROOT, "\\x%02x", x & 0xFF));
-            }
-        }
-        return b.toString();
     }
 
     private long[] range(final SharedArena arena) {

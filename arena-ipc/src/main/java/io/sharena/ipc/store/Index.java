@@ -553,7 +553,7 @@ final class Index {
      * version of it); a chain that leaves the ring is followed no further
      */
     boolean chainHoldsKeyOf(final int b, final int item) {
-        final byte[] key = keyOf(item);
+        final byte[] key = keyBytes(item);
         if (key == null) {
             return false;
         }
@@ -571,12 +571,12 @@ final class Index {
 
     /** @return whether the item's HASH word is its key's hash (tools: else a lookup could never find it) */
     boolean hashOfKey(final int item) {
-        final byte[] key = keyOf(item);
+        final byte[] key = keyBytes(item);
         return key != null && hash(key, key.length) == view.getInt(item + ItemLayout.HASH);
     }
 
     /** @return a copy of the item's key, or null if its length is not a key's (tools) */
-    private byte[] keyOf(final int item) {
+    byte[] keyBytes(final int item) {
         final int len = view.getInt(item + ItemLayout.KEY_LEN);
         if (len < 1 || len > SharedStore.MAX_KEY || !ring.fits(item, len, 0)) {
             return null;

@@ -185,24 +185,9 @@ final class StoreChecker {
         }
     }
 
-    /**
-     * @return the item's key, printable ASCII as it is and every other byte (and the backslash) as
-     * {@code \xNN}; "?" if its length is not a key's
-     */
+    /** @return the item's key as {@link StoreTools#keyText} prints it; "?" if its length is not a key's */
     private String keyOf(final int p) {
-        final int len = view.getInt(p + ItemLayout.KEY_LEN);
-        if (len < 1 || len > SharedStore.MAX_KEY || !ring.fits(p, len, 0)) {
-            return "? (keyLen=" + len + ")";
-        }
-        final StringBuilder key = new StringBuilder(len);
-        for (int i = 0; i < len; i++) {
-            final int c = view.getByte(p + ItemLayout.KEY + i) & 0xFF;
-            if (c > ' ' && c < 0x7F && c != '\\') {
-                key.append((char) c);
-            } else {
-                key.append(String.format("\\x%02x", c));
-            }
-        }
-        return key.toString();
+        final byte[] key = index.keyBytes(p);
+        return key == null ? "? (keyLen=" + view.getInt(p + ItemLayout.KEY_LEN) + ")" : StoreTools.keyText(key);
     }
 }

@@ -207,4 +207,20 @@ public final class StoreTools {
         }
         return done;
     }
+
+    /**
+     * @return a key as text, for tools' output: printable ASCII as is, every other byte and the
+     * backslash as {@code \xNN}
+     */
+    public static String keyText(final byte[] key) {
+        final StringBuilder b = new StringBuilder(key.length);
+        for (final byte x : key) {
+            if (x > 0x20 && x < 0x7F && x != '\\') {
+                b.append((char) x);
+            } else {
+                b.append(String.format(java.util.Locale.ROOT, "\\x%02x", x & 0xFF));
+            }
+        }
+        return b.toString();
+    }
 }
