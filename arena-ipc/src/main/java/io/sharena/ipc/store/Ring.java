@@ -112,6 +112,11 @@ final class Ring {
         return t;
     }
 
+    /** @return {head, tail} as they were at one instant, without the ring lock ({@link StoreFormat#positions}) */
+    long[] positions() {
+        return StoreFormat.positions(view, headWord, tailWord);
+    }
+
     long head() {
         return view.getLongAcquire(headWord);
     }

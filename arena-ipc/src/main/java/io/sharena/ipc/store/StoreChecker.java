@@ -62,8 +62,9 @@ final class StoreChecker {
     }
 
     List<String> check() {
-        final long head = ring.head();
-        final long tail = ring.tail();
+        final long[] positions = ring.positions();
+        final long head = positions[0];
+        final long tail = positions[1];
         final long bytes = ring.ringBytes();
         if (!ring.positionsValid(head, tail)) {
             report("ring positions out of range: head=" + head + ", tail=" + tail + ", ringBytes=" + bytes);

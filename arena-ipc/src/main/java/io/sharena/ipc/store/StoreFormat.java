@@ -17,6 +17,32 @@ final class StoreFormat {
     private StoreFormat() {
     }
 
+    /** Attempts {@link #positions} makes at a pair no write moved before it settles for the last. */
+    private static final int POSITION_READS = 1000;
+
+    /**
+     * Reads HEAD and TAIL as they were at one instant, while writers may be moving both (an open,
+     * a check): TAIL, then HEAD, then TAIL again, until TAIL has not moved across the read of
+     * HEAD. Both only grow and TAIL never passes HEAD, so TAIL read before HEAD is never above it;
+     * the second read of TAIL makes the distance between them true too (read apart, HEAD - TAIL
+     * may span more than the ring: the old TAIL against a HEAD a lap of writes later).
+     *
+     * @return {head, tail}
+     */
+    static long[] positions(final ArenaView v, final int headWord, final int tailWord) {
+        long tail = v.getLongAcquire(tailWord);
+        long head = v.getLongAcquire(headWord);
+        for (int i = 1; i < POSITION_READS; i++) {
+            final long again = v.getLongAcquire(tailWord);
+            if (again == tail) {
+                break;
+            }
+            tail = again;
+            head = v.getLongAcquire(headWord);
+        }
+        return new long[] {head, tail};
+    }
+
     static long ringBytes(final StoreOptions o) {
         return (o.memoryLimit() + PAGE - 1) & -PAGE;
     }
@@ -156,8 +182,9 @@ final class StoreFormat {
         expect(v, header, StoreLayout.RING_PTR, "ring", parts[3]);
         expect(v, header, StoreLayout.REGION_PAGES, "regionPages", parts[4]);
         inArena(cap, "ring", parts[3], ring);
-        final long head = v.getLongAcquire(header + StoreLayout.HEAD);
-        final long tail = v.getLongAcquire(header + StoreLayout.TAIL);
+        final long[] positions = positions(v, header + StoreLayout.HEAD, header + StoreLayout.TAIL);
+        final long head = positions[0];
+        final long tail = positions[1];
         if (tail < 0 || head < tail || head - tail > ring || ((head | tail) & (ItemLayout.ALIGN - 1)) != 0) {
             throw new ArenaFormatException("store.positions", "store ring positions out of range: head=" + head + ", tail=" + tail
                 + ", ringBytes=" + ring);
