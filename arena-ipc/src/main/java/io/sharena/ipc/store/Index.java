@@ -429,6 +429,7 @@ final class Index {
         }
         final int s = stripePtr(stripe);
         view.putLongRelease(s + StoreLayout.STRIPE_ITEMS, items);
+        io.sharena.core.crash.CrashPoints.at(StoreRepairPoint.RECOUNT_ITEMS_WRITTEN);
         view.putLongRelease(s + StoreLayout.STRIPE_BYTES, bytes);
     }
 
@@ -484,6 +485,7 @@ final class Index {
                         if (hops >= MAX_HOPS || unit < 0 || !records.get(unit) || seen.get(unit) || !itemSane(p, b)) {
                             // One store: readers see the chain as it was or cut here.
                             view.putIntRelease(link, 0);
+                            io.sharena.core.crash.CrashPoints.at(StoreRepairPoint.CHAIN_CUT);
                             cuts++;
                             break;
                         }
@@ -595,7 +597,9 @@ final class Index {
     void relinkLocked(final int b, final int p) {
         final int link = buckets + b * StoreLayout.BUCKET_SIZE;
         view.putInt(p + ItemLayout.NEXT, view.getIntAcquire(link));
+        io.sharena.core.crash.CrashPoints.at(StoreRepairPoint.RELINK_NEXT_SET);
         view.putIntRelease(link, p);
+        io.sharena.core.crash.CrashPoints.at(StoreRepairPoint.ITEM_RELINKED);
     }
 
     /** @return {items, bytes} summed over the stripes, read without locks */

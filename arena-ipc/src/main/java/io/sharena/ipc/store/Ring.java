@@ -415,8 +415,10 @@ final class Ring {
         final int p = (int) (ringPtr + pos % ringBytes);
         view.putLong(p + ItemLayout.POS, pos);
         view.putInt(p + ItemLayout.SIZE, size);
+        CrashPoints.at(StoreRepairPoint.PAD_STATE_PENDING);
         // Last: the tail parses it from here on.
         view.putIntRelease(p + ItemLayout.STATE, ItemLayout.PAD);
+        CrashPoints.at(StoreRepairPoint.PAD_WRITTEN);
     }
 
     /**

@@ -66,8 +66,15 @@ final class StoreChecker {
         final long head = positions[0];
         final long tail = positions[1];
         final long bytes = ring.ringBytes();
-        if (!ring.positionsValid(head, tail)) {
-            report("ring positions out of range: head=" + head + ", tail=" + tail + ", ringBytes=" + bytes);
+        if (!StoreFormat.positionsSound(positions, bytes)) {
+            report("ring positions out of range: head=" + head + ", tail=" + tail
+                + (positions[2] != tail ? " (then " + positions[2] + ")" : "") + ", ringBytes=" + bytes);
+            return violations;
+        }
+        if (positions[2] != tail) {
+            // Writers moved the tail across every read for StoreFormat.POSITION_NANOS: no pair to walk.
+            report("ring positions moved on every read for " + StoreFormat.POSITION_NANOS / 1_000_000
+                + " ms, the ring was not walked: head=" + head + ", tail=" + tail + " then " + positions[2]);
             return violations;
         }
         final BitSet records = walkRing(head, tail, bytes);

@@ -17,30 +17,48 @@ final class StoreFormat {
     private StoreFormat() {
     }
 
-    /** Attempts {@link #positions} makes at a pair no write moved before it settles for the last. */
-    private static final int POSITION_READS = 1000;
+    /** Reads {@link #positions} makes at once before it also watches the clock. */
+    private static final int POSITION_READS = 64;
+    /** How long {@link #positions} tries for a pair no write moved before it settles for the last reads. */
+    static final long POSITION_NANOS = 100_000_000L;
 
     /**
      * Reads HEAD and TAIL as they were at one instant, while writers may be moving both (an open,
      * a check): TAIL, then HEAD, then TAIL again, until TAIL has not moved across the read of
-     * HEAD. Both only grow and TAIL never passes HEAD, so TAIL read before HEAD is never above it;
-     * the second read of TAIL makes the distance between them true too (read apart, HEAD - TAIL
-     * may span more than the ring: the old TAIL against a HEAD a lap of writes later).
+     * HEAD (read apart, HEAD - TAIL may span more than the ring: the old TAIL against a HEAD a lap
+     * of writes later). If TAIL moved across every read for {@link #POSITION_NANOS}, the last
+     * three reads are returned as they are; they still bound the truth, as both positions only
+     * grow and TAIL never passes HEAD: {@code tail <= TAIL <= HEAD == head} at the instant HEAD
+     * was read, and {@code tailAfter >= TAIL} then, so {@code head - tailAfter} is never more than
+     * the true distance. {@link #positionsSound} checks exactly what holds in every sound store.
      *
-     * @return {head, tail}
+     * @return {head, tail, tailAfter}: the two TAIL reads around HEAD's, equal when TAIL held still
      */
     static long[] positions(final ArenaView v, final int headWord, final int tailWord) {
         long tail = v.getLongAcquire(tailWord);
         long head = v.getLongAcquire(headWord);
-        for (int i = 1; i < POSITION_READS; i++) {
-            final long again = v.getLongAcquire(tailWord);
-            if (again == tail) {
+        long after = v.getLongAcquire(tailWord);
+        long deadline = 0;
+        for (int i = 1; after != tail; i++) {
+            if (i == POSITION_READS) {
+                deadline = System.nanoTime() + POSITION_NANOS;
+            } else if (i > POSITION_READS && System.nanoTime() - deadline > 0) {
                 break;
             }
-            tail = again;
+            tail = after;
             head = v.getLongAcquire(headWord);
+            after = v.getLongAcquire(tailWord);
         }
-        return new long[] {head, tail};
+        return new long[] {head, tail, after};
+    }
+
+    /**
+     * @return whether positions read by {@link #positions} are those of a sound ring of {@code ringBytes}:
+     * TAIL not negative nor above HEAD, HEAD at most a ring ahead, all aligned
+     */
+    static boolean positionsSound(final long[] p, final long ringBytes) {
+        return p[1] >= 0 && p[0] >= p[1] && p[0] - p[2] <= ringBytes && p[2] >= p[1]
+            && ((p[0] | p[1] | p[2]) & (ItemLayout.ALIGN - 1)) == 0;
     }
 
     static long ringBytes(final StoreOptions o) {
@@ -183,10 +201,9 @@ final class StoreFormat {
         expect(v, header, StoreLayout.REGION_PAGES, "regionPages", parts[4]);
         inArena(cap, "ring", parts[3], ring);
         final long[] positions = positions(v, header + StoreLayout.HEAD, header + StoreLayout.TAIL);
-        final long head = positions[0];
-        final long tail = positions[1];
-        if (tail < 0 || head < tail || head - tail > ring || ((head | tail) & (ItemLayout.ALIGN - 1)) != 0) {
-            throw new ArenaFormatException("store.positions", "store ring positions out of range: head=" + head + ", tail=" + tail
+        if (!positionsSound(positions, ring)) {
+            throw new ArenaFormatException("store.positions", "store ring positions out of range: head=" + positions[0]
+                + ", tail=" + positions[1] + (positions[2] != positions[1] ? " (then " + positions[2] + ")" : "")
                 + ", ringBytes=" + ring);
         }
         // Every page of a store's region stays allocated for as long as the store lives: one that is

@@ -2,6 +2,7 @@ package io.sharena.ipc.store;
 
 import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
+import io.sharena.core.crash.CrashPoints;
 import io.sharena.core.layout.Geometry;
 import io.sharena.core.layout.PageEntry;
 import io.sharena.core.lock.LockResult;
@@ -31,8 +32,8 @@ import java.util.List;
  *   <li>each stretch is written as PAD records, split at the ring's end: no chain leads into it any
  *       more, and the tail passes it.</li>
  * </ol>
- * Every step is one store a reader sees whole, so the repair is safe while other processes use the
- * store; a repair killed halfway leaves chains cut (consistent), and items not linked again yet and
+ * Every step is one store a reader sees whole ({@link StoreRepairPoint} names each boundary), so the
+ * repair is safe while other processes use the store; a repair killed halfway leaves chains cut (consistent), and items not linked again yet and
  * stretches not padded yet for the next repair (but the stripe whose lock it held is recounted when
  * that lock is taken over, and no longer shows what its chains lost: {@link StoreRelink}).
  * One limit: a PAD header may land inside a record whose start the walk never reached (a damaged
@@ -170,6 +171,7 @@ final class StoreRepair {
                 : tail >= 0 && (tail & (ItemLayout.ALIGN - 1)) == 0 ? tail : 0;
             // The tail first: until the head follows, head - tail only shrinks.
             v.putLongRelease(header + StoreLayout.TAIL, at);
+            CrashPoints.at(StoreRepairPoint.POSITIONS_TAIL_SET);
             v.putLongRelease(header + StoreLayout.HEAD, at);
             return "ring positions out of range (head=" + head + ", tail=" + tail + "): the ring emptied at position "
                 + at + ", every item dropped";

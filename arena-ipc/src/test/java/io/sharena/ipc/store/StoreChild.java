@@ -123,6 +123,15 @@ public final class StoreChild {
         if (System.getProperty("storechild.within") != null) {
             killOnlyWithin(System.getProperty("storechild.within"));
         }
+        if (args[0].equals("repair")) {
+            // The tools' repair, as check --repair runs it: on the arena, for a store that may not open.
+            try (io.sharena.core.SharedArena arena = io.sharena.core.SharedArena.open(Path.of(args[1]),
+                io.sharena.core.ArenaOptions.defaults())) {
+                System.out.println("repaired: " + StoreTools.repairAll(arena, Long.parseLong(args[2]) * 1_000_000));
+            }
+            System.out.println("repair done");
+            return;
+        }
         final StoreOptions options = (args[0].equals("conflict")
             ? StoreOptions.defaults().withLockTimeoutNanos(Long.parseLong(args[3]) * 1_000_000) : StoreOptions.defaults())
             .withEvictions(!"false".equals(System.getProperty("storechild.evictions")));

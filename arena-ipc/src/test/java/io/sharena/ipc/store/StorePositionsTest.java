@@ -48,22 +48,27 @@ class StorePositionsTest {
             });
             writer.start();
             long bad = 0;
+            long unsettled = 0;
             String first = null;
             try {
                 for (int i = 0; i < 2_000_000; i++) {
                     final long[] p = StoreFormat.positions(v, head, tail);
-                    if (p[1] > p[0] || p[0] - p[1] > GAP + STEP) {
+                    // A pair TAIL held still around (the usual case) is exact; any three reads bound the truth.
+                    if (p[1] == p[2] ? p[1] > p[0] || p[0] - p[1] > GAP + STEP
+                        : p[1] > p[0] || p[2] < p[1] || p[0] - p[2] > GAP + STEP) {
                         bad++;
                         if (first == null) {
-                            first = "head=" + p[0] + ", tail=" + p[1];
+                            first = "head=" + p[0] + ", tail=" + p[1] + " then " + p[2];
                         }
                     }
+                    unsettled += p[1] == p[2] ? 0 : 1;
                 }
             } finally {
                 stop.set(true);
                 writer.join();
             }
             assertEquals(0, bad, "pairs that never held, first: " + first);
+            System.out.println("reads whose TAIL never held still: " + unsettled + " of 2,000,000");
         }
     }
 }
