@@ -568,12 +568,19 @@ final class Ring {
             return false;
         }
         final int y = reserveLocked(head, size);
-        // Everything from HASH on: hash, CAS (the item keeps its CAS value), expiry, flags, key, value.
-        view.copyTo(x + ItemLayout.HASH, ArenaInternals.segment(arena), Integer.toUnsignedLong(y) + ItemLayout.HASH,
-            size - ItemLayout.HASH);
+        // The hash, and everything from EXPIRES on: expiry, flags, lengths, meta, key, value. Not the
+        // CAS word yet: while y is RESERVED it names y's owner, and a copy killed here must leave
+        // the tail a record owned by the dead process, not one whose owner word is a CAS value that
+        // may read as a live process's token (the tail would wait on it for as long as that one lives).
+        view.putInt(y + ItemLayout.HASH, view.getInt(x + ItemLayout.HASH));
+        view.copyTo(x + ItemLayout.EXPIRES, ArenaInternals.segment(arena), Integer.toUnsignedLong(y) + ItemLayout.EXPIRES,
+            size - ItemLayout.EXPIRES);
+        CrashPoints.at(StorePoint.EVICT_COPIED);
         if (!view.compareAndSetInt(y + ItemLayout.STATE, ItemLayout.RESERVED, ItemLayout.LINKED)) {
             throw new IllegalStateException("reinserted record taken from its owner: ptr=0x" + Integer.toHexString(y));
         }
+        // LINKED and not yet reachable: the item keeps its CAS value.
+        view.putLong(y + ItemLayout.CAS, view.getLong(x + ItemLayout.CAS));
         view.putInt(y + ItemLayout.NEXT, view.getInt(x + ItemLayout.NEXT));
         setMapBits(y, FETCHED | usesBits(uses));
         // Publishes the copy in the item's place: readers see x or y, the same item.

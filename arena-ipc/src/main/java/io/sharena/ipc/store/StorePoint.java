@@ -24,6 +24,8 @@ public enum StorePoint implements CrashPoint {
     DELETE_UNLINKED,
     /** eviction: tail item unlinked under its stripe lock, tail not yet advanced. */
     EVICT_UNLINKED,
+    /** eviction: a hot item copied to the head (the copy still RESERVED, its owner word ours), not yet linked. */
+    EVICT_COPIED,
     /** eviction: a hot item's copy published in its place, tail not yet advanced. */
     EVICT_REINSERTED,
     /** eviction: tail advanced past one record. */

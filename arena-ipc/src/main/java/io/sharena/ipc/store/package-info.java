@@ -157,7 +157,10 @@
  *       allocated, or the whole store.</li>
  *   <li>Reserve: the header is written before the head moves; a kill between leaves the head where it
  *       was, and the next reservation overwrites the header.</li>
- *   <li>Build: a kill leaves a RESERVED record owned by a dead process: the tail passes it.</li>
+ *   <li>Build: a kill leaves a RESERVED record owned by a dead process: the tail passes it. A
+ *       record keeps its owner word until it is LINKED (a set writes its CAS value when it
+ *       publishes it, the tail's second chance when its copy is LINKED), so a RESERVED record is
+ *       always judged by its owner, never by a CAS value that may read as a live process's token.</li>
  *   <li>Publish: the new record is LINKED before the one link store that publishes it; a kill before
  *       that store leaves a LINKED record in no chain; after it, an old record still LINKED but in no
  *       chain. Eviction finds either at the tail, looks it up in its chain under the stripe lock,

@@ -1,6 +1,12 @@
 package io.sharena.ipc.store;
 
+import io.sharena.core.ArenaView;
+import io.sharena.core.internal.ArenaInternals;
+import io.sharena.ipc.NamedRoots;
+import io.sharena.ipc.layout.ItemLayout;
+import io.sharena.ipc.layout.StoreLayout;
 import io.sharena.testing.ChildJvm;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -49,6 +55,7 @@ class StoreCrashShapesTest {
         // The ring lock and the stripe lock of the item the tail is moving.
         all.add(Arguments.of("fill", StorePoint.RESERVE_HEADER_WRITTEN, "-Dstorechild.within=reinsert", 2));
         all.add(Arguments.of("fill", StorePoint.RESERVE_HEAD_ADVANCED, "-Dstorechild.within=reinsert", 2));
+        all.add(Arguments.of("fill", StorePoint.EVICT_COPIED, "-Dstorechild.evictions=false", 2));
         all.add(Arguments.of("fill", StorePoint.EVICT_REINSERTED, "-Dstorechild.evictions=false", 2));
         all.add(Arguments.of("fill", StorePoint.EVICT_TAIL_ADVANCED, "-Dstorechild.evictions=false", 1));
         return all.stream();
@@ -103,6 +110,53 @@ class StoreCrashShapesTest {
                 assertEquals(StoreResult.STORED, store.set(b("after" + (i % 3000)), Values.make(i), 0, 0), "i=" + i);
             }
             assertTrue(store.stats().get("bytes") <= RING);
+            assertEquals(List.of(), store.check(), "after the ring went round");
+        }
+    }
+
+    /**
+     * The tail's second chance killed after copying a hot item to the head and before linking the
+     * copy ({@link StorePoint#EVICT_COPIED}): the copy is a RESERVED record, which the tail waits
+     * on while its owner lives. Its owner word must still name the killed process. It used to be
+     * overwritten by the item's CAS value in the copy; a CAS value that reads as a live process's
+     * owner token (here this process's own, written as the CAS value of every item) then made every
+     * writer wait on the copy, and fail once the ring was full, for as long as that process lived.
+     */
+    @Test
+    void aSecondChanceKilledBeforeLinkingItsCopyLeavesItToTheTail() throws Exception {
+        final Path file = dir.resolve("c.store");
+        try (SharedStore store = SharedStore.create(file,
+            StoreOptions.defaults().withMemoryLimit(RING).withMaxItemSize(4096).withLockTimeoutNanos(200_000_000L))) {
+            StoreCrashTest.prefill(store);
+            final long token = ArenaInternals.ownership(store.arena()).process();
+            final ArenaView v = store.arena().raw();
+            final int header = NamedRoots.of(store.arena()).get(SharedStore.DEFAULT_ROOT);
+            final int ring = v.getInt(header + StoreLayout.RING_PTR);
+            final long bytes = v.getLong(header + StoreLayout.RING_BYTES);
+            int linked = 0;
+            for (long pos = v.getLong(header + StoreLayout.TAIL); pos < v.getLong(header + StoreLayout.HEAD); ) {
+                final int p = (int) (ring + pos % bytes);
+                if (v.getInt(p + ItemLayout.STATE) == ItemLayout.LINKED) {
+                    v.putLong(p + ItemLayout.CAS, token);
+                    linked++;
+                }
+                pos += v.getInt(p + ItemLayout.SIZE);
+            }
+            assertTrue(linked > 0, "items in the ring");
+            try (ChildJvm child = StoreChild.start(List.of("-Dsharena.crashpoints=true",
+                "-Dsharena.crashpoint=" + StorePoint.EVICT_COPIED.id(), "-Dsharena.crashpoint.action=kill"),
+                "op", file.toString(), "fill")) {
+                child.waitFor(60);
+                final List<String> out = child.output();
+                assertTrue(out.contains("crashpoint: " + StorePoint.EVICT_COPIED.id() + " kill"), "point reached: " + out);
+            }
+            assertEquals(2, store.repair(), "the ring lock and the item's stripe lock");
+            assertEquals(List.of(), store.check(), "after repair");
+            // The tail comes to the copy within a lap and passes it: its owner is dead.
+            final long headBefore = store.stats().get("ring_head");
+            for (int i = 0; store.stats().get("ring_tail") < headBefore + 2 * RING; i++) {
+                assertEquals(StoreResult.STORED, store.set(b("after" + (i % 3000)), Values.make(i), 0, 0), "i=" + i);
+            }
             assertEquals(List.of(), store.check(), "after the ring went round");
         }
     }

@@ -35,7 +35,7 @@ class StoreCrashTest {
         return switch (point) {
             case INCR_BUILT, INCR_PUBLISHED -> "incr";
             case DELETE_UNLINKED -> "delete";
-            case EVICT_UNLINKED, EVICT_REINSERTED, EVICT_TAIL_ADVANCED -> "fill";
+            case EVICT_UNLINKED, EVICT_COPIED, EVICT_REINSERTED, EVICT_TAIL_ADVANCED -> "fill";
             default -> "set";
         };
     }
@@ -87,7 +87,7 @@ class StoreCrashTest {
             final int tookOver = store.repair();
             final int held = switch (point) {
                 // The ring lock and the tail item's stripe lock.
-                case EVICT_UNLINKED, EVICT_REINSERTED -> 2;
+                case EVICT_UNLINKED, EVICT_COPIED, EVICT_REINSERTED -> 2;
                 // The ring lock, or the key's stripe lock.
                 case RESERVE_HEADER_WRITTEN, RESERVE_HEAD_ADVANCED, EVICT_TAIL_ADVANCED, SET_LINKED, SET_PUBLISHED,
                      SET_OLD_DEAD, INCR_PUBLISHED, DELETE_UNLINKED -> 1;
