@@ -41,17 +41,20 @@ public final class ArenaLock extends CrossProcessLock {
      * names see DEADLOCK ("held already") and keep the lock for as long as this process lives,
      * while every other thread and process waits. It is cleared by CAS from exactly that word, and
      * the allocator is marked for repair, since the word it overwrote may have been a dead
-     * holder's in the middle of an operation.
+     * holder's in the middle of an operation. The mark comes first: killed between the two, this
+     * process leaves the word naming itself, dead, so the next waiter takes the lock over and
+     * repairs (marked the other way round, the repair would be lost).
      *
      * @return whether such a word was found and cleared
      */
     public boolean clearStrayOwnToken() {
         final long current = ownerWord();
-        if (current != 0 && ownership.isMine(current) && SharedWords.casLong(segment, word, current, 0L)) {
-            LONG.setRelease(segment, ControlLayout.word(ControlLayout.REPAIR_PENDING), 1L);
-            return true;
+        if (current == 0 || !ownership.isMine(current)) {
+            return false;
         }
-        return false;
+        // A mark with no word cleared after all (another process changed it meanwhile) costs one repair.
+        LONG.setVolatile(segment, ControlLayout.word(ControlLayout.REPAIR_PENDING), 1L);
+        return SharedWords.casLong(segment, word, current, 0L);
     }
 
     /** One compare-and-set, no waiting and no liveness check: the free path's attempt. */
