@@ -41,7 +41,7 @@ class IpcCrashPointTest {
     static Stream<CrashPoint> points() {
         final List<CrashPoint> all = new ArrayList<>();
         // CREATE_UNDONE is reached only by the repair after a creator died holding the roots' lock:
-        // RootsCreationCrashTest kills a creator, then the undoer there.
+        // RootsCreationCrashTest kills a creator, then kills the undoer there, and pauses it there.
         all.addAll(java.util.Arrays.stream(RootsPoint.values()).filter(p -> p != RootsPoint.CREATE_UNDONE).toList());
         all.addAll(List.of(HeapPoint.values()));
         all.addAll(List.of(ChannelPoint.values()));

@@ -121,6 +121,59 @@ class RootsCreationCrashTest {
     }
 
     /**
+     * The undoer of a dead creator's store paused at {@link RootsPoint#CREATE_UNDONE} (the
+     * creation's pages freed, the name not yet dropped, the roots' lock held) while another thread
+     * and another process run the roots, heap and channel workout on the same arena: they wait for
+     * the lock within its bound and go on. The undoer then finishes, the arena checks clean, and
+     * the store is made anew under its name.
+     */
+    @Test
+    void anUndoerPausedHalfwayHoldsNoOneUpForGood() throws Exception {
+        final Path file = dir.resolve("p.arena");
+        freshArenaWithRoots(file);
+        killedAt("AllocPoint.TAKE_INTENT_CLEARED", "store", file.toString(), "s"); // in the root, not formatted
+        try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
+            final Throwable[] paused = new Throwable[1];
+            final Throwable[] other = new Throwable[1];
+            final List<String> undone = new java.util.concurrent.CopyOnWriteArrayList<>();
+            final Thread a;
+            final Thread b;
+            try (PointPause pause = new PointPause(RootsPoint.CREATE_UNDONE)) {
+                a = PointPause.start(() -> undone.addAll(NamedRoots.repair(arena, 5_000_000_000L)), paused);
+                assertTrue(pause.awaitReached(), "the undoer reached " + RootsPoint.CREATE_UNDONE.id());
+                b = new Thread(() -> {
+                    try {
+                        Workout.run(arena, "b", false);
+                    } catch (final Throwable e) {
+                        other[0] = e;
+                    }
+                }, "other");
+                b.start();
+                try (ChildJvm c = IpcChild.start("workout", file.toString(), "c", "norepair")) {
+                    // The others may need the roots' lock the undoer holds: 3 s, then it goes on either way.
+                    b.join(3_000);
+                    pause.release();
+                    a.join(60_000);
+                    b.join(60_000);
+                    assertEquals(0, c.waitFor(120), "the other process's workout: " + c.output());
+                    assertTrue(c.output().contains("workout done"), c.output().toString());
+                }
+            }
+            assertTrue(!a.isAlive() && !b.isAlive(), "both ended");
+            assertTrue(paused[0] == null, () -> "the undoer failed: " + paused[0]);
+            assertTrue(other[0] == null, () -> "the other workout failed: " + other[0]);
+            assertTrue(undone.stream().anyMatch(l -> l.startsWith("unfinished creation undone (its creator died)")),
+                "the creation undone: " + undone);
+            assertEquals(List.of(), IpcCrashPointTest.check(arena), "after the undo and the workouts");
+            try (SharedStore store = SharedStore.of(arena, "s", OPTIONS)) {
+                assertEquals(StoreResult.STORED, store.set(bytes("k"), bytes("v2"), 0, 0));
+                assertEquals("v2", new String(store.get(bytes("k")), StandardCharsets.UTF_8));
+            }
+            assertEquals(List.of(), IpcCrashPointTest.check(arena), "after the store was made anew");
+        }
+    }
+
+    /**
      * A store file whose creator was killed inside the allocation of its region (the roots
      * directory is the file's first allocation into a word, the region its second): the file is an
      * arena without a store. {@code openOrCreate} undoes the creation and makes the store in place;
