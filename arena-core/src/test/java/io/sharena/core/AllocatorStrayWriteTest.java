@@ -56,6 +56,21 @@ class AllocatorStrayWriteTest {
             + ", named what it left in " + notFixed);
     }
 
+    /**
+     * Seeds that found a hole, replayed on every run. 76134450529631 (a CI run, 2026-12-04): a
+     * stray state word made page 24 not FREE inside a free run whose page 25 still carried the
+     * length of an earlier end tag (7); an allocation at page 27 looked left for its run, took 25
+     * for a head (its left neighbour not FREE) and carved pages 25 to 31, writing the remainder's
+     * tags over pages 28 and 31, which were allocated: page 28 was handed out again. A run is now
+     * only a run if its last page carries the same length ({@code FreeRuns.validRun}).
+     */
+    @Test
+    void seedsThatFoundHolesStayFixed() throws Exception {
+        for (final long seed : new long[] {76134450529631L}) {
+            oneCase(seed);
+        }
+    }
+
     /** @return whether the repair reported success */
     private boolean oneCase(final long seed) throws IOException {
         final SplittableRandom rnd = new SplittableRandom(seed);

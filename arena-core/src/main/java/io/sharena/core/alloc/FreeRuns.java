@@ -79,14 +79,30 @@ final class FreeRuns {
         return 0;
     }
 
-    /** @return the length of the free run headed by {@code h}, or 0 if {@code h} does not head one */
+    /**
+     * @return the length of the free run headed by {@code h}, or 0 if {@code h} does not head one:
+     * {@code h} FREE with a length inside the user pages, and the run's last page FREE with the same
+     * length (a run in the lists carries its length at both ends). Without the second tag, a stray
+     * write that left a page FREE-looking with a length, or an interior page's stale tag next to a
+     * page made not FREE, passed for a run over allocated pages: its carve wrote the remainder's
+     * tags over them and they were handed out again.
+     */
     int validRun(final int h) {
         if (!table.userPage(h)) {
             return 0;
         }
         final long w = table.stateAcquire(h);
         final int len = PageEntry.runOf(w);
-        return PageEntry.stateOf(w) == PageEntry.FREE && table.userSpan(h, len) ? len : 0;
+        if (PageEntry.stateOf(w) != PageEntry.FREE || !table.userSpan(h, len)) {
+            return 0;
+        }
+        if (len > 1) {
+            final long t = table.stateAcquire(h + len - 1);
+            if (PageEntry.stateOf(t) != PageEntry.FREE || PageEntry.runOf(t) != len) {
+                return 0;
+            }
+        }
+        return len;
     }
 
     /**
@@ -102,8 +118,8 @@ final class FreeRuns {
             final long w = table.stateAcquire(p);
             final int run = PageEntry.runOf(w);
             if (run > 0 && isHead(p, run)) {
-                if (!table.userSpan(p, run) || page - p >= run) {
-                    table.corrupt(); // a head whose tag does not cover the page: the lists lie
+                if (validRun(p) != run || page - p >= run) {
+                    table.corrupt(); // a head whose tags do not make a run over the page: the lists lie
                     return 0;
                 }
                 return p;
