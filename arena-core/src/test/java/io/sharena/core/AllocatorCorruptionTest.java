@@ -61,6 +61,35 @@ class AllocatorCorruptionTest {
         return page << 12;
     }
 
+    /**
+     * A free run whose interior still carries the length of an earlier end tag (runs merge without
+     * clearing it), next to a page a stray write made not FREE: looking left for the run of a page,
+     * an allocation took the stale page for a head, and the run its tag described reached over
+     * allocated pages; the carve tagged two of them FREE, and they were handed out again (found by
+     * {@code AllocatorStrayWriteTest}'s random seeds). A run now needs the same length at its last
+     * page, and tags are never written over a page that is not FREE.
+     */
+    @Test
+    void aStaleTagNextToAStrayStateIsNoRun() {
+        assertEquals(ptr(first), arena.allocPagesAt(ptr(first), 16));
+        final Set<Integer> ours = new HashSet<>();
+        for (int p = first + 9; p < first + 16; p++) {
+            ours.add(p);
+        }
+        arena.freePages(ptr(first), 9); // the run [first, first + 9), tagged 9 at both ends
+        s.set(ValueLayout.JAVA_LONG, PageEntry.stateOffset(first + 6), PageEntry.state(PageEntry.FREE, 0, 0, 7));
+        s.set(ValueLayout.JAVA_LONG, PageEntry.stateOffset(first + 5), PageEntry.state(13, 0, 0, 4));
+        arena.allocPagesAt(ptr(first + 8), 1);
+        ours.add(first + 8);
+        handsOutOnlyFreeUserPages(ours);
+        for (int p = first + 9; p < first + 16; p++) {
+            assertEquals(PageEntry.ALLOCATED, PageEntry.stateOf(s.get(ValueLayout.JAVA_LONG, PageEntry.stateOffset(p))),
+                "page " + p + " still ours");
+        }
+        arena.repair(10 * SECOND);
+        assertEquals(List.of(), io.sharena.core.check.ArenaChecker.check(arena));
+    }
+
     /** Allocates every page it can, one at a time, and checks none is handed out wrongly; frees them. */
     private void handsOutOnlyFreeUserPages(final Set<Integer> alreadyOurs) {
         final Set<Integer> got = new HashSet<>();

@@ -155,9 +155,11 @@ final class FreeRuns {
         final long link = table.linkPlain(head);
         final int prev = PageEntry.prevOf(link);
         final int next = PageEntry.nextOf(link);
-        if ((prev != 0 && !table.userPage(prev)) || (next != 0 && !table.userPage(next))) {
-            // A link out of range: do not follow it. The lists are now wrong; the repair that the mark
-            // brings (before this holder unlocks) rebuilds them from the page states.
+        if ((prev != 0 && !table.userPage(prev)) || (next != 0 && !table.userPage(next))
+            || (prev == 0 ? head(ControlLayout.bucketOf(len)) : PageEntry.nextOf(table.linkPlain(prev))) != head) {
+            // A link out of range, or a run its list does not hold where its links say (tags a stray
+            // write left standing): do not follow them. The lists are now wrong; the repair that the
+            // mark brings (before this holder unlocks) rebuilds them from the page states.
             table.corrupt();
             table.getAndAddLong(TREE_FREE, -len);
             return;
@@ -179,6 +181,13 @@ final class FreeRuns {
      * {@code runDirty}.
      */
     void link(final int head, final int len, final boolean runDirty) {
+        if (PageEntry.stateOf(table.stateAcquire(head)) != PageEntry.FREE
+            || PageEntry.stateOf(table.stateAcquire(head + len - 1)) != PageEntry.FREE) {
+            // Tags are never written over a page that is not FREE: a run a stray write stretched over
+            // allocated pages would otherwise hand them out. Left out of the lists, for the repair.
+            table.corrupt();
+            return;
+        }
         final int headFlags = (PageEntry.flagsOf(table.stateAcquire(head)) & PageEntry.DIRTY)
             | (runDirty ? PageEntry.RUN_DIRTY : 0);
         table.setStateRelease(head, PageEntry.state(PageEntry.FREE, headFlags, 0, len));
@@ -247,7 +256,7 @@ final class FreeRuns {
             final long rw = table.stateAcquire(right);
             if (PageEntry.stateOf(rw) == PageEntry.FREE) {
                 final int rightLen = PageEntry.runOf(rw);
-                if (validRun(right) == rightLen && rightLen > 0 && PageEntry.runOf(table.stateAcquire(right + rightLen - 1)) == rightLen) {
+                if (validRun(right) == rightLen && rightLen > 0) {
                     runDirty |= runDirty(right);
                     remove(right, rightLen);
                     total += rightLen;

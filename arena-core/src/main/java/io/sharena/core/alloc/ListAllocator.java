@@ -262,7 +262,10 @@ final class ListAllocator {
         }
         table.setStateRelease(head, table.stateAcquire(head) | PageEntry.RUN_DIRTY);
         for (int p = from; p < end; p++) {
-            table.setStateRelease(p, table.stateAcquire(p) | PageEntry.DIRTY);
+            final long w = table.stateAcquire(p);
+            if (PageEntry.stateOf(w) == PageEntry.FREE) {
+                table.setStateRelease(p, w | PageEntry.DIRTY);
+            }
         }
         CrashPoints.at(AllocPoint.TAKE_AHEAD_COMMITTED);
         dirty.noteDirty(end - from);
