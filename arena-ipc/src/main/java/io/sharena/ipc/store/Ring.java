@@ -126,7 +126,7 @@ final class Ring {
      * ringBytes}, both multiples of {@link ItemLayout#ALIGN}. Anything else is a damaged file.
      */
     boolean positionsValid(final long head, final long tail) {
-        return tail >= 0 && head >= tail && head - tail <= ringBytes && ((head | tail) & (ItemLayout.ALIGN - 1)) == 0;
+        return StoreFormat.positionsSound(head, tail, tail, ringBytes);
     }
 
     /** @throws ArenaCorruptedException unless {@link #positionsValid} */

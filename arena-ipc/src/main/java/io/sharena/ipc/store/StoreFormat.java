@@ -53,12 +53,13 @@ final class StoreFormat {
     }
 
     /**
-     * @return whether positions read by {@link #positions} are those of a sound ring of {@code ringBytes}:
-     * TAIL not negative nor above HEAD, HEAD at most a ring ahead, all aligned
+     * @return whether positions read as {@link #positions} reads them (two reads of TAIL around one
+     * of HEAD; {@code tail == tailAfter} for a pair read at one instant) are those of a sound ring of
+     * {@code ringBytes}: TAIL not negative nor above HEAD, HEAD at most a ring ahead, all aligned
      */
-    static boolean positionsSound(final long[] p, final long ringBytes) {
-        return p[1] >= 0 && p[0] >= p[1] && p[0] - p[2] <= ringBytes && p[2] >= p[1]
-            && ((p[0] | p[1] | p[2]) & (ItemLayout.ALIGN - 1)) == 0;
+    static boolean positionsSound(final long head, final long tail, final long tailAfter, final long ringBytes) {
+        return tail >= 0 && head >= tail && head - tailAfter <= ringBytes && tailAfter >= tail
+            && ((head | tail | tailAfter) & (ItemLayout.ALIGN - 1)) == 0;
     }
 
     static long ringBytes(final StoreOptions o) {
@@ -201,7 +202,7 @@ final class StoreFormat {
         expect(v, header, StoreLayout.REGION_PAGES, "regionPages", parts[4]);
         inArena(cap, "ring", parts[3], ring);
         final long[] positions = positions(v, header + StoreLayout.HEAD, header + StoreLayout.TAIL);
-        if (!positionsSound(positions, ring)) {
+        if (!positionsSound(positions[0], positions[1], positions[2], ring)) {
             throw new ArenaFormatException("store.positions", "store ring positions out of range: head=" + positions[0]
                 + ", tail=" + positions[1] + (positions[2] != positions[1] ? " (then " + positions[2] + ")" : "")
                 + ", ringBytes=" + ring);

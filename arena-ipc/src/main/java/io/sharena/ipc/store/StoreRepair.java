@@ -164,7 +164,7 @@ final class StoreRepair {
         try {
             final long head = v.getLongAcquire(header + StoreLayout.HEAD);
             final long tail = v.getLongAcquire(header + StoreLayout.TAIL);
-            if (tail >= 0 && head >= tail && head - tail <= ringBytes && ((head | tail) & (ItemLayout.ALIGN - 1)) == 0) {
+            if (StoreFormat.positionsSound(head, tail, tail, ringBytes)) {
                 return null;
             }
             final long at = head >= 0 && (head & (ItemLayout.ALIGN - 1)) == 0 ? head

@@ -5,9 +5,7 @@ import io.sharena.core.ArenaOptions;
 import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
 import io.sharena.ipc.IpcCheck;
-import io.sharena.ipc.NamedRoots;
 import io.sharena.ipc.layout.ItemLayout;
-import io.sharena.ipc.layout.StoreLayout;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -15,7 +13,6 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -47,48 +44,6 @@ class StoreUnreachedItemTest {
         return s.getBytes(StandardCharsets.UTF_8);
     }
 
-    /** The store's bucket table: where it is and how many buckets it has. */
-    private record Buckets(ArenaView view, int ptr, int count) {
-        static Buckets of(final SharedArena arena) {
-            final ArenaView v = arena.raw();
-            final int header = NamedRoots.of(arena).get(SharedStore.DEFAULT_ROOT);
-            return new Buckets(v, v.getInt(header + StoreLayout.BUCKETS_PTR), 1 << v.getInt(header + StoreLayout.BUCKET_BITS));
-        }
-
-        int word(final int b) {
-            return ptr + b * StoreLayout.BUCKET_SIZE;
-        }
-
-        List<Integer> chain(final int b) {
-            final List<Integer> items = new ArrayList<>();
-            for (int p = view.getInt(word(b)); p != 0; p = view.getInt(p + ItemLayout.NEXT)) {
-                items.add(p);
-            }
-            return items;
-        }
-
-        /** @return the bucket with the longest chain (the first such) */
-        int longest() {
-            int best = 0;
-            for (int b = 1; b < count; b++) {
-                if (chain(b).size() > chain(best).size()) {
-                    best = b;
-                }
-            }
-            return best;
-        }
-
-        String key(final int item) {
-            final byte[] key = new byte[view.getInt(item + ItemLayout.KEY_LEN)];
-            view.getBytes(item + ItemLayout.KEY, key, 0, key.length);
-            return new String(key, StandardCharsets.UTF_8);
-        }
-
-        long bytes(final List<Integer> items) {
-            return items.stream().mapToLong(p -> view.getInt(p + ItemLayout.SIZE)).sum();
-        }
-    }
-
     private static void fill(final SharedStore store) {
         for (int i = 0; i < KEYS; i++) {
             assertEquals(StoreResult.STORED, store.set(b("k" + i), Values.make(i), 0, 0));
@@ -118,7 +73,7 @@ class StoreUnreachedItemTest {
         final List<Integer> lost;
         try (SharedStore store = SharedStore.create(file, OPTIONS)) {
             fill(store);
-            final Buckets t = Buckets.of(store.arena());
+            final BucketTable t = BucketTable.of(store.arena());
             bucket = t.longest();
             lost = t.chain(bucket);
             assertTrue(lost.size() >= 2, "chain length " + lost.size());
@@ -138,7 +93,7 @@ class StoreUnreachedItemTest {
                 + bucket % StoreOptions.STRIPES + ", items=")), found.toString());
         }
         try (SharedStore store = SharedStore.open(file, OPTIONS)) {
-            final Buckets t = Buckets.of(store.arena());
+            final BucketTable t = BucketTable.of(store.arena());
             for (final int p : lost) {
                 assertNull(store.get(b(t.key(p))), "the next opener misses " + t.key(p) + " too");
             }
@@ -146,7 +101,7 @@ class StoreUnreachedItemTest {
         }
         try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
             assertEquals(lost.size(), unreached(IpcCheck.check(arena)).size());
-            final long bytes = Buckets.of(arena).bytes(lost);
+            final long bytes = BucketTable.of(arena).bytes(lost);
             assertEquals(List.of("store sharena.store: re-linked " + lost.size() + " item(s) (" + bytes + " bytes) that"
                 + " no chain reached and their stripe still counted: bucket=" + bucket + " (" + lost.size() + ")"),
                 IpcCheck.repair(arena, 1_000_000_000L));
@@ -186,7 +141,7 @@ class StoreUnreachedItemTest {
     void aBucketWordPointedElsewhereIsReportedAndRepaired(final Garble garble) throws Exception {
         try (SharedStore store = SharedStore.create(dir.resolve(garble + ".store"), OPTIONS)) {
             fill(store);
-            final Buckets t = Buckets.of(store.arena());
+            final BucketTable t = BucketTable.of(store.arena());
             final int bucket = t.longest();
             final List<Integer> chain = t.chain(bucket);
             int other = 0;
@@ -258,7 +213,7 @@ class StoreUnreachedItemTest {
     void theItemsPastAGarbledItemAreLinkedAgain(final ItemGarble garble) throws Exception {
         try (SharedStore store = SharedStore.create(dir.resolve(garble + ".store"), OPTIONS)) {
             fill(store);
-            final Buckets t = Buckets.of(store.arena());
+            final BucketTable t = BucketTable.of(store.arena());
             final int bucket = t.longest();
             final List<Integer> chain = t.chain(bucket);
             final int first = chain.get(0);
@@ -308,7 +263,7 @@ class StoreUnreachedItemTest {
     void aLostKeyWrittenAgainKeepsItsNewValue() throws Exception {
         try (SharedStore store = SharedStore.create(dir.resolve("again.store"), OPTIONS)) {
             fill(store);
-            final Buckets t = Buckets.of(store.arena());
+            final BucketTable t = BucketTable.of(store.arena());
             final int bucket = t.longest();
             final List<Integer> lost = t.chain(bucket);
             t.view().putInt(t.word(bucket), 0);
@@ -347,7 +302,7 @@ class StoreUnreachedItemTest {
     void itemsTheTailReclaimedWhileUnreachedAreCountedAsLost() throws Exception {
         try (SharedStore store = SharedStore.create(dir.resolve("reclaimed.store"), OPTIONS)) {
             fill(store);
-            final Buckets t = Buckets.of(store.arena());
+            final BucketTable t = BucketTable.of(store.arena());
             final int bucket = t.longest();
             final List<Integer> lost = t.chain(bucket);
             final long bytes = t.bytes(lost);
