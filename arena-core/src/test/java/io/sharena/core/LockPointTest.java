@@ -3,6 +3,7 @@ package io.sharena.core;
 import io.sharena.core.check.ArenaChecker;
 import io.sharena.core.crash.CrashPoint;
 import io.sharena.core.crash.CrashPoints;
+import io.sharena.core.layout.ControlLayout;
 import io.sharena.core.layout.OwnerToken;
 import io.sharena.core.layout.RegistryLayout;
 import io.sharena.core.owner.CrossProcessLock;
@@ -49,7 +50,7 @@ class LockPointTest {
 
     @Test
     void everyPointIsCovered() {
-        assertEquals(5, LockPoint.values().length, "a new point needs its kill and pause scenarios below");
+        assertEquals(6, LockPoint.values().length, "a new point needs its kill and pause scenarios below");
         System.out.println("lock crash points: " + LockPoint.values().length);
     }
 
@@ -75,6 +76,10 @@ class LockPointTest {
                     yield new String[] {"open", file.toString()};
                 }
                 case SLOT_RELEASING -> new String[] {"open", file.toString()};
+                case STRAY_TOKEN_MARKED -> {
+                    forgeNextOpenersToken(a);
+                    yield new String[] {"open", file.toString()};
+                }
                 case LOCK_TAKEOVER, LOCK_TAKEN_OVER -> {
                     // A dead holder of a user lock: the child's waiter takes it over.
                     final int deadSlot = 33;
@@ -93,6 +98,13 @@ class LockPointTest {
                     "the child reached the point: " + child.output());
                 assertNotEquals(0, exit);
             }
+            if (point == LockPoint.STRAY_TOKEN_MARKED) {
+                // The repair is flagged before the word is cleared: the word names the dead opener,
+                // whose next waiter takes it over and repairs.
+                assertEquals(1L, a.raw().getLongVolatile((int) ControlLayout.word(ControlLayout.REPAIR_PENDING)),
+                    "repair flagged");
+                assertNotEquals(0L, a.lock().ownerWord(), "the word still names the killed opener");
+            }
             // Another process opens and repairs; then everything adds up.
             try (SharedArena b = SharedArena.open(file, ArenaOptions.defaults())) {
                 assertTrue(a.repair(SECOND));
@@ -110,6 +122,19 @@ class LockPointTest {
             }
             System.out.println("lock point kill " + point.id() + ": recovered, check clean");
         }
+    }
+
+    /**
+     * Writes into the allocator's lock word the token the next attachment will get (the first free
+     * registry slot, its next generation): the stray write {@code ArenaLock.clearStrayOwnToken} clears at open.
+     */
+    private static void forgeNextOpenersToken(final SharedArena a) {
+        int slot = 0;
+        while (!io.sharena.core.layout.ProcessWord.isFree(a.registry().word(slot))) {
+            slot++;
+        }
+        final int next = io.sharena.core.layout.ProcessWord.nextGeneration(a.registry().generation(slot));
+        a.raw().putLongVolatile((int) ControlLayout.word(ControlLayout.LOCK_WORD), OwnerToken.encode(slot, next, 7));
     }
 
     // ---------------------------------------------------------------- (b) pause a thread at each point
@@ -212,6 +237,23 @@ class LockPointTest {
                         assertTrue(closing.get(20, TimeUnit.SECONDS));
                         assertTrue(!a.registry().isAlive(xs) && a.registry().entries().size() == 2,
                             a.registry().entries().toString());
+                    }
+                }
+                case STRAY_TOKEN_MARKED -> {
+                    forgeNextOpenersToken(a);
+                    CrashPoints.install(pause);
+                    final CompletableFuture<SharedArena> x = onThread("paused",
+                        () -> SharedArena.open(file, ArenaOptions.defaults()));
+                    pause.awaitReached();
+                    // The word names a live attachment, mid-open: the lock waits for it, within its bound.
+                    assertEquals(LockResult.TIMEOUT, a.lock().lock(SECOND / 10));
+                    assertEquals(0, a.allocPages(17), "a locked allocation fails fast while the word names the opener");
+                    pause.resume.countDown();
+                    try (SharedArena opened = x.get(20, TimeUnit.SECONDS)) {
+                        assertEquals(0L, a.lock().ownerWord(), "cleared by the opener");
+                        final int p = opened.allocPages(2);
+                        assertTrue(p != 0);
+                        opened.freePages(p, 2);
                     }
                 }
                 case LOCK_TAKEOVER, LOCK_TAKEN_OVER -> {

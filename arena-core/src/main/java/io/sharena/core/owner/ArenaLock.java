@@ -1,5 +1,7 @@
 package io.sharena.core.owner;
 
+import io.sharena.core.crash.CrashPoints;
+
 import io.sharena.core.layout.ControlLayout;
 import io.sharena.core.os.SharedWords;
 
@@ -54,6 +56,7 @@ public final class ArenaLock extends CrossProcessLock {
         }
         // A mark with no word cleared after all (another process changed it meanwhile) costs one repair.
         LONG.setVolatile(segment, ControlLayout.word(ControlLayout.REPAIR_PENDING), 1L);
+        CrashPoints.at(LockPoint.STRAY_TOKEN_MARKED);
         return SharedWords.casLong(segment, word, current, 0L);
     }
 

@@ -16,5 +16,10 @@ public enum LockPoint implements CrashPoint {
     /** A waiter has judged the lock's owner dead and is about to take the word over. */
     LOCK_TAKEOVER,
     /** The lock has just been taken over from a dead owner (one CAS); repair not yet flagged. */
-    LOCK_TAKEN_OVER
+    LOCK_TAKEN_OVER,
+    /**
+     * Attach: the allocator's lock word names this new attachment (a stray write); repair flagged,
+     * the word not yet cleared ({@code ArenaLock.clearStrayOwnToken}).
+     */
+    STRAY_TOKEN_MARKED
 }
