@@ -1,5 +1,7 @@
 package io.sharena.ipc.store;
 
+import io.sharena.core.crash.CrashPoints;
+
 import io.sharena.core.ArenaView;
 import io.sharena.ipc.layout.ItemLayout;
 import io.sharena.ipc.layout.StoreLayout;
@@ -98,6 +100,9 @@ final class StoreClock {
     /** {@link SharedStore#flushAll}: moves the flush words (the caller counts the command). */
     void flushAll(final long delaySeconds) {
         if (delaySeconds <= 0) {
+            // The delayed flush this one replaces, read first: one another process asks for after
+            // this read comes after this flush, and stays.
+            final long pending = view.getLongAcquire(header + StoreLayout.FLUSH_MILLIS);
             final long cas = view.getLongAcquire(header + StoreLayout.CAS_COUNTER);
             // Items with a CAS at or below this are invalid; later writes get higher ones.
             long seen;
@@ -105,7 +110,11 @@ final class StoreClock {
                 && !view.compareAndSetLong(header + StoreLayout.FLUSH_CAS, seen, cas)) {
                 Thread.onSpinWait();
             }
-            view.putLongRelease(header + StoreLayout.FLUSH_MILLIS, 0);
+            // Killed here, every item is flushed and the delayed flush still pending fires in its time.
+            CrashPoints.at(StorePoint.FLUSH_CAS_RAISED);
+            if (pending != 0) {
+                view.compareAndSetLong(header + StoreLayout.FLUSH_MILLIS, pending, 0);
+            }
         } else {
             view.putLongRelease(header + StoreLayout.FLUSH_MILLIS, clock.getAsLong() + delaySeconds * 1000);
         }

@@ -29,5 +29,7 @@ public enum StorePoint implements CrashPoint {
     /** eviction: a hot item's copy published in its place, tail not yet advanced. */
     EVICT_REINSERTED,
     /** eviction: tail advanced past one record. */
-    EVICT_TAIL_ADVANCED
+    EVICT_TAIL_ADVANCED,
+    /** flush_all with no delay: the CAS watermark raised (every item flushed), a pending delayed flush not yet cleared. */
+    FLUSH_CAS_RAISED
 }

@@ -169,9 +169,11 @@
  *   <li>A lock whose owner died is taken over by the next waiter (owner identity: registry slot
  *       and generation; liveness by the registry). A stripe lock taken over recounts its stripe's item and
  *       byte counts from its chains, the only state a dead holder could leave half-updated.</li>
- *   <li>Not covered: {@code flushAll} with no delay is two stores, the CAS watermark raised, then a
- *       pending delayed flush cleared; a kill between them leaves that delayed flush pending (it
- *       still fires). Making it one step needs another header word.</li>
+ *   <li>{@code flushAll} with no delay is two stores, the CAS watermark raised (every item is
+ *       flushed from then on), then a pending delayed flush cleared (by CAS from the one read before,
+ *       so that one another process asks for meanwhile stays): a kill between them leaves that
+ *       delayed flush pending, and it still fires in its time (crash point
+ *       {@code FLUSH_CAS_RAISED}). Making the two one step needs another header word.</li>
  * </ul>
  * So after a kill every key has its old or its new item, and nothing leaks: ring space is
  * reclaimed by the tail whatever its state, and per-process call counters are sums that a dead

@@ -237,6 +237,10 @@ public final class StoreChild {
                         case "incr" -> store.incr(b("n"), 1, r);
                         case "delete" -> store.delete(b("d"));
                         case "append" -> store.append(b("a"), b("+"));
+                        case "flush" -> {
+                            store.flushAll(0);
+                            yield StoreResult.DELETED;
+                        }
                         case "commit" -> {
                             final byte[] v = Values.make(2);
                             final StoreReservation held = new StoreReservation();

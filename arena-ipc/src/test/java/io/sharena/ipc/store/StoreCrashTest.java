@@ -35,6 +35,7 @@ class StoreCrashTest {
         return switch (point) {
             case INCR_BUILT, INCR_PUBLISHED -> "incr";
             case DELETE_UNLINKED -> "delete";
+            case FLUSH_CAS_RAISED -> "flush";
             case EVICT_UNLINKED, EVICT_COPIED, EVICT_REINSERTED, EVICT_TAIL_ADVANCED -> "fill";
             default -> "set";
         };
@@ -60,6 +61,15 @@ class StoreCrashTest {
                 assertFalse(out.stream().anyMatch(l -> l.startsWith("op done")), "killed before done: " + out);
             }
 
+            if ("flush".equals(op)) {
+                // The watermark is the flush: every item is gone, whatever was left to do.
+                for (final String key : List.of("k", "n", "d", "a")) {
+                    assertNull(store.get(b(key)), key + " flushed");
+                }
+                store.set(b("k"), Values.make(1), 0, 0);
+                store.set(b("n"), b("5"), 0, 0);
+                store.set(b("a"), b("abc"), 0, 0);
+            }
             // Old or new, whole.
             final byte[] k = store.get(b("k"));
             assertTrue(k != null && Values.check(k, k.length) == null
@@ -91,8 +101,8 @@ class StoreCrashTest {
                 // The ring lock, or the key's stripe lock.
                 case RESERVE_HEADER_WRITTEN, RESERVE_HEAD_ADVANCED, EVICT_TAIL_ADVANCED, SET_LINKED, SET_PUBLISHED,
                      SET_OLD_DEAD, INCR_PUBLISHED, DELETE_UNLINKED -> 1;
-                // Between locks: building a record holds none.
-                case SET_BUILT, INCR_BUILT -> 0;
+                // Between locks: building a record holds none; a flush takes none.
+                case SET_BUILT, INCR_BUILT, FLUSH_CAS_RAISED -> 0;
             };
             assertEquals(held, tookOver, "locks the child held at " + point);
             assertEquals(List.of(), store.check(), "after repair");

@@ -69,6 +69,7 @@ class StorePausePointTest {
                             pausedIncrs[0] = 1;
                         }
                         case "delete" -> store.delete(b("d"));
+                        case "flush" -> store.flushAll(0);
                         default -> {
                             for (int i = 0; !stopFill.get(); i++) {
                                 assertEquals(StoreResult.STORED, store.set(b("f" + i), Values.make(i), 0, 0));
@@ -80,6 +81,16 @@ class StorePausePointTest {
 
                 // Readers do not wait for the paused writer, and see old or new, whole.
                 final long t0 = System.nanoTime();
+                if ("flush".equals(op)) {
+                    // The watermark is raised: every item is flushed already, while the flush waits.
+                    for (final String key : List.of("k", "n", "d", "a")) {
+                        assertNull(other.get(b(key)), key + " flushed");
+                    }
+                    store.set(b("k"), Values.make(1), 0, 0);
+                    store.set(b("n"), b("5"), 0, 0);
+                    store.set(b("d"), b("x"), 0, 0);
+                    store.set(b("a"), b("abc"), 0, 0);
+                }
                 final byte[] k = other.get(b("k"));
                 assertTrue(k != null && Values.check(k, k.length) == null && (Values.seq(k) == 1 || Values.seq(k) == 2),
                     "k whole, old or new");
