@@ -83,13 +83,7 @@ class StorePausePointTest {
                 final long t0 = System.nanoTime();
                 if ("flush".equals(op)) {
                     // The watermark is raised: every item is flushed already, while the flush waits.
-                    for (final String key : List.of("k", "n", "d", "a")) {
-                        assertNull(other.get(b(key)), key + " flushed");
-                    }
-                    store.set(b("k"), Values.make(1), 0, 0);
-                    store.set(b("n"), b("5"), 0, 0);
-                    store.set(b("d"), b("x"), 0, 0);
-                    store.set(b("a"), b("abc"), 0, 0);
+                    StoreCrashTest.flushedThenSetAgain(other);
                 }
                 final byte[] k = other.get(b("k"));
                 assertTrue(k != null && Values.check(k, k.length) == null && (Values.seq(k) == 1 || Values.seq(k) == 2),
