@@ -28,6 +28,12 @@ class StorePausePointTest {
     /** Eviction's points need a full ring, quickly filled; the others room for the conflicting writes. */
     private static final long SMALL_RING = 1L << 20;
     private static final long LARGE_RING = 32L << 20;
+    /**
+     * A paused flush holds nothing (no lock, no reservation), so the conflicting writers run at full
+     * speed for their 600 ms: a ring they cannot go round, so that nothing the test counts (the
+     * appends to a) is evicted.
+     */
+    private static final long FLUSH_RING = 512L << 20;
     private static final long SHORT_TIMEOUT_MS = 100;
 
     @TempDir
@@ -43,7 +49,8 @@ class StorePausePointTest {
         final Path file = dir.resolve("p.store");
         final String op = StoreCrashTest.op(point);
         try (SharedStore store = SharedStore.create(file,
-            StoreOptions.defaults().withMemoryLimit("fill".equals(op) ? SMALL_RING : LARGE_RING).withMaxItemSize(4096));
+            StoreOptions.defaults().withMemoryLimit("fill".equals(op) ? SMALL_RING : "flush".equals(op) ? FLUSH_RING
+                : LARGE_RING).withMaxItemSize(4096));
              SharedStore other = SharedStore.open(file,
                  StoreOptions.defaults().withLockTimeoutNanos(SHORT_TIMEOUT_MS * 1_000_000))) {
             if ("fill".equals(op)) {
