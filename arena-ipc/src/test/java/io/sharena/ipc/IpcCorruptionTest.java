@@ -6,6 +6,7 @@ import io.sharena.core.ArenaView;
 import io.sharena.core.Capacity;
 import io.sharena.core.SharedArena;
 import io.sharena.core.layout.ControlLayout;
+import io.sharena.core.layout.PageEntry;
 import io.sharena.ipc.channel.Channel;
 import io.sharena.ipc.channel.ChannelConsumer;
 import io.sharena.ipc.channel.ChannelProducer;
@@ -336,6 +337,40 @@ class IpcCorruptionTest {
         }
         assertEquals(List.of(), repairThenCheck());
         assertDistinct(heap, 16, 600);
+    }
+
+    /**
+     * A slab page a trim gave back keeps its header, page key included, while its storage stays
+     * committed (a dirty FREE page). Two stray writes, its magic back to SLAB and a free stack's head
+     * naming its first object, made allocate hand out that object: bytes of a FREE page, which the
+     * page allocator then hands out again to someone else.
+     */
+    @Test
+    void aFreeStackHeadIntoASlabPageGivenBackIsRefusedNotHandedOut() throws IOException {
+        final ArenaOptions dirtyKept = ArenaOptions.defaults().withPurgeDelayNanos(3_600_000_000_000L).withDirtyLimitPages(4096);
+        try (SharedArena a = SharedArena.create(dir.resolve("dirty.arena"), Capacity.parse("16M"), dirtyKept)) {
+            final ArenaView w = a.raw();
+            final ObjectHeap heap = ObjectHeap.of(a);
+            final List<Integer> objects = new ArrayList<>();
+            for (int i = 0; i < 2 * HeapLayout.objectsPerSlab(1); i++) {
+                objects.add(heap.allocate(16));
+            }
+            objects.forEach(heap::free); // the second page of class 1 to empty trims the class: one page given back
+            final int given = objects.stream().map(p -> p & ~4095).distinct()
+                .filter(p -> Pages.state(a, p / 4096) == PageEntry.FREE).findFirst().orElseThrow();
+            assertEquals(HeapLayout.MAGIC_RETIRED, w.getInt(given + HeapLayout.MAGIC), "the page given back keeps its header");
+            w.putInt(given + HeapLayout.MAGIC, HeapLayout.MAGIC_SLAB);
+            final int headWord = NamedRoots.of(a).get(ObjectHeap.ROOT_NAME) + HeapLayout.CLASS_STRIDE + HeapLayout.FREE_HEAD;
+            final int obj = given + HeapLayout.SLAB_HEADER;
+            w.putLongRelease(headWord, (w.getLong(headWord) & 0xFFFF_FFFF_0000_0000L) + (1L << 32) | obj);
+            final ArenaCorruptedException x = assertThrows(ArenaCorruptedException.class, () -> heap.allocate(16),
+                "an object of a page that is not allocated is never handed out");
+            assertEquals(obj, x.value());
+            assertEquals(PageEntry.FREE, Pages.state(a, given / 4096));
+            assertFalse(ObjectHeap.repair(a).isEmpty());
+            assertEquals(List.of(), ObjectHeap.check(a));
+            assertDistinct(heap, 16, 600);
+        }
     }
 
     @Test

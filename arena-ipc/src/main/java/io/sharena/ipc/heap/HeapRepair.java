@@ -42,10 +42,6 @@ final class HeapRepair {
         return "0x" + Integer.toHexString(ptr);
     }
 
-    private long pageOf(final int ptr) {
-        return Integer.toUnsignedLong(ptr) / Geometry.PAGE_SIZE;
-    }
-
     /** @return the free objects on class {@code c}'s stack, walking it; problems go to {@code violations} */
     private Set<Integer> walk(final int c, final List<String> violations) {
         final Set<Integer> free = new HashSet<>();
@@ -60,10 +56,6 @@ final class HeapRepair {
                 break;
             }
             final int page = obj & ~(Geometry.PAGE_SIZE - 1);
-            if (Pages.state(arena, pageOf(page)) != PageEntry.ALLOCATED) {
-                violations.add("heap free object on a page that is not allocated: class=" + c + ", ptr=" + hex(obj));
-                break;
-            }
             if ((view.getLongAcquire(page + HeapLayout.bitmapWord(index)) & HeapLayout.bit(index)) != 0) {
                 violations.add("heap object both free and in use: class=" + c + ", ptr=" + hex(obj));
             }

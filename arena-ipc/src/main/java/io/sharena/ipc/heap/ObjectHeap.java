@@ -69,8 +69,8 @@ import java.util.Set;
  * any of this.
  *
  * <p><b>Corruption</b>: every pointer read from the heap's shared metadata (free-stack heads and
- * links, page headers) is checked to be an object start of the right class in a slab page of this
- * heap before it is used; anything else marks the heap for repair and throws
+ * links, page headers) is checked to be an object start of the right class in an allocated slab
+ * page of this heap before it is used; anything else marks the heap for repair and throws
  * {@link ArenaCorruptedException}. Misuse (freeing a pointer that is not an object start of this
  * heap) throws {@link IllegalArgumentException}.
  */
@@ -245,14 +245,17 @@ public final class ObjectHeap {
 
     /**
      * @return {@code obj}'s index in its page if it is an object start of a slab page of this heap of
-     * class {@code c}; -1 otherwise. Every pointer read from a free stack goes through here first.
+     * class {@code c} that the page allocator has ALLOCATED; -1 otherwise. Every pointer read from a
+     * free stack goes through here first. A page a trim gave back keeps its header (key included)
+     * until its storage is punched, so the header alone does not make a page the heap's.
      */
     int slabIndex(final int obj, final int c) {
         if (!inUserPages(obj)) {
             return -1;
         }
         final int page = obj & ~(Geometry.PAGE_SIZE - 1);
-        if (!isSlab(page) || view.getInt(page + HeapLayout.CLASS) != c) {
+        if (!isSlab(page) || view.getInt(page + HeapLayout.CLASS) != c
+            || Pages.state(arena, Integer.toUnsignedLong(page) / Geometry.PAGE_SIZE) != PageEntry.ALLOCATED) {
             return -1;
         }
         final int offset = obj - page - HeapLayout.SLAB_HEADER;

@@ -21,8 +21,9 @@
  * allocator's rule for what a dead process had allocated).
  *
  * <p><b>Distrust</b>: every pointer read from a free stack is checked to be an object start of its
- * class, in an allocated-looking slab page of this heap, before it is read through; a stack walk
- * stops at a revisit. A page is this heap's only if its header's magic, metadata pointer and page
+ * class, in a slab page of this heap that the page allocator has ALLOCATED (a page a trim gave back
+ * keeps its header until its storage is punched), before it is read through; a stack walk stops at
+ * a revisit. A page is this heap's only if its header's magic, metadata pointer and page
  * key (random, drawn when the heap is made) all say so: other owners' pages hold bytes from
  * outside (messages, stored values, a user's own data) that cannot forge the key. Corruption throws {@link io.sharena.core.ArenaCorruptedException} and marks
  * the heap for repair. No FFM calls.
