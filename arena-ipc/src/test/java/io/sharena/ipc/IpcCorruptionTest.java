@@ -396,6 +396,27 @@ class IpcCorruptionTest {
         assertEquals(List.of(), repairThenCheck());
     }
 
+    /**
+     * One stray write into a live large object's page count, still inside the arena: its free gave
+     * back the pages after it too, another object's, which the page allocator handed out again.
+     */
+    @Test
+    void aLargeObjectsPageCountGrownByAStrayWriteFreesNoPageAfterIt() {
+        final ObjectHeap heap = ObjectHeap.of(arena);
+        final int a = heap.allocate(10_000);
+        final int b = heap.allocate(10_000);
+        final int pageA = a & ~4095;
+        assertEquals(pageA + 3 * 4096, b & ~4095, "b's pages follow a's");
+        v.putInt(pageA + HeapLayout.PAGES, 6);
+        assertThrows(ArenaCorruptedException.class, () -> heap.usableSize(a));
+        assertThrows(ArenaCorruptedException.class, () -> heap.free(a));
+        assertEquals(PageEntry.ALLOCATED, Pages.state(arena, (b & ~4095) / 4096), "b's first page still allocated");
+        assertEquals(List.of(), repairThenCheck());
+        assertEquals(3 * 4096 - HeapLayout.LARGE_HEADER, heap.usableSize(b));
+        heap.free(b);
+        assertEquals(List.of(), heap.check());
+    }
+
     @Test
     void aHeapRootNamingNoHeapIsReportedAndRepaired() {
         ObjectHeap.of(arena).allocate(16);

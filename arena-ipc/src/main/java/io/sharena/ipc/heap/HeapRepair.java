@@ -119,8 +119,9 @@ final class HeapRepair {
                 }
             } else if (magic == HeapLayout.MAGIC_LARGE && heap.largeNamesUs(page)) {
                 final int pages = view.getInt(page + HeapLayout.PAGES);
-                if (!Pages.inUserRange(arena, page, pages)) {
-                    violations.add("heap large object page count out of range: page=" + p + ", pages=" + pages);
+                if (!heap.largePagesSound(page, pages)) {
+                    violations.add("heap large object page count out of range or disagreeing with its check: page=" + p
+                        + ", pages=" + pages);
                 } else {
                     p += pages - 1;
                 }
@@ -258,7 +259,7 @@ final class HeapRepair {
                 }
             } else if (magic == HeapLayout.MAGIC_LARGE && heap.largeNamesUs(page)) {
                 final int pages = view.getInt(page + HeapLayout.PAGES);
-                if (Pages.inUserRange(arena, page, pages)) {
+                if (heap.largePagesSound(page, pages)) {
                     p += pages - 1;
                 } else {
                     // Its length cannot be known: the object stays allocated, out of the heap.
@@ -271,7 +272,7 @@ final class HeapRepair {
                 done.add("retired heap page given back: page=" + p);
             } else if (magic == HeapLayout.MAGIC_LARGE_FREED && heap.largeNamesUs(page)) {
                 final int pages = view.getInt(page + HeapLayout.PAGES);
-                arena.freePages(page, Pages.inUserRange(arena, page, pages) ? pages : 1);
+                arena.freePages(page, heap.largePagesSound(page, pages) ? pages : 1);
                 done.add("freed heap large object's pages given back: page=" + p + ", pages=" + pages);
             }
         }

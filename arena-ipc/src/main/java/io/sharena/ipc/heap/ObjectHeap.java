@@ -343,6 +343,7 @@ public final class ObjectHeap {
         }
         CrashPoints.at(HeapPoint.LARGE_ALLOCATED);
         view.putInt(page + HeapLayout.PAGES, (int) pages);
+        view.putInt(page + HeapLayout.PAGES_CHECK, HeapLayout.pagesCheck((int) pages, key));
         view.putInt(page + HeapLayout.LARGE_HEAP, meta);
         view.putLong(page + HeapLayout.LARGE_KEY, key);
         view.putIntRelease(page + HeapLayout.MAGIC, HeapLayout.MAGIC_LARGE);
@@ -631,12 +632,26 @@ public final class ObjectHeap {
             view.getAndAddLong(meta + HeapLayout.DOUBLE_FREES, 1);
             return;
         }
-        final int pages = view.getInt(page + HeapLayout.PAGES);
-        if (!Pages.inUserRange(arena, page, pages)) {
-            throw corrupted("heap large object page count", pages, "page=" + Integer.toUnsignedLong(page) / Geometry.PAGE_SIZE);
-        }
+        final int pages = largePages(page);
         CrashPoints.at(HeapPoint.LARGE_FREEING);
         arena.freePages(page, pages);
+    }
+
+    /**
+     * @return the page count of the large object at {@code page}
+     * @throws ArenaCorruptedException if it leaves the user pages or disagrees with its check
+     */
+    private int largePages(final int page) {
+        final int pages = view.getInt(page + HeapLayout.PAGES);
+        if (!largePagesSound(page, pages)) {
+            throw corrupted("heap large object page count", pages, "page=" + Integer.toUnsignedLong(page) / Geometry.PAGE_SIZE);
+        }
+        return pages;
+    }
+
+    /** @return whether {@code pages}, read from the large object at {@code page}, lies in the user pages and agrees with its check */
+    boolean largePagesSound(final int page, final int pages) {
+        return Pages.inUserRange(arena, page, pages) && view.getInt(page + HeapLayout.PAGES_CHECK) == HeapLayout.pagesCheck(pages, key);
     }
 
     /**
@@ -650,11 +665,7 @@ public final class ObjectHeap {
         final int page = ptr & ~(Geometry.PAGE_SIZE - 1);
         final int magic = view.getIntAcquire(page + HeapLayout.MAGIC);
         if (magic == HeapLayout.MAGIC_LARGE && ptr == page + HeapLayout.LARGE_HEADER && largeNamesUs(page)) {
-            final int pages = view.getInt(page + HeapLayout.PAGES);
-            if (!Pages.inUserRange(arena, page, pages)) {
-                throw corrupted("heap large object page count", pages, "page=" + Integer.toUnsignedLong(page) / Geometry.PAGE_SIZE);
-            }
-            return pages * Geometry.PAGE_SIZE - HeapLayout.LARGE_HEADER;
+            return largePages(page) * Geometry.PAGE_SIZE - HeapLayout.LARGE_HEADER;
         }
         if (magic == HeapLayout.MAGIC_SLAB) {
             final int c = view.getInt(page + HeapLayout.CLASS);
