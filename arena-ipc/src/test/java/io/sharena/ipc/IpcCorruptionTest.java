@@ -417,6 +417,28 @@ class IpcCorruptionTest {
         assertEquals(List.of(), heap.check());
     }
 
+    /**
+     * One stray write of another structure's page into a free refill slot of the heap: the next
+     * refill of the class took the slot, found no slab page of its class there, took it for the
+     * unformatted page of a refill that died and gave it back to the page allocator, which handed it
+     * out again (to that very refill) while its owner used it.
+     */
+    @Test
+    void aRefillSlotNamingAnotherStructuresPageFreesNothing() {
+        final ObjectHeap heap = ObjectHeap.of(arena);
+        heap.allocate(16);
+        final int other = arena.allocPages(1);
+        v.putLong(other + 8, 0x5EED_5EEDL);
+        v.putIntRelease(heapMeta() + 2 * HeapLayout.CLASS_STRIDE + HeapLayout.REFILL_FIRST + HeapLayout.REFILL_PAGE, other);
+        assertThrows(ArenaCorruptedException.class, () -> heap.allocate(24), "class 2's first refill takes the slot");
+        assertEquals(PageEntry.ALLOCATED, Pages.state(arena, other / 4096), "the other structure's page still allocated");
+        assertEquals(0x5EED_5EEDL, v.getLong(other + 8), "and untouched");
+        assertEquals(List.of(), repairThenCheck());
+        assertEquals(PageEntry.ALLOCATED, Pages.state(arena, other / 4096));
+        assertDistinct(heap, 24, 600);
+        assertEquals(0x5EED_5EEDL, v.getLong(other + 8));
+    }
+
     @Test
     void aHeapRootNamingNoHeapIsReportedAndRepaired() {
         ObjectHeap.of(arena).allocate(16);

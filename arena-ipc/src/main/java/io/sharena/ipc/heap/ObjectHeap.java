@@ -467,9 +467,10 @@ public final class ObjectHeap {
      * Settles what a refill slot this thread owns still names: the page of a refill that died (or
      * threw) before it let go of it. A slab page of this heap's class {@code c} is the heap's, found
      * by every scan of its pages: the slot just lets go of it (objects that refill never pushed are
-     * on no stack: {@link #check()} reports them, {@link #repair()} reclaims them). Any other page
-     * was never formatted, so nothing but the slot knows it: it goes back to the allocator together
-     * with the slot's word. A trim never gives back a page a slot names, so the page is still the
+     * on no stack: {@link #check()} reports them, {@link #repair()} reclaims them). A page as a
+     * refill leaves it before its magic (zeros, and at most carve's header fields) was never
+     * formatted, so nothing but the slot knows it: it goes back to the allocator together with the
+     * slot's word. Any other page is someone else's. A trim never gives back a page a slot names, so the page is still the
      * dead refill's.
      *
      * @return whether the slot is empty now (false: the allocator's lock was busy)
@@ -490,7 +491,35 @@ public final class ObjectHeap {
         if (refillCannotOwn(page)) {
             throw corrupted("heap refill slot naming a page of another heap structure", page, "class=" + c);
         }
+        if (!unformattedRefill(c, page)) {
+            throw corrupted("heap refill slot naming a page no refill left so", page, "class=" + c);
+        }
         return arena.freePagesFrom(word, 1);
+    }
+
+    /**
+     * @return whether {@code page} is as a refill of class {@code c} leaves it before it publishes
+     * the magic ({@link #carve}): zeroed when allocated, and since then given at most the header
+     * fields carve writes, each 0 or its value. Any other page is someone's: a slot naming it was
+     * written by a stray write, and giving it back would have it handed out again while in use.
+     */
+    private boolean unformattedRefill(final int c, final int page) {
+        final int pageClass = view.getInt(page + HeapLayout.CLASS);
+        final int objects = view.getInt(page + HeapLayout.OBJECTS);
+        final int heap = view.getInt(page + HeapLayout.HEAP);
+        final long pageKey = view.getLong(page + HeapLayout.KEY);
+        if ((pageClass != 0 && pageClass != c) || (objects != 0 && objects != HeapLayout.objectsPerSlab(c))
+            || (heap != 0 && heap != meta) || (pageKey != 0 && pageKey != key)
+            || view.getInt(page + HeapLayout.MAGIC) != 0
+            || view.getInt(page + HeapLayout.CLASS + 4) != 0 || view.getInt(page + HeapLayout.HEAP + 4) != 0) { // the unused ints
+            return false;
+        }
+        for (int off = HeapLayout.KEY + 8; off < Geometry.PAGE_SIZE; off += 8) {
+            if (view.getLong(page + off) != 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** @return whether {@code page} carries one of this heap's marks that no unformatted refill page has */

@@ -16,7 +16,8 @@
  * crash-safe step. A refill's slab page goes into a refill slot of its class, owned by the
  * refilling thread, until its objects are pushed: the next refill of the class or a repair
  * settles the slot of a refill that died (gives an unformatted page back, leaves a formatted one to
- * the heap), and a trim keeps the pages slots name. A large object's pages are handed to its caller
+ * the heap; a page that is neither, zeros and carve's header fields, is someone's that a stray write
+ * named: nothing is freed, the heap is marked for repair), and a trim keeps the pages slots name. A large object's pages are handed to its caller
  * as pages are: killed before anything records them, they stay allocated to nobody (the page
  * allocator's rule for what a dead process had allocated).
  *
