@@ -6,6 +6,7 @@ import io.sharena.core.ArenaView;
 import io.sharena.core.Capacity;
 import io.sharena.core.SharedArena;
 import io.sharena.core.layout.ControlLayout;
+import io.sharena.core.layout.PageEntry;
 import io.sharena.ipc.channel.Channel;
 import io.sharena.ipc.channel.ChannelConsumer;
 import io.sharena.ipc.channel.ChannelProducer;
@@ -338,6 +339,40 @@ class IpcCorruptionTest {
         assertDistinct(heap, 16, 600);
     }
 
+    /**
+     * A slab page a trim gave back keeps its header, page key included, while its storage stays
+     * committed (a dirty FREE page). Two stray writes, its magic back to SLAB and a free stack's head
+     * naming its first object, made allocate hand out that object: bytes of a FREE page, which the
+     * page allocator then hands out again to someone else.
+     */
+    @Test
+    void aFreeStackHeadIntoASlabPageGivenBackIsRefusedNotHandedOut() throws IOException {
+        final ArenaOptions dirtyKept = ArenaOptions.defaults().withPurgeDelayNanos(3_600_000_000_000L).withDirtyLimitPages(4096);
+        try (SharedArena a = SharedArena.create(dir.resolve("dirty.arena"), Capacity.parse("16M"), dirtyKept)) {
+            final ArenaView w = a.raw();
+            final ObjectHeap heap = ObjectHeap.of(a);
+            final List<Integer> objects = new ArrayList<>();
+            for (int i = 0; i < 2 * HeapLayout.objectsPerSlab(1); i++) {
+                objects.add(heap.allocate(16));
+            }
+            objects.forEach(heap::free); // the second page of class 1 to empty trims the class: one page given back
+            final int given = objects.stream().map(p -> p & ~4095).distinct()
+                .filter(p -> Pages.state(a, p / 4096) == PageEntry.FREE).findFirst().orElseThrow();
+            assertEquals(HeapLayout.MAGIC_RETIRED, w.getInt(given + HeapLayout.MAGIC), "the page given back keeps its header");
+            w.putInt(given + HeapLayout.MAGIC, HeapLayout.MAGIC_SLAB);
+            final int headWord = NamedRoots.of(a).get(ObjectHeap.ROOT_NAME) + HeapLayout.CLASS_STRIDE + HeapLayout.FREE_HEAD;
+            final int obj = given + HeapLayout.SLAB_HEADER;
+            w.putLongRelease(headWord, (w.getLong(headWord) & 0xFFFF_FFFF_0000_0000L) + (1L << 32) | obj);
+            final ArenaCorruptedException x = assertThrows(ArenaCorruptedException.class, () -> heap.allocate(16),
+                "an object of a page that is not allocated is never handed out");
+            assertEquals(obj, x.value());
+            assertEquals(PageEntry.FREE, Pages.state(a, given / 4096));
+            assertFalse(ObjectHeap.repair(a).isEmpty());
+            assertEquals(List.of(), ObjectHeap.check(a));
+            assertDistinct(heap, 16, 600);
+        }
+    }
+
     @Test
     void aSlabHeaderWithABadClassThrowsOnFreeAndTheRepairDropsThePage() {
         final ObjectHeap heap = ObjectHeap.of(arena);
@@ -359,6 +394,49 @@ class IpcCorruptionTest {
         assertThrows(ArenaCorruptedException.class, () -> heap.usableSize(a));
         assertThrows(ArenaCorruptedException.class, () -> heap.free(a));
         assertEquals(List.of(), repairThenCheck());
+    }
+
+    /**
+     * One stray write into a live large object's page count, still inside the arena: its free gave
+     * back the pages after it too, another object's, which the page allocator handed out again.
+     */
+    @Test
+    void aLargeObjectsPageCountGrownByAStrayWriteFreesNoPageAfterIt() {
+        final ObjectHeap heap = ObjectHeap.of(arena);
+        final int a = heap.allocate(10_000);
+        final int b = heap.allocate(10_000);
+        final int pageA = a & ~4095;
+        assertEquals(pageA + 3 * 4096, b & ~4095, "b's pages follow a's");
+        v.putInt(pageA + HeapLayout.PAGES, 6);
+        assertThrows(ArenaCorruptedException.class, () -> heap.usableSize(a));
+        assertThrows(ArenaCorruptedException.class, () -> heap.free(a));
+        assertEquals(PageEntry.ALLOCATED, Pages.state(arena, (b & ~4095) / 4096), "b's first page still allocated");
+        assertEquals(List.of(), repairThenCheck());
+        assertEquals(3 * 4096 - HeapLayout.LARGE_HEADER, heap.usableSize(b));
+        heap.free(b);
+        assertEquals(List.of(), heap.check());
+    }
+
+    /**
+     * One stray write of another structure's page into a free refill slot of the heap: the next
+     * refill of the class took the slot, found no slab page of its class there, took it for the
+     * unformatted page of a refill that died and gave it back to the page allocator, which handed it
+     * out again (to that very refill) while its owner used it.
+     */
+    @Test
+    void aRefillSlotNamingAnotherStructuresPageFreesNothing() {
+        final ObjectHeap heap = ObjectHeap.of(arena);
+        heap.allocate(16);
+        final int other = arena.allocPages(1);
+        v.putLong(other + 8, 0x5EED_5EEDL);
+        v.putIntRelease(heapMeta() + 2 * HeapLayout.CLASS_STRIDE + HeapLayout.REFILL_FIRST + HeapLayout.REFILL_PAGE, other);
+        assertThrows(ArenaCorruptedException.class, () -> heap.allocate(24), "class 2's first refill takes the slot");
+        assertEquals(PageEntry.ALLOCATED, Pages.state(arena, other / 4096), "the other structure's page still allocated");
+        assertEquals(0x5EED_5EEDL, v.getLong(other + 8), "and untouched");
+        assertEquals(List.of(), repairThenCheck());
+        assertEquals(PageEntry.ALLOCATED, Pages.state(arena, other / 4096));
+        assertDistinct(heap, 24, 600);
+        assertEquals(0x5EED_5EEDL, v.getLong(other + 8));
     }
 
     @Test

@@ -42,10 +42,6 @@ final class HeapRepair {
         return "0x" + Integer.toHexString(ptr);
     }
 
-    private long pageOf(final int ptr) {
-        return Integer.toUnsignedLong(ptr) / Geometry.PAGE_SIZE;
-    }
-
     /** @return the free objects on class {@code c}'s stack, walking it; problems go to {@code violations} */
     private Set<Integer> walk(final int c, final List<String> violations) {
         final Set<Integer> free = new HashSet<>();
@@ -60,10 +56,6 @@ final class HeapRepair {
                 break;
             }
             final int page = obj & ~(Geometry.PAGE_SIZE - 1);
-            if (Pages.state(arena, pageOf(page)) != PageEntry.ALLOCATED) {
-                violations.add("heap free object on a page that is not allocated: class=" + c + ", ptr=" + hex(obj));
-                break;
-            }
             if ((view.getLongAcquire(page + HeapLayout.bitmapWord(index)) & HeapLayout.bit(index)) != 0) {
                 violations.add("heap object both free and in use: class=" + c + ", ptr=" + hex(obj));
             }
@@ -127,8 +119,9 @@ final class HeapRepair {
                 }
             } else if (magic == HeapLayout.MAGIC_LARGE && heap.largeNamesUs(page)) {
                 final int pages = view.getInt(page + HeapLayout.PAGES);
-                if (!Pages.inUserRange(arena, page, pages)) {
-                    violations.add("heap large object page count out of range: page=" + p + ", pages=" + pages);
+                if (!heap.largePagesSound(page, pages)) {
+                    violations.add("heap large object page count out of range or disagreeing with its check: page=" + p
+                        + ", pages=" + pages);
                 } else {
                     p += pages - 1;
                 }
@@ -266,7 +259,7 @@ final class HeapRepair {
                 }
             } else if (magic == HeapLayout.MAGIC_LARGE && heap.largeNamesUs(page)) {
                 final int pages = view.getInt(page + HeapLayout.PAGES);
-                if (Pages.inUserRange(arena, page, pages)) {
+                if (heap.largePagesSound(page, pages)) {
                     p += pages - 1;
                 } else {
                     // Its length cannot be known: the object stays allocated, out of the heap.
@@ -279,7 +272,7 @@ final class HeapRepair {
                 done.add("retired heap page given back: page=" + p);
             } else if (magic == HeapLayout.MAGIC_LARGE_FREED && heap.largeNamesUs(page)) {
                 final int pages = view.getInt(page + HeapLayout.PAGES);
-                arena.freePages(page, Pages.inUserRange(arena, page, pages) ? pages : 1);
+                arena.freePages(page, heap.largePagesSound(page, pages) ? pages : 1);
                 done.add("freed heap large object's pages given back: page=" + p + ", pages=" + pages);
             }
         }

@@ -69,8 +69,8 @@ import java.util.Set;
  * any of this.
  *
  * <p><b>Corruption</b>: every pointer read from the heap's shared metadata (free-stack heads and
- * links, page headers) is checked to be an object start of the right class in a slab page of this
- * heap before it is used; anything else marks the heap for repair and throws
+ * links, page headers) is checked to be an object start of the right class in an allocated slab
+ * page of this heap before it is used; anything else marks the heap for repair and throws
  * {@link ArenaCorruptedException}. Misuse (freeing a pointer that is not an object start of this
  * heap) throws {@link IllegalArgumentException}.
  */
@@ -245,14 +245,17 @@ public final class ObjectHeap {
 
     /**
      * @return {@code obj}'s index in its page if it is an object start of a slab page of this heap of
-     * class {@code c}; -1 otherwise. Every pointer read from a free stack goes through here first.
+     * class {@code c} that the page allocator has ALLOCATED; -1 otherwise. Every pointer read from a
+     * free stack goes through here first. A page a trim gave back keeps its header (key included)
+     * until its storage is punched, so the header alone does not make a page the heap's.
      */
     int slabIndex(final int obj, final int c) {
         if (!inUserPages(obj)) {
             return -1;
         }
         final int page = obj & ~(Geometry.PAGE_SIZE - 1);
-        if (!isSlab(page) || view.getInt(page + HeapLayout.CLASS) != c) {
+        if (!isSlab(page) || view.getInt(page + HeapLayout.CLASS) != c
+            || Pages.state(arena, Integer.toUnsignedLong(page) / Geometry.PAGE_SIZE) != PageEntry.ALLOCATED) {
             return -1;
         }
         final int offset = obj - page - HeapLayout.SLAB_HEADER;
@@ -340,6 +343,7 @@ public final class ObjectHeap {
         }
         CrashPoints.at(HeapPoint.LARGE_ALLOCATED);
         view.putInt(page + HeapLayout.PAGES, (int) pages);
+        view.putInt(page + HeapLayout.PAGES_CHECK, HeapLayout.pagesCheck((int) pages, key));
         view.putInt(page + HeapLayout.LARGE_HEAP, meta);
         view.putLong(page + HeapLayout.LARGE_KEY, key);
         view.putIntRelease(page + HeapLayout.MAGIC, HeapLayout.MAGIC_LARGE);
@@ -463,9 +467,10 @@ public final class ObjectHeap {
      * Settles what a refill slot this thread owns still names: the page of a refill that died (or
      * threw) before it let go of it. A slab page of this heap's class {@code c} is the heap's, found
      * by every scan of its pages: the slot just lets go of it (objects that refill never pushed are
-     * on no stack: {@link #check()} reports them, {@link #repair()} reclaims them). Any other page
-     * was never formatted, so nothing but the slot knows it: it goes back to the allocator together
-     * with the slot's word. A trim never gives back a page a slot names, so the page is still the
+     * on no stack: {@link #check()} reports them, {@link #repair()} reclaims them). A page as a
+     * refill leaves it before its magic (zeros, and at most carve's header fields) was never
+     * formatted, so nothing but the slot knows it: it goes back to the allocator together with the
+     * slot's word. Any other page is someone else's. A trim never gives back a page a slot names, so the page is still the
      * dead refill's.
      *
      * @return whether the slot is empty now (false: the allocator's lock was busy)
@@ -486,7 +491,35 @@ public final class ObjectHeap {
         if (refillCannotOwn(page)) {
             throw corrupted("heap refill slot naming a page of another heap structure", page, "class=" + c);
         }
+        if (!unformattedRefill(c, page)) {
+            throw corrupted("heap refill slot naming a page no refill left so", page, "class=" + c);
+        }
         return arena.freePagesFrom(word, 1);
+    }
+
+    /**
+     * @return whether {@code page} is as a refill of class {@code c} leaves it before it publishes
+     * the magic ({@link #carve}): zeroed when allocated, and since then given at most the header
+     * fields carve writes, each 0 or its value. Any other page is someone's: a slot naming it was
+     * written by a stray write, and giving it back would have it handed out again while in use.
+     */
+    private boolean unformattedRefill(final int c, final int page) {
+        final int pageClass = view.getInt(page + HeapLayout.CLASS);
+        final int objects = view.getInt(page + HeapLayout.OBJECTS);
+        final int heap = view.getInt(page + HeapLayout.HEAP);
+        final long pageKey = view.getLong(page + HeapLayout.KEY);
+        if ((pageClass != 0 && pageClass != c) || (objects != 0 && objects != HeapLayout.objectsPerSlab(c))
+            || (heap != 0 && heap != meta) || (pageKey != 0 && pageKey != key)
+            || view.getInt(page + HeapLayout.MAGIC) != 0
+            || view.getInt(page + HeapLayout.CLASS + 4) != 0 || view.getInt(page + HeapLayout.HEAP + 4) != 0) { // the unused ints
+            return false;
+        }
+        for (int off = HeapLayout.KEY + 8; off < Geometry.PAGE_SIZE; off += 8) {
+            if (view.getLong(page + off) != 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** @return whether {@code page} carries one of this heap's marks that no unformatted refill page has */
@@ -628,12 +661,26 @@ public final class ObjectHeap {
             view.getAndAddLong(meta + HeapLayout.DOUBLE_FREES, 1);
             return;
         }
-        final int pages = view.getInt(page + HeapLayout.PAGES);
-        if (!Pages.inUserRange(arena, page, pages)) {
-            throw corrupted("heap large object page count", pages, "page=" + Integer.toUnsignedLong(page) / Geometry.PAGE_SIZE);
-        }
+        final int pages = largePages(page);
         CrashPoints.at(HeapPoint.LARGE_FREEING);
         arena.freePages(page, pages);
+    }
+
+    /**
+     * @return the page count of the large object at {@code page}
+     * @throws ArenaCorruptedException if it leaves the user pages or disagrees with its check
+     */
+    private int largePages(final int page) {
+        final int pages = view.getInt(page + HeapLayout.PAGES);
+        if (!largePagesSound(page, pages)) {
+            throw corrupted("heap large object page count", pages, "page=" + Integer.toUnsignedLong(page) / Geometry.PAGE_SIZE);
+        }
+        return pages;
+    }
+
+    /** @return whether {@code pages}, read from the large object at {@code page}, lies in the user pages and agrees with its check */
+    boolean largePagesSound(final int page, final int pages) {
+        return Pages.inUserRange(arena, page, pages) && view.getInt(page + HeapLayout.PAGES_CHECK) == HeapLayout.pagesCheck(pages, key);
     }
 
     /**
@@ -647,11 +694,7 @@ public final class ObjectHeap {
         final int page = ptr & ~(Geometry.PAGE_SIZE - 1);
         final int magic = view.getIntAcquire(page + HeapLayout.MAGIC);
         if (magic == HeapLayout.MAGIC_LARGE && ptr == page + HeapLayout.LARGE_HEADER && largeNamesUs(page)) {
-            final int pages = view.getInt(page + HeapLayout.PAGES);
-            if (!Pages.inUserRange(arena, page, pages)) {
-                throw corrupted("heap large object page count", pages, "page=" + Integer.toUnsignedLong(page) / Geometry.PAGE_SIZE);
-            }
-            return pages * Geometry.PAGE_SIZE - HeapLayout.LARGE_HEADER;
+            return largePages(page) * Geometry.PAGE_SIZE - HeapLayout.LARGE_HEADER;
         }
         if (magic == HeapLayout.MAGIC_SLAB) {
             final int c = view.getInt(page + HeapLayout.CLASS);

@@ -16,13 +16,15 @@
  * crash-safe step. A refill's slab page goes into a refill slot of its class, owned by the
  * refilling thread, until its objects are pushed: the next refill of the class or a repair
  * settles the slot of a refill that died (gives an unformatted page back, leaves a formatted one to
- * the heap), and a trim keeps the pages slots name. A large object's pages are handed to its caller
+ * the heap; a page that is neither, zeros and carve's header fields, is someone's that a stray write
+ * named: nothing is freed, the heap is marked for repair), and a trim keeps the pages slots name. A large object's pages are handed to its caller
  * as pages are: killed before anything records them, they stay allocated to nobody (the page
  * allocator's rule for what a dead process had allocated).
  *
  * <p><b>Distrust</b>: every pointer read from a free stack is checked to be an object start of its
- * class, in an allocated-looking slab page of this heap, before it is read through; a stack walk
- * stops at a revisit. A page is this heap's only if its header's magic, metadata pointer and page
+ * class, in a slab page of this heap that the page allocator has ALLOCATED (a page a trim gave back
+ * keeps its header until its storage is punched), before it is read through; a stack walk stops at
+ * a revisit. A page is this heap's only if its header's magic, metadata pointer and page
  * key (random, drawn when the heap is made) all say so: other owners' pages hold bytes from
  * outside (messages, stored values, a user's own data) that cannot forge the key. Corruption throws {@link io.sharena.core.ArenaCorruptedException} and marks
  * the heap for repair. No FFM calls.

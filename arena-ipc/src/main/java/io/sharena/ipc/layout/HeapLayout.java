@@ -24,7 +24,8 @@ import io.sharena.core.layout.Geometry;
  *
  *  large object:   0            4       8      12     16     24     64                                 pages * 4096
  *                  +------------+-------+------+------+------+------+-----------------------------------------+
- *                  | MAGIC_LARGE| PAGES | HEAP |      | KEY  |      | the object (pointer returned = page + 64) |
+ *                  | MAGIC_LARGE| PAGES | HEAP |PAGES_| KEY  |      | the object (pointer returned = page + 64) |
+ *                  |            |       |      |CHECK |      |      |                                         |
  *                  +------------+-------+------+------+------+------+-----------------------------------------+
  * </pre>
  *
@@ -46,6 +47,9 @@ import io.sharena.core.layout.Geometry;
  * allocation until the page's objects are on the free stack; so a refill killed halfway leaves
  * its page named by a slot whose owner is dead, and the next refill of the class or a repair
  * settles it.
+ * A large object's PAGES_CHECK is {@link #pagesCheck} of its PAGES and the heap's key: a page
+ * count a stray write changed, though still inside the arena, would give back the pages after the
+ * object, another owner's.
  * A slab page's int at offset 8 is unused (it held a count of objects in use). {@link #MAGIC_RETIRED} marks a
  * slab page being given back to the page allocator. {@link #MAGIC_LARGE_FREED} a large object
  * being freed.
@@ -86,6 +90,8 @@ public final class HeapLayout {
     public static final int PAGES = 4;
     public static final int HEAP = 16;
     public static final int LARGE_HEAP = 8;
+    /** A large object's check of its page count ({@link #pagesCheck}). */
+    public static final int PAGES_CHECK = 12;
     /** A slab page's copy of the heap's page key (long). */
     public static final int KEY = 24;
     /** A large object's copy of the heap's page key (long). */
@@ -120,6 +126,11 @@ public final class HeapLayout {
     }
 
     private HeapLayout() {
+    }
+
+    /** @return the {@link #PAGES_CHECK} of a large object of {@code pages} pages of the heap whose page key is {@code key} */
+    public static int pagesCheck(final int pages, final long key) {
+        return ~pages ^ (int) (key >>> 32);
     }
 
     /** @return how many objects a slab page of class {@code c} holds */
