@@ -163,6 +163,10 @@ public final class ObjectHeap {
         if (magic == HeapLayout.META_MAGIC_UNKEYED) {
             return "a heap of an earlier format (HEA2, pages without the heap's key): magic=0x" + Integer.toHexString(magic);
         }
+        if (magic == HeapLayout.META_MAGIC_UNCHECKED) {
+            return "a heap of an earlier format (HEA3, large objects without a page-count check): magic=0x"
+                + Integer.toHexString(magic);
+        }
         if (magic != HeapLayout.META_MAGIC_VALUE) {
             return "bad magic: magic=0x" + Integer.toHexString(magic);
         }

@@ -78,9 +78,13 @@ public final class HeapLayout {
     public static final int META_KEY = META_LINE + 24;
     /** The page key's complement: a key whose check disagrees was hit by a stray write. */
     public static final int META_KEY_CHECK = META_LINE + 32;
-    /** "HEA3": the format with page keys ("HEA2", without, is an earlier version's). */
-    public static final int META_MAGIC_VALUE = 0x48454133;
+    /**
+     * "HEA4": the format with page keys and a large object's page-count check. "HEA2" (no page
+     * keys) and "HEA3" (no page-count check) are earlier versions'.
+     */
+    public static final int META_MAGIC_VALUE = 0x48454134;
     public static final int META_MAGIC_UNKEYED = 0x48454132;
+    public static final int META_MAGIC_UNCHECKED = 0x48454133;
 
     public static final int SLAB_HEADER = 128;
     public static final int LARGE_HEADER = 64;
