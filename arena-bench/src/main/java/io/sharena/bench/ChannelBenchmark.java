@@ -8,6 +8,7 @@ import io.sharena.ipc.channel.Channel;
 import io.sharena.ipc.channel.ChannelConsumer;
 import io.sharena.ipc.channel.ChannelProducer;
 import io.sharena.ipc.channel.MessageHandler;
+import io.sharena.ipc.heap.LocalHeap;
 import io.sharena.ipc.heap.ObjectHeap;
 import org.agrona.IoUtil;
 import org.agrona.MutableDirectBuffer;
@@ -48,19 +49,22 @@ import java.util.concurrent.TimeUnit;
  *       Agrona's {@link OneToOneRingBuffer} over an {@link UnsafeBuffer} wrapping a file mapped with
  *       {@link FileChannel#map} (a {@link MappedByteBuffer}), what low-latency Java IPC is usually
  *       built on;</li>
- *   <li>{@link #heapAllocFree64}: {@link ObjectHeap#allocate(int) allocate(64)} and
- *       {@link ObjectHeap#free(int) free}, the only object of its page ({@link
- *       #heapAllocFree64PageInUse}: with another one in use there), against
+ *   <li>{@link #heapLocalAllocFree64}: {@link LocalHeap#allocate(int) allocate(64)} and
+ *       {@link LocalHeap#free(int) free} through the thread's {@link LocalHeap}, which keeps the
+ *       object the free gave it for the next allocate, against
  *       {@link #arenaOfConfinedAllocate64}: a confined {@link Arena} allocating 64 bytes and
- *       closed.</li>
+ *       closed (both confined to one thread);</li>
+ *   <li>{@link #heapAllocFree64}: {@link ObjectHeap#allocate(int) allocate(64)} and
+ *       {@link ObjectHeap#free(int) free} through the shared free stacks, the only object of its
+ *       page ({@link #heapAllocFree64PageInUse}: with another one in use there).</li>
  * </ul>
  *
  * <p>Targets, in ns/op: {@code channelOfferPoll100 / agronaOneToOneOfferRead100 ≤ 1.0};
- * {@code heapAllocFree64 / arenaOfConfinedAllocate64 ≤ 1.0}; {@code heapAllocFree64PageInUse}
- * is reported. The floors, reported beside them: {@link #ffmCopy100} against
- * {@link #agronaPutBytes100} (the payload copy alone, FFM's against Agrona's) and
- * {@link #sharedAtomicsFloor64} (the shared atomics a cross-process heap that detects double
- * frees needs). {@code gc.alloc.rate.norm} ≈ 0 B/op on every sharena path ({@code -prof gc}); the
+ * {@code heapLocalAllocFree64 / arenaOfConfinedAllocate64 ≤ 1.0}; {@code heapAllocFree64} and
+ * {@code heapAllocFree64PageInUse} are reported. The floors, reported beside them: {@link #ffmCopy100} against
+ * {@link #agronaPutBytes100} (the payload copy alone, FFM's against Agrona's),
+ * {@link #localAtomicsFloor64} (the two atomic bit operations a heap that detects double frees
+ * needs) and {@link #sharedAtomicsFloor64} (with the shared stacks' two CAS). {@code gc.alloc.rate.norm} ≈ 0 B/op on every sharena path ({@code -prof gc}); the
  * baselines' is reported too.
  *
  * <p>What each side does per operation. Channel and ring: copy the same 100 bytes from an on-heap
@@ -127,6 +131,8 @@ public class ChannelBenchmark {
         ChannelProducer producer;
         ChannelConsumer consumer;
         ObjectHeap heap;
+        /** This thread's local heap: JMH runs a thread-scoped state's setup and teardown in the thread it measures. */
+        LocalHeap local;
         ArenaView view;
         /** A page of its own for the floors: shared words and a payload area, never the heap's or a ring's. */
         int floorPage;
@@ -147,6 +153,7 @@ public class ChannelBenchmark {
             // Prime the class: the first allocate refills it with a slab page; from then on every
             // timed pair is one pop and one push on a page that stays.
             heap.free(heap.allocate(OBJECT));
+            local = heap.local();
             floorPage = arena.allocPages(1);
             if (floorPage == 0) {
                 throw new IllegalStateException("no page for the floors: capacity=" + CAPACITY);
@@ -161,6 +168,9 @@ public class ChannelBenchmark {
         @TearDown(Level.Trial)
         public void tearDown() throws IOException {
             try {
+                if (local != null) {
+                    local.close();
+                }
                 if (consumer != null) {
                     consumer.close();
                 }
@@ -341,6 +351,27 @@ public class ChannelBenchmark {
     }
 
     /**
+     * Floor of {@link #heapLocalAllocFree64}: what a heap that detects a second free of an object,
+     * from any process, cannot do without even when a thread keeps its own freed objects: an atomic
+     * set of the object's in-use bit, zeroing 64 bytes and one write, an atomic clear of the bit,
+     * and the store that marks it kept. No checks, no size classes.
+     */
+    @Benchmark
+    public long localAtomicsFloor64(final SharenaSide s) {
+        final ArenaView v = s.view;
+        final int page = s.floorPage;
+        v.getAndBitwiseOrLong(page + FLOOR_BITMAP, 1L);
+        final int obj = page + FLOOR_PAYLOAD;
+        for (int i = 0; i < OBJECT; i += 8) {
+            v.putLong(obj + i, 0L);
+        }
+        v.putLong(obj, obj);
+        final long word = v.getAndBitwiseAndLong(page + FLOOR_BITMAP, ~1L);
+        v.putLong(obj, word);
+        return word;
+    }
+
+    /**
      * 64-byte object: allocate (a pop, zeroed), one write, free (a push). The object is the only
      * one in use on its page, so each pair also flips the page's empty hint (one more get-and-add
      * each way).
@@ -351,6 +382,23 @@ public class ChannelBenchmark {
         final int ptr = h.allocate(OBJECT);
         if (ptr == 0) {
             throw new IllegalStateException("heap allocate returned 0: size=" + OBJECT + ", capacity=" + CAPACITY);
+        }
+        s.view.putLong(ptr, ptr);
+        h.free(ptr);
+        return ptr;
+    }
+
+    /**
+     * {@link #heapAllocFree64} through this thread's {@link LocalHeap}: after the first pair, each
+     * allocate hands out the object the free before kept (one atomic bit set and the zeroing), each
+     * free keeps it (one atomic bit clear and the mark).
+     */
+    @Benchmark
+    public int heapLocalAllocFree64(final SharenaSide s) {
+        final LocalHeap h = s.local;
+        final int ptr = h.allocate(OBJECT);
+        if (ptr == 0) {
+            throw new IllegalStateException("local heap allocate returned 0: size=" + OBJECT + ", capacity=" + CAPACITY);
         }
         s.view.putLong(ptr, ptr);
         h.free(ptr);

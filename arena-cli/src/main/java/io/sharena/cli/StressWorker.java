@@ -8,6 +8,7 @@ import io.sharena.ipc.NamedRoots;
 import io.sharena.ipc.channel.Channel;
 import io.sharena.ipc.channel.ChannelConsumer;
 import io.sharena.ipc.channel.ChannelProducer;
+import io.sharena.ipc.heap.LocalHeap;
 import io.sharena.ipc.heap.ObjectHeap;
 
 import java.nio.file.Path;
@@ -50,6 +51,8 @@ public final class StressWorker {
     private final boolean[] spanReserved = new boolean[MAX_SPANS];
     private int spans;
     private final ObjectHeap heap;
+    /** The worker's one thread's local heap: half the allocations and frees go through it. */
+    private final LocalHeap local;
     private final NamedRoots roots;
     /** What this worker last stored under {@code w<pid>-<i>}: an object it holds, or 0 (absent). */
     private final int[] rootValue = new int[ROOTS];
@@ -69,6 +72,7 @@ public final class StressWorker {
         this.firstUser = (int) arena.firstUserPage();
         this.capacity = (int) arena.capacityPages();
         this.heap = ObjectHeap.of(arena);
+        this.local = heap.local();
         this.roots = NamedRoots.of(arena);
         this.channel = roots.contains(CHANNEL) ? Channel.open(arena, CHANNEL) : null;
     }
@@ -117,7 +121,8 @@ public final class StressWorker {
         } else if (op >= 92 && op < 96 && channel != null) {
             channelStep();
         } else if (op >= 51 && op < 60 && objectCount < MAX_OBJECTS) {
-            final int obj = heap.allocate(8 + random.nextInt(600));
+            final int size = 8 + random.nextInt(600);
+            final int obj = random.nextBoolean() ? local.allocate(size) : heap.allocate(size);
             if (obj != 0) {
                 if (arena.raw().getLong(obj) != 0) {
                     doubleHanded++;
@@ -336,7 +341,11 @@ public final class StressWorker {
         if (arena.raw().getLong(obj) != ((pid << 32) | Integer.toUnsignedLong(obj))) {
             doubleHanded++;
         }
-        heap.free(obj);
+        if (random.nextBoolean()) {
+            local.free(obj);
+        } else {
+            heap.free(obj);
+        }
         objects[i] = objects[--objectCount];
     }
 
@@ -356,5 +365,6 @@ public final class StressWorker {
         while (objectCount > 0) {
             freeObject(objectCount - 1);
         }
+        local.close();
     }
 }

@@ -6,6 +6,7 @@ import io.sharena.core.layout.RegistryLayout;
 import io.sharena.ipc.channel.Channel;
 import io.sharena.ipc.channel.ChannelConsumer;
 import io.sharena.ipc.channel.ChannelProducer;
+import io.sharena.ipc.heap.LocalHeap;
 import io.sharena.ipc.heap.ObjectHeap;
 import io.sharena.ipc.layout.ChannelLayout;
 import io.sharena.ipc.layout.HeapLayout;
@@ -21,7 +22,7 @@ import java.util.function.IntSupplier;
  * {@link io.sharena.ipc.channel.ChannelPoint}: directory and heap creation, root add, update, CAS
  * and remove, heap refill, allocate, free, trim, large objects, a channel's creation,
  * a consumer and a producer taking dead owners' places, messages claimed, committed and delivered,
- * a dead producer's lane reaped; with {@code repairs}, a roots repair and a heap repair of damage it
+ * a dead producer's lane reaped, a local heap keeping, giving back and closing; with {@code repairs}, a roots repair and a heap repair of damage it
  * makes itself. Busy locks and fail-fast allocations are waited out (up to 30 s), so two workouts
  * can run against each other.
  */
@@ -108,6 +109,30 @@ final class Workout {
         }
         final int large = retry(() -> heap.allocate(10_000), "allocate large");
         heap.free(large);
+        localHeap(heap);
+    }
+
+    /**
+     * Through a local heap: more frees of one class than it keeps (it gives half back), some of
+     * them handed out again from what it keeps, then closed (it gives the rest back).
+     */
+    private static void localHeap(final ObjectHeap heap) {
+        try (LocalHeap local = heap.local()) {
+            final List<Integer> objects = new ArrayList<>();
+            final int n = LocalHeap.PER_CLASS + 5;
+            for (int i = 0; i < n; i++) {
+                objects.add(retry(() -> local.allocate(32), "local allocate"));
+            }
+            for (final int obj : objects) {
+                local.free(obj);
+            }
+            for (int i = 0; i < 8; i++) {
+                objects.set(i, retry(() -> local.allocate(32), "local allocate again"));
+            }
+            for (int i = 0; i < 8; i++) {
+                local.free(objects.get(i));
+            }
+        }
     }
 
     private static void channel(final SharedArena arena, final String tag) {

@@ -22,7 +22,11 @@ public enum HeapPoint implements CrashPoint {
     LARGE_ALLOCATED,
     /** A freed object's in-use bit is cleared, the object not yet pushed. */
     FREE_CLEARED,
-    /** A freed object is pushed; a trim may follow. */
+    /** A freed object is kept by a local heap: its bit cleared, its mark written, on no stack. */
+    LOCAL_KEPT,
+    /** A local heap's objects given back are linked into a chain, not yet pushed. */
+    LOCAL_LINKED,
+    /** A freed object (or a local heap's chain of them) is pushed; a trim may follow. */
     FREE_PUSHED,
     /** A large object is marked freed, its pages not yet given back. */
     LARGE_FREEING,

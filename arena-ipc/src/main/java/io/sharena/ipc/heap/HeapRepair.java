@@ -31,6 +31,8 @@ final class HeapRepair {
     private final ObjectHeap heap;
     private final SharedArena arena;
     private final ArenaView view;
+    /** Whether the process each kept-object mark names lives, asked once per mark in a pass. */
+    private final Map<Long, Boolean> liveKeepers = new HashMap<>();
 
     HeapRepair(final ObjectHeap heap) {
         this.heap = heap;
@@ -109,7 +111,8 @@ final class HeapRepair {
                 int lost = 0;
                 for (int i = 0; i < HeapLayout.objectsPerSlab(c); i++) {
                     final boolean inUse = (view.getLongAcquire(page + HeapLayout.bitmapWord(i)) & HeapLayout.bit(i)) != 0;
-                    if (!inUse && !free.get(c).contains(page + HeapLayout.SLAB_HEADER + i * HeapLayout.SIZES[c])) {
+                    final int obj = page + HeapLayout.SLAB_HEADER + i * HeapLayout.SIZES[c];
+                    if (!inUse && !free.get(c).contains(obj) && !keptByLiveProcess(obj)) {
                         lost++;
                     }
                 }
@@ -132,6 +135,15 @@ final class HeapRepair {
             }
         }
         return violations;
+    }
+
+    /**
+     * @return whether free object {@code obj} (on no stack) carries the mark of a {@link LocalHeap}
+     * of a process that still lives: kept for that process's next allocation, not lost
+     */
+    private boolean keptByLiveProcess(final int obj) {
+        final long token = heap.keptBy(view.getLong(obj));
+        return token != 0 && liveKeepers.computeIfAbsent(token, t -> ArenaInternals.registry(arena).isOwnerAlive(t));
     }
 
     /** @return whether refill slot {@code slot} is left by a refill no longer running: no owner, or a dead one */
@@ -247,6 +259,9 @@ final class HeapRepair {
                         continue;
                     }
                     final int obj = page + HeapLayout.SLAB_HEADER + i * size;
+                    if (keptByLiveProcess(obj)) {
+                        continue; // a live process's local heap hands it out next (only this one's: the heap is quiet)
+                    }
                     if (first[c] == 0) {
                         first[c] = obj;
                     } else {

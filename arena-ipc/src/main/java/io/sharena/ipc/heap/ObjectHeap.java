@@ -6,6 +6,7 @@ import io.sharena.core.SharedArena;
 import io.sharena.core.crash.CrashPoints;
 import io.sharena.core.internal.ArenaInternals;
 import io.sharena.core.layout.Geometry;
+import io.sharena.core.layout.OwnerToken;
 import io.sharena.core.layout.PageEntry;
 import io.sharena.core.owner.Ownership;
 import io.sharena.ipc.Corruption;
@@ -66,7 +67,10 @@ import java.util.Set;
  * is handed to its caller as pages are: a process killed between its allocation and the store that
  * records it, in the heap's code or the caller's, leaves its pages allocated to nobody (the page
  * allocator's rule for pages a dead process had allocated). Objects in use are never touched by
- * any of this.
+ * any of this. A thread's {@link LocalHeap} keeps objects it freed off the stacks, bits cleared and
+ * each marked with its process's owner token (masked with the page key): check counts those of a
+ * live process as kept, not lost, and repair leaves them; a killed process's are reported and
+ * reclaimed like any object lost between its bit and its push.
  *
  * <p><b>Corruption</b>: every pointer read from the heap's shared metadata (free-stack heads and
  * links, page headers) is checked to be an object start of the right class in an allocated slab
@@ -270,7 +274,7 @@ public final class ObjectHeap {
         return index * HeapLayout.SIZES[c] == offset && index < HeapLayout.objectsPerSlab(c) ? index : -1;
     }
 
-    private ArenaCorruptedException corrupted(final String structure, final int value, final String detail) {
+    ArenaCorruptedException corrupted(final String structure, final int value, final String detail) {
         throw Corruption.found(view, repairWord, structure, Integer.toUnsignedLong(value), detail);
     }
 
@@ -326,7 +330,7 @@ public final class ObjectHeap {
     }
 
     /** Zeroes an object: small ones by long stores (no bulk call to set up), the rest by a fill. */
-    private void zero(final int obj, final int size) {
+    void zero(final int obj, final int size) {
         if (size <= SMALL_ZEROING) {
             for (int i = 0; i < size; i += 8) {
                 view.putLong(obj + i, 0L);
@@ -565,8 +569,23 @@ public final class ObjectHeap {
      * @throws ArenaCorruptedException  if the object's page header is found corrupted
      */
     public void free(final int ptr) {
+        final int c = classToFree(ptr);
+        if (c >= 0) {
+            freeSmall(ptr, c);
+        }
+    }
+
+    /**
+     * The checks every free makes, and the whole of a free that is not of a small object: NULL does
+     * nothing, a large object is freed, a free of free memory is counted.
+     *
+     * @return the class of small object {@code ptr}, which the caller frees; -1 if nothing is left to do
+     * @throws IllegalArgumentException if {@code ptr} is not an object start of this heap
+     * @throws ArenaCorruptedException  if the object's page header is found corrupted
+     */
+    int classToFree(final int ptr) {
         if (ptr == 0) {
-            return;
+            return -1;
         }
         if (!inUserPages(ptr)) {
             throw notAnObject(ptr);
@@ -574,7 +593,7 @@ public final class ObjectHeap {
         final int page = ptr & ~(Geometry.PAGE_SIZE - 1);
         final int magic = view.getIntAcquire(page + HeapLayout.MAGIC);
         if (magic == HeapLayout.MAGIC_SLAB && namesUs(page)) {
-            freeSmall(ptr, page);
+            return slabClass(ptr, page);
         } else if (magic == HeapLayout.MAGIC_LARGE && ptr == page + HeapLayout.LARGE_HEADER && largeNamesUs(page)) {
             freeLarge(page);
         } else if (alreadyFree(ptr, page, magic)) {
@@ -582,6 +601,7 @@ public final class ObjectHeap {
         } else {
             throw notAnObject(ptr);
         }
+        return -1;
     }
 
     /** @return whether {@code ptr}'s memory is already free: its large object freed, its page retired or not allocated */
@@ -600,7 +620,8 @@ public final class ObjectHeap {
         return new IllegalArgumentException("not an object of this heap: ptr=0x" + Integer.toHexString(ptr));
     }
 
-    private void freeSmall(final int ptr, final int page) {
+    /** @return the class of {@code ptr}, an object start in slab page {@code page} of this heap (its header checked) */
+    private int slabClass(final int ptr, final int page) {
         final int c = view.getInt(page + HeapLayout.CLASS);
         if (c < 0 || c >= HeapLayout.SIZES.length) {
             throw corrupted("heap slab page class", c, "page=" + Integer.toUnsignedLong(page) / Geometry.PAGE_SIZE);
@@ -614,15 +635,38 @@ public final class ObjectHeap {
         if (index < 0 || index * HeapLayout.SIZES[c] != offset || index >= objects) {
             throw notAnObject(ptr);
         }
+        return c;
+    }
+
+    /**
+     * Clears the in-use bit of {@code ptr}, an object of class {@code c} that {@link #classToFree}
+     * checked. Of two frees of one object exactly one clears it; the other is counted as a double
+     * free and does nothing more.
+     *
+     * @return the bitmap word as it was before, its bit set; 0 if the bit was clear (a double free)
+     */
+    long clearInUse(final int ptr, final int c) {
+        final int page = ptr & ~(Geometry.PAGE_SIZE - 1);
+        final int index = HeapLayout.index(ptr - page - HeapLayout.SLAB_HEADER, c);
         final long bit = HeapLayout.bit(index);
         final long word = view.getAndBitwiseAndLong(page + HeapLayout.bitmapWord(index), ~bit);
         if ((word & bit) == 0) {
             // Already free (or being freed right now by another caller): the one that cleared the
             // bit pushes it, this call does nothing.
             view.getAndAddLong(meta + HeapLayout.DOUBLE_FREES, 1);
-            return;
+            return 0;
         }
         CrashPoints.at(HeapPoint.FREE_CLEARED);
+        return word;
+    }
+
+    private void freeSmall(final int ptr, final int c) {
+        final long word = clearInUse(ptr, c);
+        if (word == 0) {
+            return;
+        }
+        final int page = ptr & ~(Geometry.PAGE_SIZE - 1);
+        final long bit = HeapLayout.bit(HeapLayout.index(ptr - page - HeapLayout.SLAB_HEADER, c));
         // Whether the page looks empty now is read before the push: until the object is on the
         // free stack it keeps its page from being trimmed, so no write here lands on a page given
         // back meanwhile.
@@ -630,6 +674,26 @@ public final class ObjectHeap {
         final int words = HeapLayout.bitmapWords(c);
         final boolean trimNow = word == bit && (words == 1 || bitmapEmpty(page, words)) && secondEmptyPage(c, page);
         push(c, ptr, ptr);
+        CrashPoints.at(HeapPoint.FREE_PUSHED);
+        if (trimNow) {
+            trim(c);
+        }
+    }
+
+    /**
+     * Pushes {@code count} freed objects of class {@code c} at once, already linked from
+     * {@code objects[0]} to {@code objects[count - 1]} (their in-use bits cleared): a local heap's
+     * flush. Trims as frees do when one of their pages is left with no object in use.
+     */
+    void pushFreed(final int c, final int[] objects, final int count) {
+        final int words = HeapLayout.bitmapWords(c);
+        boolean trimNow = false;
+        for (int i = 0; i < count && !trimNow; i++) {
+            // Read before the push, as a single free reads it (see freeSmall).
+            final int page = objects[i] & ~(Geometry.PAGE_SIZE - 1);
+            trimNow = bitmapEmpty(page, words) && secondEmptyPage(c, page);
+        }
+        push(c, objects[0], objects[count - 1]);
         CrashPoints.at(HeapPoint.FREE_PUSHED);
         if (trimNow) {
             trim(c);
@@ -707,6 +771,29 @@ public final class ObjectHeap {
             }
         }
         throw notAnObject(ptr);
+    }
+
+    /**
+     * @return a front end for the calling thread that keeps the objects it frees for its own next
+     * allocations ({@link LocalHeap}); close it in the same thread
+     * @throws IllegalStateException if the arena is open read-only
+     */
+    public LocalHeap local() {
+        return new LocalHeap(this);
+    }
+
+    /** @return the mark a local heap of the process whose token is {@code process} writes into each object it keeps */
+    static long keptMark(final long process, final long key) {
+        return process ^ key;
+    }
+
+    /**
+     * @return the process token the first 8 bytes of a free object, {@code word}, name if they are a
+     * local heap's mark: a whole process's token (no thread) once unmasked; 0 if they are not
+     */
+    long keptBy(final long word) {
+        final long token = word ^ key;
+        return token != 0 && OwnerToken.thread(token) == 0 && OwnerToken.generation(token) != 0 ? token : 0;
     }
 
     /** @return frees of already-free objects detected (and ignored) since the heap was created */

@@ -19,7 +19,12 @@
  * the heap; a page that is neither, zeros and carve's header fields, is someone's that a stray write
  * named: nothing is freed, the heap is marked for repair), and a trim keeps the pages slots name. A large object's pages are handed to its caller
  * as pages are: killed before anything records them, they stay allocated to nobody (the page
- * allocator's rule for what a dead process had allocated).
+ * allocator's rule for what a dead process had allocated). A {@link io.sharena.ipc.heap.LocalHeap}
+ * (one thread's) keeps up to 32 freed objects per class off the stacks: each free clears the bit
+ * first, as a shared free does, then writes the process's owner token, masked with the page key,
+ * into the object; a full class links its older half and pushes it with one CAS. Killed, a
+ * process leaves what it kept marked with a dead token: check reports it, repair reclaims it. A
+ * live process's kept objects are neither lost to check nor relinked by repair.
  *
  * <p><b>Distrust</b>: every pointer read from a free stack is checked to be an object start of its
  * class, in a slab page of this heap that the page allocator has ALLOCATED (a page a trim gave back

@@ -1,0 +1,169 @@
+package io.sharena.ipc.heap;
+
+import io.sharena.core.ArenaView;
+import io.sharena.core.crash.CrashPoints;
+import io.sharena.core.layout.Geometry;
+import io.sharena.ipc.layout.HeapLayout;
+
+/**
+ * One thread's front end to an {@link ObjectHeap}, as a confined {@link java.lang.foreign.Arena} is
+ * one thread's: it keeps up to {@link #PER_CLASS} objects of each size class that this thread freed,
+ * and hands them out again to this thread's next allocations of the class, without the shared free
+ * stacks' compare-and-sets or the checks of a pointer read from shared memory.
+ *
+ * <pre>{@code
+ * try (LocalHeap local = heap.local()) {   // in the thread that uses it
+ *     int node = local.allocate(64);       // zeroed; 0 when out of memory
+ *     local.free(node);                    // kept here for the next allocate(64)
+ * }                                        // what it keeps goes back to the shared stacks
+ * }</pre>
+ *
+ * <p>The heap's guarantees stay: objects come zeroed; a free of a free object, from any process or
+ * any local heap, is detected and does nothing ({@link ObjectHeap#doubleFrees()}), because a free
+ * here clears the object's in-use bit by the same atomic operation as a shared free, before the
+ * object is kept; an allocation sets the bit again by one atomic operation. Any process may free
+ * an object this local heap handed out, and this one may free any object of the heap. Large
+ * objects, and allocations of a class this local heap keeps nothing of, go to the shared heap.
+ *
+ * <p><b>What it keeps, the shared heap can see.</b> A kept object's in-use bit says free and it is
+ * on no free stack; its first 8 bytes hold this process's owner token, masked with the heap's page
+ * key. {@link ObjectHeap#check()} counts such an object as kept by a live process, not as lost,
+ * and {@link ObjectHeap#repair()} leaves it where it is, while that process lives. Once the
+ * process is dead (killed with objects kept), check reports them and repair puts them back on
+ * their stacks, as it does for a free killed between its bit and its push ({@link HeapPoint}):
+ * nothing is lost for good. A full class gives its older half back to the shared stack with one
+ * compare-and-set; {@link #close()} gives everything back.
+ *
+ * <p>Not closed, a local heap's objects stay kept (allocated to the heap, usable by nobody) until
+ * its process detaches and a repair runs, as an {@code Arena.ofConfined()} never closed keeps its
+ * memory. Every method must be called by the thread that made it ({@link WrongThreadException}
+ * otherwise) and, except {@link #close()}, before it is closed ({@link IllegalStateException}).
+ */
+public final class LocalHeap implements AutoCloseable {
+    /** Objects kept per size class at most; a free into a full class first gives back {@link #GIVE_BACK}. */
+    public static final int PER_CLASS = 32;
+    static final int GIVE_BACK = PER_CLASS / 2;
+
+    private final ObjectHeap heap;
+    private final ArenaView view;
+    private final Thread owner;
+    /** This process's owner token masked with the heap's page key: the mark of a kept object. */
+    private final long mark;
+    private final int[][] kept = new int[HeapLayout.SIZES.length][PER_CLASS];
+    private final int[] counts = new int[HeapLayout.SIZES.length];
+    /** What {@link #giveBack} pushes, taken out of {@link #kept} first. */
+    private final int[] batch = new int[PER_CLASS];
+    private boolean closed;
+
+    LocalHeap(final ObjectHeap heap) {
+        this.heap = heap;
+        this.view = heap.view;
+        this.owner = Thread.currentThread();
+        this.mark = ObjectHeap.keptMark(heap.ownership().process(), heap.key);
+    }
+
+    /**
+     * @return a zeroed object of at least {@code size} bytes, one this thread freed when it keeps
+     * one of the class; 0 when the arena has no room
+     * @throws IllegalArgumentException if {@code size <= 0}
+     * @throws io.sharena.core.ArenaCorruptedException if a kept object is found in use (a stray
+     * write set its bit), or the shared heap finds its metadata corrupted
+     */
+    public int allocate(final int size) {
+        confined();
+        if (size <= 0 || size > HeapLayout.MAX_SMALL) {
+            return heap.allocate(size);
+        }
+        final int c = ObjectHeap.classOf(size);
+        final int n = counts[c] - 1;
+        if (n < 0) {
+            return heap.allocate(size);
+        }
+        final int obj = kept[c][n];
+        counts[c] = n;
+        final int page = obj & ~(Geometry.PAGE_SIZE - 1);
+        final int index = HeapLayout.index(obj - page - HeapLayout.SLAB_HEADER, c);
+        final long bit = HeapLayout.bit(index);
+        if ((view.getAndBitwiseOrLong(page + HeapLayout.bitmapWord(index), bit) & bit) != 0) {
+            // Kept as free, found in use: a stray write set the bit; the object is someone's now.
+            throw heap.corrupted("heap object kept by a local heap found in use", obj, "class=" + c);
+        }
+        heap.zero(obj, HeapLayout.SIZES[c]);
+        return obj;
+    }
+
+    /**
+     * Frees an object of the heap allocated by any process: a small one is kept here for this
+     * thread's next allocation of its class. NULL does nothing; so does a pointer whose object is
+     * already free.
+     *
+     * @throws IllegalArgumentException if {@code ptr} is not an object start of this heap
+     * @throws io.sharena.core.ArenaCorruptedException if the object's page header is found corrupted
+     */
+    public void free(final int ptr) {
+        confined();
+        final int c = heap.classToFree(ptr);
+        if (c < 0 || heap.clearInUse(ptr, c) == 0) {
+            return;
+        }
+        view.putLong(ptr, mark);
+        CrashPoints.at(HeapPoint.LOCAL_KEPT);
+        int n = counts[c];
+        if (n == PER_CLASS) {
+            giveBack(c, GIVE_BACK);
+            n = counts[c];
+        }
+        kept[c][n] = ptr;
+        counts[c] = n + 1;
+    }
+
+    /** @return how many objects of size class {@code c} this local heap keeps */
+    int kept(final int c) {
+        return counts[c];
+    }
+
+    /**
+     * Gives everything kept back to the shared free stacks; later calls but this one throw. Must be
+     * called by the thread that made it.
+     */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        confined();
+        for (int c = 0; c < counts.length; c++) {
+            if (counts[c] > 0) {
+                giveBack(c, counts[c]);
+            }
+        }
+        closed = true;
+    }
+
+    /**
+     * Links the {@code count} oldest objects kept of class {@code c} and pushes them with one
+     * compare-and-set. They leave this local heap first: whatever is thrown after, none is pushed twice.
+     */
+    private void giveBack(final int c, final int count) {
+        final int[] objects = kept[c];
+        System.arraycopy(objects, 0, batch, 0, count);
+        System.arraycopy(objects, count, objects, 0, counts[c] - count);
+        counts[c] -= count;
+        for (int i = 0; i < count; i++) {
+            // A long store: the link, and the high half of the mark cleared with it.
+            view.putLong(batch[i], i + 1 < count ? Integer.toUnsignedLong(batch[i + 1]) : 0L);
+        }
+        CrashPoints.at(HeapPoint.LOCAL_LINKED);
+        heap.pushFreed(c, batch, count);
+    }
+
+    private void confined() {
+        if (Thread.currentThread() != owner) {
+            throw new WrongThreadException("local heap used by a thread other than its own: owner=" + owner.getName()
+                + ", caller=" + Thread.currentThread().getName());
+        }
+        if (closed) {
+            throw new IllegalStateException("local heap closed");
+        }
+    }
+}
