@@ -140,6 +140,28 @@ class LocalHeapTest {
     }
 
     @Test
+    void aLocalHeapDroppedUnclosedGivesBackWhatItKeptOnceUnreachable() throws Exception {
+        final List<Integer> objects = allocate(10);
+        final Thread thread = new Thread(() -> {
+            final LocalHeap local = heap.local();
+            objects.forEach(local::free);
+            // The thread ends without closing it.
+        });
+        thread.start();
+        thread.join();
+        // Kept, each object's first 8 bytes hold the mark (the page key's high half in its own);
+        // linked onto the shared stack, a link (an int pointer, nothing above it).
+        final long deadline = System.nanoTime() + 30_000_000_000L;
+        while (objects.stream().anyMatch(obj -> arena.raw().getLongAcquire(obj) >>> 32 != 0)) {
+            assertTrue(System.nanoTime() < deadline, "given back within 30 s of garbage collections");
+            System.gc();
+            Thread.sleep(10);
+        }
+        assertEquals(new HashSet<>(objects), new HashSet<>(allocate(10)), "the shared stack has them");
+        objects.forEach(heap::free);
+    }
+
+    @Test
     void anotherThreadIsRefused() throws Exception {
         try (LocalHeap local = heap.local()) {
             final int obj = local.allocate(SIZE);

@@ -5,6 +5,9 @@ import io.sharena.core.crash.CrashPoints;
 import io.sharena.core.layout.Geometry;
 import io.sharena.ipc.layout.HeapLayout;
 
+import java.lang.ref.Cleaner;
+import java.lang.ref.Reference;
+
 /**
  * One thread's front end to an {@link ObjectHeap}, as a confined {@link java.lang.foreign.Arena} is
  * one thread's: it keeps up to {@link #PER_CLASS} objects of each size class that this thread freed,
@@ -34,12 +37,15 @@ import io.sharena.ipc.layout.HeapLayout;
  * nothing is lost for good. A full class gives its older half back to the shared stack with one
  * compare-and-set; {@link #close()} gives everything back.
  *
- * <p>Not closed, a local heap's objects stay kept (allocated to the heap, usable by nobody) until
- * its process detaches and a repair runs, as an {@code Arena.ofConfined()} never closed keeps its
- * memory. Every method must be called by the thread that made it ({@link WrongThreadException}
+ * <p>A local heap that is dropped unclosed (its thread ended, say) gives back what it kept once the
+ * garbage collector finds it unreachable, from a cleaner thread; until then its objects stay kept.
+ * If the arena is closed first, they stay marked with the attachment's token, dead once it left:
+ * check reports them and repair reclaims them. Every method must be called by the thread that made it ({@link WrongThreadException}
  * otherwise) and, except {@link #close()}, before it is closed ({@link IllegalStateException}).
  */
 public final class LocalHeap implements AutoCloseable {
+    /** Gives back what local heaps dropped without {@link #close()} kept (exceptions in its thread are ignored). */
+    private static final Cleaner CLEANER = Cleaner.create();
     /** Objects kept per size class at most; a free into a full class first gives back {@link #GIVE_BACK}. */
     public static final int PER_CLASS = 32;
     static final int GIVE_BACK = PER_CLASS / 2;
@@ -49,10 +55,11 @@ public final class LocalHeap implements AutoCloseable {
     private final Thread owner;
     /** This process's owner token masked with the heap's page key: the mark of a kept object. */
     private final long mark;
-    private final int[][] kept = new int[HeapLayout.SIZES.length][PER_CLASS];
-    private final int[] counts = new int[HeapLayout.SIZES.length];
-    /** What {@link #giveBack} pushes, taken out of {@link #kept} first. */
-    private final int[] batch = new int[PER_CLASS];
+    /** What it keeps, shared with {@link #cleanable}'s action, which must not hold this local heap. */
+    private final Kept state;
+    private final int[][] kept;
+    private final int[] counts;
+    private final Cleaner.Cleanable cleanable;
     private boolean closed;
 
     LocalHeap(final ObjectHeap heap) {
@@ -60,6 +67,10 @@ public final class LocalHeap implements AutoCloseable {
         this.view = heap.view;
         this.owner = Thread.currentThread();
         this.mark = ObjectHeap.keptMark(heap.ownership().process(), heap.key);
+        this.state = new Kept(heap);
+        this.kept = state.kept;
+        this.counts = state.counts;
+        this.cleanable = CLEANER.register(this, state);
     }
 
     /**
@@ -89,6 +100,7 @@ public final class LocalHeap implements AutoCloseable {
             throw heap.corrupted("heap object kept by a local heap found in use", obj, "class=" + c);
         }
         heap.zero(obj, HeapLayout.SIZES[c]);
+        Reference.reachabilityFence(this);
         return obj;
     }
 
@@ -115,11 +127,8 @@ public final class LocalHeap implements AutoCloseable {
         }
         kept[c][n] = ptr;
         counts[c] = n + 1;
-    }
-
-    /** @return how many objects of size class {@code c} this local heap keeps */
-    int kept(final int c) {
-        return counts[c];
+        // Reachable to the end: the cleaner must not give back what this call is still moving.
+        Reference.reachabilityFence(this);
     }
 
     /**
@@ -132,29 +141,60 @@ public final class LocalHeap implements AutoCloseable {
             return;
         }
         confined();
-        for (int c = 0; c < counts.length; c++) {
-            if (counts[c] > 0) {
-                giveBack(c, counts[c]);
-            }
-        }
         closed = true;
+        cleanable.clean();
+    }
+
+    private void giveBack(final int c, final int count) {
+        state.giveBack(c, count);
     }
 
     /**
-     * Links the {@code count} oldest objects kept of class {@code c} and pushes them with one
-     * compare-and-set. They leave this local heap first: whatever is thrown after, none is pushed twice.
+     * What a local heap keeps, and the action that gives it all back: run by {@link #close()}, or
+     * by the cleaner once the local heap is unreachable (its thread ended, or dropped it, without
+     * closing it). Either way it runs once, when no thread uses the local heap any more.
      */
-    private void giveBack(final int c, final int count) {
-        final int[] objects = kept[c];
-        System.arraycopy(objects, 0, batch, 0, count);
-        System.arraycopy(objects, count, objects, 0, counts[c] - count);
-        counts[c] -= count;
-        for (int i = 0; i < count; i++) {
-            // A long store: the link, and the high half of the mark cleared with it.
-            view.putLong(batch[i], i + 1 < count ? Integer.toUnsignedLong(batch[i + 1]) : 0L);
+    private static final class Kept implements Runnable {
+        private final ObjectHeap heap;
+        private final int[][] kept = new int[HeapLayout.SIZES.length][PER_CLASS];
+        private final int[] counts = new int[HeapLayout.SIZES.length];
+        /** What {@link #giveBack} pushes, taken out of {@link #kept} first. */
+        private final int[] batch = new int[PER_CLASS];
+
+        Kept(final ObjectHeap heap) {
+            this.heap = heap;
         }
-        CrashPoints.at(HeapPoint.LOCAL_LINKED);
-        heap.pushFreed(c, batch, count);
+
+        /**
+         * Gives everything back. With the arena closed before, this throws (the cleaner ignores
+         * it): what was kept carries the attachment's token, dead once it left, so check reports
+         * it and repair reclaims it.
+         */
+        @Override
+        public void run() {
+            for (int c = 0; c < counts.length; c++) {
+                if (counts[c] > 0) {
+                    giveBack(c, counts[c]);
+                }
+            }
+        }
+
+        /**
+         * Links the {@code count} oldest objects kept of class {@code c} and pushes them with one
+         * compare-and-set. They leave what is kept first: whatever is thrown after, none is pushed twice.
+         */
+        void giveBack(final int c, final int count) {
+            final int[] objects = kept[c];
+            System.arraycopy(objects, 0, batch, 0, count);
+            System.arraycopy(objects, count, objects, 0, counts[c] - count);
+            counts[c] -= count;
+            for (int i = 0; i < count; i++) {
+                // A long store: the link, and the high half of the mark cleared with it.
+                heap.view.putLong(batch[i], i + 1 < count ? Integer.toUnsignedLong(batch[i + 1]) : 0L);
+            }
+            CrashPoints.at(HeapPoint.LOCAL_LINKED);
+            heap.pushFreed(c, batch, count);
+        }
     }
 
     private void confined() {
