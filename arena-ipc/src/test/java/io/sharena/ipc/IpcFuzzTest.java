@@ -9,6 +9,7 @@ import io.sharena.core.layout.ControlLayout;
 import io.sharena.ipc.channel.Channel;
 import io.sharena.ipc.channel.ChannelConsumer;
 import io.sharena.ipc.channel.ChannelProducer;
+import io.sharena.ipc.heap.LocalHeap;
 import io.sharena.ipc.heap.ObjectHeap;
 import io.sharena.ipc.layout.ChannelLayout;
 import io.sharena.ipc.layout.HeapLayout;
@@ -35,7 +36,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Seeded stray writes into the IPC structures (the roots directory, the heap's metadata page, slab
  * headers, free objects' links, a channel's header and lanes; one to four writes a case, one in half
- * the cases), then every operation on them under a time limit: each works or throws a documented
+ * the cases; a local heap's kept objects' marks among the targets), then every operation on them, through
+ * the shared heap and the local heap, under a time limit: each works or throws a documented
  * exception ({@link ArenaCorruptedException} for corruption, {@link IllegalArgumentException} /
  * {@link IllegalStateException} where the Javadoc says so), never a raw JDK exception, never a hang,
  * and no heap object is handed out twice; then repair, after which check is clean. Every failing
@@ -92,11 +94,20 @@ class IpcFuzzTest {
                     p.offer(i, new byte[16], 0, 16);
                 }
             }
-            final List<String> regions = strayWrites(arena, v, r, live, freed);
+            // A local heap keeps some freed objects across the stray writes (their marks may be hit).
+            final LocalHeap local = heap.local();
+            final List<Integer> kept = new ArrayList<>();
+            for (int i = 0; i < 40; i++) {
+                final int p = heap.allocate(8 + r.nextInt(200));
+                local.free(p);
+                kept.add(p);
+            }
+            final List<String> regions = strayWrites(arena, v, r, live, freed, kept);
             what.accept(String.join(" + ", regions));
             final String outcome = (regions.size() == 1 ? regions.getFirst() : regions.size() + " writes") + ": "
-                + exercise(arena, live, freed, r);
+                + exercise(arena, live, freed, local, r);
             outcomes.merge(outcome, 1, Integer::sum);
+            closeAsDocumented(local);
             final List<String> left = new ArrayList<>();
             NamedRoots.repair(arena, 1_000_000_000L);
             ObjectHeap.repair(arena);
@@ -112,7 +123,7 @@ class IpcFuzzTest {
      * arena had that structure, never where an earlier one pointed it. @return the regions written
      */
     private static List<String> strayWrites(final SharedArena arena, final ArenaView v, final SplittableRandom r,
-                                            final Set<Integer> live, final List<Integer> freed) {
+                                            final Set<Integer> live, final List<Integer> freed, final List<Integer> kept) {
         final int dir = v.getIntAcquire((int) ControlLayout.word(ControlLayout.ROOTS_PTR));
         final int meta = NamedRoots.of(arena).get(ObjectHeap.ROOT_NAME);
         final int channel = NamedRoots.of(arena).get("ch");
@@ -126,7 +137,11 @@ class IpcFuzzTest {
         final List<String> regions = new ArrayList<>();
         for (int w = FuzzCases.strayWrites(r); w > 0; w--) {
             final int[] targets;
-            switch (r.nextInt(6)) {
+            switch (r.nextInt(7)) {
+                case 6 -> {
+                    regions.add("kept object mark");
+                    targets = new int[] {kept.get(r.nextInt(kept.size())), 8};
+                }
                 case 0 -> {
                     regions.add("roots header");
                     targets = new int[] {dir, 256};
@@ -170,9 +185,18 @@ class IpcFuzzTest {
         return regions;
     }
 
+    /** Closes a local heap: gives back what it kept, or throws what its javadoc names. */
+    private static void closeAsDocumented(final LocalHeap local) {
+        try {
+            local.close();
+        } catch (final ArenaCorruptedException e) {
+            // A stray write the give-back tripped over: the heap is marked for repair, which follows.
+        }
+    }
+
     /** Every operation; @return which documented outcome it ended in */
     private static String exercise(final SharedArena arena, final Set<Integer> live, final List<Integer> freed,
-                                   final SplittableRandom r) {
+                                   final LocalHeap local, final SplittableRandom r) {
         try {
             final NamedRoots roots = NamedRoots.of(arena);
             for (int i = 0; i < 20; i++) {
@@ -185,11 +209,17 @@ class IpcFuzzTest {
             final ObjectHeap heap = ObjectHeap.of(arena);
             final Set<Integer> out = new HashSet<>();
             for (int i = 0; i < 200; i++) {
-                final int p = heap.allocate(8 + r.nextInt(3000));
+                final int size = 8 + r.nextInt(i % 2 == 0 ? 200 : 3000);
+                final int p = i % 2 == 0 ? local.allocate(size) : heap.allocate(size);
                 assertTrue(p == 0 || (!live.contains(p) && out.add(p)), "object handed out twice: 0x" + Integer.toHexString(p));
             }
+            int n = 0;
             for (final int p : out) {
-                heap.free(p);
+                if (n++ % 2 == 0) {
+                    local.free(p);
+                } else {
+                    heap.free(p);
+                }
             }
             for (final int p : live) {
                 heap.free(p);
