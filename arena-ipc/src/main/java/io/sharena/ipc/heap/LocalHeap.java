@@ -120,20 +120,25 @@ public final class LocalHeap implements AutoCloseable {
         }
         view.putLong(ptr, mark);
         CrashPoints.at(HeapPoint.LOCAL_KEPT);
-        int n = counts[c];
-        if (n == PER_CLASS) {
-            giveBack(c, GIVE_BACK);
-            n = counts[c];
+        try {
+            if (counts[c] == PER_CLASS) {
+                giveBack(c, GIVE_BACK);
+            }
+        } finally {
+            // Kept even if the give-back throws (its trim met a corrupted stack): cleared and marked
+            // with this live process's token, held by no one, it would be lost to repair too.
+            kept[c][counts[c]++] = ptr;
+            // Reachable to the end: the cleaner must not give back what this call is still moving.
+            Reference.reachabilityFence(this);
         }
-        kept[c][n] = ptr;
-        counts[c] = n + 1;
-        // Reachable to the end: the cleaner must not give back what this call is still moving.
-        Reference.reachabilityFence(this);
     }
 
     /**
      * Gives everything kept back to the shared free stacks; later calls but this one throw. Must be
      * called by the thread that made it.
+     *
+     * @throws io.sharena.core.ArenaCorruptedException if a give-back's trim finds a free stack
+     * corrupted: every class is given back all the same, and the local heap is closed
      */
     @Override
     public void close() {
@@ -172,10 +177,24 @@ public final class LocalHeap implements AutoCloseable {
          */
         @Override
         public void run() {
+            RuntimeException first = null;
             for (int c = 0; c < counts.length; c++) {
                 if (counts[c] > 0) {
-                    giveBack(c, counts[c]);
+                    // Every class, whatever one throws: this runs once, and what it leaves kept
+                    // carries a live process's mark, lost to repair until the process ends.
+                    try {
+                        giveBack(c, counts[c]);
+                    } catch (final RuntimeException e) {
+                        if (first == null) {
+                            first = e;
+                        } else {
+                            first.addSuppressed(e);
+                        }
+                    }
                 }
+            }
+            if (first != null) {
+                throw first;
             }
         }
 

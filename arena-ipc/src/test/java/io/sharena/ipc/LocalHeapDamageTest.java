@@ -1,0 +1,121 @@
+package io.sharena.ipc;
+
+import io.sharena.core.ArenaCorruptedException;
+import io.sharena.core.ArenaOptions;
+import io.sharena.core.ArenaView;
+import io.sharena.core.Capacity;
+import io.sharena.core.SharedArena;
+import io.sharena.core.layout.Geometry;
+import io.sharena.ipc.heap.LocalHeap;
+import io.sharena.ipc.heap.ObjectHeap;
+import io.sharena.ipc.layout.HeapLayout;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@link LocalHeap} against damage: corruption met while it gives objects back. Nothing kept is
+ * lost for good.
+ */
+class LocalHeapDamageTest {
+    private static final int SIZE = 64;
+    private static final int PER_PAGE = HeapLayout.objectsPerSlab(5);
+
+    @TempDir
+    Path dir;
+    SharedArena arena;
+    ArenaView v;
+    ObjectHeap heap;
+
+    @BeforeEach
+    void open() throws IOException {
+        arena = SharedArena.create(dir.resolve("d.arena"), Capacity.parse("64M"), ArenaOptions.defaults());
+        v = arena.raw();
+        heap = ObjectHeap.of(arena);
+        assertEquals(SIZE, HeapLayout.SIZES[5]);
+    }
+
+    @AfterEach
+    void close() throws IOException {
+        arena.close();
+    }
+
+    private static int page(final int ptr) {
+        return ptr & ~(Geometry.PAGE_SIZE - 1);
+    }
+
+    private List<Integer> allocate(final int size, final int count) {
+        final List<Integer> objects = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            objects.add(heap.allocate(size));
+        }
+        return objects;
+    }
+
+    /**
+     * Two full pages of class 64: the second freed through the shared heap (the class's empty page)
+     * and the link at the bottom of the stack garbled by a stray write, the first's objects from
+     * {@code sharedFrom} on freed through the shared heap too. A trim of the class now meets the
+     * garbled link.
+     */
+    private List<Integer> twoPagesAndAGarbledStack(final int sharedFrom) {
+        final List<Integer> objects = allocate(SIZE, 2 * PER_PAGE);
+        final int a = page(objects.get(0));
+        final int b = page(objects.get(PER_PAGE));
+        for (int i = 0; i < 2 * PER_PAGE; i++) {
+            assertEquals(i < PER_PAGE ? a : b, page(objects.get(i)), "object " + i);
+        }
+        objects.subList(PER_PAGE, 2 * PER_PAGE).forEach(heap::free);
+        v.putInt(objects.get(PER_PAGE), 0x10); // the first pushed: the stack's bottom
+        objects.subList(sharedFrom, PER_PAGE).forEach(heap::free);
+        return objects;
+    }
+
+    @Test
+    void aFreeWhoseGiveBackMeetsACorruptedStackStillKeepsItsObject() {
+        final List<Integer> objects = twoPagesAndAGarbledStack(LocalHeap.PER_CLASS + 1);
+        final int last = objects.get(LocalHeap.PER_CLASS);
+        try (LocalHeap local = heap.local()) {
+            objects.subList(0, LocalHeap.PER_CLASS).forEach(local::free);
+            // The 33rd free empties the first page and gives 16 back; the trim that starts meets the garbled link.
+            final ArenaCorruptedException x = assertThrows(ArenaCorruptedException.class, () -> local.free(last));
+            assertEquals("heap free stack", x.structure());
+        }
+        assertFalse(ObjectHeap.repair(arena).isEmpty());
+        assertEquals(List.of(), heap.check());
+        final Set<Integer> got = new HashSet<>(allocate(SIZE, 2 * PER_PAGE));
+        assertTrue(got.contains(last), "the object whose free threw is back on the stack: ptr=0x" + Integer.toHexString(last));
+        got.forEach(heap::free);
+        assertEquals(List.of(), heap.check());
+    }
+
+    @Test
+    void aCloseThatMeetsACorruptedStackStillGivesBackEveryOtherClass() {
+        final List<Integer> objects = twoPagesAndAGarbledStack(LocalHeap.PER_CLASS);
+        final int other = heap.allocate(80);
+        final LocalHeap local = heap.local();
+        objects.subList(0, LocalHeap.PER_CLASS).forEach(local::free);
+        local.free(other);
+        // Class 64 first: its give-back empties the first page, and the trim meets the garbled link.
+        assertThrows(ArenaCorruptedException.class, local::close);
+        assertFalse(ObjectHeap.repair(arena).isEmpty());
+        assertEquals(List.of(), heap.check());
+        final Set<Integer> got = new HashSet<>(allocate(80, HeapLayout.objectsPerSlab(6)));
+        assertTrue(got.contains(other), "the 80-byte object kept is back on its stack: ptr=0x" + Integer.toHexString(other));
+        got.forEach(heap::free);
+        assertEquals(List.of(), heap.check());
+    }
+}
