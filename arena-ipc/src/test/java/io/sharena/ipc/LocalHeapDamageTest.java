@@ -6,6 +6,7 @@ import io.sharena.core.ArenaView;
 import io.sharena.core.Capacity;
 import io.sharena.core.SharedArena;
 import io.sharena.core.layout.Geometry;
+import io.sharena.core.layout.PageEntry;
 import io.sharena.ipc.heap.LocalHeap;
 import io.sharena.ipc.heap.ObjectHeap;
 import io.sharena.ipc.layout.HeapLayout;
@@ -27,12 +28,15 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * {@link LocalHeap} against damage: corruption met while it gives objects back. Nothing kept is
- * lost for good.
+ * {@link LocalHeap} against damage: corruption met while it gives objects back, stray writes into
+ * what it keeps, and the repairs that follow. Nothing kept is lost for good, and nothing is handed
+ * out of memory the heap no longer owns.
  */
 class LocalHeapDamageTest {
     private static final int SIZE = 64;
     private static final int PER_PAGE = HeapLayout.objectsPerSlab(5);
+    /** The largest class: one object per slab page, so each page is trimmed on its own. */
+    private static final int BIG = HeapLayout.MAX_SMALL;
 
     @TempDir
     Path dir;
@@ -46,6 +50,7 @@ class LocalHeapDamageTest {
         v = arena.raw();
         heap = ObjectHeap.of(arena);
         assertEquals(SIZE, HeapLayout.SIZES[5]);
+        assertEquals(1, HeapLayout.objectsPerSlab(HeapLayout.SIZES.length - 1));
     }
 
     @AfterEach
@@ -116,6 +121,55 @@ class LocalHeapDamageTest {
         final Set<Integer> got = new HashSet<>(allocate(80, HeapLayout.objectsPerSlab(6)));
         assertTrue(got.contains(other), "the 80-byte object kept is back on its stack: ptr=0x" + Integer.toHexString(other));
         got.forEach(heap::free);
+        assertEquals(List.of(), heap.check());
+    }
+
+    @Test
+    void aKeptObjectAStrayWriteUnmarkedIsNotHandedOutOfAPageTheRepairAndATrimGaveAway() {
+        try (LocalHeap local = heap.local()) {
+            final int x1 = heap.allocate(BIG);
+            final int x2 = heap.allocate(BIG);
+            final int y = heap.allocate(BIG);
+            local.free(x1);
+            local.free(x2);
+            // Writes after free (a stray pointer) wipe both kept objects' marks: they look lost.
+            v.putLong(x1, 0L);
+            v.putLong(x2, 0L);
+            assertEquals(2, heap.check().size(), heap.check().toString());
+            ObjectHeap.repair(arena); // relinks both onto the shared stack
+            // Emptying a third page trims the class: every page but one is given back.
+            heap.free(y);
+            final Set<Integer> given = new HashSet<>();
+            for (final int p : List.of(page(x1), page(x2))) {
+                if (Pages.state(arena, Integer.toUnsignedLong(p) / Geometry.PAGE_SIZE) != PageEntry.ALLOCATED) {
+                    given.add(p);
+                }
+            }
+            assertFalse(given.isEmpty(), "the trim gave back a page of a kept object");
+            // Another structure takes the pages given back and fills them with its data.
+            final List<Integer> taken = new ArrayList<>();
+            for (int i = 0; i < 256 && !taken.containsAll(given); i++) {
+                taken.add(arena.allocPages(1));
+            }
+            assertTrue(taken.containsAll(given), "taken=" + taken + ", given=" + given);
+            taken.forEach(p -> v.fill(p, Geometry.PAGE_SIZE, (byte) 0x5A));
+            for (int i = 0; i < 2; i++) {
+                try {
+                    final int obj = local.allocate(BIG);
+                    assertFalse(taken.contains(page(obj)), "handed out of another owner's page: ptr=0x" + Integer.toHexString(obj));
+                    heap.free(obj);
+                } catch (final ArenaCorruptedException expected) {
+                    assertEquals("heap object kept by a local heap written while kept", expected.structure());
+                }
+            }
+            for (final int p : taken) {
+                for (int off = 0; off < Geometry.PAGE_SIZE; off += 8) {
+                    assertEquals(0x5A5A_5A5A_5A5A_5A5AL, v.getLong(p + off), "page=0x" + Integer.toHexString(p) + ", offset=" + off);
+                }
+                arena.freePages(p, 1);
+            }
+        }
+        ObjectHeap.repair(arena);
         assertEquals(List.of(), heap.check());
     }
 }

@@ -77,8 +77,9 @@ public final class LocalHeap implements AutoCloseable {
      * @return a zeroed object of at least {@code size} bytes, one this thread freed when it keeps
      * one of the class; 0 when the arena has no room
      * @throws IllegalArgumentException if {@code size <= 0}
-     * @throws io.sharena.core.ArenaCorruptedException if a kept object is found in use (a stray
-     * write set its bit), or the shared heap finds its metadata corrupted
+     * @throws io.sharena.core.ArenaCorruptedException if a kept object is found written while kept
+     * (its mark changed) or in use (a stray write set its bit), or the shared heap finds its metadata
+     * corrupted; the kept object is dropped then, not handed out
      */
     public int allocate(final int size) {
         confined();
@@ -92,6 +93,12 @@ public final class LocalHeap implements AutoCloseable {
         }
         final int obj = kept[c][n];
         counts[c] = n;
+        // A plain read: the object is this thread's since its free, no one else's to write. A mark
+        // changed meanwhile is a stray write, or a repair that took the object for lost (its mark
+        // wiped) and relinked it: it may be on a free stack, its page even trimmed and reused.
+        if (view.getLong(obj) != mark) {
+            throw heap.corrupted("heap object kept by a local heap written while kept", obj, "class=" + c);
+        }
         final int page = obj & ~(Geometry.PAGE_SIZE - 1);
         final int index = HeapLayout.index(obj - page - HeapLayout.SLAB_HEADER, c);
         final long bit = HeapLayout.bit(index);
