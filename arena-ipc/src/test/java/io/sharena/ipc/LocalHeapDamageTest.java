@@ -12,6 +12,7 @@ import io.sharena.ipc.heap.ObjectHeap;
 import io.sharena.ipc.layout.HeapLayout;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -170,6 +171,30 @@ class LocalHeapDamageTest {
             }
         }
         ObjectHeap.repair(arena);
+        assertEquals(List.of(), heap.check());
+    }
+
+    @Test
+    @Disabled("A free object on no stack that carries this live process's kept mark is taken as kept, though no local heap"
+        + " of the process keeps it (a stray copy of a mark): check misses it and repair leaves it lost while the"
+        + " process lives. Needs a per-process record of open local heaps that check and repair consult for the"
+        + " process's own marks.")
+    void aLostObjectAStrayWriteGaveThisProcesssMarkIsStillReportedAndReclaimed() {
+        final List<Integer> objects = allocate(SIZE, 2);
+        final int lost = objects.get(1);
+        try (LocalHeap local = heap.local()) {
+            local.free(objects.get(0));
+            // Lost in transit (its bit cleared, on no stack), then a stray copy of a kept object's first 8 bytes.
+            final int base = page(lost);
+            final int index = (lost - base - HeapLayout.SLAB_HEADER) / SIZE;
+            v.getAndBitwiseAndLong(base + HeapLayout.bitmapWord(index), ~HeapLayout.bit(index));
+            v.putLong(lost, v.getLong(objects.get(0)));
+            assertEquals(1, heap.check().size(), "the lost object is reported: " + heap.check());
+            ObjectHeap.repair(arena);
+            assertEquals(List.of(), heap.check());
+            assertEquals(lost, heap.allocate(SIZE), "the lost object is back on the stack");
+            heap.free(lost);
+        }
         assertEquals(List.of(), heap.check());
     }
 }
