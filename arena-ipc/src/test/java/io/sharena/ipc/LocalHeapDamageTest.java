@@ -5,8 +5,10 @@ import io.sharena.core.ArenaOptions;
 import io.sharena.core.ArenaView;
 import io.sharena.core.Capacity;
 import io.sharena.core.SharedArena;
+import io.sharena.core.crash.CrashPoints;
 import io.sharena.core.layout.Geometry;
 import io.sharena.core.layout.PageEntry;
+import io.sharena.ipc.heap.HeapPoint;
 import io.sharena.ipc.heap.LocalHeap;
 import io.sharena.ipc.heap.ObjectHeap;
 import io.sharena.ipc.layout.HeapLayout;
@@ -22,6 +24,8 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -171,6 +175,69 @@ class LocalHeapDamageTest {
             }
         }
         ObjectHeap.repair(arena);
+        assertEquals(List.of(), heap.check());
+    }
+
+    @Test
+    void aRepairWaitsForTheCleanerOfALocalHeapDroppedUnclosed() throws Exception {
+        final List<Integer> objects = allocate(SIZE, 12);
+        // One object lost in transit (its bit cleared, on no stack): the repair has work to do.
+        final int lost = objects.get(11);
+        final int base = page(lost);
+        final int index = (lost - base - HeapLayout.SLAB_HEADER) / SIZE;
+        v.getAndBitwiseAndLong(base + HeapLayout.bitmapWord(index), ~HeapLayout.bit(index));
+        final Thread dropper = new Thread(() -> {
+            final LocalHeap local = heap.local();
+            objects.subList(0, 10).forEach(local::free);
+            // The thread ends without closing it: the cleaner gives the 10 back.
+        });
+        dropper.start();
+        dropper.join();
+        // The cleaner's give-back stops once its objects are linked (their marks gone), before its push.
+        final CountDownLatch linked = new CountDownLatch(1);
+        final CountDownLatch release = new CountDownLatch(1);
+        final CountDownLatch pushed = new CountDownLatch(1);
+        CrashPoints.install(p -> {
+            if (!Thread.currentThread().getName().startsWith("Cleaner")) {
+                return;
+            }
+            if (p == HeapPoint.LOCAL_LINKED && linked.getCount() > 0) {
+                linked.countDown();
+                try {
+                    release.await();
+                } catch (final InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            } else if (p == HeapPoint.FREE_PUSHED) {
+                pushed.countDown();
+            }
+        });
+        try {
+            final long deadline = System.nanoTime() + 30_000_000_000L;
+            while (!linked.await(10, TimeUnit.MILLISECONDS)) {
+                assertTrue(System.nanoTime() < deadline, "the cleaner ran within 30 s of garbage collections");
+                System.gc();
+            }
+            final Thread repair = new Thread(() -> ObjectHeap.repair(arena));
+            repair.start();
+            // Until the repair ends, or waits (for the cleaner's give-back to end).
+            while (repair.isAlive() && repair.getState() != Thread.State.BLOCKED && repair.getState() != Thread.State.WAITING) {
+                Thread.onSpinWait();
+            }
+            release.countDown();
+            repair.join();
+            assertTrue(pushed.await(30, TimeUnit.SECONDS), "the cleaner pushed");
+        } finally {
+            release.countDown();
+            CrashPoints.install(null);
+        }
+        assertEquals(List.of(), heap.check());
+        final Set<Integer> free = new HashSet<>(objects);
+        free.remove(objects.get(10)); // still in use
+        final Set<Integer> got = new HashSet<>(allocate(SIZE, free.size()));
+        assertEquals(free, got, "each handed out once");
+        got.forEach(heap::free);
+        heap.free(objects.get(10));
         assertEquals(List.of(), heap.check());
     }
 

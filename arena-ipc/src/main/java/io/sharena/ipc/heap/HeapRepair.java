@@ -214,7 +214,14 @@ final class HeapRepair {
         }
     }
 
+    /** Repairs, while no local heap of this process gives everything back (its cleaner's thread may, at any time). */
     List<String> repair() {
+        synchronized (LocalHeap.GIVING_BACK) {
+            return rebuild();
+        }
+    }
+
+    private List<String> rebuild() {
         final List<String> done = new ArrayList<>();
         for (final String v : check()) {
             done.add("found: " + v);

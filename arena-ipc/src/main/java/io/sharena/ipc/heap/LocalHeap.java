@@ -46,6 +46,13 @@ import java.lang.ref.Reference;
 public final class LocalHeap implements AutoCloseable {
     /** Gives back what local heaps dropped without {@link #close()} kept (exceptions in its thread are ignored). */
     private static final Cleaner CLEANER = Cleaner.create();
+    /**
+     * Held while everything a local heap kept is given back ({@link #close()}, or the cleaner) and
+     * while a repair runs ({@link HeapRepair}): a repair needs a quiet heap, and the cleaner's
+     * thread, which this process runs whenever the garbage collector finds a local heap dropped,
+     * is not one the caller can keep quiet.
+     */
+    static final Object GIVING_BACK = new Object();
     /** Objects kept per size class at most; a free into a full class first gives back {@link #GIVE_BACK}. */
     public static final int PER_CLASS = 32;
     static final int GIVE_BACK = PER_CLASS / 2;
@@ -184,6 +191,12 @@ public final class LocalHeap implements AutoCloseable {
          */
         @Override
         public void run() {
+            synchronized (GIVING_BACK) {
+                giveBackAll();
+            }
+        }
+
+        private void giveBackAll() {
             RuntimeException first = null;
             for (int c = 0; c < counts.length; c++) {
                 if (counts[c] > 0) {
