@@ -14,7 +14,6 @@ import io.sharena.ipc.heap.ObjectHeap;
 import io.sharena.ipc.layout.HeapLayout;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -242,10 +241,6 @@ class LocalHeapDamageTest {
     }
 
     @Test
-    @Disabled("A free object on no stack that carries this live process's kept mark is taken as kept, though no local heap"
-        + " of the process keeps it (a stray copy of a mark): check misses it and repair leaves it lost while the"
-        + " process lives. Needs a per-process record of open local heaps that check and repair consult for the"
-        + " process's own marks.")
     void aLostObjectAStrayWriteGaveThisProcesssMarkIsStillReportedAndReclaimed() {
         final List<Integer> objects = allocate(SIZE, 2);
         final int lost = objects.get(1);

@@ -33,6 +33,8 @@ final class HeapRepair {
     private final ArenaView view;
     /** Whether the process each kept-object mark names lives, asked once per mark in a pass. */
     private final Map<Long, Boolean> liveKeepers = new HashMap<>();
+    /** What this process's local heaps keep, read once per pass when an object carries this process's mark. */
+    private Set<Integer> keptHere;
 
     HeapRepair(final ObjectHeap heap) {
         this.heap = heap;
@@ -143,7 +145,17 @@ final class HeapRepair {
      */
     private boolean keptByLiveProcess(final int obj) {
         final long token = heap.keptBy(view.getLong(obj));
-        return token != 0 && liveKeepers.computeIfAbsent(token, t -> ArenaInternals.registry(arena).isOwnerAlive(t));
+        if (token == 0) {
+            return false;
+        }
+        if (token == heap.processTokenOrZero()) {
+            // This process's mark: kept only if one of its local heaps says so.
+            if (keptHere == null) {
+                keptHere = LocalHeap.keptInThisProcess(heap);
+            }
+            return keptHere.contains(obj);
+        }
+        return liveKeepers.computeIfAbsent(token, t -> ArenaInternals.registry(arena).isOwnerAlive(t));
     }
 
     /** @return whether refill slot {@code slot} is left by a refill no longer running: no owner, or a dead one */

@@ -7,6 +7,9 @@ import io.sharena.ipc.layout.HeapLayout;
 
 import java.lang.ref.Cleaner;
 import java.lang.ref.Reference;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * One thread's front end to an {@link ObjectHeap}, as a confined {@link java.lang.foreign.Arena} is
@@ -30,12 +33,20 @@ import java.lang.ref.Reference;
  *
  * <p><b>What it keeps, the shared heap can see.</b> A kept object's in-use bit says free and it is
  * on no free stack; its first 8 bytes hold this process's owner token, masked with the heap's page
- * key. {@link ObjectHeap#check()} counts such an object as kept by a live process, not as lost,
- * and {@link ObjectHeap#repair()} leaves it where it is, while that process lives. Once the
- * process is dead (killed with objects kept), check reports them and repair puts them back on
- * their stacks, as it does for a free killed between its bit and its push ({@link HeapPoint}):
- * nothing is lost for good. A full class gives its older half back to the shared stack with one
- * compare-and-set; {@link #close()} gives everything back.
+ * key. {@link ObjectHeap#check()} counts such an object as kept, not as lost, and
+ * {@link ObjectHeap#repair()} leaves it where it is, while its process lives (in the process that
+ * checks, only if one of its local heaps lists it: a stray copy of a mark hides nothing there).
+ * Once the process is dead (killed with objects kept), check reports them and repair puts them
+ * back on their stacks, as it does for a free killed between its bit and its push
+ * ({@link HeapPoint}): nothing is lost for good. A full class gives its older half back to the
+ * shared stack with one compare-and-set; {@link #close()} gives everything back. A repair and a
+ * give-back of everything ({@link #close()} or the cleaner below) never run at once in one
+ * process.
+ *
+ * <p>An allocation hands a kept object out only if its first 8 bytes still hold the mark: one
+ * written after its free (by the program, a stray write, or a repair that took it for lost and
+ * relinked it) is dropped and {@link io.sharena.core.ArenaCorruptedException} thrown, since it may
+ * be on a free stack by then, its page even given to another owner; the next repair reclaims it.
  *
  * <p>A local heap that is dropped unclosed (its thread ended, say) gives back what it kept once the
  * garbage collector finds it unreachable, from a cleaner thread; until then its objects stay kept.
@@ -53,6 +64,12 @@ public final class LocalHeap implements AutoCloseable {
      * is not one the caller can keep quiet.
      */
     static final Object GIVING_BACK = new Object();
+    /**
+     * What every local heap of this process keeps, until it is given back: check and repair ask it
+     * which objects marked with this process's token a local heap really keeps (a stray copy of a
+     * mark into a lost object must not hide it).
+     */
+    private static final Set<Kept> OPEN = ConcurrentHashMap.newKeySet();
     /** Objects kept per size class at most; a free into a full class first gives back {@link #GIVE_BACK}. */
     public static final int PER_CLASS = 32;
     static final int GIVE_BACK = PER_CLASS / 2;
@@ -77,6 +94,7 @@ public final class LocalHeap implements AutoCloseable {
         this.state = new Kept(heap);
         this.kept = state.kept;
         this.counts = state.counts;
+        OPEN.add(state);
         this.cleanable = CLEANER.register(this, state);
     }
 
@@ -164,6 +182,26 @@ public final class LocalHeap implements AutoCloseable {
         cleanable.clean();
     }
 
+    /**
+     * @return the objects of {@code heap} that this process's local heaps keep. Read without their
+     * threads' ordering: an object kept or handed out meanwhile may be missed or listed. Missed, a
+     * repair relinks it, and its local heap refuses to hand it out (its mark is a link then);
+     * listed, it stays off the stacks until the next repair.
+     */
+    static Set<Integer> keptInThisProcess(final ObjectHeap heap) {
+        final Set<Integer> objects = new HashSet<>();
+        for (final Kept k : OPEN) {
+            if (k.heap.arena == heap.arena && k.heap.meta == heap.meta) {
+                for (int c = 0; c < k.counts.length; c++) {
+                    for (int i = 0; i < Math.min(k.counts[c], PER_CLASS); i++) {
+                        objects.add(k.kept[c][i]);
+                    }
+                }
+            }
+        }
+        return objects;
+    }
+
     private void giveBack(final int c, final int count) {
         state.giveBack(c, count);
     }
@@ -192,7 +230,12 @@ public final class LocalHeap implements AutoCloseable {
         @Override
         public void run() {
             synchronized (GIVING_BACK) {
-                giveBackAll();
+                try {
+                    giveBackAll();
+                } finally {
+                    // What a throw left kept is lost now: check reports it, repair reclaims it.
+                    OPEN.remove(this);
+                }
             }
         }
 

@@ -782,6 +782,15 @@ public final class ObjectHeap {
         return new LocalHeap(this);
     }
 
+    /** @return this attachment's process token; 0 if it is read-only (it keeps nothing then) */
+    long processTokenOrZero() {
+        try {
+            return ownership().process();
+        } catch (final IllegalStateException readOnly) {
+            return 0;
+        }
+    }
+
     /** @return the mark a local heap of the process whose token is {@code process} writes into each object it keeps */
     static long keptMark(final long process, final long key) {
         return process ^ key;
