@@ -83,6 +83,7 @@ public final class LocalHeap implements AutoCloseable {
     private final Kept state;
     private final int[][] kept;
     private final int[] counts;
+    private final int[] emptied;
     private final Cleaner.Cleanable cleanable;
     private boolean closed;
 
@@ -94,6 +95,7 @@ public final class LocalHeap implements AutoCloseable {
         this.state = new Kept(heap);
         this.kept = state.kept;
         this.counts = state.counts;
+        this.emptied = state.emptied;
         OPEN.add(state);
         this.cleanable = CLEANER.register(this, state);
     }
@@ -147,8 +149,15 @@ public final class LocalHeap implements AutoCloseable {
     public void free(final int ptr) {
         confined();
         final int c = heap.classToFree(ptr);
-        if (c < 0 || heap.clearInUse(ptr, c) == 0) {
+        if (c < 0) {
             return;
+        }
+        final long word = heap.clearInUse(ptr, c);
+        if (word == 0) {
+            return;
+        }
+        if (heap.emptied(ptr, c, word)) {
+            emptied[c] = ptr & ~(Geometry.PAGE_SIZE - 1);
         }
         view.putLong(ptr, mark);
         CrashPoints.at(HeapPoint.LOCAL_KEPT);
@@ -217,6 +226,8 @@ public final class LocalHeap implements AutoCloseable {
         private final int[] counts = new int[HeapLayout.SIZES.length];
         /** What {@link #giveBack} pushes, taken out of {@link #kept} first. */
         private final int[] batch = new int[PER_CLASS];
+        /** Per class, the page a free of the class last left with no object in use, since the last give-back (0: none). */
+        private final int[] emptied = new int[HeapLayout.SIZES.length];
 
         Kept(final ObjectHeap heap) {
             this.heap = heap;
@@ -275,7 +286,9 @@ public final class LocalHeap implements AutoCloseable {
                 heap.view.putLong(batch[i], i + 1 < count ? Integer.toUnsignedLong(batch[i + 1]) : 0L);
             }
             CrashPoints.at(HeapPoint.LOCAL_LINKED);
-            heap.pushFreed(c, batch, count);
+            final int page = emptied[c];
+            emptied[c] = 0;
+            heap.pushFreed(c, batch, count, page);
         }
     }
 

@@ -665,14 +665,10 @@ public final class ObjectHeap {
         if (word == 0) {
             return;
         }
-        final int page = ptr & ~(Geometry.PAGE_SIZE - 1);
-        final long bit = HeapLayout.bit(HeapLayout.index(ptr - page - HeapLayout.SLAB_HEADER, c));
         // Whether the page looks empty now is read before the push: until the object is on the
         // free stack it keeps its page from being trimmed, so no write here lands on a page given
         // back meanwhile.
-        // Classes of 64 bytes and more fit one bitmap word: the word just cleared says it all.
-        final int words = HeapLayout.bitmapWords(c);
-        final boolean trimNow = word == bit && (words == 1 || bitmapEmpty(page, words)) && secondEmptyPage(c, page);
+        final boolean trimNow = emptied(ptr, c, word) && secondEmptyPage(c, ptr & ~(Geometry.PAGE_SIZE - 1));
         push(c, ptr, ptr);
         CrashPoints.at(HeapPoint.FREE_PUSHED);
         if (trimNow) {
@@ -683,21 +679,32 @@ public final class ObjectHeap {
     /**
      * Pushes {@code count} freed objects of class {@code c} at once, already linked from
      * {@code objects[0]} to {@code objects[count - 1]} (their in-use bits cleared): a local heap's
-     * flush. Trims as frees do when one of their pages is left with no object in use.
+     * give-back. Trims as a free does when {@code emptiedPage} (0: none), a page one of the local
+     * heap's frees left with no object in use, still has none: only such a free counts, as on the
+     * shared path, not every page that looks empty (a page whose free objects some local heap keeps
+     * looks empty for as long as they are kept, and a trim walks the whole stack).
      */
-    void pushFreed(final int c, final int[] objects, final int count) {
-        final int words = HeapLayout.bitmapWords(c);
-        boolean trimNow = false;
-        for (int i = 0; i < count && !trimNow; i++) {
-            // Read before the push, as a single free reads it (see freeSmall).
-            final int page = objects[i] & ~(Geometry.PAGE_SIZE - 1);
-            trimNow = bitmapEmpty(page, words) && secondEmptyPage(c, page);
-        }
+    void pushFreed(final int c, final int[] objects, final int count, final int emptiedPage) {
+        // Read before the push, as a single free reads it (see freeSmall).
+        final boolean trimNow = emptiedPage != 0 && bitmapEmpty(emptiedPage, HeapLayout.bitmapWords(c))
+            && secondEmptyPage(c, emptiedPage);
         push(c, objects[0], objects[count - 1]);
         CrashPoints.at(HeapPoint.FREE_PUSHED);
         if (trimNow) {
             trim(c);
         }
+    }
+
+    /**
+     * @return whether the free of {@code ptr} (class {@code c}) that cleared its bit out of bitmap
+     * word {@code word} left its page with no object in use
+     */
+    boolean emptied(final int ptr, final int c, final long word) {
+        final int page = ptr & ~(Geometry.PAGE_SIZE - 1);
+        // Classes of 64 bytes and more fit one bitmap word: the word just cleared says it all.
+        final int words = HeapLayout.bitmapWords(c);
+        return word == HeapLayout.bit(HeapLayout.index(ptr - page - HeapLayout.SLAB_HEADER, c))
+            && (words == 1 || bitmapEmpty(page, words));
     }
 
     /**
