@@ -700,11 +700,10 @@ public final class ObjectHeap {
      * word {@code word} left its page with no object in use
      */
     boolean emptied(final int ptr, final int c, final long word) {
-        final int page = ptr & ~(Geometry.PAGE_SIZE - 1);
-        // Classes of 64 bytes and more fit one bitmap word: the word just cleared says it all.
+        // The word held the object's bit: held no other if it is a power of two. Classes of 64
+        // bytes and more fit one bitmap word, which then says it all.
         final int words = HeapLayout.bitmapWords(c);
-        return word == HeapLayout.bit(HeapLayout.index(ptr - page - HeapLayout.SLAB_HEADER, c))
-            && (words == 1 || bitmapEmpty(page, words));
+        return (word & (word - 1)) == 0 && (words == 1 || bitmapEmpty(ptr & ~(Geometry.PAGE_SIZE - 1), words));
     }
 
     /**
