@@ -35,6 +35,8 @@ final class HeapRepair {
     private final Map<Long, Boolean> liveKeepers = new HashMap<>();
     /** What this process's local heaps keep, read once per pass when an object carries this process's mark. */
     private Set<Integer> keptHere;
+    /** This attachment's process token (0 if read-only), read with {@link #keptHere}. */
+    private long ownToken;
 
     HeapRepair(final ObjectHeap heap) {
         this.heap = heap;
@@ -148,11 +150,13 @@ final class HeapRepair {
         if (token == 0) {
             return false;
         }
-        if (token == heap.processTokenOrZero()) {
+        if (keptHere == null) {
+            // Once per pass: a read-only attachment's token is asked for by a throw.
+            ownToken = heap.processTokenOrZero();
+            keptHere = LocalHeap.keptInThisProcess(heap);
+        }
+        if (token == ownToken) {
             // This process's mark: kept only if one of its local heaps says so.
-            if (keptHere == null) {
-                keptHere = LocalHeap.keptInThisProcess(heap);
-            }
             return keptHere.contains(obj);
         }
         return liveKeepers.computeIfAbsent(token, t -> ArenaInternals.registry(arena).isOwnerAlive(t));
