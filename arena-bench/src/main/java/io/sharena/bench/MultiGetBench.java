@@ -18,15 +18,21 @@ import java.util.concurrent.TimeUnit;
 /**
  * Multi-key gets side by side with memcached: both servers hold the same items ({@value #ITEMS} in
  * the harness's full and quick modes; 16-byte keys, 100-byte values) in {@value #MEMORY_MIB} MiB, both pinned to the same CPU with
- * one worker thread, and one client process pinned to the other CPU sends {@code get} lines of
- * {@value #KEYS_PER_GET} uniformly random keys, one line at a time, reading each whole reply before
- * the next line. Reported: keys answered per second, and the server's CPU time per key ({@code
+ * one worker thread, and one client process pinned to the other CPU sends {@value #KEYS_PER_GET}
+ * uniformly random keys at a time, reading each whole reply before the next batch, in two shapes:
+ * <ul>
+ *   <li>{@link Shape#LINE}: one {@code get} line of all the keys, the path where
+ *       {@code StoreReader.prefetch} starts the look-ups of a line's keys together;</li>
+ *   <li>{@link Shape#PIPELINED}: one {@code get} line per key, all of them in one write, as a client
+ *       that pipelines its requests without merging them sends them.</li>
+ * </ul>
+ * Reported for each: keys answered per second, and the server's CPU time per key ({@code
  * /proc/PID/stat} utime + stime over the run); medians of three rounds that alternate between the
- * two servers. This is the path where {@code StoreReader.prefetch} starts the look-ups of a line's
- * keys together.
+ * two servers.
  *
  * <p>{@code main()} runs the comparison and prints it; {@code main("client", PORT, ITEMS, SECONDS)}
- * is the client process ({@code "fill"} in place of {@code "client"} stores the items).
+ * is the client process ({@code "pipelined"} in place of {@code "client"} sends the other shape,
+ * {@code "fill"} stores the items).
  */
 public final class MultiGetBench {
     public static final int ITEMS = 1_000_000;
@@ -34,21 +40,39 @@ public final class MultiGetBench {
     static final int MEMORY_MIB = 512;
     private static final int ROUNDS = 3;
 
-    /** Each array: [0] = serve, [1] = memcached; {@code note} says why nothing was measured, else null. */
-    public record Result(double[] keysPerSecond, double[] cpuMicrosPerKey, String note) {
+    /** How a batch of keys is asked for. */
+    public enum Shape {
+        /** One {@code get} line naming every key of the batch. */
+        LINE("client"),
+        /** One {@code get} line per key, the whole batch in one write. */
+        PIPELINED("pipelined");
+
+        /** The client process's first argument for this shape. */
+        final String command;
+
+        Shape(final String command) {
+            this.command = command;
+        }
+    }
+
+    /**
+     * Indexed [shape ordinal][0 = serve, 1 = memcached]; {@code note} says why nothing was measured,
+     * else null.
+     */
+    public record Result(double[][] keysPerSecond, double[][] cpuMicrosPerKey, String note) {
     }
 
     private MultiGetBench() {
     }
 
     public static void main(final String[] args) throws Exception {
-        if (args.length == 4 && (args[0].equals("client") || args[0].equals("fill"))) {
+        if (args.length == 4 && (args[0].equals("fill") || shapeOf(args[0]) != null)) {
             final int port = Integer.parseInt(args[1]);
             final int items = Integer.parseInt(args[2]);
             if (args[0].equals("fill")) {
                 fill(port, items);
             } else {
-                System.out.println("keys " + run(port, items, Integer.parseInt(args[3])));
+                System.out.println("keys " + run(port, items, Integer.parseInt(args[3]), shapeOf(args[0])));
             }
             return;
         }
@@ -57,8 +81,12 @@ public final class MultiGetBench {
         if (r.note() != null) {
             System.out.println(r.note());
         } else {
-            System.out.printf("serve:     %.0f keys/s, %.3f us CPU per key%nmemcached: %.0f keys/s, %.3f us CPU per key%n",
-                r.keysPerSecond()[0], r.cpuMicrosPerKey()[0], r.keysPerSecond()[1], r.cpuMicrosPerKey()[1]);
+            for (final Shape shape : Shape.values()) {
+                final int i = shape.ordinal();
+                System.out.printf("%s%nserve:     %.0f keys/s, %.3f us CPU per key%nmemcached: %.0f keys/s, %.3f us CPU per key%n",
+                    shape, r.keysPerSecond()[i][0], r.cpuMicrosPerKey()[i][0], r.keysPerSecond()[i][1],
+                    r.cpuMicrosPerKey()[i][1]);
+            }
         }
     }
 
@@ -86,31 +114,50 @@ public final class MultiGetBench {
             new ProcessBuilder(theirs).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start(),
         };
         try {
-            final double[][] rate = new double[2][ROUNDS];
-            final double[][] cpu = new double[2][ROUNDS];
+            final Shape[] shapes = Shape.values();
             for (int s = 0; s < 2; s++) {
                 ServerBench.awaitListening(ports[s], servers[s]);
                 client(java, cp, "fill", ports[s], items, 0);
-                // Warm-up: the JVM's compiler above all.
-                client(java, cp, "client", ports[s], items, 2);
-            }
-            for (int round = 0; round < ROUNDS; round++) {
-                for (int s = 0; s < 2; s++) {
-                    final long ticks = ServerBench.cpuTicks(servers[s].pid());
-                    final double keysPerSecond = client(java, cp, "client", ports[s], items, seconds);
-                    final long used = ServerBench.cpuTicks(servers[s].pid()) - ticks;
-                    rate[s][round] = keysPerSecond;
-                    cpu[s][round] = used * 10_000.0 / (keysPerSecond * seconds); // 100 ticks per second
+                // Warm-up: the JVM's compiler above all, on both request shapes.
+                for (final Shape shape : shapes) {
+                    client(java, cp, shape.command, ports[s], items, 2);
                 }
             }
-            return new Result(new double[] {median(rate[0]), median(rate[1])}, new double[] {median(cpu[0]), median(cpu[1])},
-                null);
+            final double[][] keysPerSecond = new double[shapes.length][2];
+            final double[][] cpuPerKey = new double[shapes.length][2];
+            for (final Shape shape : shapes) {
+                final double[][] rate = new double[2][ROUNDS];
+                final double[][] cpu = new double[2][ROUNDS];
+                for (int round = 0; round < ROUNDS; round++) {
+                    for (int s = 0; s < 2; s++) {
+                        final long ticks = ServerBench.cpuTicks(servers[s].pid());
+                        final double rateNow = client(java, cp, shape.command, ports[s], items, seconds);
+                        final long used = ServerBench.cpuTicks(servers[s].pid()) - ticks;
+                        rate[s][round] = rateNow;
+                        cpu[s][round] = used * 10_000.0 / (rateNow * seconds); // 100 ticks per second
+                    }
+                }
+                for (int s = 0; s < 2; s++) {
+                    keysPerSecond[shape.ordinal()][s] = median(rate[s]);
+                    cpuPerKey[shape.ordinal()][s] = median(cpu[s]);
+                }
+            }
+            return new Result(keysPerSecond, cpuPerKey, null);
         } finally {
             for (final Process p : servers) {
                 p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
             }
             Files.deleteIfExists(store);
         }
+    }
+
+    private static Shape shapeOf(final String command) {
+        for (final Shape shape : Shape.values()) {
+            if (shape.command.equals(command)) {
+                return shape;
+            }
+        }
+        return null;
     }
 
     private static double median(final double[] v) {
@@ -136,6 +183,18 @@ public final class MultiGetBench {
 
     private static byte[] key(final int i) {
         return ZipfTrace.key(i, StoreBenchmark.KEY_BYTES);
+    }
+
+    /** @return whether each key's reply starts with VALUE where it should and the reply ends with END */
+    private static boolean everyKeyAnswered(final byte[] reply, final Shape shape, final int hitBytes) {
+        final int stride = shape == Shape.LINE ? hitBytes : hitBytes + "END\r\n".length();
+        for (int k = 0; k < KEYS_PER_GET; k++) {
+            if (reply[k * stride] != 'V' || reply[k * stride + 5] != ' ') {
+                return false;
+            }
+        }
+        final int n = reply.length;
+        return reply[n - 5] == 'E' && reply[n - 4] == 'N' && reply[n - 3] == 'D';
     }
 
     /** Stores every item with noreply sets, pipelined, then waits for a no-op's reply: all are in. */
@@ -164,25 +223,34 @@ public final class MultiGetBench {
     }
 
     /**
-     * Sends get lines of {@value #KEYS_PER_GET} random keys for {@code seconds}; every reply must hold
-     * every key (the servers have room for all the items).
+     * Sends batches of {@value #KEYS_PER_GET} random keys in the given shape for {@code seconds};
+     * every reply must hold every key (the servers have room for all the items).
      *
      * @return keys answered per second
      */
-    static double run(final int port, final int items, final int seconds) throws IOException {
+    static double run(final int port, final int items, final int seconds, final Shape shape) throws IOException {
         final int lines = 4096;
         final byte[][] requests = new byte[lines][];
         final SplittableRandom rnd = new SplittableRandom(port);
         for (int l = 0; l < lines; l++) {
-            final StringBuilder b = new StringBuilder("get");
+            final StringBuilder b = new StringBuilder(shape == Shape.LINE ? "get" : "");
             for (int k = 0; k < KEYS_PER_GET; k++) {
-                b.append(' ').append(new String(key(rnd.nextInt(items)), StandardCharsets.US_ASCII));
+                final String key = new String(key(rnd.nextInt(items)), StandardCharsets.US_ASCII);
+                if (shape == Shape.LINE) {
+                    b.append(' ').append(key);
+                } else {
+                    b.append("get ").append(key).append("\r\n");
+                }
             }
-            requests[l] = b.append("\r\n").toString().getBytes(StandardCharsets.US_ASCII);
+            requests[l] = (shape == Shape.LINE ? b.append("\r\n") : b).toString().getBytes(StandardCharsets.US_ASCII);
         }
-        // Every hit: "VALUE <key> 0 100\r\n" + 100 bytes + "\r\n"; then "END\r\n".
-        final int replyBytes = KEYS_PER_GET * ("VALUE ".length() + StoreBenchmark.KEY_BYTES + " 0 100\r\n".length()
-            + StoreBenchmark.VALUE_BYTES + 2) + "END\r\n".length();
+        // Every hit: "VALUE <key> 0 100\r\n" + 100 bytes + "\r\n"; then "END\r\n" after the line's
+        // last key, or after each key's value when each key is a request of its own.
+        final int hitBytes = "VALUE ".length() + StoreBenchmark.KEY_BYTES + " 0 100\r\n".length()
+            + StoreBenchmark.VALUE_BYTES + 2;
+        final int endBytes = "END\r\n".length();
+        final int replyBytes = shape == Shape.LINE ? KEYS_PER_GET * hitBytes + endBytes
+            : KEYS_PER_GET * (hitBytes + endBytes);
         final byte[] reply = new byte[replyBytes];
         try (Socket s = new Socket("127.0.0.1", port)) {
             s.setTcpNoDelay(true);
@@ -196,9 +264,8 @@ public final class MultiGetBench {
             for (int l = 0; System.nanoTime() < end; l = (l + 1) & (lines - 1)) {
                 out.write(requests[l]);
                 out.flush();
-                if (in.readNBytes(reply, 0, replyBytes) != replyBytes || reply[replyBytes - 5] != 'E'
-                    || reply[replyBytes - 4] != 'N' || reply[replyBytes - 3] != 'D') {
-                    throw new IOException("a multi-get reply was not every key's value: port=" + port);
+                if (in.readNBytes(reply, 0, replyBytes) != replyBytes || !everyKeyAnswered(reply, shape, hitBytes)) {
+                    throw new IOException("a " + shape + " reply was not every key's value: port=" + port);
                 }
                 keys += KEYS_PER_GET;
             }

@@ -291,14 +291,20 @@ final class Suites {
         final MultiGetBench.Result m = MultiGetBench.measure(multiGetItems, Math.max(2, mode.seconds()),
             Path.of(System.getProperty("java.io.tmpdir")));
         if (m.note() == null) {
-            final String load = "multi-get, " + MultiGetBench.KEYS_PER_GET + " random keys a line over "
-                + multiGetItems / 1000 + " k items, one connection";
-            rows.add(new Row("server", load + ": keys/s vs memcached",
-                one("serve keys/s, multi-get", "k keys/s", m.keysPerSecond()[0] / 1e3),
-                one("memcached keys/s, multi-get", "k keys/s", m.keysPerSecond()[1] / 1e3), Target.reported()));
-            rows.add(new Row("server", load + ": server CPU per key vs memcached",
-                one("serve CPU/key, multi-get", "us", m.cpuMicrosPerKey()[0]),
-                one("memcached CPU/key, multi-get", "us", m.cpuMicrosPerKey()[1]), Target.reported()));
+            for (final MultiGetBench.Shape shape : MultiGetBench.Shape.values()) {
+                final int i = shape.ordinal();
+                final boolean line = shape == MultiGetBench.Shape.LINE;
+                final String name = line ? "multi-get" : "pipelined gets";
+                final String load = (line ? "multi-get, " + MultiGetBench.KEYS_PER_GET + " random keys a line"
+                    : "pipelined gets, " + MultiGetBench.KEYS_PER_GET + " get lines of one random key a write")
+                    + " over " + multiGetItems / 1000 + " k items, one connection";
+                rows.add(new Row("server", load + ": keys/s vs memcached",
+                    one("serve keys/s, " + name, "k keys/s", m.keysPerSecond()[i][0] / 1e3),
+                    one("memcached keys/s, " + name, "k keys/s", m.keysPerSecond()[i][1] / 1e3), Target.reported()));
+                rows.add(new Row("server", load + ": server CPU per key vs memcached",
+                    one("serve CPU/key, " + name, "us", m.cpuMicrosPerKey()[i][0]),
+                    one("memcached CPU/key, " + name, "us", m.cpuMicrosPerKey()[i][1]), Target.reported()));
+            }
         } else {
             System.out.println("server suite: " + m.note());
         }
