@@ -248,6 +248,19 @@ final class Ascii {
         return true;
     }
 
+    /** @return whether {@code b[p, lim)} starts with the ASCII {@code word} */
+    static boolean startsWith(final byte[] b, final int p, final int lim, final String word) {
+        if (lim - p < word.length()) {
+            return false;
+        }
+        for (int i = 0; i < word.length(); i++) {
+            if (b[p + i] != word.charAt(i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private static boolean digit(final byte c, final int radix) {
         return c >= '0' && c <= '9' || radix == 16 && (c | 0x20) >= 'a' && (c | 0x20) <= 'f';
     }

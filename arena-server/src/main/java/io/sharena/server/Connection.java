@@ -93,6 +93,12 @@ final class Connection {
     long getMark;
     /** Where the keys whose look-ups were started together ({@code StoreReader.prefetch}) end. */
     int prefetchedTo;
+    /**
+     * Where in {@link #in} the pipelined get lines whose look-ups were started together end
+     * ({@code TextCommands.prefetchLines}); a hint's bookkeeping only: a stale value costs a
+     * look-ahead or skips one, and changes no reply.
+     */
+    int linesPrefetchedTo;
 
     /** This connection's number in {@code stats conns} (memcached shows its fd there). */
     final long id;
@@ -200,6 +206,7 @@ final class Connection {
     private void resetInput() {
         inPos = 0;
         inLim = 0;
+        linesPrefetchedTo = 0;
         if (in.length > READ_CHUNK) {
             in = new byte[READ_CHUNK]; // a long get line is done: give its buffer back
         }
@@ -213,6 +220,7 @@ final class Connection {
             if (inPos > 0) {
                 System.arraycopy(in, inPos, in, 0, inLim - inPos);
                 inLim -= inPos;
+                linesPrefetchedTo = Math.max(0, linesPrefetchedTo - inPos);
                 inPos = 0;
             } else {
                 // Only a get line gets here (others close at NO_NEWLINE_LIMIT): line() bounds it.
@@ -341,15 +349,7 @@ final class Connection {
     }
 
     private boolean startsWith(final int p, final String s) {
-        if (inLim - p < s.length()) {
-            return false;
-        }
-        for (int i = 0; i < s.length(); i++) {
-            if (in[p + i] != s.charAt(i)) {
-                return false;
-            }
-        }
-        return true;
+        return Ascii.startsWith(in, p, inLim, s);
     }
 
     private static int indexOf(final byte[] b, final byte v, final int from, final int to) {

@@ -316,6 +316,53 @@ final class TextCommands {
         c.getMark = c.mark();
         c.prefetchedTo = c.getPos;
         c.state = Connection.State.GET;
+        if (!touch && t.count == 3) {
+            prefetchLines(c, t.off[1], t.len[1]);
+        }
+    }
+
+    /**
+     * A get line of one key: when the input that has arrived holds more such lines after it (a
+     * client pipelining its gets without merging them into one line), starts the store look-ups of
+     * their keys together, up to a batch, as {@link #prefetchKeys} does for the keys of one line.
+     * A hint only: each line is still answered by its own get, whatever the look-ahead saw.
+     */
+    private static void prefetchLines(final Connection c, final int keyOff, final int keyLen) {
+        if (keyOff < c.linesPrefetchedTo || keyLen > KEY_MAX) {
+            return; // this line was in the last batch, or its get refuses its key
+        }
+        final byte[] in = c.in;
+        final int lim = c.inLim;
+        final Worker w = c.worker;
+        final int[] offsets = w.prefetchOffsets;
+        final int[] lengths = w.prefetchLengths;
+        offsets[0] = keyOff;
+        lengths[0] = keyLen;
+        int n = 1;
+        int p = c.inPos; // the next line's start
+        while (n < offsets.length) {
+            final int k = Ascii.startsWith(in, p, lim, "get ") ? p + 4 : Ascii.startsWith(in, p, lim, "gets ") ? p + 5 : -1;
+            if (k < 0) {
+                break;
+            }
+            int e = k;
+            while (e < lim && in[e] != ' ' && in[e] != '\r' && in[e] != '\n') {
+                e++;
+            }
+            final int next = e < lim && in[e] == '\n' ? e + 1
+                : e + 1 < lim && in[e] == '\r' && in[e + 1] == '\n' ? e + 2 : -1;
+            if (next < 0 || e == k || e - k > KEY_MAX) {
+                break; // not a whole line of one key: its own dispatch will see what it is
+            }
+            offsets[n] = k;
+            lengths[n] = e - k;
+            n++;
+            p = next;
+        }
+        c.linesPrefetchedTo = p;
+        if (n > 1) {
+            w.reader.prefetch(in, offsets, lengths, n);
+        }
     }
 
     private static int lineEnd(final Tokens t) {
