@@ -169,13 +169,26 @@ public final class MultiGetBench {
     /** Runs the client process pinned to CPU 0; @return the keys per second it printed (0 for a fill) */
     private static double client(final String java, final String cp, final String what, final int port,
                                  final int items, final int seconds) throws Exception {
-        final Process p = new ProcessBuilder("taskset", "-c", "0", java, "-XX:+UseSerialGC", "-cp", cp,
-            MultiGetBench.class.getName(), what, Integer.toString(port), Integer.toString(items),
-            Integer.toString(seconds)).redirectErrorStream(true).start();
-        final String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(seconds + 120L, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            p.destroyForcibly();
-            throw new IOException("multi-get client failed: what=" + what + ", port=" + port + ", output=" + out);
+        // The output goes to a file, so that the bound below is what ends a client that hangs (a
+        // fill waits for its MN with no socket timeout); reading a pipe to its end came first before.
+        final Path log = Files.createTempFile("multiget-client-", ".out");
+        final String out;
+        try {
+            final Process p = new ProcessBuilder("taskset", "-c", "0", java, "-XX:+UseSerialGC", "-cp", cp,
+                MultiGetBench.class.getName(), what, Integer.toString(port), Integer.toString(items),
+                Integer.toString(seconds)).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.to(log.toFile()))
+                .start();
+            final boolean finished = p.waitFor(seconds + 120L, TimeUnit.SECONDS);
+            if (!finished) {
+                p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            }
+            out = Files.readString(log, StandardCharsets.UTF_8);
+            if (!finished || p.exitValue() != 0) {
+                throw new IOException("multi-get client failed: what=" + what + ", port=" + port
+                    + (finished ? "" : ", did not finish in " + (seconds + 120) + " s") + ", output=" + out);
+            }
+        } finally {
+            Files.deleteIfExists(log);
         }
         final int at = out.lastIndexOf("keys ");
         return at < 0 ? 0 : Double.parseDouble(out.substring(at + 5).trim());

@@ -103,7 +103,10 @@ public final class ServerBench {
         final Path store = tmp.resolve("server-bench-" + ProcessHandle.current().pid() + ".store");
         final int cpus = Runtime.getRuntime().availableProcessors();
         final String serverCpu = Integer.toString(cpus - 1);
-        final String clientCpu = cpus > 1 ? "0" : "0";
+        final String clientCpu = "0";
+        if (cpus < 2) {
+            System.out.println("server bench: one CPU: the servers and memaslap share CPU 0, not the other CPU");
+        }
         final Run[][] runs = new Run[CONNECTIONS.length][2];
         final double[][] large = new double[LARGE.length][2];
         final int ourPort = freePort();
@@ -245,15 +248,22 @@ public final class ServerBench {
 
     private static String memaslap(final int port, final Path cfg, final int connections, final int seconds,
                                    final String clientCpu) throws Exception {
-        final Process p = new ProcessBuilder("taskset", "-c", clientCpu, "memcaslap", "-s", "127.0.0.1:" + port, "-F",
-            cfg.toString(), "-T", "1", "-c", Integer.toString(connections), "-t", seconds + "s", "-S", seconds + "s")
-            .redirectErrorStream(true).start();
-        final String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(seconds + 60L, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new IOException("memaslap did not finish: port=" + port);
+        // The output goes to a file: reading a pipe to its end first would wait as long as memaslap
+        // runs, and the bound below would never be reached.
+        final Path log = Files.createTempFile("memaslap-", ".out");
+        try {
+            final Process p = new ProcessBuilder("taskset", "-c", clientCpu, "memcaslap", "-s", "127.0.0.1:" + port,
+                "-F", cfg.toString(), "-T", "1", "-c", Integer.toString(connections), "-t", seconds + "s", "-S",
+                seconds + "s").redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.to(log.toFile())).start();
+            if (!p.waitFor(seconds + 60L, TimeUnit.SECONDS)) {
+                p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+                throw new IOException("memaslap did not finish: port=" + port + ", output="
+                    + Files.readString(log, StandardCharsets.UTF_8));
+            }
+            return Files.readString(log, StandardCharsets.UTF_8);
+        } finally {
+            Files.deleteIfExists(log);
         }
-        return out;
     }
 
     /**

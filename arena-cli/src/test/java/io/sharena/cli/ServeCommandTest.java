@@ -100,6 +100,9 @@ class ServeCommandTest {
             final AtomicInteger served = new AtomicInteger();
             final AtomicInteger refused = new AtomicInteger();
             final AtomicInteger reset = new AtomicInteger();
+            // A reply that is not the item (a miss, another value) and a server that answers
+            // nothing within the socket timeout are failures, not uncounted tries.
+            final List<String> wrong = new java.util.concurrent.CopyOnWriteArrayList<>();
             final Thread connector = Thread.ofPlatform().start(() -> {
                 for (int i = 0; !stop.get(); i++) {
                     final int k = i % ITEMS;
@@ -107,9 +110,13 @@ class ServeCommandTest {
                         final String r = request(port, "get key" + k + "\r\n", "END\r\n");
                         if (r.equals("VALUE key" + k + " 0 " + (Integer.toString(k).length() + 1) + "\r\nv" + k + "\r\nEND\r\n")) {
                             served.incrementAndGet();
+                        } else {
+                            wrong.add("key" + k + ": " + r);
                         }
                     } catch (final ConnectException e) {
                         refused.incrementAndGet();
+                    } catch (final java.net.SocketTimeoutException e) {
+                        wrong.add("key" + k + ": no reply within the socket timeout");
                     } catch (final IOException e) {
                         // accepted into the killed server's backlog, then reset by its death: a retry finds the other
                         reset.incrementAndGet();
@@ -122,6 +129,7 @@ class ServeCommandTest {
             stop.set(true);
             connector.join();
             assertEquals(0, refused.get(), "no new connection refused; served=" + served + ", reset=" + reset);
+            assertEquals(List.of(), wrong, "every reply during the kill was the item; served=" + served);
             assertTrue(served.get() > 0);
             for (int k = 0; k < ITEMS; k++) {
                 assertEquals("VALUE key" + k + " 0 " + (Integer.toString(k).length() + 1) + "\r\nv" + k + "\r\nEND\r\n",

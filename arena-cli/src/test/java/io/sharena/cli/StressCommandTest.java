@@ -14,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The short crash campaigns: at least 30 SIGKILLs of page workers, then a clean check; and the
+ * The short crash campaigns: at least 5 SIGKILLs of page workers, then a clean check; and the
  * store's, workers killed in the middle of random store operations, every key then verified.
  */
 class StressCommandTest {

@@ -8,6 +8,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -122,11 +124,15 @@ class AllocatorHolesTest {
 
     /**
      * Hole 3: the allocator lock taken over from a dead allocating owner by a caller that does not
-     * repair (a user of the raw lock); the next allocator path into the locked region, here the slow
-     * free, must repair first, or the dead allocation's pages stay ALLOCATED for ever.
+     * repair (a user of the raw lock); the next allocator path into the locked region must repair
+     * first, or the dead allocation's pages stay ALLOCATED for ever. Each path that takes the lock:
+     * the slow free, an allocation with no cache class, an allocation at an address, a reservation
+     * and a purge. The carved pages are checked right after the path, before anything else takes
+     * the lock (the test's own frees would repair too).
      */
-    @Test
-    void everyPathIntoTheLockRepairsFirst() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"slow free", "uncached alloc", "alloc at", "reserve", "purge"})
+    void everyPathIntoTheLockRepairsFirst(final String path) throws Exception {
         final int y = arena.allocPages(3);
         assertEquals(ptr(first), y);
 
@@ -135,15 +141,46 @@ class AllocatorHolesTest {
 
         assertEquals(io.sharena.core.lock.LockResult.RECOVERED, arena.lock().lock(10 * SECOND));
         arena.lock().unlock(); // no repair: as a non-allocator user of the lock would do
-        arena.freePages(y, 3); // 3 pages: not a cache size, so the locked slow path
-
-        for (int p = first; p < first + 103; p++) {
-            assertEquals(PageEntry.FREE, arena.pageStateCode(p), "page " + p + " is free again");
+        // What the path itself takes, [took, took + tookPages), is left out of the check.
+        int took = 0;
+        int tookPages = 0;
+        switch (path) {
+            case "slow free" -> arena.freePages(y, 3); // 3 pages: not a cache size, so the locked slow path
+            case "uncached alloc" -> {
+                took = arena.allocPages(17); // no cache class: the lock and best fit
+                tookPages = 17;
+                assertTrue(took != 0, "uncached allocation");
+            }
+            case "alloc at" -> {
+                took = arena.allocPagesAt(ptr(first + 200), 1);
+                tookPages = 1;
+                assertEquals(ptr(first + 200), took);
+            }
+            case "reserve" -> {
+                assertEquals(ReserveResult.OK, arena.reservePages(ptr(first + 200), 1));
+                took = ptr(first + 200);
+                tookPages = 1;
+            }
+            default -> assertTrue(arena.purge());
         }
-        assertClean("after the slow free");
+        for (int p = first + 3; p < first + 103; p++) {
+            if (took == 0 || p < took >>> 12 || p >= (took >>> 12) + tookPages) {
+                assertEquals(PageEntry.FREE, arena.pageStateCode(p), path + ": page " + p + " is free again");
+            }
+        }
+        if (took != 0) {
+            arena.freePages(took, tookPages);
+        }
+        if (!path.equals("slow free")) {
+            arena.freePages(y, 3);
+        }
+        for (int p = first; p < first + 103; p++) {
+            assertEquals(PageEntry.FREE, arena.pageStateCode(p), path + ": page " + p + " is free at the end");
+        }
+        assertClean("after the " + path);
     }
 
-    /** Hole 3, the other entries: a DEADLOCK entry (this thread already holds the lock) and close. */
+    /** Hole 3, the other entry: a DEADLOCK entry (this thread already holds the lock). */
     @Test
     void anAllocationByTheThreadThatTookTheLockOverRepairsFirst() throws Exception {
         killedAt(AllocPoint.TAKE_CARVED, "alloc:100");

@@ -41,7 +41,11 @@ class FileResizeTest {
                 + ": truncated while mapped (check --repair restores the size): path=" + file;
             final List<org.junit.jupiter.api.function.ThrowingSupplier<?>> calls = List.of(
                 () -> arena.allocPages(1),
+                () -> arena.allocPagesUninitialized(1),
                 () -> arena.allocPagesAt(kept + 4096, 1),
+                () -> arena.allocPagesInto(1, kept + 64),
+                () -> arena.freePagesFrom(kept + 64, 1),
+                () -> arena.purge(),
                 () -> arena.reservePages(kept + 8192, 1),
                 () -> {
                     arena.freePages(kept, 1);
@@ -50,7 +54,8 @@ class FileResizeTest {
                 () -> arena.pageStateCode(kept >>> 12),
                 () -> arena.repair(1_000_000_000L),
                 () -> arena.guarded("check", () -> arena.raw().getLong(kept)));
-            final String[] names = {"allocPages", "allocPagesAt", "reservePages", "freePages", "pageState", "repair", "check"};
+            final String[] names = {"allocPages", "allocPagesUninitialized", "allocPagesAt", "allocPagesInto",
+                "freePagesFrom", "purge", "reservePages", "freePages", "pageState", "repair", "check"};
             for (int i = 0; i < calls.size(); i++) {
                 final var call = calls.get(i);
                 final ArenaFaultException e = assertThrows(ArenaFaultException.class, call::get, names[i]);

@@ -113,6 +113,7 @@ public final class LockChild {
                 }
             } else if (a != b) {
                 violations++;
+                nextStatus = 0; // reported at once: a child killed before its next status would hide it
             }
             v.putLong(ptr + 8, a + 1);
             for (int i = 0; i < 200; i++) {
@@ -124,7 +125,7 @@ public final class LockChild {
             if (System.currentTimeMillis() >= nextStatus) {
                 System.out.println("status ops=" + ops + " violations=" + violations + " recovered=" + recovered
                     + " repaired=" + repaired);
-                nextStatus += 50;
+                nextStatus = System.currentTimeMillis() + 50;
             }
         }
         System.out.println("status ops=" + ops + " violations=" + violations + " recovered=" + recovered

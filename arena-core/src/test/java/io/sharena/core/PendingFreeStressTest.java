@@ -68,6 +68,11 @@ class PendingFreeStressTest {
                     }
                 }));
             }
+            // Every span is freed by two threads: a thread that died on an exception would leave
+            // its twin to free its spans, and the counts below would not show it.
+            final List<Throwable> died = new java.util.concurrent.CopyOnWriteArrayList<>();
+            holder.setUncaughtExceptionHandler((t, e) -> died.add(e));
+            freers.forEach(f -> f.setUncaughtExceptionHandler((t, e) -> died.add(e)));
             holder.start();
             freers.forEach(Thread::start);
             go.countDown();
@@ -76,6 +81,7 @@ class PendingFreeStressTest {
             }
             done.set(true);
             holder.join();
+            assertEquals(List.of(), died, "threads that died");
             assertTrue(arena.allocPages(1) != 0, "one more locked operation drains what is left");
             final long deferred = arena.raw().getLongVolatile((int) ControlLayout.counter(ControlLayout.C_DEFERRED_FREES));
             System.out.println("deferred frees: " + deferred);

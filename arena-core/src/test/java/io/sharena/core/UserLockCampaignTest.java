@@ -100,6 +100,9 @@ class UserLockCampaignTest {
                 System.out.printf("user lock campaign: kills=%d ops=%d recovered=%d repaired=%d violations=%d%n",
                     kills, ops, recovered, repaired, violations);
                 assertEquals(0, violations, "an ACQUIRED holder saw a half-done change; seed=" + seed);
+                // Without work done under the lock, no violation is no finding (children that only
+                // ever timed out, or were all killed before their first status, report zeros).
+                assertTrue(ops > 0, "operations done under the lock: " + ops + "; seed=" + seed);
                 assertTrue(repaired <= recovered, "repairs only after RECOVERED");
                 assertTrue(arena.repair(SECOND));
                 assertEquals(List.of(), io.sharena.core.check.ArenaChecker.check(arena), "seed=" + seed);

@@ -101,6 +101,28 @@ class ViewContractTest {
         v.getBytes(p + 4092, back, 0, 8);
         assertArrayEquals(data, back);
         assertEquals(0x0807060504030201L, v.getLong(p + 4092));
+        // The rest of the view's accessors (the name says every one): volatile and ordered 32/64-bit
+        // accesses, the remaining bitwise atomics, fill and the segment copies.
+        v.putIntVolatile(p + 40, 0x0F0F);
+        assertEquals(0x0F0F, v.getIntVolatile(p + 40));
+        assertEquals(0x0F0F, v.getAndBitwiseOrInt(p + 40, 0xF000));
+        assertEquals(0xFF0F, v.getAndBitwiseAndInt(p + 40, 0x00FF));
+        assertEquals(0x000F, v.getInt(p + 40));
+        v.putLongRelease(p + 48, 0xF0L);
+        assertEquals(0xF0L, v.getLongAcquire(p + 48));
+        assertEquals(0xF0L, v.getAndBitwiseAndLong(p + 48, 0x30L));
+        assertEquals(0x30L, v.getAndBitwiseXorLong(p + 48, 0x11L));
+        assertEquals(0x21L, v.getLong(p + 48));
+        v.fill(p + 4090, 12, (byte) 0x7E);
+        assertEquals(0x7E7E_7E7E_7E7E_7E7EL, v.getLong(p + 4094));
+        try (java.lang.foreign.Arena heapless = java.lang.foreign.Arena.ofConfined()) {
+            final java.lang.foreign.MemorySegment seg = heapless.allocate(16);
+            seg.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, 4, 0x1122_3344_5566_7788L);
+            v.copyFrom(seg, 4, p + 4092, 8);
+            assertEquals(0x1122_3344_5566_7788L, v.getLong(p + 4092));
+            v.copyTo(p + 4092, seg, 8, 8);
+            assertEquals(0x1122_3344_5566_7788L, seg.get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, 8));
+        }
     }
 
     @ParameterizedTest

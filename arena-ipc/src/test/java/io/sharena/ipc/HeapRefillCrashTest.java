@@ -44,7 +44,8 @@ class HeapRefillCrashTest {
 
     /** Every step of a refill, the allocator's steps of its allocation into the slot included. */
     static Stream<String> refillSteps() {
-        return Stream.of(HeapPoint.REFILL_CLAIMED.id(), TAKE_INTENT_WRITTEN, TAKE_CARVED, "AllocPoint.TAKE_PUBLISHED",
+        return Stream.of(HeapPoint.REFILL_CLAIMED.id(), TAKE_INTENT_WRITTEN, "AllocPoint.TAKE_COMMITTED",
+            "AllocPoint.TAKE_AHEAD_COMMITTED", TAKE_CARVED, "AllocPoint.TAKE_PUBLISHED",
             "AllocPoint.TAKE_INTENT_CLEARED", HeapPoint.REFILL_ALLOCATED.id(), HeapPoint.REFILL_FORMATTED.id(),
             HeapPoint.REFILL_PUSHED.id(), HeapPoint.REFILL_CLEARED.id());
     }

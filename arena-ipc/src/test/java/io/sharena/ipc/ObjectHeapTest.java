@@ -182,6 +182,9 @@ class ObjectHeapTest {
     void threadsAllocatingAndFreeingNeverShareAnObject() throws Exception {
         final List<Thread> threads = new ArrayList<>();
         final List<Throwable> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+        // Allocations that failed fast are skipped below: without a count, a heap whose every
+        // allocation failed would pass, never having shared anything.
+        final java.util.concurrent.atomic.AtomicLong allocated = new java.util.concurrent.atomic.AtomicLong();
         for (int t = 0; t < 4; t++) {
             final long id = t + 1;
             threads.add(new Thread(() -> {
@@ -195,6 +198,7 @@ class ObjectHeapTest {
                             if (p == 0) {
                                 continue; // the lock stayed busy past its bound: allocation failed fast
                             }
+                            allocated.incrementAndGet();
                             arena.raw().putLong(p, id << 32 | i);
                             mine.add(new int[] {p, i});
                         } else {
@@ -216,5 +220,7 @@ class ObjectHeapTest {
             t.join();
         }
         assertEquals(List.of(), failures);
+        // About half of the 4 x 20,000 steps allocate; a quarter of them is a floor a loaded machine keeps.
+        assertTrue(allocated.get() > 10_000, "allocations that succeeded: " + allocated.get());
     }
 }

@@ -89,12 +89,16 @@ class RootsCreationCrashTest {
     }
 
     /**
-     * A store's creator killed before its allocation, inside it (carved but not in the root, in the
-     * root with the allocator's intent up, intent cleared: all undone), and after formatting, with
-     * the creation marked formatted but not cleared (kept: the next opener uses that store).
+     * A store's creator killed at every step of the creation: while adding the name, before its
+     * allocation, inside it (intent written, pages committed and committed ahead, carved but not in
+     * the root, in the root with the allocator's intent up, intent cleared: all undone), and after
+     * formatting, with the creation marked formatted but not cleared (kept: the next opener uses
+     * that store).
      */
     @ParameterizedTest
-    @ValueSource(strings = {"RootsPoint.CREATE_RECORDED", "AllocPoint.TAKE_CARVED", "AllocPoint.TAKE_PUBLISHED",
+    @ValueSource(strings = {"RootsPoint.INSERT_CLAIMED", "RootsPoint.INSERT_NAMED", "RootsPoint.INSERT_VALUED",
+        "RootsPoint.CREATE_RECORDED", "AllocPoint.TAKE_INTENT_WRITTEN", "AllocPoint.TAKE_COMMITTED",
+        "AllocPoint.TAKE_AHEAD_COMMITTED", "AllocPoint.TAKE_CARVED", "AllocPoint.TAKE_PUBLISHED",
         "AllocPoint.TAKE_INTENT_CLEARED", "RootsPoint.CREATE_FORMATTED"})
     void aStoreCreatorKilledAnywhereLeavesNothing(final String point) throws Exception {
         final Path file = dir.resolve("s.arena");

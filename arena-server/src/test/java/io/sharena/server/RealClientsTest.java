@@ -163,11 +163,23 @@ class RealClientsTest {
             + " is not installed (apt-get install libmemcached-tools): libmemcached tool test skipped");
         final List<String> cmd = new ArrayList<>(List.of(binary.toString()));
         cmd.addAll(List.of(args));
-        final Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        final String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), name + " did not finish");
-        assertEquals(0, p.exitValue(), name + " " + String.join(" ", args) + " failed: " + out);
-        return out;
+        // The output goes to a file, so that the wait below is what bounds a hung tool (reading a
+        // pipe to its end first would wait for as long as the tool runs).
+        final Path log = Files.createTempFile("memc-tool-", ".out");
+        try {
+            final Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.to(log.toFile())).start();
+            final boolean finished = p.waitFor(60, TimeUnit.SECONDS);
+            if (!finished) {
+                p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            }
+            final String out = Files.readString(log, StandardCharsets.UTF_8);
+            assertTrue(finished, name + " did not finish in 60 s: " + out);
+            assertEquals(0, p.exitValue(), name + " " + String.join(" ", args) + " failed: " + out);
+            return out;
+        } finally {
+            Files.deleteIfExists(log);
+        }
     }
 
     @Test

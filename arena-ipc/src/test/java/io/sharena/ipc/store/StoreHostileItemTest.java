@@ -148,17 +148,23 @@ class StoreHostileItemTest {
                 final int me = t;
                 writers[t] = new Thread(() -> {
                     final java.util.SplittableRandom r = new java.util.SplittableRandom(me);
-                    for (long i = 0; !stop.get(); i++) {
-                        final byte[] key = b("w" + r.nextInt(3000));
-                        final StoreResult res = switch (r.nextInt(6)) {
-                            case 0 -> store.delete(key);
-                            case 1 -> store.append(key, new byte[0]);
-                            default -> store.set(key, Values.make(i), 0, 0);
-                        };
-                        final byte[] v = store.get(key);
-                        if (res == StoreResult.BUSY || (v != null && Values.check(v, v.length) != null)) {
-                            bad.compareAndSet(null, "key " + new String(key, StandardCharsets.UTF_8) + ": " + res);
+                    try {
+                        for (long i = 0; !stop.get(); i++) {
+                            final byte[] key = b("w" + r.nextInt(3000));
+                            final StoreResult res = switch (r.nextInt(6)) {
+                                case 0 -> store.delete(key);
+                                case 1 -> store.append(key, new byte[0]);
+                                default -> store.set(key, Values.make(i), 0, 0);
+                            };
+                            final byte[] v = store.get(key);
+                            if (res == StoreResult.BUSY || (v != null && Values.check(v, v.length) != null)) {
+                                bad.compareAndSet(null, "key " + new String(key, StandardCharsets.UTF_8) + ": " + res);
+                            }
                         }
+                    } catch (final Throwable e) {
+                        // A writer that throws (a store operation meeting what the repair did) would
+                        // otherwise just stop, and the repair would go on against fewer writers.
+                        bad.compareAndSet(null, "writer " + me + " threw: " + e);
                     }
                 });
                 writers[t].start();

@@ -266,6 +266,13 @@ class StoreSemanticsTest {
         want.put("expired_unfetched", 0L);
         want.put("evicted_unfetched", 0L);
         want.put("cmd_flush", 1L);
+        // The store's other counters (the javadoc says every one): nothing reclaimed by a crawl or
+        // the tail, nothing reinserted, no read retried, no write refused for memory.
+        want.put("reclaimed", 0L);
+        want.put("reinserted", 0L);
+        want.put("read_retries", 0L);
+        want.put("outofmemory", 0L);
+        want.put("item_size_max", (long) store.maxItemSize());
         final Map<String, Long> got = new LinkedHashMap<>();
         final Map<String, Long> st = store.stats();
         want.keySet().forEach(k -> got.put(k, st.get(k)));
