@@ -74,9 +74,11 @@ import java.util.concurrent.TimeUnit;
  * {@value #RING_BYTES} bytes of a file in {@code java.io.tmpdir} and both records take 112 bytes
  * (8 of header, 100 of payload, 4 of alignment), so both rings wrap every 585 messages. Agrona's
  * read stops at the end of its buffer, so at a wrap it takes a second read call (the channel's
- * poll steps over the padding record in the same call), and it zeroes what it consumed (its
- * design: a record is published by its length word); the channel publishes by TAIL and zeroes
- * nothing. Heap and arena: get 64 zeroed bytes, write one long, give them back.
+ * poll steps over the padding record in the same call). Both publish a record by a release store
+ * of its length word and have the consumer zero what it consumed before the producer writes there
+ * again: Agrona at each read, the channel in batches of up to 4 KiB. Both store TAIL at each write
+ * and HEAD at each read; the channel also stores the position of the message in hand (what a
+ * consumer's successor needs after a kill). Heap and arena: get 64 zeroed bytes, write one long, give them back.
  *
  * <p>Forks: the sharena benchmarks' forks get {@code --enable-native-access=ALL-UNNAMED} and
  * nothing else. Agrona 2's {@link UnsafeBuffer} is built on {@code jdk.internal.misc.Unsafe}:
