@@ -19,20 +19,22 @@ import java.util.concurrent.TimeUnit;
  * Multi-key gets side by side with memcached: both servers hold the same items ({@value #ITEMS} in
  * the harness's full and quick modes; 16-byte keys, 100-byte values) in {@value #MEMORY_MIB} MiB, both pinned to the same CPU with
  * one worker thread, and one client process pinned to the other CPU sends {@value #KEYS_PER_GET}
- * uniformly random keys at a time, reading each whole reply before the next batch, in two shapes:
+ * uniformly random keys at a time, reading each whole reply before the next batch, in three shapes:
  * <ul>
  *   <li>{@link Shape#LINE}: one {@code get} line of all the keys, the path where
  *       {@code StoreReader.prefetch} starts the look-ups of a line's keys together;</li>
  *   <li>{@link Shape#PIPELINED}: one {@code get} line per key, all of them in one write, as a client
- *       that pipelines its requests without merging them sends them.</li>
+ *       that pipelines its requests without merging them sends them;</li>
+ *   <li>{@link Shape#META}: the same with meta gets, {@code mg <key> v}.</li>
  * </ul>
+ * In the last two, the server starts the look-ups of up to 16 lines' keys together.
  * Reported for each: keys answered per second, and the server's CPU time per key ({@code
  * /proc/PID/stat} utime + stime over the run); medians of three rounds that alternate between the
  * two servers.
  *
  * <p>{@code main()} runs the comparison and prints it; {@code main("client", PORT, ITEMS, SECONDS)}
- * is the client process ({@code "pipelined"} in place of {@code "client"} sends the other shape,
- * {@code "fill"} stores the items).
+ * is the client process ({@code "pipelined"} or {@code "meta"} in place of {@code "client"} sends
+ * another shape, {@code "fill"} stores the items).
  */
 public final class MultiGetBench {
     public static final int ITEMS = 1_000_000;
@@ -45,7 +47,9 @@ public final class MultiGetBench {
         /** One {@code get} line naming every key of the batch. */
         LINE("client"),
         /** One {@code get} line per key, the whole batch in one write. */
-        PIPELINED("pipelined");
+        PIPELINED("pipelined"),
+        /** One {@code mg <key> v} line per key, the whole batch in one write. */
+        META("meta");
 
         /** The client process's first argument for this shape. */
         final String command;
@@ -118,7 +122,7 @@ public final class MultiGetBench {
             for (int s = 0; s < 2; s++) {
                 ServerBench.awaitListening(ports[s], servers[s]);
                 client(java, cp, "fill", ports[s], items, 0);
-                // Warm-up: the JVM's compiler above all, on both request shapes.
+                // Warm-up: the JVM's compiler above all, on every request shape.
                 for (final Shape shape : shapes) {
                     client(java, cp, shape.command, ports[s], items, 2);
                 }
@@ -198,16 +202,23 @@ public final class MultiGetBench {
         return ZipfTrace.key(i, StoreBenchmark.KEY_BYTES);
     }
 
-    /** @return whether each key's reply starts with VALUE where it should and the reply ends with END */
-    private static boolean everyKeyAnswered(final byte[] reply, final Shape shape, final int hitBytes) {
-        final int stride = shape == Shape.LINE ? hitBytes : hitBytes + "END\r\n".length();
+    /**
+     * @return whether each key's reply starts where it should with VALUE (VA for a meta get) and
+     * carries the value's bytes, and the reply ends as its shape does
+     */
+    private static boolean everyKeyAnswered(final byte[] reply, final Shape shape, final int stride) {
+        final int header = shape == Shape.META ? "VA 100\r\n".length()
+            : "VALUE ".length() + StoreBenchmark.KEY_BYTES + " 0 100\r\n".length();
         for (int k = 0; k < KEYS_PER_GET; k++) {
-            if (reply[k * stride] != 'V' || reply[k * stride + 5] != ' ') {
+            final int at = k * stride;
+            if (reply[at] != 'V' || reply[at + 1] != 'A' || reply[at + header] != 'v'
+                || reply[at + header + StoreBenchmark.VALUE_BYTES - 1] != 'v') {
                 return false;
             }
         }
         final int n = reply.length;
-        return reply[n - 5] == 'E' && reply[n - 4] == 'N' && reply[n - 3] == 'D';
+        return shape == Shape.META ? reply[n - 2] == '\r' && reply[n - 1] == '\n'
+            : reply[n - 5] == 'E' && reply[n - 4] == 'N' && reply[n - 3] == 'D';
     }
 
     /** Stores every item with noreply sets, pipelined, then waits for a no-op's reply: all are in. */
@@ -249,21 +260,26 @@ public final class MultiGetBench {
             final StringBuilder b = new StringBuilder(shape == Shape.LINE ? "get" : "");
             for (int k = 0; k < KEYS_PER_GET; k++) {
                 final String key = new String(key(rnd.nextInt(items)), StandardCharsets.US_ASCII);
-                if (shape == Shape.LINE) {
-                    b.append(' ').append(key);
-                } else {
-                    b.append("get ").append(key).append("\r\n");
+                switch (shape) {
+                    case LINE -> b.append(' ').append(key);
+                    case PIPELINED -> b.append("get ").append(key).append("\r\n");
+                    case META -> b.append("mg ").append(key).append(" v\r\n");
                 }
             }
             requests[l] = (shape == Shape.LINE ? b.append("\r\n") : b).toString().getBytes(StandardCharsets.US_ASCII);
         }
         // Every hit: "VALUE <key> 0 100\r\n" + 100 bytes + "\r\n"; then "END\r\n" after the line's
-        // last key, or after each key's value when each key is a request of its own.
+        // last key, or after each key's value when each key is a get of its own. A meta get's hit:
+        // "VA 100\r\n" + 100 bytes + "\r\n".
         final int hitBytes = "VALUE ".length() + StoreBenchmark.KEY_BYTES + " 0 100\r\n".length()
             + StoreBenchmark.VALUE_BYTES + 2;
         final int endBytes = "END\r\n".length();
-        final int replyBytes = shape == Shape.LINE ? KEYS_PER_GET * hitBytes + endBytes
-            : KEYS_PER_GET * (hitBytes + endBytes);
+        final int stride = switch (shape) {
+            case LINE -> hitBytes;
+            case PIPELINED -> hitBytes + endBytes;
+            case META -> "VA 100\r\n".length() + StoreBenchmark.VALUE_BYTES + 2;
+        };
+        final int replyBytes = KEYS_PER_GET * stride + (shape == Shape.LINE ? endBytes : 0);
         final byte[] reply = new byte[replyBytes];
         try (Socket s = new Socket("127.0.0.1", port)) {
             s.setTcpNoDelay(true);
@@ -277,7 +293,7 @@ public final class MultiGetBench {
             for (int l = 0; System.nanoTime() < end; l = (l + 1) & (lines - 1)) {
                 out.write(requests[l]);
                 out.flush();
-                if (in.readNBytes(reply, 0, replyBytes) != replyBytes || !everyKeyAnswered(reply, shape, hitBytes)) {
+                if (in.readNBytes(reply, 0, replyBytes) != replyBytes || !everyKeyAnswered(reply, shape, stride)) {
                     throw new IOException("a " + shape + " reply was not every key's value: port=" + port);
                 }
                 keys += KEYS_PER_GET;

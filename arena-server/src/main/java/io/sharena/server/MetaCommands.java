@@ -163,6 +163,9 @@ final class MetaCommands {
             error(c, f.error);
             return;
         }
+        if (!f.binaryKey) {
+            TextCommands.prefetchLines(c, t.off[1], t.len[1]);
+        }
         c.noreply = f.quiet;
         final SharedStore store = c.worker.server.store();
         final StoreReader r = c.worker.reader;

@@ -322,12 +322,14 @@ final class TextCommands {
     }
 
     /**
-     * A get line of one key: when the input that has arrived holds more such lines after it (a
-     * client pipelining its gets without merging them into one line), starts the store look-ups of
-     * their keys together, up to a batch, as {@link #prefetchKeys} does for the keys of one line.
-     * A hint only: each line is still answered by its own get, whatever the look-ahead saw.
+     * A read of one key ({@code get} or {@code gets} of one key, or {@code mg}): when the input that
+     * has arrived holds more whole lines of those commands after it (a client pipelining its reads
+     * without merging them into one line), starts the store look-ups of their first keys together
+     * with this one, up to a batch, as {@link #prefetchKeys} does for the keys of one line. A hint
+     * only: each line is still answered by its own command, whatever the look-ahead saw (a base64
+     * key is looked up as written, which finds nothing and costs only the look-up).
      */
-    private static void prefetchLines(final Connection c, final int keyOff, final int keyLen) {
+    static void prefetchLines(final Connection c, final int keyOff, final int keyLen) {
         if (keyOff < c.linesPrefetchedTo || keyLen > KEY_MAX) {
             return; // this line was in the last batch, or its get refuses its key
         }
@@ -341,7 +343,8 @@ final class TextCommands {
         int n = 1;
         int p = c.inPos; // the next line's start
         while (n < offsets.length) {
-            final int k = Ascii.startsWith(in, p, lim, "get ") ? p + 4 : Ascii.startsWith(in, p, lim, "gets ") ? p + 5 : -1;
+            final int k = Ascii.startsWith(in, p, lim, "get ") ? p + 4 : Ascii.startsWith(in, p, lim, "gets ") ? p + 5
+                : Ascii.startsWith(in, p, lim, "mg ") ? p + 3 : -1;
             if (k < 0) {
                 break;
             }
@@ -349,15 +352,17 @@ final class TextCommands {
             while (e < lim && in[e] != ' ' && in[e] != '\r' && in[e] != '\n') {
                 e++;
             }
-            final int next = e < lim && in[e] == '\n' ? e + 1
-                : e + 1 < lim && in[e] == '\r' && in[e + 1] == '\n' ? e + 2 : -1;
-            if (next < 0 || e == k || e - k > KEY_MAX) {
-                break; // not a whole line of one key: its own dispatch will see what it is
+            int nl = e;
+            while (nl < lim && in[nl] != '\n') {
+                nl++;
+            }
+            if (nl == lim || e == k || e - k > KEY_MAX) {
+                break; // not a whole line with a key: its own dispatch will see what it is
             }
             offsets[n] = k;
             lengths[n] = e - k;
             n++;
-            p = next;
+            p = nl + 1;
         }
         c.linesPrefetchedTo = p;
         if (n > 1) {

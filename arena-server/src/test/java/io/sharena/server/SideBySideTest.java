@@ -314,6 +314,47 @@ class SideBySideTest {
     }
 
     /**
+     * Meta gets of one key a line, many in one write, mixed with gets (the look-ahead takes both):
+     * flags, quiet mode, opaques, base64 keys, a 251-byte key, a line with no key, an ms between
+     * reads of its key, and enough lines that the server's reads end inside a line.
+     */
+    @Test
+    void pipelinedMetaGets() throws Exception {
+        final StringBuilder set = new StringBuilder();
+        for (int i = 0; i < 40; i += 2) {
+            set.append("ms m").append(i).append(" 2 F").append(i).append("\r\n").append(i % 10).append(i % 7).append("\r\n");
+        }
+        final StringBuilder plain = new StringBuilder();
+        for (int i = 0; i < 5000; i++) {
+            plain.append("mg m").append(i % 45).append(switch (i % 5) {
+                case 0 -> " v";
+                case 1 -> " v f t O" + i;
+                case 2 -> " s v q k";
+                case 3 -> "";
+                default -> " v c";
+            }).append(i % 6 == 0 ? "\n" : "\r\n");
+            if (i % 97 == 0) {
+                plain.append("get m").append(i % 45).append("\r\n");
+            }
+        }
+        final StringBuilder mixed = new StringBuilder();
+        for (int i = 0; i < 30; i++) {
+            mixed.append("mg m").append(i).append(" v k\r\n");
+            switch (i) {
+                case 2 -> mixed.append("mg ").append(rep('k', 251)).append(" v\r\n");
+                // base64 keys of an item stored with b ("mz"): memcached echoes a key as it was stored
+                case 4 -> mixed.append("ms bXo= 2 b\r\nzz\r\nmg bXo= b v k\r\nmg bXo b v\r\n");
+                case 6 -> mixed.append("mg\r\nmg  m6 v\r\n");
+                case 8 -> mixed.append("ms m8 3\r\nnew\r\nmg m8 v\r\n");
+                case 10 -> mixed.append("get m10 m12\r\ngets m10\r\n");
+                case 12 -> mixed.append("mg m12 v q\r\nmg nokey v q\r\nmn\r\n");
+                default -> { }
+            }
+        }
+        compare(List.of(set.toString(), plain.toString(), mixed.toString(), mixed.toString()));
+    }
+
+    /**
      * What memcached rewrites in place (a counter that does not grow, an item marked stale) keeps
      * its fetched mark, and a counter its stale mark and win token; a counter that grows does not.
      * Found by the differential fuzzer (seed 1036436: an R token, then ma, then mg showed no Z).

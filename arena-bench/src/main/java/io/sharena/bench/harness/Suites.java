@@ -293,11 +293,16 @@ final class Suites {
         if (m.note() == null) {
             for (final MultiGetBench.Shape shape : MultiGetBench.Shape.values()) {
                 final int i = shape.ordinal();
-                final boolean line = shape == MultiGetBench.Shape.LINE;
-                final String name = line ? "multi-get" : "pipelined gets";
-                final String load = (line ? "multi-get, " + MultiGetBench.KEYS_PER_GET + " random keys a line"
-                    : "pipelined gets, " + MultiGetBench.KEYS_PER_GET + " get lines of one random key a write")
-                    + " over " + multiGetItems / 1000 + " k items, one connection";
+                final String name = switch (shape) {
+                    case LINE -> "multi-get";
+                    case PIPELINED -> "pipelined gets";
+                    case META -> "pipelined meta gets";
+                };
+                final String load = switch (shape) {
+                    case LINE -> "multi-get, " + MultiGetBench.KEYS_PER_GET + " random keys a line";
+                    case PIPELINED -> "pipelined gets, " + MultiGetBench.KEYS_PER_GET + " get lines of one random key a write";
+                    case META -> "pipelined meta gets, " + MultiGetBench.KEYS_PER_GET + " mg lines of one random key a write";
+                } + " over " + multiGetItems / 1000 + " k items, one connection";
                 rows.add(new Row("server", load + ": keys/s vs memcached",
                     one("serve keys/s, " + name, "k keys/s", m.keysPerSecond()[i][0] / 1e3),
                     one("memcached keys/s, " + name, "k keys/s", m.keysPerSecond()[i][1] / 1e3), Target.reported()));
