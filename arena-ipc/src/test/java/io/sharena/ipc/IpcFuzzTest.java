@@ -234,7 +234,22 @@ class IpcFuzzTest {
         } catch (final ArenaCorruptedException e) {
             return "ArenaCorruptedException(" + e.structure() + ")";
         } catch (final IllegalArgumentException | IllegalStateException e) {
-            return e.getClass().getSimpleName() + "(" + e.getMessage().replaceAll("[=:].*", "") + ")";
+            final String said = e.getMessage() == null ? "" : e.getMessage();
+            if (DOCUMENTED.stream().noneMatch(said::startsWith)) {
+                throw new AssertionError("an exception no javadoc of the calls made names: " + e, e);
+            }
+            return e.getClass().getSimpleName() + "(" + said.replaceAll("[=:].*", "") + ")";
         }
     }
+
+    /**
+     * How the documented argument and state exceptions of the calls {@link #exercise} makes begin
+     * (their {@code @throws}): a stray write can make a freed pointer not an object, a channel's
+     * header not a channel, a lane's or the consumer's owner word name a live process, the
+     * directory full, or a creation look unfinished.
+     */
+    private static final List<String> DOCUMENTED = List.of("not an object of this heap", "not a channel",
+        "no channel", "the channel already has a live consumer", "every lane of the channel has a live producer",
+        "named-roots directory full", "named-roots lock busy", "a dead creator's unfinished creation is not undone yet",
+        "no room for");
 }

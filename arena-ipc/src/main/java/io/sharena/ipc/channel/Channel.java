@@ -277,6 +277,9 @@ public final class Channel {
      * @return the channel registered under {@code name}
      * @throws IllegalArgumentException if there is none, or it is still being created (a creator
      *                                  that died before it was made leaves one that this gives back)
+     * @throws IllegalStateException    if the name's pages are not a channel's header (another
+     *                                  structure's name, or a header whose magic a stray write changed)
+     * @throws ArenaCorruptedException  if the header is a channel's but out of range
      */
     public static Channel open(final SharedArena arena, final String name) {
         final NamedRoots roots = NamedRoots.of(arena);
@@ -293,12 +296,18 @@ public final class Channel {
         return new Channel(arena, header);
     }
 
-    /** @return this process as a producer, on a lane of its own */
+    /**
+     * @return this process as a producer, on a lane of its own
+     * @throws IllegalStateException if every lane has a live producer
+     */
     public ChannelProducer producer() {
         return new ChannelProducer(this);
     }
 
-    /** @return this process as the consumer (taking over from a dead one, if need be) */
+    /**
+     * @return this process as the consumer (taking over from a dead one, if need be)
+     * @throws IllegalStateException if the channel already has a live consumer
+     */
     public ChannelConsumer consumer() {
         return new ChannelConsumer(this);
     }
