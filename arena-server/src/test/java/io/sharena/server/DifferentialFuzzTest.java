@@ -68,11 +68,12 @@ class DifferentialFuzzTest {
             final Outcome first = run(batches, g.binary, g.prefix);
             if (first.diff() != null) {
                 // The same requests on fresh keys (a prefix as long), up to three times: memcached
-                // 1.6.18 answered seed 914's `ma` on 2^63 with "non-numeric" for the number it had
-                // just stored, on a loaded machine, now and then (twice in a row once), and as a
-                // number in thousands of other runs. A difference passes only if every reply of
-                // ours, in every run, is one memcached gave to the same request in some run: its
-                // answer varied, not this server's.
+                // 1.6.18 answers seed 914's `ma` on 2^63 with "non-numeric" for the number it has
+                // just stored now and then, and as a number otherwise (its parse of a number of 2^63
+                // or more looks for a '-' past the value's end, in whatever memory follows:
+                // docs/server.md). A difference passes only if every reply of ours, in every run,
+                // is one memcached gave to the same request in some run: its answer varied, not
+                // this server's.
                 final String memcachedVaried = memcachedVariedAlone(seed, first);
                 if (memcachedVaried == null) {
                     failures.add("seed " + seed + ": " + first.diff());
