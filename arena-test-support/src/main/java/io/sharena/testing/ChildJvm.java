@@ -7,6 +7,8 @@ import java.io.InterruptedIOException;
 import java.io.OutputStreamWriter;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -171,9 +173,39 @@ public final class ChildJvm implements AutoCloseable {
         signal("STOP");
     }
 
-    /** Sends SIGCONT: a stopped child runs on. */
+    /**
+     * Sends SIGCONT once the child has stopped: a stopped child runs on. A child stopping itself at
+     * a crash point prints its line before it raises SIGSTOP, so a SIGCONT sent as soon as the line
+     * is read could come first, be lost, and leave the child stopped for good.
+     *
+     * @throws IOException if the child has not stopped within {@value #EXIT_TIMEOUT_SECONDS} s
+     */
     public void cont() throws IOException, InterruptedException {
+        awaitStopped();
         signal("CONT");
+    }
+
+    /** Waits until the child's state in {@code /proc/PID/stat} is stopped, while it lives. */
+    private void awaitStopped() throws IOException, InterruptedException {
+        final Path stat = Path.of("/proc", Long.toString(process.pid()), "stat");
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(EXIT_TIMEOUT_SECONDS);
+        while (process.isAlive()) {
+            final String s;
+            try {
+                s = Files.readString(stat);
+            } catch (final NoSuchFileException e) {
+                return; // gone: signal() says so
+            }
+            final char state = s.charAt(s.lastIndexOf(')') + 2);
+            if (state == 'T' || state == 't') {
+                return;
+            }
+            if (System.nanoTime() - deadline > 0) {
+                throw new IOException("child " + name + " did not stop within " + EXIT_TIMEOUT_SECONDS
+                    + " s (state " + state + "); output: " + output());
+            }
+            Thread.sleep(1);
+        }
     }
 
     private void signal(final String signal) throws IOException, InterruptedException {

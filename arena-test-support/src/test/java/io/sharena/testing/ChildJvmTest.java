@@ -115,6 +115,19 @@ class ChildJvmTest {
         }
     }
 
+    /**
+     * A child that stops itself prints first and stops after (as at a crash point): a SIGCONT sent
+     * as soon as the line is read would come before the stop and be lost, leaving it stopped.
+     */
+    @Test
+    void contWaitsForAChildThatHasNotStoppedYet() throws Exception {
+        try (ChildJvm child = ChildJvm.start(ScriptedChild.class, List.of(), "stoplater")) {
+            child.await("stopping");
+            child.cont();
+            assertEquals("resumed", child.await("resumed"));
+        }
+    }
+
     @Test
     void closeKillsEvenAStoppedChild() throws Exception {
         final long pid;

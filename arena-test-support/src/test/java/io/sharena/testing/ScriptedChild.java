@@ -16,6 +16,8 @@ import java.util.Arrays;
  *   <li>{@code quit}: says "ready" and exits 0.</li>
  *   <li>{@code sleep}: says "sleeping" and sleeps a minute.</li>
  *   <li>{@code tick}: prints "tick N" every 10 ms, for a minute.</li>
+ *   <li>{@code stoplater}: prints "stopping", stops itself (SIGSTOP) half a second later, as a
+ *       child at a crash point does right after its line, and prints "resumed" once it runs on.</li>
  * </ul>
  */
 public final class ScriptedChild {
@@ -54,6 +56,13 @@ public final class ScriptedChild {
                     System.out.println("tick " + i);
                     Thread.sleep(10);
                 }
+            }
+            case "stoplater" -> {
+                System.out.println("stopping");
+                Thread.sleep(500);
+                // The kill's exit is seen only once this process runs again.
+                new ProcessBuilder("kill", "-STOP", Long.toString(ProcessHandle.current().pid())).start().waitFor();
+                System.out.println("resumed");
             }
             default -> throw new IllegalArgumentException("unknown mode: " + args[0]);
         }
