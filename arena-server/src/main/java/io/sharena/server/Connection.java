@@ -133,23 +133,35 @@ final class Connection {
         if ((ops & SelectionKey.OP_WRITE) != 0) {
             flush();
         }
-        if ((ops & SelectionKey.OP_READ) != 0 && wantsRead()) {
-            final int n = read();
-            if (n < 0) {
-                // The client has sent all it will (it may have shut down only its sending side and
-                // still read): the commands it sent are answered in full, as memcached does, and the
-                // connection closes once nothing is left to run and every reply is written.
-                inputEnded = true;
+        final boolean readable = (ops & SelectionKey.OP_READ) != 0;
+        // A value's data block that was already arriving when this turn began: its read above
+        // drained the socket, and another would most likely find nothing.
+        final boolean valueWasArriving = state == State.DATA;
+        for (int turn = 0; turn < 2; turn++) {
+            if (readable && wantsRead()) {
+                final int n = read();
+                if (n < 0) {
+                    // The client has sent all it will (it may have shut down only its sending side and
+                    // still read): the commands it sent are answered in full, as memcached does, and the
+                    // connection closes once nothing is left to run and every reply is written.
+                    inputEnded = true;
+                }
             }
+            // A get paused at the output bound goes on as soon as its output drained, even if it
+            // drained completely within this call (no write event would come for it).
+            boolean bounded;
+            do {
+                process();
+                bounded = outLim - outPos >= highWater;
+                flush();
+            } while (bounded && !closed && outLim - outPos < highWater);
+            if (!readable || valueWasArriving || !awaitsValueInPlace()) {
+                break;
+            }
+            // This read brought a large value's line and the start of its data block, which went
+            // into the item: the rest is most likely in the socket already, and reading it now, as
+            // memcached reads an item's data right after its line, saves a return to the selector.
         }
-        // A get paused at the output bound goes on as soon as its output drained, even if it
-        // drained completely within this call (no write event would come for it).
-        boolean bounded;
-        do {
-            process();
-            bounded = outLim - outPos >= highWater;
-            flush();
-        } while (bounded && !closed && outLim - outPos < highWater);
         if (inputEnded && !closed && outLim == outPos && !yielding && state != State.GET && state != State.DUMP) {
             // Nothing more can come: a line without its newline or a data block cut short stays so.
             close();
@@ -166,6 +178,12 @@ final class Connection {
                 key.interestOps(want);
             }
         }
+    }
+
+    /** @return whether all input is consumed and the value read into its item in place is not whole yet */
+    private boolean awaitsValueInPlace() {
+        return !closed && !inputEnded && state == State.DATA && pending.inPlace != null && inPos == inLim
+            && pending.filled < pending.length;
     }
 
     /** @return whether this yielded connection is still open for its next turn ({@link Worker#yielded}) */
