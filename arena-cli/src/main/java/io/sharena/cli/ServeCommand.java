@@ -67,6 +67,26 @@ final class ServeCommand implements Callable<Integer> {
         description = "allow the lru_crawler crawl and metadump commands (memcached's lru_crawler setting; on by default)")
     boolean lruCrawler;
 
+    @Option(names = "--protocol", paramLabel = "auto|ascii|binary", defaultValue = "auto",
+        converter = ProtocolConverter.class,
+        description = "what a connection may speak (memcached's -B): auto, the text and meta protocols or the binary "
+            + "protocol by its first byte (default); ascii, text and meta only; binary, binary only")
+    io.sharena.server.ServerOptions.Protocol protocol;
+
+    /** memcached's spelling of -B's values, in either case. */
+    static final class ProtocolConverter implements picocli.CommandLine.ITypeConverter<io.sharena.server.ServerOptions.Protocol> {
+        @Override
+        public io.sharena.server.ServerOptions.Protocol convert(final String value) {
+            return switch (value.toLowerCase(java.util.Locale.ROOT)) {
+                case "auto" -> io.sharena.server.ServerOptions.Protocol.AUTO;
+                case "ascii" -> io.sharena.server.ServerOptions.Protocol.ASCII;
+                case "binary" -> io.sharena.server.ServerOptions.Protocol.BINARY;
+                default -> throw new picocli.CommandLine.TypeConversionException(
+                    "expected auto, ascii or binary: --protocol=" + value);
+            };
+        }
+    }
+
     @Option(names = "--unix-socket", paramLabel = "PATH",
         description = "listen on this UNIX domain socket instead of TCP (memcached's -s; owner-only access)")
     Path unixSocket;
@@ -122,7 +142,7 @@ final class ServeCommand implements Callable<Integer> {
         final ServerOptions serverOptions = ServerOptions.defaults().withAddress(new InetSocketAddress(listen, port))
             .withThreads(threads).withMaxConnections(maxConnections).withRequestsPerEvent(requestsPerEvent)
             .withIdleTimeoutSeconds(idleTimeout).withShutdownCommand(enableShutdown).withLruCrawler(lruCrawler)
-            .withUnixSocket(unixSocket);
+            .withUnixSocket(unixSocket).withProtocol(protocol);
         final Path file = store != null ? store : defaultPath();
         final boolean[] created = new boolean[1];
         final SharedStore shared = openOrCreate(file, storeOptions, created);

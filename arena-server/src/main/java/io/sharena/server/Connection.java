@@ -35,7 +35,7 @@ final class Connection {
     private static final int OUT_INITIAL = 4 << 10;
     private static final int OUT_KEEP = 1 << 20;
 
-    enum State { LINE, DATA, SWALLOW, GET, DUMP, CLOSING }
+    enum State { LINE, DATA, SWALLOW, GET, DUMP, CLOSING, BINARY }
 
     final Worker worker;
     final SocketChannel ch;
@@ -58,6 +58,13 @@ final class Connection {
     private boolean waiting;
 
     State state = State.LINE;
+    /**
+     * Whether the connection's first byte was read: as memcached does, a first byte of
+     * {@link BinaryCommands#REQUEST_MAGIC} makes it a binary protocol connection for good.
+     */
+    private boolean negotiated;
+    /** A binary protocol connection ({@link BinaryCommands}). */
+    boolean binary;
     private boolean closed;
     /** The client's end of stream was read: what it sent is run and answered, then the connection closes. */
     private boolean inputEnded;
@@ -198,7 +205,8 @@ final class Connection {
      * times out only a connection waiting for a command)
      */
     long idleFor(final long nowSeconds) {
-        return state == State.LINE && outLim == outPos && !closed ? nowSeconds - lastCommandSeconds : 0;
+        return (state == State.LINE || state == State.BINARY) && outLim == outPos && !closed
+            ? nowSeconds - lastCommandSeconds : 0;
     }
 
     private boolean wantsRead() {
@@ -241,7 +249,8 @@ final class Connection {
                 linesPrefetchedTo = Math.max(0, linesPrefetchedTo - inPos);
                 inPos = 0;
             } else {
-                // Only a get line gets here (others close at NO_NEWLINE_LIMIT): line() bounds it.
+                // Only a get line or a binary request gets here (other lines close at
+                // NO_NEWLINE_LIMIT): line() and BinaryCommands.next bound them.
                 in = java.util.Arrays.copyOf(in, in.length * 2);
             }
         }
@@ -312,6 +321,7 @@ final class Connection {
         while (!closed && outLim - outPos < highWater) {
             final boolean progressed = switch (state) {
                 case LINE -> line();
+                case BINARY -> BinaryCommands.next(this);
                 case DATA -> data();
                 case SWALLOW -> swallow();
                 case GET -> TextCommands.continueGet(this);
@@ -325,6 +335,17 @@ final class Connection {
     }
 
     private boolean line() {
+        if (!negotiated && inPos < inLim) {
+            negotiated = true;
+            final ServerOptions.Protocol allowed = worker.server.options().protocol();
+            if (allowed == ServerOptions.Protocol.BINARY
+                || allowed == ServerOptions.Protocol.AUTO && in[inPos] == BinaryCommands.REQUEST_MAGIC) {
+                // A binary-only server closes a connection that starts otherwise (BinaryCommands.next).
+                binary = true;
+                state = State.BINARY;
+                return true;
+            }
+        }
         final int nl = indexOf(in, (byte) '\n', inPos, inLim);
         if (nl < 0) {
             final int avail = inLim - inPos;
@@ -350,8 +371,22 @@ final class Connection {
         if (nul >= 0) {
             end = nul;
         }
+        if (!takeTurn()) {
+            return false;
+        }
+        final int from = inPos;
+        inPos = nl + 1;
+        TextCommands.dispatch(this, from, end);
+        return true;
+    }
+
+    /**
+     * Counts a command against this connection's share of the turn.
+     *
+     * @return false if the share is run (the other connections go first; the command waits)
+     */
+    boolean takeTurn() {
         if (commandsThisTurn == requestsPerEvent) {
-            // Its share of this turn is run: the other connections go first.
             if (!yielding) {
                 yielding = true;
                 worker.yielded(this);
@@ -360,9 +395,6 @@ final class Connection {
         }
         commandsThisTurn++;
         lastCommandSeconds = worker.server.nowSeconds();
-        final int from = inPos;
-        inPos = nl + 1;
-        TextCommands.dispatch(this, from, end);
         return true;
     }
 
@@ -422,7 +454,7 @@ final class Connection {
         inPos += n;
         swallowLeft -= n;
         if (swallowLeft == 0) {
-            state = State.LINE;
+            state = binary ? State.BINARY : State.LINE;
             return true;
         }
         return false;
@@ -523,7 +555,7 @@ final class Connection {
 
     void beginSwallow(final long bytes) {
         swallowLeft = bytes;
-        state = bytes > 0 ? State.SWALLOW : State.LINE;
+        state = bytes > 0 ? State.SWALLOW : binary ? State.BINARY : State.LINE;
     }
 
     /** Starts a metadump: it goes on a bucket at a time as the output drains, commands after it wait. */
@@ -553,6 +585,12 @@ final class Connection {
     /** @return the absolute output position: a mark to {@link #truncate} back to */
     long mark() {
         return outBase + outLim;
+    }
+
+    /** @return a copy of the output queued since {@code mark} (not yet sent: see {@link #truncate}) */
+    byte[] copyFrom(final long mark) {
+        final int from = (int) Math.max(mark - outBase, outPos);
+        return java.util.Arrays.copyOfRange(out, from, outLim);
     }
 
     /** @return whether the output since {@code mark} was dropped (false: some of it was sent already) */

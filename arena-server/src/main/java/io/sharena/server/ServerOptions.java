@@ -30,9 +30,22 @@ import java.util.Objects;
  *   <li>lruCrawler: whether the {@code lru_crawler crawl} and {@code metadump} commands are allowed
  *       at the start (on, as memcached's {@code lru_crawler} setting; {@code lru_crawler enable} and
  *       {@code disable} change it while the server runs).</li>
+ *   <li>protocol: which protocols a connection may speak (memcached's {@code -B}): {@link Protocol#AUTO},
+ *       the text and meta protocols or the binary protocol, by the connection's first byte; or one of
+ *       them only.</li>
  * </ul>
  */
 public final class ServerOptions {
+    /** memcached's {@code -B}: the protocols a connection may speak. */
+    public enum Protocol {
+        /** Binary if the connection's first byte is the binary protocol's request magic (0x80), else text and meta. */
+        AUTO,
+        /** The text and meta protocols only: a binary request is text garbage. */
+        ASCII,
+        /** The binary protocol only: a connection whose first byte is not a binary request is closed. */
+        BINARY
+    }
+
     private InetSocketAddress address;
     private int threads;
     private int maxConnections;
@@ -44,6 +57,7 @@ public final class ServerOptions {
     private boolean shutdownCommand;
     private boolean lruCrawler;
     private java.nio.file.Path unixSocket;
+    private Protocol protocol;
 
     private ServerOptions() {
     }
@@ -61,6 +75,7 @@ public final class ServerOptions {
         o.shutdownCommand = shutdownCommand;
         o.lruCrawler = lruCrawler;
         o.unixSocket = unixSocket;
+        o.protocol = protocol;
         return o;
     }
 
@@ -74,6 +89,7 @@ public final class ServerOptions {
         o.writeTimeoutMillis = 30_000;
         o.requestsPerEvent = 20;
         o.lruCrawler = true;
+        o.protocol = Protocol.AUTO;
         return o;
     }
 
@@ -160,6 +176,19 @@ public final class ServerOptions {
         final ServerOptions o = copy();
         o.shutdownCommand = enabled;
         return o;
+    }
+
+    public ServerOptions withProtocol(final Protocol p) {
+        if (p == null) {
+            throw new IllegalArgumentException("protocol must not be null: protocol=null");
+        }
+        final ServerOptions o = copy();
+        o.protocol = p;
+        return o;
+    }
+
+    public Protocol protocol() {
+        return protocol;
     }
 
     public ServerOptions withLruCrawler(final boolean enabled) {

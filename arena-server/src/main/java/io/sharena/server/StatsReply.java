@@ -326,8 +326,13 @@ final class StatsReply {
         statString(c, "evictions", store.evictions() ? "on" : "off");
         stat(c, "num_threads", server.options().threads());
         statString(c, "cas_enabled", "yes");
+        statString(c, "flush_enabled", "yes");
         stat(c, "item_size_max", store.maxItemSize());
-        statString(c, "binding_protocol", "ascii");
+        statString(c, "binding_protocol", switch (server.options().protocol()) {
+            case AUTO -> "auto-negotiate"; // text and meta, or binary, by a connection's first byte
+            case ASCII -> "ascii";
+            case BINARY -> "binary";
+        });
         statString(c, "domain_socket", server.options().unixSocket() != null ? server.options().unixSocket().toString() : "NULL");
         statString(c, "auth_enabled_sasl", "no");
         statString(c, "auth_enabled_ascii", "no");

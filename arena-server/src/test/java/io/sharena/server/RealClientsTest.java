@@ -34,7 +34,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Real memcached clients against the server: xmemcached, spymemcached and folsom (Maven), and
  * libmemcached's command-line tools (skipped, saying why, where they are not installed). Each does
  * set, get, multi-get, cas, incr, decr, append, prepend, touch, delete and flush, and checks what
- * the server did through the store itself.
+ * the server did through the store itself. The three Java clients run the same session twice: over
+ * the text protocol, and over the binary protocol.
  */
 class RealClientsTest {
     private static TestServer server;
@@ -55,32 +56,42 @@ class RealClientsTest {
 
     @Test
     void xmemcached() throws Exception {
-        final MemcachedClient c = new XMemcachedClientBuilder(AddrUtil.getAddresses("127.0.0.1:" + server.port())).build();
+        xmemcachedSession(new XMemcachedClientBuilder(AddrUtil.getAddresses("127.0.0.1:" + server.port())).build(), "x:");
+    }
+
+    @Test
+    void xmemcachedBinary() throws Exception {
+        final XMemcachedClientBuilder b = new XMemcachedClientBuilder(AddrUtil.getAddresses("127.0.0.1:" + server.port()));
+        b.setCommandFactory(new net.rubyeye.xmemcached.command.BinaryCommandFactory());
+        xmemcachedSession(b.build(), "xb:");
+    }
+
+    private static void xmemcachedSession(final MemcachedClient c, final String prefix) throws Exception {
         try {
-            assertTrue(c.set("x:a", 0, "alpha"));
-            assertEquals("alpha", c.get("x:a"));
-            assertArrayEquals("alpha".getBytes(StandardCharsets.UTF_8), inStore("x:a"));
-            assertTrue(c.set("x:b", 0, "beta"));
-            final Map<String, Object> many = c.get(List.of("x:a", "x:b", "x:none"));
-            assertEquals(Map.of("x:a", "alpha", "x:b", "beta"), many);
-            final GetsResponse<String> gets = c.gets("x:a");
-            assertTrue(c.cas("x:a", 0, "gamma", gets.getCas()));
-            assertFalse(c.cas("x:a", 0, "delta", gets.getCas()), "a stale CAS is refused");
-            assertEquals("gamma", c.get("x:a"));
-            assertEquals(10, c.incr("x:n", 1, 10)); // missing: created with the initial value
-            assertEquals(15, c.incr("x:n", 5));
-            assertEquals(12, c.decr("x:n", 3));
-            assertTrue(c.set("x:s", 0, "mid"));
-            assertTrue(c.append("x:s", "-end"));
-            assertTrue(c.prepend("x:s", "start-"));
-            assertEquals("start-mid-end", c.get("x:s"));
-            assertTrue(c.touch("x:s", 100));
-            assertFalse(c.touch("x:none", 100));
-            assertTrue(c.delete("x:b"));
-            assertNull(c.get("x:b"));
+            assertTrue(c.set(prefix + "a", 0, "alpha"));
+            assertEquals("alpha", c.get(prefix + "a"));
+            assertArrayEquals("alpha".getBytes(StandardCharsets.UTF_8), inStore(prefix + "a"));
+            assertTrue(c.set(prefix + "b", 0, "beta"));
+            final Map<String, Object> many = c.get(List.of(prefix + "a", prefix + "b", prefix + "none"));
+            assertEquals(Map.of(prefix + "a", "alpha", prefix + "b", "beta"), many);
+            final GetsResponse<String> gets = c.gets(prefix + "a");
+            assertTrue(c.cas(prefix + "a", 0, "gamma", gets.getCas()));
+            assertFalse(c.cas(prefix + "a", 0, "delta", gets.getCas()), "a stale CAS is refused");
+            assertEquals("gamma", c.get(prefix + "a"));
+            assertEquals(10, c.incr(prefix + "n", 1, 10)); // missing: created with the initial value
+            assertEquals(15, c.incr(prefix + "n", 5));
+            assertEquals(12, c.decr(prefix + "n", 3));
+            assertTrue(c.set(prefix + "s", 0, "mid"));
+            assertTrue(c.append(prefix + "s", "-end"));
+            assertTrue(c.prepend(prefix + "s", "start-"));
+            assertEquals("start-mid-end", c.get(prefix + "s"));
+            assertTrue(c.touch(prefix + "s", 100));
+            assertFalse(c.touch(prefix + "none", 100));
+            assertTrue(c.delete(prefix + "b"));
+            assertNull(c.get(prefix + "b"));
             c.flushAll();
-            assertNull(c.get("x:a"));
-            assertNull(inStore("x:s"));
+            assertNull(c.get(prefix + "a"));
+            assertNull(inStore(prefix + "s"));
         } finally {
             c.shutdown();
         }
@@ -88,31 +99,40 @@ class RealClientsTest {
 
     @Test
     void spymemcached() throws Exception {
-        final net.spy.memcached.MemcachedClient c =
-            new net.spy.memcached.MemcachedClient(new InetSocketAddress("127.0.0.1", server.port()));
+        spymemcachedSession(new net.spy.memcached.MemcachedClient(new InetSocketAddress("127.0.0.1", server.port())), "s:");
+    }
+
+    @Test
+    void spymemcachedBinary() throws Exception {
+        spymemcachedSession(new net.spy.memcached.MemcachedClient(new net.spy.memcached.BinaryConnectionFactory(),
+            List.of(new InetSocketAddress("127.0.0.1", server.port()))), "sb:");
+    }
+
+    private static void spymemcachedSession(final net.spy.memcached.MemcachedClient c, final String prefix)
+        throws Exception {
         try {
-            assertTrue(c.set("s:a", 0, "alpha").get(5, TimeUnit.SECONDS));
-            assertEquals("alpha", c.get("s:a"));
-            assertTrue(c.set("s:b", 0, "beta").get(5, TimeUnit.SECONDS));
-            assertEquals(Map.of("s:a", "alpha", "s:b", "beta"), c.getBulk("s:a", "s:b", "s:none"));
-            final CASValue<Object> cv = c.gets("s:a");
-            assertEquals(CASResponse.OK, c.cas("s:a", cv.getCas(), "gamma"));
-            assertEquals(CASResponse.EXISTS, c.cas("s:a", cv.getCas(), "delta"));
-            assertEquals(CASResponse.NOT_FOUND, c.cas("s:none", 1, "x"));
-            assertTrue(c.set("s:n", 0, "10").get(5, TimeUnit.SECONDS));
-            assertEquals(15, c.incr("s:n", 5));
-            assertEquals(12, c.decr("s:n", 3));
-            assertEquals(-1, c.incr("s:none", 1));
-            assertTrue(c.set("s:s", 0, "mid").get(5, TimeUnit.SECONDS));
-            assertTrue(c.append("s:s", "-end").get(5, TimeUnit.SECONDS));
-            assertTrue(c.prepend("s:s", "start-").get(5, TimeUnit.SECONDS));
-            assertEquals("start-mid-end", c.get("s:s"));
-            assertTrue(c.touch("s:s", 100).get(5, TimeUnit.SECONDS));
-            assertTrue(c.delete("s:b").get(5, TimeUnit.SECONDS));
-            assertNull(c.get("s:b"));
+            assertTrue(c.set(prefix + "a", 0, "alpha").get(5, TimeUnit.SECONDS));
+            assertEquals("alpha", c.get(prefix + "a"));
+            assertTrue(c.set(prefix + "b", 0, "beta").get(5, TimeUnit.SECONDS));
+            assertEquals(Map.of(prefix + "a", "alpha", prefix + "b", "beta"), c.getBulk(prefix + "a", prefix + "b", prefix + "none"));
+            final CASValue<Object> cv = c.gets(prefix + "a");
+            assertEquals(CASResponse.OK, c.cas(prefix + "a", cv.getCas(), "gamma"));
+            assertEquals(CASResponse.EXISTS, c.cas(prefix + "a", cv.getCas(), "delta"));
+            assertEquals(CASResponse.NOT_FOUND, c.cas(prefix + "none", 1, "x"));
+            assertTrue(c.set(prefix + "n", 0, "10").get(5, TimeUnit.SECONDS));
+            assertEquals(15, c.incr(prefix + "n", 5));
+            assertEquals(12, c.decr(prefix + "n", 3));
+            assertEquals(-1, c.incr(prefix + "none", 1));
+            assertTrue(c.set(prefix + "s", 0, "mid").get(5, TimeUnit.SECONDS));
+            assertTrue(c.append(prefix + "s", "-end").get(5, TimeUnit.SECONDS));
+            assertTrue(c.prepend(prefix + "s", "start-").get(5, TimeUnit.SECONDS));
+            assertEquals("start-mid-end", c.get(prefix + "s"));
+            assertTrue(c.touch(prefix + "s", 100).get(5, TimeUnit.SECONDS));
+            assertTrue(c.delete(prefix + "b").get(5, TimeUnit.SECONDS));
+            assertNull(c.get(prefix + "b"));
             assertTrue(c.flush().get(5, TimeUnit.SECONDS));
-            assertNull(c.get("s:a"));
-            assertNull(inStore("s:s"));
+            assertNull(c.get(prefix + "a"));
+            assertNull(inStore(prefix + "s"));
         } finally {
             c.shutdown(5, TimeUnit.SECONDS);
         }
@@ -122,30 +142,45 @@ class RealClientsTest {
     void folsom() throws Exception {
         final com.spotify.folsom.AsciiMemcacheClient<String> c = MemcacheClientBuilder.newStringClient()
             .withAddress("127.0.0.1", server.port()).connectAscii();
+        folsomSession(c, "f:", c::incr, c::decr);
+    }
+
+    @Test
+    void folsomBinary() throws Exception {
+        final com.spotify.folsom.BinaryMemcacheClient<String> c = MemcacheClientBuilder.newStringClient()
+            .withAddress("127.0.0.1", server.port()).connectBinary();
+        // The binary counters take an initial value and a TTL: the item is set first, as for the text client.
+        folsomSession(c, "fb:", (k, by) -> c.incr(k, by, 0, 0), (k, by) -> c.decr(k, by, 0, 0));
+    }
+
+    private static void folsomSession(final com.spotify.folsom.MemcacheClient<String> c, final String prefix,
+                                      final java.util.function.BiFunction<String, Long, java.util.concurrent.CompletionStage<Long>> incr,
+                                      final java.util.function.BiFunction<String, Long, java.util.concurrent.CompletionStage<Long>> decr)
+        throws Exception {
         try {
             c.awaitConnected(10, TimeUnit.SECONDS);
-            assertEquals(MemcacheStatus.OK, get(c.set("f:a", "alpha", 0)));
-            assertEquals("alpha", get(c.get("f:a")));
-            assertEquals(MemcacheStatus.OK, get(c.set("f:b", "beta", 0)));
-            final List<String> many = get(c.get(List.of("f:a", "f:none", "f:b")));
+            assertEquals(MemcacheStatus.OK, get(c.set(prefix + "a", "alpha", 0)));
+            assertEquals("alpha", get(c.get(prefix + "a")));
+            assertEquals(MemcacheStatus.OK, get(c.set(prefix + "b", "beta", 0)));
+            final List<String> many = get(c.get(List.of(prefix + "a", prefix + "none", prefix + "b")));
             assertEquals(java.util.Arrays.asList("alpha", null, "beta"), many);
-            final GetResult<String> gr = get(c.casGet("f:a"));
-            assertEquals(MemcacheStatus.OK, get(c.set("f:a", "gamma", 0, gr.getCas())));
-            assertEquals(MemcacheStatus.KEY_EXISTS, get(c.set("f:a", "delta", 0, gr.getCas())));
-            assertEquals("gamma", get(c.get("f:a")));
-            assertEquals(MemcacheStatus.OK, get(c.set("f:n", "10", 0)));
-            assertEquals(15L, get(c.incr("f:n", 5)));
-            assertEquals(12L, get(c.decr("f:n", 3)));
-            assertEquals(MemcacheStatus.OK, get(c.set("f:s", "mid", 0)));
-            assertEquals(MemcacheStatus.OK, get(c.append("f:s", "-end")));
-            assertEquals(MemcacheStatus.OK, get(c.prepend("f:s", "start-")));
-            assertEquals("start-mid-end", get(c.get("f:s")));
-            assertEquals(MemcacheStatus.OK, get(c.touch("f:s", 100)));
-            assertEquals(MemcacheStatus.OK, get(c.delete("f:b")));
-            assertNull(get(c.get("f:b")));
+            final GetResult<String> gr = get(c.casGet(prefix + "a"));
+            assertEquals(MemcacheStatus.OK, get(c.set(prefix + "a", "gamma", 0, gr.getCas())));
+            assertEquals(MemcacheStatus.KEY_EXISTS, get(c.set(prefix + "a", "delta", 0, gr.getCas())));
+            assertEquals("gamma", get(c.get(prefix + "a")));
+            assertEquals(MemcacheStatus.OK, get(c.set(prefix + "n", "10", 0)));
+            assertEquals(15L, get(incr.apply(prefix + "n", 5L)));
+            assertEquals(12L, get(decr.apply(prefix + "n", 3L)));
+            assertEquals(MemcacheStatus.OK, get(c.set(prefix + "s", "mid", 0)));
+            assertEquals(MemcacheStatus.OK, get(c.append(prefix + "s", "-end")));
+            assertEquals(MemcacheStatus.OK, get(c.prepend(prefix + "s", "start-")));
+            assertEquals("start-mid-end", get(c.get(prefix + "s")));
+            assertEquals(MemcacheStatus.OK, get(c.touch(prefix + "s", 100)));
+            assertEquals(MemcacheStatus.OK, get(c.delete(prefix + "b")));
+            assertNull(get(c.get(prefix + "b")));
             assertEquals(MemcacheStatus.OK, get(c.flushAll(0)));
-            assertNull(get(c.get("f:a")));
-            assertNull(inStore("f:s"));
+            assertNull(get(c.get(prefix + "a")));
+            assertNull(inStore(prefix + "s"));
         } finally {
             c.shutdown();
         }

@@ -1,0 +1,526 @@
+package io.sharena.server;
+
+import io.sharena.ipc.store.SharedStore;
+import io.sharena.ipc.store.StoreMode;
+import io.sharena.ipc.store.StoreReader;
+import io.sharena.ipc.store.StoreResult;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * memcached's binary protocol, for a connection whose first byte was {@link #REQUEST_MAGIC}: a
+ * 24-byte header (magic, opcode, key length, extras length, data type, vbucket, body length,
+ * opaque, CAS, big-endian), then extras, key and value. Replies as memcached 1.6 gives them: the
+ * same statuses and error texts, the opaque echoed, the quiet opcodes silent on success (and the
+ * quiet gets on a miss). Each command goes to the same store calls as its text form, so both
+ * protocols see one cache and one set of counters.
+ *
+ * <p>A request is read whole into the connection's input before it runs; its body is bounded by
+ * the store's max item size plus the largest key and extras, so a connection holds at most that.
+ * A set larger than that is answered "Too large." and its body swallowed, as memcached does; a
+ * header that cannot be a request (another magic byte, a key past 250 bytes, extras of the wrong
+ * length, key and extras longer than the body) is answered "Invalid arguments" where memcached
+ * answers so, and the connection closed.
+ */
+final class BinaryCommands {
+    static final byte REQUEST_MAGIC = (byte) 0x80;
+    static final int HEADER = 24;
+    private static final byte RESPONSE_MAGIC = (byte) 0x81;
+
+    static final int GET = 0x00;
+    static final int SET = 0x01;
+    static final int ADD = 0x02;
+    static final int REPLACE = 0x03;
+    static final int DELETE = 0x04;
+    static final int INCREMENT = 0x05;
+    static final int DECREMENT = 0x06;
+    static final int QUIT = 0x07;
+    static final int FLUSH = 0x08;
+    static final int GETQ = 0x09;
+    static final int NOOP = 0x0a;
+    static final int VERSION = 0x0b;
+    static final int GETK = 0x0c;
+    static final int GETKQ = 0x0d;
+    static final int APPEND = 0x0e;
+    static final int PREPEND = 0x0f;
+    static final int STAT = 0x10;
+    static final int SETQ = 0x11;
+    static final int ADDQ = 0x12;
+    static final int REPLACEQ = 0x13;
+    static final int DELETEQ = 0x14;
+    static final int INCREMENTQ = 0x15;
+    static final int DECREMENTQ = 0x16;
+    static final int QUITQ = 0x17;
+    static final int FLUSHQ = 0x18;
+    static final int APPENDQ = 0x19;
+    static final int PREPENDQ = 0x1a;
+    static final int TOUCH = 0x1c;
+    static final int GAT = 0x1d;
+    static final int GATQ = 0x1e;
+    static final int GATK = 0x23;
+    static final int GATKQ = 0x24;
+
+    static final int OK = 0x0000;
+    static final int KEY_ENOENT = 0x0001;
+    static final int KEY_EEXISTS = 0x0002;
+    static final int E2BIG = 0x0003;
+    static final int EINVAL = 0x0004;
+    static final int NOT_STORED = 0x0005;
+    static final int DELTA_BADVAL = 0x0006;
+    static final int UNKNOWN_COMMAND = 0x0081;
+    static final int ENOMEM = 0x0082;
+
+    /** The largest extras of any request (incr and decr: delta, initial value, expiry). */
+    private static final int EXTRAS_MAX = 20;
+    /** An incr or decr's expiry that says: do not create the item on a miss. */
+    private static final long NO_CREATE = 0xffffffffL;
+
+    private BinaryCommands() {
+    }
+
+    /**
+     * Runs the next request if it has arrived whole.
+     *
+     * @return whether the connection made progress (a request ran, or the connection closed)
+     */
+    static boolean next(final Connection c) {
+        final int avail = c.inLim - c.inPos;
+        if (avail < HEADER) {
+            return false;
+        }
+        final byte[] in = c.in;
+        final int p = c.inPos;
+        if (in[p] != REQUEST_MAGIC) {
+            c.quit(); // memcached hangs up on a header that is not a request, once the replies before it are out
+            return true;
+        }
+        final int op = in[p + 1] & 0xff;
+        final int keyLen = u16(in, p + 2);
+        final int extLen = in[p + 4] & 0xff;
+        final long bodyLen = u32(in, p + 8);
+        final int opaque = i32(in, p + 12);
+        final long cas = i64(in, p + 16);
+        final SharedStore store = c.worker.server.store();
+        final long bodyMax = (long) store.maxItemSize() + TextCommands.KEY_MAX + EXTRAS_MAX;
+        if (keyLen + extLen > bodyLen || keyLen > TextCommands.KEY_MAX) {
+            invalid(c, op, opaque);
+            return true;
+        }
+        if (bodyLen > bodyMax) {
+            if (isSet(op)) {
+                // Answered at once and the body dropped as it comes: the connection keeps going.
+                c.inPos = p + HEADER;
+                c.worker.server.storeTooLarge.increment();
+                error(c, op, E2BIG, opaque, "Too large.");
+                c.beginSwallow(bodyLen);
+            } else {
+                invalid(c, op, opaque);
+            }
+            return true;
+        }
+        if (avail < HEADER + bodyLen) {
+            return false; // the input grows to hold the body (bounded by bodyMax)
+        }
+        if (!c.takeTurn()) {
+            return false;
+        }
+        c.inPos = p + HEADER + (int) bodyLen;
+        c.noreply = false;
+        run(c, op, p + HEADER, extLen, keyLen, (int) bodyLen - extLen - keyLen, opaque, cas);
+        return true;
+    }
+
+    private static boolean isSet(final int op) {
+        return switch (op) {
+            case SET, ADD, REPLACE, SETQ, ADDQ, REPLACEQ, APPEND, PREPEND, APPENDQ, PREPENDQ -> true;
+            default -> false;
+        };
+    }
+
+    private static void run(final Connection c, final int op, final int ext, final int extLen, final int keyLen,
+                            final int valueLen, final int opaque, final long cas) {
+        final int keyAt = ext + extLen;
+        switch (op) {
+            case GET, GETQ, GETK, GETKQ -> {
+                if (extLen != 0 || keyLen == 0 || valueLen != 0) {
+                    invalid(c, op, opaque);
+                    return;
+                }
+                get(c, op, keyAt, keyLen, opaque, false, 0);
+            }
+            case GAT, GATQ, GATK, GATKQ, TOUCH -> {
+                if (extLen != 4 || keyLen == 0 || valueLen != 0) {
+                    invalid(c, op, opaque);
+                    return;
+                }
+                get(c, op, keyAt, keyLen, opaque, true, i32(c.in, ext));
+            }
+            case SET, ADD, REPLACE, SETQ, ADDQ, REPLACEQ -> {
+                if (extLen != 8 || keyLen == 0) {
+                    invalid(c, op, opaque);
+                    return;
+                }
+                update(c, op, keyAt, keyLen, valueLen, i32(c.in, ext), i32(c.in, ext + 4), opaque, cas);
+            }
+            case APPEND, PREPEND, APPENDQ, PREPENDQ -> {
+                if (extLen != 0 || keyLen == 0) {
+                    invalid(c, op, opaque);
+                    return;
+                }
+                concat(c, op, keyAt, keyLen, valueLen, opaque, cas);
+            }
+            case DELETE, DELETEQ -> {
+                if (extLen != 0 || keyLen == 0 || valueLen != 0) {
+                    invalid(c, op, opaque);
+                    return;
+                }
+                delete(c, op, keyAt, keyLen, opaque, cas);
+            }
+            case INCREMENT, DECREMENT, INCREMENTQ, DECREMENTQ -> {
+                if (extLen != EXTRAS_MAX || keyLen == 0 || valueLen != 0) {
+                    invalid(c, op, opaque);
+                    return;
+                }
+                arithmetic(c, op, keyAt, keyLen, i64(c.in, ext), i64(c.in, ext + 8), u32(c.in, ext + 16), opaque,
+                    cas);
+            }
+            case FLUSH, FLUSHQ -> {
+                if ((extLen != 0 && extLen != 4) || keyLen != 0 || valueLen != 0) {
+                    invalid(c, op, opaque);
+                    return;
+                }
+                final long delay = extLen == 4 ? i32(c.in, ext) : 0;
+                final long fromNow = delay > SharedStore.RELATIVE_EXPIRY_LIMIT
+                    ? delay - System.currentTimeMillis() / 1000 : delay;
+                // As the text flush_all: memcached hides items from a second before the flush's time.
+                c.worker.server.store().flushAll(fromNow - 1);
+                if (op == FLUSH) {
+                    empty(c, op, opaque, 0);
+                }
+            }
+            case NOOP -> empty(c, op, opaque, 0);
+            case VERSION -> {
+                final byte[] v = MemcachedServer.VERSION.getBytes(StandardCharsets.US_ASCII);
+                header(c, op, OK, 0, 0, v.length, opaque, 0);
+                c.put(v);
+            }
+            case QUIT -> {
+                empty(c, op, opaque, 0);
+                c.quit();
+            }
+            case QUITQ -> c.quit();
+            case STAT -> stat(c, op, keyAt, keyLen, opaque);
+            default -> error(c, op, UNKNOWN_COMMAND, opaque, "Unknown command");
+        }
+    }
+
+    private static boolean quiet(final int op) {
+        return switch (op) {
+            case GETQ, GETKQ, GATQ, GATKQ, SETQ, ADDQ, REPLACEQ, DELETEQ, INCREMENTQ, DECREMENTQ, FLUSHQ, APPENDQ,
+                 PREPENDQ, QUITQ -> true;
+            default -> false;
+        };
+    }
+
+    private static boolean withKey(final int op) {
+        return op == GETK || op == GETKQ || op == GATK || op == GATKQ;
+    }
+
+    // ------------------------------------------------------------------ commands
+
+    private static void get(final Connection c, final int op, final int keyAt, final int keyLen, final int opaque,
+                            final boolean touch, final long exptime) {
+        final byte[] key = c.worker.key(c.in, keyAt, keyLen);
+        final StoreReader r = c.worker.reader;
+        final boolean withKey = withKey(op);
+        while (touch ? r.getAndTouch(key, exptime, true) == StoreResult.TOUCHED : r.get(key)) {
+            final long mark = c.mark();
+            final int len = op == TOUCH ? 0 : r.valueLength();
+            final int k = withKey ? keyLen : 0;
+            header(c, op, OK, k, 4, 4 + k + len, opaque, r.cas());
+            putInt(c, r.flags());
+            if (withKey) {
+                c.put(key);
+            }
+            if (len == 0) {
+                return;
+            }
+            final byte[] dst = c.reserve(len);
+            MemorySegment.copy(r.memory(), ValueLayout.JAVA_BYTE, r.valueOffset(), dst, c.outLimit(), len);
+            if (r.validate()) {
+                c.advance(len);
+                return;
+            }
+            // Reclaimed while copied: drop the reply and read the item again (nothing of it is sent:
+            // replies go out only after the command).
+            if (!c.truncate(mark)) {
+                c.close();
+                return;
+            }
+        }
+        if (quiet(op)) {
+            return;
+        }
+        if (withKey) {
+            header(c, op, KEY_ENOENT, keyLen, 0, keyLen, opaque, 0);
+            c.put(key);
+        } else {
+            error(c, op, KEY_ENOENT, opaque, "Not found");
+        }
+    }
+
+    private static void update(final Connection c, final int op, final int keyAt, final int keyLen,
+                               final int valueLen, final int flags, final int exptime, final int opaque,
+                               final long cas) {
+        final SharedStore store = c.worker.server.store();
+        final byte[] key = c.worker.key(c.in, keyAt, keyLen);
+        final int base = op >= SETQ ? op - SETQ + SET : op;
+        if (valueLen > store.maxItemSize()) {
+            c.worker.server.storeTooLarge.increment();
+            error(c, op, E2BIG, opaque, "Too large.");
+            if (base == SET) {
+                store.delete(key); // as memcached: a failed set does not leave the old value readable
+            }
+            return;
+        }
+        final byte[] value = java.util.Arrays.copyOfRange(c.in, keyAt + keyLen, keyAt + keyLen + valueLen);
+        // Any of the three with a CAS value is a compare-and-set, as in memcached.
+        final StoreMode mode = cas != 0 ? StoreMode.CAS
+            : base == ADD ? StoreMode.ADD : base == REPLACE ? StoreMode.REPLACE : StoreMode.SET;
+        final long[] casOut = c.worker.casOut;
+        final StoreResult r = store.store(mode, key, value, flags, exptime, cas, false, casOut);
+        if (r == StoreResult.STORED) {
+            if (!quiet(op)) {
+                empty(c, op, opaque, casOut[0]);
+            }
+            return;
+        }
+        storeError(c, op, opaque, r, base);
+    }
+
+    private static void concat(final Connection c, final int op, final int keyAt, final int keyLen,
+                               final int valueLen, final int opaque, final long cas) {
+        final SharedStore store = c.worker.server.store();
+        final byte[] key = c.worker.key(c.in, keyAt, keyLen);
+        final byte[] data = java.util.Arrays.copyOfRange(c.in, keyAt + keyLen, keyAt + keyLen + valueLen);
+        final boolean append = op == APPEND || op == APPENDQ;
+        final long[] casOut = c.worker.casOut;
+        final StoreResult r = store.store(append ? StoreMode.APPEND : StoreMode.PREPEND, key, data, 0, 0,
+            cas != 0 ? cas : SharedStore.ANY_CAS, false, casOut);
+        if (r == StoreResult.STORED) {
+            if (!quiet(op)) {
+                empty(c, op, opaque, casOut[0]);
+            }
+            return;
+        }
+        storeError(c, op, opaque, r, APPEND);
+    }
+
+    private static void storeError(final Connection c, final int op, final int opaque, final StoreResult r,
+                                   final int base) {
+        switch (r) {
+            case NOT_STORED -> {
+                // memcached names a failed add by the item that is there, a failed replace by the one that is not.
+                if (base == ADD) {
+                    error(c, op, KEY_EEXISTS, opaque, "Data exists for key.");
+                } else if (base == REPLACE) {
+                    error(c, op, KEY_ENOENT, opaque, "Not found");
+                } else {
+                    error(c, op, NOT_STORED, opaque, "Not stored.");
+                }
+            }
+            case EXISTS -> error(c, op, KEY_EEXISTS, opaque, "Data exists for key.");
+            case NOT_FOUND -> error(c, op, base == APPEND ? NOT_STORED : KEY_ENOENT, opaque,
+                base == APPEND ? "Not stored." : "Not found");
+            case TOO_LARGE -> {
+                c.worker.server.storeTooLarge.increment();
+                error(c, op, E2BIG, opaque, "Too large.");
+            }
+            default -> error(c, op, ENOMEM, opaque, "Out of memory");
+        }
+    }
+
+    private static void delete(final Connection c, final int op, final int keyAt, final int keyLen, final int opaque,
+                               final long cas) {
+        final byte[] key = c.worker.key(c.in, keyAt, keyLen);
+        final StoreResult r = c.worker.server.store().delete(key, cas != 0 ? cas : SharedStore.ANY_CAS);
+        switch (r) {
+            case DELETED -> {
+                if (op == DELETE) {
+                    empty(c, op, opaque, 0);
+                }
+            }
+            case NOT_FOUND -> error(c, op, KEY_ENOENT, opaque, "Not found");
+            case EXISTS -> error(c, op, KEY_EEXISTS, opaque, "Data exists for key.");
+            default -> error(c, op, ENOMEM, opaque, "Out of memory");
+        }
+    }
+
+    private static void arithmetic(final Connection c, final int op, final int keyAt, final int keyLen,
+                                   final long delta, final long initial, final long exptime, final int opaque,
+                                   final long cas) {
+        final SharedStore store = c.worker.server.store();
+        final byte[] key = c.worker.key(c.in, keyAt, keyLen);
+        final boolean incr = op == INCREMENT || op == INCREMENTQ;
+        final long expected = cas != 0 ? cas : SharedStore.ANY_CAS;
+        final long[] result = c.worker.counter;
+        while (true) {
+            StoreResult r = incr ? store.incr(key, delta, expected, SharedStore.KEEP_EXPIRY, result)
+                : store.decr(key, delta, expected, SharedStore.KEEP_EXPIRY, result);
+            if (r == StoreResult.NON_NUMERIC) {
+                r = TextCommands.lenientArithmetic(c, key, delta, incr, expected, SharedStore.KEEP_EXPIRY, result);
+            }
+            if (r == StoreResult.NOT_FOUND && exptime != NO_CREATE && cas == 0) {
+                // A miss creates the item with the initial value, which is the answer.
+                final byte[] digits = Long.toUnsignedString(initial).getBytes(StandardCharsets.US_ASCII);
+                final long[] casOut = c.worker.casOut;
+                final StoreResult added = store.store(StoreMode.ADD, key, digits, 0, exptime, 0, false, casOut);
+                if (added == StoreResult.NOT_STORED) {
+                    continue; // another client created it meanwhile: count on it
+                }
+                if (added != StoreResult.STORED) {
+                    storeError(c, op, opaque, added, SET);
+                    return;
+                }
+                result[0] = initial;
+                result[1] = casOut[0];
+                r = StoreResult.STORED;
+            }
+            switch (r) {
+                case STORED -> {
+                    if (!quiet(op)) {
+                        header(c, op, OK, 0, 0, 8, opaque, result[1]);
+                        putLong(c, result[0]);
+                    }
+                }
+                case NOT_FOUND -> error(c, op, KEY_ENOENT, opaque, "Not found");
+                case EXISTS -> error(c, op, KEY_EEXISTS, opaque, "Data exists for key.");
+                case NON_NUMERIC -> error(c, op, DELTA_BADVAL, opaque, "Non-numeric server-side value for incr or decr");
+                default -> error(c, op, ENOMEM, opaque, "Out of memory");
+            }
+            return;
+        }
+    }
+
+    /**
+     * stat: the text protocol's {@code stats [group]} reply, one response per {@code STAT} line
+     * (its name as the key, its value as the value), then an empty response; a group the text
+     * protocol does not know is "Not found", as memcached answers.
+     */
+    private static void stat(final Connection c, final int op, final int keyAt, final int keyLen, final int opaque) {
+        final String group = new String(c.in, keyAt, keyLen, StandardCharsets.ISO_8859_1);
+        if (group.startsWith("cachedump")) {
+            error(c, op, KEY_ENOENT, opaque, "Not found");
+            return;
+        }
+        final byte[] line = ("stats" + (keyLen == 0 ? "" : " " + group)).getBytes(StandardCharsets.ISO_8859_1);
+        final Tokens t = c.worker.tokens;
+        t.split(line, 0, line.length);
+        final long mark = c.mark();
+        StatsReply.stats(c, t);
+        final byte[] text = c.copyFrom(mark);
+        if (!c.truncate(mark)) {
+            c.close();
+            return;
+        }
+        final String reply = new String(text, StandardCharsets.ISO_8859_1);
+        if (reply.startsWith("PREFIX ")) {
+            // stats detail dump: its lines as one value, as memcached sends them
+            final byte[] dump = reply.substring(0, reply.length() - "END\r\n".length())
+                .getBytes(StandardCharsets.ISO_8859_1);
+            header(c, op, OK, 0, 0, dump.length, opaque, 0);
+            c.put(dump);
+            empty(c, op, opaque, 0);
+            return;
+        }
+        if (!reply.startsWith("STAT ") && !reply.startsWith("END") && !reply.startsWith("RESET")
+            && !reply.startsWith("OK")) {
+            error(c, op, KEY_ENOENT, opaque, "Not found");
+            return;
+        }
+        for (final String l : reply.split("\r\n")) {
+            if (l.startsWith("STAT ")) {
+                final int sp = l.indexOf(' ', 5);
+                final byte[] name = l.substring(5, sp < 0 ? l.length() : sp).getBytes(StandardCharsets.ISO_8859_1);
+                final byte[] value = sp < 0 ? new byte[0] : l.substring(sp + 1).getBytes(StandardCharsets.ISO_8859_1);
+                header(c, op, OK, name.length, 0, name.length + value.length, opaque, 0);
+                c.put(name);
+                c.put(value);
+            }
+        }
+        empty(c, op, opaque, 0);
+    }
+
+    // ------------------------------------------------------------------ replies
+
+    /** EINVAL, then the connection closes once it is written, as memcached does. */
+    private static void invalid(final Connection c, final int op, final int opaque) {
+        error(c, op, EINVAL, opaque, "Invalid arguments");
+        c.quit();
+    }
+
+    private static void error(final Connection c, final int op, final int status, final int opaque, final String text) {
+        final byte[] b = text.getBytes(StandardCharsets.US_ASCII);
+        header(c, op, status, 0, 0, b.length, opaque, 0);
+        c.put(b);
+    }
+
+    private static void empty(final Connection c, final int op, final int opaque, final long cas) {
+        header(c, op, OK, 0, 0, 0, opaque, cas);
+    }
+
+    private static void header(final Connection c, final int op, final int status, final int keyLen, final int extLen,
+                               final int bodyLen, final int opaque, final long cas) {
+        final byte[] b = c.reserve(HEADER);
+        final int p = c.outLimit();
+        b[p] = RESPONSE_MAGIC;
+        b[p + 1] = (byte) op;
+        b[p + 2] = (byte) (keyLen >>> 8);
+        b[p + 3] = (byte) keyLen;
+        b[p + 4] = (byte) extLen;
+        b[p + 5] = 0; // data type: raw bytes
+        b[p + 6] = (byte) (status >>> 8);
+        b[p + 7] = (byte) status;
+        writeInt(b, p + 8, bodyLen);
+        writeInt(b, p + 12, opaque);
+        writeInt(b, p + 16, (int) (cas >>> 32));
+        writeInt(b, p + 20, (int) cas);
+        c.advance(HEADER);
+    }
+
+    private static void putInt(final Connection c, final int v) {
+        final byte[] b = c.reserve(4);
+        writeInt(b, c.outLimit(), v);
+        c.advance(4);
+    }
+
+    private static void putLong(final Connection c, final long v) {
+        putInt(c, (int) (v >>> 32));
+        putInt(c, (int) v);
+    }
+
+    private static void writeInt(final byte[] b, final int p, final int v) {
+        b[p] = (byte) (v >>> 24);
+        b[p + 1] = (byte) (v >>> 16);
+        b[p + 2] = (byte) (v >>> 8);
+        b[p + 3] = (byte) v;
+    }
+
+    private static int u16(final byte[] b, final int p) {
+        return (b[p] & 0xff) << 8 | b[p + 1] & 0xff;
+    }
+
+    private static int i32(final byte[] b, final int p) {
+        return (b[p] & 0xff) << 24 | (b[p + 1] & 0xff) << 16 | (b[p + 2] & 0xff) << 8 | b[p + 3] & 0xff;
+    }
+
+    private static long u32(final byte[] b, final int p) {
+        return Integer.toUnsignedLong(i32(b, p));
+    }
+
+    private static long i64(final byte[] b, final int p) {
+        return (long) i32(b, p) << 32 | u32(b, p + 4);
+    }
+}

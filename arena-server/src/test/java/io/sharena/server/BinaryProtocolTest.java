@@ -1,0 +1,316 @@
+package io.sharena.server;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The binary protocol against memcached 1.6 (Debian's), side by side: the same requests on a fresh
+ * connection to each, the responses compared field by field (a non-zero CAS value is masked, as
+ * the two servers count them apart, and the version's text is compared apart), and whether each
+ * server then closed the connection.
+ */
+class BinaryProtocolTest {
+    private static Memcached memcached;
+    private static TestServer ours;
+
+    @BeforeAll
+    static void start() throws Exception {
+        memcached = Memcached.start();
+        ours = TestServer.start();
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (memcached != null) {
+            memcached.close();
+        }
+        if (ours != null) {
+            ours.close();
+        }
+    }
+
+    static byte[] request(final int op, final String key, final byte[] extras, final byte[] value, final long cas) {
+        final byte[] k = key.getBytes(StandardCharsets.ISO_8859_1);
+        final ByteBuffer b = ByteBuffer.allocate(24 + extras.length + k.length + value.length);
+        b.put((byte) 0x80).put((byte) op).putShort((short) k.length).put((byte) extras.length).put((byte) 0)
+            .putShort((short) 0).putInt(extras.length + k.length + value.length).putInt(0x5eed0000 + op).putLong(cas)
+            .put(extras).put(k).put(value);
+        return b.array();
+    }
+
+    static byte[] request(final int op, final String key) {
+        return request(op, key, new byte[0], new byte[0], 0);
+    }
+
+    static byte[] ints(final int... v) {
+        final ByteBuffer b = ByteBuffer.allocate(4 * v.length);
+        for (final int x : v) {
+            b.putInt(x);
+        }
+        return b.array();
+    }
+
+    static byte[] counter(final long delta, final long initial, final int exptime) {
+        return ByteBuffer.allocate(20).putLong(delta).putLong(initial).putInt(exptime).array();
+    }
+
+    static byte[] bytes(final String s) {
+        return s.getBytes(StandardCharsets.ISO_8859_1);
+    }
+
+    static byte[] concat(final byte[]... parts) {
+        final ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (final byte[] p : parts) {
+            out.writeBytes(p);
+        }
+        return out.toByteArray();
+    }
+
+    /** One response as the test compares it. */
+    record Response(int magic, int op, int status, int keyLen, int extLen, int opaque, boolean cas, String body) {
+    }
+
+    /** What a server sent on one connection, and whether it closed it. */
+    record Exchange(List<Response> responses, boolean closed) {
+    }
+
+    /**
+     * Sends {@code bytes} on a new connection and reads until the server closes it or sends
+     * nothing for 400 ms (after the last response).
+     */
+    static Exchange exchange(final int port, final byte[] bytes) throws IOException {
+        final byte[] got = raw(port, bytes);
+        final boolean closed = got.length > 0 && got[got.length - 1] == CLOSED;
+        return new Exchange(parse(java.util.Arrays.copyOf(got, got.length - (closed ? 1 : 0))), closed);
+    }
+
+    /** Marks, after what {@link #raw} read, that the server closed the connection (a response's bytes never end so here). */
+    private static final byte CLOSED = (byte) 0xC1;
+
+    /** @return the bytes the server sent, and {@link #CLOSED} if it closed the connection */
+    static byte[] raw(final int port, final byte[] bytes) throws IOException {
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            s.setSoTimeout(400);
+            s.getOutputStream().write(bytes);
+            s.getOutputStream().flush();
+            final InputStream in = s.getInputStream();
+            final ByteArrayOutputStream got = new ByteArrayOutputStream();
+            boolean closed = false;
+            final byte[] buf = new byte[1 << 16];
+            while (true) {
+                try {
+                    final int n = in.read(buf);
+                    if (n < 0) {
+                        closed = true;
+                        break;
+                    }
+                    got.write(buf, 0, n);
+                } catch (final SocketTimeoutException e) {
+                    break;
+                }
+            }
+            if (closed) {
+                got.write(CLOSED);
+            }
+            return got.toByteArray();
+        }
+    }
+
+    static List<Response> parse(final byte[] data) {
+        final List<Response> out = new ArrayList<>();
+        final ByteBuffer b = ByteBuffer.wrap(data);
+        while (b.remaining() >= 24) {
+            final int magic = b.get() & 0xff;
+            final int op = b.get() & 0xff;
+            final int keyLen = b.getShort() & 0xffff;
+            final int extLen = b.get() & 0xff;
+            b.get();
+            final int status = b.getShort() & 0xffff;
+            final int bodyLen = b.getInt();
+            final int opaque = b.getInt();
+            final long cas = b.getLong();
+            assertTrue(bodyLen <= b.remaining(), "a response cut short: bodyLen=" + bodyLen + ", left=" + b.remaining());
+            final byte[] body = new byte[bodyLen];
+            b.get(body);
+            final String text = op == 0x0b ? "<version>" : new String(body, StandardCharsets.ISO_8859_1);
+            out.add(new Response(magic, op, status, keyLen, extLen, opaque, cas != 0, text));
+        }
+        assertEquals(0, b.remaining(), "bytes after the last whole response");
+        return out;
+    }
+
+    private static void same(final String what, final byte[] bytes) throws IOException {
+        final Exchange theirs = exchange(memcached.port, bytes);
+        final Exchange mine = exchange(ours.port(), bytes);
+        assertEquals(theirs, mine, what);
+    }
+
+    private static final byte[] NO_EXTRAS = new byte[0];
+
+    @Test
+    void everyCommandAnswersAsMemcachedDoes() throws IOException {
+        same("get miss", request(0x00, "b:none"));
+        same("getk miss", request(0x0c, "b:none"));
+        same("set", request(0x01, "b:k", ints(5, 0), bytes("hello"), 0));
+        same("get", request(0x00, "b:k"));
+        same("getk", request(0x0c, "b:k"));
+        same("add over an item", request(0x02, "b:k", ints(0, 0), bytes("x"), 0));
+        same("add", request(0x02, "b:a", ints(7, 0), bytes("added"), 0));
+        same("replace miss", request(0x03, "b:none", ints(0, 0), bytes("x"), 0));
+        same("replace", request(0x03, "b:a", ints(8, 0), bytes("replaced"), 0));
+        same("set with a stale cas", request(0x01, "b:k", ints(0, 0), bytes("x"), 12345));
+        same("set with a cas on a miss", request(0x01, "b:none", ints(0, 0), bytes("x"), 12345));
+        same("append miss", request(0x0e, "b:none", NO_EXTRAS, bytes("x"), 0));
+        same("append", request(0x0e, "b:k", NO_EXTRAS, bytes("X"), 0));
+        same("prepend", request(0x0f, "b:k", NO_EXTRAS, bytes("<"), 0));
+        same("get after both", request(0x00, "b:k"));
+        same("incr on text", request(0x05, "b:k", counter(1, 0, 0), NO_EXTRAS, 0));
+        same("incr creates", request(0x05, "b:c", counter(1, 10, 0), NO_EXTRAS, 0));
+        same("incr", request(0x05, "b:c", counter(5, 10, 0), NO_EXTRAS, 0));
+        same("decr stops at 0", request(0x06, "b:c", counter(500, 10, 0), NO_EXTRAS, 0));
+        same("incr, no create", request(0x05, "b:none", counter(1, 10, -1), NO_EXTRAS, 0));
+        same("incr wraps", concat(request(0x01, "b:w", ints(0, 0), bytes("18446744073709551615"), 0),
+            request(0x05, "b:w", counter(2, 0, 0), NO_EXTRAS, 0)));
+        same("delete miss", request(0x04, "b:none"));
+        same("delete", request(0x04, "b:c"));
+        same("touch", request(0x1c, "b:k", ints(100), NO_EXTRAS, 0));
+        same("touch miss", request(0x1c, "b:none", ints(100), NO_EXTRAS, 0));
+        same("gat", request(0x1d, "b:k", ints(100), NO_EXTRAS, 0));
+        same("gatk", request(0x23, "b:k", ints(100), NO_EXTRAS, 0));
+        same("gat miss", request(0x1d, "b:none", ints(100), NO_EXTRAS, 0));
+        same("gatk miss", request(0x23, "b:none", ints(100), NO_EXTRAS, 0));
+        same("an unknown opcode with no body", concat(request(0x40, ""), request(0x0a, "")));
+        same("noop", request(0x0a, ""));
+        same("version", request(0x0b, ""));
+        same("quiet gets: only hits, then the noop", concat(request(0x09, "b:none"), request(0x0d, "b:k"),
+            request(0x0d, "b:none"), request(0x09, "b:a"), request(0x1e, "b:none", ints(0), NO_EXTRAS, 0),
+            request(0x0a, "")));
+        same("quiet stores: only failures, then the noop", concat(
+            request(0x11, "b:q", ints(1, 0), bytes("v"), 0), request(0x12, "b:q", ints(0, 0), bytes("v"), 0),
+            request(0x13, "b:none", ints(0, 0), bytes("v"), 0), request(0x19, "b:q", NO_EXTRAS, bytes("w"), 0),
+            request(0x15, "b:qn", counter(3, 4, 0), NO_EXTRAS, 0), request(0x14, "b:none"),
+            request(0x14, "b:qn"), request(0x0c, "b:q"), request(0x0a, "")));
+        same("quit", request(0x07, ""));
+        same("quiet quit", request(0x17, ""));
+        same("a value over the item size, then the connection goes on",
+            concat(request(0x01, "b:big", ints(0, 0), new byte[2 << 20], 0), request(0x0a, "")));
+        same("the big key is gone", request(0x00, "b:big"));
+        final byte[] large = new byte[600 << 10];
+        for (int i = 0; i < large.length; i++) {
+            large[i] = (byte) ('a' + i % 26);
+        }
+        same("a large value", concat(request(0x01, "b:large", ints(3, 0), large, 0), request(0x00, "b:large")));
+        same("get with extras", request(0x00, "b:k", ints(1), NO_EXTRAS, 0));
+        same("set without extras", request(0x01, "b:k", NO_EXTRAS, bytes("v"), 0));
+        same("delete with extras", request(0x04, "b:k", ints(1), NO_EXTRAS, 0));
+        same("a key over 250 bytes", request(0x00, "k".repeat(251)));
+        same("a bad magic after a good request", concat(request(0x0a, ""), new byte[24]));
+        same("flush", request(0x08, ""));
+        same("get after the flush", request(0x00, "b:k"));
+        same("flush with a delay, quiet", concat(request(0x18, "", ints(0), NO_EXTRAS, 0), request(0x0a, "")));
+    }
+
+    /**
+     * An unknown opcode with a body (verbosity is one in memcached 1.6): both answer "Unknown
+     * command", but memcached then skips more than the body (the next request's header goes with
+     * it, and the stream is lost), where this server skips the body and goes on.
+     */
+    @Test
+    void anUnknownOpcodeWithABodyIsSkippedExactly() throws IOException {
+        for (final byte[] unknown : List.of(request(0x40, "b:k"), request(0x1b, "", ints(1), NO_EXTRAS, 0))) {
+            final byte[] then = concat(unknown, request(0x0a, ""));
+            final Exchange theirs = exchange(memcached.port, then);
+            final Exchange mine = exchange(ours.port(), then);
+            final int op = unknown[1];
+            final Response answer = new Response(0x81, op, 0x81, 0, 0, 0x5eed0000 + op, false, "Unknown command");
+            assertEquals(answer, theirs.responses().get(0));
+            assertEquals(new Exchange(List.of(answer, new Response(0x81, 0x0a, 0, 0, 0, 0x5eed000a, false, "")), false),
+                mine);
+        }
+    }
+
+    @Test
+    void aRequestSentInPiecesIsAnsweredWhole() throws Exception {
+        final byte[] set = request(0x01, "b:pieces", ints(9, 0), bytes("in pieces"), 0);
+        final byte[] get = request(0x00, "b:pieces");
+        final byte[] all = concat(set, get);
+        try (Socket s = new Socket("127.0.0.1", ours.port())) {
+            s.setTcpNoDelay(true);
+            for (final byte b : all) {
+                s.getOutputStream().write(b);
+                s.getOutputStream().flush();
+            }
+            s.setSoTimeout(5000);
+            final byte[] reply = s.getInputStream().readNBytes(24 + 24 + 4 + 9);
+            final List<Response> r = parse(reply);
+            assertEquals(2, r.size());
+            assertEquals(0, r.get(0).status());
+            assertEquals("in pieces", r.get(1).body().substring(4));
+        }
+    }
+
+    @Test
+    void statsAreOneResponseAStatThenAnEmptyOne() throws IOException {
+        final Exchange e = exchange(ours.port(), request(0x10, ""));
+        final List<Response> r = e.responses();
+        final Set<String> names = new HashSet<>();
+        for (final Response x : r.subList(0, r.size() - 1)) {
+            assertEquals(0, x.status());
+            names.add(x.body().substring(0, x.keyLen()));
+        }
+        assertTrue(names.containsAll(Set.of("pid", "uptime", "curr_items", "get_hits", "cmd_set")), names.toString());
+        final Response last = r.get(r.size() - 1);
+        assertEquals(new Response(0x81, 0x10, 0, 0, 0, 0x5eed0010, false, ""), last);
+        assertEquals(exchange(memcached.port, request(0x10, "nosuchgroup")),
+            exchange(ours.port(), request(0x10, "nosuchgroup")));
+    }
+
+    /** memcached's -B: a binary-only server closes a text connection; a text-only one reads a binary request as text. */
+    @Test
+    void theProtocolOptionLimitsWhatAConnectionMaySpeak() throws Exception {
+        try (TestServer binaryOnly = new TestServer(ServerOptions.defaults().withThreads(1)
+            .withProtocol(ServerOptions.Protocol.BINARY))) {
+            assertEquals(new Exchange(List.of(), true), exchange(binaryOnly.port(), bytes("get b:key1 b:key2 b:key3 b:key4\r\n")));
+            assertEquals(List.of(new Response(0x81, 0x0a, 0, 0, 0, 0x5eed000a, false, "")),
+                exchange(binaryOnly.port(), request(0x0a, "")).responses());
+        }
+        try (TestServer textOnly = new TestServer(ServerOptions.defaults().withThreads(1)
+            .withProtocol(ServerOptions.Protocol.ASCII));
+             Wire text = new Wire(textOnly.port())) {
+            // The noop's opcode and its opaque's last byte are 0x0a, newlines to the text protocol: two unknown commands.
+            assertEquals("ERROR\r\nERROR\r\n", new String(raw(textOnly.port(), request(0x0a, "")), StandardCharsets.ISO_8859_1));
+            assertTrue(text.call("stats settings\r\n").contains("STAT binding_protocol ascii\r\n"));
+        }
+        try (Wire text = new Wire(ours.port())) {
+            assertTrue(text.call("stats settings\r\n").contains("STAT binding_protocol auto-negotiate\r\n"));
+        }
+    }
+
+    @Test
+    void aBinaryClientSeesWhatATextClientStored() throws Exception {
+        try (Wire text = new Wire(ours.port())) {
+            assertEquals("STORED\r\n", text.call("set b:shared 42 0 5\r\nfrom \r\n"));
+        }
+        final List<Response> r = exchange(ours.port(), request(0x00, "b:shared")).responses();
+        assertEquals(1, r.size());
+        assertArrayEquals(concat(ints(42), bytes("from ")), r.get(0).body().getBytes(StandardCharsets.ISO_8859_1));
+        assertArrayEquals(bytes("from "), ours.store.get(bytes("b:shared")));
+    }
+}
