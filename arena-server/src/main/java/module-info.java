@@ -1,4 +1,4 @@
-/** A memcached-compatible server (text and meta protocol) on sharena's shared store, on the JDK's NIO. */
+/** A memcached-compatible server (text, meta and binary protocols) on sharena's shared store, on the JDK's NIO. */
 module io.sharena.server {
     requires transitive io.sharena.ipc;
 

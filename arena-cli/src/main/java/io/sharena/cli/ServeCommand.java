@@ -176,7 +176,7 @@ final class ServeCommand implements Callable<Integer> {
         final InetSocketAddress a = server.address();
         final String where = unixSocket != null ? "unix socket " + unixSocket
             : a.getAddress().getHostAddress() + ":" + a.getPort();
-        System.out.printf("arena serve: listening on %s (memcached text and meta protocol), store %s (%s, %s, max item %s), pid %d%n",
+        System.out.printf("arena serve: listening on %s (memcached text, meta and binary protocols), store %s (%s, %s, max item %s), pid %d%n",
             where, file, created[0] ? "created" : "opened",
             Format.bytes(shared.memoryLimit()), Format.bytes(shared.maxItemSize()), ProcessHandle.current().pid());
         System.out.flush();

@@ -274,4 +274,11 @@ class ArenaCliTest extends CapturedStreams {
             "--port", "0"));
         assertEquals("arena: bad --memory 0: capacity must be positive: size=0", err().strip());
     }
+
+    @Test
+    void aBadProtocolOfServeNamesTheChoices(@org.junit.jupiter.api.io.TempDir final java.nio.file.Path dir) {
+        assertEquals(ArenaCli.EXIT_USAGE, ArenaCli.run("serve", "--store", dir.resolve("s").toString(), "--protocol",
+            "udp", "--port", "0"));
+        assertTrue(err().contains("expected auto, ascii or binary: --protocol=udp"), err());
+    }
 }

@@ -252,4 +252,11 @@ class RealClientsTest {
         assertTrue(out.contains("All tests passed"), out);
         assertFalse(out.contains("[FAIL]"), out);
     }
+
+    @Test
+    void memccapableBinaryPasses() throws Exception {
+        final String out = tool("memccapable", "-b", "-h", "127.0.0.1", "-p", Integer.toString(server.port()));
+        assertTrue(out.contains("All tests passed"), out);
+        assertFalse(out.contains("[FAIL]"), out);
+    }
 }
