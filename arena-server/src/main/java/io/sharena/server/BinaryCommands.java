@@ -19,6 +19,8 @@ import java.nio.charset.StandardCharsets;
  *
  * <p>A request is read whole into the connection's input before it runs; its body is bounded by
  * the store's max item size plus the largest key and extras, so a connection holds at most that.
+ * An expiry is an unsigned 32-bit number here (the text protocol's is signed): one of 2^31 or more
+ * is a time far ahead, not a past one, as memcached reads it.
  * A set larger than that is answered "Too large." and its body swallowed, as memcached does; a
  * header that cannot be a request (another magic byte, a key past 250 bytes, extras of the wrong
  * length, key and extras longer than the body) is answered "Invalid arguments" where memcached
@@ -151,18 +153,23 @@ final class BinaryCommands {
                 get(c, op, keyAt, keyLen, opaque, false, 0);
             }
             case GAT, GATQ, GATK, GATKQ, TOUCH -> {
-                if (extLen != 4 || keyLen == 0 || valueLen != 0) {
+                if (extLen != 4 || keyLen == 0) {
                     invalid(c, op, opaque);
                     return;
                 }
-                get(c, op, keyAt, keyLen, opaque, true, i32(c.in, ext));
+                get(c, op, keyAt, keyLen, opaque, true, u32(c.in, ext));
+                if (valueLen != 0) {
+                    // memcached reads such a request's body as far as its key, and the rest as the next
+                    // header, which is not a request: it hangs up after the answer, and so does this.
+                    c.quit();
+                }
             }
             case SET, ADD, REPLACE, SETQ, ADDQ, REPLACEQ -> {
                 if (extLen != 8 || keyLen == 0) {
                     invalid(c, op, opaque);
                     return;
                 }
-                update(c, op, keyAt, keyLen, valueLen, i32(c.in, ext), i32(c.in, ext + 4), opaque, cas);
+                update(c, op, keyAt, keyLen, valueLen, i32(c.in, ext), u32(c.in, ext + 4), opaque, cas);
             }
             case APPEND, PREPEND, APPENDQ, PREPENDQ -> {
                 if (extLen != 0 || keyLen == 0) {
@@ -191,7 +198,7 @@ final class BinaryCommands {
                     invalid(c, op, opaque);
                     return;
                 }
-                final long delay = extLen == 4 ? i32(c.in, ext) : 0;
+                final long delay = extLen == 4 ? u32(c.in, ext) : 0;
                 final long fromNow = delay > SharedStore.RELATIVE_EXPIRY_LIMIT
                     ? delay - System.currentTimeMillis() / 1000 : delay;
                 // As the text flush_all: memcached hides items from a second before the flush's time.
@@ -200,6 +207,26 @@ final class BinaryCommands {
                     empty(c, op, opaque, 0);
                 }
             }
+            case NOOP, VERSION, QUIT, QUITQ -> {
+                if (extLen != 0 || keyLen != 0 || valueLen != 0) {
+                    invalid(c, op, opaque);
+                    return;
+                }
+                simple(c, op, opaque);
+            }
+            case STAT -> {
+                if (extLen != 0) {
+                    invalid(c, op, opaque);
+                    return;
+                }
+                stat(c, op, keyAt, keyLen, opaque);
+            }
+            default -> error(c, op, UNKNOWN_COMMAND, opaque, "Unknown command");
+        }
+    }
+
+    private static void simple(final Connection c, final int op, final int opaque) {
+        switch (op) {
             case NOOP -> empty(c, op, opaque, 0);
             case VERSION -> {
                 final byte[] v = MemcachedServer.VERSION.getBytes(StandardCharsets.US_ASCII);
@@ -210,9 +237,7 @@ final class BinaryCommands {
                 empty(c, op, opaque, 0);
                 c.quit();
             }
-            case QUITQ -> c.quit();
-            case STAT -> stat(c, op, keyAt, keyLen, opaque);
-            default -> error(c, op, UNKNOWN_COMMAND, opaque, "Unknown command");
+            default -> c.quit(); // QUITQ
         }
     }
 
@@ -272,7 +297,7 @@ final class BinaryCommands {
     }
 
     private static void update(final Connection c, final int op, final int keyAt, final int keyLen,
-                               final int valueLen, final int flags, final int exptime, final int opaque,
+                               final int valueLen, final int flags, final long exptime, final int opaque,
                                final long cas) {
         final SharedStore store = c.worker.server.store();
         final byte[] key = c.worker.key(c.in, keyAt, keyLen);
@@ -369,11 +394,14 @@ final class BinaryCommands {
         while (true) {
             StoreResult r = incr ? store.incr(key, delta, expected, SharedStore.KEEP_EXPIRY, result)
                 : store.decr(key, delta, expected, SharedStore.KEEP_EXPIRY, result);
-            if (r == StoreResult.NON_NUMERIC) {
+            if (r == StoreResult.NON_NUMERIC || r == StoreResult.EXISTS) {
+                // The lenient path also answers an empty value NON_NUMERIC before it compares the
+                // CAS value, as memcached does (the store's counters compare the CAS value first).
                 r = TextCommands.lenientArithmetic(c, key, delta, incr, expected, SharedStore.KEEP_EXPIRY, result);
             }
-            if (r == StoreResult.NOT_FOUND && exptime != NO_CREATE && cas == 0) {
-                // A miss creates the item with the initial value, which is the answer.
+            if (r == StoreResult.NOT_FOUND && exptime != NO_CREATE) {
+                // A miss creates the item with the initial value, which is the answer (whatever the
+                // request's CAS value: memcached creates it so too).
                 final byte[] digits = Long.toUnsignedString(initial).getBytes(StandardCharsets.US_ASCII);
                 final long[] casOut = c.worker.casOut;
                 final StoreResult added = store.store(StoreMode.ADD, key, digits, 0, exptime, 0, false, casOut);
