@@ -169,14 +169,14 @@ final class BinaryCommands {
                     invalid(c, op, opaque);
                     return;
                 }
-                update(c, op, keyAt, keyLen, valueLen, i32(c.in, ext), u32(c.in, ext + 4), opaque, cas);
+                store(c, op, keyAt, keyLen, valueLen, i32(c.in, ext), u32(c.in, ext + 4), opaque, cas);
             }
             case APPEND, PREPEND, APPENDQ, PREPENDQ -> {
                 if (extLen != 0 || keyLen == 0) {
                     invalid(c, op, opaque);
                     return;
                 }
-                concat(c, op, keyAt, keyLen, valueLen, opaque, cas);
+                store(c, op, keyAt, keyLen, valueLen, 0, 0, opaque, cas);
             }
             case DELETE, DELETEQ -> {
                 if (extLen != 0 || keyLen == 0 || valueLen != 0) {
@@ -296,13 +296,24 @@ final class BinaryCommands {
         }
     }
 
-    private static void update(final Connection c, final int op, final int keyAt, final int keyLen,
-                               final int valueLen, final int flags, final long exptime, final int opaque,
-                               final long cas) {
+    /**
+     * set, add, replace (a CAS value in the header makes any of them a compare-and-set, as in
+     * memcached), append and prepend, and their quiet forms.
+     */
+    private static void store(final Connection c, final int op, final int keyAt, final int keyLen,
+                              final int valueLen, final int flags, final long exptime, final int opaque,
+                              final long cas) {
         final SharedStore store = c.worker.server.store();
         final byte[] key = c.worker.key(c.in, keyAt, keyLen);
-        final int base = op >= SETQ ? op - SETQ + SET : op;
-        if (valueLen > store.maxItemSize()) {
+        final int base = switch (op) {
+            case SETQ -> SET;
+            case ADDQ -> ADD;
+            case REPLACEQ -> REPLACE;
+            case PREPEND, APPENDQ, PREPENDQ -> APPEND; // as append: their results read alike
+            default -> op;
+        };
+        final boolean concat = base == APPEND;
+        if (!concat && valueLen > store.maxItemSize()) {
             c.worker.server.storeTooLarge.increment();
             error(c, op, E2BIG, opaque, "Too large.");
             if (base == SET) {
@@ -311,36 +322,17 @@ final class BinaryCommands {
             return;
         }
         final byte[] value = java.util.Arrays.copyOfRange(c.in, keyAt + keyLen, keyAt + keyLen + valueLen);
-        // Any of the three with a CAS value is a compare-and-set, as in memcached.
-        final StoreMode mode = cas != 0 ? StoreMode.CAS
-            : base == ADD ? StoreMode.ADD : base == REPLACE ? StoreMode.REPLACE : StoreMode.SET;
+        final StoreMode mode = concat ? (op == APPEND || op == APPENDQ ? StoreMode.APPEND : StoreMode.PREPEND)
+            : cas != 0 ? StoreMode.CAS : base == ADD ? StoreMode.ADD : base == REPLACE ? StoreMode.REPLACE
+            : StoreMode.SET;
         final long[] casOut = c.worker.casOut;
-        final StoreResult r = store.store(mode, key, value, flags, exptime, cas, false, casOut);
-        if (r == StoreResult.STORED) {
-            if (!quiet(op)) {
-                empty(c, op, opaque, casOut[0]);
-            }
-            return;
+        final StoreResult r = store.store(mode, key, value, flags, exptime,
+            concat && cas == 0 ? SharedStore.ANY_CAS : cas, false, casOut);
+        if (r != StoreResult.STORED) {
+            storeError(c, op, opaque, r, base);
+        } else if (!quiet(op)) {
+            empty(c, op, opaque, casOut[0]);
         }
-        storeError(c, op, opaque, r, base);
-    }
-
-    private static void concat(final Connection c, final int op, final int keyAt, final int keyLen,
-                               final int valueLen, final int opaque, final long cas) {
-        final SharedStore store = c.worker.server.store();
-        final byte[] key = c.worker.key(c.in, keyAt, keyLen);
-        final byte[] data = java.util.Arrays.copyOfRange(c.in, keyAt + keyLen, keyAt + keyLen + valueLen);
-        final boolean append = op == APPEND || op == APPENDQ;
-        final long[] casOut = c.worker.casOut;
-        final StoreResult r = store.store(append ? StoreMode.APPEND : StoreMode.PREPEND, key, data, 0, 0,
-            cas != 0 ? cas : SharedStore.ANY_CAS, false, casOut);
-        if (r == StoreResult.STORED) {
-            if (!quiet(op)) {
-                empty(c, op, opaque, casOut[0]);
-            }
-            return;
-        }
-        storeError(c, op, opaque, r, APPEND);
     }
 
     private static void storeError(final Connection c, final int op, final int opaque, final StoreResult r,

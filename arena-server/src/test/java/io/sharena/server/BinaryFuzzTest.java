@@ -27,28 +27,29 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * other seeds.
  */
 class BinaryFuzzTest {
-    private static Memcached memcached;
-    private static TestServer ours;
+    private static BothServers both;
 
-    private static final int[] OPS = {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d,
-        0x0e, 0x0f, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x18, 0x19, 0x1a, 0x1c, 0x1d, 0x1e, 0x23, 0x24};
-    private static final String[] KEYS = {"k1", "k2", "n1", "num", "x".repeat(250)};
+    /**
+     * Every opcode but flush: a flush hides what was stored before the second it runs in, and the
+     * two servers' clocks tick at different instants, so a flush just after a second began would
+     * now and then hide an item in one and not in the other ({@link BinaryProtocolTest} covers it).
+     */
+    private static final int[] OPS = {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x09, 0x0a, 0x0b, 0x0c, 0x0d,
+        0x0e, 0x0f, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x19, 0x1a, 0x1c, 0x1d, 0x1e, 0x23, 0x24};
+    /** Key names; each sequence puts its seed before them, so no sequence sees another's items. */
+    private static final String[] KEYS = {"k1", "k2", "n1", "num", ""};
     private static final String[] VALUES = {"", "5", "hello", "18446744073709551615", " 7", "0", "-1"};
     private static final long[] CAS = {0, 0, 0, 1, 123456789};
 
     @BeforeAll
     static void start() throws Exception {
-        memcached = Memcached.start();
-        ours = TestServer.start();
+        both = BothServers.start();
     }
 
     @AfterAll
     static void stop() throws Exception {
-        if (memcached != null) {
-            memcached.close();
-        }
-        if (ours != null) {
-            ours.close();
+        if (both != null) {
+            both.close();
         }
     }
 
@@ -57,7 +58,6 @@ class BinaryFuzzTest {
             case 0x01, 0x02, 0x03, 0x11, 0x12, 0x13 -> 8;
             case 0x05, 0x06, 0x15, 0x16 -> 20;
             case 0x1c, 0x1d, 0x1e, 0x23, 0x24 -> 4;
-            case 0x08, 0x18 -> 4; // a flush's delay word: 0 in every request below
             default -> 0;
         };
     }
@@ -70,18 +70,25 @@ class BinaryFuzzTest {
     }
 
     private static boolean keyless(final int op) {
-        return op == 0x08 || op == 0x18 || op == 0x0a || op == 0x0b;
+        return op == 0x0a || op == 0x0b;
     }
 
-    static byte[] request(final SplittableRandom r) {
+    static byte[] request(final SplittableRandom r, final long seed) {
         final int op = OPS[r.nextInt(OPS.length)];
-        final String key = keyless(op) ? "" : KEYS[r.nextInt(KEYS.length)];
+        String key = "";
+        if (!keyless(op)) {
+            final String name = KEYS[r.nextInt(KEYS.length)];
+            key = seed + ":" + name;
+            if (name.isEmpty()) {
+                key = key + "x".repeat(250 - key.length()); // the longest key
+            }
+        }
         final ByteBuffer ext = ByteBuffer.allocate(extras(op));
         switch (extras(op)) {
             case 8 -> ext.putInt(r.nextInt()).putInt(r.nextInt(4) == 0 ? r.nextInt() : r.nextInt(3) * 100);
             case 20 -> ext.putLong(new long[] {0, 1, 5, -1, Long.MIN_VALUE}[r.nextInt(5)])
                 .putLong(new long[] {0, 7, -1}[r.nextInt(3)]).putInt(new int[] {0, -1, 100}[r.nextInt(3)]);
-            case 4 -> ext.putInt(op == 0x08 || op == 0x18 ? 0 : r.nextInt(3) == 0 ? r.nextInt() : 100);
+            case 4 -> ext.putInt(r.nextInt(3) == 0 ? r.nextInt() : 100);
             default -> {
             }
         }
@@ -143,21 +150,18 @@ class BinaryFuzzTest {
     void seededSequencesAnswerAsMemcachedDoes() throws IOException {
         final long first = Long.getLong("sharena.binaryfuzz.first", 1);
         final int seeds = Integer.getInteger("sharena.binaryfuzz.seeds", 400);
-        final byte[] flush = BinaryProtocolTest.request(0x08, "");
         int compared = 0;
         int hits = 0;
         for (long seed = first; seed < first + seeds; seed++) {
-            exchange(memcached.port, flush);
-            exchange(ours.port(), flush);
             final SplittableRandom r = new SplittableRandom(seed);
             final ByteArrayOutputStream batch = new ByteArrayOutputStream();
             final int n = 1 + r.nextInt(8);
             for (int i = 0; i < n; i++) {
-                batch.writeBytes(request(r));
+                batch.writeBytes(request(r, seed));
             }
             final byte[] bytes = batch.toByteArray();
-            final BinaryProtocolTest.Exchange theirs = exchange(memcached.port, bytes);
-            final BinaryProtocolTest.Exchange mine = exchange(ours.port(), bytes);
+            final BinaryProtocolTest.Exchange theirs = exchange(both.memcached.port, bytes);
+            final BinaryProtocolTest.Exchange mine = exchange(both.ours.port(), bytes);
             assertEquals(List.of(), theirs.closed() ? List.of("memcached closed the connection") : List.of(),
                 "seed " + seed + ": a sequence memcached hangs up on is not one this test means to send");
             assertEquals(padless(theirs), padless(mine), "seed " + seed);

@@ -27,22 +27,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * server then closed the connection.
  */
 class BinaryProtocolTest {
-    private static Memcached memcached;
-    private static TestServer ours;
+    private static BothServers both;
 
     @BeforeAll
     static void start() throws Exception {
-        memcached = Memcached.start();
-        ours = TestServer.start();
+        both = BothServers.start();
     }
 
     @AfterAll
     static void stop() throws Exception {
-        if (memcached != null) {
-            memcached.close();
-        }
-        if (ours != null) {
-            ours.close();
+        if (both != null) {
+            both.close();
         }
     }
 
@@ -157,8 +152,8 @@ class BinaryProtocolTest {
     }
 
     private static void same(final String what, final byte[] bytes) throws IOException {
-        final Exchange theirs = exchange(memcached.port, bytes);
-        final Exchange mine = exchange(ours.port(), bytes);
+        final Exchange theirs = exchange(both.memcached.port, bytes);
+        final Exchange mine = exchange(both.ours.port(), bytes);
         assertEquals(theirs, mine, what);
     }
 
@@ -236,8 +231,8 @@ class BinaryProtocolTest {
     void anUnknownOpcodeWithABodyIsSkippedExactly() throws IOException {
         for (final byte[] unknown : List.of(request(0x40, "b:k"), request(0x1b, "", ints(1), NO_EXTRAS, 0))) {
             final byte[] then = concat(unknown, request(0x0a, ""));
-            final Exchange theirs = exchange(memcached.port, then);
-            final Exchange mine = exchange(ours.port(), then);
+            final Exchange theirs = exchange(both.memcached.port, then);
+            final Exchange mine = exchange(both.ours.port(), then);
             final int op = unknown[1];
             final Response answer = new Response(0x81, op, 0x81, 0, 0, 0x5eed0000 + op, false, "Unknown command");
             assertEquals(answer, theirs.responses().get(0));
@@ -251,7 +246,7 @@ class BinaryProtocolTest {
         final byte[] set = request(0x01, "b:pieces", ints(9, 0), bytes("in pieces"), 0);
         final byte[] get = request(0x00, "b:pieces");
         final byte[] all = concat(set, get);
-        try (Socket s = new Socket("127.0.0.1", ours.port())) {
+        try (Socket s = new Socket("127.0.0.1", both.ours.port())) {
             s.setTcpNoDelay(true);
             for (final byte b : all) {
                 s.getOutputStream().write(b);
@@ -268,7 +263,7 @@ class BinaryProtocolTest {
 
     @Test
     void statsAreOneResponseAStatThenAnEmptyOne() throws IOException {
-        final Exchange e = exchange(ours.port(), request(0x10, ""));
+        final Exchange e = exchange(both.ours.port(), request(0x10, ""));
         final List<Response> r = e.responses();
         final Set<String> names = new HashSet<>();
         for (final Response x : r.subList(0, r.size() - 1)) {
@@ -278,8 +273,8 @@ class BinaryProtocolTest {
         assertTrue(names.containsAll(Set.of("pid", "uptime", "curr_items", "get_hits", "cmd_set")), names.toString());
         final Response last = r.get(r.size() - 1);
         assertEquals(new Response(0x81, 0x10, 0, 0, 0, 0x5eed0010, false, ""), last);
-        assertEquals(exchange(memcached.port, request(0x10, "nosuchgroup")),
-            exchange(ours.port(), request(0x10, "nosuchgroup")));
+        assertEquals(exchange(both.memcached.port, request(0x10, "nosuchgroup")),
+            exchange(both.ours.port(), request(0x10, "nosuchgroup")));
     }
 
     /** memcached's -B: a binary-only server closes a text connection; a text-only one reads a binary request as text. */
@@ -298,19 +293,19 @@ class BinaryProtocolTest {
             assertEquals("ERROR\r\nERROR\r\n", new String(raw(textOnly.port(), request(0x0a, "")), StandardCharsets.ISO_8859_1));
             assertTrue(text.call("stats settings\r\n").contains("STAT binding_protocol ascii\r\n"));
         }
-        try (Wire text = new Wire(ours.port())) {
+        try (Wire text = new Wire(both.ours.port())) {
             assertTrue(text.call("stats settings\r\n").contains("STAT binding_protocol auto-negotiate\r\n"));
         }
     }
 
     @Test
     void aBinaryClientSeesWhatATextClientStored() throws Exception {
-        try (Wire text = new Wire(ours.port())) {
+        try (Wire text = new Wire(both.ours.port())) {
             assertEquals("STORED\r\n", text.call("set b:shared 42 0 5\r\nfrom \r\n"));
         }
-        final List<Response> r = exchange(ours.port(), request(0x00, "b:shared")).responses();
+        final List<Response> r = exchange(both.ours.port(), request(0x00, "b:shared")).responses();
         assertEquals(1, r.size());
         assertArrayEquals(concat(ints(42), bytes("from ")), r.get(0).body().getBytes(StandardCharsets.ISO_8859_1));
-        assertArrayEquals(bytes("from "), ours.store.get(bytes("b:shared")));
+        assertArrayEquals(bytes("from "), both.ours.store.get(bytes("b:shared")));
     }
 }
