@@ -21,9 +21,9 @@ import java.nio.charset.StandardCharsets;
  * the store's max item size plus the largest key and extras, so a connection holds at most that.
  * An expiry is an unsigned 32-bit number here (the text protocol's is signed): one of 2^31 or more
  * is a time far ahead, not a past one, as memcached reads it.
- * A set larger than that is answered "Too large." and its body swallowed, as memcached does; a
+ * A set larger than that is answered TOO_LARGE_TEXT and its body swallowed, as memcached does; a
  * header that cannot be a request (another magic byte, a key past 250 bytes, extras of the wrong
- * length, key and extras longer than the body) is answered "Invalid arguments" where memcached
+ * length, key and extras longer than the body) is answered INVALID_TEXT where memcached
  * answers so, and the connection closed.
  */
 final class BinaryCommands {
@@ -74,6 +74,16 @@ final class BinaryCommands {
     static final int UNKNOWN_COMMAND = 0x0081;
     static final int ENOMEM = 0x0082;
 
+    /** The error texts memcached 1.6 sends as the value of an error response, encoded once. */
+    private static final byte[] EXISTS_TEXT = ascii("Data exists for key.");
+    private static final byte[] INVALID_TEXT = ascii("Invalid arguments");
+    private static final byte[] NON_NUMERIC_TEXT = ascii("Non-numeric server-side value for incr or decr");
+    private static final byte[] NOT_FOUND_TEXT = ascii("Not found");
+    private static final byte[] NOT_STORED_TEXT = ascii("Not stored.");
+    private static final byte[] NO_MEMORY_TEXT = ascii("Out of memory");
+    private static final byte[] TOO_LARGE_TEXT = ascii("Too large.");
+    private static final byte[] UNKNOWN_TEXT = ascii("Unknown command");
+
     /** The largest extras of any request (incr and decr: delta, initial value, expiry). */
     private static final int EXTRAS_MAX = 20;
     /** An incr or decr's expiry that says: do not create the item on a miss. */
@@ -115,7 +125,7 @@ final class BinaryCommands {
                 // Answered at once and the body dropped as it comes: the connection keeps going.
                 c.inPos = p + HEADER;
                 c.worker.server.storeTooLarge.increment();
-                error(c, op, E2BIG, opaque, "Too large.");
+                error(c, op, E2BIG, opaque, TOO_LARGE_TEXT);
                 c.beginSwallow(bodyLen);
             } else {
                 invalid(c, op, opaque);
@@ -221,7 +231,7 @@ final class BinaryCommands {
                 }
                 stat(c, op, keyAt, keyLen, opaque);
             }
-            default -> error(c, op, UNKNOWN_COMMAND, opaque, "Unknown command");
+            default -> error(c, op, UNKNOWN_COMMAND, opaque, UNKNOWN_TEXT);
         }
     }
 
@@ -292,7 +302,7 @@ final class BinaryCommands {
             header(c, op, KEY_ENOENT, keyLen, 0, keyLen, opaque, 0);
             c.put(key);
         } else {
-            error(c, op, KEY_ENOENT, opaque, "Not found");
+            error(c, op, KEY_ENOENT, opaque, NOT_FOUND_TEXT);
         }
     }
 
@@ -315,19 +325,26 @@ final class BinaryCommands {
         final boolean concat = base == APPEND;
         if (!concat && valueLen > store.maxItemSize()) {
             c.worker.server.storeTooLarge.increment();
-            error(c, op, E2BIG, opaque, "Too large.");
+            error(c, op, E2BIG, opaque, TOO_LARGE_TEXT);
             if (base == SET) {
                 store.delete(key); // as memcached: a failed set does not leave the old value readable
             }
             return;
         }
-        final byte[] value = java.util.Arrays.copyOfRange(c.in, keyAt + keyLen, keyAt + keyLen + valueLen);
+        final Worker w = c.worker;
+        final byte[] value = w.takeValue(valueLen);
+        System.arraycopy(c.in, keyAt + keyLen, value, 0, valueLen);
         final StoreMode mode = concat ? (op == APPEND || op == APPENDQ ? StoreMode.APPEND : StoreMode.PREPEND)
             : cas != 0 ? StoreMode.CAS : base == ADD ? StoreMode.ADD : base == REPLACE ? StoreMode.REPLACE
             : StoreMode.SET;
         final long[] casOut = c.worker.casOut;
-        final StoreResult r = store.store(mode, key, value, flags, exptime,
-            concat && cas == 0 ? SharedStore.ANY_CAS : cas, false, casOut);
+        final StoreResult r;
+        try {
+            r = store.store(mode, key, value, flags, exptime, concat && cas == 0 ? SharedStore.ANY_CAS : cas, false,
+                casOut);
+        } finally {
+            w.giveBackValue(value);
+        }
         if (r != StoreResult.STORED) {
             storeError(c, op, opaque, r, base);
         } else if (!quiet(op)) {
@@ -341,21 +358,21 @@ final class BinaryCommands {
             case NOT_STORED -> {
                 // memcached names a failed add by the item that is there, a failed replace by the one that is not.
                 if (base == ADD) {
-                    error(c, op, KEY_EEXISTS, opaque, "Data exists for key.");
+                    error(c, op, KEY_EEXISTS, opaque, EXISTS_TEXT);
                 } else if (base == REPLACE) {
-                    error(c, op, KEY_ENOENT, opaque, "Not found");
+                    error(c, op, KEY_ENOENT, opaque, NOT_FOUND_TEXT);
                 } else {
-                    error(c, op, NOT_STORED, opaque, "Not stored.");
+                    error(c, op, NOT_STORED, opaque, NOT_STORED_TEXT);
                 }
             }
-            case EXISTS -> error(c, op, KEY_EEXISTS, opaque, "Data exists for key.");
+            case EXISTS -> error(c, op, KEY_EEXISTS, opaque, EXISTS_TEXT);
             case NOT_FOUND -> error(c, op, base == APPEND ? NOT_STORED : KEY_ENOENT, opaque,
-                base == APPEND ? "Not stored." : "Not found");
+                base == APPEND ? NOT_STORED_TEXT : NOT_FOUND_TEXT);
             case TOO_LARGE -> {
                 c.worker.server.storeTooLarge.increment();
-                error(c, op, E2BIG, opaque, "Too large.");
+                error(c, op, E2BIG, opaque, TOO_LARGE_TEXT);
             }
-            default -> error(c, op, ENOMEM, opaque, "Out of memory");
+            default -> error(c, op, ENOMEM, opaque, NO_MEMORY_TEXT);
         }
     }
 
@@ -369,9 +386,9 @@ final class BinaryCommands {
                     empty(c, op, opaque, 0);
                 }
             }
-            case NOT_FOUND -> error(c, op, KEY_ENOENT, opaque, "Not found");
-            case EXISTS -> error(c, op, KEY_EEXISTS, opaque, "Data exists for key.");
-            default -> error(c, op, ENOMEM, opaque, "Out of memory");
+            case NOT_FOUND -> error(c, op, KEY_ENOENT, opaque, NOT_FOUND_TEXT);
+            case EXISTS -> error(c, op, KEY_EEXISTS, opaque, EXISTS_TEXT);
+            default -> error(c, op, ENOMEM, opaque, NO_MEMORY_TEXT);
         }
     }
 
@@ -415,10 +432,10 @@ final class BinaryCommands {
                         putLong(c, result[0]);
                     }
                 }
-                case NOT_FOUND -> error(c, op, KEY_ENOENT, opaque, "Not found");
-                case EXISTS -> error(c, op, KEY_EEXISTS, opaque, "Data exists for key.");
-                case NON_NUMERIC -> error(c, op, DELTA_BADVAL, opaque, "Non-numeric server-side value for incr or decr");
-                default -> error(c, op, ENOMEM, opaque, "Out of memory");
+                case NOT_FOUND -> error(c, op, KEY_ENOENT, opaque, NOT_FOUND_TEXT);
+                case EXISTS -> error(c, op, KEY_EEXISTS, opaque, EXISTS_TEXT);
+                case NON_NUMERIC -> error(c, op, DELTA_BADVAL, opaque, NON_NUMERIC_TEXT);
+                default -> error(c, op, ENOMEM, opaque, NO_MEMORY_TEXT);
             }
             return;
         }
@@ -427,12 +444,12 @@ final class BinaryCommands {
     /**
      * stat: the text protocol's {@code stats [group]} reply, one response per {@code STAT} line
      * (its name as the key, its value as the value), then an empty response; a group the text
-     * protocol does not know is "Not found", as memcached answers.
+     * protocol does not know is NOT_FOUND_TEXT, as memcached answers.
      */
     private static void stat(final Connection c, final int op, final int keyAt, final int keyLen, final int opaque) {
         final String group = new String(c.in, keyAt, keyLen, StandardCharsets.ISO_8859_1);
         if (group.startsWith("cachedump")) {
-            error(c, op, KEY_ENOENT, opaque, "Not found");
+            error(c, op, KEY_ENOENT, opaque, NOT_FOUND_TEXT);
             return;
         }
         final byte[] line = ("stats" + (keyLen == 0 ? "" : " " + group)).getBytes(StandardCharsets.ISO_8859_1);
@@ -457,7 +474,7 @@ final class BinaryCommands {
         }
         if (!reply.startsWith("STAT ") && !reply.startsWith("END") && !reply.startsWith("RESET")
             && !reply.startsWith("OK")) {
-            error(c, op, KEY_ENOENT, opaque, "Not found");
+            error(c, op, KEY_ENOENT, opaque, NOT_FOUND_TEXT);
             return;
         }
         for (final String l : reply.split("\r\n")) {
@@ -477,14 +494,17 @@ final class BinaryCommands {
 
     /** EINVAL, then the connection closes once it is written, as memcached does. */
     private static void invalid(final Connection c, final int op, final int opaque) {
-        error(c, op, EINVAL, opaque, "Invalid arguments");
+        error(c, op, EINVAL, opaque, INVALID_TEXT);
         c.quit();
     }
 
-    private static void error(final Connection c, final int op, final int status, final int opaque, final String text) {
-        final byte[] b = text.getBytes(StandardCharsets.US_ASCII);
-        header(c, op, status, 0, 0, b.length, opaque, 0);
-        c.put(b);
+    private static void error(final Connection c, final int op, final int status, final int opaque, final byte[] text) {
+        header(c, op, status, 0, 0, text.length, opaque, 0);
+        c.put(text);
+    }
+
+    private static byte[] ascii(final String text) {
+        return text.getBytes(StandardCharsets.US_ASCII);
     }
 
     private static void empty(final Connection c, final int op, final int opaque, final long cas) {
