@@ -17,14 +17,16 @@ import java.nio.charset.StandardCharsets;
  * quiet gets on a miss). Each command goes to the same store calls as its text form, so both
  * protocols see one cache and one set of counters.
  *
- * <p>A request is read whole into the connection's input before it runs; its body is bounded by
- * the store's max item size plus the largest key and extras, so a connection holds at most that.
- * An expiry is an unsigned 32-bit number here (the text protocol's is signed): one of 2^31 or more
- * is a time far ahead, not a past one, as memcached reads it.
- * A set larger than that is answered TOO_LARGE_TEXT and its body swallowed, as memcached does; a
- * header that cannot be a request (another magic byte, a key past 250 bytes, extras of the wrong
- * length, key and extras longer than the body) is answered INVALID_TEXT where memcached
- * answers so, and the connection closed.
+ * <p>A request runs once its header, extras and key are in the connection's input (at most 294
+ * bytes: a binary connection's input never grows). A storage command's value is read next as a
+ * text command's data block, a large one from the socket straight into its item; any other
+ * request's value is read as the next header, as memcached reads it. A header whose lengths are wrong for its opcode (another magic
+ * byte, a key past 250 bytes, extras of the wrong length, key and extras longer than the body, a
+ * value where none belongs) is answered "Invalid arguments" as soon as it arrives, as memcached
+ * answers it, and the connection closed. A set larger than the max item size is answered "Too
+ * large." and its value dropped as it comes, as memcached does; an unknown opcode is answered
+ * "Unknown command" and its body dropped so. An expiry is an unsigned 32-bit number here (the text
+ * protocol's is signed): one of 2^31 or more is a time far ahead, not a past one, as memcached reads it.
  */
 final class BinaryCommands {
     static final byte REQUEST_MAGIC = (byte) 0x80;
@@ -93,9 +95,11 @@ final class BinaryCommands {
     }
 
     /**
-     * Runs the next request if it has arrived whole.
+     * Runs the next request once its header, extras and key have arrived; a storage command goes
+     * on to read its value ({@link #beginStore}). A header whose shape is wrong for its opcode is
+     * answered as soon as it arrives, as memcached answers it, without waiting for a body.
      *
-     * @return whether the connection made progress (a request ran, or the connection closed)
+     * @return whether the connection made progress (a request ran or began, or the connection closed)
      */
     static boolean next(final Connection c) {
         final int avail = c.inLim - c.inPos;
@@ -120,8 +124,9 @@ final class BinaryCommands {
             invalid(c, op, opaque);
             return true;
         }
+        final boolean storage = isSet(op);
         if (bodyLen > bodyMax) {
-            if (isSet(op)) {
+            if (storage) {
                 // Answered at once and the body dropped as it comes: the connection keeps going.
                 c.inPos = p + HEADER;
                 c.worker.server.storeTooLarge.increment();
@@ -132,16 +137,67 @@ final class BinaryCommands {
             }
             return true;
         }
-        if (avail < HEADER + bodyLen) {
-            return false; // the input grows to hold the body (bounded by bodyMax)
+        final int valueLen = (int) bodyLen - extLen - keyLen;
+        final int shape = shape(op, extLen, keyLen, valueLen);
+        if (shape == INVALID) {
+            invalid(c, op, opaque);
+            return true;
+        }
+        final int needed = HEADER + (shape == UNKNOWN ? 0 : extLen + keyLen); // at most 24 + 20 + 250 bytes
+        if (avail < needed) {
+            return false;
         }
         if (!c.takeTurn()) {
             return false;
         }
-        c.inPos = p + HEADER + (int) bodyLen;
         c.noreply = false;
-        run(c, op, p + HEADER, extLen, keyLen, (int) bodyLen - extLen - keyLen, opaque, cas);
+        c.inPos = p + needed;
+        final int ext = p + HEADER;
+        switch (shape) {
+            case UNKNOWN -> {
+                error(c, op, UNKNOWN_COMMAND, opaque, UNKNOWN_TEXT);
+                c.beginSwallow(bodyLen); // skipped as it comes, not buffered
+            }
+            case STORAGE -> beginStore(c, op, ext, extLen, keyLen, valueLen, opaque, cas);
+            // memcached reads a touch's or a stat's body only as far as its key: value bytes after
+            // it are read as the next request's header (a hang-up, unless they make a request), here too.
+            default -> run(c, op, ext, extLen, keyLen, opaque, cas);
+        }
         return true;
+    }
+
+    /** A request's shape, told by its header alone: not a request of its opcode. */
+    private static final int INVALID = 0;
+    /** A request that runs once its extras and key have arrived (its value, if any, is read as the next header). */
+    private static final int KEY_FIRST = 1;
+    /** A storage command: it begins once its extras and key have arrived, its value read after. */
+    private static final int STORAGE = 2;
+    /** An opcode this server does not serve: answered at once, its body skipped as it comes. */
+    private static final int UNKNOWN = 3;
+
+    /**
+     * What memcached checks of each opcode's extras, key and value lengths before it reads the
+     * body; a request that fails it gets "Invalid arguments" and the connection closes.
+     */
+    private static int shape(final int op, final int extLen, final int keyLen, final int valueLen) {
+        final boolean ok = switch (op) {
+            case GET, GETQ, GETK, GETKQ, DELETE, DELETEQ -> extLen == 0 && keyLen != 0 && valueLen == 0;
+            case GAT, GATQ, GATK, GATKQ, TOUCH -> extLen == 4 && keyLen != 0;
+            case SET, ADD, REPLACE, SETQ, ADDQ, REPLACEQ -> extLen == 8 && keyLen != 0;
+            case APPEND, PREPEND, APPENDQ, PREPENDQ -> extLen == 0 && keyLen != 0;
+            case INCREMENT, DECREMENT, INCREMENTQ, DECREMENTQ -> extLen == EXTRAS_MAX && keyLen != 0 && valueLen == 0;
+            case FLUSH, FLUSHQ -> (extLen == 0 || extLen == 4) && keyLen == 0 && valueLen == 0;
+            case NOOP, VERSION, QUIT, QUITQ, STAT -> extLen == 0 && (op == STAT || keyLen == 0 && valueLen == 0);
+            default -> true;
+        };
+        if (!ok) {
+            return INVALID;
+        }
+        return switch (op) {
+            case GET, GETQ, GETK, GETKQ, DELETE, DELETEQ, INCREMENT, DECREMENT, INCREMENTQ, DECREMENTQ, FLUSH, FLUSHQ,
+                 NOOP, VERSION, QUIT, QUITQ, STAT, GAT, GATQ, GATK, GATKQ, TOUCH -> KEY_FIRST;
+            default -> isSet(op) ? STORAGE : UNKNOWN;
+        };
     }
 
     private static boolean isSet(final int op) {
@@ -151,63 +207,17 @@ final class BinaryCommands {
         };
     }
 
+    /** A request whose extras and key have arrived and whose shape {@link #shape} found right. */
     private static void run(final Connection c, final int op, final int ext, final int extLen, final int keyLen,
-                            final int valueLen, final int opaque, final long cas) {
+                            final int opaque, final long cas) {
         final int keyAt = ext + extLen;
         switch (op) {
-            case GET, GETQ, GETK, GETKQ -> {
-                if (extLen != 0 || keyLen == 0 || valueLen != 0) {
-                    invalid(c, op, opaque);
-                    return;
-                }
-                get(c, op, keyAt, keyLen, opaque, false, 0);
-            }
-            case GAT, GATQ, GATK, GATKQ, TOUCH -> {
-                if (extLen != 4 || keyLen == 0) {
-                    invalid(c, op, opaque);
-                    return;
-                }
-                get(c, op, keyAt, keyLen, opaque, true, u32(c.in, ext));
-                if (valueLen != 0) {
-                    // memcached reads such a request's body as far as its key, and the rest as the next
-                    // header, which is not a request: it hangs up after the answer, and so does this.
-                    c.quit();
-                }
-            }
-            case SET, ADD, REPLACE, SETQ, ADDQ, REPLACEQ -> {
-                if (extLen != 8 || keyLen == 0) {
-                    invalid(c, op, opaque);
-                    return;
-                }
-                store(c, op, keyAt, keyLen, valueLen, i32(c.in, ext), u32(c.in, ext + 4), opaque, cas);
-            }
-            case APPEND, PREPEND, APPENDQ, PREPENDQ -> {
-                if (extLen != 0 || keyLen == 0) {
-                    invalid(c, op, opaque);
-                    return;
-                }
-                store(c, op, keyAt, keyLen, valueLen, 0, 0, opaque, cas);
-            }
-            case DELETE, DELETEQ -> {
-                if (extLen != 0 || keyLen == 0 || valueLen != 0) {
-                    invalid(c, op, opaque);
-                    return;
-                }
-                delete(c, op, keyAt, keyLen, opaque, cas);
-            }
-            case INCREMENT, DECREMENT, INCREMENTQ, DECREMENTQ -> {
-                if (extLen != EXTRAS_MAX || keyLen == 0 || valueLen != 0) {
-                    invalid(c, op, opaque);
-                    return;
-                }
-                arithmetic(c, op, keyAt, keyLen, i64(c.in, ext), i64(c.in, ext + 8), u32(c.in, ext + 16), opaque,
-                    cas);
-            }
+            case GET, GETQ, GETK, GETKQ -> get(c, op, keyAt, keyLen, opaque, false, 0);
+            case GAT, GATQ, GATK, GATKQ, TOUCH -> get(c, op, keyAt, keyLen, opaque, true, u32(c.in, ext));
+            case DELETE, DELETEQ -> delete(c, op, keyAt, keyLen, opaque, cas);
+            case INCREMENT, DECREMENT, INCREMENTQ, DECREMENTQ -> arithmetic(c, op, keyAt, keyLen, i64(c.in, ext),
+                i64(c.in, ext + 8), u32(c.in, ext + 16), opaque, cas);
             case FLUSH, FLUSHQ -> {
-                if ((extLen != 0 && extLen != 4) || keyLen != 0 || valueLen != 0) {
-                    invalid(c, op, opaque);
-                    return;
-                }
                 final long delay = extLen == 4 ? u32(c.in, ext) : 0;
                 final long fromNow = delay > SharedStore.RELATIVE_EXPIRY_LIMIT
                     ? delay - System.currentTimeMillis() / 1000 : delay;
@@ -217,21 +227,8 @@ final class BinaryCommands {
                     empty(c, op, opaque, 0);
                 }
             }
-            case NOOP, VERSION, QUIT, QUITQ -> {
-                if (extLen != 0 || keyLen != 0 || valueLen != 0) {
-                    invalid(c, op, opaque);
-                    return;
-                }
-                simple(c, op, opaque);
-            }
-            case STAT -> {
-                if (extLen != 0) {
-                    invalid(c, op, opaque);
-                    return;
-                }
-                stat(c, op, keyAt, keyLen, opaque);
-            }
-            default -> error(c, op, UNKNOWN_COMMAND, opaque, UNKNOWN_TEXT);
+            case STAT -> stat(c, op, keyAt, keyLen, opaque);
+            default -> simple(c, op, opaque); // NOOP, VERSION, QUIT, QUITQ
         }
     }
 
@@ -308,48 +305,76 @@ final class BinaryCommands {
 
     /**
      * set, add, replace (a CAS value in the header makes any of them a compare-and-set, as in
-     * memcached), append and prepend, and their quiet forms.
+     * memcached), append and prepend, and their quiet forms: the extras and key are read, the value
+     * is read next as a data block ({@link Connection#beginData}), which takes a large set's value
+     * from the socket into its item, and {@link #completeStore} answers once it is whole.
      */
-    private static void store(final Connection c, final int op, final int keyAt, final int keyLen,
-                              final int valueLen, final int flags, final long exptime, final int opaque,
-                              final long cas) {
+    private static void beginStore(final Connection c, final int op, final int ext, final int extLen,
+                                   final int keyLen, final int valueLen, final int opaque, final long cas) {
         final SharedStore store = c.worker.server.store();
-        final byte[] key = c.worker.key(c.in, keyAt, keyLen);
-        final int base = switch (op) {
-            case SETQ -> SET;
-            case ADDQ -> ADD;
-            case REPLACEQ -> REPLACE;
-            case PREPEND, APPENDQ, PREPENDQ -> APPEND; // as append: their results read alike
-            default -> op;
-        };
-        final boolean concat = base == APPEND;
-        if (!concat && valueLen > store.maxItemSize()) {
+        final int keyAt = ext + extLen;
+        final int base = base(op);
+        if (base != APPEND && valueLen > store.maxItemSize()) {
             c.worker.server.storeTooLarge.increment();
             error(c, op, E2BIG, opaque, TOO_LARGE_TEXT);
             if (base == SET) {
-                store.delete(key); // as memcached: a failed set does not leave the old value readable
+                store.delete(c.worker.key(c.in, keyAt, keyLen)); // as memcached: a failed set does not leave the old value readable
             }
+            c.beginSwallow(valueLen);
             return;
         }
-        final Worker w = c.worker;
-        final byte[] value = w.takeValue(valueLen);
-        System.arraycopy(c.in, keyAt + keyLen, value, 0, valueLen);
-        final StoreMode mode = concat ? (op == APPEND || op == APPENDQ ? StoreMode.APPEND : StoreMode.PREPEND)
-            : cas != 0 ? StoreMode.CAS : base == ADD ? StoreMode.ADD : base == REPLACE ? StoreMode.REPLACE
-            : StoreMode.SET;
+        final PendingStore p = c.pending;
+        p.kind = switch (base) {
+            case APPEND -> op == APPEND || op == APPENDQ ? PendingStore.APPEND : PendingStore.PREPEND;
+            default -> cas != 0 ? PendingStore.CAS : base == ADD ? PendingStore.ADD
+                : base == REPLACE ? PendingStore.REPLACE : PendingStore.SET;
+        };
+        p.key = c.worker.takeKey(c.in, keyAt, keyLen);
+        p.pooledKey = true;
+        p.flags = extLen == 8 ? i32(c.in, ext) : 0;
+        p.exptime = extLen == 8 ? u32(c.in, ext + 4) : 0;
+        p.cas = cas;
+        p.meta = false;
+        p.binaryOp = op;
+        p.binaryOpaque = opaque;
+        c.beginData(valueLen);
+    }
+
+    /** The storage command of {@link #beginStore}, its value whole: stored, and answered. */
+    static void completeStore(final Connection c) {
+        final PendingStore p = c.pending;
+        final int op = p.binaryOp;
+        final int opaque = p.binaryOpaque;
+        final StoreMode mode = switch (p.kind) {
+            case PendingStore.APPEND -> StoreMode.APPEND;
+            case PendingStore.PREPEND -> StoreMode.PREPEND;
+            case PendingStore.CAS -> StoreMode.CAS;
+            case PendingStore.ADD -> StoreMode.ADD;
+            case PendingStore.REPLACE -> StoreMode.REPLACE;
+            default -> StoreMode.SET;
+        };
+        final long expected = p.cas != 0 ? p.cas : SharedStore.ANY_CAS;
         final long[] casOut = c.worker.casOut;
-        final StoreResult r;
-        try {
-            r = store.store(mode, key, value, flags, exptime, concat && cas == 0 ? SharedStore.ANY_CAS : cas, false,
-                casOut);
-        } finally {
-            w.giveBackValue(value);
-        }
+        final SharedStore store = c.worker.server.store();
+        final StoreResult r = p.inPlace == null
+            ? store.store(mode, p.key, p.value, p.flags, p.exptime, expected, false, casOut)
+            : store.commit(p.reservation, mode, expected, false, casOut);
         if (r != StoreResult.STORED) {
-            storeError(c, op, opaque, r, base);
+            storeError(c, op, opaque, r, base(op));
         } else if (!quiet(op)) {
             empty(c, op, opaque, casOut[0]);
         }
+    }
+
+    /** @return the loud form of a storage opcode, prepend read as append (their results read alike) */
+    private static int base(final int op) {
+        return switch (op) {
+            case SETQ -> SET;
+            case ADDQ -> ADD;
+            case REPLACEQ -> REPLACE;
+            case PREPEND, APPENDQ, PREPENDQ -> APPEND;
+            default -> op;
+        };
     }
 
     private static void storeError(final Connection c, final int op, final int opaque, final StoreResult r,

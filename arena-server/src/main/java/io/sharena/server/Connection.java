@@ -249,8 +249,8 @@ final class Connection {
                 linesPrefetchedTo = Math.max(0, linesPrefetchedTo - inPos);
                 inPos = 0;
             } else {
-                // Only a get line or a binary request gets here (other lines close at
-                // NO_NEWLINE_LIMIT): line() and BinaryCommands.next bound them.
+                // Only a get line gets here (other lines close at NO_NEWLINE_LIMIT, and a binary
+                // request needs at most 294 bytes before its value): line() bounds it.
                 in = java.util.Arrays.copyOf(in, in.length * 2);
             }
         }
@@ -411,13 +411,16 @@ final class Connection {
         return -1;
     }
 
-    /** Reads the data block into the pending value; the two bytes after it must be CR LF. */
+    /**
+     * Reads the data block into the pending value; for a text command, the two bytes after it must
+     * be CR LF (a binary request's value ends the request).
+     */
     private boolean data() {
         int avail = inLim - inPos;
-        if (avail == 0) {
+        final PendingStore p = pending;
+        if (avail == 0 && (p.filled < p.length || tailSeen < 2)) {
             return false;
         }
-        final PendingStore p = pending;
         if (p.filled < p.length) {
             final int n = Math.min(avail, p.length - p.filled);
             if (p.inPlace != null) {
@@ -434,12 +437,14 @@ final class Connection {
             tail[tailSeen++] = in[inPos++];
             avail--;
         }
-        if (tailSeen < 2) {
+        if (p.filled < p.length || tailSeen < 2) {
             return false;
         }
-        state = State.LINE;
+        state = binary ? State.BINARY : State.LINE;
         final boolean good = tail[0] == '\r' && tail[1] == '\n';
-        if (p.meta) {
+        if (binary) {
+            BinaryCommands.completeStore(this);
+        } else if (p.meta) {
             MetaCommands.completeSet(this, good);
         } else {
             TextCommands.completeStore(this, good);
@@ -461,7 +466,7 @@ final class Connection {
     }
 
     /**
-     * Expects a data block of {@code valueLength} bytes. A text set, add, replace or cas of a value
+     * Expects a data block of {@code valueLength} bytes. A text or binary set, add, replace or cas of a value
      * of {@link #IN_PLACE_MIN} bytes or more reserves its item in the store and reads the value into
      * it, with no copy through the heap; if the store has no room now, the value goes to the heap
      * and the store answers when it is whole.
@@ -470,7 +475,7 @@ final class Connection {
         final PendingStore p = pending;
         p.length = valueLength;
         p.filled = 0;
-        tailSeen = 0;
+        tailSeen = binary ? 2 : 0; // a binary request's value ends it: no CR LF follows
         state = State.DATA;
         if (valueLength >= IN_PLACE_MIN && !p.meta && p.kind != PendingStore.APPEND && p.kind != PendingStore.PREPEND
             && takeInPlaceBudget(valueLength)) {

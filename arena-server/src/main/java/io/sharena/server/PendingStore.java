@@ -4,7 +4,7 @@ import io.sharena.ipc.store.StoreReservation;
 
 import java.nio.ByteBuffer;
 
-/** A storage command (text or meta) between its command line and the end of its data block. */
+/** A storage command (text, meta or binary) between its command line (or header) and the end of its data block. */
 final class PendingStore {
     static final int SET = 0;
     static final int ADD = 1;
@@ -36,6 +36,10 @@ final class PendingStore {
     long reservedAt;
     /** When bytes of the value last arrived into the reservation ({@code System.nanoTime}). */
     long progressAt;
+
+    // binary protocol only: the request's opcode and opaque, for its response
+    int binaryOp;
+    int binaryOpaque;
 
     // meta set only
     boolean meta;

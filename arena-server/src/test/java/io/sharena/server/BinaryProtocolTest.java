@@ -12,6 +12,7 @@ import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -212,6 +213,22 @@ class BinaryProtocolTest {
             large[i] = (byte) ('a' + i % 26);
         }
         same("a large value", concat(request(0x01, "b:large", ints(3, 0), large, 0), request(0x00, "b:large")));
+        same("a get whose header gives it a value, answered at the header (no body sent)",
+            Arrays.copyOf(request(0x00, "b:k", NO_EXTRAS, new byte[5000], 0), 24 + 3));
+        same("a set without extras, answered at the header", Arrays.copyOf(
+            request(0x01, "b:k", NO_EXTRAS, new byte[100_000], 0), 24 + 3));
+        // A touch's value is read as the next header: one that is not a request ends the connection
+        // (memcached then drops the touch's answer, a documented difference); a short one waits.
+        same("a touch with a short value: the next header waits for more", request(0x1c, "b:large", ints(0),
+            bytes("short"), 0));
+        same("a gat whose value is a request: both run", request(0x1d, "b:large", ints(0), request(0x0a, ""), 0));
+        for (final int port : new int[] {both.memcached.port, both.ours.port()}) {
+            // Stats differ between the two (pid, uptime...): both end the stats and run the noop.
+            final List<Response> r = exchange(port, request(0x10, "", NO_EXTRAS, request(0x0a, ""), 0)).responses();
+            assertEquals(List.of(new Response(0x81, 0x10, 0, 0, 0, 0x5eed0010, false, ""),
+                new Response(0x81, 0x0a, 0, 0, 0, 0x5eed000a, false, "")), r.subList(r.size() - 2, r.size()),
+                "a stat whose value is a request, port " + port);
+        }
         same("get with extras", request(0x00, "b:k", ints(1), NO_EXTRAS, 0));
         same("set without extras", request(0x01, "b:k", NO_EXTRAS, bytes("v"), 0));
         same("delete with extras", request(0x04, "b:k", ints(1), NO_EXTRAS, 0));

@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * Large values of text storage commands, read from the socket straight into their items in the
+ * Large values of text and binary storage commands, read from the socket straight into their items in the
  * store: the commands' conditions, a bad data chunk, a client that stops halfway or hangs up, and
  * writers that need the ring's space meanwhile (a reservation is never held across a wait).
  */
@@ -68,6 +68,79 @@ class InPlaceSetTest {
             assertEquals("STORED\r\n", w.call("set k 0 0 3\r\nold\r\n"));
             assertEquals("CLIENT_ERROR bad data chunk\r\nERROR\r\n", w.call(command("set k 0 0 " + BIG, value(1), "xx\r\n")));
             assertArrayEquals(Wire.ascii("old"), server.store.get(Wire.ascii("k")));
+            assertEquals(java.util.List.of(), server.store.check());
+        }
+    }
+
+    /** A binary request's response: its status and what follows the header. */
+    private record Binary(int op, int status, byte[] body) {
+    }
+
+    private static Binary response(final java.io.InputStream in) throws java.io.IOException {
+        final java.nio.ByteBuffer h = java.nio.ByteBuffer.wrap(in.readNBytes(BinaryCommands.HEADER));
+        assertEquals((byte) 0x81, h.get(0), "a response's magic byte");
+        return new Binary(h.get(1) & 0xff, h.getShort(6) & 0xffff, in.readNBytes(h.getInt(8)));
+    }
+
+    private static byte[] binarySet(final int op, final String key, final byte[] value, final long cas) {
+        return BinaryProtocolTest.request(op, key, BinaryProtocolTest.ints(7, 0), value, cas);
+    }
+
+    /**
+     * A binary client's set, add, replace and compare-and-set of large values go into their items
+     * as the text commands' do, and answer with the binary statuses; an append of one goes through
+     * the heap; a quiet set says nothing; one over the max item size is refused and its value
+     * dropped as it comes; a value sent in two pieces, or across its connection's turns, is stored whole.
+     */
+    @Test
+    void binaryStorageCommandsOfLargeValuesGoInPlace() throws Exception {
+        try (TestServer server = TestServer.start(); java.net.Socket s = new java.net.Socket("127.0.0.1", server.port())) {
+            s.setSoTimeout(10_000);
+            final java.io.OutputStream out = s.getOutputStream();
+            final java.io.InputStream in = s.getInputStream();
+            out.write(binarySet(BinaryCommands.SET, "b", value(1), 0));
+            assertEquals(0, response(in).status());
+            assertArrayEquals(value(1), server.store.get(Wire.ascii("b")));
+            assertEquals(7, server.store.gets(Wire.ascii("b")).flags());
+            out.write(binarySet(BinaryCommands.ADD, "b", value(2), 0));
+            assertEquals(BinaryCommands.KEY_EEXISTS, response(in).status());
+            out.write(binarySet(BinaryCommands.REPLACE, "nothere", value(2), 0));
+            assertEquals(BinaryCommands.KEY_ENOENT, response(in).status());
+            assertNull(server.store.get(Wire.ascii("nothere")));
+            final long cas = server.store.gets(Wire.ascii("b")).cas();
+            out.write(binarySet(BinaryCommands.SET, "b", value(3), cas + 1));
+            assertEquals(BinaryCommands.KEY_EEXISTS, response(in).status());
+            assertArrayEquals(value(1), server.store.get(Wire.ascii("b")));
+            // A quiet set, then a get: only the get answers, with the value the set gave.
+            out.write(BinaryProtocolTest.concat(binarySet(BinaryCommands.SETQ, "b", value(4), cas),
+                BinaryProtocolTest.request(BinaryCommands.GET, "b")));
+            final Binary got = response(in);
+            assertEquals(BinaryCommands.GET, got.op());
+            assertArrayEquals(value(4), Arrays.copyOfRange(got.body(), 4, got.body().length));
+            final long inPlace = server.server.valuesInPlace.sum();
+            assertEquals(5, inPlace, "the set, add, replace and both compare-and-sets went straight into the store");
+            // Appended through the heap (a concatenation is built from both values).
+            out.write(BinaryProtocolTest.request(BinaryCommands.APPEND, "b", new byte[0], value(5), 0));
+            assertEquals(0, response(in).status());
+            final byte[] both = Arrays.copyOf(value(4), 2 * BIG);
+            System.arraycopy(value(5), 0, both, BIG, BIG);
+            assertArrayEquals(both, server.store.get(Wire.ascii("b")));
+            // Over the max item size (1 MiB by default): refused, its value dropped as it comes.
+            out.write(BinaryProtocolTest.concat(binarySet(BinaryCommands.SET, "b", new byte[(1 << 20) + 1], 0),
+                BinaryProtocolTest.request(BinaryCommands.NOOP, "")));
+            final Binary refused = response(in);
+            assertEquals(BinaryCommands.E2BIG, refused.status());
+            assertEquals("Too large.", new String(refused.body(), java.nio.charset.StandardCharsets.US_ASCII));
+            assertEquals(BinaryCommands.NOOP, response(in).op());
+            assertNull(server.store.get(Wire.ascii("b")), "a failed set leaves no old value readable");
+            // Sent in two pieces, the second after a pause: stored whole when it ends.
+            final byte[] split = binarySet(BinaryCommands.SET, "split", value(6), 0);
+            out.write(Arrays.copyOf(split, split.length / 2));
+            out.flush();
+            Thread.sleep(50);
+            out.write(Arrays.copyOfRange(split, split.length / 2, split.length));
+            assertEquals(0, response(in).status());
+            assertArrayEquals(value(6), server.store.get(Wire.ascii("split")));
             assertEquals(java.util.List.of(), server.store.check());
         }
     }
