@@ -49,7 +49,11 @@ final class CheckCommand implements Callable<Integer> {
                 System.out.println("repaired: " + done);
             }
             try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
-                final boolean repaired = ArenaInternals.repair(arena, REPAIR_LOCK_TIMEOUT_NANOS);
+                // What the roots say the structures hold is read first: the allocator's repair keeps
+                // those pages allocated, even where a damaged page table calls them free.
+                final java.util.BitSet held = ArenaInternals.guarded(arena, "read the structures' pages",
+                    () -> IpcCheck.heldPages(arena));
+                final boolean repaired = ArenaInternals.repair(arena, REPAIR_LOCK_TIMEOUT_NANOS, held);
                 if (!repaired && ArenaInternals.lock(arena).ownerWord() != 0) {
                     System.err.println("arena: could not take the allocator lock within 5 s; the allocator was not rebuilt");
                     return ArenaCli.EXIT_BUSY;

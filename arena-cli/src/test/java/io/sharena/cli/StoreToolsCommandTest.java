@@ -195,11 +195,11 @@ class StoreToolsCommandTest {
     }
 
     /**
-     * A store whose stripe-lock page is not allocated (a stray free, or a page table a repair
-     * rebuilt): the store cannot be used, which opening it, the check and the repair all say, each
-     * in its own words. Before, opening it threw a raw IllegalArgumentException from the lock
-     * ("lock word not in an ALLOCATED page"), and {@code check --repair} stopped there with the
-     * usage exit status, the heap never repaired.
+     * A store whose stripe-lock page is not allocated (a stray free): the store cannot be used,
+     * which opening it and the check say, each in its own words (before, opening it threw a raw
+     * IllegalArgumentException from the lock, "lock word not in an ALLOCATED page"). The repair
+     * reads from the roots that the store holds the page and keeps it ALLOCATED, and the store's
+     * repair makes good what the page holds (its locks, its counts): the store opens and works again.
      */
     @Test
     void aStoreWithARegionPageNotAllocatedIsReportedNotFatal() throws Exception {
@@ -215,9 +215,85 @@ class StoreToolsCommandTest {
         assertTrue(e.getMessage().contains("store region page not allocated: page=" + (stripes >>> 12)), e.getMessage());
         final String check = run(1, "check", file.toString());
         assertTrue(check.contains("store sharena.store: store does not open: store region page not allocated"), check);
-        final String repair = run(1, "check", "--repair", file.toString());
-        assertTrue(repair.contains("repaired: store sharena.store: not repaired: store does not open: store region page"
-            + " not allocated"), repair);
-        assertTrue(repair.endsWith("check: 1 violation(s) left after the repair\n"), repair);
+        final String repair = run(0, "check", "--repair", file.toString());
+        assertTrue(repair.contains("note: pages a structure holds were not allocated (a damaged page table): set"
+            + " ALLOCATED, their contents kept: pages=1, first=" + (stripes >>> 12)), repair);
+        assertTrue(repair.endsWith("check: ok\n"), repair);
+        try (SharedStore store = SharedStore.open(file, StoreOptions.defaults())) {
+            assertEquals(List.of(), store.check());
+            assertEquals(StoreResult.STORED, store.set(b("alpha"), b("3"), 0, 0));
+            assertEquals("3", new String(store.get(b("alpha")), StandardCharsets.UTF_8));
+        }
+    }
+
+    /**
+     * The page table damaged under a store (the campaign's cases: entries of ring pages zeroed, so
+     * they read FREE, and a header page's entry made RESERVED): {@code check} names them, and
+     * {@code check --repair} reads from the named roots which pages the store holds before the
+     * allocator's repair, which keeps them ALLOCATED with their contents. Before, that repair
+     * linked the ring's pages into the free lists and punched them out (its items lost, the pages
+     * free to be handed to anyone), and the store never opened again.
+     */
+    @Test
+    void aStoreWhosePageTableCallsItsPagesFreeIsKeptWholeByTheRepair() throws Exception {
+        final Path file = dir.resolve("pages.store");
+        final StoreOptions options = StoreOptions.defaults().withMemoryLimit(4L << 20).withMaxItemSize(64 << 10);
+        final int first;
+        final int pages;
+        try (SharedStore store = SharedStore.create(file, options)) {
+            for (int i = 0; i < 3000; i++) {
+                assertEquals(StoreResult.STORED, store.set(b("k" + i), value(i), 0, 0));
+            }
+            final int header = NamedRoots.of(store.arena()).get(SharedStore.DEFAULT_ROOT);
+            first = header >>> 12;
+            pages = store.arena().raw().getInt(header + StoreLayout.REGION_PAGES);
+        }
+        try (io.sharena.core.SharedArena arena = io.sharena.core.SharedArena.open(file,
+            io.sharena.core.ArenaOptions.defaults())) {
+            final ArenaView v = arena.raw();
+            for (int p = first + pages - 40; p < first + pages - 8; p++) {
+                v.putLong((int) io.sharena.core.layout.PageEntry.stateOffset(p), 0L); // FREE
+            }
+            v.putLong((int) io.sharena.core.layout.PageEntry.stateOffset(first + 1),
+                io.sharena.core.layout.PageEntry.state(io.sharena.core.layout.PageEntry.RESERVED, 0, 0, 0));
+        }
+        final String check = run(1, "check", file.toString());
+        assertTrue(check.contains("store sharena.store: store does not open: store region page not allocated: page="
+            + (first + 1) + ", state=RESERVED"), check);
+        final String repaired = run(0, "check", "--repair", file.toString());
+        assertTrue(repaired.contains("note: pages a structure holds were not allocated (a damaged page table): set"
+            + " ALLOCATED, their contents kept: pages=33, first=" + (first + 1)), repaired);
+        assertTrue(repaired.endsWith("check: ok\n"), repaired);
+        try (SharedStore store = SharedStore.open(file, options)) {
+            int read = 0;
+            for (int i = 0; i < 3000; i++) {
+                final byte[] got = store.get(b("k" + i));
+                if (got != null) { // evicted ones are absent, never other bytes
+                    assertTrue(Arrays.equals(value(i), got), "k" + i);
+                    read++;
+                }
+            }
+            assertTrue(read > 1000, "items read: " + read);
+            // No page of the region is handed out again: every page the arena still has goes elsewhere.
+            final List<Integer> taken = new java.util.ArrayList<>();
+            for (int ptr; (ptr = store.arena().allocPages(1)) != 0; ) {
+                final int page = ptr >>> 12;
+                assertFalse(page >= first && page < first + pages, "region page handed out: " + page);
+                taken.add(ptr);
+            }
+            taken.forEach(ptr -> store.arena().freePages(ptr, 1));
+            for (int i = 0; i < 3000; i++) {
+                final byte[] got = store.get(b("k" + i));
+                assertTrue(got == null || Arrays.equals(value(i), got), "k" + i);
+            }
+            assertEquals(List.of(), store.check());
+        }
+    }
+
+    private static byte[] value(final int i) {
+        final byte[] v = new byte[100 + i % 900];
+        Arrays.fill(v, (byte) ('a' + i % 26));
+        v[0] = (byte) i;
+        return v;
     }
 }

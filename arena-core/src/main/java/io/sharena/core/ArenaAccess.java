@@ -49,8 +49,8 @@ final class ArenaAccess implements ArenaInternals.Access {
     }
 
     @Override
-    public boolean repair(final SharedArena arena, final long timeoutNanos) {
-        return arena.repair(timeoutNanos);
+    public boolean repair(final SharedArena arena, final long timeoutNanos, final java.util.BitSet heldPages) {
+        return arena.repair(timeoutNanos, heldPages);
     }
 
     @Override

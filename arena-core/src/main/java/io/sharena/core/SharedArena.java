@@ -562,24 +562,29 @@ public final class SharedArena implements AutoCloseable {
      * @throws IllegalStateException   if the arena is closed or was opened read-only
      */
     boolean repair(final long timeoutNanos) {
+        return repair(timeoutNanos, null);
+    }
+
+    /** {@link #repair(long)}, keeping the pages of {@code heldPages} ALLOCATED (see {@code ArenaInternals.repair}). */
+    boolean repair(final long timeoutNanos, final java.util.BitSet heldPages) {
         requireWholeFile("repair");
         try {
-            return repairLocked(timeoutNanos);
+            return repairLocked(timeoutNanos, heldPages);
         } catch (final InternalError e) {
             throw fault("repair", e);
         }
     }
 
-    private boolean repairLocked(final long timeoutNanos) {
+    private boolean repairLocked(final long timeoutNanos, final java.util.BitSet heldPages) {
         final var r = lock().lock(timeoutNanos);
         if (r == LockResult.DEADLOCK) {
-            return allocator().recoverLocked().isEmpty();
+            return allocator().recoverLocked(heldPages).isEmpty();
         }
         if (!r.acquired()) {
             return false;
         }
         try {
-            return allocator().recoverLocked().isEmpty();
+            return allocator().recoverLocked(heldPages).isEmpty();
         } finally {
             lock.unlock();
         }

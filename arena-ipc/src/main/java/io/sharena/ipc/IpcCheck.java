@@ -36,6 +36,19 @@ public final class IpcCheck {
     }
 
     /**
+     * The pages the IPC structures hold, read from the named roots without trusting the page table:
+     * the directory's and each store's region. Pass them to {@code ArenaInternals.repair} so that
+     * the allocator's repair keeps them allocated where a damaged page table calls them free (it
+     * would otherwise punch them out and hand them to someone else). Never throws for corruption: a
+     * structure that cannot be read holds nothing here.
+     *
+     * @return page numbers
+     */
+    public static java.util.BitSet heldPages(final SharedArena arena) {
+        return RootsRepair.heldPages(arena);
+    }
+
+    /**
      * Repairs the named roots (under their lock), then the stores (takes over the locks dead
      * processes held, as their next user would), then the heap (which must be quiet: no process
      * allocating or freeing objects meanwhile). Run after the allocator's own repair, so the page

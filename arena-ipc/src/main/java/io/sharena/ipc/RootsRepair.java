@@ -7,6 +7,7 @@ import io.sharena.core.layout.Geometry;
 import io.sharena.core.layout.OwnerToken;
 import io.sharena.core.layout.PageEntry;
 import io.sharena.ipc.layout.RootsLayout;
+import io.sharena.ipc.store.StoreTools;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -183,6 +184,60 @@ final class RootsRepair {
         return done;
     }
 
+    /**
+     * The pages a repair keeps allocated whatever the page table says ({@code ArenaInternals.repair}
+     * with held pages): the directory's, if its pointer and magic are sound, and the region of every
+     * store a live root points at. Read before the allocator's repair, which would otherwise free a
+     * page whose state a stray write turned to FREE and hand it to someone else.
+     */
+    static java.util.BitSet heldPages(final SharedArena arena) {
+        final java.util.BitSet held = new java.util.BitSet();
+        final int dir = ArenaInternals.rootsDirectory(arena);
+        if (dir == 0 || directoryProblem(arena, dir) != null && !onlyMagicLost(arena, dir)) {
+            return held;
+        }
+        final int first = (int) (Integer.toUnsignedLong(dir) / Geometry.PAGE_SIZE);
+        held.set(first, first + RootsLayout.PAGES);
+        final ArenaView v = arena.raw();
+        for (int i = 0; i < RootsLayout.ENTRIES; i++) {
+            final int e = dir + RootsLayout.entry(i);
+            if (v.getIntAcquire(e + RootsLayout.STATE) == RootsLayout.LIVE) {
+                StoreTools.heldPages(arena, RootsLayout.pointerOf(v.getLongAcquire(e + RootsLayout.VALUE)), held);
+            }
+        }
+        return held;
+    }
+
+    /**
+     * @return whether the directory at {@code dir} (in the user range) lost only its magic to a stray
+     * write: every entry's state is one an entry has, and at least one live root has a sound name
+     * that a lookup finds where it is (what a page of anything else, or a zeroed one, does not show)
+     */
+    static boolean onlyMagicLost(final SharedArena arena, final int dir) {
+        if (!Pages.inUserRange(arena, dir, RootsLayout.PAGES)) {
+            return false;
+        }
+        final ArenaView v = arena.raw();
+        final RootsEntries entries = new RootsEntries(v, dir);
+        int found = 0;
+        for (int i = 0; i < RootsLayout.ENTRIES; i++) {
+            final int e = entries.entry(i);
+            final int state = v.getIntAcquire(e + RootsLayout.STATE);
+            if (state < RootsLayout.EMPTY || state > RootsLayout.REMOVED) {
+                return false;
+            }
+            final int len = v.getInt(e + RootsLayout.NAME_LEN);
+            if (state == RootsLayout.LIVE && len >= 1 && len <= RootsLayout.MAX_NAME) {
+                final byte[] name = new byte[len];
+                v.getBytes(e + RootsLayout.NAME, name, 0, len);
+                if (entries.reachable(name) == e) {
+                    found++;
+                }
+            }
+        }
+        return found > 0;
+    }
+
     /** {@link NamedRoots#check(SharedArena)}. */
     static List<String> check(final SharedArena arena) {
         final int dir = ArenaInternals.rootsDirectory(arena);
@@ -213,11 +268,17 @@ final class RootsRepair {
             return List.of();
         }
         final String problem = directoryProblem(arena, dir);
-        if (problem != null) {
+        final List<String> done = new ArrayList<>();
+        if (problem != null && onlyMagicLost(arena, dir) && pagesProblem(arena, dir) == null) {
+            // Its pages are the directory's (allocated) and its entries sound: only the magic was hit.
+            final int magic = v.getIntAcquire(dir + RootsLayout.MAGIC);
+            if (v.compareAndSetInt(dir + RootsLayout.MAGIC, magic, RootsLayout.MAGIC_VALUE)) {
+                done.add("named-roots directory magic restored (its entries are sound): was 0x" + Integer.toHexString(magic));
+            }
+        } else if (problem != null) {
             ArenaInternals.compareAndSetRootsDirectory(arena, dir, 0);
             return List.of("named-roots directory dropped, every root lost: " + problem);
         }
-        final List<String> done = new ArrayList<>();
         for (int p = 0; p < RootsLayout.PAGES; p++) {
             final long page = Integer.toUnsignedLong(dir) / Geometry.PAGE_SIZE + p;
             if (Pages.state(arena, page) != PageEntry.ALLOCATED) {

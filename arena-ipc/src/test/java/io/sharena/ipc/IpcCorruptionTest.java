@@ -113,12 +113,29 @@ class IpcCorruptionTest {
         assertEquals(0, NamedRoots.of(arena).get("alpha"), "a new, empty directory");
     }
 
+    /**
+     * A wrong magic over sound entries (every state one an entry has, a live root that a lookup
+     * finds): only the magic was hit, and the repair writes it again, every root kept. Over entries
+     * that are not sound, the directory is dropped.
+     */
     @Test
-    void aDirectoryWhoseMagicIsWrongIsReportedAndDropped() {
+    void aDirectoryWhoseMagicIsWrongIsReportedAndRestoredOrDropped() {
         NamedRoots.of(arena).put("alpha", 1);
         v.putIntRelease(directory() + RootsLayout.MAGIC, 0x0BAD_F00D);
         assertThrows(ArenaCorruptedException.class, () -> NamedRoots.existing(arena));
+        assertEquals(List.of("named-roots directory corrupted: bad magic: magic=0xbadf00d"), NamedRoots.check(arena));
+        assertTrue(IpcCheck.heldPages(arena).get(directory() >>> 12), "its pages are kept by a repair");
+        assertEquals(List.of("named-roots directory magic restored (its entries are sound): was 0xbadf00d"),
+            NamedRoots.repair(arena, 1_000_000_000L));
+        assertEquals(List.of(), NamedRoots.check(arena));
+        assertEquals(1, NamedRoots.of(arena).get("alpha"));
+
+        final int e = directory() + RootsLayout.entry(NamedRoots.hash("alpha".getBytes(StandardCharsets.UTF_8)));
+        v.putIntRelease(e + RootsLayout.STATE, 9);
+        v.putIntRelease(directory() + RootsLayout.MAGIC, 0x0BAD_F00D);
+        assertTrue(IpcCheck.heldPages(arena).isEmpty(), "a directory not sound holds nothing");
         assertEquals(List.of(), repairThenCheck());
+        assertEquals(0, NamedRoots.of(arena).get("alpha"), "a new, empty directory");
     }
 
     /**
@@ -221,6 +238,36 @@ class IpcCorruptionTest {
         assertEquals(List.of(), NamedRoots.check(arena));
     }
 
+    /**
+     * A directory page whose page-table entry a stray write made CACHED (the corrupted-file
+     * campaign's case): the repair tools read from the roots which pages the directory holds before
+     * the allocator's repair, which keeps them ALLOCATED; the directory and its roots survive.
+     * Before, the page was freed and the directory dropped, every root lost.
+     */
+    @Test
+    void aDirectoryPageTheTableCallsCachedIsKeptByTheToolsRepair() {
+        NamedRoots.of(arena).put("alpha", 1);
+        final int page = directory() >>> 12;
+        v.putLong((int) PageEntry.stateOffset(page), PageEntry.state(PageEntry.CACHED, 0, 4, 0));
+        assertTrue(NamedRoots.check(arena).contains("named-roots directory page not allocated: page=" + page
+            + ", state=" + PageEntry.FREE), NamedRoots.check(arena).toString()); // a cached page reads as free
+        final java.util.BitSet held = IpcCheck.heldPages(arena);
+        assertEquals(java.util.stream.IntStream.range(page, page + RootsLayout.PAGES).boxed().toList(),
+            held.stream().boxed().toList());
+        assertTrue(io.sharena.core.internal.ArenaInternals.repair(arena, 1_000_000_000L, held));
+        assertEquals(List.of("pages a structure holds were not allocated (a damaged page table): set ALLOCATED, their"
+            + " contents kept: pages=1, first=" + page), io.sharena.core.internal.ArenaInternals.repairNotes(arena));
+        assertEquals(List.of(), IpcCheck.repair(arena, 1_000_000_000L));
+        assertEquals(List.of(), IpcCheck.check(arena));
+        assertEquals(1, NamedRoots.of(arena).get("alpha"));
+    }
+
+    /**
+     * The other reading of a directory page the page table calls free: a stray free through the
+     * API, its pages handed out again since. The roots' own repair (what a user's repair runs) drops
+     * the directory and leaves the new owner its pages. The tools' repair, which keeps what the roots
+     * hold, cannot tell this case from a damaged entry; it frees nothing either (docs/crash-safety.md).
+     */
     @Test
     void aDirectoryPageFreedAndHandedOutAgainIsNeverFreedFromItsNewOwnerByTheRepair() {
         NamedRoots.of(arena).put("alpha", 1);

@@ -581,6 +581,28 @@ final class Connection {
         state = State.CLOSING;
     }
 
+    /**
+     * The command being run met a damaged store (its walk found a link or record that cannot be,
+     * {@code ArenaCorruptedException}): a text client gets the replies queued before it, then
+     * {@code SERVER_ERROR store corrupted ...} naming what was found, and the connection closes,
+     * since the command it was in cannot go on. A binary connection closes after its replies.
+     */
+    void failed(final String what) throws IOException {
+        if (closed) {
+            return;
+        }
+        if (!binary) {
+            putAscii("SERVER_ERROR store corrupted (check --repair mends it): " + what.replace('\r', ' ').replace('\n', ' '));
+            crlf();
+        }
+        state = State.CLOSING;
+        flush();
+        if (!closed && interest != SelectionKey.OP_WRITE) {
+            interest = SelectionKey.OP_WRITE;
+            key.interestOps(interest);
+        }
+    }
+
     // ------------------------------------------------------------------ output
 
     int pendingOutput() {

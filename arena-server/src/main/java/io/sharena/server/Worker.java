@@ -236,8 +236,16 @@ final class Worker {
             }
         } catch (final IOException | CancelledKeyException e) {
             c.close();
+        } catch (final io.sharena.core.ArenaCorruptedException e) {
+            // A damaged store met by this connection's command: it is told so and ends, the others go on.
+            reportOnce(e);
+            try {
+                c.failed(e.getMessage());
+            } catch (final IOException | RuntimeException again) {
+                c.close();
+            }
         } catch (final RuntimeException e) {
-            // A store failure (corruption found, a bug): this connection ends, the others go on.
+            // A bug: this connection ends, the others go on.
             reportOnce(e);
             c.close();
         }

@@ -294,4 +294,28 @@ class HostileClientTest {
         }
         return 1 << 16;
     }
+
+    /**
+     * A store damaged under the server (every bucket word garbled by a stray write): a command whose
+     * walk meets it is answered {@code SERVER_ERROR store corrupted ...} after the replies before it,
+     * and its connection closes; the server stays up for commands that do not meet it. Before, the
+     * connection was dropped with no word said (the corrupted-file campaign's finding).
+     */
+    @Test
+    void aCommandThatMeetsADamagedStoreIsToldSoAndTheServerGoesOn() throws Exception {
+        try (TestServer server = TestServer.start(); Wire w = new Wire(server.port()); Wire other = new Wire(server.port())) {
+            assertEquals("STORED\r\n", w.call("set k 0 0 1\r\nx\r\n"));
+            final io.sharena.core.ArenaView v = server.store.arena().raw();
+            final int header = io.sharena.ipc.NamedRoots.of(server.store.arena()).get(io.sharena.ipc.store.SharedStore.DEFAULT_ROOT);
+            final int buckets = v.getInt(header + io.sharena.ipc.layout.StoreLayout.BUCKETS_PTR);
+            final int bits = v.getInt(header + io.sharena.ipc.layout.StoreLayout.BUCKET_BITS);
+            v.segment().asSlice(Integer.toUnsignedLong(buckets), 4L << bits).fill((byte) 0x7f);
+            w.send(Wire.ascii("version\r\nget k\r\n"));
+            final String got = new String(w.in.readAllBytes(), java.nio.charset.StandardCharsets.ISO_8859_1);
+            assertTrue(got.startsWith("VERSION "), got);
+            assertTrue(got.contains("\r\nSERVER_ERROR store corrupted (check --repair mends it): "), got);
+            assertTrue(got.endsWith("\r\n") && got.split("\r\n").length == 2, got);
+            assertTrue(other.call("version\r\n").startsWith("VERSION "), "the server goes on");
+        }
+    }
 }

@@ -475,12 +475,23 @@ public final class PageAllocator {
      * @return what it could not fix, one line each (empty: the allocator's structures are consistent)
      */
     public List<String> recoverLocked() {
+        return recoverLocked(null);
+    }
+
+    /**
+     * Full repair, keeping the pages of {@code heldPages} allocated (see
+     * {@link Recovery#reclaimAndRebuild(SpanCache.SpanSink, java.util.BitSet)}); the caller holds the lock.
+     *
+     * @param heldPages page numbers a structure holds, or null
+     * @return what it could not fix, one line each (empty: the allocator's structures are consistent)
+     */
+    public List<String> recoverLocked(final java.util.BitSet heldPages) {
         recovery.fixIntent();
         CrashPoints.at(AllocPoint.REPAIR_INTENT_FIXED);
         freeing.drainPending();
         CrashPoints.at(AllocPoint.REPAIR_PENDING_DRAINED);
         // The caches' pages go back by the page-state pass that follows: no need to link them now.
-        final List<String> left = recovery.reclaimAndRebuild((page, n) -> { });
+        final List<String> left = recovery.reclaimAndRebuild((page, n) -> { }, heldPages);
         table.getAndAddLong(RECOVERIES, 1);
         table.clearRepairPending();
         CrashPoints.at(AllocPoint.REPAIR_DONE);

@@ -60,6 +60,11 @@ final class Recovery {
     private int pendingLiveFirst;
     private int invalid;
     private int invalidFirst;
+    /** Pages the caller knows a structure holds (see {@link #reclaimAndRebuild}), or null. */
+    private java.util.BitSet held;
+    private int heldKept;
+    private int heldKeptFirst;
+    private int heldUncommitted;
 
     Recovery(final PageTable table, final FreeRuns runs, final SpanCache caches, final ProcessRegistry registry,
              final Backing backing) {
@@ -146,6 +151,21 @@ final class Recovery {
      * @return what could not be fixed, one line each (empty when all is well)
      */
     List<String> reclaimAndRebuild(final SpanCache.SpanSink sink) {
+        return reclaimAndRebuild(sink, null);
+    }
+
+    /**
+     * Steps 3 to 5, keeping every page of {@code heldPages} (pages a structure found through the
+     * named roots holds, as a repair tool reads them before it repairs) ALLOCATED whatever its state
+     * says: a page table damaged to call such a page FREE, CACHED, RESERVED or orphaned PENDING
+     * would otherwise have it linked into the lists and punched out, its contents lost and the page
+     * handed to a second owner. A PENDING page of a live process is left to that process's free.
+     *
+     * @param heldPages page numbers to keep, or null
+     * @return what could not be fixed, one line each (empty when all is well)
+     */
+    List<String> reclaimAndRebuild(final SpanCache.SpanSink sink, final java.util.BitSet heldPages) {
+        held = heldPages;
         final boolean[] live = new boolean[RegistryLayout.SLOTS];
         // Dead slots, and the slot this attachment inherited from a dead process whose leftovers
         // are not reclaimed yet: that one lives, but what it holds in transit is the dead one's.
@@ -165,6 +185,7 @@ final class Recovery {
             registry.release(slot);
             CrashPoints.at(AllocPoint.REPAIR_SLOT_RELEASED);
         }
+        held = null;
         return left;
     }
 
@@ -181,6 +202,9 @@ final class Recovery {
         pendingLiveFirst = 0;
         invalid = 0;
         invalidFirst = 0;
+        heldKept = 0;
+        heldKeptFirst = 0;
+        heldUncommitted = 0;
         this.live = live;
         // Every FREE page loses its DIRTY bit in reclaim, before its run is punched: nothing is dirty after.
         MaximalRuns.forEach(table.firstUser, table.capacity, this::scanPage, (head, len) -> {
@@ -196,6 +220,14 @@ final class Recovery {
             guesses.add("pages with an invalid state set ALLOCATED (not freed: they may be in use; free them "
                 + "if they are not): pages=" + invalid + ", first=" + invalidFirst);
         }
+        if (heldKept > 0) {
+            guesses.add("pages a structure holds were not allocated (a damaged page table): set ALLOCATED, their"
+                + " contents kept: pages=" + heldKept + ", first=" + heldKeptFirst);
+        }
+        if (heldUncommitted > 0) {
+            left.add("pages a structure holds whose storage could not be committed (the disk is full; a write to"
+                + " them may fault until it is not): pages=" + heldUncommitted);
+        }
         if (pendingLive > 0) {
             left.add("pending pages of live processes in no pending span, left to them (a free in progress, or "
                 + "cut off the list by corruption; a repair after their process has closed or died frees them): pages=" + pendingLive
@@ -206,6 +238,9 @@ final class Recovery {
 
     /** One page of the rebuild's pass: reclaimed if orphaned, counted. @return whether it is FREE now */
     private boolean scanPage(final int p) {
+        if (held != null && held.get(p) && keepHeld(p)) {
+            return false;
+        }
         final boolean free = reclaim(p, live);
         final long w = table.stateAcquire(p);
         final int s = PageEntry.stateOf(w);
@@ -231,6 +266,39 @@ final class Recovery {
      */
     List<String> guesses() {
         return List.copyOf(guesses);
+    }
+
+    /**
+     * Makes a page a structure holds ALLOCATED, unless it is a live process's PENDING page (its
+     * free is under way: left to it, as {@link #reclaim} leaves it).
+     *
+     * @return whether the page is ALLOCATED now
+     */
+    private boolean keepHeld(final int p) {
+        while (true) {
+            final long w = table.stateAcquire(p);
+            final int s = PageEntry.stateOf(w);
+            final int slot = PageEntry.slotOf(w);
+            if (s == PageEntry.ALLOCATED) {
+                return true;
+            }
+            if (s == PageEntry.PENDING && slot < RegistryLayout.SLOTS && live[slot]
+                && (PageEntry.flagsOf(w) & PageEntry.FREEING) == 0) {
+                return false;
+            }
+            // CAS: a CACHED page may be claimed right now by its owner's pop in transit; one wins.
+            if (table.casState(p, w, PageEntry.state(PageEntry.ALLOCATED, 0, 0, 0))) {
+                // A FREE page not marked DIRTY may be a hole: its storage is committed now, as an
+                // allocation's is, so that a write to it cannot fault on a full disk.
+                if (s == PageEntry.FREE && (PageEntry.flagsOf(w) & PageEntry.DIRTY) == 0 && !backing.commit(p, 1)) {
+                    heldUncommitted++;
+                }
+                if (heldKept++ == 0) {
+                    heldKeptFirst = p;
+                }
+                return true;
+            }
+        }
     }
 
     /** Frees page {@code p} if it is in transit for nobody. @return whether it is FREE now */

@@ -44,7 +44,7 @@ public final class ArenaInternals {
 
         int metaPages(SharedArena arena);
 
-        boolean repair(SharedArena arena, long timeoutNanos);
+        boolean repair(SharedArena arena, long timeoutNanos, java.util.BitSet heldPages);
 
         List<String> repairNotes(SharedArena arena);
 
@@ -183,7 +183,20 @@ public final class ArenaInternals {
      * @throws IllegalStateException                   if the arena is closed or was opened read-only
      */
     public static boolean repair(final SharedArena arena, final long timeoutNanos) {
-        return access().repair(arena, timeoutNanos);
+        return access().repair(arena, timeoutNanos, null);
+    }
+
+    /**
+     * {@link #repair(SharedArena, long)}, keeping every page of {@code heldPages} ALLOCATED whatever
+     * its state word says (but a live process's PENDING page): the pages a structure found through
+     * the named roots holds, as a repair tool reads them before it repairs. A page table damaged to
+     * call such a page free would otherwise have it linked into the lists and punched out, its
+     * contents lost and the page handed to a second owner; {@link #repairNotes} counts the pages kept so.
+     *
+     * @param heldPages page numbers, or null for none
+     */
+    public static boolean repair(final SharedArena arena, final long timeoutNanos, final java.util.BitSet heldPages) {
+        return access().repair(arena, timeoutNanos, heldPages);
     }
 
     /**

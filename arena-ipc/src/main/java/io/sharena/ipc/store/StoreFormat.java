@@ -168,6 +168,36 @@ final class StoreFormat {
      */
     static void validate(final SharedArena arena, final int header) throws ArenaFormatException {
         final ArenaView v = arena.raw();
+        final long ring = v.getLong(header + StoreLayout.RING_BYTES);
+        final int regionPages = regionPages(arena, header);
+        final long[] positions = positions(v, header + StoreLayout.HEAD, header + StoreLayout.TAIL);
+        if (!positionsSound(positions[0], positions[1], positions[2], ring)) {
+            throw new ArenaFormatException("store.positions", "store ring positions out of range: head=" + positions[0]
+                + ", tail=" + positions[1] + (positions[2] != positions[1] ? " (then " + positions[2] + ")" : "")
+                + ", ringBytes=" + ring);
+        }
+        // Every page of a store's region stays allocated for as long as the store lives: one that is
+        // not (a stray free, a damaged page table) may be handed out to someone else at any time,
+        // and the locks in it cannot be attached.
+        final long first = Integer.toUnsignedLong(header) / PAGE;
+        for (long p = first; p < first + regionPages; p++) {
+            final int state = Pages.state(arena, p);
+            if (state != PageEntry.ALLOCATED) {
+                throw new ArenaFormatException("store.pages", "store region page not allocated: page=" + p + ", state="
+                    + PageEntry.stateName(state));
+            }
+        }
+    }
+
+    /**
+     * The header's own fields: where it is, its magic and version, its geometry and sizes, and the
+     * parts in the places they follow it (not the ring positions, nor the pages' states).
+     *
+     * @return the region's length in pages, from the header
+     * @throws ArenaFormatException naming the first header field that is out of range
+     */
+    static int regionPages(final SharedArena arena, final int header) throws ArenaFormatException {
+        final ArenaView v = arena.raw();
         final long cap = arena.capacityBytes();
         if (Integer.toUnsignedLong(header) + (long) StoreLayout.HEADER_PAGES * PAGE > cap) {
             throw new ArenaFormatException("store.header", "store header outside the arena: header=0x" + Integer.toHexString(header));
@@ -201,23 +231,7 @@ final class StoreFormat {
         expect(v, header, StoreLayout.RING_PTR, "ring", parts[3]);
         expect(v, header, StoreLayout.REGION_PAGES, "regionPages", parts[4]);
         inArena(cap, "ring", parts[3], ring);
-        final long[] positions = positions(v, header + StoreLayout.HEAD, header + StoreLayout.TAIL);
-        if (!positionsSound(positions[0], positions[1], positions[2], ring)) {
-            throw new ArenaFormatException("store.positions", "store ring positions out of range: head=" + positions[0]
-                + ", tail=" + positions[1] + (positions[2] != positions[1] ? " (then " + positions[2] + ")" : "")
-                + ", ringBytes=" + ring);
-        }
-        // Every page of a store's region stays allocated for as long as the store lives: one that is
-        // not (a stray free, a damaged page table) may be handed out to someone else at any time,
-        // and the locks in it cannot be attached.
-        final long first = Integer.toUnsignedLong(header) / PAGE;
-        for (long p = first; p < first + parts[4]; p++) {
-            final int state = Pages.state(arena, p);
-            if (state != PageEntry.ALLOCATED) {
-                throw new ArenaFormatException("store.pages", "store region page not allocated: page=" + p + ", state="
-                    + PageEntry.stateName(state));
-            }
-        }
+        return parts[4];
     }
 
     private static void expect(final ArenaView v, final int header, final int field, final String what,

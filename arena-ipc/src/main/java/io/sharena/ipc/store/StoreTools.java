@@ -137,6 +137,30 @@ public final class StoreTools {
     }
 
     /**
+     * Marks in {@code into} the pages of the store region whose header is at {@code ptr}, if its
+     * header is a store's (magic, version, geometry and parts as {@link SharedStore#open} checks
+     * them; not the pages' states, which this is for): what a repair keeps allocated
+     * ({@code ArenaInternals.repair} with held pages).
+     *
+     * @return whether {@code ptr} holds a store header
+     */
+    public static boolean heldPages(final SharedArena arena, final int ptr, final java.util.BitSet into) {
+        final long at = Integer.toUnsignedLong(ptr);
+        if (at == 0 || at % arena.pageSize() != 0 || at < arena.firstUserPage() * arena.pageSize()) {
+            return false;
+        }
+        final int pages;
+        try {
+            pages = StoreFormat.regionPages(arena, ptr);
+        } catch (final ArenaFormatException e) {
+            return false;
+        }
+        final int first = (int) (at / arena.pageSize());
+        into.set(first, first + pages);
+        return true;
+    }
+
+    /**
      * @return {@link #check} of every store of the arena, each line prefixed with {@code store NAME: };
      * a named-roots directory too damaged to list is left to the roots' own check
      */
