@@ -155,6 +155,30 @@ class StoreToolsCommandTest {
         final String repair = run(1, "check", "--repair", file.toString());
         assertTrue(repair.contains("repaired: store sharena.store: not repaired: store does not open:"), repair);
     }
+
+    /**
+     * A stray write over the store header's magic alone (the corrupted-file campaign's case): the
+     * store no longer opened, {@code check} passed it over as "no store" and called the file clean.
+     * Now the rest of the header, being a store's, says what it is: check names the magic, and the
+     * repair writes it again, every item kept.
+     */
+    @Test
+    void aStoreWhoseMagicAloneWasHitIsReportedAndRestored() throws Exception {
+        final Path file = store();
+        try (SharedStore store = SharedStore.open(file, StoreOptions.defaults())) {
+            final int header = NamedRoots.of(store.arena()).get(SharedStore.DEFAULT_ROOT);
+            store.arena().raw().putLong(header + StoreLayout.MAGIC, 1L << 63);
+        }
+        final String check = run(1, "check", file.toString());
+        assertTrue(check.contains("store sharena.store: store does not open: not a store: magic=0x8000000000000000"), check);
+        final String repair = run(0, "check", "--repair", file.toString());
+        assertTrue(repair.contains("repaired: store sharena.store: header magic restored (the rest of its header is"
+            + " sound): was 0x8000000000000000"), repair);
+        assertTrue(repair.endsWith("check: ok\n"), repair);
+        try (SharedStore store = SharedStore.open(file, StoreOptions.defaults())) {
+            assertEquals("2", new String(store.get(b("alpha")), StandardCharsets.UTF_8));
+        }
+    }
     /**
      * A store file cut short in the middle of its ring, then given its size back by
      * {@code check --repair} (the lost range reads as zeros): chains lead into zeros, and the ring's

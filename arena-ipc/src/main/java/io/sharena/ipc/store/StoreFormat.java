@@ -197,13 +197,32 @@ final class StoreFormat {
      * @throws ArenaFormatException naming the first header field that is out of range
      */
     static int regionPages(final SharedArena arena, final int header) throws ArenaFormatException {
+        return regionPages(arena, header, true);
+    }
+
+    /**
+     * @return whether the header at {@code header} is a store's in every field but its magic: a
+     * stray write hit the magic alone (a page of anything else, or a zeroed one, does not carry the
+     * version, geometry, sizes and the parts' places of a store)
+     */
+    static boolean soundButMagic(final SharedArena arena, final int header) {
+        try {
+            regionPages(arena, header, false);
+        } catch (final ArenaFormatException e) {
+            return false;
+        }
+        return arena.raw().getLongAcquire(header + StoreLayout.MAGIC) != StoreLayout.MAGIC_VALUE;
+    }
+
+    private static int regionPages(final SharedArena arena, final int header, final boolean magicToo)
+        throws ArenaFormatException {
         final ArenaView v = arena.raw();
         final long cap = arena.capacityBytes();
         if (Integer.toUnsignedLong(header) + (long) StoreLayout.HEADER_PAGES * PAGE > cap) {
             throw new ArenaFormatException("store.header", "store header outside the arena: header=0x" + Integer.toHexString(header));
         }
         final long magic = v.getLongAcquire(header + StoreLayout.MAGIC);
-        if (magic != StoreLayout.MAGIC_VALUE) {
+        if (magicToo && magic != StoreLayout.MAGIC_VALUE) {
             throw new ArenaFormatException("store.magic", "not a store: magic=0x" + Long.toHexString(magic));
         }
         final int version = v.getInt(header + StoreLayout.VERSION);

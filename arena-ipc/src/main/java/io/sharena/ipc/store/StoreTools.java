@@ -71,7 +71,10 @@ public final class StoreTools {
         return region;
     }
 
-    /** @return the names of the arena's named roots that point at a store header, in directory order */
+    /**
+     * @return the names of the arena's named roots that point at a store header (or at one whose
+     * magic alone a stray write hit: check reports it, repair restores it), in directory order
+     */
     public static List<String> stores(final SharedArena arena) {
         final List<String> names = new ArrayList<>();
         final ArenaView v = arena.raw();
@@ -79,7 +82,8 @@ public final class StoreTools {
             final long at = Integer.toUnsignedLong(ptr);
             if (at != 0 && at % arena.pageSize() == 0 && at + StoreLayout.HEADER_BYTES <= arena.capacityBytes()
                 && at >= arena.firstUserPage() * arena.pageSize()
-                && v.getLongAcquire(ptr + StoreLayout.MAGIC) == StoreLayout.MAGIC_VALUE) {
+                && (v.getLongAcquire(ptr + StoreLayout.MAGIC) == StoreLayout.MAGIC_VALUE
+                || StoreFormat.soundButMagic(arena, ptr))) {
                 names.add(name);
             }
         }));
@@ -139,7 +143,8 @@ public final class StoreTools {
     /**
      * Marks in {@code into} the pages of the store region whose header is at {@code ptr}, if its
      * header is a store's (magic, version, geometry and parts as {@link SharedStore#open} checks
-     * them; not the pages' states, which this is for): what a repair keeps allocated
+     * them, or all of them but the magic, which the repair restores; not the pages' states, which
+     * this is for): what a repair keeps allocated
      * ({@code ArenaInternals.repair} with held pages).
      *
      * @return whether {@code ptr} holds a store header
@@ -149,11 +154,14 @@ public final class StoreTools {
         if (at == 0 || at % arena.pageSize() != 0 || at < arena.firstUserPage() * arena.pageSize()) {
             return false;
         }
-        final int pages;
+        int pages;
         try {
             pages = StoreFormat.regionPages(arena, ptr);
         } catch (final ArenaFormatException e) {
-            return false;
+            if (!StoreFormat.soundButMagic(arena, ptr)) {
+                return false;
+            }
+            pages = arena.raw().getInt(ptr + StoreLayout.REGION_PAGES); // checked with the rest of the header
         }
         final int first = (int) (at / arena.pageSize());
         into.set(first, first + pages);
@@ -191,12 +199,20 @@ public final class StoreTools {
         for (final String name : storesOrNone(arena)) {
             final SharedStore store;
             try {
+                final int header = rootOf(arena, name);
+                if (StoreFormat.soundButMagic(arena, header)) {
+                    final long magic = arena.raw().getLongAcquire(header + StoreLayout.MAGIC);
+                    if (arena.raw().compareAndSetLong(header + StoreLayout.MAGIC, magic, StoreLayout.MAGIC_VALUE)) {
+                        done.add("store " + name + ": header magic restored (the rest of its header is sound): was 0x"
+                            + Long.toHexString(magic));
+                    }
+                }
                 try {
-                    StoreFormat.validate(arena, rootOf(arena, name));
+                    StoreFormat.validate(arena, header);
                 } catch (final ArenaFormatException e) {
                     // Head and tail out of range: the ring is emptied so that the store opens again.
                     final String reset = "store.positions".equals(e.field())
-                        ? StoreRepair.resetPositions(arena, rootOf(arena, name), timeoutNanos) : null;
+                        ? StoreRepair.resetPositions(arena, header, timeoutNanos) : null;
                     if (reset != null) {
                         done.add("store " + name + ": " + reset);
                     }
