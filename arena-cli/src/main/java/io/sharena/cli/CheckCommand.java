@@ -19,12 +19,12 @@ import java.util.concurrent.Callable;
 /**
  * {@code arena check FILE [--repair]}: the file itself first (both header copies, the size against
  * the capacity), read without mapping it; then, if the file is whole enough to map, the allocator,
- * named roots, shared stores and heap ({@link io.sharena.ipc.IpcCheck}). {@code --repair} restores
+ * named roots, shared stores, heap and channels ({@link io.sharena.ipc.IpcCheck}). {@code --repair} restores
  * the file (size, header copy), rebuilds the allocator's structures and repairs the IPC ones, saying
  * what it did and what was lost, and checks again.
  */
 @Command(name = "check", mixinStandardHelpOptions = true,
-    description = "Verify an arena file and its allocator, named roots, heap and stores (read-only); --repair restores the"
+    description = "Verify an arena file and its allocator, named roots, heap, stores and channels (read-only); --repair restores the"
         + " file's size and header copies and rebuilds the free structures, then checks again.",
     exitCodeListHeading = "Exit status:%n",
     exitCodeList = {" 0:consistent", " 1:violations found (listed one per line)", " 2:usage",

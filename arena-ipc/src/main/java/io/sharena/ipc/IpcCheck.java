@@ -1,6 +1,7 @@
 package io.sharena.ipc;
 
 import io.sharena.core.SharedArena;
+import io.sharena.ipc.channel.Channel;
 import io.sharena.ipc.heap.ObjectHeap;
 import io.sharena.ipc.store.StoreTools;
 
@@ -11,7 +12,7 @@ import java.util.List;
 
 /**
  * The IPC structures' check and repair, for tools ({@code arena check [--repair]}): the named
- * roots, the shared stores, then the object heap. Neither throws for corruption: what is wrong is the result.
+ * roots, the shared stores, the object heap, and (check only: they have no repair) the channels. Neither throws for corruption: what is wrong is the result.
  *
  * <pre>{@code
  * List<String> done = IpcCheck.repair(arena, timeout);   // writable arena, quiet heap; after arena.repair
@@ -23,7 +24,8 @@ public final class IpcCheck {
     }
 
     /**
-     * Checks the named roots, the stores ({@link StoreTools#checkAll}) and the heap, read-only
+     * Checks the named roots, the stores ({@link StoreTools#checkAll}), the heap and the channels
+     * ({@link Channel#check}), read-only
      * (works on a read-only attachment). Exact only while no process changes them.
      *
      * @return the violations, one line each; empty when consistent
@@ -32,6 +34,7 @@ public final class IpcCheck {
         final List<String> violations = new ArrayList<>(NamedRoots.check(arena));
         violations.addAll(StoreTools.checkAll(arena));
         violations.addAll(ObjectHeap.check(arena));
+        violations.addAll(Channel.check(arena));
         return violations;
     }
 

@@ -540,6 +540,47 @@ class IpcCorruptionTest {
 
     // ------------------------------------------------------------------ channels
 
+    /**
+     * The channels are checked too (the corrupted-file campaign found {@code check} calling a damaged
+     * channel clean: it did not look at channels): its header, a lane's positions, a record's length
+     * word past HEAD, a header whose magic alone was hit; each is named, and a sound channel is clean.
+     */
+    @Test
+    void aDamagedChannelIsNamedByTheCheck() {
+        final Channel channel = Channel.create(arena, "c", 2, 1 << 14, 64);
+        final int header = NamedRoots.of(arena).get("c");
+        final int lane = ChannelLayout.lane(header, 0);
+        try (ChannelProducer p = channel.producer(); ChannelConsumer c = channel.consumer()) {
+            for (int i = 0; i < 10; i++) {
+                assertTrue(p.offer(1, new byte[20], 0, 20));
+            }
+            assertEquals(4, c.poll((view, type, ptr, length) -> { }, 4));
+        }
+        assertEquals(List.of(), IpcCheck.check(arena));
+        final int ring = v.getInt(lane + ChannelLayout.RING);
+        final long head = v.getLongAcquire(lane + ChannelLayout.HEAD);
+        final int word = ring + (int) head + ChannelLayout.LENGTH;
+        final int stamp = v.getInt(word);
+        v.putInt(word, 1 << 20);
+        assertEquals(List.of("channel c: record length out of range: position=" + head + ", length word=" + (1 << 20)
+            + ": lane=0"), IpcCheck.check(arena));
+        v.putInt(word, stamp);
+        v.putLongRelease(lane + ChannelLayout.HEAD, head + 4);
+        assertEquals(List.of("channel c: lane positions out of range: lane=0, tail=" + v.getLongAcquire(lane
+            + ChannelLayout.TAIL) + ", head=" + (head + 4) + ", cleared=0, ringBytes=16384"), IpcCheck.check(arena));
+        v.putLongRelease(lane + ChannelLayout.HEAD, head);
+        v.putIntRelease(header + ChannelLayout.MAGIC, 0x2525);
+        assertEquals(List.of("channel c: header magic damaged (the rest of its header is a channel's): magic=0x2525"),
+            IpcCheck.check(arena));
+        v.putIntRelease(header + ChannelLayout.MAGIC, ChannelLayout.MAGIC_VALUE);
+        v.putInt(header + ChannelLayout.LANES, 0);
+        assertEquals(1, IpcCheck.check(arena).size());
+        assertTrue(IpcCheck.check(arena).get(0).startsWith("channel c: arena metadata corrupted: channel lane count"),
+            IpcCheck.check(arena).toString());
+        v.putInt(header + ChannelLayout.LANES, 2);
+        assertEquals(List.of(), IpcCheck.check(arena));
+    }
+
     @Test
     void aChannelTailBeyondTheRingIsRefusedByTheProducerAttachingAndLeavesTheLaneFree() {
         final Channel channel = Channel.create(arena, "c", 1, 1 << 14, 64);

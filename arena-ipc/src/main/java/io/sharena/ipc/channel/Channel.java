@@ -12,6 +12,8 @@ import io.sharena.ipc.NamedRoots;
 import io.sharena.ipc.Pages;
 import io.sharena.ipc.layout.ChannelLayout;
 
+import java.util.List;
+
 /**
  * A message channel between processes, in arena pages, found by name through the named roots:
  * one consumer, up to {@link ChannelLayout#MAX_LANES} producer processes (one-to-one is one lane).
@@ -71,14 +73,22 @@ public final class Channel {
     final Ownership ownership;
 
     private Channel(final SharedArena arena, final int header) {
+        this(arena, header, true);
+    }
+
+    /**
+     * @param attach false for {@link ChannelCheck}, which reads the header's other fields whatever
+     *               the magic (it has looked at it) and has no ownership (its arena may be read-only)
+     */
+    Channel(final SharedArena arena, final int header, final boolean attach) {
         this.arena = arena;
         this.view = arena.raw();
         this.header = header;
-        this.ownership = ArenaInternals.ownership(arena);
+        this.ownership = attach ? ArenaInternals.ownership(arena) : null;
         if (!Pages.inUserRange(arena, header, 1)) {
             throw corrupted("channel header pointer", Integer.toUnsignedLong(header), "");
         }
-        if (view.getIntAcquire(header + ChannelLayout.MAGIC) != ChannelLayout.MAGIC_VALUE) {
+        if (attach && view.getIntAcquire(header + ChannelLayout.MAGIC) != ChannelLayout.MAGIC_VALUE) {
             throw new IllegalStateException("not a channel: ptr=0x" + Integer.toHexString(header));
         }
         this.lanes = view.getInt(header + ChannelLayout.LANES);
@@ -294,6 +304,19 @@ public final class Channel {
                 ? " (its creator died before it was made; its pages were given back)" : " (being created)"));
         }
         return new Channel(arena, header);
+    }
+
+    /**
+     * Checks every channel a named root points at, read-only (works on a read-only attachment):
+     * its header, the allocation of its pages, each lane's positions and the records published
+     * past its HEAD, as producers and the consumer check them; a header that is a channel's in all
+     * but its magic is reported too. Exact only while no process uses the channels. Channels have
+     * no repair: make a damaged one again.
+     *
+     * @return the violations, one line each, prefixed {@code channel NAME: }; empty when consistent
+     */
+    public static List<String> check(final SharedArena arena) {
+        return ChannelCheck.check(arena);
     }
 
     /**

@@ -1,0 +1,139 @@
+package io.sharena.ipc.channel;
+
+import io.sharena.core.ArenaCorruptedException;
+import io.sharena.core.ArenaView;
+import io.sharena.core.SharedArena;
+import io.sharena.core.layout.Geometry;
+import io.sharena.core.layout.PageEntry;
+import io.sharena.ipc.NamedRoots;
+import io.sharena.ipc.Pages;
+import io.sharena.ipc.layout.ChannelLayout;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The channels' check, for tools ({@code arena check}): every channel a named root points at, read
+ * without attaching to it. Exact only while no process uses the channel. Channels have no repair:
+ * what a check finds, a user mends by making the channel again.
+ */
+final class ChannelCheck {
+    private ChannelCheck() {
+    }
+
+    /** {@link Channel#check(SharedArena)}. */
+    static List<String> check(final SharedArena arena) {
+        final Map<String, Integer> roots;
+        try {
+            roots = NamedRoots.existing(arena).map(NamedRoots::list).orElse(Map.of());
+        } catch (final ArenaCorruptedException e) {
+            return List.of(); // the roots' own check names the directory
+        }
+        final List<String> violations = new ArrayList<>();
+        roots.forEach((name, ptr) -> {
+            if (!Pages.inUserRange(arena, ptr, 1)) {
+                return;
+            }
+            final int magic = arena.raw().getIntAcquire(ptr + ChannelLayout.MAGIC);
+            if (magic == ChannelLayout.MAGIC_VALUE) {
+                check(arena, ptr, violations, "channel " + name + ": ");
+            } else if (magic != ChannelLayout.MAGIC_CREATING && soundButMagic(arena, ptr)) {
+                violations.add("channel " + name + ": header magic damaged (the rest of its header is a channel's):"
+                    + " magic=0x" + Integer.toHexString(magic));
+            }
+        });
+        return violations;
+    }
+
+    /** @return whether the header at {@code ptr} is a channel's in all but its magic, its pages allocated */
+    private static boolean soundButMagic(final SharedArena arena, final int ptr) {
+        try {
+            new Channel(arena, ptr, false);
+        } catch (final ArenaCorruptedException e) {
+            return false;
+        }
+        return pagesProblem(arena, ptr) == null;
+    }
+
+    /** @return what is wrong with the allocation of the channel's header page and rings, or null */
+    private static String pagesProblem(final SharedArena arena, final int header) {
+        final ArenaView v = arena.raw();
+        final int lanes = v.getInt(header + ChannelLayout.LANES);
+        final int ringPages = v.getInt(header + ChannelLayout.RING_BYTES) / Geometry.PAGE_SIZE;
+        final long headerPage = Integer.toUnsignedLong(header) / Geometry.PAGE_SIZE;
+        if (Pages.state(arena, headerPage) != PageEntry.ALLOCATED) {
+            return "header page not allocated: page=" + headerPage;
+        }
+        for (int i = 0; i < lanes; i++) {
+            final long first = Integer.toUnsignedLong(v.getInt(ChannelLayout.lane(header, i) + ChannelLayout.RING))
+                / Geometry.PAGE_SIZE;
+            for (long p = first; p < first + ringPages; p++) {
+                if (Pages.state(arena, p) != PageEntry.ALLOCATED) {
+                    return "ring page not allocated: lane=" + i + ", page=" + p;
+                }
+            }
+        }
+        return null;
+    }
+
+    private static void check(final SharedArena arena, final int header, final List<String> violations,
+                              final String prefix) {
+        final Channel c;
+        try {
+            c = new Channel(arena, header, false);
+        } catch (final ArenaCorruptedException e) {
+            violations.add(prefix + e.getMessage());
+            return;
+        }
+        final String pages = pagesProblem(arena, header);
+        if (pages != null) {
+            violations.add(prefix + pages);
+            return;
+        }
+        final ArenaView v = c.view;
+        for (int lane = 0; lane < c.lanes; lane++) {
+            final int l = ChannelLayout.lane(header, lane);
+            final long tail = v.getLongAcquire(l + ChannelLayout.TAIL);
+            final long head = v.getLongAcquire(l + ChannelLayout.HEAD);
+            final long cleared = v.getLongAcquire(l + ChannelLayout.CLEARED);
+            // What producers and the consumer check when they attach (CLEARED <= HEAD <= CLEARED + ring,
+            // TAIL within a ring of CLEARED, every position 8-byte aligned).
+            if (((tail | head | cleared) & 7) != 0 || head - cleared < 0 || head - cleared > c.ringBytes
+                || tail - cleared < -c.ringBytes || tail - cleared > c.ringBytes) {
+                violations.add(prefix + "lane positions out of range: lane=" + lane + ", tail=" + tail + ", head=" + head
+                    + ", cleared=" + cleared + ", ringBytes=" + c.ringBytes);
+                continue;
+            }
+            final String records = walk(c, l, head, cleared);
+            if (records != null) {
+                violations.add(prefix + records + ": lane=" + lane);
+            }
+        }
+    }
+
+    /**
+     * Walks the published records from HEAD, as the consumer will, to the first word that says
+     * nothing is published.
+     *
+     * @return what the consumer would refuse, or null
+     */
+    private static String walk(final Channel c, final int l, final long head, final long cleared) {
+        final int ring = c.view.getInt(l + ChannelLayout.RING);
+        final int mask = c.ringBytes - 1;
+        long at = head;
+        while (at - cleared < c.ringBytes) {
+            final int index = (int) (at & mask);
+            final int stamp = c.view.getIntAcquire(ring + index + ChannelLayout.LENGTH);
+            if (stamp == ChannelLayout.UNPUBLISHED) {
+                return null;
+            }
+            final int bytes = ChannelLayout.publishedBytes(stamp, index, c.ringBytes, c.maxMessage);
+            if (bytes < 0 || at + bytes - cleared > c.ringBytes) {
+                return "record length out of range: position=" + at + ", length word=" + stamp;
+            }
+            at += bytes;
+        }
+        return null;
+    }
+}
