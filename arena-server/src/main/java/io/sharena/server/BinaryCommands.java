@@ -8,6 +8,7 @@ import io.sharena.ipc.store.StoreResult;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 
 /**
  * memcached's binary protocol, for a connection whose first byte was {@link #REQUEST_MAGIC}: a
@@ -65,6 +66,9 @@ final class BinaryCommands {
     static final int GATQ = 0x1e;
     static final int GATK = 0x23;
     static final int GATKQ = 0x24;
+    static final int SASL_LIST_MECHS = 0x20;
+    static final int SASL_AUTH = 0x21;
+    static final int SASL_STEP = 0x22;
 
     static final int OK = 0x0000;
     static final int KEY_ENOENT = 0x0001;
@@ -85,6 +89,9 @@ final class BinaryCommands {
     private static final byte[] NO_MEMORY_TEXT = ascii("Out of memory");
     private static final byte[] TOO_LARGE_TEXT = ascii("Too large.");
     private static final byte[] UNKNOWN_TEXT = ascii("Unknown command");
+
+    /** The key of the one response that carries {@code stat detail dump}. */
+    private static final byte[] DETAILED = ascii("detailed");
 
     /** The largest extras of any request (incr and decr: delta, initial value, expiry). */
     private static final int EXTRAS_MAX = 20;
@@ -120,27 +127,28 @@ final class BinaryCommands {
         final long cas = i64(in, p + 16);
         final SharedStore store = c.worker.server.store();
         final long bodyMax = (long) store.maxItemSize() + TextCommands.KEY_MAX + EXTRAS_MAX;
-        if (keyLen + extLen > bodyLen || keyLen > TextCommands.KEY_MAX) {
+        if (keyLen > TextCommands.KEY_MAX) {
             invalid(c, op, opaque);
             return true;
         }
-        final boolean storage = isSet(op);
-        if (bodyLen > bodyMax) {
-            if (storage) {
-                // Answered at once and the body dropped as it comes: the connection keeps going.
-                c.inPos = p + HEADER;
-                c.worker.server.storeTooLarge.increment();
-                error(c, op, E2BIG, opaque, TOO_LARGE_TEXT);
-                c.beginSwallow(bodyLen);
-            } else {
-                invalid(c, op, opaque);
-            }
+        if (keyLen + extLen > bodyLen) {
+            // memcached answers so whatever the opcode, and hangs up.
+            error(c, op, UNKNOWN_COMMAND, opaque, UNKNOWN_TEXT);
+            c.quit();
             return true;
         }
-        final int valueLen = (int) bodyLen - extLen - keyLen;
+        final long valueLen = bodyLen - extLen - keyLen;
         final int shape = shape(op, extLen, keyLen, valueLen);
         if (shape == INVALID) {
             invalid(c, op, opaque);
+            return true;
+        }
+        if (shape == STORAGE && bodyLen > bodyMax) {
+            // Answered at once and the body dropped as it comes: the connection keeps going.
+            c.inPos = p + HEADER;
+            c.worker.server.storeTooLarge.increment();
+            error(c, op, E2BIG, opaque, TOO_LARGE_TEXT);
+            c.beginSwallow(bodyLen);
             return true;
         }
         final int needed = HEADER + (shape == UNKNOWN ? 0 : extLen + keyLen); // at most 24 + 20 + 250 bytes
@@ -158,7 +166,7 @@ final class BinaryCommands {
                 error(c, op, UNKNOWN_COMMAND, opaque, UNKNOWN_TEXT);
                 c.beginSwallow(bodyLen); // skipped as it comes, not buffered
             }
-            case STORAGE -> beginStore(c, op, ext, extLen, keyLen, valueLen, opaque, cas);
+            case STORAGE -> beginStore(c, op, ext, extLen, keyLen, (int) valueLen, opaque, cas);
             // memcached reads a touch's or a stat's body only as far as its key: value bytes after
             // it are read as the next request's header (a hang-up, unless they make a request), here too.
             default -> run(c, op, ext, extLen, keyLen, opaque, cas);
@@ -179,7 +187,7 @@ final class BinaryCommands {
      * What memcached checks of each opcode's extras, key and value lengths before it reads the
      * body; a request that fails it gets "Invalid arguments" and the connection closes.
      */
-    private static int shape(final int op, final int extLen, final int keyLen, final int valueLen) {
+    private static int shape(final int op, final int extLen, final int keyLen, final long valueLen) {
         final boolean ok = switch (op) {
             case GET, GETQ, GETK, GETKQ, DELETE, DELETEQ -> extLen == 0 && keyLen != 0 && valueLen == 0;
             case GAT, GATQ, GATK, GATKQ, TOUCH -> extLen == 4 && keyLen != 0;
@@ -188,6 +196,9 @@ final class BinaryCommands {
             case INCREMENT, DECREMENT, INCREMENTQ, DECREMENTQ -> extLen == EXTRAS_MAX && keyLen != 0 && valueLen == 0;
             case FLUSH, FLUSHQ -> (extLen == 0 || extLen == 4) && keyLen == 0 && valueLen == 0;
             case NOOP, VERSION, QUIT, QUITQ, STAT -> extLen == 0 && (op == STAT || keyLen == 0 && valueLen == 0);
+            // Not served (no SASL here), but memcached checks their shape before it says so.
+            case SASL_LIST_MECHS -> extLen == 0 && keyLen == 0;
+            case SASL_AUTH, SASL_STEP -> extLen == 0 && keyLen != 0;
             default -> true;
         };
         if (!ok) {
@@ -394,8 +405,13 @@ final class BinaryCommands {
             case NOT_FOUND -> error(c, op, base == APPEND ? NOT_STORED : KEY_ENOENT, opaque,
                 base == APPEND ? NOT_STORED_TEXT : NOT_FOUND_TEXT);
             case TOO_LARGE -> {
-                c.worker.server.storeTooLarge.increment();
-                error(c, op, E2BIG, opaque, TOO_LARGE_TEXT);
+                if (base == APPEND) {
+                    // The value sent was within the limit, the item it would make is not: as memcached says it.
+                    error(c, op, NOT_STORED, opaque, NOT_STORED_TEXT);
+                } else {
+                    c.worker.server.storeTooLarge.increment();
+                    error(c, op, E2BIG, opaque, TOO_LARGE_TEXT);
+                }
             }
             default -> error(c, op, ENOMEM, opaque, NO_MEMORY_TEXT);
         }
@@ -472,12 +488,17 @@ final class BinaryCommands {
      * protocol does not know is NOT_FOUND_TEXT, as memcached answers.
      */
     private static void stat(final Connection c, final int op, final int keyAt, final int keyLen, final int opaque) {
-        final String group = new String(c.in, keyAt, keyLen, StandardCharsets.ISO_8859_1);
-        if (group.startsWith("cachedump")) {
+        String group = new String(c.in, keyAt, keyLen, StandardCharsets.ISO_8859_1);
+        // The groups memcached's binary stat serves: the general one, items, slabs, sizes and reset
+        // as they are, settings whatever follows it, detail with on, off or dump; any other, Not found.
+        if (group.startsWith("settings")) {
+            group = "settings";
+        } else if (!List.of("", "items", "slabs", "sizes", "reset", "detail on", "detail off", "detail dump")
+            .contains(group)) {
             error(c, op, KEY_ENOENT, opaque, NOT_FOUND_TEXT);
             return;
         }
-        final byte[] line = ("stats" + (keyLen == 0 ? "" : " " + group)).getBytes(StandardCharsets.ISO_8859_1);
+        final byte[] line = ("stats" + (group.isEmpty() ? "" : " " + group)).getBytes(StandardCharsets.ISO_8859_1);
         final Tokens t = c.worker.tokens;
         t.split(line, 0, line.length);
         final long mark = c.mark();
@@ -488,12 +509,11 @@ final class BinaryCommands {
             return;
         }
         final String reply = new String(text, StandardCharsets.ISO_8859_1);
-        if (reply.startsWith("PREFIX ")) {
-            // stats detail dump: its lines as one value, as memcached sends them
-            final byte[] dump = reply.substring(0, reply.length() - "END\r\n".length())
-                .getBytes(StandardCharsets.ISO_8859_1);
-            header(c, op, OK, 0, 0, dump.length, opaque, 0);
-            c.put(dump);
+        if (group.equals("detail dump")) {
+            // The text reply, its END line included, as one value under the key "detailed", as memcached sends it.
+            header(c, op, OK, DETAILED.length, 0, DETAILED.length + text.length, opaque, 0);
+            c.put(DETAILED);
+            c.put(text);
             empty(c, op, opaque, 0);
             return;
         }

@@ -86,6 +86,11 @@ final class Connection {
     private boolean holding;
     private final byte[] tail = new byte[2];
     private long swallowLeft;
+    /**
+     * Heap bytes this connection holds beyond its first buffers (a grown input or output buffer, a
+     * value on its way to the store), counted in {@link MemcachedServer#connectionHeap}.
+     */
+    private long heapCharged;
 
     // A metadump in progress ({@link LruCrawler#continueDump}): the next bucket, and a list for its keys.
     int dumpBucket;
@@ -234,6 +239,7 @@ final class Connection {
         inLim = 0;
         linesPrefetchedTo = 0;
         if (in.length > READ_CHUNK) {
+            charge(READ_CHUNK - in.length);
             in = new byte[READ_CHUNK]; // a long get line is done: give its buffer back
         }
     }
@@ -251,6 +257,7 @@ final class Connection {
             } else {
                 // Only a get line gets here (other lines close at NO_NEWLINE_LIMIT, and a binary
                 // request needs at most 294 bytes before its value): line() bounds it.
+                charge(in.length);
                 in = java.util.Arrays.copyOf(in, in.length * 2);
             }
         }
@@ -449,6 +456,9 @@ final class Connection {
         } else {
             TextCommands.completeStore(this, good);
         }
+        if (p.value != null) {
+            charge(-p.value.length);
+        }
         p.release(worker);
         giveBackInPlaceBudget();
         return true;
@@ -481,6 +491,7 @@ final class Connection {
             && takeInPlaceBudget(valueLength)) {
             if (!worker.server.store().reserve(p.key, valueLength, p.flags, p.exptime, p.reservation)) {
                 giveBackInPlaceBudget();
+                charge(valueLength);
                 p.value = worker.takeValue(valueLength);
                 return;
             }
@@ -491,6 +502,7 @@ final class Connection {
             worker.server.valuesInPlace.increment();
             return;
         }
+        charge(valueLength);
         p.value = worker.takeValue(valueLength);
     }
 
@@ -549,6 +561,12 @@ final class Connection {
      */
     private void spill() {
         final PendingStore p = pending;
+        try {
+            charge(p.length);
+        } catch (final BufferLimitException e) {
+            close(); // no room to keep what came: the reservation is given up, the connection ends
+            return;
+        }
         final byte[] v = worker.takeValue(p.length);
         MemorySegment.copy(p.reservation.value(), ValueLayout.JAVA_BYTE, 0, v, 0, p.filled);
         worker.server.store().abandon(p.reservation);
@@ -589,6 +607,20 @@ final class Connection {
      */
     void failed(final String what) throws IOException {
         if (closed) {
+            return;
+        }
+        if (what == null) {
+            // Out of memory for its buffers: memcached's reply when it fits as they are, then the close.
+            final byte[] line = "SERVER_ERROR out of memory\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            if (!binary && out.length - outLim >= line.length) {
+                System.arraycopy(line, 0, out, outLim, line.length);
+                outLim += line.length;
+            }
+            state = State.CLOSING;
+            flush();
+            if (!closed) {
+                close(); // what it has queued is not waited for: the heap it holds is wanted
+            }
             return;
         }
         if (!binary) {
@@ -642,7 +674,37 @@ final class Connection {
                 return;
             }
         }
-        out = java.util.Arrays.copyOf(out, Math.max(out.length * 2, outLim + n));
+        final int grown = Math.max(out.length * 2, outLim + n);
+        charge(grown - out.length);
+        out = java.util.Arrays.copyOf(out, grown);
+    }
+
+    /**
+     * Counts {@code bytes} more (or, negative, fewer) of heap against the server's bound on what all
+     * connections hold beyond their first buffers ({@link MemcachedServer#connectionHeapLimit}).
+     *
+     * @throws BufferLimitException if growing by {@code bytes} would pass the bound (nothing counted)
+     */
+    private void charge(final long bytes) {
+        if (closed) {
+            return; // all it held was counted out at the close
+        }
+        final java.util.concurrent.atomic.AtomicLong held = worker.server.connectionHeap;
+        if (held.addAndGet(bytes) > worker.server.connectionHeapLimit && bytes > 0) {
+            held.addAndGet(-bytes);
+            throw new BufferLimitException(bytes, worker.server.connectionHeapLimit);
+        }
+        heapCharged += bytes;
+    }
+
+    /**
+     * A connection's buffers would pass the server's bound on the heap all connections hold:
+     * memcached's "out of memory" for a connection, which ends it. Thrown before anything is allocated.
+     */
+    static final class BufferLimitException extends RuntimeException {
+        BufferLimitException(final long bytes, final long limit) {
+            super("out of memory for connection buffers: wanted=" + bytes + ", limit=" + limit, null, false, false);
+        }
     }
 
     /** @return the output array, with room for {@code n} bytes at {@link #outLimit()}; commit them with {@link #advance}. */
@@ -821,6 +883,7 @@ final class Connection {
             outPos = 0;
             outLim = 0;
             if (out.length > OUT_KEEP) {
+                charge(OUT_INITIAL - out.length);
                 out = new byte[OUT_INITIAL];
             }
             if (state == State.CLOSING) {
@@ -850,6 +913,8 @@ final class Connection {
             return;
         }
         closed = true;
+        worker.server.connectionHeap.addAndGet(-heapCharged);
+        heapCharged = 0;
         if (pending.reservation.held()) {
             worker.server.store().abandon(pending.reservation);
             pending.inPlace = null;

@@ -17,6 +17,10 @@ import java.util.Objects;
  *       they drain (256 KiB), so a client that sends but does not read holds that much and one value.</li>
  *   <li>writeTimeoutMillis: a connection with replies queued that takes none of them for this long is
  *       closed (30 s).</li>
+ *   <li>connectionBuffers: the heap all connections together may hold beyond their first buffers
+ *       (grown input and output buffers, values on their way to the store); a connection that would
+ *       pass it is told {@code SERVER_ERROR out of memory} and closed, as memcached does when it cannot
+ *       allocate for a connection (half the JVM's heap by default).</li>
  *   <li>requestsPerEvent: commands one connection runs before the worker turns to its other
  *       connections (20, memcached's {@code -R}); a client pipelining thousands of commands takes
  *       its turn like the others, and each turn it gives up counts in {@code conn_yields}.</li>
@@ -52,6 +56,7 @@ public final class ServerOptions {
     private int maxGetLine;
     private int outputHighWater;
     private long writeTimeoutMillis;
+    private long connectionBuffers;
     private int requestsPerEvent;
     private int idleTimeoutSeconds;
     private boolean shutdownCommand;
@@ -70,6 +75,7 @@ public final class ServerOptions {
         o.maxGetLine = maxGetLine;
         o.outputHighWater = outputHighWater;
         o.writeTimeoutMillis = writeTimeoutMillis;
+        o.connectionBuffers = connectionBuffers;
         o.requestsPerEvent = requestsPerEvent;
         o.idleTimeoutSeconds = idleTimeoutSeconds;
         o.shutdownCommand = shutdownCommand;
@@ -87,6 +93,7 @@ public final class ServerOptions {
         o.maxGetLine = 2 << 20;
         o.outputHighWater = 256 << 10;
         o.writeTimeoutMillis = 30_000;
+        o.connectionBuffers = Runtime.getRuntime().maxMemory() / 2;
         o.requestsPerEvent = 20;
         o.lruCrawler = true;
         o.protocol = Protocol.AUTO;
@@ -147,6 +154,16 @@ public final class ServerOptions {
         }
         final ServerOptions o = copy();
         o.writeTimeoutMillis = millis;
+        return o;
+    }
+
+    /** @throws IllegalArgumentException if not positive */
+    public ServerOptions withConnectionBuffers(final long bytes) {
+        if (bytes <= 0) {
+            throw new IllegalArgumentException("connection buffers must be positive: connectionBuffers=" + bytes);
+        }
+        final ServerOptions o = copy();
+        o.connectionBuffers = bytes;
         return o;
     }
 
@@ -226,6 +243,11 @@ public final class ServerOptions {
 
     public long writeTimeoutMillis() {
         return writeTimeoutMillis;
+    }
+
+    /** @return bytes of heap all connections may hold beyond their first buffers */
+    public long connectionBuffers() {
+        return connectionBuffers;
     }
 
     public int requestsPerEvent() {

@@ -244,10 +244,22 @@ final class Worker {
             } catch (final IOException | RuntimeException again) {
                 c.close();
             }
+        } catch (final Connection.BufferLimitException e) {
+            server.buffersRefused.increment();
+            try {
+                c.failed(null);
+            } catch (final IOException | RuntimeException again) {
+                c.close();
+            }
         } catch (final RuntimeException e) {
             // A bug: this connection ends, the others go on.
             reportOnce(e);
             c.close();
+        } catch (final OutOfMemoryError e) {
+            // The heap ran out all the same (the bound counts only connections' buffers): this
+            // connection's go with it, and the worker lives on to serve the others.
+            c.close();
+            reportOnce(new IllegalStateException("out of memory: " + e.getMessage()));
         }
     }
 

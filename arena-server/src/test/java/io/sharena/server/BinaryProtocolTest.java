@@ -51,6 +51,12 @@ class BinaryProtocolTest {
         return b.array();
     }
 
+    /** @return a request header alone, its lengths as given */
+    static byte[] header(final int op, final int keyLen, final int extLen, final int bodyLen) {
+        return ByteBuffer.allocate(24).put((byte) 0x80).put((byte) op).putShort((short) keyLen).put((byte) extLen)
+            .put((byte) 0).putShort((short) 0).putInt(bodyLen).putInt(0x5eed0000 + op).putLong(0).array();
+    }
+
     static byte[] request(final int op, final String key) {
         return request(op, key, new byte[0], new byte[0], 0);
     }
@@ -229,6 +235,23 @@ class BinaryProtocolTest {
                 new Response(0x81, 0x0a, 0, 0, 0, 0x5eed000a, false, "")), r.subList(r.size() - 2, r.size()),
                 "a stat whose value is a request, port " + port);
         }
+        same("key and extras longer than the body: Unknown command, then a hang-up",
+            concat(header(0x00, 5, 4, 8), bytes("EEEEkkkk"), request(0x0a, "")));
+        same("a set without extras whose body is over the item size: its shape first",
+            Arrays.copyOf(request(0x01, "b:k", NO_EXTRAS, new byte[2 << 20], 0), 24 + 3));
+        same("sasl opcodes (not served) of a good shape, then a noop", concat(request(0x20, ""),
+            request(0x21, "PLAIN", NO_EXTRAS, bytes("abc"), 0), request(0x22, "PLAIN", NO_EXTRAS, bytes("abc"), 0),
+            request(0x0a, "")));
+        same("sasl list with a key", request(0x20, "abc"));
+        same("sasl auth with extras", request(0x21, "PLAIN", ints(1), NO_EXTRAS, 0));
+        same("an append past the largest item is not stored", concat(
+            request(0x01, "b:app", ints(0, 0), new byte[1_000_000], 0),
+            request(0x0e, "b:app", NO_EXTRAS, new byte[100_000], 0), request(0x19, "b:app", NO_EXTRAS,
+                new byte[100_000], 0), request(0x0a, "")));
+        for (final String group : List.of("items ", " items", "slabs x", "conns", "Items", "detail", "detail x",
+            "cachedump 1 1")) {
+            same("stat group " + group, concat(request(0x10, group), request(0x0a, "")));
+        }
         same("get with extras", request(0x00, "b:k", ints(1), NO_EXTRAS, 0));
         same("set without extras", request(0x01, "b:k", NO_EXTRAS, bytes("v"), 0));
         same("delete with extras", request(0x04, "b:k", ints(1), NO_EXTRAS, 0));
@@ -292,6 +315,10 @@ class BinaryProtocolTest {
         assertEquals(new Response(0x81, 0x10, 0, 0, 0, 0x5eed0010, false, ""), last);
         assertEquals(exchange(both.memcached.port, request(0x10, "nosuchgroup")),
             exchange(both.ours.port(), request(0x10, "nosuchgroup")));
+        // The detail dump: one response under the key "detailed", the text dump its value, END line and all.
+        final byte[] dump = concat(request(0x10, "detail dump"), request(0x0a, ""));
+        assertEquals(exchange(both.memcached.port, dump), exchange(both.ours.port(), dump));
+        assertEquals("detailedEND\r\n", exchange(both.ours.port(), dump).responses().get(0).body());
     }
 
     /** memcached's -B: a binary-only server closes a text connection; a text-only one reads a binary request as text. */
