@@ -320,4 +320,59 @@ class StoreToolsCommandTest {
         v[0] = (byte) i;
         return v;
     }
+
+    /** What a stray write does to the store's root entry. */
+    enum RootDamage {
+        /** Its state made EMPTY: the name is gone. */
+        EMPTIED,
+        /** Its state made REMOVED (a tombstone). */
+        REMOVED,
+        /** Its value pointed one page on, where no store begins. */
+        POINTED_ELSEWHERE
+    }
+
+    /**
+     * The store's root entry hit by a stray write (the corrupted-file campaign's cases): nothing led
+     * to the store any more, its pages stayed allocated to no one, {@code check} called the file
+     * clean and {@code serve} could not use it ("no room for the store", or "not a store"). Now
+     * check names the store no root leads to, and the repair names it again, every item kept.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(RootDamage.class)
+    void aStoreWhoseRootWasLostIsFoundAndNamedAgain(final RootDamage damage) throws Exception {
+        final Path file = store();
+        final int header;
+        try (SharedStore store = SharedStore.open(file, StoreOptions.defaults())) {
+            header = NamedRoots.of(store.arena()).get(SharedStore.DEFAULT_ROOT);
+            final ArenaView v = store.arena().raw();
+            final int dir = v.getIntAcquire((int) io.sharena.core.layout.ControlLayout.word(
+                io.sharena.core.layout.ControlLayout.ROOTS_PTR));
+            int entry = -1;
+            for (int i = 0; i < io.sharena.ipc.layout.RootsLayout.ENTRIES; i++) {
+                final int e = dir + io.sharena.ipc.layout.RootsLayout.entry(i);
+                if (v.getIntAcquire(e + io.sharena.ipc.layout.RootsLayout.STATE) == io.sharena.ipc.layout.RootsLayout.LIVE
+                    && (int) v.getLongAcquire(e + io.sharena.ipc.layout.RootsLayout.VALUE) == header) {
+                    entry = e;
+                }
+            }
+            assertTrue(entry >= 0, "the store's root entry");
+            switch (damage) {
+                case EMPTIED -> v.putInt(entry + io.sharena.ipc.layout.RootsLayout.STATE, io.sharena.ipc.layout.RootsLayout.EMPTY);
+                case REMOVED -> v.putInt(entry + io.sharena.ipc.layout.RootsLayout.STATE, io.sharena.ipc.layout.RootsLayout.REMOVED);
+                case POINTED_ELSEWHERE -> v.putLong(entry + io.sharena.ipc.layout.RootsLayout.VALUE,
+                    v.getLongAcquire(entry + io.sharena.ipc.layout.RootsLayout.VALUE) + 4096);
+            }
+        }
+        final String check = run(1, "check", file.toString());
+        assertTrue(check.contains("a store that no named root leads to (its root was lost; check --repair names it"
+            + " again): header=0x" + Integer.toHexString(header)), check);
+        final String repair = run(0, "check", "--repair", file.toString());
+        assertTrue(repair.contains("repaired: store sharena.store: a store that no named root led to (its root was"
+            + " lost) named again: header=0x" + Integer.toHexString(header)), repair);
+        assertTrue(repair.endsWith("check: ok\n"), repair);
+        try (SharedStore store = SharedStore.open(file, StoreOptions.defaults())) {
+            assertEquals("2", new String(store.get(b("alpha")), StandardCharsets.UTF_8));
+            assertEquals(1000, store.get(b("beta")).length);
+        }
+    }
 }

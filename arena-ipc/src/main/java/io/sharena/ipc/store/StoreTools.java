@@ -169,6 +169,68 @@ public final class StoreTools {
     }
 
     /**
+     * Store regions no named root leads to: a header that opens (magic, fields, every page of its
+     * region allocated) at the start of an allocated page that no named store's region, nor the
+     * roots directory, holds. Only a stray write into the roots (a root's state, or its value) leaves
+     * one: its items are whole and its pages allocated to no one else, but nothing finds them.
+     * Not looked for while the roots are damaged (their check and repair come first) or a
+     * creation under them is in flight (its store is not named yet).
+     *
+     * @return the headers' pointers, in address order
+     */
+    static List<Integer> orphans(final SharedArena arena) {
+        final int dir = ArenaInternals.rootsDirectory(arena);
+        if (dir == 0 || !NamedRoots.check(arena).isEmpty()
+            || arena.raw().getLongAcquire(dir + io.sharena.ipc.layout.RootsLayout.CREATING) != 0) {
+            return List.of();
+        }
+        final long pageSize = arena.pageSize();
+        final java.util.BitSet known = new java.util.BitSet();
+        final int dirPage = (int) (Integer.toUnsignedLong(dir) / pageSize);
+        known.set(dirPage, dirPage + io.sharena.ipc.layout.RootsLayout.PAGES);
+        for (final String name : stores(arena)) {
+            heldPages(arena, NamedRoots.existing(arena).orElseThrow().get(name), known);
+        }
+        final List<Integer> found = new ArrayList<>();
+        final ArenaView v = arena.raw();
+        final long end = arena.capacityPages();
+        for (long p = arena.firstUserPage(); p < end; p++) {
+            if (known.get((int) p) || io.sharena.ipc.Pages.state(arena, p) != io.sharena.core.layout.PageEntry.ALLOCATED) {
+                continue;
+            }
+            final int ptr = (int) (p * pageSize);
+            if (v.getLongAcquire(ptr + StoreLayout.MAGIC) != StoreLayout.MAGIC_VALUE) {
+                continue;
+            }
+            try {
+                StoreFormat.validate(arena, ptr);
+            } catch (final ArenaFormatException e) {
+                continue;
+            }
+            found.add(ptr);
+            p += v.getInt(ptr + StoreLayout.REGION_PAGES) - 1; // its ring's bytes are values, not headers
+        }
+        return found;
+    }
+
+    /**
+     * The name a store that lost its root is given again: the default store's ({@link SharedStore#DEFAULT_ROOT},
+     * what {@code serve} opens) if no root has it or the one that has it leads to no store (a stray
+     * write into its value), else a name of its own.
+     */
+    private static String recoveredName(final SharedArena arena, final NamedRoots roots, final int header) {
+        final int now = roots.get(SharedStore.DEFAULT_ROOT);
+        final long at = Integer.toUnsignedLong(now);
+        final boolean leadsToAStore = now != 0 && at % arena.pageSize() == 0
+            && at >= arena.firstUserPage() * arena.pageSize()
+            && at + StoreLayout.HEADER_BYTES <= arena.capacityBytes()
+            && (arena.raw().getLongAcquire(now + StoreLayout.MAGIC) == StoreLayout.MAGIC_VALUE
+            || StoreFormat.soundButMagic(arena, now));
+        return !leadsToAStore ? SharedStore.DEFAULT_ROOT
+            : SharedStore.DEFAULT_ROOT + ".recovered." + Integer.toUnsignedString(header, 16);
+    }
+
+    /**
      * @return {@link #check} of every store of the arena, each line prefixed with {@code store NAME: };
      * a named-roots directory too damaged to list is left to the roots' own check
      */
@@ -176,6 +238,11 @@ public final class StoreTools {
         final List<String> violations = new ArrayList<>();
         for (final String name : storesOrNone(arena)) {
             check(arena, name).forEach(v -> violations.add("store " + name + ": " + v));
+        }
+        for (final int header : orphans(arena)) {
+            violations.add("a store that no named root leads to (its root was lost; check --repair names it again):"
+                + " header=0x" + Integer.toHexString(header) + ", pages="
+                + arena.raw().getInt(header + StoreLayout.REGION_PAGES));
         }
         return violations;
     }
@@ -187,7 +254,9 @@ public final class StoreTools {
      * a kill never leaves, but another process's stray write or a file cut short does), and links
      * the whole items no chain reaches into their bucket again where their stripe still counts
      * them (a bucket word or link garbled, or the cut, lost them); then recounts every stripe's
-     * item and byte counts from its chains under its lock. Safe while other
+     * item and byte counts from its chains under its lock. First, a store no named root leads to
+     * ({@link #orphans}) is named again: {@link SharedStore#DEFAULT_ROOT} if that name is free or
+     * leads to no store, else a name of its own. Safe while other
      * processes use the stores. Never throws for corruption: what it could not mend is a line of
      * the result.
      *
@@ -196,6 +265,14 @@ public final class StoreTools {
      */
     public static List<String> repairAll(final SharedArena arena, final long timeoutNanos) throws IOException {
         final List<String> done = new ArrayList<>();
+        for (final int header : orphans(arena)) {
+            final NamedRoots roots = NamedRoots.of(arena);
+            final String name = recoveredName(arena, roots, header);
+            final int before = roots.put(name, header);
+            done.add("store " + name + ": a store that no named root led to (its root was lost) named again: header=0x"
+                + Integer.toHexString(header) + (before != 0 ? " (the name led to 0x" + Integer.toHexString(before)
+                + ", no store)" : ""));
+        }
         for (final String name : storesOrNone(arena)) {
             final SharedStore store;
             try {
