@@ -184,6 +184,19 @@ final class RootsCreation {
      * (it died holding the lock) is undone: its pages freed from its entry, the name dropped, the record cleared. Each
      * step is idempotent, so a repairer killed midway leaves the rest to the next.
      */
+    /** @return whether a store, a channel or a heap made whole (its magic written) begins at {@code ptr} */
+    private boolean madeStructure(final int ptr) {
+        if (!Pages.inUserRange(arena, ptr, 1)) {
+            return false;
+        }
+        return view.getLongAcquire(ptr + io.sharena.ipc.layout.StoreLayout.MAGIC)
+            == io.sharena.ipc.layout.StoreLayout.MAGIC_VALUE
+            || view.getIntAcquire(ptr + io.sharena.ipc.layout.ChannelLayout.MAGIC)
+            == io.sharena.ipc.layout.ChannelLayout.MAGIC_VALUE
+            || view.getIntAcquire(ptr + io.sharena.ipc.layout.HeapLayout.META_MAGIC)
+            == io.sharena.ipc.layout.HeapLayout.META_MAGIC_VALUE;
+    }
+
     void undoCreation(final boolean recovered, final List<String> done) {
         final long record = view.getLongAcquire(directory + RootsLayout.CREATING);
         if (record == 0) {
@@ -207,6 +220,14 @@ final class RootsCreation {
             // A creator's allocation always lies in the user pages: a record whose pages, from the
             // pointer its entry holds, do not is a stray write, and the pointer is someone's.
             done.add("creation record naming pages outside the arena cleared, nothing freed: record=0x"
+                + Long.toHexString(record));
+        } else if (index >= 0 && index < RootsLayout.ENTRIES && pages > 0
+            && madeStructure(RootsLayout.pointerOf(view.getLongAcquire(entries.entry((int) index) + RootsLayout.VALUE)))) {
+            // A structure is made (its magic written) only after its creator cleared the record, or
+            // marked it FORMATTED: an undo record naming a made one is a stray write, and freeing its
+            // pages would lose it whole.
+            view.putLongRelease(directory + RootsLayout.CREATING, 0L);
+            done.add("creation record naming a made structure cleared, nothing freed: record=0x"
                 + Long.toHexString(record));
         } else if (index >= 0 && index < RootsLayout.ENTRIES && pages > 0) {
             final int e = entries.entry((int) index);

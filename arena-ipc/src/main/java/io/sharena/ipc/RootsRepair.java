@@ -45,9 +45,14 @@ final class RootsRepair {
         }
         final int magic = arena.raw().getIntAcquire(dir + RootsLayout.MAGIC);
         // 0: installed, its magic not yet written (its creator is at it, or died there); the entries
-        // are what they are, EMPTY for a new directory.
+        // are what they are, EMPTY for a new directory. A pointer garbled onto another structure's
+        // page that happens to start with 0 is told apart by its "entries", which are not a
+        // directory's: taken for one, its next user would write magic and tombstones over them.
         if (magic != RootsLayout.MAGIC_VALUE && magic != 0) {
             return "bad magic: magic=0x" + Integer.toHexString(magic);
+        }
+        if (magic == 0 && !entriesSound(arena, dir)) {
+            return "no magic, and entries that are not a directory's (another structure's pages?)";
         }
         return null;
     }
@@ -186,14 +191,20 @@ final class RootsRepair {
 
     /**
      * The pages a repair keeps allocated whatever the page table says ({@code ArenaInternals.repair}
-     * with held pages): the directory's, if its pointer and magic are sound, and the region of every
-     * store a live root points at. Read before the allocator's repair, which would otherwise free a
+     * with held pages): the directory's, if its pointer and magic are sound, the region of every
+     * store a live root points at, and the header and rings of every channel one points at (the
+     * heap's pages are not held: its slab pages are found by their headers, not from its root). Read before the allocator's repair, which would otherwise free a
      * page whose state a stray write turned to FREE and hand it to someone else.
      */
     static java.util.BitSet heldPages(final SharedArena arena) {
         final java.util.BitSet held = new java.util.BitSet();
         final int dir = ArenaInternals.rootsDirectory(arena);
-        if (dir == 0 || directoryProblem(arena, dir) != null && !onlyMagicLost(arena, dir)) {
+        // Only a directory whose magic is whole, or that shows a live root a lookup finds (what a
+        // page of anything else, or a free and zeroed one, does not): a garbled pointer must not
+        // keep pages that are not the directory's.
+        if (dir == 0 || !Pages.inUserRange(arena, dir, RootsLayout.PAGES)
+            || (arena.raw().getIntAcquire(dir + RootsLayout.MAGIC) == RootsLayout.MAGIC_VALUE
+            ? directoryProblem(arena, dir) != null : !onlyMagicLost(arena, dir))) {
             return held;
         }
         final int first = (int) (Integer.toUnsignedLong(dir) / Geometry.PAGE_SIZE);
@@ -202,7 +213,10 @@ final class RootsRepair {
         for (int i = 0; i < RootsLayout.ENTRIES; i++) {
             final int e = dir + RootsLayout.entry(i);
             if (v.getIntAcquire(e + RootsLayout.STATE) == RootsLayout.LIVE) {
-                StoreTools.heldPages(arena, RootsLayout.pointerOf(v.getLongAcquire(e + RootsLayout.VALUE)), held);
+                final int ptr = RootsLayout.pointerOf(v.getLongAcquire(e + RootsLayout.VALUE));
+                if (!StoreTools.heldPages(arena, ptr, held)) {
+                    io.sharena.ipc.channel.Channel.heldPages(arena, ptr, held);
+                }
             }
         }
         return held;
@@ -213,6 +227,23 @@ final class RootsRepair {
      * write: every entry's state is one an entry has, and at least one live root has a sound name
      * that a lookup finds where it is (what a page of anything else, or a zeroed one, does not show)
      */
+    /** @return whether every entry of the directory at {@code dir} has a state an entry has, and a live one a sound name length */
+    private static boolean entriesSound(final SharedArena arena, final int dir) {
+        final ArenaView v = arena.raw();
+        for (int i = 0; i < RootsLayout.ENTRIES; i++) {
+            final int e = dir + RootsLayout.entry(i);
+            final int state = v.getIntAcquire(e + RootsLayout.STATE);
+            if (state < RootsLayout.EMPTY || state > RootsLayout.REMOVED) {
+                return false;
+            }
+            final int len = v.getInt(e + RootsLayout.NAME_LEN);
+            if (state == RootsLayout.LIVE && (len < 1 || len > RootsLayout.MAX_NAME)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     static boolean onlyMagicLost(final SharedArena arena, final int dir) {
         if (!Pages.inUserRange(arena, dir, RootsLayout.PAGES)) {
             return false;

@@ -28,6 +28,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -197,6 +198,56 @@ class IpcCorruptionTest {
             done.toString());
         assertTrue(done.stream().noneMatch(d -> d.contains("freed: ptr")), done.toString());
         alphaKeptOnItsPage(roots, mine);
+    }
+
+    /**
+     * An undo record forged in the roots' creation word (one 8-byte stray write, found by a
+     * corrupted-file campaign): UNDOING set, naming the entry of a made channel. Every next holder
+     * of the roots' lock would have freed the channel's pages whole and dropped its name, saying
+     * nothing. A structure is made (its magic written) only after its creation record is cleared or
+     * marked FORMATTED, so such a record is a stray write: cleared, nothing freed.
+     */
+    @Test
+    void anUndoRecordNamingAMadeStructureIsClearedAndFreesNothing() {
+        Channel.create(arena, "alpha", 1, 1 << 14, 64);
+        final int header = NamedRoots.of(arena).get("alpha");
+        v.putLongRelease(directory() + RootsLayout.CREATING, alphaRecord(1) | RootsLayout.CREATING_UNDOING);
+        // The roots' next lock holder settles the record, the repair too (whichever comes first).
+        final List<String> done = NamedRoots.repair(arena, 1_000_000_000L);
+        assertTrue(done.stream().noneMatch(d -> d.contains("undone")), done.toString());
+        assertEquals(0L, v.getLongAcquire(directory() + RootsLayout.CREATING), "the record cleared");
+        assertEquals(header, NamedRoots.of(arena).get("alpha"));
+        assertEquals(io.sharena.core.PageState.ALLOCATED, arena.pageState(arena.pageOf(header)));
+        assertEquals(List.of(), IpcCheck.check(arena));
+        Channel.open(arena, "alpha").consumer().close();
+    }
+
+    /**
+     * The roots pointer garbled onto another structure's pages whose first word is 0 (a bit flip
+     * in the control page's word, found by a corrupted-file campaign): taken for a directory
+     * "installed without its magic", the repair wrote the magic and tombstones over that
+     * structure. Its "entries" are not a directory's: the pointer is refused as corrupted, the
+     * repair drops it and writes nothing there.
+     */
+    @Test
+    void aRootsPointerOntoAnotherStructuresPagesIsDroppedAndNothingIsWrittenThere() {
+        NamedRoots.of(arena).put("alpha", 1);
+        final int other = arena.allocPages(RootsLayout.PAGES);
+        for (int i = 0; i < RootsLayout.ENTRIES; i++) {
+            v.putLong(other + RootsLayout.entry(i) + RootsLayout.STATE, 0x0101_0101_0101_0101L); // its own data
+        }
+        final byte[] before = new byte[RootsLayout.PAGES * 4096];
+        v.getBytes(other, before, 0, before.length);
+        v.putIntRelease((int) ControlLayout.word(ControlLayout.ROOTS_PTR), other);
+        assertThrows(ArenaCorruptedException.class, () -> NamedRoots.existing(arena));
+        assertEquals(List.of("named-roots directory corrupted: no magic, and entries that are not a directory's (another"
+            + " structure's pages?)"), NamedRoots.check(arena));
+        assertTrue(IpcCheck.heldPages(arena).isEmpty(), "its pages are not held as the directory's");
+        assertEquals(List.of("named-roots directory dropped, every root lost: no magic, and entries that are not a"
+            + " directory's (another structure's pages?)"), NamedRoots.repair(arena, 1_000_000_000L));
+        final byte[] after = new byte[before.length];
+        v.getBytes(other, after, 0, after.length);
+        assertArrayEquals(before, after, "nothing written into the other structure's pages");
     }
 
     /**

@@ -127,14 +127,14 @@ final class BinaryCommands {
         final long cas = i64(in, p + 16);
         final SharedStore store = c.worker.server.store();
         final long bodyMax = (long) store.maxItemSize() + TextCommands.KEY_MAX + EXTRAS_MAX;
-        if (keyLen > TextCommands.KEY_MAX) {
-            invalid(c, op, opaque);
-            return true;
-        }
         if (keyLen + extLen > bodyLen) {
-            // memcached answers so whatever the opcode, and hangs up.
+            // memcached answers so whatever the opcode and the key's length, and hangs up.
             error(c, op, UNKNOWN_COMMAND, opaque, UNKNOWN_TEXT);
             c.quit();
+            return true;
+        }
+        if (keyLen > TextCommands.KEY_MAX) {
+            invalid(c, op, opaque);
             return true;
         }
         final long valueLen = bodyLen - extLen - keyLen;
@@ -197,7 +197,7 @@ final class BinaryCommands {
             case FLUSH, FLUSHQ -> (extLen == 0 || extLen == 4) && keyLen == 0 && valueLen == 0;
             case NOOP, VERSION, QUIT, QUITQ, STAT -> extLen == 0 && (op == STAT || keyLen == 0 && valueLen == 0);
             // Not served (no SASL here), but memcached checks their shape before it says so.
-            case SASL_LIST_MECHS -> extLen == 0 && keyLen == 0;
+            case SASL_LIST_MECHS -> extLen == 0 && keyLen == 0 && valueLen == 0;
             case SASL_AUTH, SASL_STEP -> extLen == 0 && keyLen != 0;
             default -> true;
         };
@@ -280,27 +280,13 @@ final class BinaryCommands {
         final boolean withKey = withKey(op);
         while (touch ? r.getAndTouch(key, exptime, true) == StoreResult.TOUCHED : r.get(key)) {
             final long mark = c.mark();
-            final int len = op == TOUCH ? 0 : r.valueLength();
-            final int k = withKey ? keyLen : 0;
-            header(c, op, OK, k, 4, 4 + k + len, opaque, r.cas());
-            putInt(c, r.flags());
-            if (withKey) {
-                c.put(key);
-            }
-            if (len == 0) {
-                return;
-            }
-            final byte[] dst = c.reserve(len);
-            MemorySegment.copy(r.memory(), ValueLayout.JAVA_BYTE, r.valueOffset(), dst, c.outLimit(), len);
-            if (r.validate()) {
-                c.advance(len);
-                return;
-            }
-            // Reclaimed while copied: drop the reply and read the item again (nothing of it is sent:
-            // replies go out only after the command).
-            if (!c.truncate(mark)) {
-                c.close();
-                return;
+            try {
+                if (hit(c, op, r, key, withKey, opaque, mark)) {
+                    return;
+                }
+            } catch (final Connection.BufferLimitException e) {
+                c.dropReply(mark); // no response promising bytes that never come
+                throw e;
             }
         }
         if (quiet(op)) {
@@ -312,6 +298,39 @@ final class BinaryCommands {
         } else {
             error(c, op, KEY_ENOENT, opaque, NOT_FOUND_TEXT);
         }
+    }
+
+    /**
+     * Answers a hit: header, flags, the key for the K forms, the value (a large one straight from
+     * the mapping, as a text get sends it).
+     *
+     * @return false if the item was reclaimed while copied (its reply dropped: read it again)
+     */
+    private static boolean hit(final Connection c, final int op, final StoreReader r, final byte[] key,
+                               final boolean withKey, final int opaque, final long mark) {
+        final int len = op == TOUCH ? 0 : r.valueLength();
+        final int k = withKey ? key.length : 0;
+        header(c, op, OK, k, 4, 4 + k + len, opaque, r.cas());
+        putInt(c, r.flags());
+        if (withKey) {
+            c.put(key);
+        }
+        if (len == 0 || len >= Connection.IN_PLACE_MIN && c.sendInPlace(r, len, false)) {
+            return true;
+        }
+        final byte[] dst = c.reserve(len);
+        MemorySegment.copy(r.memory(), ValueLayout.JAVA_BYTE, r.valueOffset(), dst, c.outLimit(), len);
+        if (r.validate()) {
+            c.advance(len);
+            return true;
+        }
+        // Reclaimed while copied: drop the reply and read the item again (nothing of it is sent:
+        // replies go out only after the command), unless some of it went out (then hang up).
+        if (!c.truncate(mark)) {
+            c.close();
+            return true;
+        }
+        return false;
     }
 
     /**
@@ -536,6 +555,11 @@ final class BinaryCommands {
     }
 
     // ------------------------------------------------------------------ replies
+
+    /** A storage command whose value the server has no memory for now (its data is dropped as it comes). */
+    static void outOfMemory(final Connection c, final int op, final int opaque) {
+        error(c, op, ENOMEM, opaque, NO_MEMORY_TEXT);
+    }
 
     /** EINVAL, then the connection closes once it is written, as memcached does. */
     private static void invalid(final Connection c, final int op, final int opaque) {

@@ -491,7 +491,9 @@ final class Connection {
             && takeInPlaceBudget(valueLength)) {
             if (!worker.server.store().reserve(p.key, valueLength, p.flags, p.exptime, p.reservation)) {
                 giveBackInPlaceBudget();
-                charge(valueLength);
+                if (!chargeValue(valueLength)) {
+                    return;
+                }
                 p.value = worker.takeValue(valueLength);
                 return;
             }
@@ -502,8 +504,37 @@ final class Connection {
             worker.server.valuesInPlace.increment();
             return;
         }
-        charge(valueLength);
+        if (!chargeValue(valueLength)) {
+            return;
+        }
         p.value = worker.takeValue(valueLength);
+    }
+
+    /**
+     * Counts a value coming to the heap against the connections' bound. When it would pass the
+     * bound, the command is answered as memcached answers a value it has no memory for (text and
+     * meta: {@code SERVER_ERROR out of memory storing object}; binary: {@code Out of memory}), its
+     * data is read and dropped as it comes, and the connection goes on.
+     *
+     * @return whether the value may be kept
+     */
+    private boolean chargeValue(final int valueLength) {
+        try {
+            charge(valueLength);
+            return true;
+        } catch (final BufferLimitException e) {
+            worker.server.buffersRefused.increment();
+            worker.server.storeNoMemory.increment();
+            final PendingStore p = pending;
+            if (binary) {
+                BinaryCommands.outOfMemory(this, p.binaryOp, p.binaryOpaque);
+            } else {
+                reply("SERVER_ERROR out of memory storing object");
+            }
+            p.release(worker);
+            beginSwallow(valueLength + (binary ? 0 : 2));
+            return false;
+        }
     }
 
     /** Bytes of {@link MemcachedServer#heldInPlace} this connection's reservation counts for. */
@@ -597,6 +628,13 @@ final class Connection {
 
     void quit() {
         state = State.CLOSING;
+    }
+
+    /** Takes back the reply begun at {@code mark}, or, if some of it went out, hangs up. */
+    void dropReply(final long mark) {
+        if (!truncate(mark)) {
+            close();
+        }
     }
 
     /**
@@ -798,6 +836,11 @@ final class Connection {
      *     this reply went out yet because earlier replies are still queued (the caller copies it)
      */
     boolean sendInPlace(final StoreReader r, final int len) {
+        return sendInPlace(r, len, true);
+    }
+
+    /** {@link #sendInPlace(StoreReader, int)}, with the CR LF after the value or (binary protocol) without. */
+    boolean sendInPlace(final StoreReader r, final int len, final boolean crlfAfter) {
         if (closed) {
             return true;
         }
@@ -849,7 +892,9 @@ final class Connection {
                 return true;
             }
             outLim += rest;
-            crlf();
+            if (crlfAfter) {
+                crlf();
+            }
             return true;
         } catch (final IOException e) {
             close();

@@ -474,12 +474,17 @@ final class TextCommands {
         while (touch ? r.getAndTouch(key, exptime, true) == StoreResult.TOUCHED : r.get(key)) {
             final long mark = c.mark();
             final int len = r.valueLength();
-            valueHeader(c, key, r.flags(), len, r.cas(), withCas);
-            if (len >= Connection.IN_PLACE_MIN && c.sendInPlace(r, len)) {
-                return true;
-            }
-            if (copyValue(c, r, len)) {
-                return true;
+            try {
+                valueHeader(c, key, r.flags(), len, r.cas(), withCas);
+                if (len >= Connection.IN_PLACE_MIN && c.sendInPlace(r, len)) {
+                    return true;
+                }
+                if (copyValue(c, r, len)) {
+                    return true;
+                }
+            } catch (final Connection.BufferLimitException e) {
+                c.dropReply(mark); // no VALUE line whose data never comes
+                throw e;
             }
             // The item was reclaimed while copied: drop its header and read it again, unless some of
             // the header went out already (the reply cannot be taken back: hang up).

@@ -74,7 +74,8 @@ class DifferentialFuzzTest {
                 // docs/server.md). A difference passes only if every reply of ours, in every run,
                 // is one memcached gave to the same request in some run: its answer varied, not
                 // this server's.
-                final String memcachedVaried = memcachedVariedAlone(seed, first);
+                final String memcachedVaried = bigNumberCalledNonNumeric(first) ? "memcached called a number of 2^63"
+                    + " or more non-numeric in the same reply that shows it" : memcachedVariedAlone(seed, first);
                 if (memcachedVaried == null) {
                     failures.add("seed " + seed + ": " + first.diff());
                 } else {
@@ -122,6 +123,30 @@ class DifferentialFuzzTest {
             }
         }
         return null;
+    }
+
+    private static final Pattern BIG_NUMBER_VALUE = Pattern.compile("VALUE \\S+ \\d+ (?:19|20)\r\n(\\d{19,20})\r\n");
+    private static final java.math.BigInteger TWO_TO_63 = java.math.BigInteger.ONE.shiftLeft(63);
+
+    /**
+     * memcached 1.6.18's bug behind seed 914 seen in one reply, whatever the runs (under load all
+     * three replays once met it too): {@code CLIENT_ERROR ... non-numeric value} to an arithmetic
+     * command, and in the same reply a get showing that key's value as a number of 2^63 or more,
+     * which it stored as such.
+     */
+    private static boolean bigNumberCalledNonNumeric(final Outcome o) {
+        final String theirs = o.theirs().get(o.theirs().size() - 1);
+        if (!theirs.contains("CLIENT_ERROR cannot increment or decrement non-numeric value\r\n")) {
+            return false;
+        }
+        final java.util.regex.Matcher m = BIG_NUMBER_VALUE.matcher(theirs);
+        while (m.find()) {
+            final java.math.BigInteger n = new java.math.BigInteger(m.group(1));
+            if (n.compareTo(TWO_TO_63) >= 0 && n.bitLength() <= 64) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static boolean everyReplyOfOursIsMemcacheds(final List<Outcome> runs) {
@@ -535,9 +560,12 @@ class DifferentialFuzzTest {
         }
 
         private String misc() {
+            // No flush that flushes: it hides the items stored before the server's current second,
+            // and the two servers' seconds begin at different instants, so an item stored near a
+            // second's turn could be hidden in one only (two sequences of 1,500 once differed so on a
+            // loaded machine). SideBySideTest covers flush_all; malformed ones stay here.
             final String[] lines = {"version", "version x", "verbosity 1", "verbosity 0 noreply", "verbosity",
-                "verbosity abc", "verbosity 1 2 3", "verbosity -1", "flush_all", "flush_all 0", "flush_all noreply",
-                "flush_all 0 noreply", "flush_all -1", "flush_all abc", "flush_all 1 2 3", "flush_all noreply x",
+                "verbosity abc", "verbosity 1 2 3", "verbosity -1", "flush_all abc", "flush_all 1 2 3", "flush_all noreply x",
                 "stats nosuch", "shutdown", "quit x", "lru_crawler", "slabs", "cache_memlimit", "misbehave", "me",
                 "me " + prefix + "none",
                 "me " + prefix + "none x", "lru", "GET / HTTP/1.0", "PUT /x HTTP/1.1", "HTTP/1.1", "xyz HTTP/ x",

@@ -374,6 +374,11 @@ class HostileClientTest {
                 assertTrue(server.server.connectionHeap.get() <= bound, "held " + server.server.connectionHeap.get());
                 assertEquals("VALUE small 0 1\r\nx\r\nEND\r\n", good.call("set small 0 0 1\r\nx\r\nget small\r\n")
                     .replace("STORED\r\n", ""));
+                // A large set now either finds room or is told so, as memcached tells it, and its
+                // connection goes on (its value dropped as it comes).
+                final String large = good.call(set);
+                assertTrue(large.equals("STORED\r\n") || large.equals("SERVER_ERROR out of memory storing object\r\n"), large);
+                assertTrue(good.call("version\r\n").startsWith("VERSION "), "the connection goes on");
             } finally {
                 for (final Socket s : hostile) {
                     s.close();

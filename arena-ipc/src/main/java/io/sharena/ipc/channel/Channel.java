@@ -320,6 +320,17 @@ public final class Channel {
     }
 
     /**
+     * Marks in {@code into} the pages of the channel whose header is at {@code ptr} (its header page
+     * and every lane's ring), if a made channel's header is there, its fields in range: what a repair
+     * keeps allocated ({@code ArenaInternals.repair} with held pages).
+     *
+     * @return whether {@code ptr} holds a channel's header
+     */
+    public static boolean heldPages(final SharedArena arena, final int ptr, final java.util.BitSet into) {
+        return ChannelCheck.heldPages(arena, ptr, into);
+    }
+
+    /**
      * @return this process as a producer, on a lane of its own
      * @throws IllegalStateException if every lane has a live producer
      */

@@ -46,6 +46,29 @@ final class ChannelCheck {
         return violations;
     }
 
+    /** {@link Channel#heldPages}. */
+    static boolean heldPages(final SharedArena arena, final int ptr, final java.util.BitSet into) {
+        if (!Pages.inUserRange(arena, ptr, 1)
+            || arena.raw().getIntAcquire(ptr + ChannelLayout.MAGIC) != ChannelLayout.MAGIC_VALUE) {
+            return false;
+        }
+        final Channel c;
+        try {
+            c = new Channel(arena, ptr, false);
+        } catch (final ArenaCorruptedException e) {
+            return false;
+        }
+        final int header = (int) (Integer.toUnsignedLong(ptr) / Geometry.PAGE_SIZE);
+        into.set(header);
+        final int ringPages = c.ringBytes / Geometry.PAGE_SIZE;
+        for (int i = 0; i < c.lanes; i++) {
+            final int first = (int) (Integer.toUnsignedLong(c.view.getInt(ChannelLayout.lane(ptr, i) + ChannelLayout.RING))
+                / Geometry.PAGE_SIZE);
+            into.set(first, first + ringPages);
+        }
+        return true;
+    }
+
     /** @return whether the header at {@code ptr} is a channel's in all but its magic, its pages allocated */
     private static boolean soundButMagic(final SharedArena arena, final int ptr) {
         try {

@@ -173,23 +173,26 @@ public final class StoreTools {
      * region allocated) at the start of an allocated page that no named store's region, nor the
      * roots directory, holds. Only a stray write into the roots (a root's state, or its value) leaves
      * one: its items are whole and its pages allocated to no one else, but nothing finds them.
-     * Not looked for while the roots are damaged (their check and repair come first) or a
-     * creation under them is in flight (its store is not named yet).
+     * Not looked for while the roots are damaged (their check and repair come first: a pointer
+     * garbled away from the directory leaves none, and every store then shows here) or a creation
+     * under them is in flight (its store is not named yet).
      *
      * @return the headers' pointers, in address order
      */
     static List<Integer> orphans(final SharedArena arena) {
         final int dir = ArenaInternals.rootsDirectory(arena);
-        if (dir == 0 || !NamedRoots.check(arena).isEmpty()
-            || arena.raw().getLongAcquire(dir + io.sharena.ipc.layout.RootsLayout.CREATING) != 0) {
+        if (dir != 0 && (!NamedRoots.check(arena).isEmpty()
+            || arena.raw().getLongAcquire(dir + io.sharena.ipc.layout.RootsLayout.CREATING) != 0)) {
             return List.of();
         }
         final long pageSize = arena.pageSize();
         final java.util.BitSet known = new java.util.BitSet();
-        final int dirPage = (int) (Integer.toUnsignedLong(dir) / pageSize);
-        known.set(dirPage, dirPage + io.sharena.ipc.layout.RootsLayout.PAGES);
-        for (final String name : stores(arena)) {
-            heldPages(arena, NamedRoots.existing(arena).orElseThrow().get(name), known);
+        if (dir != 0) {
+            final int dirPage = (int) (Integer.toUnsignedLong(dir) / pageSize);
+            known.set(dirPage, dirPage + io.sharena.ipc.layout.RootsLayout.PAGES);
+            for (final String name : stores(arena)) {
+                heldPages(arena, NamedRoots.existing(arena).orElseThrow().get(name), known);
+            }
         }
         final List<Integer> found = new ArrayList<>();
         final ArenaView v = arena.raw();
