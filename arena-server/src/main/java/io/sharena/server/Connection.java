@@ -638,6 +638,28 @@ final class Connection {
     }
 
     /**
+     * This connection's buffers would pass the bound on the heap all connections hold
+     * ({@link BufferLimitException}): memcached's reply for a connection it cannot allocate for, when
+     * it fits as the buffers are, then the close, without waiting for what it has queued.
+     */
+    void failedOutOfMemory() throws IOException {
+        if (closed) {
+            return;
+        }
+        // Out of memory for its buffers: memcached's reply when it fits as they are, then the close.
+        final byte[] line = "SERVER_ERROR out of memory\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        if (!binary && out.length - outLim >= line.length) {
+            System.arraycopy(line, 0, out, outLim, line.length);
+            outLim += line.length;
+        }
+        state = State.CLOSING;
+        flush();
+        if (!closed) {
+            close(); // what it has queued is not waited for: the heap it holds is wanted
+        }
+    }
+
+    /**
      * The command being run met a damaged store (its walk found a link or record that cannot be,
      * {@code ArenaCorruptedException}): a text client gets the replies queued before it, then
      * {@code SERVER_ERROR store corrupted ...} naming what was found, and the connection closes,
@@ -645,20 +667,6 @@ final class Connection {
      */
     void failed(final String what) throws IOException {
         if (closed) {
-            return;
-        }
-        if (what == null) {
-            // Out of memory for its buffers: memcached's reply when it fits as they are, then the close.
-            final byte[] line = "SERVER_ERROR out of memory\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-            if (!binary && out.length - outLim >= line.length) {
-                System.arraycopy(line, 0, out, outLim, line.length);
-                outLim += line.length;
-            }
-            state = State.CLOSING;
-            flush();
-            if (!closed) {
-                close(); // what it has queued is not waited for: the heap it holds is wanted
-            }
             return;
         }
         if (!binary) {
@@ -719,7 +727,7 @@ final class Connection {
 
     /**
      * Counts {@code bytes} more (or, negative, fewer) of heap against the server's bound on what all
-     * connections hold beyond their first buffers ({@link MemcachedServer#connectionHeapLimit}).
+     * connections hold beyond their first buffers ({@link ServerOptions#connectionBuffers()}).
      *
      * @throws BufferLimitException if growing by {@code bytes} would pass the bound (nothing counted)
      */
@@ -728,9 +736,10 @@ final class Connection {
             return; // all it held was counted out at the close
         }
         final java.util.concurrent.atomic.AtomicLong held = worker.server.connectionHeap;
-        if (held.addAndGet(bytes) > worker.server.connectionHeapLimit && bytes > 0) {
+        final long limit = worker.server.options().connectionBuffers();
+        if (held.addAndGet(bytes) > limit && bytes > 0) {
             held.addAndGet(-bytes);
-            throw new BufferLimitException(bytes, worker.server.connectionHeapLimit);
+            throw new BufferLimitException(bytes, limit);
         }
         heapCharged += bytes;
     }

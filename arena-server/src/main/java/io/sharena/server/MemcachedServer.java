@@ -69,17 +69,14 @@ public final class MemcachedServer implements AutoCloseable {
     /** Byte counts at the last {@code stats reset}: the workers' own counters are written by them only. */
     private volatile long bytesReadAtReset;
     private volatile long bytesWrittenAtReset;
-    /** Values read from the socket straight into the store, and those moved to the heap halfway (tests). */
-    /** Heap that connections hold beyond their first buffers (grown buffers, values on their way in). */
-    final java.util.concurrent.atomic.AtomicLong connectionHeap = new java.util.concurrent.atomic.AtomicLong();
     /**
-     * The bound on {@link #connectionHeap} ({@link ServerOptions#connectionBuffers()}). A connection
-     * that would pass it is answered as memcached answers when it cannot allocate for a connection
-     * (out of memory) and closed; the others, and the server, go on.
+     * Heap that connections hold beyond their first buffers (grown buffers, values on their way in),
+     * bounded by {@link ServerOptions#connectionBuffers()}.
      */
-    final long connectionHeapLimit;
-    /** Connections closed because their buffers would have passed {@link #connectionHeapLimit}. */
+    final java.util.concurrent.atomic.AtomicLong connectionHeap = new java.util.concurrent.atomic.AtomicLong();
+    /** Connections whose buffers would have passed {@link ServerOptions#connectionBuffers()}. */
     final java.util.concurrent.atomic.LongAdder buffersRefused = new java.util.concurrent.atomic.LongAdder();
+    /** Values read from the socket straight into the store, and those moved to the heap halfway (tests). */
     final java.util.concurrent.atomic.LongAdder valuesInPlace = new java.util.concurrent.atomic.LongAdder();
     final java.util.concurrent.atomic.LongAdder valuesSpilled = new java.util.concurrent.atomic.LongAdder();
     /**
@@ -107,7 +104,6 @@ public final class MemcachedServer implements AutoCloseable {
     private MemcachedServer(final SharedStore store, final ServerOptions options) throws IOException {
         this.store = store;
         this.options = options;
-        this.connectionHeapLimit = options.connectionBuffers();
         this.crawler = new LruCrawler(this, options.lruCrawler());
         this.listener = options.unixSocket() != null ? unixListener(options.unixSocket()) : ServerSocketChannel.open();
         try {

@@ -247,7 +247,7 @@ final class Worker {
         } catch (final Connection.BufferLimitException e) {
             server.buffersRefused.increment();
             try {
-                c.failed(null);
+                c.failedOutOfMemory();
             } catch (final IOException | RuntimeException again) {
                 c.close();
             }

@@ -77,17 +77,24 @@ public final class StoreTools {
      */
     public static List<String> stores(final SharedArena arena) {
         final List<String> names = new ArrayList<>();
-        final ArenaView v = arena.raw();
         NamedRoots.existing(arena).ifPresent(roots -> roots.list().forEach((name, ptr) -> {
-            final long at = Integer.toUnsignedLong(ptr);
-            if (at != 0 && at % arena.pageSize() == 0 && at + StoreLayout.HEADER_BYTES <= arena.capacityBytes()
-                && at >= arena.firstUserPage() * arena.pageSize()
-                && (v.getLongAcquire(ptr + StoreLayout.MAGIC) == StoreLayout.MAGIC_VALUE
-                || StoreFormat.soundButMagic(arena, ptr))) {
+            if (storeHeaderAt(arena, ptr)) {
                 names.add(name);
             }
         }));
         return names;
+    }
+
+    /**
+     * @return whether a store header begins at {@code ptr} (a page of the user range): its magic,
+     * or all of it but the magic, which a stray write alone hit
+     */
+    private static boolean storeHeaderAt(final SharedArena arena, final int ptr) {
+        final long at = Integer.toUnsignedLong(ptr);
+        return at != 0 && at % arena.pageSize() == 0 && at + StoreLayout.HEADER_BYTES <= arena.capacityBytes()
+            && at >= arena.firstUserPage() * arena.pageSize()
+            && (arena.raw().getLongAcquire(ptr + StoreLayout.MAGIC) == StoreLayout.MAGIC_VALUE
+            || StoreFormat.soundButMagic(arena, ptr));
     }
 
     /**
@@ -222,14 +229,7 @@ public final class StoreTools {
      * write into its value), else a name of its own.
      */
     private static String recoveredName(final SharedArena arena, final NamedRoots roots, final int header) {
-        final int now = roots.get(SharedStore.DEFAULT_ROOT);
-        final long at = Integer.toUnsignedLong(now);
-        final boolean leadsToAStore = now != 0 && at % arena.pageSize() == 0
-            && at >= arena.firstUserPage() * arena.pageSize()
-            && at + StoreLayout.HEADER_BYTES <= arena.capacityBytes()
-            && (arena.raw().getLongAcquire(now + StoreLayout.MAGIC) == StoreLayout.MAGIC_VALUE
-            || StoreFormat.soundButMagic(arena, now));
-        return !leadsToAStore ? SharedStore.DEFAULT_ROOT
+        return !storeHeaderAt(arena, roots.get(SharedStore.DEFAULT_ROOT)) ? SharedStore.DEFAULT_ROOT
             : SharedStore.DEFAULT_ROOT + ".recovered." + Integer.toUnsignedString(header, 16);
     }
 
