@@ -54,6 +54,11 @@ final class ArenaAccess implements ArenaInternals.Access {
     }
 
     @Override
+    public java.util.BitSet pagesWithData(final SharedArena arena) {
+        return arena.pagesWithData();
+    }
+
+    @Override
     public List<String> repairNotes(final SharedArena arena) {
         return arena.repairNotes();
     }

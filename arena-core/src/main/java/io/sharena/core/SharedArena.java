@@ -691,6 +691,24 @@ public final class SharedArena implements AutoCloseable {
             copies.damage() == null ? "" : copies.damage());
     }
 
+    /**
+     * @return the pages whose storage holds data (not a hole) by {@code SEEK_DATA}/{@code SEEK_HOLE},
+     * or null when the file system cannot say: what a scan that must not fault in a sparse file's
+     * holes (each would cost memory on tmpfs) may read
+     */
+    java.util.BitSet pagesWithData() {
+        final java.util.BitSet pages = new java.util.BitSet();
+        final long pageSize = Geometry.PAGE_SIZE;
+        final long last = header.capacityPages();
+        try {
+            file.dataRanges((from, to) -> pages.set((int) Math.min(last, from / pageSize),
+                (int) Math.min(last, (to + pageSize - 1) / pageSize)));
+        } catch (final OsException e) {
+            return null;
+        }
+        return pages;
+    }
+
     // ---------------------------------------------------------------- the file itself
 
     /**

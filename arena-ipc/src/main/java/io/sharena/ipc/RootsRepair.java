@@ -192,9 +192,10 @@ final class RootsRepair {
     /**
      * The pages a repair keeps allocated whatever the page table says ({@code ArenaInternals.repair}
      * with held pages): the directory's, if its pointer and magic are sound, the region of every
-     * store a live root points at, and the header and rings of every channel one points at (the
-     * heap's pages are not held: its slab pages are found by their headers, not from its root). Read before the allocator's repair, which would otherwise free a
-     * page whose state a stray write turned to FREE and hand it to someone else.
+     * store a live root points at, the header and rings of every channel one points at, and the
+     * heap's metadata, slab and large-object pages ({@code ObjectHeap.heldPages}). Read before the
+     * allocator's repair, which would otherwise free a page whose state a stray write turned to
+     * FREE and hand it to someone else.
      */
     static java.util.BitSet heldPages(final SharedArena arena) {
         final java.util.BitSet held = new java.util.BitSet();
@@ -210,23 +211,23 @@ final class RootsRepair {
         final int first = (int) (Integer.toUnsignedLong(dir) / Geometry.PAGE_SIZE);
         held.set(first, first + RootsLayout.PAGES);
         final ArenaView v = arena.raw();
+        final java.util.List<Integer> rest = new java.util.ArrayList<>();
         for (int i = 0; i < RootsLayout.ENTRIES; i++) {
             final int e = dir + RootsLayout.entry(i);
             if (v.getIntAcquire(e + RootsLayout.STATE) == RootsLayout.LIVE) {
                 final int ptr = RootsLayout.pointerOf(v.getLongAcquire(e + RootsLayout.VALUE));
-                if (!StoreTools.heldPages(arena, ptr, held)) {
-                    io.sharena.ipc.channel.Channel.heldPages(arena, ptr, held);
+                if (!StoreTools.heldPages(arena, ptr, held) && !io.sharena.ipc.channel.Channel.heldPages(arena, ptr, held)) {
+                    rest.add(ptr);
                 }
             }
+        }
+        // The heap last: its pages are found by a scan, which skips those the others hold.
+        for (final int ptr : rest) {
+            io.sharena.ipc.heap.ObjectHeap.heldPages(arena, ptr, held);
         }
         return held;
     }
 
-    /**
-     * @return whether the directory at {@code dir} (in the user range) lost only its magic to a stray
-     * write: every entry's state is one an entry has, and at least one live root has a sound name
-     * that a lookup finds where it is (what a page of anything else, or a zeroed one, does not show)
-     */
     /** @return whether every entry of the directory at {@code dir} has a state an entry has, and a live one a sound name length */
     private static boolean entriesSound(final SharedArena arena, final int dir) {
         final ArenaView v = arena.raw();
@@ -244,6 +245,11 @@ final class RootsRepair {
         return true;
     }
 
+    /**
+     * @return whether the directory at {@code dir} (in the user range) lost only its magic to a stray
+     * write: every entry's state is one an entry has, and at least one live root has a sound name
+     * that a lookup finds where it is (what a page of anything else, or a zeroed one, does not show)
+     */
     static boolean onlyMagicLost(final SharedArena arena, final int dir) {
         if (!Pages.inUserRange(arena, dir, RootsLayout.PAGES)) {
             return false;

@@ -314,6 +314,79 @@ class IpcCorruptionTest {
     }
 
     /**
+     * A heap slab page, and the first and a middle page of a large object, whose page-table entries
+     * a stray write turned FREE (and CACHED): the tools' repair keeps them allocated, every object
+     * keeps its bytes, the heap checks clean, and none of their pages is handed out again. Before,
+     * the repair linked them into the free lists and punched them out, so the next allocations
+     * were given pages whose objects were still in use.
+     */
+    @Test
+    void heapPagesTheTableCallsFreeAreKeptByTheToolsRepair() {
+        final ObjectHeap heap = ObjectHeap.of(arena);
+        final int small = heap.allocate(64);
+        final int large = heap.allocate(3 * 4096);
+        v.putLong(small, 0x1122334455667788L);
+        v.putLong(large + 3 * 4096 - 8, 0x0102030405060708L);
+        final int slab = small >>> 12;
+        final int first = large >>> 12;
+        v.putLong((int) PageEntry.stateOffset(slab), PageEntry.state(PageEntry.FREE, 0, 0, 0));
+        v.putLong((int) PageEntry.stateOffset(first), PageEntry.state(PageEntry.FREE, 0, 0, 0));
+        v.putLong((int) PageEntry.stateOffset(first + 1), PageEntry.state(PageEntry.CACHED, 0, 4, 0));
+        final int meta = NamedRoots.of(arena).get(ObjectHeap.ROOT_NAME);
+        final java.util.BitSet held = IpcCheck.heldPages(arena);
+        for (final int p : new int[] {meta >>> 12, slab, first, first + 1, first + 2, first + 3}) {
+            assertTrue(held.get(p), "held: page " + p + " of " + held);
+        }
+        assertTrue(io.sharena.core.internal.ArenaInternals.repair(arena, 1_000_000_000L, held));
+        assertTrue(io.sharena.core.internal.ArenaInternals.repairNotes(arena).stream()
+                .anyMatch(n -> n.startsWith("pages a structure holds were not allocated")),
+            io.sharena.core.internal.ArenaInternals.repairNotes(arena).toString());
+        assertEquals(List.of(), IpcCheck.repair(arena, 1_000_000_000L));
+        assertEquals(List.of(), IpcCheck.check(arena));
+        assertEquals(0x1122334455667788L, v.getLong(small));
+        assertEquals(0x0102030405060708L, v.getLong(large + 3 * 4096 - 8));
+        final Set<Integer> heaps = new HashSet<>(List.of(slab, first, first + 1, first + 2, first + 3));
+        for (int page = arena.allocPages(1); page != 0; page = arena.allocPages(1)) {
+            assertFalse(heaps.contains(page >>> 12), "a page of the heap's handed out again: " + (page >>> 12));
+        }
+        heap.free(small);
+        heap.free(large);
+        assertEquals(List.of(), IpcCheck.check(arena));
+    }
+
+    /**
+     * A page that was the heap's and was given back (a trim retires it first), now free: the heap's
+     * held pages do not take it back, so the repair does not keep a free page allocated for good.
+     */
+    @Test
+    void aSlabPageTheHeapGaveBackIsNotHeld() {
+        final ObjectHeap heap = ObjectHeap.of(arena);
+        final int[] objects = new int[4];
+        for (int i = 0; i < objects.length; i++) {
+            objects[i] = heap.allocate(2048); // one object a page
+        }
+        for (final int obj : objects) {
+            heap.free(obj); // the second page emptied trims the class: all pages but one go back
+        }
+        final List<Integer> givenBack = new ArrayList<>();
+        for (final int obj : objects) {
+            if (arena.pageState(obj >>> 12) == io.sharena.core.PageState.FREE) {
+                givenBack.add(obj >>> 12);
+            }
+        }
+        assertFalse(givenBack.isEmpty(), "the trim gave pages back");
+        for (final int page : givenBack) {
+            assertEquals(HeapLayout.MAGIC_RETIRED, v.getInt(page << 12), "given back retired");
+            assertFalse(IpcCheck.heldPages(arena).get(page), "a slab page given back is not held: " + page);
+        }
+        final int large = heap.allocate(2 * 4096);
+        heap.free(large);
+        assertFalse(IpcCheck.heldPages(arena).get(large >>> 12), "a freed large object's page is not held");
+        assertTrue(io.sharena.core.internal.ArenaInternals.repair(arena, 1_000_000_000L, IpcCheck.heldPages(arena)));
+        assertEquals(List.of(), io.sharena.core.internal.ArenaInternals.repairNotes(arena));
+    }
+
+    /**
      * The other reading of a directory page the page table calls free: a stray free through the
      * API, its pages handed out again since. The roots' own repair (what a user's repair runs) drops
      * the directory and leaves the new owner its pages. The tools' repair, which keeps what the roots

@@ -1,5 +1,6 @@
 package io.sharena.server;
 
+import io.sharena.core.ArenaCorruptedException;
 import io.sharena.ipc.store.SharedStore;
 import io.sharena.ipc.store.StoreMode;
 import io.sharena.ipc.store.StoreReader;
@@ -79,6 +80,7 @@ final class BinaryCommands {
     static final int DELTA_BADVAL = 0x0006;
     static final int UNKNOWN_COMMAND = 0x0081;
     static final int ENOMEM = 0x0082;
+    static final int INTERNAL_ERROR = 0x0084;
 
     /** The error texts memcached 1.6 sends as the value of an error response, encoded once. */
     private static final byte[] EXISTS_TEXT = ascii("Data exists for key.");
@@ -222,6 +224,8 @@ final class BinaryCommands {
     private static void run(final Connection c, final int op, final int ext, final int extLen, final int keyLen,
                             final int opaque, final long cas) {
         final int keyAt = ext + extLen;
+        c.binaryOp = op;
+        c.binaryOpaque = opaque;
         switch (op) {
             case GET, GETQ, GETK, GETKQ -> get(c, op, keyAt, keyLen, opaque, false, 0);
             case GAT, GATQ, GATK, GATKQ, TOUCH -> get(c, op, keyAt, keyLen, opaque, true, u32(c.in, ext));
@@ -284,7 +288,7 @@ final class BinaryCommands {
                 if (hit(c, op, r, key, withKey, opaque, mark)) {
                     return;
                 }
-            } catch (final Connection.BufferLimitException e) {
+            } catch (final Connection.BufferLimitException | ArenaCorruptedException e) {
                 c.dropReply(mark); // no response promising bytes that never come
                 throw e;
             }
@@ -375,6 +379,8 @@ final class BinaryCommands {
         final PendingStore p = c.pending;
         final int op = p.binaryOp;
         final int opaque = p.binaryOpaque;
+        c.binaryOp = op;
+        c.binaryOpaque = opaque;
         final StoreMode mode = switch (p.kind) {
             case PendingStore.APPEND -> StoreMode.APPEND;
             case PendingStore.PREPEND -> StoreMode.PREPEND;
@@ -559,6 +565,14 @@ final class BinaryCommands {
     /** A storage command whose value the server has no memory for now (its data is dropped as it comes). */
     static void outOfMemory(final Connection c, final int op, final int opaque) {
         error(c, op, ENOMEM, opaque, NO_MEMORY_TEXT);
+    }
+
+    /**
+     * The request being run met a damaged store: an Internal error response to it carrying
+     * {@code text} (the text protocol's {@code SERVER_ERROR} line says the same); the caller closes.
+     */
+    static void storeCorrupted(final Connection c, final String text) {
+        error(c, c.binaryOp, INTERNAL_ERROR, c.binaryOpaque, ascii(text));
     }
 
     /** EINVAL, then the connection closes once it is written, as memcached does. */

@@ -65,6 +65,9 @@ final class Connection {
     private boolean negotiated;
     /** A binary protocol connection ({@link BinaryCommands}). */
     boolean binary;
+    /** The opcode and opaque of the binary request being run: {@link #failed} answers it. */
+    int binaryOp;
+    int binaryOpaque;
     private boolean closed;
     /** The client's end of stream was read: what it sent is run and answered, then the connection closes. */
     private boolean inputEnded;
@@ -663,14 +666,18 @@ final class Connection {
      * The command being run met a damaged store (its walk found a link or record that cannot be,
      * {@code ArenaCorruptedException}): a text client gets the replies queued before it, then
      * {@code SERVER_ERROR store corrupted ...} naming what was found, and the connection closes,
-     * since the command it was in cannot go on. A binary connection closes after its replies.
+     * since the command it was in cannot go on. A binary client gets the same text as an Internal
+     * error response to the request that met it ({@link BinaryCommands#storeCorrupted}).
      */
     void failed(final String what) throws IOException {
         if (closed) {
             return;
         }
-        if (!binary) {
-            putAscii("SERVER_ERROR store corrupted (check --repair mends it): " + what.replace('\r', ' ').replace('\n', ' '));
+        final String text = "store corrupted (check --repair mends it): " + what.replace('\r', ' ').replace('\n', ' ');
+        if (binary) {
+            BinaryCommands.storeCorrupted(this, text);
+        } else {
+            putAscii("SERVER_ERROR " + text);
             crlf();
         }
         state = State.CLOSING;

@@ -323,16 +323,46 @@ class HostileClientTest {
     void aCommandThatMeetsADamagedStoreIsToldSoAndTheServerGoesOn() throws Exception {
         try (TestServer server = TestServer.start(); Wire w = new Wire(server.port()); Wire other = new Wire(server.port())) {
             assertEquals("STORED\r\n", w.call("set k 0 0 1\r\nx\r\n"));
-            final io.sharena.core.ArenaView v = server.store.arena().raw();
-            final int header = io.sharena.ipc.NamedRoots.of(server.store.arena()).get(io.sharena.ipc.store.SharedStore.DEFAULT_ROOT);
-            final int buckets = v.getInt(header + io.sharena.ipc.layout.StoreLayout.BUCKETS_PTR);
-            final int bits = v.getInt(header + io.sharena.ipc.layout.StoreLayout.BUCKET_BITS);
-            v.segment().asSlice(Integer.toUnsignedLong(buckets), 4L << bits).fill((byte) 0x7f);
+            damageIndex(server);
             w.send(Wire.ascii("version\r\nget k\r\n"));
             final String got = new String(w.in.readAllBytes(), java.nio.charset.StandardCharsets.ISO_8859_1);
             assertTrue(got.startsWith("VERSION "), got);
             assertTrue(got.contains("\r\nSERVER_ERROR store corrupted (check --repair mends it): "), got);
             assertTrue(got.endsWith("\r\n") && got.split("\r\n").length == 2, got);
+            assertTrue(other.call("version\r\n").startsWith("VERSION "), "the server goes on");
+        }
+    }
+
+    /** A stray write over the store's whole bucket array: every walk that reads a bucket meets it. */
+    private static void damageIndex(final TestServer server) {
+        final io.sharena.core.ArenaView v = server.store.arena().raw();
+        final int header = io.sharena.ipc.NamedRoots.of(server.store.arena()).get(io.sharena.ipc.store.SharedStore.DEFAULT_ROOT);
+        final int buckets = v.getInt(header + io.sharena.ipc.layout.StoreLayout.BUCKETS_PTR);
+        final int bits = v.getInt(header + io.sharena.ipc.layout.StoreLayout.BUCKET_BITS);
+        v.segment().asSlice(Integer.toUnsignedLong(buckets), 4L << bits).fill((byte) 0x7f);
+    }
+
+    /**
+     * The same damage met by a binary request: before, the connection closed without a reply. Now
+     * the replies before it, then an Internal error response (0x84) to that request, its opaque
+     * echoed and the same text as the text protocol's line, then the close.
+     */
+    @Test
+    void aBinaryRequestThatMeetsADamagedStoreIsAnsweredInternalError() throws Exception {
+        try (TestServer server = TestServer.start(); Wire other = new Wire(server.port())) {
+            assertEquals("STORED\r\n", other.call("set k 0 0 1\r\nx\r\n"));
+            damageIndex(server);
+            final BinaryProtocolTest.Exchange e = BinaryProtocolTest.exchange(server.port(), BinaryProtocolTest.concat(
+                BinaryProtocolTest.request(0x0a, ""), BinaryProtocolTest.request(0x09, "k"), BinaryProtocolTest.request(0x0a, "")));
+            assertTrue(e.closed(), "closed");
+            assertEquals(2, e.responses().size(), e.responses().toString());
+            assertEquals(0x0a, e.responses().get(0).op()); // the noop before it
+            final BinaryProtocolTest.Response failed = e.responses().get(1);
+            assertEquals(0x81, failed.magic());
+            assertEquals(0x09, failed.op());
+            assertEquals(0x84, failed.status());
+            assertEquals(0x5eed0000 + 0x09, failed.opaque());
+            assertTrue(failed.body().startsWith("store corrupted (check --repair mends it): "), failed.body());
             assertTrue(other.call("version\r\n").startsWith("VERSION "), "the server goes on");
         }
     }

@@ -46,6 +46,8 @@ public final class ArenaInternals {
 
         boolean repair(SharedArena arena, long timeoutNanos, java.util.BitSet heldPages);
 
+        java.util.BitSet pagesWithData(SharedArena arena);
+
         List<String> repairNotes(SharedArena arena);
 
         List<String> checkFile(SharedArena arena) throws IOException;
@@ -197,6 +199,15 @@ public final class ArenaInternals {
      */
     public static boolean repair(final SharedArena arena, final long timeoutNanos, final java.util.BitSet heldPages) {
         return access().repair(arena, timeoutNanos, heldPages);
+    }
+
+    /**
+     * @return the pages of the arena whose storage holds data, by {@code SEEK_DATA}/{@code SEEK_HOLE}
+     * (a page never written, or punched out, is a hole), or null when the file system cannot say. A
+     * scan of pages in any state reads only these: reading a hole of a file on tmpfs gives it memory.
+     */
+    public static java.util.BitSet pagesWithData(final SharedArena arena) {
+        return access().pagesWithData(arena);
     }
 
     /**

@@ -98,8 +98,24 @@ public final class NativeFile implements AutoCloseable {
      * file system's block granularity
      */
     public long dataBytes() throws OsException {
+        final long[] total = {0};
+        dataRanges((from, to) -> total[0] += to - from);
+        return total[0];
+    }
+
+    /** Receives one range of a file's bytes that holds data, {@code [from, to)}. */
+    @FunctionalInterface
+    public interface RangeSink {
+        void range(long from, long to);
+    }
+
+    /**
+     * Hands every range of the file that holds data (not a hole) to {@code sink}, in order, found
+     * with {@code SEEK_DATA}/{@code SEEK_HOLE} (to the file system's block granularity; a range
+     * the file system allocated ahead may count as data).
+     */
+    public void dataRanges(final RangeSink sink) throws OsException {
         final long size = size();
-        long total = 0;
         long at = 0;
         while (at < size) {
             final long data = Posix.lseek(fd, at, Posix.SEEK_DATA);
@@ -110,10 +126,9 @@ public final class NativeFile implements AutoCloseable {
             if (hole < 0) {
                 hole = size;
             }
-            total += hole - data;
+            sink.range(data, hole);
             at = hole;
         }
-        return total;
     }
 
     /** Allocates backing store for the range so that later writes cannot fail for lack of space. */

@@ -929,6 +929,60 @@ public final class ObjectHeap {
     }
 
     /**
+     * Adds to {@code into} the pages the heap at {@code meta} holds, read from the pages themselves
+     * whatever state the page table gives them: the metadata page, every slab page and large object
+     * whose header names this heap (its magic, metadata pointer and page key), and the page each
+     * refill in flight names. For a repair to keep allocated ({@code IpcCheck.heldPages}): a page
+     * table entry a stray write turned FREE would otherwise have the page punched out and handed to
+     * a second owner while its objects are still in use. A page the heap gave back carries another
+     * mark (retired, freed large object) or none (an unformatted refill page), so no free page is
+     * taken for the heap's. Only pages whose storage holds data are read (a scan faulting in every
+     * hole of a sparse file would give it memory on tmpfs); none when the file system cannot say.
+     *
+     * @return whether {@code meta} is a sound heap's metadata page (nothing is added otherwise)
+     */
+    public static boolean heldPages(final SharedArena arena, final int meta, final java.util.BitSet into) {
+        if (metaProblem(arena, meta) != null) {
+            return false;
+        }
+        final ObjectHeap heap = new ObjectHeap(arena, meta);
+        final long metaPage = Integer.toUnsignedLong(meta) / Geometry.PAGE_SIZE;
+        into.set((int) metaPage);
+        for (int c = 0; c < HeapLayout.SIZES.length; c++) {
+            for (int i = 0; i < HeapLayout.REFILL_SLOTS; i++) {
+                final int page = heap.view.getIntAcquire(heap.refillSlot(c, i) + HeapLayout.REFILL_PAGE);
+                if (page != 0 && Pages.inUserRange(arena, page, 1)
+                    && (heap.isSlab(page) ? heap.view.getInt(page + HeapLayout.CLASS) == c : heap.unformattedRefill(c, page))) {
+                    into.set((int) (Integer.toUnsignedLong(page) / Geometry.PAGE_SIZE));
+                }
+            }
+        }
+        final java.util.BitSet withData = ArenaInternals.pagesWithData(arena);
+        if (withData == null) {
+            return true;
+        }
+        final java.util.BitSet others = (java.util.BitSet) into.clone();
+        for (int p = withData.nextSetBit((int) arena.firstUserPage()); p >= 0 && p < arena.capacityPages();
+             p = withData.nextSetBit(p + 1)) {
+            if (others.get(p)) {
+                continue; // another structure's (a store's values may carry anything)
+            }
+            final int page = (int) (p * (long) Geometry.PAGE_SIZE);
+            final int magic = heap.view.getIntAcquire(page + HeapLayout.MAGIC);
+            if (magic == HeapLayout.MAGIC_SLAB && heap.namesUs(page)) {
+                into.set(p);
+            } else if (magic == HeapLayout.MAGIC_LARGE && heap.largeNamesUs(page)) {
+                final int pages = heap.view.getInt(page + HeapLayout.PAGES);
+                if (heap.largePagesSound(page, pages)) {
+                    into.set(p, p + pages);
+                    p += pages - 1; // the object's own bytes are its caller's
+                }
+            }
+        }
+        return true;
+    }
+
+    /**
      * Repairs the arena's heap, if it has one: a metadata pointer outside the arena is dropped from
      * the roots (the heap is lost, and said); a metadata page with a bad magic is formatted anew,
      * unless another structure holds it (the named-roots directory, or the page another root names:
