@@ -57,6 +57,19 @@ public final class ArenaFaultException extends RuntimeException {
             + " (storage full, or the file was cut short and restored meanwhile)";
     }
 
+    /**
+     * The JVM's report of a fault on {@code arena}'s mapping (an {@link InternalError} raised by a
+     * direct access, through a view or a segment, to a page the file no longer has) as this
+     * exception, naming the file and its size: for code that reads the mapping outside the
+     * arena's own entry points, such as a server that meets the cut in a store read.
+     *
+     * @param operation what faulted, for the message
+     * @throws InternalError {@code e} itself, if it is not a fault on a mapping
+     */
+    public static ArenaFaultException of(final SharedArena arena, final String operation, final InternalError e) {
+        return arena.fault(operation, e);
+    }
+
     /** @return whether {@code e} is HotSpot's report of a fault (SIGBUS) on a mapped-memory access */
     static boolean isMappingFault(final InternalError e) {
         final String m = e.getMessage();

@@ -790,7 +790,7 @@ public final class SharedArena implements AutoCloseable {
     }
 
     /** The fault a call raised on the mapping, as an exception naming the file and its size. */
-    private ArenaFaultException fault(final String operation, final InternalError e) {
+    ArenaFaultException fault(final String operation, final InternalError e) {
         return ArenaFiles.faultFor(path, file, header, operation, e);
     }
 

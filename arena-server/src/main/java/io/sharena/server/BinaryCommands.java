@@ -568,10 +568,11 @@ final class BinaryCommands {
     }
 
     /**
-     * The request being run met a damaged store: an Internal error response to it carrying
-     * {@code text} (the text protocol's {@code SERVER_ERROR} line says the same); the caller closes.
+     * The request being run met a damaged store, or a store file cut short: an Internal error
+     * response to it carrying {@code text} (the text protocol's {@code SERVER_ERROR} line says the
+     * same); the caller closes.
      */
-    static void storeCorrupted(final Connection c, final String text) {
+    static void storeFailed(final Connection c, final String text) {
         error(c, c.binaryOp, INTERNAL_ERROR, c.binaryOpaque, ascii(text));
     }
 

@@ -664,18 +664,19 @@ final class Connection {
 
     /**
      * The command being run met a damaged store (its walk found a link or record that cannot be,
-     * {@code ArenaCorruptedException}): a text client gets the replies queued before it, then
-     * {@code SERVER_ERROR store corrupted ...} naming what was found, and the connection closes,
-     * since the command it was in cannot go on. A binary client gets the same text as an Internal
-     * error response to the request that met it ({@link BinaryCommands#storeCorrupted}).
+     * {@code ArenaCorruptedException}) or a store file cut short under the mapping
+     * ({@code ArenaFaultException}): a text client gets the replies queued before it, then
+     * {@code SERVER_ERROR} and {@code why} (what was found), and the connection closes, since the
+     * command it was in cannot go on. A binary client gets the same text as an Internal error
+     * response to the request that met it ({@link BinaryCommands#storeFailed}).
      */
-    void failed(final String what) throws IOException {
+    void failed(final String why) throws IOException {
         if (closed) {
             return;
         }
-        final String text = "store corrupted (check --repair mends it): " + what.replace('\r', ' ').replace('\n', ' ');
+        final String text = why.replace('\r', ' ').replace('\n', ' ');
         if (binary) {
-            BinaryCommands.storeCorrupted(this, text);
+            BinaryCommands.storeFailed(this, text);
         } else {
             putAscii("SERVER_ERROR " + text);
             crlf();

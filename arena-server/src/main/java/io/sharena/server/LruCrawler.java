@@ -168,6 +168,9 @@ final class LruCrawler {
                 crawl();
             } catch (final RuntimeException e) {
                 System.err.println("arena serve: a crawl stopped: " + e);
+            } catch (final InternalError e) {
+                System.err.println("arena serve: a crawl stopped: "
+                    + io.sharena.core.ArenaFaultException.of(server.store().arena(), "crawl", e));
             } finally {
                 running.set(false);
             }

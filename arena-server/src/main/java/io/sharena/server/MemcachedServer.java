@@ -252,6 +252,10 @@ public final class MemcachedServer implements AutoCloseable {
             } catch (final RuntimeException e) {
                 // The store was closed under a running server: its workers will fail on their own.
                 return;
+            } catch (final InternalError e) {
+                // The store file cut short under the mapping: the clock stands still until it is
+                // restored (check --repair); the workers tell each command that meets the cut.
+                io.sharena.core.ArenaFaultException.of(store.arena(), "clock", e);
             }
             for (final Worker w : workers) {
                 w.sweepSoon();

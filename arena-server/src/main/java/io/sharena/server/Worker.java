@@ -1,5 +1,7 @@
 package io.sharena.server;
 
+import io.sharena.core.ArenaCorruptedException;
+import io.sharena.core.ArenaFaultException;
 import io.sharena.ipc.store.StoreReader;
 
 import java.io.IOException;
@@ -178,13 +180,18 @@ final class Worker {
                 } else {
                     selector.select(dispatcher, 1);
                 }
-                if (!holders.isEmpty()) {
-                    expireHolds();
-                }
-                registerAdopted();
-                if (sweepDue) {
-                    sweepDue = false;
-                    sweep(System.currentTimeMillis());
+                try {
+                    if (!holders.isEmpty()) {
+                        expireHolds();
+                    }
+                    registerAdopted();
+                    if (sweepDue) {
+                        sweepDue = false;
+                        sweep(System.currentTimeMillis());
+                    }
+                } catch (final InternalError e) {
+                    // A cut store file met outside a command: reported, and the worker goes on.
+                    report("", faultOf(e, "serve"));
                 }
             }
         } catch (final IOException e) {
@@ -236,14 +243,13 @@ final class Worker {
             }
         } catch (final IOException | CancelledKeyException e) {
             c.close();
-        } catch (final io.sharena.core.ArenaCorruptedException e) {
+        } catch (final ArenaCorruptedException e) {
             // A damaged store met by this connection's command: it is told so and ends, the others go on.
-            reportOnce(e);
-            try {
-                c.failed(e.getMessage());
-            } catch (final IOException | RuntimeException again) {
-                c.close();
-            }
+            failed(c, e, "store corrupted (check --repair mends it): ");
+        } catch (final InternalError e) {
+            // The store file cut short under the mapping by another process: the same, each
+            // command that meets the cut told so, until the file is restored.
+            failed(c, faultOf(e, "serve"), "store file fault: ");
         } catch (final Connection.BufferLimitException e) {
             server.buffersRefused.increment();
             try {
@@ -261,6 +267,20 @@ final class Worker {
             c.close();
             reportOnce(new IllegalStateException("out of memory: " + e.getMessage()));
         }
+    }
+
+    private void failed(final Connection c, final RuntimeException e, final String what) {
+        report("a connection was closed: ", e);
+        try {
+            c.failed(what + e.getMessage());
+        } catch (final IOException | RuntimeException | InternalError again) {
+            c.close();
+        }
+    }
+
+    /** @return the fault {@code e} reports on the store's mapping (any other error is rethrown) */
+    private ArenaFaultException faultOf(final InternalError e, final String operation) {
+        return ArenaFaultException.of(server.store().arena(), operation, e);
     }
 
     /** Called by a connection that still holds a reservation when its readiness event ends. */
@@ -332,8 +352,13 @@ final class Worker {
 
     /** One line on stderr per failure kind and worker, so a failing store cannot flood the log. */
     private void reportOnce(final RuntimeException e) {
+        report("a connection was closed after an unexpected failure: ", e);
+    }
+
+    /** Prints {@code what} and {@code e} on stderr, for the first ten failures of this worker. */
+    private void report(final String what, final RuntimeException e) {
         if (reported++ < 10) {
-            System.err.println("arena serve: a connection was closed after an unexpected failure: " + e);
+            System.err.println("arena serve: " + what + e);
         }
     }
 

@@ -16,6 +16,7 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -364,6 +365,42 @@ class HostileClientTest {
             assertEquals(0x5eed0000 + 0x09, failed.opaque());
             assertTrue(failed.body().startsWith("store corrupted (check --repair mends it): "), failed.body());
             assertTrue(other.call("version\r\n").startsWith("VERSION "), "the server goes on");
+        }
+    }
+
+    /**
+     * The store file cut short under a running server (another process truncated it): each
+     * command that meets the cut is answered {@code SERVER_ERROR store file fault: ...} naming the
+     * file's size and {@code check --repair}, and its connection closes; the workers, the clock and
+     * the close live on. Found by a corrupted-file probe: the JVM's fault report killed the worker
+     * that met it, and every connection it served, or was given later, hung.
+     */
+    @Test
+    void aStoreFileCutShortUnderTheServerIsToldSoAndTheServerGoesOn() throws Exception {
+        final TestServer server = TestServer.start();
+        try (Wire w = new Wire(server.port())) {
+            assertEquals("STORED\r\n", w.call("set k 0 0 1\r\nx\r\n"));
+            final io.sharena.core.SharedArena arena = server.store.arena();
+            try (java.nio.channels.FileChannel f = java.nio.channels.FileChannel.open(arena.path(),
+                java.nio.file.StandardOpenOption.WRITE)) {
+                f.truncate(arena.firstUserPage() * 4096L);
+            }
+            for (int i = 0; i < 6; i++) { // more connections than workers: each worker meets the cut
+                try (Wire c = new Wire(server.port())) {
+                    c.send(Wire.ascii(i % 2 == 0 ? "get k\r\n" : "set j 0 0 1\r\ny\r\n"));
+                    final String got = new String(c.in.readAllBytes(), java.nio.charset.StandardCharsets.ISO_8859_1);
+                    assertTrue(got.startsWith("SERVER_ERROR store file fault: ") && got.contains("check --repair")
+                        && got.endsWith("\r\n") && got.split("\r\n").length == 1, got);
+                }
+            }
+            try (Wire c = new Wire(server.port())) {
+                assertTrue(c.call("version\r\n").startsWith("VERSION "), "the server goes on");
+            }
+        } finally {
+            server.server.close();
+            final java.io.IOException closing = assertThrows(java.io.IOException.class, server.store::close);
+            assertTrue(closing.getMessage().contains("truncated while mapped"), closing.getMessage());
+            server.removeFiles();
         }
     }
 

@@ -38,6 +38,11 @@ final class TestServer implements AutoCloseable {
     public void close() throws IOException {
         server.close();
         store.close();
+        removeFiles();
+    }
+
+    /** Removes the temporary directory and the store file in it (the store closed already). */
+    void removeFiles() throws IOException {
         try (Stream<Path> s = Files.walk(dir)) {
             for (final Path p : s.sorted(Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(p);

@@ -1,6 +1,7 @@
 package io.sharena.ipc.store;
 
 import io.sharena.core.ArenaCorruptedException;
+import io.sharena.core.ArenaFaultException;
 import io.sharena.core.ArenaOptions;
 import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
@@ -669,10 +670,21 @@ public final class SharedStore implements AutoCloseable {
         return new int[] {locks[0], recounted};
     }
 
-    /** Closes the store; if it opened its own arena file, closes that too. */
+    /**
+     * Closes the store; if it opened its own arena file, closes that too. A file cut short under
+     * the mapping does not stop the close: this thread's uncounted gets are dropped, and closing the
+     * arena reports the cut.
+     */
     @Override
     public void close() throws IOException {
-        reads.flushGets(cursors.get());
+        try {
+            reads.flushGets(cursors.get());
+        } catch (final InternalError e) {
+            final ArenaFaultException fault = ArenaFaultException.of(arena, "close", e);
+            if (!ownsArena) {
+                throw fault;
+            }
+        }
         if (ownsArena) {
             arena.close();
         }
