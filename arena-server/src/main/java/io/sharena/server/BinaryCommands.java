@@ -288,8 +288,8 @@ final class BinaryCommands {
                 if (hit(c, op, r, key, withKey, opaque, mark)) {
                     return;
                 }
-            } catch (final Connection.BufferLimitException | ArenaCorruptedException e) {
-                c.dropReply(mark); // no response promising bytes that never come
+            } catch (final Connection.BufferLimitException | ArenaCorruptedException | InternalError e) {
+                c.dropReply(mark); // no response promising bytes that never come (a cut file faults in the copy)
                 throw e;
             }
         }

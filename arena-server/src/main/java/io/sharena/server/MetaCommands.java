@@ -207,12 +207,17 @@ final class MetaCommands {
             }
             final long mark = c.mark();
             final int len = r.valueLength();
-            hitHeader(c, t, f, r, len, created, before);
-            if (f.value && len >= Connection.IN_PLACE_MIN && c.sendInPlace(r, len)) {
-                return;
-            }
-            if (f.value ? TextCommands.copyValue(c, r, len) : r.validate()) {
-                return;
+            try {
+                hitHeader(c, t, f, r, len, created, before);
+                if (f.value && len >= Connection.IN_PLACE_MIN && c.sendInPlace(r, len)) {
+                    return;
+                }
+                if (f.value ? TextCommands.copyValue(c, r, len) : r.validate()) {
+                    return;
+                }
+            } catch (final Connection.BufferLimitException | io.sharena.core.ArenaCorruptedException | InternalError e) {
+                c.dropReply(mark); // no VA line whose data never comes (a cut file faults in the copy)
+                throw e;
             }
             // The item was replaced while read: read it again, unless some of this reply went out
             // already (it cannot be taken back: hang up).

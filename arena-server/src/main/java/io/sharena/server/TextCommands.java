@@ -482,8 +482,8 @@ final class TextCommands {
                 if (copyValue(c, r, len)) {
                     return true;
                 }
-            } catch (final Connection.BufferLimitException e) {
-                c.dropReply(mark); // no VALUE line whose data never comes
+            } catch (final Connection.BufferLimitException | io.sharena.core.ArenaCorruptedException | InternalError e) {
+                c.dropReply(mark); // no VALUE line whose data never comes (a cut file faults in the copy)
                 throw e;
             }
             // The item was reclaimed while copied: drop its header and read it again, unless some of

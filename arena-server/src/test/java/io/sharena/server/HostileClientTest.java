@@ -379,8 +379,22 @@ class HostileClientTest {
     void aStoreFileCutShortUnderTheServerIsToldSoAndTheServerGoesOn() throws Exception {
         final TestServer server = TestServer.start();
         try (Wire w = new Wire(server.port())) {
-            assertEquals("STORED\r\n", w.call("set k 0 0 1\r\nx\r\n"));
+            // A value over several pages, the file cut in the middle of it: the get's copy faults
+            // after its VALUE line was queued, and that line is taken back.
+            final String big = "v".repeat(12_000);
+            assertEquals("STORED\r\n", w.call("set k 0 0 " + big.length() + "\r\n" + big + "\r\n"));
+            final io.sharena.ipc.store.StoreReader r = server.store.reader();
+            assertTrue(r.get("k".getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
+            final long cut = (r.valueOffset() + 4096 + 4095) / 4096 * 4096;
+            assertTrue(cut < r.valueOffset() + big.length(), "the cut falls inside the value");
             final io.sharena.core.SharedArena arena = server.store.arena();
+            try (java.nio.channels.FileChannel f = java.nio.channels.FileChannel.open(arena.path(),
+                java.nio.file.StandardOpenOption.WRITE)) {
+                f.truncate(cut);
+            }
+            w.send(Wire.ascii("get k\r\n"));
+            final String mid = new String(w.in.readAllBytes(), java.nio.charset.StandardCharsets.ISO_8859_1);
+            assertTrue(mid.startsWith("SERVER_ERROR store file fault: ") && mid.split("\r\n").length == 1, mid);
             try (java.nio.channels.FileChannel f = java.nio.channels.FileChannel.open(arena.path(),
                 java.nio.file.StandardOpenOption.WRITE)) {
                 f.truncate(arena.firstUserPage() * 4096L);
