@@ -81,6 +81,7 @@ final class BinaryCommands {
     static final int UNKNOWN_COMMAND = 0x0081;
     static final int ENOMEM = 0x0082;
     static final int INTERNAL_ERROR = 0x0084;
+    static final int EBUSY = 0x0085;
 
     /** The error texts memcached 1.6 sends as the value of an error response, encoded once. */
     private static final byte[] EXISTS_TEXT = ascii("Data exists for key.");
@@ -89,6 +90,7 @@ final class BinaryCommands {
     private static final byte[] NOT_FOUND_TEXT = ascii("Not found");
     private static final byte[] NOT_STORED_TEXT = ascii("Not stored.");
     private static final byte[] NO_MEMORY_TEXT = ascii("Out of memory");
+    private static final byte[] BUSY_TEXT = ascii("Busy: a stopped process holds a lock of the store");
     private static final byte[] TOO_LARGE_TEXT = ascii("Too large.");
     private static final byte[] UNKNOWN_TEXT = ascii("Unknown command");
 
@@ -438,6 +440,7 @@ final class BinaryCommands {
                     error(c, op, E2BIG, opaque, TOO_LARGE_TEXT);
                 }
             }
+            case BUSY -> error(c, op, EBUSY, opaque, BUSY_TEXT);
             default -> error(c, op, ENOMEM, opaque, NO_MEMORY_TEXT);
         }
     }
@@ -454,6 +457,7 @@ final class BinaryCommands {
             }
             case NOT_FOUND -> error(c, op, KEY_ENOENT, opaque, NOT_FOUND_TEXT);
             case EXISTS -> error(c, op, KEY_EEXISTS, opaque, EXISTS_TEXT);
+            case BUSY -> error(c, op, EBUSY, opaque, BUSY_TEXT);
             default -> error(c, op, ENOMEM, opaque, NO_MEMORY_TEXT);
         }
     }
@@ -501,7 +505,8 @@ final class BinaryCommands {
                 case NOT_FOUND -> error(c, op, KEY_ENOENT, opaque, NOT_FOUND_TEXT);
                 case EXISTS -> error(c, op, KEY_EEXISTS, opaque, EXISTS_TEXT);
                 case NON_NUMERIC -> error(c, op, DELTA_BADVAL, opaque, NON_NUMERIC_TEXT);
-                default -> error(c, op, ENOMEM, opaque, NO_MEMORY_TEXT);
+                case BUSY -> error(c, op, EBUSY, opaque, BUSY_TEXT);
+            default -> error(c, op, ENOMEM, opaque, NO_MEMORY_TEXT);
             }
             return;
         }

@@ -290,7 +290,7 @@ final class TextCommands {
         return switch (r) {
             case TOO_LARGE -> "SERVER_ERROR object too large for cache";
             case NO_MEMORY -> "SERVER_ERROR out of memory storing object";
-            case BUSY -> "SERVER_ERROR busy: a stopped process holds the key's lock";
+            case BUSY -> "SERVER_ERROR busy: a stopped process holds a lock of the store";
             default -> "SERVER_ERROR unexpected store result " + r;
         };
     }

@@ -61,6 +61,11 @@ final class Ring {
     private final long owner;
     private final Counters counters;
     private final long timeoutNanos;
+    /**
+     * What {@link #reserve} returns when a live process held the ring lock past the timeout: no
+     * record starts there (records are {@link ItemLayout#ALIGN}-aligned), so it is told from a pointer.
+     */
+    static final int BUSY = -1;
     /** Per thread, what it runs when a reservation at the tail makes it wait ({@link SharedStore#onTailWait}). */
     final ThreadLocal<Runnable> tailWait = new ThreadLocal<>();
     /** False: this opener's writes never evict a live item (memcached's -M); they answer NO_MEMORY. */
@@ -283,13 +288,14 @@ final class Ring {
      * needed. The record is RESERVED and owned by this process: the caller fills it and then
      * publishes it or marks it DEAD.
      *
-     * @return its arena pointer, or 0 if no room could be made within the timeout
+     * @return its arena pointer; 0 if no room could be made within the timeout; {@link #BUSY} if a
+     * live process held the ring lock past the timeout (a stopped process)
      */
     int reserve(final long size) {
         assert size > 0 && size % ItemLayout.ALIGN == 0 && size <= writable / 2 : "record size: size=" + size;
         final LockResult r = lock.lock(timeoutNanos);
         if (r == LockResult.TIMEOUT) {
-            return 0;
+            return BUSY;
         }
         assert r != LockResult.DEADLOCK : "ring lock taken twice by one thread";
         // A dead holder leaves nothing to repair: the head moves only after the header it covers is

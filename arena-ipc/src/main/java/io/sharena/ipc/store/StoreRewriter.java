@@ -45,8 +45,8 @@ final class StoreRewriter extends StorePath {
             final int y = append
                 ? writer.build(key, hash, old, 0, c.valueLen, data, 0, data.length, c.flags, c.expires, now, 0)
                 : writer.build(key, hash, data, 0, data.length, old, 0, c.valueLen, c.flags, c.expires, now, 0);
-            if (y == 0) {
-                return StoreResult.NO_MEMORY;
+            if (!StoreWriter.built(y)) {
+                return StoreWriter.notBuilt(y);
             }
             CrashPoints.at(StorePoint.SET_BUILT);
             final StoreResult r = swapIfSame(key, hash, c, y, true, 0, false, StorePoint.SET_LINKED,
@@ -170,8 +170,8 @@ final class StoreRewriter extends StorePath {
                 : StoreClock.expiresAt(exptime, now);
             final int y = writer.build(key, hash, digits, digits.length - len, len, null, 0, 0, c.flags, expires,
                 now, 0);
-            if (y == 0) {
-                return StoreResult.NO_MEMORY;
+            if (!StoreWriter.built(y)) {
+                return StoreWriter.notBuilt(y);
             }
             CrashPoints.at(StorePoint.INCR_BUILT);
             // A number no longer than the value it replaces is one memcached writes over the old
@@ -216,8 +216,8 @@ final class StoreRewriter extends StorePath {
                 : StoreClock.expiresAt(exptime, now);
             final int y = writer.build(key, hash, old, 0, c.valueLen, null, 0, 0, c.flags, expires, now,
                 ItemLayout.META_STALE);
-            if (y == 0) {
-                return StoreResult.NO_MEMORY;
+            if (!StoreWriter.built(y)) {
+                return StoreWriter.notBuilt(y);
             }
             CrashPoints.at(StorePoint.SET_BUILT);
             // memcached marks the item stale in place: it stays fetched if it was (the win token is

@@ -40,8 +40,8 @@ final class StoreWriter extends StorePath {
         final int hash = Index.hash(key, key.length);
         final int y = build(key, hash, value, 0, value.length, null, 0, 0, flags, StoreClock.expiresAt(exptime, now),
             now, meta);
-        if (y == 0) {
-            return StoreResult.NO_MEMORY;
+        if (!built(y)) {
+            return notBuilt(y);
         }
         return publishBuilt(mode, key, hash, y, now, expectedCas, invalidate, casOut);
     }
@@ -120,7 +120,7 @@ final class StoreWriter extends StorePath {
               final byte[] b, final int bOff, final int bLen, final int flags, final long expires,
               final long now, final int meta) {
         final int y = buildHeader(key, hash, aLen + bLen, flags, expires, now, meta);
-        if (y != 0) {
+        if (built(y)) {
             view.putBytes(y + ItemLayout.KEY + key.length, a, aOff, aLen);
             if (bLen > 0) {
                 view.putBytes(y + ItemLayout.KEY + key.length + aLen, b, bOff, bLen);
@@ -133,8 +133,8 @@ final class StoreWriter extends StorePath {
     private int buildHeader(final byte[] key, final int hash, final int valueLen, final int flags, final long expires,
                             final long now, final int meta) {
         final int y = ring.reserve(ItemLayout.recordSize(key.length, valueLen));
-        if (y == 0) {
-            return 0;
+        if (!built(y)) {
+            return y;
         }
         times.advanceClock(now);
         view.putInt(y + ItemLayout.HASH, hash);
@@ -163,12 +163,22 @@ final class StoreWriter extends StorePath {
         final long now = clock.getAsLong();
         final int hash = Index.hash(key, key.length);
         final int y = buildHeader(key, hash, valueLength, flags, StoreClock.expiresAt(exptime, now), now, 0);
-        if (y == 0) {
+        if (!built(y)) {
             return false;
         }
         into.hold(store, key, hash, y, now, ArenaInternals.segment(arena).asSlice(
             Integer.toUnsignedLong(y) + ItemLayout.KEY + key.length, valueLength));
         return true;
+    }
+
+    /** @return whether {@code y}, what {@link #build} returned, is a record (not 0 nor {@link Ring#BUSY}) */
+    static boolean built(final int y) {
+        return y != 0 && y != Ring.BUSY;
+    }
+
+    /** @return the result of a write whose record could not be built: BUSY (ring lock held past the timeout) or NO_MEMORY */
+    static StoreResult notBuilt(final int y) {
+        return y == Ring.BUSY ? StoreResult.BUSY : StoreResult.NO_MEMORY;
     }
 
     /** @return a new CAS value: the store's counter, one higher at each call, in every process */
