@@ -136,6 +136,15 @@ class ServeCommandTest {
                     request(port, "get key" + k + "\r\n", "END\r\n"), "no item lost: key" + k);
             }
             assertEquals(b.pid(), pidOf(port), "only the survivor answers");
+            // The survivor reclaims the dead server's registry slot and caches within seconds (its
+            // clock does, every 5 s): check, which opens read-only and reclaims nothing itself,
+            // is clean with no new opener.
+            final long deadline = System.nanoTime() + 15_000_000_000L;
+            int checked;
+            while ((checked = ArenaCli.run("check", file.toString())) != 0 && System.nanoTime() < deadline) {
+                Thread.sleep(500);
+            }
+            assertEquals(0, checked, "check clean once the survivor reclaimed the dead server's slot");
 
             // Restarted on the same file: the cache is warm.
             try (ChildJvm again = serve(file, port)) {

@@ -549,6 +549,26 @@ public final class SharedArena implements AutoCloseable {
     }
 
     /**
+     * Reclaims what processes that died attached to this arena left (the pages in their caches and
+     * in transit, and their registry slots), as the next process to open the arena does: for a
+     * long-running process that wants a peer's death noticed without waiting for an opener (the
+     * memcached server calls it every few seconds). Does nothing, and takes no lock, when no
+     * attached process has died; otherwise takes the allocator's lock, waiting up to
+     * {@code timeoutNanos}.
+     *
+     * @return whether a repair ran (false also when the lock could not be had: try again later)
+     * @throws ArenaFaultException   if the file was cut short under the mapping
+     * @throws IllegalStateException if the arena is closed or was opened read-only
+     */
+    public boolean reclaimDeadProcesses(final long timeoutNanos) {
+        try {
+            return allocator().recoverIfNeeded(registry, timeoutNanos);
+        } catch (final InternalError e) {
+            throw fault("reclaimDeadProcesses", e);
+        }
+    }
+
+    /**
      * Repairs the free structures from the page states, after freeing what dead processes left in
      * transit and taking every span cache back into the lists. Takes the lock (waiting up to
      * {@code timeoutNanos}).

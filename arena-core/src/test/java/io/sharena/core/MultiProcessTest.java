@@ -10,8 +10,10 @@ import java.lang.foreign.ValueLayout;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Real child JVMs on one arena file. */
@@ -85,6 +87,42 @@ class MultiProcessTest {
             }
             assertEquals(2L * perProcess, arena.raw().getLongVolatile(ptr));
         }
+    }
+
+    /**
+     * A process killed while attached, with pages in its span cache: a long-running peer that
+     * calls {@link SharedArena#reclaimDeadProcesses} gets them back and the dead slot freed, with
+     * no new opener; the check then finds nothing left of it. Found by a kill probe of the server:
+     * after a serve process was killed, check reported "dead process still registered" until some
+     * process opened the file again.
+     */
+    @Test
+    void aPeerReclaimsWhatAKilledProcessLeftWithoutANewOpener() throws Exception {
+        final Path file = dir.resolve("reclaim.arena");
+        try (SharedArena arena = SharedArena.create(file, Capacity.parse("16M"), ArenaOptions.defaults())) {
+            assertFalse(arena.reclaimDeadProcesses(1_000_000_000L), "nothing to reclaim");
+            try (ChildJvm child = ChildProcess.start("ops", file.toString(), "alloc:1", "free:$0:1", "wait")) {
+                child.await("waiting");
+                child.kill9();
+            }
+            assertTrue(cachedPages(arena) > 0, "the dead process's span cache holds pages");
+            assertTrue(io.sharena.core.check.ArenaChecker.check(arena).stream()
+                .anyMatch(v -> v.startsWith("dead process still registered")));
+            assertTrue(arena.reclaimDeadProcesses(1_000_000_000L));
+            assertEquals(List.of(), io.sharena.core.check.ArenaChecker.check(arena));
+            assertEquals(0, cachedPages(arena), "its cached pages are back in the free lists");
+            assertFalse(arena.reclaimDeadProcesses(1_000_000_000L), "nothing left to reclaim");
+        }
+    }
+
+    /** @return the pages in span caches (CACHED in the page table; the public state reads them FREE) */
+    private static long cachedPages(final SharedArena arena) {
+        long cached = 0;
+        for (long p = arena.firstUserPage(); p < arena.capacityPages(); p++) {
+            final long word = arena.raw().getLongAcquire((int) io.sharena.core.layout.PageEntry.stateOffset((int) p));
+            cached += io.sharena.core.layout.PageEntry.stateOf(word) == io.sharena.core.layout.PageEntry.CACHED ? 1 : 0;
+        }
+        return cached;
     }
 
     @Test

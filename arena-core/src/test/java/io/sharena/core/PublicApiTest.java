@@ -64,7 +64,7 @@ class PublicApiTest {
             "create", "open", "delete", "checkFile",
             "raw", "strict", "lenient",
             "allocPages", "allocPagesAt", "allocPagesInto", "allocPagesUninitialized", "freePages", "freePagesFrom", "reservePages", "setQuota",
-            "purge", "dirtyPages",
+            "purge", "dirtyPages", "reclaimDeadProcesses",
             "pageState", "pointerOf", "pageOf", "lockAt",
             "path", "pageSize", "capacityPages", "capacityBytes", "firstUserPage", "arenaId", "fixedAddress",
             "info", "close")), methods);

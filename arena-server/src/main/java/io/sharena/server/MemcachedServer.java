@@ -33,6 +33,10 @@ public final class MemcachedServer implements AutoCloseable {
 
     /** The clock thread's period: the store's clock resolution and the stalled-connection sweep's. */
     private static final long CLOCK_MILLIS = 1000;
+    /** Every this many clock ticks, what dead peer processes left is reclaimed ({@link #reclaimDead}). */
+    private static final int RECLAIM_TICKS = 5;
+    /** How long the clock waits for the allocator's lock to reclaim: briefly, it tries again later. */
+    private static final long RECLAIM_WAIT_NANOS = 10_000_000L;
     private static final byte[] TOO_MANY = "ERROR Too many open connections\r\n".getBytes(StandardCharsets.US_ASCII);
 
     private final SharedStore store;
@@ -242,11 +246,15 @@ public final class MemcachedServer implements AutoCloseable {
      * Once a second, as memcached's clock event: moves the store's coarse clock (which its reads
      * judge items' access times by, and which a reading-only event loop would otherwise leave
      * standing while it idles) and asks every worker for a sweep of stalled connections. The
-     * workers' event loops then read no clock at all.
+     * workers' event loops then read no clock at all. Every {@value #RECLAIM_TICKS} seconds it also
+     * reclaims what dead peers left ({@link #reclaimDead}).
      */
     private void clock() {
-        while (!closed) {
+        for (long tick = 1; !closed; tick++) {
             nowSeconds = System.currentTimeMillis() / 1000;
+            if (tick % RECLAIM_TICKS == 0) {
+                reclaimDead();
+            }
             try {
                 store.tick();
             } catch (final RuntimeException e) {
@@ -265,6 +273,20 @@ public final class MemcachedServer implements AutoCloseable {
             } catch (final InterruptedException e) {
                 return; // close() ends us
             }
+        }
+    }
+
+    /**
+     * Reclaims what another process that died attached to the store's file left: its registry slot
+     * and the pages in its caches ({@code SharedArena.reclaimDeadProcesses}). Without it a serve
+     * killed beside this one stayed registered, and check reported it, until a process opened the
+     * file again. Nothing is done, and no lock taken, while every attached process lives.
+     */
+    private void reclaimDead() {
+        try {
+            store.arena().reclaimDeadProcesses(RECLAIM_WAIT_NANOS);
+        } catch (final RuntimeException e) {
+            // A closed or cut file: nothing to reclaim now, and the commands that meet it say why.
         }
     }
 
