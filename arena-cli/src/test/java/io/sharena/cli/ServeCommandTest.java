@@ -171,6 +171,62 @@ class ServeCommandTest {
         }
     }
 
+    /**
+     * check while a server writes (sets that evict, so that head and tail move): it used to report
+     * items "outside the live ring" and stripe counts that writes published between its reads, and
+     * exit 1 on a sound store. With other processes attached a finding now counts only when each
+     * of three checks makes it, and the output says so.
+     */
+    @Test
+    void checkWhileAServerWritesReportsNothingThatIsNotThere(@TempDir final Path dir) throws Exception {
+        final Path file = dir.resolve("busy.store");
+        final int port = freePort();
+        try (ChildJvm server = serve(file, port)) {
+            final AtomicBoolean stop = new AtomicBoolean();
+            final AtomicInteger stored = new AtomicInteger();
+            final String value = "x".repeat(1000);
+            final Thread writer = Thread.ofPlatform().start(() -> {
+                for (int i = 0; !stop.get(); i++) {
+                    final StringBuilder batch = new StringBuilder();
+                    for (int k = 0; k < 50; k++) {
+                        batch.append("set w").append(i * 50 + k).append(" 0 0 1000\r\n").append(value).append("\r\n");
+                    }
+                    try {
+                        request(port, batch.toString(), "STORED\r\n".repeat(50));
+                        stored.addAndGet(50);
+                    } catch (final IOException e) {
+                        return;
+                    }
+                }
+            });
+            try {
+                while (stored.get() < 20_000) { // past the 16 MiB ring: the writes evict
+                    Thread.sleep(50);
+                }
+                final java.io.PrintStream out = System.out;
+                for (int round = 0; round < 3; round++) {
+                    final java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+                    System.setOut(new java.io.PrintStream(captured, true, StandardCharsets.UTF_8));
+                    final int status;
+                    try {
+                        status = ArenaCli.run("check", file.toString());
+                    } finally {
+                        System.setOut(out);
+                    }
+                    final String said = captured.toString(StandardCharsets.UTF_8);
+                    assertEquals(0, status, said);
+                    assertTrue(said.contains("note: 1 other process(es) attached, pids [" + server.pid() + "]"), said);
+                }
+            } finally {
+                stop.set(true);
+                writer.join(10_000);
+            }
+            assertTrue(stored.get() > 20_000);
+            terminate(server);
+        }
+        assertEquals(0, ArenaCli.run("check", file.toString()), "quiet: clean, read once");
+    }
+
     private static void terminate(final ChildJvm child) throws Exception {
         final Process kill = new ProcessBuilder("kill", "-TERM", Long.toString(child.pid())).start();
         assertEquals(0, kill.waitFor());
