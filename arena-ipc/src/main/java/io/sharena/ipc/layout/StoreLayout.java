@@ -22,10 +22,11 @@ import io.sharena.core.layout.Geometry;
  *           (each its own 128-byte line: written by different processes at different rates)
  *           COUNTERS: one block of COUNTER_BLOCK bytes per registry slot (per-process call counts)
  *
- *  stripe:  0          8       16      24                                   128
- *           +----------+-------+-------+------------------------------------+
- *           | LOCK     | ITEMS | BYTES |  padding (stripes never share a line)|
- *           +----------+-------+-------+------------------------------------+
+ *  stripe:  0          8       16      24       32                          128
+ *           +----------+-------+-------+--------+---------------------------+
+ *           | LOCK     | ITEMS | BYTES | RELINK | padding (stripes never     |
+ *           |          |       |       |        | share a line)             |
+ *           +----------+-------+-------+--------+---------------------------+
  * </pre>
  *
  * <p>The header is written once at creation and published by a release store of MAGIC; only HEAD,
@@ -34,7 +35,11 @@ import io.sharena.core.layout.Geometry;
  * reads the real one anyway; readers compare items' last-access times with it instead of reading
  * the clock on every get. HEAD and
  * TAIL are 64-bit logical ring positions (see {@link ItemLayout}). A stripe's ITEMS and BYTES are
- * written only by the holder of its LOCK. The access map has one byte per
+ * written only by the holder of its LOCK. RELINK is nonzero while the tools' repair has found the
+ * stripe's counts above its chains (items no chain reaches, to link again) and not finished: set
+ * before it cuts or links anything there, cleared once it has, so that a repair killed in between
+ * leaves the next one the evidence a recount of the stripe would erase (0 in every file made before
+ * it: the word was padding). The access map has one byte per
  * {@link #MAP_GRANULE} bytes of ring (an item is longer than that, so no two items share a byte).
  */
 public final class StoreLayout {
@@ -75,6 +80,8 @@ public final class StoreLayout {
     public static final int STRIPE_LOCK = 0;
     public static final int STRIPE_ITEMS = 8;
     public static final int STRIPE_BYTES = 16;
+    /** Nonzero: the tools' repair found items no chain of this stripe reaches and has not relinked them yet. */
+    public static final int STRIPE_RELINK = 24;
 
     public static final int BUCKET_SIZE = 4;
     public static final int MAP_GRANULE = 64;

@@ -476,17 +476,17 @@ final class Index {
                 return -1 - s;
             }
             try {
+                // The walk first, the cuts after: a stripe whose counts hold more than its chains is
+                // marked before anything in it changes (a recount after a kill would erase that).
                 long chained = 0;
+                final org.agrona.collections.IntArrayList cutAt = new org.agrona.collections.IntArrayList();
                 for (int b = s; b <= bucketMask; b += stripeMask + 1) {
                     int link = buckets + b * StoreLayout.BUCKET_SIZE;
                     int p = view.getIntAcquire(link);
                     for (int hops = 0; p != 0; hops++) {
                         final int unit = ring.contains(p) ? ring.unitOf(p) : -1;
                         if (hops >= MAX_HOPS || unit < 0 || !records.get(unit) || seen.get(unit) || !itemSane(p, b)) {
-                            // One store: readers see the chain as it was or cut here.
-                            view.putIntRelease(link, 0);
-                            io.sharena.core.crash.CrashPoints.at(StoreRepairPoint.CHAIN_CUT);
-                            cuts++;
+                            cutAt.addInt(link);
                             break;
                         }
                         seen.set(unit);
@@ -495,11 +495,24 @@ final class Index {
                         p = view.getIntAcquire(link);
                     }
                 }
+                if (r != LockResult.RECOVERED && stripeItems(s) > chained && !relinkPending(s)) {
+                    view.putLongRelease(stripePtr(s) + StoreLayout.STRIPE_RELINK, 1L);
+                    io.sharena.core.crash.CrashPoints.at(StoreRepairPoint.RELINK_MARKED);
+                }
+                if (relinkPending(s)) {
+                    shortStripes.set(s); // found so now, or by a repair killed before it finished
+                }
+                for (int i = 0; i < cutAt.size(); i++) {
+                    // One store: readers see the chain as it was or cut here.
+                    view.putIntRelease(cutAt.getInt(i), 0);
+                    io.sharena.core.crash.CrashPoints.at(StoreRepairPoint.CHAIN_CUT);
+                    cuts++;
+                }
                 if (r == LockResult.RECOVERED) {
+                    // A dead holder's stripe (a writer's, or a killed repair's): recounted from its
+                    // chains once they parse; what a killed repair had to relink, its mark tells.
                     recountLocked(s);
                     tookOver[0]++;
-                } else if (stripeItems(s) > chained) {
-                    shortStripes.set(s);
                 }
             } finally {
                 if (r != LockResult.DEADLOCK) {
@@ -643,6 +656,17 @@ final class Index {
     /** @return the first item of bucket {@code b} (tools and checks) */
     int bucketHead(final int b) {
         return view.getIntAcquire(buckets + b * StoreLayout.BUCKET_SIZE);
+    }
+
+    /** @return whether the tools' repair marked {@code stripe} to relink and has not finished ({@link StoreLayout#STRIPE_RELINK}) */
+    boolean relinkPending(final int stripe) {
+        return view.getLongAcquire(stripePtr(stripe) + StoreLayout.STRIPE_RELINK) != 0;
+    }
+
+    /** Clears {@code stripe}'s relink mark: its relink is done (its lock held). */
+    void relinkDone(final int stripe) {
+        view.putLongRelease(stripePtr(stripe) + StoreLayout.STRIPE_RELINK, 0L);
+        io.sharena.core.crash.CrashPoints.at(StoreRepairPoint.RELINK_CLEARED);
     }
 
     long stripeItems(final int stripe) {

@@ -40,18 +40,23 @@ import java.util.TreeMap;
  * tells, so the line that counts them (with their bytes) says both. {@link SharedStore#repairAll}
  * then recounts.
  *
+ * <p>A stripe found short is marked ({@link io.sharena.ipc.layout.StoreLayout#STRIPE_RELINK}) before
+ * anything in it is cut or linked, and the mark is cleared only once its relink is done: a repair
+ * killed in between (its stripe lock then taken over, and the stripe recounted from its chains)
+ * leaves the next repair the mark, which relinks what the killed one had not.
+ *
  * <p>Limits, both where nothing in the file tells a kill from a stray write: a stripe recounted
- * since the damage (a lock taken over from a dead holder) no longer shows it, and its unreached
- * items stay the tail's; and a killed writer's unreached record in a stripe that also lost items
+ * since the damage by a writer's takeover of a dead writer's lock, before any repair marked it, no
+ * longer shows it, and its unreached items stay the tail's; and a killed writer's unreached record in a stripe that also lost items
  * to a stray write is linked again with them: an item a killed delete or eviction had unlinked
  * comes back (the old value, which a kill one store earlier would have left too), a record a
  * killed writer had not published yet becomes the key's value if no chain holds the key.
  *
  * <p>Each relink is one release store of the bucket word, after the item's NEXT (written while no
  * reader can reach the item): readers see the chain without it or with it. A repair killed in a
- * stripe leaves its lock held: whoever takes it over recounts the stripe, and the items not linked
- * yet stay the tail's (the first limit); the stripes it had not reached yet keep what their counts
- * show, for the next repair.
+ * stripe leaves its lock held and its mark set: whoever takes the lock over recounts the stripe,
+ * and the next repair relinks by the mark; the stripes it had not reached yet keep what their
+ * counts show, for the next repair.
  */
 final class StoreRelink {
     /** Buckets and dropped items named in a line, at most. */
@@ -102,10 +107,10 @@ final class StoreRelink {
             }
             try {
                 if (r == LockResult.RECOVERED) {
-                    tookOver[0]++; // recounted from its chains: its counts no longer tell what they lost
-                } else {
-                    relinkStripe(s, candidates.getOrDefault(s, List.of()));
+                    tookOver[0]++; // recounted from its chains: its mark, not its counts, tells what they lost
                 }
+                relinkStripe(s, candidates.getOrDefault(s, List.of()));
+                index.relinkDone(s);
             } finally {
                 index.unlockStripeAfterRepair(s, r);
             }
@@ -140,7 +145,7 @@ final class StoreRelink {
         for (int b = s; b < index.bucketCount(); b += index.stripeCount()) {
             chainedBytes += index.chainUnits(b, reached);
         }
-        if (index.stripeItems(s) <= reached.size()) {
+        if (!index.relinkPending(s) && index.stripeItems(s) <= reached.size()) {
             return; // its counts were mended meanwhile, or the chains grew: nothing tells of a loss
         }
         long keptItems = 0;
@@ -174,7 +179,8 @@ final class StoreRelink {
             keptItems++;
             keptBytes += size;
         }
-        // The counts held these too (lost from a chain, they stayed counted), unless a kill left them.
+        // The counts held these too (lost from a chain, they stayed counted), unless a kill left them
+        // (or a lock taken over recounted the stripe since it was marked: then nothing is told).
         final long missing = index.stripeItems(s) - reached.size() - keptItems;
         if (missing > 0) {
             goneStripes++;

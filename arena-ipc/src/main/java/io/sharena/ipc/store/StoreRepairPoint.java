@@ -12,12 +12,16 @@ import io.sharena.core.crash.CrashPoint;
 public enum StoreRepairPoint implements CrashPoint {
     /** Ring positions out of range: TAIL moved to the reset position, HEAD not yet (ring lock held). */
     POSITIONS_TAIL_SET,
+    /** A stripe whose counts hold more items than its chains marked RELINK, before any cut or link there. */
+    RELINK_MARKED,
     /** One chain cut at its first broken link (its stripe's lock held); other chains may follow. */
     CHAIN_CUT,
     /** An item no chain reached: its NEXT set to its bucket's chain, the bucket word not yet at it. */
     RELINK_NEXT_SET,
     /** That item linked at the head of its bucket's chain (its stripe's lock held); others may follow. */
     ITEM_RELINKED,
+    /** A marked stripe's relink done and its RELINK mark cleared; the recount of every stripe follows. */
+    RELINK_CLEARED,
     /** A PAD over a stretch that did not parse: its position and size written, its state not yet. */
     PAD_STATE_PENDING,
     /** One PAD record written; more of the stretch, or other stretches, may follow. */
