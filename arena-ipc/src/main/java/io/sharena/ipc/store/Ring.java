@@ -53,6 +53,8 @@ final class Ring {
     private final MemorySegment seg;
     private final int ringPtr;
     private final long ringBytes;
+    /** The store header's arena pointer. */
+    private final int header;
     private final int headWord;
     private final int tailWord;
     private final int mapPtr;
@@ -83,6 +85,7 @@ final class Ring {
         this.ringBytes = view.getLong(header + StoreLayout.RING_BYTES);
         this.mapPtr = view.getInt(header + StoreLayout.MAP_PTR);
         this.seg = view.segment();
+        this.header = header;
         this.headWord = header + StoreLayout.HEAD;
         this.tailWord = header + StoreLayout.TAIL;
         // A read-only attachment (tools: stat, check, dump) inspects and never reserves or locks.
@@ -282,6 +285,43 @@ final class Ring {
     }
 
     // ------------------------------------------------------------------ reservation
+
+    /** @return the store header's arena pointer */
+    int header() {
+        return header;
+    }
+
+    /**
+     * @return what is wrong with the flush watermark, or null: a FLUSH_CAS above the CAS counter
+     * (a flush raises it only to a value the counter had) makes every item read as flushed, and
+     * every one written from then on too, until the counter passes it
+     */
+    String flushWatermarkProblem() {
+        final long flushCas = view.getLongAcquire(header + StoreLayout.FLUSH_CAS);
+        final long casCounter = view.getLongAcquire(header + StoreLayout.CAS_COUNTER); // read second: it only grows
+        return Long.compareUnsigned(flushCas, casCounter) <= 0 ? null
+            : "flush watermark above the CAS counter (every item reads as flushed, new ones too): flushCas="
+                + Long.toUnsignedString(flushCas) + ", casCounter=" + Long.toUnsignedString(casCounter);
+    }
+
+    /**
+     * Lowers a FLUSH_CAS above the CAS counter to the counter ({@link #flushWatermarkProblem}): the
+     * items written so far stay hidden (they read as flushed already), the ones written next show.
+     *
+     * @return what was done, or null if the watermark was sound
+     */
+    String mendFlushWatermark() {
+        final String problem = flushWatermarkProblem();
+        if (problem == null) {
+            return null;
+        }
+        final long flushCas = view.getLongAcquire(header + StoreLayout.FLUSH_CAS);
+        final long casCounter = view.getLongAcquire(header + StoreLayout.CAS_COUNTER);
+        if (Long.compareUnsigned(flushCas, casCounter) > 0) {
+            view.compareAndSetLong(header + StoreLayout.FLUSH_CAS, flushCas, casCounter);
+        }
+        return problem + ": lowered to the counter; the items it hid stay flushed, new ones show";
+    }
 
     /**
      * Reserves a record of {@code size} bytes (a multiple of {@link ItemLayout#ALIGN}), evicting as

@@ -65,6 +65,10 @@ final class StoreChecker {
     private static final int POSITION_ATTEMPTS = 10;
 
     List<String> check() {
+        final String flush = ring.flushWatermarkProblem();
+        if (flush != null) {
+            report(flush);
+        }
         long[] positions = ring.positions();
         for (int i = 1; i < POSITION_ATTEMPTS && positions[1] != positions[2]; i++) {
             positions = ring.positions();

@@ -91,6 +91,10 @@ final class StoreRepair {
                 padded += s[1] - s[0];
             }
             final List<String> done = new ArrayList<>();
+            final String flush = ring.mendFlushWatermark();
+            if (flush != null) {
+                done.add(flush);
+            }
             if (cuts > 0) {
                 done.add("cut " + cuts + " chain(s) at a link to what is not a whole linked item of its bucket;"
                     + " the whole items from there on are linked again where their stripe still counts them");

@@ -134,6 +134,39 @@ class StoreHostileItemTest {
     }
 
     /**
+     * A stray write into the flush watermark, above the CAS counter: every get missed and every new
+     * set answered STORED and then missed too, for good, while check and check --repair found
+     * nothing (a corrupted-file campaign on a served store). Now check names it and the repair
+     * lowers it to the counter: what it hid stays flushed, new writes show.
+     */
+    @Test
+    void aFlushWatermarkAboveTheCasCounterIsNamedAndLowered() throws Exception {
+        final Path file = dir.resolve("flush.store");
+        try (SharedStore store = SharedStore.create(file, OPTIONS)) {
+            assertEquals(StoreResult.STORED, store.set(b("k"), b("v"), 0, 0));
+            final int header = io.sharena.ipc.NamedRoots.of(store.arena()).get(SharedStore.DEFAULT_ROOT);
+            store.arena().raw().putLong(header + io.sharena.ipc.layout.StoreLayout.FLUSH_CAS, 1L << 60);
+            assertEquals(null, store.get(b("k")));
+            assertEquals(StoreResult.STORED, store.set(b("n"), b("1"), 0, 0));
+            assertEquals(null, store.get(b("n")), "new writes hidden too");
+            assertTrue(store.check().stream().anyMatch(v -> v.startsWith("flush watermark above the CAS counter")),
+                store.check().toString());
+        }
+        try (io.sharena.core.SharedArena arena = io.sharena.core.SharedArena.open(file,
+            io.sharena.core.ArenaOptions.defaults())) {
+            final List<String> done = IpcCheck.repair(arena, 1_000_000_000L);
+            assertTrue(done.stream().anyMatch(l -> l.contains("flush watermark above the CAS counter")
+                && l.endsWith("lowered to the counter; the items it hid stay flushed, new ones show")), done.toString());
+            assertEquals(List.of(), IpcCheck.check(arena));
+        }
+        try (SharedStore store = SharedStore.open(file, OPTIONS)) {
+            assertEquals(StoreResult.STORED, store.set(b("n"), b("2"), 0, 0));
+            assertArrayEquals(b("2"), store.get(b("n")), "the store works again");
+            assertEquals(List.of(), store.check());
+        }
+    }
+
+    /**
      * The tools' repair runs under the store's own locks while writers go on (set, delete, append,
      * evictions on a full ring, readers checking every value whole): on a healthy store it finds
      * nothing to mend, however the writers interleave with it.
