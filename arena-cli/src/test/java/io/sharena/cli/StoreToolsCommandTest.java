@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -213,6 +214,40 @@ class StoreToolsCommandTest {
             for (int i = 0; store.stats().get("ring_tail") < head + (1L << 20); i++) {
                 assertEquals(StoreResult.STORED, store.set(b("after" + (i % 2000)), new byte[200], 0, 0), "i=" + i);
             }
+            assertEquals(List.of(), store.check());
+        }
+        assertTrue(run(0, "check", file.toString()).endsWith("check: ok\n"));
+    }
+
+    /**
+     * A file cut through the store's header (its size restored by the repair): the root named a
+     * page of zeros, check called the file clean, and serve refused it ("not a store") for good. Now
+     * check says so, and the repair formats an empty store over the zeroed pages, as large as they
+     * hold: serve, and any opener, use the file again. (What the cut took is lost either way.)
+     */
+    @Test
+    void aStoreFileCutThroughItsHeaderGetsAnEmptyStoreAgain() throws Exception {
+        final Path file = dir.resolve("cut-header.store");
+        final long cutAt;
+        try (SharedStore store = SharedStore.create(file, StoreOptions.defaults().withMemoryLimit(4L << 20))) {
+            for (int i = 0; i < 100; i++) {
+                assertEquals(StoreResult.STORED, store.set(b("k" + i), new byte[200], 0, 0));
+            }
+            cutAt = Integer.toUnsignedLong(NamedRoots.of(store.arena()).get(SharedStore.DEFAULT_ROOT));
+        }
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
+            java.nio.file.StandardOpenOption.WRITE)) {
+            ch.truncate(cutAt);
+        }
+        final String repaired = run(0, "check", "--repair", file.toString());
+        assertTrue(repaired.contains("repaired: store sharena.store: its root named a page of zeros (a cut took the"
+            + " store's header): an empty store formatted over "), repaired);
+        assertTrue(repaired.endsWith("check: ok\n"), repaired);
+        try (SharedStore store = SharedStore.open(file, StoreOptions.defaults())) {
+            assertEquals(0L, store.stats().get("curr_items"));
+            assertTrue(store.memoryLimit() > (3L << 20), "as large as the zeroed pages hold: " + store.memoryLimit());
+            assertEquals(StoreResult.STORED, store.set(b("again"), b("v"), 0, 0));
+            assertArrayEquals(b("v"), store.get(b("again")));
             assertEquals(List.of(), store.check());
         }
         assertTrue(run(0, "check", file.toString()).endsWith("check: ok\n"));

@@ -355,6 +355,104 @@ class IpcCorruptionTest {
     }
 
     /**
+     * A stray write into a slab page's metadata pointer: the page's objects could not be freed
+     * ("not an object of this heap") and check called the file clean. Its key, which only the
+     * arena's processes know, still names the heap: check reports the page, the repair restores the
+     * pointer, and its objects free as before.
+     */
+    @Test
+    void aSlabPageWhoseMetadataPointerWasHitIsReportedAndMended() {
+        final ObjectHeap heap = ObjectHeap.of(arena);
+        final int obj = heap.allocate(64);
+        v.putLong(obj, 77);
+        final int page = obj & ~4095;
+        v.putInt(page + HeapLayout.HEAP, 0x1234_5000);
+        assertTrue(IpcCheck.check(arena).stream().anyMatch(l -> l.startsWith("heap page's identity damaged: page="
+            + (page >>> 12) + ", slab page: its key is the heap's")), IpcCheck.check(arena).toString());
+        assertThrows(IllegalArgumentException.class, () -> heap.free(obj));
+        assertTrue(IpcCheck.repair(arena, 1_000_000_000L).stream()
+            .anyMatch(l -> l.contains("metadata pointer restored (its key is the heap's): page=" + (page >>> 12))));
+        assertEquals(List.of(), IpcCheck.check(arena));
+        assertEquals(77, v.getLong(obj));
+        heap.free(obj);
+        assertEquals(List.of(), IpcCheck.check(arena));
+    }
+
+    /**
+     * A stray write into a slab page's key, and another into its page-table entry (CACHED): the
+     * tools' repair freed the page, and the heap's next allocations were handed its live objects'
+     * memory. Its metadata pointer still names the heap, so the page is held (kept allocated); without
+     * the key it may be another owner's bytes, which the heap neither takes nor writes: its objects are
+     * lost to the heap, never handed out again.
+     */
+    @Test
+    void aSlabPageWhoseKeyAndEntryWereHitIsNeverHandedOutAgain() {
+        final ObjectHeap heap = ObjectHeap.of(arena);
+        final int obj = heap.allocate(64);
+        v.putLong(obj, 78);
+        final int page = obj & ~4095;
+        v.putLong(page + HeapLayout.KEY, 0x0BAD_0BAD_0BAD_0BADL);
+        v.putLong((int) PageEntry.stateOffset(page >>> 12), PageEntry.state(PageEntry.CACHED, 0, 4, 0));
+        assertFalse(IpcCheck.check(arena).isEmpty(), "the damage is seen");
+        final java.util.BitSet held = IpcCheck.heldPages(arena);
+        assertTrue(held.get(page >>> 12), "held");
+        assertTrue(io.sharena.core.internal.ArenaInternals.repair(arena, 1_000_000_000L, held));
+        IpcCheck.repair(arena, 1_000_000_000L);
+        assertEquals(List.of(), IpcCheck.check(arena));
+        assertEquals(78, v.getLong(obj), "its bytes untouched");
+        assertEquals(HeapLayout.MAGIC_SLAB, v.getInt(page), "nothing written into it");
+        for (int p = arena.allocPages(1); p != 0; p = arena.allocPages(1)) {
+            assertFalse(p == page, "the page handed out again");
+        }
+        for (int i = 0; i < 200; i++) {
+            final int o = heap.allocate(64);
+            assertFalse(o != 0 && (o & ~4095) == page, "an object of the page handed out again");
+        }
+    }
+
+    /**
+     * A stray bit in a slab bitmap past its last object (or a garbled object count): the repair
+     * dropped the whole page from the heap, and none of its live objects could be freed. What the
+     * rest of the header says it must be is written back instead.
+     */
+    @Test
+    void aSlabHeaderWhoseBitmapOrCountWasHitIsMendedNotDropped() {
+        final ObjectHeap heap = ObjectHeap.of(arena);
+        final int obj = heap.allocate(64); // 62 objects a page: bits 62 and 63 of word 0 name none
+        final int page = obj & ~4095;
+        v.putLong(page + HeapLayout.BITMAP, v.getLong(page + HeapLayout.BITMAP) | 1L << 63);
+        v.putInt(page + HeapLayout.OBJECTS, 999);
+        assertFalse(IpcCheck.check(arena).isEmpty());
+        final List<String> done = IpcCheck.repair(arena, 1_000_000_000L);
+        assertTrue(done.stream().anyMatch(l -> l.startsWith("heap slab page header mended (object count from its class,"
+            + " in-use bits past the last object cleared in word 0)")), done.toString());
+        assertEquals(List.of(), IpcCheck.check(arena));
+        heap.free(obj);
+        assertEquals(List.of(), IpcCheck.check(arena));
+    }
+
+    /**
+     * A heap page whose entry a stray write made PENDING in the repairing process's own slot: the
+     * repair left it "to a live process" (itself), exit 1 every time, and once that slot's process
+     * was gone the next opener freed the page with its live objects. It is kept allocated now.
+     */
+    @Test
+    void aHeldPagePendingInTheRepairersOwnSlotIsKept() {
+        final ObjectHeap heap = ObjectHeap.of(arena);
+        final int obj = heap.allocate(64);
+        final int page = obj >>> 12;
+        final int own = io.sharena.core.internal.ArenaInternals.slot(arena);
+        v.putLong((int) PageEntry.stateOffset(page), PageEntry.state(PageEntry.PENDING, 0, own, 0));
+        final java.util.BitSet held = IpcCheck.heldPages(arena);
+        assertTrue(held.get(page));
+        assertTrue(io.sharena.core.internal.ArenaInternals.repair(arena, 1_000_000_000L, held),
+            io.sharena.core.internal.ArenaInternals.repairNotes(arena).toString());
+        assertEquals(PageEntry.ALLOCATED, Pages.state(arena, page));
+        assertEquals(List.of(), IpcCheck.check(arena));
+        heap.free(obj);
+    }
+
+    /**
      * A page that was the heap's and was given back (a trim retires it first), now free: the heap's
      * held pages do not take it back, so the repair does not keep a free page allocated for good.
      */
@@ -544,13 +642,29 @@ class IpcCorruptionTest {
         }
     }
 
+    /** A bad class, the object count whole: the count names one class only, and the repair writes it back. */
     @Test
-    void aSlabHeaderWithABadClassThrowsOnFreeAndTheRepairDropsThePage() {
+    void aSlabHeaderWithABadClassThrowsOnFreeAndTheRepairMendsItFromTheObjectCount() {
         final ObjectHeap heap = ObjectHeap.of(arena);
         final int a = heap.allocate(16);
         v.putInt((a & ~4095) + HeapLayout.CLASS, 99);
         final ArenaCorruptedException x = assertThrows(ArenaCorruptedException.class, () -> heap.free(a));
         assertEquals("heap slab page class", x.structure());
+        final List<String> done = ObjectHeap.repair(arena);
+        assertTrue(done.stream().anyMatch(s -> s.startsWith("heap slab page header mended (class from its object count)")),
+            done.toString());
+        assertEquals(List.of(), ObjectHeap.check(arena));
+        heap.free(a);
+        assertDistinct(heap, 16, 600);
+    }
+
+    /** A bad class and an object count two classes share: nothing tells the class, and the page is dropped, left allocated. */
+    @Test
+    void aSlabHeaderWhoseClassNothingTellsIsDroppedFromTheHeap() {
+        final ObjectHeap heap = ObjectHeap.of(arena);
+        final int a = heap.allocate(16);
+        v.putInt((a & ~4095) + HeapLayout.CLASS, 99);
+        v.putInt((a & ~4095) + HeapLayout.OBJECTS, 3); // 1,024- and 1,280-byte pages hold 3 each
         final List<String> done = ObjectHeap.repair(arena);
         assertTrue(done.stream().anyMatch(s -> s.startsWith("heap slab page dropped")), done.toString());
         assertEquals(List.of(), ObjectHeap.check(arena));

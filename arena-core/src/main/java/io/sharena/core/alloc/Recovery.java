@@ -269,8 +269,11 @@ final class Recovery {
     }
 
     /**
-     * Makes a page a structure holds ALLOCATED, unless it is a live process's PENDING page (its
-     * free is under way: left to it, as {@link #reclaim} leaves it).
+     * Makes a page a structure holds ALLOCATED, unless it is another live process's PENDING page (its
+     * free is under way: left to it, as {@link #reclaim} leaves it). One PENDING in this attachment's
+     * own slot is a stray write's: the repairing process frees nothing a structure holds (it used to
+     * be left "to a live process", the repair itself, and freed by the next opener after this process
+     * was gone, objects and all).
      *
      * @return whether the page is ALLOCATED now
      */
@@ -282,7 +285,7 @@ final class Recovery {
             if (s == PageEntry.ALLOCATED) {
                 return true;
             }
-            if (s == PageEntry.PENDING && slot < RegistryLayout.SLOTS && live[slot]
+            if (s == PageEntry.PENDING && slot < RegistryLayout.SLOTS && live[slot] && slot != registry.ownSlot()
                 && (PageEntry.flagsOf(w) & PageEntry.FREEING) == 0) {
                 return false;
             }

@@ -156,6 +156,11 @@ public final class ProcessRegistry {
         }
     }
 
+    /** @return this attachment's slot, -1 if it holds none (read-only, or given up) */
+    public int ownSlot() {
+        return ownSlot;
+    }
+
     /** @return whether this attachment took a dead slot over and has not reclaimed its leftovers yet */
     public boolean inheriting() {
         return inherited >= 0;

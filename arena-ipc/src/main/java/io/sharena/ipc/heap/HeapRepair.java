@@ -91,6 +91,81 @@ final class HeapRepair {
     }
 
 
+    /**
+     * @return what is wrong with the identity of a page that carries a live heap magic (slab or large
+     * object) and the heap's key but another metadata pointer, or null: a stray write into the
+     * pointer. The key, which only the arena's processes can know, makes it the heap's page. Such a
+     * page used to be neither the heap's nor reported: its objects could not be freed. (One with the
+     * heap's pointer but another key may be anyone's bytes, the pointer being easy to guess: it is
+     * neither reported nor written, only kept allocated by the tools' repair: {@link ObjectHeap#heldPages}.)
+     */
+    private String identityProblem(final int page, final int magic) {
+        final boolean slab = magic == HeapLayout.MAGIC_SLAB;
+        if (!slab && magic != HeapLayout.MAGIC_LARGE) {
+            return null;
+        }
+        final boolean heapField = view.getInt(page + (slab ? HeapLayout.HEAP : HeapLayout.LARGE_HEAP)) == heap.meta;
+        final boolean keyField = view.getLong(page + (slab ? HeapLayout.KEY : HeapLayout.LARGE_KEY)) == heap.key;
+        return keyField && !heapField
+            ? (slab ? "slab page" : "large object") + ": its key is the heap's, its metadata pointer is not (restored by the repair)"
+            : null;
+    }
+
+    /**
+     * Mends what {@link #identityProblem} finds: the metadata pointer written back.
+     *
+     * @return what was done, or null if there was nothing to mend
+     */
+    private String mendIdentity(final int page, final int magic) {
+        if (identityProblem(page, magic) == null) {
+            return null;
+        }
+        final boolean slab = magic == HeapLayout.MAGIC_SLAB;
+        view.putIntRelease(page + (slab ? HeapLayout.HEAP : HeapLayout.LARGE_HEAP), heap.meta);
+        return "heap " + (slab ? "slab page" : "large object") + "'s metadata pointer restored (its key is the heap's)";
+    }
+
+    /**
+     * Mends a slab header the heap's own page carries wrong where the rest says what it must be: in-use
+     * bits past the last object cleared (no object is there), the object count rewritten from a valid
+     * class, a class rewritten from an object count only one class has.
+     *
+     * @return what was mended, or null if nothing could be
+     */
+    private String mendSlabHeader(final int page) {
+        int c = view.getInt(page + HeapLayout.CLASS);
+        final int objects = view.getInt(page + HeapLayout.OBJECTS);
+        final List<String> mended = new ArrayList<>();
+        if (c < 0 || c >= HeapLayout.SIZES.length) {
+            int only = -1;
+            for (int k = 0; k < HeapLayout.SIZES.length; k++) {
+                if (HeapLayout.objectsPerSlab(k) == objects) {
+                    only = only == -1 ? k : -2;
+                }
+            }
+            if (only < 0) {
+                return null;
+            }
+            view.putInt(page + HeapLayout.CLASS, only);
+            c = only;
+            mended.add("class from its object count");
+        } else if (objects != HeapLayout.objectsPerSlab(c)) {
+            view.putInt(page + HeapLayout.OBJECTS, HeapLayout.objectsPerSlab(c));
+            mended.add("object count from its class");
+        }
+        final int per = HeapLayout.objectsPerSlab(c);
+        for (int w = 0; w < HeapLayout.BITMAP_LONGS; w++) {
+            final int at = page + HeapLayout.BITMAP + w * 8;
+            final int valid = Math.max(0, Math.min(64, per - w * 64));
+            final long beyond = valid == 64 ? 0 : view.getLongAcquire(at) & (-1L << valid);
+            if (beyond != 0) {
+                view.getAndBitwiseAndLong(at, ~beyond);
+                mended.add("in-use bits past the last object cleared in word " + w);
+            }
+        }
+        return mended.isEmpty() ? null : String.join(", ", mended);
+    }
+
     List<String> check() {
         final List<String> violations = new ArrayList<>();
         if (view.getLongAcquire(heap.repairWord) != 0) {
@@ -105,6 +180,11 @@ final class HeapRepair {
         for (long p = candidate(arena.firstUserPage(), stores); p < arena.capacityPages(); p = candidate(p + 1, stores)) {
             final int page = (int) (p * Geometry.PAGE_SIZE);
             final int magic = view.getIntAcquire(page + HeapLayout.MAGIC);
+            final String identity = identityProblem(page, magic);
+            if (identity != null) {
+                violations.add("heap page's identity damaged: page=" + p + ", " + identity);
+                continue;
+            }
             if (magic == HeapLayout.MAGIC_SLAB && heap.namesUs(page)) {
                 final String problem = slabHeaderProblem(page);
                 if (problem != null) {
@@ -263,6 +343,16 @@ final class HeapRepair {
         for (long p = candidate(arena.firstUserPage(), stores); p < arena.capacityPages(); p = candidate(p + 1, stores)) {
             final int page = (int) (p * Geometry.PAGE_SIZE);
             final int magic = view.getIntAcquire(page + HeapLayout.MAGIC);
+            final String identity = mendIdentity(page, magic);
+            if (identity != null) {
+                done.add(identity + ": page=" + p);
+            }
+            if (magic == HeapLayout.MAGIC_SLAB && heap.namesUs(page) && slabHeaderProblem(page) != null) {
+                final String mended = mendSlabHeader(page);
+                if (mended != null) {
+                    done.add("heap slab page header mended (" + mended + "): page=" + p);
+                }
+            }
             if (magic == HeapLayout.MAGIC_SLAB && heap.namesUs(page)) {
                 final String problem = slabHeaderProblem(page);
                 if (problem != null) {

@@ -931,7 +931,8 @@ public final class ObjectHeap {
     /**
      * Adds to {@code into} the pages the heap at {@code meta} holds, read from the pages themselves
      * whatever state the page table gives them: the metadata page, every slab page and large object
-     * whose header names this heap (its magic, metadata pointer and page key), and the page each
+     * whose header carries the heap's magic and its metadata pointer or its page key (a stray write
+     * may have hit the other, which the heap's repair then mends or reports), and the page each
      * refill in flight names. For a repair to keep allocated ({@code IpcCheck.heldPages}): a page
      * table entry a stray write turned FREE would otherwise have the page punched out and handed to
      * a second owner while its objects are still in use. A page the heap gave back carries another
@@ -969,9 +970,13 @@ public final class ObjectHeap {
             }
             final int page = (int) (p * (long) Geometry.PAGE_SIZE);
             final int magic = heap.view.getIntAcquire(page + HeapLayout.MAGIC);
-            if (magic == HeapLayout.MAGIC_SLAB && heap.namesUs(page)) {
+            // One of the two marks is enough to keep a page allocated (a stray write may have hit the
+            // other): a page kept that was not the heap's is a leak; one freed that was, a double owner.
+            if (magic == HeapLayout.MAGIC_SLAB && (heap.view.getInt(page + HeapLayout.HEAP) == meta
+                || heap.view.getLong(page + HeapLayout.KEY) == heap.key)) {
                 into.set(p);
-            } else if (magic == HeapLayout.MAGIC_LARGE && heap.largeNamesUs(page)) {
+            } else if (magic == HeapLayout.MAGIC_LARGE && (heap.view.getInt(page + HeapLayout.LARGE_HEAP) == meta
+                || heap.view.getLong(page + HeapLayout.LARGE_KEY) == heap.key)) {
                 final int pages = heap.view.getInt(page + HeapLayout.PAGES);
                 if (heap.largePagesSound(page, pages)) {
                     into.set(p, p + pages);

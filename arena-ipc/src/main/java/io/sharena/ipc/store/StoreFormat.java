@@ -125,6 +125,33 @@ final class StoreFormat {
         return roots.create(name, (int) total, region -> format(arena, region, o, nowMillis));
     }
 
+    /**
+     * Formats an empty store, as large as fits, over {@code runPages} allocated pages from
+     * {@code region} that read all zeros (a store whose header a cut took, and every page after it:
+     * the old memory limit went with the header, so the largest limit whose region fits the run is
+     * taken, and the largest item it can hold up to the default). Nothing is lost that was not: every
+     * page written reads zeros.
+     *
+     * @return the options it was formatted with, or null if no store fits
+     */
+    static StoreOptions formatOverZeros(final SharedArena arena, final int region, final long runPages,
+                                        final long nowMillis) {
+        for (long limit = runPages * PAGE; limit >= StoreOptions.MIN_MEMORY_LIMIT; limit -= Math.max(PAGE, limit / 128)) {
+            final StoreOptions o;
+            try {
+                final StoreOptions sized = StoreOptions.defaults().withMemoryLimit(limit & -PAGE);
+                o = sized.withMaxItemSize(Math.min(sized.maxItemSize(), largestItemSize(sized.memoryLimit())));
+            } catch (final IllegalArgumentException e) {
+                continue;
+            }
+            if (regionPages(o) <= runPages) {
+                format(arena, region, o, nowMillis);
+                return o;
+            }
+        }
+        return null;
+    }
+
     /** Formats a region of {@link #regionPages} zeroed pages at {@code region}; the magic goes last. */
     private static void format(final SharedArena arena, final int region, final StoreOptions o, final long nowMillis) {
         final long total = regionPages(o);

@@ -224,6 +224,48 @@ public final class StoreTools {
     }
 
     /**
+     * @return the page the default store's root names if it is allocated and reads all zeros, 0
+     * otherwise: a file cut through the store (its size restored since) leaves its root so, and
+     * {@code serve} refuses the file ("not a store")
+     */
+    private static int zeroedDefaultStore(final SharedArena arena) {
+        final int ptr;
+        try {
+            if (!NamedRoots.check(arena).isEmpty()) {
+                return 0;
+            }
+            ptr = NamedRoots.existing(arena).map(r -> r.get(SharedStore.DEFAULT_ROOT)).orElse(0);
+        } catch (final io.sharena.core.ArenaCorruptedException e) {
+            return 0;
+        }
+        final long page = Integer.toUnsignedLong(ptr) / arena.pageSize();
+        return ptr != 0 && io.sharena.ipc.Pages.inUserRange(arena, ptr, 1)
+            && io.sharena.ipc.Pages.state(arena, page) == io.sharena.core.layout.PageEntry.ALLOCATED
+            && zeroPage(arena, ptr) ? ptr : 0;
+    }
+
+    /** @return the allocated pages from {@code ptr} on that read all zeros, up to the first that does not */
+    private static long zeroRun(final SharedArena arena, final int ptr) {
+        final long first = Integer.toUnsignedLong(ptr) / arena.pageSize();
+        long p = first;
+        while (p < arena.capacityPages() && io.sharena.ipc.Pages.state(arena, p) == io.sharena.core.layout.PageEntry.ALLOCATED
+            && zeroPage(arena, (int) (p * arena.pageSize()))) {
+            p++;
+        }
+        return p - first;
+    }
+
+    private static boolean zeroPage(final SharedArena arena, final int ptr) {
+        final java.lang.foreign.MemorySegment page = arena.raw().segment().asSlice(Integer.toUnsignedLong(ptr), arena.pageSize());
+        for (long at = 0; at < page.byteSize(); at += 8) {
+            if (page.get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, at) != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
      * The name a store that lost its root is given again: the default store's ({@link SharedStore#DEFAULT_ROOT},
      * what {@code serve} opens) if no root has it or the one that has it leads to no store (a stray
      * write into its value), else a name of its own.
@@ -239,6 +281,11 @@ public final class StoreTools {
      */
     public static List<String> checkAll(final SharedArena arena) {
         final List<String> violations = new ArrayList<>();
+        if (zeroedDefaultStore(arena) != 0) {
+            violations.add("store " + SharedStore.DEFAULT_ROOT + ": its root names a page of zeros, no store (a cut"
+                + " through the file took its header and what followed); serve cannot use the file until check --repair"
+                + " formats an empty store there");
+        }
         for (final String name : storesOrNone(arena)) {
             check(arena, name).forEach(v -> violations.add("store " + name + ": " + v));
         }
@@ -268,6 +315,15 @@ public final class StoreTools {
      */
     public static List<String> repairAll(final SharedArena arena, final long timeoutNanos) throws IOException {
         final List<String> done = new ArrayList<>();
+        final int zeroed = zeroedDefaultStore(arena);
+        if (zeroed != 0) {
+            final long run = zeroRun(arena, zeroed);
+            final StoreOptions o = StoreFormat.formatOverZeros(arena, zeroed, run, System.currentTimeMillis());
+            done.add("store " + SharedStore.DEFAULT_ROOT + ": its root named a page of zeros (a cut took the store's"
+                + " header): " + (o == null ? "not repaired: " + run + " zeroed page(s) there, too few for a store"
+                : "an empty store formatted over " + StoreFormat.regionPages(o) + " of its " + run
+                + " zeroed allocated page(s): memory limit " + o.memoryLimit() + ", max item " + o.maxItemSize()));
+        }
         for (final int header : orphans(arena)) {
             final NamedRoots roots = NamedRoots.of(arena);
             final String name = recoveredName(arena, roots, header);
