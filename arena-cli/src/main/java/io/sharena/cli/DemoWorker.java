@@ -32,6 +32,7 @@ public final class DemoWorker {
     }
 
     public static void main(final String[] args) throws Exception {
+        JavaCommand.endWithParent();
         final String role = args[0];
         if (role.equals("store-reader")) {
             readStore(Path.of(args[1]), java.util.Arrays.copyOfRange(args, 2, args.length));

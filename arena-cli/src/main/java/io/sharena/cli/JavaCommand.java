@@ -13,6 +13,20 @@ final class JavaCommand {
     private JavaCommand() {
     }
 
+    /** The exit status of a worker whose parent ended first ({@link #endWithParent}). */
+    static final int PARENT_GONE = 75;
+
+    /**
+     * Ends this worker JVM, at once, as a kill would, when the process that started it ends (a
+     * parent killed with SIGKILL included): a stress or demo worker left behind ran on unwatched for
+     * seconds, holding the file open, and a {@code check --repair} run meanwhile met its writes. The
+     * arena's crash safety covers a worker ended anywhere.
+     */
+    static void endWithParent() {
+        ProcessHandle.current().parent().ifPresent(parent -> parent.onExit()
+            .thenRun(() -> Runtime.getRuntime().halt(PARENT_GONE)));
+    }
+
     static Process start(final Class<?> main, final String... args) throws IOException {
         return start(List.of(), main, args);
     }

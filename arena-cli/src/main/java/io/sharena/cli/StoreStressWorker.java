@@ -64,6 +64,7 @@ public final class StoreStressWorker {
     }
 
     public static void main(final String[] args) throws Exception {
+        JavaCommand.endWithParent();
         final Path file = Path.of(args[0]);
         final int lane = Integer.parseInt(args[1]);
         final int lanes = Integer.parseInt(args[2]);

@@ -90,6 +90,7 @@ public final class StressWorker {
     }
 
     public static void main(final String[] args) throws Exception {
+        JavaCommand.endWithParent();
         final long deadline = Long.parseLong(args[2]);
         try (SharedArena arena = SharedArena.open(Path.of(args[0]), ArenaOptions.defaults())) {
             final StressWorker w = new StressWorker(arena, Long.parseLong(args[1]));

@@ -83,4 +83,34 @@ class StressCommandTest {
         assertTrue(text.contains(" evictions=0 "), text);
         assertEquals(0, exit[0]);
     }
+
+    /**
+     * The stress parent killed with SIGKILL: its workers end within seconds, and the file is then
+     * repaired to a clean check. Found by a kill probe: the workers ran on unwatched until their
+     * deadline (11 to 18 s), and a check --repair run meanwhile met their writes.
+     */
+    @Test
+    void workersEndWhenTheStressParentIsKilled() throws Exception {
+        final Path file = dir.resolve("orphans.arena");
+        try (io.sharena.testing.ChildJvm parent = io.sharena.testing.ChildJvm.start(ArenaCli.class, java.util.List.of(),
+            "stress", file.toString(), "--processes", "2", "--seconds", "60", "--kill-every", "100000", "--seed", "7")) {
+            final long deadline = System.nanoTime() + 30_000_000_000L;
+            java.util.List<ProcessHandle> workers = java.util.List.of();
+            while (workers.size() < 2 && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+                workers = ProcessHandle.of(parent.pid()).map(h -> h.children().toList()).orElse(java.util.List.of());
+            }
+            assertEquals(2, workers.size(), "two workers running");
+            Thread.sleep(1_000);
+            parent.kill9();
+            for (final ProcessHandle w : workers) {
+                w.onExit().get(15, java.util.concurrent.TimeUnit.SECONDS);
+                assertTrue(!w.isAlive(), "worker " + w.pid() + " ended with its parent");
+            }
+        }
+        final int[] exit = new int[1];
+        final String repaired = run(exit, "check", "--repair", file.toString());
+        assertEquals(0, exit[0], repaired);
+        assertTrue(repaired.endsWith("check: ok\n"), repaired);
+    }
 }
