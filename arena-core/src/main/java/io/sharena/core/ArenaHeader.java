@@ -115,9 +115,19 @@ record ArenaHeader(int formatVersion, int pageSize, long capacityPages, int meta
      */
     static Copies read(final NativeFile file, final long fileSize) throws IOException {
         if (fileSize < HeaderLayout.PAGE_SIZE_VALUE) {
-            throw Errors.badField("fileSize",
-                "not an arena or truncated", "fileSize=" + fileSize + " is less than one header page ("
-                    + HeaderLayout.PAGE_SIZE_VALUE + " bytes)");
+            boolean primaryWhole = false;
+            if (fileSize >= HeaderLayout.COPY_BYTES) {
+                try {
+                    parse(file.read(HeaderLayout.MAGIC, HeaderLayout.COPY_BYTES), HeaderLayout.PAGE_SIZE_VALUE);
+                    primaryWhole = true;
+                } catch (final ArenaFormatException notOne) {
+                    // not an arena's header either: said below
+                }
+            }
+            throw Errors.badField("fileSize", primaryWhole
+                    ? "arena file truncated inside its header page (its header copy survived: check --repair restores the"
+                    + " size, the arena then empty)" : "not an arena or truncated",
+                "fileSize=" + fileSize + " is less than one header page (" + HeaderLayout.PAGE_SIZE_VALUE + " bytes)");
         }
         final byte[] primaryBytes = file.read(HeaderLayout.MAGIC, HeaderLayout.COPY_BYTES);
         final byte[] backupBytes = file.read(HeaderLayout.BACKUP, HeaderLayout.COPY_BYTES);

@@ -45,7 +45,8 @@ final class FileRepair {
     static List<String> repair(final NativeFile file) throws IOException {
         final List<String> done = new ArrayList<>();
         final long size = file.size();
-        final ArenaHeader header = ArenaHeader.read(file, size).header();
+        final ArenaHeader header = size < HeaderLayout.PAGE_SIZE_VALUE ? primaryOfAStub(file, size)
+            : ArenaHeader.read(file, size).header();
         final long capacity = header.capacityBytes();
         if (size < capacity) {
             file.truncate(capacity);
@@ -71,6 +72,21 @@ final class FileRepair {
             file.sync();
         }
         return done;
+    }
+
+    /**
+     * The header of a file cut inside its first page, when the primary copy (its first
+     * {@link HeaderLayout#COPY_BYTES} bytes) survived whole: every page reads zeros once the size is
+     * restored, so the arena comes back empty (its backup copy rewritten from the primary), instead of
+     * the file being "not an arena" for good.
+     *
+     * @throws ArenaFormatException if the primary copy did not survive, or does not validate
+     */
+    private static ArenaHeader primaryOfAStub(final NativeFile file, final long size) throws IOException {
+        if (size < HeaderLayout.COPY_BYTES) {
+            return ArenaHeader.read(file, size).header(); // throws: too short for even one copy
+        }
+        return ArenaHeader.parse(file.read(HeaderLayout.MAGIC, HeaderLayout.COPY_BYTES), HeaderLayout.PAGE_SIZE_VALUE);
     }
 
     /** What a file cut to {@code size} bytes lost, read from the page table that is left (after the size is restored). */

@@ -80,6 +80,35 @@ class FileResizeTest {
         }
     }
 
+    /**
+     * A file cut inside its header page, the primary header copy whole: it was "not an arena" for
+     * good. Opening it says what check --repair does, and the repair gives it back, empty.
+     */
+    @Test
+    void aFileCutInsideItsHeaderPageComesBackEmptyFromTheRepair() throws IOException {
+        final Path file = dir.resolve("stub.arena");
+        try (SharedArena arena = SharedArena.create(file, Capacity.ofPages(256), ArenaOptions.defaults())) {
+            assertNotEquals(0, arena.allocPages(3));
+        }
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            ch.truncate(100);
+        }
+        final ArenaFormatException refused = assertThrows(ArenaFormatException.class,
+            () -> SharedArena.open(file, ArenaOptions.defaults()));
+        assertTrue(refused.getMessage().startsWith("arena file truncated inside its header page (its header copy survived:"
+            + " check --repair restores the size, the arena then empty)"), refused.getMessage());
+        final List<String> done = SharedArena.repairFile(file);
+        assertTrue(done.getFirst().startsWith("restored the file size: file is 100 bytes"), done.toString());
+        assertTrue(done.stream().anyMatch(l -> l.startsWith("rewrote the header copies")), done.toString());
+        assertEquals(List.of(), SharedArena.checkFile(file));
+        try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
+            // check --repair's next step: the free structures rebuilt from the page states (all FREE).
+            assertTrue(io.sharena.core.internal.ArenaInternals.repair(arena, 1_000_000_000L));
+            assertNotEquals(0, arena.allocPages(3), "an empty arena, usable");
+            assertEquals(List.of(), io.sharena.core.check.ArenaChecker.check(arena));
+        }
+    }
+
     @Test
     void closeAfterATruncationUnmapsAndSaysSo() throws IOException {
         final Path file = dir.resolve("c.arena");
