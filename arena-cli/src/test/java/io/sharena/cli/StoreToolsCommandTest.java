@@ -240,8 +240,8 @@ class StoreToolsCommandTest {
             ch.truncate(cutAt);
         }
         final String repaired = run(0, "check", "--repair", file.toString());
-        assertTrue(repaired.contains("repaired: store sharena.store: its root named a page of zeros (a cut took the"
-            + " store's header): an empty store formatted over "), repaired);
+        assertTrue(repaired.contains("repaired: store sharena.store: its root named a page of zeros (its header was"
+            + " lost): an empty store formatted over "), repaired);
         assertTrue(repaired.endsWith("check: ok\n"), repaired);
         try (SharedStore store = SharedStore.open(file, StoreOptions.defaults())) {
             assertEquals(0L, store.stats().get("curr_items"));

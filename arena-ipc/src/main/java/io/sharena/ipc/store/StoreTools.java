@@ -283,7 +283,7 @@ public final class StoreTools {
         final List<String> violations = new ArrayList<>();
         if (zeroedDefaultStore(arena) != 0) {
             violations.add("store " + SharedStore.DEFAULT_ROOT + ": its root names a page of zeros, no store (a cut"
-                + " through the file took its header and what followed); serve cannot use the file until check --repair"
+                + " through the file, or a stray write, took its header); serve cannot use the file until check --repair"
                 + " formats an empty store there");
         }
         for (final String name : storesOrNone(arena)) {
@@ -319,8 +319,8 @@ public final class StoreTools {
         if (zeroed != 0) {
             final long run = zeroRun(arena, zeroed);
             final StoreOptions o = StoreFormat.formatOverZeros(arena, zeroed, run, System.currentTimeMillis());
-            done.add("store " + SharedStore.DEFAULT_ROOT + ": its root named a page of zeros (a cut took the store's"
-                + " header): " + (o == null ? "not repaired: " + run + " zeroed page(s) there, too few for a store"
+            done.add("store " + SharedStore.DEFAULT_ROOT + ": its root named a page of zeros (its header was lost): "
+                + (o == null ? "not repaired: " + run + " zeroed page(s) there, too few for a store"
                 : "an empty store formatted over " + StoreFormat.regionPages(o) + " of its " + run
                 + " zeroed allocated page(s): memory limit " + o.memoryLimit() + ", max item " + o.maxItemSize()));
         }
