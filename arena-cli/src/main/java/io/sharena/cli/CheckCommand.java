@@ -48,6 +48,9 @@ final class CheckCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         if (repair) {
+            // A file shorter than its capacity reads zeros from its old end on once the size is
+            // restored: the stores drop what reached past it.
+            final long sizeBefore = java.nio.file.Files.isRegularFile(file) ? java.nio.file.Files.size(file) : Long.MAX_VALUE;
             for (final String done : ArenaInternals.repairFile(file)) {
                 System.out.println("repaired: " + done);
             }
@@ -66,7 +69,8 @@ final class CheckCommand implements Callable<Integer> {
                 System.out.println((repaired ? "repaired: " : "repaired in part: ") + file
                     + ": allocator rebuilt from the page states");
                 try {
-                    for (final String line : IpcCheck.repair(arena, REPAIR_LOCK_TIMEOUT_NANOS)) {
+                    final long lostFrom = sizeBefore < arena.capacityBytes() ? sizeBefore : Long.MAX_VALUE;
+                    for (final String line : IpcCheck.repair(arena, REPAIR_LOCK_TIMEOUT_NANOS, lostFrom)) {
                         System.out.println("repaired: " + line);
                     }
                 } catch (final IllegalStateException busy) {

@@ -220,6 +220,44 @@ class StoreToolsCommandTest {
     }
 
     /**
+     * A file cut inside an item's value: the item looked whole after the repair and was served with
+     * zeros for its value's end (a corrupted-file campaign against serve). The repair now drops every
+     * record the cut reached: each key reads its own value whole, or nothing.
+     */
+    @Test
+    void anItemTheCutReachedIsDroppedNotServedWithZeros() throws Exception {
+        final Path file = dir.resolve("cut-item.store");
+        final long cutAt;
+        try (SharedStore store = SharedStore.create(file, StoreOptions.defaults().withMemoryLimit(1L << 20)
+            .withMaxItemSize(4096))) {
+            for (int i = 0; i < 300; i++) {
+                assertEquals(StoreResult.STORED, store.set(b("k" + i), value(i), 0, 0));
+            }
+            final io.sharena.ipc.store.StoreReader r = store.reader();
+            assertTrue(r.get(b("k150")));
+            cutAt = r.valueOffset() + 100;
+        }
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
+            java.nio.file.StandardOpenOption.WRITE)) {
+            ch.truncate(cutAt);
+        }
+        final String repaired = run(0, "check", "--repair", file.toString());
+        assertTrue(repaired.contains("repaired: store sharena.store: dropped 1 record(s) that a cut of the file reached"),
+            repaired);
+        assertTrue(repaired.endsWith("check: ok\n"), repaired);
+        try (SharedStore store = SharedStore.open(file, StoreOptions.defaults())) {
+            int kept = 0;
+            for (int i = 0; i < 300; i++) {
+                final byte[] v = store.get(b("k" + i));
+                assertTrue(v == null || java.util.Arrays.equals(value(i), v), "k" + i + " whole or gone");
+                kept += v == null ? 0 : 1;
+            }
+            assertEquals(null, store.get(b("k150")), "the item the cut reached is gone");
+            assertTrue(kept >= 150, "the items before the cut are kept: " + kept);
+        }
+    }
+
+    /**
      * A file cut through the store's header (its size restored by the repair): the root named a
      * page of zeros, check called the file clean, and serve refused it ("not a store") for good. Now
      * check says so, and the repair formats an empty store over the zeroed pages, as large as they

@@ -65,9 +65,18 @@ public final class IpcCheck {
      *                               alone), or the arena is read-only
      */
     public static List<String> repair(final SharedArena arena, final long timeoutNanos) {
+        return repair(arena, timeoutNanos, Long.MAX_VALUE);
+    }
+
+    /**
+     * {@link #repair(SharedArena, long)} after a cut of the file whose size was restored from byte
+     * {@code lostFrom} on (zeros there now): the stores drop every record the cut reached
+     * ({@link StoreTools#repairAll(SharedArena, long, long)}).
+     */
+    public static List<String> repair(final SharedArena arena, final long timeoutNanos, final long lostFrom) {
         final List<String> done = new ArrayList<>(NamedRoots.repair(arena, timeoutNanos));
         try {
-            done.addAll(StoreTools.repairAll(arena, timeoutNanos));
+            done.addAll(StoreTools.repairAll(arena, timeoutNanos, lostFrom));
         } catch (final IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -656,12 +656,14 @@ public final class SharedStore implements AutoCloseable {
      * recounts every stripe's item and byte counts from its chains under its lock.
      *
      * @param done receives what the ring and chain repair did, one line each
+     * @param lostFrom the first arena byte a cut of the file took (zeros since its size was restored),
+     *                 or {@link Long#MAX_VALUE}: records reaching it are dropped
      * @return {locks taken over, stripes whose counts were wrong}
      * @throws IllegalStateException if a live process holds a lock past the store's lock timeout
      */
-    int[] repairAll(final List<String> done) {
+    int[] repairAll(final List<String> done, final long lostFrom) {
         final int[] locks = new int[1];
-        done.addAll(new StoreRepair(view, ring, index).run(timeoutNanos, locks));
+        done.addAll(new StoreRepair(view, ring, index, lostFrom).run(timeoutNanos, locks));
         final int recounted = index.recountStripes(timeoutNanos);
         if (recounted < 0) {
             throw new IllegalStateException("store lock held by a live process past the timeout: stripe="

@@ -47,11 +47,19 @@ final class StoreRepair {
     private final ArenaView view;
     private final Ring ring;
     private final Index index;
+    /**
+     * The first byte of the arena a cut took (its size restored since: it reads zeros from there
+     * on), or {@link Long#MAX_VALUE}: a record that reaches it lost its tail, so it is padded over
+     * like one that does not parse, rather than served with zeros for its value's end.
+     */
+    private final long lostFrom;
+    private long cutRecords;
 
-    StoreRepair(final ArenaView view, final Ring ring, final Index index) {
+    StoreRepair(final ArenaView view, final Ring ring, final Index index, final long lostFrom) {
         this.view = view;
         this.ring = ring;
         this.index = index;
+        this.lostFrom = lostFrom;
     }
 
     /**
@@ -100,9 +108,13 @@ final class StoreRepair {
                     + " the whole items from there on are linked again where their stripe still counts them");
             }
             done.addAll(relinked);
-            if (!stretches.isEmpty()) {
-                done.add("replaced " + stretches.size() + " stretch(es) of the ring that did not parse as records ("
-                    + padded + " bytes) with padding the tail passes");
+            if (cutRecords > 0) {
+                done.add("dropped " + cutRecords + " record(s) that a cut of the file reached (zeros from byte "
+                    + lostFrom + " on), padded over with what followed them");
+            }
+            if (stretches.size() > cutRecords) {
+                done.add("replaced " + (stretches.size() - cutRecords) + " stretch(es) of the ring that did not parse"
+                    + " as records (" + padded + " bytes with the dropped records) with padding the tail passes");
             }
             return done;
         } finally {
@@ -130,6 +142,14 @@ final class StoreRepair {
                 }
                 stretches.add(new long[] {pos, next});
                 pos = next;
+                continue;
+            }
+            final long at = Integer.toUnsignedLong(ring.ringPtr()) + pos % bytes;
+            if (at + size > lostFrom && !isPad(pos)) {
+                // A record the cut reached: whole-looking, but zeros from the cut on.
+                stretches.add(new long[] {pos, pos + size});
+                cutRecords++;
+                pos += size;
                 continue;
             }
             if (!isPad(pos)) {

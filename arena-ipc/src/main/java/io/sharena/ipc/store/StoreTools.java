@@ -314,6 +314,16 @@ public final class StoreTools {
      * @throws IllegalStateException if a live process holds a store lock past {@code timeoutNanos}
      */
     public static List<String> repairAll(final SharedArena arena, final long timeoutNanos) throws IOException {
+        return repairAll(arena, timeoutNanos, Long.MAX_VALUE);
+    }
+
+    /**
+     * {@link #repairAll(SharedArena, long)} after a cut of the file whose size was restored: every
+     * record that reaches byte {@code lostFrom} (zeros from there on) is dropped, padded over, rather
+     * than kept whole-looking with zeros for its value's end.
+     */
+    public static List<String> repairAll(final SharedArena arena, final long timeoutNanos, final long lostFrom)
+        throws IOException {
         final List<String> done = new ArrayList<>();
         final int zeroed = zeroedDefaultStore(arena);
         if (zeroed != 0) {
@@ -363,7 +373,7 @@ public final class StoreTools {
                 final List<String> mended = new ArrayList<>();
                 final int[] r;
                 try {
-                    r = store.repairAll(mended);
+                    r = store.repairAll(mended, lostFrom);
                 } catch (final io.sharena.core.ArenaCorruptedException e) {
                     // Damage the repair does not mend (the ring positions changed under it, say): named, and
                     // the repair of the other stores and of the heap goes on.
