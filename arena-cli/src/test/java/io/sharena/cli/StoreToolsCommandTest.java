@@ -201,10 +201,7 @@ class StoreToolsCommandTest {
             cutAt = Integer.toUnsignedLong(store.arena().raw().getInt(header + StoreLayout.RING_PTR)) + (256 << 10);
             assertTrue(store.stats().get("ring_head") > (600 << 10), store.stats().toString());
         }
-        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
-            java.nio.file.StandardOpenOption.WRITE)) {
-            ch.truncate(cutAt);
-        }
+        cut(file, cutAt);
         final String repaired = run(0, "check", "--repair", file.toString());
         assertTrue(repaired.contains("repaired: store sharena.store: cut "), repaired);
         assertTrue(repaired.contains("repaired: store sharena.store: replaced 1 stretch(es) of the ring"), repaired);
@@ -237,10 +234,7 @@ class StoreToolsCommandTest {
             assertTrue(r.get(b("k150")));
             cutAt = r.valueOffset() + 100;
         }
-        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
-            java.nio.file.StandardOpenOption.WRITE)) {
-            ch.truncate(cutAt);
-        }
+        cut(file, cutAt);
         final String repaired = run(0, "check", "--repair", file.toString());
         assertTrue(repaired.contains("repaired: store sharena.store: dropped 1 record(s) that a cut of the file reached"),
             repaired);
@@ -273,10 +267,7 @@ class StoreToolsCommandTest {
             }
             cutAt = Integer.toUnsignedLong(NamedRoots.of(store.arena()).get(SharedStore.DEFAULT_ROOT));
         }
-        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
-            java.nio.file.StandardOpenOption.WRITE)) {
-            ch.truncate(cutAt);
-        }
+        cut(file, cutAt);
         final String repaired = run(0, "check", "--repair", file.toString());
         assertTrue(repaired.contains("repaired: store sharena.store: its root named a page of zeros (its header was"
             + " lost): an empty store formatted over "), repaired);
@@ -384,6 +375,14 @@ class StoreToolsCommandTest {
                 assertTrue(got == null || Arrays.equals(value(i), got), "k" + i);
             }
             assertEquals(List.of(), store.check());
+        }
+    }
+
+    /** Cuts the file to {@code at} bytes, as another process's truncate would. */
+    private static void cut(final Path file, final long at) throws java.io.IOException {
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
+            java.nio.file.StandardOpenOption.WRITE)) {
+            ch.truncate(at);
         }
     }
 
