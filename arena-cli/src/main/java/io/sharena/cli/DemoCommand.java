@@ -60,9 +60,19 @@ final class DemoCommand implements Callable<Integer> {
     private long bigSum = -1;
     private long ticks;
 
+    /** A demo's directory: {@value}, its process id, then a random part. */
+    static final String DIR_PREFIX = "sharena-demo-";
+    /** In a directory a demo run with {@code --keep} made: never removed as a leftover. */
+    static final String KEPT_MARK = "kept";
+
     @Override
     public Integer call() throws Exception {
-        final Path dir = Files.createTempDirectory("sharena-demo-");
+        final Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
+        removeLeftovers(tmp);
+        final Path dir = Files.createTempDirectory(tmp, DIR_PREFIX + ProcessHandle.current().pid() + "-");
+        if (keep) {
+            Files.createFile(dir.resolve(KEPT_MARK));
+        }
         final Path file = dir.resolve("demo.arena");
         try {
             return run(file);
@@ -234,6 +244,28 @@ final class DemoCommand implements Callable<Integer> {
 
     private static synchronized void say(final String who, final String format, final Object... args) {
         System.out.println(String.format("%-18s ", "[" + who + "]") + String.format(format, args));
+    }
+
+    /**
+     * Removes what demos killed before their cleanup left in {@code tmp}: a directory of theirs whose
+     * process is gone and that no {@code --keep} run made (its 64 MiB sparse arena and store file
+     * stayed behind otherwise). Only names this command makes are looked at.
+     */
+    static void removeLeftovers(final Path tmp) {
+        final java.util.regex.Pattern name = java.util.regex.Pattern.compile(
+            java.util.regex.Pattern.quote(DIR_PREFIX) + "(\\d+)-\\d+");
+        try (Stream<Path> dirs = Files.list(tmp)) {
+            for (final Path d : dirs.toList()) {
+                final java.util.regex.Matcher m = name.matcher(d.getFileName().toString());
+                if (m.matches() && Files.isDirectory(d, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                    && !Files.exists(d.resolve(KEPT_MARK))
+                    && !ProcessHandle.of(Long.parseLong(m.group(1))).map(ProcessHandle::isAlive).orElse(false)) {
+                    deleteTree(d);
+                }
+            }
+        } catch (final IOException | RuntimeException e) {
+            // A leftover not removed is only disk: the demo goes on.
+        }
     }
 
     private static void deleteTree(final Path dir) throws IOException {
