@@ -283,6 +283,29 @@ class StoreToolsCommandTest {
     }
 
     /**
+     * The same zeros with no cut to explain them (a stray write over the header page, or a root
+     * value garbled onto a zeroed page): the pages may be another owner's, so the repair writes
+     * nothing there and says what to do instead.
+     */
+    @Test
+    void aZeroedStoreHeaderNoCutExplainsIsReportedNotFormattedOver() throws Exception {
+        final Path file = dir.resolve("zeroed-header.store");
+        final long header;
+        try (SharedStore store = SharedStore.create(file, StoreOptions.defaults().withMemoryLimit(4L << 20))) {
+            header = Integer.toUnsignedLong(NamedRoots.of(store.arena()).get(SharedStore.DEFAULT_ROOT));
+        }
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
+            java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.allocate(4096), header);
+        }
+        final String checked = run(1, "check", file.toString());
+        assertTrue(checked.contains("store sharena.store: its root names a page of zeros, no store"), checked);
+        final String repaired = run(1, "check", "--repair", file.toString());
+        assertTrue(repaired.contains("its root named a page of zeros (its header was lost): not repaired: no cut of the"
+            + " file explains the zeros"), repaired);
+    }
+
+    /**
      * A store whose stripe-lock page is not allocated (a stray free): the store cannot be used,
      * which opening it and the check say, each in its own words (before, opening it threw a raw
      * IllegalArgumentException from the lock, "lock word not in an ALLOCATED page"). The repair

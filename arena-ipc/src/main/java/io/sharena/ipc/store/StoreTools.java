@@ -244,15 +244,33 @@ public final class StoreTools {
             && zeroPage(arena, ptr) ? ptr : 0;
     }
 
-    /** @return the allocated pages from {@code ptr} on that read all zeros, up to the first that does not */
-    private static long zeroRun(final SharedArena arena, final int ptr) {
-        final long first = Integer.toUnsignedLong(ptr) / arena.pageSize();
+    /**
+     * Formats an empty store over the zeroed pages the default root names, when a cut of the file took
+     * them ({@code lostFrom} at or before the header): nothing there was anyone's any more. Stops at
+     * the first page another structure holds, or that is not allocated, or not all zeros. Without
+     * the cut to explain the zeros (a stray write, a garbled root value) nothing is written: the
+     * pages may be someone's.
+     *
+     * @return what was done, for the repair's line
+     */
+    private static String formatOverZeros(final SharedArena arena, final int header, final long lostFrom) {
+        if (lostFrom > Integer.toUnsignedLong(header)) {
+            return "not repaired: no cut of the file explains the zeros, and the pages there may be another owner's;"
+                + " remove the root, or the file, to start a new store";
+        }
+        final java.util.BitSet held = io.sharena.ipc.IpcCheck.heldPages(arena);
+        final long first = Integer.toUnsignedLong(header) / arena.pageSize();
         long p = first;
-        while (p < arena.capacityPages() && io.sharena.ipc.Pages.state(arena, p) == io.sharena.core.layout.PageEntry.ALLOCATED
+        while (p < arena.capacityPages() && !held.get((int) p)
+            && io.sharena.ipc.Pages.state(arena, p) == io.sharena.core.layout.PageEntry.ALLOCATED
             && zeroPage(arena, (int) (p * arena.pageSize()))) {
             p++;
         }
-        return p - first;
+        final long run = p - first;
+        final StoreOptions o = StoreFormat.formatOverZeros(arena, header, run, System.currentTimeMillis());
+        return o == null ? "not repaired: " + run + " zeroed page(s) there, too few for a store"
+            : "an empty store formatted over " + StoreFormat.regionPages(o) + " of its " + run
+            + " zeroed allocated page(s): memory limit " + o.memoryLimit() + ", max item " + o.maxItemSize();
     }
 
     private static boolean zeroPage(final SharedArena arena, final int ptr) {
@@ -283,8 +301,8 @@ public final class StoreTools {
         final List<String> violations = new ArrayList<>();
         if (zeroedDefaultStore(arena) != 0) {
             violations.add("store " + SharedStore.DEFAULT_ROOT + ": its root names a page of zeros, no store (a cut"
-                + " through the file, or a stray write, took its header); serve cannot use the file until check --repair"
-                + " formats an empty store there");
+                + " through the file, or a stray write, took its header); serve cannot use the file: check --repair of a"
+                + " cut file formats an empty store there, else remove the root or the file");
         }
         for (final String name : storesOrNone(arena)) {
             check(arena, name).forEach(v -> violations.add("store " + name + ": " + v));
@@ -325,15 +343,6 @@ public final class StoreTools {
     public static List<String> repairAll(final SharedArena arena, final long timeoutNanos, final long lostFrom)
         throws IOException {
         final List<String> done = new ArrayList<>();
-        final int zeroed = zeroedDefaultStore(arena);
-        if (zeroed != 0) {
-            final long run = zeroRun(arena, zeroed);
-            final StoreOptions o = StoreFormat.formatOverZeros(arena, zeroed, run, System.currentTimeMillis());
-            done.add("store " + SharedStore.DEFAULT_ROOT + ": its root named a page of zeros (its header was lost): "
-                + (o == null ? "not repaired: " + run + " zeroed page(s) there, too few for a store"
-                : "an empty store formatted over " + StoreFormat.regionPages(o) + " of its " + run
-                + " zeroed allocated page(s): memory limit " + o.memoryLimit() + ", max item " + o.maxItemSize()));
-        }
         for (final int header : orphans(arena)) {
             final NamedRoots roots = NamedRoots.of(arena);
             final String name = recoveredName(arena, roots, header);
@@ -341,6 +350,12 @@ public final class StoreTools {
             done.add("store " + name + ": a store that no named root led to (its root was lost) named again: header=0x"
                 + Integer.toHexString(header) + (before != 0 ? " (the name led to 0x" + Integer.toHexString(before)
                 + ", no store)" : ""));
+        }
+        // After the orphans: a store found elsewhere has the default name back by now.
+        final int zeroed = zeroedDefaultStore(arena);
+        if (zeroed != 0) {
+            done.add("store " + SharedStore.DEFAULT_ROOT + ": its root named a page of zeros (its header was lost): "
+                + formatOverZeros(arena, zeroed, lostFrom));
         }
         for (final String name : storesOrNone(arena)) {
             final SharedStore store;
