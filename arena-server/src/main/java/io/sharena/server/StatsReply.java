@@ -123,7 +123,13 @@ final class StatsReply {
             final int most = CACHEDUMP_MAX_BYTES / 16; // no line is shorter
             final StoreReader r = c.worker.reader;
             int bytes = 0;
-            for (final byte[] key : store.keys(limit == 0 ? most : (int) Math.min(limit, most))) {
+            long listed = 0;
+            // the index lists dead entries too (expired, flushed, not reclaimed yet): the limit
+            // counts the lines listed, as memcached's does
+            for (final byte[] key : store.keys(most)) {
+                if (limit != 0 && listed >= limit) {
+                    break;
+                }
                 if (!printable(key) || !r.peek(key)) {
                     continue;
                 }
@@ -137,6 +143,7 @@ final class StatsReply {
                 }
                 c.putAscii(line);
                 bytes += line.length();
+                listed++;
             }
         }
         c.putAscii("END\r\n");
@@ -144,7 +151,7 @@ final class StatsReply {
 
     private static boolean printable(final byte[] key) {
         for (final byte b : key) {
-            if (b <= ' ' || b == 127) {
+            if ((b & 0xff) <= ' ' || b == 127) { // unsigned: UTF-8 keys are listed, as memcached lists them
                 return false;
             }
         }

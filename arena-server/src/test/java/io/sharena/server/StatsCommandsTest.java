@@ -52,6 +52,39 @@ class StatsCommandsTest {
         }
     }
 
+    /**
+     * Found by the real-client campaign of 2026-12-05 (python-memcached, php-memcached's
+     * getAllKeys, memcdump): the limit counted the index's entries before the dead ones were left
+     * out, so {@code stats cachedump 1 2} could list nothing while live keys were there
+     * (memcached 1.6.18 lists up to the limit from its cold LRU).
+     */
+    @Test
+    void cachedumpLimitCountsListedKeysNotDeadEntries() throws Exception {
+        try (TestServer server = TestServer.start(); Wire w = new Wire(server.port())) {
+            final StringBuilder sets = new StringBuilder();
+            for (int i = 0; i < 200; i++) {
+                sets.append("set dead").append(i).append(" 0 0 1 noreply\r\nx\r\n");
+            }
+            w.call(sets + "flush_all\r\n");
+            assertEquals("STORED\r\nSTORED\r\n", w.call("set live1 0 0 1\r\nx\r\nset live2 0 0 1\r\nx\r\n"));
+            final String dump = w.call("stats cachedump 1 2\r\n");
+            assertEquals(3, dump.split("\r\n").length, "two live keys, limit 2: two ITEM lines and END, got " + dump);
+        }
+    }
+
+    /**
+     * memcached 1.6.18 lists a key of non-ASCII bytes (UTF-8 {@code kée}) in cachedump as it
+     * is; the printable check read Java's signed bytes, so every byte from 0x80 up counted as a
+     * control character and the key was left out.
+     */
+    @Test
+    void cachedumpListsKeysWithBytesAbove0x7f() throws Exception {
+        try (TestServer server = TestServer.start(); Wire w = new Wire(server.port())) {
+            assertEquals("STORED\r\n", w.call("set k\u00c3\u00a9e 0 0 1\r\nx\r\n"));
+            assertEquals("ITEM k\u00c3\u00a9e [1 b; 0 s]\r\n", w.call("stats cachedump 1 0\r\n").replace("END\r\n", ""));
+        }
+    }
+
     @Test
     void refusalsCountAndResetClearsCountsButNotTheCache() throws Exception {
         final StoreOptions small = StoreOptions.defaults().withMaxItemSize(1024);
