@@ -28,8 +28,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * }</pre>
  */
 public final class MemcachedServer implements AutoCloseable {
-    /** What {@code version} answers: the protocol level of memcached this server matches. */
-    public static final String VERSION = "1.6.18-sharena";
+    /**
+     * What {@code version} answers: the memcached release whose protocol this server matches, as a
+     * bare number (clients parse it: node's {@code memcached} 2.2 throws on anything after the
+     * third number). The startup line names sharena.
+     */
+    public static final String VERSION = "1.6.18";
 
     /** The clock thread's period: the store's clock resolution and the stalled-connection sweep's. */
     private static final long CLOCK_MILLIS = 1000;

@@ -486,7 +486,9 @@ class SideBySideTest {
     void versionAndStatsHaveMemcachedsShape() throws Exception {
         try (Wire theirs = new Wire(memcached.port); Wire mine = new Wire(ours.port())) {
             final String v = mine.call("version\r\n");
-            assertTrue(v.matches("VERSION 1\\.6\\.\\d+\\S*\r\n"), v);
+            // Clients parse the number: node's memcached 2.2 matches (\d+)\.(\d+)\.(\d+)$ and threw on
+            // "1.6.18-sharena"; so the reply is memcached's own shape, number only.
+            assertTrue(v.matches("VERSION 1\\.6\\.\\d+\r\n"), v);
             assertTrue(theirs.call("version\r\n").startsWith("VERSION 1.6."));
             for (final String sub : new String[] {"stats\r\n", "stats settings\r\n", "stats items\r\n", "stats slabs\r\n"}) {
                 final String reply = mine.call(sub);
