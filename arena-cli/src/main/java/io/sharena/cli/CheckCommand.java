@@ -69,7 +69,10 @@ final class CheckCommand implements Callable<Integer> {
                 System.out.println((repaired ? "repaired: " : "repaired in part: ") + file
                     + ": allocator rebuilt from the page states");
                 try {
-                    final long lostFrom = sizeBefore < arena.capacityBytes() ? sizeBefore : Long.MAX_VALUE;
+                    // The file records the cut until the stores are repaired: a repair killed after the
+                    // size was restored left the next one where the zeros begin.
+                    final long lostFrom = Math.min(sizeBefore < arena.capacityBytes() ? sizeBefore : Long.MAX_VALUE,
+                        ArenaInternals.unrepairedCut(arena));
                     for (final String line : IpcCheck.repair(arena, REPAIR_LOCK_TIMEOUT_NANOS, lostFrom)) {
                         System.out.println("repaired: " + line);
                     }
@@ -125,9 +128,6 @@ final class CheckCommand implements Callable<Integer> {
 
     /** @return the pids of the live processes attached to the arena (this read-only one is not) */
     private static List<Long> liveProcesses(final SharedArena a) {
-        return ArenaInternals.registry(a).entries().stream()
-            .filter(io.sharena.core.owner.ProcessRegistry.Entry::alive)
-            .map(io.sharena.core.owner.ProcessRegistry.Entry::pid)
-            .toList();
+        return ArenaInternals.otherLiveProcesses(a);
     }
 }

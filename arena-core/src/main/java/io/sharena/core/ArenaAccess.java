@@ -69,8 +69,8 @@ final class ArenaAccess implements ArenaInternals.Access {
     }
 
     @Override
-    public List<String> repairFile(final Path path) throws IOException {
-        return SharedArena.repairFile(path);
+    public List<String> repairFileRecordingCut(final Path path) throws IOException {
+        return SharedArena.repairFile(path, true);
     }
 
     @Override

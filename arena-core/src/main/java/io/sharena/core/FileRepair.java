@@ -31,6 +31,13 @@ final class FileRepair {
             problems.add(copies.damage());
         }
         final long capacity = copies.header().capacityBytes();
+        final long cut = size >= CUT_RECORD_END ? recordedCut(file, capacity) : 0;
+        if (cut > 0) {
+            problems.add("the file was cut to " + cut + " bytes and a check --repair restored its size but did not finish"
+                + " (killed?): what the cut reached may still read as zeros inside the structures; check --repair finishes it");
+        } else if (cut < 0) {
+            problems.add("the header's record of a cut is garbled (a stray write): check --repair clears it");
+        }
         if (size < capacity) {
             problems.add(Errors.sizeMismatch(size, capacity) + ": truncated" + (mapped ? " while mapped" : "")
                 + " (check --repair restores the size; what was past the end is lost)");
@@ -42,14 +49,27 @@ final class FileRepair {
     }
 
     /** See {@link SharedArena#repairFile(Path)}: {@code file} is open read-write and checked to be a regular file. */
-    static List<String> repair(final NativeFile file) throws IOException {
+    static List<String> repair(final NativeFile file, final boolean recordCut) throws IOException {
         final List<String> done = new ArrayList<>();
         final long size = file.size();
         final ArenaHeader header = size < HeaderLayout.PAGE_SIZE_VALUE ? primaryOfAStub(file, size)
             : ArenaHeader.read(file, size).header();
         final long capacity = header.capacityBytes();
+        if (size >= CUT_RECORD_END && recordedCut(file, capacity) < 0) {
+            writeCut(file, 0);
+            done.add("cleared the header's garbled record of a cut (a stray write)");
+        }
         if (size < capacity) {
+            if (recordCut && size >= HeaderLayout.PAGE_SIZE_VALUE) {
+                // Recorded before the size is restored, kept until the structures are repaired: a
+                // repair killed in between still knows where the zeros begin. An earlier cut whose
+                // repair did not finish keeps the lower mark.
+                final long before = recordedCut(file, capacity);
+                writeCut(file, before > 0 ? Math.min(before, size) : size);
+                io.sharena.core.crash.CrashPoints.at(io.sharena.core.internal.CutRepairPoint.CUT_RECORDED);
+            }
             file.truncate(capacity);
+            io.sharena.core.crash.CrashPoints.at(io.sharena.core.internal.CutRepairPoint.SIZE_RESTORED);
             done.add("restored the file size: " + Errors.sizeMismatch(size, header.capacityBytes()) + "; " + lostBy(file, header, size));
         } else if (size > capacity) {
             file.truncate(capacity);
@@ -72,6 +92,29 @@ final class FileRepair {
             file.sync();
         }
         return done;
+    }
+
+    /** The end of the cut record: a file shorter than this has no record (nothing of it survived a cut there). */
+    private static final long CUT_RECORD_END = HeaderLayout.CUT_CHECK + Long.BYTES;
+
+    /**
+     * @return the size a file was cut to that a repair has not finished with ({@link HeaderLayout#CUT_SIZE}),
+     * 0 if none, -1 if the record is garbled (its two words disagree, or the size is not one a
+     * recorded cut can have)
+     */
+    static long recordedCut(final NativeFile file, final long capacity) throws IOException {
+        final MemorySegment r = MemorySegment.ofArray(file.read(HeaderLayout.CUT_SIZE, (int) CUT_RECORD_END - HeaderLayout.CUT_SIZE));
+        return HeaderLayout.cutOf(r.get(ValueLayout.JAVA_LONG_UNALIGNED, 0), r.get(ValueLayout.JAVA_LONG_UNALIGNED, Long.BYTES),
+            capacity);
+    }
+
+    /** Both words in one write: a kill cannot leave half of it. */
+    private static void writeCut(final NativeFile file, final long size) throws IOException {
+        final byte[] b = new byte[2 * Long.BYTES];
+        final MemorySegment s = MemorySegment.ofArray(b);
+        s.set(ValueLayout.JAVA_LONG_UNALIGNED, 0, size);
+        s.set(ValueLayout.JAVA_LONG_UNALIGNED, Long.BYTES, size == 0 ? 0 : ~size);
+        file.write(HeaderLayout.CUT_SIZE, b);
     }
 
     /**

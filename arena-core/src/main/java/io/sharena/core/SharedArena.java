@@ -773,8 +773,17 @@ public final class SharedArena implements AutoCloseable {
      * @throws IOException           if the file cannot be written
      */
     static List<String> repairFile(final Path path) throws IOException {
+        return repairFile(path, false);
+    }
+
+    /**
+     * {@link #repairFile(Path)}; {@code recordCut}: a file cut short gets the cut recorded in its
+     * header before its size is restored, for a tool that repairs the structures inside next and
+     * clears the record then ({@code ArenaInternals.repairFile}, {@code check --repair})
+     */
+    static List<String> repairFile(final Path path, final boolean recordCut) throws IOException {
         try (NativeFile file = ArenaFiles.openChecked(path, true, ArenaOptions.defaults())) {
-            return FileRepair.repair(file);
+            return FileRepair.repair(file, recordCut);
         }
     }
 

@@ -52,7 +52,7 @@ public final class ArenaInternals {
 
         List<String> checkFile(SharedArena arena) throws IOException;
 
-        List<String> repairFile(Path path) throws IOException;
+        List<String> repairFileRecordingCut(Path path) throws IOException;
 
         <T> T guarded(SharedArena arena, String operation, Supplier<T> action);
 
@@ -114,6 +114,23 @@ public final class ArenaInternals {
      */
     public static Ownership ownership(final SharedArena arena) {
         return access().ownership(arena);
+    }
+
+    /**
+     * @return the pids of the live processes attached to the arena, this attachment left out (all of
+     * them for a read-only one, which has no slot): repairs that need a quiet structure refuse while
+     * there are any
+     */
+    public static List<Long> otherLiveProcesses(final SharedArena arena) {
+        final ProcessRegistry registry = registry(arena);
+        final int mine = slot(arena);
+        final List<Long> pids = new java.util.ArrayList<>();
+        for (int s = 0; s < io.sharena.core.layout.RegistryLayout.SLOTS; s++) {
+            if (s != mine && registry.isAlive(s)) {
+                pids.add(registry.pid(s));
+            }
+        }
+        return pids;
     }
 
     /** @return this attachment's registry slot, -1 if read-only */
@@ -219,6 +236,32 @@ public final class ArenaInternals {
     }
 
     /**
+     * @return the size the file was cut to before a {@code check --repair} restored it, while the
+     * repair of what the cut reached is unfinished ({@link io.sharena.core.layout.HeaderLayout#CUT_SIZE}):
+     * the structures read zeros from that byte on; {@link Long#MAX_VALUE} if there is none (or the
+     * record is garbled: {@code checkFile} names that)
+     */
+    public static long unrepairedCut(final SharedArena arena) {
+        final MemorySegment s = segment(arena);
+        final long cut = io.sharena.core.layout.HeaderLayout.cutOf(
+            s.get(java.lang.foreign.ValueLayout.JAVA_LONG, io.sharena.core.layout.HeaderLayout.CUT_SIZE),
+            s.get(java.lang.foreign.ValueLayout.JAVA_LONG, io.sharena.core.layout.HeaderLayout.CUT_CHECK), arena.capacityBytes());
+        return cut > 0 ? cut : Long.MAX_VALUE;
+    }
+
+    /**
+     * Clears the record of {@link #unrepairedCut}: call once every structure the cut reached is
+     * repaired. The size word goes first, and a size of 0 is no record whatever the check word
+     * holds, so the clear is one store; the check word's is tidying.
+     */
+    public static void cutRepaired(final SharedArena arena) {
+        final MemorySegment s = segment(arena);
+        s.set(java.lang.foreign.ValueLayout.JAVA_LONG, io.sharena.core.layout.HeaderLayout.CUT_SIZE, 0L);
+        io.sharena.core.crash.CrashPoints.at(CutRepairPoint.CUT_SIZE_CLEARED);
+        s.set(java.lang.foreign.ValueLayout.JAVA_LONG, io.sharena.core.layout.HeaderLayout.CUT_CHECK, 0L);
+    }
+
+    /**
      * Checks the open arena's file without touching the mapping: what
      * {@link SharedArena#checkFile(Path)} checks, through the descriptor already open.
      *
@@ -234,6 +277,9 @@ public final class ArenaInternals {
      * zeros), a file extended past its capacity is cut back, and a damaged or disagreeing header
      * copy is rewritten from the one {@code open} uses. Safe while other processes map the file.
      * Run it before {@link #repair}, which rebuilds the allocator's structures from the page states.
+     * A file cut short gets the cut recorded in its header first ({@link #unrepairedCut}): the caller
+     * repairs the structures the cut reached next and then clears it ({@link #cutRepaired}), and a
+     * caller killed before that leaves the record to the next repair.
      *
      * @return what was done and what was lost, one line each; empty when the file was whole
      * @throws io.sharena.core.ArenaFormatException if the file is not a regular file or no header
@@ -241,7 +287,7 @@ public final class ArenaInternals {
      * @throws IOException                          if the file cannot be opened or written
      */
     public static List<String> repairFile(final Path path) throws IOException {
-        return access().repairFile(path);
+        return access().repairFileRecordingCut(path);
     }
 
     /**

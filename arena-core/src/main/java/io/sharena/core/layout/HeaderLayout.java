@@ -14,8 +14,8 @@ package io.sharena.core.layout;
  *   | ARENA_ID          | CREATED_MILLIS      | FIXED_ADDRESS     | CHECKSUM | zero     |
  *   +-------------------+---------------------+-------------------+----------+----------+
  *  64 .. 128   zero
- * 128 .. 4096  MUTABLE_START: words that change while the arena is in use (allocator, lock,
- *              process registry); not covered by the checksum.
+ * 128 .. 4096  MUTABLE_START: words that change after creation, not covered by the checksum:
+ *              128 CUT_SIZE, 136 CUT_CHECK (a cut whose repair is unfinished); the rest zero.
  *
  *  The backup copy: bytes [0, COPY_BYTES) of the header, again, at arena offset BACKUP
  *  (in the page table, over the entries of pages 1..4, which are header and metadata pages
@@ -76,6 +76,30 @@ public final class HeaderLayout {
 
     /** First byte of the mutable part of the header page. */
     public static final int MUTABLE_START = 128;
+    /**
+     * The size a file was cut to, recorded by {@code check --repair} before it restores the size and
+     * cleared once the structures the cut reached are repaired (0: no such repair unfinished): the
+     * zeros from that byte on are the cut's, so a repair killed in between leaves the next one the
+     * evidence it needs (a store's records the cut reached are dropped, a store header it took is
+     * formatted anew). Only the primary header page holds it; a file cut inside that page has nothing
+     * past it to repair.
+     */
+    public static final int CUT_SIZE = MUTABLE_START;
+    /** The complement of {@link #CUT_SIZE}: a stray write into either leaves them disagreeing (ignored, cleared). */
+    public static final int CUT_CHECK = MUTABLE_START + 8;
+
+    /**
+     * @return the cut the two record words {@link #CUT_SIZE} and {@link #CUT_CHECK} hold: the size,
+     * 0 if none (a size word of 0: the record is cleared size first, whatever its check word holds
+     * then), -1 if garbled (the words disagree, or the size is not one a recorded cut can have: at
+     * least the header page, under the capacity)
+     */
+    public static long cutOf(final long size, final long check, final long capacityBytes) {
+        if (size == 0) {
+            return 0;
+        }
+        return check == ~size && size >= PAGE_SIZE_VALUE && size < capacityBytes ? size : -1;
+    }
 
     public static final int FLAG_FIXED_ADDRESS = 1;
     public static final int KNOWN_FLAGS = FLAG_FIXED_ADDRESS;

@@ -286,8 +286,8 @@ final class HeapRepair {
                     continue;
                 }
                 final long owner = view.getLongAcquire(slot + HeapLayout.REFILL_OWNER);
-                if (!(owner == 0 ? ownership.claim(view.segment(), slot, token)
-                    : ownership.takeOver(view.segment(), slot, owner, token))) {
+                if (!(owner == 0 ? ownership.claim(view.segment(), Integer.toUnsignedLong(slot), token)
+                    : ownership.takeOver(view.segment(), Integer.toUnsignedLong(slot), owner, token))) {
                     continue;
                 }
                 try {
@@ -304,7 +304,7 @@ final class HeapRepair {
                     done.add("heap refill slot of a dead refill settled, " + what + ": class=" + c + ", slot=" + i
                         + ", page=" + pageNumber);
                 } finally {
-                    ownership.release(view.segment(), slot, token);
+                    ownership.release(view.segment(), Integer.toUnsignedLong(slot), token);
                 }
             }
         }

@@ -401,7 +401,7 @@ public final class ObjectHeap {
             return true;
         } finally {
             // A refill that threw after its allocation leaves the page in the slot: the next claimer settles it.
-            ownership().release(view.segment(), slot + HeapLayout.REFILL_OWNER, token);
+            ownership().release(view.segment(), Integer.toUnsignedLong(slot + HeapLayout.REFILL_OWNER), token);
         }
     }
 
@@ -462,9 +462,9 @@ public final class ObjectHeap {
         for (int i = 0; i < HeapLayout.REFILL_SLOTS; i++) {
             final int slot = refillSlot(c, i);
             final long owner = view.getLongAcquire(slot + HeapLayout.REFILL_OWNER);
-            if (owner == 0 ? ownership.claim(view.segment(), slot + HeapLayout.REFILL_OWNER, token)
+            if (owner == 0 ? ownership.claim(view.segment(), Integer.toUnsignedLong(slot + HeapLayout.REFILL_OWNER), token)
                 : !ownership.isMine(owner) && !ownership.isAlive(owner)
-                && ownership.takeOver(view.segment(), slot + HeapLayout.REFILL_OWNER, owner, token)) {
+                && ownership.takeOver(view.segment(), Integer.toUnsignedLong(slot + HeapLayout.REFILL_OWNER), owner, token)) {
                 return slot;
             }
         }
@@ -1002,7 +1002,7 @@ public final class ObjectHeap {
         if (meta.isEmpty()) {
             return List.of();
         }
-        final List<Long> others = otherLiveProcesses(arena);
+        final List<Long> others = ArenaInternals.otherLiveProcesses(arena);
         if (!others.isEmpty()) {
             throw new IllegalStateException("heap not repaired: other live processes are attached and may be using it: pids="
                 + others + " (the repair rebuilds the free stacks and needs a quiet heap)");
@@ -1061,16 +1061,6 @@ public final class ObjectHeap {
     }
 
     /** @return the pids of live processes other than this one registered in the arena */
-    private static List<Long> otherLiveProcesses(final SharedArena arena) {
-        final List<Long> pids = new java.util.ArrayList<>();
-        for (int slot = 0; slot < io.sharena.core.layout.RegistryLayout.SLOTS; slot++) {
-            if (slot != ArenaInternals.slot(arena) && ArenaInternals.registry(arena).isAlive(slot)) {
-                pids.add(ArenaInternals.registry(arena).pid(slot));
-            }
-        }
-        return pids;
-    }
-
     /**
      * @return the heap root's value, if the arena has roots and a finished heap; empty when the roots
      * are unusable, or while the heap is being created (the roots' check names a dead creator's)

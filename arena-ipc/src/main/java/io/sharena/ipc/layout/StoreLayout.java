@@ -59,6 +59,8 @@ public final class StoreLayout {
     public static final int STRIPES_PTR = 44;
     public static final int REGION_PAGES = 48;
     public static final int CREATED_MILLIS = 56;
+    /** The end of the fields a format writes before the magic (everything from here on starts as zeros). */
+    public static final int FORMAT_FIELDS_END = 64;
 
     public static final int HEAD = 128;
     public static final int TAIL = 256;

@@ -122,7 +122,7 @@ final class StoreFormat {
         if (total > Integer.MAX_VALUE / PAGE) {
             return 0;
         }
-        return roots.create(name, (int) total, region -> format(arena, region, o, nowMillis));
+        return roots.create(name, (int) total, region -> format(arena, region, o, nowMillis, false));
     }
 
     /**
@@ -145,15 +145,20 @@ final class StoreFormat {
                 continue;
             }
             if (regionPages(o) <= runPages) {
-                format(arena, region, o, nowMillis);
+                format(arena, region, o, nowMillis, true);
                 return o;
             }
         }
         return null;
     }
 
-    /** Formats a region of {@link #regionPages} zeroed pages at {@code region}; the magic goes last. */
-    private static void format(final SharedArena arena, final int region, final StoreOptions o, final long nowMillis) {
+    /**
+     * Formats a region of {@link #regionPages} zeroed pages at {@code region}; the magic goes last.
+     * {@code overZeros}: a repair's format over a header a cut took, whose steps are crash points
+     * (a store's creation is one step of the roots').
+     */
+    private static void format(final SharedArena arena, final int region, final StoreOptions o, final long nowMillis,
+                               final boolean overZeros) {
         final long total = regionPages(o);
         // The pages read as zeros: empty buckets, free locks, zero counts, head = tail = 0.
         final ArenaView v = arena.raw();
@@ -173,6 +178,11 @@ final class StoreFormat {
         v.putInt(region + StoreLayout.STRIPES_PTR, stripes);
         v.putInt(region + StoreLayout.REGION_PAGES, (int) total);
         v.putLong(region + StoreLayout.CREATED_MILLIS, nowMillis);
+        if (overZeros) {
+            // Killed here or among the writes above: the header reads zeros but for these fields, which
+            // the next repair, knowing the cut from the file's record, formats over again.
+            io.sharena.core.crash.CrashPoints.at(io.sharena.core.internal.CutRepairPoint.FORMAT_FIELDS_WRITTEN);
+        }
         // Publishes the header: a store is usable once its magic is there.
         v.putLongRelease(region + StoreLayout.MAGIC, StoreLayout.MAGIC_VALUE);
     }

@@ -239,9 +239,27 @@ public final class StoreTools {
             return 0;
         }
         final long page = Integer.toUnsignedLong(ptr) / arena.pageSize();
-        return ptr != 0 && io.sharena.ipc.Pages.inUserRange(arena, ptr, 1)
+        return ptr != 0 && io.sharena.ipc.Pages.inUserRange(arena, ptr, StoreLayout.HEADER_PAGES)
             && io.sharena.ipc.Pages.state(arena, page) == io.sharena.core.layout.PageEntry.ALLOCATED
-            && zeroPage(arena, ptr) ? ptr : 0;
+            && blankHeader(arena, ptr) ? ptr : 0;
+    }
+
+    /**
+     * @return whether the store header at {@code ptr} reads zeros but for what {@link StoreFormat}'s
+     * format writes before the magic, and is not whole (a whole one lacking only its magic gets
+     * the magic back): a header a cut took, or one whose format over zeros was killed midway
+     */
+    private static boolean blankHeader(final SharedArena arena, final int ptr) {
+        final java.lang.foreign.MemorySegment page = arena.raw().segment().asSlice(Integer.toUnsignedLong(ptr), arena.pageSize());
+        if (page.get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, StoreLayout.MAGIC) != 0) {
+            return false;
+        }
+        for (long at = StoreLayout.FORMAT_FIELDS_END; at < page.byteSize(); at += 8) {
+            if (page.get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, at) != 0) {
+                return false;
+            }
+        }
+        return !StoreFormat.soundButMagic(arena, ptr);
     }
 
     /**
@@ -258,9 +276,17 @@ public final class StoreTools {
             return "not repaired: no cut of the file explains the zeros, and the pages there may be another owner's;"
                 + " remove the root, or the file, to start a new store";
         }
+        final List<Long> others = ArenaInternals.otherLiveProcesses(arena);
+        if (!others.isEmpty()) {
+            // They may still have the old store open, with its geometry in hand: a new one formatted
+            // under them would be two stores in one region.
+            return NOT_FORMATTED + "other live processes are attached and may still use the old store: pids=" + others
+                + "; stop them, then run check --repair again";
+        }
         final java.util.BitSet held = io.sharena.ipc.IpcCheck.heldPages(arena);
         final long first = Integer.toUnsignedLong(header) / arena.pageSize();
-        long p = first;
+        // The header page itself may hold what a format killed midway wrote (blankHeader).
+        long p = first + 1;
         while (p < arena.capacityPages() && !held.get((int) p)
             && io.sharena.ipc.Pages.state(arena, p) == io.sharena.core.layout.PageEntry.ALLOCATED
             && zeroPage(arena, (int) (p * arena.pageSize()))) {
@@ -268,10 +294,17 @@ public final class StoreTools {
         }
         final long run = p - first;
         final StoreOptions o = StoreFormat.formatOverZeros(arena, header, run, System.currentTimeMillis());
-        return o == null ? "not repaired: " + run + " zeroed page(s) there, too few for a store"
-            : "an empty store formatted over " + StoreFormat.regionPages(o) + " of its " + run
-            + " zeroed allocated page(s): memory limit " + o.memoryLimit() + ", max item " + o.maxItemSize();
+        if (o == null) {
+            return "not repaired: " + run + " zeroed page(s) there, too few for a store";
+        }
+        final long used = StoreFormat.regionPages(o);
+        return "an empty store formatted over " + used + " of its " + run + " zeroed allocated page(s): memory limit "
+            + o.memoryLimit() + ", max item " + o.maxItemSize() + (used == run ? ""
+            : "; the " + (run - used) + " page(s) after it stay allocated, to no structure the check knows (the old"
+            + " store's, or another owner's cut to zeros too: nothing tells which, so none is freed)");
     }
+
+    private static final String NOT_FORMATTED = "not formatted now: ";
 
     private static boolean zeroPage(final SharedArena arena, final int ptr) {
         final java.lang.foreign.MemorySegment page = arena.raw().segment().asSlice(Integer.toUnsignedLong(ptr), arena.pageSize());
@@ -301,8 +334,9 @@ public final class StoreTools {
         final List<String> violations = new ArrayList<>();
         if (zeroedDefaultStore(arena) != 0) {
             violations.add("store " + SharedStore.DEFAULT_ROOT + ": its root names a page of zeros, no store (a cut"
-                + " through the file, or a stray write, took its header); serve cannot use the file: check --repair of a"
-                + " cut file formats an empty store there, else remove the root or the file");
+                + " through the file, or a stray write, took its header, or a format of it was killed midway); serve"
+                + " cannot use the file: check --repair of a cut file formats an empty store there, else remove the"
+                + " root or the file");
         }
         for (final String name : storesOrNone(arena)) {
             check(arena, name).forEach(v -> violations.add("store " + name + ": " + v));
@@ -353,9 +387,11 @@ public final class StoreTools {
         }
         // After the orphans: a store found elsewhere has the default name back by now.
         final int zeroed = zeroedDefaultStore(arena);
+        boolean cutLeft = false;
         if (zeroed != 0) {
-            done.add("store " + SharedStore.DEFAULT_ROOT + ": its root named a page of zeros (its header was lost): "
-                + formatOverZeros(arena, zeroed, lostFrom));
+            final String format = formatOverZeros(arena, zeroed, lostFrom);
+            cutLeft = format.startsWith(NOT_FORMATTED);
+            done.add("store " + SharedStore.DEFAULT_ROOT + ": its root named a page of zeros (its header was lost): " + format);
         }
         for (final String name : storesOrNone(arena)) {
             final SharedStore store;
@@ -382,6 +418,7 @@ public final class StoreTools {
             } catch (final ArenaFormatException e) {
                 // A header this damaged is not rebuilt: check names it.
                 done.add("store " + name + ": not repaired: " + DOES_NOT_OPEN + e.getMessage());
+                cutLeft = true;
                 continue;
             }
             try (store) {
@@ -394,6 +431,7 @@ public final class StoreTools {
                     // the repair of the other stores and of the heap goes on.
                     mended.forEach(line -> done.add("store " + name + ": " + line));
                     done.add("store " + name + ": not repaired: " + e.getMessage());
+                    cutLeft = true;
                     continue;
                 }
                 mended.forEach(line -> done.add("store " + name + ": " + line));
@@ -405,6 +443,11 @@ public final class StoreTools {
                         + " differed from their chains");
                 }
             }
+        }
+        if (lostFrom != Long.MAX_VALUE && !cutLeft) {
+            // Every store the cut reached is repaired: the file's record of the cut may go (until
+            // now, a repair killed on the way, or one that could not finish, left it to the next).
+            ArenaInternals.cutRepaired(arena);
         }
         return done;
     }
