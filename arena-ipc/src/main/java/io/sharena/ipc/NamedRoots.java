@@ -59,7 +59,8 @@ import java.util.concurrent.locks.LockSupport;
  */
 public final class NamedRoots {
     private static final long LOCK_TIMEOUT_NANOS = 100_000_000L;
-    private static final int NO_SLOT = -1;
+    /** No entry: 0, which no entry is at (an entry in the arena's top half reads as a negative int). */
+    private static final int NO_SLOT = 0;
 
     private final SharedArena arena;
     private final ArenaView view;
@@ -178,7 +179,7 @@ public final class NamedRoots {
     private int read(final byte[] bytes, final boolean finishedOnly) {
         while (true) {
             final int e = entries.find(bytes);
-            if (e < 0) {
+            if (e == 0) {
                 return 0;
             }
             CrashPoints.at(RootsPoint.FOUND);
@@ -196,7 +197,7 @@ public final class NamedRoots {
 
     /** @return whether {@code name} exists */
     public boolean contains(final String name) {
-        return entries.find(encode(name)) >= 0;
+        return entries.find(encode(name)) != 0;
     }
 
     /**
@@ -213,7 +214,7 @@ public final class NamedRoots {
         creation.settleCreation();
         while (true) {
             final int e = entries.find(bytes);
-            if (e < 0) {
+            if (e == 0) {
                 if (expected != 0) {
                     return false;
                 }
@@ -318,7 +319,7 @@ public final class NamedRoots {
         creation.settleCreation();
         while (true) {
             final int e = entries.find(bytes);
-            if (e >= 0) {
+            if (e != 0) {
                 CrashPoints.at(RootsPoint.FOUND);
                 final long v = view.getLongAcquire(e + RootsLayout.VALUE);
                 if (entries.holds(e, bytes) && !creation.creationInFlight()
@@ -383,7 +384,7 @@ public final class NamedRoots {
     private int insert(final byte[] name, final int ptr) {
         final LockResult r = lock(LOCK_TIMEOUT_NANOS, "root not added", name);
         try {
-            if (entries.find(name) >= 0) {
+            if (entries.find(name) != 0) {
                 return NO_SLOT;
             }
             final int start = hash(name);
@@ -413,7 +414,7 @@ public final class NamedRoots {
         final LockResult r = lock(LOCK_TIMEOUT_NANOS, "root not removed", bytes);
         try {
             final int e = entries.find(bytes);
-            if (e < 0) {
+            if (e == 0) {
                 return 0;
             }
             // REMOVED first: from here a put or CAS that has not yet re-checked the entry fails its
@@ -445,7 +446,7 @@ public final class NamedRoots {
         final LockResult r = lock(LOCK_TIMEOUT_NANOS, "root not removed", bytes);
         try {
             final int e = entries.find(bytes);
-            if (e < 0 || RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE)) != expected) {
+            if (e == 0 || RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE)) != expected) {
                 return false;
             }
             view.putIntVolatile(e + RootsLayout.STATE, RootsLayout.REMOVED);
@@ -483,7 +484,7 @@ public final class NamedRoots {
         final LockResult r = lock(Pages.SETUP_TIMEOUT_NANOS, "nothing removed", bytes);
         try {
             final int e = entries.find(bytes);
-            if (e < 0 || RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE)) != expected) {
+            if (e == 0 || RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE)) != expected) {
                 return false;
             }
             // The version moves before the pointer goes (as an undo's does): a lock-free put or

@@ -48,7 +48,7 @@ final class RootsCreation {
                     + Long.toHexString(left));
             }
             int e = entries.find(bytes);
-            final boolean added = e < 0;
+            final boolean added = e == 0;
             if (!added) {
                 final int ptr = RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE));
                 if (ptr != 0) {

@@ -68,7 +68,8 @@ final class RootsEntries {
     }
 
     /**
-     * @return the entry holding {@code name} LIVE, or -1; stops at the first EMPTY entry and after
+     * @return the entry holding {@code name} LIVE, or 0 (no entry is at pointer 0; -1 would be a
+     * pointer of the arena's top half, read as negative); stops at the first EMPTY entry and after
      * one lap of the directory at most
      */
     int find(final byte[] name) {
@@ -77,13 +78,13 @@ final class RootsEntries {
             final int e = entry((start + i) & (RootsLayout.ENTRIES - 1));
             final int state = state(e);
             if (state == RootsLayout.EMPTY) {
-                return -1;
+                return 0;
             }
             if (state == RootsLayout.LIVE && nameEquals(e, name)) {
                 return e;
             }
         }
-        return -1;
+        return 0;
     }
 
     /** Under the lock: the first entry on {@code name}'s probe that is not LIVE. */
@@ -98,14 +99,14 @@ final class RootsEntries {
         throw new IllegalStateException("named-roots directory full: entries=" + RootsLayout.ENTRIES);
     }
 
-    /** @return the entry a lookup of {@code name} finds, or -1; never throws (for check and repair) */
+    /** @return the entry a lookup of {@code name} finds, or 0; never throws (for check and repair) */
     int reachable(final byte[] name) {
         final int start = NamedRoots.hash(name);
         for (int i = 0; i < RootsLayout.ENTRIES; i++) {
             final int e = entry((start + i) & (RootsLayout.ENTRIES - 1));
             final int state = view.getIntAcquire(e + RootsLayout.STATE);
             if (state == RootsLayout.EMPTY) {
-                return -1;
+                return 0;
             }
             if (state == RootsLayout.LIVE) {
                 final int len = view.getInt(e + RootsLayout.NAME_LEN);
@@ -118,7 +119,7 @@ final class RootsEntries {
                 }
             }
         }
-        return -1;
+        return 0;
     }
 
     /** {@link NamedRoots#list}. */

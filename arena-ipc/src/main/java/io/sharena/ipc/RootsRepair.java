@@ -170,10 +170,10 @@ final class RootsRepair {
                 view.getBytes(e + RootsLayout.NAME, name, 0, len);
                 final String s = new String(name, StandardCharsets.UTF_8);
                 final int found = entries.reachable(name);
-                if (found != e && found >= 0) {
+                if (found != e && found != 0) {
                     entries.tombstone(e);
             done.add("duplicate root dropped, the entry a lookup finds kept: name=" + s + ", entry=" + i);
-                } else if (found < 0) {
+                } else if (found == 0) {
                     // Copied first, where a lookup finds it, then the unreachable entry goes. Killed
                     // in between, the name is listed twice and the next repair keeps the copy a
                     // lookup finds; the other order lost the name to a kill between the two (the

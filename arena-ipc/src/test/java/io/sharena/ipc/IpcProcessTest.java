@@ -33,15 +33,7 @@ class IpcProcessTest {
              ChildJvm a = IpcChild.start("list", file.toString(), "1000")) {
             a.await("built");
             final NamedRoots roots = NamedRoots.of(arena);
-            final ArenaView v = arena.strict(); // every node must be on an allocated page
-            long sum = 0;
-            int count = 0;
-            for (int node = roots.get("list"); node != 0; node = v.getInt(node)) {
-                sum += v.getLong(node + 8);
-                count++;
-            }
-            assertEquals(1000, count);
-            assertEquals(500_500, sum);
+            assertListOfThousand(arena.strict(), roots.get("list")); // every node must be on an allocated page
             a.send("delete");
             a.await("deleted");
             assertEquals(0, roots.get("list"), "B sees the list empty");
@@ -49,6 +41,18 @@ class IpcProcessTest {
             assertEquals(List.of(), ObjectHeap.of(arena).check());
             assertEquals(List.of(), ArenaChecker.check(arena));
         }
+    }
+
+    /** The list {@code IpcChild list ... 1000} builds: 1,000 nodes, next pointer then value 1..1000. */
+    static void assertListOfThousand(final ArenaView v, final int head) {
+        long sum = 0;
+        int count = 0;
+        for (int node = head; node != 0; node = v.getInt(node)) {
+            sum += v.getLong(node + 8);
+            count++;
+        }
+        assertEquals(1000, count);
+        assertEquals(500_500, sum);
     }
 
     @Test

@@ -226,7 +226,7 @@ public final class Channel {
         // killed halfway leaves the rest to the next, from where it stopped. A reclaimer holds it
         // with its thread's token (a creator with its process's), so the same thread resumes a
         // reclaim it could not finish (the roots' lock was busy, say).
-        if (creator != me.mine() && !me.takeOver(v.segment(), header + ChannelLayout.CREATOR, creator, me.mine())) {
+        if (creator != me.mine() && !me.takeOver(v.segment(), Integer.toUnsignedLong(header + ChannelLayout.CREATOR), creator, me.mine())) {
             return false;
         }
         reclaim(arena, roots, name, header);

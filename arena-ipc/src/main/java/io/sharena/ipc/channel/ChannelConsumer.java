@@ -72,8 +72,8 @@ public final class ChannelConsumer implements AutoCloseable {
         final long current = view.getLongAcquire(word);
         // One CAS, from no owner or from a dead one: never a half-claimed consumer place.
         final boolean won = current == 0
-            ? ownership.claim(view.segment(), word, token)
-            : ownership.takeOver(view.segment(), word, current, token);
+            ? ownership.claim(view.segment(), Integer.toUnsignedLong(word), token)
+            : ownership.takeOver(view.segment(), Integer.toUnsignedLong(word), current, token);
         if (!won) {
             final long now = view.getLongAcquire(word);
             throw new IllegalStateException("the channel already has a live consumer: pid="
@@ -255,7 +255,7 @@ public final class ChannelConsumer implements AutoCloseable {
             CrashPoints.at(ChannelPoint.REAPING);
             // A dead owner's word never comes back to life, so the CAS frees the lane only if no
             // producer took it over meanwhile (that one reported the death itself).
-            if (ownership.release(view.segment(), l + ChannelLayout.OWNER, owner)) {
+            if (ownership.release(view.segment(), Integer.toUnsignedLong(l + ChannelLayout.OWNER), owner)) {
                 channel.recordDeadProducer(pid);
             }
         }
@@ -308,7 +308,7 @@ public final class ChannelConsumer implements AutoCloseable {
     public void close() {
         if (!closed) {
             closed = true;
-            ownership.release(view.segment(), channel.header + ChannelLayout.CONSUMER, token);
+            ownership.release(view.segment(), Integer.toUnsignedLong(channel.header + ChannelLayout.CONSUMER), token);
         }
     }
 }

@@ -119,12 +119,12 @@ public final class ChannelProducer implements AutoCloseable {
             final long owner = v.getLongAcquire(l + ChannelLayout.OWNER);
             final boolean won;
             if (owner == 0) {
-                won = me.claim(v.segment(), l + ChannelLayout.OWNER, token);
+                won = me.claim(v.segment(), Integer.toUnsignedLong(l + ChannelLayout.OWNER), token);
             } else {
                 // A dead producer's lane is taken only once drained: its last messages are still
                 // to be delivered from where it left TAIL, and it can add no more.
                 final long deadPid = v.getLongAcquire(l + ChannelLayout.OWNER_PID);
-                won = channel.drained(l) && me.takeOver(v.segment(), l + ChannelLayout.OWNER, owner, token);
+                won = channel.drained(l) && me.takeOver(v.segment(), Integer.toUnsignedLong(l + ChannelLayout.OWNER), owner, token);
                 if (won) {
                     // The consumer may not have seen this death yet: report it for it.
                     channel.recordDeadProducer(deadPid);
@@ -276,7 +276,7 @@ public final class ChannelProducer implements AutoCloseable {
             final int l = ChannelLayout.lane(channel.header, lane);
             // Positions stay: the next producer on this lane continues from the end of what is
             // published, behind what the consumer has yet to read. One CAS gives the lane up.
-            channel.ownership.release(view.segment(), l + ChannelLayout.OWNER, channel.ownership.process());
+            channel.ownership.release(view.segment(), Integer.toUnsignedLong(l + ChannelLayout.OWNER), channel.ownership.process());
         }
     }
 }
