@@ -127,43 +127,87 @@ final class HeapRepair {
 
     /**
      * Mends a slab header the heap's own page carries wrong where the rest says what it must be: in-use
-     * bits past the last object cleared (no object is there), the object count rewritten from a valid
-     * class, a class rewritten from an object count only one class has.
+     * bits past the last object cleared (no object is there), the object count rewritten from the
+     * class, or the class from the object count. One stray write hit one of the two words; which one
+     * is told by the count (a count no class has was hit), else by the in-use bits (a class whose
+     * last object comes before a set bit was hit). When nothing tells (a count of another class and
+     * bits that fit both), nothing is written and the page is left out of the heap, its objects
+     * still allocated: mending the wrong word would hand live objects out again, or free them.
      *
      * @return what was mended, or null if nothing could be
      */
     private String mendSlabHeader(final int page) {
-        int c = view.getInt(page + HeapLayout.CLASS);
+        final int c = view.getInt(page + HeapLayout.CLASS);
         final int objects = view.getInt(page + HeapLayout.OBJECTS);
-        final List<String> mended = new ArrayList<>();
-        if (c < 0 || c >= HeapLayout.SIZES.length) {
-            int only = -1;
-            for (int k = 0; k < HeapLayout.SIZES.length; k++) {
-                if (HeapLayout.objectsPerSlab(k) == objects) {
-                    only = only == -1 ? k : -2;
-                }
-            }
-            if (only < 0) {
-                return null;
-            }
-            view.putInt(page + HeapLayout.CLASS, only);
-            c = only;
-            mended.add("class from its object count");
-        } else if (objects != HeapLayout.objectsPerSlab(c)) {
-            view.putInt(page + HeapLayout.OBJECTS, HeapLayout.objectsPerSlab(c));
-            mended.add("object count from its class");
+        final boolean classValid = c >= 0 && c < HeapLayout.SIZES.length;
+        final int counted = classWithCount(objects);
+        final int highest = highestInUseBit(page);
+        final int chosen;
+        final String mended;
+        if (classValid && objects == HeapLayout.objectsPerSlab(c)) {
+            chosen = c;
+            mended = null;
+        } else if (classValid && counted == NO_CLASS) {
+            chosen = c; // no class has this count: the count was hit (and bits past the class's last object are strays)
+            mended = "object count from its class";
+        } else if (!classValid && counted >= 0 && highest < HeapLayout.objectsPerSlab(counted)) {
+            chosen = counted;
+            mended = "class from its object count";
+        } else if (classValid && counted >= 0 && highest >= HeapLayout.objectsPerSlab(c)
+            && highest < HeapLayout.objectsPerSlab(counted)) {
+            chosen = counted; // an object in use past the class's last one: the class was hit
+            mended = "class from its object count (an object in use lies past the class's last one)";
+        } else if (classValid && counted >= 0 && highest >= HeapLayout.objectsPerSlab(counted)
+            && highest < HeapLayout.objectsPerSlab(c)) {
+            chosen = c;
+            mended = "object count from its class (an object in use lies past the count's last one)";
+        } else {
+            return null;
         }
-        final int per = HeapLayout.objectsPerSlab(c);
+        final List<String> done = new ArrayList<>();
+        if (chosen != c) {
+            view.putInt(page + HeapLayout.CLASS, chosen);
+            done.add(mended);
+        } else if (mended != null) {
+            view.putInt(page + HeapLayout.OBJECTS, HeapLayout.objectsPerSlab(chosen));
+            done.add(mended);
+        }
+        final int per = HeapLayout.objectsPerSlab(chosen);
         for (int w = 0; w < HeapLayout.BITMAP_LONGS; w++) {
             final int at = page + HeapLayout.BITMAP + w * 8;
             final int valid = Math.max(0, Math.min(64, per - w * 64));
             final long beyond = valid == 64 ? 0 : view.getLongAcquire(at) & (-1L << valid);
             if (beyond != 0) {
                 view.getAndBitwiseAndLong(at, ~beyond);
-                mended.add("in-use bits past the last object cleared in word " + w);
+                done.add("in-use bits past the last object cleared in word " + w);
             }
         }
-        return mended.isEmpty() ? null : String.join(", ", mended);
+        return done.isEmpty() ? null : String.join(", ", done);
+    }
+
+    private static final int NO_CLASS = -1;
+    private static final int MANY_CLASSES = -2;
+
+    /** @return the one class whose slabs hold {@code objects} objects, {@link #NO_CLASS} or {@link #MANY_CLASSES} */
+    private static int classWithCount(final int objects) {
+        int only = NO_CLASS;
+        for (int k = 0; k < HeapLayout.SIZES.length; k++) {
+            if (HeapLayout.objectsPerSlab(k) == objects) {
+                only = only == NO_CLASS ? k : MANY_CLASSES;
+            }
+        }
+        return only;
+    }
+
+    /** @return the index of the highest in-use bit of a slab page's bitmap, -1 if none */
+    private int highestInUseBit(final int page) {
+        for (int w = HeapLayout.BITMAP_LONGS - 1; w >= 0; w--) {
+            final long bits = view.getLongAcquire(page + HeapLayout.BITMAP + w * 8);
+            if (bits != 0) {
+                return w * 64 + 63 - Long.numberOfLeadingZeros(bits);
+            }
+        }
+        return -1;
     }
 
     List<String> check() {
