@@ -14,8 +14,15 @@ public final class ArenaPointers {
     public static final int NULL = 0;
     /** Size and alignment of a window: the whole 32-bit pointer space. */
     public static final long WINDOW_SIZE = 1L << 32;
-    /** The highest window base a fixed-address arena may ask for (the end of 47-bit user space, less a window). */
-    public static final long MAX_FIXED_ADDRESS = (1L << 47) - WINDOW_SIZE;
+    /**
+     * The highest window base a fixed-address arena may ask for: the last 4 GiB-aligned window that
+     * ends below the top of 47-bit user space (x86-64's, whose last page is never the user's, so the
+     * window right under 2^47 can never be mapped). The main thread's stack sits at a random place
+     * in the top tens of GiB, so a window there may be taken in some processes (creating or opening
+     * says so); a base well below, such as {@code 0x2000_0000_0000L}, is clear of the stack and of the
+     * mappings the kernel hands out from the top down.
+     */
+    public static final long MAX_FIXED_ADDRESS = (1L << 47) - 2 * WINDOW_SIZE;
     private static final long HIGH_MASK = 0xFFFF_FFFF_0000_0000L;
 
     private ArenaPointers() {

@@ -67,6 +67,21 @@ final class CheckedView implements ArenaView {
         return true;
     }
 
+    /**
+     * {@link #allocated} for an ordered or atomic access of {@code size} bytes, which needs natural
+     * alignment whatever the page's state, as on the raw view (an alignment bug must not hide
+     * behind a page that is not allocated yet).
+     *
+     * @throws IllegalArgumentException if {@code ptr} is not a multiple of {@code size}
+     */
+    private boolean orderedAt(final int ptr, final int size) {
+        if ((ptr & (size - 1)) != 0) {
+            throw new IllegalArgumentException("misaligned " + size + "-byte ordered or atomic access: ptr=0x"
+                + Integer.toHexString(ptr));
+        }
+        return allocated(ptr, size);
+    }
+
     private boolean fault(final int ptr, final long length, final int state) {
         if (strict) {
             throw new ArenaFaultException(ptr, length, state);
@@ -153,84 +168,84 @@ final class CheckedView implements ArenaView {
 
     @Override
     public short getShortAcquire(final int ptr) {
-        return allocated(ptr, 2) ? raw.getShortAcquire(ptr) : 0;
+        return orderedAt(ptr, 2) ? raw.getShortAcquire(ptr) : 0;
     }
 
     @Override
     public void putShortRelease(final int ptr, final short value) {
-        if (allocated(ptr, 2)) {
+        if (orderedAt(ptr, 2)) {
             raw.putShortRelease(ptr, value);
         }
     }
 
     @Override
     public short getShortVolatile(final int ptr) {
-        return allocated(ptr, 2) ? raw.getShortVolatile(ptr) : 0;
+        return orderedAt(ptr, 2) ? raw.getShortVolatile(ptr) : 0;
     }
 
     @Override
     public void putShortVolatile(final int ptr, final short value) {
-        if (allocated(ptr, 2)) {
+        if (orderedAt(ptr, 2)) {
             raw.putShortVolatile(ptr, value);
         }
     }
 
     @Override
     public int getIntAcquire(final int ptr) {
-        return allocated(ptr, 4) ? raw.getIntAcquire(ptr) : 0;
+        return orderedAt(ptr, 4) ? raw.getIntAcquire(ptr) : 0;
     }
 
     @Override
     public void putIntRelease(final int ptr, final int value) {
-        if (allocated(ptr, 4)) {
+        if (orderedAt(ptr, 4)) {
             raw.putIntRelease(ptr, value);
         }
     }
 
     @Override
     public int getIntVolatile(final int ptr) {
-        return allocated(ptr, 4) ? raw.getIntVolatile(ptr) : 0;
+        return orderedAt(ptr, 4) ? raw.getIntVolatile(ptr) : 0;
     }
 
     @Override
     public void putIntVolatile(final int ptr, final int value) {
-        if (allocated(ptr, 4)) {
+        if (orderedAt(ptr, 4)) {
             raw.putIntVolatile(ptr, value);
         }
     }
 
     @Override
     public long getLongAcquire(final int ptr) {
-        return allocated(ptr, 8) ? raw.getLongAcquire(ptr) : 0;
+        return orderedAt(ptr, 8) ? raw.getLongAcquire(ptr) : 0;
     }
 
     @Override
     public void putLongRelease(final int ptr, final long value) {
-        if (allocated(ptr, 8)) {
+        if (orderedAt(ptr, 8)) {
             raw.putLongRelease(ptr, value);
         }
     }
 
     @Override
     public long getLongVolatile(final int ptr) {
-        return allocated(ptr, 8) ? raw.getLongVolatile(ptr) : 0;
+        return orderedAt(ptr, 8) ? raw.getLongVolatile(ptr) : 0;
     }
 
     @Override
     public void putLongVolatile(final int ptr, final long value) {
-        if (allocated(ptr, 8)) {
+        if (orderedAt(ptr, 8)) {
             raw.putLongVolatile(ptr, value);
         }
     }
 
     @Override
     public boolean compareAndSetInt(final int ptr, final int expected, final int value) {
-        return allocated(ptr, 4) ? raw.compareAndSetInt(ptr, expected, value) : false;
+        return orderedAt(ptr, 4) ? raw.compareAndSetInt(ptr, expected, value) : false;
     }
 
     @Override
     public boolean compareAndSetLong(final int ptr, final long expected, final long value) {
-        return allocated(ptr, 8) ? raw.compareAndSetLong(ptr, expected, value) : false;
+        return orderedAt(ptr, 8) ? raw.compareAndSetLong(ptr, expected, value) : false;
     }
 
     /**
@@ -240,62 +255,62 @@ final class CheckedView implements ArenaView {
      */
     @Override
     public int compareAndExchangeInt(final int ptr, final int expected, final int value) {
-        return allocated(ptr, 4) ? raw.compareAndExchangeInt(ptr, expected, value) : (expected == 0 ? -1 : 0);
+        return orderedAt(ptr, 4) ? raw.compareAndExchangeInt(ptr, expected, value) : (expected == 0 ? -1 : 0);
     }
 
     @Override
     public long compareAndExchangeLong(final int ptr, final long expected, final long value) {
-        return allocated(ptr, 8) ? raw.compareAndExchangeLong(ptr, expected, value) : (expected == 0 ? -1 : 0);
+        return orderedAt(ptr, 8) ? raw.compareAndExchangeLong(ptr, expected, value) : (expected == 0 ? -1 : 0);
     }
 
     @Override
     public int getAndSetInt(final int ptr, final int value) {
-        return allocated(ptr, 4) ? raw.getAndSetInt(ptr, value) : 0;
+        return orderedAt(ptr, 4) ? raw.getAndSetInt(ptr, value) : 0;
     }
 
     @Override
     public long getAndSetLong(final int ptr, final long value) {
-        return allocated(ptr, 8) ? raw.getAndSetLong(ptr, value) : 0;
+        return orderedAt(ptr, 8) ? raw.getAndSetLong(ptr, value) : 0;
     }
 
     @Override
     public int getAndAddInt(final int ptr, final int delta) {
-        return allocated(ptr, 4) ? raw.getAndAddInt(ptr, delta) : 0;
+        return orderedAt(ptr, 4) ? raw.getAndAddInt(ptr, delta) : 0;
     }
 
     @Override
     public long getAndAddLong(final int ptr, final long delta) {
-        return allocated(ptr, 8) ? raw.getAndAddLong(ptr, delta) : 0;
+        return orderedAt(ptr, 8) ? raw.getAndAddLong(ptr, delta) : 0;
     }
 
     @Override
     public int getAndBitwiseOrInt(final int ptr, final int mask) {
-        return allocated(ptr, 4) ? raw.getAndBitwiseOrInt(ptr, mask) : 0;
+        return orderedAt(ptr, 4) ? raw.getAndBitwiseOrInt(ptr, mask) : 0;
     }
 
     @Override
     public int getAndBitwiseAndInt(final int ptr, final int mask) {
-        return allocated(ptr, 4) ? raw.getAndBitwiseAndInt(ptr, mask) : 0;
+        return orderedAt(ptr, 4) ? raw.getAndBitwiseAndInt(ptr, mask) : 0;
     }
 
     @Override
     public int getAndBitwiseXorInt(final int ptr, final int mask) {
-        return allocated(ptr, 4) ? raw.getAndBitwiseXorInt(ptr, mask) : 0;
+        return orderedAt(ptr, 4) ? raw.getAndBitwiseXorInt(ptr, mask) : 0;
     }
 
     @Override
     public long getAndBitwiseOrLong(final int ptr, final long mask) {
-        return allocated(ptr, 8) ? raw.getAndBitwiseOrLong(ptr, mask) : 0;
+        return orderedAt(ptr, 8) ? raw.getAndBitwiseOrLong(ptr, mask) : 0;
     }
 
     @Override
     public long getAndBitwiseAndLong(final int ptr, final long mask) {
-        return allocated(ptr, 8) ? raw.getAndBitwiseAndLong(ptr, mask) : 0;
+        return orderedAt(ptr, 8) ? raw.getAndBitwiseAndLong(ptr, mask) : 0;
     }
 
     @Override
     public long getAndBitwiseXorLong(final int ptr, final long mask) {
-        return allocated(ptr, 8) ? raw.getAndBitwiseXorLong(ptr, mask) : 0;
+        return orderedAt(ptr, 8) ? raw.getAndBitwiseXorLong(ptr, mask) : 0;
     }
 
     @Override

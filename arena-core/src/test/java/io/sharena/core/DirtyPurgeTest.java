@@ -153,4 +153,32 @@ class DirtyPurgeTest {
             assertEquals(List.of(), ArenaChecker.check(b));
         }
     }
+
+    /**
+     * A process that only frees, then checks over and over while its own idle purge runs (the
+     * default delay): the purge takes the lock and changes dirty bits and the dirty counter between
+     * two of the checker's reads, which it reported as "dirty page counter wrong" on a sound arena.
+     * (From a scenario of the kernel arena selftests' big allocations, 2026-12-05.)
+     */
+    @Test
+    void checksWhileThisProcessPurgesFindNothing() throws IOException {
+        try (SharedArena a = SharedArena.create(dir.resolve("quiet.arena"), Capacity.parse("256M"), ArenaOptions.defaults())) {
+            final java.util.List<int[]> runs = new java.util.ArrayList<>();
+            for (int i = 0; i < 2000; i++) {
+                final int n = 1 + i % 16;
+                final int p = a.allocPages(n);
+                assertTrue(p != 0);
+                runs.add(new int[] {p, n});
+            }
+            for (final int[] r : runs) {
+                a.freePages(r[0], r[1]);
+            }
+            final long dirty = a.dirtyPages();
+            final long end = System.nanoTime() + 2_000_000_000L;
+            while (System.nanoTime() < end) {
+                assertEquals(List.of(), ArenaChecker.check(a));
+            }
+            assertTrue(dirty > 0 && a.dirtyPages() < dirty, "the purge ran meanwhile: dirty " + dirty + " -> " + a.dirtyPages());
+        }
+    }
 }

@@ -190,10 +190,30 @@ class SharedArenaTest {
 
     @Test
     void invalidFixedAddressOptionsAreRefused() {
-        assertEquals("fixed address must be 4 GiB-aligned and in user space: address=0x12345000, max=0x7fff00000000",
+        assertEquals("fixed address must be 4 GiB-aligned and in user space: address=0x12345000, max=0x7ffe00000000",
             assertThrows(IllegalArgumentException.class,
                 () -> ArenaOptions.defaults().withFixedAddress(0x12345000L)).getMessage());
         assertThrows(IllegalArgumentException.class, () -> ArenaOptions.defaults().withFixedAddress(1L << 47));
+        // The window right under 2^47 ends past x86-64's last user page: no mapping can ever be made there.
+        assertThrows(IllegalArgumentException.class, () -> ArenaOptions.defaults().withFixedAddress((1L << 47) - (1L << 32)));
+    }
+
+    /**
+     * The highest base the options accept is one a window can be mapped at (it used to be one window
+     * too high: mmap failed with ENOMEM every time); the stack, placed at random near the top of
+     * user space, may hold part of it in a given process, which is told so.
+     */
+    @Test
+    void anArenaAtTheHighestFixedAddressMapsUnlessThisProcessUsesIt() throws Exception {
+        try (SharedArena a = SharedArena.create(dir.resolve("maxfixed.arena"), Capacity.parse("1M"),
+            ArenaOptions.defaults().withFixedAddress(ArenaPointers.MAX_FIXED_ADDRESS))) {
+            final int p = a.allocPages(1);
+            a.strict().putLong(p, 1);
+            assertEquals(1, a.strict().getLong(p));
+            assertEquals(ArenaPointers.MAX_FIXED_ADDRESS, a.fixedAddress());
+        } catch (final IOException e) {
+            assertTrue(e.getMessage().startsWith("fixed address already in use in this process"), e.getMessage());
+        }
         assertThrows(IllegalArgumentException.class, () -> ArenaOptions.defaults().withFixedAddress(-(1L << 32)));
     }
 

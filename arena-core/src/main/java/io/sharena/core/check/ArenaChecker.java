@@ -48,11 +48,38 @@ public final class ArenaChecker {
         this.registry = ArenaInternals.registry(a);
     }
 
-    /** @return the violations found in {@code arena}, empty when it is consistent */
+    /**
+     * Reads that found violations while the allocator's lock changed hands are made again, up to
+     * this many in all: this process's own purge takes the lock a moment after a free (the idle
+     * decay), so even a process that does nothing else is not quiet within the purge delay.
+     */
+    private static final int READS = 5;
+
+    /**
+     * @return the violations found in {@code arena}, empty when it is consistent. A reading that
+     * finds some while the allocator's lock was taken or held during it (its acquisitions counter
+     * moved, or its word was set) is made again, up to {@value #READS} times in all: what a lock
+     * holder changes between two of the checker's reads looks like a violation, and is gone after
+     */
     public static List<String> check(final SharedArena arena) {
-        final ArenaChecker c = new ArenaChecker(arena);
-        c.run();
-        return c.violations;
+        final MemorySegment segment = ArenaInternals.segment(arena);
+        final long lockWord = ControlLayout.word(ControlLayout.LOCK_WORD);
+        final long taken = ControlLayout.counter(ControlLayout.C_LOCK_ACQUISITIONS);
+        List<String> found = List.of();
+        for (int read = 0; read < READS; read++) {
+            final long before = (long) LONG.getAcquire(segment, taken);
+            final boolean freeBefore = (long) LONG.getAcquire(segment, lockWord) == 0;
+            final ArenaChecker c = new ArenaChecker(arena);
+            c.run();
+            found = c.violations;
+            final boolean settled = freeBefore && (long) LONG.getAcquire(segment, lockWord) == 0
+                && (long) LONG.getAcquire(segment, taken) == before;
+            if (found.isEmpty() || settled) {
+                break; // consistent; or the lock stayed free and untaken, so what was found was there all along
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L);
+        }
+        return found;
     }
 
     private long word(final long offset) {
