@@ -22,14 +22,25 @@ import java.util.concurrent.atomic.LongAdder;
  *       {@code key=... exp=... la=... cas=... fetch=... cls=1 size=...}, then {@code END}; written
  *       by the connection's own worker a bucket at a time as its output drains, so a dump of a
  *       large store holds no more than the output bound.</li>
- *   <li>{@code enable}/{@code disable}: allow or refuse the two commands above (memcached's
- *       {@code lru_crawler} setting). There is no background crawl: an expired item is reclaimed
- *       when a command meets it or when the ring's tail passes it.</li>
+ *   <li>{@code enable}/{@code disable}: allow or refuse the two commands above and the crawls
+ *       the server starts itself (memcached's {@code lru_crawler} setting, on by default).</li>
  *   <li>{@code tocrawl <n>}: at most n keys checked per crawl (0: all); {@code sleep <us>}: a pause
  *       after each 100 keys a crawl checks.</li>
  * </ul>
+ *
+ * <p>While enabled, the server also crawls by itself ({@link #tick}, from its clock), as memcached's
+ * LRU maintainer schedules crawls: at once after a {@code flush_all} takes effect (an immediate one,
+ * or a delayed one when its time comes; from any process of the store), so that {@code curr_items}
+ * and {@code bytes} fall within a second or two, as memcached's do; and on a schedule for items that
+ * expired, every {@value #AUTO_FIRST_SECONDS} s at first, halving (to {@value #AUTO_MIN_SECONDS} s)
+ * while crawls find items to reclaim and doubling (to {@value #AUTO_MAX_SECONDS} s) while they find
+ * none, so that a cache without expiring items is walked about once an hour. Between crawls an
+ * expired item is reclaimed when a command meets it or when the ring's tail passes it.
  */
 final class LruCrawler {
+    static final long AUTO_FIRST_SECONDS = 60;
+    static final long AUTO_MIN_SECONDS = 5;
+    static final long AUTO_MAX_SECONDS = 3600;
     private static final int SLEEP_EVERY = 100;
 
     private final MemcachedServer server;
@@ -39,6 +50,14 @@ final class LruCrawler {
     private final AtomicBoolean running = new AtomicBoolean();
     /** The running crawl's thread, for {@link #awaitStop}; null when none ran. */
     private volatile Thread thread;
+    /** The store's flush mark at the last look ({@link #tick}); null before the first. */
+    private Long flushSeen;
+    /** When the next scheduled crawl is due, in Unix seconds, and the wait after it. */
+    private volatile long nextAutoSeconds;
+    private volatile long autoWaitSeconds = AUTO_FIRST_SECONDS;
+    /** Whether the running crawl is one the server started by itself; whether a command asked for one meanwhile. */
+    private boolean automatic;
+    private boolean requested;
     final LongAdder starts = new LongAdder();
     final LongAdder reclaimed = new LongAdder();
     final LongAdder checked = new LongAdder();
@@ -157,25 +176,95 @@ final class LruCrawler {
 
     // ------------------------------------------------------------------ crawl
 
+    /**
+     * The clock thread's look, once a second: starts a crawl when a flush took effect since the last
+     * look, or when the scheduled one is due (see the class comment); nothing while disabled or while
+     * a crawl runs.
+     */
+    void tick(final long nowSeconds) {
+        if (!enabled || running.get()) {
+            return;
+        }
+        final long mark = server.store().flushMark();
+        if (flushSeen == null) {
+            flushSeen = mark;
+            nextAutoSeconds = nowSeconds + autoWaitSeconds;
+            return;
+        }
+        if (mark != flushSeen) {
+            flushSeen = mark;
+            start(Start.FLUSH);
+        } else if (nowSeconds >= nextAutoSeconds) {
+            start(Start.SCHEDULE);
+        }
+    }
+
+    /** Who starts a crawl. */
+    private enum Start {
+        /** {@code lru_crawler crawl}. */
+        COMMAND,
+        /** The clock, after a flush took effect. */
+        FLUSH,
+        /** The clock, on the schedule: its finding sets the next one's time. */
+        SCHEDULE
+    }
+
     /** @return false if a crawl is running already */
     private boolean start() {
-        if (!running.compareAndSet(false, true)) {
+        return start(Start.COMMAND);
+    }
+
+    /**
+     * Starts a crawl on a thread of its own. A command that comes while one the server started by
+     * itself runs is not told BUSY (it could not know of that one): its crawl runs right after.
+     *
+     * @return false if a crawl is running already and the command's cannot follow it
+     */
+    private synchronized boolean start(final Start why) {
+        if (running.get()) {
+            if (why == Start.COMMAND && automatic) {
+                requested = true;
+                return true;
+            }
             return false;
         }
+        running.set(true);
+        automatic = why != Start.COMMAND;
         starts.increment();
         thread = Thread.ofPlatform().name("memcached-crawler").daemon().start(() -> {
-            try {
-                crawl();
-            } catch (final RuntimeException e) {
-                System.err.println("arena serve: a crawl stopped: " + e);
-            } catch (final InternalError e) {
-                System.err.println("arena serve: a crawl stopped: "
-                    + io.sharena.core.ArenaFaultException.of(server.store().arena(), "crawl", e));
-            } finally {
-                running.set(false);
-            }
+            boolean scheduled = why == Start.SCHEDULE;
+            do {
+                final long before = reclaimed.sum();
+                try {
+                    crawl();
+                } catch (final RuntimeException e) {
+                    System.err.println("arena serve: a crawl stopped: " + e);
+                } catch (final InternalError e) {
+                    System.err.println("arena serve: a crawl stopped: "
+                        + io.sharena.core.ArenaFaultException.of(server.store().arena(), "crawl", e));
+                }
+                if (scheduled) {
+                    autoWaitSeconds = reclaimed.sum() > before ? Math.max(AUTO_MIN_SECONDS, autoWaitSeconds / 2)
+                        : Math.min(AUTO_MAX_SECONDS, autoWaitSeconds * 2);
+                    scheduled = false;
+                }
+            } while (another());
         });
         return true;
+    }
+
+    /** The crawl thread, after a crawl: @return whether a command's crawl waits to run next (else the thread ends) */
+    private synchronized boolean another() {
+        if (requested && !server.closed()) {
+            requested = false;
+            automatic = false;
+            starts.increment();
+            return true;
+        }
+        requested = false;
+        nextAutoSeconds = server.nowSeconds() + autoWaitSeconds;
+        running.set(false);
+        return false;
     }
 
     private void crawl() {

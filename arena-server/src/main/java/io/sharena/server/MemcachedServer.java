@@ -261,6 +261,7 @@ public final class MemcachedServer implements AutoCloseable {
             }
             try {
                 store.tick();
+                crawler.tick(nowSeconds);
             } catch (final RuntimeException e) {
                 // The store was closed under a running server: its workers will fail on their own.
                 return;

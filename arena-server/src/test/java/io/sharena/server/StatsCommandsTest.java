@@ -181,4 +181,42 @@ class StatsCommandsTest {
             }
         }
     }
+
+    /**
+     * After a flush_all takes effect, the server crawls by itself, so curr_items and bytes fall
+     * within seconds, as memcached's do (its crawler clears them in about 2 s); before, they stayed
+     * until a command met each item or an explicit {@code lru_crawler crawl} (found by the
+     * real-client campaign, 2026-12-05: memcstat and monitoring read a full cache of dead items).
+     * A delayed flush's crawl comes when its time does; a crawl command meanwhile is not BUSY.
+     */
+    @Test
+    void itemsAFlushTookAreCrawledAwaySoonAfter() throws Exception {
+        try (TestServer server = TestServer.start(); Wire w = new Wire(server.port())) {
+            final StringBuilder sets = new StringBuilder();
+            for (int i = 0; i < 1000; i++) {
+                sets.append("set k").append(i).append(" 0 0 10 noreply\r\n0123456789\r\n");
+            }
+            w.call(sets + "version\r\n");
+            assertEquals("1000", stats(w, "").get("curr_items"));
+            assertEquals("OK\r\n", w.call("flush_all\r\n"));
+            assertEquals("OK\r\n", w.call("lru_crawler crawl all\r\n"), "a crawl command while the server's own may run");
+            awaitItems(w, "0", 5_000);
+            assertEquals("0", stats(w, "").get("bytes"));
+
+            w.call(sets + "version\r\n");
+            assertEquals("OK\r\n", w.call("flush_all 2\r\n"));
+            assertEquals("1000", stats(w, "").get("curr_items"), "nothing taken before the delay");
+            awaitItems(w, "0", 6_000);
+        }
+    }
+
+    private static void awaitItems(final Wire w, final String want, final long millis) throws Exception {
+        final long end = System.currentTimeMillis() + millis;
+        String items = stats(w, "").get("curr_items");
+        while (!items.equals(want) && System.currentTimeMillis() < end) {
+            Thread.sleep(100);
+            items = stats(w, "").get("curr_items");
+        }
+        assertEquals(want, items, "curr_items within " + millis + " ms");
+    }
 }

@@ -217,6 +217,15 @@ public final class SharedStore implements AutoCloseable {
         times.advanceClock(clock.getAsLong());
     }
 
+    /**
+     * @return a number that changes whenever a {@link #flushAll} takes effect, asked for by any
+     * process (an immediate one at once, a delayed one when its time comes): a crawler compares it
+     * from one look to the next to reclaim the flushed items soon after, as memcached's does
+     */
+    public long flushMark() {
+        return times.flushMark();
+    }
+
     // ------------------------------------------------------------------ reads
 
     /** @return a copy of the key's value, or null on a miss */

@@ -97,6 +97,13 @@ final class StoreClock {
         return Math.max(0, clock.getAsLong() / 1000 - createdSeconds - (c.meta & ItemLayout.META_ACCESS_MASK));
     }
 
+    /** {@link SharedStore#flushMark}. */
+    long flushMark() {
+        final long cas = view.getLongAcquire(header + StoreLayout.FLUSH_CAS);
+        final long at = view.getLongAcquire(header + StoreLayout.FLUSH_MILLIS);
+        return at != 0 && clock.getAsLong() >= at ? cas ^ Long.rotateLeft(at, 21) : cas;
+    }
+
     /** {@link SharedStore#flushAll}: moves the flush words (the caller counts the command). */
     void flushAll(final long delaySeconds) {
         if (delaySeconds <= 0) {
