@@ -345,6 +345,7 @@ final class Ring {
             long deadline = 0;
             IdleStrategy idle = null;
             int budget = REINSERT_BUDGET;
+            keepColdBytes = size * ROOMY_PERCENT / (100 - ROOMY_PERCENT);
             while (true) {
                 final long head = view.getLong(headWord); // plain: only the ring lock holder writes it
                 final long tail = view.getLong(tailWord);
@@ -355,6 +356,8 @@ final class Ring {
                 final int step = evictOne(tail, budget);
                 if (step == EVICT_REINSERTED) {
                     budget--;
+                } else if (step == EVICT_KEPT_COLD) {
+                    continue;
                 } else if (step == EVICT_FULL) {
                     counters.add(StoreCounter.OUT_OF_MEMORY, 1);
                     return 0;
@@ -502,6 +505,8 @@ final class Ring {
     private static final int EVICT_WAIT = 2;
     /** Without evictions: a live item at the tail that cannot be moved; no room for this write. */
     private static final int EVICT_FULL = 3;
+    /** A cold item moved to the head while the store is roomy ({@link #roomy}): costs no second-chance budget. */
+    private static final int EVICT_KEPT_COLD = 4;
 
     /** Handles the record at the tail: passes it, or moves it to the head, or reports that it must wait. */
     private int evictOne(final long tail, final int budget) {
@@ -556,9 +561,15 @@ final class Ring {
                     checkRecordSize(x, tail, size);
                     final int bits = mapBits(x);
                     final boolean stale = staleness.stale(x);
-                    if (!stale && (uses(bits) > 0 || !evictions) && budget > 0
-                        && reinsert(x, pred, size, Math.max(0, uses(bits) - 1))) {
-                        result = EVICT_REINSERTED;
+                    final boolean hot = uses(bits) > 0 || !evictions;
+                    final boolean keepCold = !stale && !hot && keepColdBytes >= size && roomy();
+                    if (!stale && (hot && budget > 0 || keepCold) && reinsert(x, pred, size, Math.max(0, uses(bits) - 1))) {
+                        if (keepCold) {
+                            keepColdBytes -= size;
+                            result = EVICT_KEPT_COLD;
+                        } else {
+                            result = EVICT_REINSERTED;
+                        }
                     } else if (!stale && !evictions) {
                         return EVICT_FULL; // the tail stays: nothing changed
                     } else {
@@ -585,6 +596,35 @@ final class Ring {
         }
         advanceTail(tail + size);
         return result;
+    }
+
+    /**
+     * Live items fill less than this share of the ring (estimated): a cold item at the tail is moved
+     * to the head, not evicted. memcached evicts only when its memory is full; the ring's tail comes
+     * round after every lap of writes, overwrites included, so without this a live item nobody read
+     * went after one lap however empty the store was (100 KB live in 64 MiB). A reservation moves at
+     * most 3 bytes of cold items for each byte it reserves ({@link #keepColdBytes}), which is what a
+     * lap costs at this share; past the allowance, or above the share, cold items go as before.
+     */
+    private static final int ROOMY_PERCENT = 75;
+    /** What the reservation in progress may still move of cold items (ring lock holder only). */
+    private long keepColdBytes;
+    /** Stripes read for an estimate of the live bytes, and cold items decided between two estimates. */
+    private static final int LIVE_SAMPLE = 32;
+    private static final int LIVE_REFRESH = 256;
+    /** The last estimate's answer and how many decisions it still serves (ring lock holder only). */
+    private boolean roomy;
+    private int roomyFor;
+    private int sampleAt;
+
+    /** @return whether the live items fill less than {@link #ROOMY_PERCENT} % of the ring, as last estimated */
+    private boolean roomy() {
+        if (--roomyFor < 0) {
+            roomyFor = LIVE_REFRESH;
+            sampleAt += LIVE_SAMPLE;
+            roomy = index.estimateBytes(sampleAt, LIVE_SAMPLE) * 100 < writable * ROOMY_PERCENT;
+        }
+        return roomy;
     }
 
     /**

@@ -1,0 +1,49 @@
+package io.sharena.ipc.store;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+
+import static io.sharena.ipc.store.SharedStoreTest.b;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * A live item nobody reads, at the ring's tail while the store is mostly empty: it was evicted once
+ * the tail lapped it, however little of the memory was live (found by a load campaign side by side
+ * with memcached, 2026-12-05: memcached 1.6.18 at -m 64 kept all 1,000 such keys after 2,000
+ * overwrites of one 100 KB key, {@code serve --memory 64M} kept none). Below three quarters of the
+ * ring live, the tail moves it to the head instead.
+ */
+class StoreColdItemTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void liveItemsAreNotEvictedWhileTheLiveDataIsAFractionOfTheMemory() throws Exception {
+        try (SharedStore store = SharedStore.create(dir.resolve("c.store"), StoreOptions.defaults()
+            .withMemoryLimit(8L << 20).withMaxItemSize(256 << 10))) {
+            final byte[] small = new byte[100];
+            Arrays.fill(small, (byte) 'c');
+            for (int i = 0; i < 1_000; i++) {
+                assertEquals(StoreResult.STORED, store.set(b("cold" + i), small, 0, 0));
+            }
+            // One key overwritten: about 100 KB live, 24 MB written (three laps of the ring).
+            final byte[] big = new byte[100_000];
+            for (int i = 0; i < 240; i++) {
+                assertEquals(StoreResult.STORED, store.set(b("hot"), big, 0, 0));
+            }
+            int present = 0;
+            for (int i = 0; i < 1_000; i++) {
+                if (store.get(b("cold" + i)) != null) {
+                    present++;
+                }
+            }
+            assertEquals(0L, store.stats().get("evictions"), "live data was ~200 KB of 8 MB");
+            assertEquals(1_000, present);
+            assertEquals(List.of(), store.check());
+        }
+    }
+}
