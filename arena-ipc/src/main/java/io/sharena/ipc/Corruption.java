@@ -15,13 +15,14 @@ public final class Corruption {
 
     /**
      * @param view       a view of the arena, or null on a read-only attachment (nothing is marked then)
-     * @param repairWord the structure's repair flag, or -1 if it has none
+     * @param repairWord the structure's repair flag, or 0 if it has none (not -1: a flag in the arena's top half,
+     *                   at 2 GiB or more, is a negative int)
      * @return never returns; declared to let callers write {@code throw Corruption.found(...)}
      */
     public static ArenaCorruptedException found(final ArenaView view, final int repairWord, final String structure,
                                                 final long value, final String detail) {
         boolean marked = false;
-        if (view != null && repairWord >= 0) {
+        if (view != null && repairWord != 0) {
             try {
                 view.putLongRelease(repairWord, 1L);
                 marked = true;
