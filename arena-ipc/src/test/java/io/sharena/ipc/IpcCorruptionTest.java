@@ -626,7 +626,7 @@ class IpcCorruptionTest {
             }
             objects.forEach(heap::free); // the second page of class 1 to empty trims the class: one page given back
             final int given = objects.stream().map(p -> p & ~4095).distinct()
-                .filter(p -> Pages.state(a, p / 4096) == PageEntry.FREE).findFirst().orElseThrow();
+                .filter(p -> Pages.state(a, Integer.toUnsignedLong(p) / 4096) == PageEntry.FREE).findFirst().orElseThrow();
             assertEquals(HeapLayout.MAGIC_RETIRED, w.getInt(given + HeapLayout.MAGIC), "the page given back keeps its header");
             w.putInt(given + HeapLayout.MAGIC, HeapLayout.MAGIC_SLAB);
             final int headWord = NamedRoots.of(a).get(ObjectHeap.ROOT_NAME) + HeapLayout.CLASS_STRIDE + HeapLayout.FREE_HEAD;
@@ -695,7 +695,7 @@ class IpcCorruptionTest {
         v.putInt(pageA + HeapLayout.PAGES, 6);
         assertThrows(ArenaCorruptedException.class, () -> heap.usableSize(a));
         assertThrows(ArenaCorruptedException.class, () -> heap.free(a));
-        assertEquals(PageEntry.ALLOCATED, Pages.state(arena, (b & ~4095) / 4096), "b's first page still allocated");
+        assertEquals(PageEntry.ALLOCATED, Pages.state(arena, Integer.toUnsignedLong(b) / 4096), "b's first page still allocated");
         assertEquals(List.of(), repairThenCheck());
         assertEquals(3 * 4096 - HeapLayout.LARGE_HEADER, heap.usableSize(b));
         heap.free(b);
@@ -716,10 +716,10 @@ class IpcCorruptionTest {
         v.putLong(other + 8, 0x5EED_5EEDL);
         v.putIntRelease(heapMeta() + 2 * HeapLayout.CLASS_STRIDE + HeapLayout.REFILL_FIRST + HeapLayout.REFILL_PAGE, other);
         assertThrows(ArenaCorruptedException.class, () -> heap.allocate(24), "class 2's first refill takes the slot");
-        assertEquals(PageEntry.ALLOCATED, Pages.state(arena, other / 4096), "the other structure's page still allocated");
+        assertEquals(PageEntry.ALLOCATED, Pages.state(arena, Integer.toUnsignedLong(other) / 4096), "the other structure's page still allocated");
         assertEquals(0x5EED_5EEDL, v.getLong(other + 8), "and untouched");
         assertEquals(List.of(), repairThenCheck());
-        assertEquals(PageEntry.ALLOCATED, Pages.state(arena, other / 4096));
+        assertEquals(PageEntry.ALLOCATED, Pages.state(arena, Integer.toUnsignedLong(other) / 4096));
         assertDistinct(heap, 24, 600);
         assertEquals(0x5EED_5EEDL, v.getLong(other + 8));
     }
