@@ -86,7 +86,16 @@ public final class DemoWorker {
             for (int off = 0; off < DemoLayout.BIG_PAGES * Geometry.PAGE_SIZE; off += 8) {
                 v.putLong(big + off, off);
             }
-            final int payload = out.claim(DemoLayout.TYPE_PAGES, 8);
+            // A full lane (the reader behind) answers 0: wait for room, as offer does, never write at 0.
+            final long deadline = System.nanoTime() + WAIT_NANOS;
+            int payload;
+            idle.reset();
+            while ((payload = out.claim(DemoLayout.TYPE_PAGES, 8)) == 0) {
+                if (System.nanoTime() - deadline >= 0) {
+                    throw new IllegalStateException("the events channel stayed full for 30 s: the reader is not reading");
+                }
+                idle.idle();
+            }
             v.putInt(payload, big);
             v.putInt(payload + 4, DemoLayout.BIG_PAGES);
             out.commit();
