@@ -196,16 +196,29 @@ class CutRepairPointTest extends CapturedStreams {
         return found;
     }
 
+    /** @return a store file cut through its header, whose {@code check --repair} was killed right after the size restore */
+    private Path headerCutRepairKilledAfterTheRestore(final String name) throws Exception {
+        final Path file = cutStore(name, Cut.HEADER);
+        try (ChildJvm child = repairChild(file, CutRepairPoint.SIZE_RESTORED, "kill")) {
+            child.waitFor(120);
+        }
+        return file;
+    }
+
+    /** {@code check --repair} formats an empty store over the header the cut took, as it does for the uninterrupted control. */
+    private void assertRepairFormatsTheStoreAgain(final Path file) throws Exception {
+        assertTrue(cli(0, "check", "--repair", file.toString()).contains("an empty store formatted over"));
+        cli(0, "check", "--repair", control(file).toString());
+        assertSameStore(control(file), file, Cut.HEADER);
+    }
+
     /**
      * A format over the header a cut took, killed between its field writes (only some of them made):
      * the header reads zeros but for those, and the next repair formats the store there again.
      */
     @Test
     void aHeaderFormatKilledBetweenItsFieldWritesIsFormattedAgain() throws Exception {
-        final Path file = cutStore("half.store", Cut.HEADER);
-        try (ChildJvm child = repairChild(file, CutRepairPoint.SIZE_RESTORED, "kill")) {
-            child.waitFor(120);
-        }
+        final Path file = headerCutRepairKilledAfterTheRestore("half.store");
         final long header;
         try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
             header = Integer.toUnsignedLong(NamedRoots.of(arena).get(SharedStore.DEFAULT_ROOT));
@@ -216,9 +229,7 @@ class CutRepairPointTest extends CapturedStreams {
         }
         final String checked = cli(1, "check", file.toString());
         assertTrue(checked.contains("a format of it was killed midway"), checked);
-        assertTrue(cli(0, "check", "--repair", file.toString()).contains("an empty store formatted over"));
-        cli(0, "check", "--repair", control(file).toString());
-        assertSameStore(control(file), file, Cut.HEADER);
+        assertRepairFormatsTheStoreAgain(file);
     }
 
     /**
@@ -228,18 +239,13 @@ class CutRepairPointTest extends CapturedStreams {
      */
     @Test
     void noStoreIsFormattedUnderAProcessThatHasTheFileOpen() throws Exception {
-        final Path file = cutStore("live.store", Cut.HEADER);
-        try (ChildJvm child = repairChild(file, CutRepairPoint.SIZE_RESTORED, "kill")) {
-            child.waitFor(120);
-        }
+        final Path file = headerCutRepairKilledAfterTheRestore("live.store");
         try (SharedArena live = SharedArena.open(file, ArenaOptions.defaults())) {
             final String repaired = cli(1, "check", "--repair", file.toString());
             assertTrue(repaired.contains("not formatted now: other live processes are attached"), repaired);
             assertTrue(repaired.contains("did not finish"), repaired);
         }
-        assertTrue(cli(0, "check", "--repair", file.toString()).contains("an empty store formatted over"));
-        cli(0, "check", "--repair", control(file).toString());
-        assertSameStore(control(file), file, Cut.HEADER);
+        assertRepairFormatsTheStoreAgain(file);
     }
 
     /** A stray write into the cut record is named and cleared; no record of the store is dropped for it. */

@@ -64,7 +64,8 @@ class IpcCorruptionTest {
         return v.getIntAcquire((int) ControlLayout.word(ControlLayout.ROOTS_PTR));
     }
 
-    private List<String> repairThenCheck() {
+    /** Repairs the roots and the heap (which must say what they did), then @return what their checks still find. */
+    List<String> repairThenCheck() {
         final List<String> done = new ArrayList<>(NamedRoots.repair(arena, 1_000_000_000L));
         done.addAll(ObjectHeap.repair(arena));
         assertFalse(done.isEmpty(), "the repair said what it did");

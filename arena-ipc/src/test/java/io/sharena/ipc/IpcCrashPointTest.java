@@ -81,16 +81,7 @@ class IpcCrashPointTest {
     void killedAt(final CrashPoint point) throws Exception {
         final Path file = dir.resolve("k.arena");
         SharedArena.create(file, Capacity.parse("16M"), ArenaOptions.defaults()).close();
-        final int exit;
-        final List<String> output;
-        try (ChildJvm child = IpcChild.start(List.of("-Dsharena.crashpoints=true", "-Dsharena.crashpoint=" + point.id(),
-            "-Dsharena.crashpoint.action=kill"), "workout", file.toString(), "k")) {
-            exit = child.waitFor(120);
-            output = child.output();
-        }
-        assertTrue(output.contains("crashpoint: " + point.id() + " kill"), "the child reached " + point.id()
-            + " and was killed there; exit=" + exit + ", output: " + output);
-        assertEquals(128 + 9, exit, "SIGKILL");
+        workoutKilledAt(file, point);
         final List<String> before = new ArrayList<>();
         final List<String> violations = repairAndCheck(file, before);
         RESULTS.add("kill  " + point.id() + ": " + before.size() + " violation(s) before repair, "
@@ -101,6 +92,20 @@ class IpcCrashPointTest {
             Workout.run(arena, "after", false);
             assertEquals(List.of(), check(arena));
         }
+    }
+
+    /** Runs a workout on {@code file} in a child JVM armed to be killed at {@code point}; asserts it reached it and died of SIGKILL. */
+    static void workoutKilledAt(final Path file, final CrashPoint point) throws Exception {
+        final int exit;
+        final List<String> output;
+        try (ChildJvm child = IpcChild.start(List.of("-Dsharena.crashpoints=true", "-Dsharena.crashpoint=" + point.id(),
+            "-Dsharena.crashpoint.action=kill"), "workout", file.toString(), "k")) {
+            exit = child.waitFor(120);
+            output = child.output();
+        }
+        assertTrue(output.contains("crashpoint: " + point.id() + " kill"), "the child reached " + point.id()
+            + " and was killed there; exit=" + exit + ", output: " + output);
+        assertEquals(128 + 9, exit, "SIGKILL");
     }
 
     @ParameterizedTest(name = "{0}")

@@ -43,6 +43,18 @@ class IpcProcessTest {
         }
     }
 
+    /** The table {@code IpcChild hash} builds, after its updates: every key 0..999 found with value 10 × key. */
+    static void assertHashOfThousand(final ArenaView v, final int table) {
+        for (int k = 0; k < 1000; k++) {
+            int n = v.getIntAcquire(table + (Integer.hashCode(k * 0x9E3779B9) & (IpcChild.BUCKETS - 1)) * 4);
+            while (n != 0 && v.getInt(n + 4) != k) {
+                n = v.getInt(n);
+            }
+            assertTrue(n != 0, "key " + k);
+            assertEquals(10L * k, v.getLong(n + 8), "key " + k);
+        }
+    }
+
     /** The list {@code IpcChild list ... 1000} builds: 1,000 nodes, next pointer then value 1..1000. */
     static void assertListOfThousand(final ArenaView v, final int head) {
         long sum = 0;
@@ -87,14 +99,7 @@ class IpcProcessTest {
                 }
             }
             assertEquals(1000, nodes, "each key once: old nodes were unlinked");
-            for (int k = 0; k < 1000; k++) {
-                int n = v.getIntAcquire(table + (Integer.hashCode(k * 0x9E3779B9) & (IpcChild.BUCKETS - 1)) * 4);
-                while (n != 0 && v.getInt(n + 4) != k) {
-                    n = v.getInt(n);
-                }
-                assertTrue(n != 0, "key " + k);
-                assertEquals(10L * k, v.getLong(n + 8), "key " + k);
-            }
+            assertHashOfThousand(v, table);
             assertEquals(List.of(), ObjectHeap.of(arena).check());
         }
     }

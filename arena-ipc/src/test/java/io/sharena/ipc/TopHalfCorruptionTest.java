@@ -16,7 +16,6 @@ import io.sharena.ipc.layout.ChannelLayout;
 import io.sharena.ipc.layout.RootsLayout;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -37,14 +36,6 @@ class TopHalfCorruptionTest extends IpcCorruptionTest {
         v = arena.raw();
     }
 
-    private List<String> repairAndCheck() {
-        final List<String> done = new ArrayList<>(NamedRoots.repair(arena, 1_000_000_000L));
-        done.addAll(ObjectHeap.repair(arena));
-        final List<String> left = new ArrayList<>(NamedRoots.check(arena));
-        left.addAll(ObjectHeap.check(arena));
-        return left;
-    }
-
     /**
      * Corruption found during use marks the structure for repair: Corruption.found took a negative
      * repair word (a heap or directory above 2 GiB) for "none" and marked nothing.
@@ -62,7 +53,7 @@ class TopHalfCorruptionTest extends IpcCorruptionTest {
         assertEquals(1L, v.getLongAcquire(dir + RootsLayout.REPAIR), "the directory's repair word");
         assertTrue(NamedRoots.check(arena).contains("named roots marked for repair (corruption was found during use)"),
             NamedRoots.check(arena).toString());
-        assertEquals(List.of(), repairAndCheck());
+        assertEquals(List.of(), repairThenCheck());
 
         final ObjectHeap heap = ObjectHeap.of(arena);
         final int a = heap.allocate(16);

@@ -8,7 +8,6 @@ import io.sharena.core.Capacity;
 import io.sharena.core.ReserveResult;
 import io.sharena.core.SharedArena;
 import io.sharena.core.crash.CrashPoint;
-import io.sharena.testing.ChildJvm;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,16 +38,7 @@ class TopHalfCrashPointTest {
             final long first = a.firstUserPage();
             assertEquals(ReserveResult.OK, a.reservePages(a.pointerOf(first), (int) ((1L << 19) - first)));
         }
-        final int exit;
-        final List<String> output;
-        try (ChildJvm child = IpcChild.start(List.of("-Dsharena.crashpoints=true", "-Dsharena.crashpoint=" + point.id(),
-            "-Dsharena.crashpoint.action=kill"), "workout", file.toString(), "k")) {
-            exit = child.waitFor(120);
-            output = child.output();
-        }
-        assertTrue(output.contains("crashpoint: " + point.id() + " kill"), "reached " + point.id() + "; exit=" + exit
-            + ", output: " + output);
-        assertEquals(128 + 9, exit, "SIGKILL");
+        IpcCrashPointTest.workoutKilledAt(file, point);
         final List<String> before = new ArrayList<>();
         assertEquals(List.of(), IpcCrashPointTest.repairAndCheck(file, before), "before repair: " + before);
         try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {

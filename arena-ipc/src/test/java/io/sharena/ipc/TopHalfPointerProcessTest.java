@@ -60,14 +60,7 @@ class TopHalfPointerProcessTest {
             final ArenaView v = arena.strict();
             final int table = NamedRoots.of(arena).get("hash");
             assertTrue(Integer.toUnsignedLong(table) >= 1L << 31);
-            for (int k = 0; k < 1000; k++) {
-                int n = v.getIntAcquire(table + (Integer.hashCode(k * 0x9E3779B9) & (IpcChild.BUCKETS - 1)) * 4);
-                while (n != 0 && v.getInt(n + 4) != k) {
-                    n = v.getInt(n);
-                }
-                assertTrue(n != 0, "key " + k);
-                assertEquals(10L * k, v.getLong(n + 8), "key " + k);
-            }
+            IpcProcessTest.assertHashOfThousand(v, table);
             final ObjectHeap heap = ObjectHeap.of(arena);
             assertEquals(List.of(), heap.check());
             // objects of every size class and a multi-page one, allocated, freed twice, then checked

@@ -250,16 +250,8 @@ public final class StoreTools {
      * the magic back): a header a cut took, or one whose format over zeros was killed midway
      */
     private static boolean blankHeader(final SharedArena arena, final int ptr) {
-        final java.lang.foreign.MemorySegment page = arena.raw().segment().asSlice(Integer.toUnsignedLong(ptr), arena.pageSize());
-        if (page.get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, StoreLayout.MAGIC) != 0) {
-            return false;
-        }
-        for (long at = StoreLayout.FORMAT_FIELDS_END; at < page.byteSize(); at += 8) {
-            if (page.get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, at) != 0) {
-                return false;
-            }
-        }
-        return !StoreFormat.soundButMagic(arena, ptr);
+        return arena.raw().getLong(ptr + StoreLayout.MAGIC) == 0 && zerosFrom(arena, ptr, StoreLayout.FORMAT_FIELDS_END)
+            && !StoreFormat.soundButMagic(arena, ptr);
     }
 
     /**
@@ -307,8 +299,13 @@ public final class StoreTools {
     private static final String NOT_FORMATTED = "not formatted now: ";
 
     private static boolean zeroPage(final SharedArena arena, final int ptr) {
+        return zerosFrom(arena, ptr, 0);
+    }
+
+    /** @return whether the page at {@code ptr} reads zeros from byte {@code from} (a multiple of 8) to its end */
+    private static boolean zerosFrom(final SharedArena arena, final int ptr, final long from) {
         final java.lang.foreign.MemorySegment page = arena.raw().segment().asSlice(Integer.toUnsignedLong(ptr), arena.pageSize());
-        for (long at = 0; at < page.byteSize(); at += 8) {
+        for (long at = from; at < page.byteSize(); at += 8) {
             if (page.get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, at) != 0) {
                 return false;
             }
