@@ -104,8 +104,9 @@ final class MetaCommands {
         return cas < 0 ? Long.MAX_VALUE : cas;
     }
 
-    private static long now() {
-        return System.currentTimeMillis() / 1000;
+    /** The second relative exptimes count from, and TTLs are shown against ({@link SharedStore#relativeBase}). */
+    static long now() {
+        return SharedStore.relativeBase(System.currentTimeMillis());
     }
 
     /** TTL left as memcached prints it: -1 for never. */

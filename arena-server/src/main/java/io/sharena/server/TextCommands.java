@@ -612,7 +612,7 @@ final class TextCommands {
                 if (result.length >= 3) {
                     result[1] = casOut[0];
                     result[2] = exptime == SharedStore.KEEP_EXPIRY ? itemExpires
-                        : MetaCommands.absoluteExpiry(exptime, System.currentTimeMillis() / 1000);
+                        : MetaCommands.absoluteExpiry(exptime, MetaCommands.now());
                 }
                 return r;
             }

@@ -38,13 +38,27 @@ import java.util.function.LongSupplier;
  *
  * <p>Expiry times ({@code exptime}) follow memcached: 0 never expires, negative is already expired,
  * up to {@value #RELATIVE_EXPIRY_LIMIT} seconds (30 days) is relative to now, larger is an absolute
- * Unix time. Thread safety: every method may be called from any thread.
+ * Unix time. A relative time counts from the nearest whole second ({@link #relativeBase}), so an
+ * item set for N seconds lives N seconds give or take half of one. Thread safety: every method may
+ * be called from any thread.
  */
 public final class SharedStore implements AutoCloseable {
     /** The named root under which an arena's default store is found. */
     public static final String DEFAULT_ROOT = "sharena.store";
     public static final int MAX_KEY = 250;
     public static final long RELATIVE_EXPIRY_LIMIT = 2_592_000L;
+
+    /**
+     * The Unix second a relative exptime counts from at {@code nowMillis}: the nearest one. An item
+     * expires once the clock reaches its second, so counting from the second just begun would give
+     * an item set for 1 s anything from a millisecond to a second (a client that sets an item for
+     * 1 s and at once touches it would miss it whenever a second began in between); from the
+     * nearest, its life is within half a second of what was asked. Front ends that show a TTL
+     * (seconds left) count it from here too, so an item set for N seconds shows N.
+     */
+    public static long relativeBase(final long nowMillis) {
+        return (nowMillis + 500) / 1000;
+    }
     /** Passed as an expected CAS value: no check (no item ever has this CAS value). */
     public static final long ANY_CAS = -1L;
     /** Passed as an exptime: leave the item's expiry as it is. */

@@ -44,7 +44,7 @@ final class StoreClock {
             return 1;
         }
         if (exptime <= SharedStore.RELATIVE_EXPIRY_LIMIT) {
-            return nowMillis / 1000 + exptime;
+            return SharedStore.relativeBase(nowMillis) + exptime;
         }
         // Items keep expiry times as unsigned 32-bit seconds: the year 2106 at the latest.
         return Math.min(exptime, 0xFFFF_FFFFL);

@@ -191,14 +191,34 @@ class SharedStoreTest {
     }
 
     @Test
-    void relativeExpiryEndsAtTheSecond() {
+    void relativeExpiryCountsFromTheNearestSecondAndEndsAtItsSecond() {
+        now.set(T0 + 499);
+        store.set(b("early"), b("v"), 0, 10);
         now.set(T0 + 500);
-        store.set(b("k"), b("v"), 0, 10);
+        store.set(b("late"), b("v"), 0, 10);
         now.set(T0 + 9_999);
-        assertEquals("v", s(store.get(b("k"))));
+        assertEquals("v", s(store.get(b("early"))));
         now.set(T0 + 10_000);
-        assertNull(store.get(b("k")), "expired when its second comes");
-        assertEquals(1L, store.stats().get("get_expired"));
+        assertNull(store.get(b("early")), "set 0.499 s into a second: expired 9.501 s later, when its second comes");
+        now.set(T0 + 10_999);
+        assertEquals("v", s(store.get(b("late"))), "set 0.5 s into a second: lives 10.5 s");
+        now.set(T0 + 11_000);
+        assertNull(store.get(b("late")));
+        assertEquals(2L, store.stats().get("get_expired"));
+    }
+
+    @Test
+    void anItemSetForOneSecondLivesHalfASecondAtLeast() {
+        // memcached's own tests set an item for 1 s and touch it at once: a second beginning in
+        // between must not expire it.
+        now.set(T0 + 999);
+        store.set(b("k"), b("v"), 0, 1);
+        now.set(T0 + 1_001);
+        assertEquals(StoreResult.TOUCHED, store.touch(b("k"), 1));
+        now.set(T0 + 1_499);
+        assertEquals("v", s(store.get(b("k"))), "the touch at T0+1.001 counts from T0+1: to T0+2");
+        now.set(T0 + 2_000);
+        assertNull(store.get(b("k")));
     }
 
     @Test

@@ -48,7 +48,7 @@ class StoreSemanticsTest {
 
     @Test
     void expiryBoundariesToTheSecond() {
-        now.set(T0 + 999); // within second T0_S: relative times count from the current second
+        now.set(T0 + 499); // relative times count from the nearest second: T0_S here
         store.set(b("never"), b("v"), 0, 0);
         store.set(b("minus1"), b("v"), 0, -1);
         store.set(b("minusBig"), b("v"), 0, Long.MIN_VALUE);
