@@ -194,13 +194,14 @@ class StoreProcessTest {
     void aWarmRestartKeepsUnexpiredItemsAndExpiresByTheWallClock() throws Exception {
         final Path file = dir.resolve("w.store");
         create(file).close();
-        final long started = System.currentTimeMillis() / 1000;
-        final long at = started + 2;
+        // Relative times count from the nearest second (SharedStore.relativeBase), which only grows.
+        final long started = SharedStore.relativeBase(System.currentTimeMillis());
+        final long at = System.currentTimeMillis() / 1000 + 2;
         final long written;
         try (ChildJvm writer = StoreChild.start("expiring", file.toString(), Long.toString(at))) {
             assertEquals("written", writer.await("writ"), writer.output().toString());
             // The child wrote between these two instants (its start-up may take longer than 2 s here).
-            written = System.currentTimeMillis() / 1000;
+            written = SharedStore.relativeBase(System.currentTimeMillis());
             assertEquals(0, writer.waitFor(30));
         }
         while (System.currentTimeMillis() / 1000 < at) {
