@@ -112,7 +112,8 @@ public final class MultiGetBench {
             theirs.addAll(List.of("-u", "root"));
         }
         final Process[] servers = {
-            new ProcessBuilder("taskset", "-c", serverCpu, java, "-XX:+UseSerialGC", "--enable-native-access=ALL-UNNAMED",
+            new ProcessBuilder("taskset", "-c", serverCpu, java, "-XX:+UseSerialGC", ServerBench.SERVE_YOUNG,
+                "--enable-native-access=ALL-UNNAMED",
                 "-cp", cp, ServerBench.class.getName(), "serve", store.toString(), Integer.toString(ports[0]),
                 Integer.toString(MEMORY_MIB)).redirectErrorStream(true).start(),
             new ProcessBuilder(theirs).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start(),

@@ -36,6 +36,8 @@ import java.util.regex.Pattern;
  * runs the comparison alone and prints it.
  */
 public final class ServerBench {
+    /** The young generation the launcher gives {@code ./arena serve} (see the {@code arena} script). */
+    static final String SERVE_YOUNG = "-Xmn16m";
     /** One server's figures under one load. */
     public record Run(double opsPerSecond, double cpuMicrosPerOp, double p99Micros) {
     }
@@ -112,7 +114,7 @@ public final class ServerBench {
         final int ourPort = freePort();
         final int theirPort = freePort();
         final List<String> ours = new ArrayList<>(List.of("taskset", "-c", serverCpu,
-            Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-XX:+UseSerialGC",
+            Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-XX:+UseSerialGC", SERVE_YOUNG,
             "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
             ServerBench.class.getName(), "serve", store.toString(), Integer.toString(ourPort)));
         final List<String> theirs = new ArrayList<>(List.of("taskset", "-c", serverCpu, "memcached", "-p",
