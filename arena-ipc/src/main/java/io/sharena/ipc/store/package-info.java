@@ -78,11 +78,12 @@
  * unlinked under its stripe lock and counted as an eviction (or reclaimed, if expired or flushed),
  * unless its use count is above zero: then it is copied to the head and swapped in for itself
  * with its count one lower, at most {@code 16} such moves per reservation. A cold item (count 0)
- * is moved the same way, not evicted, while the live items fill less than three quarters of the
- * ring (an estimate from 32 stripes' byte counts, renewed every 256 decisions), up to 3 bytes moved
- * for each byte the reservation asks for: memcached evicts only when its memory is full, and a log
- * whose tail comes round after every lap of writes would otherwise drop an unread key from a store
- * that is nearly empty. New writes leave
+ * is moved the same way, not evicted, while the live items fill less than half of the ring (an
+ * estimate from 32 stripes' byte counts, renewed every 256 decisions), up to 3 bytes moved for each
+ * byte the reservation asks for: memcached evicts only when its memory is full, and a log whose
+ * tail comes round after every lap of writes would otherwise drop an unread key from a store that
+ * is nearly empty. Above half, a lap would move more than it writes ({@code Ring.ROOMY_PERCENT}
+ * has the measured cost), so cold items go. New writes leave
  * 1/64 of the ring free so that a full ring still has room for these copies (without it the item
  * at the tail of a full ring could only be evicted); items larger than that slack get no other
  * chance. So items may use {@code 63/64} of the memory limit.
