@@ -47,6 +47,10 @@ public final class SharedStore implements AutoCloseable {
     public static final String DEFAULT_ROOT = "sharena.store";
     public static final int MAX_KEY = 250;
     public static final long RELATIVE_EXPIRY_LIMIT = 2_592_000L;
+    /** Passed as an expected CAS value: no check (no item ever has this CAS value). */
+    public static final long ANY_CAS = -1L;
+    /** Passed as an exptime: leave the item's expiry as it is. */
+    public static final long KEEP_EXPIRY = Long.MIN_VALUE;
 
     /**
      * The Unix second a relative exptime counts from at {@code nowMillis}: the nearest one. An item
@@ -59,10 +63,6 @@ public final class SharedStore implements AutoCloseable {
     public static long relativeBase(final long nowMillis) {
         return (nowMillis + 500) / 1000;
     }
-    /** Passed as an expected CAS value: no check (no item ever has this CAS value). */
-    public static final long ANY_CAS = -1L;
-    /** Passed as an exptime: leave the item's expiry as it is. */
-    public static final long KEEP_EXPIRY = Long.MIN_VALUE;
 
     final SharedArena arena;
     private final boolean ownsArena;

@@ -107,7 +107,8 @@
  * wall-clock second, so expiry survives restarts. An item is expired when its time is at or before
  * now. A relative time counts from the nearest second, not the one begun: an item set for 1 s lives
  * 0.5 to 1.5 s, never a millisecond (memcached's coarse clock gives 0 to 1 s, so a set followed at
- * once by a touch misses whenever its clock ticks in between; its own tests do that). {@code flush_all} with no delay invalidates every item whose CAS is at or below the CAS
+ * once by a touch misses whenever its clock ticks in between; its own tests do that).
+ * {@code flush_all} with no delay invalidates every item whose CAS is at or below the CAS
  * counter at that moment; with a delay, every item stored before the deadline, once it has passed.
  * Expired and flushed items read as misses and are reclaimed lazily: by the next write to their
  * key or when the tail reaches them ({@code curr_items} counts them until then, as memcached's does
