@@ -114,18 +114,9 @@ final class MetaCommands {
         c.putSigned(expires == 0 ? -1 : expires - now);
     }
 
-    /**
-     * An exptime (memcached's: 0 never, up to 30 days relative, else absolute Unix seconds,
-     * negative already past) as absolute Unix seconds, 0 for never, 1 for the past.
-     */
+    /** An exptime as the absolute second the store gives the item ({@link SharedStore#expiresAt}). */
     static long absoluteExpiry(final long exptime, final long now) {
-        if (exptime == 0) {
-            return 0;
-        }
-        if (exptime < 0) {
-            return 1;
-        }
-        return exptime > SharedStore.RELATIVE_EXPIRY_LIMIT ? exptime : now + exptime;
+        return SharedStore.expiresAt(exptime, now);
     }
 
     /**

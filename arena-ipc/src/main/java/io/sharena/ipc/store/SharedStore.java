@@ -64,6 +64,27 @@ public final class SharedStore implements AutoCloseable {
         return (nowMillis + 500) / 1000;
     }
 
+    /**
+     * memcached's exptime as the absolute Unix second an item expires in: 0 for never, 1 (the
+     * past) for a negative exptime, {@code baseSecond + exptime} for a relative one (up to
+     * {@link #RELATIVE_EXPIRY_LIMIT}), the exptime itself for an absolute one, held to the year
+     * 2106 because items keep expiry times as unsigned 32-bit seconds.
+     *
+     * @param baseSecond the second relative exptimes count from, {@link #relativeBase} of now
+     */
+    public static long expiresAt(final long exptime, final long baseSecond) {
+        if (exptime == 0) {
+            return 0;
+        }
+        if (exptime < 0) {
+            return 1;
+        }
+        if (exptime <= RELATIVE_EXPIRY_LIMIT) {
+            return baseSecond + exptime;
+        }
+        return Math.min(exptime, 0xFFFF_FFFFL);
+    }
+
     final SharedArena arena;
     private final boolean ownsArena;
     final int header;

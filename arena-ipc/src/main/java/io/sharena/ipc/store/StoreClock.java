@@ -35,19 +35,9 @@ final class StoreClock {
         this.clock = clock;
     }
 
-    /** @return memcached's exptime as absolute Unix seconds: 0 never, 1 (the past) for already expired */
+    /** @return memcached's exptime as absolute Unix seconds ({@link SharedStore#expiresAt}) at {@code nowMillis} */
     static long expiresAt(final long exptime, final long nowMillis) {
-        if (exptime == 0) {
-            return 0;
-        }
-        if (exptime < 0) {
-            return 1;
-        }
-        if (exptime <= SharedStore.RELATIVE_EXPIRY_LIMIT) {
-            return SharedStore.relativeBase(nowMillis) + exptime;
-        }
-        // Items keep expiry times as unsigned 32-bit seconds: the year 2106 at the latest.
-        return Math.min(exptime, 0xFFFF_FFFFL);
+        return SharedStore.expiresAt(exptime, SharedStore.relativeBase(nowMillis));
     }
 
     private boolean stale(final long expires, final long cas, final long stored, final long nowMillis) {

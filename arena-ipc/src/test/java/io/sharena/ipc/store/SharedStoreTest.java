@@ -208,6 +208,21 @@ class SharedStoreTest {
     }
 
     @Test
+    void exptimeRulesAsTheStoreAndItsFrontEndsApplyThem() {
+        final long base = 1_800_000_000L;
+        assertEquals(0, SharedStore.expiresAt(0, base), "0: never");
+        assertEquals(1, SharedStore.expiresAt(-1, base), "negative: already past");
+        assertEquals(1, SharedStore.expiresAt(Long.MIN_VALUE, base));
+        assertEquals(base + 1, SharedStore.expiresAt(1, base));
+        assertEquals(base + SharedStore.RELATIVE_EXPIRY_LIMIT,
+            SharedStore.expiresAt(SharedStore.RELATIVE_EXPIRY_LIMIT, base), "30 days: still relative");
+        assertEquals(SharedStore.RELATIVE_EXPIRY_LIMIT + 1,
+            SharedStore.expiresAt(SharedStore.RELATIVE_EXPIRY_LIMIT + 1, base), "beyond: an absolute Unix time");
+        assertEquals(0xFFFF_FFFFL, SharedStore.expiresAt(Long.MAX_VALUE, base), "held to the year 2106");
+        assertEquals(SharedStore.relativeBase(T0 + 500) + 5, StoreClock.expiresAt(5, T0 + 500));
+    }
+
+    @Test
     void anItemSetForOneSecondLivesHalfASecondAtLeast() {
         // memcached's own tests set an item for 1 s and touch it at once: a second beginning in
         // between must not expire it.
