@@ -109,9 +109,16 @@ final class MetaCommands {
         return SharedStore.relativeBase(System.currentTimeMillis());
     }
 
-    /** TTL left as memcached prints it: -1 for never. */
+    /**
+     * TTL left as memcached prints it: -1 for never, else the seconds left as an unsigned 32-bit
+     * number (a TTL already past, on an item a T in the same request moved into the past, wraps).
+     */
     private static void putTtl(final Connection c, final long expires, final long now) {
-        c.putSigned(expires == 0 ? -1 : expires - now);
+        if (expires == 0) {
+            c.putSigned(-1);
+        } else {
+            c.putUnsigned((expires - now) & 0xFFFF_FFFFL);
+        }
     }
 
     /** An exptime as the absolute second the store gives the item ({@link SharedStore#expiresAt}). */
@@ -186,7 +193,14 @@ final class MetaCommands {
                 if (f.vivify && !created && tries++ < VIVIFY_TRIES) {
                     // Of T and N, memcached applies the later one to a created item.
                     final long exptime = f.hasTtl && f.ttlAt > f.vivifyAt ? f.ttl : f.vivifyTtl;
-                    final StoreResult v = store.vivify(f.key, exptime);
+                    final long[] casOut = c.worker.casOut;
+                    final StoreResult v = store.vivify(f.key, exptime, casOut);
+                    if (v == StoreResult.STORED && expiredOnArrival(exptime)) {
+                        // memcached answers the item it created, though its TTL is past: nobody
+                        // else ever sees it, and here nobody can read it back either.
+                        expiredCreation(c, t, f, casOut[0]);
+                        return;
+                    }
                     if (v == StoreResult.STORED || v == StoreResult.NOT_STORED) {
                         created = v == StoreResult.STORED;
                         // A created item has its TTL already; one another client created is touched.
@@ -272,8 +286,32 @@ final class MetaCommands {
         return tt ? absoluteExpiry(f.ttl, now) : 0;
     }
 
+    /** Whether an item stored now with {@code exptime} would be expired at once. */
+    private static boolean expiredOnArrival(final long exptime) {
+        final long expires = absoluteExpiry(exptime, now());
+        return expires != 0 && expires <= System.currentTimeMillis() / 1000;
+    }
+
+    /** The reply to an mg that created an empty item whose TTL was already past. */
+    private static void expiredCreation(final Connection c, final Tokens t, final MetaFlags f, final long cas) {
+        header(c, t, f, null, 0, true, 0, cas);
+        if (f.value) {
+            c.crlf();
+        }
+    }
+
     private static void hitHeader(final Connection c, final Tokens t, final MetaFlags f, final StoreReader r,
                                   final int len, final boolean created, final long expiresBefore) {
+        header(c, t, f, r, len, created, expiresBefore, 0);
+    }
+
+    /**
+     * An mg's VA or HD line: of the item {@code r} read, or with {@code r} null, of an empty item
+     * this request created already expired, whose CAS value is {@code createdCas}.
+     */
+    private static void header(final Connection c, final Tokens t, final MetaFlags f, final StoreReader r,
+                               final int len, final boolean created, final long expiresBefore,
+                               final long createdCas) {
         if (f.value) {
             c.putAscii("VA ");
             c.putUnsigned(len);
@@ -281,7 +319,7 @@ final class MetaCommands {
             c.putAscii("HD");
         }
         final long now = now();
-        final long expires = r.expires();
+        final long expires = r == null ? createdExpiry(f, t.count, now) : r.expires();
         // The TTL at token i, as memcached sees it while it walks the flags in order: T (and, on a
         // created item, N) apply where they stand.
         final int setAt = created ? Math.max(f.vivifyAt, f.hasTtl ? f.ttlAt : 0) : f.hasTtl ? f.ttlAt : 0;
@@ -306,17 +344,17 @@ final class MetaCommands {
                 }
                 case 'c' -> {
                     c.putAscii(" c");
-                    c.putUnsigned(r.cas());
+                    c.putUnsigned(r == null ? createdCas : r.cas());
                 }
                 case 'f' -> {
                     c.putAscii(" f");
-                    c.putUnsigned(Integer.toUnsignedLong(r.flags()));
+                    c.putUnsigned(r == null ? 0 : Integer.toUnsignedLong(r.flags()));
                 }
                 case 'l' -> {
                     c.putAscii(" l");
-                    c.putUnsigned(r.secondsSinceAccess());
+                    c.putUnsigned(r == null ? 0 : r.secondsSinceAccess());
                 }
-                case 'h' -> c.putAscii(r.fetchedBefore() ? " h1" : " h0");
+                case 'h' -> c.putAscii(r != null && r.fetchedBefore() ? " h1" : " h0");
                 case 'O' -> {
                     c.putByte(' ');
                     c.put(t.buf, t.off[i], t.len[i]);
@@ -328,7 +366,7 @@ final class MetaCommands {
                 }
             }
         }
-        final boolean stale = r.stale();
+        final boolean stale = r != null && r.stale();
         if (stale && !tokenSent) {
             win = true; // a stale item's first reader is sent to recache it
         }

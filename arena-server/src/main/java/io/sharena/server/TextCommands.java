@@ -8,6 +8,7 @@ import io.sharena.ipc.store.StoreResult;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /**
  * memcached's classic text commands, with memcached's checks in memcached's order, so that every
@@ -605,7 +606,7 @@ final class TextCommands {
             final long value = number[0];
             final long next = incr ? value + delta : Long.compareUnsigned(value, delta) <= 0 ? 0 : value - delta;
             final long expires = exptime == SharedStore.KEEP_EXPIRY ? itemExpires : exptime;
-            final byte[] digits = Long.toUnsignedString(next).getBytes(StandardCharsets.US_ASCII);
+            final byte[] digits = padded(Long.toUnsignedString(next).getBytes(StandardCharsets.US_ASCII), v.length);
             final StoreResult r = s.store(StoreMode.CAS, key, digits, flags, expires, itemCas, false, casOut);
             if (r == StoreResult.STORED) {
                 result[0] = next;
@@ -621,6 +622,16 @@ final class TextCommands {
             }
             // Replaced or deleted meanwhile: read it again.
         }
+    }
+
+    /** {@code digits}, padded with spaces to {@code length} if shorter: a counter keeps its length, as in the store. */
+    private static byte[] padded(final byte[] digits, final int length) {
+        if (digits.length >= length) {
+            return digits;
+        }
+        final byte[] out = Arrays.copyOf(digits, length);
+        Arrays.fill(out, digits.length, length, (byte) ' ');
+        return out;
     }
 
     private static void delete(final Connection c, final Tokens t) {

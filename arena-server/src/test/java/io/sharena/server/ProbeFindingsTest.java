@@ -231,4 +231,55 @@ class ProbeFindingsTest {
         }
         both.assertSameReplies(script);
     }
+
+    /**
+     * memcached writes a counter whose new number is no longer than its value over that value,
+     * padded with spaces ({@code decr} of {@code 100} leaves {@code "99 "}); here the value was
+     * shortened. Text, meta and the lenient parse's path ({@code " 5"}) alike.
+     */
+    @Test
+    void aShrinkingCounterKeepsItsLengthPaddedWithSpaces() throws Exception {
+        both.assertSameReplies(List.of(block("set k 0 0 3", "100"), "decr k 1\r\n", "get k\r\n", "incr k 1\r\n",
+            "get k\r\n", "incr k 900\r\n", "get k\r\n",
+            block("set w 0 0 20", "18446744073709551615"), "incr w 1\r\n", "get w\r\n",
+            block("set z 0 0 3", "007"), "incr z 0\r\n", "get z\r\n", "ma z v\r\n", "mg z v\r\n",
+            "ma z MD D8 v\r\n", "mg z s v\r\n",
+            block("set s 0 0 2", " 5"), "incr s 1\r\n", "get s\r\n", "decr s 10\r\n", "get s\r\n"));
+    }
+
+    /**
+     * An mg with N whose TTL is already past: memcached creates the empty item and answers it
+     * (with W), and the next look-up misses. Here the first answered a miss too.
+     */
+    @Test
+    void anMgThatVivifiesWithAPastTtlAnswersTheCreatedItem() throws Exception {
+        final List<String> script = new ArrayList<>();
+        int k = 0;
+        for (final String flags : List.of("N-1 v c", "N-5 s f k O1", "N4000000000 v", "N1000000000 q k", "N30 T-1 v",
+            "T-1 N-1 h l")) {
+            script.add("mg past" + k + " " + flags + "\r\n");
+            script.add("mg past" + k + " v\r\n");
+            script.add("mn\r\n");
+            k++;
+        }
+        both.assertSameReplies(script);
+    }
+
+    /**
+     * A TTL shown after a T in the same request moved the item's expiry into the past: memcached
+     * prints the seconds left as an unsigned 32-bit number, so it wraps (its figure counts from its
+     * own start, so only the form can match). It was a negative number here.
+     */
+    @Test
+    void aTtlAlreadyPastIsShownAsMemcachedWrapsIt() throws Exception {
+        try (Wire w = new Wire(both.ours.port())) {
+            assertEquals("HD\r\n", w.call("ms tp 1\r\nz\r\n"));
+            final String reply = w.call("mg tp T-1 t v\r\n");
+            final java.util.regex.Matcher m = java.util.regex.Pattern.compile("VA 1 t(\\d+)\r\nz\r\n").matcher(reply);
+            assertTrue(m.matches(), reply);
+            final long ttl = Long.parseLong(m.group(1));
+            assertTrue(ttl > Integer.MAX_VALUE && ttl <= 0xFFFF_FFFFL, reply);
+            assertEquals("EN\r\n", w.call("mg tp v\r\n"));
+        }
+    }
 }

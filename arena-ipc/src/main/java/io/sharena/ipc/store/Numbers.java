@@ -2,7 +2,7 @@ package io.sharena.ipc.store;
 
 /**
  * incr/decr's numbers: a value is a number when it is 1 to 20 decimal digits, optionally followed
- * by spaces (older memcached versions padded a shrinking decr result with spaces), and at most
+ * by spaces (a counter that shrinks keeps its length, padded with spaces, as in memcached), and at most
  * 2^64 - 1. No sign, no leading spaces.
  */
 final class Numbers {

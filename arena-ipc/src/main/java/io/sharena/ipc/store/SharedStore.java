@@ -387,7 +387,18 @@ public final class SharedStore implements AutoCloseable {
      * there: read it, {@link StoreReader#tokenSent()} says whether someone else won), NO_MEMORY or BUSY
      */
     public StoreResult vivify(final byte[] key, final long exptime) {
-        return writer.write(StoreMode.ADD, key, EMPTY, 0, exptime, ANY_CAS, false, ItemLayout.META_TOKEN, null);
+        return vivify(key, exptime, null);
+    }
+
+    /**
+     * {@link #vivify(byte[], long)}, with the created item's CAS value in {@code casOut[0]} when
+     * STORED (a caller answering for an item created already expired has nothing to read it from).
+     */
+    public StoreResult vivify(final byte[] key, final long exptime, final long[] casOut) {
+        if (casOut != null && casOut.length == 0) {
+            throw new IllegalArgumentException("casOut must hold one long: casOut=long[0]");
+        }
+        return writer.write(StoreMode.ADD, key, EMPTY, 0, exptime, ANY_CAS, false, ItemLayout.META_TOKEN, casOut);
     }
 
     // ------------------------------------------------------------------ values written in place

@@ -168,15 +168,16 @@ final class StoreRewriter extends StorePath {
             final long now = clock.getAsLong();
             final long expires = exptime == SharedStore.KEEP_EXPIRY ? c.expires
                 : StoreClock.expiresAt(exptime, now);
-            final int y = writer.build(key, hash, digits, digits.length - len, len, null, 0, 0, c.flags, expires,
-                now, 0);
+            // A number no longer than the value it replaces is one memcached writes over the old
+            // one in place, padded with spaces to the old length: the item stays what it was in
+            // every other respect. A longer one is a new item of its own length.
+            final boolean inPlace = len <= c.valueLen;
+            final int y = writer.buildPadded(key, hash, digits, digits.length - len, len,
+                inPlace ? c.valueLen : len, c.flags, expires, now);
             if (!StoreWriter.built(y)) {
                 return StoreWriter.notBuilt(y);
             }
             CrashPoints.at(StorePoint.INCR_BUILT);
-            // A number no longer than the value it replaces is one memcached writes over the old
-            // one in place: the item stays what it was in every other respect.
-            final boolean inPlace = len <= c.valueLen;
             final StoreResult r = swapIfSame(key, hash, c, y, exptime == SharedStore.KEEP_EXPIRY,
                 inPlace ? ItemLayout.META_STALE | ItemLayout.META_TOKEN : 0, inPlace,
                 StorePoint.SET_LINKED, StorePoint.INCR_PUBLISHED);

@@ -129,6 +129,23 @@ final class StoreWriter extends StorePath {
         return y;
     }
 
+    /**
+     * As {@link #build} of {@code a[aOff, aOff + aLen)} followed by spaces up to {@code valueLen}
+     * bytes: a counter's digits where they replace a longer number.
+     */
+    int buildPadded(final byte[] key, final int hash, final byte[] a, final int aOff, final int aLen,
+                    final int valueLen, final int flags, final long expires, final long now) {
+        final int y = buildHeader(key, hash, valueLen, flags, expires, now, 0);
+        if (built(y)) {
+            final int value = y + ItemLayout.KEY + key.length;
+            view.putBytes(value, a, aOff, aLen);
+            if (valueLen > aLen) {
+                view.fill(value + aLen, valueLen - aLen, (byte) ' ');
+            }
+        }
+        return y;
+    }
+
     /** As {@link #build}, leaving the value's {@code valueLen} bytes to the caller. */
     private int buildHeader(final byte[] key, final int hash, final int valueLen, final int flags, final long expires,
                             final long now, final int meta) {

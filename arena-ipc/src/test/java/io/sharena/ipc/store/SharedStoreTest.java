@@ -151,17 +151,19 @@ class SharedStoreTest {
         assertEquals("100", s(store.get(b("n"))));
         assertEquals(5, store.gets(b("n")).flags(), "flags kept");
         assertEquals(StoreResult.STORED, store.decr(b("n"), 1, r));
-        assertEquals("99", s(store.get(b("n"))), "a shrinking decr result is not padded");
+        assertEquals("99 ", s(store.get(b("n"))), "a shrinking decr result keeps the length, padded as in memcached");
         assertEquals(StoreResult.STORED, store.decr(b("n"), 1000, r));
         assertEquals(0, r[0], "decr floors at 0");
-        assertEquals("0", s(store.get(b("n"))));
+        assertEquals("0  ", s(store.get(b("n"))));
         store.set(b("n"), b("18446744073709551615"), 0, 0);
         assertEquals(StoreResult.STORED, store.incr(b("n"), 2, r));
         assertEquals(1, r[0], "incr wraps at 2^64");
         assertEquals(StoreResult.STORED, store.incr(b("n"), -1L, r)); // delta 2^64-1, unsigned
-        assertEquals("0", s(store.get(b("n"))));
+        assertEquals("0" + " ".repeat(19), s(store.get(b("n"))));
+        assertEquals(StoreResult.STORED, store.incr(b("n"), 12_345, r));
+        assertEquals("12345" + " ".repeat(15), s(store.get(b("n"))), "a padded number counts on");
         final Map<String, Long> st = store.stats();
-        assertEquals(3L, st.get("incr_hits"));
+        assertEquals(4L, st.get("incr_hits"));
         assertEquals(1L, st.get("incr_misses"));
         assertEquals(2L, st.get("decr_hits"));
     }

@@ -138,7 +138,7 @@ class StoreSemanticsTest {
         final long[] r = new long[1];
         store.set(b("n"), b("10"), 0, 0);
         assertEquals(StoreResult.STORED, store.decr(b("n"), 1, r));
-        assertArrayEquals(b("9"), store.get(b("n")), "decr shrinks the value: no padding");
+        assertArrayEquals(b("9 "), store.get(b("n")), "decr keeps the value's length, padded with spaces");
         assertEquals(StoreResult.STORED, store.decr(b("n"), 9, r));
         assertEquals(StoreResult.STORED, store.decr(b("n"), 1, r));
         assertEquals(0, r[0], "decr below 0 stays at 0");
@@ -146,10 +146,13 @@ class StoreSemanticsTest {
         assertEquals(StoreResult.STORED, store.incr(b("n"), 1, r));
         assertEquals(0, r[0], "2^64 - 1 + 1 wraps to 0");
         assertEquals(StoreResult.STORED, store.decr(b("n"), 0, r));
-        assertArrayEquals(b("0"), store.get(b("n")));
+        assertArrayEquals(b("0" + " ".repeat(19)), store.get(b("n")));
         store.set(b("n"), b("007"), 0, 0);
         assertEquals(StoreResult.STORED, store.incr(b("n"), 1, r));
-        assertArrayEquals(b("8"), store.get(b("n")), "leading zeros are a number; the result has none");
+        assertArrayEquals(b("8  "), store.get(b("n")), "leading zeros are a number; the result has none, padded");
+        store.set(b("n"), b("99"), 0, 0);
+        assertEquals(StoreResult.STORED, store.incr(b("n"), 1, r));
+        assertArrayEquals(b("100"), store.get(b("n")), "a longer result takes its own length");
         // A non-number is a result, not an exception: another process may store one at any time.
         for (final String v : List.of("1.5", "+1", "0x10", "1 2", "\u0661")) {
             store.set(b("n"), b(v), 0, 0);
