@@ -190,16 +190,31 @@ final class StoreStressModel {
         };
     }
 
+    /** A counter's value: 1 to 20 digits, at most 2^64 - 1, then spaces (a counter keeps its length as it shrinks). */
     static boolean isNumber(final byte[] v) {
-        if (v.length == 0 || v.length > 20) {
+        final int digits = digits(v);
+        if (digits == 0 || digits > 20) {
             return false;
         }
-        for (final byte x : v) {
-            if (x < '0' || x > '9') {
+        for (int i = digits; i < v.length; i++) {
+            if (v[i] != ' ') {
                 return false;
             }
         }
-        return v.length < 20 || new String(v, StandardCharsets.US_ASCII).compareTo("18446744073709551615") <= 0;
+        return digits < 20 || new String(v, 0, digits, StandardCharsets.US_ASCII).compareTo("18446744073709551615") <= 0;
+    }
+
+    private static int digits(final byte[] v) {
+        int i = 0;
+        while (i < v.length && v[i] >= '0' && v[i] <= '9') {
+            i++;
+        }
+        return i;
+    }
+
+    /** @return a counter's number, the digits of {@code v} without the spaces after them */
+    static String number(final byte[] v) {
+        return new String(v, 0, digits(v), StandardCharsets.US_ASCII);
     }
 
     /** @return the value an allocating op builds, for its size */
@@ -213,10 +228,17 @@ final class StoreStressModel {
         };
     }
 
+    /** incr or decr by memcached's rules: a result no longer than the value is padded with spaces to its length. */
     private static byte[] arith(final byte[] value, final Intent in) {
-        final long v = Long.parseUnsignedLong(new String(value, StandardCharsets.US_ASCII));
+        final long v = Long.parseUnsignedLong(number(value));
         final long next = in.op().equals("incr") ? v + in.arg() : Long.compareUnsigned(v, in.arg()) <= 0 ? 0 : v - in.arg();
-        return Long.toUnsignedString(next).getBytes(StandardCharsets.US_ASCII);
+        final byte[] digits = Long.toUnsignedString(next).getBytes(StandardCharsets.US_ASCII);
+        if (digits.length >= value.length) {
+            return digits;
+        }
+        final byte[] padded = Arrays.copyOf(digits, value.length);
+        Arrays.fill(padded, digits.length, value.length, (byte) ' ');
+        return padded;
     }
 
     /** @return the key's state after {@code in}, from {@code s}, by memcached's rules */

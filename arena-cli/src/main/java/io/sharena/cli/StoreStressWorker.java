@@ -229,7 +229,7 @@ public final class StoreStressWorker {
                 + ", item's cas=" + now.cas()});
             sync(key);
         } else if ((op.equals("incr") || op.equals("decr")) && got == StoreResult.STORED
-            && !Long.toUnsignedString(number1[0]).equals(new String(after.value(), StandardCharsets.US_ASCII))) {
+            && !Long.toUnsignedString(number1[0]).equals(StoreStressModel.number(after.value()))) {
             report(new String[] {"violation", "op=" + op + ", key=" + key + ", returned=" + Long.toUnsignedString(number1[0])
                 + ", expected=" + after});
             sync(key);

@@ -47,9 +47,14 @@ class StoreStressModelTest {
         final State num = StoreStressModel.after(new Intent(1, "setn", "L0n0", 5, StoreStressModel.NEVER, -2), absent);
         assertEquals("18446744073709551614", new String(num.value(), StandardCharsets.US_ASCII));
         final State wrapped = StoreStressModel.after(new Intent(2, "incr", "L0n0", 0, 0, 3), num);
-        assertArrayEquals(b("1"), wrapped.value(), "incr wraps at 2^64");
+        assertArrayEquals(b("1" + " ".repeat(19)), wrapped.value(), "incr wraps at 2^64, padded to the old length");
         assertEquals(5, wrapped.flags(), "incr keeps the flags");
-        assertArrayEquals(b("0"), StoreStressModel.after(new Intent(3, "decr", "L0n0", 0, 0, 9), wrapped).value());
+        assertArrayEquals(b("0" + " ".repeat(19)), StoreStressModel.after(new Intent(3, "decr", "L0n0", 0, 0, 9), wrapped).value());
+        assertTrue(StoreStressModel.wellFormed("L0n1", b("12   ")), "a padded counter is a number");
+        assertFalse(StoreStressModel.wellFormed("L0n1", b("12 x")));
+        final State ninetyNine = StoreStressModel.after(new Intent(11, "setn", "L0n0", 0, StoreStressModel.NEVER, 99), absent);
+        assertArrayEquals(b("100"), StoreStressModel.after(new Intent(12, "incr", "L0n0", 0, 0, 1), ninetyNine).value(),
+            "a longer result takes its own length");
         assertEquals(absent, StoreStressModel.after(new Intent(4, "app", "L0s0", 0, 0, 0), absent), "append needs the key");
         assertEquals(absent, StoreStressModel.after(new Intent(5, "set", "L0s0", 0, StoreStressModel.EXPIRED, 0), absent),
             "a negative exptime: gone at once");
