@@ -114,6 +114,25 @@ final class Index {
         return stripeMask + 1;
     }
 
+    /**
+     * @return the largest CAS value below {@link Ring#CAS_COUNTER_LIMIT} of the LINKED items the chains reach, 0 if none; a
+     * chain ends at a link out of the ring (the repair's walk cuts it) or after {@link #MAX_HOPS}
+     */
+    long newestChainedCas() {
+        long newest = 0;
+        for (int b = 0; b < bucketCount(); b++) {
+            int p = bucketHead(b);
+            for (int hops = 0; p != 0 && hops <= MAX_HOPS && ring.contains(p); hops++) {
+                if (view.getIntAcquire(p + ItemLayout.STATE) == ItemLayout.LINKED) {
+                    final long cas = view.getLong(p + ItemLayout.CAS);
+                    newest = cas >= 0 && cas < Ring.CAS_COUNTER_LIMIT && cas > newest ? cas : newest;
+                }
+                p = view.getIntAcquire(p + ItemLayout.NEXT);
+            }
+        }
+        return newest;
+    }
+
     int bucketCount() {
         return bucketMask + 1;
     }
@@ -453,8 +472,9 @@ final class Index {
     }
 
     /**
-     * Cuts every chain at its first link to what is not a whole item ({@link #itemSane}) starting
-     * one of the ring's records ({@code records}: physical starts in {@link ItemLayout#ALIGN} units),
+     * Cuts every chain at its first link to what is not a whole item ({@link #itemSane}) whose
+     * HASH is its key's ({@link #hashOfKey}: a key byte overwritten makes the item one no look-up
+     * finds) starting one of the ring's records ({@code records}: physical starts in {@link ItemLayout#ALIGN} units),
      * or to an item already met (a cycle, or two chains sharing an item), under each stripe's lock
      * in turn. For the tools' repair, with the ring lock held, so that the tail cannot move
      * meanwhile. The items past a cut are LINKED in no chain, still counted by their stripe:
@@ -485,7 +505,8 @@ final class Index {
                     int p = view.getIntAcquire(link);
                     for (int hops = 0; p != 0; hops++) {
                         final int unit = ring.contains(p) ? ring.unitOf(p) : -1;
-                        if (hops >= MAX_HOPS || unit < 0 || !records.get(unit) || seen.get(unit) || !itemSane(p, b)) {
+                        if (hops >= MAX_HOPS || unit < 0 || !records.get(unit) || seen.get(unit) || !itemSane(p, b)
+                            || !hashOfKey(p)) {
                             cutAt.addInt(link);
                             break;
                         }

@@ -305,6 +305,53 @@ final class Ring {
     }
 
     /**
+     * The CAS counter never legitimately comes near this (2^62 writes would take a century at a
+     * billion a second): a counter at or past it is a stray write, one about to wrap.
+     */
+    static final long CAS_COUNTER_LIMIT = 1L << 62;
+
+    /**
+     * @param newestCas the largest CAS value below {@link #CAS_COUNTER_LIMIT} of an item the chains
+     *                  reach (one past it is that item's damage, not the counter's)
+     * @return what is wrong with the CAS counter (below an item's CAS value: new items would reuse
+     * CAS values and a flush would leave items visible; or about to wrap), or null
+     */
+    String casCounterProblem(final long newestCas) {
+        final long casCounter = view.getLongAcquire(header + StoreLayout.CAS_COUNTER); // read after the items
+        if (Long.compareUnsigned(casCounter, CAS_COUNTER_LIMIT) >= 0) {
+            return "CAS counter past any count a store reaches (about to wrap): casCounter="
+                + Long.toUnsignedString(casCounter);
+        }
+        return Long.compareUnsigned(newestCas, casCounter) <= 0 ? null
+            : "CAS counter below an item's CAS value (new items would take CAS values in use, a flush would miss"
+                + " items): casCounter=" + casCounter + ", itemCas=" + Long.toUnsignedString(newestCas);
+    }
+
+    /**
+     * Sets a CAS counter that {@link #casCounterProblem} names to the largest CAS value in use (an
+     * item's, or the flush watermark's when that is a count the store could reach), before the flush
+     * watermark is checked against it.
+     *
+     * @return what was done, or null if the counter was sound
+     */
+    String mendCasCounter(final long newestCas) {
+        final String problem = casCounterProblem(newestCas);
+        if (problem == null) {
+            return null;
+        }
+        final long flushCas = view.getLongAcquire(header + StoreLayout.FLUSH_CAS);
+        final long casCounter = view.getLongAcquire(header + StoreLayout.CAS_COUNTER);
+        final long set = Math.max(Math.max(newestCas, sane(casCounter)), sane(flushCas));
+        view.putLongRelease(header + StoreLayout.CAS_COUNTER, set);
+        return problem + ": set to " + set + ", the largest CAS value in use";
+    }
+
+    /** @return {@code cas} if below {@link #CAS_COUNTER_LIMIT}, else 0 */
+    private static long sane(final long cas) {
+        return Long.compareUnsigned(cas, CAS_COUNTER_LIMIT) < 0 ? cas : 0;
+    }
+
+    /**
      * Lowers a FLUSH_CAS above the CAS counter to the counter ({@link #flushWatermarkProblem}): the
      * items written so far stay hidden (they read as flushed already), the ones written next show.
      *

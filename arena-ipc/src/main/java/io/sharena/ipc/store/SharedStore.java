@@ -165,7 +165,9 @@ public final class SharedStore implements AutoCloseable {
      * gets the store made in place with {@code options}, when the arena has room for it. Several
      * processes calling this at once on a new path all end up with the one store.
      *
-     * @throws io.sharena.core.ArenaFormatException if the file is not an arena, or its store is damaged
+     * @throws io.sharena.core.ArenaFormatException if the file is not an arena, or its store is damaged,
+     *     or it holds a store whose root a stray write took ({@code store.root}: a new store is not made
+     *     beside it; {@code check --repair} names it again)
      * @throws IOException if the arena has no room for a store of {@code options}, or the file cannot be made
      */
     public static SharedStore openOrCreate(final Path path, final StoreOptions options) throws IOException {

@@ -15,6 +15,8 @@ final class StoreChecker {
     private final Ring ring;
     private final Index index;
     private final List<String> violations = new ArrayList<>();
+    /** The largest CAS value below {@link Ring#CAS_COUNTER_LIMIT} of the LINKED items the chains reach. */
+    private long newestCas;
 
     StoreChecker(final ArenaView view, final Ring ring, final Index index) {
         this.view = view;
@@ -90,6 +92,10 @@ final class StoreChecker {
         }
         final BitSet records = walkRing(head, tail, bytes);
         walkChains(records, head, tail);
+        final String cas = ring.casCounterProblem(newestCas);
+        if (cas != null) {
+            report(cas);
+        }
         return violations;
     }
 
@@ -150,6 +156,9 @@ final class StoreChecker {
                 seen.set(unit);
                 if (state != ItemLayout.LINKED) {
                     report("chained item not LINKED: bucket=" + b + ", pos=" + pos + ", state=" + state);
+                } else {
+                    final long cas = view.getLong(p + ItemLayout.CAS);
+                    newestCas = cas >= 0 && cas < Ring.CAS_COUNTER_LIMIT && cas > newestCas ? cas : newestCas;
                 }
                 if (index.bucketWord(hash) != index.bucketWord(b)) {
                     report("item in the wrong bucket: bucket=" + b + ", pos=" + pos + ", hash=" + hash);
@@ -158,6 +167,9 @@ final class StoreChecker {
                     || ItemLayout.recordSize(keyLen, valueLen) != view.getInt(p + ItemLayout.SIZE)) {
                     report("item lengths out of range: pos=" + pos + ", keyLen=" + keyLen + ", valueLen=" + valueLen
                         + ", size=" + view.getInt(p + ItemLayout.SIZE));
+                } else if (!index.hashOfKey(p)) {
+                    report("item whose key does not hash to its HASH word (no look-up finds it): bucket=" + b + ", pos="
+                        + pos + ", key=" + keyOf(p));
                 }
                 final int s = index.stripeOf(hash);
                 items[s]++;

@@ -205,8 +205,8 @@ final class StoreFormat {
      */
     static void validate(final SharedArena arena, final int header) throws ArenaFormatException {
         final ArenaView v = arena.raw();
+        final int regionPages = regionPages(arena, header); // first: the header may be outside the arena
         final long ring = v.getLong(header + StoreLayout.RING_BYTES);
-        final int regionPages = regionPages(arena, header);
         final long[] positions = positions(v, header + StoreLayout.HEAD, header + StoreLayout.TAIL);
         if (!positionsSound(positions[0], positions[1], positions[2], ring)) {
             throw new ArenaFormatException("store.positions", "store ring positions out of range: head=" + positions[0]

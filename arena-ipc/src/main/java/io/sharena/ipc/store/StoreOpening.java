@@ -75,6 +75,9 @@ final class StoreOpening {
         final SharedArena arena = openWhileCreated(path);
         try {
             final NamedRoots roots = NamedRoots.of(arena);
+            if (roots.getCreated(SharedStore.DEFAULT_ROOT) == 0) {
+                refuseOverALostStore(arena);
+            }
             if (roots.getCreated(SharedStore.DEFAULT_ROOT) == 0
                 && StoreFormat.create(arena, roots, SharedStore.DEFAULT_ROOT, o, o.clock().getAsLong()) == 0) {
                 throw new IOException("no room for the store in the arena: pages=" + StoreFormat.regionPages(o)
@@ -84,6 +87,22 @@ final class StoreOpening {
         } catch (final IOException | RuntimeException e) {
             arena.close();
             throw e;
+        }
+    }
+
+    /**
+     * A store whose root a stray write took (its state or its value) is whole, its pages allocated,
+     * but no name leads to it: creating a new store beside it would serve an empty cache from a file
+     * that holds one (or find no room for it), while the repair can name the old one again.
+     *
+     * @throws io.sharena.core.ArenaFormatException if the arena holds such a store
+     */
+    private static void refuseOverALostStore(final SharedArena arena) throws io.sharena.core.ArenaFormatException {
+        final java.util.List<Integer> lost = StoreTools.orphans(arena);
+        if (!lost.isEmpty()) {
+            throw new io.sharena.core.ArenaFormatException("store.root", "no root named " + SharedStore.DEFAULT_ROOT
+                + ", but the arena holds a store no root leads to (its root lost to a stray write): header=0x"
+                + Integer.toHexString(lost.getFirst()) + "; 'arena check --repair' names it again");
         }
     }
 

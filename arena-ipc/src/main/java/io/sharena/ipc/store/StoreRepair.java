@@ -99,6 +99,10 @@ final class StoreRepair {
                 padded += s[1] - s[0];
             }
             final List<String> done = new ArrayList<>();
+            final String cas = ring.mendCasCounter(index.newestChainedCas());
+            if (cas != null) {
+                done.add(cas);
+            }
             final String flush = ring.mendFlushWatermark();
             if (flush != null) {
                 done.add(flush);
@@ -165,16 +169,17 @@ final class StoreRepair {
     }
 
     /**
-     * Empties the ring of a store whose head and tail are out of range (a stray write: no kill
-     * leaves them so), so that the store opens again: under the ring lock, both become one position
-     * (the head if it could be one, else the tail, else 0). Every record is then outside the live
-     * ring: {@link #run} cuts every chain next, and the store starts empty. Nothing is done if the
-     * header's page is not allocated (the store does not open for that reason too).
+     * Sets a store's head and tail from its records when HEAD or TAIL says something the records
+     * contradict (a stray write: no kill leaves them so): positions out of range, or an item a chain
+     * reaches outside the ring between them. Under the ring lock, {@link HeaderEvidence} finds them
+     * again; where no record is known to be live, both become one position (the head if it could be
+     * one, else the tail, else 0), the ring emptied, every chain cut by {@link #run} next. Nothing
+     * is done if the header's page is not allocated (the store does not open for that reason too).
      *
-     * @return what was done, or null if the positions were in range after all, or the page not allocated
+     * @return what was done, or null if the positions stand, or the page is not allocated
      * @throws IllegalStateException if a live process holds the ring lock past {@code timeoutNanos}
      */
-    static String resetPositions(final SharedArena arena, final int header, final long timeoutNanos) {
+    static String mendPositions(final SharedArena arena, final int header, final long timeoutNanos) {
         if (Pages.state(arena, Integer.toUnsignedLong(header) / Geometry.PAGE_SIZE) != PageEntry.ALLOCATED) {
             return null;
         }
@@ -188,20 +193,79 @@ final class StoreRepair {
         try {
             final long head = v.getLongAcquire(header + StoreLayout.HEAD);
             final long tail = v.getLongAcquire(header + StoreLayout.TAIL);
-            if (StoreFormat.positionsSound(head, tail, tail, ringBytes)) {
+            final boolean sound = StoreFormat.positionsSound(head, tail, tail, ringBytes);
+            final HeaderEvidence records = new HeaderEvidence(v, header);
+            final long[] chained = records.chainedRange();
+            if (sound && (chained[1] < 0 || chained[0] >= tail && chained[1] < head)) {
+                return null;
+            }
+            final long[] found = records.recover(tail, chained[1]);
+            final String was = "(head=" + head + ", tail=" + tail + ")";
+            if (found != null && StoreFormat.positionsSound(found[0], found[1], found[1], ringBytes)) {
+                if (found[0] == head && found[1] == tail) {
+                    return null; // the positions stand: what a chain leads out of the ring to, the walk cuts
+                }
+                setPositions(v, header, ringBytes, head, tail, found[0], found[1]);
+                return "ring positions " + (sound ? "contradicted by its records " : "out of range ") + was
+                    + ": found again from the records: head=" + found[0] + ", tail=" + found[1];
+            }
+            if (sound) {
                 return null;
             }
             final long at = head >= 0 && (head & (ItemLayout.ALIGN - 1)) == 0 ? head
                 : tail >= 0 && (tail & (ItemLayout.ALIGN - 1)) == 0 ? tail : 0;
-            // The tail first: until the head follows, head - tail only shrinks.
-            v.putLongRelease(header + StoreLayout.TAIL, at);
-            CrashPoints.at(StoreRepairPoint.POSITIONS_TAIL_SET);
-            v.putLongRelease(header + StoreLayout.HEAD, at);
-            return "ring positions out of range (head=" + head + ", tail=" + tail + "): the ring emptied at position "
-                + at + ", every item dropped";
+            setPositions(v, header, ringBytes, head, tail, at, at);
+            return "ring positions out of range " + was + " and no record known to be live: the ring emptied at"
+                + " position " + at + ", every item dropped";
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * Restores a store's max item size that a stray write lowered below the value a whole item
+     * holds ({@link HeaderEvidence#largestWholeValue}): every read of such an item took it for
+     * damage, and the repair's walk cut every chain at one. The size it had is lost; it becomes the
+     * default ({@link StoreOptions#defaults()}, 1 MiB), or that value if larger, within what the ring
+     * allows: no item held is refused, nor a value the default admits. One store, read by each
+     * process when it attaches.
+     *
+     * @return what was done, or null if no whole item holds more than the limit
+     */
+    static String mendMaxItem(final SharedArena arena, final int header) {
+        final ArenaView v = arena.raw();
+        final int maxItem = v.getIntAcquire(header + StoreLayout.MAX_ITEM);
+        final long ring = v.getLong(header + StoreLayout.RING_BYTES);
+        final long bound = (ring - ring / Ring.SLACK_SHARE) / 2;
+        final int largest = new HeaderEvidence(v, header).largestWholeValue();
+        if (largest <= Math.max(maxItem, Numbers.MAX_DIGITS) || ItemLayout.recordSize(SharedStore.MAX_KEY, largest) > bound) {
+            return null;
+        }
+        int restored = Math.max(largest, StoreOptions.defaults().maxItemSize());
+        while (ItemLayout.recordSize(SharedStore.MAX_KEY, restored) > bound) {
+            restored = (int) Math.max(largest, restored - Math.max(ItemLayout.ALIGN,
+                ItemLayout.recordSize(SharedStore.MAX_KEY, restored) - bound));
+        }
+        if (!v.compareAndSetInt(header + StoreLayout.MAX_ITEM, maxItem, restored)) {
+            return null;
+        }
+        return "max item size below the value a whole item holds (maxItemSize=" + maxItem + ", value=" + largest
+            + "): restored to " + restored + ", the default or that value, within the ring (processes attached"
+            + " before this see it when they open the store again)";
+    }
+
+    /**
+     * Writes the new positions one word at a time, first the one that leaves a sound pair between the
+     * two stores where one does (TAIL first otherwise); killed between them, the store does not open
+     * until the next repair finishes ({@link StoreRepairPoint#POSITIONS_TAIL_SET}).
+     */
+    private static void setPositions(final ArenaView v, final int header, final long ringBytes, final long head,
+                                     final long tail, final long newHead, final long newTail) {
+        final boolean headFirst = !StoreFormat.positionsSound(head, newTail, newTail, ringBytes)
+            && StoreFormat.positionsSound(newHead, tail, tail, ringBytes);
+        v.putLongRelease(header + (headFirst ? StoreLayout.HEAD : StoreLayout.TAIL), headFirst ? newHead : newTail);
+        CrashPoints.at(StoreRepairPoint.POSITIONS_TAIL_SET);
+        v.putLongRelease(header + (headFirst ? StoreLayout.TAIL : StoreLayout.HEAD), headFirst ? newTail : newHead);
     }
 
     /** Writes {@code [from, to)} as PAD records, none crossing the ring's end nor longer than {@link #MAX_PAD}. */

@@ -10,7 +10,7 @@ import io.sharena.core.crash.CrashPoint;
  * {@link StoreRepair}'s).
  */
 public enum StoreRepairPoint implements CrashPoint {
-    /** Ring positions out of range: TAIL moved to the reset position, HEAD not yet (ring lock held). */
+    /** Ring positions mended ({@link StoreRepair#mendPositions}): one of TAIL and HEAD written, the other not yet (ring lock held). */
     POSITIONS_TAIL_SET,
     /** A stripe whose counts hold more items than its chains marked RELINK, before any cut or link there. */
     RELINK_MARKED,

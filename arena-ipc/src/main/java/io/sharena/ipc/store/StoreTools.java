@@ -245,6 +245,31 @@ public final class StoreTools {
     }
 
     /**
+     * @return the violation when the default store's root names an allocated page that holds neither
+     * a store header nor zeros (a stray write over the header, magic and all): {@code serve} refuses
+     * the file, so the check may not call it sound; null otherwise
+     */
+    private static String garbledDefaultStore(final SharedArena arena) {
+        final int ptr;
+        try {
+            if (!NamedRoots.check(arena).isEmpty()) {
+                return null;
+            }
+            ptr = NamedRoots.existing(arena).map(r -> r.get(SharedStore.DEFAULT_ROOT)).orElse(0);
+        } catch (final io.sharena.core.ArenaCorruptedException e) {
+            return null;
+        }
+        if (ptr == 0 || !io.sharena.ipc.Pages.inUserRange(arena, ptr, StoreLayout.HEADER_PAGES)
+            || storeHeaderAt(arena, ptr)) {
+            return null;
+        }
+        return "store " + SharedStore.DEFAULT_ROOT + ": its root names a page that holds no store header (magic=0x"
+            + Long.toHexString(arena.raw().getLongAcquire(ptr + StoreLayout.MAGIC)) + ", header=0x"
+            + Integer.toHexString(ptr) + "); serve cannot use the file: the header is not rebuilt, remove the root"
+            + " or the file to start a new store";
+    }
+
+    /**
      * @return whether the store header at {@code ptr} reads zeros but for what {@link StoreFormat}'s
      * format writes before the magic, and is not whole (a whole one lacking only its magic gets
      * the magic back): a header a cut took, or one whose format over zeros was killed midway
@@ -334,6 +359,11 @@ public final class StoreTools {
                 + " through the file, or a stray write, took its header, or a format of it was killed midway); serve"
                 + " cannot use the file: check --repair of a cut file formats an empty store there, else remove the"
                 + " root or the file");
+        } else {
+            final String garbled = garbledDefaultStore(arena);
+            if (garbled != null) {
+                violations.add(garbled);
+            }
         }
         for (final String name : storesOrNone(arena)) {
             check(arena, name).forEach(v -> violations.add("store " + name + ": " + v));
@@ -389,6 +419,12 @@ public final class StoreTools {
             final String format = formatOverZeros(arena, zeroed, lostFrom);
             cutLeft = format.startsWith(NOT_FORMATTED);
             done.add("store " + SharedStore.DEFAULT_ROOT + ": its root named a page of zeros (its header was lost): " + format);
+        } else {
+            final String garbled = garbledDefaultStore(arena);
+            if (garbled != null) {
+                done.add(garbled.replaceFirst(": its root names", ": not repaired: its root names"));
+                cutLeft = true;
+            }
         }
         for (final String name : storesOrNone(arena)) {
             final SharedStore store;
@@ -401,15 +437,27 @@ public final class StoreTools {
                             + Long.toHexString(magic));
                     }
                 }
+                // Head and tail out of range, or contradicted by the chains: set from the records, so
+                // that the store opens again with the items it holds.
+                String positions;
                 try {
                     StoreFormat.validate(arena, header);
+                    positions = StoreRepair.mendPositions(arena, header, timeoutNanos);
                 } catch (final ArenaFormatException e) {
-                    // Head and tail out of range: the ring is emptied so that the store opens again.
-                    final String reset = "store.positions".equals(e.field())
-                        ? StoreRepair.resetPositions(arena, header, timeoutNanos) : null;
-                    if (reset != null) {
-                        done.add("store " + name + ": " + reset);
+                    positions = "store.positions".equals(e.field())
+                        ? StoreRepair.mendPositions(arena, header, timeoutNanos) : null;
+                }
+                if (positions != null) {
+                    done.add("store " + name + ": " + positions);
+                }
+                try {
+                    StoreFormat.validate(arena, header); // the header's other fields first: the attach below names them
+                    final String maxItem = StoreRepair.mendMaxItem(arena, header);
+                    if (maxItem != null) {
+                        done.add("store " + name + ": " + maxItem);
                     }
+                } catch (final ArenaFormatException e) {
+                    // Named by the attach.
                 }
                 store = SharedStore.attach(arena, name, StoreOptions.defaults().withLockTimeoutNanos(timeoutNanos), false);
             } catch (final ArenaFormatException e) {

@@ -124,7 +124,10 @@
  * {@link io.sharena.ipc.store.StoreTools} finds an arena's stores by their named roots and reads
  * them through a read-only attachment, with no lock and no counter block of its own: the stats and
  * the ring's records by state ({@code arena stat}), the checker ({@code arena check}) and the key
- * listing ({@code arena dump --keys}). Its repair ({@code check --repair}) attaches for writing,
+ * listing ({@code arena dump --keys}). Its repair ({@code check --repair}) first sets header words
+ * a stray write changed from what the records say ({@link io.sharena.ipc.store.HeaderEvidence}:
+ * the ring's head and tail, a max item size below a whole item's value, a CAS counter below an
+ * item's), then attaches for writing,
  * takes over the locks of dead processes, turns stretches of the ring that do not parse into
  * padding and cuts chains at a link to what is not a whole item of their bucket
  * ({@link io.sharena.ipc.store.StoreRepair}: damage from another process's stray write or a file

@@ -5,6 +5,8 @@ import io.sharena.core.ArenaView;
 import io.sharena.ipc.IpcCheck;
 import io.sharena.ipc.layout.ItemLayout;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.charset.StandardCharsets;
@@ -33,6 +35,13 @@ class StoreHostileItemTest {
 
     private static byte[] b(final String s) {
         return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Stores {@code k0} to {@code k<n-1>}, each with {@link Values#make} of its number. */
+    private static void fill(final SharedStore store, final int n) {
+        for (int i = 0; i < n; i++) {
+            assertEquals(StoreResult.STORED, store.set(b("k" + i), Values.make(i), 0, 0));
+        }
     }
 
     /** @return the arena pointer of the key's item (read through the zero-copy reader) */
@@ -95,21 +104,95 @@ class StoreHostileItemTest {
         }
     }
 
+    /** Where a stray write puts the ring's head or tail. */
+    enum PositionDamage {
+        TAIL_NEGATIVE, HEAD_FAR_AHEAD, TAIL_AT_HEAD, TAIL_AT_A_MIDDLE_ITEM, HEAD_ZERO, HEAD_MISALIGNED_TAIL_NEGATIVE
+    }
+
     /**
-     * Head and tail out of range (a stray write; no kill leaves them so): the store is refused at
-     * open, which the repair used to leave as it was ("not repaired: store does not open"), so the
-     * file stayed unusable for good. The repair now empties the ring at one position and cuts every
-     * chain: the store opens again, empty, checks clean and writes lap after lap.
+     * Head or tail overwritten (a stray write; no kill leaves them so). The repair used to empty
+     * the ring whenever they were out of range, and to cut every chain that led outside them when
+     * they were in range but wrong (a tail moved onto the head, or onto an item in the middle):
+     * every item lost, though each record still says where it starts and how long it is. The
+     * repair now finds both again from the records ({@link HeaderEvidence}): every item reads its
+     * value, the store checks clean, and writes go on lap after lap. In a ring that has gone round
+     * (the records behind the tail are the previous lap's, passed and DEAD) and in one that has not.
+     */
+    @ParameterizedTest
+    @EnumSource(PositionDamage.class)
+    void theToolsRepairFindsOverwrittenPositionsAgainFromTheRecords(final PositionDamage damage) throws Exception {
+        for (final boolean wrapped : new boolean[] {false, true}) {
+            final Path file = dir.resolve(damage + "-" + wrapped + ".store");
+            final int keys = 300;
+            final byte[][] values = new byte[keys][];
+            long head;
+            try (SharedStore store = SharedStore.create(file, OPTIONS)) {
+                // Wrapped: the ring goes round twice, every key rewritten over and over.
+                for (int i = 0; i < keys || wrapped && store.stats().get("ring_tail") < 2L << 20; i++) {
+                    values[i % keys] = Values.make(i);
+                    assertEquals(StoreResult.STORED, store.set(b("k" + (i % keys)), values[i % keys], 0, 0));
+                }
+                assertEquals(List.of(), store.check());
+                final ArenaView v = store.arena().raw();
+                final int header = io.sharena.ipc.NamedRoots.of(store.arena()).get(SharedStore.DEFAULT_ROOT);
+                head = v.getLong(header + io.sharena.ipc.layout.StoreLayout.HEAD);
+                final int headWord = header + io.sharena.ipc.layout.StoreLayout.HEAD;
+                final int tailWord = header + io.sharena.ipc.layout.StoreLayout.TAIL;
+                switch (damage) {
+                    case TAIL_NEGATIVE -> v.putLong(tailWord, -1);
+                    case HEAD_FAR_AHEAD -> v.putLong(headWord, 1L << 62);
+                    case TAIL_AT_HEAD -> v.putLong(tailWord, head);
+                    case TAIL_AT_A_MIDDLE_ITEM -> v.putLong(tailWord, v.getLong(itemOf(store, "k150") + ItemLayout.POS));
+                    case HEAD_ZERO -> v.putLong(headWord, 0);
+                    case HEAD_MISALIGNED_TAIL_NEGATIVE -> {
+                        v.putLong(headWord, head + 8);
+                        v.putLong(tailWord, -16);
+                    }
+                }
+            }
+            try (io.sharena.core.SharedArena arena = io.sharena.core.SharedArena.open(file,
+                io.sharena.core.ArenaOptions.defaults())) {
+                assertTrue(IpcCheck.check(arena).stream().anyMatch(l -> l.contains("ring positions out of range")
+                    || l.contains("chained item outside the live ring")), damage + ": " + IpcCheck.check(arena));
+                final List<String> done = IpcCheck.repair(arena, 1_000_000_000L);
+                assertTrue(done.stream().anyMatch(l -> l.startsWith("store sharena.store: ring positions ")
+                    && l.endsWith(": found again from the records: head=" + head + ", tail=" + l.substring(
+                    l.lastIndexOf('=') + 1))), damage + ", wrapped=" + wrapped + ": " + done);
+                assertEquals(List.of(), IpcCheck.check(arena), damage + ", wrapped=" + wrapped + ": " + done);
+                assertEquals(List.of(), IpcCheck.repair(arena, 1_000_000_000L), "a second repair finds nothing");
+            }
+            try (SharedStore store = SharedStore.open(file, OPTIONS)) {
+                for (int k = 0; k < keys; k++) {
+                    assertArrayEquals(values[k], store.get(b("k" + k)), damage + ", wrapped=" + wrapped + ": k" + k);
+                }
+                assertEquals((long) keys, store.stats().get("curr_items"));
+                final long from = store.stats().get("ring_head");
+                for (int i = 0; store.stats().get("ring_tail") < from + (1L << 20); i++) {
+                    assertEquals(StoreResult.STORED, store.set(b("k" + (i % keys)), Values.make(i), 0, 0), "i=" + i);
+                    final byte[] v = store.get(b("k" + (i % keys)));
+                    assertTrue(v != null && Values.check(v, v.length) == null, "k" + (i % keys));
+                }
+                assertEquals(List.of(), store.check());
+            }
+        }
+    }
+
+    /**
+     * Head and tail out of range and no record known to be live (every bucket word zeroed too): the
+     * repair empties the ring at one position and cuts every chain, so that the store opens again,
+     * empty, checks clean and writes lap after lap (it used to leave the file unusable for good).
      */
     @Test
-    void theToolsRepairEmptiesARingWhosePositionsAreOutOfRange() throws Exception {
+    void theToolsRepairEmptiesARingWhosePositionsNoRecordCanGiveBack() throws Exception {
         final Path file = dir.resolve("positions.store");
         try (SharedStore store = SharedStore.create(file, OPTIONS)) {
-            for (int i = 0; i < 300; i++) {
-                assertEquals(StoreResult.STORED, store.set(b("k" + i), Values.make(i), 0, 0));
-            }
+            fill(store, 300);
+            final ArenaView v = store.arena().raw();
             final int header = io.sharena.ipc.NamedRoots.of(store.arena()).get(SharedStore.DEFAULT_ROOT);
-            store.arena().raw().putLong(header + io.sharena.ipc.layout.StoreLayout.TAIL, -1);
+            v.putLong(header + io.sharena.ipc.layout.StoreLayout.TAIL, -1);
+            final int buckets = v.getInt(header + io.sharena.ipc.layout.StoreLayout.BUCKETS_PTR);
+            final int count = 1 << v.getInt(header + io.sharena.ipc.layout.StoreLayout.BUCKET_BITS);
+            v.fill(buckets, (long) count * io.sharena.ipc.layout.StoreLayout.BUCKET_SIZE, (byte) 0);
         }
         final io.sharena.core.ArenaFormatException refused = assertThrows(io.sharena.core.ArenaFormatException.class,
             () -> SharedStore.open(file, OPTIONS).close());
@@ -118,7 +201,7 @@ class StoreHostileItemTest {
             io.sharena.core.ArenaOptions.defaults())) {
             final List<String> done = IpcCheck.repair(arena, 1_000_000_000L);
             assertTrue(done.stream().anyMatch(l -> l.startsWith("store sharena.store: ring positions out of range"
-                + " (head=")), done.toString());
+                + " (head=") && l.contains("no record known to be live: the ring emptied")), done.toString());
             assertEquals(List.of(), IpcCheck.check(arena));
         }
         try (SharedStore store = SharedStore.open(file, OPTIONS)) {
@@ -130,6 +213,197 @@ class StoreHostileItemTest {
                 assertTrue(v != null && Values.check(v, v.length) == null, "k" + (i % 300));
             }
             assertEquals(List.of(), store.check());
+        }
+    }
+
+    /**
+     * A stray write into the CAS counter, lowering it below the items' CAS values or moving it to
+     * the edge of wrapping: check said ok, yet new items took CAS values already in use (a client's
+     * cas could match another write) and a flush_all left every item above the counter visible (a
+     * corrupted-file campaign). Now check names it and the repair sets it to the largest CAS value
+     * in use, after which a flush hides every item and new items take new values.
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(longs = {0, 1, -1L, 1L << 62})
+    void aCasCounterBelowTheItemsOrAboutToWrapIsNamedAndSet(final long damaged) throws Exception {
+        final Path file = dir.resolve("cas.store");
+        long newest = 0;
+        try (SharedStore store = SharedStore.create(file, OPTIONS)) {
+            fill(store, 50);
+            newest = store.gets(b("k49")).cas(); // the last write's
+            final int header = io.sharena.ipc.NamedRoots.of(store.arena()).get(SharedStore.DEFAULT_ROOT);
+            store.arena().raw().putLong(header + io.sharena.ipc.layout.StoreLayout.CAS_COUNTER, damaged);
+            assertTrue(store.check().stream().anyMatch(v -> v.startsWith("CAS counter")), store.check().toString());
+        }
+        try (io.sharena.core.SharedArena arena = io.sharena.core.SharedArena.open(file,
+            io.sharena.core.ArenaOptions.defaults())) {
+            final List<String> done = IpcCheck.repair(arena, 1_000_000_000L);
+            final long expected = newest;
+            assertTrue(done.stream().anyMatch(l -> l.startsWith("store sharena.store: CAS counter")
+                && l.endsWith(": set to " + expected + ", the largest CAS value in use")), done.toString());
+            assertEquals(List.of(), IpcCheck.check(arena));
+        }
+        try (SharedStore store = SharedStore.open(file, OPTIONS)) {
+            assertEquals(StoreResult.STORED, store.set(b("new"), b("v"), 0, 0));
+            assertTrue(store.gets(b("new")).cas() > newest, "a new item takes a new CAS value");
+            store.flushAll(0);
+            for (int i = 0; i < 50; i++) {
+                assertEquals(null, store.get(b("k" + i)), "k" + i + " flushed");
+            }
+            assertEquals(null, store.get(b("new")));
+        }
+    }
+
+    /**
+     * A key byte or its length overwritten (within range): the item's key no longer hashes to its
+     * HASH word, so no look-up finds it, while check and the repair found nothing. Now check names
+     * it and the repair cuts it out (the items after it in its chain are linked again); every other
+     * key keeps its value.
+     */
+    @Test
+    void anItemWhoseKeyNoLongerHashesToItsWordIsNamedAndCutOut() throws Exception {
+        final Path file = dir.resolve("hash.store");
+        try (SharedStore store = SharedStore.create(file, OPTIONS)) {
+            fill(store, 200);
+            final ArenaView v = store.arena().raw();
+            v.putByte(itemOf(store, "k7") + ItemLayout.KEY, (byte) 0);
+            v.putInt(itemOf(store, "k42") + ItemLayout.KEY_LEN, 2);
+            assertEquals(2, store.check().stream().filter(l -> l.startsWith("item whose key does not hash")).count(),
+                store.check().toString());
+        }
+        try (io.sharena.core.SharedArena arena = io.sharena.core.SharedArena.open(file,
+            io.sharena.core.ArenaOptions.defaults())) {
+            final List<String> done = IpcCheck.repair(arena, 1_000_000_000L);
+            assertTrue(done.stream().anyMatch(l -> l.contains("cut 2 chain(s)")), done.toString());
+            assertEquals(List.of(), IpcCheck.check(arena));
+        }
+        try (SharedStore store = SharedStore.open(file, OPTIONS)) {
+            for (int i = 0; i < 200; i++) {
+                if (i != 7 && i != 42) {
+                    assertArrayEquals(Values.make(i), store.get(b("k" + i)), "k" + i);
+                }
+            }
+            assertEquals(198L, store.stats().get("curr_items"));
+            assertEquals(StoreResult.STORED, store.set(b("k7"), b("again"), 0, 0));
+            assertArrayEquals(b("again"), store.get(b("k7")));
+        }
+    }
+
+    /**
+     * The store's root pointing past the end of the arena (a stray write into the roots entry): the
+     * store's open read a header field there before checking where the header was, and the
+     * JDK's IndexOutOfBoundsException reached the user ("unexpected", from serve). Now the open is
+     * refused, naming the header's place.
+     */
+    @Test
+    void aRootPointingPastTheArenaIsRefusedByName() throws Exception {
+        final Path file = dir.resolve("root.store");
+        try (SharedStore store = SharedStore.create(file, OPTIONS)) {
+            io.sharena.ipc.NamedRoots.of(store.arena()).put(SharedStore.DEFAULT_ROOT, 0xFFFF_F000);
+        }
+        final io.sharena.core.ArenaFormatException refused = assertThrows(io.sharena.core.ArenaFormatException.class,
+            () -> SharedStore.open(file, OPTIONS).close());
+        assertEquals("store.header", refused.field(), refused.getMessage());
+        assertThrows(io.sharena.core.ArenaFormatException.class, () -> SharedStore.openOrCreate(file, OPTIONS).close());
+    }
+
+    /**
+     * The header's max item size lowered by a stray write: every item over the new limit read as
+     * damage ("store corrupted" from every get), check blamed the items, and the repair cut every
+     * chain at one, dropping nearly every item (a corrupted-file campaign). Now the repair restores
+     * the limit (the default, within what the ring allows): every item reads again.
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(ints = {1, 16, 100})
+    void aLoweredMaxItemSizeIsRaisedToTheItemsItHolds(final int lowered) throws Exception {
+        final Path file = dir.resolve("max.store");
+        int largest = 0;
+        try (SharedStore store = SharedStore.create(file, OPTIONS)) {
+            fill(store, 200);
+            for (int i = 0; i < 200; i++) {
+                largest = Math.max(largest, Values.make(i).length);
+            }
+            final int header = io.sharena.ipc.NamedRoots.of(store.arena()).get(SharedStore.DEFAULT_ROOT);
+            store.arena().raw().putInt(header + io.sharena.ipc.layout.StoreLayout.MAX_ITEM, lowered);
+        }
+        try (SharedStore store = SharedStore.open(file, OPTIONS)) {
+            assertFalse(store.check().isEmpty());
+            assertThrows(ArenaCorruptedException.class, () -> {
+                for (int i = 0; i < 200; i++) {
+                    store.get(b("k" + i));
+                }
+            });
+        }
+        try (io.sharena.core.SharedArena arena = io.sharena.core.SharedArena.open(file,
+            io.sharena.core.ArenaOptions.defaults())) {
+            final List<String> done = IpcCheck.repair(arena, 1_000_000_000L);
+            final int expected = largest;
+            assertTrue(done.stream().anyMatch(l -> l.startsWith("store sharena.store: max item size below the value a whole"
+                + " item holds (maxItemSize=" + lowered + ", value=" + expected + "): restored to ")), done.toString());
+            assertFalse(done.stream().anyMatch(l -> l.contains("cut ")), done.toString());
+            assertEquals(List.of(), IpcCheck.check(arena));
+        }
+        try (SharedStore store = SharedStore.open(file, OPTIONS)) {
+            for (int i = 0; i < 200; i++) {
+                assertArrayEquals(Values.make(i), store.get(b("k" + i)), "k" + i);
+            }
+            // 1 MiB does not fit this 1 MiB ring: the largest value the ring allows.
+            assertTrue(store.maxItemSize() >= largest && store.maxItemSize() < (1 << 19), "" + store.maxItemSize());
+            final byte[] big = new byte[store.maxItemSize()];
+            assertEquals(StoreResult.STORED, store.set(b("big"), big, 0, 0));
+        }
+    }
+
+    /**
+     * The store's root lost (a stray write into the roots entry; here the name removed, its store
+     * left whole): {@code openOrCreate} (what {@code serve} does) created a second, empty store
+     * beside it without a word, or failed with "no room for the store" when the file had none. Now
+     * it is refused, naming the lost store, and the repair names it again with every item.
+     */
+    @Test
+    void aStoreWhoseRootWasLostIsNotReplacedByANewOne() throws Exception {
+        final Path file = dir.resolve("lost.store");
+        try (SharedStore store = SharedStore.create(file, OPTIONS)) {
+            fill(store, 50);
+            assertTrue(io.sharena.ipc.NamedRoots.of(store.arena()).remove(SharedStore.DEFAULT_ROOT) != 0);
+        }
+        final io.sharena.core.ArenaFormatException refused = assertThrows(io.sharena.core.ArenaFormatException.class,
+            () -> SharedStore.openOrCreate(file, OPTIONS).close());
+        assertEquals("store.root", refused.field(), refused.getMessage());
+        assertTrue(refused.getMessage().contains("'arena check --repair' names it again"), refused.getMessage());
+        try (io.sharena.core.SharedArena arena = io.sharena.core.SharedArena.open(file,
+            io.sharena.core.ArenaOptions.defaults())) {
+            IpcCheck.repair(arena, 1_000_000_000L);
+            assertEquals(List.of(), IpcCheck.check(arena));
+        }
+        try (SharedStore store = SharedStore.openOrCreate(file, OPTIONS)) {
+            for (int i = 0; i < 50; i++) {
+                assertArrayEquals(Values.make(i), store.get(b("k" + i)), "k" + i);
+            }
+        }
+    }
+
+    /**
+     * The store's header overwritten, magic and all (random bytes over its first page): the file
+     * checked clean, since the root no longer named a store, while {@code serve} refused it. Now
+     * the check says what serve will meet.
+     */
+    @Test
+    void aDefaultRootNamingAGarbledHeaderFailsTheCheck() throws Exception {
+        final Path file = dir.resolve("garbled.store");
+        try (SharedStore store = SharedStore.create(file, OPTIONS)) {
+            assertEquals(StoreResult.STORED, store.set(b("k"), b("v"), 0, 0));
+            final int header = io.sharena.ipc.NamedRoots.of(store.arena()).get(SharedStore.DEFAULT_ROOT);
+            final java.util.SplittableRandom r = new java.util.SplittableRandom(5);
+            for (int i = 0; i < 4096; i += 8) {
+                store.arena().raw().putLong(header + i, r.nextLong());
+            }
+        }
+        assertThrows(io.sharena.core.ArenaFormatException.class, () -> SharedStore.openOrCreate(file, OPTIONS).close());
+        try (io.sharena.core.SharedArena arena = io.sharena.core.SharedArena.open(file,
+            io.sharena.core.ArenaOptions.defaults())) {
+            assertTrue(IpcCheck.check(arena).stream().anyMatch(l -> l.startsWith("store sharena.store: its root names a"
+                + " page that holds no store header")), IpcCheck.check(arena).toString());
         }
     }
 

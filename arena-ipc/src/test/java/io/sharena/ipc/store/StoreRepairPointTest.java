@@ -57,7 +57,7 @@ class StoreRepairPointTest {
 
     /** What a point's scenario breaks before the repair runs. */
     enum Damage {
-        /** HEAD negative and TAIL misaligned: the repair empties the ring at position 0, TAIL first. */
+        /** HEAD negative and TAIL misaligned: the repair finds both again from the records, TAIL first. */
         POSITIONS,
         /** Bucket words pointed 16 bytes into their first item: the repair cuts those chains. */
         BAD_LINKS,

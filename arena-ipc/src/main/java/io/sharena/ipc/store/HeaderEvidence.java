@@ -1,0 +1,173 @@
+package io.sharena.ipc.store;
+
+import io.sharena.core.ArenaView;
+import io.sharena.ipc.layout.ItemLayout;
+import io.sharena.ipc.layout.StoreLayout;
+
+/**
+ * What the ring's records and the chains say about the store header's words, read raw, for the
+ * tools' repair of a header word a stray write changed (no kill leaves them wrong): the largest
+ * value a whole item holds ({@link #largestWholeValue}), against a lowered max item size; and
+ * the ring's head and tail, found again from the records. Every record says where it starts
+ * (its POS word) and how long it is, so the records between tail and head follow one another
+ * exactly, and an item a chain reaches is one of them:
+ * <ol>
+ *   <li>the anchor is the newest record known to be live: the latest item a bucket's chain
+ *       reaches that parses as a LINKED record where it lies, or the record at TAIL if it parses
+ *       and is newer;</li>
+ *   <li>the head is where the records that follow the anchor, one after another, end (past it
+ *       lie the previous lap's records, whose POS words are a ring's length behind, or zeros);</li>
+ *   <li>the tail is as far back from the head as records keep following one another, within one
+ *       ring's length: the records between it and the true tail, if any, are ones the true tail
+ *       had passed, which it marked DEAD (or PAD), so the tail passes them again.</li>
+ * </ol>
+ * Read with the ring lock held (no writer moves either position); chains may change meanwhile
+ * under their stripes' locks, which moves no item in the ring.
+ */
+final class HeaderEvidence {
+    /** Links followed in one chain before it is taken for a loop. */
+    private static final int MAX_HOPS = 1 << 16;
+
+    private final ArenaView view;
+    private final int ringPtr;
+    private final long ringBytes;
+    private final int buckets;
+    private final int bucketCount;
+    /** The longest record: a 250-byte key and the store's largest value. */
+    private final long maxRecord;
+
+    HeaderEvidence(final ArenaView view, final int header) {
+        this.view = view;
+        this.ringPtr = view.getInt(header + StoreLayout.RING_PTR);
+        this.ringBytes = view.getLong(header + StoreLayout.RING_BYTES);
+        this.buckets = view.getInt(header + StoreLayout.BUCKETS_PTR);
+        this.bucketCount = 1 << view.getInt(header + StoreLayout.BUCKET_BITS);
+        this.maxRecord = ItemLayout.recordSize(SharedStore.MAX_KEY,
+            Math.max(view.getInt(header + StoreLayout.MAX_ITEM), Numbers.MAX_DIGITS));
+    }
+
+    /**
+     * @return the size of the record at logical position {@code pos} if it parses as one there (its
+     * POS word is {@code pos}, its size aligned, at least a PAD's and inside the ring, its state
+     * known), else 0
+     */
+    private int parses(final long pos) {
+        if (pos < 0 || (pos & (ItemLayout.ALIGN - 1)) != 0) {
+            return 0;
+        }
+        final long phys = pos % ringBytes;
+        final int p = (int) (ringPtr + phys);
+        final int size = view.getInt(p + ItemLayout.SIZE);
+        final int state = view.getInt(p + ItemLayout.STATE);
+        if (view.getLong(p + ItemLayout.POS) != pos || size < ItemLayout.PAD_HEADER || size % ItemLayout.ALIGN != 0
+            || phys + size > ringBytes || state < ItemLayout.RESERVED || state > ItemLayout.PAD) {
+            return 0;
+        }
+        return size;
+    }
+
+    /**
+     * The chained items' positions: {@code {oldest, newest}} of the items the chains reach that parse
+     * as LINKED records where they lie ({@code {Long.MAX_VALUE, -1}} if none). A link to anything
+     * else ends its chain here: the repair's own walk cuts it.
+     */
+    long[] chainedRange() {
+        long oldest = Long.MAX_VALUE;
+        long newest = -1;
+        for (int b = 0; b < bucketCount; b++) {
+            int p = view.getIntAcquire(buckets + b * StoreLayout.BUCKET_SIZE);
+            for (int hops = 0; p != 0 && hops < MAX_HOPS; hops++) {
+                final long off = Integer.toUnsignedLong(p) - Integer.toUnsignedLong(ringPtr);
+                if (off < 0 || off > ringBytes - ItemLayout.HEADER || (off & (ItemLayout.ALIGN - 1)) != 0) {
+                    break;
+                }
+                final long pos = view.getLong(p + ItemLayout.POS);
+                if (pos < 0 || pos % ringBytes != off || parses(pos) == 0
+                    || view.getInt(p + ItemLayout.STATE) != ItemLayout.LINKED) {
+                    break;
+                }
+                oldest = Math.min(oldest, pos);
+                newest = Math.max(newest, pos);
+                p = view.getIntAcquire(p + ItemLayout.NEXT);
+            }
+        }
+        return new long[] {oldest, newest};
+    }
+
+    /**
+     * @return the longest value of the LINKED items the chains reach that are whole (a key of 1 to
+     * 250 bytes whose hash is the item's HASH word, a record of exactly the key and value, inside
+     * the ring), 0 if none: a store's max item size below it was lowered by a stray write, since
+     * every such item was stored under the header's limit (or is a counter's 20 digits)
+     */
+    int largestWholeValue() {
+        int largest = 0;
+        for (int b = 0; b < bucketCount; b++) {
+            int p = view.getIntAcquire(buckets + b * StoreLayout.BUCKET_SIZE);
+            for (int hops = 0; p != 0 && hops < MAX_HOPS; hops++) {
+                final long off = Integer.toUnsignedLong(p) - Integer.toUnsignedLong(ringPtr);
+                if (off < 0 || off > ringBytes - ItemLayout.HEADER || (off & (ItemLayout.ALIGN - 1)) != 0
+                    || view.getInt(p + ItemLayout.STATE) != ItemLayout.LINKED) {
+                    break;
+                }
+                final int keyLen = view.getInt(p + ItemLayout.KEY_LEN);
+                final int valueLen = view.getInt(p + ItemLayout.VALUE_LEN);
+                if (keyLen < 1 || keyLen > SharedStore.MAX_KEY || valueLen < 0
+                    || ItemLayout.recordSize(keyLen, valueLen) != view.getInt(p + ItemLayout.SIZE)
+                    || off + ItemLayout.recordSize(keyLen, valueLen) > ringBytes) {
+                    break;
+                }
+                final byte[] key = new byte[keyLen];
+                view.getBytes(p + ItemLayout.KEY, key, 0, keyLen);
+                if (Index.hash(key, keyLen) != view.getInt(p + ItemLayout.HASH)) {
+                    break;
+                }
+                largest = Math.max(largest, valueLen);
+                p = view.getIntAcquire(p + ItemLayout.NEXT);
+            }
+        }
+        return largest;
+    }
+
+    /**
+     * @param tail   TAIL as the header holds it
+     * @param newest the newest chained item's position ({@link #chainedRange}), or -1
+     * @return {@code {head, tail}} found from the records, or null if no record is known to be live
+     */
+    long[] recover(final long tail, final long newest) {
+        final long anchor = parses(tail) > 0 ? Math.max(tail, newest) : newest;
+        if (anchor < 0) {
+            return null;
+        }
+        long head = anchor;
+        for (int size = parses(head); size > 0 && head + size - anchor <= ringBytes; size = parses(head)) {
+            head += size;
+        }
+        return new long[] {head, back(head, anchor)};
+    }
+
+    /**
+     * @return the earliest position from which records follow one another up to {@code head}, no
+     * further back than a ring's length from it, and not after {@code anchor}
+     */
+    private long back(final long head, final long anchor) {
+        long start = head;
+        while (start > 0) {
+            long found = -1;
+            // The record that ends at start: the nearest aligned position before it that parses as one
+            // of exactly that length.
+            for (long q = start - ItemLayout.ALIGN; q >= 0 && start - q <= maxRecord && head - q <= ringBytes;
+                 q -= ItemLayout.ALIGN) {
+                if (parses(q) == start - q) {
+                    found = q;
+                    break;
+                }
+            }
+            if (found < 0) {
+                break;
+            }
+            start = found;
+        }
+        return Math.min(start, anchor);
+    }
+}
