@@ -235,16 +235,28 @@ class ProbeFindingsTest {
     /**
      * memcached writes a counter whose new number is no longer than its value over that value,
      * padded with spaces ({@code decr} of {@code 100} leaves {@code "99 "}); here the value was
-     * shortened. Text, meta and the lenient parse's path ({@code " 5"}) alike.
+     * shortened. memcached does so only while nothing else holds the item (its background threads
+     * sometimes do: a CI run saw it write a new, unpadded item), so the bytes are checked against
+     * what it sends when it rewrites in place, on this server alone. Text, meta and the lenient
+     * parse's path ({@code " 5"}) alike.
      */
     @Test
     void aShrinkingCounterKeepsItsLengthPaddedWithSpaces() throws Exception {
-        both.assertSameReplies(List.of(block("set k 0 0 3", "100"), "decr k 1\r\n", "get k\r\n", "incr k 1\r\n",
-            "get k\r\n", "incr k 900\r\n", "get k\r\n",
-            block("set w 0 0 20", "18446744073709551615"), "incr w 1\r\n", "get w\r\n",
-            block("set z 0 0 3", "007"), "incr z 0\r\n", "get z\r\n", "ma z v\r\n", "mg z v\r\n",
-            "ma z MD D8 v\r\n", "mg z s v\r\n",
-            block("set s 0 0 2", " 5"), "incr s 1\r\n", "get s\r\n", "decr s 10\r\n", "get s\r\n"));
+        try (Wire w = new Wire(both.ours.port())) {
+            assertEquals("STORED\r\n99\r\nVALUE k 0 3\r\n99 \r\nEND\r\n100\r\nVALUE k 0 3\r\n100\r\nEND\r\n"
+                + "1000\r\nVALUE k 0 4\r\n1000\r\nEND\r\n",
+                w.call(block("set k 0 0 3", "100") + "decr k 1\r\nget k\r\nincr k 1\r\nget k\r\nincr k 900\r\nget k\r\n"));
+            assertEquals("STORED\r\n0\r\nVALUE w 0 20\r\n0" + " ".repeat(19) + "\r\nEND\r\n",
+                w.call(block("set w 0 0 20", "18446744073709551615") + "incr w 1\r\nget w\r\n"));
+            assertEquals("STORED\r\n7\r\nVALUE z 0 3\r\n7  \r\nEND\r\n",
+                w.call(block("set z 0 0 3", "007") + "incr z 0\r\nget z\r\n"));
+            assertEquals("HD\r\nVA 3 s3\r\n8  \r\n", w.call("ma z\r\nmg z s v\r\n"));
+            assertEquals("STORED\r\n6\r\nVALUE s 0 2\r\n6 \r\nEND\r\n0\r\nVALUE s 0 2\r\n0 \r\nEND\r\n",
+                w.call(block("set s 0 0 2", " 5") + "incr s 1\r\nget s\r\ndecr s 10\r\nget s\r\n"));
+        }
+        // The replies to the counters themselves are the same as memcached's, padding aside.
+        both.assertSameReplies(List.of(block("set k 0 0 3", "100"), "decr k 1\r\n", "incr k 1\r\n", "incr k 900\r\n",
+            block("set w 0 0 20", "18446744073709551615"), "incr w 1\r\n", "decr w 1\r\n"));
     }
 
     /**
