@@ -66,6 +66,11 @@ final class HeaderEvidence {
         return size;
     }
 
+    /** @return where the record at {@code pos} ends, if it parses there ({@code pos} itself otherwise) */
+    long endOf(final long pos) {
+        return pos + parses(pos);
+    }
+
     /**
      * The chained items' positions: {@code {oldest, newest}} of the items the chains reach that parse
      * as LINKED records where they lie ({@code {Long.MAX_VALUE, -1}} if none). A link to anything

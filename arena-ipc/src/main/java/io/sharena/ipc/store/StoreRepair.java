@@ -171,7 +171,7 @@ final class StoreRepair {
     /**
      * Sets a store's head and tail from its records when HEAD or TAIL says something the records
      * contradict (a stray write: no kill leaves them so): positions out of range, or an item a chain
-     * reaches outside the ring between them. Under the ring lock, {@link HeaderEvidence} finds them
+     * reaches outside the ring between them, or ending past the head. Under the ring lock, {@link HeaderEvidence} finds them
      * again; where no record is known to be live, both become one position (the head if it could be
      * one, else the tail, else 0), the ring emptied, every chain cut by {@link #run} next. Nothing
      * is done if the header's page is not allocated (the store does not open for that reason too).
@@ -196,7 +196,7 @@ final class StoreRepair {
             final boolean sound = StoreFormat.positionsSound(head, tail, tail, ringBytes);
             final HeaderEvidence records = new HeaderEvidence(v, header);
             final long[] chained = records.chainedRange();
-            if (sound && (chained[1] < 0 || chained[0] >= tail && chained[1] < head)) {
+            if (sound && (chained[1] < 0 || chained[0] >= tail && records.endOf(chained[1]) <= head)) {
                 return null;
             }
             final long[] found = records.recover(tail, chained[1]);

@@ -106,7 +106,8 @@ class StoreHostileItemTest {
 
     /** Where a stray write puts the ring's head or tail. */
     enum PositionDamage {
-        TAIL_NEGATIVE, HEAD_FAR_AHEAD, TAIL_AT_HEAD, TAIL_AT_A_MIDDLE_ITEM, HEAD_ZERO, HEAD_MISALIGNED_TAIL_NEGATIVE
+        TAIL_NEGATIVE, HEAD_FAR_AHEAD, TAIL_AT_HEAD, TAIL_AT_A_MIDDLE_ITEM, HEAD_ZERO, HEAD_MISALIGNED_TAIL_NEGATIVE,
+        HEAD_INSIDE_THE_LAST_RECORD
     }
 
     /**
@@ -144,6 +145,7 @@ class StoreHostileItemTest {
                     case TAIL_AT_HEAD -> v.putLong(tailWord, head);
                     case TAIL_AT_A_MIDDLE_ITEM -> v.putLong(tailWord, v.getLong(itemOf(store, "k150") + ItemLayout.POS));
                     case HEAD_ZERO -> v.putLong(headWord, 0);
+                    case HEAD_INSIDE_THE_LAST_RECORD -> v.putLong(headWord, head - ItemLayout.ALIGN);
                     case HEAD_MISALIGNED_TAIL_NEGATIVE -> {
                         v.putLong(headWord, head + 8);
                         v.putLong(tailWord, -16);
@@ -153,7 +155,8 @@ class StoreHostileItemTest {
             try (io.sharena.core.SharedArena arena = io.sharena.core.SharedArena.open(file,
                 io.sharena.core.ArenaOptions.defaults())) {
                 assertTrue(IpcCheck.check(arena).stream().anyMatch(l -> l.contains("ring positions out of range")
-                    || l.contains("chained item outside the live ring")), damage + ": " + IpcCheck.check(arena));
+                    || l.contains("chained item outside the live ring") || l.contains("ring records overrun the head")),
+                    damage + ": " + IpcCheck.check(arena));
                 final List<String> done = IpcCheck.repair(arena, 1_000_000_000L);
                 assertTrue(done.stream().anyMatch(l -> l.startsWith("store sharena.store: ring positions ")
                     && l.endsWith(": found again from the records: head=" + head + ", tail=" + l.substring(
