@@ -4,6 +4,8 @@ import io.sharena.core.ArenaView;
 import io.sharena.ipc.layout.ItemLayout;
 import io.sharena.ipc.layout.StoreLayout;
 
+import java.util.function.IntPredicate;
+
 /**
  * What the ring's records and the chains say about the store header's words, read raw, for the
  * tools' repair of a header word a stray write changed (no kill leaves them wrong): the largest
@@ -52,18 +54,8 @@ final class HeaderEvidence {
      * known), else 0
      */
     private int parses(final long pos) {
-        if (pos < 0 || (pos & (ItemLayout.ALIGN - 1)) != 0) {
-            return 0;
-        }
-        final long phys = pos % ringBytes;
-        final int p = (int) (ringPtr + phys);
-        final int size = view.getInt(p + ItemLayout.SIZE);
-        final int state = view.getInt(p + ItemLayout.STATE);
-        if (view.getLong(p + ItemLayout.POS) != pos || size < ItemLayout.PAD_HEADER || size % ItemLayout.ALIGN != 0
-            || phys + size > ringBytes || state < ItemLayout.RESERVED || state > ItemLayout.PAD) {
-            return 0;
-        }
-        return size;
+        return pos < 0 || (pos & (ItemLayout.ALIGN - 1)) != 0 ? 0
+            : Ring.recordAt(view, ringPtr, ringBytes, pos, Long.MAX_VALUE);
     }
 
     /** @return where the record at {@code pos} ends, if it parses there ({@code pos} itself otherwise) */
@@ -77,26 +69,18 @@ final class HeaderEvidence {
      * else ends its chain here: the repair's own walk cuts it.
      */
     long[] chainedRange() {
-        long oldest = Long.MAX_VALUE;
-        long newest = -1;
-        for (int b = 0; b < bucketCount; b++) {
-            int p = view.getIntAcquire(buckets + b * StoreLayout.BUCKET_SIZE);
-            for (int hops = 0; p != 0 && hops < MAX_HOPS; hops++) {
-                final long off = Integer.toUnsignedLong(p) - Integer.toUnsignedLong(ringPtr);
-                if (off < 0 || off > ringBytes - ItemLayout.HEADER || (off & (ItemLayout.ALIGN - 1)) != 0) {
-                    break;
-                }
-                final long pos = view.getLong(p + ItemLayout.POS);
-                if (pos < 0 || pos % ringBytes != off || parses(pos) == 0
-                    || view.getInt(p + ItemLayout.STATE) != ItemLayout.LINKED) {
-                    break;
-                }
-                oldest = Math.min(oldest, pos);
-                newest = Math.max(newest, pos);
-                p = view.getIntAcquire(p + ItemLayout.NEXT);
+        final long[] range = {Long.MAX_VALUE, -1};
+        walkChains(p -> {
+            final long pos = view.getLong(p + ItemLayout.POS);
+            if (pos < 0 || pos % ringBytes != offsetOf(p) || parses(pos) == 0
+                || view.getInt(p + ItemLayout.STATE) != ItemLayout.LINKED) {
+                return false;
             }
-        }
-        return new long[] {oldest, newest};
+            range[0] = Math.min(range[0], pos);
+            range[1] = Math.max(range[1], pos);
+            return true;
+        });
+        return range;
     }
 
     /**
@@ -106,32 +90,48 @@ final class HeaderEvidence {
      * every such item was stored under the header's limit (or is a counter's 20 digits)
      */
     int largestWholeValue() {
-        int largest = 0;
+        final int[] largest = {0};
+        walkChains(p -> {
+            final int keyLen = view.getInt(p + ItemLayout.KEY_LEN);
+            final int valueLen = view.getInt(p + ItemLayout.VALUE_LEN);
+            if (view.getInt(p + ItemLayout.STATE) != ItemLayout.LINKED || keyLen < 1 || keyLen > SharedStore.MAX_KEY
+                || valueLen < 0 || ItemLayout.recordSize(keyLen, valueLen) != view.getInt(p + ItemLayout.SIZE)
+                || offsetOf(p) + ItemLayout.recordSize(keyLen, valueLen) > ringBytes) {
+                return false;
+            }
+            final byte[] key = new byte[keyLen];
+            view.getBytes(p + ItemLayout.KEY, key, 0, keyLen);
+            if (Index.hash(key, keyLen) != view.getInt(p + ItemLayout.HASH)) {
+                return false;
+            }
+            largest[0] = Math.max(largest[0], valueLen);
+            return true;
+        });
+        return largest[0];
+    }
+
+    /**
+     * Calls {@code visit} with each item the buckets' chains reach, chain by chain, until it
+     * returns false for one (that chain ends there) or a link leads outside the ring or off a
+     * record's alignment (the repair's own walk cuts it), or after {@link #MAX_HOPS} links (a loop).
+     */
+    private void walkChains(final IntPredicate visit) {
         for (int b = 0; b < bucketCount; b++) {
             int p = view.getIntAcquire(buckets + b * StoreLayout.BUCKET_SIZE);
             for (int hops = 0; p != 0 && hops < MAX_HOPS; hops++) {
-                final long off = Integer.toUnsignedLong(p) - Integer.toUnsignedLong(ringPtr);
+                final long off = offsetOf(p);
                 if (off < 0 || off > ringBytes - ItemLayout.HEADER || (off & (ItemLayout.ALIGN - 1)) != 0
-                    || view.getInt(p + ItemLayout.STATE) != ItemLayout.LINKED) {
+                    || !visit.test(p)) {
                     break;
                 }
-                final int keyLen = view.getInt(p + ItemLayout.KEY_LEN);
-                final int valueLen = view.getInt(p + ItemLayout.VALUE_LEN);
-                if (keyLen < 1 || keyLen > SharedStore.MAX_KEY || valueLen < 0
-                    || ItemLayout.recordSize(keyLen, valueLen) != view.getInt(p + ItemLayout.SIZE)
-                    || off + ItemLayout.recordSize(keyLen, valueLen) > ringBytes) {
-                    break;
-                }
-                final byte[] key = new byte[keyLen];
-                view.getBytes(p + ItemLayout.KEY, key, 0, keyLen);
-                if (Index.hash(key, keyLen) != view.getInt(p + ItemLayout.HASH)) {
-                    break;
-                }
-                largest = Math.max(largest, valueLen);
                 p = view.getIntAcquire(p + ItemLayout.NEXT);
             }
         }
-        return largest;
+    }
+
+    /** @return where item {@code p} lies in the ring (negative or past it for a pointer outside) */
+    private long offsetOf(final int p) {
+        return Integer.toUnsignedLong(p) - Integer.toUnsignedLong(ringPtr);
     }
 
     /**

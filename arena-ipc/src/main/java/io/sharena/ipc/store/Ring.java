@@ -524,6 +524,14 @@ final class Ring {
      * known; else 0
      */
     int parses(final long pos, final long head) {
+        return recordAt(view, ringPtr, ringBytes, pos, head);
+    }
+
+    /**
+     * {@link #parses} for a ring read raw, by the tools, without a {@link Ring}: {@code pos} must
+     * be non-negative.
+     */
+    static int recordAt(final ArenaView view, final int ringPtr, final long ringBytes, final long pos, final long head) {
         final long phys = pos % ringBytes;
         final int p = (int) (ringPtr + phys);
         final int size = view.getInt(p + ItemLayout.SIZE);
