@@ -835,7 +835,11 @@ public final class SharedArena implements AutoCloseable {
     /**
      * Gives back this process's cached pages, applies pending frees, leaves the registry, unmaps the
      * arena and closes the file. If the lock stays busy for a second (its holder is stopped), the
-     * registry slot is left for the next repair to reclaim once this process has exited. Idempotent;
+     * registry slot is left for the next repair to reclaim once this process has exited: while the
+     * holder stays stopped, each such close keeps one of the registry's slots, so a process that
+     * opens and closes the arena over and over meanwhile uses them all up (then every open fails
+     * with an {@link IOException} saying each slot is taken by a live process) until that process
+     * exits. Idempotent;
      * later accesses throw {@link IllegalStateException}.
      *
      * @throws IOException             if the file was cut short under the mapping (then it is unmapped

@@ -31,6 +31,7 @@ import java.util.List;
  *   <li>{@code create FILE CHANNEL}: creates a channel of 4 lanes of 16 KiB; says "created".</li>
  *   <li>{@code rootsrepair FILE}: repairs the named roots (under their lock); says "repaired".</li>
  *   <li>{@code heaprepair FILE}: repairs the object heap (this process alone attached); says "repaired".</li>
+ *   <li>{@code largefree FILE BYTES}: allocates one large object, prints "large PTR", frees it, says "freed".</li>
  *   <li>{@code produce FILE CHANNEL ID COUNT}: COUNT messages of (id, seq, id*seq checksum, filler)
  *       on a channel; says "sent".</li>
  * </ul>
@@ -201,6 +202,13 @@ public final class IpcChild {
                     }
                 }
                 case "heapof" -> System.out.println("heap at " + ObjectHeap.of(arena).allocate(8));
+                case "largefree" -> {
+                    // largefree BYTES: one large object, its pointer printed, then freed
+                    final int obj = allocate(heap, Integer.parseInt(args[2]));
+                    System.out.println("large " + Integer.toUnsignedLong(obj));
+                    heap.free(obj);
+                    System.out.println("freed");
+                }
                 case "allocate" -> {
                     // allocate SIZE COUNT: objects of one class, through as many refills as it takes
                     for (int i = Integer.parseInt(args[3]); i > 0; i--) {

@@ -443,9 +443,13 @@ final class HeapRepair {
                 arena.freePages(page, 1);
                 done.add("retired heap page given back: page=" + p);
             } else if (magic == HeapLayout.MAGIC_LARGE_FREED && heap.largeNamesUs(page)) {
+                // Its header page still allocated: none of its pages was given back (they go all at once).
                 final int pages = view.getInt(page + HeapLayout.PAGES);
-                arena.freePages(page, heap.largePagesSound(page, pages) ? pages : 1);
-                done.add("freed heap large object's pages given back: page=" + p + ", pages=" + pages);
+                final int count = heap.largePagesSound(page, pages) ? pages : 1;
+                done.add(heap.giveBackLarge(page, count)
+                    ? "freed heap large object's pages given back: page=" + p + ", pages=" + count
+                    : "freed heap large object's pages not given back (the allocator's lock was held): page=" + p);
+                p += count - 1;
             }
         }
         for (int c = 0; c < classes; c++) {

@@ -85,6 +85,8 @@ public final class ObjectHeap {
     private static final int SMALL_ZEROING = 128;
     /** How long a refill waits for a slot while every one is held by a live refill. */
     private static final long REFILL_WAIT_NANOS = 2_000_000L;
+    /** How long a large object's free waits for the allocator's lock before it leaves the pages to the repair. */
+    private static final long GIVE_BACK_NANOS = 1_000_000_000L;
     private static final byte[] CLASS_OF = new byte[HeapLayout.MAX_SMALL / 8 + 1];
 
     static {
@@ -735,9 +737,31 @@ public final class ObjectHeap {
             view.getAndAddLong(meta + HeapLayout.DOUBLE_FREES, 1);
             return;
         }
-        final int pages = largePages(page);
+        giveBackLarge(page, largePages(page));
+    }
+
+    /**
+     * Gives back the {@code pages} of a large object marked freed, in one crash-safe step: its
+     * page pointer goes into its SELF word and the pages are freed from that word
+     * ({@link SharedArena#freePagesFrom}), so a process killed at any instant leaves either every
+     * page allocated, the header still naming them all (check reports it, repair gives them back),
+     * or every page free. Freed one page after another, a kill partway left the pages after the
+     * header's allocated, named by nothing, lost for good. Waits for the allocator's lock up to
+     * {@link #GIVE_BACK_NANOS}.
+     *
+     * @return whether the pages were given back (false: the lock was not had in time; the object
+     * stays marked freed, and the heap's repair gives its pages back)
+     */
+    boolean giveBackLarge(final int page, final int pages) {
+        view.putIntRelease(page + HeapLayout.LARGE_SELF, page);
         CrashPoints.at(HeapPoint.LARGE_FREEING);
-        arena.freePages(page, pages);
+        final long deadline = System.nanoTime() + GIVE_BACK_NANOS;
+        do {
+            if (arena.freePagesFrom(page + HeapLayout.LARGE_SELF, pages)) {
+                return true;
+            }
+        } while (System.nanoTime() - deadline < 0);
+        return false;
     }
 
     /**

@@ -52,7 +52,8 @@ import io.sharena.core.layout.Geometry;
  * object, another owner's.
  * A slab page's int at offset 8 is unused (it held a count of objects in use). {@link #MAGIC_RETIRED} marks a
  * slab page being given back to the page allocator. {@link #MAGIC_LARGE_FREED} a large object
- * being freed.
+ * being freed; its SELF word (offset 24, unused before) then holds its page pointer, from which
+ * its pages are freed all at once.
  */
 public final class HeapLayout {
     public static final int CLASS_STRIDE = 128;
@@ -100,6 +101,11 @@ public final class HeapLayout {
     public static final int KEY = 24;
     /** A large object's copy of the heap's page key (long). */
     public static final int LARGE_KEY = 16;
+    /**
+     * A large object being freed: its own page pointer, the word its pages are freed from in one
+     * crash-safe step ({@link io.sharena.core.SharedArena#freePagesFrom}); 0 before.
+     */
+    public static final int LARGE_SELF = 24;
     public static final int BITMAP = 64;
     public static final int BITMAP_LONGS = 8;
 
