@@ -32,8 +32,10 @@ final class Connection {
      * before them, and come from the socket straight into it ({@link #beginData}).
      */
     static final int IN_PLACE_MIN = 16 << 10;
-    private static final int OUT_INITIAL = 4 << 10;
+    static final int OUT_INITIAL = 4 << 10;
     private static final int OUT_KEEP = 1 << 20;
+    /** An idle connection's input and output: it holds no buffer (the worker keeps spares). */
+    private static final byte[] NO_BYTES = new byte[0];
 
     enum State { LINE, DATA, SWALLOW, GET, DUMP, CLOSING, BINARY }
 
@@ -44,11 +46,15 @@ final class Connection {
     private int interest = SelectionKey.OP_READ;
     private final int highWater;
 
-    byte[] in = new byte[READ_CHUNK];
+    /** Input read and not yet run; {@link #NO_BYTES} while the connection waits with nothing in it. */
+    byte[] in = NO_BYTES;
     int inPos;
     int inLim;
+    /** Where the search for the current line's newline goes on: the bytes before it hold none. */
+    private int scannedTo;
 
-    private byte[] out = new byte[OUT_INITIAL];
+    /** Replies not yet written; {@link #NO_BYTES} while none are queued. */
+    private byte[] out = NO_BYTES;
     private int outPos;
     private int outLim;
     /** Absolute stream position of out[0]: positions survive compaction. */
@@ -56,6 +62,16 @@ final class Connection {
     private long lastProgressMillis;
     /** Whether replies were left queued by the last write: {@link #lastProgressMillis} then counts. */
     private boolean waiting;
+    /**
+     * The rest of a large value that the socket did not take ({@link #sendInPlace}), sent from the
+     * store's mapping as the socket drains, with no copy to the heap: the store keeps the item's
+     * bytes until its ring's tail passes them, and each write is validated by
+     * {@link #mappedMark}. While it is set, nothing else is queued or run.
+     */
+    private ByteBuffer mapped;
+    private long mappedMark;
+    /** Whether a CR LF follows the value in {@link #mapped} (a binary reply has none). */
+    private boolean mappedCrlf;
 
     State state = State.LINE;
     /**
@@ -167,9 +183,9 @@ final class Connection {
             boolean bounded;
             do {
                 process();
-                bounded = outLim - outPos >= highWater;
+                bounded = outputFull();
                 flush();
-            } while (bounded && !closed && outLim - outPos < highWater);
+            } while (bounded && !closed && !outputFull());
             if (!readable || valueWasArriving || !awaitsValueInPlace()) {
                 break;
             }
@@ -177,7 +193,7 @@ final class Connection {
             // into the item: the rest is most likely in the socket already, and reading it now, as
             // memcached reads an item's data right after its line, saves a return to the selector.
         }
-        if (inputEnded && !closed && outLim == outPos && !yielding && state != State.GET && state != State.DUMP) {
+        if (inputEnded && !closed && !outputQueued() && !yielding && state != State.GET && state != State.DUMP) {
             // Nothing more can come: a line without its newline or a data block cut short stays so.
             close();
             return;
@@ -187,12 +203,45 @@ final class Connection {
             worker.holding(this);
         }
         if (!closed) {
-            final int want = (wantsRead() ? SelectionKey.OP_READ : 0) | (outLim > outPos ? SelectionKey.OP_WRITE : 0);
+            final int want = (wantsRead() ? SelectionKey.OP_READ : 0) | (outputQueued() ? SelectionKey.OP_WRITE : 0);
             if (want != interest) {
                 interest = want;
                 key.interestOps(want);
             }
+            releaseIdleBuffers();
         }
+    }
+
+    /**
+     * A connection waiting for its next command with nothing read or queued gives its buffers to
+     * the worker: an idle connection costs no buffer, as memcached's give theirs back.
+     */
+    private void releaseIdleBuffers() {
+        if (inPos == inLim && in.length == READ_CHUNK && (state == State.LINE || state == State.BINARY) && !yielding) {
+            worker.giveBackInput(in);
+            in = NO_BYTES;
+            inPos = 0;
+            inLim = 0;
+            scannedTo = 0;
+            linesPrefetchedTo = 0;
+        }
+        if (outPos == outLim && out.length == OUT_INITIAL && mapped == null) {
+            worker.giveBackOutput(out);
+            out = NO_BYTES;
+            outBase += outLim;
+            outPos = 0;
+            outLim = 0;
+        }
+    }
+
+    /** @return whether replies are queued: in the output array, or a value's rest in the mapping */
+    private boolean outputQueued() {
+        return outLim > outPos || mapped != null;
+    }
+
+    /** @return whether no more commands run until the output drains (past its bound, or a value's rest in the mapping) */
+    private boolean outputFull() {
+        return mapped != null || outLim - outPos >= highWater;
     }
 
     /** @return whether all input is consumed and the value read into its item in place is not whole yet */
@@ -213,12 +262,12 @@ final class Connection {
      * times out only a connection waiting for a command)
      */
     long idleFor(final long nowSeconds) {
-        return (state == State.LINE || state == State.BINARY) && outLim == outPos && !closed
+        return (state == State.LINE || state == State.BINARY) && !outputQueued() && !closed
             ? nowSeconds - lastCommandSeconds : 0;
     }
 
     private boolean wantsRead() {
-        return !inputEnded && state != State.GET && state != State.DUMP && state != State.CLOSING && outLim - outPos < highWater;
+        return !inputEnded && state != State.GET && state != State.DUMP && state != State.CLOSING && !outputFull();
     }
 
     private int read() throws IOException {
@@ -240,10 +289,14 @@ final class Connection {
     private void resetInput() {
         inPos = 0;
         inLim = 0;
+        scannedTo = 0;
         linesPrefetchedTo = 0;
         if (in.length > READ_CHUNK) {
             charge(READ_CHUNK - in.length);
-            in = new byte[READ_CHUNK]; // a long get line is done: give its buffer back
+            in = NO_BYTES; // a long get line is done: give its buffer back
+        }
+        if (in.length == 0) {
+            in = worker.takeInput();
         }
     }
 
@@ -256,12 +309,18 @@ final class Connection {
                 System.arraycopy(in, inPos, in, 0, inLim - inPos);
                 inLim -= inPos;
                 linesPrefetchedTo = Math.max(0, linesPrefetchedTo - inPos);
+                scannedTo = Math.max(0, scannedTo - inPos);
                 inPos = 0;
             } else {
                 // Only a get line gets here (other lines close at NO_NEWLINE_LIMIT, and a binary
-                // request needs at most 294 bytes before its value): line() bounds it.
-                charge(in.length);
-                in = java.util.Arrays.copyOf(in, in.length * 2);
+                // request needs at most 294 bytes before its value): line() closes the connection
+                // once the line passes the bound, which this size holds with its CR LF.
+                // Grown eight times at a step: each step leaves its old array to the collector, and a
+                // burst of clients sending endless get lines left gigabytes of them doubling.
+                final long cap = Math.max(worker.server.options().maxGetLine(), in.length) + (long) READ_CHUNK;
+                final int grown = (int) Math.min(8L * in.length, cap);
+                charge(grown - in.length);
+                in = java.util.Arrays.copyOf(in, grown);
             }
         }
         final ByteBuffer b = worker.io;
@@ -328,7 +387,7 @@ final class Connection {
 
     /** Runs every complete command in the input, as far as the output bound allows. */
     private void process() {
-        while (!closed && outLim - outPos < highWater) {
+        while (!closed && !outputFull()) {
             final boolean progressed = switch (state) {
                 case LINE -> line();
                 case BINARY -> BinaryCommands.next(this);
@@ -356,8 +415,11 @@ final class Connection {
                 return true;
             }
         }
-        final int nl = indexOf(in, (byte) '\n', inPos, inLim);
+        // The search goes on where the last one ended: a long get line arriving a read at a time
+        // is searched once, not once per read.
+        final int nl = indexOf(in, (byte) '\n', Math.max(inPos, scannedTo), inLim);
         if (nl < 0) {
+            scannedTo = inLim;
             final int avail = inLim - inPos;
             if (avail > NO_NEWLINE_LIMIT) {
                 int p = inPos;
@@ -598,6 +660,7 @@ final class Connection {
         try {
             charge(p.length);
         } catch (final BufferLimitException e) {
+            worker.server.buffersRefused.increment();
             close(); // no room to keep what came: the reservation is given up, the connection ends
             return;
         }
@@ -651,7 +714,10 @@ final class Connection {
         }
         // Out of memory for its buffers: memcached's reply when it fits as they are, then the close.
         final byte[] line = "SERVER_ERROR out of memory\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-        if (!binary && out.length - outLim >= line.length) {
+        if (out.length == 0 && mapped == null) {
+            out = worker.takeOutput(); // an output buffer of the usual size, not counted against the bound
+        }
+        if (!binary && mapped == null && out.length - outLim >= line.length) {
             System.arraycopy(line, 0, out, outLim, line.length);
             outLim += line.length;
         }
@@ -691,8 +757,9 @@ final class Connection {
 
     // ------------------------------------------------------------------ output
 
+    /** @return the bytes of replies queued; {@link Integer#MAX_VALUE} while a value's rest waits in the mapping */
     int pendingOutput() {
-        return outLim - outPos;
+        return mapped != null ? Integer.MAX_VALUE : outLim - outPos;
     }
 
     /** @return the absolute output position: a mark to {@link #truncate} back to */
@@ -718,6 +785,12 @@ final class Connection {
     private void ensure(final int n) {
         if (out.length - outLim >= n) {
             return;
+        }
+        if (out.length == 0) {
+            out = worker.takeOutput(); // the first buffer, not counted against the bound
+            if (out.length - outLim >= n) {
+                return;
+            }
         }
         if (outPos > 0) {
             System.arraycopy(out, outPos, out, 0, outLim - outPos);
@@ -842,15 +915,17 @@ final class Connection {
 
     /**
      * Sends a value the reader found, and its CR LF, straight from the store's mapping (no copy
-     * through the heap), once every reply queued before it, its header included, is written. What
-     * the socket does not take now is copied into the output queue. Then the reader validates: the
-     * kernel has copied the bytes written, so if the item was still valid, every byte sent or queued
-     * was its own. If it was reclaimed meanwhile, what went out may be another item's bytes and the
-     * reply cannot be taken back: the connection is closed, so the client never receives it as a
-     * value (a reclaim during a send needs the store's ring to wrap around over the item, which is rare).
+     * through the heap), after every reply queued before it, its header included. What the socket
+     * takes now goes in one gathering write; a short rest is then copied into the output queue, a
+     * long one ({@link #IN_PLACE_MIN} or more) stays in the mapping and goes out as the socket
+     * drains ({@link #writeMapped}), with nothing else queued or run meanwhile. The reader validates
+     * after every write: the kernel has copied the bytes written, so if the item was still valid,
+     * every byte sent or queued was its own. If it was reclaimed meanwhile, what went out may be
+     * another item's bytes and the reply cannot be taken back: the connection is closed, so the
+     * client never receives it as a value (a reclaim during a send needs the store's ring to wrap
+     * around over the item, which only a client that reads slowly gives it time for).
      *
-     * @return true if the value was sent or queued (or the connection closed); false if nothing of
-     *     this reply went out yet because earlier replies are still queued (the caller copies it)
+     * @return true: the value is sent or queued (or the connection closed)
      */
     boolean sendInPlace(final StoreReader r, final int len) {
         return sendInPlace(r, len, true);
@@ -861,49 +936,48 @@ final class Connection {
         if (closed) {
             return true;
         }
+        final long at = r.valueOffset();
+        final ByteBuffer v = r.memory().asSlice(at, len).asByteBuffer();
         final ByteBuffer head = worker.io;
         final int queued = outLim - outPos;
-        if (queued > head.capacity()) {
-            return false;
-        }
-        try {
-            // One gathering write: the queued replies (this value's header last) and the value.
-            head.clear();
-            head.put(out, outPos, queued).flip();
-            final long at = r.valueOffset();
-            final ByteBuffer v = r.memory().asSlice(at, len).asByteBuffer();
-            final ByteBuffer[] both = worker.pair;
-            both[0] = head;
-            both[1] = v;
-            long written = 0;
-            while (v.hasRemaining()) {
-                final long n = ch.write(both);
-                if (n <= 0) {
-                    break;
+        if (queued <= head.capacity()) {
+            try {
+                // One gathering write: the queued replies (this value's header last) and the value.
+                head.clear();
+                head.put(out, outPos, queued).flip();
+                final ByteBuffer[] both = worker.pair;
+                both[0] = head;
+                both[1] = v;
+                long written = 0;
+                while (v.hasRemaining()) {
+                    final long n = ch.write(both);
+                    if (n <= 0) {
+                        break;
+                    }
+                    written += n;
                 }
-                written += n;
-            }
-            both[1] = null;
-            if (head.hasRemaining()) {
-                // The socket is full before the value: queue it as a copy (the caller's truncate
-                // sees whether part of its header went out).
-                outPos += head.position();
+                both[1] = null;
                 worker.countWritten(written);
-                return false;
+                outPos += head.position();
+            } catch (final IOException e) {
+                close();
+                return true;
             }
-            worker.countWritten(written);
+        }
+        if (outPos == outLim) {
             waiting = false; // the queue drained: a later write that leaves some starts the stall clock
             outBase += outLim;
             outPos = 0;
             outLim = 0;
-            final Runnable pause = worker.server.inPlacePause;
-            if (pause != null) {
-                pause.run(); // tests only: reclaim the item between the send and the validation
-            }
-            final int sent = v.position();
-            final int rest = len - sent;
+        }
+        final Runnable pause = worker.server.inPlacePause;
+        if (pause != null) {
+            pause.run(); // tests only: reclaim the item between the send and the validation
+        }
+        final int rest = v.remaining();
+        if (rest < IN_PLACE_MIN && outPos == outLim) {
             final byte[] dst = reserve(rest + 2);
-            MemorySegment.copy(r.memory(), ValueLayout.JAVA_BYTE, at + sent, dst, outLim, rest);
+            MemorySegment.copy(r.memory(), ValueLayout.JAVA_BYTE, at + v.position(), dst, outLim, rest);
             if (!r.validate()) {
                 close();
                 return true;
@@ -913,16 +987,54 @@ final class Connection {
                 crlf();
             }
             return true;
-        } catch (final IOException e) {
+        }
+        // The rest (or, behind replies the socket did not take, all of the value) stays in the
+        // mapping: a client that reads slowly, or not at all, holds no copy of it.
+        if (!r.validate()) {
             close();
             return true;
         }
+        mapped = v;
+        mappedMark = r.itemMark();
+        mappedCrlf = crlfAfter;
+        lastProgressMillis = System.currentTimeMillis();
+        waiting = true;
+        return true;
     }
 
+    /** Writes what the socket takes of the queue: the output array, then a value's rest in the mapping. */
     private void flush() throws IOException {
         if (closed) {
             return;
         }
+        boolean moved = writeOut();
+        if (mapped != null && outPos == outLim && !closed) {
+            moved |= writeMapped();
+            if (closed) {
+                return;
+            }
+            if (mapped == null) {
+                moved |= writeOut(); // the value's CR LF
+            }
+        }
+        if (outPos == outLim && mapped == null && state == State.CLOSING) {
+            close();
+        }
+        // The stall clock runs only while replies wait for the socket: it starts when a write
+        // leaves some queued and restarts when a write moves some. A write that drains the queue,
+        // the usual case, reads no clock.
+        if (outputQueued()) {
+            if (moved || !waiting) {
+                lastProgressMillis = System.currentTimeMillis();
+                waiting = true;
+            }
+        } else {
+            waiting = false;
+        }
+    }
+
+    /** @return whether any byte of the output array was written */
+    private boolean writeOut() throws IOException {
         boolean moved = false;
         final ByteBuffer b = worker.io;
         while (outPos < outLim) {
@@ -948,26 +1060,46 @@ final class Connection {
                 charge(OUT_INITIAL - out.length);
                 out = new byte[OUT_INITIAL];
             }
-            if (state == State.CLOSING) {
-                close();
+        }
+        return moved;
+    }
+
+    /**
+     * Writes what the socket takes of the value's rest in the mapping, then validates: the kernel
+     * has copied what was written, so if the item is still valid every byte sent was its own. If
+     * it was reclaimed meanwhile (the ring's tail passed it while the client was slow), what went
+     * out may be another item's bytes, and the connection closes, so the client never takes them
+     * for a value. The CR LF after a text reply's value is queued once the value is out.
+     *
+     * @return whether any byte was written
+     */
+    private boolean writeMapped() throws IOException {
+        final ByteBuffer v = mapped;
+        long written = 0;
+        while (v.hasRemaining()) {
+            final int n = ch.write(v);
+            if (n <= 0) {
+                break;
+            }
+            written += n;
+        }
+        worker.countWritten(written);
+        if (!worker.reader.validate(mappedMark)) {
+            close();
+            return written > 0;
+        }
+        if (!v.hasRemaining()) {
+            mapped = null;
+            if (mappedCrlf) {
+                crlf();
             }
         }
-        // The stall clock runs only while replies wait for the socket: it starts when a write
-        // leaves some queued and restarts when a write moves some. A write that drains the queue,
-        // the usual case, reads no clock.
-        if (outPos < outLim) {
-            if (moved || !waiting) {
-                lastProgressMillis = System.currentTimeMillis();
-                waiting = true;
-            }
-        } else {
-            waiting = false;
-        }
+        return written > 0;
     }
 
     /** @return how long queued replies have not moved, 0 if none are queued */
     long stalledSince(final long now) {
-        return outLim > outPos && waiting ? now - lastProgressMillis : 0;
+        return outputQueued() && waiting ? now - lastProgressMillis : 0;
     }
 
     void close() {
@@ -975,6 +1107,7 @@ final class Connection {
             return;
         }
         closed = true;
+        mapped = null;
         worker.server.connectionHeap.addAndGet(-heapCharged);
         heapCharged = 0;
         if (pending.reservation.held()) {
@@ -1008,7 +1141,7 @@ final class Connection {
         if (state == State.SWALLOW) {
             return "conn_swallow";
         }
-        if (state == State.GET || state == State.DUMP || outLim > outPos) {
+        if (state == State.GET || state == State.DUMP || outputQueued()) {
             return "conn_mwrite";
         }
         return inLim > inPos ? "conn_read" : "conn_waiting";

@@ -20,7 +20,9 @@ import java.util.Objects;
  *   <li>connectionBuffers: the heap all connections together may hold beyond their first buffers
  *       (grown input and output buffers, values on their way to the store); a connection that would
  *       pass it is told {@code SERVER_ERROR out of memory} and closed, as memcached does when it cannot
- *       allocate for a connection (half the JVM's heap by default).</li>
+ *       allocate for a connection (256 MiB, or half the JVM's heap if less, by default: 200 clients
+ *       each sending a 4 MiB get line with no newline had a bound of half a 6 GiB heap let the process
+ *       grow past 1.2 GiB and keep it).</li>
  *   <li>requestsPerEvent: commands one connection runs before the worker turns to its other
  *       connections (20, memcached's {@code -R}); a client pipelining thousands of commands takes
  *       its turn like the others, and each turn it gives up counts in {@code conn_yields}.</li>
@@ -53,6 +55,8 @@ public final class ServerOptions {
     private InetSocketAddress address;
     private int threads;
     private int maxConnections;
+    /** The default bound on {@link #connectionBuffers()}, unless half the heap is less. */
+    static final long DEFAULT_CONNECTION_BUFFERS = 256L << 20;
     private int maxGetLine;
     private int outputHighWater;
     private long writeTimeoutMillis;
@@ -93,7 +97,7 @@ public final class ServerOptions {
         o.maxGetLine = 2 << 20;
         o.outputHighWater = 256 << 10;
         o.writeTimeoutMillis = 30_000;
-        o.connectionBuffers = Runtime.getRuntime().maxMemory() / 2;
+        o.connectionBuffers = Math.min(Runtime.getRuntime().maxMemory() / 2, DEFAULT_CONNECTION_BUFFERS);
         o.requestsPerEvent = 20;
         o.lruCrawler = true;
         o.protocol = Protocol.AUTO;

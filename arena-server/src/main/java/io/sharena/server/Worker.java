@@ -48,6 +48,16 @@ final class Worker {
      * neither wraps the connection's arrays nor copies them into a temporary direct buffer per call.
      */
     final ByteBuffer io = ByteBuffer.allocateDirect(IO_BYTES);
+    /**
+     * Spare buffers of idle connections: a connection holds input and output buffers only while
+     * it has bytes in them, so thousands of idle ones cost no buffer each, and a busy one takes
+     * and gives back the same few (at most {@value #SPARE_BUFFERS} of each kept here).
+     */
+    private static final int SPARE_BUFFERS = 64;
+    private final byte[][] spareInputs = new byte[SPARE_BUFFERS][];
+    private int spareInputCount;
+    private final byte[][] spareOutputs = new byte[SPARE_BUFFERS][];
+    private int spareOutputCount;
     /** The two buffers of a gathering write (queued replies, then a value in place). */
     final ByteBuffer[] pair = new ByteBuffer[2];
     /** The two buffers of a scattering read: the rest of a value in place, then the input after it. */
@@ -391,6 +401,30 @@ final class Worker {
         }
         System.arraycopy(in, from, k, 0, len);
         return k;
+    }
+
+    /** @return an input buffer of {@link Connection#READ_CHUNK} bytes (contents undefined) for a connection that reads */
+    byte[] takeInput() {
+        return spareInputCount > 0 ? spareInputs[--spareInputCount] : new byte[Connection.READ_CHUNK];
+    }
+
+    /** Keeps an idle connection's input buffer for the next connection that reads (or drops it). */
+    void giveBackInput(final byte[] b) {
+        if (spareInputCount < SPARE_BUFFERS) {
+            spareInputs[spareInputCount++] = b;
+        }
+    }
+
+    /** @return an output buffer of {@link Connection#OUT_INITIAL} bytes (contents undefined) for a connection that replies */
+    byte[] takeOutput() {
+        return spareOutputCount > 0 ? spareOutputs[--spareOutputCount] : new byte[Connection.OUT_INITIAL];
+    }
+
+    /** Keeps a drained connection's output buffer for the next connection that replies (or drops it). */
+    void giveBackOutput(final byte[] b) {
+        if (spareOutputCount < SPARE_BUFFERS) {
+            spareOutputs[spareOutputCount++] = b;
+        }
     }
 
     void giveBackKey(final byte[] k) {

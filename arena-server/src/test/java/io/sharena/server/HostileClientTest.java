@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -429,9 +430,10 @@ class HostileClientTest {
     /**
      * The heap that connections hold beyond their first buffers is bounded across all of them
      * ({@link ServerOptions#connectionBuffers}, 8 MiB here). Found by a hostile-client campaign: a
-     * thousand clients each pipelining gets of a 1 MB value and reading nothing (each holding its
-     * reply buffer), or each sending most of a 1 MB set, ran a 1 GiB heap out: the workers died
-     * with OutOfMemoryError and the server exited, or lived on with connections no one answered.
+     * thousand clients each sending most of a 1 MB set (or pipelining gets of a 1 MB value and
+     * reading nothing, which held a copy of the value's rest then, and holds none now), ran a 1 GiB
+     * heap out: the workers died with OutOfMemoryError and the server exited, or lived on with
+     * connections no one answered.
      * Now a connection that would pass the bound is told {@code SERVER_ERROR out of memory} where it
      * fits and closed, as memcached does when it cannot allocate for a connection; the others are
      * served all along, and what the bound counts comes back to zero once the clients are gone.
@@ -480,6 +482,102 @@ class HostileClientTest {
             assertEquals(0, server.server.connectionHeap.get(), "what the closed connections held is counted out");
             assertTrue(good.call(set).startsWith("STORED"), "a large set is served again");
         }
+    }
+
+    /**
+     * Clients that pipeline gets of a large value and read nothing hold no heap: what the socket
+     * does not take of a value stays in the store's mapping and goes out as the client reads.
+     * Found by a load campaign: a thousand such clients had the server copy each one's megabyte to
+     * the heap (1 GB of it), and its collections stalled a well-behaved client for seconds.
+     */
+    @Test
+    void clientsThatReadNoneOfALargeValueHoldNoHeap() throws Exception {
+        try (TestServer server = new TestServer(ServerOptions.defaults().withThreads(2),
+            StoreOptions.defaults().withMemoryLimit(64L << 20)); Wire good = new Wire(server.port())) {
+            final byte[] big = pattern(1_000_000, 7);
+            assertEquals("STORED\r\n", good.call(concat(Wire.ascii("set big 0 0 " + big.length + "\r\n"), big,
+                Wire.ascii("\r\n"))));
+            final List<Socket> hostile = new ArrayList<>();
+            try {
+                final byte[] gets = Wire.ascii("get big\r\n".repeat(20));
+                for (int i = 0; i < 100; i++) {
+                    // A small window, set before the connection (set after it, TCP's window probes
+                    // make the reading below take minutes, with memcached as well).
+                    final Socket s = new Socket();
+                    hostile.add(s);
+                    s.setReceiveBufferSize(4096);
+                    s.connect(new InetSocketAddress("127.0.0.1", server.port()), 2000);
+                    s.getOutputStream().write(gets);
+                    s.getOutputStream().flush();
+                }
+                assertTrue(good.call("version\r\n").startsWith("VERSION "));
+                Thread.sleep(300);
+                assertTrue(good.call("version\r\n").startsWith("VERSION "), "served beside them");
+                assertEquals(0, server.server.connectionHeap.get(), "no copy of a value on the heap");
+                assertEquals(0, server.server.buffersRefused.sum());
+                // One of them now reads, slowly: every byte of its 20 replies is the value's.
+                final Socket reader = hostile.get(0);
+                reader.setSoTimeout(10_000);
+                final byte[] one = concat(Wire.ascii("VALUE big 0 " + big.length + "\r\n"), big, Wire.ascii("\r\nEND\r\n"));
+                final byte[] all = new byte[one.length * 20];
+                new java.io.DataInputStream(reader.getInputStream()).readFully(all);
+                for (int i = 0; i < 20; i++) {
+                    assertArrayEquals(one, java.util.Arrays.copyOfRange(all, i * one.length, (i + 1) * one.length), "reply " + i);
+                }
+            } finally {
+                for (final Socket s : hostile) {
+                    s.close();
+                }
+            }
+        }
+    }
+
+    /**
+     * A value whose rest waits in the mapping for a client that does not read, while the store's
+     * ring wraps over it: the connection closes before the reply ends, and every reply the client
+     * got whole (its END included) is the value's own bytes. (The write that found the item
+     * reclaimed may have sent some of another item's bytes; the close right after it keeps the
+     * client from taking them for a value, as for a value sent straight from the mapping.)
+     */
+    @Test
+    void aValueReclaimedWhileItsClientIsNotReadingEndsTheConnection() throws Exception {
+        try (TestServer server = new TestServer(ServerOptions.defaults().withThreads(2),
+            StoreOptions.defaults().withMemoryLimit(16L << 20)); Wire good = new Wire(server.port())) {
+            final byte[] big = pattern(1_000_000, 3);
+            assertEquals("STORED\r\n", good.call(concat(Wire.ascii("set big 0 0 " + big.length + "\r\n"), big,
+                Wire.ascii("\r\n"))));
+            final int gets = 20;
+            try (Socket slow = new Socket()) {
+                slow.setReceiveBufferSize(4096);
+                slow.connect(new InetSocketAddress("127.0.0.1", server.port()), 2000);
+                slow.getOutputStream().write(Wire.ascii("get big\r\n".repeat(gets)));
+                slow.getOutputStream().flush();
+                Thread.sleep(100);
+                // Other values written over the whole ring, several times: its tail passes big.
+                for (int i = 0; i < 60; i++) {
+                    final byte[] other = pattern(1_000_000, 11 + i);
+                    assertEquals("STORED\r\n", good.call(concat(Wire.ascii("set other" + i + " 0 0 " + other.length
+                        + "\r\n"), other, Wire.ascii("\r\n"))));
+                }
+                slow.setSoTimeout(10_000);
+                final byte[] one = concat(Wire.ascii("VALUE big 0 " + big.length + "\r\n"), big, Wire.ascii("\r\nEND\r\n"));
+                final byte[] got = slow.getInputStream().readAllBytes(); // until the server closes it
+                assertTrue(got.length < one.length * gets, "closed before the replies ended: " + got.length);
+                for (int i = 0; (i + 1) * one.length <= got.length; i++) {
+                    assertArrayEquals(one, java.util.Arrays.copyOfRange(got, i * one.length, (i + 1) * one.length),
+                        "whole reply " + i);
+                }
+            }
+            assertTrue(good.call("version\r\n").startsWith("VERSION "));
+        }
+    }
+
+    private static byte[] pattern(final int length, final int seed) {
+        final byte[] b = new byte[length];
+        for (int i = 0; i < length; i++) {
+            b[i] = (byte) ('a' + (i * 31 + seed * 7 + i / 4096) % 26);
+        }
+        return b;
     }
 
     private static byte[] concat(final byte[]... parts) {

@@ -226,4 +226,23 @@ public final class StoreReader {
     public boolean validate() {
         return hit && reads.stillValid(cursor);
     }
+
+    /**
+     * @return a mark of the item the last lookup found, for {@link #validate(long)}: its bytes can
+     * then be read later, after other lookups through this reader, and checked by the mark alone
+     * (a server that sends a large value as the socket takes it does so)
+     */
+    public long itemMark() {
+        checkHit();
+        return cursor.minPos;
+    }
+
+    /**
+     * @param mark what {@link #itemMark()} gave for an item
+     * @return whether every byte read from that item so far was still its own (false once its space
+     * may have been reused: it stays so)
+     */
+    public boolean validate(final long mark) {
+        return reads.stillValid(mark);
+    }
 }

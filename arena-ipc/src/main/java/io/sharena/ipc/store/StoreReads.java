@@ -280,6 +280,11 @@ final class StoreReads extends StorePath {
         return ring.valid(c.minPos);
     }
 
+    /** {@link #stillValid(Cursor)} by a lookup's {@code minPos} alone. */
+    boolean stillValid(final long minPos) {
+        return ring.valid(minPos);
+    }
+
     /**
      * Sets the bits {@code mask} of the META word of the key's item to {@code bits}, under the
      * key's stripe lock (so the item cannot be reclaimed or moved meanwhile), if the item is still
