@@ -23,4 +23,7 @@ module io.sharena.core {
     exports io.sharena.core.owner to io.sharena.ipc, io.sharena.cli;
     exports io.sharena.core.layout to io.sharena.ipc, io.sharena.cli;
     exports io.sharena.core.check to io.sharena.ipc, io.sharena.cli;
+
+    // The pages the structures on an arena hold, which the allocator's repair keeps (the IPC module's).
+    uses io.sharena.core.internal.HeldPages;
 }

@@ -12,4 +12,6 @@ module io.sharena.ipc {
     exports io.sharena.ipc.channel;
     exports io.sharena.ipc.layout;
     exports io.sharena.ipc.store;
+
+    provides io.sharena.core.internal.HeldPages with io.sharena.ipc.StructurePages;
 }

@@ -141,6 +141,7 @@ public final class SharedArena implements AutoCloseable {
         lock.clearStrayOwnToken();
         this.allocator = new PageAllocator(mapping.segment(), file, header.capacityPages(), header.metaPages(),
             registry, lock, slot, options.lockTimeoutNanos());
+        allocator.structuresHold(this::structuresHold);
         allocator.recoverIfNeeded(registry, OPEN_RECOVERY_TIMEOUT_NANOS);
         if (registry.inheriting()) {
             // This process took a dead process's slot over (no slot was free) and could not take the
@@ -153,6 +154,36 @@ public final class SharedArena implements AutoCloseable {
         }
         // Last: the idle purge thread may touch the mapping from now on (close stops it first).
         allocator.configurePurge(options.purgeDelayNanos(), options.dirtyLimitPages());
+    }
+
+    /**
+     * @return the pages the structures built on this arena hold, read from them by the
+     * {@link io.sharena.core.internal.HeldPages} services on the module or class path (the IPC
+     * module's), for the allocator's repair; null if there is none, or none could read them
+     */
+    private java.util.BitSet structuresHold() {
+        java.util.BitSet held = null;
+        for (final io.sharena.core.internal.HeldPages source : HeldPagesServices.ALL) {
+            try {
+                final java.util.BitSet pages = source.of(this);
+                if (held == null) {
+                    held = pages;
+                } else {
+                    held.or(pages);
+                }
+            } catch (final RuntimeException | InternalError e) {
+                // Structures too damaged to read (or a file cut short under the mapping) hold
+                // nothing here: the page table decides.
+            }
+        }
+        return held;
+    }
+
+    /** The {@link io.sharena.core.internal.HeldPages} services, loaded once, when a repair first asks. */
+    private static final class HeldPagesServices {
+        static final List<io.sharena.core.internal.HeldPages> ALL =
+            java.util.ServiceLoader.load(io.sharena.core.internal.HeldPages.class).stream()
+                .map(java.util.ServiceLoader.Provider::get).toList();
     }
 
     /**

@@ -356,6 +356,49 @@ class IpcCorruptionTest {
     }
 
     /**
+     * The same damage met by a repair that is not given the pages the structures hold: the next
+     * opener's (a dead process's slot to reclaim, or the allocator marked), or a lock holder's. It
+     * reads them itself, from the IPC module's {@code HeldPages} service. Found by a
+     * corrupted-file campaign: the opener's repair ran before the tools read the structures, and
+     * punched and handed out a large object's first page, the object lost, check saying ok.
+     */
+    @Test
+    void heapPagesTheTableCallsFreeAreKeptByEveryRepair() throws Exception {
+        final ObjectHeap heap = ObjectHeap.of(arena);
+        final int small = heap.allocate(64);
+        final int large = heap.allocate(3 * 4096);
+        v.putLong(small, 0x1122334455667788L);
+        v.putLong(large + 3 * 4096 - 8, 0x0102030405060708L);
+        final int slab = small >>> 12;
+        final int first = large >>> 12;
+        v.putLong((int) PageEntry.stateOffset(slab), PageEntry.state(PageEntry.FREE, 0, 0, 0));
+        v.putLong((int) PageEntry.stateOffset(first), PageEntry.state(PageEntry.FREE, 0, 0, 0));
+        // The next opener repairs: the allocator is marked for it, as a lock taken over marks it.
+        v.putLongRelease((int) io.sharena.core.layout.ControlLayout.word(io.sharena.core.layout.ControlLayout.REPAIR_PENDING), 1L);
+        final SharedArena previous = arena;
+        arena = SharedArena.open(arena.path(), ArenaOptions.defaults()); // a second attachment: the opener repairs
+        v = arena.raw();
+        try {
+            assertTrue(io.sharena.core.internal.ArenaInternals.repairNotes(arena).stream()
+                    .anyMatch(n -> n.startsWith("pages a structure holds were not allocated")),
+                io.sharena.core.internal.ArenaInternals.repairNotes(arena).toString());
+        } finally {
+            previous.close();
+        }
+        assertEquals(List.of(), IpcCheck.check(arena));
+        assertEquals(0x1122334455667788L, v.getLong(small));
+        assertEquals(0x0102030405060708L, v.getLong(large + 3 * 4096 - 8));
+        final Set<Integer> heaps = new HashSet<>(List.of(slab, first, first + 1, first + 2, first + 3));
+        for (int page = arena.allocPages(1); page != 0; page = arena.allocPages(1)) {
+            assertFalse(heaps.contains(page >>> 12), "a page of the heap's handed out again: " + (page >>> 12));
+        }
+        final ObjectHeap again = ObjectHeap.of(arena);
+        again.free(small);
+        again.free(large);
+        assertEquals(List.of(), IpcCheck.check(arena));
+    }
+
+    /**
      * A stray write into a slab page's metadata pointer: the page's objects could not be freed
      * ("not an object of this heap") and check called the file clean. Its key, which only the
      * arena's processes know, still names the heap: check reports the page, the repair restores the

@@ -58,6 +58,11 @@ public final class PageAllocator {
     private final long allocations;
     private final long frees;
     private final Purger.Ticket purger = new Purger.Ticket(this::idlePurge);
+    /**
+     * The pages the structures on the arena hold, read from them (null: none known), for a repair
+     * not given them: see {@link #structuresHold}.
+     */
+    private java.util.function.Supplier<java.util.BitSet> structuresHold = () -> null;
     /** What the last repair by this attachment could not fix; see {@link #repairNotes()}. */
     private volatile List<String> repairNotes = List.of();
 
@@ -479,6 +484,14 @@ public final class PageAllocator {
     }
 
     /**
+     * Where a repair not given the pages structures hold reads them ({@code io.sharena.core.internal.HeldPages}):
+     * called with the lock held, before the repair changes anything.
+     */
+    public void structuresHold(final java.util.function.Supplier<java.util.BitSet> source) {
+        this.structuresHold = source;
+    }
+
+    /**
      * Full repair, keeping the pages of {@code heldPages} allocated (see
      * {@link Recovery#reclaimAndRebuild(SpanCache.SpanSink, java.util.BitSet)}); the caller holds the lock.
      *
@@ -486,12 +499,13 @@ public final class PageAllocator {
      * @return what it could not fix, one line each (empty: the allocator's structures are consistent)
      */
     public List<String> recoverLocked(final java.util.BitSet heldPages) {
+        final java.util.BitSet held = heldPages != null ? heldPages : structuresHold.get();
         recovery.fixIntent();
         CrashPoints.at(AllocPoint.REPAIR_INTENT_FIXED);
         freeing.drainPending();
         CrashPoints.at(AllocPoint.REPAIR_PENDING_DRAINED);
         // The caches' pages go back by the page-state pass that follows: no need to link them now.
-        final List<String> left = recovery.reclaimAndRebuild((page, n) -> { }, heldPages);
+        final List<String> left = recovery.reclaimAndRebuild((page, n) -> { }, held);
         table.getAndAddLong(RECOVERIES, 1);
         table.clearRepairPending();
         CrashPoints.at(AllocPoint.REPAIR_DONE);
