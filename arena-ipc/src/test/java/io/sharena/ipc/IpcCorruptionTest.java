@@ -323,36 +323,17 @@ class IpcCorruptionTest {
      */
     @Test
     void heapPagesTheTableCallsFreeAreKeptByTheToolsRepair() {
-        final ObjectHeap heap = ObjectHeap.of(arena);
-        final int small = heap.allocate(64);
-        final int large = heap.allocate(3 * 4096);
-        v.putLong(small, 0x1122334455667788L);
-        v.putLong(large + 3 * 4096 - 8, 0x0102030405060708L);
-        final int slab = small >>> 12;
-        final int first = large >>> 12;
-        v.putLong((int) PageEntry.stateOffset(slab), PageEntry.state(PageEntry.FREE, 0, 0, 0));
-        v.putLong((int) PageEntry.stateOffset(first), PageEntry.state(PageEntry.FREE, 0, 0, 0));
-        v.putLong((int) PageEntry.stateOffset(first + 1), PageEntry.state(PageEntry.CACHED, 0, 4, 0));
+        final HeapDamage d = damageHeapPages();
+        v.putLong((int) PageEntry.stateOffset(d.first + 1), PageEntry.state(PageEntry.CACHED, 0, 4, 0));
         final int meta = NamedRoots.of(arena).get(ObjectHeap.ROOT_NAME);
         final java.util.BitSet held = IpcCheck.heldPages(arena);
-        for (final int p : new int[] {meta >>> 12, slab, first, first + 1, first + 2, first + 3}) {
+        for (final int p : new int[] {meta >>> 12, d.slab, d.first, d.first + 1, d.first + 2, d.first + 3}) {
             assertTrue(held.get(p), "held: page " + p + " of " + held);
         }
         assertTrue(io.sharena.core.internal.ArenaInternals.repair(arena, 1_000_000_000L, held));
-        assertTrue(io.sharena.core.internal.ArenaInternals.repairNotes(arena).stream()
-                .anyMatch(n -> n.startsWith("pages a structure holds were not allocated")),
-            io.sharena.core.internal.ArenaInternals.repairNotes(arena).toString());
+        assertHeldPagesKept();
         assertEquals(List.of(), IpcCheck.repair(arena, 1_000_000_000L));
-        assertEquals(List.of(), IpcCheck.check(arena));
-        assertEquals(0x1122334455667788L, v.getLong(small));
-        assertEquals(0x0102030405060708L, v.getLong(large + 3 * 4096 - 8));
-        final Set<Integer> heaps = new HashSet<>(List.of(slab, first, first + 1, first + 2, first + 3));
-        for (int page = arena.allocPages(1); page != 0; page = arena.allocPages(1)) {
-            assertFalse(heaps.contains(page >>> 12), "a page of the heap's handed out again: " + (page >>> 12));
-        }
-        heap.free(small);
-        heap.free(large);
-        assertEquals(List.of(), IpcCheck.check(arena));
+        assertHeapIntactAndNotHandedOut(d);
     }
 
     /**
@@ -364,37 +345,54 @@ class IpcCorruptionTest {
      */
     @Test
     void heapPagesTheTableCallsFreeAreKeptByEveryRepair() throws Exception {
-        final ObjectHeap heap = ObjectHeap.of(arena);
-        final int small = heap.allocate(64);
-        final int large = heap.allocate(3 * 4096);
-        v.putLong(small, 0x1122334455667788L);
-        v.putLong(large + 3 * 4096 - 8, 0x0102030405060708L);
-        final int slab = small >>> 12;
-        final int first = large >>> 12;
-        v.putLong((int) PageEntry.stateOffset(slab), PageEntry.state(PageEntry.FREE, 0, 0, 0));
-        v.putLong((int) PageEntry.stateOffset(first), PageEntry.state(PageEntry.FREE, 0, 0, 0));
+        final HeapDamage d = damageHeapPages();
         // The next opener repairs: the allocator is marked for it, as a lock taken over marks it.
         v.putLongRelease((int) io.sharena.core.layout.ControlLayout.word(io.sharena.core.layout.ControlLayout.REPAIR_PENDING), 1L);
         final SharedArena previous = arena;
         arena = SharedArena.open(arena.path(), ArenaOptions.defaults()); // a second attachment: the opener repairs
         v = arena.raw();
         try {
-            assertTrue(io.sharena.core.internal.ArenaInternals.repairNotes(arena).stream()
-                    .anyMatch(n -> n.startsWith("pages a structure holds were not allocated")),
-                io.sharena.core.internal.ArenaInternals.repairNotes(arena).toString());
+            assertHeldPagesKept();
         } finally {
             previous.close();
         }
+        assertHeapIntactAndNotHandedOut(d);
+    }
+
+    /** A heap slab page's object and a 3-page large object, written, and both pages' entries a stray write turned FREE. */
+    private record HeapDamage(int small, int large, int slab, int first) {
+    }
+
+    private HeapDamage damageHeapPages() {
+        final ObjectHeap heap = ObjectHeap.of(arena);
+        final int small = heap.allocate(64);
+        final int large = heap.allocate(3 * 4096);
+        v.putLong(small, 0x1122334455667788L);
+        v.putLong(large + 3 * 4096 - 8, 0x0102030405060708L);
+        final HeapDamage d = new HeapDamage(small, large, small >>> 12, large >>> 12);
+        v.putLong((int) PageEntry.stateOffset(d.slab), PageEntry.state(PageEntry.FREE, 0, 0, 0));
+        v.putLong((int) PageEntry.stateOffset(d.first), PageEntry.state(PageEntry.FREE, 0, 0, 0));
+        return d;
+    }
+
+    private void assertHeldPagesKept() {
+        assertTrue(io.sharena.core.internal.ArenaInternals.repairNotes(arena).stream()
+                .anyMatch(n -> n.startsWith("pages a structure holds were not allocated")),
+            io.sharena.core.internal.ArenaInternals.repairNotes(arena).toString());
+    }
+
+    /** Both objects keep their bytes, the heap checks clean, no page of theirs is handed out, and both free. */
+    private void assertHeapIntactAndNotHandedOut(final HeapDamage d) {
         assertEquals(List.of(), IpcCheck.check(arena));
-        assertEquals(0x1122334455667788L, v.getLong(small));
-        assertEquals(0x0102030405060708L, v.getLong(large + 3 * 4096 - 8));
-        final Set<Integer> heaps = new HashSet<>(List.of(slab, first, first + 1, first + 2, first + 3));
+        assertEquals(0x1122334455667788L, v.getLong(d.small));
+        assertEquals(0x0102030405060708L, v.getLong(d.large + 3 * 4096 - 8));
+        final Set<Integer> heaps = new HashSet<>(List.of(d.slab, d.first, d.first + 1, d.first + 2, d.first + 3));
         for (int page = arena.allocPages(1); page != 0; page = arena.allocPages(1)) {
             assertFalse(heaps.contains(page >>> 12), "a page of the heap's handed out again: " + (page >>> 12));
         }
-        final ObjectHeap again = ObjectHeap.of(arena);
-        again.free(small);
-        again.free(large);
+        final ObjectHeap heap = ObjectHeap.of(arena);
+        heap.free(d.small);
+        heap.free(d.large);
         assertEquals(List.of(), IpcCheck.check(arena));
     }
 
