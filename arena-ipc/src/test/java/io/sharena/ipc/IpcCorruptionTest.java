@@ -359,6 +359,38 @@ class IpcCorruptionTest {
         assertHeapIntactAndNotHandedOut(d);
     }
 
+    /**
+     * A stray write into the allocator's intent, naming the named-roots directory's page as a
+     * FREE_FROM whose word no longer holds it (the destination word an earlier operation left):
+     * the next repair rolled it forward and freed the directory's page, every root lost. Found by a
+     * corrupted-file campaign (on a channel's header page). An intent's pages that a structure holds
+     * stay allocated now.
+     */
+    @Test
+    void aStrayIntentNamingAStructuresPageLeavesItAllocated() throws Exception {
+        NamedRoots.of(arena).put("alpha", 1);
+        final int page = directory() >>> 12;
+        final int word = arena.allocPages(1); // a user word holding 0, as a cleared one does
+        v.putLong((int) io.sharena.core.layout.ControlLayout.word(io.sharena.core.layout.ControlLayout.INTENT_DEST),
+            Integer.toUnsignedLong(word));
+        v.putLong((int) io.sharena.core.layout.ControlLayout.word(io.sharena.core.layout.ControlLayout.INTENT),
+            io.sharena.core.layout.Intent.encode(io.sharena.core.layout.Intent.FREE_FROM, page, 1));
+        v.putLongRelease((int) io.sharena.core.layout.ControlLayout.word(io.sharena.core.layout.ControlLayout.REPAIR_PENDING), 1L);
+        final SharedArena previous = arena;
+        arena = SharedArena.open(arena.path(), ArenaOptions.defaults()); // a second attachment: the opener repairs
+        v = arena.raw();
+        try {
+            assertTrue(io.sharena.core.internal.ArenaInternals.repairNotes(arena).stream()
+                    .anyMatch(n -> n.startsWith("an intent naming pages a structure holds left them allocated")),
+                io.sharena.core.internal.ArenaInternals.repairNotes(arena).toString());
+        } finally {
+            previous.close();
+        }
+        assertEquals(PageEntry.ALLOCATED, Pages.state(arena, page));
+        assertEquals(1, NamedRoots.of(arena).get("alpha"));
+        assertEquals(List.of(), IpcCheck.check(arena));
+    }
+
     /** A heap slab page's object and a 3-page large object, written, and both pages' entries a stray write turned FREE. */
     private record HeapDamage(int small, int large, int slab, int first) {
     }

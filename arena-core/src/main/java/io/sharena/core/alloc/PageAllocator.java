@@ -500,7 +500,7 @@ public final class PageAllocator {
      */
     public List<String> recoverLocked(final java.util.BitSet heldPages) {
         final java.util.BitSet held = heldPages != null ? heldPages : structuresHold.get();
-        recovery.fixIntent();
+        recovery.fixIntent(held);
         CrashPoints.at(AllocPoint.REPAIR_INTENT_FIXED);
         freeing.drainPending();
         CrashPoints.at(AllocPoint.REPAIR_PENDING_DRAINED);

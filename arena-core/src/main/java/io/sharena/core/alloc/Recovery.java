@@ -76,7 +76,7 @@ final class Recovery {
     }
 
     /** Rolls the interrupted lock holder's operation back. */
-    void fixIntent() {
+    void fixIntent(final java.util.BitSet heldPages) {
         final long offset = ControlLayout.word(ControlLayout.INTENT);
         final long intent = table.getLongVolatile(offset);
         final int op = Intent.op(intent);
@@ -114,11 +114,21 @@ final class Recovery {
             // recounts the reserved pages.
             final int undo = op == Intent.RESERVE ? PageEntry.RESERVED : PageEntry.ALLOCATED;
             final int alsoUndo = op == Intent.FREE_FROM ? PageEntry.RESERVED : undo;
+            long kept = 0;
             for (long p = first; p < end; p++) {
                 final int state = PageEntry.stateOf(table.stateAcquire((int) p));
-                if (state == undo || state == alsoUndo) {
+                if ((state == undo || state == alsoUndo) && heldPages != null && heldPages.get((int) p)) {
+                    // A page a structure reached through the roots holds: no intent of a holder ever
+                    // names one (a structure publishes its pages last and unpublishes them first), so
+                    // this intent is a stray write, or its destination word one.
+                    kept++;
+                } else if (state == undo || state == alsoUndo) {
                     table.setStateRelease((int) p, PageEntry.state(PageEntry.FREE, 0, 0, 0));
                 }
+            }
+            if (kept > 0) {
+                ignoredIntent = "an intent naming pages a structure holds left them allocated: op=" + op + ", first="
+                    + first + ", pages=" + Intent.pages(intent) + ", kept=" + kept;
             }
         }
         table.setLongRelease(offset, Intent.encode(Intent.NONE, 0, 0));
