@@ -55,6 +55,9 @@ final class CheckCommand implements Callable<Integer> {
                 System.out.println("repaired: " + done);
             }
             try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
+                // The opener may have repaired already (a dead process's slot, or the allocator
+                // marked): what it did by a guess is said too.
+                final java.util.List<String> opened = ArenaInternals.repairNotes(arena);
                 // What the roots say the structures hold is read first: the allocator's repair keeps
                 // those pages allocated, even where a damaged page table calls them free.
                 final java.util.BitSet held = ArenaInternals.guarded(arena, "read the structures' pages",
@@ -65,6 +68,7 @@ final class CheckCommand implements Callable<Integer> {
                     return ArenaCli.EXIT_BUSY;
                 }
                 // Repaired, or repaired except what it names: what it fixed by a safe guess, or left.
+                opened.forEach(note -> System.out.println("note: " + note));
                 ArenaInternals.repairNotes(arena).forEach(note -> System.out.println((repaired ? "note: " : "not repaired: ") + note));
                 System.out.println((repaired ? "repaired: " : "repaired in part: ") + file
                     + ": allocator rebuilt from the page states");
