@@ -83,11 +83,18 @@ public final class NamedRoots {
     /**
      * @return the arena's roots, creating the directory if this is the first use
      * @throws IllegalStateException    if the arena has no room for the directory
-     * @throws ArenaCorruptedException if the control page names a directory that is not one
+     * @throws ArenaCorruptedException if the control page names a directory that is not one, or
+     *                                 names none while a directory lies in the arena (its pointer zeroed)
      */
     public static NamedRoots of(final SharedArena arena) {
         int dir = ArenaInternals.rootsDirectory(arena);
         if (dir == 0) {
+            final int lost = RootsRepair.lostDirectory(arena);
+            if (lost != 0) {
+                // Its pointer zeroed by a stray write: a new directory beside it would lose every root.
+                throw new ArenaCorruptedException("named-roots pointer", 0, "zeroed, while a directory no pointer leads to"
+                    + " is at page=" + Integer.toUnsignedLong(lost) / io.sharena.core.layout.Geometry.PAGE_SIZE + " (check --repair restores it)");
+            }
             // One allocator step allocates the zeroed pages (every entry EMPTY) and installs their
             // pointer in the control page: a creator killed at any instant leaves the word 0 and the
             // pages free, or the directory installed. Of racing creators exactly one installs; the

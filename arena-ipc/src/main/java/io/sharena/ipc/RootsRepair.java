@@ -275,17 +275,81 @@ final class RootsRepair {
         return found > 0;
     }
 
+    /**
+     * @return the one named-roots directory in the arena that the control page's pointer does not
+     * lead to (its pages allocated, its magic whole, its entries a directory's), or 0 if there is
+     * none, or more than one: a pointer a stray write zeroed or moved would otherwise lose every
+     * root, and a new directory be made beside the old one. Reads the pages whose storage holds
+     * data (all allocated pages where the file system cannot say), outside the stores' regions,
+     * whose values may carry anything.
+     */
+    static int lostDirectory(final SharedArena arena) {
+        final int current = ArenaInternals.rootsDirectory(arena);
+        final java.util.BitSet withData = ArenaInternals.pagesWithData(arena);
+        final List<long[]> stores = Pages.storeRegions(arena);
+        final ArenaView v = arena.raw();
+        int found = 0;
+        for (long p = arena.firstUserPage(); p + RootsLayout.PAGES <= arena.capacityPages(); p++) {
+            if (withData != null) {
+                final int next = withData.nextSetBit((int) p);
+                if (next < 0) {
+                    break;
+                }
+                p = next;
+                if (p + RootsLayout.PAGES > arena.capacityPages()) {
+                    break;
+                }
+            }
+            final long store = Pages.regionEnd(stores, p);
+            if (store >= 0) {
+                p = store - 1;
+                continue;
+            }
+            final int ptr = (int) (p * Geometry.PAGE_SIZE);
+            if (ptr == current || Pages.state(arena, p) != PageEntry.ALLOCATED
+                || v.getIntAcquire(ptr + RootsLayout.MAGIC) != RootsLayout.MAGIC_VALUE
+                || directoryProblem(arena, ptr) != null || pagesProblem(arena, ptr) != null) {
+                continue;
+            }
+            if (found != 0) {
+                return 0; // two: which one the pointer named cannot be told
+            }
+            found = ptr;
+            p += RootsLayout.PAGES - 1;
+        }
+        return found;
+    }
+
+    /**
+     * @return whether the pointer {@code dir} leads to a directory a repair keeps: in the user pages,
+     * its pages allocated, its entries a directory's (its magic whole, or lost alone)
+     */
+    private static boolean leadsToADirectory(final SharedArena arena, final int dir) {
+        return dir != 0 && Pages.inUserRange(arena, dir, RootsLayout.PAGES) && pagesProblem(arena, dir) == null
+            && (directoryProblem(arena, dir) == null || onlyMagicLost(arena, dir));
+    }
+
     /** {@link NamedRoots#check(SharedArena)}. */
     static List<String> check(final SharedArena arena) {
         final int dir = ArenaInternals.rootsDirectory(arena);
+        final List<String> violations = new ArrayList<>();
+        final int lost = leadsToADirectory(arena, dir) ? 0 : lostDirectory(arena);
+        final String lostLine = lost == 0 ? null : "named-roots directory no pointer leads to: page="
+            + Integer.toUnsignedLong(lost) / Geometry.PAGE_SIZE + ", pointer=0x" + Integer.toHexString(dir);
         if (dir == 0) {
-            return List.of();
+            return lostLine == null ? List.of() : List.of(lostLine);
         }
         final String problem = directoryProblem(arena, dir);
         if (problem != null) {
-            return List.of("named-roots directory corrupted: " + problem);
+            violations.add("named-roots directory corrupted: " + problem);
+            if (lostLine != null) {
+                violations.add(lostLine);
+            }
+            return violations;
         }
-        final List<String> violations = new ArrayList<>();
+        if (lostLine != null) {
+            violations.add(lostLine);
+        }
         for (long p = 0; p < RootsLayout.PAGES; p++) {
             final int s = Pages.state(arena, Integer.toUnsignedLong(dir) / Geometry.PAGE_SIZE + p);
             if (s != PageEntry.ALLOCATED) {
@@ -300,12 +364,21 @@ final class RootsRepair {
     /** {@link NamedRoots#repair(SharedArena, long)}. */
     static List<String> repair(final SharedArena arena, final long timeoutNanos) {
         final ArenaView v = arena.raw();
-        final int dir = ArenaInternals.rootsDirectory(arena);
+        int dir = ArenaInternals.rootsDirectory(arena);
+        final List<String> done = new ArrayList<>();
+        if (!leadsToADirectory(arena, dir)) {
+            // The pointer zeroed or garbled: the directory it led to is found again, roots and all.
+            final int lost = lostDirectory(arena);
+            if (lost != 0 && ArenaInternals.compareAndSetRootsDirectory(arena, dir, lost)) {
+                done.add("named-roots pointer " + (dir == 0 ? "zeroed" : "damaged (0x" + Integer.toHexString(dir) + ")")
+                    + ": set to the directory found at page=" + Integer.toUnsignedLong(lost) / Geometry.PAGE_SIZE);
+                dir = lost;
+            }
+        }
         if (dir == 0) {
-            return List.of();
+            return done;
         }
         final String problem = directoryProblem(arena, dir);
-        final List<String> done = new ArrayList<>();
         if (problem != null && onlyMagicLost(arena, dir) && pagesProblem(arena, dir) == null) {
             // Its pages are the directory's (allocated) and its entries sound: only the magic was hit.
             final int magic = v.getIntAcquire(dir + RootsLayout.MAGIC);
@@ -314,7 +387,8 @@ final class RootsRepair {
             }
         } else if (problem != null) {
             ArenaInternals.compareAndSetRootsDirectory(arena, dir, 0);
-            return List.of("named-roots directory dropped, every root lost: " + problem);
+            done.add("named-roots directory dropped, every root lost: " + problem);
+            return done;
         }
         for (int p = 0; p < RootsLayout.PAGES; p++) {
             final long page = Integer.toUnsignedLong(dir) / Geometry.PAGE_SIZE + p;

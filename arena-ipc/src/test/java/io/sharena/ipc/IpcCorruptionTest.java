@@ -104,15 +104,16 @@ class IpcCorruptionTest {
         assertEquals(200, roots.get("beta"), "the others keep their values");
     }
 
+    /** A pointer past the arena: refused by name, then set to the directory again, its roots kept. */
     @Test
-    void aDirectoryPointerOutsideTheArenaIsReportedAndDropped() {
+    void aDirectoryPointerOutsideTheArenaIsReportedAndFoundAgain() {
         NamedRoots.of(arena).put("alpha", 1);
         v.putIntRelease((int) ControlLayout.word(ControlLayout.ROOTS_PTR), (int) arena.capacityBytes() - 4096);
         final ArenaCorruptedException x = assertThrows(ArenaCorruptedException.class, () -> NamedRoots.of(arena));
         assertEquals("named-roots directory", x.structure());
-        assertEquals(1, NamedRoots.check(arena).size());
+        assertEquals(2, NamedRoots.check(arena).size(), NamedRoots.check(arena).toString()); // corrupted, and where it is
         assertEquals(List.of(), repairThenCheck());
-        assertEquals(0, NamedRoots.of(arena).get("alpha"), "a new, empty directory");
+        assertEquals(1, NamedRoots.of(arena).get("alpha"), "the directory found again");
     }
 
     /**
@@ -227,12 +228,13 @@ class IpcCorruptionTest {
      * The roots pointer garbled onto another structure's pages whose first word is 0 (a bit flip
      * in the control page's word, found by a corrupted-file campaign): taken for a directory
      * "installed without its magic", the repair wrote the magic and tombstones over that
-     * structure. Its "entries" are not a directory's: the pointer is refused as corrupted, the
-     * repair drops it and writes nothing there.
+     * structure. Its "entries" are not a directory's: the pointer is refused as corrupted, and the
+     * repair writes nothing there; it sets the pointer to the directory, found again.
      */
     @Test
-    void aRootsPointerOntoAnotherStructuresPagesIsDroppedAndNothingIsWrittenThere() {
+    void aRootsPointerOntoAnotherStructuresPagesIsRefusedAndNothingIsWrittenThere() {
         NamedRoots.of(arena).put("alpha", 1);
+        final int dir = directory();
         final int other = arena.allocPages(RootsLayout.PAGES);
         for (int i = 0; i < RootsLayout.ENTRIES; i++) {
             v.putLong(other + RootsLayout.entry(i) + RootsLayout.STATE, 0x0101_0101_0101_0101L); // its own data
@@ -242,13 +244,15 @@ class IpcCorruptionTest {
         v.putIntRelease((int) ControlLayout.word(ControlLayout.ROOTS_PTR), other);
         assertThrows(ArenaCorruptedException.class, () -> NamedRoots.existing(arena));
         assertEquals(List.of("named-roots directory corrupted: no magic, and entries that are not a directory's (another"
-            + " structure's pages?)"), NamedRoots.check(arena));
+            + " structure's pages?)", "named-roots directory no pointer leads to: page=" + (dir >>> 12) + ", pointer=0x"
+            + Integer.toHexString(other)), NamedRoots.check(arena));
         assertTrue(IpcCheck.heldPages(arena).isEmpty(), "its pages are not held as the directory's");
-        assertEquals(List.of("named-roots directory dropped, every root lost: no magic, and entries that are not a"
-            + " directory's (another structure's pages?)"), NamedRoots.repair(arena, 1_000_000_000L));
+        assertEquals(List.of("named-roots pointer damaged (0x" + Integer.toHexString(other) + "): set to the directory found"
+            + " at page=" + (dir >>> 12)), NamedRoots.repair(arena, 1_000_000_000L));
         final byte[] after = new byte[before.length];
         v.getBytes(other, after, 0, after.length);
         assertArrayEquals(before, after, "nothing written into the other structure's pages");
+        assertEquals(1, NamedRoots.of(arena).get("alpha"), "the directory found again");
     }
 
     /**
@@ -389,6 +393,40 @@ class IpcCorruptionTest {
         assertEquals(PageEntry.ALLOCATED, Pages.state(arena, page));
         assertEquals(1, NamedRoots.of(arena).get("alpha"));
         assertEquals(List.of(), IpcCheck.check(arena));
+    }
+
+    /**
+     * The control page's roots pointer zeroed, or moved into the directory, onto the arena's last
+     * page or past the arena: check names the directory no pointer leads to, {@code NamedRoots.of}
+     * refuses to make a second directory beside it, and the repair points the word at it again,
+     * every root kept. Found by a corrupted-file campaign: a zeroed pointer lost every root without
+     * a word (a new directory and heap were made, the old ones leaked), a moved one had the repair
+     * drop the directory.
+     */
+    @Test
+    void aRootsPointerZeroedOrMovedIsFoundAgainWithEveryRoot() {
+        NamedRoots.of(arena).put("alpha", 1);
+        NamedRoots.of(arena).put("beta", 2);
+        final int dir = directory();
+        final int word = (int) ControlLayout.word(ControlLayout.ROOTS_PTR);
+        for (final int bad : new int[] {0, dir + 8, (int) ((arena.capacityPages() - 1) * 4096), dir ^ 0x4000_0000}) {
+            v.putIntRelease(word, bad);
+            final List<String> found = NamedRoots.check(arena);
+            // Where a pointer leads (outside, into the directory, onto free pages) is named too.
+            assertTrue(found.contains("named-roots directory no pointer leads to: page=" + (dir >>> 12) + ", pointer=0x"
+                + Integer.toHexString(bad)), found.toString());
+            assertEquals(bad == 0, found.size() == 1, found.toString());
+            if (bad == 0) {
+                assertThrows(ArenaCorruptedException.class, () -> NamedRoots.of(arena));
+            }
+            final List<String> done = NamedRoots.repair(arena, 1_000_000_000L);
+            assertTrue(done.get(0).startsWith("named-roots pointer ") && done.get(0).endsWith("set to the directory found"
+                + " at page=" + (dir >>> 12)), done.toString());
+            assertEquals(dir, directory());
+            assertEquals(List.of(), NamedRoots.check(arena));
+            assertEquals(1, NamedRoots.of(arena).get("alpha"));
+            assertEquals(2, NamedRoots.of(arena).get("beta"));
+        }
     }
 
     /** A heap slab page's object and a 3-page large object, written, and both pages' entries a stray write turned FREE. */
