@@ -90,11 +90,14 @@ public final class NamedRoots {
         int dir = ArenaInternals.rootsDirectory(arena);
         if (dir == 0) {
             final int lost = RootsRepair.lostDirectory(arena);
-            if (lost != 0) {
+            // Read the pointer again after the scan: a directory another process made meanwhile is not lost.
+            if (lost != 0 && (dir = ArenaInternals.rootsDirectory(arena)) == 0) {
                 // Its pointer zeroed by a stray write: a new directory beside it would lose every root.
                 throw new ArenaCorruptedException("named-roots pointer", 0, "zeroed, while a directory no pointer leads to"
                     + " is at page=" + Integer.toUnsignedLong(lost) / io.sharena.core.layout.Geometry.PAGE_SIZE + " (check --repair restores it)");
             }
+        }
+        if (dir == 0) {
             // One allocator step allocates the zeroed pages (every entry EMPTY) and installs their
             // pointer in the control page: a creator killed at any instant leaves the word 0 and the
             // pages free, or the directory installed. Of racing creators exactly one installs; the

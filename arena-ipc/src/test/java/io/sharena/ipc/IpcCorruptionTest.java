@@ -429,6 +429,39 @@ class IpcCorruptionTest {
         }
     }
 
+    /**
+     * The heap's root removed, zeroed or garbled by a stray write: check names the metadata page no
+     * root leads to, {@code ObjectHeap.of} refuses to make a second heap beside it, and the repair
+     * sets the root to it again, every object kept. Found by a corrupted-file campaign: a heap root
+     * entry made EMPTY or REMOVED, or its value 0, had a new heap made and the old one leaked.
+     */
+    @Test
+    void aHeapRootLostOrGarbledIsFoundAgainWithItsObjects() {
+        final ObjectHeap heap = ObjectHeap.of(arena);
+        final int obj = heap.allocate(64);
+        v.putLong(obj, 0x0BADCAFEL);
+        final int meta = heapMeta();
+        final NamedRoots roots = NamedRoots.of(arena);
+        for (final int garbled : new int[] {-1, 0, meta + 8}) {
+            if (garbled < 0) {
+                roots.remove(ObjectHeap.ROOT_NAME);
+                assertThrows(ArenaCorruptedException.class, () -> ObjectHeap.of(arena));
+            } else {
+                roots.put(ObjectHeap.ROOT_NAME, garbled);
+            }
+            assertEquals(List.of("heap metadata no root leads to: page=" + (meta >>> 12) + ", root=0x"
+                + Integer.toHexString(Math.max(garbled, 0))), ObjectHeap.check(arena));
+            final List<String> done = ObjectHeap.repair(arena);
+            assertTrue(done.get(0).startsWith("heap root ") && done.get(0).endsWith("set to the metadata found at page="
+                + (meta >>> 12)), done.toString());
+            assertEquals(meta, roots.get(ObjectHeap.ROOT_NAME));
+            assertEquals(List.of(), ObjectHeap.check(arena));
+            assertEquals(0x0BADCAFEL, v.getLong(obj));
+        }
+        ObjectHeap.of(arena).free(obj);
+        assertEquals(List.of(), IpcCheck.check(arena));
+    }
+
     /** A heap slab page's object and a 3-page large object, written, and both pages' entries a stray write turned FREE. */
     private record HeapDamage(int small, int large, int slab, int first) {
     }
@@ -854,12 +887,14 @@ class IpcCorruptionTest {
      * A heap root garbled into the pointer of another structure's page (the roots directory, another
      * root's structure): that page has no heap magic, and the repair used to "format it anew" as
      * heap metadata, zeroing the roots directory's header (then every root was read as another
-     * structure's garbage) or the other structure. It is not the heap's: the heap root is dropped and
-     * the page left to its owner.
+     * structure's garbage) or the other structure. It is not the heap's: the page is left to its
+     * owner, and the root set to the heap's metadata page, found again (or, with none to find, the
+     * root dropped: {@link #aHeapRootLostOrGarbledIsFoundAgainWithItsObjects}).
      */
     @Test
     void aHeapRootNamingAnotherStructuresPageNeverHasThatPageFormattedAsTheHeap() {
         ObjectHeap.of(arena).allocate(16);
+        final int meta = heapMeta();
         final NamedRoots roots = NamedRoots.of(arena);
         final int other = arena.allocPages(1);
         v.putLong(other + 8, 0x5EED_5EEDL);
@@ -868,7 +903,9 @@ class IpcCorruptionTest {
             roots.put(ObjectHeap.ROOT_NAME, garbled);
             final long header = v.getLong(directory() + RootsLayout.MAGIC);
             final List<String> done = ObjectHeap.repair(arena);
-            assertTrue(done.stream().anyMatch(d -> d.startsWith("heap dropped")), done.toString());
+            assertEquals("heap root damaged (0x" + Integer.toHexString(garbled) + "): set to the metadata found at page="
+                + (meta >>> 12), done.get(0), done.toString());
+            assertEquals(meta, roots.get(ObjectHeap.ROOT_NAME));
             assertEquals(header, v.getLong(directory() + RootsLayout.MAGIC), "the directory's header untouched");
             assertEquals(0x5EED_5EEDL, v.getLong(other + 8), "the other structure untouched");
             assertEquals(other, roots.get("other"));

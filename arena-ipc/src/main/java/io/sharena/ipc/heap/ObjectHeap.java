@@ -129,6 +129,15 @@ public final class ObjectHeap {
         // A heap still being created is waited for (or undone, if its creator died) before it is used.
         int meta = roots.getCreated(ROOT_NAME);
         if (meta == 0) {
+            final int lost = lostHeap(arena, 0);
+            // Read the root again after the scan: a heap another process made meanwhile is not lost.
+            if (lost != 0 && (meta = roots.getCreated(ROOT_NAME)) == 0) {
+                // Its root lost to a stray write: a second heap beside it would leak every object.
+                throw new ArenaCorruptedException("heap root", 0, "missing, while a heap's metadata no root leads to is"
+                    + " at page=" + Integer.toUnsignedLong(lost) / Geometry.PAGE_SIZE + " (check --repair restores it)");
+            }
+        }
+        if (meta == 0) {
             // Allocated into its root and formatted in one crash-safe step of the roots.
             meta = roots.create(ROOT_NAME, 1, fresh -> {
                 writeKey(arena, fresh, newKey());
@@ -942,6 +951,13 @@ public final class ObjectHeap {
      */
     public static List<String> check(final SharedArena arena) {
         final Optional<Integer> meta = rootValue(arena);
+        if (meta.isEmpty() || metaProblem(arena, meta.get()) != null) {
+            final int lost = lostHeap(arena, meta.orElse(0));
+            if (lost != 0) {
+                return List.of("heap metadata no root leads to: page=" + Integer.toUnsignedLong(lost) / Geometry.PAGE_SIZE
+                    + ", root=0x" + Integer.toHexString(meta.orElse(0)));
+            }
+        }
         if (meta.isEmpty()) {
             return List.of();
         }
@@ -1023,6 +1039,18 @@ public final class ObjectHeap {
      */
     public static List<String> repair(final SharedArena arena) {
         final Optional<Integer> meta = rootValue(arena);
+        if (meta.isEmpty() || metaProblem(arena, meta.get()) != null) {
+            // The root lost or garbled: the heap it led to is found again, objects and all.
+            final int lost = lostHeap(arena, meta.orElse(0));
+            if (lost != 0) {
+                NamedRoots.of(arena).put(ROOT_NAME, lost);
+                final List<String> restored = new java.util.ArrayList<>();
+                restored.add("heap root " + (meta.isEmpty() ? "missing" : "damaged (0x" + Integer.toHexString(meta.get()) + ")")
+                    + ": set to the metadata found at page=" + Integer.toUnsignedLong(lost) / Geometry.PAGE_SIZE);
+                restored.addAll(repair(arena));
+                return restored;
+            }
+        }
         if (meta.isEmpty()) {
             return List.of();
         }
@@ -1089,6 +1117,43 @@ public final class ObjectHeap {
      * @return the heap root's value, if the arena has roots and a finished heap; empty when the roots
      * are unusable, or while the heap is being created (the roots' check names a dead creator's)
      */
+    /**
+     * @return the one heap metadata page in the arena other than {@code current} (its page
+     * allocated, its magic and page key whole), or 0 if there is none or more than one: a heap root
+     * a stray write removed, zeroed or garbled would otherwise lose the heap, and a second heap be
+     * made beside it. Reads the pages whose storage holds data (every allocated page where the file
+     * system cannot say), outside the stores' regions.
+     */
+    static int lostHeap(final SharedArena arena, final int current) {
+        final java.util.BitSet withData = ArenaInternals.pagesWithData(arena);
+        final List<long[]> stores = Pages.storeRegions(arena);
+        int found = 0;
+        for (long p = arena.firstUserPage(); p < arena.capacityPages(); p++) {
+            if (withData != null) {
+                p = withData.nextSetBit((int) p);
+                if (p < 0 || p >= arena.capacityPages()) {
+                    break;
+                }
+            }
+            final long store = Pages.regionEnd(stores, p);
+            if (store >= 0) {
+                p = store - 1;
+                continue;
+            }
+            final int page = (int) (p * Geometry.PAGE_SIZE);
+            if (page == current || Pages.state(arena, p) != PageEntry.ALLOCATED
+                || arena.raw().getIntAcquire(page + HeapLayout.META_MAGIC) != HeapLayout.META_MAGIC_VALUE
+                || metaProblem(arena, page) != null) {
+                continue;
+            }
+            if (found != 0) {
+                return 0; // two: which one the root named cannot be told
+            }
+            found = page;
+        }
+        return found;
+    }
+
     private static Optional<Integer> rootValue(final SharedArena arena) {
         try {
             return NamedRoots.existing(arena).map(r -> r.getFinished(ROOT_NAME)).filter(m -> m != 0);
