@@ -124,6 +124,40 @@ public final class Pages {
         return regions;
     }
 
+    /**
+     * @return the one page start of the arena, other than {@code except}, that is allocated, holds
+     * data (every allocated page counts where the file system cannot say), lies outside the stores'
+     * regions (their values may carry anything) and that {@code is} accepts; 0 if there is none, or
+     * more than one. For finding a structure again whose pointer a stray write lost.
+     */
+    public static int onlyPage(final SharedArena arena, final int except, final java.util.function.IntPredicate is) {
+        final java.util.BitSet withData = io.sharena.core.internal.ArenaInternals.pagesWithData(arena);
+        final List<long[]> stores = storeRegions(arena);
+        int found = 0;
+        for (long p = arena.firstUserPage(); p < arena.capacityPages(); p++) {
+            if (withData != null) {
+                p = withData.nextSetBit((int) p);
+                if (p < 0 || p >= arena.capacityPages()) {
+                    break;
+                }
+            }
+            final long store = regionEnd(stores, p);
+            if (store >= 0) {
+                p = store - 1;
+                continue;
+            }
+            final int page = (int) (p * Geometry.PAGE_SIZE);
+            if (page == except || state(arena, p) != PageEntry.ALLOCATED || !is.test(page)) {
+                continue;
+            }
+            if (found != 0) {
+                return 0; // two: which one the pointer named cannot be told
+            }
+            found = page;
+        }
+        return found;
+    }
+
     /** @return the end of the region of {@code regions} holding {@code page}, or -1 if none does */
     public static long regionEnd(final List<long[]> regions, final long page) {
         for (final long[] r : regions) {

@@ -284,40 +284,9 @@ final class RootsRepair {
      * whose values may carry anything.
      */
     static int lostDirectory(final SharedArena arena) {
-        final int current = ArenaInternals.rootsDirectory(arena);
-        final java.util.BitSet withData = ArenaInternals.pagesWithData(arena);
-        final List<long[]> stores = Pages.storeRegions(arena);
-        final ArenaView v = arena.raw();
-        int found = 0;
-        for (long p = arena.firstUserPage(); p + RootsLayout.PAGES <= arena.capacityPages(); p++) {
-            if (withData != null) {
-                final int next = withData.nextSetBit((int) p);
-                if (next < 0) {
-                    break;
-                }
-                p = next;
-                if (p + RootsLayout.PAGES > arena.capacityPages()) {
-                    break;
-                }
-            }
-            final long store = Pages.regionEnd(stores, p);
-            if (store >= 0) {
-                p = store - 1;
-                continue;
-            }
-            final int ptr = (int) (p * Geometry.PAGE_SIZE);
-            if (ptr == current || Pages.state(arena, p) != PageEntry.ALLOCATED
-                || v.getIntAcquire(ptr + RootsLayout.MAGIC) != RootsLayout.MAGIC_VALUE
-                || directoryProblem(arena, ptr) != null || pagesProblem(arena, ptr) != null) {
-                continue;
-            }
-            if (found != 0) {
-                return 0; // two: which one the pointer named cannot be told
-            }
-            found = ptr;
-            p += RootsLayout.PAGES - 1;
-        }
-        return found;
+        return Pages.onlyPage(arena, ArenaInternals.rootsDirectory(arena), ptr ->
+            arena.raw().getIntAcquire(ptr + RootsLayout.MAGIC) == RootsLayout.MAGIC_VALUE
+                && directoryProblem(arena, ptr) == null && pagesProblem(arena, ptr) == null);
     }
 
     /**

@@ -1125,33 +1125,8 @@ public final class ObjectHeap {
      * system cannot say), outside the stores' regions.
      */
     static int lostHeap(final SharedArena arena, final int current) {
-        final java.util.BitSet withData = ArenaInternals.pagesWithData(arena);
-        final List<long[]> stores = Pages.storeRegions(arena);
-        int found = 0;
-        for (long p = arena.firstUserPage(); p < arena.capacityPages(); p++) {
-            if (withData != null) {
-                p = withData.nextSetBit((int) p);
-                if (p < 0 || p >= arena.capacityPages()) {
-                    break;
-                }
-            }
-            final long store = Pages.regionEnd(stores, p);
-            if (store >= 0) {
-                p = store - 1;
-                continue;
-            }
-            final int page = (int) (p * Geometry.PAGE_SIZE);
-            if (page == current || Pages.state(arena, p) != PageEntry.ALLOCATED
-                || arena.raw().getIntAcquire(page + HeapLayout.META_MAGIC) != HeapLayout.META_MAGIC_VALUE
-                || metaProblem(arena, page) != null) {
-                continue;
-            }
-            if (found != 0) {
-                return 0; // two: which one the root named cannot be told
-            }
-            found = page;
-        }
-        return found;
+        return Pages.onlyPage(arena, current, page -> arena.raw().getIntAcquire(page + HeapLayout.META_MAGIC)
+            == HeapLayout.META_MAGIC_VALUE && metaProblem(arena, page) == null);
     }
 
     private static Optional<Integer> rootValue(final SharedArena arena) {
