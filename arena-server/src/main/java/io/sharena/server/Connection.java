@@ -13,13 +13,15 @@ import java.nio.channels.SocketChannel;
  * One client connection: its input and output buffers and where it is in the protocol. Owned by
  * one {@link Worker} thread.
  *
- * <p>Bounds: input is read 16 KiB at a time; a line with no newline after 2,048 bytes closes the
+ * <p>Bounds: input is read 16 KiB at a time, into a buffer the connection holds only while it has
+ * input (the worker keeps spares; so for its output); a line with no newline after 2,048 bytes closes the
  * connection unless it is a {@code get}/{@code gets} (memcached's rule), and those are kept up to
  * {@link ServerOptions#maxGetLine()}. A value being stored is read into an array of its declared
  * length (at most the store's max item size: longer ones are swallowed, not stored), borrowed from
  * the worker ({@link Worker#takeValue}); a text set, add, replace or cas of {@link #IN_PLACE_MIN}
  * bytes or more is read straight into its item, reserved in the store, instead. Replies queue
- * in one growable array; beyond {@link ServerOptions#outputHighWater()} the connection is not read
+ * in one growable array, and what the socket does not take of a large value stays in the store's
+ * mapping ({@link #sendInPlace}); beyond {@link ServerOptions#outputHighWater()} the connection is not read
  * (nor its {@code get} continued) until they drain, and replies that do not move for
  * {@link ServerOptions#writeTimeoutMillis()} close it.
  */
