@@ -494,9 +494,7 @@ class HostileClientTest {
     void clientsThatReadNoneOfALargeValueHoldNoHeap() throws Exception {
         try (TestServer server = new TestServer(ServerOptions.defaults().withThreads(2),
             StoreOptions.defaults().withMemoryLimit(64L << 20)); Wire good = new Wire(server.port())) {
-            final byte[] big = pattern(1_000_000, 7);
-            assertEquals("STORED\r\n", good.call(concat(Wire.ascii("set big 0 0 " + big.length + "\r\n"), big,
-                Wire.ascii("\r\n"))));
+            final byte[] big = stored(good, "big", pattern(1_000_000, 7));
             final List<Socket> hostile = new ArrayList<>();
             try {
                 final byte[] gets = Wire.ascii("get big\r\n".repeat(20));
@@ -543,9 +541,7 @@ class HostileClientTest {
     void aValueReclaimedWhileItsClientIsNotReadingEndsTheConnection() throws Exception {
         try (TestServer server = new TestServer(ServerOptions.defaults().withThreads(2),
             StoreOptions.defaults().withMemoryLimit(16L << 20)); Wire good = new Wire(server.port())) {
-            final byte[] big = pattern(1_000_000, 3);
-            assertEquals("STORED\r\n", good.call(concat(Wire.ascii("set big 0 0 " + big.length + "\r\n"), big,
-                Wire.ascii("\r\n"))));
+            final byte[] big = stored(good, "big", pattern(1_000_000, 3));
             final int gets = 20;
             try (Socket slow = new Socket()) {
                 slow.setReceiveBufferSize(4096);
@@ -555,9 +551,7 @@ class HostileClientTest {
                 Thread.sleep(100);
                 // Other values written over the whole ring, several times: its tail passes big.
                 for (int i = 0; i < 60; i++) {
-                    final byte[] other = pattern(1_000_000, 11 + i);
-                    assertEquals("STORED\r\n", good.call(concat(Wire.ascii("set other" + i + " 0 0 " + other.length
-                        + "\r\n"), other, Wire.ascii("\r\n"))));
+                    stored(good, "other" + i, pattern(1_000_000, 11 + i));
                 }
                 slow.setSoTimeout(10_000);
                 final byte[] one = concat(Wire.ascii("VALUE big 0 " + big.length + "\r\n"), big, Wire.ascii("\r\nEND\r\n"));
@@ -570,6 +564,13 @@ class HostileClientTest {
             }
             assertTrue(good.call("version\r\n").startsWith("VERSION "));
         }
+    }
+
+    /** Sets {@code key} to {@code value} through {@code client}, requiring STORED. @return the value */
+    private static byte[] stored(final Wire client, final String key, final byte[] value) throws IOException {
+        assertEquals("STORED\r\n", client.call(concat(Wire.ascii("set " + key + " 0 0 " + value.length + "\r\n"), value,
+            Wire.ascii("\r\n"))));
+        return value;
     }
 
     private static byte[] pattern(final int length, final int seed) {
