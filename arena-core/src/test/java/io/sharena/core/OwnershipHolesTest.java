@@ -65,6 +65,36 @@ class OwnershipHolesTest {
     }
 
     /**
+     * A registry slot's owner word zeroed by a stray write (found by a corrupted-file campaign): the
+     * next attacher claimed the slot at generation 1 again, its first owner's tokens, which a dead
+     * consumer still held in a channel's owner word, so the channel's place read as taken by a live
+     * process. The claim counts on from the slot's copy of its last generation now; a word set back
+     * to an earlier free generation is overtaken by the copy too.
+     */
+    @Test
+    void anOwnerWordZeroedOrSetBackDoesNotHandAnEarlierOwnersTokensOut() throws Exception {
+        final Path file = dir.resolve("gen.arena");
+        final long first;
+        try (SharedArena a = SharedArena.create(file, Capacity.ofPages(256), ArenaOptions.defaults())) {
+            first = a.ownership().process();
+        }
+        final int slot = OwnerToken.slot(first);
+        long last = first;
+        for (final long stray : new long[] {0L, ProcessWord.free(1)}) {
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                putLong(ch, RegistryLayout.field(slot, RegistryLayout.OWNER), stray);
+            }
+            try (SharedArena b = SharedArena.open(file, ArenaOptions.defaults())) {
+                final long mine = b.ownership().process();
+                assertEquals(slot, OwnerToken.slot(mine), "the first free slot");
+                assertEquals(OwnerToken.generation(last) + 1, OwnerToken.generation(mine),
+                    "counted on from the last claim, not from the word a stray write left: word=" + stray);
+                last = mine;
+            }
+        }
+    }
+
+    /**
      * Hole 4. A waiter reads a dead owner's word and stalls; meanwhile the lock is recovered, the
      * dead slot released and claimed by a new attachment, whose thread (with the same thread id as
      * the dead owner's) takes the lock. The waiter's takeover must now fail: the word names a live

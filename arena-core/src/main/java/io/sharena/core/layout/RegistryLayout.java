@@ -5,10 +5,10 @@ package io.sharena.core.layout;
  * bytes, one per attached process (one per open {@code SharedArena}, in fact).
  *
  * <pre>
- *  slot:  0        8            16             24           32      40 .. 80
- *         +--------+------------+--------------+------------+-------+--------------------+
- *         | OWNER  | START_TICKS| ATTACH_MILLIS| ALLOCATIONS| FREES | CACHE_HEADS[5]     |
- *         +--------+------------+--------------+------------+-------+--------------------+
+ *  slot:  0        8            16             24           32      40 .. 80             80
+ *         +--------+------------+--------------+------------+-------+--------------------+-----------+
+ *         | OWNER  | START_TICKS| ATTACH_MILLIS| ALLOCATIONS| FREES | CACHE_HEADS[5]     | GENERATION|
+ *         +--------+------------+--------------+------------+-------+--------------------+-----------+
  * </pre>
  *
  * <p>{@code OWNER} is the slot's {@link ProcessWord}: pid, low bits of the start time, and a
@@ -21,7 +21,10 @@ package io.sharena.core.layout;
  * (get-and-add by its threads only), so that processes counting do not fight over one cache line;
  * whoever releases or takes over the slot moves them into the arena-wide counters with a
  * get-and-set, so no count is lost or counted twice. Slots are 128 bytes, so processes never
- * share a cache line pair.
+ * share a cache line pair. {@code GENERATION} is a copy of the generation of the slot's last
+ * claim, written after it: a claim counts on from it when the owner word reads 0 (a stray write
+ * zeroed it; only a slot never held has generation 0), so the slot's next owner never gets the
+ * tokens of one before it.
  */
 public final class RegistryLayout {
     public static final int FIRST_PAGE = 2;
@@ -34,6 +37,8 @@ public final class RegistryLayout {
     public static final int ALLOCATIONS = 24;
     public static final int FREES = 32;
     public static final int CACHE_HEADS = 40;
+    /** The generation of the slot's last claim (a copy of the owner word's, written after the claim). */
+    public static final int GENERATION = 80;
     /** Span sizes, in pages, that have a lock-free cache. */
     public static final int[] CACHE_SIZES = {1, 2, 4, 8, 16};
 

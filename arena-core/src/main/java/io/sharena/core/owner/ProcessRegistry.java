@@ -75,7 +75,7 @@ public final class ProcessRegistry {
             for (int slot = 0; slot < RegistryLayout.SLOTS; slot++) {
                 final long w = word(slot);
                 if (ProcessWord.isFree(w)) {
-                    final long mine = ProcessWord.encode(pid, ticks, ProcessWord.nextGeneration(ProcessWord.generation(w)));
+                    final long mine = ProcessWord.encode(pid, ticks, nextGeneration(slot, w));
                     if (SharedWords.casLong(arena, offset(slot), w, mine)) {
                         CrashPoints.at(LockPoint.ATTACH_CLAIMED);
                         return claimed(slot, mine);
@@ -86,7 +86,7 @@ public final class ProcessRegistry {
         for (int slot = 0; slot < RegistryLayout.SLOTS; slot++) {
             final long w = word(slot);
             if (!ProcessWord.isFree(w) && !isProcessAlive(w)) {
-                final long mine = ProcessWord.encode(pid, ticks, ProcessWord.nextGeneration(ProcessWord.generation(w)));
+                final long mine = ProcessWord.encode(pid, ticks, nextGeneration(slot, w));
                 // One CAS from the dead word: a concurrent recovery's release (from the same dead
                 // word) and another attacher's takeover both fail once this one has won.
                 if (SharedWords.casLong(arena, offset(slot), w, mine)) {
@@ -99,9 +99,34 @@ public final class ProcessRegistry {
         return null;
     }
 
+    /**
+     * @return the generation a claim of {@code slot}, whose owner word reads {@code w}, takes: the
+     * one after the later of the word's and the slot's copy of its last claim's
+     * ({@link RegistryLayout#GENERATION}; the copy alone if the word reads 0, never held or zeroed by
+     * a stray write, the word's alone if there is no copy, as in a file from before it). Counted on
+     * from a word set back by a stray write, the next owner would repeat the tokens of the slot's
+     * earlier owners, which a dead one may still have in a lock or an owner word, and a live one hold.
+     */
+    private int nextGeneration(final int slot, final long w) {
+        final int copy = (int) ((long) LONG.getAcquire(arena, RegistryLayout.field(slot, RegistryLayout.GENERATION))
+            & ProcessWord.GENERATION_MASK);
+        final int word = ProcessWord.generation(w);
+        final int last;
+        if (w == 0 || copy == 0) {
+            last = w == 0 ? copy : word;
+        } else {
+            // Generations wrap: the later of two is the one less than half the range ahead of the other.
+            last = ((word - copy) & ProcessWord.GENERATION_MASK) < (ProcessWord.GENERATION_MASK + 1) / 2 ? word : copy;
+        }
+        return ProcessWord.nextGeneration(last);
+    }
+
     private Ownership claimed(final int slot, final long mine) {
         ownSlot = slot;
         own = mine;
+        // Copied for a claim after a stray write zeroes the owner word (a claim killed before this
+        // store leaves the copy one behind: only a zeroed word as well would then repeat a token).
+        LONG.setRelease(arena, RegistryLayout.field(slot, RegistryLayout.GENERATION), (long) ProcessWord.generation(mine));
         // A dead predecessor's counts, if it was not released, go to the arena-wide counters.
         retire(slot, RegistryLayout.ALLOCATIONS, ControlLayout.C_ALLOCATIONS);
         retire(slot, RegistryLayout.FREES, ControlLayout.C_FREES);
