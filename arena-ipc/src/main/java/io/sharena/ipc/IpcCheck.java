@@ -12,7 +12,7 @@ import java.util.List;
 
 /**
  * The IPC structures' check and repair, for tools ({@code arena check [--repair]}): the named
- * roots, the shared stores, the object heap, and (check only: they have no repair) the channels. Neither throws for corruption: what is wrong is the result.
+ * roots, the shared stores, the object heap, and the channels (whose repair restores a lost magic only). Neither throws for corruption: what is wrong is the result.
  *
  * <pre>{@code
  * List<String> done = IpcCheck.repair(arena, timeout);   // writable arena, quiet heap; after arena.repair
@@ -25,7 +25,7 @@ public final class IpcCheck {
 
     /**
      * Checks the named roots, the stores ({@link StoreTools#checkAll}), the heap and the channels
-     * ({@link Channel#check}), read-only
+     * ({@link Channel#check}), and that no two of them hold one page ({@link Holders}), read-only
      * (works on a read-only attachment). Exact only while no process changes them.
      *
      * @return the violations, one line each; empty when consistent
@@ -35,6 +35,7 @@ public final class IpcCheck {
         violations.addAll(StoreTools.checkAll(arena));
         violations.addAll(ObjectHeap.check(arena));
         violations.addAll(Channel.check(arena));
+        violations.addAll(Holders.overlaps(Holders.of(arena)));
         return violations;
     }
 
@@ -54,7 +55,7 @@ public final class IpcCheck {
     /**
      * Repairs the named roots (under their lock), then the stores (takes over the locks dead
      * processes held, as their next user would), then the heap (which must be quiet: no process
-     * allocating or freeing objects meanwhile). Run after the allocator's own repair, so the page
+     * allocating or freeing objects meanwhile), then the channels' magic ({@link Channel#repair}). Run after the allocator's own repair, so the page
      * states it reads are settled. After it returns, {@link #check} reports nothing; what could
      * not be kept (a dropped directory, a slab page left out of the heap) is in the result.
      *
@@ -81,6 +82,7 @@ public final class IpcCheck {
             throw new UncheckedIOException(e);
         }
         done.addAll(ObjectHeap.repair(arena));
+        done.addAll(Channel.repair(arena));
         return done;
     }
 }

@@ -364,6 +364,20 @@ class IpcCorruptionTest {
     }
 
     /**
+     * The same damage met by the repair a closing attachment runs (the allocator marked, the
+     * attachment the only one): it too reads the pages the structures hold, before its mapping goes.
+     */
+    @Test
+    void heapPagesTheTableCallsFreeAreKeptByAClosingAttachmentsRepair() throws Exception {
+        final HeapDamage d = damageHeapPages();
+        v.putLongRelease((int) io.sharena.core.layout.ControlLayout.word(io.sharena.core.layout.ControlLayout.REPAIR_PENDING), 1L);
+        arena.close();
+        arena = SharedArena.open(arena.path(), ArenaOptions.defaults());
+        v = arena.raw();
+        assertHeapIntactAndNotHandedOut(d);
+    }
+
+    /**
      * A stray write into the allocator's intent, naming the named-roots directory's page as a
      * FREE_FROM whose word no longer holds it (the destination word an earlier operation left):
      * the next repair rolled it forward and freed the directory's page, every root lost. Found by a

@@ -8,6 +8,7 @@ import io.sharena.core.internal.ArenaInternals;
 import io.sharena.core.layout.Geometry;
 import io.sharena.core.layout.PageEntry;
 import io.sharena.core.owner.Ownership;
+import io.sharena.ipc.Holders;
 import io.sharena.ipc.NamedRoots;
 import io.sharena.ipc.Pages;
 import io.sharena.ipc.layout.ChannelLayout;
@@ -104,10 +105,45 @@ public final class Channel {
         if (maxMessage < 1 || ChannelLayout.recordBytes(maxMessage) > ringBytes / 4) {
             throw corrupted("channel maximum message", maxMessage, "ringBytes=" + ringBytes);
         }
+        final long ringPages = ringBytes / Geometry.PAGE_SIZE;
+        final long headerPage = Integer.toUnsignedLong(header) / Geometry.PAGE_SIZE;
         for (int i = 0; i < lanes; i++) {
             final int ring = view.getInt(ChannelLayout.lane(header, i) + ChannelLayout.RING);
-            if (!Pages.inUserRange(arena, ring, ringBytes / Geometry.PAGE_SIZE)) {
+            if (!Pages.inUserRange(arena, ring, ringPages)) {
                 throw corrupted("channel ring pointer", Integer.toUnsignedLong(ring), "lane=" + i);
+            }
+            // Each ring is pages of its own: a ring over the header or another lane's (a stray
+            // write) would have one side's writes land in the other's.
+            final long first = Integer.toUnsignedLong(ring) / Geometry.PAGE_SIZE;
+            if (headerPage - first >= 0 && headerPage - first < ringPages) {
+                throw corrupted("channel ring pointer", Integer.toUnsignedLong(ring), "lane=" + i + ", over the channel's header");
+            }
+            for (int j = 0; j < i; j++) {
+                final long other = Integer.toUnsignedLong(view.getInt(ChannelLayout.lane(header, j) + ChannelLayout.RING))
+                    / Geometry.PAGE_SIZE;
+                if (Math.abs(first - other) < ringPages) {
+                    throw corrupted("channel ring pointer", Integer.toUnsignedLong(ring), "lane=" + i + ", over lane " + j + "'s ring");
+                }
+            }
+        }
+    }
+
+    /**
+     * Refuses a channel whose header or rings another structure holds ({@link Holders}): a ring
+     * word a stray write pointed at the heap's metadata, a store's region or another channel's
+     * ring would have the next message written over that structure's data.
+     *
+     * @throws ArenaCorruptedException naming the structure
+     */
+    private void ownPagesOnly() {
+        final java.util.BitSet mine = new java.util.BitSet();
+        if (!ChannelCheck.heldPages(arena, header, mine)) {
+            return; // no made channel's header: the caller's validation has said what is wrong
+        }
+        for (final Holders.Holder other : Holders.of(arena)) {
+            final String both = other.ptr() == header ? null : Holders.shared(mine, other.pages());
+            if (both != null) {
+                throw corrupted("channel pages", Integer.toUnsignedLong(header), "held by " + other.name() + " too: " + both);
             }
         }
     }
@@ -192,6 +228,10 @@ public final class Channel {
             CrashPoints.at(ChannelPoint.RING_RECORDED);
         }
         v.putIntRelease(header + ChannelLayout.MAGIC, ChannelLayout.MAGIC_VALUE);
+        CrashPoints.at(ChannelPoint.MADE);
+        // Nothing needs the creator's token once the channel is made; cleared, it tells a made
+        // channel whose magic a stray write set to "being created" from a half-made one.
+        v.putLongRelease(header + ChannelLayout.CREATOR, 0);
         return new Channel(arena, header);
     }
 
@@ -220,6 +260,9 @@ public final class Channel {
             || maxMessage < 1 || ChannelLayout.recordBytes(maxMessage) > ringBytes / 4) {
             return false;
         }
+        if (wasMade(v, header)) {
+            return false; // the magic is a stray write's: Channel.open and check say so
+        }
         final Ownership me = ArenaInternals.ownership(arena);
         final long creator = v.getLongAcquire(header + ChannelLayout.CREATOR);
         // One CAS from the dead creator's token (or a dead reclaimer's): one taker, and a taker
@@ -231,6 +274,32 @@ public final class Channel {
         }
         reclaim(arena, roots, name, header);
         return true;
+    }
+
+    /**
+     * @return whether the header at {@code header} is a made channel's whatever its magic says: its
+     * creator word cleared (a creator clears it once the channel is made; a reclaimer holds it), or
+     * a word only use writes set (a consumer, a lane's owner or positions, a dead producer counted).
+     * While a channel is being created, its creator writes nothing else in its header but the rings'
+     * pointers.
+     */
+    static boolean wasMade(final ArenaView v, final int header) {
+        if (v.getLongAcquire(header + ChannelLayout.CREATOR) == 0) {
+            return true;
+        }
+        for (int at = ChannelLayout.CONSUMER; at < ChannelLayout.CREATOR; at += Long.BYTES) {
+            if (v.getLong(header + at) != 0) {
+                return true;
+            }
+        }
+        for (int i = 0; i < ChannelLayout.MAX_LANES; i++) {
+            final int l = ChannelLayout.lane(header, i);
+            if ((v.getLong(l + ChannelLayout.OWNER) | v.getLong(l + ChannelLayout.OWNER_PID) | v.getLong(l + ChannelLayout.TAIL)
+                | v.getLong(l + ChannelLayout.HEAD) | v.getLong(l + ChannelLayout.IN_HAND) | v.getLong(l + ChannelLayout.CLEARED)) != 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** @return whether the {@code bytes} bytes at {@code ptr} (whole pages) are all zero */
@@ -289,7 +358,9 @@ public final class Channel {
      *                                  that died before it was made leaves one that this gives back)
      * @throws IllegalStateException    if the name's pages are not a channel's header (another
      *                                  structure's name, or a header whose magic a stray write changed)
-     * @throws ArenaCorruptedException  if the header is a channel's but out of range
+     * @throws ArenaCorruptedException  if the header is a channel's but out of range, its rings
+     *                                  overlap, or it reads "being created" though the channel was
+     *                                  made (a stray write; {@code check --repair} restores it)
      */
     public static Channel open(final SharedArena arena, final String name) {
         final NamedRoots roots = NamedRoots.of(arena);
@@ -299,24 +370,44 @@ public final class Channel {
             throw new IllegalArgumentException("no channel: name=" + name);
         }
         if (Pages.inUserRange(arena, header, 1) && arena.raw().getIntAcquire(header + ChannelLayout.MAGIC) == ChannelLayout.MAGIC_CREATING) {
+            if (wasMade(arena.raw(), header)) {
+                throw new ArenaCorruptedException("channel header magic", ChannelLayout.MAGIC_CREATING,
+                    "channel=0x" + Integer.toHexString(header) + ", name=" + name
+                        + ": reads being created, but the channel was made (check --repair restores it)");
+            }
             final boolean reclaimed = reclaimIfAbandoned(arena, roots, name, header);
             throw new IllegalArgumentException("no channel yet: name=" + name + (reclaimed
                 ? " (its creator died before it was made; its pages were given back)" : " (being created)"));
         }
-        return new Channel(arena, header);
+        final Channel channel = new Channel(arena, header);
+        channel.ownPagesOnly();
+        return channel;
     }
 
     /**
      * Checks every channel a named root points at, read-only (works on a read-only attachment):
      * its header, the allocation of its pages, each lane's positions and the records published
      * past its HEAD, as producers and the consumer check them; a header that is a channel's in all
-     * but its magic is reported too. Exact only while no process uses the channels. Channels have
-     * no repair: make a damaged one again.
+     * but its magic is reported too, and rings that overlap each other, the header, or another
+     * structure's pages. Exact only while no process uses the channels. Their repair
+     * ({@link #repair}) restores a lost magic only: make a channel damaged otherwise again.
      *
      * @return the violations, one line each, prefixed {@code channel NAME: }; empty when consistent
      */
     public static List<String> check(final SharedArena arena) {
         return ChannelCheck.check(arena);
+    }
+
+    /**
+     * Restores the magic of every channel whose header is a made channel's in all but its magic
+     * (what {@link #check} reports as "header magic damaged"): a stray write there would otherwise
+     * lose the channel, or have {@link #open} take it for a half-made one and give its pages back.
+     * Channels have no other repair.
+     *
+     * @return what was restored, one line each
+     */
+    public static List<String> repair(final SharedArena arena) {
+        return ChannelCheck.repair(arena);
     }
 
     /**

@@ -15,8 +15,9 @@ import java.util.Map;
 
 /**
  * The channels' check, for tools ({@code arena check}): every channel a named root points at, read
- * without attaching to it. Exact only while no process uses the channel. Channels have no repair:
- * what a check finds, a user mends by making the channel again.
+ * without attaching to it. Exact only while no process uses the channel. Their repair restores a
+ * magic a stray write changed, when the rest of the header is a made channel's; anything else a
+ * check finds, a user mends by making the channel again.
  */
 final class ChannelCheck {
     private ChannelCheck() {
@@ -38,12 +39,51 @@ final class ChannelCheck {
             final int magic = arena.raw().getIntAcquire(ptr + ChannelLayout.MAGIC);
             if (magic == ChannelLayout.MAGIC_VALUE) {
                 check(arena, ptr, violations, "channel " + name + ": ");
-            } else if (magic != ChannelLayout.MAGIC_CREATING && soundButMagic(arena, ptr)) {
-                violations.add("channel " + name + ": header magic damaged (the rest of its header is a channel's):"
-                    + " magic=0x" + Integer.toHexString(magic));
+            } else if (magicLost(arena, name, ptr)) {
+                violations.add("channel " + name + ": header magic damaged (the rest of its header is a channel's"
+                    + (magic == ChannelLayout.MAGIC_CREATING ? ", made and used" : "") + "): magic=0x" + Integer.toHexString(magic));
             }
         });
         return violations;
+    }
+
+    /** {@link Channel#repair(SharedArena)}. */
+    static List<String> repair(final SharedArena arena) {
+        final Map<String, Integer> roots;
+        try {
+            roots = NamedRoots.existing(arena).map(NamedRoots::list).orElse(Map.of());
+        } catch (final ArenaCorruptedException e) {
+            return List.of();
+        }
+        final List<String> done = new ArrayList<>();
+        roots.forEach((name, ptr) -> {
+            if (Pages.inUserRange(arena, ptr, 1) && magicLost(arena, name, ptr)) {
+                final int magic = arena.raw().getIntAcquire(ptr + ChannelLayout.MAGIC);
+                if (arena.raw().compareAndSetInt(ptr + ChannelLayout.MAGIC, magic, ChannelLayout.MAGIC_VALUE)) {
+                    done.add("channel " + name + ": header magic restored (was 0x" + Integer.toHexString(magic)
+                        + "; the rest of its header is a made channel's)");
+                }
+            }
+        });
+        return done;
+    }
+
+    /**
+     * @return whether the header at {@code ptr}, named {@code name}, is a made channel's in all but
+     * its magic: not the heap's nor a store's header, its magic neither a
+     * channel's magic nor a half-made one's (that one only when the header shows the channel was
+     * made, {@link Channel#wasMade}), the rest of its header in range and its pages allocated
+     */
+    private static boolean magicLost(final SharedArena arena, final String name, final int ptr) {
+        if (name.equals(io.sharena.ipc.heap.ObjectHeap.ROOT_NAME)) {
+            return false; // the heap's metadata (its own check names a lost magic)
+        }
+        final int magic = arena.raw().getIntAcquire(ptr + ChannelLayout.MAGIC);
+        return magic != ChannelLayout.MAGIC_VALUE
+            && !io.sharena.ipc.store.StoreTools.heldPages(arena, ptr, new java.util.BitSet()) // a store's header, its magic lost
+
+            && (magic != ChannelLayout.MAGIC_CREATING || Channel.wasMade(arena.raw(), ptr))
+            && soundButMagic(arena, ptr);
     }
 
     /** {@link Channel#heldPages}. */

@@ -8,6 +8,8 @@ public enum ChannelPoint implements CrashPoint {
     CREATED,
     /** Creation: a ring allocated and recorded in its lane; the channel not yet made (its magic). */
     RING_RECORDED,
+    /** Creation: the channel made (its magic); its creator word not yet cleared, which says to a reader of its header that it was made. */
+    MADE,
     /** A half-made channel's creator word taken over (its creator died, or ran out of room); nothing given back yet. */
     RECLAIMING,
     /** A producer claimed a lane (or took a dead producer's over), its positions not yet read. */

@@ -983,6 +983,17 @@ public final class ObjectHeap {
      * @return whether {@code meta} is a sound heap's metadata page (nothing is added otherwise)
      */
     public static boolean heldPages(final SharedArena arena, final int meta, final java.util.BitSet into) {
+        return heldPages(arena, meta, into, false);
+    }
+
+    /**
+     * {@link #heldPages(SharedArena, int, java.util.BitSet)}, or with {@code bothMarks} only the
+     * pages whose header carries the heap's magic, its metadata pointer and its page key: the pages
+     * the heap holds beyond doubt, for telling which structure's pages another structure's pointer
+     * names (a message in a channel's ring may carry one mark; all three only a copy of a heap page).
+     */
+    public static boolean heldPages(final SharedArena arena, final int meta, final java.util.BitSet into,
+                                    final boolean bothMarks) {
         if (metaProblem(arena, meta) != null) {
             return false;
         }
@@ -1012,11 +1023,11 @@ public final class ObjectHeap {
             final int magic = heap.view.getIntAcquire(page + HeapLayout.MAGIC);
             // One of the two marks is enough to keep a page allocated (a stray write may have hit the
             // other): a page kept that was not the heap's is a leak; one freed that was, a double owner.
-            if (magic == HeapLayout.MAGIC_SLAB && (heap.view.getInt(page + HeapLayout.HEAP) == meta
-                || heap.view.getLong(page + HeapLayout.KEY) == heap.key)) {
+            if (magic == HeapLayout.MAGIC_SLAB && marked(heap.view.getInt(page + HeapLayout.HEAP) == meta,
+                heap.view.getLong(page + HeapLayout.KEY) == heap.key, bothMarks)) {
                 into.set(p);
-            } else if (magic == HeapLayout.MAGIC_LARGE && (heap.view.getInt(page + HeapLayout.LARGE_HEAP) == meta
-                || heap.view.getLong(page + HeapLayout.LARGE_KEY) == heap.key)) {
+            } else if (magic == HeapLayout.MAGIC_LARGE && marked(heap.view.getInt(page + HeapLayout.LARGE_HEAP) == meta,
+                heap.view.getLong(page + HeapLayout.LARGE_KEY) == heap.key, bothMarks)) {
                 final int pages = heap.view.getInt(page + HeapLayout.PAGES);
                 if (heap.largePagesSound(page, pages)) {
                     into.set(p, p + pages);
@@ -1025,6 +1036,10 @@ public final class ObjectHeap {
             }
         }
         return true;
+    }
+
+    private static boolean marked(final boolean meta, final boolean key, final boolean both) {
+        return both ? meta && key : meta || key;
     }
 
     /**

@@ -13,7 +13,7 @@ import io.sharena.core.layout.Geometry;
  *    24 CONSUMER_PID (8): the consumer's pid, for reports only (written after the claim)
  *    32 DEAD_PRODUCERS (8)  40 LAST_DEAD_PID (8): deaths seen by whoever freed a dead producer's lane
  *    48 CREATOR (8): while the channel is being created (MAGIC_CREATING), its creator's owner
- *       token, then a reclaimer's (an owner word)
+ *       token, then a reclaimer's (an owner word); 0 once the channel is made
  *    LANE_BASE + lane * LANE_STRIDE:
  *      +0   producer line (128 bytes): OWNER(8) OWNER_PID(8, reports only) TAIL(8) RING(4)
  *      +128 consumer line (128 bytes): HEAD(8) IN_HAND(8): position + 1 of the message whose handler runs
@@ -21,7 +21,8 @@ import io.sharena.core.layout.Geometry;
  *
  *  ring (RING_BYTES, a power of two), records 8-byte aligned, never wrapping:
  *      +0 LENGTH (int): 0 while nothing is published here; payload bytes + 1 once the record is
- *         published; PADDING (published) to the end of the ring
+ *         published; PADDING (published) to the end of the ring, which is then shorter than the
+ *         largest record (a producer pads only a rest its record does not fit in)
  *      +4 TYPE (int): the sender's message type
  *      +8 payload
  * </pre>
@@ -57,7 +58,7 @@ public final class ChannelLayout {
     /** Counted (get-and-add) by whoever frees a dead producer's lane: the consumer, or a producer taking it over. */
     public static final int DEAD_PRODUCERS = 32;
     public static final int LAST_DEAD_PID = 40;
-    /** While the channel is being created, the creator's owner token (then a reclaimer's), an owner word. */
+    /** While the channel is being created, the creator's owner token (then a reclaimer's), an owner word; 0 once it is made. */
     public static final int CREATOR = 48;
     /** The header's magic while the channel is being created ("CHNC"): registered, not yet made. */
     public static final int MAGIC_CREATING = 0x43484E43;
@@ -101,11 +102,15 @@ public final class ChannelLayout {
     /**
      * @return the ring bytes a published record whose LENGTH word reads {@code stamp} takes at ring
      * index {@code index} (a message's record, or a padding's rest of the ring); -1 if no record
-     * reads so: a length out of range, a record past the ring's end, a padding starting the ring
+     * reads so: a length out of range, a record past the ring's end, a padding where no producer
+     * writes one (a producer pads only a rest of the ring too short for the record it claims, so a
+     * padding is shorter than the largest record: one starting the ring, or further from its end,
+     * is a stray write that would have the consumer skip the messages it covers)
      */
     public static int publishedBytes(final int stamp, final int index, final int ringBytes, final int maxMessage) {
         if (stamp == PADDING) {
-            return index == 0 ? -1 : ringBytes - index;
+            final int rest = ringBytes - index;
+            return rest >= recordBytes(maxMessage) ? -1 : rest;
         }
         if (stamp <= UNPUBLISHED || stamp - 1 > maxMessage) {
             return -1;

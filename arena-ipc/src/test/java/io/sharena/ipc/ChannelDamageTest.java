@@ -1,0 +1,237 @@
+package io.sharena.ipc;
+
+import io.sharena.core.ArenaCorruptedException;
+import io.sharena.core.ArenaOptions;
+import io.sharena.core.ArenaView;
+import io.sharena.core.Capacity;
+import io.sharena.core.SharedArena;
+import io.sharena.core.layout.ControlLayout;
+import io.sharena.ipc.channel.Channel;
+import io.sharena.ipc.channel.ChannelConsumer;
+import io.sharena.ipc.channel.ChannelProducer;
+import io.sharena.ipc.heap.ObjectHeap;
+import io.sharena.ipc.layout.ChannelLayout;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A channel's header and rings damaged by a stray write where a corrupted-file campaign found the
+ * damage unnoticed: a padding record at HEAD, a made channel's magic reading "being created", ring
+ * words naming the header, another lane's ring or another structure's pages. Each is refused with
+ * {@link ArenaCorruptedException} or named by the check, nothing is given back that a structure
+ * holds, and no message is skipped without a word.
+ */
+class ChannelDamageTest {
+    private static final int RING = 1 << 14;
+    private static final int MAX = 200;
+
+    @TempDir
+    Path dir;
+    SharedArena arena;
+    ArenaView v;
+
+    @BeforeEach
+    void open() throws IOException {
+        arena = SharedArena.create(dir.resolve("c.arena"), Capacity.parse("16M"), ArenaOptions.defaults());
+        v = arena.raw();
+    }
+
+    @AfterEach
+    void close() throws IOException {
+        arena.close();
+    }
+
+    private int header(final String name) {
+        return NamedRoots.of(arena).get(name);
+    }
+
+    private int ringWord(final String name, final int lane) {
+        return ChannelLayout.lane(header(name), lane) + ChannelLayout.RING;
+    }
+
+    private long allocated() {
+        return ChannelCreationCrashTest.allocatedPages(arena);
+    }
+
+    /** @return the types of the messages a poll delivers */
+    private static List<Integer> drain(final ChannelConsumer c) {
+        final List<Integer> types = new ArrayList<>();
+        while (c.poll((view, type, ptr, length) -> types.add(type), 64) > 0) {
+            continue;
+        }
+        return types;
+    }
+
+    /**
+     * Messages of every size up to the maximum over twenty laps of the ring: each padding the
+     * producer writes is one the consumer passes (the bound a padding now has is one every real
+     * padding keeps).
+     */
+    @Test
+    void everyPaddingAProducerWritesIsPassed() {
+        final Channel channel = Channel.create(arena, "c", 1, RING, MAX);
+        final Random random = new Random(7);
+        int sent = 0;
+        int received = 0;
+        try (ChannelProducer p = channel.producer(); ChannelConsumer c = channel.consumer()) {
+            while (sent < 20 * RING / 64) {
+                final int length = random.nextInt(MAX + 1);
+                if (p.offer(sent, new byte[length], 0, length)) {
+                    sent++;
+                }
+                for (final int type : drain(c)) {
+                    assertEquals(received++, type);
+                }
+            }
+            for (final int type : drain(c)) {
+                assertEquals(received++, type);
+            }
+        }
+        assertEquals(sent, received);
+        assertEquals(List.of(), IpcCheck.check(arena));
+    }
+
+    /**
+     * A padding written at HEAD, more than the largest record from the ring's end: the consumer
+     * skipped every message it covered without a word. It throws now; the check and a producer
+     * successor consumer say the same.
+     */
+    @Test
+    void aPaddingWhereNoProducerPadsThrowsInsteadOfSkippingMessages() {
+        final Channel channel = Channel.create(arena, "c", 1, RING, MAX);
+        try (ChannelProducer p = channel.producer(); ChannelConsumer c = channel.consumer()) {
+            for (int i = 0; i < 10; i++) {
+                assertTrue(p.offer(i, new byte[40], 0, 40));
+            }
+            assertEquals(3, c.poll((view, type, ptr, length) -> { }, 3));
+            final int head = (int) v.getLongAcquire(ChannelLayout.lane(header("c"), 0) + ChannelLayout.HEAD);
+            v.putIntRelease(v.getInt(ringWord("c", 0)) + head + ChannelLayout.LENGTH, ChannelLayout.PADDING);
+            assertEquals("channel record length",
+                assertThrows(ArenaCorruptedException.class, () -> c.poll((view, type, ptr, length) -> { }, 16)).structure());
+            assertEquals(1, IpcCheck.check(arena).size(), IpcCheck.check(arena).toString());
+            assertTrue(IpcCheck.check(arena).get(0).startsWith("channel c: record length out of range"),
+                IpcCheck.check(arena).toString());
+        }
+        try (ChannelConsumer next = Channel.open(arena, "c").consumer()) {
+            assertEquals("channel record length",
+                assertThrows(ArenaCorruptedException.class, () -> next.poll((view, type, ptr, length) -> { }, 16)).structure());
+        }
+    }
+
+    /**
+     * A made channel whose magic a stray write set to "being created": {@code Channel.open} took it
+     * for a dead creator's half-made channel and gave it back (messages lost, a ring that held some
+     * left allocated and named by nothing). Now open refuses it, create leaves it, the check names
+     * it, and the repair restores the magic with every message there.
+     */
+    @Test
+    void aMadeChannelWhoseMagicReadsBeingCreatedIsRestoredWithItsMessages() {
+        final Channel channel = Channel.create(arena, "used", 2, RING, MAX);
+        try (ChannelProducer p = channel.producer()) {
+            for (int i = 0; i < 3; i++) {
+                assertTrue(p.offer(i, new byte[16], 0, 16));
+            }
+        }
+        Channel.create(arena, "unused", 1, RING, MAX); // made, never attached to: its creator word says it was made
+        final long pages = allocated();
+        for (final String name : List.of("used", "unused")) {
+            v.putIntRelease(header(name) + ChannelLayout.MAGIC, ChannelLayout.MAGIC_CREATING);
+            final ArenaCorruptedException x = assertThrows(ArenaCorruptedException.class, () -> Channel.open(arena, name));
+            assertEquals("channel header magic", x.structure());
+            assertThrows(IllegalArgumentException.class, () -> Channel.create(arena, name, 1, RING, MAX));
+            assertEquals(pages, allocated(), "nothing given back");
+        }
+        assertEquals(List.of(
+                "channel unused: header magic damaged (the rest of its header is a channel's, made and used): magic=0x43484e43",
+                "channel used: header magic damaged (the rest of its header is a channel's, made and used): magic=0x43484e43"),
+            IpcCheck.check(arena).stream().sorted().toList());
+        final List<String> done = IpcCheck.repair(arena, 1_000_000_000L);
+        assertEquals(2, done.stream().filter(d -> d.contains("header magic restored")).count(), done.toString());
+        assertEquals(List.of(), IpcCheck.check(arena));
+        try (ChannelConsumer c = Channel.open(arena, "used").consumer()) {
+            assertEquals(List.of(0, 1, 2), drain(c));
+        }
+        try (ChannelProducer p = Channel.open(arena, "unused").producer();
+             ChannelConsumer c = Channel.open(arena, "unused").consumer()) {
+            assertTrue(p.offer(9, new byte[1], 0, 1));
+            assertEquals(List.of(9), drain(c));
+        }
+        assertEquals(pages, allocated());
+    }
+
+    /** Two lanes on one ring, or a ring over the channel's own header: refused when opened, named by the check. */
+    @Test
+    void aRingOverAnotherLanesRingOrTheHeaderIsRefused() {
+        Channel.create(arena, "c", 3, RING, MAX);
+        final int own = v.getInt(ringWord("c", 2));
+        for (final int ring : new int[] {v.getInt(ringWord("c", 0)), v.getInt(ringWord("c", 1)) + 4096, header("c")}) {
+            v.putIntRelease(ringWord("c", 2), ring);
+            final ArenaCorruptedException x = assertThrows(ArenaCorruptedException.class, () -> Channel.open(arena, "c"));
+            assertEquals("channel ring pointer", x.structure());
+            assertTrue(x.getMessage().contains("lane=2, over"), x.getMessage());
+            assertEquals(1, IpcCheck.check(arena).size(), IpcCheck.check(arena).toString());
+            assertTrue(IpcCheck.check(arena).get(0).startsWith("channel c: arena metadata corrupted: channel ring pointer"),
+                IpcCheck.check(arena).toString());
+        }
+        v.putIntRelease(ringWord("c", 2), own);
+        assertEquals(List.of(), IpcCheck.check(arena));
+        Channel.open(arena, "c");
+    }
+
+    /**
+     * A ring word pointed at another structure's pages: the heap's metadata page or a slab page of
+     * it, the named-roots directory, another channel's header or ring. The next message would have
+     * been written over that structure's data (found by a corrupted-file campaign: into the heap's
+     * metadata), with the check calling the file clean. Open refuses it now, and the check names both.
+     */
+    @Test
+    void aRingOverAnotherStructuresPagesIsRefusedAndNamedByTheCheck() {
+        final ObjectHeap heap = ObjectHeap.of(arena);
+        final int object = heap.allocate(64);
+        v.putLong(object, 0x5555_6666_7777_8888L);
+        Channel.create(arena, "other", 1, 4096, 64);
+        Channel.create(arena, "c", 1, 4096, 64);
+        final int own = v.getInt(ringWord("c", 0));
+        final int[] targets = {
+            header(ObjectHeap.ROOT_NAME),
+            object & ~4095,
+            v.getIntAcquire((int) ControlLayout.word(ControlLayout.ROOTS_PTR)),
+            header("other"),
+            v.getInt(ringWord("other", 0)),
+        };
+        final String[] holders = {"heap sharena.heap", "heap sharena.heap", "named-roots directory", "channel other", "channel other"};
+        for (int i = 0; i < targets.length; i++) {
+            v.putIntRelease(ringWord("c", 0), targets[i]);
+            final ArenaCorruptedException x = assertThrows(ArenaCorruptedException.class, () -> Channel.open(arena, "c"));
+            assertEquals("channel pages", x.structure());
+            assertTrue(x.getMessage().contains("held by " + holders[i] + " too: page=" + (targets[i] >>> 12)), x.getMessage());
+            final List<String> found = IpcCheck.check(arena);
+            final String holder = holders[i];
+            final String page = "page=" + (targets[i] >>> 12);
+            assertTrue(found.stream().anyMatch(f -> f.startsWith("pages held by two structures, ")
+                    && f.contains(holder) && f.contains("channel c") && f.endsWith(page)),
+                found.toString());
+        }
+        v.putIntRelease(ringWord("c", 0), own);
+        assertEquals(List.of(), IpcCheck.check(arena));
+        try (ChannelProducer p = Channel.open(arena, "c").producer(); ChannelConsumer c = Channel.open(arena, "c").consumer()) {
+            assertTrue(p.offer(5, new byte[64], 0, 64));
+            assertEquals(List.of(5), drain(c));
+        }
+        assertEquals(0x5555_6666_7777_8888L, v.getLong(object));
+        heap.free(object);
+        assertEquals(List.of(), IpcCheck.check(arena));
+    }
+}
