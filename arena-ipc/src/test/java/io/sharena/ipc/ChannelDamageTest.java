@@ -171,6 +171,63 @@ class ChannelDamageTest {
         assertEquals(pages, allocated());
     }
 
+    /**
+     * A lane's TAIL moved forward, or its HEAD moved into the free space, by a stray write, with
+     * messages waiting (found by {@code ChannelDamageFuzzTest}): the next producer wrote past a gap
+     * the consumer never crossed, or the consumer skipped every waiting message, the check clean.
+     * Both are refused now (a producer walks from HEAD, and TAIL must agree with the records it
+     * finds), and named by the check.
+     */
+    @Test
+    void aTailOrHeadMovedOverTheRecordsIsRefusedAndNamed() {
+        final Channel channel = Channel.create(arena, "c", 1, RING, MAX);
+        try (ChannelProducer p = channel.producer()) {
+            for (int i = 0; i < 5; i++) {
+                assertTrue(p.offer(i, new byte[30], 0, 30));
+            }
+        }
+        final int lane = ChannelLayout.lane(header("c"), 0);
+        for (final int word : new int[] {ChannelLayout.TAIL, ChannelLayout.HEAD}) {
+            final long was = v.getLongAcquire(lane + word);
+            v.putLongRelease(lane + word, was + 4096);
+            assertEquals("channel lane tail", assertThrows(ArenaCorruptedException.class, channel::consumer).structure());
+            assertEquals("channel lane tail", assertThrows(ArenaCorruptedException.class, channel::producer).structure());
+            final List<String> found = IpcCheck.check(arena);
+            assertEquals(1, found.size(), found.toString());
+            assertTrue(found.get(0).startsWith("channel c: lane tail " + (word == ChannelLayout.TAIL ? "past a gap" : "behind what")),
+                found.toString());
+            v.putLongRelease(lane + word, was);
+        }
+        assertEquals(List.of(), IpcCheck.check(arena));
+        try (ChannelConsumer c = channel.consumer()) {
+            assertEquals(List.of(0, 1, 2, 3, 4), drain(c));
+        }
+    }
+
+    /**
+     * A lane count lowered by a stray write: the lanes past it went unread without a word (found by
+     * {@code ChannelDamageFuzzTest}). A lane past the count with a ring is refused now, and the
+     * repair raises the count again, the messages there read.
+     */
+    @Test
+    void aLaneCountLoweredIsRefusedAndRaisedAgainByTheRepair() {
+        final Channel channel = Channel.create(arena, "c", 3, RING, MAX);
+        try (ChannelProducer a = channel.producer(); ChannelProducer b = channel.producer(); ChannelProducer c = channel.producer()) {
+            assertEquals(List.of(0, 1, 2), List.of(a.lane(), b.lane(), c.lane()));
+            assertTrue(c.offer(30, new byte[3], 0, 3));
+        }
+        v.putIntRelease(header("c") + ChannelLayout.LANES, 1);
+        final ArenaCorruptedException x = assertThrows(ArenaCorruptedException.class, () -> Channel.open(arena, "c"));
+        assertEquals("channel lane count", x.structure());
+        assertTrue(x.getMessage().contains("lane 2 past it has a ring"), x.getMessage());
+        assertEquals(1, IpcCheck.check(arena).size(), IpcCheck.check(arena).toString());
+        assertTrue(IpcCheck.repair(arena, 1_000_000_000L).contains("channel c: lane count raised from 1 to 3 (the lanes past it had rings)"));
+        assertEquals(List.of(), IpcCheck.check(arena));
+        try (ChannelConsumer c = Channel.open(arena, "c").consumer()) {
+            assertEquals(List.of(30), drain(c));
+        }
+    }
+
     /** Two lanes on one ring, or a ring over the channel's own header: refused when opened, named by the check. */
     @Test
     void aRingOverAnotherLanesRingOrTheHeaderIsRefused() {

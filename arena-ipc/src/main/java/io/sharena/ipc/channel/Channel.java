@@ -61,8 +61,11 @@ import java.util.List;
  * with {@link ChannelProducer#CONSUMER_DEAD}; a new consumer may take a dead one's place.
  *
  * <p><b>Corruption</b>: the header is validated when a channel is opened (lanes, sizes, ring
- * pointers); positions and record lengths read from shared memory are checked before they index a
- * ring. Anything out of range throws {@link ArenaCorruptedException}.
+ * pointers, each ring pages of its own that no other structure holds); positions and record
+ * lengths read from shared memory are checked before they index a ring, and a producer or consumer
+ * attaching checks a lane's TAIL against the records published from HEAD. Anything out of range
+ * throws {@link ArenaCorruptedException}; {@link #check} names it, and {@link #repair} gives back
+ * a lost magic or lane count.
  */
 public final class Channel {
     final SharedArena arena;
@@ -105,6 +108,12 @@ public final class Channel {
         if (maxMessage < 1 || ChannelLayout.recordBytes(maxMessage) > ringBytes / 4) {
             throw corrupted("channel maximum message", maxMessage, "ringBytes=" + ringBytes);
         }
+        // A lane past the count with a ring: the count was lowered by a stray write (a creator
+        // writes no lane past it), and those lanes' messages would go unread without a word.
+        final int inUse = lanesWithRings(view, header);
+        if (inUse > lanes) {
+            throw corrupted("channel lane count", lanes, "lane " + (inUse - 1) + " past it has a ring");
+        }
         final long ringPages = ringBytes / Geometry.PAGE_SIZE;
         final long headerPage = Integer.toUnsignedLong(header) / Geometry.PAGE_SIZE;
         for (int i = 0; i < lanes; i++) {
@@ -146,6 +155,65 @@ public final class Channel {
                 throw corrupted("channel pages", Integer.toUnsignedLong(header), "held by " + other.name() + " too: " + both);
             }
         }
+    }
+
+    /**
+     * @return the end of the records published from position {@code from} (at or past CLEARED) of
+     * the ring at {@code ring}: the first position whose LENGTH word reads unpublished, or a ring's
+     * worth past CLEARED; if a record on the way is out of range, {@code -1 - its position}
+     */
+    long publishedEnd(final int ring, final long from, final long cleared) {
+        final int mask = ringBytes - 1;
+        long at = from;
+        // Every step moves at least 8 bytes and stays within a ring of CLEARED: the walk ends.
+        while (at - cleared < ringBytes) {
+            final int index = (int) (at & mask);
+            final int stamp = view.getIntAcquire(ring + index + ChannelLayout.LENGTH);
+            if (stamp == ChannelLayout.UNPUBLISHED) {
+                return at;
+            }
+            final int bytes = ChannelLayout.publishedBytes(stamp, index, ringBytes, maxMessage);
+            if (bytes < 0 || at + bytes - cleared > ringBytes) {
+                return -1 - at;
+            }
+            at += bytes;
+        }
+        return at;
+    }
+
+    /** @return the LENGTH word of the record at position {@code at} of the ring at {@code ring} */
+    int stampAt(final int ring, final long at) {
+        return view.getIntAcquire(ring + (int) (at & (ringBytes - 1)) + ChannelLayout.LENGTH);
+    }
+
+    /**
+     * @return what is wrong with a lane's TAIL, read as {@code tailBefore} before the walk from HEAD
+     * that found the records published up to {@code end}, and as {@code tailAfter} after it; null if
+     * nothing. TAIL is never past what is published (a producer moves it after publishing), and lags
+     * it by at most a padding and a record (one that died between the two stores): a TAIL past the
+     * end means a gap in the records, where a length word or HEAD was hit, and records past it that
+     * no consumer would read (nor a producer keep: it writes from the end); HEAD further past TAIL
+     * was moved over messages not read, or into the free space.
+     */
+    String tailProblem(final long tailBefore, final long end, final long tailAfter) {
+        if (tailBefore - end > 0) {
+            return "past a gap in the records (a length word or HEAD was hit): tail=" + tailBefore + ", published to=" + end;
+        }
+        if (end - tailAfter >= ChannelLayout.maxTailLag(maxMessage)) {
+            return "behind what is published by more than a record (HEAD moved over messages, or into the free space):"
+                + " tail=" + tailAfter + ", published to=" + end;
+        }
+        return null;
+    }
+
+    /** @return one more than the last lane whose ring word is set, of all a header page has room for */
+    static int lanesWithRings(final ArenaView view, final int header) {
+        for (int i = ChannelLayout.MAX_LANES - 1; i >= 0; i--) {
+            if (view.getInt(ChannelLayout.lane(header, i) + ChannelLayout.RING) != 0) {
+                return i + 1;
+            }
+        }
+        return 0;
     }
 
     /** @return the exception for a corrupted channel (channels have no repair of their own) */
@@ -401,8 +469,9 @@ public final class Channel {
     /**
      * Restores the magic of every channel whose header is a made channel's in all but its magic
      * (what {@link #check} reports as "header magic damaged"): a stray write there would otherwise
-     * lose the channel, or have {@link #open} take it for a half-made one and give its pages back.
-     * Channels have no other repair.
+     * lose the channel, or have {@link #open} take it for a half-made one and give its pages back;
+     * and raises a lane count a stray write lowered below the lanes that have rings. Channels have
+     * no other repair.
      *
      * @return what was restored, one line each
      */

@@ -57,7 +57,11 @@ final class ChannelCheck {
         }
         final List<String> done = new ArrayList<>();
         roots.forEach((name, ptr) -> {
-            if (Pages.inUserRange(arena, ptr, 1) && magicLost(arena, name, ptr)) {
+            if (!Pages.inUserRange(arena, ptr, 1)) {
+                return;
+            }
+            raiseLaneCount(arena, name, ptr, done);
+            if (magicLost(arena, name, ptr)) {
                 final int magic = arena.raw().getIntAcquire(ptr + ChannelLayout.MAGIC);
                 if (arena.raw().compareAndSetInt(ptr + ChannelLayout.MAGIC, magic, ChannelLayout.MAGIC_VALUE)) {
                     done.add("channel " + name + ": header magic restored (was 0x" + Integer.toHexString(magic)
@@ -66,6 +70,33 @@ final class ChannelCheck {
             }
         });
         return done;
+    }
+
+    /**
+     * Gives a channel's lane count back when a stray write lowered it below the lanes that have rings
+     * (a creator writes no lane past the count), if the header is sound with it: those lanes'
+     * messages are read again. Left as it was otherwise.
+     */
+    private static void raiseLaneCount(final SharedArena arena, final String name, final int ptr, final List<String> done) {
+        final ArenaView v = arena.raw();
+        final int magic = v.getIntAcquire(ptr + ChannelLayout.MAGIC);
+        final int lanes = v.getInt(ptr + ChannelLayout.LANES);
+        final int inUse = Channel.lanesWithRings(v, ptr);
+        if ((magic != ChannelLayout.MAGIC_VALUE && magic != ChannelLayout.MAGIC_CREATING) || lanes < 0 || lanes >= inUse) {
+            return;
+        }
+        v.putIntRelease(ptr + ChannelLayout.LANES, inUse);
+        try {
+            new Channel(arena, ptr, false);
+            if (pagesProblem(arena, ptr) == null) {
+                done.add("channel " + name + ": lane count raised from " + lanes + " to " + inUse
+                    + " (the lanes past it had rings)");
+                return;
+            }
+        } catch (final ArenaCorruptedException e) {
+            // Not sound with the count raised either: left as it was, and reported.
+        }
+        v.putIntRelease(ptr + ChannelLayout.LANES, lanes);
     }
 
     /**
@@ -168,35 +199,19 @@ final class ChannelCheck {
                     + ", cleared=" + cleared + ", ringBytes=" + c.ringBytes);
                 continue;
             }
-            final String records = walk(c, l, head, cleared);
-            if (records != null) {
-                violations.add(prefix + records + ": lane=" + lane);
+            // The published records from HEAD, as the consumer will walk them, to the first word
+            // that says nothing is published.
+            final int ring = v.getInt(l + ChannelLayout.RING);
+            final long end = c.publishedEnd(ring, head, cleared);
+            if (end < 0) {
+                violations.add(prefix + "record length out of range: position=" + (-1 - end) + ", length word="
+                    + c.stampAt(ring, -1 - end) + ": lane=" + lane);
+                continue;
+            }
+            final String tailProblem = c.tailProblem(tail, end, tail);
+            if (tailProblem != null) {
+                violations.add(prefix + "lane tail " + tailProblem + ": lane=" + lane + ", head=" + head);
             }
         }
-    }
-
-    /**
-     * Walks the published records from HEAD, as the consumer will, to the first word that says
-     * nothing is published.
-     *
-     * @return what the consumer would refuse, or null
-     */
-    private static String walk(final Channel c, final int l, final long head, final long cleared) {
-        final int ring = c.view.getInt(l + ChannelLayout.RING);
-        final int mask = c.ringBytes - 1;
-        long at = head;
-        while (at - cleared < c.ringBytes) {
-            final int index = (int) (at & mask);
-            final int stamp = c.view.getIntAcquire(ring + index + ChannelLayout.LENGTH);
-            if (stamp == ChannelLayout.UNPUBLISHED) {
-                return null;
-            }
-            final int bytes = ChannelLayout.publishedBytes(stamp, index, c.ringBytes, c.maxMessage);
-            if (bytes < 0 || at + bytes - cleared > c.ringBytes) {
-                return "record length out of range: position=" + at + ", length word=" + stamp;
-            }
-            at += bytes;
-        }
-        return null;
     }
 }

@@ -91,6 +91,15 @@ public final class ChannelConsumer implements AutoCloseable {
                 close();
                 throw channel.corrupted("channel lane head", heads[i], "lane=" + i + ", cleared=" + cleared[i]);
             }
+            // TAIL read before and after the walk: a live producer publishes before it moves TAIL,
+            // so the first is never past the walk's end, and the second lags it by a record at most.
+            final long tailBefore = view.getLongAcquire(l + ChannelLayout.TAIL);
+            final long end = channel.publishedEnd(rings[i], heads[i], cleared[i]);
+            final String tail = end < 0 ? null : channel.tailProblem(tailBefore, end, view.getLongAcquire(l + ChannelLayout.TAIL));
+            if (tail != null) {
+                close();
+                throw channel.corrupted("channel lane tail", tailBefore, "lane=" + i + ", head=" + heads[i] + ": " + tail);
+            }
             laneWords[i] = l;
             redeliverAt[i] = view.getLongAcquire(l + ChannelLayout.IN_HAND) == heads[i] + 1 ? heads[i] : -1;
             redeliveryPending |= redeliverAt[i] >= 0;

@@ -62,8 +62,15 @@ public final class ChannelProducer implements AutoCloseable {
                 throw channel.corrupted("channel lane tail", storedTail, "lane=" + lane + ", head=" + head
                     + ", cleared=" + clearedCache);
             }
-            // TAIL lags what is published by one record if the last producer died between its two stores.
-            this.tail = publishedEnd(Math.max(storedTail, head), l + ChannelLayout.HEAD);
+            // From HEAD, the consumer's, not from TAIL: TAIL lags what is published by one record if
+            // the last producer died between its two stores, and a stray write there must not have
+            // this producer write past a gap the consumer never crosses (or over records not yet read).
+            this.tail = publishedEnd(head, l + ChannelLayout.HEAD);
+            // TAIL is this lane's own (no other producer moves it now): read once.
+            final String problem = channel.tailProblem(storedTail, tail, storedTail);
+            if (problem != null) {
+                throw channel.corrupted("channel lane tail", storedTail, "lane=" + lane + ", head=" + head + ": " + problem);
+            }
             // A predecessor that died, or closed, with a claim not committed left its bytes past the
             // end: zeroed, so that no LENGTH word this producer has not published reads other than 0.
             Channel.zero(view, ring, ringBytes, tail, clearedCache + ringBytes);
@@ -83,19 +90,11 @@ public final class ChannelProducer implements AutoCloseable {
     private long publishedEnd(final long from, final int headWord) {
         long end = from;
         while (true) {
-            // Every step moves at least 8 bytes and stays within a ring of CLEARED: the walk ends.
-            while (end - clearedCache < ringBytes) {
-                final int index = (int) (end & mask);
-                final int stamp = view.getIntAcquire(ring + index + ChannelLayout.LENGTH);
-                if (stamp == ChannelLayout.UNPUBLISHED) {
-                    break;
-                }
-                final int bytes = ChannelLayout.publishedBytes(stamp, index, ringBytes, maxMessage);
+            end = channel.publishedEnd(ring, end, clearedCache);
+            if (end < 0) {
                 // Nothing published lies past CLEARED + the ring: a walk that would go there reads garbage.
-                if (bytes < 0 || end + bytes - clearedCache > ringBytes) {
-                    throw channel.corrupted("channel record length", stamp, "lane=" + lane + ", position=" + end);
-                }
-                end += bytes;
+                throw channel.corrupted("channel record length", channel.stampAt(ring, -1 - end), "lane=" + lane
+                    + ", position=" + (-1 - end));
             }
             final long head = view.getLongAcquire(headWord);
             if (head - end <= 0) {

@@ -41,7 +41,7 @@ import io.sharena.core.layout.Geometry;
  * most 4 KiB) and moves CLEARED up (release): the
  * producer writes only below CLEARED + RING_BYTES, so every LENGTH word it has not published reads
  * 0. CLEARED <= HEAD <= the end of what is published <= CLEARED + RING_BYTES. A producer attaching
- * to a lane finds the end of what is published from max(TAIL, HEAD) and zeroes the free space once
+ * to a lane finds the end of what is published from HEAD and zeroes the free space once
  * (a predecessor that died, or closed, with a claim not committed left its bytes there); a
  * consumer attaching zeroes from CLEARED to HEAD (a predecessor that died in between). The
  * producer's line and the consumer's line are 128 bytes apart: each is written by one process.
@@ -97,6 +97,14 @@ public final class ChannelLayout {
     /** @return the ring bytes a record of {@code length} payload bytes takes */
     public static int recordBytes(final int length) {
         return (RECORD_HEADER + length + 7) & ~7;
+    }
+
+    /**
+     * @return how far HEAD may be past TAIL: a padding and the record after it (a padding is
+     * shorter than the largest record), published by a producer that died before its TAIL store
+     */
+    public static long maxTailLag(final int maxMessage) {
+        return 2L * recordBytes(maxMessage);
     }
 
     /**
