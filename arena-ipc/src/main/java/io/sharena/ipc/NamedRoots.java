@@ -40,8 +40,10 @@ import java.util.concurrent.locks.LockSupport;
  * published LIVE with a release store, all under the lock; a holder killed halfway leaves a WRITING
  * entry that readers skip, and the lock held by a dead process: the next adder or remover takes
  * the lock over (RECOVERED) and repairs the directory before going on. A remove marks the
- * entry REMOVED, then bumps its value's version; killed in between, the version is bumped by
- * whoever reuses the entry. The directory's zeroed pages are allocated straight into the arena's
+ * entry WRITING and clears its name length, marks it REMOVED, then bumps its value's version;
+ * killed before REMOVED, the entry is half-written and the next repair removes it, killed after,
+ * the version is bumped by whoever reuses the entry. A tombstone has no name: an entry whose state
+ * a stray write set to REMOVED (or EMPTY) with its name and pointer whole is told from one. The directory's zeroed pages are allocated straight into the arena's
  * control-page word in one allocator step ({@code ArenaInternals.allocRootsDirectory}, as
  * {@link SharedArena#allocPagesInto}): a process killed at any instant leaves the word 0 and the
  * pages free, or the directory installed; its magic is written last, by CAS, by whoever attaches
@@ -427,16 +429,7 @@ public final class NamedRoots {
             if (e == 0) {
                 return 0;
             }
-            // REMOVED first: from here a put or CAS that has not yet re-checked the entry fails its
-            // check; one that already did and CASes before the version bump below is seen by it, so
-            // the pointer returned is the name's last.
-            view.putIntVolatile(e + RootsLayout.STATE, RootsLayout.REMOVED);
-            CrashPoints.at(RootsPoint.REMOVE_CLEARED);
-            long v;
-            do {
-                v = view.getLongAcquire(e + RootsLayout.VALUE);
-            } while (!view.compareAndSetLong(e + RootsLayout.VALUE, v, RootsLayout.bumped(v, 0)));
-            return RootsLayout.pointerOf(v);
+            return entries.remove(e);
         } finally {
             unlock(r);
         }
@@ -459,12 +452,7 @@ public final class NamedRoots {
             if (e == 0 || RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE)) != expected) {
                 return false;
             }
-            view.putIntVolatile(e + RootsLayout.STATE, RootsLayout.REMOVED);
-            CrashPoints.at(RootsPoint.REMOVE_CLEARED);
-            long v;
-            do {
-                v = view.getLongAcquire(e + RootsLayout.VALUE);
-            } while (!view.compareAndSetLong(e + RootsLayout.VALUE, v, RootsLayout.bumped(v, 0)));
+            entries.remove(e);
             return true;
         } finally {
             unlock(r);

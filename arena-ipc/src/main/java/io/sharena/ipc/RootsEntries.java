@@ -161,13 +161,34 @@ final class RootsEntries {
         view.putIntRelease(e + RootsLayout.STATE, RootsLayout.LIVE);
     }
 
+    /** Under the lock, in repair: {@link #remove} of entry {@code e}. */
     void tombstone(final int e) {
         CrashPoints.at(RootsPoint.REPAIR_ENTRY);
+        remove(e);
+    }
+
+    /**
+     * Under the lock: removes the name at entry {@code e}. The entry goes WRITING first (from here a
+     * lookup, a put or a compare-and-set that has not yet re-checked it passes it by; one that did
+     * and sets the value before the bump below is seen by it), its name length 0, then REMOVED, then
+     * its value's version is bumped with the pointer cleared. Killed before REMOVED, the entry is
+     * half-written, which the next repair removes; after, it is a tombstone whose version the next
+     * reuse bumps. A tombstone so carries no name: one holding a name and a pointer is a live root
+     * whose state a stray write hit, which check names and the repair restores.
+     *
+     * @return the pointer the name held last
+     */
+    int remove(final int e) {
+        view.putIntVolatile(e + RootsLayout.STATE, RootsLayout.WRITING);
+        view.putIntVolatile(e + RootsLayout.NAME_LEN, 0);
+        CrashPoints.at(RootsPoint.REMOVE_MARKED);
         view.putIntVolatile(e + RootsLayout.STATE, RootsLayout.REMOVED);
+        CrashPoints.at(RootsPoint.REMOVE_CLEARED);
         long v;
         do {
             v = view.getLongAcquire(e + RootsLayout.VALUE);
         } while (!view.compareAndSetLong(e + RootsLayout.VALUE, v, RootsLayout.bumped(v, 0)));
+        return RootsLayout.pointerOf(v);
     }
 
     /**

@@ -26,7 +26,12 @@ public enum RootsPoint implements CrashPoint {
     INSERT_NAMED,
     /** Under the lock: the value is written (version bumped), the entry not yet LIVE. */
     INSERT_VALUED,
-    /** Under the lock: the removed entry's value is cleared (version bumped), the entry still LIVE. */
+    /** Under the lock: the entry being removed is WRITING with its name length 0 (readers skip it); not yet REMOVED. */
+    REMOVE_MARKED,
+    /**
+     * Under the lock: the removed entry is REMOVED, its value's version not yet bumped (or, giving a
+     * structure back, its pointer freed out of the entry while the entry is still LIVE).
+     */
     REMOVE_CLEARED,
     /** Under the lock, in repair: an entry is about to be changed. */
     REPAIR_ENTRY

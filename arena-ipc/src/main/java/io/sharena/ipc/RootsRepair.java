@@ -2,6 +2,7 @@ package io.sharena.ipc;
 
 import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
+import io.sharena.core.crash.CrashPoints;
 import io.sharena.core.internal.ArenaInternals;
 import io.sharena.core.layout.Geometry;
 import io.sharena.core.layout.OwnerToken;
@@ -121,7 +122,9 @@ final class RootsRepair {
             return "root entry left half-written: entry=" + i;
         }
         if (state != RootsLayout.LIVE) {
-            return null;
+            final String lost = lostRootName(e, state);
+            return lost == null ? null : "root entry " + (state == RootsLayout.EMPTY ? "EMPTY" : "REMOVED")
+                + " but holding its name and pointer (its state was hit): name=" + lost + ", entry=" + i;
         }
         final int len = view.getInt(e + RootsLayout.NAME_LEN);
         if (len < 1 || len > RootsLayout.MAX_NAME) {
@@ -139,10 +142,67 @@ final class RootsRepair {
         return null;
     }
 
+    /**
+     * @return the name of the EMPTY or REMOVED entry at {@code e}, if it holds a name and a pointer
+     * (a remove leaves a tombstone with no name, and an EMPTY entry was never written): a live root
+     * whose state a stray write hit; null otherwise
+     */
+    private String lostRootName(final int e, final int state) {
+        if (state != RootsLayout.EMPTY && state != RootsLayout.REMOVED) {
+            return null;
+        }
+        final int len = view.getInt(e + RootsLayout.NAME_LEN);
+        if (len < 1 || len > RootsLayout.MAX_NAME || RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE)) == 0) {
+            return null;
+        }
+        final byte[] name = new byte[len];
+        view.getBytes(e + RootsLayout.NAME, name, 0, len);
+        return new String(name, StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Gives back its LIVE state to every entry {@link #lostRootName} names, unless its name is LIVE
+     * in another entry (then it becomes a tombstone with no name). Run before the entries' own repair,
+     * which then moves a restored root a lookup does not find to where it does.
+     */
+    private void restoreLostRoots(final List<String> done) {
+        for (int i = 0; i < RootsLayout.ENTRIES; i++) {
+            final int e = entries.entry(i);
+            final int state = view.getIntAcquire(e + RootsLayout.STATE);
+            final String name = lostRootName(e, state);
+            if (name == null) {
+                continue;
+            }
+            final String was = state == RootsLayout.EMPTY ? "EMPTY" : "REMOVED";
+            if (liveElsewhere(name, e)) {
+                entries.tombstone(e);
+                done.add("root entry " + was + " holding a name live in another entry cleared: name=" + name + ", entry=" + i);
+            } else {
+                CrashPoints.at(RootsPoint.REPAIR_ENTRY);
+                view.putIntRelease(e + RootsLayout.STATE, RootsLayout.LIVE);
+                done.add("root restored (its entry read " + was + " with its name and pointer whole): name=" + name
+                    + ", entry=" + i);
+            }
+        }
+    }
+
+    /** @return whether an entry other than {@code except} holds {@code name} LIVE */
+    private boolean liveElsewhere(final String name, final int except) {
+        for (int i = 0; i < RootsLayout.ENTRIES; i++) {
+            final int e = entries.entry(i);
+            if (e != except && view.getIntAcquire(e + RootsLayout.STATE) == RootsLayout.LIVE
+                && name.equals(lostRootName(e, RootsLayout.EMPTY))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** @param recovered whether the lock was just taken over from a dead holder (a creator may have died) */
     List<String> repairLocked(final boolean recovered) {
         final List<String> done = new ArrayList<>();
         creation.undoCreation(recovered, done);
+        restoreLostRoots(done);
         // An undo the busy allocator held up is finished later from its record, which names its entry
         // by index: that entry is neither moved nor dropped meanwhile (the undo would find nothing
         // there, and the name would keep the unformatted structure, or lose its pages, for good).

@@ -12,8 +12,9 @@
  * ({@link io.sharena.ipc.RootsPoint}). Each change is either one atomic word or recoverable after a
  * kill at any step: an add killed halfway leaves a WRITING entry that readers skip and the lock
  * held by a dead process, whose next user takes it over (RECOVERED) and repairs the directory
- * first; a remove killed between marking the entry REMOVED and bumping its version leaves the bump
- * to whoever reuses the entry (its insert bumps from whatever is there). No page is left allocated
+ * first; a remove killed before marking the entry REMOVED leaves it half-written (the repair removes
+ * it), and one killed between that and bumping its version leaves the bump to whoever reuses the
+ * entry (its insert bumps from whatever is there). No page is left allocated
  * and unrecorded: the directory is allocated straight into the control page's word, and
  * {@code NamedRoots.create} allocates a structure's pages straight into its name's entry
  * ({@code SharedArena.allocPagesInto}) under the lock, with a record that lets the lock's next
