@@ -102,13 +102,57 @@ final class HeapRepair {
     private String identityProblem(final int page, final int magic) {
         final boolean slab = magic == HeapLayout.MAGIC_SLAB;
         if (!slab && magic != HeapLayout.MAGIC_LARGE) {
-            return null;
+            final int lost = lostMagic(page, magic);
+            return lost == 0 ? null : (lost == HeapLayout.MAGIC_SLAB ? "slab page" : "large object")
+                + ": its magic was hit, its metadata pointer and key are the heap's (restored by the repair): magic=0x"
+                + Integer.toHexString(magic);
         }
         final boolean heapField = view.getInt(page + (slab ? HeapLayout.HEAP : HeapLayout.LARGE_HEAP)) == heap.meta;
         final boolean keyField = view.getLong(page + (slab ? HeapLayout.KEY : HeapLayout.LARGE_KEY)) == heap.key;
         return keyField && !heapField
             ? (slab ? "slab page" : "large object") + ": its key is the heap's, its metadata pointer is not (restored by the repair)"
             : null;
+    }
+
+    /**
+     * @return the magic a page of this heap whose magic word a stray write hit had, or 0 if
+     * {@code page} is no such page: a magic none of the heap's own, and both of the page's marks (the
+     * metadata pointer and the key, which only the arena's processes know) the heap's, in a slab
+     * page's places with a sound header, or in a large object's with a sound page count. A page the
+     * repair dropped (magic 0, for a header it could not mend) has neither, so it stays out.
+     */
+    private int lostMagic(final int page, final int magic) {
+        if (magic == HeapLayout.MAGIC_SLAB || magic == HeapLayout.MAGIC_LARGE || magic == HeapLayout.MAGIC_RETIRED
+            || magic == HeapLayout.MAGIC_LARGE_FREED) {
+            return 0;
+        }
+        if (view.getInt(page + HeapLayout.HEAP) == heap.meta && view.getLong(page + HeapLayout.KEY) == heap.key
+            && slabHeaderProblem(page) == null) {
+            return HeapLayout.MAGIC_SLAB;
+        }
+        if (view.getInt(page + HeapLayout.LARGE_HEAP) == heap.meta && view.getLong(page + HeapLayout.LARGE_KEY) == heap.key
+            && heap.largePagesSound(page, view.getInt(page + HeapLayout.PAGES))) {
+            // Being freed (its SELF word set) or not.
+            return view.getInt(page + HeapLayout.LARGE_SELF) == page ? HeapLayout.MAGIC_LARGE_FREED : HeapLayout.MAGIC_LARGE;
+        }
+        return 0;
+    }
+
+    /**
+     * @return the page count of the large object at {@code page} when a stray write hit one of its
+     * two words (PAGES, PAGES_CHECK): the count the check word encodes, if it is in range, else
+     * PAGES if that is; 0 when neither is. The check is the count masked with 32 bits of the key,
+     * so a check a stray write hit reads as a count in range only by a chance of the arena's pages
+     * in 2^32, while a count hit (to 0, 1, one more) is in range most of the time: when both are in
+     * range, it was the count.
+     */
+    private int mendablePages(final int page) {
+        final int pages = view.getInt(page + HeapLayout.PAGES);
+        final int fromCheck = ~(view.getInt(page + HeapLayout.PAGES_CHECK) ^ (int) (heap.key >>> 32));
+        if (fromCheck >= 1 && Pages.inUserRange(arena, page, fromCheck)) {
+            return fromCheck;
+        }
+        return pages >= 1 && Pages.inUserRange(arena, page, pages) ? pages : 0;
     }
 
     /**
@@ -119,6 +163,12 @@ final class HeapRepair {
     private String mendIdentity(final int page, final int magic) {
         if (identityProblem(page, magic) == null) {
             return null;
+        }
+        final int lost = lostMagic(page, magic);
+        if (lost != 0) {
+            view.putIntRelease(page + HeapLayout.MAGIC, lost);
+            return "heap " + (lost == HeapLayout.MAGIC_SLAB ? "slab page" : "large object")
+                + "'s magic restored (its metadata pointer and key are the heap's)";
         }
         final boolean slab = magic == HeapLayout.MAGIC_SLAB;
         view.putIntRelease(page + (slab ? HeapLayout.HEAP : HeapLayout.LARGE_HEAP), heap.meta);
@@ -252,7 +302,7 @@ final class HeapRepair {
                 final int pages = view.getInt(page + HeapLayout.PAGES);
                 if (!heap.largePagesSound(page, pages)) {
                     violations.add("heap large object page count out of range or disagreeing with its check: page=" + p
-                        + ", pages=" + pages);
+                        + ", pages=" + pages + (mendablePages(page) != 0 ? " (the repair restores it from the other word)" : ""));
                 } else {
                     p += pages - 1;
                 }
@@ -386,11 +436,12 @@ final class HeapRepair {
         final List<long[]> stores = Pages.storeRegions(arena);
         for (long p = candidate(arena.firstUserPage(), stores); p < arena.capacityPages(); p = candidate(p + 1, stores)) {
             final int page = (int) (p * Geometry.PAGE_SIZE);
-            final int magic = view.getIntAcquire(page + HeapLayout.MAGIC);
-            final String identity = mendIdentity(page, magic);
+            final int was = view.getIntAcquire(page + HeapLayout.MAGIC);
+            final String identity = mendIdentity(page, was);
             if (identity != null) {
                 done.add(identity + ": page=" + p);
             }
+            final int magic = view.getIntAcquire(page + HeapLayout.MAGIC);
             if (magic == HeapLayout.MAGIC_SLAB && heap.namesUs(page) && slabHeaderProblem(page) != null) {
                 final String mended = mendSlabHeader(page);
                 if (mended != null) {
@@ -431,7 +482,14 @@ final class HeapRepair {
                 }
             } else if (magic == HeapLayout.MAGIC_LARGE && heap.largeNamesUs(page)) {
                 final int pages = view.getInt(page + HeapLayout.PAGES);
-                if (heap.largePagesSound(page, pages)) {
+                final int mended = heap.largePagesSound(page, pages) ? 0 : mendablePages(page);
+                if (mended != 0) {
+                    // One of the two words was hit, and the other says which: both written sound.
+                    view.putInt(page + HeapLayout.PAGES, mended);
+                    view.putIntRelease(page + HeapLayout.PAGES_CHECK, HeapLayout.pagesCheck(mended, heap.key));
+                    done.add("heap large object's page count restored from its other word: page=" + p + ", pages=" + mended);
+                    p += mended - 1;
+                } else if (heap.largePagesSound(page, pages)) {
                     p += pages - 1;
                 } else {
                     // Its length cannot be known: the object stays allocated, out of the heap.

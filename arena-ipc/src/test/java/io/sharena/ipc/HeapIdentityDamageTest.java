@@ -1,0 +1,144 @@
+package io.sharena.ipc;
+
+import io.sharena.core.ArenaOptions;
+import io.sharena.core.ArenaView;
+import io.sharena.core.Capacity;
+import io.sharena.core.SharedArena;
+import io.sharena.core.layout.Geometry;
+import io.sharena.ipc.heap.ObjectHeap;
+import io.sharena.ipc.layout.HeapLayout;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A heap page's magic word, or one of a large object's two page-count words, hit by a stray write
+ * (found by a damage fuzz of the heap's page headers): the page stopped being the heap's with
+ * {@code check} clean (its objects could no longer be freed), or the repair dropped the large
+ * object, left allocated for good. Both of the page's marks (its metadata pointer and the heap's
+ * key, which only the arena's processes know) still say whose it is, and a large object's count is
+ * encoded in its check word too: the check names each, and the repair restores it, every object
+ * kept and freed after.
+ */
+class HeapIdentityDamageTest {
+    @TempDir
+    Path dir;
+    SharedArena arena;
+    ArenaView v;
+    ObjectHeap heap;
+
+    @BeforeEach
+    void open() throws IOException {
+        arena = SharedArena.create(dir.resolve("h.arena"), Capacity.parse("16M"), ArenaOptions.defaults());
+        v = arena.raw();
+        heap = ObjectHeap.of(arena);
+    }
+
+    @AfterEach
+    void close() throws IOException {
+        arena.close();
+    }
+
+    private long allocatedPages() {
+        return ChannelCreationCrashTest.allocatedPages(arena);
+    }
+
+    private void assertRepairedWith(final String check, final String repair) {
+        final List<String> found = IpcCheck.check(arena);
+        assertTrue(found.stream().anyMatch(f -> f.contains(check)), found.toString());
+        final List<String> done = IpcCheck.repair(arena, 1_000_000_000L);
+        assertTrue(done.stream().anyMatch(d -> d.contains(repair)), done.toString());
+        assertEquals(List.of(), IpcCheck.check(arena));
+    }
+
+    @Test
+    void aSlabPagesMagicHitIsNamedAndRestoredWithItsObjects() {
+        final long before = allocatedPages();
+        for (final int value : new int[] {0, -1, HeapLayout.MAGIC_SLAB + 8}) {
+            final List<Integer> live = new ArrayList<>();
+            for (int i = 0; i < 20; i++) {
+                final int obj = heap.allocate(64);
+                v.putLong(obj, 1000L + i);
+                live.add(obj);
+            }
+            final int page = live.get(0) & ~(Geometry.PAGE_SIZE - 1);
+            heap.free(live.remove(5)); // a free object on the stack, on the page
+            v.putIntRelease(page + HeapLayout.MAGIC, value);
+            assertRepairedWith("slab page: its magic was hit", "slab page's magic restored");
+            for (int i = 0; i < live.size(); i++) {
+                assertEquals(1000L + (i < 5 ? i : i + 1), v.getLong(live.get(i)));
+            }
+            live.forEach(heap::free);
+            assertEquals(List.of(), IpcCheck.check(arena));
+        }
+        final int obj = heap.allocate(64);
+        heap.free(obj);
+        assertTrue(allocatedPages() <= before + 2, "the slab pages are the heap's again: " + (allocatedPages() - before));
+    }
+
+    @Test
+    void aLargeObjectsMagicHitIsNamedAndRestored() {
+        final long before = allocatedPages();
+        final int obj = heap.allocate(3 * Geometry.PAGE_SIZE);
+        v.putLong(obj + 3 * Geometry.PAGE_SIZE - 8, 77L);
+        final int page = obj & ~(Geometry.PAGE_SIZE - 1);
+        v.putIntRelease(page + HeapLayout.MAGIC, 0);
+        assertRepairedWith("large object: its magic was hit", "large object's magic restored");
+        assertEquals(77L, v.getLong(obj + 3 * Geometry.PAGE_SIZE - 8));
+        heap.free(obj);
+        assertEquals(before, allocatedPages(), "every page of it given back");
+        assertEquals(List.of(), IpcCheck.check(arena));
+    }
+
+    /**
+     * The count (PAGES) hit to a value in range or not, and its check word hit: the other word tells
+     * the count, the object keeps every page and gives back exactly those when freed.
+     */
+    @Test
+    void aLargeObjectsPageCountHitIsRestoredFromItsOtherWord() {
+        final long before = allocatedPages();
+        final int[][] hits = {
+            {HeapLayout.PAGES, 1}, {HeapLayout.PAGES, 0}, {HeapLayout.PAGES, 5}, {HeapLayout.PAGES, -1},
+            {HeapLayout.PAGES_CHECK, 0}, {HeapLayout.PAGES_CHECK, -1}, {HeapLayout.PAGES_CHECK, 0x1234},
+        };
+        for (final int[] hit : hits) {
+            final int obj = heap.allocate(3 * Geometry.PAGE_SIZE);
+            final int page = obj & ~(Geometry.PAGE_SIZE - 1);
+            v.putLong(obj + 3 * Geometry.PAGE_SIZE - 8, 99L);
+            final int pages = v.getInt(page + HeapLayout.PAGES); // 4: the header's 64 bytes take a fourth
+            v.putIntRelease(page + hit[0], hit[1]);
+            assertRepairedWith("heap large object page count out of range or disagreeing with its check",
+                "page count restored from its other word");
+            assertEquals(pages, v.getInt(page + HeapLayout.PAGES), java.util.Arrays.toString(hit));
+            assertEquals(99L, v.getLong(obj + 3 * Geometry.PAGE_SIZE - 8));
+            heap.free(obj);
+            assertEquals(before, allocatedPages(), "exactly its pages given back: " + java.util.Arrays.toString(hit));
+        }
+    }
+
+    /** A page the repair dropped (its header could not be mended) is not taken back by the next repair. */
+    @Test
+    void aSlabPageTheRepairDroppedStaysOut() {
+        final List<Integer> live = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            live.add(heap.allocate(64));
+        }
+        final int page = live.get(0) & ~(Geometry.PAGE_SIZE - 1);
+        v.putInt(page + HeapLayout.CLASS, 4); // 48-byte objects: the bits fit both classes, nothing tells
+        final List<String> done = IpcCheck.repair(arena, 1_000_000_000L);
+        assertTrue(done.stream().anyMatch(d -> d.startsWith("heap slab page dropped from the heap")), done.toString());
+        assertEquals(0, v.getInt(page + HeapLayout.MAGIC));
+        assertEquals(List.of(), IpcCheck.check(arena));
+        assertEquals(List.of(), IpcCheck.repair(arena, 1_000_000_000L));
+        assertEquals(0, v.getInt(page + HeapLayout.MAGIC));
+    }
+}
