@@ -100,14 +100,17 @@ class HeapIdentityDamageTest {
     }
 
     /**
-     * The count (PAGES) hit to a value in range or not, and its check word hit: the other word tells
-     * the count, the object keeps every page and gives back exactly those when freed.
+     * The count (PAGES) hit to a value out of range, or past the object's pages into free ones, and
+     * its check word hit: only the other word's count can be the object's, so it is restored, the
+     * object keeps every page and gives back exactly those when freed. A count hit to one page,
+     * which could be the object's as well as the check's four, is not guessed at: the object is
+     * dropped, left allocated, as before.
      */
     @Test
     void aLargeObjectsPageCountHitIsRestoredFromItsOtherWord() {
         final long before = allocatedPages();
         final int[][] hits = {
-            {HeapLayout.PAGES, 1}, {HeapLayout.PAGES, 0}, {HeapLayout.PAGES, 5}, {HeapLayout.PAGES, -1},
+            {HeapLayout.PAGES, 0}, {HeapLayout.PAGES, 5}, {HeapLayout.PAGES, -1},
             {HeapLayout.PAGES_CHECK, 0}, {HeapLayout.PAGES_CHECK, -1}, {HeapLayout.PAGES_CHECK, 0x1234},
         };
         for (final int[] hit : hits) {
@@ -123,6 +126,17 @@ class HeapIdentityDamageTest {
             heap.free(obj);
             assertEquals(before, allocatedPages(), "exactly its pages given back: " + java.util.Arrays.toString(hit));
         }
+    }
+
+    @Test
+    void aLargeObjectsCountHitToOneThatCouldBeItsOwnIsNotGuessedAt() {
+        final int obj = heap.allocate(3 * Geometry.PAGE_SIZE);
+        final int page = obj & ~(Geometry.PAGE_SIZE - 1);
+        v.putIntRelease(page + HeapLayout.PAGES, 1);
+        final List<String> done = IpcCheck.repair(arena, 1_000_000_000L);
+        assertTrue(done.stream().anyMatch(d -> d.startsWith("heap large object with a corrupted page count dropped")),
+            done.toString());
+        assertEquals(List.of(), IpcCheck.check(arena));
     }
 
     /** A page the repair dropped (its header could not be mended) is not taken back by the next repair. */

@@ -140,19 +140,37 @@ final class HeapRepair {
 
     /**
      * @return the page count of the large object at {@code page} when a stray write hit one of its
-     * two words (PAGES, PAGES_CHECK): the count the check word encodes, if it is in range, else
-     * PAGES if that is; 0 when neither is. The check is the count masked with 32 bits of the key,
-     * so a check a stray write hit reads as a count in range only by a chance of the arena's pages
-     * in 2^32, while a count hit (to 0, 1, one more) is in range most of the time: when both are in
-     * range, it was the count.
+     * two words (PAGES, PAGES_CHECK) and only one of the counts they give can be the object's: inside
+     * the arena, every page allocated, and none after the first carrying a page header of this heap
+     * (the next slab page or large object); 0 when neither or both can (then nothing tells which
+     * word was hit: a count too large would give another owner's pages back with the object's)
      */
     private int mendablePages(final int page) {
         final int pages = view.getInt(page + HeapLayout.PAGES);
         final int fromCheck = ~(view.getInt(page + HeapLayout.PAGES_CHECK) ^ (int) (heap.key >>> 32));
-        if (fromCheck >= 1 && Pages.inUserRange(arena, page, fromCheck)) {
-            return fromCheck;
+        final boolean byCount = couldBeLarge(page, pages);
+        final boolean byCheck = couldBeLarge(page, fromCheck);
+        if (byCount == byCheck) {
+            return 0;
         }
-        return pages >= 1 && Pages.inUserRange(arena, page, pages) ? pages : 0;
+        return byCount ? pages : fromCheck;
+    }
+
+    /** @return whether a large object at {@code page} could be {@code pages} pages long (see {@link #mendablePages}) */
+    private boolean couldBeLarge(final int page, final int pages) {
+        if (pages < 1 || !Pages.inUserRange(arena, page, pages)) {
+            return false;
+        }
+        final long first = Integer.toUnsignedLong(page) / Geometry.PAGE_SIZE;
+        for (long p = first; p < first + pages; p++) {
+            final int at = (int) (p * Geometry.PAGE_SIZE);
+            if (Pages.state(arena, p) != PageEntry.ALLOCATED
+                || p > first && (heap.namesUs(at) && view.getInt(at + HeapLayout.MAGIC) == HeapLayout.MAGIC_SLAB
+                || heap.largeNamesUs(at) && view.getInt(at + HeapLayout.MAGIC) == HeapLayout.MAGIC_LARGE)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
