@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * A heap page's magic word, or one of a large object's two page-count words, hit by a stray write
+ * A heap page's magic word or key, or one of a large object's two page-count words, hit by a stray write
  * (found by a damage fuzz of the heap's page headers): the page stopped being the heap's with
  * {@code check} clean (its objects could no longer be freed), or the repair dropped the large
  * object, left allocated for good. Both of the page's marks (its metadata pointer and the heap's
@@ -85,6 +85,31 @@ class HeapIdentityDamageTest {
         assertTrue(allocatedPages() <= before + 2, "the slab pages are the heap's again: " + (allocatedPages() - before));
     }
 
+    /**
+     * A slab page's key hit, free objects of it on the heap's stack: the page stopped being the
+     * heap's (its metadata pointer alone is easy to guess), its live objects could not be freed, and
+     * the repair rebuilt the stacks without it, check clean. The heap's own stack leading into it
+     * says whose it is: check names it, the repair gives the key back.
+     */
+    @Test
+    void aSlabPagesKeyHitIsRestoredWhenTheHeapsStackLeadsIntoIt() {
+        final List<Integer> live = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            final int obj = heap.allocate(64);
+            v.putLong(obj, 500L + i);
+            live.add(obj);
+        }
+        final int page = live.get(0) & ~(Geometry.PAGE_SIZE - 1);
+        heap.free(live.remove(7));
+        v.putLongRelease(page + HeapLayout.KEY, v.getLong(page + HeapLayout.KEY) ^ 0x10);
+        assertRepairedWith("heap slab page's key hit", "heap slab page's key restored");
+        for (int i = 0; i < live.size(); i++) {
+            assertEquals(500L + (i < 7 ? i : i + 1), v.getLong(live.get(i)));
+        }
+        live.forEach(heap::free);
+        assertEquals(List.of(), IpcCheck.check(arena));
+    }
+
     @Test
     void aLargeObjectsMagicHitIsNamedAndRestored() {
         final long before = allocatedPages();
@@ -97,6 +122,18 @@ class HeapIdentityDamageTest {
         heap.free(obj);
         assertEquals(before, allocatedPages(), "every page of it given back");
         assertEquals(List.of(), IpcCheck.check(arena));
+    }
+
+    /** A large object's key hit: its page-count check, keyed with the heap's key, says whose it is. */
+    @Test
+    void aLargeObjectsKeyHitIsRestoredFromItsKeyedCheck() {
+        final long before = allocatedPages();
+        final int obj = heap.allocate(3 * Geometry.PAGE_SIZE);
+        final int page = obj & ~(Geometry.PAGE_SIZE - 1);
+        v.putLongRelease(page + HeapLayout.LARGE_KEY, 0);
+        assertRepairedWith("large object: its key was hit", "large object's key restored");
+        heap.free(obj);
+        assertEquals(before, allocatedPages());
     }
 
     /**

@@ -33,6 +33,8 @@ final class HeapRepair {
     private final ArenaView view;
     /** Whether the process each kept-object mark names lives, asked once per mark in a pass. */
     private final Map<Long, Boolean> liveKeepers = new HashMap<>();
+    /** Slab pages whose key a stray write hit, found by the last {@link #check()} through the free stacks. */
+    private final Set<Integer> keyHit = new HashSet<>();
     /** What this process's local heaps keep, read once per pass when an object carries this process's mark. */
     private Set<Integer> keptHere;
     /** This attachment's process token (0 if read-only), read with {@link #keptHere}. */
@@ -52,7 +54,14 @@ final class HeapRepair {
     private Set<Integer> walk(final int c, final List<String> violations) {
         final Set<Integer> free = new HashSet<>();
         for (int obj = (int) view.getLongAcquire(heap.head(c)); obj != 0; obj = view.getInt(obj)) {
-            final int index = heap.slabIndex(obj, c);
+            int index = heap.slabIndex(obj, c);
+            if (index < 0 && (index = keyHitIndex(obj, c)) >= 0) {
+                final int page = obj & ~(Geometry.PAGE_SIZE - 1);
+                if (keyHit.add(page)) {
+                    violations.add("heap slab page's key hit, its free objects on the heap's stack (restored by the repair): page="
+                        + Integer.toUnsignedLong(page) / Geometry.PAGE_SIZE + ", class=" + c);
+                }
+            }
             if (index < 0) {
                 violations.add("heap free stack entry not an object of its class: class=" + c + ", ptr=" + hex(obj));
                 break;
@@ -67,6 +76,25 @@ final class HeapRepair {
             }
         }
         return free;
+    }
+
+    /**
+     * @return {@code obj}'s index in its page if the heap's free stack of class {@code c} leads to it
+     * on a page that is the heap's in all but its key: allocated, the slab magic, the heap's metadata
+     * pointer, class {@code c}, a sound header, {@code obj} one of its objects; -1 otherwise. The
+     * pointer alone is easy to guess, so a page with another key is not the heap's (its bytes may be
+     * anyone's); one the heap's own stack leads into is: a stray write hit its key.
+     */
+    private int keyHitIndex(final int obj, final int c) {
+        final int page = obj & ~(Geometry.PAGE_SIZE - 1);
+        if (!Pages.inUserRange(arena, page, 1) || Pages.state(arena, Integer.toUnsignedLong(page) / Geometry.PAGE_SIZE) != PageEntry.ALLOCATED
+            || view.getIntAcquire(page + HeapLayout.MAGIC) != HeapLayout.MAGIC_SLAB || view.getInt(page + HeapLayout.HEAP) != heap.meta
+            || view.getInt(page + HeapLayout.CLASS) != c || slabHeaderProblem(page) != null) {
+            return -1;
+        }
+        final int offset = obj - page - HeapLayout.SLAB_HEADER;
+        final int index = offset < 0 ? -1 : HeapLayout.index(offset, c);
+        return index < 0 || index * HeapLayout.SIZES[c] != offset || index >= HeapLayout.objectsPerSlab(c) ? -1 : index;
     }
 
     /** @return what is wrong with slab page {@code page}'s header, or null */
@@ -109,9 +137,27 @@ final class HeapRepair {
         }
         final boolean heapField = view.getInt(page + (slab ? HeapLayout.HEAP : HeapLayout.LARGE_HEAP)) == heap.meta;
         final boolean keyField = view.getLong(page + (slab ? HeapLayout.KEY : HeapLayout.LARGE_KEY)) == heap.key;
+        if (largeKeyHit(page, magic)) {
+            return "large object: its key was hit, its page-count check is keyed with the heap's (restored by the repair)";
+        }
         return keyField && !heapField
             ? (slab ? "slab page" : "large object") + ": its key is the heap's, its metadata pointer is not (restored by the repair)"
             : null;
+    }
+
+    /**
+     * @return whether {@code page} is a large object of this heap whose key word a stray write hit:
+     * the large magic, the heap's metadata pointer, another key, and a page count (in range) whose
+     * check word is the one the heap's key gives, which only the arena's processes can compute
+     */
+    private boolean largeKeyHit(final int page, final int magic) {
+        if (magic != HeapLayout.MAGIC_LARGE || view.getInt(page + HeapLayout.LARGE_HEAP) != heap.meta
+            || view.getLong(page + HeapLayout.LARGE_KEY) == heap.key) {
+            return false;
+        }
+        final int pages = view.getInt(page + HeapLayout.PAGES);
+        return pages >= 1 && Pages.inUserRange(arena, page, pages)
+            && view.getInt(page + HeapLayout.PAGES_CHECK) == HeapLayout.pagesCheck(pages, heap.key);
     }
 
     /**
@@ -187,6 +233,10 @@ final class HeapRepair {
             view.putIntRelease(page + HeapLayout.MAGIC, lost);
             return "heap " + (lost == HeapLayout.MAGIC_SLAB ? "slab page" : "large object")
                 + "'s magic restored (its metadata pointer and key are the heap's)";
+        }
+        if (largeKeyHit(page, magic)) {
+            view.putLongRelease(page + HeapLayout.LARGE_KEY, heap.key);
+            return "heap large object's key restored (its page-count check is keyed with the heap's)";
         }
         final boolean slab = magic == HeapLayout.MAGIC_SLAB;
         view.putIntRelease(page + (slab ? HeapLayout.HEAP : HeapLayout.LARGE_HEAP), heap.meta);
@@ -279,6 +329,7 @@ final class HeapRepair {
     }
 
     List<String> check() {
+        keyHit.clear();
         final List<String> violations = new ArrayList<>();
         if (view.getLongAcquire(heap.repairWord) != 0) {
             violations.add("heap marked for repair (corruption was found during use)");
@@ -436,6 +487,11 @@ final class HeapRepair {
         }
         if (done.isEmpty()) {
             return done;
+        }
+        for (final int page : keyHit) {
+            view.putLongRelease(page + HeapLayout.KEY, heap.key);
+            done.add("heap slab page's key restored (the heap's free stack led into it): page="
+                + Integer.toUnsignedLong(page) / Geometry.PAGE_SIZE);
         }
         settleRefillSlots(done);
         final int classes = HeapLayout.SIZES.length;
