@@ -430,7 +430,8 @@ class StoreToolsCommandTest {
      * The store's root entry hit by a stray write (the corrupted-file campaign's cases): nothing led
      * to the store any more, its pages stayed allocated to no one, {@code check} called the file
      * clean and {@code serve} could not use it ("no room for the store", or "not a store"). Now
-     * check names the store no root leads to, and the repair names it again, every item kept.
+     * check names the store no root leads to, and the repair names it again, every item kept; an
+     * entry whose state alone was hit still holds the root's name and pointer, and gets its state back.
      */
     @org.junit.jupiter.params.ParameterizedTest
     @org.junit.jupiter.params.provider.EnumSource(RootDamage.class)
@@ -459,11 +460,22 @@ class StoreToolsCommandTest {
             }
         }
         final String check = run(1, "check", file.toString());
-        assertTrue(check.contains("a store that no named root leads to (its root was lost; check --repair names it"
-            + " again): header=0x" + Integer.toHexString(header)), check);
-        final String repair = run(0, "check", "--repair", file.toString());
-        assertTrue(repair.contains("repaired: store sharena.store: a store that no named root led to (its root was"
-            + " lost) named again: header=0x" + Integer.toHexString(header)), repair);
+        final String repair;
+        if (damage == RootDamage.POINTED_ELSEWHERE) {
+            assertTrue(check.contains("a store that no named root leads to (its root was lost; check --repair names it"
+                + " again): header=0x" + Integer.toHexString(header)), check);
+            repair = run(0, "check", "--repair", file.toString());
+            assertTrue(repair.contains("repaired: store sharena.store: a store that no named root led to (its root was"
+                + " lost) named again: header=0x" + Integer.toHexString(header)), repair);
+        } else {
+            // The entry still holds its name and pointer, which no remove leaves: the root itself is
+            // given back its state.
+            assertTrue(check.contains("root entry " + (damage == RootDamage.EMPTIED ? "EMPTY" : "REMOVED")
+                + " but holding its name and pointer (its state was hit): name=sharena.store"), check);
+            repair = run(0, "check", "--repair", file.toString());
+            assertTrue(repair.contains("root restored (its entry read " + (damage == RootDamage.EMPTIED ? "EMPTY" : "REMOVED")
+                + " with its name and pointer whole): name=sharena.store"), repair);
+        }
         assertTrue(repair.endsWith("check: ok\n"), repair);
         try (SharedStore store = SharedStore.open(file, StoreOptions.defaults())) {
             assertEquals("2", new String(store.get(b("alpha")), StandardCharsets.UTF_8));

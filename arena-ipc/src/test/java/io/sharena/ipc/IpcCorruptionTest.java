@@ -542,7 +542,9 @@ class IpcCorruptionTest {
      * tools' repair freed the page, and the heap's next allocations were handed its live objects'
      * memory. Its metadata pointer still names the heap, so the page is held (kept allocated); without
      * the key it may be another owner's bytes, which the heap neither takes nor writes: its objects are
-     * lost to the heap, never handed out again.
+     * lost to the heap, never handed out again. (Every object of the page is in use here: a page the
+     * heap's own free stack leads into is the heap's, and gets its key back, as
+     * {@code HeapIdentityDamageTest} shows.)
      */
     @Test
     void aSlabPageWhoseKeyAndEntryWereHitIsNeverHandedOutAgain() {
@@ -550,9 +552,14 @@ class IpcCorruptionTest {
         final int obj = heap.allocate(64);
         v.putLong(obj, 78);
         final int page = obj & ~4095;
+        for (int i = 1; i < HeapLayout.objectsPerSlab(5); i++) {
+            assertEquals(page, heap.allocate(64) & ~4095, "the page's every object in use");
+        }
         v.putLong(page + HeapLayout.KEY, 0x0BAD_0BAD_0BAD_0BADL);
         v.putLong((int) PageEntry.stateOffset(page >>> 12), PageEntry.state(PageEntry.CACHED, 0, 4, 0));
-        assertFalse(IpcCheck.check(arena).isEmpty(), "the damage is seen");
+        // The entry's damage is seen (the key's is not: with no free object of the page on a stack,
+        // nothing but the key says whose the page is).
+        assertFalse(io.sharena.core.check.ArenaChecker.check(arena).isEmpty(), "the damage is seen");
         final java.util.BitSet held = IpcCheck.heldPages(arena);
         assertTrue(held.get(page >>> 12), "held");
         assertTrue(io.sharena.core.internal.ArenaInternals.repair(arena, 1_000_000_000L, held));
