@@ -110,6 +110,38 @@ class HeapIdentityDamageTest {
         assertEquals(List.of(), IpcCheck.check(arena));
     }
 
+    /**
+     * Live objects' in-use bits cleared by a stray write (found by the damage fuzz): such an object
+     * looked like one a free was killed between clearing its bit and pushing it, and the repair put
+     * it on the free stack while its owner held it; the next allocations handed it out again. A free
+     * writes the object's freed mark before it clears the bit, so one without the mark is in use:
+     * the check names it and the repair sets its bit again, and no allocation gets it.
+     */
+    @Test
+    void liveObjectsWhoseBitsWereClearedAreNeverHandedOutAgain() {
+        final List<Integer> live = new ArrayList<>();
+        for (int i = 0; i < 30; i++) {
+            final int obj = heap.allocate(16);
+            v.putLong(obj, 0x4000L + i);
+            live.add(obj);
+        }
+        final int page = live.get(0) & ~(Geometry.PAGE_SIZE - 1);
+        heap.free(live.remove(3)); // a freed object beside them: its bit is clear, its mark written
+        v.putLongRelease(page + HeapLayout.BITMAP, 0); // the first 64 objects' bits
+        assertRepairedWith("carry no free object's mark", "in-use bits set again");
+        final java.util.Set<Integer> handed = new java.util.HashSet<>();
+        for (int i = 0; i < 200; i++) {
+            handed.add(heap.allocate(16));
+        }
+        for (int i = 0; i < live.size(); i++) {
+            assertTrue(!handed.contains(live.get(i)), "a live object handed out again: " + live.get(i));
+            assertEquals(0x4000L + (i < 3 ? i : i + 1), v.getLong(live.get(i)));
+        }
+        live.forEach(heap::free);
+        handed.forEach(heap::free);
+        assertEquals(List.of(), IpcCheck.check(arena));
+    }
+
     @Test
     void aLargeObjectsMagicHitIsNamedAndRestored() {
         final long before = allocatedPages();

@@ -159,10 +159,7 @@ class IpcCrashShapesTest {
             heap.free(objects.get(5));
             heap.free(objects.get(perPage - 1));
             // And one object lost in transit (a free killed between its bit and its push), so a repair is due.
-            final int lost = objects.get(10);
-            final int page = lost & ~4095;
-            final int index = (lost - page - HeapLayout.SLAB_HEADER) / 16;
-            arena.raw().getAndBitwiseAndLong(page + HeapLayout.bitmapWord(index), ~HeapLayout.bit(index));
+            HeapForge.lostInTransit(arena, objects.get(10));
             assertFalse(heap.check().isEmpty());
         }
         killedAt(HeapPoint.REPAIR_CLASS, "heaprepair", file.toString()).close();

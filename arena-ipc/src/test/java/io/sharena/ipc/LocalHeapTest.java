@@ -150,9 +150,10 @@ class LocalHeapTest {
         thread.start();
         thread.join();
         // Kept, each object's first 8 bytes hold the mark (the page key's high half in its own);
-        // linked onto the shared stack, a link (an int pointer, nothing above it).
+        // linked onto the shared stack, a link and its freed mark.
+        final long key = HeapForge.key(arena);
         final long deadline = System.nanoTime() + 30_000_000_000L;
-        while (objects.stream().anyMatch(obj -> arena.raw().getLongAcquire(obj) >>> 32 != 0)) {
+        while (objects.stream().anyMatch(obj -> (int) (arena.raw().getLongAcquire(obj) >>> 32) != HeapLayout.freedMark(obj, key))) {
             assertTrue(System.nanoTime() < deadline, "given back within 30 s of garbage collections");
             System.gc();
             Thread.sleep(10);
@@ -224,9 +225,7 @@ class LocalHeapTest {
             assertEquals(List.of(), heap.check(), "kept by this live process: not lost");
             // One object lost in transit (its bit cleared, on no stack), which repair must reclaim.
             final int lost = page.get(20);
-            final int base = lost & ~4095;
-            final int index = (lost - base - HeapLayout.SLAB_HEADER) / SIZE;
-            arena.raw().getAndBitwiseAndLong(base + HeapLayout.bitmapWord(index), ~HeapLayout.bit(index));
+            HeapForge.lostInTransit(arena, lost);
             assertEquals(1, heap.check().size(), heap.check().toString());
             heap.repair();
             assertEquals(List.of(), heap.check());

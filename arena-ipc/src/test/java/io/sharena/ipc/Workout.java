@@ -221,9 +221,7 @@ final class Workout {
     private static void heapRepair(final SharedArena arena, final ObjectHeap heap) {
         // An object allocated, then its bit cleared: what a free killed between the bit and the push leaves.
         final int obj = retry(() -> heap.allocate(16), "allocate");
-        final int page = obj & ~4095;
-        final int index = (obj - page - HeapLayout.SLAB_HEADER) / 16;
-        arena.raw().getAndBitwiseAndLong(page + HeapLayout.bitmapWord(index), ~HeapLayout.bit(index));
+        HeapForge.lostInTransit(arena, obj);
         heap.repair();
     }
 }

@@ -20,6 +20,8 @@ public enum HeapPoint implements CrashPoint {
     REFILL_CLEARED,
     /** A large object's pages are allocated, its header not yet written. */
     LARGE_ALLOCATED,
+    /** A free wrote its object's freed mark; the object's in-use bit not yet cleared. */
+    FREE_MARKED,
     /** A freed object's in-use bit is cleared, the object not yet pushed. */
     FREE_CLEARED,
     /** A freed object is kept by a local heap: its bit cleared, its mark written, on no stack. */

@@ -35,6 +35,10 @@ final class HeapRepair {
     private final Map<Long, Boolean> liveKeepers = new HashMap<>();
     /** Slab pages whose key a stray write hit, found by the last {@link #check()} through the free stacks. */
     private final Set<Integer> keyHit = new HashSet<>();
+    /** The objects the last {@link #check()} found on the free stacks. */
+    private final Set<Integer> stacked = new HashSet<>();
+    /** The pages refill slots named at the last {@link #check()}: refills in flight, or killed. */
+    private final Set<Integer> refilling = new HashSet<>();
     /** What this process's local heaps keep, read once per pass when an object carries this process's mark. */
     private Set<Integer> keptHere;
     /** This attachment's process token (0 if read-only), read with {@link #keptHere}. */
@@ -330,6 +334,8 @@ final class HeapRepair {
 
     List<String> check() {
         keyHit.clear();
+        stacked.clear();
+        refilling.clear();
         final List<String> violations = new ArrayList<>();
         if (view.getLongAcquire(heap.repairWord) != 0) {
             violations.add("heap marked for repair (corruption was found during use)");
@@ -337,7 +343,14 @@ final class HeapRepair {
         final List<Set<Integer>> free = new ArrayList<>();
         for (int c = 0; c < HeapLayout.SIZES.length; c++) {
             free.add(walk(c, violations));
+            stacked.addAll(free.get(c));
             checkRefillSlots(c, violations);
+            for (int i = 0; i < HeapLayout.REFILL_SLOTS; i++) {
+                final int page = view.getIntAcquire(heap.refillSlot(c, i) + HeapLayout.REFILL_PAGE);
+                if (page != 0) {
+                    refilling.add(page);
+                }
+            }
         }
         final List<long[]> stores = Pages.storeRegions(arena);
         for (long p = candidate(arena.firstUserPage(), stores); p < arena.capacityPages(); p = candidate(p + 1, stores)) {
@@ -356,16 +369,25 @@ final class HeapRepair {
                 }
                 final int c = view.getInt(page + HeapLayout.CLASS);
                 int lost = 0;
+                int cleared = 0;
                 for (int i = 0; i < HeapLayout.objectsPerSlab(c); i++) {
                     final boolean inUse = (view.getLongAcquire(page + HeapLayout.bitmapWord(i)) & HeapLayout.bit(i)) != 0;
                     final int obj = page + HeapLayout.SLAB_HEADER + i * HeapLayout.SIZES[c];
                     if (!inUse && !free.get(c).contains(obj) && !keptByLiveProcess(obj)) {
-                        lost++;
+                        if (freed(obj, page)) {
+                            lost++;
+                        } else {
+                            cleared++;
+                        }
                     }
                 }
                 if (lost > 0) {
                     violations.add("heap objects neither in use nor on the free stack (repair reclaims them): page="
                         + p + ", class=" + c + ", objects=" + lost);
+                }
+                if (cleared > 0) {
+                    violations.add("heap objects whose in-use bit is clear but that carry no free object's mark (a stray"
+                        + " write cleared it; the repair sets it again): page=" + p + ", class=" + c + ", objects=" + cleared);
                 }
             } else if (magic == HeapLayout.MAGIC_LARGE && heap.largeNamesUs(page)) {
                 final int pages = view.getInt(page + HeapLayout.PAGES);
@@ -382,6 +404,17 @@ final class HeapRepair {
             }
         }
         return violations;
+    }
+
+    /**
+     * @return whether object {@code obj} of slab page {@code page}, its in-use bit clear and on no
+     * free stack, was freed (or popped by an allocation) by a process killed before its next step:
+     * it carries its freed mark, or a local heap's kept mark, or its page is a refill's that has not
+     * pushed its objects yet. Otherwise its bit was cleared by a stray write while it is in use.
+     */
+    private boolean freed(final int obj, final int page) {
+        return view.getInt(obj + HeapLayout.FREED_MARK) == heap.freedMark(obj) || heap.keptBy(view.getLong(obj)) != 0
+            || refilling.contains(page);
     }
 
     /**
@@ -535,6 +568,7 @@ final class HeapRepair {
                 final int c = view.getInt(page + HeapLayout.CLASS);
                 final int size = HeapLayout.SIZES[c];
                 int inUse = 0;
+                int setAgain = 0;
                 for (int i = 0; i < HeapLayout.objectsPerSlab(c); i++) {
                     if ((view.getLongAcquire(page + HeapLayout.bitmapWord(i)) & HeapLayout.bit(i)) != 0) {
                         inUse++;
@@ -544,12 +578,24 @@ final class HeapRepair {
                     if (keptByLiveProcess(obj)) {
                         continue; // a live process's local heap hands it out next (only this one's: the heap is quiet)
                     }
+                    if (!stacked.contains(obj) && !freed(obj, page)) {
+                        // Its bit cleared by a stray write while its owner holds it: in use again.
+                        view.getAndBitwiseOrLong(page + HeapLayout.bitmapWord(i), HeapLayout.bit(i));
+                        inUse++;
+                        setAgain++;
+                        continue;
+                    }
+                    view.putInt(obj + HeapLayout.FREED_MARK, heap.freedMark(obj));
                     if (first[c] == 0) {
                         first[c] = obj;
                     } else {
                         view.putInt(last[c], obj);
                     }
                     last[c] = obj;
+                }
+                if (setAgain > 0) {
+                    done.add("heap objects' in-use bits set again (cleared by a stray write: no free object's mark): page="
+                        + p + ", class=" + c + ", objects=" + setAgain);
                 }
                 if (inUse == 0 && empty[c] == 0) {
                     empty[c] = page;

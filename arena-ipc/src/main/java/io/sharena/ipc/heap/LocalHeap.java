@@ -92,7 +92,7 @@ public final class LocalHeap implements AutoCloseable {
         this.view = heap.view;
         this.owner = Thread.currentThread();
         this.mark = ObjectHeap.keptMark(heap.ownership().process(), heap.key);
-        this.state = new Kept(heap);
+        this.state = new Kept(heap, mark);
         this.kept = state.kept;
         this.counts = state.counts;
         this.emptied = state.emptied;
@@ -152,7 +152,7 @@ public final class LocalHeap implements AutoCloseable {
         if (c < 0) {
             return;
         }
-        final long word = heap.clearInUse(ptr, c);
+        final long word = heap.markAndClear(ptr, c);
         if (word == 0) {
             return;
         }
@@ -226,11 +226,14 @@ public final class LocalHeap implements AutoCloseable {
         private final int[] counts = new int[HeapLayout.SIZES.length];
         /** What {@link #giveBack} pushes, taken out of {@link #kept} first. */
         private final int[] batch = new int[PER_CLASS];
+        /** The mark of the objects this local heap keeps. */
+        private final long mark;
         /** Per class, the page a free of the class last left with no object in use, since the last give-back (0: none). */
         private final int[] emptied = new int[HeapLayout.SIZES.length];
 
-        Kept(final ObjectHeap heap) {
+        Kept(final ObjectHeap heap, final long mark) {
             this.heap = heap;
+            this.mark = mark;
         }
 
         /**
@@ -278,17 +281,28 @@ public final class LocalHeap implements AutoCloseable {
          */
         void giveBack(final int c, final int count) {
             final int[] objects = kept[c];
-            System.arraycopy(objects, 0, batch, 0, count);
+            int n = 0;
+            for (int i = 0; i < count; i++) {
+                // One whose mark a stray write changed is no longer this heap's to give: a repair
+                // may have put it on a stack already, or in use again (its bit set: no mark said free).
+                if (heap.view.getLong(objects[i]) == mark) {
+                    batch[n++] = objects[i];
+                }
+            }
             System.arraycopy(objects, count, objects, 0, counts[c] - count);
             counts[c] -= count;
-            for (int i = 0; i < count; i++) {
-                // A long store: the link, and the high half of the mark cleared with it.
-                heap.view.putLong(batch[i], i + 1 < count ? Integer.toUnsignedLong(batch[i + 1]) : 0L);
+            if (n == 0) {
+                return;
+            }
+            for (int i = 0; i < n; i++) {
+                // A long store: the link, and the freed mark over the high half of the kept mark.
+                heap.view.putLong(batch[i], (i + 1 < n ? Integer.toUnsignedLong(batch[i + 1]) : 0L)
+                    | (long) heap.freedMark(batch[i]) << 32);
             }
             CrashPoints.at(HeapPoint.LOCAL_LINKED);
             final int page = emptied[c];
             emptied[c] = 0;
-            heap.pushFreed(c, batch, count, page);
+            heap.pushFreed(c, batch, n, page);
         }
     }
 

@@ -443,8 +443,9 @@ public final class ObjectHeap {
         final int first = page + HeapLayout.SLAB_HEADER;
         final int last = first + (count - 1) * size;
         for (int obj = first; obj < last; obj += size) {
-            view.putInt(obj, obj + size);
+            view.putLong(obj, Integer.toUnsignedLong(obj + size) | (long) freedMark(obj) << 32);
         }
+        view.putInt(last + HeapLayout.FREED_MARK, freedMark(last));
         CrashPoints.at(HeapPoint.REFILL_FORMATTED);
         push(c, first, last);
     }
@@ -649,16 +650,39 @@ public final class ObjectHeap {
         return c;
     }
 
+    /** @return the freed mark of free object {@code obj} of this heap ({@link HeapLayout#freedMark}) */
+    int freedMark(final int obj) {
+        return HeapLayout.freedMark(obj, key);
+    }
+
     /**
-     * Clears the in-use bit of {@code ptr}, an object of class {@code c} that {@link #classToFree}
-     * checked. Of two frees of one object exactly one clears it; the other is counted as a double
-     * free and does nothing more.
+     * The first two steps of a free of {@code ptr}, an object of class {@code c} that
+     * {@link #classToFree} checked: its freed mark written, then its in-use bit cleared
+     * ({@link #clearInUse(int, int)}). A free of an object not in use (a double free) is counted and writes
+     * nothing: the object may be someone else's by now.
+     *
+     * @return the bitmap word as it was before, its bit set; 0 for a double free
+     */
+    long markAndClear(final int ptr, final int c) {
+        final int page = ptr & ~(Geometry.PAGE_SIZE - 1);
+        final int index = HeapLayout.index(ptr - page - HeapLayout.SLAB_HEADER, c);
+        if ((view.getLongAcquire(page + HeapLayout.bitmapWord(index)) & HeapLayout.bit(index)) == 0) {
+            view.getAndAddLong(meta + HeapLayout.DOUBLE_FREES, 1);
+            return 0;
+        }
+        view.putInt(ptr + HeapLayout.FREED_MARK, freedMark(ptr));
+        CrashPoints.at(HeapPoint.FREE_MARKED);
+        return clearInUse(ptr, index);
+    }
+
+    /**
+     * Clears the in-use bit of {@code ptr} (index {@code index} in its page). Of two frees of one
+     * object exactly one clears it; the other is counted as a double free and does nothing more.
      *
      * @return the bitmap word as it was before, its bit set; 0 if the bit was clear (a double free)
      */
-    long clearInUse(final int ptr, final int c) {
+    private long clearInUse(final int ptr, final int index) {
         final int page = ptr & ~(Geometry.PAGE_SIZE - 1);
-        final int index = HeapLayout.index(ptr - page - HeapLayout.SLAB_HEADER, c);
         final long bit = HeapLayout.bit(index);
         final long word = view.getAndBitwiseAndLong(page + HeapLayout.bitmapWord(index), ~bit);
         if ((word & bit) == 0) {
@@ -672,7 +696,7 @@ public final class ObjectHeap {
     }
 
     private void freeSmall(final int ptr, final int c) {
-        final long word = clearInUse(ptr, c);
+        final long word = markAndClear(ptr, c);
         if (word == 0) {
             return;
         }

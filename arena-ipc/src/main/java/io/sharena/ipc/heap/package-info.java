@@ -7,8 +7,12 @@
  * one CAS or one atomic bit change. The slab page's in-use bitmap is the truth: allocate sets an
  * object's bit after popping it, free clears it before pushing it, so a free of a free object is a
  * detected no-op and a message redelivered after a consumer's death can never put an object on a
- * free stack twice. A kill between the bit and the stack leaves an object marked free that is on
- * no stack: check reports it, repair (which rebuilds every stack from the bitmaps) reclaims it. A
+ * free stack twice. A free writes the object's freed mark (after its link: its pointer mixed with
+ * the page key) before it clears the bit, and every push writes it; an allocation's zeroing
+ * clears it. A kill between the bit and the stack leaves an object marked free that is on no
+ * stack: check reports it, repair (which rebuilds every stack from the bitmaps) reclaims it, since
+ * it carries the mark; a clear bit without the mark (or a local heap's kept mark, or a refill's
+ * page) was a stray write into a live object's bitmap, and the repair sets it again. A
  * trim retires a page (magic) before giving it back, so a kill in between leaves a page repair
  * gives back. A repair empties every stack before it relinks the free objects in place, so a
  * repair killed halfway leaves objects on no stack (the next repair reclaims them), never an old
@@ -20,9 +24,10 @@
  * named: nothing is freed, the heap is marked for repair), and a trim keeps the pages slots name. A large object's pages are handed to its caller
  * as pages are: killed before anything records them, they stay allocated to nobody (the page
  * allocator's rule for what a dead process had allocated). A {@link io.sharena.ipc.heap.LocalHeap}
- * (one thread's) keeps up to 32 freed objects per class off the stacks: each free clears the bit
- * first, as a shared free does, then writes the process's owner token, masked with the page key,
- * into the object; a full class links its older half and pushes it with one CAS. Killed, a
+ * (one thread's) keeps up to 32 freed objects per class off the stacks: each free marks the object
+ * and clears the bit first, as a shared free does, then writes the process's owner token, masked
+ * with the page key, into the object; a full class links its older half (leaving out an object
+ * whose kept mark a stray write changed) and pushes it with one CAS. Killed, a
  * process leaves what it kept marked with a dead token: check reports it, repair reclaims it. A
  * live process's kept objects are neither lost to check nor relinked by repair.
  *

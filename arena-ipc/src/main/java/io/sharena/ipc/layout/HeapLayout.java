@@ -36,7 +36,13 @@ import io.sharena.core.layout.Geometry;
  * outside (a store's values, a channel's messages, a user's own pages): with a page key, such bytes
  * cannot pass for one of the heap's page headers unless whoever wrote them read the key from the
  * file, which only the arena's own processes (trusted by each other) can. A free object's first 4 bytes hold the next free object's pointer (the free
- * stack's link). The bitmap is the truth about which objects are in use: its bit is set by
+ * stack's link), and its next 4 its freed mark ({@link #freedMark}: the object's pointer mixed
+ * with the heap's key), written by a free before it clears the object's in-use bit and by every
+ * push of a refill, a local heap's give-back or a repair, and cleared by the allocation that
+ * hands the object out (it zeroes it). So an object whose bit is clear but which is on no free
+ * stack is told apart: with the mark, a free or an allocation was killed between its two steps
+ * (the repair reclaims it); without it, a stray write cleared a live object's bit (the repair
+ * sets it again: reclaimed, the object would be handed out while its owner holds it). The bitmap is the truth about which objects are in use: its bit is set by
  * allocate after the pop and cleared by free before the push (both by one atomic read-modify-write,
  * so of two frees of one object exactly one clears it). EMPTY_PAGE is a hint: the one empty slab
  * page the class keeps, set by a free that empties a page when it names none (or a page no longer
@@ -106,6 +112,8 @@ public final class HeapLayout {
      * crash-safe step ({@link io.sharena.core.SharedArena#freePagesFrom}); 0 before.
      */
     public static final int LARGE_SELF = 24;
+    /** In a free object: its freed mark (int), after its free stack link ({@link #freedMark}). */
+    public static final int FREED_MARK = 4;
     public static final int BITMAP = 64;
     public static final int BITMAP_LONGS = 8;
 
@@ -139,6 +147,14 @@ public final class HeapLayout {
     }
 
     /** @return the {@link #PAGES_CHECK} of a large object of {@code pages} pages of the heap whose page key is {@code key} */
+    /**
+     * @return the freed mark of the free object at {@code obj} in the heap whose page key is
+     * {@code key}: never 0 (zeroed memory carries none), and not to be guessed without the key
+     */
+    public static int freedMark(final int obj, final long key) {
+        return (int) ((key ^ Integer.toUnsignedLong(obj) * 0x9E3779B97F4A7C15L) >>> 32) | 1;
+    }
+
     public static int pagesCheck(final int pages, final long key) {
         return ~pages ^ (int) (key >>> 32);
     }
