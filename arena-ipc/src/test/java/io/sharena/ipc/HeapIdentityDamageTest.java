@@ -142,6 +142,33 @@ class HeapIdentityDamageTest {
         assertEquals(List.of(), IpcCheck.check(arena));
     }
 
+    /**
+     * Free objects' in-use bits set by a stray write: the repair trusted the bitmap, and the objects
+     * were lost to the heap for good (check clean after it). They carry the freed mark, which no
+     * object in use does (an allocation zeroes it): the repair frees them again.
+     */
+    @Test
+    void freeObjectsWhoseBitsWereSetAreFreedAgain() {
+        final List<Integer> live = new ArrayList<>();
+        for (int i = 0; i < 30; i++) {
+            live.add(heap.allocate(16));
+        }
+        final int page = live.get(0) & ~(Geometry.PAGE_SIZE - 1);
+        final List<Integer> freed = new ArrayList<>(live.subList(10, 20));
+        freed.forEach(heap::free);
+        live.removeAll(freed);
+        v.putLongRelease(page + HeapLayout.BITMAP, -1L); // the first 64 objects' bits, the freed ones' too
+        assertRepairedWith("in use that carry a free object's mark", "carried a free object's mark freed");
+        final java.util.Set<Integer> got = new java.util.HashSet<>();
+        for (int i = 0; i < 10; i++) {
+            got.add(heap.allocate(16));
+        }
+        assertEquals(new java.util.HashSet<>(freed), got, "the freed objects handed out again, once each");
+        got.forEach(heap::free);
+        live.forEach(heap::free);
+        assertEquals(List.of(), IpcCheck.check(arena));
+    }
+
     @Test
     void aLargeObjectsMagicHitIsNamedAndRestored() {
         final long before = allocatedPages();

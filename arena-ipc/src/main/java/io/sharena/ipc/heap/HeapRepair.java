@@ -370,9 +370,13 @@ final class HeapRepair {
                 final int c = view.getInt(page + HeapLayout.CLASS);
                 int lost = 0;
                 int cleared = 0;
+                int markedInUse = 0;
                 for (int i = 0; i < HeapLayout.objectsPerSlab(c); i++) {
                     final boolean inUse = (view.getLongAcquire(page + HeapLayout.bitmapWord(i)) & HeapLayout.bit(i)) != 0;
                     final int obj = page + HeapLayout.SLAB_HEADER + i * HeapLayout.SIZES[c];
+                    if (inUse && freedMarked(obj)) {
+                        markedInUse++;
+                    }
                     if (!inUse && !free.get(c).contains(obj) && !keptByLiveProcess(obj)) {
                         if (freed(obj, page)) {
                             lost++;
@@ -388,6 +392,11 @@ final class HeapRepair {
                 if (cleared > 0) {
                     violations.add("heap objects whose in-use bit is clear but that carry no free object's mark (a stray"
                         + " write cleared it; the repair sets it again): page=" + p + ", class=" + c + ", objects=" + cleared);
+                }
+                if (markedInUse > 0) {
+                    violations.add("heap objects in use that carry a free object's mark (a free or an allocation killed"
+                        + " halfway, or a stray write set the bit; the repair frees them): page=" + p + ", class=" + c
+                        + ", objects=" + markedInUse);
                 }
             } else if (magic == HeapLayout.MAGIC_LARGE && heap.largeNamesUs(page)) {
                 final int pages = view.getInt(page + HeapLayout.PAGES);
@@ -413,8 +422,12 @@ final class HeapRepair {
      * pushed its objects yet. Otherwise its bit was cleared by a stray write while it is in use.
      */
     private boolean freed(final int obj, final int page) {
-        return view.getInt(obj + HeapLayout.FREED_MARK) == heap.freedMark(obj) || heap.keptBy(view.getLong(obj)) != 0
-            || refilling.contains(page);
+        return freedMarked(obj) || heap.keptBy(view.getLong(obj)) != 0 || refilling.contains(page);
+    }
+
+    /** @return whether object {@code obj} carries its freed mark (an allocation's zeroing clears it) */
+    private boolean freedMarked(final int obj) {
+        return view.getInt(obj + HeapLayout.FREED_MARK) == heap.freedMark(obj);
     }
 
     /**
@@ -569,12 +582,19 @@ final class HeapRepair {
                 final int size = HeapLayout.SIZES[c];
                 int inUse = 0;
                 int setAgain = 0;
+                int freedAgain = 0;
                 for (int i = 0; i < HeapLayout.objectsPerSlab(c); i++) {
-                    if ((view.getLongAcquire(page + HeapLayout.bitmapWord(i)) & HeapLayout.bit(i)) != 0) {
-                        inUse++;
-                        continue;
-                    }
                     final int obj = page + HeapLayout.SLAB_HEADER + i * size;
+                    if ((view.getLongAcquire(page + HeapLayout.bitmapWord(i)) & HeapLayout.bit(i)) != 0) {
+                        if (!freedMarked(obj)) {
+                            inUse++;
+                            continue;
+                        }
+                        // Its mark says free: a free killed between its mark and its bit, an allocation
+                        // between its bit and its zeroing (it returned nothing), or a stray bit.
+                        view.getAndBitwiseAndLong(page + HeapLayout.bitmapWord(i), ~HeapLayout.bit(i));
+                        freedAgain++;
+                    }
                     if (keptByLiveProcess(obj)) {
                         continue; // a live process's local heap hands it out next (only this one's: the heap is quiet)
                     }
@@ -596,6 +616,10 @@ final class HeapRepair {
                 if (setAgain > 0) {
                     done.add("heap objects' in-use bits set again (cleared by a stray write: no free object's mark): page="
                         + p + ", class=" + c + ", objects=" + setAgain);
+                }
+                if (freedAgain > 0) {
+                    done.add("heap objects in use that carried a free object's mark freed: page=" + p + ", class=" + c
+                        + ", objects=" + freedAgain);
                 }
                 if (inUse == 0 && empty[c] == 0) {
                     empty[c] = page;
