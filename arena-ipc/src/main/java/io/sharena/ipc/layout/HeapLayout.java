@@ -146,7 +146,6 @@ public final class HeapLayout {
     private HeapLayout() {
     }
 
-    /** @return the {@link #PAGES_CHECK} of a large object of {@code pages} pages of the heap whose page key is {@code key} */
     /**
      * @return the freed mark of the free object at {@code obj} in the heap whose page key is
      * {@code key}: never 0 (zeroed memory carries none), and not to be guessed without the key
@@ -155,6 +154,7 @@ public final class HeapLayout {
         return (int) ((key ^ Integer.toUnsignedLong(obj) * 0x9E3779B97F4A7C15L) >>> 32) | 1;
     }
 
+    /** @return the {@link #PAGES_CHECK} of a large object of {@code pages} pages of the heap whose page key is {@code key} */
     public static int pagesCheck(final int pages, final long key) {
         return ~pages ^ (int) (key >>> 32);
     }
