@@ -70,6 +70,7 @@ final class FileRepair {
             }
             file.truncate(capacity);
             io.sharena.core.crash.CrashPoints.at(io.sharena.core.internal.CutRepairPoint.SIZE_RESTORED);
+            trustPageStates(file);
             done.add("restored the file size: " + Errors.sizeMismatch(size, header.capacityBytes()) + "; " + lostBy(file, header, size));
         } else if (size > capacity) {
             file.truncate(capacity);
@@ -92,6 +93,20 @@ final class FileRepair {
             file.sync();
         }
         return done;
+    }
+
+    /**
+     * Tells the allocator's next repair to rebuild its lists from the page states as they read
+     * (bit 0 of {@link io.sharena.core.layout.ControlLayout#REPAIR_PENDING}, as a lock takeover
+     * does): the pages past the cut read as zeros now, FREE with no run around them, and without it
+     * the repair would keep each one allocated as a stray write's. Killed before this write, the
+     * next repair keeps them allocated (a leak it reports), never hands a page out twice.
+     */
+    private static void trustPageStates(final NativeFile file) throws IOException {
+        final long at = io.sharena.core.layout.ControlLayout.word(io.sharena.core.layout.ControlLayout.REPAIR_PENDING);
+        final MemorySegment word = MemorySegment.ofArray(file.read(at, Long.BYTES));
+        word.set(ValueLayout.JAVA_LONG_UNALIGNED, 0, word.get(ValueLayout.JAVA_LONG_UNALIGNED, 0) | 1L);
+        file.write(at, word.toArray(ValueLayout.JAVA_BYTE));
     }
 
     /** The end of the cut record: a file shorter than this has no record (nothing of it survived a cut there). */

@@ -500,12 +500,16 @@ public final class PageAllocator {
      */
     public List<String> recoverLocked(final java.util.BitSet heldPages) {
         final java.util.BitSet held = heldPages != null ? heldPages : structuresHold.get();
-        recovery.fixIntent(held);
+        // An intent is a dead holder's only after a takeover (the lock named it: bit 0 of the
+        // repair-pending word, set inside the takeover). With the lock taken free and no takeover
+        // recorded, no holder died inside an operation: an intent then is a stray write.
+        final boolean takenOver = table.takenOver();
+        recovery.fixIntent(held, takenOver);
         CrashPoints.at(AllocPoint.REPAIR_INTENT_FIXED);
         freeing.drainPending();
         CrashPoints.at(AllocPoint.REPAIR_PENDING_DRAINED);
         // The caches' pages go back by the page-state pass that follows: no need to link them now.
-        final List<String> left = recovery.reclaimAndRebuild((page, n) -> { }, held);
+        final List<String> left = recovery.reclaimAndRebuild((page, n) -> { }, held, takenOver);
         table.getAndAddLong(RECOVERIES, 1);
         table.clearRepairPending();
         CrashPoints.at(AllocPoint.REPAIR_DONE);

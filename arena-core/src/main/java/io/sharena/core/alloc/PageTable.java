@@ -48,7 +48,17 @@ final class PageTable {
      * caller goes on as if the structure ended where the bad value was.
      */
     void corrupt() {
-        LONG.setRelease(arena, REPAIR_PENDING, 1L);
+        // Bit 1: corruption found. Bit 0 is a takeover's (ArenaLock): OR, so that a walk never hides
+        // that the lock was taken over from a dead holder, whose intent the repair must then finish.
+        LONG.getAndBitwiseOr(arena, REPAIR_PENDING, CORRUPTION_FOUND);
+    }
+
+    /** {@link ControlLayout#REPAIR_PENDING} bit set by a walk that found corrupted metadata (a takeover sets 1). */
+    static final long CORRUPTION_FOUND = 2L;
+
+    /** @return whether the repair-pending word says the lock was taken over from a dead holder (bit 0) */
+    boolean takenOver() {
+        return ((long) LONG.getAcquire(arena, REPAIR_PENDING) & 1L) != 0;
     }
 
     boolean repairPending() {

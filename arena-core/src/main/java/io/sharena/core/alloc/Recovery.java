@@ -27,6 +27,10 @@ import java.util.List;
  *   <li>The pending list is drained as usual (by the caller).</li>
  *   <li>Every span cache is emptied: live processes' stacks are taken whole by CAS (their owners'
  *       pops then find them empty), dead and free slots' heads are reset.</li>
+ *   <li>With no lock taken over (no holder died inside an operation), pages whose state only a stray
+ *       write can have given them are set ALLOCATED and reported, before the pass below: FREE
+ *       outside every free run ({@link RunEvidence}), PENDING mid-free, CACHED or PENDING naming a
+ *       slot nobody holds (an ALLOCATED page's word hit must not hand its page to a second owner).</li>
  *   <li>One pass over the page table: CACHED pages (no stack holds any now: in transit, or left by
  *       corruption) become FREE by CAS, which a popper in transit loses safely; PENDING pages whose
  *       slot is not a live process (dead, free, or no slot at all) become FREE; a state value that is
@@ -65,6 +69,13 @@ final class Recovery {
     private int heldKept;
     private int heldKeptFirst;
     private int heldUncommitted;
+    /** In a repair that follows no lock takeover: the FREE pages no run vouches for, and the slots nobody holds; else null. */
+    private RunEvidence.Evidence evidence;
+    private boolean[] vacant;
+    private int strayKept;
+    private int strayKeptFirst;
+    private int strayFreed;
+    private int strayFreedFirst;
 
     Recovery(final PageTable table, final FreeRuns runs, final SpanCache caches, final ProcessRegistry registry,
              final Backing backing) {
@@ -76,10 +87,19 @@ final class Recovery {
     }
 
     /** Rolls the interrupted lock holder's operation back. */
-    void fixIntent(final java.util.BitSet heldPages) {
+    void fixIntent(final java.util.BitSet heldPages, final boolean takenOver) {
         final long offset = ControlLayout.word(ControlLayout.INTENT);
         final long intent = table.getLongVolatile(offset);
         final int op = Intent.op(intent);
+        if (!takenOver && (op == Intent.ALLOC || op == Intent.RESERVE || op == Intent.ALLOC_INTO || op == Intent.FREE_FROM)) {
+            // A holder clears its intent before it unlocks; one that died left the lock naming it,
+            // and whoever took the lock over set the takeover bit. Neither happened: a stray write,
+            // and rolling it either way would free pages someone holds.
+            ignoredIntent = "an intent found with no lock takeover was ignored (nothing rolled back): op=" + op
+                + ", first=" + Integer.toUnsignedLong(Intent.first(intent)) + ", pages=" + Intent.pages(intent);
+            table.setLongRelease(offset, Intent.encode(Intent.NONE, 0, 0));
+            return;
+        }
         if (op == Intent.ALLOC || op == Intent.RESERVE || op == Intent.ALLOC_INTO || op == Intent.FREE_FROM) {
             final long first = Integer.toUnsignedLong(Intent.first(intent));
             final long end = first + Intent.pages(intent);
@@ -161,7 +181,7 @@ final class Recovery {
      * @return what could not be fixed, one line each (empty when all is well)
      */
     List<String> reclaimAndRebuild(final SpanCache.SpanSink sink) {
-        return reclaimAndRebuild(sink, null);
+        return reclaimAndRebuild(sink, null, true);
     }
 
     /**
@@ -171,17 +191,34 @@ final class Recovery {
      * would otherwise have it linked into the lists and punched out, its contents lost and the page
      * handed to a second owner. A PENDING page of a live process is left to that process's free.
      *
+     * <p>A repair that follows no lock takeover ({@code takenOver} false: no holder died inside an
+     * operation since the last repair) also knows that every FREE page lies in a run of the lists,
+     * that no page is PENDING with {@link PageEntry#FREEING} (only a holder's free marks it, and the
+     * holder is this caller), and that CACHED and PENDING pages name a slot some process holds or
+     * held: a FREE page no run vouches for ({@link RunEvidence}), a FREEING page, and a CACHED or
+     * PENDING page naming a slot nobody holds (or this attachment's, while it has allocated and freed
+     * nothing) are a stray write's, and may be someone's page (an
+     * ALLOCATED page's state word hit). They are set ALLOCATED, not freed, and reported.
+     *
      * @param heldPages page numbers to keep, or null
+     * @param takenOver whether the lock was taken over from a dead holder since the last repair
      * @return what could not be fixed, one line each (empty when all is well)
      */
-    List<String> reclaimAndRebuild(final SpanCache.SpanSink sink, final java.util.BitSet heldPages) {
+    List<String> reclaimAndRebuild(final SpanCache.SpanSink sink, final java.util.BitSet heldPages,
+                                   final boolean takenOver) {
         held = heldPages;
         final boolean[] live = new boolean[RegistryLayout.SLOTS];
         // Dead slots, and the slot this attachment inherited from a dead process whose leftovers
         // are not reclaimed yet: that one lives, but what it holds in transit is the dead one's.
         final List<Integer> dead = registry.deadSlots();
+        // Read before anything changes a state: the runs as the last holder left them.
+        evidence = takenOver ? null : new RunEvidence(table).read();
+        vacant = takenOver ? null : new boolean[RegistryLayout.SLOTS];
         for (int slot = 0; slot < RegistryLayout.SLOTS; slot++) {
             live[slot] = !dead.contains(slot) && registry.isAlive(slot);
+            if (vacant != null) {
+                vacant[slot] = !live[slot] && !dead.contains(slot) || slot == registry.ownSlot() && idle(slot);
+            }
             if (live[slot]) {
                 caches.takeAll(slot, sink);
             } else {
@@ -196,6 +233,8 @@ final class Recovery {
             CrashPoints.at(AllocPoint.REPAIR_SLOT_RELEASED);
         }
         held = null;
+        evidence = null;
+        vacant = null;
         return left;
     }
 
@@ -215,6 +254,10 @@ final class Recovery {
         heldKept = 0;
         heldKeptFirst = 0;
         heldUncommitted = 0;
+        strayKept = 0;
+        strayKeptFirst = 0;
+        strayFreed = 0;
+        strayFreedFirst = 0;
         this.live = live;
         // Every FREE page loses its DIRTY bit in reclaim, before its run is punched: nothing is dirty after.
         MaximalRuns.forEach(table.firstUser, table.capacity, this::scanPage, (head, len) -> {
@@ -234,8 +277,18 @@ final class Recovery {
             guesses.add("pages a structure holds were not allocated (a damaged page table): set ALLOCATED, their"
                 + " contents kept: pages=" + heldKept + ", first=" + heldKeptFirst);
         }
+        if (strayKept > 0) {
+            guesses.add("pages FREE outside every free run, PENDING mid-free or CACHED or PENDING for a slot nobody holds,"
+                + " with no lock taken over from a dead holder (a stray write): set ALLOCATED, not freed (they may be in"
+                + " use; free them if they are not): pages=" + strayKept + ", first=" + strayKeptFirst);
+        }
+        if (strayFreed > 0) {
+            guesses.add("pages CACHED or PENDING inside a free run the lists link (a stray write; no lock taken over):"
+                + " freed with their run: pages=" + strayFreed + ", first=" + strayFreedFirst);
+        }
         if (heldUncommitted > 0) {
-            left.add("pages a structure holds whose storage could not be committed (the disk is full; a write to"
+            left.add("pages kept allocated (a structure holds them, or no free run accounts for them) whose storage could"
+                + " not be committed (the disk is full; a write to"
                 + " them may fault until it is not): pages=" + heldUncommitted);
         }
         if (pendingLive > 0) {
@@ -249,6 +302,9 @@ final class Recovery {
     /** One page of the rebuild's pass: reclaimed if orphaned, counted. @return whether it is FREE now */
     private boolean scanPage(final int p) {
         if (held != null && held.get(p) && keepHeld(p)) {
+            return false;
+        }
+        if (vacant != null && keepStray(p)) {
             return false;
         }
         final boolean free = reclaim(p, live);
@@ -312,6 +368,59 @@ final class Recovery {
                 return true;
             }
         }
+    }
+
+    /**
+     * In a repair that follows no takeover: makes page {@code p} ALLOCATED if its state can only be
+     * a stray write's (see {@link #reclaimAndRebuild(SpanCache.SpanSink, java.util.BitSet, boolean)}).
+     *
+     * @return whether it was kept so
+     */
+    private boolean keepStray(final int p) {
+        while (true) {
+            final long w = table.stateAcquire(p);
+            final int s = PageEntry.stateOf(w);
+            final int slot = PageEntry.slotOf(w);
+            if ((s == PageEntry.CACHED || s == PageEntry.PENDING) && evidence.linkedRuns().get(p)) {
+                // Inside a run the lists link: free when it was linked, its word hit since. (A page
+                // that reads ALLOCATED or RESERVED, or no state, is never freed by guess: it stays.)
+                if (table.casState(p, w, PageEntry.state(PageEntry.FREE, 0, 0, 0))) {
+                    if (strayFreed++ == 0) {
+                        strayFreedFirst = p;
+                    }
+                    return false;
+                }
+                continue;
+            }
+            final boolean stray = s == PageEntry.FREE && evidence.unvouchedFree().get(p)
+                || s == PageEntry.PENDING && (PageEntry.flagsOf(w) & PageEntry.FREEING) != 0
+                || (s == PageEntry.CACHED || s == PageEntry.PENDING) && (slot >= RegistryLayout.SLOTS || vacant[slot]);
+            if (!stray) {
+                return false;
+            }
+            // CAS: a live process's cache pop may claim a CACHED page right now (then it is that one's).
+            if (table.casState(p, w, PageEntry.state(PageEntry.ALLOCATED, 0, 0, 0))) {
+                // Its storage may be a hole (a page that was free): committed, as an allocation's is.
+                if (!backing.commit(p, 1)) {
+                    heldUncommitted++;
+                }
+                if (strayKept++ == 0) {
+                    strayKeptFirst = p;
+                }
+                return true;
+            }
+        }
+    }
+
+    /**
+     * @return whether {@code slot}, this attachment's, has not allocated or freed anything yet (a
+     * repair tool's, say): nothing it holds can be in transit, so a CACHED or PENDING page naming it
+     * is a stray write's. An inherited slot is a dead one's, not idle.
+     */
+    private boolean idle(final int slot) {
+        return !registry.inheriting()
+            && table.getLongVolatile(RegistryLayout.field(slot, RegistryLayout.ALLOCATIONS)) == 0
+            && table.getLongVolatile(RegistryLayout.field(slot, RegistryLayout.FREES)) == 0;
     }
 
     /** Frees page {@code p} if it is in transit for nobody. @return whether it is FREE now */

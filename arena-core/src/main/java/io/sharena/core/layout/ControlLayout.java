@@ -11,7 +11,7 @@ package io.sharena.core.layout;
  *   272  RESERVED_PAGES    long  RESERVED pages (changed under the lock, or by a drain)│ the
  *   280  QUOTA_PAGES       long  limit on pages out of the free lists; 0 = none        ┘ first two
  *   288  ROOTS_PTR         int   arena pointer of the named-roots directory, 0 until created (CAS)
- *   296  REPAIR_PENDING    long  1 from a lock takeover until the allocator has repaired
+ *   296  REPAIR_PENDING    long  until the allocator has repaired: bit 0 a lock takeover, bit 1 a walk found corruption
  *   304  DIRTY_PAGES       long  FREE pages whose storage is still committed (lock holder only)
  *   312  DIRTY_SINCE       long  System.nanoTime() when DIRTY_PAGES last left 0; 0 = none
  *   320  INTENT_DEST       long  arena offset of the int an ALLOC_INTO or FREE_FROM intent names

@@ -67,14 +67,26 @@ final class HeaderEvidence {
      * The chained items' positions: {@code {oldest, newest}} of the items the chains reach that parse
      * as LINKED records where they lie ({@code {Long.MAX_VALUE, -1}} if none). A link to anything
      * else ends its chain here: the repair's own walk cuts it.
+     *
+     * <p>With sound positions ({@code tail >= 0}), an item that lies in the live part of the ring
+     * (its place is that of a position in {@code [tail, head)}) but whose POS word says another lap
+     * is not evidence against the positions: its own POS word is what a stray write hit (one word
+     * a lap or 2^31 ahead made the repair take it for the newest record and drop every other item).
+     * It is left out here, like any item that does not parse: the repair's walk pads it.
      */
-    long[] chainedRange() {
+    long[] chainedRange(final long tail, final long head) {
         final long[] range = {Long.MAX_VALUE, -1};
         walkChains(p -> {
             final long pos = view.getLong(p + ItemLayout.POS);
             if (pos < 0 || pos % ringBytes != offsetOf(p) || parses(pos) == 0
                 || view.getInt(p + ItemLayout.STATE) != ItemLayout.LINKED) {
                 return false;
+            }
+            if (tail >= 0) {
+                final long placed = tail + Math.floorMod(offsetOf(p) - tail % ringBytes, ringBytes);
+                if (placed < head && pos != placed) {
+                    return false;
+                }
             }
             range[0] = Math.min(range[0], pos);
             range[1] = Math.max(range[1], pos);

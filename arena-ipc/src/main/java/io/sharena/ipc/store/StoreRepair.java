@@ -195,7 +195,7 @@ final class StoreRepair {
             final long tail = v.getLongAcquire(header + StoreLayout.TAIL);
             final boolean sound = StoreFormat.positionsSound(head, tail, tail, ringBytes);
             final HeaderEvidence records = new HeaderEvidence(v, header);
-            final long[] chained = records.chainedRange();
+            final long[] chained = records.chainedRange(sound ? tail : -1, head);
             if (sound && (chained[1] < 0 || chained[0] >= tail && records.endOf(chained[1]) <= head)) {
                 return null;
             }
