@@ -492,7 +492,7 @@ public final class SharedArena implements AutoCloseable {
     /**
      * @return the state of page {@code page}: {@link PageState#OUTSIDE} for a number that is not a
      * page of this arena, {@link PageState#INVALID} for a state word that holds no state. A
-     * read-only attachment reads states too (one acquire load, as the views do).
+     * read-only attachment reads states too (one acquire load, then the file's size).
      * @throws ArenaFaultException   if the file was cut short under the mapping (names the file and its size)
      * @throws IllegalStateException if the arena is closed
      */
@@ -503,10 +503,11 @@ public final class SharedArena implements AutoCloseable {
     /** @return the page table's state code of {@code page} (CACHED reported as FREE), -1 past the end */
     int pageStateCode(final long page) {
         try {
-            if (allocator == null) {
-                return readOnlyPageState(page);
-            }
-            return allocator().pageState(page);
+            final int state = allocator == null ? readOnlyPageState(page) : allocator().pageState(page);
+            // The file's size after the read: compiled code may raise a fault on the read (an
+            // InternalError) only at its next transition, which this system call is, inside the catch.
+            requireWholeFile("pageState");
+            return state;
         } catch (final InternalError e) {
             throw fault("pageState", e);
         }

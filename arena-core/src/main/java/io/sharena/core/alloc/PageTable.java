@@ -50,7 +50,7 @@ final class PageTable {
     void corrupt() {
         // Bit 1: corruption found. Bit 0 is a takeover's (ArenaLock): OR, so that a walk never hides
         // that the lock was taken over from a dead holder, whose intent the repair must then finish.
-        LONG.getAndBitwiseOr(arena, REPAIR_PENDING, CORRUPTION_FOUND);
+        SharedWords.getAndBitwiseLong(arena, REPAIR_PENDING, CORRUPTION_FOUND, SharedWords.OR);
     }
 
     /** {@link ControlLayout#REPAIR_PENDING} bit set by a walk that found corrupted metadata (a takeover sets 1). */
