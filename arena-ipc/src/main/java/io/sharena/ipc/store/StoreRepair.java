@@ -20,9 +20,10 @@ import java.util.List;
  * leaves but a file can hold: bytes written by another process, or a range the file lost when it
  * was cut short (restored as zeros). Under the ring lock, so that neither head nor tail moves:
  * <ol>
- *   <li>the ring is walked from tail to head; where a record does not parse, the walk goes on at
- *       the next position whose bytes parse as a record that says it starts there, and the
- *       stretch between becomes padding (step 4);</li>
+ *   <li>the ring is walked from tail to head; a record whose SIZE disagrees with its key and value
+ *       gets its SIZE back where a record parses at the end its header gives; where a record does
+ *       not parse, the walk goes on at the next position whose bytes parse as a record that says it
+ *       starts there, and the stretch between becomes padding (step 4);</li>
  *   <li>every chain is cut at its first link to what is not a whole LINKED item of its bucket
  *       starting one of the records the walk found, or to an item already met, under each stripe's
  *       lock ({@link Index#cutBrokenChains});</li>
@@ -54,6 +55,7 @@ final class StoreRepair {
      */
     private final long lostFrom;
     private long cutRecords;
+    private long sizesRestored;
 
     StoreRepair(final ArenaView view, final Ring ring, final Index index, final long lostFrom) {
         this.view = view;
@@ -112,6 +114,10 @@ final class StoreRepair {
                     + " the whole items from there on are linked again where their stripe still counts them");
             }
             done.addAll(relinked);
+            if (sizesRestored > 0) {
+                done.add("restored the record size of " + sizesRestored + " record(s) whose SIZE disagreed with their"
+                    + " key and value (the records after them were whole)");
+            }
             if (cutRecords > 0) {
                 done.add("dropped " + cutRecords + " record(s) that a cut of the file reached (zeros from byte "
                     + lostFrom + " on), padded over with what followed them");
@@ -136,7 +142,12 @@ final class StoreRepair {
         final long bytes = ring.ringBytes();
         long pos = tail;
         while (pos < head) {
-            final int size = ring.parses(pos, head);
+            int size = ring.parses(pos, head);
+            if (size == 0 && sizeAloneHit(pos)) {
+                // Its SIZE alone does not parse (0, negative, misaligned, past the head): mended
+                // below, if the header says where the next record starts and one does.
+                size = ItemLayout.PAD_HEADER;
+            }
             if (size == 0) {
                 // Resynchronise at the next position whose bytes say a record starts there; each
                 // position is looked at once, so the walk stays linear in the ring's length.
@@ -157,11 +168,57 @@ final class StoreRepair {
                 continue;
             }
             if (!isPad(pos)) {
+                final int mended = mendSize(pos, size, head);
+                if (mended == ItemLayout.PAD_HEADER && ring.parses(pos, head) == 0) {
+                    // Taken in for its SIZE alone, and the header did not say where the next starts.
+                    long next = pos + ItemLayout.ALIGN;
+                    while (next < head && ring.parses(next, head) == 0) {
+                        next += ItemLayout.ALIGN;
+                    }
+                    stretches.add(new long[] {pos, next});
+                    pos = next;
+                    continue;
+                }
                 records.set((int) (pos % bytes / ItemLayout.ALIGN));
+                pos += mended;
+            } else {
+                pos += size;
             }
-            pos += size;
         }
         return stretches;
+    }
+
+    /** @return whether the record at {@code pos} would parse but for its SIZE word: its POS says it starts there, its state is not PAD */
+    private boolean sizeAloneHit(final long pos) {
+        final int p = (int) (ring.ringPtr() + pos % ring.ringBytes());
+        final int state = ring.stateAt(pos);
+        return view.getLong(p + ItemLayout.POS) == pos && state >= ItemLayout.RESERVED && state < ItemLayout.PAD;
+    }
+
+    /**
+     * A record's SIZE word is only read by the tail and this walk, and a record is exactly its
+     * header's key and value: a SIZE that says otherwise while a record parses where the header says
+     * the next one starts (or the head is there) is what a stray write hit. Restored, rather than
+     * walked on from: a grown SIZE swallowed the whole records after it, which the walk padded over.
+     *
+     * @return the record's size, as restored
+     */
+    private int mendSize(final long pos, final int size, final long head) {
+        final int p = (int) (ring.ringPtr() + pos % ring.ringBytes());
+        final int keyLen = view.getInt(p + ItemLayout.KEY_LEN);
+        final int valueLen = view.getInt(p + ItemLayout.VALUE_LEN);
+        if (keyLen < 1 || keyLen > SharedStore.MAX_KEY || valueLen < 0) {
+            return size;
+        }
+        final long exact = ItemLayout.recordSize(keyLen, valueLen);
+        if (exact == size || pos % ring.ringBytes() + exact > ring.ringBytes()
+            || pos + exact != head && (pos + exact > head || ring.parses(pos + exact, head) == 0)) {
+            return size;
+        }
+        view.putInt(p + ItemLayout.SIZE, (int) exact);
+        CrashPoints.at(StoreRepairPoint.SIZE_RESTORED);
+        sizesRestored++;
+        return (int) exact;
     }
 
     private boolean isPad(final long pos) {

@@ -10,6 +10,8 @@ import io.sharena.core.crash.CrashPoint;
  * {@link StoreRepair}'s).
  */
 public enum StoreRepairPoint implements CrashPoint {
+    /** A record's SIZE set back to its header's key and value during the walk ({@link StoreRepair}; ring lock held). */
+    SIZE_RESTORED,
     /** Ring positions mended ({@link StoreRepair#mendPositions}): one of TAIL and HEAD written, the other not yet (ring lock held). */
     POSITIONS_TAIL_SET,
     /** A stripe whose counts hold more items than its chains marked RELINK, before any cut or link there. */

@@ -559,7 +559,8 @@ class StoreHostileItemTest {
      * A SIZE of a PAD header (16) made that copy's length negative (a raw
      * {@link IndexOutOfBoundsException} out of {@code set}); a SIZE too large copied the records
      * after it into the copy. The write now ends in {@link ArenaCorruptedException}, and the tools'
-     * repair cuts the chain, after which the tail passes the item and every key writes again.
+     * repair sets the size back from the item's header (the record after it is whole), after which
+     * the item reads as before and every key writes again.
      */
     @Test
     void aChainedItemWhoseSizeDisagreesWithItsHeaderIsCorruptionAtTheTail() throws Exception {
@@ -580,10 +581,13 @@ class StoreHostileItemTest {
                 assertTrue(met != null && met.getMessage().contains("linked record at the tail does not match its header"),
                     "garbage " + garbage + ": " + met);
 
+                // The record after it is whole: the repair sets the size back from the header, and the
+                // item stays (it used to be cut from its chain and lost).
                 final List<String> done = IpcCheck.repair(store.arena(), 1_000_000_000L);
-                assertTrue(done.stream().anyMatch(l -> l.startsWith("store sharena.store: cut 1 chain(s)")),
+                assertTrue(done.stream().anyMatch(l -> l.startsWith("store sharena.store: restored the record size of 1")),
                     "garbage " + garbage + ": " + done);
                 assertEquals(List.of(), IpcCheck.check(store.arena()), "garbage " + garbage + " after the repair");
+                assertArrayEquals(b("1"), store.get(b("a")), "garbage " + garbage + ": the item after the repair");
                 final long after = store.stats().get("ring_head");
                 for (int i = 0; store.stats().get("ring_tail") < after; i++) {
                     assertEquals(StoreResult.STORED, store.set(b("lap" + (i % 500)), Values.make(i), 0, 0), "lap " + i);

@@ -65,12 +65,15 @@ class StoreRepairPointTest {
         ZEROED_BUCKETS,
         /** Records whose POS word no longer says where they are: the repair pads them over. */
         GARBLED_RECORDS,
+        /** Records whose SIZE grew over the records after them: the repair sets it back. */
+        GROWN_SIZES,
         /** Nothing: the repair's last step, the stripes' recount, still runs. */
         NONE
     }
 
     static Damage damageFor(final StoreRepairPoint point) {
         return switch (point) {
+            case SIZE_RESTORED -> Damage.GROWN_SIZES;
             case POSITIONS_TAIL_SET -> Damage.POSITIONS;
             case RELINK_MARKED, CHAIN_CUT -> Damage.BAD_LINKS;
             case RELINK_NEXT_SET, ITEM_RELINKED, RELINK_CLEARED -> Damage.ZEROED_BUCKETS;
@@ -114,6 +117,14 @@ class StoreRepairPointTest {
                         final List<Integer> chain = t.chain(bucket);
                         chain.forEach(p -> touched.add(t.key(p)));
                         t.view().putLong(chain.get(0) + ItemLayout.POS, 0x5A5A_5A5A_5A5A_5A50L);
+                    }
+                }
+                case GROWN_SIZES -> {
+                    for (final int bucket : t.inStripesOfTheirOwn(DAMAGED)) {
+                        // Grown by a record's worth: the walk would have taken in whole records after it.
+                        final int first = t.chain(bucket).get(0);
+                        touched.add(t.key(first));
+                        t.view().putInt(first + ItemLayout.SIZE, t.view().getInt(first + ItemLayout.SIZE) + 64);
                     }
                 }
                 case NONE -> {
