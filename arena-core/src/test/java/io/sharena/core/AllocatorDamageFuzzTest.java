@@ -10,6 +10,7 @@ import io.sharena.core.layout.OwnerToken;
 import io.sharena.core.layout.PageEntry;
 import io.sharena.core.layout.RegistryLayout;
 import io.sharena.core.layout.TaggedHead;
+import io.sharena.testing.ShmDirectory;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -74,23 +75,17 @@ class AllocatorDamageFuzzTest {
     @TempDir
     Path tempDir;
     private Path dir;
+    private ShmDirectory shm;
 
     @BeforeEach
     void shm() throws Exception {
-        final Path shm = Path.of("/dev/shm");
-        dir = Files.isDirectory(shm) && Files.isWritable(shm) ? Files.createTempDirectory(shm, "allocfuzz") : tempDir;
+        shm = ShmDirectory.create(tempDir, "allocfuzz");
+        dir = shm.path();
     }
 
     @AfterEach
     void clean() throws Exception {
-        if (!dir.equals(tempDir)) {
-            try (var files = Files.list(dir)) {
-                for (final Path p : files.toList()) {
-                    Files.deleteIfExists(p);
-                }
-            }
-            Files.deleteIfExists(dir);
-        }
+        shm.close();
     }
 
     /** {@code n} pages from {@code page}. */

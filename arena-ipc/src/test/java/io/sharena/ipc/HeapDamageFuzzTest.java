@@ -14,6 +14,7 @@ import io.sharena.ipc.heap.ObjectHeap;
 import io.sharena.ipc.layout.ChannelLayout;
 import io.sharena.ipc.layout.HeapLayout;
 import io.sharena.ipc.layout.RootsLayout;
+import io.sharena.testing.ShmDirectory;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -76,6 +77,7 @@ class HeapDamageFuzzTest {
     @TempDir
     Path tempDir;
     private Path dir;
+    private ShmDirectory shm;
 
     /** A live object: where, how many bytes are its pattern's, and the pattern's seed. */
     record Obj(int ptr, int size, int seed) {
@@ -88,21 +90,13 @@ class HeapDamageFuzzTest {
 
     @BeforeEach
     void shm() throws Exception {
-        // tmpfs when there is one: some thousands of 16M copies stay off the disk.
-        final Path shm = Path.of("/dev/shm");
-        dir = Files.isDirectory(shm) && Files.isWritable(shm) ? Files.createTempDirectory(shm, "heapfuzz") : tempDir;
+        shm = ShmDirectory.create(tempDir, "heapfuzz");
+        dir = shm.path();
     }
 
     @AfterEach
     void clean() throws Exception {
-        if (!dir.equals(tempDir)) {
-            try (var files = Files.list(dir)) {
-                for (final Path p : files.toList()) {
-                    Files.deleteIfExists(p);
-                }
-            }
-            Files.deleteIfExists(dir);
-        }
+        shm.close();
     }
 
     private static byte pattern(final int seed, final int i) {

@@ -11,6 +11,9 @@
  * that replays one failing case alone, how many stray writes a case makes, and (where a test has no
  * findings table of its own) each case run under a time limit with its failures collected.
  *
+ * <p>{@link io.sharena.testing.ShmDirectory} holds a damage fuzz's case files in {@code /dev/shm}
+ * when there is one.
+ *
  * <p>Restricted FFM calls: none. Signals are sent with the {@code kill} command.
  */
 package io.sharena.testing;

@@ -15,6 +15,7 @@ import io.sharena.ipc.channel.ChannelProducer;
 import io.sharena.ipc.heap.ObjectHeap;
 import io.sharena.ipc.layout.ItemLayout;
 import io.sharena.ipc.layout.StoreLayout;
+import io.sharena.testing.ShmDirectory;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -82,6 +83,7 @@ class StoreDamageFuzzTest {
     @TempDir
     Path tempDir;
     private Path dir;
+    private ShmDirectory shm;
 
     /** A key as the template holds it. */
     record Entry(String name, byte[] key, byte[] value, int flags, long cas, long expires) {
@@ -117,20 +119,13 @@ class StoreDamageFuzzTest {
 
     @BeforeEach
     void shm() throws Exception {
-        final Path shm = Path.of("/dev/shm");
-        dir = Files.isDirectory(shm) && Files.isWritable(shm) ? Files.createTempDirectory(shm, "storedamage") : tempDir;
+        shm = ShmDirectory.create(tempDir, "storedamage");
+        dir = shm.path();
     }
 
     @AfterEach
     void clean() throws Exception {
-        if (!dir.equals(tempDir)) {
-            try (var files = Files.list(dir)) {
-                for (final Path p : files.toList()) {
-                    Files.deleteIfExists(p);
-                }
-            }
-            Files.deleteIfExists(dir);
-        }
+        shm.close();
     }
 
     // ------------------------------------------------------------------ the template
