@@ -22,8 +22,9 @@ import java.util.List;
  *       done) while its word still holds the pointer, forward (the range's ALLOCATED and RESERVED pages freed) once it does not. An intent whose range is not wholly user pages inside the arena, or an
  *       ALLOC_INTO or FREE_FROM whose word is neither the roots word nor an int of the user pages,
  *       was never written by a holder (a stray write): it is cleared and reported, nothing is rolled
- *       back, since the user pages it covers may be held by someone. A dying free needs no intent: the
- *       pages it had taken are PENDING with its dead slot (step 4).</li>
+ *       back, since the user pages it covers may be held by someone; so is any intent found when no
+ *       lock takeover preceded the repair (a holder clears its intent before it unlocks). A dying free needs no intent: the
+ *       pages it had taken are PENDING with its dead slot (step 5).</li>
  *   <li>The pending list is drained as usual (by the caller).</li>
  *   <li>Every span cache is emptied: live processes' stacks are taken whole by CAS (their owners'
  *       pops then find them empty), dead and free slots' heads are reset.</li>
@@ -41,7 +42,8 @@ import java.util.List;
  *   <li>The dead slots are released.</li>
  * </ol>
  *
- * <p>Page states are the truth and every step is idempotent, so a recoverer that dies itself
+ * <p>Page states are the truth (after a takeover; without one, read with the lists' evidence as
+ * the step before the pass says) and every step is idempotent, so a recoverer that dies itself
  * leaves work the next one redoes. Pages a dead process had allocated stay ALLOCATED: they may be
  * linked into shared data. What it cannot fix (PENDING pages a live process marked and has not yet
  * queued: a push in progress, or one a stray write cut off the list) it reports.
@@ -86,7 +88,10 @@ final class Recovery {
         this.backing = backing;
     }
 
-    /** Rolls the interrupted lock holder's operation back. */
+    /**
+     * Rolls the interrupted lock holder's operation back (or forward), if {@code takenOver} says a
+     * holder died; otherwise an intent is a stray write's, cleared and reported.
+     */
     void fixIntent(final java.util.BitSet heldPages, final boolean takenOver) {
         final long offset = ControlLayout.word(ControlLayout.INTENT);
         final long intent = table.getLongVolatile(offset);
