@@ -143,18 +143,13 @@ final class StoreRepair {
         long pos = tail;
         while (pos < head) {
             int size = ring.parses(pos, head);
-            if (size == 0 && sizeAloneHit(pos)) {
-                // Its SIZE alone does not parse (0, negative, misaligned, past the head): mended
-                // below, if the header says where the next record starts and one does.
-                size = ItemLayout.PAD_HEADER;
+            // A record's SIZE hit (one that still parses, or one that parses but for its SIZE) gets
+            // its size back where its header says the next record starts and one does.
+            if (size != 0 ? !isPad(pos) : sizeAloneHit(pos)) {
+                size = mendSize(pos, size, head);
             }
             if (size == 0) {
-                // Resynchronise at the next position whose bytes say a record starts there; each
-                // position is looked at once, so the walk stays linear in the ring's length.
-                long next = pos + ItemLayout.ALIGN;
-                while (next < head && ring.parses(next, head) == 0) {
-                    next += ItemLayout.ALIGN;
-                }
+                final long next = nextRecord(pos, head);
                 stretches.add(new long[] {pos, next});
                 pos = next;
                 continue;
@@ -168,24 +163,23 @@ final class StoreRepair {
                 continue;
             }
             if (!isPad(pos)) {
-                final int mended = mendSize(pos, size, head);
-                if (mended == ItemLayout.PAD_HEADER && ring.parses(pos, head) == 0) {
-                    // Taken in for its SIZE alone, and the header did not say where the next starts.
-                    long next = pos + ItemLayout.ALIGN;
-                    while (next < head && ring.parses(next, head) == 0) {
-                        next += ItemLayout.ALIGN;
-                    }
-                    stretches.add(new long[] {pos, next});
-                    pos = next;
-                    continue;
-                }
                 records.set((int) (pos % bytes / ItemLayout.ALIGN));
-                pos += mended;
-            } else {
-                pos += size;
             }
+            pos += size;
         }
         return stretches;
+    }
+
+    /**
+     * @return the next position after {@code pos} whose bytes say a record starts there, or the
+     * head; each position is looked at once, so the walk stays linear in the ring's length
+     */
+    private long nextRecord(final long pos, final long head) {
+        long next = pos + ItemLayout.ALIGN;
+        while (next < head && ring.parses(next, head) == 0) {
+            next += ItemLayout.ALIGN;
+        }
+        return next;
     }
 
     /** @return whether the record at {@code pos} would parse but for its SIZE word: its POS says it starts there, its state is not PAD */
@@ -201,7 +195,7 @@ final class StoreRepair {
      * the next one starts (or the head is there) is what a stray write hit. Restored, rather than
      * walked on from: a grown SIZE swallowed the whole records after it, which the walk padded over.
      *
-     * @return the record's size, as restored
+     * @return the record's size, as restored, or {@code size} as it was (0 for one that does not parse)
      */
     private int mendSize(final long pos, final int size, final long head) {
         final int p = (int) (ring.ringPtr() + pos % ring.ringBytes());
