@@ -321,24 +321,22 @@ class AllocatorDamageFuzzTest {
     }
 
     private static Map<String, Long> generic(final long was) {
-        final Map<String, Long> m = new LinkedHashMap<>();
-        m.put("0", 0L);
-        m.put("-1", -1L);
-        m.put("1", 1L);
-        m.put("was+1", was + 1);
-        m.put("was-1", was - 1);
-        m.put("signflip", was ^ Long.MIN_VALUE);
-        return m;
+        return generic(was, Long.MIN_VALUE);
     }
 
     private static Map<String, Long> genericInt(final long was) {
+        return generic(was, 0x8000_0000L);
+    }
+
+    /** 0, -1, 1, one off either way, and the word's sign bit ({@code sign}) flipped. */
+    private static Map<String, Long> generic(final long was, final long sign) {
         final Map<String, Long> m = new LinkedHashMap<>();
         m.put("0", 0L);
         m.put("-1", -1L);
         m.put("1", 1L);
         m.put("was+1", was + 1);
         m.put("was-1", was - 1);
-        m.put("signflip", was ^ 0x8000_0000L);
+        m.put("signflip", was ^ sign);
         return m;
     }
 

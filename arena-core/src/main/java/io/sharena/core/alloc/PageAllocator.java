@@ -493,7 +493,7 @@ public final class PageAllocator {
 
     /**
      * Full repair, keeping the pages of {@code heldPages} allocated (see
-     * {@link Recovery#reclaimAndRebuild(SpanCache.SpanSink, java.util.BitSet)}); the caller holds the lock.
+     * {@link Recovery#reclaimAndRebuild(SpanCache.SpanSink, java.util.BitSet, boolean)}); the caller holds the lock.
      *
      * @param heldPages page numbers a structure holds, or null
      * @return what it could not fix, one line each (empty: the allocator's structures are consistent)

@@ -181,16 +181,7 @@ final class Recovery {
     }
 
     /**
-     * Steps 3 to 5; the caller has fixed the intent and drained the pending list.
-     *
-     * @return what could not be fixed, one line each (empty when all is well)
-     */
-    List<String> reclaimAndRebuild(final SpanCache.SpanSink sink) {
-        return reclaimAndRebuild(sink, null, true);
-    }
-
-    /**
-     * Steps 3 to 5, keeping every page of {@code heldPages} (pages a structure found through the
+     * Steps 3 to 6, keeping every page of {@code heldPages} (pages a structure found through the
      * named roots holds, as a repair tool reads them before it repairs) ALLOCATED whatever its state
      * says: a page table damaged to call such a page FREE, CACHED, RESERVED or orphaned PENDING
      * would otherwise have it linked into the lists and punched out, its contents lost and the page
