@@ -143,9 +143,9 @@ final class StoreRepair {
         long pos = tail;
         while (pos < head) {
             int size = ring.parses(pos, head);
-            // A record's SIZE hit (one that still parses, or one that parses but for its SIZE) gets
-            // its size back where its header says the next record starts and one does.
-            if (size != 0 ? !isPad(pos) : sizeAloneHit(pos)) {
+            // A linked record's SIZE hit (one that still parses, or one that parses but for its
+            // SIZE) gets its size back where its header says the next record starts and one does.
+            if (size != 0 ? ring.stateAt(pos) == ItemLayout.LINKED : sizeAloneHit(pos)) {
                 size = mendSize(pos, size, head);
             }
             if (size == 0) {
@@ -182,18 +182,21 @@ final class StoreRepair {
         return next;
     }
 
-    /** @return whether the record at {@code pos} would parse but for its SIZE word: its POS says it starts there, its state is not PAD */
+    /** @return whether the record at {@code pos} would parse but for its SIZE word: its POS says it starts there, it is LINKED */
     private boolean sizeAloneHit(final long pos) {
         final int p = (int) (ring.ringPtr() + pos % ring.ringBytes());
-        final int state = ring.stateAt(pos);
-        return view.getLong(p + ItemLayout.POS) == pos && state >= ItemLayout.RESERVED && state < ItemLayout.PAD;
+        return ring.stateAt(pos) == ItemLayout.LINKED && view.getLong(p + ItemLayout.POS) == pos;
     }
 
     /**
-     * A record's SIZE word is only read by the tail and this walk, and a record is exactly its
-     * header's key and value: a SIZE that says otherwise while a record parses where the header says
-     * the next one starts (or the head is there) is what a stray write hit. Restored, rather than
-     * walked on from: a grown SIZE swallowed the whole records after it, which the walk padded over.
+     * A record's SIZE word is only read by the tail and this walk, and a linked record is exactly
+     * its header's key and value: a SIZE that says otherwise while a record parses where the header
+     * says the next one starts (or the head is there) is what a stray write hit. Restored, rather
+     * than walked on from: a grown SIZE swallowed the whole records after it, which the walk padded
+     * over. Only a LINKED record's lengths are known to be its own (written before the release
+     * that linked it): a reservation's SIZE is written under the ring lock before its owner writes
+     * its lengths, so a RESERVED record, or one its dead owner left and the tail marked DEAD, may
+     * still hold the lengths of the record a lap earlier, which end wherever that one did.
      *
      * @return the record's size, as restored, or {@code size} as it was (0 for one that does not parse)
      */

@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -152,6 +153,60 @@ class StoreCrashShapesTest {
             // The tail comes to the copy within a lap and passes it: its owner is dead.
             BucketTable.goRoundTwice(store, RING);
             assertEquals(List.of(), store.check(), "after the ring went round");
+        }
+    }
+
+    /**
+     * A reservation killed right after it moved the head ({@link StorePoint#RESERVE_HEAD_ADVANCED})
+     * on a ring that has gone round: its header holds POS, SIZE and STATE, while KEY_LEN and
+     * VALUE_LEN are still what the record a lap earlier left there. Those said a record of 1,024
+     * bytes, ending where a later record starts, and the tools' repair took them for the
+     * reservation's true size and "restored" its SIZE: the walk stepped over the item written
+     * right after the reservation, the chains were cut at it, and its acknowledged value was lost.
+     */
+    @Test
+    void aReservationKilledOnALappedRingKeepsTheItemAfterIt() throws Exception {
+        final Path file = dir.resolve("l.store");
+        try (SharedStore store = SharedStore.create(file,
+            StoreOptions.defaults().withMemoryLimit(RING).withMaxItemSize(4096).withLockTimeoutNanos(200_000_000L))) {
+            final long bytes = store.ring.ringBytes();
+            final int big = 1024;
+            final byte[] bigValue = new byte[big - ItemLayout.HEADER - 6];
+            assertEquals(big, ItemLayout.recordSize(6, bigValue.length));
+            // Records of one size from the ring's start, a lap and one record more: every record of
+            // the second lap starts where one of the first did, whose lengths are still there.
+            for (int i = 0; store.ring.head() < bytes + big; i++) {
+                assertEquals(StoreResult.STORED, store.set(b(String.format("f%05d", i)), bigValue, 0, 0));
+            }
+            final long at = store.ring.head();
+            final ArenaView v = store.arena().raw();
+            final int p = (int) (store.ring.ringPtr() + at % bytes);
+            assertEquals(bigValue.length, v.getInt(p + ItemLayout.VALUE_LEN), "a first-lap record's lengths at the head");
+
+            try (ChildJvm child = StoreChild.start(List.of("-Dsharena.crashpoints=true",
+                "-Dsharena.crashpoint=" + StorePoint.RESERVE_HEAD_ADVANCED.id(), "-Dsharena.crashpoint.action=kill"),
+                "op", file.toString(), "commit")) {
+                child.waitFor(60);
+                final List<String> out = child.output();
+                assertTrue(out.contains("crashpoint: " + StorePoint.RESERVE_HEAD_ADVANCED.id() + " kill"),
+                    "point reached: " + out);
+            }
+            final int reserved = v.getInt(p + ItemLayout.SIZE);
+            assertEquals(ItemLayout.RESERVED, v.getInt(p + ItemLayout.STATE), "the child's reservation at the old head");
+            assertEquals(bigValue.length, v.getInt(p + ItemLayout.VALUE_LEN), "its lengths the first lap's");
+            // An item filling the rest of the 1,024 bytes, then one more: a record starts where the
+            // leftover lengths say the reservation ends.
+            final byte[] after = new byte[big - reserved - ItemLayout.HEADER - 1];
+            after[0] = 7;
+            assertEquals(big - reserved, ItemLayout.recordSize(1, after.length));
+            assertEquals(StoreResult.STORED, store.set(b("b"), after, 0, 0));
+            assertEquals(at + reserved, store.ring.head() - big + reserved, "b right after the reservation");
+            assertEquals(StoreResult.STORED, store.set(b("c"), bigValue, 0, 0));
+
+            final List<String> done = StoreTools.repairAll(store.arena(), 1_000_000_000L);
+            assertArrayEquals(after, store.get(b("b")), "the item after the reservation, after " + done);
+            assertArrayEquals(bigValue, store.get(b("c")));
+            assertEquals(List.of(), store.check(), "after the repair");
         }
     }
 }
