@@ -503,15 +503,23 @@ public final class PageAllocator {
         // An intent is a dead holder's only after a takeover (the lock named it: bit 0 of the
         // repair-pending word, set inside the takeover). With the lock taken free and no takeover
         // recorded, no holder died inside an operation: an intent then is a stray write.
-        final boolean takenOver = table.takenOver();
-        recovery.fixIntent(held, takenOver);
-        CrashPoints.at(AllocPoint.REPAIR_INTENT_FIXED);
-        freeing.drainPending();
-        CrashPoints.at(AllocPoint.REPAIR_PENDING_DRAINED);
-        // The caches' pages go back by the page-state pass that follows: no need to link them now.
-        final List<String> left = recovery.reclaimAndRebuild((page, n) -> { }, held, takenOver);
-        table.getAndAddLong(RECOVERIES, 1);
-        table.clearRepairPending();
+        final long pending = table.beginRepair();
+        final List<String> left;
+        try {
+            final boolean takenOver = (pending & 1L) != 0;
+            recovery.fixIntent(held, takenOver);
+            CrashPoints.at(AllocPoint.REPAIR_INTENT_FIXED);
+            freeing.drainPending();
+            CrashPoints.at(AllocPoint.REPAIR_PENDING_DRAINED);
+            // The caches' pages go back by the page-state pass that follows: no need to link them now.
+            left = recovery.reclaimAndRebuild((page, n) -> { }, held, takenOver);
+            table.getAndAddLong(RECOVERIES, 1);
+            // Only what it read when it began: a walk of another thread or process that met damage
+            // while this repair ran (a pop whose span the scan freed) leaves its mark for the next.
+            table.clearRepairPending(pending);
+        } finally {
+            table.endRepair();
+        }
         CrashPoints.at(AllocPoint.REPAIR_DONE);
         final List<String> notes = new java.util.ArrayList<>(left);
         notes.addAll(recovery.guesses());

@@ -25,6 +25,12 @@ final class PageTable {
     final MemorySegment arena;
     final int firstUser;
     final int capacity;
+    /**
+     * The thread of this attachment running a repair, or null: what it meets is what the repair
+     * rebuilds, so it marks nothing; a mark by any other thread or process while the repair runs
+     * stays for the next holder's repair ({@link #clearRepairPending}).
+     */
+    private volatile Thread repairer;
 
     PageTable(final MemorySegment arena, final int firstUser, final int capacity) {
         this.arena = arena;
@@ -48,6 +54,9 @@ final class PageTable {
      * caller goes on as if the structure ended where the bad value was.
      */
     void corrupt() {
+        if (Thread.currentThread() == repairer) {
+            return;
+        }
         // Bit 1: corruption found. Bit 0 is a takeover's (ArenaLock): OR, so that a walk never hides
         // that the lock was taken over from a dead holder, whose intent the repair must then finish.
         SharedWords.getAndBitwiseLong(arena, REPAIR_PENDING, CORRUPTION_FOUND, SharedWords.OR);
@@ -65,8 +74,27 @@ final class PageTable {
         return (long) LONG.getAcquire(arena, REPAIR_PENDING) != 0;
     }
 
-    void clearRepairPending() {
-        LONG.setRelease(arena, REPAIR_PENDING, 0L);
+    /**
+     * Begins a repair in the calling thread (the lock holder).
+     *
+     * @return the repair-pending word as it reads now
+     */
+    long beginRepair() {
+        repairer = Thread.currentThread();
+        return (long) LONG.getAcquire(arena, REPAIR_PENDING);
+    }
+
+    void endRepair() {
+        repairer = null;
+    }
+
+    /**
+     * Clears the bits of {@code seen} (the word as a repair read it before it began), by AND: a
+     * corruption a lock-free walk marked while the repair ran stays marked, for the next holder's
+     * repair (a plain store of 0 erased it, and what that walk met went unrepaired).
+     */
+    void clearRepairPending(final long seen) {
+        SharedWords.getAndBitwiseLong(arena, REPAIR_PENDING, ~seen, SharedWords.AND);
     }
 
     long stateAcquire(final int page) {

@@ -66,7 +66,15 @@ final class PendingFrees {
 
     private void pushRun(final int head, final int len) {
         final long w = table.stateAcquire(head);
-        table.setStateRelease(head, PageEntry.state(PageEntry.PENDING, PageEntry.flagsOf(w), slot, len));
+        // By CAS from this push's own mark: a repair that took this slot for a dead one (its
+        // process judged gone) may have freed the page meanwhile, and a store would take it back
+        // from its next owner. Not this push's any more, the run is not pushed: pages of it still
+        // marked stay so while this process lives (a repair leaves a live slot's marks alone).
+        if (PageEntry.stateOf(w) != PageEntry.PENDING || PageEntry.slotOf(w) != slot
+            || !table.casState(head, w, PageEntry.state(PageEntry.PENDING, PageEntry.flagsOf(w), slot, len))) {
+            table.corrupt();
+            return;
+        }
         CrashPoints.at(AllocPoint.PENDING_RUN_TAGGED);
         while (true) {
             final long top = table.getLongVolatile(HEAD);

@@ -74,6 +74,12 @@ final class Recovery {
     /** In a repair that follows no lock takeover: the FREE pages no run vouches for, and the slots nobody holds; else null. */
     private RunEvidence.Evidence evidence;
     private boolean[] vacant;
+    /**
+     * Each registry slot's word as this repair read it when it judged the slots: a slot claimed
+     * since (a process attaching while the repair runs: attaching takes no lock) reads otherwise,
+     * and what its pages say of it is that process's, not a dead or vacant slot's.
+     */
+    private final long[] slotWords = new long[RegistryLayout.SLOTS];
     private int strayKept;
     private int strayKeptFirst;
     private int strayFreed;
@@ -211,6 +217,7 @@ final class Recovery {
         evidence = takenOver ? null : new RunEvidence(table).read();
         vacant = takenOver ? null : new boolean[RegistryLayout.SLOTS];
         for (int slot = 0; slot < RegistryLayout.SLOTS; slot++) {
+            slotWords[slot] = registry.word(slot);
             live[slot] = !dead.contains(slot) && registry.isAlive(slot);
             if (vacant != null) {
                 vacant[slot] = !live[slot] && !dead.contains(slot) || slot == registry.ownSlot() && idle(slot);
@@ -390,7 +397,8 @@ final class Recovery {
             }
             final boolean stray = s == PageEntry.FREE && evidence.unvouchedFree().get(p)
                 || s == PageEntry.PENDING && (PageEntry.flagsOf(w) & PageEntry.FREEING) != 0
-                || (s == PageEntry.CACHED || s == PageEntry.PENDING) && (slot >= RegistryLayout.SLOTS || vacant[slot]);
+                || (s == PageEntry.CACHED || s == PageEntry.PENDING) && (slot >= RegistryLayout.SLOTS
+                    || vacant[slot] && unchanged(slot));
             if (!stray) {
                 return false;
             }
@@ -428,7 +436,7 @@ final class Recovery {
             // FREEING pages exist only inside a lock holder's free, and the lock is ours: any found
             // now is its dead holder's, or a stray write's.
             final boolean orphan = s == PageEntry.CACHED
-                || s == PageEntry.PENDING && (slot >= RegistryLayout.SLOTS || !live[slot]
+                || s == PageEntry.PENDING && (slot >= RegistryLayout.SLOTS || !live[slot] && unchanged(slot)
                     || (PageEntry.flagsOf(w) & PageEntry.FREEING) != 0);
             if (s == PageEntry.FREE) {
                 if (w != 0) {
@@ -444,6 +452,15 @@ final class Recovery {
                 return true;
             }
         }
+    }
+
+    /**
+     * @return whether registry slot {@code slot} reads as when this repair judged it. Read after the
+     * page's state: a process claims its slot before it marks any page with it, so a mark of a
+     * process that attached since is always seen with its claim.
+     */
+    private boolean unchanged(final int slot) {
+        return registry.word(slot) == slotWords[slot];
     }
 
     /** Links a run at the end of its list: the scan goes in address order, so lists stay sorted. */

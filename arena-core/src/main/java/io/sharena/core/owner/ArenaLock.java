@@ -7,7 +7,6 @@ import io.sharena.core.os.SharedWords;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.VarHandle;
 
 /**
  * The allocator's cross-process lock, at {@link ControlLayout#LOCK_WORD}: a
@@ -23,7 +22,6 @@ import java.lang.invoke.VarHandle;
  * thread of that process.
  */
 public final class ArenaLock extends CrossProcessLock {
-    private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
 
     private final long acquisitions;
     private final long contendedCount;
@@ -55,7 +53,7 @@ public final class ArenaLock extends CrossProcessLock {
             return false;
         }
         // A mark with no word cleared after all (another process changed it meanwhile) costs one repair.
-        LONG.setVolatile(segment, ControlLayout.word(ControlLayout.REPAIR_PENDING), 1L);
+        markTakenOver();
         CrashPoints.at(LockPoint.STRAY_TOKEN_MARKED);
         return SharedWords.casLong(segment, word, current, 0L);
     }
@@ -91,7 +89,17 @@ public final class ArenaLock extends CrossProcessLock {
     /** Whatever this caller does next, the allocator must repair before it goes on. */
     @Override
     void recovered() {
-        LONG.setRelease(segment, ControlLayout.word(ControlLayout.REPAIR_PENDING), 1L);
+        markTakenOver();
+    }
+
+    /**
+     * Sets bit 0 of {@link ControlLayout#REPAIR_PENDING} (a takeover) by OR, through
+     * {@link SharedWords} (an atomic on a file cut under the mapping faults as an exception there): a
+     * corruption mark (bit 1) set meanwhile stays, and a repair running now clears only the bits it
+     * read when it began.
+     */
+    private void markTakenOver() {
+        SharedWords.getAndBitwiseLong(segment, ControlLayout.word(ControlLayout.REPAIR_PENDING), 1L, SharedWords.OR);
     }
 
     @Override
