@@ -17,6 +17,14 @@ import java.nio.file.Path;
 public final class ProcessIdentity {
     /** What {@link #startTicksIfAlive} returns for a process that does not exist or is a zombie. */
     public static final long DEAD = -1;
+    /**
+     * What {@link #startTicksIfAlive} returns for a process whose {@code /proc} entry exists but
+     * cannot be read (no file descriptor left, no memory, {@code /proc} mounted with
+     * {@code hidepid=1} and the process another user's): alive, its start time unknown. Only a
+     * process shown gone is dead: one misjudged alive makes a waiter wait, one misjudged dead
+     * would have its locks and pages taken while it still uses them.
+     */
+    public static final long UNKNOWN_START = -2;
     private static final long SELF_PID = ProcessHandle.current().pid();
     private static final long SELF_START = startTicksIfAlive(SELF_PID);
 
@@ -37,16 +45,19 @@ public final class ProcessIdentity {
      */
     public static boolean isAlive(final long pid, final long startTicks) {
         final long ticks = startTicksIfAlive(pid);
-        return ticks != DEAD && (startTicks == 0 || ticks == startTicks);
+        return ticks != DEAD && (startTicks == 0 || ticks == UNKNOWN_START || ticks == startTicks);
     }
 
-    /** @return the start time of {@code pid} in clock ticks since boot, or 0 if it does not exist */
+    /** @return the start time of {@code pid} in clock ticks since boot, or 0 if it does not exist or cannot be read */
     public static long startTicks(final long pid) {
         final long ticks = startTicksIfAlive(pid);
-        return ticks == DEAD ? 0 : ticks;
+        return ticks < 0 ? 0 : ticks;
     }
 
-    /** @return the start time of {@code pid} in clock ticks since boot, or {@link #DEAD} if it is gone or a zombie */
+    /**
+     * @return the start time of {@code pid} in clock ticks since boot, {@link #DEAD} if it is gone
+     * or a zombie, {@link #UNKNOWN_START} if its {@code /proc} entry cannot be read
+     */
     public static long startTicksIfAlive(final long pid) {
         if (pid <= 0) {
             return DEAD;
@@ -54,9 +65,15 @@ public final class ProcessIdentity {
         if (pid == SELF_PID && SELF_START > 0) {
             return SELF_START;
         }
-        final String stat = readStat(pid);
-        if (stat == null) {
+        final String stat;
+        try {
+            stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+        } catch (final NoSuchFileException gone) {
             return DEAD;
+        } catch (final IOException e) {
+            // ESRCH: the process went away between the open and the read. Anything else says
+            // nothing of the process.
+            return "No such process".equals(e.getMessage()) ? DEAD : UNKNOWN_START;
         }
         final String[] fields = fieldsAfterName(stat);
         final char state = fields[0].charAt(0);
@@ -64,17 +81,6 @@ public final class ProcessIdentity {
             return DEAD;
         }
         return Long.parseLong(fields[19]);
-    }
-
-    private static String readStat(final long pid) {
-        try {
-            return Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-        } catch (final NoSuchFileException gone) {
-            return null;
-        } catch (final IOException e) {
-            // ESRCH while reading: the process went away between open and read.
-            return null;
-        }
     }
 
     /** Fields from "state" on: the command name in parentheses may itself hold spaces or ')'. */

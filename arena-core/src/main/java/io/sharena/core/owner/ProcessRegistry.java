@@ -64,7 +64,7 @@ public final class ProcessRegistry {
         }
         final long pid = ProcessIdentity.selfPid();
         final long ticks = ProcessIdentity.selfStartTicks();
-        if (pid > ProcessWord.PID_MASK || ticks == ProcessIdentity.DEAD) {
+        if (pid > ProcessWord.PID_MASK || ticks < 0) {
             // Without these, other processes would judge this one dead and take what it owns.
             throw new IllegalStateException("cannot record this process in the registry: pid=" + pid
                 + ", startTicks=" + ticks + " (pids must be below 2^" + ProcessWord.PID_BITS
@@ -271,7 +271,8 @@ public final class ProcessRegistry {
             return false;
         }
         final long ticks = ProcessIdentity.startTicksIfAlive(pid);
-        return ticks != ProcessIdentity.DEAD && (ticks & ProcessWord.START_MASK) == ProcessWord.start(w);
+        return ticks == ProcessIdentity.UNKNOWN_START
+            || ticks != ProcessIdentity.DEAD && (ticks & ProcessWord.START_MASK) == ProcessWord.start(w);
     }
 
     /**
