@@ -46,7 +46,8 @@ class HeapRefillCrashTest {
     static Stream<String> refillSteps() {
         return Stream.of(HeapPoint.REFILL_CLAIMED.id(), TAKE_INTENT_WRITTEN, "AllocPoint.TAKE_COMMITTED",
             "AllocPoint.TAKE_AHEAD_COMMITTED", TAKE_CARVED, "AllocPoint.TAKE_PUBLISHED",
-            "AllocPoint.TAKE_INTENT_CLEARED", HeapPoint.REFILL_ALLOCATED.id(), HeapPoint.REFILL_FORMATTED.id(),
+            "AllocPoint.TAKE_INTENT_CLEARED", HeapPoint.REFILL_ALLOCATED.id(), HeapPoint.REFILL_LINKED.id(),
+            HeapPoint.REFILL_FORMATTED.id(),
             HeapPoint.REFILL_PUSHED.id(), HeapPoint.REFILL_CLEARED.id());
     }
 
@@ -136,7 +137,7 @@ class HeapRefillCrashTest {
             final List<String> before = ObjectHeap.check(arena);
             // Only a page not yet formatted is in transit: a slab page is the heap's, found by every scan.
             final boolean unformatted = List.of("AllocPoint.TAKE_PUBLISHED", "AllocPoint.TAKE_INTENT_CLEARED",
-                HeapPoint.REFILL_ALLOCATED.id()).contains(point);
+                HeapPoint.REFILL_ALLOCATED.id(), HeapPoint.REFILL_LINKED.id()).contains(point);
             assertEquals(unformatted, before.stream().anyMatch(v -> v.startsWith("heap refill slot names a page")),
                 "check reports the dead refill's slot exactly when it names an unformatted page: " + before);
             final List<String> done = ObjectHeap.repair(arena);

@@ -12,7 +12,9 @@ public enum HeapPoint implements CrashPoint {
     REFILL_CLAIMED,
     /** A refill's page is allocated into its slot, not yet formatted. */
     REFILL_ALLOCATED,
-    /** A refill's page is formatted (header, links), its objects not yet pushed. */
+    /** A refill's page has its header fields and its objects' links and freed marks; its magic not yet written. */
+    REFILL_LINKED,
+    /** A refill's page is formatted (header, links, then the magic), its objects not yet pushed. */
     REFILL_FORMATTED,
     /** A refill's objects are pushed; its slot still names the page. */
     REFILL_PUSHED,

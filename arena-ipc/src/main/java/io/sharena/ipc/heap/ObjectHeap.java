@@ -85,6 +85,8 @@ public final class ObjectHeap {
     private static final int SMALL_ZEROING = 128;
     /** How long a refill waits for a slot while every one is held by a live refill. */
     private static final long REFILL_WAIT_NANOS = 2_000_000L;
+    /** How long {@link #of} waits for a repair another live process runs on the heap. */
+    static final long REPAIR_WAIT_NANOS = 30_000_000_000L;
     /** How long a large object's free waits for the allocator's lock before it leaves the pages to the repair. */
     private static final long GIVE_BACK_NANOS = 1_000_000_000L;
     private static final byte[] CLASS_OF = new byte[HeapLayout.MAX_SMALL / 8 + 1];
@@ -148,7 +150,36 @@ public final class ObjectHeap {
                 throw new IllegalStateException("no room for the heap's metadata page: path=" + arena.path());
             }
         }
-        return attach(arena, meta);
+        final ObjectHeap heap = attach(arena, meta);
+        heap.awaitRepair();
+        return heap;
+    }
+
+    /**
+     * Waits while another live process repairs the heap ({@link #repair(SharedArena)}): a repair
+     * rebuilds the free stacks from the pages and must not meet objects handed out meanwhile. It
+     * refuses to start while other processes are attached, after recording itself: a process
+     * that attached after that check finds the record here (or, attached before it, made the
+     * repair refuse).
+     *
+     * @throws IllegalStateException if a live process is still repairing it after {@link #REPAIR_WAIT_NANOS}
+     */
+    private void awaitRepair() {
+        if (ArenaInternals.slot(arena) < 0) {
+            return; // read-only: it hands nothing out
+        }
+        final long start = System.nanoTime();
+        while (true) {
+            final long owner = view.getLongAcquire(meta + HeapLayout.META_REPAIRER);
+            if (owner == 0 || ownership().isMine(owner) || !ownership().isAlive(owner)) {
+                return;
+            }
+            if (System.nanoTime() - start >= REPAIR_WAIT_NANOS) {
+                throw new IllegalStateException("heap being repaired by a live process past " + REPAIR_WAIT_NANOS / 1_000_000_000L
+                    + " s: pid=" + ownership().pidOf(owner) + " (try again once its repair is done)");
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L);
+        }
     }
 
     /**
@@ -430,7 +461,13 @@ public final class ObjectHeap {
         return true;
     }
 
-    /** Formats {@code page} as a slab page of class {@code c} and pushes its objects. */
+    /**
+     * Formats {@code page} as a slab page of class {@code c} and pushes its objects. The magic goes
+     * last: a page with it has every object linked and marked freed, so a repair finds them all (a
+     * refill killed while marking them, with the magic out already, left the rest unmarked, which
+     * a repair took for objects in use once the slot had let go of the page); before it, the page
+     * is what {@link #unformattedRefill} accepts, given back by whoever settles the slot.
+     */
     private void carve(final int c, final int page) {
         final int size = HeapLayout.SIZES[c];
         final int count = HeapLayout.objectsPerSlab(c);
@@ -439,15 +476,22 @@ public final class ObjectHeap {
         view.putInt(page + HeapLayout.HEAP, meta);
         view.putLong(page + HeapLayout.KEY, key);
         view.fill(page + HeapLayout.BITMAP, HeapLayout.BITMAP_LONGS * 8L, (byte) 0);
-        view.putIntRelease(page + HeapLayout.MAGIC, HeapLayout.MAGIC_SLAB);
         final int first = page + HeapLayout.SLAB_HEADER;
         final int last = first + (count - 1) * size;
-        for (int obj = first; obj < last; obj += size) {
-            view.putLong(obj, Integer.toUnsignedLong(obj + size) | (long) freedMark(obj) << 32);
+        for (int i = 0; i < count; i++) {
+            // By index: a page right below 2 GiB would take the step past its last object negative.
+            final int obj = first + i * size;
+            view.putLong(obj, carvedWord(obj, last, size));
         }
-        view.putInt(last + HeapLayout.FREED_MARK, freedMark(last));
+        CrashPoints.at(HeapPoint.REFILL_LINKED);
+        view.putIntRelease(page + HeapLayout.MAGIC, HeapLayout.MAGIC_SLAB);
         CrashPoints.at(HeapPoint.REFILL_FORMATTED);
         push(c, first, last);
+    }
+
+    /** @return what {@link #carve} writes in the first 8 bytes of {@code obj}: the link to the next object (none after {@code last}) and the freed mark */
+    private long carvedWord(final int obj, final int last, final int size) {
+        return (obj != last ? Integer.toUnsignedLong(obj + size) : 0L) | (long) freedMark(obj) << 32;
     }
 
     /** @return this attachment's ownership (refill slots' owner words) */
@@ -520,7 +564,7 @@ public final class ObjectHeap {
     /**
      * @return whether {@code page} is as a refill of class {@code c} leaves it before it publishes
      * the magic ({@link #carve}): zeroed when allocated, and since then given at most the header
-     * fields carve writes, each 0 or its value. Any other page is someone's: a slot naming it was
+     * fields and the objects' first words carve writes, each 0 or its value. Any other page is someone's: a slot naming it was
      * written by a stray write, and giving it back would have it handed out again while in use.
      */
     private boolean unformattedRefill(final int c, final int page) {
@@ -534,8 +578,13 @@ public final class ObjectHeap {
             || view.getInt(page + HeapLayout.CLASS + 4) != 0 || view.getInt(page + HeapLayout.HEAP + 4) != 0) { // the unused ints
             return false;
         }
+        final int size = HeapLayout.SIZES[c];
+        final int last = HeapLayout.SLAB_HEADER + (HeapLayout.objectsPerSlab(c) - 1) * size;
         for (int off = HeapLayout.KEY + 8; off < Geometry.PAGE_SIZE; off += 8) {
-            if (view.getLong(page + off) != 0) {
+            final long word = view.getLong(page + off);
+            // An object's first word may hold what carve writes there before the magic.
+            if (word != 0 && (off < HeapLayout.SLAB_HEADER || off > last || (off - HeapLayout.SLAB_HEADER) % size != 0
+                || word != carvedWord(page + off, page + last, size))) {
                 return false;
             }
         }
@@ -1070,11 +1119,15 @@ public final class ObjectHeap {
      * Repairs the arena's heap, if it has one: a metadata pointer outside the arena is dropped from
      * the roots (the heap is lost, and said); a metadata page with a bad magic is formatted anew,
      * unless another structure holds it (the named-roots directory, or the page another root names:
-     * the heap is dropped then, that page left alone); then {@link #repair()}. Refused while another live process is attached to the arena: the
-     * rebuild of the free stacks is only safe on a quiet heap.
+     * the heap is dropped then, that page left alone); then {@link #repair()}. Refused while another
+     * live process is attached to the arena: the rebuild of the free stacks is only safe on a quiet
+     * heap. To keep it quiet, the repair records its process in the metadata page
+     * ({@link HeapLayout#META_REPAIRER}) and checks again: a process that attaches later waits in
+     * {@link #of} until the record is gone (or its process is).
      *
      * @return what was changed or lost, one line each
-     * @throws IllegalStateException if another live process is attached (nothing changed then)
+     * @throws IllegalStateException if another live process is attached, or is repairing the heap
+     * (nothing changed then)
      */
     public static List<String> repair(final SharedArena arena) {
         final Optional<Integer> meta = rootValue(arena);
@@ -1113,6 +1166,30 @@ public final class ObjectHeap {
             return List.of("heap dropped, its objects lost: metadata pointer names " + owner + ", left to it: ptr=0x"
                 + Integer.toHexString(m));
         }
+        // Recorded before the quiet heap is checked again: a process attaching from now on waits in
+        // of() until the repair is done; one attached before the record is among the others.
+        final Ownership me = ArenaInternals.ownership(arena);
+        final long token = me.process();
+        final int repairer = m + HeapLayout.META_REPAIRER;
+        final long was = arena.raw().getLongAcquire(repairer);
+        if (!(was == 0 ? me.claim(arena.raw().segment(), Integer.toUnsignedLong(repairer), token)
+            : me.isMine(was) || me.takeOver(arena.raw().segment(), Integer.toUnsignedLong(repairer), was, token))) {
+            throw new IllegalStateException("heap not repaired: a live process is repairing it: pid=" + me.pidOf(was));
+        }
+        try {
+            final List<Long> attached = ArenaInternals.otherLiveProcesses(arena);
+            if (!attached.isEmpty()) {
+                throw new IllegalStateException("heap not repaired: other live processes attached meanwhile: pids="
+                    + attached + " (the repair rebuilds the free stacks and needs a quiet heap)");
+            }
+            return repairQuiet(arena, m, token);
+        } finally {
+            arena.raw().compareAndSetLong(repairer, token, 0L);
+        }
+    }
+
+    /** {@link #repair(SharedArena)} of the heap at {@code m}, this process recorded as its repairer with {@code token}. */
+    private static List<String> repairQuiet(final SharedArena arena, final int m, final long token) {
         final List<String> done = new java.util.ArrayList<>();
         final boolean anew = arena.raw().getIntAcquire(m + HeapLayout.META_MAGIC) != HeapLayout.META_MAGIC_VALUE;
         if (anew || keyProblem(arena, m) != null) {
@@ -1120,6 +1197,8 @@ public final class ObjectHeap {
             final long[] found = HeapRepair.keyOfPages(arena, m);
             if (anew) {
                 arena.raw().fill(m, Geometry.PAGE_SIZE, (byte) 0);
+                // The record again, before the magic: until then no process takes the page for a heap.
+                arena.raw().putLongRelease(m + HeapLayout.META_REPAIRER, token);
                 done.add("heap metadata page formatted anew (free stacks rebuilt below): page="
                     + Integer.toUnsignedLong(m) / Geometry.PAGE_SIZE);
             }

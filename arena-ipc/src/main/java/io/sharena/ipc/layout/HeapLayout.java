@@ -14,6 +14,7 @@ import io.sharena.core.layout.Geometry;
  *                  +----------------------+--------------+------------------------------------+
  *                  META_LINE: 0 META_MAGIC (int)  8 REPAIR (long)  16 DOUBLE_FREES (long)
  *                             24 KEY (long, the heap's page key)  32 KEY_CHECK (long, ~KEY)
+ *                             40 REPAIRER (long, owner word of a process repairing the heap)
  *
  *  slab page:      0      4      8       12      16     20     24     32       64                 128
  *                  +------+------+-------+-------+------+------+------+--------+-------- ... --+---------+-- ...
@@ -85,6 +86,11 @@ public final class HeapLayout {
     public static final int META_KEY = META_LINE + 24;
     /** The page key's complement: a key whose check disagrees was hit by a stray write. */
     public static final int META_KEY_CHECK = META_LINE + 32;
+    /**
+     * The owner token of the process repairing the heap (an owner word; 0: none; a dead owner's
+     * is no one's). Heaps made before it read 0 there.
+     */
+    public static final int META_REPAIRER = META_LINE + 40;
     /**
      * "HEA4": the format with page keys and a large object's page-count check. "HEA2" (no page
      * keys) and "HEA3" (no page-count check) are earlier versions'.
