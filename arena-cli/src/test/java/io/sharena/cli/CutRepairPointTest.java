@@ -2,6 +2,7 @@ package io.sharena.cli;
 
 import io.sharena.core.ArenaFormatException;
 import io.sharena.core.ArenaOptions;
+import io.sharena.core.PageState;
 import io.sharena.core.SharedArena;
 import io.sharena.core.internal.CutRepairPoint;
 import io.sharena.core.layout.HeaderLayout;
@@ -167,10 +168,15 @@ class CutRepairPointTest extends CapturedStreams {
         }
     }
 
-    /** The same keys with the same values in both files; the store of {@code file} takes writes and checks clean. */
+    /**
+     * The same keys with the same values in both files, and as many pages allocated (none past the
+     * cut kept for a stray write's); the store of {@code file} takes writes and checks clean.
+     */
     private static void assertSameStore(final Path expected, final Path file, final Cut cut) throws Exception {
         final Set<String> want = keys(expected, cut);
         assertEquals(want, keys(file, cut), "keys after the interrupted repair vs an uninterrupted one, " + cut);
+        assertEquals(allocatedPages(expected), allocatedPages(file), "pages allocated after the interrupted repair vs an"
+            + " uninterrupted one, " + cut);
         if (cut == Cut.RING) {
             assertTrue(want.size() > RING_KEYS / 3 && want.size() < RING_KEYS, "the cut dropped some keys: " + want.size());
         }
@@ -178,6 +184,18 @@ class CutRepairPointTest extends CapturedStreams {
             assertEquals(StoreResult.STORED, store.set(b("after"), value(7), 0, 0));
             assertArrayEquals(value(7), store.get(b("after")));
             assertEquals(List.of(), store.check());
+        }
+    }
+
+    private static long allocatedPages(final Path file) throws Exception {
+        try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
+            long n = 0;
+            for (long p = arena.firstUserPage(); p < arena.capacityPages(); p++) {
+                if (arena.pageState(p) == PageState.ALLOCATED) {
+                    n++;
+                }
+            }
+            return n;
         }
     }
 
@@ -203,6 +221,42 @@ class CutRepairPointTest extends CapturedStreams {
             child.waitFor(120);
         }
         return file;
+    }
+
+    /**
+     * A cut into the allocator's page table: the states past it read zeros (FREE, in no run), which
+     * a repair takes as they read only when told the file was cut. A repair killed right after the
+     * size restore, before it said so, left that to the next one, which kept every such page
+     * allocated as a stray write's, for good; it finds the cut still recorded and says so itself.
+     */
+    @Test
+    void aRepairKilledAfterTheSizeRestoreOfACutPageTableLeavesNoPageAllocated() throws Exception {
+        final Path file = dir.resolve("table.arena");
+        final long firstUser;
+        try (SharedArena arena = SharedArena.create(file, io.sharena.core.Capacity.parse("64M"), ArenaOptions.defaults())) {
+            for (int i = 0; i < 20; i++) {
+                assertTrue(arena.allocPages(1 + i % 5) != 0);
+            }
+            // And at the top of the arena, whose entries are on the last page-table page.
+            for (int i = 1; i <= 4; i++) {
+                final int at = arena.pointerOf(arena.capacityPages() - 10L * i);
+                assertEquals(at, arena.allocPagesAt(at, 3));
+            }
+            firstUser = arena.firstUserPage();
+        }
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            ch.truncate((firstUser - 1) * HeaderLayout.PAGE_SIZE_VALUE); // the last metadata page and all after it
+        }
+        Files.copy(file, control(file));
+        try (ChildJvm child = repairChild(file, CutRepairPoint.SIZE_RESTORED, "kill")) {
+            child.waitFor(120);
+            assertTrue(child.output().contains("crashpoint: " + CutRepairPoint.SIZE_RESTORED.id() + " kill"),
+                String.valueOf(child.output()));
+        }
+        assertTrue(cli(0, "check", "--repair", file.toString()).contains("check: ok"));
+        assertTrue(cli(0, "check", "--repair", control(file).toString()).contains("check: ok"));
+        assertEquals(allocatedPages(control(file)), allocatedPages(file), "pages allocated after the interrupted repair vs"
+            + " an uninterrupted one");
     }
 
     /** {@code check --repair} formats an empty store over the header the cut took, as it does for the uninterrupted control. */

@@ -76,6 +76,10 @@ final class FileRepair {
             file.truncate(capacity);
             done.add("cut the file back to its capacity: " + Errors.sizeMismatch(size, header.capacityBytes())
                 + " (the bytes past the capacity were not part of the arena)");
+        } else if (size >= CUT_RECORD_END && recordedCut(file, capacity) > 0 && trustPageStates(file)) {
+            // A repair killed between the size restore and the word above: the cut record says so.
+            done.add("told the allocator's repair to take the page states as they read (a repair of a cut"
+                + " stopped after restoring the size)");
         }
         final ArenaHeader.Copies copies = ArenaHeader.read(file, capacity);
         if (copies.damage() != null) {
@@ -100,13 +104,20 @@ final class FileRepair {
      * (bit 0 of {@link io.sharena.core.layout.ControlLayout#REPAIR_PENDING}, as a lock takeover
      * does): the pages past the cut read as zeros now, FREE with no run around them, and without it
      * the repair would keep each one allocated as a stray write's. Killed before this write, the
-     * next repair keeps them allocated (a leak it reports), never hands a page out twice.
+     * next repair finds the file whole and the cut still recorded, and writes it then.
+     *
+     * @return whether the bit was not set before
      */
-    private static void trustPageStates(final NativeFile file) throws IOException {
+    private static boolean trustPageStates(final NativeFile file) throws IOException {
         final long at = io.sharena.core.layout.ControlLayout.word(io.sharena.core.layout.ControlLayout.REPAIR_PENDING);
         final MemorySegment word = MemorySegment.ofArray(file.read(at, Long.BYTES));
-        word.set(ValueLayout.JAVA_LONG_UNALIGNED, 0, word.get(ValueLayout.JAVA_LONG_UNALIGNED, 0) | 1L);
+        final long was = word.get(ValueLayout.JAVA_LONG_UNALIGNED, 0);
+        if ((was & 1L) != 0) {
+            return false;
+        }
+        word.set(ValueLayout.JAVA_LONG_UNALIGNED, 0, was | 1L);
         file.write(at, word.toArray(ValueLayout.JAVA_BYTE));
+        return true;
     }
 
     /** The end of the cut record: a file shorter than this has no record (nothing of it survived a cut there). */
