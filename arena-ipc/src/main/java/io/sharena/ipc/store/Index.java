@@ -656,9 +656,18 @@ final class Index {
     long keysOf(final int b, final java.util.List<byte[]> out) {
         long minPos = Long.MAX_VALUE;
         int p = view.getIntAcquire(buckets + b * StoreLayout.BUCKET_SIZE);
+        // A second pointer at half the pace: a chain a stray write closed into a loop is found
+        // within two laps of it, not after a million keys copied.
+        int slow = p;
         for (int hops = 0; p != 0; hops++) {
             if (hops == MAX_HOPS || !ring.contains(p)) {
                 return -1;
+            }
+            if (hops > 0 && (hops & 1) == 0) {
+                slow = view.getIntAcquire(slow + ItemLayout.NEXT);
+                if (slow == p) {
+                    return -1;
+                }
             }
             final long pos = view.getLongAcquire(p + ItemLayout.POS);
             final int len = view.getInt(p + ItemLayout.KEY_LEN);

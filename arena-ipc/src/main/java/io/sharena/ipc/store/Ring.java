@@ -543,6 +543,41 @@ final class Ring {
         return size;
     }
 
+    /**
+     * Whether a record the tail passes without reading it (PAD, DEAD) has a SIZE that runs over a
+     * LINKED record: a stray write there would have the tail skip a live
+     * item, chained and readable while the head reuses its space. A record whose key and value
+     * lengths give its size is taken as read (a linked item's, marked DEAD since); any other (a PAD,
+     * a reservation given up) is scanned for a LINKED record starting inside it: one whose POS names
+     * its place (leftovers of earlier laps name theirs) and whose lengths give its size. The scan
+     * happens once a lap for the PAD at the ring's end and after a reservation was given up.
+     *
+     * @return whether such a record starts inside {@code [pos, pos + size)}, past {@code pos}
+     */
+    static boolean hidesLinked(final ArenaView view, final int ringPtr, final long ringBytes, final long pos,
+                               final int size) {
+        final long phys = pos % ringBytes;
+        final int p = (int) (ringPtr + phys);
+        if (size >= ItemLayout.HEADER && ownLengths(view, p, size)) {
+            return false;
+        }
+        for (int off = ItemLayout.ALIGN; off < size && phys + off + ItemLayout.HEADER <= ringBytes; off += ItemLayout.ALIGN) {
+            final int q = p + off;
+            if (view.getLong(q + ItemLayout.POS) == pos + off && view.getIntAcquire(q + ItemLayout.STATE) == ItemLayout.LINKED
+                && ownLengths(view, q, view.getInt(q + ItemLayout.SIZE))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** @return whether the record at {@code p} is exactly its key and value of the lengths its header gives */
+    private static boolean ownLengths(final ArenaView view, final int p, final int size) {
+        final int keyLen = view.getInt(p + ItemLayout.KEY_LEN);
+        final int valueLen = view.getInt(p + ItemLayout.VALUE_LEN);
+        return keyLen >= 1 && keyLen <= SharedStore.MAX_KEY && valueLen >= 0 && ItemLayout.recordSize(keyLen, valueLen) == size;
+    }
+
     /** @return the state word of the record at logical position {@code pos} */
     int stateAt(final long pos) {
         return view.getIntAcquire((int) (ringPtr + pos % ringBytes) + ItemLayout.STATE);
@@ -576,6 +611,7 @@ final class Ring {
         final int state = view.getIntAcquire(p + ItemLayout.STATE);
         switch (state) {
             case ItemLayout.PAD, ItemLayout.DEAD -> {
+                passable(p, tail, size);
                 advanceTail(tail + size);
                 return EVICT_PASSED;
             }
@@ -688,6 +724,14 @@ final class Ring {
             roomy = index.estimateBytes(sampleAt, LIVE_SAMPLE) * 100 < writable * ROOMY_PERCENT;
         }
         return roomy;
+    }
+
+    /** Checks that the tail may step over the record at {@code p} by its SIZE without a look inside: {@link #hidesLinked}. */
+    private void passable(final int p, final long tail, final int size) {
+        if (hidesLinked(view, ringPtr, ringBytes, tail, size)) {
+            throw new ArenaCorruptedException("store ring", tail, "the record at the tail runs over a linked record: ptr=0x"
+                + Integer.toHexString(p) + ", size=" + size);
+        }
     }
 
     /**

@@ -255,8 +255,10 @@ final class StoreFormat {
         throws ArenaFormatException {
         final ArenaView v = arena.raw();
         final long cap = arena.capacityBytes();
-        if (Integer.toUnsignedLong(header) + (long) StoreLayout.HEADER_PAGES * PAGE > cap) {
-            throw new ArenaFormatException("store.header", "store header outside the arena: header=0x" + Integer.toHexString(header));
+        if (Integer.toUnsignedLong(header) + (long) StoreLayout.HEADER_PAGES * PAGE > cap || header % PAGE != 0) {
+            // Not page-aligned: no store header was ever made there (its atomic reads would fault as misaligned).
+            throw new ArenaFormatException("store.header", "store header outside the arena or not at a page start: header=0x"
+                + Integer.toHexString(header));
         }
         final long magic = v.getLongAcquire(header + StoreLayout.MAGIC);
         if (magicToo && magic != StoreLayout.MAGIC_VALUE) {

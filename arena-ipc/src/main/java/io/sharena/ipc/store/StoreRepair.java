@@ -147,6 +147,11 @@ final class StoreRepair {
             // SIZE) gets its size back where its header says the next record starts and one does.
             if (size != 0 ? ring.stateAt(pos) == ItemLayout.LINKED : sizeAloneHit(pos)) {
                 size = mendSize(pos, size, head);
+            } else if (size != 0 && ring.stateAt(pos) > ItemLayout.LINKED
+                && Ring.hidesLinked(view, ring.ringPtr(), ring.ringBytes(), pos, size)) {
+                // A DEAD or PAD record whose SIZE runs over a linked item: resynchronised on the
+                // item, as a stretch that does not parse, rather than walked over and lost.
+                size = 0;
             }
             if (size == 0) {
                 final long next = nextRecord(pos, head);

@@ -311,6 +311,23 @@ class StoreHostileItemTest {
     }
 
     /**
+     * The store's root set to a pointer that is not a page start (not even 8-aligned): the open's
+     * first atomic read of the header threw the JDK's "Misaligned access". Now it is refused by name.
+     */
+    @Test
+    void aRootThatIsNoPageStartIsRefusedByName() throws Exception {
+        final Path file = dir.resolve("misaligned.store");
+        final int header;
+        try (SharedStore store = SharedStore.create(file, OPTIONS)) {
+            header = io.sharena.ipc.NamedRoots.of(store.arena()).get(SharedStore.DEFAULT_ROOT);
+            io.sharena.ipc.NamedRoots.of(store.arena()).put(SharedStore.DEFAULT_ROOT, header + 4);
+        }
+        final io.sharena.core.ArenaFormatException refused = assertThrows(io.sharena.core.ArenaFormatException.class,
+            () -> SharedStore.open(file, OPTIONS).close());
+        assertEquals("store.header", refused.field(), refused.getMessage());
+    }
+
+    /**
      * The header's max item size lowered by a stray write: every item over the new limit read as
      * damage ("store corrupted" from every get), check blamed the items, and the repair cut every
      * chain at one, dropping nearly every item (a corrupted-file campaign). Now the repair restores
@@ -594,6 +611,49 @@ class StoreHostileItemTest {
                 }
                 assertEquals(List.of(), store.check());
             }
+        }
+    }
+
+    /**
+     * A DEAD record's SIZE grown by a stray write to run over the linked item right after it (found
+     * by an audit of the read paths): the tail passed DEAD records by their SIZE unread, so it
+     * skipped the item, still chained and readable, and the head then wrote new records over its
+     * bytes. The tail now looks inside a record it passes unread whose lengths do not give its size:
+     * the write that meets it ends in {@link ArenaCorruptedException}, and the tools' repair walks
+     * to the item instead of over it, which reads as before.
+     */
+    @Test
+    void aDeadRecordWhoseSizeRunsOverALinkedItemIsCorruptionAtTheTail() throws Exception {
+        try (SharedStore store = SharedStore.create(dir.resolve("dead.store"), OPTIONS)) {
+            assertEquals(StoreResult.STORED, store.set(b("d"), b("12345678"), 0, 0));
+            assertEquals(StoreResult.STORED, store.set(b("a"), b("1"), 0, 0));
+            final ArenaView v = store.arena().raw();
+            final int dead = itemOf(store, "d");
+            final int live = itemOf(store, "a");
+            final int deadSize = v.getInt(dead + ItemLayout.SIZE);
+            assertEquals(dead + deadSize, live, "the item right after the deleted one");
+            assertEquals(StoreResult.DELETED, store.delete(b("d")));
+            v.putInt(dead + ItemLayout.SIZE, deadSize + v.getInt(live + ItemLayout.SIZE));
+            final long head = store.stats().get("ring_head");
+            ArenaCorruptedException met = null;
+            for (int i = 0; met == null && store.stats().get("ring_tail") <= head; i++) {
+                try {
+                    assertEquals(StoreResult.STORED, store.set(b("k" + (i % 500)), Values.make(i), 0, 0), "i=" + i);
+                } catch (final ArenaCorruptedException e) {
+                    met = e;
+                }
+            }
+            assertTrue(met != null && met.getMessage().contains("runs over a linked record"), String.valueOf(met));
+            assertArrayEquals(b("1"), store.get(b("a")), "the item is still read");
+
+            IpcCheck.repair(store.arena(), 1_000_000_000L);
+            assertEquals(List.of(), IpcCheck.check(store.arena()), "after the repair");
+            assertArrayEquals(b("1"), store.get(b("a")), "the item after the repair");
+            final long after = store.stats().get("ring_head");
+            for (int i = 0; store.stats().get("ring_tail") < after; i++) {
+                assertEquals(StoreResult.STORED, store.set(b("lap" + (i % 500)), Values.make(i), 0, 0), "lap " + i);
+            }
+            assertEquals(List.of(), store.check());
         }
     }
 }
