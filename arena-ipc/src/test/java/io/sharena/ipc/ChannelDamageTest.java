@@ -248,6 +248,58 @@ class ChannelDamageTest {
     }
 
     /**
+     * A ring word pointed at free pages: the open accepted it, and the producer zeroed and wrote
+     * messages into pages the allocator could hand to a new owner (found by an audit of the read
+     * paths; the check named it, the open did not). Now the open refuses it.
+     */
+    @Test
+    void aRingOverFreePagesIsRefused() {
+        Channel.create(arena, "c", 1, RING, MAX);
+        final int own = v.getInt(ringWord("c", 0));
+        final int free = arena.allocPages(RING / 4096);
+        arena.freePages(free, RING / 4096);
+        v.putIntRelease(ringWord("c", 0), free);
+        final ArenaCorruptedException x = assertThrows(ArenaCorruptedException.class, () -> Channel.open(arena, "c"));
+        assertEquals("channel ring pointer", x.structure());
+        assertTrue(x.getMessage().contains("not allocated"), x.getMessage());
+        v.putIntRelease(ringWord("c", 0), own);
+        Channel.open(arena, "c");
+    }
+
+    /**
+     * A ring word changed after the channel was opened: producers and consumers made from the
+     * open handle read the word again and wrote where it now pointed. They use the rings the open
+     * validated.
+     */
+    @Test
+    void aRingWordChangedAfterTheOpenIsNotFollowed() {
+        final Channel channel = Channel.create(arena, "c", 1, RING, MAX);
+        final int own = v.getInt(ringWord("c", 0));
+        v.putIntRelease(ringWord("c", 0), 0x7fff_f000);
+        try (ChannelProducer p = channel.producer(); ChannelConsumer c = channel.consumer()) {
+            assertTrue(p.offer(5, new byte[] {1, 2, 3}, 0, 3));
+            assertEquals(List.of(5), drain(c));
+        }
+        v.putIntRelease(ringWord("c", 0), own);
+    }
+
+    /**
+     * A lane's HEAD not at a record start while its producer holds the lane: a second producer's
+     * lane claim looked at the word there and got the JDK's "Misaligned access". Now it is named.
+     */
+    @Test
+    void aMisalignedHeadOnAnOwnedLaneIsNamed() {
+        final Channel channel = Channel.create(arena, "c", 2, RING, MAX);
+        try (ChannelProducer first = channel.producer()) {
+            final int lane = ChannelLayout.lane(header("c"), first.lane());
+            v.putLongRelease(lane + ChannelLayout.HEAD, 4);
+            final ArenaCorruptedException x = assertThrows(ArenaCorruptedException.class, channel::producer);
+            assertEquals("channel lane head", x.structure(), x.getMessage());
+            v.putLongRelease(lane + ChannelLayout.HEAD, 0);
+        }
+    }
+
+    /**
      * A ring word pointed at another structure's pages: the heap's metadata page or a slab page of
      * it, the named-roots directory, another channel's header or ring. The next message would have
      * been written over that structure's data (found by a corrupted-file campaign: into the heap's

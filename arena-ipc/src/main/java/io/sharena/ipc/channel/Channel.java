@@ -75,6 +75,12 @@ public final class Channel {
     final int ringBytes;
     final int maxMessage;
     final Ownership ownership;
+    /**
+     * Each lane's ring, as validated here (in the user pages, allocated, over no other ring or the
+     * header): producers, consumers and the drain test index rings with these, never with a RING
+     * word read again later, which a stray write since could have pointed anywhere.
+     */
+    private final int[] rings;
 
     private Channel(final SharedArena arena, final int header) {
         this(arena, header, true);
@@ -116,11 +122,13 @@ public final class Channel {
         }
         final long ringPages = ringBytes / Geometry.PAGE_SIZE;
         final long headerPage = Integer.toUnsignedLong(header) / Geometry.PAGE_SIZE;
+        this.rings = new int[lanes];
         for (int i = 0; i < lanes; i++) {
             final int ring = view.getInt(ChannelLayout.lane(header, i) + ChannelLayout.RING);
             if (!Pages.inUserRange(arena, ring, ringPages)) {
                 throw corrupted("channel ring pointer", Integer.toUnsignedLong(ring), "lane=" + i);
             }
+            rings[i] = ring;
             // Each ring is pages of its own: a ring over the header or another lane's (a stray
             // write) would have one side's writes land in the other's.
             final long first = Integer.toUnsignedLong(ring) / Geometry.PAGE_SIZE;
@@ -134,7 +142,19 @@ public final class Channel {
                     throw corrupted("channel ring pointer", Integer.toUnsignedLong(ring), "lane=" + i + ", over lane " + j + "'s ring");
                 }
             }
+            // Pages the allocator may hand out again: a producer would write over their next owner's data.
+            for (long p = first; attach && p < first + ringPages; p++) {
+                if (Pages.state(arena, p) != PageEntry.ALLOCATED) {
+                    throw corrupted("channel ring pointer", Integer.toUnsignedLong(ring), "lane=" + i + ", page " + p
+                        + " of its ring not allocated");
+                }
+            }
         }
+    }
+
+    /** @return lane {@code i}'s ring, as validated when the channel was opened */
+    int ring(final int i) {
+        return rings[i];
     }
 
     /**
@@ -524,13 +544,18 @@ public final class Channel {
     }
 
     /**
-     * @return whether the lane at {@code l} has nothing published past its HEAD (the consumer
+     * @return whether lane {@code i} has nothing published past its HEAD (the consumer
      * stops only where nothing is published, so HEAD moves no further)
      */
-    boolean drained(final int l) {
-        final int ring = view.getInt(l + ChannelLayout.RING);
+    boolean drained(final int i) {
+        final int l = ChannelLayout.lane(header, i);
+        final int ring = rings[i];
         final long cleared = view.getLongAcquire(l + ChannelLayout.CLEARED);
         final long head = view.getLongAcquire(l + ChannelLayout.HEAD);
+        if ((head & 7) != 0) {
+            // Records start at multiples of 8: a stray write (the record's word there would be read misaligned).
+            throw corrupted("channel lane head", head, "lane at 0x" + Integer.toHexString(l) + ", cleared=" + cleared);
+        }
         // A ring's worth consumed and not yet cleared: the word at HEAD is an old record's.
         return head - cleared >= ringBytes
             || view.getIntAcquire(ring + (int) (head & (ringBytes - 1)) + ChannelLayout.LENGTH) == ChannelLayout.UNPUBLISHED;

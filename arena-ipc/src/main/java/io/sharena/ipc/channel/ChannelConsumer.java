@@ -84,7 +84,7 @@ public final class ChannelConsumer implements AutoCloseable {
         this.deadAtAttach = view.getLongAcquire(channel.header + ChannelLayout.DEAD_PRODUCERS);
         for (int i = 0; i < channel.lanes; i++) {
             final int l = ChannelLayout.lane(channel.header, i);
-            rings[i] = view.getInt(l + ChannelLayout.RING);
+            rings[i] = channel.ring(i);
             heads[i] = view.getLongAcquire(l + ChannelLayout.HEAD);
             cleared[i] = view.getLongAcquire(l + ChannelLayout.CLEARED);
             if (((heads[i] | cleared[i]) & 7) != 0 || heads[i] - cleared[i] < 0 || heads[i] - cleared[i] > ringBytes) {
@@ -260,7 +260,7 @@ public final class ChannelConsumer implements AutoCloseable {
         }
         nextLivenessCheck[lane] = now + LIVENESS_PERIOD_NANOS;
         final long pid = view.getLongAcquire(l + ChannelLayout.OWNER_PID);
-        if (!ownership.isAlive(owner) && channel.drained(l)) {
+        if (!ownership.isAlive(owner) && channel.drained(lane)) {
             CrashPoints.at(ChannelPoint.REAPING);
             // A dead owner's word never comes back to life, so the CAS frees the lane only if no
             // producer took it over meanwhile (that one reported the death itself).

@@ -47,7 +47,7 @@ public final class ChannelProducer implements AutoCloseable {
         this.view = channel.view;
         this.lane = claimLane(channel);
         final int l = ChannelLayout.lane(channel.header, lane);
-        this.ring = view.getInt(l + ChannelLayout.RING);
+        this.ring = channel.ring(lane);
         this.ringBytes = channel.ringBytes;
         this.maxMessage = channel.maxMessage;
         this.mask = ringBytes - 1;
@@ -123,7 +123,7 @@ public final class ChannelProducer implements AutoCloseable {
                 // A dead producer's lane is taken only once drained: its last messages are still
                 // to be delivered from where it left TAIL, and it can add no more.
                 final long deadPid = v.getLongAcquire(l + ChannelLayout.OWNER_PID);
-                won = channel.drained(l) && me.takeOver(v.segment(), Integer.toUnsignedLong(l + ChannelLayout.OWNER), owner, token);
+                won = channel.drained(i) && me.takeOver(v.segment(), Integer.toUnsignedLong(l + ChannelLayout.OWNER), owner, token);
                 if (won) {
                     // The consumer may not have seen this death yet: report it for it.
                     channel.recordDeadProducer(deadPid);
