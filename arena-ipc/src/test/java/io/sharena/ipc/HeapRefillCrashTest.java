@@ -151,6 +151,54 @@ class HeapRefillCrashTest {
     }
 
     /**
+     * A dead refill's slot names its unformatted page, and another thread holds the allocator's lock
+     * (as a stopped process would): the next refill takes the slot over and cannot give the page
+     * back (the lock is busy). It used to return "pop again", claim the same slot, fail the same
+     * settle, and spin for as long as the lock stayed held. Now it takes a page unrecorded (or
+     * finds none): the allocation returns.
+     */
+    @Test
+    void aRefillThatCannotSettleADeadSlotWhileTheLockIsHeldReturns() throws Exception {
+        final Path file = dir.resolve("busy.arena");
+        freshHeap(file);
+        killedAt(HeapPoint.REFILL_ALLOCATED.id(), "allocate", file.toString(), String.valueOf(SIZE), "1");
+        try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
+            final ObjectHeap heap = ObjectHeap.of(arena);
+            final java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
+            final java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+            final Thread holder = new Thread(() -> {
+                final var lock = ArenaInternals.lock(arena);
+                if (lock.tryAcquireFast()) {
+                    held.countDown();
+                    try {
+                        done.await();
+                    } catch (final InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    } finally {
+                        lock.unlock();
+                    }
+                }
+            }, "holder");
+            holder.start();
+            assertTrue(held.await(10, java.util.concurrent.TimeUnit.SECONDS), "the other thread holds the allocator's lock");
+            try {
+                final int obj = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(10),
+                    () -> heap.allocate(SIZE), "the allocation returns while the lock is held");
+                if (obj != 0) {
+                    heap.free(obj);
+                }
+            } finally {
+                done.countDown();
+                holder.join(10_000);
+            }
+            // With the lock free again, the next refill settles the dead slot and nothing is lost.
+            assertNotEquals(0, heap.allocate(SIZE));
+            ObjectHeap.repair(arena);
+            assertEquals(List.of(), ObjectHeap.check(arena));
+        }
+    }
+
+    /**
      * A refill killed with its page in its slot, then the process that takes the slot over killed
      * before settling it, then killed inside the settle's free: the third process loses nothing.
      */

@@ -171,7 +171,8 @@ public final class ObjectHeap {
         final long start = System.nanoTime();
         while (true) {
             final long owner = view.getLongAcquire(meta + HeapLayout.META_REPAIRER);
-            if (owner == 0 || ownership().isMine(owner) || !ownership().isAlive(owner)) {
+            // A word with no thread in it is no repairer's (a repair records its thread): a stray write's.
+            if (owner == 0 || OwnerToken.thread(owner) == 0 || ownership().isMine(owner) || !ownership().isAlive(owner)) {
                 return;
             }
             if (System.nanoTime() - start >= REPAIR_WAIT_NANOS) {
@@ -429,7 +430,11 @@ public final class ObjectHeap {
         try {
             CrashPoints.at(HeapPoint.REFILL_CLAIMED);
             if (view.getIntAcquire(word) != 0 && !settle(c, slot)) {
-                return true; // the allocator's lock is busy: the caller pops again and comes back
+                // The allocator's lock is busy (its holder may be stopped for good): objects may
+                // have arrived, else a page unrecorded, as when every slot stalls. Returning to
+                // pop again would claim this same slot, fail the same settle, and spin for as
+                // long as that holder stays stopped.
+                return view.getLongAcquire(head(c)) != 0 || refillUnrecorded(c);
             }
             final int page = arena.allocPagesInto(1, word);
             if (page == 0) {
@@ -1169,10 +1174,12 @@ public final class ObjectHeap {
         // Recorded before the quiet heap is checked again: a process attaching from now on waits in
         // of() until the repair is done; one attached before the record is among the others.
         final Ownership me = ArenaInternals.ownership(arena);
-        final long token = me.process();
+        final long token = me.mine();
         final int repairer = m + HeapLayout.META_REPAIRER;
         final long was = arena.raw().getLongAcquire(repairer);
+        final boolean stray = was != 0 && OwnerToken.thread(was) == 0;
         if (!(was == 0 ? me.claim(arena.raw().segment(), Integer.toUnsignedLong(repairer), token)
+            : stray ? arena.raw().compareAndSetLong(repairer, was, token)
             : me.isMine(was) || me.takeOver(arena.raw().segment(), Integer.toUnsignedLong(repairer), was, token))) {
             throw new IllegalStateException("heap not repaired: a live process is repairing it: pid=" + me.pidOf(was));
         }

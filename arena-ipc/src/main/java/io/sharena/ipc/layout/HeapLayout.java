@@ -87,8 +87,8 @@ public final class HeapLayout {
     /** The page key's complement: a key whose check disagrees was hit by a stray write. */
     public static final int META_KEY_CHECK = META_LINE + 32;
     /**
-     * The owner token of the process repairing the heap (an owner word; 0: none; a dead owner's
-     * is no one's). Heaps made before it read 0 there.
+     * The owner token of the thread repairing the heap (an owner word; 0: none; a dead owner's,
+     * or one with no thread, is no one's). Heaps made before it read 0 there.
      */
     public static final int META_REPAIRER = META_LINE + 40;
     /**
