@@ -330,4 +330,21 @@ class AllocatorCorruptionTest {
     private static MemorySegment s(final SharedArena a) {
         return a.segment();
     }
+
+    /**
+     * A free run's link pointed back at the run itself, in a large arena (one free run of 16,379
+     * pages): the checker walked the list up to the arena's page count, each step the whole run
+     * again, with a message built per page: hours at 4 GiB. It stops where the list loops back.
+     */
+    @Test
+    void aFreeListThatLoopsBackIsReportedAtOnce() throws Exception {
+        try (SharedArena big = SharedArena.create(dir.resolve("big.arena"), Capacity.parse("64M"), ArenaOptions.defaults())) {
+            final int head = (int) big.firstUserPage();
+            assertEquals(PageState.FREE, big.pageState(head));
+            final MemorySegment m = big.segment();
+            m.set(ValueLayout.JAVA_LONG_UNALIGNED, PageEntry.linkOffset(head), PageEntry.link(0, head));
+            final List<String> found = assertTimeoutPreemptively(Duration.ofSeconds(10), () -> ArenaChecker.check(big));
+            assertTrue(found.stream().anyMatch(v -> v.startsWith("free list loops back")), String.valueOf(found));
+        }
+    }
 }

@@ -187,6 +187,12 @@ public final class ArenaChecker {
                     report("free list broken: bucket=" + b + ", page=" + h + ", steps=" + steps);
                     break;
                 }
+                if (inTree.get(h)) {
+                    // A list led back into a run already walked (a link a stray write changed):
+                    // walking on would go round the loop, each lap the run's length again.
+                    report("free list loops back: bucket=" + b + ", page=" + h);
+                    break;
+                }
                 final long w = state(h);
                 final int len = PageEntry.runOf(w);
                 if (PageEntry.stateOf(w) != PageEntry.FREE || len <= 0 || h + (long) len > capacity) {
@@ -269,6 +275,10 @@ public final class ArenaChecker {
              h = PageEntry.nextOf(link(h))) {
             if (++steps > capacity || !userPage(h)) {
                 report("pending list broken: page=" + h + ", steps=" + steps);
+                break;
+            }
+            if (inPending.get(h)) {
+                report("pending list loops back: page=" + h);
                 break;
             }
             final long w = state(h);

@@ -67,7 +67,9 @@ public final class ProcessIdentity {
         }
         final String stat;
         try {
-            stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            // Bytes as Latin-1: a process name need not be UTF-8, and a strict decode would throw.
+            stat = new String(Files.readAllBytes(Path.of("/proc", Long.toString(pid), "stat")),
+                java.nio.charset.StandardCharsets.ISO_8859_1);
         } catch (final NoSuchFileException gone) {
             return DEAD;
         } catch (final IOException e) {
