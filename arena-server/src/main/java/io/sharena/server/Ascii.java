@@ -216,6 +216,11 @@ final class Ascii {
      * @param exponent {@code e} or {@code p} and the exponent, or empty
      */
     private static boolean inexactTiny(final CharSequence digits, final String exponent, final double rounded) {
+        if (rounded == 0.0) {
+            // Nonzero digits that round to zero are below every double: no exact arithmetic needed
+            // (with an exponent such as p-300000000 it would take minutes and hundreds of MB).
+            return true;
+        }
         final BigDecimal exact;
         try {
             final String d = digits.toString();

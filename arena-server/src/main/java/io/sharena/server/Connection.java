@@ -596,6 +596,9 @@ final class Connection {
             if (binary) {
                 BinaryCommands.outOfMemory(this, p.binaryOp, p.binaryOpaque);
             } else {
+                if (p.meta) {
+                    noreply = false; // a meta command's error goes out in quiet mode too, as its store failures do
+                }
                 reply("SERVER_ERROR out of memory storing object");
             }
             p.release(worker);

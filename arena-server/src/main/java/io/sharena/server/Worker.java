@@ -202,6 +202,9 @@ final class Worker {
                 } catch (final InternalError e) {
                     // A cut store file met outside a command: reported, and the worker goes on.
                     report("", faultOf(e, "serve"));
+                } catch (final RuntimeException e) {
+                    // A corrupted store met outside a command (a hold expired, a sweep): the same.
+                    report("", e);
                 }
             }
         } catch (final IOException e) {

@@ -107,11 +107,28 @@ class ProbeFindingsTest {
         final List<String> script = new ArrayList<>();
         for (final String v : List.of("0.8", "1d", "1f", "inf", "-INFINITY", "nan", "NaN(x_1)", "nan(", "0x10", "0X1.8p1",
             "0x", "1e999", "1e-400", "0e-400", "5.", ".5", ".", "1e", "1e+", "+1", "1,5", "Infinity", "0x1p-1080",
-            "0x1p-1070", "1e-310", "0x1.8p-1074", "0x1p-1022", "2.2250738585072014e-308", "4.9e-324", "0x1p99999999999")) {
+            "0x1p-1070", "1e-310", "0x1.8p-1074", "0x1p-1022", "2.2250738585072014e-308", "4.9e-324", "0x1p99999999999",
+            "0x1p-300000000", "1e-300000000")) {
             script.add("slabs automove ratio " + v + "\r\n");
         }
         script.add("slabs automove ratio 0.8\r\n"); // memcached's default again
         both.assertSameReplies(script);
+    }
+
+    /**
+     * A factor far below every double ({@code 0x1p-300000000}): the underflow test computed the
+     * digits' exact value, a power of five of 700 million bits, for seconds to minutes of a worker
+     * thread (every connection of the thread waited). Nonzero digits that round to zero underflow
+     * without it.
+     */
+    @Test
+    void aFactorFarBelowEveryDoubleIsRefusedAtOnce() {
+        org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(2), () -> {
+            for (final String v : List.of("0x1p-300000000", "0x1p-700000000", "1e-300000000", "0x1.8p-1074")) {
+                final byte[] b = v.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+                org.junit.jupiter.api.Assertions.assertFalse(Ascii.parseDouble(b, 0, b.length, new double[1]), v);
+            }
+        });
     }
 
     /**
