@@ -367,7 +367,7 @@ public final class NamedRoots {
             if (r == LockResult.RECOVERED) {
                 recovered = repairs.repairLocked(true);
             } else if ((view.getLongAcquire(directory + RootsLayout.CREATING) & RootsLayout.CREATING_UNDOING) != 0) {
-                creation.undoCreation(true, new ArrayList<>()); // an undo a busy allocator made its repairer leave
+                creation.undoCreation(false, new ArrayList<>()); // an undo a busy allocator made its repairer leave (with its check)
             }
         } catch (final RuntimeException | Error failed) {
             // A repair that throws (a file cut short, corruption) must not leave this live thread

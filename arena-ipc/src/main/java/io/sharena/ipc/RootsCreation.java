@@ -70,7 +70,7 @@ final class RootsCreation {
                 // This creator lives on and unlocks: the next holder of the lock would take its record
                 // for a stray write and keep the half-made structure under the name. Undone now, as
                 // a dead creator's is (marked first: what cannot be finished now the next holder finishes).
-                view.putLongRelease(directory + RootsLayout.CREATING, creating(e, pages) | RootsLayout.CREATING_UNDOING);
+                markUndoing(creating(e, pages));
                 try {
                     undoCreation(true, new ArrayList<>());
                 } catch (final RuntimeException | Error u) {
@@ -202,10 +202,13 @@ final class RootsCreation {
         if (record == 0) {
             return;
         }
-        if (!recovered && (record & RootsLayout.CREATING_UNDOING) == 0) {
+        if (!recovered && ((record & RootsLayout.CREATING_UNDOING) == 0
+            || view.getLongAcquire(directory + RootsLayout.UNDO_CHECK) != ~record)) {
             // Only a creator that holds the lock writes the record, and it clears it before it
             // unlocks; with the lock not taken from a dead holder this is a stray write: the entry it
-            // happens to name is someone's, so nothing is freed.
+            // happens to name is someone's, so nothing is freed. So is an UNDOING mark without its
+            // check word, which an undo held up by the busy allocator writes with it: a mark forged
+            // over a user's own root would have its pages, and those after them, freed in use.
             view.putLongRelease(directory + RootsLayout.CREATING, 0L);
             done.add("creation record with no creator in flight cleared, nothing freed: record=0x"
                 + Long.toHexString(record));
@@ -233,7 +236,7 @@ final class RootsCreation {
             final int e = entries.entry((int) index);
             final int ptr = RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE));
             // Marked first: if this undo cannot finish now, every later holder of the lock finishes it.
-            view.putLongRelease(directory + RootsLayout.CREATING, record | RootsLayout.CREATING_UNDOING);
+            markUndoing(record);
             // The version moves before the pointer goes: the free changes only the pointer's half, so
             // a lock-free put or compare-and-set holding the value read before the creation began
             // (version k, no pointer) would otherwise match again once the pointer is gone.
@@ -260,6 +263,17 @@ final class RootsCreation {
             done.add("creation record out of range cleared: record=0x" + Long.toHexString(record));
         }
         view.putLongRelease(directory + RootsLayout.CREATING, 0L);
+        view.putLongRelease(directory + RootsLayout.UNDO_CHECK, 0L);
+    }
+
+    /**
+     * Marks the creation {@code record} names as being undone: its check word, then the mark. Killed
+     * between the two, the lock is left to a dead holder, and its next holder undoes with no check.
+     */
+    private void markUndoing(final long record) {
+        final long marked = record | RootsLayout.CREATING_UNDOING;
+        view.putLongRelease(directory + RootsLayout.UNDO_CHECK, ~marked);
+        view.putLongRelease(directory + RootsLayout.CREATING, marked);
     }
 
     /** @return whether a nonzero {@code ptr} and {@code pages} pages from it are not all user pages of the arena */

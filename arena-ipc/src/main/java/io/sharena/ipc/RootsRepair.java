@@ -90,9 +90,10 @@ final class RootsRepair {
                 + Long.toHexString(holder));
         }
         final long creating = view.getLongAcquire(directory + RootsLayout.CREATING);
-        if (creating != 0 && holder == 0 && (creating & RootsLayout.CREATING_UNDOING) == 0) {
+        if (creating != 0 && holder == 0 && ((creating & RootsLayout.CREATING_UNDOING) == 0
+            || view.getLongAcquire(directory + RootsLayout.UNDO_CHECK) != ~creating)) {
             // A creator clears its record before it unlocks; only an undo a busy allocator held up
-            // (marked UNDOING) is left with the lock free.
+            // (marked UNDOING, with its check word) is left with the lock free.
             violations.add("a creation record with no creator in flight (a stray write: its next user clears it, nothing"
                 + " freed): record=0x" + Long.toHexString(creating));
         } else if (creating != 0 && lockFree) {

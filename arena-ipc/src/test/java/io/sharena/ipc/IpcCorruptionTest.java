@@ -225,6 +225,26 @@ class IpcCorruptionTest {
     }
 
     /**
+     * A creation record forged to UNDOING over a user's own root (put, not create), its page count
+     * reaching past the root's page: the next holder of the roots' lock took it for an undo a busy
+     * allocator had held up, freed the root's page and the page after it (another owner's) and
+     * dropped the name. With the lock taken free, an UNDOING mark is trusted only beside its check
+     * word, which a held-up undo writes with it.
+     */
+    @Test
+    void anUndoMarkOverAUsersOwnRootWithoutItsCheckFreesNothing() {
+        final NamedRoots roots = NamedRoots.of(arena);
+        final int mine = alphaOnAPage(roots);
+        final int next = arena.allocPages(1);
+        assertEquals(mine + 4096, next, "the page after alpha's is another owner's");
+        v.putLongRelease(directory() + RootsLayout.CREATING, alphaRecord(2) | RootsLayout.CREATING_UNDOING);
+        roots.put("beta", 5); // takes the lock
+        assertEquals(0L, v.getLongAcquire(directory() + RootsLayout.CREATING), "the record cleared");
+        assertEquals(io.sharena.core.PageState.ALLOCATED, arena.pageState(arena.pageOf(next)));
+        alphaKeptOnItsPage(roots, mine);
+    }
+
+    /**
      * The roots pointer garbled onto another structure's pages whose first word is 0 (a bit flip
      * in the control page's word, found by a corrupted-file campaign): taken for a directory
      * "installed without its magic", the repair wrote the magic and tombstones over that

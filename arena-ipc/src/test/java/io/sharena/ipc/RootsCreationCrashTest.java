@@ -7,6 +7,7 @@ import io.sharena.core.check.ArenaChecker;
 import io.sharena.core.crash.CrashPoints;
 import io.sharena.core.layout.PageEntry;
 import io.sharena.ipc.heap.ObjectHeap;
+import io.sharena.ipc.layout.RootsLayout;
 import io.sharena.ipc.layout.StoreLayout;
 import io.sharena.ipc.store.SharedStore;
 import io.sharena.ipc.store.StoreOptions;
@@ -121,6 +122,53 @@ class RootsCreationCrashTest {
         killedAt(point, "rootsrepair", file.toString());
         try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
             storeMadeAnewWithNothingLeaked(arena, before, point);
+        }
+    }
+
+    /**
+     * The undo of a dead creator's store held up by the allocator's lock (held meanwhile by another
+     * thread, as a stopped process would hold it): the undoer leaves the creation marked UNDOING,
+     * with its check word, and the roots' lock free. The next holder of the roots' lock, the
+     * allocator free again, finishes it: nothing leaked, and the store is made anew.
+     */
+    @Test
+    void anUndoHeldUpByTheAllocatorsLockIsFinishedByTheNextHolder() throws Exception {
+        final Path file = dir.resolve("held.arena");
+        final long before = freshArenaWithRoots(file);
+        killedAt("AllocPoint.TAKE_INTENT_CLEARED", "store", file.toString(), "s"); // in the root, not formatted
+        try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
+            final int directory = arena.raw().getIntAcquire((int) io.sharena.core.layout.ControlLayout.word(
+                io.sharena.core.layout.ControlLayout.ROOTS_PTR));
+            final CountDownLatch held = new CountDownLatch(1);
+            final CountDownLatch done = new CountDownLatch(1);
+            final Thread holder = new Thread(() -> {
+                final var lock = io.sharena.core.internal.ArenaInternals.lock(arena);
+                if (lock.tryAcquireFast()) {
+                    held.countDown();
+                    try {
+                        done.await();
+                    } catch (final InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    } finally {
+                        lock.unlock();
+                    }
+                }
+            }, "allocator-holder");
+            holder.start();
+            assertTrue(held.await(10, java.util.concurrent.TimeUnit.SECONDS));
+            try {
+                NamedRoots.repair(arena, 5_000_000_000L);
+            } finally {
+                done.countDown();
+                holder.join(10_000);
+            }
+            final long record = arena.raw().getLongAcquire(directory + RootsLayout.CREATING);
+            assertTrue((record & RootsLayout.CREATING_UNDOING) != 0, "left marked: 0x" + Long.toHexString(record));
+            assertEquals(~record, arena.raw().getLongAcquire(directory + RootsLayout.UNDO_CHECK), "with its check");
+            NamedRoots.of(arena).put("other", 7); // the next holder of the roots' lock
+            assertEquals(0L, arena.raw().getLongAcquire(directory + RootsLayout.CREATING), "the undo finished");
+            NamedRoots.of(arena).remove("other");
+            storeMadeAnewWithNothingLeaked(arena, before, "held up");
         }
     }
 

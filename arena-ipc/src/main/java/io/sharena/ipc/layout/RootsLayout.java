@@ -15,6 +15,8 @@ import io.sharena.core.layout.Geometry;
  *    256 CREATING (long): while a lock holder creates a structure under a name ({@code NamedRoots.create}):
  *        the entry's index + 1 (high half), the structure's pages (low 30 bits), UNDOING (bit 30),
  *        FORMATTED (bit 31); 0 otherwise
+ *    264 UNDO_CHECK (long): ~CREATING, written with the UNDOING mark (an undo a busy allocator held
+ *        up is finished by the next holder of the lock, which trusts the mark only with its check)
  *
  *  entry i at ENTRY_BASE + i * ENTRY_SIZE:
  *          0                    8          12         16                                   64
@@ -40,6 +42,7 @@ public final class RootsLayout {
     public static final int LOCK = 128;
     public static final int LOCK_BYTES = 128;
     public static final int CREATING = 256;
+    public static final int UNDO_CHECK = 264;
     /** Set in CREATING once the structure is formatted: a creator killed after it leaves it whole (kept). */
     public static final long CREATING_FORMATTED = 1L << 31;
     /** Set in CREATING by the repair that undoes a dead creator's creation: every later lock holder finishes it. */
