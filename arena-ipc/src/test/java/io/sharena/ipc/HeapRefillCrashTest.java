@@ -164,32 +164,12 @@ class HeapRefillCrashTest {
         killedAt(HeapPoint.REFILL_ALLOCATED.id(), "allocate", file.toString(), String.valueOf(SIZE), "1");
         try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
             final ObjectHeap heap = ObjectHeap.of(arena);
-            final java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
-            final java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
-            final Thread holder = new Thread(() -> {
-                final var lock = ArenaInternals.lock(arena);
-                if (lock.tryAcquireFast()) {
-                    held.countDown();
-                    try {
-                        done.await();
-                    } catch (final InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    } finally {
-                        lock.unlock();
-                    }
-                }
-            }, "holder");
-            holder.start();
-            assertTrue(held.await(10, java.util.concurrent.TimeUnit.SECONDS), "the other thread holds the allocator's lock");
-            try {
+            try (AllocatorLockHolder ignored = new AllocatorLockHolder(arena)) {
                 final int obj = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(10),
                     () -> heap.allocate(SIZE), "the allocation returns while the lock is held");
                 if (obj != 0) {
                     heap.free(obj);
                 }
-            } finally {
-                done.countDown();
-                holder.join(10_000);
             }
             // With the lock free again, the next refill settles the dead slot and nothing is lost.
             assertNotEquals(0, heap.allocate(SIZE));

@@ -139,28 +139,8 @@ class RootsCreationCrashTest {
         try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
             final int directory = arena.raw().getIntAcquire((int) io.sharena.core.layout.ControlLayout.word(
                 io.sharena.core.layout.ControlLayout.ROOTS_PTR));
-            final CountDownLatch held = new CountDownLatch(1);
-            final CountDownLatch done = new CountDownLatch(1);
-            final Thread holder = new Thread(() -> {
-                final var lock = io.sharena.core.internal.ArenaInternals.lock(arena);
-                if (lock.tryAcquireFast()) {
-                    held.countDown();
-                    try {
-                        done.await();
-                    } catch (final InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    } finally {
-                        lock.unlock();
-                    }
-                }
-            }, "allocator-holder");
-            holder.start();
-            assertTrue(held.await(10, java.util.concurrent.TimeUnit.SECONDS));
-            try {
+            try (AllocatorLockHolder ignored = new AllocatorLockHolder(arena)) {
                 NamedRoots.repair(arena, 5_000_000_000L);
-            } finally {
-                done.countDown();
-                holder.join(10_000);
             }
             final long record = arena.raw().getLongAcquire(directory + RootsLayout.CREATING);
             assertTrue((record & RootsLayout.CREATING_UNDOING) != 0, "left marked: 0x" + Long.toHexString(record));
@@ -598,39 +578,6 @@ class RootsCreationCrashTest {
                 "only the other creation's page beyond what the arena had");
             assertEquals(List.of(), NamedRoots.check(arena));
             assertEquals(List.of(), ArenaChecker.check(arena));
-        }
-    }
-
-    /** Another thread holding the allocator's lock, as a busy process would: released after {@code millis} or on request. */
-    private static final class AllocatorLockHolder {
-        private final CountDownLatch done = new CountDownLatch(1);
-        private final Thread thread;
-
-        private AllocatorLockHolder(final SharedArena arena, final long millis) throws InterruptedException {
-            final CountDownLatch held = new CountDownLatch(1);
-            thread = new Thread(() -> {
-                final var lock = io.sharena.core.internal.ArenaInternals.lock(arena);
-                lock.lock(10_000_000_000L);
-                held.countDown();
-                try {
-                    done.await(millis, TimeUnit.MILLISECONDS);
-                } catch (final InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                } finally {
-                    lock.unlock();
-                }
-            });
-            thread.start();
-            assertTrue(held.await(10, TimeUnit.SECONDS), "the allocator's lock taken");
-        }
-
-        static AllocatorLockHolder hold(final SharedArena arena, final long millis) throws InterruptedException {
-            return new AllocatorLockHolder(arena, millis);
-        }
-
-        void release() throws InterruptedException {
-            done.countDown();
-            thread.join(10_000);
         }
     }
 }

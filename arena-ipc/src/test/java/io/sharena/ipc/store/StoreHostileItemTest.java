@@ -586,15 +586,7 @@ class StoreHostileItemTest {
                 assertEquals(StoreResult.STORED, store.set(b("a"), b("1"), 0, 0));
                 assertArrayEquals(b("1"), store.get(b("a"))); // used: the tail moves it rather than evicting it
                 store.arena().raw().putInt(itemOf(store, "a") + ItemLayout.SIZE, garbage);
-                final long head = store.stats().get("ring_head");
-                ArenaCorruptedException met = null;
-                for (int i = 0; met == null && store.stats().get("ring_tail") <= head; i++) {
-                    try {
-                        assertEquals(StoreResult.STORED, store.set(b("k" + (i % 500)), Values.make(i), 0, 0), "i=" + i);
-                    } catch (final ArenaCorruptedException e) {
-                        met = e;
-                    }
-                }
+                final ArenaCorruptedException met = writeUntilTheTailPassesTheHead(store);
                 assertTrue(met != null && met.getMessage().contains("linked record at the tail does not match its header"),
                     "garbage " + garbage + ": " + met);
 
@@ -605,10 +597,7 @@ class StoreHostileItemTest {
                     "garbage " + garbage + ": " + done);
                 assertEquals(List.of(), IpcCheck.check(store.arena()), "garbage " + garbage + " after the repair");
                 assertArrayEquals(b("1"), store.get(b("a")), "garbage " + garbage + ": the item after the repair");
-                final long after = store.stats().get("ring_head");
-                for (int i = 0; store.stats().get("ring_tail") < after; i++) {
-                    assertEquals(StoreResult.STORED, store.set(b("lap" + (i % 500)), Values.make(i), 0, 0), "lap " + i);
-                }
+                writeALap(store);
                 assertEquals(List.of(), store.check());
             }
         }
@@ -634,26 +623,40 @@ class StoreHostileItemTest {
             assertEquals(dead + deadSize, live, "the item right after the deleted one");
             assertEquals(StoreResult.DELETED, store.delete(b("d")));
             v.putInt(dead + ItemLayout.SIZE, deadSize + v.getInt(live + ItemLayout.SIZE));
-            final long head = store.stats().get("ring_head");
-            ArenaCorruptedException met = null;
-            for (int i = 0; met == null && store.stats().get("ring_tail") <= head; i++) {
-                try {
-                    assertEquals(StoreResult.STORED, store.set(b("k" + (i % 500)), Values.make(i), 0, 0), "i=" + i);
-                } catch (final ArenaCorruptedException e) {
-                    met = e;
-                }
-            }
+            final ArenaCorruptedException met = writeUntilTheTailPassesTheHead(store);
             assertTrue(met != null && met.getMessage().contains("runs over a linked record"), String.valueOf(met));
             assertArrayEquals(b("1"), store.get(b("a")), "the item is still read");
 
             IpcCheck.repair(store.arena(), 1_000_000_000L);
             assertEquals(List.of(), IpcCheck.check(store.arena()), "after the repair");
             assertArrayEquals(b("1"), store.get(b("a")), "the item after the repair");
-            final long after = store.stats().get("ring_head");
-            for (int i = 0; store.stats().get("ring_tail") < after; i++) {
-                assertEquals(StoreResult.STORED, store.set(b("lap" + (i % 500)), Values.make(i), 0, 0), "lap " + i);
-            }
+            writeALap(store);
             assertEquals(List.of(), store.check());
+        }
+    }
+
+    /**
+     * Writes keys until the tail has passed the head as it reads now, or a write meets damage at the tail.
+     *
+     * @return what the write met, or null
+     */
+    private static ArenaCorruptedException writeUntilTheTailPassesTheHead(final SharedStore store) {
+        final long head = store.stats().get("ring_head");
+        for (int i = 0; store.stats().get("ring_tail") <= head; i++) {
+            try {
+                assertEquals(StoreResult.STORED, store.set(b("k" + (i % 500)), Values.make(i), 0, 0), "i=" + i);
+            } catch (final ArenaCorruptedException e) {
+                return e;
+            }
+        }
+        return null;
+    }
+
+    /** Writes until the tail reaches the head as it reads now: every write stores. */
+    private static void writeALap(final SharedStore store) {
+        final long after = store.stats().get("ring_head");
+        for (int i = 0; store.stats().get("ring_tail") < after; i++) {
+            assertEquals(StoreResult.STORED, store.set(b("lap" + (i % 500)), Values.make(i), 0, 0), "lap " + i);
         }
     }
 }
