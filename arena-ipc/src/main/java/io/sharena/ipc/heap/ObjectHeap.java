@@ -1126,7 +1126,7 @@ public final class ObjectHeap {
      * unless another structure holds it (the named-roots directory, or the page another root names:
      * the heap is dropped then, that page left alone); then {@link #repair()}. Refused while another
      * live process is attached to the arena: the rebuild of the free stacks is only safe on a quiet
-     * heap. To keep it quiet, the repair records its process in the metadata page
+     * heap. To keep it quiet, the repair records its thread in the metadata page
      * ({@link HeapLayout#META_REPAIRER}) and checks again: a process that attaches later waits in
      * {@link #of} until the record is gone (or its process is).
      *
