@@ -569,8 +569,9 @@ public final class ObjectHeap {
     /**
      * @return whether {@code page} is as a refill of class {@code c} leaves it before it publishes
      * the magic ({@link #carve}): zeroed when allocated, and since then given at most the header
-     * fields and the objects' first words carve writes, each 0 or its value. Any other page is someone's: a slot naming it was
-     * written by a stray write, and giving it back would have it handed out again while in use.
+     * fields and the objects' first words carve writes, each 0 or its value. Any other page is
+     * someone's: a slot naming it was written by a stray write, and giving it back would have it
+     * handed out again while in use.
      */
     private boolean unformattedRefill(final int c, final int page) {
         final int pageClass = view.getInt(page + HeapLayout.CLASS);

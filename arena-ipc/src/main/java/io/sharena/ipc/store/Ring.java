@@ -545,8 +545,8 @@ final class Ring {
 
     /**
      * Whether a record the tail passes without reading it (PAD, DEAD) has a SIZE that runs over a
-     * LINKED record: a stray write there would have the tail skip a live
-     * item, chained and readable while the head reuses its space. A record whose key and value
+     * LINKED record: a stray write there would have the tail skip a live item, chained and
+     * readable while the head reuses its space. A record whose key and value
      * lengths give its size is taken as read (a linked item's, marked DEAD since); any other (a PAD,
      * a reservation given up) is scanned for a LINKED record starting inside it: one whose POS names
      * its place (leftovers of earlier laps name theirs) and whose lengths give its size. The scan
@@ -740,11 +740,10 @@ final class Ring {
      * shows only here. An unchained item (cut by the tools' repair) is passed without this check.
      */
     private void checkRecordSize(final int x, final long tail, final int size) {
-        final int keyLen = view.getInt(x + ItemLayout.KEY_LEN);
-        final int valueLen = view.getInt(x + ItemLayout.VALUE_LEN);
-        if (size < ItemLayout.HEADER || ItemLayout.recordSize(keyLen, valueLen) != size) {
+        if (size < ItemLayout.HEADER || !ownLengths(view, x, size)) {
             throw new ArenaCorruptedException("store ring", tail, "linked record at the tail does not match its header:"
-                + " ptr=0x" + Integer.toHexString(x) + ", size=" + size + ", keyLen=" + keyLen + ", valueLen=" + valueLen);
+                + " ptr=0x" + Integer.toHexString(x) + ", size=" + size + ", keyLen=" + view.getInt(x + ItemLayout.KEY_LEN)
+                + ", valueLen=" + view.getInt(x + ItemLayout.VALUE_LEN));
         }
     }
 
