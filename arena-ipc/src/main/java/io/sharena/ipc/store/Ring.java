@@ -556,19 +556,25 @@ final class Ring {
      */
     static boolean hidesLinked(final ArenaView view, final int ringPtr, final long ringBytes, final long pos,
                                final int size) {
+        return linkedInside(view, ringPtr, ringBytes, pos, size) != 0;
+    }
+
+    /** @return the first record {@link #hidesLinked} finds inside the one at {@code pos}, or 0 */
+    private static int linkedInside(final ArenaView view, final int ringPtr, final long ringBytes, final long pos,
+                                    final int size) {
         final long phys = pos % ringBytes;
         final int p = (int) (ringPtr + phys);
         if (size >= ItemLayout.HEADER && ownLengths(view, p, size)) {
-            return false;
+            return 0;
         }
         for (int off = ItemLayout.ALIGN; off < size && phys + off + ItemLayout.HEADER <= ringBytes; off += ItemLayout.ALIGN) {
             final int q = p + off;
             if (view.getLong(q + ItemLayout.POS) == pos + off && view.getIntAcquire(q + ItemLayout.STATE) == ItemLayout.LINKED
                 && ownLengths(view, q, view.getInt(q + ItemLayout.SIZE))) {
-                return true;
+                return q;
             }
         }
-        return false;
+        return 0;
     }
 
     /** @return whether the record at {@code p} is exactly its key and value of the lengths its header gives */
@@ -611,7 +617,9 @@ final class Ring {
         final int state = view.getIntAcquire(p + ItemLayout.STATE);
         switch (state) {
             case ItemLayout.PAD, ItemLayout.DEAD -> {
-                passable(p, tail, size);
+                if (!passable(p, tail, size)) {
+                    return EVICT_WAIT;
+                }
                 advanceTail(tail + size);
                 return EVICT_PASSED;
             }
@@ -726,11 +734,33 @@ final class Ring {
         return roomy;
     }
 
-    /** Checks that the tail may step over the record at {@code p} by its SIZE without a look inside: {@link #hidesLinked}. */
-    private void passable(final int p, final long tail, final int size) {
-        if (hidesLinked(view, ringPtr, ringBytes, tail, size)) {
-            throw new ArenaCorruptedException("store ring", tail, "the record at the tail runs over a linked record: ptr=0x"
-                + Integer.toHexString(p) + ", size=" + size);
+    /**
+     * Checks that the tail may step over the record at {@code p} by its SIZE without a look inside
+     * ({@link #hidesLinked}). A record that looks LINKED inside it is one only if its bucket's chain
+     * leads to it: the bytes a PAD covers are an earlier lap's, a client's value among them, and a
+     * value can be written to look like a linked header at a place the next lap's PAD will cover;
+     * taken on its looks, it would end every write that reaches the tail.
+     *
+     * @return false if the stripe lock of the record found inside could not be had (wait and retry)
+     */
+    private boolean passable(final int p, final long tail, final int size) {
+        final int q = linkedInside(view, ringPtr, ringBytes, tail, size);
+        if (q == 0) {
+            return true;
+        }
+        final int hash = view.getInt(q + ItemLayout.HASH);
+        final int stripe = index.stripeOf(hash);
+        if (!index.lockStripe(stripe, timeoutNanos)) {
+            return false;
+        }
+        try {
+            if (index.predLocked(q, hash) != 0) {
+                throw new ArenaCorruptedException("store ring", tail, "the record at the tail runs over a linked record: ptr=0x"
+                    + Integer.toHexString(p) + ", size=" + size + ", linked=0x" + Integer.toHexString(q));
+            }
+            return true;
+        } finally {
+            index.unlockStripe(stripe);
         }
     }
 

@@ -15,6 +15,7 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -632,6 +633,36 @@ class StoreHostileItemTest {
             assertArrayEquals(b("1"), store.get(b("a")), "the item after the repair");
             writeALap(store);
             assertEquals(List.of(), store.check());
+        }
+    }
+
+    /**
+     * Bytes a record passed unread covers (a PAD's are an earlier lap's, a client's value among them)
+     * can be made to look like a linked item's header at the place they lie. Taken on its looks,
+     * such a header ended every write that reached the tail in "corrupted": a client could stop
+     * every writer of the store with one value. A record that looks linked is one only if its
+     * bucket's chain leads to it.
+     */
+    @Test
+    void bytesThatLookLikeALinkedItemButAreInNoChainDoNotStopTheTail() throws Exception {
+        try (SharedStore store = SharedStore.create(dir.resolve("looks.store"), OPTIONS)) {
+            assertEquals(StoreResult.STORED, store.set(b("d"), b("12345678"), 0, 0));
+            assertEquals(StoreResult.STORED, store.set(b("a"), b("1"), 0, 0));
+            final ArenaView v = store.arena().raw();
+            final int dead = itemOf(store, "d");
+            final int look = itemOf(store, "a");
+            final int deadSize = v.getInt(dead + ItemLayout.SIZE);
+            assertEquals(dead + deadSize, look, "the item right after the deleted one");
+            // Both gone from their chains; the second keeps a LINKED header, as a value's bytes could
+            // show one, and the first runs over it as a PAD does.
+            assertEquals(StoreResult.DELETED, store.delete(b("d")));
+            assertEquals(StoreResult.DELETED, store.delete(b("a")));
+            v.putIntRelease(look + ItemLayout.STATE, ItemLayout.LINKED);
+            v.putInt(dead + ItemLayout.SIZE, deadSize + v.getInt(look + ItemLayout.SIZE));
+
+            assertNull(writeUntilTheTailPassesTheHead(store), "a write met the look-alike");
+            assertNull(store.get(b("a")));
+            writeALap(store);
         }
     }
 
