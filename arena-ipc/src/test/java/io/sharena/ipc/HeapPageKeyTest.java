@@ -168,4 +168,39 @@ class HeapPageKeyTest {
         assertNotEquals(0L, keys.get(0));
         assertNotEquals(keys.get(0), keys.get(1));
     }
+    /**
+     * A page the heap gave back keeps its header, its key included: handed out again without
+     * zeroing, it looked to a repair like a retired page the heap still had to give back (or a
+     * large object half freed), and the repair freed it under its new owner.
+     */
+    @Test
+    void pagesTheHeapGaveBackAndHandedOutUninitializedStayTheirNewOwners() throws Exception {
+        try (SharedArena arena = arena("reused.arena")) {
+            final ObjectHeap heap = ObjectHeap.of(arena);
+            final int perPage = HeapLayout.objectsPerSlab(CLASS);
+            final List<Integer> objects = new ArrayList<>();
+            for (int i = 0; i < 3 * perPage; i++) {
+                objects.add(heap.allocate(64));
+            }
+            for (final int obj : objects) {
+                heap.free(obj);
+            }
+            // The last page the trim gave back is the first a 1-page allocation gets back.
+            final int page = arena.allocPagesUninitialized(1);
+            final int large = heap.allocate(3 * Geometry.PAGE_SIZE);
+            assertTrue(large != 0);
+            heap.free(large);
+            final int span = arena.allocPagesUninitialized(4);
+            assertTrue(page != 0 && span != 0);
+            assertEquals(List.of(), IpcCheck.check(arena));
+            IpcCheck.repair(arena, 1_000_000_000L);
+            assertEquals(PageState.ALLOCATED, arena.pageState(Integer.toUnsignedLong(page) / Geometry.PAGE_SIZE));
+            for (int i = 0; i < 4; i++) {
+                assertEquals(PageState.ALLOCATED,
+                    arena.pageState(Integer.toUnsignedLong(span) / Geometry.PAGE_SIZE + i), "page " + i + " of the span");
+            }
+            assertEquals(0, arena.raw().getInt(page + HeapLayout.MAGIC));
+            assertEquals(0, arena.raw().getInt(span + HeapLayout.MAGIC));
+        }
+    }
 }
