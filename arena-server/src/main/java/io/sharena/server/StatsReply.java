@@ -92,7 +92,7 @@ final class StatsReply {
             server.prefixStats.enable(false);
             c.reply("OK");
         } else if (t.count >= 4 && t.is(2, "dump")) {
-            c.putAscii(server.prefixStats.dump());
+            server.prefixStats.dump(c);
         } else {
             c.reply("CLIENT_ERROR usage: stats detail on|off|dump");
         }
