@@ -227,22 +227,37 @@ public final class MemcachedServer implements AutoCloseable {
                 ch = listener.accept();
             } catch (final ClosedChannelException e) {
                 return;
-            } catch (final IOException e) {
-                // EMFILE and the like: back off a little rather than spin.
+            } catch (final IOException | OutOfMemoryError e) {
+                // EMFILE and the like, or no heap for the channel: back off a little rather than spin.
                 if (!closed) {
                     sleepQuietly(10);
                 }
                 continue;
             }
-            totalConnections.incrementAndGet();
-            if (currConnections.incrementAndGet() > options.maxConnections()) {
-                currConnections.decrementAndGet();
-                rejectedConnections.incrementAndGet();
-                reject(ch);
-                continue;
+            boolean ours = false; // counted in currConnections and taken by no worker yet
+            try {
+                totalConnections.incrementAndGet();
+                if (currConnections.incrementAndGet() > options.maxConnections()) {
+                    currConnections.decrementAndGet();
+                    rejectedConnections.incrementAndGet();
+                    reject(ch);
+                    continue;
+                }
+                ours = true;
+                // A worker that died takes no more connections: the next live one does, and with
+                // none left the client is hung up on (awaitClose reports the server dead).
+                for (int tries = 0; ours && tries < workers.length; tries++) {
+                    final Worker w = workers[next];
+                    next = next + 1 == workers.length ? 0 : next + 1;
+                    ours = !w.adopt(ch);
+                }
+            } catch (final OutOfMemoryError e) {
+                // No heap to hand it over: this client is hung up on, and the acceptor goes on.
             }
-            workers[next].adopt(ch);
-            next = next + 1 == workers.length ? 0 : next + 1;
+            if (ours) {
+                currConnections.decrementAndGet();
+                hangUp(ch);
+            }
         }
     }
 
@@ -254,21 +269,26 @@ public final class MemcachedServer implements AutoCloseable {
      * reclaims what dead peers left ({@link #reclaimDead}).
      */
     private void clock() {
+        int failures = 0;
         for (long tick = 1; !closed; tick++) {
             nowSeconds = System.currentTimeMillis() / 1000;
-            if (tick % RECLAIM_TICKS == 0) {
-                reclaimDead();
-            }
             try {
+                if (tick % RECLAIM_TICKS == 0) {
+                    reclaimDead();
+                }
                 store.tick();
                 crawler.tick(nowSeconds);
-            } catch (final RuntimeException e) {
-                // The store was closed under a running server: its workers will fail on their own.
-                return;
             } catch (final InternalError e) {
                 // The store file cut short under the mapping: the clock stands still until it is
                 // restored (check --repair); the workers tell each command that meets the cut.
                 io.sharena.core.ArenaFaultException.of(store.arena(), "clock", e);
+            } catch (final RuntimeException | OutOfMemoryError | StackOverflowError e) {
+                // The store closed or damaged under the running server, or no heap for this tick:
+                // said (ten times at most), and the clock goes on. Were it to stop, so would the
+                // write timeouts, the idle kicks and the reclaim of dead peers, with no word.
+                if (failures++ < 10) {
+                    System.err.println("arena serve: clock tick failed: " + e);
+                }
             }
             for (final Worker w : workers) {
                 w.sweepSoon();
@@ -302,6 +322,14 @@ public final class MemcachedServer implements AutoCloseable {
             ch.write(ByteBuffer.wrap(TOO_MANY));
         } catch (final IOException e) {
             // the client went away first: nothing to tell it
+        }
+    }
+
+    private static void hangUp(final SocketChannel ch) {
+        try {
+            ch.close();
+        } catch (final IOException e) {
+            // closed anyway
         }
     }
 
@@ -351,10 +379,19 @@ public final class MemcachedServer implements AutoCloseable {
         });
     }
 
-    /** Waits until {@link #close()} was called (by a shutdown hook, or the {@code shutdown} command). */
+    /**
+     * Waits until {@link #close()} was called (by a shutdown hook, or the {@code shutdown} command).
+     *
+     * @throws IllegalStateException if every worker thread died before the close (each says why on
+     *                               stderr): the server serves no connection any more
+     */
     public void awaitClose() throws InterruptedException {
         for (final Worker w : workers) {
             w.join();
+        }
+        if (!closed) {
+            throw new IllegalStateException("every worker thread died: workers=" + workers.length
+                + " (their failures are on stderr); the server serves no connection");
         }
     }
 

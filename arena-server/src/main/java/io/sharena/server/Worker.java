@@ -92,6 +92,13 @@ final class Worker {
     static final long HOLD_NANOS = 10_000_000;
     static final long HOLD_MAX_NANOS = 100_000_000;
     private volatile boolean stopping;
+    /** Cleared as the thread ends, whether by {@link #shutdown} or by a failure it could not survive. */
+    private volatile boolean running = true;
+    /**
+     * Tests only: run as each adopted connection is registered, so that a test can make that step
+     * fail (as an {@link OutOfMemoryError} would). Null in service: one field read per connection.
+     */
+    volatile Runnable adoptPause;
     /** Set by the server's clock thread once a second: look for stalled connections at the next wake-up. */
     private volatile boolean sweepDue;
     /**
@@ -153,9 +160,26 @@ final class Worker {
         thread.join(millis);
     }
 
-    void adopt(final SocketChannel ch) {
+    /**
+     * Hands {@code ch} to this worker.
+     *
+     * @return false if the worker has stopped (it died): {@code ch} is not taken, the caller keeps it
+     */
+    boolean adopt(final SocketChannel ch) {
         adopted.add(ch);
+        // The worker's last act is to drain the queue (after clearing running): a channel added
+        // after that drain is taken back here, so none is left in a queue nobody reads. A channel
+        // the drain took first was closed and counted out there.
+        if (!running && adopted.remove(ch)) {
+            return false;
+        }
         selector.wakeup();
+        return true;
+    }
+
+    /** @return whether the worker's thread still serves (false once it stopped, by close or by failure) */
+    boolean running() {
+        return running;
     }
 
     /**
@@ -182,15 +206,15 @@ final class Worker {
                 // after an interrupt, and the kernel's, to arm the timer); the sweep's wake-up
                 // comes from the server's clock thread instead. Only while a connection holds a
                 // reservation for a value still arriving does the worker wake up every millisecond.
-                if (!yielded.isEmpty()) {
-                    selector.selectNow(dispatcher);
-                    resumeYielded();
-                } else if (holders.isEmpty()) {
-                    selector.select(dispatcher);
-                } else {
-                    selector.select(dispatcher, 1);
-                }
                 try {
+                    if (!yielded.isEmpty()) {
+                        selector.selectNow(dispatcher);
+                        resumeYielded();
+                    } else if (holders.isEmpty()) {
+                        selector.select(dispatcher);
+                    } else {
+                        selector.select(dispatcher, 1);
+                    }
                     if (!holders.isEmpty()) {
                         expireHolds();
                     }
@@ -205,11 +229,21 @@ final class Worker {
                 } catch (final RuntimeException e) {
                     // A corrupted store met outside a command (a hold expired, a sweep): the same.
                     report("", e);
+                } catch (final OutOfMemoryError | StackOverflowError e) {
+                    // Each step closes the connection it failed for; one that escaped is reported
+                    // and the worker goes on: its connections are served by no other thread.
+                    report("out of memory or stack outside a command: ", e);
                 }
             }
         } catch (final IOException e) {
             System.err.println("arena serve: worker " + thread.getName() + " stopped: " + e);
+        } catch (final RuntimeException | Error e) {
+            // A failure no step could survive (an error of the JVM's own, a bug in the loop):
+            // said, and the worker stops; the acceptor gives it no more connections, and once
+            // every worker is gone the server says so (awaitClose).
+            System.err.println("arena serve: worker " + thread.getName() + " died: " + e);
         } finally {
+            running = false;
             for (final SelectionKey key : selector.keys()) {
                 ((Connection) key.attachment()).close();
             }
@@ -274,11 +308,12 @@ final class Worker {
             // A bug: this connection ends, the others go on.
             reportOnce(e);
             c.close();
-        } catch (final OutOfMemoryError e) {
-            // The heap ran out all the same (the bound counts only connections' buffers): this
-            // connection's go with it, and the worker lives on to serve the others.
+        } catch (final OutOfMemoryError | StackOverflowError e) {
+            // The heap ran out all the same (the bound counts only connections' buffers), or a
+            // command recursed too deep: this connection's go with it, and the worker lives on to
+            // serve the others.
             c.close();
-            reportOnce(new IllegalStateException("out of memory: " + e.getMessage()));
+            report("a connection was closed: ", e);
         }
     }
 
@@ -318,8 +353,16 @@ final class Worker {
         final long now = System.nanoTime();
         for (final java.util.Iterator<Connection> it = holders.iterator(); it.hasNext(); ) {
             final Connection c = it.next();
-            if (c.spillIfHeldSince(now)) {
+            try {
+                if (c.spillIfHeldSince(now)) {
+                    it.remove();
+                }
+            } catch (final OutOfMemoryError e) {
+                // No heap for what came of its value: that connection ends (its reservation given
+                // up by the close), the other holders and connections go on.
                 it.remove();
+                c.close();
+                report("a connection was closed: ", e);
             }
         }
     }
@@ -327,18 +370,42 @@ final class Worker {
     private void registerAdopted() {
         SocketChannel ch;
         while ((ch = adopted.poll()) != null) {
+            Connection c = null;
+            boolean registered = false;
             try {
                 ch.configureBlocking(false);
                 if (ch.getLocalAddress() instanceof java.net.InetSocketAddress) {
                     ch.setOption(java.net.StandardSocketOptions.TCP_NODELAY, true); // TCP only
                 }
-                final Connection c = new Connection(this, ch);
+                final Runnable pause = adoptPause;
+                if (pause != null) {
+                    pause.run(); // tests only
+                }
+                c = new Connection(this, ch);
                 c.register(ch.register(selector, SelectionKey.OP_READ, c));
+                registered = true;
                 server.open.add(c);
-            } catch (final IOException e) {
-                closeQuietly(ch);
-                server.currConnections.decrementAndGet();
+            } catch (final IOException | OutOfMemoryError e) {
+                // No heap for the connection (or the client went first): that one is closed, and
+                // the worker goes on with the rest of the queue.
+                drop(ch, registered ? c : null);
+                if (e instanceof OutOfMemoryError oom) {
+                    report("a new connection was closed: ", oom);
+                }
+            } catch (final RuntimeException | Error e) {
+                drop(ch, registered ? c : null); // not left open with no one to serve it
+                throw e;
             }
+        }
+    }
+
+    /** Closes an adopted channel that did not become a served connection ({@code c}: the one it became, if registered). */
+    private void drop(final SocketChannel ch, final Connection c) {
+        if (c != null) {
+            c.close(); // its key, its count and its entry in the open set
+        } else {
+            closeQuietly(ch);
+            server.currConnections.decrementAndGet();
         }
     }
 
@@ -369,7 +436,7 @@ final class Worker {
     }
 
     /** Prints {@code what} and {@code e} on stderr, for the first ten failures of this worker. */
-    private void report(final String what, final RuntimeException e) {
+    private void report(final String what, final Throwable e) {
         if (reported++ < 10) {
             System.err.println("arena serve: " + what + e);
         }

@@ -2,8 +2,19 @@ package io.sharena.server;
 
 import org.junit.jupiter.api.Test;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -12,6 +23,42 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * failed before its fix.
  */
 class ResourceAuditTest {
+
+    /** A well-behaved client: one set and get round trip, checked. */
+    private static void assertServed(final Wire good, final String tag) throws IOException {
+        assertEquals("STORED\r\n", good.call("set good 0 0 " + tag.length() + "\r\n" + tag + "\r\n"));
+        assertEquals("VALUE good 0 " + tag.length() + "\r\n" + tag + "\r\nEND\r\n", good.call("get good\r\n"));
+    }
+
+    /** @return whether the server closed {@code s} within {@code millis} (what it sent before is skipped) */
+    private static boolean closedWithin(final Socket s, final long millis) throws IOException {
+        s.setSoTimeout((int) millis);
+        final InputStream in = s.getInputStream();
+        final byte[] buf = new byte[65536];
+        final long deadline = System.nanoTime() + millis * 1_000_000;
+        try {
+            while (System.nanoTime() < deadline) {
+                if (in.read(buf) < 0) {
+                    return true;
+                }
+            }
+        } catch (final SocketTimeoutException e) {
+            return false;
+        } catch (final java.net.SocketException e) {
+            return true; // reset: closed with data unread
+        }
+        return false;
+    }
+
+    /** @return the reply to {@code request}, or {@code <closed>} if the server hung up instead */
+    private static String callOrHangUp(final Wire w, final String request) {
+        try {
+            final String r = w.call(request);
+            return r.endsWith("<closed>") ? "<closed>" : r;
+        } catch (final IOException e) {
+            return "<closed>"; // reset
+        }
+    }
 
     /**
      * {@code stats detail on} counted every prefix it was shown, in a map with no bound (as
@@ -45,6 +92,123 @@ class ResourceAuditTest {
             assertEquals("RESET\r\n", w.call("stats reset\r\n"));
             assertEquals("END\r\n", w.call("get again:k\r\n"));
             assertEquals("PREFIX again get 1 hit 0 set 0 del 0\r\nEND\r\n", w.call("stats detail dump\r\n"));
+        }
+    }
+
+    /**
+     * An OutOfMemoryError while a worker registered a new connection (or spilled a held value)
+     * was caught by nothing: the worker died, every connection it served hung, and the acceptor
+     * went on handing it new ones no one ever served. Now the connection it failed for is closed,
+     * and the worker goes on.
+     */
+    @Test
+    void noHeapForANewConnectionClosesThatConnectionOnly() throws Exception {
+        try (TestServer server = new TestServer(ServerOptions.defaults().withThreads(1));
+             Wire before = new Wire(server.port())) {
+            assertServed(before, "before");
+            final Worker worker = server.server.open.iterator().next().worker;
+            final AtomicInteger failures = new AtomicInteger(1);
+            worker.adoptPause = () -> {
+                if (failures.getAndDecrement() > 0) {
+                    throw new OutOfMemoryError("test: no heap for a connection");
+                }
+            };
+            try (Wire victim = new Wire(server.port())) {
+                assertTrue(closedWithin(victim.socket, 5000), "the connection it failed for is hung up on");
+            }
+            assertServed(before, "during");
+            try (Wire after = new Wire(server.port())) {
+                assertServed(after, "after");
+            }
+            assertTrue(worker.running());
+        }
+    }
+
+    /**
+     * A worker that died all the same (here by an error no step survives) was still handed every
+     * n-th new connection, which hung; and once every worker was gone the process lived on, and
+     * {@code serve} exited 0 when it was stopped. Now the acceptor passes a dead worker over, and
+     * {@link MemcachedServer#awaitClose()} fails once no worker is left, so {@code serve} exits non-zero.
+     */
+    @Test
+    void deadWorkersAreGivenNoConnectionsAndTheLastOneEndsTheWait() throws Exception {
+        try (TestServer server = new TestServer(ServerOptions.defaults().withThreads(2));
+             Wire a = new Wire(server.port()); Wire b = new Wire(server.port())) {
+            assertServed(a, "a");
+            assertServed(b, "b");
+            final Worker first = workerOf(server, 0);
+            final Worker second = workerOf(server, 1);
+            assertTrue(first != second, "two workers");
+            final CompletableFuture<Void> wait = CompletableFuture.runAsync(() -> {
+                try {
+                    server.server.awaitClose();
+                } catch (final InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            first.adoptPause = () -> {
+                throw new InternalError("test: a failure no worker survives");
+            };
+            int hungUp = 0;
+            for (int i = 0; i < 6; i++) {
+                try (Wire c = new Wire(server.port())) {
+                    final String r = callOrHangUp(c, "version\r\n");
+                    if (r.equals("<closed>")) {
+                        hungUp++;
+                        final long deadline = System.nanoTime() + 5_000_000_000L;
+                        while (first.running() && System.nanoTime() < deadline) {
+                            Thread.sleep(1);
+                        }
+                    } else {
+                        assertEquals("VERSION " + MemcachedServer.VERSION + "\r\n", r, "connection " + i);
+                    }
+                }
+            }
+            assertEquals(1, hungUp, "only the connection the worker died on is hung up on");
+            assertFalse(first.running());
+            assertFalse(wait.isDone(), "a worker is left");
+            second.adoptPause = first.adoptPause;
+            try (Wire c = new Wire(server.port())) {
+                assertEquals("<closed>", callOrHangUp(c, "version\r\n"));
+            }
+            final ExecutionException dead = assertThrows(ExecutionException.class, () -> wait.get(10, TimeUnit.SECONDS));
+            assertInstanceOf(IllegalStateException.class, dead.getCause());
+            assertTrue(dead.getCause().getMessage().startsWith("every worker thread died"), dead.getCause().getMessage());
+            try (Wire c = new Wire(server.port())) {
+                assertTrue(closedWithin(c.socket, 5000), "with no worker left a client is hung up on");
+            }
+        }
+    }
+
+    /** @return the worker of the {@code n}-th connection opened (counting from 0), by its number */
+    private static Worker workerOf(final TestServer server, final int n) {
+        for (final Connection c : server.server.open) {
+            if (c.id == n + 1) {
+                return c.worker;
+            }
+        }
+        throw new AssertionError("no connection number " + (n + 1));
+    }
+
+    /**
+     * The clock thread returned at the first failure of a tick (a store closed or damaged under the
+     * server) and died on any Error: the write timeouts, idle kicks, the coarse clock and the
+     * reclaim of dead peers stopped with it, with no word. Now a failed tick is said and the clock
+     * goes on: here the store is closed under the running server, and an idle connection is still
+     * kicked.
+     */
+    @Test
+    void theClockGoesOnAfterATickFails() throws Exception {
+        final TestServer server = new TestServer(ServerOptions.defaults().withThreads(1).withIdleTimeoutSeconds(1));
+        try {
+            server.store.close(); // every tick's store step now fails
+            Thread.sleep(1500);
+            try (Wire idle = new Wire(server.port())) {
+                assertTrue(closedWithin(idle.socket, 6000), "an idle connection is kicked");
+            }
+        } finally {
+            server.server.close();
+            server.removeFiles();
         }
     }
 }
