@@ -648,30 +648,37 @@ final class Index {
     }
 
     /**
-     * Adds the keys of bucket {@code b}'s LINKED items to {@code out}, read without a lock.
+     * Adds the keys of bucket {@code b}'s LINKED items to {@code out}, read without a lock, with the
+     * checks of {@link #find}: a record outside {@code [tailBefore, tailBefore + ringBytes)} or of
+     * another bucket is space reused during the walk, not this chain.
+     *
+     * <p>A chain a stray write closed into a loop is found within two laps of it, not after a
+     * million keys copied: the walk compares each record with one it passed, saved at hops 1, 2,
+     * 4, 8, ... (Brent's method). It compares only records it reached itself, never reading a link
+     * again: a second pointer that did (at half the pace) took a chain shortened by a delete
+     * meanwhile and met the first on a healthy store.
      *
      * @return the lowest ring position read (validate it with {@link Ring#valid}), or -1 if the walk
      * met bytes that are not a chain (start again)
      */
-    long keysOf(final int b, final java.util.List<byte[]> out) {
+    long keysOf(final int b, final java.util.List<byte[]> out, final long tailBefore) {
         long minPos = Long.MAX_VALUE;
         int p = view.getIntAcquire(buckets + b * StoreLayout.BUCKET_SIZE);
-        // A second pointer at half the pace: a chain a stray write closed into a loop is found
-        // within two laps of it, not after a million keys copied.
-        int slow = p;
+        int saved = 0;
+        int lap = 1;
         for (int hops = 0; p != 0; hops++) {
-            if (hops == MAX_HOPS || !ring.contains(p)) {
+            if (hops == MAX_HOPS || !ring.contains(p) || p == saved) {
                 return -1;
             }
-            if (hops > 0 && (hops & 1) == 0) {
-                slow = view.getIntAcquire(slow + ItemLayout.NEXT);
-                if (slow == p) {
-                    return -1;
-                }
+            if (hops == lap) {
+                saved = p;
+                lap <<= 1;
             }
             final long pos = view.getLongAcquire(p + ItemLayout.POS);
             final int len = view.getInt(p + ItemLayout.KEY_LEN);
-            if (!ring.at(p, pos) || len < 1 || len > SharedStore.MAX_KEY || !ring.fits(p, len, 0)) {
+            if (pos - tailBefore < 0 || pos - tailBefore >= ring.ringBytes() || !ring.at(p, pos)
+                || (view.getInt(p + ItemLayout.HASH) & bucketMask) != b
+                || len < 1 || len > SharedStore.MAX_KEY || !ring.fits(p, len, 0)) {
                 return -1;
             }
             minPos = Math.min(minPos, pos);

@@ -64,7 +64,7 @@ final class StoreFigures {
         final int from = out.size();
         while (true) {
             final long tail = ring.tail();
-            final long minPos = index.keysOf(b, out);
+            final long minPos = index.keysOf(b, out, tail);
             if (minPos >= 0 && ring.valid(minPos)) {
                 return;
             }
