@@ -3,6 +3,7 @@ package io.sharena.cli;
 import io.sharena.core.ArenaCorruptedException;
 import io.sharena.core.ArenaFaultException;
 import io.sharena.core.ArenaFormatException;
+import io.sharena.core.ArenaInUseException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -31,7 +32,7 @@ import java.nio.file.NoSuchFileException;
         " 4:format: not a valid arena (not a regular file, no valid header, truncated, other format)",
         " 5:fault: the arena file was cut short while mapped (check --repair restores it), or a strict access faulted",
         " 6:corrupted: arena metadata found corrupted during use (check --repair rebuilds it)",
-        " 7:busy: the allocator lock could not be taken in time, or (delete) live processes hold the file",
+        " 7:busy: the allocator lock could not be taken in time, or live processes hold the file (delete, create --replace)",
         "70:internal error: a bug (the message names the exception; ARENA_DEBUG=1 prints its stack trace)"},
     footer = {"", "Also (launcher): ./arena bench [SUITE...] [--quick] [--out DIR] [--update-readme]   the benchmark harness",
         "                 ./arena jmh [JMH options]   JMH itself on the benchmark jar",
@@ -98,6 +99,7 @@ public final class ArenaCli implements Runnable {
             case ArenaFormatException f -> EXIT_FORMAT;
             case ArenaFaultException f -> EXIT_FAULT;
             case ArenaCorruptedException c -> EXIT_CORRUPTED;
+            case ArenaInUseException u -> EXIT_BUSY;
             case IllegalArgumentException i -> EXIT_USAGE;
             case UncheckedIOException u -> exitStatus(u.getCause());
             case IOException i -> EXIT_FILE;
@@ -113,6 +115,7 @@ public final class ArenaCli implements Runnable {
             case ArenaFaultException f -> f.getMessage();
             case ArenaCorruptedException c -> c.getMessage() + "; 'arena check' names the damage, 'check --repair' repairs what it can";
             case NoSuchFileException f -> "no such file: " + f.getFile();
+            case FileAlreadyExistsException f when f.getReason() != null -> f.getFile() + ": " + f.getReason();
             case FileAlreadyExistsException f -> "file exists: " + f.getFile();
             case AccessDeniedException f -> f.getFile() + ": " + (f.getReason() == null ? "access denied" : f.getReason());
             case UncheckedIOException u -> describe(u.getCause());

@@ -26,7 +26,8 @@ final class CreateCommand implements Callable<Integer> {
         description = "map at this 4 GiB-aligned address in every process (hex with 0x, or decimal)")
     String fixedAddress;
 
-    @Option(names = "--replace", description = "replace an existing file")
+    @Option(names = "--replace", description = "replace an existing arena file that no other live process has open"
+        + " (anything else at FILE is never replaced)")
     boolean replace;
 
     @Override

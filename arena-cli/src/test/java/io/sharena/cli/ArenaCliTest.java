@@ -58,6 +58,17 @@ class ArenaCliTest extends CapturedStreams {
         assertEquals(4, ArenaCli.run("stat", file.toString()));
         assertEquals("arena: not a valid arena: not an arena or truncated: fileSize=12 is less than one header page"
             + " (4096 bytes) (field fileSize)\n", err());
+        // A file that is not an arena is never created over, --replace or not (it replaced it).
+        for (final String[] args : new String[][] {{"create", file.toString(), "--size", "1M"},
+            {"create", file.toString(), "--size", "1M", "--replace"}}) {
+            resetErr();
+            assertEquals(3, ArenaCli.run(args));
+            assertEquals("arena: " + file + ": exists and is not an arena file: not replaced (not a valid arena: not an"
+                + " arena or truncated: fileSize=12 is less than one header page (4096 bytes))\n", err());
+            assertEquals("not an arena", Files.readString(file));
+        }
+        Files.delete(file);
+        assertEquals(0, ArenaCli.run("create", file.toString(), "--size", "1M"));
         resetErr();
         assertEquals(2, ArenaCli.run("create", file.toString(), "--size", "1M"));
         assertTrue(err().contains("already exists"), err());
@@ -161,7 +172,9 @@ class ArenaCliTest extends CapturedStreams {
         final Path file = dir.resolve("f.arena");
         final java.util.Map<Integer, Integer> statuses = new java.util.TreeMap<>();
         for (int i = 0; i < 40; i++) {
-            assertEquals(0, ArenaCli.run("create", file.toString(), "--size", "256K", "--replace"));
+            // Not --replace: a damaged arena is not replaced, the next case starts from a new file.
+            Files.deleteIfExists(file);
+            assertEquals(0, ArenaCli.run("create", file.toString(), "--size", "256K"));
             try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
                 for (int k = 1 + r.nextInt(4); k > 0; k--) {
                     final byte[] junk = new byte[1 + r.nextInt(64)];

@@ -18,8 +18,10 @@ import java.nio.file.StandardCopyOption;
 import java.security.SecureRandom;
 
 /**
- * An arena's file: how it is created (under a temporary name when it replaces one, moved over
- * last), how it is vetted before anything is mapped (a regular file of this user, not a symlink,
+ * An arena's file: how it is created (its metadata's storage committed before it is written, so a
+ * full file system is an error and not a SIGBUS; under a temporary name when it replaces an arena
+ * no live process holds, moved over last; nothing left behind when it fails), how it is vetted
+ * before anything is mapped (a regular file of this user, not a symlink,
  * with a valid header copy and its whole size), how it is mapped into its window, and what a
  * fault of the mapping becomes ({@link ArenaFaultException}, naming the file and its size).
  */
@@ -39,8 +41,8 @@ final class ArenaFiles {
             throw Errors.nullArgument("capacity", path);
         }
         final ArenaOptions opts = options == null ? ArenaOptions.defaults() : options;
-        if (!opts.replace() && Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
-            throw Errors.alreadyExists(path);
+        if (Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
+            vetExisting(path, opts.replace());
         }
         final Path target = opts.replace() ? siblingTempPath(path) : path;
         final ArenaHeader header = ArenaHeader.forCreate(capacity, opts.fixedAddress(), IDS.nextLong(),
@@ -57,6 +59,7 @@ final class ArenaFiles {
         FileMapping mapping = null;
         try {
             file.truncate(capacity.bytes());
+            commitMetadata(file, header, path);
             mapping = mapWindow(file, header, false);
             PageAllocator.format(mapping.segment(), header.capacityPages(), header.metaPages());
             header.writeTo(mapping.segment());
@@ -64,13 +67,61 @@ final class ArenaFiles {
                 moveOver(target, path);
             }
             return new SharedArena(path, header, file, mapping, opts.withReadOnly(false));
-        } catch (final IOException | RuntimeException e) {
+        } catch (final Throwable e) {
+            // Any failure, an Error included (a fault on the new mapping is one): nothing is left behind.
             if (mapping != null) {
                 mapping.close();
             }
             closeQuietly(file, e);
-            Files.deleteIfExists(target);
+            try {
+                Files.deleteIfExists(target);
+            } catch (final IOException | RuntimeException notDeleted) {
+                e.addSuppressed(notDeleted);
+            }
+            if (e instanceof InternalError fault && ArenaFaultException.isMappingFault(fault)) {
+                throw new IOException("fault writing the new arena's metadata (file system full?): path=" + path
+                    + "; nothing was created", fault);
+            }
             throw e;
+        }
+    }
+
+    /**
+     * Refuses to create over what exists at {@code path}: anything but a valid arena file (a text
+     * file, a directory, a symlink, a damaged arena) in any case, an arena without {@code replace},
+     * and with it an arena that other live processes have open ({@link SharedArena#delete}'s checks).
+     */
+    private static void vetExisting(final Path path, final boolean replace) throws IOException {
+        final java.util.List<Long> holders;
+        try {
+            holders = SharedArena.liveHolders(path);
+        } catch (final NoSuchFileException gone) {
+            return; // removed meanwhile: created as a new file (createNew refuses one that comes back)
+        } catch (final IOException notAnArena) {
+            throw Errors.notAnArenaFile(path, notAnArena);
+        }
+        if (!replace) {
+            throw Errors.alreadyExists(path);
+        }
+        if (!holders.isEmpty()) {
+            throw new ArenaInUseException(path.toString(), holders, "not replaced (stop them first)");
+        }
+    }
+
+    /**
+     * Commits storage for the header and metadata pages before they are written through the
+     * mapping: on a full file system the create fails here, with ENOSPC, where a store into a hole
+     * of the mapping raised SIGBUS.
+     */
+    private static void commitMetadata(final NativeFile file, final ArenaHeader header, final Path path)
+        throws IOException {
+        final long bytes = io.sharena.core.layout.Geometry.pageBytes(
+            io.sharena.core.layout.Geometry.firstUserPage(header.capacityPages()));
+        try {
+            file.allocate(0, bytes);
+        } catch (final OsException e) {
+            throw new IOException("cannot commit storage for the new arena's metadata: bytes=" + bytes + ", path=" + path
+                + ": " + e.getMessage() + "; nothing was created", e);
         }
     }
 
@@ -195,7 +246,7 @@ final class ArenaFiles {
         }
     }
 
-    private static void closeQuietly(final NativeFile file, final Exception primary) {
+    private static void closeQuietly(final NativeFile file, final Throwable primary) {
         try {
             file.close();
         } catch (final OsException e) {

@@ -4,7 +4,8 @@ import java.nio.file.FileSystemException;
 import java.util.List;
 
 /**
- * {@link SharedArena#delete} refused: other live processes have the arena open. Names them.
+ * {@link SharedArena#delete}, or a {@link SharedArena#create} that replaces a file, refused: other
+ * live processes have the arena open. Names them.
  */
 public final class ArenaInUseException extends FileSystemException {
     private static final long serialVersionUID = 1L;
@@ -12,7 +13,12 @@ public final class ArenaInUseException extends FileSystemException {
     private final transient List<Long> pids;
 
     public ArenaInUseException(final String file, final List<Long> pids) {
-        super(file, null, "arena in use by live processes: pids=" + pids + " (force deletes it anyway)");
+        this(file, pids, "(force deletes it anyway)");
+    }
+
+    /** @param outcome what was refused and what to do, after the pids: "not replaced (...)" */
+    ArenaInUseException(final String file, final List<Long> pids, final String outcome) {
+        super(file, null, "arena in use by live processes: pids=" + pids + " " + outcome);
         this.pids = List.copyOf(pids);
     }
 

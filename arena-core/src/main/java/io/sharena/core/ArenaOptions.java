@@ -5,8 +5,9 @@ package io.sharena.core;
  * {@code with...} methods.
  *
  * <ul>
- *   <li>{@code replace}: {@code create} replaces an existing file (atomically: the new arena is
- *       built beside it and renamed over it; processes that have the old one mapped keep it).</li>
+ *   <li>{@code replace}: {@code create} replaces an existing arena file that no other live process
+ *       has open (atomically: the new arena is built beside it and renamed over it); a file that is
+ *       not a valid arena is never replaced.</li>
  *   <li>{@code fixedAddress}: every process maps the arena's window at this absolute, 4 GiB-aligned
  *       address, recorded in the header at creation; 0 means any address.</li>
  *   <li>{@code allowForeignOwner}: open a file owned by another user (refused by default).</li>

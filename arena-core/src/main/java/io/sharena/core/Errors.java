@@ -33,10 +33,22 @@ final class Errors {
         return new IllegalArgumentException("not a size: size=" + text + " (examples: 4096, 64K, 64M, 4G, 100p)");
     }
 
-    /** {@code create} without the replace option on a path that exists. */
+    /** {@code create} without the replace option on a path that holds an arena file. */
     static IllegalArgumentException alreadyExists(final Path path) {
         return new IllegalArgumentException("arena file already exists: path=" + path
             + " (use the replace option, --replace on the command line)");
+    }
+
+    /**
+     * {@code create} (replacing or not) on a path that holds something other than a valid arena
+     * file, which it never replaces: "PATH: exists and is not an arena file: not replaced (why)".
+     */
+    static java.nio.file.FileAlreadyExistsException notAnArenaFile(final Path path, final java.io.IOException why) {
+        final java.nio.file.FileAlreadyExistsException e = new java.nio.file.FileAlreadyExistsException(path.toString(),
+            null, "exists and is not an arena file: not replaced (" + (why instanceof ArenaFormatException f
+            ? "not a valid arena: " + f.getMessage() : why.getMessage()) + ")");
+        e.addSuppressed(why);
+        return e;
     }
 
     /** A lock word that {@code lockAt} refuses: misaligned, outside the user pages, or not ALLOCATED. */

@@ -189,11 +189,21 @@ public final class SharedArena implements AutoCloseable {
     /**
      * Creates a new arena file of {@code capacity} and maps it.
      *
-     * @throws IllegalArgumentException   if {@code path} or {@code capacity} is null, or the file exists and
-     *                                    {@code replace} is not set
-     * @throws FileAlreadyExistsException if another process created the file meanwhile
+     * <p>With {@link ArenaOptions#withReplace replace}, an existing file is replaced only if it is a
+     * valid arena that no other live process has open (what {@link #delete} checks): the new arena
+     * is built beside it and renamed over it last. Anything else at the path (a text file, a
+     * directory, a symlink, a damaged arena) is never replaced. A process that attaches between
+     * the check and the rename is not seen: the check is advice, not a lock.
+     *
+     * @throws IllegalArgumentException   if {@code path} or {@code capacity} is null, or an arena file
+     *                                    exists and {@code replace} is not set
+     * @throws FileAlreadyExistsException if the path holds something that is not an arena file (with
+     *                                    or without {@code replace}), or another process created the
+     *                                    file meanwhile
+     * @throws ArenaInUseException        if {@code replace} is set and live processes have the arena
+     *                                    at the path open (they are named)
      * @throws IOException                if the file cannot be created or mapped (e.g. the fixed address is
-     *                                    taken, the file system is full)
+     *                                    taken), or the file system has no room for its metadata
      */
     public static SharedArena create(final Path path, final Capacity capacity, final ArenaOptions options)
         throws IOException {
@@ -246,21 +256,34 @@ public final class SharedArena implements AutoCloseable {
         if (path == null) {
             throw Errors.nullArgument("arena path", null);
         }
-        final java.util.List<Long> holders;
+        final java.util.List<Long> holders = liveHolders(path);
+        if (!holders.isEmpty() && !force) {
+            throw new ArenaInUseException(path.toString(), holders);
+        }
+        Files.delete(path);
+        return holders;
+    }
+
+    /**
+     * What {@link #delete} and a replacing {@link #create} check before they unlink or rename over
+     * a file: that it is a valid arena (opened read-only, so it takes no registry slot), and which
+     * live processes other than this one have it open.
+     *
+     * @return the pids of those processes, sorted; empty if none
+     * @throws ArenaFormatException  if the file is not a valid arena
+     * @throws NoSuchFileException   if there is no file
+     * @throws AccessDeniedException if the path is a symlink or the file belongs to another user
+     */
+    static java.util.List<Long> liveHolders(final Path path) throws IOException {
         try (SharedArena arena = open(path, ArenaOptions.defaults().withReadOnly(true))) {
             final long self = ProcessHandle.current().pid();
-            holders = arena.registry.entries().stream()
+            return arena.registry.entries().stream()
                 .filter(e -> e.alive() && e.pid() != self)
                 .map(ProcessRegistry.Entry::pid)
                 .distinct()
                 .sorted()
                 .toList();
         }
-        if (!holders.isEmpty() && !force) {
-            throw new ArenaInUseException(path.toString(), holders);
-        }
-        Files.delete(path);
-        return holders;
     }
 
     /** @return the raw view: typed access by arena pointer with bounds checks only */

@@ -35,7 +35,8 @@ final class Connection {
      */
     static final int IN_PLACE_MIN = 16 << 10;
     static final int OUT_INITIAL = 4 << 10;
-    private static final int OUT_KEEP = 1 << 20;
+    /** The largest drained output buffer a worker keeps as its spare ({@link Worker#giveBackGrownOutput}). */
+    static final int OUT_KEEP = 1 << 20;
     /** An idle connection's input and output: it holds no buffer (the worker keeps spares). */
     private static final byte[] NO_BYTES = new byte[0];
 
@@ -807,8 +808,23 @@ final class Connection {
             }
         }
         final int grown = Math.max(out.length * 2, outLim + n);
-        charge(grown - out.length);
-        out = java.util.Arrays.copyOf(out, grown);
+        // The worker's spare grown buffer if it is large enough: a client whose replies grow the
+        // queue each time (multi-key gets) does not allocate the same steps again per command.
+        final byte[] spare = worker.takeGrownOutput(grown);
+        try {
+            charge((spare != null ? spare.length : grown) - out.length);
+        } catch (final BufferLimitException e) {
+            if (spare != null) {
+                worker.giveBackGrownOutput(spare);
+            }
+            throw e;
+        }
+        final byte[] next = spare != null ? spare : new byte[grown];
+        System.arraycopy(out, 0, next, 0, outLim); // outPos is 0: compacted above
+        if (out.length == OUT_INITIAL) {
+            worker.giveBackOutput(out);
+        }
+        out = next;
     }
 
     /**
@@ -1061,9 +1077,14 @@ final class Connection {
             outBase += outPos;
             outPos = 0;
             outLim = 0;
-            if (out.length > OUT_KEEP) {
+            if (out.length > OUT_INITIAL) {
+                // A grown queue is given back as it drains (to the worker, which keeps one, else to
+                // the collector), and counted out of the connections' bound: a connection that
+                // waits holds no buffer, however large its last replies were. It was kept up to
+                // 1 MiB, and 510 idle clients whose last get grew it to 512 KiB held the whole bound.
                 charge(OUT_INITIAL - out.length);
-                out = new byte[OUT_INITIAL];
+                worker.giveBackGrownOutput(out);
+                out = NO_BYTES;
             }
         }
         return moved;

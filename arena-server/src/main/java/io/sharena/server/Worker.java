@@ -58,6 +58,8 @@ final class Worker {
     private int spareInputCount;
     private final byte[][] spareOutputs = new byte[SPARE_BUFFERS][];
     private int spareOutputCount;
+    /** One drained output buffer larger than {@link Connection#OUT_INITIAL}, for the next connection whose queue grows. */
+    private byte[] spareGrown;
     /** The two buffers of a gathering write (queued replies, then a value in place). */
     final ByteBuffer[] pair = new ByteBuffer[2];
     /** The two buffers of a scattering read: the rest of a value in place, then the input after it. */
@@ -488,6 +490,30 @@ final class Worker {
     /** @return an output buffer of {@link Connection#OUT_INITIAL} bytes (contents undefined) for a connection that replies */
     byte[] takeOutput() {
         return spareOutputCount > 0 ? spareOutputs[--spareOutputCount] : new byte[Connection.OUT_INITIAL];
+    }
+
+    /**
+     * @return the spare grown output buffer (contents undefined) if it holds {@code n} bytes, for a
+     * connection whose queue grows; null otherwise
+     */
+    byte[] takeGrownOutput(final int n) {
+        final byte[] b = spareGrown;
+        if (b == null || b.length < n) {
+            return null;
+        }
+        spareGrown = null;
+        return b;
+    }
+
+    /**
+     * Keeps a drained grown output buffer as the spare (the larger of the two, up to
+     * {@link Connection#OUT_KEEP}), or drops it: a worker holds one such buffer at most, outside the
+     * connections' bound, where each connection used to keep its own.
+     */
+    void giveBackGrownOutput(final byte[] b) {
+        if (b.length <= Connection.OUT_KEEP && (spareGrown == null || spareGrown.length < b.length)) {
+            spareGrown = b;
+        }
     }
 
     /** Keeps a drained connection's output buffer for the next connection that replies (or drops it). */

@@ -180,6 +180,47 @@ class ResourceAuditTest {
         }
     }
 
+    /**
+     * A connection kept the output buffer its last replies grew (up to 1 MiB), counted against
+     * the connections' bound while it waited: a 40-key get of a 10 KB value grew it to 512 KiB, so
+     * 510 well-behaved clients doing one each then idling held the whole 256 MiB, and every other
+     * client's set was refused. Here the bound is 4 MiB and 20 such clients come and stay: each is
+     * answered whole, and once they wait they hold nothing.
+     */
+    @Test
+    void idleConnectionsHoldNoGrownOutputBuffer() throws Exception {
+        final ServerOptions options = ServerOptions.defaults().withThreads(2).withConnectionBuffers(4L << 20);
+        try (TestServer server = new TestServer(options); Wire good = new Wire(server.port())) {
+            final String value = "v".repeat(10_000);
+            assertEquals("STORED\r\n", good.call("set v 0 0 " + value.length() + "\r\n" + value + "\r\n"));
+            final String one = "VALUE v 0 " + value.length() + "\r\n" + value + "\r\n";
+            final java.util.List<Wire> clients = new java.util.ArrayList<>();
+            try {
+                for (int i = 0; i < 20; i++) {
+                    final Wire c = new Wire(server.port());
+                    clients.add(c);
+                    final String reply = c.call("get" + " v".repeat(40) + "\r\n");
+                    assertEquals(one.repeat(40) + "END\r\n", reply, "client " + i + ": " + Wire.shorten(reply));
+                }
+                final long deadline = System.nanoTime() + 2_000_000_000L;
+                while (server.server.connectionHeap.get() != 0 && System.nanoTime() < deadline) {
+                    Thread.sleep(10);
+                }
+                assertEquals(0, server.server.connectionHeap.get(), "held by waiting connections");
+                assertEquals(0, server.server.buffersRefused.sum());
+                // A set whose value comes to the heap finds room.
+                assertEquals("STORED\r\n", good.call("set w 0 0 " + value.length() + "\r\n" + value + "\r\n"));
+                for (final Wire c : clients) {
+                    assertEquals(one + "END\r\n", c.call("get v\r\n"), "each served again");
+                }
+            } finally {
+                for (final Wire c : clients) {
+                    c.close();
+                }
+            }
+        }
+    }
+
     /** @return the worker of the {@code n}-th connection opened (counting from 0), by its number */
     private static Worker workerOf(final TestServer server, final int n) {
         for (final Connection c : server.server.open) {
