@@ -26,16 +26,17 @@ final class Counters {
     }
 
     /**
-     * Takes from each process's block what it held when read, atomically: an add another thread or
-     * process makes meanwhile is kept, so the sums count exactly what happened after the reset.
+     * Sets each process's counters to zero, each by one atomic swap: an add another thread or
+     * process makes lands before or after it, whole, and two resets at once take each count once
+     * (a read, then a subtraction of what was read, had two resetters subtract it twice: negative
+     * counts).
      */
     void reset() {
         for (int slot = 0; slot < StoreLayout.COUNTER_SLOTS; slot++) {
             for (final StoreCounter counter : StoreCounter.values()) {
                 final int at = header + StoreLayout.counter(slot, counter.ordinal());
-                final long held = view.getLongAcquire(at);
-                if (held != 0) {
-                    view.getAndAddLong(at, -held);
+                if (view.getLongAcquire(at) != 0) {
+                    view.getAndSetLong(at, 0L);
                 }
             }
         }
