@@ -1,8 +1,10 @@
 package io.sharena.cli;
 
+import io.sharena.core.ArenaBusyException;
 import io.sharena.core.ArenaCorruptedException;
 import io.sharena.core.ArenaFaultException;
 import io.sharena.core.ArenaFormatException;
+import io.sharena.core.ArenaFullException;
 import io.sharena.core.ArenaInUseException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -32,7 +34,8 @@ import java.nio.file.NoSuchFileException;
         " 4:format: not a valid arena (not a regular file, no valid header, truncated, other format)",
         " 5:fault: the arena file was cut short while mapped (check --repair restores it), or a strict access faulted",
         " 6:corrupted: arena metadata found corrupted during use (check --repair rebuilds it)",
-        " 7:busy: the allocator lock could not be taken in time, or live processes hold the file (delete, create --replace)",
+        " 7:busy: a lock could not be taken in time, or live processes hold the file (delete, create --replace, stress)",
+        " 8:full: no room in the arena for what the command must make (a larger --size or --memory)",
         "70:internal error: a bug (the message names the exception; ARENA_DEBUG=1 prints its stack trace)"},
     footer = {"", "Also (launcher): ./arena bench [SUITE...] [--quick] [--out DIR] [--update-readme]   the benchmark harness",
         "                 ./arena jmh [JMH options]   JMH itself on the benchmark jar",
@@ -46,6 +49,7 @@ public final class ArenaCli implements Runnable {
     static final int EXIT_FAULT = 5;
     static final int EXIT_CORRUPTED = 6;
     static final int EXIT_BUSY = 7;
+    static final int EXIT_FULL = 8;
     static final int EXIT_INTERNAL = 70;
 
     @CommandLine.Spec
@@ -99,7 +103,9 @@ public final class ArenaCli implements Runnable {
             case ArenaFormatException f -> EXIT_FORMAT;
             case ArenaFaultException f -> EXIT_FAULT;
             case ArenaCorruptedException c -> EXIT_CORRUPTED;
+            case ArenaBusyException b -> EXIT_BUSY;
             case ArenaInUseException u -> EXIT_BUSY;
+            case ArenaFullException f -> EXIT_FULL;
             case IllegalArgumentException i -> EXIT_USAGE;
             case UncheckedIOException u -> exitStatus(u.getCause());
             case IOException i -> EXIT_FILE;
@@ -114,6 +120,8 @@ public final class ArenaCli implements Runnable {
             case ArenaFormatException f -> "not a valid arena: " + f.getMessage() + " (field " + f.field() + ")";
             case ArenaFaultException f -> f.getMessage();
             case ArenaCorruptedException c -> c.getMessage() + "; 'arena check' names the damage, 'check --repair' repairs what it can";
+            case ArenaBusyException b -> b.getMessage();
+            case ArenaFullException f -> f.getMessage();
             case NoSuchFileException f -> "no such file: " + f.getFile();
             case FileAlreadyExistsException f when f.getReason() != null -> f.getFile() + ": " + f.getReason();
             case FileAlreadyExistsException f -> "file exists: " + f.getFile();

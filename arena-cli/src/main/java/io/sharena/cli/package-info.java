@@ -6,7 +6,7 @@
  *
  * <p>Every failure ends in one line on standard error, {@code arena: <what went wrong>}, and an
  * exit status by kind (listed in {@code --help}): 1 a failed check or run, 2 usage, 3 file,
- * 4 format, 5 fault, 6 corrupted, 7 busy, 70 an unexpected exception (a bug: the line names it).
+ * 4 format, 5 fault, 6 corrupted, 7 busy, 8 full, 70 an unexpected exception (a bug: the line names it).
  * No stack trace is printed unless {@code ARENA_DEBUG} is set.
  *
  * <p>Concurrency: each command runs on the main thread; the demo and the stress campaigns start

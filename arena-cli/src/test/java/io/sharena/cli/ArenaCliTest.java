@@ -258,7 +258,8 @@ class ArenaCliTest extends CapturedStreams {
     @Test
     void helpListsTheExitStatuses() {
         assertEquals(0, ArenaCli.run("--help"));
-        for (final String line : List.of("3:file", "4:format", "5:fault", "6:corrupted", "7:busy", "70:internal")) {
+        for (final String line : List.of("3:file", "4:format", "5:fault", "6:corrupted", "7:busy", "8:full",
+            "70:internal")) {
             assertTrue(out().contains(line.replace(":", "   ")), line + " in:\n" + out());
         }
     }

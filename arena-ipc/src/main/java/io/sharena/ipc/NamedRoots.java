@@ -1,6 +1,8 @@
 package io.sharena.ipc;
 
+import io.sharena.core.ArenaBusyException;
 import io.sharena.core.ArenaCorruptedException;
+import io.sharena.core.ArenaFullException;
 import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
 import io.sharena.core.crash.CrashPoints;
@@ -55,6 +57,11 @@ import java.util.concurrent.locks.LockSupport;
  * pointer) is checked before use; a value out of range marks the directory for repair and throws
  * {@link ArenaCorruptedException}. {@link #check} reports, {@link #repair} fixes.
  *
+ * <p><b>Busy and full</b>: a lock not had in time (a live or stopped holder) throws
+ * {@link ArenaBusyException}; no room in the arena for the directory, or a directory whose every
+ * entry is live, throws {@link ArenaFullException}. Both are {@link IllegalStateException}s, which
+ * the methods below name, and change nothing.
+ *
  * <p>This class holds the lookups, the lock-free updates, adds and removes, and the directory's
  * lock; {@link RootsEntries} reads and writes single entries, {@link RootsCreation} runs creations
  * and undoes a dead creator's, and {@link RootsRepair} checks and repairs.
@@ -84,7 +91,7 @@ public final class NamedRoots {
 
     /**
      * @return the arena's roots, creating the directory if this is the first use
-     * @throws IllegalStateException    if the arena has no room for the directory
+     * @throws ArenaFullException      if the arena has no room for the directory
      * @throws ArenaCorruptedException if the control page names a directory that is not one, or
      *                                 names none while a directory lies in the arena (its pointer zeroed)
      */
@@ -111,7 +118,7 @@ public final class NamedRoots {
                 LockSupport.parkNanos(100_000); // the allocator's lock was busy, or no room yet
             }
             if (dir == 0) {
-                throw new IllegalStateException("no room for the named-roots directory: pages=" + RootsLayout.PAGES
+                throw new ArenaFullException("no room for the named-roots directory: pages=" + RootsLayout.PAGES
                     + ", path=" + arena.path());
             }
             CrashPoints.at(RootsPoint.DIRECTORY_ALLOCATED);
@@ -360,7 +367,7 @@ public final class NamedRoots {
         // A stray process token (thread 0) in the word is taken over as a dead holder's: RECOVERED.
         final LockResult r = lock.lock(timeoutNanos);
         if (r == LockResult.TIMEOUT) {
-            throw new IllegalStateException("named-roots lock busy for " + timeoutNanos / 1_000_000 + " ms; " + what
+            throw new ArenaBusyException("named-roots lock busy for " + timeoutNanos / 1_000_000 + " ms; " + what
                 + (name == null ? "" : ": name=" + new String(name, StandardCharsets.UTF_8)));
         }
         try {
@@ -408,7 +415,7 @@ public final class NamedRoots {
                     return e;
                 }
             }
-            throw new IllegalStateException("named-roots directory full: entries=" + RootsLayout.ENTRIES);
+            throw new ArenaFullException("named-roots directory full: entries=" + RootsLayout.ENTRIES);
         } finally {
             unlock(r);
         }

@@ -1,5 +1,6 @@
 package io.sharena.ipc;
 
+import io.sharena.core.ArenaBusyException;
 import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
 import io.sharena.core.crash.CrashPoints;
@@ -43,7 +44,7 @@ final class RootsCreation {
             if (left != 0) {
                 // A dead creator's creation whose undo the busy allocator held up: its record, the one
                 // thing that names it, must not be written over.
-                throw new IllegalStateException("a dead creator's unfinished creation is not undone yet (the"
+                throw new ArenaBusyException("a dead creator's unfinished creation is not undone yet (the"
                     + " allocator's lock stayed busy); nothing created: name=" + name + ", record=0x"
                     + Long.toHexString(left));
             }
@@ -168,7 +169,7 @@ final class RootsCreation {
         if ((left & RootsLayout.CREATING_UNDOING) != 0) {
             // The undo of a dead creator's creation could not finish (the allocator's lock stayed busy):
             // its structure, unformatted, is still in its entry; never handed out, never changed under.
-            throw new IllegalStateException("a dead creator's unfinished creation is not undone yet (the allocator's"
+            throw new ArenaBusyException("a dead creator's unfinished creation is not undone yet (the allocator's"
                 + " lock stayed busy); try again: record=0x" + Long.toHexString(left));
         }
         return true;

@@ -1,6 +1,7 @@
 package io.sharena.ipc;
 
 import io.sharena.core.ArenaCorruptedException;
+import io.sharena.core.ArenaFullException;
 import io.sharena.core.ArenaView;
 import io.sharena.core.crash.CrashPoints;
 import io.sharena.ipc.layout.RootsLayout;
@@ -96,7 +97,7 @@ final class RootsEntries {
                 return e;
             }
         }
-        throw new IllegalStateException("named-roots directory full: entries=" + RootsLayout.ENTRIES);
+        throw new ArenaFullException("named-roots directory full: entries=" + RootsLayout.ENTRIES);
     }
 
     /** @return the entry a lookup of {@code name} finds, or 0; never throws (for check and repair) */
