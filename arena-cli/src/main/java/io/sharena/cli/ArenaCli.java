@@ -15,6 +15,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
+import java.util.concurrent.Callable;
 
 /**
  * Entry point of {@code ./arena}. Every failure is one line on stderr, {@code arena: <message>},
@@ -41,7 +42,7 @@ import java.nio.file.NoSuchFileException;
         "                 ./arena jmh [JMH options]   JMH itself on the benchmark jar",
         "                 ./arena test   the test suite",
         "                 ./arena test-long   the long campaigns (the harness on every suite, every crash point in stress workers)"})
-public final class ArenaCli implements Runnable {
+public final class ArenaCli implements Callable<Integer> {
     static final int EXIT_FAILURE = 1;
     static final int EXIT_USAGE = 2;
     static final int EXIT_FILE = 3;
@@ -149,8 +150,13 @@ public final class ArenaCli implements Runnable {
         return s == null ? "" : s.replace('\n', ' ').replace('\r', ' ');
     }
 
+    /** No command given: the usage, on standard error, and the usage status. */
     @Override
-    public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
+    public Integer call() {
+        final PrintWriter err = spec.commandLine().getErr();
+        err.println("arena: no command given");
+        spec.commandLine().usage(err);
+        err.flush();
+        return EXIT_USAGE;
     }
 }

@@ -255,6 +255,15 @@ class ArenaCliTest extends CapturedStreams {
         assertFalse(e.contains("\tat "), where);
     }
 
+    /** No command: the usage on stderr and the usage status (it was the usage on stdout and 0). */
+    @Test
+    void noCommandIsAUsageError() {
+        assertEquals(ArenaCli.EXIT_USAGE, ArenaCli.run());
+        assertEquals("", out());
+        assertTrue(err().startsWith("arena: no command given\nUsage: arena [-hV] [COMMAND]\n"), err());
+        assertTrue(err().contains("\n  create  "), err());
+    }
+
     @Test
     void helpListsTheExitStatuses() {
         assertEquals(0, ArenaCli.run("--help"));
