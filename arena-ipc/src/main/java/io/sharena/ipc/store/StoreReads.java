@@ -227,18 +227,39 @@ final class StoreReads extends StorePath {
     /** {@link SharedStore#get(byte[])}. */
     byte[] get(final byte[] key) {
         final Cursor c = cursors.get();
-        while (true) {
-            byte[] buf = scratch.get()[0];
-            if (!getCounted(key, c, buf, 0)) {
+        final byte[] buf = readWhole(key, c);
+        if (buf == null) {
+            return null;
+        }
+        final byte[] out = new byte[c.valueLen];
+        System.arraycopy(buf, 0, out, 0, c.valueLen);
+        return out;
+    }
+
+    /**
+     * A counted get into this thread's scratch buffer, grown and read again while the value is
+     * longer: one get counted and bumped once (the second read is not a second hit), and a miss if
+     * the key went away between the reads.
+     *
+     * @return the buffer holding the value ({@code c.valueLen} bytes), or null on a miss
+     */
+    private byte[] readWhole(final byte[] key, final Cursor c) {
+        byte[] buf = scratch.get()[0];
+        if (!getCounted(key, c, buf, 0)) {
+            return null;
+        }
+        while (c.valueLen > buf.length) {
+            buf = new byte[Math.max(c.valueLen, buf.length * 2)];
+            scratch.get()[0] = buf;
+            if (!readLive(key, Index.hash(key, key.length), c, buf, 0)) {
+                c.pendingHits--;
+                if (++c.pendingMisses == GET_COUNT_BATCH) {
+                    flushGets(c);
+                }
                 return null;
             }
-            if (c.valueLen <= buf.length) {
-                final byte[] out = new byte[c.valueLen];
-                System.arraycopy(buf, 0, out, 0, c.valueLen);
-                return out;
-            }
-            scratch.get()[0] = new byte[Math.max(c.valueLen, buf.length * 2)];
         }
+        return buf;
     }
 
     /** {@link SharedStore#get(byte[], byte[])}. */
@@ -250,16 +271,8 @@ final class StoreReads extends StorePath {
     /** {@link SharedStore#gets}. */
     StoreItem gets(final byte[] key) {
         final Cursor c = cursors.get();
-        while (true) {
-            final byte[] buf = scratch.get()[0];
-            if (!getCounted(key, c, buf, 0)) {
-                return null;
-            }
-            if (c.valueLen <= buf.length) {
-                return new StoreItem(java.util.Arrays.copyOf(buf, c.valueLen), c.flags, c.cas, c.expires);
-            }
-            scratch.get()[0] = new byte[Math.max(c.valueLen, buf.length * 2)];
-        }
+        final byte[] buf = readWhole(key, c);
+        return buf == null ? null : new StoreItem(java.util.Arrays.copyOf(buf, c.valueLen), c.flags, c.cas, c.expires);
     }
 
     boolean readerGet(final byte[] key, final Cursor c, final boolean bump) {

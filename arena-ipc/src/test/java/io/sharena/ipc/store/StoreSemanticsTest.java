@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 import static io.sharena.ipc.store.SharedStoreTest.b;
 import static io.sharena.ipc.store.SharedStoreTest.s;
@@ -75,6 +76,28 @@ class StoreSemanticsTest {
         now.addAndGet(1);
         assertNull(store.get(b("rel30d")));
         assertEquals("v", s(store.get(b("never"))));
+    }
+
+    /**
+     * A value longer than the thread's scratch buffer is read twice (the buffer grows between):
+     * the second read counted a second hit and a second use.
+     */
+    @Test
+    void aLongValueReadIsOneHit() throws Exception {
+        assertEquals(StoreResult.STORED, store.set(b("long"), new byte[5_000], 0, 0));
+        store.resetStats();
+        // A thread of its own: its scratch buffer starts short.
+        final AtomicReference<Map<String, Long>> seen = new AtomicReference<>();
+        final Thread reader = Thread.ofPlatform().start(() -> {
+            assertEquals(5_000, store.get(b("long")).length);
+            assertEquals(5_000, store.gets(b("long")).value().length);
+            seen.set(store.stats());
+        });
+        reader.join();
+        final Map<String, Long> st = seen.get();
+        assertEquals(2L, st.get("get_hits"), st.toString());
+        assertEquals(2L, st.get("cmd_get"), st.toString());
+        assertEquals(0L, st.get("get_misses"), st.toString());
     }
 
     @Test
