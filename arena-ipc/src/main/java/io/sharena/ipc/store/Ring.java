@@ -804,7 +804,8 @@ final class Ring {
         // LINKED and not yet reachable: the item keeps its CAS value.
         view.putLong(y + ItemLayout.CAS, view.getLong(x + ItemLayout.CAS));
         view.putInt(y + ItemLayout.NEXT, view.getInt(x + ItemLayout.NEXT));
-        setMapBits(y, FETCHED | usesBits(uses));
+        // Fetched only if it was: a cold item kept while the store is roomy may never have been read.
+        setMapBits(y, (mapBits(x) & FETCHED) | usesBits(uses));
         // Publishes the copy in the item's place: readers see x or y, the same item.
         view.putIntRelease(pred, y);
         CrashPoints.at(StorePoint.EVICT_REINSERTED);

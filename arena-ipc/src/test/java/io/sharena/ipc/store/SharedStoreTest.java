@@ -421,6 +421,23 @@ class SharedStoreTest {
         assertTrue(store.stats().get("reinserted") > 0);
     }
 
+    /**
+     * A cold item the tail moves to the head while the store is roomy was marked fetched: memcached's
+     * meta {@code h} said it had been read, and its eventual eviction did not count as unfetched.
+     */
+    @Test
+    void aColdItemKeptByTheTailIsStillUnfetched() {
+        final byte[] v = new byte[1000];
+        store.set(b("never-read"), v, 0, 0);
+        for (int i = 0; store.stats().get("reinserted") == 0; i++) {
+            assertTrue(i < 100_000, "nothing kept");
+            store.set(b("filler"), v, 0, 0);
+        }
+        final StoreReader reader = store.reader();
+        assertTrue(reader.peek(b("never-read")));
+        assertFalse(reader.fetchedBefore());
+    }
+
     @Test
     void expiredItemsAreReclaimedNotEvicted() {
         final byte[] v = new byte[1000];
