@@ -129,6 +129,8 @@ public final class ArenaCli implements Callable<Integer> {
             case AccessDeniedException f -> f.getFile() + ": " + (f.getReason() == null ? "access denied" : f.getReason());
             case UncheckedIOException u -> describe(u.getCause());
             case IllegalArgumentException i when i.getMessage() != null -> i.getMessage();
+            // A bind that failed: the server names the address in the message.
+            case java.net.BindException b when b.getMessage() != null -> b.getMessage();
             // sharena's own I/O failures (a system call that failed, a full registry) carry
             // one-line name=value messages; the JDK's are named by their type.
             case IOException i when i.getMessage() != null && (i.getClass() == IOException.class

@@ -1,8 +1,10 @@
 package io.sharena.cli;
 
 import io.sharena.core.Capacity;
+import io.sharena.core.SharedArena;
 import io.sharena.ipc.store.SharedStore;
 import io.sharena.ipc.store.StoreOptions;
+import io.sharena.server.Listener;
 import io.sharena.server.MemcachedServer;
 import io.sharena.server.ServerOptions;
 import picocli.CommandLine.Command;
@@ -10,7 +12,9 @@ import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
@@ -139,18 +143,37 @@ final class ServeCommand implements Callable<Integer> {
         }
         final StoreOptions storeOptions = StoreOptions.defaults().withMemoryLimit(memoryBytes)
             .withMaxItemSize((int) itemBytes).withEvictions(evictions).withHugePages(hugePages);
-        final ServerOptions serverOptions = ServerOptions.defaults().withAddress(new InetSocketAddress(listen, port))
+        final InetSocketAddress address = new InetSocketAddress(listen, port);
+        if (unixSocket == null && address.isUnresolved()) {
+            throw new IllegalArgumentException("cannot resolve --listen " + listen);
+        }
+        final ServerOptions serverOptions = ServerOptions.defaults().withAddress(address)
             .withThreads(threads).withMaxConnections(maxConnections).withRequestsPerEvent(requestsPerEvent)
             .withIdleTimeoutSeconds(idleTimeout).withShutdownCommand(enableShutdown).withLruCrawler(lruCrawler)
             .withUnixSocket(unixSocket).withProtocol(protocol);
         final Path file = store != null ? store : defaultPath();
+        // The address first: a serve that cannot listen leaves no store file behind.
+        final Listener listener = MemcachedServer.bind(serverOptions);
         final boolean[] created = new boolean[1];
-        final SharedStore shared = openOrCreate(file, storeOptions, created);
+        final SharedStore shared;
         final MemcachedServer server;
         try {
-            server = MemcachedServer.start(shared, serverOptions);
+            shared = openOrCreate(file, storeOptions, created);
+        } catch (final Throwable e) {
+            listener.close();
+            throw e;
+        }
+        try {
+            server = MemcachedServer.start(shared, listener);
         } catch (final IOException | RuntimeException e) {
-            shared.close();
+            try {
+                shared.close();
+            } catch (final IOException | RuntimeException closing) {
+                e.addSuppressed(closing);
+            }
+            if (created[0]) {
+                deleteQuietly(file, e);
+            }
             throw e;
         }
         // Closed once, by whichever comes first: SIGINT/SIGTERM (the hook) or the shutdown command
@@ -195,12 +218,32 @@ final class ServeCommand implements Callable<Integer> {
     /**
      * Opens the file, or creates it; two servers starting at once on a new file both end up opening
      * it, and a file whose creator was killed before its store was made gets the store made in place.
+     * A file this call created is deleted again if the store cannot be made in it (unless another
+     * live process opened it meanwhile).
      */
     static SharedStore openOrCreate(final Path file, final StoreOptions options, final boolean[] created)
         throws IOException {
-        final boolean existed = Files.exists(file);
-        final SharedStore s = SharedStore.openOrCreate(file, options);
-        created[0] = !existed;
-        return s;
+        final boolean existed = Files.exists(file, LinkOption.NOFOLLOW_LINKS);
+        try {
+            final SharedStore s = SharedStore.openOrCreate(file, options);
+            created[0] = !existed;
+            return s;
+        } catch (final IOException | RuntimeException | Error e) {
+            if (!existed && !(e instanceof FileAlreadyExistsException)) {
+                deleteQuietly(file, e);
+            }
+            throw e;
+        }
+    }
+
+    /** Deletes a store file this run created, as {@code delete} would: never one another live process holds. */
+    private static void deleteQuietly(final Path file, final Throwable failure) {
+        try {
+            if (Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
+                SharedArena.delete(file, false);
+            }
+        } catch (final IOException | RuntimeException e) {
+            failure.addSuppressed(e);
+        }
     }
 }

@@ -4,7 +4,6 @@ import io.sharena.ipc.store.SharedStore;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
@@ -109,17 +108,13 @@ public final class MemcachedServer implements AutoCloseable {
      */
     volatile int verbosity;
 
-    private MemcachedServer(final SharedStore store, final ServerOptions options) throws IOException {
+    private MemcachedServer(final SharedStore store, final ServerOptions options, final ServerSocketChannel listener)
+        throws IOException {
         this.store = store;
         this.options = options;
-        this.crawler = new LruCrawler(this, options.lruCrawler());
-        this.listener = options.unixSocket() != null ? unixListener(options.unixSocket()) : ServerSocketChannel.open();
+        this.listener = listener;
         try {
-            if (options.unixSocket() == null) {
-                listener.setOption(StandardSocketOptions.SO_REUSEADDR, true);
-                listener.setOption(StandardSocketOptions.SO_REUSEPORT, true);
-                listener.bind(options.address(), 1024);
-            }
+            this.crawler = new LruCrawler(this, options.lruCrawler());
             workers = new Worker[options.threads()];
             for (int i = 0; i < workers.length; i++) {
                 workers[i] = new Worker(this, i);
@@ -133,51 +128,50 @@ public final class MemcachedServer implements AutoCloseable {
     }
 
     /**
-     * A listener on a UNIX domain socket file, for its owner only. A socket file left by a server
-     * that is gone is replaced (as memcached does); one a live server still answers on is not.
+     * Binds the listening socket alone, before the store is opened: {@code ./arena serve} creates
+     * its store file only once the address is its own. Give it to {@link #start(SharedStore,
+     * Listener)}, or close it.
+     *
+     * @throws java.net.BindException if the address cannot be resolved or bound, or a server listens
+     *                                on the UNIX socket already; the message names the address
+     * @throws java.nio.file.FileAlreadyExistsException if the UNIX socket's path holds a file that is
+     *                                not a socket (it is never replaced)
+     * @throws IOException            if the socket cannot be made otherwise
      */
-    private static ServerSocketChannel unixListener(final java.nio.file.Path path) throws IOException {
-        final java.net.UnixDomainSocketAddress address = java.net.UnixDomainSocketAddress.of(path);
-        if (java.nio.file.Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            if (!isSocket(path)) {
-                throw new java.nio.file.FileAlreadyExistsException(path.toString(), null,
-                    "not a socket: refusing to replace it");
-            }
-            try (SocketChannel probe = SocketChannel.open(address)) {
-                throw new java.net.BindException("a server is listening on " + path + " already");
-            } catch (final java.net.ConnectException | java.nio.file.NoSuchFileException e) {
-                java.nio.file.Files.deleteIfExists(path); // stale: nobody answers on it
-            }
-        }
-        final ServerSocketChannel ch = ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX);
-        try {
-            ch.bind(address, 1024);
-            java.nio.file.Files.setPosixFilePermissions(path, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
-        } catch (final IOException | RuntimeException e) {
-            ch.close();
-            throw e;
-        }
-        return ch;
-    }
-
-    private static boolean isSocket(final java.nio.file.Path path) throws IOException {
-        final int mode = (Integer) java.nio.file.Files.getAttribute(path, "unix:mode", java.nio.file.LinkOption.NOFOLLOW_LINKS);
-        return (mode & 0170000) == 0140000; // S_IFSOCK
+    public static Listener bind(final ServerOptions options) throws IOException {
+        return Listener.bind(options);
     }
 
     /**
-     * Binds and starts serving.
+     * Starts serving on a listener {@link #bind} made, which the server owns from now on (its
+     * {@link #close} closes it, and so does a failed start).
      *
-     * @throws IOException if the address cannot be bound
+     * @throws IllegalStateException if another server took the listener already
+     * @throws IOException           if the worker threads' selectors cannot be opened
      */
-    public static MemcachedServer start(final SharedStore store, final ServerOptions options) throws IOException {
-        final MemcachedServer s = new MemcachedServer(store, options);
+    public static MemcachedServer start(final SharedStore store, final Listener listener) throws IOException {
+        final MemcachedServer s = new MemcachedServer(store, listener.options(), listener.take());
         for (final Worker w : s.workers) {
             w.start();
         }
         s.acceptor.start();
         s.clock.start();
         return s;
+    }
+
+    /**
+     * Binds ({@link #bind}) and starts serving.
+     *
+     * @throws IOException if the address cannot be bound
+     */
+    public static MemcachedServer start(final SharedStore store, final ServerOptions options) throws IOException {
+        final Listener listener = bind(options);
+        try {
+            return start(store, listener);
+        } catch (final IOException | RuntimeException e) {
+            listener.close();
+            throw e;
+        }
     }
 
     /**

@@ -14,6 +14,10 @@
  * end the hold after 10 ms without a byte, or 100 ms in all). Nothing here blocks but a store
  * call that waits for a lock held by a stopped process (bounded by the store's lock timeout).
  *
+ * <p>The listening socket ({@link io.sharena.server.Listener}) can be bound before the store is
+ * opened, so that a caller that cannot listen creates no store file; checking whether a UNIX
+ * socket file is still a live server's never blocks.
+ *
  * <p>Turns: a connection runs at most {@code requestsPerEvent} commands (memcached's {@code -R},
  * 20) before its worker serves the others; it then waits in the worker's list of yielded
  * connections, which the next wake-up (a select that does not wait) resumes, since no readiness
