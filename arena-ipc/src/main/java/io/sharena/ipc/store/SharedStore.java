@@ -47,6 +47,11 @@ public final class SharedStore implements AutoCloseable {
     public static final String DEFAULT_ROOT = "sharena.store";
     public static final int MAX_KEY = 250;
     public static final long RELATIVE_EXPIRY_LIMIT = 2_592_000L;
+    /**
+     * The longest delay {@link #flushAll} takes: 2^32 seconds (a memcached delay is 32 bits, an
+     * absolute time included). A longer one would overflow the flush time's milliseconds.
+     */
+    public static final long MAX_FLUSH_DELAY_SECONDS = 1L << 32;
     /** Passed as an expected CAS value: no check (no item ever has this CAS value). */
     public static final long ANY_CAS = -1L;
     /** Passed as an exptime: leave the item's expiry as it is. */
@@ -86,6 +91,8 @@ public final class SharedStore implements AutoCloseable {
     }
 
     final SharedArena arena;
+    /** Set by the first {@link #close}: a second does nothing. */
+    private volatile boolean closed;
     private final boolean ownsArena;
     final int header;
     final ArenaView view;
@@ -609,8 +616,13 @@ public final class SharedStore implements AutoCloseable {
     /**
      * Invalidates every item, now ({@code delaySeconds <= 0}) or once {@code delaySeconds} have
      * passed (items stored before then). As in memcached, a later flush_all replaces a pending one.
+     *
+     * @throws IllegalArgumentException if {@code delaySeconds} is over {@link #MAX_FLUSH_DELAY_SECONDS}
      */
     public void flushAll(final long delaySeconds) {
+        if (delaySeconds > MAX_FLUSH_DELAY_SECONDS) {
+            throw new IllegalArgumentException("flush delay over " + MAX_FLUSH_DELAY_SECONDS + " seconds: " + delaySeconds);
+        }
         counters.add(StoreCounter.CMD_FLUSH, 1);
         times.flushAll(delaySeconds);
     }
@@ -732,10 +744,16 @@ public final class SharedStore implements AutoCloseable {
     /**
      * Closes the store; if it opened its own arena file, closes that too. A file cut short under
      * the mapping does not stop the close: this thread's uncounted gets are dropped, and closing the
-     * arena reports the cut.
+     * arena reports the cut. A second close does nothing. A store that opened its own arena answers
+     * every call after the close with {@link IllegalStateException}; one over an arena its caller
+     * opened ({@link #of}) holds nothing of its own and works for as long as that arena is open.
      */
     @Override
     public void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        closed = true;
         try {
             reads.flushGets(cursors.get());
         } catch (final InternalError e) {

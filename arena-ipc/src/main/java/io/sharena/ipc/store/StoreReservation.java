@@ -9,6 +9,7 @@ import java.lang.foreign.MemorySegment;
 public final class StoreReservation {
     private SharedStore owner;
     private MemorySegment value;
+    /** A copy of the key: the caller's array may change before the commit looks the key up. */
     byte[] key;
     int hash;
     int ptr;
@@ -30,7 +31,10 @@ public final class StoreReservation {
     void hold(final SharedStore store, final byte[] k, final int h, final int p, final long nowMillis,
               final MemorySegment v) {
         owner = store;
-        key = k;
+        if (key == null || key.length != k.length) {
+            key = new byte[k.length];
+        }
+        System.arraycopy(k, 0, key, 0, k.length);
         hash = h;
         ptr = p;
         now = nowMillis;
@@ -45,7 +49,6 @@ public final class StoreReservation {
         final int p = ptr;
         ptr = 0;
         value = null;
-        key = null;
         owner = null;
         return p;
     }

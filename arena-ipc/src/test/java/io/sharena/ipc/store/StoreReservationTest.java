@@ -52,6 +52,26 @@ class StoreReservationTest {
         return r;
     }
 
+    /**
+     * The reservation kept the caller's key array: changed before the commit, the commit looked up
+     * another key, found none, and linked the new record beside the live item of the key it
+     * holds (two items of one key; an ADD stored over a live key).
+     */
+    @Test
+    void aKeyArrayChangedBeforeTheCommitChangesNothing() {
+        assertEquals(StoreResult.STORED, store.set(b("a"), b("old"), 0, 0));
+        final byte[] k = b("a");
+        final StoreReservation r = new StoreReservation();
+        assertTrue(store.reserve(k, 3, 0, 0, r));
+        k[0] = 'b';
+        r.value().copyFrom(MemorySegment.ofArray(b("new")));
+        assertEquals(StoreResult.NOT_STORED, store.commit(r, StoreMode.ADD, SharedStore.ANY_CAS, false, null));
+        assertArrayEquals(b("old"), store.get(b("a")));
+        assertNull(store.get(b("b")));
+        assertEquals(1L, store.stats().get("curr_items"));
+        assertEquals(List.of(), store.check());
+    }
+
     @Test
     void aCommittedReservationIsAnItemLikeAnyOther() {
         final byte[] v = pattern(5000, 1);

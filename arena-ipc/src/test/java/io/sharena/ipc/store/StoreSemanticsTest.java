@@ -78,6 +78,28 @@ class StoreSemanticsTest {
         assertEquals("v", s(store.get(b("never"))));
     }
 
+    /** A delay whose milliseconds overflow wrapped to a flush time in the past: everything flushed at once. */
+    @Test
+    void aFlushDelayPastTheLimitIsRefusedAndFlushesNothing() {
+        assertEquals(StoreResult.STORED, store.set(b("k"), b("v"), 0, 0));
+        now.addAndGet(2_000);
+        assertThrows(IllegalArgumentException.class, () -> store.flushAll(Long.MAX_VALUE));
+        assertThrows(IllegalArgumentException.class, () -> store.flushAll(SharedStore.MAX_FLUSH_DELAY_SECONDS + 1));
+        assertEquals("v", s(store.get(b("k"))));
+        store.flushAll(SharedStore.MAX_FLUSH_DELAY_SECONDS);
+        now.addAndGet(2_000);
+        assertEquals("v", s(store.get(b("k"))));
+    }
+
+    /** A store that opened its own arena: the second close threw the JDK's "Already closed". */
+    @Test
+    void aSecondCloseDoesNothing() throws Exception {
+        final SharedStore own = SharedStore.create(dir.resolve("twice.store"), StoreOptions.defaults().withMemoryLimit(4L << 20));
+        own.close();
+        own.close();
+        assertThrows(IllegalStateException.class, () -> own.get(b("k")));
+    }
+
     /**
      * A value longer than the thread's scratch buffer is read twice (the buffer grows between):
      * the second read counted a second hit and a second use.
