@@ -24,12 +24,32 @@ public final class BenchHarness {
     }
 
     public static void main(final String[] args) throws Exception {
+        System.exit(commandLine(args, System.out, System.err));
+    }
+
+    /**
+     * {@link #run}, with a bad argument or a failed write as one line on {@code err}:
+     * {@code arena bench: <what went wrong>}.
+     *
+     * @return the exit status: 0 done, 2 a bad argument (an unusable --out among them: nothing ran),
+     * 3 an I/O error
+     */
+    static int commandLine(final String[] args, final PrintStream out, final PrintStream err) throws Exception {
         try {
-            System.exit(run(args, System.out));
+            return run(args, out);
         } catch (final IllegalArgumentException e) {
-            System.err.println("arena bench: " + e.getMessage());
-            System.exit(2);
+            err.println("arena bench: " + e.getMessage());
+            return 2;
+        } catch (final IOException e) {
+            err.println("arena bench: " + describe(e));
+            return 3;
         }
+    }
+
+    /** @return an I/O failure as one line: its message, named by its type when the JDK's says only a path */
+    static String describe(final IOException e) {
+        final String m = e.getMessage() == null ? "" : e.getMessage().replace('\n', ' ');
+        return e.getClass() == IOException.class ? m : e.getClass().getSimpleName() + ": " + m;
     }
 
     /** @return the exit status: 0 when every suite ran (targets met or not: that is in the table) */
@@ -66,7 +86,10 @@ public final class BenchHarness {
         if (suites.isEmpty()) {
             suites.addAll(Suites.NAMES);
         }
-        Files.createDirectories(dir);
+        checkOut(dir);
+        if (updateReadme && !Files.isWritable(Path.of("README.md"))) {
+            throw new IllegalArgumentException("--update-readme: no writable README.md in the working directory");
+        }
         final long start = System.nanoTime();
         final List<Row> rows = new ArrayList<>();
         final List<Path> charts = new ArrayList<>();
@@ -102,6 +125,28 @@ public final class BenchHarness {
             out.println("updated README.md");
         }
         return 0;
+    }
+
+    /**
+     * Makes sure the results can be written to {@code dir} before any suite runs (they are written
+     * at the end, after minutes of measuring): an existing directory, or one that can be created,
+     * in which a file can be created.
+     *
+     * @throws IllegalArgumentException if {@code dir} exists and is not a directory
+     * @throws IOException              if it cannot be created or written to (the message says which)
+     */
+    static void checkOut(final Path dir) throws IOException {
+        if (Files.exists(dir) && !Files.isDirectory(dir)) {
+            throw new IllegalArgumentException("--out " + dir + ": exists and is not a directory (the results are"
+                + " written to a directory: give a new or an existing one)");
+        }
+        try {
+            Files.createDirectories(dir);
+            Files.delete(Files.createTempFile(dir, ".bench-write-check-", ".tmp"));
+        } catch (final IOException e) {
+            throw new IOException("--out " + dir + ": cannot write the results there: " + describe(e)
+                + "; nothing was run", e);
+        }
     }
 
     private static Map<String, String> about(final Mode mode, final String[] args) throws IOException {

@@ -73,4 +73,29 @@ class BenchHarnessTest {
             assertThrows(IllegalArgumentException.class, () -> BenchHarness.run(new String[] {"--out"}, sink))
                 .getMessage());
     }
+
+    /**
+     * An --out that is a file, or a directory nothing can be written to, is refused before any suite
+     * runs, in one line: the file ended in an uncaught exception, and an unwritable directory failed
+     * only after every suite had run, losing the results.
+     */
+    @Test
+    void anUnusableOutIsRefusedBeforeAnythingRuns() throws Exception {
+        final Path readme = Files.writeString(dir.resolve("README.md"), "# notes\n");
+        final ByteArrayOutputStream progress = new ByteArrayOutputStream();
+        final ByteArrayOutputStream errors = new ByteArrayOutputStream();
+        final PrintStream out = new PrintStream(progress, true, StandardCharsets.UTF_8);
+        final PrintStream err = new PrintStream(errors, true, StandardCharsets.UTF_8);
+        assertEquals(2, BenchHarness.commandLine(new String[] {"pointers", "--tiny", "--out", readme.toString()}, out, err));
+        assertEquals("arena bench: --out " + readme + ": exists and is not a directory (the results are written to a"
+            + " directory: give a new or an existing one)\n", errors.toString(StandardCharsets.UTF_8));
+        assertEquals("# notes\n", Files.readString(readme));
+        errors.reset();
+        // /proc/self: a directory in which no file can be made, root or not.
+        assertEquals(3, BenchHarness.commandLine(new String[] {"pointers", "--tiny", "--out", "/proc/self"}, out, err));
+        final String e = errors.toString(StandardCharsets.UTF_8);
+        assertTrue(e.startsWith("arena bench: --out /proc/self: cannot write the results there: "), e);
+        assertTrue(e.endsWith("; nothing was run\n") && e.indexOf('\n') == e.length() - 1, e);
+        assertEquals("", progress.toString(StandardCharsets.UTF_8), "no suite started");
+    }
 }
