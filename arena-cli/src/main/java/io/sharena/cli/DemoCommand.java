@@ -67,6 +67,10 @@ final class DemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (adds < 0) {
+            // Checked before anything starts: a negative count ran the demo and reported a false MISMATCH.
+            throw new IllegalArgumentException("--adds must not be negative: adds=" + adds);
+        }
         final Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
         removeLeftovers(tmp);
         final Path dir = Files.createTempDirectory(tmp, DIR_PREFIX + ProcessHandle.current().pid() + "-");

@@ -291,6 +291,16 @@ class ArenaCliTest extends CapturedStreams {
         assertTrue(o.contains("the same get through the store API: "), o);
     }
 
+    /** A negative --adds is a usage error before anything starts (it ran, then reported a false MISMATCH). */
+    @Test
+    void demoRefusesANegativeAddCount() {
+        assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+            assertEquals(ArenaCli.EXIT_USAGE, ArenaCli.run("demo", "--adds", "-1"));
+        });
+        assertEquals("arena: --adds must not be negative: adds=-1\n", err());
+        assertEquals("", out(), "nothing started");
+    }
+
     @Test
     void aBadMemoryLimitOfServeNamesTheOption(@org.junit.jupiter.api.io.TempDir final java.nio.file.Path dir) {
         assertEquals(ArenaCli.EXIT_USAGE, ArenaCli.run("serve", "--store", dir.resolve("s").toString(), "--memory", "0",
