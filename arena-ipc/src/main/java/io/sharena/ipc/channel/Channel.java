@@ -96,6 +96,11 @@ public final class Channel {
         this.header = header;
         this.ownership = attach ? ArenaInternals.ownership(arena) : null;
         if (!Pages.inUserRange(arena, header, 1)) {
+            if (attach) {
+                // What a name holds is the user's: a root put by hand is no channel, not damage.
+                throw new IllegalStateException("not a channel: ptr=0x" + Integer.toHexString(header)
+                    + " is no page of the arena's user range");
+            }
             throw corrupted("channel header pointer", Integer.toUnsignedLong(header), "");
         }
         if (attach && view.getIntAcquire(header + ChannelLayout.MAGIC) != ChannelLayout.MAGIC_VALUE) {
@@ -111,7 +116,7 @@ public final class Channel {
         if (ringBytes < Geometry.PAGE_SIZE || Integer.bitCount(ringBytes) != 1 || ringBytes > arena.capacityBytes()) {
             throw corrupted("channel ring size", ringBytes, "");
         }
-        if (maxMessage < 1 || ChannelLayout.recordBytes(maxMessage) > ringBytes / 4) {
+        if (maxMessage < 1 || maxMessage > ringBytes / 4 || ChannelLayout.recordBytes(maxMessage) > ringBytes / 4) {
             throw corrupted("channel maximum message", maxMessage, "ringBytes=" + ringBytes);
         }
         // A lane past the count with a ring: the count was lowered by a stray write (a creator
@@ -270,7 +275,7 @@ public final class Channel {
         if (ringBytes < Geometry.PAGE_SIZE || Integer.bitCount(ringBytes) != 1) {
             throw new IllegalArgumentException("ring size must be a power of two >= " + Geometry.PAGE_SIZE + ": ringBytes=" + ringBytes);
         }
-        if (maxMessage < 1 || ChannelLayout.recordBytes(maxMessage) > ringBytes / 4) {
+        if (maxMessage < 1 || maxMessage > ringBytes / 4 || ChannelLayout.recordBytes(maxMessage) > ringBytes / 4) {
             throw new IllegalArgumentException("max message must be positive and at most a quarter of the ring: "
                 + "maxMessage=" + maxMessage + ", ringBytes=" + ringBytes);
         }
@@ -345,7 +350,7 @@ public final class Channel {
         final int ringBytes = v.getInt(header + ChannelLayout.RING_BYTES);
         final int maxMessage = v.getInt(header + ChannelLayout.MAX_MESSAGE);
         if (lanes < 1 || lanes > ChannelLayout.MAX_LANES || ringBytes < Geometry.PAGE_SIZE || Integer.bitCount(ringBytes) != 1
-            || maxMessage < 1 || ChannelLayout.recordBytes(maxMessage) > ringBytes / 4) {
+            || maxMessage < 1 || maxMessage > ringBytes / 4 || ChannelLayout.recordBytes(maxMessage) > ringBytes / 4) {
             return false;
         }
         if (wasMade(v, header)) {

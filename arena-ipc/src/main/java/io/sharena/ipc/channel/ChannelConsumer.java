@@ -9,6 +9,7 @@ import io.sharena.ipc.layout.ChannelLayout;
 import org.agrona.concurrent.IdleStrategy;
 
 import java.lang.invoke.VarHandle;
+import java.util.Objects;
 
 /**
  * The consumer end of a {@link Channel}: polls every lane round-robin, delivering messages in place.
@@ -51,6 +52,8 @@ public final class ChannelConsumer implements AutoCloseable {
     /** The channel's death count when this consumer attached: it reports those since. */
     private final long deadAtAttach;
     private boolean closed;
+    /** Set while {@link #poll} runs: a handler that polls again is refused. */
+    private boolean polling;
 
     ChannelConsumer(final Channel channel) {
         this.channel = channel;
@@ -113,22 +116,39 @@ public final class ChannelConsumer implements AutoCloseable {
      * @return the number delivered
      * @throws ArenaCorruptedException if a lane's position or a record's length is out of range
      * @throws IllegalStateException   if this consumer was closed: its place may be another's now,
-     *                                 and its HEADs, cached here, would deliver that one's messages again
+     *                                 and its HEADs, cached here, would deliver that one's messages
+     *                                 again; or if called from inside its own handler (the message in
+     *                                 hand is still at HEAD: it would be delivered twice)
+     * @throws IllegalArgumentException if {@code limit} is below 1
+     * @throws NullPointerException     if {@code handler} is null (before any message is taken)
      */
     public int poll(final MessageHandler handler, final int limit) {
         if (closed) {
             throw new IllegalStateException("consumer closed: channel=0x" + Integer.toHexString(channel.header));
         }
-        if (lanes == 1) {
-            return pollLane(0, handler, limit);
+        if (polling) {
+            throw new IllegalStateException("poll called from inside its own handler: channel=0x"
+                + Integer.toHexString(channel.header));
         }
-        int delivered = 0;
-        for (int n = 0; n < lanes && delivered < limit; n++) {
-            final int lane = nextLane;
-            nextLane = lane + 1 == lanes ? 0 : lane + 1;
-            delivered += pollLane(lane, handler, limit - delivered);
+        Objects.requireNonNull(handler, "handler");
+        if (limit < 1) {
+            throw new IllegalArgumentException("limit below 1: " + limit);
         }
-        return delivered;
+        polling = true;
+        try {
+            if (lanes == 1) {
+                return pollLane(0, handler, limit);
+            }
+            int delivered = 0;
+            for (int n = 0; n < lanes && delivered < limit && !closed; n++) {
+                final int lane = nextLane;
+                nextLane = lane + 1 == lanes ? 0 : lane + 1;
+                delivered += pollLane(lane, handler, limit - delivered);
+            }
+            return delivered;
+        } finally {
+            polling = false;
+        }
     }
 
     private int pollLane(final int lane, final MessageHandler handler, final int limit) {
@@ -187,6 +207,10 @@ public final class ChannelConsumer implements AutoCloseable {
             }
             head = next;
             delivered++;
+            if (closed) {
+                // The handler closed this consumer: its place is given up, the next is another's.
+                return delivered;
+            }
         }
         if (head == start) {
             reapIfDead(lane, l);

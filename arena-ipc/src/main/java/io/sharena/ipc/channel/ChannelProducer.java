@@ -148,9 +148,18 @@ public final class ChannelProducer implements AutoCloseable {
      * payload, to be written in place and published by {@link #commit()}.
      *
      * @return the payload pointer, or 0 if the lane is full or the message too large
+     * @throws IllegalArgumentException if {@code length} is negative
+     * @throws IllegalStateException    if this producer was closed (its lane may be another's now)
      */
     public int claim(final int type, final int length) {
         if (length < 0 || length > maxMessage || closed) {
+            if (closed) {
+                throw new IllegalStateException("producer closed: channel=0x" + Integer.toHexString(channel.header)
+                    + ", lane=" + lane);
+            }
+            if (length < 0) {
+                throw new IllegalArgumentException("negative message length: " + length);
+            }
             return 0;
         }
         final int record = ChannelLayout.recordBytes(length);
