@@ -2,6 +2,7 @@ package io.sharena.cli;
 
 import io.sharena.cli.StoreStressModel.Ambiguous;
 import io.sharena.cli.StoreStressModel.State;
+import io.sharena.core.ArenaBusyException;
 import io.sharena.core.ArenaOptions;
 import io.sharena.core.SharedArena;
 import io.sharena.core.check.ArenaChecker;
@@ -57,21 +58,48 @@ final class StoreStress {
         this.keys = keys;
     }
 
-    /** Creates the store (or opens it) and deletes every lane key, so each lane starts empty. */
-    void setUp(final long memoryLimit) throws IOException {
-        try (SharedStore store = Files.exists(file) ? SharedStore.open(file, StoreOptions.defaults())
-            : SharedStore.create(file, StoreOptions.defaults().withMemoryLimit(memoryLimit).withMaxItemSize(MAX_ITEM))) {
-            for (int lane = 0; lane < lanes; lane++) {
-                final StoreStressModel m = new StoreStressModel(lane, keys);
-                for (final String key : m.states.keySet()) {
-                    if (store.delete(key.getBytes(StandardCharsets.US_ASCII)) == StoreResult.BUSY) {
-                        throw new IllegalStateException("store lock busy: a live process holds it: key=" + key);
-                    }
-                }
+    /** Of the ring, each lane's share at least: below it the lanes could hardly write. */
+    static final long MIN_LANE_BUDGET = 64 << 10;
+
+    /**
+     * Creates the store with {@code memoryLimit} (marked as stress's own: {@link StressFile}), or
+     * opens the one an earlier run made (vetted by the caller), and deletes every lane key, so each
+     * lane starts empty. A store too small for the lanes is refused; a file this call created is
+     * deleted again if anything fails.
+     *
+     * @throws IllegalArgumentException if each lane's share of the ring would be under {@link #MIN_LANE_BUDGET}
+     * @throws ArenaBusyException       if a live process holds a lock of the store past its timeout
+     */
+    void setUp(final boolean create, final long memoryLimit) throws IOException {
+        try (SharedStore store = create
+            ? SharedStore.create(file, StoreOptions.defaults().withMemoryLimit(memoryLimit).withMaxItemSize(MAX_ITEM))
+            : SharedStore.open(file, StoreOptions.defaults())) {
+            if (create) {
+                StressFile.mark(store.arena(), true);
             }
             final Map<String, Long> st = store.stats();
             final long writable = st.get("limit_maxbytes") - st.get("limit_maxbytes") / 64 - st.get("ring_used");
             this.budget = (long) (writable * RING_SHARE / lanes);
+            if (budget < MIN_LANE_BUDGET) {
+                throw new IllegalArgumentException("store too small for " + lanes + " lane(s): each lane's share of"
+                    + " the ring is " + budget + " bytes, at least " + MIN_LANE_BUDGET + " needed (give a larger"
+                    + " --memory, or fewer --processes" + (create ? "" : ", and a new path") + ")");
+            }
+            for (int lane = 0; lane < lanes; lane++) {
+                final StoreStressModel m = new StoreStressModel(lane, keys);
+                for (final String key : m.states.keySet()) {
+                    if (store.delete(key.getBytes(StandardCharsets.US_ASCII)) == StoreResult.BUSY) {
+                        throw new ArenaBusyException("store lock busy: a live process holds it: key=" + key);
+                    }
+                }
+            }
+        } catch (final IOException | RuntimeException | Error e) {
+            // Closed by now: a file this call created is ours, whatever failed (a FileAlreadyExistsException
+            // is another's, made since the caller looked).
+            if (create && !(e instanceof java.nio.file.FileAlreadyExistsException)) {
+                StressFile.deleteQuietly(file, e);
+            }
+            throw e;
         }
         this.logs = Files.createTempDirectory("sharena-stress-");
     }

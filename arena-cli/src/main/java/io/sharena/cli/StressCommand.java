@@ -9,7 +9,6 @@ import io.sharena.core.check.ArenaChecker;
 import io.sharena.core.check.ArenaStats;
 import io.sharena.core.internal.ArenaInternals;
 import io.sharena.ipc.NamedRoots;
-import io.sharena.ipc.channel.Channel;
 import io.sharena.ipc.heap.ObjectHeap;
 import io.sharena.ipc.layout.ChannelLayout;
 import io.sharena.ipc.layout.HeapLayout;
@@ -22,7 +21,6 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -59,6 +57,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * both modes; the end is {@link StoreStress#finish}, which verifies every key against the lanes'
  * logs and prints {@code stress: kills=K ops=N violations=V torn=T lost=L leaked=Z} instead.
  *
+ * <p>The file: a new path, created with {@code --size} (or, with {@code --store}, {@code --memory}),
+ * or a file an earlier stress run created for the same mode that no live process holds; anything
+ * else is refused before a worker starts ({@link StressFile}: the workers would free, delete and
+ * overwrite what is in it), and so are more {@code --processes} than an arena's registry holds, a
+ * size too small, and an unknown {@code --crash-point} ({@link CrashPointIds}). A worker that ends
+ * with an error without being killed fails the run (exit 1), whatever the checks find.
+ *
  * <p>D: pages or heap objects a worker found non-zero when handed out, or whose stamp changed while
  * it owned them. L: pages that nobody can ever get back: pages still ALLOCATED at the end, other
  * than the heap's and the named roots', that carry the stamp of a worker that exited cleanly (it
@@ -71,10 +76,11 @@ import java.util.concurrent.atomic.AtomicLong;
     description = "Random alloc/free (or, with --store, random store operations) from many processes while killing"
         + " them with SIGKILL; then verify and check.")
 final class StressCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "FILE", description = "arena file (created with --size if missing)")
+    @Parameters(index = "0", paramLabel = "FILE", description = "a new path (created with --size, or --memory with"
+        + " --store), or a file an earlier stress run made that no live process holds; any other file is refused")
     Path file;
 
-    @Option(names = "--processes", defaultValue = "4", description = "worker processes (default 4)")
+    @Option(names = "--processes", defaultValue = "4", description = "worker processes (default 4, at most 64)")
     int processes;
 
     @Option(names = "--seconds", defaultValue = "30", description = "how long to run (default 30)")
@@ -83,14 +89,16 @@ final class StressCommand implements Callable<Integer> {
     @Option(names = "--kill-every", defaultValue = "500", paramLabel = "MS", description = "mean time between kills (default 500)")
     long killEvery;
 
-    @Option(names = "--size", defaultValue = "64M", description = "size when the file is created (default 64M)")
+    @Option(names = "--size", defaultValue = "64M", description = "size when the file is created (default 64M, at least 1M)")
     String size;
 
     @Option(names = "--seed", description = "random seed (default: time)")
     Long seed;
 
     @Option(names = "--crash-point", paramLabel = "ID",
-        description = "arm one worker with this crash point (e.g. AllocPoint.DRAIN_LIST_TAKEN) instead of random kills")
+        description = "arm one worker with this crash point (e.g. AllocPoint.DRAIN_LIST_TAKEN: a constant of AllocPoint,"
+            + " LockPoint, RootsPoint, HeapPoint, ChannelPoint, StorePoint, StoreRepairPoint or CutRepairPoint) instead of"
+            + " random kills")
     String crashPoint;
 
     @Option(names = "--crash-action", defaultValue = "kill", paramLabel = "kill|stop",
@@ -178,19 +186,30 @@ final class StressCommand implements Callable<Integer> {
             throw new IllegalArgumentException("processes, seconds and kill-every must be positive: processes="
                 + processes + ", seconds=" + seconds + ", killEvery=" + killEvery);
         }
+        if (processes > StressFile.MAX_PROCESSES) {
+            throw new IllegalArgumentException("--processes more than an arena's registry holds: processes=" + processes
+                + ", max=" + StressFile.MAX_PROCESSES + " (each worker process takes a slot)");
+        }
         if (!crashAction.equals("kill") && !crashAction.equals("stop")) {
             throw new IllegalArgumentException("--crash-action must be kill or stop: crashAction=" + crashAction);
         }
+        if (crashPoint != null) {
+            CrashPointIds.check(crashPoint);
+        }
+        if (store && keys < 1) {
+            throw new IllegalArgumentException("--keys must be positive: keys=" + keys);
+        }
+        // Everything about the file is settled here, before a worker starts: a new file, or one an
+        // earlier stress made that nobody holds (StressFile).
+        final boolean exists = StressFile.exists(file);
+        if (exists) {
+            StressFile.vetExisting(file, store);
+        }
         if (store) {
-            if (keys < 1) {
-                throw new IllegalArgumentException("--keys must be positive: keys=" + keys);
-            }
             storeStress = new StoreStress(file, processes, keys);
-            storeStress.setUp(Capacity.parse(memory).bytes());
-        } else if (!Files.exists(file)) {
-            try (SharedArena arena = SharedArena.create(file, Capacity.parse(size), ArenaOptions.defaults())) {
-                Channel.create(arena, StressWorker.CHANNEL, StressWorker.CHANNEL_LANES, StressWorker.CHANNEL_RING_BYTES, 64);
-            }
+            storeStress.setUp(!exists, Capacity.parse(memory).bytes());
+        } else if (!exists) {
+            StressFile.createPages(file, Capacity.parse(size));
         }
         final SplittableRandom random = new SplittableRandom(seed == null ? System.nanoTime() : seed);
         if (crashPoint != null) {
@@ -370,8 +389,12 @@ final class StressCommand implements Callable<Integer> {
             }
         }
         violations.forEach(v -> System.out.println("violation: " + v));
+        if (failures.get() > 0) {
+            // Each is named above ("worker PID failed"): a run with a failed worker proves nothing.
+            System.out.printf("stress: %d worker(s) failed without being killed%n", failures.get());
+        }
         System.out.printf("stress: kills=%d ops=%d recoveries=%d violations=%d double_handed=%d leaked=%d%n",
             kills, ops.get(), recoveries, violations.size(), doubleHanded.get(), leaked);
-        return violations.isEmpty() && doubleHanded.get() == 0 && leaked == 0 ? 0 : 1;
+        return violations.isEmpty() && doubleHanded.get() == 0 && leaked == 0 && failures.get() == 0 ? 0 : 1;
     }
 }

@@ -13,6 +13,8 @@ import io.sharena.ipc.heap.ObjectHeap;
 
 import java.nio.file.Path;
 import java.util.SplittableRandom;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * A process of {@code arena stress}: random alloc, alloc-at, free, partial free and reserve of pages,
@@ -40,6 +42,8 @@ public final class StressWorker {
     private static final int MESSAGE_BYTES = 12;
     /** Offset of a page's last 8-byte word: the stamp is written at both ends of each page. */
     private static final int LAST_WORD = Geometry.PAGE_SIZE - Long.BYTES;
+    /** A worker's root name, {@code w<pid>-<i>}; group 1 is the pid. */
+    private static final Pattern WORKER_ROOT = Pattern.compile("w(\\d{1,18})-\\d+");
 
     private final SharedArena arena;
     private final SplittableRandom random;
@@ -80,8 +84,10 @@ public final class StressWorker {
     /** Removes the roots that workers which died left behind (their objects stay allocated: a killed worker's data). */
     private void removeDeadWorkersRoots() {
         for (final String name : roots.list().keySet()) {
-            if (name.startsWith("w") && name.indexOf('-') > 1) {
-                final long owner = Long.parseLong(name.substring(1, name.indexOf('-')));
+            // Only a worker's own name: a root such as "web-x" is no worker's (it threw here).
+            final Matcher m = WORKER_ROOT.matcher(name);
+            if (m.matches()) {
+                final long owner = Long.parseLong(m.group(1));
                 if (owner != pid && ProcessHandle.of(owner).map(ProcessHandle::isAlive).orElse(false) == Boolean.FALSE) {
                     roots.remove(name);
                 }

@@ -107,6 +107,7 @@ class TopHalfCliTest extends CapturedStreams {
         try (SharedArena a = SharedArena.create(file, Capacity.parse("4G"), ArenaOptions.defaults())) {
             final long first = a.firstUserPage();
             assertEquals(ReserveResult.OK, a.reservePages(a.pointerOf(first), (int) (HALF_PAGES - first)));
+            StressFile.mark(a, false); // stress runs only on a file it made: this one is made as it would be
         }
         final long seed = 7;
         final int exit = ArenaCli.run("stress", file.toString(), "--processes", "2", "--seconds", "10",
@@ -133,6 +134,7 @@ class TopHalfCliTest extends CapturedStreams {
             SharedStore.of(a, SharedStore.DEFAULT_ROOT, StoreOptions.defaults().withMemoryLimit(4L << 20)
                 .withMaxItemSize(1 << 16)).close();
             assertTrue(Integer.toUnsignedLong(NamedRoots.of(a).get(SharedStore.DEFAULT_ROOT)) >= 1L << 31);
+            StressFile.mark(a, true);
         }
         final int exit = ArenaCli.run("stress", "--store", file.toString(), "--processes", "2", "--seconds", "10",
             "--kill-every", "300", "--memory", "4M", "--seed", "11");
