@@ -82,6 +82,17 @@ final class CheckedView implements ArenaView {
         return allocated(ptr, size);
     }
 
+    /**
+     * A negative length is a caller's bug whatever the pages: without this it reached the JDK's
+     * segment checks as an {@code IndexOutOfBoundsException} (or, on a page the lenient view reads
+     * as zeros, {@code Arrays.fill}'s "fromIndex > toIndex").
+     */
+    private static void checkLength(final int ptr, final long length) {
+        if (length < 0) {
+            throw new IllegalArgumentException("negative length: ptr=0x" + Integer.toHexString(ptr) + ", length=" + length);
+        }
+    }
+
     private boolean fault(final int ptr, final long length, final int state) {
         if (strict) {
             throw new ArenaFaultException(ptr, length, state);
@@ -315,6 +326,7 @@ final class CheckedView implements ArenaView {
 
     @Override
     public void getBytes(final int ptr, final byte[] dst, final int dstOffset, final int length) {
+        checkLength(ptr, length);
         if (allocated(ptr, length)) {
             raw.getBytes(ptr, dst, dstOffset, length);
         } else {
@@ -324,6 +336,7 @@ final class CheckedView implements ArenaView {
 
     @Override
     public void putBytes(final int ptr, final byte[] src, final int srcOffset, final int length) {
+        checkLength(ptr, length);
         if (allocated(ptr, length)) {
             raw.putBytes(ptr, src, srcOffset, length);
         }
@@ -331,6 +344,7 @@ final class CheckedView implements ArenaView {
 
     @Override
     public void copyTo(final int ptr, final MemorySegment dst, final long dstOffset, final long length) {
+        checkLength(ptr, length);
         if (allocated(ptr, length)) {
             raw.copyTo(ptr, dst, dstOffset, length);
         } else {
@@ -340,6 +354,7 @@ final class CheckedView implements ArenaView {
 
     @Override
     public void copyFrom(final MemorySegment src, final long srcOffset, final int ptr, final long length) {
+        checkLength(ptr, length);
         if (allocated(ptr, length)) {
             raw.copyFrom(src, srcOffset, ptr, length);
         }
@@ -347,6 +362,7 @@ final class CheckedView implements ArenaView {
 
     @Override
     public void fill(final int ptr, final long length, final byte value) {
+        checkLength(ptr, length);
         if (allocated(ptr, length)) {
             raw.fill(ptr, length, value);
         }

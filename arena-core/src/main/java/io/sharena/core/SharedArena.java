@@ -307,10 +307,21 @@ public final class SharedArena implements AutoCloseable {
     // ---------------------------------------------------------------- pages
 
     private PageAllocator allocator() {
+        requireOpen();
         if (allocator == null) {
             throw Errors.readOnly(path);
         }
         return allocator;
+    }
+
+    /**
+     * Calls that reach the file or the allocator check this first: after the close, the file
+     * descriptor may be another file's, and the allocator's words are no longer mapped.
+     */
+    private void requireOpen() {
+        if (closed) {
+            throw new IllegalStateException("arena closed: path=" + path);
+        }
     }
 
     /**
@@ -421,11 +432,12 @@ public final class SharedArena implements AutoCloseable {
      * not for hot paths. {@code dest} must stay where it is (not be moved or cleared by another
      * process) until the call returns, and must not lie in memory this call can hand out.
      *
-     * @param dest arena pointer of a 4-byte-aligned int in the user pages
+     * @param dest arena pointer of a 4-byte-aligned int in an ALLOCATED user page
      * @return the pointer (now also in {@code dest}), or 0 with nothing allocated: {@code dest} did
      * not hold 0 (someone published first: read it), {@code n <= 0}, no run fits, the quota is
      * reached, the file system is full, or the lock could not be had within the lock timeout
-     * @throws IllegalArgumentException if {@code dest} is misaligned or outside the user pages
+     * @throws IllegalArgumentException if {@code dest} is misaligned, outside the user pages or in a
+     *                                  page that is not ALLOCATED
      * @throws ArenaFaultException      if the file was cut short under the mapping (names the file and its size)
      * @throws IllegalStateException    if the arena is closed or was opened read-only
      */
@@ -441,12 +453,13 @@ public final class SharedArena implements AutoCloseable {
      * of 0 followed by {@link #freePages}, a kill in between leaks the pages for good. Takes the
      * allocator's lock.
      *
-     * @param word arena pointer of a 4-byte-aligned int in the user pages
+     * @param word arena pointer of a 4-byte-aligned int in an ALLOCATED user page
      * @return whether the word held the pointer of {@code n} user pages and they were freed; false with
      * nothing changed when it held 0 or a range outside the user pages, when another writer changed it
      * meanwhile, or when the lock could not be had within the lock timeout (the word then still holds
      * the pointer)
-     * @throws IllegalArgumentException if {@code word} is misaligned or outside the user pages
+     * @throws IllegalArgumentException if {@code word} is misaligned, outside the user pages or in a
+     *                                  page that is not ALLOCATED
      * @throws ArenaFaultException      if the file was cut short under the mapping (names the file and its size)
      * @throws IllegalStateException    if the arena is closed or was opened read-only
      */
@@ -466,6 +479,13 @@ public final class SharedArena implements AutoCloseable {
             || at >>> Geometry.PAGE_SHIFT >= capacityPages()) {
             throw new IllegalArgumentException("word not an aligned int in the user pages: ptr=0x"
                 + Long.toHexString(at) + ", firstUserPage=" + firstUserPage() + ", pages=" + capacityPages());
+        }
+        // A word in a page nobody holds: the allocation could pick that very page and zero the
+        // pointer it stored, or leave the only record of it in free memory.
+        final PageState state = pageState(at >>> Geometry.PAGE_SHIFT);
+        if (state != PageState.ALLOCATED) {
+            throw new IllegalArgumentException("word not in an ALLOCATED page: ptr=0x" + Long.toHexString(at)
+                + ", state=" + state);
         }
         return at;
     }
@@ -520,7 +540,8 @@ public final class SharedArena implements AutoCloseable {
     /**
      * Limits the pages held out of the free lists (allocated, cached or pending) to {@code pages}; 0 lifts it.
      *
-     * @throws IllegalStateException if the arena is closed or was opened read-only
+     * @throws IllegalArgumentException if {@code pages} is negative
+     * @throws IllegalStateException    if the arena is closed or was opened read-only
      */
     public void setQuota(final long pages) {
         allocator().setQuota(pages);
@@ -540,6 +561,7 @@ public final class SharedArena implements AutoCloseable {
     /** @return the page table's state code of {@code page} (CACHED reported as FREE), -1 past the end */
     int pageStateCode(final long page) {
         try {
+            requireOpen();
             final int state = allocator == null ? readOnlyPageState(page) : allocator().pageState(page);
             // The file's size after the read: compiled code may raise a fault on the read (an
             // InternalError) only at its next transition, which this system call is, inside the catch.
@@ -772,6 +794,7 @@ public final class SharedArena implements AutoCloseable {
      * @throws IllegalStateException if the arena is closed
      */
     public ArenaInfo info() throws IOException {
+        requireOpen();
         final long size = file.size();
         final ArenaHeader.Copies copies = ArenaHeader.read(file, size);
         return new ArenaInfo(path, header.formatVersion(), header.pageSize(), header.capacityPages(),

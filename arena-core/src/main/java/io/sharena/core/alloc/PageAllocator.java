@@ -605,6 +605,10 @@ public final class PageAllocator {
     }
 
     public void setQuota(final long pages) {
-        table.setLongRelease(QUOTA, Math.max(0, pages));
+        if (pages < 0) {
+            // Clamped to 0, a negative quota lifted the limit: the opposite of what was asked.
+            throw new IllegalArgumentException("negative quota: pages=" + pages);
+        }
+        table.setLongRelease(QUOTA, pages);
     }
 }

@@ -74,7 +74,7 @@ public abstract sealed class CrossProcessLock permits ArenaLock, UserLock {
     }
 
     /**
-     * Takes the lock within {@code timeoutNanos} (0: try once).
+     * Takes the lock within {@code timeoutNanos} (0 or less: try once).
      *
      * @return ACQUIRED; RECOVERED (taken over from a dead holder: the caller must repair what the
      * lock guards, then unlock); DEADLOCK (the calling thread already holds it: nothing changed,
@@ -83,7 +83,9 @@ public abstract sealed class CrossProcessLock permits ArenaLock, UserLock {
     public final LockResult lock(final long timeoutNanos) {
         final long mine = ownership.mine();
         final long start = System.nanoTime();
-        long nextCheck = start + (timeoutNanos == 0 ? 0 : LIVENESS_DELAY_NANOS);
+        // A timeout of 0 or less tries once, the holder's liveness checked at once: a negative one
+        // (a deadline already past) must not skip the check that finds a dead holder.
+        long nextCheck = start + (timeoutNanos <= 0 ? 0 : LIVENESS_DELAY_NANOS);
         boolean counted = false;
         IdleStrategy idle = null;
         while (true) {

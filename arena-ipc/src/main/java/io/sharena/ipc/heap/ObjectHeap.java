@@ -880,7 +880,8 @@ public final class ObjectHeap {
         final int page = ptr & ~(Geometry.PAGE_SIZE - 1);
         final int magic = view.getIntAcquire(page + HeapLayout.MAGIC);
         if (magic == HeapLayout.MAGIC_LARGE && ptr == page + HeapLayout.LARGE_HEADER && largeNamesUs(page)) {
-            return largePages(page) * Geometry.PAGE_SIZE - HeapLayout.LARGE_HEADER;
+            // In longs: an object of 2^31 - 64 bytes spans 2^19 pages, whose bytes overflow an int.
+            return (int) Math.min(Integer.MAX_VALUE, (long) largePages(page) * Geometry.PAGE_SIZE - HeapLayout.LARGE_HEADER);
         }
         if (magic == HeapLayout.MAGIC_SLAB) {
             final int c = view.getInt(page + HeapLayout.CLASS);
