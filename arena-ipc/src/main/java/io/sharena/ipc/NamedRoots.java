@@ -156,7 +156,20 @@ public final class NamedRoots {
         if (name == null || name.isEmpty()) {
             throw new IllegalArgumentException("root name must not be empty: name=" + name);
         }
-        final byte[] bytes = name.getBytes(StandardCharsets.UTF_8);
+        final byte[] bytes;
+        try {
+            // Reporting, not replacing: getBytes turns a lone surrogate into '?', so "\uD800" and
+            // "?" were one name.
+            final java.nio.ByteBuffer encoded = StandardCharsets.UTF_8.newEncoder()
+                .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+                .encode(java.nio.CharBuffer.wrap(name));
+            bytes = new byte[encoded.remaining()];
+            encoded.get(bytes);
+        } catch (final java.nio.charset.CharacterCodingException e) {
+            throw new IllegalArgumentException("root name is not valid Unicode (a lone surrogate): name="
+                + name.codePoints().mapToObj(cp -> String.format("U+%04X", cp)).toList());
+        }
         if (bytes.length > RootsLayout.MAX_NAME) {
             throw new IllegalArgumentException("root name too long: bytes=" + bytes.length + ", max="
                 + RootsLayout.MAX_NAME + ", name=" + name);

@@ -126,6 +126,11 @@ class NamedRootsTest {
         roots.put(utf8, 9);
         assertEquals(9, roots.get(utf8));
         assertThrows(IllegalArgumentException.class, () -> roots.put("é".repeat(25), 1));
+        // A lone surrogate encoded as '?': "\uD800" and "?" were one name.
+        roots.put("?", 3);
+        assertThrows(IllegalArgumentException.class, () -> roots.put("\uD800", 4));
+        assertThrows(IllegalArgumentException.class, () -> roots.get("a\uDC00"));
+        assertEquals(3, roots.get("?"));
     }
 
     @Test
