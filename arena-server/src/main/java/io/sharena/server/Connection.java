@@ -93,6 +93,14 @@ final class Connection {
     /** Commands begun in this turn, against {@link ServerOptions#requestsPerEvent()}. */
     private int commandsThisTurn;
     private final int requestsPerEvent;
+    /**
+     * Keys a multi-key get may answer, and keys (or buckets) a dump may list, per turn, for each
+     * command of {@link ServerOptions#requestsPerEvent()}: about 50 µs of work each.
+     */
+    static final int KEYS_PER_REQUEST = 50;
+    /** Keys of long commands (multi-key gets, dumps) looked at in this turn, against {@link #keysPerTurn}. */
+    private int keysThisTurn;
+    private final int keysPerTurn;
     /** In the worker's list of connections that gave up their turn with input left. */
     private boolean yielding;
     /** When the last command began, in the server's coarse Unix seconds (for the idle timeout). */
@@ -114,9 +122,14 @@ final class Connection {
      */
     private long heapCharged;
 
-    // A metadump in progress ({@link LruCrawler#continueDump}): the next bucket, and a list for its keys.
+    // A metadump ({@link LruCrawler#continueDump}) or cachedump ({@link StatsReply#continueCachedump}) in
+    // progress: the next bucket, and a list for its keys; a cachedump's limit, lines and bytes so far.
     int dumpBucket;
     java.util.List<byte[]> dumpKeys;
+    boolean dumpCache;
+    long dumpLimit;
+    long dumpListed;
+    int dumpBytes;
 
     // A get in progress: keys from getPos to getEnd of the input buffer.
     int getPos;
@@ -153,6 +166,7 @@ final class Connection {
         this.peer = remote.equals("unix:") ? worker.server.listenAddress() : remote;
         this.highWater = worker.server.options().outputHighWater();
         this.requestsPerEvent = worker.server.options().requestsPerEvent();
+        this.keysPerTurn = requestsPerEvent * KEYS_PER_REQUEST;
         this.lastCommandSeconds = worker.server.nowSeconds();
     }
 
@@ -164,6 +178,7 @@ final class Connection {
 
     void ready(final int ops) throws IOException {
         commandsThisTurn = 0;
+        keysThisTurn = 0;
         if ((ops & SelectionKey.OP_WRITE) != 0) {
             flush();
         }
@@ -182,13 +197,15 @@ final class Connection {
                 }
             }
             // A get paused at the output bound goes on as soon as its output drained, even if it
-            // drained completely within this call (no write event would come for it).
+            // drained completely within this call (no write event would come for it), until the
+            // turn's share is spent (a client that reads as fast as a long get is answered would
+            // otherwise keep the worker here to its end).
             boolean bounded;
             do {
                 process();
                 bounded = outputFull();
                 flush();
-            } while (bounded && !closed && !outputFull());
+            } while (bounded && !closed && !yielding && !outputFull());
             if (!readable || valueWasArriving || !awaitsValueInPlace()) {
                 break;
             }
@@ -397,7 +414,7 @@ final class Connection {
                 case DATA -> data();
                 case SWALLOW -> swallow();
                 case GET -> TextCommands.continueGet(this);
-                case DUMP -> LruCrawler.continueDump(this);
+                case DUMP -> dumpCache ? StatsReply.continueCachedump(this) : LruCrawler.continueDump(this);
                 case CLOSING -> false;
             };
             if (!progressed) {
@@ -462,15 +479,41 @@ final class Connection {
      */
     boolean takeTurn() {
         if (commandsThisTurn == requestsPerEvent) {
-            if (!yielding) {
-                yielding = true;
-                worker.yielded(this);
-            }
+            yieldTurn();
             return false;
         }
         commandsThisTurn++;
         lastCommandSeconds = worker.server.nowSeconds();
         return true;
+    }
+
+    /**
+     * Whether a long command (a multi-key get, a dump) may look at more keys in this turn: a get
+     * line of a million missing keys, or a dump of a large store, used to run to its end in one
+     * turn (a second and more), every other connection of the worker waiting. Counted with
+     * {@link #spend}.
+     *
+     * @return false if the turn's share is spent (the command goes on in the connection's next turn)
+     */
+    boolean keysLeft() {
+        if (keysThisTurn >= keysPerTurn) {
+            yieldTurn();
+            return false;
+        }
+        return true;
+    }
+
+    /** Counts {@code keys} looked at by a long command against the turn's share ({@link #keysLeft}). */
+    void spend(final int keys) {
+        keysThisTurn += keys;
+    }
+
+    /** Gives up the turn: the worker turns to its other connections, then gives this one its next. */
+    private void yieldTurn() {
+        if (!yielding) {
+            yielding = true;
+            worker.yielded(this);
+        }
     }
 
     private boolean startsWith(final int p, final String s) {
@@ -686,6 +729,15 @@ final class Connection {
 
     /** Starts a metadump: it goes on a bucket at a time as the output drains, commands after it wait. */
     void beginDump() {
+        beginDump(false, 0);
+    }
+
+    /** Starts a metadump or (cache) a cachedump of at most {@code limit} lines (0: no limit). */
+    void beginDump(final boolean cache, final long limit) {
+        dumpCache = cache;
+        dumpLimit = limit;
+        dumpListed = 0;
+        dumpBytes = 0;
         dumpBucket = 0;
         if (dumpKeys == null) {
             dumpKeys = new java.util.ArrayList<>();

@@ -304,7 +304,7 @@ final class LruCrawler {
      * One bucket of a metadump into the connection's output: each live item's line; after the
      * last bucket, {@code END}.
      *
-     * @return true (progress was made)
+     * @return whether progress was made (false: the turn's share is spent)
      */
     static boolean continueDump(final Connection c) {
         final SharedStore store = c.worker.server.store();
@@ -313,9 +313,13 @@ final class LruCrawler {
             c.endDump();
             return true;
         }
+        if (!c.keysLeft()) {
+            return false; // the turn's share is spent: the next bucket in the next turn
+        }
         final List<byte[]> keys = c.dumpKeys;
         keys.clear();
         store.bucketKeys(c.dumpBucket++, keys);
+        c.spend(1 + keys.size()); // an empty bucket costs its look too
         final StoreReader r = c.worker.reader;
         final long now = c.worker.server.nowSeconds();
         for (final byte[] key : keys) {

@@ -102,7 +102,9 @@ final class StatsReply {
      * {@code stats cachedump <class> <limit>}: the store's one class is 1; its keys (printable
      * ones: memcached leaves binary keys out too) with each value's length and absolute expiry, up
      * to {@code limit} (0: no limit) and {@link #CACHEDUMP_MAX_BYTES} of reply. The keys come bucket
-     * by bucket, not in recency order; looking them up counts no gets.
+     * by bucket, not in recency order, a bucket at a time as the output drains and the turn allows
+     * ({@link #continueCachedump}); looking them up counts no gets. (The listing used to walk up to
+     * 131,072 keys in one command, into a list of them, every other connection of the worker waiting.)
      */
     private static void cachedump(final Connection c, final SharedStore store, final Tokens t) {
         if (t.count < 5) {
@@ -120,33 +122,55 @@ final class StatsReply {
             return;
         }
         if (id == 1) {
-            final int most = CACHEDUMP_MAX_BYTES / 16; // no line is shorter
-            final StoreReader r = c.worker.reader;
-            int bytes = 0;
-            long listed = 0;
-            // the index lists dead entries too (expired, flushed, not reclaimed yet): the limit
-            // counts the lines listed, as memcached's does
-            for (final byte[] key : store.keys(most)) {
-                if (limit != 0 && listed >= limit) {
-                    break;
-                }
-                if (!printable(key) || !r.peek(key)) {
-                    continue;
-                }
-                final String line = "ITEM " + new String(key, StandardCharsets.ISO_8859_1) + " [" + r.valueLength()
-                    + " b; " + r.expires() + " s]\r\n";
-                if (!r.validate()) {
-                    continue; // replaced or reclaimed while read
-                }
-                if (bytes + line.length() + 5 > CACHEDUMP_MAX_BYTES) {
-                    break;
-                }
-                c.putAscii(line);
-                bytes += line.length();
-                listed++;
-            }
+            c.beginDump(true, limit);
+        } else {
+            c.putAscii("END\r\n");
         }
-        c.putAscii("END\r\n");
+    }
+
+    /**
+     * One bucket of a cachedump into the connection's output; after the last bucket, the limit or
+     * the byte bound, {@code END}. The index lists dead entries too (expired, flushed, not
+     * reclaimed yet): the limit counts the lines listed, as memcached's does.
+     *
+     * @return whether progress was made (false: the turn's share is spent)
+     */
+    static boolean continueCachedump(final Connection c) {
+        final SharedStore store = c.worker.server.store();
+        if (c.dumpBucket == store.keyBuckets() || c.dumpLimit != 0 && c.dumpListed >= c.dumpLimit) {
+            c.putAscii("END\r\n");
+            c.endDump();
+            return true;
+        }
+        if (!c.keysLeft()) {
+            return false;
+        }
+        final java.util.List<byte[]> keys = c.dumpKeys;
+        keys.clear();
+        store.bucketKeys(c.dumpBucket++, keys);
+        c.spend(1 + keys.size());
+        final StoreReader r = c.worker.reader;
+        for (final byte[] key : keys) {
+            if (c.dumpLimit != 0 && c.dumpListed >= c.dumpLimit) {
+                break;
+            }
+            if (!printable(key) || !r.peek(key)) {
+                continue;
+            }
+            final String line = "ITEM " + new String(key, StandardCharsets.ISO_8859_1) + " [" + r.valueLength()
+                + " b; " + r.expires() + " s]\r\n";
+            if (!r.validate()) {
+                continue; // replaced or reclaimed while read
+            }
+            if (c.dumpBytes + line.length() + 5 > CACHEDUMP_MAX_BYTES) {
+                c.dumpBucket = store.keyBuckets(); // full: END next
+                break;
+            }
+            c.putAscii(line);
+            c.dumpBytes += line.length();
+            c.dumpListed++;
+        }
+        return true;
     }
 
     private static boolean printable(final byte[] key) {

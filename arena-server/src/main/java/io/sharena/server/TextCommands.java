@@ -377,7 +377,8 @@ final class TextCommands {
     }
 
     /**
-     * Answers keys of the get in progress until the line ends or the output is over its bound.
+     * Answers keys of the get in progress until the line ends, the output is over its bound or the
+     * turn's share of keys is spent ({@link Connection#keysLeft}).
      *
      * @return whether it made progress (false: paused until the output drains)
      */
@@ -394,6 +395,11 @@ final class TextCommands {
                 c.putAscii("END\r\n");
                 c.state = Connection.State.LINE;
                 return true;
+            }
+            if (!c.keysLeft()) {
+                // The turn's share is spent: the rest of the line is answered in the next turn.
+                c.getPos = p;
+                return answered > 0;
             }
             if (p >= c.prefetchedTo) {
                 c.prefetchedTo = prefetchKeys(c, p);
@@ -420,6 +426,7 @@ final class TextCommands {
                 detail.recordGet(in, p, e - p, hit);
             }
             answered++;
+            c.spend(1);
         }
         return answered > 0;
     }
