@@ -105,6 +105,8 @@ final class Connection {
     private boolean yielding;
     /** When the last command began, in the server's coarse Unix seconds (for the idle timeout). */
     private long lastCommandSeconds;
+    /** When a read last brought bytes, in the server's coarse Unix seconds (for {@link #stalledMidCommand}). */
+    private long lastInputSeconds;
 
     /** The current command's noreply (text protocol) or q flag (meta): nominal replies are not sent. */
     boolean noreply;
@@ -168,6 +170,7 @@ final class Connection {
         this.requestsPerEvent = worker.server.options().requestsPerEvent();
         this.keysPerTurn = requestsPerEvent * KEYS_PER_REQUEST;
         this.lastCommandSeconds = worker.server.nowSeconds();
+        this.lastInputSeconds = lastCommandSeconds;
     }
 
     void register(final SelectionKey k) {
@@ -189,7 +192,9 @@ final class Connection {
         for (int turn = 0; turn < 2; turn++) {
             if (readable && wantsRead()) {
                 final int n = read();
-                if (n < 0) {
+                if (n > 0) {
+                    lastInputSeconds = worker.server.nowSeconds();
+                } else if (n < 0) {
                     // The client has sent all it will (it may have shut down only its sending side and
                     // still read): the commands it sent are answered in full, as memcached does, and the
                     // connection closes once nothing is left to run and every reply is written.
@@ -284,6 +289,19 @@ final class Connection {
     long idleFor(final long nowSeconds) {
         return (state == State.LINE || state == State.BINARY) && !outputQueued() && !closed
             ? nowSeconds - lastCommandSeconds : 0;
+    }
+
+    /**
+     * @return seconds this connection has waited, by {@code nowSeconds}, for the rest of a command
+     * its client began (a data block, a value being swallowed, a line without its newline) with no
+     * byte coming, or 0 when it is not waiting for one (memcached waits for ever, with the
+     * command's buffers held: a client that stops halfway through a 1 MiB set held its megabyte,
+     * counted against the connections' bound, until it went)
+     */
+    long stalledMidCommand(final long nowSeconds) {
+        final boolean midCommand = state == State.DATA || state == State.SWALLOW
+            || (state == State.LINE || state == State.BINARY) && inLim > inPos;
+        return midCommand && !closed && !yielding && wantsRead() ? nowSeconds - lastInputSeconds : 0;
     }
 
     private boolean wantsRead() {

@@ -377,7 +377,11 @@ final class Worker {
             try {
                 ch.configureBlocking(false);
                 if (ch.getLocalAddress() instanceof java.net.InetSocketAddress) {
-                    ch.setOption(java.net.StandardSocketOptions.TCP_NODELAY, true); // TCP only
+                    // TCP only. Keepalive as memcached sets it: a client whose host vanished is
+                    // found by the kernel's probes and its slot freed, where without them it is
+                    // held until the server stops (no idle timeout by default).
+                    ch.setOption(java.net.StandardSocketOptions.TCP_NODELAY, true);
+                    ch.setOption(java.net.StandardSocketOptions.SO_KEEPALIVE, true);
                 }
                 final Runnable pause = adoptPause;
                 if (pause != null) {
@@ -412,8 +416,9 @@ final class Worker {
     }
 
     /**
-     * Closes connections whose queued replies have not moved for the write timeout, and those
-     * waiting for a command for longer than the idle timeout, if there is one.
+     * Closes connections whose queued replies have not moved for the write timeout, those whose
+     * client stopped sending halfway through a command for as long (what they hold for it is
+     * counted out), and those waiting for a command for longer than the idle timeout, if there is one.
      */
     private void sweep(final long now) {
         final long timeout = server.options().writeTimeoutMillis();
@@ -421,7 +426,7 @@ final class Worker {
         final long seconds = server.nowSeconds();
         for (final SelectionKey key : selector.keys()) {
             final Connection c = (Connection) key.attachment();
-            if (c.stalledSince(now) > timeout) {
+            if (c.stalledSince(now) > timeout || c.stalledMidCommand(seconds) * 1000 > timeout) {
                 c.close();
             } else if (idleTimeout > 0 && c.idleFor(seconds) > idleTimeout) {
                 server.idleKicks.increment();

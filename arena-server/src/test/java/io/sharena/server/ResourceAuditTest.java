@@ -323,6 +323,50 @@ class ResourceAuditTest {
         return millis.stream().mapToLong(Long::longValue).toArray();
     }
 
+    /**
+     * A client that vanished (its host gone, no FIN) held its connection slot for good: accepted
+     * sockets had no keepalive (memcached sets it), and a connection in the middle of a data block
+     * is never idle, so even an idle timeout passed it over, with the value's memory counted
+     * against the connections' bound. Now the sockets have SO_KEEPALIVE, and a client that stops
+     * sending halfway through a command (a data block, a value being swallowed, a line) for the
+     * write timeout (1 s here, 30 s by default) is closed and what it held counted out; one that
+     * keeps sending, however slowly, is not.
+     */
+    @Test
+    void aClientThatStopsHalfwayThroughACommandIsClosed() throws Exception {
+        final ServerOptions options = ServerOptions.defaults().withThreads(1).withWriteTimeoutMillis(1000);
+        try (TestServer server = new TestServer(options); Wire good = new Wire(server.port());
+             Wire data = new Wire(server.port()); Wire swallow = new Wire(server.port());
+             Wire line = new Wire(server.port()); Wire slow = new Wire(server.port())) {
+            assertServed(good, "x");
+            for (final Connection c : server.server.open) {
+                assertTrue(c.ch.getOption(java.net.StandardSocketOptions.SO_KEEPALIVE), "keepalive on connection " + c.id);
+            }
+            data.send(Wire.ascii("set d 0 0 100000\r\n" + "d".repeat(5000)));
+            swallow.send(Wire.ascii("set s 0 0 5000000\r\n" + "s".repeat(5000)));
+            line.send(Wire.ascii("get" + " k".repeat(50_000)));
+            slow.send(Wire.ascii("set slow 0 0 20\r\n"));
+            final long deadline = System.nanoTime() + 4_000_000_000L;
+            int sent = 0;
+            while (System.nanoTime() < deadline) {
+                if (sent < 20) {
+                    slow.send(Wire.ascii("z"));
+                    sent++;
+                }
+                assertServed(good, "t" + sent);
+                Thread.sleep(200);
+            }
+            assertTrue(server.server.connectionHeap.get() < 100_000, "held " + server.server.connectionHeap.get());
+            assertEquals("SERVER_ERROR object too large for cache\r\n", swallow.untilClosed());
+            for (final Wire w : java.util.List.of(data, line)) {
+                assertEquals("", w.untilClosed());
+            }
+            assertEquals("STORED\r\n", slow.call("\r\n"), "a slow client that keeps sending stays");
+            assertEquals(0, server.server.connectionHeap.get(), "what the closed ones held is counted out");
+            assertEquals(2, server.server.connections(), "the good and the slow client");
+        }
+    }
+
     /** @return the worker of the {@code n}-th connection opened (counting from 0), by its number */
     private static Worker workerOf(final TestServer server, final int n) {
         for (final Connection c : server.server.open) {
