@@ -18,7 +18,8 @@ import java.nio.channels.SocketChannel;
  * connection unless it is a {@code get}/{@code gets} (memcached's rule), and those are kept up to
  * {@link ServerOptions#maxGetLine()}. A value being stored is read into an array of its declared
  * length (at most the store's max item size: longer ones are swallowed, not stored), borrowed from
- * the worker ({@link Worker#takeValue}); a text set, add, replace or cas of {@link #IN_PLACE_MIN}
+ * the worker ({@link Worker#takeValue}), or, past {@link #VALUE_GROW_FROM} bytes, into one grown as
+ * the value arrives; a text set, add, replace or cas of {@link #IN_PLACE_MIN}
  * bytes or more is read straight into its item, reserved in the store, instead. Replies queue
  * in one growable array, and what the socket does not take of a large value stays in the store's
  * mapping ({@link #sendInPlace}); beyond {@link ServerOptions#outputHighWater()} the connection is not read
@@ -35,6 +36,8 @@ final class Connection {
      */
     static final int IN_PLACE_MIN = 16 << 10;
     static final int OUT_INITIAL = 4 << 10;
+    /** Values on the heap longer than this start at this many bytes and grow as they arrive ({@link #heapValue}). */
+    static final int VALUE_GROW_FROM = 16 << 10;
     /** The largest drained output buffer a worker keeps as its spare ({@link Worker#giveBackGrownOutput}). */
     static final int OUT_KEEP = 1 << 20;
     /** An idle connection's input and output: it holds no buffer (the worker keeps spares). */
@@ -403,6 +406,10 @@ final class Connection {
                     p.progressAt = System.nanoTime();
                 }
             } else {
+                // Room first for what this read may bring of the value (the input buffer's worth).
+                if (!roomInValue(Math.min(want, b.limit()))) {
+                    return total; // refused: the block's rest is swallowed from the input
+                }
                 n = ch.read(b);
                 intoValue = Math.min(Math.max(n, 0), want);
                 b.flip().get(p.value, p.filled, intoValue);
@@ -563,6 +570,9 @@ final class Connection {
                 p.inPlace.put(p.filled, in, inPos, n);
                 p.progressAt = System.nanoTime();
             } else {
+                if (!roomInValue(n)) {
+                    return true; // refused: swallowing the block now
+                }
                 System.arraycopy(in, inPos, p.value, p.filled, n);
             }
             p.filled += n;
@@ -620,10 +630,7 @@ final class Connection {
             && takeInPlaceBudget(valueLength)) {
             if (!worker.server.store().reserve(p.key, valueLength, p.flags, p.exptime, p.reservation)) {
                 giveBackInPlaceBudget();
-                if (!chargeValue(valueLength)) {
-                    return;
-                }
-                p.value = worker.takeValue(valueLength);
+                heapValue(valueLength);
                 return;
             }
             p.inPlace = p.reservation.value().asByteBuffer();
@@ -633,10 +640,47 @@ final class Connection {
             worker.server.valuesInPlace.increment();
             return;
         }
-        if (!chargeValue(valueLength)) {
-            return;
+        heapValue(valueLength);
+    }
+
+    /**
+     * Starts a value on the heap: an array of its length if it is short (at most
+     * {@link #VALUE_GROW_FROM}) or the worker has a spare one of that length; else a first
+     * {@value #VALUE_GROW_FROM} bytes, grown as the value arrives ({@link #roomInValue}). So a
+     * command that declares a large value and sends none of it holds little: 256 clients each
+     * declaring 1 MiB and stopping there held the connections' whole bound of 256 MiB, and every
+     * other client's set was refused.
+     */
+    private void heapValue(final int valueLength) {
+        final boolean whole = valueLength <= VALUE_GROW_FROM || worker.hasSpareValue(valueLength);
+        final int first = whole ? valueLength : VALUE_GROW_FROM;
+        if (chargeValue(first, valueLength)) {
+            pending.value = whole ? worker.takeValue(valueLength) : new byte[first];
         }
-        p.value = worker.takeValue(valueLength);
+    }
+
+    /**
+     * Makes room in the heap value for its next {@code n} bytes, growing it (at least doubling, at
+     * most to the value's length) and counting what it grows by against the connections' bound.
+     *
+     * @return false if the bound refused it: the command is answered as one the value could not
+     * be kept for ({@link #chargeValue}), what came of it dropped, and the rest of the block is
+     * swallowed as it comes
+     */
+    private boolean roomInValue(final int n) {
+        final PendingStore p = pending;
+        final int need = p.filled + n;
+        final int had = p.value.length;
+        if (had >= need) {
+            return true;
+        }
+        final int grown = (int) Math.min(p.length, Math.max(need, 2L * had));
+        if (!chargeValue(grown - had, p.length - p.filled)) {
+            charge(-had); // released, and the block's rest swallowed, by chargeValue
+            return false;
+        }
+        p.value = java.util.Arrays.copyOf(p.value, grown);
+        return true;
     }
 
     /**
@@ -645,11 +689,13 @@ final class Connection {
      * meta: {@code SERVER_ERROR out of memory storing object}; binary: {@code Out of memory}), its
      * data is read and dropped as it comes, and the connection goes on.
      *
+     * @param bytes    what the value's array takes now (or grows by)
+     * @param unread   bytes of the value still to come, swallowed if refused
      * @return whether the value may be kept
      */
-    private boolean chargeValue(final int valueLength) {
+    private boolean chargeValue(final int bytes, final int unread) {
         try {
-            charge(valueLength);
+            charge(bytes);
             return true;
         } catch (final BufferLimitException e) {
             worker.server.buffersRefused.increment();
@@ -664,7 +710,7 @@ final class Connection {
                 reply("SERVER_ERROR out of memory storing object");
             }
             p.release(worker);
-            beginSwallow(valueLength + (binary ? 0 : 2));
+            beginSwallow(unread + (binary ? 0 : 2L));
             return false;
         }
     }
@@ -724,14 +770,16 @@ final class Connection {
      */
     private void spill() {
         final PendingStore p = pending;
+        // What came, and room to grow as the rest comes (roomInValue), not the whole declared length.
+        final int size = Math.max(p.filled, Math.min(p.length, VALUE_GROW_FROM));
         try {
-            charge(p.length);
+            charge(size);
         } catch (final BufferLimitException e) {
             worker.server.buffersRefused.increment();
             close(); // no room to keep what came: the reservation is given up, the connection ends
             return;
         }
-        final byte[] v = worker.takeValue(p.length);
+        final byte[] v = size == p.length ? worker.takeValue(size) : new byte[size];
         MemorySegment.copy(p.reservation.value(), ValueLayout.JAVA_BYTE, 0, v, 0, p.filled);
         worker.server.store().abandon(p.reservation);
         giveBackInPlaceBudget();

@@ -547,6 +547,11 @@ final class Worker {
         return v != null ? v : new byte[len];
     }
 
+    /** @return whether {@link #takeValue} has a spare array of exactly {@code len} bytes */
+    boolean hasSpareValue(final int len) {
+        return len <= POOLED_VALUE_MAX ? spareValues[len] != null : spareLarge != null && spareLarge.length == len;
+    }
+
     void giveBackValue(final byte[] v) {
         if (v.length <= POOLED_VALUE_MAX) {
             spareValues[v.length] = v;

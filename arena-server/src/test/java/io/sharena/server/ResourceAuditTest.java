@@ -367,6 +367,82 @@ class ResourceAuditTest {
         }
     }
 
+    /**
+     * A storage command's value on the heap was an array of its declared length, counted against
+     * the connections' bound at once: 256 clients each sending {@code set k 0 0 1048576} and no
+     * data (a set of 16 KiB or more moves to the heap after 10 ms without a byte) held the whole
+     * 256 MiB, and every other client's set was refused. Now such a value starts at 16 KiB and
+     * grows as its bytes come; here 30 stalled declarations of 1 MB (text sets and meta sets) sit
+     * within a bound of 4 MiB, a 100 KB set beside them is stored, each stalled value completes
+     * intact, and a value the bound cannot hold as it grows is refused as memcached refuses it,
+     * its rest swallowed and its connection going on.
+     */
+    @Test
+    void aDeclaredValueIsCountedAsItArrives() throws Exception {
+        final ServerOptions options = ServerOptions.defaults().withThreads(2).withConnectionBuffers(4L << 20);
+        try (TestServer server = new TestServer(options,
+            io.sharena.ipc.store.StoreOptions.defaults().withMemoryLimit(64L << 20)); Wire good = new Wire(server.port())) {
+            final int length = 1_000_000;
+            final byte[] value = new byte[length];
+            for (int i = 0; i < length; i++) {
+                value[i] = (byte) ('a' + (i * 7 + i / 1000) % 26);
+            }
+            final java.util.List<Wire> stalled = new java.util.ArrayList<>();
+            try {
+                for (int i = 0; i < 30; i++) {
+                    final Wire w = new Wire(server.port());
+                    stalled.add(w);
+                    final String line = i % 2 == 0 ? "set s" + i + " 0 0 " + length : "ms s" + i + " " + length;
+                    w.send(concat(Wire.ascii(line + "\r\n"), java.util.Arrays.copyOf(value, 100)));
+                }
+                Thread.sleep(200); // the text sets' reservations move to the heap meanwhile
+                assertEquals(0, server.server.buffersRefused.sum(), "no stalled declaration refused");
+                assertTrue(server.server.connectionHeap.get() <= 30 * (16 << 10), "held " + server.server.connectionHeap.get());
+                final String big = "b".repeat(100_000);
+                assertEquals("HD\r\n", good.call("ms big " + big.length() + "\r\n" + big + "\r\n"));
+                // Each completes, in pieces, and is stored whole.
+                for (int i = 0; i < stalled.size(); i++) {
+                    final Wire w = stalled.get(i);
+                    for (int at = 100; at < length; at += 300_000) {
+                        w.send(java.util.Arrays.copyOfRange(value, at, Math.min(length, at + 300_000)));
+                    }
+                    assertEquals(i % 2 == 0 ? "STORED\r\n" : "HD\r\n", w.call("\r\n"), "stalled " + i);
+                    w.close();
+                    good.send(Wire.ascii("get s" + i + "\r\n"));
+                    final byte[] got = good.in.readNBytes(("VALUE s" + i + " 0 " + length + "\r\n").length() + length + 7);
+                    assertTrue(java.util.Arrays.equals(concat(Wire.ascii("VALUE s" + i + " 0 " + length + "\r\n"), value,
+                        Wire.ascii("\r\nEND\r\n")), got), "value " + i + " intact");
+                }
+            } finally {
+                for (final Wire w : stalled) {
+                    w.close();
+                }
+            }
+            final long deadline = System.nanoTime() + 5_000_000_000L;
+            while (server.server.connectionHeap.get() != 0 && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertEquals(0, server.server.connectionHeap.get());
+        }
+        // A bound the growing value cannot fit in: refused as memcached refuses it, the connection goes on.
+        try (TestServer server = new TestServer(ServerOptions.defaults().withThreads(1).withConnectionBuffers(256 << 10));
+             Wire w = new Wire(server.port())) {
+            final String v = "v".repeat(600_000);
+            assertEquals("SERVER_ERROR out of memory storing object\r\n", w.call("ms k " + v.length() + "\r\n" + v + "\r\n"));
+            assertEquals("EN\r\n", w.call("mg k v\r\n"));
+            assertEquals("HD\r\n", w.call("ms k 5\r\nhello\r\n"));
+            assertEquals(0, server.server.connectionHeap.get());
+        }
+    }
+
+    private static byte[] concat(final byte[]... parts) {
+        final java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+        for (final byte[] p : parts) {
+            b.writeBytes(p);
+        }
+        return b.toByteArray();
+    }
+
     /** @return the worker of the {@code n}-th connection opened (counting from 0), by its number */
     private static Worker workerOf(final TestServer server, final int n) {
         for (final Connection c : server.server.open) {
