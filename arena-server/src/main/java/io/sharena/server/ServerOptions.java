@@ -16,7 +16,8 @@ import java.util.Objects;
  *   <li>outputHighWater: replies queued for a connection beyond which it is not read any further until
  *       they drain (256 KiB), so a client that sends but does not read holds that much and one value.</li>
  *   <li>writeTimeoutMillis: a connection with replies queued that takes none of them for this long is
- *       closed (30 s).</li>
+ *       closed (30 s), and so is one whose client stopped sending halfway through a command (a data
+ *       block, a line) for as long.</li>
  *   <li>connectionBuffers: the heap all connections together may hold beyond their first buffers
  *       (grown input and output buffers, values on their way to the store); a connection that would
  *       pass it is told {@code SERVER_ERROR out of memory} and closed, as memcached does when it cannot
@@ -25,7 +26,8 @@ import java.util.Objects;
  *       grow past 1.2 GiB and keep it).</li>
  *   <li>requestsPerEvent: commands one connection runs before the worker turns to its other
  *       connections (20, memcached's {@code -R}); a client pipelining thousands of commands takes
- *       its turn like the others, and each turn it gives up counts in {@code conn_yields}.</li>
+ *       its turn like the others, and each turn it gives up counts in {@code conn_yields}. A
+ *       multi-key get or a dump takes 50 keys per command of the turn, then yields likewise.</li>
  *   <li>idleTimeoutSeconds: a connection waiting for a command longer than this is closed and
  *       counted in {@code idle_kicks} (0, the default: never; memcached's {@code -o idle_timeout}).</li>
  *   <li>shutdownCommand: whether the {@code shutdown} command stops the server (off, memcached's

@@ -13,6 +13,9 @@
  * connections holds a reservation for a value still arriving does it wake every millisecond, to
  * end the hold after 10 ms without a byte, or 100 ms in all). Nothing here blocks but a store
  * call that waits for a lock held by a stopped process (bounded by the store's lock timeout).
+ * An {@code OutOfMemoryError} closes the connection it was met for, wherever a worker meets it,
+ * and the acceptor and the clock go on after one; a worker that dies all the same is given no
+ * more connections, and {@code MemcachedServer.awaitClose} fails once none is left.
  *
  * <p>The listening socket ({@link io.sharena.server.Listener}) can be bound before the store is
  * opened, so that a caller that cannot listen creates no store file; checking whether a UNIX
@@ -21,16 +24,20 @@
  * <p>Turns: a connection runs at most {@code requestsPerEvent} commands (memcached's {@code -R},
  * 20) before its worker serves the others; it then waits in the worker's list of yielded
  * connections, which the next wake-up (a select that does not wait) resumes, since no readiness
- * event comes for input already read. A {@code lru_crawler crawl} runs on a thread of its own;
- * a {@code metadump} is written by the connection's worker, a bucket of the index at a time, as
- * its output drains.
+ * event comes for input already read. A long command takes 50 keys per command of the turn: the
+ * keys of a multi-key get, the keys (or empty buckets) of a {@code stats cachedump} or
+ * {@code lru_crawler metadump}, which are written by the connection's worker, a bucket of the
+ * index at a time, as its output drains; it then yields likewise and goes on in its next turn. A
+ * {@code lru_crawler crawl} runs on a thread of its own.
  *
  * <h2>Bounds</h2>
  * Every connection's memory is bounded (a 16 KiB read buffer, a value of at most the store's max
- * item size, get lines up to a limit, queued replies up to a high-water mark plus one value); the
- * number of connections is bounded; a client that does not read its replies is first not read
- * any more, then closed; with an idle timeout, one that sends no command for that long is closed.
- * See {@link io.sharena.server.ServerOptions}.
+ * item size, held as it arrives, get lines up to a limit, queued replies up to a high-water mark
+ * plus one value, no buffer once idle), and so is what all of them hold beyond their first
+ * buffers; the number of connections is bounded; a client that does not read its replies is
+ * first not read any more, then closed; one that stops halfway through a command is closed after
+ * the write timeout; with an idle timeout, one that sends no command for that long is closed.
+ * {@code stats detail} counts 4,096 key prefixes at most. See {@link io.sharena.server.ServerOptions}.
  *
  * <h2>Crash model</h2>
  * The server keeps no cache state: a server killed at any instant leaves the store as a killed
@@ -51,8 +58,10 @@
  * numbers parse and print without objects, and socket I/O goes through one direct buffer per
  * worker. AllocationTest checks it with the JVM's per-thread allocation counter.
  *
- * <h2>Test hook</h2>
+ * <h2>Test hooks</h2>
  * {@code MemcachedServer.inPlacePause} (package-private, null in service) runs between a large
- * value's send from the mapping and its validation, so that a test can reclaim the item there.
+ * value's send from the mapping and its validation, so that a test can reclaim the item there;
+ * {@code Worker.adoptPause} runs as a worker registers a new connection, so that a test can make
+ * that step fail.
  */
 package io.sharena.server;
