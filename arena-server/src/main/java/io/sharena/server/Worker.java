@@ -442,10 +442,18 @@ final class Worker {
         report("a connection was closed after an unexpected failure: ", e);
     }
 
-    /** Prints {@code what} and {@code e} on stderr, for the first ten failures of this worker. */
+    /**
+     * Prints {@code what} and {@code e} on stderr, for the first ten failures of this worker. The
+     * line is built on the heap: with none left for it, the failure goes unsaid rather than ending
+     * the worker from its own handler.
+     */
     private void report(final String what, final Throwable e) {
         if (reported++ < 10) {
-            System.err.println("arena serve: " + what + e);
+            try {
+                System.err.println("arena serve: " + what + e);
+            } catch (final OutOfMemoryError again) {
+                // unsaid
+            }
         }
     }
 
