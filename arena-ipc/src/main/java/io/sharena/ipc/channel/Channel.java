@@ -1,6 +1,8 @@
 package io.sharena.ipc.channel;
 
+import io.sharena.core.ArenaBusyException;
 import io.sharena.core.ArenaCorruptedException;
+import io.sharena.core.ArenaFullException;
 import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
 import io.sharena.core.crash.CrashPoints;
@@ -302,7 +304,7 @@ public final class Channel {
             made[0] = true;
         });
         if (header == 0) {
-            throw new IllegalStateException("no room for the channel: name=" + name + ", lanes=" + lanes
+            throw new ArenaFullException("no room for the channel: name=" + name + ", lanes=" + lanes
                 + ", ringBytes=" + ringBytes);
         }
         if (!made[0]) {
@@ -315,7 +317,7 @@ public final class Channel {
                 ChannelLayout.lane(header, i) + ChannelLayout.RING, Pages.SETUP_TIMEOUT_NANOS);
             if (ring == 0) {
                 reclaim(arena, roots, name, header);
-                throw new IllegalStateException("no room for the channel: name=" + name + ", lanes=" + lanes
+                throw new ArenaFullException("no room for the channel: name=" + name + ", lanes=" + lanes
                     + ", ringBytes=" + ringBytes);
             }
             CrashPoints.at(ChannelPoint.RING_RECORDED);
@@ -435,12 +437,12 @@ public final class Channel {
                 continue;
             }
             if (!Pages.freeFrom(arena, word, ringPages, Pages.SETUP_TIMEOUT_NANOS)) {
-                throw new IllegalStateException("channel not given back yet (the allocator's lock stayed busy): name="
+                throw new ArenaBusyException("channel not given back yet (the allocator's lock stayed busy): name="
                     + name);
             }
         }
         if (!roots.removeAndFree(name, header, 1) && roots.get(name) == header) {
-            throw new IllegalStateException("channel header not given back yet (the allocator's lock stayed busy): name="
+            throw new ArenaBusyException("channel header not given back yet (the allocator's lock stayed busy): name="
                 + name);
         }
     }

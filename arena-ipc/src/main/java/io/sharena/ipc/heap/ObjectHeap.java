@@ -1,6 +1,7 @@
 package io.sharena.ipc.heap;
 
 import io.sharena.core.ArenaCorruptedException;
+import io.sharena.core.ArenaFullException;
 import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
 import io.sharena.core.crash.CrashPoints;
@@ -147,7 +148,7 @@ public final class ObjectHeap {
                 CrashPoints.at(HeapPoint.META_ALLOCATED);
             });
             if (meta == 0) {
-                throw new IllegalStateException("no room for the heap's metadata page: path=" + arena.path());
+                throw new ArenaFullException("no room for the heap's metadata page: path=" + arena.path());
             }
         }
         final ObjectHeap heap = attach(arena, meta);

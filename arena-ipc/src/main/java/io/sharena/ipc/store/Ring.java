@@ -1,5 +1,6 @@
 package io.sharena.ipc.store;
 
+import io.sharena.core.ArenaBusyException;
 import io.sharena.core.ArenaCorruptedException;
 import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
@@ -472,7 +473,7 @@ final class Ring {
     boolean repairLock() {
         final LockResult r = lock.lock(timeoutNanos);
         if (r == LockResult.TIMEOUT) {
-            throw new IllegalStateException("ring lock held by a live process past the timeout: timeoutNanos="
+            throw new ArenaBusyException("ring lock held by a live process past the timeout: timeoutNanos="
                 + timeoutNanos);
         }
         if (r != LockResult.DEADLOCK) {

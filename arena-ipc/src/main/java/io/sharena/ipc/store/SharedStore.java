@@ -1,5 +1,6 @@
 package io.sharena.ipc.store;
 
+import io.sharena.core.ArenaBusyException;
 import io.sharena.core.ArenaCorruptedException;
 import io.sharena.core.ArenaFaultException;
 import io.sharena.core.ArenaOptions;
@@ -602,7 +603,7 @@ public final class SharedStore implements AutoCloseable {
         final StoreItem[] item = new StoreItem[1];
         final StoreResult r = edits.touch(key, exptime, item, null, true);
         if (r == StoreResult.BUSY) {
-            throw new IllegalStateException("stripe lock busy: a live process holds it past the timeout: "
+            throw new ArenaBusyException("stripe lock busy: a live process holds it past the timeout: "
                 + "timeoutNanos=" + timeoutNanos);
         }
         return item[0];
@@ -711,7 +712,7 @@ public final class SharedStore implements AutoCloseable {
     public int repair() {
         final int stripes = index.repairStripes(timeoutNanos);
         if (stripes < 0) {
-            throw new IllegalStateException("store lock held by a live process past the timeout: stripe="
+            throw new ArenaBusyException("store lock held by a live process past the timeout: stripe="
                 + (-1 - stripes) + ", timeoutNanos=" + timeoutNanos);
         }
         return stripes + (ring.repairLock() ? 1 : 0);
@@ -735,7 +736,7 @@ public final class SharedStore implements AutoCloseable {
         done.addAll(new StoreRepair(view, ring, index, lostFrom).run(timeoutNanos, locks));
         final int recounted = index.recountStripes(timeoutNanos);
         if (recounted < 0) {
-            throw new IllegalStateException("store lock held by a live process past the timeout: stripe="
+            throw new ArenaBusyException("store lock held by a live process past the timeout: stripe="
                 + (-1 - recounted) + ", timeoutNanos=" + timeoutNanos);
         }
         return new int[] {locks[0], recounted};

@@ -1,5 +1,6 @@
 package io.sharena.ipc.store;
 
+import io.sharena.core.ArenaBusyException;
 import io.sharena.core.ArenaView;
 import io.sharena.core.lock.LockResult;
 import io.sharena.ipc.layout.ItemLayout;
@@ -102,7 +103,7 @@ final class StoreRelink {
         for (int s = shortStripes.nextSetBit(0); s >= 0; s = shortStripes.nextSetBit(s + 1)) {
             final LockResult r = index.lockStripeForRepair(s, timeoutNanos);
             if (r == LockResult.TIMEOUT) {
-                throw new IllegalStateException("store lock held by a live process past the timeout: stripe=" + s
+                throw new ArenaBusyException("store lock held by a live process past the timeout: stripe=" + s
                     + ", timeoutNanos=" + timeoutNanos);
             }
             try {

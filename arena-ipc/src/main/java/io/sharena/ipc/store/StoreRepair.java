@@ -1,5 +1,6 @@
 package io.sharena.ipc.store;
 
+import io.sharena.core.ArenaBusyException;
 import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
 import io.sharena.core.crash.CrashPoints;
@@ -72,7 +73,7 @@ final class StoreRepair {
     List<String> run(final long timeoutNanos, final int[] tookOver) {
         final LockResult r = ring.lockForRepair(timeoutNanos);
         if (r == LockResult.TIMEOUT) {
-            throw new IllegalStateException("ring lock held by a live process past the timeout: timeoutNanos="
+            throw new ArenaBusyException("ring lock held by a live process past the timeout: timeoutNanos="
                 + timeoutNanos);
         }
         if (r == LockResult.RECOVERED) {
@@ -89,7 +90,7 @@ final class StoreRepair {
             final BitSet shortStripes = new BitSet(index.stripeCount());
             final int cuts = index.cutBrokenChains(records, seen, shortStripes, timeoutNanos, stripes);
             if (cuts < 0) {
-                throw new IllegalStateException("store lock held by a live process past the timeout: stripe="
+                throw new ArenaBusyException("store lock held by a live process past the timeout: stripe="
                     + (-1 - cuts) + ", timeoutNanos=" + timeoutNanos);
             }
             final List<String> relinked = new StoreRelink(view, ring, index).run(records, seen, shortStripes,
@@ -246,7 +247,7 @@ final class StoreRepair {
         final long ringBytes = v.getLong(header + StoreLayout.RING_BYTES);
         final SharedLock lock = arena.lockAt(header + StoreLayout.RING_LOCK);
         if (lock.lock(timeoutNanos) == LockResult.TIMEOUT) {
-            throw new IllegalStateException("ring lock held by a live process past the timeout: timeoutNanos="
+            throw new ArenaBusyException("ring lock held by a live process past the timeout: timeoutNanos="
                 + timeoutNanos);
         }
         try {
