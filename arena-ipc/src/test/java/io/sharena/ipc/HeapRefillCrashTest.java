@@ -179,6 +179,35 @@ class HeapRefillCrashTest {
     }
 
     /**
+     * The same, on a class whose stack has been used: its head's tag is not 0 once emptied, and the
+     * refill read the whole head word as "objects arrived", so the allocation popped nothing,
+     * refilled again and spun for as long as the lock was held.
+     */
+    @Test
+    void aRefillThatCannotSettleOnAUsedEmptyStackReturns() throws Exception {
+        final Path file = dir.resolve("used.arena");
+        freshHeap(file);
+        try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
+            final ObjectHeap heap = ObjectHeap.of(arena);
+            for (int i = 0; i < HeapLayout.objectsPerSlab(classOf(SIZE)); i++) {
+                assertNotEquals(0, heap.allocate(SIZE));
+            }
+        }
+        killedAt(HeapPoint.REFILL_ALLOCATED.id(), "allocate", file.toString(), String.valueOf(SIZE), "1");
+        try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
+            final ObjectHeap heap = ObjectHeap.of(arena);
+            try (AllocatorLockHolder ignored = new AllocatorLockHolder(arena)) {
+                final int obj = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(10),
+                    () -> heap.allocate(SIZE), "the allocation returns while the lock is held");
+                if (obj != 0) {
+                    heap.free(obj);
+                }
+            }
+            assertNotEquals(0, heap.allocate(SIZE));
+        }
+    }
+
+    /**
      * A refill killed with its page in its slot, then the process that takes the slot over killed
      * before settling it, then killed inside the settle's free: the third process loses nothing.
      */

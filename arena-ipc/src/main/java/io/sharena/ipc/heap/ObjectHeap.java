@@ -411,6 +411,14 @@ public final class ObjectHeap {
      *
      * @return false when the arena has no room for a page
      */
+    /**
+     * @return whether class {@code c}'s free stack holds an object now: the pointer half of its
+     * head (the other half is the tag, nonzero after the stack's first push)
+     */
+    private boolean stackHolds(final int c) {
+        return (int) view.getLongAcquire(head(c)) != 0;
+    }
+
     private boolean refill(final int c) {
         final Ownership ownership = ownership();
         final long token = ownership.mine();
@@ -419,9 +427,9 @@ public final class ObjectHeap {
             // Every slot of the class is held by a live refill: their objects are on the way.
             final long deadline = System.nanoTime() + REFILL_WAIT_NANOS;
             while (slot == 0) {
-                if (view.getLongAcquire(head(c)) != 0 || System.nanoTime() - deadline > 0) {
+                if (stackHolds(c) || System.nanoTime() - deadline > 0) {
                     // Objects arrived, or the refills stall (stopped processes): pop, or take a page unrecorded.
-                    return view.getLongAcquire(head(c)) != 0 || refillUnrecorded(c);
+                    return stackHolds(c) || refillUnrecorded(c);
                 }
                 Thread.onSpinWait();
                 slot = claimRefillSlot(c, token);
@@ -435,7 +443,7 @@ public final class ObjectHeap {
                 // have arrived, else a page unrecorded, as when every slot stalls. Returning to
                 // pop again would claim this same slot, fail the same settle, and spin for as
                 // long as that holder stays stopped.
-                return view.getLongAcquire(head(c)) != 0 || refillUnrecorded(c);
+                return stackHolds(c) || refillUnrecorded(c);
             }
             final int page = arena.allocPagesInto(1, word);
             if (page == 0) {
