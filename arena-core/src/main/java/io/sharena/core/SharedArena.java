@@ -464,9 +464,26 @@ public final class SharedArena implements AutoCloseable {
      * @throws IllegalStateException    if the arena is closed or was opened read-only
      */
     public boolean freePagesFrom(final int word, final int n) {
+        return freePagesFrom(word, 0, n);
+    }
+
+    /**
+     * {@link #freePagesFrom(int, int)}, only if the word holds {@code expected}: for a word other
+     * writers may set meanwhile (a name's entry that a put can point elsewhere), whose pages must
+     * not be the ones freed. The word is cleared by a compare-and-set from {@code expected}, under
+     * the allocator's lock; a writer that changed it first makes this return false, nothing freed.
+     *
+     * @param expected the pointer the word must hold; 0 frees whatever it holds
+     * @return as {@link #freePagesFrom(int, int)}, and false if the word does not hold {@code expected}
+     * @throws IllegalArgumentException if {@code word} is misaligned, outside the user pages or in a
+     *                                  page that is not ALLOCATED
+     * @throws ArenaFaultException      if the file was cut short under the mapping (names the file and its size)
+     * @throws IllegalStateException    if the arena is closed or was opened read-only
+     */
+    public boolean freePagesFrom(final int word, final int expected, final int n) {
         final long at = userWord(word);
         try {
-            return allocator().freePagesFrom(at, n);
+            return allocator().freePagesFrom(at, expected, n);
         } catch (final InternalError e) {
             throw fault("freePagesFrom", e);
         }

@@ -472,7 +472,14 @@ public final class NamedRoots {
             if (e == 0 || RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE)) != expected) {
                 return false;
             }
-            entries.remove(e);
+            final int last = entries.remove(e);
+            if (last != expected) {
+                // A lock-free put or compare-and-set that had checked the entry before it went
+                // WRITING set another pointer before the remove's bump: that put came first, so this
+                // remove of expected fails, and the name goes back with the put's pointer.
+                entries.reinsert(bytes, last);
+                return false;
+            }
             return true;
         } finally {
             unlock(r);
@@ -511,7 +518,10 @@ public final class NamedRoots {
             do {
                 v = view.getLongAcquire(e + RootsLayout.VALUE);
             } while (!view.compareAndSetLong(e + RootsLayout.VALUE, v, RootsLayout.bumped(v, RootsLayout.pointerOf(v))));
-            if (!Pages.freeFrom(arena, e + RootsLayout.VALUE, pages, Pages.SETUP_TIMEOUT_NANOS)
+            // Only the pages of expected: a lock-free put or compare-and-set that read the value
+            // after the bump may point the name elsewhere before the free reads the word, and the
+            // free must not take that pointer's pages (they are the put's caller's).
+            if (!Pages.freeFrom(arena, e + RootsLayout.VALUE, expected, pages, Pages.SETUP_TIMEOUT_NANOS)
                 || RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE)) != 0) {
                 return false; // the allocator's lock stayed busy, or a put replaced the pointer meanwhile
             }

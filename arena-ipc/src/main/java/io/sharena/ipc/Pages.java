@@ -62,9 +62,21 @@ public final class Pages {
      * changed by another writer); false if it still does after the timeout
      */
     public static boolean freeFrom(final SharedArena arena, final int word, final int n, final long timeoutNanos) {
-        final int ptr = arena.raw().getIntAcquire(word);
+        return freeFrom(arena, word, 0, n, timeoutNanos);
+    }
+
+    /**
+     * {@link #freeFrom(SharedArena, int, int, long)} of the pages at {@code expected} only
+     * ({@link SharedArena#freePagesFrom(int, int, int)}): a word another writer points elsewhere
+     * meanwhile keeps its new pointer and its pages.
+     *
+     * @param expected the pointer to free; 0 for whatever the word holds on entry
+     */
+    public static boolean freeFrom(final SharedArena arena, final int word, final int expected, final int n,
+                                   final long timeoutNanos) {
+        final int ptr = expected != 0 ? expected : arena.raw().getIntAcquire(word);
         final long start = System.nanoTime();
-        while (!arena.freePagesFrom(word, n) && ptr != 0 && arena.raw().getIntAcquire(word) == ptr) {
+        while (!arena.freePagesFrom(word, expected, n) && ptr != 0 && arena.raw().getIntAcquire(word) == ptr) {
             if (System.nanoTime() - start > timeoutNanos) {
                 return false;
             }

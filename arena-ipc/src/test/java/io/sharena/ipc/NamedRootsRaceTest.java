@@ -47,6 +47,38 @@ class NamedRootsRaceTest {
         }
     }
 
+    /**
+     * A removeAndFree that had checked the name's pointer and bumped its version waited for the
+     * allocator's lock; a lock-free put pointed the name elsewhere meanwhile (it reads the value
+     * after the bump, so its CAS holds), and the free then took the put's pages, whatever the word
+     * held by then: the put's caller's structure freed under it, both calls "succeeded".
+     */
+    @Test
+    void aPutWhileRemoveAndFreeWaitsForTheAllocatorKeepsItsPages() throws Exception {
+        final int h = arena.allocPages(1);
+        final int y = arena.allocPages(1);
+        roots.put("n", h);
+        final Boolean[] removed = new Boolean[1];
+        final Throwable[] failure = new Throwable[1];
+        final Thread t;
+        try (AllocatorLockHolder holder = new AllocatorLockHolder(arena)) {
+            t = PointPause.start(() -> removed[0] = roots.removeAndFree("n", h, 1), failure);
+            // Until it waits for the allocator's lock, its check and version bump behind it.
+            final long deadline = System.nanoTime() + 10_000_000_000L;
+            while (java.util.Arrays.stream(t.getStackTrace()).noneMatch(f -> f.getMethodName().equals("freeFrom"))) {
+                assertTrue(System.nanoTime() < deadline, "removeAndFree never reached the free");
+                Thread.sleep(1);
+            }
+            assertEquals(h, roots.put("n", y));
+        }
+        t.join(10_000);
+        assertNull(failure[0]);
+        assertEquals(Boolean.FALSE, removed[0], "the name no longer named what it was to remove");
+        assertEquals(y, roots.get("n"));
+        assertEquals(io.sharena.core.PageState.ALLOCATED, arena.pageState(Integer.toUnsignedLong(y) / 4096));
+        assertEquals(io.sharena.core.PageState.ALLOCATED, arena.pageState(Integer.toUnsignedLong(h) / 4096));
+    }
+
     @Test
     void putPausedAfterFindingAnEntryThatIsRemovedAndReusedDoesNotOverwriteTheOtherName() throws Exception {
         final String other = collidingWith("alpha");

@@ -314,6 +314,15 @@ public final class PageAllocator {
      * writer changed it meanwhile, or when the lock could not be had in time
      */
     public boolean freePagesFrom(final long word, final int n) {
+        return freePagesFrom(word, 0, n);
+    }
+
+    /**
+     * {@link #freePagesFrom(long, int)}, only if the word holds {@code expected} (0: whatever it
+     * holds). The word's CAS is from the pointer read, so a writer that puts another pointer there
+     * after the read makes the free fail, nothing changed.
+     */
+    public boolean freePagesFrom(final long word, final int expected, final int n) {
         if (n <= 0 || n > userPages) {
             return false;
         }
@@ -323,6 +332,9 @@ public final class PageAllocator {
         }
         try {
             final int ptr = table.getIntVolatile(word);
+            if (expected != 0 && ptr != expected) {
+                return false;
+            }
             final int page = validRange(ptr, n);
             if (page == 0) {
                 return false;
