@@ -47,10 +47,12 @@ final class RootsEntries {
     }
 
     private boolean nameEquals(final int e, final byte[] name) {
-        final int len = view.getInt(e + RootsLayout.NAME_LEN);
+        final int len = view.getIntAcquire(e + RootsLayout.NAME_LEN);
         if (len != name.length) {
-            // Only inserts write the length, always in range, so out of range is corruption.
-            if (len < 1 || len > RootsLayout.MAX_NAME) {
+            // Only inserts write the length, always in range, and a remove clears it after the
+            // entry went WRITING: out of range in an entry still LIVE is corruption; in one a remove
+            // has taken meanwhile (read LIVE just before), it is no match.
+            if ((len < 1 || len > RootsLayout.MAX_NAME) && stillBadLength(e)) {
                 throw corrupted("name length", len, e);
             }
             return false;
@@ -61,6 +63,27 @@ final class RootsEntries {
             }
         }
         return true;
+    }
+
+    /**
+     * @return whether entry {@code e}, whose name length read out of range after its state read
+     * LIVE, holds a length out of range while LIVE and unchanged: damage. A remove clears the length
+     * after the entry goes WRITING, so a lock-free reader between its two loads meets a 0 there; an
+     * entry removed and reused since has another version (a remove and an insert each bump it).
+     * Read afresh: version, state, length, state, version; a loop of removes and inserts as fast
+     * as the lock allows cannot make that read look stable.
+     */
+    private boolean stillBadLength(final int e) {
+        final long before = RootsLayout.versionOf(view.getLongAcquire(e + RootsLayout.VALUE));
+        if (view.getIntAcquire(e + RootsLayout.STATE) != RootsLayout.LIVE) {
+            return false;
+        }
+        final int len = view.getIntAcquire(e + RootsLayout.NAME_LEN);
+        if (len >= 1 && len <= RootsLayout.MAX_NAME) {
+            return false;
+        }
+        return view.getIntAcquire(e + RootsLayout.STATE) == RootsLayout.LIVE
+            && RootsLayout.versionOf(view.getLongAcquire(e + RootsLayout.VALUE)) == before;
     }
 
     /** @return whether entry {@code e} holds {@code name} LIVE now */
@@ -129,8 +152,11 @@ final class RootsEntries {
         for (int i = 0; i < RootsLayout.ENTRIES; i++) {
             final int e = entry(i);
             if (state(e) == RootsLayout.LIVE) {
-                final int len = view.getInt(e + RootsLayout.NAME_LEN);
+                final int len = view.getIntAcquire(e + RootsLayout.NAME_LEN);
                 if (len < 1 || len > RootsLayout.MAX_NAME) {
+                    if (!stillBadLength(e)) {
+                        continue; // removed (or reused) since its state was read: not listed
+                    }
                     throw corrupted("name length", len, e);
                 }
                 final byte[] name = new byte[len];

@@ -145,10 +145,10 @@ class ChannelMisuseTest {
         assertEquals(0, NamedRoots.of(arena).get("huge"));
     }
 
-    /** A root a user put by hand, at no page start, read as a damaged channel. */
+    /** A root a user put by hand, inside the user pages at no page start, read as a damaged channel. */
     @Test
     void aUsersRootIsNotAChannel() {
-        NamedRoots.of(arena).put("mine", 12_345);
+        NamedRoots.of(arena).put("mine", arena.allocPages(1) + 100);
         final IllegalStateException e = assertThrows(IllegalStateException.class, () -> Channel.open(arena, "mine"));
         assertTrue(e.getMessage().startsWith("not a channel"), e.getMessage());
     }

@@ -48,6 +48,35 @@ class NamedRootsRaceTest {
     }
 
     /**
+     * A lock-free lookup that read an entry LIVE, then its name length after a remove had cleared
+     * it (the remove goes WRITING first, then clears the length), called the directory corrupted
+     * and marked it for repair.
+     */
+    @Test
+    void lookupsRacingRemovesOfTheSameNameSeeNoCorruption() throws Exception {
+        final java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        final Throwable[] failure = new Throwable[1];
+        final Thread writer = PointPause.start(() -> {
+            while (!stop.get()) {
+                roots.put("B", 1);
+                roots.remove("B");
+            }
+        }, failure);
+        final long end = System.nanoTime() + 1_500_000_000L;
+        try {
+            while (System.nanoTime() < end && failure[0] == null) {
+                roots.get("B");
+                roots.get("other");
+                roots.list();
+            }
+        } finally {
+            stop.set(true);
+            writer.join();
+        }
+        assertNull(failure[0]);
+    }
+
+    /**
      * A removeAndFree that had checked the name's pointer and bumped its version waited for the
      * allocator's lock; a lock-free put pointed the name elsewhere meanwhile (it reads the value
      * after the bump, so its CAS holds), and the free then took the put's pages, whatever the word

@@ -151,7 +151,18 @@ final class SpanCache {
                 // way. By CAS: a taker may have freed the pages meanwhile, and then they are not ours.
                 if (table.casState(page, tagged, ALLOCATED)) {
                     for (int p = page + 1; p < page + n; p++) {
-                        table.casState(p, cached, ALLOCATED);
+                        if (!table.casState(p, cached, ALLOCATED)) {
+                            // A repair's scan freed this page (it had passed the first before the
+                            // mark): the slow free of the whole span would take the page from
+                            // whoever the allocator hands it to next. The pages taken back go
+                            // CACHED again, in no stack, and the mark gets the next lock holder
+                            // to free them, as below.
+                            for (int q = page; q < p; q++) {
+                                table.casState(q, ALLOCATED, q == page ? tagged : cached);
+                            }
+                            table.corrupt();
+                            return true;
+                        }
                     }
                     return false;
                 }

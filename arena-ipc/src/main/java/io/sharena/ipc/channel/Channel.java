@@ -98,8 +98,9 @@ public final class Channel {
         this.header = header;
         this.ownership = attach ? ArenaInternals.ownership(arena) : null;
         if (!Pages.inUserRange(arena, header, 1)) {
-            if (attach) {
-                // What a name holds is the user's: a root put by hand is no channel, not damage.
+            if (attach && Pages.inUserPages(arena, header)) {
+                // What a name holds is the user's: a root put by hand inside the user pages, at no
+                // page start, is no channel, not damage (one outside the arena's pages is).
                 throw new IllegalStateException("not a channel: ptr=0x" + Integer.toHexString(header)
                     + " is no page of the arena's user range");
             }

@@ -231,6 +231,10 @@ public final class ChannelConsumer implements AutoCloseable {
      */
     private void clear(final int lane, final int l, final long head) {
         CrashPoints.at(ChannelPoint.CLEARING);
+        // HEAD (a plain store) is seen before the zeroes: a producer attaching reads HEAD, then
+        // the words after it, and must not meet a zeroed record with the HEAD before it (on x86
+        // stores are seen in order; on aarch64 and to the JIT, plain stores are not).
+        VarHandle.releaseFence();
         Channel.zero(view, rings[lane], ringBytes, cleared[lane], head);
         cleared[lane] = head;
         view.putLongRelease(l + ChannelLayout.CLEARED, head);

@@ -15,6 +15,8 @@ import java.lang.invoke.VarHandle;
  * one thread at a time (the lane is single-producer).
  */
 public final class ChannelProducer implements AutoCloseable {
+    /** Reads of a lane's positions until CLEARED reads the same on both sides of HEAD. */
+    private static final int STABLE_READS = 1_000;
     /** Results of the blocking {@link #offer(int, byte[], int, int, IdleStrategy, long)}. */
     public static final int OK = 0;
     public static final int TOO_LARGE = 2;
@@ -53,9 +55,19 @@ public final class ChannelProducer implements AutoCloseable {
         this.mask = ringBytes - 1;
         this.tailWord = l + ChannelLayout.TAIL;
         this.clearedWord = l + ChannelLayout.CLEARED;
-        final long storedTail = view.getLongAcquire(tailWord);
-        final long head = view.getLongAcquire(l + ChannelLayout.HEAD);
-        this.clearedCache = view.getLongAcquire(clearedWord);
+        // HEAD between two equal reads of CLEARED: a consumer delivering and clearing while they
+        // are read would otherwise have them look out of step (HEAD behind CLEARED, or more than
+        // a ring ahead of it), which is how damage looks.
+        long cleared;
+        long head;
+        long storedTail;
+        int reads = 0;
+        do {
+            cleared = view.getLongAcquire(clearedWord);
+            storedTail = view.getLongAcquire(tailWord);
+            head = view.getLongAcquire(l + ChannelLayout.HEAD);
+        } while (view.getLongAcquire(clearedWord) != cleared && ++reads < STABLE_READS);
+        this.clearedCache = cleared;
         try {
             if (((storedTail | head | clearedCache) & 7) != 0 || head - clearedCache < 0 || head - clearedCache > ringBytes
                 || storedTail - clearedCache < -ringBytes || storedTail - clearedCache > ringBytes) {
