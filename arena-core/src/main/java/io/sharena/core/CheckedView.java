@@ -20,10 +20,12 @@ import java.lang.invoke.VarHandle;
  * </ul>
  *
  * <p>The check is one acquire load of the page's STATE word (two when an access straddles a page
- * boundary). It races with a concurrent free by design: an access that passes the check may land
- * on a page freed a moment later, which then reads as zeros (its storage was punched out) — never
- * a crash, never another process's new data, since a freed page is handed out again only after
- * the free completes.
+ * boundary). It is a check of the pointer at that instant, not a lock: an access that passes it
+ * may land on a page freed a moment later, which may still hold its bytes (freed pages stay
+ * committed for the purge delay; a span cache hands a page out again within nanoseconds), or be
+ * handed out again and hold its new owner's. Never a crash (a freed page stays mapped); but a
+ * write through a pointer its owner frees meanwhile is the owner's bug, as it is with any
+ * allocator, and this view does not stop it.
  */
 final class CheckedView implements ArenaView {
     private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
