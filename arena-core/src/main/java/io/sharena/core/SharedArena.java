@@ -442,7 +442,13 @@ public final class SharedArena implements AutoCloseable {
      * @throws IllegalStateException    if the arena is closed or was opened read-only
      */
     public int allocPagesInto(final int n, final int dest) {
-        return allocPagesIntoWord(n, userWord(dest));
+        final long at;
+        try {
+            at = userWord(dest);
+        } catch (final InternalError e) {
+            throw fault("allocPagesInto", e);
+        }
+        return allocPagesIntoWord(n, at);
     }
 
     /**
@@ -481,9 +487,8 @@ public final class SharedArena implements AutoCloseable {
      * @throws IllegalStateException    if the arena is closed or was opened read-only
      */
     public boolean freePagesFrom(final int word, final int expected, final int n) {
-        final long at = userWord(word);
         try {
-            return allocator().freePagesFrom(at, expected, n);
+            return allocator().freePagesFrom(userWord(word), expected, n);
         } catch (final InternalError e) {
             throw fault("freePagesFrom", e);
         }
@@ -498,8 +503,10 @@ public final class SharedArena implements AutoCloseable {
                 + Long.toHexString(at) + ", firstUserPage=" + firstUserPage() + ", pages=" + capacityPages());
         }
         // A word in a page nobody holds: the allocation could pick that very page and zero the
-        // pointer it stored, or leave the only record of it in free memory.
-        final PageState state = pageState(at >>> Geometry.PAGE_SHIFT);
+        // pointer it stored, or leave the only record of it in free memory. (The state word read
+        // without pageState's size check: a cut file faults here as an InternalError, which the
+        // caller's entry point reports under its own name.)
+        final PageState state = PageState.of(allocator().pageState(at >>> Geometry.PAGE_SHIFT));
         if (state != PageState.ALLOCATED) {
             throw new IllegalArgumentException("word not in an ALLOCATED page: ptr=0x" + Long.toHexString(at)
                 + ", state=" + state);
