@@ -27,12 +27,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class HostileClientTest {
 
     /** A well-behaved client: one set and get round trip, checked. */
-    private static void assertServed(final Wire good, final String tag) throws IOException {
+    static void assertServed(final Wire good, final String tag) throws IOException {
         assertEquals("STORED\r\n", good.call("set good 0 0 " + tag.length() + "\r\n" + tag + "\r\n"));
         assertEquals("VALUE good 0 " + tag.length() + "\r\n" + tag + "\r\nEND\r\n", good.call("get good\r\n"));
     }
 
-    private static boolean closedWithin(final Socket s, final long millis) throws IOException {
+    /** @return whether the server closed {@code s} within {@code millis} (what it sent before is skipped) */
+    static boolean closedWithin(final Socket s, final long millis) throws IOException {
         s.setSoTimeout((int) millis);
         final InputStream in = s.getInputStream();
         final byte[] buf = new byte[65536];

@@ -3,9 +3,6 @@ package io.sharena.server;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.net.Socket;
-import java.net.SocketTimeoutException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -23,32 +20,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * failed before its fix.
  */
 class ResourceAuditTest {
-
-    /** A well-behaved client: one set and get round trip, checked. */
-    private static void assertServed(final Wire good, final String tag) throws IOException {
-        assertEquals("STORED\r\n", good.call("set good 0 0 " + tag.length() + "\r\n" + tag + "\r\n"));
-        assertEquals("VALUE good 0 " + tag.length() + "\r\n" + tag + "\r\nEND\r\n", good.call("get good\r\n"));
-    }
-
-    /** @return whether the server closed {@code s} within {@code millis} (what it sent before is skipped) */
-    private static boolean closedWithin(final Socket s, final long millis) throws IOException {
-        s.setSoTimeout((int) millis);
-        final InputStream in = s.getInputStream();
-        final byte[] buf = new byte[65536];
-        final long deadline = System.nanoTime() + millis * 1_000_000;
-        try {
-            while (System.nanoTime() < deadline) {
-                if (in.read(buf) < 0) {
-                    return true;
-                }
-            }
-        } catch (final SocketTimeoutException e) {
-            return false;
-        } catch (final java.net.SocketException e) {
-            return true; // reset: closed with data unread
-        }
-        return false;
-    }
 
     /** @return the reply to {@code request}, or {@code <closed>} if the server hung up instead */
     private static String callOrHangUp(final Wire w, final String request) {
@@ -105,7 +76,7 @@ class ResourceAuditTest {
     void noHeapForANewConnectionClosesThatConnectionOnly() throws Exception {
         try (TestServer server = new TestServer(ServerOptions.defaults().withThreads(1));
              Wire before = new Wire(server.port())) {
-            assertServed(before, "before");
+            HostileClientTest.assertServed(before, "before");
             final Worker worker = server.server.open.iterator().next().worker;
             final AtomicInteger failures = new AtomicInteger(1);
             worker.adoptPause = () -> {
@@ -114,11 +85,11 @@ class ResourceAuditTest {
                 }
             };
             try (Wire victim = new Wire(server.port())) {
-                assertTrue(closedWithin(victim.socket, 5000), "the connection it failed for is hung up on");
+                assertTrue(HostileClientTest.closedWithin(victim.socket, 5000), "the connection it failed for is hung up on");
             }
-            assertServed(before, "during");
+            HostileClientTest.assertServed(before, "during");
             try (Wire after = new Wire(server.port())) {
-                assertServed(after, "after");
+                HostileClientTest.assertServed(after, "after");
             }
             assertTrue(worker.running());
         }
@@ -134,8 +105,8 @@ class ResourceAuditTest {
     void deadWorkersAreGivenNoConnectionsAndTheLastOneEndsTheWait() throws Exception {
         try (TestServer server = new TestServer(ServerOptions.defaults().withThreads(2));
              Wire a = new Wire(server.port()); Wire b = new Wire(server.port())) {
-            assertServed(a, "a");
-            assertServed(b, "b");
+            HostileClientTest.assertServed(a, "a");
+            HostileClientTest.assertServed(b, "b");
             final Worker first = workerOf(server, 0);
             final Worker second = workerOf(server, 1);
             assertTrue(first != second, "two workers");
@@ -175,7 +146,7 @@ class ResourceAuditTest {
             assertInstanceOf(IllegalStateException.class, dead.getCause());
             assertTrue(dead.getCause().getMessage().startsWith("every worker thread died"), dead.getCause().getMessage());
             try (Wire c = new Wire(server.port())) {
-                assertTrue(closedWithin(c.socket, 5000), "with no worker left a client is hung up on");
+                assertTrue(HostileClientTest.closedWithin(c.socket, 5000), "with no worker left a client is hung up on");
             }
         }
     }
@@ -237,7 +208,7 @@ class ResourceAuditTest {
         try (TestServer server = new TestServer(ServerOptions.defaults().withThreads(1),
             io.sharena.ipc.store.StoreOptions.defaults().withMemoryLimit(64L << 20));
              Wire good = new Wire(server.port())) {
-            assertServed(good, "x");
+            HostileClientTest.assertServed(good, "x");
             final StringBuilder line = new StringBuilder("get");
             for (int i = 0; line.length() < (2 << 20) - 16; i++) {
                 line.append(' ').append(Integer.toString(i, 36));
@@ -338,7 +309,7 @@ class ResourceAuditTest {
         try (TestServer server = new TestServer(options); Wire good = new Wire(server.port());
              Wire data = new Wire(server.port()); Wire swallow = new Wire(server.port());
              Wire line = new Wire(server.port()); Wire slow = new Wire(server.port())) {
-            assertServed(good, "x");
+            HostileClientTest.assertServed(good, "x");
             for (final Connection c : server.server.open) {
                 assertTrue(c.ch.getOption(java.net.StandardSocketOptions.SO_KEEPALIVE), "keepalive on connection " + c.id);
             }
@@ -353,7 +324,7 @@ class ResourceAuditTest {
                     slow.send(Wire.ascii("z"));
                     sent++;
                 }
-                assertServed(good, "t" + sent);
+                HostileClientTest.assertServed(good, "t" + sent);
                 Thread.sleep(200);
             }
             assertTrue(server.server.connectionHeap.get() < 100_000, "held " + server.server.connectionHeap.get());
@@ -467,7 +438,7 @@ class ResourceAuditTest {
             server.store.close(); // every tick's store step now fails
             Thread.sleep(1500);
             try (Wire idle = new Wire(server.port())) {
-                assertTrue(closedWithin(idle.socket, 6000), "an idle connection is kicked");
+                assertTrue(HostileClientTest.closedWithin(idle.socket, 6000), "an idle connection is kicked");
             }
         } finally {
             server.server.close();
