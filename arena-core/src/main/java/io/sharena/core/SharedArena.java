@@ -77,6 +77,8 @@ public final class SharedArena implements AutoCloseable {
     private static final VarHandle STATE_WORD = ValueLayout.JAVA_LONG.varHandle();
     /** How long open and close wait for the lock to repair after dead processes or give back caches. */
     private static final long OPEN_RECOVERY_TIMEOUT_NANOS = 1_000_000_000L;
+    /** The longest close waits for an allocator call of another thread of this process: {@link #closeTimeoutNanos}. */
+    private static final long CLOSE_WAIT_NANOS = 30_000_000_000L;
 
     private final Path path;
     private final ArenaHeader header;
@@ -949,8 +951,22 @@ public final class SharedArena implements AutoCloseable {
     }
 
     /**
+     * How long close waits for the allocator's lock: a second, or up to {@link #CLOSE_WAIT_NANOS}
+     * while another thread of this process holds it. That thread is inside an allocator call on
+     * this arena; unmapping under it would leave the lock held in its name (its release faults on
+     * the unmapped word) for as long as this process lives, every other process's locked
+     * allocations timing out meanwhile.
+     */
+    private long closeTimeoutNanos() {
+        final long holder = lock.ownerWord();
+        return holder != 0 && ownership.isMine(holder) ? CLOSE_WAIT_NANOS : OPEN_RECOVERY_TIMEOUT_NANOS;
+    }
+
+    /**
      * Gives back this process's cached pages, applies pending frees, leaves the registry, unmaps the
-     * arena and closes the file. If the lock stays busy for a second (its holder is stopped), the
+     * arena and closes the file. While another thread of this process is inside an allocator call
+     * holding the lock, close waits for it (30 s at most). If the lock stays busy for a second
+     * (its holder, in another process, is stopped), the
      * registry slot is left for the next repair to reclaim once this process has exited: while the
      * holder stays stopped, each such close keeps one of the registry's slots, so a process that
      * opens and closes the arena over and over meanwhile uses them all up (then every open fails
@@ -979,7 +995,7 @@ public final class SharedArena implements AutoCloseable {
                     + (allocator == null ? "unmapped" : "unmapped without giving back this process's cached pages")
                     + ": path=" + path);
             }
-            if (allocator != null && allocator.detach(OPEN_RECOVERY_TIMEOUT_NANOS)) {
+            if (allocator != null && allocator.detach(closeTimeoutNanos())) {
                 registry.release(slot);
             }
         } catch (final InternalError shrunk) {
