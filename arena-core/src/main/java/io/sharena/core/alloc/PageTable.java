@@ -57,14 +57,12 @@ final class PageTable {
         if (Thread.currentThread() == repairer) {
             return;
         }
-        // Bits 1 and up count the finds; bit 0 is a takeover's (ArenaLock), which an add of 2 never
-        // touches. A count, not a flag: a find made while a repair runs that began with finds
-        // already marked must outlive that repair (a second OR of one bit changed nothing, and the
-        // repair's clear took both).
-        SharedWords.getAndAddLong(arena, REPAIR_PENDING, CORRUPTION_FOUND);
+        // Bit 1: corruption found. Bit 0 is a takeover's (ArenaLock): OR, so that a walk never hides
+        // that the lock was taken over from a dead holder, whose intent the repair must then finish.
+        SharedWords.getAndBitwiseLong(arena, REPAIR_PENDING, CORRUPTION_FOUND, SharedWords.OR);
     }
 
-    /** What a walk that found corrupted metadata adds to {@link ControlLayout#REPAIR_PENDING} (a takeover sets bit 0). */
+    /** {@link ControlLayout#REPAIR_PENDING} bit set by a walk that found corrupted metadata (a takeover sets 1). */
     static final long CORRUPTION_FOUND = 2L;
 
     /** @return whether the repair-pending word says the lock was taken over from a dead holder (bit 0) */
@@ -91,20 +89,12 @@ final class PageTable {
     }
 
     /**
-     * Takes out what {@code seen} (the word as a repair read it before it began) holds: its count
-     * of finds, and bit 0 if it was set. A find a lock-free walk marked while the repair ran stays
-     * counted, for the next holder's repair (a plain store of 0 erased it, and what that walk met
-     * went unrepaired).
+     * Clears the bits of {@code seen} (the word as a repair read it before it began), by AND: a
+     * corruption a lock-free walk marked while the repair ran stays marked, for the next holder's
+     * repair (a plain store of 0 erased it, and what that walk met went unrepaired).
      */
     void clearRepairPending(final long seen) {
-        while (true) {
-            final long now = (long) LONG.getAcquire(arena, REPAIR_PENDING);
-            final long finds = Math.max(0, (now & ~1L) - (seen & ~1L));
-            final long left = finds | (now & 1L & ~seen);
-            if (SharedWords.casLong(arena, REPAIR_PENDING, now, left)) {
-                return;
-            }
-        }
+        SharedWords.getAndBitwiseLong(arena, REPAIR_PENDING, ~seen, SharedWords.AND);
     }
 
     long stateAcquire(final int page) {
