@@ -21,12 +21,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A repair judges the registry's slots once, before its page scan, and attaching takes no lock: a
- * process may claim a slot the repair saw free while the scan runs, and put pages it frees in its
- * span cache (CACHED, naming that slot). The scan used to take them for a stray write's (a CACHED
- * page of a slot nobody holds) and keep them ALLOCATED: the process's next pop failed to claim
- * them, and they were allocated to nobody for good. Now a slot whose registry word changed since
- * the repair judged it is not nobody's: the page is reclaimed as every CACHED page is in a repair,
- * and the process's pop finds it taken (its claim is a CAS) and goes elsewhere.
+ * process may claim a slot the repair saw free while the scan runs, and free pages, marking them
+ * with that slot. The scan used to take such a page for a stray write's (a page of a slot nobody
+ * holds) and keep it ALLOCATED, allocated to nobody for good. Now a slot whose registry word changed
+ * since the repair judged it is not nobody's. A repair also shuts every slot's span cache while it
+ * runs (the repair epoch), so the newcomer's free goes to the pending list (PENDING, naming its slot),
+ * which the repair drains again after its scan: the page is free at the end, and the repair reports
+ * success.
  */
 class RepairAttachRaceTest {
     private static final long SECOND = 1_000_000_000L;
@@ -73,8 +74,8 @@ class RepairAttachRaceTest {
             assertTrue(paused.await(30, TimeUnit.SECONDS), "the repair reached its page scan");
 
             // Another attachment (its own registry slot, as another process) attaches now and
-            // frees the page: it goes to its span cache, CACHED under a slot the paused repair
-            // judged free.
+            // frees the page: with its cache shut by the repair, onto the pending list, PENDING under
+            // a slot the paused repair judged free.
             try (SharedArena c = SharedArena.open(file, ArenaOptions.defaults().withLockTimeoutNanos(200_000))) {
                 assertNotEquals(ArenaInternals.slot(a), ArenaInternals.slot(c));
                 c.freePages(page, 1);

@@ -50,9 +50,9 @@ public enum AllocPoint implements CrashPoint {
     TAKE_INTENT_CLEARED,
 
     // ---- freeing into this process's span cache (no lock)
-    /** One page of the freed span went ALLOCATED → CACHED by CAS. */
+    /** One page of the freed span went ALLOCATED → CACHED by CAS (the first tagged with the span's length). */
     CACHE_PUSH_PAGE_MARKED,
-    /** The span's first page (tagged with its length by its CAS) links to the stack's top. */
+    /** The span's first page, still ALLOCATED, links to the stack's top (before any page is marked). */
     CACHE_PUSH_TAGGED,
     /** The head CAS put the span on the stack. */
     CACHE_PUSH_DONE,

@@ -71,7 +71,7 @@ public final class PageAllocator {
                          final long lockTimeoutNanos) {
         this.table = new PageTable(arena, 1 + metaPages, (int) capacityPages);
         this.runs = new FreeRuns(table);
-        this.cache = new SpanCache(table, slot);
+        this.cache = new SpanCache(table, slot, this::freeSlow);
         this.pending = new PendingFrees(table, slot);
         this.backing = new Backing(file, table);
         this.recovery = new Recovery(table, runs, cache, registry, backing);
@@ -280,10 +280,17 @@ public final class PageAllocator {
         }
         final int page = (int) first;
         final int count = (int) (end - first);
-        if (!publishedUnsettled(page, count) && cache.push(page, count)) {
-            table.getAndAddLong(frees, 1);
-            return;
+        if (publishedUnsettled(page, count) || !cache.push(page, count)) {
+            freeSlow(page, count);
         }
+        table.getAndAddLong(frees, 1);
+    }
+
+    /**
+     * The part of {@code freePages} past the span cache: under the lock if one CAS takes it (or this
+     * thread holds it), else on the pending list. Never waits.
+     */
+    private void freeSlow(final int page, final int count) {
         if (lock.tryAcquireFast()) {
             try {
                 enterLocked();
@@ -299,7 +306,6 @@ public final class PageAllocator {
         } else if (pending.push(page, count) > 0) {
             table.getAndAddLong(DEFERRED, 1);
         }
-        table.getAndAddLong(frees, 1);
     }
 
     /**
@@ -524,7 +530,12 @@ public final class PageAllocator {
             freeing.drainPending();
             CrashPoints.at(AllocPoint.REPAIR_PENDING_DRAINED);
             // The caches' pages go back by the page-state pass that follows: no need to link them now.
-            left = recovery.reclaimAndRebuild((page, n) -> { }, held, takenOver);
+            final List<String> notFixed = new java.util.ArrayList<>(
+                recovery.reclaimAndRebuild((page, n) -> { }, held, takenOver));
+            // Frees that came while the caches were shut went to the pending list: drained now.
+            freeing.drainPending();
+            notFixed.addAll(recovery.pendingStillLeft());
+            left = List.copyOf(notFixed);
             table.getAndAddLong(RECOVERIES, 1);
             // Only what it read when it began: a walk of another thread or process that met damage
             // while this repair ran (a pop whose span the scan freed) leaves its mark for the next.

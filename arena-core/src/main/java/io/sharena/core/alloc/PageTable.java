@@ -142,6 +142,10 @@ final class PageTable {
         return (long) LONG.getVolatile(arena, offset);
     }
 
+    void setLongVolatile(final long offset, final long value) {
+        LONG.setVolatile(arena, offset, value);
+    }
+
     void setLongRelease(final long offset, final long value) {
         LONG.setRelease(arena, offset, value);
     }

@@ -62,8 +62,8 @@ final class Recovery {
     private final int[] tails = new int[ControlLayout.BUCKETS];
     private boolean[] live;
     private long reserved;
-    private int pendingLive;
-    private int pendingLiveFirst;
+    /** PENDING pages of live processes the last rebuild left to them: see {@link #pendingStillLeft()}. */
+    private java.util.BitSet pendingLive = new java.util.BitSet();
     private int invalid;
     private int invalidFirst;
     /** Pages the caller knows a structure holds (see {@link #reclaimAndRebuild}), or null. */
@@ -209,13 +209,30 @@ final class Recovery {
     List<String> reclaimAndRebuild(final SpanCache.SpanSink sink, final java.util.BitSet heldPages,
                                    final boolean takenOver) {
         held = heldPages;
-        final boolean[] live = new boolean[RegistryLayout.SLOTS];
         // Dead slots, and the slot this attachment inherited from a dead process whose leftovers
         // are not reclaimed yet: that one lives, but what it holds in transit is the dead one's.
         final List<Integer> dead = registry.deadSlots();
         // Read before anything changes a state: the runs as the last holder left them.
         evidence = takenOver ? null : new RunEvidence(table).read();
         vacant = takenOver ? null : new boolean[RegistryLayout.SLOTS];
+        for (int slot = 0; slot < RegistryLayout.SLOTS; slot++) {
+            caches.beginRepair(slot);
+        }
+        try {
+            return reclaimAndRebuild(sink, dead);
+        } finally {
+            for (int slot = 0; slot < RegistryLayout.SLOTS; slot++) {
+                caches.endRepair(slot);
+            }
+            held = null;
+            evidence = null;
+            vacant = null;
+        }
+    }
+
+    /** {@link #reclaimAndRebuild(SpanCache.SpanSink, java.util.BitSet, boolean)} with every slot's repair epoch odd. */
+    private List<String> reclaimAndRebuild(final SpanCache.SpanSink sink, final List<Integer> dead) {
+        final boolean[] live = new boolean[RegistryLayout.SLOTS];
         for (int slot = 0; slot < RegistryLayout.SLOTS; slot++) {
             slotWords[slot] = registry.word(slot);
             live[slot] = !dead.contains(slot) && registry.isAlive(slot);
@@ -235,9 +252,6 @@ final class Recovery {
             registry.release(slot);
             CrashPoints.at(AllocPoint.REPAIR_SLOT_RELEASED);
         }
-        held = null;
-        evidence = null;
-        vacant = null;
         return left;
     }
 
@@ -250,8 +264,7 @@ final class Recovery {
         runs.clear();
         java.util.Arrays.fill(tails, 0);
         reserved = 0;
-        pendingLive = 0;
-        pendingLiveFirst = 0;
+        pendingLive = new java.util.BitSet();
         invalid = 0;
         invalidFirst = 0;
         heldKept = 0;
@@ -294,11 +307,6 @@ final class Recovery {
                 + " not be committed (the disk is full; a write to"
                 + " them may fault until it is not): pages=" + heldUncommitted);
         }
-        if (pendingLive > 0) {
-            left.add("pending pages of live processes in no pending span, left to them (a free in progress, or "
-                + "cut off the list by corruption; a repair after their process has closed or died frees them): pages=" + pendingLive
-                + ", first=" + pendingLiveFirst);
-        }
         return left;
     }
 
@@ -316,8 +324,11 @@ final class Recovery {
         if (s == PageEntry.RESERVED) {
             reserved++;
         } else if (s == PageEntry.PENDING) {
-            if (pendingLive++ == 0) {
-                pendingLiveFirst = p;
+            pendingLive.set(p);
+            // A live process's reserved page on its way to the pending list (or on it: queued while
+            // this repair held the lock): still counted, since the drain that frees it counts it out.
+            if ((PageEntry.flagsOf(w) & PageEntry.WAS_RESERVED) != 0) {
+                reserved++;
             }
         } else if (s > PageEntry.CACHED) {
             // No state at all: a stray write. The page may be someone's; never free it by guess.
@@ -327,6 +338,28 @@ final class Recovery {
             }
         }
         return free;
+    }
+
+    /**
+     * The pages the last rebuild left PENDING for live processes, read again once the caller has
+     * drained the pending list after the rebuild: a process whose free came while the repair ran
+     * (its span cache shut, the lock held) queued it there, and those are free now.
+     *
+     * @return one line naming the pages still PENDING for a live process in no pending span (a free
+     * in progress, or cut off the list by corruption), or none
+     */
+    List<String> pendingStillLeft() {
+        int count = 0;
+        int first = 0;
+        for (int p = pendingLive.nextSetBit(0); p >= 0; p = pendingLive.nextSetBit(p + 1)) {
+            if (PageEntry.stateOf(table.stateAcquire(p)) == PageEntry.PENDING && count++ == 0) {
+                first = p;
+            }
+        }
+        pendingLive = new java.util.BitSet();
+        return count == 0 ? List.of() : List.of("pending pages of live processes in no pending span, left to them (a"
+            + " free in progress, or cut off the list by corruption; a repair after their process has closed or died"
+            + " frees them): pages=" + count + ", first=" + first);
     }
 
     /**

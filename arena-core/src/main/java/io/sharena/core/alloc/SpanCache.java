@@ -56,10 +56,16 @@ final class SpanCache {
 
     private final PageTable table;
     private final int slot;
+    /** This slot's {@link RegistryLayout#REPAIR_EPOCH}. */
+    private final long epochOffset;
+    /** Frees pages of this process's the slow way (the lists or the pending list): see {@link #takeBack}. */
+    private final SpanSink slowFree;
 
-    SpanCache(final PageTable table, final int slot) {
+    SpanCache(final PageTable table, final int slot, final SpanSink slowFree) {
         this.table = table;
         this.slot = slot;
+        this.epochOffset = RegistryLayout.field(slot, RegistryLayout.REPAIR_EPOCH);
+        this.slowFree = slowFree;
     }
 
     /**
@@ -71,6 +77,11 @@ final class SpanCache {
         if (sizeClass < 0) {
             return 0;
         }
+        // Odd: a repair is taking this slot's stacks; the locked path waits for it.
+        final long epoch = table.getLongVolatile(epochOffset);
+        if ((epoch & 1) != 0) {
+            return 0;
+        }
         final long headOffset = RegistryLayout.cacheHead(slot, sizeClass);
         final long first = PageEntry.state(PageEntry.CACHED, 0, slot, n);
         final long rest = PageEntry.state(PageEntry.CACHED, 0, slot, 0);
@@ -80,14 +91,26 @@ final class SpanCache {
                 return 0;
             }
             CrashPoints.at(AllocPoint.CACHE_POP_HEAD_TAKEN);
-            if (claim(page, n, first, rest, ALLOCATED, AllocPoint.CACHE_POP_PAGE_TAKEN)) {
+            final int claimed = claimPrefix(page, n, first, rest, ALLOCATED, AllocPoint.CACHE_POP_PAGE_TAKEN);
+            if (claimed == n) {
                 if (zero) {
                     // Zeroed on hand-out: whatever was written into the page while it was free is gone.
                     MemorySegment.copy(ZEROS, 0, table.arena, PageTable.byteOffset(page), Geometry.pageBytes(n));
                 }
                 return page;
             }
-            // Not ours any more: a repair freed it while it was in transit, or the stack is corrupted.
+            if (table.getLongVolatile(epochOffset) != epoch) {
+                // A repair that began after this pop moved the head freed the pages the claim lost (its
+                // scan frees every CACHED page no stack holds). Those claimed are this process's: freed
+                // the slow way, as any free. The locked path then waits for the repair.
+                if (claimed > 0) {
+                    slowFree.freed(page, claimed);
+                }
+                return 0;
+            }
+            // Not ours any more with no repair since the pop began: the stack is corrupted. The pages
+            // claimed go back to CACHED (in no stack: the repair the mark asks for frees them).
+            unclaim(page, claimed, first, rest, ALLOCATED);
             table.corrupt();
         }
         table.corrupt();
@@ -101,23 +124,48 @@ final class SpanCache {
      */
     private boolean claim(final int page, final int n, final long first, final long rest, final long to,
                           final AllocPoint point) {
+        final int claimed = claimPrefix(page, n, first, rest, to, point);
+        if (claimed == n) {
+            return true;
+        }
+        unclaim(page, claimed, first, rest, to);
+        return false;
+    }
+
+    /** @return how many pages from {@code page} on moved from CACHED to {@code to} before a CAS failed (n: all) */
+    private int claimPrefix(final int page, final int n, final long first, final long rest, final long to,
+                            final AllocPoint point) {
         for (int p = page; p < page + n; p++) {
             if (!table.casState(p, p == page ? first : rest, to)) {
-                for (int q = page; q < p; q++) {
-                    table.casState(q, to, q == page ? first : rest);
-                }
-                return false;
+                return p - page;
             }
             CrashPoints.at(point);
         }
-        return true;
+        return n;
+    }
+
+    /** Puts the first {@code claimed} pages of a span back from {@code to} to CACHED. */
+    private void unclaim(final int page, final int claimed, final long first, final long rest, final long to) {
+        for (int q = page; q < page + claimed; q++) {
+            table.casState(q, to, q == page ? first : rest);
+        }
     }
 
     /**
      * Caches the ALLOCATED span {@code [page, page + n)}.
      *
-     * @return false if it has no cache size, the cache is full, or a page is not ALLOCATED (the
-     * caller then frees it the slow way; nothing has changed)
+     * <p>The first page's LINK is written while the page is still ALLOCATED (no one else writes the
+     * link of a page someone holds), and the pages are marked after it: a repair that frees a page
+     * in transit relinks it into the free lists, and a link this push wrote after that would cut
+     * those lists. The head's CAS is made only if this slot's {@link RegistryLayout#REPAIR_EPOCH}
+     * reads as it did before the marks: a repair moves the epoch before it takes the stacks (which
+     * changes every head) and scans, so a push that reads it unchanged read its head before the
+     * take, and its CAS fails if the take came first. A push that loses its CAS for any reason takes
+     * its pages back ({@link #takeBack}) before it tries again.
+     *
+     * @return false if it has no cache size, the cache is full or a repair is under way, or a page
+     * is not ALLOCATED (the caller then frees it the slow way; nothing has changed); true if it is
+     * cached, or if a repair freed part of it meanwhile (the rest was freed here the slow way)
      */
     boolean push(final int page, final int n) {
         final int sizeClass = RegistryLayout.cacheClassOf(n);
@@ -126,59 +174,74 @@ final class SpanCache {
         }
         final long headOffset = RegistryLayout.cacheHead(slot, sizeClass);
         final int limit = LIMIT_SPANS[sizeClass];
-        if (TaggedHead.count(table.getLongVolatile(headOffset)) >= limit) {
-            return false;
-        }
         final long cached = PageEntry.state(PageEntry.CACHED, 0, slot, 0);
         // The first page gets its tag (the span's length) in the same CAS that takes it: every word
         // a span's pages carry while cached was set by a CAS from ALLOCATED, so a repair that frees
         // them while the span is in no stack can never be overwritten by this push.
         final long tagged = PageEntry.state(PageEntry.CACHED, 0, slot, n);
-        for (int p = page; p < page + n; p++) {
-            if (!table.casState(p, ALLOCATED, p == page ? tagged : cached)) {
-                for (int q = page; q < p; q++) {
-                    table.casState(q, q == page ? tagged : cached, ALLOCATED);
-                }
-                return false;
-            }
-            CrashPoints.at(AllocPoint.CACHE_PUSH_PAGE_MARKED);
-        }
         while (true) {
+            final long epoch = table.getLongVolatile(epochOffset);
             final long head = table.getLongVolatile(headOffset);
             final int count = TaggedHead.count(head);
-            if (count >= limit) {
-                // Other threads filled the stack since the check: take the span back, free it the slow
-                // way. By CAS: a taker may have freed the pages meanwhile, and then they are not ours.
-                if (table.casState(page, tagged, ALLOCATED)) {
-                    for (int p = page + 1; p < page + n; p++) {
-                        if (!table.casState(p, cached, ALLOCATED)) {
-                            // A repair's scan freed this page (it had passed the first before the
-                            // mark): the slow free of the whole span would take the page from
-                            // whoever the allocator hands it to next. The pages taken back go
-                            // CACHED again, in no stack, and the mark gets the next lock holder
-                            // to free them, as below.
-                            for (int q = page; q < p; q++) {
-                                table.casState(q, ALLOCATED, q == page ? tagged : cached);
-                            }
-                            table.corrupt();
-                            return true;
-                        }
-                    }
-                    return false;
-                }
-                // A repair freed the span meanwhile: the free is done. Pages it marked after that repair
-                // are CACHED in no stack; the mark gets the next lock holder to free them.
-                table.corrupt();
-                return true;
+            if ((epoch & 1) != 0 || count >= limit || table.stateAcquire(page) != ALLOCATED) {
+                return false;
             }
             table.setLinkPlain(page, PageEntry.link(0, TaggedHead.page(head)));
             CrashPoints.at(AllocPoint.CACHE_PUSH_TAGGED);
+            for (int p = page; p < page + n; p++) {
+                if (!table.casState(p, ALLOCATED, p == page ? tagged : cached)) {
+                    // Not ALLOCATED (a double free): nothing of it is this push's to cache.
+                    return !takeBack(page, p - page, n, tagged, cached, epoch);
+                }
+                CrashPoints.at(AllocPoint.CACHE_PUSH_PAGE_MARKED);
+            }
             // The CAS publishes the tag and the link to the next popper or taker.
-            if (table.casLong(headOffset, head, TaggedHead.next(head, count + 1, page))) {
+            if (table.getLongVolatile(epochOffset) == epoch
+                && table.casLong(headOffset, head, TaggedHead.next(head, count + 1, page))) {
                 CrashPoints.at(AllocPoint.CACHE_PUSH_DONE);
                 return true;
             }
+            // Lost to another thread of this process, a taker or a repair: the span comes back whole
+            // and this push starts again (the repair's odd epoch, or a full stack, then sends it the
+            // slow way), or a repair freed part of it, and takeBack freed the rest.
+            if (!takeBack(page, n, n, tagged, cached, epoch)) {
+                return true;
+            }
         }
+    }
+
+    /**
+     * Takes the first {@code marked} pages of a span this push marked CACHED back to ALLOCATED, one
+     * CAS each. A page whose CAS fails is not this process's any more: a repair that began after the
+     * push read {@code epoch} freed it (its scan frees every CACHED page no stack holds), or a stray
+     * write hit it (then the arena is marked for repair).
+     *
+     * @return true if every marked page came back (nothing has changed); false if one did not, in
+     * which case the pages that came back and the span's unmarked rest have been freed the slow way
+     */
+    private boolean takeBack(final int page, final int marked, final int n, final long tagged, final long cached,
+                             final long epoch) {
+        int from = page;
+        boolean lost = false;
+        for (int p = page; p < page + marked; p++) {
+            if (!table.casState(p, p == page ? tagged : cached, ALLOCATED)) {
+                lost = true;
+                if (p > from) {
+                    slowFree.freed(from, p - from);
+                }
+                from = p + 1;
+            }
+        }
+        if (!lost) {
+            return true;
+        }
+        if (page + n > from) {
+            slowFree.freed(from, page + n - from);
+        }
+        if (table.getLongVolatile(epochOffset) == epoch) {
+            table.corrupt();
+        }
+        return false;
     }
 
     /**
@@ -248,6 +311,24 @@ final class SpanCache {
             h = next;
         }
         return pages;
+    }
+
+    /**
+     * Makes slot {@code owner}'s {@link RegistryLayout#REPAIR_EPOCH} odd and different from what it
+     * was (a repair, the lock holder, before it takes the slot's stacks): that slot's pushes and pops
+     * from now on stay off the cache, and those under way when it changed take back what they had in
+     * transit. One that a repair killed before its end left odd goes on to the next odd value.
+     */
+    void beginRepair(final int owner) {
+        final long at = RegistryLayout.field(owner, RegistryLayout.REPAIR_EPOCH);
+        final long epoch = table.getLongVolatile(at);
+        table.setLongVolatile(at, (epoch | 1) + ((epoch & 1) << 1));
+    }
+
+    /** Makes slot {@code owner}'s repair epoch even again (a repair, after its scan): the cache is open. */
+    void endRepair(final int owner) {
+        final long at = RegistryLayout.field(owner, RegistryLayout.REPAIR_EPOCH);
+        table.setLongVolatile(at, (table.getLongVolatile(at) + 1) & ~1L);
     }
 
     /** Empties a dead or free slot's stacks without walking them (repair frees their pages by state). */

@@ -172,6 +172,12 @@ public final class ArenaChecker {
                 report("unfinished operation with the lock free: op=" + Intent.op(intent) + ", first="
                     + Intent.first(intent) + ", pages=" + Intent.pages(intent));
             }
+            for (int slot = 0; slot < RegistryLayout.SLOTS; slot++) {
+                // Odd only while a repair (the lock holder) runs: a repair that died, or a stray write.
+                if ((word(RegistryLayout.field(slot, RegistryLayout.REPAIR_EPOCH)) & 1) != 0) {
+                    report("span cache shut with no repair running (repair epoch odd; a repair opens it): slot=" + slot);
+                }
+            }
         }
     }
 

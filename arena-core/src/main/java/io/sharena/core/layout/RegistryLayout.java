@@ -5,10 +5,10 @@ package io.sharena.core.layout;
  * bytes, one per attached process (one per open {@code SharedArena}, in fact).
  *
  * <pre>
- *  slot:  0        8            16             24           32      40 .. 80             80
- *         +--------+------------+--------------+------------+-------+--------------------+-----------+
- *         | OWNER  | START_TICKS| ATTACH_MILLIS| ALLOCATIONS| FREES | CACHE_HEADS[5]     | GENERATION|
- *         +--------+------------+--------------+------------+-------+--------------------+-----------+
+ *  slot:  0        8            16             24           32      40 .. 80             80          88
+ *         +--------+------------+--------------+------------+-------+--------------------+-----------+-------------+
+ *         | OWNER  | START_TICKS| ATTACH_MILLIS| ALLOCATIONS| FREES | CACHE_HEADS[5]     | GENERATION| REPAIR_EPOCH|
+ *         +--------+------------+--------------+------------+-------+--------------------+-----------+-------------+
  * </pre>
  *
  * <p>{@code OWNER} is the slot's {@link ProcessWord}: pid, low bits of the start time, and a
@@ -24,7 +24,11 @@ package io.sharena.core.layout;
  * share a cache line pair. {@code GENERATION} is a copy of the generation of the slot's last
  * claim, written after it: a claim counts on from it when the owner word reads 0 (a stray write
  * zeroed it; only a slot never held has generation 0), so the slot's next owner never gets the
- * tokens of one before it.
+ * tokens of one before it. {@code REPAIR_EPOCH} is odd while a repair is taking the slot's caches
+ * and scanning for the pages they left in transit, even otherwise; only a repair (the lock holder)
+ * writes it, one step at its start and one at its end. A push or pop that reads it odd stays off
+ * the cache, and one that finds it changed since it began knows that a repair may have freed the
+ * pages it had in transit (see {@code SpanCache}).
  */
 public final class RegistryLayout {
     public static final int FIRST_PAGE = 2;
@@ -39,6 +43,8 @@ public final class RegistryLayout {
     public static final int CACHE_HEADS = 40;
     /** The generation of the slot's last claim (a copy of the owner word's, written after the claim). */
     public static final int GENERATION = 80;
+    /** Odd while a repair takes this slot's caches and scans for their pages in transit (see the class comment). */
+    public static final int REPAIR_EPOCH = 88;
     /** Span sizes, in pages, that have a lock-free cache. */
     public static final int[] CACHE_SIZES = {1, 2, 4, 8, 16};
 
