@@ -99,22 +99,33 @@ final class SpanCache {
                 }
                 return page;
             }
-            if (table.getLongVolatile(epochOffset) != epoch) {
-                // A repair that began after this pop moved the head freed the pages the claim lost (its
-                // scan frees every CACHED page no stack holds). Those claimed are this process's: freed
-                // the slow way, as any free. The locked path then waits for the repair.
-                if (claimed > 0) {
-                    slowFree.freed(page, claimed);
-                }
+            if (lostClaim(page, claimed, first, rest, epoch)) {
                 return 0;
             }
-            // Not ours any more with no repair since the pop began: the stack is corrupted. The pages
-            // claimed go back to CACHED (in no stack: the repair the mark asks for frees them).
-            unclaim(page, claimed, first, rest, ALLOCATED);
-            table.corrupt();
         }
         table.corrupt();
         return 0;
+    }
+
+    /**
+     * A pop's claim of a span lost page {@code page + claimed}: kept out of {@link #pop}, so that the
+     * common path stays small enough to be compiled into its caller.
+     *
+     * @return true if a repair that began after the pop freed the pages the claim lost (the pages
+     * claimed are this process's and have been freed the slow way; the pop gives up, and the locked
+     * path waits for the repair); false if no repair ran (the stack is corrupted: the pages claimed
+     * went back to CACHED, in no stack, and the arena is marked for the repair that frees them)
+     */
+    private boolean lostClaim(final int page, final int claimed, final long first, final long rest, final long epoch) {
+        if (table.getLongVolatile(epochOffset) != epoch) {
+            if (claimed > 0) {
+                slowFree.freed(page, claimed);
+            }
+            return true;
+        }
+        unclaim(page, claimed, first, rest, ALLOCATED);
+        table.corrupt();
+        return false;
     }
 
     /**
