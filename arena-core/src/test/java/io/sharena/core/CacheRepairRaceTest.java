@@ -62,11 +62,12 @@ class CacheRepairRaceTest {
     }
 
     @Test
-    void aPushOfSeveralPagesWhoseFirstARepairFreedFreesTheRest() throws Exception {
+    void aPushOfSeveralPagesOneOfWhichARepairFreedFreesTheRest() throws Exception {
         try (SharedArena a = SharedArena.create(dir.resolve("push4.arena"), Capacity.ofPages(PAGES), ArenaOptions.defaults());
              SharedArena b = SharedArena.open(a.path(), ArenaOptions.defaults())) {
             final int span = a.allocPages(4);
-            // Paused after the first of the four pages is marked: the repair frees that one only.
+            // Paused after the second of the four pages is marked CACHED (the first, held by the push
+            // while it links it, is marked last): the repair frees that one only.
             pausedWhileBRepairs(a, b, AllocPoint.CACHE_PUSH_PAGE_MARKED, () -> a.freePages(span, 4));
             final long repairs = recoveries(a);
             for (int i = 0; i < 4; i++) {
@@ -133,24 +134,60 @@ class CacheRepairRaceTest {
     }
 
     @Test
-    void anEpochLeftOddShutsOnlyTheCacheAndARepairOpensIt() throws Exception {
+    void anEpochLeftOddIsRepairedByTheNextLockedCall() throws Exception {
         try (SharedArena a = SharedArena.create(dir.resolve("odd.arena"), Capacity.ofPages(PAGES), ArenaOptions.defaults())) {
             final long epoch = RegistryLayout.field(ArenaInternals.slot(a), RegistryLayout.REPAIR_EPOCH);
             // As a repair killed before its end leaves it (or a stray write).
             a.segment().set(ValueLayout.JAVA_LONG, epoch, 7L);
             assertEquals(List.of("span cache shut with no repair running (repair epoch odd; a repair opens it): slot="
                 + ArenaInternals.slot(a)), ArenaChecker.check(a));
+            final long repairs = recoveries(a);
+            // The cache is shut: the allocation takes the lock, whose holder repairs first.
             final int p = a.allocPages(1);
-            assertNotEquals(0, p, "allocation goes the locked way");
-            a.freePages(p, 1);
-            assertEquals(PageEntry.FREE, rawState(a, p >>> 12), "freed the slow way, not cached");
-            assertTrue(a.repair(10 * SECOND));
+            assertNotEquals(0, p);
+            assertEquals(repairs + 1, recoveries(a), "the locked call repaired");
             final long after = a.segment().get(ValueLayout.JAVA_LONG, epoch);
             assertTrue(after > 7 && (after & 1) == 0, "the repair moved it on, to even: " + after);
             assertEquals(List.of(), ArenaChecker.check(a));
-            final int q = a.allocPages(1);
-            a.freePages(q, 1);
-            assertEquals(PageEntry.CACHED, rawState(a, q >>> 12), "cached again");
+            a.freePages(p, 1);
+            assertEquals(PageEntry.CACHED, rawState(a, p >>> 12), "cached again");
+        }
+    }
+
+    @Test
+    void aSecondFreeOfAPageWhilePushingItChangesNothing() throws Exception {
+        try (SharedArena a = SharedArena.create(dir.resolve("twice.arena"), Capacity.ofPages(PAGES), ArenaOptions.defaults());
+             SharedArena b = SharedArena.open(a.path(), ArenaOptions.defaults())) {
+            final int page = a.allocPages(1);
+            // Paused once the push holds the page and has linked it: a second free of it, from
+            // another thread and from another process, must find nothing to free.
+            paused(a, AllocPoint.CACHE_PUSH_TAGGED, () -> a.freePages(page, 1), () -> {
+                a.freePages(page, 1);
+                b.freePages(page, 1);
+                assertEquals(PageEntry.ALLOCATED, rawState(a, page >>> 12), "still the push's");
+            });
+            assertEquals(PageEntry.CACHED, rawState(a, page >>> 12), "cached once");
+            assertEquals(0L, repairPending(a));
+            assertEquals(List.of(), ArenaChecker.check(a));
+            handsOutEveryPageOnce(a);
+        }
+    }
+
+    @Test
+    void aPushPausedBeforeItsHeadCasOnAnEmptyStackLosesToARepair() throws Exception {
+        try (SharedArena a = SharedArena.create(dir.resolve("empty.arena"), Capacity.ofPages(PAGES), ArenaOptions.defaults());
+             SharedArena b = SharedArena.open(a.path(), ArenaOptions.defaults())) {
+            // 16 pages: carved from the lists, no refill, so its stack is empty when the free pushes it.
+            final int span = a.allocPages(16);
+            pausedWhileBRepairs(a, b, AllocPoint.CACHE_PUSH_EPOCH_CHECKED, () -> a.freePages(span, 16));
+            for (int i = 0; i < 16; i++) {
+                assertEquals(PageEntry.FREE, rawState(a, (span >>> 12) + i), "page " + i + " is free, not cached");
+            }
+            assertEquals(0L, repairPending(a), "no corruption mark");
+            assertEquals(List.of(), ArenaChecker.check(a), "no stack holds a free span");
+            final long repairs = recoveries(a);
+            handsOutEveryPageOnce(a);
+            assertEquals(repairs, recoveries(a), "no repair after the one that raced the push");
         }
     }
 
@@ -163,6 +200,20 @@ class CacheRepairRaceTest {
      */
     private void pausedWhileBRepairs(final SharedArena a, final SharedArena b, final AllocPoint point,
                                      final Runnable call) throws Exception {
+        final long[] before = new long[1];
+        paused(a, point, call, () -> {
+            before[0] = recoveries(a);
+            assertTrue(b.repair(10 * SECOND), "B's repair: " + b.repairNotes());
+        });
+        recoveriesSince = recoveries(a) - before[0];
+    }
+
+    /**
+     * Runs {@code call} in a thread of {@code a} that stops at {@code point}; {@code meanwhile} runs
+     * while it is stopped; then the call goes on and ends.
+     */
+    private static void paused(final SharedArena a, final AllocPoint point, final Runnable call,
+                               final Runnable meanwhile) throws Exception {
         final CountDownLatch paused = new CountDownLatch(1);
         final CountDownLatch resume = new CountDownLatch(1);
         final AtomicReference<Thread> target = new AtomicReference<>();
@@ -187,16 +238,17 @@ class CacheRepairRaceTest {
         target.set(t);
         t.start();
         assertTrue(paused.await(10, TimeUnit.SECONDS), point + " reached");
-        final long before = recoveries(a);
-        assertTrue(b.repair(10 * SECOND), "B's repair: " + b.repairNotes());
-        resume.countDown();
+        try {
+            meanwhile.run();
+        } finally {
+            resume.countDown();
+        }
         t.join(30_000);
         CrashPoints.install(null);
         assertTrue(!t.isAlive(), "the paused call ended");
         if (failure.get() != null) {
             throw new AssertionError("the paused call failed", failure.get());
         }
-        recoveriesSince = recoveries(a) - before;
     }
 
     /** Allocates every user page one at a time (no page twice, no corruption mark on the way), then frees them. */

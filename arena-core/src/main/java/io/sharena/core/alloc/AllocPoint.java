@@ -54,6 +54,8 @@ public enum AllocPoint implements CrashPoint {
     CACHE_PUSH_PAGE_MARKED,
     /** The span's first page, still ALLOCATED, links to the stack's top (before any page is marked). */
     CACHE_PUSH_TAGGED,
+    /** The push read its slot's repair epoch unchanged since it began: the head CAS comes next. */
+    CACHE_PUSH_EPOCH_CHECKED,
     /** The head CAS put the span on the stack. */
     CACHE_PUSH_DONE,
 

@@ -57,6 +57,8 @@ public final class PageAllocator {
     /** This process's call counters, in its registry slot: see {@link RegistryLayout#ALLOCATIONS}. */
     private final long allocations;
     private final long frees;
+    /** This process's {@link RegistryLayout#REPAIR_EPOCH}. */
+    private final long repairEpoch;
     private final Purger.Ticket purger = new Purger.Ticket(this::idlePurge);
     /**
      * The pages the structures on the arena hold, read from them (null: none known), for a repair
@@ -84,6 +86,7 @@ public final class PageAllocator {
         this.lockTimeoutNanos = lockTimeoutNanos;
         this.allocations = RegistryLayout.field(slot, RegistryLayout.ALLOCATIONS);
         this.frees = RegistryLayout.field(slot, RegistryLayout.FREES);
+        this.repairEpoch = RegistryLayout.field(slot, RegistryLayout.REPAIR_EPOCH);
     }
 
     /**
@@ -280,10 +283,12 @@ public final class PageAllocator {
         }
         final int page = (int) first;
         final int count = (int) (end - first);
+        // Counted first: a repair by this process takes a slot that has counted nothing for idle,
+        // and a CACHED page naming an idle slot for a stray write's (see Recovery.idle).
+        table.getAndAddLong(frees, 1);
         if (publishedUnsettled(page, count) || !cache.push(page, count)) {
             freeSlow(page, count);
         }
-        table.getAndAddLong(frees, 1);
     }
 
     /**
@@ -449,6 +454,11 @@ public final class PageAllocator {
      * are applied.
      */
     private void enterLocked() {
+        if ((table.getLongVolatile(repairEpoch) & 1) != 0) {
+            // Odd only while a repair runs, and none does while this thread holds the lock: one that
+            // died, or a stray write. The repair below opens this process's span cache again.
+            table.corrupt();
+        }
         if (table.repairPending()) {
             recoverLocked();
         } else {

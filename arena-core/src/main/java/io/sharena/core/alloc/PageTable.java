@@ -112,6 +112,8 @@ final class PageTable {
     /**
      * Takes an ALLOCATED or RESERVED page to PENDING by CAS, naming {@code slot}, with {@code flags}
      * and {@link PageEntry#WAS_RESERVED} if it was reserved; retries while the word changes under it.
+     * An ALLOCATED page a span-cache push holds ({@link PageEntry#PUSHING}) is being freed already:
+     * left alone, as a page already free is.
      *
      * @return the state the page was taken from (ALLOCATED or RESERVED), or -1 if it was neither
      */
@@ -119,7 +121,8 @@ final class PageTable {
         while (true) {
             final long w = stateAcquire(page);
             final int s = PageEntry.stateOf(w);
-            if (s != PageEntry.ALLOCATED && s != PageEntry.RESERVED) {
+            if (s != PageEntry.ALLOCATED && s != PageEntry.RESERVED
+                || s == PageEntry.ALLOCATED && (PageEntry.flagsOf(w) & PageEntry.PUSHING) != 0) {
                 return -1;
             }
             final int f = flags | (s == PageEntry.RESERVED ? PageEntry.WAS_RESERVED : 0);

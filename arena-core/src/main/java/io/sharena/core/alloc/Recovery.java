@@ -215,10 +215,10 @@ final class Recovery {
         // Read before anything changes a state: the runs as the last holder left them.
         evidence = takenOver ? null : new RunEvidence(table).read();
         vacant = takenOver ? null : new boolean[RegistryLayout.SLOTS];
-        for (int slot = 0; slot < RegistryLayout.SLOTS; slot++) {
-            caches.beginRepair(slot);
-        }
         try {
+            for (int slot = 0; slot < RegistryLayout.SLOTS; slot++) {
+                caches.beginRepair(slot);
+            }
             return reclaimAndRebuild(sink, dead);
         } finally {
             for (int slot = 0; slot < RegistryLayout.SLOTS; slot++) {
@@ -319,6 +319,7 @@ final class Recovery {
             return false;
         }
         final boolean free = reclaim(p, live);
+        settlePush(p);
         final long w = table.stateAcquire(p);
         final int s = PageEntry.stateOf(w);
         if (s == PageEntry.RESERVED) {
@@ -431,7 +432,9 @@ final class Recovery {
             final boolean stray = s == PageEntry.FREE && evidence.unvouchedFree().get(p)
                 || s == PageEntry.PENDING && (PageEntry.flagsOf(w) & PageEntry.FREEING) != 0
                 || (s == PageEntry.CACHED || s == PageEntry.PENDING) && (slot >= RegistryLayout.SLOTS
-                    || vacant[slot] && unchanged(slot));
+                    // This attachment's slot read idle when the repair began; read again after the
+                    // page: a free of another thread of it counts itself before it marks a page.
+                    || vacant[slot] && unchanged(slot) && (slot != registry.ownSlot() || idle(slot)));
             if (!stray) {
                 return false;
             }
@@ -458,6 +461,26 @@ final class Recovery {
         return !registry.inheriting()
             && table.getLongVolatile(RegistryLayout.field(slot, RegistryLayout.ALLOCATIONS)) == 0
             && table.getLongVolatile(RegistryLayout.field(slot, RegistryLayout.FREES)) == 0;
+    }
+
+    /**
+     * Makes page {@code p} plainly ALLOCATED if a span-cache push holds it ({@link PageEntry#PUSHING})
+     * for no live process: a dead process's free that had not marked it yet (kept, as a free not yet
+     * called), or a stray write. A live process's push is left to finish.
+     */
+    private void settlePush(final int p) {
+        final long w = table.stateAcquire(p);
+        if (PageEntry.stateOf(w) != PageEntry.ALLOCATED || (PageEntry.flagsOf(w) & PageEntry.PUSHING) == 0) {
+            return;
+        }
+        final int pusher = PageEntry.pusherOf(w);
+        if (pusher >= 0 && live[pusher]) {
+            return;
+        }
+        // CAS: a live push (of a process attached since the repair judged the slots) may finish now.
+        if (pusher < 0 || unchanged(pusher)) {
+            table.casState(p, w, PageEntry.state(PageEntry.ALLOCATED, 0, 0, 0));
+        }
     }
 
     /** Frees page {@code p} if it is in transit for nobody. @return whether it is FREE now */

@@ -58,6 +58,8 @@ final class SpanCache {
     private final int slot;
     /** This slot's {@link RegistryLayout#REPAIR_EPOCH}. */
     private final long epochOffset;
+    /** The first page of a span this slot's push holds while it writes the page's link. */
+    private final long pushing;
     /** Frees pages of this process's the slow way (the lists or the pending list): see {@link #takeBack}. */
     private final SpanSink slowFree;
 
@@ -65,6 +67,7 @@ final class SpanCache {
         this.table = table;
         this.slot = slot;
         this.epochOffset = RegistryLayout.field(slot, RegistryLayout.REPAIR_EPOCH);
+        this.pushing = PageEntry.pushing(slot);
         this.slowFree = slowFree;
     }
 
@@ -165,14 +168,16 @@ final class SpanCache {
     /**
      * Caches the ALLOCATED span {@code [page, page + n)}.
      *
-     * <p>The first page's LINK is written while the page is still ALLOCATED (no one else writes the
-     * link of a page someone holds), and the pages are marked after it: a repair that frees a page
-     * in transit relinks it into the free lists, and a link this push wrote after that would cut
-     * those lists. The head's CAS is made only if this slot's {@link RegistryLayout#REPAIR_EPOCH}
-     * reads as it did before the marks: a repair moves the epoch before it takes the stacks (which
-     * changes every head) and scans, so a push that reads it unchanged read its head before the
-     * take, and its CAS fails if the take came first. A push that loses its CAS for any reason takes
-     * its pages back ({@link #takeBack}) before it tries again.
+     * <p>The first page is taken by CAS to ALLOCATED with {@link PageEntry#PUSHING} before its LINK
+     * is written: a page someone holds is never freed by anyone else (a concurrent second free of it
+     * finds it not plainly ALLOCATED and does nothing; a repair keeps it), so the write can land
+     * neither on a link another push of the same page wrote nor on a free list. The other pages are
+     * marked CACHED by CAS, then the first (tagged with the span's length) by a store. The head's CAS
+     * is made only if this slot's {@link RegistryLayout#REPAIR_EPOCH} reads as it did before: a
+     * repair moves the epoch, then changes every head of the slot ({@link #beginRepair}), then takes
+     * the stacks and scans, so a push that reads the epoch unchanged read its head before that
+     * change, and its CAS fails if the change came first. A push that loses its CAS for any reason
+     * takes its pages back ({@link #takeBack}) before it tries again.
      *
      * @return false if it has no cache size, the cache is full or a repair is under way, or a page
      * is not ALLOCATED (the caller then frees it the slow way; nothing has changed); true if it is
@@ -186,31 +191,36 @@ final class SpanCache {
         final long headOffset = RegistryLayout.cacheHead(slot, sizeClass);
         final int limit = LIMIT_SPANS[sizeClass];
         final long cached = PageEntry.state(PageEntry.CACHED, 0, slot, 0);
-        // The first page gets its tag (the span's length) in the same CAS that takes it: every word
-        // a span's pages carry while cached was set by a CAS from ALLOCATED, so a repair that frees
+        // The first page gets its tag (the span's length) in the store that makes it CACHED: every
+        // word a span's pages carry while cached was set by their holder, so a repair that frees
         // them while the span is in no stack can never be overwritten by this push.
         final long tagged = PageEntry.state(PageEntry.CACHED, 0, slot, n);
         while (true) {
             final long epoch = table.getLongVolatile(epochOffset);
             final long head = table.getLongVolatile(headOffset);
             final int count = TaggedHead.count(head);
-            if ((epoch & 1) != 0 || count >= limit || table.stateAcquire(page) != ALLOCATED) {
+            if ((epoch & 1) != 0 || count >= limit || !table.casState(page, ALLOCATED, pushing)) {
                 return false;
             }
             table.setLinkPlain(page, PageEntry.link(0, TaggedHead.page(head)));
             CrashPoints.at(AllocPoint.CACHE_PUSH_TAGGED);
-            for (int p = page; p < page + n; p++) {
-                if (!table.casState(p, ALLOCATED, p == page ? tagged : cached)) {
+            for (int p = page + 1; p < page + n; p++) {
+                if (!table.casState(p, ALLOCATED, cached)) {
                     // Not ALLOCATED (a double free): nothing of it is this push's to cache.
+                    table.setStateRelease(page, tagged);
                     return !takeBack(page, p - page, n, tagged, cached, epoch);
                 }
                 CrashPoints.at(AllocPoint.CACHE_PUSH_PAGE_MARKED);
             }
+            table.setStateRelease(page, tagged);
+            CrashPoints.at(AllocPoint.CACHE_PUSH_PAGE_MARKED);
             // The CAS publishes the tag and the link to the next popper or taker.
-            if (table.getLongVolatile(epochOffset) == epoch
-                && table.casLong(headOffset, head, TaggedHead.next(head, count + 1, page))) {
-                CrashPoints.at(AllocPoint.CACHE_PUSH_DONE);
-                return true;
+            if (table.getLongVolatile(epochOffset) == epoch) {
+                CrashPoints.at(AllocPoint.CACHE_PUSH_EPOCH_CHECKED);
+                if (table.casLong(headOffset, head, TaggedHead.next(head, count + 1, page))) {
+                    CrashPoints.at(AllocPoint.CACHE_PUSH_DONE);
+                    return true;
+                }
             }
             // Lost to another thread of this process, a taker or a repair: the span comes back whole
             // and this push starts again (the repair's odd epoch, or a full stack, then sends it the
@@ -334,6 +344,15 @@ final class SpanCache {
         final long at = RegistryLayout.field(owner, RegistryLayout.REPAIR_EPOCH);
         final long epoch = table.getLongVolatile(at);
         table.setLongVolatile(at, (epoch | 1) + ((epoch & 1) << 1));
+        // Every head changes (its tag), an empty one too: a push that read a head before the epoch
+        // moved cannot CAS it any more, even onto a stack the take finds empty and leaves alone.
+        for (int sizeClass = 0; sizeClass < RegistryLayout.CACHE_SIZES.length; sizeClass++) {
+            final long headOffset = RegistryLayout.cacheHead(owner, sizeClass);
+            long head;
+            do {
+                head = table.getLongVolatile(headOffset);
+            } while (!table.casLong(headOffset, head, TaggedHead.next(head, TaggedHead.count(head), TaggedHead.page(head))));
+        }
     }
 
     /** Makes slot {@code owner}'s repair epoch even again (a repair, after its scan): the cache is open. */

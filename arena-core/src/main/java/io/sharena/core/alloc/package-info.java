@@ -79,14 +79,17 @@
  * from a live one's. So each slot has a <b>repair epoch</b> ({@code RegistryLayout.REPAIR_EPOCH}),
  * odd while a repair takes that slot's stacks and scans, even otherwise. A pop or push that reads it
  * odd stays off the cache (the locked path waits for the repair; a free goes the slow way). A push
- * writes its first page's link while the page is still ALLOCATED, marks the pages, and CASes the
- * head only if the epoch still reads as before the marks: a repair moves the epoch before it takes
- * the stack (a new head), so such a push read its head before the take, and its CAS fails if the
- * take came first (then the span was on the stack, and the taker has it). A push that loses takes
- * its pages back by CAS: those the repair freed stay freed, the rest are freed the slow way, with no
- * corruption mark. A pop whose claim loses a page and finds the epoch moved frees the pages it did
- * claim the slow way. A repair killed before it ends leaves the epoch odd: that slot's cache stays
- * shut until the next repair, which its takeover brings.
+ * takes its first page by CAS to ALLOCATED with {@code PageEntry.PUSHING} and its slot, writes the
+ * page's link (no one else takes a page in that state: a concurrent second free of it does nothing,
+ * a repair keeps it), marks the pages CACHED, and CASes the head only if the epoch still reads as
+ * before: a repair moves the epoch, then changes every head of the slot (its tag, an empty head
+ * too), then takes the stacks, so such a push read its head before the change, and its CAS fails if
+ * the change came first (if not, the span is on the stack and the take gets it). A push that loses
+ * takes its pages back by CAS: those the repair freed stay freed, the rest are freed the slow way,
+ * with no corruption mark. A pop whose claim loses a page and finds the epoch moved frees the pages
+ * it did claim the slow way. A repair killed before it ends leaves the epoch odd: that slot's cache
+ * stays shut until the next repair, which the takeover of its lock brings, or which the slot's own
+ * process starts at its next locked call (an odd epoch of its own under the lock marks the arena).
  *
  * <h2>One way into the locked region</h2>
  * Every allocator path that comes to hold the lock goes through {@code enterLocked} before it reads
@@ -144,12 +147,14 @@
  *       frees exactly those; a page it skipped (already free, or in someone's cache) is never
  *       touched, so a page someone else got meanwhile stays theirs. Pages not yet taken stay
  *       ALLOCATED, as if that part of the free had not been called.</li>
- *   <li><b>Cache push</b>: link the first page (still ALLOCATED); pages ALLOCATED → CACHED(slot) one
- *       CAS each, the first tagged with the span's length; CAS the head. <b>Cache pop</b>: CAS the
- *       head; claim the pages by CAS. Killed in between: CACHED pages in no stack, or pages already
- *       ALLOCATED. Repair takes every stack and frees every CACHED page no stack holds; ALLOCATED
- *       pages stay allocated. A push killed while it takes its pages back after a lost CAS leaves
- *       some ALLOCATED (kept, as a free not yet called) and some CACHED (freed).</li>
+ *   <li><b>Cache push</b>: the first page ALLOCATED → PUSHING(slot) by CAS; link it; the other pages
+ *       ALLOCATED → CACHED(slot) one CAS each; the first → CACHED tagged with the span's length (a
+ *       store: it is the push's); CAS the head. <b>Cache pop</b>: CAS the head; claim the pages by
+ *       CAS. Killed in between: a PUSHING page of a dead slot (repair makes it plainly ALLOCATED:
+ *       kept, as a free not yet called), CACHED pages in no stack, or pages already ALLOCATED.
+ *       Repair takes every stack and frees every CACHED page no stack holds; ALLOCATED pages stay
+ *       allocated. A push killed while it takes its pages back after a lost CAS leaves some
+ *       ALLOCATED (kept) and some CACHED (freed).</li>
  *   <li><b>Group refill</b>: under the ALLOC intent of the whole group, the group is carved
  *       ALLOCATED, then the spans meant for the cache are set CACHED(slot) (release stores: no one
  *       else knows these pages), then the intent is cleared, then each is pushed (link, head CAS).

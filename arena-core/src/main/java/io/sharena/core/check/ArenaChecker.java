@@ -122,6 +122,13 @@ public final class ArenaChecker {
                     }
                 }
                 case PageEntry.ALLOCATED -> {
+                    if ((PageEntry.flagsOf(w) & PageEntry.PUSHING) != 0) {
+                        final int pusher = PageEntry.pusherOf(w);
+                        if (pusher < 0 || !registry.isAlive(pusher)) {
+                            report("allocated page held by the span-cache push of no live process: page=" + p
+                                + ", word=0x" + Long.toHexString(w));
+                        }
+                    }
                 }
                 case PageEntry.RESERVED -> reserved++;
                 case PageEntry.CACHED -> {

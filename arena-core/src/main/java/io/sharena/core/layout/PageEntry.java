@@ -25,7 +25,8 @@ package io.sharena.core.layout;
  * tags, for coalescing), and at the first page of a cached or pending span. {@code SLOT} is the
  * registry slot of the process that cached a span or queued it for a deferred free, so recovery
  * can tell a dead process's spans in transit from a live one's. {@code FLAG} {@link #WAS_RESERVED}
- * marks a pending page that was RESERVED, so the drain can count it out; {@link #FREEING} a page a
+ * marks a pending page that was RESERVED (the same bit, {@link #PUSHING}, an allocated page a
+ * span-cache push holds while it links it), so the drain can count it out; {@link #FREEING} a page a
  * lock holder's free has taken but not yet put in the lists. On a FREE page, {@link #DIRTY} says its
  * storage is still committed in the file (and may hold a previous owner's bytes), and
  * {@link #RUN_DIRTY} on a free run's first page says some page of the run may be DIRTY.
@@ -47,6 +48,16 @@ public final class PageEntry {
     public static final String[] STATE_NAMES = {"FREE", "ALLOCATED", "RESERVED", "PENDING", "CACHED", "?", "?", "META"};
 
     public static final int WAS_RESERVED = 0x10;
+    /**
+     * On an ALLOCATED page (the same bit as {@link #WAS_RESERVED}, which only a PENDING page carries),
+     * with RUN holding the pusher's registry slot plus one: a span-cache push has taken the page, by
+     * CAS, to write its LINK word, and marks it CACHED next. Nothing else takes such a page (a second
+     * free of it is a double free: it finds the page not plainly ALLOCATED and does nothing). A
+     * repair leaves it to a live pusher and makes it plainly ALLOCATED otherwise (a dead process's
+     * free not finished, or a stray write: kept, never freed by guess); RUN keeps a single flipped bit
+     * of an ALLOCATED word from reading as a live push.
+     */
+    public static final int PUSHING = 0x10;
     /**
      * On a PENDING page: marked by a lock holder's free (not a deferred push), which frees it before
      * it unlocks. If the holder dies first, the page is PENDING with a dead slot and repair frees it:
@@ -114,6 +125,23 @@ public final class PageEntry {
     /** @return the arena offset of page {@code page}'s LINK word */
     public static long linkOffset(final int page) {
         return stateOffset(page) + LINK_WORD;
+    }
+
+    /** @return the STATE word of an ALLOCATED page that the span-cache push of registry slot {@code slot} holds */
+    public static long pushing(final int slot) {
+        return state(ALLOCATED, PUSHING, 0, slot + 1L);
+    }
+
+    /**
+     * @return the registry slot of the push holding a page whose STATE word is {@code word}, or -1
+     * if the word is not a push's (not ALLOCATED with {@link #PUSHING}, or no slot in RUN)
+     */
+    public static int pusherOf(final long word) {
+        if (stateOf(word) != ALLOCATED || (flagsOf(word) & PUSHING) == 0 || runOf(word) == 0
+            || runOf(word) > RegistryLayout.SLOTS || slotOf(word) != 0) {
+            return -1;
+        }
+        return runOf(word) - 1;
     }
 
     /** @return the STATE word of a page in {@code state}, with {@code flags} (in place), {@code slot} and {@code run} */
