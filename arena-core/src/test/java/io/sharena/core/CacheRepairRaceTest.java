@@ -191,6 +191,28 @@ class CacheRepairRaceTest {
         }
     }
 
+    @Test
+    void aHeldPageADeadProcessWasPushingIsKeptPlainlyAllocated() throws Exception {
+        try (SharedArena a = SharedArena.create(dir.resolve("held.arena"), Capacity.ofPages(PAGES), ArenaOptions.defaults())) {
+            final int page = a.allocPages(1);
+            final int pageNo = page >>> 12;
+            // As a process killed between taking the page for its push and marking it CACHED leaves it,
+            // with a structure still reaching the page.
+            a.registry().writeForTest(63, AllocCrashPointTest.DEAD_PID, 1);
+            a.segment().set(ValueLayout.JAVA_LONG, PageEntry.stateOffset(pageNo), PageEntry.pushing(63));
+            assertTrue(ArenaChecker.check(a).contains("allocated page held by the span-cache push of no live process: page="
+                + pageNo + ", word=0x" + Long.toHexString(PageEntry.pushing(63))), "check names it");
+            final java.util.BitSet held = new java.util.BitSet();
+            held.set(pageNo);
+            assertTrue(ArenaInternals.repair(a, 10 * SECOND, held), "repair: " + ArenaInternals.repairNotes(a));
+            assertEquals(PageEntry.state(PageEntry.ALLOCATED, 0, 0, 0),
+                a.segment().get(ValueLayout.JAVA_LONG, PageEntry.stateOffset(pageNo)), "kept, plainly ALLOCATED");
+            assertEquals(List.of(), ArenaChecker.check(a));
+            a.freePages(page, 1);
+            assertEquals(PageEntry.CACHED, rawState(a, pageNo), "its owner's free works again");
+        }
+    }
+
     /** Recoveries counted from the pause to the end of the paused call, set by {@link #pausedWhileBRepairs}. */
     private long recoveriesSince;
 

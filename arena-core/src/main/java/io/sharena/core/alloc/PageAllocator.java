@@ -532,7 +532,7 @@ public final class PageAllocator {
         // repair-pending word, set inside the takeover). With the lock taken free and no takeover
         // recorded, no holder died inside an operation: an intent then is a stray write.
         final long pending = table.beginRepair();
-        final List<String> left;
+        final List<String> rebuilt;
         try {
             final boolean takenOver = (pending & 1L) != 0;
             recovery.fixIntent(held, takenOver);
@@ -540,19 +540,21 @@ public final class PageAllocator {
             freeing.drainPending();
             CrashPoints.at(AllocPoint.REPAIR_PENDING_DRAINED);
             // The caches' pages go back by the page-state pass that follows: no need to link them now.
-            final List<String> notFixed = new java.util.ArrayList<>(
-                recovery.reclaimAndRebuild((page, n) -> { }, held, takenOver));
-            // Frees that came while the caches were shut went to the pending list: drained now.
-            freeing.drainPending();
-            notFixed.addAll(recovery.pendingStillLeft());
-            left = List.copyOf(notFixed);
+            rebuilt = recovery.reclaimAndRebuild((page, n) -> { }, held, takenOver);
             table.getAndAddLong(RECOVERIES, 1);
             // Only what it read when it began: a walk of another thread or process that met damage
-            // while this repair ran (a pop whose span the scan freed) leaves its mark for the next.
+            // while this repair ran leaves its mark for the next.
             table.clearRepairPending(pending);
         } finally {
             table.endRepair();
         }
+        // Frees that came while the caches were shut went to the pending list: drained now, as any
+        // holder drains (damage it meets marks the arena for the next repair, which a drain inside
+        // the repair could not).
+        freeing.drainPending();
+        final List<String> notFixed = new java.util.ArrayList<>(rebuilt);
+        notFixed.addAll(recovery.pendingStillLeft());
+        final List<String> left = List.copyOf(notFixed);
         CrashPoints.at(AllocPoint.REPAIR_DONE);
         final List<String> notes = new java.util.ArrayList<>(left);
         notes.addAll(recovery.guesses());

@@ -312,6 +312,9 @@ final class Recovery {
 
     /** One page of the rebuild's pass: reclaimed if orphaned, counted. @return whether it is FREE now */
     private boolean scanPage(final int p) {
+        // First: a structure's page that a dead process was pushing is kept, but plainly ALLOCATED,
+        // or its slot's next owner would read as the push's, and nothing could free the page again.
+        settlePush(p);
         if (held != null && held.get(p) && keepHeld(p)) {
             return false;
         }
@@ -319,7 +322,6 @@ final class Recovery {
             return false;
         }
         final boolean free = reclaim(p, live);
-        settlePush(p);
         final long w = table.stateAcquire(p);
         final int s = PageEntry.stateOf(w);
         if (s == PageEntry.RESERVED) {

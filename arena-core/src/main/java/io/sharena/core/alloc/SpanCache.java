@@ -206,9 +206,14 @@ final class SpanCache {
             CrashPoints.at(AllocPoint.CACHE_PUSH_TAGGED);
             for (int p = page + 1; p < page + n; p++) {
                 if (!table.casState(p, ALLOCATED, cached)) {
-                    // Not ALLOCATED (a double free): nothing of it is this push's to cache.
-                    table.setStateRelease(page, tagged);
-                    return !takeBack(page, p - page, n, tagged, cached, epoch);
+                    // Not ALLOCATED (a double free): nothing of it is this push's to cache. The first
+                    // page goes back from PUSHING (no one else moves it), then the others.
+                    table.setStateRelease(page, ALLOCATED);
+                    if (p == page + 1 || takeBack(page + 1, p - page - 1, n - 1, cached, cached, epoch)) {
+                        return false;
+                    }
+                    slowFree.freed(page, 1); // takeBack freed the rest of the span
+                    return true;
                 }
                 CrashPoints.at(AllocPoint.CACHE_PUSH_PAGE_MARKED);
             }
