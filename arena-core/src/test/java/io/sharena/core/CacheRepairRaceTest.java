@@ -70,9 +70,7 @@ class CacheRepairRaceTest {
             // while it links it, is marked last): the repair frees that one only.
             pausedWhileBRepairs(a, b, AllocPoint.CACHE_PUSH_PAGE_MARKED, () -> a.freePages(span, 4));
             final long repairs = recoveries(a);
-            for (int i = 0; i < 4; i++) {
-                assertEquals(PageEntry.FREE, rawState(a, (span >>> 12) + i), "page " + i + " is free, not cached");
-            }
+            assertFreeNotCached(a, span, 4);
             assertEquals(0L, repairPending(a), "no corruption mark");
             assertEquals(List.of(), ArenaChecker.check(a));
             handsOutEveryPageOnce(a);
@@ -180,9 +178,7 @@ class CacheRepairRaceTest {
             // 16 pages: carved from the lists, no refill, so its stack is empty when the free pushes it.
             final int span = a.allocPages(16);
             pausedWhileBRepairs(a, b, AllocPoint.CACHE_PUSH_EPOCH_CHECKED, () -> a.freePages(span, 16));
-            for (int i = 0; i < 16; i++) {
-                assertEquals(PageEntry.FREE, rawState(a, (span >>> 12) + i), "page " + i + " is free, not cached");
-            }
+            assertFreeNotCached(a, span, 16);
             assertEquals(0L, repairPending(a), "no corruption mark");
             assertEquals(List.of(), ArenaChecker.check(a), "no stack holds a free span");
             final long repairs = recoveries(a);
@@ -287,6 +283,13 @@ class CacheRepairRaceTest {
             a.freePages(p, 1);
         }
         assertEquals(List.of(), ArenaChecker.check(a), "check after every page was out and back");
+    }
+
+    /** Requires every page of the span at {@code ptr} FREE in the page table (not CACHED). */
+    private static void assertFreeNotCached(final SharedArena a, final int ptr, final int n) {
+        for (int i = 0; i < n; i++) {
+            assertEquals(PageEntry.FREE, rawState(a, (ptr >>> 12) + i), "page " + i + " is free, not cached");
+        }
     }
 
     /** @return page {@code page}'s state as the page table holds it (CACHED apart from FREE) */

@@ -18,9 +18,11 @@ import java.lang.foreign.MemorySegment;
  * stale LINK word (the span was popped and reused meanwhile) fails the same way.
  *
  * <p>A span's pages are CACHED with the owner's slot in their STATE words, RUN at the first page.
- * Push (owner only): each page ALLOCATED → CACHED by CAS, the first with the span's length (a double
- * free fails here and goes the slow way), link the first page to the top, then CAS the head. Pop (owner only): CAS the head
- * past the span, then <em>claim</em> each page CACHED → ALLOCATED by CAS, then zero the pages.
+ * Push (owner only): the first page ALLOCATED → ALLOCATED with {@link PageEntry#PUSHING} by CAS (a
+ * double free fails here and goes the slow way), link it to the top, the other pages ALLOCATED →
+ * CACHED by CAS, the first → CACHED with the span's length, then CAS the head if no repair began
+ * meanwhile (see {@link #push}). Pop (owner only): CAS the head past the span, then <em>claim</em>
+ * each page CACHED → ALLOCATED by CAS, then zero the pages.
  *
  * <p><b>Who else may take a span.</b> The lock holder may take a whole stack of any process,
  * live or dead, with one CAS of its head to empty ({@link #takeAll}): an allocation that finds
@@ -111,8 +113,7 @@ final class SpanCache {
     }
 
     /**
-     * A pop's claim of a span lost page {@code page + claimed}: kept out of {@link #pop}, so that the
-     * common path stays small enough to be compiled into its caller.
+     * A pop's claim of a span lost page {@code page + claimed} (the rare path, kept out of {@link #pop}).
      *
      * @return true if a repair that began after the pop freed the pages the claim lost (the pages
      * claimed are this process's and have been freed the slow way; the pop gives up, and the locked
