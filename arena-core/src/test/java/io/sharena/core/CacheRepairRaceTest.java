@@ -96,6 +96,35 @@ class CacheRepairRaceTest {
     }
 
     @Test
+    void aPopStalledAcrossARepairDoesNotClaimItsSpanCachedAgain() throws Exception {
+        try (SharedArena a = SharedArena.create(dir.resolve("aba.arena"), Capacity.ofPages(PAGES), ArenaOptions.defaults());
+             SharedArena b = SharedArena.open(a.path(), ArenaOptions.defaults())) {
+            final int span = a.allocPages(2);
+            a.freePages(span, 2); // cached, on top of its stack
+            final AtomicInteger got = new AtomicInteger();
+            final AtomicInteger again = new AtomicInteger();
+            // The pop takes the span off the stack and stalls; B's repair frees the span; another
+            // thread of A gets the same pages from a refill and frees them back onto A's stack: the
+            // span is CACHED for A again, on top of the stack, its first page tagged with 2.
+            paused(a, AllocPoint.CACHE_POP_HEAD_TAKEN, () -> got.set(a.allocPages(2)), () -> {
+                assertTrue(b.repair(10 * SECOND), "B's repair: " + b.repairNotes());
+                again.set(a.allocPages(2));
+                a.freePages(again.get(), 2);
+            });
+            assertEquals(span, again.get(), "the refill handed out the span the pop holds in transit");
+            assertNotEquals(0, got.get(), "the stalled allocation succeeded");
+            assertNotEquals(span, got.get(), "the stalled pop did not claim the span now on the stack");
+            assertEquals(0L, repairPending(a), "no corruption mark");
+            assertEquals(List.of(), ArenaChecker.check(a), "the span on the stack is still cached, whole");
+            final long repairs = recoveries(a);
+            a.freePages(got.get(), 2);
+            handsOutEveryPageOnce(a); // the span is taken off the stack too, by a CAS from its exact word
+            assertEquals(repairs, recoveries(a), "no repair after B's");
+            assertEquals(0L, repairPending(a), "still no corruption mark");
+        }
+    }
+
+    @Test
     void aReservedPageFreedWhileARepairScansLeavesTheReservedCountRight() throws Exception {
         try (SharedArena a = SharedArena.create(dir.resolve("reserved.arena"), Capacity.ofPages(PAGES), ArenaOptions.defaults());
              SharedArena b = SharedArena.open(a.path(), ArenaOptions.defaults().withLockTimeoutNanos(200_000))) {

@@ -100,7 +100,7 @@ class PackedWordsTest {
         });
         assertEquals(PageEntry.WAS_RESERVED, PageEntry.flagsOf(PageEntry.state(PageEntry.PENDING,
             PageEntry.WAS_RESERVED, 3, 7)));
-        assertEquals(64, PageEntry.STATE_BITS + PageEntry.FLAG_BITS + PageEntry.SLOT_BITS + PageEntry.ZERO_BITS
+        assertEquals(64, PageEntry.STATE_BITS + PageEntry.FLAG_BITS + PageEntry.SLOT_BITS + PageEntry.STAMP_BITS
             + PageEntry.RUN_BITS);
         assertEquals(0, PageEntry.state(PageEntry.FREE, 0, 0, 0), "a zero (sparse) entry is FREE");
     }

@@ -161,8 +161,10 @@ final class ListAllocator {
      * else knows these pages yet.
      */
     private void cacheRefill(final int at, final int n) {
-        final long tagged = PageEntry.state(PageEntry.CACHED, 0, slot, n);
-        final long cached = PageEntry.state(PageEntry.CACHED, 0, slot, 0);
+        // The stamp of this slot's repair epoch, which no repair changes while this lock is held.
+        final int stamp = PageEntry.repairStamp(table.getLongVolatile(RegistryLayout.field(slot, RegistryLayout.REPAIR_EPOCH)));
+        final long tagged = PageEntry.cached(slot, stamp, n);
+        final long cached = PageEntry.cached(slot, stamp, 0);
         for (int s = at + n; s < at + REFILL_PAGES; s += n) {
             for (int p = s; p < s + n; p++) {
                 table.setStateRelease(p, p == s ? tagged : cached);

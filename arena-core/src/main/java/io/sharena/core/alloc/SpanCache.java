@@ -88,8 +88,11 @@ final class SpanCache {
             return 0;
         }
         final long headOffset = RegistryLayout.cacheHead(slot, sizeClass);
-        final long first = PageEntry.state(PageEntry.CACHED, 0, slot, n);
-        final long rest = PageEntry.state(PageEntry.CACHED, 0, slot, 0);
+        // The stamp of the epoch read above: if a repair ends before the claim, a page it freed and
+        // this slot cached again since carries the next stamp, and the claim's CAS fails on it.
+        final int stamp = PageEntry.repairStamp(epoch);
+        final long first = PageEntry.cached(slot, stamp, n);
+        final long rest = PageEntry.cached(slot, stamp, 0);
         for (int attempt = 0; attempt <= LIMIT_SPANS[sizeClass]; attempt++) {
             final int page = popRaw(headOffset, n);
             if (page == 0) {
@@ -191,11 +194,6 @@ final class SpanCache {
         }
         final long headOffset = RegistryLayout.cacheHead(slot, sizeClass);
         final int limit = LIMIT_SPANS[sizeClass];
-        final long cached = PageEntry.state(PageEntry.CACHED, 0, slot, 0);
-        // The first page gets its tag (the span's length) in the store that makes it CACHED: every
-        // word a span's pages carry while cached was set by their holder, so a repair that frees
-        // them while the span is in no stack can never be overwritten by this push.
-        final long tagged = PageEntry.state(PageEntry.CACHED, 0, slot, n);
         while (true) {
             final long epoch = table.getLongVolatile(epochOffset);
             final long head = table.getLongVolatile(headOffset);
@@ -203,6 +201,13 @@ final class SpanCache {
             if ((epoch & 1) != 0 || count >= limit || !table.casState(page, ALLOCATED, pushing)) {
                 return false;
             }
+            // The pages carry the stamp of the epoch read above (see pop). The first page gets its tag
+            // (the span's length) in the store that makes it CACHED: every word a span's pages carry
+            // while cached was set by their holder, so a repair that frees them while the span is in
+            // no stack can never be overwritten by this push.
+            final int stamp = PageEntry.repairStamp(epoch);
+            final long cached = PageEntry.cached(slot, stamp, 0);
+            final long tagged = PageEntry.cached(slot, stamp, n);
             table.setLinkPlain(page, PageEntry.link(0, TaggedHead.page(head)));
             CrashPoints.at(AllocPoint.CACHE_PUSH_TAGGED);
             for (int p = page + 1; p < page + n; p++) {
@@ -318,8 +323,6 @@ final class SpanCache {
         CrashPoints.at(AllocPoint.CACHE_FLUSH_STACK_TAKEN);
         // The stack is now the caller's alone: its owner's pops and pushes CAS a head that no longer
         // leads here. Walk it, bounded by what a stack can hold.
-        final long first = PageEntry.state(PageEntry.CACHED, 0, owner, n);
-        final long rest = PageEntry.state(PageEntry.CACHED, 0, owner, 0);
         long pages = 0;
         int steps = 0;
         for (int h = TaggedHead.page(head); h != 0; ) {
@@ -328,6 +331,11 @@ final class SpanCache {
                 break;
             }
             final int next = PageEntry.nextOf(table.linkPlain(h));
+            // Each span with the stamp it was pushed with: a repair killed while the epoch was odd
+            // leaves stacks pushed before it, and the next repair's epoch already has the next stamp.
+            final int stamp = PageEntry.stampOf(table.stateAcquire(h));
+            final long first = PageEntry.cached(owner, stamp, n);
+            final long rest = PageEntry.cached(owner, stamp, 0);
             if (!claim(h, n, first, rest, FREE_DIRTY, AllocPoint.CACHE_FLUSH_SPAN_STATED)) {
                 table.corrupt();
                 break;

@@ -91,6 +91,16 @@
  * stays shut until the next repair, which the takeover of its lock brings, or which the slot's own
  * process starts at its next locked call (an odd epoch of its own under the lock marks the arena).
  *
+ * <p>A push or pop whose thread stalls across a <em>whole</em> repair could meet its span again:
+ * freed by the repair, then handed to the same process by a refill and freed back onto its stack,
+ * CACHED with the very word the stalled call expects. So a CACHED word also carries the slot's
+ * <b>repair stamp</b> ({@code PageEntry.repairStamp}: half the epoch, the same during a repair as
+ * before it, one more after it): a push marks its pages with the stamp of the epoch it read, a refill
+ * with the current one (under the lock, which no repair changes meanwhile), and a pop claims with the
+ * stamp of the epoch it read, so its CAS fails on a span cached after a repair it slept through, and
+ * it finds the epoch moved and gives up as above. A take reads each span's stamp from its first page
+ * (a repair killed with the epoch odd leaves stacks pushed under the stamp before it).
+ *
  * <h2>One way into the locked region</h2>
  * Every allocator path that comes to hold the lock goes through {@code enterLocked} before it reads
  * any list: {@code acquire} (allocation, allocPagesAt, reserve; RECOVERED and DEADLOCK included),

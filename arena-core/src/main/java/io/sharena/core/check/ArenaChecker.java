@@ -273,6 +273,7 @@ public final class ArenaChecker {
                         break;
                     }
                     markSpan(h, size, inCache, PageEntry.CACHED, "span cache");
+                    expectCachedWords(slot, h, size);
                 }
                 if (steps != TaggedHead.count(head) && steps <= capacity) {
                     report("span cache count wrong: slot=" + slot + ", size=" + size + ", count="
@@ -301,6 +302,23 @@ public final class ArenaChecker {
                 break;
             }
             markSpan(h, len, inPending, PageEntry.PENDING, "pending list");
+        }
+    }
+
+    /**
+     * Reports a page of slot {@code slot}'s cached span {@code [head, head + len)} whose word is not
+     * the one its owner's pop claims by CAS: CACHED for that slot with the slot's repair stamp
+     * ({@link PageEntry#repairStamp}), the length at the first page and 0 at the others. Such a
+     * span can never be popped: the pop marks the arena for repair when it meets it.
+     */
+    private void expectCachedWords(final int slot, final int head, final int len) {
+        final int stamp = PageEntry.repairStamp(word(RegistryLayout.field(slot, RegistryLayout.REPAIR_EPOCH)));
+        for (int p = head; p < head + len; p++) {
+            final long w = state(p);
+            if (PageEntry.stateOf(w) == PageEntry.CACHED && w != PageEntry.cached(slot, stamp, p == head ? len : 0)) {
+                report("cached page not as its span's pop expects: slot=" + slot + ", page=" + p + ", span=" + head
+                    + ", word=0x" + Long.toHexString(w) + ", stamp=" + PageEntry.stampOf(w) + " (slot's " + stamp + ")");
+            }
         }
     }
 

@@ -8,7 +8,7 @@ package io.sharena.core.layout;
  *  +0 STATE word
  *   63                         32 31          16 15        8 7   4 3      0
  *   +----------------------------+--------------+-----------+------+-------+
- *   | RUN: span length (pages)   |   zero       | SLOT      | FLAG | STATE |
+ *   | RUN: span length (pages)   | STAMP or 0   | SLOT      | FLAG | STATE |
  *   +----------------------------+--------------+-----------+------+-------+
  *  +8 LINK word
  *   63                         32 31                                      0
@@ -24,7 +24,11 @@ package io.sharena.core.layout;
  * {@code RUN} is kept at the first and last page of a free run in the best-fit lists (boundary
  * tags, for coalescing), and at the first page of a cached or pending span. {@code SLOT} is the
  * registry slot of the process that cached a span or queued it for a deferred free, so recovery
- * can tell a dead process's spans in transit from a live one's. {@code FLAG} {@link #WAS_RESERVED}
+ * can tell a dead process's spans in transit from a live one's. {@code STAMP}, on a CACHED page
+ * only (zero in every other state), is the {@link #stampOf(long) repair stamp} of that slot when the
+ * span was cached: a push or pop stalled across a whole repair expects the old stamp, so its CAS
+ * fails on a page the repair freed and the slot cached again since, even though every other field
+ * of the word is the same. {@code FLAG} {@link #WAS_RESERVED}
  * marks a pending page that was RESERVED (the same bit, {@link #PUSHING}, an allocated page a
  * span-cache push holds while it links it), so the drain can count it out; {@link #FREEING} a page a
  * lock holder's free has taken but not yet put in the lists. On a FREE page, {@link #DIRTY} says its
@@ -81,8 +85,8 @@ public final class PageEntry {
     public static final int STATE_BITS = 4;
     public static final int FLAG_BITS = 4;
     public static final int SLOT_BITS = 8;
-    /** Between SLOT and RUN: always zero. */
-    public static final int ZERO_BITS = 16;
+    /** Between SLOT and RUN: a CACHED page's repair stamp, zero otherwise. */
+    public static final int STAMP_BITS = 16;
     public static final int RUN_BITS = 32;
     /** LINK word: NEXT in the low half, PREV in the high half. */
     public static final int NEXT_BITS = 32;
@@ -92,12 +96,14 @@ public final class PageEntry {
 
     private static final int FLAG_SHIFT = STATE_BITS;
     private static final int SLOT_SHIFT = FLAG_SHIFT + FLAG_BITS;
-    private static final int RUN_SHIFT = SLOT_SHIFT + SLOT_BITS + ZERO_BITS;
+    private static final int STAMP_SHIFT = SLOT_SHIFT + SLOT_BITS;
+    private static final int RUN_SHIFT = STAMP_SHIFT + STAMP_BITS;
     private static final int PREV_SHIFT = NEXT_BITS;
     private static final long STATE_MASK = (1L << STATE_BITS) - 1;
     /** FLAG values are kept in place ({@link #WAS_RESERVED} is 0x10), so the mask is shifted. */
     private static final long FLAG_MASK = ((1L << FLAG_BITS) - 1) << FLAG_SHIFT;
     private static final long SLOT_MASK = (1L << SLOT_BITS) - 1;
+    private static final long STAMP_MASK = (1L << STAMP_BITS) - 1;
     private static final long RUN_MASK = (1L << RUN_BITS) - 1;
     private static final long NEXT_MASK = (1L << NEXT_BITS) - 1;
     private static final long PREV_MASK = (1L << PREV_BITS) - 1;
@@ -125,6 +131,29 @@ public final class PageEntry {
     /** @return the arena offset of page {@code page}'s LINK word */
     public static long linkOffset(final int page) {
         return stateOffset(page) + LINK_WORD;
+    }
+
+    /**
+     * @return the repair stamp of a registry slot whose {@link RegistryLayout#REPAIR_EPOCH} reads
+     * {@code epoch}: half the epoch, modulo 2^{@value #STAMP_BITS}. It is the same while a repair runs
+     * (odd epoch) as before it began, so the repair's take finds the stamp the stacks were pushed
+     * with, and it changes when the repair ends (the epoch goes even again, to the next value).
+     */
+    public static int repairStamp(final long epoch) {
+        return (int) ((epoch >>> 1) & STAMP_MASK);
+    }
+
+    /**
+     * @return the STATE word of a CACHED page of registry slot {@code slot}, cached under repair
+     * stamp {@code stamp}: {@code run} is the span's length at its first page, 0 at the others
+     */
+    public static long cached(final int slot, final int stamp, final int run) {
+        return state(CACHED, 0, slot, run) | ((stamp & STAMP_MASK) << STAMP_SHIFT);
+    }
+
+    /** @return the repair stamp field of a STATE word (a CACHED page's; 0 in other states unless a stray write put bits there) */
+    public static int stampOf(final long word) {
+        return (int) ((word >>> STAMP_SHIFT) & STAMP_MASK);
     }
 
     /** @return the STATE word of an ALLOCATED page that the span-cache push of registry slot {@code slot} holds */
