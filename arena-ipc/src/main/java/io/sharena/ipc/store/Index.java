@@ -145,13 +145,21 @@ final class Index {
      * Takes the stripe lock; a lock taken over from a dead owner recounts the stripe first.
      *
      * @return false on timeout
+     * @throws IllegalStateException if this thread holds it already (a store call from inside one:
+     * the callback of {@link SharedStore#onTailWait}, say); nothing changed, the lock still held
+     * @throws io.sharena.core.ArenaCorruptedException if a lock taken over finds the stripe's chains
+     * broken; the lock is not held then
      */
     boolean lockStripe(final int stripe, final long timeoutNanos) {
         final LockResult r = locks[stripe].lock(timeoutNanos);
         if (r == LockResult.TIMEOUT) {
             return false;
         }
-        assert r != LockResult.DEADLOCK : "stripe lock taken twice by one thread: stripe=" + stripe;
+        if (r == LockResult.DEADLOCK) {
+            // Going on would unlock the holder's lock at the end of this call, under its feet.
+            throw new IllegalStateException("a store call made while this thread holds the lock of stripe "
+                + stripe + " (a write from inside a store callback?)");
+        }
         if (r == LockResult.RECOVERED) {
             try {
                 recountLocked(stripe);
@@ -163,6 +171,39 @@ final class Index {
             }
         }
         return true;
+    }
+
+    /**
+     * Takes the stripe lock for the publication of {@code y}, a RESERVED record of this process:
+     * gives {@code y} up if the lock is not had, whether on timeout or by an exception (a lock taken
+     * over from a dead owner whose stripe's chains do not parse). Left RESERVED by a live process,
+     * it would stop the ring's tail for as long as the process lives: every write of every process
+     * would wait for it and fail.
+     *
+     * @return false on timeout ({@code y} given up)
+     */
+    boolean lockStripeToPublish(final Ring ring, final int stripe, final int y, final long timeoutNanos) {
+        final boolean locked;
+        try {
+            locked = lockStripe(stripe, timeoutNanos);
+        } catch (final RuntimeException e) {
+            ring.abandon(y);
+            throw e;
+        }
+        if (!locked) {
+            ring.abandon(y);
+        }
+        return locked;
+    }
+
+    /** @return whether a thread of the attachment {@code ownership} names holds one of the stripe locks */
+    boolean stripeHeldBy(final io.sharena.core.owner.Ownership ownership) {
+        for (final SharedLock l : locks) {
+            if (ownership.isMine(l.ownerWord())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     void unlockStripe(final int stripe) {
@@ -395,6 +436,7 @@ final class Index {
         if (!view.compareAndSetInt(y + ItemLayout.STATE, ItemLayout.RESERVED, ItemLayout.LINKED)) {
             return false;
         }
+        io.sharena.core.crash.CrashPoints.at(StorePoint.SET_MARKED_LINKED);
         final int x = c.ptr;
         // Both sizes are read now, while x is LINKED: once x is DEAD the tail may pass it without this
         // lock and the head reuse its space, so its header may then hold another record's size.

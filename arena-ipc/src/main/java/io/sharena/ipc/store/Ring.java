@@ -385,7 +385,7 @@ final class Ring {
         if (r == LockResult.TIMEOUT) {
             return BUSY;
         }
-        assert r != LockResult.DEADLOCK : "ring lock taken twice by one thread";
+        refuseNested(r);
         // A dead holder leaves nothing to repair: the head moves only after the header it covers is
         // written, and the tail only after the record it passes is unlinked or dead.
         try {
@@ -489,8 +489,25 @@ final class Ring {
      */
     LockResult lockForRepair(final long timeout) {
         final LockResult r = lock.lock(timeout);
-        assert r != LockResult.DEADLOCK : "ring lock taken twice by one thread";
+        refuseNested(r);
         return r;
+    }
+
+    /**
+     * Refuses a ring lock this thread holds already: a write from the {@link SharedStore#onTailWait}
+     * callback, which runs under it. Going on would unlock the lock at the end of the inner call while
+     * the outer one goes on as its holder, beside whoever takes it next (one record for two owners).
+     */
+    private static void refuseNested(final LockResult r) {
+        if (r == LockResult.DEADLOCK) {
+            throw new IllegalStateException("a store write made while this thread holds the store's ring lock"
+                + " (from the onTailWait callback, which must not write)");
+        }
+    }
+
+    /** @return whether a thread of the attachment {@code ownership} names holds the ring lock */
+    boolean heldBy(final io.sharena.core.owner.Ownership ownership) {
+        return lock != null && ownership.isMine(lock.ownerWord());
     }
 
     void unlockAfterRepair() {
@@ -802,6 +819,7 @@ final class Ring {
         if (!view.compareAndSetInt(y + ItemLayout.STATE, ItemLayout.RESERVED, ItemLayout.LINKED)) {
             throw new IllegalStateException("reinserted record taken from its owner: ptr=0x" + Integer.toHexString(y));
         }
+        CrashPoints.at(StorePoint.EVICT_COPY_LINKED);
         // LINKED and not yet reachable: the item keeps its CAS value.
         view.putLong(y + ItemLayout.CAS, view.getLong(x + ItemLayout.CAS));
         view.putInt(y + ItemLayout.NEXT, view.getInt(x + ItemLayout.NEXT));

@@ -748,13 +748,40 @@ public final class SharedStore implements AutoCloseable {
      * arena reports the cut. A second close does nothing. A store that opened its own arena answers
      * every call after the close with {@link IllegalStateException}; one over an arena its caller
      * opened ({@link #of}) holds nothing of its own and works for as long as that arena is open.
+     *
+     * <p>Closing the arena gives this process's registry slot back, after which its lock tokens
+     * read as a dead process's: a write of another thread still holding a stripe or the ring lock
+     * would be taken over by another process while it runs, and its last stores could drop an
+     * acknowledged write of that process. So a close that opened its own arena first waits, for
+     * {@value #CLOSE_WAIT_SECONDS} s at most, until no thread of this process holds one of the
+     * store's locks (closing a store that other threads still use is the caller's mistake; the
+     * wait keeps it from costing another process's data).
      */
+    /** The longest {@link #close} waits for another thread of this process to let go of the store's locks. */
+    static final long CLOSE_WAIT_SECONDS = 30;
+
+    /** Waits until no thread of this process holds the ring lock or a stripe lock (see {@link #close}). */
+    private void awaitOwnLocks() {
+        final io.sharena.core.owner.Ownership mine = ArenaInternals.ownership(arena);
+        final long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(CLOSE_WAIT_SECONDS);
+        try {
+            while ((ring.heldBy(mine) || index.stripeHeldBy(mine)) && System.nanoTime() - deadline < 0) {
+                java.util.concurrent.locks.LockSupport.parkNanos(100_000);
+            }
+        } catch (final InternalError cut) {
+            // The file was cut short under the mapping: the arena's close reports it.
+        }
+    }
+
     @Override
     public void close() throws IOException {
         if (closed) {
             return;
         }
         closed = true;
+        if (ownsArena) {
+            awaitOwnLocks();
+        }
         try {
             reads.flushGets(cursors.get());
         } catch (final InternalError e) {

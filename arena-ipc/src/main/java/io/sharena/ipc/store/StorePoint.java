@@ -10,6 +10,11 @@ public enum StorePoint implements CrashPoint {
     RESERVE_HEAD_ADVANCED,
     /** Record body (key and value) written, stripe lock not yet taken. */
     SET_BUILT,
+    /**
+     * Stripe lock held, new record marked LINKED (the tail now needs the stripe lock to pass it), its
+     * CAS word still its owner's token and NEXT not yet written; unpublished.
+     */
+    SET_MARKED_LINKED,
     /** Stripe lock held, new record LINKED but not yet published. */
     SET_LINKED,
     /** New record published by the link store; old record still LINKED. */
@@ -26,6 +31,8 @@ public enum StorePoint implements CrashPoint {
     EVICT_UNLINKED,
     /** eviction: a hot item copied to the head (the copy still RESERVED, its owner word ours), not yet linked. */
     EVICT_COPIED,
+    /** eviction: a hot item's copy marked LINKED, its CAS word still its owner's token; not yet published. */
+    EVICT_COPY_LINKED,
     /** eviction: a hot item's copy published in its place, tail not yet advanced. */
     EVICT_REINSERTED,
     /** eviction: tail advanced past one record. */

@@ -100,8 +100,7 @@ final class StoreRewriter extends StorePath {
         final int readPtr = c.ptr;
         final long readPos = c.pos;
         final int stripe = index.stripeOf(hash);
-        if (!index.lockStripe(stripe, timeoutNanos)) {
-            ring.abandon(y);
+        if (!index.lockStripeToPublish(ring, stripe, y, timeoutNanos)) {
             return StoreResult.BUSY;
         }
         try {

@@ -56,8 +56,7 @@ final class StoreWriter extends StorePath {
                              final long[] casOut) {
         CrashPoints.at(StorePoint.SET_BUILT);
         final int stripe = index.stripeOf(hash);
-        if (!index.lockStripe(stripe, timeoutNanos)) {
-            ring.abandon(y);
+        if (!index.lockStripeToPublish(ring, stripe, y, timeoutNanos)) {
             return StoreResult.BUSY;
         }
         try {

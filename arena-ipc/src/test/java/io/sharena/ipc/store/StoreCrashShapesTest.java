@@ -44,8 +44,8 @@ class StoreCrashShapesTest {
     /** op, point, extra child options, locks the child holds there. */
     static Stream<Arguments> shapes() {
         final List<Arguments> all = new ArrayList<>();
-        for (final StorePoint p : List.of(StorePoint.SET_BUILT, StorePoint.SET_LINKED, StorePoint.SET_PUBLISHED,
-            StorePoint.SET_OLD_DEAD)) {
+        for (final StorePoint p : List.of(StorePoint.SET_BUILT, StorePoint.SET_MARKED_LINKED, StorePoint.SET_LINKED,
+            StorePoint.SET_PUBLISHED, StorePoint.SET_OLD_DEAD)) {
             final int held = p == StorePoint.SET_BUILT ? 0 : 1;
             all.add(Arguments.of("append", p, "", held));
             all.add(Arguments.of("commit", p, "", held));
@@ -57,6 +57,7 @@ class StoreCrashShapesTest {
         all.add(Arguments.of("fill", StorePoint.RESERVE_HEADER_WRITTEN, "-Dstorechild.within=reinsert", 2));
         all.add(Arguments.of("fill", StorePoint.RESERVE_HEAD_ADVANCED, "-Dstorechild.within=reinsert", 2));
         all.add(Arguments.of("fill", StorePoint.EVICT_COPIED, "-Dstorechild.evictions=false", 2));
+        all.add(Arguments.of("fill", StorePoint.EVICT_COPY_LINKED, "-Dstorechild.evictions=false", 2));
         all.add(Arguments.of("fill", StorePoint.EVICT_REINSERTED, "-Dstorechild.evictions=false", 2));
         all.add(Arguments.of("fill", StorePoint.EVICT_TAIL_ADVANCED, "-Dstorechild.evictions=false", 1));
         return all.stream();

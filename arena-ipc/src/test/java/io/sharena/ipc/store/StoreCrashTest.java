@@ -36,7 +36,7 @@ class StoreCrashTest {
             case INCR_BUILT, INCR_PUBLISHED -> "incr";
             case DELETE_UNLINKED -> "delete";
             case FLUSH_CAS_RAISED -> "flush";
-            case EVICT_UNLINKED, EVICT_COPIED, EVICT_REINSERTED, EVICT_TAIL_ADVANCED -> "fill";
+            case EVICT_UNLINKED, EVICT_COPIED, EVICT_COPY_LINKED, EVICT_REINSERTED, EVICT_TAIL_ADVANCED -> "fill";
             default -> "set";
         };
     }
@@ -91,9 +91,9 @@ class StoreCrashTest {
             final int tookOver = store.repair();
             final int held = switch (point) {
                 // The ring lock and the tail item's stripe lock.
-                case EVICT_UNLINKED, EVICT_COPIED, EVICT_REINSERTED -> 2;
+                case EVICT_UNLINKED, EVICT_COPIED, EVICT_COPY_LINKED, EVICT_REINSERTED -> 2;
                 // The ring lock, or the key's stripe lock.
-                case RESERVE_HEADER_WRITTEN, RESERVE_HEAD_ADVANCED, EVICT_TAIL_ADVANCED, SET_LINKED, SET_PUBLISHED,
+                case RESERVE_HEADER_WRITTEN, RESERVE_HEAD_ADVANCED, EVICT_TAIL_ADVANCED, SET_MARKED_LINKED, SET_LINKED, SET_PUBLISHED,
                      SET_OLD_DEAD, INCR_PUBLISHED, DELETE_UNLINKED -> 1;
                 // Between locks: building a record holds none; a flush takes none.
                 case SET_BUILT, INCR_BUILT, FLUSH_CAS_RAISED -> 0;

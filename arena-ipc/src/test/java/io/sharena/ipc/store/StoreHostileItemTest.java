@@ -4,6 +4,7 @@ import io.sharena.core.ArenaCorruptedException;
 import io.sharena.core.ArenaView;
 import io.sharena.ipc.IpcCheck;
 import io.sharena.ipc.layout.ItemLayout;
+import io.sharena.ipc.layout.StoreLayout;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -663,6 +664,42 @@ class StoreHostileItemTest {
             assertNull(writeUntilTheTailPassesTheHead(store), "a write met the look-alike");
             assertNull(store.get(b("a")));
             writeALap(store);
+        }
+    }
+
+    /**
+     * A write that takes its stripe's lock over from a dead holder recounts the stripe, and a chain
+     * of the stripe that does not parse makes the recount throw. The record the write had built was
+     * left RESERVED by its live process: once the tail reached it, every write of every process
+     * waited for it and answered NO_MEMORY, for as long as that process lived, repair or not (a
+     * review, 2026-12-06). The write gives its record up now.
+     */
+    @Test
+    void aWriteWhoseLockTakeoverFindsItsStripeBrokenGivesItsRecordUp() throws Exception {
+        try (SharedStore store = SharedStore.create(dir.resolve("takeover.store"), OPTIONS)) {
+            fill(store, 300);
+            final ArenaView v = store.arena().raw();
+            final int header = io.sharena.ipc.NamedRoots.of(store.arena()).get(SharedStore.DEFAULT_ROOT);
+            final int hash = Index.hash(b("k0"), 2);
+            final int buckets = v.getInt(header + StoreLayout.BUCKETS_PTR);
+            final int bucketCount = 1 << v.getInt(header + StoreLayout.BUCKET_BITS);
+            final int stripeCount = v.getInt(header + StoreLayout.STRIPES);
+            final int stripe = hash & (stripeCount - 1);
+            // Another bucket of k0's stripe leads to the store's header: no linked item.
+            final int other = buckets + (((hash & (bucketCount - 1)) + stripeCount) & (bucketCount - 1)) * StoreLayout.BUCKET_SIZE;
+            final int saved = v.getInt(other);
+            v.putInt(other, header);
+            // The stripe's lock names a holder that is no thread (a stray write): taken over at once.
+            final int stripes = v.getInt(header + StoreLayout.STRIPES_PTR);
+            v.putLongRelease(stripes + stripe * StoreLayout.STRIPE_SIZE + StoreLayout.STRIPE_LOCK,
+                io.sharena.core.internal.ArenaInternals.ownership(store.arena()).process());
+            assertThrows(ArenaCorruptedException.class, () -> store.set(b("k0"), Values.make(1), 0, 0));
+            v.putInt(other, saved);
+            assertEquals(0L, StoreTools.stats(store.arena(), SharedStore.DEFAULT_ROOT).get("ring_reserved"),
+                "the write's record was given up");
+            writeALap(store);
+            writeALap(store);
+            assertEquals(List.of(), store.check());
         }
     }
 

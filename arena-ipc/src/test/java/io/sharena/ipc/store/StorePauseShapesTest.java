@@ -43,8 +43,8 @@ class StorePauseShapesTest {
 
     static List<Arguments> shapes() {
         final List<Arguments> all = new ArrayList<>();
-        for (final StorePoint p : List.of(StorePoint.SET_BUILT, StorePoint.SET_LINKED, StorePoint.SET_PUBLISHED,
-            StorePoint.SET_OLD_DEAD)) {
+        for (final StorePoint p : List.of(StorePoint.SET_BUILT, StorePoint.SET_MARKED_LINKED, StorePoint.SET_LINKED,
+            StorePoint.SET_PUBLISHED, StorePoint.SET_OLD_DEAD)) {
             all.add(Arguments.of("append", p, ""));
             all.add(Arguments.of("commit", p, ""));
             all.add(Arguments.of("invalidate", p, ""));

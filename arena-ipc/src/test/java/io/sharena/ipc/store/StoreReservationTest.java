@@ -215,4 +215,45 @@ class StoreReservationTest {
         assertNull(store.get(b("held")));
         assertEquals(List.of(), store.check());
     }
+    /**
+     * A tail-wait action that writes to the store (which its contract forbids): the write found the
+     * ring lock held by its own thread, went on as if it had taken it (an assertion only stopped it
+     * in tests) and unlocked it at its end, under the waiting write, which then went on as the
+     * lock's holder beside whoever took the lock next: one record for two owners. It is refused by
+     * name now, and the lock stays the waiting write's until that ends.
+     */
+    @Test
+    void aTailWaitActionThatWritesIsRefusedAndLeavesTheRingLockToTheWaitingWrite() throws Exception {
+        final StoreReservation held = new StoreReservation();
+        assertTrue(store.reserve(b("held"), 8000, 0, 0, held));
+        final byte[] value = pattern(8000, 7);
+        final RuntimeException[] inside = {null};
+        final long[] lockSlotInside = {-1};
+        store.onTailWait(() -> {
+            try {
+                store.set(b("inner"), b("x"), 0, 0);
+            } catch (final RuntimeException e) {
+                inside[0] = e;
+            }
+            try {
+                lockSlotInside[0] = StoreTools.stats(store.arena(), SharedStore.DEFAULT_ROOT).get("ring_lock_slot");
+            } catch (final io.sharena.core.ArenaFormatException e) {
+                throw new AssertionError(e);
+            }
+            store.abandon(held);
+        });
+        try {
+            for (int i = 0; i < 1_000; i++) {
+                assertEquals(StoreResult.STORED, store.set(b("k" + i), value, 0, 0), "write " + i);
+            }
+        } finally {
+            store.onTailWait(null);
+        }
+        assertTrue(inside[0] instanceof IllegalStateException, "the write inside was refused: " + inside[0]);
+        assertTrue(inside[0].getMessage().contains("onTailWait"), inside[0].getMessage());
+        assertTrue(lockSlotInside[0] >= 0, "the ring lock was still held by the waiting write after the refusal");
+        assertEquals(-1L, StoreTools.stats(store.arena(), SharedStore.DEFAULT_ROOT).get("ring_lock_slot"));
+        assertNull(store.get(b("inner")));
+        assertEquals(List.of(), store.check());
+    }
 }
