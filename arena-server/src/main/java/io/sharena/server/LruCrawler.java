@@ -103,6 +103,8 @@ final class LruCrawler {
             final int chosen = classes(t);
             if (chosen == BAD_CLASS) {
                 c.reply("BADCLASS invalid class id");
+            } else if (chosen == NONE) {
+                c.reply("NOTSTARTED no items to crawl");
             } else {
                 // Classes other than 1 hold nothing: memcached's crawl of them finds nothing, and says OK.
                 c.reply(chosen == WITHOUT_ONE || crawler.start() ? "OK" : "BUSY currently processing crawler request");
@@ -116,6 +118,8 @@ final class LruCrawler {
                 final int chosen = t.is(2, "hash") ? WITH_ONE : classes(t);
                 if (chosen == BAD_CLASS) {
                     c.reply("BADCLASS invalid class id");
+                } else if (chosen == NONE) {
+                    c.reply("NOTSTARTED no items to crawl");
                 } else if (chosen == WITHOUT_ONE) {
                     c.putAscii("END\r\n");
                 } else {
@@ -148,28 +152,32 @@ final class LruCrawler {
     }
 
     private static final int BAD_CLASS = -1;
+    /** A list with no id in it at all (only commas). */
+    private static final int NONE = -2;
     private static final int WITHOUT_ONE = 0;
     private static final int WITH_ONE = 1;
 
     /**
      * @return for the classes named ({@code all}, or ids 1 to 63 separated by commas):
-     * {@link #WITH_ONE} if they include the store's one class, {@link #WITHOUT_ONE} if not, or
-     * {@link #BAD_CLASS}
+     * {@link #WITH_ONE} if they include the store's one class, {@link #WITHOUT_ONE} if not,
+     * {@link #NONE} if the list names none (empty pieces between commas are skipped, as memcached's
+     * {@code strtok_r} skips them), or {@link #BAD_CLASS}
      */
     private static int classes(final Tokens t) {
         final String list = new String(t.buf, t.off[2], t.len[2], StandardCharsets.ISO_8859_1);
         if (list.equals("all")) {
             return WITH_ONE;
         }
-        int chosen = WITHOUT_ONE;
+        int chosen = NONE;
         for (final String id : list.split(",", -1)) {
+            if (id.isEmpty()) {
+                continue;
+            }
             final long v = Ascii.parseU32(id.getBytes(StandardCharsets.ISO_8859_1), 0, id.length());
-            if (id.isEmpty() || v == Ascii.BAD || v < 1 || v > 63) {
+            if (v == Ascii.BAD || v < 1 || v > 63) {
                 return BAD_CLASS;
             }
-            if (v == 1) {
-                chosen = WITH_ONE;
-            }
+            chosen = v == 1 || chosen == WITH_ONE ? WITH_ONE : WITHOUT_ONE;
         }
         return chosen;
     }

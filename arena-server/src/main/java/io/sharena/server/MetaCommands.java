@@ -805,7 +805,9 @@ final class MetaCommands {
         final long idle = r.secondsSinceAccess();
         final boolean fetched = r.fetchedBefore();
         c.putAscii("ME ");
-        c.put(binary ? Base64.getEncoder().encode(key) : key);
+        // memcached prints the key as it was stored: base64 if a b flag stored it. The store keeps no
+        // such mark, so a key asked for in base64 is printed plainly if it reads as a text key.
+        c.put(binary && !StatsReply.printable(key) ? Base64.getEncoder().encode(key) : key);
         // exp as memcached prints it (now - expiry, -1 for never); cls and size are this store's
         // stand-ins for memcached's slab class and item size.
         c.putAscii(" exp=");

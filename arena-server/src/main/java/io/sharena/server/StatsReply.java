@@ -52,10 +52,10 @@ final class StatsReply {
                 stat(c, "items:1:number", s.get("curr_items"));
                 stat(c, "items:1:mem_requested", s.get("bytes"));
                 stat(c, "items:1:evicted", s.get("evictions"));
-                stat(c, "items:1:evicted_unfetched", s.get("evicted_unfetched"));
-                stat(c, "items:1:expired_unfetched", s.get("expired_unfetched"));
-                stat(c, "items:1:reclaimed", s.get("reclaimed"));
                 stat(c, "items:1:outofmemory", s.get("outofmemory"));
+                stat(c, "items:1:reclaimed", s.get("reclaimed"));
+                stat(c, "items:1:expired_unfetched", s.get("expired_unfetched"));
+                stat(c, "items:1:evicted_unfetched", s.get("evicted_unfetched"));
                 stat(c, "items:1:crawler_reclaimed", server.crawler.reclaimed.sum());
                 stat(c, "items:1:crawler_items_checked", server.crawler.checked.sum());
                 stat(c, "items:1:lrutail_reflocked", 0);
@@ -78,10 +78,26 @@ final class StatsReply {
             stat(c, "active_slabs", active ? 1 : 0);
             stat(c, "total_malloced", s.get("limit_maxbytes"));
             c.putAscii("END\r\n");
+        } else if (t.is(1, "extstore")) {
+            c.putAscii("END\r\n"); // memcached built without extstore answers so
+        } else if (t.is(1, "sizes_enable")) {
+            // memcached's own error form (no END): a histogram of the sizes of items stored from
+            // now on would need every removal's size, and the store evicts without telling the server.
+            statString(c, "sizes_status", "error");
+            statString(c, "sizes_error", "sizes_not_tracked");
+        } else if (t.is(1, "sizes_disable")) {
+            statString(c, "sizes_status", "disabled");
         } else {
-            c.reply("ERROR"); // extstore, proxy: see docs/server.md
+            c.reply("ERROR"); // proxy: see docs/server.md
         }
     }
+
+    /**
+     * The largest slab class memcached 1.6 makes with its default growth factor and 1 MiB items
+     * (class 39, 512 KiB chunks, as {@code memcached -vv} lists them): {@code slabs reassign}
+     * accepts the same class ids it does.
+     */
+    static final int MEMCACHED_LARGEST_CLASS = 39;
 
     /** {@code stats detail on|off|dump}: per-prefix counts of this server's text gets, sets and deletes. */
     private static void detail(final Connection c, final MemcachedServer server, final Tokens t) {
@@ -173,7 +189,7 @@ final class StatsReply {
         return true;
     }
 
-    private static boolean printable(final byte[] key) {
+    static boolean printable(final byte[] key) {
         for (final byte b : key) {
             if ((b & 0xff) <= ' ' || b == 127) { // unsigned: UTF-8 keys are listed, as memcached lists them
                 return false;
@@ -194,7 +210,8 @@ final class StatsReply {
                 c.reply("CLIENT_ERROR bad command line format");
             } else if (src == dst) {
                 c.reply("SAME src and dst class are identical");
-            } else if (src < -1 || src > 1 || dst < 0 || dst > 1) {
+            } else if (src < 0 || src > MEMCACHED_LARGEST_CLASS || dst < 0 || dst > MEMCACHED_LARGEST_CLASS) {
+                // -1 (memcached picks a source with a spare page) finds none: BADCLASS, as there.
                 c.reply("BADCLASS invalid src or dst class id");
             } else {
                 c.reply("NOSPARE source class has no spare pages");
@@ -349,30 +366,31 @@ final class StatsReply {
     }
 
     private static void settings(final Connection c, final MemcachedServer server, final SharedStore store) {
+        // In memcached 1.6's order (the settings that apply here), then this server's own.
         stat(c, "maxbytes", store.memoryLimit());
         stat(c, "maxconns", server.options().maxConnections());
         stat(c, "tcpport", server.address().getPort());
         statString(c, "inter", server.address().getAddress().getHostAddress());
         stat(c, "verbosity", server.verbosity);
         statString(c, "evictions", store.evictions() ? "on" : "off");
+        statString(c, "domain_socket", server.options().unixSocket() != null ? server.options().unixSocket().toString() : "NULL");
+        statString(c, "shutdown_command", server.options().shutdownCommand() ? "yes" : "no");
         stat(c, "num_threads", server.options().threads());
+        statString(c, "detail_enabled", server.prefixStats.enabled() ? "yes" : "no");
+        stat(c, "reqs_per_event", server.options().requestsPerEvent());
         statString(c, "cas_enabled", "yes");
-        statString(c, "flush_enabled", "yes");
-        stat(c, "item_size_max", store.maxItemSize());
         statString(c, "binding_protocol", switch (server.options().protocol()) {
             case AUTO -> "auto-negotiate"; // text and meta, or binary, by a connection's first byte
             case ASCII -> "ascii";
             case BINARY -> "binary";
         });
-        statString(c, "domain_socket", server.options().unixSocket() != null ? server.options().unixSocket().toString() : "NULL");
         statString(c, "auth_enabled_sasl", "no");
         statString(c, "auth_enabled_ascii", "no");
-        statString(c, "detail_enabled", server.prefixStats.enabled() ? "yes" : "no");
-        statString(c, "dump_enabled", "yes");
-        stat(c, "reqs_per_event", server.options().requestsPerEvent());
-        stat(c, "idle_timeout", server.options().idleTimeoutSeconds());
-        statString(c, "shutdown_command", server.options().shutdownCommand() ? "yes" : "no");
+        stat(c, "item_size_max", store.maxItemSize());
         statString(c, "lru_crawler", server.crawler.enabled() ? "yes" : "no");
+        statString(c, "flush_enabled", "yes");
+        statString(c, "dump_enabled", "yes");
+        stat(c, "idle_timeout", server.options().idleTimeoutSeconds());
         statString(c, "store_file", String.valueOf(store.arena().path()));
         c.putAscii("END\r\n");
     }

@@ -69,6 +69,23 @@ class ProbeFindingsTest {
         both.assertSameReplies(script);
     }
 
+    /**
+     * {@code me} of a key stored as text but asked for in base64: memcached prints the key as it was
+     * stored ({@code ME me1 ...}); it was echoed as asked ({@code ME bWUx ...}). A key that is no
+     * text key is printed in base64, as memcached prints one a b flag stored.
+     */
+    @Test
+    void meOfATextKeyAskedForInBase64PrintsTheKeyAsStored() throws Exception {
+        try (Wire w = new Wire(both.ours.port()); Wire m = new Wire(both.memcached.port)) {
+            for (final Wire x : List.of(w, m)) {
+                assertEquals("HD\r\n", x.call("ms me1 2 T100\r\nhi\r\n"));
+                assertTrue(x.call("me bWUx b\r\n").startsWith("ME me1 exp="), "text key, as stored");
+                assertEquals("HD\r\n", x.call("ms AAE= 2 b T100\r\nhi\r\n"));
+                assertTrue(x.call("me AAE= b\r\n").startsWith("ME AAE= exp="), "binary key, in base64");
+            }
+        }
+    }
+
     /** memcached ignores tokens after {@code stats sizes} and {@code stats conns}; they were ERROR here. */
     @Test
     void statsSubcommandsIgnoreExtraTokens() throws Exception {
