@@ -53,8 +53,32 @@ final class DumpCommand implements Callable<Integer> {
     boolean json;
 
     @Option(names = "--keys", arity = "0..1", paramLabel = "N", fallbackValue = "1000",
+        parameterConsumer = KeysLimit.class,
         description = "instead of the allocator, list up to N keys (default 1000) of each shared store in the file")
     Integer keys;
+
+    /**
+     * Takes the word after {@code --keys} as its N only if it is a number: {@code dump --keys FILE}
+     * lists the file's keys (picocli would otherwise take the file's name for N and refuse it).
+     */
+    static final class KeysLimit implements picocli.CommandLine.IParameterConsumer {
+        @Override
+        public void consumeParameters(final java.util.Stack<String> args, final picocli.CommandLine.Model.ArgSpec spec,
+                                      final picocli.CommandLine.Model.CommandSpec command) {
+            final String next = args.isEmpty() ? null : args.peek();
+            if (next != null && next.matches("-?[0-9]+")) {
+                args.pop();
+                try {
+                    spec.setValue(Integer.valueOf(next));
+                } catch (final NumberFormatException e) {
+                    throw new picocli.CommandLine.ParameterException(command.commandLine(),
+                        "Invalid value for option '--keys': '" + next + "' is not an int");
+                }
+            } else {
+                spec.setValue(Integer.valueOf(((picocli.CommandLine.Model.OptionSpec) spec).fallbackValue()));
+            }
+        }
+    }
 
     @Option(names = "--store", paramLabel = "NAME", description = "with --keys: only the store under this named root")
     String store;

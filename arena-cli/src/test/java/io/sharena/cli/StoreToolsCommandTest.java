@@ -113,6 +113,10 @@ class StoreToolsCommandTest {
         assertEquals(List.of("alpha", "beta", "s\\x20\\x00\\x5c\\xff"), lines.subList(1, 4).stream().sorted().toList());
         final String one = run(0, "dump", file.toString(), "--keys", "1");
         assertTrue(one.startsWith("store sharena.store: 1 key(s) (--keys limit)\n"), one);
+        // The file right after --keys is the file, not N (it was refused: "'FILE' is not an int").
+        assertEquals(String.join("\n", lines), run(0, "dump", "--keys", file.toString()).strip());
+        assertTrue(run(0, "dump", "--keys", "1", file.toString()).startsWith("store sharena.store: 1 key(s) (--keys limit)\n"));
+        run(2, "dump", "--keys", "-1", file.toString());
         final String json = run(0, "dump", "--keys", "5", "--json", file.toString()).strip();
         assertTrue(json.startsWith("{\"stores\":{\"sharena.store\":[") && json.contains("\"alpha\""), json);
         run(2, "dump", file.toString(), "--keys", "--store", "nope");

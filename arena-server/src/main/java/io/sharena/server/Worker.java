@@ -320,7 +320,8 @@ final class Worker {
     }
 
     private void failed(final Connection c, final RuntimeException e, final String what) {
-        report("a connection was closed: ", e);
+        // The store's own damage or fault: its message says what, the class name adds nothing.
+        report("a connection was closed: " + what, e.getMessage());
         try {
             c.failed(what + e.getMessage());
         } catch (final IOException | RuntimeException | InternalError again) {
@@ -447,7 +448,7 @@ final class Worker {
      * line is built on the heap: with none left for it, the failure goes unsaid rather than ending
      * the worker from its own handler.
      */
-    private void report(final String what, final Throwable e) {
+    private void report(final String what, final Object e) {
         if (reported++ < 10) {
             try {
                 System.err.println("arena serve: " + what + e);
