@@ -191,7 +191,7 @@ final class StoreFormat {
      * @return where a region's parts start, in the order they follow its header: stripes, buckets,
      * access map, ring; and at index 4 the region's length in pages
      */
-    private static int[] parts(final int region, final int bucketBits, final long ringBytes) {
+    static int[] parts(final int region, final int bucketBits, final long ringBytes) {
         final int stripes = region + StoreLayout.HEADER_PAGES * PAGE;
         final int buckets = stripes + (int) Geometry.pagesFor((long) StoreOptions.STRIPES * StoreLayout.STRIPE_SIZE) * PAGE;
         final int map = buckets + (int) Geometry.pagesFor((long) StoreLayout.BUCKET_SIZE << bucketBits) * PAGE;

@@ -43,6 +43,7 @@ import java.util.List;
  * chain was cut, may see those 16 bytes, as it may see whatever the damage itself wrote.
  */
 final class StoreRepair {
+    private static final long PAGE = Geometry.PAGE_SIZE;
     /** A PAD's size is an int: longer stretches are written as several. */
     private static final int MAX_PAD = 1 << 30;
 
@@ -292,6 +293,142 @@ final class StoreRepair {
      *
      * @return what was done, or null if no whole item holds more than the limit
      */
+    /** The header's fixed fields, in the order {@link #mendGeometry} compares and writes them. */
+    private static final int[] GEOMETRY_FIELDS = {StoreLayout.STRIPES, StoreLayout.BUCKET_BITS, StoreLayout.RING_BYTES,
+        StoreLayout.STRIPES_PTR, StoreLayout.BUCKETS_PTR, StoreLayout.MAP_PTR, StoreLayout.RING_PTR,
+        StoreLayout.REGION_PAGES};
+    private static final String[] GEOMETRY_NAMES = {"stripes", "bucketBits", "ringBytes", "stripesPtr", "bucketsPtr",
+        "mapPtr", "ringPtr", "regionPages"};
+
+    /**
+     * Sets back the store header's fixed fields (the stripe count, the bucket bits, the ring's size,
+     * where each part of the region starts, the region's pages) when a stray write hit one or two of
+     * them, and a max item size that is no size at all ({@code <= 0}, or more than the ring holds).
+     * Only the store's creation writes these fields, and each follows from the bucket bits and the
+     * ring's size ({@code StoreFormat.parts}); so every geometry the fields name is tried, and the
+     * one that all but at most two of the eight fields agree with, the others naming none better,
+     * is written back, field by field ({@link StoreRepairPoint#GEOMETRY_FIELD_SET} after each: killed
+     * between two, the fields written agree with the geometry, and the next repair finds it again).
+     * Processes attached keep the geometry they read at open, which is this one.
+     *
+     * @return what was set back, or null if nothing was (the fields agree, or no geometry stands out)
+     */
+    static String mendGeometry(final SharedArena arena, final int header) {
+        final ArenaView v = arena.raw();
+        if (v.getLongAcquire(header + StoreLayout.MAGIC) != StoreLayout.MAGIC_VALUE
+            || v.getInt(header + StoreLayout.VERSION) != StoreLayout.VERSION_VALUE) {
+            return null;
+        }
+        final long[] have = geometryFields(v, header);
+        final int bitsHave = (int) have[1];
+        final long ringHave = have[2];
+        // Candidates: the bucket bits as stored and as the map's place says; the ring's size as stored,
+        // as the ring's place and the region's pages say, and as the region's pages say for each bits.
+        final List<Integer> bitsTried = new ArrayList<>(List.of(bitsHave));
+        for (int b = MIN_BUCKET_BITS; b <= MAX_BUCKET_BITS; b++) {
+            if (StoreFormat.parts(header, b, StoreOptions.MIN_MEMORY_LIMIT)[2] == (int) have[5]) {
+                bitsTried.add(b);
+            }
+        }
+        final List<Long> ringsTried = new ArrayList<>(List.of(ringHave,
+            have[7] * PAGE - (Integer.toUnsignedLong((int) have[6]) - Integer.toUnsignedLong(header))));
+        for (final int b : bitsTried) {
+            ringsTried.add(ringForRegion(header, b, have[7]));
+        }
+        long[] best = null;
+        int bestScore = -1;
+        boolean tie = false;
+        for (final int b : bitsTried) {
+            for (final long ring : ringsTried) {
+                if (b < MIN_BUCKET_BITS || b > MAX_BUCKET_BITS || ring < StoreOptions.MIN_MEMORY_LIMIT || ring % PAGE != 0
+                    || ring > arena.capacityBytes()) {
+                    continue;
+                }
+                final long[] want = geometryOf(header, b, ring);
+                if (best != null && java.util.Arrays.equals(want, best)) {
+                    continue;
+                }
+                int score = 0;
+                for (int i = 0; i < want.length; i++) {
+                    score += want[i] == have[i] ? 1 : 0;
+                }
+                if (score > bestScore) {
+                    best = want;
+                    bestScore = score;
+                    tie = false;
+                } else if (score == bestScore) {
+                    tie = true;
+                }
+            }
+        }
+        final StringBuilder set = new StringBuilder();
+        if (best != null && !tie && bestScore >= GEOMETRY_FIELDS.length - 2 && bestScore < GEOMETRY_FIELDS.length
+            && Integer.toUnsignedLong(header) + best[7] * PAGE <= arena.capacityBytes()) {
+            for (int i = 0; i < GEOMETRY_FIELDS.length; i++) {
+                if (best[i] != have[i]) {
+                    if (GEOMETRY_FIELDS[i] == StoreLayout.RING_BYTES) {
+                        v.putLongRelease(header + GEOMETRY_FIELDS[i], best[i]);
+                    } else {
+                        v.putIntRelease(header + GEOMETRY_FIELDS[i], (int) best[i]);
+                    }
+                    CrashPoints.at(StoreRepairPoint.GEOMETRY_FIELD_SET);
+                    set.append(set.isEmpty() ? "" : ", ").append(GEOMETRY_NAMES[i]).append('=').append(have[i])
+                        .append(" -> ").append(best[i]);
+                }
+            }
+        }
+        final long ring = v.getLong(header + StoreLayout.RING_BYTES);
+        final int maxItem = v.getInt(header + StoreLayout.MAX_ITEM);
+        final long bound = (ring - ring / Ring.SLACK_SHARE) / 2;
+        if (ring >= StoreOptions.MIN_MEMORY_LIMIT && (maxItem <= 0 || ItemLayout.recordSize(SharedStore.MAX_KEY, maxItem) > bound)) {
+            int restored = StoreOptions.defaults().maxItemSize();
+            while (restored > 1 && ItemLayout.recordSize(SharedStore.MAX_KEY, restored) > bound) {
+                restored /= 2;
+            }
+            if (v.compareAndSetInt(header + StoreLayout.MAX_ITEM, maxItem, restored)) {
+                CrashPoints.at(StoreRepairPoint.GEOMETRY_FIELD_SET);
+                set.append(set.isEmpty() ? "" : ", ").append("maxItemSize=").append(maxItem).append(" -> ").append(restored)
+                    .append(" (the default, within the ring; a larger value a whole item holds is restored after)");
+            }
+        }
+        return set.isEmpty() ? null : "header's fixed fields hit by a stray write, set back from those that agree: " + set;
+    }
+
+    private static final int MIN_BUCKET_BITS = 10;
+    private static final int MAX_BUCKET_BITS = 28;
+
+    /** @return the eight fields of {@link #GEOMETRY_FIELDS} as stored (unsigned ints, RING_BYTES whole) */
+    private static long[] geometryFields(final ArenaView v, final int header) {
+        final long[] f = new long[GEOMETRY_FIELDS.length];
+        for (int i = 0; i < f.length; i++) {
+            f[i] = GEOMETRY_FIELDS[i] == StoreLayout.RING_BYTES ? v.getLong(header + GEOMETRY_FIELDS[i])
+                : Integer.toUnsignedLong(v.getInt(header + GEOMETRY_FIELDS[i]));
+        }
+        return f;
+    }
+
+    /** @return the eight fields of {@link #GEOMETRY_FIELDS} a store of this geometry was created with */
+    private static long[] geometryOf(final int header, final int bits, final long ring) {
+        final int[] parts = StoreFormat.parts(header, bits, ring);
+        return new long[] {StoreOptions.STRIPES, bits, ring, Integer.toUnsignedLong(parts[0]), Integer.toUnsignedLong(parts[1]),
+            Integer.toUnsignedLong(parts[2]), Integer.toUnsignedLong(parts[3]), Integer.toUnsignedLong(parts[4])};
+    }
+
+    /** @return the ring size whose region, with {@code bits}, is {@code regionPages} pages (0 if none is) */
+    private static long ringForRegion(final int header, final int bits, final long regionPages) {
+        long lo = 0;
+        long hi = regionPages;
+        while (lo < hi) { // the smallest ring (in pages) whose region is at least regionPages
+            final long mid = (lo + hi) >>> 1;
+            if (StoreFormat.parts(header, bits, mid * PAGE)[4] < regionPages) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        return StoreFormat.parts(header, bits, lo * PAGE)[4] == regionPages ? lo * PAGE : 0;
+    }
+
     static String mendMaxItem(final SharedArena arena, final int header) {
         final ArenaView v = arena.raw();
         final int maxItem = v.getIntAcquire(header + StoreLayout.MAX_ITEM);

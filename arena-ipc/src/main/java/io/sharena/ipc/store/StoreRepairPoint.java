@@ -29,5 +29,7 @@ public enum StoreRepairPoint implements CrashPoint {
     /** One PAD record written; more of the stretch, or other stretches, may follow. */
     PAD_WRITTEN,
     /** A stripe's recount: its item count written, its byte count not yet (its lock held). */
-    RECOUNT_ITEMS_WRITTEN
+    RECOUNT_ITEMS_WRITTEN,
+    /** One of the store header's fixed fields set back to the geometry the others agree on ({@link StoreRepair#mendGeometry}). */
+    GEOMETRY_FIELD_SET
 }

@@ -437,6 +437,11 @@ public final class StoreTools {
                             + Long.toHexString(magic));
                     }
                 }
+                // A stray write into the header's fixed fields: set back from those that agree.
+                final String geometry = StoreRepair.mendGeometry(arena, header);
+                if (geometry != null) {
+                    done.add("store " + name + ": " + geometry);
+                }
                 // Head and tail out of range, or contradicted by the chains: set from the records, so
                 // that the store opens again with the items it holds.
                 String positions;

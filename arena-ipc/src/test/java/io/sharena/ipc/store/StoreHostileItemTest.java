@@ -704,6 +704,58 @@ class StoreHostileItemTest {
     }
 
     /**
+     * One stray write into the header's fixed fields (the ring's size or place, the bucket bits, the
+     * stripe count, the max item size; an 8-byte write over two of them): the store did not open,
+     * and {@code check --repair} left it so, every item out of reach for good (a hostile-file
+     * campaign, 2026-12-06). The repair now sets the fields back from those that agree, and every
+     * item reads again.
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({
+        "16, 8, 0", "16, 8, 2147483647", "16, 8, 4096", "24, 4, 4096", "24, 4, -2147483648", "24, 4, 8",
+        "32, 4, 0", "12, 4, 0", "36, 4, -1", "36, 4, 0", "24, 8, 0", "40, 4, 0", "48, 4, 1"})
+    void aStrayWriteIntoTheHeadersFixedFieldsIsSetBackByTheRepair(final int offset, final int bytes, final long value)
+        throws Exception {
+        final Path file = dir.resolve("geometry.store");
+        final int header;
+        try (SharedStore store = SharedStore.create(file, OPTIONS)) {
+            fill(store, 300);
+            final ArenaView v = store.arena().raw();
+            header = io.sharena.ipc.NamedRoots.of(store.arena()).get(SharedStore.DEFAULT_ROOT);
+            // "24, 4, 8": the ring's place moved by 8 bytes (the value is added); others are written as they are.
+            final long written = offset == 24 && value == 8 ? v.getInt(header + 24) + 8L : value;
+            if (bytes == 8) {
+                v.putLong(header + offset, written);
+            } else {
+                v.putInt(header + offset, (int) written);
+            }
+        }
+        assertThrows(io.sharena.core.ArenaFormatException.class, () -> SharedStore.open(file, OPTIONS).close(),
+            "the damaged header is refused");
+        try (io.sharena.core.SharedArena arena = io.sharena.core.SharedArena.open(file,
+            io.sharena.core.ArenaOptions.defaults())) {
+            final List<String> done = IpcCheck.repair(arena, 1_000_000_000L);
+            assertTrue(done.stream().anyMatch(l -> l.contains("header's fixed fields hit by a stray write, set back")),
+                done.toString());
+            assertEquals(List.of(), IpcCheck.check(arena), "check after the repair: " + done);
+            assertEquals(List.of(), IpcCheck.repair(arena, 1_000_000_000L), "a second repair has nothing to do");
+        }
+        try (SharedStore store = SharedStore.open(file, OPTIONS)) {
+            for (int i = 0; i < 300; i++) {
+                assertArrayEquals(Values.make(i), store.get(b("k" + i)), "k" + i);
+            }
+            if (offset == StoreLayout.MAX_ITEM) {
+                // The size it was made with is nowhere else: the default, within what the ring holds.
+                assertTrue(store.maxItemSize() >= OPTIONS.maxItemSize(), "max item size " + store.maxItemSize());
+            } else {
+                assertEquals(OPTIONS.maxItemSize(), store.maxItemSize());
+            }
+            writeALap(store);
+            assertEquals(List.of(), store.check());
+        }
+    }
+
+    /**
      * Writes keys until the tail has passed the head as it reads now, or a write meets damage at the tail.
      *
      * @return what the write met, or null

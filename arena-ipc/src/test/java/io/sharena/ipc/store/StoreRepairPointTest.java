@@ -68,7 +68,14 @@ class StoreRepairPointTest {
         /** Records whose SIZE grew over the records after them: the repair sets it back. */
         GROWN_SIZES,
         /** Nothing: the repair's last step, the stripes' recount, still runs. */
-        NONE
+        NONE,
+        /** The ring's size zeroed and the max item size -1 in the header: the repair sets both back. */
+        GEOMETRY;
+
+        /** @return the field an opener names while the damage is not yet repaired, or null if the store opens */
+        String refusedField() {
+            return this == POSITIONS ? "store.positions" : this == GEOMETRY ? "store.sizes" : null;
+        }
     }
 
     static Damage damageFor(final StoreRepairPoint point) {
@@ -79,6 +86,7 @@ class StoreRepairPointTest {
             case RELINK_NEXT_SET, ITEM_RELINKED, RELINK_CLEARED -> Damage.ZEROED_BUCKETS;
             case PAD_STATE_PENDING, PAD_WRITTEN -> Damage.GARBLED_RECORDS;
             case RECOUNT_ITEMS_WRITTEN -> Damage.NONE;
+            case GEOMETRY_FIELD_SET -> Damage.GEOMETRY;
         };
     }
 
@@ -129,6 +137,10 @@ class StoreRepairPointTest {
                 }
                 case NONE -> {
                 }
+                case GEOMETRY -> {
+                    t.view().putLong(t.header() + StoreLayout.RING_BYTES, 0);
+                    t.view().putInt(t.header() + StoreLayout.MAX_ITEM, -1);
+                }
             }
             return touched;
         }
@@ -150,7 +162,7 @@ class StoreRepairPointTest {
         }
 
         // Right after the kill: what the damage did not touch reads as before.
-        if (damage != Damage.POSITIONS) {
+        if (damage.refusedField() == null) {
             try (SharedStore store = SharedStore.open(file, OPTIONS)) {
                 for (int i = 0; i < KEYS; i++) {
                     if (!touched.contains("k" + i)) {
@@ -159,9 +171,10 @@ class StoreRepairPointTest {
                 }
             }
         } else {
-            // TAIL reset, HEAD not yet: the store does not open, and says why.
+            // TAIL reset, HEAD not yet (or a header field set back, another not yet): the store does
+            // not open, and says why.
             final ArenaFormatException e = assertThrows(ArenaFormatException.class, () -> SharedStore.open(file, OPTIONS));
-            assertEquals("store.positions", e.field(), e.getMessage());
+            assertEquals(damage.refusedField(), e.field(), e.getMessage());
         }
 
         // The next repair finishes the work; the one after it finds nothing to do.
@@ -200,11 +213,12 @@ class StoreRepairPointTest {
                 }, failure);
                 assertTrue(pause.awaitReached(), "the repair reached " + point.id());
 
-                if (damage == Damage.POSITIONS) {
-                    // TAIL reset, HEAD not yet: another opener is refused, and says why.
+                if (damage.refusedField() != null) {
+                    // TAIL reset, HEAD not yet (or a header field set back, another not yet): another
+                    // opener is refused, and says why.
                     final ArenaFormatException e = assertThrows(ArenaFormatException.class,
                         () -> SharedStore.open(file, OPTIONS));
-                    assertEquals("store.positions", e.field(), e.getMessage());
+                    assertEquals(damage.refusedField(), e.field(), e.getMessage());
                 } else {
                     try (SharedStore other = SharedStore.open(file, OPTIONS)) {
                         // Readers do not wait for the repair (they end while it is paused), and each
