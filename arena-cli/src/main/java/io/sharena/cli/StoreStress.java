@@ -77,14 +77,6 @@ final class StoreStress {
             if (create) {
                 StressFile.mark(store.arena(), true);
             }
-            final Map<String, Long> st = store.stats();
-            final long writable = st.get("limit_maxbytes") - st.get("limit_maxbytes") / 64 - st.get("ring_used");
-            this.budget = (long) (writable * RING_SHARE / lanes);
-            if (budget < MIN_LANE_BUDGET) {
-                throw new IllegalArgumentException("store too small for " + lanes + " lane(s): each lane's share of"
-                    + " the ring is " + budget + " bytes, at least " + MIN_LANE_BUDGET + " needed (give a larger"
-                    + " --memory, or fewer --processes" + (create ? "" : ", and a new path") + ")");
-            }
             for (int lane = 0; lane < lanes; lane++) {
                 final StoreStressModel m = new StoreStressModel(lane, keys);
                 for (final String key : m.states.keySet()) {
@@ -92,6 +84,16 @@ final class StoreStress {
                         throw new ArenaBusyException("store lock busy: a live process holds it: key=" + key);
                     }
                 }
+            }
+            // What live items hold once the lane keys are gone: an earlier run's dead records, which
+            // fill the ring up to its head, take no room (the tail passes them).
+            final Map<String, Long> st = store.stats();
+            final long writable = st.get("limit_maxbytes") - st.get("limit_maxbytes") / 64 - st.get("bytes");
+            this.budget = (long) (writable * RING_SHARE / lanes);
+            if (budget < MIN_LANE_BUDGET) {
+                throw new IllegalArgumentException("store too small for " + lanes + " lane(s): each lane's share of"
+                    + " the ring is " + budget + " bytes, at least " + MIN_LANE_BUDGET + " needed (give a larger"
+                    + " --memory, or fewer --processes" + (create ? "" : ", and a new path") + ")");
             }
         } catch (final IOException | RuntimeException | Error e) {
             // Closed by now: a file this call created is ours, whatever failed (a FileAlreadyExistsException

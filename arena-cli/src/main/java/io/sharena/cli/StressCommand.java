@@ -25,6 +25,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
@@ -123,6 +124,8 @@ final class StressCommand implements Callable<Integer> {
     private final AtomicLong ops = new AtomicLong();
     private final AtomicLong doubleHanded = new AtomicLong();
     private final AtomicLong failures = new AtomicLong();
+    /** Of a file an earlier run made: the stamps its allocated pages held when this run began, by page. */
+    private Map<Long, Long> inherited = Map.of();
     private final Set<Long> cleanPids = ConcurrentHashMap.newKeySet();
     private final Set<Long> allPids = ConcurrentHashMap.newKeySet();
 
@@ -204,6 +207,9 @@ final class StressCommand implements Callable<Integer> {
         final boolean exists = StressFile.exists(file);
         if (exists) {
             StressFile.vetExisting(file, store);
+            if (!store) {
+                inherited = StressFile.stampedPages(file);
+            }
         }
         if (store) {
             storeStress = new StoreStress(file, processes, keys);
@@ -381,7 +387,9 @@ final class StressCommand implements Callable<Integer> {
                     && magic != HeapLayout.MAGIC_LARGE && !structural.contains(p)) {
                     final long stamp = arena.raw().getLong(Geometry.pointerOf(p));
                     final long owner = stamp >>> 32;
-                    if (stamp != 0 && ((int) stamp != (int) p || !killed.contains(owner))) {
+                    // A page an earlier run's killed worker left keeps the stamp it had when this run began.
+                    if (stamp != 0 && ((int) stamp != (int) p || !killed.contains(owner))
+                        && !Long.valueOf(stamp).equals(inherited.get(p))) {
                         leaked++;
                         System.out.printf("leaked: page=%d stamp=0x%x (pid %d)%n", p, stamp, owner);
                     }

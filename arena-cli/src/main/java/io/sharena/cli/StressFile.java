@@ -51,6 +51,26 @@ final class StressFile {
      * @throws IllegalArgumentException if it is not a file stress made for this mode
      * @throws ArenaInUseException      if live processes have it open
      */
+    /**
+     * @return of a file an earlier page-worker run made (vetted), the stamp of each allocated page
+     * that holds one ({@code pid << 32 | page}): pages that run's killed workers left, allocated for
+     * good, which the next run's leak count must not take for its own
+     */
+    static java.util.Map<Long, Long> stampedPages(final Path file) throws IOException {
+        final java.util.Map<Long, Long> stamps = new java.util.HashMap<>();
+        try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults().withReadOnly(true))) {
+            for (long p = arena.firstUserPage(); p < arena.capacityPages(); p++) {
+                if (arena.pageState(p) == io.sharena.core.PageState.ALLOCATED) {
+                    final long stamp = arena.raw().getLong(io.sharena.core.layout.Geometry.pointerOf(p));
+                    if (stamp != 0 && (int) stamp == (int) p) {
+                        stamps.put(p, stamp);
+                    }
+                }
+            }
+        }
+        return stamps;
+    }
+
     static void vetExisting(final Path file, final boolean store) throws IOException {
         final String mark = store ? STORE_MARK : PAGES_MARK;
         final String other = store ? PAGES_MARK : STORE_MARK;

@@ -59,6 +59,18 @@ class StressCommandTest {
         assertEquals("0", m.group(5), "double handed; seed=" + seed);
         assertEquals("0", m.group(6), "leaked; seed=" + seed);
         assertEquals(0, exit[0]);
+
+        // Again on the file the run made (which --help says stress takes): the pages the first run's
+        // killed workers left are that run's, not leaks of this one (it reported each as leaked).
+        final String again = run(exit, "stress", dir.resolve("s.arena").toString(), "--processes", "2", "--seconds", "5",
+            "--kill-every", "400", "--seed", Long.toString(seed + 1));
+        final String[] againLines = again.strip().split("\n");
+        final Matcher m2 = LAST.matcher(againLines[againLines.length - 1]);
+        assertTrue(m2.matches(), "last line: " + againLines[againLines.length - 1]);
+        assertEquals("0", m2.group(4), "violations, second run; seed=" + seed + "\n" + again);
+        assertEquals("0", m2.group(5), "double handed, second run");
+        assertEquals("0", m2.group(6), "leaked, second run\n" + again);
+        assertEquals(0, exit[0]);
     }
 
     @Test
@@ -81,6 +93,18 @@ class StressCommandTest {
         assertEquals("0", m.group(6), "leaked; seed=" + seed);
         assertTrue(text.contains("stress: store curr_items="), text);
         assertTrue(text.contains(" evictions=0 "), text);
+        assertEquals(0, exit[0]);
+
+        // Again on the store the run made: its dead records, which fill the ring, take no lane's room
+        // (the second run was refused: "store too small for 3 lane(s)").
+        final String again = run(exit, "stress", dir.resolve("s.store").toString(), "--store", "--processes", "3",
+            "--seconds", "5", "--kill-every", "400", "--keys", "16", "--seed", Long.toString(seed + 1));
+        final String[] againLines = again.strip().split("\n");
+        final Matcher m2 = STORE_LAST.matcher(againLines[againLines.length - 1]);
+        assertTrue(m2.matches(), "last line: " + againLines[againLines.length - 1]);
+        for (int g = 3; g <= 6; g++) {
+            assertEquals("0", m2.group(g), "second run, group " + g + "\n" + again);
+        }
         assertEquals(0, exit[0]);
     }
 
