@@ -45,13 +45,6 @@ final class StressFile {
     }
 
     /**
-     * Refuses an existing {@code file} stress may not run on: not an arena, not made by stress
-     * (for this mode), or held by other live processes.
-     *
-     * @throws IllegalArgumentException if it is not a file stress made for this mode
-     * @throws ArenaInUseException      if live processes have it open
-     */
-    /**
      * @return of a file an earlier page-worker run made (vetted), the stamp of each allocated page
      * that holds one ({@code pid << 32 | page}): pages that run's killed workers left, allocated for
      * good, which the next run's leak count must not take for its own
@@ -71,6 +64,13 @@ final class StressFile {
         return stamps;
     }
 
+    /**
+     * Refuses an existing {@code file} stress may not run on: not an arena, not made by stress
+     * (for this mode), or held by other live processes.
+     *
+     * @throws IllegalArgumentException if it is not a file stress made for this mode
+     * @throws ArenaInUseException      if live processes have it open
+     */
     static void vetExisting(final Path file, final boolean store) throws IOException {
         final String mark = store ? STORE_MARK : PAGES_MARK;
         final String other = store ? PAGES_MARK : STORE_MARK;

@@ -347,4 +347,26 @@ class AllocatorCorruptionTest {
             assertTrue(found.stream().anyMatch(v -> v.startsWith("free list loops back")), String.valueOf(found));
         }
     }
+    /**
+     * A span-cache stack whose link a stray write pointed back at its own span: the check walked it
+     * up to the arena's page count, naming the span's page once a step ("page in two lists", 997
+     * times in a hostile-file campaign, the other violations pushed out of the listing).
+     */
+    @Test
+    void aSpanCacheThatLoopsBackIsReportedOnce() throws Exception {
+        try (SharedArena a = SharedArena.create(dir.resolve("loop.arena"), Capacity.parse("16M"), ArenaOptions.defaults())) {
+            final int p1 = a.allocPages(1);
+            final int p2 = a.allocPages(1);
+            a.freePages(p1, 1);
+            a.freePages(p2, 1); // both cached, p2 on top, linked to p1
+            final MemorySegment m = a.segment();
+            final int page = p1 >>> 12;
+            m.set(ValueLayout.JAVA_LONG_UNALIGNED, PageEntry.linkOffset(page), PageEntry.link(0, p2 >>> 12));
+            final List<String> found = ArenaChecker.check(a);
+            assertTrue(found.stream().anyMatch(v -> v.startsWith("span cache loops back")), String.valueOf(found));
+            // Named once (the pages the loop cut off the stack are named as such), not once a step.
+            assertEquals(0, found.stream().filter(v -> v.startsWith("page in two lists")).count(), String.valueOf(found));
+            assertTrue(found.size() < 20, String.valueOf(found));
+        }
+    }
 }

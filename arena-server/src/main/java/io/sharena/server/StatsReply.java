@@ -79,7 +79,7 @@ final class StatsReply {
             stat(c, "total_malloced", s.get("limit_maxbytes"));
             c.putAscii("END\r\n");
         } else if (t.is(1, "extstore")) {
-            c.putAscii("END\r\n"); // memcached built without extstore answers so
+            c.putAscii("END\r\n"); // as memcached built with extstore and not using it answers (one built without it: ERROR)
         } else if (t.is(1, "sizes_enable")) {
             // memcached's own error form (no END): a histogram of the sizes of items stored from
             // now on would need every removal's size, and the store evicts without telling the server.

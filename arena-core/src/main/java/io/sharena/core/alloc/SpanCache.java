@@ -82,22 +82,20 @@ final class SpanCache {
         if (sizeClass < 0) {
             return 0;
         }
-        // Odd: a repair is taking this slot's stacks; the locked path waits for it.
-        final long epoch = table.getLongVolatile(epochOffset);
-        if ((epoch & 1) != 0) {
-            return 0;
-        }
         final long headOffset = RegistryLayout.cacheHead(slot, sizeClass);
-        // The stamp of the epoch read above: if a repair ends before the claim, a page it freed and
-        // this slot cached again since carries the next stamp, and the claim's CAS fails on it.
-        final int stamp = PageEntry.repairStamp(epoch);
-        final long first = PageEntry.cached(slot, stamp, n);
-        final long rest = PageEntry.cached(slot, stamp, 0);
         for (int attempt = 0; attempt <= LIMIT_SPANS[sizeClass]; attempt++) {
-            final int page = popRaw(headOffset, n);
-            if (page == 0) {
+            final long taken = popRaw(headOffset, n);
+            if (taken == 0) {
                 return 0;
             }
+            final int page = (int) taken;
+            // The epoch read between the head and its CAS (its low half): every span the stack held
+            // then carries its stamp, so the claim's CAS fails only on a page a repair that began
+            // since has freed (and this slot may have cached again, with the next stamp).
+            final long epoch = taken >>> 32;
+            final int stamp = PageEntry.repairStamp(epoch);
+            final long first = PageEntry.cached(slot, stamp, n);
+            final long rest = PageEntry.cached(slot, stamp, 0);
             CrashPoints.at(AllocPoint.CACHE_POP_HEAD_TAKEN);
             final int claimed = claimPrefix(page, n, first, rest, ALLOCATED, AllocPoint.CACHE_POP_PAGE_TAKEN);
             if (claimed == n) {
@@ -124,7 +122,7 @@ final class SpanCache {
      * went back to CACHED, in no stack, and the arena is marked for the repair that frees them)
      */
     private boolean lostClaim(final int page, final int claimed, final long first, final long rest, final long epoch) {
-        if (table.getLongVolatile(epochOffset) != epoch) {
+        if ((table.getLongVolatile(epochOffset) & 0xFFFF_FFFFL) != epoch) {
             if (claimed > 0) {
                 slowFree.freed(page, claimed);
             }
@@ -383,12 +381,28 @@ final class SpanCache {
         }
     }
 
-    private int popRaw(final long headOffset, final int n) {
+    /**
+     * Takes the top span off a stack of this slot.
+     *
+     * @return 0 if the stack is empty, a repair is taking it (the epoch reads odd) or the head is
+     * damaged (then the arena is marked); otherwise the span's first page in the low half, and in
+     * the high half the low half of the repair epoch read after the head and before its CAS. The
+     * CAS succeeds only if the head did not change since it was read, and a repair changes every
+     * head of the slot after it moves the epoch: so no repair began between the two reads, and the
+     * span carries the stamp of the epoch read (pushes stamp with the epoch and CAS only while it
+     * is unchanged, refills stamp under the lock, and a repair empties the stacks before it ends).
+     * An epoch read before the head could be a whole repair older than the span.
+     */
+    private long popRaw(final long headOffset, final int n) {
         while (true) {
             final long head = table.getLongVolatile(headOffset);
             final int page = TaggedHead.page(head);
             if (page == 0) {
                 return 0;
+            }
+            final long epoch = table.getLongVolatile(epochOffset);
+            if ((epoch & 1) != 0) {
+                return 0; // a repair is taking this slot's stacks; the locked path waits for it
             }
             final int count = TaggedHead.count(head);
             if (!table.userSpan(page, n) || count == 0) {
@@ -398,7 +412,7 @@ final class SpanCache {
             // A stale link (the span was popped meanwhile) fails the CAS; a corrupt one is caught by
             // the range check of the next pop, and by the claim.
             if (table.casLong(headOffset, head, TaggedHead.next(head, count - 1, PageEntry.nextOf(table.linkPlain(page))))) {
-                return page;
+                return (epoch << 32) | Integer.toUnsignedLong(page);
             }
         }
     }

@@ -97,8 +97,10 @@
  * <b>repair stamp</b> ({@code PageEntry.repairStamp}: half the epoch, the same during a repair as
  * before it, one more after it): a push marks its pages with the stamp of the epoch it read, a refill
  * with the current one (under the lock, which no repair changes meanwhile), and a pop claims with the
- * stamp of the epoch it read, so its CAS fails on a span cached after a repair it slept through, and
- * it finds the epoch moved and gives up as above. A take reads each span's stamp from its first page
+ * stamp of the epoch it read between the head and the head's CAS (read before the head, it could be
+ * a whole repair older than the span it pops, whose claim would then fail for nothing), so its CAS
+ * fails on a span cached after a repair it slept through, and it finds the epoch moved and gives up
+ * as above. A take reads each span's stamp from its first page
  * (a repair killed with the epoch odd leaves stacks pushed under the stamp before it).
  *
  * <h2>One way into the locked region</h2>

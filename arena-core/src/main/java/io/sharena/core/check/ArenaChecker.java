@@ -265,6 +265,12 @@ public final class ArenaChecker {
                         report("span cache broken: slot=" + slot + ", size=" + size + ", page=" + h);
                         break;
                     }
+                    if (inCache.get(h)) {
+                        // Back to a span a stack already holds (a link a stray write changed): walking
+                        // on would report each page of the loop again, up to the arena's page count.
+                        report("span cache loops back: slot=" + slot + ", size=" + size + ", page=" + h);
+                        break;
+                    }
                     final long w = state(h);
                     if (PageEntry.stateOf(w) != PageEntry.CACHED || PageEntry.slotOf(w) != slot
                         || PageEntry.runOf(w) != size) {

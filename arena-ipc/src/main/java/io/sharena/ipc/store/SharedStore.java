@@ -742,21 +742,6 @@ public final class SharedStore implements AutoCloseable {
         return new int[] {locks[0], recounted};
     }
 
-    /**
-     * Closes the store; if it opened its own arena file, closes that too. A file cut short under
-     * the mapping does not stop the close: this thread's uncounted gets are dropped, and closing the
-     * arena reports the cut. A second close does nothing. A store that opened its own arena answers
-     * every call after the close with {@link IllegalStateException}; one over an arena its caller
-     * opened ({@link #of}) holds nothing of its own and works for as long as that arena is open.
-     *
-     * <p>Closing the arena gives this process's registry slot back, after which its lock tokens
-     * read as a dead process's: a write of another thread still holding a stripe or the ring lock
-     * would be taken over by another process while it runs, and its last stores could drop an
-     * acknowledged write of that process. So a close that opened its own arena first waits, for
-     * {@value #CLOSE_WAIT_SECONDS} s at most, until no thread of this process holds one of the
-     * store's locks (closing a store that other threads still use is the caller's mistake; the
-     * wait keeps it from costing another process's data).
-     */
     /** The longest {@link #close} waits for another thread of this process to let go of the store's locks. */
     static final long CLOSE_WAIT_SECONDS = 30;
 
@@ -773,6 +758,23 @@ public final class SharedStore implements AutoCloseable {
         }
     }
 
+    /**
+     * Closes the store; if it opened its own arena file, closes that too. A file cut short under
+     * the mapping does not stop the close: this thread's uncounted gets are dropped, and closing the
+     * arena reports the cut. A second close does nothing. A store that opened its own arena answers
+     * every call after the close with {@link IllegalStateException}; one over an arena its caller
+     * opened ({@link #of}) holds nothing of its own and works for as long as that arena is open.
+     *
+     * <p>Closing the arena gives this process's registry slot back, after which its lock tokens
+     * read as a dead process's: a write of another thread still holding a stripe or the ring lock
+     * would be taken over by another process while it runs, and its last stores could drop an
+     * acknowledged write of that process. So a close that opened its own arena first waits, for
+     * {@value #CLOSE_WAIT_SECONDS} s at most, until no thread of this process holds one of the
+     * store's locks. Closing a store that other threads still use is the caller's mistake, and the
+     * wait narrows what it can cost without closing it: a write between its steps, holding no lock
+     * at the moment the close looks (its record reserved, its stripe not yet locked), goes on
+     * after the look (calls are not counted in and out: that would cost every get an atomic).
+     */
     @Override
     public void close() throws IOException {
         if (closed) {

@@ -283,16 +283,6 @@ final class StoreRepair {
         }
     }
 
-    /**
-     * Restores a store's max item size that a stray write lowered below the value a whole item
-     * holds ({@link HeaderEvidence#largestWholeValue}): every read of such an item took it for
-     * damage, and the repair's walk cut every chain at one. The size it had is lost; it becomes the
-     * default ({@link StoreOptions#defaults()}, 1 MiB), or that value if larger, within what the ring
-     * allows: no item held is refused, nor a value the default admits. One store, read by each
-     * process when it attaches.
-     *
-     * @return what was done, or null if no whole item holds more than the limit
-     */
     /** The header's fixed fields, in the order {@link #mendGeometry} compares and writes them. */
     private static final int[] GEOMETRY_FIELDS = {StoreLayout.STRIPES, StoreLayout.BUCKET_BITS, StoreLayout.RING_BYTES,
         StoreLayout.STRIPES_PTR, StoreLayout.BUCKETS_PTR, StoreLayout.MAP_PTR, StoreLayout.RING_PTR,
@@ -302,14 +292,21 @@ final class StoreRepair {
 
     /**
      * Sets back the store header's fixed fields (the stripe count, the bucket bits, the ring's size,
-     * where each part of the region starts, the region's pages) when a stray write hit one or two of
-     * them, and a max item size that is no size at all ({@code <= 0}, or more than the ring holds).
-     * Only the store's creation writes these fields, and each follows from the bucket bits and the
-     * ring's size ({@code StoreFormat.parts}); so every geometry the fields name is tried, and the
-     * one that all but at most two of the eight fields agree with, the others naming none better,
-     * is written back, field by field ({@link StoreRepairPoint#GEOMETRY_FIELD_SET} after each: killed
-     * between two, the fields written agree with the geometry, and the next repair finds it again).
-     * Processes attached keep the geometry they read at open, which is this one.
+     * where each part of the region starts, the region's pages) that one stray write hit, and a max
+     * item size that is no size at all ({@code <= 0}, or more than the ring holds).
+     *
+     * <p>Only the store's creation writes these fields, and each follows from the bucket bits and
+     * the ring's size ({@code StoreFormat.parts}). Every geometry the fields name is tried; one is
+     * written back only if exactly what one stray write can hit disagrees with it (one field, or the
+     * two fields of one aligned 8-byte word), no other geometry is as close, and the ring's records
+     * agree (the record at the tail, if the ring holds one, is where this ring size puts it). The
+     * ring's size and the region's pages vouch for each other, and two writes hitting both can make
+     * a wrong (larger) ring look right: so either is set back only when the ring has gone round and
+     * its records prove its size ({@link #ringProven}). Otherwise, and on any tie, nothing is
+     * written, and the store stays named as not opening.
+     * Fields are written one at a time ({@link StoreRepairPoint#GEOMETRY_FIELD_SET} after each):
+     * killed between two, the fields written agree with the geometry, and the next repair finds it
+     * again. Processes attached keep the geometry they read at open, which is this one.
      *
      * @return what was set back, or null if nothing was (the fields agree, or no geometry stands out)
      */
@@ -320,50 +317,54 @@ final class StoreRepair {
             return null;
         }
         final long[] have = geometryFields(v, header);
-        final int bitsHave = (int) have[1];
-        final long ringHave = have[2];
         // Candidates: the bucket bits as stored and as the map's place says; the ring's size as stored,
         // as the ring's place and the region's pages say, and as the region's pages say for each bits.
-        final List<Integer> bitsTried = new ArrayList<>(List.of(bitsHave));
+        final List<Integer> bitsTried = new ArrayList<>(List.of((int) have[1]));
         for (int b = MIN_BUCKET_BITS; b <= MAX_BUCKET_BITS; b++) {
             if (StoreFormat.parts(header, b, StoreOptions.MIN_MEMORY_LIMIT)[2] == (int) have[5]) {
                 bitsTried.add(b);
             }
         }
-        final List<Long> ringsTried = new ArrayList<>(List.of(ringHave,
-            have[7] * PAGE - (Integer.toUnsignedLong((int) have[6]) - Integer.toUnsignedLong(header))));
+        final List<Long> ringsTried = new ArrayList<>(List.of(have[2],
+            have[7] * PAGE - (have[6] - Integer.toUnsignedLong(header))));
         for (final int b : bitsTried) {
             ringsTried.add(ringForRegion(header, b, have[7]));
         }
         long[] best = null;
-        int bestScore = -1;
+        int bestMissed = Integer.MAX_VALUE;
         boolean tie = false;
         for (final int b : bitsTried) {
             for (final long ring : ringsTried) {
                 if (b < MIN_BUCKET_BITS || b > MAX_BUCKET_BITS || ring < StoreOptions.MIN_MEMORY_LIMIT || ring % PAGE != 0
-                    || ring > arena.capacityBytes()) {
+                    || Integer.toUnsignedLong(header) + ring > arena.capacityBytes()) {
                     continue;
                 }
                 final long[] want = geometryOf(header, b, ring);
-                if (best != null && java.util.Arrays.equals(want, best)) {
+                if (best != null && java.util.Arrays.equals(want, best)
+                    || Integer.toUnsignedLong(header) + want[7] * PAGE > arena.capacityBytes()
+                    || !recordsAgree(v, header, (int) want[6], ring)) {
                     continue;
                 }
-                int score = 0;
-                for (int i = 0; i < want.length; i++) {
-                    score += want[i] == have[i] ? 1 : 0;
+                int missed = oneStrayWrite(want, have);
+                if (missed != Integer.MAX_VALUE && (want[2] != have[2] || want[7] != have[7])
+                    && !ringProven(v, header, (int) want[6], ring)) {
+                    // The ring's size and the region's pages vouch for each other: with one of them
+                    // hit, only a ring that has gone round (its records' positions) says which.
+                    missed = Integer.MAX_VALUE;
                 }
-                if (score > bestScore) {
+                if (missed < bestMissed) {
                     best = want;
-                    bestScore = score;
+                    bestMissed = missed;
                     tie = false;
-                } else if (score == bestScore) {
+                } else if (missed == bestMissed) {
                     tie = true;
                 }
             }
         }
         final StringBuilder set = new StringBuilder();
-        if (best != null && !tie && bestScore >= GEOMETRY_FIELDS.length - 2 && bestScore < GEOMETRY_FIELDS.length
-            && Integer.toUnsignedLong(header) + best[7] * PAGE <= arena.capacityBytes()) {
+        final boolean sound = bestMissed == 0;
+        final boolean mend = best != null && !tie && bestMissed > 0 && bestMissed != Integer.MAX_VALUE;
+        if (mend) {
             for (int i = 0; i < GEOMETRY_FIELDS.length; i++) {
                 if (best[i] != have[i]) {
                     if (GEOMETRY_FIELDS[i] == StoreLayout.RING_BYTES) {
@@ -377,10 +378,11 @@ final class StoreRepair {
                 }
             }
         }
+        // The max item size is judged against the ring only once the geometry is known good.
         final long ring = v.getLong(header + StoreLayout.RING_BYTES);
         final int maxItem = v.getInt(header + StoreLayout.MAX_ITEM);
         final long bound = (ring - ring / Ring.SLACK_SHARE) / 2;
-        if (ring >= StoreOptions.MIN_MEMORY_LIMIT && (maxItem <= 0 || ItemLayout.recordSize(SharedStore.MAX_KEY, maxItem) > bound)) {
+        if ((sound || mend) && (maxItem <= 0 || ItemLayout.recordSize(SharedStore.MAX_KEY, maxItem) > bound)) {
             int restored = StoreOptions.defaults().maxItemSize();
             while (restored > 1 && ItemLayout.recordSize(SharedStore.MAX_KEY, restored) > bound) {
                 restored /= 2;
@@ -392,6 +394,54 @@ final class StoreRepair {
             }
         }
         return set.isEmpty() ? null : "header's fixed fields hit by a stray write, set back from those that agree: " + set;
+    }
+
+    /**
+     * @return how many of the fields {@code have} differ from {@code want}, if one stray write can
+     * explain them (none; one field; the two 4-byte fields of one aligned 8-byte word), else
+     * {@link Integer#MAX_VALUE}
+     */
+    private static int oneStrayWrite(final long[] want, final long[] have) {
+        int first = -1;
+        int missed = 0;
+        for (int i = 0; i < want.length; i++) {
+            if (want[i] != have[i]) {
+                if (++missed == 1) {
+                    first = i;
+                } else if (missed > 2 || GEOMETRY_FIELDS[first] / 8 != GEOMETRY_FIELDS[i] / 8) {
+                    return Integer.MAX_VALUE;
+                }
+            }
+        }
+        return missed;
+    }
+
+    /**
+     * @return whether the ring's records prove a ring of {@code ringBytes} at {@code ringPtr}: the
+     * ring has gone round it (the tail is past its size), and the record at the tail is where this
+     * size puts it. A ring that has not gone round reads the same for every size past its head, and
+     * two stray writes (the ring's size and the region's pages) can make a larger one look right,
+     * whose region would reach over pages another owner holds.
+     */
+    private static boolean ringProven(final ArenaView v, final int header, final int ringPtr, final long ringBytes) {
+        final long tail = v.getLongAcquire(header + StoreLayout.TAIL);
+        return tail >= ringBytes && recordsAgree(v, header, ringPtr, ringBytes)
+            && v.getLongAcquire(header + StoreLayout.HEAD) != tail;
+    }
+
+    /**
+     * @return whether the ring's records agree with a ring of {@code ringBytes} at {@code ringPtr}:
+     * with sound positions, an empty ring, or the record at the tail carrying the tail as its
+     * position where this ring puts it (a ring size off by even a page puts a lapped ring's tail
+     * elsewhere)
+     */
+    private static boolean recordsAgree(final ArenaView v, final int header, final int ringPtr, final long ringBytes) {
+        final long head = v.getLongAcquire(header + StoreLayout.HEAD);
+        final long tail = v.getLongAcquire(header + StoreLayout.TAIL);
+        if (!StoreFormat.positionsSound(head, tail, tail, ringBytes)) {
+            return false;
+        }
+        return head == tail || v.getLongAcquire(ringPtr + (int) (tail % ringBytes) + ItemLayout.POS) == tail;
     }
 
     private static final int MIN_BUCKET_BITS = 10;
@@ -429,6 +479,16 @@ final class StoreRepair {
         return StoreFormat.parts(header, bits, lo * PAGE)[4] == regionPages ? lo * PAGE : 0;
     }
 
+    /**
+     * Restores a store's max item size that a stray write lowered below the value a whole item
+     * holds ({@link HeaderEvidence#largestWholeValue}): every read of such an item took it for
+     * damage, and the repair's walk cut every chain at one. The size it had is lost; it becomes the
+     * default ({@link StoreOptions#defaults()}, 1 MiB), or that value if larger, within what the ring
+     * allows: no item held is refused, nor a value the default admits. One store, read by each
+     * process when it attaches.
+     *
+     * @return what was done, or null if no whole item holds more than the limit
+     */
     static String mendMaxItem(final SharedArena arena, final int header) {
         final ArenaView v = arena.raw();
         final int maxItem = v.getIntAcquire(header + StoreLayout.MAX_ITEM);

@@ -69,7 +69,7 @@ class StoreRepairPointTest {
         GROWN_SIZES,
         /** Nothing: the repair's last step, the stripes' recount, still runs. */
         NONE,
-        /** The ring's size zeroed and the max item size -1 in the header: the repair sets both back. */
+        /** The bucket bits zeroed and the max item size -1 in the header: the repair sets both back. */
         GEOMETRY;
 
         /** @return the field an opener names while the damage is not yet repaired, or null if the store opens */
@@ -138,7 +138,7 @@ class StoreRepairPointTest {
                 case NONE -> {
                 }
                 case GEOMETRY -> {
-                    t.view().putLong(t.header() + StoreLayout.RING_BYTES, 0);
+                    t.view().putInt(t.header() + StoreLayout.BUCKET_BITS, 0);
                     t.view().putInt(t.header() + StoreLayout.MAX_ITEM, -1);
                 }
             }
