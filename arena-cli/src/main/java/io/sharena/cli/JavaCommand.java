@@ -27,6 +27,25 @@ final class JavaCommand {
             .thenRun(() -> Runtime.getRuntime().halt(PARENT_GONE)));
     }
 
+    /** A worker's body: what its {@code main} runs ({@link #runWorker}). */
+    interface WorkerBody {
+        void run(String[] args) throws Exception;
+    }
+
+    /**
+     * Runs a worker JVM's {@code body}, ended with its parent ({@link #endWithParent}). A failure (a
+     * damaged file the worker cannot open, say) ends it with one line on standard error and the exit
+     * status of its kind, as every command ends ({@link ArenaCli#report}), not with a stack trace.
+     */
+    static void runWorker(final String[] args, final WorkerBody body) {
+        endWithParent();
+        try {
+            body.run(args);
+        } catch (final Exception | InternalError e) {
+            System.exit(ArenaCli.report(e, new java.io.PrintWriter(System.err, true)));
+        }
+    }
+
     static Process start(final Class<?> main, final String... args) throws IOException {
         return start(List.of(), main, args);
     }

@@ -63,21 +63,11 @@ public final class StoreStressWorker {
         this.reader = store.reader();
     }
 
-    /**
-     * Runs one worker; a failure (a damaged file the worker cannot open, say) ends it with one line
-     * on standard error and the exit status of its kind, as every command ends ({@link ArenaCli#report}).
-     */
     public static void main(final String[] args) {
-        try {
-            run(args);
-        } catch (final Exception | InternalError e) {
-            final java.io.PrintWriter err = new java.io.PrintWriter(System.err, true);
-            System.exit(ArenaCli.report(e, err));
-        }
+        JavaCommand.runWorker(args, StoreStressWorker::run);
     }
 
     private static void run(final String[] args) throws Exception {
-        JavaCommand.endWithParent();
         final Path file = Path.of(args[0]);
         final int lane = Integer.parseInt(args[1]);
         final int lanes = Integer.parseInt(args[2]);

@@ -95,21 +95,11 @@ public final class StressWorker {
         }
     }
 
-    /**
-     * Runs one worker; a failure (a damaged file the worker cannot open, say) ends it with one line
-     * on standard error and the exit status of its kind, as every command ends ({@link ArenaCli#report}).
-     */
     public static void main(final String[] args) {
-        try {
-            run(args);
-        } catch (final Exception | InternalError e) {
-            final java.io.PrintWriter err = new java.io.PrintWriter(System.err, true);
-            System.exit(ArenaCli.report(e, err));
-        }
+        JavaCommand.runWorker(args, StressWorker::run);
     }
 
     private static void run(final String[] args) throws Exception {
-        JavaCommand.endWithParent();
         final long deadline = Long.parseLong(args[2]);
         try (SharedArena arena = SharedArena.open(Path.of(args[0]), ArenaOptions.defaults())) {
             final StressWorker w = new StressWorker(arena, Long.parseLong(args[1]));

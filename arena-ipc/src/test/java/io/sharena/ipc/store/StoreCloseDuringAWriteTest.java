@@ -1,14 +1,11 @@
 package io.sharena.ipc.store;
 
-import io.sharena.core.crash.CrashPoints;
-import org.junit.jupiter.api.AfterEach;
+import io.sharena.ipc.PointPause;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
 import static io.sharena.ipc.store.StoreChild.b;
@@ -30,54 +27,34 @@ class StoreCloseDuringAWriteTest {
     @TempDir
     Path dir;
 
-    @AfterEach
-    void noHook() {
-        CrashPoints.install(null);
-    }
-
     @Test
     void aCloseWaitsForAWriteOfAnotherThreadThatHoldsAStripeLock() throws Exception {
         final Path file = dir.resolve("close.store");
         final SharedStore store = SharedStore.create(file, OPTIONS);
-        final CountDownLatch paused = new CountDownLatch(1);
-        final CountDownLatch resume = new CountDownLatch(1);
-        final AtomicReference<Thread> writer = new AtomicReference<>();
-        CrashPoints.install(p -> {
-            if (p == StorePoint.SET_LINKED && Thread.currentThread() == writer.get() && paused.getCount() > 0) {
-                paused.countDown();
-                try {
-                    resume.await(30, TimeUnit.SECONDS);
-                } catch (final InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-        });
-        final AtomicReference<Object> written = new AtomicReference<>();
-        final Thread write = Thread.ofPlatform().unstarted(() -> {
-            try {
-                written.set(store.set(b("k"), b("mine"), 0, 0));
-            } catch (final Throwable e) {
-                written.set(e);
-            }
-        });
-        writer.set(write);
-        write.start();
-        assertTrue(paused.await(10, TimeUnit.SECONDS), "the write reached " + StorePoint.SET_LINKED);
+        final Object[] written = new Object[1];
+        final Throwable[] writeFailure = new Throwable[1];
         final AtomicReference<Throwable> closeFailure = new AtomicReference<>();
-        final Thread close = Thread.ofPlatform().start(() -> {
-            try {
-                store.close();
-            } catch (final Throwable e) {
-                closeFailure.set(e);
-            }
-        });
-        close.join(500);
-        final boolean closeWaited = close.isAlive();
-        resume.countDown();
+        final boolean closeWaited;
+        final Thread write;
+        final Thread close;
+        try (PointPause pause = new PointPause(StorePoint.SET_LINKED)) {
+            write = PointPause.start(() -> written[0] = store.set(b("k"), b("mine"), 0, 0), writeFailure);
+            assertTrue(pause.awaitReached(), "the write reached " + StorePoint.SET_LINKED);
+            close = Thread.ofPlatform().start(() -> {
+                try {
+                    store.close();
+                } catch (final Throwable e) {
+                    closeFailure.set(e);
+                }
+            });
+            close.join(500);
+            closeWaited = close.isAlive();
+        }
         write.join(30_000);
         close.join(30_000);
         assertTrue(closeWaited, "the close waited for the write holding a stripe lock");
-        assertEquals(StoreResult.STORED, written.get(), "the write ended as it began");
+        assertNull(writeFailure[0]);
+        assertEquals(StoreResult.STORED, written[0], "the write ended as it began");
         assertNull(closeFailure.get());
         try (SharedStore again = SharedStore.open(file, OPTIONS)) {
             assertArrayEquals(b("mine"), again.get(b("k")));
