@@ -719,14 +719,7 @@ class StoreHostileItemTest {
         final Path file = dir.resolve("geometry.store");
         final int header;
         try (SharedStore store = SharedStore.create(file, OPTIONS)) {
-            fill(store, 300);
-            // Round the ring twice: a ring that has gone round proves its size (the ring's size and the
-            // region's pages are set back only then).
-            writeALap(store);
-            writeALap(store);
-            for (int i = 0; i < 300; i++) {
-                assertEquals(StoreResult.STORED, store.set(b("k" + i), Values.make(i), 0, 0));
-            }
+            fillGoneRound(store);
             final ArenaView v = store.arena().raw();
             header = io.sharena.ipc.NamedRoots.of(store.arena()).get(SharedStore.DEFAULT_ROOT);
             // "24, 4, 8": the ring's place moved by 8 bytes (the value is added); others are written as they are.
@@ -772,9 +765,7 @@ class StoreHostileItemTest {
         final Path file = dir.resolve("near.store");
         final long ring;
         try (SharedStore store = SharedStore.create(file, OPTIONS)) {
-            fill(store, 300);
-            writeALap(store);
-            writeALap(store);
+            fillGoneRound(store);
             final ArenaView v = store.arena().raw();
             final int header = io.sharena.ipc.NamedRoots.of(store.arena()).get(SharedStore.DEFAULT_ROOT);
             ring = v.getLong(header + StoreLayout.RING_BYTES);
@@ -844,6 +835,18 @@ class StoreHostileItemTest {
             }
         }
         return null;
+    }
+
+    /**
+     * Stores {@code k0} to {@code k299}, sends the ring round twice (a ring gone round proves its
+     * size: the header's ring size and region pages are set back only then), then stores the keys
+     * again, so that each holds its own value.
+     */
+    private static void fillGoneRound(final SharedStore store) {
+        fill(store, 300);
+        writeALap(store);
+        writeALap(store);
+        fill(store, 300);
     }
 
     /** Writes until the tail reaches the head as it reads now: every write stores. */

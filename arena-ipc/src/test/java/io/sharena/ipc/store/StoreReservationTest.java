@@ -200,17 +200,10 @@ class StoreReservationTest {
         assertEquals(StoreResult.NO_MEMORY, last, "a ring's worth of writes reaches the reservation at the tail");
 
         final int[] runs = {0};
-        store.onTailWait(() -> {
+        writeWithTailWait(value, () -> {
             runs[0]++;
             store.abandon(held);
         });
-        try {
-            for (int i = 0; i < 1_000; i++) {
-                assertEquals(StoreResult.STORED, store.set(b("k" + i), value, 0, 0), "write " + i);
-            }
-        } finally {
-            store.onTailWait(null);
-        }
         assertEquals(1, runs[0], "run once, at the first wait");
         assertNull(store.get(b("held")));
         assertEquals(List.of(), store.check());
@@ -229,7 +222,7 @@ class StoreReservationTest {
         final byte[] value = pattern(8000, 7);
         final RuntimeException[] inside = {null};
         final long[] lockSlotInside = {-1};
-        store.onTailWait(() -> {
+        writeWithTailWait(value, () -> {
             try {
                 store.set(b("inner"), b("x"), 0, 0);
             } catch (final RuntimeException e) {
@@ -242,6 +235,17 @@ class StoreReservationTest {
             }
             store.abandon(held);
         });
+        assertTrue(inside[0] instanceof IllegalStateException, "the write inside was refused: " + inside[0]);
+        assertTrue(inside[0].getMessage().contains("onTailWait"), inside[0].getMessage());
+        assertTrue(lockSlotInside[0] >= 0, "the ring lock was still held by the waiting write after the refusal");
+        assertEquals(-1L, StoreTools.stats(store.arena(), SharedStore.DEFAULT_ROOT).get("ring_lock_slot"));
+        assertNull(store.get(b("inner")));
+        assertEquals(List.of(), store.check());
+    }
+
+    /** Stores 1,000 keys of {@code value} with {@code giveUp} as this thread's tail-wait action: every write stores. */
+    private void writeWithTailWait(final byte[] value, final Runnable giveUp) {
+        store.onTailWait(giveUp);
         try {
             for (int i = 0; i < 1_000; i++) {
                 assertEquals(StoreResult.STORED, store.set(b("k" + i), value, 0, 0), "write " + i);
@@ -249,11 +253,5 @@ class StoreReservationTest {
         } finally {
             store.onTailWait(null);
         }
-        assertTrue(inside[0] instanceof IllegalStateException, "the write inside was refused: " + inside[0]);
-        assertTrue(inside[0].getMessage().contains("onTailWait"), inside[0].getMessage());
-        assertTrue(lockSlotInside[0] >= 0, "the ring lock was still held by the waiting write after the refusal");
-        assertEquals(-1L, StoreTools.stats(store.arena(), SharedStore.DEFAULT_ROOT).get("ring_lock_slot"));
-        assertNull(store.get(b("inner")));
-        assertEquals(List.of(), store.check());
     }
 }
