@@ -13,6 +13,9 @@ import io.sharena.ipc.layout.StoreLayout;
 /** Lays out a new store region, and validates an existing one before use. */
 final class StoreFormat {
     private static final int PAGE = Geometry.PAGE_SIZE;
+    /** The bucket bits a store's header may hold ({@code BUCKET_BITS}): anything else is damage. */
+    static final int MIN_BUCKET_BITS = 10;
+    static final int MAX_BUCKET_BITS = 28;
 
     private StoreFormat() {
     }
@@ -271,7 +274,7 @@ final class StoreFormat {
         }
         final int stripes = v.getInt(header + StoreLayout.STRIPES);
         final int bits = v.getInt(header + StoreLayout.BUCKET_BITS);
-        if (stripes != StoreOptions.STRIPES || bits < 10 || bits > 28) {
+        if (stripes != StoreOptions.STRIPES || bits < MIN_BUCKET_BITS || bits > MAX_BUCKET_BITS) {
             throw new ArenaFormatException("store.geometry", "store geometry out of range: stripes=" + stripes + ", bucketBits=" + bits);
         }
         final long ring = v.getLong(header + StoreLayout.RING_BYTES);

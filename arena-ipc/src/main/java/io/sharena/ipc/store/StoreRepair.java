@@ -320,7 +320,7 @@ final class StoreRepair {
         // Candidates: the bucket bits as stored and as the map's place says; the ring's size as stored,
         // as the ring's place and the region's pages say, and as the region's pages say for each bits.
         final List<Integer> bitsTried = new ArrayList<>(List.of((int) have[1]));
-        for (int b = MIN_BUCKET_BITS; b <= MAX_BUCKET_BITS; b++) {
+        for (int b = StoreFormat.MIN_BUCKET_BITS; b <= StoreFormat.MAX_BUCKET_BITS; b++) {
             if (StoreFormat.parts(header, b, StoreOptions.MIN_MEMORY_LIMIT)[2] == (int) have[5]) {
                 bitsTried.add(b);
             }
@@ -335,7 +335,8 @@ final class StoreRepair {
         boolean tie = false;
         for (final int b : bitsTried) {
             for (final long ring : ringsTried) {
-                if (b < MIN_BUCKET_BITS || b > MAX_BUCKET_BITS || ring < StoreOptions.MIN_MEMORY_LIMIT || ring % PAGE != 0
+                if (b < StoreFormat.MIN_BUCKET_BITS || b > StoreFormat.MAX_BUCKET_BITS
+                    || ring < StoreOptions.MIN_MEMORY_LIMIT || ring % PAGE != 0
                     || Integer.toUnsignedLong(header) + ring > arena.capacityBytes()) {
                     continue;
                 }
@@ -443,9 +444,6 @@ final class StoreRepair {
         }
         return head == tail || v.getLongAcquire(ringPtr + (int) (tail % ringBytes) + ItemLayout.POS) == tail;
     }
-
-    private static final int MIN_BUCKET_BITS = 10;
-    private static final int MAX_BUCKET_BITS = 28;
 
     /** @return the eight fields of {@link #GEOMETRY_FIELDS} as stored (unsigned ints, RING_BYTES whole) */
     private static long[] geometryFields(final ArenaView v, final int header) {
