@@ -15,8 +15,8 @@ import java.nio.channels.SocketChannel;
  *
  * <p>Bounds: input is read 16 KiB at a time, into a buffer the connection holds only while it has
  * input (the worker keeps spares; so for its output); a line with no newline after 2,048 bytes closes the
- * connection unless it is a {@code get}/{@code gets} (memcached's rule), and those are kept up to
- * {@link ServerOptions#maxGetLine()}. A value being stored is read into an array of its declared
+ * connection unless it is a {@code get}/{@code gets} (memcached's rule), and those are answered a
+ * whole key at a time as they arrive ({@link #openGetLine}), up to {@link ServerOptions#maxGetLine()}. A value being stored is read into an array of its declared
  * length (at most the store's max item size: longer ones are swallowed, not stored), borrowed from
  * the worker ({@link Worker#takeValue}), or, past {@link #VALUE_GROW_FROM} bytes, into one grown as
  * the value arrives; a text set, add, replace or cas of {@link #IN_PLACE_MIN}
@@ -139,6 +139,16 @@ final class Connection {
     // A get in progress: keys from getPos to getEnd of the input buffer.
     int getPos;
     int getEnd;
+    /**
+     * The get in progress is a long line whose newline has not come ({@link #openGetLine}): its
+     * keys are answered as they arrive, a whole key at a time, and the input holds only the one
+     * still arriving, so a line of any length costs one input buffer.
+     */
+    boolean getOpen;
+    /** Bytes of the open get line consumed so far, against {@link ServerOptions#maxGetLine()}. */
+    private long getLineBytes;
+    /** The rest of the current line, up to its newline, is dropped (it ended early: a NUL byte, a refused key). */
+    boolean discardingLine;
     boolean getCas;
     boolean getTouch;
     long getExptime;
@@ -231,7 +241,8 @@ final class Connection {
             worker.holding(this);
         }
         if (!closed) {
-            final int want = (wantsRead() ? SelectionKey.OP_READ : 0) | (outputQueued() ? SelectionKey.OP_WRITE : 0);
+            final int want = (wantsRead() ? SelectionKey.OP_READ : 0)
+                | (outputQueued() && !holdsReplies() ? SelectionKey.OP_WRITE : 0);
             if (want != interest) {
                 interest = want;
                 key.interestOps(want);
@@ -272,6 +283,16 @@ final class Connection {
         return mapped != null || outLim - outPos >= highWater;
     }
 
+    /**
+     * @return whether the replies queued wait for the rest of a get line, one whose newline has not
+     * come ({@link #openGetLine}) or whose keys take more than a turn, while under the output bound:
+     * a key over 250 bytes further on drops them, as memcached drops a line's values then, which it
+     * can only while none has gone out
+     */
+    private boolean holdsReplies() {
+        return (getOpen && !inputEnded && state != State.CLOSING || state == State.GET) && mapped == null && !outputFull();
+    }
+
     /** @return whether all input is consumed and the value read into its item in place is not whole yet */
     private boolean awaitsValueInPlace() {
         return !closed && !inputEnded && state == State.DATA && pending.inPlace != null && inPos == inLim
@@ -290,7 +311,7 @@ final class Connection {
      * times out only a connection waiting for a command)
      */
     long idleFor(final long nowSeconds) {
-        return (state == State.LINE || state == State.BINARY) && !outputQueued() && !closed
+        return (state == State.LINE || state == State.BINARY) && !outputQueued() && !closed && !getOpen && !discardingLine
             ? nowSeconds - lastCommandSeconds : 0;
     }
 
@@ -303,7 +324,7 @@ final class Connection {
      */
     long stalledMidCommand(final long nowSeconds) {
         final boolean midCommand = state == State.DATA || state == State.SWALLOW
-            || (state == State.LINE || state == State.BINARY) && inLim > inPos;
+            || (state == State.LINE || state == State.BINARY) && (inLim > inPos || getOpen || discardingLine);
         return midCommand && !closed && !yielding && wantsRead() ? nowSeconds - lastInputSeconds : 0;
     }
 
@@ -353,13 +374,15 @@ final class Connection {
                 scannedTo = Math.max(0, scannedTo - inPos);
                 inPos = 0;
             } else {
-                // Only a get line gets here (other lines close at NO_NEWLINE_LIMIT, and a binary
-                // request needs at most 294 bytes before its value): line() closes the connection
-                // once the line passes the bound, which this size holds with its CR LF.
-                // Grown eight times at a step: each step leaves its old array to the collector, and a
-                // burst of clients sending endless get lines left gigabytes of them doubling.
-                final long cap = Math.max(worker.server.options().maxGetLine(), in.length) + (long) READ_CHUNK;
-                final int grown = (int) Math.min(8L * in.length, cap);
+                // A full buffer from its first byte: a line read further while it waited for its
+                // turn (line() has not seen it yet). Other lines close at NO_NEWLINE_LIMIT, a get line
+                // is answered as it arrives (openGetLine), and a binary request needs at most 294 bytes
+                // before its value; so this grows once, to hold what line() will see next.
+                final int grown = 2 * in.length;
+                if (grown > 4 * READ_CHUNK) {
+                    close(); // cannot be: no line is kept this long
+                    return -1;
+                }
                 charge(grown - in.length);
                 in = java.util.Arrays.copyOf(in, grown);
             }
@@ -460,22 +483,34 @@ final class Connection {
                 return true;
             }
         }
-        // The search goes on where the last one ended: a long get line arriving a read at a time
-        // is searched once, not once per read.
+        if (discardingLine) {
+            final int nl = indexOf(in, (byte) '\n', inPos, inLim);
+            if (nl < 0) {
+                inPos = inLim;
+                return false;
+            }
+            inPos = nl + 1;
+            scannedTo = inPos;
+            discardingLine = false;
+        }
+        if (getOpen) {
+            return moreGetLine();
+        }
+        // The search goes on where the last one ended: a line arriving a read at a time is
+        // searched once, not once per read.
         final int nl = indexOf(in, (byte) '\n', Math.max(inPos, scannedTo), inLim);
         if (nl < 0) {
             scannedTo = inLim;
-            final int avail = inLim - inPos;
-            if (avail > NO_NEWLINE_LIMIT) {
+            if (inLim - inPos > NO_NEWLINE_LIMIT) {
                 int p = inPos;
                 while (p < inLim && in[p] == ' ') {
                     p++;
                 }
                 if (p - inPos > 100 || !(startsWith(p, "get ") || startsWith(p, "gets "))) {
                     close(); // memcached hangs up: this cannot be a command
-                } else if (avail > worker.server.options().maxGetLine()) {
-                    close(); // memcached keeps growing; we stop at the configured bound
+                    return false;
                 }
+                return openGetLine(p);
             }
             return false;
         }
@@ -494,6 +529,127 @@ final class Connection {
         final int from = inPos;
         inPos = nl + 1;
         TextCommands.dispatch(this, from, end);
+        return true;
+    }
+
+    /**
+     * A {@code get} or {@code gets} line longer than {@link #NO_NEWLINE_LIMIT} with no newline yet
+     * (memcached's multi-get of many keys): its whole keys are answered now, and the rest of the
+     * line as it comes ({@link #moreGetLine}). memcached keeps such a line whole, grown for as long
+     * as it runs; here the input keeps only the key still arriving, and the replies go out as
+     * those of any get do. What a client sees is the same: the values of the keys in order, then
+     * {@code END} once the newline comes. A key over 250 bytes is refused as memcached refuses it,
+     * with {@code CLIENT_ERROR bad command line format} (the values before it dropped if none has
+     * gone out yet, else the connection closed: {@link #badGetKey}), and the line's rest is dropped.
+     *
+     * @param p where the command's name begins (after leading spaces)
+     * @return whether the line was begun
+     */
+    private boolean openGetLine(final int p) {
+        final int keysFrom = p + (in[p + 3] == 's' ? 4 : 3); // the space after the command's name
+        final int nul = indexOf(in, (byte) 0, inPos, inLim);
+        final int end = nul >= 0 ? nul : lastIndexOf(in, (byte) ' ', keysFrom, inLim);
+        int k = keysFrom;
+        while (k < end && in[k] == ' ') {
+            k++;
+        }
+        if (k == end) {
+            // No whole key yet: the name, spaces and the start of one key.
+            if (nul >= 0 || inLim - (end + 1) > TextCommands.KEY_MAX) {
+                if (!takeTurn()) {
+                    return false;
+                }
+                // A line of spaces up to its NUL (memcached: a get of no key), or a key too long.
+                reply(nul >= 0 ? "ERROR" : TextCommands.BAD_FORMAT);
+                inPos = inLim;
+                discardingLine = true;
+                return true;
+            }
+            // The spaces are dropped: the name is moved up to the last one, before the key.
+            final int nameLength = keysFrom - p;
+            System.arraycopy(in, p, in, end - nameLength, nameLength);
+            inPos = end - nameLength;
+            return false;
+        }
+        if (!takeTurn()) {
+            return false;
+        }
+        final int from = inPos;
+        inPos = nul >= 0 ? inLim : end + 1;
+        discardingLine = nul >= 0; // the line ends at its NUL byte, a C string to memcached
+        getLineBytes = inPos - from;
+        if (getLineBytes > worker.server.options().maxGetLine()) {
+            close();
+            return false;
+        }
+        getOpen = nul < 0;
+        TextCommands.dispatch(this, from, end); // a get of its whole keys (it has one at least)
+        return true;
+    }
+
+    /**
+     * The next part of an open get line ({@link #openGetLine}): its keys up to the last space that
+     * has come, or up to the line's end once its newline (or a NUL byte) is there.
+     *
+     * @return whether a part was begun (false: the key arriving is not whole yet)
+     */
+    private boolean moreGetLine() {
+        final int nl = indexOf(in, (byte) '\n', inPos, inLim);
+        final int nul = indexOf(in, (byte) 0, inPos, nl >= 0 ? nl : inLim);
+        final int end;
+        final int next;
+        if (nul >= 0) {
+            end = nul;
+            next = nl >= 0 ? nl + 1 : inLim;
+            discardingLine = nl < 0;
+        } else if (nl >= 0) {
+            end = nl > inPos && in[nl - 1] == '\r' ? nl - 1 : nl;
+            next = nl + 1;
+        } else {
+            final int cut = lastIndexOf(in, (byte) ' ', inPos, inLim);
+            if (cut < 0) {
+                if (inLim - inPos > TextCommands.KEY_MAX) {
+                    inPos = inLim; // a key too long, arriving still: refused, the line's rest dropped
+                    badGetKey();
+                    return true;
+                }
+                return false;
+            }
+            end = cut;
+            next = cut + 1;
+        }
+        getLineBytes += next - inPos;
+        if (getLineBytes > worker.server.options().maxGetLine()) {
+            close();
+            return false;
+        }
+        getOpen = nl < 0 && nul < 0;
+        getPos = inPos;
+        getEnd = end;
+        prefetchedTo = inPos;
+        state = State.GET;
+        inPos = next;
+        scannedTo = next;
+        return true;
+    }
+
+    /**
+     * A key over 250 bytes in a get line: memcached answers {@code CLIENT_ERROR bad command line
+     * format} and drops the values it had for the line; when some of them went out already, the
+     * client cannot tell the error from a value, and the connection closes. The rest of an open
+     * line is dropped up to its newline.
+     *
+     * @return whether the connection is still open
+     */
+    boolean badGetKey() {
+        state = State.LINE;
+        discardingLine |= getOpen;
+        getOpen = false;
+        if (!truncate(getMark)) {
+            close();
+            return false;
+        }
+        reply(TextCommands.BAD_FORMAT);
         return true;
     }
 
@@ -543,6 +699,15 @@ final class Connection {
 
     private boolean startsWith(final int p, final String s) {
         return Ascii.startsWith(in, p, inLim, s);
+    }
+
+    private static int lastIndexOf(final byte[] b, final byte v, final int from, final int to) {
+        for (int i = to - 1; i >= from; i--) {
+            if (b[i] == v) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     private static int indexOf(final byte[] b, final byte v, final int from, final int to) {
@@ -1144,6 +1309,10 @@ final class Connection {
     /** Writes what the socket takes of the queue: the output array, then a value's rest in the mapping. */
     private void flush() throws IOException {
         if (closed) {
+            return;
+        }
+        if (holdsReplies()) {
+            waiting = false;
             return;
         }
         boolean moved = writeOut();

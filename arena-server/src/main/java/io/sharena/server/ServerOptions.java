@@ -11,8 +11,9 @@ import java.util.Objects;
  *   <li>threads: selector threads, each serving its share of the connections (default: 4, at most the CPUs).</li>
  *   <li>maxConnections: open connections at most (1024); one more is told
  *       {@code ERROR Too many open connections} and closed, as memcached does.</li>
- *   <li>maxGetLine: the longest {@code get}/{@code gets} line without a newline that is kept
- *       (memcached keeps them unbounded; 2 MiB here); beyond it the connection is closed.</li>
+ *   <li>maxGetLine: the longest {@code get}/{@code gets} line, in bytes (2 GiB less one by default;
+ *       memcached has no bound); beyond it the connection is closed. A long line is held in no
+ *       buffer: its keys are answered as they arrive.</li>
  *   <li>outputHighWater: replies queued for a connection beyond which it is not read any further until
  *       they drain (256 KiB), so a client that sends but does not read holds that much and one value.</li>
  *   <li>writeTimeoutMillis: a connection with replies queued that takes none of them for this long is
@@ -96,7 +97,7 @@ public final class ServerOptions {
         o.address = new InetSocketAddress("127.0.0.1", 11211);
         o.threads = Math.min(4, Runtime.getRuntime().availableProcessors());
         o.maxConnections = 1024;
-        o.maxGetLine = 2 << 20;
+        o.maxGetLine = Integer.MAX_VALUE;
         o.outputHighWater = 256 << 10;
         o.writeTimeoutMillis = 30_000;
         o.connectionBuffers = Math.min(Runtime.getRuntime().maxMemory() / 2, DEFAULT_CONNECTION_BUFFERS);
@@ -133,9 +134,9 @@ public final class ServerOptions {
         return o;
     }
 
-    /** @throws IllegalArgumentException if below 4 KiB or above 256 MiB */
+    /** @throws IllegalArgumentException if below 4 KiB */
     public ServerOptions withMaxGetLine(final int bytes) {
-        if (bytes < 4096 || bytes > (256 << 20)) {
+        if (bytes < 4096) {
             throw new IllegalArgumentException("max get line out of range: maxGetLine=" + bytes);
         }
         final ServerOptions o = copy();

@@ -317,7 +317,7 @@ final class TextCommands {
         c.getMark = c.mark();
         c.prefetchedTo = c.getPos;
         c.state = Connection.State.GET;
-        if (!touch && t.count == 3) {
+        if (!touch && t.count == 3 && !c.getOpen) {
             prefetchLines(c, t.off[1], t.len[1]);
         }
     }
@@ -392,8 +392,10 @@ final class TextCommands {
                 p++;
             }
             if (p >= c.getEnd) {
-                c.putAscii("END\r\n");
-                c.state = Connection.State.LINE;
+                if (!c.getOpen) {
+                    c.putAscii("END\r\n");
+                }
+                c.state = Connection.State.LINE; // an open line goes on as the rest of it comes
                 return true;
             }
             if (!c.keysLeft()) {
@@ -410,14 +412,7 @@ final class TextCommands {
             }
             c.getPos = e;
             if (e - p > KEY_MAX) {
-                c.state = Connection.State.LINE;
-                // memcached drops the replies it had for this line; if some were sent, hang up.
-                if (!c.truncate(c.getMark)) {
-                    c.close();
-                    return false;
-                }
-                c.reply(BAD_FORMAT);
-                return true;
+                return c.badGetKey();
             }
             final byte[] key = c.worker.key(in, p, e - p);
             final boolean hit = getOne(c, key, c.getCas, c.getTouch, c.getExptime);

@@ -76,13 +76,80 @@ class HostileClientTest {
                 line.append(" good");
             }
             big.send(Wire.ascii(line.toString())); // in pieces, no newline yet: kept
-            assertServed(good, "y");
+            assertServed(good, "y"); // (the keys that came before it were answered "x": each key is looked up as it comes)
             final String reply = big.call("\r\n");
-            assertEquals(line.toString().split(" ").length - 1, reply.split("VALUE good 0 1\r\ny\r\n", -1).length - 1);
+            assertEquals(line.toString().split(" ").length - 1, reply.split("VALUE good 0 1\r\n[xy]\r\n", -1).length - 1);
             assertTrue(reply.endsWith("END\r\n"));
             huge.send(Wire.ascii("get" + " k".repeat(40_000)));
             assertTrue(closedWithin(huge.socket, 5000), "an 80 KB get line without newline, over its 64 KiB bound: hung up");
             assertServed(good, "z");
+        }
+    }
+
+    /**
+     * A get line is answered as it arrives and held in no buffer: twenty clients each sending
+     * megabytes of a get line with no newline make the server hold no heap beyond their first
+     * buffers (the lines grew an array each before, up to 2 MiB, then were hung up on), and a line
+     * of 11 MB, a million keys, is answered whole once its newline comes, as memcached answers it.
+     */
+    @Test
+    void getLinesOfMegabytesAreAnsweredAsTheyArriveAndHoldNoHeap() throws Exception {
+        try (TestServer server = new TestServer(ServerOptions.defaults().withThreads(1));
+             Wire good = new Wire(server.port())) {
+            assertEquals("STORED\r\n", good.call("set a 0 0 1\r\nx\r\n"));
+            final byte[] part = Wire.ascii(SideBySideTest.keys(10_000, 1_000, "a")); // 110,000 bytes, 10 hits
+            final List<Socket> lines = new ArrayList<>();
+            try {
+                long most = 0;
+                for (int i = 0; i < 20; i++) {
+                    final Socket s = new Socket("127.0.0.1", server.port());
+                    lines.add(s);
+                    s.getOutputStream().write(Wire.ascii("get"));
+                }
+                for (int round = 0; round < 20; round++) { // 2.2 MB a client
+                    for (final Socket s : lines) {
+                        s.getOutputStream().write(part);
+                    }
+                    most = Math.max(most, server.server.connectionHeap.get());
+                }
+                assertServed(good, "during");
+                most = Math.max(most, server.server.connectionHeap.get());
+                assertTrue(most <= 20L * Connection.READ_CHUNK, "the open lines held " + most + " bytes of heap");
+                for (final Socket s : lines) {
+                    assertTrue(!closedWithin(s, 1), "an open get line is kept");
+                }
+            } finally {
+                for (final Socket s : lines) {
+                    s.close();
+                }
+            }
+            try (Socket big = new Socket("127.0.0.1", server.port())) {
+                final Thread writer = new Thread(() -> {
+                    try {
+                        big.getOutputStream().write(Wire.ascii("get"));
+                        for (int i = 0; i < 100; i++) {
+                            big.getOutputStream().write(part);
+                        }
+                        big.getOutputStream().write(Wire.ascii("\r\n"));
+                    } catch (final IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                });
+                writer.start();
+                big.setSoTimeout(30_000);
+                final String hit = "VALUE a 0 1\r\nx\r\n";
+                final StringBuilder reply = new StringBuilder();
+                final InputStream in = big.getInputStream();
+                final byte[] buf = new byte[65536];
+                while (!reply.toString().endsWith("END\r\n")) {
+                    final int n = in.read(buf);
+                    assertTrue(n > 0, "closed after " + reply.length() + " bytes");
+                    reply.append(Wire.text(buf, n));
+                }
+                writer.join();
+                assertEquals(hit.repeat(1_000) + "END\r\n", reply.toString());
+            }
+            assertServed(good, "after");
         }
     }
 

@@ -522,6 +522,35 @@ class SideBySideTest {
         }
     }
 
+    /** {@code n} keys for a get line, each {@code " " + key}: every {@code every}-th one {@code hit}, the others misses. */
+    static String keys(final int n, final int every, final String hit) {
+        final StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < n; i++) {
+            sb.append(' ').append(i % every == 0 ? hit : String.format("miss%06d", i));
+        }
+        return sb.toString();
+    }
+
+    /**
+     * Get lines longer than memcached's 2,048 bytes without a newline (which it keeps whole, and
+     * this server answers as they arrive): values in order, a key too long far into the line (the
+     * line's values dropped, its rest too), a NUL byte, the spaces before the first key.
+     */
+    @Test
+    void longGetLines() throws Exception {
+        compare(List.of(
+            "set a 0 0 1\r\nx\r\n",
+            "get" + keys(3_000, 100, "a") + "\r\n",
+            "gets" + keys(3_000, 700, "a") + "\r\n",
+            "get" + keys(2_500, 100, "a") + " " + rep('k', 251) + keys(500, 100, "a") + "\r\nget a\r\n",
+            "get" + keys(2_500, 1000, "a") + " " + rep('k', 5_000) + "\r\nget a\r\n",
+            "get" + keys(700, 100, "a") + " a\0 a a" + keys(700, 100, "a") + "\r\nget a\r\n",
+            "get" + rep(' ', 3_000) + "a\r\n",
+            "get" + rep(' ', 3_000) + "\r\n",
+            "get " + rep('k', 3_000) + "\r\nget a\r\n",
+            "get" + keys(3_000, 100, "a") + "   \r\n"));
+    }
+
     @Test
     void quitClosesTheConnection() throws Exception {
         try (Wire theirs = new Wire(memcached.port); Wire mine = new Wire(ours.port())) {
