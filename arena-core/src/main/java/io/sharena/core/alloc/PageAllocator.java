@@ -73,7 +73,7 @@ public final class PageAllocator {
                          final long lockTimeoutNanos) {
         this.table = new PageTable(arena, 1 + metaPages, (int) capacityPages);
         this.runs = new FreeRuns(table);
-        this.cache = new SpanCache(table, slot, this::freeSlow);
+        this.cache = new SpanCache(table, slot, (page, count) -> freeSlow(page, count, false));
         this.pending = new PendingFrees(table, slot);
         this.backing = new Backing(file, table);
         this.recovery = new Recovery(table, runs, cache, registry, backing);
@@ -287,26 +287,40 @@ public final class PageAllocator {
         // and a CACHED page naming an idle slot for a stray write's (see Recovery.idle).
         table.getAndAddLong(frees, 1);
         if (publishedUnsettled(page, count) || !cache.push(page, count)) {
-            freeSlow(page, count);
+            freeSlow(page, count, cache.full(count));
         }
     }
 
     /**
      * The part of {@code freePages} past the span cache: under the lock if one CAS takes it (or this
      * thread holds it), else on the pending list. Never waits.
+     *
+     * @param cacheFull the span is of a cache size whose stack is at its limit: with the lock, this
+     *                  process's whole cache goes back to the lists too. What it holds is older than
+     *                  the frees the full stack turns away (a group refill's tail above all), so
+     *                  without this the stack's spans would be handed out before the holes those
+     *                  frees leave in the lists, at lower addresses: best fit, lowest address first,
+     *                  holds again from the next allocation the stack cannot serve, and the stack
+     *                  takes the next frees
      */
-    private void freeSlow(final int page, final int count) {
+    private void freeSlow(final int page, final int count, final boolean cacheFull) {
         if (lock.tryAcquireFast()) {
             try {
                 enterLocked();
                 CrashPoints.at(AllocPoint.FREE_LOCK_TAKEN);
                 freeing.freeLocked(page, count);
+                if (cacheFull) {
+                    freeing.flushOwnCache();
+                }
             } finally {
                 release(HELD);
             }
         } else if (lock.isHeldByCurrentThread()) {
             enterLocked();
             freeing.freeLocked(page, count);
+            if (cacheFull) {
+                freeing.flushOwnCache();
+            }
             release(HELD_ALREADY);
         } else if (pending.push(page, count) > 0) {
             table.getAndAddLong(DEFERRED, 1);

@@ -185,6 +185,13 @@ final class SpanCache {
      * is not ALLOCATED (the caller then frees it the slow way; nothing has changed); true if it is
      * cached, or if a repair freed part of it meanwhile (the rest was freed here the slow way)
      */
+    /** @return whether {@code n} is a cache size whose stack in this process is at its limit (a push of it is refused) */
+    boolean full(final int n) {
+        final int sizeClass = RegistryLayout.cacheClassOf(n);
+        return sizeClass >= 0
+            && TaggedHead.count(table.getLongVolatile(RegistryLayout.cacheHead(slot, sizeClass))) >= LIMIT_SPANS[sizeClass];
+    }
+
     boolean push(final int page, final int n) {
         final int sizeClass = RegistryLayout.cacheClassOf(n);
         if (sizeClass < 0) {

@@ -47,8 +47,10 @@
  *   <li>{@code freePages}: a span of a cache size whose pages are all ALLOCATED is pushed on this
  *       process's stack while the stack has room. Otherwise one CAS tries the lock: if taken, the
  *       pages are taken PENDING(holder, FREEING), then set FREE and dirty (clean if they were
- *       reserved) and merged into the lists; if not, they are marked PENDING and pushed on the
- *       pending list, and the call returns. It never waits, and it makes no system call unless the
+ *       reserved) and merged into the lists, and if the stack was full this process's whole cache
+ *       goes back to the lists with them (what it holds is older than the frees it turns away, and
+ *       would otherwise be handed out before the holes they leave); if not, they are marked PENDING
+ *       and pushed on the pending list, and the call returns. It never waits, and it makes no system call unless the
  *       purge delay is 0 (then each contiguous run is punched at once, as one call).</li>
  *   <li>{@code allocPagesAt} and {@code reservePages} work under the lock on the run that holds the
  *       range; a range that touches CACHED pages takes the caches of the processes that own them
@@ -63,7 +65,10 @@
  * A consequence worth knowing: within one process, a freed span of a cache size is reused
  * last-in-first-out by the next allocation of that size. Best fit with the lowest address on ties
  * holds for everything that goes through the lists: a fresh arena hands out pages in order, and
- * freed holes are taken before new ground. Pages are zeroed when a cache hands them out, not when
+ * freed holes are taken before new ground. A group refill's tail is what a cache holds that no
+ * free put there; a burst of frees larger than the stack sends it back to the lists with
+ * the rest, so the holes such a burst leaves are refilled before it (the kernel's {@code big_alloc2}
+ * checks exactly this: {@code KernelSelftestScenariosTest.sequentialFirstPassThenGapsAreRefilled}). Pages are zeroed when a cache hands them out, not when
  * they are cached.
  *
  * <h2>Taking another process's cache: the race argument</h2>
