@@ -12,7 +12,7 @@ import java.util.List;
 
 /**
  * The IPC structures' check and repair, for tools ({@code arena check [--repair]}): the named
- * roots, the shared stores, the object heap, and the channels (whose repair restores a lost magic only). Neither throws for corruption: what is wrong is the result.
+ * roots, the shared stores, the object heap, and the channels (whose repair restores a lost magic and names again a channel no root leads to). Neither throws for corruption: what is wrong is the result.
  *
  * <pre>{@code
  * List<String> done = IpcCheck.repair(arena, timeout);   // writable arena, quiet heap; after arena.repair

@@ -187,6 +187,60 @@ final class RootsRepair {
         }
     }
 
+    /**
+     * For an entry that reads WRITING, or a state no entry has, while no insert or remove can be
+     * under way (the lock is held by the repair): whether it is a live root whose state a stray
+     * write hit. An insert writes the name, then its length, then the pointer, then LIVE, and a
+     * remove goes WRITING and clears the length first; so a killed insert may leave a whole name
+     * with the pointer of the entry's last life. What is restored is only an entry whose pointer
+     * leads to a made store, channel or heap (its magic at the start of an allocated page) that no
+     * LIVE root leads to, under a name no LIVE root has: a structure that would otherwise be lost
+     * with its pages allocated to no one. Any other entry is cleared as before.
+     *
+     * @return "kind ... that no other root leads to): name=..., entry=..." for the repair's line, or null
+     */
+    private String structureRootName(final int e, final int index) {
+        final String name = lostRootName(e, RootsLayout.EMPTY);
+        if (name == null || liveElsewhere(name, e)) {
+            return null;
+        }
+        final int ptr = RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE));
+        if ((ptr & (Geometry.PAGE_SIZE - 1)) != 0 || !Pages.inUserRange(arena, ptr, 1)
+            || Pages.state(arena, Integer.toUnsignedLong(ptr) / Geometry.PAGE_SIZE) != PageEntry.ALLOCATED) {
+            return null;
+        }
+        final String kind;
+        if (view.getLongAcquire(ptr + io.sharena.ipc.layout.StoreLayout.MAGIC) == io.sharena.ipc.layout.StoreLayout.MAGIC_VALUE) {
+            kind = "store";
+        } else if (view.getIntAcquire(ptr + io.sharena.ipc.layout.ChannelLayout.MAGIC) == io.sharena.ipc.layout.ChannelLayout.MAGIC_VALUE) {
+            kind = "channel";
+        } else if (heapMagic(view.getIntAcquire(ptr + io.sharena.ipc.layout.HeapLayout.META_MAGIC))) {
+            kind = "heap";
+        } else {
+            return null;
+        }
+        for (int i = 0; i < RootsLayout.ENTRIES; i++) {
+            final int other = entries.entry(i);
+            if (other != e && view.getIntAcquire(other + RootsLayout.STATE) == RootsLayout.LIVE
+                && RootsLayout.pointerOf(view.getLongAcquire(other + RootsLayout.VALUE)) == ptr) {
+                return null;
+            }
+        }
+        return kind + " that no other root leads to): name=" + name + ", ptr=0x" + Integer.toHexString(ptr)
+            + ", entry=" + index;
+    }
+
+    private static boolean heapMagic(final int magic) {
+        return magic == io.sharena.ipc.layout.HeapLayout.META_MAGIC_VALUE || magic == io.sharena.ipc.layout.HeapLayout.META_MAGIC_UNKEYED;
+    }
+
+    /** @return "name=..., ptr=0x..." of what entry {@code e} holds, when it holds a name and a pointer (lost with it); else null */
+    private String heldName(final int e) {
+        final String name = lostRootName(e, RootsLayout.EMPTY);
+        return name == null ? null : "name=" + name + ", ptr=0x"
+            + Integer.toHexString(RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE))) + " (lost with it)";
+    }
+
     /** @return whether an entry other than {@code except} holds {@code name} LIVE */
     private boolean liveElsewhere(final String name, final int except) {
         for (int i = 0; i < RootsLayout.ENTRIES; i++) {
@@ -214,15 +268,25 @@ final class RootsRepair {
                 continue;
             }
             final int e = entries.entry(i);
-            final int state = view.getIntAcquire(e + RootsLayout.STATE);
+            int state = view.getIntAcquire(e + RootsLayout.STATE);
             final int len = view.getInt(e + RootsLayout.NAME_LEN);
-            if (state < RootsLayout.EMPTY || state > RootsLayout.REMOVED) {
-                entries.tombstone(e);
-                done.add("root entry in an unknown state cleared: entry=" + i + ", state=" + state);
-            } else if (state == RootsLayout.WRITING) {
-                entries.tombstone(e);
-                done.add("half-written root entry cleared: entry=" + i);
-            } else if (state == RootsLayout.LIVE && (len < 1 || len > RootsLayout.MAX_NAME)) {
+            if (state < RootsLayout.EMPTY || state > RootsLayout.REMOVED || state == RootsLayout.WRITING) {
+                final String what = state == RootsLayout.WRITING ? "WRITING" : "state=" + state;
+                final String structure = structureRootName(e, i);
+                if (structure == null) {
+                    final String held = heldName(e);
+                    entries.tombstone(e);
+                    done.add((state == RootsLayout.WRITING ? "half-written root entry cleared: entry=" + i
+                        : "root entry in an unknown state cleared: entry=" + i + ", state=" + state)
+                        + (held != null ? ", " + held : ""));
+                    continue;
+                }
+                CrashPoints.at(RootsPoint.REPAIR_ENTRY);
+                view.putIntRelease(e + RootsLayout.STATE, RootsLayout.LIVE);
+                done.add("root restored (its entry read " + what + " with its name whole and its pointer at a " + structure);
+                state = RootsLayout.LIVE; // and moved below if a lookup does not find it there
+            }
+            if (state == RootsLayout.LIVE && (len < 1 || len > RootsLayout.MAX_NAME)) {
                 entries.tombstone(e);
                 done.add("root with a corrupted name dropped (its name is lost): entry=" + i + ", length=" + len
             + ", ptr=0x" + Integer.toHexString(RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE))));

@@ -296,4 +296,52 @@ class HeapRefillCrashTest {
             heap.free(other);
         }
     }
+    /**
+     * A refill slot a stray write pointed at a page another owner holds and has left all zeros (a
+     * large object's third page, a channel ring's second page): such a page looks like a refill's
+     * before its carve, and the next refill of the class, or a repair, gave it back to the allocator,
+     * `check` clean after, and handed it out again under its owner (objects of 8 bytes landed in the
+     * ring, overwritten by messages). Now the slot is corruption, nothing freed, and the repair
+     * clears it.
+     */
+    @Test
+    void aRefillSlotNamingAZeroPageAnotherOwnerHoldsFreesNothing() throws Exception {
+        final Path file = dir.resolve("z.arena");
+        try (SharedArena arena = SharedArena.create(file, Capacity.parse("16M"), ArenaOptions.defaults())) {
+            final ObjectHeap heap = ObjectHeap.of(arena);
+            final int big = heap.allocate(5 * Geometry.PAGE_SIZE - 128); // five pages, written nowhere past the first
+            final int bigPage = big & ~(Geometry.PAGE_SIZE - 1);
+            io.sharena.ipc.channel.Channel.create(arena, "ch", 1, 4 * Geometry.PAGE_SIZE, 256);
+            final int[] ringPages = Holders.of(arena).stream().filter(h -> h.name().equals("channel ch"))
+                .findFirst().orElseThrow().pages().stream().toArray();
+            final int ringPage = ringPages[ringPages.length - 1] * Geometry.PAGE_SIZE; // the ring's last page: zeros
+            final int meta = NamedRoots.of(arena).get(ObjectHeap.ROOT_NAME);
+            final int slot = meta + classOf(SIZE) * HeapLayout.CLASS_STRIDE + HeapLayout.REFILL_FIRST;
+            for (final int victim : new int[] {bigPage + 2 * Geometry.PAGE_SIZE, ringPage}) {
+                final long allocated = allocatedPages(arena);
+                for (int off = 0; off < Geometry.PAGE_SIZE; off += 8) {
+                    assertEquals(0, arena.raw().getLong(victim + off), "the victim page is all zeros");
+                }
+                arena.raw().putIntRelease(slot + HeapLayout.REFILL_PAGE, victim); // the stray write
+                final ArenaCorruptedException e = assertThrows(ArenaCorruptedException.class, () -> heap.allocate(SIZE));
+                assertTrue(e.getMessage().contains("refill slot naming a page"), e.getMessage());
+                assertEquals(allocated, allocatedPages(arena), "nothing freed by the refill");
+                ObjectHeap.repair(arena);
+                assertEquals(allocated, allocatedPages(arena), "nothing freed by the repair");
+                assertEquals(PageEntry.ALLOCATED, Pages.state(arena, Integer.toUnsignedLong(victim) / Geometry.PAGE_SIZE));
+                assertEquals(List.of(), ObjectHeap.check(arena));
+                for (int i = 0; i < 700; i++) {
+                    final int o = heap.allocate(8);
+                    assertNotEquals(victim / Geometry.PAGE_SIZE, o / Geometry.PAGE_SIZE, "an object in the victim page");
+                }
+            }
+            assertEquals(List.of(), Holders.overlaps(Holders.of(arena)));
+            heap.free(big);
+            assertNotEquals(null, io.sharena.ipc.channel.Channel.open(arena, "ch"), "the channel opens");
+        }
+    }
+
+    private static long allocatedPages(final SharedArena arena) {
+        return io.sharena.core.check.ArenaStats.read(arena).pages().get("ALLOCATED");
+    }
 }

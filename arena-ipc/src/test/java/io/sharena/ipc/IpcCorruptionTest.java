@@ -968,6 +968,80 @@ class IpcCorruptionTest {
 
     // ------------------------------------------------------------------ channels
 
+    /** @return the payloads of every message waiting in channel {@code name}, in order */
+    private List<Integer> waiting(final String name) {
+        final List<Integer> got = new ArrayList<>();
+        try (ChannelConsumer c = Channel.open(arena, name).consumer()) {
+            c.poll((view, type, ptr, length) -> got.add(type), 100);
+        }
+        return got;
+    }
+
+    /** Makes channel {@code name} with messages of types 0 to {@code n - 1} waiting; @return its header */
+    private int channelWith(final String name, final int n) {
+        final Channel channel = Channel.create(arena, name, 2, 1 << 14, 64);
+        try (ChannelProducer p = channel.producer()) {
+            for (int i = 0; i < n; i++) {
+                assertTrue(p.offer(i, new byte[20], 0, 20));
+            }
+        }
+        return NamedRoots.of(arena).get(name);
+    }
+
+    /**
+     * A channel's root entry whose state a stray write set to WRITING, or to a state no entry has:
+     * the repair cleared it as a killed insert's, the channel and its messages lost, its pages
+     * allocated to no one, `check` clean after (found by a corrupted-file campaign). Its pointer
+     * leads to a made channel no other root leads to: the root is restored, the messages read.
+     */
+    @Test
+    void aChannelsRootEntryInWritingOrAnUnknownStateIsRestored() {
+        channelWith("ch1", 5);
+        channelWith("ch2", 3);
+        NamedRoots.of(arena).put("user", 4096 * 3); // a user's own root: no structure there
+        for (final int hit : new int[] {RootsLayout.WRITING, 7}) {
+            try (ChannelProducer p = Channel.open(arena, "ch1").producer()) {
+                assertTrue(p.offer(hit, new byte[20], 0, 20));
+            }
+            final int e = directory() + RootsLayout.entry(NamedRoots.hash("ch1".getBytes(StandardCharsets.UTF_8)));
+            v.putIntRelease(e + RootsLayout.STATE, hit);
+            assertFalse(IpcCheck.check(arena).isEmpty(), "the check names the entry");
+            final List<String> done = IpcCheck.repair(arena, 1_000_000_000L);
+            assertTrue(done.stream().anyMatch(d -> d.startsWith("root restored") && d.contains("name=ch1")), done.toString());
+            assertEquals(List.of(), IpcCheck.check(arena));
+            assertEquals(hit == RootsLayout.WRITING ? List.of(0, 1, 2, 3, 4, hit) : List.of(hit), waiting("ch1"));
+            channelWith("ch1-" + hit, 0); // the arena goes on
+        }
+        final int e = directory() + RootsLayout.entry(NamedRoots.hash("user".getBytes(StandardCharsets.UTF_8)));
+        v.putIntRelease(e + RootsLayout.STATE, RootsLayout.WRITING);
+        final List<String> done = IpcCheck.repair(arena, 1_000_000_000L);
+        assertTrue(done.stream().anyMatch(d -> d.startsWith("half-written root entry cleared") && d.contains("name=user")),
+            "a user's root is cleared as before, and the repair names it: " + done);
+        assertEquals(List.of(0, 1, 2), waiting("ch2"));
+    }
+
+    /**
+     * A byte of a channel's root name hit so that it reads as another root's name: the repair drops
+     * one of the two, and the channel the dropped one led to was lost with its pages, `check` clean
+     * after. Now the check names a channel no root leads to, and the repair names it again.
+     */
+    @Test
+    void aChannelWhoseRootWasLostIsFoundAndNamedAgain() {
+        final int header = channelWith("ch1", 4);
+        channelWith("ch2", 2);
+        final int e = directory() + RootsLayout.entry(NamedRoots.hash("ch1".getBytes(StandardCharsets.UTF_8)));
+        v.putByte(e + RootsLayout.NAME + 2, (byte) '2'); // "ch1" reads "ch2"
+        final List<String> done = IpcCheck.repair(arena, 1_000_000_000L);
+        final String name = "lost-channel-0x" + Integer.toHexString(header);
+        assertTrue(done.stream().anyMatch(d -> d.startsWith("channel " + name + ": a channel that no named root led to")),
+            done.toString());
+        assertEquals(List.of(), IpcCheck.check(arena));
+        assertEquals(header, NamedRoots.of(arena).get(name));
+        assertEquals(List.of(0, 1, 2, 3), waiting(name));
+        assertEquals(List.of(0, 1), waiting("ch2"), "the name a lookup finds kept its channel");
+    }
+
+
     /**
      * The channels are checked too (the corrupted-file campaign found {@code check} calling a damaged
      * channel clean: it did not look at channels): its header, a lane's positions, a record's length

@@ -498,8 +498,9 @@ public final class Channel {
      * Restores the magic of every channel whose header is a made channel's in all but its magic
      * (what {@link #check} reports as "header magic damaged"): a stray write there would otherwise
      * lose the channel, or have {@link #open} take it for a half-made one and give its pages back;
-     * and raises a lane count a stray write lowered below the lanes that have rings. Channels have
-     * no other repair.
+     * and raises a lane count a stray write lowered below the lanes that have rings; and names again a
+     * made channel that no root leads to ({@code lost-channel-0x<header>}: its root was lost to a
+     * stray write). Channels have no other repair.
      *
      * @return what was restored, one line each
      */

@@ -5,6 +5,7 @@ import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
 import io.sharena.core.layout.Geometry;
 import io.sharena.core.layout.PageEntry;
+import io.sharena.ipc.Holders;
 import io.sharena.ipc.NamedRoots;
 import io.sharena.ipc.Pages;
 import io.sharena.ipc.layout.ChannelLayout;
@@ -15,8 +16,9 @@ import java.util.Map;
 
 /**
  * The channels' check, for tools ({@code arena check}): every channel a named root points at, read
- * without attaching to it. Exact only while no process uses the channel. Their repair restores a
- * magic a stray write changed, when the rest of the header is a made channel's; anything else a
+ * without attaching to it, and made channels no root leads to ({@link #orphans}). Exact only while
+ * no process uses the channel. Their repair restores a magic a stray write changed, when the rest
+ * of the header is a made channel's, and names a channel no root leads to again; anything else a
  * check finds, a user mends by making the channel again.
  */
 final class ChannelCheck {
@@ -32,6 +34,10 @@ final class ChannelCheck {
             return List.of(); // the roots' own check names the directory
         }
         final List<String> violations = new ArrayList<>();
+        for (final int header : orphans(arena)) {
+            violations.add("a channel that no named root leads to (its root was lost; check --repair names it again):"
+                + " header=0x" + Integer.toHexString(header) + ", lanes=" + arena.raw().getInt(header + ChannelLayout.LANES));
+        }
         roots.forEach((name, ptr) -> {
             if (!Pages.inUserRange(arena, ptr, 1)) {
                 return;
@@ -56,6 +62,16 @@ final class ChannelCheck {
             return List.of();
         }
         final List<String> done = new ArrayList<>();
+        for (final int header : orphans(arena)) {
+            final NamedRoots named = NamedRoots.of(arena);
+            String name = LOST_PREFIX + Integer.toHexString(header);
+            for (int n = 2; named.get(name) != 0; n++) {
+                name = LOST_PREFIX + Integer.toHexString(header) + "-" + n;
+            }
+            named.put(name, header);
+            done.add("channel " + name + ": a channel that no named root led to (its root was lost) named again:"
+                + " header=0x" + Integer.toHexString(header));
+        }
         roots.forEach((name, ptr) -> {
             if (!Pages.inUserRange(arena, ptr, 1)) {
                 return;
@@ -115,6 +131,50 @@ final class ChannelCheck {
 
             && (magic != ChannelLayout.MAGIC_CREATING || Channel.wasMade(arena.raw(), ptr))
             && soundButMagic(arena, ptr);
+    }
+
+    /** The name a repair gives a channel no root led to, followed by its header's pointer in hex. */
+    static final String LOST_PREFIX = "lost-channel-0x";
+
+    /**
+     * Made channels that no named root leads to: a channel's header (its magic, its fields in range,
+     * its rings apart, every page of it allocated) at the start of a page that no structure a root
+     * leads to holds ({@link Holders}), nor its rings. Only a stray write into the roots leaves one
+     * (a root's state, name or value hit): its messages are whole and its pages allocated to no one
+     * else, but nothing finds them. Not looked for while the roots are damaged (their check and
+     * repair come first) or a creation under them is in flight (its channel is not named yet).
+     *
+     * @return the headers' pointers, in address order
+     */
+    static List<Integer> orphans(final SharedArena arena) {
+        final int dir = io.sharena.core.internal.ArenaInternals.rootsDirectory(arena);
+        if (dir == 0 || !NamedRoots.check(arena).isEmpty()
+            || arena.raw().getLongAcquire(dir + io.sharena.ipc.layout.RootsLayout.CREATING) != 0) {
+            return List.of();
+        }
+        final java.util.BitSet known = new java.util.BitSet();
+        for (final Holders.Holder h : Holders.of(arena)) {
+            known.or(h.pages());
+        }
+        final java.util.BitSet withData = io.sharena.core.internal.ArenaInternals.pagesWithData(arena);
+        final List<Integer> found = new ArrayList<>();
+        if (withData == null) {
+            return found;
+        }
+        for (int p = withData.nextSetBit((int) arena.firstUserPage()); p >= 0 && p < arena.capacityPages();
+             p = withData.nextSetBit(p + 1)) {
+            final int ptr = (int) (p * (long) Geometry.PAGE_SIZE);
+            if (known.get(p) || arena.raw().getIntAcquire(ptr + ChannelLayout.MAGIC) != ChannelLayout.MAGIC_VALUE
+                || Pages.state(arena, p) != PageEntry.ALLOCATED || !soundButMagic(arena, ptr)) {
+                continue;
+            }
+            final java.util.BitSet pages = new java.util.BitSet();
+            if (heldPages(arena, ptr, pages) && !pages.intersects(known)) {
+                found.add(ptr);
+                known.or(pages);
+            }
+        }
+        return found;
     }
 
     /** {@link Channel#heldPages}. */

@@ -11,6 +11,7 @@ import io.sharena.core.layout.OwnerToken;
 import io.sharena.core.layout.PageEntry;
 import io.sharena.core.owner.Ownership;
 import io.sharena.ipc.Corruption;
+import io.sharena.ipc.Holders;
 import io.sharena.ipc.NamedRoots;
 import io.sharena.ipc.Pages;
 import io.sharena.ipc.layout.HeapLayout;
@@ -572,7 +573,46 @@ public final class ObjectHeap {
         if (!unformattedRefill(c, page)) {
             throw corrupted("heap refill slot naming a page no refill left so", page, "class=" + c);
         }
+        final String holder = holderOf(page);
+        if (holder != null) {
+            throw corrupted("heap refill slot naming a page " + holder + " holds", page, "class=" + c);
+        }
         return arena.freePagesFrom(word, 1);
+    }
+
+    /**
+     * The structure that holds {@code page}, for a page that looks like an unformatted refill's (all
+     * zeros): a page inside one of this heap's large objects, or of a structure a root leads to (the
+     * directory, a store, a channel's ring, another heap), may be all zeros too, and a slot a stray
+     * write pointed at it would have it freed under its owner and handed out again. Read from the
+     * structures ({@link Holders}), so only when a slot is settled: a refill that died, or a repair.
+     *
+     * @return what holds it ("the named-roots directory", "channel orders", "a large object of this
+     * heap at page=N"), or null if nothing does
+     */
+    private String holderOf(final int page) {
+        final int p = (int) (Integer.toUnsignedLong(page) / Geometry.PAGE_SIZE);
+        for (final Holders.Holder h : Holders.of(arena)) {
+            if (h.ptr() != meta && h.pages().get(p)) {
+                return h.name();
+            }
+        }
+        final java.util.BitSet withData = ArenaInternals.pagesWithData(arena);
+        if (withData == null) {
+            return null;
+        }
+        // A large object's header page has data; its other pages may have none (never written).
+        for (int q = withData.nextSetBit((int) arena.firstUserPage()); q >= 0 && q < p; q = withData.nextSetBit(q + 1)) {
+            final int first = (int) (q * (long) Geometry.PAGE_SIZE);
+            if (view.getIntAcquire(first + HeapLayout.MAGIC) == HeapLayout.MAGIC_LARGE
+                && (view.getInt(first + HeapLayout.LARGE_HEAP) == meta || view.getLong(first + HeapLayout.LARGE_KEY) == key)) {
+                final int pages = view.getInt(first + HeapLayout.PAGES);
+                if (largePagesSound(first, pages) && p < q + (long) pages) {
+                    return "a large object of this heap at page=" + q;
+                }
+            }
+        }
+        return null;
     }
 
     /**
