@@ -350,7 +350,7 @@ final class BinaryCommands {
         final SharedStore store = c.worker.server.store();
         final int keyAt = ext + extLen;
         final int base = base(op);
-        if (base != APPEND && valueLen > store.maxItemSize()) {
+        if (valueLen > store.maxItemSize()) { // an append or prepend too: memcached says Too large then, not Not stored
             c.worker.server.storeTooLarge.increment();
             error(c, op, E2BIG, opaque, TOO_LARGE_TEXT);
             if (base == SET) {

@@ -1227,7 +1227,10 @@ final class Connection {
      * every byte sent or queued was its own. If it was reclaimed meanwhile, what went out may be
      * another item's bytes and the reply cannot be taken back: the connection is closed, so the
      * client never receives it as a value (a reclaim during a send needs the store's ring to wrap
-     * around over the item, which only a client that reads slowly gives it time for).
+     * around over the item, which only a client that reads slowly gives it time for). For that the
+     * value's last byte never goes from the mapping: it is read and validated, then queued, so no
+     * write from reused space can complete a reply (a write that sent the whole value used to, and
+     * a binary reply, which ends with its value, was then whole to its client).
      *
      * @return true: the value is sent or queued (or the connection closed)
      */
@@ -1241,7 +1244,11 @@ final class Connection {
             return true;
         }
         final long at = r.valueOffset();
-        final ByteBuffer v = r.memory().asSlice(at, len).asByteBuffer();
+        // The value's last byte never goes from the mapping: it is copied to the queue after a
+        // validation (writeMapped). A write that completed the value from reused space would leave
+        // the client a whole reply of another item's bytes (a binary reply has no CR LF to hold back),
+        // where without its last byte the connection closes on a reply the client cannot finish.
+        final ByteBuffer v = r.memory().asSlice(at, len).asByteBuffer().limit(len - 1);
         final ByteBuffer head = worker.io;
         final int queued = outLim - outPos;
         if (queued <= head.capacity()) {
@@ -1278,7 +1285,7 @@ final class Connection {
         if (pause != null) {
             pause.run(); // tests only: reclaim the item between the send and the validation
         }
-        final int rest = v.remaining();
+        final int rest = v.remaining() + 1; // the last byte with it
         if (rest < IN_PLACE_MIN && outPos == outLim) {
             final byte[] dst = reserve(rest + 2);
             MemorySegment.copy(r.memory(), ValueLayout.JAVA_BYTE, at + v.position(), dst, outLim, rest);
@@ -1322,7 +1329,7 @@ final class Connection {
                 return;
             }
             if (mapped == null) {
-                moved |= writeOut(); // the value's CR LF
+                moved |= writeOut(); // the value's last byte and CR LF
             }
         }
         if (outPos == outLim && mapped == null && state == State.CLOSING) {
@@ -1402,7 +1409,16 @@ final class Connection {
             return written > 0;
         }
         if (!v.hasRemaining()) {
+            // All but the last byte went out, each write validated after it: the last byte is
+            // read, validated after the read, and queued.
+            final byte last = v.limit(v.capacity()).get(v.capacity() - 1);
+            if (!worker.reader.validate(mappedMark)) {
+                close();
+                return written > 0;
+            }
             mapped = null;
+            ensure(1);
+            out[outLim++] = last;
             if (mappedCrlf) {
                 crlf();
             }

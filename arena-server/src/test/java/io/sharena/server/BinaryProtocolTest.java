@@ -214,6 +214,9 @@ class BinaryProtocolTest {
         same("a value over the item size, then the connection goes on",
             concat(request(0x01, "b:big", ints(0, 0), new byte[2 << 20], 0), request(0x0a, "")));
         same("the big key is gone", request(0x00, "b:big"));
+        same("an append and a prepend of a value over the item size: too large, the item kept", concat(
+            request(0x0e, "b:k", NO_EXTRAS, new byte[(1 << 20) + 10], 0), request(0x0f, "b:k", NO_EXTRAS, new byte[2 << 20], 0),
+            request(0x19, "b:k", NO_EXTRAS, new byte[(1 << 20) + 10], 0), request(0x00, "b:k"), request(0x0a, "")));
         final byte[] large = new byte[600 << 10];
         for (int i = 0; i < large.length; i++) {
             large[i] = (byte) ('a' + i % 26);
