@@ -989,6 +989,36 @@ class IpcCorruptionTest {
     }
 
     /**
+     * A lane's HEAD moved by a stray write, by less than the lag TAIL may have behind what is
+     * published (a corrupted-file campaign): forward past TAIL into the free space the consumer
+     * skipped every waiting message, back behind the message it last handled it delivered them
+     * again, not as redeliveries, and `check` was clean in both.
+     */
+    @Test
+    void aChannelHeadMovedByAStrayWriteIsNamedByTheCheck() {
+        final Channel channel = Channel.create(arena, "c", 1, 1 << 14, 2000);
+        final int lane = ChannelLayout.lane(NamedRoots.of(arena).get("c"), 0);
+        try (ChannelProducer p = channel.producer(); ChannelConsumer c = channel.consumer()) {
+            for (int i = 0; i < 6; i++) {
+                assertTrue(p.offer(i, new byte[20], 0, 20)); // 32 bytes a record
+            }
+            assertEquals(3, c.poll((view, type, ptr, length) -> { }, 3));
+        }
+        assertEquals(List.of(), IpcCheck.check(arena));
+        final long head = v.getLongAcquire(lane + ChannelLayout.HEAD);
+        assertEquals(96, head);
+        v.putLongRelease(lane + ChannelLayout.HEAD, 1024);
+        assertEquals(List.of("channel c: lane head past what is published from TAIL (moved over messages, or into the free"
+            + " space): head=1024, tail=192, published to=192: lane=0"), IpcCheck.check(arena));
+        v.putLongRelease(lane + ChannelLayout.HEAD, 0);
+        assertEquals(List.of("channel c: lane head behind the message last handled (moved back: those messages would be"
+            + " delivered again): head=0, last handled at 64: lane=0"), IpcCheck.check(arena));
+        v.putLongRelease(lane + ChannelLayout.HEAD, head);
+        assertEquals(List.of(), IpcCheck.check(arena));
+        assertEquals(List.of(3, 4, 5), waiting("c"));
+    }
+
+    /**
      * A channel's root entry whose state a stray write set to WRITING, or to a state no entry has:
      * the repair cleared it as a killed insert's, the channel and its messages lost, its pages
      * allocated to no one, `check` clean after (found by a corrupted-file campaign). Its pointer

@@ -271,7 +271,45 @@ final class ChannelCheck {
             final String tailProblem = c.tailProblem(tail, end, tail);
             if (tailProblem != null) {
                 violations.add(prefix + "lane tail " + tailProblem + ": lane=" + lane + ", head=" + head);
+                continue;
+            }
+            final String headProblem = headProblem(c, l, ring, head, tail, cleared);
+            if (headProblem != null) {
+                violations.add(prefix + "lane head " + headProblem + ": lane=" + lane);
             }
         }
+    }
+
+    /**
+     * @return what is wrong with a lane's HEAD that the walk from it cannot show, or null: moved back
+     * behind the message the consumer last handled (those messages would be delivered again, not as
+     * redeliveries), moved past TAIL further than the records published from TAIL reach (messages
+     * skipped), or into the middle of a record
+     */
+    private static String headProblem(final Channel c, final int l, final int ring, final long head, final long tail,
+                                      final long cleared) {
+        final long inHand = c.view.getLongAcquire(l + ChannelLayout.IN_HAND);
+        if (inHand != 0 && head < inHand - 1) {
+            return "behind the message last handled (moved back: those messages would be delivered again): head="
+                + head + ", last handled at " + (inHand - 1);
+        }
+        // Past TAIL, HEAD can only be past records a producer published and died before moving TAIL
+        // over; behind it, past records the consumer took and has not zeroed yet (a consumer that
+        // died zeroing them leaves zeros from CLEARED, and then there is nothing to go by).
+        final boolean pastTail = head > tail && cleared <= tail;
+        long at = pastTail ? tail : cleared;
+        while (at < head) {
+            final int stamp = c.stampAt(ring, at);
+            if (stamp == ChannelLayout.UNPUBLISHED) {
+                return pastTail ? "past what is published from TAIL (moved over messages, or into the free space): head="
+                    + head + ", tail=" + tail + ", published to=" + at : null;
+            }
+            final int bytes = ChannelLayout.publishedBytes(stamp, (int) (at & (c.ringBytes - 1)), c.ringBytes, c.maxMessage);
+            if (bytes < 0) {
+                return null; // a length word out of range below HEAD: read by no one
+            }
+            at += bytes;
+        }
+        return at != head ? "inside a record (moved over part of a message): head=" + head + ", a record ends at " + at : null;
     }
 }
