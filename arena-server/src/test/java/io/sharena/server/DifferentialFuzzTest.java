@@ -141,21 +141,19 @@ class DifferentialFuzzTest {
         if (!theirs.contains("CLIENT_ERROR cannot increment or decrement non-numeric value\r\n")) {
             return false;
         }
-        final java.util.regex.Matcher m = BIG_NUMBER_VALUE.matcher(theirs);
-        while (m.find()) {
-            final java.math.BigInteger n = new java.math.BigInteger(m.group(1));
-            if (n.compareTo(TWO_TO_63) >= 0 && n.bitLength() <= 64) {
-                return true;
-            }
-        }
-        return false;
+        return holdsABigNumber(BIG_NUMBER_VALUE, theirs);
     }
 
     private static final Pattern BIG_NUMBER_DATA = Pattern.compile("\r\n(\\d{19,20})\r\n");
 
     /** @return whether {@code request} carries a data block that is a number of 2^63 or more that fits 64 bits */
     private static boolean sendsABigNumber(final String request) {
-        final java.util.regex.Matcher m = BIG_NUMBER_DATA.matcher(request);
+        return holdsABigNumber(BIG_NUMBER_DATA, request);
+    }
+
+    /** @return whether a match of {@code digits} (its group 1) in {@code text} is a number of 2^63 or more that fits 64 bits */
+    private static boolean holdsABigNumber(final Pattern digits, final String text) {
+        final java.util.regex.Matcher m = digits.matcher(text);
         while (m.find()) {
             final java.math.BigInteger n = new java.math.BigInteger(m.group(1));
             if (n.compareTo(TWO_TO_63) >= 0 && n.bitLength() <= 64) {
