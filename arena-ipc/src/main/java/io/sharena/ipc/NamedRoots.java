@@ -528,7 +528,12 @@ public final class NamedRoots {
             CrashPoints.at(RootsPoint.REMOVE_CLEARED);
             if (view.getIntAcquire(e + RootsLayout.STATE) == RootsLayout.LIVE
                 && RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE)) == 0) {
-                entries.tombstone(e);
+                final int late = entries.tombstoneTaking(e);
+                if (late != 0) {
+                    // A lock-free put that found the name naming nothing set it before the remove's
+                    // bump: the put came first, and its pointer stays under the name.
+                    entries.reinsert(bytes, late);
+                }
             }
             return true;
         } finally {

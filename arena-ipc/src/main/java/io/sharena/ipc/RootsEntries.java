@@ -171,6 +171,14 @@ final class RootsEntries {
     /** Under the lock: claims entry {@code e}, writes name and value, publishes it LIVE. */
     void insertAt(final int e, final byte[] name, final int ptr) {
         view.putIntVolatile(e + RootsLayout.STATE, RootsLayout.WRITING);
+        // The pointer of the entry's last life goes first (a remove killed before its own bump leaves
+        // it): an insert killed with its name written must not leave that name with a pointer it never
+        // had, which the repair would take for a root whose state a stray write hit and restore.
+        long last;
+        do {
+            last = view.getLongAcquire(e + RootsLayout.VALUE);
+        } while (RootsLayout.pointerOf(last) != 0
+            && !view.compareAndSetLong(e + RootsLayout.VALUE, last, RootsLayout.bumped(last, 0)));
         CrashPoints.at(RootsPoint.INSERT_CLAIMED);
         view.fill(e + RootsLayout.NAME, RootsLayout.MAX_NAME, (byte) 0);
         view.putBytes(e + RootsLayout.NAME, name, 0, name.length);
@@ -190,8 +198,13 @@ final class RootsEntries {
 
     /** Under the lock, in repair: {@link #remove} of entry {@code e}. */
     void tombstone(final int e) {
+        tombstoneTaking(e);
+    }
+
+    /** {@link #tombstone}: @return the pointer the entry held last (a lock-free put's, set after the caller's check) */
+    int tombstoneTaking(final int e) {
         CrashPoints.at(RootsPoint.REPAIR_ENTRY);
-        remove(e);
+        return remove(e);
     }
 
     /**

@@ -335,6 +335,17 @@ class HeapRefillCrashTest {
                     assertNotEquals(victim / Geometry.PAGE_SIZE, o / Geometry.PAGE_SIZE, "an object in the victim page");
                 }
             }
+            // A page another refill slot names (a live refill's, not carved yet): that refill's.
+            final int inFlight = arena.allocPages(1);
+            final int otherSlot = meta + classOf(64) * HeapLayout.CLASS_STRIDE + HeapLayout.REFILL_FIRST + HeapLayout.REFILL_STRIDE;
+            arena.raw().putIntRelease(otherSlot + HeapLayout.REFILL_PAGE, inFlight);
+            arena.raw().putIntRelease(slot + HeapLayout.REFILL_PAGE, inFlight); // the stray write copies its word
+            final ArenaCorruptedException e = assertThrows(ArenaCorruptedException.class, () -> heap.allocate(SIZE));
+            assertTrue(e.getMessage().contains("another refill slot"), e.getMessage());
+            assertEquals(PageEntry.ALLOCATED, Pages.state(arena, Integer.toUnsignedLong(inFlight) / Geometry.PAGE_SIZE));
+            arena.raw().putIntRelease(slot + HeapLayout.REFILL_PAGE, 0);
+            arena.raw().putIntRelease(otherSlot + HeapLayout.REFILL_PAGE, 0);
+            arena.freePages(inFlight, 1);
             assertEquals(List.of(), Holders.overlaps(Holders.of(arena)));
             heap.free(big);
             assertNotEquals(null, io.sharena.ipc.channel.Channel.open(arena, "ch"), "the channel opens");

@@ -1051,6 +1051,68 @@ class IpcCorruptionTest {
     }
 
     /**
+     * A lock-free put that finds a name {@code removeAndFree} has just emptied (its pages freed, the
+     * name not yet removed) sets it and returns: acknowledged. The removal then took the name and
+     * dropped the put's pointer. Now the put's pointer goes back under the name.
+     */
+    @Test
+    void aPutBetweenRemoveAndFreesFreeAndItsRemovalKeepsItsPointer() {
+        final NamedRoots roots = NamedRoots.of(arena);
+        final int pages = arena.allocPages(2);
+        final int other = arena.allocPages(1);
+        roots.put("r", pages);
+        final int[] before = {-1};
+        io.sharena.core.crash.CrashPoints.install(p -> {
+            if (p == RootsPoint.REPAIR_ENTRY && before[0] == -1) {
+                before[0] = roots.put("r", other); // another thread's put, run here at the step's edge
+            }
+        });
+        try {
+            assertTrue(roots.removeAndFree("r", pages, 2));
+        } finally {
+            io.sharena.core.crash.CrashPoints.install(null);
+        }
+        assertEquals(0, before[0], "the put found the name naming nothing");
+        assertEquals(other, roots.get("r"), "the acknowledged put's pointer is under the name");
+        assertEquals(List.of(), NamedRoots.check(arena));
+    }
+
+    /**
+     * A remove killed after its REMOVED state and before its bump leaves the entry's pointer; an
+     * insert of another name into that entry killed with its name written then read as a live root
+     * whose state a stray write hit, its pointer at a structure no root led to: the repair named the
+     * removed channel with the new name. The insert now clears the old pointer before the name.
+     */
+    @Test
+    void anInsertKilledOverAKilledRemovesPointerDoesNotNameTheOldStructure() {
+        channelWith("x", 2);
+        final int e = directory() + RootsLayout.entry(NamedRoots.hash("x".getBytes(StandardCharsets.UTF_8)));
+        v.putIntVolatile(e + RootsLayout.STATE, RootsLayout.REMOVED); // a remove killed at REMOVE_CLEARED:
+        v.putIntVolatile(e + RootsLayout.NAME_LEN, 0);                 // state and length done, pointer kept
+        String name = null;
+        for (int i = 0; name == null; i++) {
+            if (NamedRoots.hash(("n" + i).getBytes(StandardCharsets.UTF_8)) == NamedRoots.hash("x".getBytes(StandardCharsets.UTF_8))) {
+                name = "n" + i;
+            }
+        }
+        final String inserted = name;
+        io.sharena.core.crash.CrashPoints.install(p -> {
+            if (p == RootsPoint.INSERT_NAMED) {
+                throw new IllegalStateException("killed at " + p);
+            }
+        });
+        try {
+            assertThrows(IllegalStateException.class, () -> NamedRoots.of(arena).put(inserted, 4096 * 7));
+        } finally {
+            io.sharena.core.crash.CrashPoints.install(null);
+        }
+        assertEquals(RootsLayout.WRITING, v.getIntAcquire(e + RootsLayout.STATE), "the insert stopped in its entry");
+        final List<String> done = IpcCheck.repair(arena, 1_000_000_000L);
+        assertEquals(0, NamedRoots.of(arena).get(inserted), "the unacknowledged name names nothing: " + done);
+        assertEquals(List.of(), IpcCheck.check(arena));
+    }
+
+    /**
      * A byte of a channel's root name hit so that it reads as another root's name: the repair drops
      * one of the two, and the channel the dropped one led to was lost with its pages, `check` clean
      * after. Now the check names a channel no root leads to, and the repair names it again.

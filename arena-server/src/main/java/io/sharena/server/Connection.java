@@ -31,6 +31,11 @@ final class Connection {
     /** memcached's limit for a line without a newline before it hangs up (unless get/gets). */
     static final int NO_NEWLINE_LIMIT = 2048;
     /**
+     * How much of an open get line is kept while its replies wait for a client that writes the
+     * whole line before it reads (the bound a get line had when it was kept whole; memcached has none).
+     */
+    static final int GET_LINE_KEPT = 2 << 20;
+    /**
      * Values at least this long go to the socket from the store's mapping when nothing is queued
      * before them, and come from the socket straight into it ({@link #beginData}).
      */
@@ -231,6 +236,13 @@ final class Connection {
             // into the item: the rest is most likely in the socket already, and reading it now, as
             // memcached reads an item's data right after its line, saves a return to the selector.
         }
+        if (inputEnded && getOpen && state != State.GET && !closed) {
+            // The client ended its sending inside a get line: the line never comes whole, and
+            // memcached answers none of it (its held replies are dropped).
+            truncate(getMark);
+            close();
+            return;
+        }
         if (inputEnded && !closed && !outputQueued() && !yielding && state != State.GET && state != State.DUMP) {
             // Nothing more can come: a line without its newline or a data block cut short stays so.
             close();
@@ -290,7 +302,7 @@ final class Connection {
      * can only while none has gone out
      */
     private boolean holdsReplies() {
-        return (getOpen && !inputEnded && state != State.CLOSING || state == State.GET) && mapped == null && !outputFull();
+        return (getOpen && state != State.CLOSING || state == State.GET) && mapped == null && !outputFull();
     }
 
     /** @return whether all input is consumed and the value read into its item in place is not whole yet */
@@ -329,7 +341,21 @@ final class Connection {
     }
 
     private boolean wantsRead() {
-        return !inputEnded && state != State.GET && state != State.DUMP && state != State.CLOSING && !outputFull();
+        if (inputEnded || state == State.DUMP || state == State.CLOSING) {
+            return false;
+        }
+        if (getOpen && (state == State.GET || outputFull())) {
+            // The rest of an open get line is read while its replies wait for the client (one that
+            // sends a whole line before it reads would wait on the server), and kept, up to
+            // GET_LINE_KEPT: the buffer has room, or space to compact, or may still grow.
+            return inLim < in.length || keptFrom() > 0 || in.length < GET_LINE_KEPT;
+        }
+        return state != State.GET && !outputFull();
+    }
+
+    /** @return where the input still needed begins: a get's unanswered keys, else the next command */
+    private int keptFrom() {
+        return state == State.GET ? Math.min(getPos, inPos) : inPos;
     }
 
     private int read() throws IOException {
@@ -363,25 +389,29 @@ final class Connection {
     }
 
     private int readInput() throws IOException {
-        if (inPos == inLim) {
+        if (inPos == inLim && state != State.GET) {
             resetInput();
         }
         if (inLim == in.length) {
-            if (inPos > 0) {
-                System.arraycopy(in, inPos, in, 0, inLim - inPos);
-                inLim -= inPos;
-                linesPrefetchedTo = Math.max(0, linesPrefetchedTo - inPos);
-                scannedTo = Math.max(0, scannedTo - inPos);
-                inPos = 0;
+            final int from = keptFrom();
+            if (from > 0) {
+                System.arraycopy(in, from, in, 0, inLim - from);
+                inLim -= from;
+                inPos -= from;
+                linesPrefetchedTo = Math.max(0, linesPrefetchedTo - from);
+                scannedTo = Math.max(0, scannedTo - from);
+                if (state == State.GET) {
+                    getPos -= from;
+                    getEnd -= from;
+                    prefetchedTo = Math.max(0, prefetchedTo - from);
+                }
             } else {
-                // A full buffer from its first byte: a line read further while it waited for its
-                // turn (line() has not seen it yet). Other lines close at NO_NEWLINE_LIMIT, a get line
-                // is answered as it arrives (openGetLine), and a binary request needs at most 294 bytes
-                // before its value; so this grows once, to hold what line() will see next.
-                final int grown = 2 * in.length;
-                if (grown > 4 * READ_CHUNK) {
-                    close(); // cannot be: no line is kept this long
-                    return -1;
+                // A full buffer from its first byte: the rest of an open get line whose replies
+                // wait for the client to read (wantsRead), or a line read further while it waited for
+                // its turn. Kept, as memcached keeps a whole line, up to GET_LINE_KEPT.
+                final int grown = (int) Math.min(2L * in.length, GET_LINE_KEPT);
+                if (grown <= in.length) {
+                    return 0; // at the bound: read again once the replies drain
                 }
                 charge(grown - in.length);
                 in = java.util.Arrays.copyOf(in, grown);
@@ -555,7 +585,7 @@ final class Connection {
         }
         if (k == end) {
             // No whole key yet: the name, spaces and the start of one key.
-            if (nul >= 0 || inLim - (end + 1) > TextCommands.KEY_MAX) {
+            if (nul >= 0 || inLim - (end + 1) > TextCommands.KEY_MAX + (in[inLim - 1] == '\r' ? 1 : 0)) {
                 if (!takeTurn()) {
                     return false;
                 }
@@ -608,7 +638,7 @@ final class Connection {
         } else {
             final int cut = lastIndexOf(in, (byte) ' ', inPos, inLim);
             if (cut < 0) {
-                if (inLim - inPos > TextCommands.KEY_MAX) {
+                if (inLim - inPos > TextCommands.KEY_MAX + (in[inLim - 1] == '\r' ? 1 : 0)) { // its CR may come before its LF
                     inPos = inLim; // a key too long, arriving still: refused, the line's rest dropped
                     badGetKey();
                     return true;

@@ -153,6 +153,73 @@ class HostileClientTest {
         }
     }
 
+    /**
+     * A client that writes a whole long get line before it reads a byte (as blocking clients do):
+     * answered as the line arrives, its replies passed the output bound, the server stopped reading,
+     * and client and server waited on each other until the write timeout (a review found it). The
+     * rest of an open line is now read and kept while its replies wait, as a whole line was kept.
+     */
+    @Test
+    void aWholeLongGetLineWrittenBeforeAnyReadIsAnswered() throws Exception {
+        try (TestServer server = new TestServer(ServerOptions.defaults().withThreads(1))) {
+            final byte[] value = new byte[512];
+            java.util.Arrays.fill(value, (byte) 'v');
+            for (int i = 0; i < 100; i++) {
+                server.store.set(Wire.ascii("k" + i), value, 0, 0);
+            }
+            final StringBuilder line = new StringBuilder("get");
+            long expected = 5; // END
+            for (int i = 0; i < 100_000; i++) {
+                line.append(" k").append(i % 100);
+                expected += ("VALUE k" + i % 100 + " 0 512\r\n").length() + 512 + 2;
+            }
+            final byte[] request = Wire.ascii(line.append("\r\n").toString()); // 489 KB
+            try (Socket s = new Socket()) {
+                s.setSendBufferSize(64 << 10);
+                s.setReceiveBufferSize(64 << 10);
+                s.connect(new InetSocketAddress("127.0.0.1", server.port()), 2000);
+                s.setSoTimeout(30_000);
+                final Thread writer = new Thread(() -> {
+                    try {
+                        s.getOutputStream().write(request);
+                    } catch (final IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                });
+                writer.start();
+                writer.join(20_000);
+                assertTrue(!writer.isAlive(), "the whole line was taken before the client read a byte");
+                final byte[] reply = s.getInputStream().readNBytes((int) expected);
+                assertEquals(expected, reply.length, "the whole reply came");
+                assertEquals("END\r\n", new String(reply, reply.length - 5, 5, java.nio.charset.StandardCharsets.US_ASCII));
+            }
+        }
+    }
+
+    /**
+     * A get line's last key of 250 bytes whose CR comes in one read and LF in the next: the CR was
+     * counted in the key, refused as too long (a review found it). And a client that ends its
+     * sending inside a get line gets none of its values (memcached answers a line only whole).
+     */
+    @Test
+    void aLongGetLinesEdgesAreAnsweredAsMemcachedAnswersThem() throws Exception {
+        try (TestServer server = new TestServer(ServerOptions.defaults().withThreads(1));
+             Wire w = new Wire(server.port())) {
+            final String longKey = "k".repeat(250);
+            server.store.set(Wire.ascii("a"), Wire.ascii("x"), 0, 0);
+            server.store.set(Wire.ascii(longKey), Wire.ascii("y"), 0, 0);
+            w.send(Wire.ascii("get" + " a".repeat(1100) + " " + longKey + "\r"));
+            Thread.sleep(200);
+            assertEquals("VALUE a 0 1\r\nx\r\n".repeat(1100) + "VALUE " + longKey + " 0 1\r\ny\r\nEND\r\n", w.call("\n"));
+            try (Socket s = new Socket("127.0.0.1", server.port())) {
+                s.getOutputStream().write(Wire.ascii("get" + " a".repeat(3000)));
+                s.shutdownOutput();
+                s.setSoTimeout(10_000);
+                assertEquals(-1, s.getInputStream().read(), "nothing of a line that never came whole, then the close");
+            }
+        }
+    }
+
     @Test
     void binaryGarbageGetsRepliesOrAHangUpAndNothingElse() throws Exception {
         final long seed = System.nanoTime();

@@ -438,11 +438,26 @@ class ResourceAuditTest {
             server.store.close(); // every tick's store step now fails
             Thread.sleep(1500);
             try (Wire idle = new Wire(server.port())) {
-                assertTrue(HostileClientTest.closedWithin(idle.socket, 6000), "an idle connection is kicked");
+                assertTrue(HostileClientTest.closedWithin(idle.socket, 6000),
+                    () -> "an idle connection is kicked; the server's threads:\n" + serverThreads());
             }
         } finally {
             server.server.close();
             server.removeFiles();
         }
+    }
+
+    /** @return the stacks of the server threads of this JVM, for a failure's message */
+    private static String serverThreads() {
+        final StringBuilder sb = new StringBuilder();
+        Thread.getAllStackTraces().forEach((t, stack) -> {
+            if (t.getName().startsWith("memcached-")) {
+                sb.append(t.getName()).append(' ').append(t.getState()).append('\n');
+                for (final StackTraceElement e : stack) {
+                    sb.append("    at ").append(e).append('\n');
+                }
+            }
+        });
+        return sb.toString();
     }
 }

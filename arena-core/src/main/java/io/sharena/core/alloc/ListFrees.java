@@ -96,6 +96,11 @@ final class ListFrees {
         return cache.takeAll(slot, toRuns) > 0;
     }
 
+    /** Takes this process's stack of {@code n}-page spans into the lists (lock held). */
+    void flushOwnStack(final int n) {
+        cache.takeOwnStack(n, toRuns);
+    }
+
     /**
      * Takes into the lists the span caches of every process that has a CACHED page in
      * {@code [page, page + n)} (lock held): see {@link SpanCache} for why this races safely with

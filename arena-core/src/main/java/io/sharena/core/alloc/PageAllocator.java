@@ -287,7 +287,8 @@ public final class PageAllocator {
         // and a CACHED page naming an idle slot for a stray write's (see Recovery.idle).
         table.getAndAddLong(frees, 1);
         if (publishedUnsettled(page, count) || !cache.push(page, count)) {
-            freeSlow(page, count, cache.full(count));
+            // Only the sizes a group refill serves leave a stack spans no free put there.
+            freeSlow(page, count, count < ListAllocator.REFILL_PAGES && cache.full(count));
         }
     }
 
@@ -296,7 +297,7 @@ public final class PageAllocator {
      * thread holds it), else on the pending list. Never waits.
      *
      * @param cacheFull the span is of a cache size whose stack is at its limit: with the lock, this
-     *                  process's whole cache goes back to the lists too. What it holds is older than
+     *                  process's stack of that size goes back to the lists too (its other stacks stay). What it holds is older than
      *                  the frees the full stack turns away (a group refill's tail above all), so
      *                  without this the stack's spans would be handed out before the holes those
      *                  frees leave in the lists, at lower addresses: best fit, lowest address first,
@@ -310,7 +311,7 @@ public final class PageAllocator {
                 CrashPoints.at(AllocPoint.FREE_LOCK_TAKEN);
                 freeing.freeLocked(page, count);
                 if (cacheFull) {
-                    freeing.flushOwnCache();
+                    freeing.flushOwnStack(count);
                 }
             } finally {
                 release(HELD);
@@ -319,7 +320,7 @@ public final class PageAllocator {
             enterLocked();
             freeing.freeLocked(page, count);
             if (cacheFull) {
-                freeing.flushOwnCache();
+                freeing.flushOwnStack(count);
             }
             release(HELD_ALREADY);
         } else if (pending.push(page, count) > 0) {

@@ -307,6 +307,17 @@ final class SpanCache {
      *
      * @return the pages handed to {@code sink}
      */
+    /**
+     * Takes this process's stack of {@code n}-page spans into {@code sink} (lock held), as
+     * {@link #takeAll} takes each stack.
+     *
+     * @return pages taken
+     */
+    long takeOwnStack(final int n, final SpanSink sink) {
+        final int sizeClass = RegistryLayout.cacheClassOf(n);
+        return sizeClass < 0 ? 0 : takeStack(slot, sizeClass, sink);
+    }
+
     long takeAll(final int owner, final SpanSink sink) {
         long pages = 0;
         for (int sizeClass = 0; sizeClass < RegistryLayout.CACHE_SIZES.length; sizeClass++) {

@@ -47,8 +47,8 @@
  *   <li>{@code freePages}: a span of a cache size whose pages are all ALLOCATED is pushed on this
  *       process's stack while the stack has room. Otherwise one CAS tries the lock: if taken, the
  *       pages are taken PENDING(holder, FREEING), then set FREE and dirty (clean if they were
- *       reserved) and merged into the lists, and if the stack was full this process's whole cache
- *       goes back to the lists with them (what it holds is older than the frees it turns away, and
+ *       reserved) and merged into the lists, and if the stack was full (of a size a group refill serves:
+ *       1, 2 or 4 pages) this process's stack of that size goes back to the lists with them (what it holds is older than the frees it turns away, and
  *       would otherwise be handed out before the holes they leave); if not, they are marked PENDING
  *       and pushed on the pending list, and the call returns. It never waits, and it makes no system call unless the
  *       purge delay is 0 (then each contiguous run is punched at once, as one call).</li>
@@ -66,8 +66,8 @@
  * last-in-first-out by the next allocation of that size. Best fit with the lowest address on ties
  * holds for everything that goes through the lists: a fresh arena hands out pages in order, and
  * freed holes are taken before new ground. A group refill's tail is what a cache holds that no
- * free put there; a burst of frees larger than the stack sends it back to the lists with
- * the rest, so the holes such a burst leaves are refilled before it (the kernel's {@code big_alloc2}
+ * free put there; a burst of frees larger than the stack sends the stack back to the lists
+ * with them, so the holes such a burst leaves are refilled before it (the kernel's {@code big_alloc2}
  * checks exactly this: {@code KernelSelftestScenariosTest.sequentialFirstPassThenGapsAreRefilled}). Pages are zeroed when a cache hands them out, not when
  * they are cached.
  *

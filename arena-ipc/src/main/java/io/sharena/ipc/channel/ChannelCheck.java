@@ -62,15 +62,23 @@ final class ChannelCheck {
             return List.of();
         }
         final List<String> done = new ArrayList<>();
-        for (final int header : orphans(arena)) {
+        // Named again only while no other process is attached: a channel being created, or a root
+        // another process's repair is about to restore, reads as no root's for a moment.
+        for (final int header : io.sharena.core.internal.ArenaInternals.otherLiveProcesses(arena).isEmpty()
+            ? orphans(arena) : List.<Integer>of()) {
             final NamedRoots named = NamedRoots.of(arena);
             String name = LOST_PREFIX + Integer.toHexString(header);
             for (int n = 2; named.get(name) != 0; n++) {
                 name = LOST_PREFIX + Integer.toHexString(header) + "-" + n;
             }
-            named.put(name, header);
-            done.add("channel " + name + ": a channel that no named root led to (its root was lost) named again:"
-                + " header=0x" + Integer.toHexString(header));
+            try {
+                named.put(name, header);
+                done.add("channel " + name + ": a channel that no named root led to (its root was lost) named again:"
+                    + " header=0x" + Integer.toHexString(header));
+            } catch (final RuntimeException e) {
+                done.add("a channel that no named root leads to not named again (" + e.getMessage() + "): header=0x"
+                    + Integer.toHexString(header));
+            }
         }
         roots.forEach((name, ptr) -> {
             if (!Pages.inUserRange(arena, ptr, 1)) {
@@ -139,7 +147,8 @@ final class ChannelCheck {
     /**
      * Made channels that no named root leads to: a channel's header (its magic, its fields in range,
      * its rings apart, every page of it allocated) at the start of a page that no structure a root
-     * leads to holds ({@link Holders}), nor its rings. Only a stray write into the roots leaves one
+     * leads to holds ({@link Holders}), nor its rings, read again after the scan. The repair names
+     * them only while no other process is attached. Only a stray write into the roots leaves one
      * (a root's state, name or value hit): its messages are whole and its pages allocated to no one
      * else, but nothing finds them. Not looked for while the roots are damaged (their check and
      * repair come first) or a creation under them is in flight (its channel is not named yet).
@@ -174,6 +183,16 @@ final class ChannelCheck {
                 known.or(pages);
             }
         }
+        if (found.isEmpty()) {
+            return found;
+        }
+        // The roots once more, after the magic was read: a channel's root is written before its
+        // magic, so one created while the scan ran is named by now.
+        final java.util.BitSet named = new java.util.BitSet();
+        for (final Holders.Holder h : Holders.of(arena)) {
+            named.or(h.pages());
+        }
+        found.removeIf(ptr -> named.get((int) (Integer.toUnsignedLong(ptr) / Geometry.PAGE_SIZE)));
         return found;
     }
 

@@ -573,7 +573,7 @@ public final class ObjectHeap {
         if (!unformattedRefill(c, page)) {
             throw corrupted("heap refill slot naming a page no refill left so", page, "class=" + c);
         }
-        final String holder = holderOf(page);
+        final String holder = holderOf(page, slot);
         if (holder != null) {
             throw corrupted("heap refill slot naming a page " + holder + " holds", page, "class=" + c);
         }
@@ -587,10 +587,21 @@ public final class ObjectHeap {
      * write pointed at it would have it freed under its owner and handed out again. Read from the
      * structures ({@link Holders}), so only when a slot is settled: a refill that died, or a repair.
      *
+     * A page another refill slot names is that refill's (a stray write copied its word).
+     *
+     * @param slot the slot being settled
      * @return what holds it ("the named-roots directory", "channel orders", "a large object of this
-     * heap at page=N"), or null if nothing does
+     * heap at page=N", "another refill slot of this heap"), or null if nothing does
      */
-    private String holderOf(final int page) {
+    private String holderOf(final int page, final int slot) {
+        for (int c = 0; c < HeapLayout.SIZES.length; c++) {
+            for (int i = 0; i < HeapLayout.REFILL_SLOTS; i++) {
+                final int other = refillSlot(c, i);
+                if (other != slot && view.getIntAcquire(other + HeapLayout.REFILL_PAGE) == page) {
+                    return "another refill slot of this heap (class=" + c + ", slot=" + i + ")";
+                }
+            }
+        }
         final int p = (int) (Integer.toUnsignedLong(page) / Geometry.PAGE_SIZE);
         for (final Holders.Holder h : Holders.of(arena)) {
             if (h.ptr() != meta && h.pages().get(p)) {
