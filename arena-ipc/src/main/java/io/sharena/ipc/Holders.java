@@ -80,6 +80,15 @@ public final class Holders {
         return all;
     }
 
+    /** @return every page some structure the named roots lead to holds ({@link #of}) */
+    public static BitSet allPages(final SharedArena arena) {
+        final BitSet all = new BitSet();
+        for (final Holder h : of(arena)) {
+            all.or(h.pages());
+        }
+        return all;
+    }
+
     /** @return one line for each two structures that hold a page in common; empty if none do */
     public static List<String> overlaps(final List<Holder> holders) {
         final List<String> found = new ArrayList<>();

@@ -95,6 +95,26 @@ public final class Pages {
             && p / Geometry.PAGE_SIZE + n <= arena.capacityPages();
     }
 
+    /**
+     * @return what made structure begins at {@code ptr}, by its magic ("store", "channel" or "heap"),
+     * or null if none does (or {@code ptr} is no user page)
+     */
+    public static String madeStructure(final SharedArena arena, final int ptr) {
+        if (!inUserRange(arena, ptr, 1)) {
+            return null;
+        }
+        final io.sharena.core.ArenaView view = arena.raw();
+        if (view.getLongAcquire(ptr + StoreLayout.MAGIC) == StoreLayout.MAGIC_VALUE) {
+            return "store";
+        }
+        if (view.getIntAcquire(ptr + io.sharena.ipc.layout.ChannelLayout.MAGIC) == io.sharena.ipc.layout.ChannelLayout.MAGIC_VALUE) {
+            return "channel";
+        }
+        final int heap = view.getIntAcquire(ptr + io.sharena.ipc.layout.HeapLayout.META_MAGIC);
+        return heap == io.sharena.ipc.layout.HeapLayout.META_MAGIC_VALUE
+            || heap == io.sharena.ipc.layout.HeapLayout.META_MAGIC_UNKEYED ? "heap" : null;
+    }
+
     /** @return whether {@code ptr} (any alignment) is inside the arena's user pages */
     public static boolean inUserPages(final SharedArena arena, final int ptr) {
         final long page = Integer.toUnsignedLong(ptr) / Geometry.PAGE_SIZE;

@@ -180,24 +180,16 @@ final class RootsCreation {
         return ((index + 1) << 32) | Integer.toUnsignedLong(pages);
     }
 
+    /** @return whether a store, a channel or a heap made whole (its magic written) begins at {@code ptr} */
+    private boolean madeStructure(final int ptr) {
+        return Pages.madeStructure(arena, ptr) != null;
+    }
+
     /**
      * Under the lock, first thing in a repair after a takeover: a creation its creator did not finish
      * (it died holding the lock) is undone: its pages freed from its entry, the name dropped, the record cleared. Each
      * step is idempotent, so a repairer killed midway leaves the rest to the next.
      */
-    /** @return whether a store, a channel or a heap made whole (its magic written) begins at {@code ptr} */
-    private boolean madeStructure(final int ptr) {
-        if (!Pages.inUserRange(arena, ptr, 1)) {
-            return false;
-        }
-        return view.getLongAcquire(ptr + io.sharena.ipc.layout.StoreLayout.MAGIC)
-            == io.sharena.ipc.layout.StoreLayout.MAGIC_VALUE
-            || view.getIntAcquire(ptr + io.sharena.ipc.layout.ChannelLayout.MAGIC)
-            == io.sharena.ipc.layout.ChannelLayout.MAGIC_VALUE
-            || view.getIntAcquire(ptr + io.sharena.ipc.layout.HeapLayout.META_MAGIC)
-            == io.sharena.ipc.layout.HeapLayout.META_MAGIC_VALUE;
-    }
-
     void undoCreation(final boolean recovered, final List<String> done) {
         final long record = view.getLongAcquire(directory + RootsLayout.CREATING);
         if (record == 0) {

@@ -205,18 +205,8 @@ final class RootsRepair {
             return null;
         }
         final int ptr = RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE));
-        if ((ptr & (Geometry.PAGE_SIZE - 1)) != 0 || !Pages.inUserRange(arena, ptr, 1)
-            || Pages.state(arena, Integer.toUnsignedLong(ptr) / Geometry.PAGE_SIZE) != PageEntry.ALLOCATED) {
-            return null;
-        }
-        final String kind;
-        if (view.getLongAcquire(ptr + io.sharena.ipc.layout.StoreLayout.MAGIC) == io.sharena.ipc.layout.StoreLayout.MAGIC_VALUE) {
-            kind = "store";
-        } else if (view.getIntAcquire(ptr + io.sharena.ipc.layout.ChannelLayout.MAGIC) == io.sharena.ipc.layout.ChannelLayout.MAGIC_VALUE) {
-            kind = "channel";
-        } else if (heapMagic(view.getIntAcquire(ptr + io.sharena.ipc.layout.HeapLayout.META_MAGIC))) {
-            kind = "heap";
-        } else {
+        final String kind = Pages.madeStructure(arena, ptr);
+        if (kind == null || Pages.state(arena, Integer.toUnsignedLong(ptr) / Geometry.PAGE_SIZE) != PageEntry.ALLOCATED) {
             return null;
         }
         for (int i = 0; i < RootsLayout.ENTRIES; i++) {
@@ -228,10 +218,6 @@ final class RootsRepair {
         }
         return kind + " that no other root leads to): name=" + name + ", ptr=0x" + Integer.toHexString(ptr)
             + ", entry=" + index;
-    }
-
-    private static boolean heapMagic(final int magic) {
-        return magic == io.sharena.ipc.layout.HeapLayout.META_MAGIC_VALUE || magic == io.sharena.ipc.layout.HeapLayout.META_MAGIC_UNKEYED;
     }
 
     /** @return "name=..., ptr=0x..." of what entry {@code e} holds, when it holds a name and a pointer (lost with it); else null */

@@ -16,7 +16,8 @@ import java.nio.channels.SocketChannel;
  * <p>Bounds: input is read 16 KiB at a time, into a buffer the connection holds only while it has
  * input (the worker keeps spares; so for its output); a line with no newline after 2,048 bytes closes the
  * connection unless it is a {@code get}/{@code gets} (memcached's rule), and those are answered a
- * whole key at a time as they arrive ({@link #openGetLine}), up to {@link ServerOptions#maxGetLine()}. A value being stored is read into an array of its declared
+ * whole key at a time as they arrive ({@link #openGetLine}), up to {@link ServerOptions#maxGetLine()}.
+ * A value being stored is read into an array of its declared
  * length (at most the store's max item size: longer ones are swallowed, not stored), borrowed from
  * the worker ({@link Worker#takeValue}), or, past {@link #VALUE_GROW_FROM} bytes, into one grown as
  * the value arrives; a text set, add, replace or cas of {@link #IN_PLACE_MIN}
@@ -147,7 +148,8 @@ final class Connection {
     /**
      * The get in progress is a long line whose newline has not come ({@link #openGetLine}): its
      * keys are answered as they arrive, a whole key at a time, and the input holds only the one
-     * still arriving, so a line of any length costs one input buffer.
+     * still arriving, so a line of any length costs one input buffer (more, up to
+     * {@link #GET_LINE_KEPT}, only while its replies wait for the client to read).
      */
     boolean getOpen;
     /** Bytes of the open get line consumed so far, against {@link ServerOptions#maxGetLine()}. */
@@ -585,7 +587,7 @@ final class Connection {
         }
         if (k == end) {
             // No whole key yet: the name, spaces and the start of one key.
-            if (nul >= 0 || inLim - (end + 1) > TextCommands.KEY_MAX + (in[inLim - 1] == '\r' ? 1 : 0)) {
+            if (nul >= 0 || keyTooLong(end + 1)) {
                 if (!takeTurn()) {
                     return false;
                 }
@@ -607,9 +609,8 @@ final class Connection {
         final int from = inPos;
         inPos = nul >= 0 ? inLim : end + 1;
         discardingLine = nul >= 0; // the line ends at its NUL byte, a C string to memcached
-        getLineBytes = inPos - from;
-        if (getLineBytes > worker.server.options().maxGetLine()) {
-            close();
+        getLineBytes = 0;
+        if (!withinGetLine(inPos - from)) {
             return false;
         }
         getOpen = nul < 0;
@@ -638,7 +639,7 @@ final class Connection {
         } else {
             final int cut = lastIndexOf(in, (byte) ' ', inPos, inLim);
             if (cut < 0) {
-                if (inLim - inPos > TextCommands.KEY_MAX + (in[inLim - 1] == '\r' ? 1 : 0)) { // its CR may come before its LF
+                if (keyTooLong(inPos)) {
                     inPos = inLim; // a key too long, arriving still: refused, the line's rest dropped
                     badGetKey();
                     return true;
@@ -648,9 +649,7 @@ final class Connection {
             end = cut;
             next = cut + 1;
         }
-        getLineBytes += next - inPos;
-        if (getLineBytes > worker.server.options().maxGetLine()) {
-            close();
+        if (!withinGetLine(next - inPos)) {
             return false;
         }
         getOpen = nl < 0 && nul < 0;
@@ -660,6 +659,21 @@ final class Connection {
         state = State.GET;
         inPos = next;
         scannedTo = next;
+        return true;
+    }
+
+    /** @return whether the key arriving from {@code from} to the input's end is over 250 bytes already (its CR may come before its LF) */
+    private boolean keyTooLong(final int from) {
+        return inLim - from > TextCommands.KEY_MAX + (in[inLim - 1] == '\r' ? 1 : 0);
+    }
+
+    /** Counts {@code bytes} more of the open get line; @return false if that passes {@link ServerOptions#maxGetLine()} (closed) */
+    private boolean withinGetLine(final long bytes) {
+        getLineBytes += bytes;
+        if (getLineBytes > worker.server.options().maxGetLine()) {
+            close();
+            return false;
+        }
         return true;
     }
 
@@ -1274,10 +1288,7 @@ final class Connection {
             return true;
         }
         final long at = r.valueOffset();
-        // The value's last byte never goes from the mapping: it is copied to the queue after a
-        // validation (writeMapped). A write that completed the value from reused space would leave
-        // the client a whole reply of another item's bytes (a binary reply has no CR LF to hold back),
-        // where without its last byte the connection closes on a reply the client cannot finish.
+        // Its last byte is held back from the mapping (see above): queued after a validation.
         final ByteBuffer v = r.memory().asSlice(at, len).asByteBuffer().limit(len - 1);
         final ByteBuffer head = worker.io;
         final int queued = outLim - outPos;

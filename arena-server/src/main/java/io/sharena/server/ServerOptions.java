@@ -12,8 +12,9 @@ import java.util.Objects;
  *   <li>maxConnections: open connections at most (1024); one more is told
  *       {@code ERROR Too many open connections} and closed, as memcached does.</li>
  *   <li>maxGetLine: the longest {@code get}/{@code gets} line, in bytes (2 GiB less one by default;
- *       memcached has no bound); beyond it the connection is closed. A long line is held in no
- *       buffer: its keys are answered as they arrive.</li>
+ *       memcached has no bound); beyond it the connection is closed. A long line's keys are
+ *       answered as they arrive: its input holds the key arriving, or up to 2 MiB of the line while
+ *       its replies wait for the client to read.</li>
  *   <li>outputHighWater: replies queued for a connection beyond which it is not read any further until
  *       they drain (256 KiB), so a client that sends but does not read holds that much and one value.</li>
  *   <li>writeTimeoutMillis: a connection with replies queued that takes none of them for this long is

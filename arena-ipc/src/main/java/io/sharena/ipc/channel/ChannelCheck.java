@@ -161,10 +161,7 @@ final class ChannelCheck {
             || arena.raw().getLongAcquire(dir + io.sharena.ipc.layout.RootsLayout.CREATING) != 0) {
             return List.of();
         }
-        final java.util.BitSet known = new java.util.BitSet();
-        for (final Holders.Holder h : Holders.of(arena)) {
-            known.or(h.pages());
-        }
+        final java.util.BitSet known = Holders.allPages(arena);
         final java.util.BitSet withData = io.sharena.core.internal.ArenaInternals.pagesWithData(arena);
         final List<Integer> found = new ArrayList<>();
         if (withData == null) {
@@ -188,10 +185,7 @@ final class ChannelCheck {
         }
         // The roots once more, after the magic was read: a channel's root is written before its
         // magic, so one created while the scan ran is named by now.
-        final java.util.BitSet named = new java.util.BitSet();
-        for (final Holders.Holder h : Holders.of(arena)) {
-            named.or(h.pages());
-        }
+        final java.util.BitSet named = Holders.allPages(arena);
         found.removeIf(ptr -> named.get((int) (Integer.toUnsignedLong(ptr) / Geometry.PAGE_SIZE)));
         return found;
     }
