@@ -526,14 +526,10 @@ public final class NamedRoots {
                 return false; // the allocator's lock stayed busy, or a put replaced the pointer meanwhile
             }
             CrashPoints.at(RootsPoint.REMOVE_CLEARED);
-            if (view.getIntAcquire(e + RootsLayout.STATE) == RootsLayout.LIVE
-                && RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE)) == 0) {
-                final int late = entries.tombstoneTaking(e);
-                if (late != 0) {
-                    // A lock-free put that found the name naming nothing set it before the remove's
-                    // bump: the put came first, and its pointer stays under the name.
-                    entries.reinsert(bytes, late);
-                }
+            if (view.getIntAcquire(e + RootsLayout.STATE) == RootsLayout.LIVE) {
+                // A lock-free put that finds the name naming nothing may set it until the entry is
+                // WRITING: then the put came first, and its pointer stays under the name.
+                entries.removeUnlessSet(e);
             }
             return true;
         } finally {

@@ -198,13 +198,35 @@ final class RootsEntries {
 
     /** Under the lock, in repair: {@link #remove} of entry {@code e}. */
     void tombstone(final int e) {
-        tombstoneTaking(e);
+        CrashPoints.at(RootsPoint.REPAIR_ENTRY);
+        remove(e);
     }
 
-    /** {@link #tombstone}: @return the pointer the entry held last (a lock-free put's, set after the caller's check) */
-    int tombstoneTaking(final int e) {
-        CrashPoints.at(RootsPoint.REPAIR_ENTRY);
-        return remove(e);
+    /**
+     * Under the lock: removes the name at entry {@code e}, which the caller found naming nothing,
+     * unless a lock-free put has set it since (a put that finds a name naming nothing sets it).
+     * The entry goes WRITING (puts pass it by from here), then its value's version moves with its
+     * pointer kept (a put that validated it before cannot land after): a pointer there is the
+     * put's, which came first, and the entry is LIVE again with it, its name never cleared. Killed
+     * in between, the entry is WRITING with its name whole and the put's pointer, which the repair
+     * restores when it leads to a made structure no other root leads to.
+     *
+     * @return the put's pointer, still under the name; 0 if the name was removed
+     */
+    int removeUnlessSet(final int e) {
+        view.putIntVolatile(e + RootsLayout.STATE, RootsLayout.WRITING);
+        CrashPoints.at(RootsPoint.REMOVE_WRITING);
+        long v;
+        do {
+            v = view.getLongAcquire(e + RootsLayout.VALUE);
+        } while (!view.compareAndSetLong(e + RootsLayout.VALUE, v, RootsLayout.bumped(v, RootsLayout.pointerOf(v))));
+        final int late = RootsLayout.pointerOf(v);
+        if (late != 0) {
+            view.putIntRelease(e + RootsLayout.STATE, RootsLayout.LIVE);
+            return late;
+        }
+        remove(e);
+        return 0;
     }
 
     /**
@@ -220,6 +242,7 @@ final class RootsEntries {
      */
     int remove(final int e) {
         view.putIntVolatile(e + RootsLayout.STATE, RootsLayout.WRITING);
+        CrashPoints.at(RootsPoint.REMOVE_WRITING);
         view.putIntVolatile(e + RootsLayout.NAME_LEN, 0);
         CrashPoints.at(RootsPoint.REMOVE_MARKED);
         view.putIntVolatile(e + RootsLayout.STATE, RootsLayout.REMOVED);

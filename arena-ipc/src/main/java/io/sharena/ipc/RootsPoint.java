@@ -26,6 +26,11 @@ public enum RootsPoint implements CrashPoint {
     INSERT_NAMED,
     /** Under the lock: the value is written (version bumped), the entry not yet LIVE. */
     INSERT_VALUED,
+    /**
+     * Under the lock: the entry being removed is WRITING (readers skip it), its name still whole:
+     * a repair restores it if its pointer leads to a made structure no other root leads to.
+     */
+    REMOVE_WRITING,
     /** Under the lock: the entry being removed is WRITING with its name length 0 (readers skip it); not yet REMOVED. */
     REMOVE_MARKED,
     /**

@@ -231,6 +231,21 @@ public final class IpcChild {
                     System.out.println(kept);
                     Thread.sleep(600_000);
                 }
+                case "localtake" -> {
+                    // localtake SIZE COUNT: objects freed into a local heap and kept there, printed; then one taken again
+                    final io.sharena.ipc.heap.LocalHeap local = heap.local();
+                    final int[] objects = new int[Integer.parseInt(args[3])];
+                    for (int i = 0; i < objects.length; i++) {
+                        objects[i] = allocate(heap, Integer.parseInt(args[2]));
+                    }
+                    final StringBuilder kept = new StringBuilder("kept");
+                    for (final int obj : objects) {
+                        local.free(obj);
+                        kept.append(' ').append(obj);
+                    }
+                    System.out.println(kept);
+                    System.out.println("taken " + local.allocate(Integer.parseInt(args[2])));
+                }
                 case "rootsrepair" -> {
                     NamedRoots.repair(arena, 5_000_000_000L).forEach(line -> System.out.println("repair: " + line));
                     System.out.println("repaired");

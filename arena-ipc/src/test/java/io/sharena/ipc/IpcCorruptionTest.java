@@ -1063,7 +1063,7 @@ class IpcCorruptionTest {
         roots.put("r", pages);
         final int[] before = {-1};
         io.sharena.core.crash.CrashPoints.install(p -> {
-            if (p == RootsPoint.REPAIR_ENTRY && before[0] == -1) {
+            if (p == RootsPoint.REMOVE_CLEARED && before[0] == -1) {
                 before[0] = roots.put("r", other); // another thread's put, run here at the step's edge
             }
         });
@@ -1075,6 +1075,40 @@ class IpcCorruptionTest {
         assertEquals(0, before[0], "the put found the name naming nothing");
         assertEquals(other, roots.get("r"), "the acknowledged put's pointer is under the name");
         assertEquals(List.of(), NamedRoots.check(arena));
+    }
+
+    /**
+     * The same put, and the removal killed right after its entry went WRITING: it took the name
+     * away (a tombstone) and put the put's pointer back in a second step, so a kill between the two
+     * lost the acknowledged put. Now the name is never cleared while a put's pointer is there, and
+     * the repair restores the entry (here the put names a channel).
+     */
+    @Test
+    void aPutBetweenRemoveAndFreesFreeAndItsRemovalKilledKeepsItsPointer() {
+        final NamedRoots roots = NamedRoots.of(arena);
+        final int channel = channelWith("c", 1);
+        assertEquals(channel, roots.remove("c")); // the put's name is the channel's only root
+        final int pages = arena.allocPages(2);
+        roots.put("r", pages);
+        final int[] before = {-1};
+        io.sharena.core.crash.CrashPoints.install(p -> {
+            if (p == RootsPoint.REMOVE_CLEARED && before[0] == -1) {
+                before[0] = roots.put("r", channel);
+            } else if (p == RootsPoint.REMOVE_WRITING) {
+                throw new IllegalStateException("killed at " + p);
+            }
+        });
+        try {
+            assertThrows(IllegalStateException.class, () -> roots.removeAndFree("r", pages, 2));
+        } finally {
+            io.sharena.core.crash.CrashPoints.install(null);
+        }
+        assertEquals(0, before[0], "the put found the name naming nothing");
+        assertFalse(NamedRoots.check(arena).isEmpty(), "the killed removal's entry is found");
+        NamedRoots.repair(arena, 1_000_000_000L);
+        assertEquals(channel, roots.get("r"), "the acknowledged put's pointer is under the name");
+        assertEquals(List.of(), NamedRoots.check(arena));
+        assertEquals(List.of(), io.sharena.core.check.ArenaChecker.check(arena));
     }
 
     /**

@@ -28,6 +28,10 @@ public enum HeapPoint implements CrashPoint {
     FREE_CLEARED,
     /** A freed object is kept by a local heap: its bit cleared, its mark written, on no stack. */
     LOCAL_KEPT,
+    /** A local heap's allocation wrote its kept object's freed mark back; the in-use bit not yet set. */
+    LOCAL_TAKING,
+    /** A local heap's allocation set its kept object's in-use bit; the object not yet zeroed. */
+    LOCAL_TAKEN,
     /** A local heap's objects given back are linked into a chain, not yet pushed. */
     LOCAL_LINKED,
     /** A freed object (or a local heap's chain of them) is pushed; a trim may follow. */

@@ -126,13 +126,20 @@ public final class LocalHeap implements AutoCloseable {
         if (view.getLong(obj) != mark) {
             throw heap.corrupted("heap object kept by a local heap written while kept", obj, "class=" + c);
         }
+        // The freed mark back over the kept mark's upper half, before the bit: a kill from here
+        // until the zeroing leaves an object the repair knows for a freed one (off every stack, or
+        // in use with its freed mark: an allocation that returned nothing), as on the shared path.
+        view.putInt(obj + HeapLayout.FREED_MARK, heap.freedMark(obj));
+        CrashPoints.at(HeapPoint.LOCAL_TAKING);
         final int page = obj & ~(Geometry.PAGE_SIZE - 1);
         final int index = HeapLayout.index(obj - page - HeapLayout.SLAB_HEADER, c);
         final long bit = HeapLayout.bit(index);
         if ((view.getAndBitwiseOrLong(page + HeapLayout.bitmapWord(index), bit) & bit) != 0) {
-            // Kept as free, found in use: a stray write set the bit; the object is someone's now.
+            // Kept as free (its mark whole), found in use: a stray write set the bit. Not handed
+            // out; its freed mark lets the next repair free it.
             throw heap.corrupted("heap object kept by a local heap found in use", obj, "class=" + c);
         }
+        CrashPoints.at(HeapPoint.LOCAL_TAKEN);
         heap.zero(obj, HeapLayout.SIZES[c]);
         Reference.reachabilityFence(this);
         return obj;

@@ -341,9 +341,14 @@ final class Ring {
             return null;
         }
         final long flushCas = view.getLongAcquire(header + StoreLayout.FLUSH_CAS);
-        final long casCounter = view.getLongAcquire(header + StoreLayout.CAS_COUNTER);
-        final long set = Math.max(Math.max(newestCas, sane(casCounter)), sane(flushCas));
-        view.putLongRelease(header + StoreLayout.CAS_COUNTER, set);
+        // A compare-and-set, not a store: a writer of another stripe may take a value from the
+        // counter meanwhile, and a store of what was read before would hand that value out again.
+        long casCounter;
+        long set;
+        do {
+            casCounter = view.getLongAcquire(header + StoreLayout.CAS_COUNTER);
+            set = Math.max(Math.max(newestCas, sane(casCounter)), sane(flushCas));
+        } while (!view.compareAndSetLong(header + StoreLayout.CAS_COUNTER, casCounter, set));
         return problem + ": set to " + set + ", the largest CAS value in use";
     }
 
