@@ -24,7 +24,9 @@ public final class ArenaFaultException extends RuntimeException {
 
     ArenaFaultException(final int pointer, final long length, final int state) {
         super("access to a page that is not allocated: ptr=" + ArenaPointers.toHex(pointer) + ", length=" + length
-            + ", state=" + (state < 0 ? "OUT_OF_RANGE" : PageEntry.stateName(state)));
+            + ", state=" + (state < 0 ? "OUT_OF_RANGE" : state == PageEntry.CACHED
+                // As pageState reports it, with where it lies.
+                ? "FREE (in a process's span cache)" : PageEntry.stateName(state)));
         this.pointer = pointer;
         this.fileSize = -1;
     }

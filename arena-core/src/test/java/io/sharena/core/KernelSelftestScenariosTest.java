@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sharena.core.check.ArenaChecker;
+import io.sharena.core.layout.Geometry;
 import io.sharena.testing.ChildJvm;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -66,7 +67,10 @@ class KernelSelftestScenariosTest {
             a.freePages(p2, 1);
             assertEquals(1, a.strict().getInt(p1));
             assertEquals(0, a.lenient().getInt(p2), "use after free reads 0 on the lenient view");
-            assertThrows(ArenaFaultException.class, () -> a.strict().getInt(p2));
+            final ArenaFaultException fault = assertThrows(ArenaFaultException.class, () -> a.strict().getInt(p2));
+            // Parked in this process's span cache: the fault says FREE, as pageState does.
+            assertEquals(PageState.FREE, a.pageState(Integer.toUnsignedLong(p2) / Geometry.PAGE_SIZE));
+            assertTrue(fault.getMessage().endsWith("state=FREE (in a process's span cache)"), fault.getMessage());
             final int p3 = a.allocPages(1);
             assertEquals(p2, p3, "the freed page comes back");
             assertEquals(0, a.strict().getInt(p3), "and reads zero");
