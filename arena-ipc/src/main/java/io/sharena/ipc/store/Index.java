@@ -328,9 +328,12 @@ final class Index {
     private boolean readFields(final int p, final long pos, final int len, final Cursor c) {
         final long at = Integer.toUnsignedLong(p);
         final int valueLen = seg.get(INT, at + ItemLayout.VALUE_LEN);
-        // No item holds more than the max item size: a longer length would hand the caller the
-        // records that follow (and a large enough one, an allocation of up to 2 GiB).
-        if (valueLen > maxValue || !ring.fits(p, len, valueLen)) {
+        // No item holds more than the max item size, nor more than its record: a longer length
+        // would hand the caller the records that follow, other keys' values (and a large enough
+        // one, an allocation of up to 2 GiB). A length changed within the record's padding no
+        // header field tells (records carry no checksum).
+        if (valueLen > maxValue || !ring.fits(p, len, valueLen)
+            || ItemLayout.recordSize(len, valueLen) != seg.get(INT, at + ItemLayout.SIZE)) {
             return false;
         }
         c.ptr = p;
@@ -388,8 +391,9 @@ final class Index {
                     // key's item, marked DEAD while still chained in its bucket).
                     c.ptr = 0;
                     throw new ArenaCorruptedException("store index", Integer.toUnsignedLong(p),
-                        "item value length out of range: bucket=" + (hash & bucketMask) + ", valueLen="
-                            + view.getInt(p + ItemLayout.VALUE_LEN) + ", maxValue=" + maxValue);
+                        "item value length out of range or not its record's: bucket=" + (hash & bucketMask) + ", valueLen="
+                            + view.getInt(p + ItemLayout.VALUE_LEN) + ", size=" + view.getInt(p + ItemLayout.SIZE)
+                            + ", maxValue=" + maxValue);
                 }
                 return true;
             }

@@ -667,10 +667,16 @@ public final class SharedStore implements AutoCloseable {
      * {@code curr_items} includes expired items not reclaimed yet; {@code ring_head}/{@code ring_tail}
      * are the ring's logical positions and {@code ring_used} the bytes between them (items, and
      * records not reclaimed yet)
+     * @throws ArenaFaultException if the file was cut short under the mapping (the other calls
+     *                             meet such a cut as the arena's views do: an {@link InternalError})
      */
     public Map<String, Long> stats() {
-        reads.flushGets(cursors.get());
-        return StoreFigures.stats(view, header, ring, index, counters, clock.getAsLong());
+        try {
+            reads.flushGets(cursors.get());
+            return StoreFigures.stats(view, header, ring, index, counters, clock.getAsLong());
+        } catch (final InternalError e) {
+            throw ArenaFaultException.of(arena, "stats", e);
+        }
     }
 
     /**
@@ -696,9 +702,14 @@ public final class SharedStore implements AutoCloseable {
      * named. Exact only on a quiet store.
      *
      * @return the violations, one line each
+     * @throws ArenaFaultException if the file was cut short under the mapping
      */
     public List<String> check() {
-        return new StoreChecker(view, ring, index).check();
+        try {
+            return new StoreChecker(view, ring, index).check();
+        } catch (final InternalError e) {
+            throw ArenaFaultException.of(arena, "check", e);
+        }
     }
 
     /**
@@ -710,12 +721,16 @@ public final class SharedStore implements AutoCloseable {
      * @throws IllegalStateException if a live process holds a lock past the store's lock timeout
      */
     public int repair() {
-        final int stripes = index.repairStripes(timeoutNanos);
-        if (stripes < 0) {
-            throw new ArenaBusyException("store lock held by a live process past the timeout: stripe="
-                + (-1 - stripes) + ", timeoutNanos=" + timeoutNanos);
+        try {
+            final int stripes = index.repairStripes(timeoutNanos);
+            if (stripes < 0) {
+                throw new ArenaBusyException("store lock held by a live process past the timeout: stripe="
+                    + (-1 - stripes) + ", timeoutNanos=" + timeoutNanos);
+            }
+            return stripes + (ring.repairLock() ? 1 : 0);
+        } catch (final InternalError e) {
+            throw ArenaFaultException.of(arena, "repair", e);
         }
-        return stripes + (ring.repairLock() ? 1 : 0);
     }
 
     /**

@@ -241,20 +241,22 @@ final class StoreFormat {
     }
 
     /**
-     * @return whether the header at {@code header} is a store's in every field but its magic: a
-     * stray write hit the magic alone (a page of anything else, or a zeroed one, does not carry the
-     * version, geometry, sizes and the parts' places of a store)
+     * @return whether the header at {@code header} is a store's in every field but its magic or its
+     * version (its first 12 bytes): a stray write hit them alone (a page of anything else, or a
+     * zeroed one, does not carry the geometry, sizes and the parts' places of a store)
      */
-    static boolean soundButMagic(final SharedArena arena, final int header) {
+    static boolean soundButMarks(final SharedArena arena, final int header) {
         try {
             regionPages(arena, header, false);
         } catch (final ArenaFormatException e) {
             return false;
         }
-        return arena.raw().getLongAcquire(header + StoreLayout.MAGIC) != StoreLayout.MAGIC_VALUE;
+        return arena.raw().getLongAcquire(header + StoreLayout.MAGIC) != StoreLayout.MAGIC_VALUE
+            || arena.raw().getInt(header + StoreLayout.VERSION) != StoreLayout.VERSION_VALUE;
     }
 
-    private static int regionPages(final SharedArena arena, final int header, final boolean magicToo)
+    /** @param marksToo whether the magic and the version are checked too */
+    private static int regionPages(final SharedArena arena, final int header, final boolean marksToo)
         throws ArenaFormatException {
         final ArenaView v = arena.raw();
         final long cap = arena.capacityBytes();
@@ -264,11 +266,11 @@ final class StoreFormat {
                 + Integer.toHexString(header));
         }
         final long magic = v.getLongAcquire(header + StoreLayout.MAGIC);
-        if (magicToo && magic != StoreLayout.MAGIC_VALUE) {
+        if (marksToo && magic != StoreLayout.MAGIC_VALUE) {
             throw new ArenaFormatException("store.magic", "not a store: magic=0x" + Long.toHexString(magic));
         }
         final int version = v.getInt(header + StoreLayout.VERSION);
-        if (version != StoreLayout.VERSION_VALUE) {
+        if (marksToo && version != StoreLayout.VERSION_VALUE) {
             throw new ArenaFormatException("store.version", "unsupported store version: version=" + version + ", supported="
                 + StoreLayout.VERSION_VALUE);
         }

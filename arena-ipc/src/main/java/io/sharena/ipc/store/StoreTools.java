@@ -73,7 +73,7 @@ public final class StoreTools {
 
     /**
      * @return the names of the arena's named roots that point at a store header (or at one whose
-     * magic alone a stray write hit: check reports it, repair restores it), in directory order
+     * magic or version alone a stray write hit: check reports it, repair restores it), in directory order
      */
     public static List<String> stores(final SharedArena arena) {
         final List<String> names = new ArrayList<>();
@@ -87,14 +87,14 @@ public final class StoreTools {
 
     /**
      * @return whether a store header begins at {@code ptr} (a page of the user range): its magic,
-     * or all of it but the magic, which a stray write alone hit
+     * or all of it but the magic or version, which a stray write alone hit
      */
     private static boolean storeHeaderAt(final SharedArena arena, final int ptr) {
         final long at = Integer.toUnsignedLong(ptr);
         return at != 0 && at % arena.pageSize() == 0 && at + StoreLayout.HEADER_BYTES <= arena.capacityBytes()
             && at >= arena.firstUserPage() * arena.pageSize()
             && (arena.raw().getLongAcquire(ptr + StoreLayout.MAGIC) == StoreLayout.MAGIC_VALUE
-            || StoreFormat.soundButMagic(arena, ptr));
+            || StoreFormat.soundButMarks(arena, ptr));
     }
 
     /**
@@ -150,7 +150,7 @@ public final class StoreTools {
     /**
      * Marks in {@code into} the pages of the store region whose header is at {@code ptr}, if its
      * header is a store's (magic, version, geometry and parts as {@link SharedStore#open} checks
-     * them, or all of them but the magic, which the repair restores; not the pages' states, which
+     * them, or all of them but the magic or version, which the repair restores; not the pages' states, which
      * this is for): what a repair keeps allocated
      * ({@code ArenaInternals.repair} with held pages).
      *
@@ -165,7 +165,7 @@ public final class StoreTools {
         try {
             pages = StoreFormat.regionPages(arena, ptr);
         } catch (final ArenaFormatException e) {
-            if (!StoreFormat.soundButMagic(arena, ptr)) {
+            if (!StoreFormat.soundButMarks(arena, ptr)) {
                 return false;
             }
             pages = arena.raw().getInt(ptr + StoreLayout.REGION_PAGES); // checked with the rest of the header
@@ -276,7 +276,7 @@ public final class StoreTools {
      */
     private static boolean blankHeader(final SharedArena arena, final int ptr) {
         return arena.raw().getLong(ptr + StoreLayout.MAGIC) == 0 && zerosFrom(arena, ptr, StoreLayout.FORMAT_FIELDS_END)
-            && !StoreFormat.soundButMagic(arena, ptr);
+            && !StoreFormat.soundButMarks(arena, ptr);
     }
 
     /**
@@ -430,11 +430,18 @@ public final class StoreTools {
             final SharedStore store;
             try {
                 final int header = rootOf(arena, name);
-                if (StoreFormat.soundButMagic(arena, header)) {
+                if (StoreFormat.soundButMarks(arena, header)) {
                     final long magic = arena.raw().getLongAcquire(header + StoreLayout.MAGIC);
-                    if (arena.raw().compareAndSetLong(header + StoreLayout.MAGIC, magic, StoreLayout.MAGIC_VALUE)) {
+                    if (magic != StoreLayout.MAGIC_VALUE
+                        && arena.raw().compareAndSetLong(header + StoreLayout.MAGIC, magic, StoreLayout.MAGIC_VALUE)) {
                         done.add("store " + name + ": header magic restored (the rest of its header is sound): was 0x"
                             + Long.toHexString(magic));
+                    }
+                    final int version = arena.raw().getIntAcquire(header + StoreLayout.VERSION);
+                    if (version != StoreLayout.VERSION_VALUE
+                        && arena.raw().compareAndSetInt(header + StoreLayout.VERSION, version, StoreLayout.VERSION_VALUE)) {
+                        done.add("store " + name + ": header version restored (the rest of its header is sound): was "
+                            + version);
                     }
                 }
                 // A stray write into the header's fixed fields: set back from those that agree.

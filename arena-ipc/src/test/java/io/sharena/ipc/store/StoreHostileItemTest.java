@@ -8,6 +8,7 @@ import io.sharena.ipc.layout.StoreLayout;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.charset.StandardCharsets;
@@ -104,6 +105,56 @@ class StoreHostileItemTest {
                 assertArrayEquals(Values.make(i), store.get(b("other" + i)));
             }
         }
+    }
+
+    /**
+     * A value length within the max item size but past its record (a bit flipped: 103 to 8,295;
+     * or 62 to 1,000), or shorter than the record holds (62 to 1): reads handed back that many
+     * bytes, the records that follow (other keys' values) for a longer one, and an append then
+     * stored the garbage as a sound item, check clean after. The record's size tells: corruption.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {8_295, 1_000, 1})
+    void aValueLengthPastOrShortOfItsRecordIsCorruptionNotAValue(final int length) throws Exception {
+        try (SharedStore store = SharedStore.create(dir.resolve("len.store"), OPTIONS)) {
+            assertEquals(StoreResult.STORED, store.set(b("a"), new byte[62], 0, 0));
+            for (int i = 0; i < 100; i++) {
+                assertEquals(StoreResult.STORED, store.set(b("other" + i), Values.make(i), 0, 0));
+            }
+            store.arena().raw().putInt(itemOf(store, "a") + ItemLayout.VALUE_LEN, length);
+            assertThrows(ArenaCorruptedException.class, () -> store.get(b("a")));
+            assertThrows(ArenaCorruptedException.class, () -> store.getMulti(b("a"), b("other1")));
+            assertThrows(ArenaCorruptedException.class, () -> store.reader().get(b("a")));
+            assertThrows(ArenaCorruptedException.class, () -> store.append(b("a"), b("!")));
+            assertFalse(store.check().isEmpty(), "check names the item");
+            for (int i = 0; i < 100; i++) {
+                assertArrayEquals(Values.make(i), store.get(b("other" + i)));
+            }
+        }
+    }
+
+    /**
+     * The file cut short while the store has it mapped (another process's ftruncate): the store's
+     * check, stats and repair threw the JVM's raw {@code InternalError}; they now say what happened,
+     * as the arena's own check and stat do, and the close reports the cut.
+     */
+    @Test
+    void aFileCutShortUnderTheStoreIsNamedByItsCheckStatsAndRepair() throws Exception {
+        final SharedStore store = SharedStore.create(dir.resolve("cut.store"), OPTIONS);
+        for (int i = 0; i < 100; i++) {
+            assertEquals(StoreResult.STORED, store.set(b("k" + i), Values.make(i), 0, 0));
+        }
+        try (java.nio.channels.FileChannel f = java.nio.channels.FileChannel.open(store.arena().path(),
+            java.nio.file.StandardOpenOption.WRITE)) {
+            f.truncate(store.arena().firstUserPage() * store.arena().pageSize());
+        }
+        for (final org.junit.jupiter.api.function.Executable call : List.<org.junit.jupiter.api.function.Executable>of(
+            store::check, store::stats, store::repair)) {
+            final io.sharena.core.ArenaFaultException e = assertThrows(io.sharena.core.ArenaFaultException.class, call);
+            assertTrue(e.getMessage().contains("truncated while mapped"), e.getMessage());
+        }
+        final java.io.IOException closing = assertThrows(java.io.IOException.class, store::close);
+        assertTrue(closing.getMessage().contains("truncated while mapped"), closing.getMessage());
     }
 
     /** Where a stray write puts the ring's head or tail. */
