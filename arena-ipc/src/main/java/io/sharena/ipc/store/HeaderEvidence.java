@@ -54,8 +54,57 @@ final class HeaderEvidence {
      * known), else 0
      */
     private int parses(final long pos) {
-        return pos < 0 || (pos & (ItemLayout.ALIGN - 1)) != 0 ? 0
-            : Ring.recordAt(view, ringPtr, ringBytes, pos, Long.MAX_VALUE);
+        if (pos < 0 || (pos & (ItemLayout.ALIGN - 1)) != 0) {
+            return 0;
+        }
+        final int size = Ring.recordAt(view, ringPtr, ringBytes, pos, Long.MAX_VALUE);
+        return size != 0 ? size : byLengths(pos);
+    }
+
+    /**
+     * @return the size of the LINKED record at {@code pos} by its key and value lengths, when its
+     * SIZE word does not parse but a record parses where those lengths end (its SIZE is what a stray
+     * write hit, which the repair's walk restores); else 0. Without it, such a record cut the
+     * records in two, and the head or tail found from one side lost the other's items.
+     */
+    private int byLengths(final long pos) {
+        final long phys = pos % ringBytes;
+        final int p = (int) (ringPtr + phys);
+        if (phys > ringBytes - ItemLayout.HEADER || view.getLong(p + ItemLayout.POS) != pos
+            || view.getIntAcquire(p + ItemLayout.STATE) != ItemLayout.LINKED) {
+            return 0;
+        }
+        final int keyLen = view.getInt(p + ItemLayout.KEY_LEN);
+        final int valueLen = view.getInt(p + ItemLayout.VALUE_LEN);
+        if (keyLen < 1 || keyLen > SharedStore.MAX_KEY || valueLen < 0) {
+            return 0;
+        }
+        final long exact = ItemLayout.recordSize(keyLen, valueLen);
+        if (exact > maxRecord || phys + exact > ringBytes
+            || Ring.recordAt(view, ringPtr, ringBytes, pos + exact, Long.MAX_VALUE) == 0) {
+            return 0;
+        }
+        return (int) exact;
+    }
+
+    /**
+     * @return the size of the record at {@code pos} whose POS word says a later lap of its place, if
+     * it is otherwise whole by its SIZE and STATE words; else 0. No record is written ahead of the
+     * head, so only a stray write puts such a POS word: the walk back from the head steps over it
+     * (it stopped there, and the tail found so dropped every item before it). The repair's walk
+     * pads it.
+     */
+    private int lapsAhead(final long pos) {
+        final long phys = pos % ringBytes;
+        final int p = (int) (ringPtr + phys);
+        if (phys > ringBytes - ItemLayout.HEADER) {
+            return 0;
+        }
+        final long word = view.getLong(p + ItemLayout.POS);
+        final int size = view.getInt(p + ItemLayout.SIZE);
+        final int state = view.getIntAcquire(p + ItemLayout.STATE);
+        return word > pos && (word - pos) % ringBytes == 0 && size >= ItemLayout.PAD_HEADER && size % ItemLayout.ALIGN == 0
+            && phys + size <= ringBytes && state >= ItemLayout.RESERVED && state <= ItemLayout.PAD ? size : 0;
     }
 
     /** @return where the record at {@code pos} ends, if it parses there ({@code pos} itself otherwise) */
@@ -65,8 +114,9 @@ final class HeaderEvidence {
 
     /**
      * The chained items' positions: {@code {oldest, newest}} of the items the chains reach that parse
-     * as LINKED records where they lie ({@code {Long.MAX_VALUE, -1}} if none). A link to anything
-     * else ends its chain here: the repair's own walk cuts it.
+     * as LINKED records where they lie ({@code {Long.MAX_VALUE, -1}} if none), of those within the
+     * ring's length that holds the most of them. A link to anything else ends its chain here: the
+     * repair's own walk cuts it.
      *
      * <p>With sound positions ({@code tail >= 0}), an item that lies in the live part of the ring
      * (its place is that of a position in {@code [tail, head)}) but whose POS word says another lap
@@ -76,6 +126,7 @@ final class HeaderEvidence {
      */
     long[] chainedRange(final long tail, final long head) {
         final long[] range = {Long.MAX_VALUE, -1};
+        final org.agrona.collections.LongArrayList positions = new org.agrona.collections.LongArrayList();
         walkChains(p -> {
             final long pos = view.getLong(p + ItemLayout.POS);
             if (pos < 0 || pos % ringBytes != offsetOf(p) || parses(pos) == 0
@@ -88,10 +139,33 @@ final class HeaderEvidence {
                     return false;
                 }
             }
-            range[0] = Math.min(range[0], pos);
-            range[1] = Math.max(range[1], pos);
+            positions.addLong(pos);
             return true;
         });
+        if (positions.isEmpty()) {
+            return range;
+        }
+        // The live items lie within one ring's length of each other: the window of that length
+        // holding the most of them is theirs (the later on a tie). Without sound positions to place
+        // them by, an item whose POS word a stray write moved a lap ahead was taken for the newest,
+        // and the repair kept it alone.
+        final long[] sorted = positions.toLongArray();
+        java.util.Arrays.sort(sorted);
+        int best = 0;
+        int bestFrom = 0;
+        int bestTo = 0;
+        for (int from = 0, to = 0; to < sorted.length; to++) {
+            while (sorted[to] - sorted[from] >= ringBytes) {
+                from++;
+            }
+            if (to - from + 1 >= best) {
+                best = to - from + 1;
+                bestFrom = from;
+                bestTo = to;
+            }
+        }
+        range[0] = sorted[bestFrom];
+        range[1] = sorted[bestTo];
         return range;
     }
 
@@ -175,7 +249,7 @@ final class HeaderEvidence {
             // of exactly that length.
             for (long q = start - ItemLayout.ALIGN; q >= 0 && start - q <= maxRecord && head - q <= ringBytes;
                  q -= ItemLayout.ALIGN) {
-                if (parses(q) == start - q) {
+                if (parses(q) == start - q || lapsAhead(q) == start - q) {
                     found = q;
                     break;
                 }

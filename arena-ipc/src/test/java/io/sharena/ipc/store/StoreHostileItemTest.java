@@ -234,6 +234,60 @@ class StoreHostileItemTest {
     }
 
     /**
+     * Two stray writes: HEAD moved behind TAIL, and one item's POS word a ring's length ahead (or
+     * its SIZE word set to -1). The repair, finding the positions again without sound ones to place
+     * the items by, took the item a lap ahead for the newest record and kept it alone (or stopped at
+     * the record whose SIZE does not parse and kept the items on one side of it): 2,452 of 2,490
+     * items lost in the campaign, check clean after. Now the newest item is the latest of the most
+     * items that lie within a ring's length, and a LINKED record whose lengths end where the next
+     * record starts is walked over by its lengths: every other item is kept (the item whose POS was
+     * hit is padded by the repair's walk; the one whose SIZE was hit gets its size back).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"POS", "SIZE"})
+    void theToolsRepairKeepsTheItemsWhenHeadAndOneItemWereHit(final String word) throws Exception {
+        for (final boolean wrapped : new boolean[] {false, true}) {
+            final Path file = dir.resolve(word + "-" + wrapped + ".store");
+            final int keys = 300;
+            final byte[][] values = new byte[keys][];
+            try (SharedStore store = SharedStore.create(file, OPTIONS)) {
+                for (int i = 0; i < keys || wrapped && store.stats().get("ring_tail") < 2L << 20; i++) {
+                    values[i % keys] = Values.make(i);
+                    assertEquals(StoreResult.STORED, store.set(b("k" + (i % keys)), values[i % keys], 0, 0));
+                }
+                final ArenaView v = store.arena().raw();
+                final int header = io.sharena.ipc.NamedRoots.of(store.arena()).get(SharedStore.DEFAULT_ROOT);
+                final long tail = v.getLong(header + StoreLayout.TAIL);
+                v.putLong(header + StoreLayout.HEAD, tail - ItemLayout.ALIGN);
+                final int hit = itemOf(store, "k100");
+                if (word.equals("POS")) {
+                    v.putLong(hit + ItemLayout.POS, v.getLong(hit + ItemLayout.POS) + v.getLong(header + StoreLayout.RING_BYTES));
+                } else {
+                    v.putInt(hit + ItemLayout.SIZE, -1);
+                }
+            }
+            try (io.sharena.core.SharedArena arena = io.sharena.core.SharedArena.open(file,
+                io.sharena.core.ArenaOptions.defaults())) {
+                assertFalse(IpcCheck.check(arena).isEmpty());
+                final List<String> done = IpcCheck.repair(arena, 1_000_000_000L);
+                assertEquals(List.of(), IpcCheck.check(arena), word + ", wrapped=" + wrapped + ": " + done);
+            }
+            try (SharedStore store = SharedStore.open(file, OPTIONS)) {
+                for (int k = 0; k < keys; k++) {
+                    if (k != 100 || word.equals("SIZE")) {
+                        assertArrayEquals(values[k], store.get(b("k" + k)), word + ", wrapped=" + wrapped + ": k" + k);
+                    }
+                }
+                final long from = store.stats().get("ring_head");
+                for (int i = 0; store.stats().get("ring_tail") < from + (1L << 20); i++) {
+                    assertEquals(StoreResult.STORED, store.set(b("k" + (i % keys)), Values.make(i), 0, 0), "i=" + i);
+                }
+                assertEquals(List.of(), store.check());
+            }
+        }
+    }
+
+    /**
      * Head and tail out of range and no record known to be live (every bucket word zeroed too): the
      * repair empties the ring at one position and cuts every chain, so that the store opens again,
      * empty, checks clean and writes lap after lap (it used to leave the file unusable for good).
