@@ -147,17 +147,26 @@ final class BinaryCommands {
             invalid(c, op, opaque);
             return true;
         }
-        if (shape == STORAGE && bodyLen > bodyMax) {
-            // Answered at once and the body dropped as it comes: the connection keeps going.
-            c.inPos = p + HEADER;
-            c.worker.server.storeTooLarge.increment();
-            error(c, op, E2BIG, opaque, TOO_LARGE_TEXT);
-            c.beginSwallow(bodyLen);
-            return true;
-        }
         final int needed = HEADER + (shape == UNKNOWN ? 0 : extLen + keyLen); // at most 24 + 20 + 250 bytes
         if (avail < needed) {
             return false;
+        }
+        if (shape == STORAGE && bodyLen > bodyMax) {
+            // Answered once its key is in, the value dropped as it comes: the connection keeps going.
+            c.inPos = p + needed;
+            final int keyAt = p + HEADER + extLen;
+            final PrefixStats detail = c.worker.server.prefixStats;
+            if (detail.enabled()) {
+                detail.recordSet(c.in, keyAt, keyLen);
+            }
+            c.worker.server.storeTooLarge.increment();
+            error(c, op, E2BIG, opaque, TOO_LARGE_TEXT);
+            if (base(op) == SET) {
+                // As memcached: a failed set does not leave the old value readable.
+                c.worker.server.store().delete(c.worker.key(c.in, keyAt, keyLen));
+            }
+            c.beginSwallow(bodyLen - extLen - keyLen);
+            return true;
         }
         if (!c.takeTurn()) {
             return false;
@@ -284,16 +293,23 @@ final class BinaryCommands {
         final byte[] key = c.worker.key(c.in, keyAt, keyLen);
         final StoreReader r = c.worker.reader;
         final boolean withKey = withKey(op);
+        final PrefixStats detail = c.worker.server.prefixStats;
         while (touch ? r.getAndTouch(key, exptime, true) == StoreResult.TOUCHED : r.get(key)) {
             final long mark = c.mark();
             try {
                 if (hit(c, op, r, key, withKey, opaque, mark)) {
+                    if (detail.enabled()) { // as memcached counts binary gets, gats and touches
+                        detail.recordGet(key, 0, key.length, true);
+                    }
                     return;
                 }
             } catch (final Connection.BufferLimitException | ArenaCorruptedException | InternalError e) {
                 c.dropReply(mark); // no response promising bytes that never come (a cut file faults in the copy)
                 throw e;
             }
+        }
+        if (detail.enabled()) {
+            detail.recordGet(key, 0, key.length, false);
         }
         if (quiet(op)) {
             return;
@@ -350,6 +366,10 @@ final class BinaryCommands {
         final SharedStore store = c.worker.server.store();
         final int keyAt = ext + extLen;
         final int base = base(op);
+        final PrefixStats detail = c.worker.server.prefixStats;
+        if (detail.enabled()) { // as memcached counts them, before the size is judged
+            detail.recordSet(c.in, keyAt, keyLen);
+        }
         if (valueLen > store.maxItemSize()) { // an append or prepend too: memcached says Too large then, not Not stored
             c.worker.server.storeTooLarge.increment();
             error(c, op, E2BIG, opaque, TOO_LARGE_TEXT);
@@ -448,6 +468,10 @@ final class BinaryCommands {
     private static void delete(final Connection c, final int op, final int keyAt, final int keyLen, final int opaque,
                                final long cas) {
         final byte[] key = c.worker.key(c.in, keyAt, keyLen);
+        final PrefixStats detail = c.worker.server.prefixStats;
+        if (detail.enabled()) {
+            detail.recordDelete(key, 0, key.length);
+        }
         final StoreResult r = c.worker.server.store().delete(key, cas != 0 ? cas : SharedStore.ANY_CAS);
         switch (r) {
             case DELETED -> {
@@ -519,12 +543,13 @@ final class BinaryCommands {
      */
     private static void stat(final Connection c, final int op, final int keyAt, final int keyLen, final int opaque) {
         String group = new String(c.in, keyAt, keyLen, StandardCharsets.ISO_8859_1);
-        // The groups memcached's binary stat serves: the general one, items, slabs, sizes and reset
-        // as they are, settings whatever follows it, detail with on, off or dump; any other, Not found.
+        // The groups memcached's binary stat serves: the general one, items, slabs, sizes, its
+        // enable and disable, and reset as they are, settings whatever follows it, detail with on,
+        // off or dump; any other, Not found.
         if (group.startsWith("settings")) {
             group = "settings";
-        } else if (!List.of("", "items", "slabs", "sizes", "reset", "detail on", "detail off", "detail dump")
-            .contains(group)) {
+        } else if (!List.of("", "items", "slabs", "sizes", "sizes_enable", "sizes_disable", "reset", "detail on",
+            "detail off", "detail dump").contains(group)) {
             error(c, op, KEY_ENOENT, opaque, NOT_FOUND_TEXT);
             return;
         }
@@ -562,7 +587,9 @@ final class BinaryCommands {
                 c.put(value);
             }
         }
-        empty(c, op, opaque, 0);
+        if (!group.startsWith("sizes_")) { // memcached ends those two without the empty response, as their text has no END
+            empty(c, op, opaque, 0);
+        }
     }
 
     // ------------------------------------------------------------------ replies

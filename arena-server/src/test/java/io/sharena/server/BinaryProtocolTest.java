@@ -322,6 +322,43 @@ class BinaryProtocolTest {
         final byte[] dump = concat(request(0x10, "detail dump"), request(0x0a, ""));
         assertEquals(exchange(both.memcached.port, dump), exchange(both.ours.port(), dump));
         assertEquals("detailedEND\r\n", exchange(both.ours.port(), dump).responses().get(0).body());
+        // sizes_disable and sizes_enable are groups too (they were Not found): the first as memcached
+        // answers it, the second with the text protocol's error form (sizes are not tracked here).
+        final byte[] disable = concat(request(0x10, "sizes_disable"), request(0x0a, ""));
+        assertEquals(exchange(both.memcached.port, disable), exchange(both.ours.port(), disable));
+        final List<Response> enable = exchange(both.ours.port(), request(0x10, "sizes_enable")).responses();
+        assertEquals(List.of("sizes_statuserror", "sizes_errorsizes_not_tracked"),
+            enable.stream().map(Response::body).toList());
+        assertTrue(enable.stream().allMatch(x -> x.status() == 0), enable.toString());
+    }
+
+    /**
+     * {@code stats detail} counts binary gets (get, getk, their quiet forms, gat and touch), sets
+     * (set, add, replace) and deletes per prefix, as memcached does; it counted text commands only.
+     */
+    @Test
+    void binaryCommandsAreCountedByStatsDetail() throws IOException {
+        final byte[] ops = concat(request(0x01, "bd1:x", ints(0, 0), bytes("v"), 0), request(0x00, "bd1:x"),
+            request(0x00, "bd1:none"), request(0x0c, "bd1:x"), request(0x09, "bd2:x"), request(0x1d, "bd2:x",
+                ints(100), NO_EXTRAS, 0), request(0x1c, "bd2:x", ints(100), NO_EXTRAS, 0),
+            request(0x02, "bd2:y", ints(0, 0), bytes("w"), 0), request(0x03, "bd2:y", ints(0, 0), bytes("u"), 0),
+            request(0x0e, "bd2:y", NO_EXTRAS, bytes("a"), 0), request(0x19, "bd2:y", NO_EXTRAS, bytes("p"), 0),
+            request(0x04, "bd1:x"), request(0x04, "bd3:none"), request(0x01, "bd3:big", ints(0, 0), bytes("small"), 0),
+            request(0x01, "bd3:big", ints(0, 0), new byte[2 << 20], 0), request(0x00, "bd3:big"), request(0x0a, ""));
+        // The same answers too: the set over the largest item is Too large, and takes the old value with it.
+        same("gets, sets and deletes counted by stats detail", ops);
+        final List<String> dumps = new java.util.ArrayList<>();
+        for (final int port : new int[] {both.memcached.port, both.ours.port()}) {
+            try (Wire text = new Wire(port)) {
+                assertEquals("RESET\r\nOK\r\n", text.call("stats reset\r\nstats detail on\r\n"));
+                exchange(port, ops);
+                dumps.add(text.call("stats detail dump\r\n"));
+                assertEquals("OK\r\nRESET\r\n", text.call("stats detail off\r\nstats reset\r\n"));
+            }
+        }
+        // The same lines (memcached lists its prefixes in its hash's order, this server in the order first seen).
+        assertEquals(Set.of(dumps.get(0).split("\r\n")), Set.of(dumps.get(1).split("\r\n")), dumps.toString());
+        assertTrue(dumps.get(1).contains("PREFIX bd1 get 3 hit 2 set 1 del 1\r\n"), dumps.get(1));
     }
 
     /** memcached's -B: a binary-only server closes a text connection; a text-only one reads a binary request as text. */
