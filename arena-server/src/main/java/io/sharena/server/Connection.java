@@ -138,6 +138,8 @@ final class Connection {
     int dumpBucket;
     java.util.List<byte[]> dumpKeys;
     boolean dumpCache;
+    /** Whether this connection's metadump holds the server's crawler ({@link LruCrawler#beginDump}). */
+    private boolean holdsCrawler;
     long dumpLimit;
     long dumpListed;
     int dumpBytes;
@@ -1010,6 +1012,7 @@ final class Connection {
     /** Starts a metadump or (cache) a cachedump of at most {@code limit} lines (0: no limit). */
     void beginDump(final boolean cache, final long limit) {
         dumpCache = cache;
+        holdsCrawler = !cache; // a metadump's caller claimed the crawler for it
         dumpLimit = limit;
         dumpListed = 0;
         dumpBytes = 0;
@@ -1023,6 +1026,15 @@ final class Connection {
     void endDump() {
         dumpKeys = null;
         state = State.LINE;
+        releaseCrawler();
+    }
+
+    /** Gives the crawler back if this connection's metadump holds it ({@link LruCrawler#beginDump}). */
+    private void releaseCrawler() {
+        if (holdsCrawler) {
+            holdsCrawler = false;
+            worker.server.crawler.endDump();
+        }
     }
 
     void quit() {
@@ -1478,6 +1490,7 @@ final class Connection {
         }
         closed = true;
         mapped = null;
+        releaseCrawler(); // a metadump cut short: the crawler is free again
         worker.server.connectionHeap.addAndGet(-heapCharged);
         heapCharged = 0;
         if (pending.reservation.held()) {

@@ -48,6 +48,8 @@ final class LruCrawler {
     private volatile long toCrawl;
     private volatile long sleepMicros;
     private final AtomicBoolean running = new AtomicBoolean();
+    /** Whether a connection's metadump holds the crawler ({@link #beginDump}); guarded by this. */
+    private boolean dumping;
     /** The running crawl's thread, for {@link #awaitStop}; null when none ran. */
     private volatile Thread thread;
     /** The store's flush mark at the last look ({@link #tick}); null before the first. */
@@ -122,6 +124,8 @@ final class LruCrawler {
                     c.reply("NOTSTARTED no items to crawl");
                 } else if (chosen == WITHOUT_ONE) {
                     c.putAscii("END\r\n");
+                } else if (!crawler.beginDump()) {
+                    c.reply("BUSY currently processing crawler request");
                 } else {
                     c.beginDump();
                 }
@@ -217,6 +221,26 @@ final class LruCrawler {
         SCHEDULE
     }
 
+    /**
+     * Claims the crawler for a connection's metadump, as memcached's crawler serves one crawl or
+     * one metadump at a time (a second dump, or a crawl meanwhile, is told BUSY); released by
+     * {@link #endDump}, when the dump ends or its connection closes.
+     *
+     * @return false if a crawl or another metadump is running
+     */
+    synchronized boolean beginDump() {
+        if (running.get() || dumping) {
+            return false;
+        }
+        dumping = true;
+        return true;
+    }
+
+    /** Releases the crawler a metadump claimed ({@link #beginDump}). */
+    synchronized void endDump() {
+        dumping = false;
+    }
+
     /** @return false if a crawl is running already */
     private boolean start() {
         return start(Start.COMMAND);
@@ -229,6 +253,9 @@ final class LruCrawler {
      * @return false if a crawl is running already and the command's cannot follow it
      */
     private synchronized boolean start(final Start why) {
+        if (dumping) {
+            return false; // as memcached's crawler, which serves one crawl or one metadump at a time
+        }
         if (running.get()) {
             if (why == Start.COMMAND && automatic) {
                 requested = true;

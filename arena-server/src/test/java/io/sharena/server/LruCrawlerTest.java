@@ -16,6 +16,40 @@ class LruCrawlerTest {
         "key=(\\S+) exp=(-1|\\d+) la=(\\d+) cas=(\\d+) fetch=(yes|no) cls=1 size=(\\d+)\n");
 
 
+    /**
+     * One metadump or crawl at a time, as memcached's crawler serves them: a second metadump, or a
+     * crawl, while a client's dump is in progress is told BUSY (eight clients each got a whole dump
+     * at once); the client's close frees the crawler.
+     */
+    @Test
+    void aMetadumpHoldsTheCrawlerUntilItEndsOrItsClientGoes() throws Exception {
+        try (TestServer server = TestServer.start(); Wire w = new Wire(server.port())) {
+            final StringBuilder sets = new StringBuilder();
+            for (int i = 0; i < 50_000; i++) {
+                sets.append("set dumped-key-").append(i).append(" 0 0 1 noreply\r\nx\r\n");
+            }
+            assertEquals("", w.call(sets.toString()));
+            try (Wire slow = new Wire(server.port())) {
+                // Its reader never reads: the dump stops at the output bound and waits there.
+                slow.send(Wire.ascii("lru_crawler metadump all\r\n"));
+                String busy = "";
+                for (int i = 0; i < 100 && !busy.startsWith("BUSY"); i++) {
+                    Thread.sleep(20);
+                    busy = w.call("lru_crawler metadump all\r\n");
+                }
+                assertEquals("BUSY currently processing crawler request\r\n", busy);
+                assertEquals("BUSY currently processing crawler request\r\n", w.call("lru_crawler crawl all\r\n"));
+            }
+            String dump = "";
+            for (int i = 0; i < 100 && !dump.endsWith("END\r\n"); i++) {
+                Thread.sleep(20);
+                dump = w.call("lru_crawler metadump all\r\n");
+            }
+            assertTrue(dump.endsWith("END\r\n") && dump.contains("key=dumped-key-49999 "), "the crawler is free again");
+            assertEquals("OK\r\n", w.call("lru_crawler crawl all\r\n"));
+        }
+    }
+
     @Test
     void aCrawlReclaimsExpiredItemsAndAMetadumpListsTheLiveOnes() throws Exception {
         try (TestServer server = TestServer.start(); Wire w = new Wire(server.port())) {
@@ -84,6 +118,9 @@ class LruCrawlerTest {
             assertEquals("OK\r\n", w.call("lru_crawler enable\r\n"));
             assertTrue(w.call("stats settings\r\n").contains("STAT lru_crawler yes\r\n"));
             assertEquals("OK\r\n", w.call("lru_crawler crawl all\r\n"), "an empty store is crawled too");
+            for (int i = 0; i < 100 && w.stat("", "lru_crawler_running") == 1; i++) {
+                Thread.sleep(50); // a metadump while it runs is told BUSY
+            }
             assertEquals("END\r\n", w.call("lru_crawler metadump hash\r\n"));
             assertEquals("OK\r\nOK\r\n", w.call("lru_crawler tocrawl 10\r\nlru_crawler sleep 100\r\n"));
             assertEquals("CLIENT_ERROR sleep must be one second or less\r\n", w.call("lru_crawler sleep 1000001\r\n"));
