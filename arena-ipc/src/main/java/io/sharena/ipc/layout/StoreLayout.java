@@ -18,7 +18,7 @@ import io.sharena.core.layout.Geometry;
  *           | BUCKET_BITS| MAX_ITEM | MAP_PTR| STRIPES_PTR| REGION_PAGES| CREATED_MILLIS   |
  *           +------------+----------+--------+------------+-------------+------------------+
  *           128 HEAD   256 TAIL   384 CAS_COUNTER   512 FLUSH_CAS, FLUSH_MILLIS   640 RING_LOCK
- *           768 CLOCK_SECONDS
+ *           768 CLOCK_SECONDS   896 FLUSH_CAS_COPY
  *           (each its own 128-byte line: written by different processes at different rates)
  *           COUNTERS: one block of COUNTER_BLOCK bytes per registry slot (per-process call counts)
  *
@@ -30,7 +30,7 @@ import io.sharena.core.layout.Geometry;
  * </pre>
  *
  * <p>The header is written once at creation and published by a release store of MAGIC; only HEAD,
- * TAIL, CAS_COUNTER, FLUSH_*, RING_LOCK, CLOCK_SECONDS, the counters and the stripes change
+ * TAIL, CAS_COUNTER, FLUSH_*, RING_LOCK, CLOCK_SECONDS, FLUSH_CAS_COPY, the counters and the stripes change
  * afterwards. CLOCK_SECONDS is a coarse clock every process moves forward (never back) when it
  * reads the real one anyway; readers compare items' last-access times with it instead of reading
  * the clock on every get. HEAD and
@@ -70,6 +70,12 @@ public final class StoreLayout {
     public static final int RING_LOCK = 640;
     /** The store's coarse clock, Unix seconds (see the class comment). */
     public static final int CLOCK_SECONDS = 768;
+    /**
+     * A copy of FLUSH_CAS, raised by each flush after it, on a line of its own: the repair's
+     * evidence for a FLUSH_CAS a stray write raised above the CAS counter, which hid every item (0
+     * in every file made before it: the word was padding).
+     */
+    public static final int FLUSH_CAS_COPY = 896;
 
     public static final int COUNTERS = 1024;
     /** Per-process counter block: 32 longs. */

@@ -358,8 +358,11 @@ final class Ring {
     }
 
     /**
-     * Lowers a FLUSH_CAS above the CAS counter to the counter ({@link #flushWatermarkProblem}): the
-     * items written so far stay hidden (they read as flushed already), the ones written next show.
+     * Lowers a FLUSH_CAS above the CAS counter ({@link #flushWatermarkProblem}), which no flush
+     * writes: to its copy ({@link StoreLayout#FLUSH_CAS_COPY}, the last flush's watermark, 0 if
+     * none ran) when that is at or below the counter, so that the items the stray write hid show
+     * again and those a flush hid stay hidden; else to the counter, every item written so far
+     * staying hidden.
      *
      * @return what was done, or null if the watermark was sound
      */
@@ -370,10 +373,14 @@ final class Ring {
         }
         final long flushCas = view.getLongAcquire(header + StoreLayout.FLUSH_CAS);
         final long casCounter = view.getLongAcquire(header + StoreLayout.CAS_COUNTER);
+        final long copy = view.getLongAcquire(header + StoreLayout.FLUSH_CAS_COPY);
+        final boolean fromCopy = Long.compareUnsigned(copy, casCounter) <= 0;
         if (Long.compareUnsigned(flushCas, casCounter) > 0) {
-            view.compareAndSetLong(header + StoreLayout.FLUSH_CAS, flushCas, casCounter);
+            view.compareAndSetLong(header + StoreLayout.FLUSH_CAS, flushCas, fromCopy ? copy : casCounter);
         }
-        return problem + ": lowered to the counter; the items it hid stay flushed, new ones show";
+        return problem + (fromCopy ? ": restored from its copy, the last flush's: " + Long.toUnsignedString(copy)
+            + " (the items it hid show again)" : ": lowered to the counter (its copy is above it too); the items it hid"
+            + " stay flushed, new ones show");
     }
 
     /**

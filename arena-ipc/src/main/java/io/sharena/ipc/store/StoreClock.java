@@ -109,6 +109,13 @@ final class StoreClock {
             }
             // Killed here, every item is flushed and the delayed flush still pending fires in its time.
             CrashPoints.at(StorePoint.FLUSH_CAS_RAISED);
+            // The copy the repair restores a FLUSH_CAS a stray write raised from (killed before it,
+            // the copy holds the flush before this one: it is read only for a FLUSH_CAS no flush wrote).
+            while (Long.compareUnsigned(seen = view.getLongAcquire(header + StoreLayout.FLUSH_CAS_COPY), cas) < 0
+                && !view.compareAndSetLong(header + StoreLayout.FLUSH_CAS_COPY, seen, cas)) {
+                Thread.onSpinWait();
+            }
+            CrashPoints.at(StorePoint.FLUSH_CAS_COPIED);
             if (pending != 0) {
                 view.compareAndSetLong(header + StoreLayout.FLUSH_MILLIS, pending, 0);
             }

@@ -38,5 +38,7 @@ public enum StorePoint implements CrashPoint {
     /** eviction: tail advanced past one record. */
     EVICT_TAIL_ADVANCED,
     /** flush_all with no delay: the CAS watermark raised (every item flushed), a pending delayed flush not yet cleared. */
-    FLUSH_CAS_RAISED
+    FLUSH_CAS_RAISED,
+    /** flush_all with no delay: the watermark's copy raised too (the repair's evidence); a pending delayed flush not yet cleared. */
+    FLUSH_CAS_COPIED
 }

@@ -185,7 +185,10 @@
  *       flushed from then on), then a pending delayed flush cleared (by CAS from the one read before,
  *       so that one another process asks for meanwhile stays): a kill between them leaves that
  *       delayed flush pending, and it still fires in its time (crash point
- *       {@code FLUSH_CAS_RAISED}). Making the two one step needs another header word.</li>
+ *       {@code FLUSH_CAS_RAISED}). Making the two one step needs another header word. Between
+ *       them the watermark's copy is raised ({@code FLUSH_CAS_COPIED}): evidence for the tools'
+ *       repair of a watermark a stray write raised above the CAS counter, read for nothing else
+ *       (killed before it, it holds the flush before).</li>
  * </ul>
  * So after a kill every key has its old or its new item, and nothing leaks: ring space is
  * reclaimed by the tail whatever its state, and per-process call counters are sums that a dead

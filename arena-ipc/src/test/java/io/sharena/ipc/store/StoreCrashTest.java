@@ -35,7 +35,7 @@ class StoreCrashTest {
         return switch (point) {
             case INCR_BUILT, INCR_PUBLISHED -> "incr";
             case DELETE_UNLINKED -> "delete";
-            case FLUSH_CAS_RAISED -> "flush";
+            case FLUSH_CAS_RAISED, FLUSH_CAS_COPIED -> "flush";
             case EVICT_UNLINKED, EVICT_COPIED, EVICT_COPY_LINKED, EVICT_REINSERTED, EVICT_TAIL_ADVANCED -> "fill";
             default -> "set";
         };
@@ -96,7 +96,7 @@ class StoreCrashTest {
                 case RESERVE_HEADER_WRITTEN, RESERVE_HEAD_ADVANCED, EVICT_TAIL_ADVANCED, SET_MARKED_LINKED, SET_LINKED, SET_PUBLISHED,
                      SET_OLD_DEAD, INCR_PUBLISHED, DELETE_UNLINKED -> 1;
                 // Between locks: building a record holds none; a flush takes none.
-                case SET_BUILT, INCR_BUILT, FLUSH_CAS_RAISED -> 0;
+                case SET_BUILT, INCR_BUILT, FLUSH_CAS_RAISED, FLUSH_CAS_COPIED -> 0;
             };
             assertEquals(held, tookOver, "locks the child held at " + point);
             assertEquals(List.of(), store.check(), "after repair");

@@ -537,16 +537,24 @@ class StoreHostileItemTest {
     /**
      * A stray write into the flush watermark, above the CAS counter: every get missed and every new
      * set answered STORED and then missed too, for good, while check and check --repair found
-     * nothing (a corrupted-file campaign on a served store). Now check names it and the repair
-     * lowers it to the counter: what it hid stays flushed, new writes show.
+     * nothing (a corrupted-file campaign on a served store). Then check named it and the repair
+     * lowered it to the counter, every item it hid lost (the campaign's 2,490). Now the repair
+     * restores the last flush's watermark from its copy: the items the flush hid stay hidden, the
+     * ones only the stray write hid show again. With the copy hit too, it lowers it to the counter.
      */
-    @Test
-    void aFlushWatermarkAboveTheCasCounterIsNamedAndLowered() throws Exception {
-        final Path file = dir.resolve("flush.store");
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void aFlushWatermarkAboveTheCasCounterIsNamedAndRestored(final boolean copyHitToo) throws Exception {
+        final Path file = dir.resolve("flush-" + copyHitToo + ".store");
         try (SharedStore store = SharedStore.create(file, OPTIONS)) {
+            assertEquals(StoreResult.STORED, store.set(b("flushed"), b("f"), 0, 0));
+            store.flushAll(0);
             assertEquals(StoreResult.STORED, store.set(b("k"), b("v"), 0, 0));
             final int header = io.sharena.ipc.NamedRoots.of(store.arena()).get(SharedStore.DEFAULT_ROOT);
-            store.arena().raw().putLong(header + io.sharena.ipc.layout.StoreLayout.FLUSH_CAS, 1L << 60);
+            store.arena().raw().putLong(header + StoreLayout.FLUSH_CAS, 1L << 60);
+            if (copyHitToo) {
+                store.arena().raw().putLong(header + StoreLayout.FLUSH_CAS_COPY, 1L << 60);
+            }
             assertEquals(null, store.get(b("k")));
             assertEquals(StoreResult.STORED, store.set(b("n"), b("1"), 0, 0));
             assertEquals(null, store.get(b("n")), "new writes hidden too");
@@ -556,11 +564,20 @@ class StoreHostileItemTest {
         try (io.sharena.core.SharedArena arena = io.sharena.core.SharedArena.open(file,
             io.sharena.core.ArenaOptions.defaults())) {
             final List<String> done = IpcCheck.repair(arena, 1_000_000_000L);
-            assertTrue(done.stream().anyMatch(l -> l.contains("flush watermark above the CAS counter")
-                && l.endsWith("lowered to the counter; the items it hid stay flushed, new ones show")), done.toString());
+            final String said = copyHitToo ? "lowered to the counter (its copy is above it too); the items it hid stay"
+                + " flushed, new ones show" : "(the items it hid show again)";
+            assertTrue(done.stream().anyMatch(l -> l.contains("flush watermark above the CAS counter") && l.endsWith(said)),
+                done.toString());
             assertEquals(List.of(), IpcCheck.check(arena));
         }
         try (SharedStore store = SharedStore.open(file, OPTIONS)) {
+            assertEquals(null, store.get(b("flushed")), "what the flush hid stays hidden");
+            if (copyHitToo) {
+                assertEquals(null, store.get(b("k")));
+            } else {
+                assertArrayEquals(b("v"), store.get(b("k")), "what the stray write alone hid shows again");
+                assertArrayEquals(b("1"), store.get(b("n")));
+            }
             assertEquals(StoreResult.STORED, store.set(b("n"), b("2"), 0, 0));
             assertArrayEquals(b("2"), store.get(b("n")), "the store works again");
             assertEquals(List.of(), store.check());
