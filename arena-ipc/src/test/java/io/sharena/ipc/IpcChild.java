@@ -43,6 +43,22 @@ public final class IpcChild {
     }
 
     /** Allocation fails fast while the allocator lock is busy; a test child just waits. */
+    /** Allocates {@code count} objects of {@code size}, frees them into a new local heap and prints them ("kept ..."). */
+    private static io.sharena.ipc.heap.LocalHeap keptLocally(final ObjectHeap heap, final int size, final int count) {
+        final io.sharena.ipc.heap.LocalHeap local = heap.local();
+        final int[] objects = new int[count];
+        for (int i = 0; i < objects.length; i++) {
+            objects[i] = allocate(heap, size);
+        }
+        final StringBuilder kept = new StringBuilder("kept");
+        for (final int obj : objects) {
+            local.free(obj);
+            kept.append(' ').append(obj);
+        }
+        System.out.println(kept);
+        return local;
+    }
+
     private static int allocate(final ObjectHeap heap, final int size) {
         final long deadline = System.nanoTime() + 30_000_000_000L;
         int p;
@@ -218,32 +234,13 @@ public final class IpcChild {
                 }
                 case "localkeep" -> {
                     // localkeep SIZE COUNT: objects freed into a local heap and kept there; prints them, then waits to be killed
-                    final io.sharena.ipc.heap.LocalHeap local = heap.local();
-                    final int[] objects = new int[Integer.parseInt(args[3])];
-                    for (int i = 0; i < objects.length; i++) {
-                        objects[i] = allocate(heap, Integer.parseInt(args[2]));
-                    }
-                    final StringBuilder kept = new StringBuilder("kept");
-                    for (final int obj : objects) {
-                        local.free(obj);
-                        kept.append(' ').append(obj);
-                    }
-                    System.out.println(kept);
+                    keptLocally(heap, Integer.parseInt(args[2]), Integer.parseInt(args[3]));
                     Thread.sleep(600_000);
                 }
                 case "localtake" -> {
-                    // localtake SIZE COUNT: objects freed into a local heap and kept there, printed; then one taken again
-                    final io.sharena.ipc.heap.LocalHeap local = heap.local();
-                    final int[] objects = new int[Integer.parseInt(args[3])];
-                    for (int i = 0; i < objects.length; i++) {
-                        objects[i] = allocate(heap, Integer.parseInt(args[2]));
-                    }
-                    final StringBuilder kept = new StringBuilder("kept");
-                    for (final int obj : objects) {
-                        local.free(obj);
-                        kept.append(' ').append(obj);
-                    }
-                    System.out.println(kept);
+                    // localtake SIZE COUNT: as localkeep, then one of them taken again
+                    final io.sharena.ipc.heap.LocalHeap local = keptLocally(heap, Integer.parseInt(args[2]),
+                        Integer.parseInt(args[3]));
                     System.out.println("taken " + local.allocate(Integer.parseInt(args[2])));
                 }
                 case "rootsrepair" -> {

@@ -266,15 +266,7 @@ class LocalHeapTest {
             final ObjectHeap h = ObjectHeap.of(reopened);
             final List<String> found = h.check();
             assertFalse(found.isEmpty(), "check finds what the killed process held");
-            ObjectHeap.repair(reopened);
-            assertEquals(List.of(), h.check());
-            final Set<Integer> got = new HashSet<>();
-            for (int i = 0; i < PER_PAGE; i++) {
-                assertTrue(got.add(h.allocate(SIZE)), "handed out twice");
-            }
-            assertTrue(got.containsAll(kept), "every kept object is back, the one being taken too: " + kept + " in " + got);
-            got.forEach(h::free);
-            assertEquals(List.of(), h.check());
+            repairedHandsOutEachOnce(reopened, h, kept);
         }
     }
 
@@ -296,16 +288,23 @@ class LocalHeapTest {
             assertEquals(1, found.size(), found.toString());
             assertTrue(found.get(0).contains("neither in use nor on the free stack") && found.get(0).contains("objects=" + count),
                 found.get(0));
-            ObjectHeap.repair(reopened);
-            assertEquals(List.of(), h.check());
-            // Every one of them is handed out once, and only once, by the next allocations.
-            final Set<Integer> got = new HashSet<>();
-            for (int i = 0; i < PER_PAGE; i++) {
-                assertTrue(got.add(h.allocate(SIZE)), "handed out twice");
-            }
-            assertTrue(got.containsAll(kept), "the kept objects are back: " + kept + " in " + got);
-            got.forEach(h::free);
-            assertEquals(List.of(), h.check());
+            repairedHandsOutEachOnce(reopened, h, kept);
         }
+    }
+
+    /**
+     * Repairs the heap, then allocates a page's worth of objects: every one of {@code kept} is handed
+     * out once, and only once; all are freed again and the heap checks clean.
+     */
+    private static void repairedHandsOutEachOnce(final SharedArena reopened, final ObjectHeap h, final Set<Integer> kept) {
+        ObjectHeap.repair(reopened);
+        assertEquals(List.of(), h.check());
+        final Set<Integer> got = new HashSet<>();
+        for (int i = 0; i < PER_PAGE; i++) {
+            assertTrue(got.add(h.allocate(SIZE)), "handed out twice");
+        }
+        assertTrue(got.containsAll(kept), "the kept objects are back: " + kept + " in " + got);
+        got.forEach(h::free);
+        assertEquals(List.of(), h.check());
     }
 }
