@@ -191,10 +191,10 @@ final class LruCrawler {
     /**
      * The clock thread's look, once a second: starts a crawl when a flush took effect since the last
      * look, or when the scheduled one is due (see the class comment); nothing while disabled or while
-     * a crawl runs.
+     * a crawl or a metadump runs (the flush's crawl then starts at the first look after it).
      */
     void tick(final long nowSeconds) {
-        if (!enabled || running.get()) {
+        if (!enabled || running.get() || dumpRunning()) {
             return;
         }
         final long mark = server.store().flushMark();
@@ -223,17 +223,24 @@ final class LruCrawler {
 
     /**
      * Claims the crawler for a connection's metadump, as memcached's crawler serves one crawl or
-     * one metadump at a time (a second dump, or a crawl meanwhile, is told BUSY); released by
-     * {@link #endDump}, when the dump ends or its connection closes.
+     * one metadump at a time (a second dump, or a crawl command meanwhile, is told BUSY; the
+     * server's own crawls wait for it); released by {@link #endDump}, when the dump ends or its
+     * connection closes.
      *
-     * @return false if a crawl or another metadump is running
+     * @return false if a crawl command's crawl or another metadump is running
      */
     synchronized boolean beginDump() {
-        if (running.get() || dumping) {
+        // A crawl the server started by itself does not refuse it: a client could not know of that
+        // one (a crawl command is not refused by it either).
+        if (running.get() && !automatic || dumping) {
             return false;
         }
         dumping = true;
         return true;
+    }
+
+    private synchronized boolean dumpRunning() {
+        return dumping;
     }
 
     /** Releases the crawler a metadump claimed ({@link #beginDump}). */

@@ -25,13 +25,17 @@ class LruCrawlerTest {
     void aMetadumpHoldsTheCrawlerUntilItEndsOrItsClientGoes() throws Exception {
         try (TestServer server = TestServer.start(); Wire w = new Wire(server.port())) {
             final StringBuilder sets = new StringBuilder();
-            for (int i = 0; i < 50_000; i++) {
+            for (int i = 0; i < 200_000; i++) {
                 sets.append("set dumped-key-").append(i).append(" 0 0 1 noreply\r\nx\r\n");
             }
             assertEquals("", w.call(sets.toString()));
-            try (Wire slow = new Wire(server.port())) {
-                // Its reader never reads: the dump stops at the output bound and waits there.
-                slow.send(Wire.ascii("lru_crawler metadump all\r\n"));
+            try (java.net.Socket slow = new java.net.Socket()) {
+                // Its reader never reads, and its window is small: the dump (16 MB) stops at the
+                // output bound and waits there.
+                slow.setReceiveBufferSize(4096);
+                slow.connect(new java.net.InetSocketAddress("127.0.0.1", server.port()), 2000);
+                slow.getOutputStream().write(Wire.ascii("lru_crawler metadump all\r\n"));
+                slow.getOutputStream().flush();
                 String busy = "";
                 for (int i = 0; i < 100 && !busy.startsWith("BUSY"); i++) {
                     Thread.sleep(20);
@@ -41,11 +45,11 @@ class LruCrawlerTest {
                 assertEquals("BUSY currently processing crawler request\r\n", w.call("lru_crawler crawl all\r\n"));
             }
             String dump = "";
-            for (int i = 0; i < 100 && !dump.endsWith("END\r\n"); i++) {
+            for (int i = 0; i < 500 && !dump.endsWith("END\r\n"); i++) {
                 Thread.sleep(20);
                 dump = w.call("lru_crawler metadump all\r\n");
             }
-            assertTrue(dump.endsWith("END\r\n") && dump.contains("key=dumped-key-49999 "), "the crawler is free again");
+            assertTrue(dump.endsWith("END\r\n") && dump.contains("key=dumped-key-199999 "), "the crawler is free again");
             assertEquals("OK\r\n", w.call("lru_crawler crawl all\r\n"));
         }
     }
