@@ -190,12 +190,15 @@ final class RootsRepair {
     /**
      * For an entry that reads WRITING, or a state no entry has, while no insert or remove can be
      * under way (the lock is held by the repair): whether it is a live root whose state a stray
-     * write hit. An insert writes the name, then its length, then the pointer, then LIVE, and a
-     * remove goes WRITING and clears the length first; so a killed insert may leave a whole name
-     * with the pointer of the entry's last life. What is restored is only an entry whose pointer
-     * leads to a made store, channel or heap (its magic at the start of an allocated page) that no
-     * LIVE root leads to, under a name no LIVE root has: a structure that would otherwise be lost
-     * with its pages allocated to no one. Any other entry is cleared as before.
+     * write hit, or one a killed step left with its name whole. An insert clears the entry's old
+     * pointer, then writes the name, its length, the new pointer, then LIVE; a remove goes WRITING
+     * and clears the length; {@code removeAndFree} goes WRITING with a racing put's pointer and back
+     * to LIVE. So a whole name with a pointer is the root before a remove or after an insert (either
+     * may be the outcome of one not acknowledged), or a put's acknowledged pointer. What is
+     * restored is an entry under a name no LIVE root has whose pointer lies in an allocated page of
+     * the arena (a pointer into a metadata page, a free page or past the end is garbage: cleared),
+     * and, when it leads to a made store, channel or heap, that no other LIVE root leads to (one
+     * structure under two names would be given back twice).
      *
      * @return "kind ... that no other root leads to): name=..., entry=..." for the repair's line, or null
      */
@@ -205,9 +208,14 @@ final class RootsRepair {
             return null;
         }
         final int ptr = RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE));
-        final String kind = Pages.madeStructure(arena, ptr);
-        if (kind == null || Pages.state(arena, Integer.toUnsignedLong(ptr) / Geometry.PAGE_SIZE) != PageEntry.ALLOCATED) {
+        final long page = Integer.toUnsignedLong(ptr) / Geometry.PAGE_SIZE;
+        if (ptr == 0 || page < arena.firstUserPage() || page >= arena.capacityPages()
+            || Pages.state(arena, page) != PageEntry.ALLOCATED) {
             return null;
+        }
+        final String kind = Pages.madeStructure(arena, ptr);
+        if (kind == null) {
+            return "page of its own): name=" + name + ", ptr=0x" + Integer.toHexString(ptr) + ", entry=" + index;
         }
         for (int i = 0; i < RootsLayout.ENTRIES; i++) {
             final int other = entries.entry(i);

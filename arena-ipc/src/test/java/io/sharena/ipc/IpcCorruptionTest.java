@@ -1046,8 +1046,19 @@ class IpcCorruptionTest {
         v.putIntRelease(e + RootsLayout.STATE, RootsLayout.WRITING);
         final List<String> done = IpcCheck.repair(arena, 1_000_000_000L);
         assertTrue(done.stream().anyMatch(d -> d.startsWith("half-written root entry cleared") && d.contains("name=user")),
-            "a user's root is cleared as before, and the repair names it: " + done);
+            "a user's root whose pointer is in no allocated page (a metadata page here) is cleared, and the repair"
+                + " names it: " + done);
         assertEquals(List.of(0, 1, 2), waiting("ch2"));
+        // A user's root at pages of its own (allocated, no structure there) is restored.
+        final int own = arena.allocPages(1);
+        NamedRoots.of(arena).put("mine", own);
+        final int m = directory() + RootsLayout.entry(NamedRoots.hash("mine".getBytes(StandardCharsets.UTF_8)));
+        v.putIntRelease(m + RootsLayout.STATE, RootsLayout.WRITING);
+        final List<String> again = IpcCheck.repair(arena, 1_000_000_000L);
+        assertTrue(again.stream().anyMatch(d -> d.startsWith("root restored") && d.contains("page of its own")
+            && d.contains("name=mine")), again.toString());
+        assertEquals(own, NamedRoots.of(arena).get("mine"));
+        assertEquals(List.of(), IpcCheck.check(arena));
     }
 
     /**
@@ -1081,19 +1092,18 @@ class IpcCorruptionTest {
      * The same put, and the removal killed right after its entry went WRITING: it took the name
      * away (a tombstone) and put the put's pointer back in a second step, so a kill between the two
      * lost the acknowledged put. Now the name is never cleared while a put's pointer is there, and
-     * the repair restores the entry (here the put names a channel).
+     * the repair restores the entry (its pointer in an allocated page).
      */
     @Test
     void aPutBetweenRemoveAndFreesFreeAndItsRemovalKilledKeepsItsPointer() {
         final NamedRoots roots = NamedRoots.of(arena);
-        final int channel = channelWith("c", 1);
-        assertEquals(channel, roots.remove("c")); // the put's name is the channel's only root
+        final int other = arena.allocPages(1); // the put's: pages of its own, no structure
         final int pages = arena.allocPages(2);
         roots.put("r", pages);
         final int[] before = {-1};
         io.sharena.core.crash.CrashPoints.install(p -> {
             if (p == RootsPoint.REMOVE_CLEARED && before[0] == -1) {
-                before[0] = roots.put("r", channel);
+                before[0] = roots.put("r", other);
             } else if (p == RootsPoint.REMOVE_WRITING) {
                 throw new IllegalStateException("killed at " + p);
             }
@@ -1106,7 +1116,7 @@ class IpcCorruptionTest {
         assertEquals(0, before[0], "the put found the name naming nothing");
         assertFalse(NamedRoots.check(arena).isEmpty(), "the killed removal's entry is found");
         NamedRoots.repair(arena, 1_000_000_000L);
-        assertEquals(channel, roots.get("r"), "the acknowledged put's pointer is under the name");
+        assertEquals(other, roots.get("r"), "the acknowledged put's pointer is under the name");
         assertEquals(List.of(), NamedRoots.check(arena));
         assertEquals(List.of(), io.sharena.core.check.ArenaChecker.check(arena));
     }

@@ -71,9 +71,10 @@ public final class StoreLayout {
     /** The store's coarse clock, Unix seconds (see the class comment). */
     public static final int CLOCK_SECONDS = 768;
     /**
-     * A copy of FLUSH_CAS, raised by each flush after it, on a line of its own: the repair's
-     * evidence for a FLUSH_CAS a stray write raised above the CAS counter, which hid every item (0
-     * in every file made before it: the word was padding).
+     * A copy of FLUSH_CAS plus one, written at creation (1: no flush yet) and raised by each flush
+     * after FLUSH_CAS, on a line of its own: the repair's evidence for a FLUSH_CAS a stray write
+     * raised above the CAS counter, which hid every item. 0 says nothing is known (every file made
+     * before it: the word was padding).
      */
     public static final int FLUSH_CAS_COPY = 896;
 

@@ -114,9 +114,8 @@ final class HeaderEvidence {
 
     /**
      * The chained items' positions: {@code {oldest, newest}} of the items the chains reach that parse
-     * as LINKED records where they lie ({@code {Long.MAX_VALUE, -1}} if none), of those within the
-     * ring's length that holds the most of them. A link to anything else ends its chain here: the
-     * repair's own walk cuts it.
+     * as LINKED records where they lie ({@code {Long.MAX_VALUE, -1}} if none), kept for
+     * {@link #recover}. A link to anything else ends its chain here: the repair's own walk cuts it.
      *
      * <p>With sound positions ({@code tail >= 0}), an item that lies in the live part of the ring
      * (its place is that of a position in {@code [tail, head)}) but whose POS word says another lap
@@ -143,31 +142,21 @@ final class HeaderEvidence {
             return true;
         });
         if (positions.isEmpty()) {
+            chained = new long[0];
             return range;
         }
-        // The live items lie within one ring's length of each other: the window of that length
-        // holding the most of them is theirs (the later on a tie). Without sound positions to place
-        // them by, an item whose POS word a stray write moved a lap ahead was taken for the newest,
-        // and the repair kept it alone.
-        final long[] sorted = positions.toLongArray();
-        java.util.Arrays.sort(sorted);
-        int best = 0;
-        int bestFrom = 0;
-        int bestTo = 0;
-        for (int from = 0, to = 0; to < sorted.length; to++) {
-            while (sorted[to] - sorted[from] >= ringBytes) {
-                from++;
-            }
-            if (to - from + 1 >= best) {
-                best = to - from + 1;
-                bestFrom = from;
-                bestTo = to;
-            }
-        }
-        range[0] = sorted[bestFrom];
-        range[1] = sorted[bestTo];
+        chained = positions.toLongArray();
+        java.util.Arrays.sort(chained);
+        range[0] = chained[0];
+        range[1] = chained[chained.length - 1];
         return range;
     }
+
+    /** The positions {@link #chainedRange} found, sorted; null before it ran. */
+    private long[] chained;
+
+    /** Candidates for the newest live record {@link #recover} tries, newest first. */
+    private static final int ANCHORS = 8;
 
     /**
      * @return the longest value of the LINKED items the chains reach that are whole (a key of 1 to
@@ -226,7 +215,47 @@ final class HeaderEvidence {
      * @return {@code {head, tail}} found from the records, or null if no record is known to be live
      */
     long[] recover(final long tail, final long newest) {
-        final long anchor = parses(tail) > 0 ? Math.max(tail, newest) : newest;
+        long[] best = null;
+        int bestHeld = -1;
+        // The newest chained item is the anchor unless a stray write moved its POS word ahead, a lap
+        // or more (it then parses where it lies, as a record no other follows): each of the newest
+        // few is tried, and the one whose positions hold the most chained items wins (the newer on a
+        // tie). The oldest item moved a lap ahead used to be taken, and the ring kept it alone.
+        final long[] candidates = chained == null || chained.length == 0 ? new long[] {newest} : chained;
+        for (int i = candidates.length - 1, tried = 0; i >= 0 && tried < ANCHORS; i--) {
+            if (i < candidates.length - 1 && candidates[i] == candidates[i + 1]) {
+                continue;
+            }
+            tried++;
+            final long[] found = recoverFrom(parses(tail) > 0 ? Math.max(tail, candidates[i]) : candidates[i]);
+            final int held = found == null ? -1 : held(found[1], found[0]);
+            if (held > bestHeld) {
+                best = found;
+                bestHeld = held;
+            }
+            if (chained == null || held == chained.length) {
+                break; // every chained item in range: no later candidate holds more
+            }
+        }
+        return best;
+    }
+
+    /** @return how many chained positions lie in {@code [tail, head)} (all of them when none were gathered) */
+    private int held(final long tail, final long head) {
+        if (chained == null) {
+            return 0;
+        }
+        int n = 0;
+        for (final long pos : chained) {
+            if (pos >= tail && pos < head) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** @return {@code {head, tail}} found from the records with {@code anchor} the newest live one, or null if negative */
+    private long[] recoverFrom(final long anchor) {
         if (anchor < 0) {
             return null;
         }

@@ -229,12 +229,16 @@ final class Index {
             if (r == LockResult.TIMEOUT) {
                 return -1 - s;
             }
-            if (r == LockResult.RECOVERED) {
-                recountLocked(s);
-                recovered++;
-            }
-            if (r != LockResult.DEADLOCK) {
-                locks[s].unlock();
+            try {
+                if (r == LockResult.RECOVERED) {
+                    recountLocked(s);
+                    recovered++;
+                }
+            } finally {
+                // Unlocked even if the recount meets a fault (a file cut short): the stripe's writers go on.
+                if (r != LockResult.DEADLOCK) {
+                    locks[s].unlock();
+                }
             }
         }
         return recovered;

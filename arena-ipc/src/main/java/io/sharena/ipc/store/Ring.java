@@ -298,11 +298,18 @@ final class Ring {
      * every one written from then on too, until the counter passes it
      */
     String flushWatermarkProblem() {
+        // The copy first: a flush raises the watermark, then the copy, so the copy read before the
+        // watermark is never above it but by a stray write.
+        final long copy = view.getLongAcquire(header + StoreLayout.FLUSH_CAS_COPY);
         final long flushCas = view.getLongAcquire(header + StoreLayout.FLUSH_CAS);
-        final long casCounter = view.getLongAcquire(header + StoreLayout.CAS_COUNTER); // read second: it only grows
-        return Long.compareUnsigned(flushCas, casCounter) <= 0 ? null
-            : "flush watermark above the CAS counter (every item reads as flushed, new ones too): flushCas="
+        final long casCounter = view.getLongAcquire(header + StoreLayout.CAS_COUNTER); // read last: it only grows
+        if (Long.compareUnsigned(flushCas, casCounter) > 0) {
+            return "flush watermark above the CAS counter (every item reads as flushed, new ones too): flushCas="
                 + Long.toUnsignedString(flushCas) + ", casCounter=" + Long.toUnsignedString(casCounter);
+        }
+        return copy == 0 || Long.compareUnsigned(copy - 1, flushCas) <= 0 ? null
+            : "flush watermark's copy above the watermark (the repair would restore it from there): copy="
+                + Long.toUnsignedString(copy - 1) + ", flushCas=" + Long.toUnsignedString(flushCas);
     }
 
     /**
@@ -359,28 +366,34 @@ final class Ring {
 
     /**
      * Lowers a FLUSH_CAS above the CAS counter ({@link #flushWatermarkProblem}), which no flush
-     * writes: to its copy ({@link StoreLayout#FLUSH_CAS_COPY}, the last flush's watermark, 0 if
-     * none ran) when that is at or below the counter, so that the items the stray write hid show
+     * writes: to the last flush's watermark as its copy keeps it ({@link StoreLayout#FLUSH_CAS_COPY})
+     * when that is known and at or below the counter, so that the items the stray write hid show
      * again and those a flush hid stay hidden; else to the counter, every item written so far
-     * staying hidden.
+     * staying hidden. The copy is then set to what the watermark holds; so is a copy a stray
+     * write raised above a sound watermark.
      *
-     * @return what was done, or null if the watermark was sound
+     * @return what was done, or null if the watermark and its copy were sound
      */
     String mendFlushWatermark() {
         final String problem = flushWatermarkProblem();
         if (problem == null) {
             return null;
         }
+        final long copy = view.getLongAcquire(header + StoreLayout.FLUSH_CAS_COPY);
         final long flushCas = view.getLongAcquire(header + StoreLayout.FLUSH_CAS);
         final long casCounter = view.getLongAcquire(header + StoreLayout.CAS_COUNTER);
-        final long copy = view.getLongAcquire(header + StoreLayout.FLUSH_CAS_COPY);
-        final boolean fromCopy = Long.compareUnsigned(copy, casCounter) <= 0;
+        String done = ": its copy set to the watermark";
+        long watermark = flushCas;
         if (Long.compareUnsigned(flushCas, casCounter) > 0) {
-            view.compareAndSetLong(header + StoreLayout.FLUSH_CAS, flushCas, fromCopy ? copy : casCounter);
+            final boolean fromCopy = copy != 0 && Long.compareUnsigned(copy - 1, casCounter) <= 0;
+            watermark = fromCopy ? copy - 1 : casCounter;
+            view.compareAndSetLong(header + StoreLayout.FLUSH_CAS, flushCas, watermark);
+            done = fromCopy ? ": restored from its copy, the last flush's: " + Long.toUnsignedString(watermark)
+                + " (the items it hid show again)" : ": lowered to the counter (" + (copy == 0 ? "no copy kept"
+                : "its copy is above it too") + "); the items it hid stay flushed, new ones show";
         }
-        return problem + (fromCopy ? ": restored from its copy, the last flush's: " + Long.toUnsignedString(copy)
-            + " (the items it hid show again)" : ": lowered to the counter (its copy is above it too); the items it hid"
-            + " stay flushed, new ones show");
+        view.compareAndSetLong(header + StoreLayout.FLUSH_CAS_COPY, copy, watermark + 1);
+        return problem + done;
     }
 
     /**

@@ -111,8 +111,8 @@ final class StoreClock {
             CrashPoints.at(StorePoint.FLUSH_CAS_RAISED);
             // The copy the repair restores a FLUSH_CAS a stray write raised from (killed before it,
             // the copy holds the flush before this one: it is read only for a FLUSH_CAS no flush wrote).
-            while (Long.compareUnsigned(seen = view.getLongAcquire(header + StoreLayout.FLUSH_CAS_COPY), cas) < 0
-                && !view.compareAndSetLong(header + StoreLayout.FLUSH_CAS_COPY, seen, cas)) {
+            while (Long.compareUnsigned(seen = view.getLongAcquire(header + StoreLayout.FLUSH_CAS_COPY), cas + 1) < 0
+                && !view.compareAndSetLong(header + StoreLayout.FLUSH_CAS_COPY, seen, cas + 1)) {
                 Thread.onSpinWait();
             }
             CrashPoints.at(StorePoint.FLUSH_CAS_COPIED);

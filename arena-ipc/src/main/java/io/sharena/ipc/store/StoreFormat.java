@@ -181,6 +181,7 @@ final class StoreFormat {
         v.putInt(region + StoreLayout.STRIPES_PTR, stripes);
         v.putInt(region + StoreLayout.REGION_PAGES, (int) total);
         v.putLong(region + StoreLayout.CREATED_MILLIS, nowMillis);
+        v.putLong(region + StoreLayout.FLUSH_CAS_COPY, 1); // no flush yet: the watermark 0, plus one
         if (overZeros) {
             // Killed here or among the writes above: the header reads zeros but for these fields, which
             // the next repair, knowing the cut from the file's record, formats over again.
@@ -243,7 +244,9 @@ final class StoreFormat {
     /**
      * @return whether the header at {@code header} is a store's in every field but its magic or its
      * version (its first 12 bytes): a stray write hit them alone (a page of anything else, or a
-     * zeroed one, does not carry the geometry, sizes and the parts' places of a store)
+     * zeroed one, does not carry the geometry, sizes and the parts' places of a store). A version
+     * that could be another format's (1 to {@value #FORMAT_VERSIONS}) is not a hit: such a store,
+     * an older one or a newer one, is refused as it is, never rewritten to this format.
      */
     static boolean soundButMarks(final SharedArena arena, final int header) {
         try {
@@ -251,9 +254,16 @@ final class StoreFormat {
         } catch (final ArenaFormatException e) {
             return false;
         }
+        final int version = arena.raw().getInt(header + StoreLayout.VERSION);
+        if (version != StoreLayout.VERSION_VALUE && version >= 1 && version <= FORMAT_VERSIONS) {
+            return false;
+        }
         return arena.raw().getLongAcquire(header + StoreLayout.MAGIC) != StoreLayout.MAGIC_VALUE
-            || arena.raw().getInt(header + StoreLayout.VERSION) != StoreLayout.VERSION_VALUE;
+            || version != StoreLayout.VERSION_VALUE;
     }
+
+    /** Version numbers a store format may have, this one's among them: anything else in the word is damage. */
+    static final int FORMAT_VERSIONS = 255;
 
     /** @param marksToo whether the magic and the version are checked too */
     private static int regionPages(final SharedArena arena, final int header, final boolean marksToo)

@@ -275,8 +275,8 @@ public final class StoreTools {
      * the magic back): a header a cut took, or one whose format over zeros was killed midway
      */
     private static boolean blankHeader(final SharedArena arena, final int ptr) {
-        return arena.raw().getLong(ptr + StoreLayout.MAGIC) == 0 && zerosFrom(arena, ptr, StoreLayout.FORMAT_FIELDS_END)
-            && !StoreFormat.soundButMarks(arena, ptr);
+        return arena.raw().getLong(ptr + StoreLayout.MAGIC) == 0 && zerosFrom(arena, ptr, StoreLayout.FORMAT_FIELDS_END,
+            StoreLayout.FLUSH_CAS_COPY) && !StoreFormat.soundButMarks(arena, ptr);
     }
 
     /**
@@ -324,14 +324,17 @@ public final class StoreTools {
     private static final String NOT_FORMATTED = "not formatted now: ";
 
     private static boolean zeroPage(final SharedArena arena, final int ptr) {
-        return zerosFrom(arena, ptr, 0);
+        return zerosFrom(arena, ptr, 0, -1);
     }
 
-    /** @return whether the page at {@code ptr} reads zeros from byte {@code from} (a multiple of 8) to its end */
-    private static boolean zerosFrom(final SharedArena arena, final int ptr, final long from) {
+    /**
+     * @return whether the page at {@code ptr} reads zeros from byte {@code from} (a multiple of 8) to
+     * its end, but for the 8 bytes at {@code skip} (a word the format writes among its fields; -1 for none)
+     */
+    private static boolean zerosFrom(final SharedArena arena, final int ptr, final long from, final long skip) {
         final java.lang.foreign.MemorySegment page = arena.raw().segment().asSlice(Integer.toUnsignedLong(ptr), arena.pageSize());
         for (long at = from; at < page.byteSize(); at += 8) {
-            if (page.get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, at) != 0) {
+            if (at != skip && page.get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, at) != 0) {
                 return false;
             }
         }

@@ -244,10 +244,12 @@ class StoreHostileItemTest {
      * hit is padded by the repair's walk; the one whose SIZE was hit gets its size back).
      */
     @ParameterizedTest
-    @ValueSource(strings = {"POS", "SIZE"})
-    void theToolsRepairKeepsTheItemsWhenHeadAndOneItemWereHit(final String word) throws Exception {
+    @ValueSource(strings = {"POS k100", "SIZE k100", "POS oldest", "POS second", "SIZE oldest"})
+    void theToolsRepairKeepsTheItemsWhenHeadAndOneItemWereHit(final String what) throws Exception {
+        final String word = what.split(" ")[0];
         for (final boolean wrapped : new boolean[] {false, true}) {
-            final Path file = dir.resolve(word + "-" + wrapped + ".store");
+            final Path file = dir.resolve(what.replace(' ', '-') + "-" + wrapped + ".store");
+            int hitKey = 100;
             final int keys = 300;
             final byte[][] values = new byte[keys][];
             try (SharedStore store = SharedStore.create(file, OPTIONS)) {
@@ -259,7 +261,22 @@ class StoreHostileItemTest {
                 final int header = io.sharena.ipc.NamedRoots.of(store.arena()).get(SharedStore.DEFAULT_ROOT);
                 final long tail = v.getLong(header + StoreLayout.TAIL);
                 v.putLong(header + StoreLayout.HEAD, tail - ItemLayout.ALIGN);
-                final int hit = itemOf(store, "k100");
+                if (!what.endsWith("k100")) {
+                    // The item nearest the tail (or the next one): the oldest a chain reaches.
+                    final long[] pos = new long[keys];
+                    for (int k = 0; k < keys; k++) {
+                        pos[k] = v.getLong(itemOf(store, "k" + k) + ItemLayout.POS);
+                    }
+                    final long[] sorted = pos.clone();
+                    java.util.Arrays.sort(sorted);
+                    final long chosen = sorted[what.endsWith("oldest") ? 0 : 1];
+                    for (int k = 0; k < keys; k++) {
+                        if (pos[k] == chosen) {
+                            hitKey = k;
+                        }
+                    }
+                }
+                final int hit = itemOf(store, "k" + hitKey);
                 if (word.equals("POS")) {
                     v.putLong(hit + ItemLayout.POS, v.getLong(hit + ItemLayout.POS) + v.getLong(header + StoreLayout.RING_BYTES));
                 } else {
@@ -274,7 +291,7 @@ class StoreHostileItemTest {
             }
             try (SharedStore store = SharedStore.open(file, OPTIONS)) {
                 for (int k = 0; k < keys; k++) {
-                    if (k != 100 || word.equals("SIZE")) {
+                    if (k != hitKey || word.equals("SIZE")) {
                         assertArrayEquals(values[k], store.get(b("k" + k)), word + ", wrapped=" + wrapped + ": k" + k);
                     }
                 }
@@ -540,42 +557,57 @@ class StoreHostileItemTest {
      * nothing (a corrupted-file campaign on a served store). Then check named it and the repair
      * lowered it to the counter, every item it hid lost (the campaign's 2,490). Now the repair
      * restores the last flush's watermark from its copy: the items the flush hid stay hidden, the
-     * ones only the stray write hid show again. With the copy hit too, it lowers it to the counter.
+     * ones only the stray write hid show again. With the copy hit too, or none kept (a file made
+     * before it: 0), it lowers it to the counter; a copy alone hit above the watermark is named and
+     * set back.
      */
     @ParameterizedTest
-    @ValueSource(booleans = {false, true})
-    void aFlushWatermarkAboveTheCasCounterIsNamedAndRestored(final boolean copyHitToo) throws Exception {
-        final Path file = dir.resolve("flush-" + copyHitToo + ".store");
+    @ValueSource(strings = {"COPY_KEPT", "COPY_HIT_TOO", "NO_COPY", "COPY_ALONE_HIT"})
+    void aFlushWatermarkAboveTheCasCounterIsNamedAndRestored(final String copyCase) throws Exception {
+        final Path file = dir.resolve("flush-" + copyCase + ".store");
         try (SharedStore store = SharedStore.create(file, OPTIONS)) {
             assertEquals(StoreResult.STORED, store.set(b("flushed"), b("f"), 0, 0));
             store.flushAll(0);
             assertEquals(StoreResult.STORED, store.set(b("k"), b("v"), 0, 0));
             final int header = io.sharena.ipc.NamedRoots.of(store.arena()).get(SharedStore.DEFAULT_ROOT);
-            store.arena().raw().putLong(header + StoreLayout.FLUSH_CAS, 1L << 60);
-            if (copyHitToo) {
-                store.arena().raw().putLong(header + StoreLayout.FLUSH_CAS_COPY, 1L << 60);
+            final ArenaView v = store.arena().raw();
+            if (!copyCase.equals("COPY_ALONE_HIT")) {
+                v.putLong(header + StoreLayout.FLUSH_CAS, 1L << 60);
             }
-            assertEquals(null, store.get(b("k")));
-            assertEquals(StoreResult.STORED, store.set(b("n"), b("1"), 0, 0));
-            assertEquals(null, store.get(b("n")), "new writes hidden too");
-            assertTrue(store.check().stream().anyMatch(v -> v.startsWith("flush watermark above the CAS counter")),
-                store.check().toString());
+            switch (copyCase) {
+                case "COPY_HIT_TOO", "COPY_ALONE_HIT" -> v.putLong(header + StoreLayout.FLUSH_CAS_COPY, 1L << 60);
+                case "NO_COPY" -> v.putLong(header + StoreLayout.FLUSH_CAS_COPY, 0);
+                default -> {
+                }
+            }
+            if (!copyCase.equals("COPY_ALONE_HIT")) {
+                assertEquals(null, store.get(b("k")));
+                assertEquals(StoreResult.STORED, store.set(b("n"), b("1"), 0, 0));
+                assertEquals(null, store.get(b("n")), "new writes hidden too");
+            }
+            assertTrue(store.check().stream().anyMatch(x -> x.startsWith("flush watermark")), store.check().toString());
         }
         try (io.sharena.core.SharedArena arena = io.sharena.core.SharedArena.open(file,
             io.sharena.core.ArenaOptions.defaults())) {
             final List<String> done = IpcCheck.repair(arena, 1_000_000_000L);
-            final String said = copyHitToo ? "lowered to the counter (its copy is above it too); the items it hid stay"
-                + " flushed, new ones show" : "(the items it hid show again)";
-            assertTrue(done.stream().anyMatch(l -> l.contains("flush watermark above the CAS counter") && l.endsWith(said)),
-                done.toString());
+            final String said = switch (copyCase) {
+                case "COPY_KEPT" -> "(the items it hid show again)";
+                case "COPY_HIT_TOO" -> "lowered to the counter (its copy is above it too); the items it hid stay flushed,"
+                    + " new ones show";
+                case "NO_COPY" -> "lowered to the counter (no copy kept); the items it hid stay flushed, new ones show";
+                default -> "its copy set to the watermark";
+            };
+            assertTrue(done.stream().anyMatch(l -> l.contains("flush watermark") && l.endsWith(said)), done.toString());
             assertEquals(List.of(), IpcCheck.check(arena));
         }
         try (SharedStore store = SharedStore.open(file, OPTIONS)) {
             assertEquals(null, store.get(b("flushed")), "what the flush hid stays hidden");
-            if (copyHitToo) {
-                assertEquals(null, store.get(b("k")));
-            } else {
+            if (copyCase.equals("COPY_KEPT") || copyCase.equals("COPY_ALONE_HIT")) {
                 assertArrayEquals(b("v"), store.get(b("k")), "what the stray write alone hid shows again");
+            } else {
+                assertEquals(null, store.get(b("k")));
+            }
+            if (copyCase.equals("COPY_KEPT")) {
                 assertArrayEquals(b("1"), store.get(b("n")));
             }
             assertEquals(StoreResult.STORED, store.set(b("n"), b("2"), 0, 0));
