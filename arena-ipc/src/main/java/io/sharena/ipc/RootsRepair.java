@@ -196,9 +196,10 @@ final class RootsRepair {
      * to LIVE. So a whole name with a pointer is the root before a remove or after an insert (either
      * may be the outcome of one not acknowledged), or a put's acknowledged pointer. What is
      * restored is an entry under a name no LIVE root has whose pointer lies in an allocated page of
-     * the arena (a pointer into a metadata page, a free page or past the end is garbage: cleared),
-     * and, when it leads to a made store, channel or heap, that no other LIVE root leads to (one
-     * structure under two names would be given back twice).
+     * the arena (a pointer into a metadata page, a free page or past the end is garbage: cleared)
+     * and that no other LIVE root has (one structure under two names would be given back twice);
+     * a pointer that is no made store, channel or heap must not lie inside a store's or a channel's
+     * pages either (a heap's pages hold objects a root may name).
      *
      * @return "kind ... that no other root leads to): name=..., entry=..." for the repair's line, or null
      */
@@ -214,8 +215,8 @@ final class RootsRepair {
             return null;
         }
         final String kind = Pages.madeStructure(arena, ptr);
-        if (kind == null) {
-            return "page of its own): name=" + name + ", ptr=0x" + Integer.toHexString(ptr) + ", entry=" + index;
+        if (kind == null && storeOrChannelPages().get((int) page)) {
+            return null; // inside a store's region or a channel's pages: a stray write's pointer, not a root's
         }
         for (int i = 0; i < RootsLayout.ENTRIES; i++) {
             final int other = entries.entry(i);
@@ -224,8 +225,22 @@ final class RootsRepair {
                 return null;
             }
         }
-        return kind + " that no other root leads to): name=" + name + ", ptr=0x" + Integer.toHexString(ptr)
-            + ", entry=" + index;
+        return (kind == null ? "page" : kind) + " that no other root leads to): name=" + name + ", ptr=0x"
+            + Integer.toHexString(ptr) + ", entry=" + index;
+    }
+
+    /**
+     * @return the pages of the stores and channels the LIVE roots lead to, and the directory's: no
+     * root of a user's own leads into them (a heap's pages hold objects a root may name)
+     */
+    private java.util.BitSet storeOrChannelPages() {
+        final java.util.BitSet pages = new java.util.BitSet();
+        for (final Holders.Holder h : Holders.of(arena)) {
+            if (!h.name().startsWith("heap ")) {
+                pages.or(h.pages());
+            }
+        }
+        return pages;
     }
 
     /** @return "name=..., ptr=0x..." of what entry {@code e} holds, when it holds a name and a pointer (lost with it); else null */

@@ -100,6 +100,7 @@ final class Ring {
         this.evictions = evictions;
         this.writable = ringBytes - ringBytes / SLACK_SHARE;
         this.laps = new Multiples(ringBytes);
+        this.coldMoveFloor = writable / 100 * ROOMY_PERCENT;
     }
 
     void attach(final Index idx, final Staleness stale) {
@@ -347,7 +348,12 @@ final class Ring {
         if (problem == null) {
             return null;
         }
-        final long flushCas = view.getLongAcquire(header + StoreLayout.FLUSH_CAS);
+        // The watermark counts only as far as its copy vouches for it (when one is kept): a watermark
+        // a stray write raised would otherwise raise the counter past it, and every item would stay
+        // hidden, the watermark no longer above the counter to be restored from the copy.
+        final long copy = view.getLongAcquire(header + StoreLayout.FLUSH_CAS_COPY);
+        final long flushRead = view.getLongAcquire(header + StoreLayout.FLUSH_CAS);
+        final long flushCas = copy != 0 && Long.compareUnsigned(copy - 1, flushRead) < 0 ? copy - 1 : flushRead;
         // A compare-and-set, not a store: a writer of another stripe may take a value from the
         // counter meanwhile, and a store of what was read before would hand that value out again.
         long casCounter;
@@ -384,7 +390,14 @@ final class Ring {
         final long casCounter = view.getLongAcquire(header + StoreLayout.CAS_COUNTER);
         String done = ": its copy set to the watermark";
         long watermark = flushCas;
-        if (Long.compareUnsigned(flushCas, casCounter) > 0) {
+        if (Long.compareUnsigned(flushCas, casCounter) <= 0 && copy != 0 && Long.compareUnsigned(copy - 1, casCounter) <= 0) {
+            // The copy above a sound watermark: no flush lowers the watermark, so either word may
+            // be the one hit. The higher is kept: a flushed item shown again is worse in a cache
+            // than an item hidden.
+            watermark = copy - 1;
+            view.compareAndSetLong(header + StoreLayout.FLUSH_CAS, flushCas, watermark);
+            done = ": the watermark raised to its copy, " + Long.toUnsignedString(watermark) + " (no flush lowers it)";
+        } else if (Long.compareUnsigned(flushCas, casCounter) > 0) {
             final boolean fromCopy = copy != 0 && Long.compareUnsigned(copy - 1, casCounter) <= 0;
             watermark = fromCopy ? copy - 1 : casCounter;
             view.compareAndSetLong(header + StoreLayout.FLUSH_CAS, flushCas, watermark);
@@ -418,7 +431,7 @@ final class Ring {
             long deadline = 0;
             IdleStrategy idle = null;
             int budget = REINSERT_BUDGET;
-            keepColdBytes = (long) size * COLD_MOVE_ALLOWANCE;
+            keepColdBytes = Math.max((long) size * COLD_MOVE_ALLOWANCE, coldMoveFloor);
             while (true) {
                 final long head = view.getLong(headWord); // plain: only the ring lock holder writes it
                 final long tail = view.getLong(tailWord);
@@ -757,6 +770,16 @@ final class Ring {
     private static final int ROOMY_PERCENT = 50;
     /** Bytes of cold items one reservation may move per byte it reserves (while {@link #roomy}). */
     private static final int COLD_MOVE_ALLOWANCE = 3;
+    /**
+     * What one reservation may move of cold items at least: as much as a roomy store holds live,
+     * so that it moves every cold item it meets while the store is roomy. With only the allowance,
+     * a small set that met large cold items at the tail evicted them however empty the store was (a
+     * kill probe saw 600 KiB values go with the store 15 % full): moving one gains no room, so the
+     * tail meets the next, and a run of them outlasted the allowance. Each live item is moved at most
+     * once a lap, so a lap's moves stay below its writes while the store is roomy; one reservation
+     * that meets a run of large cold items copies them all (at most half the ring, once a lap).
+     */
+    private final long coldMoveFloor;
     /** What the reservation in progress may still move of cold items (ring lock holder only). */
     private long keepColdBytes;
     /** Stripes read for an estimate of the live bytes, and cold items decided between two estimates. */
