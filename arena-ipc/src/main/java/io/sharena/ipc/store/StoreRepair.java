@@ -219,6 +219,13 @@ final class StoreRepair {
             || pos + exact != head && (pos + exact > head || ring.parses(pos + exact, head) == 0)) {
             return size;
         }
+        if (exact > size && size != 0 && (pos + size == head || ring.parses(pos + size, head) != 0)) {
+            // Both end where a record starts (or at the head): the longer one swallows the records
+            // between, which is what a stray write does, to the lengths as well as to the SIZE. The
+            // SIZE stays, and the item, its lengths not its record's, is dropped by the chains' cut
+            // (its value length grown to another record's start was served as a value of 251 bytes).
+            return size;
+        }
         view.putInt(p + ItemLayout.SIZE, (int) exact);
         CrashPoints.at(StoreRepairPoint.SIZE_RESTORED);
         sizesRestored++;

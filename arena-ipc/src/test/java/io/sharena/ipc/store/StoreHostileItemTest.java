@@ -157,6 +157,41 @@ class StoreHostileItemTest {
         assertTrue(closing.getMessage().contains("truncated while mapped"), closing.getMessage());
     }
 
+    /**
+     * A value length grown by one write to end exactly where a later record starts: the repair
+     * took the lengths for the record's and its SIZE for the word that was hit, set the SIZE from
+     * them, and the item then read the next records' bytes as its value, `check` clean after (a
+     * campaign's 251-byte value over a 192-byte record). With both ends at a record's start the SIZE
+     * now stays: the item, its lengths not its record's, is dropped; the records after it keep theirs.
+     */
+    @Test
+    void aValueLengthGrownOntoALaterRecordIsNotTakenForTheRecords() throws Exception {
+        final Path file = dir.resolve("grown.store");
+        try (SharedStore store = SharedStore.create(file, OPTIONS)) {
+            assertEquals(StoreResult.STORED, store.set(b("a"), new byte[60], 0, 0));
+            assertEquals(StoreResult.STORED, store.set(b("b"), Values.make(1), 0, 0));
+            assertEquals(StoreResult.STORED, store.set(b("c"), Values.make(2), 0, 0));
+            final ArenaView v = store.arena().raw();
+            final int a = itemOf(store, "a");
+            final int bSize = v.getInt(itemOf(store, "b") + ItemLayout.SIZE);
+            // a's lengths now end where c starts: a record of a's SIZE plus b's.
+            v.putInt(a + ItemLayout.VALUE_LEN, 60 + bSize);
+            assertThrows(ArenaCorruptedException.class, () -> store.get(b("a")));
+        }
+        try (io.sharena.core.SharedArena arena = io.sharena.core.SharedArena.open(file,
+            io.sharena.core.ArenaOptions.defaults())) {
+            assertFalse(IpcCheck.check(arena).isEmpty());
+            final List<String> done = IpcCheck.repair(arena, 1_000_000_000L);
+            assertFalse(done.stream().anyMatch(l -> l.contains("restored the record size")), done.toString());
+            assertEquals(List.of(), IpcCheck.check(arena), done.toString());
+        }
+        try (SharedStore store = SharedStore.open(file, OPTIONS)) {
+            assertNull(store.get(b("a")), "dropped, not served the next records' bytes");
+            assertArrayEquals(Values.make(1), store.get(b("b")));
+            assertArrayEquals(Values.make(2), store.get(b("c")));
+        }
+    }
+
     /** Where a stray write puts the ring's head or tail. */
     enum PositionDamage {
         TAIL_NEGATIVE, HEAD_FAR_AHEAD, TAIL_AT_HEAD, TAIL_AT_A_MIDDLE_ITEM, HEAD_ZERO, HEAD_MISALIGNED_TAIL_NEGATIVE,
