@@ -203,7 +203,7 @@ final class RootsRepair {
      *
      * @return "kind ... that no other root leads to): name=..., entry=..." for the repair's line, or null
      */
-    private String structureRootName(final int e, final int index) {
+    private String restorableRoot(final int e, final int index) {
         final String name = lostRootName(e, RootsLayout.EMPTY);
         if (name == null || liveElsewhere(name, e)) {
             return null;
@@ -281,8 +281,8 @@ final class RootsRepair {
             final int len = view.getInt(e + RootsLayout.NAME_LEN);
             if (state < RootsLayout.EMPTY || state > RootsLayout.REMOVED || state == RootsLayout.WRITING) {
                 final String what = state == RootsLayout.WRITING ? "WRITING" : "state=" + state;
-                final String structure = structureRootName(e, i);
-                if (structure == null) {
+                final String restorable = restorableRoot(e, i);
+                if (restorable == null) {
                     final String held = heldName(e);
                     entries.tombstone(e);
                     done.add((state == RootsLayout.WRITING ? "half-written root entry cleared: entry=" + i
@@ -292,7 +292,7 @@ final class RootsRepair {
                 }
                 CrashPoints.at(RootsPoint.REPAIR_ENTRY);
                 view.putIntRelease(e + RootsLayout.STATE, RootsLayout.LIVE);
-                done.add("root restored (its entry read " + what + " with its name whole and its pointer at a " + structure);
+                done.add("root restored (its entry read " + what + " with its name whole and its pointer at a " + restorable);
                 state = RootsLayout.LIVE; // and moved below if a lookup does not find it there
             }
             if (state == RootsLayout.LIVE && (len < 1 || len > RootsLayout.MAX_NAME)) {

@@ -14,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * A live item nobody reads, at the ring's tail while the store is mostly empty: it was evicted once
  * the tail lapped it, however little of the memory was live (found by a load campaign side by side
  * with memcached, 2026-12-05: memcached 1.6.18 at -m 64 kept all 1,000 such keys after 2,000
- * overwrites of one 100 KB key, {@code serve --memory 64M} kept none). Below three quarters of the
+ * overwrites of one 100 KB key, {@code serve --memory 64M} kept none). Below one half of the
  * ring live, the tail moves it to the head instead.
  */
 class StoreColdItemTest {
