@@ -163,7 +163,7 @@ final class BinaryCommands {
             error(c, op, E2BIG, opaque, TOO_LARGE_TEXT);
             if (base(op) == SET) {
                 // As memcached: a failed set does not leave the old value readable.
-                c.worker.server.store().delete(c.worker.key(c.in, keyAt, keyLen));
+                c.worker.server.store().discard(c.worker.key(c.in, keyAt, keyLen));
             }
             c.beginSwallow(bodyLen - extLen - keyLen);
             return true;

@@ -465,7 +465,7 @@ final class MetaCommands {
         final SharedStore store = c.worker.server.store();
         if (vlen > store.maxItemSize()) {
             c.worker.server.storeTooLarge.increment();
-            store.delete(f.key); // as memcached: a failed store leaves no stale value
+            store.discard(f.key); // as memcached: a failed store leaves no stale value, and counts no delete
             swallowWith(c, vlen, "SERVER_ERROR object too large for cache");
             return;
         }

@@ -221,7 +221,7 @@ final class TextCommands {
             c.beginSwallow(vlen + 2);
             if (kind == PendingStore.SET) {
                 // As memcached: a failed set must not leave the old value readable.
-                store.delete(c.worker.key(t.buf, t.off[1], t.len[1]));
+                store.discard(c.worker.key(t.buf, t.off[1], t.len[1]));
             }
             return;
         }

@@ -91,15 +91,20 @@ class StatsCommandsTest {
         try (TestServer server = new TestServer(ServerOptions.defaults().withThreads(1), small);
              Wire w = new Wire(server.port())) {
             final String big = "v".repeat(2048);
+            assertEquals("STORED\r\n", w.call("set big 0 0 1\r\nx\r\n"));
             assertEquals("SERVER_ERROR object too large for cache\r\n", w.call("set big 0 0 2048\r\n" + big + "\r\n"));
             assertEquals("SERVER_ERROR object too large for cache\r\n", w.call("ms big 2048\r\n" + big + "\r\n"));
+            assertEquals("END\r\n", w.call("get big\r\n"), "the refused set took the old value away");
             assertEquals("STORED\r\nVALUE k 0 1\r\nx\r\nEND\r\nEND\r\n", w.call("set k 0 0 1\r\nx\r\nget k\r\nget nokey\r\n"));
             Map<String, String> s = stats(w, "");
             assertEquals("2", s.get("store_too_large"));
             assertEquals("0", s.get("store_no_memory"));
-            assertEquals("2", s.get("cmd_get"));
+            assertEquals("3", s.get("cmd_get"));
             assertEquals("1", s.get("get_hits"));
-            assertEquals("1", s.get("total_items"));
+            assertEquals("2", s.get("total_items"));
+            // memcached unlinks the old value of a refused set without counting a delete.
+            assertEquals("0", s.get("delete_hits"));
+            assertEquals("0", s.get("delete_misses"));
             assertEquals("1", s.get("accepting_conns"));
             assertTrue(Long.parseLong(s.get("bytes_read")) > 4096, s.get("bytes_read"));
 

@@ -537,7 +537,19 @@ public final class SharedStore implements AutoCloseable {
      * {@code expectedCas} is {@link #ANY_CAS}); BUSY
      */
     public StoreResult delete(final byte[] key, final long expectedCas) {
-        return edits.delete(key, expectedCas);
+        return edits.delete(key, expectedCas, true);
+    }
+
+    /**
+     * Removes the key's item as {@link #delete(byte[])} does, but counts it in neither
+     * {@code delete_hits} nor {@code delete_misses}: what memcached does to a key whose set it
+     * refuses (a value over the largest item), so that the old value is not served after the
+     * refusal, with no delete the client sent.
+     *
+     * @return DELETED; NOT_FOUND (no live item; a stale one is reclaimed); BUSY
+     */
+    public StoreResult discard(final byte[] key) {
+        return edits.delete(key, ANY_CAS, false);
     }
 
     /**

@@ -11,8 +11,11 @@ final class StoreEdits extends StorePath {
         super(store);
     }
 
-    /** {@link SharedStore#delete(byte[], long)}: unlinks the key's item (a stale one as a reclaim). */
-    StoreResult delete(final byte[] key, final long expectedCas) {
+    /**
+     * {@link SharedStore#delete(byte[], long)}: unlinks the key's item (a stale one as a reclaim);
+     * {@code counted} false for {@link SharedStore#discard}, which no delete counter sees.
+     */
+    StoreResult delete(final byte[] key, final long expectedCas, final boolean counted) {
         SharedStore.checkKey(key);
         final int hash = Index.hash(key, key.length);
         final int stripe = index.stripeOf(hash);
@@ -22,7 +25,9 @@ final class StoreEdits extends StorePath {
         try {
             final Cursor c = cursors.get();
             if (!index.findLocked(key, key.length, hash, c)) {
-                counters.add(StoreCounter.DELETE_MISSES, 1);
+                if (counted) {
+                    counters.add(StoreCounter.DELETE_MISSES, 1);
+                }
                 return StoreResult.NOT_FOUND;
             }
             final boolean live = !times.stale(c, clock.getAsLong());
@@ -31,7 +36,9 @@ final class StoreEdits extends StorePath {
                 return StoreResult.EXISTS;
             }
             index.unlinkLocked(c, stripe, StorePoint.DELETE_UNLINKED);
-            counters.add(live ? StoreCounter.DELETE_HITS : StoreCounter.DELETE_MISSES, 1);
+            if (counted) {
+                counters.add(live ? StoreCounter.DELETE_HITS : StoreCounter.DELETE_MISSES, 1);
+            }
             if (!live) {
                 counters.add(StoreCounter.RECLAIMED, 1);
             }
