@@ -55,10 +55,15 @@ final class CheckedView implements ArenaView {
     /** @return whether {@code [ptr, ptr + length)} lies in ALLOCATED pages; throws instead when strict */
     private boolean allocated(final int ptr, final long length) {
         final long start = ArenaPointers.offset(ptr);
-        final long end = start + Math.max(length, 1);
-        if (start < firstUserByte || end > capacityBytes) {
-            return fault(ptr, length, start < capacityBytes ? PageEntry.META : -1);
+        if (start < firstUserByte) {
+            return fault(ptr, length, PageEntry.META);
         }
+        // Past the end, compared without the sum: start + length overflows for a length near
+        // Long.MAX_VALUE, and the loop below would then read words past the page table as states.
+        if (Math.max(length, 1) > capacityBytes - start) {
+            return fault(ptr, length, -1);
+        }
+        final long end = start + Math.max(length, 1);
         final long last = (end - 1) >>> Geometry.PAGE_SHIFT;
         for (long page = start >>> Geometry.PAGE_SHIFT; page <= last; page++) {
             final int s = state(page);

@@ -7,6 +7,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.function.Consumer;
@@ -202,6 +203,34 @@ class ViewContractTest {
                 v.putByteVolatile(t, (byte) 1);
             }
         }
+    }
+
+    /**
+     * A length near {@code Long.MAX_VALUE} from the last allocated page: the end's sum overflowed,
+     * passed the check against the capacity, and the page walk read user bytes past the page table
+     * as states (bytes of 0x01 read ALLOCATED): the JDK's IndexOutOfBoundsException escaped both
+     * views. Past the end is named as such, and a range off the end of allocated pages too.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"strict", "lenient"})
+    void aLengthPastTheEndIsRefusedWithoutOverflow(final String kind) {
+        final ArenaView v = view(kind);
+        final int last = (int) (arena.capacityBytes() - 4096);
+        assertEquals(last, arena.allocPagesAt(last, 1));
+        arena.raw().fill(last, 4096, (byte) 1);
+        final MemorySegment src = MemorySegment.ofArray(new byte[16]);
+        for (final long length : new long[] {Long.MAX_VALUE, Long.MAX_VALUE - 4095, 1L << 40, 4097}) {
+            if (kind.equals("strict")) {
+                final ArenaFaultException e = assertThrows(ArenaFaultException.class, () -> v.fill(last, length, (byte) 0));
+                assertTrue(e.getMessage().contains("state=OUT_OF_RANGE"), e.getMessage());
+                assertThrows(ArenaFaultException.class, () -> v.copyFrom(src, 0, last, length));
+            } else {
+                v.fill(last, length, (byte) 0);
+            }
+        }
+        assertEquals(0x0101_0101_0101_0101L, arena.raw().getLong(last), "nothing written");
+        v.fill(last, 4096, (byte) 0);
+        assertEquals(0, arena.raw().getLong(last + 4088), "a range that fits still goes through");
     }
 
     @ParameterizedTest
