@@ -267,6 +267,7 @@ public final class NamedRoots {
             if (RootsLayout.pointerOf(v) != expected) {
                 return false;
             }
+            CrashPoints.at(RootsPoint.PUT_CHECKED);
             // A CAS against v read before the re-check: it fails if the entry changed since.
             if (view.compareAndSetLong(e + RootsLayout.VALUE, v, RootsLayout.bumped(v, ptr))) {
                 return true;
@@ -354,9 +355,11 @@ public final class NamedRoots {
             if (e != 0) {
                 CrashPoints.at(RootsPoint.FOUND);
                 final long v = view.getLongAcquire(e + RootsLayout.VALUE);
-                if (entries.holds(e, bytes) && !creation.creationInFlight()
-                    && view.compareAndSetLong(e + RootsLayout.VALUE, v, RootsLayout.bumped(v, ptr))) {
-                    return RootsLayout.pointerOf(v);
+                if (entries.holds(e, bytes) && !creation.creationInFlight()) {
+                    CrashPoints.at(RootsPoint.PUT_CHECKED);
+                    if (view.compareAndSetLong(e + RootsLayout.VALUE, v, RootsLayout.bumped(v, ptr))) {
+                        return RootsLayout.pointerOf(v);
+                    }
                 }
                 continue;
             }
@@ -472,15 +475,11 @@ public final class NamedRoots {
             if (e == 0 || RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE)) != expected) {
                 return false;
             }
-            final int last = entries.remove(e);
-            if (last != expected) {
-                // A lock-free put or compare-and-set that had checked the entry before it went
-                // WRITING set another pointer before the remove's bump: that put came first, so this
-                // remove of expected fails, and the name goes back with the put's pointer.
-                entries.reinsert(bytes, last);
-                return false;
-            }
-            return true;
+            // A lock-free put or compare-and-set that checked the entry before it goes WRITING may
+            // set another pointer until the version moves: that put came first, so this remove of
+            // expected fails, and the entry stays LIVE with the put's pointer, its name never cleared
+            // (a remover killed at any step leaves that pointer under the whole name).
+            return entries.removeUnlessChanged(e, expected);
         } finally {
             unlock(r);
         }
@@ -529,7 +528,7 @@ public final class NamedRoots {
             if (view.getIntAcquire(e + RootsLayout.STATE) == RootsLayout.LIVE) {
                 // A lock-free put that finds the name naming nothing may set it until the entry is
                 // WRITING: then the put came first, and its pointer stays under the name.
-                entries.removeUnlessSet(e);
+                entries.removeUnlessChanged(e, 0);
             }
             return true;
         } finally {

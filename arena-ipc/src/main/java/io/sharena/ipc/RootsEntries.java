@@ -203,30 +203,29 @@ final class RootsEntries {
     }
 
     /**
-     * Under the lock: removes the name at entry {@code e}, which the caller found naming nothing,
-     * unless a lock-free put has set it since (a put that finds a name naming nothing sets it).
-     * The entry goes WRITING (puts pass it by from here), then its value's version moves with its
-     * pointer kept (a put that validated it before cannot land after): a pointer there is the
-     * put's, which came first, and the entry is LIVE again with it, its name never cleared. Killed
-     * in between, the entry is WRITING with its name whole and the put's pointer, which the repair
-     * restores when it leads to a made structure no other root leads to.
+     * Under the lock: removes the name at entry {@code e}, which the caller found naming
+     * {@code expected} (0: nothing), unless a lock-free put or compare-and-set has set another
+     * pointer since. The entry goes WRITING (puts pass it by from here), then its value's version
+     * moves with its pointer kept (a put that validated it before cannot land after): another
+     * pointer there is the put's, which came first, and the entry is LIVE again with it, its name
+     * never cleared. Killed in between, the entry is WRITING with its name whole, which the repair
+     * restores when its pointer is a user page's, or a made structure's no other root leads to.
      *
-     * @return the put's pointer, still under the name; 0 if the name was removed
+     * @return whether the name was removed (false: it names the put's pointer)
      */
-    int removeUnlessSet(final int e) {
+    boolean removeUnlessChanged(final int e, final int expected) {
         view.putIntVolatile(e + RootsLayout.STATE, RootsLayout.WRITING);
         CrashPoints.at(RootsPoint.REMOVE_WRITING);
         long v;
         do {
             v = view.getLongAcquire(e + RootsLayout.VALUE);
         } while (!view.compareAndSetLong(e + RootsLayout.VALUE, v, RootsLayout.bumped(v, RootsLayout.pointerOf(v))));
-        final int late = RootsLayout.pointerOf(v);
-        if (late != 0) {
+        if (RootsLayout.pointerOf(v) != expected) {
             view.putIntRelease(e + RootsLayout.STATE, RootsLayout.LIVE);
-            return late;
+            return false;
         }
         remove(e);
-        return 0;
+        return true;
     }
 
     /**

@@ -20,6 +20,12 @@ public enum RootsPoint implements CrashPoint {
     CREATE_UNDONE,
     /** An entry was found for a name; its value is about to be read or compare-and-set. */
     FOUND,
+    /**
+     * A lock-free put or compare-and-set read the entry's value and found the entry still LIVE
+     * under its name; its CAS of the value not yet made. A remove under the lock may mark the entry
+     * WRITING meanwhile: the CAS still lands until the remove bumps the value's version.
+     */
+    PUT_CHECKED,
     /** Under the lock: an entry is claimed WRITING, its name not yet written. */
     INSERT_CLAIMED,
     /** Under the lock: the name is written, the value not yet. */

@@ -8,6 +8,7 @@ import io.sharena.ipc.channel.Channel;
 import io.sharena.ipc.channel.ChannelConsumer;
 import io.sharena.ipc.channel.ChannelPoint;
 import io.sharena.ipc.channel.ChannelProducer;
+import io.sharena.ipc.layout.ChannelLayout;
 import io.sharena.testing.ChildJvm;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -163,6 +164,112 @@ class ChannelPublicationCrashTest {
                     assertEquals(0, successor.poll((view, type, ptr, length) -> { }, 16));
                 }
             }
+        }
+    }
+
+    /** Drains what {@code child} publishes until it is dead, then what is left; asserts it died at PUBLISHED. */
+    private static int drainUntilDead(final ChannelConsumer consumer, final ChildJvm child) throws Exception {
+        int got = 0;
+        while (ProcessHandle.of(child.pid()).map(ProcessHandle::isAlive).orElse(false)) {
+            got += consumer.poll((view, type, ptr, length) -> { }, 16);
+        }
+        assertEquals(128 + 9, child.waitFor(60), child.output().toString());
+        assertTrue(child.output().contains("crashpoint: " + ChannelPoint.PUBLISHED.id() + " kill"), child.output().toString());
+        for (int i = 0; i < 100; i++) {
+            got += consumer.poll((view, type, ptr, length) -> { }, 16);
+        }
+        return got;
+    }
+
+    /**
+     * Two producers of one lane in turn, each killed between its record's publication and its TAIL
+     * store: a producer stored TAIL only when it committed, so the second left TAIL behind both
+     * records, further than one death can leave it, and every producer and consumer after that took
+     * the lane for damaged (for good: check named it, its repair did not mend it). A producer now
+     * catches TAIL up with what is published when it takes the lane.
+     */
+    @Test
+    void twoProducersKilledInTurnAfterPublishingLeaveALaneTheNextProducerAndConsumerUse() throws Exception {
+        final Path file = dir.resolve("t.arena");
+        final int max = 200;
+        try (SharedArena arena = SharedArena.create(file, Capacity.parse("16M"), ArenaOptions.defaults())) {
+            final Channel channel = Channel.create(arena, "c", 1, RING, max);
+            try (ChannelConsumer consumer = channel.consumer()) {
+                try (ChildJvm a = killedAt(ChannelPoint.PUBLISHED, 3, "producesize", file.toString(), "c", "1000",
+                    Integer.toString(max))) {
+                    assertEquals(4, drainUntilDead(consumer, a), "three messages and the one published at the kill");
+                }
+                try (ChildJvm b = killedAt(ChannelPoint.PUBLISHED, 0, "producesize", file.toString(), "c", "1000",
+                    Integer.toString(max))) {
+                    assertEquals(1, drainUntilDead(consumer, b), "the message published at the kill");
+                }
+                assertEquals(List.of(), Channel.check(arena));
+                try (ChannelProducer c = channel.producer()) {
+                    assertTrue(c.offer(1, new byte[8], 0, 8));
+                }
+                assertEquals(1, consumer.poll((view, type, ptr, length) -> { }, 16));
+            }
+            try (ChannelConsumer again = channel.consumer()) {
+                assertEquals(0, again.poll((view, type, ptr, length) -> { }, 16));
+            }
+            assertEquals(List.of(), Channel.check(arena));
+        }
+    }
+
+    /**
+     * A consumer killed between zeroing what it consumed and moving CLEARED, after a producer was
+     * killed before moving TAIL past its last record: the zeros run from CLEARED to HEAD, past
+     * TAIL, which check took for HEAD moved over messages (a violation no repair cleared); it now
+     * tells them by the message the consumer handled last, which lies among them.
+     */
+    @Test
+    void aConsumerKilledBetweenItsZeroingAndItsClearedStoreLeavesACleanCheck() throws Exception {
+        final Path file = dir.resolve("z.arena");
+        try (SharedArena arena = SharedArena.create(file, Capacity.parse("16M"), ArenaOptions.defaults())) {
+            Channel.create(arena, "c", 1, RING, 200);
+        }
+        try (ChildJvm producer = killedAt(ChannelPoint.PUBLISHED, 5, "producesize", file.toString(), "c", "1000", "200")) {
+            assertEquals(128 + 9, producer.waitFor(60), producer.output().toString());
+        }
+        try (ChildJvm consumer = killedAt(ChannelPoint.CLEARED_ZEROED, 0, "drain", file.toString(), "c")) {
+            assertEquals(128 + 9, consumer.waitFor(60), consumer.output().toString());
+            assertTrue(consumer.output().contains("crashpoint: " + ChannelPoint.CLEARED_ZEROED.id() + " kill"),
+                consumer.output().toString());
+        }
+        try (SharedArena arena = SharedArena.open(file, ArenaOptions.defaults())) {
+            assertEquals(List.of(), Channel.check(arena));
+            final Channel channel = Channel.open(arena, "c");
+            try (ChannelConsumer c = channel.consumer(); ChannelProducer p = channel.producer()) {
+                assertTrue(p.offer(1, new byte[8], 0, 8));
+                assertEquals(1, c.poll((view, type, ptr, length) -> { }, 16), "only the new message: the six were delivered");
+            }
+            assertEquals(List.of(), Channel.check(arena));
+        }
+    }
+
+    /**
+     * What the zeros' rule must still tell: HEAD moved by a stray write into the zeroed free space
+     * past TAIL, the consumer's last message below CLEARED.
+     */
+    @Test
+    void headMovedIntoTheFreeSpaceIsStillNamed() throws Exception {
+        final Path file = dir.resolve("h.arena");
+        try (SharedArena arena = SharedArena.create(file, Capacity.parse("16M"), ArenaOptions.defaults())) {
+            final Channel channel = Channel.create(arena, "c", 1, RING, 200);
+            try (ChannelProducer p = channel.producer(); ChannelConsumer c = channel.consumer()) {
+                // Past a quarter ring: the consumer clears all it took.
+                for (int i = 0; i < 8; i++) {
+                    assertTrue(p.offer(1, new byte[200], 0, 200));
+                }
+                assertEquals(8, c.poll((view, type, ptr, length) -> { }, 16));
+            }
+            final int lane = ChannelLayout.lane(NamedRoots.of(arena).get("c"), 0);
+            final long head = arena.raw().getLongAcquire(lane + ChannelLayout.HEAD);
+            assertEquals(head, arena.raw().getLongAcquire(lane + ChannelLayout.CLEARED));
+            arena.raw().putLongRelease(lane + ChannelLayout.HEAD, head + 64);
+            final List<String> violations = Channel.check(arena);
+            assertEquals(1, violations.size(), violations.toString());
+            assertTrue(violations.get(0).contains("lane head past what is published from TAIL"), violations.toString());
         }
     }
 }

@@ -187,6 +187,42 @@ public final class IpcChild {
                     }
                     System.out.println("sent");
                 }
+                case "producesize" -> {
+                    // producesize FILE CHANNEL COUNT SIZE: COUNT messages of SIZE bytes, each starting with its number
+                    try (ChannelProducer p = Channel.open(arena, args[2]).producer()) {
+                        System.out.println("lane " + p.lane());
+                        final BackoffIdleStrategy idle = new BackoffIdleStrategy();
+                        final int size = Integer.parseInt(args[4]);
+                        for (int seq = 0; seq < Integer.parseInt(args[3]); seq++) {
+                            final byte[] msg = new byte[size];
+                            java.util.Arrays.fill(msg, (byte) 0x5A);
+                            java.nio.ByteBuffer.wrap(msg).order(java.nio.ByteOrder.nativeOrder()).putInt(0, seq);
+                            if (p.offer(1, msg, 0, msg.length, idle, 30_000_000_000L) != ChannelProducer.OK) {
+                                System.out.println("offer failed");
+                                return;
+                            }
+                        }
+                    }
+                    System.out.println("sent");
+                }
+                case "removeexpected" -> {
+                    // removeexpected FILE NAME EXPECTED [nokill]: remove(name, expected), waiting for a
+                    // line at REMOVE_WRITING, then (unless nokill) saying "marked" at REMOVE_MARKED and waiting to be killed
+                    io.sharena.core.crash.CrashPoints.install(point -> {
+                        try {
+                            if (point == RootsPoint.REMOVE_WRITING) {
+                                System.out.println("writing");
+                                stdin.readLine();
+                            } else if (point == RootsPoint.REMOVE_MARKED && args.length < 5) {
+                                System.out.println("marked");
+                                Thread.sleep(600_000);
+                            }
+                        } catch (final Exception e) {
+                            throw new IllegalStateException(e);
+                        }
+                    });
+                    System.out.println("removed " + roots.remove(args[2], Integer.parseInt(args[3])));
+                }
                 case "drain" -> {
                     try (var consumer = Channel.open(arena, args[2]).consumer()) {
                         System.out.println("draining");

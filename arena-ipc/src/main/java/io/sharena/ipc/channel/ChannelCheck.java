@@ -314,7 +314,8 @@ final class ChannelCheck {
         while (at < head) {
             final int stamp = c.stampAt(ring, at);
             if (stamp == ChannelLayout.UNPUBLISHED) {
-                return pastTail ? "past what is published from TAIL (moved over messages, or into the free space): head="
+                return pastTail && !zeroedByItsConsumer(c, inHand, head, cleared)
+                    ? "past what is published from TAIL (moved over messages, or into the free space): head="
                     + head + ", tail=" + tail + ", published to=" + at : null;
             }
             final int bytes = ChannelLayout.publishedBytes(stamp, (int) (at & (c.ringBytes - 1)), c.ringBytes, c.maxMessage);
@@ -324,5 +325,16 @@ final class ChannelCheck {
             at += bytes;
         }
         return at != head ? "inside a record (moved over part of a message): head=" + head + ", a record ends at " + at : null;
+    }
+
+    /**
+     * @return whether zeros between CLEARED and HEAD are a consumer's that died between its zeroing
+     * and its CLEARED store ({@link ChannelPoint#CLEARED_ZEROED}): the message it handled last lies
+     * among them, with HEAD at most a padding and a record past it. HEAD moved into the free space
+     * by a stray write lies past zeros the consumer cleared, its last message below CLEARED.
+     */
+    private static boolean zeroedByItsConsumer(final Channel c, final long inHand, final long head, final long cleared) {
+        final long last = inHand - 1;
+        return inHand != 0 && last >= cleared && last < head && head - last <= ChannelLayout.maxTailLag(c.maxMessage);
     }
 }

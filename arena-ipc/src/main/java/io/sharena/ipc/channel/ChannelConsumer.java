@@ -236,6 +236,7 @@ public final class ChannelConsumer implements AutoCloseable {
         // stores are seen in order; on aarch64 and to the JIT, plain stores are not).
         VarHandle.releaseFence();
         Channel.zero(view, rings[lane], ringBytes, cleared[lane], head);
+        CrashPoints.at(ChannelPoint.CLEARED_ZEROED);
         cleared[lane] = head;
         view.putLongRelease(l + ChannelLayout.CLEARED, head);
     }

@@ -26,6 +26,11 @@ public enum ChannelPoint implements CrashPoint {
     DELIVERED,
     /** The consumer moved HEAD past what it delivered; the ring bytes below HEAD not yet zeroed, CLEARED not yet moved. */
     CLEARING,
+    /**
+     * The consumer zeroed the ring bytes below HEAD; CLEARED not yet moved up to it (killed here, it
+     * leaves zeros from CLEARED to HEAD, over the message it handled last).
+     */
+    CLEARED_ZEROED,
     /** The consumer found a drained lane's producer dead and is about to free the lane. */
     REAPING
 }

@@ -86,6 +86,12 @@ public final class ChannelProducer implements AutoCloseable {
             // A predecessor that died, or closed, with a claim not committed left its bytes past the
             // end: zeroed, so that no LENGTH word this producer has not published reads other than 0.
             Channel.zero(view, ring, ringBytes, tail, clearedCache + ringBytes);
+            // TAIL caught up with what is published: a predecessor killed between its record's
+            // publication and its TAIL store left it a record behind, and a lag that grew with each
+            // such death would pass the most a kill can leave (what attaching takes for damage).
+            if (storedTail != tail) {
+                view.putLongRelease(tailWord, tail);
+            }
         } catch (final RuntimeException e) {
             close();
             throw e;
