@@ -314,7 +314,7 @@ final class ChannelCheck {
         while (at < head) {
             final int stamp = c.stampAt(ring, at);
             if (stamp == ChannelLayout.UNPUBLISHED) {
-                return pastTail && !zeroedByItsConsumer(c, inHand, head, cleared)
+                return pastTail && !zeroedByItsConsumer(c, ring, inHand, head, cleared)
                     ? "past what is published from TAIL (moved over messages, or into the free space): head="
                     + head + ", tail=" + tail + ", published to=" + at : null;
             }
@@ -329,12 +329,16 @@ final class ChannelCheck {
 
     /**
      * @return whether zeros between CLEARED and HEAD are a consumer's that died between its zeroing
-     * and its CLEARED store ({@link ChannelPoint#CLEARED_ZEROED}): the message it handled last lies
-     * among them, with HEAD at most a padding and a record past it. HEAD moved into the free space
-     * by a stray write lies past zeros the consumer cleared, its last message below CLEARED.
+     * and its CLEARED store ({@link ChannelPoint#CLEARED_ZEROED}): they start at CLEARED, and the
+     * message it handled last lies among them, HEAD at most a padding and a record past it. HEAD
+     * moved into the free space by a stray write has below it either records the consumer took and
+     * has not cleared yet (CLEARED's record whole) or zeros it cleared (its last message below
+     * CLEARED).
      */
-    private static boolean zeroedByItsConsumer(final Channel c, final long inHand, final long head, final long cleared) {
+    private static boolean zeroedByItsConsumer(final Channel c, final int ring, final long inHand, final long head,
+                                               final long cleared) {
         final long last = inHand - 1;
-        return inHand != 0 && last >= cleared && last < head && head - last <= ChannelLayout.maxTailLag(c.maxMessage);
+        return inHand != 0 && last >= cleared && last < head && head - last <= ChannelLayout.maxTailLag(c.maxMessage)
+            && c.stampAt(ring, cleared) == ChannelLayout.UNPUBLISHED;
     }
 }
