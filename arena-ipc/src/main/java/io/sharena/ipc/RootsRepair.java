@@ -134,6 +134,10 @@ final class RootsRepair {
         final byte[] name = new byte[len];
         view.getBytes(e + RootsLayout.NAME, name, 0, len);
         final String s = new String(name, StandardCharsets.UTF_8);
+        if (lastNameByte(e) > len) {
+            return "root name length short of its name's bytes (the length was hit): entry=" + i + ", length=" + len
+                + ", name bytes=" + lastNameByte(e);
+        }
         if (!names.add(s)) {
             return "root name listed twice: name=" + s + ", entry=" + i;
         }
@@ -250,6 +254,70 @@ final class RootsRepair {
             + Integer.toHexString(RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE))) + " (lost with it)";
     }
 
+    /** @return one past the last non-zero byte of entry {@code e}'s name field (0 if all are zero) */
+    private int lastNameByte(final int e) {
+        int last = RootsLayout.MAX_NAME;
+        while (last > 0 && view.getByte(e + RootsLayout.NAME + last - 1) == 0) {
+            last--;
+        }
+        return last;
+    }
+
+    /**
+     * The name length the bytes of the LIVE entry {@code e} give, when its NAME_LEN {@code len} was
+     * hit by a stray write: an insert zeroes the whole name field before it writes the name, so no
+     * byte past a LIVE name's length is non-zero, and the name is found by a lookup at its entry.
+     * Tried: the lengths from the last non-zero byte on (a name may end in zero bytes), up to the
+     * largest, or below {@code len} when that is in range and covers every non-zero byte (a length
+     * raised; one in range whose name a lookup does not find is otherwise a root whose probe a stray
+     * write broke, moved as before). The shortest whose name a lookup finds at {@code e}, no other
+     * LIVE entry holding it, wins.
+     *
+     * @return that length; 0 if the length is sound (a lookup finds the name at {@code e}) or none fits
+     */
+    private int lengthFromName(final int e, final int len) {
+        final int last = lastNameByte(e);
+        final boolean inRange = len >= 1 && len <= RootsLayout.MAX_NAME;
+        if (inRange && last <= len && reachesAt(e, len)) {
+            return 0;
+        }
+        final int top = inRange && last <= len ? len - 1 : RootsLayout.MAX_NAME;
+        for (int candidate = Math.max(last, 1); candidate <= top; candidate++) {
+            if (reachesAt(e, candidate)) {
+                return candidate;
+            }
+        }
+        return 0;
+    }
+
+    /**
+     * @return whether a lookup of the first {@code length} bytes of entry {@code e}'s name meets
+     * {@code e} before an EMPTY entry, with no other LIVE entry holding that name on its way
+     */
+    private boolean reachesAt(final int e, final int length) {
+        final byte[] name = new byte[length];
+        view.getBytes(e + RootsLayout.NAME, name, 0, length);
+        final int start = NamedRoots.hash(name);
+        for (int i = 0; i < RootsLayout.ENTRIES; i++) {
+            final int other = entries.entry((start + i) & (RootsLayout.ENTRIES - 1));
+            if (other == e) {
+                return true;
+            }
+            final int state = view.getIntAcquire(other + RootsLayout.STATE);
+            if (state == RootsLayout.EMPTY) {
+                return false;
+            }
+            if (state == RootsLayout.LIVE && view.getInt(other + RootsLayout.NAME_LEN) == length) {
+                final byte[] held = new byte[length];
+                view.getBytes(other + RootsLayout.NAME, held, 0, length);
+                if (java.util.Arrays.equals(held, name)) {
+                    return false;
+                }
+            }
+        }
+        return false;
+    }
+
     /** @return whether an entry other than {@code except} holds {@code name} LIVE */
     private boolean liveElsewhere(final String name, final int except) {
         for (int i = 0; i < RootsLayout.ENTRIES; i++) {
@@ -295,10 +363,19 @@ final class RootsRepair {
                 done.add("root restored (its entry read " + what + " with its name whole and its pointer at a " + restorable);
                 state = RootsLayout.LIVE; // and moved below if a lookup does not find it there
             }
-            if (state == RootsLayout.LIVE && (len < 1 || len > RootsLayout.MAX_NAME)) {
+            final int restored = state == RootsLayout.LIVE ? lengthFromName(e, len) : 0;
+            if (restored != 0) {
+                CrashPoints.at(RootsPoint.REPAIR_ENTRY);
+                view.putIntRelease(e + RootsLayout.NAME_LEN, restored);
+                final byte[] name = new byte[restored];
+                view.getBytes(e + RootsLayout.NAME, name, 0, restored);
+                done.add("root name length restored from its name's bytes: name=" + new String(name, StandardCharsets.UTF_8)
+                    + ", entry=" + i + ", length " + len + " -> " + restored);
+            } else if (state == RootsLayout.LIVE && (len < 1 || len > RootsLayout.MAX_NAME)) {
+                final int ptr = RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE));
                 entries.tombstone(e);
                 done.add("root with a corrupted name dropped (its name is lost): entry=" + i + ", length=" + len
-            + ", ptr=0x" + Integer.toHexString(RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE))));
+                    + ", ptr=0x" + Integer.toHexString(ptr));
             } else if (state == RootsLayout.LIVE) {
                 final byte[] name = new byte[len];
                 view.getBytes(e + RootsLayout.NAME, name, 0, len);

@@ -18,6 +18,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -102,6 +104,41 @@ class IpcCorruptionTest {
         assertThrows(ArenaCorruptedException.class, () -> roots.list());
         assertEquals(List.of(), repairThenCheck());
         assertEquals(200, roots.get("beta"), "the others keep their values");
+    }
+
+    /**
+     * One write to a live root's name length (a hostile-file campaign): out of range, the repair
+     * dropped the root and its pointer with it; shorter (user2 read as user) the repair moved it
+     * under the shorter name, or check was clean with the root gone when that name happened to be
+     * reachable where it was; longer, the name with zero bytes was moved. An insert zeroes the whole
+     * name field first, so the name's bytes give the length back: check names a length short of
+     * them, and the repair restores the length the lookup finds the name at.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {0, -1, 4, 6, 49, RootsLayout.MAX_NAME, RootsLayout.MAX_NAME + 1, Integer.MAX_VALUE})
+    void aRootNameLengthHitIsRestoredFromItsName(final int hit) {
+        final NamedRoots roots = NamedRoots.of(arena);
+        for (int i = 0; i < 40; i++) {
+            roots.put("other" + i, 1000 + i);
+        }
+        roots.put("user2", 0x1d000);
+        final byte[] name = "user2".getBytes(StandardCharsets.UTF_8);
+        int e = 0;
+        for (int i = 0; i < RootsLayout.ENTRIES && e == 0; i++) {
+            final int at = directory() + RootsLayout.entry(i);
+            final byte[] held = new byte[name.length];
+            v.getBytes(at + RootsLayout.NAME, held, 0, held.length);
+            e = v.getInt(at + RootsLayout.STATE) == RootsLayout.LIVE && java.util.Arrays.equals(held, name) ? at : 0;
+        }
+        assertTrue(e != 0);
+        v.putInt(e + RootsLayout.NAME_LEN, hit);
+        assertFalse(NamedRoots.check(arena).isEmpty(), "the hit is named");
+        assertEquals(List.of(), repairThenCheck());
+        assertEquals(0x1d000, roots.get("user2"), "the root is back under its name");
+        assertEquals(41, roots.list().size(), roots.list().toString());
+        for (int i = 0; i < 40; i++) {
+            assertEquals(1000 + i, roots.get("other" + i));
+        }
     }
 
     /** A pointer past the arena: refused by name, then set to the directory again, its roots kept. */
