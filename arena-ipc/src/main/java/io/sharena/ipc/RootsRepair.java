@@ -371,6 +371,13 @@ final class RootsRepair {
                 view.getBytes(e + RootsLayout.NAME, name, 0, restored);
                 done.add("root name length restored from its name's bytes: name=" + new String(name, StandardCharsets.UTF_8)
                     + ", entry=" + i + ", length " + len + " -> " + restored);
+            } else if (state == RootsLayout.LIVE && len >= 1 && len <= RootsLayout.MAX_NAME && lastNameByte(e) > len
+                && reachesAt(e, len)) {
+                // No longer name is found here, the name as long as its length is: a stray write hit
+                // the zeros past it.
+                CrashPoints.at(RootsPoint.REPAIR_ENTRY);
+                view.fill(e + RootsLayout.NAME + len, RootsLayout.MAX_NAME - len, (byte) 0);
+                done.add("stray bytes past a root's name cleared: entry=" + i + ", length=" + len);
             } else if (state == RootsLayout.LIVE && (len < 1 || len > RootsLayout.MAX_NAME)) {
                 final int ptr = RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE));
                 entries.tombstone(e);

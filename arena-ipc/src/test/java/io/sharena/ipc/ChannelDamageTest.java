@@ -15,6 +15,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -23,6 +25,7 @@ import java.util.List;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -207,24 +210,75 @@ class ChannelDamageTest {
     /**
      * A lane count lowered by a stray write: the lanes past it went unread without a word (found by
      * {@code ChannelDamageFuzzTest}). A lane past the count with a ring is refused now, and the
-     * repair raises the count again, the messages there read.
+     * repair raises the count again, the messages there read: from the geometry check, or in a
+     * channel made before it ({@code olderChannel}, no check) from the lanes that have rings.
      */
-    @Test
-    void aLaneCountLoweredIsRefusedAndRaisedAgainByTheRepair() {
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void aLaneCountLoweredIsRefusedAndRaisedAgainByTheRepair(final boolean olderChannel) {
         final Channel channel = Channel.create(arena, "c", 3, RING, MAX);
         try (ChannelProducer a = channel.producer(); ChannelProducer b = channel.producer(); ChannelProducer c = channel.producer()) {
             assertEquals(List.of(0, 1, 2), List.of(a.lane(), b.lane(), c.lane()));
             assertTrue(c.offer(30, new byte[3], 0, 3));
+        }
+        if (olderChannel) {
+            v.putLong(header("c") + ChannelLayout.GEOMETRY_CHECK, 0);
         }
         v.putIntRelease(header("c") + ChannelLayout.LANES, 1);
         final ArenaCorruptedException x = assertThrows(ArenaCorruptedException.class, () -> Channel.open(arena, "c"));
         assertEquals("channel lane count", x.structure());
         assertTrue(x.getMessage().contains("lane 2 past it has a ring"), x.getMessage());
         assertEquals(1, IpcCheck.check(arena).size(), IpcCheck.check(arena).toString());
-        assertTrue(IpcCheck.repair(arena, 1_000_000_000L).contains("channel c: lane count raised from 1 to 3 (the lanes past it had rings)"));
+        assertEquals(List.of(olderChannel ? "channel c: lane count raised from 1 to 3 (the lanes past it had rings)"
+            : "channel c: lane count restored from its geometry check: 1 -> 3"), IpcCheck.repair(arena, 1_000_000_000L));
         assertEquals(List.of(), IpcCheck.check(arena));
         try (ChannelConsumer c = Channel.open(arena, "c").consumer()) {
             assertEquals(List.of(30), drain(c));
+        }
+    }
+
+    /**
+     * One write doubling a channel's ring size (a hostile-file campaign): the ring's pages then ran
+     * into the next page, a user's root's, which the producer wrote messages over and the consumer
+     * zeroed, every check clean. The header's geometry check disagrees now: the channel is refused,
+     * named by the check, and the repair solves the check for the word that was hit. Each field hit
+     * in turn, and the check word itself.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {ChannelLayout.LANES, ChannelLayout.RING_BYTES, ChannelLayout.MAX_MESSAGE, ChannelLayout.GEOMETRY_CHECK})
+    void aGeometryWordHitIsRefusedAndRestoredFromTheCheck(final int word) {
+        final Channel channel = Channel.create(arena, "c", 1, RING, MAX);
+        final int ring = v.getInt(ChannelLayout.lane(header("c"), 0) + ChannelLayout.RING);
+        final int after = ring + RING;
+        assertEquals(after, arena.allocPagesAt(after, 1), "the page after the ring is free to take");
+        NamedRoots.of(arena).put("plain", after);
+        v.fill(after, 4096, (byte) 0x33);
+        try (ChannelProducer p = channel.producer()) {
+            assertTrue(p.offer(7, new byte[3], 0, 3));
+        }
+        final int h = header("c");
+        switch (word) {
+            case ChannelLayout.LANES -> v.putInt(h + word, 2);
+            case ChannelLayout.GEOMETRY_CHECK -> v.putLong(h + word, v.getLong(h + word) ^ 0x40);
+            case ChannelLayout.MAX_MESSAGE -> v.putInt(h + word, MAX / 2);
+            default -> v.putInt(h + word, RING * 2);
+        }
+        if (word != ChannelLayout.GEOMETRY_CHECK) {
+            final ArenaCorruptedException x = assertThrows(ArenaCorruptedException.class, () -> Channel.open(arena, "c").producer());
+            assertEquals("channel geometry check", x.structure(), x.getMessage());
+        }
+        assertFalse(IpcCheck.check(arena).isEmpty());
+        final List<String> repaired = IpcCheck.repair(arena, 1_000_000_000L);
+        assertEquals(1, repaired.size(), repaired.toString());
+        assertEquals(List.of(), IpcCheck.check(arena));
+        try (ChannelProducer p = Channel.open(arena, "c").producer(); ChannelConsumer c = Channel.open(arena, "c").consumer()) {
+            for (int i = 0; i < 40; i++) { // around the ring several times
+                assertTrue(p.offer(8, new byte[MAX], 0, MAX));
+                drain(c);
+            }
+        }
+        for (int i = 0; i < 4096; i += 8) {
+            assertEquals(0x3333_3333_3333_3333L, v.getLong(after + i), "the user's page is untouched");
         }
     }
 

@@ -806,6 +806,44 @@ class IpcCorruptionTest {
         assertDistinct(heap, 16, 600);
     }
 
+    /**
+     * Two writes (a hostile-file campaign): a free object's link pointed at a live object, and that
+     * object's in-use bit cleared. An allocation handed the live object out, and the repair, taking
+     * whatever a stack reaches for free, put it on the rebuilt stack: check clean, the object handed
+     * out again while its owner held it. Every free and push writes the freed mark, so an object a
+     * stack reaches without it is in use: the pop refuses it, check names it, the repair keeps it
+     * in use.
+     */
+    @Test
+    void aFreeStackLinkToALiveObjectWhoseBitWasClearedNeverHandsItOut() {
+        final ObjectHeap heap = ObjectHeap.of(arena);
+        final int live = heap.allocate(8);
+        v.putLong(live, 0x1234_5678_9ABC_DEF0L);
+        final int a = heap.allocate(8);
+        heap.free(a);
+        v.putInt(a, live); // the top free object's link
+        final int page = live & ~4095;
+        final int index = HeapLayout.index(live - page - HeapLayout.SLAB_HEADER, v.getInt(page + HeapLayout.CLASS));
+        v.getAndBitwiseAndLong(page + HeapLayout.bitmapWord(index), ~HeapLayout.bit(index));
+        assertEquals(a, heap.allocate(8), "the top object itself is sound");
+        final ArenaCorruptedException x = assertThrows(ArenaCorruptedException.class, () -> heap.allocate(8));
+        assertEquals("heap object on the free stack without its freed mark", x.structure());
+        assertEquals(Integer.toUnsignedLong(live), x.value());
+        heap.free(a);
+        v.putInt(a, live);
+        assertTrue(heap.check().stream().anyMatch(s -> s.startsWith("heap free stack entry without a free object's mark")),
+            heap.check().toString());
+        assertEquals(List.of(), repairThenCheck());
+        final Set<Integer> out = new HashSet<>();
+        for (int i = 0; i < 2000; i++) {
+            final int p = heap.allocate(8);
+            assertTrue(p != 0 && p != live && out.add(p), "the live object or another handed out twice: " + p);
+        }
+        assertEquals(0x1234_5678_9ABC_DEF0L, v.getLong(live), "its owner's bytes untouched");
+        out.forEach(heap::free);
+        assertEquals(List.of(), heap.check());
+    }
+
     @Test
     void aCyclicFreeStackNeverHandsAnObjectOutTwice() {
         final ObjectHeap heap = ObjectHeap.of(arena);
@@ -821,7 +859,8 @@ class IpcCorruptionTest {
                     assertTrue(out.add(heap.allocate(16)), "handed out twice");
                 }
             });
-            assertEquals("heap object on the free stack while in use", x.structure());
+            // a, handed out (its freed mark zeroed with it), comes round again: its mark is gone.
+            assertEquals("heap object on the free stack without its freed mark", x.structure());
             assertTrue(heap.check().stream().anyMatch(s -> s.startsWith("heap marked for repair")));
         });
         for (final int p : List.of(a, b)) {

@@ -128,6 +128,11 @@ public final class Channel {
         if (inUse > lanes) {
             throw corrupted("channel lane count", lanes, "lane " + (inUse - 1) + " past it has a ring");
         }
+        final long check = view.getLong(header + ChannelLayout.GEOMETRY_CHECK);
+        if (check != 0 && check != ChannelLayout.geometryCheck(header, lanes, ringBytes, maxMessage)) {
+            throw corrupted("channel geometry check", check, "lanes=" + lanes + ", ringBytes=" + ringBytes
+                + ", maxMessage=" + maxMessage + " disagree with it (one of them, or it, was hit)");
+        }
         final long ringPages = ringBytes / Geometry.PAGE_SIZE;
         final long headerPage = Integer.toUnsignedLong(header) / Geometry.PAGE_SIZE;
         this.rings = new int[lanes];
@@ -299,6 +304,7 @@ public final class Channel {
             v.putInt(h + ChannelLayout.LANES, lanes);
             v.putInt(h + ChannelLayout.RING_BYTES, ringBytes);
             v.putInt(h + ChannelLayout.MAX_MESSAGE, maxMessage);
+            v.putLong(h + ChannelLayout.GEOMETRY_CHECK, ChannelLayout.geometryCheck(h, lanes, ringBytes, maxMessage));
             v.putLongRelease(h + ChannelLayout.CREATOR, ArenaInternals.ownership(arena).process());
             v.putIntRelease(h + ChannelLayout.MAGIC, ChannelLayout.MAGIC_CREATING);
             CrashPoints.at(ChannelPoint.CREATED);

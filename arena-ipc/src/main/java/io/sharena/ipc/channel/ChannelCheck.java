@@ -84,6 +84,7 @@ final class ChannelCheck {
             if (!Pages.inUserRange(arena, ptr, 1)) {
                 return;
             }
+            restoreGeometry(arena, name, ptr, done);
             raiseLaneCount(arena, name, ptr, done);
             if (magicLost(arena, name, ptr)) {
                 final int magic = arena.raw().getIntAcquire(ptr + ChannelLayout.MAGIC);
@@ -94,6 +95,68 @@ final class ChannelCheck {
             }
         });
         return done;
+    }
+
+    /**
+     * Gives a channel's geometry back when one stray write hit LANES, RING_BYTES or MAX_MESSAGE
+     * (its {@link ChannelLayout#GEOMETRY_CHECK} disagrees): the check is solved for each field with
+     * the other two as they are, and the one field whose solution is a value it can hold, with which
+     * the channel is sound, gets it back. When no field's is, and the channel is sound as it is, the
+     * check word itself was hit: written again. Left as it was otherwise (and reported).
+     */
+    private static void restoreGeometry(final SharedArena arena, final String name, final int ptr, final List<String> done) {
+        final ArenaView v = arena.raw();
+        final int magic = v.getIntAcquire(ptr + ChannelLayout.MAGIC);
+        final long check = v.getLong(ptr + ChannelLayout.GEOMETRY_CHECK);
+        final int[] now = {v.getInt(ptr + ChannelLayout.LANES), v.getInt(ptr + ChannelLayout.RING_BYTES),
+            v.getInt(ptr + ChannelLayout.MAX_MESSAGE)};
+        if ((magic != ChannelLayout.MAGIC_VALUE && magic != ChannelLayout.MAGIC_CREATING) || check == 0
+            || check == ChannelLayout.geometryCheck(ptr, now[0], now[1], now[2])) {
+            return;
+        }
+        final int[] words = {ChannelLayout.LANES, ChannelLayout.RING_BYTES, ChannelLayout.MAX_MESSAGE};
+        final String[] names = {"lane count", "ring size", "maximum message"};
+        final long[] solved = ChannelLayout.geometrySolutions(check, ptr, now[0], now[1], now[2]);
+        for (int i = 0; i < words.length; i++) {
+            if (solved[i] != (int) solved[i] || !inRange(arena, ptr, i, (int) solved[i], now)) {
+                continue;
+            }
+            v.putIntRelease(ptr + words[i], (int) solved[i]);
+            if (sound(arena, ptr)) {
+                done.add("channel " + name + ": " + names[i] + " restored from its geometry check: " + now[i] + " -> "
+                    + solved[i]);
+                return;
+            }
+            v.putIntRelease(ptr + words[i], now[i]);
+        }
+        v.putLong(ptr + ChannelLayout.GEOMETRY_CHECK, ChannelLayout.geometryCheck(ptr, now[0], now[1], now[2]));
+        if (sound(arena, ptr)) {
+            done.add("channel " + name + ": geometry check written again (it alone was hit; lanes=" + now[0]
+                + ", ringBytes=" + now[1] + ", maxMessage=" + now[2] + " are sound)");
+            return;
+        }
+        v.putLong(ptr + ChannelLayout.GEOMETRY_CHECK, check);
+    }
+
+    /** @return whether geometry field {@code field} (0 lanes, 1 ring bytes, 2 max message) may hold {@code value}, the others as {@code now} */
+    private static boolean inRange(final SharedArena arena, final int ptr, final int field, final int value, final int[] now) {
+        final int ringBytes = field == 1 ? value : now[1];
+        final int maxMessage = field == 2 ? value : now[2];
+        return switch (field) {
+            case 0 -> value >= Math.max(1, Channel.lanesWithRings(arena.raw(), ptr)) && value <= ChannelLayout.MAX_LANES;
+            default -> ringBytes >= Geometry.PAGE_SIZE && Integer.bitCount(ringBytes) == 1 && ringBytes <= arena.capacityBytes()
+                && maxMessage >= 1 && maxMessage <= ringBytes / 4 && ChannelLayout.recordBytes(maxMessage) <= ringBytes / 4;
+        };
+    }
+
+    /** @return whether the channel header at {@code ptr} reads sound, its pages allocated */
+    private static boolean sound(final SharedArena arena, final int ptr) {
+        try {
+            new Channel(arena, ptr, false);
+            return pagesProblem(arena, ptr) == null;
+        } catch (final ArenaCorruptedException e) {
+            return false;
+        }
     }
 
     /**

@@ -70,6 +70,13 @@ final class HeapRepair {
                 violations.add("heap free stack entry not an object of its class: class=" + c + ", ptr=" + hex(obj));
                 break;
             }
+            if (!free.contains(obj) && !freedMarked(obj)) {
+                // Every free and every push writes the mark: this is an object in use a stray write
+                // linked in (its in-use bit may be cleared too). Not free: the repair keeps it in use.
+                violations.add("heap free stack entry without a free object's mark (an object in use linked in):"
+                    + " class=" + c + ", ptr=" + hex(obj));
+                break;
+            }
             if (!free.add(obj)) {
                 violations.add("heap free stack cyclic (object listed twice): class=" + c + ", ptr=" + hex(obj));
                 break;

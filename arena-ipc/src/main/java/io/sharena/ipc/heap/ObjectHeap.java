@@ -353,13 +353,19 @@ public final class ObjectHeap {
                 }
                 continue;
             }
-            // The link may be stale (obj popped and written by its new owner meanwhile): then the
-            // head's tag has moved and the CAS below fails. If it succeeds, the link was the real
-            // one; it is not checked here because it is checked (above) before anything reads
-            // through it, when it is popped in turn.
-            final int next = view.getInt(obj);
+            // The link and the freed mark after it may be stale (obj popped and written by its new
+            // owner meanwhile): then the head's tag has moved and the CAS below fails. If it
+            // succeeds, they were the real ones; the link is not checked here because it is checked
+            // (above) before anything reads through it, when it is popped in turn.
+            final long link = view.getLong(obj);
+            final int next = (int) link;
             if (view.compareAndSetLong(headWord, head, tagged(head, next))) {
                 CrashPoints.at(HeapPoint.ALLOC_POPPED);
+                if ((int) (link >>> 32) != freedMark(obj)) {
+                    // Every free and every push writes the mark: an object without it is one in use
+                    // that a stray write linked in (and whose in-use bit it may have cleared too).
+                    throw corrupted("heap object on the free stack without its freed mark", obj, "class=" + c);
+                }
                 final int page = obj & ~(Geometry.PAGE_SIZE - 1);
                 final long bit = HeapLayout.bit(index);
                 if ((view.getAndBitwiseOrLong(page + HeapLayout.bitmapWord(index), bit) & bit) != 0) {

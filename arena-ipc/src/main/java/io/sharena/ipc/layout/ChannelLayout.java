@@ -14,6 +14,8 @@ import io.sharena.core.layout.Geometry;
  *    32 DEAD_PRODUCERS (8)  40 LAST_DEAD_PID (8): deaths seen by whoever freed a dead producer's lane
  *    48 CREATOR (8): while the channel is being created (MAGIC_CREATING), its creator's owner
  *       token, then a reclaimer's (an owner word); 0 once the channel is made
+ *    56 GEOMETRY_CHECK (8): a check of LANES, RING_BYTES, MAX_MESSAGE and the header's pointer,
+ *       written with them; 0 in a channel made before it
  *    LANE_BASE + lane * LANE_STRIDE:
  *      +0   producer line (128 bytes): OWNER(8) OWNER_PID(8, reports only) TAIL(8) RING(4)
  *      +128 consumer line (128 bytes): HEAD(8) IN_HAND(8): position + 1 of the message whose handler runs
@@ -60,6 +62,52 @@ public final class ChannelLayout {
     public static final int LAST_DEAD_PID = 40;
     /** While the channel is being created, the creator's owner token (then a reclaimer's), an owner word; 0 once it is made. */
     public static final int CREATOR = 48;
+    /**
+     * A check of the header's geometry, written with it when the channel is created
+     * ({@link #geometryCheck}): one stray write to LANES, RING_BYTES or MAX_MESSAGE no longer agrees
+     * with it (a RING_BYTES doubled had producers write past their ring into the next owner's page,
+     * with every check clean). 0 in a channel made before it: not checked.
+     */
+    public static final int GEOMETRY_CHECK = 56;
+    /** Odd multipliers: the check is linear in each field, and a repair solves it for the field a stray write hit. */
+    private static final long K_LANES = 0x9E3779B97F4A7C15L;
+    private static final long K_RING = 0xC2B2AE3D27D4EB4FL;
+    private static final long K_MAX = 0x165667B19E3779F9L;
+    private static final long K_HEADER = 0x27D4EB2F165667C5L;
+
+    /** @return the {@link #GEOMETRY_CHECK} of a channel at {@code header} with this geometry (never 0) */
+    public static long geometryCheck(final int header, final int lanes, final int ringBytes, final int maxMessage) {
+        final long c = K_HEADER * (Integer.toUnsignedLong(header) + 1) + K_LANES * lanes + K_RING * ringBytes
+            + K_MAX * maxMessage;
+        return c == 0 ? 1 : c;
+    }
+
+    /**
+     * The value each geometry field would need for {@code check} to agree with the others as they
+     * are: {lanes, ringBytes, maxMessage}, each a 64-bit number (one a stray write hit solves to
+     * its old value; the others, almost surely, to no value an int field can hold).
+     */
+    public static long[] geometrySolutions(final long check, final int header, final int lanes, final int ringBytes,
+                                           final int maxMessage) {
+        final long base = K_HEADER * (Integer.toUnsignedLong(header) + 1);
+        final long l = K_LANES * lanes;
+        final long r = K_RING * ringBytes;
+        final long m = K_MAX * maxMessage;
+        return new long[] {
+            (check - base - r - m) * inverse(K_LANES),
+            (check - base - l - m) * inverse(K_RING),
+            (check - base - l - r) * inverse(K_MAX)};
+    }
+
+    /** @return the multiplicative inverse of odd {@code k} modulo 2^64 (Newton's iteration) */
+    private static long inverse(final long k) {
+        long x = k;
+        for (int i = 0; i < 5; i++) {
+            x *= 2 - k * x;
+        }
+        return x;
+    }
+
     /** The header's magic while the channel is being created ("CHNC"): registered, not yet made. */
     public static final int MAGIC_CREATING = 0x43484E43;
 
