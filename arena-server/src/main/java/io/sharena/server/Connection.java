@@ -866,7 +866,7 @@ final class Connection {
         final boolean whole = valueLength <= VALUE_GROW_FROM || worker.hasSpareValue(valueLength);
         final int first = whole ? valueLength : VALUE_GROW_FROM;
         if (chargeValue(first, valueLength)) {
-            pending.value = whole ? worker.takeValue(valueLength) : new byte[first];
+            pending.value = whole ? worker.takeValue(valueLength) : worker.takeGrowing(first);
         }
     }
 
@@ -885,12 +885,19 @@ final class Connection {
         if (had >= need) {
             return true;
         }
-        final int grown = (int) Math.min(p.length, Math.max(need, 2L * had));
+        // A power of two below the value's length (the worker keeps those for the next value), or
+        // the length itself: the value that is stored is an array of exactly its length.
+        final long wanted = Math.max(need, 2L * had);
+        final long power = Long.highestOneBit(wanted - 1) << 1;
+        final int grown = (int) Math.min(p.length, power);
         if (!chargeValue(grown - had, p.length - p.filled)) {
             charge(-had); // released, and the block's rest swallowed, by chargeValue
             return false;
         }
-        p.value = java.util.Arrays.copyOf(p.value, grown);
+        final byte[] next = grown == p.length ? worker.takeValue(grown) : worker.takeGrowing(grown);
+        System.arraycopy(p.value, 0, next, 0, p.filled);
+        worker.giveBackValue(p.value);
+        p.value = next;
         return true;
     }
 
@@ -1496,6 +1503,10 @@ final class Connection {
         if (pending.reservation.held()) {
             worker.server.store().abandon(pending.reservation);
             pending.inPlace = null;
+        }
+        if (state == State.DATA && pending.value != null) {
+            worker.giveBackValue(pending.value); // a value cut short: its array serves the next one
+            pending.value = null;
         }
         giveBackInPlaceBudget();
         if (key != null) {

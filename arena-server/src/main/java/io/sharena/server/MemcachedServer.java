@@ -86,6 +86,8 @@ public final class MemcachedServer implements AutoCloseable {
     /** Values read from the socket straight into the store, and those moved to the heap halfway (tests). */
     final java.util.concurrent.atomic.LongAdder valuesInPlace = new java.util.concurrent.atomic.LongAdder();
     final java.util.concurrent.atomic.LongAdder valuesSpilled = new java.util.concurrent.atomic.LongAdder();
+    /** Bytes of value arrays longer than {@link Worker#POOLED_VALUE_MAX} the workers allocated, not taken from their spares (tests). */
+    final java.util.concurrent.atomic.LongAdder valueBytesAllocated = new java.util.concurrent.atomic.LongAdder();
     /**
      * Bytes of values this server's connections hold reserved in the store at once: at most a
      * quarter of the store's memory ({@link Connection#beginData}). Every write waits for a
@@ -230,13 +232,14 @@ public final class MemcachedServer implements AutoCloseable {
             }
             boolean ours = false; // counted in currConnections and taken by no worker yet
             try {
-                totalConnections.incrementAndGet();
                 if (currConnections.incrementAndGet() > options.maxConnections()) {
                     currConnections.decrementAndGet();
                     rejectedConnections.incrementAndGet();
                     reject(ch);
                     continue;
                 }
+                // As memcached: a connection refused over the limit counts in rejected_connections only.
+                totalConnections.incrementAndGet();
                 ours = true;
                 // A worker that died takes no more connections: the next live one does, and with
                 // none left the client is hung up on (awaitClose reports the server dead).

@@ -35,14 +35,29 @@ final class Worker {
     private final byte[][] keys = new byte[TextCommands.KEY_MAX + 1][];
     /**
      * Arrays for the key and value of a storage command while its data block arrives: taken by a
-     * connection, given back once the store call is done, so that a set allocates nothing. A
-     * connection that closes mid-block keeps its arrays (the GC takes them). At most one spare array
-     * per length up to {@value #POOLED_VALUE_MAX} (512 KiB if every length was used) and one larger
-     * one, of at most the store's max item size.
+     * connection, given back once the store call is done (or its connection closes mid-block), so
+     * that a set allocates nothing. At most one spare array per length up to
+     * {@value #POOLED_VALUE_MAX} (512 KiB if every length was used) and one larger one, of at most
+     * the store's max item size (a power of two's length goes with the growing arrays below).
      */
     private final byte[][] spareKeys = new byte[TextCommands.KEY_MAX + 1][];
     private final byte[][] spareValues = new byte[POOLED_VALUE_MAX + 1][];
     private byte[] spareLarge;
+    /**
+     * Arrays a large value on the heap grows through as it arrives ({@link Connection#roomInValue}):
+     * powers of two from {@link Connection#VALUE_GROW_FROM} up, below the value's length, up to
+     * {@value #GROWING_PER_SIZE} of each and {@value #GROWING_KEPT_BYTES} bytes in all, given back
+     * when the value is stored or its connection closes mid-block. Without them a client that
+     * declared large values and hung up partway, over and over on new connections, had each
+     * connection allocate and drop its arrays: the young collections promoted the ones in flight,
+     * the old generation grew to the heap's limit (1.1 GB of RSS that stayed), the workers spent
+     * their time in the collector, and connections piled up to the limit, every other client refused.
+     */
+    private final byte[][][] growing = new byte[32][GROWING_PER_SIZE][];
+    private final int[] growingCount = new int[32];
+    private long growingBytes;
+    private static final int GROWING_PER_SIZE = 64;
+    static final long GROWING_KEPT_BYTES = 16L << 20;
     /**
      * The one buffer this thread's socket reads and writes go through: a direct buffer, so the JDK
      * neither wraps the connection's arrays nor copies them into a temporary direct buffer per call.
@@ -543,6 +558,9 @@ final class Worker {
 
     /** @return an array of exactly {@code len} bytes (contents undefined) the caller owns until {@link #giveBackValue} */
     byte[] takeValue(final int len) {
+        if (len >= Connection.VALUE_GROW_FROM && Integer.bitCount(len) == 1) {
+            return takeGrowing(len);
+        }
         final byte[] v;
         if (len <= POOLED_VALUE_MAX) {
             v = spareValues[len];
@@ -553,19 +571,54 @@ final class Worker {
                 spareLarge = null;
             }
         }
+        if (v == null && len > POOLED_VALUE_MAX) {
+            server.valueBytesAllocated.add(len);
+        }
         return v != null ? v : new byte[len];
     }
 
     /** @return whether {@link #takeValue} has a spare array of exactly {@code len} bytes */
     boolean hasSpareValue(final int len) {
+        if (len >= Connection.VALUE_GROW_FROM && Integer.bitCount(len) == 1) {
+            return growingCount[Integer.numberOfTrailingZeros(len)] > 0;
+        }
         return len <= POOLED_VALUE_MAX ? spareValues[len] != null : spareLarge != null && spareLarge.length == len;
     }
 
     void giveBackValue(final byte[] v) {
         if (v.length <= POOLED_VALUE_MAX) {
             spareValues[v.length] = v;
-        } else {
+        } else if (!giveBackGrowing(v)) {
             spareLarge = v;
         }
+    }
+
+    /**
+     * @return an array of {@code size} bytes (a power of two of at least {@link Connection#VALUE_GROW_FROM};
+     * contents undefined) the caller owns until it gives it back ({@link #giveBackValue})
+     */
+    byte[] takeGrowing(final int size) {
+        final int shift = Integer.numberOfTrailingZeros(size);
+        if (growingCount[shift] > 0) {
+            final byte[] b = growing[shift][--growingCount[shift]];
+            growing[shift][growingCount[shift]] = null;
+            growingBytes -= b.length;
+            return b;
+        }
+        server.valueBytesAllocated.add(size);
+        return new byte[size];
+    }
+
+    /** @return whether {@code v}, a power of two of at least {@link Connection#VALUE_GROW_FROM} bytes, was kept */
+    private boolean giveBackGrowing(final byte[] v) {
+        if (v.length < Connection.VALUE_GROW_FROM || Integer.bitCount(v.length) != 1) {
+            return false;
+        }
+        final int shift = Integer.numberOfTrailingZeros(v.length);
+        if (growingCount[shift] < GROWING_PER_SIZE && growingBytes + v.length <= GROWING_KEPT_BYTES) {
+            growing[shift][growingCount[shift]++] = v;
+            growingBytes += v.length;
+        }
+        return true; // kept, or left to the collector: not the spare of a whole value's length
     }
 }
