@@ -179,7 +179,14 @@ final class RootsRepair {
                 continue;
             }
             final String was = state == RootsLayout.EMPTY ? "EMPTY" : "REMOVED";
-            if (liveElsewhere(name, e)) {
+            final int ptr = RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE));
+            final long page = Integer.toUnsignedLong(ptr) / Geometry.PAGE_SIZE;
+            if (page >= arena.firstUserPage() && Pages.state(arena, page) == PageEntry.FREE) {
+                // A free user page: no root's (its owner freed it), a stray write's pointer beside the state's.
+                entries.tombstone(e);
+                done.add("root entry " + was + " holding a name and a pointer into a free page cleared: name=" + name
+                    + ", ptr=0x" + Integer.toHexString(ptr) + ", entry=" + i);
+            } else if (liveElsewhere(name, e)) {
                 entries.tombstone(e);
                 done.add("root entry " + was + " holding a name live in another entry cleared: name=" + name + ", entry=" + i);
             } else {

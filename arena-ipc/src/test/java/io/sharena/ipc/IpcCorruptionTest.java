@@ -141,6 +141,37 @@ class IpcCorruptionTest {
         }
     }
 
+    /**
+     * A live root's state read EMPTY (one write) is a root whose state was hit: restored. With its
+     * pointer moved into a free page as well (a second write, a hostile-file campaign), it was
+     * restored too, a root naming a free page, check clean: such an entry is cleared now.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void aRootWhoseStateReadsEmptyIsRestoredUnlessItPointsIntoAFreePage(final boolean pointerHit) {
+        final NamedRoots roots = NamedRoots.of(arena);
+        final int page = arena.allocPages(1);
+        final int free = arena.allocPages(1);
+        arena.freePages(free, 1);
+        roots.put("user", page);
+        final byte[] name = "user".getBytes(StandardCharsets.UTF_8);
+        int e = 0;
+        for (int i = 0; i < RootsLayout.ENTRIES && e == 0; i++) {
+            final int at = directory() + RootsLayout.entry(i);
+            final byte[] held = new byte[name.length];
+            v.getBytes(at + RootsLayout.NAME, held, 0, held.length);
+            e = v.getInt(at + RootsLayout.STATE) == RootsLayout.LIVE && java.util.Arrays.equals(held, name) ? at : 0;
+        }
+        assertTrue(e != 0);
+        if (pointerHit) {
+            v.putLong(e + RootsLayout.VALUE, RootsLayout.bumped(v.getLong(e + RootsLayout.VALUE), free));
+        }
+        v.putInt(e + RootsLayout.STATE, RootsLayout.EMPTY);
+        assertFalse(NamedRoots.check(arena).isEmpty());
+        assertEquals(List.of(), repairThenCheck());
+        assertEquals(pointerHit ? 0 : page, roots.get("user"));
+    }
+
     /** A pointer past the arena: refused by name, then set to the directory again, its roots kept. */
     @Test
     void aDirectoryPointerOutsideTheArenaIsReportedAndFoundAgain() {
