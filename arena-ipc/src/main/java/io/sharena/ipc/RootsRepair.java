@@ -135,7 +135,7 @@ final class RootsRepair {
         view.getBytes(e + RootsLayout.NAME, name, 0, len);
         final String s = new String(name, StandardCharsets.UTF_8);
         if (lastNameByte(e) > len) {
-            return "root name length short of its name's bytes (the length was hit): entry=" + i + ", length=" + len
+            return "root name length short of its name's bytes (the length, or the zeros past the name, were hit): entry=" + i + ", length=" + len
                 + ", name bytes=" + lastNameByte(e);
         }
         if (!names.add(s)) {
@@ -274,18 +274,23 @@ final class RootsRepair {
      * The name length the bytes of the LIVE entry {@code e} give, when its NAME_LEN {@code len} was
      * hit by a stray write: an insert zeroes the whole name field before it writes the name, so no
      * byte past a LIVE name's length is non-zero, and the name is found by a lookup at its entry.
-     * Tried: the lengths from the last non-zero byte on (a name may end in zero bytes), up to the
-     * largest, or below {@code len} when that is in range and covers every non-zero byte (a length
-     * raised; one in range whose name a lookup does not find is otherwise a root whose probe a stray
-     * write broke, moved as before). The shortest whose name a lookup finds at {@code e}, no other
-     * LIVE entry holding it, wins.
+     * Tried, when the name as long as {@code len} is not found at {@code e}: the lengths from the
+     * last non-zero byte on (a name may end in zero bytes), up to the largest, or below {@code len}
+     * when that is in range and covers every non-zero byte (a length raised; one in range whose name
+     * a lookup does not find is otherwise a root whose probe a stray write broke, moved as before).
+     * The shortest whose name a lookup finds at {@code e}, no other LIVE entry holding it, wins. What
+     * the bytes cannot tell: a name ending in zero bytes whose probe a stray write broke is taken for
+     * a length raised (it loses its last zero bytes when the shorter name is found there), and a
+     * length lowered onto a shorter name a lookup also finds there for stray bytes past that name.
      *
      * @return that length; 0 if the length is sound (a lookup finds the name at {@code e}) or none fits
      */
     private int lengthFromName(final int e, final int len) {
         final int last = lastNameByte(e);
         final boolean inRange = len >= 1 && len <= RootsLayout.MAX_NAME;
-        if (inRange && last <= len && reachesAt(e, len)) {
+        if (inRange && reachesAt(e, len)) {
+            // Found where it is: bytes past it are a stray write's (cleared), not a length lowered
+            // onto a shorter name a lookup also finds here, which the bytes alone cannot tell apart.
             return 0;
         }
         final int top = inRange && last <= len ? len - 1 : RootsLayout.MAX_NAME;
@@ -380,11 +385,13 @@ final class RootsRepair {
                     + ", entry=" + i + ", length " + len + " -> " + restored);
             } else if (state == RootsLayout.LIVE && len >= 1 && len <= RootsLayout.MAX_NAME && lastNameByte(e) > len
                 && reachesAt(e, len)) {
-                // No longer name is found here, the name as long as its length is: a stray write hit
-                // the zeros past it.
+                // The name as long as its length is found here: a stray write hit the zeros past it.
                 CrashPoints.at(RootsPoint.REPAIR_ENTRY);
+                final byte[] stray = new byte[lastNameByte(e) - len];
+                view.getBytes(e + RootsLayout.NAME + len, stray, 0, stray.length);
                 view.fill(e + RootsLayout.NAME + len, RootsLayout.MAX_NAME - len, (byte) 0);
-                done.add("stray bytes past a root's name cleared: entry=" + i + ", length=" + len);
+                done.add("stray bytes past a root's name cleared: entry=" + i + ", length=" + len + ", bytes="
+                    + java.util.HexFormat.of().formatHex(stray));
             } else if (state == RootsLayout.LIVE && (len < 1 || len > RootsLayout.MAX_NAME)) {
                 final int ptr = RootsLayout.pointerOf(view.getLongAcquire(e + RootsLayout.VALUE));
                 entries.tombstone(e);

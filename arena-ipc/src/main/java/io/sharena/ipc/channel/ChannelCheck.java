@@ -101,8 +101,10 @@ final class ChannelCheck {
      * Gives a channel's geometry back when one stray write hit LANES, RING_BYTES or MAX_MESSAGE
      * (its {@link ChannelLayout#GEOMETRY_CHECK} disagrees): the check is solved for each field with
      * the other two as they are, and the one field whose solution is a value it can hold, with which
-     * the channel is sound, gets it back. When no field's is, and the channel is sound as it is, the
-     * check word itself was hit: written again. Left as it was otherwise (and reported).
+     * the channel is sound, gets it back; then for RING_BYTES and MAX_MESSAGE together (one aligned
+     * word), each ring size with the largest message it solves to. When none is, and the channel is
+     * sound as it is, the check word itself was hit: written again. Left as it was otherwise (and
+     * reported).
      */
     private static void restoreGeometry(final SharedArena arena, final String name, final int ptr, final List<String> done) {
         final ArenaView v = arena.raw();
@@ -128,6 +130,24 @@ final class ChannelCheck {
                 return;
             }
             v.putIntRelease(ptr + words[i], now[i]);
+        }
+        // RING_BYTES and MAX_MESSAGE share one aligned 8-byte word, which one stray write may hit
+        // whole: each ring size a ring may have, with the largest message the check solves to.
+        for (long ring = Geometry.PAGE_SIZE; ring <= Math.min(arena.capacityBytes(), 1L << 30); ring <<= 1) {
+            final long max = ChannelLayout.geometrySolutions(check, ptr, now[0], (int) ring, now[2])[2];
+            final int[] pair = {now[0], (int) ring, (int) max};
+            if (ring == now[1] || max != (int) max || !inRange(arena, ptr, 2, (int) max, pair)) {
+                continue;
+            }
+            v.putIntRelease(ptr + ChannelLayout.RING_BYTES, (int) ring);
+            v.putIntRelease(ptr + ChannelLayout.MAX_MESSAGE, (int) max);
+            if (sound(arena, ptr)) {
+                done.add("channel " + name + ": ring size and maximum message restored from its geometry check (one"
+                    + " word hit both): " + now[1] + " -> " + ring + ", " + now[2] + " -> " + max);
+                return;
+            }
+            v.putIntRelease(ptr + ChannelLayout.RING_BYTES, now[1]);
+            v.putIntRelease(ptr + ChannelLayout.MAX_MESSAGE, now[2]);
         }
         v.putLong(ptr + ChannelLayout.GEOMETRY_CHECK, ChannelLayout.geometryCheck(ptr, now[0], now[1], now[2]));
         if (sound(arena, ptr)) {
