@@ -106,6 +106,20 @@ class IpcCorruptionTest {
         assertEquals(200, roots.get("beta"), "the others keep their values");
     }
 
+    /** @return the directory entry that holds {@code name} LIVE (found by its bytes, whatever its length word says) */
+    private int liveEntry(final String name) {
+        final byte[] bytes = name.getBytes(StandardCharsets.UTF_8);
+        for (int i = 0; i < RootsLayout.ENTRIES; i++) {
+            final int at = directory() + RootsLayout.entry(i);
+            final byte[] held = new byte[bytes.length];
+            v.getBytes(at + RootsLayout.NAME, held, 0, held.length);
+            if (v.getInt(at + RootsLayout.STATE) == RootsLayout.LIVE && java.util.Arrays.equals(held, bytes)) {
+                return at;
+            }
+        }
+        throw new AssertionError("no live entry holds " + name);
+    }
+
     /**
      * One write to a live root's name length (a hostile-file campaign): out of range, the repair
      * dropped the root and its pointer with it; shorter (user2 read as user) the repair moved it
@@ -122,15 +136,7 @@ class IpcCorruptionTest {
             roots.put("other" + i, 1000 + i);
         }
         roots.put("user2", 0x1d000);
-        final byte[] name = "user2".getBytes(StandardCharsets.UTF_8);
-        int e = 0;
-        for (int i = 0; i < RootsLayout.ENTRIES && e == 0; i++) {
-            final int at = directory() + RootsLayout.entry(i);
-            final byte[] held = new byte[name.length];
-            v.getBytes(at + RootsLayout.NAME, held, 0, held.length);
-            e = v.getInt(at + RootsLayout.STATE) == RootsLayout.LIVE && java.util.Arrays.equals(held, name) ? at : 0;
-        }
-        assertTrue(e != 0);
+        final int e = liveEntry("user2");
         v.putInt(e + RootsLayout.NAME_LEN, hit);
         assertFalse(NamedRoots.check(arena).isEmpty(), "the hit is named");
         assertEquals(List.of(), repairThenCheck());
@@ -154,15 +160,7 @@ class IpcCorruptionTest {
         final int free = arena.allocPages(1);
         arena.freePages(free, 1);
         roots.put("user", page);
-        final byte[] name = "user".getBytes(StandardCharsets.UTF_8);
-        int e = 0;
-        for (int i = 0; i < RootsLayout.ENTRIES && e == 0; i++) {
-            final int at = directory() + RootsLayout.entry(i);
-            final byte[] held = new byte[name.length];
-            v.getBytes(at + RootsLayout.NAME, held, 0, held.length);
-            e = v.getInt(at + RootsLayout.STATE) == RootsLayout.LIVE && java.util.Arrays.equals(held, name) ? at : 0;
-        }
-        assertTrue(e != 0);
+        final int e = liveEntry("user");
         if (pointerHit) {
             v.putLong(e + RootsLayout.VALUE, RootsLayout.bumped(v.getLong(e + RootsLayout.VALUE), free));
         }
