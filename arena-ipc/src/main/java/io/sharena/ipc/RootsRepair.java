@@ -134,9 +134,10 @@ final class RootsRepair {
         final byte[] name = new byte[len];
         view.getBytes(e + RootsLayout.NAME, name, 0, len);
         final String s = new String(name, StandardCharsets.UTF_8);
-        if (lastNameByte(e) > len) {
-            return "root name length short of its name's bytes (the length, or the zeros past the name, were hit): entry=" + i + ", length=" + len
-                + ", name bytes=" + lastNameByte(e);
+        final int nameBytes = lastNameByte(e);
+        if (nameBytes > len) {
+            return "root name length short of its name's bytes (the length, or the zeros past the name, were hit): entry="
+                + i + ", length=" + len + ", name bytes=" + nameBytes;
         }
         if (!names.add(s)) {
             return "root name listed twice: name=" + s + ", entry=" + i;

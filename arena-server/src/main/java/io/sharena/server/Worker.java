@@ -558,7 +558,7 @@ final class Worker {
 
     /** @return an array of exactly {@code len} bytes (contents undefined) the caller owns until {@link #giveBackValue} */
     byte[] takeValue(final int len) {
-        if (len >= Connection.VALUE_GROW_FROM && Integer.bitCount(len) == 1) {
+        if (growingSize(len)) {
             return takeGrowing(len);
         }
         final byte[] v;
@@ -579,7 +579,7 @@ final class Worker {
 
     /** @return whether {@link #takeValue} has a spare array of exactly {@code len} bytes */
     boolean hasSpareValue(final int len) {
-        if (len >= Connection.VALUE_GROW_FROM && Integer.bitCount(len) == 1) {
+        if (growingSize(len)) {
             return growingCount[Integer.numberOfTrailingZeros(len)] > 0;
         }
         return len <= POOLED_VALUE_MAX ? spareValues[len] != null : spareLarge != null && spareLarge.length == len;
@@ -609,9 +609,17 @@ final class Worker {
         return new byte[size];
     }
 
-    /** @return whether {@code v}, a power of two of at least {@link Connection#VALUE_GROW_FROM} bytes, was kept */
+    /** @return whether {@code len} is a size of the growing arrays: a power of two of at least {@link Connection#VALUE_GROW_FROM} */
+    private static boolean growingSize(final int len) {
+        return len >= Connection.VALUE_GROW_FROM && Integer.bitCount(len) == 1;
+    }
+
+    /**
+     * @return whether {@code v} is of a growing array's size: then kept with them, or, when they
+     * are full, left to the collector
+     */
     private boolean giveBackGrowing(final byte[] v) {
-        if (v.length < Connection.VALUE_GROW_FROM || Integer.bitCount(v.length) != 1) {
+        if (!growingSize(v.length)) {
             return false;
         }
         final int shift = Integer.numberOfTrailingZeros(v.length);
@@ -619,6 +627,6 @@ final class Worker {
             growing[shift][growingCount[shift]++] = v;
             growingBytes += v.length;
         }
-        return true; // kept, or left to the collector: not the spare of a whole value's length
+        return true;
     }
 }
