@@ -401,6 +401,38 @@ class HostileClientTest {
         }
     }
 
+    /**
+     * Found by a load probe beside memcached: connection after connection declaring a 500,000-byte
+     * set, sending part of it and hanging up, each reservation made in place for the value went to
+     * the ring's tail as a dead record, and the head took the next one's bytes anew: the cache lost
+     * a value's worth of live items per hang-up (memcached frees the item and lost none). A record
+     * given up is now a hole the next reservation fills: the store evicts nothing here.
+     */
+    @Test
+    void valuesCutShortInPlaceEvictNothing() throws Exception {
+        // In-place budget a quarter of 8 MiB: each 600,000-byte value is reserved in the store.
+        try (TestServer server = new TestServer(ServerOptions.defaults().withThreads(1),
+            StoreOptions.defaults().withMemoryLimit(8 << 20).withMaxItemSize(700_000))) {
+            final int items = 40_000; // about two thirds of the ring, in records of 128 bytes
+            final byte[] value = new byte[40];
+            for (int i = 0; i < items; i++) {
+                assertEquals(io.sharena.ipc.store.StoreResult.STORED,
+                    server.store.set(Wire.ascii("item" + i), value, 0, 0));
+            }
+            final byte[] part = new byte[400_000];
+            java.util.Arrays.fill(part, (byte) 'v');
+            final int n = 100; // 60 MB declared through an 8 MiB ring
+            cutShort(server, part, n);
+            final java.util.Map<String, Long> st = server.store.stats();
+            assertEquals(0L, st.get("evictions"), st.toString());
+            assertTrue(st.get("holes_filled") >= n - 1, st.toString());
+            for (int i = 0; i < items; i++) {
+                assertTrue(server.store.get(Wire.ascii("item" + i)) != null, "item" + i);
+            }
+            assertEquals(java.util.List.of(), server.store.check());
+        }
+    }
+
     /** {@code n} connections, one after another: a set of 600,000 bytes declared, {@code part} sent, a hang-up. */
     private static void cutShort(final TestServer server, final byte[] part, final int n) throws Exception {
         for (int i = 0; i < n; i++) {

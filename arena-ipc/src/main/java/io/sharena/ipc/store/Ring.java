@@ -77,6 +77,17 @@ final class Ring {
     private final Multiples laps;
     private Index index;
     private Staleness staleness;
+    /**
+     * A record given up ({@link #abandon}) of at least this many bytes is kept as a hole for this
+     * attachment's next reservations; a smaller one is left to the tail (not worth the ring lock).
+     */
+    static final int HOLE_MIN = 4096;
+    /** Holes kept at most. */
+    static final int HOLES = 8;
+    /** The holes' logical positions and sizes, {@link #holes} of them; guarded by the ring lock. */
+    private final long[] holePos = new long[HOLES];
+    private final int[] holeSize = new int[HOLES];
+    private int holes;
 
     Ring(final SharedArena arena, final int header, final Counters counters, final long timeoutNanos,
          final boolean evictions) {
@@ -436,6 +447,12 @@ final class Ring {
                 final long head = view.getLong(headWord); // plain: only the ring lock holder writes it
                 final long tail = view.getLong(tailWord);
                 checkPositions(head, tail);
+                if (holes != 0) {
+                    final int p = takeHole(size, head, tail);
+                    if (p != 0) {
+                        return p;
+                    }
+                }
                 if (head + need(head, size) - tail <= writable) {
                     return reserveLocked(head, size);
                 }
@@ -645,9 +662,127 @@ final class Ring {
         return view.getIntAcquire((int) (ringPtr + pos % ringBytes) + ItemLayout.STATE);
     }
 
-    /** Gives up a RESERVED record of this process: the tail will pass it. */
+    /**
+     * Gives up a RESERVED record of this process: the tail will pass it. A record of {@link
+     * #HOLE_MIN} bytes or more given up while the ring lock can be had at once is also kept as a
+     * hole, which this attachment's next reservations fill ({@link #takeHole}) instead of taking
+     * the same bytes again at the head: a client that declares large values and never sends them
+     * (or a slow one whose values move to the heap) would otherwise push a record's worth of live
+     * items out of the cache each time.
+     */
     void abandon(final int p) {
-        view.compareAndSetInt(p + ItemLayout.STATE, ItemLayout.RESERVED, ItemLayout.DEAD);
+        final int size = view.getInt(p + ItemLayout.SIZE);
+        if (size < HOLE_MIN || lock == null) {
+            view.compareAndSetInt(p + ItemLayout.STATE, ItemLayout.RESERVED, ItemLayout.DEAD);
+            return;
+        }
+        if (lock.isHeldByCurrentThread()) {
+            // Given up from the tail-wait callback, under this thread's reservation.
+            giveUpAsHole(p, size);
+            return;
+        }
+        final LockResult r = lock.tryLock();
+        if (!r.acquired()) {
+            view.compareAndSetInt(p + ItemLayout.STATE, ItemLayout.RESERVED, ItemLayout.DEAD);
+            return;
+        }
+        // A dead holder leaves nothing to repair (see reserve).
+        try {
+            giveUpAsHole(p, size);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Marks the record at {@code p} DEAD and keeps it as a hole. Ring lock held. */
+    private void giveUpAsHole(final int p, final int size) {
+        if (!view.compareAndSetInt(p + ItemLayout.STATE, ItemLayout.RESERVED, ItemLayout.DEAD)) {
+            return;
+        }
+        final long pos = view.getLong(p + ItemLayout.POS);
+        int slot = holes;
+        if (holes == HOLES) {
+            // Full: the hole nearest the tail (the first the tail takes back) gives way, if older.
+            slot = 0;
+            for (int i = 1; i < HOLES; i++) {
+                slot = holePos[i] < holePos[slot] ? i : slot;
+            }
+            if (holePos[slot] > pos) {
+                return;
+            }
+        } else {
+            holes++;
+        }
+        holePos[slot] = pos;
+        holeSize[slot] = size;
+    }
+
+    /**
+     * Reserves a record of {@code size} bytes inside a hole this attachment kept ({@link #abandon}),
+     * if one still lies between tail and head, as it was left, and takes the record. Ring lock held.
+     * A hole is a DEAD record (or the PAD left of one) that was never linked: no reader ever
+     * reached its bytes, and a record placed there takes the positions it had, so a reader's stale
+     * link into that space still finds a position a whole ring past what it linked (see {@link
+     * Index#find}). The steps, each leaving a ring the tail parses:
+     * <ol>
+     *   <li>the rest of the hole, past the new record, written as a PAD ({@link
+     *       StorePoint#HOLE_REST_PADDED}); the DEAD record still covers it;</li>
+     *   <li>the DEAD record's SIZE lowered to the new record's ({@link StorePoint#HOLE_SHRUNK}):
+     *       the tail now passes it, then the PAD;</li>
+     *   <li>its owner word, NEXT and state written as {@link #reserveLocked} writes them
+     *       ({@link StorePoint#HOLE_RESERVED}): a RESERVED record of this process, as one
+     *       reserved at the head.</li>
+     * </ol>
+     *
+     * @return the record's arena pointer, or 0 if no hole takes it
+     */
+    private int takeHole(final long size, final long head, final long tail) {
+        for (int i = 0; i < holes; i++) {
+            final long pos = holePos[i];
+            final int holeBytes = holeSize[i];
+            final int p = (int) (ringPtr + pos % ringBytes);
+            final int state = view.getIntAcquire(p + ItemLayout.STATE);
+            if (pos < tail || pos + holeBytes > head || view.getLong(p + ItemLayout.POS) != pos
+                || view.getInt(p + ItemLayout.SIZE) != holeBytes || state != ItemLayout.DEAD && state != ItemLayout.PAD) {
+                // The tail took it back (or a repair rewrote the ring): forgotten.
+                forgetHole(i--);
+                continue;
+            }
+            final long rest = holeBytes - size;
+            if (rest < 0) {
+                continue;
+            }
+            if (rest > 0) {
+                final int q = p + (int) size;
+                view.putLong(q + ItemLayout.POS, pos + size);
+                view.putInt(q + ItemLayout.SIZE, (int) rest);
+                view.putIntRelease(q + ItemLayout.STATE, ItemLayout.PAD);
+                CrashPoints.at(StorePoint.HOLE_REST_PADDED);
+            }
+            view.putIntRelease(p + ItemLayout.SIZE, (int) size);
+            CrashPoints.at(StorePoint.HOLE_SHRUNK);
+            view.putLong(p + ItemLayout.CAS, owner);
+            view.putInt(p + ItemLayout.NEXT, 0);
+            view.putIntVolatile(p + ItemLayout.STATE, ItemLayout.RESERVED);
+            setMapBits(p, 0);
+            CrashPoints.at(StorePoint.HOLE_RESERVED);
+            if (rest >= HOLE_MIN) {
+                holePos[i] = pos + size;
+                holeSize[i] = (int) rest;
+            } else {
+                forgetHole(i);
+            }
+            counters.add(StoreCounter.HOLES_FILLED, 1);
+            return p;
+        }
+        return 0;
+    }
+
+    /** Drops hole {@code i}, the last one taking its slot. Ring lock held. */
+    private void forgetHole(final int i) {
+        holes--;
+        holePos[i] = holePos[holes];
+        holeSize[i] = holeSize[holes];
     }
 
     // ------------------------------------------------------------------ eviction

@@ -30,7 +30,9 @@ enum StoreCounter {
     RECLAIMED("reclaimed"),
     REINSERTED("reinserted"),
     READ_RETRIES("read_retries"),
-    OUT_OF_MEMORY("outofmemory");
+    OUT_OF_MEMORY("outofmemory"),
+    /** Reservations placed in a record given up earlier ({@link Ring#abandon}) instead of at the head. */
+    HOLES_FILLED("holes_filled");
 
     final String statName;
 

@@ -8,6 +8,15 @@ public enum StorePoint implements CrashPoint {
     RESERVE_HEADER_WRITTEN,
     /** Head advanced: the record is RESERVED and owned by the writer. */
     RESERVE_HEAD_ADVANCED,
+    /**
+     * Ring lock held, a reservation placed in a hole (a large record given up earlier): the hole's
+     * rest written as a PAD, the DEAD record still covering it.
+     */
+    HOLE_REST_PADDED,
+    /** Ring lock held: the hole's DEAD record shrunk to the new record's size; the PAD follows it. */
+    HOLE_SHRUNK,
+    /** Ring lock held: the record in the hole RESERVED and owned by the writer, as at the head. */
+    HOLE_RESERVED,
     /** Record body (key and value) written, stripe lock not yet taken. */
     SET_BUILT,
     /**

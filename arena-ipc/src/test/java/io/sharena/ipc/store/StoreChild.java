@@ -250,6 +250,10 @@ public final class StoreChild {
                             MemorySegment.copy(v, 0, held.value(), ValueLayout.JAVA_BYTE, 0, v.length);
                             yield store.commit(held, StoreMode.SET, SharedStore.ANY_CAS, false, null);
                         }
+                        case "hole" -> {
+                            StoreCrashTest.leaveHole(store);
+                            yield store.set(b("k"), Values.make(2), 0, 0);
+                        }
                         case "invalidate" -> store.invalidate(b("k"), SharedStore.ANY_CAS, SharedStore.KEEP_EXPIRY);
                         case "reclaim" -> {
                             store.set(b("e"), b("gone"), 0, -1);

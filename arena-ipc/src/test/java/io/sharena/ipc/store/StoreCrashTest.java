@@ -1,5 +1,6 @@
 package io.sharena.ipc.store;
 
+import io.sharena.ipc.layout.ItemLayout;
 import io.sharena.testing.ChildJvm;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -36,6 +37,7 @@ class StoreCrashTest {
             case INCR_BUILT, INCR_PUBLISHED -> "incr";
             case DELETE_UNLINKED -> "delete";
             case FLUSH_CAS_RAISED, FLUSH_CAS_COPIED -> "flush";
+            case HOLE_REST_PADDED, HOLE_SHRUNK, HOLE_RESERVED -> "hole";
             case EVICT_UNLINKED, EVICT_COPIED, EVICT_COPY_LINKED, EVICT_REINSERTED, EVICT_TAIL_ADVANCED -> "fill";
             default -> "set";
         };
@@ -93,7 +95,7 @@ class StoreCrashTest {
                 // The ring lock and the tail item's stripe lock.
                 case EVICT_UNLINKED, EVICT_COPIED, EVICT_COPY_LINKED, EVICT_REINSERTED -> 2;
                 // The ring lock, or the key's stripe lock.
-                case RESERVE_HEADER_WRITTEN, RESERVE_HEAD_ADVANCED, EVICT_TAIL_ADVANCED, SET_MARKED_LINKED, SET_LINKED, SET_PUBLISHED,
+                case RESERVE_HEADER_WRITTEN, RESERVE_HEAD_ADVANCED, HOLE_REST_PADDED, HOLE_SHRUNK, HOLE_RESERVED, EVICT_TAIL_ADVANCED, SET_MARKED_LINKED, SET_LINKED, SET_PUBLISHED,
                      SET_OLD_DEAD, INCR_PUBLISHED, DELETE_UNLINKED -> 1;
                 // Between locks: building a record holds none; a flush takes none.
                 case SET_BUILT, INCR_BUILT, FLUSH_CAS_RAISED, FLUSH_CAS_COPIED -> 0;
@@ -135,6 +137,17 @@ class StoreCrashTest {
         store.set(b("n"), b("5"), 0, 0);
         store.set(b("d"), b("x"), 0, 0);
         store.set(b("a"), b("abc"), 0, 0);
+    }
+
+    /**
+     * Reserves a large record for a key of its own and gives it up, so that the next write of this
+     * attachment is placed in it ({@link StorePoint#HOLE_REST_PADDED} and on) rather than at the head.
+     */
+    static void leaveHole(final SharedStore store) {
+        final StoreReservation r = new StoreReservation();
+        assertTrue(store.reserve(b("h"), store.maxItemSize() - 6, 0, 0, r), "reserved");
+        assertTrue(ItemLayout.recordSize(1, store.maxItemSize() - 6) >= Ring.HOLE_MIN, "large enough to be kept");
+        store.abandon(r);
     }
 
     /** Fills the ring until it evicts, then reads everything, so the tail meets hot items. */
