@@ -79,15 +79,19 @@ final class Ring {
     private Staleness staleness;
     /**
      * A record given up ({@link #abandon}) of at least this many bytes is kept as a hole for this
-     * attachment's next reservations; a smaller one is left to the tail (not worth the ring lock).
+     * attachment's next reservations; a smaller one is left to the tail.
      */
     static final int HOLE_MIN = 4096;
     /** Holes kept at most. */
-    static final int HOLES = 8;
-    /** The holes' logical positions and sizes, {@link #holes} of them; guarded by the ring lock. */
+    static final int HOLES = 64;
+    /**
+     * The holes' logical positions and sizes, {@link #holes} of them: this process's memory only,
+     * guarded by {@code holePos}'s monitor. What they name is checked under the ring lock before use.
+     */
     private final long[] holePos = new long[HOLES];
     private final int[] holeSize = new int[HOLES];
-    private int holes;
+    /** Written under {@code holePos}'s monitor; read without it by every reservation, to skip the monitor when 0. */
+    private volatile int holes;
 
     Ring(final SharedArena arena, final int header, final Counters counters, final long timeoutNanos,
          final boolean evictions) {
@@ -664,57 +668,38 @@ final class Ring {
 
     /**
      * Gives up a RESERVED record of this process: the tail will pass it. A record of {@link
-     * #HOLE_MIN} bytes or more given up while the ring lock can be had at once is also kept as a
-     * hole, which this attachment's next reservations fill ({@link #takeHole}) instead of taking
-     * the same bytes again at the head: a client that declares large values and never sends them
-     * (or a slow one whose values move to the heap) would otherwise push a record's worth of live
-     * items out of the cache each time.
+     * #HOLE_MIN} bytes or more is also kept as a hole, which this attachment's next reservations
+     * fill ({@link #takeHole}) instead of taking the same bytes again at the head: a client that
+     * declares large values and never sends them (or a slow one whose values move to the heap)
+     * would otherwise push a record's worth of live items out of the cache each time. No lock: a
+     * hole is only a position noted in this process, checked under the ring lock when it is used.
      */
     void abandon(final int p) {
-        final int size = view.getInt(p + ItemLayout.SIZE);
-        if (size < HOLE_MIN || lock == null) {
-            view.compareAndSetInt(p + ItemLayout.STATE, ItemLayout.RESERVED, ItemLayout.DEAD);
-            return;
-        }
-        if (lock.isHeldByCurrentThread()) {
-            // Given up from the tail-wait callback, under this thread's reservation.
-            giveUpAsHole(p, size);
-            return;
-        }
-        final LockResult r = lock.tryLock();
-        if (!r.acquired()) {
-            view.compareAndSetInt(p + ItemLayout.STATE, ItemLayout.RESERVED, ItemLayout.DEAD);
-            return;
-        }
-        // A dead holder leaves nothing to repair (see reserve).
-        try {
-            giveUpAsHole(p, size);
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /** Marks the record at {@code p} DEAD and keeps it as a hole. Ring lock held. */
-    private void giveUpAsHole(final int p, final int size) {
         if (!view.compareAndSetInt(p + ItemLayout.STATE, ItemLayout.RESERVED, ItemLayout.DEAD)) {
             return;
         }
-        final long pos = view.getLong(p + ItemLayout.POS);
-        int slot = holes;
-        if (holes == HOLES) {
-            // Full: the hole nearest the tail (the first the tail takes back) gives way, if older.
-            slot = 0;
-            for (int i = 1; i < HOLES; i++) {
-                slot = holePos[i] < holePos[slot] ? i : slot;
-            }
-            if (holePos[slot] > pos) {
-                return;
-            }
-        } else {
-            holes++;
+        final int size = view.getInt(p + ItemLayout.SIZE);
+        if (size < HOLE_MIN || lock == null) {
+            return;
         }
-        holePos[slot] = pos;
-        holeSize[slot] = size;
+        final long pos = view.getLong(p + ItemLayout.POS);
+        synchronized (holePos) {
+            int slot = holes;
+            if (slot == HOLES) {
+                // Full: the hole nearest the tail (the first the tail takes back) gives way, if older.
+                slot = 0;
+                for (int i = 1; i < HOLES; i++) {
+                    slot = holePos[i] < holePos[slot] ? i : slot;
+                }
+                if (holePos[slot] > pos) {
+                    return;
+                }
+            } else {
+                holes = slot + 1;
+            }
+            holePos[slot] = pos;
+            holeSize[slot] = size;
+        }
     }
 
     /**
@@ -737,6 +722,12 @@ final class Ring {
      * @return the record's arena pointer, or 0 if no hole takes it
      */
     private int takeHole(final long size, final long head, final long tail) {
+        synchronized (holePos) {
+            return takeHoleLocked(size, head, tail);
+        }
+    }
+
+    private int takeHoleLocked(final long size, final long head, final long tail) {
         for (int i = 0; i < holes; i++) {
             final long pos = holePos[i];
             final int holeBytes = holeSize[i];
@@ -778,11 +769,12 @@ final class Ring {
         return 0;
     }
 
-    /** Drops hole {@code i}, the last one taking its slot. Ring lock held. */
+    /** Drops hole {@code i}, the last one taking its slot. {@code holePos}'s monitor held. */
     private void forgetHole(final int i) {
-        holes--;
-        holePos[i] = holePos[holes];
-        holeSize[i] = holeSize[holes];
+        final int last = holes - 1;
+        holePos[i] = holePos[last];
+        holeSize[i] = holeSize[last];
+        holes = last;
     }
 
     // ------------------------------------------------------------------ eviction
