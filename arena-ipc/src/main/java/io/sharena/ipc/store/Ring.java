@@ -675,14 +675,14 @@ final class Ring {
      * hole is only a position noted in this process, checked under the ring lock when it is used.
      */
     void abandon(final int p) {
-        if (!view.compareAndSetInt(p + ItemLayout.STATE, ItemLayout.RESERVED, ItemLayout.DEAD)) {
-            return;
-        }
+        // Read while the record is still this process's: once DEAD, the tail may pass it and the
+        // head write another record there.
         final int size = view.getInt(p + ItemLayout.SIZE);
-        if (size < HOLE_MIN || lock == null) {
+        final long pos = view.getLong(p + ItemLayout.POS);
+        if (!view.compareAndSetInt(p + ItemLayout.STATE, ItemLayout.RESERVED, ItemLayout.DEAD)
+            || size < HOLE_MIN || lock == null) {
             return;
         }
-        final long pos = view.getLong(p + ItemLayout.POS);
         synchronized (holePos) {
             int slot = holes;
             if (slot == HOLES) {
