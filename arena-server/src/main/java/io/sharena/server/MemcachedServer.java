@@ -232,6 +232,7 @@ public final class MemcachedServer implements AutoCloseable {
             }
             boolean ours = false; // counted in currConnections and taken by no worker yet
             try {
+                awaitRoom();
                 if (currConnections.incrementAndGet() > options.maxConnections()) {
                     currConnections.decrementAndGet();
                     rejectedConnections.incrementAndGet();
@@ -309,6 +310,24 @@ public final class MemcachedServer implements AutoCloseable {
             store.arena().reclaimDeadProcesses(RECLAIM_WAIT_NANOS);
         } catch (final RuntimeException e) {
             // A closed or cut file: nothing to reclaim now, and the commands that meet it say why.
+        }
+    }
+
+    /**
+     * How long the acceptor waits, at the connection limit, for a connection to close before it
+     * refuses the one in hand. Connections a client resets are counted until their worker sees the
+     * reset: a client that connects, sends part of a value and resets, again and again, had them
+     * pile up to the limit while the server's code was not yet compiled, and good clients were
+     * refused for a moment (memcached's did not pile up). Meanwhile new connections wait in the
+     * listen backlog rather than be refused.
+     */
+    static final long FULL_WAIT_MILLIS = 100;
+
+    /** Waits up to {@link #FULL_WAIT_MILLIS} while the connections are at the limit (only this thread adds to them). */
+    private void awaitRoom() {
+        final long deadline = System.nanoTime() + FULL_WAIT_MILLIS * 1_000_000L;
+        while (currConnections.get() >= options.maxConnections() && !closed && System.nanoTime() - deadline < 0) {
+            sleepQuietly(1);
         }
     }
 

@@ -455,6 +455,51 @@ class HostileClientTest {
         }
     }
 
+    /**
+     * Found by a load probe beside memcached: a client that connects, sends part of a value and
+     * resets, over and over, had its connections pile up to the limit while the workers' code was
+     * not yet compiled (a reset connection counts until its worker sees the reset), and good
+     * clients were refused for a moment. At the limit, the acceptor now waits a little for a
+     * connection to close before it refuses: one that arrives as another goes is served.
+     */
+    @Test
+    void aConnectionArrivingAtTheLimitAsAnotherClosesIsServed() throws Exception {
+        final int limit = 50;
+        try (TestServer server = new TestServer(ServerOptions.defaults().withThreads(1).withMaxConnections(limit),
+            StoreOptions.defaults().withMemoryLimit(4 << 20))) {
+            final List<Socket> open = new ArrayList<>();
+            try {
+                for (int i = 0; i < limit; i++) {
+                    final Socket s = new Socket();
+                    s.connect(new InetSocketAddress("127.0.0.1", server.port()));
+                    open.add(s);
+                }
+                final long deadline = System.nanoTime() + 10_000_000_000L;
+                while (server.server.connections() < limit && System.nanoTime() < deadline) {
+                    Thread.sleep(10);
+                }
+                assertEquals(limit, server.server.connections());
+                try (Socket late = new Socket()) {
+                    late.connect(new InetSocketAddress("127.0.0.1", server.port()));
+                    Thread.sleep(MemcachedServer.FULL_WAIT_MILLIS / 5);
+                    open.removeFirst().close();
+                    late.setSoTimeout(5000);
+                    late.getOutputStream().write(Wire.ascii("version\r\n"));
+                    final byte[] buf = new byte[64];
+                    final int n = late.getInputStream().read(buf);
+                    assertEquals("VERSION " + MemcachedServer.VERSION + "\r\n", Wire.text(buf, n));
+                }
+                try (Wire again = new Wire(server.port())) {
+                    assertTrue(again.call("stats\r\n").contains("STAT rejected_connections 0\r\n"));
+                }
+            } finally {
+                for (final Socket s : open) {
+                    s.close();
+                }
+            }
+        }
+    }
+
     @Test
     void connectionsBeyondTheLimitAreToldAndClosed() throws Exception {
         // A thousand, or as many as this process may open (each one is two descriptors here).
@@ -734,7 +779,12 @@ class HostileClientTest {
                 assertTrue(good.call("version\r\n").startsWith("VERSION "));
                 Thread.sleep(300);
                 assertTrue(good.call("version\r\n").startsWith("VERSION "), "served beside them");
-                assertEquals(0, server.server.connectionHeap.get(), "no copy of a value on the heap");
+                // No copy of a value on the heap: at most a value's last bytes, under IN_PLACE_MIN,
+                // when the socket took all the rest (a send buffer the kernel grew that far: after
+                // heavy loopback traffic, its cached metrics for 127.0.0.1 had it take 992 KB here).
+                final long held = server.server.connectionHeap.get();
+                assertTrue(held <= (long) hostile.size() * Connection.IN_PLACE_MIN,
+                    "no copy of a value on the heap: " + held + " bytes held by " + hostile.size() + " connections");
                 assertEquals(0, server.server.buffersRefused.sum());
                 // One of them now reads, slowly: every byte of its 20 replies is the value's.
                 final Socket reader = hostile.get(0);
