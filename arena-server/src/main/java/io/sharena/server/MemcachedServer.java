@@ -323,12 +323,27 @@ public final class MemcachedServer implements AutoCloseable {
      */
     static final long FULL_WAIT_MILLIS = 100;
 
+    /**
+     * Whether the acceptor waited {@link #FULL_WAIT_MILLIS} in vain since the connections were last
+     * below the limit: then it refuses at once until they are (a client opening thousands would
+     * otherwise wait in the backlog a tenth of a second each). The acceptor's alone.
+     */
+    private boolean waitedInVain;
+
     /** Waits up to {@link #FULL_WAIT_MILLIS} while the connections are at the limit (only this thread adds to them). */
     private void awaitRoom() {
+        if (currConnections.get() < options.maxConnections()) {
+            waitedInVain = false;
+            return;
+        }
+        if (waitedInVain) {
+            return;
+        }
         final long deadline = System.nanoTime() + FULL_WAIT_MILLIS * 1_000_000L;
         while (currConnections.get() >= options.maxConnections() && !closed && System.nanoTime() - deadline < 0) {
             sleepQuietly(1);
         }
+        waitedInVain = currConnections.get() >= options.maxConnections();
     }
 
     /** memcached's answer past its connection limit: one line, then the connection is closed. */

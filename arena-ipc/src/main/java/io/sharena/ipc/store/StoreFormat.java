@@ -101,8 +101,30 @@ final class StoreFormat {
         return (int) Math.min(512 << 20, room - ItemLayout.HEADER - SharedStore.MAX_KEY);
     }
 
-    /** @throws IllegalArgumentException when the ring cannot hold two maximum-size items */
+    /** The most pages a store's region may take: its size in bytes must be an int. */
+    private static final long MAX_REGION_PAGES = Integer.MAX_VALUE / PAGE;
+
+    /**
+     * @throws IllegalArgumentException when the ring cannot hold two maximum-size items, or when
+     * the store's region would pass {@link #MAX_REGION_PAGES} (a memory limit near 2 GiB)
+     */
     static void checkFits(final StoreOptions o) {
+        if (regionPages(o) > MAX_REGION_PAGES) {
+            // The largest limit that fits with these options, in whole MiB, for the message.
+            long lo = 1;
+            long hi = o.memoryLimit() >> 20;
+            while (lo < hi) {
+                final long mid = (lo + hi + 1) >>> 1;
+                if (regionPages(o.withMemoryLimit(mid << 20)) <= MAX_REGION_PAGES) {
+                    lo = mid;
+                } else {
+                    hi = mid - 1;
+                }
+            }
+            throw new IllegalArgumentException("memory limit too large for one store: memoryLimit=" + o.memoryLimit()
+                + ", its region would take " + regionPages(o) + " pages of " + MAX_REGION_PAGES + " at most; the largest"
+                + " limit that fits is " + lo + " MiB");
+        }
         final long record = ItemLayout.recordSize(SharedStore.MAX_KEY, o.maxItemSize());
         if (record > (ringBytes(o) - ringBytes(o) / Ring.SLACK_SHARE) / 2) {
             throw new IllegalArgumentException("memory limit too small for the max item size: memoryLimit="
@@ -121,11 +143,7 @@ final class StoreFormat {
     static int create(final SharedArena arena, final NamedRoots roots, final String name, final StoreOptions o,
                       final long nowMillis) {
         checkFits(o);
-        final long total = regionPages(o);
-        if (total > Integer.MAX_VALUE / PAGE) {
-            return 0;
-        }
-        return roots.create(name, (int) total, region -> format(arena, region, o, nowMillis, false));
+        return roots.create(name, (int) regionPages(o), region -> format(arena, region, o, nowMillis, false));
     }
 
     /**

@@ -63,11 +63,14 @@ public final class StoreOptions {
             true);
     }
 
-    /** @throws IllegalArgumentException below {@link #MIN_MEMORY_LIMIT} or above 3 GiB */
+    /**
+     * @throws IllegalArgumentException below {@link #MIN_MEMORY_LIMIT} or above 2 GiB (a store's
+     * region, with its index, must stay under 2 GiB: the create names the largest limit that fits)
+     */
     public StoreOptions withMemoryLimit(final long bytes) {
-        if (bytes < MIN_MEMORY_LIMIT || bytes > (3L << 30)) {
+        if (bytes < MIN_MEMORY_LIMIT || bytes > (2L << 30)) {
             throw new IllegalArgumentException("memory limit out of range: memoryLimit=" + bytes + ", min="
-                + MIN_MEMORY_LIMIT + ", max=" + (3L << 30));
+                + MIN_MEMORY_LIMIT + ", max=" + (2L << 30));
         }
         return new StoreOptions(bytes, maxItemSize, buckets, lockTimeoutNanos, clock, evictions, hugePages);
     }

@@ -522,11 +522,25 @@ class SharedStoreTest {
 
     @Test
     void optionsRejectMisuseWithTheValue() {
-        assertEquals("memory limit out of range: memoryLimit=10, min=65536, max=3221225472",
+        assertEquals("memory limit out of range: memoryLimit=10, min=65536, max=2147483648",
             assertThrows(IllegalArgumentException.class, () -> StoreOptions.defaults().withMemoryLimit(10)).getMessage());
         final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
             () -> SharedStore.create(dir.resolve("x.store"), StoreOptions.defaults().withMemoryLimit(1L << 20)));
         assertTrue(e.getMessage().startsWith("memory limit too small for the max item size: memoryLimit=1048576"),
             e.getMessage());
+        // Found by a kill probe of serve: 2000M to 3G were taken, then the create failed as if the
+        // file system had no room ("no room for the store in its own arena", exit 3).
+        final IllegalArgumentException large = assertThrows(IllegalArgumentException.class,
+            () -> SharedStore.create(dir.resolve("y.store"), StoreOptions.defaults().withMemoryLimit(2000L << 20)));
+        final java.util.regex.Matcher m = java.util.regex.Pattern.compile("the largest limit that fits is (\\d+) MiB")
+            .matcher(large.getMessage());
+        assertTrue(large.getMessage().startsWith("memory limit too large for one store: memoryLimit=2097152000")
+            && m.find(), large.getMessage());
+        assertFalse(java.nio.file.Files.exists(dir.resolve("y.store")), "nothing left behind");
+        final long fits = Long.parseLong(m.group(1)) << 20;
+        assertEquals(fits, StoreOptions.defaults().withMemoryLimit(fits).memoryLimit());
+        assertThrows(IllegalArgumentException.class, () -> StoreFormat.checkFits(
+            StoreOptions.defaults().withMemoryLimit(fits + (1L << 20))));
+        StoreFormat.checkFits(StoreOptions.defaults().withMemoryLimit(fits));
     }
 }
