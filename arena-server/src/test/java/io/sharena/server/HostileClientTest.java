@@ -469,16 +469,7 @@ class HostileClientTest {
             StoreOptions.defaults().withMemoryLimit(4 << 20))) {
             final List<Socket> open = new ArrayList<>();
             try {
-                for (int i = 0; i < limit; i++) {
-                    final Socket s = new Socket();
-                    s.connect(new InetSocketAddress("127.0.0.1", server.port()));
-                    open.add(s);
-                }
-                final long deadline = System.nanoTime() + 10_000_000_000L;
-                while (server.server.connections() < limit && System.nanoTime() < deadline) {
-                    Thread.sleep(10);
-                }
-                assertEquals(limit, server.server.connections());
+                openToTheLimit(server, limit, open);
                 try (Socket late = new Socket()) {
                     late.connect(new InetSocketAddress("127.0.0.1", server.port()));
                     Thread.sleep(MemcachedServer.FULL_WAIT_MILLIS / 5);
@@ -500,6 +491,20 @@ class HostileClientTest {
         }
     }
 
+    /** Opens {@code limit} connections into {@code open} and waits until the server counts them all. */
+    private static void openToTheLimit(final TestServer server, final int limit, final List<Socket> open) throws Exception {
+        for (int i = 0; i < limit; i++) {
+            final Socket s = new Socket();
+            s.connect(new InetSocketAddress("127.0.0.1", server.port()));
+            open.add(s);
+        }
+        final long deadline = System.nanoTime() + 10_000_000_000L;
+        while (server.server.connections() < limit && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertEquals(limit, server.server.connections());
+    }
+
     @Test
     void connectionsBeyondTheLimitAreToldAndClosed() throws Exception {
         // A thousand, or as many as this process may open (each one is two descriptors here).
@@ -509,16 +514,7 @@ class HostileClientTest {
             StoreOptions.defaults().withMemoryLimit(4 << 20))) {
             final List<Socket> open = new ArrayList<>();
             try {
-                for (int i = 0; i < limit; i++) {
-                    final Socket s = new Socket();
-                    s.connect(new InetSocketAddress("127.0.0.1", server.port()));
-                    open.add(s);
-                }
-                final long deadline = System.nanoTime() + 10_000_000_000L;
-                while (server.server.connections() < limit && System.nanoTime() < deadline) {
-                    Thread.sleep(10);
-                }
-                assertEquals(limit, server.server.connections());
+                openToTheLimit(server, limit, open);
                 for (int i = 0; i < 20; i++) {
                     try (Socket extra = new Socket()) {
                         extra.connect(new InetSocketAddress("127.0.0.1", server.port()));
