@@ -411,7 +411,7 @@ final class BinaryCommands {
             case PendingStore.REPLACE -> StoreMode.REPLACE;
             default -> StoreMode.SET;
         };
-        final long expected = p.cas != 0 ? p.cas : SharedStore.ANY_CAS;
+        final long expected = expectedCas(p.cas);
         final long[] casOut = c.worker.casOut;
         final SharedStore store = c.worker.server.store();
         final StoreResult r = p.inPlace == null
@@ -472,7 +472,7 @@ final class BinaryCommands {
         if (detail.enabled()) {
             detail.recordDelete(key, 0, key.length);
         }
-        final StoreResult r = c.worker.server.store().delete(key, cas != 0 ? cas : SharedStore.ANY_CAS);
+        final StoreResult r = c.worker.server.store().delete(key, expectedCas(cas));
         switch (r) {
             case DELETED -> {
                 if (op == DELETE) {
@@ -486,13 +486,23 @@ final class BinaryCommands {
         }
     }
 
+    /**
+     * A request's CAS as the store compares it: 0 is none ({@link SharedStore#ANY_CAS}); one of
+     * 2<sup>63</sup> or more, which no item has, is unmatched ({@link MetaCommands#clientCas}). A CAS
+     * of 2<sup>64</sup> - 1 was taken for ANY_CAS (-1): a delete, an incr or an append with it went
+     * through, where memcached answers "Data exists".
+     */
+    static long expectedCas(final long cas) {
+        return cas != 0 ? MetaCommands.clientCas(cas) : SharedStore.ANY_CAS;
+    }
+
     private static void arithmetic(final Connection c, final int op, final int keyAt, final int keyLen,
                                    final long delta, final long initial, final long exptime, final int opaque,
                                    final long cas) {
         final SharedStore store = c.worker.server.store();
         final byte[] key = c.worker.key(c.in, keyAt, keyLen);
         final boolean incr = op == INCREMENT || op == INCREMENTQ;
-        final long expected = cas != 0 ? cas : SharedStore.ANY_CAS;
+        final long expected = expectedCas(cas);
         final long[] result = c.worker.counter;
         while (true) {
             StoreResult r = incr ? store.incr(key, delta, expected, SharedStore.KEEP_EXPIRY, result)

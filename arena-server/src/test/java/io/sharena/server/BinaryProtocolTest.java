@@ -270,6 +270,26 @@ class BinaryProtocolTest {
      * command", but memcached then skips more than the body (the next request's header goes with
      * it, and the stream is lost), where this server skips the body and goes on.
      */
+    /**
+     * Found by a differential fuzz beside memcached: a CAS of 2^64 - 1 on a delete, an incr or decr,
+     * an append or prepend was taken for "no CAS" (the store's ANY_CAS is -1), and the command went
+     * through where memcached answers "Data exists" and keeps the item.
+     */
+    @Test
+    void aCasOfAllOnesIsComparedNotTakenForNone() throws IOException {
+        final long allOnes = -1L;
+        for (final int port : List.of(both.memcached.port, both.ours.port())) {
+            exchange(port, concat(request(0x01, "b:ones", ints(0, 0), bytes("5"), 0)));
+        }
+        same("delete with a cas of all ones", request(0x04, "b:ones", NO_EXTRAS, NO_EXTRAS, allOnes));
+        same("incr with a cas of all ones", request(0x05, "b:ones", counter(1, 0, 0), NO_EXTRAS, allOnes));
+        same("decr with a cas of all ones", request(0x06, "b:ones", counter(1, 0, 0), NO_EXTRAS, allOnes));
+        same("append with a cas of all ones", request(0x0e, "b:ones", NO_EXTRAS, bytes("6"), allOnes));
+        same("prepend with a cas of all ones", request(0x0f, "b:ones", NO_EXTRAS, bytes("4"), allOnes));
+        same("set with a cas of all ones", request(0x01, "b:ones", ints(0, 0), bytes("9"), allOnes));
+        same("the item as it was", request(0x00, "b:ones"));
+    }
+
     @Test
     void anUnknownOpcodeWithABodyIsSkippedExactly() throws IOException {
         for (final byte[] unknown : List.of(request(0x40, "b:k"), request(0x1b, "", ints(1), NO_EXTRAS, 0))) {
