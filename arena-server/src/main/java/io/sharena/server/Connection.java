@@ -541,7 +541,7 @@ final class Connection {
                     p++;
                 }
                 if (p - inPos > 100 || !(startsWith(p, "get ") || startsWith(p, "gets "))) {
-                    close(); // memcached hangs up: this cannot be a command
+                    hangUpAfterFlushPoint(); // memcached hangs up: this cannot be a command
                     return false;
                 }
                 return openGetLine(p);
@@ -1046,6 +1046,41 @@ final class Connection {
 
     void quit() {
         state = State.CLOSING;
+    }
+
+    /**
+     * Where the replies queued end after the last get (get, gets, gat, gats) or {@code mn}: the
+     * replies memcached has sent for certain when it hangs up on a line it cannot take (it sends a
+     * batch of replies at those commands, and drops the ones queued after them).
+     */
+    private long flushPoint;
+
+    /** Marks the replies queued so far as sent before a hang-up ({@link #flushPoint}). */
+    void flushPoint() {
+        flushPoint = mark();
+    }
+
+    /**
+     * Hangs up as memcached does on a line too long to be a command: the replies up to the last
+     * {@link #flushPoint} go out first (a client that pipelined {@code get k} or {@code mn} before
+     * it has them), the ones after it are dropped. Found by a differential fuzz: they all were.
+     */
+    private void hangUpAfterFlushPoint() {
+        if (mapped != null || flushPoint <= outBase + outPos || !truncate(flushPoint)) {
+            close();
+            return;
+        }
+        state = State.CLOSING;
+        try {
+            flush();
+        } catch (final IOException e) {
+            close();
+            return;
+        }
+        if (!closed && interest != SelectionKey.OP_WRITE) {
+            interest = SelectionKey.OP_WRITE;
+            key.interestOps(interest);
+        }
     }
 
     /** Takes back the reply begun at {@code mark}, or, if some of it went out, hangs up. */

@@ -46,7 +46,10 @@ final class MetaCommands {
             case 'd' -> delete(c, t);
             case 'a' -> arithmetic(c, t);
             case 'e' -> debug(c, t);
-            case 'n' -> c.putAscii("MN\r\n");
+            case 'n' -> {
+                c.putAscii("MN\r\n");
+                c.flushPoint();
+            }
             default -> c.reply("ERROR");
         }
     }

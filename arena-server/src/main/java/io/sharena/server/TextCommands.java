@@ -394,6 +394,7 @@ final class TextCommands {
             if (p >= c.getEnd) {
                 if (!c.getOpen) {
                     c.putAscii("END\r\n");
+                    c.flushPoint();
                 }
                 c.state = Connection.State.LINE; // an open line goes on as the rest of it comes
                 return true;

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Regression tests for the differences {@link DifferentialFuzzTest} found, each request sent to
@@ -44,6 +45,34 @@ class FuzzFindingsTest {
             mine.send(Wire.ascii("GET / HTTP/1.0\r\n"));
             assertEquals("", mine.untilClosed());
         }
+    }
+
+    /**
+     * A line too long to be a command, after others in the same write: memcached hangs up, having
+     * sent the replies up to the last get (or gets, gat, gats) or mn, and dropped the ones after
+     * it. This server dropped them all (found by a differential fuzz).
+     */
+    @Test
+    void aTooLongLineHangsUpAfterTheRepliesUpToTheLastGetOrMn() throws Exception {
+        final String junk = "x".repeat(3000);
+        // Each on a connection of its own, sent in one write, read until the server hangs up.
+        for (final String request : List.of("set k 0 0 1\r\nx\r\n" + junk, "get k\r\n" + junk,
+            "set k 0 0 1\r\nx\r\nget k\r\nset j 0 0 1\r\ny\r\n" + junk, "mn\r\n" + junk,
+            "gets k\r\nversion\r\n" + junk, "delete zz\r\n" + junk, "mg k v\r\n" + junk,
+            "get k\r\nmn\r\nmg k v\r\n" + junk, "gat 0 k\r\nincr n 1\r\n" + junk)) {
+            final byte[] bytes = Wire.ascii(request);
+            final String theirs = SideBySideTest.masked(raw(both.memcached.port, bytes));
+            final String mine = SideBySideTest.masked(raw(both.ours.port(), bytes));
+            assertEquals(theirs, mine, Wire.shorten(request));
+        }
+        assertTrue(raw(both.ours.port(), Wire.ascii("get k\r\n" + junk)).startsWith("VALUE k 0 1"),
+            "the get's value went out before the hang-up");
+    }
+
+    /** @return what the server sent on a connection of its own, then 0xC1 if it hung up ({@link BinaryProtocolTest#raw}) */
+    private static String raw(final int port, final byte[] bytes) throws java.io.IOException {
+        final byte[] got = BinaryProtocolTest.raw(port, bytes);
+        return Wire.text(got, got.length);
     }
 
     /** memcached's touch reads the item as a get does: a later mg h says it was fetched. */
