@@ -267,6 +267,23 @@ final class HeaderEvidence {
     }
 
     /**
+     * @return whether {@code q} is a DEAD record whose SIZE runs past {@code start} to exactly where
+     * the PAD at {@code start} ends: a hole a reservation was being placed in (Ring's takeHole) when
+     * its writer was killed, the rest written as a PAD, the hole's record not yet shrunk. The tail
+     * passes both as one; without this, the walk back stopped at the PAD and took it for the tail.
+     */
+    private boolean carvedAround(final long q, final long start) {
+        final int size = parses(q);
+        final int pad = parses(start);
+        return size > start - q && pad > 0 && q + size == start + pad && state(q) == ItemLayout.DEAD
+            && state(start) == ItemLayout.PAD;
+    }
+
+    private int state(final long pos) {
+        return view.getIntAcquire((int) (ringPtr + pos % ringBytes) + ItemLayout.STATE);
+    }
+
+    /**
      * @return the earliest position from which records follow one another up to {@code head}, no
      * further back than a ring's length from it, and not after {@code anchor}
      */
@@ -278,7 +295,7 @@ final class HeaderEvidence {
             // of exactly that length.
             for (long q = start - ItemLayout.ALIGN; q >= 0 && start - q <= maxRecord && head - q <= ringBytes;
                  q -= ItemLayout.ALIGN) {
-                if (parses(q) == start - q || lapsAhead(q) == start - q) {
+                if (parses(q) == start - q || lapsAhead(q) == start - q || carvedAround(q, start)) {
                     found = q;
                     break;
                 }

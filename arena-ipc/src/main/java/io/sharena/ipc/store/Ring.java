@@ -704,7 +704,10 @@ final class Ring {
 
     /**
      * Reserves a record of {@code size} bytes inside a hole this attachment kept ({@link #abandon}),
-     * if one still lies between tail and head, as it was left, and takes the record. Ring lock held.
+     * if one still lies between tail and head, as it was left, and the tail reaches it only after
+     * half a ring of writes (the newest such): a record placed near the tail, held a while (a server
+     * reading a value into it), would stop every writer at the tail, which passes records in order;
+     * and an item placed there would be the next evicted. Ring lock held.
      * A hole is a DEAD record (or the PAD left of one) that was never linked: no reader ever
      * reached its bytes, and a record placed there takes the positions it had, so a reader's stale
      * link into that space still finds a position a whole ring past what it linked (see {@link
@@ -728,45 +731,58 @@ final class Ring {
     }
 
     private int takeHoleLocked(final long size, final long head, final long tail) {
+        // The newest hole that takes the record, among those the tail reaches only after half a
+        // ring of writes (those to fill the room left, then those that move the tail up to it).
+        final long room = Math.max(0L, writable - (head - tail));
+        int best = -1;
         for (int i = 0; i < holes; i++) {
             final long pos = holePos[i];
             final int holeBytes = holeSize[i];
-            final int p = (int) (ringPtr + pos % ringBytes);
-            final int state = view.getIntAcquire(p + ItemLayout.STATE);
-            if (pos < tail || pos + holeBytes > head || view.getLong(p + ItemLayout.POS) != pos
-                || view.getInt(p + ItemLayout.SIZE) != holeBytes || state != ItemLayout.DEAD && state != ItemLayout.PAD) {
+            if (pos - tail < 0 || pos + holeBytes > head || !holeAsLeft(pos, holeBytes)) {
                 // The tail took it back (or a repair rewrote the ring): forgotten.
                 forgetHole(i--);
                 continue;
             }
-            final long rest = holeBytes - size;
-            if (rest < 0) {
-                continue;
+            if (holeBytes >= size && pos - tail + room >= ringBytes / 2 && (best < 0 || pos > holePos[best])) {
+                best = i;
             }
-            if (rest > 0) {
-                final int q = p + (int) size;
-                view.putLong(q + ItemLayout.POS, pos + size);
-                view.putInt(q + ItemLayout.SIZE, (int) rest);
-                view.putIntRelease(q + ItemLayout.STATE, ItemLayout.PAD);
-                CrashPoints.at(StorePoint.HOLE_REST_PADDED);
-            }
-            view.putIntRelease(p + ItemLayout.SIZE, (int) size);
-            CrashPoints.at(StorePoint.HOLE_SHRUNK);
-            view.putLong(p + ItemLayout.CAS, owner);
-            view.putInt(p + ItemLayout.NEXT, 0);
-            view.putIntVolatile(p + ItemLayout.STATE, ItemLayout.RESERVED);
-            setMapBits(p, 0);
-            CrashPoints.at(StorePoint.HOLE_RESERVED);
-            if (rest >= HOLE_MIN) {
-                holePos[i] = pos + size;
-                holeSize[i] = (int) rest;
-            } else {
-                forgetHole(i);
-            }
-            counters.add(StoreCounter.HOLES_FILLED, 1);
-            return p;
         }
-        return 0;
+        if (best < 0) {
+            return 0;
+        }
+        final long pos = holePos[best];
+        final long rest = holeSize[best] - size;
+        final int p = (int) (ringPtr + pos % ringBytes);
+        if (rest > 0) {
+            final int q = p + (int) size;
+            view.putLong(q + ItemLayout.POS, pos + size);
+            view.putInt(q + ItemLayout.SIZE, (int) rest);
+            view.putIntRelease(q + ItemLayout.STATE, ItemLayout.PAD);
+            CrashPoints.at(StorePoint.HOLE_REST_PADDED);
+        }
+        view.putIntRelease(p + ItemLayout.SIZE, (int) size);
+        CrashPoints.at(StorePoint.HOLE_SHRUNK);
+        view.putLong(p + ItemLayout.CAS, owner);
+        view.putInt(p + ItemLayout.NEXT, 0);
+        view.putIntVolatile(p + ItemLayout.STATE, ItemLayout.RESERVED);
+        setMapBits(p, 0);
+        CrashPoints.at(StorePoint.HOLE_RESERVED);
+        if (rest >= HOLE_MIN) {
+            holePos[best] = pos + size;
+            holeSize[best] = (int) rest;
+        } else {
+            forgetHole(best);
+        }
+        counters.add(StoreCounter.HOLES_FILLED, 1);
+        return p;
+    }
+
+    /** @return whether the record at {@code pos} (between tail and head) is still the DEAD record or PAD a hole was left as */
+    private boolean holeAsLeft(final long pos, final int holeBytes) {
+        final int p = (int) (ringPtr + pos % ringBytes);
+        final int state = view.getIntAcquire(p + ItemLayout.STATE);
+        return view.getLong(p + ItemLayout.POS) == pos && view.getInt(p + ItemLayout.SIZE) == holeBytes
+            && (state == ItemLayout.DEAD || state == ItemLayout.PAD);
     }
 
     /** Drops hole {@code i}, the last one taking its slot. {@code holePos}'s monitor held. */
