@@ -9,6 +9,7 @@ import io.sharena.ipc.store.StoreItem;
 import io.sharena.ipc.store.StoreMode;
 import io.sharena.ipc.store.StoreOptions;
 import io.sharena.ipc.store.StoreReader;
+import io.sharena.ipc.store.StoreReservation;
 import io.sharena.ipc.store.StoreResult;
 
 import java.io.IOException;
@@ -259,6 +260,9 @@ public final class StoreStressWorker {
 
     private StoreResult run(final Intent in, final long cas, final StoreItem[] gat, final long[] number) {
         final byte[] key = in.key().getBytes(StandardCharsets.US_ASCII);
+        if (random.nextInt(GIVE_UP_ONE_IN) == 0) {
+            giveUpAReservation(key);
+        }
         final byte[] value = StoreStressModel.value(in);
         // memcached's exptime: negative is expired at once; LATER is one hour relative or a day absolute.
         final long exptime = in.exp() == StoreStressModel.EXPIRED ? -1 : in.exp() == StoreStressModel.NEVER ? 0
@@ -280,6 +284,22 @@ public final class StoreStressWorker {
             case "inval" -> store.invalidate(key, cas, SharedStore.KEEP_EXPIRY);
             default -> throw new IllegalArgumentException("unknown stress op: op=" + in.op());
         };
+    }
+
+    /** One operation in this many is preceded by a reservation given up ({@link #giveUpAReservation}). */
+    private static final int GIVE_UP_ONE_IN = 32;
+    private final StoreReservation givenUp = new StoreReservation();
+
+    /**
+     * Reserves a record of 4 to 12 KiB for {@code key} and gives it up, as a server does for a client
+     * that declared a large value and hung up: nothing is stored, and this worker's next writes are
+     * placed in the hole it leaves (the store's {@code HOLE_*} crash points).
+     */
+    private void giveUpAReservation(final byte[] key) {
+        if (store.reserve(key, Math.min((4 << 10) + random.nextInt(8 << 10), store.maxItemSize()), 0, 0, givenUp)) {
+            givenUp.value().fill((byte) '#');
+            store.abandon(givenUp);
+        }
     }
 
     /** A read of this lane's key, one way or another, against the model. */
