@@ -666,7 +666,10 @@ final class Connection {
 
     /** @return whether the key arriving from {@code from} to the input's end is over 250 bytes already (its CR may come before its LF) */
     private boolean keyTooLong(final int from) {
-        return inLim - from > TextCommands.KEY_MAX + (in[inLim - 1] == '\r' ? 1 : 0);
+        // The last byte is read only when there are more than 250 (none when the input is used up:
+        // an open get line ending in a space, then the client gone, read in[-1]; found by a fuzz).
+        final int n = inLim - from;
+        return n > TextCommands.KEY_MAX && n - (in[inLim - 1] == '\r' ? 1 : 0) > TextCommands.KEY_MAX;
     }
 
     /** Counts {@code bytes} more of the open get line; @return false if that passes {@link ServerOptions#maxGetLine()} (closed) */

@@ -88,6 +88,8 @@ public final class MemcachedServer implements AutoCloseable {
     final java.util.concurrent.atomic.LongAdder valuesSpilled = new java.util.concurrent.atomic.LongAdder();
     /** Bytes of value arrays longer than {@link Worker#POOLED_VALUE_MAX} the workers allocated, not taken from their spares (tests). */
     final java.util.concurrent.atomic.LongAdder valueBytesAllocated = new java.util.concurrent.atomic.LongAdder();
+    /** Connections closed after a failure no command meant (an exception from the server's own code): tests only. */
+    final java.util.concurrent.atomic.LongAdder unexpectedFailures = new java.util.concurrent.atomic.LongAdder();
     /**
      * Bytes of values this server's connections hold reserved in the store at once: at most a
      * quarter of the store's memory ({@link Connection#beginData}). Every write waits for a

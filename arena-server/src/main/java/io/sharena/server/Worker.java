@@ -455,6 +455,7 @@ final class Worker {
 
     /** One line on stderr per failure kind and worker, so a failing store cannot flood the log. */
     private void reportOnce(final RuntimeException e) {
+        server.unexpectedFailures.increment();
         report("a connection was closed after an unexpected failure: ", e);
     }
 

@@ -491,6 +491,41 @@ class HostileClientTest {
         }
     }
 
+    /**
+     * Found by a differential fuzz: a get line of short keys with no newline, past 2,048 bytes and
+     * ending in a space, then the client gone: the end of input looked for a key too long in an
+     * empty buffer and read the byte before it (an ArrayIndexOutOfBoundsException in the server's
+     * log; the connection closed, as memcached's). Nothing fails now, and a client that sends its
+     * newline after such a line has its values.
+     */
+    @Test
+    void anOpenGetLineEndingInASpaceThenAHangUpFailsNothing() throws Exception {
+        try (TestServer server = new TestServer(ServerOptions.defaults().withThreads(1),
+            StoreOptions.defaults().withMemoryLimit(4 << 20))) {
+            for (int i = 0; i < 5; i++) {
+                try (Socket s = new Socket()) {
+                    s.connect(new InetSocketAddress("127.0.0.1", server.port()));
+                    s.getOutputStream().write(Wire.ascii("get " + "k ".repeat(1100 + 100 * i)));
+                    s.getOutputStream().flush();
+                    Thread.sleep(100); // the line's keys taken first, the hang-up read after them
+                }
+            }
+            final long deadline = System.nanoTime() + 10_000_000_000L;
+            while ((server.server.totalConnections.get() < 5 || server.server.connections() > 0)
+                && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertEquals(0, server.server.connections());
+            assertEquals(0, server.server.unexpectedFailures.sum(), "failures the server's log told of");
+            try (Wire w = new Wire(server.port())) {
+                assertEquals("STORED\r\n", w.call("set k 0 0 1\r\nx\r\n"));
+                w.send(Wire.ascii("get " + "k ".repeat(1500)));
+                assertEquals("VALUE k 0 1\r\nx\r\n".repeat(1500) + "END\r\n", w.call("\r\n"));
+            }
+            assertEquals(0, server.server.unexpectedFailures.sum());
+        }
+    }
+
     /** Opens {@code limit} connections into {@code open} and waits until the server counts them all. */
     private static void openToTheLimit(final TestServer server, final int limit, final List<Socket> open) throws Exception {
         for (int i = 0; i < limit; i++) {
