@@ -281,7 +281,13 @@ public final class MemcachedServer implements AutoCloseable {
             } catch (final InternalError e) {
                 // The store file cut short under the mapping: the clock stands still until it is
                 // restored (check --repair); the workers tell each command that meets the cut.
-                io.sharena.core.ArenaFaultException.of(store.arena(), "clock", e);
+                try {
+                    io.sharena.core.ArenaFaultException.of(store.arena(), "clock", e);
+                } catch (final RuntimeException closed) {
+                    // The store closed under the tick (its file too): thrown from here, this ended
+                    // the clock thread, and with it the idle kicks and write timeouts (seen once in
+                    // ResourceAuditTest.theClockGoesOnAfterATickFails, the clock thread gone).
+                }
             } catch (final RuntimeException | OutOfMemoryError | StackOverflowError e) {
                 // The store closed or damaged under the running server, or no heap for this tick:
                 // said (ten times at most), and the clock goes on. Were it to stop, so would the
