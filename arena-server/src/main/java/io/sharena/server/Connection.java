@@ -546,6 +546,8 @@ final class Connection {
                 }
                 return openGetLine(p);
             }
+            // Out of whole lines: memcached sends what it has queued before it reads on.
+            flushPoint();
             return false;
         }
         int end = nl;
@@ -1052,9 +1054,10 @@ final class Connection {
     }
 
     /**
-     * Where the replies queued end after the last get (get, gets, gat, gats) or {@code mn}: the
-     * replies memcached has sent for certain when it hangs up on a line it cannot take (it sends a
-     * batch of replies at those commands, and drops the ones queued after them).
+     * Where the replies queued end after the last get (get, gets, gat, gats), {@code mn} or metadump,
+     * or when the input ran out of whole lines: the replies memcached has sent for certain when it
+     * hangs up on a line it cannot take (it sends a batch of replies at those points, and drops the
+     * ones queued after them).
      */
     private long flushPoint;
 

@@ -124,6 +124,7 @@ final class LruCrawler {
                     c.reply("NOTSTARTED no items to crawl");
                 } else if (chosen == WITHOUT_ONE) {
                     c.putAscii("END\r\n");
+                    c.flushPoint();
                 } else if (!crawler.beginDump()) {
                     c.reply("BUSY currently processing crawler request");
                 } else {
@@ -352,6 +353,7 @@ final class LruCrawler {
         final SharedStore store = c.worker.server.store();
         if (c.dumpBucket == store.keyBuckets()) {
             c.putAscii("END\r\n");
+            c.flushPoint(); // memcached writes a dump straight to the socket: all of it goes out
             c.endDump();
             return true;
         }

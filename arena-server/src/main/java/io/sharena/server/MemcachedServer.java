@@ -283,8 +283,9 @@ public final class MemcachedServer implements AutoCloseable {
                 // restored (check --repair); the workers tell each command that meets the cut.
                 try {
                     io.sharena.core.ArenaFaultException.of(store.arena(), "clock", e);
-                } catch (final RuntimeException closed) {
-                    // The store closed under the tick (its file too): thrown from here, this ended
+                } catch (final RuntimeException | Error again) {
+                    // The store closed under the tick (its file too), or an InternalError that is
+                    // no mapping fault, which the call throws again: thrown from here, either ended
                     // the clock thread, and with it the idle kicks and write timeouts (seen once in
                     // ResourceAuditTest.theClockGoesOnAfterATickFails, the clock thread gone).
                 }

@@ -67,6 +67,9 @@ class FuzzFindingsTest {
         }
         assertTrue(raw(both.ours.port(), Wire.ascii("get k\r\n" + junk)).startsWith("VALUE k 0 1"),
             "the get's value went out before the hang-up");
+        // memcached writes a metadump straight to the socket: all of it goes out before the hang-up.
+        final String dump = raw(both.ours.port(), Wire.ascii("lru_crawler metadump all\r\n" + junk));
+        assertTrue(dump.startsWith("key=") && dump.contains("key=k ") && dump.endsWith("END\r\n\u00c1"), dump);
     }
 
     /** @return what the server sent on a connection of its own, then 0xC1 if it hung up ({@link BinaryProtocolTest#raw}) */
