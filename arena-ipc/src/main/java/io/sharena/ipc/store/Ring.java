@@ -734,22 +734,30 @@ final class Ring {
         // The newest hole that takes the record, among those the tail reaches only after half a
         // ring of writes (those to fill the room left, then those that move the tail up to it).
         final long room = Math.max(0L, writable - (head - tail));
-        int best = -1;
-        for (int i = 0; i < holes; i++) {
-            final long pos = holePos[i];
-            final int holeBytes = holeSize[i];
-            if (pos - tail < 0 || pos + holeBytes > head || !holeAsLeft(pos, holeBytes)) {
-                // The tail took it back (or a repair rewrote the ring): forgotten.
-                forgetHole(i--);
-                continue;
+        int best;
+        do {
+            // Chosen from the positions alone (the reservation's path reads no record for it);
+            // only the chosen one's header is read, and one a repair rewrote is forgotten.
+            best = -1;
+            for (int i = 0; i < holes; i++) {
+                final long pos = holePos[i];
+                final int holeBytes = holeSize[i];
+                if (pos - tail < 0 || pos + holeBytes > head) {
+                    forgetHole(i--); // the tail took it back
+                    continue;
+                }
+                if (holeBytes >= size && pos - tail + room >= ringBytes / 2 && (best < 0 || pos > holePos[best])) {
+                    best = i;
+                }
             }
-            if (holeBytes >= size && pos - tail + room >= ringBytes / 2 && (best < 0 || pos > holePos[best])) {
-                best = i;
+            if (best < 0) {
+                return 0;
             }
-        }
-        if (best < 0) {
-            return 0;
-        }
+            if (holeAsLeft(holePos[best], holeSize[best])) {
+                break;
+            }
+            forgetHole(best);
+        } while (true);
         final long pos = holePos[best];
         final long rest = holeSize[best] - size;
         final int p = (int) (ringPtr + pos % ringBytes);
