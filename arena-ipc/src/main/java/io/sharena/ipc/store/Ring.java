@@ -868,8 +868,12 @@ final class Ring {
                     final int bits = mapBits(x);
                     final boolean stale = staleness.stale(x);
                     final boolean hot = uses(bits) > 0 || !evictions;
-                    final boolean keepCold = !stale && !hot && keepColdBytes >= size && roomy();
-                    if (!stale && (hot && budget > 0 || keepCold) && reinsert(x, pred, size, Math.max(0, uses(bits) - 1))) {
+                    // A used item past the second-chance budget is kept as a cold one is while the
+                    // store is roomy: items moved by one reservation lie together at the head, and
+                    // the tail meets them together a lap later, more than the budget in a row.
+                    final boolean secondChance = hot && budget > 0;
+                    final boolean keepCold = !stale && !secondChance && keepColdBytes >= size && roomy();
+                    if (!stale && (secondChance || keepCold) && reinsert(x, pred, size, Math.max(0, uses(bits) - 1))) {
                         if (keepCold) {
                             keepColdBytes -= size;
                             result = EVICT_KEPT_COLD;

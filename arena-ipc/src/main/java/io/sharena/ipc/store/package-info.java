@@ -77,8 +77,9 @@
  * waited for (bounded: a set then fails with NO_MEMORY rather than hang); a LINKED record is
  * unlinked under its stripe lock and counted as an eviction (or reclaimed, if expired or flushed),
  * unless its use count is above zero: then it is copied to the head and swapped in for itself
- * with its count one lower, at most {@code 16} such moves per reservation. A cold item (count 0)
- * is moved the same way, not evicted, while the live items fill less than half of the ring (an
+ * with its count one lower, at most {@code 16} such moves per reservation. A cold item (count 0),
+ * and a used one past those 16, is moved the same way, not evicted, while the live items fill less
+ * than half of the ring (an
  * estimate from 32 stripes' byte counts, renewed every 256 decisions), up to 3 bytes moved for each
  * byte the reservation asks for: memcached evicts only when its memory is full, and a log whose
  * tail comes round after every lap of writes would otherwise drop an unread key from a store that
