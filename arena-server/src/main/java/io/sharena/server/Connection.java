@@ -778,6 +778,7 @@ final class Connection {
         int avail = inLim - inPos;
         final PendingStore p = pending;
         if (avail == 0 && (p.filled < p.length || tailSeen < 2)) {
+            p.awaited = true;
             return false;
         }
         if (p.filled < p.length) {
@@ -800,6 +801,7 @@ final class Connection {
             avail--;
         }
         if (p.filled < p.length || tailSeen < 2) {
+            p.awaited = true;
             return false;
         }
         state = binary ? State.BINARY : State.LINE;
@@ -810,6 +812,9 @@ final class Connection {
             MetaCommands.completeSet(this, good);
         } else {
             TextCommands.completeStore(this, good);
+        }
+        if (p.awaited) {
+            flushPoint();
         }
         if (p.value != null) {
             charge(-p.value.length);
@@ -1055,7 +1060,8 @@ final class Connection {
 
     /**
      * Where the replies queued end after the last get (get, gets, gat, gats), {@code mn} or metadump,
-     * or when the input ran out of whole lines: the replies memcached has sent for certain when it
+     * a storage command whose data block came in later reads, or when the input ran out of whole
+     * lines: the replies memcached has sent for certain when it
      * hangs up on a line it cannot take (it sends a batch of replies at those points, and drops the
      * ones queued after them).
      */

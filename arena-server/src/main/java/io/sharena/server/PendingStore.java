@@ -36,6 +36,12 @@ final class PendingStore {
     long reservedAt;
     /** When bytes of the value last arrived into the reservation ({@code System.nanoTime}). */
     long progressAt;
+    /**
+     * The data block did not all come with its command: memcached reads the rest from the socket
+     * exactly, so its input is empty when the command is answered, and it sends its replies then
+     * ({@link Connection#flushPoint}).
+     */
+    boolean awaited;
 
     // binary protocol only: the request's opcode and opaque, for its response
     int binaryOp;
@@ -77,5 +83,6 @@ final class PendingStore {
         opaqueLength = 0;
         echo.setLength(0);
         invalidate = false;
+        awaited = false;
     }
 }

@@ -72,6 +72,56 @@ class FuzzFindingsTest {
         assertTrue(dump.startsWith("key=") && dump.contains("key=k ") && dump.endsWith("END\r\n\u00c1"), dump);
     }
 
+    /**
+     * A storage command whose data block ends in a later write than its line, then a line too long
+     * to be a command: memcached reads the rest of a block from the socket exactly, answers it with
+     * its input empty and sends the reply then, before it reads the long line and hangs up. This
+     * server read the line with the block's end and dropped the reply (left from the differential
+     * fuzz of 2026-12-07, which sent each request in one write).
+     */
+    @Test
+    void aValueEndingInALaterWriteIsAnsweredBeforeATooLongLineHangsUp() throws Exception {
+        final String junk = "x".repeat(3000);
+        final String large = "v".repeat(100_000);
+        for (final String[] writes : List.of(
+            new String[] {"set k 0 0 100000\r\n" + large.substring(0, 1000), large.substring(1000) + "\r\n" + junk},
+            new String[] {"set k 0 0 10\r\nabc", "defghij\r\n" + junk},
+            new String[] {"get k\r\nms m 10 T0\r\n01234", "56789\r\nmn\r\n" + junk},
+            new String[] {"set k 0 0 10\r\nabcdefghij", "\r\nget k\r\n" + junk},
+            new String[] {"set k 0 0 10\r\nabcdefghij\r\nversion\r\n", junk},
+            new String[] {"set big 0 0 2000000\r\n" + large, "v".repeat(1_900_000) + "\r\n" + junk})) {
+            final String theirs = SideBySideTest.masked(rawInTwo(both.memcached.port, writes));
+            final String mine = SideBySideTest.masked(rawInTwo(both.ours.port(), writes));
+            assertEquals(theirs, mine, Wire.shorten(writes[0]) + " | " + Wire.shorten(writes[1]));
+        }
+        assertEquals("STORED\r\n\u00c1", rawInTwo(both.ours.port(), new String[] {"set k 0 0 10\r\nabc", "defghij\r\n" + junk}));
+    }
+
+    /** @return what the server sent for two writes a moment apart, then 0xC1 if it hung up */
+    private static String rawInTwo(final int port, final String[] writes) throws Exception {
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+            s.setTcpNoDelay(true);
+            s.getOutputStream().write(Wire.ascii(writes[0]));
+            s.getOutputStream().flush();
+            Thread.sleep(150); // the server reads and answers what it has before the rest comes
+            s.getOutputStream().write(Wire.ascii(writes[1]));
+            s.getOutputStream().flush();
+            s.setSoTimeout(400);
+            final java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+            final byte[] buf = new byte[1 << 16];
+            try {
+                for (int n; (n = s.getInputStream().read(buf)) >= 0; ) {
+                    got.write(buf, 0, n);
+                }
+                got.write(0xC1);
+            } catch (final java.net.SocketTimeoutException e) {
+                // still open
+            }
+            final byte[] bytes = got.toByteArray();
+            return Wire.text(bytes, bytes.length);
+        }
+    }
+
     /** @return what the server sent on a connection of its own, then 0xC1 if it hung up ({@link BinaryProtocolTest#raw}) */
     private static String raw(final int port, final byte[] bytes) throws java.io.IOException {
         final byte[] got = BinaryProtocolTest.raw(port, bytes);
