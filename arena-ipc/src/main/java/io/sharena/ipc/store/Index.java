@@ -756,21 +756,6 @@ final class Index {
         io.sharena.core.crash.CrashPoints.at(StoreRepairPoint.RELINK_CLEARED);
     }
 
-    /**
-     * @return the bytes of the live items, estimated from {@code sample} stripes from {@code first}
-     * on (wrapping) and scaled to all of them, read without locks: items are spread over the stripes
-     * by their hash, so a few dozen stripes tell the whole's size to within a few tens of percent
-     * at the cost of as many cache lines
-     */
-    long estimateBytes(final int first, final int sample) {
-        final int n = Math.min(sample, stripeMask + 1);
-        long bytes = 0;
-        for (int i = 0; i < n; i++) {
-            bytes += Math.max(0, view.getLongAcquire(stripePtr((first + i) & stripeMask) + StoreLayout.STRIPE_BYTES));
-        }
-        return bytes * (stripeMask + 1) / n;
-    }
-
     long stripeItems(final int stripe) {
         return view.getLongAcquire(stripePtr(stripe) + StoreLayout.STRIPE_ITEMS);
     }

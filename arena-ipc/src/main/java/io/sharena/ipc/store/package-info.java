@@ -79,15 +79,19 @@
  * unless its use count is above zero: then it is copied to the head and swapped in for itself
  * with its count one lower, at most {@code 16} such moves per reservation. A cold item (count 0),
  * and a used one past those 16, is moved the same way, not evicted, while the live items fill less
- * than half of the ring (an
- * estimate from 32 stripes' byte counts, renewed every 256 decisions), up to 3 bytes moved for each
+ * than half of the ring (as the tail met them: the bytes of live items among all it passed over
+ * the last whole lap and the lap under way, counted in words on the ring lock's line, so that
+ * expired items it reclaims count as free), up to 3 bytes moved for each
  * byte the reservation asks for: memcached evicts only when its memory is full, and a log whose
  * tail comes round after every lap of writes would otherwise drop an unread key from a store that
  * is nearly empty. Above half, a lap would move more than it writes ({@code Ring.ROOMY_PERCENT}
  * has the measured cost), so cold items go. New writes leave
  * 1/64 of the ring free so that a full ring still has room for these copies (without it the item
- * at the tail of a full ring could only be evicted); items larger than that slack get no other
- * chance. So items may use {@code 63/64} of the memory limit.
+ * at the tail of a full ring could only be evicted), or twice the largest record ever reserved
+ * when that is more (a move may need a PAD to the ring's end as well as the record), as far as
+ * the ring still takes two records of the largest size. So items may use {@code 63/64} of the
+ * memory limit in a store of small items, less where large ones were written (62/64 in 64 MiB
+ * after a 1 MiB value).
  *
  * <p>Policy: <b>CLOCK with a use count</b> (FIFO with reinsertion, up to three laps). Each hit
  * raises the item's count, 0 to 3, kept in unary in its byte of a side map so that a reader raises

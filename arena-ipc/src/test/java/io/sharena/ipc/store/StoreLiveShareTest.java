@@ -1,0 +1,169 @@
+package io.sharena.ipc.store;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static io.sharena.ipc.store.SharedStoreTest.b;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+
+/**
+ * A store far from full keeps every live item however many laps its ring's tail makes: the tail
+ * moves items to the head instead of evicting them, and for that it needs room at the head for the
+ * largest item (and the PAD to the ring's end that moving it may take), and a true idea of how much
+ * of the ring is live. Each case here lost items before (found by a probe of the store's eviction,
+ * 2026-12-07); with evictions off, the first one made every write fail.
+ */
+class StoreLiveShareTest {
+    @TempDir
+    Path dir;
+
+    private static final long MEMORY = 8L << 20;
+
+    /** Writes {@code laps} times the memory in 1,000-byte sets of ten other keys. */
+    private static void churn(final SharedStore store, final double laps) {
+        final byte[] v = new byte[1_000];
+        final long sets = (long) (laps * store.memoryLimit() / 1_060);
+        for (long n = 0; n < sets; n++) {
+            assertEquals(StoreResult.STORED, store.set(b("churn" + (n % 10)), v, 0, 0), "set " + n);
+        }
+    }
+
+    private static int missing(final SharedStore store, final String prefix, final int count) {
+        int missing = 0;
+        for (int i = 0; i < count; i++) {
+            if (store.get(b(prefix + i)) == null) {
+                missing++;
+            }
+        }
+        return missing;
+    }
+
+    /** 200,000 bytes in 8 MiB: larger than the 1/64 of the ring kept free before. */
+    @Test
+    void anItemLargerThanTheRoomKeptFreeBeforeIsKept() throws Exception {
+        for (final boolean evictions : new boolean[] {true, false}) {
+            try (SharedStore store = SharedStore.create(dir.resolve("big-" + evictions + ".store"),
+                StoreOptions.defaults().withMemoryLimit(MEMORY).withEvictions(evictions))) {
+                final byte[] big = new byte[200_000];
+                big[123] = 7;
+                assertEquals(StoreResult.STORED, store.set(b("big"), big, 0, 0));
+                churn(store, 3);
+                final byte[] got = store.get(b("big"));
+                assertNotNull(got, "evictions=" + evictions);
+                assertEquals(7, got[123]);
+                assertEquals(0L, store.stats().get("evictions"));
+                assertEquals(List.of(), store.check());
+            }
+        }
+    }
+
+    /**
+     * Items under that 1/64, whose move needs a PAD to the ring's end as well (a probe's pair, then
+     * random sets of two to eight items up to 130,000 bytes: a third of them lost one before).
+     */
+    @Test
+    void itemsWhoseMoveNeedsAPadAreKept() throws Exception {
+        final Random random = new Random(20261207);
+        final List<int[]> sets = new ArrayList<>();
+        sets.add(new int[] {67_422, 75_382});
+        for (int t = 0; t < 12; t++) {
+            final int[] sizes = new int[2 + random.nextInt(7)];
+            for (int i = 0; i < sizes.length; i++) {
+                sizes[i] = 1_000 + random.nextInt(129_000);
+            }
+            sets.add(sizes);
+        }
+        int trial = 0;
+        for (final int[] sizes : sets) {
+            for (final boolean evictions : new boolean[] {true, false}) {
+                try (SharedStore store = SharedStore.create(dir.resolve("pad" + trial++ + ".store"),
+                    StoreOptions.defaults().withMemoryLimit(MEMORY).withEvictions(evictions))) {
+                    for (int i = 0; i < sizes.length; i++) {
+                        assertEquals(StoreResult.STORED, store.set(b("item" + i), new byte[sizes[i]], 0, 0));
+                    }
+                    churn(store, 2);
+                    assertEquals(0, missing(store, "item", sizes.length),
+                        "sizes " + java.util.Arrays.toString(sizes) + ", evictions=" + evictions);
+                    assertEquals(0L, store.stats().get("evictions"));
+                }
+            }
+        }
+    }
+
+    /** One 120,000-byte item made a sample of the stripes read as half the store full. */
+    @Test
+    void oneLargeItemDoesNotMakeTheStoreLookFull() throws Exception {
+        try (SharedStore store = SharedStore.create(dir.resolve("skew.store"), StoreOptions.defaults().withMemoryLimit(MEMORY))) {
+            assertEquals(StoreResult.STORED, store.set(b("big"), new byte[120_000], 0, 0));
+            final byte[] small = new byte[100];
+            for (int i = 0; i < 4_000; i++) {
+                assertEquals(StoreResult.STORED, store.set(b("cold" + i), small, 0, 0));
+            }
+            churn(store, 6);
+            assertEquals(0, missing(store, "cold", 4_000));
+            assertNotNull(store.get(b("big")));
+            assertEquals(0L, store.stats().get("evictions"));
+        }
+    }
+
+    /**
+     * 6 MB of expired items not yet reclaimed were counted as live: the store looked full. (In the
+     * ring's first lap the stripes' counts decide, in which they still count: the test starts after it.)
+     */
+    @Test
+    void expiredItemsNotYetReclaimedDoNotCountAsLive() throws Exception {
+        final AtomicLong now = new AtomicLong(System.currentTimeMillis());
+        try (SharedStore store = SharedStore.create(dir.resolve("stale.store"),
+            StoreOptions.defaults().withMemoryLimit(MEMORY).withClock(now::get))) {
+            churn(store, 1.5);
+            final byte[] expiring = new byte[10_000];
+            final byte[] small = new byte[100];
+            int cold = 0;
+            for (int i = 0; i < 600; i++) {
+                assertEquals(StoreResult.STORED, store.set(b("stale" + i), expiring, 0, 10));
+                if (i % 6 == 0) {
+                    assertEquals(StoreResult.STORED, store.set(b("cold" + cold++), small, 0, 0));
+                }
+            }
+            now.addAndGet(20_000);
+            store.tick();
+            churn(store, 3);
+            assertEquals(0, missing(store, "cold", cold));
+            assertEquals(0L, store.stats().get("evictions"));
+        }
+    }
+
+    /** A store judged full, then emptied: the old answer was kept for 256 decisions and items went. */
+    @Test
+    void aStoreEmptiedAfterItWasFullKeepsItsNewItems() throws Exception {
+        try (SharedStore store = SharedStore.create(dir.resolve("emptied.store"), StoreOptions.defaults().withMemoryLimit(MEMORY))) {
+            final byte[] v = new byte[1_000];
+            final int old = (int) (MEMORY * 6 / 10 / 1_100);
+            for (int i = 0; i < old; i++) {
+                assertEquals(StoreResult.STORED, store.set(b("old" + i), v, 0, 0));
+            }
+            long n = 0;
+            while (store.stats().get("evictions") == 0) {
+                assertEquals(StoreResult.STORED, store.set(b("churn" + (n++ % 10)), v, 0, 0));
+            }
+            for (int i = 0; i < old; i++) {
+                store.delete(b("old" + i));
+            }
+            final long before = store.stats().get("evictions");
+            final byte[] small = new byte[100];
+            for (int i = 0; i < 1_000; i++) {
+                assertEquals(StoreResult.STORED, store.set(b("new" + i), small, 0, 0));
+            }
+            churn(store, 3);
+            assertEquals(0, missing(store, "new", 1_000));
+            assertEquals(before, store.stats().get("evictions"));
+        }
+    }
+}
