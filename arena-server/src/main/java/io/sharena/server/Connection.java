@@ -242,9 +242,10 @@ final class Connection {
         }
         if (inputEnded && getOpen && state != State.GET && !closed) {
             // The client ended its sending inside a get line: the line never comes whole, and
-            // memcached answers none of it (its held replies are dropped).
-            truncate(getMark);
-            close();
+            // memcached answers none of it (its held replies are dropped), but sends the replies
+            // before it.
+            getOpen = false;
+            hangUpAfter(getMark);
             return;
         }
         if (inputEnded && !closed && !outputQueued() && !yielding && state != State.GET && state != State.DUMP) {
@@ -258,7 +259,7 @@ final class Connection {
         }
         if (!closed) {
             final int want = (wantsRead() ? SelectionKey.OP_READ : 0)
-                | (outputQueued() && !holdsReplies() ? SelectionKey.OP_WRITE : 0);
+                | (outputQueued() && (!holdsReplies() || getMark > outBase + outPos) ? SelectionKey.OP_WRITE : 0);
             if (want != interest) {
                 interest = want;
                 key.interestOps(want);
@@ -696,8 +697,8 @@ final class Connection {
         state = State.LINE;
         discardingLine |= getOpen;
         getOpen = false;
-        if (!truncate(getMark)) {
-            close();
+        if (mapped != null || !truncate(getMark)) {
+            drainThenClose(); // the values that went out are whole; nothing after them
             return false;
         }
         reply(TextCommands.BAD_FORMAT);
@@ -1082,6 +1083,26 @@ final class Connection {
             close();
             return;
         }
+        drainThenClose();
+    }
+
+    /**
+     * Hangs up once the replies queued before {@code mark} have gone out, those after it dropped;
+     * if some after it went out already (a get line's values past the output bound, or one sent
+     * from the mapping), once the queue has gone out whole, so that no value is cut.
+     */
+    private void hangUpAfter(final long mark) {
+        if (mapped == null && truncate(mark)) {
+            if (mark == outBase + outPos) {
+                close();
+                return;
+            }
+        }
+        drainThenClose();
+    }
+
+    /** Sends what is queued, then closes; no command runs meanwhile. */
+    private void drainThenClose() {
         state = State.CLOSING;
         try {
             flush();
@@ -1426,17 +1447,22 @@ final class Connection {
             return;
         }
         if (holdsReplies()) {
+            // The replies queued before the get line began go out (memcached sends them before it
+            // waits for the rest of a line); the line's own wait for it.
+            if (getMark > outBase + outPos) {
+                writeOut(getMark);
+            }
             waiting = false;
             return;
         }
-        boolean moved = writeOut();
+        boolean moved = writeOut(Long.MAX_VALUE);
         if (mapped != null && outPos == outLim && !closed) {
             moved |= writeMapped();
             if (closed) {
                 return;
             }
             if (mapped == null) {
-                moved |= writeOut(); // the value's last byte and CR LF
+                moved |= writeOut(Long.MAX_VALUE); // the value's last byte and CR LF
             }
         }
         if (outPos == outLim && mapped == null && state == State.CLOSING) {
@@ -1456,11 +1482,12 @@ final class Connection {
     }
 
     /** @return whether any byte of the output array was written */
-    private boolean writeOut() throws IOException {
+    private boolean writeOut(final long upTo) throws IOException {
         boolean moved = false;
         final ByteBuffer b = worker.io;
-        while (outPos < outLim) {
-            final int chunk = Math.min(b.capacity(), outLim - outPos);
+        final int end = (int) Math.min(outLim, upTo - outBase);
+        while (outPos < end) {
+            final int chunk = Math.min(b.capacity(), end - outPos);
             b.clear();
             b.put(out, outPos, chunk).flip();
             final int n = ch.write(b);

@@ -97,6 +97,61 @@ class FuzzFindingsTest {
         assertEquals("STORED\r\n\u00c1", rawInTwo(both.ours.port(), new String[] {"set k 0 0 10\r\nabc", "defghij\r\n" + junk}));
     }
 
+    /**
+     * Replies to commands before a get line too long to wait for whole (past 2,048 bytes, no newline
+     * yet): memcached sends them before it reads on; this server held them until the line's newline,
+     * and dropped them when the client ended its sending first (found by a split-write probe).
+     */
+    @Test
+    void repliesBeforeAnOpenGetLineGoOutAtOnceAndSurviveAHalfClose() throws Exception {
+        final StringBuilder line = new StringBuilder("delete a\r\nmn\r\nget");
+        for (int i = 0; i < 600; i++) {
+            line.append(" key").append(i);
+        }
+        for (final boolean halfClose : new boolean[] {false, true}) {
+            final String theirs = openGetLine(both.memcached.port, line.toString(), halfClose);
+            final String mine = openGetLine(both.ours.port(), line.toString(), halfClose);
+            assertEquals("NOT_FOUND\r\nMN\r\n|" + (halfClose ? "\u00c1" : "END\r\n"), theirs, "memcached, halfClose=" + halfClose);
+            assertEquals(theirs, mine, "halfClose=" + halfClose);
+        }
+    }
+
+    /**
+     * @return what came before the line's end, "|", then what came after it: the newline sent, or
+     * the sending side shut down (then 0xC1 if the server hung up)
+     */
+    private static String openGetLine(final int port, final String start, final boolean halfClose) throws Exception {
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+            s.getOutputStream().write(Wire.ascii(start));
+            s.getOutputStream().flush();
+            final String before = readFor(s, 400);
+            if (halfClose) {
+                s.shutdownOutput();
+            } else {
+                s.getOutputStream().write(Wire.ascii("\r\n"));
+                s.getOutputStream().flush();
+            }
+            return before + "|" + readFor(s, 400);
+        }
+    }
+
+    /** @return what the socket gave within {@code millis} of quiet, then 0xC1 if it ended */
+    private static String readFor(final java.net.Socket s, final int millis) throws Exception {
+        s.setSoTimeout(millis);
+        final java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+        final byte[] buf = new byte[1 << 16];
+        try {
+            for (int n; (n = s.getInputStream().read(buf)) >= 0; ) {
+                got.write(buf, 0, n);
+            }
+            got.write(0xC1);
+        } catch (final java.net.SocketTimeoutException e) {
+            // quiet: still open
+        }
+        final byte[] bytes = got.toByteArray();
+        return Wire.text(bytes, bytes.length);
+    }
+
     /** @return what the server sent for two writes a moment apart, then 0xC1 if it hung up */
     private static String rawInTwo(final int port, final String[] writes) throws Exception {
         try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
