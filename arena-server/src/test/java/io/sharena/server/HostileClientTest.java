@@ -243,6 +243,10 @@ class HostileClientTest {
                     assertEquals(0, got.length() % record.length(), "size " + size + ": a value cut, " + got.length() + " bytes");
                     assertEquals(record.repeat(got.length() / record.length()), got, "size " + size);
                     assertTrue(got.length() / record.length() < 600, "size " + size + ": not the whole line's values");
+                    if (size == 16_384) {
+                        // Sent from the mapping as it is looked up: some went out before the half-close.
+                        assertTrue(got.length() >= record.length(), "size " + size + ": none of the values that went out");
+                    }
                 }
             }
         }
