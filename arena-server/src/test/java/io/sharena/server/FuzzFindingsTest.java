@@ -161,19 +161,7 @@ class FuzzFindingsTest {
             Thread.sleep(150); // the server reads and answers what it has before the rest comes
             s.getOutputStream().write(Wire.ascii(writes[1]));
             s.getOutputStream().flush();
-            s.setSoTimeout(400);
-            final java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
-            final byte[] buf = new byte[1 << 16];
-            try {
-                for (int n; (n = s.getInputStream().read(buf)) >= 0; ) {
-                    got.write(buf, 0, n);
-                }
-                got.write(0xC1);
-            } catch (final java.net.SocketTimeoutException e) {
-                // still open
-            }
-            final byte[] bytes = got.toByteArray();
-            return Wire.text(bytes, bytes.length);
+            return readFor(s, 400);
         }
     }
 

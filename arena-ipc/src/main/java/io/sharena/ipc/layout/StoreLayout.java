@@ -18,7 +18,7 @@ import io.sharena.core.layout.Geometry;
  *           | BUCKET_BITS| MAX_ITEM | MAP_PTR| STRIPES_PTR| REGION_PAGES| CREATED_MILLIS   |
  *           +------------+----------+--------+------------+-------------+------------------+
  *           128 HEAD   256 TAIL   384 CAS_COUNTER   512 FLUSH_CAS, FLUSH_MILLIS
- *           640 RING_LOCK, LARGEST_RECORD, TAIL_MET_LIVE, TAIL_MET_ALL, LAP_MET_LIVE, LAP_MET_ALL
+ *           640 RING_LOCK, LARGEST_RECORD, TAIL_MET_STALE, TAIL_MET_ALL
  *           768 CLOCK_SECONDS   896 FLUSH_CAS_COPY
  *           (each its own 128-byte line: written by different processes at different rates)
  *           COUNTERS: one block of COUNTER_BLOCK bytes per registry slot (per-process call counts)
@@ -71,17 +71,16 @@ public final class StoreLayout {
     public static final int FLUSH_MILLIS = 520;
     public static final int RING_LOCK = 640;
     /**
-     * The largest record ever reserved, and what the ring's tail met: bytes of live items and bytes
-     * in all, in the lap under way and in the last whole lap. On the ring lock's line, written only
-     * by its holder with plain stores. Statistics that steer the ring's choices (how much room it
+     * The largest record ever linked (raised by a compare-and-set as an item is published), and
+     * what the ring's tail met lately: bytes of expired or flushed items it reclaimed and bytes in
+     * all, both halved when the second passes a 16th of the ring (written by the ring lock's holder
+     * with plain stores). On the ring lock's line. Statistics that steer the ring's choices (how much room it
      * keeps free for moving items, whether it moves or evicts an unread item), never its
      * structure: any values are safe, and 0 in every file made before them (padding).
      */
     public static final int LARGEST_RECORD = 648;
-    public static final int TAIL_MET_LIVE = 656;
+    public static final int TAIL_MET_STALE = 656;
     public static final int TAIL_MET_ALL = 664;
-    public static final int LAP_MET_LIVE = 672;
-    public static final int LAP_MET_ALL = 680;
     /** The store's coarse clock, Unix seconds (see the class comment). */
     public static final int CLOCK_SECONDS = 768;
     /**

@@ -440,6 +440,8 @@ final class Index {
      */
     boolean publishLocked(final Cursor c, final int y, final long cas, final int stripe, final StorePoint linked,
                           final StorePoint published) {
+        // The room kept free at the head must be able to move y once it is linked (Ring#writable).
+        ring.raiseLargest(view.getInt(y + ItemLayout.SIZE));
         // The state goes first: from here on eviction treats y as LINKED and needs this stripe's lock.
         if (!view.compareAndSetInt(y + ItemLayout.STATE, ItemLayout.RESERVED, ItemLayout.LINKED)) {
             return false;
@@ -754,6 +756,11 @@ final class Index {
     void relinkDone(final int stripe) {
         view.putLongRelease(stripePtr(stripe) + StoreLayout.STRIPE_RELINK, 0L);
         io.sharena.core.crash.CrashPoints.at(StoreRepairPoint.RELINK_CLEARED);
+    }
+
+    /** @return the number of stripes */
+    int stripes() {
+        return stripeMask + 1;
     }
 
     long stripeItems(final int stripe) {

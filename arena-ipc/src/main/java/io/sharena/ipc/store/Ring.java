@@ -40,7 +40,7 @@ final class Ring {
     /**
      * The ring keeps at least 1/SLACK_SHARE of itself free of new writes, for moving items from the
      * tail to the head: a full ring has no room to copy an item to, and would evict it. Once a record
-     * larger than half that has been reserved, it keeps twice the largest record free instead
+     * larger than half that has been linked, it keeps twice the largest record free instead
      * ({@link #writable()}), as far as the ring can while it takes two records of the store's
      * largest size: moving a record may need a PAD to the ring's end as well as the record itself.
      */
@@ -76,12 +76,10 @@ final class Ring {
     final ThreadLocal<Runnable> tailWait = new ThreadLocal<>();
     /** False: this opener's writes never evict a live item (memcached's -M); they answer NO_MEMORY. */
     private final boolean evictions;
-    /** The words on the ring lock's line (StoreLayout.LARGEST_RECORD, TAIL_MET_*, LAP_MET_*). */
+    /** The words on the ring lock's line (StoreLayout.LARGEST_RECORD, TAIL_MET_*). */
     private final int largestWord;
-    private final int metLiveWord;
+    private final int metStaleWord;
     private final int metAllWord;
-    private final int lapLiveWord;
-    private final int lapAllWord;
     /** The record of the store's largest key and value: what {@link #largestWord} is clamped to. */
     private final long maxRecord;
     private final Multiples laps;
@@ -124,10 +122,8 @@ final class Ring {
         this.timeoutNanos = timeoutNanos;
         this.evictions = evictions;
         this.largestWord = header + StoreLayout.LARGEST_RECORD;
-        this.metLiveWord = header + StoreLayout.TAIL_MET_LIVE;
+        this.metStaleWord = header + StoreLayout.TAIL_MET_STALE;
         this.metAllWord = header + StoreLayout.TAIL_MET_ALL;
-        this.lapLiveWord = header + StoreLayout.LAP_MET_LIVE;
-        this.lapAllWord = header + StoreLayout.LAP_MET_ALL;
         this.maxRecord = ItemLayout.recordSize(SharedStore.MAX_KEY, view.getInt(header + StoreLayout.MAX_ITEM));
         this.laps = new Multiples(ringBytes);
         this.coldMoveFloor = (ringBytes - ringBytes / SLACK_SHARE) / 100 * ROOMY_PERCENT;
@@ -456,11 +452,6 @@ final class Ring {
         // A dead holder leaves nothing to repair: the head moves only after the header it covers is
         // written, and the tail only after the record it passes is unlinked or dead.
         try {
-            // Raised before the record exists, so that the room kept free can move it once it is at
-            // the tail (one word; a kill after it leaves only more room kept free).
-            if (size > view.getLong(largestWord)) {
-                view.putLong(largestWord, size);
-            }
             final long writable = writable();
             assert size > 0 && size % ItemLayout.ALIGN == 0 && size <= writable / 2 : "record size: size=" + size;
             // The clock is read only once a wait begins (a read costs 30 ns here, a few % of a set).
@@ -509,6 +500,21 @@ final class Ring {
             }
         } finally {
             lock.unlock();
+        }
+    }
+
+    /**
+     * Raises the largest record linked to {@code size} if it is larger: called before an item is
+     * published, so that the room kept free can move it once it reaches the tail. Only linked items
+     * count: a reservation given up or refused (a client that declares a large value and hangs up)
+     * keeps no room. A kill right after it leaves only more room kept free; one that raced a
+     * publish of another process loses nothing (compare-and-set).
+     */
+    void raiseLargest(final long size) {
+        for (long cur = view.getLong(largestWord); size > cur; cur = view.getLong(largestWord)) {
+            if (view.compareAndSetLong(largestWord, cur, size)) {
+                return;
+            }
         }
     }
 
@@ -890,7 +896,7 @@ final class Ring {
             return EVICT_WAIT;
         }
         int result = EVICT_PASSED;
-        boolean live = false;
+        boolean reclaimed = false;
         try {
             if (view.getIntAcquire(x + ItemLayout.STATE) == ItemLayout.LINKED) {
                 final int pred = index.predLocked(x, hash);
@@ -901,7 +907,6 @@ final class Ring {
                     checkRecordSize(x, tail, size);
                     final int bits = mapBits(x);
                     final boolean stale = staleness.stale(x);
-                    live = !stale;
                     final boolean hot = uses(bits) > 0 || !evictions;
                     // A used item past the second-chance budget is kept as a cold one is while the
                     // store is roomy: items moved by one reservation lie together at the head, and
@@ -922,6 +927,8 @@ final class Ring {
                         CrashPoints.at(StorePoint.EVICT_UNLINKED);
                         view.putIntRelease(x + ItemLayout.STATE, ItemLayout.DEAD);
                         index.addLocked(stripe, -1, -size);
+                        seenGone(stripe, size);
+                        reclaimed = stale;
                         if (stale) {
                             counters.add(StoreCounter.RECLAIMED, 1);
                             if ((bits & FETCHED) == 0) {
@@ -939,27 +946,24 @@ final class Ring {
         } finally {
             index.unlockStripe(stripe);
         }
-        met(size, live);
+        met(size, reclaimed);
         advanceTail(tail + size);
         return result;
     }
 
     /**
-     * Live items make less than this share of what the ring's tail meets ({@link #roomy}): a cold
-     * item at the tail is moved to the head, not evicted. memcached evicts only when its memory is
-     * full; the ring's tail comes round after every lap of writes, overwrites included, so without
-     * this a live item nobody read went after one lap however empty the store was (100 KB live in
-     * 64 MiB). Below this share a lap moves fewer bytes of cold items than it writes (it writes
-     * what the dead bytes it passes make room for); one reservation may
+     * Live items fill less than this share of the ring ({@link #roomy}): a cold item at the tail is
+     * moved to the head, not evicted. memcached evicts only when its memory is full; the ring's tail
+     * comes round after every lap of writes, overwrites included, so without this a live item nobody
+     * read went after one lap however empty the store was (100 KB live in 64 MiB). Below this share
+     * a lap moves at most as many bytes of cold items as it writes, on average; one reservation may
      * move up to {@link #COLD_MOVE_ALLOWANCE} bytes of them for each byte it reserves
      * ({@link #keepColdBytes}), for small items bunched at the tail when a large value is written.
      * Past the allowance, or above the share, cold items go as CLOCK has them go. At three quarters
      * (3 bytes moved per byte written) a set of the store benchmark (1 M items, 69 % of the memory
      * live) cost 1,335 ns on uniform keys and 969 ns on Zipf keys, against 1,025 and 767 ns at one
-     * half (JMH, one fork each, Dec 5; the share was then estimated from the live bytes in the
-     * whole ring, which is lower where keys are overwritten: see {@link #roomy}). One half is where
-     * a lap moves as much as it writes; above it the moves grow fast (3 bytes per byte written at
-     * three quarters, 9 at nine tenths).
+     * half (JMH, one fork each, Dec 5). One half is where a lap moves as much as it writes; above
+     * it the moves grow fast (3 bytes per byte written at three quarters, 9 at nine tenths).
      */
     private static final int ROOMY_PERCENT = 50;
     /** Bytes of cold items one reservation may move per byte it reserves (while {@link #roomy}). */
@@ -978,73 +982,103 @@ final class Ring {
     private long keepColdBytes;
 
     /**
-     * @return whether live items made less than {@link #ROOMY_PERCENT} % of what the ring's tail
-     * met over the last whole lap and the lap under way ({@link #met}): exactly what a lap's moves
-     * cost against its writes (the live bytes met are moved, the rest makes room for writes), and
-     * it counts expired items the tail reclaims as free, as it does items deleted since, and a
-     * large item by its bytes. It is lower than the share of the ring that is live where keys are
-     * overwritten, since the tail meets the oldest records, whose keys were the likeliest to be
-     * written again: a review measured a store of 280,000 keys overwritten at random settle at 73 %
-     * of the ring live, moving 0.67 items per set, where the estimate this replaced (live bytes in
-     * a sample of 32 stripes, against the ring) settled at 55 % and evicted 52,000 items per
-     * 200,000 sets (memcached, its memory not full, evicts none). That estimate also took one
-     * 120 KB item in a sampled stripe for half of an 8 MiB store, counted expired items not yet
-     * reclaimed as live, and kept each answer for 256 decisions however old it was: a probe lost
-     * 771 of 4,000 unread items with the store 8 % full. Before the tail's first whole lap, the
-     * stripes' exact byte counts say roomy (read again every {@link #FIRST_LAP_REFRESH} decisions;
-     * in them an expired item counts until it is reclaimed), or what the tail met so far does once
-     * it is a sixteenth of the ring (less could be a few items met together, as moved items lie,
-     * read as a store all live). Shared by every process (words on the ring lock's line). Ring lock
-     * held.
+     * @return whether the live items fill less than {@link #ROOMY_PERCENT} % of what new writes may
+     * fill: the live bytes of every stripe ({@link #liveBytes}), less the expired items among them
+     * ({@link #expiredBytes}). Ring lock held.
+     *
+     * <p>Before, the live bytes were estimated from 32 stripes every 256 decisions, scaled to all:
+     * one 120 KB item in a sampled stripe read as half of an 8 MiB store, expired items not yet
+     * reclaimed counted as live, and each answer was kept for 256 decisions however much changed
+     * meanwhile (a probe lost 771 of 4,000 unread items with the store 8 % full). A measure of what
+     * the ring's tail met alone, tried the same day, fed on itself: the items one reservation moves
+     * lie together, the tail meets them together a lap later, the measure read "full" there, and
+     * every item evicted after counted as live met, so it stayed "full" and the store lost half to
+     * all of its items from 40 % live on (a second probe). Live bytes fall as items are evicted,
+     * which ends an eviction run where it should.
      */
     private boolean roomy() {
-        final long lapLive = view.getLong(lapLiveWord);
-        final long lapAll = view.getLong(lapAllWord);
-        if (lapAll <= 0) {
-            if (--firstLapFor < 0) {
-                firstLapFor = FIRST_LAP_REFRESH;
-                firstLapRoomy = index.totals()[1] * 100 < (ringBytes - ringBytes / SLACK_SHARE) * ROOMY_PERCENT;
-            }
-            final long all = view.getLong(metAllWord);
-            return firstLapRoomy || all >= ringBytes / 16 && view.getLong(metLiveWord) * 100 < all * ROOMY_PERCENT;
-        }
-        return (lapLive + view.getLong(metLiveWord)) * 100 < (lapAll + view.getLong(metAllWord)) * ROOMY_PERCENT;
+        final long live = liveBytes();
+        return (live - expiredBytes(live)) * 100 < (ringBytes - ringBytes / SLACK_SHARE) * ROOMY_PERCENT;
     }
 
-    /** Decisions one reading of the stripes' counts serves before the tail's first whole lap. */
-    private static final int FIRST_LAP_REFRESH = 256;
-    /** The last reading's answer and how many decisions it still serves (ring lock holder only). */
-    private boolean firstLapRoomy;
-    private int firstLapFor;
+    /** Stripes whose counts {@link #liveBytes} reads again per decision. */
+    private static final int STRIPES_PER_DECISION = 2;
+    /** Each stripe's live bytes as last read, and their sum (ring lock holder only). */
+    private long[] seen;
+    private long seenSum;
+    private int seenNext;
 
     /**
-     * Counts a record of {@code bytes} the tail passed, {@code live} if it was a live item (moved
-     * or evicted); after a ring's worth, the lap under way becomes the last whole lap. Values a
-     * stray write left out of their range start again from nothing. Ring lock held.
+     * @return the live bytes of all stripes: read whole once, then {@link #STRIPES_PER_DECISION}
+     * stripes again per decision, round the table, with this process's own evictions taken off at
+     * once ({@link #seenGone}). What other processes and this one's writers changed shows within a
+     * round of the table (512 decisions with 1,024 stripes).
      */
-    private void met(final long bytes, final boolean live) {
+    private long liveBytes() {
+        if (seen == null) {
+            seen = new long[index.stripes()];
+            for (int i = 0; i < seen.length; i++) {
+                seen[i] = Math.max(0L, index.stripeBytes(i));
+                seenSum += seen[i];
+            }
+            return seenSum;
+        }
+        for (int k = 0; k < STRIPES_PER_DECISION; k++) {
+            final int i = seenNext;
+            seenNext = i + 1 == seen.length ? 0 : i + 1;
+            final long now = Math.max(0L, index.stripeBytes(i));
+            seenSum += now - seen[i];
+            seen[i] = now;
+        }
+        return seenSum;
+    }
+
+    /** Takes an item this ring lock holder evicted or reclaimed off {@link #liveBytes}. */
+    private void seenGone(final int stripe, final long size) {
+        if (seen != null) {
+            seen[stripe] -= size;
+            seenSum -= size;
+        }
+    }
+
+    /**
+     * @return the bytes of expired or flushed items among {@code live}, estimated from what the
+     * tail met lately ({@link #met}): its share of such items among all it passed, applied to the
+     * ring (0 until it has passed a 128th of the ring). They stay in the stripes' counts until the
+     * tail or the crawler reclaims them: 6 MB of expired items in 8 MiB read as a store three
+     * quarters full, and a probe lost all 500 unread live items among them. Taken too high (the
+     * tail in a run of expired items, live ones elsewhere), it makes the tail move items it could
+     * evict: work, never a loss; too low, the store evicts as it did without it.
+     */
+    private long expiredBytes(final long live) {
+        final long all = view.getLong(metAllWord);
+        final long stale = view.getLong(metStaleWord);
+        if (all < ringBytes / 128 || stale <= 0 || stale > all) {
+            return 0;
+        }
+        return Math.min(live, (long) ((double) stale / all * ringBytes));
+    }
+
+    /**
+     * Counts a record of {@code bytes} the tail passed, {@code stale} if it was an expired or
+     * flushed item it reclaimed. Both counts are halved when all passes a 16th of the ring: what
+     * the tail met over the last 32nd to 16th of the ring. Values a stray write left out of their
+     * range start again from nothing. Ring lock held.
+     */
+    private void met(final long bytes, final boolean stale) {
         long all = view.getLong(metAllWord);
-        long lv = view.getLong(metLiveWord);
-        if (all < 0 || lv < 0 || lv > all || all >= ringBytes) {
+        long st = view.getLong(metStaleWord);
+        if (all < 0 || st < 0 || st > all || all > ringBytes) {
             all = 0;
-            lv = 0;
+            st = 0;
         }
         all += bytes;
-        lv += live ? bytes : 0;
-        if (all >= ringBytes) {
-            view.putLong(lapLiveWord, lv);
-            view.putLong(lapAllWord, all);
-            all = 0;
-            lv = 0;
-        } else {
-            final long lapAll = view.getLong(lapAllWord);
-            final long lapLive = view.getLong(lapLiveWord);
-            if (lapAll < 0 || lapLive < 0 || lapLive > lapAll || lapAll > 2 * ringBytes) {
-                view.putLong(lapLiveWord, 0L);
-                view.putLong(lapAllWord, 0L);
-            }
+        st += stale ? bytes : 0;
+        if (all >= ringBytes / 16) {
+            all >>= 1;
+            st >>= 1;
         }
-        view.putLong(metLiveWord, lv);
+        view.putLong(metStaleWord, st);
         view.putLong(metAllWord, all);
     }
 

@@ -78,17 +78,17 @@
  * unlinked under its stripe lock and counted as an eviction (or reclaimed, if expired or flushed),
  * unless its use count is above zero: then it is copied to the head and swapped in for itself
  * with its count one lower, at most {@code 16} such moves per reservation. A cold item (count 0),
- * and a used one past those 16, is moved the same way, not evicted, while live items make less
- * than half of what the tail meets (the bytes of live items among all it passed over the last
- * whole lap and the lap under way, counted in words on the ring lock's line: expired items it
- * reclaims count as free; where keys are overwritten, more than half of the ring is live by then,
- * since the tail meets the oldest records), up to 3 bytes moved for each
+ * and a used one past those 16, is moved the same way, not evicted, while the live items fill less
+ * than half of the ring (the stripes' byte counts, read whole once and two stripes again per
+ * decision, the ring lock holder's own evictions taken off at once, less the expired items among
+ * them as estimated from the share of such items the tail reclaimed lately: words on the ring
+ * lock's line), up to 3 bytes moved for each
  * byte the reservation asks for: memcached evicts only when its memory is full, and a log whose
  * tail comes round after every lap of writes would otherwise drop an unread key from a store that
  * is nearly empty. Above half, a lap would move more than it writes ({@code Ring.ROOMY_PERCENT}
  * has the measured cost), so cold items go. New writes leave
  * 1/64 of the ring free so that a full ring still has room for these copies (without it the item
- * at the tail of a full ring could only be evicted), or twice the largest record ever reserved
+ * at the tail of a full ring could only be evicted), or twice the largest record ever linked
  * when that is more (a move may need a PAD to the ring's end as well as the record), as far as
  * the ring still takes two records of the largest size. So items may use {@code 63/64} of the
  * memory limit in a store of small items, less where large ones were written (62/64 in 64 MiB

@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import static io.sharena.ipc.store.SharedStoreTest.b;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A store far from full keeps every live item however many laps its ring's tail makes: the tail
@@ -65,6 +66,39 @@ class StoreLiveShareTest {
     }
 
     /**
+     * The room kept free follows the largest item linked, not reserved: a client that declares a
+     * 1 MiB value and hangs up (its reservation given up) took a quarter of an 8 MiB store for good
+     * (found by the second probe: with evictions off, 7,301 of the next 15,827 overwrites failed).
+     */
+    @Test
+    void aLargeReservationGivenUpKeepsNoRoom() throws Exception {
+        try (SharedStore store = SharedStore.create(dir.resolve("given-up.store"),
+            StoreOptions.defaults().withMemoryLimit(MEMORY).withMaxItemSize(1 << 20))) {
+            // A full store of 1,000-byte items: what it holds is what new writes may fill.
+            final byte[] v = new byte[1_000];
+            for (int i = 0; i < 20_000; i++) {
+                assertEquals(StoreResult.STORED, store.set(b("a" + i), v, 0, 0));
+            }
+            final long before = store.stats().get("curr_items");
+            final StoreReservation r = new StoreReservation();
+            assertTrue(store.reserve(b("declared"), 1 << 20, 0, 0, r));
+            store.abandon(r);
+            for (int i = 0; i < 20_000; i++) {
+                assertEquals(StoreResult.STORED, store.set(b("b" + i), v, 0, 0));
+            }
+            final long after = store.stats().get("curr_items");
+            assertTrue(after >= before * 95 / 100, "held " + before + " items before, " + after + " after");
+            // A 1 MiB item linked does take its room: twice its record is kept free from then on.
+            assertEquals(StoreResult.STORED, store.set(b("stored"), new byte[1 << 20], 0, 0));
+            for (int i = 0; i < 20_000; i++) {
+                assertEquals(StoreResult.STORED, store.set(b("c" + i), v, 0, 0));
+            }
+            final long linked = store.stats().get("curr_items");
+            assertTrue(linked < before * 85 / 100, "held " + before + " items before, " + linked + " with 2 MiB kept free");
+        }
+    }
+
+    /**
      * Items under that 1/64, whose move needs a PAD to the ring's end as well (a probe's pair, then
      * random sets of two to eight items up to 130,000 bytes: a third of them lost one before).
      */
@@ -114,8 +148,9 @@ class StoreLiveShareTest {
     }
 
     /**
-     * 6 MB of expired items not yet reclaimed were counted as live: the store looked full. (In the
-     * ring's first lap the stripes' counts decide, in which they still count: the test starts after it.)
+     * 6 MB of expired items not yet reclaimed were counted as live: the store looked full. The
+     * tail's share of expired items met counts once it has passed a 64th of the ring in a lap, so
+     * the unread items here come after the first 300 KB of expiring ones.
      */
     @Test
     void expiredItemsNotYetReclaimedDoNotCountAsLive() throws Exception {
@@ -128,7 +163,7 @@ class StoreLiveShareTest {
             int cold = 0;
             for (int i = 0; i < 600; i++) {
                 assertEquals(StoreResult.STORED, store.set(b("stale" + i), expiring, 0, 10));
-                if (i % 6 == 0) {
+                if (i >= 30 && i % 6 == 0) {
                     assertEquals(StoreResult.STORED, store.set(b("cold" + cold++), small, 0, 0));
                 }
             }
@@ -140,7 +175,12 @@ class StoreLiveShareTest {
         }
     }
 
-    /** A store judged full, then emptied: the old answer was kept for 256 decisions and items went. */
+    /**
+     * A store judged full, then emptied: the old answer was kept for 256 decisions, and 256 of the
+     * new unread items went. The live bytes are now read again two stripes a decision, so a change
+     * made by deletes shows within a round of the table (512 decisions); until then items still go
+     * (81 of 1,000 here): fewer than a round's worth, and none of them once it is read whole.
+     */
     @Test
     void aStoreEmptiedAfterItWasFullKeepsItsNewItems() throws Exception {
         try (SharedStore store = SharedStore.create(dir.resolve("emptied.store"), StoreOptions.defaults().withMemoryLimit(MEMORY))) {
@@ -162,8 +202,15 @@ class StoreLiveShareTest {
                 assertEquals(StoreResult.STORED, store.set(b("new" + i), small, 0, 0));
             }
             churn(store, 3);
-            assertEquals(0, missing(store, "new", 1_000));
-            assertEquals(before, store.stats().get("evictions"));
+            final int lost = missing(store, "new", 1_000);
+            assertTrue(lost < 512, "lost " + lost);
+            assertEquals(before + lost, store.stats().get("evictions"), "nothing evicted but those");
+            // A second time, the table read whole since: nothing goes.
+            for (int i = 0; i < 1_000; i++) {
+                assertEquals(StoreResult.STORED, store.set(b("again" + i), small, 0, 0));
+            }
+            churn(store, 3);
+            assertEquals(0, missing(store, "again", 1_000));
         }
     }
 }
