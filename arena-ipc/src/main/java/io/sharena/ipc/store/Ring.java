@@ -452,6 +452,9 @@ final class Ring {
         // A dead holder leaves nothing to repair: the head moves only after the header it covers is
         // written, and the tail only after the record it passes is unlinked or dead.
         try {
+            if (!largestSeeded) {
+                seedLargest(view.getLong(headWord), view.getLong(tailWord));
+            }
             final long writable = writable();
             assert size > 0 && size % ItemLayout.ALIGN == 0 && size <= writable / 2 : "record size: size=" + size;
             // The clock is read only once a wait begins (a read costs 30 ns here, a few % of a set).
@@ -511,12 +514,50 @@ final class Ring {
      * publish of another process loses nothing (compare-and-set).
      */
     void raiseLargest(final long size) {
-        for (long cur = view.getLong(largestWord); size > cur; cur = view.getLong(largestWord)) {
-            if (view.compareAndSetLong(largestWord, cur, size)) {
-                return;
+        if (size <= knownLargest) {
+            return; // the word only rises: no read of the ring lock's line, which every reservation writes
+        }
+        long cur = view.getLong(largestWord);
+        while (size > cur && !view.compareAndSetLong(largestWord, cur, size)) {
+            cur = view.getLong(largestWord);
+        }
+        knownLargest = Math.max(size, cur);
+    }
+
+    /** A value the largest-record word held or passed, as this process last saw it (it only rises). */
+    private volatile long knownLargest;
+
+    /**
+     * Once per attachment, under the ring lock, if the largest-record word is 0 (a file made before
+     * it, or a stray write): raises it to the largest item linked in the ring, walked from tail to
+     * head. Without it, an item larger than 1/64 of the ring stored before the word existed was
+     * evicted at the tail, or with evictions off stopped every write (found by a review).
+     */
+    private void seedLargest(final long head, final long tail) {
+        largestSeeded = true;
+        if (view.getLong(largestWord) != 0) {
+            return;
+        }
+        long largest = 0;
+        for (long pos = tail; pos - head < 0; ) {
+            final int p = (int) (ringPtr + pos % ringBytes);
+            final int size = view.getInt(p + ItemLayout.SIZE);
+            if (view.getLong(p + ItemLayout.POS) != pos || size < ItemLayout.PAD_HEADER || size % ItemLayout.ALIGN != 0
+                || pos % ringBytes + size > ringBytes) {
+                break; // not a record: the eviction's own checks will say so
             }
+            if (view.getIntAcquire(p + ItemLayout.STATE) == ItemLayout.LINKED) {
+                largest = Math.max(largest, size);
+            }
+            pos += size;
+        }
+        if (largest > 0) {
+            raiseLargest(largest);
         }
     }
+
+    /** Whether {@link #seedLargest} ran for this attachment (ring lock holder only). */
+    private boolean largestSeeded;
 
     /**
      * @return the bytes new writes may fill: the ring less the room kept free for moving items to
@@ -1010,28 +1051,43 @@ final class Ring {
 
     /**
      * @return the live bytes of all stripes: read whole once, then {@link #STRIPES_PER_DECISION}
-     * stripes again per decision, round the table, with this process's own evictions taken off at
-     * once ({@link #seenGone}). What other processes and this one's writers changed shows within a
-     * round of the table (512 decisions with 1,024 stripes).
+     * stripes again per decision and a round of the table per 8th of the ring the tail passed,
+     * with this process's own evictions taken off at once ({@link #seenGone}). What other
+     * processes and this one's writers changed shows within a round of the table (512 decisions
+     * with 1,024 stripes, or an 8th of a lap of the tail, whichever comes first).
      */
     private long liveBytes() {
         if (seen == null) {
             seen = new long[index.stripes()];
             for (int i = 0; i < seen.length; i++) {
-                seen[i] = Math.max(0L, index.stripeBytes(i));
+                seen[i] = stripeLive(i);
                 seenSum += seen[i];
             }
+            passedSinceRead = 0;
             return seenSum;
         }
-        for (int k = 0; k < STRIPES_PER_DECISION; k++) {
+        // What was written since shows only as stripes are read again: more of them the farther
+        // the tail went (a whole round per 8th of the ring), or large writes would run ahead of the
+        // sum and a full store read as roomy (a review saw 64 KB sets in 8 MiB move 2.7 items each).
+        final long n = Math.min(seen.length, STRIPES_PER_DECISION + passedSinceRead * 8 * seen.length / ringBytes);
+        passedSinceRead = 0;
+        for (int k = 0; k < n; k++) {
             final int i = seenNext;
             seenNext = i + 1 == seen.length ? 0 : i + 1;
-            final long now = Math.max(0L, index.stripeBytes(i));
+            final long now = stripeLive(i);
             seenSum += now - seen[i];
             seen[i] = now;
         }
         return seenSum;
     }
+
+    /** @return stripe {@code i}'s live bytes, held to [0, ring] (a stray write may have put anything there) */
+    private long stripeLive(final int i) {
+        return Math.min(Math.max(0L, index.stripeBytes(i)), ringBytes);
+    }
+
+    /** Bytes the tail passed since {@link #liveBytes} last read stripes (ring lock holder only). */
+    private long passedSinceRead;
 
     /** Takes an item this ring lock holder evicted or reclaimed off {@link #liveBytes}. */
     private void seenGone(final int stripe, final long size) {
@@ -1066,6 +1122,7 @@ final class Ring {
      * range start again from nothing. Ring lock held.
      */
     private void met(final long bytes, final boolean stale) {
+        passedSinceRead += bytes;
         long all = view.getLong(metAllWord);
         long st = view.getLong(metStaleWord);
         if (all < 0 || st < 0 || st > all || all > ringBytes) {

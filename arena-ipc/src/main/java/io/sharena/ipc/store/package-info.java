@@ -79,8 +79,9 @@
  * unless its use count is above zero: then it is copied to the head and swapped in for itself
  * with its count one lower, at most {@code 16} such moves per reservation. A cold item (count 0),
  * and a used one past those 16, is moved the same way, not evicted, while the live items fill less
- * than half of the ring (the stripes' byte counts, read whole once and two stripes again per
- * decision, the ring lock holder's own evictions taken off at once, less the expired items among
+ * than half of the ring (the stripes' byte counts, read whole once, then again two stripes per
+ * decision and a round per 8th of the ring the tail passes, the ring lock holder's own evictions
+ * taken off at once, less the expired items among
  * them as estimated from the share of such items the tail reclaimed lately: words on the ring
  * lock's line), up to 3 bytes moved for each
  * byte the reservation asks for: memcached evicts only when its memory is full, and a log whose

@@ -66,6 +66,51 @@ class StoreLiveShareTest {
     }
 
     /**
+     * A file made before the largest-record word (0 there) holding a 200,000-byte item: nothing
+     * raised the word, so the item was evicted, and with evictions off every write failed after a
+     * lap (found by a review). The first reservation of an attachment that finds the word 0 walks
+     * the ring for the largest item linked.
+     */
+    @Test
+    void anOlderFilesLargeItemIsKeptToo() throws Exception {
+        for (final boolean evictions : new boolean[] {true, false}) {
+            final Path file = dir.resolve("older-" + evictions + ".store");
+            final StoreOptions options = StoreOptions.defaults().withMemoryLimit(MEMORY).withEvictions(evictions);
+            try (SharedStore store = SharedStore.create(file, options)) {
+                assertEquals(StoreResult.STORED, store.set(b("big"), new byte[200_000], 0, 0));
+                store.view.putLong(store.header + io.sharena.ipc.layout.StoreLayout.LARGEST_RECORD, 0L);
+            }
+            try (SharedStore store = SharedStore.open(file, options)) {
+                churn(store, 3);
+                assertNotNull(store.get(b("big")), "evictions=" + evictions);
+                assertEquals(0L, store.stats().get("evictions"));
+            }
+        }
+    }
+
+    /**
+     * Large values written to new keys, never read, in a full store: what other writers add shows
+     * in the live bytes only as stripes are read again, and with two stripes a decision 64 KB sets
+     * ran so far ahead that the full store read as roomy and each set moved 2.7 items (found by a
+     * review). The stripes read per decision now grow with the bytes the tail passed.
+     */
+    @Test
+    void largeWritesToAFullStoreDoNotMakeItLookRoomy() throws Exception {
+        for (final int size : new int[] {32_000, 64_000}) {
+            try (SharedStore store = SharedStore.create(dir.resolve("full-" + size + ".store"),
+                StoreOptions.defaults().withMemoryLimit(MEMORY))) {
+                final byte[] v = new byte[size];
+                final long sets = 10 * MEMORY / size;
+                for (long n = 0; n < sets; n++) {
+                    assertEquals(StoreResult.STORED, store.set(b("k" + n), v, 0, 0));
+                }
+                final long moved = store.stats().get("reinserted");
+                assertTrue(moved < sets / 10, "size " + size + ": " + moved + " moves in " + sets + " sets");
+            }
+        }
+    }
+
+    /**
      * The room kept free follows the largest item linked, not reserved: a client that declares a
      * 1 MiB value and hangs up (its reservation given up) took a quarter of an 8 MiB store for good
      * (found by the second probe: with evictions off, 7,301 of the next 15,827 overwrites failed).
