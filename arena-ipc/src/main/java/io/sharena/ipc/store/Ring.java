@@ -82,6 +82,8 @@ final class Ring {
     private final int metAllWord;
     /** The record of the store's largest key and value: what {@link #largestWord} is clamped to. */
     private final long maxRecord;
+    /** What new writes may fill with the least slack (1/64): the measure of "roomy" and of the cold moves' floor. */
+    private final long leastSlackWritable;
     private final Multiples laps;
     private Index index;
     private Staleness staleness;
@@ -126,7 +128,8 @@ final class Ring {
         this.metAllWord = header + StoreLayout.TAIL_MET_ALL;
         this.maxRecord = ItemLayout.recordSize(SharedStore.MAX_KEY, view.getInt(header + StoreLayout.MAX_ITEM));
         this.laps = new Multiples(ringBytes);
-        this.coldMoveFloor = (ringBytes - ringBytes / SLACK_SHARE) / 100 * ROOMY_PERCENT;
+        this.leastSlackWritable = ringBytes - ringBytes / SLACK_SHARE;
+        this.coldMoveFloor = leastSlackWritable / 100 * ROOMY_PERCENT;
     }
 
     void attach(final Index idx, final Staleness stale) {
@@ -542,8 +545,7 @@ final class Ring {
         for (long pos = tail; pos - head < 0; ) {
             final int p = (int) (ringPtr + pos % ringBytes);
             final int size = view.getInt(p + ItemLayout.SIZE);
-            if (view.getLong(p + ItemLayout.POS) != pos || size < ItemLayout.PAD_HEADER || size % ItemLayout.ALIGN != 0
-                || pos % ringBytes + size > ringBytes) {
+            if (!parses(view.getLong(p + ItemLayout.POS), pos, size)) {
                 break; // not a record: the eviction's own checks will say so
             }
             if (view.getIntAcquire(p + ItemLayout.STATE) == ItemLayout.LINKED) {
@@ -554,6 +556,11 @@ final class Ring {
         if (largest > 0) {
             raiseLargest(largest);
         }
+    }
+
+    /** @return whether a record header saying {@code pos} and {@code size}, found at ring position {@code at}, is one */
+    private boolean parses(final long pos, final long at, final int size) {
+        return pos == at && size >= ItemLayout.PAD_HEADER && size % ItemLayout.ALIGN == 0 && at % ringBytes + size <= ringBytes;
     }
 
     /** Whether {@link #seedLargest} ran for this attachment (ring lock holder only). */
@@ -894,8 +901,7 @@ final class Ring {
         final int p = (int) (ringPtr + tail % ringBytes);
         final long pos = view.getLong(p + ItemLayout.POS);
         final int size = view.getInt(p + ItemLayout.SIZE);
-        if (pos != tail || size < ItemLayout.PAD_HEADER || size % ItemLayout.ALIGN != 0
-            || tail % ringBytes + size > ringBytes) {
+        if (!parses(pos, tail, size)) {
             throw new ArenaCorruptedException("store ring", tail, "record at the tail does not parse: ptr=0x"
                 + Integer.toHexString(p) + ", pos=" + pos + ", size=" + size);
         }
@@ -1039,7 +1045,7 @@ final class Ring {
      */
     private boolean roomy() {
         final long live = liveBytes();
-        return (live - expiredBytes(live)) * 100 < (ringBytes - ringBytes / SLACK_SHARE) * ROOMY_PERCENT;
+        return (live - expiredBytes(live)) * 100 < leastSlackWritable * ROOMY_PERCENT;
     }
 
     /** Stripes whose counts {@link #liveBytes} reads again per decision. */
