@@ -8,8 +8,10 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -62,6 +64,8 @@ class StorePausePointTest {
             store.set(b("a"), b("abc"), 0, 0);
             final long[] pausedIncrs = new long[1];
             final AtomicBoolean stopFill = new AtomicBoolean();
+            final AtomicLong filled = new AtomicLong();
+            final String atPause;
             final Throwable[] failure = new Throwable[1];
             final Thread paused;
             final long[] mine;
@@ -84,11 +88,13 @@ class StorePausePointTest {
                         default -> {
                             for (int i = 0; !stopFill.get(); i++) {
                                 assertEquals(StoreResult.STORED, store.set(b("f" + i), Values.make(i), 0, 0));
+                                filled.incrementAndGet();
                             }
                         }
                     }
                 }, failure);
                 assertTrue(pause.awaitReached(), "the paused thread reached " + point.id());
+                atPause = progress(store, filled);
 
                 // Readers do not wait for the paused writer, and see old or new, whole.
                 final long t0 = System.nanoTime();
@@ -139,9 +145,14 @@ class StorePausePointTest {
             assertEquals(0, mine[2], "bad results or values here");
             assertEquals(0, theirs[2], "bad results or values in the other process: " + child);
 
-            // Nothing lost: every STORED incr and append is there.
+            // Nothing lost: every STORED incr and append is there. What the fill did before the pause
+            // and by the end tells a lap of the tail (the pause missed) from a lost item.
+            final byte[] n = store.get(b("n"));
+            final String says = "at the pause: " + atPause + "; at the end: " + progress(store, filled)
+                + "; here " + Arrays.toString(mine) + ", " + child;
+            assertTrue(n != null, () -> "n is gone; " + says);
             assertEquals(Long.toString(5 + pausedIncrs[0] + mine[0] + theirs[0]),
-                new String(store.get(b("n")), StandardCharsets.US_ASCII));
+                new String(n, StandardCharsets.US_ASCII), says);
             if (!"fill".equals(op)) {
                 assertArrayEquals(b("abc" + "+".repeat((int) (mine[1] + theirs[1]))), store.get(b("a")));
             }
@@ -152,6 +163,13 @@ class StorePausePointTest {
             assertEquals(List.of(), StoreTools.check(store.arena(), SharedStore.DEFAULT_ROOT));
             assertEquals(-1L, StoreTools.stats(store.arena(), SharedStore.DEFAULT_ROOT).get("ring_lock_slot"));
         }
+    }
+
+    /** @return the fill thread's sets and the store's eviction figures, for a failure's message */
+    private static String progress(final SharedStore store, final AtomicLong filled) {
+        final var stats = store.stats();
+        return "fill sets=" + filled.get() + " evictions=" + stats.get("evictions") + " reinserted="
+            + stats.get("reinserted") + " incr_hits=" + stats.get("incr_hits") + " cmd_set=" + stats.get("cmd_set");
     }
 
     private static long[] parse(final String line) {
