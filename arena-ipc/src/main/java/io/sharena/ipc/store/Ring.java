@@ -464,7 +464,10 @@ final class Ring {
             long deadline = 0;
             IdleStrategy idle = null;
             int budget = REINSERT_BUDGET;
-            keepColdBytes = Math.max((long) size * COLD_MOVE_ALLOWANCE, coldMoveFloor);
+            // Without evictions a write moves live items for as long as it takes to reach free space
+            // (one lap at most), while the live items leave room for it (holdsRoomFor).
+            keepColdBytes = evictions ? Math.max((long) size * COLD_MOVE_ALLOWANCE, coldMoveFloor) : writable;
+            reserving = size;
             while (true) {
                 final long head = view.getLong(headWord); // plain: only the ring lock holder writes it
                 final long tail = view.getLong(tailWord);
@@ -959,7 +962,8 @@ final class Ring {
                     // store is roomy: items moved by one reservation lie together at the head, and
                     // the tail meets them together a lap later, more than the budget in a row.
                     final boolean secondChance = hot && budget > 0;
-                    final boolean keepCold = !stale && !secondChance && keepColdBytes >= size && roomy();
+                    final boolean keepCold = !stale && !secondChance && keepColdBytes >= size
+                        && (evictions ? roomy() : holdsRoomFor(reserving));
                     if (!stale && (secondChance || keepCold) && reinsert(x, pred, size, Math.max(0, uses(bits) - 1))) {
                         if (keepCold) {
                             keepColdBytes -= size;
@@ -1027,6 +1031,8 @@ final class Ring {
     private final long coldMoveFloor;
     /** What the reservation in progress may still move of cold items (ring lock holder only). */
     private long keepColdBytes;
+    /** The size of the reservation in progress (ring lock holder only). */
+    private long reserving;
 
     /**
      * @return whether the live items fill less than {@link #ROOMY_PERCENT} % of what new writes may
@@ -1046,6 +1052,20 @@ final class Ring {
     private boolean roomy() {
         final long live = liveBytes();
         return (live - expiredBytes(live)) * 100 < leastSlackWritable * ROOMY_PERCENT;
+    }
+
+    /**
+     * @return whether the live items (less the expired ones among them) leave room for {@code
+     * size} more bytes of what new writes may fill: without evictions, whether a write that meets
+     * a run of live items at the tail moves them on to the free space behind them or is refused
+     * (the store full, memcached's {@code -M} answer). It used to be refused after 16 moves: a
+     * store 60 % live whose dead records lay between runs of live ones refused writes (a
+     * second-chance budget is for hot items among cold ones, not for items that may never go).
+     * Ring lock held.
+     */
+    private boolean holdsRoomFor(final long size) {
+        final long live = liveBytes();
+        return live - expiredBytes(live) + size <= writable();
     }
 
     /** Stripes whose counts {@link #liveBytes} reads again per decision. */

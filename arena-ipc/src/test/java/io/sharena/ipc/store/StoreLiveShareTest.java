@@ -1,5 +1,6 @@
 package io.sharena.ipc.store;
 
+import io.sharena.ipc.layout.ItemLayout;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -277,6 +278,49 @@ class StoreLiveShareTest {
             }
             churn(store, 3);
             assertEquals(0, missing(store, "again", 1_000));
+        }
+    }
+
+    /**
+     * Without evictions, a store 60 % live whose dead records lie between runs of 30 live items
+     * takes new items until it is full: a write moved at most 16 live items at the tail and was
+     * then refused as if the store were full (`SERVER_ERROR out of memory` from a server run with
+     * {@code -M}), with 40 % of the ring free behind them. Once full, writes are refused and
+     * nothing is lost.
+     */
+    @Test
+    void withoutEvictionsAStoreTakesItemsUntilItIsFull() throws Exception {
+        try (SharedStore store = SharedStore.create(dir.resolve("no-evictions.store"),
+            StoreOptions.defaults().withMemoryLimit(MEMORY).withEvictions(false))) {
+            final byte[] v = new byte[1_000];
+            final long record = ItemLayout.recordSize(8, v.length);
+            // Runs of 30 live items and 20 deleted ones, to about 60 % of the ring live.
+            final int runs = (int) (MEMORY * 60 / 100 / (30 * record));
+            int live = 0;
+            for (int r = 0; r < runs; r++) {
+                for (int i = 0; i < 30; i++) {
+                    assertEquals(StoreResult.STORED, store.set(b("live" + live++), v, 0, 0));
+                }
+                for (int i = 0; i < 20; i++) {
+                    assertEquals(StoreResult.STORED, store.set(b("gone" + r + "." + i), v, 0, 0));
+                    assertEquals(StoreResult.DELETED, store.delete(b("gone" + r + "." + i)));
+                }
+            }
+            // New items until the first refusal: they take what the deleted ones left.
+            int added = 0;
+            while (store.set(b("new" + added), v, 0, 0) == StoreResult.STORED) {
+                added++;
+            }
+            final long freeAtStart = MEMORY - (long) live * record;
+            assertTrue(added * record > freeAtStart * 80 / 100,
+                "added " + added + " items of " + record + " bytes into " + freeAtStart + " bytes free");
+            assertEquals(0, missing(store, "live", live));
+            assertEquals(0, missing(store, "new", added));
+            // Full now: refused again, and still nothing lost.
+            assertEquals(StoreResult.NO_MEMORY, store.set(b("one more"), v, 0, 0));
+            assertEquals(0, missing(store, "live", live));
+            assertEquals(0L, store.stats().get("evictions"));
+            assertEquals(List.of(), store.check());
         }
     }
 }
