@@ -41,7 +41,7 @@ final class Ring {
      * The ring keeps at least 1/SLACK_SHARE of itself free of new writes, for moving items from the
      * tail to the head: a full ring has no room to copy an item to, and would evict it. Once a record
      * larger than half that has been linked, it keeps twice the largest record free instead
-     * ({@link #writable()}), as far as the ring can while it takes two records of the store's
+     * ({@link #writable(long)}), as far as the ring can while it takes two records of the store's
      * largest size: moving a record may need a PAD to the ring's end as well as the record itself.
      */
     static final int SLACK_SHARE = 64;
@@ -458,7 +458,7 @@ final class Ring {
             if (!largestSeeded) {
                 seedLargest(view.getLong(headWord), view.getLong(tailWord));
             }
-            final long writable = writable();
+            final long writable = writable(size);
             assert size > 0 && size % ItemLayout.ALIGN == 0 && size <= writable / 2 : "record size: size=" + size;
             // The clock is read only once a wait begins (a read costs 30 ns here, a few % of a set).
             long deadline = 0;
@@ -468,6 +468,9 @@ final class Ring {
             // (one lap at most), while the live items leave room for it (holdsRoomFor).
             keepColdBytes = evictions ? Math.max((long) size * COLD_MOVE_ALLOWANCE, coldMoveFloor) : writable;
             reserving = size;
+            reservingWritable = writable;
+            reread = false;
+            creepBytes = size;
             while (true) {
                 final long head = view.getLong(headWord); // plain: only the ring lock holder writes it
                 final long tail = view.getLong(tailWord);
@@ -570,12 +573,16 @@ final class Ring {
     private boolean largestSeeded;
 
     /**
-     * @return the bytes new writes may fill: the ring less the room kept free for moving items to
-     * the head ({@link #SLACK_SHARE}). Ring lock held.
+     * @return the bytes new writes may fill while a record of {@code size} is reserved: the ring
+     * less the room kept free for moving items to the head ({@link #SLACK_SHARE}), twice the
+     * largest record linked or this one, whichever is larger. The record counts before it is
+     * linked: a 1 MB item admitted into a store of 32 MiB near full, with the room of the smaller
+     * items before it, could never be moved once the tail reached it, and without evictions every
+     * write after was refused however much was deleted (a probe, 2026-12-07). Ring lock held.
      */
-    private long writable() {
+    private long writable(final long size) {
         // A stray write to the word costs room, never more than the store's largest record needs.
-        final long largest = Math.min(Math.max(view.getLong(largestWord), 0L), maxRecord);
+        final long largest = Math.max(Math.min(Math.max(view.getLong(largestWord), 0L), maxRecord), Math.min(size, maxRecord));
         return ringBytes - Math.max(ringBytes / SLACK_SHARE, Math.min(2 * largest, ringBytes - 2 * maxRecord));
     }
 
@@ -957,13 +964,21 @@ final class Ring {
                     checkRecordSize(x, tail, size);
                     final int bits = mapBits(x);
                     final boolean stale = staleness.stale(x);
-                    final boolean hot = uses(bits) > 0 || !evictions;
                     // A used item past the second-chance budget is kept as a cold one is while the
                     // store is roomy: items moved by one reservation lie together at the head, and
                     // the tail meets them together a lap later, more than the budget in a row.
-                    final boolean secondChance = hot && budget > 0;
-                    final boolean keepCold = !stale && !secondChance && keepColdBytes >= size
-                        && (evictions ? roomy() : holdsRoomFor(reserving));
+                    // Without evictions every live item is moved while the live items leave room
+                    // for the write; once they do not, the write moves at most its own size of
+                    // them before it is refused, so that the tail still comes to expired items as
+                    // a crawler would (the store API has none): not 16 items whatever their size
+                    // (a refused set in a full store moved 16 MB of 1 MB items).
+                    final boolean secondChance = evictions && uses(bits) > 0 && budget > 0;
+                    boolean keepCold = !stale && !secondChance && keepColdBytes >= size
+                        && (evictions ? roomy() : holdsRoomFor());
+                    if (!evictions && !stale && !keepCold && creepBytes >= size) {
+                        creepBytes -= size;
+                        keepCold = true;
+                    }
                     if (!stale && (secondChance || keepCold) && reinsert(x, pred, size, Math.max(0, uses(bits) - 1))) {
                         if (keepCold) {
                             keepColdBytes -= size;
@@ -1031,8 +1046,13 @@ final class Ring {
     private final long coldMoveFloor;
     /** What the reservation in progress may still move of cold items (ring lock holder only). */
     private long keepColdBytes;
-    /** The size of the reservation in progress (ring lock holder only). */
+    /** The reservation in progress: its size, and the bytes new writes may fill with it (ring lock holder only). */
     private long reserving;
+    private long reservingWritable;
+    /** Whether the reservation in progress read every stripe's live bytes again ({@link #holdsRoomFor}). */
+    private boolean reread;
+    /** What a reservation without evictions may still move once the live items leave it no room. */
+    private long creepBytes;
 
     /**
      * @return whether the live items fill less than {@link #ROOMY_PERCENT} % of what new writes may
@@ -1055,17 +1075,32 @@ final class Ring {
     }
 
     /**
-     * @return whether the live items (less the expired ones among them) leave room for {@code
-     * size} more bytes of what new writes may fill: without evictions, whether a write that meets
+     * @return whether the live items (less the expired ones among them) leave room for the
+     * reservation in progress in what new writes may fill: without evictions, whether a write that meets
      * a run of live items at the tail moves them on to the free space behind them or is refused
      * (the store full, memcached's {@code -M} answer). It used to be refused after 16 moves: a
      * store 60 % live whose dead records lay between runs of live ones refused writes (a
      * second-chance budget is for hot items among cold ones, not for items that may never go).
      * Ring lock held.
      */
-    private boolean holdsRoomFor(final long size) {
-        final long live = liveBytes();
-        return live - expiredBytes(live) + size <= writable();
+    private boolean holdsRoomFor() {
+        if (fits(liveBytes())) {
+            return true;
+        }
+        if (reread) {
+            return false;
+        }
+        // Before a refusal, every stripe again: what this and other processes deleted since shows
+        // there only as stripes are read again (a probe saw a 1 MB set refused 50 times in a row
+        // after a tenth of a full store was deleted).
+        reread = true;
+        seen = null;
+        seenSum = 0;
+        return fits(liveBytes());
+    }
+
+    private boolean fits(final long live) {
+        return live - expiredBytes(live) + reserving <= reservingWritable;
     }
 
     /** Stripes whose counts {@link #liveBytes} reads again per decision. */

@@ -323,4 +323,87 @@ class StoreLiveShareTest {
             assertEquals(List.of(), store.check());
         }
     }
+
+    /**
+     * Without evictions, a 1 MB item written into a 32 MiB store near full was admitted with the
+     * room kept for the smaller items before it; once the tail reached it, it could not be moved,
+     * and every write after was refused however much was deleted (a probe, 2026-12-07; memcached
+     * {@code -M} stored them all). The room for twice a record now counts it before it is linked.
+     */
+    @Test
+    void withoutEvictionsALargeItemWrittenNearFullDoesNotStopLaterWrites() throws Exception {
+        try (SharedStore store = SharedStore.create(dir.resolve("wedge.store"),
+            StoreOptions.defaults().withMemoryLimit(32L << 20).withEvictions(false))) {
+            final byte[] v = new byte[1_000];
+            int n = 0;
+            while (store.set(b("k" + n), v, 0, 0) == StoreResult.STORED) {
+                n++;
+            }
+            for (int i = 0; i < 1_200; i++) {
+                assertEquals(StoreResult.DELETED, store.delete(b("k" + i)));
+            }
+            // Stored once what the oldest items leave free holds it and twice it to move it by.
+            final byte[] big = new byte[1_000_000];
+            int deleted = 1_200;
+            for (int tries = 1; store.set(b("big"), big, 0, 0) != StoreResult.STORED; tries++) {
+                assertTrue(deleted < 4_000, "the large item is never stored");
+                if (tries % 30 == 0) {
+                    for (int i = 0; i < 100; i++) {
+                        assertEquals(StoreResult.DELETED, store.delete(b("k" + deleted++)));
+                    }
+                }
+            }
+            for (int i = 0; i < 2_000; i++) {
+                store.set(b("x" + i), v, 0, 0); // a full store: stored or refused
+            }
+            for (int i = 0; i < n; i++) {
+                store.delete(b("k" + i));
+            }
+            for (int i = 0; i < 2_000; i++) {
+                store.delete(b("x" + i));
+            }
+            for (int i = 0; i < 1_000; i++) {
+                assertEquals(StoreResult.STORED, store.set(b("after" + i), v, 0, 0), "set " + i + " after the deletes");
+            }
+            assertNotNull(store.get(b("big")));
+            assertEquals(0L, store.stats().get("evictions"));
+            assertEquals(List.of(), store.check());
+        }
+    }
+
+    /**
+     * Without evictions, a write refused by a full store moves at most its own size of items first
+     * (it moved 16 items, 16 MB of 1 MB ones), and a write after a tenth of the store was deleted is stored at once
+     * (a 1 MB set was refused 50 times in a row: the live bytes of the stripes the deletes
+     * changed were not read again).
+     */
+    @Test
+    void withoutEvictionsAFullStoreRefusesAtOnceAndTakesWhatDeletesFree() throws Exception {
+        try (SharedStore store = SharedStore.create(dir.resolve("full.store"),
+            StoreOptions.defaults().withMemoryLimit(32L << 20).withEvictions(false))) {
+            final byte[] v = new byte[1_000];
+            int n = 0;
+            while (store.set(b("k" + n), v, 0, 0) == StoreResult.STORED) {
+                n++;
+            }
+            // Each refused write moves at most its own size of items (the tail still comes to
+            // expired ones), here one item.
+            final long moved = store.stats().get("reinserted");
+            for (int i = 0; i < 20; i++) {
+                assertEquals(StoreResult.NO_MEMORY, store.set(b("more" + i), v, 0, 0));
+            }
+            assertTrue(store.stats().get("reinserted") - moved <= 20, "refused writes moved more than their size");
+            final Random random = new Random(7);
+            int deleted = 0;
+            while (deleted < n / 10) {
+                if (store.delete(b("k" + random.nextInt(n))) == StoreResult.DELETED) {
+                    deleted++;
+                }
+            }
+            assertEquals(StoreResult.STORED, store.set(b("big"), new byte[1_000_000], 0, 0));
+            assertEquals(n - deleted, n - missing(store, "k", n));
+            assertEquals(0L, store.stats().get("evictions"));
+            assertEquals(List.of(), store.check());
+        }
+    }
 }
