@@ -37,6 +37,20 @@ class StoreLiveShareTest {
         }
     }
 
+    private static void assertNothingEvictedAndClean(final SharedStore store) {
+        assertEquals(0L, store.stats().get("evictions"));
+        assertEquals(List.of(), store.check());
+    }
+
+    /** Sets 1,000-byte items k0, k1, ... until one is refused; @return how many were stored */
+    private static int fillUntilRefused(final SharedStore store, final byte[] v) {
+        int n = 0;
+        while (store.set(b("k" + n), v, 0, 0) == StoreResult.STORED) {
+            n++;
+        }
+        return n;
+    }
+
     private static int missing(final SharedStore store, final String prefix, final int count) {
         int missing = 0;
         for (int i = 0; i < count; i++) {
@@ -319,8 +333,7 @@ class StoreLiveShareTest {
             // Full now: refused again, and still nothing lost.
             assertEquals(StoreResult.NO_MEMORY, store.set(b("one more"), v, 0, 0));
             assertEquals(0, missing(store, "live", live));
-            assertEquals(0L, store.stats().get("evictions"));
-            assertEquals(List.of(), store.check());
+            assertNothingEvictedAndClean(store);
         }
     }
 
@@ -335,10 +348,7 @@ class StoreLiveShareTest {
         try (SharedStore store = SharedStore.create(dir.resolve("wedge.store"),
             StoreOptions.defaults().withMemoryLimit(32L << 20).withEvictions(false))) {
             final byte[] v = new byte[1_000];
-            int n = 0;
-            while (store.set(b("k" + n), v, 0, 0) == StoreResult.STORED) {
-                n++;
-            }
+            final int n = fillUntilRefused(store, v);
             for (int i = 0; i < 1_200; i++) {
                 assertEquals(StoreResult.DELETED, store.delete(b("k" + i)));
             }
@@ -366,8 +376,7 @@ class StoreLiveShareTest {
                 assertEquals(StoreResult.STORED, store.set(b("after" + i), v, 0, 0), "set " + i + " after the deletes");
             }
             assertNotNull(store.get(b("big")));
-            assertEquals(0L, store.stats().get("evictions"));
-            assertEquals(List.of(), store.check());
+            assertNothingEvictedAndClean(store);
         }
     }
 
@@ -378,14 +387,11 @@ class StoreLiveShareTest {
      * changed were not read again).
      */
     @Test
-    void withoutEvictionsAFullStoreRefusesAtOnceAndTakesWhatDeletesFree() throws Exception {
+    void withoutEvictionsAFullStoreRefusesCheaplyAndTakesWhatDeletesFree() throws Exception {
         try (SharedStore store = SharedStore.create(dir.resolve("full.store"),
             StoreOptions.defaults().withMemoryLimit(32L << 20).withEvictions(false))) {
             final byte[] v = new byte[1_000];
-            int n = 0;
-            while (store.set(b("k" + n), v, 0, 0) == StoreResult.STORED) {
-                n++;
-            }
+            final int n = fillUntilRefused(store, v);
             // Each refused write moves at most its own size of items (the tail still comes to
             // expired ones), here one item.
             final long moved = store.stats().get("reinserted");
@@ -402,8 +408,7 @@ class StoreLiveShareTest {
             }
             assertEquals(StoreResult.STORED, store.set(b("big"), new byte[1_000_000], 0, 0));
             assertEquals(n - deleted, n - missing(store, "k", n));
-            assertEquals(0L, store.stats().get("evictions"));
-            assertEquals(List.of(), store.check());
+            assertNothingEvictedAndClean(store);
         }
     }
 }
