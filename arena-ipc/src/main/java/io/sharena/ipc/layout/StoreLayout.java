@@ -17,7 +17,7 @@ import io.sharena.core.layout.Geometry;
  *           +------------+----------+--------+------------+-------------+------------------+
  *           | BUCKET_BITS| MAX_ITEM | MAP_PTR| STRIPES_PTR| REGION_PAGES| CREATED_MILLIS   |
  *           +------------+----------+--------+------------+-------------+------------------+
- *           128 HEAD   256 TAIL   384 CAS_COUNTER   512 FLUSH_CAS, FLUSH_MILLIS
+ *           128 HEAD   256 TAIL, REUSES   384 CAS_COUNTER   512 FLUSH_CAS, FLUSH_MILLIS
  *           640 RING_LOCK, LARGEST_RECORD, TAIL_MET_STALE, TAIL_MET_ALL
  *           768 CLOCK_SECONDS   896 FLUSH_CAS_COPY
  *           (each its own 128-byte line: written by different processes at different rates)
@@ -31,7 +31,7 @@ import io.sharena.core.layout.Geometry;
  * </pre>
  *
  * <p>The header is written once at creation and published by a release store of MAGIC; only HEAD,
- * TAIL, CAS_COUNTER, FLUSH_*, RING_LOCK and the words after it on its line, CLOCK_SECONDS,
+ * TAIL, REUSES, CAS_COUNTER, FLUSH_*, RING_LOCK and the words after it on its line, CLOCK_SECONDS,
  * FLUSH_CAS_COPY, the counters and the stripes change
  * afterwards. CLOCK_SECONDS is a coarse clock every process moves forward (never back) when it
  * reads the real one anyway; readers compare items' last-access times with it instead of reading
@@ -41,7 +41,10 @@ import io.sharena.core.layout.Geometry;
  * stripe's counts above its chains (items no chain reaches, to link again) and not finished: set
  * before it cuts or links anything there, cleared once it has, so that a repair killed in between
  * leaves the next one the evidence a recount of the stripe would erase (0 in every file made before
- * it: the word was padding). The access map has one byte per
+ * it: the word was padding). REUSES counts the records placed in the space of a record not yet
+ * passed by the tail (a hole, see the store package), raised before any byte of the hole changes; a
+ * lock-free reader checks it with the tail (0 in every file made before it: the word was padding).
+ * The access map has one byte per
  * {@link #MAP_GRANULE} bytes of ring (an item is longer than that, so no two items share a byte).
  */
 public final class StoreLayout {
@@ -66,6 +69,8 @@ public final class StoreLayout {
 
     public static final int HEAD = 128;
     public static final int TAIL = 256;
+    /** On the tail's line: readers load both together. */
+    public static final int REUSES = 264;
     public static final int CAS_COUNTER = 384;
     public static final int FLUSH_CAS = 512;
     public static final int FLUSH_MILLIS = 520;

@@ -12,6 +12,8 @@ final class Cursor {
     long pos;
     /** The lowest ring position of any record read during the walk; Long.MAX_VALUE for none. */
     long minPos;
+    /** The store's reuse count loaded before the walk ({@link Ring#reuses}), checked with {@link #minPos}. */
+    long reuses;
     /** Under the stripe lock: the link word that points at {@link #ptr} (a bucket or a NEXT word). */
     int pred;
     int keyLen;

@@ -285,7 +285,8 @@ final class Index {
      * <p>{@code tailBefore} is the tail loaded before the walk. Every record the walk reaches was
      * linked at the instant its link was loaded, so its position was at or above the tail then,
      * hence at or above {@code tailBefore}; a record whose space was reused during the walk by a
-     * later one sits a whole ring further on. So a position outside {@code [tailBefore, tailBefore
+     * later one sits a whole ring further on (or, placed in a hole, at the same position: the
+     * reuse count tells that, {@link Ring#valid}). So a position outside {@code [tailBefore, tailBefore
      * + ringBytes)} means the walk left the chains it started on: without this check, a record of
      * the same bucket written over a passed one would be followed as if it were the old one, and
      * the walk could report a key missing that was there all along (its own position, being new,
@@ -450,7 +451,9 @@ final class Index {
         final int x = c.ptr;
         // Both sizes are read now, while x is LINKED: once x is DEAD the tail may pass it without this
         // lock and the head reuse its space, so its header may then hold another record's size.
-        final long delta = view.getInt(y + ItemLayout.SIZE) - (x != 0 ? view.getInt(x + ItemLayout.SIZE) : 0);
+        final int xSize = x != 0 ? view.getInt(x + ItemLayout.SIZE) : 0;
+        final long xPos = x != 0 ? view.getLong(x + ItemLayout.POS) : 0;
+        final long delta = view.getInt(y + ItemLayout.SIZE) - xSize;
         view.putLong(y + ItemLayout.CAS, cas);
         view.putInt(y + ItemLayout.NEXT, x != 0 ? view.getInt(x + ItemLayout.NEXT) : view.getInt(c.pred));
         io.sharena.core.crash.CrashPoints.at(linked);
@@ -461,6 +464,7 @@ final class Index {
             view.putIntRelease(x + ItemLayout.STATE, ItemLayout.DEAD);
             io.sharena.core.crash.CrashPoints.at(StorePoint.SET_OLD_DEAD);
             addLocked(stripe, 0, delta);
+            ring.keepHole(xPos, xSize);
         } else {
             addLocked(stripe, 1, delta);
         }
@@ -472,10 +476,12 @@ final class Index {
         final int x = c.ptr;
         // Read before the DEAD mark, after which x's space may be reused (see publishLocked).
         final int size = view.getInt(x + ItemLayout.SIZE);
+        final long pos = view.getLong(x + ItemLayout.POS);
         view.putIntRelease(c.pred, view.getInt(x + ItemLayout.NEXT));
         io.sharena.core.crash.CrashPoints.at(unlinked);
         view.putIntRelease(x + ItemLayout.STATE, ItemLayout.DEAD);
         addLocked(stripe, -1, -size);
+        ring.keepHole(pos, size);
     }
 
     /** Plain read and write: only the stripe's lock holder changes its counts. */

@@ -61,6 +61,7 @@ final class Ring {
     private final int header;
     private final int headWord;
     private final int tailWord;
+    private final int reusesWord;
     private final int mapPtr;
     private final SharedLock lock;
     private final Ownership ownership;
@@ -114,6 +115,7 @@ final class Ring {
         this.header = header;
         this.headWord = header + StoreLayout.HEAD;
         this.tailWord = header + StoreLayout.TAIL;
+        this.reusesWord = header + StoreLayout.REUSES;
         // A read-only attachment (tools: stat, check, dump) inspects and never reserves or locks.
         final boolean readOnly = ArenaInternals.slot(arena) < 0;
         this.lock = readOnly ? null : arena.lockAt(header + StoreLayout.RING_LOCK);
@@ -149,6 +151,17 @@ final class Ring {
         final long t = seg.get(ValueLayout.JAVA_LONG_UNALIGNED, Integer.toUnsignedLong(tailWord));
         VarHandle.acquireFence();
         return t;
+    }
+
+    /**
+     * @return how many records were placed in holes so far ({@link #takeHole}): a lock-free reader
+     * loads it (with the tail, on the same line) before it reads any record, and {@link #valid}
+     * checks it has not moved
+     */
+    long reuses() {
+        final long n = seg.get(ValueLayout.JAVA_LONG_UNALIGNED, Integer.toUnsignedLong(reusesWord));
+        VarHandle.acquireFence();
+        return n;
     }
 
     /** @return {head, tail} as they were at one instant, without the ring lock ({@link StoreFormat#positions}) */
@@ -202,13 +215,16 @@ final class Ring {
 
     /**
      * The seqlock check of a lock-free read: true if no record at or above {@code minPos} has been
-     * reclaimed, i.e. nothing the reader read could have been reused under it.
+     * reclaimed by the tail, and no hole has been filled since the reader loaded {@code reuses}
+     * ({@link #reuses()}, before its first read of a record), i.e. nothing the reader read could
+     * have been reused under it.
      */
-    boolean valid(final long minPos) {
-        // Orders the reader's loads of the records before its load of the tail (a plain load: the
-        // fence keeps it after them and keeps it from being hoisted out of a retry loop).
+    boolean valid(final long minPos, final long reuses) {
+        // Orders the reader's loads of the records before its loads of the tail and the reuse count
+        // (plain loads: the fence keeps them after those and out of a retry loop's hoisting).
         VarHandle.loadLoadFence();
-        return seg.get(ValueLayout.JAVA_LONG_UNALIGNED, Integer.toUnsignedLong(tailWord)) <= minPos;
+        return seg.get(ValueLayout.JAVA_LONG_UNALIGNED, Integer.toUnsignedLong(tailWord)) <= minPos
+            && seg.get(ValueLayout.JAVA_LONG_UNALIGNED, Integer.toUnsignedLong(reusesWord)) == reuses;
     }
 
     /**
@@ -774,8 +790,22 @@ final class Ring {
         // head write another record there.
         final int size = view.getInt(p + ItemLayout.SIZE);
         final long pos = view.getLong(p + ItemLayout.POS);
-        if (!view.compareAndSetInt(p + ItemLayout.STATE, ItemLayout.RESERVED, ItemLayout.DEAD)
-            || size < HOLE_MIN || lock == null) {
+        if (view.compareAndSetInt(p + ItemLayout.STATE, ItemLayout.RESERVED, ItemLayout.DEAD)) {
+            keepHole(pos, size);
+        }
+    }
+
+    /**
+     * Keeps the record at ring position {@code pos}, of {@code size} bytes, as a hole if it is
+     * {@link #HOLE_MIN} bytes or more: a record this process just gave up ({@link #abandon}), or a
+     * linked item its writer just replaced or deleted, marked DEAD ({@link Index#publishLocked},
+     * {@link Index#unlinkLocked}; its size and position read while it was still LINKED). A value
+     * that replaces itself then takes back the space its last version left, as memcached's slab
+     * chunk is, instead of making the tail pass as many bytes of other items (each live one moved
+     * to the head while the store is roomy: about 250 small items per 100 KiB set).
+     */
+    void keepHole(final long pos, final int size) {
+        if (size < HOLE_MIN || lock == null) {
             return;
         }
         synchronized (holePos) {
@@ -798,16 +828,24 @@ final class Ring {
     }
 
     /**
-     * Reserves a record of {@code size} bytes inside a hole this attachment kept ({@link #abandon}),
+     * Reserves a record of {@code size} bytes inside a hole this attachment kept ({@link #keepHole}),
      * if one still lies between tail and head, as it was left, and the tail reaches it only after
      * half a ring of writes (the newest such): a record placed near the tail, held a while (a server
      * reading a value into it), would stop every writer at the tail, which passes records in order;
      * and an item placed there would be the next evicted. Ring lock held.
-     * A hole is a DEAD record (or the PAD left of one) that was never linked: no reader ever
-     * reached its bytes, and a record placed there takes the positions it had, so a reader's stale
-     * link into that space still finds a position a whole ring past what it linked (see {@link
-     * Index#find}). The steps, each leaving a ring the tail parses:
+     * A hole is a DEAD record (or the PAD left of one) that the tail has not passed: one given up
+     * before it was linked, or an item replaced or deleted. A record placed there takes the
+     * positions it had, so the tail alone no longer tells a lock-free reader that what it read
+     * is unchanged: a reader may still be reading the replaced item. So the first step raises the
+     * store's reuse count, which every reader loads before its first read of a record and checks
+     * with the tail after its last ({@link #valid}): a reader of the hole's old bytes reads again.
+     * (A reader's stale link into that space still finds a position a whole ring past what it
+     * linked, see {@link Index#find}; and a writer that read an item lock-free and swaps in its new
+     * version under the stripe lock checks the item's CAS value too, not only its place.) The
+     * steps, each leaving a ring the tail parses:
      * <ol>
+     *   <li>the reuse count raised ({@link StorePoint#HOLE_REUSE_COUNTED}), with a full fence
+     *       before any byte of the hole changes; nothing else changed (readers read again);</li>
      *   <li>the rest of the hole, past the new record, written as a PAD ({@link
      *       StorePoint#HOLE_REST_PADDED}); the DEAD record still covers it;</li>
      *   <li>the DEAD record's SIZE lowered to the new record's ({@link StorePoint#HOLE_SHRUNK}):
@@ -856,6 +894,9 @@ final class Ring {
         final long pos = holePos[best];
         final long rest = holeSize[best] - size;
         final int p = (int) (ringPtr + pos % ringBytes);
+        // A volatile read-modify-write: no store below becomes visible before it.
+        view.getAndAddLong(reusesWord, 1);
+        CrashPoints.at(StorePoint.HOLE_REUSE_COUNTED);
         if (rest > 0) {
             final int q = p + (int) size;
             view.putLong(q + ItemLayout.POS, pos + size);

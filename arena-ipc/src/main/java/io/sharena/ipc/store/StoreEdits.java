@@ -108,8 +108,10 @@ final class StoreEdits extends StorePath {
                 item[0] = new StoreItem(value, c.flags, c.cas, expires);
             }
             if (into != null) {
-                // Read after the lock is let go: valid while the tail has not passed the item.
+                // Read after the lock is let go: valid while the tail has not passed the item and
+                // no hole was filled (the item may be replaced and its space reused once unlocked).
                 c.minPos = c.pos;
+                c.reuses = ring.reuses();
             }
             return StoreResult.TOUCHED;
         } finally {

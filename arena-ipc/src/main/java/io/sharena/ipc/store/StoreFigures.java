@@ -64,14 +64,15 @@ final class StoreFigures {
         final int from = out.size();
         while (true) {
             final long tail = ring.tail();
+            final long reuses = ring.reuses();
             final long minPos = index.keysOf(b, out, tail);
-            if (minPos >= 0 && ring.valid(minPos)) {
+            if (minPos >= 0 && ring.valid(minPos, reuses)) {
                 return;
             }
-            // Space is reused only after the tail moves: a walk that failed while it stood still
-            // (bytes that are not a chain, or a chained record the tail had already passed) read
-            // the index itself, not reused bytes.
-            if (ring.tail() == tail) {
+            // Space is reused only after the tail moves or a hole is filled: a walk that failed
+            // while both stood still (bytes that are not a chain, or a chained record the tail had
+            // already passed) read the index itself, not reused bytes.
+            if (ring.valid(tail, reuses)) {
                 throw new ArenaCorruptedException("store index", b, "bucket chain does not parse: bucket=" + b);
             }
             out.subList(from, out.size()).clear();

@@ -9,9 +9,11 @@ public enum StorePoint implements CrashPoint {
     /** Head advanced: the record is RESERVED and owned by the writer. */
     RESERVE_HEAD_ADVANCED,
     /**
-     * Ring lock held, a reservation placed in a hole (a large record given up earlier): the hole's
-     * rest written as a PAD, the DEAD record still covering it.
+     * Ring lock held, a reservation placed in a hole (a large record given up, replaced or deleted
+     * earlier): the store's reuse count raised (lock-free readers read again), the hole unchanged.
      */
+    HOLE_REUSE_COUNTED,
+    /** Ring lock held, a reservation placed in a hole: the hole's rest written as a PAD, the DEAD record still covering it. */
     HOLE_REST_PADDED,
     /** Ring lock held: the hole's DEAD record shrunk to the new record's size; the PAD follows it. */
     HOLE_SHRUNK,

@@ -76,6 +76,8 @@ final class StoreReads extends StorePath {
             // after this load, so sits at or above it; one that does not parse was reused only if the
             // tail has moved since (its own position word may be another record's by then).
             final long tailBefore = ring.tail();
+            // And the reuse count: a record placed in a hole keeps the hole's position (Ring#takeHole).
+            c.reuses = ring.reuses();
             final boolean walked = index.find(key, key.length, hash, tailBefore, c);
             if (walked) {
                 if (c.ptr != 0) {
@@ -86,13 +88,13 @@ final class StoreReads extends StorePath {
                     MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, Integer.toUnsignedLong(c.valuePtr()), dst, dstOff,
                         c.valueLen);
                 }
-                if (ring.valid(c.minPos)) {
+                if (ring.valid(c.minPos, c.reuses)) {
                     if (retries != 0) {
                         counters.add(StoreCounter.READ_RETRIES, retries);
                     }
                     return c.ptr != 0 && !staleNow(c);
                 }
-            } else if (ring.valid(tailBefore)) {
+            } else if (ring.valid(tailBefore, c.reuses)) {
                 // Nothing was reclaimed during the walk, yet what it read is not a chain: the index is broken.
                 throw new ArenaCorruptedException("store index", Integer.toUnsignedLong(c.minPos == Long.MAX_VALUE ? 0
                     : (int) c.minPos), "bucket chain does not parse: hash=" + hash);
@@ -290,12 +292,12 @@ final class StoreReads extends StorePath {
     }
 
     boolean stillValid(final Cursor c) {
-        return ring.valid(c.minPos);
+        return ring.valid(c.minPos, c.reuses);
     }
 
-    /** {@link #stillValid(Cursor)} by a lookup's {@code minPos} alone. */
-    boolean stillValid(final long minPos) {
-        return ring.valid(minPos);
+    /** {@link #stillValid(Cursor)} by a lookup's {@code minPos} and {@code reuses} alone. */
+    boolean stillValid(final long minPos, final long reuses) {
+        return ring.valid(minPos, reuses);
     }
 
     /**

@@ -99,6 +99,10 @@ final class StoreRewriter extends StorePath {
                                    final StorePoint linked, final StorePoint published) {
         final int readPtr = c.ptr;
         final long readPos = c.pos;
+        // Place alone does not name a version: a record placed in a hole takes the hole's place and
+        // position (Ring#takeHole), so an item replaced twice may sit where the one read did. Its
+        // CAS value is new, never one an earlier version had.
+        final long readCas = c.cas;
         final int stripe = index.stripeOf(hash);
         if (!index.lockStripeToPublish(ring, stripe, y, timeoutNanos)) {
             return StoreResult.BUSY;
@@ -109,7 +113,7 @@ final class StoreRewriter extends StorePath {
                 ring.abandon(y);
                 return StoreResult.NOT_FOUND;
             }
-            if (c.ptr != readPtr || c.pos != readPos) {
+            if (c.ptr != readPtr || c.pos != readPos || c.cas != readCas) {
                 ring.abandon(y);
                 return null;
             }

@@ -20,7 +20,14 @@
  * sequence is the tail: the ring lock holder fences its stores after each move of the tail, as a
  * seqlock writer does after bumping its sequence, since it may write into the space it just passed
  * at once, and a release store does not keep later stores after it on weakly ordered CPUs); (3) allocation is a bump of the head. Its cost: an update rewrites the
- * whole item (as memcached does), and space of deleted items returns only when the tail reaches it.
+ * whole item (as memcached does), and space of deleted items returns only when the tail reaches it,
+ * except for records of 4 KiB or more: one given up, replaced or deleted by a process is a
+ * <b>hole</b> that process's next large writes fill ({@code Ring.takeHole}), so that a large value
+ * replacing itself takes back the space its last version left instead of making the tail pass (and
+ * move) as many bytes of other items. A record placed in a hole keeps the hole's position, so the
+ * tail alone cannot tell a reader of the replaced item that its bytes changed: a placement first
+ * raises the store's reuse count ({@code StoreLayout.REUSES}, on the tail's line), which readers
+ * check with the tail.
  *
  * <h2>Index</h2>
  * A chained hash table of {@code 2^k} buckets, each a 32-bit arena pointer to the first item of its
@@ -33,12 +40,14 @@
  * <h2>Readers (get, gets, multi-get): no lock</h2>
  * A reader loads the bucket (acquire), walks the chain comparing hash and key, and keeps the lowest
  * logical position it read. At a hit it reads the item's fields and value; then, after a load
- * fence, it loads the tail: if the tail is still at or below every position it read, none of those
- * records was reused while it read them, so the value is exactly one that was stored (never torn);
- * otherwise it starts again. Each record it visits is also checked to sit where its own position
+ * fence, it loads the tail and the reuse count (loaded before the walk too): if the tail is still at
+ * or below every position it read and the count has not moved, none of those records was reused
+ * while it read them, so the value is exactly one that was stored (never torn); otherwise it starts
+ * again. Each record it visits is also checked to sit where its own position
  * says and in the reader's bucket, so bytes of reused space are recognised before they are trusted
- * (such a walk starts again if the tail has moved since it began: the position word it would have
- * checked may already be another record's; with the tail still, the index itself is broken),
+ * (such a walk starts again if the tail or the reuse count has moved since it began: the position
+ * word it would have checked may already be another record's; with both still, the index itself is
+ * broken),
  * and every length read is clamped to the ring, so garbage can never make a read leave it. A
  * reader may see the version a writer is replacing (old or new, each whole). A zero-copy reader
  * ({@link io.sharena.ipc.store.StoreReader}) gets a {@link java.lang.foreign.MemorySegment} of the
@@ -175,7 +184,9 @@
  *       ({@code NamedRoots.create}): a creator killed at any instant leaves no store and no page
  *       allocated, or the whole store.</li>
  *   <li>Reserve: the header is written before the head moves; a kill between leaves the head where it
- *       was, and the next reservation overwrites the header.</li>
+ *       was, and the next reservation overwrites the header. In a hole: the reuse count is raised
+ *       first (a kill then leaves only readers reading again), then the hole's rest padded, its DEAD
+ *       record shrunk, and the record reserved; each leaves a ring the tail parses.</li>
  *   <li>Build: a kill leaves a RESERVED record owned by a dead process: the tail passes it. A
  *       record keeps its owner word until it is LINKED (a set writes its CAS value when it
  *       publishes it, the tail's second chance when its copy is LINKED), so a RESERVED record is

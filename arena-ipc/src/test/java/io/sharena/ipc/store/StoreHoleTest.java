@@ -23,8 +23,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * reservations fill, instead of taking the same bytes again at the head and pushing live items out.
  */
 class StoreHoleTest {
-    private static final long RING = 4L << 20;
-    private static final int BIG = 200 << 10;
+    static final long RING = 4L << 20;
+    static final int BIG = 200 << 10;
 
     @TempDir
     Path dir;
@@ -37,7 +37,7 @@ class StoreHoleTest {
         return create(dir.resolve("h.store"));
     }
 
-    private static SharedStore create(final Path file) throws IOException {
+    static SharedStore create(final Path file) throws IOException {
         return SharedStore.create(file, StoreOptions.defaults().withMemoryLimit(RING).withMaxItemSize(BIG));
     }
 

@@ -1,0 +1,248 @@
+package io.sharena.ipc.store;
+
+import io.sharena.ipc.PointPause;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static io.sharena.ipc.store.StoreCrashTest.b;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A large item replaced or deleted leaves a hole that this attachment's next large write of a size
+ * it takes fills ({@link Ring#keepHole}): a value that replaces itself takes back the space its last
+ * version left, as memcached's slab chunk is, instead of making the ring's tail pass (and move)
+ * other items. The record placed there keeps the hole's position, so lock-free readers check the
+ * store's reuse count as well as the tail, and a rewrite that read the item lock-free checks its
+ * CAS value as well as its place.
+ */
+class StoreHoleReuseTest {
+    private static final long RING = StoreHoleTest.RING;
+    private static final int BIG = StoreHoleTest.BIG;
+
+    @TempDir
+    Path dir;
+
+    private SharedStore create() throws IOException {
+        return StoreHoleTest.create(dir.resolve("r.store"));
+    }
+
+    /** A value of {@code len} bytes whose every 8-byte word is {@code seq}: a torn read shows. */
+    static byte[] value(final long seq, final int len) {
+        final ByteBuffer buf = ByteBuffer.allocate(len).order(ByteOrder.nativeOrder());
+        while (buf.remaining() >= Long.BYTES) {
+            buf.putLong(seq);
+        }
+        return buf.array();
+    }
+
+    /** @return the one word every 8 bytes of {@code v} hold, or -1 if they differ (a torn value) */
+    static long seqOf(final MemorySegment v) {
+        final long first = v.get(ValueLayout.JAVA_LONG_UNALIGNED, 0);
+        for (long at = 8; at + 8 <= v.byteSize(); at += 8) {
+            if (v.get(ValueLayout.JAVA_LONG_UNALIGNED, at) != first) {
+                return -1;
+            }
+        }
+        return first;
+    }
+
+    @Test
+    void aLargeValueThatReplacesItselfTakesTheSpaceItsLastVersionLeft() throws IOException {
+        try (SharedStore store = create()) {
+            // A third of the ring in small live items: the tail would move them all each lap.
+            int items = 0;
+            while (store.stats().get("bytes") < RING / 3) {
+                assertEquals(StoreResult.STORED, store.set(b("item" + items), Values.make(items % 50), 0, 0));
+                items++;
+            }
+            store.set(b("big"), value(0, BIG), 0, 0);
+            store.set(b("big"), value(1, BIG), 0, 0);
+            final Map<String, Long> before = store.stats();
+            final int sets = 200; // 40 MB through a 4 MiB ring
+            for (int i = 2; i < sets; i++) {
+                assertEquals(StoreResult.STORED, store.set(b("big"), value(i, BIG), 0, 0));
+                assertEquals(i, seqOf(MemorySegment.ofArray(store.get(b("big")))), "set " + i);
+            }
+            final Map<String, Long> after = store.stats();
+            assertEquals(before.get("ring_head"), after.get("ring_head"), "every set placed where a version before it was");
+            assertEquals(before.get("ring_tail"), after.get("ring_tail"), "the tail did not move");
+            assertEquals(sets - 2, after.get("holes_filled") - before.get("holes_filled"));
+            assertEquals(before.get("reinserted"), after.get("reinserted"), "no item moved");
+            assertEquals(0L, after.get("evictions"));
+            for (int i = 0; i < items; i++) {
+                assertArrayEquals(Values.make(i % 50), store.get(b("item" + i)), "item" + i);
+            }
+            assertEquals(List.of(), store.check());
+        }
+    }
+
+    @Test
+    void theNextLargeWriteTakesTheSpaceOfADeletedItem() throws IOException {
+        try (SharedStore store = create()) {
+            store.set(b("gone"), value(1, BIG), 0, 0);
+            final StoreReader r = store.reader();
+            assertTrue(r.get(b("gone")));
+            final long where = r.value().address();
+            store.set(b("after"), b("v"), 0, 0);
+            assertEquals(StoreResult.DELETED, store.delete(b("gone")));
+            store.set(b("else"), value(2, BIG), 0, 0);
+            assertTrue(r.get(b("else")));
+            assertEquals(where, r.value().address(), "placed where the deleted item was");
+            assertEquals(2, seqOf(r.value()));
+            assertTrue(r.validate());
+            assertEquals(1L, store.stats().get("holes_filled"));
+            assertArrayEquals(b("v"), store.get(b("after")));
+            assertEquals(List.of(), store.check());
+        }
+    }
+
+    @Test
+    void aReaderOfAnItemWhoseSpaceWasReusedKnowsItThoughTheTailStoodStill() throws IOException {
+        try (SharedStore store = create()) {
+            store.set(b("big"), value(1, BIG), 0, 0);
+            final StoreReader r = store.reader();
+            assertTrue(r.get(b("big")));
+            final MemorySegment seen = r.value();
+            final long mark = r.itemMark();
+            final long reuses = r.itemReuses();
+            final long tail = store.stats().get("ring_tail");
+            store.set(b("big"), value(2, BIG), 0, 0); // the first version's space is a hole now
+            assertTrue(r.validate(), "replaced, its bytes not reused yet: still whole");
+            store.set(b("big"), value(3, BIG), 0, 0); // placed in that hole
+            assertEquals(3, seqOf(seen), "the reader's segment holds the third version's bytes");
+            assertEquals(tail, store.stats().get("ring_tail"), "the tail alone would have said nothing changed");
+            assertFalse(r.validate(), "a zero-copy read of the first version is not valid any more");
+            assertFalse(r.validate(mark, reuses), "nor by its mark");
+            assertTrue(r.get(b("big")));
+            assertEquals(3, seqOf(r.value()));
+            assertTrue(r.validate());
+        }
+    }
+
+    /**
+     * A rewrite (append) reads the item lock-free, builds the new version and is paused before it
+     * takes the stripe lock; meanwhile the item is replaced twice, the second time into the first
+     * version's space, at the same pointer and position. The append must see that the item changed
+     * and read it again: with the place compared alone, it published the first version plus its
+     * suffix over the third.
+     */
+    @Test
+    void aRewriteOfAnItemReplacedIntoItsOwnSpaceReadsItAgain() throws Exception {
+        try (SharedStore store = create()) {
+            final int len = BIG - 1024;
+            store.set(b("big"), value(1, len), 0, 0);
+            final StoreReader r = store.reader();
+            assertTrue(r.get(b("big")));
+            final long where = r.value().address();
+            final Throwable[] failure = new Throwable[1];
+            final Thread paused;
+            try (PointPause pause = new PointPause(StorePoint.SET_BUILT)) {
+                paused = PointPause.start(() -> assertEquals(StoreResult.STORED, store.append(b("big"), b("!"))), failure);
+                assertTrue(pause.awaitReached(), "the append reached " + StorePoint.SET_BUILT.id());
+                store.set(b("big"), value(2, len), 0, 0);
+                store.set(b("big"), value(3, len), 0, 0);
+                assertTrue(r.get(b("big")));
+                assertEquals(where, r.value().address(), "the third version sits where the first did");
+                pause.release();
+                paused.join(10_000);
+            }
+            assertNull(failure[0], () -> "the paused append failed: " + failure[0]);
+            final byte[] v = store.get(b("big"));
+            assertEquals(len + 1, v.length);
+            assertEquals('!', v[len]);
+            assertEquals(3, seqOf(MemorySegment.ofArray(v).asSlice(0, len)), "appended to the third version");
+            assertEquals(List.of(), store.check());
+        }
+    }
+
+    /**
+     * One thread replaces two large items over and over (each set placed in the space of the version
+     * before last), while readers copy them and read them in place: no read that validates is torn.
+     */
+    @Test
+    void readersNeverSeeATornValueWhileLargeItemsAreReplacedInPlace() throws Exception {
+        try (SharedStore store = create()) {
+            final byte[][] keys = {b("big0"), b("big1")};
+            store.set(keys[0], value(0, BIG), 0, 0);
+            store.set(keys[1], value(0, BIG), 0, 0);
+            final AtomicBoolean stop = new AtomicBoolean();
+            final AtomicLong torn = new AtomicLong();
+            final AtomicLong reads = new AtomicLong();
+            final Throwable[] failure = new Throwable[3];
+            final Thread writer = new Thread(() -> {
+                try {
+                    for (long seq = 1; !stop.get(); seq++) {
+                        assertEquals(StoreResult.STORED, store.set(keys[(int) (seq & 1)], value(seq, BIG), 0, 0));
+                    }
+                } catch (final Throwable e) {
+                    failure[0] = e;
+                }
+            });
+            final Thread copier = new Thread(() -> {
+                try {
+                    final byte[] dst = new byte[BIG];
+                    for (int i = 0; !stop.get(); i++) {
+                        if (store.get(keys[i & 1], dst) == BIG) {
+                            reads.incrementAndGet();
+                            if (seqOf(MemorySegment.ofArray(dst)) < 0) {
+                                torn.incrementAndGet();
+                            }
+                        }
+                    }
+                } catch (final Throwable e) {
+                    failure[1] = e;
+                }
+            });
+            final Thread inPlace = new Thread(() -> {
+                try {
+                    final StoreReader r = store.reader();
+                    for (int i = 0; !stop.get(); i++) {
+                        if (r.get(keys[i & 1])) {
+                            final long seq = seqOf(r.value());
+                            if (r.validate()) {
+                                reads.incrementAndGet();
+                                if (seq < 0) {
+                                    torn.incrementAndGet();
+                                }
+                            }
+                        }
+                    }
+                } catch (final Throwable e) {
+                    failure[2] = e;
+                }
+            });
+            writer.start();
+            copier.start();
+            inPlace.start();
+            Thread.sleep(2_000);
+            stop.set(true);
+            writer.join(10_000);
+            copier.join(10_000);
+            inPlace.join(10_000);
+            for (final Throwable t : failure) {
+                assertNull(t, () -> "a thread failed: " + t);
+            }
+            final Map<String, Long> st = store.stats();
+            assertTrue(st.get("holes_filled") > 100, "sets placed in holes: " + st.get("holes_filled"));
+            assertTrue(reads.get() > 100, "reads: " + reads.get());
+            assertEquals(0L, torn.get(), "torn reads among " + reads.get() + " (read retries "
+                + st.get("read_retries") + ", holes filled " + st.get("holes_filled") + ")");
+            assertEquals(List.of(), store.check());
+        }
+    }
+}
