@@ -172,6 +172,24 @@ public final class StoreChild {
                     }
                     System.out.println("read " + ok + " ok");
                 }
+                case "bigread" -> {
+                    // Zero-copy reads of big0 and big1 (every 8-byte word of a value its sequence
+                    // number) while another process replaces them in place: none validated is torn.
+                    final long end = System.nanoTime() + Long.parseLong(args[2]) * 1_000_000;
+                    final StoreReader reader = store.reader();
+                    long reads = 0;
+                    long torn = 0;
+                    for (int i = 0; System.nanoTime() - end < 0; i++) {
+                        if (reader.get(b("big" + (i & 1)))) {
+                            final long seq = StoreHoleReuseTest.seqOf(reader.value());
+                            if (reader.validate()) {
+                                reads++;
+                                torn += seq < 0 ? 1 : 0;
+                            }
+                        }
+                    }
+                    System.out.println("bigread " + reads + " " + torn);
+                }
                 case "incr" -> {
                     final long[] r = new long[1];
                     for (int i = 0, n = Integer.parseInt(args[3]); i < n; i++) {

@@ -1,6 +1,7 @@
 package io.sharena.ipc.store;
 
 import io.sharena.ipc.PointPause;
+import io.sharena.testing.ChildJvm;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -166,6 +167,36 @@ class StoreHoleReuseTest {
             assertEquals(len + 1, v.length);
             assertEquals('!', v[len]);
             assertEquals(3, seqOf(MemorySegment.ofArray(v).asSlice(0, len)), "appended to the third version");
+            assertEquals(List.of(), store.check());
+        }
+    }
+
+    /**
+     * The same across processes: a child JVM reads two large items in place while this one replaces
+     * them over and over in the spaces of their versions before last. The reuse count the child
+     * checks is the shared one.
+     */
+    @Test
+    void aReaderInAnotherProcessNeverSeesATornValueWhileLargeItemsAreReplacedInPlace() throws Exception {
+        final Path file = dir.resolve("p.store");
+        try (SharedStore store = StoreHoleTest.create(file)) {
+            store.set(b("big0"), value(0, BIG), 0, 0);
+            store.set(b("big1"), value(0, BIG), 0, 0);
+            final long filledBefore = store.stats().get("holes_filled");
+            try (ChildJvm child = StoreChild.start("bigread", file.toString(), "3000")) {
+                child.await("opened");
+                // Replaces until the child has read for its time (and for a minute at most).
+                final long end = System.nanoTime() + 60_000_000_000L;
+                for (long seq = 1; child.output().stream().noneMatch(l -> l.startsWith("bigread"))
+                    && System.nanoTime() - end < 0; seq++) {
+                    assertEquals(StoreResult.STORED, store.set(b("big" + (seq & 1)), value(seq, BIG), 0, 0));
+                }
+                final String[] line = child.await("bigread").split(" ");
+                final long reads = Long.parseLong(line[1]);
+                assertTrue(reads > 100, "the child's reads: " + reads);
+                assertEquals(0L, Long.parseLong(line[2]), "torn reads among " + reads);
+                assertTrue(store.stats().get("holes_filled") - filledBefore > 100, "sets placed in holes");
+            }
             assertEquals(List.of(), store.check());
         }
     }
