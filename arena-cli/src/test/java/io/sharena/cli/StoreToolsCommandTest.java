@@ -155,7 +155,7 @@ class StoreToolsCommandTest {
         }
         final String stat = run(0, "stat", file.toString());
         assertTrue(stat.contains("store          sharena.store: unreadable: unsupported store version: version=99,"
-            + " supported=" + StoreLayout.VERSION_VALUE), stat);
+            + " supported=" + StoreLayout.VERSION_SHARED + " and " + StoreLayout.VERSION_VALUE), stat);
         final String check = run(1, "check", file.toString());
         assertTrue(check.contains("store sharena.store: store does not open: unsupported store version"), check);
         // 99 could be another format's version: such a store is not rewritten to this format.

@@ -78,12 +78,12 @@ final class Connection {
      * The rest of a large value that the socket did not take ({@link #sendInPlace}), sent from the
      * store's mapping as the socket drains, with no copy to the heap: the store keeps the item's
      * bytes until its ring's tail passes them or a write is placed in their space once the item is
-     * replaced, and each write is validated by {@link #mappedMark} and {@link #mappedReuses}.
+     * replaced, and each write is validated by {@link #mappedMark} and {@link #mappedCas}.
      * While it is set, nothing else is queued or run.
      */
     private ByteBuffer mapped;
     private long mappedMark;
-    private long mappedReuses;
+    private long mappedCas;
     /** Whether a CR LF follows the value in {@link #mapped} (a binary reply has none). */
     private boolean mappedCrlf;
 
@@ -1437,7 +1437,7 @@ final class Connection {
         }
         mapped = v;
         mappedMark = r.itemMark();
-        mappedReuses = r.itemReuses();
+        mappedCas = r.cas();
         mappedCrlf = crlfAfter;
         lastProgressMillis = System.currentTimeMillis();
         waiting = true;
@@ -1541,7 +1541,7 @@ final class Connection {
             written += n;
         }
         worker.countWritten(written);
-        if (!worker.reader.validate(mappedMark, mappedReuses)) {
+        if (!worker.reader.validate(mappedMark, mappedCas)) {
             close();
             return written > 0;
         }
@@ -1549,7 +1549,7 @@ final class Connection {
             // All but the last byte went out, each write validated after it: the last byte is
             // read, validated after the read, and queued.
             final byte last = v.limit(v.capacity()).get(v.capacity() - 1);
-            if (!worker.reader.validate(mappedMark, mappedReuses)) {
+            if (!worker.reader.validate(mappedMark, mappedCas)) {
                 close();
                 return written > 0;
             }

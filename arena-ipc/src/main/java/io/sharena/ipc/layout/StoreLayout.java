@@ -43,14 +43,23 @@ import io.sharena.core.layout.Geometry;
  * leaves the next one the evidence a recount of the stripe would erase (0 in every file made before
  * it: the word was padding). REUSES counts the records placed in the space of a record not yet
  * passed by the tail (a hole, see the store package), raised before any byte of the hole changes; a
- * lock-free reader checks it with the tail (0 in every file made before it: the word was padding).
+ * lock-free walk checks it with the tail (0 in every file made before it: the word was padding).
  * The access map has one byte per
  * {@link #MAP_GRANULE} bytes of ring (an item is longer than that, so no two items share a byte).
  */
 public final class StoreLayout {
     public static final long MAGIC_VALUE = 0x5348_5354_4f52_4531L; // "SHSTORE1"
-    /** 2: 56-byte item headers (32-bit expiry and store time, the META word). */
-    public static final int VERSION_VALUE = 2;
+    /**
+     * 3: records placed in the holes of replaced and deleted items (the REUSES word; a record's
+     * CAS word cleared before its hole changes). Written by this build when it creates a store.
+     */
+    public static final int VERSION_VALUE = 3;
+    /**
+     * 2: 56-byte item headers (32-bit expiry and store time, the META word). This build opens such
+     * a store as it is, and places nothing in the space of an item it replaced or deleted there:
+     * a process of the build before, which validates its reads by the tail alone, may share it.
+     */
+    public static final int VERSION_SHARED = 2;
 
     public static final int MAGIC = 0;
     public static final int VERSION = 8;

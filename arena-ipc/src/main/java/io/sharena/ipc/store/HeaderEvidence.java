@@ -267,7 +267,7 @@ final class HeaderEvidence {
     }
 
     /**
-     * @return whether {@code q} is a DEAD record whose SIZE runs past {@code start} to exactly where
+     * @return whether {@code q} is a DEAD record or a PAD whose SIZE runs past {@code start} to exactly where
      * the PAD at {@code start} ends: a hole a reservation was being placed in (Ring's takeHole) when
      * its writer was killed, the rest written as a PAD, the hole's record not yet shrunk. The tail
      * passes both as one; without this, the walk back stopped at the PAD and took it for the tail.
@@ -275,8 +275,10 @@ final class HeaderEvidence {
     private boolean carvedAround(final long q, final long start) {
         final int size = parses(q);
         final int pad = parses(start);
-        return size > start - q && pad > 0 && q + size == start + pad && state(q) == ItemLayout.DEAD
-            && state(start) == ItemLayout.PAD;
+        final int outer = state(q);
+        // The hole is a DEAD record or a PAD (the rest an earlier placement left, kept as a hole).
+        return size > start - q && pad > 0 && q + size == start + pad
+            && (outer == ItemLayout.DEAD || outer == ItemLayout.PAD) && state(start) == ItemLayout.PAD;
     }
 
     private int state(final long pos) {

@@ -464,7 +464,7 @@ final class Index {
             view.putIntRelease(x + ItemLayout.STATE, ItemLayout.DEAD);
             io.sharena.core.crash.CrashPoints.at(StorePoint.SET_OLD_DEAD);
             addLocked(stripe, 0, delta);
-            ring.keepHole(xPos, xSize);
+            ring.keepReplaced(xPos, xSize);
         } else {
             addLocked(stripe, 1, delta);
         }
@@ -481,7 +481,7 @@ final class Index {
         io.sharena.core.crash.CrashPoints.at(unlinked);
         view.putIntRelease(x + ItemLayout.STATE, ItemLayout.DEAD);
         addLocked(stripe, -1, -size);
-        ring.keepHole(pos, size);
+        ring.keepReplaced(pos, size);
     }
 
     /** Plain read and write: only the stripe's lock holder changes its counts. */

@@ -62,6 +62,12 @@ final class Ring {
     private final int headWord;
     private final int tailWord;
     private final int reusesWord;
+    /**
+     * Whether an item replaced or deleted here becomes a hole ({@link #keepReplaced}): only in a
+     * store of this build's format; one of {@link StoreLayout#VERSION_SHARED} may be shared with a
+     * process of the build before, whose readers check the tail alone.
+     */
+    private final boolean replacedHoles;
     private final int mapPtr;
     private final SharedLock lock;
     private final Ownership ownership;
@@ -116,6 +122,7 @@ final class Ring {
         this.headWord = header + StoreLayout.HEAD;
         this.tailWord = header + StoreLayout.TAIL;
         this.reusesWord = header + StoreLayout.REUSES;
+        this.replacedHoles = view.getInt(header + StoreLayout.VERSION) == StoreLayout.VERSION_VALUE;
         // A read-only attachment (tools: stat, check, dump) inspects and never reserves or locks.
         final boolean readOnly = ArenaInternals.slot(arena) < 0;
         this.lock = readOnly ? null : arena.lockAt(header + StoreLayout.RING_LOCK);
@@ -214,10 +221,11 @@ final class Ring {
     }
 
     /**
-     * The seqlock check of a lock-free read: true if no record at or above {@code minPos} has been
+     * The seqlock check of a lock-free walk: true if no record at or above {@code minPos} has been
      * reclaimed by the tail, and no hole has been filled since the reader loaded {@code reuses}
      * ({@link #reuses()}, before its first read of a record), i.e. nothing the reader read could
-     * have been reused under it.
+     * have been reused under it. Any placement anywhere fails it: meant for a walk and the fields
+     * of the item it finds, not for the reads of a value that may take long ({@link #itemValid}).
      */
     boolean valid(final long minPos, final long reuses) {
         // Orders the reader's loads of the records before its loads of the tail and the reuse count
@@ -225,6 +233,33 @@ final class Ring {
         VarHandle.loadLoadFence();
         return seg.get(ValueLayout.JAVA_LONG_UNALIGNED, Integer.toUnsignedLong(tailWord)) <= minPos
             && seg.get(ValueLayout.JAVA_LONG_UNALIGNED, Integer.toUnsignedLong(reusesWord)) == reuses;
+    }
+
+    /**
+     * The seqlock check of reads of one item found by a walk that {@link #valid} held for, made
+     * after it: true if the tail has not passed the item's position and its CAS word still holds
+     * the CAS value the walk read. The tail's check covers the space the head takes again; the CAS
+     * word, a placement in a hole, whose first change to the hole is to clear its record's CAS word
+     * ({@link #takeHole}), and which keeps the hole's position. The word then holds 0, then the
+     * placing process's owner token, then the new item's CAS value: an item's CAS value is above 0
+     * and every token ({@link StoreWriter#CAS_FLOOR}) and no earlier item's, so the word never
+     * comes back to it. A
+     * placement elsewhere leaves this item's readers alone (a server sending a large value from the
+     * mapping as the socket takes it is not cut off by another client's large set).
+     */
+    boolean itemValid(final int p, final long pos, final long cas) {
+        VarHandle.loadLoadFence();
+        return seg.get(ValueLayout.JAVA_LONG_UNALIGNED, Integer.toUnsignedLong(tailWord)) <= pos
+            && seg.get(ValueLayout.JAVA_LONG_UNALIGNED, Integer.toUnsignedLong(p) + ItemLayout.CAS) == cas;
+    }
+
+    /** {@link #itemValid} of the item at ring position {@code pos} (a mark a caller kept: may be anything) */
+    boolean itemValid(final long pos, final long cas) {
+        if (pos < 0) {
+            return false;
+        }
+        final int p = (int) (ringPtr + pos % ringBytes);
+        return contains(p) && itemValid(p, pos, cas);
     }
 
     /**
@@ -796,10 +831,20 @@ final class Ring {
     }
 
     /**
+     * {@link #keepHole} of a linked item this process's writer just replaced or deleted, marked
+     * DEAD ({@link Index#publishLocked}, {@link Index#unlinkLocked}; its size and position read
+     * while it was still LINKED), in a store of this build's format ({@link #replacedHoles}).
+     */
+    void keepReplaced(final long pos, final int size) {
+        if (replacedHoles) {
+            keepHole(pos, size);
+        }
+    }
+
+    /**
      * Keeps the record at ring position {@code pos}, of {@code size} bytes, as a hole if it is
      * {@link #HOLE_MIN} bytes or more: a record this process just gave up ({@link #abandon}), or a
-     * linked item its writer just replaced or deleted, marked DEAD ({@link Index#publishLocked},
-     * {@link Index#unlinkLocked}; its size and position read while it was still LINKED). A value
+     * linked item its writer just replaced or deleted ({@link #keepReplaced}). A value
      * that replaces itself then takes back the space its last version left, as memcached's slab
      * chunk is, instead of making the tail pass as many bytes of other items (each live one moved
      * to the head while the store is roomy: about 250 small items per 100 KiB set).
@@ -836,16 +881,19 @@ final class Ring {
      * A hole is a DEAD record (or the PAD left of one) that the tail has not passed: one given up
      * before it was linked, or an item replaced or deleted. A record placed there takes the
      * positions it had, so the tail alone no longer tells a lock-free reader that what it read
-     * is unchanged: a reader may still be reading the replaced item. So the first step raises the
-     * store's reuse count, which every reader loads before its first read of a record and checks
-     * with the tail after its last ({@link #valid}): a reader of the hole's old bytes reads again.
+     * is unchanged: a reader may still be reading the replaced item. So the first two steps tell
+     * readers before any other byte of the hole changes: a walk checks the store's reuse count
+     * ({@link #valid}), a reader of one item's value that item's CAS word ({@link #itemValid}).
      * (A reader's stale link into that space still finds a position a whole ring past what it
      * linked, see {@link Index#find}; and a writer that read an item lock-free and swaps in its new
      * version under the stripe lock checks the item's CAS value too, not only its place.) The
      * steps, each leaving a ring the tail parses:
      * <ol>
-     *   <li>the reuse count raised ({@link StorePoint#HOLE_REUSE_COUNTED}), with a full fence
-     *       before any byte of the hole changes; nothing else changed (readers read again);</li>
+     *   <li>the reuse count raised ({@link StorePoint#HOLE_REUSE_COUNTED}): walks in progress
+     *       start again; nothing else changed;</li>
+     *   <li>the hole record's CAS word set to 0, then a store fence ({@link
+     *       StorePoint#HOLE_CAS_CLEARED}): readers of the replaced item's value read again; a DEAD
+     *       record's CAS word means nothing to the tail;</li>
      *   <li>the rest of the hole, past the new record, written as a PAD ({@link
      *       StorePoint#HOLE_REST_PADDED}); the DEAD record still covers it;</li>
      *   <li>the DEAD record's SIZE lowered to the new record's ({@link StorePoint#HOLE_SHRUNK}):
@@ -894,9 +942,12 @@ final class Ring {
         final long pos = holePos[best];
         final long rest = holeSize[best] - size;
         final int p = (int) (ringPtr + pos % ringBytes);
-        // A volatile read-modify-write: no store below becomes visible before it.
         view.getAndAddLong(reusesWord, 1);
         CrashPoints.at(StorePoint.HOLE_REUSE_COUNTED);
+        view.putLong(p + ItemLayout.CAS, 0L);
+        // No store below becomes visible before the two above (a seqlock writer's barrier, as in advanceTail).
+        VarHandle.storeStoreFence();
+        CrashPoints.at(StorePoint.HOLE_CAS_CLEARED);
         if (rest > 0) {
             final int q = p + (int) size;
             view.putLong(q + ItemLayout.POS, pos + size);

@@ -109,9 +109,8 @@ final class StoreEdits extends StorePath {
             }
             if (into != null) {
                 // Read after the lock is let go: valid while the tail has not passed the item and
-                // no hole was filled (the item may be replaced and its space reused once unlocked).
+                // its space was not reused (Ring#itemValid: position and CAS value).
                 c.minPos = c.pos;
-                c.reuses = ring.reuses();
             }
             return StoreResult.TOUCHED;
         } finally {

@@ -273,12 +273,20 @@ final class StoreFormat {
             return false;
         }
         final int version = arena.raw().getInt(header + StoreLayout.VERSION);
-        if (version != StoreLayout.VERSION_VALUE && version >= 1 && version <= FORMAT_VERSIONS) {
+        if (!readable(version) && version >= 1 && version <= FORMAT_VERSIONS) {
             return false;
         }
         return arena.raw().getLongAcquire(header + StoreLayout.MAGIC) != StoreLayout.MAGIC_VALUE
-            || version != StoreLayout.VERSION_VALUE;
+            || !readable(version);
     }
+
+    /** @return whether this build opens a store of format {@code version} ({@link StoreLayout#VERSION_VALUE} or {@link StoreLayout#VERSION_SHARED}) */
+    static boolean readable(final int version) {
+        return version == StoreLayout.VERSION_VALUE || version == StoreLayout.VERSION_SHARED;
+    }
+
+    /** How an unsupported version's message names the supported ones. */
+    static final String SUPPORTED = StoreLayout.VERSION_SHARED + " and " + StoreLayout.VERSION_VALUE;
 
     /** Version numbers a store format may have, this one's among them: anything else in the word is damage. */
     static final int FORMAT_VERSIONS = 255;
@@ -298,9 +306,9 @@ final class StoreFormat {
             throw new ArenaFormatException("store.magic", "not a store: magic=0x" + Long.toHexString(magic));
         }
         final int version = v.getInt(header + StoreLayout.VERSION);
-        if (marksToo && version != StoreLayout.VERSION_VALUE) {
+        if (marksToo && !readable(version)) {
             throw new ArenaFormatException("store.version", "unsupported store version: version=" + version + ", supported="
-                + StoreLayout.VERSION_VALUE);
+                + SUPPORTED);
         }
         final int stripes = v.getInt(header + StoreLayout.STRIPES);
         final int bits = v.getInt(header + StoreLayout.BUCKET_BITS);

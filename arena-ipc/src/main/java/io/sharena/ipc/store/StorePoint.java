@@ -13,6 +13,8 @@ public enum StorePoint implements CrashPoint {
      * earlier): the store's reuse count raised (lock-free readers read again), the hole unchanged.
      */
     HOLE_REUSE_COUNTED,
+    /** Ring lock held, a reservation placed in a hole: the hole record's CAS word cleared (readers of its item's value read again), the hole unchanged else. */
+    HOLE_CAS_CLEARED,
     /** Ring lock held, a reservation placed in a hole: the hole's rest written as a PAD, the DEAD record still covering it. */
     HOLE_REST_PADDED,
     /** Ring lock held: the hole's DEAD record shrunk to the new record's size; the PAD follows it. */

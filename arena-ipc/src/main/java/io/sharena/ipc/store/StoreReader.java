@@ -228,29 +228,22 @@ public final class StoreReader {
     }
 
     /**
-     * @return a mark of the item the last lookup found, for {@link #validate(long, long)} with
-     * {@link #itemReuses()}: its bytes can then be read later, after other lookups through this
-     * reader, and checked by the two alone (a server that sends a large value as the socket takes
-     * it does so)
+     * @return a mark of the item the last lookup found, for {@link #validate(long, long)} with its
+     * {@link #cas()}: its bytes can then be read later, after other lookups through this reader, and
+     * checked by the two alone (a server that sends a large value as the socket takes it does so)
      */
     public long itemMark() {
         checkHit();
-        return cursor.minPos;
-    }
-
-    /** @return the second half of the mark of the item the last lookup found (see {@link #itemMark()}) */
-    public long itemReuses() {
-        checkHit();
-        return cursor.reuses;
+        return cursor.pos;
     }
 
     /**
-     * @param mark    what {@link #itemMark()} gave for an item
-     * @param reuses  what {@link #itemReuses()} gave for it
+     * @param mark what {@link #itemMark()} gave for an item
+     * @param cas  what {@link #cas()} gave for it
      * @return whether every byte read from that item so far was still its own (false once its space
      * may have been reused: it stays so)
      */
-    public boolean validate(final long mark, final long reuses) {
-        return reads.stillValid(mark, reuses);
+    public boolean validate(final long mark, final long cas) {
+        return reads.stillValid(mark, cas);
     }
 }

@@ -84,11 +84,18 @@ final class StoreReads extends StorePath {
                     // Before the value is read: the two loads miss in parallel, not one after the other.
                     c.accessBits = ring.accessBits(c.ptr);
                 }
-                if (c.ptr != 0 && dst != null && c.valueLen <= dst.length - dstOff) {
-                    MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, Integer.toUnsignedLong(c.valuePtr()), dst, dstOff,
-                        c.valueLen);
-                }
+                // The walk and the item's fields first, against any reuse; then the value, which
+                // may be long to copy, against a reuse of this item's space alone (Ring#itemValid):
+                // a large value would otherwise be copied again for every large set elsewhere.
                 if (ring.valid(c.minPos, c.reuses)) {
+                    if (c.ptr != 0 && dst != null && c.valueLen <= dst.length - dstOff) {
+                        MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, Integer.toUnsignedLong(c.valuePtr()), dst, dstOff,
+                            c.valueLen);
+                        if (!ring.itemValid(c.ptr, c.pos, c.cas)) {
+                            retries++;
+                            continue;
+                        }
+                    }
                     if (retries != 0) {
                         counters.add(StoreCounter.READ_RETRIES, retries);
                     }
@@ -291,13 +298,14 @@ final class StoreReads extends StorePath {
         return false;
     }
 
+    /** @return whether the item the cursor found (a lookup that validated) is still whole where it was read */
     boolean stillValid(final Cursor c) {
-        return ring.valid(c.minPos, c.reuses);
+        return ring.itemValid(c.ptr, c.pos, c.cas);
     }
 
-    /** {@link #stillValid(Cursor)} by a lookup's {@code minPos} and {@code reuses} alone. */
-    boolean stillValid(final long minPos, final long reuses) {
-        return ring.valid(minPos, reuses);
+    /** {@link #stillValid(Cursor)} by the item's position and CAS value alone. */
+    boolean stillValid(final long pos, final long cas) {
+        return ring.itemValid(pos, cas);
     }
 
     /**

@@ -320,7 +320,7 @@ final class StoreRepair {
     static String mendGeometry(final SharedArena arena, final int header) {
         final ArenaView v = arena.raw();
         if (v.getLongAcquire(header + StoreLayout.MAGIC) != StoreLayout.MAGIC_VALUE
-            || v.getInt(header + StoreLayout.VERSION) != StoreLayout.VERSION_VALUE) {
+            || !StoreFormat.readable(v.getInt(header + StoreLayout.VERSION))) {
             return null;
         }
         final long[] have = geometryFields(v, header);

@@ -441,8 +441,10 @@ public final class StoreTools {
                             + Long.toHexString(magic));
                     }
                     final int version = arena.raw().getIntAcquire(header + StoreLayout.VERSION);
-                    if (version != StoreLayout.VERSION_VALUE
-                        && arena.raw().compareAndSetInt(header + StoreLayout.VERSION, version, StoreLayout.VERSION_VALUE)) {
+                    // The older of the two formats this build reads: it holds in a store of either
+                    // (the newer only adds placements in replaced items' space, which it turns off).
+                    if (!StoreFormat.readable(version)
+                        && arena.raw().compareAndSetInt(header + StoreLayout.VERSION, version, StoreLayout.VERSION_SHARED)) {
                         done.add("store " + name + ": header version restored (the rest of its header is sound): was "
                             + version);
                     }

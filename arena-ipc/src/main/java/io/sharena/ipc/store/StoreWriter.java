@@ -198,7 +198,32 @@ final class StoreWriter extends StorePath {
     }
 
     /** @return a new CAS value: the store's counter, one higher at each call, in every process */
+    /**
+     * CAS values are above this: above 0, which a placement in a hole writes into the hole's record
+     * first, and above every process's owner token (a slot and a generation, no thread), which a
+     * RESERVED record holds in the same word, so that a reader's check of an item's CAS word
+     * ({@link Ring#itemValid}) never meets its item's value there again once the space is reused.
+     * With CAS values counted from 1, a token equal to a CAS value let a reader of a replaced item
+     * accept a value being written over it (a test saw one torn read in 50,000: token and CAS 64).
+     */
+    static final long CAS_FLOOR = 1L << io.sharena.core.layout.OwnerToken.THREAD_SHIFT;
+
+    /**
+     * @return a CAS value no item had before, above {@link #CAS_FLOOR}: a counter below it (a store
+     * made before the floor, or a stray write) is raised to it first; one a stray write put past
+     * any count is the checker's to report ({@link Ring#casCounterProblem})
+     */
     long nextCas() {
-        return view.getAndAddLong(header + StoreLayout.CAS_COUNTER, 1) + 1;
+        final int counter = header + StoreLayout.CAS_COUNTER;
+        while (true) {
+            final long cas = view.getAndAddLong(counter, 1) + 1;
+            if (Long.compareUnsigned(cas, CAS_FLOOR) > 0) {
+                return cas;
+            }
+            final long now = view.getLongAcquire(counter);
+            if (Long.compareUnsigned(now, CAS_FLOOR) < 0) {
+                view.compareAndSetLong(counter, now, CAS_FLOOR);
+            }
+        }
     }
 }

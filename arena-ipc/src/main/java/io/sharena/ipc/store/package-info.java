@@ -26,8 +26,11 @@
  * replacing itself takes back the space its last version left instead of making the tail pass (and
  * move) as many bytes of other items. A record placed in a hole keeps the hole's position, so the
  * tail alone cannot tell a reader of the replaced item that its bytes changed: a placement first
- * raises the store's reuse count ({@code StoreLayout.REUSES}, on the tail's line), which readers
- * check with the tail.
+ * raises the store's reuse count ({@code StoreLayout.REUSES}, on the tail's line), which walks
+ * check with the tail, and clears the hole record's CAS word, which readers of that item's value
+ * check. Only in a store of this build's format ({@code StoreLayout.VERSION_VALUE}): one of the
+ * format before may be shared with a process of the build before, whose readers check the tail
+ * alone.
  *
  * <h2>Index</h2>
  * A chained hash table of {@code 2^k} buckets, each a 32-bit arena pointer to the first item of its
@@ -39,11 +42,13 @@
  *
  * <h2>Readers (get, gets, multi-get): no lock</h2>
  * A reader loads the bucket (acquire), walks the chain comparing hash and key, and keeps the lowest
- * logical position it read. At a hit it reads the item's fields and value; then, after a load
- * fence, it loads the tail and the reuse count (loaded before the walk too): if the tail is still at
- * or below every position it read and the count has not moved, none of those records was reused
- * while it read them, so the value is exactly one that was stored (never torn); otherwise it starts
- * again. Each record it visits is also checked to sit where its own position
+ * logical position it read. At a hit it reads the item's fields; then, after a load fence, it
+ * loads the tail and the reuse count (loaded before the walk too): if the tail is still at or below
+ * every position it read and the count has not moved, none of those records was reused while it
+ * read them. Then it reads the value and checks, after a load fence, that the tail is still at or
+ * below the item and its CAS word still holds the CAS value read (a placement in its space clears
+ * that word first, and no later item has that value): the value is exactly one that was stored
+ * (never torn); otherwise it starts again. Each record it visits is also checked to sit where its own position
  * says and in the reader's bucket, so bytes of reused space are recognised before they are trusted
  * (such a walk starts again if the tail or the reuse count has moved since it began: the position
  * word it would have checked may already be another record's; with both still, the index itself is
@@ -184,9 +189,10 @@
  *       ({@code NamedRoots.create}): a creator killed at any instant leaves no store and no page
  *       allocated, or the whole store.</li>
  *   <li>Reserve: the header is written before the head moves; a kill between leaves the head where it
- *       was, and the next reservation overwrites the header. In a hole: the reuse count is raised
- *       first (a kill then leaves only readers reading again), then the hole's rest padded, its DEAD
- *       record shrunk, and the record reserved; each leaves a ring the tail parses.</li>
+ *       was, and the next reservation overwrites the header. In a hole: the reuse count raised and
+ *       the hole record's CAS word cleared first (a kill then leaves only readers reading again),
+ *       then the hole's rest padded, its record shrunk, and the record reserved; each leaves a ring
+ *       the tail parses.</li>
  *   <li>Build: a kill leaves a RESERVED record owned by a dead process: the tail passes it. A
  *       record keeps its owner word until it is LINKED (a set writes its CAS value when it
  *       publishes it, the tail's second chance when its copy is LINKED), so a RESERVED record is

@@ -37,7 +37,7 @@ class StoreCrashTest {
             case INCR_BUILT, INCR_PUBLISHED -> "incr";
             case DELETE_UNLINKED -> "delete";
             case FLUSH_CAS_RAISED, FLUSH_CAS_COPIED -> "flush";
-            case HOLE_REUSE_COUNTED, HOLE_REST_PADDED, HOLE_SHRUNK, HOLE_RESERVED -> "hole";
+            case HOLE_REUSE_COUNTED, HOLE_CAS_CLEARED, HOLE_REST_PADDED, HOLE_SHRUNK, HOLE_RESERVED -> "hole";
             case EVICT_UNLINKED, EVICT_COPIED, EVICT_COPY_LINKED, EVICT_REINSERTED, EVICT_TAIL_ADVANCED -> "fill";
             default -> "set";
         };
@@ -95,7 +95,7 @@ class StoreCrashTest {
                 // The ring lock and the tail item's stripe lock.
                 case EVICT_UNLINKED, EVICT_COPIED, EVICT_COPY_LINKED, EVICT_REINSERTED -> 2;
                 // The ring lock, or the key's stripe lock.
-                case RESERVE_HEADER_WRITTEN, RESERVE_HEAD_ADVANCED, HOLE_REUSE_COUNTED, HOLE_REST_PADDED, HOLE_SHRUNK, HOLE_RESERVED, EVICT_TAIL_ADVANCED, SET_MARKED_LINKED, SET_LINKED, SET_PUBLISHED,
+                case RESERVE_HEADER_WRITTEN, RESERVE_HEAD_ADVANCED, HOLE_REUSE_COUNTED, HOLE_CAS_CLEARED, HOLE_REST_PADDED, HOLE_SHRUNK, HOLE_RESERVED, EVICT_TAIL_ADVANCED, SET_MARKED_LINKED, SET_LINKED, SET_PUBLISHED,
                      SET_OLD_DEAD, INCR_PUBLISHED, DELETE_UNLINKED -> 1;
                 // Between locks: building a record holds none; a flush takes none.
                 case SET_BUILT, INCR_BUILT, FLUSH_CAS_RAISED, FLUSH_CAS_COPIED -> 0;

@@ -3,6 +3,8 @@ package io.sharena.ipc.store;
 import io.sharena.ipc.layout.ItemLayout;
 import io.sharena.ipc.layout.StoreLayout;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -191,10 +193,13 @@ class StoreHoleTest {
      * Found by a review: a kill at {@link StorePoint#HOLE_REST_PADDED} leaves a DEAD record whose
      * SIZE runs over the PAD of its rest; the tail passes both as one, but the tools' repair, finding
      * the head and tail again after a stray write to TAIL, walked back from the head, stopped at the
-     * PAD and took it for the tail: 150 items before it were cut from their chains.
+     * PAD and took it for the tail: 150 items before it were cut from their chains. And a second
+     * review: the same where the hole is itself a PAD (the rest an earlier placement left, kept as
+     * a hole), which replaced items make common: the repair took only a DEAD record over a PAD.
      */
-    @Test
-    void theRepairFindsTheTailBehindAHoleKilledHalfPlaced() throws Exception {
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void theRepairFindsTheTailBehindAHoleKilledHalfPlaced(final boolean padHole) throws Exception {
         final Path file = dir.resolve("r.store");
         final int keys = 300;
         try (SharedStore store = create(file)) {
@@ -211,6 +216,9 @@ class StoreHoleTest {
             final long pos = v.getLong(p + ItemLayout.POS);
             final int size = v.getInt(p + ItemLayout.SIZE);
             store.abandon(r);
+            if (padHole) {
+                v.putIntRelease(p + ItemLayout.STATE, ItemLayout.PAD);
+            }
             // What a reservation of 128 bytes placed in the hole leaves, killed at HOLE_REST_PADDED.
             final int q = p + 128;
             v.putLong(q + ItemLayout.POS, pos + 128);
