@@ -1438,6 +1438,9 @@ final class Connection {
         mapped = v;
         mappedMark = r.itemMark();
         mappedCas = r.cas();
+        // As memcached keeps an item whole until its send ends: no write of this server is placed
+        // in its space meanwhile, though it be replaced or deleted (memcached's multiversioning.t).
+        worker.server.store().keepInPlace(mappedMark);
         mappedCrlf = crlfAfter;
         lastProgressMillis = System.currentTimeMillis();
         waiting = true;
@@ -1554,6 +1557,7 @@ final class Connection {
                 return written > 0;
             }
             mapped = null;
+            worker.server.store().releaseInPlace(mappedMark);
             ensure(1);
             out[outLim++] = last;
             if (mappedCrlf) {
@@ -1573,7 +1577,10 @@ final class Connection {
             return;
         }
         closed = true;
-        mapped = null;
+        if (mapped != null) {
+            mapped = null;
+            worker.server.store().releaseInPlace(mappedMark);
+        }
         releaseCrawler(); // a metadump cut short: the crawler is free again
         worker.server.connectionHeap.addAndGet(-heapCharged);
         heapCharged = 0;

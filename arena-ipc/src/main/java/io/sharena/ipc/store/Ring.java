@@ -109,6 +109,12 @@ final class Ring {
     private final int[] holeSize = new int[HOLES];
     /** Written under {@code holePos}'s monitor; read without it by every reservation, to skip the monitor when 0. */
     private volatile int holes;
+    /**
+     * Positions of items this attachment reads in place over a long time ({@link SharedStore#keepInPlace},
+     * once per keep): no hole over one of them is filled. Under {@code holePos}'s monitor.
+     */
+    private long[] pinned = new long[8];
+    private int pins;
 
     Ring(final SharedArena arena, final int header, final Counters counters, final long timeoutNanos,
          final boolean evictions) {
@@ -872,6 +878,38 @@ final class Ring {
         }
     }
 
+    /** {@link SharedStore#keepInPlace}. */
+    void pin(final long pos) {
+        synchronized (holePos) {
+            if (pins == pinned.length) {
+                pinned = java.util.Arrays.copyOf(pinned, pins * 2);
+            }
+            pinned[pins++] = pos;
+        }
+    }
+
+    /** {@link SharedStore#releaseInPlace}. */
+    void unpin(final long pos) {
+        synchronized (holePos) {
+            for (int i = 0; i < pins; i++) {
+                if (pinned[i] == pos) {
+                    pinned[i] = pinned[--pins];
+                    return;
+                }
+            }
+        }
+    }
+
+    /** @return whether an item kept in place starts in {@code [pos, pos + bytes)}. {@code holePos}'s monitor held. */
+    private boolean pinnedIn(final long pos, final int bytes) {
+        for (int i = 0; i < pins; i++) {
+            if (pinned[i] - pos >= 0 && pinned[i] - pos < bytes) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /**
      * Reserves a record of {@code size} bytes inside a hole this attachment kept ({@link #keepHole}),
      * if one still lies between tail and head, as it was left, and the tail reaches it only after
@@ -927,7 +965,8 @@ final class Ring {
                     forgetHole(i--); // the tail took it back
                     continue;
                 }
-                if (holeBytes >= size && pos - tail + room >= ringBytes / 2 && (best < 0 || pos > holePos[best])) {
+                if (holeBytes >= size && pos - tail + room >= ringBytes / 2 && (best < 0 || pos > holePos[best])
+                    && (pins == 0 || !pinnedIn(pos, holeBytes))) {
                     best = i;
                 }
             }

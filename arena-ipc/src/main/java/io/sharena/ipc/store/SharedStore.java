@@ -454,6 +454,24 @@ public final class SharedStore implements AutoCloseable {
         return writer.publishBuilt(mode, key, hash, y, now, expectedCas, invalidate && mode == StoreMode.CAS, casOut);
     }
 
+    /**
+     * Asks that this attachment place no new item in the space of the item {@code mark} names
+     * ({@link StoreReader#itemMark()}) until {@link #releaseInPlace}, though the item be replaced or
+     * deleted meanwhile: for a reader that reads a large value in place over a long time, as a
+     * server sends it while a slow client takes it (memcached keeps such an item whole until its
+     * send ends). Calls nest (one release per keep). Other processes' writes are not held back: a
+     * value of 4 KiB or more that one of them replaces may still be written over in its space,
+     * and the reader's validation then fails, as it does when the ring's tail passes the item.
+     */
+    public void keepInPlace(final long mark) {
+        ring.pin(mark);
+    }
+
+    /** Ends one {@link #keepInPlace} of {@code mark}. */
+    public void releaseInPlace(final long mark) {
+        ring.unpin(mark);
+    }
+
     /** Gives a reservation up: nothing is stored, the ring's tail passes its record. */
     public void abandon(final StoreReservation r) {
         ring.abandon(r.take(this));
