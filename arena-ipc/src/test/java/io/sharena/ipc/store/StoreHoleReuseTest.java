@@ -43,6 +43,24 @@ class StoreHoleReuseTest {
         return StoreHoleTest.create(dir.resolve("r.store"));
     }
 
+    /**
+     * Runs {@code op} on a thread paused at {@code point}, runs {@code meanwhile} while it waits
+     * there, then lets it finish and checks that it did without failing.
+     */
+    private static void whilePaused(final StorePoint point, final Runnable op, final Runnable meanwhile)
+        throws InterruptedException {
+        final Throwable[] failure = new Throwable[1];
+        final Thread paused;
+        try (PointPause pause = new PointPause(point)) {
+            paused = PointPause.start(op, failure);
+            assertTrue(pause.awaitReached(), "the paused thread reached " + point.id());
+            meanwhile.run();
+            pause.release();
+            paused.join(10_000);
+        }
+        assertNull(failure[0], () -> "the paused thread failed: " + failure[0]);
+    }
+
     /** A value of {@code len} bytes whose every 8-byte word is {@code seq}: a torn read shows. */
     static byte[] value(final long seq, final int len) {
         final ByteBuffer buf = ByteBuffer.allocate(len).order(ByteOrder.nativeOrder());
@@ -232,18 +250,11 @@ class StoreHoleReuseTest {
             final StoreReader r = store.reader();
             assertTrue(r.get(b("big")));
             store.set(b("big"), value(2, BIG), 0, 0); // the first version's space: a hole
-            final Throwable[] failure = new Throwable[1];
-            final Thread paused;
-            try (PointPause pause = new PointPause(StorePoint.HOLE_REST_PADDED)) {
-                paused = PointPause.start(() -> assertEquals(StoreResult.STORED,
-                    store.set(b("other"), value(9, 8192), 0, 0)), failure);
-                assertTrue(pause.awaitReached(), "the set reached " + StorePoint.HOLE_REST_PADDED.id());
-                assertEquals(-1, seqOf(r.value()), "the rest's PAD header written inside the first version's value");
-                assertFalse(r.validate(), "a reader of the first version knows");
-                pause.release();
-                paused.join(10_000);
-            }
-            assertNull(failure[0], () -> "the paused set failed: " + failure[0]);
+            whilePaused(StorePoint.HOLE_REST_PADDED,
+                () -> assertEquals(StoreResult.STORED, store.set(b("other"), value(9, 8192), 0, 0)), () -> {
+                    assertEquals(-1, seqOf(r.value()), "the rest's PAD header written inside the first version's value");
+                    assertFalse(r.validate(), "a reader of the first version knows");
+                });
             assertEquals(9, seqOf(MemorySegment.ofArray(store.get(b("other")))));
             assertEquals(2, seqOf(MemorySegment.ofArray(store.get(b("big")))));
             assertEquals(List.of(), store.check());
@@ -269,17 +280,9 @@ class StoreHoleReuseTest {
             assertTrue(r.get(b("big")));
             final long cas = r.cas();
             store.set(b("big"), value(2, BIG), 0, 0); // the first version's space: a hole
-            final Throwable[] failure = new Throwable[1];
-            final Thread paused;
-            try (PointPause pause = new PointPause(StorePoint.HOLE_RESERVED)) {
-                paused = PointPause.start(() -> assertEquals(StoreResult.STORED,
-                    store.set(b("else"), value(9, BIG), 0, 0)), failure);
-                assertTrue(pause.awaitReached(), "the set reached " + StorePoint.HOLE_RESERVED.id());
-                assertFalse(r.validate(), "a reader of the first version knows");
-                pause.release();
-                paused.join(10_000);
-            }
-            assertNull(failure[0], () -> "the paused set failed: " + failure[0]);
+            whilePaused(StorePoint.HOLE_RESERVED,
+                () -> assertEquals(StoreResult.STORED, store.set(b("else"), value(9, BIG), 0, 0)),
+                () -> assertFalse(r.validate(), "a reader of the first version knows"));
             assertEquals(9, seqOf(MemorySegment.ofArray(store.get(b("else")))));
             assertTrue(cas > StoreWriter.CAS_FLOOR, "CAS value " + cas + ", token " + token);
             assertEquals(List.of(), store.check());
@@ -301,19 +304,12 @@ class StoreHoleReuseTest {
             final StoreReader r = store.reader();
             assertTrue(r.get(b("big")));
             final long where = r.value().address();
-            final Throwable[] failure = new Throwable[1];
-            final Thread paused;
-            try (PointPause pause = new PointPause(StorePoint.SET_BUILT)) {
-                paused = PointPause.start(() -> assertEquals(StoreResult.STORED, store.append(b("big"), b("!"))), failure);
-                assertTrue(pause.awaitReached(), "the append reached " + StorePoint.SET_BUILT.id());
+            whilePaused(StorePoint.SET_BUILT, () -> assertEquals(StoreResult.STORED, store.append(b("big"), b("!"))), () -> {
                 store.set(b("big"), value(2, len), 0, 0);
                 store.set(b("big"), value(3, len), 0, 0);
                 assertTrue(r.get(b("big")));
                 assertEquals(where, r.value().address(), "the third version sits where the first did");
-                pause.release();
-                paused.join(10_000);
-            }
-            assertNull(failure[0], () -> "the paused append failed: " + failure[0]);
+            });
             final byte[] v = store.get(b("big"));
             assertEquals(len + 1, v.length);
             assertEquals('!', v[len]);
