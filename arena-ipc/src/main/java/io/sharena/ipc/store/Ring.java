@@ -137,6 +137,7 @@ final class Ring {
         this.owner = readOnly ? 0 : ownership.process();
         this.counters = counters;
         this.timeoutNanos = timeoutNanos;
+        this.moveNanos = Math.min(Math.max(timeoutNanos, 0) / 16, MOVE_NANOS_MAX);
         this.evictions = evictions;
         this.largestWord = header + StoreLayout.LARGEST_RECORD;
         this.metStaleWord = header + StoreLayout.TAIL_MET_STALE;
@@ -528,6 +529,8 @@ final class Ring {
             reservingWritable = writable;
             reread = false;
             creepBytes = size;
+            int moves = 0;
+            long movesTimedFrom = 0;
             while (true) {
                 final long head = view.getLong(headWord); // plain: only the ring lock holder writes it
                 final long tail = view.getLong(tailWord);
@@ -545,6 +548,16 @@ final class Ring {
                 if (step == EVICT_REINSERTED) {
                     budget--;
                 } else if (step == EVICT_KEPT_COLD) {
+                    // Moves gain no room (head and tail advance together): a store whose free
+                    // space lies far from the tail could keep one write moving for a lap.
+                    if (++moves == MOVES_UNTIMED) {
+                        movesTimedFrom = System.nanoTime();
+                    } else if (moves > MOVES_UNTIMED && (moves & (MOVES_PER_LOOK - 1)) == 0
+                        && System.nanoTime() - movesTimedFrom >= moveNanos) {
+                        counters.add(StoreCounter.OUT_OF_MEMORY, 1);
+                        counters.add(StoreCounter.MOVES_CUT, 1);
+                        return 0;
+                    }
                     continue;
                 } else if (step == EVICT_FULL) {
                     counters.add(StoreCounter.OUT_OF_MEMORY, 1);
@@ -1163,6 +1176,26 @@ final class Ring {
      * it the moves grow fast (3 bytes per byte written at three quarters, 9 at nine tenths).
      */
     private static final int ROOMY_PERCENT = 50;
+    /**
+     * Moves one reservation makes before it reads the clock ({@link #moveNanos}): about a
+     * millisecond of small items, so a store's usual writes, which move a few items each, never
+     * read it.
+     */
+    static final int MOVES_UNTIMED = 4_096;
+    /** Once timed, the moves between two reads of the clock (a power of two). */
+    private static final int MOVES_PER_LOOK = 256;
+    /** The longest {@link #moveNanos}: a set that takes longer has stopped its caller too long. */
+    static final long MOVE_NANOS_MAX = TimeUnit.MILLISECONDS.toNanos(20);
+    /**
+     * How long a reservation moves items once it has moved {@link #MOVES_UNTIMED}: a sixteenth of
+     * the lock timeout, at most {@link #MOVE_NANOS_MAX}. Then it is refused (NO_MEMORY, counted in
+     * {@code moves_cut}) and the ring lock goes to the next writer, which goes on from the tail this
+     * one left: every item moved stays moved. Moving an item gains no room, so a store whose free
+     * space lies far from its tail (the newest items deleted, a bulk load written and dropped) had
+     * one write move up to a lap of items under the ring lock: a second and more in a store of
+     * small items with evictions off, and other writers timed out as if a stopped process held it.
+     */
+    private final long moveNanos;
     /** Bytes of cold items one reservation may move per byte it reserves (while {@link #roomy}). */
     private static final int COLD_MOVE_ALLOWANCE = 3;
     /**

@@ -32,7 +32,9 @@ enum StoreCounter {
     READ_RETRIES("read_retries"),
     OUT_OF_MEMORY("outofmemory"),
     /** Reservations placed in a record given up earlier ({@link Ring#abandon}) instead of at the head. */
-    HOLES_FILLED("holes_filled");
+    HOLES_FILLED("holes_filled"),
+    /** Writes refused after moving items for their time ({@link Ring#MOVES_UNTIMED}); counted in outofmemory too. */
+    MOVES_CUT("moves_cut");
 
     final String statName;
 
