@@ -197,7 +197,6 @@ final class StoreWriter extends StorePath {
         return y == Ring.BUSY ? StoreResult.BUSY : StoreResult.NO_MEMORY;
     }
 
-    /** @return a new CAS value: the store's counter, one higher at each call, in every process */
     /**
      * CAS values are above this: above 0, which a placement in a hole writes into the hole's record
      * first, and above every process's owner token (a slot and a generation, no thread), which a
@@ -209,7 +208,8 @@ final class StoreWriter extends StorePath {
     static final long CAS_FLOOR = 1L << io.sharena.core.layout.OwnerToken.THREAD_SHIFT;
 
     /**
-     * @return a CAS value no item had before, above {@link #CAS_FLOOR}: a counter below it (a store
+     * @return a new CAS value, no item's before, above {@link #CAS_FLOOR}: the store's counter, one
+     * higher at each call in every process; a counter below the floor (a store
      * made before the floor, or a stray write) is raised to it first; one a stray write put past
      * any count is the checker's to report ({@link Ring#casCounterProblem})
      */
