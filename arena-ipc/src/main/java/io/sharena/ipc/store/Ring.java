@@ -18,6 +18,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * The ring of records: reservation at the head, eviction at the tail (CLOCK by reinsertion), and
@@ -501,10 +502,43 @@ final class Ring {
      * needed. The record is RESERVED and owned by this process: the caller fills it and then
      * publishes it or marks it DEAD.
      *
+     * <p>Taken in turns of the ring lock: a turn that has moved items for its time
+     * ({@link #moveNanos}) gives the lock up, lets the writers waiting for it have a turn, and
+     * goes on from the tail as they left it, for as long as the lock timeout from its first cut
+     * turn; then the write is refused (NO_MEMORY).
+     *
      * @return its arena pointer; 0 if no room could be made within the timeout; {@link #BUSY} if a
      * live process held the ring lock past the timeout (a stopped process)
      */
     int reserve(final long size) {
+        long deadline = 0;
+        boolean cut = false;
+        while (true) {
+            final int p = reserveTurn(size);
+            if (p != CUT) {
+                return p;
+            }
+            counters.add(StoreCounter.MOVES_CUT, 1);
+            final long now = System.nanoTime();
+            if (!cut) {
+                cut = true;
+                deadline = now + timeoutNanos;
+            } else if (now - deadline >= 0) {
+                counters.add(StoreCounter.OUT_OF_MEMORY, 1);
+                return 0;
+            }
+            // Longer than a lock waiter's longest park, so that one takes the lock before this thread does again.
+            LockSupport.parkNanos(TURN_PAUSE_NANOS);
+        }
+    }
+
+    /** What {@link #reserveTurn} answers when its turn has moved items for its time: the lock is given up. */
+    private static final int CUT = -2;
+    /** The pause between two turns of one write: the lock's waiters park for 100 µs at most. */
+    private static final long TURN_PAUSE_NANOS = TimeUnit.MICROSECONDS.toNanos(200);
+
+    /** One turn of {@link #reserve} under the ring lock: as it, or {@link #CUT}. */
+    private int reserveTurn(final long size) {
         final LockResult r = lock.lock(timeoutNanos);
         if (r == LockResult.TIMEOUT) {
             return BUSY;
@@ -529,8 +563,10 @@ final class Ring {
             reservingWritable = writable;
             reread = false;
             creepBytes = size;
-            int moves = 0;
+            long moveWork = 0;
+            long nextLook = MOVES_UNTIMED;
             long movesTimedFrom = 0;
+            boolean timed = false;
             while (true) {
                 final long head = view.getLong(headWord); // plain: only the ring lock holder writes it
                 final long tail = view.getLong(tailWord);
@@ -549,14 +585,18 @@ final class Ring {
                     budget--;
                 } else if (step == EVICT_KEPT_COLD) {
                     // Moves gain no room (head and tail advance together): a store whose free
-                    // space lies far from the tail could keep one write moving for a lap.
-                    if (++moves == MOVES_UNTIMED) {
-                        movesTimedFrom = System.nanoTime();
-                    } else if (moves > MOVES_UNTIMED && (moves & (MOVES_PER_LOOK - 1)) == 0
-                        && System.nanoTime() - movesTimedFrom >= moveNanos) {
-                        counters.add(StoreCounter.OUT_OF_MEMORY, 1);
-                        counters.add(StoreCounter.MOVES_CUT, 1);
-                        return 0;
+                    // space lies far from the tail could keep one write moving for a lap. A move
+                    // counts one, and one more per 4 KiB it copied (plain read: the lock holder's tail).
+                    moveWork += 1 + ((view.getLong(tailWord) - tail) >>> MOVE_WORK_SHIFT);
+                    if (moveWork >= nextLook) {
+                        nextLook = moveWork + MOVES_PER_LOOK;
+                        final long now = System.nanoTime();
+                        if (!timed) {
+                            timed = true;
+                            movesTimedFrom = now;
+                        } else if (now - movesTimedFrom >= moveNanos) {
+                            return CUT;
+                        }
                     }
                     continue;
                 } else if (step == EVICT_FULL) {
@@ -1177,25 +1217,33 @@ final class Ring {
      */
     private static final int ROOMY_PERCENT = 50;
     /**
-     * Moves one reservation makes before it reads the clock ({@link #moveNanos}): about a
-     * millisecond of small items, so a store's usual writes, which move a few items each, never
-     * read it.
+     * The moves one turn of the ring lock makes before it reads the clock ({@link #moveNanos}),
+     * counted as {@link #MOVE_WORK_SHIFT} says: about a millisecond of small items or 16 MiB of
+     * large ones, so a store's usual writes, which move a few items each, never read it.
      */
     static final int MOVES_UNTIMED = 4_096;
-    /** Once timed, the moves between two reads of the clock (a power of two). */
+    /** Once timed, the moves between two reads of the clock: 256 small items, or 1 MiB. */
     private static final int MOVES_PER_LOOK = 256;
-    /** The longest {@link #moveNanos}: a set that takes longer has stopped its caller too long. */
+    /** A move counts one, and one more per 2^12 bytes it copied: a 1 MB item is worth 245 small ones. */
+    private static final int MOVE_WORK_SHIFT = 12;
+    /** The longest {@link #moveNanos}: a turn that holds the lock longer stops other writers too long. */
     static final long MOVE_NANOS_MAX = TimeUnit.MILLISECONDS.toNanos(20);
     /**
-     * How long a reservation moves items once it has moved {@link #MOVES_UNTIMED}: a sixteenth of
-     * the lock timeout, at most {@link #MOVE_NANOS_MAX}. Then it is refused (NO_MEMORY, counted in
-     * {@code moves_cut}) and the ring lock goes to the next writer, which goes on from the tail this
-     * one left: every item moved stays moved. Moving an item gains no room, so a store whose free
-     * space lies far from its tail (the newest items deleted, a bulk load written and dropped) had
-     * one write move up to a lap of items under the ring lock: a second and more in a store of
-     * small items with evictions off, and other writers timed out as if a stopped process held it.
+     * How long one turn of the ring lock moves items once it has made {@link #MOVES_UNTIMED} moves:
+     * a sixteenth of the lock timeout, at most {@link #MOVE_NANOS_MAX}. Then the turn ends (counted
+     * in {@code moves_cut}); every item moved stays moved, and the write takes another turn after
+     * the writers waiting for the lock ({@link #reserve}). Moving an item gains no room, so a store
+     * whose free space lies far from its tail (the newest items deleted, a bulk load followed by
+     * writes and deletes) had one write move up to a lap of items under the ring lock: a second and
+     * more in a store of small items with evictions off, while other writers timed out as if a
+     * stopped process held it. Set by tests only ({@link #moveNanos(long)}).
      */
-    private final long moveNanos;
+    private long moveNanos;
+
+    /** Tests: sets {@link #moveNanos} (before any write of this attachment). */
+    void moveNanos(final long nanos) {
+        moveNanos = nanos;
+    }
     /** Bytes of cold items one reservation may move per byte it reserves (while {@link #roomy}). */
     private static final int COLD_MOVE_ALLOWANCE = 3;
     /**

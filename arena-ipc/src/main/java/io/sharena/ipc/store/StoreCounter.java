@@ -33,7 +33,7 @@ enum StoreCounter {
     OUT_OF_MEMORY("outofmemory"),
     /** Reservations placed in a record given up earlier ({@link Ring#abandon}) instead of at the head. */
     HOLES_FILLED("holes_filled"),
-    /** Writes refused after moving items for their time ({@link Ring#MOVES_UNTIMED}); counted in outofmemory too. */
+    /** Turns of the ring lock a write ended after moving items for their time, to go on after the writers waiting ({@link Ring#reserve}). */
     MOVES_CUT("moves_cut");
 
     final String statName;

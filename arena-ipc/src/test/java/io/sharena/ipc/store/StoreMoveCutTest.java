@@ -5,7 +5,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 import static io.sharena.ipc.store.SharedStoreTest.b;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -13,24 +17,29 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * A write whose room lies far behind a run of live items it must move (moving gains no room) is
- * cut once it has moved for its time ({@link Ring#MOVES_UNTIMED}, then a sixteenth of the lock
- * timeout) and refused; the next write goes on from the tail it left, and no item is lost. Before,
- * one write moved up to a lap of items under the ring lock (a second and more of small items in a
- * store with evictions off: other writers timed out). The lock timeout here is a few microseconds,
- * so every write that moves more than {@code MOVES_UNTIMED} items is cut at its first look at the
- * clock, and the counts are exact.
+ * A write whose room lies far behind a run of live items it must move (moving gains no room) takes
+ * the ring lock in turns: a turn that has moved for its time ({@link Ring#MOVES_UNTIMED} moves,
+ * then {@code moveNanos}) gives the lock up, and the write goes on after the writers waiting, from
+ * the tail as they left it, until the lock timeout has passed since its first cut turn. Before,
+ * one write moved up to a lap of items under the ring lock (a second and more of small items with
+ * evictions off: other writers timed out). Here {@code moveNanos} is a microsecond, so every turn
+ * that makes more than {@code MOVES_UNTIMED} moves is cut at its first look at the clock.
  */
 class StoreMoveCutTest {
     @TempDir
     Path dir;
 
     private static final long MEMORY = 8L << 20;
-    /** A sixteenth of it is 1 µs: less than {@code MOVES_PER_LOOK} moves take anywhere. */
-    private static final long TIMEOUT_NANOS = 16_000;
+    private static final byte[] VALUE = new byte[100];
+
+    private static SharedStore open(final Path file, final StoreOptions options) throws Exception {
+        final SharedStore store = SharedStore.create(file, options);
+        store.ring.moveNanos(1_000);
+        return store;
+    }
 
     private static StoreOptions options(final boolean evictions) {
-        return StoreOptions.defaults().withMemoryLimit(MEMORY).withEvictions(evictions).withLockTimeoutNanos(TIMEOUT_NANOS);
+        return StoreOptions.defaults().withMemoryLimit(MEMORY).withEvictions(evictions);
     }
 
     private static byte[] key(final int i) {
@@ -47,53 +56,33 @@ class StoreMoveCutTest {
         return missing;
     }
 
-    /**
-     * Sets {@code key} until it is stored, each refusal a cut one (nothing else refuses here).
-     *
-     * @return the refusals before it was stored
-     */
-    private static int setUntilStored(final SharedStore store, final byte[] key, final byte[] v) {
-        int cut = 0;
-        while (true) {
-            final long cutBefore = store.stats().get("moves_cut");
-            final long movedBefore = store.stats().get("reinserted");
-            final StoreResult r = store.set(key, v, 0, 0);
-            if (r == StoreResult.STORED) {
-                return cut;
-            }
-            assertEquals(StoreResult.NO_MEMORY, r);
-            assertEquals(cutBefore + 1, store.stats().get("moves_cut"), "a refusal that is not a cut one");
-            final long moved = store.stats().get("reinserted") - movedBefore;
-            assertTrue(moved >= Ring.MOVES_UNTIMED && moved <= Ring.MOVES_UNTIMED + 256,
-                "a cut write moved " + moved + " items");
-            cut++;
-            assertTrue(cut < 100, "never stored");
+    /** Evictions off, full, its newest twentieth deleted: @return how many items are kept, key(0) on */
+    private static int fullWithTheRoomALapAway(final SharedStore store) {
+        int n = 0;
+        while (store.set(key(n), VALUE, 0, 0) == StoreResult.STORED) {
+            n++;
         }
+        for (int i = n - n / 20; i < n; i++) {
+            assertEquals(StoreResult.DELETED, store.delete(key(i)));
+        }
+        return n - n / 20;
     }
 
-    /** Evictions off, the store full, its newest twentieth deleted: the room is a lap from the tail. */
     @Test
-    void withoutEvictionsAWriteMovingALapIsCutAndTheNextOnesGoOn() throws Exception {
-        try (SharedStore store = SharedStore.create(dir.resolve("lap.store"), options(false))) {
-            final byte[] v = new byte[100];
-            int n = 0;
-            while (store.set(key(n), v, 0, 0) == StoreResult.STORED) {
-                n++;
-            }
-            final long cutByFull = store.stats().get("moves_cut");
-            assertEquals(0L, cutByFull, "a full store's refusal is not a cut one");
-            for (int i = n - n / 20; i < n; i++) {
-                assertEquals(StoreResult.DELETED, store.delete(key(i)));
-            }
-            final int kept = n - n / 20;
-            // About 95 % of n items lie between the tail and the room: several cut writes, then stored.
-            final int cut = setUntilStored(store, b("new"), v);
-            assertTrue(cut >= kept / (Ring.MOVES_UNTIMED + 256) - 1, cut + " cut writes for " + kept + " items to move");
-            assertNotNull(store.get(b("new")));
+    void withoutEvictionsAWriteMovingALapTakesTurnsAndIsStored() throws Exception {
+        try (SharedStore store = open(dir.resolve("lap.store"), options(false))) {
+            final int kept = fullWithTheRoomALapAway(store);
+            final long refusedBefore = store.stats().get("outofmemory");
+            assertEquals(StoreResult.STORED, store.set(b("new"), VALUE, 0, 0));
+            final long turns = store.stats().get("moves_cut");
+            assertTrue(turns >= kept / (Ring.MOVES_UNTIMED + 256) - 1, turns + " cut turns for " + kept + " items to move");
+            assertEquals(refusedBefore, store.stats().get("outofmemory"), "refused while turns were left");
             // The items moved stay moved: the writes after take the room at once.
-            for (int i = 0; i < n / 40; i++) {
-                assertEquals(StoreResult.STORED, store.set(b("after" + i), v, 0, 0), "set " + i);
+            for (int i = 0; i < kept / 40; i++) {
+                assertEquals(StoreResult.STORED, store.set(b("after" + i), VALUE, 0, 0), "set " + i);
             }
+            assertEquals(turns, store.stats().get("moves_cut"));
+            assertNotNull(store.get(b("new")));
             assertEquals(0, missing(store, 0, kept));
             assertEquals(0L, store.stats().get("evictions"));
             assertEquals(List.of(), store.check());
@@ -101,33 +90,92 @@ class StoreMoveCutTest {
     }
 
     /**
-     * Evictions on, the store roomy (40 % live) with its free space past every live item: the
-     * tail moves cold items while the store is roomy, so the first write met all of them. Cut the
-     * same way, and no item is evicted for it.
+     * Evictions on, the store roomy (40 % live) with its dead records past every live item: the
+     * tail moves cold items while the store is roomy, so the first write past the ring's end met
+     * all of them. It takes turns the same way, is stored, and evicts nothing (a cut turn that
+     * refused the write answered NO_MEMORY a dozen times a lap in a 256 MiB store: a review).
      */
     @Test
-    void aRoomyStoreWhoseRoomLiesPastItsItemsCutsTheMovesAndEvictsNothing() throws Exception {
-        try (SharedStore store = SharedStore.create(dir.resolve("roomy.store"), options(true))) {
-            final byte[] v = new byte[100];
-            final long record = ItemLayout.recordSize(key(0).length, v.length);
+    void aRoomyStoreWhoseRoomLiesPastItsItemsTakesTurnsAndEvictsNothing() throws Exception {
+        try (SharedStore store = open(dir.resolve("roomy.store"), options(true))) {
+            final long record = ItemLayout.recordSize(key(0).length, VALUE.length);
             final int live = (int) (MEMORY * 40 / 100 / record);
             for (int i = 0; i < live; i++) {
-                assertEquals(StoreResult.STORED, store.set(key(i), v, 0, 0));
+                assertEquals(StoreResult.STORED, store.set(key(i), VALUE, 0, 0));
             }
-            // The rest of the ring: written and deleted, dead records between the items and the head.
             for (int i = 0; i < MEMORY * 50 / 100 / record; i++) {
-                assertEquals(StoreResult.STORED, store.set(key(-1 - i), v, 0, 0));
+                assertEquals(StoreResult.STORED, store.set(key(-1 - i), VALUE, 0, 0));
                 assertEquals(StoreResult.DELETED, store.delete(key(-1 - i)));
             }
-            int stored = 0;
-            int cut = 0;
-            while (store.stats().get("reinserted") < live) {
-                cut += setUntilStored(store, b("new" + stored), v);
-                stored++;
+            for (int i = 0; store.stats().get("reinserted") < live; i++) {
+                assertEquals(StoreResult.STORED, store.set(b("new" + i), VALUE, 0, 0), "set " + i);
             }
-            assertTrue(cut >= 2, cut + " cut writes for " + live + " items moved");
+            assertTrue(store.stats().get("moves_cut") >= 2, store.stats().get("moves_cut") + " cut turns");
+            assertEquals(0L, store.stats().get("outofmemory"));
             assertEquals(0, missing(store, 0, live));
             assertEquals(0L, store.stats().get("evictions"));
+            assertEquals(List.of(), store.check());
+        }
+    }
+
+    /**
+     * Turns end with the lock timeout: counted from the first cut one, here 16 µs, so the second cut
+     * turn (after a pause of 200 µs) refuses the write. What it moved stays moved: the writes after
+     * go on from there until one is stored, and nothing is lost.
+     */
+    @Test
+    void aWriteWhoseTurnsOutlastTheLockTimeoutIsRefusedAndTheNextGoOn() throws Exception {
+        try (SharedStore store = open(dir.resolve("timeout.store"), options(false).withLockTimeoutNanos(16_000))) {
+            final int kept = fullWithTheRoomALapAway(store);
+            int refused = 0;
+            while (true) {
+                final long turns = store.stats().get("moves_cut");
+                final long moved = store.stats().get("reinserted");
+                final StoreResult r = store.set(b("new"), VALUE, 0, 0);
+                if (r == StoreResult.STORED) {
+                    break;
+                }
+                assertEquals(StoreResult.NO_MEMORY, r);
+                assertEquals(turns + 2, store.stats().get("moves_cut"), "a refusal after two cut turns");
+                final long m = store.stats().get("reinserted") - moved;
+                assertTrue(m >= 2 * Ring.MOVES_UNTIMED && m <= 2 * (Ring.MOVES_UNTIMED + 256), "a refused write moved " + m);
+                refused++;
+                assertTrue(refused < 100, "never stored");
+            }
+            assertTrue(refused >= kept / (2 * (Ring.MOVES_UNTIMED + 256)) - 1, refused + " refusals for " + kept + " items");
+            assertEquals(0, missing(store, 0, kept));
+            assertEquals(0L, store.stats().get("evictions"));
+            assertEquals(List.of(), store.check());
+        }
+    }
+
+    /** Two threads writing through one lap of moves, each in turns: every write stored, nothing lost. */
+    @Test
+    void twoWritersTakeTurnsThroughALap() throws Exception {
+        try (SharedStore store = open(dir.resolve("two.store"), options(false))) {
+            final int kept = fullWithTheRoomALapAway(store);
+            final ExecutorService pool = Executors.newFixedThreadPool(2);
+            try {
+                final List<Future<List<StoreResult>>> results = new ArrayList<>();
+                for (final String prefix : new String[] {"a", "b"}) {
+                    results.add(pool.submit(() -> {
+                        final List<StoreResult> got = new ArrayList<>();
+                        for (int i = 0; i < kept / 100; i++) {
+                            got.add(store.set(b(prefix + i), VALUE, 0, 0));
+                        }
+                        return got;
+                    }));
+                }
+                for (final Future<List<StoreResult>> f : results) {
+                    for (final StoreResult r : f.get()) {
+                        assertEquals(StoreResult.STORED, r);
+                    }
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            assertTrue(store.stats().get("moves_cut") > 0);
+            assertEquals(0, missing(store, 0, kept));
             assertEquals(List.of(), store.check());
         }
     }
