@@ -3,6 +3,7 @@ package io.sharena.bench;
 import io.sharena.core.ArenaView;
 import io.sharena.core.SharedArena;
 import io.sharena.core.internal.ArenaInternals;
+import io.sharena.core.layout.ControlLayout;
 import io.sharena.core.layout.Geometry;
 import io.sharena.core.owner.ArenaLock;
 import io.sharena.core.os.OsException;
@@ -48,7 +49,8 @@ import java.util.concurrent.TimeUnit;
  *       (the cache zeroes by a copy from a page of zeros), {@code arenaAllocFree1Uninitialized}:
  *       the same path without the zeroing; {@code copyZeros64k} beside the 16-page row;</li>
  *   <li>{@code tryLockUnlock / casReleasePair ≤ 1.2}, with its floor {@code guardedCasReleasePair}
- *       (every atomic on the mapping loads its word first) beside it;</li>
+ *       (every atomic on the mapping loads its word first) beside it, and {@code countedCasReleasePair}
+ *       (that floor with the acquisitions count the lock must keep);</li>
  *   <li>{@code arenaOfSharedAllocate4k} and {@code arenaOfConfinedAllocate4k}: reported, what a
  *       Java user would write without sharena;</li>
  *   <li>{@code gc.alloc.rate.norm} ≈ 0 B/op on every sharena path and on the mmap and CAS
@@ -377,6 +379,30 @@ public class PageAllocBenchmark {
         final MemorySegment s = segment;
         final long offset = Integer.toUnsignedLong(wordPtr);
         final boolean swapped = SharedWords.casLong(s, offset, 0L, CAS_TOKEN);
+        BARE_LONG.setRelease(s, offset, 0L);
+        return swapped;
+    }
+
+    /**
+     * Where {@link #countedCasReleasePair} counts: as far past its word as the allocator lock's
+     * acquisitions counter is past the lock word (another cache line of the same page).
+     */
+    private static final long COUNT_OFFSET = ControlLayout.counter(ControlLayout.C_LOCK_ACQUISITIONS)
+        - ControlLayout.word(ControlLayout.LOCK_WORD);
+
+    /**
+     * {@link #guardedCasReleasePair} with the count the lock keeps between the two: a plain load and
+     * store of a word on another line, as {@code ArenaLock} counts its acquisitions. The count is
+     * part of the lock's contract, not a statistic only: the checker reads it to tell a reading the
+     * lock was taken during from a settled one, so every acquisition must move it.
+     */
+    @Benchmark
+    public boolean countedCasReleasePair() {
+        final MemorySegment s = segment;
+        final long offset = Integer.toUnsignedLong(wordPtr);
+        final boolean swapped = SharedWords.casLong(s, offset, 0L, CAS_TOKEN);
+        final long count = offset + COUNT_OFFSET;
+        s.set(ValueLayout.JAVA_LONG, count, s.get(ValueLayout.JAVA_LONG, count) + 1);
         BARE_LONG.setRelease(s, offset, 0L);
         return swapped;
     }

@@ -77,6 +77,12 @@ final class Suites {
                     "tryLock+unlock vs its floor, guarded CAS (load first) + release", Target.reported()),
                 new JmhPair("guardedCasReleasePair", "casReleasePair",
                     "guarded CAS + release vs bare (the load every atomic on the mapping starts with)",
+                    Target.reported()),
+                new JmhPair("tryLockUnlock", "countedCasReleasePair",
+                    "tryLock+unlock vs guarded CAS + the acquisitions count the checker reads + release",
+                    Target.reported()),
+                new JmhPair("countedCasReleasePair", "guardedCasReleasePair",
+                    "guarded CAS + count + release vs guarded CAS + release (what the count costs)",
                     Target.reported())), null);
             case "ipc" -> new Suite("ipc", ChannelBenchmark.class, Map.of(), List.of(
                 new JmhPair("channelOfferPoll100", "agronaOneToOneOfferRead100",
