@@ -34,6 +34,9 @@ import java.util.List;
  *       chance rather than by the write itself).</li>
  *   <li>{@code conflict FILE MILLIS TIMEOUT_MS}: {@link #conflict} for MILLIS ms, with that lock
  *       timeout; says "conflict done incrs=I appends=A bad=B ops=O".</li>
+ *   <li>{@code turns FILE N TIMEOUT_MS}: with that lock timeout, after a line on stdin, sets
+ *       c0..c{N-1} to Values.make(i), each retried while refused; says "turns done busy=B
+ *       refused=R" (B: BUSY answers, also retried).</li>
  *   <li>{@code expiring FILE UNIX_SECONDS}: sets keep (no expiry), rel (3600 s relative), abs
  *       (absolute UNIX_SECONDS) and gone (negative); says "written".</li>
  * </ul>
@@ -132,7 +135,7 @@ public final class StoreChild {
             System.out.println("repair done");
             return;
         }
-        final StoreOptions options = (args[0].equals("conflict")
+        final StoreOptions options = (args[0].equals("conflict") || args[0].equals("turns")
             ? StoreOptions.defaults().withLockTimeoutNanos(Long.parseLong(args[3]) * 1_000_000) : StoreOptions.defaults())
             .withEvictions(!"false".equals(System.getProperty("storechild.evictions")));
         try (SharedStore store = SharedStore.open(Path.of(args[1]), options)) {
@@ -291,6 +294,26 @@ public final class StoreChild {
                 case "conflict" -> {
                     final long[] c = conflict(store, Long.parseLong(args[2]), "child");
                     System.out.println("conflict done incrs=" + c[0] + " appends=" + c[1] + " bad=" + c[2] + " ops=" + c[3]);
+                }
+                case "turns" -> {
+                    // After "go" on stdin: sets c0..c{N-1}, each retried while refused (NO_MEMORY).
+                    final int n = Integer.parseInt(args[2]);
+                    new java.io.BufferedReader(new java.io.InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
+                    int busy = 0;
+                    int refused = 0;
+                    for (int i = 0; i < n; i++) {
+                        StoreResult r;
+                        while ((r = store.set(b("c" + i), Values.make(i), 0, 0)) != StoreResult.STORED) {
+                            if (r == StoreResult.BUSY) {
+                                busy++;
+                            } else if (r == StoreResult.NO_MEMORY && refused++ < 1_000) {
+                                continue;
+                            } else {
+                                throw new IllegalStateException("set c" + i + ": " + r);
+                            }
+                        }
+                    }
+                    System.out.println("turns done busy=" + busy + " refused=" + refused);
                 }
                 case "expiring" -> {
                     final long at = Long.parseLong(args[2]);

@@ -1,6 +1,7 @@
 package io.sharena.ipc.store;
 
 import io.sharena.ipc.layout.ItemLayout;
+import io.sharena.testing.ChildJvm;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -145,6 +146,35 @@ class StoreMoveCutTest {
             assertTrue(refused >= kept / (2 * (Ring.MOVES_UNTIMED + 256)) - 1, refused + " refusals for " + kept + " items");
             assertEquals(0, missing(store, 0, kept));
             assertEquals(0L, store.stats().get("evictions"));
+            assertEquals(List.of(), store.check());
+        }
+    }
+
+    /**
+     * A child JVM with a lock timeout of 100 ms writes while this process's write moves a lap of a
+     * 64 MiB store (about 300 ms of moves here): it gets the ring lock between this process's turns
+     * and takes turns of its own, never waiting out its timeout (BUSY). Before the turns this
+     * process held the lock for the whole lap, and the child's writes timed out.
+     */
+    @Test
+    void anotherProcessWritesBetweenTheTurns() throws Exception {
+        final Path file = dir.resolve("process.store");
+        try (SharedStore store = open(file, options(false).withMemoryLimit(64L << 20))) {
+            final int kept = fullWithTheRoomALapAway(store);
+            try (ChildJvm child = StoreChild.start(List.of("-Dstorechild.evictions=false"),
+                "turns", file.toString(), "200", "100")) {
+                child.await("opened");
+                child.send("go");
+                assertEquals(StoreResult.STORED, store.set(b("new"), VALUE, 0, 0));
+                final String done = child.await("turns done");
+                assertEquals("turns done busy=0", done.substring(0, done.indexOf(" refused")), done);
+                assertEquals(0, child.waitFor(60));
+            }
+            assertTrue(store.stats().get("moves_cut") > 0);
+            for (int i = 0; i < 200; i++) {
+                assertNotNull(store.get(b("c" + i)), "c" + i);
+            }
+            assertEquals(0, missing(store, 0, kept));
             assertEquals(List.of(), store.check());
         }
     }
