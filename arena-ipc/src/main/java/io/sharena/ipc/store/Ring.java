@@ -1227,7 +1227,7 @@ final class Ring {
     /** A move counts one, and one more per 2^12 bytes it copied: a 1 MB item is worth 245 small ones. */
     private static final int MOVE_WORK_SHIFT = 12;
     /** The longest {@link #moveNanos}: a turn that holds the lock longer stops other writers too long. */
-    static final long MOVE_NANOS_MAX = TimeUnit.MILLISECONDS.toNanos(20);
+    private static final long MOVE_NANOS_MAX = TimeUnit.MILLISECONDS.toNanos(20);
     /**
      * How long one turn of the ring lock moves items once it has made {@link #MOVES_UNTIMED} moves:
      * a sixteenth of the lock timeout, at most {@link #MOVE_NANOS_MAX}. Then the turn ends (counted
