@@ -181,4 +181,36 @@ class DirtyPurgeTest {
             assertTrue(dirty > 0 && a.dirtyPages() < dirty, "the purge ran meanwhile: dirty " + dirty + " -> " + a.dirtyPages());
         }
     }
+
+    /**
+     * A lock holder whose change takes longer than a few of the checker's readings (a purge of many
+     * runs on a slow disk: CI saw the dirty counter 537 against 142 counted, 2026-12-07): the checker
+     * waits for the lock to be free before it reads again, and reports nothing on a sound arena. Here
+     * a thread holds the lock for 150 ms with the dirty counter off by 1,000, then puts it back.
+     */
+    @Test
+    void aLongLockHolderIsWaitedFor() throws Exception {
+        try (SharedArena a = SharedArena.create(dir.resolve("held.arena"), Capacity.parse("64M"), ArenaOptions.defaults())) {
+            final java.lang.foreign.MemorySegment seg = io.sharena.core.internal.ArenaInternals.segment(a);
+            final long counter = io.sharena.core.layout.ControlLayout.word(io.sharena.core.layout.ControlLayout.DIRTY_PAGES);
+            final java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
+            final Thread holder = new Thread(() -> {
+                assertEquals(io.sharena.core.lock.LockResult.ACQUIRED, a.lock().lock(1_000_000_000L));
+                final long was = seg.get(java.lang.foreign.ValueLayout.JAVA_LONG, counter);
+                seg.set(java.lang.foreign.ValueLayout.JAVA_LONG, counter, was + 1000);
+                held.countDown();
+                java.util.concurrent.locks.LockSupport.parkNanos(150_000_000L);
+                seg.set(java.lang.foreign.ValueLayout.JAVA_LONG, counter, was);
+                a.lock().unlock();
+            });
+            holder.start();
+            held.await();
+            assertEquals(List.of(), ArenaChecker.check(a));
+            holder.join();
+            // And a violation that outlives the holder is still reported.
+            seg.set(java.lang.foreign.ValueLayout.JAVA_LONG, counter, seg.get(java.lang.foreign.ValueLayout.JAVA_LONG, counter) + 1);
+            assertEquals(1, ArenaChecker.check(a).size());
+            seg.set(java.lang.foreign.ValueLayout.JAVA_LONG, counter, seg.get(java.lang.foreign.ValueLayout.JAVA_LONG, counter) - 1);
+        }
+    }
 }

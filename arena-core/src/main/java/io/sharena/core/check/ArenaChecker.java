@@ -55,11 +55,15 @@ public final class ArenaChecker {
      */
     private static final int READS = 5;
 
+    /** The longest wait for the lock to be free between two readings. */
+    private static final long HOLD_WAIT_NANOS = 2_000_000_000L;
+
     /**
      * @return the violations found in {@code arena}, empty when it is consistent. A reading that
      * finds some while the allocator's lock was taken or held during it (its acquisitions counter
      * moved, or its word was set) is made again, up to {@value #READS} times in all: what a lock
      * holder changes between two of the checker's reads looks like a violation, and is gone after
+     * it lets go, so each new reading waits (up to two seconds) for the lock to be free first
      */
     public static List<String> check(final SharedArena arena) {
         final MemorySegment segment = ArenaInternals.segment(arena);
@@ -77,9 +81,21 @@ public final class ArenaChecker {
             if (found.isEmpty() || settled) {
                 break; // consistent; or the lock stayed free and untaken, so what was found was there all along
             }
-            java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L);
+            awaitLockFree(segment, lockWord);
         }
         return found;
+    }
+
+    /**
+     * Waits (at most {@value #HOLD_WAIT_NANOS} ns) for the lock's holder to be done before the next
+     * reading: a purge of many runs holds the lock for longer than a reading takes (tens of
+     * milliseconds on a slow disk), so readings made at once would all fall inside it.
+     */
+    private static void awaitLockFree(final MemorySegment segment, final long lockWord) {
+        final long end = System.nanoTime() + HOLD_WAIT_NANOS;
+        do {
+            java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L);
+        } while ((long) LONG.getAcquire(segment, lockWord) != 0 && System.nanoTime() - end < 0);
     }
 
     private long word(final long offset) {
