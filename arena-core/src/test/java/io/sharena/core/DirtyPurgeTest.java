@@ -75,7 +75,7 @@ class DirtyPurgeTest {
             assertTrue(resident <= residentHeld - 7 * MIB, "memory back: held=" + residentHeld + ", now=" + resident);
             // The idle purge looks every quarter of the delay: back within the delay and a quarter after
             // the oldest dirty page (here the pages committed ahead of the allocation), plus load.
-            assertTrue(took <= delay + delay / 4 + 1_000_000_000L, "within the delay: took=" + took / 1_000_000 + " ms");
+            assertTrue(took <= delay + delay / 4 + 2_000_000_000L, "within the delay: took=" + took / 1_000_000 + " ms");
             assertEquals(0, a.dirtyPages());
             assertEquals(List.of(), ArenaChecker.check(a));
         }
@@ -176,6 +176,10 @@ class DirtyPurgeTest {
             final long dirty = a.dirtyPages();
             final long end = System.nanoTime() + 2_000_000_000L;
             while (System.nanoTime() < end) {
+                assertEquals(List.of(), ArenaChecker.check(a));
+            }
+            final long late = System.nanoTime() + 5_000_000_000L; // a slow machine's purge may come after
+            while (a.dirtyPages() >= dirty && System.nanoTime() < late) {
                 assertEquals(List.of(), ArenaChecker.check(a));
             }
             assertTrue(dirty > 0 && a.dirtyPages() < dirty, "the purge ran meanwhile: dirty " + dirty + " -> " + a.dirtyPages());

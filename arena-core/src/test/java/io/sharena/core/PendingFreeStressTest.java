@@ -30,8 +30,10 @@ class PendingFreeStressTest {
 
     @RepeatedTest(3)
     void concurrentDeferredFreesAllLand() throws Exception {
+        // A lock timeout of a second, so that the holder's allocations and the last one below do
+        // not fail on a loaded machine (a free never waits: it takes the lock with one CAS or defers).
         try (SharedArena arena = SharedArena.create(dir.resolve("p.arena"), Capacity.ofPages(4096),
-            ArenaOptions.defaults())) {
+            ArenaOptions.defaults().withLockTimeoutNanos(1_000_000_000L))) {
             final long freeAtStart = ArenaStats.read(arena).pages().get("FREE");
             final int[] spans = new int[SPANS];
             for (int i = 0; i < SPANS; i++) {

@@ -105,9 +105,18 @@ class ChildJvmTest {
             child.await("tick 1");
             child.stop();
             awaitState(child.pid(), "T");
-            Thread.sleep(100); // lets the reader take what was already in the pipe
-            final int printed = child.output().size();
-            Thread.sleep(200);
+            // Lets the reader take what was already in the pipe (a running child prints every 10 ms,
+            // so 100 ms without a line is the reader done; on a loaded machine that may take longer).
+            int printed = child.output().size();
+            for (final long end = System.nanoTime() + 10_000_000_000L; System.nanoTime() < end; ) {
+                Thread.sleep(100);
+                final int now = child.output().size();
+                if (now == printed) {
+                    break;
+                }
+                printed = now;
+            }
+            Thread.sleep(300);
             assertEquals(printed, child.output().size(), "a stopped child prints nothing");
             child.cont();
             child.await("tick " + printed);

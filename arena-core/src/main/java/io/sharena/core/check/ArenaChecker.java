@@ -55,20 +55,21 @@ public final class ArenaChecker {
      */
     private static final int READS = 5;
 
-    /** The longest wait for the lock to be free between two readings. */
-    private static final long HOLD_WAIT_NANOS = 2_000_000_000L;
+    /** The longest wait, over one check's readings, for a live holder of the lock to let go. */
+    private static final long HOLD_WAIT_NANOS = 1_000_000_000L;
 
     /**
      * @return the violations found in {@code arena}, empty when it is consistent. A reading that
      * finds some while the allocator's lock was taken or held during it (its acquisitions counter
      * moved, or its word was set) is made again, up to {@value #READS} times in all: what a lock
      * holder changes between two of the checker's reads looks like a violation, and is gone after
-     * it lets go, so each new reading waits (up to two seconds) for the lock to be free first
+     * it lets go, so a new reading waits for a live holder to let go first (a second at most, in all)
      */
     public static List<String> check(final SharedArena arena) {
         final MemorySegment segment = ArenaInternals.segment(arena);
         final long lockWord = ControlLayout.word(ControlLayout.LOCK_WORD);
         final long taken = ControlLayout.counter(ControlLayout.C_LOCK_ACQUISITIONS);
+        final long waitEnd = System.nanoTime() + HOLD_WAIT_NANOS;
         List<String> found = List.of();
         for (int read = 0; read < READS; read++) {
             final long before = (long) LONG.getAcquire(segment, taken);
@@ -76,26 +77,40 @@ public final class ArenaChecker {
             final ArenaChecker c = new ArenaChecker(arena);
             c.run();
             found = c.violations;
-            final boolean settled = freeBefore && (long) LONG.getAcquire(segment, lockWord) == 0
-                && (long) LONG.getAcquire(segment, taken) == before;
+            final long wordAfter = (long) LONG.getAcquire(segment, lockWord);
+            final boolean settled = freeBefore && wordAfter == 0 && (long) LONG.getAcquire(segment, taken) == before;
             if (found.isEmpty() || settled) {
                 break; // consistent; or the lock stayed free and untaken, so what was found was there all along
             }
-            awaitLockFree(segment, lockWord);
+            awaitRelease(arena, segment, lockWord, wordAfter, waitEnd);
         }
         return found;
     }
 
     /**
-     * Waits (at most {@value #HOLD_WAIT_NANOS} ns) for the lock's holder to be done before the next
-     * reading: a purge of many runs holds the lock for longer than a reading takes (tens of
-     * milliseconds on a slow disk), so readings made at once would all fall inside it.
+     * Before the next reading, waits for a live holder of the lock other than the calling thread
+     * to let go, within {@value #HOLD_WAIT_NANOS} ns for the whole check: a purge of many runs
+     * holds the lock longer than a reading takes (tens of milliseconds on a slow disk), so
+     * readings made at once would all fall inside it. A word naming no live process (a dead
+     * owner's, or a stray write's) is reported, not waited for.
      */
-    private static void awaitLockFree(final MemorySegment segment, final long lockWord) {
-        final long end = System.nanoTime() + HOLD_WAIT_NANOS;
-        do {
+    private static void awaitRelease(final SharedArena arena, final MemorySegment segment, final long lockWord,
+                                     final long held, final long waitEnd) {
+        java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L);
+        if (held == 0 || !ArenaInternals.registry(arena).isOwnerAlive(held) || heldByThisThread(arena)) {
+            return;
+        }
+        while ((long) LONG.getAcquire(segment, lockWord) == held && System.nanoTime() - waitEnd < 0) {
             java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L);
-        } while ((long) LONG.getAcquire(segment, lockWord) != 0 && System.nanoTime() - end < 0);
+        }
+    }
+
+    private static boolean heldByThisThread(final SharedArena arena) {
+        try {
+            return ArenaInternals.lock(arena).isHeldByCurrentThread();
+        } catch (final IllegalStateException readOnly) {
+            return false; // a read-only attachment takes no lock
+        }
     }
 
     private long word(final long offset) {
