@@ -332,6 +332,14 @@ public final class MemcachedServer implements AutoCloseable {
      */
     static final long FULL_WAIT_MILLIS = 100;
 
+    /** {@link #FULL_WAIT_MILLIS}, longer in a test that must see a close within it on a slow machine. */
+    private static volatile long fullWaitMillis = FULL_WAIT_MILLIS;
+
+    /** Sets the wait at the limit for every server of this JVM (tests); {@link #FULL_WAIT_MILLIS} is the default. */
+    static void fullWaitMillis(final long millis) {
+        fullWaitMillis = millis;
+    }
+
     /**
      * Whether the acceptor waited {@link #FULL_WAIT_MILLIS} in vain since the connections were last
      * below the limit: then it refuses at once until they are (a client opening thousands would
@@ -348,7 +356,7 @@ public final class MemcachedServer implements AutoCloseable {
         if (waitedInVain) {
             return;
         }
-        final long deadline = System.nanoTime() + FULL_WAIT_MILLIS * 1_000_000L;
+        final long deadline = System.nanoTime() + fullWaitMillis * 1_000_000L;
         while (currConnections.get() >= options.maxConnections() && !closed && System.nanoTime() - deadline < 0) {
             sleepQuietly(1);
         }

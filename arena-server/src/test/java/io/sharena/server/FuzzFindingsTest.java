@@ -124,16 +124,19 @@ class FuzzFindingsTest {
         try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
             s.getOutputStream().write(Wire.ascii(start));
             s.getOutputStream().flush();
-            final String before = readFor(s, 400);
+            final String before = readFor(s, QUIET_MILLIS);
             if (halfClose) {
                 s.shutdownOutput();
             } else {
                 s.getOutputStream().write(Wire.ascii("\r\n"));
                 s.getOutputStream().flush();
             }
-            return before + "|" + readFor(s, 400);
+            return before + "|" + readFor(s, QUIET_MILLIS);
         }
     }
+
+    /** Quiet this long ends a reading: a loaded machine stalls either server for hundreds of ms. */
+    private static final int QUIET_MILLIS = 1000;
 
     /** @return what the socket gave within {@code millis} of quiet, then 0xC1 if it ended */
     private static String readFor(final java.net.Socket s, final int millis) throws Exception {
@@ -158,10 +161,10 @@ class FuzzFindingsTest {
             s.setTcpNoDelay(true);
             s.getOutputStream().write(Wire.ascii(writes[0]));
             s.getOutputStream().flush();
-            Thread.sleep(150); // the server reads and answers what it has before the rest comes
+            Thread.sleep(300); // the server reads and answers what it has before the rest comes
             s.getOutputStream().write(Wire.ascii(writes[1]));
             s.getOutputStream().flush();
-            return readFor(s, 400);
+            return readFor(s, QUIET_MILLIS);
         }
     }
 

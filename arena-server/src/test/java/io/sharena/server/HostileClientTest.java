@@ -497,29 +497,36 @@ class HostileClientTest {
     @Test
     void aConnectionArrivingAtTheLimitAsAnotherClosesIsServed() throws Exception {
         final int limit = 50;
-        try (TestServer server = new TestServer(ServerOptions.defaults().withThreads(1).withMaxConnections(limit),
-            StoreOptions.defaults().withMemoryLimit(4 << 20))) {
-            final List<Socket> open = new ArrayList<>();
-            try {
-                openToTheLimit(server, limit, open);
-                try (Socket late = new Socket()) {
-                    late.connect(new InetSocketAddress("127.0.0.1", server.port()));
-                    Thread.sleep(MemcachedServer.FULL_WAIT_MILLIS / 5);
-                    open.removeFirst().close();
-                    late.setSoTimeout(5000);
-                    late.getOutputStream().write(Wire.ascii("version\r\n"));
-                    final byte[] buf = new byte[64];
-                    final int n = late.getInputStream().read(buf);
-                    assertEquals("VERSION " + MemcachedServer.VERSION + "\r\n", Wire.text(buf, n));
-                }
-                try (Wire again = new Wire(server.port())) {
-                    assertTrue(again.call("stats\r\n").contains("STAT rejected_connections 0\r\n"));
-                }
-            } finally {
-                for (final Socket s : open) {
-                    s.close();
+        // The worker must see the close within the acceptor's wait: 2 s here, so that a slow
+        // machine's scheduling does not decide it (the default 100 ms is the same code).
+        MemcachedServer.fullWaitMillis(2000);
+        try {
+            try (TestServer server = new TestServer(ServerOptions.defaults().withThreads(1).withMaxConnections(limit),
+                StoreOptions.defaults().withMemoryLimit(4 << 20))) {
+                final List<Socket> open = new ArrayList<>();
+                try {
+                    openToTheLimit(server, limit, open);
+                    try (Socket late = new Socket()) {
+                        late.connect(new InetSocketAddress("127.0.0.1", server.port()));
+                        Thread.sleep(MemcachedServer.FULL_WAIT_MILLIS / 5); // the acceptor is waiting by now
+                        open.removeFirst().close();
+                        late.setSoTimeout(5000);
+                        late.getOutputStream().write(Wire.ascii("version\r\n"));
+                        final byte[] buf = new byte[64];
+                        final int n = late.getInputStream().read(buf);
+                        assertEquals("VERSION " + MemcachedServer.VERSION + "\r\n", Wire.text(buf, n));
+                    }
+                    try (Wire again = new Wire(server.port())) {
+                        assertTrue(again.call("stats\r\n").contains("STAT rejected_connections 0\r\n"));
+                    }
+                } finally {
+                    for (final Socket s : open) {
+                        s.close();
+                    }
                 }
             }
+        } finally {
+            MemcachedServer.fullWaitMillis(MemcachedServer.FULL_WAIT_MILLIS);
         }
     }
 
@@ -791,7 +798,10 @@ class HostileClientTest {
                     hostile.add(s);
                     assertTrue(good.call("version\r\n").startsWith("VERSION "), "served with " + (i + 1) + " hostile");
                 }
-                Thread.sleep(200);
+                for (final long end = System.nanoTime() + 10_000_000_000L;
+                     server.server.buffersRefused.sum() == 0 && System.nanoTime() < end; ) {
+                    Thread.sleep(20); // until the workers have read what the hostile ones sent
+                }
                 assertTrue(server.server.buffersRefused.sum() > 0, "some connection passed the bound");
                 assertTrue(server.server.connectionHeap.get() <= bound, "held " + server.server.connectionHeap.get());
                 assertEquals("VALUE small 0 1\r\nx\r\nEND\r\n", good.call("set small 0 0 1\r\nx\r\nget small\r\n")
@@ -882,9 +892,13 @@ class HostileClientTest {
             try (Socket slow = new Socket()) {
                 slow.setReceiveBufferSize(4096);
                 slow.connect(new InetSocketAddress("127.0.0.1", server.port()), 2000);
+                final long hits = server.store.stats().get("get_hits");
                 slow.getOutputStream().write(Wire.ascii("get big\r\n".repeat(gets)));
                 slow.getOutputStream().flush();
-                Thread.sleep(100);
+                for (final long end = System.nanoTime() + 10_000_000_000L;
+                     server.store.stats().get("get_hits") == hits && System.nanoTime() < end; ) {
+                    Thread.sleep(5); // until the server has found big and begun the reply
+                }
                 // Other values written over the whole ring, several times: its tail passes big.
                 for (int i = 0; i < 60; i++) {
                     stored(good, "other" + i, pattern(1_000_000, 11 + i));

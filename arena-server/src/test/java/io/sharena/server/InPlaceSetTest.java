@@ -223,7 +223,8 @@ class InPlaceSetTest {
      * waited the store's lock timeout (1 s) for a reservation the same worker held and could not
      * end while it waited: the worker served one command a second, and connections piled up to
      * the limit. Reservations now hold a quarter of the memory at most (the rest go to the heap),
-     * and a worker ends reservations held too long between any two connections it serves.
+     * and a worker ends reservations held too long between any two connections it serves. (The
+     * bounds below are loose for a loaded machine: stalled, the 60 clients took a second each.)
      */
     @Test
     void manyLargeSetsBegunAtOnceDoNotStallTheWorker() throws Exception {
@@ -245,7 +246,7 @@ class InPlaceSetTest {
                 try (Wire good = new Wire(server.port())) {
                     assertEquals("STORED\r\n", good.call("set g 0 0 1\r\nx\r\n"));
                     final long millis = (System.nanoTime() - start) / 1_000_000;
-                    assertTrue(millis < 3_000, "a small set waited " + millis + " ms behind the partial large ones");
+                    assertTrue(millis < 10_000, "a small set waited " + millis + " ms behind the partial large ones");
                 }
                 for (int i = 0; i < clients; i++) {
                     partial[i].send(Arrays.copyOfRange(sets[i], 50_000, sets[i].length));
@@ -254,7 +255,7 @@ class InPlaceSetTest {
                     assertEquals("STORED\r\n", partial[i].call(new byte[0]), "client " + i);
                 }
                 final long millis = (System.nanoTime() - start) / 1_000_000;
-                assertTrue(millis < 5_000, "the large sets took " + millis + " ms");
+                assertTrue(millis < 20_000, "the large sets took " + millis + " ms");
                 assertEquals(0, server.server.heldInPlace.get(), "every reservation ended");
                 assertEquals(java.util.List.of(), server.store.check());
             } finally {

@@ -225,7 +225,7 @@ class ResourceAuditTest {
                 java.util.Arrays.sort(sorted);
                 final long median = sorted[sorted.length / 2];
                 final long p90 = sorted[sorted.length * 9 / 10];
-                fast &= median < 20;
+                fast &= median < 50; // the starved rounds measured 90 ms to 5 s
                 seen.append(request, 0, 20).append(": n=").append(sorted.length).append(" median=").append(median)
                     .append(" p90=").append(p90).append(" max=").append(sorted[sorted.length - 1]).append(" ms; ");
             }
@@ -283,6 +283,11 @@ class ResourceAuditTest {
                     millis.add((System.nanoTime() - t0) / 1_000_000);
                     Thread.sleep(2);
                 }
+                // One hog reply at least before it stops (a long line takes a while on a slow machine).
+                final long hogEnd = System.nanoTime() + 30_000_000_000L;
+                while (replies.get() == 0 && System.nanoTime() < hogEnd) {
+                    Thread.sleep(10);
+                }
             } finally {
                 stop.set(true);
                 h.close();
@@ -319,7 +324,7 @@ class ResourceAuditTest {
             slow.send(Wire.ascii("set slow 0 0 20\r\n"));
             final long deadline = System.nanoTime() + 4_000_000_000L;
             int sent = 0;
-            while (System.nanoTime() < deadline) {
+            while (sent < 20 || System.nanoTime() < deadline) { // all 20 bytes, however slow the machine
                 if (sent < 20) {
                     slow.send(Wire.ascii("z"));
                     sent++;

@@ -136,8 +136,11 @@ class StatsCommandsTest {
              Wire midValue = new Wire(server.port()); Wire idle = new Wire(server.port())) {
             assertTrue(idle.call("version\r\n").startsWith("VERSION"));
             midValue.send(Wire.ascii("set foo 0 0 6\r\nab"));
-            Thread.sleep(200); // the worker has read it
-            final Map<String, String> s = stats(asking, " conns");
+            Map<String, String> s = stats(asking, " conns");
+            for (final long end = System.nanoTime() + 10_000_000_000L;
+                 !s.containsValue("conn_nread") && System.nanoTime() < end; s = stats(asking, " conns")) {
+                Thread.sleep(20); // until the worker has read it
+            }
             final String listen = "tcp:127.0.0.1:" + server.port();
             assertEquals(listen, s.get("0:addr"));
             assertEquals("conn_listening", s.get("0:state"));
@@ -156,9 +159,12 @@ class StatsCommandsTest {
             assertEquals("tcp:127.0.0.1:" + midValue.socket.getLocalPort(), s.get(byState.get("conn_nread") + ":addr"));
             idle.close();
             midValue.close();
-            Thread.sleep(200);
-            assertEquals(1, stats(asking, " conns").keySet().stream().filter(k -> k.endsWith(":listen_addr")).count(),
-                "closed connections leave the list");
+            long listed = 3;
+            for (final long end = System.nanoTime() + 10_000_000_000L; listed > 1 && System.nanoTime() < end; ) {
+                Thread.sleep(20); // until the worker has seen both closes
+                listed = stats(asking, " conns").keySet().stream().filter(k -> k.endsWith(":listen_addr")).count();
+            }
+            assertEquals(1, listed, "closed connections leave the list");
             assertEquals("STAT sizes_status disabled\r\nEND\r\n", asking.call("stats sizes\r\n"));
         }
     }

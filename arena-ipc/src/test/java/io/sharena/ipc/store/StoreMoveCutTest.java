@@ -151,18 +151,20 @@ class StoreMoveCutTest {
     }
 
     /**
-     * A child JVM with a lock timeout of 100 ms writes while this process's write moves a lap of a
-     * 64 MiB store (about 300 ms of moves here): it gets the ring lock between this process's turns
+     * A child JVM with a lock timeout of 200 ms writes while this process's write moves a lap of a
+     * 128 MiB store (600 to 900 ms of moves here): it gets the ring lock between this process's turns
      * and takes turns of its own, never waiting out its timeout (BUSY). Before the turns this
-     * process held the lock for the whole lap, and the child's writes timed out.
+     * process held the lock for the whole lap, and the child's writes timed out. (With 100 ms and
+     * 64 MiB, a child descheduled through five of this process's pauses on a loaded 2-core machine
+     * could wait its timeout out: ten in a row is what it takes now.)
      */
     @Test
     void anotherProcessWritesBetweenTheTurns() throws Exception {
         final Path file = dir.resolve("process.store");
-        try (SharedStore store = open(file, options(false).withMemoryLimit(64L << 20))) {
+        try (SharedStore store = open(file, options(false).withMemoryLimit(128L << 20))) {
             final int kept = fullWithTheRoomALapAway(store);
             try (ChildJvm child = StoreChild.start(List.of("-Dstorechild.evictions=false"),
-                "turns", file.toString(), "200", "100")) {
+                "turns", file.toString(), "200", "200")) {
                 child.await("opened");
                 child.send("go");
                 assertEquals(StoreResult.STORED, store.set(b("new"), VALUE, 0, 0));
