@@ -181,7 +181,11 @@ class ArenaLockTest {
                 new java.io.InputStreamReader(parent.getInputStream())).readLine().trim());
             final long ticks = ProcessIdentity.startTicks(child);
             new ProcessBuilder("kill", "-9", Long.toString(child)).start().waitFor();
-            Thread.sleep(100);
+            // The kernel makes it a zombie a moment after the signal: a deadline, not a fixed sleep.
+            for (final long end = System.nanoTime() + 5_000_000_000L;
+                 ProcessIdentity.isAlive(child, ticks) && System.nanoTime() < end; ) {
+                Thread.sleep(10);
+            }
             assertFalse(ProcessIdentity.isAlive(child, ticks), "killed, unreaped child");
         } finally {
             parent.destroyForcibly();

@@ -17,9 +17,13 @@ import java.util.Map;
  * scenarios; writes {@code results.json}, {@code results.md} and PNG charts to DIR
  * ({@code bench-results} by default), prints the table, and with {@code --update-readme} rewrites
  * README's results section: all of it after a run of every suite, only the rows of the suites
- * that ran otherwise (each group of rows keeps the run line it came from).
+ * that ran otherwise (each group of rows keeps the run line it came from), and copies the charts
+ * of the suites that ran to {@code docs/charts}, where README shows them.
  */
 public final class BenchHarness {
+    /** Where {@code --update-readme} puts the charts README shows (relative to README's folder). */
+    static final Path CHARTS = Path.of("docs", "charts");
+
     private BenchHarness() {
     }
 
@@ -122,7 +126,10 @@ public final class BenchHarness {
             // A run of some suites replaces their rows only; the other suites' rows and run line stay.
             Reports.updateReadme(readme, suites.containsAll(Suites.NAMES) ? table
                 : Reports.mergeSection(Reports.readmeSection(readme), table, suites, Suites.NAMES));
-            out.println("updated README.md");
+            // The charts of the suites that ran replace theirs where README shows them; the other
+            // suites' stay, as their rows do.
+            Reports.publishCharts(charts, CHARTS);
+            out.println("updated README.md and " + charts.size() + " chart(s) in " + CHARTS);
         }
         return 0;
     }

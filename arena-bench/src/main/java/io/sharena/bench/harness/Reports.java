@@ -26,7 +26,7 @@ final class Reports {
     /** Height of one pair's row in a ratio chart. */
     private static final int ROW_PIXELS = 46;
     /** A pair's name is cut to this many characters on the chart (the table has it whole). */
-    private static final int LABEL_CHARS = 64;
+    private static final int LABEL_CHARS = 80;
 
     private Reports() {
     }
@@ -108,8 +108,11 @@ final class Reports {
             // log axis, so 1.1x and 300x both read at a glance, with a line at parity.
             final List<Row> suite = e.getValue();
             final int n = suite.size();
+            // Parameters every pair has are said once, in the title, so that the rows name what differs.
+            final List<String> common = commonParameters(suite.stream().map(Row::label).toList());
             final XYChart chart = new XYChartBuilder().width(1500).height(150 + ROW_PIXELS * n)
-                .title("sharena vs baseline: " + e.getKey() + " (ratio as each target reads it)")
+                .title("sharena vs baseline: " + e.getKey() + " (ratio as each target reads it)"
+                    + (common.isEmpty() ? "" : "; every pair: " + String.join(", ", common)))
                 .xAxisTitle("ratio, log scale (line: 1 = parity)").yAxisTitle(" ").build();
             final XYStyler st = chart.getStyler();
             st.setDefaultSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
@@ -130,7 +133,7 @@ final class Reports {
             for (final Row r : suite) {
                 final double at = n - labels.size();
                 // Numbered: the table's order, and no two labels equal (two pairs cut to one prefix).
-                labels.add((labels.size() + 1) + "  " + shorten(r.label()));
+                labels.add((labels.size() + 1) + "  " + shorten(withoutParameters(r.label(), common)));
                 if (r.ratio() > 0 && Double.isFinite(r.ratio())) {
                     y.add(at);
                     ratios.add(r.ratio());
@@ -237,7 +240,11 @@ final class Reports {
             : String.format(Locale.ROOT, "%.3g", ratio)) + "×";
     }
 
-    /** @return {@code label} cut to {@link #LABEL_CHARS}, keeping its parameters ({@code [access=zipf, ...]}) whole */
+    /**
+     * @return {@code label} cut to {@link #LABEL_CHARS}, keeping its parameters ({@code [access=zipf, ...]})
+     * whole: its explanations in parentheses go first, then the middle of its text, so that both
+     * its start and its end stay (where pairs of one scene differ: "4 connections: p99 ...")
+     */
     static String shorten(final String label) {
         if (label.length() <= LABEL_CHARS) {
             return label;
@@ -245,8 +252,55 @@ final class Reports {
         final int params = label.endsWith("]") ? label.lastIndexOf(" [") : -1;
         final String tail = params > 0 ? label.substring(params) : "";
         final int room = Math.max(LABEL_CHARS / 3, LABEL_CHARS - tail.length());
-        final String text = params > 0 ? label.substring(0, params) : label;
-        return (text.length() <= room ? text : text.substring(0, room - 1) + "…") + tail;
+        String text = params > 0 ? label.substring(0, params) : label;
+        // The explanations in parentheses go first: what is compared is outside them.
+        for (int open; text.length() > room && (open = text.lastIndexOf(" (")) > 0; ) {
+            final int close = text.indexOf(')', open);
+            text = close < 0 ? text.substring(0, open) : text.substring(0, open) + text.substring(close + 1);
+        }
+        if (text.length() <= room) {
+            return text + tail;
+        }
+        final int head = room * 2 / 5;
+        return text.substring(0, head) + "…" + text.substring(text.length() - (room - head - 1)) + tail;
+    }
+
+    /**
+     * @return the parameters ({@code name=value} in a label's {@code [...]}) that every label of
+     * {@code labels} with parameters has, in the first one's order (labels without any, such as a
+     * multi-process scenario's, are left out)
+     */
+    static List<String> commonParameters(final List<String> labels) {
+        List<String> common = null;
+        for (final String label : labels) {
+            final List<String> own = parameters(label);
+            if (own.isEmpty()) {
+                continue;
+            }
+            if (common == null) {
+                common = new ArrayList<>(own);
+            } else {
+                common.retainAll(own);
+            }
+        }
+        return common == null ? List.of() : common;
+    }
+
+    private static List<String> parameters(final String label) {
+        final int params = label.endsWith("]") ? label.lastIndexOf(" [") : -1;
+        return params < 0 ? List.of() : List.of(label.substring(params + 2, label.length() - 1).split(", "));
+    }
+
+    /** @return {@code label} without the parameters in {@code common} (and without its brackets when none is left) */
+    static String withoutParameters(final String label, final List<String> common) {
+        final List<String> own = parameters(label);
+        if (own.isEmpty() || common.isEmpty()) {
+            return label;
+        }
+        final List<String> left = new ArrayList<>(own);
+        left.removeAll(common);
+        final String text = label.substring(0, label.lastIndexOf(" ["));
+        return left.isEmpty() ? text : text + " [" + String.join(", ", left) + "]";
     }
 
     /**
@@ -260,6 +314,17 @@ final class Reports {
             return " ".repeat(1 + (int) Math.floorMod(Math.round(y * 8), 512));
         }
         return labels.get(labels.size() - (int) row);
+    }
+
+    /**
+     * Copies {@code charts} into {@code dir} (made if missing) under their own names, replacing what
+     * a run before left there for the same suites.
+     */
+    static void publishCharts(final List<Path> charts, final Path dir) throws IOException {
+        Files.createDirectories(dir);
+        for (final Path chart : charts) {
+            Files.copy(chart, dir.resolve(chart.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
     }
 
     /** Replaces README's results section (between the markers) with {@code table}. */

@@ -61,6 +61,25 @@ class ReportsTest {
         }
     }
 
+    /**
+     * What {@code --update-readme} does with a run's charts: each copied to the charts folder under
+     * its own name, replacing the one a run before left for the same suite, the others kept.
+     */
+    @Test
+    void publishedChartsReplaceTheirSuitesOnly() throws Exception {
+        final Path shown = temp.resolve("docs").resolve("charts");
+        Files.createDirectories(shown);
+        Files.writeString(shown.resolve("ratios-alloc.png"), "old alloc");
+        Files.writeString(shown.resolve("ratios-store.png"), "old store");
+        final List<Path> charts = Reports.ratioCharts(List.of(
+            new Row("alloc", "1-page vs CAS", ns("a", 64), ns("c", 5.9), Target.ratioAtMost(6))), Files.createDirectories(temp.resolve("run")));
+        Reports.publishCharts(charts, shown);
+        assertEquals(1500, ImageIO.read(shown.resolve("ratios-alloc.png").toFile()).getWidth(), "this run's chart");
+        assertEquals("old store", Files.readString(shown.resolve("ratios-store.png")), "another suite's kept");
+        Reports.publishCharts(charts, temp.resolve("new").resolve("charts"));
+        assertTrue(Files.isRegularFile(temp.resolve("new").resolve("charts").resolve("ratios-alloc.png")), "folder made");
+    }
+
     @Test
     void eachPointCarriesItsRatio() {
         assertEquals("255×", Reports.ratioText(254.94));
@@ -71,12 +90,38 @@ class ReportsTest {
     }
 
     @Test
-    void aLongPairNameIsCutBeforeItsParameters() {
+    void aLongPairNameLosesTheMiddleOfItsTextNotItsEndOrItsParameters() {
         assertEquals("1-page vs mmap", Reports.shorten("1-page vs mmap"));
-        assertEquals("get hit into a buffer vs Concur… [access=uniform, items=1000000]",
-            Reports.shorten("get hit into a buffer vs ConcurrentHashMap.get (byte[] key) [access=uniform, items=1000000]"));
-        assertEquals("memaslap 90/10 get/set, 32 B keys, 100 B values, 4 connections:…",
-            Reports.shorten("memaslap 90/10 get/set, 32 B keys, 100 B values, 4 connections: server CPU per op vs memcached"));
+        final String shown = Reports.shorten("get hit into a buffer vs ConcurrentHashMap.get of a byte[] key map, one thread"
+            + " [access=uniform, items=1000000]");
+        assertEquals("get hit into a buff…a byte[] key map, one thread [access=uniform, items=1000000]", shown);
+        assertEquals("tryLock+unlock vs guarded CAS + the count the checker reads + release",
+            Reports.shorten("tryLock+unlock vs guarded CAS + the count the checker reads (what it uses to know the lock"
+                + " was taken during its reading) + release"), "an explanation in parentheses goes first");
+        final String[] rows = {
+            "memaslap 90/10 get/set, 32 B keys, 100 B values, 4 connections: server CPU per op vs memcached",
+            "memaslap 90/10 get/set, 32 B keys, 100 B values, 16 connections: server CPU per op vs memcached",
+            "memaslap 90/10 get/set, 32 B keys, 100 B values, 4 connections: p99 (log2 bucket bound) vs memcached"};
+        final java.util.Set<String> distinct = new java.util.HashSet<>();
+        for (final String row : rows) {
+            final String cut = Reports.shorten(row);
+            assertEquals(80, cut.length(), cut);
+            assertTrue(cut.startsWith("memaslap 90/10 get/set,") && cut.endsWith("vs memcached"), cut);
+            assertTrue(distinct.add(cut), "rows of one scene stay apart: " + cut);
+        }
+    }
+
+    @Test
+    void parametersEveryPairHasAreSaidOnceNotOnEachRow() {
+        final List<String> labels = List.of("get vs map [access=uniform, hugePages=true, items=1000000]",
+            "set vs map [access=zipf, hugePages=true, items=1000000]", "set vs cache [access=zipf, hugePages=true, items=1000000]");
+        final List<String> common = Reports.commonParameters(labels);
+        assertEquals(List.of("hugePages=true", "items=1000000"), common);
+        assertEquals("get vs map [access=uniform]", Reports.withoutParameters(labels.get(0), common));
+        assertEquals("two processes", Reports.withoutParameters("two processes", common));
+        assertEquals(List.of("x=1"), Reports.commonParameters(List.of("a [x=1]", "b (two processes)")));
+        assertEquals(List.of(), Reports.commonParameters(List.of("a [x=1]", "c [x=2]")));
+        assertEquals("a", Reports.withoutParameters("a [x=1]", List.of("x=1")));
     }
 
     @Test
