@@ -161,7 +161,10 @@ class StoreMoveCutTest {
     @Test
     void anotherProcessWritesBetweenTheTurns() throws Exception {
         final Path file = dir.resolve("process.store");
-        try (SharedStore store = open(file, options(false).withMemoryLimit(128L << 20))) {
+        // This process's own write may take its turns for 10 s before it is refused: its lap takes
+        // 600 to 900 ms here, more than the default second on a loaded machine (a CI run beside
+        // another saw it refused).
+        try (SharedStore store = open(file, options(false).withMemoryLimit(128L << 20).withLockTimeoutNanos(10_000_000_000L))) {
             final int kept = fullWithTheRoomALapAway(store);
             try (ChildJvm child = StoreChild.start(List.of("-Dstorechild.evictions=false"),
                 "turns", file.toString(), "200", "200")) {
