@@ -82,7 +82,7 @@ public final class ArenaChecker {
             if (found.isEmpty() || settled) {
                 break; // consistent; or the lock stayed free and untaken, so what was found was there all along
             }
-            awaitRelease(arena, segment, lockWord, wordAfter, waitEnd);
+            awaitRelease(arena, segment, wordAfter, waitEnd);
         }
         return found;
     }
@@ -94,13 +94,18 @@ public final class ArenaChecker {
      * readings made at once would all fall inside it. A word naming no live process (a dead
      * owner's, or a stray write's) is reported, not waited for.
      */
-    private static void awaitRelease(final SharedArena arena, final MemorySegment segment, final long lockWord,
-                                     final long held, final long waitEnd) {
+    private static void awaitRelease(final SharedArena arena, final MemorySegment segment, final long held,
+                                     final long waitEnd) {
+        final long lockWord = ControlLayout.word(ControlLayout.LOCK_WORD);
+        final long taken = ControlLayout.counter(ControlLayout.C_LOCK_ACQUISITIONS);
+        final long takenBefore = (long) LONG.getAcquire(segment, taken);
         java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L);
         if (held == 0 || !ArenaInternals.registry(arena).isOwnerAlive(held) || heldByThisThread(arena)) {
             return;
         }
-        while ((long) LONG.getAcquire(segment, lockWord) == held && System.nanoTime() - waitEnd < 0) {
+        // Until the word changes, or the same holder took the lock again (the count moved).
+        while ((long) LONG.getAcquire(segment, lockWord) == held && (long) LONG.getAcquire(segment, taken) == takenBefore
+            && System.nanoTime() - waitEnd < 0) {
             java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L);
         }
     }
