@@ -249,7 +249,7 @@ final class Reports {
         if (label.length() <= LABEL_CHARS) {
             return label;
         }
-        final int params = label.endsWith("]") ? label.lastIndexOf(" [") : -1;
+        final int params = parametersStart(label);
         final String tail = params > 0 ? label.substring(params) : "";
         final int room = Math.max(LABEL_CHARS / 3, LABEL_CHARS - tail.length());
         String text = params > 0 ? label.substring(0, params) : label;
@@ -286,8 +286,13 @@ final class Reports {
         return common == null ? List.of() : common;
     }
 
+    /** @return where {@code label}'s parameters ({@code " [a=1, b=2]"} at its end) begin, or -1 */
+    private static int parametersStart(final String label) {
+        return label.endsWith("]") ? label.lastIndexOf(" [") : -1;
+    }
+
     private static List<String> parameters(final String label) {
-        final int params = label.endsWith("]") ? label.lastIndexOf(" [") : -1;
+        final int params = parametersStart(label);
         return params < 0 ? List.of() : List.of(label.substring(params + 2, label.length() - 1).split(", "));
     }
 
@@ -299,7 +304,7 @@ final class Reports {
         }
         final List<String> left = new ArrayList<>(own);
         left.removeAll(common);
-        final String text = label.substring(0, label.lastIndexOf(" ["));
+        final String text = label.substring(0, parametersStart(label));
         return left.isEmpty() ? text : text + " [" + String.join(", ", left) + "]";
     }
 

@@ -57,6 +57,8 @@ public final class ArenaChecker {
 
     /** The longest wait, over one check's readings, for a live holder of the lock to let go. */
     private static final long HOLD_WAIT_NANOS = 1_000_000_000L;
+    private static final long LOCK_WORD = ControlLayout.word(ControlLayout.LOCK_WORD);
+    private static final long TAKEN = ControlLayout.counter(ControlLayout.C_LOCK_ACQUISITIONS);
 
     /**
      * @return the violations found in {@code arena}, empty when it is consistent. A reading that
@@ -67,18 +69,16 @@ public final class ArenaChecker {
      */
     public static List<String> check(final SharedArena arena) {
         final MemorySegment segment = ArenaInternals.segment(arena);
-        final long lockWord = ControlLayout.word(ControlLayout.LOCK_WORD);
-        final long taken = ControlLayout.counter(ControlLayout.C_LOCK_ACQUISITIONS);
         final long waitEnd = System.nanoTime() + HOLD_WAIT_NANOS;
         List<String> found = List.of();
         for (int read = 0; read < READS; read++) {
-            final long before = (long) LONG.getAcquire(segment, taken);
-            final boolean freeBefore = (long) LONG.getAcquire(segment, lockWord) == 0;
+            final long before = (long) LONG.getAcquire(segment, TAKEN);
+            final boolean freeBefore = (long) LONG.getAcquire(segment, LOCK_WORD) == 0;
             final ArenaChecker c = new ArenaChecker(arena);
             c.run();
             found = c.violations;
-            final long wordAfter = (long) LONG.getAcquire(segment, lockWord);
-            final boolean settled = freeBefore && wordAfter == 0 && (long) LONG.getAcquire(segment, taken) == before;
+            final long wordAfter = (long) LONG.getAcquire(segment, LOCK_WORD);
+            final boolean settled = freeBefore && wordAfter == 0 && (long) LONG.getAcquire(segment, TAKEN) == before;
             if (found.isEmpty() || settled) {
                 break; // consistent; or the lock stayed free and untaken, so what was found was there all along
             }
@@ -96,15 +96,13 @@ public final class ArenaChecker {
      */
     private static void awaitRelease(final SharedArena arena, final MemorySegment segment, final long held,
                                      final long waitEnd) {
-        final long lockWord = ControlLayout.word(ControlLayout.LOCK_WORD);
-        final long taken = ControlLayout.counter(ControlLayout.C_LOCK_ACQUISITIONS);
-        final long takenBefore = (long) LONG.getAcquire(segment, taken);
+        final long takenBefore = (long) LONG.getAcquire(segment, TAKEN);
         java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L);
         if (held == 0 || !ArenaInternals.registry(arena).isOwnerAlive(held) || heldByThisThread(arena)) {
             return;
         }
         // Until the word changes, or the same holder took the lock again (the count moved).
-        while ((long) LONG.getAcquire(segment, lockWord) == held && (long) LONG.getAcquire(segment, taken) == takenBefore
+        while ((long) LONG.getAcquire(segment, LOCK_WORD) == held && (long) LONG.getAcquire(segment, TAKEN) == takenBefore
             && System.nanoTime() - waitEnd < 0) {
             java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L);
         }
