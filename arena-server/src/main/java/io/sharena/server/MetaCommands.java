@@ -362,9 +362,9 @@ final class MetaCommands {
                     c.putByte(' ');
                     c.put(t.buf, t.off[i], t.len[i]);
                 }
-                // memcached echoes the key as the item was stored: one mg created is not marked
-                // binary, so its key goes back raw even when the request's was base64.
-                case 'k' -> putKey(c, f.key, f.binaryKey && !created);
+                // memcached echoes the key as the item was stored: base64 if an ms with b wrote it
+                // (whatever form this request used); one mg created is not marked, its key goes back raw.
+                case 'k' -> putKey(c, f.key, !created && r.binaryKey());
                 default -> {
                 }
             }
@@ -519,7 +519,7 @@ final class MetaCommands {
         final long[] casOut = c.worker.casOut;
         casOut[0] = 0;
         final StoreResult r = TextCommands.concatenated(p.kind, c.worker.server.store().store(mode(p.kind), p.key,
-            p.value, p.flags, p.exptime, p.expectedCas, p.invalidate, casOut));
+            p.value, p.flags, p.exptime, p.expectedCas, p.invalidate, p.binaryKey, casOut));
         final String code = code(r);
         if (code == null) {
             error(c, TextCommands.storeFailure(c, r));
@@ -788,14 +788,12 @@ final class MetaCommands {
             return;
         }
         byte[] key = c.worker.key(t.buf, t.off[1], t.len[1]);
-        boolean binary = false;
         if (t.count >= 4 && t.len[2] == 1 && t.first(2) == 'b') {
             key = Base64Key.decode(t.buf, t.off[1], t.len[1]);
             if (key == null) {
                 c.reply(TextCommands.BAD_FORMAT);
                 return;
             }
-            binary = true;
         }
         final StoreReader r = c.worker.reader;
         if (key.length == 0 || !r.peek(key)) { // memcached counts no get for me
@@ -808,9 +806,8 @@ final class MetaCommands {
         final long idle = r.secondsSinceAccess();
         final boolean fetched = r.fetchedBefore();
         c.putAscii("ME ");
-        // memcached prints the key as it was stored: base64 if a b flag stored it. The store keeps no
-        // such mark, so a key asked for in base64 is printed plainly if it reads as a text key.
-        c.put(binary && !StatsReply.printable(key) ? Base64.getEncoder().encode(key) : key);
+        // memcached prints the key as it was stored: base64 if an ms with b stored it.
+        c.put(r.binaryKey() ? Base64.getEncoder().encode(key) : key);
         // exp as memcached prints it (now - expiry, -1 for never); cls and size are this store's
         // stand-ins for memcached's slab class and item size.
         c.putAscii(" exp=");

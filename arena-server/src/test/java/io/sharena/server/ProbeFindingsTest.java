@@ -86,6 +86,45 @@ class ProbeFindingsTest {
         }
     }
 
+    /**
+     * memcached echoes a key in {@code mg}'s {@code k} as the item was stored: base64 with {@code b}
+     * when an {@code ms ... b} wrote it, whatever form the request used. The store kept no such
+     * mark, and the echo followed the request: {@code mg foo k} of an item {@code ms Zm9v 2 b} stored
+     * was {@code kfoo} here, {@code kZm9v b} in memcached, and the other way round for a text set.
+     * What changes an item in place keeps the mark; what makes a new item drops it.
+     */
+    @Test
+    void aMetaGetEchoesTheKeyInTheFormItWasStoredIn() throws Exception {
+        both.assertSameReplies(List.of(
+            block("ms Zm9v 2 b", "hi"), "mg Zm9v b k v\r\n", "mg foo k v\r\n", "mg foo k q\r\nmn\r\n",
+            block("set foo 0 0 2", "ho"), "mg foo k v\r\n", "mg Zm9v b k v\r\n",
+            // kept in place: touch, gat, an incr or decr that fits, md I (memcached counts in place
+            // only while no reply of an earlier read still holds the item: no count follows a read)
+            block("ms YTI= 2 b", "10"), "incr a2 1\r\n", "decr a2 5\r\n", "mg a2 k v\r\n",
+            "touch a2 100\r\n", "gat 200 a2\r\n", "mg a2 k s\r\n", "md a2 I\r\n", "mg a2 k v\r\n",
+            // dropped: an incr that lengthens the number, append and prepend in any form, a text
+            // write, an item mg N or ma N created, an ms I of a stale item without b
+            block("ms YjE= 1 b", "9"), "incr b1 1\r\n", "mg b1 k v\r\n",
+            block("ms YTE= 1 b", "5"), block("append a1 0 0 1", "6"), "mg a1 k v\r\n",
+            block("ms YTE= 1 b", "5"), block("ms YTE= 1 b MA", "7"), "mg a1 k v\r\n",
+            block("ms YTE= 1 b", "5"), block("ms YTE= 1 b MP", "4"), "mg a1 k v\r\n",
+            block("ms YTE= 1 b", "5"), block("replace a1 0 0 1", "3"), "mg YTE= b k v\r\n",
+            "mg YTg= b N30 k v\r\n", "mg a8 k v\r\n", "ma YTY= b N0 J7\r\n", "mg a6 k v\r\n",
+            block("ms YTc= 1 b I", "5"), "md a7 I\r\n", block("ms a7 1 I", "8"), "mg a7 k v\r\n",
+            // written by ms b in every mode that stores a new value
+            block("ms YjM= 1 b ME", "9"), "mg b3 k v\r\n", block("ms YjM= 1 b MR", "7"), "mg b3 k\r\n",
+            block("ms b3 1 MR", "6"), "mg b3 k\r\n", block("ms YjM= 1 b MS", "5"), "mg b3 k\r\n",
+            // ms, md and ma echo the request's form
+            block("ms YmFy 2 b k", "hi"), block("ms bar 2 k", "ho"), "mg bar k v\r\n",
+            block("ms cXV4 1 b", "5"), "ma qux k v\r\n", "md qux k\r\n"));
+        try (Wire w = new Wire(both.ours.port()); Wire m = new Wire(both.memcached.port)) {
+            for (final Wire x : List.of(w, m)) {
+                assertEquals("HD\r\n", x.call("ms bWUy 2 b T100\r\nhi\r\n"));
+                assertTrue(x.call("me me2\r\n").startsWith("ME bWUy exp="), "a text key stored through base64");
+            }
+        }
+    }
+
     /** memcached ignores tokens after {@code stats sizes} and {@code stats conns}; they were ERROR here. */
     @Test
     void statsSubcommandsIgnoreExtraTokens() throws Exception {

@@ -32,7 +32,8 @@ package io.sharena.ipc.layout;
  *       store).</li>
  *   <li>STORED: the Unix second of the write, unsigned 32-bit (delayed flush_all).</li>
  *   <li>META: {@link #META_STALE} (invalidated: memcached's meta {@code I}), {@link #META_TOKEN}
- *       (a win token was handed out) and, in {@link #META_ACCESS_MASK}, the last access in
+ *       (a win token was handed out), {@link #META_KEY_BINARY} (the key was written in base64,
+ *       meta {@code b}: the meta protocol shows it so) and, in {@link #META_ACCESS_MASK}, the last access in
  *       seconds since the store was created, kept to the minute as memcached keeps it (mutable:
  *       the token bit by compare-and-set under the key's stripe lock, the access time by a plain
  *       store that may lose to a concurrent one; both are hints for the meta protocol, never used
@@ -69,8 +70,15 @@ public final class ItemLayout {
     public static final int META_STALE = 1 << 31;
     /** META: a win token was handed out for this item. */
     public static final int META_TOKEN = 1 << 30;
-    /** META: the last access, in seconds since the store was created. */
-    public static final int META_ACCESS_MASK = (1 << 30) - 1;
+    /**
+     * META: the key was given in base64 by the write that made the item (memcached's meta {@code b}
+     * flag), so that a meta get echoes it in base64; kept by what rewrites an item in place.
+     * Written once, before the record is published. Bit 29 was the access field's top bit before,
+     * never set: 2<sup>29</sup> seconds is 17 years after a store's creation.
+     */
+    public static final int META_KEY_BINARY = 1 << 29;
+    /** META: the last access, in seconds since the store was created (saturates). */
+    public static final int META_ACCESS_MASK = (1 << 29) - 1;
 
     private ItemLayout() {
     }

@@ -376,6 +376,19 @@ public final class SharedStore implements AutoCloseable {
     public StoreResult store(final StoreMode mode, final byte[] key, final byte[] value, final int flags,
                              final long exptime, final long expectedCas, final boolean invalidate,
                              final long[] casOut) {
+        return store(mode, key, value, flags, exptime, expectedCas, invalidate, false, casOut);
+    }
+
+    /**
+     * {@link #store(StoreMode, byte[], byte[], int, long, long, boolean, long[])}, marking the item
+     * with {@code binaryKey}: that its key was given in base64 (memcached's meta {@code b}), which
+     * {@link StoreReader#binaryKey()} then tells, so that a meta get shows the key as it was written.
+     * As in memcached, APPEND and PREPEND make an unmarked item whatever they are given, and the
+     * rewrites in place (incr and decr that fit, touch, invalidate) keep the item's mark.
+     */
+    public StoreResult store(final StoreMode mode, final byte[] key, final byte[] value, final int flags,
+                             final long exptime, final long expectedCas, final boolean invalidate,
+                             final boolean binaryKey, final long[] casOut) {
         if (mode == null) {
             throw new IllegalArgumentException("mode must not be null: mode=null");
         }
@@ -385,7 +398,7 @@ public final class SharedStore implements AutoCloseable {
         return switch (mode) {
             case APPEND, PREPEND -> rewriter.concat(key, value, mode == StoreMode.APPEND, expectedCas, casOut);
             default -> writer.write(mode, key, value, flags, exptime, expectedCas,
-                invalidate && mode == StoreMode.CAS, 0, casOut);
+                invalidate && mode == StoreMode.CAS, binaryKey ? ItemLayout.META_KEY_BINARY : 0, casOut);
         };
     }
 

@@ -145,7 +145,16 @@ public final class StoreReader {
         return (cursor.meta & ItemLayout.META_STALE) != 0;
     }
 
-    /** @return whether the item's win token had been handed out when it was read (meta {@code Z}) */
+    /**
+     * @return whether the item's key was given in base64 by the write that made it (memcached's meta
+     * {@code b}; a meta get shows such a key in base64)
+     */
+    public boolean binaryKey() {
+        checkHit();
+        return (cursor.meta & ItemLayout.META_KEY_BINARY) != 0;
+    }
+
+        /** @return whether the item's win token had been handed out when it was read (meta {@code Z}) */
     public boolean tokenSent() {
         checkHit();
         return (cursor.meta & ItemLayout.META_TOKEN) != 0;

@@ -88,7 +88,7 @@ final class StoreRewriter extends StorePath {
      * expiry as it stands under the lock (in {@code c.expires} then): the one field of a
      * published item that changes in place, so a touch made since the lock-free read is kept.
      * What memcached keeps of an item it rewrites in place, y may take from the item as it stands
-     * under the lock: the META bits {@code keptMeta} (stale mark, win token) and, with {@code
+     * under the lock: the META bits {@code keptMeta} (stale mark, win token, key form) and, with {@code
      * keptAccess}, the access-map bits (fetched, and the item's standing against eviction).
      *
      * @return STORED; NOT_FOUND if the key has no live item any more; BUSY; or null if the item
@@ -182,7 +182,7 @@ final class StoreRewriter extends StorePath {
             }
             CrashPoints.at(StorePoint.INCR_BUILT);
             final StoreResult r = swapIfSame(key, hash, c, y, exptime == SharedStore.KEEP_EXPIRY,
-                inPlace ? ItemLayout.META_STALE | ItemLayout.META_TOKEN : 0, inPlace,
+                inPlace ? ItemLayout.META_STALE | ItemLayout.META_TOKEN | ItemLayout.META_KEY_BINARY : 0, inPlace,
                 StorePoint.SET_LINKED, StorePoint.INCR_PUBLISHED);
             if (r == StoreResult.NOT_FOUND) {
                 counters.add(incr ? StoreCounter.INCR_MISSES : StoreCounter.DECR_MISSES, 1);
@@ -224,9 +224,10 @@ final class StoreRewriter extends StorePath {
                 return StoreWriter.notBuilt(y);
             }
             CrashPoints.at(StorePoint.SET_BUILT);
-            // memcached marks the item stale in place: it stays fetched if it was (the win token is
-            // cleared, so that the next reader may win).
-            final StoreResult r = swapIfSame(key, hash, c, y, exptime == SharedStore.KEEP_EXPIRY, 0, true,
+            // memcached marks the item stale in place: it stays fetched if it was, its key's form
+            // stays (the win token is cleared, so that the next reader may win).
+            final StoreResult r = swapIfSame(key, hash, c, y, exptime == SharedStore.KEEP_EXPIRY,
+                ItemLayout.META_KEY_BINARY, true,
                 StorePoint.SET_LINKED, StorePoint.SET_PUBLISHED);
             if (r != null) {
                 return r;

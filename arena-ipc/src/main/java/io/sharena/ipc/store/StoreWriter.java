@@ -84,8 +84,8 @@ final class StoreWriter extends StorePath {
             if (staleWrite) {
                 // y is still RESERVED, this thread's alone: its header may change until published.
                 view.putInt(y + ItemLayout.EXPIRES, (int) c.expires);
-                view.putInt(y + ItemLayout.META,
-                    ItemLayout.META_STALE | (c.meta & ItemLayout.META_TOKEN) | times.accessField(now));
+                view.putInt(y + ItemLayout.META, ItemLayout.META_STALE | (c.meta & ItemLayout.META_TOKEN)
+                    | (view.getInt(y + ItemLayout.META) & ItemLayout.META_KEY_BINARY) | times.accessField(now));
             }
             final long cas = nextCas();
             if (!index.publishLocked(c, y, cas, stripe, StorePoint.SET_LINKED, StorePoint.SET_PUBLISHED)) {

@@ -169,7 +169,9 @@
  *
  * <h2>What the meta protocol needs</h2>
  * Each item has a META word beside its header fields: a stale bit (memcached's invalidate), a
- * win-token bit, and its last access in seconds since the store was created. Invalidating, and a
+ * win-token bit, a bit saying its key was given in base64 (meta {@code b}, written with the item
+ * and kept by rewrites in place, as memcached keeps its item flag), and its last access in seconds
+ * since the store was created. Invalidating, and a
  * stale store ({@code ms I}), write a new record as every other change does. The token bit is set
  * under the key's stripe lock, on the item found there if it still has the CAS value the reader
  * saw, so exactly one caller wins per item version, whichever process it is in. The access time

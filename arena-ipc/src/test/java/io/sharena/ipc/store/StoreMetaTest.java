@@ -21,6 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -55,6 +56,58 @@ class StoreMetaTest {
         final byte[] v = new byte[r.valueLength()];
         assertTrue(r.copyValue(v, 0));
         return s(v);
+    }
+
+    /** memcached's item flag for a key written in base64: set by the write, kept in place, dropped by new items. */
+    @Test
+    void aBase64KeyMarkIsWrittenWithTheItemAndKeptOnlyInPlace() {
+        final long[] casOut = new long[1];
+        final java.util.function.Predicate<String> marked = k -> {
+            assertTrue(r.peek(b(k)), k);
+            return r.binaryKey();
+        };
+        for (final StoreMode mode : new StoreMode[] {StoreMode.SET, StoreMode.ADD, StoreMode.REPLACE}) {
+            store.set(b("x"), b("0"), 0, 0);
+            if (mode == StoreMode.ADD) {
+                store.delete(b("x"));
+            }
+            assertEquals(StoreResult.STORED, store.store(mode, b("x"), b("9"), 0, 0, SharedStore.ANY_CAS, false, true,
+                casOut));
+            assertTrue(marked.test("x"), mode.name());
+            assertEquals(StoreResult.STORED, store.set(b("x"), b("1"), 0, 0));
+            assertFalse(marked.test("x"), "a write without the mark after " + mode);
+        }
+        assertTrue(r.peek(b("x")));
+        assertEquals(StoreResult.STORED, store.store(StoreMode.CAS, b("x"), b("10"), 0, 0, r.cas(), false, true, casOut));
+        assertTrue(marked.test("x"), "cas");
+
+        final long[] result = new long[1];
+        assertEquals(StoreResult.STORED, store.decr(b("x"), 3, result));
+        assertTrue(marked.test("x"), "a decr in place keeps it");
+        assertEquals(StoreResult.TOUCHED, store.touch(b("x"), 100));
+        assertTrue(marked.test("x"), "touch keeps it");
+        assertEquals(StoreResult.STORED, store.invalidate(b("x"), SharedStore.ANY_CAS, SharedStore.KEEP_EXPIRY));
+        assertTrue(marked.test("x") && r.stale(), "invalidate keeps it");
+        assertTrue(r.peek(b("x")));
+        assertEquals(StoreResult.STORED, store.store(StoreMode.CAS, b("x"), b("99"), 0, 0, r.cas() - 1, true, true,
+            casOut));
+        assertTrue(marked.test("x") && r.stale(), "a stale write with the mark");
+        assertEquals(StoreResult.STORED, store.store(StoreMode.CAS, b("x"), b("99"), 0, 0, casOut[0] - 1, true, false,
+            casOut));
+        assertFalse(marked.test("x"), "a stale write without it");
+        assertEquals(StoreResult.STORED, store.store(StoreMode.SET, b("x"), b("99"), 0, 0, SharedStore.ANY_CAS, false,
+            true, casOut));
+        assertEquals(StoreResult.STORED, store.incr(b("x"), 1, result));
+        assertFalse(marked.test("x"), "an incr that lengthens the number makes a new item");
+
+        store.store(StoreMode.SET, b("y"), b("v"), 0, 0, SharedStore.ANY_CAS, false, true, casOut);
+        assertEquals(StoreResult.STORED, store.store(StoreMode.APPEND, b("y"), b("w"), 0, 0, SharedStore.ANY_CAS,
+            false, true, casOut));
+        assertFalse(marked.test("y"), "append makes an unmarked item, as memcached's");
+        assertEquals(StoreResult.STORED, store.vivify(b("z"), 30));
+        assertFalse(marked.test("z"), "vivify");
+        assertFalse(r.peek(b("none")));
+        assertThrows(IllegalStateException.class, r::binaryKey, "a miss has no mark to read");
     }
 
     @Test
