@@ -19,16 +19,20 @@ import java.util.List;
  * quiet gets on a miss). Each command goes to the same store calls as its text form, so both
  * protocols see one cache and one set of counters.
  *
- * <p>A request runs once its header, extras and key are in the connection's input (at most 294
- * bytes: a binary connection's input never grows). A storage command's value is read next as a
- * text command's data block, a large one from the socket straight into its item; any other
- * request's value is read as the next header, as memcached reads it. A header whose lengths are wrong for its opcode (another magic
- * byte, a key past 250 bytes, extras of the wrong length, key and extras longer than the body, a
- * value where none belongs) is answered "Invalid arguments" as soon as it arrives, as memcached
- * answers it, and the connection closed. A set larger than the max item size is answered "Too
- * large." and its value dropped as it comes, as memcached does; an unknown opcode is answered
- * "Unknown command" and its body dropped so. An expiry is an unsigned 32-bit number here (the text
- * protocol's is signed): one of 2^31 or more is a time far ahead, not a past one, as memcached reads it.
+ * <p>A request runs once its header, extras and key are in the connection's input (a binary
+ * connection's input never grows past its first buffer, {@link Connection#READ_CHUNK} bytes, as
+ * memcached's read buffer: a header whose extras and key would not fit ends the connection with no
+ * reply, as there). A storage command's value is read next as a text command's data block, a large
+ * one from the socket straight into its item; any other request's value is read as the next
+ * header, as memcached reads it. Nothing is checked before the extras and key are in; then a
+ * header whose lengths are wrong for its opcode (a key past 250 bytes, extras of the wrong length,
+ * a value where none belongs) is answered "Invalid arguments", key and extras longer than the body
+ * "Unknown command", and the connection closed, as memcached does (another magic byte closes it at
+ * once). A set larger than the max item size is answered "Too large." once its value has been
+ * dropped as it came, as memcached does; an unknown opcode is answered "Unknown command" once its
+ * body has been, memcached's count of it: a body's length after its extras and key. An expiry is
+ * an unsigned 32-bit number here (the text protocol's is signed): one of 2^31 or more is a time far
+ * ahead, not a past one, as memcached reads it.
  */
 final class BinaryCommands {
     static final byte REQUEST_MAGIC = (byte) 0x80;
@@ -108,19 +112,22 @@ final class BinaryCommands {
     /**
      * Runs the next request once its header, extras and key have arrived; a storage command goes
      * on to read its value ({@link #beginStore}). A header whose shape is wrong for its opcode is
-     * answered as soon as it arrives, as memcached answers it, without waiting for a body.
+     * answered once its extras and key are in, as memcached answers it, without waiting for a body.
      *
      * @return whether the connection made progress (a request ran or began, or the connection closed)
      */
     static boolean next(final Connection c) {
         final int avail = c.inLim - c.inPos;
         if (avail < HEADER) {
-            return false;
+            return needMore(c);
         }
         final byte[] in = c.in;
         final int p = c.inPos;
         if (in[p] != REQUEST_MAGIC) {
-            c.quit(); // memcached hangs up on a header that is not a request, once the replies before it are out
+            // memcached hangs up on a header that is not a request, once the replies it has sent
+            // are out: those it held (a success's, since the last error, noop or wait for input) go
+            // no further.
+            c.hangUpAfterFlushPoint();
             return true;
         }
         final int op = in[p + 1] & 0xff;
@@ -131,6 +138,16 @@ final class BinaryCommands {
         final long cas = i64(in, p + 16);
         final SharedStore store = c.worker.server.store();
         final long bodyMax = (long) store.maxItemSize() + TextCommands.KEY_MAX + EXTRAS_MAX;
+        // memcached checks nothing until the extras and key are in (a read buffer's worth at most:
+        // one that cannot hold them ends the connection, no reply).
+        final int keyFirst = HEADER + extLen + keyLen;
+        if (avail < keyFirst) {
+            if (keyFirst > Connection.READ_CHUNK && avail >= Connection.READ_CHUNK) {
+                c.hangUpAfterFlushPoint();
+                return true;
+            }
+            return needMore(c);
+        }
         if (keyLen + extLen > bodyLen) {
             // memcached answers so whatever the opcode and the key's length, and hangs up.
             error(c, op, UNKNOWN_COMMAND, opaque, UNKNOWN_TEXT);
@@ -147,37 +164,38 @@ final class BinaryCommands {
             invalid(c, op, opaque);
             return true;
         }
-        final int needed = HEADER + (shape == UNKNOWN ? 0 : extLen + keyLen); // at most 24 + 20 + 250 bytes
-        if (avail < needed) {
-            return false;
-        }
         if (shape == STORAGE && bodyLen > bodyMax) {
-            // Answered once its key is in, the value dropped as it comes: the connection keeps going.
-            c.inPos = p + needed;
+            // The value dropped as it comes, then answered: the connection keeps going.
+            c.inPos = p + keyFirst;
             final int keyAt = p + HEADER + extLen;
             final PrefixStats detail = c.worker.server.prefixStats;
             if (detail.enabled()) {
                 detail.recordSet(c.in, keyAt, keyLen);
             }
             c.worker.server.storeTooLarge.increment();
+            final long mark = c.mark();
             error(c, op, E2BIG, opaque, TOO_LARGE_TEXT);
             if (base(op) == SET) {
                 // As memcached: a failed set does not leave the old value readable.
                 c.worker.server.store().discard(c.worker.key(c.in, keyAt, keyLen));
             }
-            c.beginSwallow(bodyLen - extLen - keyLen);
+            c.beginSwallowThenReply(bodyLen - extLen - keyLen, mark, false);
             return true;
         }
         if (!c.takeTurn()) {
             return false;
         }
         c.noreply = false;
-        c.inPos = p + needed;
+        c.inPos = p + keyFirst;
         final int ext = p + HEADER;
         switch (shape) {
             case UNKNOWN -> {
+                final long mark = c.mark();
                 error(c, op, UNKNOWN_COMMAND, opaque, UNKNOWN_TEXT);
-                c.beginSwallow(bodyLen); // skipped as it comes, not buffered
+                // Skipped as it comes, not buffered, as memcached skips it: SASL's value, and for an
+                // opcode it does not know a whole body's length after the extras and key (counting
+                // them twice), so that the next request starts where memcached's does.
+                c.beginSwallowThenReply(isSasl(op) ? valueLen : bodyLen, mark, isSasl(op));
             }
             case STORAGE -> beginStore(c, op, ext, extLen, keyLen, (int) valueLen, opaque, cas);
             // memcached reads a touch's or a stat's body only as far as its key: value bytes after
@@ -185,6 +203,17 @@ final class BinaryCommands {
             default -> run(c, op, ext, extLen, keyLen, opaque, cas);
         }
         return true;
+    }
+
+    /**
+     * The input holds no whole request: memcached sends the replies it has held before it reads
+     * on, so they go out before a hang-up too ({@link Connection#flushPoint()}).
+     *
+     * @return false: no progress
+     */
+    private static boolean needMore(final Connection c) {
+        c.flushPoint();
+        return false;
     }
 
     /** A request's shape, told by its header alone: not a request of its opcode. */
@@ -224,6 +253,10 @@ final class BinaryCommands {
         };
     }
 
+    private static boolean isSasl(final int op) {
+        return op == SASL_LIST_MECHS || op == SASL_AUTH || op == SASL_STEP;
+    }
+
     private static boolean isSet(final int op) {
         return switch (op) {
             case SET, ADD, REPLACE, SETQ, ADDQ, REPLACEQ, APPEND, PREPEND, APPENDQ, PREPENDQ -> true;
@@ -260,7 +293,10 @@ final class BinaryCommands {
 
     private static void simple(final Connection c, final int op, final int opaque) {
         switch (op) {
-            case NOOP -> empty(c, op, opaque, 0);
+            case NOOP -> {
+                empty(c, op, opaque, 0);
+                c.flushPoint(); // memcached sends what it holds at a noop, as at an error
+            }
             case VERSION -> {
                 final byte[] v = MemcachedServer.VERSION.getBytes(StandardCharsets.US_ASCII);
                 header(c, op, OK, 0, 0, v.length, opaque, 0);
@@ -372,11 +408,12 @@ final class BinaryCommands {
         }
         if (valueLen > store.maxItemSize()) { // an append or prepend too: memcached says Too large then, not Not stored
             c.worker.server.storeTooLarge.increment();
+            final long mark = c.mark();
             error(c, op, E2BIG, opaque, TOO_LARGE_TEXT);
             if (base == SET) {
                 store.delete(c.worker.key(c.in, keyAt, keyLen)); // as memcached: a failed set does not leave the old value readable
             }
-            c.beginSwallow(valueLen);
+            c.beginSwallowThenReply(valueLen, mark, false);
             return;
         }
         final PendingStore p = c.pending;
@@ -624,9 +661,14 @@ final class BinaryCommands {
         c.quit();
     }
 
+    /**
+     * An error reply. memcached sends it at once, with the replies it held before it (a success's
+     * reply waits for the next error, noop or wait for input): a flush point.
+     */
     private static void error(final Connection c, final int op, final int status, final int opaque, final byte[] text) {
         header(c, op, status, 0, 0, text.length, opaque, 0);
         c.put(text);
+        c.flushPoint();
     }
 
     private static byte[] ascii(final String text) {

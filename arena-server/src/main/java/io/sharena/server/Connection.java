@@ -129,6 +129,10 @@ final class Connection {
     private boolean holding;
     private final byte[] tail = new byte[2];
     private long swallowLeft;
+    /** The reply to the request being swallowed, sent once it is ({@link #beginSwallowThenReply}); null if none waits. */
+    private byte[] heldReply;
+    /** Whether {@link #heldReply} is a flush point once queued. */
+    private boolean heldReplySent;
     /**
      * Heap bytes this connection holds beyond its first buffers (a grown input or output buffer, a
      * value on its way to the store), counted in {@link MemcachedServer#connectionHeap}.
@@ -833,6 +837,13 @@ final class Connection {
         swallowLeft -= n;
         if (swallowLeft == 0) {
             state = binary ? State.BINARY : State.LINE;
+            if (heldReply != null) {
+                put(heldReply);
+                heldReply = null;
+                if (heldReplySent) {
+                    flushPoint();
+                }
+            }
             return true;
         }
         return false;
@@ -1024,6 +1035,27 @@ final class Connection {
         state = bytes > 0 ? State.SWALLOW : binary ? State.BINARY : State.LINE;
     }
 
+    /**
+     * {@link #beginSwallow}, the replies queued since {@code mark} ({@link #mark()}, taken before
+     * they were written) held back until the last byte swallowed is in: memcached answers a
+     * binary request whose body it skips (a value over the limit, an unknown command) once it has
+     * read it all, and a client that stops short of its end gets nothing. memcached sends the
+     * reply then if it had to read for the body (it reads no further than the body's end, and sends
+     * what it holds before it reads on), or if {@code sent} (SASL's reply); otherwise the reply is
+     * held with the replies after it, to the next {@link #flushPoint}.
+     */
+    void beginSwallowThenReply(final long bytes, final long mark, final boolean sent) {
+        if (bytes > 0 && mark() > mark) {
+            final byte[] reply = copyFrom(mark);
+            if (truncate(mark)) {
+                heldReply = reply;
+                heldReplySent = sent || bytes > inLim - inPos;
+                flushPoint = Math.min(flushPoint, mark); // not sent: a hang-up before it ends drops it
+            }
+        }
+        beginSwallow(bytes);
+    }
+
     /** Starts a metadump: it goes on a bucket at a time as the output drains, commands after it wait. */
     void beginDump() {
         beginDump(false, 0);
@@ -1080,7 +1112,7 @@ final class Connection {
      * {@link #flushPoint} go out first (a client that pipelined {@code get k} or {@code mn} before
      * it has them), the ones after it are dropped. Found by a differential fuzz: they all were.
      */
-    private void hangUpAfterFlushPoint() {
+    void hangUpAfterFlushPoint() {
         if (mapped != null || flushPoint <= outBase + outPos || !truncate(flushPoint)) {
             close();
             return;

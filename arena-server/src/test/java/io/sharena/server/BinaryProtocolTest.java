@@ -110,29 +110,45 @@ class BinaryProtocolTest {
     static byte[] raw(final int port, final byte[] bytes) throws IOException {
         try (Socket s = new Socket("127.0.0.1", port)) {
             s.setSoTimeout(400);
-            s.getOutputStream().write(bytes);
-            s.getOutputStream().flush();
-            final InputStream in = s.getInputStream();
-            final ByteArrayOutputStream got = new ByteArrayOutputStream();
-            boolean closed = false;
-            final byte[] buf = new byte[1 << 16];
-            while (true) {
-                try {
-                    final int n = in.read(buf);
-                    if (n < 0) {
-                        closed = true;
-                        break;
-                    }
-                    got.write(buf, 0, n);
-                } catch (final SocketTimeoutException e) {
+            try {
+                s.getOutputStream().write(bytes);
+                s.getOutputStream().flush();
+            } catch (final java.net.SocketException e) {
+                // closed before it took everything: what it sent is read below
+            }
+            return readUntilQuiet(s);
+        }
+    }
+
+    /**
+     * @return the bytes the server sent until it closed the connection (then {@link #CLOSED}
+     * after them; a reset, as memcached's close with input unread, counts as closed) or sent
+     * nothing for the socket's timeout
+     */
+    private static byte[] readUntilQuiet(final Socket s) throws IOException {
+        final InputStream in = s.getInputStream();
+        final ByteArrayOutputStream got = new ByteArrayOutputStream();
+        boolean closed = false;
+        final byte[] buf = new byte[1 << 16];
+        while (true) {
+            try {
+                final int n = in.read(buf);
+                if (n < 0) {
+                    closed = true;
                     break;
                 }
+                got.write(buf, 0, n);
+            } catch (final SocketTimeoutException e) {
+                break;
+            } catch (final java.net.SocketException e) {
+                closed = true;
+                break;
             }
-            if (closed) {
-                got.write(CLOSED);
-            }
-            return got.toByteArray();
         }
+        if (closed) {
+            got.write(CLOSED);
+        }
+        return got.toByteArray();
     }
 
     static List<Response> parse(final byte[] data) {
@@ -290,17 +306,100 @@ class BinaryProtocolTest {
         same("the item as it was", request(0x00, "b:ones"));
     }
 
+    /**
+     * An unknown opcode with a body: memcached reads its extras and key, then skips a whole body's
+     * length more (it counts them twice) and answers once it has, so the next request is read from
+     * the wrong place: a noop after it is half eaten, two end the connection with no reply. This
+     * server skipped the body alone and answered the noops; it skips as memcached does now.
+     */
     @Test
-    void anUnknownOpcodeWithABodyIsSkippedExactly() throws IOException {
+    void anUnknownOpcodeWithABodyIsSkippedAsMemcachedSkipsIt() throws IOException {
+        final byte[] noop = request(0x0a, "");
         for (final byte[] unknown : List.of(request(0x40, "b:k"), request(0x1b, "", ints(1), NO_EXTRAS, 0))) {
-            final byte[] then = concat(unknown, request(0x0a, ""));
-            final Exchange theirs = exchange(both.memcached.port, then);
-            final Exchange mine = exchange(both.ours.port(), then);
             final int op = unknown[1];
             final Response answer = new Response(0x81, op, 0x81, 0, 0, 0x5eed0000 + op, false, "Unknown command");
-            assertEquals(answer, theirs.responses().get(0));
+            final Exchange halfEaten = exchange(both.ours.port(), concat(unknown, noop));
+            assertEquals(new Exchange(List.of(answer), false), halfEaten);
+            same("unknown, noop", concat(unknown, noop));
+            same("unknown, noop, noop", concat(unknown, noop, noop));
+            final byte[] bodyAgain = new byte[unknown.length - 24];
             assertEquals(new Exchange(List.of(answer, new Response(0x81, 0x0a, 0, 0, 0, 0x5eed000a, false, "")), false),
-                mine);
+                exchange(both.ours.port(), concat(unknown, bodyAgain, noop)));
+            same("unknown, its body's length again, noop", concat(unknown, bodyAgain, noop));
+        }
+    }
+
+    /**
+     * memcached sends the reply to a binary command that succeeded with the next error's or
+     * noop's, or when it waits for input, and drops what it holds when a request ends the
+     * connection (another magic byte): a get hit's reply before it is lost, a miss's is not. This
+     * server sent every reply before the hang-up.
+     */
+    @Test
+    void repliesHeldWhenARequestEndsTheConnectionAreDroppedAsMemcachedDropsThem() throws IOException {
+        final byte[] set = request(0x01, "b:held", ints(0, 0), bytes("v"), 0);
+        final byte[] notARequest = new byte[24];
+        assertEquals(new Exchange(List.of(), true),
+            exchange(both.ours.port(), concat(set, request(0x00, "b:held"), notARequest)));
+        same("set, get hit, not a request", concat(set, request(0x00, "b:held"), notARequest));
+        same("set, get miss, not a request", concat(set, request(0x00, "b:none"), notARequest));
+        same("set, noop, not a request", concat(set, request(0x0a, ""), notARequest));
+        same("set, getq hit, version, not a request", concat(set, request(0x09, "b:held"), request(0x0b, ""),
+            notARequest));
+        same("set, getq hit, noop, not a request", concat(set, request(0x09, "b:held"), request(0x0a, ""),
+            notARequest));
+        same("set, a get with extras (Invalid arguments: all sent)", concat(set,
+            request(0x00, "b:held", ints(0), NO_EXTRAS, 0)));
+        same("an unknown opcode's reply held past its body, then not a request",
+            concat(request(0x40, "", NO_EXTRAS, bytes("xyz"), 0), bytes("xyz"), notARequest));
+    }
+
+    /**
+     * memcached judges a binary header only once its extras and key are in (a key of 300 bytes
+     * is "Invalid arguments" then, not before), and ends the connection with no reply when they
+     * would not fit its 16 KiB read buffer; this server answered at the header. A set over the
+     * item size is answered once its value has been skipped (it was answered at its key).
+     */
+    @Test
+    void aHeaderIsJudgedOnceItsExtrasAndKeyAreIn() throws Exception {
+        final Response invalid = new Response(0x81, 0x00, 0x04, 0, 0, 0x5eed0000, false, "Invalid arguments");
+        final byte[] half = new byte[150];
+        for (final int port : List.of(both.memcached.port, both.ours.port())) {
+            final byte[] before = concat(header(0x00, 300, 0, 300), half);
+            assertEquals(new Exchange(List.of(invalid), true), inTwoParts(port, before, half), "port " + port);
+            final byte[] tooLarge = request(0x01, "b:big", ints(0, 0), new byte[0], 0);
+            ByteBuffer.wrap(tooLarge).putInt(8, 8 + 5 + (2 << 20)); // a 2 MiB value declared, none sent yet
+            final Exchange answered = inTwoParts(port, tooLarge, concat(new byte[2 << 20], request(0x0a, "")));
+            assertEquals(List.of(0x03, 0x00), answered.responses().stream().map(Response::status).toList(),
+                "Too large., then the noop's reply: port " + port);
+        }
+        same("a key the read buffer cannot hold", concat(header(0x00, 16361, 0, 16361), new byte[16361]));
+        assertEquals(new Exchange(List.of(), true),
+            exchange(both.ours.port(), concat(header(0x00, 16361, 0, 16361), new byte[16361])));
+        same("the largest key it can", concat(header(0x00, 16360, 0, 16360), new byte[16360]));
+    }
+
+    /**
+     * Sends {@code first}, checks that nothing comes back for 300 ms, then sends {@code rest}.
+     *
+     * @return what came back after {@code rest}, as {@link #exchange} reads it
+     */
+    private static Exchange inTwoParts(final int port, final byte[] first, final byte[] rest) throws IOException {
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            s.setSoTimeout(300);
+            s.getOutputStream().write(first);
+            s.getOutputStream().flush();
+            try {
+                final int n = s.getInputStream().read(new byte[64]);
+                throw new AssertionError("answered before the rest was sent: read " + n + ", port " + port);
+            } catch (final SocketTimeoutException e) {
+                // nothing yet, as it should be
+            }
+            s.getOutputStream().write(rest);
+            s.getOutputStream().flush();
+            final byte[] got = readUntilQuiet(s);
+            final boolean closed = got.length > 0 && got[got.length - 1] == CLOSED;
+            return new Exchange(parse(Arrays.copyOf(got, got.length - (closed ? 1 : 0))), closed);
         }
     }
 
