@@ -136,8 +136,9 @@ final class TextCommands {
             c.reply(level == Ascii.BAD ? BAD_FORMAT : "OK");
         } else if (t.len[n - 2] >= 5 && startsWith(t, n - 2, "HTTP/") && !known(t)) {
             // As memcached: an HTTP request line is not a client that will ever speak the
-            // protocol. The connection closes, with the replies still queued (docs/server.md).
-            c.close();
+            // protocol. The connection closes once the replies memcached would have sent by then
+            // are out (up to its last get, mn or wait for input), the others dropped.
+            c.hangUpAfterFlushPoint();
         } else {
             c.reply("ERROR");
         }
