@@ -693,8 +693,9 @@ final class Connection {
 
     /**
      * A key over 250 bytes in a get line: memcached answers {@code CLIENT_ERROR bad command line
-     * format} and drops the values it had for the line; when some of them went out already, the
-     * client cannot tell the error from a value, and the connection closes. The rest of an open
+     * format} and drops every reply it has not sent, the line's values and those of the commands
+     * before it since its last {@link #flushPoint}; when some of the line's values went out already,
+     * the client cannot tell the error from a value, and the connection closes. The rest of an open
      * line is dropped up to its newline.
      *
      * @return whether the connection is still open
@@ -703,6 +704,11 @@ final class Connection {
         state = State.LINE;
         discardingLine |= getOpen;
         getOpen = false;
+        final long unsent = Math.max(flushPoint, outBase + outPos);
+        if (mapped == null && unsent <= getMark && truncate(unsent)) {
+            reply(TextCommands.BAD_FORMAT);
+            return true;
+        }
         if (mapped != null || !truncate(getMark)) {
             drainThenClose(); // the values that went out are whole; nothing after them
             return false;

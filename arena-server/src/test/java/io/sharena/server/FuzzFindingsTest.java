@@ -68,6 +68,27 @@ class FuzzFindingsTest {
     }
 
     /**
+     * A get with a key over 250 bytes, after other commands in the same write: memcached answers
+     * {@code CLIENT_ERROR bad command line format} having dropped every reply it had not sent, those
+     * since its last get (or gets, gat, gats), mn or wait for input: a set's STORED before it is
+     * lost, a get's value is not. This server dropped only the get line's own replies.
+     */
+    @Test
+    void aGetWithATooLongKeyDropsTheRepliesMemcachedHadNotSent() throws Exception {
+        final String k = "k".repeat(251);
+        for (final String request : List.of("version\r\nget " + k + "\r\n", "set a 0 0 1\r\n1\r\nget a " + k + "\r\n",
+            "get a\r\nversion\r\nget a " + k + "\r\n", "mn\r\nversion\r\nget a " + k + "\r\nversion\r\n",
+            "mg a v\r\ngets " + k + " a\r\n", "set b 0 0 1\r\n2\r\nget a b " + k + " a\r\nversion\r\n")) {
+            final byte[] bytes = Wire.ascii(request);
+            final String theirs = SideBySideTest.masked(raw(both.memcached.port, bytes));
+            final String mine = SideBySideTest.masked(raw(both.ours.port(), bytes));
+            assertEquals(theirs, mine, Wire.shorten(request));
+        }
+        assertEquals("CLIENT_ERROR bad command line format\r\n",
+            raw(both.ours.port(), Wire.ascii("set a 0 0 1\r\n1\r\nget a " + k + "\r\n")), "STORED dropped, as memcached drops it");
+    }
+
+    /**
      * A line too long to be a command, after others in the same write: memcached hangs up, having
      * sent the replies up to the last get (or gets, gat, gats) or mn, and dropped the ones after
      * it. This server dropped them all (found by a differential fuzz).
