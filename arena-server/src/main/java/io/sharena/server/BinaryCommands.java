@@ -173,13 +173,13 @@ final class BinaryCommands {
                 detail.recordSet(c.in, keyAt, keyLen);
             }
             c.worker.server.storeTooLarge.increment();
-            final long mark = c.mark();
+            final long held = c.unsentFrom();
             error(c, op, E2BIG, opaque, TOO_LARGE_TEXT);
             if (base(op) == SET) {
                 // As memcached: a failed set does not leave the old value readable.
                 c.worker.server.store().discard(c.worker.key(c.in, keyAt, keyLen));
             }
-            c.beginSwallowThenReply(bodyLen - extLen - keyLen, mark, false);
+            c.beginSwallowThenReply(bodyLen - extLen - keyLen, held, false);
             return true;
         }
         if (!c.takeTurn()) {
@@ -190,12 +190,12 @@ final class BinaryCommands {
         final int ext = p + HEADER;
         switch (shape) {
             case UNKNOWN -> {
-                final long mark = c.mark();
+                final long held = c.unsentFrom();
                 error(c, op, UNKNOWN_COMMAND, opaque, UNKNOWN_TEXT);
                 // Skipped as it comes, not buffered, as memcached skips it: SASL's value, and for an
                 // opcode it does not know a whole body's length after the extras and key (counting
                 // them twice), so that the next request starts where memcached's does.
-                c.beginSwallowThenReply(isSasl(op) ? valueLen : bodyLen, mark, isSasl(op));
+                c.beginSwallowThenReply(isSasl(op) ? valueLen : bodyLen, held, isSasl(op));
             }
             case STORAGE -> beginStore(c, op, ext, extLen, keyLen, (int) valueLen, opaque, cas);
             // memcached reads a touch's or a stat's body only as far as its key: value bytes after
@@ -408,12 +408,12 @@ final class BinaryCommands {
         }
         if (valueLen > store.maxItemSize()) { // an append or prepend too: memcached says Too large then, not Not stored
             c.worker.server.storeTooLarge.increment();
-            final long mark = c.mark();
+            final long held = c.unsentFrom();
             error(c, op, E2BIG, opaque, TOO_LARGE_TEXT);
             if (base == SET) {
                 store.delete(c.worker.key(c.in, keyAt, keyLen)); // as memcached: a failed set does not leave the old value readable
             }
-            c.beginSwallowThenReply(valueLen, mark, false);
+            c.beginSwallowThenReply(valueLen, held, false);
             return;
         }
         final PendingStore p = c.pending;

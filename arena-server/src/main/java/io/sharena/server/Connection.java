@@ -949,6 +949,7 @@ final class Connection {
             worker.server.buffersRefused.increment();
             worker.server.storeNoMemory.increment();
             final PendingStore p = pending;
+            final long held = unsentFrom();
             if (binary) {
                 BinaryCommands.outOfMemory(this, p.binaryOp, p.binaryOpaque);
             } else {
@@ -958,7 +959,7 @@ final class Connection {
                 reply("SERVER_ERROR out of memory storing object");
             }
             p.release(worker);
-            beginSwallow(unread + (binary ? 0 : 2L));
+            beginSwallowThenReply(unread + (binary ? 0 : 2L), held, false); // answered once the value has been skipped
             return false;
         }
     }
@@ -1042,13 +1043,22 @@ final class Connection {
     }
 
     /**
-     * {@link #beginSwallow}, the replies queued since {@code mark} ({@link #mark()}, taken before
-     * they were written) held back until the last byte swallowed is in: memcached answers a
-     * binary request whose body it skips (a value over the limit, an unknown command) once it has
-     * read it all, and a client that stops short of its end gets nothing. memcached sends the
-     * reply then if it had to read for the body (it reads no further than the body's end, and sends
-     * what it holds before it reads on), or if {@code sent} (SASL's reply); otherwise the reply is
-     * held with the replies after it, to the next {@link #flushPoint}.
+     * @return where the replies memcached would still hold begin: those queued since its last
+     * {@link #flushPoint} (the ones this server sent already excepted: they cannot be held)
+     */
+    long unsentFrom() {
+        return Math.max(flushPoint, outBase + outPos);
+    }
+
+    /**
+     * {@link #beginSwallow}, the replies queued since {@code mark} ({@link #unsentFrom()}, taken
+     * before the command's reply was written) held back until the last byte swallowed is in:
+     * memcached answers a request whose data it skips (a value over the limit, a binary unknown
+     * command) once it has read it all, and sends nothing it holds meanwhile (it reads the data
+     * without sending), so a client that stops short of its end gets none of them. memcached sends
+     * them then if it had to read for the data (it reads no further than the data's end, and sends
+     * what it holds before it reads on), or if {@code sent} (SASL's reply); otherwise they are held
+     * with the replies after them, to the next {@link #flushPoint}.
      */
     void beginSwallowThenReply(final long bytes, final long mark, final boolean sent) {
         if (bytes > 0 && mark() > mark) {

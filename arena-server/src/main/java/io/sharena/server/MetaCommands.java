@@ -494,9 +494,11 @@ final class MetaCommands {
         c.beginData((int) vlen);
     }
 
+    /** Answers {@code error} once the data block has been skipped, as memcached does. */
     private static void swallowWith(final Connection c, final long vlen, final String error) {
+        final long held = c.unsentFrom();
         error(c, error);
-        c.beginSwallow(vlen + 2);
+        c.beginSwallowThenReply(vlen + 2, held, false);
     }
 
     static StoreMode mode(final int kind) {

@@ -218,8 +218,9 @@ final class TextCommands {
         final SharedStore store = c.worker.server.store();
         if (vlen > store.maxItemSize()) {
             c.worker.server.storeTooLarge.increment();
+            final long held = c.unsentFrom();
             c.reply("SERVER_ERROR object too large for cache");
-            c.beginSwallow(vlen + 2);
+            c.beginSwallowThenReply(vlen + 2, held, false); // answered once the value has been skipped, as memcached does
             if (kind == PendingStore.SET) {
                 // As memcached: a failed set must not leave the old value readable.
                 store.discard(c.worker.key(t.buf, t.off[1], t.len[1]));

@@ -209,6 +209,42 @@ class FuzzFindingsTest {
         }
     }
 
+    /**
+     * A value over the item size, or a meta set refused by its flags: memcached skips the data
+     * block, then answers, and sends nothing it holds while it skips (the replies before the
+     * command in the same write included), so a client that stops halfway gets none of them. This
+     * server answered at the command line, with the replies before it.
+     */
+    @Test
+    void aRefusedValueIsAnsweredOnceItHasBeenSkipped() throws Exception {
+        final String big = "x".repeat(2_000_000);
+        for (final String[] writes : List.of(
+            new String[] {"version\r\nset k 0 0 2000000\r\n" + big.substring(0, 1000), big.substring(1000) + "\r\nversion\r\n"},
+            new String[] {"mg k v\r\nversion\r\nms k 2000000 T0\r\n" + big.substring(0, 1000), big.substring(1000) + "\r\nmn\r\n"},
+            new String[] {"version\r\nms k 10 MZ\r\n01234", "56789\r\nversion\r\n"},
+            new String[] {"set k 0 0 2000000 noreply\r\n" + big.substring(0, 10), big.substring(10) + "\r\nversion\r\n"})) {
+            final String theirs = SideBySideTest.masked(beforeAndAfter(both.memcached.port, writes));
+            final String mine = SideBySideTest.masked(beforeAndAfter(both.ours.port(), writes));
+            assertEquals(theirs, mine, Wire.shorten(writes[0]));
+        }
+        assertEquals("| SERVER_ERROR object too large for cache\r\nVERSION " + MemcachedServer.VERSION + "\r\n",
+            beforeAndAfter(both.ours.port(), new String[] {"set k 0 0 2000000\r\n" + big.substring(0, 1000),
+                big.substring(1000) + "\r\nversion\r\n"}));
+    }
+
+    /** @return what the server sent within 300 ms of the first write, "| ", then what it sent after the second */
+    private static String beforeAndAfter(final int port, final String[] writes) throws Exception {
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+            s.setTcpNoDelay(true);
+            s.getOutputStream().write(Wire.ascii(writes[0]));
+            s.getOutputStream().flush();
+            final String before = readFor(s, 300);
+            s.getOutputStream().write(Wire.ascii(writes[1]));
+            s.getOutputStream().flush();
+            return before + "| " + readFor(s, QUIET_MILLIS);
+        }
+    }
+
     /** @return what the server sent on a connection of its own, then 0xC1 if it hung up ({@link BinaryProtocolTest#raw}) */
     private static String raw(final int port, final byte[] bytes) throws java.io.IOException {
         final byte[] got = BinaryProtocolTest.raw(port, bytes);

@@ -333,8 +333,9 @@ class ResourceAuditTest {
                 Thread.sleep(200);
             }
             assertTrue(server.server.connectionHeap.get() < 100_000, "held " + server.server.connectionHeap.get());
-            assertEquals("SERVER_ERROR object too large for cache\r\n", swallow.untilClosed());
-            for (final Wire w : java.util.List.of(data, line)) {
+            // The value being skipped is answered only once it has all come, as in memcached: this
+            // client, stalled halfway, is closed with nothing, as the others are.
+            for (final Wire w : java.util.List.of(swallow, data, line)) {
                 assertEquals("", w.untilClosed());
             }
             assertEquals("STORED\r\n", slow.call("\r\n"), "a slow client that keeps sending stays");
