@@ -337,6 +337,7 @@ final class BinaryCommands {
                     if (detail.enabled()) { // as memcached counts binary gets, gats and touches
                         detail.recordGet(key, 0, key.length, true);
                     }
+                    c.hold(key, 0, key.length, r.cas()); // memcached holds the item until the reply is sent
                     return;
                 }
             } catch (final Connection.BufferLimitException | ArenaCorruptedException | InternalError e) {
@@ -542,8 +543,7 @@ final class BinaryCommands {
         final long expected = expectedCas(cas);
         final long[] result = c.worker.counter;
         while (true) {
-            StoreResult r = incr ? store.incr(key, delta, expected, SharedStore.KEEP_EXPIRY, result)
-                : store.decr(key, delta, expected, SharedStore.KEEP_EXPIRY, result);
+            StoreResult r = store.count(key, delta, incr, expected, SharedStore.KEEP_EXPIRY, c.heldCas(key), result);
             if (r == StoreResult.NON_NUMERIC || r == StoreResult.EXISTS) {
                 // The lenient path also answers an empty value NON_NUMERIC before it compares the
                 // CAS value, as memcached does (the store's counters compare the CAS value first).

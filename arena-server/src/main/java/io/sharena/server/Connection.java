@@ -1121,6 +1121,50 @@ final class Connection {
     /** Marks the replies queued so far as sent before a hang-up ({@link #flushPoint}). */
     void flushPoint() {
         flushPoint = mark();
+        heldCount = 0; // memcached lets go of the items its sent replies held
+    }
+
+    /**
+     * Items a reply memcached would still hold names (a meta get's hit, a binary get's or touch's),
+     * until the next {@link #flushPoint}: memcached counts such an item's number into a new item,
+     * not in place ({@code SharedStore.count}). A hash of the key and the item's CAS value each, up
+     * to {@link #HELD_MAX} (past them, a count may rewrite an item memcached would hold in place).
+     */
+    private static final int HELD_MAX = 64;
+    private final long[] heldKeys = new long[HELD_MAX];
+    private final long[] heldCas = new long[HELD_MAX];
+    private int heldCount;
+
+    /** Notes that a reply not sent yet holds the item {@code key[off, off + len)} names, of CAS value {@code cas}. */
+    void hold(final byte[] key, final int off, final int len, final long cas) {
+        if (heldCount < HELD_MAX) {
+            heldKeys[heldCount] = keyHash(key, off, len);
+            heldCas[heldCount] = cas;
+            heldCount++;
+        }
+    }
+
+    /** @return the CAS value of the latest held item of {@code key}, or {@code SharedStore.NONE_HELD} */
+    long heldCas(final byte[] key) {
+        if (heldCount == 0) {
+            return io.sharena.ipc.store.SharedStore.NONE_HELD;
+        }
+        final long h = keyHash(key, 0, key.length);
+        for (int i = heldCount - 1; i >= 0; i--) {
+            if (heldKeys[i] == h) {
+                return heldCas[i];
+            }
+        }
+        return io.sharena.ipc.store.SharedStore.NONE_HELD;
+    }
+
+    /** 64-bit FNV-1a: two keys of one connection's held replies colliding is not a concern. */
+    private static long keyHash(final byte[] key, final int off, final int len) {
+        long h = 0xcbf29ce484222325L;
+        for (int i = off; i < off + len; i++) {
+            h = (h ^ (key[i] & 0xff)) * 0x100000001b3L;
+        }
+        return h;
     }
 
     /**

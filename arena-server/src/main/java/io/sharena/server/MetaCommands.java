@@ -218,10 +218,9 @@ final class MetaCommands {
             final int len = r.valueLength();
             try {
                 hitHeader(c, t, f, r, len, created, before);
-                if (f.value && len >= Connection.IN_PLACE_MIN && c.sendInPlace(r, len)) {
-                    return;
-                }
-                if (f.value ? TextCommands.copyValue(c, r, len) : r.validate()) {
+                if (f.value && len >= Connection.IN_PLACE_MIN && c.sendInPlace(r, len)
+                    || (f.value ? TextCommands.copyValue(c, r, len) : r.validate())) {
+                    c.hold(f.key, 0, f.key.length, r.cas()); // memcached holds the item until the reply is sent
                     return;
                 }
             } catch (final Connection.BufferLimitException | io.sharena.core.ArenaCorruptedException | InternalError e) {
@@ -640,8 +639,7 @@ final class MetaCommands {
         final boolean vivifyTtlActs = badOpaque == 0 || f.vivifyAt < badOpaque;
         final long exptime = ttlActs ? f.ttl : SharedStore.KEEP_EXPIRY;
         final long before = expiryBeforeTouch(c, t, f, false);
-        StoreResult r = incr ? store.incr(f.key, f.delta, cas, exptime, result)
-            : store.decr(f.key, f.delta, cas, exptime, result);
+        StoreResult r = store.count(f.key, f.delta, incr, cas, exptime, c.heldCas(f.key), result);
         if (r == StoreResult.NON_NUMERIC) {
             r = TextCommands.lenientArithmetic(c, f.key, f.delta, incr, cas, exptime, result);
         } else if (r == StoreResult.EXISTS) {
@@ -666,8 +664,7 @@ final class MetaCommands {
                 result[2] = absoluteExpiry(createTtl, now());
                 r = StoreResult.STORED;
             } else if (add == StoreResult.NOT_STORED) {
-                r = incr ? store.incr(f.key, f.delta, cas, exptime, result)
-                    : store.decr(f.key, f.delta, cas, exptime, result); // another client created it first
+                r = store.count(f.key, f.delta, incr, cas, exptime, c.heldCas(f.key), result); // another client created it first
             } else {
                 r = add;
             }

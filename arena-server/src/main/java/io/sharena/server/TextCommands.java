@@ -549,7 +549,7 @@ final class TextCommands {
         }
         final SharedStore s = c.worker.server.store();
         final byte[] key = c.worker.key(t.buf, t.off[1], t.len[1]);
-        StoreResult r = incr ? s.incr(key, delta[0], delta) : s.decr(key, delta[0], delta);
+        StoreResult r = s.count(key, delta[0], incr, SharedStore.ANY_CAS, SharedStore.KEEP_EXPIRY, c.heldCas(key), delta);
         if (r == StoreResult.NON_NUMERIC) {
             r = lenientArithmetic(c, key, delta[0], incr, SharedStore.ANY_CAS, SharedStore.KEEP_EXPIRY, delta);
         }

@@ -355,6 +355,25 @@ class BinaryProtocolTest {
     }
 
     /**
+     * A binary get's, gat's or touch's reply that memcached has not sent holds the item, so a decr
+     * after it in the same write makes a new item of the number's length, not a padded one in
+     * place; after a noop (which sends what it holds) it counts in place.
+     */
+    @Test
+    void aCounterAfterAGetNotYetSentIsANewItem() throws IOException {
+        final byte[] set = request(0x01, "b:held", ints(0, 0), bytes("10"), 0);
+        final byte[] decr = request(0x06, "b:held", counter(1, 0, -1), NO_EXTRAS, 0);
+        final byte[] get = request(0x00, "b:held");
+        for (final byte[] read : List.of(get, request(0x09, "b:held"), request(0x1c, "b:held", ints(100), NO_EXTRAS, 0),
+            request(0x1d, "b:held", ints(100), NO_EXTRAS, 0))) {
+            same("set, read, decr, get", concat(set, read, decr, get));
+            same("set, read, noop, decr, get", concat(set, read, request(0x0a, ""), decr, get));
+        }
+        final List<Response> r = exchange(both.ours.port(), concat(set, get, decr, get)).responses();
+        assertEquals("9", r.get(r.size() - 1).body().substring(4), "a new item of the number's length");
+    }
+
+    /**
      * memcached judges a binary header only once its extras and key are in (a key of 300 bytes
      * is "Invalid arguments" then, not before), and ends the connection with no reply when they
      * would not fit its 16 KiB read buffer; this server answered at the header. A set over the

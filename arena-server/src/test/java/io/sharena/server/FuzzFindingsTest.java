@@ -210,6 +210,31 @@ class FuzzFindingsTest {
     }
 
     /**
+     * memcached rewrites a counter in place only when nothing else holds its item, and a reply not
+     * sent yet holds it (an mg hit's, until the next get line, mn or wait for input): a decr after
+     * an mg of its key in the same write makes a new item of the number's length, with none of the
+     * old item's marks. This server counted in place (a padded value, the marks kept).
+     */
+    @Test
+    void aCounterAfterAReadNotYetSentIsANewItem() throws Exception {
+        final String set = "set q 0 0 2\r\n10\r\n";
+        for (final String request : List.of(set + "mg q v\r\ndecr q 1\r\nmg q s v\r\n",
+            set + "mg q s\r\ndecr q 1\r\ndecr q 1\r\nmg q s v\r\n", set + "mg q v\r\nmn\r\ndecr q 1\r\nmg q s v\r\n",
+            set + "mg q v\r\ntouch q 10\r\nma q MD v\r\nmg q s v\r\n", set + "get q\r\ndecr q 1\r\nmg q s v\r\n",
+            set + "mg zz v\r\ndecr q 1\r\nmg q s v\r\n", set + "set r 0 0 1\r\n1\r\nmg r v\r\ndecr q 1\r\nmg q s v\r\n",
+            set + "mg q v\r\nincr q 1\r\nmg q s v\r\n")) {
+            final byte[] bytes = Wire.ascii(request);
+            final String theirs = SideBySideTest.masked(raw(both.memcached.port, bytes));
+            final String mine = SideBySideTest.masked(raw(both.ours.port(), bytes));
+            assertEquals(theirs, mine, Wire.shorten(request));
+        }
+        assertTrue(raw(both.ours.port(), Wire.ascii(set + "mg q v\r\ndecr q 1\r\nmg q s v\r\n")).endsWith("VA 1 s1\r\n9\r\n"),
+            "a new item of the number's length");
+        assertTrue(raw(both.ours.port(), Wire.ascii(set + "mg q v\r\nmn\r\ndecr q 1\r\nmg q s v\r\n")).endsWith("VA 2 s2\r\n9 \r\n"),
+            "in place once the read's reply is sent");
+    }
+
+    /**
      * A value over the item size, or a meta set refused by its flags: memcached skips the data
      * block, then answers, and sends nothing it holds while it skips (the replies before the
      * command in the same write included), so a client that stops halfway gets none of them. This

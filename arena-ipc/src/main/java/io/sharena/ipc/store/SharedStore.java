@@ -521,7 +521,7 @@ public final class SharedStore implements AutoCloseable {
      * @return STORED, NOT_FOUND, NON_NUMERIC, NO_MEMORY or BUSY
      */
     public StoreResult incr(final byte[] key, final long delta, final long[] result) {
-        return rewriter.arith(key, delta, true, ANY_CAS, KEEP_EXPIRY, result);
+        return rewriter.arith(key, delta, true, ANY_CAS, KEEP_EXPIRY, NONE_HELD, result);
     }
 
     /**
@@ -531,7 +531,7 @@ public final class SharedStore implements AutoCloseable {
      * @return STORED, NOT_FOUND, NON_NUMERIC, NO_MEMORY or BUSY
      */
     public StoreResult decr(final byte[] key, final long delta, final long[] result) {
-        return rewriter.arith(key, delta, false, ANY_CAS, KEEP_EXPIRY, result);
+        return rewriter.arith(key, delta, false, ANY_CAS, KEEP_EXPIRY, NONE_HELD, result);
     }
 
     /**
@@ -546,13 +546,32 @@ public final class SharedStore implements AutoCloseable {
      */
     public StoreResult incr(final byte[] key, final long delta, final long expectedCas, final long exptime,
                             final long[] result) {
-        return rewriter.arith(key, delta, true, expectedCas, exptime, result);
+        return rewriter.arith(key, delta, true, expectedCas, exptime, NONE_HELD, result);
     }
 
     /** {@link #decr(byte[], long, long[])} with {@link #incr(byte[], long, long, long, long[])}'s additions. */
     public StoreResult decr(final byte[] key, final long delta, final long expectedCas, final long exptime,
                             final long[] result) {
-        return rewriter.arith(key, delta, false, expectedCas, exptime, result);
+        return rewriter.arith(key, delta, false, expectedCas, exptime, NONE_HELD, result);
+    }
+
+    /** {@link #count}'s {@code heldCas} when the caller holds no reply of the key's item. */
+    public static final long NONE_HELD = 0L;
+
+    /**
+     * {@link #incr(byte[], long, long, long, long[])} ({@code incr} true) or
+     * {@link #decr(byte[], long, long, long, long[])} for a caller that may still hold a reply of
+     * the key's item, not yet sent: a server that answered a read and sends its replies later, as
+     * memcached holds the item then. A number no longer than the value is written over it in place
+     * (padded with spaces, the item keeping its marks, as memcached does when nothing else holds
+     * the item) unless the item's CAS value is {@code heldCas}: then, as memcached does, it goes
+     * into a new item of the number's own length, taking over none of the item's marks.
+     *
+     * @param heldCas the CAS value of the key's item the caller holds a reply of, or {@link #NONE_HELD}
+     */
+    public StoreResult count(final byte[] key, final long delta, final boolean incr, final long expectedCas,
+                             final long exptime, final long heldCas, final long[] result) {
+        return rewriter.arith(key, delta, incr, expectedCas, exptime, heldCas, result);
     }
 
     /** Removes the key's item: DELETED, or NOT_FOUND if it holds no live item. */

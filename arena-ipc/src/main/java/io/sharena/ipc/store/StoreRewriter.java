@@ -143,7 +143,7 @@ final class StoreRewriter extends StorePath {
     }
 
     StoreResult arith(final byte[] key, final long delta, final boolean incr, final long expectedCas,
-                      final long exptime, final long[] result) {
+                      final long exptime, final long heldCas, final long[] result) {
         SharedStore.checkKey(key);
         if (result == null || result.length == 0) {
             throw new IllegalArgumentException("result array must hold one long: result="
@@ -173,8 +173,10 @@ final class StoreRewriter extends StorePath {
                 : StoreClock.expiresAt(exptime, now);
             // A number no longer than the value it replaces is one memcached writes over the old
             // one in place, padded with spaces to the old length: the item stays what it was in
-            // every other respect. A longer one is a new item of its own length.
-            final boolean inPlace = len <= c.valueLen;
+            // every other respect. A longer one is a new item of its own length, as is any number
+            // when the caller still holds a reply of this item (memcached rewrites an item in place
+            // only when nothing else holds it).
+            final boolean inPlace = len <= c.valueLen && (heldCas == SharedStore.NONE_HELD || c.cas != heldCas);
             final int y = writer.buildPadded(key, hash, digits, digits.length - len, len,
                 inPlace ? c.valueLen : len, c.flags, expires, now);
             if (!StoreWriter.built(y)) {

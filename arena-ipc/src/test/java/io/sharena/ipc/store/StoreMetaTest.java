@@ -58,6 +58,27 @@ class StoreMetaTest {
         return s(v);
     }
 
+    /** A count of an item the caller holds a reply of is a new item of the number's length, as memcached writes it. */
+    @Test
+    void aCountOfAHeldItemIsANewItemOfTheNumbersLength() {
+        final long[] result = new long[3];
+        store.set(b("c"), b("10"), 0, 0);
+        assertEquals(StoreResult.STORED, store.invalidate(b("c"), SharedStore.ANY_CAS, SharedStore.KEEP_EXPIRY));
+        assertTrue(r.get(b("c")));
+        final long held = r.cas();
+        assertEquals(StoreResult.STORED, store.count(b("c"), 1, false, SharedStore.ANY_CAS, SharedStore.KEEP_EXPIRY,
+            held + 1, result));
+        assertTrue(r.peek(b("c")));
+        assertEquals("9 ", value(), "another item held: counted in place, padded");
+        assertTrue(r.stale(), "in place: the stale mark stays");
+        assertEquals(StoreResult.STORED, store.count(b("c"), 1, false, SharedStore.ANY_CAS, SharedStore.KEEP_EXPIRY,
+            r.cas(), result));
+        assertTrue(r.peek(b("c")));
+        assertEquals("8", value(), "held: a new item of the number's length");
+        assertFalse(r.stale(), "a new item: no stale mark");
+        assertEquals(8, result[0]);
+    }
+
     /** memcached's item flag for a key written in base64: set by the write, kept in place, dropped by new items. */
     @Test
     void aBase64KeyMarkIsWrittenWithTheItemAndKeptOnlyInPlace() {
