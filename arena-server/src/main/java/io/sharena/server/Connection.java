@@ -704,7 +704,7 @@ final class Connection {
         state = State.LINE;
         discardingLine |= getOpen;
         getOpen = false;
-        final long unsent = Math.max(flushPoint, outBase + outPos);
+        final long unsent = unsentFrom();
         if (mapped == null && unsent <= getMark && truncate(unsent)) {
             reply(TextCommands.BAD_FORMAT);
             return true;
